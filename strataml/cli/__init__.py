@@ -1,0 +1,1 @@
+"""Click commands only: parse options, call one function, render, return an exit code."""

@@ -1,0 +1,58 @@
+"""`strataml dataset add`: record a new dataset version."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from strataml.cli.main import State
+from strataml.datasets import SOURCE_KINDS, NewDataset, add
+
+
+@click.group()
+def dataset() -> None:
+    """Work with dataset versions (TFC-0002)."""
+
+
+@dataset.command("add")
+@click.argument("name")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--version", "version", required=True, help="The new version, e.g. 1. Existing versions are never replaced.")
+@click.option("--description", help="What the data is (default: a line naming the files and rows).")
+@click.option("--license", "license_", metavar="LICENSE", help="SPDX id or terms, e.g. CC-BY-4.0.")
+@click.option("--source", help="Where the data came from: a URL or a note.")
+@click.option("--source-kind", type=click.Choice(SOURCE_KINDS), help="How it was obtained (default: download for URLs, manual otherwise).")
+@click.option("--time-column", metavar="COL", help="CSV column holding time; records the time range leakage rules check.")
+@click.option("--target", metavar="COL", help="CSV column holding the label (marked role: target).")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def add_command(state: State, name: str, files: tuple[Path, ...], version: str, description: str | None, license_: str | None,
+                source: str | None, source_kind: str | None, time_column: str | None, target: str | None, fmt: str) -> int:
+    """Copy FILES into datasets/NAME/VERSION/ and write dataset.yaml.
+
+    Every file is hashed (sha256, size); CSV files also get columns with inferred types and
+    row counts, and with --time-column the time range. The version appears all at once or
+    not at all, and an existing version is never touched.
+
+    \b
+    Example:
+      strataml dataset add iris iris.csv --version 1 --license CC-BY-4.0 \\
+          --source https://archive.ics.uci.edu/dataset/53/iris --target species
+    """
+    root = state.root()
+    folder, record = add(root, NewDataset(name, version, files, description, license_, source, source_kind, time_column, target))
+    if fmt == "json":
+        click.echo(json.dumps({"path": folder.relative_to(root).as_posix(), "record": record}, indent=2, ensure_ascii=False))
+        return 0
+    rows = f", {record['rows']:,} rows" if "rows" in record else ""
+    click.echo(f"Created {record['ref']} in {folder.relative_to(root).as_posix()}/: {len(record['files'])} file(s){rows}")
+    click.echo(f"  digest {record['digest']}")
+    if record.get("time_range"):
+        tr = record["time_range"]
+        click.echo(f"  time range {tr['start']} .. {tr['end']} ({tr['column']})")
+    if not license_ or not source:
+        click.echo("  note: no --license or --source given; `strataml doctor` will warn (TFC0002-W001)")
+    click.echo("Next: git add the folder and run `strataml doctor`.")
+    return 0

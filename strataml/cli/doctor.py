@@ -1,0 +1,100 @@
+"""`strataml doctor`: check the workspace against the contracts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TextIO
+
+import click
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from strataml.cli.main import State
+from strataml.cli.output import emit
+from strataml.contracts import closest_codes, registry
+from strataml.doctor import engine
+from strataml.errors import StrataError
+from strataml.gitfacts import repo_prefix
+from strataml.reporters import FORMATS, RenderOptions, render
+
+
+def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(c.strip() for v in values for c in v.split(",") if c.strip())
+
+
+@click.command()
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 2). CI runs this.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for people, json for scripts, sarif for code scanning, github for workflow annotations.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE (atomically) instead of stdout.")
+@click.option("--select", multiple=True, metavar="PREFIX", help="Only report codes starting with PREFIX (repeat or comma-separate), e.g. TFC0006.")
+@click.option("--ignore", multiple=True, metavar="PREFIX", help="Never report codes starting with PREFIX, e.g. TFC0002-W001.")
+@click.option("--list-rules", is_flag=True, help="List every rule: code, severity, name, contract, whether enforced.")
+@click.option("--explain", metavar="CODE", help="Explain one rule: what, why, an example and the fix.")
+@click.pass_obj
+def doctor(state: State, strict: bool, fmt: str, output: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
+           list_rules: bool, explain: str | None) -> int:
+    """Check the workspace against the contracts (TFC-0001 to TFC-0008).
+
+    \b
+    Exit codes:
+      0  clean (infos allowed)        2  errors (or warnings with --strict)
+      1  warnings only                3  the tool could not run (usage, unreadable workspace)
+
+    \b
+    Every finding has a stable code, the file (and line) it is about, what is wrong and a hint
+    that says how to fix it. `strataml doctor --explain CODE` tells more. Severities can be
+    overridden per code in strataml.yaml (doctor: {severity: {CODE: warning}}).
+
+    \b
+    Examples:
+      strataml doctor --strict
+      strataml doctor --format sarif -o strataml.sarif
+      strataml doctor --select TFC0006 --format json
+    """
+    if list_rules:
+        emit(output, lambda s, c: _list_rules(s, c, fmt))
+        return 0
+    if explain:
+        emit(output, lambda s, c: _explain(s, c, fmt, explain))
+        return 0
+    root = state.root()
+    report = engine.doctor(root, select=_codes(select), ignore=_codes(ignore), strict=strict)
+    prefix = repo_prefix(root) if fmt in ("sarif", "github") else ""
+    emit(output, lambda s, c: render(report, fmt, s, RenderOptions(color=c, repo_prefix=prefix)))
+    return report.exit_code
+
+
+def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
+    rules = registry().values()
+    if fmt == "json":
+        json.dump([{"code": r.code, "name": r.name, "severity": r.severity, "tfc": r.tfc, "enforced": r.enforced,
+                    "summary": r.summary} for r in rules], stream, indent=2)
+        stream.write("\n")
+        return
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("code", "severity", "name", "contract", "enforced"):
+        table.add_column(column, no_wrap=column != "enforced")
+    for r in rules:
+        table.add_row(r.code, r.severity, r.name, r.tfc, "yes" if r.enforced else r.enforced_note.removeprefix("planned "))
+    Console(file=stream, force_terminal=color, no_color=not color, width=120).print(table)
+
+
+def _explain(stream: TextIO, color: bool, fmt: str, code: str) -> None:
+    rules = registry()
+    rule = rules.get(code.strip().upper())
+    if rule is None:
+        close = closest_codes(code)
+        raise StrataError(f"unknown rule code {code!r}", f"did you mean {', '.join(close)}?" if close else "see `strataml doctor --list-rules`")
+    if fmt == "json":
+        json.dump({"code": rule.code, "name": rule.name, "severity": rule.severity, "tfc": rule.tfc, "enforced": rule.enforced,
+                   "summary": rule.summary, "doc": rule.body}, stream, indent=2)
+        stream.write("\n")
+        return
+    text = f"# {rule.code} {rule.name}\n\nContract: {rule.tfc} (tfc/{rule.document})\n\n{rule.body}\n"
+    if color:
+        Console(file=stream, force_terminal=True, width=100).print(Markdown(text))
+    else:
+        stream.write(text)

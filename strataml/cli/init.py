@@ -1,0 +1,38 @@
+"""`strataml init`: create a new workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from strataml.cli.main import State
+from strataml.scaffold import init as scaffold
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", help="Workspace name (default: the folder's name).")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def init(state: State, directory: Path | None, name: str | None, fmt: str) -> int:
+    """Create a StrataML workspace in DIRECTORY (default: the current folder).
+
+    Writes strataml.yaml, the contracts (tfc/), the record folders, .gitignore, .gitattributes
+    (Git LFS patterns), a GitHub workflow and a pre-commit config. Existing files are kept;
+    .gitignore and .gitattributes are only extended. Refuses to run where strataml.yaml exists.
+    The new workspace passes `strataml doctor --strict`.
+    """
+    target = (state.start() / directory) if directory else state.start()
+    done = scaffold(target, name)
+    if fmt == "json":
+        click.echo(json.dumps({"path": str(target), "files": [{"path": p, "action": a} for p, a in done]}, indent=2))
+        return 0
+    for path, action in done:
+        if action != "created":
+            click.echo(f"  {action}: {path}")
+    created = sum(1 for _, a in done if a == "created")
+    click.echo(f"Created a StrataML workspace in {target} ({created} files).")
+    click.echo("Next: `git init` (if needed), add data with `strataml dataset add`, then `strataml doctor --strict`.")
+    return 0

@@ -1,0 +1,104 @@
+"""The `strataml` command group and the one place that maps failures to exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from strataml import __version__
+from strataml.errors import EXIT_TOOL_FAILURE, StrataError
+from strataml.workspace import find_root
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class State:
+    """What the group's options leave for the commands."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+
+    def root(self) -> Path:
+        return find_root(self.directory)
+
+    def start(self) -> Path:
+        return (self.directory or Path.cwd()).resolve()
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run as if started in DIR (the workspace is the nearest strataml.yaml upward).", metavar="DIR")
+@click.version_option(__version__, "-V", "--version", prog_name="strataml")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None) -> None:
+    """StrataML keeps an ML workspace in Git trustworthy.
+
+    \b
+    Datasets, runs, models and experiment specs live in one repository; the contracts in
+    tfc/ say what each must contain and `strataml doctor` proves the repository honours them.
+
+    \b
+    Start here:
+      strataml init my-workspace          create a workspace that passes the doctor
+      strataml dataset add iris iris.csv --version 1 --license CC-BY-4.0
+      strataml doctor --strict            check everything; exit 0 ok, 1 warnings, 2 errors
+      strataml doctor --explain TFC0006-E002
+
+    Exit code 3 means the tool itself could not run (bad usage, unreadable workspace).
+    Set STRATAML_DEBUG=1 to see a traceback for internal errors.
+    """
+    if directory is not None and not directory.is_dir():
+        raise click.BadParameter(f"{directory} is not a folder", param_hint="-C")
+    ctx.obj = State(directory)
+
+
+def _register() -> None:
+    from strataml.cli import dataset, doctor, init, schema
+
+    cli.add_command(doctor.doctor)
+    cli.add_command(init.init)
+    cli.add_command(dataset.dataset)
+    cli.add_command(schema.schema)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: never lets a traceback reach the user unless asked."""
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    try:
+        result = cli.main(args=argv, prog_name="strataml", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:  # usage errors included: exit 3, not click's 2
+        exc.show()
+        return EXIT_TOOL_FAILURE
+    except click.exceptions.Abort:
+        click.echo("strataml: aborted", err=True)
+        return EXIT_TOOL_FAILURE
+    except StrataError as exc:
+        click.echo(f"strataml: error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"  hint: {exc.hint}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("strataml: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head`: nothing more to say, and nothing wrong with the workspace.
+        sys.stderr.close()
+        return EXIT_TOOL_FAILURE
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("STRATAML_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"strataml: internal error: {type(exc).__name__}: {exc} (set STRATAML_DEBUG=1 for the traceback)", err=True)
+        return EXIT_TOOL_FAILURE

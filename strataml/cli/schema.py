@@ -1,0 +1,22 @@
+"""`strataml schema KIND`: print a packaged JSON Schema (for editors and reviewers)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from strataml import schemas
+
+
+@click.command()
+@click.argument("kind", type=click.Choice(schemas.KINDS))
+def schema(kind: str) -> int:
+    """Print the JSON Schema for one metadata file kind.
+
+    \b
+    Point your editor's YAML language server at it, e.g.:
+      strataml schema dataset > .strataml/dataset.schema.json
+    """
+    click.echo(json.dumps(schemas.bundled(kind), indent=2))
+    return 0

@@ -1,0 +1,91 @@
+"""The TFC documents packaged with the tool, and the rule registry read from them.
+
+Each rule is written once, in its contract, as a section:
+
+    ### TFC0006-E002 `checksum-mismatch`
+    - Severity: error
+    - Enforced: since 0.1.0
+    - Rule: one normative sentence.
+    (what / why / example / fix prose)
+
+so `--list-rules`, `--explain`, SARIF rule help and the documents cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+_HEADING = re.compile(r"^### (TFC\d{4}-[EWI]\d{3}) `([a-z0-9-]+)`\s*$")
+_FIELD = re.compile(r"^- (Severity|Enforced|Rule): (.+)$")
+CODE = re.compile(r"^TFC\d{4}-[EWI]\d{3}$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: str
+    enforced: bool
+    enforced_note: str
+    summary: str
+    tfc: str
+    document: str
+    body: str  # the section's Markdown, without its heading
+
+    @property
+    def title(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+def documents() -> dict[str, str]:
+    """File name -> Markdown text of every packaged contract, in TFC order."""
+    folder = resources.files(__package__).joinpath("contracts")
+    names = sorted(p.name for p in folder.iterdir() if p.name.startswith("TFC-") and p.name.endswith(".md"))
+    return {name: folder.joinpath(name).read_text("utf-8") for name in names}
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, Rule]:
+    rules: dict[str, Rule] = {}
+    for doc, text in documents().items():
+        tfc = doc[:8]
+        for code, name, body in _sections(text):
+            fields = dict(m.groups() for m in map(_FIELD.match, body.splitlines()) if m)
+            if code in rules:
+                raise ValueError(f"{doc}: rule {code} is defined twice")
+            severity = fields.get("Severity", "").strip()
+            enforced = fields.get("Enforced", "").strip()
+            rules[code] = Rule(code, name, severity, enforced.startswith("since"), enforced,
+                               fields.get("Rule", "").strip(), tfc, doc, body.strip())
+    return dict(sorted(rules.items()))
+
+
+def _sections(text: str) -> list[tuple[str, str, str]]:
+    out: list[tuple[str, str, str]] = []
+    current: tuple[str, str] | None = None
+    body: list[str] = []
+    for line in text.splitlines():
+        m = _HEADING.match(line)
+        if m or line.startswith(("## ", "# ")):
+            if current:
+                out.append((*current, "\n".join(body)))
+            current, body = (m.group(1), m.group(2)) if m else None, []
+            continue
+        if current:
+            body.append(line)
+    if current:
+        out.append((*current, "\n".join(body)))
+    return out
+
+
+def rule(code: str) -> Rule:
+    return registry()[code]
+
+
+def closest_codes(code: str, limit: int = 3) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(code.upper(), list(registry()), n=limit, cutoff=0.5)

@@ -1,0 +1,144 @@
+"""Create dataset versions (TFC-0002) so nobody writes a sha256 by hand."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strataml.atomic import publish_dir, staging_dir, write_yaml
+from strataml.errors import RecordExists, StrataError
+from strataml.hashing import dataset_digest, sha256_file
+from strataml.refs import fold, valid_name, valid_version
+from strataml.schemas import schema_id, validate
+from strataml.tabular import describe_csv
+from strataml.times import utc_now
+
+SOURCE_KINDS = ("export", "download", "generated", "manual", "derived")
+
+
+@dataclass(frozen=True)
+class NewDataset:
+    name: str
+    version: str
+    files: tuple[Path, ...]
+    description: str | None = None
+    license: str | None = None
+    source: str | None = None
+    source_kind: str | None = None
+    time_column: str | None = None
+    target: str | None = None
+
+
+def add(root: Path, spec: NewDataset) -> tuple[Path, dict[str, Any]]:
+    """Copy the files into datasets/NAME/VERSION/ and write dataset.yaml; all or nothing.
+
+    Returns the new folder and the record as written.
+    """
+    _check_names(spec)
+    final = root / "datasets" / spec.name / spec.version
+    if final.exists():
+        raise RecordExists(f"dataset:{spec.name}@{spec.version} already exists ({final.relative_to(root).as_posix()})",
+                           "dataset versions are immutable: add the new data as a new --version")
+    sources = _check_files(spec.files)
+    staging = staging_dir(final)
+    try:
+        record = _build(staging, spec, sources)
+        write_yaml(staging / "dataset.yaml", record)
+        publish_dir(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final, record
+
+
+def _check_names(spec: NewDataset) -> None:
+    if not valid_name(spec.name):
+        raise StrataError(f"{spec.name!r} is not a valid dataset name",
+                          "use letters, digits, '.', '_' and '-', starting and ending with a letter or digit")
+    if not valid_version(spec.version):
+        raise StrataError(f"{spec.version!r} is not a valid version", "use e.g. 1, 2, 2024-06 or 1.0.0")
+    if spec.source_kind is not None and spec.source_kind not in SOURCE_KINDS:
+        raise StrataError(f"unknown source kind {spec.source_kind!r}", f"use one of {', '.join(SOURCE_KINDS)}")
+
+
+def _check_files(files: tuple[Path, ...]) -> list[Path]:
+    if not files:
+        raise StrataError("no files given", "name at least one FILE to add")
+    seen: dict[str, Path] = {}
+    for path in files:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise StrataError(f"cannot read {path}: {exc.strerror}", "check the path") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise StrataError(f"{path} is not a regular file", "add regular files only (folders, pipes and devices cannot be recorded)")
+        key = fold(path.name)
+        if key in seen:
+            raise StrataError(f"{path} and {seen[key]} would have the same name in the dataset",
+                              "rename one of them: a version holds each file name once")
+        seen[key] = path
+    return list(files)
+
+
+def _build(staging: Path, spec: NewDataset, sources: list[Path]) -> dict[str, Any]:
+    entries: list[dict[str, Any]] = []
+    tables = []
+    for src in sources:
+        dest = staging / src.name
+        shutil.copyfile(src, dest)
+        sha, size = sha256_file(dest)  # hash what is stored, not what was read
+        entry: dict[str, Any] = {"path": src.name, "sha256": sha, "size": size}
+        if src.suffix.lower() == ".csv":
+            table = describe_csv(dest, time_column=spec.time_column, target=spec.target)
+            entry["rows"] = table.rows
+            tables.append(table)
+        entries.append(entry)
+    if (spec.time_column or spec.target) and not tables:
+        raise StrataError("--time-column and --target need at least one CSV file", "add the CSV, or drop the option")
+    entries.sort(key=lambda e: e["path"])
+    record: dict[str, Any] = {
+        "schema": schema_id("dataset"),
+        "ref": f"dataset:{spec.name}@{spec.version}",
+        "description": spec.description or _describe(spec, entries, tables),
+    }
+    if spec.license:
+        record["license"] = spec.license
+    if spec.source:
+        record["source"] = _source(spec)
+    record["created_at"] = utc_now()
+    record["files"] = entries
+    record["digest"] = dataset_digest((e["path"], e["sha256"]) for e in entries)
+    if tables:
+        record["rows"] = sum(t.rows for t in tables)
+        if len({t.header for t in tables}) == 1:
+            record["columns"] = [dict(c) for c in tables[0].columns]
+        record["time_range"] = _merge_ranges(tables) if spec.time_column else None
+    problems = validate("dataset", record)
+    if problems:  # a bug here must not publish a record the doctor would reject
+        raise StrataError(f"internal: the new record breaks its schema: {problems[0].message}")
+    return record
+
+
+def _describe(spec: NewDataset, entries: list[dict[str, Any]], tables: list[Any]) -> str:
+    rows = f", {sum(t.rows for t in tables):,} rows" if tables else ""
+    return f"{spec.name} version {spec.version}: {', '.join(e['path'] for e in entries)}{rows}"
+
+
+def _source(spec: NewDataset) -> dict[str, str]:
+    text = spec.source or ""
+    is_url = text.startswith(("http://", "https://"))
+    kind = spec.source_kind or ("download" if is_url else "manual")
+    return {"kind": kind, "url": text} if is_url else {"kind": kind, "note": text}
+
+
+def _merge_ranges(tables: list[Any]) -> dict[str, str]:
+    from strataml.times import parse_time
+
+    ranges = [t.time_range for t in tables if t.time_range]
+    start = min(ranges, key=lambda r: parse_time(r["start"]))["start"]
+    end = max(ranges, key=lambda r: parse_time(r["end"]))["end"]
+    return {"column": ranges[0]["column"], "start": start, "end": end}

@@ -1,0 +1,1 @@
+"""`strataml doctor`: rules yield findings about a Workspace; reporters render them."""

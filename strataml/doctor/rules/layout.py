@@ -1,0 +1,93 @@
+"""TFC-0001: workspace layout, names, metadata files that load, refs that match their place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from strataml import schemas
+from strataml.doctor.engine import Context
+from strataml.doctor.finding import Finding
+from strataml.loading import Loaded
+from strataml.records import Record
+from strataml.refs import valid_name, valid_run_id, valid_version
+from strataml.workspace import CONFIG
+
+CONFIG_SCHEMA = "TFC0001-E001"
+STRAY = "TFC0001-E002"
+BAD_NAME = "TFC0001-E003"
+MISSING_META = "TFC0001-E004"
+REF_MISMATCH = "TFC0001-E005"
+UNSUPPORTED_SCHEMA = "TFC0001-E007"
+
+_HINT_META = {
+    "dataset.yaml": "create it with `strataml dataset add`, or remove the folder",
+    "run.yaml": "runs are written by `strataml run`; remove the folder if the run never finished writing",
+    "model.yaml": "model versions are written by `strataml run` when a spec registers a model; remove the folder otherwise",
+}
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    ws = ctx.workspace
+    yield from load_problems(CONFIG, ws.config)
+    if ws.config.data is not None and not ws.config.problems:
+        for issue in schemas.validate("workspace", ws.config.data):
+            yield Finding(CONFIG_SCHEMA, CONFIG, issue.message, "fix strataml.yaml; `strataml schema workspace` prints the schema",
+                          ws.config.line_of(issue.path))
+    for stray in ws.strays:
+        yield Finding(STRAY, stray.path, stray.reason, stray.hint)
+    for folder, meta in ws.missing_meta:
+        yield Finding(MISSING_META, folder, f"record folder has no {meta}", _HINT_META[meta])
+    for record in ws.records:
+        yield from load_problems(record.meta, record.loaded)
+        yield from _name(record)
+        if record.loaded.data is not None:
+            yield from _identity(record)
+
+
+def load_problems(path: str, loaded: Loaded) -> Iterator[Finding]:
+    """Every reason a metadata file could not be (fully) loaded, as findings."""
+    for p in loaded.problems:
+        yield Finding(p.code, path, p.message, p.hint, p.line)
+
+
+def declared_schema_ok(record: Record) -> bool:
+    """Whether the file's `schema:` field names the kind its location expects (or is absent)."""
+    declared = record.data.get("schema")
+    return declared is None or declared == schemas.schema_id(record.kind)
+
+
+def _name(record: Record) -> Iterator[Finding]:
+    ref = record.ref
+    if ref.kind == "run":
+        bad = [] if valid_run_id(ref.name) else [("run id", ref.name)]
+    else:
+        bad = [] if valid_name(ref.name) else [(f"{ref.kind} name", ref.name)]
+        if ref.version is not None and not valid_version(ref.version):
+            bad.append(("version", ref.version))
+    for what, value in bad:
+        yield Finding(BAD_NAME, record.folder or record.meta, f"{what} {value!r} is not valid: use letters, digits, '.', '_' and '-', "
+                      "starting and ending with a letter or digit", "rename the folder (or file) to a valid name")
+
+
+def _identity(record: Record) -> Iterator[Finding]:
+    data = record.data
+    declared = data.get("schema")
+    expected = schemas.schema_id(record.kind)
+    if isinstance(declared, str) and declared != expected:
+        if declared.startswith(f"strataml/{record.kind}/"):
+            msg = f"schema {declared!r} is not supported by this strataml (it reads {expected!r})"
+            hint = "upgrade strataml, or write the record in the supported version"
+        else:
+            msg = f"file declares schema {declared!r} but sits where a {record.kind} record ({expected!r}) belongs"
+            hint = f"move the file to where {declared!r} records live, or fix its schema field"
+        yield Finding(UNSUPPORTED_SCHEMA, record.meta, msg, hint, record.line("schema"))
+    if record.kind == "experiment":
+        name = data.get("name")
+        if isinstance(name, str) and name != record.ref.name:
+            yield Finding(REF_MISMATCH, record.meta, f"name {name!r} does not match the file name {record.ref.name!r}.yaml",
+                          f"set name: {record.ref.name} (or rename the file to {name}.yaml)", record.line("name"))
+        return
+    ref = data.get("ref")
+    if isinstance(ref, str) and ref != str(record.ref):
+        yield Finding(REF_MISMATCH, record.meta, f"ref {ref!r} does not match the record's location, which makes it {str(record.ref)!r}",
+                      f"set ref: {record.ref} (or move the record to the folder its ref names)", record.line("ref"))

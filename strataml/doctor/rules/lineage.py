@@ -1,0 +1,206 @@
+"""TFC-0008: references resolve to the right kind, identifiers never collide, no leakage."""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Iterator
+
+from strataml.doctor.engine import Context
+from strataml.doctor.finding import Finding
+from strataml.hashing import dataset_digest
+from strataml.records import Record, Window
+from strataml.refs import Ref, RefError, fold, parse_ref
+from strataml.times import parse_time
+from strataml.workspace import Workspace
+
+DANGLING = "TFC0008-E001"
+WRONG_KIND = "TFC0008-E002"
+MALFORMED = "TFC0008-E003"
+DUPLICATE = "TFC0008-E004"
+INPUT_DIGEST = "TFC0008-E005"
+LEAKAGE = "TFC0008-E006"
+OUTSIDE_RANGE = "TFC0008-E007"
+BAD_WINDOW = "TFC0008-E008"
+
+EVAL_WINDOWS = ("val", "test")
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    ws = ctx.workspace
+    yield from _collisions(ws)
+    for record in ws.records:
+        if record.loaded.data is None:
+            continue
+        for path, text, kinds in ref_fields(record):
+            yield from _resolve(ws, record, path, text, kinds)
+        yield from _duplicates_within(record)
+        yield from _inputs(ws, record)
+        yield from _windows(ws, record)
+
+
+def ref_fields(record: Record) -> Iterator[tuple[tuple[str | int, ...], str, tuple[str, ...]]]:
+    """(path in the document, ref text, kinds it may name) for every reference a record makes."""
+    data = record.data
+
+    def at(*path: str | int) -> object:
+        node: object = data
+        for key in path:
+            if isinstance(node, dict) and isinstance(key, str):
+                node = node.get(key)
+            elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+                node = node[key]
+            else:
+                return None
+        return node
+
+    singles = {
+        "experiment": [(("data", "dataset"), ("dataset",))],
+        "run": [(("experiment",), ("experiment",))],
+        "model": [(("produced_by",), ("run",)), (("derived_from",), ("model",))],
+        "dataset": [],
+    }[record.kind]
+    for path, kinds in singles:
+        value = at(*path)
+        if isinstance(value, str):
+            yield path, value, kinds
+    if record.kind in ("run", "model"):
+        for item in record.inputs:
+            yield ("inputs", item.index, "ref"), item.ref, ("dataset", "model")
+    if record.kind == "dataset":
+        sources = at("source", "from")
+        for i, value in enumerate(sources if isinstance(sources, list) else []):
+            if isinstance(value, str):
+                yield ("source", "from", i), value, ("dataset",)
+
+
+def _resolve(ws: Workspace, record: Record, path: tuple[str | int, ...], text: str, kinds: tuple[str, ...]) -> Iterator[Finding]:
+    where = "/".join(map(str, path))
+    line = record.line(*path)
+    try:
+        ref = parse_ref(text)
+    except RefError as exc:
+        yield Finding(MALFORMED, record.meta, f"{where}: {exc}", "write refs as dataset:NAME@VERSION, model:NAME@VERSION, run:ID or experiment:NAME", line)
+        return
+    if ref.kind not in kinds:
+        yield Finding(WRONG_KIND, record.meta, f"{where} must name a {' or '.join(kinds)}, not a {ref.kind} ({text})",
+                      f"point it at a {kinds[0]} ref", line)
+        return
+    if ws.get(ref) is None:
+        candidates = [str(r.ref) for r in ws.records if r.ref.kind == ref.kind]
+        close = difflib.get_close_matches(text, candidates, n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}?" if close else f"add the {ref.kind} (or fix the ref); `strataml doctor` checks refs against the workspace"
+        yield Finding(DANGLING, record.meta, f"{where} refers to {text}, which does not exist in this workspace", hint, line)
+
+
+def _collisions(ws: Workspace) -> Iterator[Finding]:
+    groups: dict[str, list[Record]] = defaultdict(list)
+    for record in ws.records:
+        groups[record.ref.folded].append(record)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        names = ", ".join(str(m.ref) for m in members)
+        for member in members:
+            yield Finding(DUPLICATE, member.folder or member.meta, f"{member.ref} collides with another record ({names}) under case-folding or Unicode normalisation",
+                          "rename one of them: on macOS and Windows checkouts they would be the same folder")
+
+
+def _duplicates_within(record: Record) -> Iterator[Finding]:
+    seen: dict[str, str] = {}
+    for entry in record.files:
+        key = fold(entry.path)
+        if key in seen:
+            same = "the same path" if seen[key] == entry.path else f"{seen[key]!r} under case-folding or Unicode normalisation"
+            yield Finding(DUPLICATE, record.meta, f"{entry.field}[{entry.index}].path {entry.path!r} repeats {same}",
+                          "list each file once; rename files that differ only in case or accents", record.line(entry.field, entry.index))
+        else:
+            seen[key] = entry.path
+    refs: set[str] = set()
+    for item in record.inputs:
+        key = fold(item.ref)
+        if key in refs:
+            yield Finding(DUPLICATE, record.meta, f"inputs[{item.index}] repeats {item.ref}", "list each input once", record.line("inputs", item.index))
+        refs.add(key)
+
+
+def pinned_digest(record: Record) -> str | None:
+    """The digest another record must pin to name this one as an input."""
+    if record.kind == "dataset":
+        return record.digest
+    files = record.files
+    if record.kind == "model" and files and all(f.sha256 for f in files):
+        return dataset_digest((f.path, f.sha256 or "") for f in files)
+    return None
+
+
+def _inputs(ws: Workspace, record: Record) -> Iterator[Finding]:
+    for item in record.inputs:
+        try:
+            target = ws.get(parse_ref(item.ref))
+        except RefError:
+            continue
+        actual = pinned_digest(target) if target else None
+        if item.digest and actual and item.digest != actual:
+            yield Finding(INPUT_DIGEST, record.meta, f"inputs[{item.index}] pins {item.ref} at {item.digest}, but it is now {actual}",
+                          "the input changed after this record was made: re-run against the current version, or restore the input",
+                          record.line("inputs", item.index, "digest"))
+
+
+def _windows(ws: Workspace, record: Record) -> Iterator[Finding]:
+    windows = record.windows
+    if not windows:
+        return
+    line = record.line("split", "windows")
+    parsed = {}
+    for name, w in sorted(windows.items()):
+        start, end = parse_time(w.start), parse_time(w.end)
+        if start is None or end is None or start > end:
+            yield Finding(BAD_WINDOW, record.meta, f"split window {name} [{w.start} .. {w.end}] is not a valid time interval",
+                          "give RFC 3339 start and end with start <= end", record.line("split", "windows", name))
+            continue
+        parsed[name] = (start, end, w)
+    train = parsed.get("train")
+    if train:
+        for name in EVAL_WINDOWS:
+            other = parsed.get(name)
+            if other and not train[1] < other[0]:
+                yield Finding(LEAKAGE, record.meta, f"train window ends {train[2].end}, not before the {name} window starts {other[2].start}: "
+                              f"the model can see the period it is evaluated on", f"end train before {other[2].start}, or start {name} later",
+                              record.line("split", "windows", name))
+    yield from _inside_datasets(ws, record, parsed, line)
+
+
+def _datasets_of(ws: Workspace, record: Record) -> list[Record]:
+    texts = [i.ref for i in record.inputs]
+    if record.kind == "experiment":
+        data = record.data.get("data")
+        if isinstance(data, dict) and isinstance(data.get("dataset"), str):
+            texts.append(data["dataset"])
+    found = []
+    for text in texts:
+        try:
+            ref = parse_ref(text)
+        except RefError:
+            continue
+        target = ws.get(ref) if ref.kind == "dataset" else None
+        if target is not None:
+            found.append(target)
+    return found
+
+
+def _inside_datasets(ws: Workspace, record: Record, parsed: dict[str, tuple[object, object, Window]], line: int | None) -> Iterator[Finding]:
+    column = record.split_column
+    for dataset in _datasets_of(ws, record):
+        tr = dataset.time_range
+        if tr is None or (column and tr[0] != column):
+            yield Finding(BAD_WINDOW, record.meta, f"split is by time{f' on {column!r}' if column else ''} but {dataset.ref} records no time_range"
+                          f"{f' for that column' if column else ''}", f"recreate {dataset.ref} with `strataml dataset add --time-column COL`, or split by ratio", line)
+            continue
+        lo, hi = parse_time(tr[1].start), parse_time(tr[1].end)
+        if lo is None or hi is None:
+            continue
+        for name, (start, end, w) in sorted(parsed.items()):
+            if start < lo or end > hi:  # type: ignore[operator]
+                yield Finding(OUTSIDE_RANGE, record.meta, f"split window {name} [{w.start} .. {w.end}] is outside {dataset.ref}'s time range "
+                              f"[{tr[1].start} .. {tr[1].end}]", "keep every window inside the data you have", record.line("split", "windows", name))

@@ -1,0 +1,114 @@
+"""TFC-0002..0005: every record matches its schema, and what it says about itself adds up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from strataml import schemas
+from strataml.doctor.engine import Context
+from strataml.doctor.finding import Finding
+from strataml.doctor.rules.layout import declared_schema_ok, load_problems
+from strataml.hashing import dataset_digest
+from strataml.loading import load_file
+from strataml.records import Record
+from strataml.times import parse_time
+
+SCHEMA_CODES = {"dataset": "TFC0002-E001", "run": "TFC0003-E001", "experiment": "TFC0003-E002", "model": "TFC0004-E001"}
+DATASET_DIGEST = "TFC0002-E002"
+TIME_RANGE = "TFC0002-E003"
+DATASET_PROVENANCE = "TFC0002-W001"
+RUN_TIMES = "TFC0003-E003"
+GATE_SCHEMA = "TFC0004-E002"
+GATE_MISMATCH = "TFC0004-E003"
+
+_SCHEMA_HINT = {
+    "dataset": "fix the field, or recreate the version with `strataml dataset add`; `strataml schema dataset` prints the schema",
+    "experiment": "fix the field; `strataml schema experiment` prints the schema",
+    "run": "runs are written by `strataml run`; fix the field by hand only if you know why it is wrong",
+    "model": "fix the field; `strataml schema model` prints the schema",
+}
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for record in ctx.workspace.records:
+        if record.loaded.data is None and not record.loaded.problems:
+            yield Finding(SCHEMA_CODES[record.kind], record.meta, "file is empty", _SCHEMA_HINT[record.kind], 1)
+            continue
+        if record.loaded.data is None or not declared_schema_ok(record):
+            continue
+        for issue in schemas.validate(record.kind, record.loaded.data):
+            yield Finding(SCHEMA_CODES[record.kind], record.meta, issue.message, _SCHEMA_HINT[record.kind], record.line(*issue.path))
+        if record.kind == "dataset":
+            yield from _dataset(record)
+        elif record.kind == "run":
+            yield from _run_times(record)
+        elif record.kind == "model":
+            yield from _gate(ctx, record)
+
+
+def _dataset(record: Record) -> Iterator[Finding]:
+    data = record.data
+    files = record.files
+    if record.digest and files and all(f.sha256 for f in files):
+        expected = dataset_digest((f.path, f.sha256 or "") for f in files)
+        if expected != record.digest:
+            yield Finding(DATASET_DIGEST, record.meta, f"digest {record.digest} does not match the files listed (they give {expected})",
+                          "the files list or the digest was edited by hand: recreate the version with `strataml dataset add`",
+                          record.line("digest"))
+    missing = [k for k in ("license", "source") if k not in data]
+    if missing:
+        yield Finding(DATASET_PROVENANCE, record.meta, f"no {' or '.join(missing)}: nobody can tell where the data came from or how it may be used",
+                      "add license: (an SPDX id or the terms) and source: {kind: ..., note: ...}", record.line())
+    tr = record.time_range
+    if tr:
+        column, window = tr
+        start, end = parse_time(window.start), parse_time(window.end)
+        columns = data.get("columns")
+        names = {c.get("name") for c in columns if isinstance(c, dict)} if isinstance(columns, list) else None
+        if start and end and start > end:
+            yield Finding(TIME_RANGE, record.meta, f"time_range starts ({window.start}) after it ends ({window.end})",
+                          "swap start and end, or recompute them from the data", record.line("time_range"))
+        if names is not None and column not in names:
+            yield Finding(TIME_RANGE, record.meta, f"time_range column {column!r} is not among the dataset's columns",
+                          "name an existing column, or add the column to columns:", record.line("time_range", "column"))
+
+
+def _run_times(record: Record) -> Iterator[Finding]:
+    data = record.data
+    times = {k: parse_time(data[k]) for k in ("created_at", "started_at", "ended_at") if isinstance(data.get(k), str)}
+    order = [k for k in ("created_at", "started_at", "ended_at") if times.get(k)]
+    for earlier, later in zip(order, order[1:]):
+        if times[earlier] > times[later]:
+            yield Finding(RUN_TIMES, record.meta, f"{later} ({data[later]}) is before {earlier} ({data[earlier]})",
+                          "timestamps are written by `strataml run`; a hand edit or a wrong clock made them disagree", record.line(later))
+    if data.get("status") in ("succeeded", "failed", "cancelled") and "ended_at" not in data:
+        yield Finding(RUN_TIMES, record.meta, f"status is {data['status']!r} but the run has no ended_at",
+                      "a finished run records when it ended; add ended_at", record.line("status"))
+
+
+def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
+    gate = record.data.get("gate")
+    if not isinstance(gate, dict) or not isinstance(gate.get("file"), str) or record.folder is None:
+        return
+    rel = f"{record.folder}/{gate['file']}"
+    entry = ctx.workspace.entries.get(rel)
+    if entry is None or entry.kind != "file":
+        return  # integrity reports a missing or unsafe file
+    loaded = load_file(ctx.workspace.abspath(rel))
+    yield from load_problems(rel, loaded)
+    if loaded.data is None:
+        return
+    for issue in schemas.validate("gate", loaded.data):
+        yield Finding(GATE_SCHEMA, rel, issue.message, "gate receipts are written when a model is registered; regenerate it rather than editing it")
+    receipt = loaded.data if isinstance(loaded.data, dict) else {}
+    sha, _size = ctx.sha256(rel)
+    problems = []
+    if isinstance(gate.get("digest"), str) and gate["digest"] != f"sha256:{sha}":
+        problems.append(f"gate.digest pins {gate['digest']} but {gate['file']} hashes to sha256:{sha}")
+    if receipt.get("status") not in (None, gate.get("status")):
+        problems.append(f"gate.status is {gate.get('status')!r} but the receipt says {receipt.get('status')!r}")
+    if isinstance(receipt.get("model"), str) and receipt["model"] != str(record.ref):
+        problems.append(f"the receipt is for {receipt['model']!r}, not {str(record.ref)!r}")
+    for message in problems:
+        yield Finding(GATE_MISMATCH, record.meta, message, "the receipt and the model record must agree: re-register the model version",
+                      record.line("gate"))

@@ -1,0 +1,126 @@
+"""Typed, frozen records: what the one walk of the workspace found.
+
+A record's identity (its ref) comes from where it lives, never from what its file claims;
+the doctor compares the two. Field accessors are defensive because a record may fail its
+schema and still be worth checking in every other way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from strataml.loading import Loaded
+from strataml.refs import Ref
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A file a record pins by sha256 and size; `index` is its position in the list."""
+
+    path: str
+    sha256: str | None
+    size: int | None
+    field: str
+    index: int
+
+
+@dataclass(frozen=True)
+class Input:
+    ref: str
+    digest: str | None
+    index: int
+
+
+@dataclass(frozen=True)
+class Window:
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """One dataset version, experiment spec, run or model version.
+
+    `folder` is the record folder relative to the workspace root (POSIX), or None for kinds
+    that are a single file (experiments); `meta` is the metadata file's relative path.
+    """
+
+    kind: str
+    ref: Ref
+    folder: str | None
+    meta: str
+    loaded: Loaded = field(compare=False, repr=False)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.loaded.data if isinstance(self.loaded.data, dict) else {}
+
+    def line(self, *path: str | int) -> int | None:
+        return self.loaded.line_of(path)
+
+    @property
+    def files(self) -> tuple[FileEntry, ...]:
+        """Every file the record pins: dataset files, run and model artifacts."""
+        key = {"dataset": "files", "run": "artifacts", "model": "artifacts"}.get(self.kind)
+        if key is None:
+            return ()
+        return _file_entries(self.data.get(key), key)
+
+    @property
+    def inputs(self) -> tuple[Input, ...]:
+        items = self.data.get("inputs")
+        if not isinstance(items, list):
+            return ()
+        out = []
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and isinstance(item.get("ref"), str):
+                digest = item.get("digest")
+                out.append(Input(item["ref"], digest if isinstance(digest, str) else None, i))
+        return tuple(out)
+
+    @property
+    def digest(self) -> str | None:
+        value = self.data.get("digest")
+        return value if isinstance(value, str) else None
+
+    @property
+    def time_range(self) -> tuple[str, Window] | None:
+        """(column, window) for time-stamped datasets."""
+        tr = self.data.get("time_range")
+        if isinstance(tr, dict) and all(isinstance(tr.get(k), str) for k in ("column", "start", "end")):
+            return tr["column"], Window(tr["start"], tr["end"])
+        return None
+
+    @property
+    def windows(self) -> dict[str, Window]:
+        """Split windows by name (train/val/test) for runs and experiments with a time split."""
+        split = self.data.get("split")
+        raw = split.get("windows") if isinstance(split, dict) else None
+        if not isinstance(raw, dict):
+            return {}
+        return {
+            name: Window(w["start"], w["end"])
+            for name, w in raw.items()
+            if isinstance(w, dict) and isinstance(w.get("start"), str) and isinstance(w.get("end"), str)
+        }
+
+    @property
+    def split_column(self) -> str | None:
+        split = self.data.get("split")
+        col = split.get("column") if isinstance(split, dict) else None
+        return col if isinstance(col, str) else None
+
+
+def _file_entries(items: Any, key: str) -> tuple[FileEntry, ...]:
+    if not isinstance(items, list):
+        return ()
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+            continue
+        sha = item.get("sha256")
+        size = item.get("size")
+        out.append(FileEntry(item["path"], sha if isinstance(sha, str) else None,
+                             size if isinstance(size, int) and not isinstance(size, bool) else None, key, i))
+    return tuple(out)

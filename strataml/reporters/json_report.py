@@ -1,0 +1,26 @@
+"""`--format json`: the findings and summary as one JSON document (version 1)."""
+
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+from strataml import __version__
+from strataml.doctor.finding import Report
+from strataml.reporters import RenderOptions
+
+
+def as_document(report: Report) -> dict[str, object]:
+    return {
+        "version": 1,
+        "tool": {"name": "strataml", "version": __version__},
+        "summary": report.summary(),
+        "strict": report.strict,
+        "stats": dict(sorted(report.stats.items())),
+        "findings": [f.as_dict() for f in report.findings],
+    }
+
+
+def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
+    json.dump(as_document(report), stream, indent=2, ensure_ascii=False)
+    stream.write("\n")

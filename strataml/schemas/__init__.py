@@ -1,0 +1,95 @@
+"""The packaged JSON Schemas: the one source of truth for every metadata file kind.
+
+`strataml schema KIND` prints them for editors; the TFC documents refer to them by kind.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+KINDS = ("workspace", "dataset", "experiment", "run", "model", "gate", "ledger-entry", "index")
+_BASE = "https://strataml.dev/schemas/"
+
+
+@dataclass(frozen=True)
+class SchemaIssue:
+    """One way a document breaks its schema; `path` points into the document."""
+
+    path: tuple[str | int, ...]
+    message: str
+
+
+def schema_id(kind: str) -> str:
+    """The value a document's `schema:` field carries for `kind`, e.g. strataml/run/v1."""
+    return f"strataml/{kind}/v1"
+
+
+def raw_schema(kind: str) -> dict[str, Any]:
+    if kind not in KINDS and kind != "common":
+        raise KeyError(kind)
+    text = resources.files(__package__).joinpath(f"{kind}.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=None)
+def _registry() -> Registry:
+    pairs = [(_BASE + f"{k}.schema.json", Resource.from_contents(raw_schema(k))) for k in (*KINDS, "common")]
+    return Registry().with_resources(pairs)
+
+
+@lru_cache(maxsize=None)
+def validator(kind: str) -> Draft202012Validator:
+    return Draft202012Validator(raw_schema(kind), registry=_registry())
+
+
+def validate(kind: str, document: Any) -> list[SchemaIssue]:
+    """All schema violations of `document`, most specific first, in document order."""
+    issues = []
+    for err in validator(kind).iter_errors(document):
+        issues.extend(_leaves(err))
+    issues.sort(key=lambda i: [str(p) for p in i.path])
+    seen: set[tuple[tuple[str | int, ...], str]] = set()
+    unique = []
+    for issue in issues:
+        key = (issue.path, issue.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(issue)
+    return unique
+
+
+def _leaves(err: Any) -> list[SchemaIssue]:
+    # oneOf/anyOf errors are useless at the top ("is not valid under any of the given schemas");
+    # the best-matching branch says what is actually wrong.
+    if err.context:
+        from jsonschema.exceptions import best_match
+
+        return _leaves(best_match(err.context))
+    return [SchemaIssue(tuple(err.absolute_path), _describe(err))]
+
+
+def _describe(err: Any) -> str:
+    where = "/".join(str(p) for p in err.absolute_path) or "document"
+    if err.validator == "required":
+        return f"{where}: {err.message}"
+    if err.validator == "additionalProperties":
+        return f"{where}: {err.message}"
+    if err.validator == "const" and list(err.absolute_path) == ["schema"]:
+        return f"schema: expected {err.validator_value!r}, found {err.instance!r}"
+    return f"{where}: {err.message}"
+
+
+def bundled(kind: str) -> dict[str, Any]:
+    """`kind`'s schema made self-contained (shared definitions inlined) for editors."""
+    common = raw_schema("common")["$defs"]
+    text = json.dumps(raw_schema(kind)).replace('"common.schema.json#/$defs/', '"#/$defs/')
+    doc = json.loads(text)
+    doc.setdefault("$defs", {}).update(common)
+    return doc

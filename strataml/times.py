@@ -1,0 +1,26 @@
+"""Timestamps as the contracts write them: RFC 3339 text, compared in UTC."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+
+def parse_time(text: str) -> datetime | None:
+    """A plain date counts as midnight UTC; a time without offset counts as UTC."""
+    if not isinstance(text, str):
+        return None
+    raw = text.strip().replace(" ", "T", 1)
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        if len(raw) == 10:
+            d = date.fromisoformat(raw)
+            return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
