@@ -57,12 +57,13 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 
 
 def _register() -> None:
-    from strataml.cli import dataset, doctor, init, schema
+    from strataml.cli import dataset, doctor, index, init, schema
 
     cli.add_command(doctor.doctor)
     cli.add_command(init.init)
     cli.add_command(dataset.dataset)
     cli.add_command(schema.schema)
+    cli.add_command(index.index)
 
 
 _register()
@@ -102,3 +103,14 @@ def run(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         click.echo(f"strataml: internal error: {type(exc).__name__}: {exc} (set STRATAML_DEBUG=1 for the traceback)", err=True)
         return EXIT_TOOL_FAILURE
+
+
+def run_subcommand(name: str, argv: list[str]) -> int:
+    """`strataml NAME ARGV` for the scripts in tools/, which also accept the global -C DIR."""
+    front: list[str] = []
+    rest = list(argv)
+    while "-C" in rest:
+        i = rest.index("-C")
+        front += rest[i : i + 2]
+        del rest[i : i + 2]
+    return run([*front, name, *rest])

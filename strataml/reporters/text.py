@@ -38,7 +38,7 @@ def _line(f: Finding) -> Text:
 
 def summary_line(report: Report) -> Text:
     s = report.stats
-    checked = f"{s.get('records', 0)} records checked, {s.get('files_hashed', 0)} files hashed ({_size(s.get('bytes_hashed', 0))})"
+    checked = f"{_n(s.get('records', 0), 'record')} checked, {_n(s.get('files_hashed', 0), 'file')} hashed ({_size(s.get('bytes_hashed', 0))})"
     counts = f"{_n(report.errors, 'error')}, {_n(report.warnings, 'warning')}, {_n(report.infos, 'info')}"
     if report.exit_code == 0:
         return Text(f"OK: {counts}; {checked}", style="green")

@@ -1,0 +1,74 @@
+"""The lineage graph (TFC-0008): nodes for records, edges in the direction data flows.
+
+Built from the one Workspace walk plus a doctor Report, so every viewer shows the same graph
+with the same health counts. Output is deterministic: sorted, no wall-clock time.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from strataml import schemas
+from strataml.doctor.finding import Report
+from strataml.doctor.rules.lineage import ref_fields
+from strataml.records import Record
+from strataml.refs import RefError, parse_ref
+from strataml.workspace import Workspace
+
+_EDGE_KIND = {"experiment": "experiment", "produced_by": "produced", "derived_from": "derived", "inputs": "input",
+              "source": "derived", "data": "input"}
+
+
+def build(workspace: Workspace, report: Report) -> dict[str, Any]:
+    nodes = [_node(r, report) for r in workspace.records]
+    ids = {n["id"] for n in nodes}
+    edges = set()
+    for record in workspace.records:
+        for path, text, kinds in ref_fields(record):
+            try:
+                ref = parse_ref(text)
+            except RefError:
+                continue
+            if str(ref) in ids and ref.kind in kinds:
+                # Records name what they came from; edges point the way data flows.
+                edges.add((str(ref), str(record.ref), _EDGE_KIND[str(path[0])]))
+    index = {
+        "schema": schemas.schema_id("index"),
+        "workspace": workspace.name,
+        "nodes": sorted(nodes, key=lambda n: n["id"]),
+        "edges": [{"from": a, "to": b, "kind": k} for a, b, k in sorted(edges)],
+    }
+    problems = schemas.validate("index", index)
+    if problems:
+        raise AssertionError(f"index breaks its schema: {problems[0].message}")
+    return index
+
+
+def dumps(index: dict[str, Any]) -> str:
+    return json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _node(record: Record, report: Report) -> dict[str, Any]:
+    path = record.folder or record.meta
+    counts = {"errors": 0, "warnings": 0, "infos": 0}
+    for f in report.findings:
+        if f.path == path or f.path.startswith(path + "/") or f.path == record.meta:
+            counts[f.severity + "s"] += 1
+    return {"id": str(record.ref), "kind": record.kind, "path": path, "attrs": _attrs(record), "findings": counts}
+
+
+def _attrs(record: Record) -> dict[str, Any]:
+    data = record.data
+    pick = {
+        "dataset": ("description", "digest", "rows", "license", "time_range", "created_at"),
+        "experiment": ("description", "plugin", "seed", "tags", "gates"),
+        "run": ("status", "experiment", "created_at", "ended_at", "seed", "config_hash", "metrics", "tags"),
+        "model": ("produced_by", "created_at", "evaluation", "gate", "tags"),
+    }[record.kind]
+    attrs = {k: data[k] for k in pick if k in data}
+    if record.kind == "dataset":
+        attrs["files"] = len(record.files)
+    if record.kind == "experiment" and isinstance(data.get("model"), dict):
+        attrs["model_type"] = data["model"].get("type")
+    return attrs
