@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import TextIO
 from urllib.parse import quote
 
@@ -28,7 +29,7 @@ def as_document(report: Report, options: RenderOptions) -> dict[str, object]:
             "name": rule.name,
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": f"{rule.tfc}: {rule.summary}"},
-            "help": {"text": rule.body, "markdown": rule.body},
+            "help": {"text": rule.body, "markdown": re.sub(r"\n+(?=(What|Why|Example|Fix):)", "\n\n", rule.body)},
             "defaultConfiguration": {"level": _LEVEL[rule.severity]},
             "properties": {"tags": [rule.tfc]},
         })

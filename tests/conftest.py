@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a developer machine without a tool; under CI a missing tool is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    """A fresh copy of the golden positive workspace (clean under `doctor --strict`)."""
+    target = tmp_path / "ws"
+    shutil.copytree(FIXTURES / "positive", target, symlinks=True)
+    return target
+
+
+def read_yaml(path: Path) -> dict:
+    return yaml.safe_load(path.read_text("utf-8"))
+
+
+def write_yaml(path: Path, data: dict) -> None:
+    path.write_text(yaml.safe_dump(data, sort_keys=False), "utf-8")
+
+
+def edit_yaml(path: Path, change) -> None:
+    data = read_yaml(path)
+    change(data)
+    write_yaml(path, data)
+
+
+@pytest.fixture(scope="session")
+def strataml_exe() -> list[str]:
+    """The installed console script (the real entry point users run)."""
+    exe = shutil.which("strataml", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    require(exe is not None, "the strataml console script is not installed (pip install -e .)")
+    return [exe]

@@ -1,0 +1,100 @@
+"""Reporter output compared exactly with golden files; SARIF validated against the official schema."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import SHARED_DATA, edit_yaml, require
+from strataml.doctor import engine
+from strataml.reporters import RenderOptions, render
+from strataml.reporters.github import escape_data, escape_property, step_summary
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def broken(ws: Path) -> Path:
+    """A workspace with one error, one warning and a line-numbered finding, plus awkward text."""
+    (ws / "datasets/flowers/1/notes, draft.txt").write_text("100% unchecked\n")
+    edit_yaml(ws / "experiments/flowers-logreg.yaml", lambda d: d["data"].update(dataset="dataset:flower@1"))
+    flowers = ws / "datasets/flowers/1/flowers.csv"
+    flowers.write_bytes(flowers.read_bytes().replace(b"1.4", b"1.5", 1))
+    return ws
+
+
+def rendered(ws: Path, fmt: str, **options: object) -> str:
+    report = engine.doctor(ws)
+    out = io.StringIO()
+    render(report, fmt, out, RenderOptions(**options))  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt,suffix", [("text", "txt"), ("json", "json"), ("sarif", "sarif"), ("github", "github")])
+def test_report_matches_golden(ws: Path, fmt: str, suffix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    text = rendered(broken(ws), fmt)
+    golden = GOLDEN / f"report.{suffix}"
+    if os.environ.get("STRATAML_UPDATE_GOLDEN"):
+        golden.write_text(text, "utf-8")
+    assert text == golden.read_text("utf-8")
+
+
+def test_sarif_validates_against_the_official_schema(ws: Path) -> None:
+    schema_file = SHARED_DATA / "sarif-schema-2.1.0.json"
+    require(schema_file.is_file(), f"SARIF schema test data missing at {schema_file}")
+    schema = json.loads(schema_file.read_text("utf-8"))
+    doc = json.loads(rendered(broken(ws), "sarif"))
+    jsonschema.Draft4Validator(schema).validate(doc)
+    results = doc["runs"][0]["results"]
+    rules = doc["runs"][0]["tool"]["driver"]["rules"]
+    assert {r["ruleId"] for r in results} == {r["id"] for r in rules}
+    for result in results:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        location = result["locations"][0]["physicalLocation"]
+        assert location["region"]["startLine"] >= 1
+        assert not location["artifactLocation"]["uri"].startswith("/")
+    assert all(r["help"]["text"] and r["shortDescription"]["text"] for r in rules)
+
+
+def test_clean_workspace_sarif_is_valid_and_empty(ws: Path) -> None:
+    doc = json.loads(rendered(ws, "sarif"))
+    assert doc["runs"][0]["results"] == [] and doc["version"] == "2.1.0"
+
+
+def test_paths_are_repository_relative_when_the_workspace_is_nested(ws: Path) -> None:
+    text = rendered(broken(ws), "github", repo_prefix="ml/")
+    assert "file=ml/datasets/flowers/1/flowers.csv" in text
+
+
+def test_github_escaping() -> None:
+    assert escape_data("50% done\nnext\r") == "50%25 done%0Anext%0D"
+    assert escape_property("a:b,c%") == "a%3Ab%2Cc%25"
+
+
+def test_github_step_summary_is_appended(ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("# earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    rendered(broken(ws), "github")
+    text = summary.read_text()
+    assert text.startswith("# earlier step\n")
+    assert "| error | `TFC0006-E002` | `datasets/flowers/1/flowers.csv` |" in text
+    report = engine.doctor(ws)
+    assert step_summary(report, RenderOptions()) in text
+
+
+def test_json_report_shape(ws: Path) -> None:
+    doc = json.loads(rendered(broken(ws), "json"))
+    assert doc["version"] == 1
+    assert doc["summary"] == {"errors": 2, "warnings": 1, "infos": 0, "exit_code": 2}
+    assert set(doc["findings"][0]) == {"code", "severity", "path", "line", "message", "hint"}
+
+
+def test_text_has_no_escape_codes_without_color(ws: Path) -> None:
+    assert "\x1b[" not in rendered(broken(ws), "text")
+    assert "\x1b[" in rendered(broken(ws), "text", color=True)

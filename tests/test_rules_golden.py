@@ -1,0 +1,125 @@
+"""One golden negative workspace per enforced finding code: each must produce exactly that code."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import edit_yaml
+from strataml.contracts import registry
+from strataml.doctor import engine
+from strataml.hashing import dataset_digest, sha256_file
+
+RUN = "runs/20260101T000000Z-sales-forecast-a1b2c3"
+MODEL = "models/sales-model/1"
+FLOWERS = "datasets/flowers/1"
+SALES_SPEC = "experiments/sales-forecast.yaml"
+FLOWERS_SPEC = "experiments/flowers-logreg.yaml"
+
+
+def redigest(ws: Path, folder: str) -> None:
+    """Recompute a dataset's digest after its files list was edited on purpose."""
+    def change(d: dict) -> None:
+        d["digest"] = dataset_digest((f["path"], f["sha256"]) for f in d["files"])
+    edit_yaml(ws / folder / "dataset.yaml", change)
+
+
+def repin_gate(ws: Path) -> None:
+    sha, _ = sha256_file(ws / MODEL / "gate.json")
+    edit_yaml(ws / MODEL / "model.yaml", lambda d: d["gate"].update(digest=f"sha256:{sha}"))
+
+
+def edit_gate(ws: Path, change) -> None:
+    path = ws / MODEL / "gate.json"
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2))
+    repin_gate(ws)
+
+
+def set_windows(ws: Path, **windows: tuple[str, str]) -> None:
+    edit_yaml(ws / SALES_SPEC, lambda d: d["split"]["windows"].update({k: {"start": a, "end": b} for k, (a, b) in windows.items()}))
+
+
+def copy_dataset(ws: Path, src: str, dest: str, ref: str) -> None:
+    shutil.copytree(ws / src, ws / dest)
+    edit_yaml(ws / dest / "dataset.yaml", lambda d: d.update(ref=ref))
+
+
+def raw(ws: Path, rel: str, data: bytes) -> None:
+    (ws / rel).write_bytes(data)
+
+
+SPEC = b"schema: strataml/experiment/v1\nname: flowers-logreg\nplugin: sklearn\ndata: {dataset: 'dataset:flowers@1'}\nmodel: {type: lr}\n"
+
+CASES = {
+    "TFC0001-E001": lambda ws: edit_yaml(ws / "strataml.yaml", lambda d: d.update(colour="blue")),
+    "TFC0001-E002": lambda ws: raw(ws, "datasets/stray.csv", b"a,b\n"),
+    "TFC0001-E003": lambda ws: copy_dataset(ws, FLOWERS, "datasets/flowers/2-", "dataset:flowers@2-"),
+    "TFC0001-E004": lambda ws: ((ws / "runs/orphan").mkdir(), raw(ws, "runs/orphan/log.txt", b"x")),
+    "TFC0001-E005": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(ref="dataset:flowers@2")),
+    "TFC0001-E007": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(schema="strataml/dataset/v9")),
+    "TFC0001-E101": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"# " + b"x" * (5 * 1024 * 1024) + b"\n"),
+    "TFC0001-E102": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"description: caf\xe9\n"),
+    "TFC0001-E103": lambda ws: raw(ws, FLOWERS_SPEC, b"\xef\xbb\xbf" + SPEC + b"seed: 1\n"),
+    "TFC0001-E104": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"seed: 1\ntags:\n\tpurpose: x\n"),
+    "TFC0001-E105": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"seed: [1\n"),
+    "TFC0001-E106": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"seed: &s 1\ntags: {a: *s}\n"),
+    "TFC0001-E107": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"seed: 1\ntags: " + b"[" * 100 + b"]" * 100 + b"\n"),
+    "TFC0001-E108": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"seed: 1\nseed: 1\n"),
+    "TFC0001-E109": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"seed: !!python/object/apply:os.system ['true']\n"),
+    "TFC0002-E001": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(rows="six")),
+    "TFC0002-E002": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(digest="sha256:" + "ab" * 32)),
+    "TFC0002-E003": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml",
+                                         lambda d: d.update(time_range={"column": "when", "start": "2024-01-01", "end": "2024-01-02"})),
+    "TFC0002-W001": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.pop("license")),
+    "TFC0003-E001": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d.update(status="done")),
+    "TFC0003-E002": lambda ws: edit_yaml(ws / FLOWERS_SPEC, lambda d: d.update(seed="one")),
+    "TFC0003-E003": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d.update(ended_at="2025-12-31T00:00:00Z")),
+    "TFC0004-E001": lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.pop("produced_by")),
+    "TFC0004-E002": lambda ws: edit_gate(ws, lambda g: g.pop("criteria")),
+    "TFC0004-E003": lambda ws: edit_gate(ws, lambda g: g.update(status="FAIL")),
+    "TFC0006-E001": lambda ws: (ws / FLOWERS / "flowers.csv").unlink(),
+    "TFC0006-E002": lambda ws: raw(ws, f"{FLOWERS}/flowers.csv", (ws / FLOWERS / "flowers.csv").read_bytes().replace(b"1.4", b"1.5", 1)),
+    "TFC0006-E003": lambda ws: raw(ws, f"{FLOWERS}/flowers.csv", (ws / FLOWERS / "flowers.csv").read_bytes() + b"7.0,2.0,virginica\n"),
+    "TFC0006-E004": lambda ws: (edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d["files"].append(
+        {"path": "../../../etc/passwd", "sha256": "0" * 64, "size": 1})), redigest(ws, FLOWERS)),
+    "TFC0006-E005": lambda ws: os.symlink("/etc/passwd", ws / FLOWERS / "passwd"),
+    "TFC0006-E006": lambda ws: os.mkfifo(ws / FLOWERS / "pipe"),
+    "TFC0006-W001": lambda ws: raw(ws, f"{FLOWERS}/notes.txt", b"remember the milk\n"),
+    "TFC0008-E001": lambda ws: edit_yaml(ws / FLOWERS_SPEC, lambda d: d["data"].update(dataset="dataset:flowers@9")),
+    "TFC0008-E002": lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(produced_by="dataset:flowers@1")),
+    "TFC0008-E003": lambda ws: edit_yaml(ws / FLOWERS_SPEC, lambda d: d["data"].update(dataset="flowers")),
+    "TFC0008-E004": lambda ws: copy_dataset(ws, FLOWERS, "datasets/Flowers/1", "dataset:Flowers@1"),
+    "TFC0008-E005": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d["inputs"][0].update(digest="sha256:" + "cd" * 32)),
+    "TFC0008-E006": lambda ws: set_windows(ws, train=("2024-01-01", "2024-01-11")),
+    "TFC0008-E007": lambda ws: set_windows(ws, test=("2024-01-11", "2024-02-01")),
+    "TFC0008-E008": lambda ws: set_windows(ws, val=("2024-01-10", "2024-01-09")),
+}
+
+
+def codes(ws: Path) -> list[str]:
+    return [f.code for f in engine.doctor(ws).findings]
+
+
+def test_positive_workspace_is_clean(ws: Path) -> None:
+    report = engine.doctor(ws, strict=True)
+    assert report.findings == ()
+    assert report.exit_code == 0
+    assert report.stats["records"] == 6
+
+
+def test_every_enforced_code_has_a_golden_negative() -> None:
+    enforced = {code for code, rule in registry().items() if rule.enforced}
+    assert enforced == set(CASES)
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_golden_negative_produces_exactly_its_code(ws: Path, code: str) -> None:
+    CASES[code](ws)
+    found = codes(ws)
+    assert found and set(found) == {code}, found
