@@ -44,6 +44,7 @@ def add(root: Path, spec: NewDataset) -> tuple[Path, dict[str, Any]]:
         raise RecordExists(f"dataset:{spec.name}@{spec.version} already exists ({final.relative_to(root).as_posix()})",
                            "dataset versions are immutable: add the new data as a new --version")
     sources = _check_files(spec.files)
+    new_name = not final.parent.exists()
     staging = staging_dir(final)
     try:
         record = _build(staging, spec, sources)
@@ -51,6 +52,11 @@ def add(root: Path, spec: NewDataset) -> tuple[Path, dict[str, Any]]:
         publish_dir(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if new_name:
+            try:
+                final.parent.rmdir()  # only if still empty: another add may have used it meanwhile
+            except OSError:
+                pass
         raise
     return final, record
 

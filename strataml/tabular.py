@@ -41,7 +41,8 @@ class _Column:
 
     def type(self, rows: int) -> str:
         kind = next(k for k in _ORDER if k in self.fits)
-        if kind == "string" and len(self.distinct) <= min(CATEGORY_MAX, max(rows // 2, 1)):
+        # Repeated values from a small set are categories; all-distinct text is free text.
+        if kind == "string" and len(self.distinct) <= CATEGORY_MAX and len(self.distinct) < rows:
             return "category"
         return kind
 

@@ -87,6 +87,7 @@ def run(argv: list[str] | None = None) -> int:
         click.echo("strataml: aborted", err=True)
         return EXIT_TOOL_FAILURE
     except StrataError as exc:
+        _debug_traceback()
         click.echo(f"strataml: error: {exc.message}", err=True)
         if exc.hint:
             click.echo(f"  hint: {exc.hint}", err=True)
@@ -98,11 +99,20 @@ def run(argv: list[str] | None = None) -> int:
         # Output piped into `head`: nothing more to say, and nothing wrong with the workspace.
         sys.stderr.close()
         return EXIT_TOOL_FAILURE
+    except OSError as exc:
+        _debug_traceback()
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(f"strataml: error: cannot access{where}: {exc.strerror or exc}", err=True)
+        return EXIT_TOOL_FAILURE
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        if os.environ.get("STRATAML_DEBUG"):
-            traceback.print_exc()
+        _debug_traceback()
         click.echo(f"strataml: internal error: {type(exc).__name__}: {exc} (set STRATAML_DEBUG=1 for the traceback)", err=True)
         return EXIT_TOOL_FAILURE
+
+
+def _debug_traceback() -> None:
+    if os.environ.get("STRATAML_DEBUG"):
+        traceback.print_exc()
 
 
 def run_subcommand(name: str, argv: list[str]) -> int:

@@ -78,7 +78,7 @@ def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str) -> Iterato
                       "restore the recorded content, or record a new version (recorded versions are immutable)", None)
         return
     if entry.sha256 and sha != entry.sha256:
-        yield Finding(CHECKSUM, rel, f"sha256 is {sha} but {record.meta} (line {line}) records {entry.sha256}",
+        yield Finding(CHECKSUM, rel, f"content changed: sha256 is {sha[:16]}..., {record.meta} (line {line}) records {entry.sha256[:16]}...",
                       "restore the recorded content, or record a new version (recorded versions are immutable)", None)
 
 

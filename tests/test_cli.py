@@ -1,0 +1,169 @@
+"""The CLI through the real console script: exit codes 0/1/2/3, --strict, formats, output files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, edit_yaml
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def cli(exe: list[str], *args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    full_env.pop("GITHUB_STEP_SUMMARY", None)
+    return subprocess.run([*exe, *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=100)
+
+
+def with_warning(ws: Path) -> Path:
+    (ws / "datasets/flowers/1/notes.txt").write_text("x\n")
+    return ws
+
+
+def with_error(ws: Path) -> Path:
+    (ws / "datasets/flowers/1/flowers.csv").unlink()
+    return ws
+
+
+def test_exit_0_on_a_clean_workspace(ws: Path, strataml_exe: list[str]) -> None:
+    proc = cli(strataml_exe, "doctor", "--strict", cwd=ws / "datasets")  # root found upward
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("OK: 0 errors, 0 warnings, 0 infos; 6 records checked")
+
+
+def test_exit_1_on_warnings_and_2_with_strict(ws: Path, strataml_exe: list[str]) -> None:
+    with_warning(ws)
+    assert cli(strataml_exe, "-C", str(ws), "doctor").returncode == 1
+    strict = cli(strataml_exe, "-C", str(ws), "doctor", "--strict")
+    assert strict.returncode == 2
+    assert "--strict: warnings fail" in strict.stdout
+
+
+def test_exit_2_on_errors(ws: Path, strataml_exe: list[str]) -> None:
+    proc = cli(strataml_exe, "-C", str(ws), "doctor", "--format", "json")
+    assert json.loads(proc.stdout)["summary"]["exit_code"] == 0
+    with_error(ws)
+    proc = cli(strataml_exe, "-C", str(ws), "doctor", "--format", "json")
+    assert proc.returncode == 2
+    assert json.loads(proc.stdout)["summary"] == {"errors": 1, "warnings": 0, "infos": 0, "exit_code": 2}
+
+
+@pytest.mark.parametrize("args,message", [
+    (("doctor", "--bogus"), "No such option"),
+    (("doctor", "--format", "xml"), "Invalid value for '--format'"),
+    (("doctor", "--select", "XYZ"), "no rule code starts with 'XYZ'"),
+    (("nope",), "No such command"),
+])
+def test_exit_3_on_usage_errors(ws: Path, strataml_exe: list[str], args: tuple[str, ...], message: str) -> None:
+    proc = cli(strataml_exe, "-C", str(ws), *args)
+    assert proc.returncode == 3
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_exit_3_outside_a_workspace(tmp_path: Path, strataml_exe: list[str]) -> None:
+    proc = cli(strataml_exe, "doctor", cwd=tmp_path)
+    assert proc.returncode == 3
+    assert proc.stderr.startswith("strataml: error: no strataml.yaml in")
+    assert "strataml init" in proc.stderr
+
+
+def test_internal_failure_is_one_line_unless_debugging(ws: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from strataml.cli.main import run
+    from strataml.doctor import engine
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("rule crashed")
+
+    monkeypatch.setattr(engine, "doctor", boom)
+    monkeypatch.delenv("STRATAML_DEBUG", raising=False)
+    assert run(["-C", str(ws), "doctor"]) == 3
+    err = capsys.readouterr().err
+    assert err == "strataml: internal error: RuntimeError: rule crashed (set STRATAML_DEBUG=1 for the traceback)\n"
+    monkeypatch.setenv("STRATAML_DEBUG", "1")
+    assert run(["-C", str(ws), "doctor"]) == 3
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_unwritable_output_is_exit_3_in_one_line(ws: Path, strataml_exe: list[str]) -> None:
+    target = "/proc/strataml-report.txt"  # no file can be created there, not even by root
+    quiet = cli(strataml_exe, "-C", str(ws), "doctor", "--output", target)
+    assert quiet.returncode == 3
+    assert quiet.stderr.startswith("strataml: error: cannot access") and len(quiet.stderr.strip().splitlines()) == 1
+    loud = cli(strataml_exe, "-C", str(ws), "doctor", "--output", target, env={"STRATAML_DEBUG": "1"})
+    assert loud.returncode == 3 and "Traceback" in loud.stderr
+
+
+def test_output_is_refused_when_it_is_a_folder(ws: Path, strataml_exe: list[str]) -> None:
+    proc = cli(strataml_exe, "-C", str(ws), "doctor", "--output", str(ws / "datasets"))
+    assert proc.returncode == 3 and "is a directory" in proc.stderr
+
+
+def test_output_file_and_formats(ws: Path, strataml_exe: list[str], tmp_path: Path) -> None:
+    with_error(ws)
+    for fmt in ("text", "json", "sarif", "github"):
+        out = tmp_path / f"report.{fmt}"
+        proc = cli(strataml_exe, "-C", str(ws), "doctor", "--format", fmt, "--output", str(out))
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert "TFC0006-E001" in out.read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_select_ignore_and_severity_overrides(ws: Path, strataml_exe: list[str]) -> None:
+    with_warning(with_error(ws))
+    only = cli(strataml_exe, "-C", str(ws), "doctor", "--select", "TFC0006-W", "--format", "json")
+    assert [f["code"] for f in json.loads(only.stdout)["findings"]] == ["TFC0006-W001"]
+    assert only.returncode == 1
+    ignored = cli(strataml_exe, "-C", str(ws), "doctor", "--ignore", "TFC0006-E001,TFC0006-W001")
+    assert ignored.returncode == 0
+    edit_yaml(ws / "strataml.yaml", lambda d: d["doctor"].update(severity={"TFC0006-E001": "warning", "TFC0006-W001": "off"}))
+    relaxed = cli(strataml_exe, "-C", str(ws), "doctor", "--format", "json")
+    assert relaxed.returncode == 1
+    assert [(f["code"], f["severity"]) for f in json.loads(relaxed.stdout)["findings"]] == [("TFC0006-E001", "warning")]
+
+
+def test_text_output_is_plain_when_piped_and_honours_no_color(ws: Path, strataml_exe: list[str]) -> None:
+    with_error(ws)
+    proc = cli(strataml_exe, "-C", str(ws), "doctor", env={"NO_COLOR": "1", "FORCE_COLOR": ""})
+    assert "\x1b[" not in proc.stdout
+    forced = cli(strataml_exe, "-C", str(ws), "doctor", env={"NO_COLOR": "", "FORCE_COLOR": "1"})
+    assert "\x1b[" in forced.stdout
+    no_color = cli(strataml_exe, "-C", str(ws), "doctor", env={"NO_COLOR": "1", "FORCE_COLOR": "1"})
+    assert "\x1b[" not in no_color.stdout
+
+
+def test_python_dash_m_and_tools_script_behave_like_the_cli(ws: Path, strataml_exe: list[str]) -> None:
+    with_warning(ws)
+    expected = cli(strataml_exe, "-C", str(ws), "doctor", "--format", "json")
+    via_module = cli([sys.executable, "-m", "strataml"], "-C", str(ws), "doctor", "--format", "json")
+    via_tool = cli([sys.executable, str(ROOT / "tools" / "doctor.py")], "--format", "json", cwd=ws)
+    via_tool_c = cli([sys.executable, str(ROOT / "tools" / "doctor.py")], "-C", str(ws), "--format", "json")
+    for proc in (via_module, via_tool, via_tool_c):
+        assert (proc.returncode, proc.stdout) == (expected.returncode, expected.stdout)
+
+
+def test_tools_index_matches_the_cli(ws: Path, strataml_exe: list[str]) -> None:
+    expected = cli(strataml_exe, "-C", str(ws), "index", "-o", "-")
+    via_tool = cli([sys.executable, str(ROOT / "tools" / "index.py")], "-o", "-", cwd=ws)
+    assert expected.returncode == via_tool.returncode == 0
+    assert expected.stdout == via_tool.stdout
+
+
+def test_help_teaches(strataml_exe: list[str]) -> None:
+    for args in (("--help",), ("doctor", "--help"), ("dataset", "add", "--help"), ("init", "--help"), ("index", "--help")):
+        proc = cli(strataml_exe, *args)
+        assert proc.returncode == 0 and "Usage: strataml" in proc.stdout
+    assert "Exit codes" in cli(strataml_exe, "doctor", "--help").stdout
+    assert cli(strataml_exe, "--version").stdout.startswith("strataml, version ")
+
+
+def test_schema_command_prints_self_contained_schema(strataml_exe: list[str]) -> None:
+    proc = cli(strataml_exe, "schema", "dataset")
+    doc = json.loads(proc.stdout)
+    assert "common.schema.json" not in proc.stdout and "sha256" in doc["$defs"]

@@ -1,0 +1,64 @@
+"""The repository's own example workspace, the walk, and the index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import ROOT
+from strataml import schemas
+from strataml.cli.main import run
+from strataml.doctor import engine
+from strataml.lineage import build, dumps
+from strataml.workspace import find_root, load
+
+
+def test_example_workspace_passes_strict() -> None:
+    report = engine.doctor(ROOT, strict=True)
+    assert report.findings == (), [f.as_dict() for f in report.findings]
+    assert report.stats["datasets"] >= 3 and report.stats["experiments"] >= 3
+
+
+def test_example_datasets_include_a_time_stamped_one() -> None:
+    ws = load(ROOT)
+    assert any(d.time_range for d in ws.of_kind("dataset"))
+    assert all(d.data.get("license") and d.data.get("source") for d in ws.of_kind("dataset"))
+
+
+def test_root_discovery_walks_upward(ws: Path) -> None:
+    assert find_root(ws / "datasets" / "flowers" / "1") == ws.resolve()
+
+
+def test_workspace_records_are_immutable(ws: Path) -> None:
+    import dataclasses
+
+    import pytest
+
+    record = load(ws).records[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.kind = "model"  # type: ignore[misc]
+
+
+def test_index_is_deterministic_valid_and_written_atomically(ws: Path, capsys) -> None:
+    workspace = load(ws)
+    first = dumps(build(workspace, engine.run(workspace)))
+    second = dumps(build(load(ws), engine.run(load(ws))))
+    assert first == second
+    doc = json.loads(first)
+    assert schemas.validate("index", doc) == []
+    edges = {(e["from"], e["kind"], e["to"]) for e in doc["edges"]}
+    run_ref = "run:20260101T000000Z-sales-forecast-a1b2c3"
+    assert ("dataset:sales@1", "input", run_ref) in edges
+    assert ("experiment:sales-forecast", "experiment", run_ref) in edges
+    assert (run_ref, "produced", "model:sales-model@1") in edges
+    assert run(["-C", str(ws), "index"]) == 0
+    assert (ws / ".strataml/index.json").read_text() == first
+    assert not list((ws / ".strataml").glob("*.tmp"))
+
+
+def test_index_counts_findings_per_node(ws: Path) -> None:
+    (ws / "datasets/flowers/1/notes.txt").write_text("x")
+    workspace = load(ws)
+    doc = build(workspace, engine.run(workspace))
+    node = next(n for n in doc["nodes"] if n["id"] == "dataset:flowers@1")
+    assert node["findings"] == {"errors": 0, "warnings": 1, "infos": 0}
