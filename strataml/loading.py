@@ -101,8 +101,11 @@ def load_file(path: Path) -> Loaded:
         return Loaded(None, (LoadProblem(SYNTAX, "not a regular file", "replace it with a regular file"),))
     if st.st_size > MAX_BYTES:
         return Loaded(None, (_too_large(st.st_size),))
-    with open(path, "rb") as fh:
-        raw = fh.read(MAX_BYTES + 1)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        return Loaded(None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "fix the file's permissions"),))
     return load_bytes(raw, json_syntax=path.suffix == ".json")
 
 

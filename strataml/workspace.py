@@ -169,6 +169,9 @@ def _experiment(root: Path, rel: str, entry: Entry, parts: list[str], records: l
     name = parts[1]
     if entry.kind == "file" and name.endswith(".yaml"):
         records.append(Record("experiment", Ref("experiment", name[: -len(".yaml")]), None, rel, load_file(root / rel)))
+    elif entry.kind != "file" and name.endswith(".yaml"):
+        strays.append(Stray(rel, f"experiment spec is a {entry.kind}, not a regular file; it was not read",
+                            "replace it with the spec file itself"))
     else:
         strays.append(Stray(rel, "experiments/ holds only experiment specs named NAME.yaml",
                             "move it elsewhere, or rename it to NAME.yaml if it is a spec"))
@@ -202,7 +205,11 @@ def _folder_record(root: Path, rel: str, entry: Entry, kind: str, ref: Ref, reco
         strays.append(Stray(rel, f"{rel.split('/')[0]}/ holds one folder per {kind}", "move it into a record folder or remove it"))
         return
     meta = f"{rel}/{META[kind]}"
-    if not (root / meta).is_file() or (root / meta).is_symlink():
+    if (root / meta).is_symlink() or ((root / meta).exists() and not (root / meta).is_file()):
+        strays.append(Stray(meta, "metadata file is not a regular file (a symlink, folder or special file); it was not read",
+                            "replace it with the metadata file itself"))
+        return
+    if not (root / meta).is_file():
         missing.append((rel, META[kind]))
         return
     records.append(Record(kind, ref, rel, meta, load_file(root / meta)))

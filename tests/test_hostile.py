@@ -98,3 +98,32 @@ def test_cli_prints_no_traceback(ws: Path, name: str, strataml_exe: list[str]) -
     assert proc.returncode == 2
     assert "Traceback" not in proc.stdout + proc.stderr
     assert HOSTILE[name][1] in proc.stdout
+
+
+def test_empty_or_broken_config_is_a_finding(ws: Path) -> None:
+    (ws / "strataml.yaml").write_text("")
+    assert [(f.code, f.line) for f in engine.doctor(ws).findings] == [("TFC0001-E001", 1)]
+    (ws / "strataml.yaml").write_text("schema: strataml/workspace/v1\nname: [x\n")
+    assert [f.code for f in engine.doctor(ws).findings] == ["TFC0001-E105"]
+
+
+def test_symlinked_metadata_is_not_read(ws: Path) -> None:
+    meta = ws / "datasets/flowers/1/dataset.yaml"
+    meta.rename(ws / "elsewhere.yaml")
+    os.symlink(ws / "elsewhere.yaml", meta)
+    os.symlink("/etc/passwd", ws / "experiments/evil.yaml")
+    found = {(f.code, f.path) for f in engine.doctor(ws).findings}
+    assert ("TFC0001-E002", "datasets/flowers/1/dataset.yaml") in found
+    assert ("TFC0001-E002", "experiments/evil.yaml") in found
+
+
+def test_file_name_that_is_not_utf8_is_reported_printably(ws: Path, strataml_exe: list[str]) -> None:
+    name = os.fsencode(ws / "datasets/flowers/1") + b"/caf\xe9.csv"
+    with open(name, "wb") as fh:
+        fh.write(b"x\n")
+    report = engine.doctor(ws)
+    assert [(f.code, f.path) for f in report.findings] == [("TFC0006-W001", "datasets/flowers/1/caf\\xe9.csv")]
+    for fmt in ("text", "json", "sarif", "github"):
+        proc = subprocess.run([*strataml_exe, "-C", str(ws), "doctor", "--format", fmt], capture_output=True, timeout=60)
+        assert proc.returncode == 1, (fmt, proc.stderr)
+        assert b"caf\\\\xe9.csv" in proc.stdout or b"caf\\xe9.csv" in proc.stdout or b"caf%5Cxe9.csv" in proc.stdout

@@ -80,10 +80,15 @@ def run(workspace: Workspace, policy: Policy | None = None, *, strict: bool = Fa
                 raise AssertionError(f"rule emitted unregistered code {finding.code}")
             level = policy.effective(finding.code)
             if level:
-                findings.append(replace(finding, severity=level))
+                findings.append(replace(finding, severity=level, path=printable(finding.path), message=printable(finding.message)))
     findings = _dedupe(findings)
     stats = {"records": len(workspace.records), **{f"{k}s": len(workspace.of_kind(k)) for k in ("dataset", "experiment", "run", "model")}, **ctx.stats}
     return Report(tuple(findings), stats, strict)
+
+
+def printable(text: str) -> str:
+    """File names that are not UTF-8 reach us as surrogates; show their bytes as escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _dedupe(findings: Iterable[Finding]) -> list[Finding]:

@@ -72,7 +72,12 @@ def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str) -> Iterato
         if bad:
             yield bad
             return
-    sha, size = ctx.sha256(rel)
+    try:
+        sha, size = ctx.sha256(rel)
+    except OSError as exc:
+        yield Finding(MISSING, rel, f"recorded in {record.meta} but cannot be read: {exc.strerror}",
+                      "fix the file's permissions so the doctor can verify it")
+        return
     if entry.size is not None and size != entry.size:
         yield Finding(SIZE, rel, f"size is {size:,} bytes but {record.meta} records {entry.size:,}: the content changed",
                       "restore the recorded content, or record a new version (recorded versions are immutable)", None)

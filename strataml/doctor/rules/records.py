@@ -101,7 +101,10 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
     for issue in schemas.validate("gate", loaded.data):
         yield Finding(GATE_SCHEMA, rel, issue.message, "gate receipts are written when a model is registered; regenerate it rather than editing it")
     receipt = loaded.data if isinstance(loaded.data, dict) else {}
-    sha, _size = ctx.sha256(rel)
+    try:
+        sha, _size = ctx.sha256(rel)
+    except OSError:
+        return  # load_file above already reported why it cannot be read
     problems = []
     if isinstance(gate.get("digest"), str) and gate["digest"] != f"sha256:{sha}":
         problems.append(f"gate.digest pins {gate['digest']} but {gate['file']} hashes to sha256:{sha}")
