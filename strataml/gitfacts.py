@@ -20,3 +20,25 @@ def repo_prefix(root: Path) -> str:
     if top is None or top == Path(root).resolve():
         return ""
     return Path(root).resolve().relative_to(top).as_posix() + "/"
+
+
+def head_state(root: Path) -> tuple[str | None, bool]:
+    """(HEAD commit, whether the work tree has changes) for run provenance.
+
+    (None, False) outside a repository; (None, True) in a repository without commits.
+    """
+    import git  # gitpython; imported here so commands that never ask git do not pay for it
+
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None, False
+    try:
+        commit = repo.head.commit.hexsha
+    except ValueError:  # no commits yet
+        return None, True
+    try:
+        dirty = repo.is_dirty(untracked_files=True)
+    except git.GitCommandError:
+        dirty = True
+    return commit, dirty

@@ -57,13 +57,16 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 
 
 def _register() -> None:
-    from strataml.cli import dataset, doctor, index, init, schema
+    from strataml.cli import dataset, doctor, index, init, model, run, schema
 
     cli.add_command(doctor.doctor)
     cli.add_command(init.init)
     cli.add_command(dataset.dataset)
     cli.add_command(schema.schema)
     cli.add_command(index.index)
+    cli.add_command(run.run_command)
+    cli.add_command(run.plugins)
+    cli.add_command(model.model)
 
 
 _register()

@@ -1,0 +1,39 @@
+"""`strataml model register`: turn a run into a model version with a gate receipt."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from strataml.cli.main import State
+from strataml.models import register
+
+
+@click.group()
+def model() -> None:
+    """Work with model versions (TFC-0004)."""
+
+
+@model.command("register")
+@click.argument("run_ref")
+@click.option("--name", required=True, help="Model name, e.g. iris-classifier.")
+@click.option("--version", "version", help="Version to create (default: the next integer).")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def register_command(state: State, run_ref: str, name: str, version: str | None, fmt: str) -> int:
+    """Register the model of RUN_REF (run:ID) as models/NAME/VERSION/.
+
+    Copies the run's model files, report and metrics (checked against the run's sha256),
+    writes model.yaml and gate.json: every gate of the experiment, the observed value, PASS or
+    FAIL. A failing gate still registers; promotion refuses it. Registering the same run again
+    names the existing version and changes nothing.
+    """
+    result = register(state.root(), run_ref, name, version)
+    if fmt == "json":
+        click.echo(json.dumps({"model": result.ref, "folder": str(result.folder), "created": result.created, "gate": result.gate_status}))
+    elif result.created:
+        click.echo(f"Registered {result.ref} in {result.folder}: gate {result.gate_status}")
+    else:
+        click.echo(f"{run_ref} is already registered as {result.ref} (nothing changed): gate {result.gate_status}")
+    return 0

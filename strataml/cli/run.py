@@ -1,0 +1,133 @@
+"""`strataml run`, `strataml plugins`: execute experiment specs through plugins."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import click
+
+from strataml.cli.main import State
+from strataml.runner import core
+from strataml.runner.plugin import discover, extra_installed, load
+from strataml.runner.spec import find_experiment, resolve
+from strataml.workspace import load as load_workspace
+
+
+@click.command("run")
+@click.argument("spec")
+@click.option("--dry-run", is_flag=True, help="Validate and print the plan (run id, inputs with digests, plugin, params); write nothing.")
+@click.option("--no-register", is_flag=True, help="Do not register a model even if the spec names one.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: str) -> int:
+    """Run an experiment spec (experiments/NAME.yaml, NAME or experiment:NAME).
+
+    \b
+    The spec is validated first (schema, refs, the input dataset's checksums, leakage
+    windows, the plugin and its config); nothing is written unless all of it holds. The run
+    lands in runs/RUN_ID/ complete, with run.yaml recording provenance, inputs with digests,
+    params, metrics and every artifact's sha256. If the spec names a model (register:), the
+    model is registered with its gate receipt.
+
+    \b
+    Exit codes: 0 the run succeeded (gates may still FAIL: see the receipt), 2 the plugin
+    failed (the failed run is recorded), 3 the run could not start.
+
+    \b
+    Environment: MLFLOW_TRACKING_URI (and MLFLOW_EXPERIMENT_NAME) also track to MLflow;
+    STRATAML_ARTIFACT_ROOT puts runs/ under another folder (scratch runs, never registered).
+    """
+    root = state.root()
+    workspace = load_workspace(root)
+    record = find_experiment(workspace, spec, state.start())
+    run_spec, plugin = resolve(workspace, record)
+    if dry_run:
+        plan = core.plan(run_spec, plugin, root)
+        if fmt == "json":
+            click.echo(json.dumps(plan, indent=2))
+        else:
+            _print_plan(plan)
+        return 0
+    logger = logging.getLogger(f"strataml.run.{run_spec.name}")
+    if not any(isinstance(h, _Echo) for h in logger.handlers):
+        logger.addHandler(_Echo())
+        logger.setLevel(logging.INFO)
+    outcome = core.execute(run_spec, plugin, root, logger=logger)
+    registered = None
+    inside = outcome.folder.parent.resolve() == (root / "runs").resolve()
+    if outcome.status == "succeeded" and run_spec.register and not no_register and inside:
+        from strataml.models import register
+
+        registered = register(root, f"run:{outcome.run_id}", run_spec.register)
+    if fmt == "json":
+        click.echo(json.dumps({"run": f"run:{outcome.run_id}", "folder": str(outcome.folder), "status": outcome.status,
+                               "metrics": outcome.record.get("metrics", {}), "error": outcome.record.get("error"),
+                               "model": registered.ref if registered else None,
+                               "gate": registered.gate_status if registered else None}, indent=2))
+    else:
+        _print_outcome(outcome, registered)
+    return 0 if outcome.status == "succeeded" else 2
+
+
+class _Echo(logging.Handler):
+    """Progress lines to whatever stderr is now (not the one seen when the handler was made)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(record.getMessage(), err=True)
+
+
+def _print_plan(plan: dict) -> None:
+    click.echo(f"Would run {plan['experiment']} as run:{plan['run_id']}")
+    click.echo(f"  plugin   {plan['plugin']['key']} {plan['plugin']['version']}")
+    for item in plan["inputs"]:
+        click.echo(f"  input    {item['ref']} {item['digest']}")
+    code = plan["code"]
+    click.echo(f"  code     {code['commit'] or '(no commit)'}{' (dirty)' if code['dirty'] else ''}")
+    click.echo(f"  config   {plan['config_hash']}")
+    for key, value in plan["params"].items():
+        click.echo(f"  param    {key} = {value}")
+    for gate in plan["gates"]:
+        click.echo(f"  gate     {gate}")
+    if plan["register"]:
+        click.echo(f"  register model {plan['register']}")
+    click.echo("Nothing was written (--dry-run).")
+
+
+def _print_outcome(outcome: core.Outcome, registered: object) -> None:
+    rel = outcome.folder
+    if outcome.status != "succeeded":
+        err = outcome.record.get("error", {})
+        click.echo(f"Run run:{outcome.run_id} {outcome.status}: {err.get('type')}: {err.get('message')}", err=True)
+        click.echo(f"  recorded in {rel} (traceback in errors/exception.txt)", err=True)
+        return
+    click.echo(f"Run run:{outcome.run_id} succeeded: {rel}")
+    test = {k: v for k, v in outcome.record.get("metrics", {}).items() if k.startswith("test_")}
+    for key, value in test.items():
+        click.echo(f"  {key:<20} {value:.4f}")
+    if registered is not None:
+        verb = "registered" if registered.created else "already registered as"  # type: ignore[attr-defined]
+        click.echo(f"Model {verb} {registered.ref}: gate {registered.gate_status}")  # type: ignore[attr-defined]
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def plugins(fmt: str) -> int:
+    """List the plugins `strataml run` can use and whether their extra is installed."""
+    rows = []
+    for key, target in discover().items():
+        try:
+            info = load(key).info
+            rows.append({"key": key, "version": info.version, "extra": info.extra, "installed": extra_installed(info),
+                         "description": info.description, "entry_point": target})
+        except Exception as exc:  # noqa: BLE001 - a broken third-party plugin must not hide the others
+            rows.append({"key": key, "version": None, "extra": None, "installed": False,
+                         "description": f"cannot load: {exc}", "entry_point": target})
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        state = "ready" if row["installed"] else f"needs: pip install 'strataml[{row['extra']}]'" if row["extra"] else "not loadable"
+        click.echo(f"{row['key']:<10} {row['version'] or '-':<8} {state}")
+        click.echo(f"{'':<10} {row['description']}")
+    return 0

@@ -1,0 +1,131 @@
+"""Register a run's model as a model version (TFC-0004) with its gate receipt."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
+from strataml.errors import StrataError
+from strataml.gates import evaluate
+from strataml.hashing import sha256_file
+from strataml.records import Record
+from strataml.refs import RefError, parse_ref, valid_name, valid_version
+from strataml.schemas import schema_id, validate
+from strataml.times import utc_now
+from strataml.workspace import Workspace, load
+
+GATE_FILE = "gate.json"
+# What a bundle takes from a run: the model files, the report, the metrics.
+BUNDLED = ("models/", "reports/report.md", "metrics/metrics.json")
+
+
+@dataclass(frozen=True)
+class Registered:
+    ref: str
+    folder: Path
+    created: bool
+    gate_status: str
+
+
+def register(root: Path, run_ref: str, name: str, version: str | None = None) -> Registered:
+    workspace = load(root)
+    run = _run(workspace, run_ref)
+    if not valid_name(name):
+        raise StrataError(f"{name!r} is not a valid model name", "use letters, digits, '.', '_' and '-'")
+    existing = _existing(workspace, name, run)
+    if existing is not None:
+        return existing
+    if version is not None and not valid_version(version):
+        raise StrataError(f"{version!r} is not a valid version", "use e.g. 1, 2 or 1.0.0")
+    files = [f for f in run.files if f.path.startswith(BUNDLED)]
+    if not any(f.path.startswith("models/") for f in files):
+        raise StrataError(f"{run.ref} has no model artifacts under models/", "only runs that saved a model can be registered")
+    for attempt in range(100):
+        chosen = version or _next_version(workspace, name, attempt)
+        final = root / "models" / name / chosen
+        if final.exists():
+            if version:
+                raise StrataError(f"model:{name}@{version} already exists", "model versions are immutable: pick another --version or omit it")
+            continue
+        try:
+            status = _write(root, run, name, chosen, files, final)
+        except FileExistsError:
+            if version:
+                raise
+            continue  # another process took this version meanwhile
+        return Registered(f"model:{name}@{chosen}", final, True, status)
+    raise StrataError(f"could not find a free version for model {name!r}")
+
+
+def _run(workspace: Workspace, run_ref: str) -> Record:
+    text = run_ref if run_ref.startswith("run:") else f"run:{run_ref}"
+    try:
+        ref = parse_ref(text)
+    except RefError as exc:
+        raise StrataError(str(exc), "name a run as run:RUN_ID (see runs/)") from None
+    run = workspace.get(ref)
+    if run is None:
+        raise StrataError(f"no run {ref} in this workspace", "`ls runs/` shows the runs; register only runs inside the workspace")
+    if run.data.get("status") != "succeeded":
+        raise StrataError(f"{ref} has status {run.data.get('status')!r}", "only succeeded runs can be registered")
+    return run
+
+
+def _existing(workspace: Workspace, name: str, run: Record) -> Registered | None:
+    for model in workspace.of_kind("model"):
+        if model.ref.name == name and model.data.get("produced_by") == str(run.ref):
+            gate = model.data.get("gate") if isinstance(model.data.get("gate"), dict) else {}
+            return Registered(str(model.ref), workspace.root / (model.folder or ""), False, str(gate.get("status", "")))
+    return None
+
+
+def _next_version(workspace: Workspace, name: str, bump: int) -> str:
+    numbers = [int(m.ref.version) for m in workspace.of_kind("model") if m.ref.name == name and (m.ref.version or "").isdigit()]
+    return str(max(numbers, default=0) + 1 + bump)
+
+
+def _write(root: Path, run: Record, name: str, version: str, files: list[Any], final: Path) -> str:
+    staging = staging_dir(final)
+    try:
+        artifacts = []
+        for entry in files:
+            dest = staging / entry.path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / (run.folder or "") / entry.path, dest)
+            sha, size = sha256_file(dest)
+            if sha != entry.sha256 or size != entry.size:
+                raise StrataError(f"{run.folder}/{entry.path} does not match {run.meta}", "the run was changed after it ran; run `strataml doctor`")
+            artifacts.append({"path": entry.path, "sha256": sha, "size": size})
+        ref = f"model:{name}@{version}"
+        data = run.data
+        receipt = {"schema": schema_id("gate"), "model": ref, "run": str(run.ref),
+                   **evaluate(data.get("gates") or [], data.get("metrics") or {}), "emitted_at": utc_now()}
+        write_text(staging / GATE_FILE, json.dumps(receipt, indent=2, sort_keys=True) + "\n")
+        gate_sha, _ = sha256_file(staging / GATE_FILE)
+        record: dict[str, Any] = {
+            "schema": schema_id("model"), "ref": ref, "produced_by": str(run.ref), "created_at": utc_now(),
+            "config_hash": data["config_hash"], "inputs": data.get("inputs") or [], "artifacts": artifacts,
+        }
+        if data.get("features"):
+            record["features"] = data["features"]
+        if data.get("target"):
+            record["target"] = data["target"]
+        metrics = {k: v for k, v in (data.get("metrics") or {}).items() if k.startswith("test_")}
+        record["evaluation"] = {"metrics": metrics, **({"report": "reports/report.md"} if any(a["path"] == "reports/report.md" for a in artifacts) else {})}
+        record["gate"] = {"file": GATE_FILE, "status": receipt["status"], "digest": f"sha256:{gate_sha}"}
+        problems = validate("model", record) + validate("gate", receipt)
+        if problems:
+            raise AssertionError(f"model record breaks its schema: {problems[0].message}")
+        write_yaml(staging / "model.yaml", record)
+        try:
+            publish_dir(staging, final)
+        except OSError as exc:
+            raise FileExistsError(str(final)) from exc
+        return str(receipt["status"])
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

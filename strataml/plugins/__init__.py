@@ -1,0 +1,1 @@
+"""Plugins that ship with strataml; each behind its own extra."""

@@ -1,0 +1,84 @@
+"""Read the plugin's part of a RunSpec: which estimator, which params, which columns."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from strataml.runner.plugin import RunSpec
+
+MODELS = {
+    "logistic_regression": "sklearn.linear_model:LogisticRegression",
+    "random_forest": "sklearn.ensemble:RandomForestClassifier",
+    "gradient_boosting": "sklearn.ensemble:GradientBoostingClassifier",
+}
+USABLE_TYPES = ("integer", "float", "boolean", "category")
+
+
+@dataclass(frozen=True)
+class Config:
+    model_type: str
+    params: dict[str, Any]
+    target: str
+    features: tuple[str, ...]
+
+
+def estimator_class(model_type: str) -> type:
+    module, _, name = MODELS[model_type].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def problems(spec: RunSpec) -> list[str]:
+    """Everything wrong with the spec for this plugin, without training anything."""
+    out = []
+    model_type = spec.model.get("type")
+    if model_type not in MODELS:
+        return [f"model.type {model_type!r} is not supported by the sklearn plugin; use one of {', '.join(MODELS)}"]
+    accepted = set(inspect.signature(estimator_class(model_type).__init__).parameters) - {"self"}
+    for key in sorted((spec.model.get("params") or {})):
+        if key not in accepted:
+            out.append(f"model.params.{key} is not a parameter of {MODELS[model_type].split(':')[1]}")
+    if spec.dataset is None:
+        synthetic = spec.data.get("synthetic") or {}
+        n_features = synthetic.get("n_features", 20)
+        if synthetic.get("n_informative", 2) > n_features:
+            out.append("data.synthetic.n_informative cannot exceed n_features")
+        return out
+    columns = {c.get("name"): c for c in spec.dataset.columns if isinstance(c, dict)}
+    if not columns:
+        out.append(f"{spec.dataset.ref} records no columns; recreate it with `strataml dataset add` (CSV files get columns)")
+        return out
+    target = spec.data.get("target")
+    if not target:
+        out.append("data.target must name the label column")
+    elif target not in columns:
+        out.append(f"data.target {target!r} is not a column of {spec.dataset.ref} ({', '.join(columns)})")
+    for name in spec.data.get("features") or ():
+        if name not in columns:
+            out.append(f"data.features: {name!r} is not a column of {spec.dataset.ref}")
+        elif columns[name].get("type") not in USABLE_TYPES:
+            out.append(f"data.features: {name!r} is a {columns[name].get('type')} column; the plugin uses {', '.join(USABLE_TYPES)}")
+        elif name == target:
+            out.append(f"data.features: {name!r} is the target")
+    if spec.split["kind"] == "time" and spec.split.get("column") not in columns:
+        out.append(f"split.column {spec.split.get('column')!r} is not a column of {spec.dataset.ref}")
+    return out
+
+
+def read(spec: RunSpec) -> Config:
+    params = dict(spec.model.get("params") or {})
+    cls = estimator_class(spec.model["type"])
+    if "random_state" in inspect.signature(cls.__init__).parameters:
+        params.setdefault("random_state", spec.seed)
+    if spec.dataset is None:
+        n = (spec.data.get("synthetic") or {}).get("n_features", 20)
+        return Config(spec.model["type"], params, "y", tuple(f"x{i}" for i in range(n)))
+    target = spec.data["target"]
+    time_column = spec.split.get("column") if spec.split["kind"] == "time" else None
+    chosen = spec.data.get("features")
+    if not chosen:
+        chosen = [c["name"] for c in spec.dataset.columns
+                  if c["name"] not in (target, time_column) and c.get("role") not in ("time", "id") and c.get("type") in USABLE_TYPES]
+    return Config(spec.model["type"], params, target, tuple(chosen))

@@ -1,0 +1,100 @@
+"""Build the data (a workspace CSV or make_classification) and split it."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from typing import Any
+
+from strataml.plugins.sklearn.config import Config
+from strataml.runner.plugin import RunSpec
+from strataml.times import parse_time
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Data:
+    X: Any  # numpy object array (rows x features): floats, or text for category columns
+    y: Any  # numpy array of labels
+    features: list[dict[str, str]]  # name + type, the input schema of the model
+    categorical: list[int]  # indexes of category columns
+    times: Any | None  # numpy array of datetimes for time splits
+    summary: dict[str, Any]
+
+
+def load(spec: RunSpec, cfg: Config) -> Data:
+    return _synthetic(spec, cfg) if spec.dataset is None else _csv(spec, cfg)
+
+
+def _synthetic(spec: RunSpec, cfg: Config) -> Data:
+    import numpy as np
+    from sklearn.datasets import make_classification
+
+    params = {k: v for k, v in (spec.data.get("synthetic") or {}).items() if k != "generator"}
+    X, y = make_classification(random_state=spec.seed, **params)
+    features = [{"name": name, "type": "float"} for name in cfg.features]
+    summary = {"source": "synthetic", "generator": "make_classification", "params": params, "shape": list(X.shape)}
+    return Data(X.astype(object), np.asarray(y), features, [], None, summary)
+
+
+def _csv(spec: RunSpec, cfg: Config) -> Data:
+    import numpy as np
+
+    assert spec.dataset is not None
+    types = {c["name"]: c.get("type") for c in spec.dataset.columns}
+    time_column = spec.split.get("column") if spec.split["kind"] == "time" else None
+    with open(spec.dataset.file, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    X = np.empty((len(rows), len(cfg.features)), dtype=object)
+    categorical = [i for i, name in enumerate(cfg.features) if types.get(name) == "category"]
+    for j, name in enumerate(cfg.features):
+        kind = types.get(name)
+        for i, row in enumerate(rows):
+            X[i, j] = _value(row[name], kind)
+    y = np.asarray([row[cfg.target] for row in rows])
+    times = np.asarray([parse_time(row[time_column]) for row in rows]) if time_column else None
+    features = [{"name": name, "type": types.get(name) or "float"} for name in cfg.features]
+    summary = {"source": "dataset", "dataset": spec.dataset.ref, "digest": spec.dataset.digest,
+               "file": spec.dataset.file.name, "shape": [len(rows), len(cfg.features)], "target": cfg.target}
+    return Data(X, y, features, categorical, times, summary)
+
+
+def _value(text: str, kind: str | None) -> Any:
+    if kind == "category":
+        return text
+    if text == "":
+        return float("nan")
+    if kind == "boolean":
+        return 1.0 if text.lower() == "true" else 0.0
+    return float(text)
+
+
+def split(spec: RunSpec, data: Data) -> dict[str, Any]:
+    """Row indexes per split: stratified ratios, or inclusive time windows."""
+    import numpy as np
+
+    index = np.arange(len(data.y))
+    if spec.split["kind"] == "time":
+        out = {}
+        for name, window in spec.split["windows"].items():
+            lo, hi = parse_time(window["start"]), parse_time(window["end"])
+            out[name] = index[[lo <= t <= hi for t in data.times]]
+        return out
+    from sklearn.model_selection import train_test_split
+
+    s = spec.split
+    strat = data.y if s.get("stratify") else None
+    rest, test = train_test_split(index, test_size=s["test"], stratify=strat, random_state=spec.seed)
+    if not s["val"]:
+        return {"train": rest, "test": test}
+    strat_rest = data.y[rest] if s.get("stratify") else None
+    train, val = train_test_split(rest, test_size=s["val"] / (s["train"] + s["val"]), stratify=strat_rest, random_state=spec.seed)
+    return {"train": train, "val": val, "test": test}
+
+
+def balance(y: Any) -> dict[str, int]:
+    import numpy as np
+
+    labels, counts = np.unique(y, return_counts=True)
+    return {str(label): int(count) for label, count in zip(labels, counts)}

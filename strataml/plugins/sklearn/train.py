@@ -1,0 +1,46 @@
+"""Build the estimator pipeline (impute, scale, one-hot) and fit it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strataml.plugins.sklearn.config import Config, estimator_class
+from strataml.plugins.sklearn.data import Data
+
+
+def build(cfg: Config, data: Data) -> Any:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = [i for i in range(len(data.features)) if i not in data.categorical]
+    parts = [("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), numeric)]
+    if data.categorical:
+        parts.append(("cat", OneHotEncoder(handle_unknown="ignore"), data.categorical))
+    prep = ColumnTransformer(parts)
+    return Pipeline([("prep", prep), ("model", estimator_class(cfg.model_type)(**cfg.params))])
+
+
+def fit(pipeline: Any, data: Data, idx: dict[str, Any], tracking: Any) -> Any:
+    train = idx["train"]
+    pipeline.fit(data.X[train], data.y[train])
+    _log_steps(pipeline, data, idx, tracking)
+    return pipeline
+
+
+def _log_steps(pipeline: Any, data: Data, idx: dict[str, Any], tracking: Any) -> None:
+    """Boosting trains in stages: log the loss after each one so the curve can be inspected."""
+    from sklearn.metrics import log_loss
+
+    model = pipeline.named_steps["model"]
+    if not hasattr(model, "staged_predict_proba"):
+        return
+    prep = pipeline.named_steps["prep"]
+    for split in ("train", "val"):
+        rows = idx.get(split)
+        if rows is None or len(rows) == 0:
+            continue
+        X = prep.transform(data.X[rows])
+        for step, proba in enumerate(model.staged_predict_proba(X), start=1):
+            tracking.log_metric(f"{split}_stage_log_loss", float(log_loss(data.y[rows], proba, labels=model.classes_)), step=step)

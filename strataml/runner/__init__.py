@@ -1,0 +1,1 @@
+"""Running experiment specs through plugins (TFC-0003)."""

@@ -1,0 +1,230 @@
+"""Core owns the run: id, folder, tracking, provenance, hashing and the run record.
+
+A run is built in a hidden staging folder and appears in runs/ complete, with run.yaml
+written last, whether the plugin succeeded or raised. Nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from strataml import __version__
+from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
+from strataml.gitfacts import head_state
+from strataml.hashing import sha256_file
+from strataml.refs import valid_run_id
+from strataml.runner.plugin import Plugin, RunContext, RunResult, RunSpec
+from strataml.runner.tracking import ARTIFACT_PATHS, Tracking
+from strataml.schemas import schema_id, validate
+
+ARTIFACT_ROOT_ENV = "STRATAML_ARTIFACT_ROOT"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run_id: str
+    folder: Path
+    status: str
+    record: dict[str, Any]
+
+
+def runs_root(workspace_root: Path, env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    override = env.get(ARTIFACT_ROOT_ENV)
+    return (Path(override) if override else workspace_root) / "runs"
+
+
+def new_run_id(spec: RunSpec, commit: str | None, when: datetime) -> str:
+    salt = f"{spec.config_hash}|{spec.dataset.digest if spec.dataset else ''}|{commit}|{time.time_ns()}|{os.getpid()}"
+    run_id = f"{when:%Y%m%dT%H%M%SZ}-{spec.name}-{hashlib.sha256(salt.encode()).hexdigest()[:6]}"
+    return run_id if valid_run_id(run_id) else f"{when:%Y%m%dT%H%M%SZ}-{hashlib.sha256(salt.encode()).hexdigest()[:12]}"
+
+
+def params_of(spec: RunSpec) -> dict[str, Any]:
+    """Searchable params: data.*, model.*, split.*, seed (nested values flattened with dots)."""
+    out: dict[str, Any] = {}
+
+    def flat(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key in sorted(value):
+                flat(f"{prefix}.{key}", value[key])
+        elif isinstance(value, list):
+            out[prefix] = json.dumps(value)
+        else:
+            out[prefix] = value
+
+    flat("data", spec.data)
+    flat("model", {"type": spec.model["type"], **(spec.model.get("params") or {})})
+    flat("split", spec.split)
+    out["seed"] = spec.seed
+    return out
+
+
+def plan(spec: RunSpec, plugin: Plugin, workspace_root: Path) -> dict[str, Any]:
+    """What `strataml run --dry-run` prints: everything a run would record before it starts."""
+    commit, dirty = head_state(workspace_root)
+    run_id = new_run_id(spec, commit, datetime.now(timezone.utc))
+    return {
+        "run_id": run_id,
+        "folder": (runs_root(workspace_root) / run_id).as_posix(),
+        "experiment": f"experiment:{spec.name}",
+        "plugin": {"key": plugin.info.key, "version": plugin.info.version},
+        "inputs": [{"ref": spec.dataset.ref, "digest": spec.dataset.digest}] if spec.dataset else [],
+        "code": {"commit": commit, "dirty": dirty},
+        "config_hash": spec.config_hash,
+        "params": params_of(spec),
+        "gates": list(spec.gates),
+        "register": spec.register,
+    }
+
+
+def execute(spec: RunSpec, plugin: Plugin, workspace_root: Path, *, env: dict[str, str] | None = None,
+            logger: logging.Logger | None = None) -> Outcome:
+    commit, dirty = head_state(workspace_root)  # before the run folder exists, so it does not count as dirt
+    tracking = Tracking(env)
+    created = datetime.now(timezone.utc)
+    run_id = new_run_id(spec, commit, created)
+    final = runs_root(workspace_root, env) / run_id
+    staging = staging_dir(final)
+    tracking.bind(staging)
+    for sub in ARTIFACT_PATHS:
+        (staging / sub).mkdir()
+    log = logger or logging.getLogger(f"strataml.run.{run_id}")
+    context = RunContext(run_id, spec, tracking, staging, log)
+    record: dict[str, Any] = {}
+    status, error, result, interrupted = "failed", None, None, None
+    try:
+        tracking.start(run_id, spec.name, {"plugin": plugin.info.key, **spec.tags})
+        tracking.log_params(params_of(spec))
+        started = _now()
+        try:
+            result = plugin.run(spec, context=context)
+            status = "succeeded"
+        except KeyboardInterrupt as exc:
+            status, interrupted = "cancelled", exc
+            error = {"type": "KeyboardInterrupt", "message": "interrupted"}
+        except Exception as exc:  # noqa: BLE001 - a plugin failure is recorded, not propagated
+            error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
+            write_text(staging / "errors" / "exception.txt", traceback.format_exc())
+            log.error("plugin %s failed: %s", plugin.info.key, error["message"])
+        ended = _now()
+        record = _record(spec, plugin, run_id, status, error, result, commit, dirty, created, started, ended, tracking)
+        summary = {k: record[k] for k in ("ref", "experiment", "status", "created_at", "started_at", "ended_at") if k in record}
+        summary.update(metrics=record.get("metrics", {}), duration_seconds=round(_seconds(started, ended), 3))
+        if error:
+            summary["error"] = error
+        write_text(staging / "summary" / "run_summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        _log_best_effort(tracking, staging, log)
+        tracking.end(status)
+        _prune_empty(staging)
+        record["artifacts"] = _hash_all(staging)
+        problems = validate("run", record)
+        if problems:
+            raise AssertionError(f"run record breaks its schema: {problems[0].message}")
+        write_yaml(staging / "run.yaml", record)
+        publish_dir(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if interrupted is not None:
+        raise interrupted
+    return Outcome(run_id, final, status, record)
+
+
+def _record(spec: RunSpec, plugin: Plugin, run_id: str, status: str, error: dict[str, str] | None, result: RunResult | None,
+            commit: str | None, dirty: bool, created: datetime, started: str, ended: str, tracking: Tracking) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "schema": schema_id("run"),
+        "ref": f"run:{run_id}",
+        "experiment": f"experiment:{spec.name}",
+        "status": status,
+        "created_at": created.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "started_at": started,
+        "ended_at": ended,
+        "plugin": {"key": plugin.info.key, "version": plugin.info.version},
+        "code": {"commit": commit, "dirty": dirty},
+        "environment": {"python": platform.python_version(), "platform": platform.platform(),
+                        "packages": _versions(("strataml", *plugin.info.packages))},
+        "seed": spec.seed,
+        "config_hash": spec.config_hash,
+        "params": params_of(spec),
+        "metrics": dict(sorted((result.metrics if result else {}).items())),
+        "tags": dict(sorted(spec.tags.items())),
+        "inputs": [{"ref": spec.dataset.ref, "digest": spec.dataset.digest}] if spec.dataset else [],
+        "split": (result.split if result and result.split else _split_record(spec)),
+        "gates": list(spec.gates),
+    }
+    if result and result.features:
+        record["features"] = result.features
+    if result and result.target:
+        record["target"] = result.target
+    if tracking.mlflow:
+        record["tracking"] = {"mlflow_run_id": tracking.mlflow_run_id or "", "mlflow_experiment": tracking.mlflow.experiment_name}
+    if error:
+        record["error"] = error
+    return record
+
+
+def _split_record(spec: RunSpec) -> dict[str, Any]:
+    split = spec.split
+    if split["kind"] == "time":
+        return {"kind": "time", "column": split["column"], "windows": split["windows"]}
+    return {"kind": "ratio", "ratios": {k: split[k] for k in ("train", "val", "test")}, "stratify": bool(split.get("stratify"))}
+
+
+def _versions(names: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            if name == "strataml":
+                out[name] = __version__
+    return out
+
+
+def _log_best_effort(tracking: Tracking, staging: Path, log: logging.Logger) -> None:
+    for rel, artifact_path in (("summary/run_summary.json", "summary"), ("errors/exception.txt", "errors")):
+        path = staging / rel
+        if path.exists():
+            try:
+                tracking.log_artifact(path, artifact_path)
+            except Exception as exc:  # noqa: BLE001 - tracking is a mirror; the run folder is the record
+                log.warning("could not log %s to tracking: %s", rel, exc)
+
+
+def _prune_empty(folder: Path) -> None:
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(sub.iterdir()):
+            sub.rmdir()
+
+
+def _hash_all(folder: Path) -> list[dict[str, Any]]:
+    entries = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        sha, size = sha256_file(path)
+        entries.append({"path": path.relative_to(folder).as_posix(), "sha256": sha, "size": size})
+    return entries
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _seconds(start: str, end: str) -> float:
+    from strataml.times import parse_time
+
+    a, b = parse_time(start), parse_time(end)
+    return (b - a).total_seconds() if a and b else 0.0

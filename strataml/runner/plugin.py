@@ -1,0 +1,117 @@
+"""The plugin contract: what core hands a plugin, what a plugin hands back, how plugins are found."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol
+
+from strataml.errors import StrataError
+
+GROUP = "strataml.plugins"
+# Plugins that ship with strataml, for checkouts run without install (tools/run.py), where
+# the entry points of the package metadata do not exist. Installed, they come from the group.
+BUILTIN = {"sklearn": "strataml.plugins.sklearn:SklearnPlugin"}
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    key: str
+    version: str
+    description: str
+    extra: str | None = None  # the pip extra that installs what the plugin imports
+    modules: tuple[str, ...] = ()  # import names the extra provides (checked without importing)
+    packages: tuple[str, ...] = ()  # distribution names whose versions a run records
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    ref: str
+    digest: str
+    folder: Path
+    file: Path
+    columns: tuple[dict[str, Any], ...]
+    time_range: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A validated experiment spec, with its workspace inputs resolved."""
+
+    name: str
+    path: str
+    plugin: str
+    data: dict[str, Any]
+    model: dict[str, Any]
+    split: dict[str, Any]
+    seed: int
+    tags: dict[str, str]
+    gates: tuple[str, ...]
+    register: str | None
+    config_hash: str
+    dataset: DatasetInput | None
+    document: dict[str, Any] = field(repr=False, default_factory=dict)
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    spec: RunSpec
+    tracking: Any  # strataml.runner.tracking.Tracking
+    artifact_dir: Path
+    logger: logging.Logger
+
+
+@dataclass
+class RunResult:
+    metrics: dict[str, float]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    features: list[dict[str, str]] = field(default_factory=list)
+    target: str | None = None
+    split: dict[str, Any] = field(default_factory=dict)  # what was actually used (windows, ratios)
+
+
+class Plugin(Protocol):
+    info: PluginInfo
+
+    def validate(self, spec: RunSpec) -> list[str]:
+        """Problems with the spec, checked before anything is written (empty: fine)."""
+
+    def run(self, spec: RunSpec, *, context: RunContext) -> RunResult:
+        """Train and evaluate inside `context.artifact_dir`; never start or end tracking runs."""
+
+
+class MissingExtra(StrataError):
+    pass
+
+
+def discover() -> dict[str, str]:
+    """key -> "module:attr" for every plugin: entry points first, built-ins as fallback."""
+    found = dict(BUILTIN)
+    for ep in entry_points(group=GROUP):
+        found[ep.name] = ep.value
+    return dict(sorted(found.items()))
+
+
+def load(key: str) -> Plugin:
+    target = discover().get(key)
+    if target is None:
+        known = ", ".join(discover()) or "none"
+        raise StrataError(f"unknown plugin {key!r} (installed: {known})", "fix plugin: in the spec, or install the package that provides it")
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attr)()
+
+
+def extra_installed(info: PluginInfo) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in info.modules)
+
+
+def require_extra(info: PluginInfo) -> None:
+    if not extra_installed(info):
+        missing = [m for m in info.modules if importlib.util.find_spec(m) is None]
+        raise MissingExtra(f"plugin {info.key!r} needs {', '.join(missing)}, which is not installed",
+                           f"pip install 'strataml[{info.extra}]'" if info.extra else "install the plugin's dependencies")

@@ -1,0 +1,127 @@
+"""Turn an experiment spec into a validated RunSpec before anything is written.
+
+The spec and its inputs are checked by the doctor's own rules (schema, refs, windows, and the
+input dataset's files against their sha256), then by the plugin itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from strataml.doctor import engine
+from strataml.errors import StrataError
+from strataml.records import Record
+from strataml.refs import RefError, parse_ref
+from strataml.runner.plugin import DatasetInput, Plugin, RunSpec, load, require_extra
+from strataml.workspace import Workspace
+
+DEFAULT_SPLIT = {"kind": "ratio", "train": 0.7, "val": 0.15, "test": 0.15, "stratify": True}
+
+
+class SpecError(StrataError):
+    """The spec cannot run; `problems` lists every reason, each naming file and line."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{path} cannot run:\n{lines}", "fix the spec; `strataml run SPEC --dry-run` checks it without running")
+        self.problems = problems
+
+
+def find_experiment(workspace: Workspace, target: str, cwd: Path | None = None) -> Record:
+    """An experiment by path (experiments/NAME.yaml), name, or ref (experiment:NAME)."""
+    name = target
+    candidate = Path(target)
+    if target.endswith((".yaml", ".yml")):
+        full = (cwd or Path.cwd()) / candidate if not candidate.is_absolute() else candidate
+        if not full.is_file():
+            full = workspace.root / candidate
+        if not full.is_file():
+            raise StrataError(f"no experiment spec at {target}", "specs live in experiments/NAME.yaml")
+        try:
+            rel = full.resolve().relative_to(workspace.root).as_posix()
+        except ValueError:
+            raise StrataError(f"{target} is outside the workspace {workspace.root}", "put the spec in experiments/") from None
+        if not (rel.startswith("experiments/") and rel.count("/") == 1 and rel.endswith(".yaml")):
+            raise StrataError(f"{rel} is not an experiment spec location", "specs live in experiments/NAME.yaml")
+        name = rel[len("experiments/") : -len(".yaml")]
+    elif target.startswith("experiment:"):
+        name = target[len("experiment:") :]
+    record = workspace.get(f"experiment:{name}")
+    if record is None:
+        known = ", ".join(r.ref.name for r in workspace.of_kind("experiment")) or "none"
+        raise StrataError(f"no experiment {name!r} in this workspace (experiments: {known})", "name a spec in experiments/")
+    return record
+
+
+def config_hash(document: dict[str, Any]) -> str:
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
+    """Validate everything a run needs; raise SpecError with every problem found."""
+    problems = _doctor_problems(workspace, record)
+    if problems:
+        raise SpecError(record.meta, problems)
+    doc = record.data
+    dataset = None
+    data = doc["data"]
+    if "dataset" in data:
+        dataset = _dataset_input(workspace, record, data)
+    split = dict(doc.get("split") or DEFAULT_SPLIT)
+    if split["kind"] == "ratio":
+        split = {**DEFAULT_SPLIT, **split}
+        total = split["train"] + split["val"] + split["test"]
+        if abs(total - 1.0) > 1e-9:
+            raise SpecError(record.meta, [f"line {record.line('split')}: split ratios add up to {total:g}, not 1"])
+    elif dataset is None:
+        raise SpecError(record.meta, [f"line {record.line('split')}: a time split needs a workspace dataset with a time column"])
+    spec = RunSpec(
+        name=record.ref.name, path=record.meta, plugin=doc["plugin"], data=data, model=doc["model"], split=split,
+        seed=doc["seed"], tags=dict(doc.get("tags") or {}), gates=tuple(doc.get("gates") or ()),
+        register=(doc.get("register") or {}).get("model"), config_hash=config_hash(doc), dataset=dataset, document=doc,
+    )
+    plugin = load(spec.plugin)
+    require_extra(plugin.info)
+    plugin_problems = plugin.validate(spec)
+    if plugin_problems:
+        raise SpecError(record.meta, plugin_problems)
+    return spec, plugin
+
+
+def _doctor_problems(workspace: Workspace, record: Record) -> list[str]:
+    inputs = [record]
+    data = record.data.get("data")
+    if isinstance(data, dict) and isinstance(data.get("dataset"), str):
+        try:
+            target = workspace.get(parse_ref(data["dataset"]))
+        except RefError:
+            target = None
+        if target is not None:
+            inputs.append(target)
+    # The doctor's rules over just the spec and its input: the same checks, the same words.
+    view = dataclasses.replace(workspace, records=tuple(inputs), strays=(), missing_meta=(), ledgers=())
+    report = engine.run(view)
+    return [f"{f.path}{f':{f.line}' if f.line else ''}: {f.message} [{f.code}] (hint: {f.hint})"
+            for f in report.findings if f.severity == "error"]
+
+
+def _dataset_input(workspace: Workspace, record: Record, data: dict[str, Any]) -> DatasetInput:
+    ds = workspace.get(parse_ref(data["dataset"]))
+    assert ds is not None and ds.folder is not None  # the doctor pass guarantees it
+    csvs = [f.path for f in ds.files if f.path.lower().endswith(".csv")]
+    chosen = data.get("file")
+    if chosen is None:
+        if len(csvs) != 1:
+            raise SpecError(record.meta, [f"line {record.line('data')}: {ds.ref} has {len(csvs)} CSV files; name one with data.file"])
+        chosen = csvs[0]
+    elif chosen not in csvs:
+        raise SpecError(record.meta, [f"line {record.line('data', 'file')}: {chosen!r} is not a CSV file of {ds.ref} ({', '.join(csvs)})"])
+    columns = ds.data.get("columns") if isinstance(ds.data.get("columns"), list) else []
+    tr = ds.data.get("time_range") if isinstance(ds.data.get("time_range"), dict) else None
+    return DatasetInput(str(ds.ref), ds.digest or "", workspace.root / ds.folder, workspace.root / ds.folder / chosen,
+                        tuple(columns), tr)

@@ -1,0 +1,146 @@
+"""The tracking facade: always a local record in the run folder; MLflow too when configured.
+
+Core starts and ends tracking runs; plugins only log. Environment variables are the runtime
+configuration: MLFLOW_TRACKING_URI turns MLflow on, MLFLOW_EXPERIMENT_NAME names the MLflow
+experiment (default: the spec's name).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from strataml.atomic import write_text
+from strataml.errors import StrataError
+
+LOCAL_FILE = "summary/tracking.json"
+ARTIFACT_PATHS = ("data", "models", "metrics", "plots", "reports", "summary", "errors")
+
+
+class LocalTracker:
+    """Records params, tags and step-wise metrics into the run folder (summary/tracking.json)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.params: dict[str, Any] = {}
+        self.tags: dict[str, str] = {}
+        self.metrics: dict[str, list[dict[str, float]]] = {}
+
+    def start(self, run_id: str, experiment: str, tags: dict[str, str]) -> None:
+        self.tags.update(tags)
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self.params.update(params)
+
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        series = self.metrics.setdefault(key, [])
+        series.append({"step": step if step is not None else len(series), "value": float(value)})
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        self.tags.update(tags)
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        pass  # the files already live in the run folder
+
+    def end(self, status: str) -> None:
+        doc = {"params": dict(sorted(self.params.items())), "tags": dict(sorted(self.tags.items())),
+               "metrics": dict(sorted(self.metrics.items())), "status": status}
+        write_text(self.folder / LOCAL_FILE, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+class MlflowTracker:
+    """The same calls against an MLflow tracking server or store (client API, no global state)."""
+
+    def __init__(self, uri: str) -> None:
+        try:
+            from mlflow.tracking import MlflowClient
+        except ImportError:
+            raise StrataError("MLFLOW_TRACKING_URI is set but MLflow is not installed",
+                              "pip install 'strataml[mlflow]', or unset MLFLOW_TRACKING_URI") from None
+        self.client = MlflowClient(tracking_uri=uri)
+        self.uri = uri
+        self.run_id: str | None = None
+        self.experiment_name = ""
+
+    def start(self, run_id: str, experiment: str, tags: dict[str, str]) -> None:
+        self.experiment_name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or experiment
+        found = self.client.get_experiment_by_name(self.experiment_name)
+        exp_id = found.experiment_id if found else self.client.create_experiment(self.experiment_name)
+        run = self.client.create_run(exp_id, run_name=run_id, tags={"strataml.run_id": run_id, **tags})
+        self.run_id = run.info.run_id
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        for key, value in params.items():
+            self.client.log_param(self.run_id, key, "" if value is None else str(value)[:6000])
+
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        self.client.log_metric(self.run_id, key, float(value), step=step or 0)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, key, value)
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def end(self, status: str) -> None:
+        self.client.set_terminated(self.run_id, "FINISHED" if status == "succeeded" else "FAILED" if status == "failed" else "KILLED")
+
+
+class Tracking:
+    """What `context.tracking` is: fans every call out to the configured trackers."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        # MLflow is set up first so a missing extra fails before any run folder exists.
+        env = dict(os.environ if env is None else env)
+        self.mlflow = MlflowTracker(env["MLFLOW_TRACKING_URI"]) if env.get("MLFLOW_TRACKING_URI") else None
+        self.local: LocalTracker | None = None
+        self._all: list[Any] = []
+
+    def bind(self, folder: Path) -> None:
+        """Record locally into `folder` (the run folder) from now on."""
+        self.local = LocalTracker(folder)
+        self._all = [self.local] + ([self.mlflow] if self.mlflow else [])
+
+    @property
+    def mlflow_run_id(self) -> str | None:
+        return self.mlflow.run_id if self.mlflow else None
+
+    def start(self, run_id: str, experiment: str, tags: dict[str, str]) -> None:
+        for t in self._all:
+            t.start(run_id, experiment, tags)
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        for t in self._all:
+            t.log_params(params)
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        for t in self._all:
+            t.log_metric(key, value, step)
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        for key, value in metrics.items():
+            self.log_metric(key, value, step)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        for t in self._all:
+            t.set_tags(tags)
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        for t in self._all:
+            t.log_artifact(path, artifact_path)
+
+    def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
+        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+            rel_parent = path.parent.relative_to(folder).as_posix()
+            sub = artifact_path if rel_parent == "." else f"{artifact_path}/{rel_parent}" if artifact_path else rel_parent
+            self.log_artifact(path, sub)
+
+    def end(self, status: str) -> None:
+        for t in self._all:
+            t.end(status)

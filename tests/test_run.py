@@ -1,0 +1,257 @@
+"""`strataml run`, plugins, tracking and `strataml model register`, with real scikit-learn and git."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, edit_yaml, read_yaml, require
+from strataml.cli.main import run
+from strataml.doctor import engine
+from strataml.runner import plugin as plugin_module
+
+pytestmark = pytest.mark.timeout(300)
+HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
+HAS_MLFLOW = importlib.util.find_spec("mlflow") is not None
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "T",
+           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Path:
+    """A workspace in a real git repository with the iris dataset and two specs, committed."""
+    require(HAS_SKLEARN, "scikit-learn is not installed (pip install -e '.[sklearn]')")
+    root = tmp_path / "lab"
+    assert run(["init", str(root)]) == 0
+    shutil.copytree(ROOT / "datasets" / "iris", root / "datasets" / "iris")
+    for name in ("iris-logreg", "synthetic-logreg"):
+        shutil.copy(ROOT / "experiments" / f"{name}.yaml", root / "experiments")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "workspace")
+    return root
+
+
+def runs_of(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "runs").iterdir() if p.is_dir())
+
+
+def leftovers(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.name.endswith((".staging", ".tmp"))]
+
+
+@pytest.mark.slow
+def test_end_to_end_init_add_run_register_doctor(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    head = git(lab, "rev-parse", "HEAD")
+    assert run(["-C", str(lab), "run", "experiments/iris-logreg.yaml", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "succeeded" and out["model"] == "model:iris-classifier@1" and out["gate"] == "PASS"
+    folder = Path(out["folder"])
+    record = read_yaml(folder / "run.yaml")
+    assert record["code"] == {"commit": head, "dirty": False}
+    assert record["inputs"] == [{"ref": "dataset:iris@1", "digest": read_yaml(lab / "datasets/iris/1/dataset.yaml")["digest"]}]
+    assert record["params"]["model.type"] == "logistic_regression" and record["params"]["seed"] == 42
+    assert {"data.dataset", "data.target", "split.kind", "split.train"} <= set(record["params"])
+    for split in ("train", "val", "test"):
+        for metric in ("accuracy", "f1_macro", "roc_auc", "pr_auc", "log_loss", "brier", "ece"):
+            assert f"{split}_{metric}" in record["metrics"]
+    paths = {a["path"] for a in record["artifacts"]}
+    assert {"models/model.joblib", "metrics/metrics.json", "data/data_summary.json", "plots/confusion_matrix.png",
+            "plots/roc_curve.png", "plots/calibration.png", "reports/report.md", "summary/run_summary.json",
+            "summary/tracking.json"} == paths
+    tracking = json.loads((folder / "summary/tracking.json").read_text())
+    assert tracking["params"]["seed"] == 42 and tracking["tags"]["purpose"] == "realdata"
+    model = read_yaml(lab / "models/iris-classifier/1/model.yaml")
+    assert model["produced_by"] == record["ref"] and model["config_hash"] == record["config_hash"]
+    assert [f["name"] for f in model["features"]][:2] == ["sepal_length_cm", "sepal_width_cm"]
+    gate = json.loads((lab / "models/iris-classifier/1/gate.json").read_text())
+    assert [c["expression"] for c in gate["criteria"]] == ["test_f1_macro >= 0.90", "test_accuracy >= 0.90"]
+    assert engine.doctor(lab, strict=True).findings == ()
+    # Registering the same run again changes nothing and names the version.
+    before = sorted(p.name for p in (lab / "models/iris-classifier").iterdir())
+    assert run(["-C", str(lab), "model", "register", record["ref"], "--name", "iris-classifier"]) == 0
+    assert "already registered as model:iris-classifier@1" in capsys.readouterr().out
+    assert sorted(p.name for p in (lab / "models/iris-classifier").iterdir()) == before
+
+
+def test_same_spec_and_seed_give_identical_metrics(lab: Path) -> None:
+    for _ in range(2):
+        assert run(["-C", str(lab), "run", "synthetic-logreg", "--format", "json"]) == 0
+    first, second = (read_yaml(r / "run.yaml") for r in runs_of(lab))
+    assert first["metrics"] == second["metrics"] and first["config_hash"] == second["config_hash"]
+    assert first["ref"] != second["ref"]
+    assert json.loads((runs_of(lab)[0] / "metrics/metrics.json").read_text()) == first["metrics"]
+
+
+def test_dry_run_writes_nothing(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run", "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["inputs"][0]["ref"] == "dataset:iris@1" and plan["plugin"]["key"] == "sklearn"
+    assert plan["run_id"].endswith(plan["run_id"][-6:]) and "-iris-logreg-" in plan["run_id"]
+    assert runs_of(lab) == [] and git(lab, "status", "--porcelain") == ""
+
+
+def test_time_windows_reach_the_run_record(lab: Path) -> None:
+    shutil.copytree(ROOT / "datasets" / "co2-weekly", lab / "datasets" / "co2-weekly")
+    shutil.copy(ROOT / "experiments" / "co2-rise-gbm.yaml", lab / "experiments")
+    edit_yaml(lab / "experiments/co2-rise-gbm.yaml", lambda d: d["model"]["params"].update(n_estimators=5))
+    assert run(["-C", str(lab), "run", "co2-rise-gbm", "--no-register"]) == 0
+    record = read_yaml(runs_of(lab)[0] / "run.yaml")
+    assert record["split"]["windows"]["train"] == {"start": "1958-04-05", "end": "1989-12-31"}
+    steps = json.loads((runs_of(lab)[0] / "summary/tracking.json").read_text())["metrics"]["train_stage_log_loss"]
+    assert [s["step"] for s in steps] == [1, 2, 3, 4, 5]
+    assert engine.doctor(lab, strict=True).findings == ()
+    # The doctor's leakage rule checks the windows the run recorded.
+    edit_yaml(runs_of(lab)[0] / "run.yaml", lambda d: d["split"]["windows"]["train"].update(end="1997-01-01"))
+    assert "TFC0008-E006" in {f.code for f in engine.doctor(lab).findings}
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d.update(plugin="nope"), "unknown plugin 'nope'"),
+    (lambda d: d.update(seed="x"), "seed: 'x' is not of type 'integer'"),
+    (lambda d: d["data"].update(dataset="dataset:iris@2"), "refers to dataset:iris@2, which does not exist"),
+    (lambda d: d["data"].update(target="colour"), "data.target 'colour' is not a column"),
+    (lambda d: d["model"].update(type="svm"), "model.type 'svm' is not supported"),
+    (lambda d: d["model"]["params"].update(bogus=1), "model.params.bogus is not a parameter of LogisticRegression"),
+    (lambda d: d.update(split={"kind": "ratio", "train": 0.5, "val": 0.1, "test": 0.1}), "split ratios add up to 0.7"),
+])
+def test_bad_specs_are_refused_before_anything_is_written(lab: Path, capsys: pytest.CaptureFixture[str], change, message: str) -> None:
+    edit_yaml(lab / "experiments/iris-logreg.yaml", change)
+    assert run(["-C", str(lab), "run", "iris-logreg"]) == 3
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert runs_of(lab) == [] and leftovers(lab) == []
+
+
+def test_a_changed_input_dataset_is_refused(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv = lab / "datasets/iris/1/iris.csv"
+    csv.write_text(csv.read_text().replace("setosa", "Setosa", 1))
+    assert run(["-C", str(lab), "run", "iris-logreg"]) == 3
+    assert "TFC0006-E002" in capsys.readouterr().err
+    assert runs_of(lab) == []
+
+
+def test_a_plugin_that_raises_leaves_a_valid_failed_run(lab: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(plugin_module.BUILTIN, "boom", "plugins.boom:BoomPlugin")
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: d.update(plugin="boom"))
+    assert run(["-C", str(lab), "run", "iris-logreg"]) == 2
+    err = capsys.readouterr().err
+    assert "failed: RuntimeError: the GPU caught fire" in err and "Traceback" not in err
+    (folder,) = runs_of(lab)
+    record = read_yaml(folder / "run.yaml")
+    assert record["status"] == "failed" and record["error"] == {"type": "RuntimeError", "message": "the GPU caught fire"}
+    assert "Traceback" in (folder / "errors/exception.txt").read_text()
+    assert "data/partial.txt" in {a["path"] for a in record["artifacts"]}
+    assert not (lab / "models/iris-classifier").exists()
+    assert engine.doctor(lab, strict=True).findings == ()
+    assert leftovers(lab) == []
+    assert run(["-C", str(lab), "model", "register", record["ref"], "--name", "x"]) == 3
+    assert "only succeeded runs can be registered" in capsys.readouterr().err
+
+
+def test_failing_gate_still_registers_with_fail_receipt(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: d.update(gates=["test_accuracy >= 0.999", "test_unknown > 0"]))
+    assert run(["-C", str(lab), "run", "iris-logreg", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["gate"] == "FAIL"
+    gate = json.loads((lab / "models/iris-classifier/1/gate.json").read_text())
+    assert gate["status"] == "FAIL" and [c["passed"] for c in gate["criteria"]] == [False, False]
+    assert any("was not recorded" in r for r in gate["reasons"])
+    assert read_yaml(lab / "models/iris-classifier/1/model.yaml")["gate"]["status"] == "FAIL"
+    assert engine.doctor(lab, strict=True).findings == ()
+
+
+def test_register_explicit_version_and_refusals(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["-C", str(lab), "run", "iris-logreg", "--no-register", "--format", "json"]) == 0
+    ref = json.loads(capsys.readouterr().out)["run"]
+    assert run(["-C", str(lab), "model", "register", ref, "--name", "flowers", "--version", "7"]) == 0
+    assert (lab / "models/flowers/7/model.yaml").is_file()
+    assert run(["-C", str(lab), "model", "register", "run:nope", "--name", "flowers"]) == 3
+    assert "no run run:nope" in capsys.readouterr().err
+    assert run(["-C", str(lab), "run", "iris-logreg", "--no-register", "--format", "json"]) == 0
+    other = json.loads(capsys.readouterr().out)["run"]
+    assert run(["-C", str(lab), "model", "register", other, "--name", "flowers", "--version", "7"]) == 3
+    assert "already exists" in capsys.readouterr().err
+    assert run(["-C", str(lab), "model", "register", other, "--name", "flowers"]) == 0
+    assert (lab / "models/flowers/8/model.yaml").is_file()
+
+
+BLOCKER = """
+import sys, importlib.abc
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split('.')[0] in {blocked!r}:
+            raise ImportError(f'No module named {{name!r}} (blocked for the test)')
+sys.meta_path.insert(0, Block())
+for name in {blocked!r}:
+    sys.modules[name] = None
+from strataml.cli.main import run
+sys.exit(run(sys.argv[1:]))
+"""
+HEAVY = ["sklearn", "numpy", "scipy", "joblib", "matplotlib", "mlflow", "fastapi", "uvicorn", "pandas"]
+
+
+def core_only(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    code = BLOCKER.format(blocked=HEAVY)
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})}, cwd=ROOT)
+
+
+def test_core_only_install_lists_plugins_and_names_the_extra(tmp_path: Path) -> None:
+    listed = core_only("plugins", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    sklearn = next(p for p in json.loads(listed.stdout) if p["key"] == "sklearn")
+    assert sklearn["installed"] is False and sklearn["extra"] == "sklearn"
+    assert "pip install 'strataml[sklearn]'" in core_only("plugins").stdout
+    proc = core_only("-C", str(ROOT), "run", "iris-logreg", "--dry-run")
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
+    assert "pip install 'strataml[sklearn]'" in proc.stderr
+    doctor = core_only("-C", str(ROOT), "doctor", "--strict")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+
+
+def test_mlflow_uri_without_the_extra_is_a_clear_error(lab: Path) -> None:
+    code = BLOCKER.format(blocked=["mlflow"])
+    proc = subprocess.run([sys.executable, "-c", code, "-C", str(lab), "run", "iris-logreg"], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{lab}/mlflow.db"})
+    assert proc.returncode == 3 and "pip install 'strataml[mlflow]'" in proc.stderr and "Traceback" not in proc.stderr
+    assert runs_of(lab) == [] and leftovers(lab) == []
+
+
+@pytest.mark.slow
+def test_mlflow_tracking_with_a_real_sqlite_store(lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    require(HAS_MLFLOW, "MLflow is not installed (pip install -e '.[mlflow]')")
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "strataml-test")
+    shutil.copytree(ROOT / "datasets" / "co2-weekly", lab / "datasets" / "co2-weekly")
+    shutil.copy(ROOT / "experiments" / "co2-rise-gbm.yaml", lab / "experiments")
+    edit_yaml(lab / "experiments/co2-rise-gbm.yaml", lambda d: d["model"]["params"].update(n_estimators=4))
+    monkeypatch.chdir(tmp_path)  # MLflow puts artifacts for sqlite stores under ./mlruns
+    assert run(["-C", str(lab), "run", "co2-rise-gbm", "--no-register"]) == 0
+    record = read_yaml(runs_of(lab)[0] / "run.yaml")
+    client = MlflowClient(uri)
+    mlrun = client.get_run(record["tracking"]["mlflow_run_id"])
+    assert record["tracking"]["mlflow_experiment"] == "strataml-test"
+    assert mlrun.info.status == "FINISHED"
+    assert mlrun.data.params["model.type"] == "gradient_boosting" and mlrun.data.params["seed"] == "11"
+    assert mlrun.data.tags["purpose"] == "realdata" and mlrun.data.tags["strataml.run_id"] == record["ref"][4:]
+    assert mlrun.data.metrics["test_roc_auc"] == pytest.approx(record["metrics"]["test_roc_auc"])
+    history = client.get_metric_history(mlrun.info.run_id, "train_stage_log_loss")
+    assert sorted(m.step for m in history) == [1, 2, 3, 4]
+    top = {a.path for a in client.list_artifacts(mlrun.info.run_id)}
+    assert {"data", "models", "metrics", "plots", "reports", "summary"} <= top
+    assert {a.path for a in client.list_artifacts(mlrun.info.run_id, "plots")} >= {"plots/roc_curve.png"}
