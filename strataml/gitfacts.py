@@ -22,10 +22,12 @@ def repo_prefix(root: Path) -> str:
     return Path(root).resolve().relative_to(top).as_posix() + "/"
 
 
-def head_state(root: Path) -> tuple[str | None, bool]:
+def head_state(root: Path, outputs: tuple[str, ...] = ("runs/", "models/")) -> tuple[str | None, bool]:
     """(HEAD commit, whether the work tree has changes) for run provenance.
 
-    (None, False) outside a repository; (None, True) in a repository without commits.
+    New, untracked records under the workspace's `outputs` folders do not count as dirt: they
+    are what earlier runs produced, not a change to the code. (None, False) outside a
+    repository; (None, True) in a repository without commits.
     """
     import git  # gitpython; imported here so commands that never ask git do not pay for it
 
@@ -37,8 +39,11 @@ def head_state(root: Path) -> tuple[str | None, bool]:
         commit = repo.head.commit.hexsha
     except ValueError:  # no commits yet
         return None, True
+    prefix = repo_prefix(root)
+    ignored = tuple(prefix + o for o in outputs)
     try:
-        dirty = repo.is_dirty(untracked_files=True)
+        lines = repo.git.status("--porcelain", "--untracked-files=all", "-z").split("\0")
     except git.GitCommandError:
-        dirty = True
+        return commit, True
+    dirty = any(line and not (line.startswith("?? ") and line[3:].startswith(ignored)) for line in lines)
     return commit, dirty

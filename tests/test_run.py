@@ -91,6 +91,10 @@ def test_same_spec_and_seed_give_identical_metrics(lab: Path) -> None:
     first, second = (read_yaml(r / "run.yaml") for r in runs_of(lab))
     assert first["metrics"] == second["metrics"] and first["config_hash"] == second["config_hash"]
     assert first["ref"] != second["ref"]
+    # The first run's new folder under runs/ is output, not a code change.
+    assert first["code"]["dirty"] is False and second["code"]["dirty"] is False
+    (lab / "experiments" / "scratch.txt").write_text("x")
+    assert run(["-C", str(lab), "run", "synthetic-logreg", "--dry-run", "--format", "json"]) == 0
     assert json.loads((runs_of(lab)[0] / "metrics/metrics.json").read_text()) == first["metrics"]
 
 
