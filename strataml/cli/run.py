@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import click
 
@@ -70,6 +71,13 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
     return 0 if outcome.status == "succeeded" else 2
 
 
+def _shown(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 class _Echo(logging.Handler):
     """Progress lines to whatever stderr is now (not the one seen when the handler was made)."""
 
@@ -95,7 +103,7 @@ def _print_plan(plan: dict) -> None:
 
 
 def _print_outcome(outcome: core.Outcome, registered: object) -> None:
-    rel = outcome.folder
+    rel = _shown(outcome.folder)
     if outcome.status != "succeeded":
         err = outcome.record.get("error", {})
         click.echo(f"Run run:{outcome.run_id} {outcome.status}: {err.get('type')}: {err.get('message')}", err=True)
