@@ -1,7 +1,10 @@
-"""Facts about the Git repository around a workspace that need no git process."""
+"""Everything StrataML asks git: the one module that runs git (directly, or through gitpython)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -47,3 +50,146 @@ def head_state(root: Path, outputs: tuple[str, ...] = ("runs/", "models/")) -> t
         return commit, True
     dirty = any(line and not (line.startswith("?? ") and line[3:].startswith(ignored)) for line in lines)
     return commit, dirty
+
+
+@dataclass(frozen=True)
+class GitFacts:
+    """What git says about the workspace's files, read in a handful of processes, not one per file."""
+
+    top: Path
+    prefix: str  # the workspace's folder inside the repository ("" or "sub/dir/")
+    git_dir: Path
+    tracked: frozenset[str]  # workspace-relative paths in the index
+    lfs: frozenset[str]  # workspace-relative paths .gitattributes routes through filter=lfs
+    blobs: dict[str, tuple[str, int]]  # lfs-routed path -> (index blob id, blob size)
+    small_blobs: dict[str, bytes]  # lfs-routed path -> blob content, for blobs small enough to be pointers
+
+
+def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    proc = subprocess.run(["git", "-C", str(top), *args], input=stdin, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise GitError(proc.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
+    return proc.stdout
+
+
+class GitError(Exception):
+    pass
+
+
+def repository(root: Path) -> tuple[Path, Path] | None:
+    """(top level, absolute git dir) of the repository holding `root`, or None."""
+    if shutil.which("git") is None or repo_top(root) is None:
+        return None
+    try:
+        out = _git(Path(root), "rev-parse", "--show-toplevel", "--absolute-git-dir").decode().splitlines()
+    except GitError:
+        return None
+    return Path(out[0]), Path(out[1])
+
+
+def facts(root: Path, paths: list[str], pointer_limit: int = 1024) -> GitFacts | None:
+    """Index state, LFS routing and committed blob shape for `paths` (workspace-relative)."""
+    repo = repository(root)
+    if repo is None:
+        return None
+    top, git_dir = repo
+    prefix = repo_prefix(root)
+    listed = _git(top, "ls-files", "-z", "--stage", "--", prefix or ".").split(b"\0")
+    index: dict[str, str] = {}
+    for row in listed:
+        if row:
+            meta, _, path = row.decode("utf-8", "surrogateescape").partition("\t")
+            if path.startswith(prefix):
+                index[path[len(prefix):]] = meta.split()[1]
+    attrs = _git(top, "check-attr", "-z", "--stdin", "filter",
+                 stdin=b"".join((prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in paths)).split(b"\0")
+    lfs = set()
+    for i in range(0, len(attrs) - 2, 3):
+        if attrs[i + 2] == b"lfs":
+            lfs.add(attrs[i].decode("utf-8", "surrogateescape")[len(prefix):])
+    blobs: dict[str, tuple[str, int]] = {}
+    small: dict[str, bytes] = {}
+    routed = sorted(p for p in lfs if p in index)
+    if routed:
+        checked = _git(top, "cat-file", "--batch-check", stdin="".join(f"{index[p]}\n" for p in routed).encode()).splitlines()
+        for path, line in zip(routed, checked):
+            oid, _kind, size = line.decode().split()
+            blobs[path] = (oid, int(size))
+        want = [p for p in routed if blobs[p][1] < pointer_limit]
+        if want:
+            small = _read_batch(top, [blobs[p][0] for p in want], want)
+    return GitFacts(top, prefix, git_dir, frozenset(index), frozenset(lfs), blobs, small)
+
+
+def _read_batch(top: Path, objects: list[str], keys: list[str]) -> dict[str, bytes]:
+    """Contents of `objects` (blob ids or REV:PATH) by one `git cat-file --batch`; missing ones absent."""
+    out = _git(top, "cat-file", "--batch", stdin="".join(f"{o}\n" for o in objects).encode("utf-8", "surrogateescape"))
+    result: dict[str, bytes] = {}
+    pos = 0
+    for key in keys:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if header[-1] == b"missing" or len(header) < 3:
+            continue
+        size = int(header[2])
+        result[key] = out[pos: pos + size]
+        pos += size + 1
+    return result
+
+
+def resolve_commit(root: Path, ref: str) -> str:
+    """The commit `ref` names; a clear error when it is unknown (e.g. not fetched in a shallow clone)."""
+    from strataml.errors import StrataError
+
+    if repository(root) is None:
+        raise StrataError(f"--since {ref}: {root} is not inside a git repository", "history rules compare against git history")
+    try:
+        return _git(Path(root), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+    except GitError:
+        shallow = (Path(root) / ".git" / "shallow").exists() or _is_shallow(Path(root))
+        hint = (f"this is a shallow clone: fetch the base first, e.g. `git fetch --depth=1 origin {ref.split('/')[-1]}`"
+                if shallow else "check the name (a branch, tag or commit); `git fetch` it if it lives on a remote")
+        raise StrataError(f"--since {ref}: git does not know this revision", hint) from None
+
+
+def _is_shallow(root: Path) -> bool:
+    try:
+        return _git(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
+    except GitError:
+        return False
+
+
+def changed_since(root: Path, commit: str) -> set[str]:
+    """Workspace-relative paths added, changed or deleted since `commit`, committed or not."""
+    top, _ = repository(root) or (None, None)
+    assert top is not None
+    prefix = repo_prefix(root)
+    scope = prefix or "."
+    changed = _git(top, "diff", "--name-only", "-z", "--no-renames", commit, "--", scope).split(b"\0")
+    untracked = _git(top, "ls-files", "-z", "--others", "--exclude-standard", "--", scope).split(b"\0")
+    out = set()
+    for raw in (*changed, *untracked):
+        path = raw.decode("utf-8", "surrogateescape")
+        if path and path.startswith(prefix):
+            out.add(path[len(prefix):])
+    return out
+
+
+def files_at(root: Path, commit: str, folders: list[str]) -> set[str]:
+    """Workspace-relative paths under `folders` as they were at `commit`."""
+    top, _ = repository(root) or (None, None)
+    assert top is not None
+    prefix = repo_prefix(root)
+    if not folders:
+        return set()
+    listed = _git(top, "ls-tree", "-r", "-z", "--name-only", commit, "--", *[prefix + f for f in folders]).split(b"\0")
+    return {p.decode("utf-8", "surrogateescape")[len(prefix):] for p in listed if p}
+
+
+def read_at(root: Path, commit: str, paths: list[str]) -> dict[str, bytes]:
+    """Contents of workspace-relative `paths` at `commit` (absent ones left out), in one git process."""
+    top, _ = repository(root) or (None, None)
+    assert top is not None
+    prefix = repo_prefix(root)
+    return _read_batch(top, [f"{commit}:{prefix}{p}" for p in paths], paths) if paths else {}

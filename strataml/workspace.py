@@ -10,12 +10,17 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from strataml.errors import WorkspaceNotFound
 from strataml.loading import Loaded, load_file
 from strataml.records import Record
 from strataml.refs import Ref
+
+if TYPE_CHECKING:
+    from strataml.cache import Cache
 
 CONFIG = "strataml.yaml"
 MANAGED = ("datasets", "experiments", "runs", "models")
@@ -64,23 +69,44 @@ class Workspace:
         data = self.config.data
         return str(data.get("name", self.root.name)) if isinstance(data, dict) else self.root.name
 
+    @cached_property
+    def _by_ref(self) -> dict[str, Record]:
+        return {str(r.ref): r for r in self.records}
+
+    @cached_property
+    def _by_kind(self) -> dict[str, tuple[Record, ...]]:
+        out: dict[str, list[Record]] = {}
+        for r in self.records:
+            out.setdefault(r.kind, []).append(r)
+        return {k: tuple(v) for k, v in out.items()}
+
+    @cached_property
+    def _below(self) -> dict[str, list[Entry]]:
+        """Record folder -> the entries under it (one pass over the walk, not one per record)."""
+        folders = {r.folder for r in self.records if r.folder}
+        out: dict[str, list[Entry]] = {f: [] for f in folders}
+        for path, entry in self.entries.items():
+            parts = path.split("/")
+            # Record folders sit two (runs/ID) or three (datasets/N/V) levels deep.
+            for depth in (2, 3):
+                owner = "/".join(parts[:depth])
+                if len(parts) > depth and owner in out:
+                    out[owner].append(entry)
+                    break
+        return out
+
     def of_kind(self, kind: str) -> tuple[Record, ...]:
-        return tuple(r for r in self.records if r.kind == kind)
+        return self._by_kind.get(kind, ())
 
     def get(self, ref: Ref | str) -> Record | None:
-        key = str(ref)
-        for record in self.records:
-            if str(record.ref) == key:
-                return record
-        return None
+        return self._by_ref.get(str(ref))
 
     def abspath(self, rel: str) -> Path:
         return self.root / rel
 
     def under(self, folder: str) -> list[Entry]:
-        """Entries strictly below `folder`, in walk order."""
-        prefix = folder.rstrip("/") + "/"
-        return [e for p, e in self.entries.items() if p.startswith(prefix)]
+        """Entries strictly below a record folder, in walk order."""
+        return self._below.get(folder.rstrip("/"), [])
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -95,40 +121,68 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
-def load(root: Path) -> Workspace:
-    """Walk the workspace once and build its records."""
+def load(root: Path, cache: Cache | None = None) -> Workspace:
+    """Walk the workspace once and build its records (metadata from `cache` when unchanged)."""
     root = Path(root).resolve()
     entries = _walk(root)
     records: list[Record] = []
     strays: list[Stray] = []
     missing: list[tuple[str, str]] = []
     ledgers: list[str] = []
-    _classify(root, entries, records, strays, missing, ledgers)
+    reader = _Reader(root, entries, cache)
+    _classify(reader, entries, records, strays, missing, ledgers)
     return Workspace(root, load_file(root / CONFIG), entries, tuple(records), tuple(strays), tuple(missing), tuple(ledgers))
+
+
+class _Reader:
+    """Loads metadata files, through the cache when one is given."""
+
+    def __init__(self, root: Path, entries: dict[str, Entry], cache: Cache | None) -> None:
+        self.root, self.entries, self.cache = root, entries, cache
+
+    def __call__(self, rel: str) -> Loaded:
+        entry = self.entries.get(rel)
+        if self.cache is None or entry is None or entry.kind != "file":
+            return load_file(self.root / rel)
+        from strataml.cache import stat_key
+
+        key = stat_key(entry)
+        loaded = self.cache.loaded(rel, key)
+        if loaded is None:
+            loaded = load_file(self.root / rel)
+            self.cache.put_loaded(rel, key, loaded)
+        return loaded
 
 
 def _walk(root: Path) -> dict[str, Entry]:
     real_root = os.path.realpath(root)
     out: dict[str, Entry] = {}
-    stack = [m for m in reversed(MANAGED)]
-    while stack:
-        rel = stack.pop()
-        full = os.path.join(root, rel)
+    for top in MANAGED:
+        full = os.path.join(root, top)
         try:
-            st = os.lstat(full)
+            if not stat.S_ISDIR(os.lstat(full).st_mode):
+                out[top] = _entry(top, full, os.lstat(full), real_root)
+                continue
         except FileNotFoundError:
             continue
-        entry = _entry(rel, full, st, real_root)
-        if rel not in MANAGED or entry.kind != "dir":
-            out[rel] = entry
-        if entry.kind != "dir":
-            continue
-        try:
-            names = sorted(os.listdir(full))
-        except OSError:
-            continue
-        stack.extend(f"{rel}/{n}" for n in reversed(names) if n != ".git")
+        _scan(full, top, real_root, out)
     return out
+
+
+def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry]) -> None:
+    try:
+        with os.scandir(full) as it:
+            items = sorted(it, key=lambda d: d.name)
+    except OSError:
+        return
+    for item in items:
+        if item.name == ".git":
+            continue
+        child = f"{rel}/{item.name}"
+        entry = _entry(child, item.path, item.stat(follow_symlinks=False), real_root)
+        out[child] = entry
+        if entry.kind == "dir":
+            _scan(item.path, child, real_root, out)
 
 
 def _entry(rel: str, full: str, st: os.stat_result, real_root: str) -> Entry:
@@ -147,7 +201,7 @@ def _entry(rel: str, full: str, st: os.stat_result, real_root: str) -> Entry:
     return Entry(rel, "special", **common)
 
 
-def _classify(root: Path, entries: dict[str, Entry], records: list[Record], strays: list[Stray],
+def _classify(root: _Reader, entries: dict[str, Entry], records: list[Record], strays: list[Stray],
               missing: list[tuple[str, str]], ledgers: list[str]) -> None:
     for rel, entry in entries.items():
         parts = rel.split("/")
@@ -163,12 +217,12 @@ def _classify(root: Path, entries: dict[str, Entry], records: list[Record], stra
             _folder_record(root, rel, entry, "run", Ref("run", parts[1]), records, strays, missing)
 
 
-def _experiment(root: Path, rel: str, entry: Entry, parts: list[str], records: list[Record], strays: list[Stray]) -> None:
+def _experiment(root: _Reader, rel: str, entry: Entry, parts: list[str], records: list[Record], strays: list[Stray]) -> None:
     if len(parts) > 2:
         return  # reported with its parent folder
     name = parts[1]
     if entry.kind == "file" and name.endswith(".yaml"):
-        records.append(Record("experiment", Ref("experiment", name[: -len(".yaml")]), None, rel, load_file(root / rel)))
+        records.append(Record("experiment", Ref("experiment", name[: -len(".yaml")]), None, rel, root(rel)))
     elif entry.kind != "file" and name.endswith(".yaml"):
         strays.append(Stray(rel, f"experiment spec is a {entry.kind}, not a regular file; it was not read",
                             "replace it with the spec file itself"))
@@ -177,7 +231,7 @@ def _experiment(root: Path, rel: str, entry: Entry, parts: list[str], records: l
                             "move it elsewhere, or rename it to NAME.yaml if it is a spec"))
 
 
-def _versioned(root: Path, rel: str, entry: Entry, parts: list[str], records: list[Record], strays: list[Stray],
+def _versioned(root: _Reader, rel: str, entry: Entry, parts: list[str], records: list[Record], strays: list[Stray],
                missing: list[tuple[str, str]], ledgers: list[str]) -> None:
     top = parts[0]
     kind = "dataset" if top == "datasets" else "model"
@@ -199,17 +253,18 @@ def _versioned(root: Path, rel: str, entry: Entry, parts: list[str], records: li
     _folder_record(root, rel, entry, kind, Ref(kind, name, version), records, strays, missing)
 
 
-def _folder_record(root: Path, rel: str, entry: Entry, kind: str, ref: Ref, records: list[Record],
+def _folder_record(root: _Reader, rel: str, entry: Entry, kind: str, ref: Ref, records: list[Record],
                    strays: list[Stray], missing: list[tuple[str, str]]) -> None:
     if entry.kind != "dir":
         strays.append(Stray(rel, f"{rel.split('/')[0]}/ holds one folder per {kind}", "move it into a record folder or remove it"))
         return
     meta = f"{rel}/{META[kind]}"
-    if (root / meta).is_symlink() or ((root / meta).exists() and not (root / meta).is_file()):
+    found = root.entries.get(meta)
+    if found is not None and found.kind != "file":
         strays.append(Stray(meta, "metadata file is not a regular file (a symlink, folder or special file); it was not read",
                             "replace it with the metadata file itself"))
         return
-    if not (root / meta).is_file():
+    if found is None:
         missing.append((rel, META[kind]))
         return
-    records.append(Record(kind, ref, rel, meta, load_file(root / meta)))
+    records.append(Record(kind, ref, rel, meta, root(meta)))

@@ -140,10 +140,10 @@ def test_text_output_is_plain_when_piped_and_honours_no_color(ws: Path, strataml
 
 def test_python_dash_m_and_tools_script_behave_like_the_cli(ws: Path, strataml_exe: list[str]) -> None:
     with_warning(ws)
-    expected = cli(strataml_exe, "-C", str(ws), "doctor", "--format", "json")
-    via_module = cli([sys.executable, "-m", "strataml"], "-C", str(ws), "doctor", "--format", "json")
-    via_tool = cli([sys.executable, str(ROOT / "tools" / "doctor.py")], "--format", "json", cwd=ws)
-    via_tool_c = cli([sys.executable, str(ROOT / "tools" / "doctor.py")], "-C", str(ws), "--format", "json")
+    expected = cli(strataml_exe, "-C", str(ws), "doctor", "--format", "json", "--no-cache")
+    via_module = cli([sys.executable, "-m", "strataml"], "-C", str(ws), "doctor", "--format", "json", "--no-cache")
+    via_tool = cli([sys.executable, str(ROOT / "tools" / "doctor.py")], "--format", "json", "--no-cache", cwd=ws)
+    via_tool_c = cli([sys.executable, str(ROOT / "tools" / "doctor.py")], "-C", str(ws), "--format", "json", "--no-cache")
     for proc in (via_module, via_tool, via_tool_c):
         assert (proc.returncode, proc.stdout) == (expected.returncode, expected.stdout)
 

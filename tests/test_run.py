@@ -43,6 +43,12 @@ def lab(tmp_path: Path) -> Path:
     return root
 
 
+def strict_findings(root: Path) -> tuple:
+    """The doctor's findings once new records are staged (untracked metadata is TFC0006-W012)."""
+    git(root, "add", "-A")
+    return engine.doctor(root, strict=True).findings
+
+
 def runs_of(root: Path) -> list[Path]:
     return sorted(p for p in (root / "runs").iterdir() if p.is_dir())
 
@@ -77,7 +83,7 @@ def test_end_to_end_init_add_run_register_doctor(lab: Path, capsys: pytest.Captu
     assert [f["name"] for f in model["features"]][:2] == ["sepal_length_cm", "sepal_width_cm"]
     gate = json.loads((lab / "models/iris-classifier/1/gate.json").read_text())
     assert [c["expression"] for c in gate["criteria"]] == ["test_f1_macro >= 0.90", "test_accuracy >= 0.90"]
-    assert engine.doctor(lab, strict=True).findings == ()
+    assert strict_findings(lab) == ()
     # Registering the same run again changes nothing and names the version.
     before = sorted(p.name for p in (lab / "models/iris-classifier").iterdir())
     assert run(["-C", str(lab), "model", "register", record["ref"], "--name", "iris-classifier"]) == 0
@@ -115,7 +121,7 @@ def test_time_windows_reach_the_run_record(lab: Path) -> None:
     assert record["split"]["windows"]["train"] == {"start": "1958-04-05", "end": "1989-12-31"}
     steps = json.loads((runs_of(lab)[0] / "summary/tracking.json").read_text())["metrics"]["train_stage_log_loss"]
     assert [s["step"] for s in steps] == [1, 2, 3, 4, 5]
-    assert engine.doctor(lab, strict=True).findings == ()
+    assert strict_findings(lab) == ()
     # The doctor's leakage rule checks the windows the run recorded.
     edit_yaml(runs_of(lab)[0] / "run.yaml", lambda d: d["split"]["windows"]["train"].update(end="1997-01-01"))
     assert "TFC0008-E006" in {f.code for f in engine.doctor(lab).findings}
@@ -159,7 +165,7 @@ def test_a_plugin_that_raises_leaves_a_valid_failed_run(lab: Path, monkeypatch: 
     assert "Traceback" in (folder / "errors/exception.txt").read_text()
     assert "data/partial.txt" in {a["path"] for a in record["artifacts"]}
     assert not (lab / "models/iris-classifier").exists()
-    assert engine.doctor(lab, strict=True).findings == ()
+    assert strict_findings(lab) == ()
     assert leftovers(lab) == []
     assert run(["-C", str(lab), "model", "register", record["ref"], "--name", "x"]) == 3
     assert "only succeeded runs can be registered" in capsys.readouterr().err
@@ -173,7 +179,7 @@ def test_failing_gate_still_registers_with_fail_receipt(lab: Path, capsys: pytes
     assert gate["status"] == "FAIL" and [c["passed"] for c in gate["criteria"]] == [False, False]
     assert any("was not recorded" in r for r in gate["reasons"])
     assert read_yaml(lab / "models/iris-classifier/1/model.yaml")["gate"]["status"] == "FAIL"
-    assert engine.doctor(lab, strict=True).findings == ()
+    assert strict_findings(lab) == ()
 
 
 def test_register_explicit_version_and_refusals(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:

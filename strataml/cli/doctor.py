@@ -12,7 +12,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from strataml.cli.main import State
-from strataml.cli.output import emit
+from strataml.cli.output import emit, progress_bar
 from strataml.contracts import closest_codes, registry
 from strataml.doctor import engine
 from strataml.errors import StrataError
@@ -31,11 +31,16 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE (atomically) instead of stdout.")
 @click.option("--select", multiple=True, metavar="PREFIX", help="Only report codes starting with PREFIX (repeat or comma-separate), e.g. TFC0006.")
 @click.option("--ignore", multiple=True, metavar="PREFIX", help="Never report codes starting with PREFIX, e.g. TFC0002-W001.")
+@click.option("--since", metavar="REF", help="Check only records changed since the git revision REF, plus history rules "
+              "(immutable versions, append-only ledgers, trust changes). For pull requests: --since origin/main.")
+@click.option("--require-content", is_flag=True, help="A recorded file present only as a Git LFS pointer is an error (default: verified by pointer, info).")
+@click.option("--no-cache", is_flag=True, help="Ignore .strataml/cache and re-hash and re-read everything.")
+@click.option("--no-git", is_flag=True, help="Do not ask git about tracking and LFS routing (history rules still need git).")
 @click.option("--list-rules", is_flag=True, help="List every rule: code, severity, name, contract, whether enforced.")
 @click.option("--explain", metavar="CODE", help="Explain one rule: what, why, an example and the fix.")
 @click.pass_obj
 def doctor(state: State, strict: bool, fmt: str, output: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
-           list_rules: bool, explain: str | None) -> int:
+           since: str | None, require_content: bool, no_cache: bool, no_git: bool, list_rules: bool, explain: str | None) -> int:
     """Check the workspace against the contracts (TFC-0001 to TFC-0008).
 
     \b
@@ -51,8 +56,13 @@ def doctor(state: State, strict: bool, fmt: str, output: Path | None, select: tu
     \b
     Examples:
       strataml doctor --strict
+      strataml doctor --strict --since origin/main      (a pull request: what changed, and history)
       strataml doctor --format sarif -o strataml.sarif
       strataml doctor --select TFC0006 --format json
+
+    \b
+    Recorded files are hashed once and remembered in .strataml/cache (keyed by size, mtime,
+    inode and ctime); --no-cache re-hashes everything.
     """
     if list_rules:
         emit(output, lambda s, c: _list_rules(s, c, fmt))
@@ -61,7 +71,10 @@ def doctor(state: State, strict: bool, fmt: str, output: Path | None, select: tu
         emit(output, lambda s, c: _explain(s, c, fmt, explain))
         return 0
     root = state.root()
-    report = engine.doctor(root, select=_codes(select), ignore=_codes(ignore), strict=strict)
+    options = engine.Options(require_content=require_content, since=since, use_git=not no_git)
+    with progress_bar(enabled=fmt == "text" and output is None) as bar:
+        report = engine.doctor(root, select=_codes(select), ignore=_codes(ignore), strict=strict, options=options,
+                               use_cache=not no_cache, progress=bar)
     prefix = repo_prefix(root) if fmt in ("sarif", "github") else ""
     emit(output, lambda s, c: render(report, fmt, s, RenderOptions(color=c, repo_prefix=prefix)))
     return report.exit_code

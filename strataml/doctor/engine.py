@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from strataml import gitfacts, schemas
+from strataml.cache import Cache, stat_key
 from strataml.contracts import registry
 from strataml.doctor.finding import Finding, Report
 from strataml.errors import StrataError
-from strataml.hashing import sha256_file
+from strataml.gitfacts import GitFacts
+from strataml.hashing import hash_files
+from strataml.records import Record
+from strataml.schemas import SchemaIssue
 from strataml.workspace import Workspace
 
 SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Options:
+    """How thorough a doctor run is; the CLI's flags, as data."""
+
+    require_content: bool = False  # an LFS pointer without local content is an error, not an info
+    since: str | None = None  # a git revision: check what changed since it, plus history rules
+    use_git: bool = True  # ask git about tracking and LFS routing (when the workspace is in a repository)
 
 
 @dataclass
@@ -20,17 +34,96 @@ class Context:
     """What rules may ask besides the Workspace: providers that cache their answers."""
 
     workspace: Workspace
+    options: Options = field(default_factory=Options)
+    cache: Cache | None = None
+    scope: frozenset[str] | None = None  # refs of the records to check; None: all of them
+    progress: Callable[[int, int], Callable[[int], None] | None] | None = None
     _hashes: dict[str, tuple[str, int]] = field(default_factory=dict)
-    stats: dict[str, int] = field(default_factory=lambda: {"files_hashed": 0, "bytes_hashed": 0})
+    stats: dict[str, int] = field(default_factory=lambda: {"files_hashed": 0, "bytes_hashed": 0, "files_cached": 0})
+    _git: object = None
+    since_commit: str | None = None  # --since, resolved
+    since_changed: set[str] = field(default_factory=set)  # workspace paths changed since then
+
+    def records(self) -> list[Record]:
+        """The records this run checks (all, or those changed since --since)."""
+        if self.scope is None:
+            return list(self.workspace.records)
+        return [r for r in self.workspace.records if str(r.ref) in self.scope]
+
+    def git(self) -> GitFacts | None:
+        """Git's view of the in-scope records' files (None outside a repository), asked once."""
+        if self._git is None:
+            self._git = False
+            if self.options.use_git:
+                paths = sorted({p for r in self.records() for p in _record_paths(r)})
+                try:
+                    self._git = gitfacts.facts(self.workspace.root, paths) or False
+                except gitfacts.GitError:
+                    self._git = False
+        return self._git or None  # type: ignore[return-value]
 
     def sha256(self, rel: str) -> tuple[str, int]:
-        """(sha256, size) of a workspace file, hashed at most once per run."""
+        """(sha256, size) of a workspace file, hashed at most once per run (or never, when cached)."""
         if rel not in self._hashes:
-            digest, size = sha256_file(self.workspace.abspath(rel))
-            self._hashes[rel] = (digest, size)
+            self.prefetch([rel])
+        result = self._hashes[rel]
+        return result
+
+    def remember(self, rel: str, sha: str, size: int) -> None:
+        """A hash a rule computed itself (small files it had to read anyway)."""
+        self._hashes[rel] = (sha, size)
+        self.stats["files_hashed"] += 1
+        self.stats["bytes_hashed"] += size
+
+    def prefetch(self, rels: list[str]) -> None:
+        """Hash every file in `rels` not known yet: cache first, then all misses in parallel."""
+        ws = self.workspace
+        todo = []
+        for rel in dict.fromkeys(rels):
+            if rel in self._hashes:
+                continue
+            entry = ws.entries.get(rel)
+            key = stat_key(entry) if entry is not None and entry.kind == "file" else None
+            cached = self.cache.sha256(rel, key) if self.cache is not None and key else None
+            if cached:
+                self._hashes[rel] = (cached, key[0])  # type: ignore[index]
+                self.stats["files_cached"] += 1
+            else:
+                todo.append((rel, ws.abspath(rel), entry.size if entry else 0, key))
+        if not todo:
+            return
+        total = sum(t[2] for t in todo)
+        tick = self.progress(len(todo), total) if self.progress else None
+        results = hash_files([(rel, path, size) for rel, path, size, _ in todo], progress=tick)
+        for rel, _path, _size, key in todo:
+            result = results[rel]
+            if isinstance(result, OSError):
+                raise result
+            self._hashes[rel] = result
             self.stats["files_hashed"] += 1
-            self.stats["bytes_hashed"] += size
-        return self._hashes[rel]
+            self.stats["bytes_hashed"] += result[1]
+            if self.cache is not None and key and key[0] == result[1]:
+                self.cache.put_sha256(rel, key, result[0])
+
+    def schema_issues(self, record: Record) -> list[SchemaIssue]:
+        """Schema violations of a record, from the cache when its file did not change."""
+        entry = self.workspace.entries.get(record.meta)
+        key = stat_key(entry) if entry is not None and self.cache is not None else None
+        if key is not None:
+            cached = self.cache.schema_issues(record.meta, key)  # type: ignore[union-attr]
+            if cached is not None:
+                return [SchemaIssue(tuple(path), message) for path, message in cached]
+        issues = schemas.validate(record.kind, record.loaded.data)
+        if key is not None:
+            self.cache.put_schema_issues(record.meta, key, [(list(i.path), i.message) for i in issues])  # type: ignore[union-attr]
+        return issues
+
+
+def _record_paths(record: Record) -> list[str]:
+    paths = [record.meta]
+    if record.folder:
+        paths += [f"{record.folder}/{f.path}" for f in record.files]
+    return paths
 
 
 @dataclass(frozen=True)
@@ -67,11 +160,17 @@ def policy_for(workspace: Workspace, select: Sequence[str] = (), ignore: Sequenc
     )
 
 
-def run(workspace: Workspace, policy: Policy | None = None, *, strict: bool = False) -> Report:
+def run(workspace: Workspace, policy: Policy | None = None, *, strict: bool = False, options: Options | None = None,
+        cache: Cache | None = None, progress: Callable[[int, int], Callable[[int], None] | None] | None = None) -> Report:
     from strataml.doctor.rules import CHECKS
 
     policy = policy or policy_for(workspace)
-    ctx = Context(workspace)
+    options = options or Options()
+    ctx = Context(workspace, options, cache, progress=progress)
+    if options.since:
+        from strataml.doctor.rules.history import scope_since
+
+        ctx.scope = scope_since(ctx)
     known = registry()
     findings: list[Finding] = []
     for check in CHECKS:
@@ -82,7 +181,10 @@ def run(workspace: Workspace, policy: Policy | None = None, *, strict: bool = Fa
             if level:
                 findings.append(replace(finding, severity=level, path=printable(finding.path), message=printable(finding.message)))
     findings = _dedupe(findings)
-    stats = {"records": len(workspace.records), **{f"{k}s": len(workspace.of_kind(k)) for k in ("dataset", "experiment", "run", "model")}, **ctx.stats}
+    stats = {"records": len(workspace.records), **{f"{k}s": len(workspace.of_kind(k)) for k in ("dataset", "experiment", "run", "model")},
+             "records_checked": len(ctx.records()), **ctx.stats}
+    if cache is not None:
+        cache.save()
     return Report(tuple(findings), stats, strict)
 
 
@@ -100,9 +202,12 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return out
 
 
-def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = (), strict: bool = False) -> Report:
+def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = (), strict: bool = False,
+           options: Options | None = None, use_cache: bool = False,
+           progress: Callable[[int, int], Callable[[int], None] | None] | None = None) -> Report:
     """Load the workspace at `root` and check it: the whole of `strataml doctor` minus rendering."""
     from strataml.workspace import load
 
-    workspace = load(root)
-    return run(workspace, policy_for(workspace, select, ignore), strict=strict)
+    cache = Cache(root, enabled=True) if use_cache else None
+    workspace = load(root, cache)
+    return run(workspace, policy_for(workspace, select, ignore), strict=strict, options=options, cache=cache, progress=progress)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
+from strataml import lfs
 from strataml.doctor.engine import Context
+from strataml.hashing import sha256_file
 from strataml.doctor.finding import Finding
 from strataml.records import FileEntry, Record
 from strataml.workspace import SIGNATURE_SUFFIX, Entry
@@ -23,8 +26,16 @@ UNRECORDED = "TFC0006-W001"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
+LFS_MISMATCH = "TFC0006-E010"
+LFS_MALFORMED = "TFC0006-E011"
+LFS_NONCANONICAL = "TFC0006-W010"
+LFS_BY_POINTER = "TFC0006-I010"
+LFS_CONTENT_REQUIRED = "TFC0006-E012"
+
+
 def check(ctx: Context) -> Iterator[Finding]:
-    for record in ctx.workspace.records:
+    pending: list[tuple[Record, FileEntry, str]] = []
+    for record in ctx.records():
         if record.folder is None:
             continue
         recorded: set[str] = set()
@@ -37,9 +48,19 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             rel = f"{record.folder}/{entry.path}"
             recorded.add(rel)
-            yield from _verify(ctx, record, entry, rel)
+            found = yield from _present(ctx, record, rel)
+            if found:
+                pending.append((record, entry, rel))
         recorded.update(_also_known(record))
         yield from _unrecorded(ctx, record, recorded)
+    # Content checks last, so every file that needs hashing is hashed in one parallel batch.
+    small = {rel for _r, _e, rel in pending if ctx.workspace.entries[rel].size < lfs.MAX_POINTER}
+    ctx.prefetch([rel for _r, _e, rel in pending if rel not in small])
+    for record, entry, rel in pending:
+        if rel in small:
+            yield from _verify_small(ctx, record, entry, rel)
+        else:
+            yield from _compare(ctx, record, entry, rel)
 
 
 def unsafe(path: str) -> str | None:
@@ -58,20 +79,72 @@ def unsafe(path: str) -> str | None:
     return None
 
 
-def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str) -> Iterator[Finding]:
+def _present(ctx: Context, record: Record, rel: str) -> Generator[Finding, None, bool]:
+    """Report a recorded path that is missing or must not be opened; True if it can be read."""
     ws = ctx.workspace
     found = ws.entries.get(rel)
-    line = record.line(entry.field, entry.index)
     if found is None or found.kind == "dir":
         what = "is a folder" if found else "is missing"
         yield Finding(MISSING, rel, f"recorded in {record.meta} but {what}",
                       "restore the file (git checkout / git lfs pull), or record a new version without it")
-        return
+        return False
     if found.kind in ("symlink", "special"):
         bad = _unopenable(ws.abspath(rel), found)
         if bad:
             yield bad
-            return
+            return False
+    return True
+
+
+def _verify_small(ctx: Context, record: Record, entry: FileEntry, rel: str) -> Iterator[Finding]:
+    """A small file is either the recorded content or an LFS pointer standing in for it."""
+    try:
+        raw = ctx.workspace.abspath(rel).read_bytes()
+    except OSError as exc:
+        yield Finding(MISSING, rel, f"recorded in {record.meta} but cannot be read: {exc.strerror}",
+                      "fix the file's permissions so the doctor can verify it")
+        return
+    sha = hashlib.sha256(raw).hexdigest()
+    if sha == entry.sha256 or not lfs.looks_like_pointer(raw) or entry.size == len(raw):
+        ctx.remember(rel, sha, len(raw))
+        yield from _compare(ctx, record, entry, rel)
+        return
+    yield from _pointer(ctx, record, entry, rel, raw)
+
+
+def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: bytes) -> Iterator[Finding]:
+    try:
+        pointer = lfs.parse(raw)
+    except lfs.MalformedPointer as exc:
+        yield Finding(LFS_MALFORMED, rel, f"looks like a Git LFS pointer but is malformed: {exc}",
+                      "re-add the file with `git lfs track` and `git add` (or `git lfs pull` to restore it)")
+        return
+    if not pointer.canonical:
+        yield Finding(LFS_NONCANONICAL, rel, f"Git LFS pointer is not canonical: {pointer.why_not}",
+                      "re-add the file with a current git-lfs so the pointer is written canonically")
+    if pointer.oid != entry.sha256 or pointer.size != entry.size:
+        yield Finding(LFS_MISMATCH, rel, f"LFS pointer names {pointer.oid[:16]}... ({pointer.size:,} bytes) but {record.meta} records "
+                      f"{(entry.sha256 or '?')[:16]}... ({entry.size if entry.size is not None else '?'} bytes)",
+                      "restore the recorded file, or record a new version", None)
+        return
+    git = ctx.git()
+    obj = lfs.object_path(git.git_dir, pointer.oid) if git else None
+    if obj is not None and obj.is_file():
+        sha, size = sha256_file(obj)
+        if sha != pointer.oid or size != pointer.size:
+            yield Finding(CHECKSUM, rel, f"the local Git LFS object for this file is corrupt (hashes to {sha[:16]}...)",
+                          f"delete {obj} and run `git lfs pull` to fetch it again")
+        return
+    if ctx.options.require_content:
+        yield Finding(LFS_CONTENT_REQUIRED, rel, "only the Git LFS pointer is present (--require-content asks for the content)",
+                      "run `git lfs pull` before the doctor")
+    else:
+        yield Finding(LFS_BY_POINTER, rel, "verified by its Git LFS pointer (oid and size match the record); content not present",
+                      "nothing to fix; `git lfs pull` fetches the content, --require-content demands it")
+
+
+def _compare(ctx: Context, record: Record, entry: FileEntry, rel: str) -> Iterator[Finding]:
+    line = record.line(entry.field, entry.index)
     try:
         sha, size = ctx.sha256(rel)
     except OSError as exc:

@@ -39,7 +39,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield Finding(STRAY, stray.path, stray.reason, stray.hint)
     for folder, meta in ws.missing_meta:
         yield Finding(MISSING_META, folder, f"record folder has no {meta}", _HINT_META[meta])
-    for record in ws.records:
+    for record in ctx.records():
         yield from load_problems(record.meta, record.loaded)
         yield from _name(record)
         if record.loaded.data is not None:

@@ -29,7 +29,7 @@ EVAL_WINDOWS = ("val", "test")
 def check(ctx: Context) -> Iterator[Finding]:
     ws = ctx.workspace
     yield from _collisions(ws)
-    for record in ws.records:
+    for record in ctx.records():
         if record.loaded.data is None:
             continue
         for path, text, kinds in ref_fields(record):

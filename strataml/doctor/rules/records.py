@@ -30,13 +30,13 @@ _SCHEMA_HINT = {
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    for record in ctx.workspace.records:
+    for record in ctx.records():
         if record.loaded.data is None and not record.loaded.problems:
             yield Finding(SCHEMA_CODES[record.kind], record.meta, "file is empty", _SCHEMA_HINT[record.kind], 1)
             continue
         if record.loaded.data is None or not declared_schema_ok(record):
             continue
-        for issue in schemas.validate(record.kind, record.loaded.data):
+        for issue in ctx.schema_issues(record):
             yield Finding(SCHEMA_CODES[record.kind], record.meta, issue.message, _SCHEMA_HINT[record.kind], record.line(*issue.path))
         if record.kind == "dataset":
             yield from _dataset(record)

@@ -1,0 +1,164 @@
+"""A stat-keyed cache (.strataml/cache/, stdlib sqlite3) so a warm doctor re-reads nothing unchanged.
+
+A file's key is (size, mtime_ns, inode, ctime_ns): editing content and restoring size and mtime
+with `os.utime` still changes ctime, and replacing the file changes the inode. Entries younger
+than two seconds are not stored (the "racy" window git also guards against). The cache is
+advisory: a corrupt, foreign or locked cache is discarded or skipped, never trusted, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from strataml import __version__
+from strataml.loading import Loaded, LoadProblem
+
+FORMAT = "1"
+RACY_NS = 2_000_000_000
+Key = tuple[int, int, int, int]
+
+
+def stat_key(st: Any) -> Key:
+    """The cache key of a stat result or a workspace Entry."""
+    size = getattr(st, "st_size", None)
+    if size is None:
+        return (st.size, st.mtime_ns, st.inode, st.ctime_ns)
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+class Cache:
+    def __init__(self, root: Path, *, enabled: bool = True) -> None:
+        self.path = Path(root) / ".strataml" / "cache" / "strataml.sqlite"
+        self.enabled = enabled
+        self._hashes: dict[str, tuple[Key, str]] = {}
+        self._records: dict[str, tuple[Key, str, str | None]] = {}
+        self._new_hashes: dict[str, tuple[Key, str]] = {}
+        self._new_records: dict[str, tuple[Key, str, str | None]] = {}
+        self.discarded: str | None = None  # why an existing cache was thrown away
+        if enabled:
+            self._read()
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def sha256(self, rel: str, key: Key) -> str | None:
+        hit = self._hashes.get(rel)
+        return hit[1] if hit and hit[0] == key else None
+
+    def put_sha256(self, rel: str, key: Key, sha: str) -> None:
+        if self.enabled and not _racy(key):
+            self._new_hashes[rel] = (key, sha)
+
+    def loaded(self, rel: str, key: Key) -> Loaded | None:
+        hit = self._records.get(rel)
+        if not hit or hit[0] != key:
+            return None
+        doc = json.loads(hit[1])
+        problems = tuple(LoadProblem(**p) for p in doc["problems"])
+        lines = {tuple(path): line for path, line in doc["lines"]}
+        return Loaded(doc["data"], problems, lines)
+
+    def put_loaded(self, rel: str, key: Key, loaded: Loaded) -> None:
+        if self.enabled and not _racy(key):
+            doc = {"data": loaded.data, "problems": [p.__dict__ for p in loaded.problems],
+                   "lines": [[list(path), line] for path, line in loaded.lines.items()]}
+            self._new_records[rel] = (key, json.dumps(doc, separators=(",", ":")), None)
+
+    def schema_issues(self, rel: str, key: Key) -> list[tuple[list[Any], str]] | None:
+        hit = self._new_records.get(rel) or self._records.get(rel)
+        if not hit or hit[0] != key or hit[2] is None:
+            return None
+        return json.loads(hit[2])
+
+    def put_schema_issues(self, rel: str, key: Key, issues: list[tuple[list[Any], str]]) -> None:
+        if not self.enabled or _racy(key):
+            return
+        current = self._new_records.get(rel) or self._records.get(rel)
+        if current and current[0] == key:
+            self._new_records[rel] = (key, current[1], json.dumps(issues))
+
+    # -- storage -------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def _read(self) -> None:
+        if not self.path.exists():
+            return
+        try:
+            db = self._connect()
+            try:
+                meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+                if meta != _identity():
+                    raise sqlite3.DatabaseError(f"written by another strataml or format ({meta.get('tool')}/{meta.get('format')})")
+                for path, size, mtime, ino, ctime, sha in db.execute("SELECT path, size, mtime_ns, inode, ctime_ns, sha256 FROM files"):
+                    self._hashes[path] = ((size, mtime, ino, ctime), sha)
+                for path, size, mtime, ino, ctime, loaded, issues in db.execute(
+                        "SELECT path, size, mtime_ns, inode, ctime_ns, loaded, schema FROM records"):
+                    self._records[path] = ((size, mtime, ino, ctime), loaded, issues)
+            finally:
+                db.close()
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            self._discard(str(exc))
+
+    def _discard(self, why: str) -> None:
+        self.discarded = why
+        self._hashes.clear()
+        self._records.clear()
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.unlink(f"{self.path}{suffix}")
+            except OSError:
+                pass
+
+    def save(self) -> None:
+        """Write what this run learned in one transaction; give up quietly if that fails."""
+        if not self.enabled or not (self._new_hashes or self._new_records):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = self._connect()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+                db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, "
+                           "ctime_ns INT, sha256 TEXT)")
+                db.execute("CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, "
+                           "ctime_ns INT, loaded TEXT, schema TEXT)")
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(_identity().items()))
+                db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                               [(p, *k, sha) for p, (k, sha) in self._new_hashes.items()])
+                db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               [(p, *k, loaded, issues) for p, (k, loaded, issues) in self._new_records.items()])
+                db.execute("COMMIT")
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                self._discard(str(exc))
+        except OSError:
+            pass  # a read-only checkout: run without a cache
+        self._new_hashes.clear()
+        self._new_records.clear()
+
+
+@lru_cache(maxsize=1)
+def _identity() -> dict[str, str]:
+    # Cached schema verdicts are only valid for the schemas that produced them.
+    from strataml.schemas import KINDS, raw_schema
+
+    schemas = json.dumps([raw_schema(k) for k in (*KINDS, "common")], sort_keys=True)
+    return {"format": FORMAT, "tool": __version__, "schemas": hashlib.sha256(schemas.encode()).hexdigest()[:16]}
+
+
+def _racy(key: Key) -> bool:
+    return key[1] > time.time_ns() - RACY_NS

@@ -1,0 +1,104 @@
+"""History rules against `--since REF` (TFC-0002..0005, 0007): what may never change, only grow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from strataml import gitfacts
+from strataml.doctor.engine import Context
+from strataml.doctor.finding import Finding
+from strataml.loading import load_bytes
+from strataml.workspace import CONFIG, LEDGER
+
+DATASET_CHANGED = "TFC0002-E010"
+RUN_CHANGED = "TFC0003-E010"
+MODEL_CHANGED = "TFC0004-E010"
+LEDGER_REWRITTEN = "TFC0005-E006"
+TRUST_CHANGED = "TFC0007-W001"
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def owner(path: str) -> str | None:
+    """The record folder (or ledger, or spec) a workspace path belongs to, by layout alone."""
+    parts = path.split("/")
+    if parts[0] in ("datasets", "models") and len(parts) >= 4:
+        return "/".join(parts[:3])
+    if parts[0] == "models" and len(parts) == 3 and parts[2] == LEDGER:
+        return path
+    if parts[0] == "runs" and len(parts) >= 3:
+        return "/".join(parts[:2])
+    if parts[0] == "experiments" and len(parts) == 2:
+        return path
+    return None
+
+
+def scope_since(ctx: Context) -> frozenset[str]:
+    """Refs of the records that changed since the revision (the ones the other rules check)."""
+    ws = ctx.workspace
+    commit = gitfacts.resolve_commit(ws.root, ctx.options.since or "")
+    ctx.since_commit = commit
+    changed = gitfacts.changed_since(ws.root, commit)
+    ctx.since_changed = changed
+    owners = {owner(p) for p in changed} - {None}
+    return frozenset(str(r.ref) for r in ws.records if (r.folder or r.meta) in owners)
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    if not ctx.options.since:
+        return
+    ws = ctx.workspace
+    commit = ctx.since_commit or ""
+    changed = ctx.since_changed
+    by_owner: dict[str, list[str]] = {}
+    for path in changed:
+        key = owner(path)
+        if key:
+            by_owner.setdefault(key, []).append(path)
+    folders = [k for k in by_owner if not k.endswith((".jsonl", ".yaml"))]
+    before = gitfacts.files_at(ws.root, commit, folders)
+    metas = [f"{f}/run.yaml" for f in folders if f.startswith("runs/") and f"{f}/run.yaml" in before]
+    ledgers = [k for k in by_owner if k.endswith(LEDGER)]
+    old = gitfacts.read_at(ws.root, commit, [*metas, *ledgers, CONFIG])
+    for folder in sorted(folders):
+        existed = [p for p in by_owner[folder] if p in before]
+        if not existed:
+            continue  # a record new since REF: the other rules check it
+        kind = folder.split("/")[0]
+        what = ", ".join(sorted(existed)[:3]) + (" ..." if len(existed) > 3 else "")
+        if kind == "datasets":
+            yield Finding(DATASET_CHANGED, folder, f"dataset version committed at {ctx.options.since} was changed or removed ({what})",
+                          "restore it (`git checkout REF -- PATH`) and add the new data as a new version")
+        elif kind == "models":
+            yield Finding(MODEL_CHANGED, folder, f"model version registered at {ctx.options.since} was changed or removed ({what})",
+                          "restore it and register a new version instead")
+        elif kind == "runs" and _terminal(old.get(f"{folder}/run.yaml")):
+            yield Finding(RUN_CHANGED, folder, f"run finished at {ctx.options.since} was changed or removed ({what})",
+                          "restore it; new work is a new run")
+    for ledger in sorted(ledgers):
+        previous = old.get(ledger)
+        current = ws.abspath(ledger).read_bytes() if ws.abspath(ledger).is_file() else b""
+        if previous is not None and not current.startswith(previous):
+            yield Finding(LEDGER_REWRITTEN, ledger, f"the ledger at {ctx.options.since} is not a prefix of the current one: "
+                          "entries were edited, removed or reordered", f"restore it with `git checkout {ctx.options.since} -- {ledger}` and append")
+    yield from _trust(ctx, changed, old.get(CONFIG))
+
+
+def _terminal(raw: bytes | None) -> bool:
+    if raw is None:
+        return False
+    data = load_bytes(raw).data
+    return isinstance(data, dict) and data.get("status") in TERMINAL
+
+
+def _trust(ctx: Context, changed: set[str], old_config: bytes | None) -> Iterator[Finding]:
+    keys = sorted(p for p in changed if p.startswith("tfc/keys/"))
+    for path in keys:
+        yield Finding(TRUST_CHANGED, path, f"a trusted key file changed since {ctx.options.since}",
+                      "review who gains or loses the right to sign; it takes effect once merged")
+    if CONFIG in changed:
+        new = ctx.workspace.config.data if isinstance(ctx.workspace.config.data, dict) else {}
+        old = load_bytes(old_config).data if old_config is not None else {}
+        old = old if isinstance(old, dict) else {}
+        if new.get("signing") != old.get("signing"):
+            yield Finding(TRUST_CHANGED, CONFIG, f"signing keys or policy changed since {ctx.options.since}",
+                          "review the change to `signing:`; it takes effect once merged")

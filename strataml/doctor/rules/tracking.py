@@ -1,0 +1,45 @@
+"""TFC-0006 (Git side): what git stores for recorded files and metadata, from one git pass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from strataml import lfs
+from strataml.doctor.engine import Context
+from strataml.doctor.finding import Finding
+
+UNEXPECTED_GIT_OBJECT = "TFC0006-E013"
+LARGE_NOT_LFS = "TFC0006-W011"
+METADATA_UNTRACKED = "TFC0006-W012"
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    git = ctx.git()
+    if git is None:
+        return
+    config = ctx.workspace.config.data if isinstance(ctx.workspace.config.data, dict) else {}
+    threshold = (config.get("lfs") or {}).get("threshold_bytes") if isinstance(config.get("lfs"), dict) else None
+    for record in ctx.records():
+        if record.meta not in git.tracked:
+            yield Finding(METADATA_UNTRACKED, record.meta, "record metadata is not tracked by git (new and not added, or ignored)",
+                          f"`git add {git.prefix}{record.meta}`, or fix the .gitignore pattern that hides it")
+        if record.folder is None:
+            continue
+        for entry in record.files:
+            rel = f"{record.folder}/{entry.path}"
+            if rel in git.lfs and rel in git.blobs:
+                blob_size = git.blobs[rel][1]
+                raw = git.small_blobs.get(rel)
+                is_pointer = raw is not None and lfs.looks_like_pointer(raw)
+                if not is_pointer:
+                    yield Finding(UNEXPECTED_GIT_OBJECT, rel, f".gitattributes routes this file through Git LFS but git stores the content "
+                                  f"itself ({blob_size:,} bytes), not a pointer", f"`git rm --cached {git.prefix}{rel} && git add {git.prefix}{rel}` "
+                                  "(with git-lfs installed), or `git lfs migrate import --include=PATH` to rewrite history")
+            elif isinstance(threshold, int) and entry.size is not None and entry.size > threshold and rel not in git.lfs:
+                yield Finding(LARGE_NOT_LFS, rel, f"{entry.size:,} bytes, above lfs.threshold_bytes ({threshold:,}), but not routed through Git LFS",
+                              f"`git lfs track` a pattern that covers it (e.g. `git lfs track '*{_suffix(entry.path)}'`), then re-add it")
+
+
+def _suffix(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    return name[name.rfind("."):] if "." in name else name

@@ -1,0 +1,125 @@
+"""The stat-keyed cache: warm runs re-read nothing unchanged, and it is never trusted blindly."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from strataml.cli.main import run
+from strataml.doctor import engine
+
+pytestmark = pytest.mark.timeout(120)
+BIG = 64 * 1024
+
+
+def age(root: Path, seconds: int = 60) -> None:
+    """Make files look old: the cache skips files modified in the last two seconds (racy window)."""
+    past = time.time() - seconds
+    for path in root.rglob("*"):
+        if path.is_file() and ".strataml" not in path.parts:
+            os.utime(path, (past, past))
+
+
+@pytest.fixture
+def big(ws: Path, tmp_path: Path) -> Path:
+    for name in ("a", "b", "c"):
+        src = tmp_path / f"{name}.bin"
+        src.write_bytes(os.urandom(BIG))
+        assert run(["-C", str(ws), "dataset", "add", f"blob-{name}", str(src), "--version", "1", "--license", "MIT", "--source", "t"]) == 0
+    age(ws)
+    return ws
+
+
+def doctor(root: Path, cache: bool = True) -> engine.Report:
+    return engine.doctor(root, use_cache=cache)
+
+
+def test_warm_run_hashes_nothing_that_did_not_change(big: Path) -> None:
+    cold = doctor(big)
+    assert cold.stats["bytes_hashed"] >= 3 * BIG and cold.findings == ()
+    warm = doctor(big)
+    assert warm.stats["files_cached"] >= 3 and warm.stats["bytes_hashed"] < BIG
+    assert warm.findings == ()
+
+
+def test_no_cache_rehashes_everything(big: Path) -> None:
+    doctor(big)
+    assert doctor(big, cache=False).stats["bytes_hashed"] >= 3 * BIG
+
+
+def test_edit_with_size_and_mtime_restored_is_still_caught(big: Path) -> None:
+    doctor(big)
+    target = big / "datasets/blob-a/1/a.bin"
+    st = target.stat()
+    data = bytearray(target.read_bytes())
+    data[100] ^= 0xFF
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same mtime: only ctime tells
+    assert target.stat().st_size == st.st_size and target.stat().st_mtime_ns == st.st_mtime_ns
+    assert [(f.code, f.path) for f in doctor(big).findings] == [("TFC0006-E002", "datasets/blob-a/1/a.bin")]
+
+
+def test_replaced_file_is_caught_by_inode(big: Path) -> None:
+    doctor(big)
+    target = big / "datasets/blob-b/1/b.bin"
+    st = target.stat()
+    tmp = target.with_name("new")
+    tmp.write_bytes(os.urandom(BIG))
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(tmp, target)
+    assert [f.code for f in doctor(big).findings] == ["TFC0006-E002"]
+
+
+def test_recently_modified_files_are_not_cached(big: Path) -> None:
+    target = big / "datasets/blob-c/1/c.bin"
+    os.utime(target)  # now: inside the racy window
+    doctor(big)
+    assert BIG <= doctor(big).stats["bytes_hashed"] < 2 * BIG
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "foreign"])
+def test_a_damaged_or_foreign_cache_is_discarded_and_rebuilt(big: Path, damage: str) -> None:
+    doctor(big)
+    db = big / ".strataml/cache/strataml.sqlite"
+    if damage == "garbage":
+        db.write_bytes(os.urandom(4096))
+    elif damage == "truncated":
+        db.write_bytes(db.read_bytes()[:100])
+    else:
+        with sqlite3.connect(db) as con:
+            con.execute("UPDATE meta SET value = '0.0.0-other' WHERE key = 'tool'")
+            con.execute("UPDATE files SET sha256 = ?", ("0" * 64,))  # a lie that must not be believed
+    first = doctor(big)
+    assert first.findings == () and first.stats["bytes_hashed"] >= 3 * BIG
+    assert doctor(big).stats["bytes_hashed"] < BIG
+
+
+def test_concurrent_doctors_do_not_corrupt_the_cache(big: Path) -> None:
+    code = "import sys; from strataml.cli.main import run; sys.exit(run(['-C', sys.argv[1], 'doctor', '--strict']))"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(big)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for _ in range(6)]
+    results = [(p.wait(timeout=100), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
+    assert all(rc == 0 for rc, _ in results), results
+    with sqlite3.connect(big / ".strataml/cache/strataml.sqlite") as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert doctor(big).stats["bytes_hashed"] < BIG
+
+
+def test_cached_records_and_schema_verdicts_follow_edits(big: Path) -> None:
+    meta = big / "datasets/blob-a/1/dataset.yaml"
+    doctor(big)
+    text = meta.read_text()
+    meta.write_text(text.replace("license: MIT", "license: 7"))
+    age(big)
+    assert [f.code for f in doctor(big).findings] == ["TFC0002-E001"]
+    assert [f.code for f in doctor(big).findings] == ["TFC0002-E001"]  # from the cache, same verdict
+    meta.write_text(text)
+    age(big)
+    assert doctor(big).findings == ()

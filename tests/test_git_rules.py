@@ -1,0 +1,291 @@
+"""Rules that need git and Git LFS, against real repositories built in temp dirs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, edit_yaml, require
+from strataml import lfs
+from strataml.cli.main import run
+from strataml.doctor import engine
+
+pytestmark = pytest.mark.timeout(120)
+BLOB = bytes(range(256)) * 16  # 4 KiB: too big to be mistaken for a pointer
+FLOWERS = "datasets/flowers/1"
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    full = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "T",
+            "GIT_COMMITTER_EMAIL": "t@example.org", **(env or {})}
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=full).stdout.strip()
+
+
+def need_lfs() -> None:
+    require(shutil.which("git-lfs") is not None, "git-lfs is not installed (apt-get install git-lfs)")
+
+
+def commit_all(repo: Path, message: str = "change") -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The golden positive workspace, committed in a fresh git repository."""
+    require(shutil.which("git") is not None, "git is not installed")
+    root = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "positive", root, symlinks=True)
+    (root / ".gitignore").write_text(".strataml/\n")
+    git(root, "init", "-q")
+    commit_all(root, "workspace")
+    return root
+
+
+def add_weights(repo: Path, *, lfs_tracked: bool = True) -> Path:
+    """A dataset version holding a binary file, committed (through LFS when asked)."""
+    if lfs_tracked:
+        need_lfs()
+        git(repo, "lfs", "install", "--local")
+        git(repo, "lfs", "track", "*.safetensors")
+    src = repo.parent / "weights.safetensors"
+    src.write_bytes(BLOB)
+    assert run(["-C", str(repo), "dataset", "add", "weights", str(src), "--version", "1", "--license", "MIT", "--source", "t"]) == 0
+    commit_all(repo, "weights")
+    return repo / "datasets/weights/1/weights.safetensors"
+
+
+def pointer_clone(repo: Path, tmp_path: Path) -> Path:
+    """A clone that checked out LFS pointers only (what CI gets without `git lfs pull`)."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone), env={"GIT_LFS_SKIP_SMUDGE": "1"})
+    return clone
+
+
+def codes(root: Path, **options: object) -> list[str]:
+    return [f.code for f in engine.doctor(root, options=engine.Options(**options)).findings]  # type: ignore[arg-type]
+
+
+# --- one golden negative per code that needs git --------------------------------------------
+
+def case_pointer_mismatch(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
+    add_weights(repo)
+    clone = pointer_clone(repo, tmp_path)
+    (clone / "datasets/weights/1/weights.safetensors").write_bytes(lfs.format_pointer("ab" * 32, len(BLOB)))
+    return clone, {}
+
+
+def case_malformed(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
+    add_weights(repo)
+    clone = pointer_clone(repo, tmp_path)
+    (clone / "datasets/weights/1/weights.safetensors").write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n")
+    return clone, {}
+
+
+def case_by_pointer(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
+    add_weights(repo)
+    return pointer_clone(repo, tmp_path), {}
+
+
+def case_require_content(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
+    add_weights(repo)
+    return pointer_clone(repo, tmp_path), {"require_content": True}
+
+
+def case_noncanonical_with_content(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
+    add_weights(repo)
+    clone = pointer_clone(repo, tmp_path)
+    oid = git(repo, "lfs", "ls-files", "-l").split()[0]
+    obj = lfs.object_path(clone / ".git", oid)
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(lfs.object_path(repo / ".git", oid), obj)
+    (clone / "datasets/weights/1/weights.safetensors").write_bytes(lfs.format_pointer(oid, len(BLOB)).replace(b"\n", b"\r\n"))
+    return clone, {}
+
+
+def case_blob_not_pointer(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
+    add_weights(repo, lfs_tracked=False)
+    (repo / ".gitattributes").write_text("*.safetensors filter=lfs diff=lfs merge=lfs -text\n")
+    git(repo, "add", ".gitattributes")
+    git(repo, "commit", "-qm", "track bins from now on")
+    return repo, {}
+
+
+def case_large_not_lfs(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
+    edit_yaml(repo / "strataml.yaml", lambda d: d["lfs"].update(threshold_bytes=200))
+    commit_all(repo)
+    return repo, {}
+
+
+def case_untracked(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
+    src = tmp_path / "more.csv"
+    src.write_text("a\n1\n")
+    assert run(["-C", str(repo), "dataset", "add", "more", str(src), "--version", "1", "--license", "MIT", "--source", "t"]) == 0
+    return repo, {}
+
+
+def history(change) -> callable:
+    def setup(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
+        base = git(repo, "rev-parse", "HEAD")
+        change(repo)
+        commit_all(repo)
+        return repo, {"since": base}
+    return setup
+
+
+def _ledger(repo: Path) -> None:
+    ledger = repo / "models/sales-model/lifecycle.jsonl"
+    ledger.write_text(ledger.read_text().replace("candidate", "production"))
+
+
+GIT_CASES = {
+    "TFC0006-E010": case_pointer_mismatch,
+    "TFC0006-E011": case_malformed,
+    "TFC0006-I010": case_by_pointer,
+    "TFC0006-E012": case_require_content,
+    "TFC0006-W010": case_noncanonical_with_content,
+    "TFC0006-E013": case_blob_not_pointer,
+    "TFC0006-W011": case_large_not_lfs,
+    "TFC0006-W012": case_untracked,
+    "TFC0002-E010": history(lambda r: edit_yaml(r / FLOWERS / "dataset.yaml", lambda d: d.update(description="better words"))),
+    "TFC0003-E010": history(lambda r: edit_yaml(r / "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml",
+                                                lambda d: d["tags"].update(purpose="rewritten"))),
+    "TFC0004-E010": history(lambda r: edit_yaml(r / "models/sales-model/1/model.yaml", lambda d: d.update(description="v1 again"))),
+    "TFC0005-E006": history(_ledger),
+    "TFC0007-W001": history(lambda r: edit_yaml(r / "strataml.yaml", lambda d: d.update(
+        signing={"keys": [{"file": "tfc/keys/ada.asc", "fingerprint": "A" * 40, "scopes": ["models"]}]}))),
+}
+
+
+@pytest.fixture
+def repo_with_ledger(repo: Path) -> Path:
+    (repo / "models/sales-model/lifecycle.jsonl").write_text('{"seq": 1, "to": "candidate"}\n')
+    commit_all(repo, "ledger")
+    return repo
+
+
+@pytest.mark.parametrize("code", sorted(GIT_CASES))
+def test_git_golden_negative_produces_exactly_its_code(repo_with_ledger: Path, tmp_path: Path, code: str) -> None:
+    root, options = GIT_CASES[code](repo_with_ledger, tmp_path)
+    found = codes(root, **options)
+    assert found and set(found) == {code}, found
+
+
+def test_large_file_not_in_lfs(repo: Path) -> None:
+    edit_yaml(repo / "strataml.yaml", lambda d: d["lfs"].update(threshold_bytes=200))
+    commit_all(repo)
+    found = engine.doctor(repo).findings
+    assert {f.code for f in found} == {"TFC0006-W011"}
+    assert {f.path for f in found} == {"datasets/sales/1/sales.csv"}
+
+
+# --- LFS content, pointers and their variants ----------------------------------------------
+
+def test_content_present_is_hashed_and_clean(repo: Path) -> None:
+    path = add_weights(repo)
+    assert path.read_bytes() == BLOB  # smudged
+    assert git(repo, "cat-file", "-p", f"HEAD:datasets/weights/1/weights.safetensors").startswith("version https://git-lfs")
+    report = engine.doctor(repo, strict=True)
+    assert report.findings == () and report.stats["bytes_hashed"] >= len(BLOB)
+
+
+def test_pointer_with_local_object_is_verified_by_content(repo: Path, tmp_path: Path) -> None:
+    add_weights(repo)
+    clone = pointer_clone(repo, tmp_path)
+    oid = git(repo, "lfs", "ls-files", "-l").split()[0]
+    obj = lfs.object_path(clone / ".git", oid)
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(lfs.object_path(repo / ".git", oid), obj)
+    assert codes(clone) == []
+    obj.write_bytes(BLOB[:-1] + b"x")
+    found = engine.doctor(clone).findings
+    assert [(f.code, f.path) for f in found] == [("TFC0006-E002", "datasets/weights/1/weights.safetensors")]
+    assert "local Git LFS object" in found[0].message
+
+
+@pytest.mark.parametrize("variant,raw", [
+    ("crlf", lambda oid, n: f"version {lfs.SPEC_V1}\r\noid sha256:{oid}\r\nsize {n}\r\n"),
+    ("no final newline", lambda oid, n: f"version {lfs.SPEC_V1}\noid sha256:{oid}\nsize {n}"),
+    ("uppercase oid", lambda oid, n: f"version {lfs.SPEC_V1}\noid sha256:{oid.upper()}\nsize {n}\n"),
+    ("key order", lambda oid, n: f"version {lfs.SPEC_V1}\nsize {n}\noid sha256:{oid}\n"),
+    ("legacy version", lambda oid, n: f"version https://hawser.github.com/spec/v1\noid sha256:{oid}\nsize {n}\n"),
+])
+def test_noncanonical_pointer_variants(repo: Path, tmp_path: Path, variant: str, raw) -> None:
+    add_weights(repo)
+    clone = pointer_clone(repo, tmp_path)
+    oid = git(repo, "lfs", "ls-files", "-l").split()[0]
+    (clone / "datasets/weights/1/weights.safetensors").write_text(raw(oid, len(BLOB)), newline="")
+    found = engine.doctor(clone).findings
+    assert sorted(f.code for f in found) == ["TFC0006-I010", "TFC0006-W010"], variant
+    assert any(variant.split()[0] in f.message.lower() for f in found if f.code == "TFC0006-W010")
+
+
+def test_canonical_pointer_parses_like_git_lfs_writes_it(repo: Path) -> None:
+    need_lfs()
+    src = repo.parent / "w.bin"
+    src.write_bytes(BLOB)
+    written = subprocess.run(["git", "lfs", "pointer", f"--file={src}"], capture_output=True, check=True).stdout
+    pointer = lfs.parse(written)
+    assert pointer.canonical and pointer.size == len(BLOB)
+    assert written == lfs.format_pointer(pointer.oid, pointer.size)
+
+
+# --- --since ----------------------------------------------------------------------------------
+
+def test_since_checks_only_changed_records_and_new_records_are_fine(repo: Path, tmp_path: Path) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    src = tmp_path / "extra.csv"
+    src.write_text("a\n1\n")
+    assert run(["-C", str(repo), "dataset", "add", "extra", str(src), "--version", "1", "--license", "MIT", "--source", "t"]) == 0
+    commit_all(repo)
+    (repo / "datasets/sales/1/sales.csv").unlink()  # committed at base, deleted since
+    report = engine.doctor(repo, options=engine.Options(since=base))
+    assert report.stats["records_checked"] == 2
+    assert {f.code for f in report.findings} == {"TFC0002-E010", "TFC0006-E001"}
+
+
+def test_since_unknown_revision_is_a_clear_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["-C", str(repo), "doctor", "--since", "no-such-branch"]) == 3
+    err = capsys.readouterr().err
+    assert "--since no-such-branch: git does not know this revision" in err and "Traceback" not in err
+
+
+def test_since_in_a_shallow_clone(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    edit_yaml(repo / FLOWERS / "dataset.yaml", lambda d: d.update(description="edited"))
+    commit_all(repo)
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth=1", f"file://{repo}", str(shallow))
+    assert run(["-C", str(shallow), "doctor", "--since", base]) == 3
+    assert "shallow clone" in capsys.readouterr().err
+    git(shallow, "fetch", "-q", "--depth=1", "origin", base)
+    assert run(["-C", str(shallow), "doctor", "--since", base, "--format", "json"]) == 2
+    assert '"TFC0002-E010"' in capsys.readouterr().out
+
+
+def test_ledger_append_is_fine_but_truncation_is_not(repo_with_ledger: Path) -> None:
+    base = git(repo_with_ledger, "rev-parse", "HEAD")
+    ledger = repo_with_ledger / "models/sales-model/lifecycle.jsonl"
+    ledger.write_text(ledger.read_text() + '{"seq": 2, "to": "staging"}\n')
+    assert codes(repo_with_ledger, since=base) == []
+    ledger.write_text("")
+    assert codes(repo_with_ledger, since=base) == ["TFC0005-E006"]
+
+
+def test_a_running_run_may_still_change(repo: Path) -> None:
+    run_yaml = repo / "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml"
+    edit_yaml(run_yaml, lambda d: (d.update(status="running"), d.pop("ended_at")))
+    base = commit_all(repo)
+    edit_yaml(run_yaml, lambda d: d["tags"].update(purpose="still going"))
+    assert "TFC0003-E010" not in codes(repo, since=base)
+
+
+def test_outside_a_repository_git_rules_are_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    shutil.copytree(FIXTURES / "positive", root)
+    assert codes(root) == []
