@@ -67,6 +67,15 @@ def pointer_clone(repo: Path, tmp_path: Path) -> Path:
     return clone
 
 
+def copy_object(repo: Path, clone: Path) -> tuple[str, Path]:
+    """Put the weights' LFS object into the clone's local store, as `git lfs fetch` would."""
+    oid = git(repo, "lfs", "ls-files", "-l").split()[0]
+    obj = lfs.object_path(clone / ".git", oid)
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(lfs.object_path(repo / ".git", oid), obj)
+    return oid, obj
+
+
 def codes(root: Path, **options: object) -> list[str]:
     return [f.code for f in engine.doctor(root, options=engine.Options(**options)).findings]  # type: ignore[arg-type]
 
@@ -100,10 +109,7 @@ def case_require_content(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
 def case_noncanonical_with_content(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
     add_weights(repo)
     clone = pointer_clone(repo, tmp_path)
-    oid = git(repo, "lfs", "ls-files", "-l").split()[0]
-    obj = lfs.object_path(clone / ".git", oid)
-    obj.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(lfs.object_path(repo / ".git", oid), obj)
+    oid, _obj = copy_object(repo, clone)
     (clone / "datasets/weights/1/weights.safetensors").write_bytes(lfs.format_pointer(oid, len(BLOB)).replace(b"\n", b"\r\n"))
     return clone, {}
 
@@ -197,10 +203,7 @@ def test_content_present_is_hashed_and_clean(repo: Path) -> None:
 def test_pointer_with_local_object_is_verified_by_content(repo: Path, tmp_path: Path) -> None:
     add_weights(repo)
     clone = pointer_clone(repo, tmp_path)
-    oid = git(repo, "lfs", "ls-files", "-l").split()[0]
-    obj = lfs.object_path(clone / ".git", oid)
-    obj.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(lfs.object_path(repo / ".git", oid), obj)
+    _oid, obj = copy_object(repo, clone)
     assert codes(clone) == []
     obj.write_bytes(BLOB[:-1] + b"x")
     found = engine.doctor(clone).findings
