@@ -20,7 +20,7 @@ from typing import Any
 from strataml import __version__
 from strataml.loading import Loaded, LoadProblem
 
-FORMAT = "1"
+FORMAT = "2"
 RACY_NS = 2_000_000_000
 Key = tuple[int, int, int, int]
 
@@ -55,19 +55,18 @@ class Cache:
         if self.enabled and not _racy(key):
             self._new_hashes[rel] = (key, sha)
 
-    def loaded(self, rel: str, key: Key) -> Loaded | None:
+    def loaded(self, rel: str, key: Key, source: Path) -> Loaded | None:
+        """A cached load of `rel`; its line numbers are re-read from `source` only when asked for."""
         hit = self._records.get(rel)
-        if not hit or hit[0] != key:
+        if not hit or hit[0] != key or not hit[1]:
             return None
         doc = json.loads(hit[1])
         problems = tuple(LoadProblem(**p) for p in doc["problems"])
-        lines = {tuple(path): line for path, line in doc["lines"]}
-        return Loaded(doc["data"], problems, lines)
+        return Loaded(doc["data"], problems, {}, source)
 
     def put_loaded(self, rel: str, key: Key, loaded: Loaded) -> None:
         if self.enabled and not _racy(key):
-            doc = {"data": loaded.data, "problems": [p.__dict__ for p in loaded.problems],
-                   "lines": [[list(path), line] for path, line in loaded.lines.items()]}
+            doc = {"data": loaded.data, "problems": [p.__dict__ for p in loaded.problems]}
             self._new_records[rel] = (key, json.dumps(doc, separators=(",", ":")), None)
 
     def schema_issues(self, rel: str, key: Key) -> list[tuple[list[Any], str]] | None:
@@ -80,8 +79,8 @@ class Cache:
         if not self.enabled or _racy(key):
             return
         current = self._new_records.get(rel) or self._records.get(rel)
-        if current and current[0] == key:
-            self._new_records[rel] = (key, current[1], json.dumps(issues))
+        loaded = current[1] if current and current[0] == key else ""  # "": the document itself is not cached
+        self._new_records[rel] = (key, loaded, json.dumps(issues))
 
     # -- storage -------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -87,8 +88,13 @@ def repository(root: Path) -> tuple[Path, Path] | None:
     return Path(out[0]), Path(out[1])
 
 
-def facts(root: Path, paths: list[str], pointer_limit: int = 1024) -> GitFacts | None:
-    """Index state, LFS routing and committed blob shape for `paths` (workspace-relative)."""
+def facts(root: Path, paths: list[str], expected: dict[str, tuple[str, int]] | None = None,
+          pointer_limit: int = 1024) -> GitFacts | None:
+    """Index state, LFS routing and committed blob shape for `paths` (workspace-relative).
+
+    `expected` maps recorded files to their (sha256, size): when the index holds exactly the
+    canonical pointer for them (same blob id), git need not be asked for the blob at all.
+    """
     repo = repository(root)
     if repo is None:
         return None
@@ -109,7 +115,8 @@ def facts(root: Path, paths: list[str], pointer_limit: int = 1024) -> GitFacts |
             lfs.add(attrs[i].decode("utf-8", "surrogateescape")[len(prefix):])
     blobs: dict[str, tuple[str, int]] = {}
     small: dict[str, bytes] = {}
-    routed = sorted(p for p in lfs if p in index)
+    expected = expected or {}
+    routed = sorted(p for p in lfs if p in index and not (p in expected and index[p] == pointer_blob_id(*expected[p])))
     if routed:
         checked = _git(top, "cat-file", "--batch-check", stdin="".join(f"{index[p]}\n" for p in routed).encode()).splitlines()
         for path, line in zip(routed, checked):
@@ -119,6 +126,14 @@ def facts(root: Path, paths: list[str], pointer_limit: int = 1024) -> GitFacts |
         if want:
             small = _read_batch(top, [blobs[p][0] for p in want], want)
     return GitFacts(top, prefix, git_dir, frozenset(index), frozenset(lfs), blobs, small)
+
+
+def pointer_blob_id(sha256: str, size: int) -> str:
+    """The git (SHA-1) blob id of the canonical LFS pointer for this content."""
+    from strataml.lfs import format_pointer
+
+    body = format_pointer(sha256, size)
+    return hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest()
 
 
 def _read_batch(top: Path, objects: list[str], keys: list[str]) -> dict[str, bytes]:

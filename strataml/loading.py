@@ -70,6 +70,9 @@ class Loaded:
     data: Any
     problems: tuple[LoadProblem, ...] = ()
     lines: dict[JsonPath, int] = field(default_factory=dict)
+    # Set when `lines` was not kept (a cached load): line numbers are read again from here,
+    # only if a finding needs one.
+    source: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -77,12 +80,16 @@ class Loaded:
 
     def line_of(self, path: JsonPath) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
+        lines = self.lines
+        if not lines and self.source is not None:
+            lines = load_file(self.source).lines
+            self.lines.update(lines)
         path = tuple(path)
         while path:
-            if path in self.lines:
-                return self.lines[path]
+            if path in lines:
+                return lines[path]
             path = path[:-1]
-        return self.lines.get((), None)
+        return lines.get((), None)
 
 
 class _Abort(Exception):

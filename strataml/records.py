@@ -8,6 +8,7 @@ schema and still be worth checking in every other way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from strataml.loading import Loaded
@@ -52,14 +53,14 @@ class Record:
     meta: str
     loaded: Loaded = field(compare=False, repr=False)
 
-    @property
+    @cached_property
     def data(self) -> dict[str, Any]:
         return self.loaded.data if isinstance(self.loaded.data, dict) else {}
 
     def line(self, *path: str | int) -> int | None:
         return self.loaded.line_of(path)
 
-    @property
+    @cached_property
     def files(self) -> tuple[FileEntry, ...]:
         """Every file the record pins: dataset files, run and model artifacts."""
         key = {"dataset": "files", "run": "artifacts", "model": "artifacts"}.get(self.kind)
@@ -67,7 +68,7 @@ class Record:
             return ()
         return _file_entries(self.data.get(key), key)
 
-    @property
+    @cached_property
     def inputs(self) -> tuple[Input, ...]:
         items = self.data.get("inputs")
         if not isinstance(items, list):
@@ -84,7 +85,7 @@ class Record:
         value = self.data.get("digest")
         return value if isinstance(value, str) else None
 
-    @property
+    @cached_property
     def time_range(self) -> tuple[str, Window] | None:
         """(column, window) for time-stamped datasets."""
         tr = self.data.get("time_range")
@@ -92,7 +93,7 @@ class Record:
             return tr["column"], Window(tr["start"], tr["end"])
         return None
 
-    @property
+    @cached_property
     def windows(self) -> dict[str, Window]:
         """Split windows by name (train/val/test) for runs and experiments with a time split."""
         split = self.data.get("split")

@@ -147,7 +147,7 @@ class _Reader:
         from strataml.cache import stat_key
 
         key = stat_key(entry)
-        loaded = self.cache.loaded(rel, key)
+        loaded = self.cache.loaded(rel, key, self.root / rel)
         if loaded is None:
             loaded = load_file(self.root / rel)
             self.cache.put_loaded(rel, key, loaded)

@@ -7,10 +7,6 @@ from pathlib import Path
 from typing import TextIO
 
 import click
-from rich.console import Console
-from rich.markdown import Markdown
-from rich.table import Table
-
 from strataml.cli.main import State
 from strataml.cli.output import emit, progress_bar
 from strataml.contracts import closest_codes, registry
@@ -87,6 +83,9 @@ def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
                     "summary": r.summary} for r in rules], stream, indent=2)
         stream.write("\n")
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("code", "severity", "name", "contract", "enforced"):
         table.add_column(column, no_wrap=column != "enforced")
@@ -108,6 +107,9 @@ def _explain(stream: TextIO, color: bool, fmt: str, code: str) -> None:
         return
     text = f"# {rule.code} {rule.name}\n\nContract: {rule.tfc} (tfc/{rule.document})\n\n{rule.body}\n"
     if color:
+        from rich.console import Console
+        from rich.markdown import Markdown
+
         Console(file=stream, force_terminal=True, width=100).print(Markdown(text))
     else:
         stream.write(text)

@@ -29,7 +29,33 @@ class State:
         return (self.directory or Path.cwd()).resolve()
 
 
-@click.group(context_settings=CONTEXT)
+class LazyGroup(click.Group):
+    """Imports a subcommand's module only when it runs: `strataml doctor` pays for no other command."""
+
+    COMMANDS = {
+        "init": ("strataml.cli.init", "init"),
+        "dataset": ("strataml.cli.dataset", "dataset"),
+        "doctor": ("strataml.cli.doctor", "doctor"),
+        "index": ("strataml.cli.index", "index"),
+        "run": ("strataml.cli.run", "run_command"),
+        "plugins": ("strataml.cli.run", "plugins"),
+        "model": ("strataml.cli.model", "model"),
+        "schema": ("strataml.cli.schema", "schema"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.COMMANDS:
+            return None
+        import importlib
+
+        module, attr = self.COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run as if started in DIR (the workspace is the nearest strataml.yaml upward).", metavar="DIR")
 @click.version_option(__version__, "-V", "--version", prog_name="strataml")
@@ -54,22 +80,6 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
     if directory is not None and not directory.is_dir():
         raise click.BadParameter(f"{directory} is not a folder", param_hint="-C")
     ctx.obj = State(directory)
-
-
-def _register() -> None:
-    from strataml.cli import dataset, doctor, index, init, model, run, schema
-
-    cli.add_command(doctor.doctor)
-    cli.add_command(init.init)
-    cli.add_command(dataset.dataset)
-    cli.add_command(schema.schema)
-    cli.add_command(index.index)
-    cli.add_command(run.run_command)
-    cli.add_command(run.plugins)
-    cli.add_command(model.model)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,8 +57,10 @@ class Context:
             self._git = False
             if self.options.use_git:
                 paths = sorted({p for r in self.records() for p in _record_paths(r)})
+                expected = {f"{r.folder}/{f.path}": (f.sha256, f.size) for r in self.records() if r.folder
+                            for f in r.files if f.sha256 and f.size is not None}
                 try:
-                    self._git = gitfacts.facts(self.workspace.root, paths) or False
+                    self._git = gitfacts.facts(self.workspace.root, paths, expected) or False
                 except gitfacts.GitError:
                     self._git = False
         return self._git or None  # type: ignore[return-value]
@@ -105,17 +108,22 @@ class Context:
             if self.cache is not None and key and key[0] == result[1]:
                 self.cache.put_sha256(rel, key, result[0])
 
-    def schema_issues(self, record: Record) -> list[SchemaIssue]:
-        """Schema violations of a record, from the cache when its file did not change."""
-        entry = self.workspace.entries.get(record.meta)
-        key = stat_key(entry) if entry is not None and self.cache is not None else None
+    def schema_issues(self, kind: str, rel: str, data: object) -> list[SchemaIssue]:
+        """Schema violations of the document `data` loaded from `rel`, cached while the file is unchanged."""
+        key = None
+        if self.cache is not None:
+            entry = self.workspace.entries.get(rel)
+            try:
+                key = stat_key(entry if entry is not None else os.stat(self.workspace.abspath(rel)))
+            except OSError:
+                key = None
         if key is not None:
-            cached = self.cache.schema_issues(record.meta, key)  # type: ignore[union-attr]
+            cached = self.cache.schema_issues(rel, key)  # type: ignore[union-attr]
             if cached is not None:
                 return [SchemaIssue(tuple(path), message) for path, message in cached]
-        issues = schemas.validate(record.kind, record.loaded.data)
+        issues = schemas.validate(kind, data)
         if key is not None:
-            self.cache.put_schema_issues(record.meta, key, [(list(i.path), i.message) for i in issues])  # type: ignore[union-attr]
+            self.cache.put_schema_issues(rel, key, [(list(i.path), i.message) for i in issues])  # type: ignore[union-attr]
         return issues
 
 

@@ -11,8 +11,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
 KINDS = ("workspace", "dataset", "experiment", "run", "model", "gate", "ledger-entry", "index")
 _BASE = "https://strataml.dev/schemas/"
@@ -39,13 +37,18 @@ def raw_schema(kind: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=None)
-def _registry() -> Registry:
+def _registry() -> Any:
+    from referencing import Registry, Resource
+
     pairs = [(_BASE + f"{k}.schema.json", Resource.from_contents(raw_schema(k))) for k in (*KINDS, "common")]
     return Registry().with_resources(pairs)
 
 
 @lru_cache(maxsize=None)
-def validator(kind: str) -> Draft202012Validator:
+def validator(kind: str) -> Any:
+    # jsonschema is imported on first use: a warm doctor takes its verdicts from the cache.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(raw_schema(kind), registry=_registry())
 
 

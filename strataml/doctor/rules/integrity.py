@@ -144,7 +144,6 @@ def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: byte
 
 
 def _compare(ctx: Context, record: Record, entry: FileEntry, rel: str) -> Iterator[Finding]:
-    line = record.line(entry.field, entry.index)
     try:
         sha, size = ctx.sha256(rel)
     except OSError as exc:
@@ -156,6 +155,7 @@ def _compare(ctx: Context, record: Record, entry: FileEntry, rel: str) -> Iterat
                       "restore the recorded content, or record a new version (recorded versions are immutable)", None)
         return
     if entry.sha256 and sha != entry.sha256:
+        line = record.line(entry.field, entry.index)
         yield Finding(CHECKSUM, rel, f"content changed: sha256 is {sha[:16]}..., {record.meta} (line {line}) records {entry.sha256[:16]}...",
                       "restore the recorded content, or record a new version (recorded versions are immutable)", None)
 

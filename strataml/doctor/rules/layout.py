@@ -32,7 +32,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if ws.config.data is None and not ws.config.problems:
         yield Finding(CONFIG_SCHEMA, CONFIG, "strataml.yaml is empty", "`strataml init` writes a complete one; it needs at least schema: and name:", 1)
     elif ws.config.data is not None and not ws.config.problems:
-        for issue in schemas.validate("workspace", ws.config.data):
+        for issue in ctx.schema_issues("workspace", CONFIG, ws.config.data):
             yield Finding(CONFIG_SCHEMA, CONFIG, issue.message, "fix strataml.yaml; `strataml schema workspace` prints the schema",
                           ws.config.line_of(issue.path))
     for stray in ws.strays:

@@ -76,21 +76,20 @@ def ref_fields(record: Record) -> Iterator[tuple[tuple[str | int, ...], str, tup
 
 def _resolve(ws: Workspace, record: Record, path: tuple[str | int, ...], text: str, kinds: tuple[str, ...]) -> Iterator[Finding]:
     where = "/".join(map(str, path))
-    line = record.line(*path)
     try:
         ref = parse_ref(text)
     except RefError as exc:
-        yield Finding(MALFORMED, record.meta, f"{where}: {exc}", "write refs as dataset:NAME@VERSION, model:NAME@VERSION, run:ID or experiment:NAME", line)
+        yield Finding(MALFORMED, record.meta, f"{where}: {exc}", "write refs as dataset:NAME@VERSION, model:NAME@VERSION, run:ID or experiment:NAME", record.line(*path))
         return
     if ref.kind not in kinds:
         yield Finding(WRONG_KIND, record.meta, f"{where} must name a {' or '.join(kinds)}, not a {ref.kind} ({text})",
-                      f"point it at a {kinds[0]} ref", line)
+                      f"point it at a {kinds[0]} ref", record.line(*path))
         return
     if ws.get(ref) is None:
         candidates = [str(r.ref) for r in ws.records if r.ref.kind == ref.kind]
         close = difflib.get_close_matches(text, candidates, n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(close)}?" if close else f"add the {ref.kind} (or fix the ref); `strataml doctor` checks refs against the workspace"
-        yield Finding(DANGLING, record.meta, f"{where} refers to {text}, which does not exist in this workspace", hint, line)
+        yield Finding(DANGLING, record.meta, f"{where} refers to {text}, which does not exist in this workspace", hint, record.line(*path))
 
 
 def _collisions(ws: Workspace) -> Iterator[Finding]:
@@ -151,7 +150,6 @@ def _windows(ws: Workspace, record: Record) -> Iterator[Finding]:
     windows = record.windows
     if not windows:
         return
-    line = record.line("split", "windows")
     parsed = {}
     for name, w in sorted(windows.items()):
         start, end = parse_time(w.start), parse_time(w.end)
@@ -168,7 +166,7 @@ def _windows(ws: Workspace, record: Record) -> Iterator[Finding]:
                 yield Finding(LEAKAGE, record.meta, f"train window ends {train[2].end}, not before the {name} window starts {other[2].start}: "
                               f"the model can see the period it is evaluated on", f"end train before {other[2].start}, or start {name} later",
                               record.line("split", "windows", name))
-    yield from _inside_datasets(ws, record, parsed, line)
+    yield from _inside_datasets(ws, record, parsed)
 
 
 def _datasets_of(ws: Workspace, record: Record) -> list[Record]:
@@ -189,13 +187,14 @@ def _datasets_of(ws: Workspace, record: Record) -> list[Record]:
     return found
 
 
-def _inside_datasets(ws: Workspace, record: Record, parsed: dict[str, tuple[object, object, Window]], line: int | None) -> Iterator[Finding]:
+def _inside_datasets(ws: Workspace, record: Record, parsed: dict[str, tuple[object, object, Window]]) -> Iterator[Finding]:
     column = record.split_column
     for dataset in _datasets_of(ws, record):
         tr = dataset.time_range
         if tr is None or (column and tr[0] != column):
             yield Finding(BAD_WINDOW, record.meta, f"split is by time{f' on {column!r}' if column else ''} but {dataset.ref} records no time_range"
-                          f"{f' for that column' if column else ''}", f"recreate {dataset.ref} with `strataml dataset add --time-column COL`, or split by ratio", line)
+                          f"{f' for that column' if column else ''}", f"recreate {dataset.ref} with `strataml dataset add --time-column COL`, or split by ratio",
+                          record.line("split", "windows"))
             continue
         lo, hi = parse_time(tr[1].start), parse_time(tr[1].end)
         if lo is None or hi is None:

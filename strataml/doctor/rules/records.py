@@ -36,7 +36,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         if record.loaded.data is None or not declared_schema_ok(record):
             continue
-        for issue in ctx.schema_issues(record):
+        for issue in ctx.schema_issues(record.kind, record.meta, record.loaded.data):
             yield Finding(SCHEMA_CODES[record.kind], record.meta, issue.message, _SCHEMA_HINT[record.kind], record.line(*issue.path))
         if record.kind == "dataset":
             yield from _dataset(record)

@@ -27,7 +27,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         for entry in record.files:
             rel = f"{record.folder}/{entry.path}"
-            if rel in git.lfs and rel in git.blobs:
+            if rel in git.lfs and rel in git.blobs:  # routed through LFS, and not the expected pointer
                 blob_size = git.blobs[rel][1]
                 raw = git.small_blobs.get(rel)
                 is_pointer = raw is not None and lfs.looks_like_pointer(raw)

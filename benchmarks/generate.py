@@ -1,0 +1,146 @@
+"""Generate a synthetic StrataML workspace for benchmarks: N datasets, runs and models.
+
+    python benchmarks/generate.py OUT --records 3000 --files-per-record 1 --total-bytes 2G \\
+        --mix "0.7:4K,0.25:1M,0.05:16M" --lfs content
+
+Every record is valid (the doctor finds nothing), every file is recorded with its sha256, and
+OUT is a real git repository with everything committed. With --lfs, data files (*.bin) are
+tracked by Git LFS: `content` leaves them checked out, `pointers` leaves a clone next to OUT
+(OUT-pointers) made with GIT_LFS_SKIP_SMUDGE=1, as CI sees a repository without `git lfs pull`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3}
+RUN_TIME = "2026-01-01T00:00:00Z"
+
+
+def size(text: str) -> int:
+    text = text.strip().upper()
+    return int(float(text[:-1]) * UNITS[text[-1]]) if text[-1] in UNITS else int(text)
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    full = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
+            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.org", **(env or {})}
+    subprocess.run(["git", *args], cwd=cwd, check=True, env=full, stdout=subprocess.DEVNULL)
+
+
+def sizes_for(count: int, total: int, mix: list[tuple[float, int]], rng: random.Random) -> list[int]:
+    """`count` file sizes drawn from the mix, scaled so they add up to about `total`."""
+    weights, bases = zip(*mix)
+    drawn = rng.choices(bases, weights=weights, k=count)
+    scale = total / max(sum(drawn), 1)
+    return [max(1, int(s * scale)) for s in drawn]
+
+
+def write_file(path: Path, n: int, rng: random.Random) -> tuple[str, int]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with open(path, "wb") as fh:
+        left = n
+        while left:
+            chunk = rng.randbytes(min(left, 8 * 1024 * 1024))
+            fh.write(chunk)
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest(), n
+
+
+def dataset_digest(files: list[dict]) -> str:
+    lines = "".join(f"{f['sha256']}  {f['path']}\n" for f in sorted(files, key=lambda f: f["path"]))
+    return "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
+
+
+def dump(path: Path, data: dict) -> None:
+    # JSON is valid YAML; writing it is fast and keeps generation dominated by the data.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def generate(out: Path, records: int, files_per_record: int, total: int, mix: list[tuple[float, int]], lfs: str, seed: int) -> None:
+    rng = random.Random(seed)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / "strataml.yaml").write_text("schema: strataml/workspace/v1\nname: bench\nlfs:\n  threshold_bytes: 1099511627776\n")
+    (out / ".gitignore").write_text(".strataml/\n")
+    git(out, "init", "-q")
+    if lfs != "none":
+        git(out, "lfs", "install", "--local")
+        (out / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    n_ds = max(1, records // 3)
+    n_runs = max(1, records // 3)
+    n_models = max(0, records - n_ds - n_runs)
+    all_sizes = sizes_for((n_ds + n_runs + n_models) * files_per_record, total, mix, rng)
+    sizes = iter(all_sizes)
+    digests = []
+    for i in range(n_ds):
+        folder = out / "datasets" / f"d{i:05d}" / "1"
+        files = []
+        for j in range(files_per_record):
+            sha, n = write_file(folder / f"part{j}.bin", next(sizes), rng)
+            files.append({"path": f"part{j}.bin", "sha256": sha, "size": n})
+        digest = dataset_digest(files)
+        digests.append(digest)
+        dump(folder / "dataset.yaml", {"schema": "strataml/dataset/v1", "ref": f"dataset:d{i:05d}@1", "description": "synthetic",
+                                       "license": "CC0-1.0", "source": {"kind": "generated"}, "created_at": RUN_TIME,
+                                       "files": files, "digest": digest})
+    run_ids = []
+    for i in range(n_runs):
+        run_id = f"20260101T000000Z-bench-{i:06d}"
+        run_ids.append(run_id)
+        folder = out / "runs" / run_id
+        files = []
+        for j in range(files_per_record):
+            sha, n = write_file(folder / "models" / f"m{j}.bin", next(sizes), rng)
+            files.append({"path": f"models/m{j}.bin", "sha256": sha, "size": n})
+        dump(folder / "run.yaml", {"schema": "strataml/run/v1", "ref": f"run:{run_id}", "status": "succeeded", "created_at": RUN_TIME,
+                                   "started_at": RUN_TIME, "ended_at": RUN_TIME, "plugin": {"key": "bench", "version": "0"},
+                                   "seed": 0, "config_hash": "sha256:" + "0" * 64, "metrics": {"test_accuracy": rng.random()},
+                                   "inputs": [{"ref": f"dataset:d{i % n_ds:05d}@1", "digest": digests[i % n_ds]}], "artifacts": files})
+    for i in range(n_models):
+        folder = out / "models" / f"m{i:05d}" / "1"
+        files = []
+        for j in range(files_per_record):
+            sha, n = write_file(folder / f"w{j}.bin", next(sizes), rng)
+            files.append({"path": f"w{j}.bin", "sha256": sha, "size": n})
+        dump(folder / "model.yaml", {"schema": "strataml/model/v1", "ref": f"model:m{i:05d}@1", "produced_by": f"run:{run_ids[i % n_runs]}",
+                                     "created_at": RUN_TIME, "inputs": [], "artifacts": files})
+    git(out, "add", "-A")
+    git(out, "commit", "-qm", "synthetic workspace")
+    if lfs == "pointers":
+        clone = out.with_name(out.name + "-pointers")
+        if clone.exists():
+            shutil.rmtree(clone)
+        git(out.parent, "clone", "-q", str(out), str(clone), env={"GIT_LFS_SKIP_SMUDGE": "1"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("out", type=Path)
+    p.add_argument("--records", type=int, default=3000, help="datasets + runs + models (a third each)")
+    p.add_argument("--files-per-record", type=int, default=1)
+    p.add_argument("--total-bytes", default="2G")
+    p.add_argument("--mix", default="0.7:4K,0.25:1M,0.05:16M", help="WEIGHT:SIZE,... before scaling to --total-bytes")
+    p.add_argument("--lfs", choices=("none", "content", "pointers"), default="none")
+    p.add_argument("--seed", type=int, default=7)
+    a = p.parse_args(argv)
+    mix = [(float(w), size(s)) for w, s in (part.split(":") for part in a.mix.split(","))]
+    generate(a.out, a.records, a.files_per_record, size(a.total_bytes), mix, a.lfs, a.seed)
+    print(f"generated {a.out} ({a.records} records, {a.records * a.files_per_record} data files, {a.total_bytes})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
