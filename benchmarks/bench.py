@@ -1,0 +1,204 @@
+"""Benchmark `strataml doctor` against its peers on the same files, in one run.
+
+    python benchmarks/bench.py                 # all scenarios, 3 repeats, DVC if installable
+    python benchmarks/bench.py --quick         # smaller workspaces, for a smoke run
+    python benchmarks/bench.py --no-dvc        # skip DVC (it needs its own venv and a download)
+
+Scenarios (workspaces are generated once under --work and reused):
+  2k-2GB   2,000 files / 2 GB, Git LFS with content: doctor cold (--no-cache) and warm,
+           doctor --since after one changed record, sha256sum, openssl dgst, git lfs fsck,
+           dvc status cold and warm (DVC installed into benchmarks/.venv-dvc).
+  10k      10,000 records with small files: warm doctor, doctor --since with one changed record.
+  100k     100,000 files (10,000 records x 10): peak memory of a cold doctor.
+Each figure is the median of --repeat runs; ratios compare figures measured in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import generate  # noqa: E402
+
+STRATAML = [sys.executable, "-m", "strataml"]
+
+
+def timed(cmd: list[str], cwd: Path, repeat: int, before=None, env: dict[str, str] | None = None) -> float:
+    times = []
+    for _ in range(repeat):
+        if before:
+            before()
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+        times.append(time.perf_counter() - start)
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+    return statistics.median(times)
+
+
+def peak_rss_mb(cmd: list[str], cwd: Path) -> float:
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], cwd=cwd, capture_output=True, text=True, check=True).stdout
+    return int(out.strip().splitlines()[-1]) / 1024
+
+
+def ensure(path: Path, **kwargs: object) -> Path:
+    marker = path / ".strataml-bench-done"
+    if not marker.exists():
+        print(f"generating {path.name} ...", file=sys.stderr)
+        generate.generate(path, **kwargs)  # type: ignore[arg-type]
+        marker.write_text("ok\n")
+    return path
+
+
+def data_files(ws: Path) -> Path:
+    listing = ws.parent / f"{ws.name}.files"
+    names = [p.relative_to(ws).as_posix() for p in sorted(ws.rglob("*.bin")) if ".git" not in p.parts]
+    listing.write_bytes(b"\0".join(n.encode() for n in names) + b"\0")
+    return listing
+
+
+def one_changed_record(ws: Path) -> None:
+    """A new dataset version on top of HEAD: what a typical pull request adds."""
+    folder = ws / "datasets" / "pr-change" / "1"
+    if folder.exists():
+        return
+    folder.mkdir(parents=True)
+    sha, n = generate.write_file(folder / "part0.bin", 4096, __import__("random").Random(1))
+    files = [{"path": "part0.bin", "sha256": sha, "size": n}]
+    generate.dump(folder / "dataset.yaml", {"schema": "strataml/dataset/v1", "ref": "dataset:pr-change@1", "description": "pr",
+                                            "license": "CC0-1.0", "source": {"kind": "generated"}, "created_at": generate.RUN_TIME,
+                                            "files": files, "digest": generate.dataset_digest(files)})
+    subprocess.run(["git", "add", "-A"], cwd=ws, check=True)
+
+
+def dvc_venv(work: Path) -> Path | None:
+    venv = HERE / ".venv-dvc"
+    exe = venv / "bin" / "dvc"
+    if exe.exists():
+        return exe
+    print("installing DVC into benchmarks/.venv-dvc ...", file=sys.stderr)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "dvc"], check=True, timeout=900)
+    except (subprocess.SubprocessError, OSError) as exc:
+        print(f"DVC unavailable: {exc}", file=sys.stderr)
+        return None
+    return exe
+
+
+def dvc_copy(ws: Path, dvc: Path) -> tuple[Path, Path]:
+    """The same files (hard links), tracked by DVC as three directories; returns (repo, state dir)."""
+    target = ws.with_name(ws.name + "-dvc")
+    state = target / ".dvc-site-cache"
+    if not (target / ".strataml-bench-done").exists():
+        if target.exists():
+            shutil.rmtree(target)
+        subprocess.run(["cp", "-al", str(ws), str(target)], check=True)
+        shutil.rmtree(target / ".git")
+        shutil.rmtree(target / ".strataml", ignore_errors=True)
+        run = lambda *a: subprocess.run([str(dvc), *a], cwd=target, check=True, stdout=subprocess.DEVNULL)  # noqa: E731
+        run("init", "--no-scm", "-q")
+        run("config", "cache.type", "hardlink")
+        run("config", "core.site_cache_dir", str(state))
+        run("add", "-q", "datasets", "runs", "models")
+        (target / ".strataml-bench-done").write_text("ok\n")
+    return target, state
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--work", type=Path, default=Path("/tmp/strataml-bench"))
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--quick", action="store_true", help="200 files / 200 MB, 2k records, 20k files")
+    p.add_argument("--no-dvc", action="store_true")
+    a = p.parse_args(argv)
+    a.work.mkdir(parents=True, exist_ok=True)
+    q = a.quick
+    mix = [(0.7, 4096), (0.25, 1 << 20), (0.05, 16 << 20)]
+    rows: list[tuple[str, str, float, str]] = []
+
+    def add(scenario: str, name: str, value: float, unit: str = "s") -> float:
+        rows.append((scenario, name, value, unit))
+        print(f"  {scenario:<8} {name:<40} {value:8.3f} {unit}", file=sys.stderr)
+        return value
+
+    # -- 2k files / 2 GB ------------------------------------------------------------------
+    big = ensure(a.work / ("ws-200" if q else "ws-2k"), records=200 if q else 2000, files_per_record=1,
+                 total=(200 if q else 2048) << 20, mix=mix, lfs="content", seed=7)
+    scen = "200-200MB" if q else "2k-2GB"
+    listing = data_files(big)
+    cache_dir = big / ".strataml"
+    clear_cache = lambda: shutil.rmtree(cache_dir, ignore_errors=True)  # noqa: E731
+    cold = add(scen, "strataml doctor --no-cache (cold)", timed([*STRATAML, "doctor", "--no-cache"], big, a.repeat))
+    subprocess.run([*STRATAML, "doctor"], cwd=big, stdout=subprocess.DEVNULL, check=False)
+    warm = add(scen, "strataml doctor (warm cache)", timed([*STRATAML, "doctor"], big, a.repeat))
+    first = add(scen, "strataml doctor, first run (builds cache)", timed([*STRATAML, "doctor"], big, a.repeat, before=clear_cache))
+    subprocess.run([*STRATAML, "doctor"], cwd=big, stdout=subprocess.DEVNULL, check=False)
+    sha256sum = add(scen, "sha256sum", timed(["xargs", "-0", "-a", str(listing), "sha256sum"], big, a.repeat))
+    openssl = add(scen, "openssl dgst -sha256", timed(["xargs", "-0", "-a", str(listing), "openssl", "dgst", "-sha256"], big, a.repeat))
+    fsck = add(scen, "git lfs fsck", timed(["git", "lfs", "fsck"], big, a.repeat))
+    dvc_cold = dvc_warm = None
+    if not a.no_dvc and (dvc := dvc_venv(a.work)):
+        repo, state = dvc_copy(big, dvc)
+        dvc_cold = add(scen, "dvc status (cold)", timed([str(dvc), "status", "-q"], repo, a.repeat,
+                                                       before=lambda: shutil.rmtree(state, ignore_errors=True)))
+        subprocess.run([str(dvc), "status", "-q"], cwd=repo, check=False)
+        dvc_warm = add(scen, "dvc status (warm)", timed([str(dvc), "status", "-q"], repo, a.repeat))
+    one_changed_record(big)
+    since = add(scen, "strataml doctor --since HEAD (1 new record)", timed([*STRATAML, "doctor", "--since", "HEAD"], big, a.repeat))
+
+    # -- 10k records ------------------------------------------------------------------------
+    many = ensure(a.work / ("ws-2k-records" if q else "ws-10k"), records=2000 if q else 10000, files_per_record=1,
+                  total=(20 if q else 100) << 20, mix=[(1.0, 4096)], lfs="none", seed=8)
+    s10 = "2k-rec" if q else "10k-rec"
+    subprocess.run([*STRATAML, "doctor"], cwd=many, stdout=subprocess.DEVNULL, check=False)
+    warm10 = add(s10, "strataml doctor (warm cache)", timed([*STRATAML, "doctor"], many, a.repeat))
+    one_changed_record(many)
+    subprocess.run([*STRATAML, "doctor", "--since", "HEAD"], cwd=many, stdout=subprocess.DEVNULL, check=False)
+    since10 = add(s10, "strataml doctor --since HEAD (1 new record)", timed([*STRATAML, "doctor", "--since", "HEAD"], many, a.repeat))
+
+    # -- 100k files: memory ------------------------------------------------------------------
+    wide = ensure(a.work / ("ws-20k-files" if q else "ws-100k"), records=2000 if q else 10000, files_per_record=10,
+                  total=(40 if q else 200) << 20, mix=[(1.0, 2048)], lfs="none", seed=9)
+    s100 = "20k-files" if q else "100k-files"
+    shutil.rmtree(wide / ".strataml", ignore_errors=True)
+    rss = add(s100, "strataml doctor --no-cache peak RSS", peak_rss_mb([*STRATAML, "doctor", "--no-cache"], wide), "MB")
+
+    print()
+    print(f"{'scenario':<10} {'measure':<44} {'median':>10}")
+    for scenario, name, value, unit in rows:
+        print(f"{scenario:<10} {name:<44} {value:>8.3f} {unit}")
+    print()
+    print("ratios (same run):")
+    goals = [
+        ("cold doctor / git lfs fsck", cold / fsck, 0.25),
+        ("cold doctor / sha256sum", cold / sha256sum, None),
+        ("cold doctor / openssl dgst", cold / openssl, None),
+        ("first doctor (cache build) / git lfs fsck", first / fsck, None),
+    ]
+    if dvc_cold and dvc_warm:
+        goals += [("cold doctor / cold dvc status", cold / dvc_cold, 0.3), ("warm doctor / warm dvc status", warm / dvc_warm, 0.5)]
+    for name, ratio, goal in goals:
+        verdict = "" if goal is None else ("  goal <= %.2f: %s" % (goal, "met" if ratio <= goal else "NOT met"))
+        print(f"  {name:<44} {ratio:6.3f}x{verdict}")
+    if not q:
+        print(f"  10k records: warm doctor {warm10:.3f} s (goal < 1 s: {'met' if warm10 < 1 else 'NOT met'}), "
+              f"--since {since10:.3f} s (goal < 0.5 s: {'met' if since10 < 0.5 else 'NOT met'})")
+        print(f"  100k files: peak RSS {rss:.0f} MB (goal < 300 MB: {'met' if rss < 300 else 'NOT met'})")
+    print(f"  --since HEAD on the 2 GB workspace: {since:.3f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
