@@ -20,7 +20,7 @@ from typing import Any
 from strataml import __version__
 from strataml.loading import Loaded, LoadProblem
 
-FORMAT = "2"
+FORMAT = "3"
 RACY_NS = 2_000_000_000
 Key = tuple[int, int, int, int]
 
@@ -41,6 +41,9 @@ class Cache:
         self._records: dict[str, tuple[Key, str, str | None]] = {}
         self._new_hashes: dict[str, tuple[Key, str]] = {}
         self._new_records: dict[str, tuple[Key, str, str | None]] = {}
+        self._report: tuple[str, str] | None = None
+        self._tables_pending = False
+        self._new_report: tuple[str, str] | None = None
         self.discarded: str | None = None  # why an existing cache was thrown away
         if enabled:
             self._read()
@@ -48,6 +51,7 @@ class Cache:
     # -- lookups -------------------------------------------------------------------------
 
     def sha256(self, rel: str, key: Key) -> str | None:
+        self._tables()
         hit = self._hashes.get(rel)
         return hit[1] if hit and hit[0] == key else None
 
@@ -57,6 +61,7 @@ class Cache:
 
     def loaded(self, rel: str, key: Key, source: Path) -> Loaded | None:
         """A cached load of `rel`; its line numbers are re-read from `source` only when asked for."""
+        self._tables()
         hit = self._records.get(rel)
         if not hit or hit[0] != key or not hit[1]:
             return None
@@ -70,6 +75,7 @@ class Cache:
             self._new_records[rel] = (key, json.dumps(doc, separators=(",", ":")), None)
 
     def schema_issues(self, rel: str, key: Key) -> list[tuple[list[Any], str]] | None:
+        self._tables()
         hit = self._new_records.get(rel) or self._records.get(rel)
         if not hit or hit[0] != key or hit[2] is None:
             return None
@@ -78,9 +84,24 @@ class Cache:
     def put_schema_issues(self, rel: str, key: Key, issues: list[tuple[list[Any], str]]) -> None:
         if not self.enabled or _racy(key):
             return
+        self._tables()
         current = self._new_records.get(rel) or self._records.get(rel)
         loaded = current[1] if current and current[0] == key else ""  # "": the document itself is not cached
         self._new_records[rel] = (key, loaded, json.dumps(issues))
+
+    def report(self, key: str) -> tuple[list[Any], dict[str, int]] | None:
+        """The raw findings and stats of the last run, if it had exactly this snapshot key."""
+        if not self.enabled or self._report is None or self._report[0] != key:
+            return None
+        from strataml.doctor.finding import Finding
+
+        doc = json.loads(self._report[1])
+        return [Finding(**f) for f in doc["findings"]], doc["stats"]
+
+    def put_report(self, key: str, findings: list[Any], stats: dict[str, int]) -> None:
+        if self.enabled:
+            doc = {"findings": [f.__dict__ for f in findings], "stats": stats}
+            self._new_report = (key, json.dumps(doc, separators=(",", ":")))
 
     # -- storage -------------------------------------------------------------------------
 
@@ -91,6 +112,7 @@ class Cache:
         return db
 
     def _read(self) -> None:
+        """Check the cache is ours and read the last run's report; the tables wait until asked for."""
         if not self.path.exists():
             return
         try:
@@ -99,6 +121,21 @@ class Cache:
                 meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
                 if meta != _identity():
                     raise sqlite3.DatabaseError(f"written by another strataml or format ({meta.get('tool')}/{meta.get('format')})")
+                row = db.execute("SELECT key, value FROM report").fetchone()
+                self._report = (row[0], row[1]) if row else None
+            finally:
+                db.close()
+            self._tables_pending = True
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            self._discard(str(exc))
+
+    def _tables(self) -> None:
+        if not self._tables_pending:
+            return
+        self._tables_pending = False
+        try:
+            db = self._connect()
+            try:
                 for path, size, mtime, ino, ctime, sha in db.execute("SELECT path, size, mtime_ns, inode, ctime_ns, sha256 FROM files"):
                     self._hashes[path] = ((size, mtime, ino, ctime), sha)
                 for path, size, mtime, ino, ctime, loaded, issues in db.execute(
@@ -121,7 +158,7 @@ class Cache:
 
     def save(self) -> None:
         """Write what this run learned in one transaction; give up quietly if that fails."""
-        if not self.enabled or not (self._new_hashes or self._new_records):
+        if not self.enabled or not (self._new_hashes or self._new_records or self._new_report):
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +170,11 @@ class Cache:
                            "ctime_ns INT, sha256 TEXT)")
                 db.execute("CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, "
                            "ctime_ns INT, loaded TEXT, schema TEXT)")
+                db.execute("CREATE TABLE IF NOT EXISTS report (key TEXT, value TEXT)")
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(_identity().items()))
+                if self._new_report:
+                    db.execute("DELETE FROM report")
+                    db.execute("INSERT INTO report VALUES (?, ?)", self._new_report)
                 db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
                                [(p, *k, sha) for p, (k, sha) in self._new_hashes.items()])
                 db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -148,6 +189,7 @@ class Cache:
             pass  # a read-only checkout: run without a cache
         self._new_hashes.clear()
         self._new_records.clear()
+        self._new_report = None
 
 
 @lru_cache(maxsize=1)

@@ -39,6 +39,8 @@ class RefError(ValueError):
 
 
 def fold(text: str) -> str:
+    if text.isascii():
+        return text.lower()  # the same result for ASCII, without two normalisation passes
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 

@@ -12,7 +12,7 @@ import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from strataml.errors import WorkspaceNotFound
 from strataml.loading import Loaded, load_file
@@ -31,9 +31,8 @@ LEDGER = "lifecycle.jsonl"
 SIGNATURE_SUFFIX = ".asc"
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One path under a managed folder, as lstat saw it."""
+class Entry(NamedTuple):
+    """One path under a managed folder, as lstat saw it (a tuple: the walk makes tens of thousands)."""
 
     path: str  # relative, POSIX
     kind: str  # file | dir | symlink | special
@@ -121,10 +120,10 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
-def load(root: Path, cache: Cache | None = None) -> Workspace:
+def load(root: Path, cache: Cache | None = None, entries: dict[str, Entry] | None = None) -> Workspace:
     """Walk the workspace once and build its records (metadata from `cache` when unchanged)."""
     root = Path(root).resolve()
-    entries = _walk(root)
+    entries = walk(root) if entries is None else entries
     records: list[Record] = []
     strays: list[Stray] = []
     missing: list[tuple[str, str]] = []
@@ -154,51 +153,61 @@ class _Reader:
         return loaded
 
 
-def _walk(root: Path) -> dict[str, Entry]:
+def walk(root: Path) -> dict[str, Entry]:
+    """Every path under the managed folders, with lstat facts; the one tree walk (sorted by path)."""
     real_root = os.path.realpath(root)
     out: dict[str, Entry] = {}
     for top in MANAGED:
         full = os.path.join(root, top)
         try:
-            if not stat.S_ISDIR(os.lstat(full).st_mode):
-                out[top] = _entry(top, full, os.lstat(full), real_root)
-                continue
+            st = os.lstat(full)
         except FileNotFoundError:
             continue
+        if not stat.S_ISDIR(st.st_mode):
+            out[top] = _entry(top, full, st, real_root)
+            continue
         _scan(full, top, real_root, out)
-    return out
+    return dict(sorted(out.items()))
 
 
 def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry]) -> None:
-    try:
-        with os.scandir(full) as it:
-            items = sorted(it, key=lambda d: d.name)
-    except OSError:
-        return
-    for item in items:
-        if item.name == ".git":
+    stack = [(full, rel)]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                items = list(it)
+        except OSError:
             continue
-        child = f"{rel}/{item.name}"
-        entry = _entry(child, item.path, item.stat(follow_symlinks=False), real_root)
-        out[child] = entry
-        if entry.kind == "dir":
-            _scan(item.path, child, real_root, out)
+        for item in items:
+            name = item.name
+            if name == ".git":
+                continue
+            child = prefix + "/" + name
+            # d_type answers "folder or file" without a stat call; folders need no stat at all.
+            if item.is_dir(follow_symlinks=False):
+                out[child] = Entry(child, "dir", 0, 0, 0, 0)
+                stack.append((item.path, child))
+            elif item.is_file(follow_symlinks=False):
+                st = item.stat(follow_symlinks=False)
+                out[child] = Entry(child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+            else:
+                out[child] = _entry(child, item.path, item.stat(follow_symlinks=False), real_root)
 
 
 def _entry(rel: str, full: str, st: os.stat_result, real_root: str) -> Entry:
     mode = st.st_mode
-    common = dict(size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino, ctime_ns=st.st_ctime_ns)
+    if stat.S_ISREG(mode):
+        return Entry(rel, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+    if stat.S_ISDIR(mode):
+        return Entry(rel, "dir", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
     if stat.S_ISLNK(mode):
         target = os.readlink(full)
         resolved = os.path.realpath(full)
         inside = resolved == real_root or resolved.startswith(real_root + os.sep)
         escapes = not inside or not os.path.exists(resolved)
-        return Entry(rel, "symlink", link_target=target, escapes=escapes, **common)
-    if stat.S_ISDIR(mode):
-        return Entry(rel, "dir", **common)
-    if stat.S_ISREG(mode):
-        return Entry(rel, "file", **common)
-    return Entry(rel, "special", **common)
+        return Entry(rel, "symlink", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, target, escapes)
+    return Entry(rel, "special", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
 def _classify(root: _Reader, entries: dict[str, Entry], records: list[Record], strays: list[Stray],

@@ -123,3 +123,31 @@ def test_cached_records_and_schema_verdicts_follow_edits(big: Path) -> None:
     meta.write_text(text)
     age(big)
     assert doctor(big).findings == ()
+
+
+def test_unchanged_workspace_reuses_the_last_report(big: Path) -> None:
+    (big / "datasets/blob-a/1/notes.txt").write_text("x")
+    age(big)
+    first = doctor(big)
+    again = doctor(big)
+    assert "snapshot" not in first.stats and again.stats.get("snapshot") == 1
+    assert again.findings == first.findings and [f.code for f in again.findings] == ["TFC0006-W001"]
+    # Policy is applied afresh to the remembered findings.
+    assert engine.doctor(big, use_cache=True, ignore=["TFC0006-W001"]).findings == ()
+
+
+def test_any_change_invalidates_the_snapshot(big: Path) -> None:
+    doctor(big)
+    doctor(big)
+    target = big / "datasets/blob-b/1/b.bin"
+    st = target.stat()
+    data = bytearray(target.read_bytes())
+    data[0] ^= 1
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns - 10**10))
+    report = doctor(big)
+    assert "snapshot" not in report.stats and [f.code for f in report.findings] == ["TFC0006-E002"]
+    (big / "strataml.yaml").write_text((big / "strataml.yaml").read_text() + "\n")
+    age(big)
+    os.utime(big / "strataml.yaml", (time.time() - 60, time.time() - 60))
+    assert "snapshot" not in doctor(big).stats

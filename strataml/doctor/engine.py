@@ -44,6 +44,7 @@ class Context:
     _git: object = None
     since_commit: str | None = None  # --since, resolved
     since_changed: set[str] = field(default_factory=set)  # workspace paths changed since then
+    saw_pointer: bool = False  # an LFS pointer was verified: results also depend on .git/lfs/objects
 
     def records(self) -> list[Record]:
         """The records this run checks (all, or those changed since --since)."""
@@ -151,13 +152,14 @@ class Policy:
         return None if level == "off" else level
 
 
-def policy_for(workspace: Workspace, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> Policy:
-    """Merge command-line selection with the workspace's `doctor:` settings."""
+def policy_for(workspace: Workspace | dict, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> Policy:
+    """Merge command-line selection with the workspace's `doctor:` settings (a Workspace or its config)."""
     known = registry()
     for prefix in (*select, *ignore):
         if not any(code.startswith(prefix.upper()) for code in known):
             raise StrataError(f"no rule code starts with {prefix!r}", "see `strataml doctor --list-rules`")
-    config = workspace.config.data if isinstance(workspace.config.data, dict) else {}
+    data = workspace if isinstance(workspace, dict) else workspace.config.data
+    config = data if isinstance(data, dict) else {}
     doctor = config.get("doctor") if isinstance(config.get("doctor"), dict) else {}
     overrides = doctor.get("severity") if isinstance(doctor.get("severity"), dict) else {}
     ignored = doctor.get("ignore") if isinstance(doctor.get("ignore"), list) else []
@@ -170,30 +172,43 @@ def policy_for(workspace: Workspace, select: Sequence[str] = (), ignore: Sequenc
 
 def run(workspace: Workspace, policy: Policy | None = None, *, strict: bool = False, options: Options | None = None,
         cache: Cache | None = None, progress: Callable[[int, int], Callable[[int], None] | None] | None = None) -> Report:
+    policy = policy or policy_for(workspace)
+    raw, stats, _ctx = check(workspace, options or Options(), cache, progress)
+    if cache is not None:
+        cache.save()
+    return Report(apply(policy, raw), stats, strict)
+
+
+def check(workspace: Workspace, options: Options, cache: Cache | None = None,
+          progress: Callable[[int, int], Callable[[int], None] | None] | None = None) -> tuple[list[Finding], dict[str, int], Context]:
+    """Every rule over the workspace: raw findings (no severity yet), stats, and the context used."""
     from strataml.doctor.rules import CHECKS
 
-    policy = policy or policy_for(workspace)
-    options = options or Options()
     ctx = Context(workspace, options, cache, progress=progress)
     if options.since:
         from strataml.doctor.rules.history import scope_since
 
         ctx.scope = scope_since(ctx)
     known = registry()
-    findings: list[Finding] = []
-    for check in CHECKS:
-        for finding in check(ctx):
+    raw: list[Finding] = []
+    for rule in CHECKS:
+        for finding in rule(ctx):
             if finding.code not in known:
                 raise AssertionError(f"rule emitted unregistered code {finding.code}")
-            level = policy.effective(finding.code)
-            if level:
-                findings.append(replace(finding, severity=level, path=printable(finding.path), message=printable(finding.message)))
-    findings = _dedupe(findings)
+            raw.append(replace(finding, path=printable(finding.path), message=printable(finding.message)))
     stats = {"records": len(workspace.records), **{f"{k}s": len(workspace.of_kind(k)) for k in ("dataset", "experiment", "run", "model")},
              "records_checked": len(ctx.records()), **ctx.stats}
-    if cache is not None:
-        cache.save()
-    return Report(tuple(findings), stats, strict)
+    return raw, stats, ctx
+
+
+def apply(policy: Policy, raw: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Selection and severities applied to raw findings, sorted and without duplicates."""
+    kept = []
+    for finding in raw:
+        level = policy.effective(finding.code)
+        if level:
+            kept.append(replace(finding, severity=level))
+    return tuple(_dedupe(kept))
 
 
 def printable(text: str) -> str:
@@ -213,9 +228,33 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
 def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = (), strict: bool = False,
            options: Options | None = None, use_cache: bool = False,
            progress: Callable[[int, int], Callable[[int], None] | None] | None = None) -> Report:
-    """Load the workspace at `root` and check it: the whole of `strataml doctor` minus rendering."""
-    from strataml.workspace import load
+    """Load the workspace at `root` and check it: the whole of `strataml doctor` minus rendering.
 
+    With the cache, a run whose every input is unchanged since the last one (each walked
+    file's stat, the config, git's index and HEAD, the options) reuses that run's findings
+    without reading a single record.
+    """
+    from strataml.loading import load_file
+    from strataml.snapshot import snapshot_key
+    from strataml.workspace import CONFIG, load, walk
+
+    options = options or Options()
+    root = Path(root).resolve()
     cache = Cache(root, enabled=True) if use_cache else None
-    workspace = load(root, cache)
-    return run(workspace, policy_for(workspace, select, ignore), strict=strict, options=options, cache=cache, progress=progress)
+    entries = walk(root)
+    key = snapshot_key(root, entries, options) if cache is not None and not options.since else None
+    if key is not None:
+        hit = cache.report(key)  # type: ignore[union-attr]
+        if hit is not None:
+            raw, stats = hit
+            policy = policy_for(load_file(root / CONFIG).data or {}, select, ignore)
+            return Report(apply(policy, raw), {**stats, "files_hashed": 0, "bytes_hashed": 0, "files_cached": stats.get("files_checked", 0),
+                                               "snapshot": 1}, strict)
+    workspace = load(root, cache, entries)
+    policy = policy_for(workspace, select, ignore)
+    raw, stats, ctx = check(workspace, options, cache, progress)
+    if cache is not None:
+        if key is not None and not ctx.saw_pointer:
+            cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})
+        cache.save()
+    return Report(apply(policy, raw), stats, strict)

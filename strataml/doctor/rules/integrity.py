@@ -113,6 +113,7 @@ def _verify_small(ctx: Context, record: Record, entry: FileEntry, rel: str) -> I
 
 
 def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: bytes) -> Iterator[Finding]:
+    ctx.saw_pointer = True
     try:
         pointer = lfs.parse(raw)
     except lfs.MalformedPointer as exc:
