@@ -37,12 +37,10 @@ class Cache:
     def __init__(self, root: Path, *, enabled: bool = True) -> None:
         self.path = Path(root) / ".strataml" / "cache" / "strataml.sqlite"
         self.enabled = enabled
-        self._hashes: dict[str, tuple[Key, str]] = {}
-        self._records: dict[str, tuple[Key, str, str | None]] = {}
+        self._db: sqlite3.Connection | None = None  # open for lookups while the cache is valid
         self._new_hashes: dict[str, tuple[Key, str]] = {}
         self._new_records: dict[str, tuple[Key, str, str | None]] = {}
         self._report: tuple[str, str] | None = None
-        self._tables_pending = False
         self._new_report: tuple[str, str] | None = None
         self.discarded: str | None = None  # why an existing cache was thrown away
         if enabled:
@@ -51,9 +49,8 @@ class Cache:
     # -- lookups -------------------------------------------------------------------------
 
     def sha256(self, rel: str, key: Key) -> str | None:
-        self._tables()
-        hit = self._hashes.get(rel)
-        return hit[1] if hit and hit[0] == key else None
+        row = self._row("SELECT size, mtime_ns, inode, ctime_ns, sha256 FROM files WHERE path = ?", rel)
+        return row[4] if row and tuple(row[:4]) == key else None
 
     def put_sha256(self, rel: str, key: Key, sha: str) -> None:
         if self.enabled and not _racy(key):
@@ -61,8 +58,7 @@ class Cache:
 
     def loaded(self, rel: str, key: Key, source: Path) -> Loaded | None:
         """A cached load of `rel`; its line numbers are re-read from `source` only when asked for."""
-        self._tables()
-        hit = self._records.get(rel)
+        hit = self._record(rel)
         if not hit or hit[0] != key or not hit[1]:
             return None
         doc = json.loads(hit[1])
@@ -75,8 +71,7 @@ class Cache:
             self._new_records[rel] = (key, json.dumps(doc, separators=(",", ":")), None)
 
     def schema_issues(self, rel: str, key: Key) -> list[tuple[list[Any], str]] | None:
-        self._tables()
-        hit = self._new_records.get(rel) or self._records.get(rel)
+        hit = self._new_records.get(rel) or self._record(rel)
         if not hit or hit[0] != key or hit[2] is None:
             return None
         return json.loads(hit[2])
@@ -84,8 +79,7 @@ class Cache:
     def put_schema_issues(self, rel: str, key: Key, issues: list[tuple[list[Any], str]]) -> None:
         if not self.enabled or _racy(key):
             return
-        self._tables()
-        current = self._new_records.get(rel) or self._records.get(rel)
+        current = self._new_records.get(rel) or self._record(rel)
         loaded = current[1] if current and current[0] == key else ""  # "": the document itself is not cached
         self._new_records[rel] = (key, loaded, json.dumps(issues))
 
@@ -112,44 +106,43 @@ class Cache:
         return db
 
     def _read(self) -> None:
-        """Check the cache is ours and read the last run's report; the tables wait until asked for."""
+        """Check the cache is ours and read the last run's report; rows are looked up one by one later."""
         if not self.path.exists():
             return
         try:
             db = self._connect()
-            try:
-                meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-                if meta != _identity():
-                    raise sqlite3.DatabaseError(f"written by another strataml or format ({meta.get('tool')}/{meta.get('format')})")
-                row = db.execute("SELECT key, value FROM report").fetchone()
-                self._report = (row[0], row[1]) if row else None
-            finally:
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if meta != _identity():
                 db.close()
-            self._tables_pending = True
+                raise sqlite3.DatabaseError(f"written by another strataml or format ({meta.get('tool')}/{meta.get('format')})")
+            row = db.execute("SELECT key, value FROM report").fetchone()
+            self._report = (row[0], row[1]) if row else None
+            self._db = db
         except (sqlite3.Error, ValueError, TypeError) as exc:
             self._discard(str(exc))
 
-    def _tables(self) -> None:
-        if not self._tables_pending:
-            return
-        self._tables_pending = False
+    def _row(self, query: str, rel: str) -> tuple[Any, ...] | None:
+        if self._db is None:
+            return None
         try:
-            db = self._connect()
-            try:
-                for path, size, mtime, ino, ctime, sha in db.execute("SELECT path, size, mtime_ns, inode, ctime_ns, sha256 FROM files"):
-                    self._hashes[path] = ((size, mtime, ino, ctime), sha)
-                for path, size, mtime, ino, ctime, loaded, issues in db.execute(
-                        "SELECT path, size, mtime_ns, inode, ctime_ns, loaded, schema FROM records"):
-                    self._records[path] = ((size, mtime, ino, ctime), loaded, issues)
-            finally:
-                db.close()
-        except (sqlite3.Error, ValueError, TypeError) as exc:
+            return self._db.execute(query, (rel,)).fetchone()
+        except sqlite3.Error as exc:
             self._discard(str(exc))
+            return None
+
+    def _record(self, rel: str) -> tuple[Key, str, str | None] | None:
+        row = self._row("SELECT size, mtime_ns, inode, ctime_ns, loaded, schema FROM records WHERE path = ?", rel)
+        return (tuple(row[:4]), row[4], row[5]) if row else None  # type: ignore[return-value]
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def _discard(self, why: str) -> None:
         self.discarded = why
-        self._hashes.clear()
-        self._records.clear()
+        self.close()
+        self._report = None
         for suffix in ("", "-wal", "-shm"):
             try:
                 os.unlink(f"{self.path}{suffix}")
@@ -158,6 +151,7 @@ class Cache:
 
     def save(self) -> None:
         """Write what this run learned in one transaction; give up quietly if that fails."""
+        self.close()
         if not self.enabled or not (self._new_hashes or self._new_records or self._new_report):
             return
         try:

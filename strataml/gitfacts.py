@@ -89,7 +89,7 @@ def repository(root: Path) -> tuple[Path, Path] | None:
 
 
 def facts(root: Path, paths: list[str], expected: dict[str, tuple[str, int]] | None = None,
-          pointer_limit: int = 1024) -> GitFacts | None:
+          pointer_limit: int = 1024, whole: bool = True) -> GitFacts | None:
     """Index state, LFS routing and committed blob shape for `paths` (workspace-relative).
 
     `expected` maps recorded files to their (sha256, size): when the index holds exactly the
@@ -100,7 +100,11 @@ def facts(root: Path, paths: list[str], expected: dict[str, tuple[str, int]] | N
         return None
     top, git_dir = repo
     prefix = repo_prefix(root)
-    listed = _git(top, "ls-files", "-z", "--stage", "--", prefix or ".").split(b"\0")
+    if whole:
+        listed = _git(top, "ls-files", "-z", "--stage", "--", prefix or ".").split(b"\0")
+    else:  # a few records: ask about their paths only
+        spec = b"".join(b":(literal)" + (prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+        listed = _git(top, "ls-files", "-z", "--stage", "--pathspec-from-file=-", "--pathspec-file-nul", stdin=spec).split(b"\0") if paths else []
     index: dict[str, str] = {}
     for row in listed:
         if row:

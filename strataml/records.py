@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from collections.abc import Callable
 from typing import Any
 
 from strataml.loading import Loaded
@@ -51,7 +52,13 @@ class Record:
     ref: Ref
     folder: str | None
     meta: str
-    loaded: Loaded = field(compare=False, repr=False)
+    # Reads the metadata file; called once, on first use, so a --since run that checks a few
+    # records never parses the others.
+    reader: Callable[[], Loaded] = field(compare=False, repr=False)
+
+    @cached_property
+    def loaded(self) -> Loaded:
+        return self.reader()
 
     @cached_property
     def data(self) -> dict[str, Any]:

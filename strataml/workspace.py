@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -120,15 +120,21 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
-def load(root: Path, cache: Cache | None = None, entries: dict[str, Entry] | None = None) -> Workspace:
-    """Walk the workspace once and build its records (metadata from `cache` when unchanged)."""
+def load(root: Path, cache: Cache | None = None, entries: dict[str, Entry] | None = None,
+         deep: set[str] | None = None) -> Workspace:
+    """Walk the workspace once and build its records (metadata from `cache` when unchanged).
+
+    `deep` as for walk(): records outside it are assumed to hold their metadata file, which
+    is read only if a rule asks for the record.
+    """
     root = Path(root).resolve()
-    entries = walk(root) if entries is None else entries
+    entries = walk(root, deep) if entries is None else entries
     records: list[Record] = []
     strays: list[Stray] = []
     missing: list[tuple[str, str]] = []
     ledgers: list[str] = []
     reader = _Reader(root, entries, cache)
+    reader.deep = deep
     _classify(reader, entries, records, strays, missing, ledgers)
     return Workspace(root, load_file(root / CONFIG), entries, tuple(records), tuple(strays), tuple(missing), tuple(ledgers))
 
@@ -138,6 +144,7 @@ class _Reader:
 
     def __init__(self, root: Path, entries: dict[str, Entry], cache: Cache | None) -> None:
         self.root, self.entries, self.cache = root, entries, cache
+        self.deep: set[str] | None = None
 
     def __call__(self, rel: str) -> Loaded:
         entry = self.entries.get(rel)
@@ -153,8 +160,12 @@ class _Reader:
         return loaded
 
 
-def walk(root: Path) -> dict[str, Entry]:
-    """Every path under the managed folders, with lstat facts; the one tree walk (sorted by path)."""
+def walk(root: Path, deep: set[str] | None = None) -> dict[str, Entry]:
+    """Every path under the managed folders, with lstat facts; the one tree walk (sorted by path).
+
+    With `deep`, record folders not named in it are listed but not entered: a --since run
+    sees every record's identity and the whole layout, and the files of changed records only.
+    """
     real_root = os.path.realpath(root)
     out: dict[str, Entry] = {}
     for top in MANAGED:
@@ -166,11 +177,21 @@ def walk(root: Path) -> dict[str, Entry]:
         if not stat.S_ISDIR(st.st_mode):
             out[top] = _entry(top, full, st, real_root)
             continue
-        _scan(full, top, real_root, out)
+        _scan(full, top, real_root, out, deep)
     return dict(sorted(out.items()))
 
 
-def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry]) -> None:
+def record_folder(path: str) -> str | None:
+    """The record folder a path is, or lies in, by layout alone (None for other paths)."""
+    parts = path.split("/")
+    if parts[0] in ("datasets", "models") and len(parts) >= 3:
+        return "/".join(parts[:3])
+    if parts[0] == "runs" and len(parts) >= 2:
+        return "/".join(parts[:2])
+    return None
+
+
+def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], deep: set[str] | None = None) -> None:
     stack = [(full, rel)]
     while stack:
         folder, prefix = stack.pop()
@@ -187,7 +208,8 @@ def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry]) -> None:
             # d_type answers "folder or file" without a stat call; folders need no stat at all.
             if item.is_dir(follow_symlinks=False):
                 out[child] = Entry(child, "dir", 0, 0, 0, 0)
-                stack.append((item.path, child))
+                if deep is None or record_folder(child) != child or child in deep:
+                    stack.append((item.path, child))
             elif item.is_file(follow_symlinks=False):
                 st = item.stat(follow_symlinks=False)
                 out[child] = Entry(child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
@@ -231,7 +253,7 @@ def _experiment(root: _Reader, rel: str, entry: Entry, parts: list[str], records
         return  # reported with its parent folder
     name = parts[1]
     if entry.kind == "file" and name.endswith(".yaml"):
-        records.append(Record("experiment", Ref("experiment", name[: -len(".yaml")]), None, rel, root(rel)))
+        records.append(Record("experiment", Ref("experiment", name[: -len(".yaml")]), None, rel, partial(root, rel)))
     elif entry.kind != "file" and name.endswith(".yaml"):
         strays.append(Stray(rel, f"experiment spec is a {entry.kind}, not a regular file; it was not read",
                             "replace it with the spec file itself"))
@@ -268,6 +290,9 @@ def _folder_record(root: _Reader, rel: str, entry: Entry, kind: str, ref: Ref, r
         strays.append(Stray(rel, f"{rel.split('/')[0]}/ holds one folder per {kind}", "move it into a record folder or remove it"))
         return
     meta = f"{rel}/{META[kind]}"
+    if root.deep is not None and rel not in root.deep:
+        records.append(Record(kind, ref, rel, meta, partial(root, meta)))  # not entered: see load()
+        return
     found = root.entries.get(meta)
     if found is not None and found.kind != "file":
         strays.append(Stray(meta, "metadata file is not a regular file (a symlink, folder or special file); it was not read",
@@ -276,4 +301,4 @@ def _folder_record(root: _Reader, rel: str, entry: Entry, kind: str, ref: Ref, r
     if found is None:
         missing.append((rel, META[kind]))
         return
-    records.append(Record(kind, ref, rel, meta, root(meta)))
+    records.append(Record(kind, ref, rel, meta, partial(root, meta)))

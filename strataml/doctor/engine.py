@@ -42,15 +42,17 @@ class Context:
     _hashes: dict[str, tuple[str, int]] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=lambda: {"files_hashed": 0, "bytes_hashed": 0, "files_cached": 0})
     _git: object = None
+    _records: tuple[object, list[Record]] | None = None
     since_commit: str | None = None  # --since, resolved
     since_changed: set[str] = field(default_factory=set)  # workspace paths changed since then
     saw_pointer: bool = False  # an LFS pointer was verified: results also depend on .git/lfs/objects
 
     def records(self) -> list[Record]:
         """The records this run checks (all, or those changed since --since)."""
-        if self.scope is None:
-            return list(self.workspace.records)
-        return [r for r in self.workspace.records if str(r.ref) in self.scope]
+        if self._records is None or self._records[0] is not self.scope:
+            chosen = list(self.workspace.records) if self.scope is None else [r for r in self.workspace.records if str(r.ref) in self.scope]
+            self._records = (self.scope, chosen)
+        return self._records[1]
 
     def git(self) -> GitFacts | None:
         """Git's view of the in-scope records' files (None outside a repository), asked once."""
@@ -61,7 +63,7 @@ class Context:
                 expected = {f"{r.folder}/{f.path}": (f.sha256, f.size) for r in self.records() if r.folder
                             for f in r.files if f.sha256 and f.size is not None}
                 try:
-                    self._git = gitfacts.facts(self.workspace.root, paths, expected) or False
+                    self._git = gitfacts.facts(self.workspace.root, paths, expected, whole=self.scope is None) or False
                 except gitfacts.GitError:
                     self._git = False
         return self._git or None  # type: ignore[return-value]
@@ -180,11 +182,14 @@ def run(workspace: Workspace, policy: Policy | None = None, *, strict: bool = Fa
 
 
 def check(workspace: Workspace, options: Options, cache: Cache | None = None,
-          progress: Callable[[int, int], Callable[[int], None] | None] | None = None) -> tuple[list[Finding], dict[str, int], Context]:
+          progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
+          since: tuple[str, set[str]] | None = None) -> tuple[list[Finding], dict[str, int], Context]:
     """Every rule over the workspace: raw findings (no severity yet), stats, and the context used."""
     from strataml.doctor.rules import CHECKS
 
     ctx = Context(workspace, options, cache, progress=progress)
+    if since is not None:
+        ctx.since_commit, ctx.since_changed = since
     if options.since:
         from strataml.doctor.rules.history import scope_since
 
@@ -241,7 +246,15 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
     options = options or Options()
     root = Path(root).resolve()
     cache = Cache(root, enabled=True) if use_cache else None
-    entries = walk(root)
+    deep = since = None
+    if options.since:
+        from strataml.doctor.rules.history import changes
+        from strataml.workspace import record_folder
+
+        commit, changed, owners = changes(root, options.since)
+        since = (commit, changed)
+        deep = {f for f in (record_folder(o) for o in owners) if f}
+    entries = walk(root, deep)
     key = snapshot_key(root, entries, options) if cache is not None and not options.since else None
     if key is not None:
         hit = cache.report(key)  # type: ignore[union-attr]
@@ -250,9 +263,9 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
             policy = policy_for(load_file(root / CONFIG).data or {}, select, ignore)
             return Report(apply(policy, raw), {**stats, "files_hashed": 0, "bytes_hashed": 0, "files_cached": stats.get("files_checked", 0),
                                                "snapshot": 1}, strict)
-    workspace = load(root, cache, entries)
+    workspace = load(root, cache, entries, deep)
     policy = policy_for(workspace, select, ignore)
-    raw, stats, ctx = check(workspace, options, cache, progress)
+    raw, stats, ctx = check(workspace, options, cache, progress, since)
     if cache is not None:
         if key is not None and not ctx.saw_pointer:
             cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})

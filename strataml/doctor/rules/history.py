@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from strataml import gitfacts
 from strataml.doctor.engine import Context
@@ -32,14 +33,19 @@ def owner(path: str) -> str | None:
     return None
 
 
+def changes(root: Path, since: str) -> tuple[str, set[str], set[str]]:
+    """(commit, changed workspace paths, their owners: record folders, specs, ledgers)."""
+    commit = gitfacts.resolve_commit(root, since)
+    changed = gitfacts.changed_since(root, commit)
+    return commit, changed, {o for o in map(owner, changed) if o}
+
+
 def scope_since(ctx: Context) -> frozenset[str]:
     """Refs of the records that changed since the revision (the ones the other rules check)."""
     ws = ctx.workspace
-    commit = gitfacts.resolve_commit(ws.root, ctx.options.since or "")
-    ctx.since_commit = commit
-    changed = gitfacts.changed_since(ws.root, commit)
-    ctx.since_changed = changed
-    owners = {owner(p) for p in changed} - {None}
+    if ctx.since_commit is None:
+        ctx.since_commit, ctx.since_changed, _ = changes(ws.root, ctx.options.since or "")
+    owners = {o for o in map(owner, ctx.since_changed) if o}
     return frozenset(str(r.ref) for r in ws.records if (r.folder or r.meta) in owners)
 
 
