@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import random
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3}
 RUN_TIME = "2026-01-01T00:00:00Z"
@@ -63,9 +64,10 @@ def dataset_digest(files: list[dict]) -> str:
 
 
 def dump(path: Path, data: dict) -> None:
-    # JSON is valid YAML; writing it is fast and keeps generation dominated by the data.
+    # Block-style YAML, as `strataml` itself writes records, so parsing costs what it costs users.
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1) + "\n")
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    path.write_text(yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=1000))
 
 
 def generate(out: Path, records: int, files_per_record: int, total: int, mix: list[tuple[float, int]], lfs: str, seed: int) -> None:

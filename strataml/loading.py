@@ -209,36 +209,41 @@ def _load_yaml(text: str) -> Loaded:
     stack: list[_Frame] = []
     root: list[Any] = []
     documents = 0
+    get_event = loader.get_event
     try:
         while True:
-            ev = loader.get_event()
-            if ev is None or isinstance(ev, yaml.StreamEndEvent):
-                break
-            line = ev.start_mark.line + 1 if ev.start_mark else None
-            if isinstance(ev, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise _Abort(LoadProblem(SYNTAX, "more than one YAML document in the file", "keep one document per file (remove the extra '---')", line))
+            ev = get_event()
+            cls = type(ev)
+            if cls is yaml.ScalarEvent:  # most events: checked first, by identity
+                line = ev.start_mark.line + 1
+                if ev.anchor:
+                    raise _Abort(LoadProblem(ALIAS, "YAML anchors and aliases are not allowed", "write the value out in full where it is used", line))
+                _attach(stack, root, _scalar(loader, ev, line), line, lines, problems, is_scalar=True, raw=ev.value)
                 continue
-            if isinstance(ev, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
-                continue
-            if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
-                raise _Abort(LoadProblem(ALIAS, "YAML anchors and aliases are not allowed", "write the value out in full where it is used", line))
-            if isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            if cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
                 stack.pop()
                 continue
-            if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if ev is None or cls is yaml.StreamEndEvent:
+                break
+            line = ev.start_mark.line + 1 if ev.start_mark else None
+            if cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
+                if ev.anchor:
+                    raise _Abort(LoadProblem(ALIAS, "YAML anchors and aliases are not allowed", "write the value out in full where it is used", line))
                 if ev.tag not in _COLLECTION_TAGS:
                     raise _Abort(_bad_tag(ev.tag, line))
                 if len(stack) >= MAX_DEPTH:
                     raise _Abort(_too_deep(line))
-                obj: Any = {} if isinstance(ev, yaml.MappingStartEvent) else []
+                obj: Any = {} if cls is yaml.MappingStartEvent else []
                 path = _attach(stack, root, obj, line, lines, problems, is_scalar=False, raw=None)
                 stack.append(_Frame(obj, path))
                 continue
-            if isinstance(ev, yaml.ScalarEvent):
-                value = _scalar(loader, ev, line)
-                _attach(stack, root, value, line, lines, problems, is_scalar=True, raw=ev.value)
+            if cls is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise _Abort(LoadProblem(SYNTAX, "more than one YAML document in the file", "keep one document per file (remove the extra '---')", line))
+                continue
+            if cls is yaml.AliasEvent:
+                raise _Abort(LoadProblem(ALIAS, "YAML anchors and aliases are not allowed", "write the value out in full where it is used", line))
     except _Abort:
         raise
     except yaml.reader.ReaderError as exc:
@@ -282,10 +287,21 @@ def _attach(stack: list[_Frame], root: list[Any], value: Any, line: int | None, 
     return top.path + (key,)
 
 
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+
 def _scalar(loader: Any, ev: yaml.ScalarEvent, line: int | None) -> Any:
     tag = ev.tag
     if tag in (None, "!"):
-        tag = loader.resolve(yaml.ScalarNode, ev.value, ev.implicit)
+        # Keys and values repeat across thousands of records; resolving a plain scalar's
+        # implicit type is pure, so remember it (bounded).
+        key = (ev.value, ev.implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = loader.resolve(yaml.ScalarNode, ev.value, ev.implicit)
+            if len(_RESOLVED) > 50_000:
+                _RESOLVED.clear()
+            _RESOLVED[key] = tag
     elif tag not in _SCALAR_TAGS:
         raise _Abort(_bad_tag(tag, line))
     if tag == _TIMESTAMP or tag == _STD + "str":

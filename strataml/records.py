@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from strataml.loading import Loaded
 from strataml.refs import Ref
 
 
-@dataclass(frozen=True)
-class FileEntry:
+class FileEntry(NamedTuple):
     """A file a record pins by sha256 and size; `index` is its position in the list."""
 
     path: str
@@ -27,8 +26,7 @@ class FileEntry:
     index: int
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(NamedTuple):
     ref: str
     digest: str | None
     index: int

@@ -149,7 +149,10 @@ class _Reader:
     def __call__(self, rel: str) -> Loaded:
         entry = self.entries.get(rel)
         if self.cache is None or entry is None or entry.kind != "file":
-            return load_file(self.root / rel)
+            loaded = load_file(self.root / rel)
+            # Line numbers are re-read only for files that get a finding: keeping a line map
+            # for every record costs more memory than the records themselves.
+            return Loaded(loaded.data, loaded.problems, {}, self.root / rel)
         from strataml.cache import stat_key
 
         key = stat_key(entry)

@@ -1,0 +1,147 @@
+"""A yes/no validator compiled from our own schemas, for the common case: a valid document.
+
+jsonschema takes about a millisecond per record, which dominates a cold doctor on thousands
+of records. This compiles the keywords our schemas use into closures; it answers only "valid
+or not". When it says "not" (or meets a keyword it does not know), the caller asks jsonschema
+for the detailed messages, so it never has to word an error. A differential test keeps the
+two in agreement.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+Check = Callable[[Any], bool]
+_IGNORED = {"$schema", "$id", "title", "description", "$defs", "default", "examples", "format"}
+
+
+class Unsupported(Exception):
+    """The schema uses a keyword this compiler does not handle: use jsonschema alone."""
+
+
+def _is_type(value: Any, name: str) -> bool:
+    if name == "object":
+        return isinstance(value, dict)
+    if name == "array":
+        return isinstance(value, list)
+    if name == "string":
+        return isinstance(value, str)
+    if name == "boolean":
+        return isinstance(value, bool)
+    if name == "null":
+        return value is None
+    if name == "integer":
+        if isinstance(value, bool):
+            return False
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if name == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    raise Unsupported(f"type {name}")
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    return a == b
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def compile_schema(schema: dict[str, Any], resolve: Callable[[str], dict[str, Any]]) -> Check:
+    """`resolve` turns a $ref into the schema it names."""
+    cache: dict[int, Check] = {}
+
+    def build(node: Any) -> Check:
+        if node is True:
+            return lambda v: True
+        if node is False:
+            return lambda v: False
+        key = id(node)
+        if key in cache:
+            return cache[key]
+        checks: list[Check] = []
+        cache[key] = lambda v: all(c(v) for c in checks)  # placeholder for recursive refs
+        for word, arg in node.items():
+            if word in _IGNORED:
+                continue
+            checks.append(keyword(word, arg, node))
+        fn = cache[key]
+        return fn
+
+    def keyword(word: str, arg: Any, node: dict[str, Any]) -> Check:
+        if word == "$ref":
+            target = resolve(arg)
+            return lambda v: build(target)(v)
+        if word == "type":
+            names = arg if isinstance(arg, list) else [arg]
+            for n in names:
+                _is_type(None, n)  # unknown type names raise Unsupported now, not at run time
+            return lambda v: any(_is_type(v, n) for n in names)
+        if word == "enum":
+            return lambda v: any(_equal(v, x) for x in arg)
+        if word == "const":
+            return lambda v: _equal(v, arg)
+        if word == "properties":
+            props = {k: build(s) for k, s in arg.items()}
+            return lambda v: not isinstance(v, dict) or all(props[k](v[k]) for k in props if k in v)
+        if word == "required":
+            return lambda v: not isinstance(v, dict) or all(k in v for k in arg)
+        if word == "additionalProperties":
+            known = set(node.get("properties", {}))
+            if "patternProperties" in node:
+                raise Unsupported("patternProperties")
+            extra = build(arg)
+            return lambda v: not isinstance(v, dict) or all(extra(v[k]) for k in v if k not in known)
+        if word == "propertyNames":
+            names = build(arg)
+            return lambda v: not isinstance(v, dict) or all(names(k) for k in v)
+        if word == "items":
+            each = build(arg)
+            return lambda v: not isinstance(v, list) or all(each(x) for x in v)
+        if word == "minItems":
+            return lambda v: not isinstance(v, list) or len(v) >= arg
+        if word == "minLength":
+            return lambda v: not isinstance(v, str) or len(v) >= arg
+        if word == "maxLength":
+            return lambda v: not isinstance(v, str) or len(v) <= arg
+        if word == "pattern":
+            rx = re.compile(arg)
+            return lambda v: not isinstance(v, str) or rx.search(v) is not None
+        if word == "minimum":
+            return lambda v: not _number(v) or v >= arg
+        if word == "maximum":
+            return lambda v: not _number(v) or v <= arg
+        if word == "exclusiveMinimum":
+            return lambda v: not _number(v) or v > arg
+        if word == "exclusiveMaximum":
+            return lambda v: not _number(v) or v < arg
+        if word == "oneOf":
+            options = [build(s) for s in arg]
+            return lambda v: sum(1 for o in options if o(v)) == 1
+        if word == "anyOf":
+            options = [build(s) for s in arg]
+            return lambda v: any(o(v) for o in options)
+        if word == "allOf":
+            parts = [build(s) for s in arg]
+            return lambda v: all(p(v) for p in parts)
+        if word == "if":
+            cond, then = build(arg), build(node.get("then", True))
+            other = build(node.get("else", True))
+            return lambda v: then(v) if cond(v) else other(v)
+        if word in ("then", "else"):
+            return lambda v: True  # evaluated with "if"
+        raise Unsupported(word)
+
+    return build(schema)

@@ -1,0 +1,80 @@
+"""The compiled yes/no validator must agree with jsonschema on every document we can make."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+
+import pytest
+
+from conftest import FIXTURES, ROOT, read_yaml
+from strataml import schemas
+
+
+def documents() -> list[tuple[str, object]]:
+    docs: list[tuple[str, object]] = []
+    for root in (ROOT, FIXTURES / "positive"):
+        docs += [("dataset", read_yaml(p)) for p in root.glob("datasets/*/*/dataset.yaml")]
+        docs += [("experiment", read_yaml(p)) for p in root.glob("experiments/*.yaml")]
+        docs += [("run", read_yaml(p)) for p in root.glob("runs/*/run.yaml")]
+        docs += [("model", read_yaml(p)) for p in root.glob("models/*/*/model.yaml")]
+        docs += [("gate", json.loads(p.read_text())) for p in root.glob("models/*/*/gate.json")]
+        docs.append(("workspace", read_yaml(root / "strataml.yaml")))
+    return docs
+
+
+JUNK = [None, True, 0, -1, 1.5, "", "x", "sha256:" + "a" * 64, "a" * 64, [], [1], {}, {"a": 1}, "2024-01-01", 10**12]
+
+
+def mutations(doc: object, rng: random.Random, n: int) -> list[object]:
+    out = []
+    for _ in range(n):
+        d = copy.deepcopy(doc)
+        node, parent, key = d, None, None
+        for _depth in range(rng.randint(0, 4)):  # walk somewhere into the document
+            if isinstance(node, dict) and node:
+                key = rng.choice(list(node))
+            elif isinstance(node, list) and node:
+                key = rng.randrange(len(node))
+            else:
+                break
+            parent, node = node, node[key]
+        if parent is None:
+            if isinstance(d, dict) and d:
+                d.pop(rng.choice(list(d)))
+            out.append(d)
+            continue
+        action = rng.random()
+        if action < 0.3 and isinstance(parent, dict):
+            parent.pop(key)
+        elif action < 0.4 and isinstance(parent, dict):
+            parent["unexpected_" + str(rng.randrange(9))] = rng.choice(JUNK)
+        else:
+            parent[key] = rng.choice(JUNK)
+        out.append(d)
+    return out
+
+
+def jsonschema_valid(kind: str, doc: object) -> bool:
+    return not list(schemas.validator(kind).iter_errors(doc))
+
+
+@pytest.mark.parametrize("kind", schemas.KINDS)
+def test_every_schema_compiles(kind: str) -> None:
+    assert schemas._fast(kind) is not None
+
+
+def test_agrees_with_jsonschema_on_real_and_mutated_documents() -> None:
+    rng = random.Random(20261122)
+    checked = disagreements = invalid = 0
+    for kind, doc in documents():
+        for candidate in [doc, *mutations(doc, rng, 60)]:
+            expected = jsonschema_valid(kind, candidate)
+            if schemas._fast(kind)(candidate) != expected:
+                disagreements += 1
+                print(kind, json.dumps(candidate)[:300])
+            checked += 1
+            invalid += not expected
+    assert checked > 1000 and disagreements == 0
+    assert invalid > checked // 4  # the mutations really do break documents
