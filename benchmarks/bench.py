@@ -52,12 +52,18 @@ def peak_rss_mb(cmd: list[str], cwd: Path) -> float:
     return int(out.strip().splitlines()[-1]) / 1024
 
 
+def settle() -> None:
+    """Files younger than two seconds are never cached (the racy window): measure past it."""
+    time.sleep(2.1)
+
+
 def ensure(path: Path, **kwargs: object) -> Path:
     marker = path / ".strataml-bench-done"
     if not marker.exists():
         print(f"generating {path.name} ...", file=sys.stderr)
         generate.generate(path, **kwargs)  # type: ignore[arg-type]
         marker.write_text("ok\n")
+        settle()
     return path
 
 
@@ -80,6 +86,7 @@ def one_changed_record(ws: Path) -> None:
                                             "license": "CC0-1.0", "source": {"kind": "generated"}, "created_at": generate.RUN_TIME,
                                             "files": files, "digest": generate.dataset_digest(files)})
     subprocess.run(["git", "add", "-A"], cwd=ws, check=True)
+    settle()
 
 
 def dvc_venv(work: Path) -> Path | None:
