@@ -151,3 +151,18 @@ def test_any_change_invalidates_the_snapshot(big: Path) -> None:
     age(big)
     os.utime(big / "strataml.yaml", (time.time() - 60, time.time() - 60))
     assert "snapshot" not in doctor(big).stats
+
+
+def test_early_background_hashing_gives_the_same_verdicts(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys as _sys
+
+    from strataml.doctor import engine as eng
+
+    monkeypatch.setattr(eng, "PARALLEL_BYTES", 0)  # start hashing before the rules, even for small jobs
+    interval = _sys.getswitchinterval()
+    target = big / "datasets/blob-c/1/c.bin"
+    target.write_bytes(target.read_bytes()[:-1] + b"!")
+    report = engine.doctor(big, use_cache=False)
+    assert [(f.code, f.path) for f in report.findings] == [("TFC0006-E002", "datasets/blob-c/1/c.bin")]
+    assert report.stats["bytes_hashed"] >= 3 * BIG
+    assert _sys.getswitchinterval() == interval  # restored after the background work

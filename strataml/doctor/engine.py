@@ -13,10 +13,10 @@ from strataml.contracts import registry
 from strataml.doctor.finding import Finding, Report
 from strataml.errors import StrataError
 from strataml.gitfacts import GitFacts
-from strataml.hashing import hash_files
+from strataml.hashing import PARALLEL_BYTES, Background, hash_files
 from strataml.records import Record
 from strataml.schemas import SchemaIssue
-from strataml.workspace import Workspace
+from strataml.workspace import Entry, Workspace
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -43,6 +43,7 @@ class Context:
     stats: dict[str, int] = field(default_factory=lambda: {"files_hashed": 0, "bytes_hashed": 0, "files_cached": 0})
     _git: object = None
     _records: tuple[object, list[Record]] | None = None
+    early: Background | None = None  # hashing started before the rules asked (see doctor())
     since_commit: str | None = None  # --since, resolved
     since_changed: set[str] = field(default_factory=set)  # workspace paths changed since then
     saw_pointer: bool = False  # an LFS pointer was verified: results also depend on .git/lfs/objects
@@ -98,9 +99,13 @@ class Context:
                 todo.append((rel, ws.abspath(rel), entry.size if entry else 0, key))
         if not todo:
             return
-        total = sum(t[2] for t in todo)
-        tick = self.progress(len(todo), total) if self.progress else None
-        results = hash_files([(rel, path, size) for rel, path, size, _ in todo], progress=tick)
+        results: dict[str, tuple[str, int] | OSError] = {}
+        if self.early is not None and any(rel in self.early.keys for rel, *_ in todo):
+            results = self.early.results()
+        rest = [(rel, path, size) for rel, path, size, _ in todo if rel not in results]
+        if rest:
+            tick = self.progress(len(rest), sum(t[2] for t in rest)) if self.progress else None
+            results.update(hash_files(rest, progress=tick))
         for rel, _path, _size, key in todo:
             result = results[rel]
             if isinstance(result, OSError):
@@ -183,11 +188,11 @@ def run(workspace: Workspace, policy: Policy | None = None, *, strict: bool = Fa
 
 def check(workspace: Workspace, options: Options, cache: Cache | None = None,
           progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
-          since: tuple[str, set[str]] | None = None) -> tuple[list[Finding], dict[str, int], Context]:
+          since: tuple[str, set[str]] | None = None, early: Background | None = None) -> tuple[list[Finding], dict[str, int], Context]:
     """Every rule over the workspace: raw findings (no severity yet), stats, and the context used."""
     from strataml.doctor.rules import CHECKS
 
-    ctx = Context(workspace, options, cache, progress=progress)
+    ctx = Context(workspace, options, cache, progress=progress, early=early)
     if since is not None:
         ctx.since_commit, ctx.since_changed = since
     if options.since:
@@ -263,11 +268,39 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
             policy = policy_for(load_file(root / CONFIG).data or {}, select, ignore)
             return Report(apply(policy, raw), {**stats, "files_hashed": 0, "bytes_hashed": 0, "files_cached": stats.get("files_checked", 0),
                                                "snapshot": 1}, strict)
+    early = _hash_early(root, entries, cache, progress)
     workspace = load(root, cache, entries, deep)
     policy = policy_for(workspace, select, ignore)
-    raw, stats, ctx = check(workspace, options, cache, progress, since)
+    raw, stats, ctx = check(workspace, options, cache, progress, since, early)
+    if early is not None:
+        early.results()  # never leave the worker running (or the switch interval changed)
     if cache is not None:
         if key is not None and not ctx.saw_pointer:
             cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})
         cache.save()
     return Report(apply(policy, raw), stats, strict)
+
+
+def _hash_early(root: Path, entries: dict[str, Entry], cache: Cache | None,
+                progress: Callable[[int, int], Callable[[int], None] | None] | None) -> Background | None:
+    """Start hashing the files record folders hold while their metadata is read and checked.
+
+    Every regular file in a record folder except the metadata is recorded, or a finding that
+    is rare; small ones are read by the integrity rule anyway (they may be LFS pointers).
+    """
+    from strataml.lfs import MAX_POINTER
+    from strataml.workspace import META, record_folder
+
+    metas = set(META.values())
+    items = []
+    for path, entry in entries.items():
+        if entry.kind != "file" or entry.size < MAX_POINTER or path.rsplit("/", 1)[-1] in metas or not record_folder(path):
+            continue
+        if cache is not None and cache.sha256(path, stat_key(entry)):
+            continue
+        items.append((path, root / path, entry.size))
+    total = sum(i[2] for i in items)
+    if total < PARALLEL_BYTES:
+        return None
+    tick = progress(len(items), total) if progress else None
+    return Background(items, tick)
