@@ -112,7 +112,7 @@ class Cache:
         try:
             db = self._connect()
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-            if meta != _identity():
+            if meta != identity():
                 db.close()
                 raise sqlite3.DatabaseError(f"written by another strataml or format ({meta.get('tool')}/{meta.get('format')})")
             row = db.execute("SELECT key, value FROM report").fetchone()
@@ -165,7 +165,7 @@ class Cache:
                 db.execute("CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, "
                            "ctime_ns INT, loaded TEXT, schema TEXT)")
                 db.execute("CREATE TABLE IF NOT EXISTS report (key TEXT, value TEXT)")
-                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(_identity().items()))
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(identity().items()))
                 if self._new_report:
                     db.execute("DELETE FROM report")
                     db.execute("INSERT INTO report VALUES (?, ?)", self._new_report)
@@ -187,7 +187,7 @@ class Cache:
 
 
 @lru_cache(maxsize=1)
-def _identity() -> dict[str, str]:
+def identity() -> dict[str, str]:
     # Cached schema verdicts are only valid for the schemas that produced them.
     from strataml.schemas import KINDS, raw_schema
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from strataml.cache import RACY_NS, _identity
+from strataml.cache import RACY_NS, identity
 from strataml.gitfacts import repo_top
 from strataml.workspace import CONFIG, Entry
 
@@ -22,7 +22,7 @@ from strataml.workspace import CONFIG, Entry
 def snapshot_key(root: Path, entries: dict[str, Entry], options: Any) -> str | None:
     newest_ok = time.time_ns() - RACY_NS
     h = hashlib.sha256()
-    h.update(repr((sorted(_identity().items()), options)).encode())
+    h.update(repr((sorted(identity().items()), options)).encode())
     rows = []
     for e in entries.values():
         if e.mtime_ns > newest_ok or e.kind in ("symlink", "special"):

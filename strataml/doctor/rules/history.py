@@ -9,7 +9,7 @@ from strataml import gitfacts
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.loading import load_bytes
-from strataml.workspace import CONFIG, LEDGER
+from strataml.workspace import CONFIG, LEDGER, record_folder
 
 DATASET_CHANGED = "TFC0002-E010"
 RUN_CHANGED = "TFC0003-E010"
@@ -20,17 +20,12 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 
 
 def owner(path: str) -> str | None:
-    """The record folder (or ledger, or spec) a workspace path belongs to, by layout alone."""
+    """The record folder (or ledger, or spec) a changed file belongs to, by layout alone."""
     parts = path.split("/")
-    if parts[0] in ("datasets", "models") and len(parts) >= 4:
-        return "/".join(parts[:3])
-    if parts[0] == "models" and len(parts) == 3 and parts[2] == LEDGER:
+    if (parts[0] == "models" and len(parts) == 3 and parts[2] == LEDGER) or (parts[0] == "experiments" and len(parts) == 2):
         return path
-    if parts[0] == "runs" and len(parts) >= 3:
-        return "/".join(parts[:2])
-    if parts[0] == "experiments" and len(parts) == 2:
-        return path
-    return None
+    folder = record_folder(path)
+    return folder if folder and folder != path else None
 
 
 def changes(root: Path, since: str) -> tuple[str, set[str], set[str]]:
