@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ class GitFacts:
     top: Path
     prefix: str  # the workspace's folder inside the repository ("" or "sub/dir/")
     git_dir: Path
-    tracked: frozenset[str]  # workspace-relative paths in the index
+    tracked: frozenset[str]  # the asked-about workspace-relative paths that are in the index
     lfs: frozenset[str]  # workspace-relative paths .gitattributes routes through filter=lfs
     blobs: dict[str, tuple[str, int]]  # lfs-routed path -> (index blob id, blob size)
     small_blobs: dict[str, bytes]  # lfs-routed path -> blob content, for blobs small enough to be pointers
@@ -71,6 +72,9 @@ def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
     if proc.returncode != 0:
         raise GitError(proc.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
     return proc.stdout
+
+
+_LFS_ROUTED = re.compile(rb"([^\0]*)\0filter\0lfs\0")
 
 
 class GitError(Exception):
@@ -105,18 +109,24 @@ def facts(root: Path, paths: list[str], expected: dict[str, tuple[str, int]] | N
     else:  # a few records: ask about their paths only
         spec = b"".join(b":(literal)" + (prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in paths)
         listed = _git(top, "ls-files", "-z", "--stage", "--pathspec-from-file=-", "--pathspec-file-nul", stdin=spec).split(b"\0") if paths else []
+    # Routing first: only LFS-routed paths need their blob id kept; for the rest, being in
+    # the index is all that matters. (100,000 files make these outputs tens of MB.)
+    attrs = _git(top, "check-attr", "-z", "--stdin", "filter",
+                 stdin=b"".join((prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in paths))
+    lfs = {m.group(1).decode("utf-8", "surrogateescape")[len(prefix):] for m in _LFS_ROUTED.finditer(attrs)}
+    del attrs
+    wanted = set(paths)
+    tracked: set[str] = set()
     index: dict[str, str] = {}
     for row in listed:
         if row:
             meta, _, path = row.decode("utf-8", "surrogateescape").partition("\t")
-            if path.startswith(prefix):
-                index[path[len(prefix):]] = meta.split()[1]
-    attrs = _git(top, "check-attr", "-z", "--stdin", "filter",
-                 stdin=b"".join((prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in paths)).split(b"\0")
-    lfs = set()
-    for i in range(0, len(attrs) - 2, 3):
-        if attrs[i + 2] == b"lfs":
-            lfs.add(attrs[i].decode("utf-8", "surrogateescape")[len(prefix):])
+            rel = path[len(prefix):]
+            if path.startswith(prefix) and rel in wanted:
+                tracked.add(rel)
+                if rel in lfs:
+                    index[rel] = meta.split()[1]
+    del listed
     blobs: dict[str, tuple[str, int]] = {}
     small: dict[str, bytes] = {}
     expected = expected or {}
@@ -129,7 +139,7 @@ def facts(root: Path, paths: list[str], expected: dict[str, tuple[str, int]] | N
         want = [p for p in routed if blobs[p][1] < pointer_limit]
         if want:
             small = _read_batch(top, [blobs[p][0] for p in want], want)
-    return GitFacts(top, prefix, git_dir, frozenset(index), frozenset(lfs), blobs, small)
+    return GitFacts(top, prefix, git_dir, frozenset(tracked), frozenset(lfs), blobs, small)
 
 
 def pointer_blob_id(sha256: str, size: int) -> str:

@@ -20,7 +20,7 @@ def _buffer() -> memoryview:
     return view
 
 
-def sha256_file(path: Path) -> tuple[str, int]:
+def sha256_file(path: Path | str) -> tuple[str, int]:
     """(hex sha256, size in bytes) of a regular file, read in a reused 1 MiB buffer."""
     digest = hashlib.sha256()
     view = _buffer()
@@ -48,8 +48,9 @@ def dataset_digest(files: Iterable[tuple[str, str]]) -> str:
 PARALLEL_BYTES = 64 * 1024 * 1024  # below this, threads cost more than they save
 
 
-def hash_files(items: Iterable[tuple[str, Path, int]], threads: int | None = None,
-               progress: Callable[[int], None] | None = None) -> dict[str, tuple[str, int] | OSError]:
+def hash_files(items: Iterable[tuple[str, Path | str, int]], threads: int | None = None,
+               progress: Callable[[int], None] | None = None,
+               results: dict[str, tuple[str, int] | OSError] | None = None) -> dict[str, tuple[str, int] | OSError]:
     """Hash many files in size-balanced bins, one thread per bin (one per core).
 
     Each bin is a plain loop, not a future per file: hashlib and file reads release the GIL
@@ -59,19 +60,20 @@ def hash_files(items: Iterable[tuple[str, Path, int]], threads: int | None = Non
     Returns key -> (sha256, size), or the OSError that stopped a file from being read.
     """
     items = list(items)
-    results: dict[str, tuple[str, int] | OSError] = {}
+    results = {} if results is None else results  # the caller's dict: no second copy of 100k hashes
     total = sum(i[2] for i in items)
     workers = max(1, min(threads or os.cpu_count() or 1, len(items)))
     if total < PARALLEL_BYTES:
         workers = 1
-    bins: list[list[tuple[str, Path, int]]] = [[] for _ in range(workers)]
+    bins: list[list[tuple[str, Path | str, int]]] = [[] for _ in range(workers)]
     loads = [0] * workers
-    for item in sorted(items, key=lambda i: i[2], reverse=True):
+    items.sort(key=lambda i: i[2], reverse=True)
+    for item in items:
         slot = loads.index(min(loads))
         bins[slot].append(item)
         loads[slot] += max(item[2], 4096)  # an open() costs about as much as hashing 4 KiB
 
-    def run(batch: list[tuple[str, Path, int]]) -> None:
+    def run(batch: list[tuple[str, Path | str, int]]) -> None:
         for key, path, size in batch:
             results[key] = _one(path)
             if progress:
@@ -88,7 +90,7 @@ def hash_files(items: Iterable[tuple[str, Path, int]], threads: int | None = Non
     return results
 
 
-def _one(path: Path) -> tuple[str, int] | OSError:
+def _one(path: Path | str) -> tuple[str, int] | OSError:
     try:
         return sha256_file(path)
     except OSError as exc:
@@ -104,7 +106,7 @@ class Background:
 
     SWITCH = 0.0005
 
-    def __init__(self, items: list[tuple[str, Path, int]], progress: Callable[[int], None] | None = None) -> None:
+    def __init__(self, items: list[tuple[str, Path | str, int]], progress: Callable[[int], None] | None = None) -> None:
         import sys
 
         self.keys = {key for key, _path, _size in items}
@@ -114,7 +116,7 @@ class Background:
         self._thread = threading.Thread(target=self._run, args=(items, progress), daemon=True)
         self._thread.start()
 
-    def _run(self, items: list[tuple[str, Path, int]], progress: Callable[[int], None] | None) -> None:
+    def _run(self, items: list[tuple[str, Path | str, int]], progress: Callable[[int], None] | None) -> None:
         self._results = hash_files(items, progress=progress)
 
     def results(self) -> dict[str, tuple[str, int] | OSError]:
@@ -122,4 +124,5 @@ class Background:
 
         self._thread.join()
         sys.setswitchinterval(self._previous)
-        return self._results
+        results, self._results = self._results, {}
+        return results

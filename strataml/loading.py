@@ -299,9 +299,10 @@ def _scalar(loader: Any, ev: yaml.ScalarEvent, line: int | None) -> Any:
         tag = _RESOLVED.get(key)
         if tag is None:
             tag = loader.resolve(yaml.ScalarNode, ev.value, ev.implicit)
-            if len(_RESOLVED) > 50_000:
-                _RESOLVED.clear()
-            _RESOLVED[key] = tag
+            if len(ev.value) <= 32:  # keys and short values repeat; digests never do
+                if len(_RESOLVED) > 20_000:
+                    _RESOLVED.clear()
+                _RESOLVED[key] = tag
     elif tag not in _SCALAR_TAGS:
         raise _Abort(_bad_tag(tag, line))
     if tag == _TIMESTAMP or tag == _STD + "str":

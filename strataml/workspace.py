@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from dataclasses import dataclass
 from functools import cached_property, partial
 from pathlib import Path
@@ -207,7 +208,7 @@ def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], deep: set[
             name = item.name
             if name == ".git":
                 continue
-            child = prefix + "/" + name
+            child = sys.intern(prefix + "/" + name)  # rules rebuild these paths; interned, they share one copy
             # d_type answers "folder or file" without a stat call; folders need no stat at all.
             if item.is_dir(follow_symlinks=False):
                 out[child] = Entry(child, "dir", 0, 0, 0, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -60,9 +61,11 @@ class Context:
         if self._git is None:
             self._git = False
             if self.options.use_git:
-                paths = sorted({p for r in self.records() for p in _record_paths(r)})
-                expected = {f"{r.folder}/{f.path}": (f.sha256, f.size) for r in self.records() if r.folder
+                expected = {sys.intern(f"{r.folder}/{f.path}"): (f.sha256, f.size) for r in self.records() if r.folder
                             for f in r.files if f.sha256 and f.size is not None}
+                # The same strings serve as paths and as keys: no second copy per file.
+                paths = [r.meta for r in self.records()] + list(expected)
+                paths += [p for r in self.records() for p in _record_paths(r)[1:] if p not in expected]
                 try:
                     self._git = gitfacts.facts(self.workspace.root, paths, expected, whole=self.scope is None) or False
                 except gitfacts.GitError:
@@ -85,6 +88,7 @@ class Context:
     def prefetch(self, rels: list[str]) -> None:
         """Hash every file in `rels` not known yet: cache first, then all misses in parallel."""
         ws = self.workspace
+        base = str(ws.root)
         todo = []
         for rel in dict.fromkeys(rels):
             if rel in self._hashes:
@@ -96,16 +100,18 @@ class Context:
                 self._hashes[rel] = (cached, key[0])  # type: ignore[index]
                 self.stats["files_cached"] += 1
             else:
-                todo.append((rel, ws.abspath(rel), entry.size if entry else 0, key))
+                todo.append((rel, os.path.join(base, rel), entry.size if entry else 0, key))
         if not todo:
             return
         results: dict[str, tuple[str, int] | OSError] = {}
         if self.early is not None and any(rel in self.early.keys for rel, *_ in todo):
             results = self.early.results()
+            self.early = None  # its results are about to move into self._hashes
         rest = [(rel, path, size) for rel, path, size, _ in todo if rel not in results]
         if rest:
             tick = self.progress(len(rest), sum(t[2] for t in rest)) if self.progress else None
-            results.update(hash_files(rest, progress=tick))
+            hash_files(rest, progress=tick, results=results)
+            del rest
         for rel, _path, _size, key in todo:
             result = results[rel]
             if isinstance(result, OSError):
@@ -292,13 +298,14 @@ def _hash_early(root: Path, entries: dict[str, Entry], cache: Cache | None,
     from strataml.workspace import META, record_folder
 
     metas = set(META.values())
+    base = str(root)
     items = []
     for path, entry in entries.items():
         if entry.kind != "file" or entry.size < MAX_POINTER or path.rsplit("/", 1)[-1] in metas or not record_folder(path):
             continue
         if cache is not None and cache.sha256(path, stat_key(entry)):
             continue
-        items.append((path, root / path, entry.size))
+        items.append((path, os.path.join(base, path), entry.size))
     total = sum(i[2] for i in items)
     if total < PARALLEL_BYTES:
         return None

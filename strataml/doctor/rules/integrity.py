@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import stat
+import sys
 from collections.abc import Generator, Iterator
 
 from strataml import lfs
@@ -46,7 +47,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                               "record paths relative to the record folder, with '/' separators and no '..'",
                               record.line(entry.field, entry.index, "path"))
                 continue
-            rel = f"{record.folder}/{entry.path}"
+            rel = sys.intern(f"{record.folder}/{entry.path}")
             recorded.add(rel)
             found = yield from _present(ctx, record, rel)
             if found:
