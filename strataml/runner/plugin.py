@@ -113,5 +113,5 @@ def extra_installed(info: PluginInfo) -> bool:
 def require_extra(info: PluginInfo) -> None:
     if not extra_installed(info):
         missing = [m for m in info.modules if importlib.util.find_spec(m) is None]
-        raise MissingExtra(f"plugin {info.key!r} needs {', '.join(missing)}, which is not installed",
+        raise MissingExtra(f"plugin {info.key!r} needs {', '.join(missing)} ({'is' if len(missing) == 1 else 'are'} not installed)",
                            f"pip install 'strataml[{info.extra}]'" if info.extra else "install the plugin's dependencies")
