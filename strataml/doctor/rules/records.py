@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 from strataml import schemas
@@ -9,7 +10,7 @@ from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.doctor.rules.layout import declared_schema_ok, load_problems
 from strataml.hashing import dataset_digest
-from strataml.loading import load_file
+from strataml.loading import load_bytes
 from strataml.records import Record
 from strataml.times import parse_time
 
@@ -94,17 +95,19 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
     entry = ctx.workspace.entries.get(rel)
     if entry is None or entry.kind != "file":
         return  # integrity reports a missing or unsafe file
-    loaded = load_file(ctx.workspace.abspath(rel))
+    try:
+        raw = ctx.workspace.abspath(rel).read_bytes()
+    except OSError as exc:
+        yield Finding(GATE_SCHEMA, rel, f"gate receipt cannot be read: {exc.strerror}", "fix the file's permissions")
+        return
+    loaded = load_bytes(raw, json_syntax=rel.endswith(".json"))  # one read serves parsing and the pin check
     yield from load_problems(rel, loaded)
     if loaded.data is None:
         return
     for issue in schemas.validate("gate", loaded.data):
         yield Finding(GATE_SCHEMA, rel, issue.message, "gate receipts are written when a model is registered; regenerate it rather than editing it")
     receipt = loaded.data if isinstance(loaded.data, dict) else {}
-    try:
-        sha, _size = ctx.sha256(rel)
-    except OSError:
-        return  # load_file above already reported why it cannot be read
+    sha = hashlib.sha256(raw).hexdigest()
     problems = []
     if isinstance(gate.get("digest"), str) and gate["digest"] != f"sha256:{sha}":
         problems.append(f"gate.digest pins {gate['digest']} but {gate['file']} hashes to sha256:{sha}")
