@@ -58,6 +58,15 @@ def write_file(path: Path, n: int, rng: random.Random) -> tuple[str, int]:
     return digest.hexdigest(), n
 
 
+def write_files(folder: Path, names: list[str], sizes, rng: random.Random) -> list[dict]:
+    """Write one file per name (sizes drawn from the iterator) and return their records."""
+    files = []
+    for name in names:
+        sha, n = write_file(folder / name, next(sizes), rng)
+        files.append({"path": name, "sha256": sha, "size": n})
+    return files
+
+
 def dataset_digest(files: list[dict]) -> str:
     lines = "".join(f"{f['sha256']}  {f['path']}\n" for f in sorted(files, key=lambda f: f["path"]))
     return "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
@@ -89,10 +98,7 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
     digests = []
     for i in range(n_ds):
         folder = out / "datasets" / f"d{i:05d}" / "1"
-        files = []
-        for j in range(files_per_record):
-            sha, n = write_file(folder / f"part{j}.bin", next(sizes), rng)
-            files.append({"path": f"part{j}.bin", "sha256": sha, "size": n})
+        files = write_files(folder, [f"part{j}.bin" for j in range(files_per_record)], sizes, rng)
         digest = dataset_digest(files)
         digests.append(digest)
         dump(folder / "dataset.yaml", {"schema": "strataml/dataset/v1", "ref": f"dataset:d{i:05d}@1", "description": "synthetic",
@@ -103,20 +109,14 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
         run_id = f"20260101T000000Z-bench-{i:06d}"
         run_ids.append(run_id)
         folder = out / "runs" / run_id
-        files = []
-        for j in range(files_per_record):
-            sha, n = write_file(folder / "models" / f"m{j}.bin", next(sizes), rng)
-            files.append({"path": f"models/m{j}.bin", "sha256": sha, "size": n})
+        files = write_files(folder, [f"models/m{j}.bin" for j in range(files_per_record)], sizes, rng)
         dump(folder / "run.yaml", {"schema": "strataml/run/v1", "ref": f"run:{run_id}", "status": "succeeded", "created_at": RUN_TIME,
                                    "started_at": RUN_TIME, "ended_at": RUN_TIME, "plugin": {"key": "bench", "version": "0"},
                                    "seed": 0, "config_hash": "sha256:" + "0" * 64, "metrics": {"test_accuracy": rng.random()},
                                    "inputs": [{"ref": f"dataset:d{i % n_ds:05d}@1", "digest": digests[i % n_ds]}], "artifacts": files})
     for i in range(n_models):
         folder = out / "models" / f"m{i:05d}" / "1"
-        files = []
-        for j in range(files_per_record):
-            sha, n = write_file(folder / f"w{j}.bin", next(sizes), rng)
-            files.append({"path": f"w{j}.bin", "sha256": sha, "size": n})
+        files = write_files(folder, [f"w{j}.bin" for j in range(files_per_record)], sizes, rng)
         dump(folder / "model.yaml", {"schema": "strataml/model/v1", "ref": f"model:m{i:05d}@1", "produced_by": f"run:{run_ids[i % n_runs]}",
                                      "created_at": RUN_TIME, "inputs": [], "artifacts": files})
     git(out, "add", "-A")

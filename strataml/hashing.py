@@ -24,11 +24,10 @@ def sha256_file(path: Path | str) -> tuple[str, int]:
     """(hex sha256, size in bytes) of a regular file, read in a reused 1 MiB buffer."""
     digest = hashlib.sha256()
     view = _buffer()
-    buf = view
     size = 0
     with open(path, "rb", buffering=0) as fh:
         while True:
-            n = fh.readinto(buf)
+            n = fh.readinto(view)
             if not n:
                 break
             digest.update(view[:n])

@@ -27,6 +27,16 @@ def age(root: Path, seconds: int = 60) -> None:
             os.utime(path, (past, past))
 
 
+def flip_byte(target: Path, offset: int, mtime_shift_ns: int = 0) -> os.stat_result:
+    """Change one byte in place, keep the size, put the old mtime back (shifted); returns the old stat."""
+    st = target.stat()
+    data = bytearray(target.read_bytes())
+    data[offset] ^= 0xFF
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + mtime_shift_ns))
+    return st
+
+
 @pytest.fixture
 def big(ws: Path, tmp_path: Path) -> Path:
     for name in ("a", "b", "c"):
@@ -57,11 +67,7 @@ def test_no_cache_rehashes_everything(big: Path) -> None:
 def test_edit_with_size_and_mtime_restored_is_still_caught(big: Path) -> None:
     doctor(big)
     target = big / "datasets/blob-a/1/a.bin"
-    st = target.stat()
-    data = bytearray(target.read_bytes())
-    data[100] ^= 0xFF
-    target.write_bytes(bytes(data))
-    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same mtime: only ctime tells
+    st = flip_byte(target, 100)  # same size, same mtime: only ctime tells
     assert target.stat().st_size == st.st_size and target.stat().st_mtime_ns == st.st_mtime_ns
     assert [(f.code, f.path) for f in doctor(big).findings] == [("TFC0006-E002", "datasets/blob-a/1/a.bin")]
 
@@ -139,12 +145,7 @@ def test_unchanged_workspace_reuses_the_last_report(big: Path) -> None:
 def test_any_change_invalidates_the_snapshot(big: Path) -> None:
     doctor(big)
     doctor(big)
-    target = big / "datasets/blob-b/1/b.bin"
-    st = target.stat()
-    data = bytearray(target.read_bytes())
-    data[0] ^= 1
-    target.write_bytes(bytes(data))
-    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns - 10**10))
+    flip_byte(big / "datasets/blob-b/1/b.bin", 0, mtime_shift_ns=-10**10)
     report = doctor(big)
     assert "snapshot" not in report.stats and [f.code for f in report.findings] == ["TFC0006-E002"]
     (big / "strataml.yaml").write_text((big / "strataml.yaml").read_text() + "\n")

@@ -71,7 +71,7 @@ class RunResult:
     outputs: dict[str, Any] = field(default_factory=dict)
     features: list[dict[str, str]] = field(default_factory=list)
     target: str | None = None
-    split: dict[str, Any] = field(default_factory=dict)  # what was actually used (windows, ratios)
+    split: dict[str, Any] = field(default_factory=dict)  # only if it differs from the spec's (core records the spec's otherwise)
 
 
 class Plugin(Protocol):

@@ -49,13 +49,6 @@ class SklearnPlugin:
         context.tracking.log_metrics(metrics)
         for sub in ("data", "models", "metrics", "plots", "reports"):
             context.tracking.log_artifacts(context.artifact_dir / sub, sub)
-        split = _split_used(spec, idx)
         return RunResult(metrics=metrics, outputs={"model": "models/model.joblib"}, features=ds.features,
-                         target=cfg.target, split=split)
+                         target=cfg.target)
 
-
-def _split_used(spec: RunSpec, idx: dict) -> dict:
-    s = spec.split
-    if s["kind"] == "time":
-        return {"kind": "time", "column": s["column"], "windows": s["windows"]}
-    return {"kind": "ratio", "ratios": {k: s[k] for k in ("train", "val", "test")}, "stratify": bool(s.get("stratify"))}
