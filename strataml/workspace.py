@@ -185,6 +185,20 @@ def walk(root: Path, deep: set[str] | None = None) -> dict[str, Entry]:
     return dict(sorted(out.items()))
 
 
+def deepen(root: Path, entries: dict[str, Entry], folders: set[str]) -> dict[str, Entry]:
+    """`entries` from a walk that skipped record folders, with `folders` among them entered after all.
+
+    A --since run walks the layout while git works out what changed, then enters just those.
+    """
+    real_root = os.path.realpath(root)
+    out = dict(entries)
+    for folder in sorted(folders):
+        found = entries.get(folder)
+        if found is not None and found.kind == "dir":
+            _scan(os.path.join(root, folder), folder, real_root, out, None)
+    return dict(sorted(out.items()))
+
+
 def record_folder(path: str) -> str | None:
     """The record folder a path is, or lies in, by layout alone (None for other paths)."""
     parts = path.split("/")

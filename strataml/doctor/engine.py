@@ -259,13 +259,21 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
     cache = Cache(root, enabled=True) if use_cache else None
     deep = since = None
     if options.since:
-        from strataml.doctor.rules.history import changes
-        from strataml.workspace import record_folder
+        from concurrent.futures import ThreadPoolExecutor
 
-        commit, changed, owners = changes(root, options.since)
+        from strataml.doctor.rules.history import changes
+        from strataml.workspace import deepen, record_folder
+
+        # git lists what changed (a walk of its own) while we walk the layout: both take a while.
+        with ThreadPoolExecutor(1) as pool:
+            asked = pool.submit(changes, root, options.since)
+            entries = walk(root, set())
+            commit, changed, owners = asked.result()
         since = (commit, changed)
         deep = {f for f in (record_folder(o) for o in owners) if f}
-    entries = walk(root, deep)
+        entries = deepen(root, entries, deep)
+    else:
+        entries = walk(root)
     key = snapshot_key(root, entries, options) if cache is not None and not options.since else None
     if key is not None:
         hit = cache.report(key)  # type: ignore[union-attr]
