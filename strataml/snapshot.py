@@ -16,7 +16,7 @@ from typing import Any
 
 from strataml.cache import RACY_NS, identity
 from strataml.gitfacts import repo_top
-from strataml.workspace import CONFIG, Entry
+from strataml.workspace import CONFIG, KEYS_MANIFEST, Entry
 
 
 def snapshot_key(root: Path, entries: dict[str, Entry], options: Any) -> str | None:
@@ -29,7 +29,8 @@ def snapshot_key(root: Path, entries: dict[str, Entry], options: Any) -> str | N
             return None
         rows.append(f"{e.path}\0{e.kind}\0{e.size}\0{e.mtime_ns}\0{e.inode}\0{e.ctime_ns}\n")
     h.update("".join(rows).encode("utf-8", "surrogateescape"))
-    extra = [root / CONFIG, root / ".gitattributes"]
+    # The key manifest, so that one appearing is seen; runs that verify signatures are never reused.
+    extra = [root / CONFIG, root / ".gitattributes", root / KEYS_MANIFEST]
     top = repo_top(root)
     if top is not None:
         git = top / ".git"

@@ -30,6 +30,7 @@ META = {"dataset": "dataset.yaml", "run": "run.yaml", "model": "model.yaml"}
 FOLDER_NOTES = {".gitkeep", "README.md"}
 LEDGER = "lifecycle.jsonl"
 SIGNATURE_SUFFIX = ".asc"
+KEYS_MANIFEST = "tfc/keys/keys.yaml"  # the pinned signing keys (TFC-0007)
 
 
 class Entry(NamedTuple):

@@ -21,6 +21,11 @@ def documents() -> list[tuple[str, object]]:
         docs += [("model", read_yaml(p)) for p in root.glob("models/*/*/model.yaml")]
         docs += [("gate", json.loads(p.read_text())) for p in root.glob("models/*/*/gate.json")]
         docs.append(("workspace", read_yaml(root / "strataml.yaml")))
+    docs.append(("keys", {"schema": "strataml/keys/v1", "keys": [
+        {"fingerprint": "A" * 40, "file": "A.asc", "scopes": ["models", "production"]},
+        {"fingerprint": "B" * 64, "file": "b-key.asc", "scopes": ["ledger"]}]}))
+    docs.append(("workspace", {"schema": "strataml/workspace/v1", "signing": {"require": [
+        {"records": "models", "state": "production", "scope": "production"}, {"records": "ledger", "scope": "ledger"}]}}))
     return docs
 
 

@@ -164,7 +164,7 @@ GIT_CASES = {
     "TFC0004-E010": history(lambda r: edit_yaml(r / "models/sales-model/1/model.yaml", lambda d: d.update(description="v1 again"))),
     "TFC0005-E006": history(_ledger),
     "TFC0007-W001": history(lambda r: edit_yaml(r / "strataml.yaml", lambda d: d.update(
-        signing={"keys": [{"file": "tfc/keys/ada.asc", "fingerprint": "A" * 40, "scopes": ["models"]}]}))),
+        signing={"require": [{"records": "models", "state": "production", "scope": "production"}]}))),
 }
 
 

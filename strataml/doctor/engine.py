@@ -47,7 +47,9 @@ class Context:
     early: Background | None = None  # hashing started before the rules asked (see doctor())
     since_commit: str | None = None  # --since, resolved
     since_changed: set[str] = field(default_factory=set)  # workspace paths changed since then
-    saw_pointer: bool = False  # an LFS pointer was verified: results also depend on .git/lfs/objects
+    # The findings depend on more than the snapshot key covers (.git/lfs/objects for a pointer,
+    # the clock for a key's expiry): a later run must not reuse them.
+    volatile: bool = False
 
     def records(self) -> list[Record]:
         """The records this run checks (all, or those changed since --since)."""
@@ -194,11 +196,15 @@ def run(workspace: Workspace, policy: Policy | None = None, *, strict: bool = Fa
 
 def check(workspace: Workspace, options: Options, cache: Cache | None = None,
           progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
-          since: tuple[str, set[str]] | None = None, early: Background | None = None) -> tuple[list[Finding], dict[str, int], Context]:
-    """Every rule over the workspace: raw findings (no severity yet), stats, and the context used."""
+          since: tuple[str, set[str]] | None = None, early: Background | None = None,
+          scope: frozenset[str] | None = None) -> tuple[list[Finding], dict[str, int], Context]:
+    """Every rule over the workspace: raw findings (no severity yet), stats, and the context used.
+
+    `scope`: refs of the only records to check (as --since chooses them, but given).
+    """
     from strataml.doctor.rules import CHECKS
 
-    ctx = Context(workspace, options, cache, progress=progress, early=early)
+    ctx = Context(workspace, options, cache, scope=scope, progress=progress, early=early)
     if since is not None:
         ctx.since_commit, ctx.since_changed = since
     if options.since:
@@ -289,7 +295,7 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
     if early is not None:
         early.results()  # never leave the worker running (or the switch interval changed)
     if cache is not None:
-        if key is not None and not ctx.saw_pointer:
+        if key is not None and not ctx.volatile:
             cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})
         cache.save()
     return Report(apply(policy, raw), stats, strict)

@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Any
 
 
-KINDS = ("workspace", "dataset", "experiment", "run", "model", "gate", "ledger-entry", "index")
+KINDS = ("workspace", "dataset", "experiment", "run", "model", "gate", "ledger-entry", "index", "keys")
 _BASE = "https://strataml.dev/schemas/"
 
 

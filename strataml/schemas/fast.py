@@ -112,6 +112,8 @@ def compile_schema(schema: dict[str, Any], resolve: Callable[[str], dict[str, An
             return lambda v: not isinstance(v, list) or all(each(x) for x in v)
         if word == "minItems":
             return lambda v: not isinstance(v, list) or len(v) >= arg
+        if word == "uniqueItems":
+            return lambda v: not arg or not isinstance(v, list) or all(not _equal(v[i], v[j]) for i in range(len(v)) for j in range(i))
         if word == "minLength":
             return lambda v: not isinstance(v, str) or len(v) >= arg
         if word == "maxLength":

@@ -114,7 +114,7 @@ def _verify_small(ctx: Context, record: Record, entry: FileEntry, rel: str) -> I
 
 
 def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: bytes) -> Iterator[Finding]:
-    ctx.saw_pointer = True
+    ctx.volatile = True
     try:
         pointer = lfs.parse(raw)
     except lfs.MalformedPointer as exc:
@@ -181,8 +181,11 @@ def _unopenable(path: os.PathLike[str] | str, entry: Entry) -> Finding | None:
 
 
 def _also_known(record: Record) -> set[str]:
-    """Files a record folder may hold beyond what it pins: its metadata, signatures, gate receipt."""
-    known = {record.meta, record.meta + SIGNATURE_SUFFIX}
+    """Files a record folder may hold beyond what it pins: its metadata and gate receipt.
+
+    Signature files (`*.asc` that are not recorded) are the signatures rule's to judge.
+    """
+    known = {record.meta}
     gate = record.data.get("gate")
     if record.kind == "model" and isinstance(gate, dict) and isinstance(gate.get("file"), str) and not unsafe(gate["file"]):
         known.add(f"{record.folder}/{gate['file']}")
@@ -192,7 +195,7 @@ def _also_known(record: Record) -> set[str]:
 def _unrecorded(ctx: Context, record: Record, recorded: set[str]) -> Iterator[Finding]:
     ws = ctx.workspace
     for entry in ws.under(record.folder or ""):
-        if entry.kind == "dir" or entry.path in recorded:
+        if entry.kind == "dir" or entry.path in recorded or entry.path.endswith(SIGNATURE_SUFFIX):
             continue
         bad = _unopenable(ws.abspath(entry.path), entry)
         if bad:

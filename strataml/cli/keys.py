@@ -1,0 +1,128 @@
+"""`strataml keys` and `strataml sign`: who may sign (pinned keys and scopes), and signing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from strataml.cli.main import State
+from strataml.trust import SCOPES
+
+SCOPE_HELP = f"A scope the key may sign ({', '.join(SCOPES)}); repeat for several."
+
+
+@click.group()
+def keys() -> None:
+    """Pin the public keys trusted to sign, with what each may sign (TFC-0007).
+
+    \b
+    Keys live in tfc/keys/ (one public key per file) and are pinned by primary fingerprint
+    in tfc/keys/keys.yaml. Every change there is a change to who may ship: review it.
+    With `doctor --since REF`, the keys at REF are the ones in force.
+    """
+
+
+@keys.command("add")
+@click.argument("keyfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES), help=SCOPE_HELP)
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], fmt: str) -> int:
+    """Pin the public key in KEYFILE (e.g. from `gpg --armor --export FPR > key.asc`).
+
+    Refuses secret keys, files with several keys, and revoked or expired keys. Adding a key
+    that is already pinned sets its scopes to the ones given.
+    """
+    from strataml.keys import add
+
+    pin, key, before = add(state.root(), keyfile, list(scopes))
+    if fmt == "json":
+        click.echo(json.dumps({"fingerprint": pin.fingerprint, "uid": key.uid, "scopes": list(pin.scopes),
+                               "file": f"tfc/keys/{pin.file}", "previous_scopes": list(before) if before is not None else None}))
+    elif before is None:
+        click.echo(f"Pinned {pin.fingerprint} ({key.uid}) for {', '.join(pin.scopes)} in tfc/keys/{pin.file}")
+    else:
+        click.echo(f"{pin.fingerprint} ({key.uid}) was pinned for {', '.join(before)}; now for {', '.join(pin.scopes)}")
+    return 0
+
+
+@keys.command("list")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def list_command(state: State, fmt: str) -> int:
+    """Pinned keys: fingerprint, user id, scopes, expiry and whether the key is still valid."""
+    from strataml.keys import listing
+
+    rows = listing(state.root())
+    if fmt == "json":
+        click.echo(json.dumps([r.as_dict() for r in rows], indent=2))
+        return 0
+    if not rows:
+        click.echo("No keys pinned. Pin one with `strataml keys add KEYFILE --scope models`.")
+        return 0
+    # One block per key: a 40-digit fingerprint leaves no room for a table at 80 columns.
+    for r in rows:
+        expiry = "never expires" if r.expires == "never" else f"expires {r.expires}" if r.expires else ""
+        status = click.style(r.status, fg=None if r.status == "valid" else "red", bold=r.status != "valid")
+        click.echo(f"{r.fingerprint}  {status}" + (f", {expiry}" if expiry else ""))
+        if r.uid:
+            click.echo(f"  {r.uid}")
+        click.echo(f"  scopes: {', '.join(r.scopes)}   file: tfc/keys/{r.file}")
+    return 0
+
+
+@keys.command("remove")
+@click.argument("fingerprint")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def remove_command(state: State, fingerprint: str, fmt: str) -> int:
+    """Unpin the key FINGERPRINT (full, or its last 16+ hex digits) and delete its file.
+
+    Signatures it made stop counting: the doctor reports them as made by a key not pinned.
+    """
+    from strataml.keys import remove
+
+    pin = remove(state.root(), fingerprint)
+    if fmt == "json":
+        click.echo(json.dumps({"removed": pin.fingerprint, "scopes": list(pin.scopes)}))
+    else:
+        click.echo(f"Unpinned {pin.fingerprint} (was: {', '.join(pin.scopes)})")
+    return 0
+
+
+@click.command("sign")
+@click.argument("target")
+@click.option("--key", "key", metavar="FPR", help="The key to sign with (default: the one pinned secret key in your keyring that holds the needed scope).")
+@click.option("--gnupghome", type=click.Path(file_okay=False, exists=True), help="The signer's GnuPG home (default: $GNUPGHOME or ~/.gnupg).")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def sign_command(state: State, target: str, key: str | None, gnupghome: str | None, fmt: str) -> int:
+    """Sign TARGET with a detached signature beside it (FILE.asc), written atomically.
+
+    \b
+    TARGET is a ref or a metadata file:
+      strataml sign model:iris-classifier@1       models/iris-classifier/1/model.yaml.asc
+      strataml sign dataset:iris@1
+      strataml sign ledger:iris-classifier        models/iris-classifier/lifecycle.jsonl.asc
+      strataml sign runs/ID/run.yaml
+
+    The metadata names its record and pins every file's sha256, so the signature covers the
+    whole record. A record with doctor errors is not signed. The new signature is checked as
+    the doctor will check it (pinned key, valid, scope) before anything is written; valid
+    signatures by other keys already in the file are kept (co-signing).
+    """
+    from strataml.sign import sign
+
+    done = sign(state.root(), target, key, gnupghome, state.start())
+    if fmt == "json":
+        click.echo(json.dumps({"signature": done.path, "target": done.target, "key": done.signer.fingerprint,
+                               "uid": done.signer.uid, "kept": done.kept, "dropped": done.dropped}))
+        return 0
+    click.echo(f"Signed {done.target} with {done.signer.fingerprint} ({done.signer.uid}): {done.path}")
+    if done.kept:
+        click.echo(f"  kept {done.kept} other valid signature(s)")
+    for who in done.dropped:
+        click.echo(f"  replaced: {who}")
+    return 0

@@ -1,0 +1,131 @@
+"""Signatures (TFC-0007): every signature file verified, every required signature present,
+each made by a pinned, valid key holding the needed scope.
+
+With --since REF the keys and policy come from REF, so a change cannot authorise itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from strataml import gitfacts, lifecycle, trust
+from strataml.doctor.engine import Context
+from strataml.doctor.finding import Finding
+from strataml.loading import load_bytes
+from strataml.workspace import CONFIG, LEDGER, SIGNATURE_SUFFIX
+
+
+@dataclass(frozen=True)
+class Target:
+    """A file that is, or must be, signed."""
+
+    data: str  # workspace path of the signed file
+    kind: str  # dataset | model | run | ledger | file (an artifact someone chose to sign)
+    needs: tuple[tuple[str, ...], ...]  # scope alternatives, each to be met
+    required_by: tuple[trust.Requirement, ...] = ()
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    ws = ctx.workspace
+    targets, signatures = _targets(ctx)
+    current = trust.read(ws.root, ws.config.data)
+    in_force = current
+    if ctx.options.since and ctx.since_commit:
+        old = gitfacts.read_at(ws.root, ctx.since_commit, [CONFIG]).get(CONFIG)
+        old_config = load_bytes(old).data if old is not None else {}
+        in_force = trust.read(ws.root, old_config, ctx.since_commit)
+    _require(ctx, targets, in_force)
+    required = {t.data: t for t in targets.values() if t.required_by}
+    if not signatures and not required and not current.configured and not in_force.configured:
+        return
+    ctx.volatile = True  # keys expire with the clock alone
+    trust.checked_keys(current)  # the key files that will be in force once this change is merged
+    for problem in current.problems:
+        yield Finding(trust.PINNED_KEY_INVALID, problem.path, problem.message, problem.hint)
+    verifier = trust.Verifier(in_force)
+    with verifier:
+        signed: set[str] = set()
+        for asc in signatures:
+            yield from _one(ctx, verifier, asc, targets, signed)
+        for data, target in sorted(required.items()):
+            if data not in signed and f"{data}{SIGNATURE_SUFFIX}" not in ws.entries:
+                rules = "; ".join(f"{r.describe()} needs a signature by a key with scope {r.scope}" for r in target.required_by)
+                yield Finding(trust.SIGNATURE_MISSING, data, f"unsigned, but the signing policy ({in_force.source}) says: {rules}",
+                              f"sign it with `strataml sign {data}` using a key that holds the scope")
+
+
+def _one(ctx: Context, verifier: trust.Verifier, asc: str, targets: dict[str, Target], signed: set[str]) -> Iterator[Finding]:
+    ws = ctx.workspace
+    data = asc[: -len(SIGNATURE_SUFFIX)]
+    entry, data_entry = ws.entries.get(asc), ws.entries.get(data)
+    if entry is None or entry.kind != "file":
+        yield Finding(trust.NOT_A_SIGNATURE, asc, f"signature file is a {entry.kind if entry else 'missing file'}, not a regular file",
+                      "replace it with the signature itself (`strataml sign`)")
+        return
+    if data_entry is None or data_entry.kind != "file":
+        yield Finding(trust.ORPHAN_SIGNATURE, asc, f"signature with nothing to sign: {data} does not exist",
+                      "remove the signature, or restore the signed file (a rename breaks the pair)")
+        return
+    target = targets.get(data) or Target(data, "file", ())
+    judgement = verifier.judge(ws.abspath(asc), ws.abspath(data), list(target.needs))
+    signed.add(data)
+    for code, message, hint in judgement.problems:
+        yield Finding(code, asc, message, hint)
+
+
+def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
+    """Signable files of the records in scope (metadata, ledgers) and the signature files there."""
+    ws = ctx.workspace
+    targets: dict[str, Target] = {}
+    signatures: list[str] = []
+    recorded: set[str] = set()
+    for record in ctx.records():
+        scopes = trust.KIND_SCOPES.get(record.kind)
+        targets[record.meta] = Target(record.meta, record.kind, (scopes,) if scopes else ())
+        if record.folder is None:
+            continue
+        recorded.update(f"{record.folder}/{f.path}" for f in record.files)
+        signatures += [e.path for e in ws.under(record.folder) if e.path.endswith(SIGNATURE_SUFFIX) and e.path not in recorded]
+    for ledger in _ledgers(ctx):
+        targets[ledger] = Target(ledger, "ledger", (trust.KIND_SCOPES["ledger"],))
+        if f"{ledger}{SIGNATURE_SUFFIX}" in ws.entries:
+            signatures.append(f"{ledger}{SIGNATURE_SUFFIX}")
+    signatures += [p for p in _orphan_ledger_signatures(ctx) if p not in signatures]
+    return targets, sorted(set(signatures))
+
+
+def _ledgers(ctx: Context) -> list[str]:
+    ws = ctx.workspace
+    if ctx.scope is None:
+        return list(ws.ledgers)
+    changed = ctx.since_changed
+    return [p for p in ws.ledgers if p in changed or f"{p}{SIGNATURE_SUFFIX}" in changed]
+
+
+def _orphan_ledger_signatures(ctx: Context) -> list[str]:
+    """`models/NAME/lifecycle.jsonl.asc` without its ledger (the layout walk keeps them aside)."""
+    ws = ctx.workspace
+    suffix = f"/{LEDGER}{SIGNATURE_SUFFIX}"
+    found = [p for p, e in ws.entries.items() if p.startswith("models/") and p.endswith(suffix) and p.count("/") == 2]
+    if ctx.scope is not None:
+        found = [p for p in found if p in ctx.since_changed]
+    return [p for p in found if p[: -len(SIGNATURE_SUFFIX)] not in ws.ledgers]
+
+
+def _require(ctx: Context, targets: dict[str, Target], in_force: trust.Trust) -> None:
+    """Attach the policy's requirements to the targets they cover (their needs replace the kind's)."""
+    if not in_force.requirements:
+        return
+    by_meta = {r.meta: r for r in ctx.records()}
+    states: dict[str, dict[str, str]] = {}
+    for data, target in list(targets.items()):
+        record = by_meta.get(data)
+        state = None
+        if record is not None and record.kind == "model" and any(r.state for r in in_force.requirements):
+            name = record.ref.name
+            if name not in states:
+                states[name] = lifecycle.states_of(ctx.workspace.root, name)
+            state = states[name].get(str(record.ref), lifecycle.REGISTERED)
+        needs, covering = trust.needs_for(in_force, target.kind, state)
+        targets[data] = Target(data, target.kind, needs, covering)

@@ -1,0 +1,270 @@
+"""Who may sign what (TFC-0007): the pinned keys in tfc/keys/, the policy in strataml.yaml, and
+the judgement of a signature file against both.
+
+A valid signature is not an authorised one: a signature counts only when it verifies, its key is
+pinned here (a subkey counts for its primary), the key is neither expired nor revoked, and the
+key holds the scope the record needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from strataml import signing
+from strataml.loading import Loaded, load_bytes
+from strataml.schemas import schema_id, validate
+from strataml.workspace import KEYS_MANIFEST
+
+KEYS_DIR = "tfc/keys"
+MANIFEST = KEYS_MANIFEST
+SCOPES = ("datasets", "models", "production", "ledger")
+# The scopes that may sign a kind of record when no policy names one.
+KIND_SCOPES: dict[str, tuple[str, ...]] = {"dataset": ("datasets",), "model": ("models", "production"), "ledger": ("ledger",)}
+
+SIGNATURE_MISSING = "TFC0007-E001"
+SIGNATURE_BAD = "TFC0007-E002"
+SIGNER_NOT_PINNED = "TFC0007-E003"
+SIGNER_OUT_OF_SCOPE = "TFC0007-E004"
+SIGNER_KEY_INVALID = "TFC0007-E005"
+NOT_A_SIGNATURE = "TFC0007-E006"
+ORPHAN_SIGNATURE = "TFC0007-E007"
+SIGNATURE_MIXED = "TFC0007-E008"
+PINNED_KEY_INVALID = "TFC0007-E009"
+
+
+@dataclass(frozen=True)
+class Pin:
+    fingerprint: str
+    file: str  # a file name in tfc/keys/
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    records: str  # datasets | models | ledger
+    scope: str
+    state: str | None = None  # models only: the lifecycle state it applies to
+
+    def covers(self, kind: str, state: str | None) -> bool:
+        """Whether this requirement applies to a `kind` of signable file (a model in `state`)."""
+        if self.records == "models":
+            return kind == "model" and (self.state is None or self.state == state)
+        return kind == {"datasets": "dataset", "ledger": "ledger"}[self.records]
+
+    def describe(self) -> str:
+        what = {"datasets": "every dataset version", "models": "every model version", "ledger": "every lifecycle ledger"}[self.records]
+        return what + (f" in {self.state}" if self.state else "")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the trust configuration itself (reported as TFC0007-E009)."""
+
+    path: str
+    message: str
+    hint: str
+
+
+@dataclass
+class Trust:
+    """Pinned keys and policy, read from the working tree or from a commit (`source`)."""
+
+    pins: tuple[Pin, ...] = ()
+    requirements: tuple[Requirement, ...] = ()
+    key_data: dict[str, bytes] = field(default_factory=dict)  # file name -> bytes
+    problems: list[Problem] = field(default_factory=list)
+    source: str = "the working tree"
+    checked: dict[str, tuple[signing.KeyInfo, bytes]] | None = None  # see checked_keys()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.pins or self.requirements or self.problems)
+
+    def pin(self, fingerprint: str | None) -> Pin | None:
+        return next((p for p in self.pins if p.fingerprint == fingerprint), None) if fingerprint else None
+
+
+def read(root: Path, config: Any, commit: str | None = None) -> Trust:
+    """The trust in force: the working tree's, or (with `commit`) what the commit held."""
+    root = Path(root)
+    if commit is None:
+        raw = _read_local(root / MANIFEST)
+        get = lambda name: _read_local(root / KEYS_DIR / name)  # noqa: E731
+        trust = Trust()
+    else:
+        from strataml import gitfacts
+
+        held = gitfacts.read_at(root, commit, [MANIFEST])
+        raw = held.get(MANIFEST)
+        get = lambda name: gitfacts.read_at(root, commit, [f"{KEYS_DIR}/{name}"]).get(f"{KEYS_DIR}/{name}")  # noqa: E731
+        trust = Trust(source=f"commit {commit[:12]}")
+    trust.requirements = _requirements(config)
+    if raw is None:
+        return trust
+    trust.pins = _pins(load_bytes(raw), trust)
+    for pin in trust.pins:
+        data = get(pin.file)
+        if data is None:
+            trust.problems.append(Problem(MANIFEST, f"key {pin.fingerprint} names {KEYS_DIR}/{pin.file}, which does not exist",
+                                          "restore the key file, or remove the key with `strataml keys remove`"))
+        else:
+            trust.key_data[pin.file] = data
+    return trust
+
+
+def _read_local(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _pins(loaded: Loaded, trust: Trust) -> tuple[Pin, ...]:
+    if not loaded.ok:
+        for p in loaded.problems:
+            trust.problems.append(Problem(MANIFEST, p.message, "fix the file, or rebuild it with `strataml keys add`"))
+        return ()
+    issues = validate("keys", loaded.data)
+    if issues:
+        for issue in issues[:5]:
+            trust.problems.append(Problem(MANIFEST, issue.message, f"see `strataml schema keys`; expected `schema: {schema_id('keys')}`"))
+        return ()
+    pins, seen = [], set()
+    for item in loaded.data["keys"]:
+        if item["fingerprint"] in seen:
+            trust.problems.append(Problem(MANIFEST, f"key {item['fingerprint']} is listed twice", "keep one entry with all its scopes"))
+            continue
+        seen.add(item["fingerprint"])
+        pins.append(Pin(item["fingerprint"], item["file"], tuple(item["scopes"])))
+    return tuple(pins)
+
+
+def _requirements(config: Any) -> tuple[Requirement, ...]:
+    signing_cfg = config.get("signing") if isinstance(config, dict) else None
+    items = signing_cfg.get("require") if isinstance(signing_cfg, dict) else None
+    out = []
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and item.get("records") in ("datasets", "models", "ledger") and item.get("scope") in SCOPES:
+            out.append(Requirement(item["records"], item["scope"], item.get("state") if item["records"] == "models" else None))
+    return tuple(out)  # a malformed policy is the workspace schema's finding (TFC0001)
+
+
+def checked_keys(trust: Trust) -> dict[str, tuple[signing.KeyInfo, bytes]]:
+    """Pinned keys whose file holds exactly the pinned public key; the others become problems."""
+    if trust.checked is not None:
+        return trust.checked
+    out: dict[str, tuple[signing.KeyInfo, bytes]] = {}
+    for pin in trust.pins:
+        data = trust.key_data.get(pin.file)
+        if data is None:
+            continue
+        held = signing.inspect_keys(data)
+        where = f"{KEYS_DIR}/{pin.file}"
+        if any(k.secret for k in held):
+            trust.problems.append(Problem(where, "holds a SECRET key; it was not used",
+                                          "remove the secret key from the repository now, revoke it, and pin the public key only"))
+        elif [k.fingerprint for k in held] != [pin.fingerprint]:
+            found = ", ".join(k.fingerprint for k in held) or "no OpenPGP key"
+            trust.problems.append(Problem(where, f"pinned as {pin.fingerprint} but holds {found}",
+                                          f"export exactly that key (`gpg --armor --export {pin.fingerprint}`) or fix the pin in {MANIFEST}"))
+        else:
+            out[pin.fingerprint] = (held[0], data)
+    trust.checked = out
+    return out
+
+
+def needs_for(trust: Trust, kind: str, state: str | None = None) -> tuple[tuple[tuple[str, ...], ...], tuple[Requirement, ...]]:
+    """(scope alternatives each to be met, the requirements behind them) for one signable file.
+
+    Requirements replace the kind's default scopes; `state` matters for model requirements.
+    """
+    covering = tuple(r for r in trust.requirements if r.covers(kind, state))
+    if covering:
+        return tuple((r.scope,) for r in covering), covering
+    scopes = KIND_SCOPES.get(kind)
+    return ((scopes,) if scopes else ()), ()
+
+
+class Verifier:
+    """A keyring holding exactly the pinned keys that check out; judges signature files."""
+
+    def __init__(self, trust: Trust) -> None:
+        self.trust = trust
+        keys = checked_keys(trust)
+        self.ring = signing.Keyring()
+        try:
+            for _info, data in keys.values():
+                self.ring.import_keys(data)
+        except BaseException:
+            self.ring.close()
+            raise
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.ring.close()
+
+    def judge(self, signature: Path, data: Path, needs: list[tuple[str, ...]]) -> Judgement:
+        """Findings for one signature file over `data`; `needs`: scope alternatives, each to be met."""
+        return judge(self.ring.verify(signature, data), self.trust, needs)
+
+
+@dataclass(frozen=True)
+class Signer:
+    fingerprint: str
+    uid: str
+    scopes: tuple[str, ...]
+
+
+@dataclass
+class Judgement:
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (code, message, hint)
+    signers: list[Signer] = field(default_factory=list)  # good signatures by usable pinned keys
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def judge(result: signing.Verification, trust: Trust, needs: list[tuple[str, ...]]) -> Judgement:
+    out = Judgement()
+    sigs = result.signatures
+    if not sigs:
+        out.problems.append((NOT_A_SIGNATURE, f"not an OpenPGP signature: {result.detail}",
+                             "sign the file again with `strataml sign`; a detached, ASCII-armoured signature belongs here"))
+        return out
+    failing = [s for s in sigs if s.status in (signing.BAD, signing.ERROR)]
+    if failing:
+        if len(sigs) > 1:
+            out.problems.append((SIGNATURE_MIXED, f"{len(failing)} of the {len(sigs)} signatures in this file do not verify "
+                                 f"(by {', '.join(s.signer or '?' for s in failing)})",
+                                 "sign again so the file holds only signatures over the current content"))
+        else:
+            why = "the file changed after it was signed, or the signature is corrupt" if failing[0].status == signing.BAD else "gpg could not check it"
+            out.problems.append((SIGNATURE_BAD, f"signature by {failing[0].signer or '?'} does not verify: {why}",
+                                 "restore the signed content, or review it and sign again with `strataml sign`"))
+    for sig in sigs:
+        if sig.status == signing.NO_KEY:
+            out.problems.append((SIGNER_NOT_PINNED, f"signed by {sig.signer}, a key not pinned in {MANIFEST} ({trust.source})",
+                                 "have a pinned key sign it, or pin the signer's key after review with `strataml keys add`"))
+        elif sig.status in (signing.KEY_EXPIRED, signing.KEY_REVOKED, signing.SIG_EXPIRED):
+            what = {signing.KEY_EXPIRED: "its key has expired", signing.KEY_REVOKED: "its key was revoked",
+                    signing.SIG_EXPIRED: "the signature itself has expired"}[sig.status]
+            out.problems.append((SIGNER_KEY_INVALID, f"signature by {sig.primary or sig.signer} ({sig.uid}) verifies but {what}",
+                                 "sign again with a valid pinned key" + ("; and check why the key was revoked" if sig.status == signing.KEY_REVOKED else "")))
+        elif sig.status == signing.GOOD:
+            pin = trust.pin(sig.primary)
+            if pin is None:  # cannot happen while the keyring holds only pins; never assume it
+                out.problems.append((SIGNER_NOT_PINNED, f"signed by {sig.primary}, a key not pinned in {MANIFEST}", "have a pinned key sign it"))
+            else:
+                out.signers.append(Signer(pin.fingerprint, sig.uid, pin.scopes))
+    if out.signers and not failing:
+        for alternatives in needs:
+            if not any(set(alternatives) & set(s.scopes) for s in out.signers):
+                held = "; ".join(f"{s.fingerprint} ({s.uid}) holds {', '.join(s.scopes)}" for s in out.signers)
+                out.problems.append((SIGNER_OUT_OF_SCOPE, f"needs a signature by a key with scope {' or '.join(alternatives)}: {held}",
+                                     "have a key that holds the scope sign it (`strataml sign --key FPR`), or extend the key's scopes after review"))
+    return out

@@ -1,0 +1,87 @@
+"""Throw-away OpenPGP keys made by the real gpg, each in a GnuPG home of its own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    home: Path  # the signer's GnuPG home (holds the secret key)
+    fingerprint: str  # primary
+    public: Path  # exported, armoured public key
+    subkeys: tuple[str, ...] = ()
+
+
+def gpg(home: Path, *args: str, stdin: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["gpg", "--homedir", str(home), "--batch", "--yes", "--no-tty", *args],
+                          input=stdin, capture_output=True, check=check)
+
+
+def make_key(base: Path, name: str, *, expire: str = "0", subkey_signer: bool = False, faked_time: str | None = None) -> Key:
+    home = Path(tempfile.mkdtemp(prefix=f"gk-{name[:6]}-", dir=base))
+    os.chmod(home, 0o700)
+    usage = "cert" if subkey_signer else "sign"
+    params = ["%no-protection", "Key-Type: EDDSA", "Key-Curve: ed25519", f"Key-Usage: {usage}"]
+    if subkey_signer:
+        params += ["Subkey-Type: EDDSA", "Subkey-Curve: ed25519", "Subkey-Usage: sign"]
+    params += [f"Name-Real: {name}", f"Name-Email: {name.lower()}@example.org", f"Expire-Date: {expire}", "%commit", ""]
+    extra = ["--faked-system-time", faked_time] if faked_time else []
+    gpg(home, *extra, "--gen-key", stdin="\n".join(params).encode())
+    fingerprint, subkeys = _fingerprints(home)
+    public = home.parent / f"{name}.pub.asc"
+    public.write_bytes(gpg(home, "--armor", "--export", fingerprint).stdout)
+    return Key(name, home, fingerprint, public, subkeys)
+
+
+def _fingerprints(home: Path) -> tuple[str, tuple[str, ...]]:
+    out = gpg(home, "--with-colons", "--list-keys").stdout.decode()
+    fprs, kinds, last = [], [], None
+    for line in out.splitlines():
+        parts = line.split(":")
+        if parts[0] in ("pub", "sub"):
+            last = parts[0]
+        elif parts[0] == "fpr" and last:
+            fprs.append(parts[9])
+            kinds.append(last)
+            last = None
+    primary = fprs[kinds.index("pub")]
+    return primary, tuple(f for f, k in zip(fprs, kinds) if k == "sub")
+
+
+def revoke(key: Key) -> None:
+    """Revoke with the certificate gpg wrote at generation, and re-export the public key."""
+    cert = (key.home / "openpgp-revocs.d" / f"{key.fingerprint}.rev").read_text()
+    gpg(key.home, "--import", stdin=cert.replace(":-----BEGIN", "-----BEGIN").encode())
+    key.public.write_bytes(gpg(key.home, "--armor", "--export", key.fingerprint).stdout)
+
+
+def sign_file(key: Key, data: Path, out: Path, *, faked_time: str | None = None, signer: str | None = None) -> None:
+    extra = ["--faked-system-time", faked_time] if faked_time else []
+    gpg(key.home, *extra, "--local-user", signer or key.fingerprint, "--armor", "--detach-sign", "--output", str(out), str(data))
+
+
+def available() -> bool:
+    return shutil.which("gpg") is not None
+
+
+def copy_home(key: Key, target: Path) -> Key:
+    """The same key in a home of its own (without the agent's sockets), to change it freely."""
+    shutil.copytree(key.home, target, ignore=shutil.ignore_patterns("S.*", "*.lock"))
+    public = target.parent / f"{target.name}.pub.asc"
+    public.write_bytes(key.public.read_bytes())
+    return Key(key.name, target, key.fingerprint, public, key.subkeys)
+
+
+def stop_agents(homes: list[Path]) -> None:
+    """gpg leaves an agent running per home; a test suite must not leave processes behind."""
+    gpgconf = shutil.which("gpgconf")
+    for home in homes:
+        if gpgconf and home.exists():
+            subprocess.run([gpgconf, "--homedir", str(home), "--kill", "all"], capture_output=True, check=False)

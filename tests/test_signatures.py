@@ -1,0 +1,332 @@
+"""Signatures with the real gpg (TFC-0007): throw-away keys, one test per finding code, keys and sign commands."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+import gpgkeys
+from conftest import edit_yaml, require
+from strataml.cli.main import run
+from strataml.doctor import engine
+from strataml.keys import add
+
+MODEL = "models/sales-model/1/model.yaml"
+DATASET = "datasets/sales/1/dataset.yaml"
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, gpgkeys.Key]]:
+    require(gpgkeys.available(), "gpg is not installed")
+    base = tmp_path_factory.mktemp("gpg")
+    made = {name: gpgkeys.make_key(base, name) for name in ("Alice", "Bob", "Mallory", "Rev")}
+    made["Sub"] = gpgkeys.make_key(base, "Sub", subkey_signer=True)
+    # Created and used in 2020, expired a day later: valid when it signed, expired now.
+    made["Old"] = gpgkeys.make_key(base, "Old", expire="1d", faked_time="20200101T000000!")
+    yield made
+    gpgkeys.stop_agents([k.home for k in made.values()] + [p for p in base.rglob("*home") if p.is_dir()])
+
+
+def pin(ws: Path, key: gpgkeys.Key, *scopes: str) -> None:
+    add(ws, key.public, list(scopes))
+
+
+def pin_raw(ws: Path, key: gpgkeys.Key, *scopes: str, data: bytes | None = None) -> None:
+    """Pin as an earlier commit would have (keys add refuses expired keys today)."""
+    folder = ws / "tfc/keys"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{key.fingerprint}.asc").write_bytes(key.public.read_bytes() if data is None else data)
+    manifest = folder / "keys.yaml"
+    body = yaml.safe_load(manifest.read_text()) if manifest.exists() else {"schema": "strataml/keys/v1", "keys": []}
+    body["keys"].append({"fingerprint": key.fingerprint, "file": f"{key.fingerprint}.asc", "scopes": list(scopes)})
+    manifest.write_text(yaml.safe_dump(body))
+
+
+def sign(ws: Path, key: gpgkeys.Key, rel: str = MODEL, **kw) -> Path:
+    out = ws / f"{rel}.asc"
+    gpgkeys.sign_file(key, ws / rel, out, **kw)
+    return out
+
+
+def policy(ws: Path, *require: dict) -> None:
+    edit_yaml(ws / "strataml.yaml", lambda d: d.update(signing={"require": list(require)}))
+
+
+def promote_to(ws: Path, state: str, ref: str = "model:sales-model@1") -> None:
+    """A ledger whose replay puts `ref` in `state` (the replay reads `ref` and `to`)."""
+    (ws / "models/sales-model/lifecycle.jsonl").write_text(json.dumps({"seq": 1, "ref": ref, "to": state}) + "\n")
+
+
+def found(ws: Path, **options) -> list[tuple[str, str]]:
+    return [(f.code, f.path) for f in engine.doctor(ws, options=engine.Options(**options)).findings]
+
+
+def codes(ws: Path) -> set[str]:
+    return {c for c, _ in found(ws)}
+
+
+# One case per code: each leaves the workspace with exactly that finding.
+def case_missing(ws, k):
+    pin(ws, k["Alice"], "models")
+    policy(ws, {"records": "models", "scope": "models"})
+
+
+def case_bad(ws, k):
+    pin(ws, k["Alice"], "models")
+    sign(ws, k["Alice"])
+    edit_yaml(ws / MODEL, lambda d: d["evaluation"]["metrics"].update(test_accuracy=0.99))
+
+
+def case_unpinned(ws, k):
+    pin(ws, k["Alice"], "models")
+    sign(ws, k["Mallory"])
+
+
+def case_out_of_scope(ws, k):
+    pin(ws, k["Alice"], "models")
+    pin(ws, k["Bob"], "datasets")
+    promote_to(ws, "production")
+    policy(ws, {"records": "models", "state": "production", "scope": "production"})
+    sign(ws, k["Bob"])
+
+
+def case_expired(ws, k):
+    pin_raw(ws, k["Old"], "models")
+    sign(ws, k["Old"], faked_time="20200101T010000!")
+
+
+def case_not_a_signature(ws, k):
+    pin(ws, k["Alice"], "models")
+    (ws / f"{MODEL}.asc").write_bytes(k["Alice"].public.read_bytes())
+
+
+def case_orphan(ws, k):
+    pin(ws, k["Alice"], "models")
+    sign(ws, k["Alice"])
+    (ws / f"{MODEL}.asc").rename(ws / "models/sales-model/1/model.yml.asc")
+
+
+def case_mixed(ws, k):
+    pin(ws, k["Alice"], "models")
+    pin(ws, k["Sub"], "models")
+    old = sign(ws, k["Alice"]).read_bytes()
+    edit_yaml(ws / MODEL, lambda d: d["evaluation"]["metrics"].update(test_accuracy=0.5))
+    new = sign(ws, k["Sub"]).read_bytes()
+    (ws / f"{MODEL}.asc").write_bytes(new + old)
+
+
+def case_key_file_mismatch(ws, k):
+    pin(ws, k["Alice"], "models")
+    shutil.copy(k["Bob"].public, ws / f"tfc/keys/{k['Alice'].fingerprint}.asc")
+
+
+SIGNATURE_CASES = {
+    "TFC0007-E001": case_missing,
+    "TFC0007-E002": case_bad,
+    "TFC0007-E003": case_unpinned,
+    "TFC0007-E004": case_out_of_scope,
+    "TFC0007-E005": case_expired,
+    "TFC0007-E006": case_not_a_signature,
+    "TFC0007-E007": case_orphan,
+    "TFC0007-E008": case_mixed,
+    "TFC0007-E009": case_key_file_mismatch,
+}
+
+
+@pytest.mark.parametrize("code", sorted(SIGNATURE_CASES))
+def test_signature_golden_negative_produces_exactly_its_code(ws: Path, keys, code: str) -> None:
+    SIGNATURE_CASES[code](ws, keys)
+    assert codes(ws) == {code}, found(ws)
+
+
+def test_signed_workspace_is_clean_and_the_signature_covers_the_record(ws: Path, keys) -> None:
+    pin(ws, keys["Alice"], "models", "production")
+    pin(ws, keys["Bob"], "datasets")
+    policy(ws, {"records": "models", "scope": "models"}, {"records": "datasets", "scope": "datasets"})
+    sign(ws, keys["Alice"])
+    for rel in ("datasets/sales/1/dataset.yaml", "datasets/flowers/1/dataset.yaml"):
+        sign(ws, keys["Bob"], rel)
+    assert found(ws) == []
+    # The metadata pins the artifact: changing the artifact is caught though the signature still verifies.
+    (ws / "models/sales-model/1/model.bin").write_bytes(b"x" * 120)
+    assert codes(ws) == {"TFC0006-E002"}
+
+
+def test_revoked_key_is_rejected_though_gpg_calls_the_signature_valid(ws: Path, keys, tmp_path: Path) -> None:
+    key = gpgkeys.copy_home(keys["Rev"], tmp_path / "rev-home")  # revoke a copy: the session's key stays usable
+    pin(ws, key, "models")
+    sign(ws, key)
+    assert found(ws) == []
+    gpgkeys.revoke(key)
+    shutil.copy(key.public, ws / f"tfc/keys/{key.fingerprint}.asc")  # the owner publishes the revocation
+    result = found(ws)
+    assert result == [("TFC0007-E005", f"{MODEL}.asc")]
+    report = engine.doctor(ws)
+    assert "revoked" in report.findings[0].message
+
+
+def test_subkey_signature_counts_for_its_pinned_primary(ws: Path, keys) -> None:
+    sub = keys["Sub"]
+    assert sub.subkeys
+    pin(ws, sub, "models")
+    sign(ws, sub)
+    assert found(ws) == []
+
+
+def test_signers_gpg_conf_and_keyring_change_nothing(ws: Path, keys, tmp_path: Path, monkeypatch) -> None:
+    mallory = gpgkeys.copy_home(keys["Mallory"], tmp_path / "mallory-home")
+    (mallory.home / "gpg.conf").write_text("trust-model always\n")
+    pin(ws, keys["Alice"], "models")
+    sign(ws, mallory)
+    monkeypatch.setenv("GNUPGHOME", str(mallory.home))  # the user's own keyring trusts Mallory fully
+    assert codes(ws) == {"TFC0007-E003"}
+
+
+def test_junk_and_empty_signature_files(ws: Path, keys) -> None:
+    pin(ws, keys["Alice"], "models")
+    (ws / f"{MODEL}.asc").write_text("not a signature\n")
+    assert codes(ws) == {"TFC0007-E006"}
+    (ws / f"{MODEL}.asc").write_bytes(b"")
+    assert codes(ws) == {"TFC0007-E006"}
+
+
+def test_production_policy_follows_the_ledger(ws: Path, keys) -> None:
+    pin(ws, keys["Alice"], "models", "production")
+    policy(ws, {"records": "models", "state": "production", "scope": "production"})
+    assert found(ws) == []  # registered: the policy does not cover it yet
+    promote_to(ws, "production")
+    assert found(ws) == [("TFC0007-E001", MODEL)]
+    sign(ws, keys["Alice"])
+    assert found(ws) == []
+
+
+def test_ledger_signature_and_policy(ws: Path, keys) -> None:
+    pin(ws, keys["Alice"], "ledger")
+    promote_to(ws, "candidate")
+    policy(ws, {"records": "ledger", "scope": "ledger"})
+    assert found(ws) == [("TFC0007-E001", "models/sales-model/lifecycle.jsonl")]
+    sign(ws, keys["Alice"], "models/sales-model/lifecycle.jsonl")
+    assert found(ws) == []
+    with open(ws / "models/sales-model/lifecycle.jsonl", "a") as fh:  # an append needs a new signature
+        fh.write(json.dumps({"seq": 2, "ref": "model:sales-model@1", "to": "staging"}) + "\n")
+    assert codes(ws) == {"TFC0007-E002"}
+
+
+def test_missing_key_file_is_reported(ws: Path, keys) -> None:
+    pin(ws, keys["Alice"], "models")
+    (ws / f"tfc/keys/{keys['Alice'].fingerprint}.asc").unlink()
+    assert found(ws) == [("TFC0007-E009", "tfc/keys/keys.yaml")]
+
+
+# The commands, through the CLI as users run them.
+
+def cli(ws: Path, *args: str, capsys) -> tuple[int, str, str]:
+    code = run(["-C", str(ws), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_keys_add_list_remove(ws: Path, keys, capsys) -> None:
+    alice = keys["Alice"]
+    code, out, _ = cli(ws, "keys", "add", str(alice.public), "--scope", "models", "--scope", "production", capsys=capsys)
+    assert code == 0 and alice.fingerprint in out
+    assert (ws / f"tfc/keys/{alice.fingerprint}.asc").read_text().startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+    code, out, _ = cli(ws, "keys", "list", "--format", "json", capsys=capsys)
+    listed = json.loads(out)
+    assert listed == [{"fingerprint": alice.fingerprint, "uid": "Alice <alice@example.org>", "scopes": ["models", "production"],
+                       "expires": "never", "status": "valid", "file": f"tfc/keys/{alice.fingerprint}.asc"}]
+    code, out, _ = cli(ws, "keys", "list", capsys=capsys)
+    assert code == 0 and "Alice <alice@example.org>" in out and max(map(len, out.splitlines())) <= 100
+    code, out, _ = cli(ws, "keys", "remove", alice.fingerprint[-16:], capsys=capsys)
+    assert code == 0 and "Unpinned" in out
+    assert not (ws / f"tfc/keys/{alice.fingerprint}.asc").exists()
+    assert json.loads(cli(ws, "keys", "list", "--format", "json", capsys=capsys)[1]) == []
+    code, _, err = cli(ws, "keys", "remove", "DEADBEEFDEADBEEF", capsys=capsys)
+    assert code == 3 and "no pinned key" in err
+
+
+def test_keys_add_refuses_secret_keys_several_keys_and_bad_scopes(ws: Path, keys, tmp_path: Path, capsys) -> None:
+    alice = keys["Alice"]
+    secret = tmp_path / "secret.asc"
+    secret.write_bytes(gpgkeys.gpg(alice.home, "--armor", "--export-secret-keys", alice.fingerprint).stdout)
+    code, _, err = cli(ws, "keys", "add", str(secret), "--scope", "models", capsys=capsys)
+    assert code == 3 and "SECRET" in err and not (ws / "tfc/keys/keys.yaml").exists()
+    both = tmp_path / "both.asc"
+    both.write_bytes(alice.public.read_bytes() + keys["Bob"].public.read_bytes())
+    code, _, err = cli(ws, "keys", "add", str(both), "--scope", "models", capsys=capsys)
+    assert code == 3 and "holds 2" in err
+    code, _, err = cli(ws, "keys", "add", str(alice.public), "--scope", "everything", capsys=capsys)
+    assert code == 3 and "everything" in err
+    code, _, err = cli(ws, "keys", "add", str(tmp_path / "nope.asc"), "--scope", "models", capsys=capsys)
+    assert code == 3 and "cannot read" in err
+
+
+def test_sign_command_writes_a_signature_the_doctor_accepts(ws: Path, keys, capsys) -> None:
+    alice = keys["Alice"]
+    pin(ws, alice, "models")
+    code, out, err = cli(ws, "sign", "model:sales-model@1", "--gnupghome", str(alice.home), capsys=capsys)
+    assert code == 0, err
+    assert (ws / f"{MODEL}.asc").read_text().startswith("-----BEGIN PGP SIGNATURE-----")
+    assert engine.doctor(ws, strict=True).exit_code == 0
+    # Co-signing keeps the other valid signature; signing again replaces one's own.
+    pin(ws, keys["Sub"], "models")
+    code, out, err = cli(ws, "sign", MODEL, "--gnupghome", str(keys["Sub"].home), "--format", "json", capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["kept"] == 1
+    assert (ws / f"{MODEL}.asc").read_text().count("BEGIN PGP SIGNATURE") == 2
+    code, out, err = cli(ws, "sign", MODEL, "--gnupghome", str(alice.home), "--format", "json", capsys=capsys)
+    assert json.loads(out)["kept"] == 1 and json.loads(out)["dropped"] == [alice.fingerprint]
+    assert engine.doctor(ws, strict=True).exit_code == 0
+
+
+def test_sign_refuses_what_the_doctor_would_reject(ws: Path, keys, capsys) -> None:
+    pin(ws, keys["Alice"], "models")
+    pin(ws, keys["Bob"], "datasets")
+    code, _, err = cli(ws, "sign", "model:sales-model@1", "--gnupghome", str(keys["Mallory"].home), capsys=capsys)
+    assert code == 3 and "is pinned in tfc/keys/keys.yaml" in err
+    code, _, err = cli(ws, "sign", "model:sales-model@1", "--key", keys["Mallory"].fingerprint,
+                       "--gnupghome", str(keys["Mallory"].home), capsys=capsys)
+    assert code == 3 and "is not pinned" in err
+    code, _, err = cli(ws, "sign", "model:sales-model@1", "--gnupghome", str(keys["Bob"].home), capsys=capsys)
+    assert code == 3 and "TFC0007-E004" in err and not (ws / f"{MODEL}.asc").exists()
+    (ws / "models/sales-model/1/model.bin").write_bytes(b"y" * 120)
+    code, _, err = cli(ws, "sign", "model:sales-model@1", "--gnupghome", str(keys["Alice"].home), capsys=capsys)
+    assert code == 3 and "doctor errors" in err and "TFC0006-E002" in err and not (ws / f"{MODEL}.asc").exists()
+    code, _, err = cli(ws, "sign", "model:nope@1", capsys=capsys)
+    assert code == 3 and "no such record" in err
+    code, _, err = cli(ws, "sign", "models/sales-model/1/model.bin", capsys=capsys)
+    assert code == 3 and "not the metadata" in err
+
+
+def test_since_uses_the_keys_at_the_base_so_a_change_cannot_authorise_itself(ws: Path, keys) -> None:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ws, check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("-c", "user.name=T", "-c", "user.email=t@example.org", "add", "-A")
+    git("-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-qm", "base")
+    base = git("rev-parse", "HEAD")
+    pin(ws, keys["Mallory"], "models")  # the pull request pins its own key and signs with it
+    sign(ws, keys["Mallory"])
+    git("-c", "user.name=T", "-c", "user.email=t@example.org", "add", "-A")
+    git("-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-qm", "self-approve")
+    result = found(ws, since=base)
+    assert ("TFC0007-E003", f"{MODEL}.asc") in result
+    assert {c for c, _ in result} == {"TFC0007-E003", "TFC0007-W001"}
+    assert found(ws) == []  # once merged (reviewed), the key is in force
+
+
+def test_missing_gpg_is_a_clear_failure_not_a_pass(ws: Path, keys, monkeypatch, capsys) -> None:
+    pin(ws, keys["Alice"], "models")
+    sign(ws, keys["Alice"])
+    monkeypatch.setenv("PATH", "/nonexistent")
+    code = run(["-C", str(ws), "doctor"])
+    err = capsys.readouterr().err
+    assert code == 3 and "gpg is not installed" in err
+
