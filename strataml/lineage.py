@@ -55,7 +55,10 @@ def _node(record: Record, report: Report) -> dict[str, Any]:
     for f in report.findings:
         if f.path == path or f.path.startswith(path + "/") or f.path == record.meta:
             counts[f.severity + "s"] += 1
-    return {"id": str(record.ref), "kind": record.kind, "path": path, "attrs": _attrs(record), "findings": counts}
+    node = {"id": str(record.ref), "kind": record.kind, "path": path, "attrs": _attrs(record), "findings": counts}
+    if record.kind != "experiment":
+        node["signature"] = report.signatures.get(record.meta, {"status": "unsigned", "signers": []})
+    return node
 
 
 def _attrs(record: Record) -> dict[str, Any]:

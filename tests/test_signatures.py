@@ -330,3 +330,18 @@ def test_missing_gpg_is_a_clear_failure_not_a_pass(ws: Path, keys, monkeypatch, 
     err = capsys.readouterr().err
     assert code == 3 and "gpg is not installed" in err
 
+
+
+def test_index_says_who_signed(ws: Path, keys) -> None:
+    from strataml.lineage import build
+    from strataml.workspace import load
+
+    pin(ws, keys["Alice"], "models")
+    sign(ws, keys["Alice"])
+    sign(ws, keys["Mallory"], DATASET)
+    nodes = {n["id"]: n for n in build(load(ws), engine.doctor(ws))["nodes"]}
+    assert nodes["model:sales-model@1"]["signature"] == {
+        "status": "signed", "signers": [{"fingerprint": keys["Alice"].fingerprint, "uid": "Alice <alice@example.org>", "scopes": ["models"]}]}
+    assert nodes["dataset:sales@1"]["signature"]["status"] == "invalid"
+    assert nodes["dataset:flowers@1"]["signature"] == {"status": "unsigned", "signers": []}
+    assert "signature" not in nodes["experiment:sales-forecast"]

@@ -50,6 +50,7 @@ class Context:
     # The findings depend on more than the snapshot key covers (.git/lfs/objects for a pointer,
     # the clock for a key's expiry): a later run must not reuse them.
     volatile: bool = False
+    signatures: dict[str, dict[str, object]] = field(default_factory=dict)  # see Report.signatures
 
     def records(self) -> list[Record]:
         """The records this run checks (all, or those changed since --since)."""
@@ -191,7 +192,7 @@ def run(workspace: Workspace, policy: Policy | None = None, *, strict: bool = Fa
     raw, stats, _ctx = check(workspace, options or Options(), cache, progress)
     if cache is not None:
         cache.save()
-    return Report(apply(policy, raw), stats, strict)
+    return Report(apply(policy, raw), stats, strict, _ctx.signatures)
 
 
 def check(workspace: Workspace, options: Options, cache: Cache | None = None,
@@ -298,7 +299,7 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
         if key is not None and not ctx.volatile:
             cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})
         cache.save()
-    return Report(apply(policy, raw), stats, strict)
+    return Report(apply(policy, raw), stats, strict, ctx.signatures)
 
 
 def _hash_early(root: Path, entries: dict[str, Entry], cache: Cache | None,

@@ -42,6 +42,8 @@ class Report:
     findings: tuple[Finding, ...]
     stats: dict[str, int] = field(default_factory=dict)
     strict: bool = False
+    # Signed files (workspace path) -> {"status": signed | invalid, "signers": [...]}: for viewers.
+    signatures: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity.value)

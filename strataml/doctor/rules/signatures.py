@@ -70,6 +70,8 @@ def _one(ctx: Context, verifier: trust.Verifier, asc: str, targets: dict[str, Ta
     target = targets.get(data) or Target(data, "file", ())
     judgement = verifier.judge(ws.abspath(asc), ws.abspath(data), list(target.needs))
     signed.add(data)
+    ctx.signatures[data] = {"status": "signed" if judgement.ok else "invalid",
+                            "signers": [{"fingerprint": s.fingerprint, "uid": s.uid, "scopes": list(s.scopes)} for s in judgement.signers]}
     for code, message, hint in judgement.problems:
         yield Finding(code, asc, message, hint)
 
