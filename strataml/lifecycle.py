@@ -1,11 +1,23 @@
-"""Model lifecycle states (TFC-0005): a version's state is the replay of its model's ledger."""
+"""Model lifecycle (TFC-0005): the hash-chained ledger, its replay, and exact appends.
+
+A version's state is the replay of `models/NAME/lifecycle.jsonl`; versions without entries are
+`registered`. Each entry hashes its canonical JSON (without `hash`) and names the previous
+entry's hash, so an edit, removal or reordering breaks the chain at that line.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from strataml import atomic
+from strataml.schemas import schema_id, validate
 from strataml.workspace import LEDGER
 
 REGISTERED = "registered"
@@ -18,40 +30,155 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "rejected": (),
 }
 STATES = tuple(TRANSITIONS)
+NEEDS_PASS = ("staging", "production")
+
+SCHEMA = "TFC0005-E001"
+CHAIN = "TFC0005-E002"
+ILLEGAL = "TFC0005-E003"
+TWO_IN_PRODUCTION = "TFC0005-E004"
+TORN = "TFC0005-E005"
+WITHOUT_PASS = "TFC0005-E007"
 
 
 def ledger_path(root: Path, model: str) -> Path:
     return Path(root) / "models" / model / LEDGER
 
 
-def entries(raw: bytes) -> list[dict[str, Any]]:
-    """The ledger's complete lines that parse as JSON objects, in file order."""
-    out = []
-    for line in raw.split(b"\n")[:-1]:  # the last piece is empty, or a torn line
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict):
-            out.append(entry)
+def canonical(entry: dict[str, Any]) -> bytes:
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def entry_hash(entry: dict[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    line: int | None
+    message: str
+    hint: str
+
+
+@dataclass
+class Ledger:
+    """A parsed ledger: the entries up to the first problem, the replayed states, the problems."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    states: dict[str, str] = field(default_factory=dict)  # ref -> state
+    problems: list[Problem] = field(default_factory=list)
+    size: int = 0  # bytes of the complete lines read
+
+    @property
+    def head(self) -> str | None:
+        return self.entries[-1]["hash"] if self.entries else None
+
+    def state(self, ref: str) -> str:
+        return self.states.get(ref, REGISTERED)
+
+    def production(self) -> list[str]:
+        return sorted(r for r, s in self.states.items() if s == "production")
+
+
+def parse(raw: bytes, model: str) -> Ledger:
+    """Verify and replay a ledger's bytes; stops at the first line that breaks the chain."""
+    out = Ledger()
+    lines = raw.split(b"\n")
+    torn = lines.pop()  # after the last "\n": empty unless the last line is incomplete
+    if torn:
+        out.problems.append(Problem(TORN, len(lines) + 1, "the last line is incomplete (no final newline): a write was cut short",
+                                    "remove the incomplete last line (`git checkout` the ledger, or delete that line) and promote again"))
+    prev: str | None = None
+    for number, line in enumerate(lines, start=1):
+        problem = _check(line, number, prev, model, out)
+        if problem is not None:
+            out.problems.append(problem)
+            break
+        out.size += len(line) + 1
+        prev = out.entries[-1]["hash"]
+    if len(out.production()) > 1:
+        out.problems.append(Problem(TWO_IN_PRODUCTION, None, f"{len(out.production())} versions are in production: {', '.join(out.production())}",
+                                    "archive all but one with `strataml promote MODEL_REF --to archived`"))
     return out
 
 
-def replay(items: list[dict[str, Any]]) -> dict[str, str]:
-    """ref -> the state its last entry moved it to (versions without entries are `registered`)."""
-    states: dict[str, str] = {}
-    for entry in items:
-        ref, to = entry.get("ref"), entry.get("to")
-        if isinstance(ref, str) and to in TRANSITIONS:
-            states[ref] = to
-    return states
+def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) -> Problem | None:
+    fix = "restore the ledger from Git (`git checkout REF -- FILE`); never edit it by hand"
+    try:
+        entry = json.loads(line)
+    except ValueError as exc:
+        return Problem(SCHEMA, number, f"line {number} is not JSON ({exc.msg})", fix)
+    issues = validate("ledger-entry", entry)
+    if issues:
+        return Problem(SCHEMA, number, f"line {number} is not a ledger entry: {issues[0].message}", fix)
+    if entry["seq"] != number:
+        return Problem(CHAIN, number, f"line {number} has seq {entry['seq']}: an entry was removed, added or reordered", fix)
+    if entry["prev"] != prev:
+        return Problem(CHAIN, number, f"line {number} does not follow the line before it (prev {entry['prev']}, expected {prev})", fix)
+    if entry["hash"] != entry_hash(entry):
+        return Problem(CHAIN, number, f"line {number} was edited after it was written (its hash does not match its content)", fix)
+    ref = entry["ref"]
+    if not ref.startswith(f"model:{model}@"):
+        return Problem(SCHEMA, number, f"line {number} is about {ref}, which is not a version of {model}", fix)
+    current = out.states.get(ref, REGISTERED)
+    if entry["from"] != current or entry["to"] not in TRANSITIONS[current]:
+        legal = ", ".join(TRANSITIONS[current]) or "nothing"
+        return Problem(ILLEGAL, number, f"line {number} moves {ref} {entry['from']} -> {entry['to']}, but it was {current} "
+                       f"(legal from {current}: {legal})", "restore the ledger; `strataml promote` refuses illegal moves")
+    out.entries.append(entry)
+    out.states[ref] = entry["to"]
+    return None
+
+
+def read(root: Path, model: str) -> Ledger:
+    try:
+        raw = ledger_path(root, model).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return Ledger()
+    return parse(raw, model)
 
 
 def states_of(root: Path, model: str) -> dict[str, str]:
-    """Replayed states of one model's versions, from the ledger in the working tree."""
+    """Replayed states of one model's versions (up to the first broken line)."""
+    return read(root, model).states
+
+
+def make_entry(seq: int, prev: str | None, ref: str, to: str, at: str, actor: str, reason: str,
+               gate: str | None, current: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"schema": schema_id("ledger-entry"), "seq": seq, "prev": prev, "ref": ref, "from": current, "to": to,
+                             "at": at, "actor": actor, "reason": reason, "gate": gate}
+    entry["hash"] = entry_hash(entry)
+    return entry
+
+
+@contextmanager
+def locked(root: Path, model: str) -> Iterator[None]:
+    """An exclusive lock on one model's ledger, across processes (released on exit or crash)."""
+    import fcntl
+
+    folder = Path(root) / ".strataml" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / f"{model}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def append(root: Path, model: str, expected_size: int, entries: list[dict[str, Any]]) -> None:
+    """Write the ledger with `entries` appended, atomically (old or new file, never a torn line).
+
+    Call under locked(); `expected_size` is the size the caller read, so a ledger changed
+    behind the lock (by hand) is never overwritten.
+    """
     path = ledger_path(root, model)
     try:
-        raw = path.read_bytes()
-    except OSError:
-        return {}
-    return replay(entries(raw))
+        old = path.read_bytes()
+    except FileNotFoundError:
+        old = b""
+    if len(old) != expected_size:
+        from strataml.errors import StrataError
+
+        raise StrataError(f"{path} changed while promoting", "run the command again")
+    atomic.write_bytes(path, old + b"".join(canonical(e) + b"\n" for e in entries))

@@ -28,7 +28,9 @@ class Signed:
 
 
 @dataclass(frozen=True)
-class _Target:
+class SignTarget:
+    """A file to sign: its path, what kind of signable file it is, and (for models) the state."""
+
     rel: str
     kind: str  # dataset | model | run | ledger
     ref: str  # the record's ref, or ledger:NAME
@@ -40,6 +42,17 @@ def sign(root: Path, target: str, key: str | None = None, gnupghome: str | None 
     ws = load(root)
     what = _resolve(ws, target, Path(cwd or Path.cwd()))
     _refuse_broken(ws, what)
+    content, signer, kept, dropped = signature(ws, what, ws.abspath(what.rel).read_bytes(), key, gnupghome)
+    asc = what.rel + SIGNATURE_SUFFIX
+    atomic.write_bytes(ws.abspath(asc), content)
+    return Signed(asc, what.rel, signer, kept, dropped)
+
+
+def signature(ws: Workspace, what: SignTarget, data: bytes, key: str | None, gnupghome: str | None) -> tuple[bytes, signing.KeyInfo, int, list[str]]:
+    """The content of `what`'s signature file once it signs `data`: (bytes, signer, kept, dropped).
+
+    Checked the way the doctor checks it; valid signatures by other pinned keys are kept.
+    """
     current = trust.read(ws.root, ws.config.data)
     pinned = trust.checked_keys(current)
     if current.problems:
@@ -47,28 +60,31 @@ def sign(root: Path, target: str, key: str | None = None, gnupghome: str | None 
         raise StrataError(f"{first.path}: {first.message}", first.hint)
     needs, _ = trust.needs_for(current, what.kind, what.state)
     signer = _choose(pinned, current, needs, key, gnupghome)
-    data_path = ws.abspath(what.rel)
-    data = data_path.read_bytes()
     new = signing.sign_detached(data, signer.fingerprint, gnupghome)
     asc = what.rel + SIGNATURE_SUFFIX
-    kept, dropped = _keep_existing(ws, current, asc, data_path, signer.fingerprint)
-    content = b"".join(kept) + new
-    with trust.Verifier(current) as verifier:
-        judgement = _judge_bytes(verifier, content, data_path, list(needs))
+    try:
+        existing = ws.abspath(asc).read_bytes()
+    except FileNotFoundError:
+        existing = b""
+    with tempfile.TemporaryDirectory() as tmp, trust.Verifier(current) as verifier:
+        signed = Path(tmp) / "data"
+        signed.write_bytes(data)
+        kept, dropped = _keep_existing(verifier, existing, signed, signer.fingerprint)
+        content = b"".join(kept) + new
+        judgement = _judge_bytes(verifier, content, signed, list(needs))
     if not judgement.ok:
         code, message, hint = judgement.problems[0]
         raise StrataError(f"signed, but the doctor would reject {asc} ({code}): {message}; nothing was written", hint)
-    atomic.write_bytes(ws.abspath(asc), content)
-    return Signed(asc, what.rel, signer, len(kept), dropped)
+    return content, signer, len(kept), dropped
 
 
-def _resolve(ws: Workspace, target: str, cwd: Path) -> _Target:
+def _resolve(ws: Workspace, target: str, cwd: Path) -> SignTarget:
     if target.startswith("ledger:"):
         name = target[len("ledger:"):]
         rel = f"models/{name}/{LEDGER}"
         if not valid_name(name) or not ws.abspath(rel).is_file():
             raise StrataError(f"{target}: no ledger at {rel}", "a model's ledger exists once it was promoted (`strataml promote`)")
-        return _Target(rel, "ledger", target)
+        return SignTarget(rel, "ledger", target)
     path = (cwd / target).resolve()
     if ":" in target and not path.exists():
         try:
@@ -84,11 +100,11 @@ def _resolve(ws: Workspace, target: str, cwd: Path) -> _Target:
     except ValueError:
         raise StrataError(f"{target} is outside the workspace {ws.root}", "sign files of this workspace only") from None
     if rel.endswith(f"/{LEDGER}") and rel.count("/") == 2 and path.is_file():
-        return _Target(rel, "ledger", f"ledger:{rel.split('/')[1]}")
+        return SignTarget(rel, "ledger", f"ledger:{rel.split('/')[1]}")
     return _record_target(ws, rel)
 
 
-def _record_target(ws: Workspace, rel: str) -> _Target:
+def _record_target(ws: Workspace, rel: str) -> SignTarget:
     record = next((r for r in ws.records if r.meta == rel), None)
     if record is None or record.kind == "experiment":
         names = ", ".join(sorted(set(META.values())))
@@ -97,10 +113,10 @@ def _record_target(ws: Workspace, rel: str) -> _Target:
     state = None
     if record.kind == "model":
         state = lifecycle.states_of(ws.root, record.ref.name).get(str(record.ref), lifecycle.REGISTERED)
-    return _Target(rel, record.kind, str(record.ref), state)
+    return SignTarget(rel, record.kind, str(record.ref), state)
 
 
-def _refuse_broken(ws: Workspace, what: _Target) -> None:
+def _refuse_broken(ws: Workspace, what: SignTarget) -> None:
     """A signature vouches for the files the metadata pins: never sign a record the doctor rejects."""
     if what.kind == "ledger":
         return
@@ -147,21 +163,18 @@ def _choose(pinned: dict[str, tuple[signing.KeyInfo, bytes]], current: trust.Tru
     raise StrataError(f"several pinned keys could sign: {choices}", "choose one with --key FPR")
 
 
-def _keep_existing(ws: Workspace, current: trust.Trust, asc: str, data: Path, signer: str) -> tuple[list[bytes], list[str]]:
-    """Signatures already in `asc` that still verify by a pinned key, other than `signer`'s (replaced)."""
-    try:
-        raw = ws.abspath(asc).read_bytes()
-    except FileNotFoundError:
-        return [], []
+def _keep_existing(verifier: trust.Verifier, raw: bytes, data: Path, signer: str) -> tuple[list[bytes], list[str]]:
+    """Signatures in `raw` that still verify over `data` by a pinned key, other than `signer`'s (replaced)."""
     kept, dropped = [], []
-    with trust.Verifier(current) as verifier:
-        for block in _BLOCK.findall(raw) or [raw]:
-            judgement = _judge_bytes(verifier, block, data, [])
-            who = judgement.signers[0].fingerprint if judgement.signers else None
-            if judgement.ok and who and who != signer:
-                kept.append(block if block.endswith(b"\n") else block + b"\n")
-            else:
-                dropped.append(who or "a signature that no longer verifies")
+    if not raw:
+        return kept, dropped
+    for block in _BLOCK.findall(raw) or [raw]:
+        judgement = _judge_bytes(verifier, block, data, [])
+        who = judgement.signers[0].fingerprint if judgement.signers else None
+        if judgement.ok and who and who != signer:
+            kept.append(block if block.endswith(b"\n") else block + b"\n")
+        else:
+            dropped.append(who or "a signature that no longer verifies")
     return kept, dropped
 
 

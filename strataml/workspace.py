@@ -102,6 +102,17 @@ class Workspace:
     def get(self, ref: Ref | str) -> Record | None:
         return self._by_ref.get(str(ref))
 
+    def closest(self, text: str, kind: str | None = None, n: int = 3) -> list[str]:
+        """Existing refs (of `kind`) closest to `text`, for "did you mean" hints."""
+        import difflib
+
+        candidates = [str(r.ref) for r in self.records if kind is None or r.kind == kind]
+        close = difflib.get_close_matches(text, candidates, n=n, cutoff=0.6)
+        if not close and ":" in text:  # a mistyped kind or version: compare the names alone
+            name = text.split(":", 1)[1].split("@", 1)[0]
+            close = [c for c in candidates if c.split(":", 1)[1].split("@", 1)[0] == name][:n]
+        return close
+
     def abspath(self, rel: str) -> Path:
         return self.root / rel
 

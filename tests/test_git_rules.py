@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import models_helpers
+
 from conftest import FIXTURES, edit_yaml, require
 from strataml import lfs
 from strataml.cli.main import run
@@ -145,8 +147,8 @@ def history(change) -> callable:
 
 
 def _ledger(repo: Path) -> None:
-    ledger = repo / "models/sales-model/lifecycle.jsonl"
-    ledger.write_text(ledger.read_text().replace("candidate", "production"))
+    """History rewritten into another valid chain: only the comparison with REF can tell."""
+    models_helpers.write_ledger(repo, [(models_helpers.ref(1), "rejected")])
 
 
 GIT_CASES = {
@@ -170,7 +172,7 @@ GIT_CASES = {
 
 @pytest.fixture
 def repo_with_ledger(repo: Path) -> Path:
-    (repo / "models/sales-model/lifecycle.jsonl").write_text('{"seq": 1, "to": "candidate"}\n')
+    models_helpers.reach(repo, "candidate")
     commit_all(repo, "ledger")
     return repo
 
@@ -274,7 +276,7 @@ def test_since_in_a_shallow_clone(repo: Path, tmp_path: Path, capsys: pytest.Cap
 def test_ledger_append_is_fine_but_truncation_is_not(repo_with_ledger: Path) -> None:
     base = git(repo_with_ledger, "rev-parse", "HEAD")
     ledger = repo_with_ledger / "models/sales-model/lifecycle.jsonl"
-    ledger.write_text(ledger.read_text() + '{"seq": 2, "to": "staging"}\n')
+    models_helpers.reach(repo_with_ledger, "staging")
     assert codes(repo_with_ledger, since=base) == []
     ledger.write_text("")
     assert codes(repo_with_ledger, since=base) == ["TFC0005-E006"]

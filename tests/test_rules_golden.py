@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import models_helpers as ledgers
 from conftest import edit_yaml
 from strataml.contracts import registry
 from strataml.doctor import engine
@@ -97,6 +98,13 @@ CASES = {
     "TFC0008-E004": lambda ws: copy_dataset(ws, FLOWERS, "datasets/Flowers/1", "dataset:Flowers@1"),
     "TFC0008-E005": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d["inputs"][0].update(digest="sha256:" + "cd" * 32)),
     "TFC0008-E006": lambda ws: set_windows(ws, train=("2024-01-01", "2024-01-11")),
+    "TFC0005-E001": lambda ws: raw(ws, "models/sales-model/lifecycle.jsonl", b'{"seq": 1}\n'),
+    "TFC0005-E002": lambda ws: (ledgers.reach(ws, "staging"), ledgers.tamper(ws, lambda t: t.replace('"reason":"test"', '"reason":"x"', 1))),
+    "TFC0005-E003": lambda ws: ledgers.write_ledger(ws, [(ledgers.ref(1), "staging")]),
+    "TFC0005-E004": lambda ws: (ledgers.add_version(ws, 2), ledgers.write_ledger(
+        ws, [(ledgers.ref(v), s) for v in (1, 2) for s in ("candidate", "staging", "production")])),
+    "TFC0005-E005": lambda ws: (ledgers.reach(ws, "staging"), ledgers.tamper(ws, lambda t: t[:-9])),
+    "TFC0005-E007": lambda ws: (ledgers.fail_gate(ws), ledgers.write_ledger(ws, [(ledgers.ref(1), "candidate"), (ledgers.ref(1), "staging")])),
     "TFC0008-E007": lambda ws: set_windows(ws, test=("2024-01-11", "2024-02-01")),
     "TFC0008-E008": lambda ws: set_windows(ws, val=("2024-01-10", "2024-01-09")),
 }

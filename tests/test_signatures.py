@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import gpgkeys
+import models_helpers
 from conftest import edit_yaml, require
 from strataml.cli.main import run
 from strataml.doctor import engine
@@ -58,9 +59,9 @@ def policy(ws: Path, *require: dict) -> None:
     edit_yaml(ws / "strataml.yaml", lambda d: d.update(signing={"require": list(require)}))
 
 
-def promote_to(ws: Path, state: str, ref: str = "model:sales-model@1") -> None:
-    """A ledger whose replay puts `ref` in `state` (the replay reads `ref` and `to`)."""
-    (ws / "models/sales-model/lifecycle.jsonl").write_text(json.dumps({"seq": 1, "ref": ref, "to": state}) + "\n")
+def promote_to(ws: Path, state: str) -> None:
+    """A legal ledger that puts model:sales-model@1 in `state`."""
+    models_helpers.reach(ws, state)
 
 
 def found(ws: Path, **options) -> list[tuple[str, str]]:
@@ -213,8 +214,7 @@ def test_ledger_signature_and_policy(ws: Path, keys) -> None:
     assert found(ws) == [("TFC0007-E001", "models/sales-model/lifecycle.jsonl")]
     sign(ws, keys["Alice"], "models/sales-model/lifecycle.jsonl")
     assert found(ws) == []
-    with open(ws / "models/sales-model/lifecycle.jsonl", "a") as fh:  # an append needs a new signature
-        fh.write(json.dumps({"seq": 2, "ref": "model:sales-model@1", "to": "staging"}) + "\n")
+    models_helpers.reach(ws, "staging")  # an append needs a new signature
     assert codes(ws) == {"TFC0007-E002"}
 
 
@@ -345,3 +345,35 @@ def test_index_says_who_signed(ws: Path, keys) -> None:
     assert nodes["dataset:sales@1"]["signature"]["status"] == "invalid"
     assert nodes["dataset:flowers@1"]["signature"] == {"status": "unsigned", "signers": []}
     assert "signature" not in nodes["experiment:sales-forecast"]
+
+
+def test_promote_needs_the_signature_the_policy_requires(ws: Path, keys) -> None:
+    from strataml.promote import Refused, promote
+
+    pin(ws, keys["Alice"], "models", "production")
+    pin(ws, keys["Bob"], "datasets")
+    policy(ws, {"records": "models", "state": "production", "scope": "production"})
+    promote_to(ws, "staging")
+    with pytest.raises(Refused, match="not signed"):
+        promote(ws, "model:sales-model@1", "production")
+    sign(ws, keys["Bob"])
+    with pytest.raises(Refused, match="TFC0007-E004"):
+        promote(ws, "model:sales-model@1", "production")
+    sign(ws, keys["Alice"])
+    promote(ws, "model:sales-model@1", "production")
+    assert found(ws) == []
+
+
+def test_promote_sign_signs_the_new_ledger(ws: Path, keys, capsys) -> None:
+    from strataml.promote import Refused, promote
+
+    pin(ws, keys["Alice"], "ledger", "models")
+    policy(ws, {"records": "ledger", "scope": "ledger"})
+    with pytest.raises(Refused, match="pass --sign"):
+        promote(ws, "model:sales-model@1", "candidate")
+    code = run(["-C", str(ws), "promote", "model:sales-model@1", "--to", "candidate", "--sign", "--gnupghome", str(keys["Alice"].home)])
+    assert code == 0, capsys.readouterr().err
+    assert "ledger signed by" in capsys.readouterr().out
+    assert found(ws) == []
+    done = promote(ws, "model:sales-model@1", "staging", sign=True, gnupghome=str(keys["Alice"].home))
+    assert done.signed_by and found(ws) == []

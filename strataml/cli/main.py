@@ -40,6 +40,7 @@ class LazyGroup(click.Group):
         "run": ("strataml.cli.run", "run_command"),
         "plugins": ("strataml.cli.run", "plugins"),
         "model": ("strataml.cli.model", "model"),
+        "promote": ("strataml.cli.promote", "promote"),
         "keys": ("strataml.cli.keys", "keys"),
         "sign": ("strataml.cli.keys", "sign_command"),
         "schema": ("strataml.cli.schema", "schema"),

@@ -59,6 +59,13 @@ class Context:
             self._records = (self.scope, chosen)
         return self._records[1]
 
+    def ledgers(self) -> list[str]:
+        """The lifecycle ledgers this run checks (all, or those changed since --since, with their signature)."""
+        if self.scope is None:
+            return list(self.workspace.ledgers)
+        changed = self.since_changed
+        return [p for p in self.workspace.ledgers if p in changed or p + ".asc" in changed]
+
     def git(self) -> GitFacts | None:
         """Git's view of the in-scope records' files (None outside a repository), asked once."""
         if self._git is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -86,8 +85,7 @@ def _resolve(ws: Workspace, record: Record, path: tuple[str | int, ...], text: s
                       f"point it at a {kinds[0]} ref", record.line(*path))
         return
     if ws.get(ref) is None:
-        candidates = [str(r.ref) for r in ws.records if r.ref.kind == ref.kind]
-        close = difflib.get_close_matches(text, candidates, n=3, cutoff=0.6)
+        close = ws.closest(text, ref.kind)
         hint = f"did you mean {', '.join(close)}?" if close else f"add the {ref.kind} (or fix the ref); `strataml doctor` checks refs against the workspace"
         yield Finding(DANGLING, record.meta, f"{where} refers to {text}, which does not exist in this workspace", hint, record.line(*path))
 

@@ -89,20 +89,12 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
             continue
         recorded.update(f"{record.folder}/{f.path}" for f in record.files)
         signatures += [e.path for e in ws.under(record.folder) if e.path.endswith(SIGNATURE_SUFFIX) and e.path not in recorded]
-    for ledger in _ledgers(ctx):
+    for ledger in ctx.ledgers():
         targets[ledger] = Target(ledger, "ledger", (trust.KIND_SCOPES["ledger"],))
         if f"{ledger}{SIGNATURE_SUFFIX}" in ws.entries:
             signatures.append(f"{ledger}{SIGNATURE_SUFFIX}")
     signatures += [p for p in _orphan_ledger_signatures(ctx) if p not in signatures]
     return targets, sorted(set(signatures))
-
-
-def _ledgers(ctx: Context) -> list[str]:
-    ws = ctx.workspace
-    if ctx.scope is None:
-        return list(ws.ledgers)
-    changed = ctx.since_changed
-    return [p for p in ws.ledgers if p in changed or f"{p}{SIGNATURE_SUFFIX}" in changed]
 
 
 def _orphan_ledger_signatures(ctx: Context) -> list[str]:

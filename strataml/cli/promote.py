@@ -1,0 +1,52 @@
+"""`strataml promote`: move a model version along its lifecycle (TFC-0005)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from strataml.cli.main import State
+from strataml.lifecycle import STATES
+
+
+@click.command("promote")
+@click.argument("model_ref")
+@click.option("--to", "to", required=True, type=click.Choice(STATES), help="The state to move to.")
+@click.option("--reason", default="", help="Why: recorded in the ledger entry.")
+@click.option("--dry-run", is_flag=True, help="Check everything and print the entries, but write nothing.")
+@click.option("--sign", "sign", is_flag=True, help="Sign the ledger after the append (required when the policy says so).")
+@click.option("--key", metavar="FPR", help="With --sign: the key to sign with.")
+@click.option("--gnupghome", type=click.Path(file_okay=False, exists=True), help="With --sign: the signer's GnuPG home.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def promote(state: State, model_ref: str, to: str, reason: str, dry_run: bool, sign: bool, key: str | None,
+            gnupghome: str | None, fmt: str) -> int:
+    """Move MODEL_REF (model:NAME@VERSION) to another lifecycle state.
+
+    \b
+    Legal moves (TFC-0005):
+      registered -> candidate | rejected
+      candidate  -> staging | rejected
+      staging    -> production | rejected | candidate
+      production -> archived
+
+    Refuses illegal moves, a FAIL gate receipt for staging or production, a signature the
+    signing policy requires but is missing, and a model with doctor errors. Promoting to
+    production archives the previous production version in the same append. The entry goes
+    to models/NAME/lifecycle.jsonl, hash-chained, under a lock, written atomically.
+    """
+    from strataml.promote import promote as do_promote
+
+    done = do_promote(state.root(), model_ref, to, reason=reason, dry_run=dry_run, sign=sign, key=key, gnupghome=gnupghome)
+    if fmt == "json":
+        click.echo(json.dumps({"ref": done.ref, "from": done.before, "to": done.to, "written": done.written,
+                               "signed_by": done.signed_by, "entries": done.entries}, indent=2))
+        return 0
+    verb = "Would move" if not done.written else "Moved"
+    click.echo(f"{verb} {done.ref}: {done.before} -> {done.to}" + (f" (seq {done.entries[-1]['seq']})" if done.written else " (dry run: nothing written)"))
+    for note in done.notes:
+        click.echo(f"  also {note}")
+    if done.signed_by:
+        click.echo(f"  ledger signed by {done.signed_by}")
+    return 0

@@ -1,0 +1,53 @@
+"""Lifecycle ledgers (TFC-0005): the hash chain holds, every transition is legal, promotions
+to staging and production name the version's PASS gate receipt, one production version at most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from strataml import lifecycle
+from strataml.doctor.engine import Context
+from strataml.doctor.finding import Finding
+from strataml.refs import RefError, parse_ref
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    ws = ctx.workspace
+    for path in ctx.ledgers():
+        name = path.split("/")[1]
+        try:
+            raw = ws.abspath(path).read_bytes()
+        except OSError as exc:
+            yield Finding(lifecycle.SCHEMA, path, f"cannot read the ledger: {exc.strerror}", "check the file's permissions")
+            continue
+        ledger = lifecycle.parse(raw, name)
+        for problem in ledger.problems:
+            yield Finding(problem.code, path, problem.message, problem.hint, problem.line)
+        for number, entry in enumerate(ledger.entries, start=1):
+            yield from _entry(ctx, path, number, entry)
+
+
+def _entry(ctx: Context, path: str, number: int, entry: dict) -> Iterator[Finding]:
+    try:
+        record = ctx.workspace.get(parse_ref(entry["ref"]))
+    except RefError:
+        record = None
+    if record is None:
+        yield Finding(lifecycle.SCHEMA, path, f"line {number} is about {entry['ref']}, which is not registered in this workspace",
+                      "restore the model version (it is immutable once registered) or the ledger from Git", number)
+        return
+    if entry["to"] not in lifecycle.NEEDS_PASS:
+        return
+    gate = record.data.get("gate") if isinstance(record.data.get("gate"), dict) else {}
+    move = f"line {number} moves {entry['ref']} to {entry['to']}"
+    if entry["gate"] is None:
+        message = f"{move} without naming a gate receipt"
+    elif gate.get("status") != "PASS":
+        message = f"{move}, but the version's gate receipt says {gate.get('status') or 'nothing'}"
+    elif entry["gate"] != gate.get("digest"):
+        message = f"{move} naming gate receipt {entry['gate']}, not the version's ({gate.get('digest')})"
+    else:
+        return
+    yield Finding(lifecycle.WITHOUT_PASS, path, message,
+                  "only a version whose gates pass may reach staging or production; restore the ledger and promote a passing version", number)

@@ -1,0 +1,184 @@
+"""`strataml promote`: the one command that changes history, so every check comes before the write."""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from strataml import atomic, lifecycle, trust
+from strataml.errors import StrataError
+from strataml.records import Record
+from strataml.refs import RefError, parse_ref
+from strataml.times import utc_now
+from strataml.workspace import SIGNATURE_SUFFIX, Workspace, load
+
+
+class Refused(StrataError):
+    """A promotion the contracts do not allow; the message says why and what would fix it."""
+
+
+@dataclass(frozen=True)
+class Promotion:
+    ref: str
+    before: str
+    to: str
+    entries: list[dict[str, Any]]  # what was (or, with dry_run, would be) appended
+    written: bool
+    signed_by: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def promote(root: Path, target: str, to: str, *, reason: str = "", dry_run: bool = False, sign: bool = False,
+            key: str | None = None, gnupghome: str | None = None) -> Promotion:
+    ws = load(root)
+    record = _model(ws, target)
+    if to not in lifecycle.STATES:
+        raise StrataError(f"unknown state {to!r}", f"states: {', '.join(lifecycle.STATES)}")
+    name, ref = record.ref.name, str(record.ref)
+    _refuse_broken(ws, record)
+    policy = trust.read(ws.root, ws.config.data)
+    with lifecycle.locked(ws.root, name):
+        ledger = lifecycle.read(ws.root, name)
+        if ledger.problems:
+            first = ledger.problems[0]
+            raise Refused(f"{lifecycle.ledger_path(ws.root, name).relative_to(ws.root)} has a problem ({first.code}): {first.message}", first.hint)
+        current = ledger.state(ref)
+        _refuse_illegal(ref, current, to)
+        gate = _gate(record, to)
+        _refuse_unsigned(ws, record, to, policy)
+        if any(r.records == "ledger" for r in policy.requirements) and not sign:
+            raise Refused("the signing policy requires the ledger to be signed", "pass --sign (and --key FPR if several pinned keys could sign)")
+        at, actor = utc_now(), _actor(ws.root)
+        entries, notes = [], []
+        seq, prev = len(ledger.entries) + 1, ledger.head
+        if to == "production":
+            for other in ledger.production():  # at most one production version: archive in the same append
+                entry = lifecycle.make_entry(seq, prev, other, "archived", at, actor, f"superseded by {ref}",
+                                             _gate_of(ws, other), "production")
+                entries.append(entry)
+                notes.append(f"{other}: production -> archived (superseded)")
+                seq, prev = seq + 1, entry["hash"]
+        entries.append(lifecycle.make_entry(seq, prev, ref, to, at, actor, reason, gate, current))
+        if dry_run:
+            return Promotion(ref, current, to, entries, False, notes=notes)
+        signed_by = None
+        path = lifecycle.ledger_path(ws.root, name)
+        if sign:
+            from strataml.sign import SignTarget, signature
+
+            old = path.read_bytes() if path.exists() else b""
+            new = old + b"".join(lifecycle.canonical(e) + b"\n" for e in entries)
+            rel = path.relative_to(ws.root).as_posix()
+            content, signer, _kept, _dropped = signature(ws, SignTarget(rel, "ledger", f"ledger:{name}"), new, key, gnupghome)
+            lifecycle.append(ws.root, name, ledger.size, entries)
+            # A crash here leaves a new ledger with the old signature: the doctor says so (TFC0007-E002).
+            atomic.write_bytes(path.with_name(path.name + SIGNATURE_SUFFIX), content)
+            signed_by = f"{signer.fingerprint} ({signer.uid})"
+        else:
+            lifecycle.append(ws.root, name, ledger.size, entries)
+    return Promotion(ref, current, to, entries, True, signed_by, notes)
+
+
+def _model(ws: Workspace, target: str) -> Record:
+    try:
+        ref = parse_ref(target)
+    except RefError as exc:
+        raise StrataError(str(exc), "promote a model version: model:NAME@VERSION") from None
+    if ref.kind != "model":
+        raise StrataError(f"{target} is a {ref.kind}; only model versions are promoted", "promote a model version: model:NAME@VERSION")
+    record = ws.get(ref)
+    if record is None:
+        close = ws.closest(target, "model")
+        raise StrataError(f"no model version {target} in this workspace", f"did you mean {', '.join(close)}?" if close else "see `strataml list models`")
+    return record
+
+
+def _refuse_broken(ws: Workspace, record: Record) -> None:
+    from strataml.contracts import registry
+    from strataml.doctor.engine import Options, check
+
+    raw, _stats, _ctx = check(ws, Options(), scope=frozenset({str(record.ref)}))
+    folder = record.folder or record.meta
+    rules = registry()
+    bad = [f for f in raw if (f.path == folder or f.path.startswith(folder + "/")) and rules[f.code].severity == "error"
+           and not f.code.startswith("TFC0007-E001")]  # a missing signature gets its own refusal below
+    if bad:
+        listed = "; ".join(f"{f.code} {f.path}: {f.message}" for f in bad[:3])
+        raise Refused(f"{record.ref} has doctor errors, so it cannot be promoted: {listed}", "fix them (`strataml doctor`) first")
+
+
+def _refuse_illegal(ref: str, current: str, to: str) -> None:
+    legal = lifecycle.TRANSITIONS[current]
+    if to == current:
+        raise Refused(f"{ref} is already {to}", "nothing to do")
+    if to not in legal:
+        path = _path_to(current, to)
+        hint = (f"legal from {current}: {', '.join(legal)}" if legal else f"{current} is final: register a new version instead")
+        if path:
+            hint += f"; to reach {to}, go through {' -> '.join(path)}"
+        raise Refused(f"{ref} is {current}; {current} -> {to} is not a legal transition (TFC-0005)", hint)
+
+
+def _path_to(start: str, goal: str) -> list[str]:
+    """The shortest legal route between two states (breadth first), for the hint."""
+    routes = {start: [start]}
+    queue = [start]
+    while queue:
+        state = queue.pop(0)
+        for nxt in lifecycle.TRANSITIONS[state]:
+            if nxt not in routes:
+                routes[nxt] = routes[state] + [nxt]
+                queue.append(nxt)
+    return routes.get(goal, [])
+
+
+def _gate(record: Record, to: str) -> str | None:
+    gate = record.data.get("gate") if isinstance(record.data.get("gate"), dict) else {}
+    status, digest = gate.get("status"), gate.get("digest")
+    if to in lifecycle.NEEDS_PASS and status != "PASS":
+        raise Refused(f"{record.ref} has gate status {status or 'none'}; {to} needs a PASS gate receipt",
+                      "run the experiment again until its gates pass, register that run, and promote the new version")
+    return digest if isinstance(digest, str) else None
+
+
+def _gate_of(ws: Workspace, ref: str) -> str | None:
+    record = ws.get(ref)
+    gate = record.data.get("gate") if record is not None and isinstance(record.data.get("gate"), dict) else {}
+    return gate.get("digest") if isinstance(gate.get("digest"), str) else None
+
+
+def _refuse_unsigned(ws: Workspace, record: Record, to: str, policy: trust.Trust) -> None:
+    needs, covering = trust.needs_for(policy, "model", to)
+    if not covering:
+        return
+    asc = ws.abspath(record.meta + SIGNATURE_SUFFIX)
+    scopes = " and ".join(r.scope for r in covering)
+    hint = f"sign it first with a key holding {scopes}: `strataml sign {record.ref} --key FPR`"
+    if not asc.is_file():
+        raise Refused(f"{record.ref} is not signed; the signing policy requires a {scopes} signature in {to}", hint)
+    with trust.Verifier(policy) as verifier:
+        judgement = verifier.judge(asc, ws.abspath(record.meta), list(needs))
+    if not judgement.ok:
+        code, message, _hint = judgement.problems[0]
+        raise Refused(f"{record.ref}'s signature does not meet the policy for {to} ({code}): {message}", hint)
+
+
+def _actor(root: Path) -> str:
+    """The git identity (name <email>), else the login name: who made the change."""
+    def config(key: str) -> str:
+        try:
+            done = subprocess.run(["git", "-C", str(root), "config", key], capture_output=True, text=True, check=False)
+        except OSError:
+            return ""
+        return done.stdout.strip()
+
+    name, email = config("user.name"), config("user.email")
+    if name or email:
+        return f"{name} <{email}>".strip() if email else name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,187 @@
+"""Promotion and the hash-chained ledger (TFC-0005): legality, refusals, tampering, concurrency."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from models_helpers import LEDGER, add_version, entries_for, fail_gate, reach, ref, write_ledger
+from strataml import lifecycle
+from strataml.cli.main import run
+from strataml.doctor import engine
+from strataml.promote import Refused, promote
+
+
+def found(ws: Path) -> list[tuple[str, str, int | None]]:
+    return [(f.code, f.path, f.line) for f in engine.doctor(ws).findings]
+
+
+def lines(ws: Path) -> list[dict]:
+    return [json.loads(line) for line in (ws / LEDGER).read_text().splitlines()]
+
+
+@pytest.mark.parametrize("start", lifecycle.STATES)
+def test_every_transition_is_allowed_exactly_when_the_table_says(ws: Path, start: str) -> None:
+    reach(ws, start)
+    before = (ws / LEDGER).read_bytes() if (ws / LEDGER).exists() else b""
+    for to in lifecycle.STATES:
+        legal = to in lifecycle.TRANSITIONS[start]
+        try:
+            done = promote(ws, ref(1), to, dry_run=True)
+        except Refused as exc:
+            assert not legal, f"{start} -> {to} refused: {exc}"
+        else:
+            assert legal, f"{start} -> {to} allowed"
+            assert done.entries[-1]["from"] == start and done.entries[-1]["to"] == to
+    after = (ws / LEDGER).read_bytes() if (ws / LEDGER).exists() else b""
+    assert after == before  # dry runs write nothing
+
+
+def test_promotion_writes_a_chain_the_doctor_accepts(ws: Path) -> None:
+    for to in ("candidate", "staging", "production", "archived"):
+        promote(ws, ref(1), to, reason=f"to {to}")
+    entries = lines(ws)
+    assert [e["seq"] for e in entries] == [1, 2, 3, 4]
+    assert entries[0]["prev"] is None and all(b["prev"] == a["hash"] for a, b in zip(entries, entries[1:]))
+    assert all(e["hash"] == lifecycle.entry_hash(e) for e in entries)
+    assert entries[1]["gate"].startswith("sha256:") and entries[2]["reason"] == "to production"
+    assert "<" in entries[0]["actor"] or entries[0]["actor"]
+    assert found(ws) == []
+    assert lifecycle.read(ws, "sales-model").state(ref(1)) == "archived"
+
+
+def test_new_production_archives_the_old_in_the_same_append(ws: Path) -> None:
+    add_version(ws, 2)
+    assert found(ws) == []
+    reach(ws, "production")
+    promote(ws, ref(2), "candidate")
+    promote(ws, ref(2), "staging")
+    done = promote(ws, ref(2), "production")
+    assert [(e["ref"], e["from"], e["to"]) for e in done.entries] == [(ref(1), "production", "archived"), (ref(2), "staging", "production")]
+    assert lifecycle.read(ws, "sales-model").production() == [ref(2)]
+    assert found(ws) == []
+
+
+def test_refusals_say_why_and_what_to_do(ws: Path) -> None:
+    with pytest.raises(Refused, match="registered -> candidate -> staging -> production"):
+        promote(ws, ref(1), "production")
+    reach(ws, "candidate")
+    fail_gate(ws)
+    assert found(ws) == []  # a FAIL receipt is a fact, not an error
+    with pytest.raises(Refused, match="gate status FAIL; staging needs a PASS"):
+        promote(ws, ref(1), "staging")
+    promote(ws, ref(1), "rejected")  # rejecting a failing version is fine
+    with pytest.raises(Refused, match="rejected is final"):
+        promote(ws, ref(1), "candidate")
+
+
+def test_a_model_with_doctor_errors_is_not_promoted(ws: Path) -> None:
+    (ws / "models/sales-model/1/model.bin").write_bytes(b"z" * 120)
+    with pytest.raises(Refused, match="TFC0006-E002"):
+        promote(ws, ref(1), "candidate")
+    assert not (ws / LEDGER).exists()
+
+
+def test_a_broken_ledger_is_not_appended_to(ws: Path) -> None:
+    reach(ws, "staging")
+    path = ws / LEDGER
+    path.write_bytes(path.read_bytes()[:-20])  # a torn last line
+    with pytest.raises(Refused, match="TFC0005-E005"):
+        promote(ws, ref(1), "production")
+
+
+def test_cli_promote(ws: Path, capsys) -> None:
+    assert run(["-C", str(ws), "promote", "model:sales-model@1", "--to", "candidate", "--reason", "ok", "--dry-run"]) == 0
+    assert "dry run" in capsys.readouterr().out and not (ws / LEDGER).exists()
+    assert run(["-C", str(ws), "promote", "model:sales-model@1", "--to", "candidate", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["from"] == "registered" and out["to"] == "candidate" and out["written"] and len(out["entries"]) == 1
+    assert run(["-C", str(ws), "promote", "model:sales-modl@1", "--to", "staging"]) == 3
+    assert "did you mean model:sales-model@1" in capsys.readouterr().err
+    assert run(["-C", str(ws), "promote", "model:sales-model@1", "--to", "live"]) == 3
+    assert "live" in capsys.readouterr().err
+
+
+# Tampering: each edit is caught, at the line where the chain breaks.
+
+def tamper_edit(ws: Path) -> None:
+    text = (ws / LEDGER).read_text().replace('"reason":"test"', '"reason":"edited"', 1)
+    (ws / LEDGER).write_text(text)
+
+
+def tamper_delete(ws: Path) -> None:
+    kept = (ws / LEDGER).read_text().splitlines(keepends=True)
+    (ws / LEDGER).write_text(kept[0] + kept[2])
+
+
+def tamper_reorder(ws: Path) -> None:
+    kept = (ws / LEDGER).read_text().splitlines(keepends=True)
+    (ws / LEDGER).write_text(kept[1] + kept[0] + kept[2])
+
+
+def tamper_truncate(ws: Path) -> None:
+    (ws / LEDGER).write_bytes((ws / LEDGER).read_bytes()[:-30])
+
+
+@pytest.mark.parametrize("tamper,code,line", [
+    (tamper_edit, "TFC0005-E002", 1),
+    (tamper_delete, "TFC0005-E002", 2),
+    (tamper_reorder, "TFC0005-E002", 1),
+    (tamper_truncate, "TFC0005-E005", 3),
+])
+def test_ledger_tampering_is_caught(ws: Path, tamper, code: str, line: int) -> None:
+    reach(ws, "production")
+    assert found(ws) == []
+    tamper(ws)
+    assert (code, LEDGER, line) in found(ws)
+    assert {c for c, _, _ in found(ws)} == {code}
+
+
+def test_illegal_move_with_a_valid_chain_is_caught(ws: Path) -> None:
+    write_ledger(ws, [(ref(1), "production")])
+    assert found(ws) == [("TFC0005-E003", LEDGER, 1)]
+
+
+def test_two_production_versions_are_caught(ws: Path) -> None:
+    add_version(ws, 2)
+    write_ledger(ws, [(ref(v), s) for v in (1, 2) for s in ("candidate", "staging", "production")])
+    assert found(ws) == [("TFC0005-E004", LEDGER, None)]
+
+
+def test_promotion_without_a_pass_receipt_is_caught(ws: Path) -> None:
+    reach(ws, "candidate")
+    fail_gate(ws)
+    entries = entries_for(ws, [(ref(1), "candidate"), (ref(1), "staging")])
+    (ws / LEDGER).write_bytes(b"".join(lifecycle.canonical(e) + b"\n" for e in entries))
+    assert found(ws) == [("TFC0005-E007", LEDGER, 2)]
+
+
+def test_not_json_and_not_an_entry(ws: Path) -> None:
+    (ws / LEDGER).write_text("{not json\n")
+    assert found(ws) == [("TFC0005-E001", LEDGER, 1)]
+    (ws / LEDGER).write_text('{"seq": 1}\n')
+    assert found(ws) == [("TFC0005-E001", LEDGER, 1)]
+
+
+def test_concurrent_promotes_lose_nothing_and_duplicate_nothing(ws: Path) -> None:
+    versions = list(range(2, 8))
+    for v in versions:
+        add_version(ws, v)
+    script = ("import sys; from strataml.promote import promote; "
+              "promote(sys.argv[1], sys.argv[2], 'candidate', reason='race')")
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(ws), ref(v)]) for v in [1, *versions]]
+    assert [p.wait(timeout=120) for p in procs] == [0] * (len(versions) + 1)
+    entries = lines(ws)
+    assert [e["seq"] for e in entries] == list(range(1, len(versions) + 2))
+    assert sorted(e["ref"] for e in entries) == sorted(ref(v) for v in [1, *versions])
+    assert found(ws) == []
+    # The same move raced by several processes happens once; the others are refused.
+    procs = [subprocess.Popen([sys.executable, "-c", script.replace("'candidate'", "'staging'"), str(ws), ref(1)],
+                              stderr=subprocess.DEVNULL) for _ in range(4)]
+    assert sorted(p.wait(timeout=120) for p in procs) == [0, 1, 1, 1]
+    assert [e["to"] for e in lines(ws)].count("staging") == 1
+    assert found(ws) == []
