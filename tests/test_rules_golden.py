@@ -105,6 +105,8 @@ CASES = {
         ws, [(ledgers.ref(v), s) for v in (1, 2) for s in ("candidate", "staging", "production")])),
     "TFC0005-E005": lambda ws: (ledgers.reach(ws, "staging"), ledgers.tamper(ws, lambda t: t[:-9])),
     "TFC0005-E007": lambda ws: (ledgers.fail_gate(ws), ledgers.write_ledger(ws, [(ledgers.ref(1), "candidate"), (ledgers.ref(1), "staging")])),
+    "TFC0008-E009": lambda ws: (ledgers.add_version(ws, 2), edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(derived_from="model:sales-model@2")),
+                                edit_yaml(ws / "models/sales-model/2/model.yaml", lambda d: d.update(derived_from="model:sales-model@1"))),
     "TFC0008-E007": lambda ws: set_windows(ws, test=("2024-01-11", "2024-02-01")),
     "TFC0008-E008": lambda ws: set_windows(ws, val=("2024-01-10", "2024-01-09")),
 }

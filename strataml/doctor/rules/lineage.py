@@ -21,6 +21,7 @@ INPUT_DIGEST = "TFC0008-E005"
 LEAKAGE = "TFC0008-E006"
 OUTSIDE_RANGE = "TFC0008-E007"
 BAD_WINDOW = "TFC0008-E008"
+CYCLE = "TFC0008-E009"
 
 EVAL_WINDOWS = ("val", "test")
 
@@ -28,6 +29,7 @@ EVAL_WINDOWS = ("val", "test")
 def check(ctx: Context) -> Iterator[Finding]:
     ws = ctx.workspace
     yield from _collisions(ws)
+    yield from _cycles(ws)
     for record in ctx.records():
         if record.loaded.data is None:
             continue
@@ -36,6 +38,47 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield from _duplicates_within(record)
         yield from _inputs(ws, record)
         yield from _windows(ws, record)
+
+
+def _cycles(ws: Workspace) -> Iterator[Finding]:
+    """Lineage must be acyclic: a record cannot come (transitively) from itself."""
+    upstream: dict[str, list[str]] = {}
+    for record in ws.records:
+        if record.kind != "model" and record.kind != "dataset":
+            continue  # only models and datasets can name records of their own kind
+        names = []
+        for _path, text, _kinds in ref_fields(record):
+            try:
+                names.append(str(parse_ref(text)))
+            except RefError:
+                pass
+        upstream[str(record.ref)] = names
+    done: set[str] = set()
+    for start in sorted(upstream):
+        if start in done:
+            continue
+        # Iterative depth-first search; `trail` is the current path, `on_trail` its members.
+        trail, on_trail, stack = [], set(), [(start, iter(upstream.get(start, ())))]
+        trail.append(start)
+        on_trail.add(start)
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                trail.pop()
+                on_trail.discard(node)
+                done.add(node)
+                continue
+            if child in on_trail:
+                loop = trail[trail.index(child):] + [child]
+                record = ws.get(child)
+                yield Finding(CYCLE, record.meta if record else child, f"lineage loops: {' <- '.join(loop)}",
+                              "a record can only come from records made before it; fix the ref that closes the loop")
+            elif child not in done and child in upstream:
+                stack.append((child, iter(upstream[child])))
+                trail.append(child)
+                on_trail.add(child)
 
 
 def ref_fields(record: Record) -> Iterator[tuple[tuple[str | int, ...], str, tuple[str, ...]]]:
