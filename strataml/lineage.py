@@ -9,19 +9,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from strataml import schemas
+from strataml import lifecycle, schemas
 from strataml.doctor.finding import Report
 from strataml.doctor.rules.lineage import ref_fields
 from strataml.records import Record
 from strataml.refs import RefError, parse_ref
-from strataml.workspace import Workspace
+from strataml.workspace import LEDGER, Workspace
 
 _EDGE_KIND = {"experiment": "experiment", "produced_by": "produced", "derived_from": "derived", "inputs": "input",
               "source": "derived", "data": "input"}
 
 
-def build(workspace: Workspace, report: Report) -> dict[str, Any]:
-    nodes = [_node(r, report) for r in workspace.records]
+def build(workspace: Workspace, report: Report, generated_at: str | None = None) -> dict[str, Any]:
+    states: dict[str, dict[str, str]] = {}
+    for name in sorted({r.ref.name for r in workspace.of_kind("model")}):
+        states[name] = lifecycle.states_of(workspace.root, name)
+    nodes = [_node(r, report, states) for r in workspace.records]
     ids = {n["id"] for n in nodes}
     edges = set()
     for record in workspace.records:
@@ -39,6 +42,8 @@ def build(workspace: Workspace, report: Report) -> dict[str, Any]:
         "nodes": sorted(nodes, key=lambda n: n["id"]),
         "edges": [{"from": a, "to": b, "kind": k} for a, b, k in sorted(edges)],
     }
+    if generated_at:
+        index["generated_at"] = generated_at
     problems = schemas.validate("index", index)
     if problems:
         raise AssertionError(f"index breaks its schema: {problems[0].message}")
@@ -49,13 +54,18 @@ def dumps(index: dict[str, Any]) -> str:
     return json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _node(record: Record, report: Report) -> dict[str, Any]:
+def _node(record: Record, report: Report, states: dict[str, dict[str, str]]) -> dict[str, Any]:
     path = record.folder or record.meta
+    # A model's ledger speaks for all its versions: its findings count on each of them.
+    ledger = f"models/{record.ref.name}/{LEDGER}" if record.kind == "model" else None
     counts = {"errors": 0, "warnings": 0, "infos": 0}
     for f in report.findings:
-        if f.path == path or f.path.startswith(path + "/") or f.path == record.meta:
+        if f.path == path or f.path.startswith(path + "/") or f.path == record.meta or (ledger and f.path.startswith(ledger)):
             counts[f.severity + "s"] += 1
-    node = {"id": str(record.ref), "kind": record.kind, "path": path, "attrs": _attrs(record), "findings": counts}
+    attrs = _attrs(record)
+    if record.kind == "model":
+        attrs["state"] = states.get(record.ref.name, {}).get(str(record.ref), lifecycle.REGISTERED)
+    node = {"id": str(record.ref), "kind": record.kind, "path": path, "attrs": attrs, "findings": counts}
     if record.kind != "experiment":
         node["signature"] = report.signatures.get(record.meta, {"status": "unsigned", "signers": []})
     return node

@@ -8,31 +8,40 @@ import click
 
 from strataml.atomic import write_text
 from strataml.cli.main import State
-from strataml.doctor import engine
-from strataml.lineage import build, dumps
-from strataml.workspace import load
-
-DEFAULT = Path(".strataml") / "index.json"
 
 
 @click.command()
 @click.option("-o", "--output", metavar="FILE", help="Where to write the index ('-' for stdout). Default: .strataml/index.json in the workspace.")
+@click.option("--timestamp", is_flag=True, help="Add generated_at (the index is then no longer byte-identical between builds).")
 @click.pass_obj
-def index(state: State, output: str | None) -> int:
+def index(state: State, output: str | None, timestamp: bool) -> int:
     """Build the lineage graph: datasets -> runs -> models, with health counts.
 
     \b
     Nodes are dataset versions, experiments, runs and model versions with their key
-    attributes and doctor finding counts; edges point the way data flows. The same
-    repository state always gives byte-identical output (TFC-0008, `strataml schema index`).
+    attributes (metrics, status, lifecycle state, gate, signature) and doctor finding counts;
+    edges point the way data flows. The same repository state always gives byte-identical
+    output (TFC-0008, `strataml schema index`). `list`, `show` and `lineage` rebuild the
+    saved index themselves when the repository changed, so running this is never required.
     """
+    from strataml import indexfile
+    from strataml.lineage import dumps
+    from strataml.snapshot import snapshot_key
+    from strataml.times import utc_now
+    from strataml.workspace import walk
+
     root = state.root()
-    workspace = load(root)
-    text = dumps(build(workspace, engine.run(workspace)))
+    key = snapshot_key(root, walk(root), "index")
+    built = indexfile.make(root, utc_now() if timestamp else None)
+    text = dumps(built)
     if output == "-":
         click.echo(text, nl=False)
         return 0
-    target = Path(output) if output else root / DEFAULT
-    write_text(target, text)
-    click.echo(f"Wrote {target} ({len(workspace.records)} nodes).", err=True)
+    if output is None:
+        indexfile.save(root, built, None if timestamp else key)
+        target = root / indexfile.INDEX
+    else:
+        target = Path(output)
+        write_text(target, text)
+    click.echo(f"Wrote {target} ({len(built['nodes'])} nodes, {len(built['edges'])} edges).", err=True)
     return 0

@@ -1,0 +1,194 @@
+"""`strataml list`, `show` and `lineage`: read the index (rebuilt first when the repository changed)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from strataml.cli.main import State
+from strataml.cli.output import wants_color
+from strataml.graph import KIND_OF_LIST, Graph
+
+FORMATS = click.Choice(("text", "json"))
+
+
+def _graph(state: State) -> Graph:
+    from strataml import indexfile
+
+    index, _rebuilt = indexfile.current(state.root())
+    return Graph(index)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    color = wants_color(sys.stdout)
+    return Console(force_terminal=color, no_color=not color, highlight=False, soft_wrap=False)
+
+
+@click.command("list")
+@click.argument("what", type=click.Choice(tuple(KIND_OF_LIST)))
+@click.option("--sort", "sort", metavar="KEY", help="Sort by a field (created, status, state, name...), a metric or a tag.")
+@click.option("--desc", is_flag=True, help="Sort descending (best first for scores such as accuracy).")
+@click.option("--filter", "filters", metavar="KEY=VALUE", multiple=True,
+              help="Keep rows whose field, metric or tag equals VALUE (status, state, experiment, gate, signed, tags.X...); repeatable, all must hold.")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most N rows.")
+@click.option("--metric", "metrics", metavar="NAME", multiple=True, help="Metric columns to show (default: the gated ones, then test_*).")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.pass_obj
+def list_command(state: State, what: str, sort: str | None, desc: bool, filters: tuple[str, ...], limit: int | None,
+                 metrics: tuple[str, ...], fmt: str) -> int:
+    """List datasets, runs, models or experiments as a table.
+
+    \b
+    Examples:
+      strataml list runs --filter status=succeeded --sort test_accuracy --desc --limit 5
+      strataml list models --filter state=production
+      strataml list runs --filter experiment=iris-logreg --format json
+    """
+    from strataml.graph import rows, select
+
+    graph = _graph(state)
+    found = select(rows(graph, what), list(filters), sort, desc, limit)
+    if fmt == "json":
+        click.echo(json.dumps(found, indent=2, sort_keys=True))
+        return 0
+    if not found:
+        click.echo(f"No {what} match." if filters else f"No {what} in this workspace.")
+        return 0
+    _table(graph, what, found, list(metrics))
+    return 0
+
+
+def _table(graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[str]) -> None:
+    from rich.table import Table
+
+    from strataml.graph import age, key_metrics
+
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    if what == "runs":
+        gates = {n["id"].split(":", 1)[1]: n["attrs"].get("gates") or [] for n in graph.nodes.values() if n["kind"] == "experiment"}
+        shown = metrics or key_metrics(found, gates)
+        columns = ["run", "status", "age", *[m.removeprefix("test_") for m in shown], "health"]
+        cells = [[r["name"], r.get("status") or "", age(r.get("created")), *[_num(r["metrics"].get(m)) for m in shown], r["health"]]
+                 for r in found]
+    elif what == "models":
+        shown = metrics or key_metrics(found, {}, limit=1)
+        columns = ["model", "version", "state", "gate", "signed", *[m.removeprefix("test_") for m in shown], "health"]
+        cells = [[r["name"], r.get("version", ""), r.get("state") or "", r.get("gate") or "", r.get("signed", ""),
+                  *[_num(r["metrics"].get(m)) for m in shown], r["health"]] for r in found]
+    elif what == "datasets":
+        shown = []
+        columns = ["dataset", "version", "rows", "files", "license", "signed", "health"]
+        cells = [[r["name"], r.get("version", ""), _num(r.get("rows")), _num(r.get("files")), r.get("license") or "",
+                  r.get("signed", ""), r["health"]] for r in found]
+    else:
+        shown = []
+        columns = ["experiment", "plugin", "model", "runs", "health"]
+        cells = [[r["name"], r.get("plugin") or "", r.get("model") or "", str(r["runs"]), r["health"]] for r in found]
+    if all(r["health"] == "ok" for r in found):
+        columns, cells = columns[:-1], [c[:-1] for c in cells]  # a column of "ok" says nothing: the footer does
+    numeric = {"rows", "files", "runs", "version", *[m.removeprefix("test_") for m in (metrics or shown if what in ("runs", "models") else [])]}
+    for i, column in enumerate(columns):
+        # Ids people copy and short words people read are never cut; only metric columns may shrink.
+        widest = max([len(column), *[len(str(c[i])) for c in cells]])
+        keep = i == 0 or column not in numeric
+        table.add_column(column, no_wrap=True, min_width=widest if keep else None, overflow="ellipsis",
+                         justify="right" if column in numeric else "left")
+    for row in cells:
+        table.add_row(*[_styled(c) for c in row])
+    _console().print(table)
+    bad = sum(1 for r in found if r["health"] != "ok")
+    click.echo(f"{len(found)} {what}" + (f", {bad} with doctor findings (see `strataml doctor`)" if bad else ", all healthy"))
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:.3g}"
+    return str(v)
+
+
+def _styled(text: str) -> str:
+    from rich.markup import escape
+
+    text = escape(str(text))
+    if text in ("FAIL", "failed", "invalid", "rejected") or text.endswith(("error", "errors")):
+        return f"[red]{text}[/]"
+    if text in ("production", "PASS", "succeeded", "signed"):
+        return f"[green]{text}[/]"
+    return text
+
+
+@click.command("show")
+@click.argument("ref")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.pass_obj
+def show(state: State, ref: str, fmt: str) -> int:
+    """Everything about one record: attributes, health, signature, and its direct neighbours.
+
+    REF is a ref such as model:iris-classifier@1, run:ID, dataset:iris@1 or experiment:NAME;
+    model:NAME (without @VERSION) means its latest version.
+    """
+    graph = _graph(state)
+    node = graph.find(ref)
+    up = [{"ref": other, "edge": kind} for other, kind in sorted(graph.up.get(node["id"], ()))]
+    down = [{"ref": other, "edge": kind} for other, kind in sorted(graph.down.get(node["id"], ()))]
+    if fmt == "json":
+        click.echo(json.dumps({**node, "upstream": up, "downstream": down}, indent=2, sort_keys=True))
+        return 0
+    out = [f"{node['id']}  ({node['kind']}, {node['path']})"]
+    counts = node["findings"]
+    health = "ok" if not any(counts.values()) else ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    out.append(f"  health: {health}" + ("   (details: strataml doctor)" if health != "ok" else ""))
+    if "signature" in node:
+        sig = node["signature"]
+        who = ", ".join(f"{s['uid'] or s['fingerprint']} [{', '.join(s['scopes'])}]" for s in sig["signers"])
+        out.append(f"  signature: {sig['status']}" + (f" by {who}" if who else ""))
+    for key, val in sorted(node["attrs"].items()):
+        out += _attr_lines(key, val, "  ")
+    out.append("  upstream:" + ("" if up else " (none)"))
+    out += [f"    <- {u['ref']}  ({u['edge']})" for u in up]
+    out.append("  downstream:" + ("" if down else " (none)"))
+    out += [f"    -> {d['ref']}  ({d['edge']})" for d in down]
+    click.echo("\n".join(out))
+    return 0
+
+
+def _attr_lines(key: str, val: Any, indent: str) -> list[str]:
+    if isinstance(val, dict) and val:
+        lines = [f"{indent}{key}:"]
+        for k, v in sorted(val.items()):
+            lines += _attr_lines(k, v, indent + "  ")
+        return lines
+    if isinstance(val, list):
+        return [f"{indent}{key}: {', '.join(map(str, val)) if val else '(none)'}"]
+    return [f"{indent}{key}: {_num(val) if isinstance(val, float) else val}"]
+
+
+@click.command("lineage")
+@click.argument("ref")
+@click.option("--upstream", "direction", flag_value="up", help="Only what REF came from.")
+@click.option("--downstream", "direction", flag_value="down", help="Only what came from REF.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json", "mermaid", "dot")), default="text", show_default=True)
+@click.pass_obj
+def lineage(state: State, ref: str, direction: str | None, fmt: str) -> int:
+    """The records REF came from and the records that came from it, all the way.
+
+    \b
+    Formats: text (indented trees), json, mermaid (paste into Markdown), dot (Graphviz):
+      strataml lineage model:iris-classifier@1 --upstream
+      strataml lineage dataset:iris@1 --downstream --format mermaid
+    """
+    from strataml.lineage_render import render
+
+    graph = _graph(state)
+    node = graph.find(ref)
+    directions = [direction] if direction else ["up", "down"]
+    steps = {d: graph.lineage(node["id"], d) for d in directions}
+    click.echo(render(graph, node["id"], steps, fmt), nl=False)
+    return 0

@@ -1,0 +1,200 @@
+"""Queries over the index every reader shares: find a node, its neighbours, its lineage, tables."""
+
+from __future__ import annotations
+
+import difflib
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from strataml.errors import StrataError
+from strataml.times import parse_time
+
+KIND_OF_LIST = {"datasets": "dataset", "runs": "run", "models": "model", "experiments": "experiment"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node reached while following lineage: how far, from where, along which edge kind."""
+
+    depth: int
+    node: str
+    via: str | None  # the node it was reached from
+    kind: str | None  # the edge kind
+
+
+class Graph:
+    def __init__(self, index: dict[str, Any]) -> None:
+        self.index = index
+        self.nodes: dict[str, dict[str, Any]] = {n["id"]: n for n in index["nodes"]}
+        self.up: dict[str, list[tuple[str, str]]] = {}
+        self.down: dict[str, list[tuple[str, str]]] = {}
+        for e in index["edges"]:
+            self.down.setdefault(e["from"], []).append((e["to"], e["kind"]))
+            self.up.setdefault(e["to"], []).append((e["from"], e["kind"]))
+
+    def find(self, text: str) -> dict[str, Any]:
+        """The node `text` names (a ref; `model:NAME` means its latest version), else a clear error."""
+        text = text.strip()
+        if text in self.nodes:
+            return self.nodes[text]
+        if ":" in text and "@" not in text:
+            versions = [n for n in self.nodes if n.startswith(text + "@")]
+            if versions:
+                return self.nodes[max(versions, key=_version_key)]
+        close = difflib.get_close_matches(text, list(self.nodes), n=3, cutoff=0.5)
+        if not close:
+            tail = text.split(":", 1)[-1].split("@", 1)[0]
+            close = sorted(n for n in self.nodes if tail and tail in n)[:3]
+        raise StrataError(f"no record {text} in this workspace",
+                          f"did you mean {', '.join(close)}?" if close else "see `strataml list datasets|runs|models|experiments`")
+
+    def lineage(self, start: str, direction: str) -> list[Step]:
+        """Every node reachable upstream (`up`) or downstream (`down`), breadth first, each once."""
+        links = self.up if direction == "up" else self.down
+        seen, out = {start}, []
+        queue = deque([(start, 0)])
+        while queue:
+            node, depth = queue.popleft()
+            for other, kind in sorted(links.get(node, ())):
+                if other not in seen:
+                    seen.add(other)
+                    out.append(Step(depth + 1, other, node, kind))
+                    queue.append((other, depth + 1))
+        return out
+
+
+def _version_key(ref: str) -> tuple[int, str]:
+    version = ref.rsplit("@", 1)[-1]
+    return (int(version), "") if version.isdigit() else (-1, version)
+
+
+def rows(graph: Graph, what: str) -> list[dict[str, Any]]:
+    """Flat rows for `strataml list`: every field filters, sorts and shows the same way."""
+    kind = KIND_OF_LIST[what]
+    out = []
+    for node in graph.nodes.values():
+        if node["kind"] != kind:
+            continue
+        a = node["attrs"]
+        row: dict[str, Any] = {"id": node["id"], "health": _health(node["findings"])}
+        name, _, version = node["id"].split(":", 1)[1].partition("@")
+        row["name"] = name
+        if version:
+            row["version"] = version
+        if kind == "dataset":
+            row.update(rows=a.get("rows"), files=a.get("files"), license=a.get("license"), created=a.get("created_at"))
+        elif kind == "run":
+            row.update(experiment=_short(a.get("experiment")), status=a.get("status"), created=a.get("created_at"))
+            row["metrics"] = a.get("metrics") or {}
+        elif kind == "model":
+            gate = a.get("gate") if isinstance(a.get("gate"), dict) else {}
+            row.update(state=a.get("state"), gate=gate.get("status"), run=_short(a.get("produced_by")), created=a.get("created_at"))
+            row["metrics"] = (a.get("evaluation") or {}).get("metrics") or {}
+        else:
+            row.update(plugin=a.get("plugin"), model=a.get("model_type"), gates=a.get("gates") or [])
+            row["runs"] = sum(1 for other, _k in graph.down.get(node["id"], ()) if other.startswith("run:"))
+        if "signature" in node:
+            row["signed"] = node["signature"]["status"]
+            row["signers"] = [s["uid"] or s["fingerprint"] for s in node["signature"]["signers"]]
+        row["tags"] = a.get("tags") or {}
+        out.append(row)
+    return out
+
+
+def _short(ref: Any) -> Any:
+    return ref.split(":", 1)[1] if isinstance(ref, str) and ":" in ref else ref
+
+
+def _health(counts: dict[str, int]) -> str:
+    if counts.get("errors"):
+        return f"{counts['errors']} error" + ("s" if counts["errors"] > 1 else "")
+    if counts.get("warnings"):
+        return f"{counts['warnings']} warning" + ("s" if counts["warnings"] > 1 else "")
+    return "ok"
+
+
+def value(row: dict[str, Any], key: str) -> Any:
+    """A row's field, metric (by name or `metrics.NAME`) or tag (`tags.NAME`, or NAME)."""
+    if key.startswith("metrics."):
+        return row.get("metrics", {}).get(key[8:])
+    if key.startswith("tags."):
+        return row.get("tags", {}).get(key[5:])
+    if key in row and key not in ("metrics", "tags"):
+        return row[key]
+    if key in row.get("metrics", {}):
+        return row["metrics"][key]
+    return row.get("tags", {}).get(key)
+
+
+def known_keys(found: list[dict[str, Any]]) -> list[str]:
+    keys = {k for r in found for k in r if k not in ("metrics", "tags", "signers")}
+    keys |= {k for r in found for k in r.get("metrics", {})}
+    keys |= {f"tags.{k}" for r in found for k in r.get("tags", {})}
+    return sorted(keys)
+
+
+def select(found: list[dict[str, Any]], filters: list[str], sort: str | None, desc: bool, limit: int | None) -> list[dict[str, Any]]:
+    """Filter (KEY=VALUE, all must hold), sort (missing values last) and limit rows."""
+    keys = known_keys(found)
+    for item in filters:
+        key, sep, wanted = item.partition("=")
+        if not sep or not key:
+            raise StrataError(f"--filter {item!r} is not KEY=VALUE", "e.g. --filter status=succeeded or --filter tags.team=vision")
+        if found and key not in keys and f"tags.{key}" not in keys:
+            raise StrataError(f"--filter: no field, metric or tag named {key!r}", f"known: {', '.join(keys[:20])}")
+        found = [r for r in found if _matches(value(r, key), wanted)]
+    if sort:
+        if found and sort not in keys and f"tags.{sort}" not in keys:
+            raise StrataError(f"--sort: no field, metric or tag named {sort!r}", f"known: {', '.join(keys[:20])}")
+        present = [r for r in found if value(r, sort) is not None]
+        missing = [r for r in found if value(r, sort) is None]
+        present.sort(key=lambda r: _sortable(value(r, sort)), reverse=desc)
+        found = present + missing
+    return found[:limit] if limit is not None else found
+
+
+def _matches(actual: Any, wanted: str) -> bool:
+    if isinstance(actual, list):
+        return any(_matches(a, wanted) for a in actual)
+    if isinstance(actual, bool):
+        return wanted.lower() == str(actual).lower()
+    if isinstance(actual, (int, float)):
+        try:
+            return float(wanted) == float(actual)
+        except ValueError:
+            return False
+    return actual is not None and (str(actual) == wanted or _short(str(actual)) == wanted)
+
+
+def _sortable(v: Any) -> tuple[int, Any]:
+    return (0, float(v)) if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, str(v))
+
+
+def age(timestamp: Any, now: datetime | None = None) -> str:
+    """'3d', '5h', '12m' since `timestamp`: short enough for an 80-column table."""
+    when = parse_time(timestamp) if isinstance(timestamp, str) else None
+    if when is None:
+        return ""
+    seconds = ((now or datetime.now(timezone.utc)) - when).total_seconds()
+    for unit, size in (("y", 365 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return "now"
+
+
+def key_metrics(found: list[dict[str, Any]], gates_by_experiment: dict[str, list[str]], limit: int = 2) -> list[str]:
+    """The metrics worth a column: those the experiments gate on, then test_* ones, most common first."""
+    counts: dict[str, int] = {}
+    for r in found:
+        for m in r.get("metrics", {}):
+            counts[m] = counts.get(m, 0) + 1
+    gated = []
+    for r in found:
+        for expr in gates_by_experiment.get(str(r.get("experiment")), []):
+            metric = expr.split()[0] if expr.split() else ""
+            if metric in counts and metric not in gated:
+                gated.append(metric)
+    rest = sorted((m for m in counts if m.startswith("test_") and m not in gated), key=lambda m: (-counts[m], m))
+    return (gated + rest)[:limit]

@@ -1,0 +1,67 @@
+"""The saved index (.strataml/index.json): rebuilt when the repository changed since it was built.
+
+Freshness is the doctor's snapshot key (every walked file's stat, config, key manifest, git's
+index and HEAD, the tool and schema versions), kept beside the index so index.json itself stays
+byte-identical for the same repository state.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from strataml import atomic
+
+INDEX = Path(".strataml") / "index.json"
+KEY = Path(".strataml") / "index.key"
+
+
+def make(root: Path, generated_at: str | None = None) -> dict[str, Any]:
+    """Build the index now: one walk, records through the cache, the doctor's findings attached."""
+    from strataml.cache import Cache
+    from strataml.doctor import engine
+    from strataml.lineage import build
+    from strataml.workspace import load, walk
+
+    root = Path(root).resolve()
+    cache = Cache(root, enabled=True)
+    workspace = load(root, cache, walk(root))
+    report = engine.run(workspace, cache=cache)
+    return build(workspace, report, generated_at)
+
+
+def current(root: Path, *, rebuild: bool = False) -> tuple[dict[str, Any], bool]:
+    """(the index for the repository as it is now, whether it had to be rebuilt).
+
+    Readers call this: a stale or missing index is rebuilt and saved without anyone running
+    `strataml index`. A workspace that cannot be written to still gets a fresh index in memory.
+    """
+    from strataml.snapshot import snapshot_key
+    from strataml.workspace import walk
+
+    root = Path(root).resolve()
+    key = snapshot_key(root, walk(root), "index")
+    if not rebuild and key is not None:
+        try:
+            if (root / KEY).read_text("utf-8").strip() == key:
+                index = json.loads((root / INDEX).read_text("utf-8"))
+                if isinstance(index, dict) and isinstance(index.get("nodes"), list):
+                    return index, False
+        except (OSError, ValueError):
+            pass  # missing or damaged: rebuild
+    index = make(root)
+    save(root, index, key)
+    return index, True
+
+
+def save(root: Path, index: dict[str, Any], key: str | None) -> None:
+    from strataml.lineage import dumps
+
+    try:
+        (root / KEY).unlink(missing_ok=True)  # never a fresh key beside an old index
+        atomic.write_text(root / INDEX, dumps(index))
+        if key is not None:
+            atomic.write_text(root / KEY, key + "\n")
+    except OSError:
+        pass  # a read-only checkout: the index lives for this command only

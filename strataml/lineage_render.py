@@ -1,0 +1,64 @@
+"""Lineage as text trees, JSON, Mermaid or Graphviz dot; edges always point the way data flows."""
+
+from __future__ import annotations
+
+import json
+
+from strataml.graph import Graph, Step
+
+SHAPES = {"dataset": "cylinder", "experiment": "note", "run": "box", "model": "component"}
+
+
+def render(graph: Graph, start: str, steps: dict[str, list[Step]], fmt: str) -> str:
+    members = {start} | {s.node for found in steps.values() for s in found}
+    edges = sorted({(e["from"], e["to"], e["kind"]) for e in graph.index["edges"] if e["from"] in members and e["to"] in members
+                    and _on_path(e["from"], e["to"], start, steps)})
+    if fmt == "json":
+        body = {"ref": start, **{("upstream" if d == "up" else "downstream"): [
+            {"ref": s.node, "depth": s.depth, "via": s.via, "edge": s.kind} for s in found] for d, found in steps.items()},
+            "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges]}
+        return json.dumps(body, indent=2) + "\n"
+    if fmt == "mermaid":
+        ids = {n: f"n{i}" for i, n in enumerate(sorted(members))}
+        lines = ["graph LR"]
+        lines += [f'  {ids[n]}["{n}"]' for n in sorted(members)]
+        lines += [f"  {ids[a]} -->|{k}| {ids[b]}" for a, b, k in edges]
+        lines.append(f"  style {ids[start]} stroke-width:3px")
+        return "\n".join(lines) + "\n"
+    if fmt == "dot":
+        lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+        for n in sorted(members):
+            kind = graph.nodes[n]["kind"]
+            bold = ", penwidth=2" if n == start else ""
+            lines.append(f"  {_q(n)} [shape={SHAPES.get(kind, 'box')}{bold}];")
+        lines += [f"  {_q(a)} -> {_q(b)} [label={_q(k)}];" for a, b, k in edges]
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+    return _text(start, steps)
+
+
+def _on_path(a: str, b: str, start: str, steps: dict[str, list[Step]]) -> bool:
+    """An edge belongs to the picture when it lies on one of the followed directions."""
+    up = {start} | {s.node for s in steps.get("up", [])}
+    down = {start} | {s.node for s in steps.get("down", [])}
+    return (a in up and b in up) or (a in down and b in down)
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _text(start: str, steps: dict[str, list[Step]]) -> str:
+    out = [start]
+    for direction, found in steps.items():
+        arrow, title = ("<-", "upstream (what it came from)") if direction == "up" else ("->", "downstream (what came from it)")
+        out.append(f"  {title}:" + ("" if found else " (none)"))
+        children: dict[str, list[Step]] = {}
+        for s in found:
+            children.setdefault(s.via or start, []).append(s)
+        stack = [(s, 2) for s in reversed(children.get(start, []))]
+        while stack:  # each node once, under the node it was first reached from
+            s, level = stack.pop()
+            out.append(f"{'  ' * level}{arrow} {s.node}  ({s.kind})")
+            stack += [(c, level + 1) for c in reversed(children.get(s.node, []))]
+    return "\n".join(out) + "\n"

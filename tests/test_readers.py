@@ -1,0 +1,156 @@
+"""The index and its readers: golden index, determinism, staleness, list / show / lineage output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, edit_yaml
+from models_helpers import add_version, reach
+from strataml import indexfile, schemas
+from strataml.cli.main import run
+from strataml.lineage import dumps
+
+GOLDEN = Path(__file__).parent / "golden" / "example-index.json"
+RUN = "run:20260101T000000Z-sales-forecast-a1b2c3"
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """The repository's example workspace, copied out of git (so git state cannot change counts)."""
+    target = tmp_path / "example"
+    target.mkdir()
+    for name in ("strataml.yaml", "datasets", "experiments", "runs", "models", "tfc"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, target / name)
+    return target
+
+
+def cli(ws: Path, *args: str, capsys) -> tuple[int, str, str]:
+    code = run(["-C", str(ws), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_example_index_matches_golden(example: Path) -> None:
+    text = dumps(indexfile.make(example))
+    if os.environ.get("STRATAML_UPDATE_GOLDEN"):
+        GOLDEN.write_text(text, "utf-8")
+    assert text == GOLDEN.read_text("utf-8")
+    index = json.loads(text)
+    assert schemas.validate("index", index) == []
+    kinds = {n["kind"] for n in index["nodes"]}
+    assert kinds == {"dataset", "experiment", "run", "model"}
+    assert {e["kind"] for e in index["edges"]} >= {"input", "experiment", "produced"}
+
+
+def test_index_is_deterministic_and_written_atomically(ws: Path, tmp_path: Path, capsys) -> None:
+    assert cli(ws, "index", capsys=capsys)[0] == 0
+    first = (ws / ".strataml/index.json").read_bytes()
+    other = tmp_path / "other"
+    shutil.copytree(ws, other)
+    time.sleep(0.01)
+    assert cli(other, "index", capsys=capsys)[0] == 0
+    assert (other / ".strataml/index.json").read_bytes() == first
+    code, out, _ = cli(ws, "index", "-o", "-", capsys=capsys)
+    assert code == 0 and out.encode() == first
+    code, out, _ = cli(ws, "index", "-o", "-", "--timestamp", capsys=capsys)
+    assert "generated_at" in json.loads(out)
+    assert not [p for p in (ws / ".strataml").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_readers_rebuild_a_stale_index(ws: Path) -> None:
+    index, rebuilt = indexfile.current(ws)
+    assert rebuilt
+    old = os.stat(ws / "datasets/sales/1/dataset.yaml")
+    os.utime(ws / "datasets/sales/1/dataset.yaml", ns=(old.st_atime_ns - 10**10, old.st_mtime_ns - 10**10))  # out of the racy window
+    _, rebuilt = indexfile.current(ws)
+    assert rebuilt  # a file's stat changed
+    _, rebuilt = indexfile.current(ws)
+    assert not rebuilt
+    reach(ws, "candidate")  # a promotion is a change the readers must see
+    index, rebuilt = indexfile.current(ws)
+    assert rebuilt
+    assert {n["id"]: n for n in index["nodes"]}["model:sales-model@1"]["attrs"]["state"] == "candidate"
+
+
+def test_index_keeps_findings_per_node(ws: Path) -> None:
+    (ws / "models/sales-model/1/model.bin").write_bytes(b"q" * 120)
+    nodes = {n["id"]: n for n in indexfile.make(ws)["nodes"]}
+    assert nodes["model:sales-model@1"]["findings"]["errors"] == 1
+    assert nodes["dataset:sales@1"]["findings"] == {"errors": 0, "warnings": 0, "infos": 0}
+
+
+def test_list_tables_fit_80_columns(example: Path, capsys) -> None:
+    for what in ("datasets", "runs", "models", "experiments"):
+        code, out, _ = cli(example, "list", what, capsys=capsys)
+        assert code == 0
+        lines = out.splitlines()
+        assert len(lines) >= 3 and max(map(len, lines)) <= 80, out
+    code, out, _ = cli(example, "list", "runs", capsys=capsys)
+    assert "20261122T200038Z-iris-logreg-448b2a" in out  # ids are never cut
+    assert "succeeded" in out and "4 runs, all healthy" in out
+
+
+def test_list_filter_sort_limit_json(example: Path, capsys) -> None:
+    code, out, _ = cli(example, "list", "runs", "--sort", "test_accuracy", "--desc", "--format", "json", capsys=capsys)
+    rows = json.loads(out)
+    accuracies = [r["metrics"]["test_accuracy"] for r in rows]
+    assert accuracies == sorted(accuracies, reverse=True) and len(rows) == 4
+    code, out, _ = cli(example, "list", "runs", "--filter", "experiment=iris-logreg", "--format", "json", capsys=capsys)
+    assert [r["experiment"] for r in json.loads(out)] == ["iris-logreg"]
+    code, out, _ = cli(example, "list", "runs", "--filter", "purpose=synthetic", "--format", "json", capsys=capsys)
+    assert len(json.loads(out)) == 1
+    code, out, _ = cli(example, "list", "models", "--limit", "1", "--sort", "name", "--format", "json", capsys=capsys)
+    assert [r["name"] for r in json.loads(out)] == ["breast-cancer-classifier"]
+    code, out, _ = cli(example, "list", "runs", "--filter", "status=failed", capsys=capsys)
+    assert code == 0 and "No runs match." in out
+    code, _, err = cli(example, "list", "runs", "--sort", "nope", capsys=capsys)
+    assert code == 3 and "test_accuracy" in err
+    code, _, err = cli(example, "list", "runs", "--filter", "status", capsys=capsys)
+    assert code == 3 and "KEY=VALUE" in err
+    code, _, err = cli(example, "list", "things", capsys=capsys)
+    assert code == 3
+
+
+def test_list_models_shows_state_gate_and_signature(ws: Path, capsys) -> None:
+    add_version(ws, 2)
+    reach(ws, "production")
+    code, out, _ = cli(ws, "list", "models", "--filter", "state=production", "--format", "json", capsys=capsys)
+    rows = json.loads(out)
+    assert [(r["id"], r["state"], r["gate"], r["signed"]) for r in rows] == [("model:sales-model@1", "production", "PASS", "unsigned")]
+    code, out, _ = cli(ws, "list", "models", capsys=capsys)
+    assert "production" in out and "registered" in out
+
+
+def test_show_names_neighbours_and_suggests_on_typos(ws: Path, capsys) -> None:
+    code, out, _ = cli(ws, "show", RUN, capsys=capsys)
+    assert code == 0
+    assert "<- experiment:sales-forecast  (experiment)" in out and "<- dataset:sales@1  (input)" in out
+    assert "-> model:sales-model@1  (produced)" in out and "status: succeeded" in out
+    code, out, _ = cli(ws, "show", "model:sales-model", "--format", "json", capsys=capsys)  # latest version
+    shown = json.loads(out)
+    assert shown["id"] == "model:sales-model@1" and shown["upstream"] and shown["signature"]["status"] == "unsigned"
+    code, _, err = cli(ws, "show", "model:sales-modle@1", capsys=capsys)
+    assert code == 3 and "did you mean model:sales-model@1" in err
+
+
+def test_lineage_formats(ws: Path, capsys) -> None:
+    code, out, _ = cli(ws, "lineage", "model:sales-model@1", "--upstream", capsys=capsys)
+    assert code == 0 and out.splitlines()[0] == "model:sales-model@1"
+    assert f"<- {RUN}  (produced)" in out and "<- experiment:sales-forecast  (experiment)" in out and "downstream" not in out
+    code, out, _ = cli(ws, "lineage", "dataset:sales@1", "--downstream", "--format", "json", capsys=capsys)
+    body = json.loads(out)
+    assert {s["ref"] for s in body["downstream"]} == {RUN, "model:sales-model@1", "experiment:sales-forecast"}
+    assert all(e["kind"] in ("input", "experiment", "produced", "derived") for e in body["edges"])
+    code, out, _ = cli(ws, "lineage", RUN, "--format", "mermaid", capsys=capsys)
+    assert out.startswith("graph LR\n") and "-->|produced|" in out
+    code, out, _ = cli(ws, "lineage", RUN, "--format", "dot", capsys=capsys)
+    assert out.startswith("digraph lineage {") and f'"{RUN}" -> "model:sales-model@1" [label="produced"];' in out
+    code, _, err = cli(ws, "lineage", "dataset:sale@1", capsys=capsys)
+    assert code == 3 and "dataset:sales@1" in err
