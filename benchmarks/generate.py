@@ -79,7 +79,9 @@ def dump(path: Path, data: dict) -> None:
     path.write_text(yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=1000))
 
 
-def generate(out: Path, records: int, files_per_record: int, total: int, mix: list[tuple[float, int]], lfs: str, seed: int) -> None:
+def generate(out: Path, records: int, files_per_record: int, total: int, mix: list[tuple[float, int]], lfs: str, seed: int,
+             runs: int | None = None) -> None:
+    """`records` datasets + runs + models, a third each; or exactly `runs` runs and the rest split."""
     rng = random.Random(seed)
     if out.exists():
         shutil.rmtree(out)
@@ -90,8 +92,8 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
     if lfs != "none":
         git(out, "lfs", "install", "--local")
         (out / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n")
-    n_ds = max(1, records // 3)
-    n_runs = max(1, records // 3)
+    n_runs = runs if runs is not None else max(1, records // 3)
+    n_ds = max(1, (records - n_runs) // 2) if runs is not None else max(1, records // 3)
     n_models = max(0, records - n_ds - n_runs)
     all_sizes = sizes_for((n_ds + n_runs + n_models) * files_per_record, total, mix, rng)
     sizes = iter(all_sizes)
@@ -137,9 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mix", default="0.7:4K,0.25:1M,0.05:16M", help="WEIGHT:SIZE,... before scaling to --total-bytes")
     p.add_argument("--lfs", choices=("none", "content", "pointers"), default="none")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--runs", type=int, help="exactly this many of the records are runs (default: a third)")
     a = p.parse_args(argv)
     mix = [(float(w), size(s)) for w, s in (part.split(":") for part in a.mix.split(","))]
-    generate(a.out, a.records, a.files_per_record, size(a.total_bytes), mix, a.lfs, a.seed)
+    generate(a.out, a.records, a.files_per_record, size(a.total_bytes), mix, a.lfs, a.seed, a.runs)
     print(f"generated {a.out} ({a.records} records, {a.records * a.files_per_record} data files, {a.total_bytes})", file=sys.stderr)
     return 0
 

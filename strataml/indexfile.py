@@ -17,17 +17,18 @@ INDEX = Path(".strataml") / "index.json"
 KEY = Path(".strataml") / "index.key"
 
 
-def make(root: Path, generated_at: str | None = None) -> dict[str, Any]:
-    """Build the index now: one walk, records through the cache, the doctor's findings attached."""
+def make(root: Path, generated_at: str | None = None, entries: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the index now: one walk (or the caller's), records through the cache, the doctor's findings attached."""
     from strataml.cache import Cache
     from strataml.doctor import engine
     from strataml.lineage import build
     from strataml.workspace import load, walk
 
     root = Path(root).resolve()
-    cache = Cache(root, enabled=True)
-    workspace = load(root, cache, walk(root))
-    report = engine.run(workspace, cache=cache)
+    entries = walk(root) if entries is None else entries
+    # The doctor reuses its last report when nothing changed; records come from the cache.
+    report = engine.doctor(root, use_cache=True, entries=entries)
+    workspace = load(root, Cache(root, enabled=True), entries)
     return build(workspace, report, generated_at)
 
 
@@ -41,7 +42,8 @@ def current(root: Path, *, rebuild: bool = False) -> tuple[dict[str, Any], bool]
     from strataml.workspace import walk
 
     root = Path(root).resolve()
-    key = snapshot_key(root, walk(root), "index")
+    entries = walk(root)
+    key = snapshot_key(root, entries, "index")
     if not rebuild and key is not None:
         try:
             if (root / KEY).read_text("utf-8").strip() == key:
@@ -50,17 +52,18 @@ def current(root: Path, *, rebuild: bool = False) -> tuple[dict[str, Any], bool]
                     return index, False
         except (OSError, ValueError):
             pass  # missing or damaged: rebuild
-    index = make(root)
-    save(root, index, key)
+    from strataml.lineage import dumps
+
+    index = make(root, entries=entries)
+    save(root, dumps(index), key)
     return index, True
 
 
-def save(root: Path, index: dict[str, Any], key: str | None) -> None:
-    from strataml.lineage import dumps
-
+def save(root: Path, text: str, key: str | None) -> None:
+    """Write the index text (and the key it is fresh for) to .strataml/."""
     try:
         (root / KEY).unlink(missing_ok=True)  # never a fresh key beside an old index
-        atomic.write_text(root / INDEX, dumps(index))
+        atomic.write_text(root / INDEX, text)
         if key is not None:
             atomic.write_text(root / KEY, key + "\n")
     except OSError:

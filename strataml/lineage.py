@@ -44,14 +44,31 @@ def build(workspace: Workspace, report: Report, generated_at: str | None = None)
     }
     if generated_at:
         index["generated_at"] = generated_at
-    problems = schemas.validate("index", index)
-    if problems:
-        raise AssertionError(f"index breaks its schema: {problems[0].message}")
     return index
 
 
+def check_schema(index: dict[str, Any]) -> None:
+    """The index must validate against strataml/index/v1; a failure here is a bug in this module."""
+    problems = schemas.validate("index", index)
+    if problems:
+        raise AssertionError(f"index breaks its schema: {problems[0].message}")
+
+
 def dumps(index: dict[str, Any]) -> str:
-    return json.dumps(index, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Sorted keys, one node or edge per line: byte-stable, diffable, and encoded by json's C
+    encoder (an indented dump runs the pure-Python one, ~10x slower on 10k records)."""
+    def one(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    parts = []
+    for key in sorted(index):
+        value = index[key]
+        if isinstance(value, list) and value:
+            body = ",\n".join("    " + one(v) for v in value)
+            parts.append(f"  {one(key)}: [\n{body}\n  ]")
+        else:
+            parts.append(f"  {one(key)}: {one(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def _node(record: Record, report: Report, states: dict[str, dict[str, str]]) -> dict[str, Any]:

@@ -22,13 +22,6 @@ def _graph(state: State) -> Graph:
     return Graph(index)
 
 
-def _console() -> Any:
-    from rich.console import Console
-
-    color = wants_color(sys.stdout)
-    return Console(force_terminal=color, no_color=not color, highlight=False, soft_wrap=False)
-
-
 @click.command("list")
 @click.argument("what", type=click.Choice(tuple(KIND_OF_LIST)))
 @click.option("--sort", "sort", metavar="KEY", help="Sort by a field (created, status, state, name...), a metric or a tag.")
@@ -64,11 +57,10 @@ def list_command(state: State, what: str, sort: str | None, desc: bool, filters:
 
 
 def _table(graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[str]) -> None:
-    from rich.table import Table
-
+    from strataml.cli.table import render, width_for
     from strataml.graph import age, key_metrics
 
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    shown: list[str] = []
     if what == "runs":
         gates = {n["id"].split(":", 1)[1]: n["attrs"].get("gates") or [] for n in graph.nodes.values() if n["kind"] == "experiment"}
         shown = metrics or key_metrics(found, gates)
@@ -81,28 +73,32 @@ def _table(graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[s
         cells = [[r["name"], r.get("version", ""), r.get("state") or "", r.get("gate") or "", r.get("signed", ""),
                   *[_num(r["metrics"].get(m)) for m in shown], r["health"]] for r in found]
     elif what == "datasets":
-        shown = []
         columns = ["dataset", "version", "rows", "files", "license", "signed", "health"]
         cells = [[r["name"], r.get("version", ""), _num(r.get("rows")), _num(r.get("files")), r.get("license") or "",
                   r.get("signed", ""), r["health"]] for r in found]
     else:
-        shown = []
         columns = ["experiment", "plugin", "model", "runs", "health"]
         cells = [[r["name"], r.get("plugin") or "", r.get("model") or "", str(r["runs"]), r["health"]] for r in found]
     if all(r["health"] == "ok" for r in found):
         columns, cells = columns[:-1], [c[:-1] for c in cells]  # a column of "ok" says nothing: the footer does
-    numeric = {"rows", "files", "runs", "version", *[m.removeprefix("test_") for m in (metrics or shown if what in ("runs", "models") else [])]}
-    for i, column in enumerate(columns):
-        # Ids people copy and short words people read are never cut; only metric columns may shrink.
-        widest = max([len(column), *[len(str(c[i])) for c in cells]])
-        keep = i == 0 or column not in numeric
-        table.add_column(column, no_wrap=True, min_width=widest if keep else None, overflow="ellipsis",
-                         justify="right" if column in numeric else "left")
-    for row in cells:
-        table.add_row(*[_styled(c) for c in row])
-    _console().print(table)
+    numeric = {"rows", "files", "runs", "version", *[m.removeprefix("test_") for m in shown]}
+    # Ids people copy and short words people read are never cut; only metric and free-text columns may shrink.
+    keep = {i for i, c in enumerate(columns) if i == 0 or c in ("status", "state", "gate", "signed", "health", "age", "version")}
+    right = {i for i, c in enumerate(columns) if c in numeric}
+    tty = sys.stdout.isatty()
+    click.echo(render(columns, cells, keep=keep, right=right, width=width_for(tty), color=_color if wants_color(sys.stdout) else None), nl=False)
     bad = sum(1 for r in found if r["health"] != "ok")
     click.echo(f"{len(found)} {what}" + (f", {bad} with doctor findings (see `strataml doctor`)" if bad else ", all healthy"))
+
+
+def _color(text: str) -> str | None:
+    if text in ("FAIL", "failed", "invalid", "rejected") or text.endswith(("error", "errors")):
+        return "red"
+    if text in ("production", "PASS", "succeeded", "signed"):
+        return "green"
+    if text.endswith(("warning", "warnings")):
+        return "yellow"
+    return None
 
 
 def _num(v: Any) -> str:
@@ -111,17 +107,6 @@ def _num(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:.3g}"
     return str(v)
-
-
-def _styled(text: str) -> str:
-    from rich.markup import escape
-
-    text = escape(str(text))
-    if text in ("FAIL", "failed", "invalid", "rejected") or text.endswith(("error", "errors")):
-        return f"[red]{text}[/]"
-    if text in ("production", "PASS", "succeeded", "signed"):
-        return f"[green]{text}[/]"
-    return text
 
 
 @click.command("show")

@@ -257,8 +257,11 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
 
 def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = (), strict: bool = False,
            options: Options | None = None, use_cache: bool = False,
-           progress: Callable[[int, int], Callable[[int], None] | None] | None = None) -> Report:
+           progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
+           entries: dict[str, Entry] | None = None) -> Report:
     """Load the workspace at `root` and check it: the whole of `strataml doctor` minus rendering.
+
+    `entries`: a walk of `root` the caller already made (ignored with --since, which walks its own way).
 
     With the cache, a run whose every input is unchanged since the last one (each walked
     file's stat, the config, git's index and HEAD, the options) reuses that run's findings
@@ -286,7 +289,7 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
         since = (commit, changed)
         deep = {f for f in (record_folder(o) for o in owners) if f}
         entries = deepen(root, entries, deep)
-    else:
+    elif entries is None:
         entries = walk(root)
     key = snapshot_key(root, entries, options) if cache is not None and not options.since else None
     if key is not None:

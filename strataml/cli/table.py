@@ -1,0 +1,49 @@
+"""Plain aligned tables: fast for 10,000 rows (rich's layout is not), fitted to the terminal width."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+
+import click
+
+ELLIPSIS = "…"
+MIN_WIDTH = 4
+
+
+def width_for(stream_is_tty: bool) -> int:
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    return shutil.get_terminal_size((80, 24)).columns if stream_is_tty else 80
+
+
+def render(columns: list[str], rows: list[list[str]], *, keep: set[int], right: set[int], width: int,
+           color: Callable[[str], str | None] | None = None) -> str:
+    """Columns in `keep` are never cut (ids, short words); the others shrink, widest first, to fit `width`."""
+    widths = [max([len(c), *[len(r[i]) for r in rows]]) for i, c in enumerate(columns)]
+    while sum(widths) + 2 * (len(widths) - 1) > width:
+        shrinkable = [i for i in range(len(widths)) if i not in keep and widths[i] > MIN_WIDTH]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+    heads = [_cut(c, widths[i]) for i, c in enumerate(columns)]
+    lines = [_line([click.style(h, bold=True) if color else h for h in heads], heads, widths, right)]
+    for r in rows:
+        styled = [_cut(c, widths[i]) for i, c in enumerate(r)]
+        shown = [click.style(s, fg=color(s)) if color and color(s) else s for s in styled]
+        lines.append(_line(shown, styled, widths, right))
+    return "\n".join(lines) + "\n"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + ELLIPSIS
+
+
+def _line(shown: list[str], plain: list[str], widths: list[int], right: set[int]) -> str:
+    cells = []
+    for i, (s, p) in enumerate(zip(shown, plain)):
+        pad = " " * (widths[i] - len(_cut(p, widths[i])))
+        cells.append(pad + s if i in right else s + pad)
+    return "  ".join(cells).rstrip()
