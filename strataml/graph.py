@@ -190,11 +190,12 @@ def key_metrics(found: list[dict[str, Any]], gates_by_experiment: dict[str, list
     for r in found:
         for m in r.get("metrics", {}):
             counts[m] = counts.get(m, 0) + 1
-    gated = []
+    gated_counts: dict[str, int] = {}
     for r in found:
         for expr in gates_by_experiment.get(str(r.get("experiment")), []):
             metric = expr.split()[0] if expr.split() else ""
-            if metric in counts and metric not in gated:
-                gated.append(metric)
+            if metric in counts:
+                gated_counts[metric] = gated_counts.get(metric, 0) + 1
+    gated = sorted(gated_counts, key=lambda m: (-gated_counts[m], m))
     rest = sorted((m for m in counts if m.startswith("test_") and m not in gated), key=lambda m: (-counts[m], m))
     return (gated + rest)[:limit]

@@ -52,23 +52,23 @@ def list_command(state: State, what: str, sort: str | None, desc: bool, filters:
     if not found:
         click.echo(f"No {what} match." if filters else f"No {what} in this workspace.")
         return 0
-    _table(graph, what, found, list(metrics))
+    _table(graph, what, found, list(metrics), sort)
     return 0
 
 
-def _table(graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[str]) -> None:
+def _table(graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[str], sort: str | None = None) -> None:
     from strataml.cli.table import render, width_for
     from strataml.graph import age, key_metrics
 
     shown: list[str] = []
     if what == "runs":
         gates = {n["id"].split(":", 1)[1]: n["attrs"].get("gates") or [] for n in graph.nodes.values() if n["kind"] == "experiment"}
-        shown = metrics or key_metrics(found, gates)
-        columns = ["run", "status", "age", *[m.removeprefix("test_") for m in shown], "health"]
-        cells = [[r["name"], r.get("status") or "", age(r.get("created")), *[_num(r["metrics"].get(m)) for m in shown], r["health"]]
-                 for r in found]
+        shown = metrics or _sorted_first(key_metrics(found, gates), found, sort)
+        columns = ["run", "experiment", "status", "age", *[m.removeprefix("test_") for m in shown], "health"]
+        cells = [[r["name"], r.get("experiment") or "", r.get("status") or "", age(r.get("created")),
+                  *[_num(r["metrics"].get(m)) for m in shown], r["health"]] for r in found]
     elif what == "models":
-        shown = metrics or key_metrics(found, {}, limit=1)
+        shown = metrics or _sorted_first(key_metrics(found, {}, limit=1), found, sort)[:1]
         columns = ["model", "version", "state", "gate", "signed", *[m.removeprefix("test_") for m in shown], "health"]
         cells = [[r["name"], r.get("version", ""), r.get("state") or "", r.get("gate") or "", r.get("signed", ""),
                   *[_num(r["metrics"].get(m)) for m in shown], r["health"]] for r in found]
@@ -85,10 +85,21 @@ def _table(graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[s
     # Ids people copy and short words people read are never cut; only metric and free-text columns may shrink.
     keep = {i for i, c in enumerate(columns) if i == 0 or c in ("status", "state", "gate", "signed", "health", "age", "version")}
     right = {i for i, c in enumerate(columns) if c in numeric}
+    # Metric columns beyond the first go when the terminal is too narrow for them.
+    optional = {i for i, c in enumerate(columns) if c in {m.removeprefix("test_") for m in shown[1:]}}
     tty = sys.stdout.isatty()
-    click.echo(render(columns, cells, keep=keep, right=right, width=width_for(tty), color=_color if wants_color(sys.stdout) else None), nl=False)
+    click.echo(render(columns, cells, keep=keep, right=right, width=width_for(tty), optional=optional,
+                      color=_color if wants_color(sys.stdout) else None), nl=False)
     bad = sum(1 for r in found if r["health"] != "ok")
     click.echo(f"{len(found)} {what}" + (f", {bad} with doctor findings (see `strataml doctor`)" if bad else ", all healthy"))
+
+
+def _sorted_first(shown: list[str], found: list[dict[str, Any]], sort: str | None) -> list[str]:
+    """The metric the rows are sorted by is the first metric column."""
+    name = sort.removeprefix("metrics.") if sort else None
+    if name and any(name in r.get("metrics", {}) for r in found):
+        return [name, *[m for m in shown if m != name]][: max(len(shown), 1)]
+    return shown
 
 
 def _color(text: str) -> str | None:
