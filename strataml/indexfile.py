@@ -28,7 +28,7 @@ def make(root: Path, generated_at: str | None = None, entries: dict[str, Any] | 
     entries = walk(root) if entries is None else entries
     # The doctor reuses its last report when nothing changed; records come from the cache.
     report = engine.doctor(root, use_cache=True, entries=entries)
-    workspace = load(root, Cache(root, enabled=True), entries)
+    workspace = report.workspace or load(root, Cache(root, enabled=True), entries)
     return build(workspace, report, generated_at)
 
 

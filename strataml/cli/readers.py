@@ -45,18 +45,19 @@ def list_command(state: State, what: str, sort: str | None, desc: bool, filters:
     from strataml.graph import rows, select
 
     graph = _graph(state)
-    found = select(rows(graph, what), list(filters), sort, desc, limit)
+    every = rows(graph, what)
+    found = select(every, list(filters), sort, desc, limit)
     if fmt == "json":
         click.echo(json.dumps(found, indent=2, sort_keys=True))
         return 0
     if not found:
         click.echo(f"No {what} match." if filters else f"No {what} in this workspace.")
         return 0
-    _table(graph, what, found, list(metrics), sort)
+    _table(graph, what, found, list(metrics), sort, len(every))
     return 0
 
 
-def _table(graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[str], sort: str | None = None) -> None:
+def _table(graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[str], sort: str | None = None, total: int = 0) -> None:
     from strataml.cli.table import render, width_for
     from strataml.graph import age, key_metrics
 
@@ -91,7 +92,8 @@ def _table(graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[s
     click.echo(render(columns, cells, keep=keep, right=right, width=width_for(tty), optional=optional,
                       color=_color if wants_color(sys.stdout) else None), nl=False)
     bad = sum(1 for r in found if r["health"] != "ok")
-    click.echo(f"{len(found)} {what}" + (f", {bad} with doctor findings (see `strataml doctor`)" if bad else ", all healthy"))
+    shown_of = f"{len(found)} of {total} {what}" if total > len(found) else f"{len(found)} {what}"
+    click.echo(shown_of + (f", {bad} with doctor findings (see `strataml doctor`)" if bad else ", all healthy"))
 
 
 def _sorted_first(shown: list[str], found: list[dict[str, Any]], sort: str | None) -> list[str]:

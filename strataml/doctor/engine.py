@@ -309,7 +309,7 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
         if key is not None and not ctx.volatile:
             cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})
         cache.save()
-    return Report(apply(policy, raw), stats, strict, ctx.signatures)
+    return Report(apply(policy, raw), stats, strict, ctx.signatures, workspace)
 
 
 def _hash_early(root: Path, entries: dict[str, Entry], cache: Cache | None,

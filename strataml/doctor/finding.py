@@ -44,6 +44,9 @@ class Report:
     strict: bool = False
     # Signed files (workspace path) -> {"status": signed | invalid, "signers": [...]}: for viewers.
     signatures: dict[str, dict[str, object]] = field(default_factory=dict)
+    # The Workspace the rules ran over (None when the last run's findings were reused), so a
+    # caller that needs the records too does not load them a second time.
+    workspace: object = field(default=None, compare=False, repr=False)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity.value)
