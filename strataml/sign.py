@@ -93,7 +93,9 @@ def _resolve(ws: Workspace, target: str, cwd: Path) -> SignTarget:
             raise StrataError(str(exc), "sign a ref (model:NAME@V, dataset:NAME@V, run:ID), ledger:NAME, or a metadata file") from None
         record = ws.get(ref)
         if record is None:
-            raise StrataError(f"{target}: no such record in {ws.root}", "see `strataml index` or the folders under datasets/, runs/, models/")
+            close = ws.closest(target, ref.kind)
+            raise StrataError(f"{target}: no such record in {ws.root}",
+                              f"did you mean {', '.join(close)}?" if close else f"see `strataml list {ref.kind}s`")
         return _record_target(ws, record.meta)
     try:
         rel = path.relative_to(ws.root).as_posix()
