@@ -82,19 +82,8 @@ class Workspace:
         return {k: tuple(v) for k, v in out.items()}
 
     @cached_property
-    def _below(self) -> dict[str, list[Entry]]:
-        """Record folder -> the entries under it (one pass over the walk, not one per record)."""
-        folders = {r.folder for r in self.records if r.folder}
-        out: dict[str, list[Entry]] = {f: [] for f in folders}
-        for path, entry in self.entries.items():
-            parts = path.split("/")
-            # Record folders sit two (runs/ID) or three (datasets/N/V) levels deep.
-            for depth in (2, 3):
-                owner = "/".join(parts[:depth])
-                if len(parts) > depth and owner in out:
-                    out[owner].append(entry)
-                    break
-        return out
+    def _paths(self) -> list[str]:
+        return list(self.entries)  # the walk's order: sorted
 
     def of_kind(self, kind: str) -> tuple[Record, ...]:
         return self._by_kind.get(kind, ())
@@ -117,8 +106,14 @@ class Workspace:
         return self.root / rel
 
     def under(self, folder: str) -> list[Entry]:
-        """Entries strictly below a record folder, in walk order."""
-        return self._below.get(folder.rstrip("/"), [])
+        """Entries strictly below a folder, in walk order: a range of the sorted paths, found by bisection."""
+        from bisect import bisect_left
+
+        folder = folder.rstrip("/")
+        paths = self._paths
+        # Every path below FOLDER starts with "FOLDER/", and "/" sorts just before "0".
+        lo, hi = bisect_left(paths, folder + "/"), bisect_left(paths, folder + "0")
+        return [self.entries[p] for p in paths[lo:hi]]
 
 
 def find_root(start: Path | None = None) -> Path:

@@ -29,7 +29,7 @@ EVAL_WINDOWS = ("val", "test")
 def check(ctx: Context) -> Iterator[Finding]:
     ws = ctx.workspace
     yield from _collisions(ws)
-    yield from _cycles(ws)
+    yield from _cycles(ws, ctx.records())
     for record in ctx.records():
         if record.loaded.data is None:
             continue
@@ -40,27 +40,34 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield from _windows(ws, record)
 
 
-def _cycles(ws: Workspace) -> Iterator[Finding]:
-    """Lineage must be acyclic: a record cannot come (transitively) from itself."""
+def _cycles(ws: Workspace, starts: list[Record]) -> Iterator[Finding]:
+    """Lineage must be acyclic: a record cannot come (transitively) from itself.
+
+    Only models and datasets name records of their own kind, so only they can close a loop.
+    The search starts from the records in scope and reads others only as it reaches them: a
+    loop new since --since REF runs through a changed record.
+    """
     upstream: dict[str, list[str]] = {}
-    for record in ws.records:
-        if record.kind != "model" and record.kind != "dataset":
-            continue  # only models and datasets can name records of their own kind
-        names = []
-        for _path, text, _kinds in ref_fields(record):
-            try:
-                names.append(str(parse_ref(text)))
-            except RefError:
-                pass
-        upstream[str(record.ref)] = names
+
+    def parents(ref: str) -> list[str]:
+        if ref not in upstream:
+            record = ws.get(ref)
+            names = []
+            if record is not None and record.kind in ("model", "dataset") and record.loaded.data is not None:
+                for _path, text, _kinds in ref_fields(record):
+                    try:
+                        names.append(str(parse_ref(text)))
+                    except RefError:
+                        pass
+            upstream[ref] = names
+        return upstream[ref]
+
     done: set[str] = set()
-    for start in sorted(upstream):
+    for start in sorted(str(r.ref) for r in starts if r.kind in ("model", "dataset")):
         if start in done:
             continue
         # Iterative depth-first search; `trail` is the current path, `on_trail` its members.
-        trail, on_trail, stack = [], set(), [(start, iter(upstream.get(start, ())))]
-        trail.append(start)
-        on_trail.add(start)
+        trail, on_trail, stack = [start], {start}, [(start, iter(parents(start)))]
         while stack:
             node, children = stack[-1]
             child = next(children, None)
@@ -69,14 +76,13 @@ def _cycles(ws: Workspace) -> Iterator[Finding]:
                 trail.pop()
                 on_trail.discard(node)
                 done.add(node)
-                continue
-            if child in on_trail:
+            elif child in on_trail:
                 loop = trail[trail.index(child):] + [child]
                 record = ws.get(child)
                 yield Finding(CYCLE, record.meta if record else child, f"lineage loops: {' <- '.join(loop)}",
                               "a record can only come from records made before it; fix the ref that closes the loop")
-            elif child not in done and child in upstream:
-                stack.append((child, iter(upstream[child])))
+            elif child not in done:
+                stack.append((child, iter(parents(child))))
                 trail.append(child)
                 on_trail.add(child)
 
