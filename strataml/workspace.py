@@ -217,27 +217,30 @@ def record_folder(path: str) -> str | None:
 
 
 def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], deep: set[str] | None = None) -> None:
+    # The hot loop of every run (40,000 entries for 10,000 records): names bound locally.
+    intern, scandir, make = sys.intern, os.scandir, Entry
     stack = [(full, rel)]
     while stack:
         folder, prefix = stack.pop()
         try:
-            with os.scandir(folder) as it:
+            with scandir(folder) as it:
                 items = list(it)
         except OSError:
             continue
+        prefix += "/"
         for item in items:
             name = item.name
             if name == ".git":
                 continue
-            child = sys.intern(prefix + "/" + name)  # rules rebuild these paths; interned, they share one copy
+            child = intern(prefix + name)  # rules rebuild these paths; interned, they share one copy
             # d_type answers "folder or file" without a stat call; folders need no stat at all.
             if item.is_dir(follow_symlinks=False):
-                out[child] = Entry(child, "dir", 0, 0, 0, 0)
-                if deep is None or record_folder(child) != child or child in deep:
+                out[child] = make(child, "dir", 0, 0, 0, 0)
+                if deep is None or child in deep or record_folder(child) != child:
                     stack.append((item.path, child))
             elif item.is_file(follow_symlinks=False):
                 st = item.stat(follow_symlinks=False)
-                out[child] = Entry(child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+                out[child] = make(child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
             else:
                 out[child] = _entry(child, item.path, item.stat(follow_symlinks=False), real_root)
 

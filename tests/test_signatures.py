@@ -377,3 +377,33 @@ def test_promote_sign_signs_the_new_ledger(ws: Path, keys, capsys) -> None:
     assert found(ws) == []
     done = promote(ws, "model:sales-model@1", "staging", sign=True, gnupghome=str(keys["Alice"].home))
     assert done.signed_by and found(ws) == []
+
+
+def test_since_keeps_the_base_policy_when_a_change_drops_it(ws: Path, keys) -> None:
+    def git(*args: str) -> str:
+        env = ["-c", "user.name=T", "-c", "user.email=t@example.org"]
+        return subprocess.run(["git", *env, *args], cwd=ws, check=True, capture_output=True, text=True).stdout.strip()
+
+    pin(ws, keys["Alice"], "models", "production")
+    policy(ws, {"records": "models", "scope": "models"})
+    sign(ws, keys["Alice"])
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    base = git("rev-parse", "HEAD")
+    policy(ws)  # the change drops the policy ...
+    (ws / f"{MODEL}.asc").unlink()
+    edit_yaml(ws / MODEL, lambda d: d.update(description="unsigned now"))  # ... and edits a model unsigned
+    git("add", "-A")
+    git("commit", "-qm", "drop policy")
+    result = {c for c, _ in found(ws, since=base)}
+    assert "TFC0007-E001" in result and "TFC0007-W001" in result
+
+
+def test_keys_add_again_changes_scopes(ws: Path, keys, capsys) -> None:
+    alice = keys["Alice"]
+    cli(ws, "keys", "add", str(alice.public), "--scope", "models", capsys=capsys)
+    code, out, _ = cli(ws, "keys", "add", str(alice.public), "--scope", "production", "--format", "json", capsys=capsys)
+    assert code == 0 and json.loads(out)["previous_scopes"] == ["models"] and json.loads(out)["scopes"] == ["production"]
+    listed = json.loads(cli(ws, "keys", "list", "--format", "json", capsys=capsys)[1])
+    assert [k["scopes"] for k in listed] == [["production"]]
