@@ -47,13 +47,6 @@ def build(workspace: Workspace, report: Report, generated_at: str | None = None)
     return index
 
 
-def check_schema(index: dict[str, Any]) -> None:
-    """The index must validate against strataml/index/v1; a failure here is a bug in this module."""
-    problems = schemas.validate("index", index)
-    if problems:
-        raise AssertionError(f"index breaks its schema: {problems[0].message}")
-
-
 def dumps(index: dict[str, Any]) -> str:
     """Sorted keys, one node or edge per line: byte-stable, diffable, and encoded by json's C
     encoder (an indented dump runs the pure-Python one, ~10x slower on 10k records)."""

@@ -25,7 +25,7 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
     saved index themselves when the repository changed, so running this is never required.
     """
     from strataml import indexfile
-    from strataml.lineage import check_schema, dumps
+    from strataml.lineage import dumps
     from strataml.snapshot import snapshot_key
     from strataml.times import utc_now
     from strataml.workspace import walk
@@ -34,7 +34,6 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
     entries = walk(root)
     key = snapshot_key(root, entries, "index")
     built = indexfile.make(root, utc_now() if timestamp else None, entries)
-    check_schema(built)
     text = dumps(built)
     if output == "-":
         click.echo(text, nl=False)
