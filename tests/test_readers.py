@@ -136,6 +136,10 @@ def test_show_names_neighbours_and_suggests_on_typos(ws: Path, capsys) -> None:
     code, out, _ = cli(ws, "show", "model:sales-model", "--format", "json", capsys=capsys)  # latest version
     shown = json.loads(out)
     assert shown["id"] == "model:sales-model@1" and shown["upstream"] and shown["signature"]["status"] == "unsigned"
+    assert shown["history"] == []
+    reach(ws, "staging")
+    code, out, _ = cli(ws, "show", "model:sales-model@1", capsys=capsys)
+    assert "registered -> candidate  by Test <t@example.org>: test" in out and "candidate -> staging" in out
     code, _, err = cli(ws, "show", "model:sales-modle@1", capsys=capsys)
     assert code == 3 and "did you mean model:sales-model@1" in err
 

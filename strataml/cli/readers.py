@@ -132,12 +132,19 @@ def show(state: State, ref: str, fmt: str) -> int:
     REF is a ref such as model:iris-classifier@1, run:ID, dataset:iris@1 or experiment:NAME;
     model:NAME (without @VERSION) means its latest version.
     """
+    from strataml import lifecycle
+
     graph = _graph(state)
     node = graph.find(ref)
     up = [{"ref": other, "edge": kind} for other, kind in sorted(graph.up.get(node["id"], ()))]
     down = [{"ref": other, "edge": kind} for other, kind in sorted(graph.down.get(node["id"], ()))]
+    history = []
+    if node["kind"] == "model":
+        ledger = lifecycle.read(state.root(), node["id"].split(":", 1)[1].split("@", 1)[0])
+        history = [{k: e[k] for k in ("seq", "at", "from", "to", "actor", "reason")} for e in ledger.entries if e["ref"] == node["id"]]
     if fmt == "json":
-        click.echo(json.dumps({**node, "upstream": up, "downstream": down}, indent=2, sort_keys=True))
+        extra = {"history": history} if node["kind"] == "model" else {}
+        click.echo(json.dumps({**node, "upstream": up, "downstream": down, **extra}, indent=2, sort_keys=True))
         return 0
     out = [f"{node['id']}  ({node['kind']}, {node['path']})"]
     counts = node["findings"]
@@ -149,6 +156,10 @@ def show(state: State, ref: str, fmt: str) -> int:
         out.append(f"  signature: {sig['status']}" + (f" by {who}" if who else ""))
     for key, val in sorted(node["attrs"].items()):
         out += _attr_lines(key, val, "  ")
+    if node["kind"] == "model":
+        out.append("  history:" + ("" if history else " (registered; never promoted)"))
+        out += [f"    #{h['seq']} {h['at']}  {h['from']} -> {h['to']}  by {h['actor']}" + (f": {h['reason']}" if h["reason"] else "")
+                for h in history]
     out.append("  upstream:" + ("" if up else " (none)"))
     out += [f"    <- {u['ref']}  ({u['edge']})" for u in up]
     out.append("  downstream:" + ("" if down else " (none)"))
