@@ -22,6 +22,7 @@ class Target:
 
     data: str  # workspace path of the signed file
     kind: str  # dataset | model | run | ledger | file (an artifact someone chose to sign)
+    name: str  # what `strataml sign` takes: the record's ref, or ledger:NAME
     needs: tuple[tuple[str, ...], ...]  # scope alternatives, each to be met
     required_by: tuple[trust.Requirement, ...] = ()
 
@@ -52,7 +53,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             if data not in signed and f"{data}{SIGNATURE_SUFFIX}" not in ws.entries:
                 rules = "; ".join(f"{r.describe()} needs a signature by a key with scope {r.scope}" for r in target.required_by)
                 yield Finding(trust.SIGNATURE_MISSING, data, f"unsigned, but the signing policy ({in_force.source}) says: {rules}",
-                              f"sign it with `strataml sign {data}` using a key that holds the scope")
+                              f"sign it with `strataml sign {target.name}` using a key that holds the scope")
 
 
 def _one(ctx: Context, verifier: trust.Verifier, asc: str, targets: dict[str, Target], signed: set[str]) -> Iterator[Finding]:
@@ -67,7 +68,7 @@ def _one(ctx: Context, verifier: trust.Verifier, asc: str, targets: dict[str, Ta
         yield Finding(trust.ORPHAN_SIGNATURE, asc, f"signature with nothing to sign: {data} does not exist",
                       "remove the signature, or restore the signed file (a rename breaks the pair)")
         return
-    target = targets.get(data) or Target(data, "file", ())
+    target = targets.get(data) or Target(data, "file", data, ())
     judgement = verifier.judge(ws.abspath(asc), ws.abspath(data), list(target.needs))
     signed.add(data)
     ctx.signatures[data] = {"status": "signed" if judgement.ok else "invalid",
@@ -84,13 +85,13 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
     recorded: set[str] = set()
     for record in ctx.records():
         scopes = trust.KIND_SCOPES.get(record.kind)
-        targets[record.meta] = Target(record.meta, record.kind, (scopes,) if scopes else ())
+        targets[record.meta] = Target(record.meta, record.kind, str(record.ref), (scopes,) if scopes else ())
         if record.folder is None:
             continue
         recorded.update(f"{record.folder}/{f.path}" for f in record.files)
         signatures += [e.path for e in ws.under(record.folder) if e.path.endswith(SIGNATURE_SUFFIX) and e.path not in recorded]
     for ledger in ctx.ledgers():
-        targets[ledger] = Target(ledger, "ledger", (trust.KIND_SCOPES["ledger"],))
+        targets[ledger] = Target(ledger, "ledger", f"ledger:{ledger.split('/')[1]}", (trust.KIND_SCOPES["ledger"],))
         if f"{ledger}{SIGNATURE_SUFFIX}" in ws.entries:
             signatures.append(f"{ledger}{SIGNATURE_SUFFIX}")
     signatures += [p for p in _orphan_ledger_signatures(ctx) if p not in signatures]
@@ -122,4 +123,4 @@ def _require(ctx: Context, targets: dict[str, Target], in_force: trust.Trust) ->
                 states[name] = lifecycle.states_of(ctx.workspace.root, name)
             state = states[name].get(str(record.ref), lifecycle.REGISTERED)
         needs, covering = trust.needs_for(in_force, target.kind, state)
-        targets[data] = Target(data, target.kind, needs, covering)
+        targets[data] = Target(data, target.kind, target.name, needs, covering)
