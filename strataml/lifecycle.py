@@ -135,6 +135,9 @@ def read(root: Path, model: str) -> Ledger:
         raw = ledger_path(root, model).read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         return Ledger()
+    except OSError as exc:
+        return Ledger(problems=[Problem(SCHEMA, None, f"the ledger cannot be read: {exc.strerror}",
+                                        "restore the ledger file from Git (`git checkout REF -- PATH`)")])
     return parse(raw, model)
 
 

@@ -300,8 +300,12 @@ def _versioned(root: _Reader, rel: str, entry: Entry, parts: list[str], records:
                                 f"move it into {top}/NAME/VERSION/ and record it, or remove it"))
         return
     name, version = parts[1], parts[2]
-    if kind == "model" and version == LEDGER and entry.kind == "file":
-        ledgers.append(rel)
+    if kind == "model" and version == LEDGER:
+        if entry.kind == "file":
+            ledgers.append(rel)
+        else:
+            strays.append(Stray(rel, f"the lifecycle ledger is a {entry.kind}, not a file; it was not read",
+                                "restore the ledger file from Git (`git checkout REF -- PATH`)"))
         return
     if kind == "model" and version == LEDGER + SIGNATURE_SUFFIX and entry.kind == "file":
         return

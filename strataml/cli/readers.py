@@ -92,7 +92,8 @@ def _table(graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[s
     click.echo(render(columns, cells, keep=keep, right=right, width=width_for(tty), optional=optional,
                       color=_color if wants_color(sys.stdout) else None), nl=False)
     bad = sum(1 for r in found if r["health"] != "ok")
-    shown_of = f"{len(found)} of {total} {what}" if total > len(found) else f"{len(found)} {what}"
+    noun = what if len(found) != 1 else what[:-1]
+    shown_of = f"{len(found)} of {total} {what}" if total > len(found) else f"{len(found)} {noun}"
     click.echo(shown_of + (f", {bad} with doctor findings (see `strataml doctor`)" if bad else ", all healthy"))
 
 
