@@ -147,6 +147,10 @@ def _choose(pinned: dict[str, tuple[signing.KeyInfo, bytes]], current: trust.Tru
         wanted = key.replace(" ", "").upper()
         found = [k for k in mine if k.fingerprint == wanted or wanted in k.subkeys
                  or (len(wanted) >= 16 and (k.fingerprint.endswith(wanted) or any(s.endswith(wanted) for s in k.subkeys)))]
+        if not found and not all(c in "0123456789ABCDEF" for c in wanted):  # a user id, as `gpg -u` takes it
+            found = [k for k in mine if any(key.lower() in uid.lower() for uid in k.uids)]
+            if len(found) > 1:
+                raise StrataError(f"{key} matches {len(found)} secret keys", "pass the fingerprint instead (`gpg -K`)")
         if not found:
             raise StrataError(f"no secret key {key} in {where}", "list your secret keys with `gpg -K`, or pass --gnupghome DIR")
         chosen = found[0]

@@ -280,7 +280,7 @@ def test_sign_command_writes_a_signature_the_doctor_accepts(ws: Path, keys, caps
     assert code == 0, err
     assert json.loads(out)["kept"] == 1
     assert (ws / f"{MODEL}.asc").read_text().count("BEGIN PGP SIGNATURE") == 2
-    code, out, err = cli(ws, "sign", MODEL, "--gnupghome", str(alice.home), "--format", "json", capsys=capsys)
+    code, out, err = cli(ws, "sign", MODEL, "--key", "alice@example.org", "--gnupghome", str(alice.home), "--format", "json", capsys=capsys)
     assert json.loads(out)["kept"] == 1 and json.loads(out)["dropped"] == [alice.fingerprint]
     assert engine.doctor(ws, strict=True).exit_code == 0
 

@@ -94,7 +94,7 @@ def remove_command(state: State, fingerprint: str, fmt: str) -> int:
 
 @click.command("sign")
 @click.argument("target")
-@click.option("--key", "key", metavar="FPR", help="The key to sign with (default: the one pinned secret key in your keyring that holds the needed scope).")
+@click.option("--key", "key", metavar="FPR", help="The key to sign with: fingerprint, long key id or user id (default: the one pinned secret key in your keyring that holds the needed scope).")
 @click.option("--gnupghome", type=click.Path(file_okay=False, exists=True), help="The signer's GnuPG home (default: $GNUPGHOME or ~/.gnupg).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
