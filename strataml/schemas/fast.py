@@ -59,9 +59,30 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+_TYPES: dict[str, Check] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "integer": lambda v: _is_type(v, "integer"),
+    "number": lambda v: _is_type(v, "number"),
+}
+
+
+def _every(checks: list[Check]) -> Check:
+    """All of `checks`; a plain loop (a generator per call costs more than the checks)."""
+    def run(v: Any) -> bool:
+        for check in checks:
+            if not check(v):
+                return False
+        return True
+    return run
+
+
 def compile_schema(schema: dict[str, Any], resolve: Callable[[str], dict[str, Any]]) -> Check:
     """`resolve` turns a $ref into the schema it names."""
-    cache: dict[int, Check] = {}
+    cache: dict[int, list[Check]] = {}
 
     def build(node: Any) -> Check:
         if node is True:
@@ -69,39 +90,50 @@ def compile_schema(schema: dict[str, Any], resolve: Callable[[str], dict[str, An
         if node is False:
             return lambda v: False
         key = id(node)
-        if key in cache:
-            return cache[key]
-        checks: list[Check] = []
-        cache[key] = lambda v: all(c(v) for c in checks)  # placeholder for recursive refs
-        for word, arg in node.items():
-            if word in _IGNORED:
-                continue
-            checks.append(keyword(word, arg, node))
-        fn = cache[key]
-        return fn
+        if key not in cache:
+            checks: list[Check] = []
+            cache[key] = checks  # filled below; a recursive $ref sees the same (growing) list
+            for word, arg in node.items():
+                if word in _IGNORED:
+                    continue
+                checks.append(keyword(word, arg, node))
+        return _every(cache[key])
 
     def keyword(word: str, arg: Any, node: dict[str, Any]) -> Check:
         if word == "$ref":
-            target = resolve(arg)
-            return lambda v: build(target)(v)
+            return build(resolve(arg))
         if word == "type":
             names = arg if isinstance(arg, list) else [arg]
             for n in names:
                 _is_type(None, n)  # unknown type names raise Unsupported now, not at run time
+            if len(names) == 1:
+                return _TYPES[names[0]]
             return lambda v: any(_is_type(v, n) for n in names)
         if word == "enum":
+            if all(isinstance(x, str) for x in arg):
+                allowed = frozenset(arg)  # strings compare exactly: a set answers at once
+                return lambda v: isinstance(v, str) and v in allowed
             return lambda v: any(_equal(v, x) for x in arg)
         if word == "const":
             return lambda v: _equal(v, arg)
         if word == "properties":
-            props = {k: build(s) for k, s in arg.items()}
-            return lambda v: not isinstance(v, dict) or all(props[k](v[k]) for k in props if k in v)
+            props = [(k, build(s)) for k, s in arg.items()]
+
+            def properties(v: Any) -> bool:
+                if isinstance(v, dict):
+                    for k, check in props:
+                        if k in v and not check(v[k]):
+                            return False
+                return True
+            return properties
         if word == "required":
             return lambda v: not isinstance(v, dict) or all(k in v for k in arg)
         if word == "additionalProperties":
             known = set(node.get("properties", {}))
             if "patternProperties" in node:
                 raise Unsupported("patternProperties")
+            if arg is False:
+                return lambda v: not isinstance(v, dict) or known.issuperset(v)
             extra = build(arg)
             return lambda v: not isinstance(v, dict) or all(extra(v[k]) for k in v if k not in known)
         if word == "propertyNames":
@@ -109,7 +141,14 @@ def compile_schema(schema: dict[str, Any], resolve: Callable[[str], dict[str, An
             return lambda v: not isinstance(v, dict) or all(names(k) for k in v)
         if word == "items":
             each = build(arg)
-            return lambda v: not isinstance(v, list) or all(each(x) for x in v)
+
+            def items(v: Any) -> bool:
+                if isinstance(v, list):
+                    for x in v:
+                        if not each(x):
+                            return False
+                return True
+            return items
         if word == "minItems":
             return lambda v: not isinstance(v, list) or len(v) >= arg
         if word == "uniqueItems":
