@@ -22,6 +22,7 @@ from strataml.loading import Loaded, LoadProblem
 
 FORMAT = "3"
 RACY_NS = 2_000_000_000
+BULK_AFTER = 256
 Key = tuple[int, int, int, int]
 
 
@@ -42,6 +43,8 @@ class Cache:
         self._new_records: dict[str, tuple[Key, str, str | None]] = {}
         self._report: tuple[str, str] | None = None
         self._new_report: tuple[str, str] | None = None
+        self._asked: dict[str, int] = {}
+        self._bulk: dict[str, dict[str, tuple[Any, ...]]] = {}
         self.discarded: str | None = None  # why an existing cache was thrown away
         if enabled:
             self._read()
@@ -49,7 +52,7 @@ class Cache:
     # -- lookups -------------------------------------------------------------------------
 
     def sha256(self, rel: str, key: Key) -> str | None:
-        row = self._row("SELECT size, mtime_ns, inode, ctime_ns, sha256 FROM files WHERE path = ?", rel)
+        row = self._row("files", "size, mtime_ns, inode, ctime_ns, sha256", rel)
         return row[4] if row and tuple(row[:4]) == key else None
 
     def put_sha256(self, rel: str, key: Key, sha: str) -> None:
@@ -121,23 +124,35 @@ class Cache:
         except (sqlite3.Error, ValueError, TypeError) as exc:
             self._discard(str(exc))
 
-    def _row(self, query: str, rel: str) -> tuple[Any, ...] | None:
+    def _row(self, table: str, columns: str, rel: str) -> tuple[Any, ...] | None:
+        """One row by path. A run that asks for many (a full check) gets the table in one query
+        after BULK_AFTER single lookups; a --since run asks for a few and reads only those."""
         if self._db is None:
             return None
         try:
-            return self._db.execute(query, (rel,)).fetchone()
+            rows = self._bulk.get(table)
+            if rows is not None:
+                return rows.get(rel)
+            self._asked[table] = self._asked.get(table, 0) + 1
+            if self._asked[table] > BULK_AFTER:
+                rows = {r[0]: r[1:] for r in self._db.execute(f"SELECT path, {columns} FROM {table}")}  # noqa: S608 (fixed names)
+                self._bulk[table] = rows
+                return rows.get(rel)
+            row = self._db.execute(f"SELECT {columns} FROM {table} WHERE path = ?", (rel,)).fetchone()  # noqa: S608
+            return tuple(row) if row else None
         except sqlite3.Error as exc:
             self._discard(str(exc))
             return None
 
     def _record(self, rel: str) -> tuple[Key, str, str | None] | None:
-        row = self._row("SELECT size, mtime_ns, inode, ctime_ns, loaded, schema FROM records WHERE path = ?", rel)
+        row = self._row("records", "size, mtime_ns, inode, ctime_ns, loaded, schema", rel)
         return (tuple(row[:4]), row[4], row[5]) if row else None  # type: ignore[return-value]
 
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+        self._bulk.clear()
 
     def _discard(self, why: str) -> None:
         self.discarded = why

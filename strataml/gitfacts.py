@@ -74,7 +74,6 @@ def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
     return proc.stdout
 
 
-_LFS_ROUTED = re.compile(rb"([^\0]*)\0filter\0lfs\0")
 
 
 class GitError(Exception):
@@ -90,6 +89,8 @@ def repository(root: Path) -> tuple[Path, Path] | None:
     except GitError:
         return None
     return Path(out[0]), Path(out[1])
+
+_ATTR = re.compile(rb"([^\0]*)\0filter\0([^\0]*)\0")
 
 
 def facts(root: Path, paths: list[str], expected: dict[str, tuple[str, int]] | None = None,
@@ -113,7 +114,9 @@ def facts(root: Path, paths: list[str], expected: dict[str, tuple[str, int]] | N
     # the index is all that matters. (100,000 files make these outputs tens of MB.)
     attrs = _git(top, "check-attr", "-z", "--stdin", "filter",
                  stdin=b"".join((prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in paths))
-    lfs = {m.group(1).decode("utf-8", "surrogateescape")[len(prefix):] for m in _LFS_ROUTED.finditer(attrs)}
+    # Every (path, "filter", value) triple matches, so the scan moves record by record: linear.
+    # (A pattern matching only "lfs" rescans each other path from every byte: quadratic.)
+    lfs = {m.group(1).decode("utf-8", "surrogateescape")[len(prefix):] for m in _ATTR.finditer(attrs) if m.group(2) == b"lfs"}
     del attrs
     wanted = set(paths)
     tracked: set[str] = set()

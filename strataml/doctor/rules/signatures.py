@@ -13,7 +13,8 @@ from strataml import gitfacts, lifecycle, trust
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.loading import load_bytes
-from strataml.workspace import CONFIG, LEDGER, SIGNATURE_SUFFIX
+from strataml.records import Record
+from strataml.workspace import CONFIG, LEDGER, SIGNATURE_SUFFIX, record_folder
 
 
 @dataclass(frozen=True)
@@ -81,15 +82,19 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
     """Signable files of the records in scope (metadata, ledgers) and the signature files there."""
     ws = ctx.workspace
     targets: dict[str, Target] = {}
-    signatures: list[str] = []
-    recorded: set[str] = set()
+    by_folder: dict[str, Record] = {}
     for record in ctx.records():
         scopes = trust.KIND_SCOPES.get(record.kind)
         targets[record.meta] = Target(record.meta, record.kind, str(record.ref), (scopes,) if scopes else ())
-        if record.folder is None:
-            continue
-        recorded.update(f"{record.folder}/{f.path}" for f in record.files)
-        signatures += [e.path for e in ws.under(record.folder) if e.path.endswith(SIGNATURE_SUFFIX) and e.path not in recorded]
+        if record.folder is not None:
+            by_folder[record.folder] = record
+    signatures: list[str] = []
+    # One pass over the walk for *.asc (few), not one listing per record folder (many).
+    for path in ws.entries:
+        if path.endswith(SIGNATURE_SUFFIX):
+            record = by_folder.get(record_folder(path) or "")
+            if record is not None and path[len(record.folder) + 1:] not in {f.path for f in record.files}:  # type: ignore[operator]
+                signatures.append(path)
     for ledger in ctx.ledgers():
         targets[ledger] = Target(ledger, "ledger", f"ledger:{ledger.split('/')[1]}", (trust.KIND_SCOPES["ledger"],))
         if f"{ledger}{SIGNATURE_SUFFIX}" in ws.entries:
