@@ -167,3 +167,17 @@ def test_early_background_hashing_gives_the_same_verdicts(big: Path, monkeypatch
     assert [(f.code, f.path) for f in report.findings] == [("TFC0006-E002", "datasets/blob-c/1/c.bin")]
     assert report.stats["bytes_hashed"] >= 3 * BIG
     assert _sys.getswitchinterval() == interval  # restored after the background work
+
+
+def test_bulk_reads_give_the_same_answers_as_single_lookups(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from strataml import cache
+
+    monkeypatch.setattr(cache, "BULK_AFTER", 1)  # every table read in one query after the first lookup
+    doctor(big)
+    config = big / "strataml.yaml"
+    config.write_text(config.read_text() + "\n")  # no snapshot reuse: a full check
+    os.utime(config, (time.time() - 60, time.time() - 60))
+    warm = doctor(big)
+    assert warm.findings == () and warm.stats["files_cached"] >= 3 and warm.stats["bytes_hashed"] < BIG
+    flip_byte(big / "datasets/blob-b/1/blob-b.bin", 10, mtime_shift_ns=0)
+    assert [f.code for f in doctor(big).findings] == ["TFC0006-E002"]
