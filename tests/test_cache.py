@@ -179,5 +179,5 @@ def test_bulk_reads_give_the_same_answers_as_single_lookups(big: Path, monkeypat
     os.utime(config, (time.time() - 60, time.time() - 60))
     warm = doctor(big)
     assert warm.findings == () and warm.stats["files_cached"] >= 3 and warm.stats["bytes_hashed"] < BIG
-    flip_byte(big / "datasets/blob-b/1/blob-b.bin", 10, mtime_shift_ns=0)
+    flip_byte(big / "datasets/blob-b/1/b.bin", 10, mtime_shift_ns=0)
     assert [f.code for f in doctor(big).findings] == ["TFC0006-E002"]
