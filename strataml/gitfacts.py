@@ -74,6 +74,16 @@ def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
     return proc.stdout
 
 
+def _git_together(top: Path, *commands: list[str]) -> list[bytes]:
+    """Several git commands (without input) run side by side; their outputs in order."""
+    procs = [subprocess.Popen(["git", "-C", str(top), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE) for args in commands]
+    outs = [p.communicate() for p in procs]
+    for proc, (_out, err), args in zip(procs, outs, commands):
+        if proc.returncode != 0:
+            raise GitError(err.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
+    return [out for out, _err in outs]
+
+
 
 
 class GitError(Exception):
@@ -198,8 +208,10 @@ def changed_since(root: Path, commit: str) -> set[str]:
     assert top is not None
     prefix = repo_prefix(root)
     scope = prefix or "."
-    changed = _git(top, "diff", "--name-only", "-z", "--no-renames", commit, "--", scope).split(b"\0")
-    untracked = _git(top, "ls-files", "-z", "--others", "--exclude-standard", "--", scope).split(b"\0")
+    # Both at once: the untracked listing walks the whole work tree, the diff mostly reads objects.
+    changed, untracked = (out.split(b"\0") for out in _git_together(
+        top, ["diff", "--name-only", "-z", "--no-renames", commit, "--", scope],
+        ["ls-files", "-z", "--others", "--exclude-standard", "--", scope]))
     out = set()
     for raw in (*changed, *untracked):
         path = raw.decode("utf-8", "surrogateescape")

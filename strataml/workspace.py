@@ -10,15 +10,15 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strataml.errors import WorkspaceNotFound
 from strataml.loading import Loaded, load_file
 from strataml.records import Record
-from strataml.refs import Ref
+from strataml.refs import Ref, RefError, fold, parse_ref
 
 if TYPE_CHECKING:
     from strataml.cache import Cache
@@ -64,6 +64,10 @@ class Workspace:
     strays: tuple[Stray, ...]
     missing_meta: tuple[tuple[str, str], ...]  # (folder, expected metadata file name)
     ledgers: tuple[str, ...]
+    # A --since run walks only around what changed: records elsewhere are found on demand by
+    # get(), through the same reader (see walk_changed()).
+    partial: bool = False
+    reader: Any = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -89,7 +93,28 @@ class Workspace:
         return self._by_kind.get(kind, ())
 
     def get(self, ref: Ref | str) -> Record | None:
-        return self._by_ref.get(str(ref))
+        key = str(ref)
+        if key not in self._by_ref and self.partial:
+            self._by_ref[key] = self._probe(key)  # type: ignore[assignment]  (None: known absent)
+        return self._by_ref.get(key)
+
+    def _probe(self, text: str) -> Record | None:
+        """A record outside the partial walk, by its ref's place in the layout (names are validated refs)."""
+        try:
+            ref = parse_ref(text)
+        except RefError:
+            return None
+        if ref.kind == "experiment":
+            folder, meta = None, f"experiments/{ref.name}.yaml"
+        else:
+            folder = f"runs/{ref.name}" if ref.kind == "run" else f"{ref.kind}s/{ref.name}/{ref.version}"
+            meta = f"{folder}/{META[ref.kind]}"
+        try:
+            if not stat.S_ISREG(os.lstat(self.root / meta).st_mode):
+                return None
+        except OSError:
+            return None
+        return Record(ref.kind, ref, folder, meta, partial(self.reader, meta))
 
     def closest(self, text: str, kind: str | None = None, n: int = 3) -> list[str]:
         """Existing refs (of `kind`) closest to `text`, for "did you mean" hints."""
@@ -132,11 +157,12 @@ def load(root: Path, cache: Cache | None = None, entries: dict[str, Entry] | Non
          deep: set[str] | None = None) -> Workspace:
     """Walk the workspace once and build its records (metadata from `cache` when unchanged).
 
-    `deep` as for walk(): records outside it are assumed to hold their metadata file, which
-    is read only if a rule asks for the record.
+    With `deep` (entries from walk_changed()), the workspace is partial: record folders not
+    in `deep` are assumed to hold their metadata file, read only if a rule asks for the
+    record, and records outside the walk are found on demand.
     """
     root = Path(root).resolve()
-    entries = walk(root, deep) if entries is None else entries
+    entries = walk(root) if entries is None else entries
     records: list[Record] = []
     strays: list[Stray] = []
     missing: list[tuple[str, str]] = []
@@ -144,7 +170,8 @@ def load(root: Path, cache: Cache | None = None, entries: dict[str, Entry] | Non
     reader = _Reader(root, entries, cache)
     reader.deep = deep
     _classify(reader, entries, records, strays, missing, ledgers)
-    return Workspace(root, load_file(root / CONFIG), entries, tuple(records), tuple(strays), tuple(missing), tuple(ledgers))
+    return Workspace(root, load_file(root / CONFIG), entries, tuple(records), tuple(strays), tuple(missing), tuple(ledgers),
+                     partial=deep is not None, reader=reader)
 
 
 class _Reader:
@@ -171,12 +198,8 @@ class _Reader:
         return loaded
 
 
-def walk(root: Path, deep: set[str] | None = None) -> dict[str, Entry]:
-    """Every path under the managed folders, with lstat facts; the one tree walk (sorted by path).
-
-    With `deep`, record folders not named in it are listed but not entered: a --since run
-    sees every record's identity and the whole layout, and the files of changed records only.
-    """
+def walk(root: Path) -> dict[str, Entry]:
+    """Every path under the managed folders, with lstat facts; the one tree walk (sorted by path)."""
     real_root = os.path.realpath(root)
     out: dict[str, Entry] = {}
     for top in MANAGED:
@@ -188,21 +211,46 @@ def walk(root: Path, deep: set[str] | None = None) -> dict[str, Entry]:
         if not stat.S_ISDIR(st.st_mode):
             out[top] = _entry(top, full, st, real_root)
             continue
-        _scan(full, top, real_root, out, deep)
+        _scan(full, top, real_root, out)
     return dict(sorted(out.items()))
 
 
-def deepen(root: Path, entries: dict[str, Entry], folders: set[str]) -> dict[str, Entry]:
-    """`entries` from a walk that skipped record folders, with `folders` among them entered after all.
+def walk_top(root: Path) -> dict[str, Entry]:
+    """The managed folders' first level only (a --since run starts here while git works)."""
+    real_root = os.path.realpath(root)
+    out: dict[str, Entry] = {}
+    for top in MANAGED:
+        full = os.path.join(root, top)
+        try:
+            st = os.lstat(full)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            out[top] = _entry(top, full, st, real_root)
+            continue
+        _scan(full, top, real_root, out, depth=1)
+    return out
 
-    A --since run walks the layout while git works out what changed, then enters just those.
+
+def walk_changed(root: Path, folders: set[str], top: dict[str, Entry] | None = None) -> dict[str, Entry]:
+    """The walk of a --since run: the managed folders' first level (`top`, from walk_top()),
+    the name folders that hold changed records (and any whose name folds the same, for
+    collisions), and the changed record `folders` in full. Everything else is known from REF
+    and read only on demand.
     """
     real_root = os.path.realpath(root)
-    out = dict(entries)
+    out = dict(walk_top(root) if top is None else top)
+    parents = {f.rsplit("/", 1)[0] for f in folders if f.count("/") == 2}
+    for parent in list(parents):
+        kind, name = parent.split("/")
+        parents.update(p for p in out if p.startswith(kind + "/") and p.count("/") == 1 and fold(p) == fold(parent))
+    for parent in sorted(parents):
+        if parent in out and out[parent].kind == "dir":
+            _scan(os.path.join(root, parent), parent, real_root, out, depth=1)
     for folder in sorted(folders):
-        found = entries.get(folder)
+        found = out.get(folder)
         if found is not None and found.kind == "dir":
-            _scan(os.path.join(root, folder), folder, real_root, out, None)
+            _scan(os.path.join(root, folder), folder, real_root, out)
     return dict(sorted(out.items()))
 
 
@@ -216,12 +264,13 @@ def record_folder(path: str) -> str | None:
     return None
 
 
-def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], deep: set[str] | None = None) -> None:
+def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], depth: int | None = None) -> None:
+    """Add everything below `rel` to `out`; with `depth`, only that many levels down."""
     # The hot loop of every run (40,000 entries for 10,000 records): names bound locally.
     intern, scandir, make = sys.intern, os.scandir, Entry
-    stack = [(full, rel)]
+    stack = [(full, rel, 1)]
     while stack:
-        folder, prefix = stack.pop()
+        folder, prefix, level = stack.pop()
         try:
             with scandir(folder) as it:
                 items = list(it)
@@ -236,8 +285,8 @@ def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], deep: set[
             # d_type answers "folder or file" without a stat call; folders need no stat at all.
             if item.is_dir(follow_symlinks=False):
                 out[child] = make(child, "dir", 0, 0, 0, 0)
-                if deep is None or child in deep or record_folder(child) != child:
-                    stack.append((item.path, child))
+                if depth is None or level < depth:
+                    stack.append((item.path, child, level + 1))
             elif item.is_file(follow_symlinks=False):
                 st = item.stat(follow_symlinks=False)
                 out[child] = make(child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)

@@ -254,6 +254,26 @@ def test_since_checks_only_changed_records_and_new_records_are_fine(repo: Path, 
     assert {f.code for f in report.findings} == {"TFC0002-E010", "TFC0006-E001"}
 
 
+def test_since_resolves_refs_collisions_and_digests_against_records_it_did_not_walk(repo: Path) -> None:
+    """A --since run walks only around what changed; what a changed record points at is still checked."""
+    base = git(repo, "rev-parse", "HEAD")
+    run_yaml = repo / "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml"
+    shutil.copytree(repo / "datasets/sales", repo / "datasets/Sales")  # folds onto datasets/sales
+    edit_yaml(repo / "datasets/Sales/1/dataset.yaml", lambda d: d.update(ref="dataset:Sales@1"))
+    shutil.copytree(run_yaml.parent, repo / "runs/20260102T000000Z-sales-forecast-d4e5f6")
+    new_run = repo / "runs/20260102T000000Z-sales-forecast-d4e5f6/run.yaml"
+    edit_yaml(new_run, lambda d: (d.update(ref="run:20260102T000000Z-sales-forecast-d4e5f6"),
+                                  d["inputs"][0].update(digest="sha256:" + "0" * 64)))
+    commit_all(repo)
+    found = {(f.code, f.path) for f in engine.doctor(repo, options=engine.Options(since=base)).findings}
+    assert ("TFC0008-E005", "runs/20260102T000000Z-sales-forecast-d4e5f6/run.yaml") in found  # digest of an unwalked dataset
+    assert any(code == "TFC0008-E004" for code, _ in found)  # Sales vs sales
+    edit_yaml(new_run, lambda d: d["inputs"][0].update(ref="dataset:nope@1"))
+    commit_all(repo)
+    found = {(f.code, f.path) for f in engine.doctor(repo, options=engine.Options(since=base)).findings}
+    assert ("TFC0008-E001", "runs/20260102T000000Z-sales-forecast-d4e5f6/run.yaml") in found
+
+
 def test_since_unknown_revision_is_a_clear_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["-C", str(repo), "doctor", "--since", "no-such-branch"]) == 3
     err = capsys.readouterr().err

@@ -226,8 +226,10 @@ def check(workspace: Workspace, options: Options, cache: Cache | None = None,
             if finding.code not in known:
                 raise AssertionError(f"rule emitted unregistered code {finding.code}")
             raw.append(replace(finding, path=printable(finding.path), message=printable(finding.message)))
-    stats = {"records": len(workspace.records), **{f"{k}s": len(workspace.of_kind(k)) for k in ("dataset", "experiment", "run", "model")},
-             "records_checked": len(ctx.records()), **ctx.stats}
+    # A partial (--since) workspace does not know how many records the others hold: no totals then.
+    totals = {} if workspace.partial else {"records": len(workspace.records),
+                                            **{f"{k}s": len(workspace.of_kind(k)) for k in ("dataset", "experiment", "run", "model")}}
+    stats = {**totals, "records_checked": len(ctx.records()), **ctx.stats}
     return raw, stats, ctx
 
 
@@ -276,19 +278,21 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
     cache = Cache(root, enabled=True) if use_cache else None
     deep = since = None
     if options.since:
+
         from concurrent.futures import ThreadPoolExecutor
 
         from strataml.doctor.rules.history import changes
-        from strataml.workspace import deepen, record_folder
+        from strataml.workspace import record_folder, walk_changed, walk_top
 
-        # git lists what changed (a walk of its own) while we walk the layout: both take a while.
+        # git works out what changed (walking the tree itself) while we list the layout's top.
         with ThreadPoolExecutor(1) as pool:
             asked = pool.submit(changes, root, options.since)
-            entries = walk(root, set())
+            top = walk_top(root)
+            import strataml.doctor.rules  # noqa: F401  (the rules' imports, also while git works)
             commit, changed, owners = asked.result()
         since = (commit, changed)
         deep = {f for f in (record_folder(o) for o in owners) if f}
-        entries = deepen(root, entries, deep)
+        entries = walk_changed(root, deep, top)
     elif entries is None:
         entries = walk(root)
     key = snapshot_key(root, entries, options) if cache is not None and not options.since else None

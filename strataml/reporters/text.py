@@ -39,7 +39,10 @@ def _line(f: Finding) -> Text:
 def summary_line(report: Report) -> Text:
     s = report.stats
     cached = f", {s['files_cached']} unchanged since last run" if s.get("files_cached") else ""
-    scope = f" of {s.get('records', 0)} (changed since --since)" if s.get("records_checked", s.get("records")) != s.get("records") else ""
+    if "records" not in s:
+        scope = " (changed since --since)"
+    else:
+        scope = f" of {s['records']} (changed since --since)" if s.get("records_checked", s["records"]) != s["records"] else ""
     checked = (f"{_n(s.get('records_checked', s.get('records', 0)), 'record')}{scope} checked, "
                f"{_n(s.get('files_hashed', 0), 'file')} hashed ({_size(s.get('bytes_hashed', 0))}){cached}")
     counts = f"{_n(report.errors, 'error')}, {_n(report.warnings, 'warning')}, {_n(report.infos, 'info')}"
