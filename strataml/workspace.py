@@ -200,23 +200,15 @@ class _Reader:
 
 def walk(root: Path) -> dict[str, Entry]:
     """Every path under the managed folders, with lstat facts; the one tree walk (sorted by path)."""
-    real_root = os.path.realpath(root)
-    out: dict[str, Entry] = {}
-    for top in MANAGED:
-        full = os.path.join(root, top)
-        try:
-            st = os.lstat(full)
-        except FileNotFoundError:
-            continue
-        if not stat.S_ISDIR(st.st_mode):
-            out[top] = _entry(top, full, st, real_root)
-            continue
-        _scan(full, top, real_root, out)
-    return dict(sorted(out.items()))
+    return dict(sorted(_managed(root, None).items()))
 
 
 def walk_top(root: Path) -> dict[str, Entry]:
     """The managed folders' first level only (a --since run starts here while git works)."""
+    return _managed(root, 1)
+
+
+def _managed(root: Path, depth: int | None) -> dict[str, Entry]:
     real_root = os.path.realpath(root)
     out: dict[str, Entry] = {}
     for top in MANAGED:
@@ -228,7 +220,7 @@ def walk_top(root: Path) -> dict[str, Entry]:
         if not stat.S_ISDIR(st.st_mode):
             out[top] = _entry(top, full, st, real_root)
             continue
-        _scan(full, top, real_root, out, depth=1)
+        _scan(full, top, real_root, out, depth)
     return out
 
 
