@@ -79,6 +79,9 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
       strataml dataset add iris iris.csv --version 1 --license CC-BY-4.0
       strataml doctor --strict            check everything; exit 0 ok, 1 warnings, 2 errors
       strataml doctor --explain TFC0006-E002
+      strataml list runs --sort test_accuracy --desc
+      strataml lineage model:NAME@1 --upstream
+      strataml promote model:NAME@1 --to candidate --reason "offline eval ok"
 
     Exit code 3 means the tool itself could not run (bad usage, unreadable workspace).
     Set STRATAML_DEBUG=1 to see a traceback for internal errors.
