@@ -74,14 +74,49 @@ def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
     return proc.stdout
 
 
-def _git_together(top: Path, *commands: list[str]) -> list[bytes]:
-    """Several git commands (without input) run side by side; their outputs in order."""
-    procs = [subprocess.Popen(["git", "-C", str(top), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE) for args in commands]
-    outs = [p.communicate() for p in procs]
-    for proc, (_out, err), args in zip(procs, outs, commands):
+Started = list[tuple[subprocess.Popen, list[str]]]
+
+
+def _start(top: Path, *commands: list[str]) -> Started:
+    """Several git commands (without input) started side by side."""
+    return [(subprocess.Popen(["git", "-C", str(top), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE), args)
+            for args in commands]
+
+
+def _finish(started: Started) -> list[bytes]:
+    """The outputs of _start()'s commands, in order."""
+    outs = [proc.communicate() for proc, _args in started]
+    for (proc, args), (_out, err) in zip(started, outs):
         if proc.returncode != 0:
             raise GitError(err.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
     return [out for out, _err in outs]
+
+
+# Listings of what changed, started early by prefetch_changes(): (repository top, commit) -> commands.
+_PREFETCHED: dict[tuple[str, str], Started] = {}
+
+
+# What the doctor reads (the managed folders, the config, the trusted keys): a repository's other
+# folders (code, notebooks) need not be walked for untracked files.
+WATCHED = ("datasets", "experiments", "runs", "models", "strataml.yaml", "tfc/keys")
+
+
+def _change_listings(top: Path, commit: str, prefix: str) -> Started:
+    paths = [f":(literal){prefix}{p}" for p in WATCHED]
+    return _start(top, ["diff", "--name-only", "-z", "--no-renames", commit, "--", *paths],
+                  ["ls-files", "-z", "--others", "--exclude-standard", "--", *paths])
+
+
+def prefetch_changes(root: Path, ref: str) -> None:
+    """Start git listing what changed since `ref` now, so that it runs while Python imports the
+    rest of the doctor; changed_since() collects it. Errors are left for the real call to report."""
+    try:
+        commit = resolve_commit(root, ref)
+        top, _ = repository(root) or (None, None)
+    except Exception:  # noqa: BLE001  (reported by the real call, with its hint)
+        return
+    if top is not None:
+        _PREFETCHED[(str(top), commit)] = _change_listings(top, commit, repo_prefix(root))
 
 
 
@@ -207,11 +242,9 @@ def changed_since(root: Path, commit: str) -> set[str]:
     top, _ = repository(root) or (None, None)
     assert top is not None
     prefix = repo_prefix(root)
-    scope = prefix or "."
     # Both at once: the untracked listing walks the whole work tree, the diff mostly reads objects.
-    changed, untracked = (out.split(b"\0") for out in _git_together(
-        top, ["diff", "--name-only", "-z", "--no-renames", commit, "--", scope],
-        ["ls-files", "-z", "--others", "--exclude-standard", "--", scope]))
+    started = _PREFETCHED.pop((str(top), commit), None) or _change_listings(top, commit, prefix)
+    changed, untracked = (out.split(b"\0") for out in _finish(started))
     out = set()
     for raw in (*changed, *untracked):
         path = raw.decode("utf-8", "surrogateescape")

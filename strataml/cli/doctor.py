@@ -10,9 +10,8 @@ import click
 from strataml.cli.main import State
 from strataml.cli.output import emit, progress_bar
 from strataml.contracts import closest_codes, registry
-from strataml.doctor import engine
 from strataml.errors import StrataError
-from strataml.gitfacts import repo_prefix
+from strataml.gitfacts import prefetch_changes, repo_prefix
 from strataml.reporters import FORMATS, RenderOptions, render
 
 
@@ -67,6 +66,10 @@ def doctor(state: State, strict: bool, fmt: str, output: Path | None, select: tu
         emit(output, lambda s, c: _explain(s, c, fmt, explain))
         return 0
     root = state.root()
+    if since:
+        prefetch_changes(root, since)  # git walks the tree while the doctor's modules load
+    from strataml.doctor import engine
+
     options = engine.Options(require_content=require_content, since=since, use_git=not no_git)
     with progress_bar(enabled=fmt == "text" and output is None) as bar:
         report = engine.doctor(root, select=_codes(select), ignore=_codes(ignore), strict=strict, options=options,

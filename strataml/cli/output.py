@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from rich.console import Console
-
 from strataml.atomic import write_text
 
 # Hashing this much takes about a second here (SHA-NI, page cache warm): worth a bar.
@@ -47,6 +45,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[int, int], Callable
     if not enabled or not sys.stderr.isatty() or os.environ.get("CI"):
         yield None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
     bar = Progress(TextColumn("hashing {task.fields[files]} files"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
