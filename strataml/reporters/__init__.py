@@ -22,14 +22,14 @@ def repo_path(path: str, options: RenderOptions) -> str:
     return f"{options.repo_prefix}{path}" if options.repo_prefix else path
 
 
-def _table() -> dict[str, Callable[[Report, TextIO, RenderOptions], None]]:
-    from strataml.reporters import github, json_report, sarif, text
-
-    return {"text": text.render, "json": json_report.render, "sarif": sarif.render, "github": github.render}
-
-
-FORMATS = ("text", "json", "sarif", "github")
+# Format -> the module that renders it, imported only when used (the text one loads rich).
+_MODULES = {"text": "text", "json": "json_report", "sarif": "sarif", "github": "github"}
+FORMATS = tuple(_MODULES)
 
 
 def render(report: Report, fmt: str, stream: TextIO, options: RenderOptions) -> None:
-    _table()[fmt](report, stream, options)
+    import importlib
+
+    module = importlib.import_module(f"strataml.reporters.{_MODULES[fmt]}")
+    renderer: Callable[[Report, TextIO, RenderOptions], None] = module.render
+    renderer(report, stream, options)
