@@ -29,8 +29,12 @@ def snapshot_key(root: Path, entries: dict[str, Entry], options: Any) -> str | N
             return None
         rows.append(f"{e.path}\0{e.kind}\0{e.size}\0{e.mtime_ns}\0{e.inode}\0{e.ctime_ns}\n")
     h.update("".join(rows).encode("utf-8", "surrogateescape"))
-    # The key manifest, so that one appearing is seen; runs that verify signatures are never reused.
-    extra = [root / CONFIG, root / ".gitattributes", root / KEYS_MANIFEST]
+    # The trusted keys: a manifest appearing, or a key re-exported with its revocation, changes
+    # verdicts (the doctor never reuses a run that verified signatures; the saved index would).
+    keys = root / KEYS_MANIFEST
+    extra = [root / CONFIG, root / ".gitattributes", keys]
+    if keys.parent.is_dir():
+        extra += sorted(p for p in keys.parent.iterdir() if p != keys)
     top = repo_top(root)
     if top is not None:
         git = top / ".git"

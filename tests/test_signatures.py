@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ import models_helpers
 from conftest import edit_yaml, require
 from strataml.cli.main import run
 from strataml.doctor import engine
+from strataml import indexfile
 from strataml.keys import add
 
 MODEL = "models/sales-model/1/model.yaml"
@@ -32,6 +35,18 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, gpgkeys
     made["Old"] = gpgkeys.make_key(base, "Old", expire="1d", faked_time="20200101T000000!")
     yield made
     gpgkeys.stop_agents([k.home for k in made.values()] + [p for p in base.rglob("*home") if p.is_dir()])
+
+
+def age_all(ws: Path) -> None:
+    """Out of the two-second racy window, so the freshness key can be computed."""
+    past = time.time() - 60
+    for path in ws.rglob("*"):
+        if path.is_file() and ".strataml" not in path.parts:
+            os.utime(path, (past, past))
+
+
+def node(index: dict, ref: str) -> dict:
+    return next(n for n in index["nodes"] if n["id"] == ref)
 
 
 def pin(ws: Path, key: gpgkeys.Key, *scopes: str) -> None:
@@ -164,8 +179,15 @@ def test_revoked_key_is_rejected_though_gpg_calls_the_signature_valid(ws: Path, 
     pin(ws, key, "models")
     sign(ws, key)
     assert found(ws) == []
+    age_all(ws)
+    assert node(indexfile.current(ws)[0], "model:sales-model@1")["signature"]["status"] == "signed"
+    assert not indexfile.current(ws)[1]
     gpgkeys.revoke(key)
-    shutil.copy(key.public, ws / f"tfc/keys/{key.fingerprint}.asc")  # the owner publishes the revocation
+    key_file = ws / f"tfc/keys/{key.fingerprint}.asc"
+    shutil.copy(key.public, key_file)  # the owner publishes the revocation
+    os.utime(key_file, (time.time() - 60, time.time() - 60))
+    index, rebuilt = indexfile.current(ws)  # readers notice a key file changing (nothing else did)
+    assert rebuilt and node(index, "model:sales-model@1")["signature"]["status"] == "invalid"
     result = found(ws)
     assert result == [("TFC0007-E005", f"{MODEL}.asc")]
     report = engine.doctor(ws)
