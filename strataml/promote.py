@@ -49,8 +49,12 @@ def promote(root: Path, target: str, to: str, *, reason: str = "", dry_run: bool
         _refuse_illegal(ref, current, to)
         gate = _gate(record, to)
         _refuse_unsigned(ws, record, to, policy)
-        if any(r.records == "ledger" for r in policy.requirements) and not sign:
+        ledger_file = lifecycle.ledger_path(ws.root, name)
+        if not sign and any(r.records == "ledger" for r in policy.requirements):
             raise Refused("the signing policy requires the ledger to be signed", "pass --sign (and --key FPR if several pinned keys could sign)")
+        if not sign and ledger_file.with_name(ledger_file.name + SIGNATURE_SUFFIX).exists():
+            raise Refused(f"{ledger_file.relative_to(ws.root)} is signed: an unsigned append would break its signature",
+                          "pass --sign to sign the new ledger")
         at, actor = utc_now(), _actor(ws.root)
         entries, notes = [], []
         seq, prev = len(ledger.entries) + 1, ledger.head
@@ -65,7 +69,7 @@ def promote(root: Path, target: str, to: str, *, reason: str = "", dry_run: bool
         if dry_run:
             return Promotion(ref, current, to, entries, False, notes=notes)
         signed_by = None
-        path = lifecycle.ledger_path(ws.root, name)
+        path = ledger_file
         if sign:
             from strataml.sign import SignTarget, signature
 

@@ -399,6 +399,9 @@ def test_promote_sign_signs_the_new_ledger(ws: Path, keys, capsys) -> None:
     assert found(ws) == []
     done = promote(ws, "model:sales-model@1", "staging", sign=True, gnupghome=str(keys["Alice"].home))
     assert done.signed_by and found(ws) == []
+    policy(ws)  # no policy now, but the ledger is signed: an unsigned append would break that
+    with pytest.raises(Refused, match="is signed"):
+        promote(ws, "model:sales-model@1", "production")
 
 
 def test_since_keeps_the_base_policy_when_a_change_drops_it(ws: Path, keys) -> None:
