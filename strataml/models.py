@@ -13,7 +13,7 @@ from strataml.errors import StrataError
 from strataml.gates import evaluate
 from strataml.hashing import sha256_file
 from strataml.records import Record
-from strataml.refs import RefError, parse_ref, valid_name, valid_version
+from strataml.refs import valid_name, valid_version
 from strataml.schemas import schema_id, validate
 from strataml.times import utc_now
 from strataml.workspace import Workspace, load
@@ -63,15 +63,9 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
 
 def _run(workspace: Workspace, run_ref: str) -> Record:
     text = run_ref if run_ref.startswith("run:") else f"run:{run_ref}"
-    try:
-        ref = parse_ref(text)
-    except RefError as exc:
-        raise StrataError(str(exc), "name a run as run:RUN_ID (see runs/)") from None
-    run = workspace.get(ref)
-    if run is None:
-        raise StrataError(f"no run {ref} in this workspace", "`ls runs/` shows the runs; register only runs inside the workspace")
+    run = workspace.require(text, "run", "name a run as run:RUN_ID (see runs/)")
     if run.data.get("status") != "succeeded":
-        raise StrataError(f"{ref} has status {run.data.get('status')!r}", "only succeeded runs can be registered")
+        raise StrataError(f"{run.ref} has status {run.data.get('status')!r}", "only succeeded runs can be registered")
     return run
 
 

@@ -11,7 +11,6 @@ from typing import Any
 from strataml import atomic, lifecycle, trust
 from strataml.errors import StrataError
 from strataml.records import Record
-from strataml.refs import RefError, parse_ref
 from strataml.times import utc_now
 from strataml.workspace import SIGNATURE_SUFFIX, Workspace, load
 
@@ -34,7 +33,7 @@ class Promotion:
 def promote(root: Path, target: str, to: str, *, reason: str = "", dry_run: bool = False, sign: bool = False,
             key: str | None = None, gnupghome: str | None = None) -> Promotion:
     ws = load(root)
-    record = _model(ws, target)
+    record = ws.require(target, "model", "promote a model version: model:NAME@VERSION")
     if to not in lifecycle.STATES:
         raise StrataError(f"unknown state {to!r}", f"states: {', '.join(lifecycle.STATES)}")
     name, ref = record.ref.name, str(record.ref)
@@ -86,29 +85,11 @@ def promote(root: Path, target: str, to: str, *, reason: str = "", dry_run: bool
     return Promotion(ref, current, to, entries, True, signed_by, notes)
 
 
-def _model(ws: Workspace, target: str) -> Record:
-    try:
-        ref = parse_ref(target)
-    except RefError as exc:
-        raise StrataError(str(exc), "promote a model version: model:NAME@VERSION") from None
-    if ref.kind != "model":
-        raise StrataError(f"{target} is a {ref.kind}; only model versions are promoted", "promote a model version: model:NAME@VERSION")
-    record = ws.get(ref)
-    if record is None:
-        close = ws.closest(target, "model")
-        raise StrataError(f"no model version {target} in this workspace", f"did you mean {', '.join(close)}?" if close else "see `strataml list models`")
-    return record
-
-
 def _refuse_broken(ws: Workspace, record: Record) -> None:
-    from strataml.contracts import registry
-    from strataml.doctor.engine import Options, check
+    from strataml.doctor.engine import record_errors
 
-    raw, _stats, _ctx = check(ws, Options(), scope=frozenset({str(record.ref)}))
-    folder = record.folder or record.meta
-    rules = registry()
-    bad = [f for f in raw if (f.path == folder or f.path.startswith(folder + "/")) and rules[f.code].severity == "error"
-           and not f.code.startswith("TFC0007-E001")]  # a missing signature gets its own refusal below
+    # A missing required signature gets its own refusal, with its own fix.
+    bad = record_errors(ws, record, allow=("TFC0007-E001",))
     if bad:
         listed = "; ".join(f"{f.code} {f.path}: {f.message}" for f in bad[:3])
         raise Refused(f"{record.ref} has doctor errors, so it cannot be promoted: {listed}", "fix them (`strataml doctor`) first")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from strataml import atomic, lifecycle, signing, trust
 from strataml.errors import StrataError
-from strataml.refs import RefError, parse_ref, valid_name
+from strataml.refs import valid_name
 from strataml.workspace import LEDGER, META, SIGNATURE_SUFFIX, Workspace, load
 
 _BLOCK = re.compile(rb"-----BEGIN PGP SIGNATURE-----.*?-----END PGP SIGNATURE-----\r?\n?", re.S)
@@ -87,15 +87,7 @@ def _resolve(ws: Workspace, target: str, cwd: Path) -> SignTarget:
         return SignTarget(rel, "ledger", target)
     path = (cwd / target).resolve()
     if ":" in target and not path.exists():
-        try:
-            ref = parse_ref(target)
-        except RefError as exc:
-            raise StrataError(str(exc), "sign a ref (model:NAME@V, dataset:NAME@V, run:ID), ledger:NAME, or a metadata file") from None
-        record = ws.get(ref)
-        if record is None:
-            close = ws.closest(target, ref.kind)
-            raise StrataError(f"{target}: no such record in {ws.root}",
-                              f"did you mean {', '.join(close)}?" if close else f"see `strataml list {ref.kind}s`")
+        record = ws.require(target, usage="sign a ref (model:NAME@V, dataset:NAME@V, run:ID), ledger:NAME, or a metadata file")
         return _record_target(ws, record.meta)
     try:
         rel = path.relative_to(ws.root).as_posix()
@@ -122,21 +114,14 @@ def _refuse_broken(ws: Workspace, what: SignTarget) -> None:
     """A signature vouches for the files the metadata pins: never sign a record the doctor rejects."""
     if what.kind == "ledger":
         return
-    from strataml.doctor.engine import Options, check
+    from strataml.doctor.engine import record_errors
 
-    raw, _stats, _ctx = check(ws, Options(), scope=frozenset({what.ref}))
-    folder = what.rel.rsplit("/", 1)[0]
-    bad = [f for f in raw if (f.path == what.rel or f.path.startswith(folder + "/")) and not f.code.startswith("TFC0007")
-           and _severity(f.code) == "error"]
+    record = ws.get(what.ref)
+    # Signature findings are what signing is about to change.
+    bad = record_errors(ws, record, allow=("TFC0007",)) if record is not None else []
     if bad:
         listed = "; ".join(f"{f.code} {f.path}: {f.message}" for f in bad[:3])
         raise StrataError(f"{what.ref} has doctor errors, so it was not signed: {listed}", "fix them (`strataml doctor`) and sign again")
-
-
-def _severity(code: str) -> str:
-    from strataml.contracts import registry
-
-    return registry()[code].severity
 
 
 def _choose(pinned: dict[str, tuple[signing.KeyInfo, bytes]], current: trust.Trust, needs: tuple[tuple[str, ...], ...],

@@ -15,7 +15,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from strataml.errors import WorkspaceNotFound
+from strataml.errors import StrataError, WorkspaceNotFound
 from strataml.loading import Loaded, load_file
 from strataml.records import Record
 from strataml.refs import Ref, RefError, fold, parse_ref
@@ -115,6 +115,21 @@ class Workspace:
         except OSError:
             return None
         return Record(ref.kind, ref, folder, meta, partial(self.reader, meta))
+
+    def require(self, text: str, kind: str | None = None, usage: str = "") -> Record:
+        """The record `text` names (of `kind`), or a StrataError saying what is wrong and what is close."""
+        try:
+            ref = parse_ref(text)
+        except RefError as exc:
+            raise StrataError(str(exc), usage or "a ref looks like dataset:NAME@VERSION, model:NAME@VERSION, run:ID") from None
+        if kind is not None and ref.kind != kind:
+            raise StrataError(f"{text} is a {ref.kind} ref; a {kind} is needed here", usage or f"name a {kind}")
+        record = self.get(ref)
+        if record is None:
+            close = self.closest(text, ref.kind)
+            raise StrataError(f"no {ref.kind} {text} in this workspace",
+                              f"did you mean {', '.join(close)}?" if close else f"see `strataml list {ref.kind}s`")
+        return record
 
     def closest(self, text: str, kind: str | None = None, n: int = 3) -> list[str]:
         """Existing refs (of `kind`) closest to `text`, for "did you mean" hints."""

@@ -321,7 +321,7 @@ def test_sign_refuses_what_the_doctor_would_reject(ws: Path, keys, capsys) -> No
     code, _, err = cli(ws, "sign", "model:sales-model@1", "--gnupghome", str(keys["Alice"].home), capsys=capsys)
     assert code == 3 and "doctor errors" in err and "TFC0006-E002" in err and not (ws / f"{MODEL}.asc").exists()
     code, _, err = cli(ws, "sign", "model:nope@1", capsys=capsys)
-    assert code == 3 and "no such record" in err
+    assert code == 3 and "no model model:nope@1 in this workspace" in err
     code, _, err = cli(ws, "sign", "models/sales-model/1/model.bin", capsys=capsys)
     assert code == 3 and "not the metadata" in err
 

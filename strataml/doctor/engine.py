@@ -233,6 +233,15 @@ def check(workspace: Workspace, options: Options, cache: Cache | None = None,
     return raw, stats, ctx
 
 
+def record_errors(workspace: Workspace, record: Record, allow: tuple[str, ...] = ()) -> list[Finding]:
+    """The errors the doctor finds in one record's folder (severity as the workspace sets it),
+    less codes starting with one of `allow`: what sign and promote refuse to go past."""
+    raw, _stats, _ctx = check(workspace, Options(), scope=frozenset({str(record.ref)}))
+    folder = record.folder or record.meta
+    return [f for f in apply(policy_for(workspace), raw) if f.severity == "error" and not (allow and f.code.startswith(allow))
+            and (f.path in (folder, record.meta) or f.path.startswith(folder + "/"))]
+
+
 def apply(policy: Policy, raw: Iterable[Finding]) -> tuple[Finding, ...]:
     """Selection and severities applied to raw findings, sorted and without duplicates."""
     kept = []
