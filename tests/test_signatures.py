@@ -432,3 +432,11 @@ def test_keys_add_again_changes_scopes(ws: Path, keys, capsys) -> None:
     assert code == 0 and json.loads(out)["previous_scopes"] == ["models"] and json.loads(out)["scopes"] == ["production"]
     listed = json.loads(cli(ws, "keys", "list", "--format", "json", capsys=capsys)[1])
     assert [k["scopes"] for k in listed] == [["production"]]
+
+
+def test_a_ledger_signature_without_its_ledger_is_an_orphan(ws: Path, keys) -> None:
+    pin(ws, keys["Alice"], "ledger")
+    promote_to(ws, "candidate")
+    sign(ws, keys["Alice"], "models/sales-model/lifecycle.jsonl")
+    (ws / "models/sales-model/lifecycle.jsonl").unlink()
+    assert found(ws) == [("TFC0007-E007", "models/sales-model/lifecycle.jsonl.asc")]

@@ -17,7 +17,7 @@ from strataml.gitfacts import GitFacts
 from strataml.hashing import PARALLEL_BYTES, Background, hash_files
 from strataml.records import Record
 from strataml.schemas import SchemaIssue
-from strataml.workspace import Entry, Workspace
+from strataml.workspace import SIGNATURE_SUFFIX, Entry, Workspace
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -64,7 +64,7 @@ class Context:
         if self.scope is None:
             return list(self.workspace.ledgers)
         changed = self.since_changed
-        return [p for p in self.workspace.ledgers if p in changed or p + ".asc" in changed]
+        return [p for p in self.workspace.ledgers if p in changed or p + SIGNATURE_SUFFIX in changed]
 
     def git(self) -> GitFacts | None:
         """Git's view of the in-scope records' files (None outside a repository), asked once."""

@@ -88,29 +88,25 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
         targets[record.meta] = Target(record.meta, record.kind, str(record.ref), (scopes,) if scopes else ())
         if record.folder is not None:
             by_folder[record.folder] = record
-    signatures: list[str] = []
-    # One pass over the walk for *.asc (few), not one listing per record folder (many).
-    for path in ws.entries:
-        if path.endswith(SIGNATURE_SUFFIX):
-            record = by_folder.get(record_folder(path) or "")
-            if record is not None and path[len(record.folder) + 1:] not in {f.path for f in record.files}:  # type: ignore[operator]
-                signatures.append(path)
-    for ledger in ctx.ledgers():
+    ledgers = ctx.ledgers()
+    for ledger in ledgers:
         targets[ledger] = Target(ledger, "ledger", f"ledger:{ledger.split('/')[1]}", (trust.KIND_SCOPES["ledger"],))
-        if f"{ledger}{SIGNATURE_SUFFIX}" in ws.entries:
-            signatures.append(f"{ledger}{SIGNATURE_SUFFIX}")
-    signatures += [p for p in _orphan_ledger_signatures(ctx) if p not in signatures]
-    return targets, sorted(set(signatures))
-
-
-def _orphan_ledger_signatures(ctx: Context) -> list[str]:
-    """`models/NAME/lifecycle.jsonl.asc` without its ledger (the layout walk keeps them aside)."""
-    ws = ctx.workspace
-    suffix = f"/{LEDGER}{SIGNATURE_SUFFIX}"
-    found = [p for p, e in ws.entries.items() if p.startswith("models/") and p.endswith(suffix) and p.count("/") == 2]
-    if ctx.scope is not None:
-        found = [p for p in found if p in ctx.since_changed]
-    return [p for p in found if p[: -len(SIGNATURE_SUFFIX)] not in ws.ledgers]
+    # One pass over the walk for *.asc (few), not one listing per record folder (many): beside an
+    # in-scope record's files, or a ledger's (with its ledger in scope, or with no ledger at all).
+    ledger_signature = f"/{LEDGER}{SIGNATURE_SUFFIX}"
+    signatures: list[str] = []
+    for path in ws.entries:
+        if not path.endswith(SIGNATURE_SUFFIX):
+            continue
+        if path.endswith(ledger_signature) and path.startswith("models/") and path.count("/") == 2:
+            ledger = path[: -len(SIGNATURE_SUFFIX)]
+            if ledger in ledgers or (ledger not in ws.ledgers and (ctx.scope is None or path in ctx.since_changed)):
+                signatures.append(path)
+            continue
+        record = by_folder.get(record_folder(path) or "")
+        if record is not None and path[len(record.folder) + 1:] not in {f.path for f in record.files}:  # type: ignore[operator]
+            signatures.append(path)
+    return targets, signatures
 
 
 def _require(ctx: Context, targets: dict[str, Target], in_force: trust.Trust) -> None:
