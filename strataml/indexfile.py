@@ -32,19 +32,26 @@ def make(root: Path, generated_at: str | None = None, entries: dict[str, Any] | 
     return build(workspace, report, generated_at)
 
 
-def current(root: Path, *, rebuild: bool = False) -> tuple[dict[str, Any], bool]:
+def freshness(root: Path) -> tuple[dict[str, Any], str | None]:
+    """(the walk, the key the saved index must carry to be fresh; None when a file is too new to tell)."""
+    from strataml.snapshot import snapshot_key
+    from strataml.workspace import walk
+
+    entries = walk(root)
+    return entries, snapshot_key(root, entries, "index")
+
+
+def current(root: Path) -> tuple[dict[str, Any], bool]:
     """(the index for the repository as it is now, whether it had to be rebuilt).
 
     Readers call this: a stale or missing index is rebuilt and saved without anyone running
     `strataml index`. A workspace that cannot be written to still gets a fresh index in memory.
     """
-    from strataml.snapshot import snapshot_key
-    from strataml.workspace import walk
+    from strataml.lineage import dumps
 
     root = Path(root).resolve()
-    entries = walk(root)
-    key = snapshot_key(root, entries, "index")
-    if not rebuild and key is not None:
+    entries, key = freshness(root)
+    if key is not None:
         try:
             if (root / KEY).read_text("utf-8").strip() == key:
                 index = json.loads((root / INDEX).read_text("utf-8"))
@@ -52,19 +59,17 @@ def current(root: Path, *, rebuild: bool = False) -> tuple[dict[str, Any], bool]
                     return index, False
         except (OSError, ValueError):
             pass  # missing or damaged: rebuild
-    from strataml.lineage import dumps
-
     index = make(root, entries=entries)
-    save(root, dumps(index), key)
+    try:
+        save(root, dumps(index), key)
+    except OSError:
+        pass  # a read-only checkout: the index lives for this command only
     return index, True
 
 
 def save(root: Path, text: str, key: str | None) -> None:
     """Write the index text (and the key it is fresh for) to .strataml/."""
-    try:
-        (root / KEY).unlink(missing_ok=True)  # never a fresh key beside an old index
-        atomic.write_text(root / INDEX, text)
-        if key is not None:
-            atomic.write_text(root / KEY, key + "\n")
-    except OSError:
-        pass  # a read-only checkout: the index lives for this command only
+    (root / KEY).unlink(missing_ok=True)  # never a fresh key beside an old index
+    atomic.write_text(root / INDEX, text)
+    if key is not None:
+        atomic.write_text(root / KEY, key + "\n")

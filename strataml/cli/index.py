@@ -26,13 +26,10 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
     """
     from strataml import indexfile
     from strataml.lineage import dumps
-    from strataml.snapshot import snapshot_key
     from strataml.times import utc_now
-    from strataml.workspace import walk
 
     root = state.root()
-    entries = walk(root)
-    key = snapshot_key(root, entries, "index")
+    entries, key = indexfile.freshness(root)
     built = indexfile.make(root, utc_now() if timestamp else None, entries)
     text = dumps(built)
     if output == "-":
