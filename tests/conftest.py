@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,20 @@ def strataml_exe() -> list[str]:
     exe = shutil.which("strataml", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     require(exe is not None, "the strataml console script is not installed (pip install -e .)")
     return [exe]
+
+
+def age(root: Path, seconds: int = 60) -> None:
+    """Make files look old: the cache and the freshness keys skip files modified in the last two seconds."""
+    past = time.time() - seconds
+    for path in root.rglob("*"):
+        if path.is_file() and ".strataml" not in path.parts:
+            os.utime(path, (past, past))
+
+
+def invoke(ws: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """`strataml -C WS ARGS` in this process: (exit code, stdout, stderr)."""
+    from strataml.cli.main import run
+
+    code = run(["-C", str(ws), *args])
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -28,12 +28,13 @@ def add_version(ws: Path, version: int) -> str:
 
 
 def edit_gate(ws: Path, version: int | str, change) -> None:
+    """Change a version's gate receipt and re-pin its digest in model.yaml (nothing else)."""
     folder = ws / MODEL_DIR / str(version)
     data = json.loads((folder / "gate.json").read_text())
     change(data)
     (folder / "gate.json").write_text(json.dumps(data, indent=2))
     sha, _ = sha256_file(folder / "gate.json")
-    edit_yaml(folder / "model.yaml", lambda d: d["gate"].update(digest=f"sha256:{sha}", status=data["status"]))
+    edit_yaml(folder / "model.yaml", lambda d: d["gate"].update(digest=f"sha256:{sha}"))
 
 
 def fail_gate(ws: Path, version: int | str = 1) -> None:
@@ -42,6 +43,7 @@ def fail_gate(ws: Path, version: int | str = 1) -> None:
         g["criteria"][0].update(expression="test_accuracy >= 0.9", passed=False)
         g.update(status="FAIL", reasons=["test_accuracy 0.75 fails >= 0.9"])
     edit_gate(ws, version, change)
+    edit_yaml(ws / MODEL_DIR / str(version) / "model.yaml", lambda d: d["gate"].update(status="FAIL"))
 
 
 def gate_digest(ws: Path, version: int | str = 1) -> str:
@@ -76,8 +78,8 @@ ROUTE = {"registered": [], "candidate": ["candidate"], "staging": ["candidate", 
 
 def reach(ws: Path, state: str, r: str | None = None) -> None:
     """A legal ledger that leaves `r` in `state`."""
-    r = r or ref(1)
-    write_ledger(ws, [(r, s) for s in ROUTE[state]]) if ROUTE[state] else None
+    if ROUTE[state]:  # registered: no ledger at all
+        write_ledger(ws, [(r or ref(1), s) for s in ROUTE[state]])
 
 
 def tamper(ws: Path, change) -> None:

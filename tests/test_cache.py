@@ -11,20 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, age
 from strataml.cli.main import run
 from strataml.doctor import engine
 
 pytestmark = pytest.mark.timeout(120)
 BIG = 64 * 1024
-
-
-def age(root: Path, seconds: int = 60) -> None:
-    """Make files look old: the cache skips files modified in the last two seconds (racy window)."""
-    past = time.time() - seconds
-    for path in root.rglob("*"):
-        if path.is_file() and ".strataml" not in path.parts:
-            os.utime(path, (past, past))
 
 
 def flip_byte(target: Path, offset: int, mtime_shift_ns: int = 0) -> os.stat_result:

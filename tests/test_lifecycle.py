@@ -49,9 +49,16 @@ def test_promotion_writes_a_chain_the_doctor_accepts(ws: Path) -> None:
     assert entries[0]["prev"] is None and all(b["prev"] == a["hash"] for a, b in zip(entries, entries[1:]))
     assert all(e["hash"] == lifecycle.entry_hash(e) for e in entries)
     assert entries[1]["gate"].startswith("sha256:") and entries[2]["reason"] == "to production"
-    assert "<" in entries[0]["actor"] or entries[0]["actor"]
     assert found(ws) == []
     assert lifecycle.read(ws, "sales-model").state(ref(1)) == "archived"
+
+
+def test_the_actor_is_the_git_identity(ws: Path) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
+    subprocess.run(["git", "config", "user.name", "Ada Lovelace"], cwd=ws, check=True)
+    subprocess.run(["git", "config", "user.email", "ada@example.org"], cwd=ws, check=True)
+    done = promote(ws, ref(1), "candidate")
+    assert done.entries[0]["actor"] == "Ada Lovelace <ada@example.org>" == lines(ws)[0]["actor"]
 
 
 def test_new_production_archives_the_old_in_the_same_append(ws: Path) -> None:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, edit_yaml
+from conftest import ROOT, edit_yaml, invoke as cli
 from models_helpers import add_version, reach
 from strataml import indexfile, schemas
-from strataml.cli.main import run
 from strataml.lineage import dumps
 
 GOLDEN = Path(__file__).parent / "golden" / "example-index.json"
@@ -29,12 +27,6 @@ def example(tmp_path: Path) -> Path:
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, target / name)
     return target
-
-
-def cli(ws: Path, *args: str, capsys) -> tuple[int, str, str]:
-    code = run(["-C", str(ws), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_example_index_matches_golden(example: Path) -> None:
@@ -54,7 +46,6 @@ def test_index_is_deterministic_and_written_atomically(ws: Path, tmp_path: Path,
     first = (ws / ".strataml/index.json").read_bytes()
     other = tmp_path / "other"
     shutil.copytree(ws, other)
-    time.sleep(0.01)
     assert cli(other, "index", capsys=capsys)[0] == 0
     assert (other / ".strataml/index.json").read_bytes() == first
     code, out, _ = cli(ws, "index", "-o", "-", capsys=capsys)

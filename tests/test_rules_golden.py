@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -13,7 +12,7 @@ import models_helpers as ledgers
 from conftest import edit_yaml
 from strataml.contracts import registry
 from strataml.doctor import engine
-from strataml.hashing import dataset_digest, sha256_file
+from strataml.hashing import dataset_digest
 
 RUN = "runs/20260101T000000Z-sales-forecast-a1b2c3"
 MODEL = "models/sales-model/1"
@@ -27,19 +26,6 @@ def redigest(ws: Path, folder: str) -> None:
     def change(d: dict) -> None:
         d["digest"] = dataset_digest((f["path"], f["sha256"]) for f in d["files"])
     edit_yaml(ws / folder / "dataset.yaml", change)
-
-
-def repin_gate(ws: Path) -> None:
-    sha, _ = sha256_file(ws / MODEL / "gate.json")
-    edit_yaml(ws / MODEL / "model.yaml", lambda d: d["gate"].update(digest=f"sha256:{sha}"))
-
-
-def edit_gate(ws: Path, change) -> None:
-    path = ws / MODEL / "gate.json"
-    data = json.loads(path.read_text())
-    change(data)
-    path.write_text(json.dumps(data, indent=2))
-    repin_gate(ws)
 
 
 def set_windows(ws: Path, **windows: tuple[str, str]) -> None:
@@ -82,8 +68,8 @@ CASES = {
     "TFC0003-E002": lambda ws: edit_yaml(ws / FLOWERS_SPEC, lambda d: d.update(seed="one")),
     "TFC0003-E003": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d.update(ended_at="2025-12-31T00:00:00Z")),
     "TFC0004-E001": lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.pop("produced_by")),
-    "TFC0004-E002": lambda ws: edit_gate(ws, lambda g: g.pop("criteria")),
-    "TFC0004-E003": lambda ws: edit_gate(ws, lambda g: g.update(status="FAIL")),
+    "TFC0004-E002": lambda ws: ledgers.edit_gate(ws, 1, lambda g: g.pop("criteria")),
+    "TFC0004-E003": lambda ws: ledgers.edit_gate(ws, 1, lambda g: g.update(status="FAIL")),
     "TFC0006-E001": lambda ws: (ws / FLOWERS / "flowers.csv").unlink(),
     "TFC0006-E002": lambda ws: raw(ws, f"{FLOWERS}/flowers.csv", (ws / FLOWERS / "flowers.csv").read_bytes().replace(b"1.4", b"1.5", 1)),
     "TFC0006-E003": lambda ws: raw(ws, f"{FLOWERS}/flowers.csv", (ws / FLOWERS / "flowers.csv").read_bytes() + b"7.0,2.0,virginica\n"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import yaml
 
 import gpgkeys
 import models_helpers
-from conftest import edit_yaml, require
+from conftest import age, edit_yaml, invoke as cli, require
 from strataml.cli.main import run
 from strataml.doctor import engine
 from strataml import indexfile
@@ -35,14 +35,6 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, gpgkeys
     made["Old"] = gpgkeys.make_key(base, "Old", expire="1d", faked_time="20200101T000000!")
     yield made
     gpgkeys.stop_agents([k.home for k in made.values()] + [p for p in base.rglob("*home") if p.is_dir()])
-
-
-def age_all(ws: Path) -> None:
-    """Out of the two-second racy window, so the freshness key can be computed."""
-    past = time.time() - 60
-    for path in ws.rglob("*"):
-        if path.is_file() and ".strataml" not in path.parts:
-            os.utime(path, (past, past))
 
 
 def node(index: dict, ref: str) -> dict:
@@ -179,7 +171,7 @@ def test_revoked_key_is_rejected_though_gpg_calls_the_signature_valid(ws: Path, 
     pin(ws, key, "models")
     sign(ws, key)
     assert found(ws) == []
-    age_all(ws)
+    age(ws)
     assert node(indexfile.current(ws)[0], "model:sales-model@1")["signature"]["status"] == "signed"
     assert not indexfile.current(ws)[1]
     gpgkeys.revoke(key)
@@ -247,12 +239,6 @@ def test_missing_key_file_is_reported(ws: Path, keys) -> None:
 
 
 # The commands, through the CLI as users run them.
-
-def cli(ws: Path, *args: str, capsys) -> tuple[int, str, str]:
-    code = run(["-C", str(ws), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def test_keys_add_list_remove(ws: Path, keys, capsys) -> None:
     alice = keys["Alice"]
