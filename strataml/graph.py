@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from strataml.errors import StrataError
+from strataml.refs import closest
 from strataml.times import parse_time
 
 KIND_OF_LIST = {"datasets": "dataset", "runs": "run", "models": "model", "experiments": "experiment"}
@@ -43,10 +43,7 @@ class Graph:
             versions = [n for n in self.nodes if n.startswith(text + "@")]
             if versions:
                 return self.nodes[max(versions, key=_version_key)]
-        close = difflib.get_close_matches(text, list(self.nodes), n=3, cutoff=0.5)
-        if not close:
-            tail = text.split(":", 1)[-1].split("@", 1)[0]
-            close = sorted(n for n in self.nodes if tail and tail in n)[:3]
+        close = closest(text, list(self.nodes))
         raise StrataError(f"no record {text} in this workspace",
                           f"did you mean {', '.join(close)}?" if close else "see `strataml list datasets|runs|models|experiments`")
 

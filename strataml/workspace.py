@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from strataml.errors import StrataError, WorkspaceNotFound
 from strataml.loading import Loaded, load_file
 from strataml.records import Record
-from strataml.refs import Ref, RefError, fold, parse_ref
+from strataml.refs import Ref, RefError, closest, fold, parse_ref
 
 if TYPE_CHECKING:
     from strataml.cache import Cache
@@ -133,14 +133,7 @@ class Workspace:
 
     def closest(self, text: str, kind: str | None = None, n: int = 3) -> list[str]:
         """Existing refs (of `kind`) closest to `text`, for "did you mean" hints."""
-        import difflib
-
-        candidates = [str(r.ref) for r in self.records if kind is None or r.kind == kind]
-        close = difflib.get_close_matches(text, candidates, n=n, cutoff=0.6)
-        if not close and ":" in text:  # a mistyped kind or version: compare the names alone
-            name = text.split(":", 1)[1].split("@", 1)[0]
-            close = [c for c in candidates if c.split(":", 1)[1].split("@", 1)[0] == name][:n]
-        return close
+        return closest(text, [str(r.ref) for r in self.records if kind is None or r.kind == kind], n)
 
     def abspath(self, rel: str) -> Path:
         return self.root / rel
