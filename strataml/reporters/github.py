@@ -7,7 +7,7 @@ from typing import TextIO
 
 from strataml.doctor.finding import Report
 from strataml.reporters import RenderOptions, repo_path
-from strataml.reporters.text import summary_line
+from strataml.reporters.text import plain, summary_line
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -27,7 +27,7 @@ def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
             props.append(f"line={f.line}")
         props.append(f"title={escape_property(f.code)}")
         stream.write(f"::{_COMMAND[f.severity]} {','.join(props)}::{escape_data(f'{f.message} (hint: {f.hint})')}\n")
-    stream.write(summary_line(report).plain + "\n")
+    stream.write(plain(summary_line(report)) + "\n")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as fh:
@@ -35,7 +35,7 @@ def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
 
 
 def step_summary(report: Report, options: RenderOptions) -> str:
-    lines = ["## strataml doctor", "", summary_line(report).plain, ""]
+    lines = ["## strataml doctor", "", plain(summary_line(report)), ""]
     if report.findings:
         lines += ["| severity | code | file | line | message |", "|---|---|---|---|---|"]
         for f in report.findings:
