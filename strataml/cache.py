@@ -204,10 +204,10 @@ class Cache:
 @lru_cache(maxsize=1)
 def identity() -> dict[str, str]:
     # Cached schema verdicts are only valid for the schemas that produced them.
-    from strataml.schemas import KINDS, raw_schema
+    from strataml.schemas import KINDS, schema_bytes
 
-    schemas = json.dumps([raw_schema(k) for k in (*KINDS, "common")], sort_keys=True)
-    return {"format": FORMAT, "tool": __version__, "schemas": hashlib.sha256(schemas.encode()).hexdigest()[:16]}
+    schemas = hashlib.sha256(b"\0".join(schema_bytes(k) for k in (*KINDS, "common")))
+    return {"format": FORMAT, "tool": __version__, "schemas": schemas.hexdigest()[:16]}
 
 
 def _racy(key: Key) -> bool:

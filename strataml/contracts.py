@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 _HEADING = re.compile(r"^### (TFC\d{4}-[EWI]\d{3}) `([a-z0-9-]+)`\s*$")
 _FIELD = re.compile(r"^- (Severity|Enforced|Rule): (.+)$")
@@ -42,9 +42,9 @@ class Rule:
 
 def documents() -> dict[str, str]:
     """File name -> Markdown text of every packaged contract, in TFC order."""
-    folder = resources.files(__package__).joinpath("contracts")
+    folder = Path(__file__).parent / "contracts"  # a plain path, as for the schemas (see strataml.schemas)
     names = sorted(p.name for p in folder.iterdir() if p.name.startswith("TFC-") and p.name.endswith(".md"))
-    return {name: folder.joinpath(name).read_text("utf-8") for name in names}
+    return {name: (folder / name).read_text("utf-8") for name in names}
 
 
 @lru_cache(maxsize=1)

@@ -15,15 +15,15 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from strataml.errors import StrataError, WorkspaceNotFound
+from strataml.errors import StrataError
 from strataml.loading import Loaded, load_file
 from strataml.records import Record
 from strataml.refs import Ref, RefError, closest, fold, parse_ref
+from strataml.rootdir import CONFIG
 
 if TYPE_CHECKING:
     from strataml.cache import Cache
 
-CONFIG = "strataml.yaml"
 MANAGED = ("datasets", "experiments", "runs", "models")
 META = {"dataset": "dataset.yaml", "run": "run.yaml", "model": "model.yaml"}
 # Files a managed folder may hold at its top without being a record.
@@ -149,18 +149,6 @@ class Workspace:
         return [self.entries[p] for p in paths[lo:hi]]
 
 
-def find_root(start: Path | None = None) -> Path:
-    """The nearest folder holding strataml.yaml, from `start` upward."""
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG).is_file():
-            return folder
-    raise WorkspaceNotFound(
-        f"no {CONFIG} in {here} or any parent folder",
-        "run inside a StrataML workspace, pass -C DIR, or create one with `strataml init`",
-    )
-
-
 def load(root: Path, cache: Cache | None = None, entries: dict[str, Entry] | None = None,
          deep: set[str] | None = None) -> Workspace:
     """Walk the workspace once and build its records (metadata from `cache` when unchanged).
@@ -208,7 +196,7 @@ class _Reader:
 
 def walk(root: Path) -> dict[str, Entry]:
     """Every path under the managed folders, with lstat facts; the one tree walk (sorted by path)."""
-    return dict(sorted(_managed(root, None).items()))
+    return _sorted(_managed(root, None))
 
 
 def walk_top(root: Path) -> dict[str, Entry]:
@@ -251,7 +239,12 @@ def walk_changed(root: Path, folders: set[str], top: dict[str, Entry] | None = N
         found = out.get(folder)
         if found is not None and found.kind == "dir":
             _scan(os.path.join(root, folder), folder, real_root, out)
-    return dict(sorted(out.items()))
+    return _sorted(out)
+
+
+def _sorted(entries: dict[str, Entry]) -> dict[str, Entry]:
+    # Sorting the keys alone compares plain strings (timsort's fast path): 4x faster than the items.
+    return {path: entries[path] for path in sorted(entries)}
 
 
 def record_folder(path: str) -> str | None:

@@ -314,3 +314,26 @@ def test_outside_a_repository_git_rules_are_skipped(tmp_path: Path) -> None:
     root = tmp_path / "plain"
     shutil.copytree(FIXTURES / "positive", root)
     assert codes(root) == []
+
+
+# --- finding the repository ----------------------------------------------------------------------
+
+def test_repository_is_found_as_git_finds_it(repo: Path, tmp_path: Path) -> None:
+    """Read from .git without a git process; the answer must equal `git rev-parse`'s everywhere."""
+    from strataml import gitfacts
+
+    def by_git(where: Path) -> tuple[Path, Path] | None:
+        proc = subprocess.run(["git", "-C", str(where), "rev-parse", "--show-toplevel", "--absolute-git-dir"],
+                              capture_output=True, text=True, check=False)
+        return (Path(proc.stdout.split()[0]), Path(proc.stdout.split()[1])) if proc.returncode == 0 else None
+
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", str(linked))
+    fake = tmp_path / "fake"
+    (fake / ".git").mkdir(parents=True)  # a folder named .git that is no repository
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for where in (repo, repo / "datasets", linked, linked / "models", fake, elsewhere):
+        assert gitfacts.repository(where) == by_git(where), where
+    assert gitfacts.repository(linked)[1] == repo / ".git" / "worktrees" / "linked"
+    assert engine.doctor(linked, options=engine.Options(since="HEAD")).exit_code == 0

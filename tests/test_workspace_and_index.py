@@ -10,7 +10,8 @@ from strataml import schemas
 from strataml.cli.main import run
 from strataml.doctor import engine
 from strataml.lineage import build, dumps
-from strataml.workspace import find_root, load
+from strataml.rootdir import find_root
+from strataml.workspace import load
 
 
 def test_example_workspace_passes_strict() -> None:

@@ -9,7 +9,6 @@ from typing import TextIO
 import click
 from strataml.cli.main import State
 from strataml.cli.output import emit, progress_bar
-from strataml.contracts import closest_codes, registry
 from strataml.errors import StrataError
 from strataml.gitfacts import prefetch_changes, repo_prefix
 from strataml.reporters import FORMATS, RenderOptions, render
@@ -80,6 +79,8 @@ def doctor(state: State, strict: bool, fmt: str, output: Path | None, select: tu
 
 
 def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
+    from strataml.contracts import registry
+
     rules = registry().values()
     if fmt == "json":
         json.dump([{"code": r.code, "name": r.name, "severity": r.severity, "tfc": r.tfc, "enforced": r.enforced,
@@ -98,6 +99,8 @@ def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
 
 
 def _explain(stream: TextIO, color: bool, fmt: str, code: str) -> None:
+    from strataml.contracts import closest_codes, registry
+
     rules = registry()
     rule = rules.get(code.strip().upper())
     if rule is None:

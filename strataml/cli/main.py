@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from pathlib import Path
 
 import click
 
 from strataml import __version__
 from strataml.errors import EXIT_TOOL_FAILURE, StrataError
-from strataml.workspace import find_root
+from strataml.rootdir import find_root
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -134,6 +133,8 @@ def run(argv: list[str] | None = None) -> int:
 
 def _debug_traceback() -> None:
     if os.environ.get("STRATAML_DEBUG"):
+        import traceback
+
         traceback.print_exc()
 
 

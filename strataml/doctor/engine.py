@@ -287,18 +287,14 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
     cache = Cache(root, enabled=True) if use_cache else None
     deep = since = None
     if options.since:
-
-        from concurrent.futures import ThreadPoolExecutor
-
         from strataml.doctor.rules.history import changes
         from strataml.workspace import record_folder, walk_changed, walk_top
 
-        # git works out what changed (walking the tree itself) while we list the layout's top.
-        with ThreadPoolExecutor(1) as pool:
-            asked = pool.submit(changes, root, options.since)
-            top = walk_top(root)
-            import strataml.doctor.rules  # noqa: F401  (the rules' imports, also while git works)
-            commit, changed, owners = asked.result()
+        # git lists what changed in processes of its own (started by the CLI already, or here),
+        # walking the tree, while we list the layout's top and import the rules.
+        gitfacts.prefetch_changes(root, options.since)
+        top = walk_top(root)
+        commit, changed, owners = changes(root, options.since)
         since = (commit, changed)
         deep = {f for f in (record_folder(o) for o in owners) if f}
         entries = walk_changed(root, deep, top)

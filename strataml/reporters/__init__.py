@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from strataml.doctor.finding import Report
+if TYPE_CHECKING:
+    from strataml.doctor.finding import Report
 
 
 @dataclass(frozen=True)

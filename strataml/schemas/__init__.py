@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 
@@ -29,11 +29,19 @@ def schema_id(kind: str) -> str:
     return f"strataml/{kind}/v1"
 
 
-def raw_schema(kind: str) -> dict[str, Any]:
+# The schema files beside this module (a plain path: importlib.resources costs ~45 ms of imports
+# on every run, and StrataML is never imported from a zip).
+_FOLDER = Path(__file__).parent
+
+
+def schema_bytes(kind: str) -> bytes:
     if kind not in KINDS and kind != "common":
         raise KeyError(kind)
-    text = resources.files(__package__).joinpath(f"{kind}.schema.json").read_text("utf-8")
-    return json.loads(text)
+    return (_FOLDER / f"{kind}.schema.json").read_bytes()
+
+
+def raw_schema(kind: str) -> dict[str, Any]:
+    return json.loads(schema_bytes(kind))
 
 
 @lru_cache(maxsize=None)
