@@ -3,6 +3,11 @@
     python benchmarks/bench.py                 # all scenarios, 3 repeats, DVC if installable
     python benchmarks/bench.py --quick         # smaller workspaces, for a smoke run
     python benchmarks/bench.py --no-dvc        # skip DVC (it needs its own venv and a download)
+    python benchmarks/bench.py --here          # run strataml from this interpreter (e.g. an editable install)
+
+strataml is measured as users run it: a regular install (compiled, no editable-install hooks)
+of this checkout into benchmarks/.venv-strataml, through its `strataml` script; DVC likewise
+lives in benchmarks/.venv-dvc.
 
 Scenarios (workspaces are generated once under --work and reused):
   2k-2GB   2,000 files / 2 GB, Git LFS with content: doctor cold (--no-cache) and warm,
@@ -29,7 +34,19 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
 
-STRATAML = [sys.executable, "-m", "strataml"]
+STRATAML = [sys.executable, "-m", "strataml"]  # replaced by the benchmark venv's script unless --here
+
+
+def strataml_venv() -> list[str]:
+    """This checkout installed (not editable) into benchmarks/.venv-strataml; reinstalled every run."""
+    venv = HERE / ".venv-strataml"
+    if not (venv / "bin" / "python").exists():
+        print("creating benchmarks/.venv-strataml ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(ROOT)], check=True, timeout=900)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", "--force-reinstall", str(ROOT)],
+                   check=True, timeout=900, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return [str(venv / "bin" / "strataml")]
 
 
 def timed(cmd: list[str], cwd: Path, repeat: int, before=None, env: dict[str, str] | None = None) -> float:
@@ -129,7 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="200 files / 200 MB, 2k records, 20k files")
     p.add_argument("--no-dvc", action="store_true")
+    p.add_argument("--here", action="store_true", help="run strataml with this interpreter instead of its benchmark venv")
     a = p.parse_args(argv)
+    global STRATAML
+    if not a.here:
+        STRATAML = strataml_venv()
+    print(f"strataml: {' '.join(STRATAML)}", file=sys.stderr)
     a.work.mkdir(parents=True, exist_ok=True)
     q = a.quick
     mix = [(0.7, 4096), (0.25, 1 << 20), (0.05, 16 << 20)]

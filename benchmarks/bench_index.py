@@ -2,6 +2,7 @@
 
     python benchmarks/bench_index.py            # 1k and 10k records, 10k runs; 3 repeats
     python benchmarks/bench_index.py --quick    # 300 and 2k records, 2k runs
+    python benchmarks/bench_index.py --here     # strataml from this interpreter, not benchmarks/.venv-strataml
 
 Measures (median of --repeat):
   strataml index, cold     no .strataml/ at all: every record parsed, schema-checked, hashed
@@ -22,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench import STRATAML, ensure, settle, timed  # noqa: E402
+from bench import ensure, settle, strataml_venv, timed  # noqa: E402
 
 
 def touch_one(ws: Path) -> None:
@@ -36,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=Path("/tmp/strataml-bench"))
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--here", action="store_true", help="run strataml with this interpreter instead of its benchmark venv")
     a = p.parse_args(argv)
+    STRATAML = [sys.executable, "-m", "strataml"] if a.here else strataml_venv()
     a.work.mkdir(parents=True, exist_ok=True)
     q = a.quick
     rows: list[tuple[str, str, float]] = []

@@ -19,12 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-try:  # libyaml parses several times faster; the limits below apply to both parsers.
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+# PyYAML, imported on the first parse (see _yaml()): a warm run takes every document from the
+# cache, and importing PyYAML costs ~50 ms (its pure-Python reader compiles a large regex).
+yaml: Any = None
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
@@ -202,8 +199,25 @@ class _Frame:
         self.key_line = 0
 
 
+def _yaml() -> Any:
+    global yaml
+    if yaml is None:
+        import yaml as module
+
+        yaml = module
+    return yaml
+
+
+def _loader_class() -> Any:
+    yaml = _yaml()
+    try:  # libyaml parses several times faster; the limits below apply to both parsers.
+        return yaml.CSafeLoader
+    except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+        return yaml.SafeLoader
+
+
 def _load_yaml(text: str) -> Loaded:
-    loader = _Loader(text)
+    loader = _loader_class()(text)
     problems: list[LoadProblem] = []
     lines: dict[JsonPath, int] = {}
     stack: list[_Frame] = []

@@ -166,8 +166,17 @@ def load(root: Path, cache: Cache | None = None, entries: dict[str, Entry] | Non
     reader = _Reader(root, entries, cache)
     reader.deep = deep
     _classify(reader, entries, records, strays, missing, ledgers)
-    return Workspace(root, load_file(root / CONFIG), entries, tuple(records), tuple(strays), tuple(missing), tuple(ledgers),
+    return Workspace(root, reader(CONFIG), entries, tuple(records), tuple(strays), tuple(missing), tuple(ledgers),
                      partial=deep is not None, reader=reader)
+
+
+def load_config(root: Path, cache: Cache | None = None) -> Loaded:
+    """The workspace's strataml.yaml, through the cache when one is given (unchanged: not parsed)."""
+    return _Reader(Path(root), {}, cache)(CONFIG)
+
+
+def _facts(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
 
 
 class _Reader:
@@ -178,7 +187,13 @@ class _Reader:
         self.deep: set[str] | None = None
 
     def __call__(self, rel: str) -> Loaded:
-        entry = self.entries.get(rel)
+        entry: Any = self.entries.get(rel)
+        if entry is None and self.cache is not None:  # outside the walk (the config, a record found on demand)
+            try:
+                entry = os.lstat(self.root / rel)
+            except OSError:
+                entry = None
+            entry = Entry(rel, "file", *_facts(entry)) if entry is not None and stat.S_ISREG(entry.st_mode) else None
         if self.cache is None or entry is None or entry.kind != "file":
             loaded = load_file(self.root / rel)
             # Line numbers are re-read only for files that get a finding: keeping a line map

@@ -278,9 +278,8 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
     file's stat, the config, git's index and HEAD, the options) reuses that run's findings
     without reading a single record.
     """
-    from strataml.loading import load_file
     from strataml.snapshot import snapshot_key
-    from strataml.workspace import CONFIG, load, walk
+    from strataml.workspace import load, load_config, walk
 
     options = options or Options()
     root = Path(root).resolve()
@@ -305,7 +304,7 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
         hit = cache.report(key)  # type: ignore[union-attr]
         if hit is not None:
             raw, stats = hit
-            policy = policy_for(load_file(root / CONFIG).data or {}, select, ignore)
+            policy = policy_for(load_config(root, cache).data or {}, select, ignore)
             return Report(apply(policy, raw), {**stats, "files_hashed": 0, "bytes_hashed": 0, "files_cached": stats.get("files_checked", 0),
                                                "snapshot": 1}, strict)
     early = _hash_early(root, entries, cache, progress)

@@ -34,8 +34,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     current = trust.read(ws.root, ws.config.data)
     in_force = current
     if ctx.options.since and ctx.since_commit:
-        old = gitfacts.read_at(ws.root, ctx.since_commit, [CONFIG]).get(CONFIG)
-        old_config = load_bytes(old).data if old is not None else {}
+        old_config = ws.config.data  # unchanged since REF: the one already loaded
+        if CONFIG in ctx.since_changed:
+            old = gitfacts.read_at(ws.root, ctx.since_commit, [CONFIG]).get(CONFIG)
+            old_config = load_bytes(old).data if old is not None else {}
         in_force = trust.read(ws.root, old_config, ctx.since_commit)
     _require(ctx, targets, in_force)
     required = {t.data: t for t in targets.values() if t.required_by}
