@@ -52,6 +52,9 @@ class Cache:
     # -- lookups -------------------------------------------------------------------------
 
     def sha256(self, rel: str, key: Key) -> str | None:
+        new = self._new_hashes.get(rel)  # learnt earlier in this run (a --since run may check twice)
+        if new is not None and new[0] == key:
+            return new[1]
         row = self._row("files", "size, mtime_ns, inode, ctime_ns, sha256", rel)
         return row[4] if row and tuple(row[:4]) == key else None
 
@@ -61,7 +64,7 @@ class Cache:
 
     def loaded(self, rel: str, key: Key, source: Path) -> Loaded | None:
         """A cached load of `rel`; its line numbers are re-read from `source` only when asked for."""
-        hit = self._record(rel)
+        hit = self._new_records.get(rel) or self._record(rel)
         if not hit or hit[0] != key or not hit[1]:
             return None
         doc = json.loads(hit[1])

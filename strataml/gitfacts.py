@@ -93,8 +93,8 @@ def _finish(started: Started) -> list[bytes]:
     return [out for out, _err in outs]
 
 
-# Listings of what changed, started early by prefetch_changes(): (repository top, commit) -> commands.
-_PREFETCHED: dict[tuple[str, str], Started] = {}
+# What changed, started early by prefetch_changes(): (workspace root, ref) -> the listing under way.
+_PREFETCHED: dict[tuple[str, str], Changes] = {}
 
 
 # What the doctor reads (the managed folders, the config, the trusted keys): a repository's other
@@ -102,25 +102,61 @@ _PREFETCHED: dict[tuple[str, str], Started] = {}
 WATCHED = ("datasets", "experiments", "runs", "models", "strataml.yaml", "tfc/keys")
 
 
-def _change_listings(top: Path, commit: str, prefix: str) -> Started:
-    paths = [f":(literal){prefix}{p}" for p in WATCHED]
-    return _start(top, ["diff", "--name-only", "-z", "--no-renames", commit, "--", *paths],
-                  ["ls-files", "-z", "--others", "--exclude-standard", "--", *paths])
+class Changes:
+    """What changed in a workspace since a revision, as git lists it in processes of its own:
+    the diff against the commit (quick: git stats the tracked files) and the untracked files
+    (slow: git reads every folder). They are collected apart, so a caller can start on the
+    diff while git still walks."""
+
+    def __init__(self, root: Path, ref: str) -> None:
+        repo = repository(root)
+        if repo is None:
+            resolve_commit(root, ref)  # raises the "not a repository" error with its hint
+        top = repo[0]  # type: ignore[index]
+        self.prefix = repo_prefix(root)
+        spec = [f":(literal){self.prefix}{p}" for p in WATCHED]
+        # The walk first: it needs no commit, and it is the long pole.
+        [self._walk] = _start(top, ["ls-files", "-z", "--others", "--exclude-standard", "--", *spec])
+        try:
+            self.commit = resolve_commit(root, ref)
+        except Exception:
+            self._walk[0].kill()
+            self._walk[0].communicate()
+            raise
+        [self._diff] = _start(top, ["diff", "--name-only", "-z", "--no-renames", self.commit, "--", *spec])
+        self._listed: dict[str, set[str]] = {}
+
+    def tracked(self) -> set[str]:
+        """Workspace-relative paths added, changed or deleted since the commit that git tracks
+        (committed, staged or edited in the work tree)."""
+        return self._collect("diff", self._diff)
+
+    def untracked(self) -> set[str]:
+        """Workspace-relative paths of files git does not track and does not ignore."""
+        return self._collect("walk", self._walk)
+
+    def _collect(self, name: str, started: tuple[subprocess.Popen, list[str]]) -> set[str]:
+        if name not in self._listed:
+            [out] = _finish([started])
+            self._listed[name] = {p[len(self.prefix):] for p in out.decode("utf-8", "surrogateescape").split("\0")
+                                  if p and p.startswith(self.prefix)}
+        return self._listed[name]
 
 
 def prefetch_changes(root: Path, ref: str) -> None:
     """Start git listing what changed since `ref` now, so that it runs while Python imports the
-    rest of the doctor; changed_since() collects it (once started, not again). Errors are left
-    for the real call to report."""
-    try:
-        commit = resolve_commit(root, ref)
-        top, _ = repository(root) or (None, None)
-    except Exception:  # noqa: BLE001  (reported by the real call, with its hint)
-        return
-    if top is not None and (str(top), commit) not in _PREFETCHED:
-        _PREFETCHED[(str(top), commit)] = _change_listings(top, commit, repo_prefix(root))
+    rest of the doctor; changes_since() collects it. Errors are left for the real call to report."""
+    key = (str(Path(root).resolve()), ref)
+    if key not in _PREFETCHED:
+        try:
+            _PREFETCHED[key] = Changes(root, ref)
+        except Exception:  # noqa: BLE001  (reported by the real call, with its hint)
+            return
 
 
+def changes_since(root: Path, ref: str) -> Changes:
+    """The listing prefetch_changes() started for (root, ref), or a new one."""
+    return _PREFETCHED.pop((str(Path(root).resolve()), ref), None) or Changes(root, ref)
 
 
 class GitError(Exception):
@@ -268,22 +304,6 @@ def _is_shallow(root: Path) -> bool:
         return _git(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
     except GitError:
         return False
-
-
-def changed_since(root: Path, commit: str) -> set[str]:
-    """Workspace-relative paths added, changed or deleted since `commit`, committed or not."""
-    top, _ = repository(root) or (None, None)
-    assert top is not None
-    prefix = repo_prefix(root)
-    # Both at once: the untracked listing walks the whole work tree, the diff mostly reads objects.
-    started = _PREFETCHED.pop((str(top), commit), None) or _change_listings(top, commit, prefix)
-    changed, untracked = (out.split(b"\0") for out in _finish(started))
-    out = set()
-    for raw in (*changed, *untracked):
-        path = raw.decode("utf-8", "surrogateescape")
-        if path and path.startswith(prefix):
-            out.add(path[len(prefix):])
-    return out
 
 
 def files_at(root: Path, commit: str, folders: list[str]) -> set[str]:

@@ -274,6 +274,26 @@ def test_since_resolves_refs_collisions_and_digests_against_records_it_did_not_w
     assert ("TFC0008-E001", "runs/20260102T000000Z-sales-forecast-d4e5f6/run.yaml") in found
 
 
+def test_since_sees_untracked_files_besides_the_diff(repo: Path, tmp_path: Path) -> None:
+    """The diff's records are checked while git walks for untracked files; what the walk finds is checked too."""
+    base = git(repo, "rev-parse", "HEAD")
+    edit_yaml(repo / FLOWERS / "dataset.yaml", lambda d: d.update(description="edited, not committed"))  # in the diff
+    (repo / "datasets/sales/1/notes.txt").write_text("untracked, in a committed version\n")  # only the walk sees it
+    unrecorded = ("TFC0006-W001", "datasets/sales/1/notes.txt")
+    report = engine.doctor(repo, options=engine.Options(since=base))
+    found = {(f.code, f.path) for f in report.findings}
+    assert found == {("TFC0002-E010", FLOWERS), unrecorded}
+    assert report.stats["records_checked"] == 2
+    # Only untracked changes (an empty diff): still found.
+    git(repo, "checkout", "-q", "--", FLOWERS)
+    report = engine.doctor(repo, options=engine.Options(since=base))
+    assert {(f.code, f.path) for f in report.findings} == {unrecorded} and report.stats["records_checked"] == 1
+    # An ignored file is no change.
+    (repo / ".gitignore").write_text(".strataml/\nnotes.txt\n")
+    commit_all(repo, "ignore notes")
+    assert engine.doctor(repo, options=engine.Options(since=base)).stats["records_checked"] == 0
+
+
 def test_since_unknown_revision_is_a_clear_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["-C", str(repo), "doctor", "--since", "no-such-branch"]) == 3
     err = capsys.readouterr().err

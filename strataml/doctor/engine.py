@@ -279,45 +279,67 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
     without reading a single record.
     """
     from strataml.snapshot import snapshot_key
-    from strataml.workspace import load, load_config, walk
+    from strataml.workspace import load_config, walk
 
     options = options or Options()
     root = Path(root).resolve()
     cache = Cache(root, enabled=True) if use_cache else None
-    deep = since = None
     if options.since:
-        from strataml.doctor.rules.history import changes
-        from strataml.workspace import record_folder, walk_changed, walk_top
+        raw, stats, ctx = _since(root, options, cache, progress)
+        workspace = ctx.workspace
+    else:
+        entries = walk(root) if entries is None else entries
+        key = snapshot_key(root, entries, options) if cache is not None else None
+        if key is not None:
+            hit = cache.report(key)  # type: ignore[union-attr]
+            if hit is not None:
+                raw, stats = hit
+                policy = policy_for(load_config(root, cache).data or {}, select, ignore)
+                return Report(apply(policy, raw), {**stats, "files_hashed": 0, "bytes_hashed": 0,
+                                                   "files_cached": stats.get("files_checked", 0), "snapshot": 1}, strict)
+        raw, stats, ctx = _checked(root, entries, None, options, cache, progress)
+        workspace = ctx.workspace
+        if key is not None and not ctx.volatile:
+            cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})  # type: ignore[union-attr]
+    if cache is not None:
+        cache.save()
+    return Report(apply(policy_for(workspace, select, ignore), raw), stats, strict, ctx.signatures, workspace)
 
-        # git lists what changed in processes of its own (started by the CLI already, or here),
-        # walking the tree, while we list the layout's top and import the rules.
-        gitfacts.prefetch_changes(root, options.since)
-        top = walk_top(root)
-        commit, changed, owners = changes(root, options.since)
-        since = (commit, changed)
-        deep = {f for f in (record_folder(o) for o in owners) if f}
-        entries = walk_changed(root, deep, top)
-    elif entries is None:
-        entries = walk(root)
-    key = snapshot_key(root, entries, options) if cache is not None and not options.since else None
-    if key is not None:
-        hit = cache.report(key)  # type: ignore[union-attr]
-        if hit is not None:
-            raw, stats = hit
-            policy = policy_for(load_config(root, cache).data or {}, select, ignore)
-            return Report(apply(policy, raw), {**stats, "files_hashed": 0, "bytes_hashed": 0, "files_cached": stats.get("files_checked", 0),
-                                               "snapshot": 1}, strict)
+
+def _since(root: Path, options: Options, cache: Cache | None,
+           progress: Callable[[int, int], Callable[[int], None] | None] | None) -> tuple[list[Finding], dict[str, int], Context]:
+    """A --since run. git lists the changes in processes of its own (started by the CLI already,
+    or here): the records its diff names are checked while git still walks the tree for
+    untracked files, and checked again with them if it finds any (rare in CI)."""
+    from strataml.doctor.rules.history import owners
+    from strataml.workspace import record_folder, walk_changed, walk_top
+
+    gitfacts.prefetch_changes(root, options.since or "")
+    listing = gitfacts.changes_since(root, options.since or "")
+    top = walk_top(root)
+
+    def run(changed: set[str]) -> tuple[list[Finding], dict[str, int], Context]:
+        deep = {f for f in (record_folder(o) for o in owners(changed)) if f}
+        return _checked(root, walk_changed(root, deep, top), deep, options, cache, progress, (listing.commit, changed))
+
+    tracked = listing.tracked()
+    result = run(tracked)
+    untracked = listing.untracked()
+    return result if untracked <= tracked else run(tracked | untracked)
+
+
+def _checked(root: Path, entries: dict[str, Entry], deep: set[str] | None, options: Options, cache: Cache | None,
+             progress: Callable[[int, int], Callable[[int], None] | None] | None,
+             since: tuple[str, set[str]] | None = None) -> tuple[list[Finding], dict[str, int], Context]:
+    """Load the walked workspace and run every rule, hashing big files in the background meanwhile."""
+    from strataml.workspace import load
+
     early = _hash_early(root, entries, cache, progress)
     workspace = load(root, cache, entries, deep)
-    policy = policy_for(workspace, select, ignore)
     raw, stats, ctx = check(workspace, options, cache, progress, since, early)
     if early is not None:
         early.results()  # never leave the worker running (or the switch interval changed)
-    if cache is not None:
-        if key is not None and not ctx.volatile:
-            cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})
-        cache.save()
-    return Report(apply(policy, raw), stats, strict, ctx.signatures, workspace)
+    return raw, stats, ctx
 
 
 def _hash_early(root: Path, entries: dict[str, Entry], cache: Cache | None,

@@ -30,9 +30,13 @@ def owner(path: str) -> str | None:
 
 def changes(root: Path, since: str) -> tuple[str, set[str], set[str]]:
     """(commit, changed workspace paths, their owners: record folders, specs, ledgers)."""
-    commit = gitfacts.resolve_commit(root, since)
-    changed = gitfacts.changed_since(root, commit)
-    return commit, changed, {o for o in map(owner, changed) if o}
+    listing = gitfacts.changes_since(root, since)
+    changed = listing.tracked() | listing.untracked()
+    return listing.commit, changed, owners(changed)
+
+
+def owners(changed: set[str]) -> set[str]:
+    return {o for o in map(owner, changed) if o}
 
 
 def scope_since(ctx: Context) -> frozenset[str]:
@@ -40,8 +44,8 @@ def scope_since(ctx: Context) -> frozenset[str]:
     ws = ctx.workspace
     if ctx.since_commit is None:
         ctx.since_commit, ctx.since_changed, _ = changes(ws.root, ctx.options.since or "")
-    owners = {o for o in map(owner, ctx.since_changed) if o}
-    return frozenset(str(r.ref) for r in ws.records if (r.folder or r.meta) in owners)
+    changed = owners(ctx.since_changed)
+    return frozenset(str(r.ref) for r in ws.records if (r.folder or r.meta) in changed)
 
 
 def check(ctx: Context) -> Iterator[Finding]:
