@@ -62,7 +62,7 @@ class Cache:
         if self.enabled and not _racy(key):
             self._new_hashes[rel] = (key, sha)
 
-    def loaded(self, rel: str, key: Key, source: Path) -> Loaded | None:
+    def loaded(self, rel: str, key: Key, source: Path | str) -> Loaded | None:
         """A cached load of `rel`; its line numbers are re-read from `source` only when asked for."""
         hit = self._new_records.get(rel) or self._record(rel)
         if not hit or hit[0] != key or not hit[1]:

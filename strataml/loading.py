@@ -69,7 +69,7 @@ class Loaded:
     lines: dict[JsonPath, int] = field(default_factory=dict)
     # Set when `lines` was not kept (a cached load): line numbers are read again from here,
     # only if a finding needs one.
-    source: Path | None = None
+    source: Path | str | None = None
 
     @property
     def ok(self) -> bool:
@@ -94,9 +94,9 @@ class _Abort(Exception):
         self.problem = problem
 
 
-def load_file(path: Path) -> Loaded:
+def load_file(path: Path | str) -> Loaded:
     """Load a `.json` file as JSON and anything else as YAML, within the limits."""
-    path = Path(path)
+    path = os.fspath(path)  # a plain string: thousands of records are read per run
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -110,7 +110,7 @@ def load_file(path: Path) -> Loaded:
             raw = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         return Loaded(None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "fix the file's permissions"),))
-    return load_bytes(raw, json_syntax=path.suffix == ".json")
+    return load_bytes(raw, json_syntax=path.endswith(".json"))
 
 
 def load_bytes(raw: bytes, *, json_syntax: bool = False) -> Loaded:
@@ -216,25 +216,40 @@ def _loader_class() -> Any:
         return yaml.SafeLoader
 
 
+_LOADER: Any = None
+
+
 def _load_yaml(text: str) -> Loaded:
-    loader = _loader_class()(text)
+    global _LOADER
+    if _LOADER is None:
+        _LOADER = _loader_class()
+    loader = _LOADER(text)
     problems: list[LoadProblem] = []
     lines: dict[JsonPath, int] = {}
     stack: list[_Frame] = []
     root: list[Any] = []
     documents = 0
     get_event = loader.get_event
+    scalar_event, mapping_end, sequence_end = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
     try:
         while True:
             ev = get_event()
             cls = type(ev)
-            if cls is yaml.ScalarEvent:  # most events: checked first, by identity
+            if cls is scalar_event:  # most events: checked first, by identity
                 line = ev.start_mark.line + 1
                 if ev.anchor:
                     raise _Abort(LoadProblem(ALIAS, "YAML anchors and aliases are not allowed", "write the value out in full where it is used", line))
+                top = stack[-1] if stack else None
+                if top is not None and top.key is None and type(top.obj) is dict:
+                    # A mapping key is its source text (`yes:` or `1:` stay strings, as JSON
+                    # Schema expects): never resolved, but its tag is still checked.
+                    if ev.tag not in (None, "!") and ev.tag not in _SCALAR_TAGS:
+                        raise _Abort(_bad_tag(ev.tag, line))
+                    top.key, top.key_line = ev.value, line
+                    continue
                 _attach(stack, root, _scalar(loader, ev, line), line, lines, problems, is_scalar=True, raw=ev.value)
                 continue
-            if cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+            if cls is mapping_end or cls is sequence_end:
                 stack.pop()
                 continue
             if ev is None or cls is yaml.StreamEndEvent:

@@ -184,27 +184,29 @@ class _Reader:
 
     def __init__(self, root: Path, entries: dict[str, Entry], cache: Cache | None) -> None:
         self.root, self.entries, self.cache = root, entries, cache
+        self.base = str(root)
         self.deep: set[str] | None = None
 
     def __call__(self, rel: str) -> Loaded:
+        path = os.path.join(self.base, rel)  # strings, not Paths: this runs once per record
         entry: Any = self.entries.get(rel)
         if entry is None and self.cache is not None:  # outside the walk (the config, a record found on demand)
             try:
-                entry = os.lstat(self.root / rel)
+                entry = os.lstat(path)
             except OSError:
                 entry = None
             entry = Entry(rel, "file", *_facts(entry)) if entry is not None and stat.S_ISREG(entry.st_mode) else None
         if self.cache is None or entry is None or entry.kind != "file":
-            loaded = load_file(self.root / rel)
+            loaded = load_file(path)
             # Line numbers are re-read only for files that get a finding: keeping a line map
             # for every record costs more memory than the records themselves.
-            return Loaded(loaded.data, loaded.problems, {}, self.root / rel)
+            return Loaded(loaded.data, loaded.problems, {}, path)
         from strataml.cache import stat_key
 
         key = stat_key(entry)
-        loaded = self.cache.loaded(rel, key, self.root / rel)
+        loaded = self.cache.loaded(rel, key, path)
         if loaded is None:
-            loaded = load_file(self.root / rel)
+            loaded = load_file(path)
             self.cache.put_loaded(rel, key, loaded)
         return loaded
 

@@ -2,4 +2,5 @@
 
 from strataml.doctor.rules import history, integrity, layout, ledgers, lineage, records, signatures, tracking
 
-CHECKS = (layout.check, records.check, integrity.check, tracking.check, lineage.check, ledgers.check, history.check, signatures.check)
+# Integrity last: it waits for the background hashing, which the other rules' work overlaps.
+CHECKS = (layout.check, records.check, tracking.check, lineage.check, ledgers.check, history.check, signatures.check, integrity.check)
