@@ -46,47 +46,78 @@ def dataset_digest(files: Iterable[tuple[str, str]]) -> str:
 
 PARALLEL_BYTES = 64 * 1024 * 1024  # below this, threads cost more than they save
 
+Item = tuple[str, "Path | str", int]  # (key, path, size)
+Results = dict[str, "tuple[str, int] | OSError"]
 
-def hash_files(items: Iterable[tuple[str, Path | str, int]], threads: int | None = None,
-               progress: Callable[[int], None] | None = None,
-               results: dict[str, tuple[str, int] | OSError] | None = None) -> dict[str, tuple[str, int] | OSError]:
-    """Hash many files in size-balanced bins, one thread per bin (one per core).
 
-    Each bin is a plain loop, not a future per file: hashlib and file reads release the GIL
-    on big buffers, so threads overlap where bytes dominate, while per-file overhead stays
-    that of a serial loop. The calling thread only waits: a busy main thread would make the
-    workers queue for the GIL at every chunk. Small jobs run serially.
-    Returns key -> (sha256, size), or the OSError that stopped a file from being read.
+class Background:
+    """Hashing that runs while the caller works, and takes every core once the caller waits.
+
+    Files are taken biggest first from one shared list, a plain loop per thread (not a future
+    per file): hashlib and file reads release the GIL on big buffers, so threads overlap
+    where bytes dominate, while per-file overhead stays that of a serial loop, and the list
+    balances the threads better than bins fixed in advance. While the caller is busy with
+    pure Python, one thread hashes (more would only queue for the GIL and the same cores);
+    results() starts the others and waits. The interpreter meanwhile switches threads more
+    often, or a hashing thread would wait up to 5 ms for the GIL after each chunk.
     """
-    items = list(items)
-    results = {} if results is None else results  # the caller's dict: no second copy of 100k hashes
-    total = sum(i[2] for i in items)
-    workers = max(1, min(threads or os.cpu_count() or 1, len(items)))
-    if total < PARALLEL_BYTES:
-        workers = 1
-    bins: list[list[tuple[str, Path | str, int]]] = [[] for _ in range(workers)]
-    loads = [0] * workers
-    items.sort(key=lambda i: i[2], reverse=True)
-    for item in items:
-        slot = loads.index(min(loads))
-        bins[slot].append(item)
-        loads[slot] += max(item[2], 4096)  # an open() costs about as much as hashing 4 KiB
 
-    def run(batch: list[tuple[str, Path | str, int]]) -> None:
-        for key, path, size in batch:
+    SWITCH = 0.0005
+
+    def __init__(self, items: Iterable[Item], progress: Callable[[int], None] | None = None,
+                 results: Results | None = None, *, threads: int | None = None, start: int = 1) -> None:
+        import sys
+
+        self._items = sorted(items, key=lambda i: i[2], reverse=True)
+        self.keys = {key for key, _path, _size in self._items}
+        self._results: Results = {} if results is None else results  # the caller's dict: no second copy of 100k hashes
+        self._progress = progress
+        self._next = 0
+        self._lock = threading.Lock()
+        total = sum(i[2] for i in self._items)
+        self._threads = 1 if total < PARALLEL_BYTES else max(1, min(threads or os.cpu_count() or 1, len(self._items)))
+        self._pool: list[threading.Thread] = []
+        self._previous = sys.getswitchinterval()
+        sys.setswitchinterval(self.SWITCH)
+        self._grow(min(start, self._threads))
+
+    def _grow(self, count: int) -> None:
+        while len(self._pool) < count:
+            thread = threading.Thread(target=self._work, daemon=True)
+            thread.start()
+            self._pool.append(thread)
+
+    def _work(self) -> None:
+        items, results, progress = self._items, self._results, self._progress
+        while True:
+            with self._lock:
+                if self._next >= len(items):
+                    return
+                key, path, size = items[self._next]
+                self._next += 1
             results[key] = _one(path)
             if progress:
                 progress(size)
 
-    if workers == 1:
-        run(bins[0])
+    def results(self) -> Results:
+        """Every file's (sha256, size) or the OSError that stopped it, once all are hashed."""
+        import sys
+
+        self._grow(self._threads)
+        for thread in self._pool:
+            thread.join()
+        sys.setswitchinterval(self._previous)
+        results, self._results = self._results, {}
         return results
-    pool = [threading.Thread(target=run, args=(b,), daemon=True) for b in bins if b]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    return results
+
+
+def hash_files(items: Iterable[Item], threads: int | None = None, progress: Callable[[int], None] | None = None,
+               results: Results | None = None) -> Results:
+    """Hash many files now, on every core when they are big enough to pay for threads (see Background).
+
+    Returns key -> (sha256, size), or the OSError that stopped a file from being read.
+    """
+    return Background(items, progress, results, threads=threads, start=0).results()
 
 
 def _one(path: Path | str) -> tuple[str, int] | OSError:
@@ -94,34 +125,3 @@ def _one(path: Path | str) -> tuple[str, int] | OSError:
         return sha256_file(path)
     except OSError as exc:
         return exc
-
-
-class Background:
-    """hash_files() started in the background, so hashing overlaps the reading of metadata.
-
-    While it runs, the interpreter switches threads more often: the main thread is busy with
-    pure Python, and every hashing thread needs the GIL back between two chunks.
-    """
-
-    SWITCH = 0.0005
-
-    def __init__(self, items: list[tuple[str, Path | str, int]], progress: Callable[[int], None] | None = None) -> None:
-        import sys
-
-        self.keys = {key for key, _path, _size in items}
-        self._results: dict[str, tuple[str, int] | OSError] = {}
-        self._previous = sys.getswitchinterval()
-        sys.setswitchinterval(self.SWITCH)
-        self._thread = threading.Thread(target=self._run, args=(items, progress), daemon=True)
-        self._thread.start()
-
-    def _run(self, items: list[tuple[str, Path | str, int]], progress: Callable[[int], None] | None) -> None:
-        self._results = hash_files(items, progress=progress)
-
-    def results(self) -> dict[str, tuple[str, int] | OSError]:
-        import sys
-
-        self._thread.join()
-        sys.setswitchinterval(self._previous)
-        results, self._results = self._results, {}
-        return results
