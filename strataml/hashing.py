@@ -94,6 +94,7 @@ class Background:
                 if self._next >= len(items):
                     return
                 key, path, size = items[self._next]
+                items[self._next] = None  # type: ignore[call-overload]  (its full path is not needed again: 100k of them are ~20 MB)
                 self._next += 1
             results[key] = _one(path)
             if progress:
