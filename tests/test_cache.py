@@ -173,3 +173,26 @@ def test_bulk_reads_give_the_same_answers_as_single_lookups(big: Path, monkeypat
     assert warm.findings == () and warm.stats["files_cached"] >= 3 and warm.stats["bytes_hashed"] < BIG
     flip_byte(big / "datasets/blob-b/1/b.bin", 10, mtime_shift_ns=0)
     assert [f.code for f in doctor(big).findings] == ["TFC0006-E002"]
+
+
+def test_hashing_pool_hashes_each_file_once_on_any_number_of_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from strataml import hashing
+
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)  # threads even for these few bytes
+    items = []
+    for i, size in enumerate([0, 1, 4096, 3 * 1048576 + 7, 100, 2 * 1048576]):
+        path = tmp_path / f"f{i}"
+        path.write_bytes(bytes([i]) * size)
+        items.append((f"k{i}", str(path), size))
+    items.append(("missing", str(tmp_path / "nope"), 10))
+    expected = {key: (hashlib.sha256(open(path, "rb").read()).hexdigest(), size) for key, path, size in items[:-1]}
+    for threads, start in ((1, 0), (3, 0), (3, 1), (8, 1)):
+        ticks: list[int] = []
+        pool = hashing.Background(items, ticks.append, threads=threads, start=start)
+        results = pool.results()
+        assert {k: v for k, v in results.items() if k != "missing"} == expected
+        assert isinstance(results["missing"], FileNotFoundError)
+        assert sorted(ticks) == sorted(size for _k, _p, size in items)  # every file exactly once
+    assert hashing.hash_files(items[:-1], threads=2) == expected
