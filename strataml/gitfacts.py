@@ -127,8 +127,8 @@ class Changes:
         self._listed: dict[str, set[str]] = {}
 
     def tracked(self) -> set[str]:
-        """Workspace-relative paths added, changed or deleted since the commit that git tracks
-        (committed, staged or edited in the work tree)."""
+        """Workspace-relative paths git tracks that were added, changed or deleted since the
+        commit: committed, staged, or only edited in the work tree."""
         return self._collect("diff", self._diff)
 
     def untracked(self) -> set[str]:

@@ -175,10 +175,6 @@ def load_config(root: Path, cache: Cache | None = None) -> Loaded:
     return _Reader(Path(root), {}, cache)(CONFIG)
 
 
-def _facts(st: os.stat_result) -> tuple[int, int, int, int]:
-    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
-
-
 class _Reader:
     """Loads metadata files, through the cache when one is given."""
 
@@ -189,25 +185,28 @@ class _Reader:
 
     def __call__(self, rel: str) -> Loaded:
         path = os.path.join(self.base, rel)  # strings, not Paths: this runs once per record
-        entry: Any = self.entries.get(rel)
-        if entry is None and self.cache is not None:  # outside the walk (the config, a record found on demand)
-            try:
-                entry = os.lstat(path)
-            except OSError:
-                entry = None
-            entry = Entry(rel, "file", *_facts(entry)) if entry is not None and stat.S_ISREG(entry.st_mode) else None
-        if self.cache is None or entry is None or entry.kind != "file":
+        key = None
+        if self.cache is not None:
+            from strataml.cache import stat_key
+
+            entry = self.entries.get(rel)
+            if entry is not None:
+                key = stat_key(entry) if entry.kind == "file" else None
+            else:  # outside the walk: the config, a record found on demand
+                try:
+                    st = os.lstat(path)
+                    key = stat_key(st) if stat.S_ISREG(st.st_mode) else None
+                except OSError:
+                    pass
+        if key is None:
             loaded = load_file(path)
             # Line numbers are re-read only for files that get a finding: keeping a line map
             # for every record costs more memory than the records themselves.
             return Loaded(loaded.data, loaded.problems, {}, path)
-        from strataml.cache import stat_key
-
-        key = stat_key(entry)
-        loaded = self.cache.loaded(rel, key, path)
+        loaded = self.cache.loaded(rel, key, path)  # type: ignore[union-attr]
         if loaded is None:
             loaded = load_file(path)
-            self.cache.put_loaded(rel, key, loaded)
+            self.cache.put_loaded(rel, key, loaded)  # type: ignore[union-attr]
         return loaded
 
 

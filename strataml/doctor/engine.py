@@ -314,7 +314,6 @@ def _since(root: Path, options: Options, cache: Cache | None,
     from strataml.doctor.rules.history import owners
     from strataml.workspace import record_folder, walk_changed, walk_top
 
-    gitfacts.prefetch_changes(root, options.since or "")
     listing = gitfacts.changes_since(root, options.since or "")
     top = walk_top(root)
 
