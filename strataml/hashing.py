@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -66,8 +67,6 @@ class Background:
 
     def __init__(self, items: Iterable[Item], progress: Callable[[int], None] | None = None,
                  results: Results | None = None, *, threads: int | None = None, start: int = 1) -> None:
-        import sys
-
         self._items = sorted(items, key=lambda i: i[2], reverse=True)
         self.keys = {key for key, _path, _size in self._items}
         self._results: Results = {} if results is None else results  # the caller's dict: no second copy of 100k hashes
@@ -102,8 +101,6 @@ class Background:
 
     def results(self) -> Results:
         """Every file's (sha256, size) or the OSError that stopped it, once all are hashed."""
-        import sys
-
         self._grow(self._threads)
         for thread in self._pool:
             thread.join()
