@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from strataml import gitfacts, schemas
 from strataml.cache import Cache, stat_key
@@ -44,6 +45,7 @@ class Context:
     stats: dict[str, int] = field(default_factory=lambda: {"files_hashed": 0, "bytes_hashed": 0, "files_cached": 0})
     _git: object = None
     _records: tuple[object, list[Record]] | None = None
+    _since_config: tuple[Any] | None = None  # see since_config()
     early: Background | None = None  # hashing started before the rules asked (see doctor())
     since_commit: str | None = None  # --since, resolved
     since_changed: set[str] = field(default_factory=set)  # workspace paths changed since then
@@ -65,6 +67,20 @@ class Context:
             return list(self.workspace.ledgers)
         changed = self.since_changed
         return [p for p in self.workspace.ledgers if p in changed or p + SIGNATURE_SUFFIX in changed]
+
+    def since_config(self) -> Any:
+        """strataml.yaml's data as the --since revision held it ({} if it had none), read once:
+        the loaded one when it did not change since."""
+        if self._since_config is None:
+            from strataml.loading import load_bytes
+            from strataml.rootdir import CONFIG
+
+            data = self.workspace.config.data
+            if CONFIG in self.since_changed:
+                raw = gitfacts.read_at(self.workspace.root, self.since_commit or "", [CONFIG]).get(CONFIG)
+                data = load_bytes(raw).data if raw is not None else {}
+            self._since_config = (data,)
+        return self._since_config[0]
 
     def git(self) -> GitFacts | None:
         """Git's view of the in-scope records' files (None outside a repository), asked once."""

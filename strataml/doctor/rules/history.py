@@ -63,7 +63,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     before = gitfacts.files_at(ws.root, commit, folders)
     metas = [f"{f}/run.yaml" for f in folders if f.startswith("runs/") and f"{f}/run.yaml" in before]
     ledgers = [k for k in by_owner if k.endswith(LEDGER)]
-    old = gitfacts.read_at(ws.root, commit, [*metas, *ledgers, CONFIG])
+    old = gitfacts.read_at(ws.root, commit, [*metas, *ledgers])
     for folder in sorted(folders):
         existed = [p for p in by_owner[folder] if p in before]
         if not existed:
@@ -85,7 +85,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         if previous is not None and not current.startswith(previous):
             yield Finding(LEDGER_REWRITTEN, ledger, f"the ledger at {ctx.options.since} is not a prefix of the current one: "
                           "entries were edited, removed or reordered", f"restore it with `git checkout {ctx.options.since} -- {ledger}` and append")
-    yield from _trust(ctx, changed, old.get(CONFIG))
+    yield from _trust(ctx, changed)
 
 
 def _terminal(raw: bytes | None) -> bool:
@@ -95,14 +95,14 @@ def _terminal(raw: bytes | None) -> bool:
     return isinstance(data, dict) and data.get("status") in TERMINAL
 
 
-def _trust(ctx: Context, changed: set[str], old_config: bytes | None) -> Iterator[Finding]:
+def _trust(ctx: Context, changed: set[str]) -> Iterator[Finding]:
     keys = sorted(p for p in changed if p.startswith("tfc/keys/"))
     for path in keys:
         yield Finding(TRUST_CHANGED, path, f"a trusted key file changed since {ctx.options.since}",
                       "review who gains or loses the right to sign; it takes effect once merged")
     if CONFIG in changed:
         new = ctx.workspace.config.data if isinstance(ctx.workspace.config.data, dict) else {}
-        old = load_bytes(old_config).data if old_config is not None else {}
+        old = ctx.since_config()
         old = old if isinstance(old, dict) else {}
         if new.get("signing") != old.get("signing"):
             yield Finding(TRUST_CHANGED, CONFIG, f"signing keys or policy changed since {ctx.options.since}",

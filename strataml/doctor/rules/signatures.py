@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from strataml import gitfacts, lifecycle, trust
+from strataml import lifecycle, trust
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
-from strataml.loading import load_bytes
 from strataml.records import Record
-from strataml.workspace import CONFIG, LEDGER, SIGNATURE_SUFFIX, record_folder
+from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, record_folder
 
 
 @dataclass(frozen=True)
@@ -34,11 +33,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     current = trust.read(ws.root, ws.config.data)
     in_force = current
     if ctx.options.since and ctx.since_commit:
-        old_config = ws.config.data  # unchanged since REF: the one already loaded
-        if CONFIG in ctx.since_changed:
-            old = gitfacts.read_at(ws.root, ctx.since_commit, [CONFIG]).get(CONFIG)
-            old_config = load_bytes(old).data if old is not None else {}
-        in_force = trust.read(ws.root, old_config, ctx.since_commit)
+        in_force = trust.read(ws.root, ctx.since_config(), ctx.since_commit)
     _require(ctx, targets, in_force)
     required = {t.data: t for t in targets.values() if t.required_by}
     if not signatures and not required and not current.configured and not in_force.configured:
