@@ -86,13 +86,12 @@ def promote(root: Path, target: str, to: str, *, reason: str = "", dry_run: bool
 
 
 def _refuse_broken(ws: Workspace, record: Record) -> None:
-    from strataml.doctor.engine import record_errors
+    from strataml.doctor.engine import brief, record_errors
 
     # A missing required signature gets its own refusal, with its own fix.
     bad = record_errors(ws, record, allow=("TFC0007-E001",))
     if bad:
-        listed = "; ".join(f"{f.code} {f.path}: {f.message}" for f in bad[:3])
-        raise Refused(f"{record.ref} has doctor errors, so it cannot be promoted: {listed}", "fix them (`strataml doctor`) first")
+        raise Refused(f"{record.ref} has doctor errors, so it cannot be promoted: {brief(bad)}", "fix them (`strataml doctor`) first")
 
 
 def _refuse_illegal(ref: str, current: str, to: str) -> None:
@@ -121,18 +120,26 @@ def _path_to(start: str, goal: str) -> list[str]:
 
 
 def _gate(record: Record, to: str) -> str | None:
-    gate = record.data.get("gate") if isinstance(record.data.get("gate"), dict) else {}
-    status, digest = gate.get("status"), gate.get("digest")
-    if to in lifecycle.NEEDS_PASS and status != "PASS":
-        raise Refused(f"{record.ref} has gate status {status or 'none'}; {to} needs a PASS gate receipt",
+    receipt = _receipt(record)
+    if to in lifecycle.NEEDS_PASS and receipt.get("status") != "PASS":
+        raise Refused(f"{record.ref} has gate status {receipt.get('status') or 'none'}; {to} needs a PASS gate receipt",
                       "run the experiment again until its gates pass, register that run, and promote the new version")
-    return digest if isinstance(digest, str) else None
+    return _digest(receipt)
 
 
 def _gate_of(ws: Workspace, ref: str) -> str | None:
-    record = ws.get(ref)
-    gate = record.data.get("gate") if record is not None and isinstance(record.data.get("gate"), dict) else {}
-    return gate.get("digest") if isinstance(gate.get("digest"), str) else None
+    return _digest(_receipt(ws.get(ref)))
+
+
+def _receipt(record: Record | None) -> dict[str, Any]:
+    """The record's `gate:` block ({} when it has none)."""
+    gate = record.data.get("gate") if record is not None else None
+    return gate if isinstance(gate, dict) else {}
+
+
+def _digest(receipt: dict[str, Any]) -> str | None:
+    digest = receipt.get("digest")
+    return digest if isinstance(digest, str) else None
 
 
 def _refuse_unsigned(ws: Workspace, record: Record, to: str, policy: trust.Trust) -> None:

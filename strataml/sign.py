@@ -114,14 +114,13 @@ def _refuse_broken(ws: Workspace, what: SignTarget) -> None:
     """A signature vouches for the files the metadata pins: never sign a record the doctor rejects."""
     if what.kind == "ledger":
         return
-    from strataml.doctor.engine import record_errors
+    from strataml.doctor.engine import brief, record_errors
 
     record = ws.get(what.ref)
     # Signature findings are what signing is about to change.
     bad = record_errors(ws, record, allow=("TFC0007",)) if record is not None else []
     if bad:
-        listed = "; ".join(f"{f.code} {f.path}: {f.message}" for f in bad[:3])
-        raise StrataError(f"{what.ref} has doctor errors, so it was not signed: {listed}", "fix them (`strataml doctor`) and sign again")
+        raise StrataError(f"{what.ref} has doctor errors, so it was not signed: {brief(bad)}", "fix them (`strataml doctor`) and sign again")
 
 
 def _choose(pinned: dict[str, tuple[signing.KeyInfo, bytes]], current: trust.Trust, needs: tuple[tuple[str, ...], ...],

@@ -258,6 +258,11 @@ def record_errors(workspace: Workspace, record: Record, allow: tuple[str, ...] =
             and (f.path in (folder, record.meta) or f.path.startswith(folder + "/"))]
 
 
+def brief(findings: Sequence[Finding], n: int = 3) -> str:
+    """The first `n` findings on one line, for a refusal message."""
+    return "; ".join(f"{f.code} {f.path}: {f.message}" for f in findings[:n])
+
+
 def apply(policy: Policy, raw: Iterable[Finding]) -> tuple[Finding, ...]:
     """Selection and severities applied to raw findings, sorted and without duplicates."""
     kept = []
