@@ -120,7 +120,9 @@ class Cache:
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             if meta != identity():
                 db.close()
-                raise sqlite3.DatabaseError(f"written by another strataml or format ({meta.get('tool')}/{meta.get('format')})")
+                raise sqlite3.DatabaseError(
+                    f"written by another strataml or format ({meta.get('tool')}/{meta.get('format')})"
+                )
             row = db.execute("SELECT key, value FROM report").fetchone()
             self._report = (row[0], row[1]) if row else None
             self._db = db
@@ -138,10 +140,10 @@ class Cache:
                 return rows.get(rel)
             self._asked[table] = self._asked.get(table, 0) + 1
             if self._asked[table] > BULK_AFTER:
-                rows = {r[0]: r[1:] for r in self._db.execute(f"SELECT path, {columns} FROM {table}")}  # noqa: S608 (fixed names)
+                rows = {r[0]: r[1:] for r in self._db.execute(f"SELECT path, {columns} FROM {table}")}
                 self._bulk[table] = rows
                 return rows.get(rel)
-            row = self._db.execute(f"SELECT {columns} FROM {table} WHERE path = ?", (rel,)).fetchone()  # noqa: S608
+            row = self._db.execute(f"SELECT {columns} FROM {table} WHERE path = ?", (rel,)).fetchone()
             return tuple(row) if row else None
         except sqlite3.Error as exc:
             self._discard(str(exc))
@@ -178,19 +180,27 @@ class Cache:
             try:
                 db.execute("BEGIN IMMEDIATE")
                 db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-                db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, "
-                           "ctime_ns INT, sha256 TEXT)")
-                db.execute("CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, "
-                           "ctime_ns INT, loaded TEXT, schema TEXT)")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, "
+                    "ctime_ns INT, sha256 TEXT)"
+                )
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, "
+                    "ctime_ns INT, loaded TEXT, schema TEXT)"
+                )
                 db.execute("CREATE TABLE IF NOT EXISTS report (key TEXT, value TEXT)")
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(identity().items()))
                 if self._new_report:
                     db.execute("DELETE FROM report")
                     db.execute("INSERT INTO report VALUES (?, ?)", self._new_report)
-                db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                               [(p, *k, sha) for p, (k, sha) in self._new_hashes.items()])
-                db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               [(p, *k, loaded, issues) for p, (k, loaded, issues) in self._new_records.items()])
+                db.executemany(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                    [(p, *k, sha) for p, (k, sha) in self._new_hashes.items()],
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(p, *k, loaded, issues) for p, (k, loaded, issues) in self._new_records.items()],
+                )
                 db.execute("COMMIT")
             finally:
                 db.close()

@@ -58,8 +58,17 @@ def registry() -> dict[str, Rule]:
                 raise ValueError(f"{doc}: rule {code} is defined twice")
             severity = fields.get("Severity", "").strip()
             enforced = fields.get("Enforced", "").strip()
-            rules[code] = Rule(code, name, severity, enforced.startswith("since"), enforced,
-                               fields.get("Rule", "").strip(), tfc, doc, body.strip())
+            rules[code] = Rule(
+                code,
+                name,
+                severity,
+                enforced.startswith("since"),
+                enforced,
+                fields.get("Rule", "").strip(),
+                tfc,
+                doc,
+                body.strip(),
+            )
     return dict(sorted(rules.items()))
 
 

@@ -41,8 +41,10 @@ def add(root: Path, spec: NewDataset) -> tuple[Path, dict[str, Any]]:
     _check_names(spec)
     final = root / "datasets" / spec.name / spec.version
     if final.exists():
-        raise RecordExists(f"dataset:{spec.name}@{spec.version} already exists ({final.relative_to(root).as_posix()})",
-                           "dataset versions are immutable: add the new data as a new --version")
+        raise RecordExists(
+            f"dataset:{spec.name}@{spec.version} already exists ({final.relative_to(root).as_posix()})",
+            "dataset versions are immutable: add the new data as a new --version",
+        )
     sources = _check_files(spec.files)
     new_name = not final.parent.exists()
     staging = staging_dir(final)
@@ -63,8 +65,10 @@ def add(root: Path, spec: NewDataset) -> tuple[Path, dict[str, Any]]:
 
 def _check_names(spec: NewDataset) -> None:
     if not valid_name(spec.name):
-        raise StrataError(f"{spec.name!r} is not a valid dataset name",
-                          "use letters, digits, '.', '_' and '-', starting and ending with a letter or digit")
+        raise StrataError(
+            f"{spec.name!r} is not a valid dataset name",
+            "use letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+        )
     if not valid_version(spec.version):
         raise StrataError(f"{spec.version!r} is not a valid version", "use e.g. 1, 2, 2024-06 or 1.0.0")
     if spec.source_kind is not None and spec.source_kind not in SOURCE_KINDS:
@@ -81,11 +85,16 @@ def _check_files(files: tuple[Path, ...]) -> list[Path]:
         except OSError as exc:
             raise StrataError(f"cannot read {path}: {exc.strerror}", "check the path") from None
         if not stat.S_ISREG(st.st_mode):
-            raise StrataError(f"{path} is not a regular file", "add regular files only (folders, pipes and devices cannot be recorded)")
+            raise StrataError(
+                f"{path} is not a regular file",
+                "add regular files only (folders, pipes and devices cannot be recorded)",
+            )
         key = fold(path.name)
         if key in seen:
-            raise StrataError(f"{path} and {seen[key]} would have the same name in the dataset",
-                              "rename one of them: a version holds each file name once")
+            raise StrataError(
+                f"{path} and {seen[key]} would have the same name in the dataset",
+                "rename one of them: a version holds each file name once",
+            )
         seen[key] = path
     return list(files)
 

@@ -36,7 +36,9 @@ def evaluate(gates: list[str] | tuple[str, ...], metrics: dict[str, float]) -> d
         if observed is None:
             reasons.append(f"{gate.metric} was not recorded by the run: {gate.expression} cannot pass")
         else:
-            reasons.append(f"{gate.metric} = {observed:.4g} {'meets' if passed else 'fails'} {gate.op} {gate.threshold:g}")
+            reasons.append(
+                f"{gate.metric} = {observed:.4g} {'meets' if passed else 'fails'} {gate.op} {gate.threshold:g}"
+            )
     if not gates:
         reasons.append("the experiment declares no gates")
     status = "PASS" if all(c["passed"] for c in criteria) else "FAIL"

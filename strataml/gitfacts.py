@@ -80,8 +80,10 @@ Started = list[tuple[subprocess.Popen, list[str]]]
 
 def _start(top: Path, *commands: list[str]) -> Started:
     """Several git commands (without input) started side by side."""
-    return [(subprocess.Popen(["git", "-C", str(top), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE), args)
-            for args in commands]
+    return [
+        (subprocess.Popen(["git", "-C", str(top), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE), args)
+        for args in commands
+    ]
 
 
 def _finish(started: Started) -> list[bytes]:
@@ -138,8 +140,11 @@ class Changes:
     def _collect(self, name: str, started: tuple[subprocess.Popen, list[str]]) -> set[str]:
         if name not in self._listed:
             [out] = _finish([started])
-            self._listed[name] = {p[len(self.prefix):] for p in out.decode("utf-8", "surrogateescape").split("\0")
-                                  if p and p.startswith(self.prefix)}
+            self._listed[name] = {
+                p[len(self.prefix) :]
+                for p in out.decode("utf-8", "surrogateescape").split("\0")
+                if p and p.startswith(self.prefix)
+            }
         return self._listed[name]
 
 
@@ -150,7 +155,7 @@ def prefetch_changes(root: Path, ref: str) -> None:
     if key not in _PREFETCHED:
         try:
             _PREFETCHED[key] = Changes(root, ref)
-        except Exception:  # noqa: BLE001  (reported by the real call, with its hint)
+        except Exception:
             return
 
 
@@ -196,19 +201,28 @@ def _git_dir(dotgit: Path) -> Path | None:
             return None
         if not text.startswith("gitdir:"):
             return None
-        found = Path(text[len("gitdir:"):].strip())
+        found = Path(text[len("gitdir:") :].strip())
         found = found if found.is_absolute() else (dotgit.parent / found)
         found = found.resolve()
         # A linked worktree keeps HEAD here and its objects in the common dir.
-        return found if (found / "HEAD").is_file() and ((found / "commondir").is_file() or (found / "objects").is_dir()) else None
+        return (
+            found
+            if (found / "HEAD").is_file() and ((found / "commondir").is_file() or (found / "objects").is_dir())
+            else None
+        )
     return found if (found / "HEAD").is_file() and (found / "objects").is_dir() else None
 
 
 _ATTR = re.compile(rb"([^\0]*)\0filter\0([^\0]*)\0")
 
 
-def facts(root: Path, paths: list[str], expected: dict[str, tuple[str, int]] | None = None,
-          pointer_limit: int = 1024, whole: bool = True) -> GitFacts | None:
+def facts(
+    root: Path,
+    paths: list[str],
+    expected: dict[str, tuple[str, int]] | None = None,
+    pointer_limit: int = 1024,
+    whole: bool = True,
+) -> GitFacts | None:
     """Index state, LFS routing and committed blob shape for `paths` (workspace-relative).
 
     `expected` maps recorded files to their (sha256, size): when the index holds exactly the
@@ -223,14 +237,30 @@ def facts(root: Path, paths: list[str], expected: dict[str, tuple[str, int]] | N
         listed = _git(top, "ls-files", "-z", "--stage", "--", prefix or ".").split(b"\0")
     else:  # a few records: ask about their paths only
         spec = b"".join(b":(literal)" + (prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in paths)
-        listed = _git(top, "ls-files", "-z", "--stage", "--pathspec-from-file=-", "--pathspec-file-nul", stdin=spec).split(b"\0") if paths else []
+        listed = (
+            _git(top, "ls-files", "-z", "--stage", "--pathspec-from-file=-", "--pathspec-file-nul", stdin=spec).split(
+                b"\0"
+            )
+            if paths
+            else []
+        )
     # Routing first: only LFS-routed paths need their blob id kept; for the rest, being in
     # the index is all that matters. (100,000 files make these outputs tens of MB.)
-    attrs = _git(top, "check-attr", "-z", "--stdin", "filter",
-                 stdin=b"".join((prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in paths))
+    attrs = _git(
+        top,
+        "check-attr",
+        "-z",
+        "--stdin",
+        "filter",
+        stdin=b"".join((prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in paths),
+    )
     # Every (path, "filter", value) triple matches, so the scan moves record by record: linear.
     # (A pattern matching only "lfs" rescans each other path from every byte: quadratic.)
-    lfs = {m.group(1).decode("utf-8", "surrogateescape")[len(prefix):] for m in _ATTR.finditer(attrs) if m.group(2) == b"lfs"}
+    lfs = {
+        m.group(1).decode("utf-8", "surrogateescape")[len(prefix) :]
+        for m in _ATTR.finditer(attrs)
+        if m.group(2) == b"lfs"
+    }
     del attrs
     wanted = set(paths)
     tracked: set[str] = set()
@@ -238,7 +268,7 @@ def facts(root: Path, paths: list[str], expected: dict[str, tuple[str, int]] | N
     for row in listed:
         if row:
             meta, _, path = row.decode("utf-8", "surrogateescape").partition("\t")
-            rel = path[len(prefix):]
+            rel = path[len(prefix) :]
             if path.startswith(prefix) and rel in wanted:
                 tracked.add(rel)
                 if rel in lfs:
@@ -249,7 +279,9 @@ def facts(root: Path, paths: list[str], expected: dict[str, tuple[str, int]] | N
     expected = expected or {}
     routed = sorted(p for p in lfs if p in index and not (p in expected and index[p] == pointer_blob_id(*expected[p])))
     if routed:
-        checked = _git(top, "cat-file", "--batch-check", stdin="".join(f"{index[p]}\n" for p in routed).encode()).splitlines()
+        checked = _git(
+            top, "cat-file", "--batch-check", stdin="".join(f"{index[p]}\n" for p in routed).encode()
+        ).splitlines()
         for path, line in zip(routed, checked):
             oid, _kind, size = line.decode().split()
             blobs[path] = (oid, int(size))
@@ -279,7 +311,7 @@ def _read_batch(top: Path, objects: list[str], keys: list[str]) -> dict[str, byt
         if header[-1] == b"missing" or len(header) < 3:
             continue
         size = int(header[2])
-        result[key] = out[pos: pos + size]
+        result[key] = out[pos : pos + size]
         pos += size + 1
     return result
 
@@ -289,13 +321,18 @@ def resolve_commit(root: Path, ref: str) -> str:
     from strataml.errors import StrataError
 
     if repository(root) is None:
-        raise StrataError(f"--since {ref}: {root} is not inside a git repository", "history rules compare against git history")
+        raise StrataError(
+            f"--since {ref}: {root} is not inside a git repository", "history rules compare against git history"
+        )
     try:
         return _git(Path(root), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
     except GitError:
         shallow = (Path(root) / ".git" / "shallow").exists() or _is_shallow(Path(root))
-        hint = (f"this is a shallow clone: fetch the base first, e.g. `git fetch --depth=1 origin {ref.split('/')[-1]}`"
-                if shallow else "check the name (a branch, tag or commit); `git fetch` it if it lives on a remote")
+        hint = (
+            f"this is a shallow clone: fetch the base first, e.g. `git fetch --depth=1 origin {ref.split('/')[-1]}`"
+            if shallow
+            else "check the name (a branch, tag or commit); `git fetch` it if it lives on a remote"
+        )
         raise StrataError(f"--since {ref}: git does not know this revision", hint) from None
 
 
@@ -314,7 +351,7 @@ def files_at(root: Path, commit: str, folders: list[str]) -> set[str]:
     if not folders:
         return set()
     listed = _git(top, "ls-tree", "-r", "-z", "--name-only", commit, "--", *[prefix + f for f in folders]).split(b"\0")
-    return {p.decode("utf-8", "surrogateescape")[len(prefix):] for p in listed if p}
+    return {p.decode("utf-8", "surrogateescape")[len(prefix) :] for p in listed if p}
 
 
 def read_at(root: Path, commit: str, paths: list[str]) -> dict[str, bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from strataml.errors import StrataError
@@ -44,8 +44,10 @@ class Graph:
             if versions:
                 return self.nodes[max(versions, key=_version_key)]
         close = closest(text, list(self.nodes))
-        raise StrataError(f"no record {text} in this workspace",
-                          f"did you mean {', '.join(close)}?" if close else "see `strataml list datasets|runs|models|experiments`")
+        raise StrataError(
+            f"no record {text} in this workspace",
+            f"did you mean {', '.join(close)}?" if close else "see `strataml list datasets|runs|models|experiments`",
+        )
 
     def lineage(self, start: str, direction: str) -> list[Step]:
         """Every node reachable upstream (`up`) or downstream (`down`), breadth first, each once."""
@@ -87,7 +89,12 @@ def rows(graph: Graph, what: str) -> list[dict[str, Any]]:
             row["metrics"] = a.get("metrics") or {}
         elif kind == "model":
             gate = a.get("gate") if isinstance(a.get("gate"), dict) else {}
-            row.update(state=a.get("state"), gate=gate.get("status"), run=_short(a.get("produced_by")), created=a.get("created_at"))
+            row.update(
+                state=a.get("state"),
+                gate=gate.get("status"),
+                run=_short(a.get("produced_by")),
+                created=a.get("created_at"),
+            )
             row["metrics"] = (a.get("evaluation") or {}).get("metrics") or {}
         else:
             row.update(plugin=a.get("plugin"), model=a.get("model_type"), gates=a.get("gates") or [])
@@ -132,13 +139,17 @@ def known_keys(found: list[dict[str, Any]]) -> list[str]:
     return sorted(keys)
 
 
-def select(found: list[dict[str, Any]], filters: list[str], sort: str | None, desc: bool, limit: int | None) -> list[dict[str, Any]]:
+def select(
+    found: list[dict[str, Any]], filters: list[str], sort: str | None, desc: bool, limit: int | None
+) -> list[dict[str, Any]]:
     """Filter (KEY=VALUE, all must hold), sort (missing values last) and limit rows."""
     keys = known_keys(found)
     for item in filters:
         key, sep, wanted = item.partition("=")
         if not sep or not key:
-            raise StrataError(f"--filter {item!r} is not KEY=VALUE", "e.g. --filter status=succeeded or --filter tags.team=vision")
+            raise StrataError(
+                f"--filter {item!r} is not KEY=VALUE", "e.g. --filter status=succeeded or --filter tags.team=vision"
+            )
         if found and key not in keys and f"tags.{key}" not in keys:
             raise StrataError(f"--filter: no field, metric or tag named {key!r}", f"known: {', '.join(keys[:20])}")
         found = [r for r in found if _matches(value(r, key), wanted)]
@@ -174,7 +185,7 @@ def age(timestamp: Any, now: datetime | None = None) -> str:
     when = parse_time(timestamp) if isinstance(timestamp, str) else None
     if when is None:
         return ""
-    seconds = ((now or datetime.now(timezone.utc)) - when).total_seconds()
+    seconds = ((now or datetime.now(UTC)) - when).total_seconds()
     for unit, size in (("y", 365 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"

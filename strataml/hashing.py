@@ -65,8 +65,15 @@ class Background:
 
     SWITCH = 0.0005
 
-    def __init__(self, items: Iterable[Item], progress: Callable[[int], None] | None = None,
-                 results: Results | None = None, *, threads: int | None = None, start: int = 1) -> None:
+    def __init__(
+        self,
+        items: Iterable[Item],
+        progress: Callable[[int], None] | None = None,
+        results: Results | None = None,
+        *,
+        threads: int | None = None,
+        start: int = 1,
+    ) -> None:
         self._items = sorted(items, key=lambda i: i[2], reverse=True)
         self.keys = {key for key, _path, _size in self._items}
         self._results: Results = {} if results is None else results  # the caller's dict: no second copy of 100k hashes
@@ -109,8 +116,12 @@ class Background:
         return results
 
 
-def hash_files(items: Iterable[Item], threads: int | None = None, progress: Callable[[int], None] | None = None,
-               results: Results | None = None) -> Results:
+def hash_files(
+    items: Iterable[Item],
+    threads: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    results: Results | None = None,
+) -> Results:
     """Hash many files now, on every core when they are big enough to pay for threads (see Background).
 
     Returns key -> (sha256, size), or the OSError that stopped a file from being read.

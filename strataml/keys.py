@@ -12,8 +12,10 @@ from strataml import atomic, signing, trust
 from strataml.errors import StrataError
 from strataml.schemas import schema_id
 
-HEADER = ("# Trusted signing keys (TFC-0007), managed by `strataml keys`: review every change.\n"
-          "# Each entry pins a primary key fingerprint to the scopes it may sign.\n")
+HEADER = (
+    "# Trusted signing keys (TFC-0007), managed by `strataml keys`: review every change.\n"
+    "# Each entry pins a primary key fingerprint to the scopes it may sign.\n"
+)
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,14 @@ class KeyRow:
     file: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"fingerprint": self.fingerprint, "uid": self.uid, "scopes": list(self.scopes), "expires": self.expires,
-                "status": self.status, "file": f"{trust.KEYS_DIR}/{self.file}"}
+        return {
+            "fingerprint": self.fingerprint,
+            "uid": self.uid,
+            "scopes": list(self.scopes),
+            "expires": self.expires,
+            "status": self.status,
+            "file": f"{trust.KEYS_DIR}/{self.file}",
+        }
 
 
 def _current(root: Path) -> trust.Trust:
@@ -41,8 +49,13 @@ def _current(root: Path) -> trust.Trust:
 
 
 def _save(root: Path, pins: list[trust.Pin]) -> None:
-    body = {"schema": schema_id("keys"), "keys": [{"fingerprint": p.fingerprint, "file": p.file, "scopes": list(p.scopes)}
-                                                  for p in sorted(pins, key=lambda p: p.fingerprint)]}
+    body = {
+        "schema": schema_id("keys"),
+        "keys": [
+            {"fingerprint": p.fingerprint, "file": p.file, "scopes": list(p.scopes)}
+            for p in sorted(pins, key=lambda p: p.fingerprint)
+        ],
+    }
     atomic.write_text(root / trust.MANIFEST, HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=None))
 
 
@@ -51,22 +64,33 @@ def add(root: Path, keyfile: Path, scopes: list[str]) -> tuple[trust.Pin, signin
     try:
         data = Path(keyfile).read_bytes()
     except OSError as exc:
-        raise StrataError(f"cannot read {keyfile}: {exc.strerror or exc}", "pass an exported public key, e.g. `gpg --armor --export FPR > key.asc`") from None
+        raise StrataError(
+            f"cannot read {keyfile}: {exc.strerror or exc}",
+            "pass an exported public key, e.g. `gpg --armor --export FPR > key.asc`",
+        ) from None
     unknown = sorted(set(scopes) - set(trust.SCOPES))
     if unknown or not scopes:
-        raise StrataError(f"unknown scope {', '.join(unknown)}" if unknown else "no scope given",
-                          f"pass --scope one or more times: {', '.join(trust.SCOPES)}")
+        raise StrataError(
+            f"unknown scope {', '.join(unknown)}" if unknown else "no scope given",
+            f"pass --scope one or more times: {', '.join(trust.SCOPES)}",
+        )
     held = signing.inspect_keys(data)
     if any(k.secret for k in held):
-        raise StrataError(f"{keyfile} holds a SECRET key; it was not pinned and nothing was written",
-                          "export the public key only: `gpg --armor --export FPR > key.asc` (and keep the secret key out of the repository)")
+        raise StrataError(
+            f"{keyfile} holds a SECRET key; it was not pinned and nothing was written",
+            "export the public key only: `gpg --armor --export FPR > key.asc` (and keep the secret key out of the repository)",
+        )
     if len(held) != 1:
-        raise StrataError(f"{keyfile} holds {len(held) or 'no'} OpenPGP public keys; one key is pinned at a time",
-                          "export exactly one key: `gpg --armor --export FPR > key.asc`")
+        raise StrataError(
+            f"{keyfile} holds {len(held) or 'no'} OpenPGP public keys; one key is pinned at a time",
+            "export exactly one key: `gpg --armor --export FPR > key.asc`",
+        )
     key = held[0]
     if not key.usable:
-        raise StrataError(f"key {key.fingerprint} ({key.uid}) is {'revoked' if key.revoked else 'expired'}; the doctor would reject everything it signs",
-                          "pin a valid key (extend an expired key's validity with `gpg --quick-set-expire` and export it again)")
+        raise StrataError(
+            f"key {key.fingerprint} ({key.uid}) is {'revoked' if key.revoked else 'expired'}; the doctor would reject everything it signs",
+            "pin a valid key (extend an expired key's validity with `gpg --quick-set-expire` and export it again)",
+        )
     current = _current(root)
     before = current.pin(key.fingerprint)
     pin = trust.Pin(key.fingerprint, f"{key.fingerprint}.asc", tuple(s for s in trust.SCOPES if s in scopes))
@@ -82,9 +106,13 @@ def remove(root: Path, fingerprint: str) -> trust.Pin:
     """Unpin a key given by its fingerprint (or an unambiguous tail of 16+ hex digits); its file goes too."""
     wanted = fingerprint.replace(" ", "").upper()
     current = _current(root)
-    matches = [p for p in current.pins if p.fingerprint == wanted or (len(wanted) >= 16 and p.fingerprint.endswith(wanted))]
+    matches = [
+        p for p in current.pins if p.fingerprint == wanted or (len(wanted) >= 16 and p.fingerprint.endswith(wanted))
+    ]
     if not matches:
-        raise StrataError(f"no pinned key matches {fingerprint}", "see `strataml keys list` for the pinned fingerprints")
+        raise StrataError(
+            f"no pinned key matches {fingerprint}", "see `strataml keys list` for the pinned fingerprints"
+        )
     if len(matches) > 1:
         raise StrataError(f"{fingerprint} matches {len(matches)} pinned keys", "give the full fingerprint")
     pin = matches[0]
@@ -101,7 +129,10 @@ def listing(root: Path) -> list[KeyRow]:
     for pin in current.pins:
         found = checked.get(pin.fingerprint)
         if found is None:
-            problem = next((p.message for p in current.problems if pin.file in p.path or pin.fingerprint in p.message), "key file unusable")
+            problem = next(
+                (p.message for p in current.problems if pin.file in p.path or pin.fingerprint in p.message),
+                "key file unusable",
+            )
             rows.append(KeyRow(pin.fingerprint, "", pin.scopes, "", f"problem: {problem}", pin.file))
             continue
         key = found[0]

@@ -86,8 +86,14 @@ def parse(raw: bytes, model: str) -> Ledger:
     lines = raw.split(b"\n")
     torn = lines.pop()  # after the last "\n": empty unless the last line is incomplete
     if torn:
-        out.problems.append(Problem(TORN, len(lines) + 1, "the last line is incomplete (no final newline): a write was cut short",
-                                    "remove the incomplete last line (`git checkout` the ledger, or delete that line) and promote again"))
+        out.problems.append(
+            Problem(
+                TORN,
+                len(lines) + 1,
+                "the last line is incomplete (no final newline): a write was cut short",
+                "remove the incomplete last line (`git checkout` the ledger, or delete that line) and promote again",
+            )
+        )
     prev: str | None = None
     for number, line in enumerate(lines, start=1):
         problem = _check(line, number, prev, model, out)
@@ -97,8 +103,14 @@ def parse(raw: bytes, model: str) -> Ledger:
         out.size += len(line) + 1
         prev = out.entries[-1]["hash"]
     if len(out.production()) > 1:
-        out.problems.append(Problem(TWO_IN_PRODUCTION, None, f"{len(out.production())} versions are in production: {', '.join(out.production())}",
-                                    "archive all but one with `strataml promote MODEL_REF --to archived`"))
+        out.problems.append(
+            Problem(
+                TWO_IN_PRODUCTION,
+                None,
+                f"{len(out.production())} versions are in production: {', '.join(out.production())}",
+                "archive all but one with `strataml promote MODEL_REF --to archived`",
+            )
+        )
     return out
 
 
@@ -112,19 +124,33 @@ def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) 
     if issues:
         return Problem(SCHEMA, number, f"line {number} is not a ledger entry: {issues[0].message}", fix)
     if entry["seq"] != number:
-        return Problem(CHAIN, number, f"line {number} has seq {entry['seq']}: an entry was removed, added or reordered", fix)
+        return Problem(
+            CHAIN, number, f"line {number} has seq {entry['seq']}: an entry was removed, added or reordered", fix
+        )
     if entry["prev"] != prev:
-        return Problem(CHAIN, number, f"line {number} does not follow the line before it (prev {entry['prev']}, expected {prev})", fix)
+        return Problem(
+            CHAIN,
+            number,
+            f"line {number} does not follow the line before it (prev {entry['prev']}, expected {prev})",
+            fix,
+        )
     if entry["hash"] != entry_hash(entry):
-        return Problem(CHAIN, number, f"line {number} was edited after it was written (its hash does not match its content)", fix)
+        return Problem(
+            CHAIN, number, f"line {number} was edited after it was written (its hash does not match its content)", fix
+        )
     ref = entry["ref"]
     if not ref.startswith(f"model:{model}@"):
         return Problem(SCHEMA, number, f"line {number} is about {ref}, which is not a version of {model}", fix)
     current = out.states.get(ref, REGISTERED)
     if entry["from"] != current or entry["to"] not in TRANSITIONS[current]:
         legal = ", ".join(TRANSITIONS[current]) or "nothing"
-        return Problem(ILLEGAL, number, f"line {number} moves {ref} {entry['from']} -> {entry['to']}, but it was {current} "
-                       f"(legal from {current}: {legal})", "restore the ledger; `strataml promote` refuses illegal moves")
+        return Problem(
+            ILLEGAL,
+            number,
+            f"line {number} moves {ref} {entry['from']} -> {entry['to']}, but it was {current} "
+            f"(legal from {current}: {legal})",
+            "restore the ledger; `strataml promote` refuses illegal moves",
+        )
     out.entries.append(entry)
     out.states[ref] = entry["to"]
     return None
@@ -136,8 +162,16 @@ def read(root: Path, model: str) -> Ledger:
     except (FileNotFoundError, NotADirectoryError):
         return Ledger()
     except OSError as exc:
-        return Ledger(problems=[Problem(SCHEMA, None, f"the ledger cannot be read: {exc.strerror}",
-                                        "restore the ledger file from Git (`git checkout REF -- PATH`)")])
+        return Ledger(
+            problems=[
+                Problem(
+                    SCHEMA,
+                    None,
+                    f"the ledger cannot be read: {exc.strerror}",
+                    "restore the ledger file from Git (`git checkout REF -- PATH`)",
+                )
+            ]
+        )
     return parse(raw, model)
 
 
@@ -146,10 +180,21 @@ def states_of(root: Path, model: str) -> dict[str, str]:
     return read(root, model).states
 
 
-def make_entry(seq: int, prev: str | None, ref: str, to: str, at: str, actor: str, reason: str,
-               gate: str | None, current: str) -> dict[str, Any]:
-    entry: dict[str, Any] = {"schema": schema_id("ledger-entry"), "seq": seq, "prev": prev, "ref": ref, "from": current, "to": to,
-                             "at": at, "actor": actor, "reason": reason, "gate": gate}
+def make_entry(
+    seq: int, prev: str | None, ref: str, to: str, at: str, actor: str, reason: str, gate: str | None, current: str
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "schema": schema_id("ledger-entry"),
+        "seq": seq,
+        "prev": prev,
+        "ref": ref,
+        "from": current,
+        "to": to,
+        "at": at,
+        "actor": actor,
+        "reason": reason,
+        "gate": gate,
+    }
     entry["hash"] = entry_hash(entry)
     return entry
 

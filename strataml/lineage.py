@@ -16,8 +16,14 @@ from strataml.records import Record
 from strataml.refs import RefError, parse_ref
 from strataml.workspace import LEDGER, Workspace
 
-_EDGE_KIND = {"experiment": "experiment", "produced_by": "produced", "derived_from": "derived", "inputs": "input",
-              "source": "derived", "data": "input"}
+_EDGE_KIND = {
+    "experiment": "experiment",
+    "produced_by": "produced",
+    "derived_from": "derived",
+    "inputs": "input",
+    "source": "derived",
+    "data": "input",
+}
 
 
 def build(workspace: Workspace, report: Report, generated_at: str | None = None) -> dict[str, Any]:
@@ -50,6 +56,7 @@ def build(workspace: Workspace, report: Report, generated_at: str | None = None)
 def dumps(index: dict[str, Any]) -> str:
     """Sorted keys, one node or edge per line: byte-stable, diffable, and encoded by json's C
     encoder (an indented dump runs the pure-Python one, ~10x slower on 10k records)."""
+
     def one(value: Any) -> str:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
@@ -70,7 +77,12 @@ def _node(record: Record, report: Report, states: dict[str, dict[str, str]]) -> 
     ledger = f"models/{record.ref.name}/{LEDGER}" if record.kind == "model" else None
     counts = {"errors": 0, "warnings": 0, "infos": 0}
     for f in report.findings:
-        if f.path == path or f.path.startswith(path + "/") or f.path == record.meta or (ledger and f.path.startswith(ledger)):
+        if (
+            f.path == path
+            or f.path.startswith(path + "/")
+            or f.path == record.meta
+            or (ledger and f.path.startswith(ledger))
+        ):
             counts[f.severity + "s"] += 1
     attrs = _attrs(record)
     if record.kind == "model":

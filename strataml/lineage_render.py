@@ -11,12 +11,24 @@ SHAPES = {"dataset": "cylinder", "experiment": "note", "run": "box", "model": "c
 
 def render(graph: Graph, start: str, steps: dict[str, list[Step]], fmt: str) -> str:
     members = {start} | {s.node for found in steps.values() for s in found}
-    edges = sorted({(e["from"], e["to"], e["kind"]) for e in graph.index["edges"] if e["from"] in members and e["to"] in members
-                    and _on_path(e["from"], e["to"], start, steps)})
+    edges = sorted(
+        {
+            (e["from"], e["to"], e["kind"])
+            for e in graph.index["edges"]
+            if e["from"] in members and e["to"] in members and _on_path(e["from"], e["to"], start, steps)
+        }
+    )
     if fmt == "json":
-        body = {"ref": start, **{("upstream" if d == "up" else "downstream"): [
-            {"ref": s.node, "depth": s.depth, "via": s.via, "edge": s.kind} for s in found] for d, found in steps.items()},
-            "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges]}
+        body = {
+            "ref": start,
+            **{
+                ("upstream" if d == "up" else "downstream"): [
+                    {"ref": s.node, "depth": s.depth, "via": s.via, "edge": s.kind} for s in found
+                ]
+                for d, found in steps.items()
+            },
+            "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges],
+        }
         return json.dumps(body, indent=2) + "\n"
     if fmt == "mermaid":
         ids = {n: f"n{i}" for i, n in enumerate(sorted(members))}
@@ -51,7 +63,9 @@ def _q(text: str) -> str:
 def _text(start: str, steps: dict[str, list[Step]]) -> str:
     out = [start]
     for direction, found in steps.items():
-        arrow, title = ("<-", "upstream (what it came from)") if direction == "up" else ("->", "downstream (what came from it)")
+        arrow, title = (
+            ("<-", "upstream (what it came from)") if direction == "up" else ("->", "downstream (what came from it)")
+        )
         out.append(f"  {title}:" + ("" if found else " (none)"))
         children: dict[str, list[Step]] = {}
         for s in found:

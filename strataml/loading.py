@@ -100,7 +100,9 @@ def load_file(path: Path | str) -> Loaded:
     try:
         st = os.stat(path)
     except OSError as exc:
-        return Loaded(None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "check the file exists and is readable"),))
+        return Loaded(
+            None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "check the file exists and is readable"),)
+        )
     if not stat.S_ISREG(st.st_mode):
         return Loaded(None, (LoadProblem(SYNTAX, "not a regular file", "replace it with a regular file"),))
     if st.st_size > MAX_BYTES:
@@ -136,7 +138,9 @@ def _too_large(size: int) -> LoadProblem:
 
 def _decode(raw: bytes) -> str:
     if raw.startswith(_BOMS):
-        raise _Abort(LoadProblem(BYTE_ORDER_MARK, "file starts with a byte-order mark", "save the file as UTF-8 without BOM", 1))
+        raise _Abort(
+            LoadProblem(BYTE_ORDER_MARK, "file starts with a byte-order mark", "save the file as UTF-8 without BOM", 1)
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -158,14 +162,22 @@ def _load_json(text: str) -> Loaded:
         out: dict[str, Any] = {}
         for key, value in items:
             if key in out:
-                problems.append(LoadProblem(DUPLICATE_KEY, f"duplicate key {key!r}", "remove one of the two entries; only one value can count"))
+                problems.append(
+                    LoadProblem(
+                        DUPLICATE_KEY,
+                        f"duplicate key {key!r}",
+                        "remove one of the two entries; only one value can count",
+                    )
+                )
             out[key] = value
         return out
 
     try:
         data = json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
-        raise _Abort(LoadProblem(SYNTAX, f"invalid JSON: {exc.msg}", "fix the JSON syntax at that line", exc.lineno)) from None
+        raise _Abort(
+            LoadProblem(SYNTAX, f"invalid JSON: {exc.msg}", "fix the JSON syntax at that line", exc.lineno)
+        ) from None
     except RecursionError:
         raise _Abort(_too_deep(None)) from None
     if _depth(data) > MAX_DEPTH:
@@ -186,11 +198,16 @@ def _depth(data: Any) -> int:
 
 
 def _too_deep(line: int | None) -> LoadProblem:
-    return LoadProblem(TOO_DEEP, f"nesting deeper than {MAX_DEPTH} levels", "flatten the structure; metadata never needs this depth", line)
+    return LoadProblem(
+        TOO_DEEP,
+        f"nesting deeper than {MAX_DEPTH} levels",
+        "flatten the structure; metadata never needs this depth",
+        line,
+    )
 
 
 class _Frame:
-    __slots__ = ("obj", "path", "key", "key_line")
+    __slots__ = ("key", "key_line", "obj", "path")
 
     def __init__(self, obj: Any, path: JsonPath) -> None:
         self.obj = obj
@@ -238,7 +255,14 @@ def _load_yaml(text: str) -> Loaded:
             if cls is scalar_event:  # most events: checked first, by identity
                 line = ev.start_mark.line + 1
                 if ev.anchor:
-                    raise _Abort(LoadProblem(ALIAS, "YAML anchors and aliases are not allowed", "write the value out in full where it is used", line))
+                    raise _Abort(
+                        LoadProblem(
+                            ALIAS,
+                            "YAML anchors and aliases are not allowed",
+                            "write the value out in full where it is used",
+                            line,
+                        )
+                    )
                 top = stack[-1] if stack else None
                 if top is not None and top.key is None and type(top.obj) is dict:
                     # A mapping key is its source text (`yes:` or `1:` stay strings, as JSON
@@ -257,7 +281,14 @@ def _load_yaml(text: str) -> Loaded:
             line = ev.start_mark.line + 1 if ev.start_mark else None
             if cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
                 if ev.anchor:
-                    raise _Abort(LoadProblem(ALIAS, "YAML anchors and aliases are not allowed", "write the value out in full where it is used", line))
+                    raise _Abort(
+                        LoadProblem(
+                            ALIAS,
+                            "YAML anchors and aliases are not allowed",
+                            "write the value out in full where it is used",
+                            line,
+                        )
+                    )
                 if ev.tag not in _COLLECTION_TAGS:
                     raise _Abort(_bad_tag(ev.tag, line))
                 if len(stack) >= MAX_DEPTH:
@@ -269,14 +300,35 @@ def _load_yaml(text: str) -> Loaded:
             if cls is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    raise _Abort(LoadProblem(SYNTAX, "more than one YAML document in the file", "keep one document per file (remove the extra '---')", line))
+                    raise _Abort(
+                        LoadProblem(
+                            SYNTAX,
+                            "more than one YAML document in the file",
+                            "keep one document per file (remove the extra '---')",
+                            line,
+                        )
+                    )
                 continue
             if cls is yaml.AliasEvent:
-                raise _Abort(LoadProblem(ALIAS, "YAML anchors and aliases are not allowed", "write the value out in full where it is used", line))
+                raise _Abort(
+                    LoadProblem(
+                        ALIAS,
+                        "YAML anchors and aliases are not allowed",
+                        "write the value out in full where it is used",
+                        line,
+                    )
+                )
     except _Abort:
         raise
     except yaml.reader.ReaderError as exc:
-        raise _Abort(LoadProblem(BAD_ENCODING, f"unreadable character: {exc.reason}", "remove control characters; save as UTF-8 text", _line_at(text, exc.position))) from None
+        raise _Abort(
+            LoadProblem(
+                BAD_ENCODING,
+                f"unreadable character: {exc.reason}",
+                "remove control characters; save as UTF-8 text",
+                _line_at(text, exc.position),
+            )
+        ) from None
     except yaml.MarkedYAMLError as exc:
         raise _Abort(_syntax(text, exc)) from None
     except yaml.YAMLError as exc:
@@ -286,8 +338,17 @@ def _load_yaml(text: str) -> Loaded:
     return Loaded(root[0] if root else None, tuple(problems), lines)
 
 
-def _attach(stack: list[_Frame], root: list[Any], value: Any, line: int | None, lines: dict[JsonPath, int],
-            problems: list[LoadProblem], *, is_scalar: bool, raw: str | None) -> JsonPath:
+def _attach(
+    stack: list[_Frame],
+    root: list[Any],
+    value: Any,
+    line: int | None,
+    lines: dict[JsonPath, int],
+    problems: list[LoadProblem],
+    *,
+    is_scalar: bool,
+    raw: str | None,
+) -> JsonPath:
     """Place a new node under its parent and return its path."""
     if not stack:
         root.append(value)
@@ -301,15 +362,23 @@ def _attach(stack: list[_Frame], root: list[Any], value: Any, line: int | None, 
         return path
     if top.key is None:
         if not is_scalar:
-            raise _Abort(LoadProblem(SYNTAX, "complex (non-scalar) mapping keys are not supported", "use plain text keys", line))
+            raise _Abort(
+                LoadProblem(SYNTAX, "complex (non-scalar) mapping keys are not supported", "use plain text keys", line)
+            )
         # Keys are their source text: `yes:` or `1:` stay strings, as JSON Schema expects.
         top.key = raw if raw is not None else ""
         top.key_line = line or 0
         return top.path
     key, top.key = top.key, None
     if key in top.obj:
-        problems.append(LoadProblem(DUPLICATE_KEY, f"duplicate key {key!r} (first at line {lines.get(top.path + (key,), '?')})",
-                                    "remove one of the two entries; only one value can count", top.key_line))
+        problems.append(
+            LoadProblem(
+                DUPLICATE_KEY,
+                f"duplicate key {key!r} (first at line {lines.get(top.path + (key,), '?')})",
+                "remove one of the two entries; only one value can count",
+                top.key_line,
+            )
+        )
     else:
         lines[top.path + (key,)] = top.key_line
     top.obj[key] = value
@@ -343,19 +412,30 @@ def _scalar(loader: Any, ev: yaml.ScalarEvent, line: int | None) -> Any:
     try:
         return loader.construct_object(node)
     except (ValueError, yaml.YAMLError):
-        raise _Abort(LoadProblem(SYNTAX, f"cannot read {ev.value!r} as {tag.rsplit(':', 1)[-1]}", "quote the value or fix it", line)) from None
+        raise _Abort(
+            LoadProblem(
+                SYNTAX, f"cannot read {ev.value!r} as {tag.rsplit(':', 1)[-1]}", "quote the value or fix it", line
+            )
+        ) from None
 
 
 def _bad_tag(tag: str | None, line: int | None) -> LoadProblem:
-    return LoadProblem(BAD_TAG, f"YAML tag {tag!r} is not allowed", "remove the tag; only plain strings, numbers, booleans, null, lists and mappings are read", line)
+    return LoadProblem(
+        BAD_TAG,
+        f"YAML tag {tag!r} is not allowed",
+        "remove the tag; only plain strings, numbers, booleans, null, lists and mappings are read",
+        line,
+    )
 
 
 def _syntax(text: str, exc: yaml.MarkedYAMLError) -> LoadProblem:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else None
     problem = exc.problem or str(exc)
-    if line and "\t" in _leading_ws(text, line) or "'\\t'" in problem:
-        return LoadProblem(TAB_INDENT, "tab character used for indentation", "indent YAML with spaces, never tabs", line)
+    if (line and "\t" in _leading_ws(text, line)) or "'\\t'" in problem:
+        return LoadProblem(
+            TAB_INDENT, "tab character used for indentation", "indent YAML with spaces, never tabs", line
+        )
     return LoadProblem(SYNTAX, f"invalid YAML: {problem}", "fix the YAML syntax at that line", line)
 
 

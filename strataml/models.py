@@ -43,13 +43,18 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
         raise StrataError(f"{version!r} is not a valid version", "use e.g. 1, 2 or 1.0.0")
     files = [f for f in run.files if f.path.startswith(BUNDLED)]
     if not any(f.path.startswith("models/") for f in files):
-        raise StrataError(f"{run.ref} has no model artifacts under models/", "only runs that saved a model can be registered")
+        raise StrataError(
+            f"{run.ref} has no model artifacts under models/", "only runs that saved a model can be registered"
+        )
     for attempt in range(100):
         chosen = version or _next_version(workspace, name, attempt)
         final = root / "models" / name / chosen
         if final.exists():
             if version:
-                raise StrataError(f"model:{name}@{version} already exists", "model versions are immutable: pick another --version or omit it")
+                raise StrataError(
+                    f"model:{name}@{version} already exists",
+                    "model versions are immutable: pick another --version or omit it",
+                )
             continue
         try:
             status = _write(root, run, name, chosen, files, final)
@@ -78,7 +83,9 @@ def _existing(workspace: Workspace, name: str, run: Record) -> Registered | None
 
 
 def _next_version(workspace: Workspace, name: str, bump: int) -> str:
-    numbers = [int(m.ref.version) for m in workspace.of_kind("model") if m.ref.name == name and (m.ref.version or "").isdigit()]
+    numbers = [
+        int(m.ref.version) for m in workspace.of_kind("model") if m.ref.name == name and (m.ref.version or "").isdigit()
+    ]
     return str(max(numbers, default=0) + 1 + bump)
 
 
@@ -92,24 +99,40 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], f
             shutil.copyfile(root / (run.folder or "") / entry.path, dest)
             sha, size = sha256_file(dest)
             if sha != entry.sha256 or size != entry.size:
-                raise StrataError(f"{run.folder}/{entry.path} does not match {run.meta}", "the run was changed after it ran; run `strataml doctor`")
+                raise StrataError(
+                    f"{run.folder}/{entry.path} does not match {run.meta}",
+                    "the run was changed after it ran; run `strataml doctor`",
+                )
             artifacts.append({"path": entry.path, "sha256": sha, "size": size})
         ref = f"model:{name}@{version}"
         data = run.data
-        receipt = {"schema": schema_id("gate"), "model": ref, "run": str(run.ref),
-                   **evaluate(data.get("gates") or [], data.get("metrics") or {}), "emitted_at": utc_now()}
+        receipt = {
+            "schema": schema_id("gate"),
+            "model": ref,
+            "run": str(run.ref),
+            **evaluate(data.get("gates") or [], data.get("metrics") or {}),
+            "emitted_at": utc_now(),
+        }
         write_text(staging / GATE_FILE, json.dumps(receipt, indent=2, sort_keys=True) + "\n")
         gate_sha, _ = sha256_file(staging / GATE_FILE)
         record: dict[str, Any] = {
-            "schema": schema_id("model"), "ref": ref, "produced_by": str(run.ref), "created_at": utc_now(),
-            "config_hash": data["config_hash"], "inputs": data.get("inputs") or [], "artifacts": artifacts,
+            "schema": schema_id("model"),
+            "ref": ref,
+            "produced_by": str(run.ref),
+            "created_at": utc_now(),
+            "config_hash": data["config_hash"],
+            "inputs": data.get("inputs") or [],
+            "artifacts": artifacts,
         }
         if data.get("features"):
             record["features"] = data["features"]
         if data.get("target"):
             record["target"] = data["target"]
         metrics = {k: v for k, v in (data.get("metrics") or {}).items() if k.startswith("test_")}
-        record["evaluation"] = {"metrics": metrics, **({"report": "reports/report.md"} if any(a["path"] == "reports/report.md" for a in artifacts) else {})}
+        record["evaluation"] = {
+            "metrics": metrics,
+            **({"report": "reports/report.md"} if any(a["path"] == "reports/report.md" for a in artifacts) else {}),
+        }
         record["gate"] = {"file": GATE_FILE, "status": receipt["status"], "digest": f"sha256:{gate_sha}"}
         problems = validate("model", record) + validate("gate", receipt)
         if problems:

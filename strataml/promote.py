@@ -30,8 +30,17 @@ class Promotion:
     notes: list[str] = field(default_factory=list)
 
 
-def promote(root: Path, target: str, to: str, *, reason: str = "", dry_run: bool = False, sign: bool = False,
-            key: str | None = None, gnupghome: str | None = None) -> Promotion:
+def promote(
+    root: Path,
+    target: str,
+    to: str,
+    *,
+    reason: str = "",
+    dry_run: bool = False,
+    sign: bool = False,
+    key: str | None = None,
+    gnupghome: str | None = None,
+) -> Promotion:
     ws = load(root)
     record = ws.require(target, "model", "promote a model version: model:NAME@VERSION")
     if to not in lifecycle.STATES:
@@ -43,24 +52,33 @@ def promote(root: Path, target: str, to: str, *, reason: str = "", dry_run: bool
         ledger = lifecycle.read(ws.root, name)
         if ledger.problems:
             first = ledger.problems[0]
-            raise Refused(f"{lifecycle.ledger_path(ws.root, name).relative_to(ws.root)} has a problem ({first.code}): {first.message}", first.hint)
+            raise Refused(
+                f"{lifecycle.ledger_path(ws.root, name).relative_to(ws.root)} has a problem ({first.code}): {first.message}",
+                first.hint,
+            )
         current = ledger.state(ref)
         _refuse_illegal(ref, current, to)
         gate = _gate(record, to)
         _refuse_unsigned(ws, record, to, policy)
         ledger_file = lifecycle.ledger_path(ws.root, name)
         if not sign and any(r.records == "ledger" for r in policy.requirements):
-            raise Refused("the signing policy requires the ledger to be signed", "pass --sign (and --key FPR if several pinned keys could sign)")
+            raise Refused(
+                "the signing policy requires the ledger to be signed",
+                "pass --sign (and --key FPR if several pinned keys could sign)",
+            )
         if not sign and ledger_file.with_name(ledger_file.name + SIGNATURE_SUFFIX).exists():
-            raise Refused(f"{ledger_file.relative_to(ws.root)} is signed: an unsigned append would break its signature",
-                          "pass --sign to sign the new ledger")
+            raise Refused(
+                f"{ledger_file.relative_to(ws.root)} is signed: an unsigned append would break its signature",
+                "pass --sign to sign the new ledger",
+            )
         at, actor = utc_now(), _actor(ws.root)
         entries, notes = [], []
         seq, prev = len(ledger.entries) + 1, ledger.head
         if to == "production":
             for other in ledger.production():  # at most one production version: archive in the same append
-                entry = lifecycle.make_entry(seq, prev, other, "archived", at, actor, f"superseded by {ref}",
-                                             _gate_of(ws, other), "production")
+                entry = lifecycle.make_entry(
+                    seq, prev, other, "archived", at, actor, f"superseded by {ref}", _gate_of(ws, other), "production"
+                )
                 entries.append(entry)
                 notes.append(f"{other}: production -> archived (superseded)")
                 seq, prev = seq + 1, entry["hash"]
@@ -75,7 +93,9 @@ def promote(root: Path, target: str, to: str, *, reason: str = "", dry_run: bool
             old = path.read_bytes() if path.exists() else b""
             new = old + b"".join(lifecycle.canonical(e) + b"\n" for e in entries)
             rel = path.relative_to(ws.root).as_posix()
-            content, signer, _kept, _dropped = signature(ws, SignTarget(rel, "ledger", f"ledger:{name}"), new, key, gnupghome)
+            content, signer, _kept, _dropped = signature(
+                ws, SignTarget(rel, "ledger", f"ledger:{name}"), new, key, gnupghome
+            )
             lifecycle.append(ws.root, name, ledger.size, entries)
             # A crash here leaves a new ledger with the old signature: the doctor says so (TFC0007-E002).
             atomic.write_bytes(path.with_name(path.name + SIGNATURE_SUFFIX), content)
@@ -91,7 +111,10 @@ def _refuse_broken(ws: Workspace, record: Record) -> None:
     # A missing required signature gets its own refusal, with its own fix.
     bad = record_errors(ws, record, allow=("TFC0007-E001",))
     if bad:
-        raise Refused(f"{record.ref} has doctor errors, so it cannot be promoted: {brief(bad)}", "fix them (`strataml doctor`) first")
+        raise Refused(
+            f"{record.ref} has doctor errors, so it cannot be promoted: {brief(bad)}",
+            "fix them (`strataml doctor`) first",
+        )
 
 
 def _refuse_illegal(ref: str, current: str, to: str) -> None:
@@ -100,7 +123,11 @@ def _refuse_illegal(ref: str, current: str, to: str) -> None:
         raise Refused(f"{ref} is already {to}", "nothing to do")
     if to not in legal:
         path = _path_to(current, to)
-        hint = (f"legal from {current}: {', '.join(legal)}" if legal else f"{current} is final: register a new version instead")
+        hint = (
+            f"legal from {current}: {', '.join(legal)}"
+            if legal
+            else f"{current} is final: register a new version instead"
+        )
         if path:
             hint += f"; to reach {to}, go through {' -> '.join(path)}"
         raise Refused(f"{ref} is {current}; {current} -> {to} is not a legal transition (TFC-0005)", hint)
@@ -122,8 +149,10 @@ def _path_to(start: str, goal: str) -> list[str]:
 def _gate(record: Record, to: str) -> str | None:
     receipt = _receipt(record)
     if to in lifecycle.NEEDS_PASS and receipt.get("status") != "PASS":
-        raise Refused(f"{record.ref} has gate status {receipt.get('status') or 'none'}; {to} needs a PASS gate receipt",
-                      "run the experiment again until its gates pass, register that run, and promote the new version")
+        raise Refused(
+            f"{record.ref} has gate status {receipt.get('status') or 'none'}; {to} needs a PASS gate receipt",
+            "run the experiment again until its gates pass, register that run, and promote the new version",
+        )
     return _digest(receipt)
 
 
@@ -160,6 +189,7 @@ def _refuse_unsigned(ws: Workspace, record: Record, to: str, policy: trust.Trust
 
 def _actor(root: Path) -> str:
     """The git identity (name <email>), else the login name: who made the change."""
+
     def config(key: str) -> str:
         try:
             done = subprocess.run(["git", "-C", str(root), "config", key], capture_output=True, text=True, check=False)

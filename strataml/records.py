@@ -7,9 +7,9 @@ schema and still be worth checking in every other way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from strataml.loading import Loaded
@@ -127,6 +127,13 @@ def _file_entries(items: Any, key: str) -> tuple[FileEntry, ...]:
             continue
         sha = item.get("sha256")
         size = item.get("size")
-        out.append(FileEntry(item["path"], sha if isinstance(sha, str) else None,
-                             size if isinstance(size, int) and not isinstance(size, bool) else None, key, i))
+        out.append(
+            FileEntry(
+                item["path"],
+                sha if isinstance(sha, str) else None,
+                size if isinstance(size, int) and not isinstance(size, bool) else None,
+                key,
+                i,
+            )
+        )
     return tuple(out)

@@ -62,7 +62,9 @@ def parse_ref(text: str) -> Ref:
         raise RefError(f"a ref must be a string, not {type(text).__name__}")
     m = _REF.match(text)
     if not m:
-        raise RefError(f"{text!r} is not a ref; expected e.g. dataset:iris@1, model:NAME@VERSION, run:ID or experiment:NAME")
+        raise RefError(
+            f"{text!r} is not a ref; expected e.g. dataset:iris@1, model:NAME@VERSION, run:ID or experiment:NAME"
+        )
     kind, name, version = m["kind"], m["name"], m["version"]
     if kind in VERSIONED_KINDS and version is None:
         raise RefError(f"{text!r} needs a version: {kind}:{name}@VERSION")

@@ -42,20 +42,31 @@ def init(target: Path, name: str | None = None) -> list[tuple[str, str]]:
     """Create the workspace in `target`; returns (path, what happened) for each file."""
     target = target.resolve()
     if (target / CONFIG).exists():
-        raise StrataError(f"{target} already holds a workspace ({CONFIG} exists)", "nothing was changed; run `strataml doctor` there")
+        raise StrataError(
+            f"{target} already holds a workspace ({CONFIG} exists)", "nothing was changed; run `strataml doctor` there"
+        )
     if target.exists() and not target.is_dir():
         raise StrataError(f"{target} exists and is not a folder", "choose another DIR")
     name = name or target.name
     if not valid_name(name):
-        raise StrataError(f"{name!r} is not a valid workspace name", "pass --name with letters, digits, '.', '_' or '-'")
+        raise StrataError(
+            f"{name!r} is not a valid workspace name", "pass --name with letters, digits, '.', '_' or '-'"
+        )
     done = []
     for item in plan(name):
         path = target / item.path
         if path.exists() and item.path in MERGED:
             existing = path.read_text("utf-8")
-            missing = [ln for ln in item.text.splitlines() if ln.strip() and not ln.startswith("#") and ln not in existing.splitlines()]
+            missing = [
+                ln
+                for ln in item.text.splitlines()
+                if ln.strip() and not ln.startswith("#") and ln not in existing.splitlines()
+            ]
             if missing:
-                write_text(path, existing + ("" if existing.endswith("\n") or not existing else "\n") + "\n".join(missing) + "\n")
+                write_text(
+                    path,
+                    existing + ("" if existing.endswith("\n") or not existing else "\n") + "\n".join(missing) + "\n",
+                )
                 done.append((item.path, "extended"))
             else:
                 done.append((item.path, "kept"))

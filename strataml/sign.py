@@ -37,7 +37,9 @@ class SignTarget:
     state: str | None = None
 
 
-def sign(root: Path, target: str, key: str | None = None, gnupghome: str | None = None, cwd: Path | None = None) -> Signed:
+def sign(
+    root: Path, target: str, key: str | None = None, gnupghome: str | None = None, cwd: Path | None = None
+) -> Signed:
     """Sign `target` (a ref, `ledger:NAME`, or a metadata path relative to `cwd`) with a pinned key from the signer's keyring."""
     ws = load(root)
     what = _resolve(ws, target, Path(cwd or Path.cwd()))
@@ -48,7 +50,9 @@ def sign(root: Path, target: str, key: str | None = None, gnupghome: str | None 
     return Signed(asc, what.rel, signer, kept, dropped)
 
 
-def signature(ws: Workspace, what: SignTarget, data: bytes, key: str | None, gnupghome: str | None) -> tuple[bytes, signing.KeyInfo, int, list[str]]:
+def signature(
+    ws: Workspace, what: SignTarget, data: bytes, key: str | None, gnupghome: str | None
+) -> tuple[bytes, signing.KeyInfo, int, list[str]]:
     """The content of `what`'s signature file once it signs `data`: (bytes, signer, kept, dropped).
 
     Checked the way the doctor checks it; valid signatures by other pinned keys are kept.
@@ -80,14 +84,18 @@ def signature(ws: Workspace, what: SignTarget, data: bytes, key: str | None, gnu
 
 def _resolve(ws: Workspace, target: str, cwd: Path) -> SignTarget:
     if target.startswith("ledger:"):
-        name = target[len("ledger:"):]
+        name = target[len("ledger:") :]
         rel = f"models/{name}/{LEDGER}"
         if not valid_name(name) or not ws.abspath(rel).is_file():
-            raise StrataError(f"{target}: no ledger at {rel}", "a model's ledger exists once it was promoted (`strataml promote`)")
+            raise StrataError(
+                f"{target}: no ledger at {rel}", "a model's ledger exists once it was promoted (`strataml promote`)"
+            )
         return SignTarget(rel, "ledger", target)
     path = (cwd / target).resolve()
     if ":" in target and not path.exists():
-        record = ws.require(target, usage="sign a ref (model:NAME@V, dataset:NAME@V, run:ID), ledger:NAME, or a metadata file")
+        record = ws.require(
+            target, usage="sign a ref (model:NAME@V, dataset:NAME@V, run:ID), ledger:NAME, or a metadata file"
+        )
         return _record_target(ws, record.meta)
     try:
         rel = path.relative_to(ws.root).as_posix()
@@ -102,8 +110,10 @@ def _record_target(ws: Workspace, rel: str) -> SignTarget:
     record = next((r for r in ws.records if r.meta == rel), None)
     if record is None or record.kind == "experiment":
         names = ", ".join(sorted(set(META.values())))
-        raise StrataError(f"{rel} is not the metadata of a dataset, run or model version",
-                          f"sign the metadata ({names}) or a lifecycle.jsonl: it pins every other file's sha256")
+        raise StrataError(
+            f"{rel} is not the metadata of a dataset, run or model version",
+            f"sign the metadata ({names}) or a lifecycle.jsonl: it pins every other file's sha256",
+        )
     state = None
     if record.kind == "model":
         state = lifecycle.states_of(ws.root, record.ref.name).get(str(record.ref), lifecycle.REGISTERED)
@@ -120,36 +130,57 @@ def _refuse_broken(ws: Workspace, what: SignTarget) -> None:
     # Signature findings are what signing is about to change.
     bad = record_errors(ws, record, allow=("TFC0007",)) if record is not None else []
     if bad:
-        raise StrataError(f"{what.ref} has doctor errors, so it was not signed: {brief(bad)}", "fix them (`strataml doctor`) and sign again")
+        raise StrataError(
+            f"{what.ref} has doctor errors, so it was not signed: {brief(bad)}",
+            "fix them (`strataml doctor`) and sign again",
+        )
 
 
-def _choose(pinned: dict[str, tuple[signing.KeyInfo, bytes]], current: trust.Trust, needs: tuple[tuple[str, ...], ...],
-            key: str | None, gnupghome: str | None) -> signing.KeyInfo:
+def _choose(
+    pinned: dict[str, tuple[signing.KeyInfo, bytes]],
+    current: trust.Trust,
+    needs: tuple[tuple[str, ...], ...],
+    key: str | None,
+    gnupghome: str | None,
+) -> signing.KeyInfo:
     mine = signing.secret_keys(gnupghome)
     where = f"the keyring in {gnupghome}" if gnupghome else "your keyring"
     if key:
         wanted = key.replace(" ", "").upper()
-        found = [k for k in mine if k.fingerprint == wanted or wanted in k.subkeys
-                 or (len(wanted) >= 16 and (k.fingerprint.endswith(wanted) or any(s.endswith(wanted) for s in k.subkeys)))]
+        found = [
+            k
+            for k in mine
+            if k.fingerprint == wanted
+            or wanted in k.subkeys
+            or (len(wanted) >= 16 and (k.fingerprint.endswith(wanted) or any(s.endswith(wanted) for s in k.subkeys)))
+        ]
         if not found and not all(c in "0123456789ABCDEF" for c in wanted):  # a user id, as `gpg -u` takes it
             found = [k for k in mine if any(key.lower() in uid.lower() for uid in k.uids)]
             if len(found) > 1:
                 raise StrataError(f"{key} matches {len(found)} secret keys", "pass the fingerprint instead (`gpg -K`)")
         if not found:
-            raise StrataError(f"no secret key {key} in {where}", "list your secret keys with `gpg -K`, or pass --gnupghome DIR")
+            raise StrataError(
+                f"no secret key {key} in {where}", "list your secret keys with `gpg -K`, or pass --gnupghome DIR"
+            )
         chosen = found[0]
         if chosen.fingerprint not in pinned:
-            raise StrataError(f"key {chosen.fingerprint} ({chosen.uid}) is not pinned in {trust.MANIFEST}: the doctor would reject its signature",
-                              "pin it after review with `strataml keys add KEYFILE --scope ...`, or sign with a pinned key")
+            raise StrataError(
+                f"key {chosen.fingerprint} ({chosen.uid}) is not pinned in {trust.MANIFEST}: the doctor would reject its signature",
+                "pin it after review with `strataml keys add KEYFILE --scope ...`, or sign with a pinned key",
+            )
         return chosen
     usable = [k for k in mine if k.fingerprint in pinned and k.usable]
     if not usable:
-        raise StrataError(f"none of the secret keys in {where} is pinned in {trust.MANIFEST}",
-                          "pin your public key with `strataml keys add KEYFILE --scope ...`, or pass --gnupghome DIR")
+        raise StrataError(
+            f"none of the secret keys in {where} is pinned in {trust.MANIFEST}",
+            "pin your public key with `strataml keys add KEYFILE --scope ...`, or pass --gnupghome DIR",
+        )
     fitting = [k for k in usable if all(set(alt) & set(current.pin(k.fingerprint).scopes) for alt in needs)]  # type: ignore[union-attr]
     if len(fitting) == 1 or (not fitting and len(usable) == 1):
         return (fitting or usable)[0]
-    choices = ", ".join(f"{k.fingerprint} ({', '.join(current.pin(k.fingerprint).scopes)})" for k in (fitting or usable))  # type: ignore[union-attr]
+    choices = ", ".join(
+        f"{k.fingerprint} ({', '.join(current.pin(k.fingerprint).scopes)})" for k in (fitting or usable)
+    )  # type: ignore[union-attr]
     raise StrataError(f"several pinned keys could sign: {choices}", "choose one with --key FPR")
 
 

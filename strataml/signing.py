@@ -75,7 +75,10 @@ class Verification:
 def _gpg_binary() -> str:
     exe = shutil.which("gpg") or shutil.which("gpg2")
     if exe is None:
-        raise GpgMissing("gpg is not installed", "install GnuPG (Debian/Ubuntu: `apt-get install gnupg`, macOS: `brew install gnupg`)")
+        raise GpgMissing(
+            "gpg is not installed",
+            "install GnuPG (Debian/Ubuntu: `apt-get install gnupg`, macOS: `brew install gnupg`)",
+        )
     return exe
 
 
@@ -136,8 +139,10 @@ def inspect_keys(data: bytes) -> list[KeyInfo]:
     with Keyring() as ring:
         ring.import_keys(data)
         secret = {k.fingerprint for k in ring.keys(secret=True)}
-        return [KeyInfo(k.fingerprint, k.uids, k.expires, k.revoked, k.expired, k.subkeys, k.fingerprint in secret)
-                for k in ring.keys()]
+        return [
+            KeyInfo(k.fingerprint, k.uids, k.expires, k.revoked, k.expired, k.subkeys, k.fingerprint in secret)
+            for k in ring.keys()
+        ]
 
 
 def _key_info(raw: dict[str, Any], secret: bool) -> KeyInfo:
@@ -170,7 +175,9 @@ def parse_status(text: str) -> Verification:
         elif blocks:
             blocks[-1].append((key, args))
         if key in ("NODATA", "UNEXPECTED") and not failure:
-            failure = "no OpenPGP signature in it" if key == "NODATA" else "it holds OpenPGP data that is not a signature"
+            failure = (
+                "no OpenPGP signature in it" if key == "NODATA" else "it holds OpenPGP data that is not a signature"
+            )
     sigs = tuple(s for s in (_one(b) for b in blocks) if s is not None)
     return Verification(sigs, "" if sigs else (failure or "gpg found no signature in it"))
 
@@ -213,7 +220,9 @@ def sign_detached(data: bytes, key: str, gnupghome: str | None) -> bytes:
     out = result.data if isinstance(result.data, bytes) else str(result).encode()
     if not out.startswith(b"-----BEGIN PGP SIGNATURE-----"):
         said = " ".join(line for line in (result.stderr or "").splitlines() if line.startswith("gpg: "))[:300]
-        raise StrataError(f"gpg did not sign with key {key}" + (f": {said}" if said else ""),
-                          "check that the secret key is in this keyring (`gpg -K`) and usable without a prompt, "
-                          "or pass --gnupghome DIR")
+        raise StrataError(
+            f"gpg did not sign with key {key}" + (f": {said}" if said else ""),
+            "check that the secret key is in this keyring (`gpg -K`) and usable without a prompt, "
+            "or pass --gnupghome DIR",
+        )
     return out

@@ -88,8 +88,10 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
                 if not row:
                     continue
                 if len(row) != len(header):
-                    raise StrataError(f"{path.name}:{line_no}: row has {len(row)} fields, the header has {len(header)}",
-                                      "fix the row (a quoting problem?) before adding the file")
+                    raise StrataError(
+                        f"{path.name}:{line_no}: row has {len(row)} fields, the header has {len(header)}",
+                        "fix the row (a quoting problem?) before adding the file",
+                    )
                 rows += 1
                 for col, value in zip(cols, row):
                     col.see(value)
@@ -97,14 +99,18 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
                     value = row[tcol]
                     when = parse_time(value)
                     if when is None:
-                        raise StrataError(f"{path.name}:{line_no}: {value!r} in time column {time_column!r} is not a date or RFC 3339 time",
-                                          "use ISO dates (2024-01-31) or times (2024-01-31T12:00:00Z)")
+                        raise StrataError(
+                            f"{path.name}:{line_no}: {value!r} in time column {time_column!r} is not a date or RFC 3339 time",
+                            "use ISO dates (2024-01-31) or times (2024-01-31T12:00:00Z)",
+                        )
                     if lo is None or when < lo[0]:
                         lo = (when, value)
                     if hi is None or when > hi[0]:
                         hi = (when, value)
     except UnicodeDecodeError as exc:
-        raise StrataError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})", "re-export the CSV as UTF-8") from None
+        raise StrataError(
+            f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})", "re-export the CSV as UTF-8"
+        ) from None
     except csv.Error as exc:
         raise StrataError(f"{path.name}: unreadable CSV: {exc}", "check quoting and line endings") from None
     columns = []
@@ -120,7 +126,10 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
     time_range = None
     if time_column is not None:
         if lo is None or hi is None:
-            raise StrataError(f"{path.name}: time column {time_column!r} has no values", "a time-stamped dataset needs at least one row")
+            raise StrataError(
+                f"{path.name}: time column {time_column!r} has no values",
+                "a time-stamped dataset needs at least one row",
+            )
         time_range = {"column": time_column, "start": lo[1], "end": hi[1]}
     return Table(tuple(header), rows, tuple(columns), time_range)
 

@@ -21,7 +21,11 @@ KEYS_DIR = "tfc/keys"
 MANIFEST = KEYS_MANIFEST
 SCOPES = ("datasets", "models", "production", "ledger")
 # The scopes that may sign a kind of record when no policy names one.
-KIND_SCOPES: dict[str, tuple[str, ...]] = {"dataset": ("datasets",), "model": ("models", "production"), "ledger": ("ledger",)}
+KIND_SCOPES: dict[str, tuple[str, ...]] = {
+    "dataset": ("datasets",),
+    "model": ("models", "production"),
+    "ledger": ("ledger",),
+}
 
 SIGNATURE_MISSING = "TFC0007-E001"
 SIGNATURE_BAD = "TFC0007-E002"
@@ -54,7 +58,11 @@ class Requirement:
         return kind == {"datasets": "dataset", "ledger": "ledger"}[self.records]
 
     def describe(self) -> str:
-        what = {"datasets": "every dataset version", "models": "every model version", "ledger": "every lifecycle ledger"}[self.records]
+        what = {
+            "datasets": "every dataset version",
+            "models": "every model version",
+            "ledger": "every lifecycle ledger",
+        }[self.records]
         return what + (f" in {self.state}" if self.state else "")
 
 
@@ -107,8 +115,13 @@ def read(root: Path, config: Any, commit: str | None = None) -> Trust:
     for pin in trust.pins:
         data = get(pin.file)
         if data is None:
-            trust.problems.append(Problem(MANIFEST, f"key {pin.fingerprint} names {KEYS_DIR}/{pin.file}, which does not exist",
-                                          "restore the key file, or remove the key with `strataml keys remove`"))
+            trust.problems.append(
+                Problem(
+                    MANIFEST,
+                    f"key {pin.fingerprint} names {KEYS_DIR}/{pin.file}, which does not exist",
+                    "restore the key file, or remove the key with `strataml keys remove`",
+                )
+            )
         else:
             trust.key_data[pin.file] = data
     return trust
@@ -129,12 +142,16 @@ def _pins(loaded: Loaded, trust: Trust) -> tuple[Pin, ...]:
     issues = validate("keys", loaded.data)
     if issues:
         for issue in issues[:5]:
-            trust.problems.append(Problem(MANIFEST, issue.message, f"see `strataml schema keys`; expected `schema: {schema_id('keys')}`"))
+            trust.problems.append(
+                Problem(MANIFEST, issue.message, f"see `strataml schema keys`; expected `schema: {schema_id('keys')}`")
+            )
         return ()
     pins, seen = [], set()
     for item in loaded.data["keys"]:
         if item["fingerprint"] in seen:
-            trust.problems.append(Problem(MANIFEST, f"key {item['fingerprint']} is listed twice", "keep one entry with all its scopes"))
+            trust.problems.append(
+                Problem(MANIFEST, f"key {item['fingerprint']} is listed twice", "keep one entry with all its scopes")
+            )
             continue
         seen.add(item["fingerprint"])
         pins.append(Pin(item["fingerprint"], item["file"], tuple(item["scopes"])))
@@ -146,8 +163,14 @@ def _requirements(config: Any) -> tuple[Requirement, ...]:
     items = signing_cfg.get("require") if isinstance(signing_cfg, dict) else None
     out = []
     for item in items if isinstance(items, list) else ():
-        if isinstance(item, dict) and item.get("records") in ("datasets", "models", "ledger") and item.get("scope") in SCOPES:
-            out.append(Requirement(item["records"], item["scope"], item.get("state") if item["records"] == "models" else None))
+        if (
+            isinstance(item, dict)
+            and item.get("records") in ("datasets", "models", "ledger")
+            and item.get("scope") in SCOPES
+        ):
+            out.append(
+                Requirement(item["records"], item["scope"], item.get("state") if item["records"] == "models" else None)
+            )
     return tuple(out)  # a malformed policy is the workspace schema's finding (TFC0001)
 
 
@@ -163,19 +186,31 @@ def checked_keys(trust: Trust) -> dict[str, tuple[signing.KeyInfo, bytes]]:
         held = signing.inspect_keys(data)
         where = f"{KEYS_DIR}/{pin.file}"
         if any(k.secret for k in held):
-            trust.problems.append(Problem(where, "holds a SECRET key; it was not used",
-                                          "remove the secret key from the repository now, revoke it, and pin the public key only"))
+            trust.problems.append(
+                Problem(
+                    where,
+                    "holds a SECRET key; it was not used",
+                    "remove the secret key from the repository now, revoke it, and pin the public key only",
+                )
+            )
         elif [k.fingerprint for k in held] != [pin.fingerprint]:
             found = ", ".join(k.fingerprint for k in held) or "no OpenPGP key"
-            trust.problems.append(Problem(where, f"pinned as {pin.fingerprint} but holds {found}",
-                                          f"export exactly that key (`gpg --armor --export {pin.fingerprint}`) or fix the pin in {MANIFEST}"))
+            trust.problems.append(
+                Problem(
+                    where,
+                    f"pinned as {pin.fingerprint} but holds {found}",
+                    f"export exactly that key (`gpg --armor --export {pin.fingerprint}`) or fix the pin in {MANIFEST}",
+                )
+            )
         else:
             out[pin.fingerprint] = (held[0], data)
     trust.checked = out
     return out
 
 
-def needs_for(trust: Trust, kind: str, state: str | None = None) -> tuple[tuple[tuple[str, ...], ...], tuple[Requirement, ...]]:
+def needs_for(
+    trust: Trust, kind: str, state: str | None = None
+) -> tuple[tuple[tuple[str, ...], ...], tuple[Requirement, ...]]:
     """(scope alternatives each to be met, the requirements behind them) for one signable file.
 
     Requirements replace the kind's default scopes; `state` matters for model requirements.
@@ -233,38 +268,82 @@ def judge(result: signing.Verification, trust: Trust, needs: list[tuple[str, ...
     out = Judgement()
     sigs = result.signatures
     if not sigs:
-        out.problems.append((NOT_A_SIGNATURE, f"not an OpenPGP signature: {result.detail}",
-                             "sign the file again with `strataml sign`; a detached, ASCII-armoured signature belongs here"))
+        out.problems.append(
+            (
+                NOT_A_SIGNATURE,
+                f"not an OpenPGP signature: {result.detail}",
+                "sign the file again with `strataml sign`; a detached, ASCII-armoured signature belongs here",
+            )
+        )
         return out
     failing = [s for s in sigs if s.status in (signing.BAD, signing.ERROR)]
     if failing:
         if len(sigs) > 1:
-            out.problems.append((SIGNATURE_MIXED, f"{len(failing)} of the {len(sigs)} signatures in this file do not verify "
-                                 f"(by {', '.join(s.signer or '?' for s in failing)})",
-                                 "sign again so the file holds only signatures over the current content"))
+            out.problems.append(
+                (
+                    SIGNATURE_MIXED,
+                    f"{len(failing)} of the {len(sigs)} signatures in this file do not verify "
+                    f"(by {', '.join(s.signer or '?' for s in failing)})",
+                    "sign again so the file holds only signatures over the current content",
+                )
+            )
         else:
-            why = "the file changed after it was signed, or the signature is corrupt" if failing[0].status == signing.BAD else "gpg could not check it"
-            out.problems.append((SIGNATURE_BAD, f"signature by {failing[0].signer or '?'} does not verify: {why}",
-                                 "restore the signed content, or review it and sign again with `strataml sign`"))
+            why = (
+                "the file changed after it was signed, or the signature is corrupt"
+                if failing[0].status == signing.BAD
+                else "gpg could not check it"
+            )
+            out.problems.append(
+                (
+                    SIGNATURE_BAD,
+                    f"signature by {failing[0].signer or '?'} does not verify: {why}",
+                    "restore the signed content, or review it and sign again with `strataml sign`",
+                )
+            )
     for sig in sigs:
         if sig.status == signing.NO_KEY:
-            out.problems.append((SIGNER_NOT_PINNED, f"signed by {sig.signer}, a key not pinned in {MANIFEST} ({trust.source})",
-                                 "have a pinned key sign it, or pin the signer's key after review with `strataml keys add`"))
+            out.problems.append(
+                (
+                    SIGNER_NOT_PINNED,
+                    f"signed by {sig.signer}, a key not pinned in {MANIFEST} ({trust.source})",
+                    "have a pinned key sign it, or pin the signer's key after review with `strataml keys add`",
+                )
+            )
         elif sig.status in (signing.KEY_EXPIRED, signing.KEY_REVOKED, signing.SIG_EXPIRED):
-            what = {signing.KEY_EXPIRED: "its key has expired", signing.KEY_REVOKED: "its key was revoked",
-                    signing.SIG_EXPIRED: "the signature itself has expired"}[sig.status]
-            out.problems.append((SIGNER_KEY_INVALID, f"signature by {sig.primary or sig.signer} ({sig.uid}) verifies but {what}",
-                                 "sign again with a valid pinned key" + ("; and check why the key was revoked" if sig.status == signing.KEY_REVOKED else "")))
+            what = {
+                signing.KEY_EXPIRED: "its key has expired",
+                signing.KEY_REVOKED: "its key was revoked",
+                signing.SIG_EXPIRED: "the signature itself has expired",
+            }[sig.status]
+            out.problems.append(
+                (
+                    SIGNER_KEY_INVALID,
+                    f"signature by {sig.primary or sig.signer} ({sig.uid}) verifies but {what}",
+                    "sign again with a valid pinned key"
+                    + ("; and check why the key was revoked" if sig.status == signing.KEY_REVOKED else ""),
+                )
+            )
         elif sig.status == signing.GOOD:
             pin = trust.pin(sig.primary)
             if pin is None:  # cannot happen while the keyring holds only pins; never assume it
-                out.problems.append((SIGNER_NOT_PINNED, f"signed by {sig.primary}, a key not pinned in {MANIFEST}", "have a pinned key sign it"))
+                out.problems.append(
+                    (
+                        SIGNER_NOT_PINNED,
+                        f"signed by {sig.primary}, a key not pinned in {MANIFEST}",
+                        "have a pinned key sign it",
+                    )
+                )
             else:
                 out.signers.append(Signer(pin.fingerprint, sig.uid, pin.scopes))
     if out.signers and not failing:
         for alternatives in needs:
             if not any(set(alternatives) & set(s.scopes) for s in out.signers):
                 held = "; ".join(f"{s.fingerprint} ({s.uid}) holds {', '.join(s.scopes)}" for s in out.signers)
-                out.problems.append((SIGNER_OUT_OF_SCOPE, f"needs a signature by a key with scope {' or '.join(alternatives)}: {held}",
-                                     "have a key that holds the scope sign it (`strataml sign --key FPR`), or extend the key's scopes after review"))
+                out.problems.append(
+                    (
+                        SIGNER_OUT_OF_SCOPE,
+                        f"needs a signature by a key with scope {' or '.join(alternatives)}: {held}",
+                        "have a key that holds the scope sign it (`strataml sign --key FPR`), or extend the key's scopes after review",
+                    )
+                )
     return out

@@ -121,14 +121,18 @@ class Workspace:
         try:
             ref = parse_ref(text)
         except RefError as exc:
-            raise StrataError(str(exc), usage or "a ref looks like dataset:NAME@VERSION, model:NAME@VERSION, run:ID") from None
+            raise StrataError(
+                str(exc), usage or "a ref looks like dataset:NAME@VERSION, model:NAME@VERSION, run:ID"
+            ) from None
         if kind is not None and ref.kind != kind:
             raise StrataError(f"{text} is a {ref.kind} ref; a {kind} is needed here", usage or f"name a {kind}")
         record = self.get(ref)
         if record is None:
             close = self.closest(text, ref.kind)
-            raise StrataError(f"no {ref.kind} {text} in this workspace",
-                              f"did you mean {', '.join(close)}?" if close else f"see `strataml list {ref.kind}s`")
+            raise StrataError(
+                f"no {ref.kind} {text} in this workspace",
+                f"did you mean {', '.join(close)}?" if close else f"see `strataml list {ref.kind}s`",
+            )
         return record
 
     def closest(self, text: str, kind: str | None = None, n: int = 3) -> list[str]:
@@ -149,8 +153,9 @@ class Workspace:
         return [self.entries[p] for p in paths[lo:hi]]
 
 
-def load(root: Path, cache: Cache | None = None, entries: dict[str, Entry] | None = None,
-         deep: set[str] | None = None) -> Workspace:
+def load(
+    root: Path, cache: Cache | None = None, entries: dict[str, Entry] | None = None, deep: set[str] | None = None
+) -> Workspace:
     """Walk the workspace once and build its records (metadata from `cache` when unchanged).
 
     With `deep` (entries from walk_changed()), the workspace is partial: record folders not
@@ -166,8 +171,17 @@ def load(root: Path, cache: Cache | None = None, entries: dict[str, Entry] | Non
     reader = _Reader(root, entries, cache)
     reader.deep = deep
     _classify(reader, entries, records, strays, missing, ledgers)
-    return Workspace(root, reader(CONFIG), entries, tuple(records), tuple(strays), tuple(missing), tuple(ledgers),
-                     partial=deep is not None, reader=reader)
+    return Workspace(
+        root,
+        reader(CONFIG),
+        entries,
+        tuple(records),
+        tuple(strays),
+        tuple(missing),
+        tuple(ledgers),
+        partial=deep is not None,
+        reader=reader,
+    )
 
 
 def load_config(root: Path, cache: Cache | None = None) -> Loaded:
@@ -299,7 +313,9 @@ def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], depth: int
                     stack.append((item.path, child, level + 1))
             elif item.is_file(follow_symlinks=False):
                 st = item.stat(follow_symlinks=False)
-                out[child] = new(Entry, (child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False))
+                out[child] = new(
+                    Entry, (child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False)
+                )
             else:
                 out[child] = _entry(child, item.path, item.stat(follow_symlinks=False), real_root)
 
@@ -319,8 +335,14 @@ def _entry(rel: str, full: str, st: os.stat_result, real_root: str) -> Entry:
     return Entry(rel, "special", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
-def _classify(root: _Reader, entries: dict[str, Entry], records: list[Record], strays: list[Stray],
-              missing: list[tuple[str, str]], ledgers: list[str]) -> None:
+def _classify(
+    root: _Reader,
+    entries: dict[str, Entry],
+    records: list[Record],
+    strays: list[Stray],
+    missing: list[tuple[str, str]],
+    ledgers: list[str],
+) -> None:
     for rel, entry in entries.items():
         parts = rel.split("/")
         top = parts[0]
@@ -335,50 +357,95 @@ def _classify(root: _Reader, entries: dict[str, Entry], records: list[Record], s
             _folder_record(root, rel, entry, "run", Ref("run", parts[1]), records, strays, missing)
 
 
-def _experiment(root: _Reader, rel: str, entry: Entry, parts: list[str], records: list[Record], strays: list[Stray]) -> None:
+def _experiment(
+    root: _Reader, rel: str, entry: Entry, parts: list[str], records: list[Record], strays: list[Stray]
+) -> None:
     if len(parts) > 2:
         return  # reported with its parent folder
     name = parts[1]
     if entry.kind == "file" and name.endswith(".yaml"):
         records.append(Record("experiment", Ref("experiment", name[: -len(".yaml")]), None, rel, partial(root, rel)))
     elif entry.kind != "file" and name.endswith(".yaml"):
-        strays.append(Stray(rel, f"experiment spec is a {entry.kind}, not a regular file; it was not read",
-                            "replace it with the spec file itself"))
+        strays.append(
+            Stray(
+                rel,
+                f"experiment spec is a {entry.kind}, not a regular file; it was not read",
+                "replace it with the spec file itself",
+            )
+        )
     else:
-        strays.append(Stray(rel, "experiments/ holds only experiment specs named NAME.yaml",
-                            "move it elsewhere, or rename it to NAME.yaml if it is a spec"))
+        strays.append(
+            Stray(
+                rel,
+                "experiments/ holds only experiment specs named NAME.yaml",
+                "move it elsewhere, or rename it to NAME.yaml if it is a spec",
+            )
+        )
 
 
-def _versioned(root: _Reader, rel: str, entry: Entry, parts: list[str], records: list[Record], strays: list[Stray],
-               missing: list[tuple[str, str]], ledgers: list[str]) -> None:
+def _versioned(
+    root: _Reader,
+    rel: str,
+    entry: Entry,
+    parts: list[str],
+    records: list[Record],
+    strays: list[Stray],
+    missing: list[tuple[str, str]],
+    ledgers: list[str],
+) -> None:
     top = parts[0]
     kind = "dataset" if top == "datasets" else "model"
     if len(parts) == 2:
         if entry.kind != "dir":
-            strays.append(Stray(rel, f"{top}/ holds one folder per {kind} name, not files",
-                                f"move it into {top}/NAME/VERSION/ and record it, or remove it"))
+            strays.append(
+                Stray(
+                    rel,
+                    f"{top}/ holds one folder per {kind} name, not files",
+                    f"move it into {top}/NAME/VERSION/ and record it, or remove it",
+                )
+            )
         return
     name, version = parts[1], parts[2]
     if kind == "model" and version == LEDGER:
         if entry.kind == "file":
             ledgers.append(rel)
         else:
-            strays.append(Stray(rel, f"the lifecycle ledger is a {entry.kind}, not a file; it was not read",
-                                "restore the ledger file from Git (`git checkout REF -- PATH`)"))
+            strays.append(
+                Stray(
+                    rel,
+                    f"the lifecycle ledger is a {entry.kind}, not a file; it was not read",
+                    "restore the ledger file from Git (`git checkout REF -- PATH`)",
+                )
+            )
         return
     if kind == "model" and version == LEDGER + SIGNATURE_SUFFIX and entry.kind == "file":
         return
     if entry.kind != "dir":
-        strays.append(Stray(rel, f"{top}/{name}/ holds one folder per version" + (" and lifecycle.jsonl" if kind == "model" else ""),
-                            f"move it into {top}/{name}/VERSION/ and record it, or remove it"))
+        strays.append(
+            Stray(
+                rel,
+                f"{top}/{name}/ holds one folder per version" + (" and lifecycle.jsonl" if kind == "model" else ""),
+                f"move it into {top}/{name}/VERSION/ and record it, or remove it",
+            )
+        )
         return
     _folder_record(root, rel, entry, kind, Ref(kind, name, version), records, strays, missing)
 
 
-def _folder_record(root: _Reader, rel: str, entry: Entry, kind: str, ref: Ref, records: list[Record],
-                   strays: list[Stray], missing: list[tuple[str, str]]) -> None:
+def _folder_record(
+    root: _Reader,
+    rel: str,
+    entry: Entry,
+    kind: str,
+    ref: Ref,
+    records: list[Record],
+    strays: list[Stray],
+    missing: list[tuple[str, str]],
+) -> None:
     if entry.kind != "dir":
-        strays.append(Stray(rel, f"{rel.split('/')[0]}/ holds one folder per {kind}", "move it into a record folder or remove it"))
+        strays.append(
+            Stray(rel, f"{rel.split('/')[0]}/ holds one folder per {kind}", "move it into a record folder or remove it")
+        )
         return
     meta = f"{rel}/{META[kind]}"
     if root.deep is not None and rel not in root.deep:
@@ -386,8 +453,13 @@ def _folder_record(root: _Reader, rel: str, entry: Entry, kind: str, ref: Ref, r
         return
     found = root.entries.get(meta)
     if found is not None and found.kind != "file":
-        strays.append(Stray(meta, "metadata file is not a regular file (a symlink, folder or special file); it was not read",
-                            "replace it with the metadata file itself"))
+        strays.append(
+            Stray(
+                meta,
+                "metadata file is not a regular file (a symlink, folder or special file); it was not read",
+                "replace it with the metadata file itself",
+            )
+        )
         return
     if found is None:
         missing.append((rel, META[kind]))

@@ -19,17 +19,36 @@ def dataset() -> None:
 @dataset.command("add")
 @click.argument("name")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--version", "version", required=True, help="The new version, e.g. 1. Existing versions are never replaced.")
+@click.option(
+    "--version", "version", required=True, help="The new version, e.g. 1. Existing versions are never replaced."
+)
 @click.option("--description", help="What the data is (default: a line naming the files and rows).")
 @click.option("--license", "license_", metavar="LICENSE", help="SPDX id or terms, e.g. CC-BY-4.0.")
 @click.option("--source", help="Where the data came from: a URL or a note.")
-@click.option("--source-kind", type=click.Choice(SOURCE_KINDS), help="How it was obtained (default: download for URLs, manual otherwise).")
-@click.option("--time-column", metavar="COL", help="CSV column holding time; records the time range leakage rules check.")
+@click.option(
+    "--source-kind",
+    type=click.Choice(SOURCE_KINDS),
+    help="How it was obtained (default: download for URLs, manual otherwise).",
+)
+@click.option(
+    "--time-column", metavar="COL", help="CSV column holding time; records the time range leakage rules check."
+)
 @click.option("--target", metavar="COL", help="CSV column holding the label (marked role: target).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
-def add_command(state: State, name: str, files: tuple[Path, ...], version: str, description: str | None, license_: str | None,
-                source: str | None, source_kind: str | None, time_column: str | None, target: str | None, fmt: str) -> int:
+def add_command(
+    state: State,
+    name: str,
+    files: tuple[Path, ...],
+    version: str,
+    description: str | None,
+    license_: str | None,
+    source: str | None,
+    source_kind: str | None,
+    time_column: str | None,
+    target: str | None,
+    fmt: str,
+) -> int:
     """Copy FILES into datasets/NAME/VERSION/ and write dataset.yaml.
 
     Every file is hashed (sha256, size); CSV files also get columns with inferred types and
@@ -42,12 +61,18 @@ def add_command(state: State, name: str, files: tuple[Path, ...], version: str, 
           --source https://archive.ics.uci.edu/dataset/53/iris --target species
     """
     root = state.root()
-    folder, record = add(root, NewDataset(name, version, files, description, license_, source, source_kind, time_column, target))
+    folder, record = add(
+        root, NewDataset(name, version, files, description, license_, source, source_kind, time_column, target)
+    )
     if fmt == "json":
-        click.echo(json.dumps({"path": folder.relative_to(root).as_posix(), "record": record}, indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps({"path": folder.relative_to(root).as_posix(), "record": record}, indent=2, ensure_ascii=False)
+        )
         return 0
     rows = f", {record['rows']:,} rows" if "rows" in record else ""
-    click.echo(f"Created {record['ref']} in {folder.relative_to(root).as_posix()}/: {len(record['files'])} file(s){rows}")
+    click.echo(
+        f"Created {record['ref']} in {folder.relative_to(root).as_posix()}/: {len(record['files'])} file(s){rows}"
+    )
     click.echo(f"  digest {record['digest']}")
     if record.get("time_range"):
         tr = record["time_range"]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 import click
+
 from strataml.cli.main import State
 from strataml.cli.output import emit, progress_bar
 from strataml.errors import StrataError
@@ -20,21 +21,61 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
 
 @click.command()
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 2). CI runs this.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text for people, json for scripts, sarif for code scanning, github for workflow annotations.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE (atomically) instead of stdout.")
-@click.option("--select", multiple=True, metavar="PREFIX", help="Only report codes starting with PREFIX (repeat or comma-separate), e.g. TFC0006.")
-@click.option("--ignore", multiple=True, metavar="PREFIX", help="Never report codes starting with PREFIX, e.g. TFC0002-W001.")
-@click.option("--since", metavar="REF", help="Check only records changed since the git revision REF, plus history rules "
-              "(immutable versions, append-only ledgers, trust changes). For pull requests: --since origin/main.")
-@click.option("--require-content", is_flag=True, help="A recorded file present only as a Git LFS pointer is an error (default: verified by pointer, info).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts, sarif for code scanning, github for workflow annotations.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE (atomically) instead of stdout.",
+)
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="PREFIX",
+    help="Only report codes starting with PREFIX (repeat or comma-separate), e.g. TFC0006.",
+)
+@click.option(
+    "--ignore", multiple=True, metavar="PREFIX", help="Never report codes starting with PREFIX, e.g. TFC0002-W001."
+)
+@click.option(
+    "--since",
+    metavar="REF",
+    help="Check only records changed since the git revision REF, plus history rules "
+    "(immutable versions, append-only ledgers, trust changes). For pull requests: --since origin/main.",
+)
+@click.option(
+    "--require-content",
+    is_flag=True,
+    help="A recorded file present only as a Git LFS pointer is an error (default: verified by pointer, info).",
+)
 @click.option("--no-cache", is_flag=True, help="Ignore .strataml/cache and re-hash and re-read everything.")
-@click.option("--no-git", is_flag=True, help="Do not ask git about tracking and LFS routing (history rules still need git).")
+@click.option(
+    "--no-git", is_flag=True, help="Do not ask git about tracking and LFS routing (history rules still need git)."
+)
 @click.option("--list-rules", is_flag=True, help="List every rule: code, severity, name, contract, whether enforced.")
 @click.option("--explain", metavar="CODE", help="Explain one rule: what, why, an example and the fix.")
 @click.pass_obj
-def doctor(state: State, strict: bool, fmt: str, output: Path | None, select: tuple[str, ...], ignore: tuple[str, ...],
-           since: str | None, require_content: bool, no_cache: bool, no_git: bool, list_rules: bool, explain: str | None) -> int:
+def doctor(
+    state: State,
+    strict: bool,
+    fmt: str,
+    output: Path | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    since: str | None,
+    require_content: bool,
+    no_cache: bool,
+    no_git: bool,
+    list_rules: bool,
+    explain: str | None,
+) -> int:
     """Check the workspace against the contracts (TFC-0001 to TFC-0008).
 
     \b
@@ -71,8 +112,15 @@ def doctor(state: State, strict: bool, fmt: str, output: Path | None, select: tu
 
     options = engine.Options(require_content=require_content, since=since, use_git=not no_git)
     with progress_bar(enabled=fmt == "text" and output is None) as bar:
-        report = engine.doctor(root, select=_codes(select), ignore=_codes(ignore), strict=strict, options=options,
-                               use_cache=not no_cache, progress=bar)
+        report = engine.doctor(
+            root,
+            select=_codes(select),
+            ignore=_codes(ignore),
+            strict=strict,
+            options=options,
+            use_cache=not no_cache,
+            progress=bar,
+        )
     prefix = repo_prefix(root) if fmt in ("sarif", "github") else ""
     emit(output, lambda s, c: render(report, fmt, s, RenderOptions(color=c, repo_prefix=prefix)))
     return report.exit_code
@@ -83,8 +131,21 @@ def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
 
     rules = registry().values()
     if fmt == "json":
-        json.dump([{"code": r.code, "name": r.name, "severity": r.severity, "tfc": r.tfc, "enforced": r.enforced,
-                    "summary": r.summary} for r in rules], stream, indent=2)
+        json.dump(
+            [
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "severity": r.severity,
+                    "tfc": r.tfc,
+                    "enforced": r.enforced,
+                    "summary": r.summary,
+                }
+                for r in rules
+            ],
+            stream,
+            indent=2,
+        )
         stream.write("\n")
         return
     from rich.console import Console
@@ -94,7 +155,9 @@ def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
     for column in ("code", "severity", "name", "contract", "enforced"):
         table.add_column(column, no_wrap=column != "enforced")
     for r in rules:
-        table.add_row(r.code, r.severity, r.name, r.tfc, "yes" if r.enforced else r.enforced_note.removeprefix("planned "))
+        table.add_row(
+            r.code, r.severity, r.name, r.tfc, "yes" if r.enforced else r.enforced_note.removeprefix("planned ")
+        )
     Console(file=stream, force_terminal=color, no_color=not color, width=120).print(table)
 
 
@@ -105,10 +168,24 @@ def _explain(stream: TextIO, color: bool, fmt: str, code: str) -> None:
     rule = rules.get(code.strip().upper())
     if rule is None:
         close = closest_codes(code)
-        raise StrataError(f"unknown rule code {code!r}", f"did you mean {', '.join(close)}?" if close else "see `strataml doctor --list-rules`")
+        raise StrataError(
+            f"unknown rule code {code!r}",
+            f"did you mean {', '.join(close)}?" if close else "see `strataml doctor --list-rules`",
+        )
     if fmt == "json":
-        json.dump({"code": rule.code, "name": rule.name, "severity": rule.severity, "tfc": rule.tfc, "enforced": rule.enforced,
-                   "summary": rule.summary, "doc": rule.body}, stream, indent=2)
+        json.dump(
+            {
+                "code": rule.code,
+                "name": rule.name,
+                "severity": rule.severity,
+                "tfc": rule.tfc,
+                "enforced": rule.enforced,
+                "summary": rule.summary,
+                "doc": rule.body,
+            },
+            stream,
+            indent=2,
+        )
         stream.write("\n")
         return
     text = f"# {rule.code} {rule.name}\n\nContract: {rule.tfc} (tfc/{rule.document})\n\n{rule.body}\n"

@@ -11,8 +11,15 @@ from strataml.cli.main import State
 
 
 @click.command()
-@click.option("-o", "--output", metavar="FILE", help="Where to write the index ('-' for stdout). Default: .strataml/index.json in the workspace.")
-@click.option("--timestamp", is_flag=True, help="Add generated_at (the index is then no longer byte-identical between builds).")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Where to write the index ('-' for stdout). Default: .strataml/index.json in the workspace.",
+)
+@click.option(
+    "--timestamp", is_flag=True, help="Add generated_at (the index is then no longer byte-identical between builds)."
+)
 @click.pass_obj
 def index(state: State, output: str | None, timestamp: bool) -> int:
     """Build the lineage graph: datasets -> runs -> models, with health counts.

@@ -39,8 +39,17 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], fmt: str) 
 
     pin, key, before = add(state.root(), keyfile, list(scopes))
     if fmt == "json":
-        click.echo(json.dumps({"fingerprint": pin.fingerprint, "uid": key.uid, "scopes": list(pin.scopes),
-                               "file": f"tfc/keys/{pin.file}", "previous_scopes": list(before) if before is not None else None}))
+        click.echo(
+            json.dumps(
+                {
+                    "fingerprint": pin.fingerprint,
+                    "uid": key.uid,
+                    "scopes": list(pin.scopes),
+                    "file": f"tfc/keys/{pin.file}",
+                    "previous_scopes": list(before) if before is not None else None,
+                }
+            )
+        )
     elif before is None:
         click.echo(f"Pinned {pin.fingerprint} ({key.uid}) for {', '.join(pin.scopes)} in tfc/keys/{pin.file}")
     else:
@@ -94,8 +103,17 @@ def remove_command(state: State, fingerprint: str, fmt: str) -> int:
 
 @click.command("sign")
 @click.argument("target")
-@click.option("--key", "key", metavar="FPR", help="The key to sign with: fingerprint, long key id or user id (default: the one pinned secret key in your keyring that holds the needed scope).")
-@click.option("--gnupghome", type=click.Path(file_okay=False, exists=True), help="The signer's GnuPG home (default: $GNUPGHOME or ~/.gnupg).")
+@click.option(
+    "--key",
+    "key",
+    metavar="FPR",
+    help="The key to sign with: fingerprint, long key id or user id (default: the one pinned secret key in your keyring that holds the needed scope).",
+)
+@click.option(
+    "--gnupghome",
+    type=click.Path(file_okay=False, exists=True),
+    help="The signer's GnuPG home (default: $GNUPGHOME or ~/.gnupg).",
+)
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def sign_command(state: State, target: str, key: str | None, gnupghome: str | None, fmt: str) -> int:
@@ -117,8 +135,18 @@ def sign_command(state: State, target: str, key: str | None, gnupghome: str | No
 
     done = sign(state.root(), target, key, gnupghome, state.start())
     if fmt == "json":
-        click.echo(json.dumps({"signature": done.path, "target": done.target, "key": done.signer.fingerprint,
-                               "uid": done.signer.uid, "kept": done.kept, "dropped": done.dropped}))
+        click.echo(
+            json.dumps(
+                {
+                    "signature": done.path,
+                    "target": done.target,
+                    "key": done.signer.fingerprint,
+                    "uid": done.signer.uid,
+                    "kept": done.kept,
+                    "dropped": done.dropped,
+                }
+            )
+        )
         return 0
     click.echo(f"Signed {done.target} with {done.signer.fingerprint} ({done.signer.uid}): {done.path}")
     if done.kept:

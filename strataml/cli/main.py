@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -31,7 +32,7 @@ class State:
 class LazyGroup(click.Group):
     """Imports a subcommand's module only when it runs: `strataml doctor` pays for no other command."""
 
-    COMMANDS = {
+    COMMANDS: ClassVar[dict[str, tuple[str, str]]] = {
         "init": ("strataml.cli.init", "init"),
         "dataset": ("strataml.cli.dataset", "dataset"),
         "doctor": ("strataml.cli.doctor", "doctor"),
@@ -61,8 +62,14 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
-@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Run as if started in DIR (the workspace is the nearest strataml.yaml upward).", metavar="DIR")
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run as if started in DIR (the workspace is the nearest strataml.yaml upward).",
+    metavar="DIR",
+)
 @click.version_option(__version__, "-V", "--version", prog_name="strataml")
 @click.pass_context
 def cli(ctx: click.Context, directory: Path | None) -> None:
@@ -125,9 +132,11 @@ def run(argv: list[str] | None = None) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         click.echo(f"strataml: error: cannot access{where}: {exc.strerror or exc}", err=True)
         return EXIT_TOOL_FAILURE
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         _debug_traceback()
-        click.echo(f"strataml: internal error: {type(exc).__name__}: {exc} (set STRATAML_DEBUG=1 for the traceback)", err=True)
+        click.echo(
+            f"strataml: internal error: {type(exc).__name__}: {exc} (set STRATAML_DEBUG=1 for the traceback)", err=True
+        )
         return EXIT_TOOL_FAILURE
 
 

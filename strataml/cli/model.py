@@ -31,7 +31,16 @@ def register_command(state: State, run_ref: str, name: str, version: str | None,
     """
     result = register(state.root(), run_ref, name, version)
     if fmt == "json":
-        click.echo(json.dumps({"model": result.ref, "folder": str(result.folder), "created": result.created, "gate": result.gate_status}))
+        click.echo(
+            json.dumps(
+                {
+                    "model": result.ref,
+                    "folder": str(result.folder),
+                    "created": result.created,
+                    "gate": result.gate_status,
+                }
+            )
+        )
     elif result.created:
         click.echo(f"Registered {result.ref} in {result.folder}: gate {result.gate_status}")
     else:

@@ -48,8 +48,15 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[int, int], Callable
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-    bar = Progress(TextColumn("hashing {task.fields[files]} files"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                   TimeRemainingColumn(), transient=True, console=Console(stderr=True))
+    bar = Progress(
+        TextColumn("hashing {task.fields[files]} files"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    )
 
     def start(files: int, total: int) -> Callable[[int], None] | None:
         if total < MOMENT_BYTES:

@@ -15,13 +15,26 @@ from strataml.lifecycle import STATES
 @click.option("--to", "to", required=True, type=click.Choice(STATES), help="The state to move to.")
 @click.option("--reason", default="", help="Why: recorded in the ledger entry.")
 @click.option("--dry-run", is_flag=True, help="Check everything and print the entries, but write nothing.")
-@click.option("--sign", "sign", is_flag=True, help="Sign the ledger after the append (required when the policy says so).")
+@click.option(
+    "--sign", "sign", is_flag=True, help="Sign the ledger after the append (required when the policy says so)."
+)
 @click.option("--key", metavar="FPR", help="With --sign: the key to sign with.")
-@click.option("--gnupghome", type=click.Path(file_okay=False, exists=True), help="With --sign: the signer's GnuPG home.")
+@click.option(
+    "--gnupghome", type=click.Path(file_okay=False, exists=True), help="With --sign: the signer's GnuPG home."
+)
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
-def promote(state: State, model_ref: str, to: str, reason: str, dry_run: bool, sign: bool, key: str | None,
-            gnupghome: str | None, fmt: str) -> int:
+def promote(
+    state: State,
+    model_ref: str,
+    to: str,
+    reason: str,
+    dry_run: bool,
+    sign: bool,
+    key: str | None,
+    gnupghome: str | None,
+    fmt: str,
+) -> int:
     """Move MODEL_REF (model:NAME@VERSION) to another lifecycle state.
 
     \b
@@ -38,13 +51,29 @@ def promote(state: State, model_ref: str, to: str, reason: str, dry_run: bool, s
     """
     from strataml.promote import promote as do_promote
 
-    done = do_promote(state.root(), model_ref, to, reason=reason, dry_run=dry_run, sign=sign, key=key, gnupghome=gnupghome)
+    done = do_promote(
+        state.root(), model_ref, to, reason=reason, dry_run=dry_run, sign=sign, key=key, gnupghome=gnupghome
+    )
     if fmt == "json":
-        click.echo(json.dumps({"ref": done.ref, "from": done.before, "to": done.to, "written": done.written,
-                               "signed_by": done.signed_by, "entries": done.entries}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "ref": done.ref,
+                    "from": done.before,
+                    "to": done.to,
+                    "written": done.written,
+                    "signed_by": done.signed_by,
+                    "entries": done.entries,
+                },
+                indent=2,
+            )
+        )
         return 0
     verb = "Would move" if not done.written else "Moved"
-    click.echo(f"{verb} {done.ref}: {done.before} -> {done.to}" + (f" (seq {done.entries[-1]['seq']})" if done.written else " (dry run: nothing written)"))
+    click.echo(
+        f"{verb} {done.ref}: {done.before} -> {done.to}"
+        + (f" (seq {done.entries[-1]['seq']})" if done.written else " (dry run: nothing written)")
+    )
     for note in done.notes:
         click.echo(f"  also {note}")
     if done.signed_by:

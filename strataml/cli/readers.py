@@ -24,16 +24,37 @@ def _graph(state: State) -> Graph:
 
 @click.command("list")
 @click.argument("what", type=click.Choice(tuple(KIND_OF_LIST)))
-@click.option("--sort", "sort", metavar="KEY", help="Sort by a field (created, status, state, name...), a metric or a tag.")
+@click.option(
+    "--sort", "sort", metavar="KEY", help="Sort by a field (created, status, state, name...), a metric or a tag."
+)
 @click.option("--desc", is_flag=True, help="Sort descending (best first for scores such as accuracy).")
-@click.option("--filter", "filters", metavar="KEY=VALUE", multiple=True,
-              help="Keep rows whose field, metric or tag equals VALUE (status, state, experiment, gate, signed, tags.X...); repeatable, all must hold.")
+@click.option(
+    "--filter",
+    "filters",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="Keep rows whose field, metric or tag equals VALUE (status, state, experiment, gate, signed, tags.X...); repeatable, all must hold.",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most N rows.")
-@click.option("--metric", "metrics", metavar="NAME", multiple=True, help="Metric columns to show (default: the gated ones, then test_*).")
+@click.option(
+    "--metric",
+    "metrics",
+    metavar="NAME",
+    multiple=True,
+    help="Metric columns to show (default: the gated ones, then test_*).",
+)
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.pass_obj
-def list_command(state: State, what: str, sort: str | None, desc: bool, filters: tuple[str, ...], limit: int | None,
-                 metrics: tuple[str, ...], fmt: str) -> int:
+def list_command(
+    state: State,
+    what: str,
+    sort: str | None,
+    desc: bool,
+    filters: tuple[str, ...],
+    limit: int | None,
+    metrics: tuple[str, ...],
+    fmt: str,
+) -> int:
     """List datasets, runs, models or experiments as a table.
 
     \b
@@ -57,26 +78,61 @@ def list_command(state: State, what: str, sort: str | None, desc: bool, filters:
     return 0
 
 
-def _table(graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[str], sort: str | None = None, total: int = 0) -> None:
+def _table(
+    graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[str], sort: str | None = None, total: int = 0
+) -> None:
     from strataml.cli.table import render, width_for
     from strataml.graph import age, key_metrics
 
     shown: list[str] = []
     if what == "runs":
-        gates = {n["id"].split(":", 1)[1]: n["attrs"].get("gates") or [] for n in graph.nodes.values() if n["kind"] == "experiment"}
+        gates = {
+            n["id"].split(":", 1)[1]: n["attrs"].get("gates") or []
+            for n in graph.nodes.values()
+            if n["kind"] == "experiment"
+        }
         shown = metrics or _sorted_first(key_metrics(found, gates), found, sort)
         columns = ["run", "experiment", "status", "age", *[m.removeprefix("test_") for m in shown], "health"]
-        cells = [[r["name"], r.get("experiment") or "", r.get("status") or "", age(r.get("created")),
-                  *[_num(r["metrics"].get(m)) for m in shown], r["health"]] for r in found]
+        cells = [
+            [
+                r["name"],
+                r.get("experiment") or "",
+                r.get("status") or "",
+                age(r.get("created")),
+                *[_num(r["metrics"].get(m)) for m in shown],
+                r["health"],
+            ]
+            for r in found
+        ]
     elif what == "models":
         shown = metrics or _sorted_first(key_metrics(found, {}, limit=1), found, sort)[:1]
         columns = ["model", "version", "state", "gate", "signed", *[m.removeprefix("test_") for m in shown], "health"]
-        cells = [[r["name"], r.get("version", ""), r.get("state") or "", r.get("gate") or "", r.get("signed", ""),
-                  *[_num(r["metrics"].get(m)) for m in shown], r["health"]] for r in found]
+        cells = [
+            [
+                r["name"],
+                r.get("version", ""),
+                r.get("state") or "",
+                r.get("gate") or "",
+                r.get("signed", ""),
+                *[_num(r["metrics"].get(m)) for m in shown],
+                r["health"],
+            ]
+            for r in found
+        ]
     elif what == "datasets":
         columns = ["dataset", "version", "rows", "files", "license", "signed", "health"]
-        cells = [[r["name"], r.get("version", ""), _num(r.get("rows")), _num(r.get("files")), r.get("license") or "",
-                  r.get("signed", ""), r["health"]] for r in found]
+        cells = [
+            [
+                r["name"],
+                r.get("version", ""),
+                _num(r.get("rows")),
+                _num(r.get("files")),
+                r.get("license") or "",
+                r.get("signed", ""),
+                r["health"],
+            ]
+            for r in found
+        ]
     else:
         columns = ["experiment", "plugin", "model", "runs", "health"]
         cells = [[r["name"], r.get("plugin") or "", r.get("model") or "", str(r["runs"]), r["health"]] for r in found]
@@ -84,13 +140,27 @@ def _table(graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[s
         columns, cells = columns[:-1], [c[:-1] for c in cells]  # a column of "ok" says nothing: the footer does
     numeric = {"rows", "files", "runs", "version", *[m.removeprefix("test_") for m in shown]}
     # Ids people copy and short words people read are never cut; only metric and free-text columns may shrink.
-    keep = {i for i, c in enumerate(columns) if i == 0 or c in ("status", "state", "gate", "signed", "health", "age", "version")}
+    keep = {
+        i
+        for i, c in enumerate(columns)
+        if i == 0 or c in ("status", "state", "gate", "signed", "health", "age", "version")
+    }
     right = {i for i, c in enumerate(columns) if c in numeric}
     # Metric columns beyond the first go when the terminal is too narrow for them.
     optional = {i for i, c in enumerate(columns) if c in {m.removeprefix("test_") for m in shown[1:]}}
     tty = sys.stdout.isatty()
-    click.echo(render(columns, cells, keep=keep, right=right, width=width_for(tty), optional=optional,
-                      color=_color if wants_color(sys.stdout) else None), nl=False)
+    click.echo(
+        render(
+            columns,
+            cells,
+            keep=keep,
+            right=right,
+            width=width_for(tty),
+            optional=optional,
+            color=_color if wants_color(sys.stdout) else None,
+        ),
+        nl=False,
+    )
     bad = sum(1 for r in found if r["health"] != "ok")
     noun = what if len(found) != 1 else what[:-1]
     shown_of = f"{len(found)} of {total} {what}" if total > len(found) else f"{len(found)} {noun}"
@@ -142,7 +212,11 @@ def show(state: State, ref: str, fmt: str) -> int:
     history = []
     if node["kind"] == "model":
         ledger = lifecycle.read(state.root(), node["id"].split(":", 1)[1].split("@", 1)[0])
-        history = [{k: e[k] for k in ("seq", "at", "from", "to", "actor", "reason")} for e in ledger.entries if e["ref"] == node["id"]]
+        history = [
+            {k: e[k] for k in ("seq", "at", "from", "to", "actor", "reason")}
+            for e in ledger.entries
+            if e["ref"] == node["id"]
+        ]
     if fmt == "json":
         extra = {"history": history} if node["kind"] == "model" else {}
         click.echo(json.dumps({**node, "upstream": up, "downstream": down, **extra}, indent=2, sort_keys=True))
@@ -159,8 +233,11 @@ def show(state: State, ref: str, fmt: str) -> int:
         out += _attr_lines(key, val, "  ")
     if node["kind"] == "model":
         out.append("  history:" + ("" if history else " (registered; never promoted)"))
-        out += [f"    #{h['seq']} {h['at']}  {h['from']} -> {h['to']}  by {h['actor']}" + (f": {h['reason']}" if h["reason"] else "")
-                for h in history]
+        out += [
+            f"    #{h['seq']} {h['at']}  {h['from']} -> {h['to']}  by {h['actor']}"
+            + (f": {h['reason']}" if h["reason"] else "")
+            for h in history
+        ]
     out.append("  upstream:" + ("" if up else " (none)"))
     out += [f"    <- {u['ref']}  ({u['edge']})" for u in up]
     out.append("  downstream:" + ("" if down else " (none)"))
@@ -184,7 +261,9 @@ def _attr_lines(key: str, val: Any, indent: str) -> list[str]:
 @click.argument("ref")
 @click.option("--upstream", "direction", flag_value="up", help="Only what REF came from.")
 @click.option("--downstream", "direction", flag_value="down", help="Only what came from REF.")
-@click.option("--format", "fmt", type=click.Choice(("text", "json", "mermaid", "dot")), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json", "mermaid", "dot")), default="text", show_default=True
+)
 @click.pass_obj
 def lineage(state: State, ref: str, direction: str | None, fmt: str) -> int:
     """The records REF came from and the records that came from it, all the way.

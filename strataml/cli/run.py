@@ -17,7 +17,11 @@ from strataml.workspace import load as load_workspace
 
 @click.command("run")
 @click.argument("spec")
-@click.option("--dry-run", is_flag=True, help="Validate and print the plan (run id, inputs with digests, plugin, params); write nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate and print the plan (run id, inputs with digests, plugin, params); write nothing.",
+)
 @click.option("--no-register", is_flag=True, help="Do not register a model even if the spec names one.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
@@ -62,10 +66,20 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
 
         registered = register(root, f"run:{outcome.run_id}", run_spec.register)
     if fmt == "json":
-        click.echo(json.dumps({"run": f"run:{outcome.run_id}", "folder": str(outcome.folder), "status": outcome.status,
-                               "metrics": outcome.record.get("metrics", {}), "error": outcome.record.get("error"),
-                               "model": registered.ref if registered else None,
-                               "gate": registered.gate_status if registered else None}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "run": f"run:{outcome.run_id}",
+                    "folder": str(outcome.folder),
+                    "status": outcome.status,
+                    "metrics": outcome.record.get("metrics", {}),
+                    "error": outcome.record.get("error"),
+                    "model": registered.ref if registered else None,
+                    "gate": registered.gate_status if registered else None,
+                },
+                indent=2,
+            )
+        )
     else:
         _print_outcome(outcome, registered)
     return 0 if outcome.status == "succeeded" else 2
@@ -126,16 +140,38 @@ def plugins(fmt: str) -> int:
     for key, target in discover().items():
         try:
             info = load(key).info
-            rows.append({"key": key, "version": info.version, "extra": info.extra, "installed": extra_installed(info),
-                         "description": info.description, "entry_point": target})
-        except Exception as exc:  # noqa: BLE001 - a broken third-party plugin must not hide the others
-            rows.append({"key": key, "version": None, "extra": None, "installed": False,
-                         "description": f"cannot load: {exc}", "entry_point": target})
+            rows.append(
+                {
+                    "key": key,
+                    "version": info.version,
+                    "extra": info.extra,
+                    "installed": extra_installed(info),
+                    "description": info.description,
+                    "entry_point": target,
+                }
+            )
+        except Exception as exc:
+            rows.append(
+                {
+                    "key": key,
+                    "version": None,
+                    "extra": None,
+                    "installed": False,
+                    "description": f"cannot load: {exc}",
+                    "entry_point": target,
+                }
+            )
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return 0
     for row in rows:
-        state = "ready" if row["installed"] else f"needs: pip install 'strataml[{row['extra']}]'" if row["extra"] else "not loadable"
+        state = (
+            "ready"
+            if row["installed"]
+            else f"needs: pip install 'strataml[{row['extra']}]'"
+            if row["extra"]
+            else "not loadable"
+        )
         click.echo(f"{row['key']:<10} {row['version'] or '-':<8} {state}")
         click.echo(f"{'':<10} {row['description']}")
     return 0

@@ -18,18 +18,35 @@ def width_for(stream_is_tty: bool) -> int:
     return shutil.get_terminal_size((80, 24)).columns if stream_is_tty else 80
 
 
-def render(columns: list[str], rows: list[list[str]], *, keep: set[int], right: set[int], width: int,
-           color: Callable[[str], str | None] | None = None, optional: set[int] = frozenset()) -> str:  # type: ignore[assignment]
+def render(
+    columns: list[str],
+    rows: list[list[str]],
+    *,
+    keep: set[int],
+    right: set[int],
+    width: int,
+    color: Callable[[str], str | None] | None = None,
+    optional: set[int] = frozenset(),
+) -> str:  # type: ignore[assignment]
     """Columns in `keep` are never cut (ids, short words); the others shrink, widest first, to fit
     `width`; if that is not enough, `optional` columns are left out, last first."""
     widths = [max([len(c), *[len(r[i]) for r in rows]]) for i, c in enumerate(columns)]
-    floor = sum(widths[i] if i in keep else min(widths[i], MIN_WIDTH) for i in range(len(widths))) + 2 * (len(widths) - 1)
+    floor = sum(widths[i] if i in keep else min(widths[i], MIN_WIDTH) for i in range(len(widths))) + 2 * (
+        len(widths) - 1
+    )
     if floor > width and optional:
         drop = max(optional)
         others = [i for i in range(len(columns)) if i != drop]
         shift = lambda s: {j - (j > drop) for j in s if j != drop}  # noqa: E731
-        return render([columns[i] for i in others], [[r[i] for i in others] for r in rows], keep=shift(keep), right=shift(right),
-                      width=width, color=color, optional=shift(optional))
+        return render(
+            [columns[i] for i in others],
+            [[r[i] for i in others] for r in rows],
+            keep=shift(keep),
+            right=shift(right),
+            width=width,
+            color=color,
+            optional=shift(optional),
+        )
     while sum(widths) + 2 * (len(widths) - 1) > width:
         shrinkable = [i for i in range(len(widths)) if i not in keep and widths[i] > MIN_WIDTH]
         if not shrinkable:

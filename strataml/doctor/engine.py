@@ -57,7 +57,11 @@ class Context:
     def records(self) -> list[Record]:
         """The records this run checks (all, or those changed since --since)."""
         if self._records is None or self._records[0] is not self.scope:
-            chosen = list(self.workspace.records) if self.scope is None else [r for r in self.workspace.records if str(r.ref) in self.scope]
+            chosen = (
+                list(self.workspace.records)
+                if self.scope is None
+                else [r for r in self.workspace.records if str(r.ref) in self.scope]
+            )
             self._records = (self.scope, chosen)
         return self._records[1]
 
@@ -87,8 +91,13 @@ class Context:
         if self._git is None:
             self._git = False
             if self.options.use_git:
-                expected = {sys.intern(f"{r.folder}/{f.path}"): (f.sha256, f.size) for r in self.records() if r.folder
-                            for f in r.files if f.sha256 and f.size is not None}
+                expected = {
+                    sys.intern(f"{r.folder}/{f.path}"): (f.sha256, f.size)
+                    for r in self.records()
+                    if r.folder
+                    for f in r.files
+                    if f.sha256 and f.size is not None
+                }
                 # The same strings serve as paths and as keys: no second copy per file.
                 paths = [r.meta for r in self.records()] + list(expected)
                 paths += [p for r in self.records() for p in _record_paths(r)[1:] if p not in expected]
@@ -209,8 +218,15 @@ def policy_for(workspace: Workspace | dict, select: Sequence[str] = (), ignore: 
     )
 
 
-def run(workspace: Workspace, policy: Policy | None = None, *, strict: bool = False, options: Options | None = None,
-        cache: Cache | None = None, progress: Callable[[int, int], Callable[[int], None] | None] | None = None) -> Report:
+def run(
+    workspace: Workspace,
+    policy: Policy | None = None,
+    *,
+    strict: bool = False,
+    options: Options | None = None,
+    cache: Cache | None = None,
+    progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
+) -> Report:
     policy = policy or policy_for(workspace)
     raw, stats, _ctx = check(workspace, options or Options(), cache, progress)
     if cache is not None:
@@ -218,10 +234,15 @@ def run(workspace: Workspace, policy: Policy | None = None, *, strict: bool = Fa
     return Report(apply(policy, raw), stats, strict, _ctx.signatures)
 
 
-def check(workspace: Workspace, options: Options, cache: Cache | None = None,
-          progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
-          since: tuple[str, set[str]] | None = None, early: Background | None = None,
-          scope: frozenset[str] | None = None) -> tuple[list[Finding], dict[str, int], Context]:
+def check(
+    workspace: Workspace,
+    options: Options,
+    cache: Cache | None = None,
+    progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
+    since: tuple[str, set[str]] | None = None,
+    early: Background | None = None,
+    scope: frozenset[str] | None = None,
+) -> tuple[list[Finding], dict[str, int], Context]:
     """Every rule over the workspace: raw findings (no severity yet), stats, and the context used.
 
     `scope`: refs of the only records to check (as --since chooses them, but given).
@@ -243,8 +264,14 @@ def check(workspace: Workspace, options: Options, cache: Cache | None = None,
                 raise AssertionError(f"rule emitted unregistered code {finding.code}")
             raw.append(replace(finding, path=printable(finding.path), message=printable(finding.message)))
     # A partial (--since) workspace does not know how many records the others hold: no totals then.
-    totals = {} if workspace.partial else {"records": len(workspace.records),
-                                            **{f"{k}s": len(workspace.of_kind(k)) for k in ("dataset", "experiment", "run", "model")}}
+    totals = (
+        {}
+        if workspace.partial
+        else {
+            "records": len(workspace.records),
+            **{f"{k}s": len(workspace.of_kind(k)) for k in ("dataset", "experiment", "run", "model")},
+        }
+    )
     stats = {**totals, "records_checked": len(ctx.records()), **ctx.stats}
     return raw, stats, ctx
 
@@ -254,8 +281,13 @@ def record_errors(workspace: Workspace, record: Record, allow: tuple[str, ...] =
     less codes starting with one of `allow`: what sign and promote refuse to go past."""
     raw, _stats, _ctx = check(workspace, Options(), scope=frozenset({str(record.ref)}))
     folder = record.folder or record.meta
-    return [f for f in apply(policy_for(workspace), raw) if f.severity == "error" and not (allow and f.code.startswith(allow))
-            and (f.path in (folder, record.meta) or f.path.startswith(folder + "/"))]
+    return [
+        f
+        for f in apply(policy_for(workspace), raw)
+        if f.severity == "error"
+        and not (allow and f.code.startswith(allow))
+        and (f.path in (folder, record.meta) or f.path.startswith(folder + "/"))
+    ]
 
 
 def brief(findings: Sequence[Finding], n: int = 3) -> str:
@@ -287,10 +319,17 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return out
 
 
-def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = (), strict: bool = False,
-           options: Options | None = None, use_cache: bool = False,
-           progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
-           entries: dict[str, Entry] | None = None) -> Report:
+def doctor(
+    root: Path,
+    *,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    strict: bool = False,
+    options: Options | None = None,
+    use_cache: bool = False,
+    progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
+    entries: dict[str, Entry] | None = None,
+) -> Report:
     """Load the workspace at `root` and check it: the whole of `strataml doctor` minus rendering.
 
     `entries`: a walk of `root` the caller already made (ignored with --since, which walks its own way).
@@ -316,8 +355,17 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
             if hit is not None:
                 raw, stats = hit
                 policy = policy_for(load_config(root, cache).data or {}, select, ignore)
-                return Report(apply(policy, raw), {**stats, "files_hashed": 0, "bytes_hashed": 0,
-                                                   "files_cached": stats.get("files_checked", 0), "snapshot": 1}, strict)
+                return Report(
+                    apply(policy, raw),
+                    {
+                        **stats,
+                        "files_hashed": 0,
+                        "bytes_hashed": 0,
+                        "files_cached": stats.get("files_checked", 0),
+                        "snapshot": 1,
+                    },
+                    strict,
+                )
         raw, stats, ctx = _checked(root, entries, None, options, cache, progress)
         workspace = ctx.workspace
         if key is not None and not ctx.volatile:
@@ -327,8 +375,12 @@ def doctor(root: Path, *, select: Sequence[str] = (), ignore: Sequence[str] = ()
     return Report(apply(policy_for(workspace, select, ignore), raw), stats, strict, ctx.signatures, workspace)
 
 
-def _since(root: Path, options: Options, cache: Cache | None,
-           progress: Callable[[int, int], Callable[[int], None] | None] | None) -> tuple[list[Finding], dict[str, int], Context]:
+def _since(
+    root: Path,
+    options: Options,
+    cache: Cache | None,
+    progress: Callable[[int, int], Callable[[int], None] | None] | None,
+) -> tuple[list[Finding], dict[str, int], Context]:
     """A --since run. git lists the changes in processes of its own (started by the CLI already,
     or here): the records its diff names are checked while git still walks the tree for
     untracked files, and checked again with them if it finds any (rare in CI)."""
@@ -348,9 +400,15 @@ def _since(root: Path, options: Options, cache: Cache | None,
     return result if untracked <= tracked else run(tracked | untracked)
 
 
-def _checked(root: Path, entries: dict[str, Entry], deep: set[str] | None, options: Options, cache: Cache | None,
-             progress: Callable[[int, int], Callable[[int], None] | None] | None,
-             since: tuple[str, set[str]] | None = None) -> tuple[list[Finding], dict[str, int], Context]:
+def _checked(
+    root: Path,
+    entries: dict[str, Entry],
+    deep: set[str] | None,
+    options: Options,
+    cache: Cache | None,
+    progress: Callable[[int, int], Callable[[int], None] | None] | None,
+    since: tuple[str, set[str]] | None = None,
+) -> tuple[list[Finding], dict[str, int], Context]:
     """Load the walked workspace and run every rule, hashing big files in the background meanwhile."""
     from strataml.workspace import load
 
@@ -362,8 +420,12 @@ def _checked(root: Path, entries: dict[str, Entry], deep: set[str] | None, optio
     return raw, stats, ctx
 
 
-def _hash_early(root: Path, entries: dict[str, Entry], cache: Cache | None,
-                progress: Callable[[int, int], Callable[[int], None] | None] | None) -> Background | None:
+def _hash_early(
+    root: Path,
+    entries: dict[str, Entry],
+    cache: Cache | None,
+    progress: Callable[[int, int], Callable[[int], None] | None] | None,
+) -> Background | None:
     """Start hashing the files record folders hold while their metadata is read and checked.
 
     Every regular file in a record folder except the metadata is recorded, or a finding that
@@ -376,7 +438,12 @@ def _hash_early(root: Path, entries: dict[str, Entry], cache: Cache | None,
     base = str(root)
     items = []
     for path, entry in entries.items():
-        if entry.kind != "file" or entry.size < MAX_POINTER or path.rsplit("/", 1)[-1] in metas or not record_folder(path):
+        if (
+            entry.kind != "file"
+            or entry.size < MAX_POINTER
+            or path.rsplit("/", 1)[-1] in metas
+            or not record_folder(path)
+        ):
             continue
         if cache is not None and cache.sha256(path, stat_key(entry)):
             continue

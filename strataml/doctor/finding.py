@@ -33,8 +33,14 @@ class Finding:
         return (self.path, self.line or 0, self.code, self.message)
 
     def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "severity": self.severity, "path": self.path, "line": self.line,
-                "message": self.message, "hint": self.hint}
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "path": self.path,
+            "line": self.line,
+            "message": self.message,
+            "hint": self.hint,
+        }
 
 
 @dataclass(frozen=True)

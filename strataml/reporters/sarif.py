@@ -24,38 +24,56 @@ def as_document(report: Report, options: RenderOptions) -> dict[str, object]:
     driver_rules = []
     for code in used:
         rule = rules[code]
-        driver_rules.append({
-            "id": code,
-            "name": rule.name,
-            "shortDescription": {"text": rule.summary},
-            "fullDescription": {"text": f"{rule.tfc}: {rule.summary}"},
-            "help": {"text": rule.body, "markdown": re.sub(r"\n+(?=(What|Why|Example|Fix):)", "\n\n", rule.body)},
-            "defaultConfiguration": {"level": _LEVEL[rule.severity]},
-            "properties": {"tags": [rule.tfc]},
-        })
+        driver_rules.append(
+            {
+                "id": code,
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": f"{rule.tfc}: {rule.summary}"},
+                "help": {"text": rule.body, "markdown": re.sub(r"\n+(?=(What|Why|Example|Fix):)", "\n\n", rule.body)},
+                "defaultConfiguration": {"level": _LEVEL[rule.severity]},
+                "properties": {"tags": [rule.tfc]},
+            }
+        )
     results = []
     for f in report.findings:
         region = {"startLine": f.line or 1}
-        results.append({
-            "ruleId": f.code,
-            "ruleIndex": index[f.code],
-            "level": _LEVEL[f.severity],
-            "message": {"text": f"{f.message}. Fix: {f.hint}"},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": quote(repo_path(f.path, options)), "uriBaseId": "%SRCROOT%"},
-                "region": region,
-            }}],
-            "partialFingerprints": {"strataml/v1": hashlib.sha256(f"{f.code}\0{f.path}\0{f.message}".encode()).hexdigest()[:32]},
-        })
+        results.append(
+            {
+                "ruleId": f.code,
+                "ruleIndex": index[f.code],
+                "level": _LEVEL[f.severity],
+                "message": {"text": f"{f.message}. Fix: {f.hint}"},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": quote(repo_path(f.path, options)), "uriBaseId": "%SRCROOT%"},
+                            "region": region,
+                        }
+                    }
+                ],
+                "partialFingerprints": {
+                    "strataml/v1": hashlib.sha256(f"{f.code}\0{f.path}\0{f.message}".encode()).hexdigest()[:32]
+                },
+            }
+        )
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "strataml", "version": __version__, "semanticVersion": __version__,
-                                "rules": driver_rules}},
-            "results": results,
-            "columnKind": "unicodeCodePoints",
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "strataml",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": driver_rules,
+                    }
+                },
+                "results": results,
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
     }
 
 

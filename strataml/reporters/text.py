@@ -30,7 +30,9 @@ def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    console = Console(file=stream, width=options.width, force_terminal=True, highlight=False, emoji=False, soft_wrap=True)
+    console = Console(
+        file=stream, width=options.width, force_terminal=True, highlight=False, emoji=False, soft_wrap=True
+    )
     for line in lines:
         console.print(Text.assemble(*line))
 
@@ -41,8 +43,13 @@ def plain(line: Line) -> str:
 
 def _line(f: Finding) -> Line:
     where = f"{f.line}" if f.line else "-"
-    return [("  ", ""), (f"{where:>4}  ", "dim"), (f"{f.severity:<7}  ", _STYLE.get(f.severity, "")),
-            (f"{f.code}  ", "bold"), (f.message, "")]
+    return [
+        ("  ", ""),
+        (f"{where:>4}  ", "dim"),
+        (f"{f.severity:<7}  ", _STYLE.get(f.severity, "")),
+        (f"{f.code}  ", "bold"),
+        (f.message, ""),
+    ]
 
 
 def summary_line(report: Report) -> Line:
@@ -51,15 +58,23 @@ def summary_line(report: Report) -> Line:
     if "records" not in s:
         scope = " (changed since --since)"
     else:
-        scope = f" of {s['records']} (changed since --since)" if s.get("records_checked", s["records"]) != s["records"] else ""
-    checked = (f"{_n(s.get('records_checked', s.get('records', 0)), 'record')}{scope} checked, "
-               f"{_n(s.get('files_hashed', 0), 'file')} hashed ({_size(s.get('bytes_hashed', 0))}){cached}")
+        scope = (
+            f" of {s['records']} (changed since --since)"
+            if s.get("records_checked", s["records"]) != s["records"]
+            else ""
+        )
+    checked = (
+        f"{_n(s.get('records_checked', s.get('records', 0)), 'record')}{scope} checked, "
+        f"{_n(s.get('files_hashed', 0), 'file')} hashed ({_size(s.get('bytes_hashed', 0))}){cached}"
+    )
     counts = f"{_n(report.errors, 'error')}, {_n(report.warnings, 'warning')}, {_n(report.infos, 'info')}"
     if report.exit_code == 0:
         return [(f"OK: {counts}; {checked}", "green")]
     strict = " (--strict: warnings fail)" if report.strict and report.warnings and not report.errors else ""
     style = "bold red" if report.exit_code == 2 else "yellow"
-    return [(f"FAILED: {counts}{strict}; {checked}" if report.exit_code == 2 else f"WARNINGS: {counts}; {checked}", style)]
+    return [
+        (f"FAILED: {counts}{strict}; {checked}" if report.exit_code == 2 else f"WARNINGS: {counts}; {checked}", style)
+    ]
 
 
 def _n(count: int, noun: str) -> str:

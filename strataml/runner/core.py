@@ -15,7 +15,7 @@ import shutil
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ def params_of(spec: RunSpec) -> dict[str, Any]:
 def plan(spec: RunSpec, plugin: Plugin, workspace_root: Path) -> dict[str, Any]:
     """What `strataml run --dry-run` prints: everything a run would record before it starts."""
     commit, dirty = head_state(workspace_root)
-    run_id = new_run_id(spec, commit, datetime.now(timezone.utc))
+    run_id = new_run_id(spec, commit, datetime.now(UTC))
     return {
         "run_id": run_id,
         "folder": (runs_root(workspace_root) / run_id).as_posix(),
@@ -90,11 +90,17 @@ def plan(spec: RunSpec, plugin: Plugin, workspace_root: Path) -> dict[str, Any]:
     }
 
 
-def execute(spec: RunSpec, plugin: Plugin, workspace_root: Path, *, env: dict[str, str] | None = None,
-            logger: logging.Logger | None = None) -> Outcome:
+def execute(
+    spec: RunSpec,
+    plugin: Plugin,
+    workspace_root: Path,
+    *,
+    env: dict[str, str] | None = None,
+    logger: logging.Logger | None = None,
+) -> Outcome:
     commit, dirty = head_state(workspace_root)  # before the run folder exists, so it does not count as dirt
     tracking = Tracking(env)
-    created = datetime.now(timezone.utc)
+    created = datetime.now(UTC)
     run_id = new_run_id(spec, commit, created)
     final = runs_root(workspace_root, env) / run_id
     staging = staging_dir(final)
@@ -115,13 +121,15 @@ def execute(spec: RunSpec, plugin: Plugin, workspace_root: Path, *, env: dict[st
         except KeyboardInterrupt as exc:
             status, interrupted = "cancelled", exc
             error = {"type": "KeyboardInterrupt", "message": "interrupted"}
-        except Exception as exc:  # noqa: BLE001 - a plugin failure is recorded, not propagated
+        except Exception as exc:
             error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
             write_text(staging / "errors" / "exception.txt", traceback.format_exc())
             log.error("plugin %s failed: %s", plugin.info.key, error["message"])
         ended = _now()
         record = _record(spec, plugin, run_id, status, error, result, commit, dirty, created, started, ended, tracking)
-        summary = {k: record[k] for k in ("ref", "experiment", "status", "created_at", "started_at", "ended_at") if k in record}
+        summary = {
+            k: record[k] for k in ("ref", "experiment", "status", "created_at", "started_at", "ended_at") if k in record
+        }
         summary.update(metrics=record.get("metrics", {}), duration_seconds=round(_seconds(started, ended), 3))
         if error:
             summary["error"] = error
@@ -143,8 +151,20 @@ def execute(spec: RunSpec, plugin: Plugin, workspace_root: Path, *, env: dict[st
     return Outcome(run_id, final, status, record)
 
 
-def _record(spec: RunSpec, plugin: Plugin, run_id: str, status: str, error: dict[str, str] | None, result: RunResult | None,
-            commit: str | None, dirty: bool, created: datetime, started: str, ended: str, tracking: Tracking) -> dict[str, Any]:
+def _record(
+    spec: RunSpec,
+    plugin: Plugin,
+    run_id: str,
+    status: str,
+    error: dict[str, str] | None,
+    result: RunResult | None,
+    commit: str | None,
+    dirty: bool,
+    created: datetime,
+    started: str,
+    ended: str,
+    tracking: Tracking,
+) -> dict[str, Any]:
     record: dict[str, Any] = {
         "schema": schema_id("run"),
         "ref": f"run:{run_id}",
@@ -155,8 +175,11 @@ def _record(spec: RunSpec, plugin: Plugin, run_id: str, status: str, error: dict
         "ended_at": ended,
         "plugin": {"key": plugin.info.key, "version": plugin.info.version},
         "code": {"commit": commit, "dirty": dirty},
-        "environment": {"python": platform.python_version(), "platform": platform.platform(),
-                        "packages": _versions(("strataml", *plugin.info.packages))},
+        "environment": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "packages": _versions(("strataml", *plugin.info.packages)),
+        },
         "seed": spec.seed,
         "config_hash": spec.config_hash,
         "params": params_of(spec),
@@ -171,7 +194,10 @@ def _record(spec: RunSpec, plugin: Plugin, run_id: str, status: str, error: dict
     if result and result.target:
         record["target"] = result.target
     if tracking.mlflow:
-        record["tracking"] = {"mlflow_run_id": tracking.mlflow_run_id or "", "mlflow_experiment": tracking.mlflow.experiment_name}
+        record["tracking"] = {
+            "mlflow_run_id": tracking.mlflow_run_id or "",
+            "mlflow_experiment": tracking.mlflow.experiment_name,
+        }
     if error:
         record["error"] = error
     return record
@@ -181,7 +207,11 @@ def _split_record(spec: RunSpec) -> dict[str, Any]:
     split = spec.split
     if split["kind"] == "time":
         return {"kind": "time", "column": split["column"], "windows": split["windows"]}
-    return {"kind": "ratio", "ratios": {k: split[k] for k in ("train", "val", "test")}, "stratify": bool(split.get("stratify"))}
+    return {
+        "kind": "ratio",
+        "ratios": {k: split[k] for k in ("train", "val", "test")},
+        "stratify": bool(split.get("stratify")),
+    }
 
 
 def _versions(names: tuple[str, ...]) -> dict[str, str]:
@@ -201,7 +231,7 @@ def _log_best_effort(tracking: Tracking, staging: Path, log: logging.Logger) -> 
         if path.exists():
             try:
                 tracking.log_artifact(path, artifact_path)
-            except Exception as exc:  # noqa: BLE001 - tracking is a mirror; the run folder is the record
+            except Exception as exc:
                 log.warning("could not log %s to tracking: %s", rel, exc)
 
 
@@ -220,7 +250,7 @@ def _hash_all(folder: Path) -> list[dict[str, Any]]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _seconds(start: str, end: str) -> float:

@@ -71,7 +71,9 @@ class RunResult:
     outputs: dict[str, Any] = field(default_factory=dict)
     features: list[dict[str, str]] = field(default_factory=list)
     target: str | None = None
-    split: dict[str, Any] = field(default_factory=dict)  # only if it differs from the spec's (core records the spec's otherwise)
+    split: dict[str, Any] = field(
+        default_factory=dict
+    )  # only if it differs from the spec's (core records the spec's otherwise)
 
 
 class Plugin(Protocol):
@@ -100,7 +102,10 @@ def load(key: str) -> Plugin:
     target = discover().get(key)
     if target is None:
         known = ", ".join(discover()) or "none"
-        raise StrataError(f"unknown plugin {key!r} (installed: {known})", "fix plugin: in the spec, or install the package that provides it")
+        raise StrataError(
+            f"unknown plugin {key!r} (installed: {known})",
+            "fix plugin: in the spec, or install the package that provides it",
+        )
     module_name, _, attr = target.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, attr)()
@@ -113,5 +118,7 @@ def extra_installed(info: PluginInfo) -> bool:
 def require_extra(info: PluginInfo) -> None:
     if not extra_installed(info):
         missing = [m for m in info.modules if importlib.util.find_spec(m) is None]
-        raise MissingExtra(f"plugin {info.key!r} needs {', '.join(missing)} ({'is' if len(missing) == 1 else 'are'} not installed)",
-                           f"pip install 'strataml[{info.extra}]'" if info.extra else "install the plugin's dependencies")
+        raise MissingExtra(
+            f"plugin {info.key!r} needs {', '.join(missing)} ({'is' if len(missing) == 1 else 'are'} not installed)",
+            f"pip install 'strataml[{info.extra}]'" if info.extra else "install the plugin's dependencies",
+        )

@@ -27,7 +27,9 @@ class SpecError(StrataError):
 
     def __init__(self, path: str, problems: list[str]) -> None:
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{path} cannot run:\n{lines}", "fix the spec; `strataml run SPEC --dry-run` checks it without running")
+        super().__init__(
+            f"{path} cannot run:\n{lines}", "fix the spec; `strataml run SPEC --dry-run` checks it without running"
+        )
         self.problems = problems
 
 
@@ -44,7 +46,9 @@ def find_experiment(workspace: Workspace, target: str, cwd: Path | None = None) 
         try:
             rel = full.resolve().relative_to(workspace.root).as_posix()
         except ValueError:
-            raise StrataError(f"{target} is outside the workspace {workspace.root}", "put the spec in experiments/") from None
+            raise StrataError(
+                f"{target} is outside the workspace {workspace.root}", "put the spec in experiments/"
+            ) from None
         if not (rel.startswith("experiments/") and rel.count("/") == 1 and rel.endswith(".yaml")):
             raise StrataError(f"{rel} is not an experiment spec location", "specs live in experiments/NAME.yaml")
         name = rel[len("experiments/") : -len(".yaml")]
@@ -53,7 +57,9 @@ def find_experiment(workspace: Workspace, target: str, cwd: Path | None = None) 
     record = workspace.get(f"experiment:{name}")
     if record is None:
         known = ", ".join(r.ref.name for r in workspace.of_kind("experiment")) or "none"
-        raise StrataError(f"no experiment {name!r} in this workspace (experiments: {known})", "name a spec in experiments/")
+        raise StrataError(
+            f"no experiment {name!r} in this workspace (experiments: {known})", "name a spec in experiments/"
+        )
     return record
 
 
@@ -79,11 +85,23 @@ def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
         if abs(total - 1.0) > 1e-9:
             raise SpecError(record.meta, [f"line {record.line('split')}: split ratios add up to {total:g}, not 1"])
     elif dataset is None:
-        raise SpecError(record.meta, [f"line {record.line('split')}: a time split needs a workspace dataset with a time column"])
+        raise SpecError(
+            record.meta, [f"line {record.line('split')}: a time split needs a workspace dataset with a time column"]
+        )
     spec = RunSpec(
-        name=record.ref.name, path=record.meta, plugin=doc["plugin"], data=data, model=doc["model"], split=split,
-        seed=doc["seed"], tags=dict(doc.get("tags") or {}), gates=tuple(doc.get("gates") or ()),
-        register=(doc.get("register") or {}).get("model"), config_hash=config_hash(doc), dataset=dataset, document=doc,
+        name=record.ref.name,
+        path=record.meta,
+        plugin=doc["plugin"],
+        data=data,
+        model=doc["model"],
+        split=split,
+        seed=doc["seed"],
+        tags=dict(doc.get("tags") or {}),
+        gates=tuple(doc.get("gates") or ()),
+        register=(doc.get("register") or {}).get("model"),
+        config_hash=config_hash(doc),
+        dataset=dataset,
+        document=doc,
     )
     plugin = load(spec.plugin)
     require_extra(plugin.info)
@@ -106,8 +124,11 @@ def _doctor_problems(workspace: Workspace, record: Record) -> list[str]:
     # The doctor's rules over just the spec and its input: the same checks, the same words.
     view = dataclasses.replace(workspace, records=tuple(inputs), strays=(), missing_meta=(), ledgers=())
     report = engine.run(view)
-    return [f"{f.path}{f':{f.line}' if f.line else ''}: {f.message} [{f.code}] (hint: {f.hint})"
-            for f in report.findings if f.severity == "error"]
+    return [
+        f"{f.path}{f':{f.line}' if f.line else ''}: {f.message} [{f.code}] (hint: {f.hint})"
+        for f in report.findings
+        if f.severity == "error"
+    ]
 
 
 def _dataset_input(workspace: Workspace, record: Record, data: dict[str, Any]) -> DatasetInput:
@@ -117,11 +138,23 @@ def _dataset_input(workspace: Workspace, record: Record, data: dict[str, Any]) -
     chosen = data.get("file")
     if chosen is None:
         if len(csvs) != 1:
-            raise SpecError(record.meta, [f"line {record.line('data')}: {ds.ref} has {len(csvs)} CSV files; name one with data.file"])
+            raise SpecError(
+                record.meta,
+                [f"line {record.line('data')}: {ds.ref} has {len(csvs)} CSV files; name one with data.file"],
+            )
         chosen = csvs[0]
     elif chosen not in csvs:
-        raise SpecError(record.meta, [f"line {record.line('data', 'file')}: {chosen!r} is not a CSV file of {ds.ref} ({', '.join(csvs)})"])
+        raise SpecError(
+            record.meta,
+            [f"line {record.line('data', 'file')}: {chosen!r} is not a CSV file of {ds.ref} ({', '.join(csvs)})"],
+        )
     columns = ds.data.get("columns") if isinstance(ds.data.get("columns"), list) else []
     tr = ds.data.get("time_range") if isinstance(ds.data.get("time_range"), dict) else None
-    return DatasetInput(str(ds.ref), ds.digest or "", workspace.root / ds.folder, workspace.root / ds.folder / chosen,
-                        tuple(columns), tr)
+    return DatasetInput(
+        str(ds.ref),
+        ds.digest or "",
+        workspace.root / ds.folder,
+        workspace.root / ds.folder / chosen,
+        tuple(columns),
+        tr,
+    )

@@ -45,8 +45,12 @@ class LocalTracker:
         pass  # the files already live in the run folder
 
     def end(self, status: str) -> None:
-        doc = {"params": dict(sorted(self.params.items())), "tags": dict(sorted(self.tags.items())),
-               "metrics": dict(sorted(self.metrics.items())), "status": status}
+        doc = {
+            "params": dict(sorted(self.params.items())),
+            "tags": dict(sorted(self.tags.items())),
+            "metrics": dict(sorted(self.metrics.items())),
+            "status": status,
+        }
         write_text(self.folder / LOCAL_FILE, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
@@ -57,8 +61,10 @@ class MlflowTracker:
         try:
             from mlflow.tracking import MlflowClient
         except ImportError:
-            raise StrataError("MLFLOW_TRACKING_URI is set but MLflow is not installed",
-                              "pip install 'strataml[mlflow]', or unset MLFLOW_TRACKING_URI") from None
+            raise StrataError(
+                "MLFLOW_TRACKING_URI is set but MLflow is not installed",
+                "pip install 'strataml[mlflow]', or unset MLFLOW_TRACKING_URI",
+            ) from None
         self.client = MlflowClient(tracking_uri=uri)
         self.uri = uri
         self.run_id: str | None = None
@@ -86,7 +92,9 @@ class MlflowTracker:
         self.client.log_artifact(self.run_id, str(path), artifact_path)
 
     def end(self, status: str) -> None:
-        self.client.set_terminated(self.run_id, "FINISHED" if status == "succeeded" else "FAILED" if status == "failed" else "KILLED")
+        self.client.set_terminated(
+            self.run_id, "FINISHED" if status == "succeeded" else "FAILED" if status == "failed" else "KILLED"
+        )
 
 
 class Tracking:
@@ -138,7 +146,9 @@ class Tracking:
     def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
         for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
             rel_parent = path.parent.relative_to(folder).as_posix()
-            sub = artifact_path if rel_parent == "." else f"{artifact_path}/{rel_parent}" if artifact_path else rel_parent
+            sub = (
+                artifact_path if rel_parent == "." else f"{artifact_path}/{rel_parent}" if artifact_path else rel_parent
+            )
             self.log_artifact(path, sub)
 
     def end(self, status: str) -> None:

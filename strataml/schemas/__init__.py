@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
-
 
 KINDS = ("workspace", "dataset", "experiment", "run", "model", "gate", "ledger-entry", "index", "keys")
 _BASE = "https://strataml.dev/schemas/"
@@ -44,7 +43,7 @@ def raw_schema(kind: str) -> dict[str, Any]:
     return json.loads(schema_bytes(kind))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _registry() -> Any:
     from referencing import Registry, Resource
 
@@ -52,7 +51,7 @@ def _registry() -> Any:
     return Registry().with_resources(pairs)
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(kind: str) -> Any:
     # jsonschema is imported on first use: a warm doctor takes its verdicts from the cache.
     from jsonschema import Draft202012Validator
@@ -60,7 +59,7 @@ def validator(kind: str) -> Any:
     return Draft202012Validator(raw_schema(kind), registry=_registry())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fast(kind: str) -> Any:
     from strataml.schemas.fast import Unsupported, compile_schema
 
@@ -70,7 +69,7 @@ def _fast(kind: str) -> Any:
         where, _, pointer = ref.partition("#")
         if where not in ("", "common.schema.json") or not pointer.startswith("/$defs/"):
             raise Unsupported(ref)
-        name = pointer[len("/$defs/"):]
+        name = pointer[len("/$defs/") :]
         # Only common.schema.json has $defs, and its own refs are local ones: "" means common too.
         own = raw_schema(kind).get("$defs", {})
         return own[name] if where == "" and name in own else common["$defs"][name]

@@ -72,11 +72,13 @@ _TYPES: dict[str, Check] = {
 
 def _every(checks: list[Check]) -> Check:
     """All of `checks`; a plain loop (a generator per call costs more than the checks)."""
+
     def run(v: Any) -> bool:
         for check in checks:
             if not check(v):
                 return False
         return True
+
     return run
 
 
@@ -125,6 +127,7 @@ def compile_schema(schema: dict[str, Any], resolve: Callable[[str], dict[str, An
                         if k in v and not check(v[k]):
                             return False
                 return True
+
             return properties
         if word == "required":
             return lambda v: not isinstance(v, dict) or all(k in v for k in arg)
@@ -148,11 +151,16 @@ def compile_schema(schema: dict[str, Any], resolve: Callable[[str], dict[str, An
                         if not each(x):
                             return False
                 return True
+
             return items
         if word == "minItems":
             return lambda v: not isinstance(v, list) or len(v) >= arg
         if word == "uniqueItems":
-            return lambda v: not arg or not isinstance(v, list) or all(not _equal(v[i], v[j]) for i in range(len(v)) for j in range(i))
+            return lambda v: (
+                not arg
+                or not isinstance(v, list)
+                or all(not _equal(v[i], v[j]) for i in range(len(v)) for j in range(i))
+            )
         if word == "minLength":
             return lambda v: not isinstance(v, str) or len(v) >= arg
         if word == "maxLength":

@@ -5,4 +5,13 @@ from strataml.doctor.rules import history, integrity, layout, ledgers, lineage, 
 # Integrity late: it waits for the background hashing, which the rules before it overlap.
 # Tracking after it: git's listings of 100,000 paths are tens of MB that should not add to
 # the hashes still being collected (the peak memory of a large run).
-CHECKS = (layout.check, records.check, lineage.check, ledgers.check, history.check, signatures.check, integrity.check, tracking.check)
+CHECKS = (
+    layout.check,
+    records.check,
+    lineage.check,
+    ledgers.check,
+    history.check,
+    signatures.check,
+    integrity.check,
+    tracking.check,
+)

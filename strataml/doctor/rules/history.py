@@ -22,7 +22,9 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 def owner(path: str) -> str | None:
     """The record folder (or ledger, or spec) a changed file belongs to, by layout alone."""
     parts = path.split("/")
-    if (parts[0] == "models" and len(parts) == 3 and parts[2] == LEDGER) or (parts[0] == "experiments" and len(parts) == 2):
+    if (parts[0] == "models" and len(parts) == 3 and parts[2] == LEDGER) or (
+        parts[0] == "experiments" and len(parts) == 2
+    ):
         return path
     folder = record_folder(path)
     return folder if folder and folder != path else None
@@ -71,20 +73,37 @@ def check(ctx: Context) -> Iterator[Finding]:
         kind = folder.split("/")[0]
         what = ", ".join(sorted(existed)[:3]) + (" ..." if len(existed) > 3 else "")
         if kind == "datasets":
-            yield Finding(DATASET_CHANGED, folder, f"dataset version committed at {ctx.options.since} was changed or removed ({what})",
-                          "restore it (`git checkout REF -- PATH`) and add the new data as a new version")
+            yield Finding(
+                DATASET_CHANGED,
+                folder,
+                f"dataset version committed at {ctx.options.since} was changed or removed ({what})",
+                "restore it (`git checkout REF -- PATH`) and add the new data as a new version",
+            )
         elif kind == "models":
-            yield Finding(MODEL_CHANGED, folder, f"model version registered at {ctx.options.since} was changed or removed ({what})",
-                          "restore it and register a new version instead")
+            yield Finding(
+                MODEL_CHANGED,
+                folder,
+                f"model version registered at {ctx.options.since} was changed or removed ({what})",
+                "restore it and register a new version instead",
+            )
         elif kind == "runs" and _terminal(old.get(f"{folder}/run.yaml")):
-            yield Finding(RUN_CHANGED, folder, f"run finished at {ctx.options.since} was changed or removed ({what})",
-                          "restore it; new work is a new run")
+            yield Finding(
+                RUN_CHANGED,
+                folder,
+                f"run finished at {ctx.options.since} was changed or removed ({what})",
+                "restore it; new work is a new run",
+            )
     for ledger in sorted(ledgers):
         previous = old.get(ledger)
         current = ws.abspath(ledger).read_bytes() if ws.abspath(ledger).is_file() else b""
         if previous is not None and not current.startswith(previous):
-            yield Finding(LEDGER_REWRITTEN, ledger, f"the ledger at {ctx.options.since} is not a prefix of the current one: "
-                          "entries were edited, removed or reordered", f"restore it with `git checkout {ctx.options.since} -- {ledger}` and append")
+            yield Finding(
+                LEDGER_REWRITTEN,
+                ledger,
+                f"the ledger at {ctx.options.since} is not a prefix of the current one: "
+                "entries were edited, removed or reordered",
+                f"restore it with `git checkout {ctx.options.since} -- {ledger}` and append",
+            )
     yield from _trust(ctx, changed)
 
 
@@ -98,12 +117,20 @@ def _terminal(raw: bytes | None) -> bool:
 def _trust(ctx: Context, changed: set[str]) -> Iterator[Finding]:
     keys = sorted(p for p in changed if p.startswith("tfc/keys/"))
     for path in keys:
-        yield Finding(TRUST_CHANGED, path, f"a trusted key file changed since {ctx.options.since}",
-                      "review who gains or loses the right to sign; it takes effect once merged")
+        yield Finding(
+            TRUST_CHANGED,
+            path,
+            f"a trusted key file changed since {ctx.options.since}",
+            "review who gains or loses the right to sign; it takes effect once merged",
+        )
     if CONFIG in changed:
         new = ctx.workspace.config.data if isinstance(ctx.workspace.config.data, dict) else {}
         old = ctx.since_config()
         old = old if isinstance(old, dict) else {}
         if new.get("signing") != old.get("signing"):
-            yield Finding(TRUST_CHANGED, CONFIG, f"signing keys or policy changed since {ctx.options.since}",
-                          "review the change to `signing:`; it takes effect once merged")
+            yield Finding(
+                TRUST_CHANGED,
+                CONFIG,
+                f"signing keys or policy changed since {ctx.options.since}",
+                "review the change to `signing:`; it takes effect once merged",
+            )

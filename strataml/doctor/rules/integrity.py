@@ -11,8 +11,8 @@ from collections.abc import Generator, Iterator
 
 from strataml import lfs
 from strataml.doctor.engine import Context
-from strataml.hashing import sha256_file
 from strataml.doctor.finding import Finding
+from strataml.hashing import sha256_file
 from strataml.records import FileEntry, Record
 from strataml.workspace import SIGNATURE_SUFFIX, Entry
 
@@ -43,9 +43,13 @@ def check(ctx: Context) -> Iterator[Finding]:
         for entry in record.files:
             problem = unsafe(entry.path)
             if problem:
-                yield Finding(UNSAFE_PATH, record.meta, f"{entry.field}[{entry.index}].path {entry.path!r} {problem}",
-                              "record paths relative to the record folder, with '/' separators and no '..'",
-                              record.line(entry.field, entry.index, "path"))
+                yield Finding(
+                    UNSAFE_PATH,
+                    record.meta,
+                    f"{entry.field}[{entry.index}].path {entry.path!r} {problem}",
+                    "record paths relative to the record folder, with '/' separators and no '..'",
+                    record.line(entry.field, entry.index, "path"),
+                )
                 continue
             rel = sys.intern(f"{record.folder}/{entry.path}")
             recorded.add(rel)
@@ -86,8 +90,12 @@ def _present(ctx: Context, record: Record, rel: str) -> Generator[Finding, None,
     found = ws.entries.get(rel)
     if found is None or found.kind == "dir":
         what = "is a folder" if found else "is missing"
-        yield Finding(MISSING, rel, f"recorded in {record.meta} but {what}",
-                      "restore the file (git checkout / git lfs pull), or record a new version without it")
+        yield Finding(
+            MISSING,
+            rel,
+            f"recorded in {record.meta} but {what}",
+            "restore the file (git checkout / git lfs pull), or record a new version without it",
+        )
         return False
     if found.kind in ("symlink", "special"):
         bad = _unopenable(ws.abspath(rel), found)
@@ -102,8 +110,12 @@ def _verify_small(ctx: Context, record: Record, entry: FileEntry, rel: str) -> I
     try:
         raw = ctx.workspace.abspath(rel).read_bytes()
     except OSError as exc:
-        yield Finding(MISSING, rel, f"recorded in {record.meta} but cannot be read: {exc.strerror}",
-                      "fix the file's permissions so the doctor can verify it")
+        yield Finding(
+            MISSING,
+            rel,
+            f"recorded in {record.meta} but cannot be read: {exc.strerror}",
+            "fix the file's permissions so the doctor can verify it",
+        )
         return
     sha = hashlib.sha256(raw).hexdigest()
     if sha == entry.sha256 or not lfs.looks_like_pointer(raw) or entry.size == len(raw):
@@ -118,65 +130,121 @@ def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: byte
     try:
         pointer = lfs.parse(raw)
     except lfs.MalformedPointer as exc:
-        yield Finding(LFS_MALFORMED, rel, f"looks like a Git LFS pointer but is malformed: {exc}",
-                      "re-add the file with `git lfs track` and `git add` (or `git lfs pull` to restore it)")
+        yield Finding(
+            LFS_MALFORMED,
+            rel,
+            f"looks like a Git LFS pointer but is malformed: {exc}",
+            "re-add the file with `git lfs track` and `git add` (or `git lfs pull` to restore it)",
+        )
         return
     if not pointer.canonical:
-        yield Finding(LFS_NONCANONICAL, rel, f"Git LFS pointer is not canonical: {pointer.why_not}",
-                      "re-add the file with a current git-lfs so the pointer is written canonically")
+        yield Finding(
+            LFS_NONCANONICAL,
+            rel,
+            f"Git LFS pointer is not canonical: {pointer.why_not}",
+            "re-add the file with a current git-lfs so the pointer is written canonically",
+        )
     if pointer.oid != entry.sha256 or pointer.size != entry.size:
-        yield Finding(LFS_MISMATCH, rel, f"LFS pointer names {pointer.oid[:16]}... ({pointer.size:,} bytes) but {record.meta} records "
-                      f"{(entry.sha256 or '?')[:16]}... ({entry.size if entry.size is not None else '?'} bytes)",
-                      "restore the recorded file, or record a new version", None)
+        yield Finding(
+            LFS_MISMATCH,
+            rel,
+            f"LFS pointer names {pointer.oid[:16]}... ({pointer.size:,} bytes) but {record.meta} records "
+            f"{(entry.sha256 or '?')[:16]}... ({entry.size if entry.size is not None else '?'} bytes)",
+            "restore the recorded file, or record a new version",
+            None,
+        )
         return
     git = ctx.git()
     obj = lfs.object_path(git.git_dir, pointer.oid) if git else None
     if obj is not None and obj.is_file():
         sha, size = sha256_file(obj)
         if sha != pointer.oid or size != pointer.size:
-            yield Finding(CHECKSUM, rel, f"the local Git LFS object for this file is corrupt (hashes to {sha[:16]}...)",
-                          f"delete {obj} and run `git lfs pull` to fetch it again")
+            yield Finding(
+                CHECKSUM,
+                rel,
+                f"the local Git LFS object for this file is corrupt (hashes to {sha[:16]}...)",
+                f"delete {obj} and run `git lfs pull` to fetch it again",
+            )
         return
     if ctx.options.require_content:
-        yield Finding(LFS_CONTENT_REQUIRED, rel, "only the Git LFS pointer is present (--require-content asks for the content)",
-                      "run `git lfs pull` before the doctor")
+        yield Finding(
+            LFS_CONTENT_REQUIRED,
+            rel,
+            "only the Git LFS pointer is present (--require-content asks for the content)",
+            "run `git lfs pull` before the doctor",
+        )
     else:
-        yield Finding(LFS_BY_POINTER, rel, "verified by its Git LFS pointer (oid and size match the record); content not present",
-                      "nothing to fix; `git lfs pull` fetches the content, --require-content demands it")
+        yield Finding(
+            LFS_BY_POINTER,
+            rel,
+            "verified by its Git LFS pointer (oid and size match the record); content not present",
+            "nothing to fix; `git lfs pull` fetches the content, --require-content demands it",
+        )
 
 
 def _compare(ctx: Context, record: Record, entry: FileEntry, rel: str) -> Iterator[Finding]:
     try:
         sha, size = ctx.sha256(rel)
     except OSError as exc:
-        yield Finding(MISSING, rel, f"recorded in {record.meta} but cannot be read: {exc.strerror}",
-                      "fix the file's permissions so the doctor can verify it")
+        yield Finding(
+            MISSING,
+            rel,
+            f"recorded in {record.meta} but cannot be read: {exc.strerror}",
+            "fix the file's permissions so the doctor can verify it",
+        )
         return
     if entry.size is not None and size != entry.size:
-        yield Finding(SIZE, rel, f"size is {size:,} bytes but {record.meta} records {entry.size:,}: the content changed",
-                      "restore the recorded content, or record a new version (recorded versions are immutable)", None)
+        yield Finding(
+            SIZE,
+            rel,
+            f"size is {size:,} bytes but {record.meta} records {entry.size:,}: the content changed",
+            "restore the recorded content, or record a new version (recorded versions are immutable)",
+            None,
+        )
         return
     if entry.sha256 and sha != entry.sha256:
         line = record.line(entry.field, entry.index)
-        yield Finding(CHECKSUM, rel, f"content changed: sha256 is {sha[:16]}..., {record.meta} (line {line}) records {entry.sha256[:16]}...",
-                      "restore the recorded content, or record a new version (recorded versions are immutable)", None)
+        yield Finding(
+            CHECKSUM,
+            rel,
+            f"content changed: sha256 is {sha[:16]}..., {record.meta} (line {line}) records {entry.sha256[:16]}...",
+            "restore the recorded content, or record a new version (recorded versions are immutable)",
+            None,
+        )
 
 
 def _unopenable(path: os.PathLike[str] | str, entry: Entry) -> Finding | None:
     """A finding for a path that must never be opened: escaping links and special files."""
     if entry.kind == "symlink" and entry.escapes:
-        return Finding(ESCAPING_LINK, entry.path, f"symlink to {entry.link_target!r} leaves the repository (or points nowhere)",
-                       "replace the link with the file itself (large files belong in Git LFS)")
+        return Finding(
+            ESCAPING_LINK,
+            entry.path,
+            f"symlink to {entry.link_target!r} leaves the repository (or points nowhere)",
+            "replace the link with the file itself (large files belong in Git LFS)",
+        )
     if entry.kind == "special":
-        return Finding(SPECIAL, entry.path, "not a regular file (FIFO, socket or device); it was not opened",
-                       "remove it: records hold regular files only")
+        return Finding(
+            SPECIAL,
+            entry.path,
+            "not a regular file (FIFO, socket or device); it was not opened",
+            "remove it: records hold regular files only",
+        )
     if entry.kind == "symlink":
         try:
             if not stat.S_ISREG(os.stat(path).st_mode):
-                return Finding(SPECIAL, entry.path, f"symlink to {entry.link_target!r} does not lead to a regular file; it was not opened",
-                               "remove it: records hold regular files only")
+                return Finding(
+                    SPECIAL,
+                    entry.path,
+                    f"symlink to {entry.link_target!r} does not lead to a regular file; it was not opened",
+                    "remove it: records hold regular files only",
+                )
         except OSError:
-            return Finding(ESCAPING_LINK, entry.path, f"symlink to {entry.link_target!r} points nowhere", "remove the link or restore its target")
+            return Finding(
+                ESCAPING_LINK,
+                entry.path,
+                f"symlink to {entry.link_target!r} points nowhere",
+                "remove the link or restore its target",
+            )
     return None
 
 
@@ -187,7 +255,12 @@ def _also_known(record: Record) -> set[str]:
     """
     known = {record.meta}
     gate = record.data.get("gate")
-    if record.kind == "model" and isinstance(gate, dict) and isinstance(gate.get("file"), str) and not unsafe(gate["file"]):
+    if (
+        record.kind == "model"
+        and isinstance(gate, dict)
+        and isinstance(gate.get("file"), str)
+        and not unsafe(gate["file"])
+    ):
         known.add(f"{record.folder}/{gate['file']}")
     return known
 
@@ -201,5 +274,9 @@ def _unrecorded(ctx: Context, record: Record, recorded: set[str]) -> Iterator[Fi
         if bad:
             yield bad
             continue
-        yield Finding(UNRECORDED, entry.path, f"file is in {record.folder}/ but {record.meta} does not record it",
-                      "record it in a new version, or remove it (a record folder holds exactly what its record pins)")
+        yield Finding(
+            UNRECORDED,
+            entry.path,
+            f"file is in {record.folder}/ but {record.meta} does not record it",
+            "record it in a new version, or remove it (a record folder holds exactly what its record pins)",
+        )

@@ -30,11 +30,22 @@ def check(ctx: Context) -> Iterator[Finding]:
     ws = ctx.workspace
     yield from load_problems(CONFIG, ws.config)
     if ws.config.data is None and not ws.config.problems:
-        yield Finding(CONFIG_SCHEMA, CONFIG, "strataml.yaml is empty", "`strataml init` writes a complete one; it needs at least schema: and name:", 1)
+        yield Finding(
+            CONFIG_SCHEMA,
+            CONFIG,
+            "strataml.yaml is empty",
+            "`strataml init` writes a complete one; it needs at least schema: and name:",
+            1,
+        )
     elif ws.config.data is not None and not ws.config.problems:
         for issue in ctx.schema_issues("workspace", CONFIG, ws.config.data):
-            yield Finding(CONFIG_SCHEMA, CONFIG, issue.message, "fix strataml.yaml; `strataml schema workspace` prints the schema",
-                          ws.config.line_of(issue.path))
+            yield Finding(
+                CONFIG_SCHEMA,
+                CONFIG,
+                issue.message,
+                "fix strataml.yaml; `strataml schema workspace` prints the schema",
+                ws.config.line_of(issue.path),
+            )
     for stray in ws.strays:
         yield Finding(STRAY, stray.path, stray.reason, stray.hint)
     for folder, meta in ws.missing_meta:
@@ -67,8 +78,13 @@ def _name(record: Record) -> Iterator[Finding]:
         if ref.version is not None and not valid_version(ref.version):
             bad.append(("version", ref.version))
     for what, value in bad:
-        yield Finding(BAD_NAME, record.folder or record.meta, f"{what} {value!r} is not valid: use letters, digits, '.', '_' and '-', "
-                      "starting and ending with a letter or digit", "rename the folder (or file) to a valid name")
+        yield Finding(
+            BAD_NAME,
+            record.folder or record.meta,
+            f"{what} {value!r} is not valid: use letters, digits, '.', '_' and '-', "
+            "starting and ending with a letter or digit",
+            "rename the folder (or file) to a valid name",
+        )
 
 
 def _identity(record: Record) -> Iterator[Finding]:
@@ -86,10 +102,20 @@ def _identity(record: Record) -> Iterator[Finding]:
     if record.kind == "experiment":
         name = data.get("name")
         if isinstance(name, str) and name != record.ref.name:
-            yield Finding(REF_MISMATCH, record.meta, f"name {name!r} does not match the file name {record.ref.name!r}.yaml",
-                          f"set name: {record.ref.name} (or rename the file to {name}.yaml)", record.line("name"))
+            yield Finding(
+                REF_MISMATCH,
+                record.meta,
+                f"name {name!r} does not match the file name {record.ref.name!r}.yaml",
+                f"set name: {record.ref.name} (or rename the file to {name}.yaml)",
+                record.line("name"),
+            )
         return
     ref = data.get("ref")
     if isinstance(ref, str) and ref != str(record.ref):
-        yield Finding(REF_MISMATCH, record.meta, f"ref {ref!r} does not match the record's location, which makes it {str(record.ref)!r}",
-                      f"set ref: {record.ref} (or move the record to the folder its ref names)", record.line("ref"))
+        yield Finding(
+            REF_MISMATCH,
+            record.meta,
+            f"ref {ref!r} does not match the record's location, which makes it {str(record.ref)!r}",
+            f"set ref: {record.ref} (or move the record to the folder its ref names)",
+            record.line("ref"),
+        )

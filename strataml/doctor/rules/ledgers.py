@@ -19,7 +19,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         try:
             raw = ws.abspath(path).read_bytes()
         except OSError as exc:
-            yield Finding(lifecycle.SCHEMA, path, f"cannot read the ledger: {exc.strerror}", "check the file's permissions")
+            yield Finding(
+                lifecycle.SCHEMA, path, f"cannot read the ledger: {exc.strerror}", "check the file's permissions"
+            )
             continue
         ledger = lifecycle.parse(raw, name)
         for problem in ledger.problems:
@@ -34,8 +36,13 @@ def _entry(ctx: Context, path: str, number: int, entry: dict) -> Iterator[Findin
     except RefError:
         record = None
     if record is None:
-        yield Finding(lifecycle.SCHEMA, path, f"line {number} is about {entry['ref']}, which is not registered in this workspace",
-                      "restore the model version (it is immutable once registered) or the ledger from Git", number)
+        yield Finding(
+            lifecycle.SCHEMA,
+            path,
+            f"line {number} is about {entry['ref']}, which is not registered in this workspace",
+            "restore the model version (it is immutable once registered) or the ledger from Git",
+            number,
+        )
         return
     if entry["to"] not in lifecycle.NEEDS_PASS:
         return
@@ -49,5 +56,10 @@ def _entry(ctx: Context, path: str, number: int, entry: dict) -> Iterator[Findin
         message = f"{move} naming gate receipt {entry['gate']}, not the version's ({gate.get('digest')})"
     else:
         return
-    yield Finding(lifecycle.WITHOUT_PASS, path, message,
-                  "only a version whose gates pass may reach staging or production; restore the ledger and promote a passing version", number)
+    yield Finding(
+        lifecycle.WITHOUT_PASS,
+        path,
+        message,
+        "only a version whose gates pass may reach staging or production; restore the ledger and promote a passing version",
+        number,
+    )

@@ -9,7 +9,7 @@ from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.hashing import dataset_digest
 from strataml.records import Record, Window
-from strataml.refs import Ref, RefError, fold, parse_ref
+from strataml.refs import RefError, fold, parse_ref
 from strataml.times import parse_time
 from strataml.workspace import Workspace
 
@@ -77,10 +77,14 @@ def _cycles(ws: Workspace, starts: list[Record]) -> Iterator[Finding]:
                 on_trail.discard(node)
                 done.add(node)
             elif child in on_trail:
-                loop = trail[trail.index(child):] + [child]
+                loop = trail[trail.index(child) :] + [child]
                 record = ws.get(child)
-                yield Finding(CYCLE, record.meta if record else child, f"lineage loops: {' <- '.join(loop)}",
-                              "a record can only come from records made before it; fix the ref that closes the loop")
+                yield Finding(
+                    CYCLE,
+                    record.meta if record else child,
+                    f"lineage loops: {' <- '.join(loop)}",
+                    "a record can only come from records made before it; fix the ref that closes the loop",
+                )
             elif child not in done:
                 stack.append((child, iter(parents(child))))
                 trail.append(child)
@@ -122,21 +126,44 @@ def ref_fields(record: Record) -> Iterator[tuple[tuple[str | int, ...], str, tup
                 yield ("source", "from", i), value, ("dataset",)
 
 
-def _resolve(ws: Workspace, record: Record, path: tuple[str | int, ...], text: str, kinds: tuple[str, ...]) -> Iterator[Finding]:
+def _resolve(
+    ws: Workspace, record: Record, path: tuple[str | int, ...], text: str, kinds: tuple[str, ...]
+) -> Iterator[Finding]:
     where = "/".join(map(str, path))
     try:
         ref = parse_ref(text)
     except RefError as exc:
-        yield Finding(MALFORMED, record.meta, f"{where}: {exc}", "write refs as dataset:NAME@VERSION, model:NAME@VERSION, run:ID or experiment:NAME", record.line(*path))
+        yield Finding(
+            MALFORMED,
+            record.meta,
+            f"{where}: {exc}",
+            "write refs as dataset:NAME@VERSION, model:NAME@VERSION, run:ID or experiment:NAME",
+            record.line(*path),
+        )
         return
     if ref.kind not in kinds:
-        yield Finding(WRONG_KIND, record.meta, f"{where} must name a {' or '.join(kinds)}, not a {ref.kind} ({text})",
-                      f"point it at a {kinds[0]} ref", record.line(*path))
+        yield Finding(
+            WRONG_KIND,
+            record.meta,
+            f"{where} must name a {' or '.join(kinds)}, not a {ref.kind} ({text})",
+            f"point it at a {kinds[0]} ref",
+            record.line(*path),
+        )
         return
     if ws.get(ref) is None:
         close = ws.closest(text, ref.kind)
-        hint = f"did you mean {', '.join(close)}?" if close else f"add the {ref.kind} (or fix the ref); `strataml doctor` checks refs against the workspace"
-        yield Finding(DANGLING, record.meta, f"{where} refers to {text}, which does not exist in this workspace", hint, record.line(*path))
+        hint = (
+            f"did you mean {', '.join(close)}?"
+            if close
+            else f"add the {ref.kind} (or fix the ref); `strataml doctor` checks refs against the workspace"
+        )
+        yield Finding(
+            DANGLING,
+            record.meta,
+            f"{where} refers to {text}, which does not exist in this workspace",
+            hint,
+            record.line(*path),
+        )
 
 
 def _collisions(ws: Workspace) -> Iterator[Finding]:
@@ -148,8 +175,12 @@ def _collisions(ws: Workspace) -> Iterator[Finding]:
             continue
         names = ", ".join(str(m.ref) for m in members)
         for member in members:
-            yield Finding(DUPLICATE, member.folder or member.meta, f"{member.ref} collides with another record ({names}) under case-folding or Unicode normalisation",
-                          "rename one of them: on macOS and Windows checkouts they would be the same folder")
+            yield Finding(
+                DUPLICATE,
+                member.folder or member.meta,
+                f"{member.ref} collides with another record ({names}) under case-folding or Unicode normalisation",
+                "rename one of them: on macOS and Windows checkouts they would be the same folder",
+            )
 
 
 def _duplicates_within(record: Record) -> Iterator[Finding]:
@@ -157,16 +188,31 @@ def _duplicates_within(record: Record) -> Iterator[Finding]:
     for entry in record.files:
         key = fold(entry.path)
         if key in seen:
-            same = "the same path" if seen[key] == entry.path else f"{seen[key]!r} under case-folding or Unicode normalisation"
-            yield Finding(DUPLICATE, record.meta, f"{entry.field}[{entry.index}].path {entry.path!r} repeats {same}",
-                          "list each file once; rename files that differ only in case or accents", record.line(entry.field, entry.index))
+            same = (
+                "the same path"
+                if seen[key] == entry.path
+                else f"{seen[key]!r} under case-folding or Unicode normalisation"
+            )
+            yield Finding(
+                DUPLICATE,
+                record.meta,
+                f"{entry.field}[{entry.index}].path {entry.path!r} repeats {same}",
+                "list each file once; rename files that differ only in case or accents",
+                record.line(entry.field, entry.index),
+            )
         else:
             seen[key] = entry.path
     refs: set[str] = set()
     for item in record.inputs:
         key = fold(item.ref)
         if key in refs:
-            yield Finding(DUPLICATE, record.meta, f"inputs[{item.index}] repeats {item.ref}", "list each input once", record.line("inputs", item.index))
+            yield Finding(
+                DUPLICATE,
+                record.meta,
+                f"inputs[{item.index}] repeats {item.ref}",
+                "list each input once",
+                record.line("inputs", item.index),
+            )
         refs.add(key)
 
 
@@ -188,9 +234,13 @@ def _inputs(ws: Workspace, record: Record) -> Iterator[Finding]:
             continue
         actual = pinned_digest(target) if target else None
         if item.digest and actual and item.digest != actual:
-            yield Finding(INPUT_DIGEST, record.meta, f"inputs[{item.index}] pins {item.ref} at {item.digest}, but it is now {actual}",
-                          "the input changed after this record was made: re-run against the current version, or restore the input",
-                          record.line("inputs", item.index, "digest"))
+            yield Finding(
+                INPUT_DIGEST,
+                record.meta,
+                f"inputs[{item.index}] pins {item.ref} at {item.digest}, but it is now {actual}",
+                "the input changed after this record was made: re-run against the current version, or restore the input",
+                record.line("inputs", item.index, "digest"),
+            )
 
 
 def _windows(ws: Workspace, record: Record) -> Iterator[Finding]:
@@ -201,8 +251,13 @@ def _windows(ws: Workspace, record: Record) -> Iterator[Finding]:
     for name, w in sorted(windows.items()):
         start, end = parse_time(w.start), parse_time(w.end)
         if start is None or end is None or start > end:
-            yield Finding(BAD_WINDOW, record.meta, f"split window {name} [{w.start} .. {w.end}] is not a valid time interval",
-                          "give RFC 3339 start and end with start <= end", record.line("split", "windows", name))
+            yield Finding(
+                BAD_WINDOW,
+                record.meta,
+                f"split window {name} [{w.start} .. {w.end}] is not a valid time interval",
+                "give RFC 3339 start and end with start <= end",
+                record.line("split", "windows", name),
+            )
             continue
         parsed[name] = (start, end, w)
     train = parsed.get("train")
@@ -210,9 +265,14 @@ def _windows(ws: Workspace, record: Record) -> Iterator[Finding]:
         for name in EVAL_WINDOWS:
             other = parsed.get(name)
             if other and not train[1] < other[0]:
-                yield Finding(LEAKAGE, record.meta, f"train window ends {train[2].end}, not before the {name} window starts {other[2].start}: "
-                              f"the model can see the period it is evaluated on", f"end train before {other[2].start}, or start {name} later",
-                              record.line("split", "windows", name))
+                yield Finding(
+                    LEAKAGE,
+                    record.meta,
+                    f"train window ends {train[2].end}, not before the {name} window starts {other[2].start}: "
+                    f"the model can see the period it is evaluated on",
+                    f"end train before {other[2].start}, or start {name} later",
+                    record.line("split", "windows", name),
+                )
     yield from _inside_datasets(ws, record, parsed)
 
 
@@ -234,19 +294,32 @@ def _datasets_of(ws: Workspace, record: Record) -> list[Record]:
     return found
 
 
-def _inside_datasets(ws: Workspace, record: Record, parsed: dict[str, tuple[object, object, Window]]) -> Iterator[Finding]:
+def _inside_datasets(
+    ws: Workspace, record: Record, parsed: dict[str, tuple[object, object, Window]]
+) -> Iterator[Finding]:
     column = record.split_column
     for dataset in _datasets_of(ws, record):
         tr = dataset.time_range
         if tr is None or (column and tr[0] != column):
-            yield Finding(BAD_WINDOW, record.meta, f"split is by time{f' on {column!r}' if column else ''} but {dataset.ref} records no time_range"
-                          f"{f' for that column' if column else ''}", f"recreate {dataset.ref} with `strataml dataset add --time-column COL`, or split by ratio",
-                          record.line("split", "windows"))
+            yield Finding(
+                BAD_WINDOW,
+                record.meta,
+                f"split is by time{f' on {column!r}' if column else ''} but {dataset.ref} records no time_range"
+                f"{' for that column' if column else ''}",
+                f"recreate {dataset.ref} with `strataml dataset add --time-column COL`, or split by ratio",
+                record.line("split", "windows"),
+            )
             continue
         lo, hi = parse_time(tr[1].start), parse_time(tr[1].end)
         if lo is None or hi is None:
             continue
         for name, (start, end, w) in sorted(parsed.items()):
             if start < lo or end > hi:  # type: ignore[operator]
-                yield Finding(OUTSIDE_RANGE, record.meta, f"split window {name} [{w.start} .. {w.end}] is outside {dataset.ref}'s time range "
-                              f"[{tr[1].start} .. {tr[1].end}]", "keep every window inside the data you have", record.line("split", "windows", name))
+                yield Finding(
+                    OUTSIDE_RANGE,
+                    record.meta,
+                    f"split window {name} [{w.start} .. {w.end}] is outside {dataset.ref}'s time range "
+                    f"[{tr[1].start} .. {tr[1].end}]",
+                    "keep every window inside the data you have",
+                    record.line("split", "windows", name),
+                )

@@ -38,7 +38,13 @@ def check(ctx: Context) -> Iterator[Finding]:
         if record.loaded.data is None or not declared_schema_ok(record):
             continue
         for issue in ctx.schema_issues(record.kind, record.meta, record.loaded.data):
-            yield Finding(SCHEMA_CODES[record.kind], record.meta, issue.message, _SCHEMA_HINT[record.kind], record.line(*issue.path))
+            yield Finding(
+                SCHEMA_CODES[record.kind],
+                record.meta,
+                issue.message,
+                _SCHEMA_HINT[record.kind],
+                record.line(*issue.path),
+            )
         if record.kind == "dataset":
             yield from _dataset(record)
         elif record.kind == "run":
@@ -53,13 +59,22 @@ def _dataset(record: Record) -> Iterator[Finding]:
     if record.digest and files and all(f.sha256 for f in files):
         expected = dataset_digest((f.path, f.sha256 or "") for f in files)
         if expected != record.digest:
-            yield Finding(DATASET_DIGEST, record.meta, f"digest {record.digest} does not match the files listed (they give {expected})",
-                          "the files list or the digest was edited by hand: recreate the version with `strataml dataset add`",
-                          record.line("digest"))
+            yield Finding(
+                DATASET_DIGEST,
+                record.meta,
+                f"digest {record.digest} does not match the files listed (they give {expected})",
+                "the files list or the digest was edited by hand: recreate the version with `strataml dataset add`",
+                record.line("digest"),
+            )
     missing = [k for k in ("license", "source") if k not in data]
     if missing:
-        yield Finding(DATASET_PROVENANCE, record.meta, f"no {' or '.join(missing)}: nobody can tell where the data came from or how it may be used",
-                      "add license: (an SPDX id or the terms) and source: {kind: ..., note: ...}", record.line())
+        yield Finding(
+            DATASET_PROVENANCE,
+            record.meta,
+            f"no {' or '.join(missing)}: nobody can tell where the data came from or how it may be used",
+            "add license: (an SPDX id or the terms) and source: {kind: ..., note: ...}",
+            record.line(),
+        )
     tr = record.time_range
     if tr:
         column, window = tr
@@ -67,11 +82,21 @@ def _dataset(record: Record) -> Iterator[Finding]:
         columns = data.get("columns")
         names = {c.get("name") for c in columns if isinstance(c, dict)} if isinstance(columns, list) else None
         if start and end and start > end:
-            yield Finding(TIME_RANGE, record.meta, f"time_range starts ({window.start}) after it ends ({window.end})",
-                          "swap start and end, or recompute them from the data", record.line("time_range"))
+            yield Finding(
+                TIME_RANGE,
+                record.meta,
+                f"time_range starts ({window.start}) after it ends ({window.end})",
+                "swap start and end, or recompute them from the data",
+                record.line("time_range"),
+            )
         if names is not None and column not in names:
-            yield Finding(TIME_RANGE, record.meta, f"time_range column {column!r} is not among the dataset's columns",
-                          "name an existing column, or add the column to columns:", record.line("time_range", "column"))
+            yield Finding(
+                TIME_RANGE,
+                record.meta,
+                f"time_range column {column!r} is not among the dataset's columns",
+                "name an existing column, or add the column to columns:",
+                record.line("time_range", "column"),
+            )
 
 
 def _run_times(record: Record) -> Iterator[Finding]:
@@ -80,11 +105,21 @@ def _run_times(record: Record) -> Iterator[Finding]:
     order = [k for k in ("created_at", "started_at", "ended_at") if times.get(k)]
     for earlier, later in zip(order, order[1:]):
         if times[earlier] > times[later]:
-            yield Finding(RUN_TIMES, record.meta, f"{later} ({data[later]}) is before {earlier} ({data[earlier]})",
-                          "timestamps are written by `strataml run`; a hand edit or a wrong clock made them disagree", record.line(later))
+            yield Finding(
+                RUN_TIMES,
+                record.meta,
+                f"{later} ({data[later]}) is before {earlier} ({data[earlier]})",
+                "timestamps are written by `strataml run`; a hand edit or a wrong clock made them disagree",
+                record.line(later),
+            )
     if data.get("status") in ("succeeded", "failed", "cancelled") and "ended_at" not in data:
-        yield Finding(RUN_TIMES, record.meta, f"status is {data['status']!r} but the run has no ended_at",
-                      "a finished run records when it ended; add ended_at", record.line("status"))
+        yield Finding(
+            RUN_TIMES,
+            record.meta,
+            f"status is {data['status']!r} but the run has no ended_at",
+            "a finished run records when it ended; add ended_at",
+            record.line("status"),
+        )
 
 
 def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
@@ -105,7 +140,12 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
     if loaded.data is None:
         return
     for issue in schemas.validate("gate", loaded.data):
-        yield Finding(GATE_SCHEMA, rel, issue.message, "gate receipts are written when a model is registered; regenerate it rather than editing it")
+        yield Finding(
+            GATE_SCHEMA,
+            rel,
+            issue.message,
+            "gate receipts are written when a model is registered; regenerate it rather than editing it",
+        )
     receipt = loaded.data if isinstance(loaded.data, dict) else {}
     sha = hashlib.sha256(raw).hexdigest()
     problems = []
@@ -116,5 +156,10 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
     if isinstance(receipt.get("model"), str) and receipt["model"] != str(record.ref):
         problems.append(f"the receipt is for {receipt['model']!r}, not {str(record.ref)!r}")
     for message in problems:
-        yield Finding(GATE_MISMATCH, record.meta, message, "the receipt and the model record must agree: re-register the model version",
-                      record.line("gate"))
+        yield Finding(
+            GATE_MISMATCH,
+            record.meta,
+            message,
+            "the receipt and the model record must agree: re-register the model version",
+            record.line("gate"),
+        )

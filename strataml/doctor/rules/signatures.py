@@ -49,28 +49,46 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield from _one(ctx, verifier, asc, targets, signed)
         for data, target in sorted(required.items()):
             if data not in signed and f"{data}{SIGNATURE_SUFFIX}" not in ws.entries:
-                rules = "; ".join(f"{r.describe()} needs a signature by a key with scope {r.scope}" for r in target.required_by)
-                yield Finding(trust.SIGNATURE_MISSING, data, f"unsigned, but the signing policy ({in_force.source}) says: {rules}",
-                              f"sign it with `strataml sign {target.name}` using a key that holds the scope")
+                rules = "; ".join(
+                    f"{r.describe()} needs a signature by a key with scope {r.scope}" for r in target.required_by
+                )
+                yield Finding(
+                    trust.SIGNATURE_MISSING,
+                    data,
+                    f"unsigned, but the signing policy ({in_force.source}) says: {rules}",
+                    f"sign it with `strataml sign {target.name}` using a key that holds the scope",
+                )
 
 
-def _one(ctx: Context, verifier: trust.Verifier, asc: str, targets: dict[str, Target], signed: set[str]) -> Iterator[Finding]:
+def _one(
+    ctx: Context, verifier: trust.Verifier, asc: str, targets: dict[str, Target], signed: set[str]
+) -> Iterator[Finding]:
     ws = ctx.workspace
     data = asc[: -len(SIGNATURE_SUFFIX)]
     entry, data_entry = ws.entries.get(asc), ws.entries.get(data)
     if entry is None or entry.kind != "file":
-        yield Finding(trust.NOT_A_SIGNATURE, asc, f"signature file is a {entry.kind if entry else 'missing file'}, not a regular file",
-                      "replace it with the signature itself (`strataml sign`)")
+        yield Finding(
+            trust.NOT_A_SIGNATURE,
+            asc,
+            f"signature file is a {entry.kind if entry else 'missing file'}, not a regular file",
+            "replace it with the signature itself (`strataml sign`)",
+        )
         return
     if data_entry is None or data_entry.kind != "file":
-        yield Finding(trust.ORPHAN_SIGNATURE, asc, f"signature with nothing to sign: {data} does not exist",
-                      "remove the signature, or restore the signed file (a rename breaks the pair)")
+        yield Finding(
+            trust.ORPHAN_SIGNATURE,
+            asc,
+            f"signature with nothing to sign: {data} does not exist",
+            "remove the signature, or restore the signed file (a rename breaks the pair)",
+        )
         return
     target = targets.get(data) or Target(data, "file", data, ())
     judgement = verifier.judge(ws.abspath(asc), ws.abspath(data), list(target.needs))
     signed.add(data)
-    ctx.signatures[data] = {"status": "signed" if judgement.ok else "invalid",
-                            "signers": [{"fingerprint": s.fingerprint, "uid": s.uid, "scopes": list(s.scopes)} for s in judgement.signers]}
+    ctx.signatures[data] = {
+        "status": "signed" if judgement.ok else "invalid",
+        "signers": [{"fingerprint": s.fingerprint, "uid": s.uid, "scopes": list(s.scopes)} for s in judgement.signers],
+    }
     for code, message, hint in judgement.problems:
         yield Finding(code, asc, message, hint)
 
@@ -101,7 +119,7 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
                 signatures.append(path)
             continue
         record = by_folder.get(record_folder(path) or "")
-        if record is not None and path[len(record.folder) + 1:] not in {f.path for f in record.files}:  # type: ignore[operator]
+        if record is not None and path[len(record.folder) + 1 :] not in {f.path for f in record.files}:  # type: ignore[operator]
             signatures.append(path)
     return targets, signatures
 

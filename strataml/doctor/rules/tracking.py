@@ -21,8 +21,12 @@ def check(ctx: Context) -> Iterator[Finding]:
     threshold = (config.get("lfs") or {}).get("threshold_bytes") if isinstance(config.get("lfs"), dict) else None
     for record in ctx.records():
         if record.meta not in git.tracked:
-            yield Finding(METADATA_UNTRACKED, record.meta, "record metadata is not tracked by git (new and not added, or ignored)",
-                          f"`git add {git.prefix}{record.meta}`, or fix the .gitignore pattern that hides it")
+            yield Finding(
+                METADATA_UNTRACKED,
+                record.meta,
+                "record metadata is not tracked by git (new and not added, or ignored)",
+                f"`git add {git.prefix}{record.meta}`, or fix the .gitignore pattern that hides it",
+            )
         if record.folder is None:
             continue
         for entry in record.files:
@@ -32,14 +36,25 @@ def check(ctx: Context) -> Iterator[Finding]:
                 raw = git.small_blobs.get(rel)
                 is_pointer = raw is not None and lfs.looks_like_pointer(raw)
                 if not is_pointer:
-                    yield Finding(UNEXPECTED_GIT_OBJECT, rel, f".gitattributes routes this file through Git LFS but git stores the content "
-                                  f"itself ({blob_size:,} bytes), not a pointer", f"`git rm --cached {git.prefix}{rel} && git add {git.prefix}{rel}` "
-                                  "(with git-lfs installed), or `git lfs migrate import --include=PATH` to rewrite history")
-            elif isinstance(threshold, int) and entry.size is not None and entry.size > threshold and rel not in git.lfs:
-                yield Finding(LARGE_NOT_LFS, rel, f"{entry.size:,} bytes, above lfs.threshold_bytes ({threshold:,}), but not routed through Git LFS",
-                              f"`git lfs track` a pattern that covers it (e.g. `git lfs track '*{_suffix(entry.path)}'`), then re-add it")
+                    yield Finding(
+                        UNEXPECTED_GIT_OBJECT,
+                        rel,
+                        f".gitattributes routes this file through Git LFS but git stores the content "
+                        f"itself ({blob_size:,} bytes), not a pointer",
+                        f"`git rm --cached {git.prefix}{rel} && git add {git.prefix}{rel}` "
+                        "(with git-lfs installed), or `git lfs migrate import --include=PATH` to rewrite history",
+                    )
+            elif (
+                isinstance(threshold, int) and entry.size is not None and entry.size > threshold and rel not in git.lfs
+            ):
+                yield Finding(
+                    LARGE_NOT_LFS,
+                    rel,
+                    f"{entry.size:,} bytes, above lfs.threshold_bytes ({threshold:,}), but not routed through Git LFS",
+                    f"`git lfs track` a pattern that covers it (e.g. `git lfs track '*{_suffix(entry.path)}'`), then re-add it",
+                )
 
 
 def _suffix(path: str) -> str:
     name = path.rsplit("/", 1)[-1]
-    return name[name.rfind("."):] if "." in name else name
+    return name[name.rfind(".") :] if "." in name else name

@@ -33,12 +33,23 @@ def write_model(path: Path, model: Any) -> None:
 def report(spec_name: str, model_type: str, metrics: dict[str, float], summary: dict[str, Any]) -> str:
     splits = sorted({k.split("_", 1)[0] for k in metrics}, key=("train", "val", "test").index)
     names = sorted({k.split("_", 1)[1] for k in metrics})
-    lines = [f"# {spec_name}: {model_type}", "", f"Data: {summary.get('dataset') or summary.get('generator')}, "
-             f"{summary['shape'][0]} rows, {summary['shape'][1]} features.", "",
-             "| metric | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
+    lines = [
+        f"# {spec_name}: {model_type}",
+        "",
+        f"Data: {summary.get('dataset') or summary.get('generator')}, "
+        f"{summary['shape'][0]} rows, {summary['shape'][1]} features.",
+        "",
+        "| metric | " + " | ".join(splits) + " |",
+        "|---|" + "---|" * len(splits),
+    ]
     for name in names:
         cells = [f"{metrics[f'{s}_{name}']:.4f}" if f"{s}_{name}" in metrics else "" for s in splits]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "![confusion matrix](../plots/confusion_matrix.png)", "![ROC](../plots/roc_curve.png)",
-              "![calibration](../plots/calibration.png)", ""]
+    lines += [
+        "",
+        "![confusion matrix](../plots/confusion_matrix.png)",
+        "![ROC](../plots/roc_curve.png)",
+        "![calibration](../plots/calibration.png)",
+        "",
+    ]
     return "\n".join(lines)

@@ -37,7 +37,7 @@ def problems(spec: RunSpec) -> list[str]:
     if model_type not in MODELS:
         return [f"model.type {model_type!r} is not supported by the sklearn plugin; use one of {', '.join(MODELS)}"]
     accepted = set(inspect.signature(estimator_class(model_type).__init__).parameters) - {"self"}
-    for key in sorted((spec.model.get("params") or {})):
+    for key in sorted(spec.model.get("params") or {}):
         if key not in accepted:
             out.append(f"model.params.{key} is not a parameter of {MODELS[model_type].split(':')[1]}")
     if spec.dataset is None:
@@ -48,7 +48,9 @@ def problems(spec: RunSpec) -> list[str]:
         return out
     columns = {c.get("name"): c for c in spec.dataset.columns if isinstance(c, dict)}
     if not columns:
-        out.append(f"{spec.dataset.ref} records no columns; recreate it with `strataml dataset add` (CSV files get columns)")
+        out.append(
+            f"{spec.dataset.ref} records no columns; recreate it with `strataml dataset add` (CSV files get columns)"
+        )
         return out
     target = spec.data.get("target")
     if not target:
@@ -59,7 +61,9 @@ def problems(spec: RunSpec) -> list[str]:
         if name not in columns:
             out.append(f"data.features: {name!r} is not a column of {spec.dataset.ref}")
         elif columns[name].get("type") not in USABLE_TYPES:
-            out.append(f"data.features: {name!r} is a {columns[name].get('type')} column; the plugin uses {', '.join(USABLE_TYPES)}")
+            out.append(
+                f"data.features: {name!r} is a {columns[name].get('type')} column; the plugin uses {', '.join(USABLE_TYPES)}"
+            )
         elif name == target:
             out.append(f"data.features: {name!r} is the target")
     if spec.split["kind"] == "time" and spec.split.get("column") not in columns:
@@ -79,6 +83,11 @@ def read(spec: RunSpec) -> Config:
     time_column = spec.split.get("column") if spec.split["kind"] == "time" else None
     chosen = spec.data.get("features")
     if not chosen:
-        chosen = [c["name"] for c in spec.dataset.columns
-                  if c["name"] not in (target, time_column) and c.get("role") not in ("time", "id") and c.get("type") in USABLE_TYPES]
+        chosen = [
+            c["name"]
+            for c in spec.dataset.columns
+            if c["name"] not in (target, time_column)
+            and c.get("role") not in ("time", "id")
+            and c.get("type") in USABLE_TYPES
+        ]
     return Config(spec.model["type"], params, target, tuple(chosen))

@@ -55,8 +55,14 @@ def _csv(spec: RunSpec, cfg: Config) -> Data:
     y = np.asarray([row[cfg.target] for row in rows])
     times = np.asarray([parse_time(row[time_column]) for row in rows]) if time_column else None
     features = [{"name": name, "type": types.get(name) or "float"} for name in cfg.features]
-    summary = {"source": "dataset", "dataset": spec.dataset.ref, "digest": spec.dataset.digest,
-               "file": spec.dataset.file.name, "shape": [len(rows), len(cfg.features)], "target": cfg.target}
+    summary = {
+        "source": "dataset",
+        "dataset": spec.dataset.ref,
+        "digest": spec.dataset.digest,
+        "file": spec.dataset.file.name,
+        "shape": [len(rows), len(cfg.features)],
+        "target": cfg.target,
+    }
     return Data(X, y, features, categorical, times, summary)
 
 
@@ -89,7 +95,9 @@ def split(spec: RunSpec, data: Data) -> dict[str, Any]:
     if not s["val"]:
         return {"train": rest, "test": test}
     strat_rest = data.y[rest] if s.get("stratify") else None
-    train, val = train_test_split(rest, test_size=s["val"] / (s["train"] + s["val"]), stratify=strat_rest, random_state=spec.seed)
+    train, val = train_test_split(
+        rest, test_size=s["val"] / (s["train"] + s["val"]), stratify=strat_rest, random_state=spec.seed
+    )
     return {"train": train, "val": val, "test": test}
 
 

@@ -77,7 +77,7 @@ def plots(model: Any, X: Any, y: Any, folder: Path) -> list[Path]:
     shown = classes[1:] if len(classes) == 2 else classes
     for label in shown:
         column = list(classes).index(label)
-        positives = (y == label)
+        positives = y == label
         if positives.any() and (~positives).any():
             fpr, tpr, _ = roc_curve(positives, proba[:, column])
             ax.plot(fpr, tpr, label=str(label))

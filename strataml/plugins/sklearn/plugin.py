@@ -37,8 +37,11 @@ class SklearnPlugin:
         for name, rows in idx.items():
             metrics.update(evaluate.metrics(model, ds.X[rows], ds.y[rows], name))
         out = artifacts.paths(context.artifact_dir)
-        summary = {**ds.summary, "class_balance": {name: data.balance(ds.y[rows]) for name, rows in idx.items()},
-                   "features": ds.features}
+        summary = {
+            **ds.summary,
+            "class_balance": {name: data.balance(ds.y[rows]) for name, rows in idx.items()},
+            "features": ds.features,
+        }
         artifacts.write_model(out["model"], model)
         artifacts.write_json(out["metrics"], metrics)
         artifacts.write_json(out["data_summary"], summary)
@@ -49,6 +52,6 @@ class SklearnPlugin:
         context.tracking.log_metrics(metrics)
         for sub in ("data", "models", "metrics", "plots", "reports"):
             context.tracking.log_artifacts(context.artifact_dir / sub, sub)
-        return RunResult(metrics=metrics, outputs={"model": "models/model.joblib"}, features=ds.features,
-                         target=cfg.target)
-
+        return RunResult(
+            metrics=metrics, outputs={"model": "models/model.joblib"}, features=ds.features, target=cfg.target
+        )

@@ -43,4 +43,6 @@ def _log_steps(pipeline: Any, data: Data, idx: dict[str, Any], tracking: Any) ->
             continue
         X = prep.transform(data.X[rows])
         for step, proba in enumerate(model.staged_predict_proba(X), start=1):
-            tracking.log_metric(f"{split}_stage_log_loss", float(log_loss(data.y[rows], proba, labels=model.classes_)), step=step)
+            tracking.log_metric(
+                f"{split}_stage_log_loss", float(log_loss(data.y[rows], proba, labels=model.classes_)), step=step
+            )
