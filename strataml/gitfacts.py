@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,20 @@ def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
     if proc.returncode != 0:
         raise GitError(proc.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
     return proc.stdout
+
+
+def _argument_chunks(args: list[str], budget: int = 100_000) -> Iterator[list[str]]:
+    """`args` in runs whose total length stays well under the kernel's argument limit."""
+    chunk: list[str] = []
+    size = 0
+    for arg in args:
+        if chunk and size + len(arg) > budget:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(arg)
+        size += len(arg) + 1
+    if chunk:
+        yield chunk
 
 
 Started = list[tuple[subprocess.Popen, list[str]]]
@@ -236,14 +251,12 @@ def facts(
     if whole:
         listed = _git(top, "ls-files", "-z", "--stage", "--", prefix or ".").split(b"\0")
     else:  # a few records: ask about their paths only
-        spec = b"".join(b":(literal)" + (prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in paths)
-        listed = (
-            _git(top, "ls-files", "-z", "--stage", "--pathspec-from-file=-", "--pathspec-file-nul", stdin=spec).split(
-                b"\0"
-            )
-            if paths
-            else []
-        )
+        # As arguments (git ls-files has no --pathspec-from-file), literal, in command lines of
+        # bounded length; arguments cannot be split by a newline in a path.
+        listed = b"".join(
+            _git(top, "ls-files", "-z", "--stage", "--", *chunk)
+            for chunk in _argument_chunks([f":(literal){prefix}{p}" for p in paths])
+        ).split(b"\0")
     # Routing first: only LFS-routed paths need their blob id kept; for the rest, being in
     # the index is all that matters. (100,000 files make these outputs tens of MB.)
     attrs = _git(

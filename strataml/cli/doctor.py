@@ -48,7 +48,8 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     "--since",
     metavar="REF",
     help="Check only records changed since the git revision REF, plus history rules "
-    "(immutable versions, append-only ledgers, trust changes). For pull requests: --since origin/main.",
+    "(immutable versions, append-only ledgers, trust and policy changes), judged by the policy and "
+    "keys REF holds. For pull requests: --since origin/main.",
 )
 @click.option(
     "--require-content",
@@ -99,6 +100,12 @@ def doctor(
     Recorded files are hashed once and remembered in .strataml/cache (keyed by size, mtime,
     inode and ctime); --no-cache re-hashes everything.
     """
+    if since is not None and not since.strip():
+        # CI's `--since "$BASE"` with BASE unset must not quietly become a run without history.
+        raise click.BadParameter(
+            "needs a git revision, got an empty string (is the variable that holds the base revision set?)",
+            param_hint="'--since'",
+        )
     if list_rules:
         emit(output, lambda s, c: _list_rules(s, c, fmt))
         return 0

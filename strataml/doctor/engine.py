@@ -86,6 +86,12 @@ class Context:
             self._since_config = (data,)
         return self._since_config[0]
 
+    def config_in_force(self) -> dict[str, Any]:
+        """The strataml.yaml whose policy judges this run: REF's with --since (a pull request must not
+        choose its own rules, as with pinned keys), else the workspace's own."""
+        data = self.since_config() if self.options.since else self.workspace.config.data
+        return data if isinstance(data, dict) else {}
+
     def git(self) -> GitFacts | None:
         """Git's view of the in-scope records' files (None outside a repository), asked once."""
         if self._git is None:
@@ -103,8 +109,13 @@ class Context:
                 paths += [p for r in self.records() for p in _record_paths(r)[1:] if p not in expected]
                 try:
                     self._git = gitfacts.facts(self.workspace.root, paths, expected, whole=self.scope is None) or False
-                except gitfacts.GitError:
-                    self._git = False
+                except gitfacts.GitError as exc:
+                    # Fail closed: a gate that quietly skipped its git rules would pass what it never checked.
+                    first = str(exc).splitlines()[0] if str(exc) else "git failed"
+                    raise StrataError(
+                        f"git could not say what it tracks in this repository: {first}",
+                        "fix the git error above, or pass --no-git to skip the rules that need git",
+                    ) from exc
         return self._git or None  # type: ignore[return-value]
 
     def sha256(self, rel: str) -> tuple[str, int]:
@@ -372,7 +383,8 @@ def doctor(
             cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})  # type: ignore[union-attr]
     if cache is not None:
         cache.save()
-    return Report(apply(policy_for(workspace, select, ignore), raw), stats, strict, ctx.signatures, workspace)
+    policy = policy_for(ctx.config_in_force(), select, ignore)
+    return Report(apply(policy, raw), stats, strict, ctx.signatures, workspace)
 
 
 def _since(

@@ -16,6 +16,9 @@ RUN_CHANGED = "TFC0003-E010"
 MODEL_CHANGED = "TFC0004-E010"
 LEDGER_REWRITTEN = "TFC0005-E006"
 TRUST_CHANGED = "TFC0007-W001"
+POLICY_CHANGED = "TFC0001-W001"
+# strataml.yaml settings that change no verdict; `signing` has a review finding of its own.
+NOT_POLICY = ("name", "description", "signing")
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -133,4 +136,13 @@ def _trust(ctx: Context, changed: set[str]) -> Iterator[Finding]:
                 CONFIG,
                 f"signing keys or policy changed since {ctx.options.since}",
                 "review the change to `signing:`; it takes effect once merged",
+            )
+        moved = sorted(k for k in {*new, *old} if k not in NOT_POLICY and new.get(k) != old.get(k))
+        if moved:
+            yield Finding(
+                POLICY_CHANGED,
+                CONFIG,
+                f"the doctor's policy changed since {ctx.options.since} ({', '.join(f'`{k}:`' for k in moved)}); "
+                f"this run judges by the policy at {ctx.options.since}",
+                "review the policy change on its own; it takes effect once merged",
             )

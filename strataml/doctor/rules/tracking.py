@@ -17,7 +17,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     git = ctx.git()
     if git is None:
         return
-    config = ctx.workspace.config.data if isinstance(ctx.workspace.config.data, dict) else {}
+    config = ctx.config_in_force()
     threshold = (config.get("lfs") or {}).get("threshold_bytes") if isinstance(config.get("lfs"), dict) else None
     for record in ctx.records():
         if record.meta not in git.tracked:

@@ -1,0 +1,102 @@
+"""A pull request is judged by the base's policy: it cannot relax the gate that judges it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import models_helpers
+from conftest import edit_yaml
+from strataml.cli.main import run
+from test_git_rules import BLOB, commit_all, git, repo, repo_with_ledger  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def doctor_json(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict]]:
+    code = run(["-C", str(root), "doctor", "--strict", "--format", "json", *args])
+    out = capsys.readouterr().out
+    return code, json.loads(out)["findings"] if out.strip() else []
+
+
+def by_code(findings: list[dict]) -> dict[str, dict]:
+    return {f["code"]: f for f in findings}
+
+
+@pytest.mark.parametrize(
+    "relax",
+    [
+        pytest.param(lambda d: d["doctor"].update(ignore=["TFC0005"]), id="ignore-the-contract"),
+        pytest.param(lambda d: d["doctor"].update(ignore=["TFC"]), id="ignore-everything"),
+        pytest.param(lambda d: d["doctor"].update(severity={"TFC0005-E006": "off"}), id="severity-off"),
+        pytest.param(lambda d: d["doctor"].update(severity={"TFC0005-E006": "info"}), id="severity-info"),
+    ],
+)
+def test_a_pull_request_cannot_switch_off_the_rule_it_breaks(
+    repo_with_ledger: Path, capsys: pytest.CaptureFixture[str], relax
+) -> None:
+    base = git(repo_with_ledger, "rev-parse", "HEAD")
+    models_helpers.write_ledger(repo_with_ledger, [(models_helpers.ref(1), "rejected")])  # history rewritten
+    edit_yaml(repo_with_ledger / "strataml.yaml", relax)
+    commit_all(repo_with_ledger, "rewrite the ledger and look away")
+
+    code, findings = doctor_json(repo_with_ledger, capsys, "--since", base)
+    found = by_code(findings)
+    assert code == 2
+    assert found["TFC0005-E006"]["severity"] == "error"
+    assert found["TFC0001-W001"]["path"] == "strataml.yaml"
+    assert "`doctor:`" in found["TFC0001-W001"]["message"]
+    # Without --since the workspace's own policy applies (it is the base for the next PR).
+    assert run(["-C", str(repo_with_ledger), "doctor", "--strict"]) in (0, 1, 2)
+
+
+def test_a_policy_change_alone_stops_strict_until_the_base_carries_it(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    edit_yaml(repo / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))
+    merged = commit_all(repo, "policy")
+    code, findings = doctor_json(repo, capsys, "--since", base)
+    assert (code, [f["code"] for f in findings]) == (2, ["TFC0001-W001"])
+    # Once merged, the next pull request is judged by the new policy and nothing is flagged.
+    assert doctor_json(repo, capsys, "--since", merged) == (0, [])
+
+
+def test_raising_the_lfs_threshold_in_the_same_pull_request_does_not_hide_a_large_file(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_yaml(repo / "strataml.yaml", lambda d: d["lfs"].update(threshold_bytes=1000))
+    base = commit_all(repo, "a strict threshold")
+    src = tmp_path / "weights.bin"
+    src.write_bytes(BLOB)  # 4 KiB, over the base's threshold, committed as a plain blob
+    assert run(["-C", str(repo), "dataset", "add", "weights", str(src), "--version", "1",
+                "--license", "MIT", "--source", "t"]) == 0
+    edit_yaml(repo / "strataml.yaml", lambda d: d["lfs"].update(threshold_bytes=10_000_000))
+    commit_all(repo, "big file, bigger threshold")
+    capsys.readouterr()
+    code, findings = doctor_json(repo, capsys, "--since", base)
+    found = by_code(findings)
+    assert code == 2
+    assert found["TFC0006-W011"]["path"] == "datasets/weights/1/weights.bin"
+    assert "`lfs:`" in found["TFC0001-W001"]["message"]
+
+
+def test_name_and_description_are_not_policy(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    edit_yaml(repo / "strataml.yaml", lambda d: d.update(description="renamed, nothing else"))
+    commit_all(repo)
+    assert doctor_json(repo, capsys, "--since", base) == (0, [])
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_since_is_a_usage_error_not_a_full_run(
+    repo: Path, capsys: pytest.CaptureFixture[str], empty: str
+) -> None:
+    assert run(["-C", str(repo), "doctor", "--strict", "--since", empty]) == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert "--since" in captured.err and "empty" in captured.err and "Traceback" not in captured.err
+    assert lines[-1].startswith("Error: Invalid value for '--since': needs a git revision")
