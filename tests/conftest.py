@@ -11,7 +11,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"  # vendored, with where each file comes from
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -22,6 +22,21 @@ def require(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required under CI: {reason}")
     pytest.skip(reason)
+
+
+CORE_ONLY = os.environ.get("STRATAML_CORE_ONLY", "") == "1"
+
+
+def require_extra(module: str, extra: str) -> None:
+    """Skip a test that needs an optional extra in the core-only job (.ci/run installs no extras
+    there, to prove they are imported lazily); anywhere else it is a tool like any other."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is not None:
+        return
+    if CORE_ONLY:
+        pytest.skip(f"core-only job: needs the {extra!r} extra")
+    require(False, f"{module} is not installed (pip install -e '.[{extra}]')")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import SHARED_DATA, edit_yaml, require
+from conftest import TEST_DATA, edit_yaml
 from strataml.doctor import engine
 from strataml.reporters import RenderOptions, render
 from strataml.reporters.github import escape_data, escape_property, step_summary
@@ -45,9 +45,7 @@ def test_report_matches_golden(ws: Path, fmt: str, suffix: str, monkeypatch: pyt
 
 
 def test_sarif_validates_against_the_official_schema(ws: Path) -> None:
-    schema_file = SHARED_DATA / "sarif-schema-2.1.0.json"
-    require(schema_file.is_file(), f"SARIF schema test data missing at {schema_file}")
-    schema = json.loads(schema_file.read_text("utf-8"))
+    schema = json.loads((TEST_DATA / "sarif-schema-2.1.0.json").read_text("utf-8"))
     doc = json.loads(rendered(broken(ws), "sarif"))
     jsonschema.Draft4Validator(schema).validate(doc)
     results = doc["runs"][0]["results"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -12,14 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, edit_yaml, read_yaml, require
+from conftest import ROOT, edit_yaml, read_yaml, require_extra
 from strataml.cli.main import run
 from strataml.doctor import engine
 from strataml.runner import plugin as plugin_module
 
 pytestmark = pytest.mark.timeout(300)
-HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
-HAS_MLFLOW = importlib.util.find_spec("mlflow") is not None
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -31,7 +28,7 @@ def git(cwd: Path, *args: str) -> str:
 @pytest.fixture
 def lab(tmp_path: Path) -> Path:
     """A workspace in a real git repository with the iris dataset and two specs, committed."""
-    require(HAS_SKLEARN, "scikit-learn is not installed (pip install -e '.[sklearn]')")
+    require_extra("sklearn", "sklearn")
     root = tmp_path / "lab"
     assert run(["init", str(root)]) == 0
     shutil.copytree(ROOT / "datasets" / "iris", root / "datasets" / "iris")
@@ -241,7 +238,7 @@ def test_mlflow_uri_without_the_extra_is_a_clear_error(lab: Path) -> None:
 
 @pytest.mark.slow
 def test_mlflow_tracking_with_a_real_sqlite_store(lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    require(HAS_MLFLOW, "MLflow is not installed (pip install -e '.[mlflow]')")
+    require_extra("mlflow", "mlflow")
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
