@@ -1,4 +1,4 @@
-"""Everything StrataML asks git: the one module that runs git (directly, or through gitpython)."""
+"""Everything StrataML asks git: the one module that runs git."""
 
 from __future__ import annotations
 
@@ -36,23 +36,22 @@ def head_state(root: Path, outputs: tuple[str, ...] = ("runs/", "models/")) -> t
     are what earlier runs produced, not a change to the code. (None, False) outside a
     repository; (None, True) in a repository without commits.
     """
-    import git  # gitpython; imported here so commands that never ask git do not pay for it
-
-    try:
-        repo = git.Repo(root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+    repo = repository(root)
+    if repo is None:
         return None, False
+    top = repo[0]
     try:
-        commit = repo.head.commit.hexsha
-    except ValueError:  # no commits yet
+        commit = _git(top, "rev-parse", "--verify", "-q", "HEAD^{commit}").decode().strip()
+    except GitError:  # no commits yet
         return None, True
     prefix = repo_prefix(root)
     ignored = tuple(prefix + o for o in outputs)
     try:
-        lines = repo.git.status("--porcelain", "--untracked-files=all", "-z").split("\0")
-    except git.GitCommandError:
+        out = _git(top, "status", "--porcelain", "--untracked-files=all", "-z")
+    except GitError:
         return commit, True
-    dirty = any(line and not (line.startswith("?? ") and line[3:].startswith(ignored)) for line in lines)
+    entries = out.decode("utf-8", "surrogateescape").split("\0")
+    dirty = any(e and not (e.startswith("?? ") and e[3:].startswith(ignored)) for e in entries)
     return commit, dirty
 
 
