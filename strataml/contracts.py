@@ -53,7 +53,7 @@ def registry() -> dict[str, Rule]:
     for doc, text in documents().items():
         tfc = doc[:8]
         for code, name, body in _sections(text):
-            fields = dict(m.groups() for m in map(_FIELD.match, body.splitlines()) if m)
+            fields: dict[str, str] = {m.group(1): m.group(2) for m in map(_FIELD.match, body.splitlines()) if m}
             if code in rules:
                 raise ValueError(f"{doc}: rule {code} is defined twice")
             severity = fields.get("Severity", "").strip()

@@ -100,7 +100,8 @@ class Background:
                 if self._next >= len(items):
                     return
                 key, path, size = items[self._next]
-                items[self._next] = None  # type: ignore[call-overload]  (its full path is not needed again: 100k of them are ~20 MB)
+                # Its full path is not needed again: 100k of them are ~20 MB.
+                items[self._next] = None  # type: ignore[call-overload]
                 self._next += 1
             results[key] = _one(path)
             if progress:

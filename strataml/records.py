@@ -23,13 +23,13 @@ class FileEntry(NamedTuple):
     sha256: str | None
     size: int | None
     field: str
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the position in the list
 
 
 class Input(NamedTuple):
     ref: str
     digest: str | None
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the position in the list
 
 
 @dataclass(frozen=True)

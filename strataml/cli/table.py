@@ -26,8 +26,8 @@ def render(
     right: set[int],
     width: int,
     color: Callable[[str], str | None] | None = None,
-    optional: set[int] = frozenset(),
-) -> str:  # type: ignore[assignment]
+    optional: frozenset[int] | set[int] = frozenset(),
+) -> str:
     """Columns in `keep` are never cut (ids, short words); the others shrink, widest first, to fit
     `width`; if that is not enough, `optional` columns are left out, last first."""
     widths = [max([len(c), *[len(r[i]) for r in rows]]) for i, c in enumerate(columns)]

@@ -148,7 +148,7 @@ def _dataset_input(workspace: Workspace, record: Record, data: dict[str, Any]) -
             record.meta,
             [f"line {record.line('data', 'file')}: {chosen!r} is not a CSV file of {ds.ref} ({', '.join(csvs)})"],
         )
-    columns = ds.data.get("columns") if isinstance(ds.data.get("columns"), list) else []
+    columns: list[Any] = ds.data["columns"] if isinstance(ds.data.get("columns"), list) else []
     tr = ds.data.get("time_range") if isinstance(ds.data.get("time_range"), dict) else None
     return DatasetInput(
         str(ds.ref),

@@ -140,15 +140,15 @@ def compile_schema(schema: dict[str, Any], resolve: Callable[[str], dict[str, An
             extra = build(arg)
             return lambda v: not isinstance(v, dict) or all(extra(v[k]) for k in v if k not in known)
         if word == "propertyNames":
-            names = build(arg)
-            return lambda v: not isinstance(v, dict) or all(names(k) for k in v)
+            name_check = build(arg)
+            return lambda v: not isinstance(v, dict) or all(name_check(k) for k in v)
         if word == "items":
-            each = build(arg)
+            each_item = build(arg)
 
             def items(v: Any) -> bool:
                 if isinstance(v, list):
                     for x in v:
-                        if not each(x):
+                        if not each_item(x):
                             return False
                 return True
 

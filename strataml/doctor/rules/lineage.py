@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import datetime
 
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
@@ -106,12 +107,13 @@ def ref_fields(record: Record) -> Iterator[tuple[tuple[str | int, ...], str, tup
                 return None
         return node
 
-    singles = {
+    by_kind: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
         "experiment": [(("data", "dataset"), ("dataset",))],
         "run": [(("experiment",), ("experiment",))],
         "model": [(("produced_by",), ("run",)), (("derived_from",), ("model",))],
         "dataset": [],
-    }[record.kind]
+    }
+    singles = by_kind[record.kind]
     for path, kinds in singles:
         value = at(*path)
         if isinstance(value, str):
@@ -295,7 +297,7 @@ def _datasets_of(ws: Workspace, record: Record) -> list[Record]:
 
 
 def _inside_datasets(
-    ws: Workspace, record: Record, parsed: dict[str, tuple[object, object, Window]]
+    ws: Workspace, record: Record, parsed: dict[str, tuple[datetime, datetime, Window]]
 ) -> Iterator[Finding]:
     column = record.split_column
     for dataset in _datasets_of(ws, record):
@@ -314,7 +316,7 @@ def _inside_datasets(
         if lo is None or hi is None:
             continue
         for name, (start, end, w) in sorted(parsed.items()):
-            if start < lo or end > hi:  # type: ignore[operator]
+            if start < lo or end > hi:
                 yield Finding(
                     OUTSIDE_RANGE,
                     record.meta,

@@ -101,8 +101,12 @@ def _dataset(record: Record) -> Iterator[Finding]:
 
 def _run_times(record: Record) -> Iterator[Finding]:
     data = record.data
-    times = {k: parse_time(data[k]) for k in ("created_at", "started_at", "ended_at") if isinstance(data.get(k), str)}
-    order = [k for k in ("created_at", "started_at", "ended_at") if times.get(k)]
+    times = {
+        k: t
+        for k in ("created_at", "started_at", "ended_at")
+        if (t := parse_time(v if isinstance(v := data.get(k), str) else ""))
+    }
+    order = list(times)
     for earlier, later in zip(order, order[1:]):
         if times[earlier] > times[later]:
             yield Finding(

@@ -36,7 +36,7 @@ def problems(spec: RunSpec) -> list[str]:
     model_type = spec.model.get("type")
     if model_type not in MODELS:
         return [f"model.type {model_type!r} is not supported by the sklearn plugin; use one of {', '.join(MODELS)}"]
-    accepted = set(inspect.signature(estimator_class(model_type).__init__).parameters) - {"self"}
+    accepted = set(inspect.signature(estimator_class(model_type)).parameters)
     for key in sorted(spec.model.get("params") or {}):
         if key not in accepted:
             out.append(f"model.params.{key} is not a parameter of {MODELS[model_type].split(':')[1]}")
@@ -56,7 +56,7 @@ def problems(spec: RunSpec) -> list[str]:
     if not target:
         out.append("data.target must name the label column")
     elif target not in columns:
-        out.append(f"data.target {target!r} is not a column of {spec.dataset.ref} ({', '.join(columns)})")
+        out.append(f"data.target {target!r} is not a column of {spec.dataset.ref} ({', '.join(map(str, columns))})")
     for name in spec.data.get("features") or ():
         if name not in columns:
             out.append(f"data.features: {name!r} is not a column of {spec.dataset.ref}")
@@ -74,7 +74,7 @@ def problems(spec: RunSpec) -> list[str]:
 def read(spec: RunSpec) -> Config:
     params = dict(spec.model.get("params") or {})
     cls = estimator_class(spec.model["type"])
-    if "random_state" in inspect.signature(cls.__init__).parameters:
+    if "random_state" in inspect.signature(cls).parameters:
         params.setdefault("random_state", spec.seed)
     if spec.dataset is None:
         n = (spec.data.get("synthetic") or {}).get("n_features", 20)
