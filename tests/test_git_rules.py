@@ -217,9 +217,9 @@ def test_pointer_with_local_object_is_verified_by_content(repo: Path, tmp_path: 
 @pytest.mark.parametrize("variant,raw", [
     ("crlf", lambda oid, n: f"version {lfs.SPEC_V1}\r\noid sha256:{oid}\r\nsize {n}\r\n"),
     ("no final newline", lambda oid, n: f"version {lfs.SPEC_V1}\noid sha256:{oid}\nsize {n}"),
-    ("uppercase oid", lambda oid, n: f"version {lfs.SPEC_V1}\noid sha256:{oid.upper()}\nsize {n}\n"),
-    ("key order", lambda oid, n: f"version {lfs.SPEC_V1}\nsize {n}\noid sha256:{oid}\n"),
     ("legacy version", lambda oid, n: f"version https://hawser.github.com/spec/v1\noid sha256:{oid}\nsize {n}\n"),
+    ("blank lines", lambda oid, n: f"\nversion {lfs.SPEC_V1}\noid sha256:{oid}\nsize {n}\n"),
+    ("size written", lambda oid, n: f"version {lfs.SPEC_V1}\noid sha256:{oid}\nsize +{n}\n"),
 ])
 def test_noncanonical_pointer_variants(repo: Path, tmp_path: Path, variant: str, raw) -> None:
     add_weights(repo)
@@ -229,6 +229,46 @@ def test_noncanonical_pointer_variants(repo: Path, tmp_path: Path, variant: str,
     found = engine.doctor(clone).findings
     assert sorted(f.code for f in found) == ["TFC0006-I010", "TFC0006-W010"], variant
     assert any(variant.split()[0] in f.message.lower() for f in found if f.code == "TFC0006-W010")
+
+
+@pytest.mark.parametrize("variant,raw", [
+    ("uppercase oid", lambda oid, n: f"version {lfs.SPEC_V1}\noid sha256:{oid.upper()}\nsize {n}\n"),
+    ("key order", lambda oid, n: f"version {lfs.SPEC_V1}\nsize {n}\noid sha256:{oid}\n"),
+    ("extra line", lambda oid, n: f"version {lfs.SPEC_V1}\noid sha256:{oid}\nsize {n}\nnote x\n"),
+])
+def test_pointers_git_lfs_rejects_are_errors(repo: Path, tmp_path: Path, variant: str, raw) -> None:
+    """git-lfs would never fetch these (`git lfs pointer --check` exits 1): not a warning but an error."""
+    add_weights(repo)
+    clone = pointer_clone(repo, tmp_path)
+    oid = git(repo, "lfs", "ls-files", "-l").split()[0]
+    (clone / "datasets/weights/1/weights.safetensors").write_text(raw(oid, len(BLOB)), newline="")
+    assert codes(clone) == ["TFC0006-E011"], variant
+
+
+def test_empty_file_through_lfs_is_clean(repo: Path) -> None:
+    """git-lfs stores an empty file as an empty blob (its "empty pointer"), not as content in git."""
+    need_lfs()
+    git(repo, "lfs", "install", "--local")
+    git(repo, "lfs", "track", "*.safetensors")
+    src = repo.parent / "empty.safetensors"
+    src.write_bytes(b"")
+    assert run(["-C", str(repo), "dataset", "add", "empty", str(src), "--version", "1", "--license", "MIT", "--source", "t"]) == 0
+    commit_all(repo, "empty")
+    assert git(repo, "cat-file", "-s", "HEAD:datasets/empty/1/empty.safetensors") == "0"
+    assert codes(repo) == []
+
+
+def test_committed_pointer_git_lfs_accepts_is_not_content_in_git(repo: Path, tmp_path: Path) -> None:
+    """A pointer blob with a leading blank line is still a pointer to git-lfs, not content in git (TFC0006-E013)."""
+    add_weights(repo)
+    oid = git(repo, "lfs", "ls-files", "-l").split()[0]
+    pointer = b"\n" + lfs.format_pointer(oid, len(BLOB))
+    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo, input=pointer, capture_output=True,
+                          check=True).stdout.decode().strip()
+    git(repo, "update-index", "--cacheinfo", f"100644,{blob},datasets/weights/1/weights.safetensors")
+    git(repo, "commit", "-qm", "pointer rewritten by another tool")
+    clone = pointer_clone(repo, tmp_path)  # the smudge filter checks it out re-encoded, canonical
+    assert codes(clone) == ["TFC0006-I010"]
 
 
 def test_canonical_pointer_parses_like_git_lfs_writes_it(repo: Path) -> None:

@@ -62,10 +62,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     small = {rel for _r, _e, rel in pending if ctx.workspace.entries[rel].size < lfs.MAX_POINTER}
     ctx.prefetch([rel for _r, _e, rel in pending if rel not in small])
     for record, entry, rel in pending:
-        if rel in small:
-            yield from _verify_small(ctx, record, entry, rel)
-        else:
-            yield from _compare(ctx, record, entry, rel)
+        yield from _verify(ctx, record, entry, rel, rel in small)
 
 
 def unsafe(path: str) -> str | None:
@@ -105,10 +102,25 @@ def _present(ctx: Context, record: Record, rel: str) -> Generator[Finding, None,
     return True
 
 
-def _verify_small(ctx: Context, record: Record, entry: FileEntry, rel: str) -> Iterator[Finding]:
-    """A small file is either the recorded content or an LFS pointer standing in for it."""
+def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str, small: bool) -> Iterator[Finding]:
+    """A recorded file is either the recorded content or an LFS pointer standing in for it.
+
+    Whether it is a pointer is git-lfs's call (strataml.lfs mirrors its decoder): it reads the
+    first 1024 bytes of a file of any size, so a bigger file that differs from the record is
+    read as a pointer too before it is called changed content.
+    """
+    path = ctx.workspace.abspath(rel)
+    raw = b""
     try:
-        raw = ctx.workspace.abspath(rel).read_bytes()
+        if small:
+            raw = path.read_bytes()
+            ctx.remember(rel, hashlib.sha256(raw).hexdigest(), len(raw))
+        sha, size = ctx.sha256(rel)
+        same = (not entry.sha256 or sha == entry.sha256) and (entry.size is None or size == entry.size)
+        # An empty file is empty content to git-lfs too (its "empty pointer"): compared as content.
+        if not same and size > 0 and not small:
+            with open(path, "rb") as f:
+                raw = f.read(lfs.MAX_POINTER)
     except OSError as exc:
         yield Finding(
             MISSING,
@@ -117,23 +129,21 @@ def _verify_small(ctx: Context, record: Record, entry: FileEntry, rel: str) -> I
             "fix the file's permissions so the doctor can verify it",
         )
         return
-    sha = hashlib.sha256(raw).hexdigest()
-    if sha == entry.sha256 or not lfs.looks_like_pointer(raw) or entry.size == len(raw):
-        ctx.remember(rel, sha, len(raw))
+    if same or size == 0 or not lfs.looks_like_pointer(raw):
         yield from _compare(ctx, record, entry, rel)
         return
-    yield from _pointer(ctx, record, entry, rel, raw)
+    yield from _pointer(ctx, record, entry, rel, raw, size)
 
 
-def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: bytes) -> Iterator[Finding]:
+def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: bytes, length: int) -> Iterator[Finding]:
     ctx.volatile = True
     try:
-        pointer = lfs.parse(raw)
+        pointer = lfs.parse(raw, length)
     except lfs.MalformedPointer as exc:
         yield Finding(
             LFS_MALFORMED,
             rel,
-            f"looks like a Git LFS pointer but is malformed: {exc}",
+            f"looks like a Git LFS pointer but git-lfs rejects it: {exc}",
             "re-add the file with `git lfs track` and `git add` (or `git lfs pull` to restore it)",
         )
         return

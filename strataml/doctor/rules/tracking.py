@@ -33,6 +33,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             rel = f"{record.folder}/{entry.path}"
             if rel in git.lfs and rel in git.blobs:  # routed through LFS, and not the expected pointer
                 blob_size = git.blobs[rel][1]
+                # Only blobs under 1024 bytes are read: `git lfs fetch`, `pull` and `ls-files` never
+                # take a bigger blob for a pointer. A small one is a pointer if git-lfs decodes it (or
+                # it is a broken one, which the integrity rule reports on the checked-out file).
                 raw = git.small_blobs.get(rel)
                 is_pointer = raw is not None and lfs.looks_like_pointer(raw)
                 if not is_pointer:
