@@ -5,13 +5,14 @@ from __future__ import annotations
 import getpass
 import subprocess
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from strataml import atomic, lifecycle, trust
 from strataml.errors import StrataError
 from strataml.records import Record
-from strataml.times import utc_now
+from strataml.times import stamp
 from strataml.workspace import SIGNATURE_SUFFIX, Workspace, load
 
 
@@ -49,7 +50,11 @@ def promote(
     _refuse_broken(ws, record)
     policy = trust.read(ws.root, ws.config.data)
     with lifecycle.locked(ws.root, name):
+        now = datetime.now(UTC).replace(microsecond=0)
         ledger = lifecycle.read(ws.root, name)
+        behind = lifecycle.clock_behind(ledger, now)
+        if behind:
+            raise Refused(behind, "check this machine's clock (NTP) and promote again; nothing was written")
         if ledger.problems:
             first = ledger.problems[0]
             raise Refused(
@@ -71,7 +76,7 @@ def promote(
                 f"{ledger_file.relative_to(ws.root)} is signed: an unsigned append would break its signature",
                 "pass --sign to sign the new ledger",
             )
-        at, actor = utc_now(), _actor(ws.root)
+        at, actor = stamp(now), _actor(ws.root)
         entries, notes = [], []
         seq, prev = len(ledger.entries) + 1, ledger.head
         if to == "production":

@@ -81,3 +81,61 @@ def test_since_a_recorded_asc_file_is_data_not_a_signature(ws: Path) -> None:
     (folder / "notes.asc").unlink()
     commit(ws, "remove recorded data")
     assert ("TFC0002-E010", "datasets/flowers/1") in found(ws, since=base)
+
+
+# 4. Ledger times never go backwards and are not in the future.
+
+def _ago(**delta: float) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    from strataml.times import stamp
+
+    return stamp(datetime.now(UTC) - timedelta(**delta))
+
+
+def _ledger_codes(ws: Path) -> list[tuple[str, int | None]]:
+    from strataml.doctor import engine
+
+    return [(f.code, f.line) for f in engine.doctor(ws).findings]
+
+
+def test_ledger_times_going_backwards_or_into_the_future_are_errors(ws: Path) -> None:
+    from models_helpers import ref, write_ledger
+
+    moves = [(ref(1), "candidate"), (ref(1), "staging"), (ref(1), "production")]
+    write_ledger(ws, moves, [_ago(hours=2), _ago(hours=1), _ago(hours=1)])  # one append may share a time
+    assert _ledger_codes(ws) == []
+    write_ledger(ws, moves, [_ago(hours=1), _ago(hours=2), _ago(seconds=1)])
+    assert _ledger_codes(ws) == [("TFC0005-E008", 2)]
+    write_ledger(ws, moves, [_ago(hours=2), _ago(hours=1), _ago(minutes=-3)])  # within the clock skew
+    assert _ledger_codes(ws) == []
+    write_ledger(ws, moves, [_ago(hours=2), _ago(hours=1), _ago(minutes=-10)])
+    from strataml.doctor import engine
+
+    report = engine.doctor(ws)
+    assert [(f.code, f.line) for f in report.findings] == [("TFC0005-E008", 3)]
+    assert "in the future" in report.findings[0].message
+
+
+def test_promote_refuses_to_append_while_the_clock_is_behind_the_ledger(ws: Path) -> None:
+    from models_helpers import LEDGER, ref, write_ledger
+    from strataml.promote import Refused, promote
+
+    write_ledger(ws, [(ref(1), "candidate")], [_ago(minutes=-2)])  # another machine, 2 minutes ahead
+    assert _ledger_codes(ws) == []  # within the skew: the doctor accepts it
+    before = (ws / LEDGER).read_bytes()
+    with pytest.raises(Refused, match="clock says .* but the ledger's last entry .* backwards"):
+        promote(ws, ref(1), "staging")
+    assert (ws / LEDGER).read_bytes() == before
+    write_ledger(ws, [(ref(1), "candidate")], [_ago(minutes=1)])
+    promote(ws, ref(1), "staging")
+    assert _ledger_codes(ws) == []
+
+
+def test_promote_through_the_cli_says_what_is_wrong_with_the_clock(ws: Path, capsys) -> None:
+    from conftest import invoke
+    from models_helpers import ref, write_ledger
+
+    write_ledger(ws, [(ref(1), "candidate")], [_ago(days=-1)])
+    code, _out, err = invoke(ws, "promote", ref(1), "--to", "staging", capsys=capsys)
+    assert code == 3 and "backwards in time" in err and "clock" in err and "Traceback" not in err
