@@ -139,3 +139,202 @@ def test_promote_through_the_cli_says_what_is_wrong_with_the_clock(ws: Path, cap
     write_ledger(ws, [(ref(1), "candidate")], [_ago(days=-1)])
     code, _out, err = invoke(ws, "promote", ref(1), "--to", "staging", capsys=capsys)
     assert code == 3 and "backwards in time" in err and "clock" in err and "Traceback" not in err
+
+
+# 2. Several signers: min_signers distinct pinned keys with the scope.
+
+PRODUCTION_BY_TWO = {"records": "models", "state": "production", "scope": "production", "min_signers": 2}
+
+
+def _show(ws: Path, capsys, *fmt: str) -> str:
+    from conftest import invoke
+
+    code, out, err = invoke(ws, "show", "model:sales-model@1", *fmt, capsys=capsys)
+    assert code == 0, err
+    return out
+
+
+def test_min_signers_needs_that_many_distinct_pinned_keys(ws: Path, keys, capsys) -> None:
+    import json
+
+    from strataml.doctor import engine
+    from test_signatures import sign as gpg_sign
+
+    pin(ws, keys["Alice"], "models", "production")
+    pin(ws, keys["Bob"], "production")
+    promote_to(ws, "production")
+    policy(ws, PRODUCTION_BY_TWO)
+    report = engine.doctor(ws)
+    assert [(f.code, f.path) for f in report.findings] == [("TFC0007-E001", MODEL)]
+    assert "2 distinct keys with scope production" in report.findings[0].message
+
+    done = cosign(ws, keys["Alice"])  # the first of two signers: written, and says what is missing
+    assert (done.signers, done.required, done.missing) == (1, 2, ["1 more signer with scope production"])
+    report = engine.doctor(ws)
+    assert [(f.code, f.path) for f in report.findings] == [("TFC0007-E011", f"{MODEL}.asc")]
+    message = report.findings[0].message
+    assert "1 valid signer of the 2 needed with scope production" in message and "missing: 1 more with production" in message
+    shown = json.loads(_show(ws, capsys, "--format", "json"))["signature"]
+    assert (shown["status"], shown["valid_signers"], shown["required_signers"]) == ("invalid", 1, 2)
+    assert "(1 valid signer of 2 required)" in _show(ws, capsys)
+
+    # The same key twice is one signer (and co-signing keeps one of them).
+    asc = gpg_sign(ws, keys["Alice"])
+    asc.write_bytes(asc.read_bytes() * 2)
+    assert found(ws) == [("TFC0007-E011", f"{MODEL}.asc")]
+
+    done = cosign(ws, keys["Bob"])
+    assert (done.kept, done.signers, done.missing, done.dropped) == (1, 2, [], [keys["Alice"].fingerprint])
+    assert found(ws) == []
+    shown = json.loads(_show(ws, capsys, "--format", "json"))["signature"]
+    assert (shown["status"], shown["valid_signers"], shown["required_signers"]) == ("signed", 2, 2)
+    assert "(2 valid signers of 2 required)" in _show(ws, capsys)
+
+
+def test_sign_command_reports_signers_and_what_is_missing(ws: Path, keys, capsys) -> None:
+    import json
+
+    from conftest import invoke
+
+    pin(ws, keys["Alice"], "models", "production")
+    pin(ws, keys["Bob"], "production")
+    promote_to(ws, "production")
+    policy(ws, PRODUCTION_BY_TWO)
+    code, out, err = invoke(ws, "sign", "model:sales-model@1", "--gnupghome", str(keys["Alice"].home), capsys=capsys)
+    assert code == 0, err
+    assert "1 valid signer of 2 required" in out and "still needs 1 more signer with scope production" in out
+    code, out, err = invoke(ws, "sign", "model:sales-model@1", "--gnupghome", str(keys["Bob"].home),
+                            "--format", "json", capsys=capsys)
+    assert code == 0, err
+    done = json.loads(out)
+    assert (done["kept"], done["valid_signers"], done["required_signers"], done["missing"]) == (1, 2, 2, [])
+
+
+def test_since_dropping_one_of_the_required_signers_is_an_error(ws: Path, keys) -> None:
+    pin(ws, keys["Alice"], "models", "production")
+    pin(ws, keys["Bob"], "production")
+    promote_to(ws, "production")
+    policy(ws, PRODUCTION_BY_TWO)
+    alice_only = cosign(ws, keys["Alice"]) and (ws / f"{MODEL}.asc").read_bytes()
+    cosign(ws, keys["Bob"])
+    base = commit(ws, "base: two signers")
+    assert found(ws, since=base) == []
+    (ws / f"{MODEL}.asc").write_bytes(alice_only)  # still a valid signature, but one signer short
+    commit(ws, "drop Bob's signature")
+    assert found(ws, since=base) == [("TFC0007-E011", f"{MODEL}.asc")]
+
+
+def test_promote_needs_the_policy_s_number_of_signers(ws: Path, keys) -> None:
+    from strataml.promote import Refused, promote
+
+    pin(ws, keys["Alice"], "models", "production")
+    pin(ws, keys["Bob"], "production")
+    policy(ws, PRODUCTION_BY_TWO)
+    promote_to(ws, "staging")
+    with pytest.raises(Refused, match="2 distinct keys with scope production"):
+        promote(ws, "model:sales-model@1", "production")
+    cosign(ws, keys["Alice"])
+    with pytest.raises(Refused, match="TFC0007-E011"):
+        promote(ws, "model:sales-model@1", "production")
+    cosign(ws, keys["Bob"])
+    promote(ws, "model:sales-model@1", "production")
+    assert found(ws) == []
+
+
+def test_min_signers_must_be_a_positive_integer(ws: Path) -> None:
+    policy(ws, {"records": "models", "scope": "models", "min_signers": 0})
+    assert ("TFC0001-E001", "strataml.yaml") in found(ws)
+
+
+# 3. sign checks the key's pin and scope before it asks gpg to sign.
+
+PINENTRY = """#!{python}
+import sys
+with open({log!r}, "a") as fh:
+    fh.write("asked\\n")
+print("OK Pleased to meet you", flush=True)
+for line in sys.stdin:
+    command = line.split(" ", 1)[0].strip().upper()
+    if command == "GETPIN":
+        print("D {passphrase}", flush=True)
+        print("OK", flush=True)
+    elif command == "BYE":
+        print("OK closing", flush=True)
+        break
+    else:
+        print("OK", flush=True)
+"""
+
+
+@pytest.fixture
+def protected(tmp_path: Path):
+    """A secret key behind a passphrase, whose gpg-agent asks a pinentry that logs every time gpg
+    needs the secret key: the log tells whether gpg was asked to sign (real gpg, real agent)."""
+    import os
+    import sys
+
+    import gpgkeys
+
+    home = tmp_path / "pat-home"
+    home.mkdir(mode=0o700)
+    log = tmp_path / "pinentry.log"
+    pinentry = tmp_path / "pinentry.py"
+    pinentry.write_text(PINENTRY.format(python=sys.executable, log=str(log), passphrase="correct horse"))
+    os.chmod(pinentry, 0o755)
+    (home / "gpg-agent.conf").write_text(f"pinentry-program {pinentry}\n")
+    params = ["Key-Type: EDDSA", "Key-Curve: ed25519", "Key-Usage: sign", "Name-Real: Pat",
+              "Name-Email: pat@example.org", "Expire-Date: 0", "Passphrase: correct horse", "%commit", ""]
+    gpgkeys.gpg(home, "--gen-key", stdin="\n".join(params).encode())
+    fingerprint, _ = gpgkeys._fingerprints(home)
+    public = tmp_path / "pat.pub.asc"
+    public.write_bytes(gpgkeys.gpg(home, "--armor", "--export", fingerprint).stdout)
+    assert not log.exists()  # making the key asked nothing
+    yield gpgkeys.Key("Pat", home, fingerprint, public), log
+    gpgkeys.stop_agents([home])
+
+
+def test_sign_refuses_a_key_without_the_needed_scope_before_gpg_is_asked(ws: Path, keys, protected, capsys) -> None:
+    from conftest import invoke
+
+    pat, log = protected
+    pin(ws, pat, "datasets")  # pinned, but a model needs models or production
+    code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--gnupghome", str(pat.home), capsys=capsys)
+    assert code == 3 and "TFC0007-E004" in err and "nothing was signed" in err
+    code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--key", pat.fingerprint,
+                             "--gnupghome", str(pat.home), capsys=capsys)
+    assert code == 3 and "TFC0007-E004" in err and "holds datasets" in err
+    assert not log.exists(), "gpg was asked to sign with a key the doctor would reject"
+    assert not (ws / f"{MODEL}.asc").exists()
+
+    # A production policy: a models-only key does not help either.
+    pin(ws, pat, "models")
+    promote_to(ws, "production")
+    policy(ws, {"records": "models", "state": "production", "scope": "production"})
+    code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--key", pat.fingerprint,
+                             "--gnupghome", str(pat.home), capsys=capsys)
+    assert code == 3 and "TFC0007-E004" in err and "production" in err
+    assert not log.exists()
+
+    # The control: with the scope, gpg is asked (the pinentry logs it) and the signature is good.
+    pin(ws, pat, "production")
+    code, out, err = invoke(ws, "sign", "model:sales-model@1", "--gnupghome", str(pat.home), capsys=capsys)
+    assert code == 0, err
+    assert log.exists() and found(ws) == []
+
+
+def test_sign_refuses_an_unpinned_or_revoked_key_before_gpg_is_asked(ws: Path, keys, protected, capsys, tmp_path) -> None:
+    import gpgkeys
+    from conftest import invoke
+
+    pat, log = protected
+    pin(ws, keys["Alice"], "models")
+    code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--key", pat.fingerprint,
+                             "--gnupghome", str(pat.home), capsys=capsys)
+    assert code == 3 and "is not pinned" in err
+    pin(ws, pat, "models")
+    gpgkeys.revoke(pat)  # revoked in the signer's own keyring and in the published key
+    (ws / f"tfc/keys/{pat.fingerprint}.asc").write_bytes(pat.public.read_bytes())
+    code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--key", pat.fingerprint,
+                             "--gnupghome", str(pat.home), capsys=capsys)
+    assert code == 3 and "revoked" in err and "TFC0007-E005" in err
+    assert not log.exists()
