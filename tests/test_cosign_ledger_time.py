@@ -241,6 +241,20 @@ def test_promote_needs_the_policy_s_number_of_signers(ws: Path, keys) -> None:
     assert found(ws) == []
 
 
+def test_a_ledger_policy_with_two_signers_is_met_by_promote_sign_and_a_cosigner(ws: Path, keys) -> None:
+    from strataml.promote import promote
+
+    pin(ws, keys["Alice"], "ledger")
+    pin(ws, keys["Bob"], "ledger")
+    policy(ws, {"records": "ledger", "scope": "ledger", "min_signers": 2})
+    done = promote(ws, "model:sales-model@1", "candidate", sign=True, gnupghome=str(keys["Alice"].home))
+    assert any("still needs 1 more signer with scope ledger" in n for n in done.notes)
+    assert found(ws) == [("TFC0007-E011", "models/sales-model/lifecycle.jsonl.asc")]
+    signed = cosign(ws, keys["Bob"], "ledger:sales-model")
+    assert (signed.kept, signed.signers, signed.missing) == (1, 2, [])
+    assert found(ws) == []
+
+
 def test_min_signers_must_be_a_positive_integer(ws: Path) -> None:
     policy(ws, {"records": "models", "scope": "models", "min_signers": 0})
     assert ("TFC0001-E001", "strataml.yaml") in found(ws)
