@@ -13,11 +13,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from strataml import atomic
 from strataml.schemas import schema_id, validate
+from strataml.times import parse_time, stamp
 from strataml.workspace import LEDGER
 
 REGISTERED = "registered"
@@ -38,6 +40,9 @@ ILLEGAL = "TFC0005-E003"
 TWO_IN_PRODUCTION = "TFC0005-E004"
 TORN = "TFC0005-E005"
 WITHOUT_PASS = "TFC0005-E007"
+TIME = "TFC0005-E008"
+# How far an entry may be ahead of this machine's clock: clocks of the machines that promote drift.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def ledger_path(root: Path, model: str) -> Path:
@@ -80,8 +85,12 @@ class Ledger:
         return sorted(r for r, s in self.states.items() if s == "production")
 
 
-def parse(raw: bytes, model: str) -> Ledger:
-    """Verify and replay a ledger's bytes; stops at the first line that breaks the chain."""
+def parse(raw: bytes, model: str, now: datetime | None = None) -> Ledger:
+    """Verify and replay a ledger's bytes; stops at the first line that breaks the chain.
+
+    Entry times are checked against each other and against `now` (default: the clock); a time
+    problem is reported once per kind and does not stop the replay.
+    """
     out = Ledger()
     lines = raw.split(b"\n")
     torn = lines.pop()  # after the last "\n": empty unless the last line is incomplete
@@ -102,6 +111,7 @@ def parse(raw: bytes, model: str) -> Ledger:
             break
         out.size += len(line) + 1
         prev = out.entries[-1]["hash"]
+    out.problems += _times(out.entries, now or datetime.now(UTC))
     if len(out.production()) > 1:
         out.problems.append(
             Problem(
@@ -154,6 +164,49 @@ def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) 
     out.entries.append(entry)
     out.states[ref] = entry["to"]
     return None
+
+
+def _times(entries: list[dict[str, Any]], now: datetime) -> list[Problem]:
+    """The first entry dated before the one above it, and the first dated in the future."""
+    fix = "restore the ledger from Git; promote on a machine whose clock is right (NTP)"
+    backwards = future = None
+    last: datetime | None = None
+    for number, entry in enumerate(entries, start=1):
+        at = parse_time(entry["at"])
+        if at is None:
+            continue
+        if backwards is None and last is not None and at < last:
+            backwards = Problem(
+                TIME,
+                number,
+                f"line {number} is dated {entry['at']}, before line {number - 1} ({entries[number - 2]['at']}): "
+                "ledger times must not go backwards",
+                fix,
+            )
+        if future is None and at > now + CLOCK_SKEW:
+            future = Problem(
+                TIME,
+                number,
+                f"line {number} is dated {entry['at']}, in the future (now {stamp(now)}; "
+                f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes of clock skew are allowed)",
+                fix,
+            )
+        last = at
+    return [p for p in (backwards, future) if p is not None]
+
+
+def clock_behind(ledger: Ledger, now: datetime) -> str | None:
+    """Why an entry dated `now` cannot be appended (the last entry is later), or None."""
+    if not ledger.entries:
+        return None
+    last = ledger.entries[-1]
+    at = parse_time(last["at"])
+    if at is None or at <= now:
+        return None
+    return (
+        f"this machine's clock says {stamp(now)}, but the ledger's last entry (line {last['seq']}) is dated "
+        f"{last['at']}: a new entry would go backwards in time"
+    )
 
 
 def read(root: Path, model: str) -> Ledger:

@@ -89,7 +89,9 @@ def _node(record: Record, report: Report, states: dict[str, dict[str, str]]) -> 
         attrs["state"] = states.get(record.ref.name, {}).get(str(record.ref), lifecycle.REGISTERED)
     node = {"id": str(record.ref), "kind": record.kind, "path": path, "attrs": attrs, "findings": counts}
     if record.kind != "experiment":
-        node["signature"] = report.signatures.get(record.meta, {"status": "unsigned", "signers": []})
+        node["signature"] = report.signatures.get(
+            record.meta, {"status": "unsigned", "signers": [], "valid_signers": 0, "required_signers": 0}
+        )
     return node
 
 

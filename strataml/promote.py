@@ -5,13 +5,14 @@ from __future__ import annotations
 import getpass
 import subprocess
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from strataml import atomic, lifecycle, trust
 from strataml.errors import StrataError
 from strataml.records import Record
-from strataml.times import utc_now
+from strataml.times import stamp
 from strataml.workspace import SIGNATURE_SUFFIX, Workspace, load
 
 
@@ -49,7 +50,11 @@ def promote(
     _refuse_broken(ws, record)
     policy = trust.read(ws.root, ws.config.data)
     with lifecycle.locked(ws.root, name):
+        now = datetime.now(UTC).replace(microsecond=0)
         ledger = lifecycle.read(ws.root, name)
+        behind = lifecycle.clock_behind(ledger, now)
+        if behind:
+            raise Refused(behind, "check this machine's clock (NTP) and promote again; nothing was written")
         if ledger.problems:
             first = ledger.problems[0]
             raise Refused(
@@ -71,7 +76,7 @@ def promote(
                 f"{ledger_file.relative_to(ws.root)} is signed: an unsigned append would break its signature",
                 "pass --sign to sign the new ledger",
             )
-        at, actor = utc_now(), _actor(ws.root)
+        at, actor = stamp(now), _actor(ws.root)
         entries, notes = [], []
         seq, prev = len(ledger.entries) + 1, ledger.head
         if to == "production":
@@ -93,13 +98,15 @@ def promote(
             old = path.read_bytes() if path.exists() else b""
             new = old + b"".join(lifecycle.canonical(e) + b"\n" for e in entries)
             rel = path.relative_to(ws.root).as_posix()
-            content, signer, _kept, _dropped = signature(
-                ws, SignTarget(rel, "ledger", f"ledger:{name}"), new, key, gnupghome
-            )
+            draft = signature(ws, SignTarget(rel, "ledger", f"ledger:{name}"), new, key, gnupghome)
             lifecycle.append(ws.root, name, ledger.size, entries)
             # A crash here leaves a new ledger with the old signature: the doctor says so (TFC0007-E002).
-            atomic.write_bytes(path.with_name(path.name + SIGNATURE_SUFFIX), content)
-            signed_by = f"{signer.fingerprint} ({signer.uid})"
+            atomic.write_bytes(path.with_name(path.name + SIGNATURE_SUFFIX), draft.content)
+            signed_by = f"{draft.signer.fingerprint} ({draft.signer.uid})"
+            if draft.missing:
+                notes.append(
+                    f"the ledger signature still needs {', '.join(draft.missing)}: `strataml sign ledger:{name}`"
+                )
         else:
             lifecycle.append(ws.root, name, ledger.size, entries)
     return Promotion(ref, current, to, entries, True, signed_by, notes)
@@ -176,12 +183,12 @@ def _refuse_unsigned(ws: Workspace, record: Record, to: str, policy: trust.Trust
     if not covering:
         return
     asc = ws.abspath(record.meta + SIGNATURE_SUFFIX)
-    scopes = " and ".join(r.scope for r in covering)
-    hint = f"sign it first with a key holding {scopes}: `strataml sign {record.ref} --key FPR`"
+    wanted = "; ".join(n.describe() for n in needs)
+    hint = f"sign it first ({wanted}): `strataml sign {record.ref} --key FPR`; co-signers keep the signatures there"
     if not asc.is_file():
-        raise Refused(f"{record.ref} is not signed; the signing policy requires a {scopes} signature in {to}", hint)
+        raise Refused(f"{record.ref} is not signed; the signing policy requires {wanted} in {to}", hint)
     with trust.Verifier(policy) as verifier:
-        judgement = verifier.judge(asc, ws.abspath(record.meta), list(needs))
+        judgement = verifier.judge(asc, ws.abspath(record.meta), needs)
     if not judgement.ok:
         code, message, _hint = judgement.problems[0]
         raise Refused(f"{record.ref}'s signature does not meet the policy for {to} ({code}): {message}", hint)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +20,28 @@ _BLOCK = re.compile(rb"-----BEGIN PGP SIGNATURE-----.*?-----END PGP SIGNATURE---
 
 
 @dataclass(frozen=True)
+class Drafted:
+    """A signature file's new content, checked as the doctor will check it, before it is written."""
+
+    content: bytes
+    signer: signing.KeyInfo
+    kept: int  # other valid signatures still in the file
+    dropped: list[str]  # signatures removed: stale, or by the same key
+    signers: int  # distinct valid signers in the file, the new one included
+    required: int  # the most signers one requirement of the policy asks for (0: none)
+    missing: list[str]  # what co-signers must still add, e.g. "1 more signer with scope production"
+
+
+@dataclass(frozen=True)
 class Signed:
     path: str  # the signature file, workspace-relative
     target: str  # the signed file
     signer: signing.KeyInfo
     kept: int  # other valid signatures still in the file
     dropped: list[str] = field(default_factory=list)  # signatures removed: stale, or by the same key
+    signers: int = 1
+    required: int = 0
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -44,26 +61,26 @@ def sign(
     ws = load(root)
     what = _resolve(ws, target, Path(cwd or Path.cwd()))
     _refuse_broken(ws, what)
-    content, signer, kept, dropped = signature(ws, what, ws.abspath(what.rel).read_bytes(), key, gnupghome)
+    draft = signature(ws, what, ws.abspath(what.rel).read_bytes(), key, gnupghome)
     asc = what.rel + SIGNATURE_SUFFIX
-    atomic.write_bytes(ws.abspath(asc), content)
-    return Signed(asc, what.rel, signer, kept, dropped)
+    atomic.write_bytes(ws.abspath(asc), draft.content)
+    return Signed(asc, what.rel, draft.signer, draft.kept, draft.dropped, draft.signers, draft.required, draft.missing)
 
 
-def signature(
-    ws: Workspace, what: SignTarget, data: bytes, key: str | None, gnupghome: str | None
-) -> tuple[bytes, signing.KeyInfo, int, list[str]]:
-    """The content of `what`'s signature file once it signs `data`: (bytes, signer, kept, dropped).
+def signature(ws: Workspace, what: SignTarget, data: bytes, key: str | None, gnupghome: str | None) -> Drafted:
+    """The content of `what`'s signature file once it signs `data`.
 
-    Checked the way the doctor checks it; valid signatures by other pinned keys are kept.
+    The key's pin, validity and scope are checked before gpg is asked to sign; the result is
+    checked the way the doctor checks it. Valid signatures by other pinned keys are kept, and a
+    file that still needs co-signers (TFC0007-E004/E011 only) is fine: they sign next.
     """
     current = trust.read(ws.root, ws.config.data)
     pinned = trust.checked_keys(current)
     if current.problems:
         first = current.problems[0]
         raise StrataError(f"{first.path}: {first.message}", first.hint)
-    needs, _ = trust.needs_for(current, what.kind, what.state)
-    signer = _choose(pinned, current, needs, key, gnupghome)
+    needs, covering = trust.needs_for(current, what.kind, what.state)
+    signer = _choose(pinned, current, needs, key, gnupghome, what.ref)
     new = signing.sign_detached(data, signer.fingerprint, gnupghome)
     asc = what.rel + SIGNATURE_SUFFIX
     try:
@@ -75,11 +92,16 @@ def signature(
         signed.write_bytes(data)
         kept, dropped = _keep_existing(verifier, existing, signed, signer.fingerprint)
         content = b"".join(kept) + new
-        judgement = _judge_bytes(verifier, content, signed, list(needs))
-    if not judgement.ok:
+        judgement = _judge_bytes(verifier, content, signed, needs)
+    if not judgement.ok and not judgement.partial:
         code, message, hint = judgement.problems[0]
         raise StrataError(f"signed, but the doctor would reject {asc} ({code}): {message}; nothing was written", hint)
-    return content, signer, len(kept), dropped
+    missing = [
+        f"{need.count - found} more signer{'s' if need.count - found > 1 else ''} with scope {' or '.join(need.scopes)}"
+        for need, found in judgement.missing
+    ]
+    required = max((r.min_signers for r in covering), default=0)
+    return Drafted(content, signer, len(kept), dropped, len(judgement.signers), required, missing)
 
 
 def _resolve(ws: Workspace, target: str, cwd: Path) -> SignTarget:
@@ -139,67 +161,116 @@ def _refuse_broken(ws: Workspace, what: SignTarget) -> None:
 def _choose(
     pinned: dict[str, tuple[signing.KeyInfo, bytes]],
     current: trust.Trust,
-    needs: tuple[tuple[str, ...], ...],
+    needs: tuple[trust.Need, ...],
     key: str | None,
     gnupghome: str | None,
+    what: str,
 ) -> signing.KeyInfo:
+    """The secret key to sign `what` with: pinned, valid, and holding a scope the record needs.
+
+    Everything is checked here, before gpg is asked to sign (which may prompt for a passphrase).
+    """
     mine = signing.secret_keys(gnupghome)
     where = f"the keyring in {gnupghome}" if gnupghome else "your keyring"
     if key:
-        wanted = key.replace(" ", "").upper()
-        found = [
-            k
-            for k in mine
-            if k.fingerprint == wanted
-            or wanted in k.subkeys
-            or (len(wanted) >= 16 and (k.fingerprint.endswith(wanted) or any(s.endswith(wanted) for s in k.subkeys)))
-        ]
-        if not found and not all(c in "0123456789ABCDEF" for c in wanted):  # a user id, as `gpg -u` takes it
-            found = [k for k in mine if any(key.lower() in uid.lower() for uid in k.uids)]
-            if len(found) > 1:
-                raise StrataError(f"{key} matches {len(found)} secret keys", "pass the fingerprint instead (`gpg -K`)")
-        if not found:
-            raise StrataError(
-                f"no secret key {key} in {where}", "list your secret keys with `gpg -K`, or pass --gnupghome DIR"
-            )
-        chosen = found[0]
+        chosen = _find(mine, key, where)
         if chosen.fingerprint not in pinned:
             raise StrataError(
                 f"key {chosen.fingerprint} ({chosen.uid}) is not pinned in {trust.MANIFEST}: the doctor would reject its signature",
                 "pin it after review with `strataml keys add KEYFILE --scope ...`, or sign with a pinned key",
             )
+        _refuse_unfit(chosen, pinned[chosen.fingerprint][0], current, needs, what)
         return chosen
-    usable = [k for k in mine if k.fingerprint in pinned and k.usable]
+    usable = [k for k in mine if k.fingerprint in pinned and k.usable and pinned[k.fingerprint][0].usable]
     if not usable:
         raise StrataError(
-            f"none of the secret keys in {where} is pinned in {trust.MANIFEST}",
+            f"none of the secret keys in {where} is pinned in {trust.MANIFEST} and valid",
             "pin your public key with `strataml keys add KEYFILE --scope ...`, or pass --gnupghome DIR",
         )
-    fitting = [k for k in usable if all(set(alt) & set(current.pin(k.fingerprint).scopes) for alt in needs)]  # type: ignore[union-attr]
-    if len(fitting) == 1 or (not fitting and len(usable) == 1):
-        return (fitting or usable)[0]
-    choices = ", ".join(
-        f"{k.fingerprint} ({', '.join(current.pin(k.fingerprint).scopes)})" for k in (fitting or usable)
-    )  # type: ignore[union-attr]
+    helpful = [k for k in usable if _helps(_scopes(current, k), needs)]
+    if not helpful:
+        held = "; ".join(f"{k.fingerprint} ({k.uid}) holds {', '.join(_scopes(current, k))}" for k in usable)
+        raise StrataError(
+            f"{what} needs {'; '.join(n.describe() for n in needs)}, but none of your pinned keys holds the scope "
+            f"({trust.SIGNER_OUT_OF_SCOPE}): {held}; nothing was signed",
+            "sign with a key that holds the scope, or extend a key's scopes after review (`strataml keys add`)",
+        )
+    complete = [k for k in helpful if all(set(n.scopes) & set(_scopes(current, k)) for n in needs)]
+    if len(complete) == 1 or (not complete and len(helpful) == 1):
+        return (complete or helpful)[0]
+    choices = ", ".join(f"{k.fingerprint} ({', '.join(_scopes(current, k))})" for k in (complete or helpful))
     raise StrataError(f"several pinned keys could sign: {choices}", "choose one with --key FPR")
 
 
+def _find(mine: list[signing.KeyInfo], key: str, where: str) -> signing.KeyInfo:
+    """The secret key `--key` names: a fingerprint, a long key id (of it or a subkey), or a user id."""
+    wanted = key.replace(" ", "").upper()
+    found = [
+        k
+        for k in mine
+        if k.fingerprint == wanted
+        or wanted in k.subkeys
+        or (len(wanted) >= 16 and (k.fingerprint.endswith(wanted) or any(s.endswith(wanted) for s in k.subkeys)))
+    ]
+    if not found and not all(c in "0123456789ABCDEF" for c in wanted):  # a user id, as `gpg -u` takes it
+        found = [k for k in mine if any(key.lower() in uid.lower() for uid in k.uids)]
+        if len(found) > 1:
+            raise StrataError(f"{key} matches {len(found)} secret keys", "pass the fingerprint instead (`gpg -K`)")
+    if not found:
+        raise StrataError(
+            f"no secret key {key} in {where}", "list your secret keys with `gpg -K`, or pass --gnupghome DIR"
+        )
+    return found[0]
+
+
+def _scopes(current: trust.Trust, key: signing.KeyInfo) -> tuple[str, ...]:
+    pin = current.pin(key.fingerprint)
+    return pin.scopes if pin is not None else ()
+
+
+def _helps(scopes: tuple[str, ...], needs: tuple[trust.Need, ...]) -> bool:
+    """Whether a key with `scopes` counts towards at least one need (any pinned key, without needs)."""
+    return not needs or any(set(n.scopes) & set(scopes) for n in needs)
+
+
+def _refuse_unfit(
+    key: signing.KeyInfo, pinned: signing.KeyInfo, current: trust.Trust, needs: tuple[trust.Need, ...], what: str
+) -> None:
+    """Refuse, before gpg signs, a key whose signature the doctor would reject for what the key is."""
+    if not (key.usable and pinned.usable):
+        state = "revoked" if key.revoked or pinned.revoked else "expired"
+        raise StrataError(
+            f"key {key.fingerprint} ({key.uid}) is {state} ({trust.SIGNER_KEY_INVALID}): the doctor would reject its signature; nothing was signed",
+            "sign with a valid pinned key",
+        )
+    scopes = _scopes(current, key)
+    if not _helps(scopes, needs):
+        wanted = "; ".join(n.describe() for n in needs)
+        raise StrataError(
+            f"key {key.fingerprint} ({key.uid}) holds {', '.join(scopes)}, but {what} needs {wanted} "
+            f"({trust.SIGNER_OUT_OF_SCOPE}): the doctor would reject its signature; nothing was signed",
+            "sign with a pinned key that holds the scope (`--key FPR`), or extend the key's scopes after review",
+        )
+
+
 def _keep_existing(verifier: trust.Verifier, raw: bytes, data: Path, signer: str) -> tuple[list[bytes], list[str]]:
-    """Signatures in `raw` that still verify over `data` by a pinned key, other than `signer`'s (replaced)."""
-    kept, dropped = [], []
-    if not raw:
-        return kept, dropped
-    for block in _BLOCK.findall(raw) or [raw]:
+    """Signatures in `raw` that still verify over `data` by a pinned key, one per key, other than
+    `signer`'s (replaced): a second signature by one key adds no signer."""
+    kept: list[bytes] = []
+    dropped: list[str] = []
+    seen = {signer}
+    for block in (_BLOCK.findall(raw) or [raw]) if raw else []:
         judgement = _judge_bytes(verifier, block, data, [])
         who = judgement.signers[0].fingerprint if judgement.signers else None
-        if judgement.ok and who and who != signer:
+        if judgement.ok and who and who not in seen:
             kept.append(block if block.endswith(b"\n") else block + b"\n")
+            seen.add(who)
         else:
             dropped.append(who or "a signature that no longer verifies")
     return kept, dropped
 
 
-def _judge_bytes(verifier: trust.Verifier, content: bytes, data: Path, needs: list[tuple[str, ...]]) -> trust.Judgement:
+def _judge_bytes(verifier: trust.Verifier, content: bytes, data: Path, needs: Sequence[trust.Need]) -> trust.Judgement:
     fd, tmp = tempfile.mkstemp(suffix=".asc")
     try:
         with os.fdopen(fd, "wb") as fh:

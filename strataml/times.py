@@ -23,4 +23,9 @@ def parse_time(text: str) -> datetime | None:
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return stamp(datetime.now(UTC))
+
+
+def stamp(when: datetime) -> str:
+    """RFC 3339 in UTC to the second, the way StrataML writes every time."""
+    return when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -3,11 +3,13 @@ the judgement of a signature file against both.
 
 A valid signature is not an authorised one: a signature counts only when it verifies, its key is
 pinned here (a subkey counts for its primary), the key is neither expired nor revoked, and the
-key holds the scope the record needs.
+key holds the scope the record needs. A policy may ask for several signers: that many distinct
+pinned keys holding the scope.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,9 @@ NOT_A_SIGNATURE = "TFC0007-E006"
 ORPHAN_SIGNATURE = "TFC0007-E007"
 SIGNATURE_MIXED = "TFC0007-E008"
 PINNED_KEY_INVALID = "TFC0007-E009"
+TOO_FEW_SIGNERS = "TFC0007-E011"
+# What a signer can add later by co-signing: a file with only these problems is signed in part.
+SHORTFALL = (SIGNER_OUT_OF_SCOPE, TOO_FEW_SIGNERS)
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,26 @@ class Pin:
 
 
 @dataclass(frozen=True)
+class Need:
+    """What one requirement asks of a signature file: `count` distinct pinned keys, each holding
+    one of `scopes`."""
+
+    scopes: tuple[str, ...]
+    count: int = 1
+
+    def describe(self) -> str:
+        scopes = " or ".join(self.scopes)
+        if self.count == 1:
+            return f"a signature by a key with scope {scopes}"
+        return f"signatures by {self.count} distinct keys with scope {scopes}"
+
+
+@dataclass(frozen=True)
 class Requirement:
     records: str  # datasets | models | ledger
     scope: str
     state: str | None = None  # models only: the lifecycle state it applies to
+    min_signers: int = 1  # distinct pinned keys with the scope
 
     def covers(self, kind: str, state: str | None) -> bool:
         """Whether this requirement applies to a `kind` of signable file (a model in `state`)."""
@@ -64,6 +85,10 @@ class Requirement:
             "ledger": "every lifecycle ledger",
         }[self.records]
         return what + (f" in {self.state}" if self.state else "")
+
+    @property
+    def need(self) -> Need:
+        return Need((self.scope,), self.min_signers)
 
 
 @dataclass(frozen=True)
@@ -168,8 +193,14 @@ def _requirements(config: Any) -> tuple[Requirement, ...]:
             and item.get("records") in ("datasets", "models", "ledger")
             and item.get("scope") in SCOPES
         ):
+            count = item.get("min_signers", 1)
             out.append(
-                Requirement(item["records"], item["scope"], item.get("state") if item["records"] == "models" else None)
+                Requirement(
+                    item["records"],
+                    item["scope"],
+                    item.get("state") if item["records"] == "models" else None,
+                    count if isinstance(count, int) and not isinstance(count, bool) and count >= 1 else 1,
+                )
             )
     return tuple(out)  # a malformed policy is the workspace schema's finding (TFC0001)
 
@@ -208,18 +239,16 @@ def checked_keys(trust: Trust) -> dict[str, tuple[signing.KeyInfo, bytes]]:
     return out
 
 
-def needs_for(
-    trust: Trust, kind: str, state: str | None = None
-) -> tuple[tuple[tuple[str, ...], ...], tuple[Requirement, ...]]:
-    """(scope alternatives each to be met, the requirements behind them) for one signable file.
+def needs_for(trust: Trust, kind: str, state: str | None = None) -> tuple[tuple[Need, ...], tuple[Requirement, ...]]:
+    """(what each signature file must meet, the requirements behind it) for one signable file.
 
     Requirements replace the kind's default scopes; `state` matters for model requirements.
     """
     covering = tuple(r for r in trust.requirements if r.covers(kind, state))
     if covering:
-        return tuple((r.scope,) for r in covering), covering
+        return tuple(r.need for r in covering), covering
     scopes = KIND_SCOPES.get(kind)
-    return ((scopes,) if scopes else ()), ()
+    return ((Need(scopes),) if scopes else ()), ()
 
 
 class Verifier:
@@ -242,8 +271,8 @@ class Verifier:
     def __exit__(self, *exc: object) -> None:
         self.ring.close()
 
-    def judge(self, signature: Path, data: Path, needs: list[tuple[str, ...]]) -> Judgement:
-        """Findings for one signature file over `data`; `needs`: scope alternatives, each to be met."""
+    def judge(self, signature: Path, data: Path, needs: Sequence[Need]) -> Judgement:
+        """Findings for one signature file over `data`; `needs`: each to be met."""
         return judge(self.ring.verify(signature, data), self.trust, needs)
 
 
@@ -257,14 +286,20 @@ class Signer:
 @dataclass
 class Judgement:
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (code, message, hint)
-    signers: list[Signer] = field(default_factory=list)  # good signatures by usable pinned keys
+    signers: list[Signer] = field(default_factory=list)  # distinct usable pinned keys with a good signature
+    missing: list[tuple[Need, int]] = field(default_factory=list)  # needs not met, with the signers found for each
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def partial(self) -> bool:
+        """Valid as far as it goes, but more signers must co-sign to meet the needs."""
+        return bool(self.problems) and all(code in SHORTFALL for code, _m, _h in self.problems)
 
-def judge(result: signing.Verification, trust: Trust, needs: list[tuple[str, ...]]) -> Judgement:
+
+def judge(result: signing.Verification, trust: Trust, needs: Sequence[Need]) -> Judgement:
     out = Judgement()
     sigs = result.signatures
     if not sigs:
@@ -333,17 +368,45 @@ def judge(result: signing.Verification, trust: Trust, needs: list[tuple[str, ...
                         "have a pinned key sign it",
                     )
                 )
-            else:
+            elif all(s.fingerprint != pin.fingerprint for s in out.signers):  # a key counts once
                 out.signers.append(Signer(pin.fingerprint, sig.uid, pin.scopes))
     if out.signers and not failing:
-        for alternatives in needs:
-            if not any(set(alternatives) & set(s.scopes) for s in out.signers):
-                held = "; ".join(f"{s.fingerprint} ({s.uid}) holds {', '.join(s.scopes)}" for s in out.signers)
-                out.problems.append(
-                    (
-                        SIGNER_OUT_OF_SCOPE,
-                        f"needs a signature by a key with scope {' or '.join(alternatives)}: {held}",
-                        "have a key that holds the scope sign it (`strataml sign --key FPR`), or extend the key's scopes after review",
-                    )
-                )
+        _count(out, needs)
     return out
+
+
+def _count(out: Judgement, needs: Sequence[Need]) -> None:
+    """Each need met by enough distinct signers holding its scope? E004 when none does, E011 when too few."""
+    short = []
+    for need in needs:
+        holders = [s for s in out.signers if set(need.scopes) & set(s.scopes)]
+        if len(holders) >= need.count:
+            continue
+        out.missing.append((need, len(holders)))
+        if holders:
+            short.append((need, holders))
+            continue
+        held = "; ".join(f"{s.fingerprint} ({s.uid}) holds {', '.join(s.scopes)}" for s in out.signers)
+        out.problems.append(
+            (
+                SIGNER_OUT_OF_SCOPE,
+                f"needs {need.describe()}: {held}",
+                "have a key that holds the scope sign it (`strataml sign --key FPR`), or extend the key's scopes after review",
+            )
+        )
+    if short:
+        found = "; ".join(
+            f"{len(holders)} valid signer{'s' if len(holders) > 1 else ''} of the {need.count} needed with scope "
+            f"{' or '.join(need.scopes)} ({', '.join(s.uid or s.fingerprint for s in holders)})"
+            for need, holders in short
+        )
+        missing = ", ".join(
+            f"{need.count - len(holders)} more with {' or '.join(need.scopes)}" for need, holders in short
+        )
+        out.problems.append(
+            (
+                TOO_FEW_SIGNERS,
+                f"{found}; missing: {missing}",
+                "have other pinned keys that hold the scope co-sign it (`strataml sign REF --key FPR` keeps the signatures already there)",
+            )
+        )

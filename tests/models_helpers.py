@@ -51,13 +51,15 @@ def gate_digest(ws: Path, version: int | str = 1) -> str:
     return f"sha256:{sha}"
 
 
-def entries_for(ws: Path, moves: list[tuple[str, str]]) -> list[dict]:
-    """A valid hash chain for `moves` [(ref, to), ...] (the moves themselves need not be legal)."""
+def entries_for(ws: Path, moves: list[tuple[str, str]], times: list[str] | None = None) -> list[dict]:
+    """A valid hash chain for `moves` [(ref, to), ...] (the moves themselves need not be legal),
+    dated `times` (one per move; default: all at one past moment)."""
     out, states, prev = [], {}, None
     for seq, (r, to) in enumerate(moves, start=1):
         version = r.rsplit("@", 1)[1]
         digest = gate_digest(ws, version) if (ws / MODEL_DIR / version / "gate.json").exists() else None
-        entry = lifecycle.make_entry(seq, prev, r, to, "2026-11-22T10:00:00Z", "Test <t@example.org>", "test",
+        at = times[seq - 1] if times else "2026-11-22T10:00:00Z"
+        entry = lifecycle.make_entry(seq, prev, r, to, at, "Test <t@example.org>", "test",
                                      digest, states.get(r, "registered"))
         states[r] = to
         prev = entry["hash"]
@@ -65,9 +67,9 @@ def entries_for(ws: Path, moves: list[tuple[str, str]]) -> list[dict]:
     return out
 
 
-def write_ledger(ws: Path, moves: list[tuple[str, str]]) -> Path:
+def write_ledger(ws: Path, moves: list[tuple[str, str]], times: list[str] | None = None) -> Path:
     path = ws / LEDGER
-    path.write_bytes(b"".join(lifecycle.canonical(e) + b"\n" for e in entries_for(ws, moves)))
+    path.write_bytes(b"".join(lifecycle.canonical(e) + b"\n" for e in entries_for(ws, moves, times)))
     return path
 
 

@@ -129,6 +129,13 @@ def case_mixed(ws, k):
     (ws / f"{MODEL}.asc").write_bytes(new + old)
 
 
+def case_too_few_signers(ws, k):
+    pin(ws, k["Alice"], "models")
+    pin(ws, k["Bob"], "models")
+    policy(ws, {"records": "models", "scope": "models", "min_signers": 2})
+    sign(ws, k["Alice"])
+
+
 def case_key_file_mismatch(ws, k):
     pin(ws, k["Alice"], "models")
     shutil.copy(k["Bob"].public, ws / f"tfc/keys/{k['Alice'].fingerprint}.asc")
@@ -144,6 +151,7 @@ SIGNATURE_CASES = {
     "TFC0007-E007": case_orphan,
     "TFC0007-E008": case_mixed,
     "TFC0007-E009": case_key_file_mismatch,
+    "TFC0007-E011": case_too_few_signers,
 }
 
 
@@ -349,9 +357,10 @@ def test_index_says_who_signed(ws: Path, keys) -> None:
     sign(ws, keys["Mallory"], DATASET)
     nodes = {n["id"]: n for n in build(load(ws), engine.doctor(ws))["nodes"]}
     assert nodes["model:sales-model@1"]["signature"] == {
-        "status": "signed", "signers": [{"fingerprint": keys["Alice"].fingerprint, "uid": "Alice <alice@example.org>", "scopes": ["models"]}]}
+        "status": "signed", "signers": [{"fingerprint": keys["Alice"].fingerprint, "uid": "Alice <alice@example.org>", "scopes": ["models"]}],
+        "valid_signers": 1, "required_signers": 0}
     assert nodes["dataset:sales@1"]["signature"]["status"] == "invalid"
-    assert nodes["dataset:flowers@1"]["signature"] == {"status": "unsigned", "signers": []}
+    assert nodes["dataset:flowers@1"]["signature"] == {"status": "unsigned", "signers": [], "valid_signers": 0, "required_signers": 0}
     assert "signature" not in nodes["experiment:sales-forecast"]
 
 

@@ -127,9 +127,11 @@ def sign_command(state: State, target: str, key: str | None, gnupghome: str | No
       strataml sign runs/ID/run.yaml
 
     The metadata names its record and pins every file's sha256, so the signature covers the
-    whole record. A record with doctor errors is not signed. The new signature is checked as
-    the doctor will check it (pinned key, valid, scope) before anything is written; valid
-    signatures by other keys already in the file are kept (co-signing).
+    whole record. A record with doctor errors is not signed. The key's pin, validity and scope
+    are checked before gpg signs, and the new signature as the doctor will check it before
+    anything is written; valid signatures by other keys already in the file are kept
+    (co-signing). When the policy asks for several signers (min_signers), the output says how
+    many valid signers the file holds and what is still missing.
     """
     from strataml.sign import sign
 
@@ -144,6 +146,9 @@ def sign_command(state: State, target: str, key: str | None, gnupghome: str | No
                     "uid": done.signer.uid,
                     "kept": done.kept,
                     "dropped": done.dropped,
+                    "valid_signers": done.signers,
+                    "required_signers": done.required,
+                    "missing": done.missing,
                 }
             )
         )
@@ -153,4 +158,8 @@ def sign_command(state: State, target: str, key: str | None, gnupghome: str | No
         click.echo(f"  kept {done.kept} other valid signature(s)")
     for who in done.dropped:
         click.echo(f"  replaced: {who}")
+    tally = f"{done.signers} valid signer{'' if done.signers == 1 else 's'}"
+    click.echo(f"  {tally}" + (f" of {done.required} required" if done.required else ""))
+    if done.missing:
+        click.echo(f"  still needs {', '.join(done.missing)}: co-sign with `strataml sign {target} --key FPR`")
     return 0

@@ -228,7 +228,12 @@ def show(state: State, ref: str, fmt: str) -> int:
     if "signature" in node:
         sig = node["signature"]
         who = ", ".join(f"{s['uid'] or s['fingerprint']} [{', '.join(s['scopes'])}]" for s in sig["signers"])
-        out.append(f"  signature: {sig['status']}" + (f" by {who}" if who else ""))
+        count = sig.get("valid_signers", len(sig["signers"]))
+        needed = sig.get("required_signers") or 0
+        tally = f"{count} valid signer{'' if count == 1 else 's'}" + (f" of {needed} required" if needed else "")
+        out.append(
+            f"  signature: {sig['status']}" + (f" by {who}" if who else "") + (f" ({tally})" if count or needed else "")
+        )
     for key, val in sorted(node["attrs"].items()):
         out += _attr_lines(key, val, "  ")
     if node["kind"] == "model":

@@ -9,7 +9,7 @@ from strataml import gitfacts
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.loading import load_bytes
-from strataml.workspace import CONFIG, LEDGER, record_folder
+from strataml.workspace import CONFIG, LEDGER, SIGNATURE_SUFFIX, Workspace, record_folder
 
 DATASET_CHANGED = "TFC0002-E010"
 RUN_CHANGED = "TFC0003-E010"
@@ -69,10 +69,15 @@ def check(ctx: Context) -> Iterator[Finding]:
     metas = [f"{f}/run.yaml" for f in folders if f.startswith("runs/") and f"{f}/run.yaml" in before]
     ledgers = [k for k in by_owner if k.endswith(LEDGER)]
     old = gitfacts.read_at(ws.root, commit, [*metas, *ledgers])
+    recorded_asc = _recorded_asc(ws, folders)
     for folder in sorted(folders):
-        existed = [p for p in by_owner[folder] if p in before]
+        existed = [
+            p
+            for p in by_owner[folder]
+            if p in before and not (p.endswith(SIGNATURE_SUFFIX) and p not in recorded_asc.get(folder, ()))
+        ]
         if not existed:
-            continue  # a record new since REF: the other rules check it
+            continue  # new since REF, or only its signatures changed: the other rules check it
         kind = folder.split("/")[0]
         what = ", ".join(sorted(existed)[:3]) + (" ..." if len(existed) > 3 else "")
         if kind == "datasets":
@@ -108,6 +113,21 @@ def check(ctx: Context) -> Iterator[Finding]:
                 f"restore it with `git checkout {ctx.options.since} -- {ledger}` and append",
             )
     yield from _trust(ctx, changed)
+
+
+def _recorded_asc(ws: Workspace, folders: list[str]) -> dict[str, set[str]]:
+    """Per record folder, the `*.asc` files its metadata records: data like any other file.
+
+    Any other `*.asc` there is a signature file. Co-signing adds to a committed record's `.asc`,
+    so the signature rules judge those files, not immutability (the record stays in scope, so a
+    dropped required signature is theirs to report).
+    """
+    wanted = set(folders)
+    return {
+        r.folder: {f"{r.folder}/{f.path}" for f in r.files if f.path.endswith(SIGNATURE_SUFFIX)}
+        for r in ws.records
+        if r.folder in wanted
+    }
 
 
 def _terminal(raw: bytes | None) -> bool:

@@ -23,7 +23,7 @@ class Target:
     data: str  # workspace path of the signed file
     kind: str  # dataset | model | run | ledger | file (an artifact someone chose to sign)
     name: str  # what `strataml sign` takes: the record's ref, or ledger:NAME
-    needs: tuple[tuple[str, ...], ...]  # scope alternatives, each to be met
+    needs: tuple[trust.Need, ...]  # each to be met
     required_by: tuple[trust.Requirement, ...] = ()
 
 
@@ -49,9 +49,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield from _one(ctx, verifier, asc, targets, signed)
         for data, target in sorted(required.items()):
             if data not in signed and f"{data}{SIGNATURE_SUFFIX}" not in ws.entries:
-                rules = "; ".join(
-                    f"{r.describe()} needs a signature by a key with scope {r.scope}" for r in target.required_by
-                )
+                ctx.signatures[data] = _summary("unsigned", [], target)
+                rules = "; ".join(f"{r.describe()} needs {r.need.describe()}" for r in target.required_by)
                 yield Finding(
                     trust.SIGNATURE_MISSING,
                     data,
@@ -85,12 +84,19 @@ def _one(
     target = targets.get(data) or Target(data, "file", data, ())
     judgement = verifier.judge(ws.abspath(asc), ws.abspath(data), list(target.needs))
     signed.add(data)
-    ctx.signatures[data] = {
-        "status": "signed" if judgement.ok else "invalid",
-        "signers": [{"fingerprint": s.fingerprint, "uid": s.uid, "scopes": list(s.scopes)} for s in judgement.signers],
-    }
+    ctx.signatures[data] = _summary("signed" if judgement.ok else "invalid", judgement.signers, target)
     for code, message, hint in judgement.problems:
         yield Finding(code, asc, message, hint)
+
+
+def _summary(status: str, signers: list[trust.Signer], target: Target) -> dict[str, object]:
+    """What the index says about a signed file: its signers, how many, and how many the policy asks."""
+    return {
+        "status": status,
+        "signers": [{"fingerprint": s.fingerprint, "uid": s.uid, "scopes": list(s.scopes)} for s in signers],
+        "valid_signers": len(signers),
+        "required_signers": max((r.min_signers for r in target.required_by), default=0),
+    }
 
 
 def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
@@ -100,12 +106,16 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
     by_folder: dict[str, Record] = {}
     for record in ctx.records():
         scopes = trust.KIND_SCOPES.get(record.kind)
-        targets[record.meta] = Target(record.meta, record.kind, str(record.ref), (scopes,) if scopes else ())
+        targets[record.meta] = Target(
+            record.meta, record.kind, str(record.ref), (trust.Need(scopes),) if scopes else ()
+        )
         if record.folder is not None:
             by_folder[record.folder] = record
     ledgers = ctx.ledgers()
     for ledger in ledgers:
-        targets[ledger] = Target(ledger, "ledger", f"ledger:{ledger.split('/')[1]}", (trust.KIND_SCOPES["ledger"],))
+        targets[ledger] = Target(
+            ledger, "ledger", f"ledger:{ledger.split('/')[1]}", (trust.Need(trust.KIND_SCOPES["ledger"]),)
+        )
     # One pass over the walk for *.asc (few), not one listing per record folder (many): beside an
     # in-scope record's files, or a ledger's (with its ledger in scope, or with no ledger at all).
     ledger_signature = f"/{LEDGER}{SIGNATURE_SUFFIX}"

@@ -1,0 +1,354 @@
+"""Co-signing against history, several signers, sign's checks before gpg, and ledger times
+(issue 11, item 4). Real gpg with throw-away keys, real git repositories for --since."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import edit_yaml
+from strataml import sign as signcmd
+from test_signatures import MODEL, found, keys, pin, policy, promote_to  # noqa: F401 (keys: a fixture)
+
+
+def git(ws: Path, *args: str) -> str:
+    env = ["-c", "user.name=T", "-c", "user.email=t@example.org"]
+    return subprocess.run(["git", *env, *args], cwd=ws, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def commit(ws: Path, message: str) -> str:
+    if not (ws / ".git").exists():
+        git(ws, "init", "-q", "-b", "main")
+    git(ws, "add", "-A")
+    git(ws, "commit", "-qm", message)
+    return git(ws, "rev-parse", "HEAD")
+
+
+def cosign(ws: Path, key, ref: str = "model:sales-model@1") -> signcmd.Signed:
+    return signcmd.sign(ws, ref, gnupghome=str(key.home))
+
+
+# 1. Co-signing works with history.
+
+def test_cosigning_a_committed_record_is_not_an_immutability_violation(ws: Path, keys) -> None:
+    pin(ws, keys["Alice"], "models")
+    pin(ws, keys["Bob"], "models")
+    cosign(ws, keys["Alice"])
+    base = commit(ws, "base: signed by Alice")
+    done = cosign(ws, keys["Bob"])
+    assert done.kept == 1
+    commit(ws, "Bob co-signs")
+    assert found(ws, since=base) == []
+
+
+def test_since_dropping_a_required_signature_is_a_signature_error_not_immutability(ws: Path, keys) -> None:
+    pin(ws, keys["Alice"], "models")
+    policy(ws, {"records": "models", "scope": "models"})
+    cosign(ws, keys["Alice"])
+    base = commit(ws, "base")
+    (ws / f"{MODEL}.asc").unlink()
+    commit(ws, "drop the signature")
+    assert found(ws, since=base) == [("TFC0007-E001", MODEL)]
+
+
+def test_since_other_changes_in_a_signed_record_are_still_immutability_violations(ws: Path, keys) -> None:
+    pin(ws, keys["Alice"], "models")
+    cosign(ws, keys["Alice"])
+    base = commit(ws, "base")
+    edit_yaml(ws / MODEL, lambda d: d.update(description="edited"))
+    cosign(ws, keys["Alice"])  # re-signed over the edit: the signature is fine, the edit is not
+    commit(ws, "edit and re-sign")
+    assert found(ws, since=base) == [("TFC0004-E010", "models/sales-model/1")]
+
+
+def test_since_a_recorded_asc_file_is_data_not_a_signature(ws: Path) -> None:
+    """A dataset may record a file named *.asc: changing it is changing the data."""
+    from strataml.hashing import dataset_digest, sha256_file
+
+    folder = ws / "datasets/flowers/1"
+    (folder / "notes.asc").write_text("v1\n")
+
+    def record(d: dict) -> None:
+        sha, size = sha256_file(folder / "notes.asc")
+        d["files"].append({"path": "notes.asc", "sha256": sha, "size": size})
+        d["digest"] = dataset_digest((f["path"], f["sha256"]) for f in d["files"])
+
+    edit_yaml(folder / "dataset.yaml", record)
+    assert found(ws) == []
+    base = commit(ws, "base")
+    (folder / "notes.asc").unlink()
+    commit(ws, "remove recorded data")
+    assert ("TFC0002-E010", "datasets/flowers/1") in found(ws, since=base)
+
+
+# 4. Ledger times never go backwards and are not in the future.
+
+def _ago(**delta: float) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    from strataml.times import stamp
+
+    return stamp(datetime.now(UTC) - timedelta(**delta))
+
+
+def _ledger_codes(ws: Path) -> list[tuple[str, int | None]]:
+    from strataml.doctor import engine
+
+    return [(f.code, f.line) for f in engine.doctor(ws).findings]
+
+
+def test_ledger_times_going_backwards_or_into_the_future_are_errors(ws: Path) -> None:
+    from models_helpers import ref, write_ledger
+
+    moves = [(ref(1), "candidate"), (ref(1), "staging"), (ref(1), "production")]
+    write_ledger(ws, moves, [_ago(hours=2), _ago(hours=1), _ago(hours=1)])  # one append may share a time
+    assert _ledger_codes(ws) == []
+    write_ledger(ws, moves, [_ago(hours=1), _ago(hours=2), _ago(seconds=1)])
+    assert _ledger_codes(ws) == [("TFC0005-E008", 2)]
+    write_ledger(ws, moves, [_ago(hours=2), _ago(hours=1), _ago(minutes=-3)])  # within the clock skew
+    assert _ledger_codes(ws) == []
+    write_ledger(ws, moves, [_ago(hours=2), _ago(hours=1), _ago(minutes=-10)])
+    from strataml.doctor import engine
+
+    report = engine.doctor(ws)
+    assert [(f.code, f.line) for f in report.findings] == [("TFC0005-E008", 3)]
+    assert "in the future" in report.findings[0].message
+
+
+def test_promote_refuses_to_append_while_the_clock_is_behind_the_ledger(ws: Path) -> None:
+    from models_helpers import LEDGER, ref, write_ledger
+    from strataml.promote import Refused, promote
+
+    write_ledger(ws, [(ref(1), "candidate")], [_ago(minutes=-2)])  # another machine, 2 minutes ahead
+    assert _ledger_codes(ws) == []  # within the skew: the doctor accepts it
+    before = (ws / LEDGER).read_bytes()
+    with pytest.raises(Refused, match="clock says .* but the ledger's last entry .* backwards"):
+        promote(ws, ref(1), "staging")
+    assert (ws / LEDGER).read_bytes() == before
+    write_ledger(ws, [(ref(1), "candidate")], [_ago(minutes=1)])
+    promote(ws, ref(1), "staging")
+    assert _ledger_codes(ws) == []
+
+
+def test_promote_through_the_cli_says_what_is_wrong_with_the_clock(ws: Path, capsys) -> None:
+    from conftest import invoke
+    from models_helpers import ref, write_ledger
+
+    write_ledger(ws, [(ref(1), "candidate")], [_ago(days=-1)])
+    code, _out, err = invoke(ws, "promote", ref(1), "--to", "staging", capsys=capsys)
+    assert code == 3 and "backwards in time" in err and "clock" in err and "Traceback" not in err
+
+
+# 2. Several signers: min_signers distinct pinned keys with the scope.
+
+PRODUCTION_BY_TWO = {"records": "models", "state": "production", "scope": "production", "min_signers": 2}
+
+
+def _show(ws: Path, capsys, *fmt: str) -> str:
+    from conftest import invoke
+
+    code, out, err = invoke(ws, "show", "model:sales-model@1", *fmt, capsys=capsys)
+    assert code == 0, err
+    return out
+
+
+def test_min_signers_needs_that_many_distinct_pinned_keys(ws: Path, keys, capsys) -> None:
+    import json
+
+    from strataml.doctor import engine
+    from test_signatures import sign as gpg_sign
+
+    pin(ws, keys["Alice"], "models", "production")
+    pin(ws, keys["Bob"], "production")
+    promote_to(ws, "production")
+    policy(ws, PRODUCTION_BY_TWO)
+    report = engine.doctor(ws)
+    assert [(f.code, f.path) for f in report.findings] == [("TFC0007-E001", MODEL)]
+    assert "2 distinct keys with scope production" in report.findings[0].message
+
+    done = cosign(ws, keys["Alice"])  # the first of two signers: written, and says what is missing
+    assert (done.signers, done.required, done.missing) == (1, 2, ["1 more signer with scope production"])
+    report = engine.doctor(ws)
+    assert [(f.code, f.path) for f in report.findings] == [("TFC0007-E011", f"{MODEL}.asc")]
+    message = report.findings[0].message
+    assert "1 valid signer of the 2 needed with scope production" in message and "missing: 1 more with production" in message
+    shown = json.loads(_show(ws, capsys, "--format", "json"))["signature"]
+    assert (shown["status"], shown["valid_signers"], shown["required_signers"]) == ("invalid", 1, 2)
+    assert "(1 valid signer of 2 required)" in _show(ws, capsys)
+
+    # The same key twice is one signer (and co-signing keeps one of them).
+    asc = gpg_sign(ws, keys["Alice"])
+    asc.write_bytes(asc.read_bytes() * 2)
+    assert found(ws) == [("TFC0007-E011", f"{MODEL}.asc")]
+
+    done = cosign(ws, keys["Bob"])
+    assert (done.kept, done.signers, done.missing, done.dropped) == (1, 2, [], [keys["Alice"].fingerprint])
+    assert found(ws) == []
+    shown = json.loads(_show(ws, capsys, "--format", "json"))["signature"]
+    assert (shown["status"], shown["valid_signers"], shown["required_signers"]) == ("signed", 2, 2)
+    assert "(2 valid signers of 2 required)" in _show(ws, capsys)
+
+
+def test_sign_command_reports_signers_and_what_is_missing(ws: Path, keys, capsys) -> None:
+    import json
+
+    from conftest import invoke
+
+    pin(ws, keys["Alice"], "models", "production")
+    pin(ws, keys["Bob"], "production")
+    promote_to(ws, "production")
+    policy(ws, PRODUCTION_BY_TWO)
+    code, out, err = invoke(ws, "sign", "model:sales-model@1", "--gnupghome", str(keys["Alice"].home), capsys=capsys)
+    assert code == 0, err
+    assert "1 valid signer of 2 required" in out and "still needs 1 more signer with scope production" in out
+    code, out, err = invoke(ws, "sign", "model:sales-model@1", "--gnupghome", str(keys["Bob"].home),
+                            "--format", "json", capsys=capsys)
+    assert code == 0, err
+    done = json.loads(out)
+    assert (done["kept"], done["valid_signers"], done["required_signers"], done["missing"]) == (1, 2, 2, [])
+
+
+def test_since_dropping_one_of_the_required_signers_is_an_error(ws: Path, keys) -> None:
+    pin(ws, keys["Alice"], "models", "production")
+    pin(ws, keys["Bob"], "production")
+    promote_to(ws, "production")
+    policy(ws, PRODUCTION_BY_TWO)
+    alice_only = cosign(ws, keys["Alice"]) and (ws / f"{MODEL}.asc").read_bytes()
+    cosign(ws, keys["Bob"])
+    base = commit(ws, "base: two signers")
+    assert found(ws, since=base) == []
+    (ws / f"{MODEL}.asc").write_bytes(alice_only)  # still a valid signature, but one signer short
+    commit(ws, "drop Bob's signature")
+    assert found(ws, since=base) == [("TFC0007-E011", f"{MODEL}.asc")]
+
+
+def test_promote_needs_the_policy_s_number_of_signers(ws: Path, keys) -> None:
+    from strataml.promote import Refused, promote
+
+    pin(ws, keys["Alice"], "models", "production")
+    pin(ws, keys["Bob"], "production")
+    policy(ws, PRODUCTION_BY_TWO)
+    promote_to(ws, "staging")
+    with pytest.raises(Refused, match="2 distinct keys with scope production"):
+        promote(ws, "model:sales-model@1", "production")
+    cosign(ws, keys["Alice"])
+    with pytest.raises(Refused, match="TFC0007-E011"):
+        promote(ws, "model:sales-model@1", "production")
+    cosign(ws, keys["Bob"])
+    promote(ws, "model:sales-model@1", "production")
+    assert found(ws) == []
+
+
+def test_a_ledger_policy_with_two_signers_is_met_by_promote_sign_and_a_cosigner(ws: Path, keys) -> None:
+    from strataml.promote import promote
+
+    pin(ws, keys["Alice"], "ledger")
+    pin(ws, keys["Bob"], "ledger")
+    policy(ws, {"records": "ledger", "scope": "ledger", "min_signers": 2})
+    done = promote(ws, "model:sales-model@1", "candidate", sign=True, gnupghome=str(keys["Alice"].home))
+    assert any("still needs 1 more signer with scope ledger" in n for n in done.notes)
+    assert found(ws) == [("TFC0007-E011", "models/sales-model/lifecycle.jsonl.asc")]
+    signed = cosign(ws, keys["Bob"], "ledger:sales-model")
+    assert (signed.kept, signed.signers, signed.missing) == (1, 2, [])
+    assert found(ws) == []
+
+
+def test_min_signers_must_be_a_positive_integer(ws: Path) -> None:
+    policy(ws, {"records": "models", "scope": "models", "min_signers": 0})
+    assert ("TFC0001-E001", "strataml.yaml") in found(ws)
+
+
+# 3. sign checks the key's pin and scope before it asks gpg to sign.
+
+PINENTRY = """#!{python}
+import sys
+with open({log!r}, "a") as fh:
+    fh.write("asked\\n")
+print("OK Pleased to meet you", flush=True)
+for line in sys.stdin:
+    command = line.split(" ", 1)[0].strip().upper()
+    if command == "GETPIN":
+        print("D {passphrase}", flush=True)
+        print("OK", flush=True)
+    elif command == "BYE":
+        print("OK closing", flush=True)
+        break
+    else:
+        print("OK", flush=True)
+"""
+
+
+@pytest.fixture
+def protected(tmp_path: Path):
+    """A secret key behind a passphrase, whose gpg-agent asks a pinentry that logs every time gpg
+    needs the secret key: the log tells whether gpg was asked to sign (real gpg, real agent)."""
+    import os
+    import sys
+
+    import gpgkeys
+
+    home = tmp_path / "pat-home"
+    home.mkdir(mode=0o700)
+    log = tmp_path / "pinentry.log"
+    pinentry = tmp_path / "pinentry.py"
+    pinentry.write_text(PINENTRY.format(python=sys.executable, log=str(log), passphrase="correct horse"))
+    os.chmod(pinentry, 0o755)
+    (home / "gpg-agent.conf").write_text(f"pinentry-program {pinentry}\n")
+    params = ["Key-Type: EDDSA", "Key-Curve: ed25519", "Key-Usage: sign", "Name-Real: Pat",
+              "Name-Email: pat@example.org", "Expire-Date: 0", "Passphrase: correct horse", "%commit", ""]
+    gpgkeys.gpg(home, "--gen-key", stdin="\n".join(params).encode())
+    fingerprint, _ = gpgkeys._fingerprints(home)
+    public = tmp_path / "pat.pub.asc"
+    public.write_bytes(gpgkeys.gpg(home, "--armor", "--export", fingerprint).stdout)
+    assert not log.exists()  # making the key asked nothing
+    yield gpgkeys.Key("Pat", home, fingerprint, public), log
+    gpgkeys.stop_agents([home])
+
+
+def test_sign_refuses_a_key_without_the_needed_scope_before_gpg_is_asked(ws: Path, keys, protected, capsys) -> None:
+    from conftest import invoke
+
+    pat, log = protected
+    pin(ws, pat, "datasets")  # pinned, but a model needs models or production
+    code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--gnupghome", str(pat.home), capsys=capsys)
+    assert code == 3 and "TFC0007-E004" in err and "nothing was signed" in err
+    code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--key", pat.fingerprint,
+                             "--gnupghome", str(pat.home), capsys=capsys)
+    assert code == 3 and "TFC0007-E004" in err and "holds datasets" in err
+    assert not log.exists(), "gpg was asked to sign with a key the doctor would reject"
+    assert not (ws / f"{MODEL}.asc").exists()
+
+    # A production policy: a models-only key does not help either.
+    pin(ws, pat, "models")
+    promote_to(ws, "production")
+    policy(ws, {"records": "models", "state": "production", "scope": "production"})
+    code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--key", pat.fingerprint,
+                             "--gnupghome", str(pat.home), capsys=capsys)
+    assert code == 3 and "TFC0007-E004" in err and "production" in err
+    assert not log.exists()
+
+    # The control: with the scope, gpg is asked (the pinentry logs it) and the signature is good.
+    pin(ws, pat, "production")
+    code, out, err = invoke(ws, "sign", "model:sales-model@1", "--gnupghome", str(pat.home), capsys=capsys)
+    assert code == 0, err
+    assert log.exists() and found(ws) == []
+
+
+def test_sign_refuses_an_unpinned_or_revoked_key_before_gpg_is_asked(ws: Path, keys, protected, capsys, tmp_path) -> None:
+    import gpgkeys
+    from conftest import invoke
+
+    pat, log = protected
+    pin(ws, keys["Alice"], "models")
+    code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--key", pat.fingerprint,
+                             "--gnupghome", str(pat.home), capsys=capsys)
+    assert code == 3 and "is not pinned" in err
+    pin(ws, pat, "models")
+    gpgkeys.revoke(pat)  # revoked in the signer's own keyring and in the published key
+    (ws / f"tfc/keys/{pat.fingerprint}.asc").write_bytes(pat.public.read_bytes())
+    code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--key", pat.fingerprint,
+                             "--gnupghome", str(pat.home), capsys=capsys)
+    assert code == 3 and "revoked" in err and "TFC0007-E005" in err
+    assert not log.exists()
