@@ -98,3 +98,138 @@ def test_a_sha256_with_a_final_newline_breaks_the_dataset_schema(ws: Path) -> No
     assert schemas.validate("dataset", doc) == []
     doc["files"][0]["sha256"] += "\n"
     assert [i.path for i in schemas.validate("dataset", doc)] == [("files", 0, "sha256")]
+
+
+# ---------------------------------------------------------------- control characters (TFC0001-E008)
+
+FLOWERS = "datasets/flowers/1"
+RUN = "runs/20260101T000000Z-sales-forecast-a1b2c3"
+
+
+def _record_file(ws: Path, folder: str, name: str, content: bytes) -> None:
+    """Add a file to a dataset version and record it (sha256, size, digest), as `dataset add` would."""
+    import hashlib
+
+    from conftest import edit_yaml
+    from strataml.hashing import dataset_digest
+
+    (ws / folder / name).write_bytes(content)
+
+    def change(d: dict) -> None:
+        d["files"].append({"path": name, "sha256": hashlib.sha256(content).hexdigest(), "size": len(content)})
+        d["digest"] = dataset_digest((f["path"], f["sha256"]) for f in d["files"])
+
+    edit_yaml(ws / folder / "dataset.yaml", change)
+
+
+def _found(ws: Path) -> set[tuple[str, str]]:
+    from strataml.doctor import engine
+
+    return {(f.code, f.path) for f in engine.doctor(ws).findings}
+
+
+@pytest.mark.parametrize("char", ["\n", "\t", "\r", "\x1b", "\x7f", "\x85", "\x9b"])
+def test_a_recorded_file_named_with_a_control_character_is_an_error(ws: Path, char: str) -> None:
+    name = f"more{char}flowers.csv"
+    _record_file(ws, FLOWERS, name, b"sepal,petal\n1,2\n")
+    found = _found(ws)
+    assert found == {("TFC0001-E008", f"{FLOWERS}/{name}"), ("TFC0001-E008", f"{FLOWERS}/dataset.yaml")}
+
+
+def test_the_record_rules_on_one_record_folder_refuse_a_control_character(ws: Path) -> None:
+    """What `sign`, `promote` and `dataset add` ask: the errors in one record's folder."""
+    from strataml.doctor import engine
+    from strataml.workspace import load
+
+    _record_file(ws, FLOWERS, "a\nb.csv", b"x\n")
+    workspace = load(ws)
+    record = workspace.get("dataset:flowers@1")
+    errors = engine.record_errors(workspace, record)
+    assert {(f.code, f.path) for f in errors} == {
+        ("TFC0001-E008", f"{FLOWERS}/a\nb.csv"),
+        ("TFC0001-E008", f"{FLOWERS}/dataset.yaml"),
+    }
+    # A record pinning such a path is an error even before the file exists.
+    (ws / FLOWERS / "a\nb.csv").unlink()
+    assert ("TFC0001-E008", f"{FLOWERS}/dataset.yaml") in _found(ws)
+
+
+def test_a_record_folder_named_with_a_control_character_is_named_once(ws: Path) -> None:
+    bad = "runs/20260101T000000Z-x\ty"
+    (ws / RUN).rename(ws / bad)
+    found = _found(ws)
+    assert ("TFC0001-E008", bad) in found
+    # Only the entry whose own name holds it: not every path below it.
+    assert not [p for c, p in found if c == "TFC0001-E008" and p != bad]
+
+
+# ---------------------------------------------------------------- nested repositories (TFC0001-E009)
+
+
+@pytest.mark.parametrize("where", [f"{FLOWERS}/.git", f"{RUN}/.git", "datasets/.git", "models/sales-model/.git"])
+@pytest.mark.parametrize("shape", ["folder", "gitlink"])
+def test_a_nested_repository_is_an_error_and_is_not_entered(ws: Path, where: str, shape: str) -> None:
+    if shape == "folder":
+        (ws / where / "objects").mkdir(parents=True)
+        (ws / where / "HEAD").write_text("ref: refs/heads/main\n")
+    else:  # a submodule's (or worktree's) .git file
+        (ws / where).write_text("gitdir: ../../.git/modules/x\n")
+    assert _found(ws) == {("TFC0001-E009", where)}
+
+
+# ---------------------------------------------------------------- folders the walk cannot open (TFC0001-E010)
+
+
+def _without_dac_override() -> None:
+    """A preexec_fn that takes from root the capabilities that let it read past permission bits
+    (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), so a folder another user keeps private stops it, as
+    it stops everyone else. (Switching to `nobody` would do too, but this venv's interpreter lives
+    under /root, which `nobody` cannot enter.)"""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP: gone from the exec'd process
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def test_a_folder_the_walk_cannot_open_is_an_error_naming_it(ws: Path, strataml_exe: list[str]) -> None:
+    """The real console script, with folders its user may not open: each is a finding naming it."""
+    import os
+    import subprocess
+
+    root = os.geteuid() == 0
+    shut = [ws / FLOWERS / "private", ws / "runs" / "locked"]
+    for folder in shut:
+        folder.mkdir()
+        (folder / "secret.csv").write_text("a\n")
+        if root:
+            os.chown(folder, 65534, 65534)  # another user's (nobody's) private folder
+            os.chmod(folder, 0o700)
+        else:
+            os.chmod(folder, 0o000)
+    try:
+        proc = subprocess.run(
+            [*strataml_exe, "-C", str(ws), "doctor", "--no-cache", "--no-git", "--format", "json"],
+            capture_output=True,
+            text=True,
+            preexec_fn=_without_dac_override if root else None,
+            timeout=120,
+        )
+    finally:
+        for folder in shut:
+            os.chmod(folder, 0o755)
+    assert proc.returncode == 2, proc.stderr
+    found = {(f["code"], f["path"]): f["message"] for f in json.loads(proc.stdout)["findings"]}
+    assert set(found) == {("TFC0001-E010", f"{FLOWERS}/private"), ("TFC0001-E010", "runs/locked")}, found
+    assert "Permission denied" in found[("TFC0001-E010", "runs/locked")]
+
+
+def test_a_folder_past_path_max_is_an_error_naming_it(ws: Path) -> None:
+    from test_rules_golden import too_long
+
+    too_long(ws / RUN)
+    found = _found(ws)
+    assert len(found) == 1
+    (code, path), = found
+    assert code == "TFC0001-E010" and path.startswith(f"{RUN}/d") and len(str(ws / path)) > 4096
