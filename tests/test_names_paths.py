@@ -233,3 +233,49 @@ def test_a_folder_past_path_max_is_an_error_naming_it(ws: Path) -> None:
     assert len(found) == 1
     (code, path), = found
     assert code == "TFC0001-E010" and path.startswith(f"{RUN}/d") and len(str(ws / path)) > 4096
+
+
+# ---------------------------------------------------------------- commands refuse such names
+
+
+def _refused(code: int, err: str) -> None:
+    assert code == 3, err
+    lines = err.splitlines()
+    assert lines[0].startswith("strataml: error: ") and "control character" in lines[0], err
+    assert len(lines) == 2 and lines[1].startswith("  hint: "), err  # one line, and its hint
+    assert "\x1b" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["flowers-lr\n", "flowers\x1b[2Klr", "flowers\x85lr"])
+def test_run_refuses_a_spec_named_with_a_control_character(ws: Path, name: str, capsys) -> None:
+    from conftest import edit_yaml, invoke
+
+    spec = ws / "experiments" / f"{name}.yaml"
+    (ws / "experiments" / "flowers-logreg.yaml").rename(spec)
+    edit_yaml(spec, lambda d: d.update(name=name))
+    before = sorted(p.name for p in (ws / "runs").iterdir())
+    code, _out, err = invoke(ws, "run", str(spec), capsys=capsys)
+    _refused(code, err)
+    code, _out, err = invoke(ws, "run", str(spec), "--dry-run", capsys=capsys)
+    _refused(code, err)
+    assert sorted(p.name for p in (ws / "runs").iterdir()) == before
+
+
+def test_run_refuses_a_spec_registering_a_model_name_with_a_control_character(ws: Path, capsys) -> None:
+    from conftest import edit_yaml, invoke
+
+    spec = ws / "experiments" / "flowers-logreg.yaml"
+    edit_yaml(spec, lambda d: d.update(register={"model": "flowers\n"}))
+    code, _out, err = invoke(ws, "run", str(spec), "--dry-run", capsys=capsys)
+    _refused(code, err)
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--name", "clf\n"), ("--name", "c\tlf"), ("--version", "2\n")])
+def test_model_register_refuses_a_control_character(ws: Path, flag: str, value: str, capsys) -> None:
+    from conftest import invoke
+
+    before = sorted(p.relative_to(ws) for p in (ws / "models").rglob("*"))
+    args = ["--name", "clf", flag, value] if flag == "--version" else [flag, value]
+    code, _out, err = invoke(ws, "model", "register", f"run:{RUN.split('/')[1]}", *args, capsys=capsys)
+    _refused(code, err)
+    assert sorted(p.relative_to(ws) for p in (ws / "models").rglob("*")) == before

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from strataml.controls import refuse
 from strataml.doctor import engine
 from strataml.errors import StrataError
 from strataml.records import Record
@@ -70,6 +71,12 @@ def config_hash(document: dict[str, Any]) -> str:
 
 def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
     """Validate everything a run needs; raise SpecError with every problem found."""
+    # A control character in the spec's name would reach the run id, run.yaml and every listing:
+    # refused on one line before anything else (the doctor's findings would say it less plainly).
+    refuse(record.ref.name, "experiment name")
+    register = record.data.get("register")
+    if isinstance(register, dict) and isinstance(register.get("model"), str):
+        refuse(register["model"], "model name (register: model:)")
     problems = _doctor_problems(workspace, record)
     if problems:
         raise SpecError(record.meta, problems)
