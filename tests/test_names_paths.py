@@ -279,3 +279,89 @@ def test_model_register_refuses_a_control_character(ws: Path, flag: str, value: 
     code, _out, err = invoke(ws, "model", "register", f"run:{RUN.split('/')[1]}", *args, capsys=capsys)
     _refused(code, err)
     assert sorted(p.relative_to(ws) for p in (ws / "models").rglob("*")) == before
+
+
+# ---------------------------------------------------------------- git hears every path whole
+
+
+def test_a_path_with_a_newline_does_not_shift_what_git_answers_for_a_pull_request(
+    tmp_path: Path, strataml_exe: list[str]
+) -> None:
+    """A PR whose tree holds a run folder named with a newline, that edits it and rewrites a
+    ledger: the rewrite is still caught, and every finding names the path it is about."""
+    import shutil
+    import subprocess
+
+    import models_helpers
+    from conftest import FIXTURES, edit_yaml, require
+    from test_git_rules import commit_all, git
+
+    require(shutil.which("git") is not None, "git is not installed")
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "positive", repo, symlinks=True)
+    (repo / ".gitignore").write_text(".strataml/\n")
+    odd = "runs/20260101T000000Z-odd\nrun"
+    shutil.copytree(repo / RUN, repo / odd)
+    models_helpers.reach(repo, "candidate")
+    git(repo, "init", "-q")
+    base = commit_all(repo, "base")
+    assert f"{odd}/run.yaml" in git(repo, "ls-files", "-z").split("\0")
+
+    edit_yaml(repo / odd / "run.yaml", lambda d: d["tags"].update(purpose="rewritten"))  # a finished run, edited
+    models_helpers.write_ledger(repo, [(models_helpers.ref(1), "rejected")])  # another valid chain
+    (repo / FLOWERS / "extra\nfile.csv").write_text("a\n")
+    commit_all(repo, "pull request")
+
+    proc = subprocess.run(
+        [*strataml_exe, "-C", str(repo), "doctor", "--since", base, "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    found = [(f["code"], f["path"]) for f in json.loads(proc.stdout)["findings"]]
+    assert ("TFC0005-E006", models_helpers.LEDGER) in found, found
+    assert ("TFC0003-E010", odd) in found, found
+    assert ("TFC0001-E008", odd) in found and ("TFC0001-E008", f"{FLOWERS}/extra\nfile.csv") in found, found
+    for _code, path in found:
+        assert (repo / path).exists(), f"a finding names {path!r}, which is not there"
+
+
+def test_read_at_answers_each_path_even_when_one_holds_a_newline(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import require
+    from strataml import gitfacts
+    from test_git_rules import commit_all, git
+
+    require(shutil.which("git") is not None, "git is not installed")
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    names = ["a", "b\nc", "b", "c", "d\r", " e ", "f missing"]
+    for i, name in enumerate(names):
+        (repo / name).write_text(f"content {i}\n")
+    commit = commit_all(repo, "files")
+    asked = ["nope", *names, "b\nc\n", "gone\n"]
+    got = gitfacts.read_at(repo, commit, asked)
+    assert got == {name: f"content {i}\n".encode() for i, name in enumerate(names)}
+
+
+def test_one_object_per_call_answers_as_the_batch_does(tmp_path: Path) -> None:
+    """What git before 2.36 (no `cat-file --batch -z`) gets: the same answers, one call each."""
+    import shutil
+
+    from conftest import require
+    from strataml import gitfacts
+    from test_git_rules import commit_all, git
+
+    require(shutil.which("git") is not None, "git is not installed")
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    for name in ("a", "b\nc"):
+        (repo / name).write_text(name)
+    commit = commit_all(repo, "files")
+    asked = ["a", "b\nc", "b", "nope"]
+    names = [f"{commit}:{p}".encode() for p in asked]
+    assert gitfacts._read_each(repo, names, asked) == gitfacts.read_at(repo, commit, asked) == {"a": b"a", "b\nc": b"b\nc"}
