@@ -365,3 +365,131 @@ def test_one_object_per_call_answers_as_the_batch_does(tmp_path: Path) -> None:
     asked = ["a", "b\nc", "b", "nope"]
     names = [f"{commit}:{p}".encode() for p in asked]
     assert gitfacts._read_each(repo, names, asked) == gitfacts.read_at(repo, commit, asked) == {"a": b"a", "b\nc": b"b\nc"}
+
+
+# ---------------------------------------------------------------- text output a name cannot forge
+
+FORGED = "x\nOK: 0 errors, 0 warnings, 0 infos; 6 records checked"
+ERASER = "e\x1b[2K\x1b[1A\x9b2J"
+
+
+def _hostile_names(ws: Path) -> None:
+    for name in (FORGED, ERASER):
+        (ws / FLOWERS / name).write_text("x")
+
+
+def _clean_text(text: str) -> None:
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text), repr(text)  # newline alone is allowed
+
+
+def test_doctor_text_escapes_control_characters_in_paths_and_messages(ws: Path, capsys) -> None:
+    from conftest import invoke
+
+    _hostile_names(ws)
+    code, out, _err = invoke(ws, "doctor", capsys=capsys)
+    assert code == 2
+    _clean_text(out)
+    assert not [line for line in out.splitlines() if line.startswith("OK")], out
+    assert out.splitlines()[-1].startswith("FAILED: ")
+    assert f"{FLOWERS}/x\\nOK: 0 errors" in out and f"{FLOWERS}/e\\x1b[2K\\x1b[1A\\u009b2J" in out
+
+
+def test_doctor_text_with_colour_escapes_them_too(ws: Path, capsys, monkeypatch) -> None:
+    from conftest import invoke
+
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    _hostile_names(ws)
+    code, out, _err = invoke(ws, "doctor", capsys=capsys)
+    assert code == 2
+    plain = re.sub("\x1b\\[[0-9;]*m", "", out)  # rich's own colours are the only escapes left
+    _clean_text(plain)
+    assert "\\x1b[2K" in plain
+
+
+def test_json_sarif_and_github_carry_the_exact_names(ws: Path, capsys) -> None:
+    from urllib.parse import unquote
+
+    from conftest import invoke
+
+    _hostile_names(ws)
+    code, out, _err = invoke(ws, "doctor", "--format", "json", capsys=capsys)
+    paths = {f["path"] for f in json.loads(out)["findings"]}
+    assert {f"{FLOWERS}/{FORGED}", f"{FLOWERS}/{ERASER}"} <= paths
+    code, out, _err = invoke(ws, "doctor", "--format", "sarif", capsys=capsys)
+    uris = {
+        unquote(loc["physicalLocation"]["artifactLocation"]["uri"])
+        for result in json.loads(out)["runs"][0]["results"]
+        for loc in result["locations"]
+    }
+    assert {f"{FLOWERS}/{FORGED}", f"{FLOWERS}/{ERASER}"} <= uris
+    code, out, _err = invoke(ws, "doctor", "--format", "github", capsys=capsys)
+    assert f"file={FLOWERS}/x%0AOK%3A 0 errors%2C" in out  # GitHub's own encoding, nothing more
+    assert "\x1b[2K" in out  # annotations are data for GitHub, not for a terminal: exact
+    assert not [line for line in out.splitlines() if line.startswith("OK")]
+
+
+def test_error_messages_escape_what_they_quote(ws: Path, capsys) -> None:
+    from conftest import invoke
+
+    code, _out, err = invoke(ws, "run", f"experiments/{ERASER}.yaml", capsys=capsys)
+    assert code == 3 and "no experiment spec at" in err
+    _clean_text(err)
+    assert len(err.splitlines()) == 2
+
+
+def test_a_spec_that_cannot_run_lists_each_problem_on_its_own_escaped_line(ws: Path, capsys) -> None:
+    from conftest import invoke
+
+    _record_file(ws, FLOWERS, ERASER, b"x\n")
+    code, _out, err = invoke(ws, "run", "experiments/flowers-logreg.yaml", "--dry-run", capsys=capsys)
+    assert code == 3, err
+    _clean_text(err)
+    lines = err.splitlines()
+    assert lines[0] == "strataml: error: experiments/flowers-logreg.yaml cannot run:"
+    assert lines[-1].startswith("  hint: ")
+    assert all(line.startswith("  - ") for line in lines[1:-1]) and len(lines) > 2
+    assert any("'e\\x1b[2K\\x1b[1A\\u009b2J'" in line and "TFC0001-E008" in line for line in lines), lines
+
+
+def test_list_show_and_lineage_escape_values_from_the_repository(ws: Path, capsys) -> None:
+    from conftest import edit_yaml, invoke
+
+    edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(license="MIT\nOK all healthy\x1b[2J"))
+    code, out, _err = invoke(ws, "list", "datasets", capsys=capsys)
+    assert code == 0
+    _clean_text(out)
+    assert "MIT\\nOK all healthy\\x1b[2J" in out
+    code, out, _err = invoke(ws, "show", "dataset:flowers@1", capsys=capsys)
+    assert code == 0
+    _clean_text(out)
+    assert "license: MIT\\nOK all healthy\\x1b[2J" in out
+    code, out, _err = invoke(ws, "list", "datasets", "--format", "json", capsys=capsys)
+    assert "MIT\nOK all healthy\x1b[2J" in {r.get("license") for r in json.loads(out)}
+
+
+def test_shown_spells_every_control_character_and_nothing_else() -> None:
+    from strataml.controls import find, shown, undecodable
+
+    assert shown("plain/path-1.csv") == "plain/path-1.csv"
+    assert shown("a\nb\tc\rd") == "a\\nb\\tc\\rd"
+    assert shown("\x00\x1b\x7f") == "\\x00\\x1b\\x7f"
+    assert shown("\x85\x9b") == "\\u0085\\u009b"
+    assert shown("caf\xe9 \u2014 \\n") == "caf\xe9 \u2014 \\n"  # letters and a literal backslash stay
+    raw = b"bad\xff\x1b".decode("utf-8", "surrogateescape")
+    assert shown(raw) == "bad\\xff\\x1b" and undecodable(raw) == "bad\\xff\x1b"
+    assert find("ok") is None and find("a\tb") == "\\t"
+    for code in [*range(0x20), *range(0x7F, 0xA0)]:
+        assert find(f"a{chr(code)}b") is not None and "\n" not in shown(chr(code))
+
+
+@pytest.mark.parametrize("fmt", ["text", "mermaid", "dot"])
+def test_lineage_escapes_a_ref_named_with_a_control_character(ws: Path, fmt: str, capsys) -> None:
+    from conftest import invoke
+
+    (ws / RUN).rename(ws / "runs/20260101T000000Z-x\x1b[2K\ny")
+    code, out, _err = invoke(ws, "lineage", "dataset:sales@1", "--downstream", "--format", fmt, capsys=capsys)
+    assert code == 0
+    _clean_text(out)
+    assert "run:20260101T000000Z-x\\x1b[2K\\ny" in out.replace("\\\\", "\\")
+    code, out, _err = invoke(ws, "lineage", "dataset:sales@1", "--downstream", "--format", "json", capsys=capsys)
+    assert "run:20260101T000000Z-x\x1b[2K\ny" in {s["ref"] for s in json.loads(out)["downstream"]}

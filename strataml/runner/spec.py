@@ -27,9 +27,10 @@ class SpecError(StrataError):
     """The spec cannot run; `problems` lists every reason, each naming file and line."""
 
     def __init__(self, path: str, problems: list[str]) -> None:
-        lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(
-            f"{path} cannot run:\n{lines}", "fix the spec; `strataml run SPEC --dry-run` checks it without running"
+            f"{path} cannot run:",
+            "fix the spec; `strataml run SPEC --dry-run` checks it without running",
+            details=problems,
         )
         self.problems = problems
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from strataml import schemas
-from strataml.controls import find
+from strataml.controls import find, shown
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.loading import Loaded
@@ -107,7 +107,7 @@ def _recorded_controls(record: Record) -> Iterator[Finding]:
             yield Finding(
                 CONTROL_CHARACTER,
                 record.meta,
-                f"{entry.field}[{entry.index}].path {entry.path!r} holds a control character ({bad})",
+                f"{entry.field}[{entry.index}].path '{shown(entry.path)}' holds a control character ({bad})",
                 "rename the file to letters, digits, '.', '_' and '-' and record a new version with it",
                 record.line(entry.field, entry.index, "path"),
             )
