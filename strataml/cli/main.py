@@ -110,7 +110,6 @@ def run(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:  # usage errors included: exit 3, not click's 2
-        exc.message = shown(exc.message)  # it may quote an argument, e.g. a path from the repository
         exc.show()
         return EXIT_TOOL_FAILURE
     except click.exceptions.Abort:
