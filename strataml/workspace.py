@@ -16,7 +16,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from strataml.controls import CONTROL, find
+from strataml.controls import find
 from strataml.errors import StrataError
 from strataml.loading import Loaded, load_file
 from strataml.records import Record
@@ -381,9 +381,9 @@ def _classify(
 
 def _controls(entries: dict[str, Entry], strays: list[Stray]) -> None:
     """Entries whose own name holds a control character."""
-    # One search over every path at once (no control character is the common case, and one
+    # One check over every path at once (no control character is the common case, and one
     # pass in C costs less than a check per entry); "/" joins them, being no control character.
-    if CONTROL.search("/".join(entries)):
+    if find("/".join(entries)):
         for rel in entries:
             bad = find(rel.rsplit("/", 1)[-1])  # the entry whose own name holds it: the one to rename
             if bad:
