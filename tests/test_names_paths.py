@@ -493,3 +493,27 @@ def test_lineage_escapes_a_ref_named_with_a_control_character(ws: Path, fmt: str
     assert "run:20260101T000000Z-x\\x1b[2K\\ny" in out.replace("\\\\", "\\")
     code, out, _err = invoke(ws, "lineage", "dataset:sales@1", "--downstream", "--format", "json", capsys=capsys)
     assert "run:20260101T000000Z-x\x1b[2K\ny" in {s["ref"] for s in json.loads(out)["downstream"]}
+
+
+def test_keys_list_escapes_a_user_id_written_to_rewrite_the_terminal(ws: Path, tmp_path: Path, capsys) -> None:
+    """A key's user id is anyone's text: a pinned key cannot print terminal escapes."""
+    import gpgkeys
+    from conftest import invoke, require
+
+    require(gpgkeys.available(), "gpg is not installed")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    params = ["%no-protection", "Key-Type: EDDSA", "Key-Curve: ed25519", "Key-Usage: sign",
+              "Name-Real: Eve\x1b[2J\x1b[1A", "Name-Email: eve@example.org", "Expire-Date: 0", "%commit", ""]
+    gpgkeys.gpg(home, "--gen-key", stdin="\n".join(params).encode())
+    public = tmp_path / "eve.asc"
+    public.write_bytes(gpgkeys.gpg(home, "--armor", "--export").stdout)
+    code, out, _err = invoke(ws, "keys", "add", str(public), "--scope", "models", capsys=capsys)
+    assert code == 0
+    _clean_text(out)
+    code, out, _err = invoke(ws, "keys", "list", capsys=capsys)
+    assert code == 0
+    _clean_text(out)
+    assert "Eve\\x1b[2J\\x1b[1A <eve@example.org>" in out
+    code, out, _err = invoke(ws, "keys", "list", "--format", "json", capsys=capsys)
+    assert json.loads(out)[0]["uid"] == "Eve\x1b[2J\x1b[1A <eve@example.org>"
