@@ -20,7 +20,7 @@ from pathlib import Path
 
 _HEADING = re.compile(r"^### (TFC\d{4}-[EWI]\d{3}) `([a-z0-9-]+)`\s*$")
 _FIELD = re.compile(r"^- (Severity|Enforced|Rule): (.+)$")
-CODE = re.compile(r"^TFC\d{4}-[EWI]\d{3}$")
+CODE = re.compile(r"TFC[0-9]{4}-[EWI][0-9]{3}")  # matched whole: CODE.fullmatch(text)
 
 
 @dataclass(frozen=True)

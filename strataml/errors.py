@@ -15,18 +15,21 @@ EXIT_TOOL_FAILURE = 3
 class StrataError(Exception):
     """A failure the user can act on: printed as one line, exit code 3.
 
-    `hint` says what to do about it; it is printed after the message.
+    `hint` says what to do about it; it is printed after the message. `details` are further
+    reasons, one line each (a spec that cannot run lists every problem).
     """
 
     exit_code = EXIT_TOOL_FAILURE
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, details: tuple[str, ...] | list[str] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = tuple(details)
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message} ({self.hint})"
+        text = "\n".join([self.message, *(f"  - {d}" for d in self.details)])
+        return text if not self.hint else f"{text} ({self.hint})"
 
 
 class WorkspaceNotFound(StrataError):

@@ -6,7 +6,7 @@ import operator
 import re
 from dataclasses import dataclass
 
-_EXPR = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*(>=|<=|>|<|==)\s*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)\s*$")
+_EXPR = re.compile(r"\s*([A-Za-z0-9_.]+)\s*(>=|<=|>|<|==)\s*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)\s*")
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 
 
@@ -19,7 +19,7 @@ class Gate:
 
 
 def parse_gate(text: str) -> Gate:
-    m = _EXPR.match(text)
+    m = _EXPR.fullmatch(text)
     if not m:
         raise ValueError(f"{text!r} is not a gate; write METRIC OP NUMBER, e.g. test_f1_macro >= 0.90")
     return Gate(text, m.group(1), m.group(2), float(m.group(3)))

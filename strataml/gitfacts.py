@@ -312,19 +312,42 @@ def pointer_blob_id(sha256: str, size: int) -> str:
 
 
 def _read_batch(top: Path, objects: list[str], keys: list[str]) -> dict[str, bytes]:
-    """Contents of `objects` (blob ids or REV:PATH) by one `git cat-file --batch`; missing ones absent."""
-    out = _git(top, "cat-file", "--batch", stdin="".join(f"{o}\n" for o in objects).encode("utf-8", "surrogateescape"))
+    """Contents of `objects` (blob ids or REV:PATH) by one `git cat-file --batch`; missing ones absent.
+
+    Names go in NUL-terminated (`-z`): a path holding a newline would otherwise end its name
+    early and shift the answer of every object after it. git echoes a name it cannot find
+    ("NAME missing"), so answers are matched against the name asked, never split at newlines.
+    """
+    names = [o.encode("utf-8", "surrogateescape") for o in objects]
+    try:
+        out = _git(top, "cat-file", "--batch", "-z", stdin=b"".join(n + b"\0" for n in names))
+    except GitError as exc:
+        if "unknown switch" not in str(exc):
+            raise
+        return _read_each(top, names, keys)  # git before 2.36 has no -z: one object per call
     result: dict[str, bytes] = {}
     pos = 0
-    for key in keys:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if header[-1] == b"missing" or len(header) < 3:
+    for key, name in zip(keys, names):
+        echoed = next(
+            (name + tail for tail in (b" missing\n", b" ambiguous\n") if out.startswith(name + tail, pos)), None
+        )
+        if echoed is not None:
+            pos += len(echoed)
             continue
-        size = int(header[2])
-        result[key] = out[pos : pos + size]
-        pos += size + 1
+        end = out.index(b"\n", pos)
+        _oid, _kind, size = out[pos:end].split()
+        pos = end + 1
+        result[key] = out[pos : pos + int(size)]
+        pos += int(size) + 1
+    return result
+
+
+def _read_each(top: Path, names: list[bytes], keys: list[str]) -> dict[str, bytes]:
+    result: dict[str, bytes] = {}
+    for key, name in zip(keys, names):
+        proc = subprocess.run(["git", "-C", str(top), "cat-file", "blob", name], capture_output=True, check=False)
+        if proc.returncode == 0:
+            result[key] = proc.stdout
     return result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from strataml.controls import shown
 from strataml.graph import Graph, Step
 
 SHAPES = {"dataset": "cylinder", "experiment": "note", "run": "box", "model": "component"}
@@ -30,10 +31,11 @@ def render(graph: Graph, start: str, steps: dict[str, list[Step]], fmt: str) -> 
             "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges],
         }
         return json.dumps(body, indent=2) + "\n"
+    # Text formats escape control characters in refs (controls.shown): one line per node and edge.
     if fmt == "mermaid":
         ids = {n: f"n{i}" for i, n in enumerate(sorted(members))}
         lines = ["graph LR"]
-        lines += [f'  {ids[n]}["{n}"]' for n in sorted(members)]
+        lines += [f'  {ids[n]}["{_label(n)}"]' for n in sorted(members)]
         lines += [f"  {ids[a]} -->|{k}| {ids[b]}" for a, b, k in edges]
         lines.append(f"  style {ids[start]} stroke-width:3px")
         return "\n".join(lines) + "\n"
@@ -56,8 +58,13 @@ def _on_path(a: str, b: str, start: str, steps: dict[str, list[Step]]) -> bool:
     return (a in up and b in up) or (a in down and b in down)
 
 
+def _label(text: str) -> str:
+    """A Mermaid node label: one line, its quotes as Mermaid's entity."""
+    return shown(text).replace('"', "#quot;")
+
+
 def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + shown(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _text(start: str, steps: dict[str, list[Step]]) -> str:
@@ -75,4 +82,4 @@ def _text(start: str, steps: dict[str, list[Step]]) -> str:
             s, level = stack.pop()
             out.append(f"{'  ' * level}{arrow} {s.node}  ({s.kind})")
             stack += [(c, level + 1) for c in reversed(children.get(s.node, []))]
-    return "\n".join(out) + "\n"
+    return "\n".join(map(shown, out)) + "\n"

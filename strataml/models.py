@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
+from strataml.controls import refuse
 from strataml.errors import StrataError
 from strataml.gates import evaluate
 from strataml.hashing import sha256_file
@@ -32,6 +33,9 @@ class Registered:
 
 
 def register(root: Path, run_ref: str, name: str, version: str | None = None) -> Registered:
+    refuse(name, "model name")
+    if version is not None:
+        refuse(version, "model version")
     workspace = load(root)
     run = _run(workspace, run_ref)
     if not valid_name(name):

@@ -10,10 +10,11 @@ NAME_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?"
 VERSION_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,30}[A-Za-z0-9])?"
 RUN_ID_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9])?"
 
-_NAME = re.compile(rf"^{NAME_PATTERN}$")
-_VERSION = re.compile(rf"^{VERSION_PATTERN}$")
-_RUN_ID = re.compile(rf"^{RUN_ID_PATTERN}$")
-_REF = re.compile(r"^(?P<kind>dataset|model|run|experiment):(?P<name>[^@\s]+)(?:@(?P<version>[^@\s]+))?$")
+# Matched whole with fullmatch: `^...$` with match() accepts a final newline ("iris\n").
+_NAME = re.compile(NAME_PATTERN)
+_VERSION = re.compile(VERSION_PATTERN)
+_RUN_ID = re.compile(RUN_ID_PATTERN)
+_REF = re.compile(r"(?P<kind>dataset|model|run|experiment):(?P<name>[^@\s]+)(?:@(?P<version>[^@\s]+))?")
 
 VERSIONED_KINDS = ("dataset", "model")
 KINDS = ("dataset", "experiment", "run", "model")
@@ -45,22 +46,22 @@ def fold(text: str) -> str:
 
 
 def valid_name(name: str) -> bool:
-    return bool(_NAME.match(name)) and ".." not in name
+    return bool(_NAME.fullmatch(name)) and ".." not in name
 
 
 def valid_version(version: str) -> bool:
-    return bool(_VERSION.match(version)) and ".." not in version
+    return bool(_VERSION.fullmatch(version)) and ".." not in version
 
 
 def valid_run_id(run_id: str) -> bool:
-    return bool(_RUN_ID.match(run_id)) and ".." not in run_id
+    return bool(_RUN_ID.fullmatch(run_id)) and ".." not in run_id
 
 
 def parse_ref(text: str) -> Ref:
     """Parse a ref, raising RefError with a message that says what is wrong."""
     if not isinstance(text, str):
         raise RefError(f"a ref must be a string, not {type(text).__name__}")
-    m = _REF.match(text)
+    m = _REF.fullmatch(text)
     if not m:
         raise RefError(
             f"{text!r} is not a ref; expected e.g. dataset:iris@1, model:NAME@VERSION, run:ID or experiment:NAME"

@@ -10,10 +10,10 @@ from pathlib import Path
 from strataml.errors import StrataError
 from strataml.times import parse_time
 
-_INT = re.compile(r"^[+-]?\d+$")
-_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 _BOOL = {"true", "false", "True", "False", "TRUE", "FALSE"}
 # Types from most to least specific; a column takes the first that every value fits.
 _ORDER = ("boolean", "integer", "float", "date", "datetime", "string")
@@ -51,13 +51,13 @@ def _fits(kind: str, value: str) -> bool:
     if kind == "boolean":
         return value in _BOOL
     if kind == "integer":
-        return bool(_INT.match(value))
+        return bool(_INT.fullmatch(value))
     if kind == "float":
-        return bool(_FLOAT.match(value))
+        return bool(_FLOAT.fullmatch(value))
     if kind == "date":
-        return bool(_DATE.match(value)) and parse_time(value) is not None
+        return bool(_DATE.fullmatch(value)) and parse_time(value) is not None
     if kind == "datetime":
-        return bool(_DATETIME.match(value) or _DATE.match(value)) and parse_time(value) is not None
+        return bool(_DATETIME.fullmatch(value) or _DATE.fullmatch(value)) and parse_time(value) is not None
     return True
 
 

@@ -1,8 +1,9 @@
 """Find the workspace root, walk it once, and hold what was found.
 
 The walk is the only place that lists the tree. It never opens a file that is not a regular
-file (FIFOs would block, devices would lie) and never follows a symlink out of the tree.
-Every command receives the resulting immutable Workspace.
+file (FIFOs would block, devices would lie) and never follows a symlink out of the tree, never
+enters a nested repository (`.git`), and keeps every folder it cannot open as an entry of its
+own: nothing is skipped without a finding. Every command receives the resulting immutable Workspace.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from strataml.controls import find
 from strataml.errors import StrataError
 from strataml.loading import Loaded, load_file
 from strataml.records import Record
@@ -31,28 +33,34 @@ FOLDER_NOTES = {".gitkeep", "README.md"}
 LEDGER = "lifecycle.jsonl"
 SIGNATURE_SUFFIX = ".asc"
 KEYS_MANIFEST = "tfc/keys/keys.yaml"  # the pinned signing keys (TFC-0007)
+# Entries the walk did not enter or read: a nested repository's `.git` (folder or gitlink file),
+# and a folder (or file) it could not open. The layout rules report them; no other rule reads them.
+REPOSITORY, UNREADABLE = "repository", "unreadable"
+OPAQUE = (REPOSITORY, UNREADABLE)
 
 
 class Entry(NamedTuple):
     """One path under a managed folder, as lstat saw it (a tuple: the walk makes tens of thousands)."""
 
     path: str  # relative, POSIX
-    kind: str  # file | dir | symlink | special
+    kind: str  # file | dir | symlink | special | repository | unreadable
     size: int
     mtime_ns: int
     inode: int
     ctime_ns: int
-    link_target: str | None = None  # for symlinks: where it points (as written)
+    link_target: str | None = None  # for symlinks: where it points (as written); unreadable: why
     escapes: bool = False  # for symlinks: resolves outside the workspace (or nowhere)
 
 
 @dataclass(frozen=True)
 class Stray:
-    """A path the layout (TFC-0001) has no place for."""
+    """A path the layout (TFC-0001) has no place for, or cannot trust: `what` is `stray`,
+    `control` (its name holds a control character), `repository` or `unreadable`."""
 
     path: str
     reason: str
     hint: str
+    what: str = "stray"
 
 
 @dataclass(frozen=True)
@@ -298,26 +306,36 @@ def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], depth: int
         try:
             with scandir(folder) as it:
                 items = list(it)
-        except OSError:
+        except FileNotFoundError:
+            out.pop(prefix, None)  # removed while we walked: it is not there to check
+            continue
+        except OSError as exc:  # permission denied, a path longer than PATH_MAX...
+            out[prefix] = new(Entry, (prefix, UNREADABLE, 0, 0, 0, 0, exc.strerror or str(exc), False))
             continue
         prefix += "/"
         for item in items:
             name = item.name
-            if name == ".git":
-                continue
             child = intern(prefix + name)  # rules rebuild these paths; interned, they share one copy
-            # d_type answers "folder or file" without a stat call; folders need no stat at all.
-            if item.is_dir(follow_symlinks=False):
-                out[child] = new(Entry, (child, "dir", 0, 0, 0, 0, None, False))
-                if depth is None or level < depth:
-                    stack.append((item.path, child, level + 1))
-            elif item.is_file(follow_symlinks=False):
-                st = item.stat(follow_symlinks=False)
-                out[child] = new(
-                    Entry, (child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False)
-                )
-            else:
-                out[child] = _entry(child, item.path, item.stat(follow_symlinks=False), real_root)
+            if name == ".git":  # git will not carry a nested repository's files: never entered
+                out[child] = new(Entry, (child, REPOSITORY, 0, 0, 0, 0, None, False))
+                continue
+            try:  # free unless raised: a stat fails only past PATH_MAX or in a race
+                # d_type answers "folder or file" without a stat call; folders need no stat at all.
+                if item.is_dir(follow_symlinks=False):
+                    out[child] = new(Entry, (child, "dir", 0, 0, 0, 0, None, False))
+                    if depth is None or level < depth:
+                        stack.append((item.path, child, level + 1))
+                elif item.is_file(follow_symlinks=False):
+                    st = item.stat(follow_symlinks=False)
+                    out[child] = new(
+                        Entry, (child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False)
+                    )
+                else:
+                    out[child] = _entry(child, item.path, item.stat(follow_symlinks=False), real_root)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                out[child] = new(Entry, (child, UNREADABLE, 0, 0, 0, 0, exc.strerror or str(exc), False))
 
 
 def _entry(rel: str, full: str, st: os.stat_result, real_root: str) -> Entry:
@@ -343,7 +361,11 @@ def _classify(
     missing: list[tuple[str, str]],
     ledgers: list[str],
 ) -> None:
+    _controls(entries, strays)
     for rel, entry in entries.items():
+        if entry.kind in OPAQUE:
+            strays.append(_opaque(entry))  # nothing below it was read: no record, no other finding
+            continue
         parts = rel.split("/")
         top = parts[0]
         depth = len(parts)
@@ -355,6 +377,42 @@ def _classify(
             _versioned(root, rel, entry, parts, records, strays, missing, ledgers)
         elif top == "runs" and depth == 2:
             _folder_record(root, rel, entry, "run", Ref("run", parts[1]), records, strays, missing)
+
+
+def _controls(entries: dict[str, Entry], strays: list[Stray]) -> None:
+    """Entries whose own name holds a control character."""
+    # One check over every path at once (no control character is the common case, and one
+    # pass in C costs less than a check per entry); "/" joins them, being no control character.
+    if find("/".join(entries)):
+        for rel in entries:
+            bad = find(rel.rsplit("/", 1)[-1])  # the entry whose own name holds it: the one to rename
+            if bad:
+                strays.append(
+                    Stray(
+                        rel,
+                        f"the name holds a control character ({bad}): listings, "
+                        "git's batch protocols and terminals would split or rewrite it",
+                        "rename it to letters, digits, '.', '_' and '-' (and re-record it if a record pins it)",
+                        "control",
+                    )
+                )
+
+
+def _opaque(entry: Entry) -> Stray:
+    if entry.kind == REPOSITORY:
+        return Stray(
+            entry.path,
+            "a nested Git repository (or submodule) inside a managed folder: "
+            "git does not commit its files, so a clone would not have them",
+            "remove the `.git` (keep the files and commit them here), or move the repository out",
+            REPOSITORY,
+        )
+    return Stray(
+        entry.path,
+        f"the walk could not open it ({entry.link_target}): nothing in it was checked",
+        "make it readable for the user running the doctor (or shorten the path), then run it again",
+        UNREADABLE,
+    )
 
 
 def _experiment(

@@ -15,7 +15,7 @@ def test_codes_are_unique_and_well_formed() -> None:
     seen: dict[str, str] = {}
     for doc, text in documents().items():
         for code in re.findall(r"^### (TFC\S+)", text, flags=re.M):
-            assert CODE.match(code), f"{doc}: malformed code {code}"
+            assert CODE.fullmatch(code), f"{doc}: malformed code {code}"
             assert code not in seen, f"{code} defined in {doc} and {seen[code]}"
             seen[code] = doc
     assert set(seen) == set(registry())

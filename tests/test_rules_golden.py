@@ -41,6 +41,19 @@ def raw(ws: Path, rel: str, data: bytes) -> None:
     (ws / rel).write_bytes(data)
 
 
+def too_long(folder: Path) -> None:
+    """Folders nested past PATH_MAX (4096): made one level at a time, relative to the last."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(18):  # 18 x 251 bytes
+            os.mkdir("d" * 250, dir_fd=fd)
+            inner = os.open("d" * 250, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+
+
 SPEC = b"schema: strataml/experiment/v1\nname: flowers-logreg\nplugin: sklearn\ndata: {dataset: 'dataset:flowers@1'}\nmodel: {type: lr}\n"
 
 CASES = {
@@ -50,6 +63,9 @@ CASES = {
     "TFC0001-E004": lambda ws: ((ws / "runs/orphan").mkdir(), raw(ws, "runs/orphan/log.txt", b"x")),
     "TFC0001-E005": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(ref="dataset:flowers@2")),
     "TFC0001-E007": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(schema="strataml/dataset/v9")),
+    "TFC0001-E008": lambda ws: (ws / FLOWERS / "notes\x1b[2K").mkdir(),
+    "TFC0001-E009": lambda ws: (ws / FLOWERS / ".git").mkdir(),
+    "TFC0001-E010": lambda ws: too_long(ws / FLOWERS),
     "TFC0001-E101": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"# " + b"x" * (5 * 1024 * 1024) + b"\n"),
     "TFC0001-E102": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"description: caf\xe9\n"),
     "TFC0001-E103": lambda ws: raw(ws, FLOWERS_SPEC, b"\xef\xbb\xbf" + SPEC + b"seed: 1\n"),

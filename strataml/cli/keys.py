@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from strataml.cli.main import State
+from strataml.controls import shown
 from strataml.trust import SCOPES
 
 SCOPE_HELP = f"A scope the key may sign ({', '.join(SCOPES)}); repeat for several."
@@ -51,9 +52,11 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], fmt: str) 
             )
         )
     elif before is None:
-        click.echo(f"Pinned {pin.fingerprint} ({key.uid}) for {', '.join(pin.scopes)} in tfc/keys/{pin.file}")
+        click.echo(shown(f"Pinned {pin.fingerprint} ({key.uid}) for {', '.join(pin.scopes)} in tfc/keys/{pin.file}"))
     else:
-        click.echo(f"{pin.fingerprint} ({key.uid}) was pinned for {', '.join(before)}; now for {', '.join(pin.scopes)}")
+        click.echo(
+            shown(f"{pin.fingerprint} ({key.uid}) was pinned for {', '.join(before)}; now for {', '.join(pin.scopes)}")
+        )
     return 0
 
 
@@ -72,13 +75,14 @@ def list_command(state: State, fmt: str) -> int:
         click.echo("No keys pinned. Pin one with `strataml keys add KEYFILE --scope models`.")
         return 0
     # One block per key: a 40-digit fingerprint leaves no room for a table at 80 columns.
+    # Everything but the styling comes from keys.yaml and the keys (a user id is anyone's text): escaped.
     for r in rows:
         expiry = "never expires" if r.expires == "never" else f"expires {r.expires}" if r.expires else ""
-        status = click.style(r.status, fg=None if r.status == "valid" else "red", bold=r.status != "valid")
-        click.echo(f"{r.fingerprint}  {status}" + (f", {expiry}" if expiry else ""))
+        status = click.style(shown(r.status), fg=None if r.status == "valid" else "red", bold=r.status != "valid")
+        click.echo(f"{shown(r.fingerprint)}  {status}" + (f", {shown(expiry)}" if expiry else ""))
         if r.uid:
-            click.echo(f"  {r.uid}")
-        click.echo(f"  scopes: {', '.join(r.scopes)}   file: tfc/keys/{r.file}")
+            click.echo(f"  {shown(r.uid)}")
+        click.echo(shown(f"  scopes: {', '.join(r.scopes)}   file: tfc/keys/{r.file}"))
     return 0
 
 
@@ -97,7 +101,7 @@ def remove_command(state: State, fingerprint: str, fmt: str) -> int:
     if fmt == "json":
         click.echo(json.dumps({"removed": pin.fingerprint, "scopes": list(pin.scopes)}))
     else:
-        click.echo(f"Unpinned {pin.fingerprint} (was: {', '.join(pin.scopes)})")
+        click.echo(shown(f"Unpinned {pin.fingerprint} (was: {', '.join(pin.scopes)})"))
     return 0
 
 
@@ -153,13 +157,13 @@ def sign_command(state: State, target: str, key: str | None, gnupghome: str | No
             )
         )
         return 0
-    click.echo(f"Signed {done.target} with {done.signer.fingerprint} ({done.signer.uid}): {done.path}")
+    click.echo(shown(f"Signed {done.target} with {done.signer.fingerprint} ({done.signer.uid}): {done.path}"))
     if done.kept:
         click.echo(f"  kept {done.kept} other valid signature(s)")
     for who in done.dropped:
-        click.echo(f"  replaced: {who}")
+        click.echo(shown(f"  replaced: {who}"))
     tally = f"{done.signers} valid signer{'' if done.signers == 1 else 's'}"
     click.echo(f"  {tally}" + (f" of {done.required} required" if done.required else ""))
     if done.missing:
-        click.echo(f"  still needs {', '.join(done.missing)}: co-sign with `strataml sign {target} --key FPR`")
+        click.echo(shown(f"  still needs {', '.join(done.missing)}: co-sign with `strataml sign {target} --key FPR`"))
     return 0

@@ -10,6 +10,7 @@ from typing import ClassVar
 import click
 
 from strataml import __version__
+from strataml.controls import shown
 from strataml.errors import EXIT_TOOL_FAILURE, StrataError
 from strataml.rootdir import find_root
 
@@ -116,9 +117,12 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_TOOL_FAILURE
     except StrataError as exc:
         _debug_traceback()
-        click.echo(f"strataml: error: {exc.message}", err=True)
+        # Messages quote names and paths from the repository: escaped, they stay one line each.
+        click.echo(f"strataml: error: {shown(exc.message)}", err=True)
+        for detail in exc.details:
+            click.echo(f"  - {shown(detail)}", err=True)
         if exc.hint:
-            click.echo(f"  hint: {exc.hint}", err=True)
+            click.echo(f"  hint: {shown(exc.hint)}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("strataml: interrupted", err=True)
@@ -130,12 +134,13 @@ def run(argv: list[str] | None = None) -> int:
     except OSError as exc:
         _debug_traceback()
         where = f" {exc.filename}" if exc.filename else ""
-        click.echo(f"strataml: error: cannot access{where}: {exc.strerror or exc}", err=True)
+        click.echo(shown(f"strataml: error: cannot access{where}: {exc.strerror or exc}"), err=True)
         return EXIT_TOOL_FAILURE
     except Exception as exc:
         _debug_traceback()
         click.echo(
-            f"strataml: internal error: {type(exc).__name__}: {exc} (set STRATAML_DEBUG=1 for the traceback)", err=True
+            shown(f"strataml: internal error: {type(exc).__name__}: {exc} (set STRATAML_DEBUG=1 for the traceback)"),
+            err=True,
         )
         return EXIT_TOOL_FAILURE
 

@@ -7,6 +7,7 @@ import json
 import click
 
 from strataml.cli.main import State
+from strataml.controls import shown
 from strataml.models import register
 
 
@@ -42,7 +43,9 @@ def register_command(state: State, run_ref: str, name: str, version: str | None,
             )
         )
     elif result.created:
-        click.echo(f"Registered {result.ref} in {result.folder}: gate {result.gate_status}")
+        click.echo(shown(f"Registered {result.ref} in {result.folder}: gate {result.gate_status}"))
     else:
-        click.echo(f"{run_ref} is already registered as {result.ref} (nothing changed): gate {result.gate_status}")
+        click.echo(
+            shown(f"{run_ref} is already registered as {result.ref} (nothing changed): gate {result.gate_status}")
+        )
     return 0

@@ -7,6 +7,7 @@ import json
 import click
 
 from strataml.cli.main import State
+from strataml.controls import shown
 from strataml.lifecycle import STATES
 
 
@@ -71,11 +72,11 @@ def promote(
         return 0
     verb = "Would move" if not done.written else "Moved"
     click.echo(
-        f"{verb} {done.ref}: {done.before} -> {done.to}"
+        shown(f"{verb} {done.ref}: {done.before} -> {done.to}")
         + (f" (seq {done.entries[-1]['seq']})" if done.written else " (dry run: nothing written)")
     )
     for note in done.notes:
-        click.echo(f"  also {note}")
+        click.echo(shown(f"  also {note}"))
     if done.signed_by:
-        click.echo(f"  ledger signed by {done.signed_by}")
+        click.echo(shown(f"  ledger signed by {done.signed_by}"))  # a key's user id: anyone's text
     return 0

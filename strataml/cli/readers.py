@@ -10,6 +10,7 @@ import click
 
 from strataml.cli.main import State
 from strataml.cli.output import wants_color
+from strataml.controls import shown
 from strataml.graph import KIND_OF_LIST, Graph
 
 FORMATS = click.Choice(("text", "json"))
@@ -247,7 +248,7 @@ def show(state: State, ref: str, fmt: str) -> int:
     out += [f"    <- {u['ref']}  ({u['edge']})" for u in up]
     out.append("  downstream:" + ("" if down else " (none)"))
     out += [f"    -> {d['ref']}  ({d['edge']})" for d in down]
-    click.echo("\n".join(out))
+    click.echo("\n".join(map(shown, out)))  # one line each: values from the repository are escaped
     return 0
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from strataml.cli.main import State
+from strataml.controls import shown
 from strataml.runner import core
 from strataml.runner.plugin import discover, extra_installed, load
 from strataml.runner.spec import find_experiment, resolve
@@ -96,40 +97,42 @@ class _Echo(logging.Handler):
     """Progress lines to whatever stderr is now (not the one seen when the handler was made)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(record.getMessage(), err=True)
+        click.echo(shown(record.getMessage()), err=True)  # a plugin's words: escaped like repository text
 
 
 def _print_plan(plan: dict) -> None:
-    click.echo(f"Would run {plan['experiment']} as run:{plan['run_id']}")
-    click.echo(f"  plugin   {plan['plugin']['key']} {plan['plugin']['version']}")
-    for item in plan["inputs"]:
-        click.echo(f"  input    {item['ref']} {item['digest']}")
+    # The spec's values (params, gates, names) come from the repository: each line escaped.
     code = plan["code"]
-    click.echo(f"  code     {code['commit'] or '(no commit)'}{' (dirty)' if code['dirty'] else ''}")
-    click.echo(f"  config   {plan['config_hash']}")
-    for key, value in plan["params"].items():
-        click.echo(f"  param    {key} = {value}")
-    for gate in plan["gates"]:
-        click.echo(f"  gate     {gate}")
-    if plan["register"]:
-        click.echo(f"  register model {plan['register']}")
-    click.echo("Nothing was written (--dry-run).")
+    lines = [
+        f"Would run {plan['experiment']} as run:{plan['run_id']}",
+        f"  plugin   {plan['plugin']['key']} {plan['plugin']['version']}",
+        *[f"  input    {item['ref']} {item['digest']}" for item in plan["inputs"]],
+        f"  code     {code['commit'] or '(no commit)'}{' (dirty)' if code['dirty'] else ''}",
+        f"  config   {plan['config_hash']}",
+        *[f"  param    {key} = {value}" for key, value in plan["params"].items()],
+        *[f"  gate     {gate}" for gate in plan["gates"]],
+        *([f"  register model {plan['register']}"] if plan["register"] else []),
+        "Nothing was written (--dry-run).",
+    ]
+    for line in lines:
+        click.echo(shown(line))
 
 
 def _print_outcome(outcome: core.Outcome, registered: object) -> None:
     rel = _shown(outcome.folder)
     if outcome.status != "succeeded":
         err = outcome.record.get("error", {})
-        click.echo(f"Run run:{outcome.run_id} {outcome.status}: {err.get('type')}: {err.get('message')}", err=True)
-        click.echo(f"  recorded in {rel} (traceback in errors/exception.txt)", err=True)
+        message = f"Run run:{outcome.run_id} {outcome.status}: {err.get('type')}: {err.get('message')}"
+        click.echo(shown(message), err=True)  # the plugin's exception message: anyone's text
+        click.echo(shown(f"  recorded in {rel} (traceback in errors/exception.txt)"), err=True)
         return
-    click.echo(f"Run run:{outcome.run_id} succeeded: {rel}")
+    click.echo(shown(f"Run run:{outcome.run_id} succeeded: {rel}"))
     test = {k: v for k, v in outcome.record.get("metrics", {}).items() if k.startswith("test_")}
     for key, value in test.items():
-        click.echo(f"  {key:<20} {value:.4f}")
+        click.echo(shown(f"  {key:<20} {value:.4f}"))
     if registered is not None:
         verb = "registered" if registered.created else "already registered as"  # type: ignore[attr-defined]
-        click.echo(f"Model {verb} {registered.ref}: gate {registered.gate_status}")  # type: ignore[attr-defined]
+        click.echo(shown(f"Model {verb} {registered.ref}: gate {registered.gate_status}"))  # type: ignore[attr-defined]
 
 
 @click.command()

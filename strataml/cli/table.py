@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import click
 
+from strataml import controls
+
 ELLIPSIS = "…"
 MIN_WIDTH = 4
 
@@ -29,7 +31,10 @@ def render(
     optional: frozenset[int] | set[int] = frozenset(),
 ) -> str:
     """Columns in `keep` are never cut (ids, short words); the others shrink, widest first, to fit
-    `width`; if that is not enough, `optional` columns are left out, last first."""
+    `width`; if that is not enough, `optional` columns are left out, last first. Cells come from
+    the repository: control characters are escaped (controls.shown) before widths are measured."""
+    if not controls.safe_to_show("".join(columns) + "".join("".join(r) for r in rows)):
+        columns, rows = [controls.shown(c) for c in columns], [[controls.shown(c) for c in r] for r in rows]
     widths = [max([len(c), *[len(r[i]) for r in rows]]) for i, c in enumerate(columns)]
     floor = sum(widths[i] if i in keep else min(widths[i], MIN_WIDTH) for i in range(len(widths))) + 2 * (
         len(widths) - 1

@@ -12,6 +12,7 @@ from typing import Any
 from strataml import gitfacts, schemas
 from strataml.cache import Cache, stat_key
 from strataml.contracts import registry
+from strataml.controls import undecodable
 from strataml.doctor.finding import Finding, Report
 from strataml.errors import StrataError
 from strataml.gitfacts import GitFacts
@@ -273,7 +274,16 @@ def check(
         for finding in rule(ctx):
             if finding.code not in known:
                 raise AssertionError(f"rule emitted unregistered code {finding.code}")
-            raw.append(replace(finding, path=printable(finding.path), message=printable(finding.message)))
+            # File names that are not UTF-8 reach us as surrogates; every format shows their bytes
+            # as escapes. Control characters stay: text output escapes them, JSON and SARIF keep them.
+            raw.append(
+                replace(
+                    finding,
+                    path=undecodable(finding.path),
+                    message=undecodable(finding.message),
+                    hint=undecodable(finding.hint),
+                )
+            )
     # A partial (--since) workspace does not know how many records the others hold: no totals then.
     totals = (
         {}
@@ -314,11 +324,6 @@ def apply(policy: Policy, raw: Iterable[Finding]) -> tuple[Finding, ...]:
         if level:
             kept.append(replace(finding, severity=level))
     return tuple(_dedupe(kept))
-
-
-def printable(text: str) -> str:
-    """File names that are not UTF-8 reach us as surrogates; show their bytes as escapes."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _dedupe(findings: Iterable[Finding]) -> list[Finding]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import TextIO
 
+from strataml.controls import shown
 from strataml.doctor.finding import Finding, Report
 from strataml.reporters import RenderOptions
 
@@ -16,12 +17,14 @@ Line = list[tuple[str, str]]
 
 
 def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
+    # Paths, messages and hints come from the repository: escaped (controls.shown), a file name
+    # can neither start a line of its own (a forged "OK:") nor send a terminal escape.
     lines: list[Line] = []
     for path, group in groupby(report.findings, key=lambda f: f.path):
-        lines.append([(path, "bold underline")])
+        lines.append([(shown(path), "bold underline")])
         for finding in group:
             lines.append(_line(finding))
-            lines.append([(f"      hint: {finding.hint}", "dim")])
+            lines.append([(f"      hint: {shown(finding.hint)}", "dim")])
         lines.append([])
     lines.append(summary_line(report))
     if not options.color:
@@ -48,7 +51,7 @@ def _line(f: Finding) -> Line:
         (f"{where:>4}  ", "dim"),
         (f"{f.severity:<7}  ", _STYLE.get(f.severity, "")),
         (f"{f.code}  ", "bold"),
-        (f.message, ""),
+        (shown(f.message), ""),
     ]
 
 

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from strataml.controls import refuse
 from strataml.doctor import engine
 from strataml.errors import StrataError
 from strataml.records import Record
@@ -26,9 +27,10 @@ class SpecError(StrataError):
     """The spec cannot run; `problems` lists every reason, each naming file and line."""
 
     def __init__(self, path: str, problems: list[str]) -> None:
-        lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(
-            f"{path} cannot run:\n{lines}", "fix the spec; `strataml run SPEC --dry-run` checks it without running"
+            f"{path} cannot run:",
+            "fix the spec; `strataml run SPEC --dry-run` checks it without running",
+            details=problems,
         )
         self.problems = problems
 
@@ -70,6 +72,12 @@ def config_hash(document: dict[str, Any]) -> str:
 
 def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
     """Validate everything a run needs; raise SpecError with every problem found."""
+    # A control character in the spec's name would reach the run id, run.yaml and every listing:
+    # refused on one line before anything else (the doctor's findings would say it less plainly).
+    refuse(record.ref.name, "experiment name")
+    register = record.data.get("register")
+    if isinstance(register, dict) and isinstance(register.get("model"), str):
+        refuse(register["model"], "model name (register: model:)")
     problems = _doctor_problems(workspace, record)
     if problems:
         raise SpecError(record.meta, problems)

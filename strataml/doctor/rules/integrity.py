@@ -14,7 +14,7 @@ from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.hashing import sha256_file
 from strataml.records import FileEntry, Record
-from strataml.workspace import SIGNATURE_SUFFIX, Entry
+from strataml.workspace import OPAQUE, SIGNATURE_SUFFIX, Entry
 
 MISSING = "TFC0006-E001"
 CHECKSUM = "TFC0006-E002"
@@ -25,6 +25,7 @@ SPECIAL = "TFC0006-E006"
 UNRECORDED = "TFC0006-W001"
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_NOT_FILES = ("dir", *OPAQUE)
 
 
 LFS_MISMATCH = "TFC0006-E010"
@@ -278,7 +279,8 @@ def _also_known(record: Record) -> set[str]:
 def _unrecorded(ctx: Context, record: Record, recorded: set[str]) -> Iterator[Finding]:
     ws = ctx.workspace
     for entry in ws.under(record.folder or ""):
-        if entry.kind == "dir" or entry.path in recorded or entry.path.endswith(SIGNATURE_SUFFIX):
+        # Folders hold nothing to record; the layout rules report what the walk did not enter.
+        if entry.kind in _NOT_FILES or entry.path in recorded or entry.path.endswith(SIGNATURE_SUFFIX):
             continue
         bad = _unopenable(ws.abspath(entry.path), entry)
         if bad:

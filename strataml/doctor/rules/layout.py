@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from strataml import schemas
+from strataml.controls import find, shown
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.loading import Loaded
@@ -18,6 +19,15 @@ BAD_NAME = "TFC0001-E003"
 MISSING_META = "TFC0001-E004"
 REF_MISMATCH = "TFC0001-E005"
 UNSUPPORTED_SCHEMA = "TFC0001-E007"
+CONTROL_CHARACTER = "TFC0001-E008"
+NESTED_REPOSITORY = "TFC0001-E009"
+UNREADABLE_FOLDER = "TFC0001-E010"
+_STRAY_CODES = {
+    "stray": STRAY,
+    "control": CONTROL_CHARACTER,
+    "repository": NESTED_REPOSITORY,
+    "unreadable": UNREADABLE_FOLDER,
+}
 
 _HINT_META = {
     "dataset.yaml": "create it with `strataml dataset add`, or remove the folder",
@@ -47,12 +57,13 @@ def check(ctx: Context) -> Iterator[Finding]:
                 ws.config.line_of(issue.path),
             )
     for stray in ws.strays:
-        yield Finding(STRAY, stray.path, stray.reason, stray.hint)
+        yield Finding(_STRAY_CODES[stray.what], stray.path, stray.reason, stray.hint)
     for folder, meta in ws.missing_meta:
         yield Finding(MISSING_META, folder, f"record folder has no {meta}", _HINT_META[meta])
     for record in ctx.records():
         yield from load_problems(record.meta, record.loaded)
         yield from _name(record)
+        yield from _recorded_controls(record)
         if record.loaded.data is not None:
             yield from _identity(record)
 
@@ -85,6 +96,21 @@ def _name(record: Record) -> Iterator[Finding]:
             "starting and ending with a letter or digit",
             "rename the folder (or file) to a valid name",
         )
+
+
+def _recorded_controls(record: Record) -> Iterator[Finding]:
+    """Recorded paths with a control character: the file names themselves are TFC0001-E008 when
+    present, but the record pins the name even when the file is gone (or not written yet)."""
+    for entry in record.files:
+        bad = find(entry.path)
+        if bad:
+            yield Finding(
+                CONTROL_CHARACTER,
+                record.meta,
+                f"{entry.field}[{entry.index}].path '{shown(entry.path)}' holds a control character ({bad})",
+                "rename the file to letters, digits, '.', '_' and '-' and record a new version with it",
+                record.line(entry.field, entry.index, "path"),
+            )
 
 
 def _identity(record: Record) -> Iterator[Finding]:

@@ -1,0 +1,74 @@
+"""Control characters in what a repository names: found once, shown the same way everywhere.
+
+A file name may hold a newline, a tab, ESC or a C1 control: in a name it splits the lines of
+every listing (git's batch protocols, our own output) and on a terminal it can move the cursor,
+recolour or erase what was printed. `find` is the one check (the doctor's TFC0001-E008, and the
+commands that refuse such a name); `shown` is the one way text output prints repository text.
+
+How text output shows them (the way git quotes paths, in Python's spelling):
+`\\n`, `\\t`, `\\r`; other C0 controls and DEL as `\\xNN` (`\\x1b` for ESC); C1 controls as
+`\\uNNNN` (`\\u009b`); bytes that are not UTF-8 (file names reach Python as surrogates) as
+`\\xNN` with NN from 80 to ff. A backslash is printed as it is: it cannot break a line or
+reach the terminal as a command. JSON, SARIF and GitHub annotations carry the exact text
+(their own formats escape it); only bytes that are not UTF-8 are spelled `\\xNN` there too,
+because JSON has no way to carry them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from strataml.errors import StrataError
+
+# C0 (newline and tab included), DEL and C1.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# What `shown` rewrites: controls, and the surrogates that stand for bytes that are not UTF-8.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def find(text: str) -> str | None:
+    """The first control character in `text`, spelled as `shown` prints it; None when there is none."""
+    if text.isprintable():  # no control character (Cc) then; 3x faster than the search over MBs
+        return None
+    m = CONTROL.search(text)
+    return _escape(m.group()) if m else None
+
+
+def refuse(value: str, what: str) -> None:
+    """A StrataError (exit 3) when a name given to a command holds a control character."""
+    bad = find(value)
+    if bad is not None:
+        raise StrataError(
+            f"{what} '{shown(value)}' holds a control character ({bad})",
+            "names are letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+        )
+
+
+def undecodable(text: str) -> str:
+    """`text` with the bytes that are not UTF-8 (surrogates, from file names) spelled `\\xNN`."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def safe_to_show(text: str) -> bool:
+    """Whether `shown(text)` is `text` itself: one search over many joined values is cheaper
+    than a call per value (tables of 10,000 rows)."""
+    return text.isprintable() or _UNSHOWABLE.search(text) is None
+
+
+def shown(text: str) -> str:
+    """`text` safe for a terminal or a line-based log: one line, no control characters."""
+    if text.isprintable() or _UNSHOWABLE.search(text) is None:
+        return text
+    return _UNSHOWABLE.sub(lambda m: _escape(m.group()), text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if char in _NAMED:
+        return _NAMED[char]
+    if code < 0x80:
+        return f"\\x{code:02x}"
+    if code <= 0x9F:
+        return f"\\u{code:04x}"
+    return f"\\x{code - 0xDC00:02x}"  # a surrogate standing for one byte
