@@ -103,7 +103,8 @@ class Workspace:
     def get(self, ref: Ref | str) -> Record | None:
         key = str(ref)
         if key not in self._by_ref and self.partial:
-            self._by_ref[key] = self._probe(key)  # type: ignore[assignment]  (None: known absent)
+            # None is remembered too: known absent.
+            self._by_ref[key] = self._probe(key)  # type: ignore[assignment]
         return self._by_ref.get(key)
 
     def _probe(self, text: str) -> Record | None:
@@ -220,15 +221,16 @@ class _Reader:
                     key = stat_key(st) if stat.S_ISREG(st.st_mode) else None
                 except OSError:
                     pass
-        if key is None:
+        if key is None or self.cache is None:
             loaded = load_file(path)
             # Line numbers are re-read only for files that get a finding: keeping a line map
             # for every record costs more memory than the records themselves.
             return Loaded(loaded.data, loaded.problems, {}, path)
-        loaded = self.cache.loaded(rel, key, path)  # type: ignore[union-attr]
-        if loaded is None:
-            loaded = load_file(path)
-            self.cache.put_loaded(rel, key, loaded)  # type: ignore[union-attr]
+        cached = self.cache.loaded(rel, key, path)
+        if cached is not None:
+            return cached
+        loaded = load_file(path)
+        self.cache.put_loaded(rel, key, loaded)
         return loaded
 
 

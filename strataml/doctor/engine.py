@@ -219,10 +219,10 @@ def policy_for(workspace: Workspace | dict, select: Sequence[str] = (), ignore: 
         if not any(code.startswith(prefix.upper()) for code in known):
             raise StrataError(f"no rule code starts with {prefix!r}", "see `strataml doctor --list-rules`")
     data = workspace if isinstance(workspace, dict) else workspace.config.data
-    config = data if isinstance(data, dict) else {}
-    doctor = config.get("doctor") if isinstance(config.get("doctor"), dict) else {}
-    overrides = doctor.get("severity") if isinstance(doctor.get("severity"), dict) else {}
-    ignored = doctor.get("ignore") if isinstance(doctor.get("ignore"), list) else []
+    config: dict[str, Any] = data if isinstance(data, dict) else {}
+    doctor: dict[str, Any] = config["doctor"] if isinstance(config.get("doctor"), dict) else {}
+    overrides: dict[str, Any] = doctor["severity"] if isinstance(doctor.get("severity"), dict) else {}
+    ignored: list[Any] = doctor["ignore"] if isinstance(doctor.get("ignore"), list) else []
     return Policy(
         select=tuple(p.upper() for p in select),
         ignore=tuple(p.upper() for p in (*ignore, *[i for i in ignored if isinstance(i, str)])),

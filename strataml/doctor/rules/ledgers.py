@@ -6,6 +6,7 @@ entry times never go backwards nor lie in the future.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from strataml import lifecycle
 from strataml.doctor.engine import Context
@@ -49,7 +50,7 @@ def _entry(ctx: Context, path: str, number: int, entry: dict) -> Iterator[Findin
         return
     if entry["to"] not in lifecycle.NEEDS_PASS:
         return
-    gate = record.data.get("gate") if isinstance(record.data.get("gate"), dict) else {}
+    gate: dict[str, Any] = record.data["gate"] if isinstance(record.data.get("gate"), dict) else {}
     move = f"line {number} moves {entry['ref']} to {entry['to']}"
     if entry["gate"] is None:
         message = f"{move} without naming a gate receipt"

@@ -128,8 +128,8 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
             if ledger in ledgers or (ledger not in ws.ledgers and (ctx.scope is None or path in ctx.since_changed)):
                 signatures.append(path)
             continue
-        record = by_folder.get(record_folder(path) or "")
-        if record is not None and path[len(record.folder) + 1 :] not in {f.path for f in record.files}:  # type: ignore[operator]
+        owner = by_folder.get(record_folder(path) or "")
+        if owner is not None and owner.folder and path[len(owner.folder) + 1 :] not in {f.path for f in owner.files}:
             signatures.append(path)
     return targets, signatures
 
