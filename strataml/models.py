@@ -48,7 +48,8 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
         )
     for attempt in range(100):
         chosen = version or _next_version(workspace, name, attempt)
-        final = root / "models" / name / chosen
+        rel = f"models/{name}/{chosen}"
+        final = root / rel
         if final.exists():
             if version:
                 raise StrataError(
@@ -57,7 +58,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
                 )
             continue
         try:
-            status = _write(root, run, name, chosen, files, final)
+            status = _write(root, run, name, chosen, files, rel)
         except FileExistsError:
             if version:
                 raise
@@ -89,8 +90,8 @@ def _next_version(workspace: Workspace, name: str, bump: int) -> str:
     return str(max(numbers, default=0) + 1 + bump)
 
 
-def _write(root: Path, run: Record, name: str, version: str, files: list[Any], final: Path) -> str:
-    staging = staging_dir(final)
+def _write(root: Path, run: Record, name: str, version: str, files: list[Any], rel: str) -> str:
+    staging = staging_dir(root, rel)
     try:
         artifacts = []
         for entry in files:
@@ -113,7 +114,7 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], f
             **evaluate(data.get("gates") or [], data.get("metrics") or {}),
             "emitted_at": utc_now(),
         }
-        write_text(staging / GATE_FILE, json.dumps(receipt, indent=2, sort_keys=True) + "\n")
+        write_text(staging, GATE_FILE, json.dumps(receipt, indent=2, sort_keys=True) + "\n")
         gate_sha, _ = sha256_file(staging / GATE_FILE)
         record: dict[str, Any] = {
             "schema": schema_id("model"),
@@ -137,11 +138,8 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], f
         problems = validate("model", record) + validate("gate", receipt)
         if problems:
             raise AssertionError(f"model record breaks its schema: {problems[0].message}")
-        write_yaml(staging / "model.yaml", record)
-        try:
-            publish_dir(staging, final)
-        except OSError as exc:
-            raise FileExistsError(str(final)) from exc
+        write_yaml(staging, "model.yaml", record)
+        publish_dir(root, staging, rel)
         return str(receipt["status"])
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

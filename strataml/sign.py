@@ -44,9 +44,13 @@ def sign(
     ws = load(root)
     what = _resolve(ws, target, Path(cwd or Path.cwd()))
     _refuse_broken(ws, what)
-    content, signer, kept, dropped = signature(ws, what, ws.abspath(what.rel).read_bytes(), key, gnupghome)
     asc = what.rel + SIGNATURE_SUFFIX
-    atomic.write_bytes(ws.abspath(asc), content)
+    atomic.check(ws.root, asc)  # refused before gpg signs anything
+    data = atomic.read_bytes(ws.root, what.rel)
+    if data is None:
+        raise StrataError(f"{what.rel} does not exist", "check the path, or sign a ref (see `strataml list`)")
+    content, signer, kept, dropped = signature(ws, what, data, key, gnupghome)
+    atomic.write_bytes(ws.root, asc, content)
     return Signed(asc, what.rel, signer, kept, dropped)
 
 
@@ -66,10 +70,7 @@ def signature(
     signer = _choose(pinned, current, needs, key, gnupghome)
     new = signing.sign_detached(data, signer.fingerprint, gnupghome)
     asc = what.rel + SIGNATURE_SUFFIX
-    try:
-        existing = ws.abspath(asc).read_bytes()
-    except FileNotFoundError:
-        existing = b""
+    existing = atomic.read_bytes(ws.root, asc) or b""
     with tempfile.TemporaryDirectory() as tmp, trust.Verifier(current) as verifier:
         signed = Path(tmp) / "data"
         signed.write_bytes(data)
