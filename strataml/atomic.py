@@ -26,6 +26,11 @@ _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 class UnsafePath(StrataError):
     """A write (or a read that must be trusted) would pass through a symlink or a non-folder."""
 
+    def __init__(self, message: str, hint: str, where: str, what: str) -> None:
+        super().__init__(message, hint)
+        self.where = where  # the path (relative to the tree) that is not what it should be
+        self.what = what  # "a symlink", "not a folder", "not a regular file"
+
 
 def _parts(rel: str | PurePosixPath) -> list[str]:
     parts = [p for p in PurePosixPath(rel).parts if p not in ("", ".")]
@@ -85,6 +90,8 @@ def _refuse_dir(shown: str, upto: list[str], st: os.stat_result | None, action: 
     return UnsafePath(
         f"refusing to {action} {shown}: {where} is {what}",
         f"a repository can carry symlinks; make {where} a real folder inside the workspace (or remove it) and run again",
+        where,
+        what,
     )
 
 
@@ -93,6 +100,8 @@ def _refuse_file(shown: str, st: os.stat_result, action: str = "write") -> Unsaf
     return UnsafePath(
         f"refusing to {action} {shown}: it is {what}",
         f"a repository can carry symlinks; remove {shown} (or make it a regular file) and run again",
+        shown,
+        what,
     )
 
 

@@ -112,8 +112,12 @@ class Cache:
 
     def _confined(self) -> None:
         """Refuse (UnsafePath) a cache reached through a symlink, or whose files are symlinks."""
-        for suffix in SIDECARS:
-            atomic.check(self.root, f"{FOLDER}/{DB}{suffix}")
+        try:
+            for suffix in SIDECARS:
+                atomic.check(self.root, f"{FOLDER}/{DB}{suffix}")
+        except atomic.UnsafePath as exc:
+            hint = f"{exc.hint} (`strataml doctor --no-cache` runs without the cache)"
+            raise atomic.UnsafePath(exc.message, hint, exc.where, exc.what) from None
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
