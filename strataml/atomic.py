@@ -16,6 +16,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from strataml.errors import StrataError
 
@@ -158,26 +159,31 @@ def check(root: Path, rel: str | PurePosixPath) -> None:
         raise _refuse_file(str(rel), existing)
 
 
-def read_bytes(root: Path, rel: str | PurePosixPath) -> bytes | None:
-    """The content of `rel` under `root` read by the same rules (None when it does not exist)."""
+@contextmanager
+def open_file(root: Path, rel: str | PurePosixPath) -> Iterator[BinaryIO]:
+    """`rel` under `root` opened for reading by the same rules: never through a symlink, never
+    a FIFO or device (FileNotFoundError when it does not exist)."""
     parent, name = _split(rel)
+    with folder(root, parent, create=False, shown=str(rel), action="read") as fd:
+        try:
+            src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _refuse_file(str(rel), os.stat(name, dir_fd=fd, follow_symlinks=False), "read") from None
+            raise
+    with os.fdopen(src, "rb") as fh:
+        st = os.fstat(src)
+        if not stat.S_ISREG(st.st_mode):
+            raise _refuse_file(str(rel), st, "read")
+        yield fh
+
+
+def read_bytes(root: Path, rel: str | PurePosixPath) -> bytes | None:
+    """The content of `rel` under `root`, read by the rules of open_file (None when it does not exist)."""
     try:
-        with folder(root, parent, create=False, shown=str(rel), action="read") as fd:
-            try:
-                src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)
-            except OSError as exc:
-                if exc.errno == errno.ELOOP:
-                    raise _refuse_file(str(rel), os.stat(name, dir_fd=fd, follow_symlinks=False), "read") from None
-                raise
-            try:
-                st = os.fstat(src)
-                if not stat.S_ISREG(st.st_mode):
-                    raise _refuse_file(str(rel), st, "read")
-                with os.fdopen(src, "rb", closefd=False) as fh:
-                    return fh.read()
-            finally:
-                os.close(src)
-    except (FileNotFoundError, NotADirectoryError):
+        with open_file(root, rel) as fh:
+            return fh.read()
+    except FileNotFoundError:
         return None
 
 

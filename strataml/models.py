@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from strataml import atomic
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
 from strataml.errors import StrataError
 from strataml.gates import evaluate
@@ -97,7 +98,9 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], r
         for entry in files:
             dest = staging / entry.path
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(root / (run.folder or "") / entry.path, dest)
+            # Read by the confined rules: a run's file that is a symlink never brings outside bytes in.
+            with atomic.open_file(root, f"{run.folder}/{entry.path}") as src, open(dest, "xb") as out:
+                shutil.copyfileobj(src, out)
             sha, size = sha256_file(dest)
             if sha != entry.sha256 or size != entry.size:
                 raise StrataError(

@@ -146,6 +146,16 @@ def test_model_register_refuses_a_symlinked_model_folder(ws: Path, outside: Path
     check_refused(ws, outside, "models/other", "model", "register", RUN, "--name", "other", capsys=capsys)
 
 
+def test_model_register_never_copies_a_run_file_through_a_symlink(ws: Path, outside: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    model = ws / f"runs/{RUN[4:]}/models/model.bin"
+    shutil.move(model, outside / "model.bin")  # the same bytes, so the recorded sha256 still matches
+    model.symlink_to(outside / "model.bin")
+    code, _out, err = invoke(ws, "model", "register", RUN, "--name", "other", capsys=capsys)
+    refused(code, err, "models/model.bin")
+    assert not (ws / "models/other").exists() or not any((ws / "models/other").iterdir())
+
+
 # --- promote: the ledger and its lock --------------------------------------------------------
 
 
