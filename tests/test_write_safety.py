@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -270,11 +271,15 @@ def test_output_to_a_fifo_is_written_through(ws: Path, tmp_path: Path, command: 
     assert "nodes" in json.loads(received) or "findings" in json.loads(received)
 
 
-def test_output_to_dev_stdout_is_written_through(ws: Path, strataml_exe: list[str]) -> None:
-    done = subprocess.run([*strataml_exe, "-C", str(ws), "doctor", "--format", "json", "-o", "/dev/stdout"],
+def test_output_to_dev_stdout_is_written_through(ws: Path, tmp_path: Path, strataml_exe: list[str]) -> None:
+    # What /dev/stdout is (a link to the process's fd 1), made here: a build that replaces the
+    # target with a regular file would otherwise replace /dev/stdout itself when run as root.
+    stdout = tmp_path / "stdout"
+    stdout.symlink_to("/dev/fd/1")
+    done = subprocess.run([*strataml_exe, "-C", str(ws), "doctor", "--format", "json", "-o", str(stdout)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["findings"] == []
+    assert json.loads(done.stdout)["findings"] == [] and stdout.is_symlink()
 
 
 @pytest.mark.parametrize("command", [["doctor", "--format", "json"], ["index"]])
@@ -319,6 +324,25 @@ def test_trust_files_reached_through_a_symlink_are_not_read(ws: Path, outside: P
     found = {(f.code, f.path) for f in engine.doctor(ws).findings}
     assert ("TFC0007-E010", f"tfc/keys/{alice.fingerprint}.asc") in found
     assert not any(code == "TFC0007-E009" for code, _ in found)  # refused, not "missing"
+
+
+def test_the_saved_index_is_rebuilt_once_the_keys_folder_became_a_symlink(ws: Path, outside: Path,
+                                                                          alice: gpgkeys.Key) -> None:
+    from strataml import indexfile
+
+    assert run(["-C", str(ws), "keys", "add", str(alice.public), "--scope", "models"]) == 0
+    gpgkeys.sign_file(alice, ws / MODEL, ws / f"{MODEL}.asc")
+    past = time.time() - 60
+    for path in [ws, *ws.rglob("*")]:  # old enough for the saved index to count as fresh
+        os.utime(path, (past, past), follow_symlinks=False)
+    signature = lambda index: next(n for n in index["nodes"] if n["id"] == "model:sales-model@1")["signature"]  # noqa: E731
+    assert signature(indexfile.current(ws)[0])["status"] == "signed"
+    assert indexfile.current(ws)[1] is False
+    shutil.move(ws / "tfc/keys", outside / "keys")  # the same files (inodes, times), reached through a link
+    (ws / "tfc/keys").symlink_to(outside / "keys")
+    os.utime(ws / "tfc", (past, past))
+    index, rebuilt = indexfile.current(ws)
+    assert rebuilt and signature(index)["status"] == "invalid"  # no key is trusted through the link
 
 
 def git(cwd: Path, *args: str) -> str:
