@@ -100,7 +100,7 @@ def _refuse_file(shown: str, st: os.stat_result, action: str = "write") -> Unsaf
     what = "a symlink" if stat.S_ISLNK(st.st_mode) else "not a regular file"
     return UnsafePath(
         f"refusing to {action} {shown}: it is {what}",
-        f"a repository can carry symlinks; remove {shown} (or make it a regular file) and run again",
+        f"a repository can carry symlinks; replace or remove {shown} and run again",
         shown,
         what,
     )
