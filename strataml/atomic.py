@@ -1,74 +1,289 @@
-"""Atomic writes: a reader sees the old file or the new one, never half of either."""
+"""Writes that stay inside their tree and that a reader sees whole (the old file or the new one).
+
+Every command that writes under a workspace comes here, with the workspace root and a relative
+path. A repository can commit symlinks, so each folder on the way is opened relative to the one
+before it with O_NOFOLLOW, and the file is created in that open folder: a symlink (a folder on
+the way, or the target itself) is refused, never followed out of the tree, and nothing is
+checked by path and then opened by path. Files are created 0o666 and folders 0o777, so the
+user's umask decides who may read them, as with any other tool.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
-import shutil
-import tempfile
-from pathlib import Path
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from strataml.errors import StrataError
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def fsync_dir(path: Path) -> None:
-    """Persist a directory entry change (rename, create); a no-op where unsupported."""
+class UnsafePath(StrataError):
+    """A write (or a read that must be trusted) would pass through a symlink or a non-folder."""
+
+    def __init__(self, message: str, hint: str, where: str, what: str) -> None:
+        super().__init__(message, hint)
+        self.where = where  # the path (relative to the tree) that is not what it should be
+        self.what = what  # "a symlink", "not a folder", "not a regular file"
+
+
+def _parts(rel: str | PurePosixPath) -> list[str]:
+    parts = [p for p in PurePosixPath(rel).parts if p not in ("", ".")]
+    if not parts or parts[0] == "/" or ".." in parts:
+        raise ValueError(f"not a relative path inside the tree: {rel!r}")
+    return parts
+
+
+def _lstat(name: str, dir_fd: int) -> os.stat_result | None:
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+@contextmanager
+def folder(
+    root: Path, rel: str | PurePosixPath, *, create: bool = True, shown: str | None = None, action: str = "write"
+) -> Iterator[int]:
+    """An fd of the folder `rel` under `root`, opened one component at a time without following
+    a symlink; missing folders are created (0o777, umask applied) unless `create` is False
+    (then FileNotFoundError). `root` itself is the caller's choice and is followed."""
+    shown = shown or str(rel)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        parts = [] if str(rel) in ("", ".") else _parts(rel)
+        for i, name in enumerate(parts):
+            try:
+                child = _open_dir(name, fd, shown, parts[: i + 1], action)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                try:
+                    os.mkdir(name, 0o777, dir_fd=fd)
+                except FileExistsError:
+                    pass  # made meanwhile: the open says what it is
+                child = _open_dir(name, fd, shown, parts[: i + 1], action)
+            os.close(fd)
+            fd = child
+        yield fd
     finally:
         os.close(fd)
 
 
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temp file in the same folder, fsync, rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _open_dir(name: str, parent: int, shown: str, upto: list[str], action: str) -> int:
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        return os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        raise _refuse_dir(shown, upto, _lstat(name, parent), action) from None
+
+
+def _refuse_dir(shown: str, upto: list[str], st: os.stat_result | None, action: str) -> UnsafePath:
+    where = "/".join(upto)
+    what = "a symlink" if st is not None and stat.S_ISLNK(st.st_mode) else "not a folder"
+    return UnsafePath(
+        f"refusing to {action} {shown}: {where} is {what}",
+        f"a repository can carry symlinks; make {where} a real folder inside the workspace (or remove it) and run again",
+        where,
+        what,
+    )
+
+
+def _refuse_file(shown: str, st: os.stat_result, action: str = "write") -> UnsafePath:
+    what = "a symlink" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+    return UnsafePath(
+        f"refusing to {action} {shown}: it is {what}",
+        f"a repository can carry symlinks; replace or remove {shown} and run again",
+        shown,
+        what,
+    )
+
+
+def _split(rel: str | PurePosixPath) -> tuple[str, str]:
+    parts = _parts(rel)
+    return "/".join(parts[:-1]), parts[-1]
+
+
+def write_bytes(root: Path, rel: str | PurePosixPath, data: bytes) -> None:
+    """Write `data` to `rel` under `root`: temp file beside it, fsync, rename, fsync the folder."""
+    parent, name = _split(rel)
+    with folder(root, parent, shown=str(rel)) as fd:
+        existing = _lstat(name, fd)
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            raise _refuse_file(str(rel), existing)
+        tmp = f".{name}.{os.urandom(4).hex()}.tmp"
+        out = os.open(tmp, _NEW_FILE, 0o666, dir_fd=fd)
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    fsync_dir(path.parent)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(out, view) :]
+                os.fsync(out)
+            finally:
+                os.close(out)
+            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        except BaseException:
+            try:
+                os.unlink(tmp, dir_fd=fd)
+            except FileNotFoundError:
+                pass
+            raise
+        _fsync(fd)
 
 
-def write_text(path: Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+def write_text(root: Path, rel: str | PurePosixPath, text: str) -> None:
+    write_bytes(root, rel, text.encode("utf-8"))
 
 
-def publish_dir(staging: Path, final: Path) -> None:
-    """Move a fully written staging folder into place; refuse to replace an existing one.
+def write_yaml(root: Path, rel: str | PurePosixPath, data: object) -> None:
+    write_text(root, rel, dump_yaml(data))
 
-    The staging folder must be on the same filesystem (a sibling), so the rename is atomic.
-    """
-    for dirpath, _dirs, files in os.walk(staging):
-        for name in files:
-            with open(os.path.join(dirpath, name), "rb") as fh:
-                os.fsync(fh.fileno())
-    final.parent.mkdir(parents=True, exist_ok=True)
+
+def check(root: Path, rel: str | PurePosixPath) -> None:
+    """Refuse now what write_bytes(root, rel) would refuse, creating nothing: a command that
+    writes several files calls this for each first, so a refusal leaves nothing half-made."""
+    parent, name = _split(rel)
     try:
-        # os.rename refuses a non-empty target on POSIX, which is what immutability needs.
-        os.rename(staging, final)
+        with folder(root, parent, create=False, shown=str(rel)) as fd:
+            existing = _lstat(name, fd)
+    except FileNotFoundError:
+        return
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        raise _refuse_file(str(rel), existing)
+
+
+@contextmanager
+def open_file(root: Path, rel: str | PurePosixPath) -> Iterator[BinaryIO]:
+    """`rel` under `root` opened for reading by the same rules: never through a symlink, never
+    a FIFO or device (FileNotFoundError when it does not exist)."""
+    parent, name = _split(rel)
+    with folder(root, parent, create=False, shown=str(rel), action="read") as fd:
+        try:
+            src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _refuse_file(str(rel), os.stat(name, dir_fd=fd, follow_symlinks=False), "read") from None
+            raise
+    with os.fdopen(src, "rb") as fh:
+        st = os.fstat(src)
+        if not stat.S_ISREG(st.st_mode):
+            raise _refuse_file(str(rel), st, "read")
+        yield fh
+
+
+def read_bytes(root: Path, rel: str | PurePosixPath) -> bytes | None:
+    """The content of `rel` under `root`, read by the rules of open_file (None when it does not exist)."""
+    try:
+        with open_file(root, rel) as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+
+
+def remove(root: Path, rel: str | PurePosixPath) -> None:
+    """Delete `rel` under `root` if it exists (a symlink there is removed, never followed)."""
+    parent, name = _split(rel)
+    try:
+        with folder(root, parent, create=False, shown=str(rel)) as fd:
+            os.unlink(name, dir_fd=fd)
+            _fsync(fd)
+    except FileNotFoundError:
+        pass
+
+
+@contextmanager
+def locked(root: Path, rel: str | PurePosixPath) -> Iterator[None]:
+    """An exclusive lock on the file `rel` under `root`, across processes (released on exit or crash)."""
+    import fcntl
+
+    parent, name = _split(rel)
+    with folder(root, parent, shown=str(rel)) as fd:
+        try:
+            # O_NONBLOCK: a FIFO planted here must not hang the command before fstat refuses it.
+            lock = os.open(
+                name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666, dir_fd=fd
+            )
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _refuse_file(str(rel), os.stat(name, dir_fd=fd, follow_symlinks=False)) from None
+            raise
+    try:
+        st = os.fstat(lock)
+        if not stat.S_ISREG(st.st_mode):
+            raise _refuse_file(str(rel), st)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(lock)  # closing releases the lock
+
+
+def staging_dir(root: Path, rel: str | PurePosixPath) -> Path:
+    """A fresh hidden sibling folder of `rel` (0o777, umask applied) to build a record in before
+    publish_dir() moves it into place; the folders on the way are confined as for any write."""
+    parent, name = _split(rel)
+    with folder(root, parent, shown=str(rel)) as fd:
+        while True:
+            staging = f".{name}.{os.urandom(4).hex()}.staging"
+            try:
+                os.mkdir(staging, 0o777, dir_fd=fd)
+            except FileExistsError:
+                continue
+            return Path(root, parent, staging)
+
+
+def publish_dir(root: Path, staging: Path, rel: str | PurePosixPath) -> None:
+    """Move a fully written staging folder (from staging_dir) to `rel`; refuse to replace anything.
+
+    FileExistsError when `rel` exists (another process may have published it meanwhile).
+    """
+    parent, name = _split(rel)
+    if Path(root, parent, staging.name) != staging:
+        raise ValueError(f"{staging} is not a staging folder beside {rel}")
+    _fsync_tree(staging)
+    with folder(root, parent, create=False, shown=str(rel)) as fd:
+        existing = _lstat(name, fd)
+        if existing is not None and stat.S_ISLNK(existing.st_mode):
+            raise _refuse_file(str(rel), existing)
+        if existing is not None:
+            raise FileExistsError(errno.EEXIST, "already exists", str(rel))
+        try:
+            os.rename(staging.name, name, src_dir_fd=fd, dst_dir_fd=fd)
+        except OSError as exc:
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                raise FileExistsError(errno.EEXIST, "already exists", str(rel)) from None
+            raise
+        _fsync(fd)
+
+
+def _fsync_tree(top: Path) -> None:
+    for dirpath, _dirs, files in os.walk(top):
+        for name in files:
+            try:
+                # O_NOFOLLOW|O_NONBLOCK: what a plugin left here is never followed, a FIFO never waited on.
+                fd = os.open(os.path.join(dirpath, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
+
+def _fsync(fd: int) -> None:
+    """Persist a directory entry change (rename, create); a no-op where unsupported."""
+    try:
+        os.fsync(fd)
     except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    fsync_dir(final.parent)
-
-
-def staging_dir(final: Path) -> Path:
-    """A fresh hidden sibling folder of `final` to build a record in before publishing."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".staging", dir=final.parent))
+        pass
 
 
 def dump_yaml(data: object) -> str:
@@ -76,7 +291,3 @@ def dump_yaml(data: object) -> str:
     import yaml
 
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
-
-
-def write_yaml(path: Path, data: object) -> None:
-    write_text(path, dump_yaml(data))

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from strataml import __version__
+from strataml import __version__, atomic
 from strataml.loading import Loaded, LoadProblem
 
 FORMAT = "3"
+FOLDER = ".strataml/cache"
+DB = "strataml.sqlite"
+# SQLite opens these by path, following symlinks (Python cannot pass SQLITE_OPEN_NOFOLLOW), so
+# the folder chain and every one of them is checked before each connect.
+SIDECARS = ("", "-journal", "-wal", "-shm")
 RACY_NS = 2_000_000_000
 BULK_AFTER = 256
 Key = tuple[int, int, int, int]
@@ -36,7 +40,8 @@ def stat_key(st: Any) -> Key:
 
 class Cache:
     def __init__(self, root: Path, *, enabled: bool = True) -> None:
-        self.path = Path(root) / ".strataml" / "cache" / "strataml.sqlite"
+        self.root = Path(root)
+        self.path = self.root / FOLDER / DB
         self.enabled = enabled
         self._db: sqlite3.Connection | None = None  # open for lookups while the cache is valid
         self._new_hashes: dict[str, tuple[Key, str]] = {}
@@ -105,6 +110,15 @@ class Cache:
 
     # -- storage -------------------------------------------------------------------------
 
+    def _confined(self) -> None:
+        """Refuse (UnsafePath) a cache reached through a symlink, or whose files are symlinks."""
+        try:
+            for suffix in SIDECARS:
+                atomic.check(self.root, f"{FOLDER}/{DB}{suffix}")
+        except atomic.UnsafePath as exc:
+            hint = f"{exc.hint} (`strataml doctor --no-cache` runs without the cache)"
+            raise atomic.UnsafePath(exc.message, hint, exc.where, exc.what) from None
+
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
@@ -113,6 +127,7 @@ class Cache:
 
     def _read(self) -> None:
         """Check the cache is ours and read the last run's report; rows are looked up one by one later."""
+        self._confined()
         if not self.path.exists():
             return
         try:
@@ -163,9 +178,9 @@ class Cache:
         self.discarded = why
         self.close()
         self._report = None
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in SIDECARS:
             try:
-                os.unlink(f"{self.path}{suffix}")
+                atomic.remove(self.root, f"{FOLDER}/{DB}{suffix}")
             except OSError:
                 pass
 
@@ -175,7 +190,9 @@ class Cache:
         if not self.enabled or not (self._new_hashes or self._new_records or self._new_report):
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic.folder(self.root, FOLDER):
+                pass  # made (0o777, umask applied) one folder at a time, never through a symlink
+            self._confined()
             db = self._connect()
             try:
                 db.execute("BEGIN IMMEDIATE")

@@ -46,12 +46,13 @@ def add(root: Path, spec: NewDataset) -> tuple[Path, dict[str, Any]]:
             "dataset versions are immutable: add the new data as a new --version",
         )
     sources = _check_files(spec.files)
+    rel = f"datasets/{spec.name}/{spec.version}"
     new_name = not final.parent.exists()
-    staging = staging_dir(final)
+    staging = staging_dir(root, rel)
     try:
         record = _build(staging, spec, sources)
-        write_yaml(staging / "dataset.yaml", record)
-        publish_dir(staging, final)
+        write_yaml(staging, "dataset.yaml", record)
+        publish_dir(root, staging, rel)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if new_name:

@@ -389,6 +389,24 @@ def files_at(root: Path, commit: str, folders: list[str]) -> set[str]:
     return {p.decode("utf-8", "surrogateescape")[len(prefix) :] for p in listed if p}
 
 
+def modes_at(root: Path, commit: str, folder: str) -> dict[str, str]:
+    """Git's mode (100644, 100755, 120000 symlink, 040000 tree, ...) of every entry under the
+    workspace-relative `folder` at `commit`, the folders on the way included, in one git process.
+    A folder that is a symlink at `commit` appears as one entry (git never follows it)."""
+    top, _ = repository(root) or (None, None)
+    assert top is not None
+    prefix = repo_prefix(root)
+    listed = _git(top, "ls-tree", "-r", "-t", "-z", "--full-tree", commit, "--", prefix + folder).split(b"\0")
+    out = {}
+    for line in listed:
+        head, _tab, path = line.partition(b"\t")
+        if path:
+            name = path.decode("utf-8", "surrogateescape")
+            if name.startswith(prefix):
+                out[name[len(prefix) :]] = head.split(b" ", 1)[0].decode()
+    return out
+
+
 def read_at(root: Path, commit: str, paths: list[str]) -> dict[str, bytes]:
     """Contents of workspace-relative `paths` at `commit` (absent ones left out), in one git process."""
     top, _ = repository(root) or (None, None)

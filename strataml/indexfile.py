@@ -13,8 +13,8 @@ from typing import Any
 
 from strataml import atomic
 
-INDEX = Path(".strataml") / "index.json"
-KEY = Path(".strataml") / "index.key"
+INDEX = ".strataml/index.json"
+KEY = ".strataml/index.key"
 
 
 def make(root: Path, generated_at: str | None = None, entries: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -53,8 +53,9 @@ def current(root: Path) -> tuple[dict[str, Any], bool]:
     entries, key = freshness(root)
     if key is not None:
         try:
-            if (root / KEY).read_text("utf-8").strip() == key:
-                index = json.loads((root / INDEX).read_text("utf-8"))
+            saved = atomic.read_bytes(root, KEY)
+            if saved is not None and saved.decode("utf-8").strip() == key:
+                index = json.loads(atomic.read_bytes(root, INDEX) or b"")
                 if isinstance(index, dict) and isinstance(index.get("nodes"), list):
                     return index, False
         except (OSError, ValueError):
@@ -69,7 +70,9 @@ def current(root: Path) -> tuple[dict[str, Any], bool]:
 
 def save(root: Path, text: str, key: str | None) -> None:
     """Write the index text (and the key it is fresh for) to .strataml/."""
-    (root / KEY).unlink(missing_ok=True)  # never a fresh key beside an old index
-    atomic.write_text(root / INDEX, text)
+    for rel in (INDEX, KEY):  # both refused before either changes
+        atomic.check(root, rel)
+    atomic.remove(root, KEY)  # never a fresh key beside an old index
+    atomic.write_text(root, INDEX, text)
     if key is not None:
-        atomic.write_text(root / KEY, key + "\n")
+        atomic.write_text(root, KEY, key + "\n")

@@ -42,6 +42,9 @@ class KeyRow:
 
 def _current(root: Path) -> trust.Trust:
     current = trust.read(root, {})
+    for problem in current.problems:
+        if problem.code == trust.TRUST_PATH_SYMLINK:
+            raise StrataError(f"refusing to change the pinned keys: {problem.path} {problem.message}", problem.hint)
     manifest_problems = [p for p in current.problems if p.path == trust.MANIFEST and "does not exist" not in p.message]
     if manifest_problems:
         raise StrataError(f"{trust.MANIFEST}: {manifest_problems[0].message}", manifest_problems[0].hint)
@@ -56,7 +59,7 @@ def _save(root: Path, pins: list[trust.Pin]) -> None:
             for p in sorted(pins, key=lambda p: p.fingerprint)
         ],
     }
-    atomic.write_text(root / trust.MANIFEST, HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=None))
+    atomic.write_text(root, trust.MANIFEST, HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=None))
 
 
 def add(root: Path, keyfile: Path, scopes: list[str]) -> tuple[trust.Pin, signing.KeyInfo, tuple[str, ...] | None]:
@@ -97,7 +100,7 @@ def add(root: Path, keyfile: Path, scopes: list[str]) -> tuple[trust.Pin, signin
     with signing.Keyring() as ring:  # stored as gpg exports it: armoured, public parts only
         ring.import_keys(data)
         exported = ring.export(key.fingerprint)
-    atomic.write_bytes(root / trust.KEYS_DIR / pin.file, exported)
+    atomic.write_bytes(root, f"{trust.KEYS_DIR}/{pin.file}", exported)
     _save(root, [p for p in current.pins if p.fingerprint != key.fingerprint] + [pin])
     return pin, key, before.scopes if before else None
 
@@ -118,7 +121,7 @@ def remove(root: Path, fingerprint: str) -> trust.Pin:
     pin = matches[0]
     _save(root, [p for p in current.pins if p is not pin])
     if not any(p.file == pin.file for p in current.pins if p is not pin):
-        (root / trust.KEYS_DIR / pin.file).unlink(missing_ok=True)
+        atomic.remove(root, f"{trust.KEYS_DIR}/{pin.file}")
     return pin
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,7 +45,11 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 def ledger_path(root: Path, model: str) -> Path:
-    return Path(root) / "models" / model / LEDGER
+    return Path(root) / ledger_rel(model)
+
+
+def ledger_rel(model: str) -> str:
+    return f"models/{model}/{LEDGER}"
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
@@ -255,16 +258,8 @@ def make_entry(
 @contextmanager
 def locked(root: Path, model: str) -> Iterator[None]:
     """An exclusive lock on one model's ledger, across processes (released on exit or crash)."""
-    import fcntl
-
-    folder = Path(root) / ".strataml" / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / f"{model}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with atomic.locked(Path(root), f".strataml/locks/{model}.lock"):
         yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def append(root: Path, model: str, expected_size: int, entries: list[dict[str, Any]]) -> None:
@@ -273,13 +268,11 @@ def append(root: Path, model: str, expected_size: int, entries: list[dict[str, A
     Call under locked(); `expected_size` is the size the caller read, so a ledger changed
     behind the lock (by hand) is never overwritten.
     """
-    path = ledger_path(root, model)
-    try:
-        old = path.read_bytes()
-    except FileNotFoundError:
-        old = b""
+    rel = ledger_rel(model)
+    atomic.check(Path(root), rel)
+    old = atomic.read_bytes(Path(root), rel) or b""
     if len(old) != expected_size:
         from strataml.errors import StrataError
 
-        raise StrataError(f"{path} changed while promoting", "run the command again")
-    atomic.write_bytes(path, old + b"".join(canonical(e) + b"\n" for e in entries))
+        raise StrataError(f"{rel} changed while promoting", "run the command again")
+    atomic.write_bytes(Path(root), rel, old + b"".join(canonical(e) + b"\n" for e in entries))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from strataml import atomic
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
 from strataml.controls import refuse
 from strataml.errors import StrataError
@@ -52,7 +53,8 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
         )
     for attempt in range(100):
         chosen = version or _next_version(workspace, name, attempt)
-        final = root / "models" / name / chosen
+        rel = f"models/{name}/{chosen}"
+        final = root / rel
         if final.exists():
             if version:
                 raise StrataError(
@@ -61,7 +63,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
                 )
             continue
         try:
-            status = _write(root, run, name, chosen, files, final)
+            status = _write(root, run, name, chosen, files, rel)
         except FileExistsError:
             if version:
                 raise
@@ -93,14 +95,16 @@ def _next_version(workspace: Workspace, name: str, bump: int) -> str:
     return str(max(numbers, default=0) + 1 + bump)
 
 
-def _write(root: Path, run: Record, name: str, version: str, files: list[Any], final: Path) -> str:
-    staging = staging_dir(final)
+def _write(root: Path, run: Record, name: str, version: str, files: list[Any], rel: str) -> str:
+    staging = staging_dir(root, rel)
     try:
         artifacts = []
         for entry in files:
             dest = staging / entry.path
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(root / (run.folder or "") / entry.path, dest)
+            # Read by the confined rules: a run's file that is a symlink never brings outside bytes in.
+            with atomic.open_file(root, f"{run.folder}/{entry.path}") as src, open(dest, "xb") as out:
+                shutil.copyfileobj(src, out)
             sha, size = sha256_file(dest)
             if sha != entry.sha256 or size != entry.size:
                 raise StrataError(
@@ -117,7 +121,7 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], f
             **evaluate(data.get("gates") or [], data.get("metrics") or {}),
             "emitted_at": utc_now(),
         }
-        write_text(staging / GATE_FILE, json.dumps(receipt, indent=2, sort_keys=True) + "\n")
+        write_text(staging, GATE_FILE, json.dumps(receipt, indent=2, sort_keys=True) + "\n")
         gate_sha, _ = sha256_file(staging / GATE_FILE)
         record: dict[str, Any] = {
             "schema": schema_id("model"),
@@ -141,11 +145,8 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], f
         problems = validate("model", record) + validate("gate", receipt)
         if problems:
             raise AssertionError(f"model record breaks its schema: {problems[0].message}")
-        write_yaml(staging / "model.yaml", record)
-        try:
-            publish_dir(staging, final)
-        except OSError as exc:
-            raise FileExistsError(str(final)) from exc
+        write_yaml(staging, "model.yaml", record)
+        publish_dir(root, staging, rel)
         return str(receipt["status"])
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

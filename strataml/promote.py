@@ -91,17 +91,18 @@ def promote(
         if dry_run:
             return Promotion(ref, current, to, entries, False, notes=notes)
         signed_by = None
-        path = ledger_file
         if sign:
             from strataml.sign import SignTarget, signature
 
-            old = path.read_bytes() if path.exists() else b""
+            rel = lifecycle.ledger_rel(name)
+            for written in (rel, rel + SIGNATURE_SUFFIX):  # refused before gpg signs anything
+                atomic.check(ws.root, written)
+            old = atomic.read_bytes(ws.root, rel) or b""
             new = old + b"".join(lifecycle.canonical(e) + b"\n" for e in entries)
-            rel = path.relative_to(ws.root).as_posix()
             draft = signature(ws, SignTarget(rel, "ledger", f"ledger:{name}"), new, key, gnupghome)
             lifecycle.append(ws.root, name, ledger.size, entries)
             # A crash here leaves a new ledger with the old signature: the doctor says so (TFC0007-E002).
-            atomic.write_bytes(path.with_name(path.name + SIGNATURE_SUFFIX), draft.content)
+            atomic.write_bytes(ws.root, rel + SIGNATURE_SUFFIX, draft.content)
             signed_by = f"{draft.signer.fingerprint} ({draft.signer.uid})"
             if draft.missing:
                 notes.append(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from strataml.atomic import write_text
+from strataml import atomic
 from strataml.contracts import documents
 from strataml.errors import StrataError
 from strataml.refs import valid_name
@@ -52,27 +52,33 @@ def init(target: Path, name: str | None = None) -> list[tuple[str, str]]:
         raise StrataError(
             f"{name!r} is not a valid workspace name", "pass --name with letters, digits, '.', '_' or '-'"
         )
+    planned = plan(name)
+    if target.is_dir():
+        for item in planned:  # checked before anything is written: a refusal leaves nothing half-made
+            atomic.check(target, item.path)
+    target.mkdir(parents=True, exist_ok=True)  # the folder the user named: its own path is theirs to choose
     done = []
-    for item in plan(name):
-        path = target / item.path
-        if path.exists() and item.path in MERGED:
-            existing = path.read_text("utf-8")
+    for item in planned:
+        existing = atomic.read_bytes(target, item.path)
+        if existing is not None and item.path in MERGED:
+            text = existing.decode("utf-8")
             missing = [
                 ln
                 for ln in item.text.splitlines()
-                if ln.strip() and not ln.startswith("#") and ln not in existing.splitlines()
+                if ln.strip() and not ln.startswith("#") and ln not in text.splitlines()
             ]
             if missing:
-                write_text(
-                    path,
-                    existing + ("" if existing.endswith("\n") or not existing else "\n") + "\n".join(missing) + "\n",
+                atomic.write_text(
+                    target,
+                    item.path,
+                    text + ("" if text.endswith("\n") or not text else "\n") + "\n".join(missing) + "\n",
                 )
                 done.append((item.path, "extended"))
             else:
                 done.append((item.path, "kept"))
-        elif path.exists():
+        elif existing is not None:
             done.append((item.path, "kept (already there)"))
         else:
-            write_text(path, item.text)
+            atomic.write_text(target, item.path, item.text)
             done.append((item.path, "created"))
     return done

@@ -61,9 +61,13 @@ def sign(
     ws = load(root)
     what = _resolve(ws, target, Path(cwd or Path.cwd()))
     _refuse_broken(ws, what)
-    draft = signature(ws, what, ws.abspath(what.rel).read_bytes(), key, gnupghome)
     asc = what.rel + SIGNATURE_SUFFIX
-    atomic.write_bytes(ws.abspath(asc), draft.content)
+    atomic.check(ws.root, asc)  # refused before gpg signs anything
+    data = atomic.read_bytes(ws.root, what.rel)
+    if data is None:
+        raise StrataError(f"{what.rel} does not exist", "check the path, or sign a ref (see `strataml list`)")
+    draft = signature(ws, what, data, key, gnupghome)
+    atomic.write_bytes(ws.root, asc, draft.content)
     return Signed(asc, what.rel, draft.signer, draft.kept, draft.dropped, draft.signers, draft.required, draft.missing)
 
 
@@ -83,10 +87,7 @@ def signature(ws: Workspace, what: SignTarget, data: bytes, key: str | None, gnu
     signer = _choose(pinned, current, needs, key, gnupghome, what.ref)
     new = signing.sign_detached(data, signer.fingerprint, gnupghome)
     asc = what.rel + SIGNATURE_SUFFIX
-    try:
-        existing = ws.abspath(asc).read_bytes()
-    except FileNotFoundError:
-        existing = b""
+    existing = atomic.read_bytes(ws.root, asc) or b""
     with tempfile.TemporaryDirectory() as tmp, trust.Verifier(current) as verifier:
         signed = Path(tmp) / "data"
         signed.write_bytes(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,11 @@ def snapshot_key(root: Path, entries: dict[str, Entry], options: Any) -> str | N
     # The trusted keys: a manifest appearing, or a key re-exported with its revocation, changes
     # verdicts (the doctor never reuses a run that verified signatures; the saved index would).
     keys = root / KEYS_MANIFEST
+    for folder in (keys.parent.parent, keys.parent):
+        # A tfc/keys moved aside and linked back holds the same files (inodes, times), but the
+        # doctor no longer trusts them (TFC0007-E010): a symlink on the way gets no key.
+        if os.path.islink(folder):
+            return None
     extra = [root / CONFIG, root / ".gitattributes", keys]
     if keys.parent.is_dir():
         extra += sorted(p for p in keys.parent.iterdir() if p != keys)
@@ -50,11 +56,11 @@ def snapshot_key(root: Path, entries: dict[str, Entry], options: Any) -> str | N
                 h.update((git / "packed-refs").read_bytes() if (git / "packed-refs").is_file() else b"")
     for path in extra:
         try:
-            st = os.stat(path)
+            st = os.lstat(path)
         except OSError:
             h.update(f"{path}\0-\n".encode())
             continue
-        if st.st_mtime_ns > newest_ok:
+        if st.st_mtime_ns > newest_ok or stat.S_ISLNK(st.st_mode):
             return None
         h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode())
     return h.hexdigest()

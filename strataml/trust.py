@@ -9,12 +9,12 @@ pinned keys holding the scope.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from strataml import signing
+from strataml import atomic, signing
 from strataml.loading import Loaded, load_bytes
 from strataml.schemas import schema_id, validate
 from strataml.workspace import KEYS_MANIFEST
@@ -41,6 +41,9 @@ PINNED_KEY_INVALID = "TFC0007-E009"
 TOO_FEW_SIGNERS = "TFC0007-E011"
 # What a signer can add later by co-signing: a file with only these problems is signed in part.
 SHORTFALL = (SIGNER_OUT_OF_SCOPE, TOO_FEW_SIGNERS)
+TRUST_PATH_SYMLINK = "TFC0007-E010"
+# Git's modes of a file whose bytes may be trusted: a symlink (120000) or submodule is not key material.
+REGULAR_MODES = ("100644", "100755")
 
 
 @dataclass(frozen=True)
@@ -93,11 +96,12 @@ class Requirement:
 
 @dataclass(frozen=True)
 class Problem:
-    """Something wrong with the trust configuration itself (reported as TFC0007-E009)."""
+    """Something wrong with the trust configuration itself (reported as `code`)."""
 
     path: str
     message: str
     hint: str
+    code: str = PINNED_KEY_INVALID
 
 
 @dataclass
@@ -120,43 +124,88 @@ class Trust:
 
 
 def read(root: Path, config: Any, commit: str | None = None) -> Trust:
-    """The trust in force: the working tree's, or (with `commit`) what the commit held."""
-    root = Path(root)
-    if commit is None:
-        raw = _read_local(root / MANIFEST)
-        get = lambda name: _read_local(root / KEYS_DIR / name)  # noqa: E731
-        trust = Trust()
-    else:
-        from strataml import gitfacts
+    """The trust in force: the working tree's, or (with `commit`) what the commit held.
 
-        held = gitfacts.read_at(root, commit, [MANIFEST])
-        raw = held.get(MANIFEST)
-        get = lambda name: gitfacts.read_at(root, commit, [f"{KEYS_DIR}/{name}"]).get(f"{KEYS_DIR}/{name}")  # noqa: E731
-        trust = Trust(source=f"commit {commit[:12]}")
+    Only regular files reached through real folders are read: a symlinked `tfc/keys`, manifest
+    or key file (in the tree or at the commit) is a TFC0007-E010 problem and trusts nothing.
+    """
+    root = Path(root)
+    trust = Trust() if commit is None else Trust(source=f"commit {commit[:12]}")
+    get = _local(root, trust) if commit is None else _at(root, commit, trust)
     trust.requirements = _requirements(config)
+    raw = get([MANIFEST]).get(MANIFEST)
     if raw is None:
         return trust
     trust.pins = _pins(load_bytes(raw), trust)
-    for pin in trust.pins:
-        data = get(pin.file)
-        if data is None:
+    wanted = [f"{KEYS_DIR}/{pin.file}" for pin in trust.pins]
+    found = get(wanted) if wanted else {}
+    for pin, rel in zip(trust.pins, wanted, strict=True):
+        data = found.get(rel)
+        if data is not None:
+            trust.key_data[pin.file] = data
+        elif not any(p.code == TRUST_PATH_SYMLINK and p.path == rel for p in trust.problems):
             trust.problems.append(
                 Problem(
                     MANIFEST,
-                    f"key {pin.fingerprint} names {KEYS_DIR}/{pin.file}, which does not exist",
+                    f"key {pin.fingerprint} names {rel}, which does not exist",
                     "restore the key file, or remove the key with `strataml keys remove`",
                 )
             )
-        else:
-            trust.key_data[pin.file] = data
     return trust
 
 
-def _read_local(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+Getter = Callable[[list[str]], dict[str, bytes]]
+
+
+def _local(root: Path, trust: Trust) -> Getter:
+    def get(paths: list[str]) -> dict[str, bytes]:
+        out = {}
+        for rel in paths:
+            try:
+                data = atomic.read_bytes(root, rel)
+            except atomic.UnsafePath as exc:
+                if not any(p.path == exc.where for p in trust.problems):
+                    trust.problems.append(_refused(exc.where, exc.what, trust.source))
+                continue
+            if data is not None:
+                out[rel] = data
+        return out
+
+    return get
+
+
+def _at(root: Path, commit: str, trust: Trust) -> Getter:
+    from strataml import gitfacts
+
+    modes = gitfacts.modes_at(root, commit, KEYS_DIR)
+    if modes.get(KEYS_DIR, "040000") != "040000":
+        trust.problems.append(_refused(KEYS_DIR, _what(modes[KEYS_DIR]), trust.source))
+
+    def get(paths: list[str]) -> dict[str, bytes]:
+        regular = []
+        for rel in paths:
+            mode = modes.get(rel)
+            if mode in REGULAR_MODES:
+                regular.append(rel)
+            elif mode is not None:
+                trust.problems.append(_refused(rel, _what(mode), trust.source))
+        return gitfacts.read_at(root, commit, regular) if regular else {}
+
+    return get
+
+
+def _what(mode: str) -> str:
+    return {"120000": "a symlink", "040000": "a folder", "160000": "a submodule"}.get(mode, "not a regular file")
+
+
+def _refused(path: str, what: str, source: str) -> Problem:
+    return Problem(
+        path,
+        f"is {what} in {source}: keys are trusted only from regular files in real folders, so it was not read",
+        f"replace {path} with the real {'folder' if path == KEYS_DIR or path == 'tfc' else 'file'} "
+        "(`strataml keys add` writes them), and review where the link pointed",
+        TRUST_PATH_SYMLINK,
+    )
 
 
 def _pins(loaded: Loaded, trust: Trust) -> tuple[Pin, ...]:

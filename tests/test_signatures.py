@@ -141,6 +141,13 @@ def case_key_file_mismatch(ws, k):
     shutil.copy(k["Bob"].public, ws / f"tfc/keys/{k['Alice'].fingerprint}.asc")
 
 
+def case_trust_path_symlink(ws, k):
+    pin(ws, k["Alice"], "models")
+    outside = ws.parent / "outside-keys"  # the same keys, reached through a link out of the repository
+    shutil.move(ws / "tfc/keys", outside)
+    (ws / "tfc/keys").symlink_to(outside)
+
+
 SIGNATURE_CASES = {
     "TFC0007-E001": case_missing,
     "TFC0007-E002": case_bad,
@@ -151,6 +158,7 @@ SIGNATURE_CASES = {
     "TFC0007-E007": case_orphan,
     "TFC0007-E008": case_mixed,
     "TFC0007-E009": case_key_file_mismatch,
+    "TFC0007-E010": case_trust_path_symlink,
     "TFC0007-E011": case_too_few_signers,
 }
 

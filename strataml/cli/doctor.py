@@ -107,10 +107,10 @@ def doctor(
             param_hint="'--since'",
         )
     if list_rules:
-        emit(output, lambda s, c: _list_rules(s, c, fmt))
+        emit(output, lambda s, c: _list_rules(s, c, fmt), _root_if_any(state))
         return 0
     if explain:
-        emit(output, lambda s, c: _explain(s, c, fmt, explain))
+        emit(output, lambda s, c: _explain(s, c, fmt, explain), _root_if_any(state))
         return 0
     root = state.root()
     if since:
@@ -129,8 +129,18 @@ def doctor(
             progress=bar,
         )
     prefix = repo_prefix(root) if fmt in ("sarif", "github") else ""
-    emit(output, lambda s, c: render(report, fmt, s, RenderOptions(color=c, repo_prefix=prefix)))
+    emit(output, lambda s, c: render(report, fmt, s, RenderOptions(color=c, repo_prefix=prefix)), root)
     return report.exit_code
+
+
+def _root_if_any(state: State) -> Path | None:
+    """The workspace an -o FILE may lie in, for the commands that need none."""
+    from strataml.errors import WorkspaceNotFound
+
+    try:
+        return state.root()
+    except WorkspaceNotFound:
+        return None
 
 
 def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:

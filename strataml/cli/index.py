@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from strataml.atomic import write_text
 from strataml.cli.main import State
+from strataml.cli.output import write_output
 
 
 @click.command()
@@ -47,6 +47,6 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
         target = root / indexfile.INDEX
     else:
         target = Path(output)
-        write_text(target, text)
+        write_output(target, text, root)
     click.echo(f"Wrote {target} ({len(built['nodes'])} nodes, {len(built['edges'])} edges).", err=True)
     return 0

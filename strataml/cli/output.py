@@ -1,16 +1,17 @@
-"""Where command output goes: stdout, or a file written atomically; colour only on a TTY."""
+"""Where command output goes: stdout, or a file (-o FILE); colour only on a TTY."""
 
 from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from strataml.atomic import write_text
+from strataml import atomic
 
 # Hashing this much takes about a second here (SHA-NI, page cache warm): worth a bar.
 MOMENT_BYTES = 512 * 1024 * 1024
@@ -24,15 +25,56 @@ def wants_color(stream: TextIO) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def emit(output: Path | None, write: Callable[[TextIO, bool], None]) -> None:
-    """Run `write(stream, color)` into stdout or, atomically, into `output`."""
+def emit(output: Path | None, write: Callable[[TextIO, bool], None], root: Path | None = None) -> None:
+    """Run `write(stream, color)` into stdout or into `output` (see write_output; `root`: the workspace)."""
     if output is None:
         write(sys.stdout, wants_color(sys.stdout))
         sys.stdout.flush()
         return
     buffer = io.StringIO()
     write(buffer, False)
-    write_text(output, buffer.getvalue())
+    write_output(Path(output), buffer.getvalue(), root)
+
+
+def write_output(output: Path, text: str, root: Path | None) -> None:
+    """Write `text` to the file a user named with -o.
+
+    Inside the workspace `root` the file is written like every other file there (no symlink on
+    the way, refused otherwise). Elsewhere the path is the user's explicit choice: a character
+    device or FIFO, or a symlink to one (`/dev/stdout`), is written through, never replaced by a
+    regular file; anything else is replaced atomically (a symlink's target, not the link).
+    """
+    data = text.encode("utf-8")
+    path = os.path.abspath(output)
+    rel = _inside(path, root) if root is not None else None
+    if rel is not None:
+        atomic.write_bytes(root, rel, data)  # type: ignore[arg-type]
+        return
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = 0
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        return
+    real = os.path.realpath(path)
+    atomic.write_bytes(Path(os.path.dirname(real)), os.path.basename(real), data)
+
+
+def _inside(path: str, root: Path) -> str | None:
+    """`path` relative to the workspace if it lies there, by its name or by where its folder really is."""
+    top = os.path.realpath(root)
+    real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+    for base, candidate in ((str(root), path), (top, path), (top, real)):
+        if candidate.startswith(base.rstrip(os.sep) + os.sep):
+            return os.path.relpath(candidate, base)
+    return None
 
 
 @contextmanager

@@ -41,9 +41,13 @@ class Outcome:
 
 
 def runs_root(workspace_root: Path, env: dict[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    override = env.get(ARTIFACT_ROOT_ENV)
-    return (Path(override) if override else workspace_root) / "runs"
+    return artifact_root(workspace_root, env) / "runs"
+
+
+def artifact_root(workspace_root: Path, env: dict[str, str] | None = None) -> Path:
+    """The tree run folders are written in: the workspace, or the folder STRATAML_ARTIFACT_ROOT names."""
+    override = (os.environ if env is None else env).get(ARTIFACT_ROOT_ENV)
+    return Path(override) if override else workspace_root
 
 
 def new_run_id(spec: RunSpec, commit: str | None, when: datetime) -> str:
@@ -102,8 +106,11 @@ def execute(
     tracking = Tracking(env)
     created = datetime.now(UTC)
     run_id = new_run_id(spec, commit, created)
-    final = runs_root(workspace_root, env) / run_id
-    staging = staging_dir(final)
+    base, rel = artifact_root(workspace_root, env), f"runs/{run_id}"
+    final = base / rel
+    if base != workspace_root:
+        base.mkdir(parents=True, exist_ok=True)  # a folder the user named in the environment
+    staging = staging_dir(base, rel)
     tracking.bind(staging)
     for sub in ARTIFACT_PATHS:
         (staging / sub).mkdir()
@@ -123,7 +130,7 @@ def execute(
             error = {"type": "KeyboardInterrupt", "message": "interrupted"}
         except Exception as exc:
             error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
-            write_text(staging / "errors" / "exception.txt", traceback.format_exc())
+            write_text(staging, "errors/exception.txt", traceback.format_exc())
             log.error("plugin %s failed: %s", plugin.info.key, error["message"])
         ended = _now()
         record = _record(spec, plugin, run_id, status, error, result, commit, dirty, created, started, ended, tracking)
@@ -133,7 +140,7 @@ def execute(
         summary.update(metrics=record.get("metrics", {}), duration_seconds=round(_seconds(started, ended), 3))
         if error:
             summary["error"] = error
-        write_text(staging / "summary" / "run_summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        write_text(staging, "summary/run_summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
         _log_best_effort(tracking, staging, log)
         tracking.end(status)
         _prune_empty(staging)
@@ -141,8 +148,8 @@ def execute(
         problems = validate("run", record)
         if problems:
             raise AssertionError(f"run record breaks its schema: {problems[0].message}")
-        write_yaml(staging / "run.yaml", record)
-        publish_dir(staging, final)
+        write_yaml(staging, "run.yaml", record)
+        publish_dir(base, staging, rel)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

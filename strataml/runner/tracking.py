@@ -51,7 +51,7 @@ class LocalTracker:
             "metrics": dict(sorted(self.metrics.items())),
             "status": status,
         }
-        write_text(self.folder / LOCAL_FILE, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        write_text(self.folder, LOCAL_FILE, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 class MlflowTracker:

@@ -41,7 +41,11 @@ def check(ctx: Context) -> Iterator[Finding]:
     ctx.volatile = True  # keys expire with the clock alone
     trust.checked_keys(current)  # the key files that will be in force once this change is merged
     for problem in current.problems:
-        yield Finding(trust.PINNED_KEY_INVALID, problem.path, problem.message, problem.hint)
+        yield Finding(problem.code, problem.path, problem.message, problem.hint)
+    if in_force is not current:  # the base's trust files are what judges this change: say when they were refused
+        for problem in in_force.problems:
+            if problem.code == trust.TRUST_PATH_SYMLINK:
+                yield Finding(problem.code, problem.path, problem.message, problem.hint)
     verifier = trust.Verifier(in_force)
     with verifier:
         signed: set[str] = set()

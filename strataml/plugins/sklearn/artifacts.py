@@ -20,7 +20,7 @@ def paths(root: Path) -> dict[str, Path]:
 
 
 def write_json(path: Path, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    write_text(path.parent, path.name, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def write_model(path: Path, model: Any) -> None:
