@@ -166,7 +166,7 @@ class Cache:
 
     def _record(self, rel: str) -> tuple[Key, str, str | None] | None:
         row = self._row("records", "size, mtime_ns, inode, ctime_ns, loaded, schema", rel)
-        return (tuple(row[:4]), row[4], row[5]) if row else None  # type: ignore[return-value]
+        return ((row[0], row[1], row[2], row[3]), row[4], row[5]) if row else None
 
     def close(self) -> None:
         if self._db is not None:

@@ -22,13 +22,15 @@ def make(root: Path, generated_at: str | None = None, entries: dict[str, Any] | 
     from strataml.cache import Cache
     from strataml.doctor import engine
     from strataml.lineage import build
-    from strataml.workspace import load, walk
+    from strataml.workspace import Workspace, load, walk
 
     root = Path(root).resolve()
     entries = walk(root) if entries is None else entries
     # The doctor reuses its last report when nothing changed; records come from the cache.
     report = engine.doctor(root, use_cache=True, entries=entries)
-    workspace = report.workspace or load(root, Cache(root, enabled=True), entries)
+    workspace = (
+        report.workspace if isinstance(report.workspace, Workspace) else load(root, Cache(root, enabled=True), entries)
+    )
     return build(workspace, report, generated_at)
 
 

@@ -132,11 +132,11 @@ def listing(root: Path) -> list[KeyRow]:
     for pin in current.pins:
         found = checked.get(pin.fingerprint)
         if found is None:
-            problem = next(
+            why = next(
                 (p.message for p in current.problems if pin.file in p.path or pin.fingerprint in p.message),
                 "key file unusable",
             )
-            rows.append(KeyRow(pin.fingerprint, "", pin.scopes, "", f"problem: {problem}", pin.file))
+            rows.append(KeyRow(pin.fingerprint, "", pin.scopes, "", f"problem: {why}", pin.file))
             continue
         key = found[0]
         expires = time.strftime("%Y-%m-%d", time.gmtime(key.expires)) if key.expires else "never"

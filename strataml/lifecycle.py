@@ -131,8 +131,10 @@ def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) 
     fix = "restore the ledger from Git (`git checkout REF -- FILE`); never edit it by hand"
     try:
         entry = json.loads(line)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return Problem(SCHEMA, number, f"line {number} is not JSON ({exc.msg})", fix)
+    except ValueError as exc:  # not UTF-8
+        return Problem(SCHEMA, number, f"line {number} is not JSON ({exc})", fix)
     issues = validate("ledger-entry", entry)
     if issues:
         return Problem(SCHEMA, number, f"line {number} is not a ledger entry: {issues[0].message}", fix)

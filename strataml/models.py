@@ -83,14 +83,16 @@ def _run(workspace: Workspace, run_ref: str) -> Record:
 def _existing(workspace: Workspace, name: str, run: Record) -> Registered | None:
     for model in workspace.of_kind("model"):
         if model.ref.name == name and model.data.get("produced_by") == str(run.ref):
-            gate = model.data.get("gate") if isinstance(model.data.get("gate"), dict) else {}
+            gate: dict[str, Any] = model.data["gate"] if isinstance(model.data.get("gate"), dict) else {}
             return Registered(str(model.ref), workspace.root / (model.folder or ""), False, str(gate.get("status", "")))
     return None
 
 
 def _next_version(workspace: Workspace, name: str, bump: int) -> str:
     numbers = [
-        int(m.ref.version) for m in workspace.of_kind("model") if m.ref.name == name and (m.ref.version or "").isdigit()
+        int(m.ref.version or "")
+        for m in workspace.of_kind("model")
+        if m.ref.name == name and (m.ref.version or "").isdigit()
     ]
     return str(max(numbers, default=0) + 1 + bump)
 

@@ -134,7 +134,7 @@ def execute(
             log.error("plugin %s failed: %s", plugin.info.key, error["message"])
         ended = _now()
         record = _record(spec, plugin, run_id, status, error, result, commit, dirty, created, started, ended, tracking)
-        summary = {
+        summary: dict[str, Any] = {
             k: record[k] for k in ("ref", "experiment", "status", "created_at", "started_at", "ended_at") if k in record
         }
         summary.update(metrics=record.get("metrics", {}), duration_seconds=round(_seconds(started, ended), 3))

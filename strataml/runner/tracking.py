@@ -77,23 +77,29 @@ class MlflowTracker:
         run = self.client.create_run(exp_id, run_name=run_id, tags={"strataml.run_id": run_id, **tags})
         self.run_id = run.info.run_id
 
+    @property
+    def _id(self) -> str:
+        if self.run_id is None:
+            raise RuntimeError("MLflow tracking used before start()")
+        return self.run_id
+
     def log_params(self, params: dict[str, Any]) -> None:
         for key, value in params.items():
-            self.client.log_param(self.run_id, key, "" if value is None else str(value)[:6000])
+            self.client.log_param(self._id, key, "" if value is None else str(value)[:6000])
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
-        self.client.log_metric(self.run_id, key, float(value), step=step or 0)
+        self.client.log_metric(self._id, key, float(value), step=step or 0)
 
     def set_tags(self, tags: dict[str, str]) -> None:
         for key, value in tags.items():
-            self.client.set_tag(self.run_id, key, value)
+            self.client.set_tag(self._id, key, value)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
-        self.client.log_artifact(self.run_id, str(path), artifact_path)
+        self.client.log_artifact(self._id, str(path), artifact_path)
 
     def end(self, status: str) -> None:
         self.client.set_terminated(
-            self.run_id, "FINISHED" if status == "succeeded" else "FAILED" if status == "failed" else "KILLED"
+            self._id, "FINISHED" if status == "succeeded" else "FAILED" if status == "failed" else "KILLED"
         )
 
 
