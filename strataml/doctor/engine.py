@@ -12,7 +12,7 @@ from typing import Any
 from strataml import gitfacts, schemas
 from strataml.cache import Cache, stat_key
 from strataml.contracts import registry
-from strataml.doctor.finding import Finding, Report
+from strataml.doctor.finding import Finding, Repeats, Report
 from strataml.errors import StrataError
 from strataml.gitfacts import GitFacts
 from strataml.hashing import PARALLEL_BYTES, Background, hash_files
@@ -258,11 +258,14 @@ def check(
         ctx.scope = scope_since(ctx)
     known = registry()
     raw: list[Finding] = []
+    repeats = Repeats()
     for rule in CHECKS:
         for finding in rule(ctx):
             if finding.code not in known:
                 raise AssertionError(f"rule emitted unregistered code {finding.code}")
-            raw.append(replace(finding, path=printable(finding.path), message=printable(finding.message)))
+            if repeats.admit(finding):
+                raw.append(replace(finding, path=printable(finding.path), message=printable(finding.message)))
+    raw.extend(replace(f, path=printable(f.path), message=printable(f.message)) for f in repeats.summaries())
     # A partial (--since) workspace does not know how many records the others hold: no totals then.
     totals = (
         {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from strataml.errors import EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS
 
@@ -14,12 +15,26 @@ class Severity(str, Enum):
     INFO = "info"
 
 
+# Characters a finding's message or hint may hold. Both often quote the file they judge, and a
+# hostile file must not turn one finding into megabytes of output (400,000 unknown keys, listed).
+MAX_TEXT = 1024
+
+
+def bounded(text: str, limit: int = MAX_TEXT) -> str:
+    """`text` cut to at most `limit` characters, ending with how much was cut."""
+    if len(text) <= limit:
+        return text
+    keep = limit - 48  # room for the tail below, whatever the count
+    return f"{text[:keep]}... and {len(text) - keep:,} more characters"
+
+
 @dataclass(frozen=True)
 class Finding:
     """One thing wrong (or worth knowing) about one file.
 
     Rules leave `severity` empty: the engine fills it from the registry and the workspace's
-    overrides, so severity has one source.
+    overrides, so severity has one source. Message and hint are bounded here, once for every
+    rule (see MAX_TEXT).
     """
 
     code: str
@@ -28,6 +43,12 @@ class Finding:
     hint: str
     line: int | None = None
     severity: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.message) > MAX_TEXT:
+            object.__setattr__(self, "message", bounded(self.message))
+        if len(self.hint) > MAX_TEXT:
+            object.__setattr__(self, "hint", bounded(self.hint))
 
     def sort_key(self) -> tuple[str, int, str, str]:
         return (self.path, self.line or 0, self.code, self.message)
@@ -41,6 +62,41 @@ class Finding:
             "message": self.message,
             "hint": self.hint,
         }
+
+
+# Findings of one code about one file that are listed one by one; one more finding counts the
+# rest. 30,000 bad entries in one hostile file would otherwise be 30,000 findings per rule.
+MAX_REPEATS = 50
+
+
+class Repeats:
+    """Admits at most MAX_REPEATS findings per (path, code); `summaries()` counts the rest.
+
+    Dropping repeats never changes a verdict: the code, and so its severity, stays reported."""
+
+    def __init__(self, limit: int = MAX_REPEATS) -> None:
+        self.limit = limit
+        self._seen: dict[tuple[str, str], list[Any]] = {}  # (path, code) -> [count, hint, last line]
+
+    def admit(self, finding: Finding) -> bool:
+        key = (finding.path, finding.code)
+        seen = self._seen.get(key)
+        if seen is None:
+            self._seen[key] = [1, finding.hint, finding.line]
+            return True
+        seen[0] += 1
+        if finding.line is not None:
+            seen[2] = max(seen[2] or 0, finding.line)
+        return seen[0] <= self.limit
+
+    def summaries(self) -> list[Finding]:
+        return [
+            Finding(
+                code, path, f"... and {count - self.limit:,} more {code} findings in this file, not listed", hint, line
+            )
+            for (path, code), (count, hint, line) in self._seen.items()
+            if count > self.limit
+        ]
 
 
 @dataclass(frozen=True)
