@@ -256,3 +256,18 @@ def test_ten_hostile_records_cost_little(ws: Path, strataml_exe: list[str]) -> N
         assert "Traceback" not in run["err"]
         assert run["rss"] < 300 * MiB, f"{fmt}: peak RSS {run['rss'] / MiB:.0f} MiB"
         assert run["out"] < 512 * 1024, f"{fmt}: {run['out']:,} bytes of output"
+
+
+@pytest.mark.parametrize("parser", ["CSafeLoader", "SafeLoader"])
+def test_limits_hold_with_libyaml_and_with_pure_python(monkeypatch: pytest.MonkeyPatch, parser: str) -> None:
+    """PyYAML may be built without libyaml, and libyaml's own limits differ by version: ours come first."""
+    from strataml import loading
+
+    yaml = loading._yaml()
+    monkeypatch.setattr(loading, "_LOADER", getattr(yaml, parser))
+    monkeypatch.setattr(loading, "MAX_NODES", 1000)
+    for name in ("10k-deep nesting", "10k-deep spaced nesting", "2k-deep block nesting", "alias bomb", "python object tag"):
+        content, code = HOSTILE[name]
+        assert [p.code for p in load_bytes(content).problems] == [code], name
+    assert [p.code for p in load_bytes(b"".join(b"k%d: 0\n" % i for i in range(600))).problems] == ["TFC0001-E110"]
+    assert load_bytes(b"".join(b"k%d: 0\n" % i for i in range(499))).ok
