@@ -258,14 +258,12 @@ def check(
         ctx.scope = scope_since(ctx)
     known = registry()
     raw: list[Finding] = []
-    repeats = Repeats()
-    for rule in CHECKS:
-        for finding in rule(ctx):
+    repeats = Repeats()  # its last "rule" counts the findings it held back
+    for rule in (*CHECKS, repeats.rest):
+        for finding in repeats.admit(rule(ctx)):
             if finding.code not in known:
                 raise AssertionError(f"rule emitted unregistered code {finding.code}")
-            if repeats.admit(finding):
-                raw.append(replace(finding, path=printable(finding.path), message=printable(finding.message)))
-    raw.extend(replace(f, path=printable(f.path), message=printable(f.message)) for f in repeats.summaries())
+            raw.append(replace(finding, path=printable(finding.path), message=printable(finding.message)))
     # A partial (--since) workspace does not know how many records the others hold: no totals then.
     totals = (
         {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -70,33 +71,37 @@ MAX_REPEATS = 50
 
 
 class Repeats:
-    """Admits at most MAX_REPEATS findings per (path, code); `summaries()` counts the rest.
+    """Lets through at most MAX_REPEATS findings per (path, code); `rest()` then counts the others.
 
     Dropping repeats never changes a verdict: the code, and so its severity, stays reported."""
 
     def __init__(self, limit: int = MAX_REPEATS) -> None:
         self.limit = limit
         self._seen: dict[tuple[str, str], list[Any]] = {}  # (path, code) -> [count, hint, last line]
+        self._done = False
 
-    def admit(self, finding: Finding) -> bool:
-        key = (finding.path, finding.code)
-        seen = self._seen.get(key)
+    def admit(self, findings: Iterable[Finding]) -> Iterator[Finding]:
+        for finding in findings:
+            if self._done or self._count(finding) <= self.limit:
+                yield finding
+
+    def rest(self, _ctx: object = None) -> Iterator[Finding]:
+        """One finding per (path, code) that had more than `limit`: how many were not listed."""
+        self._done = True  # what follows is the count itself, let through whole
+        for (path, code), (count, hint, line) in self._seen.items():
+            if count > self.limit:
+                message = f"... and {count - self.limit:,} more {code} findings in this file, not listed"
+                yield Finding(code, path, message, hint, line)
+
+    def _count(self, finding: Finding) -> int:
+        seen = self._seen.get((finding.path, finding.code))
         if seen is None:
-            self._seen[key] = [1, finding.hint, finding.line]
-            return True
+            self._seen[(finding.path, finding.code)] = [1, finding.hint, finding.line]
+            return 1
         seen[0] += 1
         if finding.line is not None:
             seen[2] = max(seen[2] or 0, finding.line)
-        return seen[0] <= self.limit
-
-    def summaries(self) -> list[Finding]:
-        return [
-            Finding(
-                code, path, f"... and {count - self.limit:,} more {code} findings in this file, not listed", hint, line
-            )
-            for (path, code), (count, hint, line) in self._seen.items()
-            if count > self.limit
-        ]
+        return int(seen[0])
 
 
 @dataclass(frozen=True)
