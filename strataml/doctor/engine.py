@@ -123,7 +123,6 @@ class Context:
     def prefetch(self, rels: list[str]) -> None:
         """Hash every file in `rels` not known yet: cache first, then all misses in parallel."""
         ws = self.workspace
-        base = str(ws.root)
         todo = []
         for rel in dict.fromkeys(rels):
             if rel in self._hashes:
@@ -135,7 +134,7 @@ class Context:
                 self._hashes[rel] = (cached, key[0])  # type: ignore[index]
                 self.stats["files_cached"] += 1
             else:
-                todo.append((rel, os.path.join(base, rel), entry.size if entry else 0, key))
+                todo.append((rel, ws.fspath(rel), entry.size if entry else 0, key))
         if not todo:
             return
         results: dict[str, tuple[str, int] | OSError] = {}
