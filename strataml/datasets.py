@@ -52,6 +52,7 @@ def add(root: Path, spec: NewDataset) -> tuple[Path, dict[str, Any]]:
     try:
         record = _build(staging, spec, sources)
         write_yaml(staging, "dataset.yaml", record)
+        _judge_staged(root, final, staging)
         publish_dir(root, staging, rel)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -62,6 +63,27 @@ def add(root: Path, spec: NewDataset) -> tuple[Path, dict[str, Any]]:
                 pass
         raise
     return final, record
+
+
+def _judge_staged(root: Path, final: Path, staging: Path) -> None:
+    """Refuse a version the doctor would reject, before anything is published: the record rules
+    run on the staged folder as if it were already `final` (its names, its files, collisions
+    with the versions and names already there)."""
+    from strataml.doctor.engine import brief, record_errors
+    from strataml.workspace import load_staged
+
+    rel = final.relative_to(root).as_posix()
+    ws = load_staged(root, rel, staging)
+    record = ws.get(f"dataset:{final.parent.name}@{final.name}")
+    if record is None:  # the staged folder is not where a dataset record can be: a bug here
+        raise StrataError(f"internal: the staged version {rel} is not a dataset record")
+    bad = record_errors(ws, record)
+    if bad:
+        raise StrataError(
+            f"dataset:{final.parent.name}@{final.name} was not added: the doctor would reject it: "
+            f"{brief(bad, len(bad))}",
+            "nothing was written to datasets/; rename or leave out the files named, or pick another name or version",
+        )
 
 
 def _check_names(spec: NewDataset) -> None:

@@ -7,13 +7,17 @@ problems with their line. It never raises for bad content: problems come back as
 the doctor can turn each into a finding with its own code.
 
 YAML is read as a stream of parser events and assembled here without recursion, so a
-10,000-deep document costs 64 frames before it is refused, never a RecursionError.
+10,000-deep document costs 64 frames before it is refused, never a RecursionError. Depth and
+the node count are checked on that stream, as each node starts, so a document past a limit
+is refused before the rest of it is built. JSON is counted the same way, on its text, before
+`json` builds anything.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +29,13 @@ yaml: Any = None
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
+# Nodes (every scalar, key or value, and every list or mapping) per document. The largest real
+# record is a dataset version listing its files at 7 nodes each (a mapping and three key/value
+# pairs): the cap leaves room for tens of thousands of files, and it bounds what one hostile file
+# costs to parse and hold, since 4 MiB of `k: 0` lines would be 800,000 nodes.
+MAX_NODES = 250_000
+# Duplicate keys listed one by one per file; past this, one problem says how many more there are.
+MAX_DUPLICATES = 20
 
 # Finding codes for files that cannot be loaded (documented in TFC-0001).
 TOO_LARGE = "TFC0001-E101"
@@ -36,10 +47,12 @@ ALIAS = "TFC0001-E106"
 TOO_DEEP = "TFC0001-E107"
 DUPLICATE_KEY = "TFC0001-E108"
 BAD_TAG = "TFC0001-E109"
+TOO_MANY_NODES = "TFC0001-E110"
 
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null")}
 _TIMESTAMP = _STD + "timestamp"
+_INT = _STD + "int"
 _COLLECTION_TAGS = {None, "!", _STD + "map", _STD + "seq"}
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
@@ -157,18 +170,23 @@ def _decode(raw: bytes) -> str:
 
 def _load_json(text: str) -> Loaded:
     problems: list[LoadProblem] = []
+    _json_limits(text)
+    duplicates = 0
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal duplicates
         out: dict[str, Any] = {}
         for key, value in items:
             if key in out:
-                problems.append(
-                    LoadProblem(
-                        DUPLICATE_KEY,
-                        f"duplicate key {key!r}",
-                        "remove one of the two entries; only one value can count",
+                duplicates += 1
+                if duplicates <= MAX_DUPLICATES:
+                    problems.append(
+                        LoadProblem(
+                            DUPLICATE_KEY,
+                            f"duplicate key {key!r}",
+                            "remove one of the two entries; only one value can count",
+                        )
                     )
-                )
             out[key] = value
         return out
 
@@ -180,21 +198,32 @@ def _load_json(text: str) -> Loaded:
         ) from None
     except RecursionError:
         raise _Abort(_too_deep(None)) from None
-    if _depth(data) > MAX_DEPTH:
-        raise _Abort(_too_deep(None))
+    if duplicates > MAX_DUPLICATES:
+        problems.append(_more_duplicates(duplicates - MAX_DUPLICATES))
     return Loaded(data, tuple(problems))
 
 
-def _depth(data: Any) -> int:
-    deepest, todo = 0, [(data, 1)]
-    while todo:
-        node, depth = todo.pop()
-        if isinstance(node, dict):
-            node = list(node.values())
-        if isinstance(node, list):
-            deepest = max(deepest, depth)
-            todo.extend((child, depth + 1) for child in node)
-    return deepest
+# JSON tokens that open a node: 1 a string, 2 a list or mapping, 3 its end, 4 any other scalar.
+_JSON_TOKEN = re.compile(r'("[^"\\\n]*(?:\\.[^"\\\n]*)*")|([\[{])|([\]}])|([^\s\[\]{},:"]+)')
+
+
+def _json_limits(text: str) -> None:
+    """Depth and node count of a JSON text, measured on its tokens before `json` builds the
+    document (it builds all of it before anyone can look). One pass that stops at a limit;
+    malformed text is left to `json` to report."""
+    depth = nodes = 0
+    for token in _JSON_TOKEN.finditer(text):
+        kind = token.lastindex
+        if kind == 3:
+            depth -= 1
+            continue
+        if kind == 2:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Abort(_too_deep(_line_at(text, token.start())))
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise _Abort(_too_many_nodes(_line_at(text, token.start())))
 
 
 def _too_deep(line: int | None) -> LoadProblem:
@@ -203,6 +232,24 @@ def _too_deep(line: int | None) -> LoadProblem:
         f"nesting deeper than {MAX_DEPTH} levels",
         "flatten the structure; metadata never needs this depth",
         line,
+    )
+
+
+def _too_many_nodes(line: int | None) -> LoadProblem:
+    return LoadProblem(
+        TOO_MANY_NODES,
+        f"more than {MAX_NODES:,} nodes (keys, values, lists and mappings); the file was not read further",
+        "keep metadata small: split a very large dataset into several versions, or bundle many small "
+        "files into one archive and record that",
+        line,
+    )
+
+
+def _more_duplicates(count: int) -> LoadProblem:
+    return LoadProblem(
+        DUPLICATE_KEY,
+        f"... and {count:,} more duplicate keys",
+        "remove the repeated entries; only one value of each key can count",
     )
 
 
@@ -245,33 +292,44 @@ def _load_yaml(text: str) -> Loaded:
     lines: dict[JsonPath, int] = {}
     stack: list[_Frame] = []
     root: list[Any] = []
-    documents = 0
+    duplicates = [0]  # beyond MAX_DUPLICATES: counted, not listed
+    documents = nodes = 0
     get_event = loader.get_event
     scalar_event, mapping_end, sequence_end = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
     try:
         while True:
             ev = get_event()
             cls = type(ev)
-            if cls is scalar_event:  # most events: checked first, by identity
-                line = ev.start_mark.line + 1
+            if cls is scalar_event:  # most events: checked first, by identity, and placed inline
+                nodes += 1
+                if nodes > MAX_NODES:
+                    raise _Abort(_too_many_nodes(ev.start_mark.line + 1))
                 if ev.anchor:
-                    raise _Abort(
-                        LoadProblem(
-                            ALIAS,
-                            "YAML anchors and aliases are not allowed",
-                            "write the value out in full where it is used",
-                            line,
-                        )
-                    )
-                top = stack[-1] if stack else None
-                if top is not None and top.key is None and type(top.obj) is dict:
-                    # A mapping key is its source text (`yes:` or `1:` stay strings, as JSON
-                    # Schema expects): never resolved, but its tag is still checked.
-                    if ev.tag not in (None, "!") and ev.tag not in _SCALAR_TAGS:
-                        raise _Abort(_bad_tag(ev.tag, line))
-                    top.key, top.key_line = ev.value, line
+                    raise _Abort(_alias(ev.start_mark.line + 1))
+                if not stack:
+                    root.append(_scalar(loader, ev))
+                    lines[()] = ev.start_mark.line + 1
                     continue
-                _attach(stack, root, _scalar(loader, ev, line), line, lines, problems, is_scalar=True, raw=ev.value)
+                top = stack[-1]
+                obj = top.obj
+                if type(obj) is dict:
+                    key = top.key
+                    if key is None:
+                        # A mapping key is its source text (`yes:` or `1:` stay strings, as JSON
+                        # Schema expects): never resolved, but its tag is still checked.
+                        if ev.tag not in (None, "!") and ev.tag not in _SCALAR_TAGS:
+                            raise _Abort(_bad_tag(ev.tag, ev.start_mark.line + 1))
+                        top.key, top.key_line = ev.value, ev.start_mark.line + 1
+                        continue
+                    top.key = None
+                    if key in obj:
+                        _duplicate(top, key, lines, problems, duplicates)
+                    else:
+                        lines[top.path + (key,)] = top.key_line
+                    obj[key] = _scalar(loader, ev)
+                else:
+                    lines[top.path + (len(obj),)] = ev.start_mark.line + 1
+                    obj.append(_scalar(loader, ev))
                 continue
             if cls is mapping_end or cls is sequence_end:
                 stack.pop()
@@ -281,20 +339,16 @@ def _load_yaml(text: str) -> Loaded:
             line = ev.start_mark.line + 1 if ev.start_mark else None
             if cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
                 if ev.anchor:
-                    raise _Abort(
-                        LoadProblem(
-                            ALIAS,
-                            "YAML anchors and aliases are not allowed",
-                            "write the value out in full where it is used",
-                            line,
-                        )
-                    )
+                    raise _Abort(_alias(line))
                 if ev.tag not in _COLLECTION_TAGS:
                     raise _Abort(_bad_tag(ev.tag, line))
                 if len(stack) >= MAX_DEPTH:
                     raise _Abort(_too_deep(line))
-                obj: Any = {} if cls is yaml.MappingStartEvent else []
-                path = _attach(stack, root, obj, line, lines, problems, is_scalar=False, raw=None)
+                nodes += 1
+                if nodes > MAX_NODES:
+                    raise _Abort(_too_many_nodes(line))
+                obj = {} if cls is yaml.MappingStartEvent else []
+                path = _attach(stack, root, obj, line, lines, problems, duplicates)
                 stack.append(_Frame(obj, path))
                 continue
             if cls is yaml.DocumentStartEvent:
@@ -310,14 +364,7 @@ def _load_yaml(text: str) -> Loaded:
                     )
                 continue
             if cls is yaml.AliasEvent:
-                raise _Abort(
-                    LoadProblem(
-                        ALIAS,
-                        "YAML anchors and aliases are not allowed",
-                        "write the value out in full where it is used",
-                        line,
-                    )
-                )
+                raise _Abort(_alias(line))
     except _Abort:
         raise
     except yaml.reader.ReaderError as exc:
@@ -335,42 +382,57 @@ def _load_yaml(text: str) -> Loaded:
         raise _Abort(LoadProblem(SYNTAX, f"invalid YAML: {exc}", "fix the YAML syntax")) from None
     finally:
         loader.dispose()
+    if duplicates[0] > MAX_DUPLICATES:
+        problems.append(_more_duplicates(duplicates[0] - MAX_DUPLICATES))
     return Loaded(root[0] if root else None, tuple(problems), lines)
+
+
+def _alias(line: int | None) -> LoadProblem:
+    return LoadProblem(
+        ALIAS, "YAML anchors and aliases are not allowed", "write the value out in full where it is used", line
+    )
 
 
 def _attach(
     stack: list[_Frame],
     root: list[Any],
-    value: Any,
+    obj: Any,
     line: int | None,
     lines: dict[JsonPath, int],
     problems: list[LoadProblem],
-    *,
-    is_scalar: bool,
-    raw: str | None,
+    duplicates: list[int],
 ) -> JsonPath:
-    """Place a new node under its parent and return its path."""
+    """Place a new list or mapping under its parent and return its path."""
     if not stack:
-        root.append(value)
+        root.append(obj)
         lines[()] = line or 1
         return ()
     top = stack[-1]
-    if isinstance(top.obj, list):
+    if type(top.obj) is list:
         path = top.path + (len(top.obj),)
-        top.obj.append(value)
+        top.obj.append(obj)
         lines[path] = line or 0
         return path
-    if top.key is None:
-        if not is_scalar:
-            raise _Abort(
-                LoadProblem(SYNTAX, "complex (non-scalar) mapping keys are not supported", "use plain text keys", line)
-            )
-        # Keys are their source text: `yes:` or `1:` stay strings, as JSON Schema expects.
-        top.key = raw if raw is not None else ""
-        top.key_line = line or 0
-        return top.path
-    key, top.key = top.key, None
+    key = top.key
+    if key is None:
+        raise _Abort(
+            LoadProblem(SYNTAX, "complex (non-scalar) mapping keys are not supported", "use plain text keys", line)
+        )
+    top.key = None
+    path = top.path + (key,)
     if key in top.obj:
+        _duplicate(top, key, lines, problems, duplicates)
+    else:
+        lines[path] = top.key_line
+    top.obj[key] = obj
+    return path
+
+
+def _duplicate(
+    top: _Frame, key: str, lines: dict[JsonPath, int], problems: list[LoadProblem], duplicates: list[int]
+) -> None:
+    duplicates[0] += 1
+    if duplicates[0] <= MAX_DUPLICATES:
         problems.append(
             LoadProblem(
                 DUPLICATE_KEY,
@@ -379,42 +441,48 @@ def _attach(
                 top.key_line,
             )
         )
-    else:
-        lines[top.path + (key,)] = top.key_line
-    top.obj[key] = value
-    return top.path + (key,)
 
 
-_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+_PLAIN: dict[tuple[str, tuple[bool, bool]], Any] = {}
+_UNSEEN = object()
 
 
-def _scalar(loader: Any, ev: yaml.ScalarEvent, line: int | None) -> Any:
+def _scalar(loader: Any, ev: yaml.ScalarEvent) -> Any:
     tag = ev.tag
     if tag in (None, "!"):
-        # Keys and values repeat across thousands of records; resolving a plain scalar's
-        # implicit type is pure, so remember it (bounded).
+        # Keys and values repeat across thousands of records, and a plain scalar's value
+        # depends on its text alone, so short ones are remembered (bounded).
         key = (ev.value, ev.implicit)
-        tag = _RESOLVED.get(key)
-        if tag is None:
-            tag = loader.resolve(yaml.ScalarNode, ev.value, ev.implicit)
+        value = _PLAIN.get(key, _UNSEEN)
+        if value is _UNSEEN:
+            value = _construct(loader, ev, loader.resolve(yaml.ScalarNode, ev.value, ev.implicit))
             if len(ev.value) <= 32:  # keys and short values repeat; digests never do
-                if len(_RESOLVED) > 20_000:
-                    _RESOLVED.clear()
-                _RESOLVED[key] = tag
-    elif tag not in _SCALAR_TAGS:
-        raise _Abort(_bad_tag(tag, line))
-    if tag == _TIMESTAMP or tag == _STD + "str":
-        # Times stay text: records compare and validate them as RFC 3339 strings.
-        return ev.value
+                if len(_PLAIN) > 20_000:
+                    _PLAIN.clear()
+                _PLAIN[key] = value
+        return value
     if tag not in _SCALAR_TAGS:
-        return ev.value
-    node = yaml.ScalarNode(tag, ev.value, ev.start_mark, ev.end_mark, ev.style)
+        raise _Abort(_bad_tag(tag, ev.start_mark.line + 1))
+    return _construct(loader, ev, tag)
+
+
+def _construct(loader: Any, ev: yaml.ScalarEvent, tag: str) -> Any:
+    text = ev.value
+    if tag == _TIMESTAMP or tag == _STD + "str" or tag not in _SCALAR_TAGS:
+        # Times stay text: records compare and validate them as RFC 3339 strings.
+        return text
+    if tag == _INT and text.isascii() and text.isdigit() and (text[0] != "0" or len(text) == 1):
+        return int(text)  # the common case; YAML 1.1's octal, hex, '_' and sexagesimal go to PyYAML
+    node = yaml.ScalarNode(tag, text, ev.start_mark, ev.end_mark, ev.style)
     try:
         return loader.construct_object(node)
     except (ValueError, yaml.YAMLError):
         raise _Abort(
             LoadProblem(
-                SYNTAX, f"cannot read {ev.value!r} as {tag.rsplit(':', 1)[-1]}", "quote the value or fix it", line
+                SYNTAX,
+                f"cannot read {text!r} as {tag.rsplit(':', 1)[-1]}",
+                "quote the value or fix it",
+                ev.start_mark.line + 1,
             )
         ) from None
 
@@ -432,6 +500,10 @@ def _syntax(text: str, exc: yaml.MarkedYAMLError) -> LoadProblem:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else None
     problem = exc.problem or str(exc)
+    if "nesting depth" in problem:
+        # libyaml 0.2.6 (in PyYAML 6.0.4's wheels) stops at 1,000 levels while its scanner looks
+        # ahead through a flow collection, before the parser has handed us those levels.
+        return _too_deep(line)
     if (line and "\t" in _leading_ws(text, line)) or "'\\t'" in problem:
         return LoadProblem(
             TAB_INDENT, "tab character used for indentation", "indent YAML with spaces, never tabs", line

@@ -1,23 +1,41 @@
-"""Describe CSV files for dataset records: columns with inferred types, rows, time range."""
+"""Describe CSV files for dataset records: columns with inferred types, rows, time range.
+
+A CSV is read in bounded memory whatever it holds: one row (a record, with any quoted line
+breaks in it) is read only up to MAX_ROW_CHARS characters and a header may name up to
+MAX_COLUMNS columns; a file past either is refused with a message saying so, before the rest
+of it is read. What is kept per column is bounded too (see _Column).
+"""
 
 from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from strataml.errors import StrataError
 from strataml.times import parse_time
 
 _INT = re.compile(r"[+-]?\d+")
-_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE)
+# The dot is required inside the optional group, so a long run of digits that fails at its end
+# backtracks in linear time (`\d+\.?\d*` tried every split of the run: quadratic).
+_FLOAT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 _BOOL = {"true", "false", "True", "False", "TRUE", "FALSE"}
 # Types from most to least specific; a column takes the first that every value fits.
 _ORDER = ("boolean", "integer", "float", "date", "datetime", "string")
 CATEGORY_MAX = 50
+# A category's values are short labels; a longer value makes its column free text.
+CATEGORY_VALUE_MAX = 64
+# One CSV row (every field of it, quoted line breaks included) is read up to this many characters.
+MAX_ROW_CHARS = 4 * 1024 * 1024
+# Columns a header may name. Each column keeps up to CATEGORY_MAX short values while it may still
+# be a category, up to ~8 KB: 4,096 columns stay within ~35 MB.
+MAX_COLUMNS = 4096
+_AS_IS = "compress it (FILE.csv.gz is recorded as it is, without columns)"
 
 
 @dataclass
@@ -25,7 +43,7 @@ class _Column:
     name: str
     fits: set[str] = field(default_factory=lambda: set(_ORDER))
     nulls: int = 0
-    distinct: set[str] = field(default_factory=set)
+    distinct: set[str] | None = field(default_factory=set)  # None: too many, or too long, for a category
     lo: str | None = None
     hi: str | None = None
 
@@ -33,8 +51,10 @@ class _Column:
         if value == "":
             self.nulls += 1
             return
-        if len(self.distinct) <= CATEGORY_MAX:
+        if self.distinct is not None:
             self.distinct.add(value)
+            if len(value) > CATEGORY_VALUE_MAX or len(self.distinct) > CATEGORY_MAX:
+                self.distinct = None  # not a category: stop keeping values
         for kind in list(self.fits):
             if kind != "string" and not _fits(kind, value):
                 self.fits.discard(kind)
@@ -42,7 +62,7 @@ class _Column:
     def type(self, rows: int) -> str:
         kind = next(k for k in _ORDER if k in self.fits)
         # Repeated values from a small set are categories; all-distinct text is free text.
-        if kind == "string" and len(self.distinct) <= CATEGORY_MAX and len(self.distinct) < rows:
+        if kind == "string" and self.distinct is not None and len(self.distinct) < rows:
             return "category"
         return kind
 
@@ -71,20 +91,30 @@ class Table:
 
 def describe_csv(path: Path, *, time_column: str | None = None, target: str | None = None) -> Table:
     """Read a CSV once: header, row count, a type per column and the time column's range."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_ROW_CHARS)  # a field is never longer than its row, which is bounded below
     try:
         with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
+            rows_in = _Rows(fh, path.name)
+            reader = csv.reader(rows_in)
             header = next(reader, None)
             if not header:
                 raise StrataError(f"{path.name}: CSV file has no header row", "the first line must name the columns")
+            if len(header) > MAX_COLUMNS:
+                raise StrataError(
+                    f"{path.name}: the header names {len(header):,} columns; dataset add describes up to {MAX_COLUMNS:,}",
+                    f"split it into narrower tables, or {_AS_IS}",
+                )
             if len(set(header)) != len(header):
                 raise StrataError(f"{path.name}: CSV header repeats a column name", "give every column a unique name")
+            rows_in.used = 0  # the next row starts here
             cols = [_Column(name) for name in header]
             tcol = _index(header, time_column, path, "--time-column")
             _index(header, target, path, "--target")
             rows = 0
             lo = hi = None
             for line_no, row in enumerate(reader, start=2):
+                rows_in.used = 0  # the next row starts here
                 if not row:
                     continue
                 if len(row) != len(header):
@@ -99,8 +129,9 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
                     value = row[tcol]
                     when = parse_time(value)
                     if when is None:
+                        shown = value if len(value) <= 64 else value[:64] + "..."
                         raise StrataError(
-                            f"{path.name}:{line_no}: {value!r} in time column {time_column!r} is not a date or RFC 3339 time",
+                            f"{path.name}:{line_no}: {shown!r} in time column {time_column!r} is not a date or RFC 3339 time",
                             "use ISO dates (2024-01-31) or times (2024-01-31T12:00:00Z)",
                         )
                     if lo is None or when < lo[0]:
@@ -113,6 +144,8 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
         ) from None
     except csv.Error as exc:
         raise StrataError(f"{path.name}: unreadable CSV: {exc}", "check quoting and line endings") from None
+    finally:
+        csv.field_size_limit(limit)
     columns = []
     for col in cols:
         entry: dict[str, object] = {"name": col.name, "type": col.type(rows)}
@@ -132,6 +165,30 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
             )
         time_range = {"column": time_column, "start": lo[1], "end": hi[1]}
     return Table(tuple(header), rows, tuple(columns), time_range)
+
+
+class _Rows(Iterator[str]):
+    """The file's lines for csv.reader, at most MAX_ROW_CHARS characters per row: a row past
+    that is refused when its first excess character is read, never held whole."""
+
+    def __init__(self, fh: TextIO, name: str) -> None:
+        self.fh, self.name = fh, name
+        self.used = 0  # characters of the current row read so far; the caller resets it per row
+        self.lines = 0
+
+    def __next__(self) -> str:
+        line = self.fh.readline(MAX_ROW_CHARS + 1 - self.used)
+        if not line:
+            raise StopIteration
+        self.lines += 1
+        self.used += len(line)
+        if self.used > MAX_ROW_CHARS:
+            raise StrataError(
+                f"{self.name}:{self.lines}: a CSV row longer than {MAX_ROW_CHARS:,} characters; "
+                "dataset add describes CSV files with rows up to that size",
+                f"is it really a table? Move the long values into files of their own, or {_AS_IS}",
+            )
+        return line
 
 
 def _index(header: list[str], column: str | None, path: Path, option: str) -> int | None:

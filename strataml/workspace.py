@@ -149,7 +149,11 @@ class Workspace:
         return closest(text, [str(r.ref) for r in self.records if kind is None or r.kind == kind], n)
 
     def abspath(self, rel: str) -> Path:
-        return self.root / rel
+        return Path(self.fspath(rel))
+
+    def fspath(self, rel: str) -> str:
+        """Where the file at workspace path `rel` is on disk (elsewhere only for a staged record, see load_staged())."""
+        return self.reader.fspath(rel) if self.reader is not None else os.path.join(self.root, rel)
 
     def under(self, folder: str) -> list[Entry]:
         """Entries strictly below a folder, in walk order: a range of the sorted paths, found by bisection."""
@@ -163,13 +167,17 @@ class Workspace:
 
 
 def load(
-    root: Path, cache: Cache | None = None, entries: dict[str, Entry] | None = None, deep: set[str] | None = None
+    root: Path,
+    cache: Cache | None = None,
+    entries: dict[str, Entry] | None = None,
+    deep: set[str] | None = None,
+    moved: tuple[str, str] | None = None,
 ) -> Workspace:
     """Walk the workspace once and build its records (metadata from `cache` when unchanged).
 
     With `deep` (entries from walk_changed()), the workspace is partial: record folders not
     in `deep` are assumed to hold their metadata file, read only if a rule asks for the
-    record, and records outside the walk are found on demand.
+    record, and records outside the walk are found on demand. `moved`: see load_staged().
     """
     root = Path(root).resolve()
     entries = walk(root) if entries is None else entries
@@ -177,7 +185,7 @@ def load(
     strays: list[Stray] = []
     missing: list[tuple[str, str]] = []
     ledgers: list[str] = []
-    reader = _Reader(root, entries, cache)
+    reader = _Reader(root, entries, cache, moved)
     reader.deep = deep
     _classify(reader, entries, records, strays, missing, ledgers)
     return Workspace(
@@ -193,6 +201,23 @@ def load(
     )
 
 
+def load_staged(root: Path, final: str, staging: Path) -> Workspace:
+    """The workspace as it will be once `staging`, a folder beside the record folder `final` (a
+    workspace path), is renamed to it: what the doctor judges before a command publishes a record.
+
+    The walk is a --since walk around `final` (its name folder, and any whose name folds the
+    same, for collisions), with the staged files listed under `final`; reading `final/...`
+    reads the staged files. Nothing is published or written.
+    """
+    root = Path(root).resolve()
+    parent = final.rsplit("/", 1)[0]
+    entries = walk_changed(root, {final})
+    entries.pop(f"{parent}/{staging.name}", None)  # the staging folder itself, seen from its parent
+    entries[final] = Entry(final, "dir", 0, 0, 0, 0)
+    _scan(str(staging), final, os.path.realpath(root), entries)
+    return load(root, None, _sorted(entries), deep={final}, moved=(final, f"{parent}/{staging.name}"))
+
+
 def load_config(root: Path, cache: Cache | None = None) -> Loaded:
     """The workspace's strataml.yaml, through the cache when one is given (unchanged: not parsed)."""
     return _Reader(Path(root), {}, cache)(CONFIG)
@@ -201,13 +226,22 @@ def load_config(root: Path, cache: Cache | None = None) -> Loaded:
 class _Reader:
     """Loads metadata files, through the cache when one is given."""
 
-    def __init__(self, root: Path, entries: dict[str, Entry], cache: Cache | None) -> None:
+    def __init__(
+        self, root: Path, entries: dict[str, Entry], cache: Cache | None, moved: tuple[str, str] | None = None
+    ) -> None:
         self.root, self.entries, self.cache = root, entries, cache
         self.base = str(root)
         self.deep: set[str] | None = None
+        # (folder, where its files are): a staged record's files, read under its final name.
+        self.moved = (moved[0] + "/", moved[1] + "/") if moved else None
+
+    def fspath(self, rel: str) -> str:
+        if self.moved is not None and rel.startswith(self.moved[0]):
+            rel = self.moved[1] + rel[len(self.moved[0]) :]
+        return os.path.join(self.base, rel)  # strings, not Paths: this runs once per file
 
     def __call__(self, rel: str) -> Loaded:
-        path = os.path.join(self.base, rel)  # strings, not Paths: this runs once per record
+        path = self.fspath(rel)
         key = None
         if self.cache is not None:
             from strataml.cache import stat_key

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -11,7 +13,10 @@ import pytest
 
 from conftest import edit_yaml
 from strataml.doctor import engine
-from strataml.loading import MAX_BYTES, load_bytes
+from strataml.doctor.finding import MAX_REPEATS, MAX_TEXT, Finding
+from strataml.loading import MAX_BYTES, MAX_DUPLICATES, MAX_NODES, load_bytes
+
+MiB = 1024 * 1024
 
 SPEC = "experiments/flowers-logreg.yaml"
 HEAD = b"schema: strataml/experiment/v1\nname: flowers-logreg\nplugin: sklearn\ndata: {dataset: 'dataset:flowers@1'}\nmodel: {type: lr}\nseed: 1\n"
@@ -30,6 +35,9 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 HOSTILE = {
     "alias bomb": (ALIAS_BOMB, "TFC0001-E106"),
     "10k-deep nesting": (b"seed: " + b"[" * 10_000 + b"]" * 10_000 + b"\n", "TFC0001-E107"),
+    "10k-deep spaced nesting": (b"seed: " + b"[ " * 10_000 + b"] " * 10_000 + b"\n", "TFC0001-E107"),
+    "400k keys": (b"".join(b"k%05x: 0\n" % i for i in range(400_000)), "TFC0001-E110"),
+    "400k keys in one line": (b"x: {" + b", ".join(b"k%05x: 0" % i for i in range(350_000)) + b"}\n", "TFC0001-E110"),
     "2k-deep block nesting": (b"".join(b" " * i + b"k:\n" for i in range(2_000)), "TFC0001-E107"),
     "python object tag": (b"x: !!python/object/apply:os.system ['touch /tmp/strataml-pwned']\n", "TFC0001-E109"),
     "python name tag": (b"x: !!python/name:os.system\n", "TFC0001-E109"),
@@ -38,7 +46,7 @@ HOSTILE = {
 }
 
 
-@pytest.mark.timeout(20)
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_metadata_is_a_finding_in_bounded_memory(ws: Path, name: str) -> None:
     content, code = HOSTILE[name]
@@ -127,3 +135,139 @@ def test_file_name_that_is_not_utf8_is_reported_printably(ws: Path, strataml_exe
         proc = subprocess.run([*strataml_exe, "-C", str(ws), "doctor", "--format", fmt], capture_output=True, timeout=60)
         assert proc.returncode == 1, (fmt, proc.stderr)
         assert b"caf\\\\xe9.csv" in proc.stdout or b"caf\\xe9.csv" in proc.stdout or b"caf%5Cxe9.csv" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        (b"[" * 10_000 + b"]" * 10_000, "TFC0001-E107"),
+        (b'{"a": ' * 65 + b"1" + b"}" * 65, "TFC0001-E107"),
+        (b"[" + b"0," * 400_000 + b"0]", "TFC0001-E110"),
+        (b"[" + b'{"k": "v"},' * 100_000 + b"{}]", "TFC0001-E110"),
+    ],
+    ids=["10k-deep", "65-deep", "400k-scalars", "100k-mappings"],
+)
+def test_json_limits_hold_before_json_builds_anything(text: bytes, code: str) -> None:
+    tracemalloc.start()
+    try:
+        loaded = load_bytes(text, json_syntax=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [p.code for p in loaded.problems] == [code]
+    assert peak < 4 * len(text) + 1024 * 1024, f"{peak:,} bytes for {len(text):,} bytes of JSON"
+
+
+def test_json_within_the_limits_still_loads() -> None:
+    text = b'{"a": [' + b'"x,]}\\"", ' * 1000 + b'{"b": {"c": [1, 2.5, true, null]}}]}'
+    loaded = load_bytes(text, json_syntax=True)
+    assert loaded.ok and len(loaded.data["a"]) == 1001
+    nested = b"[" * 64 + b"]" * 64
+    assert load_bytes(nested, json_syntax=True).ok
+    assert load_bytes(b"[" + b"0," * (MAX_NODES - 2) + b"0]", json_syntax=True).ok
+
+
+def test_the_node_cap_counts_every_node_and_stops_at_it() -> None:
+    # MAX_NODES nodes exactly: a mapping (1) of (MAX_NODES - 1) // 2 key/value pairs.
+    pairs = (MAX_NODES - 1) // 2
+    at_cap = b"".join(b"k%d: 0\n" % i for i in range(pairs))
+    assert load_bytes(at_cap).ok
+    over = at_cap + b"k%d: 0\n" % pairs
+    loaded = load_bytes(over)
+    assert [(p.code, p.line) for p in loaded.problems] == [("TFC0001-E110", pairs + 1)]
+    assert loaded.data is None
+
+
+def test_duplicate_keys_are_listed_up_to_a_bound_then_counted() -> None:
+    loaded = load_bytes(HEAD + b"seed: 2\n" * 5000)
+    assert [p.code for p in loaded.problems] == ["TFC0001-E108"] * (MAX_DUPLICATES + 1)
+    assert loaded.problems[-1].message == f"... and {5000 - MAX_DUPLICATES:,} more duplicate keys"
+    as_json = load_bytes(b"{" + b'"a": 1, ' * 5000 + b'"a": 2}', json_syntax=True)
+    assert len(as_json.problems) == MAX_DUPLICATES + 1 and "4,980 more" in as_json.problems[-1].message
+
+
+def test_a_finding_message_and_hint_are_bounded() -> None:
+    finding = Finding("TFC0001-E108", "x.yaml", "m" * 4 * MiB, "h" * 2000)
+    assert len(finding.message) <= MAX_TEXT and len(finding.hint) <= MAX_TEXT
+    assert finding.message.startswith("m" * 900)
+    assert finding.message.endswith(f"... and {4 * MiB - (MAX_TEXT - 48):,} more characters")
+    assert Finding("X", "p", "short", "hint").message == "short"
+
+
+def test_one_hostile_record_gives_bounded_findings(ws: Path) -> None:
+    head = b"schema: strataml/dataset/v1\nref: dataset:flowers@1\n"
+    meta = ws / "datasets/flowers/1/dataset.yaml"
+    # Under the node cap, but its schema finding would list 100,000 unknown keys.
+    meta.write_bytes(head + b"".join(b"u%05x: 0\n" % i for i in range(100_000)))
+    findings = engine.doctor(ws).findings
+    assert any("Additional properties" in f.message for f in findings)
+    assert all(len(f.message) <= MAX_TEXT and len(f.hint) <= MAX_TEXT for f in findings)
+    # 20,000 bad file entries: each rule lists MAX_REPEATS of them and counts the rest.
+    meta.write_bytes(head + b"files:\n" + b"- {path: ../x, sha256: nope, size: -1}\n" * 20_000)
+    findings = engine.doctor(ws).findings
+    unsafe = [f for f in findings if f.code == "TFC0006-E004"]
+    assert len(unsafe) == MAX_REPEATS + 1
+    assert any(f.message == f"... and {20_000 - MAX_REPEATS:,} more TFC0006-E004 findings in this file, not listed"
+               for f in unsafe)
+    assert len(findings) < 6 * (MAX_REPEATS + 1)
+
+
+def hostile_records() -> dict[str, bytes]:
+    """Ten metadata files, each at most 4 MiB, each as costly to judge as one file can be made."""
+    head = b"schema: strataml/dataset/v1\nref: dataset:NAME@1\n"
+    return {
+        "keys": head + b"".join(b"k%05x: 0\n" % i for i in range(400_000)),
+        "flowkeys": head + b"x: {" + b", ".join(b"k%05x: 0" % i for i in range(350_000)) + b"}\n",
+        "longkey": head + b"? " + b"k" * (4 * MiB - 200) + b"\n: 1\n",
+        "longdup": head + (b"? " + b"d" * (2 * MiB - 200) + b"\n: 1\n") * 2,
+        "dups": head + b"seed: 1\n" * 120_000,
+        "badfiles": head + b"files:\n" + b"- {path: ../x, sha256: nope, size: -1}\n" * 30_000,
+        "unknown": head + b"".join(b"u%05x: 0\n" % i for i in range(120_000)),
+        "deep": head + b"x: " + b"[" * (2 * MiB - 100) + b"]" * (2 * MiB - 100) + b"\n",
+        "spaced": head + b"x: " + b"[ " * (MiB - 100) + b"] " * (MiB - 100) + b"\n",
+        "garbage": bytes(range(256)) * (4 * MiB // 256 - 1),
+    }
+
+
+_MEASURE = """
+import json, resource, subprocess, sys
+proc = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print(json.dumps({"rc": proc.returncode, "out": len(proc.stdout), "err": proc.stderr.decode("utf-8", "replace"), "rss": rss}))
+"""
+
+
+def peak_rss(argv: list[str], timeout: float = 300) -> dict:
+    """Run `argv` as the only child of a fresh Python: its exit code, output size, stderr and peak RSS in bytes."""
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, timeout=timeout, check=True)
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.timeout(300)
+def test_ten_hostile_records_cost_little(ws: Path, strataml_exe: list[str]) -> None:
+    for name, body in hostile_records().items():
+        folder = ws / "datasets" / name / "1"
+        folder.mkdir(parents=True)
+        assert len(body) <= MAX_BYTES
+        (folder / "dataset.yaml").write_bytes(body.replace(b"NAME", name.encode(), 1))
+    for fmt in ("text", "json"):
+        run = peak_rss([*strataml_exe, "-C", str(ws), "doctor", "--no-cache", "--format", fmt])
+        assert run["rc"] == 2, run["err"]
+        assert "Traceback" not in run["err"]
+        assert run["rss"] < 300 * MiB, f"{fmt}: peak RSS {run['rss'] / MiB:.0f} MiB"
+        assert run["out"] < 512 * 1024, f"{fmt}: {run['out']:,} bytes of output"
+
+
+@pytest.mark.parametrize("parser", ["CSafeLoader", "SafeLoader"])
+def test_limits_hold_with_libyaml_and_with_pure_python(monkeypatch: pytest.MonkeyPatch, parser: str) -> None:
+    """PyYAML may be built without libyaml, and libyaml's own limits differ by version: ours come first."""
+    from strataml import loading
+
+    yaml = loading._yaml()
+    monkeypatch.setattr(loading, "_LOADER", getattr(yaml, parser))
+    monkeypatch.setattr(loading, "MAX_NODES", 1000)
+    for name in ("10k-deep nesting", "10k-deep spaced nesting", "2k-deep block nesting", "alias bomb", "python object tag"):
+        content, code = HOSTILE[name]
+        assert [p.code for p in load_bytes(content).problems] == [code], name
+    assert [p.code for p in load_bytes(b"".join(b"k%d: 0\n" % i for i in range(600))).problems] == ["TFC0001-E110"]
+    assert load_bytes(b"".join(b"k%d: 0\n" % i for i in range(499))).ok

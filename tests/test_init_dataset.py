@@ -6,14 +6,18 @@ import hashlib
 import json
 import os
 import subprocess
+import unicodedata
 from pathlib import Path
 
 import pytest
 
 from conftest import read_yaml
+from strataml import loading
 from strataml.cli.main import run
-from strataml.contracts import documents
+from strataml.contracts import documents, registry
 from strataml.doctor import engine
+from strataml.tabular import MAX_COLUMNS, MAX_ROW_CHARS
+from test_hostile import peak_rss
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -144,3 +148,125 @@ def test_new_user_flow_break_a_file_and_read_the_finding(fresh: Path, tmp_path: 
     assert "record a new version" in report.findings[0].hint
     os.remove(target)
     assert [f.code for f in engine.doctor(fresh).findings] == ["TFC0006-E001"]
+
+
+MiB = 1024 * 1024
+
+
+def datasets_now(fresh: Path) -> list[str]:
+    return sorted(p.relative_to(fresh).as_posix() for p in (fresh / "datasets").rglob("*"))
+
+
+def _nfd(name: str) -> str:
+    return unicodedata.normalize("NFD", name)
+
+
+REFUSED = {
+    # case: (files to add as (name, content), earlier adds as (dataset, version), dataset, version, codes)
+    "named like the metadata": ([("dataset.yaml", "x\n")], [], "d", "1", ["TFC0008-E004"]),
+    "named like the metadata, case-folded": ([("Dataset.YAML", "x\n")], [], "d", "1", ["TFC0008-E004"]),
+    "backslash in a name": ([("a\\b.csv", "x\n1\n")], [], "d", "1", ["TFC0006-E004"]),
+    "control character in a name": ([("a\nb.csv", "x\n1\n")], [], "d", "1", ["TFC0001-E008"]),
+    "dataset name folds onto an existing one": ([("ok.csv", "x\n1\n")], [("flowers", "1")], "Flowers", "1",
+                                                ["TFC0008-E004"]),
+    "version folds onto an existing one": ([("ok.csv", "x\n1\n")], [("d", "v1")], "d", "V1", ["TFC0008-E004"]),
+    "more files than the layout allows": ([(f"part{i}.csv", f"x\n{i}\n") for i in range(40)], [], "d", "1",
+                                          ["TFC0001-E110"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_dataset_add_refuses_what_its_doctor_would_reject_and_publishes_nothing(
+        fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    files, earlier, name, version, codes = REFUSED[case]
+    if any(code not in registry() for code in codes):
+        pytest.skip(f"{codes} is not a rule of this tree yet (it comes with the names-and-paths work)")
+    for n, v in earlier:
+        assert run(["-C", str(fresh), "dataset", "add", n, str(write_csv(tmp_path / "first.csv", ["x", "1"])), "--version", v]) == 0
+    if case == "more files than the layout allows":
+        monkeypatch.setattr(loading, "MAX_NODES", 300)  # 40 file entries are ~360 nodes
+    src = tmp_path / "src"
+    src.mkdir()
+    paths = []
+    for file_name, content in files:
+        (src / file_name).write_text(content)
+        paths.append(str(src / file_name))
+    before = datasets_now(fresh)
+    capsys.readouterr()
+    assert run(["-C", str(fresh), "dataset", "add", name, *paths, "--version", version]) == 3
+    err = capsys.readouterr().err
+    assert f"dataset:{name}@{version} was not added: the doctor would reject it" in err
+    for code in codes:
+        assert f"{code} datasets/{name}/{version}" in err, err
+    assert datasets_now(fresh) == before  # nothing published, no staging folder left behind
+    assert "Traceback" not in err
+
+
+def test_dataset_add_refusal_names_every_finding(fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "dataset.yaml").write_text("x\n")
+    (tmp_path / "a\\b.csv").write_text("x\n1\n")
+    assert run(["-C", str(fresh), "dataset", "add", "d", str(tmp_path / "dataset.yaml"), str(tmp_path / "a\\b.csv"),
+                "--version", "1"]) == 3
+    err = capsys.readouterr().err
+    assert "TFC0006-E004 datasets/d/1/dataset.yaml: files[0].path 'a\\\\b.csv' uses a backslash" in err
+    assert "TFC0008-E004 datasets/d/1/dataset.yaml: files[1].path 'dataset.yaml' is the record's own metadata file" in err
+    assert not (fresh / "datasets/d").exists()
+
+
+def test_dataset_add_refuses_two_names_that_normalise_the_same(fresh: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    nfc, nfd = tmp_path / "a" / "café.csv", tmp_path / "b" / _nfd("café.csv")
+    nfc.write_text("x\n1\n")
+    nfd.write_text("x\n2\n")
+    assert run(["-C", str(fresh), "dataset", "add", "d", str(nfc), str(nfd), "--version", "1"]) == 3
+    assert "would have the same name in the dataset" in capsys.readouterr().err
+    assert datasets_now(fresh) == ["datasets/.gitkeep"]
+
+
+def test_a_version_the_doctor_accepts_is_still_added(fresh: Path, tmp_path: Path) -> None:
+    assert run(["-C", str(fresh), "dataset", "add", "flowers", str(write_csv(tmp_path / "a.csv", ["x", "1"])),
+                "--version", "1", "--license", "MIT", "--source", "t"]) == 0
+    assert run(["-C", str(fresh), "dataset", "add", "flowers", str(write_csv(tmp_path / "b.csv", ["x", "2"])),
+                "--version", "2", "--license", "MIT", "--source", "t"]) == 0
+    assert engine.doctor(fresh, strict=True).exit_code == 0
+
+
+@pytest.mark.timeout(300)
+def test_dataset_add_reads_a_csv_with_a_150_mb_line_in_bounded_memory(fresh: Path, tmp_path: Path,
+                                                                      strataml_exe: list[str]) -> None:
+    huge = tmp_path / "huge.csv"
+    with open(huge, "w") as fh:
+        fh.write("a,b\n1,")
+        for _ in range(150):
+            fh.write("x" * MiB)
+        fh.write("\n2,y\n")
+    small = write_csv(tmp_path / "small.csv", ["a,b", "1,x", "2,y"])
+    base = peak_rss([*strataml_exe, "-C", str(fresh), "dataset", "add", "small", str(small), "--version", "1"])
+    assert base["rc"] == 0, base["err"]
+    big = peak_rss([*strataml_exe, "-C", str(fresh), "dataset", "add", "big", str(huge), "--version", "1"])
+    assert big["rc"] == 3, big["err"]
+    assert f"huge.csv:2: a CSV row longer than {MAX_ROW_CHARS:,} characters" in big["err"]
+    assert "Traceback" not in big["err"]
+    assert big["rss"] - base["rss"] < 100 * MiB, f"peak RSS {big['rss'] / MiB:.0f} MiB, baseline {base['rss'] / MiB:.0f} MiB"
+    assert not (fresh / "datasets/big").exists() and (fresh / "datasets/small/1/dataset.yaml").is_file()
+
+
+@pytest.mark.timeout(60)
+def test_long_fields_within_a_row_are_described(fresh: Path, tmp_path: Path) -> None:
+    # Past csv's default field limit (128 KiB), and a run of digits that a backtracking number
+    # pattern would take quadratic time to reject.
+    csv = write_csv(tmp_path / "long.csv", ["text,digits,n", f"{'t' * MiB},{'1' * 200_000}x,1", "short,2x,2"])
+    assert run(["-C", str(fresh), "dataset", "add", "long", str(csv), "--version", "1"]) == 0
+    record = read_yaml(fresh / "datasets/long/1/dataset.yaml")
+    assert record["columns"] == [{"name": "text", "type": "string"}, {"name": "digits", "type": "string"},
+                                 {"name": "n", "type": "integer"}]
+
+
+def test_a_csv_wider_than_the_limit_is_refused(fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wide = write_csv(tmp_path / "wide.csv", [",".join(f"c{i}" for i in range(MAX_COLUMNS + 1)),
+                                             ",".join("1" for _ in range(MAX_COLUMNS + 1))])
+    assert run(["-C", str(fresh), "dataset", "add", "wide", str(wide), "--version", "1"]) == 3
+    assert f"the header names {MAX_COLUMNS + 1:,} columns" in capsys.readouterr().err
+    assert datasets_now(fresh) == ["datasets/.gitkeep"]

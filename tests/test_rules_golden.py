@@ -75,6 +75,7 @@ CASES = {
     "TFC0001-E107": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"seed: 1\ntags: " + b"[" * 100 + b"]" * 100 + b"\n"),
     "TFC0001-E108": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"seed: 1\nseed: 1\n"),
     "TFC0001-E109": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"seed: !!python/object/apply:os.system ['true']\n"),
+    "TFC0001-E110": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"seed: 1\ntags: [" + b"0," * 250_000 + b"]\n"),
     "TFC0002-E001": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(rows="six")),
     "TFC0002-E002": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(digest="sha256:" + "ab" * 32)),
     "TFC0002-E003": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml",

@@ -53,7 +53,8 @@ def add_command(
 
     Every file is hashed (sha256, size); CSV files also get columns with inferred types and
     row counts, and with --time-column the time range. The version appears all at once or
-    not at all, and an existing version is never touched.
+    not at all, only once the doctor's record rules accept it, and an existing version is
+    never touched.
 
     \b
     Example:

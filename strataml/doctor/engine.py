@@ -13,7 +13,7 @@ from strataml import gitfacts, schemas
 from strataml.cache import Cache, stat_key
 from strataml.contracts import registry
 from strataml.controls import undecodable
-from strataml.doctor.finding import Finding, Report
+from strataml.doctor.finding import Finding, Repeats, Report
 from strataml.errors import StrataError
 from strataml.gitfacts import GitFacts
 from strataml.hashing import PARALLEL_BYTES, Background, hash_files
@@ -135,7 +135,6 @@ class Context:
     def prefetch(self, rels: list[str]) -> None:
         """Hash every file in `rels` not known yet: cache first, then all misses in parallel."""
         ws = self.workspace
-        base = str(ws.root)
         todo = []
         for rel in dict.fromkeys(rels):
             if rel in self._hashes:
@@ -147,7 +146,7 @@ class Context:
                 self._hashes[rel] = (cached, key[0])  # type: ignore[index]
                 self.stats["files_cached"] += 1
             else:
-                todo.append((rel, os.path.join(base, rel), entry.size if entry else 0, key))
+                todo.append((rel, ws.fspath(rel), entry.size if entry else 0, key))
         if not todo:
             return
         results: dict[str, tuple[str, int] | OSError] = {}
@@ -270,8 +269,9 @@ def check(
         ctx.scope = scope_since(ctx)
     known = registry()
     raw: list[Finding] = []
-    for rule in CHECKS:
-        for finding in rule(ctx):
+    repeats = Repeats()  # its last "rule" counts the findings it held back
+    for rule in (*CHECKS, repeats.rest):
+        for finding in repeats.admit(rule(ctx)):
             if finding.code not in known:
                 raise AssertionError(f"rule emitted unregistered code {finding.code}")
             # File names that are not UTF-8 reach us as surrogates; every format shows their bytes

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from strataml.errors import EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS
 
@@ -14,12 +16,26 @@ class Severity(str, Enum):
     INFO = "info"
 
 
+# Characters a finding's message or hint may hold. Both often quote the file they judge, and a
+# hostile file must not turn one finding into megabytes of output (400,000 unknown keys, listed).
+MAX_TEXT = 1024
+
+
+def bounded(text: str, limit: int = MAX_TEXT) -> str:
+    """`text` cut to at most `limit` characters, ending with how much was cut."""
+    if len(text) <= limit:
+        return text
+    keep = limit - 48  # room for the tail below, whatever the count
+    return f"{text[:keep]}... and {len(text) - keep:,} more characters"
+
+
 @dataclass(frozen=True)
 class Finding:
     """One thing wrong (or worth knowing) about one file.
 
     Rules leave `severity` empty: the engine fills it from the registry and the workspace's
-    overrides, so severity has one source.
+    overrides, so severity has one source. Message and hint are bounded here, once for every
+    rule (see MAX_TEXT).
     """
 
     code: str
@@ -28,6 +44,12 @@ class Finding:
     hint: str
     line: int | None = None
     severity: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.message) > MAX_TEXT:
+            object.__setattr__(self, "message", bounded(self.message))
+        if len(self.hint) > MAX_TEXT:
+            object.__setattr__(self, "hint", bounded(self.hint))
 
     def sort_key(self) -> tuple[str, int, str, str]:
         return (self.path, self.line or 0, self.code, self.message)
@@ -41,6 +63,45 @@ class Finding:
             "message": self.message,
             "hint": self.hint,
         }
+
+
+# Findings of one code about one file that are listed one by one; one more finding counts the
+# rest. 30,000 bad entries in one hostile file would otherwise be 30,000 findings per rule.
+MAX_REPEATS = 50
+
+
+class Repeats:
+    """Lets through at most MAX_REPEATS findings per (path, code); `rest()` then counts the others.
+
+    Dropping repeats never changes a verdict: the code, and so its severity, stays reported."""
+
+    def __init__(self, limit: int = MAX_REPEATS) -> None:
+        self.limit = limit
+        self._seen: dict[tuple[str, str], list[Any]] = {}  # (path, code) -> [count, hint, last line]
+        self._done = False
+
+    def admit(self, findings: Iterable[Finding]) -> Iterator[Finding]:
+        for finding in findings:
+            if self._done or self._count(finding) <= self.limit:
+                yield finding
+
+    def rest(self, _ctx: object = None) -> Iterator[Finding]:
+        """One finding per (path, code) that had more than `limit`: how many were not listed."""
+        self._done = True  # what follows is the count itself, let through whole
+        for (path, code), (count, hint, line) in self._seen.items():
+            if count > self.limit:
+                message = f"... and {count - self.limit:,} more {code} findings in this file, not listed"
+                yield Finding(code, path, message, hint, line)
+
+    def _count(self, finding: Finding) -> int:
+        seen = self._seen.get((finding.path, finding.code))
+        if seen is None:
+            self._seen[(finding.path, finding.code)] = [1, finding.hint, finding.line]
+            return 1
+        seen[0] += 1
+        if finding.line is not None:
+            seen[2] = max(seen[2] or 0, finding.line)
+        return int(seen[0])
 
 
 @dataclass(frozen=True)

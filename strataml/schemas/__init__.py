@@ -11,6 +11,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+# Schema problems collected per document; past this, checking stops and one more issue says so.
+MAX_ISSUES = 100
+
 KINDS = ("workspace", "dataset", "experiment", "run", "model", "gate", "ledger-entry", "index", "keys")
 _BASE = "https://strataml.dev/schemas/"
 
@@ -88,6 +91,9 @@ def validate(kind: str, document: Any) -> list[SchemaIssue]:
     issues = []
     for err in validator(kind).iter_errors(document):
         issues.extend(_leaves(err))
+        if len(issues) >= MAX_ISSUES:  # a hostile file can break its schema 100,000 times
+            issues.append(SchemaIssue((), f"document: checking stopped after {len(issues)} schema problems"))
+            break
     issues.sort(key=lambda i: [str(p) for p in i.path])
     seen: set[tuple[tuple[str | int, ...], str]] = set()
     unique = []

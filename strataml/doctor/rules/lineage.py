@@ -186,10 +186,22 @@ def _collisions(ws: Workspace) -> Iterator[Finding]:
 
 
 def _duplicates_within(record: Record) -> Iterator[Finding]:
+    # The metadata file shares the folder with the files it pins: none of them may be it.
+    meta = record.meta.rsplit("/", 1)[-1] if record.folder else None
+    own = fold(meta) if meta else None
     seen: dict[str, str] = {}
     for entry in record.files:
         key = fold(entry.path)
-        if key in seen:
+        if key == own:
+            same = "" if entry.path == meta else f" {meta!r} under case-folding or Unicode normalisation"
+            yield Finding(
+                DUPLICATE,
+                record.meta,
+                f"{entry.field}[{entry.index}].path {entry.path!r} is the record's own metadata file{same}",
+                "a record cannot pin its own metadata: rename the data file",
+                record.line(entry.field, entry.index),
+            )
+        elif key in seen:
             same = (
                 "the same path"
                 if seen[key] == entry.path
