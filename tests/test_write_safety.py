@@ -8,7 +8,6 @@ get the user's umask, checked with the real console script under umask 022 and 0
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -20,14 +19,13 @@ from pathlib import Path
 
 import gpgkeys
 import pytest
-from conftest import ROOT, edit_yaml, invoke, require
+from conftest import ROOT, edit_yaml, invoke, require, require_extra
 
 from strataml.cli.main import run
 from strataml.runner import plugin as plugin_module
 
 RUN = "run:20260101T000000Z-sales-forecast-a1b2c3"
 MODEL = "models/sales-model/1/model.yaml"
-HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
 
 
 @pytest.fixture(scope="module")
@@ -377,7 +375,7 @@ def test_since_never_reads_key_material_from_a_symlink_at_ref(ws: Path, alice: g
 @pytest.mark.slow
 def test_created_files_and_folders_follow_the_umask(tmp_path: Path, alice: gpgkeys.Key,
                                                     strataml_exe: list[str]) -> None:
-    require(HAS_SKLEARN, "scikit-learn is not installed (pip install -e '.[sklearn]')")
+    require_extra("sklearn", "sklearn")
     for mask in (0o022, 0o077):  # one test: under 077 the old 0600/0700 happened to be right
         _every_write_under(tmp_path / f"umask-{mask:03o}", mask, alice, strataml_exe)
 
