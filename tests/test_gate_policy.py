@@ -100,3 +100,87 @@ def test_an_empty_since_is_a_usage_error_not_a_full_run(
     lines = captured.err.strip().splitlines()
     assert "--since" in captured.err and "empty" in captured.err and "Traceback" not in captured.err
     assert lines[-1].startswith("Error: Invalid value for '--since': needs a git revision")
+
+
+# --- what a pull request tried as an attacker, caught -------------------------------------
+
+
+def codes_since(root: Path, base: str) -> list[tuple[str, str]]:
+    from strataml.doctor import engine
+
+    report = engine.doctor(root, options=engine.Options(since=base))
+    return [(f.code, f.path) for f in report.findings]
+
+
+def test_a_version_named_like_a_file_is_still_immutable(repo: Path, tmp_path: Path) -> None:
+    src = tmp_path / "d.csv"
+    src.write_text("a,b\n1,2\n")
+    assert run(["-C", str(repo), "dataset", "add", "more", str(src), "--version", "2.yaml",
+                "--license", "MIT", "--source", "t"]) == 0
+    base = commit_all(repo, "a version called 2.yaml")
+    edit_yaml(repo / "datasets/more/2.yaml/dataset.yaml", lambda d: d.update(description="rewritten"))
+    commit_all(repo, "edit it")
+    assert ("TFC0002-E010", "datasets/more/2.yaml") in codes_since(repo, base)
+
+
+def test_a_ledger_only_move_to_production_is_judged_by_the_signing_policy(repo: Path) -> None:
+    from conftest import require
+    import gpgkeys
+
+    require(gpgkeys.available(), "gpg is not installed")
+    edit_yaml(repo / "strataml.yaml", lambda d: d.update(
+        signing={"require": [{"records": "models", "state": "production", "scope": "production"}]}))
+    models_helpers.reach(repo, "staging")
+    base = commit_all(repo, "policy, and a model in staging")
+    models_helpers.reach(repo, "production")  # the ledger grows by one line; nothing else changes
+    commit_all(repo, "to production, unsigned")
+    found = codes_since(repo, base)
+    assert ("TFC0007-E001", "models/sales-model/1/model.yaml") in found
+    assert not any(code == "TFC0005-E006" for code, _ in found)  # it is a legal append
+
+
+def test_a_data_file_named_like_the_signature_does_not_count_as_one(repo: Path, tmp_path: Path) -> None:
+    from conftest import require
+    import gpgkeys
+    from strataml.hashing import dataset_digest
+
+    require(gpgkeys.available(), "gpg is not installed")
+    src = tmp_path / "dataset.yaml.asc"
+    src.write_text("a,b\n1,2\n")
+    # dataset add runs the doctor on what it stages: it refuses, and publishes nothing.
+    assert run(["-C", str(repo), "dataset", "add", "evil", str(src), "--version", "1",
+                "--license", "MIT", "--source", "t"]) == 3
+    assert not (repo / "datasets/evil").exists()
+    # Made by hand, the record is still caught, and the policy still sees no signature.
+    ok = tmp_path / "x.csv"
+    ok.write_text("a,b\n1,2\n")
+    assert run(["-C", str(repo), "dataset", "add", "evil", str(ok), "--version", "1",
+                "--license", "MIT", "--source", "t"]) == 0
+    folder = repo / "datasets/evil/1"
+    (folder / "x.csv").rename(folder / "dataset.yaml.asc")
+
+    def rename(d: dict) -> None:
+        d["files"][0]["path"] = "dataset.yaml.asc"
+        d["digest"] = dataset_digest((f["path"], f["sha256"]) for f in d["files"])
+
+    edit_yaml(folder / "dataset.yaml", rename)
+    edit_yaml(repo / "strataml.yaml", lambda d: d.update(
+        signing={"require": [{"records": "datasets", "scope": "datasets"}]}))
+    from strataml.doctor import engine
+
+    found = {(f.code, f.path) for f in engine.doctor(repo).findings}
+    assert ("TFC0007-E001", "datasets/evil/1/dataset.yaml") in found
+    assert ("TFC0008-E004", "datasets/evil/1/dataset.yaml") in found
+
+
+@pytest.mark.parametrize("kind", ["file", "symlink"])
+def test_a_stray_where_a_version_belongs_is_seen_by_since(repo: Path, kind: str) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    stray = repo / "datasets/flowers/9"
+    if kind == "file":
+        stray.write_text("x\n")
+    else:
+        stray.symlink_to("1")
+    commit_all(repo, "a stray")
+    found = codes_since(repo, base)
+    assert any(path == "datasets/flowers/9" for _code, path in found), found

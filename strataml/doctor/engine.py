@@ -401,14 +401,14 @@ def _since(
     """A --since run. git lists the changes in processes of its own (started by the CLI already,
     or here): the records its diff names are checked while git still walks the tree for
     untracked files, and checked again with them if it finds any (rare in CI)."""
-    from strataml.doctor.rules.history import owners
-    from strataml.workspace import record_folder, walk_changed, walk_top
+    from strataml.doctor.rules.history import deep_folders, owners
+    from strataml.workspace import walk_changed, walk_top
 
     listing = gitfacts.changes_since(root, options.since or "")
     top = walk_top(root)
 
     def run(changed: set[str]) -> tuple[list[Finding], dict[str, int], Context]:
-        deep = {f for f in (record_folder(o) for o in owners(changed)) if f}
+        deep = deep_folders(root, owners(changed))
         return _checked(root, walk_changed(root, deep, top), deep, options, cache, progress, (listing.commit, changed))
 
     tracked = listing.tracked()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,14 +24,42 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 
 
 def owner(path: str) -> str | None:
-    """The record folder (or ledger, or spec) a changed file belongs to, by layout alone."""
+    """The record folder, ledger or spec a changed file belongs to, by layout alone.
+
+    A ledger's signature belongs to its ledger. A file where a record folder belongs (a stray)
+    is its own owner, so the walk sees it. Names are never read as kinds: a version may be
+    called `2.yaml`."""
     parts = path.split("/")
-    if (parts[0] == "models" and len(parts) == 3 and parts[2] == LEDGER) or (
-        parts[0] == "experiments" and len(parts) == 2
-    ):
+    if parts[0] == "models" and len(parts) == 3 and parts[2] in (LEDGER, LEDGER + SIGNATURE_SUFFIX):
+        return f"models/{parts[1]}/{LEDGER}"
+    if parts[0] == "experiments" and len(parts) == 2:
         return path
-    folder = record_folder(path)
-    return folder if folder and folder != path else None
+    return record_folder(path)
+
+
+def is_ledger(path: str) -> bool:
+    parts = path.split("/")
+    return parts[0] == "models" and len(parts) == 3 and parts[2] == LEDGER
+
+
+def is_spec(path: str) -> bool:
+    parts = path.split("/")
+    return parts[0] == "experiments" and len(parts) == 2
+
+
+def deep_folders(root: Path, owned: set[str]) -> set[str]:
+    """The record folders a --since run walks and checks in full: the ones that changed, and
+    every version of a model whose ledger changed (a version's state, and so what the policy
+    requires of it, comes from its ledger)."""
+    deep = {o for o in owned if not is_ledger(o) and not is_spec(o)}
+    for ledger in (o for o in owned if is_ledger(o)):
+        name_folder = ledger.rsplit("/", 1)[0]
+        try:
+            with os.scandir(root / name_folder) as it:
+                deep.update(f"{name_folder}/{e.name}" for e in it if e.is_dir(follow_symlinks=False))
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # the walk reports what stands there instead
+    return deep
 
 
 def changes(root: Path, since: str) -> tuple[str, set[str], set[str]]:
@@ -49,8 +78,9 @@ def scope_since(ctx: Context) -> frozenset[str]:
     ws = ctx.workspace
     if ctx.since_commit is None:
         ctx.since_commit, ctx.since_changed, _ = changes(ws.root, ctx.options.since or "")
-    changed = owners(ctx.since_changed)
-    return frozenset(str(r.ref) for r in ws.records if (r.folder or r.meta) in changed)
+    owned = owners(ctx.since_changed)
+    deep = deep_folders(ws.root, owned)
+    return frozenset(str(r.ref) for r in ws.records if (r.folder in deep if r.folder else r.meta in owned))
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -64,17 +94,20 @@ def check(ctx: Context) -> Iterator[Finding]:
         key = owner(path)
         if key:
             by_owner.setdefault(key, []).append(path)
-    folders = [k for k in by_owner if not k.endswith((".jsonl", ".yaml"))]
+    folders = [k for k in by_owner if not is_ledger(k) and not is_spec(k)]
     before = gitfacts.files_at(ws.root, commit, folders)
     metas = [f"{f}/run.yaml" for f in folders if f.startswith("runs/") and f"{f}/run.yaml" in before]
-    ledgers = [k for k in by_owner if k.endswith(LEDGER)]
+    ledgers = [k for k in by_owner if is_ledger(k)]
     old = gitfacts.read_at(ws.root, commit, [*metas, *ledgers])
     recorded_asc = _recorded_asc(ws, folders)
     for folder in sorted(folders):
         existed = [
             p
             for p in by_owner[folder]
-            if p in before and not (p.endswith(SIGNATURE_SUFFIX) and p not in recorded_asc.get(folder, ()))
+            # (p == folder: a file where a record folder belongs; the layout rule reports it)
+            if p in before
+            and p != folder
+            and not (p.endswith(SIGNATURE_SUFFIX) and p not in recorded_asc.get(folder, ()))
         ]
         if not existed:
             continue  # new since REF, or only its signatures changed: the other rules check it

@@ -12,7 +12,7 @@ from strataml.hashing import dataset_digest
 from strataml.records import Record, Window
 from strataml.refs import RefError, fold, parse_ref
 from strataml.times import parse_time
-from strataml.workspace import Workspace
+from strataml.workspace import SIGNATURE_SUFFIX, Workspace
 
 DANGLING = "TFC0008-E001"
 WRONG_KIND = "TFC0008-E002"
@@ -189,6 +189,7 @@ def _duplicates_within(record: Record) -> Iterator[Finding]:
     # The metadata file shares the folder with the files it pins: none of them may be it.
     meta = record.meta.rsplit("/", 1)[-1] if record.folder else None
     own = fold(meta) if meta else None
+    own_signature = fold(meta + SIGNATURE_SUFFIX) if meta else None
     seen: dict[str, str] = {}
     for entry in record.files:
         key = fold(entry.path)
@@ -199,6 +200,14 @@ def _duplicates_within(record: Record) -> Iterator[Finding]:
                 record.meta,
                 f"{entry.field}[{entry.index}].path {entry.path!r} is the record's own metadata file{same}",
                 "a record cannot pin its own metadata: rename the data file",
+                record.line(entry.field, entry.index),
+            )
+        elif key == own_signature:
+            yield Finding(
+                DUPLICATE,
+                record.meta,
+                f"{entry.field}[{entry.index}].path {entry.path!r} is the name of the record's own signature file",
+                "a data file cannot stand where the record's signature belongs: rename the data file",
                 record.line(entry.field, entry.index),
             )
         elif key in seen:

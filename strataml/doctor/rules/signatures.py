@@ -49,10 +49,12 @@ def check(ctx: Context) -> Iterator[Finding]:
     verifier = trust.Verifier(in_force)
     with verifier:
         signed: set[str] = set()
+        listed = set(signatures)
         for asc in signatures:
             yield from _one(ctx, verifier, asc, targets, signed)
         for data, target in sorted(required.items()):
-            if data not in signed and f"{data}{SIGNATURE_SUFFIX}" not in ws.entries:
+            # Only a signature file counts: a data file a record pins under the same name does not.
+            if data not in signed and f"{data}{SIGNATURE_SUFFIX}" not in listed:
                 ctx.signatures[data] = _summary("unsigned", [], target)
                 rules = "; ".join(f"{r.describe()} needs {r.need.describe()}" for r in target.required_by)
                 yield Finding(
