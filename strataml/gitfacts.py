@@ -116,6 +116,10 @@ _PREFETCHED: dict[tuple[str, str], Changes] = {}
 # What the doctor reads (the managed folders, the config, the trusted keys): a repository's other
 # folders (code, notebooks) need not be walked for untracked files.
 WATCHED = ("datasets", "experiments", "runs", "models", "strataml.yaml", "tfc/keys")
+# .gitattributes anywhere in the repository: they decide what a checkout holds for committed
+# files (line endings, encodings, LFS routing), so a change to one changes files no diff names.
+ATTRIBUTES = ".gitattributes"
+_ATTRIBUTES_SPEC = f":(top,glob)**/{ATTRIBUTES}"
 
 
 class Changes:
@@ -130,7 +134,7 @@ class Changes:
             resolve_commit(root, ref)  # raises the "not a repository" error with its hint
         top = repo[0]  # type: ignore[index]
         self.prefix = repo_prefix(root)
-        spec = [f":(literal){self.prefix}{p}" for p in WATCHED]
+        spec = [*(f":(literal){self.prefix}{p}" for p in WATCHED), _ATTRIBUTES_SPEC]
         # The walk first: it needs no commit, and it is the long pole.
         [self._walk] = _start(top, ["ls-files", "-z", "--others", "--exclude-standard", "--", *spec])
         try:
@@ -154,11 +158,14 @@ class Changes:
     def _collect(self, name: str, started: tuple[subprocess.Popen, list[str]]) -> set[str]:
         if name not in self._listed:
             [out] = _finish([started])
-            self._listed[name] = {
-                p[len(self.prefix) :]
-                for p in out.decode("utf-8", "surrogateescape").split("\0")
-                if p and p.startswith(self.prefix)
-            }
+            listed = set()
+            for p in out.decode("utf-8", "surrogateescape").split("\0"):
+                if p.startswith(self.prefix) and p != self.prefix:
+                    listed.add(p[len(self.prefix) :])
+                elif p.endswith(ATTRIBUTES) and self.prefix.startswith(folder := p[: -len(ATTRIBUTES)]):
+                    # An attributes file above the workspace applies to it too: named from the workspace.
+                    listed.add("../" * (self.prefix.count("/") - folder.count("/")) + ATTRIBUTES)
+            self._listed[name] = listed
         return self._listed[name]
 
 

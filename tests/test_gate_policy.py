@@ -184,3 +184,47 @@ def test_a_stray_where_a_version_belongs_is_seen_by_since(repo: Path, kind: str)
     commit_all(repo, "a stray")
     found = codes_since(repo, base)
     assert any(path == "datasets/flowers/9" for _code, path in found), found
+
+
+def test_a_gitattributes_change_checks_every_record_from_a_fresh_clone(repo: Path, tmp_path: Path) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / ".gitattributes").write_text("*.csv text eol=crlf\n")  # no CSV is named in the diff
+    commit_all(repo, "line endings")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    found = codes_since(clone, base)
+    assert (".gitattributes" in {p for c, p in found if c == "TFC0006-W013"}), found
+    assert any(code in ("TFC0006-E002", "TFC0006-E003") and path.endswith(".csv") for code, path in found), found
+
+
+def test_attributes_that_make_the_config_unreadable_do_not_lift_the_base_policy(repo: Path, tmp_path: Path) -> None:
+    edit_yaml(repo / "strataml.yaml", lambda d: d["lfs"].update(threshold_bytes=1000))
+    base = commit_all(repo, "a strict threshold")
+    src = tmp_path / "weights.bin"
+    src.write_bytes(BLOB)
+    assert run(["-C", str(repo), "dataset", "add", "weights", str(src), "--version", "1",
+                "--license", "MIT", "--source", "t"]) == 0
+    (repo / ".gitattributes").write_text("strataml.yaml working-tree-encoding=UTF-16LE\n")
+    commit_all(repo, "a big file, and a config checked out as UTF-16")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    found = codes_since(clone, base)
+    assert ("TFC0006-W011", "datasets/weights/1/weights.bin") in found, found
+    assert ("TFC0006-W013", ".gitattributes") in found
+
+
+def test_attributes_above_a_workspace_in_a_subfolder_count_too(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import FIXTURES
+
+    top = tmp_path / "mono"
+    shutil.copytree(FIXTURES / "positive", top / "ml" / "ws", symlinks=True)
+    git(top, "init", "-q")
+    base = commit_all(top, "a monorepo")
+    (top / "ml" / ".gitattributes").write_text("*.csv text eol=crlf\n")
+    (top / "other").mkdir()
+    (top / "other" / ".gitattributes").write_text("*.txt text\n")  # not above the workspace
+    commit_all(top, "attributes")
+    found = codes_since(top / "ml" / "ws", base)
+    assert [p for c, p in found if c == "TFC0006-W013"] == ["../.gitattributes"]

@@ -166,6 +166,7 @@ GIT_CASES = {
     "TFC0004-E010": history(lambda r: edit_yaml(r / "models/sales-model/1/model.yaml", lambda d: d.update(description="v1 again"))),
     "TFC0005-E006": history(_ledger),
     "TFC0001-W001": history(lambda r: edit_yaml(r / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))),
+    "TFC0006-W013": history(lambda r: (r / ".gitattributes").write_text("*.bin binary\n")),
     "TFC0007-W001": history(lambda r: edit_yaml(r / "strataml.yaml", lambda d: d.update(
         signing={"require": [{"records": "models", "state": "production", "scope": "production"}]}))),
 }

@@ -81,7 +81,11 @@ class Context:
             from strataml.rootdir import CONFIG
 
             data = self.workspace.config.data
-            if CONFIG in self.since_changed:
+            # A changed .gitattributes can make the checked-out file differ from the blob git
+            # calls unchanged (working-tree-encoding, eol): then REF's blob is read as well.
+            from strataml.doctor.rules.history import attributes
+
+            if CONFIG in self.since_changed or attributes(self.since_changed):
                 raw = gitfacts.read_at(self.workspace.root, self.since_commit or "", [CONFIG]).get(CONFIG)
                 data = load_bytes(raw).data if raw is not None else {}
             self._since_config = (data,)
@@ -401,13 +405,15 @@ def _since(
     """A --since run. git lists the changes in processes of its own (started by the CLI already,
     or here): the records its diff names are checked while git still walks the tree for
     untracked files, and checked again with them if it finds any (rare in CI)."""
-    from strataml.doctor.rules.history import deep_folders, owners
-    from strataml.workspace import walk_changed, walk_top
+    from strataml.doctor.rules.history import attributes, deep_folders, owners
+    from strataml.workspace import walk, walk_changed, walk_top
 
     listing = gitfacts.changes_since(root, options.since or "")
     top = walk_top(root)
 
     def run(changed: set[str]) -> tuple[list[Finding], dict[str, int], Context]:
+        if attributes(changed):  # every committed file may check out differently: walk them all
+            return _checked(root, walk(root), None, options, cache, progress, (listing.commit, changed))
         deep = deep_folders(root, owners(changed))
         return _checked(root, walk_changed(root, deep, top), deep, options, cache, progress, (listing.commit, changed))
 

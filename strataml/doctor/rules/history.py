@@ -18,6 +18,7 @@ MODEL_CHANGED = "TFC0004-E010"
 LEDGER_REWRITTEN = "TFC0005-E006"
 TRUST_CHANGED = "TFC0007-W001"
 POLICY_CHANGED = "TFC0001-W001"
+ATTRIBUTES_CHANGED = "TFC0006-W013"
 # strataml.yaml settings that change no verdict; `signing` has a review finding of its own.
 NOT_POLICY = ("name", "description", "signing")
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -73,11 +74,20 @@ def owners(changed: set[str]) -> set[str]:
     return {o for o in map(owner, changed) if o}
 
 
-def scope_since(ctx: Context) -> frozenset[str]:
-    """Refs of the records that changed since the revision (the ones the other rules check)."""
+def attributes(changed: set[str]) -> list[str]:
+    """The .gitattributes among changed paths (in the workspace or above it)."""
+    return sorted(p for p in changed if p.rsplit("/", 1)[-1] == gitfacts.ATTRIBUTES)
+
+
+def scope_since(ctx: Context) -> frozenset[str] | None:
+    """Refs of the records that changed since the revision (the ones the other rules check);
+    None, every record, when a .gitattributes changed: a checkout of any committed file may
+    then differ although no diff names it."""
     ws = ctx.workspace
     if ctx.since_commit is None:
         ctx.since_commit, ctx.since_changed, _ = changes(ws.root, ctx.options.since or "")
+    if attributes(ctx.since_changed):
+        return None
     owned = owners(ctx.since_changed)
     deep = deep_folders(ws.root, owned)
     return frozenset(str(r.ref) for r in ws.records if (r.folder in deep if r.folder else r.meta in owned))
@@ -146,6 +156,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 f"restore it with `git checkout {ctx.options.since} -- {ledger}` and append",
             )
     yield from _trust(ctx, changed)
+    yield from _attributes(ctx, changed)
 
 
 def _recorded_asc(ws: Workspace, folders: list[str]) -> dict[str, set[str]]:
@@ -168,6 +179,17 @@ def _terminal(raw: bytes | None) -> bool:
         return False
     data = load_bytes(raw).data
     return isinstance(data, dict) and data.get("status") in TERMINAL
+
+
+def _attributes(ctx: Context, changed: set[str]) -> Iterator[Finding]:
+    for path in attributes(changed):
+        yield Finding(
+            ATTRIBUTES_CHANGED,
+            path,
+            f"{path} changed since {ctx.options.since}: what a checkout holds for committed files "
+            "(line endings, encodings, Git LFS routing) may change with it, so every record was checked",
+            "review the change to the attributes on its own; merge it separately from data changes",
+        )
 
 
 def _trust(ctx: Context, changed: set[str]) -> Iterator[Finding]:
