@@ -228,3 +228,16 @@ def test_attributes_above_a_workspace_in_a_subfolder_count_too(tmp_path: Path) -
     commit_all(top, "attributes")
     found = codes_since(top / "ml" / "ws", base)
     assert [p for c, p in found if c == "TFC0006-W013"] == ["../.gitattributes"]
+
+
+def test_the_workflow_init_writes_gates_pull_requests_against_their_base(tmp_path: Path) -> None:
+    import yaml
+
+    assert run(["init", str(tmp_path / "lab")]) == 0
+    flow = yaml.safe_load((tmp_path / "lab/.github/workflows/strataml.yml").read_text())
+    steps = flow["jobs"]["doctor"]["steps"]
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0
+    gate = next(s for s in steps if s.get("if") == "github.event_name == 'pull_request'")
+    assert '--strict --since "$BASE"' in gate["run"]
+    assert gate["env"]["BASE"] == "${{ github.event.pull_request.base.sha }}"
