@@ -83,8 +83,13 @@ def _gpg_binary() -> str:
 
 
 def _gnupg() -> Any:
-    import gnupg
-
+    try:
+        import gnupg
+    except ImportError:  # a core dependency, missing when run from a checkout (tools/) without installing
+        raise StrataError(
+            "the Python package python-gnupg is not installed (signatures need it)",
+            "pip install -e . in the checkout, or pip install python-gnupg",
+        ) from None
     return gnupg
 
 
