@@ -86,6 +86,7 @@ class GitError(StrataError):
 
 # Fits every command that reaches git (doctor, sign, promote, dataset add, run): none prints more of git than the message.
 FAILED_HINT = "run `git status` in this repository to see what git reports, fix that, then run strataml again"
+SINCE_HINT = "install git: --since reads the history git keeps"
 
 
 def _failed(args: Sequence[str], returncode: int, stderr: bytes) -> GitError:
@@ -236,6 +237,9 @@ def repository(root: Path) -> tuple[Path, Path] | None:
     Read from the `.git` folder (or a worktree's `.git` file) as git itself finds it: a doctor
     run asks this several times, and a `git rev-parse` process each time cost ~4 ms a call.
     git answers when its environment points elsewhere (GIT_DIR, GIT_WORK_TREE).
+    None too when git is not installed: a command that must not run without it (the doctor's
+    git rules, --since) calls need_git() first, the others (the index, a run's provenance) do
+    without.
     """
     if shutil.which("git") is None:
         return None
@@ -251,6 +255,14 @@ def repository(root: Path) -> tuple[Path, Path] | None:
     except GitError:
         return None
     return Path(out[0]), Path(out[1])
+
+
+def need_git(root: Path, hint: str) -> None:
+    """Fail closed when `root` lies in a git repository (a `.git` upward) but git is not installed:
+    rules that need git must not be skipped as if there were no repository. `hint`: what the
+    calling command offers (the doctor: --no-git)."""
+    if shutil.which("git") is None and repo_top(root) is not None:
+        raise GitError("git is not installed, but this workspace is in a git repository", hint)
 
 
 def _git_dir(dotgit: Path) -> Path | None:
@@ -411,6 +423,7 @@ def _read_each(top: Path, objects: list[str], keys: list[str]) -> dict[str, byte
 
 def resolve_commit(root: Path, ref: str) -> str:
     """The commit `ref` names; a clear error when it is unknown (e.g. not fetched in a shallow clone)."""
+    need_git(root, SINCE_HINT)
     if repository(root) is None:
         raise StrataError(
             f"--since {ref}: {root} is not inside a git repository", "history rules compare against git history"

@@ -165,3 +165,42 @@ def test_one_object_per_call_fallback_answers_as_the_batch_does(repo: Path) -> N
     obj.write_bytes(b"garbage")
     with pytest.raises(gitfacts.GitError):
         gitfacts._read_each(repo, objects, names)
+
+
+# 3. Fail closed without git.
+
+
+def no_git_env(tmp_path: Path) -> dict[str, str]:
+    """The environment with a PATH that holds no git (and no gpg): the console script's
+    interpreter is named by its absolute shebang."""
+    empty = tmp_path / "bin"
+    empty.mkdir(exist_ok=True)
+    return {**os.environ, "PATH": str(empty)}
+
+
+def test_doctor_in_a_repository_without_git_exits_3(repo: Path, tmp_path: Path, strataml_exe: list[str]) -> None:
+    env = no_git_env(tmp_path)
+    code, out, err = strataml(strataml_exe, repo, "doctor", "--strict", "--no-cache", env=env)
+    assert code == 3, out + err
+    assert "git is not installed, but this workspace is in a git repository" in err
+    assert "install git" in err and "--no-git" in err
+    # Asked to, it skips the rules that need git.
+    code, out, err = strataml(strataml_exe, repo, "doctor", "--strict", "--no-cache", "--no-git", env=env)
+    assert code == 0, out + err
+
+
+def test_since_in_a_repository_without_git_says_so(repo: Path, tmp_path: Path, strataml_exe: list[str]) -> None:
+    env = no_git_env(tmp_path)
+    for extra in ((), ("--no-git",)):
+        code, out, err = strataml(strataml_exe, repo, "doctor", "--strict", "--since", "HEAD", *extra, env=env)
+        assert code == 3, out + err
+        assert "git is not installed, but this workspace is in a git repository" in err, err
+        assert "not inside a git repository" not in err and "--no-git" not in err, err
+        assert "install git" in err, err
+
+
+def test_doctor_outside_a_repository_needs_no_git(tmp_path: Path, strataml_exe: list[str]) -> None:
+    root = tmp_path / "plain"
+    shutil.copytree(FIXTURES / "positive", root, symlinks=True)
+    code, out, err = strataml(strataml_exe, root, "doctor", "--strict", "--no-cache", env=no_git_env(tmp_path))
+    assert code == 0, out + err
