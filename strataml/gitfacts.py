@@ -23,6 +23,24 @@ def repo_top(start: Path) -> Path | None:
     return None
 
 
+def identity(root: Path) -> str:
+    """The git identity ("name <email>", or either alone) that commits in `root` would carry;
+    "" when none is set or git is not installed."""
+    if shutil.which("git") is None:
+        return ""
+
+    def config(key: str) -> str:
+        try:
+            return _git(Path(root), "config", key).decode("utf-8", "replace").strip()
+        except GitError as exc:
+            if exc.returncode == 1:  # not set
+                return ""
+            raise
+
+    name, email = config("user.name"), config("user.email")
+    return f"{name} <{email}>".strip() if email else name
+
+
 def repo_prefix(root: Path) -> str:
     """The workspace's path inside its repository, with a trailing '/', or '' at the top."""
     top = repo_top(root)

@@ -204,3 +204,24 @@ def test_doctor_outside_a_repository_needs_no_git(tmp_path: Path, strataml_exe: 
     shutil.copytree(FIXTURES / "positive", root, symlinks=True)
     code, out, err = strataml(strataml_exe, root, "doctor", "--strict", "--no-cache", env=no_git_env(tmp_path))
     assert code == 0, out + err
+
+
+def test_the_promotion_actor_is_read_through_the_one_git_runner(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ledger entry names who made the change; a git config git cannot read is an error, not a
+    silent fall back to the login name."""
+    import getpass
+
+    from strataml.promote import _actor
+
+    git(repo, "config", "user.name", "Ada Lovelace")
+    git(repo, "config", "user.email", "ada@example.org")
+    assert _actor(repo) == "Ada Lovelace <ada@example.org>"
+    with open(repo / ".git" / "config", "a") as f:
+        f.write("[broken\n")
+    with pytest.raises(gitfacts.GitError) as caught:
+        _actor(repo)
+    assert caught.value.message.startswith("`git config user.name` failed: fatal: bad config"), caught.value.message
+    monkeypatch.setenv("PATH", no_git_env(tmp_path)["PATH"])
+    assert _actor(repo) == getpass.getuser()
