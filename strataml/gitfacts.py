@@ -398,7 +398,7 @@ def _read_batch(top: Path, objects: list[str], keys: list[str]) -> dict[str, byt
     except GitError as exc:
         if "unknown switch" not in exc.stderr:
             raise
-        return _read_each(top, objects, keys)  # git before 2.36 has no -z
+        return _read_each(top, names, keys)  # git before 2.36 has no -z
     return _answers(out, names, keys)
 
 
@@ -422,13 +422,14 @@ def _answers(out: bytes, names: list[bytes], keys: list[str]) -> dict[str, bytes
     return result
 
 
-def _read_each(top: Path, objects: list[str], keys: list[str]) -> dict[str, bytes]:
+def _read_each(top: Path, names: list[bytes], keys: list[str]) -> dict[str, bytes]:
     """_read_batch() for git without `cat-file --batch -z`: each name is resolved on a command line
     of its own (a newline stays inside it), then the object ids (which hold none) are read in one batch."""
     found: dict[str, str] = {}
-    for key, name in zip(keys, objects):
+    for key, name in zip(keys, names):
         try:
-            found[key] = _git(top, "rev-parse", "--verify", "--quiet", name).decode().strip()
+            # (decoded as the file system does: the argument git gets is `name`, byte for byte)
+            found[key] = _git(top, "rev-parse", "--verify", "--quiet", os.fsdecode(name)).decode().strip()
         except GitError as exc:
             if exc.returncode != 1:  # 1, silently: no such object; anything else is git failing
                 raise

@@ -157,14 +157,15 @@ def test_one_object_per_call_fallback_answers_as_the_batch_does(repo: Path) -> N
     commit = commit_all(repo, "odd name")
     names = ["strataml.yaml", "absent.txt", "new\nline.txt", "datasets"]
     objects = [f"{commit}:{n}" for n in names]
-    assert gitfacts._read_each(repo, objects, names) == gitfacts._read_batch(repo, objects, names)
-    assert set(gitfacts._read_each(repo, objects, names)) == {"strataml.yaml", "new\nline.txt", "datasets"}
+    asked = [o.encode() for o in objects]
+    assert gitfacts._read_each(repo, asked, names) == gitfacts._read_batch(repo, objects, names)
+    assert set(gitfacts._read_each(repo, asked, names)) == {"strataml.yaml", "new\nline.txt", "datasets"}
     # A broken repository is an error, never "the file was absent" (which history rules read as new).
     obj = repo / ".git" / "objects" / commit[:2] / commit[2:]
     obj.chmod(0o644)
     obj.write_bytes(b"garbage")
     with pytest.raises(gitfacts.GitError):
-        gitfacts._read_each(repo, objects, names)
+        gitfacts._read_each(repo, asked, names)
 
 
 # 3. Fail closed without git.
