@@ -108,8 +108,8 @@ class Context:
                 # The same strings serve as paths and as keys: no second copy per file.
                 paths = [r.meta for r in self.records()] + list(expected)
                 paths += [p for r in self.records() for p in _record_paths(r)[1:] if p not in expected]
-                # A GitError (git failing, or missing in a repository) goes up as it is: exit 3, never
-                # a gate that quietly skipped its git rules.
+                # A GitError goes up as it is (exit 3), never a gate that quietly skipped its git rules.
+                # (Without git installed, the doctor command refuses before this: gitfacts.need_git.)
                 self._git = gitfacts.facts(self.workspace.root, paths, expected, whole=self.scope is None) or False
         return self._git or None  # type: ignore[return-value]
 
