@@ -7,9 +7,11 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from strataml.errors import StrataError
 
 
 def repo_top(start: Path) -> Path | None:
@@ -19,6 +21,24 @@ def repo_top(start: Path) -> Path | None:
         if (folder / ".git").exists():
             return folder
     return None
+
+
+def identity(root: Path) -> str:
+    """The git identity ("name <email>", or either alone) that commits in `root` would carry;
+    "" when none is set or git is not installed."""
+    if shutil.which("git") is None:
+        return ""
+
+    def config(key: str) -> str:
+        try:
+            return _git(Path(root), "config", key).decode("utf-8", "replace").strip()
+        except GitError as exc:
+            if exc.returncode == 1:  # not set
+                return ""
+            raise
+
+    name, email = config("user.name"), config("user.email")
+    return f"{name} <{email}>".strip() if email else name
 
 
 def repo_prefix(root: Path) -> str:
@@ -68,11 +88,62 @@ class GitFacts:
     small_blobs: dict[str, bytes]  # lfs-routed path -> blob content, for blobs small enough to be pointers
 
 
+class GitError(StrataError):
+    """git failed, or cannot run: exit 3 like any StrataError.
+
+    Callers that need git let it through: a gate that skipped the rules needing git would pass
+    what it never checked. `stderr` and `returncode` are git's own, for the few callers that
+    expect a particular failure.
+    """
+
+    def __init__(self, message: str, hint: str, stderr: str = "", returncode: int | None = None) -> None:
+        super().__init__(message, hint)
+        self.stderr = stderr
+        self.returncode = returncode
+
+
+# Fits every command that reaches git (doctor, sign, promote, dataset add, run): none prints more of git than the message.
+FAILED_HINT = "run `git status` in this repository to see what git reports, fix that, then run strataml again"
+SINCE_HINT = "install git: --since reads the history git keeps"
+
+
+def _failed(args: Sequence[str], returncode: int, stderr: bytes) -> GitError:
+    """The error for a failed git command: its name and options (never its path list) and the
+    line git says most about it (its first `fatal:` line, else its first line)."""
+    text = stderr.decode("utf-8", "replace").strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    said = next(
+        (line for line in lines if line.startswith("fatal:")), lines[0] if lines else f"exit status {returncode}"
+    )
+    words = list(args[: args.index("--")] if "--" in args else args)
+    command = " ".join(words)
+    if len(command) > 120:
+        command = command[:117] + "..."
+    return GitError(f"`git {command}` failed: {said}", FAILED_HINT, text, returncode)
+
+
+def _argv(top: Path, args: Sequence[str]) -> list[str]:
+    return ["git", "-C", str(top), *args]
+
+
+def _env() -> dict[str, str]:
+    """The environment git runs in: ours, with git's messages in one language (callers match a
+    few of them, such as "unknown switch")."""
+    return {**os.environ, "LC_ALL": "C"}
+
+
 def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    proc = subprocess.run(["git", "-C", str(top), *args], input=stdin, capture_output=True, check=False)
+    """The one way StrataML runs git to completion: its output, or a GitError."""
+    proc = subprocess.run(_argv(top, args), input=stdin, capture_output=True, check=False, env=_env())
     if proc.returncode != 0:
-        raise GitError(proc.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
+        raise _failed(args, proc.returncode, proc.stderr)
     return proc.stdout
+
+
+def _paths(paths: list[str]) -> Iterator[list[str]]:
+    """Repository-relative paths as literal pathspecs (no `*`, `?`, `[` or `:(magic)` of their own),
+    in command lines of bounded length (a pull request can change tens of thousands of folders)."""
+    return _argument_chunks([f":(literal){p}" for p in paths])
 
 
 def _argument_chunks(args: list[str], budget: int = 100_000) -> Iterator[list[str]]:
@@ -95,7 +166,7 @@ Started = list[tuple[subprocess.Popen, list[str]]]
 def _start(top: Path, *commands: list[str]) -> Started:
     """Several git commands (without input) started side by side."""
     return [
-        (subprocess.Popen(["git", "-C", str(top), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE), args)
+        (subprocess.Popen(_argv(top, args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()), args)
         for args in commands
     ]
 
@@ -105,7 +176,7 @@ def _finish(started: Started) -> list[bytes]:
     outs = [proc.communicate() for proc, _args in started]
     for (proc, args), (_out, err) in zip(started, outs):
         if proc.returncode != 0:
-            raise GitError(err.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
+            raise _failed(args, proc.returncode, err)
     return [out for out, _err in outs]
 
 
@@ -134,7 +205,8 @@ class Changes:
             resolve_commit(root, ref)  # raises the "not a repository" error with its hint
         top = repo[0]  # type: ignore[index]
         self.prefix = repo_prefix(root)
-        spec = [*(f":(literal){self.prefix}{p}" for p in WATCHED), _ATTRIBUTES_SPEC]
+        [spec] = _paths([self.prefix + p for p in WATCHED])
+        spec.append(_ATTRIBUTES_SPEC)
         # The walk first: it needs no commit, and it is the long pole.
         [self._walk] = _start(top, ["ls-files", "-z", "--others", "--exclude-standard", "--", *spec])
         try:
@@ -185,16 +257,15 @@ def changes_since(root: Path, ref: str) -> Changes:
     return _PREFETCHED.pop((str(Path(root).resolve()), ref), None) or Changes(root, ref)
 
 
-class GitError(Exception):
-    pass
-
-
 def repository(root: Path) -> tuple[Path, Path] | None:
     """(top level, absolute git dir) of the repository holding `root`, or None.
 
     Read from the `.git` folder (or a worktree's `.git` file) as git itself finds it: a doctor
     run asks this several times, and a `git rev-parse` process each time cost ~4 ms a call.
     git answers when its environment points elsewhere (GIT_DIR, GIT_WORK_TREE).
+    None too when git is not installed: a command that must not run without it (the doctor's
+    git rules, --since) calls need_git() first, the others (the index, a run's provenance) do
+    without.
     """
     if shutil.which("git") is None:
         return None
@@ -210,6 +281,14 @@ def repository(root: Path) -> tuple[Path, Path] | None:
     except GitError:
         return None
     return Path(out[0]), Path(out[1])
+
+
+def need_git(root: Path, hint: str) -> None:
+    """Fail closed when `root` lies in a git repository (a `.git` upward) but git is not installed:
+    rules that need git must not be skipped as if there were no repository. `hint`: what the
+    calling command offers (the doctor: --no-git)."""
+    if shutil.which("git") is None and repo_top(root) is not None:
+        raise GitError("git is not installed, but this workspace is in a git repository", hint)
 
 
 def _git_dir(dotgit: Path) -> Path | None:
@@ -254,15 +333,12 @@ def facts(
         return None
     top, git_dir = repo
     prefix = repo_prefix(root)
-    if whole:
-        listed = _git(top, "ls-files", "-z", "--stage", "--", prefix or ".").split(b"\0")
-    else:  # a few records: ask about their paths only
-        # As arguments (git ls-files has no --pathspec-from-file), literal, in command lines of
-        # bounded length; arguments cannot be split by a newline in a path.
-        listed = b"".join(
-            _git(top, "ls-files", "-z", "--stage", "--", *chunk)
-            for chunk in _argument_chunks([f":(literal){prefix}{p}" for p in paths])
-        ).split(b"\0")
+    # As arguments (git ls-files has no --pathspec-from-file): a newline in a path cannot split them.
+    listed = b"".join(
+        _git(top, "ls-files", "-z", "--stage", "--", *chunk)
+        # whole: the workspace's folder; else a few records: their paths only
+        for chunk in _paths([prefix or "."] if whole else [prefix + p for p in paths])
+    ).split(b"\0")
     # Routing first: only LFS-routed paths need their blob id kept; for the rest, being in
     # the index is all that matters. (100,000 files make these outputs tens of MB.)
     attrs = _git(
@@ -322,16 +398,21 @@ def _read_batch(top: Path, objects: list[str], keys: list[str]) -> dict[str, byt
     """Contents of `objects` (blob ids or REV:PATH) by one `git cat-file --batch`; missing ones absent.
 
     Names go in NUL-terminated (`-z`): a path holding a newline would otherwise end its name
-    early and shift the answer of every object after it. git echoes a name it cannot find
-    ("NAME missing"), so answers are matched against the name asked, never split at newlines.
+    early and shift the answer of every object after it.
     """
     names = [o.encode("utf-8", "surrogateescape") for o in objects]
     try:
         out = _git(top, "cat-file", "--batch", "-z", stdin=b"".join(n + b"\0" for n in names))
     except GitError as exc:
-        if "unknown switch" not in str(exc):
+        if "unknown switch" not in exc.stderr:
             raise
-        return _read_each(top, names, keys)  # git before 2.36 has no -z: one object per call
+        return _read_each(top, names, keys)  # git before 2.36 has no -z
+    return _answers(out, names, keys)
+
+
+def _answers(out: bytes, names: list[bytes], keys: list[str]) -> dict[str, bytes]:
+    """`git cat-file --batch` output, by key. git echoes a name it cannot find ("NAME missing"),
+    so answers are matched against the name asked, never split at newlines."""
     result: dict[str, bytes] = {}
     pos = 0
     for key, name in zip(keys, names):
@@ -350,18 +431,26 @@ def _read_batch(top: Path, objects: list[str], keys: list[str]) -> dict[str, byt
 
 
 def _read_each(top: Path, names: list[bytes], keys: list[str]) -> dict[str, bytes]:
-    result: dict[str, bytes] = {}
+    """_read_batch() for git without `cat-file --batch -z`: each name is resolved on a command line
+    of its own (a newline stays inside it), then the object ids (which hold none) are read in one batch."""
+    found: dict[str, str] = {}
     for key, name in zip(keys, names):
-        proc = subprocess.run(["git", "-C", str(top), "cat-file", "blob", name], capture_output=True, check=False)
-        if proc.returncode == 0:
-            result[key] = proc.stdout
-    return result
+        try:
+            # (decoded as the file system does: the argument git gets is `name`, byte for byte)
+            found[key] = _git(top, "rev-parse", "--verify", "--quiet", os.fsdecode(name)).decode().strip()
+        except GitError as exc:
+            if exc.returncode != 1:  # 1, silently: no such object; anything else is git failing
+                raise
+    if not found:
+        return {}
+    oids = list(found.values())
+    out = _git(top, "cat-file", "--batch", stdin="".join(o + "\n" for o in oids).encode())
+    return _answers(out, [o.encode() for o in oids], list(found))
 
 
 def resolve_commit(root: Path, ref: str) -> str:
     """The commit `ref` names; a clear error when it is unknown (e.g. not fetched in a shallow clone)."""
-    from strataml.errors import StrataError
-
+    need_git(root, SINCE_HINT)
     if repository(root) is None:
         raise StrataError(
             f"--since {ref}: {root} is not inside a git repository", "history rules compare against git history"
@@ -390,9 +479,10 @@ def files_at(root: Path, commit: str, folders: list[str]) -> set[str]:
     top, _ = repository(root) or (None, None)
     assert top is not None
     prefix = repo_prefix(root)
-    if not folders:
-        return set()
-    listed = _git(top, "ls-tree", "-r", "-z", "--name-only", commit, "--", *[prefix + f for f in folders]).split(b"\0")
+    listed = b"".join(
+        _git(top, "ls-tree", "-r", "-z", "--name-only", commit, "--", *chunk)
+        for chunk in _paths([prefix + f for f in folders])
+    ).split(b"\0")
     return {p.decode("utf-8", "surrogateescape")[len(prefix) :] for p in listed if p}
 
 
@@ -403,7 +493,8 @@ def modes_at(root: Path, commit: str, folder: str) -> dict[str, str]:
     top, _ = repository(root) or (None, None)
     assert top is not None
     prefix = repo_prefix(root)
-    listed = _git(top, "ls-tree", "-r", "-t", "-z", "--full-tree", commit, "--", prefix + folder).split(b"\0")
+    [spec] = _paths([prefix + folder])
+    listed = _git(top, "ls-tree", "-r", "-t", "-z", "--full-tree", commit, "--", *spec).split(b"\0")
     out = {}
     for line in listed:
         head, _tab, path = line.partition(b"\t")

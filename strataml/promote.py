@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,17 +196,11 @@ def _refuse_unsigned(ws: Workspace, record: Record, to: str, policy: trust.Trust
 
 def _actor(root: Path) -> str:
     """The git identity (name <email>), else the login name: who made the change."""
+    from strataml.gitfacts import identity
 
-    def config(key: str) -> str:
-        try:
-            done = subprocess.run(["git", "-C", str(root), "config", key], capture_output=True, text=True, check=False)
-        except OSError:
-            return ""
-        return done.stdout.strip()
-
-    name, email = config("user.name"), config("user.email")
-    if name or email:
-        return f"{name} <{email}>".strip() if email else name
+    found = identity(root)
+    if found:
+        return found
     try:
         return getpass.getuser()
     except (KeyError, OSError):

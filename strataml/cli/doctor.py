@@ -11,7 +11,7 @@ import click
 from strataml.cli.main import State
 from strataml.cli.output import emit, progress_bar
 from strataml.errors import StrataError
-from strataml.gitfacts import prefetch_changes, repo_prefix
+from strataml.gitfacts import SINCE_HINT, need_git, prefetch_changes, repo_prefix
 from strataml.reporters import FORMATS, RenderOptions, render
 
 
@@ -113,6 +113,9 @@ def doctor(
         emit(output, lambda s, c: _explain(s, c, fmt, explain), _root_if_any(state))
         return 0
     root = state.root()
+    if since or not no_git:
+        # Before anything reads a cache: in a repository, the rules that need git run or nothing does.
+        need_git(root, SINCE_HINT if since else "install git, or pass --no-git to skip the rules that need git")
     if since:
         prefetch_changes(root, since)  # git walks the tree while the doctor's modules load
     from strataml.doctor import engine
