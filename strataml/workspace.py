@@ -16,6 +16,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from strataml import atomic
 from strataml.controls import find
 from strataml.errors import StrataError
 from strataml.loading import Loaded, load_file
@@ -148,6 +149,12 @@ class Workspace:
         """Existing refs (of `kind`) closest to `text`, for "did you mean" hints."""
         return closest(text, [str(r.ref) for r in self.records if kind is None or r.kind == kind], n)
 
+    def read_bytes(self, rel: str, *, limit: int = atomic.MAX_READ) -> bytes | None:
+        """The content of workspace file `rel` (None when absent), by the confined rules of
+        strataml.atomic: never through a symlink, a regular file only, at most `limit` bytes
+        (atomic.Refused otherwise). A staged record's files are read from its staging folder."""
+        return atomic.read_bytes(self.root, self.reader.rel(rel) if self.reader is not None else rel, limit=limit)
+
     def abspath(self, rel: str) -> Path:
         return Path(self.fspath(rel))
 
@@ -235,10 +242,14 @@ class _Reader:
         # (folder, where its files are): a staged record's files, read under its final name.
         self.moved = (moved[0] + "/", moved[1] + "/") if moved else None
 
-    def fspath(self, rel: str) -> str:
+    def rel(self, rel: str) -> str:
+        """Where workspace path `rel` is, relative to the root (a staged record's files: in its staging folder)."""
         if self.moved is not None and rel.startswith(self.moved[0]):
-            rel = self.moved[1] + rel[len(self.moved[0]) :]
-        return os.path.join(self.base, rel)  # strings, not Paths: this runs once per file
+            return self.moved[1] + rel[len(self.moved[0]) :]
+        return rel
+
+    def fspath(self, rel: str) -> str:
+        return os.path.join(self.base, self.rel(rel))  # strings, not Paths: this runs once per file
 
     def __call__(self, rel: str) -> Loaded:
         path = self.fspath(rel)
