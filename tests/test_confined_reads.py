@@ -262,8 +262,11 @@ def test_the_warm_run_still_takes_the_config_from_the_cache(ws: Path, monkeypatc
 
 @pytest.mark.parametrize("text", ["schema: [\n", "- a list\n", "", "signing: {require: [{records: model}]}\n"])
 @pytest.mark.parametrize("command", [["promote", MODEL, "--to", "candidate"], ["sign", MODEL]])
-def test_promote_and_sign_refuse_when_the_config_has_errors(ws: Path, text: str, command: list[str],
+def test_promote_and_sign_refuse_when_the_config_has_errors(ws: Path, tmp_path: Path, text: str, command: list[str],
+                                                           monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "gnupg").mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(tmp_path / "gnupg"))  # never the user's keyring
     (ws / "strataml.yaml").write_text(text)
     code, _out, err = invoke(ws, *command, capsys=capsys)
     line = one_line_error(code, err)
