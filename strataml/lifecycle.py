@@ -243,8 +243,7 @@ def unreadable(exc: atomic.Refused) -> Problem:
     return Problem(
         SCHEMA,
         None,
-        f"the ledger was not read: it is {exc.what}"
-        + (f" (more than {MAX_LEDGER_BYTES:,} bytes)" if isinstance(exc, atomic.TooLarge) else ""),
+        exc.message,
         "restore the ledger file from Git (`git checkout REF -- PATH`); a ledger is a regular file StrataML appends to",
     )
 
