@@ -18,26 +18,51 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from strataml.controls import shown
 from strataml.errors import StrataError
+from strataml.paths import unsafe
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+# What read_bytes() holds at most unless told otherwise: every file it reads is held whole, and
+# a repository decides how big its files are.
+MAX_READ = 64 * 1024 * 1024
+_CHUNK = 1024 * 1024
 
 
-class UnsafePath(StrataError):
-    """A write (or a read that must be trusted) would pass through a symlink or a non-folder."""
+class Refused(StrataError):
+    """A path under the tree that a command will not write or read; `where` names it (relative
+    to the tree) and `what` says what it is."""
 
     def __init__(self, message: str, hint: str, where: str, what: str) -> None:
         super().__init__(message, hint)
-        self.where = where  # the path (relative to the tree) that is not what it should be
-        self.what = what  # "a symlink", "not a folder", "not a regular file"
+        self.where = where
+        self.what = what
 
 
-def _parts(rel: str | PurePosixPath) -> list[str]:
-    parts = [p for p in PurePosixPath(rel).parts if p not in ("", ".")]
-    if not parts or parts[0] == "/" or ".." in parts:
-        raise ValueError(f"not a relative path inside the tree: {rel!r}")
-    return parts
+class UnsafePath(Refused):
+    """A write (or a read that must be trusted) would pass through a symlink or a non-folder, or
+    the path itself leads out of the tree; `what` is "a symlink", "not a folder", "not a regular
+    file", or why the path is not inside ("climbs out with '..'", ...)."""
+
+
+class TooLarge(Refused):
+    """A file holds more than the reader was allowed to read (`what` is "too large")."""
+
+
+def _parts(rel: str | PurePosixPath, action: str = "write") -> list[str]:
+    text = str(rel)  # a PurePosixPath prints normalised; a string is taken as it is given
+    problem = unsafe(text, portable=False)
+    if problem is not None:
+        raise UnsafePath(
+            f"refusing to {action} '{shown(text)}': the path {problem}",
+            "a path under the workspace is relative, with '/' separators and no '..'; "
+            "run `strataml doctor` to see which record names it",
+            text,
+            problem,
+        )
+    return text.split("/")
 
 
 def _lstat(name: str, dir_fd: int) -> os.stat_result | None:
@@ -57,7 +82,7 @@ def folder(
     shown = shown or str(rel)
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        parts = [] if str(rel) in ("", ".") else _parts(rel)
+        parts = [] if str(rel) in ("", ".") else _parts(rel, action)
         for i, name in enumerate(parts):
             try:
                 child = _open_dir(name, fd, shown, parts[: i + 1], action)
@@ -106,8 +131,8 @@ def _refuse_file(shown: str, st: os.stat_result, action: str = "write") -> Unsaf
     )
 
 
-def _split(rel: str | PurePosixPath) -> tuple[str, str]:
-    parts = _parts(rel)
+def _split(rel: str | PurePosixPath, action: str = "write") -> tuple[str, str]:
+    parts = _parts(rel, action)
     return "/".join(parts[:-1]), parts[-1]
 
 
@@ -163,10 +188,10 @@ def check(root: Path, rel: str | PurePosixPath) -> None:
 def open_file(root: Path, rel: str | PurePosixPath) -> Iterator[BinaryIO]:
     """`rel` under `root` opened for reading by the same rules: never through a symlink, never
     a FIFO or device (FileNotFoundError when it does not exist)."""
-    parent, name = _split(rel)
+    parent, name = _split(rel, "read")
     with folder(root, parent, create=False, shown=str(rel), action="read") as fd:
         try:
-            src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)
+            src = os.open(name, _READ_FILE, dir_fd=fd)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise _refuse_file(str(rel), os.stat(name, dir_fd=fd, follow_symlinks=False), "read") from None
@@ -178,13 +203,51 @@ def open_file(root: Path, rel: str | PurePosixPath) -> Iterator[BinaryIO]:
         yield fh
 
 
-def read_bytes(root: Path, rel: str | PurePosixPath) -> bytes | None:
-    """The content of `rel` under `root`, read by the rules of open_file (None when it does not exist)."""
+def read_bytes(root: Path, rel: str | PurePosixPath, *, limit: int = MAX_READ) -> bytes | None:
+    """The content of `rel` under `root`, read by the rules of open_file (None when it does not
+    exist): the one way a command reads a repository file whole. At most `limit` bytes are
+    read; a bigger file is TooLarge, never held."""
     try:
         with open_file(root, rel) as fh:
-            return fh.read()
+            if os.fstat(fh.fileno()).st_size > limit:
+                raise _too_large(str(rel), limit)
+            data = fh.read(limit + 1)  # the file may grow after fstat: never more than this
     except FileNotFoundError:
         return None
+    if len(data) > limit:
+        raise _too_large(str(rel), limit)
+    return data
+
+
+def _too_large(rel: str, limit: int) -> TooLarge:
+    return TooLarge(
+        f"refusing to read '{shown(rel)}': it is too large (more than {limit:,} bytes)",
+        f"restore {shown(rel)} from Git; a file this big is not what StrataML wrote there",
+        rel,
+        "too large",
+    )
+
+
+@contextmanager
+def create(root: Path, rel: str | PurePosixPath) -> Iterator[BinaryIO]:
+    """A new file `rel` under `root`, open for writing: the folders on the way are opened (or
+    made) one by one without following a symlink, and the file is created O_EXCL|O_NOFOLLOW, so
+    nothing that is already there (a file, a link to one outside) is written through
+    (FileExistsError). On an error the partial file is removed."""
+    parent, name = _split(rel)
+    with folder(root, parent, shown=str(rel)) as fd:
+        out = os.open(name, _NEW_FILE, 0o666, dir_fd=fd)
+        try:
+            with os.fdopen(out, "wb") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException:
+            try:
+                os.unlink(name, dir_fd=fd)
+            except FileNotFoundError:
+                pass
+            raise
 
 
 def remove(root: Path, rel: str | PurePosixPath) -> None:

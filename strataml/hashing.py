@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 _CHUNK = 1048576
 _local = threading.local()
@@ -23,16 +24,25 @@ def _buffer() -> memoryview:
 
 def sha256_file(path: Path | str) -> tuple[str, int]:
     """(hex sha256, size in bytes) of a regular file, read in a reused 1 MiB buffer."""
+    with open(path, "rb", buffering=0) as fh:
+        return sha256_stream(fh)
+
+
+def sha256_stream(src: BinaryIO, sink: Callable[[memoryview], object] | None = None) -> tuple[str, int]:
+    """(hex sha256, size) of what `src` holds from where it stands; every chunk also goes to
+    `sink` (a copy hashes what it writes in the one pass that reads it)."""
     digest = hashlib.sha256()
     view = _buffer()
     size = 0
-    with open(path, "rb", buffering=0) as fh:
-        while True:
-            n = fh.readinto(view)
-            if not n:
-                break
-            digest.update(view[:n])
-            size += n
+    while True:
+        n = src.readinto(view)  # type: ignore[attr-defined]
+        if not n:
+            break
+        chunk = view[:n]
+        digest.update(chunk)
+        if sink is not None:
+            sink(chunk)
+        size += n
     return digest.hexdigest(), size
 
 

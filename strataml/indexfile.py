@@ -15,6 +15,8 @@ from strataml import atomic
 
 INDEX = ".strataml/index.json"
 KEY = ".strataml/index.key"
+# The saved index is read whole; one bigger than this (far past 100,000 records) is rebuilt, never held.
+MAX_INDEX_BYTES = 512 * 1024 * 1024
 
 
 def make(root: Path, generated_at: str | None = None, entries: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -55,13 +57,13 @@ def current(root: Path) -> tuple[dict[str, Any], bool]:
     entries, key = freshness(root)
     if key is not None:
         try:
-            saved = atomic.read_bytes(root, KEY)
+            saved = atomic.read_bytes(root, KEY, limit=1024)
             if saved is not None and saved.decode("utf-8").strip() == key:
-                index = json.loads(atomic.read_bytes(root, INDEX) or b"")
+                index = json.loads(atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES) or b"")
                 if isinstance(index, dict) and isinstance(index.get("nodes"), list):
                     return index, False
-        except (OSError, ValueError):
-            pass  # missing or damaged: rebuild
+        except (OSError, ValueError, atomic.TooLarge):
+            pass  # missing, damaged or grown past reason: rebuild
     index = make(root, entries=entries)
     try:
         save(root, dumps(index), key)

@@ -42,6 +42,9 @@ WITHOUT_PASS = "TFC0005-E007"
 TIME = "TFC0005-E008"
 # How far an entry may be ahead of this machine's clock: clocks of the machines that promote drift.
 CLOCK_SKEW = timedelta(minutes=5)
+# The most a ledger may hold: an entry is ~450 bytes, so this is over 100,000 promotions, and it
+# bounds what a ledger the repository made huge (or a link to /dev/zero) costs to read.
+MAX_LEDGER_BYTES = 64 * 1024 * 1024
 
 
 def ledger_path(root: Path, model: str) -> Path:
@@ -215,10 +218,12 @@ def clock_behind(ledger: Ledger, now: datetime) -> str | None:
 
 
 def read(root: Path, model: str) -> Ledger:
+    """One model's ledger, read by the confined rules (strataml.atomic): a ledger that is a
+    symlink, a special file or too large is not read; the Ledger says why in its problems."""
     try:
-        raw = ledger_path(root, model).read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
-        return Ledger()
+        raw = atomic.read_bytes(Path(root), ledger_rel(model), limit=MAX_LEDGER_BYTES)
+    except atomic.Refused as exc:
+        return Ledger(problems=[unreadable(exc)])
     except OSError as exc:
         return Ledger(
             problems=[
@@ -230,7 +235,17 @@ def read(root: Path, model: str) -> Ledger:
                 )
             ]
         )
-    return parse(raw, model)
+    return Ledger() if raw is None else parse(raw, model)
+
+
+def unreadable(exc: atomic.Refused) -> Problem:
+    """Why a ledger was not read (a symlink, not a regular file, too large), as a TFC0005-E001 problem."""
+    return Problem(
+        SCHEMA,
+        None,
+        exc.message,
+        "restore the ledger file from Git (`git checkout REF -- PATH`); a ledger is a regular file StrataML appends to",
+    )
 
 
 def states_of(root: Path, model: str) -> dict[str, str]:
@@ -272,7 +287,7 @@ def append(root: Path, model: str, expected_size: int, entries: list[dict[str, A
     """
     rel = ledger_rel(model)
     atomic.check(Path(root), rel)
-    old = atomic.read_bytes(Path(root), rel) or b""
+    old = atomic.read_bytes(Path(root), rel, limit=MAX_LEDGER_BYTES) or b""
     if len(old) != expected_size:
         from strataml.errors import StrataError
 

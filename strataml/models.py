@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
 from strataml.controls import refuse
 from strataml.errors import StrataError
 from strataml.gates import evaluate
-from strataml.hashing import sha256_file
+from strataml.hashing import sha256_stream
 from strataml.records import Record
 from strataml.refs import valid_name, valid_version
 from strataml.schemas import schema_id, validate
@@ -39,6 +40,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
         refuse(version, "model version")
     workspace = load(root)
     run = _run(workspace, run_ref)
+    _refuse_broken(workspace, run)
     if not valid_name(name):
         raise StrataError(f"{name!r} is not a valid model name", "use letters, digits, '.', '_' and '-'")
     existing = _existing(workspace, name, run)
@@ -80,6 +82,19 @@ def _run(workspace: Workspace, run_ref: str) -> Record:
     return run
 
 
+def _refuse_broken(workspace: Workspace, run: Record) -> None:
+    """A run the doctor rejects is not registered: its recorded paths (TFC0006-E004) and hashes
+    are what the copy trusts, as sign and promote refuse a record with errors."""
+    from strataml.doctor.engine import brief, record_errors
+
+    bad = record_errors(workspace, run)
+    if bad:
+        raise StrataError(
+            f"{run.ref} has doctor errors, so it cannot be registered: {brief(bad)}",
+            "fix them (`strataml doctor`) first",
+        )
+
+
 def _existing(workspace: Workspace, name: str, run: Record) -> Registered | None:
     for model in workspace.of_kind("model"):
         if model.ref.name == name and model.data.get("produced_by") == str(run.ref):
@@ -102,12 +117,10 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], r
     try:
         artifacts = []
         for entry in files:
-            dest = staging / entry.path
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            # Read by the confined rules: a run's file that is a symlink never brings outside bytes in.
-            with atomic.open_file(root, f"{run.folder}/{entry.path}") as src, open(dest, "xb") as out:
-                shutil.copyfileobj(src, out)
-            sha, size = sha256_file(dest)
+            # Both ends by the confined rules: a run's file that is a symlink never brings outside
+            # bytes in, and the copy is made one real folder at a time inside the staging folder.
+            with atomic.open_file(root, f"{run.folder}/{entry.path}") as src, atomic.create(staging, entry.path) as out:
+                sha, size = sha256_stream(src, out.write)
             if sha != entry.sha256 or size != entry.size:
                 raise StrataError(
                     f"{run.folder}/{entry.path} does not match {run.meta}",
@@ -123,8 +136,9 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], r
             **evaluate(data.get("gates") or [], data.get("metrics") or {}),
             "emitted_at": utc_now(),
         }
-        write_text(staging, GATE_FILE, json.dumps(receipt, indent=2, sort_keys=True) + "\n")
-        gate_sha, _ = sha256_file(staging / GATE_FILE)
+        gate_text = json.dumps(receipt, indent=2, sort_keys=True) + "\n"
+        write_text(staging, GATE_FILE, gate_text)
+        gate_sha = hashlib.sha256(gate_text.encode("utf-8")).hexdigest()
         record: dict[str, Any] = {
             "schema": schema_id("model"),
             "ref": ref,

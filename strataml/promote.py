@@ -42,6 +42,7 @@ def promote(
     gnupghome: str | None = None,
 ) -> Promotion:
     ws = load(root)
+    trust.require_config(ws.config)  # the policy decides what a promotion needs: never skipped as unreadable
     record = ws.require(target, "model", "promote a model version: model:NAME@VERSION")
     if to not in lifecycle.STATES:
         raise StrataError(f"unknown state {to!r}", f"states: {', '.join(lifecycle.STATES)}")

@@ -6,6 +6,7 @@ workspace, and a `--since` run start git, before the heavier modules load.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from strataml.errors import WorkspaceNotFound
@@ -14,11 +15,18 @@ CONFIG = "strataml.yaml"
 
 
 def find_root(start: Path | None = None) -> Path:
-    """The nearest folder holding strataml.yaml, from `start` upward."""
+    """The nearest folder holding strataml.yaml, from `start` upward.
+
+    Whatever the entry is (lstat, never followed): a strataml.yaml that is a symlink or a FIFO
+    still marks its workspace, whose doctor then reports it (TFC0001-E001) without reading it.
+    """
     here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / CONFIG).is_file():
-            return folder
+        try:
+            os.lstat(folder / CONFIG)
+        except OSError:
+            continue
+        return folder
     raise WorkspaceNotFound(
         f"no {CONFIG} in {here} or any parent folder",
         "run inside a StrataML workspace, pass -C DIR, or create one with `strataml init`",

@@ -59,6 +59,7 @@ def sign(
 ) -> Signed:
     """Sign `target` (a ref, `ledger:NAME`, or a metadata path relative to `cwd`) with a pinned key from the signer's keyring."""
     ws = load(root)
+    trust.require_config(ws.config)
     what = _resolve(ws, target, Path(cwd or Path.cwd()))
     _refuse_broken(ws, what)
     asc = what.rel + SIGNATURE_SUFFIX

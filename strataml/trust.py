@@ -123,6 +123,30 @@ class Trust:
         return next((p for p in self.pins if p.fingerprint == fingerprint), None) if fingerprint else None
 
 
+def require_config(config: Loaded) -> None:
+    """Refuse (StrataError, exit 3) when strataml.yaml has errors: the signing policy it holds
+    cannot be read, and a command that acts on it (sign, promote) must not act as if there were
+    none. A file that does not load, is not a mapping, or breaks the workspace schema (a
+    misspelt requirement would be dropped, not enforced) is refused."""
+    from strataml.controls import shown
+
+    why = None
+    if config.problems:
+        why = config.problems[0].message
+    elif not isinstance(config.data, dict):
+        why = "it is empty" if config.data is None else "it is not a mapping of settings"
+    else:
+        issues = validate("workspace", config.data)
+        why = issues[0].message if issues else None
+    if why is not None:
+        from strataml.errors import StrataError
+
+        raise StrataError(
+            f"strataml.yaml has errors, so its signing policy cannot be read (run `strataml doctor`): {shown(why)}",
+            "fix strataml.yaml first; nothing was written",
+        )
+
+
 def read(root: Path, config: Any, commit: str | None = None) -> Trust:
     """The trust in force: the working tree's, or (with `commit`) what the commit held.
 

@@ -16,9 +16,10 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from strataml import atomic
 from strataml.controls import find
 from strataml.errors import StrataError
-from strataml.loading import Loaded, load_file
+from strataml.loading import MAX_BYTES, SYNTAX, TOO_LARGE, Loaded, LoadProblem, load_bytes, load_file
 from strataml.records import Record
 from strataml.refs import Ref, RefError, closest, fold, parse_ref
 from strataml.rootdir import CONFIG
@@ -33,6 +34,7 @@ FOLDER_NOTES = {".gitkeep", "README.md"}
 LEDGER = "lifecycle.jsonl"
 SIGNATURE_SUFFIX = ".asc"
 KEYS_MANIFEST = "tfc/keys/keys.yaml"  # the pinned signing keys (TFC-0007)
+CONFIG_INVALID = "TFC0001-E001"  # workspace-config-invalid: the doctor's layout rule reports it
 # Entries the walk did not enter or read: a nested repository's `.git` (folder or gitlink file),
 # and a folder (or file) it could not open. The layout rules report them; no other rule reads them.
 REPOSITORY, UNREADABLE = "repository", "unreadable"
@@ -148,6 +150,12 @@ class Workspace:
         """Existing refs (of `kind`) closest to `text`, for "did you mean" hints."""
         return closest(text, [str(r.ref) for r in self.records if kind is None or r.kind == kind], n)
 
+    def read_bytes(self, rel: str, *, limit: int = atomic.MAX_READ) -> bytes | None:
+        """The content of workspace file `rel` (None when absent), by the confined rules of
+        strataml.atomic: never through a symlink, a regular file only, at most `limit` bytes
+        (atomic.Refused otherwise). A staged record's files are read from its staging folder."""
+        return atomic.read_bytes(self.root, self.reader.rel(rel) if self.reader is not None else rel, limit=limit)
+
     def abspath(self, rel: str) -> Path:
         return Path(self.fspath(rel))
 
@@ -190,7 +198,7 @@ def load(
     _classify(reader, entries, records, strays, missing, ledgers)
     return Workspace(
         root,
-        reader(CONFIG),
+        reader.config(),
         entries,
         tuple(records),
         tuple(strays),
@@ -220,7 +228,7 @@ def load_staged(root: Path, final: str, staging: Path) -> Workspace:
 
 def load_config(root: Path, cache: Cache | None = None) -> Loaded:
     """The workspace's strataml.yaml, through the cache when one is given (unchanged: not parsed)."""
-    return _Reader(Path(root), {}, cache)(CONFIG)
+    return _Reader(Path(root), {}, cache).config()
 
 
 class _Reader:
@@ -235,10 +243,70 @@ class _Reader:
         # (folder, where its files are): a staged record's files, read under its final name.
         self.moved = (moved[0] + "/", moved[1] + "/") if moved else None
 
-    def fspath(self, rel: str) -> str:
+    def rel(self, rel: str) -> str:
+        """Where workspace path `rel` is, relative to the root (a staged record's files: in its staging folder)."""
         if self.moved is not None and rel.startswith(self.moved[0]):
-            rel = self.moved[1] + rel[len(self.moved[0]) :]
-        return os.path.join(self.base, rel)  # strings, not Paths: this runs once per file
+            return self.moved[1] + rel[len(self.moved[0]) :]
+        return rel
+
+    def fspath(self, rel: str) -> str:
+        return os.path.join(self.base, self.rel(rel))  # strings, not Paths: this runs once per file
+
+    def config(self) -> Loaded:
+        """strataml.yaml, by the confined rules of strataml.atomic: a symlink or anything but a
+        regular file is never opened (its content would come from outside the repository, or
+        block), so it sets no policy and is a TFC0001-E001 problem. Unchanged since the last
+        run (its lstat key), it comes from the cache without being read."""
+        path = self.fspath(CONFIG)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return Loaded(
+                None,
+                (LoadProblem(SYNTAX, "cannot read file: it does not exist", "create strataml.yaml (`strataml init`)"),),
+            )
+        except OSError as exc:
+            return Loaded(
+                None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "fix the file's permissions"),)
+            )
+        if not stat.S_ISREG(st.st_mode):
+            return _config_refused("a symlink" if stat.S_ISLNK(st.st_mode) else "not a regular file")
+        key = None
+        if self.cache is not None:
+            from strataml.cache import stat_key
+
+            key = stat_key(st)
+            cached = self.cache.loaded(CONFIG, key, path)
+            if cached is not None:
+                return cached
+        try:
+            raw = atomic.read_bytes(self.root, CONFIG, limit=MAX_BYTES)
+        except atomic.TooLarge:
+            return Loaded(
+                None,
+                (
+                    LoadProblem(
+                        TOO_LARGE,
+                        f"file is larger than {MAX_BYTES:,} bytes, the cap for metadata files",
+                        "keep strataml.yaml small: `strataml init` writes one of a few hundred bytes",
+                    ),
+                ),
+            )
+        except atomic.Refused as exc:  # replaced by a link or a FIFO since the lstat above
+            return _config_refused(exc.what)
+        except OSError as exc:
+            return Loaded(
+                None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "fix the file's permissions"),)
+            )
+        if raw is None:
+            return Loaded(
+                None,
+                (LoadProblem(SYNTAX, "cannot read file: it does not exist", "create strataml.yaml (`strataml init`)"),),
+            )
+        loaded = load_bytes(raw)
+        if key is not None:
+            self.cache.put_loaded(CONFIG, key, loaded)  # type: ignore[union-attr]
+        return loaded
 
     def __call__(self, rel: str) -> Loaded:
         path = self.fspath(rel)
@@ -266,6 +334,20 @@ class _Reader:
         loaded = load_file(path)
         self.cache.put_loaded(rel, key, loaded)
         return loaded
+
+
+def _config_refused(what: str) -> Loaded:
+    return Loaded(
+        None,
+        (
+            LoadProblem(
+                CONFIG_INVALID,
+                f"strataml.yaml is {what}: it was not read, so it sets no policy "
+                "(a repository's configuration is a regular file in it, never a link to one elsewhere)",
+                "replace it with the file itself (`git rm` the link and commit a regular strataml.yaml)",
+            ),
+        ),
+    )
 
 
 def walk(root: Path) -> dict[str, Entry]:

@@ -145,13 +145,27 @@ def test_model_register_refuses_a_symlinked_model_folder(ws: Path, outside: Path
     check_refused(ws, outside, "models/other", "model", "register", RUN, "--name", "other", capsys=capsys)
 
 
-def test_model_register_never_copies_a_run_file_through_a_symlink(ws: Path, outside: Path,
+@pytest.mark.parametrize("inside", [False, True])
+def test_model_register_never_copies_a_run_file_through_a_symlink(ws: Path, outside: Path, inside: bool,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A link out of the repository is a doctor error (TFC0006-E005), refused before anything is
+    made; a link inside it passes the doctor, and the copy itself refuses to read through it."""
     model = ws / f"runs/{RUN[4:]}/models/model.bin"
-    shutil.move(model, outside / "model.bin")  # the same bytes, so the recorded sha256 still matches
-    model.symlink_to(outside / "model.bin")
+    if inside:
+        target: Path | str = "../../../models/sales-model/1/model.bin"  # the same bytes: the sha256 still matches
+        model.unlink()
+    else:
+        shutil.move(model, outside / "model.bin")  # the same bytes, so the recorded sha256 still matches
+        target = outside / "model.bin"
+    model.symlink_to(target)
+    before = snapshot(outside)
     code, _out, err = invoke(ws, "model", "register", RUN, "--name", "other", capsys=capsys)
-    refused(code, err, "models/model.bin")
+    if inside:
+        refused(code, err, "models/model.bin")
+    else:
+        lines = [ln for ln in err.splitlines() if ln.startswith("strataml: error:")]
+        assert code == 3 and len(lines) == 1 and "TFC0006-E005" in lines[0] and "models/model.bin" in lines[0], err
+    assert snapshot(outside) == before
     assert not (ws / "models/other").exists() or not any((ws / "models/other").iterdir())
 
 

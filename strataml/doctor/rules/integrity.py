@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 import sys
 from collections.abc import Generator, Iterator
@@ -13,6 +12,7 @@ from strataml import lfs
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.hashing import sha256_file
+from strataml.paths import unsafe
 from strataml.records import FileEntry, Record
 from strataml.workspace import OPAQUE, SIGNATURE_SUFFIX, Entry
 
@@ -24,7 +24,6 @@ ESCAPING_LINK = "TFC0006-E005"
 SPECIAL = "TFC0006-E006"
 UNRECORDED = "TFC0006-W001"
 
-_DRIVE = re.compile(r"^[A-Za-z]:")
 _NOT_FILES = ("dir", *OPAQUE)
 
 
@@ -64,22 +63,6 @@ def check(ctx: Context) -> Iterator[Finding]:
     ctx.prefetch([rel for _r, _e, rel in pending if rel not in small])
     for record, entry, rel in pending:
         yield from _verify(ctx, record, entry, rel, rel in small)
-
-
-def unsafe(path: str) -> str | None:
-    """Why a recorded path cannot be trusted to stay inside its record folder, or None."""
-    if "\\" in path:
-        return "uses a backslash"
-    if path.startswith("/") or _DRIVE.match(path):
-        return "is absolute"
-    if "\x00" in path:
-        return "contains a NUL byte"
-    parts = path.split("/")
-    if ".." in parts:
-        return "climbs out with '..'"
-    if any(p in ("", ".") for p in parts):
-        return "has an empty or '.' segment"
-    return None
 
 
 def _present(ctx: Context, record: Record, rel: str) -> Generator[Finding, None, bool]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from strataml import lifecycle
+from strataml import atomic, lifecycle
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.refs import RefError, parse_ref
@@ -19,12 +19,19 @@ def check(ctx: Context) -> Iterator[Finding]:
     for path in ctx.ledgers():
         name = path.split("/")[1]
         try:
-            raw = ws.abspath(path).read_bytes()
+            # The walk saw a regular file; the confined reader checks what is there now, and bounds it.
+            raw = ws.read_bytes(path, limit=lifecycle.MAX_LEDGER_BYTES)
+        except atomic.Refused as exc:
+            problem = lifecycle.unreadable(exc)
+            yield Finding(problem.code, path, problem.message, problem.hint)
+            continue
         except OSError as exc:
             yield Finding(
                 lifecycle.SCHEMA, path, f"cannot read the ledger: {exc.strerror}", "check the file's permissions"
             )
             continue
+        if raw is None:
+            continue  # removed since the walk: nothing to check
         ledger = lifecycle.parse(raw, name)
         if any(p.code == lifecycle.TIME for p in ledger.problems):
             ctx.volatile = True  # an entry in the future is fine once the clock passes it

@@ -6,11 +6,12 @@ import hashlib
 from collections.abc import Iterator
 
 from strataml import schemas
+from strataml.atomic import Refused, TooLarge
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.doctor.rules.layout import declared_schema_ok, load_problems
 from strataml.hashing import dataset_digest
-from strataml.loading import load_bytes
+from strataml.loading import MAX_BYTES, TOO_LARGE, load_bytes
 from strataml.records import Record
 from strataml.times import parse_time
 
@@ -135,10 +136,18 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
     if entry is None or entry.kind != "file":
         return  # integrity reports a missing or unsafe file
     try:
-        raw = ctx.workspace.abspath(rel).read_bytes()
+        raw = ctx.workspace.read_bytes(rel, limit=MAX_BYTES)
+    except TooLarge as exc:
+        yield Finding(TOO_LARGE, rel, exc.message, "a gate receipt is written small; restore it from Git")
+        return
+    except Refused as exc:
+        yield Finding(GATE_SCHEMA, rel, f"gate receipt was not read: it is {exc.what}", exc.hint or "")
+        return
     except OSError as exc:
         yield Finding(GATE_SCHEMA, rel, f"gate receipt cannot be read: {exc.strerror}", "fix the file's permissions")
         return
+    if raw is None:
+        return  # removed since the walk
     loaded = load_bytes(raw, json_syntax=rel.endswith(".json"))  # one read serves parsing and the pin check
     yield from load_problems(rel, loaded)
     if loaded.data is None:

@@ -1,0 +1,35 @@
+"""The one check of a relative path: does it stay inside the folder it is relative to?
+
+A record's recorded paths (the doctor's TFC0006-E004) and every path the confined writer and
+reader in strataml.atomic are handed go through `unsafe`, so what the doctor accepts and what a
+command will open are decided by the same lines. Control characters in a name are not this
+module's business (strataml.controls finds them, TFC0001-E008), except NUL: no system call can
+take it, so a path holding one never names a file.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def unsafe(path: str, *, portable: bool = True) -> str | None:
+    """Why `path` cannot be trusted to name a file inside its folder, or None.
+
+    `portable` also refuses what only another system reads as a way out (a backslash, a drive
+    letter): a recorded path must stay inside its folder on every checkout, while a path this
+    machine opens needs only the POSIX rules.
+    """
+    if portable and "\\" in path:
+        return "uses a backslash"
+    if path.startswith("/") or (portable and _DRIVE.match(path)):
+        return "is absolute"
+    if "\x00" in path:
+        return "contains a NUL byte"
+    parts = path.split("/")
+    if ".." in parts:
+        return "climbs out with '..'"
+    if any(p in ("", ".") for p in parts):
+        return "has an empty or '.' segment"
+    return None
