@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from strataml import gitfacts
+from strataml import atomic, gitfacts, lifecycle
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.loading import load_bytes
@@ -146,7 +146,11 @@ def check(ctx: Context) -> Iterator[Finding]:
             )
     for ledger in sorted(ledgers):
         previous = old.get(ledger)
-        current = ws.abspath(ledger).read_bytes() if ws.abspath(ledger).is_file() else b""
+        try:
+            current = ws.read_bytes(ledger, limit=lifecycle.MAX_LEDGER_BYTES) or b""
+        except atomic.Refused:
+            current = b""  # a symlink, a device, too large: the walk and the ledger rule say which
+
         if previous is not None and not current.startswith(previous):
             yield Finding(
                 LEDGER_REWRITTEN,
