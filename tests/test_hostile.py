@@ -271,3 +271,43 @@ def test_limits_hold_with_libyaml_and_with_pure_python(monkeypatch: pytest.Monke
         assert [p.code for p in load_bytes(content).problems] == [code], name
     assert [p.code for p in load_bytes(b"".join(b"k%d: 0\n" % i for i in range(600))).problems] == ["TFC0001-E110"]
     assert load_bytes(b"".join(b"k%d: 0\n" % i for i in range(499))).ok
+
+
+HUGE_INT = b"1" * 5000  # past Python's int-from-text limit (4,300 digits by default)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    "path,content,line",
+    [
+        (SPEC, HEAD.replace(b"seed: 1\n", b"seed: " + HUGE_INT + b"\n"), 6),
+        (SPEC, HEAD + b"other: [1, 2:" + b"00:" * 3000 + b"00]\n", 7),  # YAML 1.1 base 60
+        ("models/sales-model/1/gate.json", None, 6),
+    ],
+    ids=["yaml", "yaml-sexagesimal", "gate.json"],
+)
+def test_a_huge_integer_is_a_finding_not_a_crash(
+    ws: Path, strataml_exe: list[str], path: str, content: bytes | None, line: int
+) -> None:
+    if content is None:
+        text = (ws / path).read_bytes()
+        content = text.replace(b'"observed": 0.75', b'"observed": ' + HUGE_INT)
+        assert content != text
+    (ws / path).write_bytes(content)
+    found = [(f.code, f.path, f.line) for f in engine.doctor(ws).findings if "integer too long" in f.message]
+    assert found == [("TFC0001-E105", path, line)]
+    proc = subprocess.run([*strataml_exe, "-C", str(ws), "doctor"], capture_output=True, text=True, timeout=110)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "internal error" not in proc.stdout + proc.stderr
+    assert path in proc.stdout and "integer too long" in proc.stdout
+
+
+def test_integers_up_to_the_cap_still_load() -> None:
+    from strataml.loading import MAX_INT_CHARS
+
+    digits = b"9" * MAX_INT_CHARS
+    assert load_bytes(b"x: " + digits).data == {"x": int(digits)}
+    assert load_bytes(b'{"x": -' + digits[1:] + b"}", json_syntax=True).data == {"x": -int(digits[1:])}
+    assert load_bytes(b'{"x": 1.' + digits + b"}", json_syntax=True).ok  # floats have no text limit
+    assert [p.code for p in load_bytes(b"x: " + digits + b"9").problems] == ["TFC0001-E105"]
+    assert [p.code for p in load_bytes(b'{"x": ' + digits + b"9}", json_syntax=True).problems] == ["TFC0001-E105"]
