@@ -208,7 +208,7 @@ def test_dataset_add_refusal_names_every_finding(fresh: Path, tmp_path: Path, ca
     assert run(["-C", str(fresh), "dataset", "add", "d", str(tmp_path / "dataset.yaml"), str(tmp_path / "a\\b.csv"),
                 "--version", "1"]) == 3
     err = capsys.readouterr().err
-    assert "TFC0006-E004 datasets/d/1/dataset.yaml: files[0].path 'a\\\\b.csv' uses a backslash" in err
+    assert "TFC0006-E004 datasets/d/1/dataset.yaml: files[0].path 'a\\b.csv' uses a backslash" in err
     assert "TFC0008-E004 datasets/d/1/dataset.yaml: files[1].path 'dataset.yaml' is the record's own metadata file" in err
     assert not (fresh / "datasets/d").exists()
 
