@@ -245,6 +245,7 @@ def test_cache_refuses_a_symlinked_folder_or_database(ws: Path, outside: Path, r
 # --- -o FILE -------------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("command", [["doctor", "--format", "json"], ["index"]])
 @pytest.mark.parametrize("via_link", [False, True])
 def test_output_to_a_fifo_is_written_through(ws: Path, tmp_path: Path, command: list[str], via_link: bool,
@@ -258,8 +259,8 @@ def test_output_to_a_fifo_is_written_through(ws: Path, tmp_path: Path, command: 
     reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
     try:
         done = subprocess.run([*strataml_exe, "-C", str(ws), *command, "-o", str(target)], capture_output=True,
-                              text=True, timeout=60)
-        received, _ = reader.communicate(timeout=30)
+                              text=True, timeout=180)
+        received, _ = reader.communicate(timeout=60)
     finally:
         if reader.poll() is None:
             reader.kill()
@@ -269,13 +270,14 @@ def test_output_to_a_fifo_is_written_through(ws: Path, tmp_path: Path, command: 
     assert "nodes" in json.loads(received) or "findings" in json.loads(received)
 
 
+@pytest.mark.timeout(300)
 def test_output_to_dev_stdout_is_written_through(ws: Path, tmp_path: Path, strataml_exe: list[str]) -> None:
     # What /dev/stdout is (a link to the process's fd 1), made here: a build that replaces the
     # target with a regular file would otherwise replace /dev/stdout itself when run as root.
     stdout = tmp_path / "stdout"
     stdout.symlink_to("/dev/fd/1")
     done = subprocess.run([*strataml_exe, "-C", str(ws), "doctor", "--format", "json", "-o", str(stdout)],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["findings"] == [] and stdout.is_symlink()
 
