@@ -268,3 +268,30 @@ def test_a_csv_wider_than_the_limit_is_refused(fresh: Path, tmp_path: Path, caps
     assert run(["-C", str(fresh), "dataset", "add", "wide", str(wide), "--version", "1"]) == 3
     assert f"the header names {MAX_COLUMNS + 1:,} columns" in capsys.readouterr().err
     assert datasets_now(fresh) == ["datasets/.gitkeep"]
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r", ""])
+def test_a_row_of_exactly_the_limit_is_read_and_one_more_character_is_refused(tmp_path: Path, ending: str) -> None:
+    from strataml.errors import StrataError
+    from strataml.tabular import describe_csv
+
+    def table(row: str) -> Path:
+        path = tmp_path / "t.csv"
+        path.write_bytes(f"a,b{ending or chr(10)}{row}{ending}".encode())
+        return path
+
+    at_limit = "1," + "x" * (MAX_ROW_CHARS - 2)
+    assert describe_csv(table(at_limit)).rows == 1
+    quoted = '1,"' + "x\n" * ((MAX_ROW_CHARS - 4) // 2) + '"'  # line breaks inside a field count
+    assert len(quoted) == MAX_ROW_CHARS and describe_csv(table(quoted)).rows == 1
+    for over in (at_limit + "x", quoted[:-1] + "x" + '"'):
+        with pytest.raises(StrataError, match=rf"t\.csv:\d+: a CSV row longer than {MAX_ROW_CHARS:,} characters"):
+            describe_csv(table(over))
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(fresh: Path, tmp_path: Path) -> None:
+    csv = tmp_path / "bom.csv"
+    csv.write_bytes(b"\xef\xbb\xbfa,b\n1,x\n2,y\n")
+    assert run(["-C", str(fresh), "dataset", "add", "bom", str(csv), "--version", "1", "--target", "a"]) == 0
+    columns = read_yaml(fresh / "datasets/bom/1/dataset.yaml")["columns"]
+    assert [(c["name"], c.get("role")) for c in columns] == [("a", "target"), ("b", None)]
