@@ -295,3 +295,16 @@ def test_a_byte_order_mark_is_not_part_of_the_first_column(fresh: Path, tmp_path
     assert run(["-C", str(fresh), "dataset", "add", "bom", str(csv), "--version", "1", "--target", "a"]) == 0
     columns = read_yaml(fresh / "datasets/bom/1/dataset.yaml")["columns"]
     assert [(c["name"], c.get("role")) for c in columns] == [("a", "target"), ("b", None)]
+
+
+def test_a_refusal_lists_the_first_findings_then_counts_the_rest(fresh: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    names = [f"a\\b{i:02}.csv" for i in range(35)]
+    for name in names:
+        (tmp_path / name).write_text("x\n1\n")
+    assert run(["-C", str(fresh), "dataset", "add", "d", *[str(tmp_path / n) for n in names], "--version", "1"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("TFC0006-E004") == 10, err  # the first ten, then a count
+    assert err.splitlines()[0].endswith("; ... and 25 more"), err
+    assert len(err) < 10 * 300, err
+    assert not (fresh / "datasets/d").exists()
