@@ -419,3 +419,35 @@ def _every_write_under(base: Path, mask: int, alice: gpgkeys.Key, strataml_exe: 
                  "models/iris-classifier/1/gate.json", ".strataml/index.json", "tfc/keys/keys.yaml", "report.json"):
         assert (lab / must).is_file(), must
     assert len(list((lab / "runs").glob("*/run.yaml"))) == 1
+
+
+@pytest.mark.parametrize(
+    "shape,where",
+    [(shape, "folder on the way") for shape in ("symlink", "fifo", "file")]
+    + [(shape, "the file itself") for shape in ("symlink", "fifo", "folder")],
+)
+def test_the_refusal_hint_names_what_was_found(tmp_path: Path, outside: Path, shape: str, where: str) -> None:
+    """A symlink is something a repository carries; a FIFO, device or stray file is not a symlink:
+    the hint says which it found, so nobody hunts for a link that is not there."""
+    from strataml.atomic import UnsafePath, write_bytes
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    at = root / ("sub" if where == "folder on the way" else "out.json")
+    if shape == "symlink":
+        at.symlink_to(outside / "sub")
+    elif shape == "fifo":
+        os.mkfifo(at)
+    elif shape == "file":
+        at.write_text("x\n")
+    else:
+        at.mkdir()
+    rel = "sub/out.json" if where == "folder on the way" else "out.json"
+    before = snapshot(outside)
+    with pytest.raises(UnsafePath) as refusal:
+        write_bytes(root, rel, b"{}")
+    assert snapshot(outside) == before
+    hint = refusal.value.hint or ""
+    assert ("symlink" in hint) == (shape == "symlink"), hint
+    if shape != "symlink":
+        assert "FIFO" in hint, hint
