@@ -4,6 +4,8 @@ A file name may hold a newline, a tab, ESC or a C1 control: in a name it splits 
 every listing (git's batch protocols, our own output) and on a terminal it can move the cursor,
 recolour or erase what was printed. `find` is the one check (the doctor's TFC0001-E008, and the
 commands that refuse such a name); `shown` is the one way text output prints repository text.
+Findings and errors carry the text as it is (quoted with plain '...' where they quote it, never
+`repr`, which would escape it a second way): the text reporter and the CLI escape what they print.
 
 How text output shows them (the way git quotes paths, in Python's spelling):
 `\\n`, `\\t`, `\\r`; other C0 controls and DEL as `\\xNN` (`\\x1b` for ESC); C1 controls as
@@ -58,7 +60,7 @@ def safe_to_show(text: str) -> bool:
 
 def shown(text: str) -> str:
     """`text` safe for a terminal or a line-based log: one line, no control characters."""
-    if text.isprintable() or _UNSHOWABLE.search(text) is None:
+    if safe_to_show(text):
         return text
     return _UNSHOWABLE.sub(lambda m: _escape(m.group()), text)
 

@@ -18,6 +18,8 @@ from strataml.tabular import describe_csv
 from strataml.times import utc_now
 
 SOURCE_KINDS = ("export", "download", "generated", "manual", "derived")
+# Findings a refusal names; each is bounded (Finding caps its text), and so is their list.
+MAX_LISTED = 10
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,10 @@ def _judge_staged(root: Path, final: Path, staging: Path) -> None:
         raise StrataError(f"internal: the staged version {rel} is not a dataset record")
     bad = record_errors(ws, record)
     if bad:
+        more = f"; ... and {len(bad) - MAX_LISTED:,} more" if len(bad) > MAX_LISTED else ""
         raise StrataError(
             f"dataset:{final.parent.name}@{final.name} was not added: the doctor would reject it: "
-            f"{brief(bad, len(bad))}",
+            f"{brief(bad, MAX_LISTED)}{more}",
             "nothing was written to datasets/; rename or leave out the files named, or pick another name or version",
         )
 

@@ -199,5 +199,7 @@ def _why_not(buf: bytes, length: int, size: int, version: bytes, size_text: byte
 
 
 def _show(value: bytes) -> str:
-    text = value.decode("utf-8", "replace")
-    return repr(text if len(text) <= 80 else text[:77] + "...")
+    # The bytes as they are, quoted: the text reporter escapes control characters when it prints
+    # them, and the doctor spells bytes that are not UTF-8 as \xNN (controls.undecodable).
+    text = value.decode("utf-8", "surrogateescape")
+    return f"'{text if len(text) <= 80 else text[:77] + '...'}'"

@@ -36,6 +36,10 @@ MAX_DEPTH = 64
 MAX_NODES = 250_000
 # Duplicate keys listed one by one per file; past this, one problem says how many more there are.
 MAX_DUPLICATES = 20
+# Characters in one integer's text. Python refuses to convert more than 4,300 digits (less if
+# the user lowered it, never below 640), and YAML 1.1's base-60 integers ("1:00:00:...") cost
+# quadratic time to build. No record needs an integer this long.
+MAX_INT_CHARS = 640
 
 # Finding codes for files that cannot be loaded (documented in TFC-0001).
 TOO_LARGE = "TFC0001-E101"
@@ -198,6 +202,8 @@ def _load_json(text: str) -> Loaded:
         ) from None
     except RecursionError:
         raise _Abort(_too_deep(None)) from None
+    except ValueError as exc:  # an integer past Python's own limit that _json_limits let through
+        raise _Abort(LoadProblem(SYNTAX, f"invalid JSON: {exc}", "fix the value")) from None
     if duplicates > MAX_DUPLICATES:
         problems.append(_more_duplicates(duplicates - MAX_DUPLICATES))
     return Loaded(data, tuple(problems))
@@ -205,12 +211,13 @@ def _load_json(text: str) -> Loaded:
 
 # JSON tokens that open a node: 1 a string, 2 a list or mapping, 3 its end, 4 any other scalar.
 _JSON_TOKEN = re.compile(r'("[^"\\\n]*(?:\\.[^"\\\n]*)*")|([\[{])|([\]}])|([^\s\[\]{},:"]+)')
+_JSON_INT = re.compile(r"-?[0-9]+")
 
 
 def _json_limits(text: str) -> None:
-    """Depth and node count of a JSON text, measured on its tokens before `json` builds the
-    document (it builds all of it before anyone can look). One pass that stops at a limit;
-    malformed text is left to `json` to report."""
+    """Depth, node count and integer length of a JSON text, measured on its tokens before `json`
+    builds the document (it builds all of it before anyone can look). One pass that stops at a
+    limit; malformed text is left to `json` to report."""
     depth = nodes = 0
     for token in _JSON_TOKEN.finditer(text):
         kind = token.lastindex
@@ -224,6 +231,8 @@ def _json_limits(text: str) -> None:
         nodes += 1
         if nodes > MAX_NODES:
             raise _Abort(_too_many_nodes(_line_at(text, token.start())))
+        if kind == 4 and len(token.group()) > MAX_INT_CHARS and _JSON_INT.fullmatch(token.group()):
+            raise _Abort(_integer_too_long(len(token.group()), _line_at(text, token.start())))
 
 
 def _too_deep(line: int | None) -> LoadProblem:
@@ -471,6 +480,8 @@ def _construct(loader: Any, ev: yaml.ScalarEvent, tag: str) -> Any:
     if tag == _TIMESTAMP or tag == _STD + "str" or tag not in _SCALAR_TAGS:
         # Times stay text: records compare and validate them as RFC 3339 strings.
         return text
+    if tag == _INT and len(text) > MAX_INT_CHARS:
+        raise _Abort(_integer_too_long(len(text), ev.start_mark.line + 1))
     if tag == _INT and text.isascii() and text.isdigit() and (text[0] != "0" or len(text) == 1):
         return int(text)  # the common case; YAML 1.1's octal, hex, '_' and sexagesimal go to PyYAML
     node = yaml.ScalarNode(tag, text, ev.start_mark, ev.end_mark, ev.style)
@@ -485,6 +496,15 @@ def _construct(loader: Any, ev: yaml.ScalarEvent, tag: str) -> Any:
                 ev.start_mark.line + 1,
             )
         ) from None
+
+
+def _integer_too_long(length: int, line: int) -> LoadProblem:
+    return LoadProblem(
+        SYNTAX,
+        f"integer too long: {length:,} characters; integers are capped at {MAX_INT_CHARS}",
+        "quote the value to keep it as text, or shorten it",
+        line,
+    )
 
 
 def _bad_tag(tag: str | None, line: int | None) -> LoadProblem:

@@ -30,7 +30,8 @@ _ORDER = ("boolean", "integer", "float", "date", "datetime", "string")
 CATEGORY_MAX = 50
 # A category's values are short labels; a longer value makes its column free text.
 CATEGORY_VALUE_MAX = 64
-# One CSV row (every field of it, quoted line breaks included) is read up to this many characters.
+# One CSV row (every field of it, quoted line breaks included, its own line ending not) is read
+# up to this many characters.
 MAX_ROW_CHARS = 4 * 1024 * 1024
 # Columns a header may name. Each column keeps up to CATEGORY_MAX short values while it may still
 # be a category, up to ~8 KB: 4,096 columns stay within ~35 MB.
@@ -94,7 +95,7 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
     limit = csv.field_size_limit()
     csv.field_size_limit(MAX_ROW_CHARS)  # a field is never longer than its row, which is bounded below
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open_csv(path) as fh:
             rows_in = _Rows(fh, path.name)
             reader = csv.reader(rows_in)
             header = next(reader, None)
@@ -167,9 +168,16 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
     return Table(tuple(header), rows, tuple(columns), time_range)
 
 
+def open_csv(path: Path) -> TextIO:
+    """A CSV file as text for `csv`: UTF-8, without the byte-order mark spreadsheet programs
+    write first (it would stay in the first column's name), line endings left to `csv`."""
+    return open(path, newline="", encoding="utf-8-sig")
+
+
 class _Rows(Iterator[str]):
-    """The file's lines for csv.reader, at most MAX_ROW_CHARS characters per row: a row past
-    that is refused when its first excess character is read, never held whole."""
+    """The file's lines for csv.reader, at most MAX_ROW_CHARS characters per row (not counting
+    its line ending): a row past that is refused when its first excess character is read,
+    never held whole."""
 
     def __init__(self, fh: TextIO, name: str) -> None:
         self.fh, self.name = fh, name
@@ -177,12 +185,14 @@ class _Rows(Iterator[str]):
         self.lines = 0
 
     def __next__(self) -> str:
-        line = self.fh.readline(MAX_ROW_CHARS + 1 - self.used)
+        # Room for the row and its ending ("\r\n" at most), and always one character more, so
+        # a row that goes on past the limit is seen to, never taken for the end of the file.
+        line = self.fh.readline(max(MAX_ROW_CHARS + 2 - self.used, 1))
         if not line:
             raise StopIteration
         self.lines += 1
         self.used += len(line)
-        if self.used > MAX_ROW_CHARS:
+        if self.used - (len(line) - len(line.rstrip("\r\n"))) > MAX_ROW_CHARS:
             raise StrataError(
                 f"{self.name}:{self.lines}: a CSV row longer than {MAX_ROW_CHARS:,} characters; "
                 "dataset add describes CSV files with rows up to that size",

@@ -428,6 +428,33 @@ def test_json_sarif_and_github_carry_the_exact_names(ws: Path, capsys) -> None:
     assert not [line for line in out.splitlines() if line.startswith("OK")]
 
 
+POINTER_WITH_ESCAPE = (
+    b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"a" * 64 + b"\nsize 1" + ERASER.encode() + b"\n"
+)
+
+
+@pytest.mark.parametrize("where", ["recorded path", "lfs pointer"])
+def test_findings_carry_raw_text_and_only_the_text_report_escapes_it(ws: Path, capsys, where: str) -> None:
+    """Rules write what they found as it is: JSON carries it exactly, the text report escapes it."""
+    from conftest import invoke
+
+    if where == "recorded path":
+        _record_file(ws, FLOWERS, ERASER, b"x\n")
+        (ws / FLOWERS / ERASER).unlink()  # the record still pins the name: its own finding
+        code, path = "TFC0001-E008", f"{FLOWERS}/dataset.yaml"
+    else:
+        _record_file(ws, FLOWERS, "big.bin", b"the content\n")
+        (ws / FLOWERS / "big.bin").write_bytes(POINTER_WITH_ESCAPE)
+        code, path = "TFC0006-E011", f"{FLOWERS}/big.bin"
+    _status, out, _err = invoke(ws, "doctor", "--no-git", "--format", "json", capsys=capsys)
+    (message,) = [f["message"] for f in json.loads(out)["findings"] if (f["code"], f["path"]) == (code, path)]
+    assert f"'{'1' if where == 'lfs pointer' else ''}{ERASER}'" in message, message
+    assert "9b2J" not in message, message  # the C1 control is never spelled out (\u009b, \x9b)
+    _status, out, _err = invoke(ws, "doctor", "--no-git", capsys=capsys)
+    _clean_text(out)
+    assert "e\\x1b[2K\\x1b[1A\\u009b2J'" in out, out
+
+
 def test_error_messages_escape_what_they_quote(ws: Path, capsys) -> None:
     from conftest import invoke
 

@@ -262,3 +262,16 @@ def test_mlflow_tracking_with_a_real_sqlite_store(lab: Path, tmp_path: Path, mon
     top = {a.path for a in client.list_artifacts(mlrun.info.run_id)}
     assert {"data", "models", "metrics", "plots", "reports", "summary"} <= top
     assert {a.path for a in client.list_artifacts(mlrun.info.run_id, "plots")} >= {"plots/roc_curve.png"}
+
+
+def test_a_csv_with_a_byte_order_mark_runs(lab: Path, tmp_path: Path) -> None:
+    """Spreadsheets write a BOM first: `dataset add` and the plugin both read the first column's real name."""
+    csv = tmp_path / "iris.csv"
+    csv.write_bytes(b"\xef\xbb\xbf" + (lab / "datasets/iris/1/iris.csv").read_bytes())
+    assert run(["-C", str(lab), "dataset", "add", "iris-bom", str(csv), "--version", "1"]) == 0
+    spec = (lab / "experiments/iris-logreg.yaml").read_text()
+    spec = spec.replace("iris-logreg", "iris-bom").replace("dataset:iris@1", "dataset:iris-bom@1")
+    (lab / "experiments/iris-bom.yaml").write_text(spec.split("register:")[0])
+    assert run(["-C", str(lab), "run", "iris-bom", "--format", "json"]) == 0
+    (record,) = [read_yaml(r / "run.yaml") for r in runs_of(lab)]
+    assert record["status"] == "succeeded" and "test_accuracy" in record["metrics"]

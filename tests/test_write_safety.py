@@ -259,6 +259,7 @@ def test_cache_refuses_a_symlinked_folder_or_database(ws: Path, outside: Path, r
 # --- -o FILE -------------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("command", [["doctor", "--format", "json"], ["index"]])
 @pytest.mark.parametrize("via_link", [False, True])
 def test_output_to_a_fifo_is_written_through(ws: Path, tmp_path: Path, command: list[str], via_link: bool,
@@ -272,8 +273,8 @@ def test_output_to_a_fifo_is_written_through(ws: Path, tmp_path: Path, command: 
     reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
     try:
         done = subprocess.run([*strataml_exe, "-C", str(ws), *command, "-o", str(target)], capture_output=True,
-                              text=True, timeout=60)
-        received, _ = reader.communicate(timeout=30)
+                              text=True, timeout=180)
+        received, _ = reader.communicate(timeout=60)
     finally:
         if reader.poll() is None:
             reader.kill()
@@ -283,13 +284,14 @@ def test_output_to_a_fifo_is_written_through(ws: Path, tmp_path: Path, command: 
     assert "nodes" in json.loads(received) or "findings" in json.loads(received)
 
 
+@pytest.mark.timeout(300)
 def test_output_to_dev_stdout_is_written_through(ws: Path, tmp_path: Path, strataml_exe: list[str]) -> None:
     # What /dev/stdout is (a link to the process's fd 1), made here: a build that replaces the
     # target with a regular file would otherwise replace /dev/stdout itself when run as root.
     stdout = tmp_path / "stdout"
     stdout.symlink_to("/dev/fd/1")
     done = subprocess.run([*strataml_exe, "-C", str(ws), "doctor", "--format", "json", "-o", str(stdout)],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["findings"] == [] and stdout.is_symlink()
 
@@ -431,3 +433,35 @@ def _every_write_under(base: Path, mask: int, alice: gpgkeys.Key, strataml_exe: 
                  "models/iris-classifier/1/gate.json", ".strataml/index.json", "tfc/keys/keys.yaml", "report.json"):
         assert (lab / must).is_file(), must
     assert len(list((lab / "runs").glob("*/run.yaml"))) == 1
+
+
+@pytest.mark.parametrize(
+    "shape,where",
+    [(shape, "folder on the way") for shape in ("symlink", "fifo", "file")]
+    + [(shape, "the file itself") for shape in ("symlink", "fifo", "folder")],
+)
+def test_the_refusal_hint_names_what_was_found(tmp_path: Path, outside: Path, shape: str, where: str) -> None:
+    """A symlink is something a repository carries; a FIFO, device or stray file is not a symlink:
+    the hint says which it found, so nobody hunts for a link that is not there."""
+    from strataml.atomic import UnsafePath, write_bytes
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    at = root / ("sub" if where == "folder on the way" else "out.json")
+    if shape == "symlink":
+        at.symlink_to(outside / "sub")
+    elif shape == "fifo":
+        os.mkfifo(at)
+    elif shape == "file":
+        at.write_text("x\n")
+    else:
+        at.mkdir()
+    rel = "sub/out.json" if where == "folder on the way" else "out.json"
+    before = snapshot(outside)
+    with pytest.raises(UnsafePath) as refusal:
+        write_bytes(root, rel, b"{}")
+    assert snapshot(outside) == before
+    hint = refusal.value.hint or ""
+    assert ("symlink" in hint) == (shape == "symlink"), hint
+    if shape != "symlink":
+        assert "FIFO" in hint, hint

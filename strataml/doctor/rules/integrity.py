@@ -46,7 +46,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 yield Finding(
                     UNSAFE_PATH,
                     record.meta,
-                    f"{entry.field}[{entry.index}].path {entry.path!r} {problem}",
+                    f"{entry.field}[{entry.index}].path '{entry.path}' {problem}",
                     "record paths relative to the record folder, with '/' separators and no '..'",
                     record.line(entry.field, entry.index, "path"),
                 )
@@ -213,7 +213,7 @@ def _unopenable(path: os.PathLike[str] | str, entry: Entry) -> Finding | None:
         return Finding(
             ESCAPING_LINK,
             entry.path,
-            f"symlink to {entry.link_target!r} leaves the repository (or points nowhere)",
+            f"symlink to '{entry.link_target}' leaves the repository (or points nowhere)",
             "replace the link with the file itself (large files belong in Git LFS)",
         )
     if entry.kind == "special":
@@ -229,14 +229,14 @@ def _unopenable(path: os.PathLike[str] | str, entry: Entry) -> Finding | None:
                 return Finding(
                     SPECIAL,
                     entry.path,
-                    f"symlink to {entry.link_target!r} does not lead to a regular file; it was not opened",
+                    f"symlink to '{entry.link_target}' does not lead to a regular file; it was not opened",
                     "remove it: records hold regular files only",
                 )
         except OSError:
             return Finding(
                 ESCAPING_LINK,
                 entry.path,
-                f"symlink to {entry.link_target!r} points nowhere",
+                f"symlink to '{entry.link_target}' points nowhere",
                 "remove the link or restore its target",
             )
     return None

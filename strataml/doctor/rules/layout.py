@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from strataml import schemas
-from strataml.controls import find, shown
+from strataml.controls import find
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.loading import Loaded
@@ -92,7 +92,7 @@ def _name(record: Record) -> Iterator[Finding]:
         yield Finding(
             BAD_NAME,
             record.folder or record.meta,
-            f"{what} {value!r} is not valid: use letters, digits, '.', '_' and '-', "
+            f"{what} '{value}' is not valid: use letters, digits, '.', '_' and '-', "
             "starting and ending with a letter or digit",
             "rename the folder (or file) to a valid name",
         )
@@ -107,7 +107,7 @@ def _recorded_controls(record: Record) -> Iterator[Finding]:
             yield Finding(
                 CONTROL_CHARACTER,
                 record.meta,
-                f"{entry.field}[{entry.index}].path '{shown(entry.path)}' holds a control character ({bad})",
+                f"{entry.field}[{entry.index}].path '{entry.path}' holds a control character ({bad})",
                 "rename the file to letters, digits, '.', '_' and '-' and record a new version with it",
                 record.line(entry.field, entry.index, "path"),
             )
@@ -119,11 +119,11 @@ def _identity(record: Record) -> Iterator[Finding]:
     expected = schemas.schema_id(record.kind)
     if isinstance(declared, str) and declared != expected:
         if declared.startswith(f"strataml/{record.kind}/"):
-            msg = f"schema {declared!r} is not supported by this strataml (it reads {expected!r})"
+            msg = f"schema '{declared}' is not supported by this strataml (it reads '{expected}')"
             hint = "upgrade strataml, or write the record in the supported version"
         else:
-            msg = f"file declares schema {declared!r} but sits where a {record.kind} record ({expected!r}) belongs"
-            hint = f"move the file to where {declared!r} records live, or fix its schema field"
+            msg = f"file declares schema '{declared}' but sits where a {record.kind} record ('{expected}') belongs"
+            hint = f"move the file to where '{declared}' records live, or fix its schema field"
         yield Finding(UNSUPPORTED_SCHEMA, record.meta, msg, hint, record.line("schema"))
     if record.kind == "experiment":
         name = data.get("name")
@@ -131,7 +131,7 @@ def _identity(record: Record) -> Iterator[Finding]:
             yield Finding(
                 REF_MISMATCH,
                 record.meta,
-                f"name {name!r} does not match the file name {record.ref.name!r}.yaml",
+                f"name '{name}' does not match the file name '{record.ref.name}.yaml'",
                 f"set name: {record.ref.name} (or rename the file to {name}.yaml)",
                 record.line("name"),
             )
@@ -141,7 +141,7 @@ def _identity(record: Record) -> Iterator[Finding]:
         yield Finding(
             REF_MISMATCH,
             record.meta,
-            f"ref {ref!r} does not match the record's location, which makes it {str(record.ref)!r}",
+            f"ref '{ref}' does not match the record's location, which makes it '{record.ref}'",
             f"set ref: {record.ref} (or move the record to the folder its ref names)",
             record.line("ref"),
         )

@@ -194,11 +194,11 @@ def _duplicates_within(record: Record) -> Iterator[Finding]:
     for entry in record.files:
         key = fold(entry.path)
         if key == own:
-            same = "" if entry.path == meta else f" {meta!r} under case-folding or Unicode normalisation"
+            same = "" if entry.path == meta else f" '{meta}' under case-folding or Unicode normalisation"
             yield Finding(
                 DUPLICATE,
                 record.meta,
-                f"{entry.field}[{entry.index}].path {entry.path!r} is the record's own metadata file{same}",
+                f"{entry.field}[{entry.index}].path '{entry.path}' is the record's own metadata file{same}",
                 "a record cannot pin its own metadata: rename the data file",
                 record.line(entry.field, entry.index),
             )
@@ -206,7 +206,7 @@ def _duplicates_within(record: Record) -> Iterator[Finding]:
             yield Finding(
                 DUPLICATE,
                 record.meta,
-                f"{entry.field}[{entry.index}].path {entry.path!r} is the name of the record's own signature file",
+                f"{entry.field}[{entry.index}].path '{entry.path}' is the name of the record's own signature file",
                 "a data file cannot stand where the record's signature belongs: rename the data file",
                 record.line(entry.field, entry.index),
             )
@@ -214,12 +214,12 @@ def _duplicates_within(record: Record) -> Iterator[Finding]:
             same = (
                 "the same path"
                 if seen[key] == entry.path
-                else f"{seen[key]!r} under case-folding or Unicode normalisation"
+                else f"'{seen[key]}' under case-folding or Unicode normalisation"
             )
             yield Finding(
                 DUPLICATE,
                 record.meta,
-                f"{entry.field}[{entry.index}].path {entry.path!r} repeats {same}",
+                f"{entry.field}[{entry.index}].path '{entry.path}' repeats {same}",
                 "list each file once; rename files that differ only in case or accents",
                 record.line(entry.field, entry.index),
             )
@@ -324,11 +324,11 @@ def _inside_datasets(
     for dataset in _datasets_of(ws, record):
         tr = dataset.time_range
         if tr is None or (column and tr[0] != column):
+            on = f" on '{column}'" if column else ""
             yield Finding(
                 BAD_WINDOW,
                 record.meta,
-                f"split is by time{f' on {column!r}' if column else ''} but {dataset.ref} records no time_range"
-                f"{' for that column' if column else ''}",
+                f"split is by time{on} but {dataset.ref} records no time_range{' for that column' if column else ''}",
                 f"recreate {dataset.ref} with `strataml dataset add --time-column COL`, or split by ratio",
                 record.line("split", "windows"),
             )

@@ -94,7 +94,7 @@ def _dataset(record: Record) -> Iterator[Finding]:
             yield Finding(
                 TIME_RANGE,
                 record.meta,
-                f"time_range column {column!r} is not among the dataset's columns",
+                f"time_range column '{column}' is not among the dataset's columns",
                 "name an existing column, or add the column to columns:",
                 record.line("time_range", "column"),
             )
@@ -121,7 +121,7 @@ def _run_times(record: Record) -> Iterator[Finding]:
         yield Finding(
             RUN_TIMES,
             record.meta,
-            f"status is {data['status']!r} but the run has no ended_at",
+            f"status is '{data['status']}' but the run has no ended_at",
             "a finished run records when it ended; add ended_at",
             record.line("status"),
         )
@@ -167,7 +167,7 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
     if receipt.get("status") not in (None, gate.get("status")):
         problems.append(f"gate.status is {gate.get('status')!r} but the receipt says {receipt.get('status')!r}")
     if isinstance(receipt.get("model"), str) and receipt["model"] != str(record.ref):
-        problems.append(f"the receipt is for {receipt['model']!r}, not {str(record.ref)!r}")
+        problems.append(f"the receipt is for '{receipt['model']}', not '{record.ref}'")
     for message in problems:
         yield Finding(
             GATE_MISMATCH,
