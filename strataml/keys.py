@@ -41,10 +41,11 @@ class KeyRow:
 
 
 def _current(root: Path) -> trust.Trust:
+    """The pins `keys add|remove` change. Refused (exit 3) before anything is written when the
+    manifest, or a folder on its way, is a symlink or not what it should be: atomic's confined
+    opening decides, as for the write itself."""
+    atomic.check(root, trust.MANIFEST)
     current = trust.read(root, {})
-    for problem in current.problems:
-        if problem.code == trust.TRUST_PATH_SYMLINK:
-            raise StrataError(f"refusing to change the pinned keys: {problem.path} {problem.message}", problem.hint)
     manifest_problems = [p for p in current.problems if p.path == trust.MANIFEST and "does not exist" not in p.message]
     if manifest_problems:
         raise StrataError(f"{trust.MANIFEST}: {manifest_problems[0].message}", manifest_problems[0].hint)

@@ -8,6 +8,7 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,12 +65,23 @@ def sign(
     _refuse_broken(ws, what)
     asc = what.rel + SIGNATURE_SUFFIX
     atomic.check(ws.root, asc)  # refused before gpg signs anything
-    data = atomic.read_bytes(ws.root, what.rel)
-    if data is None:
-        raise StrataError(f"{what.rel} does not exist", "check the path, or sign a ref (see `strataml list`)")
-    draft = signature(ws, what, data, key, gnupghome)
-    atomic.write_bytes(ws.root, asc, draft.content)
+    with _locked(ws.root, what):
+        # Read under the lock: a promote may have appended to the ledger, or a co-signer added
+        # a signature, since the workspace was loaded; what is signed and kept is what is there now.
+        data = atomic.read_bytes(ws.root, what.rel)
+        if data is None:
+            raise StrataError(f"{what.rel} does not exist", "check the path, or sign a ref (see `strataml list`)")
+        draft = signature(ws, what, data, key, gnupghome)
+        atomic.write_bytes(ws.root, asc, draft.content)
     return Signed(asc, what.rel, draft.signer, draft.kept, draft.dropped, draft.signers, draft.required, draft.missing)
+
+
+def _locked(root: Path, what: SignTarget) -> AbstractContextManager[None]:
+    """The lock held from reading `what` and its signatures to writing them back: a ledger's is the
+    one promote appends under; a record's is its own, so co-signers take turns."""
+    if what.kind == "ledger":
+        return lifecycle.locked(root, what.rel.split("/")[1])
+    return atomic.locked(root, f".strataml/locks/{what.rel}{SIGNATURE_SUFFIX}.lock")
 
 
 def signature(ws: Workspace, what: SignTarget, data: bytes, key: str | None, gnupghome: str | None) -> Drafted:

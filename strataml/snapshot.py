@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from strataml import atomic
 from strataml.cache import RACY_NS, identity
 from strataml.gitfacts import repo_top
-from strataml.workspace import CONFIG, KEYS_MANIFEST, Entry
+from strataml.trust import KEYS_DIR
+from strataml.workspace import CONFIG, Entry
 
 
 def snapshot_key(root: Path, entries: dict[str, Entry], options: Any) -> str | None:
@@ -32,15 +34,11 @@ def snapshot_key(root: Path, entries: dict[str, Entry], options: Any) -> str | N
     h.update("".join(rows).encode("utf-8", "surrogateescape"))
     # The trusted keys: a manifest appearing, or a key re-exported with its revocation, changes
     # verdicts (the doctor never reuses a run that verified signatures; the saved index would).
-    keys = root / KEYS_MANIFEST
-    for folder in (keys.parent.parent, keys.parent):
-        # A tfc/keys moved aside and linked back holds the same files (inodes, times), but the
-        # doctor no longer trusts them (TFC0007-E010): a symlink on the way gets no key.
-        if os.path.islink(folder):
-            return None
-    extra = [root / CONFIG, root / ".gitattributes", keys]
-    if keys.parent.is_dir():
-        extra += sorted(p for p in keys.parent.iterdir() if p != keys)
+    keys = _keys_rows(root, newest_ok)
+    if keys is None:
+        return None
+    h.update(keys.encode("utf-8", "surrogateescape"))
+    extra = [root / CONFIG, root / ".gitattributes"]
     top = repo_top(root)
     if top is not None:
         git = top / ".git"
@@ -64,3 +62,30 @@ def snapshot_key(root: Path, entries: dict[str, Entry], options: Any) -> str | N
             return None
         h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode())
     return h.hexdigest()
+
+
+def _keys_rows(root: Path, newest_ok: int) -> str | None:
+    """The lstat facts of every file in tfc/keys, opened the way trust reads it (atomic's confined
+    opening); None when it cannot be keyed. A tfc/keys moved aside and linked back holds the same
+    files (inodes, times) but is no longer trusted (TFC0007-E010): a symlink or non-folder on the
+    way, or a symlinked file in it, gets no key."""
+    try:
+        with atomic.folder(root, KEYS_DIR, create=False, action="read") as fd:
+            return _rows(fd, newest_ok)
+    except atomic.UnsafePath:
+        return None
+    except FileNotFoundError:
+        return f"{KEYS_DIR}\0-\n"
+
+
+def _rows(fd: int, newest_ok: int) -> str | None:
+    rows = []
+    for name in sorted(os.listdir(fd)):
+        try:
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None  # changing while we look
+        if st.st_mtime_ns > newest_ok or stat.S_ISLNK(st.st_mode):
+            return None
+        rows.append(f"{KEYS_DIR}/{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n")
+    return "".join(rows) or f"{KEYS_DIR}\0empty\n"

@@ -19,7 +19,8 @@ from strataml.loading import Loaded, load_bytes
 from strataml.schemas import schema_id, validate
 from strataml.workspace import KEYS_MANIFEST
 
-KEYS_DIR = "tfc/keys"
+TFC_DIR = "tfc"
+KEYS_DIR = f"{TFC_DIR}/keys"
 MANIFEST = KEYS_MANIFEST
 SCOPES = ("datasets", "models", "production", "ledger")
 # The scopes that may sign a kind of record when no policy names one.
@@ -201,9 +202,12 @@ def _local(root: Path, trust: Trust) -> Getter:
 def _at(root: Path, commit: str, trust: Trust) -> Getter:
     from strataml import gitfacts
 
-    modes = gitfacts.modes_at(root, commit, KEYS_DIR)
-    if modes.get(KEYS_DIR, "040000") != "040000":
-        trust.problems.append(_refused(KEYS_DIR, _what(modes[KEYS_DIR]), trust.source))
+    # Listed from `tfc`: a symlinked `tfc` is one blob that a listing of `tfc/keys` never shows.
+    modes = gitfacts.modes_at(root, commit, TFC_DIR)
+    for folder in (TFC_DIR, KEYS_DIR):
+        if modes.get(folder, "040000") != "040000":
+            trust.problems.append(_refused(folder, _what(modes[folder]), trust.source))
+            break  # nothing under a folder that is not one
 
     def get(paths: list[str]) -> dict[str, bytes]:
         regular = []
@@ -226,7 +230,7 @@ def _refused(path: str, what: str, source: str) -> Problem:
     return Problem(
         path,
         f"is {what} in {source}: keys are trusted only from regular files in real folders, so it was not read",
-        f"replace {path} with the real {'folder' if path == KEYS_DIR or path == 'tfc' else 'file'} "
+        f"replace {path} with the real {'folder' if path in (TFC_DIR, KEYS_DIR) else 'file'} "
         "(`strataml keys add` writes them), and review where the link pointed",
         TRUST_PATH_SYMLINK,
     )

@@ -365,7 +365,7 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout.strip()
 
 
-@pytest.mark.parametrize("rel", ["tfc/keys", "tfc/keys/keys.yaml", "key file"])
+@pytest.mark.parametrize("rel", ["tfc", "tfc/keys", "tfc/keys/keys.yaml", "key file"])
 def test_since_never_reads_key_material_from_a_symlink_at_ref(ws: Path, alice: gpgkeys.Key, rel: str) -> None:
     from strataml import trust
 
