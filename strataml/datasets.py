@@ -19,7 +19,6 @@ from strataml.times import utc_now
 
 SOURCE_KINDS = ("export", "download", "generated", "manual", "derived")
 # Findings a refusal names; each is bounded (Finding caps its text), and so is their list.
-MAX_LISTED = 10
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,16 @@ def add(root: Path, spec: NewDataset) -> tuple[Path, dict[str, Any]]:
     try:
         record = _build(staging, spec, sources)
         write_yaml(staging, "dataset.yaml", record)
-        _judge_staged(root, final, staging)
+        from strataml.doctor.engine import refuse_staged
+
+        refuse_staged(
+            root,
+            rel,
+            staging,
+            f"dataset:{spec.name}@{spec.version}",
+            "added",
+            "nothing was written to datasets/; rename or leave out the files named, or pick another name or version",
+        )
         publish_dir(root, staging, rel)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -65,28 +73,6 @@ def add(root: Path, spec: NewDataset) -> tuple[Path, dict[str, Any]]:
                 pass
         raise
     return final, record
-
-
-def _judge_staged(root: Path, final: Path, staging: Path) -> None:
-    """Refuse a version the doctor would reject, before anything is published: the record rules
-    run on the staged folder as if it were already `final` (its names, its files, collisions
-    with the versions and names already there)."""
-    from strataml.doctor.engine import brief, record_errors
-    from strataml.workspace import load_staged
-
-    rel = final.relative_to(root).as_posix()
-    ws = load_staged(root, rel, staging)
-    record = ws.get(f"dataset:{final.parent.name}@{final.name}")
-    if record is None:  # the staged folder is not where a dataset record can be: a bug here
-        raise StrataError(f"internal: the staged version {rel} is not a dataset record")
-    bad = record_errors(ws, record)
-    if bad:
-        more = f"; ... and {len(bad) - MAX_LISTED:,} more" if len(bad) > MAX_LISTED else ""
-        raise StrataError(
-            f"dataset:{final.parent.name}@{final.name} was not added: the doctor would reject it: "
-            f"{brief(bad, MAX_LISTED)}{more}",
-            "nothing was written to datasets/; rename or leave out the files named, or pick another name or version",
-        )
 
 
 def _check_names(spec: NewDataset) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,8 @@ def _next_version(workspace: Workspace, name: str, bump: int) -> str:
 
 
 def _write(root: Path, run: Record, name: str, version: str, files: list[Any], rel: str) -> str:
+    name_folder = root / rel.rsplit("/", 1)[0]
+    new_name = not os.path.lexists(name_folder)
     staging = staging_dir(root, rel)
     try:
         artifacts = []
@@ -162,8 +165,18 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], r
         if problems:
             raise AssertionError(f"model record breaks its schema: {problems[0].message}")
         write_yaml(staging, "model.yaml", record)
+        from strataml.doctor.engine import refuse_staged
+
+        refuse_staged(
+            root, rel, staging, ref, "registered", "nothing was written to models/; pick another name or version"
+        )
         publish_dir(root, staging, rel)
         return str(receipt["status"])
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if new_name:
+            try:
+                name_folder.rmdir()  # only if still empty: another register may have used it meanwhile
+            except OSError:
+                pass
         raise

@@ -190,6 +190,11 @@ def test_register_explicit_version_and_refusals(lab: Path, capsys: pytest.Captur
     other = json.loads(capsys.readouterr().out)["run"]
     assert run(["-C", str(lab), "model", "register", other, "--name", "flowers", "--version", "7"]) == 3
     assert "already exists" in capsys.readouterr().err
+    # A name that folds onto an existing one is refused before anything is published.
+    assert run(["-C", str(lab), "model", "register", other, "--name", "Flowers", "--version", "7"]) == 3
+    err = capsys.readouterr().err
+    assert "was not registered" in err and "TFC0008-E004" in err
+    assert not (lab / "models/Flowers").exists()
     assert run(["-C", str(lab), "model", "register", other, "--name", "flowers"]) == 0
     assert (lab / "models/flowers/8/model.yaml").is_file()
 

@@ -309,6 +309,25 @@ def record_errors(workspace: Workspace, record: Record, allow: tuple[str, ...] =
     ]
 
 
+MAX_LISTED = 10  # findings a refusal lists before "... and N more"
+
+
+def refuse_staged(root: Path, rel: str, staging: Path, ref: str, action: str, hint: str) -> None:
+    """Refuse (exit 3) a record a command built in `staging` for the record folder `rel` when the
+    doctor would reject it once published: the record rules run on the staged folder as if it
+    were already `rel` (its names, its files, collisions with what is there). Nothing is written."""
+    from strataml.workspace import load_staged
+
+    ws = load_staged(root, rel, staging)
+    record = ws.get(ref)
+    if record is None:  # the staged folder is not where such a record can be: a bug here
+        raise StrataError(f"internal: the staged record {rel} is not {ref}")
+    bad = record_errors(ws, record)
+    if bad:
+        more = f"; ... and {len(bad) - MAX_LISTED:,} more" if len(bad) > MAX_LISTED else ""
+        raise StrataError(f"{ref} was not {action}: the doctor would reject it: {brief(bad, MAX_LISTED)}{more}", hint)
+
+
 def brief(findings: Sequence[Finding], n: int = 3) -> str:
     """The first `n` findings on one line, for a refusal message."""
     return "; ".join(f"{f.code} {f.path}: {f.message}" for f in findings[:n])
