@@ -81,7 +81,7 @@ def test_github_step_summary_is_appended(ws: Path, tmp_path: Path, monkeypatch: 
     rendered(broken(ws), "github")
     text = summary.read_text()
     assert text.startswith("# earlier step\n")
-    assert "| error | `TFC0006-E002` | `datasets/flowers/1/flowers.csv` |" in text
+    assert "| error | `TFC0006-E002` | datasets/flowers/1/flowers\\.csv |" in text
     report = engine.doctor(ws)
     assert step_summary(report, RenderOptions()) in text
 
@@ -96,3 +96,15 @@ def test_json_report_shape(ws: Path) -> None:
 def test_text_has_no_escape_codes_without_color(ws: Path) -> None:
     assert "\x1b[" not in rendered(broken(ws), "text")
     assert "\x1b[" in rendered(broken(ws), "text", color=True)
+
+
+def test_github_step_summary_shows_a_hostile_file_name_as_text(ws: Path) -> None:
+    name = "q`<img src=x>[link](https:evil.example)|\n`.csv"
+    (ws / "datasets/flowers/1" / name).write_text("x\n")
+    summary = step_summary(engine.doctor(ws), RenderOptions())
+    row = next(line for line in summary.splitlines() if "TFC0006-W001" in line)
+    import re
+
+    assert not re.search(r"(?<!\\)(<img|\]\(|`<)", row) and "\n" not in row  # nothing left unescaped
+    assert row.count(" | ") == 4  # the name's '|' did not add a column
+    assert r"q\`\<img src\=x\>\[link\]\(https\:evil\.example\)\|\\n\`\.csv" in row

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import string
 from typing import TextIO
 
+from strataml.controls import shown
 from strataml.doctor.finding import Report
 from strataml.reporters import RenderOptions, repo_path
 from strataml.reporters.text import plain, summary_line
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
+# ASCII punctuation Markdown may give a meaning to (CommonMark lets any of it be escaped); '/' is
+# left alone so paths stay readable in the raw summary.
+_PUNCTUATION = frozenset(string.punctuation) - {"/"}
 
 
 def escape_data(value: str) -> str:
@@ -34,11 +39,18 @@ def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
             fh.write(step_summary(report, options))
 
 
+def markdown_text(value: str) -> str:
+    """Repository text as literal Markdown: ASCII punctuation backslash-escaped, so a file name
+    cannot close a code span, open a link or an image, or start HTML in the job page; line breaks
+    and controls become visible escapes."""
+    return "".join("\\" + c if c in _PUNCTUATION else c for c in shown(value))
+
+
 def step_summary(report: Report, options: RenderOptions) -> str:
     lines = ["## strataml doctor", "", plain(summary_line(report)), ""]
     if report.findings:
         lines += ["| severity | code | file | line | message |", "|---|---|---|---|---|"]
         for f in report.findings:
-            cells = [f.severity, f"`{f.code}`", f"`{repo_path(f.path, options)}`", str(f.line or ""), f.message]
-            lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+            cells = [f.severity, f"`{f.code}`", markdown_text(repo_path(f.path, options)), str(f.line or "")]
+            lines.append("| " + " | ".join([*cells, markdown_text(f.message)]) + " |")
     return "\n".join(lines) + "\n\n"
