@@ -116,7 +116,10 @@ class Cache:
             for suffix in SIDECARS:
                 atomic.check(self.root, f"{FOLDER}/{DB}{suffix}")
         except atomic.UnsafePath as exc:
-            hint = f"{exc.hint} (`strataml doctor --no-cache` runs without the cache)"
+            hint = (
+                f"{exc.hint}; StrataML keeps its cache and index in .strataml/ "
+                "(`strataml doctor --no-cache` checks without them; list, show and lineage need them)"
+            )
             raise atomic.UnsafePath(exc.message, hint, exc.where, exc.what) from None
 
     def _connect(self) -> sqlite3.Connection:

@@ -167,3 +167,18 @@ def test_schema_command_prints_self_contained_schema(strataml_exe: list[str]) ->
     proc = cli(strataml_exe, "schema", "dataset")
     doc = json.loads(proc.stdout)
     assert "common.schema.json" not in proc.stdout and "sha256" in doc["$defs"]
+
+
+def test_an_error_line_is_bounded_like_a_finding(tmp_path: Path, strataml_exe: list[str]) -> None:
+    import shutil
+
+    from conftest import FIXTURES
+
+    ws = tmp_path / "ws"
+    shutil.copytree(FIXTURES / "positive", ws)
+    proc = subprocess.run(
+        [*strataml_exe, "-C", str(ws), "show", "dataset:" + "x" * 100_000 + "@1"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
+    assert len(proc.stderr) < 4096 and "more characters" in proc.stderr

@@ -118,11 +118,14 @@ def run(argv: list[str] | None = None) -> int:
     except StrataError as exc:
         _debug_traceback()
         # Messages quote names and paths from the repository: escaped, they stay one line each.
-        click.echo(f"strataml: error: {shown(exc.message)}", err=True)
+        # ...and bounded like a finding's text: a 100,000-character ref is not echoed whole.
+        from strataml.doctor.finding import bounded
+
+        click.echo(f"strataml: error: {shown(bounded(exc.message))}", err=True)
         for detail in exc.details:
-            click.echo(f"  - {shown(detail)}", err=True)
+            click.echo(f"  - {shown(bounded(detail))}", err=True)
         if exc.hint:
-            click.echo(f"  hint: {shown(exc.hint)}", err=True)
+            click.echo(f"  hint: {shown(bounded(exc.hint))}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("strataml: interrupted", err=True)

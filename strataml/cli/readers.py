@@ -224,7 +224,11 @@ def show(state: State, ref: str, fmt: str) -> int:
         return 0
     out = [f"{node['id']}  ({node['kind']}, {node['path']})"]
     counts = node["findings"]
-    health = "ok" if not any(counts.values()) else ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+    health = (
+        "ok"
+        if not any(counts.values())
+        else ", ".join(f"{v} {k if v != 1 else k.removesuffix('s')}" for k, v in counts.items() if v)
+    )
     out.append(f"  health: {health}" + ("   (details: strataml doctor)" if health != "ok" else ""))
     if "signature" in node:
         sig = node["signature"]
