@@ -215,7 +215,12 @@ class Changes:
             self._walk[0].kill()
             self._walk[0].communicate()
             raise
-        [self._diff] = _start(top, ["diff", "--name-only", "-z", "--no-renames", self.commit, "--", *spec])
+        # --ignore-submodules=none: a `.gitmodules` the pull request brings (`ignore = all`) must
+        # not hide a gitlink it adds inside a record folder.
+        [self._diff] = _start(
+            top,
+            ["diff", "--name-only", "-z", "--no-renames", "--ignore-submodules=none", self.commit, "--", *spec],
+        )
         self._listed: dict[str, set[str]] = {}
 
     def tracked(self) -> set[str]:

@@ -10,7 +10,7 @@ from strataml import atomic, gitfacts, lifecycle
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.loading import load_bytes
-from strataml.workspace import CONFIG, LEDGER, SIGNATURE_SUFFIX, Workspace, record_folder
+from strataml.workspace import CONFIG, LEDGER, META, SIGNATURE_SUFFIX, Workspace, record_folder
 
 DATASET_CHANGED = "TFC0002-E010"
 RUN_CHANGED = "TFC0003-E010"
@@ -111,37 +111,40 @@ def check(ctx: Context) -> Iterator[Finding]:
     old = gitfacts.read_at(ws.root, commit, [*metas, *ledgers])
     recorded_asc = _recorded_asc(ws, folders)
     for folder in sorted(folders):
+        kind = folder.split("/")[0]
+        # A record committed at REF is closed: a file (or a submodule) added to its folder changes
+        # it as much as an edit does. Elsewhere only what REF held counts (a new record is free).
+        recorded = f"{folder}/{META[kind[:-1]]}" in before
         existed = [
             p
             for p in by_owner[folder]
             # (p == folder: a file where a record folder belongs; the layout rule reports it)
-            if p in before
+            if (recorded or p in before)
             and p != folder
             and not (p.endswith(SIGNATURE_SUFFIX) and p not in recorded_asc.get(folder, ()))
         ]
         if not existed:
             continue  # new since REF, or only its signatures changed: the other rules check it
-        kind = folder.split("/")[0]
         what = ", ".join(sorted(existed)[:3]) + (" ..." if len(existed) > 3 else "")
         if kind == "datasets":
             yield Finding(
                 DATASET_CHANGED,
                 folder,
-                f"dataset version committed at {ctx.options.since} was changed or removed ({what})",
+                f"dataset version committed at {ctx.options.since} was changed, added to or removed ({what})",
                 "restore it (`git checkout REF -- PATH`) and add the new data as a new version",
             )
         elif kind == "models":
             yield Finding(
                 MODEL_CHANGED,
                 folder,
-                f"model version registered at {ctx.options.since} was changed or removed ({what})",
+                f"model version registered at {ctx.options.since} was changed, added to or removed ({what})",
                 "restore it and register a new version instead",
             )
         elif kind == "runs" and _terminal(old.get(f"{folder}/run.yaml")):
             yield Finding(
                 RUN_CHANGED,
                 folder,
-                f"run finished at {ctx.options.since} was changed or removed ({what})",
+                f"run finished at {ctx.options.since} was changed, added to or removed ({what})",
                 "restore it; new work is a new run",
             )
     for ledger in sorted(ledgers):

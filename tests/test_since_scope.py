@@ -1,0 +1,59 @@
+"""What a `--since` run looks at: a pull request cannot slip a change past the gate by where it puts it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from test_gate_policy import codes_since
+from test_git_rules import commit_all, git, repo  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.timeout(120)
+
+RUN = "runs/20260101T000000Z-sales-forecast-a1b2c3"
+
+
+# --- 1. a committed record folder is closed: adding to it is a change --------------------------
+
+
+@pytest.mark.parametrize(
+    "folder,code",
+    [
+        ("datasets/flowers/1", "TFC0002-E010"),
+        ("models/sales-model/1", "TFC0004-E010"),
+        (RUN, "TFC0003-E010"),
+    ],
+)
+def test_a_file_added_to_a_committed_record_is_a_change(repo: Path, folder: str, code: str) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / folder / "extra.csv").write_text("smuggled in later\n")
+    commit_all(repo, "add a file to a closed record")
+    assert (code, folder) in codes_since(repo, base)
+
+
+@pytest.mark.parametrize("hidden", [False, True], ids=["gitlink", "gitlink-with-ignore-all"])
+def test_a_submodule_added_to_a_committed_version_is_a_change(repo: Path, tmp_path: Path, hidden: bool) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{base},datasets/flowers/1/extra")
+    if hidden:  # what would keep `git diff` quiet about the submodule
+        (repo / ".gitmodules").write_text('[submodule "x"]\n\tpath = datasets/flowers/1/extra\n\turl = ./x\n\tignore = all\n')
+        git(repo, "add", ".gitmodules")
+    git(repo, "commit", "-qm", "a gitlink inside a committed version")
+    clone = tmp_path / "clone"  # as CI checks it out: the submodule an empty folder
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    assert ("TFC0002-E010", "datasets/flowers/1") in codes_since(clone, base)
+
+
+def test_a_new_record_and_a_running_run_may_still_grow(repo: Path, tmp_path: Path) -> None:
+    from conftest import edit_yaml
+
+    run_yaml = repo / RUN / "run.yaml"
+    edit_yaml(run_yaml, lambda d: (d.update(status="running"), d.pop("ended_at")))
+    base = commit_all(repo, "a run still going")
+    (repo / RUN / "log.txt").write_text("more output\n")
+    (repo / "datasets/flowers/2").mkdir()
+    (repo / "datasets/flowers/2/flowers.csv").write_text("a\n1\n")  # a new version, however broken
+    commit_all(repo, "growth")
+    found = codes_since(repo, base)
+    assert not any(code.endswith("-E010") for code, _ in found), found
