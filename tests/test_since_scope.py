@@ -57,3 +57,46 @@ def test_a_new_record_and_a_running_run_may_still_grow(repo: Path, tmp_path: Pat
     commit_all(repo, "growth")
     found = codes_since(repo, base)
     assert not any(code.endswith("-E010") for code, _ in found), found
+
+
+# --- 2. what is gone is looked for everywhere --------------------------------------------------
+
+
+def _rename_spec(repo: Path) -> None:
+    from conftest import edit_yaml
+
+    spec = repo / "experiments/sales-forecast.yaml"
+    spec.rename(repo / "experiments/sales-forecast-v2.yaml")
+    edit_yaml(repo / "experiments/sales-forecast-v2.yaml", lambda d: d.update(name="sales-forecast-v2"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda r: (r / "experiments/sales-forecast.yaml").unlink(), id="spec-deleted"),
+        pytest.param(_rename_spec, id="spec-renamed"),
+        pytest.param(lambda r: (r / "experiments/sales-forecast.yaml").unlink() or
+                     (r / "experiments/sales-forecast.yaml").mkdir() or
+                     (r / "experiments/sales-forecast.yaml/.gitkeep").write_text(""), id="spec-now-a-folder"),
+    ],
+)
+def test_removing_what_other_records_reference_is_caught_by_since(repo: Path, change) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    change(repo)
+    commit_all(repo, "the spec the run was made from, gone")
+    assert ("TFC0008-E001", f"{RUN}/run.yaml") in codes_since(repo, base)
+
+
+def test_a_record_folder_left_without_its_metadata_is_looked_for_everywhere(repo: Path) -> None:
+    from conftest import edit_yaml
+
+    # A run still running at base may change; once its record is gone, the model citing it dangles.
+    edit_yaml(repo / RUN / "run.yaml", lambda d: (d.update(status="running"), d.pop("ended_at")))
+    base = commit_all(repo, "a run still going")
+    (repo / RUN / "run.yaml").unlink()
+    commit_all(repo, "its record, gone")
+    from strataml.doctor import engine
+
+    report = engine.doctor(repo, options=engine.Options(since=base))
+    assert any(f.code == "TFC0008-E001" and f.path.startswith("models/") for f in report.findings), report.findings
+    assert report.stats["records_checked"] == report.stats["records"]
