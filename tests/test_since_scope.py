@@ -100,3 +100,47 @@ def test_a_record_folder_left_without_its_metadata_is_looked_for_everywhere(repo
     report = engine.doctor(repo, options=engine.Options(since=base))
     assert any(f.code == "TFC0008-E001" and f.path.startswith("models/") for f in report.findings), report.findings
     assert report.stats["records_checked"] == report.stats["records"]
+
+
+# --- 3. a pull request is judged against where it left its base --------------------------------
+
+
+def test_since_a_base_that_moved_on_judges_against_the_merge_base(repo: Path, tmp_path: Path) -> None:
+    import models_helpers
+    from strataml.cli.main import run
+
+    git(repo, "branch", "-M", "main")
+    models_helpers.reach(repo, "candidate")
+    commit_all(repo, "a ledger on main")
+    git(repo, "checkout", "-q", "-b", "pr")
+    (repo / "notes.md").write_text("a pull request that touches no record\n")
+    commit_all(repo, "docs")
+    git(repo, "checkout", "-q", "main")
+    src = tmp_path / "more.csv"
+    src.write_text("a,b\n1,2\n")
+    assert run(["-C", str(repo), "dataset", "add", "flowers", str(src), "--version", "2",
+                "--license", "MIT", "--source", "t"]) == 0
+    models_helpers.reach(repo, "staging")  # main moves on: a new version, a ledger entry
+    commit_all(repo, "main moves on")
+    git(repo, "checkout", "-q", "pr")
+    assert codes_since(repo, "main") == []
+    # A change the pull request makes is still judged, against the merge base.
+    (repo / "models/sales-model/lifecycle.jsonl").write_text("")
+    assert codes_since(repo, "main") == [("TFC0005-E006", "models/sales-model/lifecycle.jsonl")]
+
+
+def test_since_keys_and_policy_come_from_the_merge_base(repo: Path) -> None:
+    from conftest import edit_yaml
+
+    git(repo, "branch", "-M", "main")
+    git(repo, "checkout", "-q", "-b", "pr")
+    (repo / "notes.md").write_text("a pull request that touches no record\n")
+    commit_all(repo, "docs")
+    git(repo, "checkout", "-q", "main")
+    edit_yaml(repo / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))
+    (repo / "tfc/keys").mkdir(parents=True)
+    (repo / "tfc/keys/keys.yaml").write_text("keys: []\n")
+    commit_all(repo, "main changes its policy and keys")
+    git(repo, "checkout", "-q", "pr")
+    # The pull request changed neither: nothing for review, judged by the rules it started from.
+    assert codes_since(repo, "main") == []
