@@ -144,3 +144,38 @@ def test_since_keys_and_policy_come_from_the_merge_base(repo: Path) -> None:
     git(repo, "checkout", "-q", "pr")
     # The pull request changed neither: nothing for review, judged by the rules it started from.
     assert codes_since(repo, "main") == []
+
+
+# --- 4. a record's content lives in its record folder ---------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["notes", "git-dir"])
+def test_a_symlink_out_of_its_record_folder_is_an_error(repo: Path, tmp_path: Path, where: str) -> None:
+    """The link never changes; what it points at can, outside every folder --since watches."""
+    import os
+
+    from strataml.cli.main import run
+    from strataml.doctor import engine
+
+    src = tmp_path / "iris.csv"
+    src.write_text("a,b\n1,2\n")
+    assert run(["-C", str(repo), "dataset", "add", "iris", str(src), "--version", "2",
+                "--license", "MIT", "--source", "t"]) == 0
+    data = repo / "datasets/iris/2/iris.csv"
+    target = repo / ("notes/iris.csv" if where == "notes" else ".git/iris.csv")
+    target.parent.mkdir(exist_ok=True)
+    data.rename(target)
+    data.symlink_to(os.path.relpath(target, data.parent))  # the same bytes: every checksum holds
+    base = git(repo, "rev-parse", "HEAD")
+    commit_all(repo, "a version whose data lives elsewhere")
+    escaping = ("TFC0006-E005", "datasets/iris/2/iris.csv")
+    assert escaping in codes_since(repo, base)
+    assert escaping in {(f.code, f.path) for f in engine.doctor(repo).findings}
+
+
+def test_a_symlink_within_its_record_folder_is_followed(repo: Path) -> None:
+    from strataml.doctor import engine
+
+    folder = repo / "datasets/flowers/1"
+    (folder / "alias.csv").symlink_to("flowers.csv")
+    assert not any(f.code == "TFC0006-E005" for f in engine.doctor(repo).findings)
