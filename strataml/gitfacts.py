@@ -210,12 +210,17 @@ class Changes:
         # The walk first: it needs no commit, and it is the long pole.
         [self._walk] = _start(top, ["ls-files", "-z", "--others", "--exclude-standard", "--", *spec])
         try:
-            self.commit = resolve_commit(root, ref)
+            self.commit = base_commit(root, ref)
         except Exception:
             self._walk[0].kill()
             self._walk[0].communicate()
             raise
-        [self._diff] = _start(top, ["diff", "--name-only", "-z", "--no-renames", self.commit, "--", *spec])
+        # --ignore-submodules=none: a `.gitmodules` the pull request brings (`ignore = all`) must
+        # not hide a gitlink it adds inside a record folder.
+        [self._diff] = _start(
+            top,
+            ["diff", "--name-only", "-z", "--no-renames", "--ignore-submodules=none", self.commit, "--", *spec],
+        )
         self._listed: dict[str, set[str]] = {}
 
     def tracked(self) -> set[str]:
@@ -465,6 +470,30 @@ def resolve_commit(root: Path, ref: str) -> str:
             else "check the name (a branch, tag or commit); `git fetch` it if it lives on a remote"
         )
         raise StrataError(f"--since {ref}: git does not know this revision", hint) from None
+
+
+def base_commit(root: Path, ref: str) -> str:
+    """The commit a change is judged against: where it left `ref`, the merge base of `ref` and
+    HEAD. When the base branch moved on (a new version, a ledger entry on main), its tip holds
+    work the change never saw, and comparing with it would call that work "changed". `ref`
+    itself when it is an ancestor of HEAD (the same commit), or when no merge base is known (a
+    shallow clone that fetched the base alone: the base as it is is all there is to compare with)."""
+    commit = resolve_commit(root, ref)
+    try:
+        found = _git(Path(root), "merge-base", commit, "HEAD").decode().strip()
+    except GitError as exc:
+        if exc.returncode == 1 or not _has_head(Path(root)):  # 1: no common ancestor known
+            return commit
+        raise
+    return found or commit
+
+
+def _has_head(root: Path) -> bool:
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+    except GitError:
+        return False
+    return True
 
 
 def _is_shallow(root: Path) -> bool:

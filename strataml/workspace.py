@@ -51,7 +51,9 @@ class Entry(NamedTuple):
     inode: int
     ctime_ns: int
     link_target: str | None = None  # for symlinks: where it points (as written); unreadable: why
-    escapes: bool = False  # for symlinks: resolves outside the workspace (or nowhere)
+    # for symlinks: resolves nowhere, or outside its record folder (outside the workspace for
+    # one not in a record folder): content elsewhere could change while the link never does
+    escapes: bool = False
 
 
 @dataclass(frozen=True)
@@ -465,7 +467,10 @@ def _entry(rel: str, full: str, st: os.stat_result, real_root: str) -> Entry:
     if stat.S_ISLNK(mode):
         target = os.readlink(full)
         resolved = os.path.realpath(full)
-        inside = resolved == real_root or resolved.startswith(real_root + os.sep)
+        # (the walk never enters a linked folder: the record folder's own path holds no link)
+        folder = record_folder(rel)
+        bound = real_root if folder is None or folder == rel else os.path.join(real_root, folder)
+        inside = resolved == bound or resolved.startswith(bound + os.sep)
         escapes = not inside or not os.path.exists(resolved)
         return Entry(rel, "symlink", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, target, escapes)
     return Entry(rel, "special", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)

@@ -148,12 +148,12 @@ def test_model_register_refuses_a_symlinked_model_folder(ws: Path, outside: Path
 @pytest.mark.parametrize("inside", [False, True])
 def test_model_register_never_copies_a_run_file_through_a_symlink(ws: Path, outside: Path, inside: bool,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    """A link out of the repository is a doctor error (TFC0006-E005), refused before anything is
+    """A link out of its record folder is a doctor error (TFC0006-E005), refused before anything is
     made; a link inside it passes the doctor, and the copy itself refuses to read through it."""
     model = ws / f"runs/{RUN[4:]}/models/model.bin"
     if inside:
-        target: Path | str = "../../../models/sales-model/1/model.bin"  # the same bytes: the sha256 still matches
-        model.unlink()
+        target: Path | str = "real.bin"  # the same bytes: the sha256 still matches
+        model.rename(model.parent / "real.bin")
     else:
         shutil.move(model, outside / "model.bin")  # the same bytes, so the recorded sha256 still matches
         target = outside / "model.bin"

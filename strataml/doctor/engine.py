@@ -418,14 +418,14 @@ def _since(
     """A --since run. git lists the changes in processes of its own (started by the CLI already,
     or here): the records its diff names are checked while git still walks the tree for
     untracked files, and checked again with them if it finds any (rare in CI)."""
-    from strataml.doctor.rules.history import attributes, deep_folders, owners
+    from strataml.doctor.rules.history import deep_folders, everything, owners
     from strataml.workspace import walk, walk_changed, walk_top
 
     listing = gitfacts.changes_since(root, options.since or "")
     top = walk_top(root)
 
     def run(changed: set[str]) -> tuple[list[Finding], dict[str, int], Context]:
-        if attributes(changed):  # every committed file may check out differently: walk them all
+        if everything(root, changed):  # (a changed .gitattributes, a record or spec gone)
             return _checked(root, walk(root), None, options, cache, progress, (listing.commit, changed))
         deep = deep_folders(root, owners(changed))
         return _checked(root, walk_changed(root, deep, top), deep, options, cache, progress, (listing.commit, changed))

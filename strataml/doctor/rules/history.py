@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from strataml import atomic, gitfacts, lifecycle
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.loading import load_bytes
-from strataml.workspace import CONFIG, LEDGER, SIGNATURE_SUFFIX, Workspace, record_folder
+from strataml.workspace import CONFIG, FOLDER_NOTES, LEDGER, META, SIGNATURE_SUFFIX, Workspace, record_folder
 
 DATASET_CHANGED = "TFC0002-E010"
 RUN_CHANGED = "TFC0003-E010"
@@ -79,14 +80,43 @@ def attributes(changed: set[str]) -> list[str]:
     return sorted(p for p in changed if p.rsplit("/", 1)[-1] == gitfacts.ATTRIBUTES)
 
 
+def gone(root: Path, changed: set[str]) -> list[str]:
+    """The records and specs among changed paths that no longer stand in the work tree: their
+    metadata (or spec) deleted, moved or replaced by something other than a file. Records that
+    still reference them are anywhere in the workspace, not only among the changed ones."""
+    out = []
+    for path in changed:
+        parts = path.split("/")
+        if parts[0] == "experiments":
+            if len(parts) != 2 or parts[1] in FOLDER_NOTES:
+                continue
+        else:
+            folder = record_folder(path)
+            if folder is None or path != f"{folder}/{META[parts[0][:-1]]}":
+                continue
+        try:
+            present = stat.S_ISREG(os.lstat(root / path).st_mode)
+        except OSError:  # absent, or a file where a folder of its path should be
+            present = False
+        if not present:
+            out.append(path)
+    return sorted(out)
+
+
+def everything(root: Path, changed: set[str]) -> bool:
+    """Whether a --since run must walk and check every record: a .gitattributes changed (a
+    checkout of any committed file may then differ although no diff names it), or a record or
+    spec is gone (what still references it may lie anywhere)."""
+    return bool(attributes(changed)) or bool(gone(root, changed))
+
+
 def scope_since(ctx: Context) -> frozenset[str] | None:
     """Refs of the records that changed since the revision (the ones the other rules check);
-    None, every record, when a .gitattributes changed: a checkout of any committed file may
-    then differ although no diff names it."""
+    None, every record, when everything() says so."""
     ws = ctx.workspace
     if ctx.since_commit is None:
         ctx.since_commit, ctx.since_changed, _ = changes(ws.root, ctx.options.since or "")
-    if attributes(ctx.since_changed):
+    if everything(ws.root, ctx.since_changed):
         return None
     owned = owners(ctx.since_changed)
     deep = deep_folders(ws.root, owned)
@@ -111,37 +141,40 @@ def check(ctx: Context) -> Iterator[Finding]:
     old = gitfacts.read_at(ws.root, commit, [*metas, *ledgers])
     recorded_asc = _recorded_asc(ws, folders)
     for folder in sorted(folders):
+        kind = folder.split("/")[0]
+        # A record committed at REF is closed: a file (or a submodule) added to its folder changes
+        # it as much as an edit does. Elsewhere only what REF held counts (a new record is free).
+        recorded = f"{folder}/{META[kind[:-1]]}" in before
         existed = [
             p
             for p in by_owner[folder]
             # (p == folder: a file where a record folder belongs; the layout rule reports it)
-            if p in before
+            if (recorded or p in before)
             and p != folder
             and not (p.endswith(SIGNATURE_SUFFIX) and p not in recorded_asc.get(folder, ()))
         ]
         if not existed:
             continue  # new since REF, or only its signatures changed: the other rules check it
-        kind = folder.split("/")[0]
         what = ", ".join(sorted(existed)[:3]) + (" ..." if len(existed) > 3 else "")
         if kind == "datasets":
             yield Finding(
                 DATASET_CHANGED,
                 folder,
-                f"dataset version committed at {ctx.options.since} was changed or removed ({what})",
+                f"dataset version committed at {ctx.options.since} was changed, added to or removed ({what})",
                 "restore it (`git checkout REF -- PATH`) and add the new data as a new version",
             )
         elif kind == "models":
             yield Finding(
                 MODEL_CHANGED,
                 folder,
-                f"model version registered at {ctx.options.since} was changed or removed ({what})",
+                f"model version registered at {ctx.options.since} was changed, added to or removed ({what})",
                 "restore it and register a new version instead",
             )
         elif kind == "runs" and _terminal(old.get(f"{folder}/run.yaml")):
             yield Finding(
                 RUN_CHANGED,
                 folder,
-                f"run finished at {ctx.options.since} was changed or removed ({what})",
+                f"run finished at {ctx.options.since} was changed, added to or removed ({what})",
                 "restore it; new work is a new run",
             )
     for ledger in sorted(ledgers):

@@ -213,7 +213,7 @@ def _unopenable(path: os.PathLike[str] | str, entry: Entry) -> Finding | None:
         return Finding(
             ESCAPING_LINK,
             entry.path,
-            f"symlink to '{entry.link_target}' leaves the repository (or points nowhere)",
+            f"symlink to '{entry.link_target}' escapes its record folder (or points nowhere)",
             "replace the link with the file itself (large files belong in Git LFS)",
         )
     if entry.kind == "special":

@@ -1,0 +1,181 @@
+"""What a `--since` run looks at: a pull request cannot slip a change past the gate by where it puts it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from test_gate_policy import codes_since
+from test_git_rules import commit_all, git, repo  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.timeout(120)
+
+RUN = "runs/20260101T000000Z-sales-forecast-a1b2c3"
+
+
+# --- 1. a committed record folder is closed: adding to it is a change --------------------------
+
+
+@pytest.mark.parametrize(
+    "folder,code",
+    [
+        ("datasets/flowers/1", "TFC0002-E010"),
+        ("models/sales-model/1", "TFC0004-E010"),
+        (RUN, "TFC0003-E010"),
+    ],
+)
+def test_a_file_added_to_a_committed_record_is_a_change(repo: Path, folder: str, code: str) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / folder / "extra.csv").write_text("smuggled in later\n")
+    commit_all(repo, "add a file to a closed record")
+    assert (code, folder) in codes_since(repo, base)
+
+
+@pytest.mark.parametrize("hidden", [False, True], ids=["gitlink", "gitlink-with-ignore-all"])
+def test_a_submodule_added_to_a_committed_version_is_a_change(repo: Path, tmp_path: Path, hidden: bool) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{base},datasets/flowers/1/extra")
+    if hidden:  # what would keep `git diff` quiet about the submodule
+        (repo / ".gitmodules").write_text('[submodule "x"]\n\tpath = datasets/flowers/1/extra\n\turl = ./x\n\tignore = all\n')
+        git(repo, "add", ".gitmodules")
+    git(repo, "commit", "-qm", "a gitlink inside a committed version")
+    clone = tmp_path / "clone"  # as CI checks it out: the submodule an empty folder
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    assert ("TFC0002-E010", "datasets/flowers/1") in codes_since(clone, base)
+
+
+def test_a_new_record_and_a_running_run_may_still_grow(repo: Path, tmp_path: Path) -> None:
+    from conftest import edit_yaml
+
+    run_yaml = repo / RUN / "run.yaml"
+    edit_yaml(run_yaml, lambda d: (d.update(status="running"), d.pop("ended_at")))
+    base = commit_all(repo, "a run still going")
+    (repo / RUN / "log.txt").write_text("more output\n")
+    (repo / "datasets/flowers/2").mkdir()
+    (repo / "datasets/flowers/2/flowers.csv").write_text("a\n1\n")  # a new version, however broken
+    commit_all(repo, "growth")
+    found = codes_since(repo, base)
+    assert not any(code.endswith("-E010") for code, _ in found), found
+
+
+# --- 2. what is gone is looked for everywhere --------------------------------------------------
+
+
+def _rename_spec(repo: Path) -> None:
+    from conftest import edit_yaml
+
+    spec = repo / "experiments/sales-forecast.yaml"
+    spec.rename(repo / "experiments/sales-forecast-v2.yaml")
+    edit_yaml(repo / "experiments/sales-forecast-v2.yaml", lambda d: d.update(name="sales-forecast-v2"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda r: (r / "experiments/sales-forecast.yaml").unlink(), id="spec-deleted"),
+        pytest.param(_rename_spec, id="spec-renamed"),
+        pytest.param(lambda r: (r / "experiments/sales-forecast.yaml").unlink() or
+                     (r / "experiments/sales-forecast.yaml").mkdir() or
+                     (r / "experiments/sales-forecast.yaml/.gitkeep").write_text(""), id="spec-now-a-folder"),
+    ],
+)
+def test_removing_what_other_records_reference_is_caught_by_since(repo: Path, change) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    change(repo)
+    commit_all(repo, "the spec the run was made from, gone")
+    assert ("TFC0008-E001", f"{RUN}/run.yaml") in codes_since(repo, base)
+
+
+def test_a_record_folder_left_without_its_metadata_is_looked_for_everywhere(repo: Path) -> None:
+    from conftest import edit_yaml
+
+    # A run still running at base may change; once its record is gone, the model citing it dangles.
+    edit_yaml(repo / RUN / "run.yaml", lambda d: (d.update(status="running"), d.pop("ended_at")))
+    base = commit_all(repo, "a run still going")
+    (repo / RUN / "run.yaml").unlink()
+    commit_all(repo, "its record, gone")
+    from strataml.doctor import engine
+
+    report = engine.doctor(repo, options=engine.Options(since=base))
+    assert any(f.code == "TFC0008-E001" and f.path.startswith("models/") for f in report.findings), report.findings
+    assert report.stats["records_checked"] == report.stats["records"]
+
+
+# --- 3. a pull request is judged against where it left its base --------------------------------
+
+
+def test_since_a_base_that_moved_on_judges_against_the_merge_base(repo: Path, tmp_path: Path) -> None:
+    import models_helpers
+    from strataml.cli.main import run
+
+    git(repo, "branch", "-M", "main")
+    models_helpers.reach(repo, "candidate")
+    commit_all(repo, "a ledger on main")
+    git(repo, "checkout", "-q", "-b", "pr")
+    (repo / "notes.md").write_text("a pull request that touches no record\n")
+    commit_all(repo, "docs")
+    git(repo, "checkout", "-q", "main")
+    src = tmp_path / "more.csv"
+    src.write_text("a,b\n1,2\n")
+    assert run(["-C", str(repo), "dataset", "add", "flowers", str(src), "--version", "2",
+                "--license", "MIT", "--source", "t"]) == 0
+    models_helpers.reach(repo, "staging")  # main moves on: a new version, a ledger entry
+    commit_all(repo, "main moves on")
+    git(repo, "checkout", "-q", "pr")
+    assert codes_since(repo, "main") == []
+    # A change the pull request makes is still judged, against the merge base.
+    (repo / "models/sales-model/lifecycle.jsonl").write_text("")
+    assert codes_since(repo, "main") == [("TFC0005-E006", "models/sales-model/lifecycle.jsonl")]
+
+
+def test_since_keys_and_policy_come_from_the_merge_base(repo: Path) -> None:
+    from conftest import edit_yaml
+
+    git(repo, "branch", "-M", "main")
+    git(repo, "checkout", "-q", "-b", "pr")
+    (repo / "notes.md").write_text("a pull request that touches no record\n")
+    commit_all(repo, "docs")
+    git(repo, "checkout", "-q", "main")
+    edit_yaml(repo / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))
+    (repo / "tfc/keys").mkdir(parents=True)
+    (repo / "tfc/keys/keys.yaml").write_text("keys: []\n")
+    commit_all(repo, "main changes its policy and keys")
+    git(repo, "checkout", "-q", "pr")
+    # The pull request changed neither: nothing for review, judged by the rules it started from.
+    assert codes_since(repo, "main") == []
+
+
+# --- 4. a record's content lives in its record folder ---------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["notes", "git-dir"])
+def test_a_symlink_out_of_its_record_folder_is_an_error(repo: Path, tmp_path: Path, where: str) -> None:
+    """The link never changes; what it points at can, outside every folder --since watches."""
+    import os
+
+    from strataml.cli.main import run
+    from strataml.doctor import engine
+
+    src = tmp_path / "iris.csv"
+    src.write_text("a,b\n1,2\n")
+    assert run(["-C", str(repo), "dataset", "add", "iris", str(src), "--version", "2",
+                "--license", "MIT", "--source", "t"]) == 0
+    data = repo / "datasets/iris/2/iris.csv"
+    target = repo / ("notes/iris.csv" if where == "notes" else ".git/iris.csv")
+    target.parent.mkdir(exist_ok=True)
+    data.rename(target)
+    data.symlink_to(os.path.relpath(target, data.parent))  # the same bytes: every checksum holds
+    base = git(repo, "rev-parse", "HEAD")
+    commit_all(repo, "a version whose data lives elsewhere")
+    escaping = ("TFC0006-E005", "datasets/iris/2/iris.csv")
+    assert escaping in codes_since(repo, base)
+    assert escaping in {(f.code, f.path) for f in engine.doctor(repo).findings}
+
+
+def test_a_symlink_within_its_record_folder_is_followed(repo: Path) -> None:
+    from strataml.doctor import engine
+
+    folder = repo / "datasets/flowers/1"
+    (folder / "alias.csv").symlink_to("flowers.csv")
+    assert not any(f.code == "TFC0006-E005" for f in engine.doctor(repo).findings)
