@@ -399,3 +399,20 @@ def test_repository_is_found_as_git_finds_it(repo: Path, tmp_path: Path) -> None
         assert gitfacts.repository(where) == by_git(where), where
     assert gitfacts.repository(linked)[1] == repo / ".git" / "worktrees" / "linked"
     assert engine.doctor(linked, options=engine.Options(since="HEAD")).exit_code == 0
+
+
+def test_a_recorded_path_that_climbs_out_is_a_finding_not_a_git_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """git refuses such a path for the whole batch ("outside repository"): it must never reach git."""
+    from conftest import invoke
+
+    base = git(repo, "rev-parse", "HEAD")
+    run_dir = next((repo / "runs").iterdir())
+    edit_yaml(run_dir / "run.yaml", lambda d: d["artifacts"][1].update(path="models/../../../../../tmp/x"))
+    commit_all(repo, "artifact climbs out")
+    for options in ({}, {"since": base}):
+        assert "TFC0006-E004" in codes(repo, **options), options
+    for args, expected in ((["doctor"], 2), (["doctor", "--since", base], 2), (["list", "runs"], 0),
+                           (["model", "register", f"run:{run_dir.name}", "--name", "other"], 3)):
+        code, _out, err = invoke(repo, *args, capsys=capsys)
+        assert code == expected and "outside repository" not in err, (args, err)
+    assert "TFC0006-E004" in err
