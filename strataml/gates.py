@@ -25,13 +25,18 @@ def parse_gate(text: str) -> Gate:
     return Gate(text, m.group(1), m.group(2), float(m.group(3)))
 
 
+def passes(gate: Gate, observed: float | None) -> bool:
+    """Whether `observed` meets the gate: the one evaluation, for writing receipts and checking them."""
+    return observed is not None and bool(_OPS[gate.op](observed, gate.threshold))
+
+
 def evaluate(gates: list[str] | tuple[str, ...], metrics: dict[str, float]) -> dict[str, object]:
     """The criteria, overall status and reasons for a receipt; PASS only if every gate passed."""
     criteria, reasons = [], []
     for text in gates:
         gate = parse_gate(text)
         observed = metrics.get(gate.metric)
-        passed = observed is not None and bool(_OPS[gate.op](observed, gate.threshold))
+        passed = passes(gate, observed)
         criteria.append({"expression": gate.expression, "metric": gate.metric, "observed": observed, "passed": passed})
         if observed is None:
             reasons.append(f"{gate.metric} was not recorded by the run: {gate.expression} cannot pass")

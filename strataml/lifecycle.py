@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml import atomic
+from strataml.errors import StrataError
 from strataml.schemas import schema_id, validate
 from strataml.times import parse_time, stamp
 from strataml.workspace import LEDGER
@@ -175,13 +176,17 @@ def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) 
 
 
 def _times(entries: list[dict[str, Any]], now: datetime) -> list[Problem]:
-    """The first entry dated before the one above it, and the first dated in the future."""
+    """The first entry whose time is no real time, the first dated before the one above it, and
+    the first dated in the future."""
     fix = "restore the ledger from Git; promote on a machine whose clock is right (NTP)"
-    backwards = future = None
+    invalid = backwards = future = None
     last: datetime | None = None
     for number, entry in enumerate(entries, start=1):
         at = parse_time(entry["at"])
         if at is None:
+            # The schema's pattern admits 2099-02-30: a time no clock shows would skip both checks below.
+            if invalid is None:
+                invalid = Problem(TIME, number, f"line {number} is dated {entry['at']}, which is not a valid time", fix)
             continue
         if backwards is None and last is not None and at < last:
             backwards = Problem(
@@ -200,7 +205,7 @@ def _times(entries: list[dict[str, Any]], now: datetime) -> list[Problem]:
                 fix,
             )
         last = at
-    return [p for p in (backwards, future) if p is not None]
+    return [p for p in (invalid, backwards, future) if p is not None]
 
 
 def clock_behind(ledger: Ledger, now: datetime) -> str | None:
@@ -285,11 +290,15 @@ def append(root: Path, model: str, expected_size: int, entries: list[dict[str, A
     Call under locked(); `expected_size` is the size the caller read, so a ledger changed
     behind the lock (by hand) is never overwritten.
     """
+    for entry in entries:
+        if parse_time(entry["at"]) is None:  # the doctor would call the ledger broken (TFC0005-E008)
+            raise StrataError(
+                f"ledger entry {entry['seq']} is dated {entry['at']!r}, which is not a valid time",
+                "nothing was written; check this machine's clock and promote again",
+            )
     rel = ledger_rel(model)
     atomic.check(Path(root), rel)
     old = atomic.read_bytes(Path(root), rel, limit=MAX_LEDGER_BYTES) or b""
     if len(old) != expected_size:
-        from strataml.errors import StrataError
-
         raise StrataError(f"{rel} changed while promoting", "run the command again")
     atomic.write_bytes(Path(root), rel, old + b"".join(canonical(e) + b"\n" for e in entries))

@@ -117,6 +117,36 @@ def test_ledger_times_going_backwards_or_into_the_future_are_errors(ws: Path) ->
     assert "in the future" in report.findings[0].message
 
 
+@pytest.mark.parametrize("impossible", ["2099-02-30T00:00:00Z", "2025-13-01T00:00:00Z", "2025-06-01T24:00:00Z"])
+def test_a_ledger_time_no_clock_shows_is_an_error(ws: Path, impossible: str) -> None:
+    """The schema's pattern admits it; the chain (made by make_entry) is valid; it is still no time."""
+    from models_helpers import LEDGER, ref, write_ledger
+    from strataml.doctor import engine
+    from strataml.promote import Refused, promote
+
+    write_ledger(ws, [(ref(1), "candidate"), (ref(1), "staging")], [_ago(hours=1), impossible])
+    report = engine.doctor(ws)
+    assert [(f.code, f.line) for f in report.findings] == [("TFC0005-E008", 2)]
+    assert "not a valid time" in report.findings[0].message
+    before = (ws / LEDGER).read_bytes()
+    with pytest.raises(Refused, match="TFC0005-E008"):
+        promote(ws, ref(1), "production")
+    assert (ws / LEDGER).read_bytes() == before
+
+
+def test_the_ledger_writer_never_appends_an_impossible_time(ws: Path) -> None:
+    from models_helpers import LEDGER, entries_for, ref, write_ledger
+    from strataml import lifecycle
+    from strataml.errors import StrataError
+
+    path = write_ledger(ws, [(ref(1), "candidate")], [_ago(hours=1)])
+    before = path.read_bytes()
+    bad = entries_for(ws, [(ref(1), "candidate"), (ref(1), "staging")], [_ago(hours=1), "2099-02-30T00:00:00Z"])[1:]
+    with pytest.raises(StrataError, match="not a valid time"):
+        lifecycle.append(ws, "sales-model", len(before), bad)
+    assert (ws / LEDGER).read_bytes() == before
+
+
 def test_promote_refuses_to_append_while_the_clock_is_behind_the_ledger(ws: Path) -> None:
     from models_helpers import LEDGER, ref, write_ledger
     from strataml.promote import Refused, promote

@@ -400,3 +400,46 @@ def test_repository_is_found_as_git_finds_it(repo: Path, tmp_path: Path) -> None
         assert gitfacts.repository(where) == by_git(where), where
     assert gitfacts.repository(linked)[1] == repo / ".git" / "worktrees" / "linked"
     assert engine.doctor(linked, options=engine.Options(since="HEAD")).exit_code == 0
+
+
+def test_a_recorded_path_that_climbs_out_is_a_finding_not_a_git_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """git refuses such a path for the whole batch ("outside repository"): it must never reach git."""
+    from conftest import invoke
+
+    base = git(repo, "rev-parse", "HEAD")
+    run_dir = next((repo / "runs").iterdir())
+    edit_yaml(run_dir / "run.yaml", lambda d: d["artifacts"][1].update(path="models/../../../../../tmp/x"))
+    commit_all(repo, "artifact climbs out")
+    for options in ({}, {"since": base}):
+        assert "TFC0006-E004" in codes(repo, **options), options
+    for args, expected in ((["doctor"], 2), (["doctor", "--since", base], 2), (["list", "runs"], 0),
+                           (["model", "register", f"run:{run_dir.name}", "--name", "other"], 3)):
+        code, _out, err = invoke(repo, *args, capsys=capsys)
+        assert code == expected and "outside repository" not in err, (args, err)
+    assert "TFC0006-E004" in err
+
+
+def test_pointer_text_on_a_path_git_lfs_does_not_route_is_not_a_verification(repo: Path, tmp_path: Path) -> None:
+    """git-lfs smudges only paths .gitattributes routes to it: committed pointer text elsewhere stays that text."""
+    from strataml.hashing import sha256_file
+
+    need_lfs()
+    git(repo, "lfs", "install", "--local")
+    git(repo, "lfs", "track", "*.safetensors")  # LFS is in use, but not for *.csv
+    src = tmp_path / "iris.csv"
+    src.write_text("sepal_length,species\n" + "".join(f"{i / 10},setosa\n" for i in range(200)))
+    assert run(["-C", str(repo), "dataset", "add", "iris", str(src), "--version", "2", "--license", "MIT", "--source", "t"]) == 0
+    oid, size = sha256_file(src)
+    (repo / "datasets/iris/2/iris.csv").write_bytes(lfs.format_pointer(oid, size))
+    commit_all(repo, "iris, committed as pointer text")
+    assert git(repo, "check-attr", "filter", "datasets/iris/2/iris.csv").endswith(": unspecified")
+    clone = tmp_path / "fresh"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))  # a full checkout: git-lfs leaves the text alone
+    assert (clone / "datasets/iris/2/iris.csv").read_bytes() == lfs.format_pointer(oid, size)
+    for root in (repo, clone):
+        report = engine.doctor(root, strict=True)
+        assert [(f.code, f.path) for f in report.findings] == [("TFC0006-E003", "datasets/iris/2/iris.csv")]
+        assert "not route this path through Git LFS" in report.findings[0].message
+        assert "git lfs track" in report.findings[0].hint and report.exit_code != 0
+    # Without git facts the routing is unknown: the pointer still stands in for the content.
+    assert codes(repo, use_git=False) == ["TFC0006-I010"]

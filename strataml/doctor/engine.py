@@ -17,6 +17,7 @@ from strataml.doctor.finding import Finding, Repeats, Report
 from strataml.errors import StrataError
 from strataml.gitfacts import GitFacts
 from strataml.hashing import PARALLEL_BYTES, Background, hash_files
+from strataml.paths import unsafe
 from strataml.records import Record
 from strataml.schemas import SchemaIssue
 from strataml.workspace import SIGNATURE_SUFFIX, Entry, Workspace
@@ -102,16 +103,17 @@ class Context:
         if self._git is None:
             self._git = False
             if self.options.use_git:
+                # A recorded path that climbs out is the doctor's own finding (TFC0006-E004); handed
+                # to git it would fail the whole run with git's "outside repository" instead.
+                files = [(r.folder, f) for r in self.records() if r.folder for f in r.files if unsafe(f.path) is None]
                 expected = {
-                    sys.intern(f"{r.folder}/{f.path}"): (f.sha256, f.size)
-                    for r in self.records()
-                    if r.folder
-                    for f in r.files
+                    sys.intern(f"{folder}/{f.path}"): (f.sha256, f.size)
+                    for folder, f in files
                     if f.sha256 and f.size is not None
                 }
                 # The same strings serve as paths and as keys: no second copy per file.
                 paths = [r.meta for r in self.records()] + list(expected)
-                paths += [p for r in self.records() for p in _record_paths(r)[1:] if p not in expected]
+                paths += [p for folder, f in files if (p := f"{folder}/{f.path}") not in expected]
                 # A GitError goes up as it is (exit 3), never a gate that quietly skipped its git rules.
                 # (Without git installed, the doctor command refuses before this: gitfacts.need_git.)
                 self._git = gitfacts.facts(self.workspace.root, paths, expected, whole=self.scope is None) or False

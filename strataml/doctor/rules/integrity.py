@@ -121,6 +121,13 @@ def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str, small: boo
 
 def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: bytes, length: int) -> Iterator[Finding]:
     ctx.volatile = True
+    git = ctx.git()
+    if git is not None and rel not in git.lfs:
+        # git-lfs smudges only what .gitattributes routes to it: pointer text anywhere else is the
+        # file's content for good, and it is not the recorded content. (Without git facts the
+        # routing is unknown, so a matching pointer still stands in for the content.)
+        yield from _compare(ctx, record, entry, rel, unrouted=True)
+        return
     try:
         pointer = lfs.parse(raw, length)
     except lfs.MalformedPointer as exc:
@@ -148,7 +155,6 @@ def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: byte
             None,
         )
         return
-    git = ctx.git()
     obj = lfs.object_path(git.git_dir, pointer.oid) if git else None
     if obj is not None and obj.is_file():
         sha, size = sha256_file(obj)
@@ -176,7 +182,12 @@ def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: byte
         )
 
 
-def _compare(ctx: Context, record: Record, entry: FileEntry, rel: str) -> Iterator[Finding]:
+UNROUTED = "it holds Git LFS pointer text, but .gitattributes does not route this path through Git LFS, so git-lfs never replaces it"
+UNROUTED_HINT = "route the path through Git LFS (`git lfs track PATTERN`, then `git add --renormalize` it) or commit the real content"
+
+
+def _compare(ctx: Context, record: Record, entry: FileEntry, rel: str, *, unrouted: bool = False) -> Iterator[Finding]:
+    """The file against its record; `unrouted`: it is pointer text git-lfs will not replace."""
     try:
         sha, size = ctx.sha256(rel)
     except OSError as exc:
@@ -187,12 +198,14 @@ def _compare(ctx: Context, record: Record, entry: FileEntry, rel: str) -> Iterat
             "fix the file's permissions so the doctor can verify it",
         )
         return
+    fix = "restore the recorded content, or record a new version (recorded versions are immutable)"
     if entry.size is not None and size != entry.size:
         yield Finding(
             SIZE,
             rel,
-            f"size is {size:,} bytes but {record.meta} records {entry.size:,}: the content changed",
-            "restore the recorded content, or record a new version (recorded versions are immutable)",
+            f"size is {size:,} bytes but {record.meta} records {entry.size:,}: "
+            + (UNROUTED if unrouted else "the content changed"),
+            UNROUTED_HINT if unrouted else fix,
             None,
         )
         return
@@ -201,8 +214,9 @@ def _compare(ctx: Context, record: Record, entry: FileEntry, rel: str) -> Iterat
         yield Finding(
             CHECKSUM,
             rel,
-            f"content changed: sha256 is {sha[:16]}..., {record.meta} (line {line}) records {entry.sha256[:16]}...",
-            "restore the recorded content, or record a new version (recorded versions are immutable)",
+            f"content changed: sha256 is {sha[:16]}..., {record.meta} (line {line}) records {entry.sha256[:16]}..."
+            + (f": {UNROUTED}" if unrouted else ""),
+            UNROUTED_HINT if unrouted else fix,
             None,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 
-from strataml import schemas
+from strataml import gates, schemas
 from strataml.atomic import Refused, TooLarge
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
@@ -168,6 +168,11 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
         problems.append(f"gate.status is {gate.get('status')!r} but the receipt says {receipt.get('status')!r}")
     if isinstance(receipt.get("model"), str) and receipt["model"] != str(record.ref):
         problems.append(f"the receipt is for '{receipt['model']}', not '{record.ref}'")
+    run, produced_by = receipt.get("run"), record.data.get("produced_by")
+    # A produced_by that names no run is the lineage rule's finding (TFC0008-E002), not the receipt's.
+    if isinstance(run, str) and isinstance(produced_by, str) and produced_by.startswith("run:") and run != produced_by:
+        problems.append(f"the receipt is for '{run}', but the model was produced by '{produced_by}'")
+    problems += _receipt_disagrees(receipt)
     for message in problems:
         yield Finding(
             GATE_MISMATCH,
@@ -176,3 +181,42 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
             "the receipt and the model record must agree: re-register the model version",
             record.line("gate"),
         )
+
+
+def _receipt_disagrees(receipt: dict) -> list[str]:
+    """Where a receipt contradicts itself: a criterion whose `passed` is not its expression
+    evaluated on its `observed` (by gates.passes, the evaluator that wrote it), or a status
+    that is not PASS exactly when every criterion passed. Ill-typed parts are the schema's."""
+    criteria = receipt.get("criteria")
+    if not isinstance(criteria, list):
+        return []
+    problems: list[str] = []
+    verdicts: list[bool] = []
+    for number, criterion in enumerate(criteria):
+        if not isinstance(criterion, dict) or not isinstance(criterion.get("passed"), bool):
+            return problems
+        verdicts.append(criterion["passed"])
+        observed, expression = criterion.get("observed"), criterion.get("expression")
+        if (
+            isinstance(observed, bool)
+            or not isinstance(observed, int | float | None)
+            or not isinstance(expression, str)
+        ):
+            continue
+        try:
+            gate = gates.parse_gate(expression)
+        except ValueError:
+            continue
+        where = f"criteria[{number}] ({gate.expression})"
+        if criterion.get("metric") != gate.metric:
+            problems.append(f"{where} names metric {criterion.get('metric')!r}, not its expression's {gate.metric!r}")
+        if criterion["passed"] != gates.passes(gate, observed):
+            problems.append(
+                f"{where} is marked passed: {str(criterion['passed']).lower()}, but observed {observed} "
+                f"{'meets' if gates.passes(gate, observed) else 'fails'} it"
+            )
+    status = receipt.get("status")
+    if status in ("PASS", "FAIL") and (status == "PASS") != all(verdicts):
+        failed = sum(not v for v in verdicts)
+        problems.append(f"the receipt's status is {status} but {failed} of {len(verdicts)} criteria failed")
+    return problems

@@ -1,0 +1,91 @@
+"""A gate receipt must agree with itself and with its model (TFC0004-E003): a copied or edited
+receipt cannot claim PASS for criteria its own numbers fail, nor speak for another run or model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import models_helpers as ledgers
+from conftest import FIXTURES, ROOT, invoke
+from strataml import gates
+from strataml.doctor import engine
+
+OTHER_RUN = "run:20260102T000000Z-sales-forecast-ffffff"
+
+
+def passed_false_but_pass(g: dict) -> None:
+    g["criteria"][0].update(expression="test_accuracy >= 0.9", passed=False)  # consistent criterion, status says PASS
+
+
+def low_observed_marked_passed(g: dict) -> None:
+    g["criteria"][0].update(expression="test_accuracy >= 0.60", observed=0.30, passed=True)
+
+
+def another_run(g: dict) -> None:
+    g.update(run=OTHER_RUN)
+
+
+def another_model(g: dict) -> None:
+    g.update(model=ledgers.ref(7))
+
+
+def metric_renamed(g: dict) -> None:
+    g["criteria"][0].update(metric="train_accuracy")
+
+
+CASES = {
+    "status PASS with a failed criterion": (passed_false_but_pass, "status is PASS but 1 of 1 criteria failed"),
+    "observed fails the expression but passed": (low_observed_marked_passed, "observed 0.3 fails it"),
+    "run is not produced_by": (another_run, f"'{OTHER_RUN}', but the model was produced by"),
+    "model is another ref": (another_model, "the receipt is for 'model:sales-model@7'"),
+    "metric is not the expression's": (metric_renamed, "names metric 'train_accuracy'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_receipt_that_contradicts_itself_or_its_model_is_a_mismatch(ws: Path, case: str, capsys) -> None:
+    change, expected = CASES[case]
+    ledgers.edit_gate(ws, 1, change)  # re-pins the digest: only the contents are wrong
+    report = engine.doctor(ws, strict=True)
+    assert [f.code for f in report.findings] == ["TFC0004-E003"], [(f.code, f.message) for f in report.findings]
+    assert expected in report.findings[0].message, report.findings[0].message
+    ledgers.reach(ws, "candidate")
+    before = (ws / ledgers.LEDGER).read_bytes()
+    code, _out, err = invoke(ws, "promote", ledgers.ref(1), "--to", "staging", capsys=capsys)
+    assert code == 3 and "TFC0004-E003" in err, err
+    assert (ws / ledgers.LEDGER).read_bytes() == before
+
+
+def test_a_copied_version_keeps_the_receipt_of_the_version_it_was_copied_from(ws: Path, capsys) -> None:
+    """Copy version 1 to 2 and mark a low score passed: the digest is re-pinned, the numbers still fail."""
+    ledgers.add_version(ws, 2)
+    ledgers.edit_gate(ws, 2, low_observed_marked_passed)
+    found = [(f.code, f.path) for f in engine.doctor(ws).findings]
+    assert found == [("TFC0004-E003", "models/sales-model/2/model.yaml")]
+    code, _out, err = invoke(ws, "promote", ledgers.ref(2), "--to", "candidate", capsys=capsys)
+    assert code == 3 and "TFC0004-E003" in err
+
+
+def test_consistent_fail_and_pass_receipts_are_clean(ws: Path) -> None:
+    ledgers.fail_gate(ws)  # FAIL with a failed criterion: consistent
+    assert engine.doctor(ws, strict=True).findings == ()
+
+
+@pytest.mark.parametrize("root", [FIXTURES / "positive", ROOT], ids=["fixture", "example workspace"])
+def test_the_shipped_workspaces_stay_clean(root: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".git", ".strataml", "tests", "strataml", "*.egg-info",
+                                                               "benchmarks", "tools", "README.md", "pyproject.toml"))
+    assert [(f.code, f.message) for f in engine.doctor(copy, strict=True).findings] == []
+
+
+def test_receipts_are_written_and_checked_by_one_evaluator() -> None:
+    receipt = gates.evaluate(["test_accuracy >= 0.6", "loss < 1"], {"test_accuracy": 0.3, "loss": 0.5})
+    assert [c["passed"] for c in receipt["criteria"]] == [False, True] and receipt["status"] == "FAIL"
+    from strataml.doctor.rules import records
+
+    assert records._receipt_disagrees({**receipt, "model": ledgers.ref(1)}) == []
+    assert records._receipt_disagrees({**receipt, "status": "PASS"})
