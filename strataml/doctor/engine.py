@@ -187,13 +187,6 @@ class Context:
         return issues
 
 
-def _record_paths(record: Record) -> list[str]:
-    paths = [record.meta]
-    if record.folder:
-        paths += [f"{record.folder}/{f.path}" for f in record.files]
-    return paths
-
-
 @dataclass(frozen=True)
 class Policy:
     """Which findings are reported and at what severity."""
