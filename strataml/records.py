@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 from strataml.loading import Loaded
 from strataml.refs import Ref
 
+SIGNATURE_SUFFIX = ".asc"  # a detached, armoured signature beside the file it signs
+
 
 class FileEntry(NamedTuple):
     """A file a record pins by sha256 and size; `index` is its position in the list."""
@@ -64,6 +66,17 @@ class Record:
 
     def line(self, *path: str | int) -> int | None:
         return self.loaded.line_of(path)
+
+    @cached_property
+    def pinned(self) -> frozenset[str]:
+        """Workspace paths of the files the record pins."""
+        return frozenset(f"{self.folder}/{f.path}" for f in self.files) if self.folder else frozenset()
+
+    def is_signature_file(self, path: str) -> bool:
+        """Whether the workspace path `path`, in this record's folder, is a signature file: a
+        `*.asc` the record does not pin (one it pins is data like any other file). The
+        integrity, signature and history rules all ask this, so they cannot disagree."""
+        return path.endswith(SIGNATURE_SUFFIX) and path not in self.pinned
 
     @cached_property
     def files(self) -> tuple[FileEntry, ...]:

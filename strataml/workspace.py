@@ -20,7 +20,7 @@ from strataml import atomic
 from strataml.controls import find
 from strataml.errors import StrataError
 from strataml.loading import MAX_BYTES, SYNTAX, TOO_LARGE, Loaded, LoadProblem, load_bytes, load_file
-from strataml.records import Record
+from strataml.records import SIGNATURE_SUFFIX, Record
 from strataml.refs import Ref, RefError, closest, fold, parse_ref
 from strataml.rootdir import CONFIG
 
@@ -32,7 +32,6 @@ META = {"dataset": "dataset.yaml", "run": "run.yaml", "model": "model.yaml"}
 # Files a managed folder may hold at its top without being a record.
 FOLDER_NOTES = {".gitkeep", "README.md"}
 LEDGER = "lifecycle.jsonl"
-SIGNATURE_SUFFIX = ".asc"
 KEYS_MANIFEST = "tfc/keys/keys.yaml"  # the pinned signing keys (TFC-0007)
 CONFIG_INVALID = "TFC0001-E001"  # workspace-config-invalid: the doctor's layout rule reports it
 # Entries the walk did not enter or read: a nested repository's `.git` (folder or gitlink file),

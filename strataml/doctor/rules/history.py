@@ -11,7 +11,8 @@ from strataml import atomic, gitfacts, lifecycle
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.loading import load_bytes
-from strataml.workspace import CONFIG, FOLDER_NOTES, LEDGER, META, SIGNATURE_SUFFIX, Workspace, record_folder
+from strataml.records import Record
+from strataml.workspace import CONFIG, FOLDER_NOTES, LEDGER, META, SIGNATURE_SUFFIX, record_folder
 
 DATASET_CHANGED = "TFC0002-E010"
 RUN_CHANGED = "TFC0003-E010"
@@ -139,7 +140,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     metas = [f"{f}/run.yaml" for f in folders if f.startswith("runs/") and f"{f}/run.yaml" in before]
     ledgers = [k for k in by_owner if is_ledger(k)]
     old = gitfacts.read_at(ws.root, commit, [*metas, *ledgers])
-    recorded_asc = _recorded_asc(ws, folders)
+    wanted = set(folders)
+    # Co-signing adds to a committed record's .asc: signature files are the signature rules' to
+    # judge (the record stays in scope, so a dropped required signature is theirs to report).
+    records = {r.folder: r for r in ws.records if r.folder in wanted}
     for folder in sorted(folders):
         kind = folder.split("/")[0]
         # A record committed at REF is closed: a file (or a submodule) added to its folder changes
@@ -149,9 +153,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             p
             for p in by_owner[folder]
             # (p == folder: a file where a record folder belongs; the layout rule reports it)
-            if (recorded or p in before)
-            and p != folder
-            and not (p.endswith(SIGNATURE_SUFFIX) and p not in recorded_asc.get(folder, ()))
+            if (recorded or p in before) and p != folder and not _is_signature(records.get(folder), p)
         ]
         if not existed:
             continue  # new since REF, or only its signatures changed: the other rules check it
@@ -196,19 +198,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from _attributes(ctx, changed)
 
 
-def _recorded_asc(ws: Workspace, folders: list[str]) -> dict[str, set[str]]:
-    """Per record folder, the `*.asc` files its metadata records: data like any other file.
-
-    Any other `*.asc` there is a signature file. Co-signing adds to a committed record's `.asc`,
-    so the signature rules judge those files, not immutability (the record stays in scope, so a
-    dropped required signature is theirs to report).
-    """
-    wanted = set(folders)
-    return {
-        r.folder: {f"{r.folder}/{f.path}" for f in r.files if f.path.endswith(SIGNATURE_SUFFIX)}
-        for r in ws.records
-        if r.folder in wanted
-    }
+def _is_signature(record: Record | None, path: str) -> bool:
+    """A signature file of the record (of a record now gone: any `*.asc`)."""
+    return record.is_signature_file(path) if record is not None else path.endswith(SIGNATURE_SUFFIX)
 
 
 def _terminal(raw: bytes | None) -> bool:

@@ -14,7 +14,7 @@ from strataml.doctor.finding import Finding
 from strataml.hashing import sha256_file
 from strataml.paths import unsafe
 from strataml.records import FileEntry, Record
-from strataml.workspace import OPAQUE, SIGNATURE_SUFFIX, Entry
+from strataml.workspace import OPAQUE, Entry
 
 MISSING = "TFC0006-E001"
 CHECKSUM = "TFC0006-E002"
@@ -277,7 +277,7 @@ def _unrecorded(ctx: Context, record: Record, recorded: set[str]) -> Iterator[Fi
     ws = ctx.workspace
     for entry in ws.under(record.folder or ""):
         # Folders hold nothing to record; the layout rules report what the walk did not enter.
-        if entry.kind in _NOT_FILES or entry.path in recorded or entry.path.endswith(SIGNATURE_SUFFIX):
+        if entry.kind in _NOT_FILES or entry.path in recorded or record.is_signature_file(entry.path):
             continue
         bad = _unopenable(ws.abspath(entry.path), entry)
         if bad:

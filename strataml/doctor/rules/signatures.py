@@ -135,7 +135,7 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
                 signatures.append(path)
             continue
         owner = by_folder.get(record_folder(path) or "")
-        if owner is not None and owner.folder and path[len(owner.folder) + 1 :] not in {f.path for f in owner.files}:
+        if owner is not None and owner.is_signature_file(path):
             signatures.append(path)
     return targets, signatures
 
