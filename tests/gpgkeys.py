@@ -85,3 +85,47 @@ def stop_agents(homes: list[Path]) -> None:
     for home in homes:
         if gpgconf and home.exists():
             subprocess.run([gpgconf, "--homedir", str(home), "--kill", "all"], capture_output=True, check=False)
+
+
+# A pinentry standing in for a person at the keyboard: it appends a line to ASKED each time gpg
+# needs the passphrase, and answers at once, or (with RELEASE) only once that file exists, so a
+# test can see whether gpg was asked to sign, or act while a signer is mid-way.
+PINENTRY = """#!{python}
+import os, sys, time
+with open({asked!r}, "a") as fh:
+    fh.write("asked\\n")
+print("OK Pleased to meet you", flush=True)
+for line in sys.stdin:
+    command = line.split(" ", 1)[0].strip().upper()
+    if command == "GETPIN":
+        while {release!r} and not os.path.exists({release!r}):
+            time.sleep(0.02)
+        print("D {passphrase}", flush=True)
+        print("OK", flush=True)
+    elif command == "BYE":
+        print("OK closing", flush=True)
+        break
+    else:
+        print("OK", flush=True)
+"""
+
+
+def protected_key(base: Path, name: str, passphrase: str, asked: Path, release: Path | None = None) -> Key:
+    """A key behind `passphrase` in a home of its own, whose gpg-agent asks the PINENTRY above."""
+    import sys
+
+    home = base / f"{name.lower()}-home"
+    home.mkdir(mode=0o700)
+    pinentry = base / f"{name.lower()}-pinentry.py"
+    pinentry.write_text(
+        PINENTRY.format(python=sys.executable, asked=str(asked), release=str(release or ""), passphrase=passphrase)
+    )
+    os.chmod(pinentry, 0o755)
+    (home / "gpg-agent.conf").write_text(f"pinentry-program {pinentry}\n")
+    params = ["Key-Type: EDDSA", "Key-Curve: ed25519", "Key-Usage: sign", f"Name-Real: {name}",
+              f"Name-Email: {name.lower()}@example.org", "Expire-Date: 0", f"Passphrase: {passphrase}", "%commit", ""]
+    gpg(home, "--gen-key", stdin="\n".join(params).encode())
+    fingerprint, _ = _fingerprints(home)
+    public = base / f"{name.lower()}.pub.asc"
+    public.write_bytes(gpg(home, "--armor", "--export", fingerprint).stdout)
+    return Key(name, home, fingerprint, public)

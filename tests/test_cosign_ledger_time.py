@@ -292,49 +292,19 @@ def test_min_signers_must_be_a_positive_integer(ws: Path) -> None:
 
 # 3. sign checks the key's pin and scope before it asks gpg to sign.
 
-PINENTRY = """#!{python}
-import sys
-with open({log!r}, "a") as fh:
-    fh.write("asked\\n")
-print("OK Pleased to meet you", flush=True)
-for line in sys.stdin:
-    command = line.split(" ", 1)[0].strip().upper()
-    if command == "GETPIN":
-        print("D {passphrase}", flush=True)
-        print("OK", flush=True)
-    elif command == "BYE":
-        print("OK closing", flush=True)
-        break
-    else:
-        print("OK", flush=True)
-"""
 
 
 @pytest.fixture
 def protected(tmp_path: Path):
     """A secret key behind a passphrase, whose gpg-agent asks a pinentry that logs every time gpg
     needs the secret key: the log tells whether gpg was asked to sign (real gpg, real agent)."""
-    import os
-    import sys
-
     import gpgkeys
 
-    home = tmp_path / "pat-home"
-    home.mkdir(mode=0o700)
     log = tmp_path / "pinentry.log"
-    pinentry = tmp_path / "pinentry.py"
-    pinentry.write_text(PINENTRY.format(python=sys.executable, log=str(log), passphrase="correct horse"))
-    os.chmod(pinentry, 0o755)
-    (home / "gpg-agent.conf").write_text(f"pinentry-program {pinentry}\n")
-    params = ["Key-Type: EDDSA", "Key-Curve: ed25519", "Key-Usage: sign", "Name-Real: Pat",
-              "Name-Email: pat@example.org", "Expire-Date: 0", "Passphrase: correct horse", "%commit", ""]
-    gpgkeys.gpg(home, "--gen-key", stdin="\n".join(params).encode())
-    fingerprint, _ = gpgkeys._fingerprints(home)
-    public = tmp_path / "pat.pub.asc"
-    public.write_bytes(gpgkeys.gpg(home, "--armor", "--export", fingerprint).stdout)
+    key = gpgkeys.protected_key(tmp_path, "Pat", "correct horse", log)
     assert not log.exists()  # making the key asked nothing
-    yield gpgkeys.Key("Pat", home, fingerprint, public), log
-    gpgkeys.stop_agents([home])
+    yield key, log
+    gpgkeys.stop_agents([key.home])
 
 
 def test_sign_refuses_a_key_without_the_needed_scope_before_gpg_is_asked(ws: Path, keys, protected, capsys) -> None:

@@ -67,47 +67,18 @@ def test_cosigners_signing_one_record_at_once_all_end_up_in_its_signature(
     assert found(ws) == []
 
 
-# A pinentry that stands for a signer slow to type the passphrase: it says when gpg asks for it
-# and answers once the test lets it, so the test can act while `sign` is in the middle of signing.
-GATED_PINENTRY = """#!{python}
-import os, sys, time
-open({asked!r}, "a").close()
-print("OK Pleased to meet you", flush=True)
-for line in sys.stdin:
-    command = line.split(" ", 1)[0].strip().upper()
-    if command == "GETPIN":
-        while not os.path.exists({release!r}):
-            time.sleep(0.02)
-        print("D slow typist", flush=True)
-        print("OK", flush=True)
-    elif command == "BYE":
-        print("OK closing", flush=True)
-        break
-    else:
-        print("OK", flush=True)
-"""
 
 
 @pytest.fixture
 def slow_signer(tmp_path: Path) -> Iterator[tuple[gpgkeys.Key, Path, Path]]:
-    """A passphrase-protected key whose pinentry waits: (key, file made when gpg asks, file that answers)."""
+    """A passphrase-protected key whose pinentry waits, standing for a signer slow to type:
+    (key, file made when gpg asks, file that makes it answer)."""
     require(gpgkeys.available(), "gpg is not installed")
-    home = tmp_path / "slow-home"
-    home.mkdir(mode=0o700)
     asked, release = tmp_path / "asked", tmp_path / "release"
-    pinentry = tmp_path / "pinentry.py"
-    pinentry.write_text(GATED_PINENTRY.format(python=sys.executable, asked=str(asked), release=str(release)))
-    os.chmod(pinentry, 0o755)
-    (home / "gpg-agent.conf").write_text(f"pinentry-program {pinentry}\n")
-    params = ["Key-Type: EDDSA", "Key-Curve: ed25519", "Key-Usage: sign", "Name-Real: Slow",
-              "Name-Email: slow@example.org", "Expire-Date: 0", "Passphrase: slow typist", "%commit", ""]
-    gpgkeys.gpg(home, "--gen-key", stdin="\n".join(params).encode())
-    fingerprint, _ = gpgkeys._fingerprints(home)
-    public = tmp_path / "slow.pub.asc"
-    public.write_bytes(gpgkeys.gpg(home, "--armor", "--export", fingerprint).stdout)
-    yield gpgkeys.Key("Slow", home, fingerprint, public), asked, release
+    key = gpgkeys.protected_key(tmp_path, "Slow", "slow typist", asked, release)
+    yield key, asked, release
     release.touch()
-    gpgkeys.stop_agents([home])
+    gpgkeys.stop_agents([key.home])
 
 
 def waiting_for_a_lock(pid: int) -> bool:
