@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strataml.errors import EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS
+
+if TYPE_CHECKING:
+    from strataml.records import FileEntry, Record
 
 
 class Severity(str, Enum):
@@ -140,3 +143,10 @@ class Report:
 
     def summary(self) -> dict[str, int]:
         return {"errors": self.errors, "warnings": self.warnings, "infos": self.infos, "exit_code": self.exit_code}
+
+
+def about_pinned(code: str, record: Record, entry: FileEntry, what: str, hint: str, *, at_path: bool = True) -> Finding:
+    """A finding about one file a record pins, on its metadata, at the line that names the file
+    (the entry's `path` key, or with `at_path=False` the list item)."""
+    line = record.line(entry.field, entry.index, "path") if at_path else record.line(entry.field, entry.index)
+    return Finding(code, record.meta, f"{entry.field}[{entry.index}].path '{entry.path}' {what}", hint, line)

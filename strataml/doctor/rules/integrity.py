@@ -10,7 +10,7 @@ from collections.abc import Generator, Iterator
 
 from strataml import lfs
 from strataml.doctor.engine import Context
-from strataml.doctor.finding import Finding
+from strataml.doctor.finding import Finding, about_pinned
 from strataml.hashing import sha256_file
 from strataml.paths import unsafe
 from strataml.records import FileEntry, Record
@@ -43,12 +43,12 @@ def check(ctx: Context) -> Iterator[Finding]:
         for entry in record.files:
             problem = unsafe(entry.path)
             if problem:
-                yield Finding(
+                yield about_pinned(
                     UNSAFE_PATH,
-                    record.meta,
-                    f"{entry.field}[{entry.index}].path '{entry.path}' {problem}",
+                    record,
+                    entry,
+                    problem,
                     "record paths relative to the record folder, with '/' separators and no '..'",
-                    record.line(entry.field, entry.index, "path"),
                 )
                 continue
             rel = sys.intern(f"{record.folder}/{entry.path}")

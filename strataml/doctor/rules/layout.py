@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from strataml import schemas
 from strataml.controls import find
 from strataml.doctor.engine import Context
-from strataml.doctor.finding import Finding
+from strataml.doctor.finding import Finding, about_pinned
 from strataml.loading import Loaded
 from strataml.records import Record
 from strataml.refs import valid_name, valid_run_id, valid_version
@@ -104,12 +104,12 @@ def _recorded_controls(record: Record) -> Iterator[Finding]:
     for entry in record.files:
         bad = find(entry.path)
         if bad:
-            yield Finding(
+            yield about_pinned(
                 CONTROL_CHARACTER,
-                record.meta,
-                f"{entry.field}[{entry.index}].path '{entry.path}' holds a control character ({bad})",
+                record,
+                entry,
+                f"holds a control character ({bad})",
                 "rename the file to letters, digits, '.', '_' and '-' and record a new version with it",
-                record.line(entry.field, entry.index, "path"),
             )
 
 

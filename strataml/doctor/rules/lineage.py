@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from strataml.doctor.engine import Context
-from strataml.doctor.finding import Finding
+from strataml.doctor.finding import Finding, about_pinned
 from strataml.hashing import dataset_digest
 from strataml.records import Record, Window
 from strataml.refs import RefError, fold, parse_ref
@@ -195,20 +195,22 @@ def _duplicates_within(record: Record) -> Iterator[Finding]:
         key = fold(entry.path)
         if key == own:
             same = "" if entry.path == meta else f" '{meta}' under case-folding or Unicode normalisation"
-            yield Finding(
+            yield about_pinned(
                 DUPLICATE,
-                record.meta,
-                f"{entry.field}[{entry.index}].path '{entry.path}' is the record's own metadata file{same}",
+                record,
+                entry,
+                f"is the record's own metadata file{same}",
                 "a record cannot pin its own metadata: rename the data file",
-                record.line(entry.field, entry.index),
+                at_path=False,
             )
         elif key == own_signature:
-            yield Finding(
+            yield about_pinned(
                 DUPLICATE,
-                record.meta,
-                f"{entry.field}[{entry.index}].path '{entry.path}' is the name of the record's own signature file",
+                record,
+                entry,
+                "is the name of the record's own signature file",
                 "a data file cannot stand where the record's signature belongs: rename the data file",
-                record.line(entry.field, entry.index),
+                at_path=False,
             )
         elif key in seen:
             same = (
@@ -216,12 +218,13 @@ def _duplicates_within(record: Record) -> Iterator[Finding]:
                 if seen[key] == entry.path
                 else f"'{seen[key]}' under case-folding or Unicode normalisation"
             )
-            yield Finding(
+            yield about_pinned(
                 DUPLICATE,
-                record.meta,
-                f"{entry.field}[{entry.index}].path '{entry.path}' repeats {same}",
+                record,
+                entry,
+                f"repeats {same}",
                 "list each file once; rename files that differ only in case or accents",
-                record.line(entry.field, entry.index),
+                at_path=False,
             )
         else:
             seen[key] = entry.path
