@@ -11,8 +11,9 @@ import pytest
 
 from conftest import ROOT, edit_yaml, invoke as cli
 from models_helpers import add_version, reach
-from strataml import indexfile, schemas
-from strataml.lineage import dumps
+from strataml import schemas
+from strataml.read import saved
+from strataml.read.build import dumps
 
 GOLDEN = Path(__file__).parent / "golden" / "example-index.json"
 RUN = "run:20260101T000000Z-sales-forecast-a1b2c3"
@@ -30,7 +31,7 @@ def example(tmp_path: Path) -> Path:
 
 
 def test_example_index_matches_golden(example: Path) -> None:
-    text = dumps(indexfile.make(example))
+    text = dumps(saved.make(example))
     if os.environ.get("STRATAML_UPDATE_GOLDEN"):
         GOLDEN.write_text(text, "utf-8")
     assert text == GOLDEN.read_text("utf-8")
@@ -56,23 +57,23 @@ def test_index_is_deterministic_and_written_atomically(ws: Path, tmp_path: Path,
 
 
 def test_readers_rebuild_a_stale_index(ws: Path) -> None:
-    index, rebuilt = indexfile.current(ws)
+    index, rebuilt = saved.current(ws)
     assert rebuilt
     old = os.stat(ws / "datasets/sales/1/dataset.yaml")
     os.utime(ws / "datasets/sales/1/dataset.yaml", ns=(old.st_atime_ns - 10**10, old.st_mtime_ns - 10**10))  # out of the racy window
-    _, rebuilt = indexfile.current(ws)
+    _, rebuilt = saved.current(ws)
     assert rebuilt  # a file's stat changed
-    _, rebuilt = indexfile.current(ws)
+    _, rebuilt = saved.current(ws)
     assert not rebuilt
     reach(ws, "candidate")  # a promotion is a change the readers must see
-    index, rebuilt = indexfile.current(ws)
+    index, rebuilt = saved.current(ws)
     assert rebuilt
     assert {n["id"]: n for n in index["nodes"]}["model:sales-model@1"]["attrs"]["state"] == "candidate"
 
 
 def test_index_keeps_findings_per_node(ws: Path) -> None:
     (ws / "models/sales-model/1/model.bin").write_bytes(b"q" * 120)
-    nodes = {n["id"]: n for n in indexfile.make(ws)["nodes"]}
+    nodes = {n["id"]: n for n in saved.make(ws)["nodes"]}
     assert nodes["model:sales-model@1"]["findings"]["errors"] == 1
     assert nodes["dataset:sales@1"]["findings"] == {"errors": 0, "warnings": 0, "infos": 0}
 

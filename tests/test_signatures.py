@@ -18,7 +18,7 @@ import models_helpers
 from conftest import age, edit_yaml, invoke as cli, require
 from strataml.cli.main import run
 from strataml.doctor import engine
-from strataml import indexfile
+from strataml.read import saved
 from strataml.keys import add
 
 MODEL = "models/sales-model/1/model.yaml"
@@ -188,13 +188,13 @@ def test_revoked_key_is_rejected_though_gpg_calls_the_signature_valid(ws: Path, 
     sign(ws, key)
     assert found(ws) == []
     age(ws)
-    assert node(indexfile.current(ws)[0], "model:sales-model@1")["signature"]["status"] == "signed"
-    assert not indexfile.current(ws)[1]
+    assert node(saved.current(ws)[0], "model:sales-model@1")["signature"]["status"] == "signed"
+    assert not saved.current(ws)[1]
     gpgkeys.revoke(key)
     key_file = ws / f"tfc/keys/{key.fingerprint}.asc"
     shutil.copy(key.public, key_file)  # the owner publishes the revocation
     os.utime(key_file, (time.time() - 60, time.time() - 60))
-    index, rebuilt = indexfile.current(ws)  # readers notice a key file changing (nothing else did)
+    index, rebuilt = saved.current(ws)  # readers notice a key file changing (nothing else did)
     assert rebuilt and node(index, "model:sales-model@1")["signature"]["status"] == "invalid"
     result = found(ws)
     assert result == [("TFC0007-E005", f"{MODEL}.asc")]
@@ -357,7 +357,7 @@ def test_missing_gpg_is_a_clear_failure_not_a_pass(ws: Path, keys, monkeypatch, 
 
 
 def test_index_says_who_signed(ws: Path, keys) -> None:
-    from strataml.lineage import build
+    from strataml.read.build import build
     from strataml.workspace import load
 
     pin(ws, keys["Alice"], "models")

@@ -9,7 +9,7 @@ from conftest import ROOT
 from strataml import schemas
 from strataml.cli.main import run
 from strataml.doctor import engine
-from strataml.lineage import build, dumps
+from strataml.read.build import build, dumps
 from strataml.rootdir import find_root
 from strataml.workspace import load
 

@@ -342,7 +342,7 @@ def test_trust_files_reached_through_a_symlink_are_not_read(ws: Path, outside: P
 
 def test_the_saved_index_is_rebuilt_once_the_keys_folder_became_a_symlink(ws: Path, outside: Path,
                                                                           alice: gpgkeys.Key) -> None:
-    from strataml import indexfile
+    from strataml.read import saved
 
     assert run(["-C", str(ws), "keys", "add", str(alice.public), "--scope", "models"]) == 0
     gpgkeys.sign_file(alice, ws / MODEL, ws / f"{MODEL}.asc")
@@ -350,12 +350,12 @@ def test_the_saved_index_is_rebuilt_once_the_keys_folder_became_a_symlink(ws: Pa
     for path in [ws, *ws.rglob("*")]:  # old enough for the saved index to count as fresh
         os.utime(path, (past, past), follow_symlinks=False)
     signature = lambda index: next(n for n in index["nodes"] if n["id"] == "model:sales-model@1")["signature"]  # noqa: E731
-    assert signature(indexfile.current(ws)[0])["status"] == "signed"
-    assert indexfile.current(ws)[1] is False
+    assert signature(saved.current(ws)[0])["status"] == "signed"
+    assert saved.current(ws)[1] is False
     shutil.move(ws / "tfc/keys", outside / "keys")  # the same files (inodes, times), reached through a link
     (ws / "tfc/keys").symlink_to(outside / "keys")
     os.utime(ws / "tfc", (past, past))
-    index, rebuilt = indexfile.current(ws)
+    index, rebuilt = saved.current(ws)
     assert rebuilt and signature(index)["status"] == "invalid"  # no key is trusted through the link
 
 

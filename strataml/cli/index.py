@@ -31,20 +31,20 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
     output (TFC-0008, `strataml schema index`). `list`, `show` and `lineage` rebuild the
     saved index themselves when the repository changed, so running this is never required.
     """
-    from strataml import indexfile
-    from strataml.lineage import dumps
+    from strataml.read import saved
+    from strataml.read.build import dumps
     from strataml.times import utc_now
 
     root = state.root()
-    entries, key = indexfile.freshness(root)
-    built = indexfile.make(root, utc_now() if timestamp else None, entries)
+    entries, key = saved.freshness(root)
+    built = saved.make(root, utc_now() if timestamp else None, entries)
     text = dumps(built)
     if output == "-":
         click.echo(text, nl=False)
         return 0
     if output is None:
-        indexfile.save(root, text, None if timestamp else key)
-        target = root / indexfile.INDEX
+        saved.save(root, text, None if timestamp else key)
+        target = root / saved.INDEX
     else:
         target = Path(output)
         write_output(target, text, root)

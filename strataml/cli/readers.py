@@ -11,15 +11,15 @@ import click
 from strataml.cli.main import State
 from strataml.cli.output import wants_color
 from strataml.controls import shown
-from strataml.graph import KIND_OF_LIST, Graph
+from strataml.read.query import KIND_OF_LIST, Graph
 
 FORMATS = click.Choice(("text", "json"))
 
 
 def _graph(state: State) -> Graph:
-    from strataml import indexfile
+    from strataml.read import saved
 
-    index, _rebuilt = indexfile.current(state.root())
+    index, _rebuilt = saved.current(state.root())
     return Graph(index)
 
 
@@ -64,7 +64,7 @@ def list_command(
       strataml list models --filter state=production
       strataml list runs --filter experiment=iris-logreg --format json
     """
-    from strataml.graph import rows, select
+    from strataml.read.query import rows, select
 
     graph = _graph(state)
     every = rows(graph, what)
@@ -83,7 +83,7 @@ def _table(
     graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[str], sort: str | None = None, total: int = 0
 ) -> None:
     from strataml.cli.table import render, width_for
-    from strataml.graph import age, key_metrics
+    from strataml.read.query import age, key_metrics
 
     shown: list[str] = []
     if what == "runs":
@@ -283,7 +283,7 @@ def lineage(state: State, ref: str, direction: str | None, fmt: str) -> int:
       strataml lineage model:iris-classifier@1 --upstream
       strataml lineage dataset:iris@1 --downstream --format mermaid
     """
-    from strataml.lineage_render import render
+    from strataml.read.render import render
 
     graph = _graph(state)
     node = graph.find(ref)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from strataml.controls import shown
-from strataml.graph import Graph, Step
+from strataml.read.query import Graph, Step
 
 SHAPES = {"dataset": "cylinder", "experiment": "note", "run": "box", "model": "component"}
 

@@ -23,7 +23,7 @@ def make(root: Path, generated_at: str | None = None, entries: dict[str, Any] | 
     """Build the index now: one walk (or the caller's), records through the cache, the doctor's findings attached."""
     from strataml.cache import Cache
     from strataml.doctor import engine
-    from strataml.lineage import build
+    from strataml.read.build import build
     from strataml.workspace import Workspace, load, walk
 
     root = Path(root).resolve()
@@ -51,7 +51,7 @@ def current(root: Path) -> tuple[dict[str, Any], bool]:
     Readers call this: a stale or missing index is rebuilt and saved without anyone running
     `strataml index`. A workspace that cannot be written to still gets a fresh index in memory.
     """
-    from strataml.lineage import dumps
+    from strataml.read.build import dumps
 
     root = Path(root).resolve()
     entries, key = freshness(root)
