@@ -49,6 +49,17 @@ def repo_prefix(root: Path) -> str:
     return Path(root).resolve().relative_to(top).as_posix() + "/"
 
 
+def head_commit(root: Path) -> str | None:
+    """The commit HEAD names, or None outside a repository or before its first commit."""
+    repo = repository(root)
+    if repo is None:
+        return None
+    try:
+        return _git(repo[0], "rev-parse", "--verify", "-q", "HEAD^{commit}").decode().strip() or None
+    except GitError:
+        return None
+
+
 def head_state(root: Path, outputs: tuple[str, ...] = ("runs/", "models/")) -> tuple[str | None, bool]:
     """(HEAD commit, whether the work tree has changes) for run provenance.
 

@@ -44,6 +44,7 @@ class LazyGroup(click.Group):
         "list": ("strataml.cli.readers", "list_command"),
         "show": ("strataml.cli.readers", "show"),
         "lineage": ("strataml.cli.readers", "lineage"),
+        "dashboard": ("strataml.cli.dashboard", "dashboard"),
         "promote": ("strataml.cli.promote", "promote"),
         "keys": ("strataml.cli.keys", "keys"),
         "sign": ("strataml.cli.keys", "sign_command"),

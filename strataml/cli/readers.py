@@ -204,34 +204,34 @@ def show(state: State, ref: str, fmt: str) -> int:
     REF is a ref such as model:iris-classifier@1, run:ID, dataset:iris@1 or experiment:NAME;
     model:NAME (without @VERSION) means its latest version.
     """
-    from strataml import lifecycle
+    from strataml.read.query import detail
 
     graph = _graph(state)
-    node = graph.find(ref)
-    up = [{"ref": other, "edge": kind} for other, kind in sorted(graph.up.get(node["id"], ()))]
-    down = [{"ref": other, "edge": kind} for other, kind in sorted(graph.down.get(node["id"], ()))]
-    history = []
-    if node["kind"] == "model":
-        ledger = lifecycle.read(state.root(), node["id"].split(":", 1)[1].split("@", 1)[0])
-        history = [
-            {k: e[k] for k in ("seq", "at", "from", "to", "actor", "reason")}
-            for e in ledger.entries
-            if e["ref"] == node["id"]
-        ]
+    d = detail(graph, graph.find(ref))
     if fmt == "json":
-        extra = {"history": history} if node["kind"] == "model" else {}
-        click.echo(json.dumps({**node, "upstream": up, "downstream": down, **extra}, indent=2, sort_keys=True))
+        click.echo(json.dumps(d, indent=2, sort_keys=True))
         return 0
-    out = [f"{node['id']}  ({node['kind']}, {node['path']})"]
-    counts = node["findings"]
+    click.echo("\n".join(map(shown, _show_lines(d))))  # one line each: values from the repository are escaped
+    return 0
+
+
+def _show_lines(d: dict[str, Any]) -> list[str]:
+    out = [f"{d['id']}  ({d['kind']}, {d['path']})"]
+    counts = d["findings"]
     health = (
         "ok"
         if not any(counts.values())
         else ", ".join(f"{v} {k if v != 1 else k.removesuffix('s')}" for k, v in counts.items() if v)
     )
-    out.append(f"  health: {health}" + ("   (details: strataml doctor)" if health != "ok" else ""))
-    if "signature" in node:
-        sig = node["signature"]
+    out.append(f"  health: {health}")
+    out += [
+        f"    {f['severity']:<8} {f['code']}  {f['path']}"
+        + (f":{f['line']}" if f.get("line") else "")
+        + f"  {f['message']}"
+        for f in d["reported"]
+    ]
+    if "signature" in d:
+        sig = d["signature"]
         who = ", ".join(f"{s['uid'] or s['fingerprint']} [{', '.join(s['scopes'])}]" for s in sig["signers"])
         count = sig.get("valid_signers", len(sig["signers"]))
         needed = sig.get("required_signers") or 0
@@ -239,21 +239,37 @@ def show(state: State, ref: str, fmt: str) -> int:
         out.append(
             f"  signature: {sig['status']}" + (f" by {who}" if who else "") + (f" ({tally})" if count or needed else "")
         )
-    for key, val in sorted(node["attrs"].items()):
+    for key, val in sorted(d["attrs"].items()):
         out += _attr_lines(key, val, "  ")
-    if node["kind"] == "model":
+    if d.get("files"):
+        out.append("  files:")
+        out += [
+            f"    {f['path']}  {_num(f['size'])} bytes  sha256:{(f['sha256'] or '?')[:16]}"
+            + ("" if f["present"] == "content" else f"  ({f['present']})")
+            for f in d["files"]
+        ]
+    if "receipt" in d:
+        receipt = d["receipt"]
+        out.append(f"  gate receipt: {receipt.get('status', '?')}")
+        for c in receipt.get("criteria") or []:
+            if isinstance(c, dict):
+                verdict = "PASS" if c.get("passed") else "FAIL"
+                out.append(f"    {verdict}  {c.get('expression')}  (observed {_num(c.get('observed'))})")
+    if "curves" in d:
+        out.append("  curves: " + ", ".join(f"{k} ({len(v)} steps)" for k, v in sorted(d["curves"].items())))
+    if d["kind"] == "model":
+        history = d.get("history") or []
         out.append("  history:" + ("" if history else " (registered; never promoted)"))
         out += [
             f"    #{h['seq']} {h['at']}  {h['from']} -> {h['to']}  by {h['actor']}"
             + (f": {h['reason']}" if h["reason"] else "")
             for h in history
         ]
-    out.append("  upstream:" + ("" if up else " (none)"))
-    out += [f"    <- {u['ref']}  ({u['edge']})" for u in up]
-    out.append("  downstream:" + ("" if down else " (none)"))
-    out += [f"    -> {d['ref']}  ({d['edge']})" for d in down]
-    click.echo("\n".join(map(shown, out)))  # one line each: values from the repository are escaped
-    return 0
+    out.append("  upstream:" + ("" if d["upstream"] else " (none)"))
+    out += [f"    <- {u['ref']}  ({u['edge']})" for u in d["upstream"]]
+    out.append("  downstream:" + ("" if d["downstream"] else " (none)"))
+    out += [f"    -> {x['ref']}  ({x['edge']})" for x in d["downstream"]]
+    return out
 
 
 def _attr_lines(key: str, val: Any, indent: str) -> list[str]:
@@ -262,9 +278,23 @@ def _attr_lines(key: str, val: Any, indent: str) -> list[str]:
         for k, v in sorted(val.items()):
             lines += _attr_lines(k, v, indent + "  ")
         return lines
+    if isinstance(val, list) and any(isinstance(v, dict) for v in val):
+        return [f"{indent}{key}:"] + [
+            f"{indent}  - "
+            + (", ".join(f"{k}: {_scalar(x)}" for k, x in v.items()) if isinstance(v, dict) else _scalar(v))
+            for v in val
+        ]
     if isinstance(val, list):
-        return [f"{indent}{key}: {', '.join(map(str, val)) if val else '(none)'}"]
-    return [f"{indent}{key}: {_num(val) if isinstance(val, float) else val}"]
+        return [f"{indent}{key}: {', '.join(map(_scalar, val)) if val else '(none)'}"]
+    return [f"{indent}{key}: {_scalar(val)}"]
+
+
+def _scalar(val: Any) -> str:
+    if isinstance(val, float):
+        return _num(val)
+    if isinstance(val, (dict, list)):
+        return json.dumps(val, sort_keys=True, ensure_ascii=False)
+    return str(val)
 
 
 @click.command("lineage")

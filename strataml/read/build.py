@@ -2,19 +2,26 @@
 
 Built from the one Workspace walk plus a doctor Report, so every viewer shows the same graph
 with the same health counts. Output is deterministic: sorted, no wall-clock time.
+
+A node carries everything a reader shows about its record: every attribute of its metadata,
+the files it pins (and whether each is present, an LFS pointer or missing), for a model its
+ledger history and gate receipt, for a run the step-wise metric series its tracking recorded.
+The findings are listed once, at the top, and counted on the records they are about.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-from strataml import lifecycle, schemas
-from strataml.doctor.finding import Report
+from strataml import atomic, lfs, lifecycle, loading, schemas
+from strataml.doctor.finding import Finding, Report
 from strataml.doctor.rules.lineage import ref_fields
 from strataml.records import Record
 from strataml.refs import RefError, parse_ref
-from strataml.workspace import LEDGER, Workspace
+from strataml.workspace import LEDGER, Entry, Workspace
 
 _EDGE_KIND = {
     "experiment": "experiment",
@@ -24,13 +31,27 @@ _EDGE_KIND = {
     "source": "derived",
     "data": "input",
 }
+# Metadata keys a node does not repeat: the file lists become `files`, the rest is in id/kind.
+_NOT_ATTRS = {"schema", "ref", "files", "artifacts"}
+# Side files read for viewers are small JSON; a bigger one is left out, never held.
+MAX_SIDE_FILE = 4 * 1024 * 1024
+TRACKING = "summary/tracking.json"
+MAX_SERIES, MAX_POINTS = 64, 10_000
 
 
 def build(workspace: Workspace, report: Report, generated_at: str | None = None) -> dict[str, Any]:
-    states: dict[str, dict[str, str]] = {}
+    ledgers: dict[str, lifecycle.Ledger] = {}
     for name in sorted({r.ref.name for r in workspace.of_kind("model")}):
-        states[name] = lifecycle.states_of(workspace.root, name)
-    nodes = [_node(r, report, states) for r in workspace.records]
+        ledgers[name] = lifecycle.read(workspace.root, name)
+    findings = sorted(report.findings, key=Finding.sort_key)
+    owners = Owners(workspace.records)
+    counts: dict[str, dict[str, int]] = {
+        str(r.ref): {"errors": 0, "warnings": 0, "infos": 0} for r in workspace.records
+    }
+    for f in findings:
+        for owner in owners.of(f.path):
+            counts[owner][f.severity + "s"] += 1
+    nodes = [_node(r, report, ledgers, counts[str(r.ref)], workspace) for r in workspace.records]
     ids = {n["id"] for n in nodes}
     edges = set()
     for record in workspace.records:
@@ -47,10 +68,45 @@ def build(workspace: Workspace, report: Report, generated_at: str | None = None)
         "workspace": workspace.name,
         "nodes": sorted(nodes, key=lambda n: n["id"]),
         "edges": [{"from": a, "to": b, "kind": k} for a, b, k in sorted(edges)],
+        "findings": [f.as_dict() for f in findings],
     }
     if generated_at:
         index["generated_at"] = generated_at
     return index
+
+
+class Owners:
+    """Which records a finding's path is about: its record folder (or metadata file), and for
+    a model's ledger every version of that model. One lookup per path segment, so counting
+    findings on nodes costs findings x depth, not findings x records."""
+
+    def __init__(self, records: Iterable[Record] | Iterable[dict[str, Any]]) -> None:
+        self.by_path: dict[str, list[str]] = {}
+        self.by_model: dict[str, list[str]] = {}
+        for r in records:
+            if isinstance(r, Record):
+                ref, kind, path, name = str(r.ref), r.kind, r.folder or r.meta, r.ref.name
+                meta: str | None = r.meta
+            else:
+                ref, kind, path = r["id"], r["kind"], r["path"]
+                name, meta = ref.split(":", 1)[1].split("@", 1)[0], None
+            self.by_path.setdefault(path, []).append(ref)
+            if meta and meta != path and not meta.startswith(path + "/"):
+                self.by_path.setdefault(meta, []).append(ref)
+            if kind == "model":
+                self.by_model.setdefault(f"models/{name}/{LEDGER}", []).append(ref)
+
+    def of(self, path: str) -> list[str]:
+        found: list[str] = []
+        for ledger, refs in self.by_model.items():
+            if path.startswith(ledger):
+                found += refs
+                break
+        prefix = path
+        while prefix:
+            found += self.by_path.get(prefix, ())
+            prefix = prefix.rpartition("/")[0]
+        return list(dict.fromkeys(found))
 
 
 def dumps(index: dict[str, Any]) -> str:
@@ -71,24 +127,34 @@ def dumps(index: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
-def _node(record: Record, report: Report, states: dict[str, dict[str, str]]) -> dict[str, Any]:
+def _node(
+    record: Record,
+    report: Report,
+    ledgers: dict[str, lifecycle.Ledger],
+    counts: dict[str, int],
+    workspace: Workspace,
+) -> dict[str, Any]:
     path = record.folder or record.meta
-    # A model's ledger speaks for all its versions: its findings count on each of them.
-    ledger = f"models/{record.ref.name}/{LEDGER}" if record.kind == "model" else None
-    counts = {"errors": 0, "warnings": 0, "infos": 0}
-    for f in report.findings:
-        if (
-            f.path == path
-            or f.path.startswith(path + "/")
-            or f.path == record.meta
-            or (ledger and f.path.startswith(ledger))
-        ):
-            counts[f.severity + "s"] += 1
     attrs = _attrs(record)
+    node: dict[str, Any] = {"id": str(record.ref), "kind": record.kind, "path": path, "attrs": attrs}
+    node["findings"] = counts
     if record.kind == "model":
-        attrs["state"] = states.get(record.ref.name, {}).get(str(record.ref), lifecycle.REGISTERED)
-    node = {"id": str(record.ref), "kind": record.kind, "path": path, "attrs": attrs, "findings": counts}
+        ledger = ledgers.get(record.ref.name) or lifecycle.Ledger()
+        attrs["state"] = ledger.state(str(record.ref))
+        node["history"] = [
+            {k: e.get(k) for k in ("seq", "at", "from", "to", "actor", "reason", "gate")}
+            for e in ledger.entries
+            if e.get("ref") == str(record.ref)
+        ]
+        receipt = _gate_receipt(workspace.root, record)
+        if receipt is not None:
+            node["receipt"] = receipt
+    if record.kind == "run":
+        curves = _curves(workspace.root, record)
+        if curves:
+            node["curves"] = curves
     if record.kind != "experiment":
+        node["files"] = _files(record, workspace.root, workspace.entries)
         node["signature"] = report.signatures.get(
             record.meta, {"status": "unsigned", "signers": [], "valid_signers": 0, "required_signers": 0}
         )
@@ -96,16 +162,81 @@ def _node(record: Record, report: Report, states: dict[str, dict[str, str]]) -> 
 
 
 def _attrs(record: Record) -> dict[str, Any]:
+    """Every attribute of the record's metadata but the file lists (`files` holds those)."""
     data = record.data
-    pick = {
-        "dataset": ("description", "digest", "rows", "license", "time_range", "created_at"),
-        "experiment": ("description", "plugin", "seed", "tags", "gates"),
-        "run": ("status", "experiment", "created_at", "ended_at", "seed", "config_hash", "metrics", "tags"),
-        "model": ("produced_by", "created_at", "evaluation", "gate", "tags"),
-    }[record.kind]
-    attrs = {k: data[k] for k in pick if k in data}
+    attrs = {k: v for k, v in data.items() if k not in _NOT_ATTRS} if isinstance(data, dict) else {}
     if record.kind == "dataset":
         attrs["files"] = len(record.files)
-    if record.kind == "experiment" and isinstance(data.get("model"), dict):
-        attrs["model_type"] = data["model"].get("type")
+    if record.kind == "experiment" and isinstance(attrs.get("model"), dict):
+        attrs["model_type"] = attrs["model"].get("type")
     return attrs
+
+
+def _files(record: Record, root: Path, entries: dict[str, Entry]) -> list[dict[str, Any]]:
+    """The pinned files, each with what is on disk: its content, an LFS pointer, or nothing."""
+    out = []
+    for f in record.files:
+        at = f"{record.folder}/{f.path}"
+        entry = entries.get(at)
+        if entry is None or entry.kind != "file":
+            present = "missing"
+        elif f.size is not None and entry.size != f.size and entry.size <= lfs.MAX_POINTER:
+            present = "lfs-pointer" if _is_pointer(root, at) else "content"
+        else:
+            present = "content"
+        out.append({"path": f.path, "size": f.size, "sha256": f.sha256, "present": present})
+    return out
+
+
+def _is_pointer(root: Path, at: str) -> bool:
+    try:
+        head = atomic.read_bytes(root, at, limit=lfs.MAX_POINTER)
+    except (OSError, atomic.Refused):
+        return False
+    return head is not None and lfs.looks_like_pointer(head)
+
+
+def _side_json(root: Path, rel: str) -> Any:
+    try:
+        raw = atomic.read_bytes(root, rel, limit=MAX_SIDE_FILE)
+    except (OSError, atomic.Refused):
+        return None
+    if raw is None:
+        return None
+    loaded = loading.load_bytes(raw, json_syntax=True)
+    return None if loaded.problems else loaded.data
+
+
+def _gate_receipt(root: Path, record: Record) -> dict[str, Any] | None:
+    gate = record.data.get("gate") if isinstance(record.data, dict) else None
+    name = gate.get("file") if isinstance(gate, dict) else None
+    if not isinstance(name, str) or not record.folder or "/" in name or name.startswith("."):
+        return None
+    data = _side_json(root, f"{record.folder}/{name}")
+    return data if isinstance(data, dict) else None
+
+
+def _curves(root: Path, record: Record) -> dict[str, list[list[float]]]:
+    """Metric series with more than one step, as [step, value] pairs (what a chart needs)."""
+    if not record.folder or f"{record.folder}/{TRACKING}" not in record.pinned:
+        return {}
+    data = _side_json(root, f"{record.folder}/{TRACKING}")
+    metrics = data.get("metrics") if isinstance(data, dict) else None
+    out: dict[str, list[list[float]]] = {}
+    if not isinstance(metrics, dict):
+        return out
+    for name in sorted(metrics)[:MAX_SERIES]:
+        series = metrics[name]
+        if not isinstance(series, list) or len(series) < 2:
+            continue
+        points = [
+            [p["step"], p["value"]]
+            for p in series[:MAX_POINTS]
+            if isinstance(p, dict)
+            and isinstance(p.get("step"), int)
+            and isinstance(p.get("value"), (int, float))
+            and not isinstance(p.get("value"), bool)
+        ]
+        if len(points) >= 2:
+            out[str(name)] = points
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from strataml.errors import StrataError
@@ -33,6 +34,24 @@ class Graph:
         for e in index["edges"]:
             self.down.setdefault(e["from"], []).append((e["to"], e["kind"]))
             self.up.setdefault(e["to"], []).append((e["from"], e["kind"]))
+
+    @cached_property
+    def findings_by_node(self) -> dict[str, list[int]]:
+        """Node id -> positions in the index's findings of those about it (the same owners the
+        build counted them on), computed once for every reader."""
+        from strataml.read.build import Owners
+
+        owners = Owners(self.index["nodes"])
+        out: dict[str, list[int]] = {}
+        for i, f in enumerate(self.index.get("findings", ())):
+            for ref in owners.of(f["path"]):
+                out.setdefault(ref, []).append(i)
+        return out
+
+    def unowned_findings(self) -> list[int]:
+        """Findings about no record: the workspace's config, keys, stray files."""
+        owned = {i for found in self.findings_by_node.values() for i in found}
+        return [i for i in range(len(self.index.get("findings", ()))) if i not in owned]
 
     def find(self, text: str) -> dict[str, Any]:
         """The node `text` names (a ref; `model:NAME` means its latest version), else a clear error."""
@@ -207,3 +226,28 @@ def key_metrics(found: list[dict[str, Any]], gates_by_experiment: dict[str, list
     gated = sorted(gated_counts, key=lambda m: (-gated_counts[m], m))
     rest = sorted((m for m in counts if m.startswith("test_") and m not in gated), key=lambda m: (-counts[m], m))
     return (gated + rest)[:limit]
+
+
+def detail(graph: Graph, node: dict[str, Any]) -> dict[str, Any]:
+    """Everything about one record, as `strataml show --format json` prints it and the dashboard's
+    record page shows it: the node, its direct neighbours, the findings about it."""
+    findings = graph.index.get("findings", [])
+    return {
+        **node,
+        "upstream": [{"ref": other, "edge": kind} for other, kind in sorted(graph.up.get(node["id"], ()))],
+        "downstream": [{"ref": other, "edge": kind} for other, kind in sorted(graph.down.get(node["id"], ()))],
+        "reported": [findings[i] for i in graph.findings_by_node.get(node["id"], ())],
+    }
+
+
+def health_by_contract(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Errors, warnings and infos per contract (TFC-0006 for TFC0006-E002), in contract order."""
+    out: dict[str, dict[str, Any]] = {}
+    for f in findings:
+        code = str(f.get("code", ""))
+        tfc = f"TFC-{code[3:7]}" if code.startswith("TFC") and len(code) >= 7 else "other"
+        row = out.setdefault(tfc, {"contract": tfc, "errors": 0, "warnings": 0, "infos": 0})
+        key = f"{f.get('severity')}s"
+        if key in row:
+            row[key] += 1
+    return [out[k] for k in sorted(out)]

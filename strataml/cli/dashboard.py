@@ -1,0 +1,109 @@
+"""`strataml dashboard`: the lineage dashboard as one static, offline HTML file."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from strataml.cli.main import State
+from strataml.cli.output import write_output
+
+
+@click.command()
+@click.option(
+    "-o",
+    "--output",
+    metavar="PATH",
+    help="Where to write the page ('-' for stdout). Default: .strataml/site/index.html in the workspace.",
+)
+@click.option("--open", "open_", is_flag=True, help="Open the page in the default web browser when written.")
+@click.option(
+    "--timestamp",
+    is_flag=True,
+    help="Show when the page was built (it is then no longer byte-identical between builds).",
+)
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def dashboard(state: State, output: str | None, open_: bool, timestamp: bool, fmt: str) -> int:
+    """Write the lineage dashboard: one HTML file that works offline, from file://.
+
+    \b
+    It shows what `list`, `show` and `lineage` show, from the same fresh index: health by
+    contract, tables with search, facets and sort, every record with its files, findings,
+    signature, promotion history and gate receipt, focused lineage graphs, run comparison
+    and every rule. It loads nothing from anywhere: no server, no CDN, no network. The same
+    repository state gives a byte-identical file, so it can be committed or published.
+
+    \b
+    Examples:
+      strataml dashboard --open
+      strataml dashboard -o public/index.html      # e.g. for GitHub Pages
+    Views have URLs to paste into a review: index.html#/run/ID, #/lineage/model:NAME@1?depth=2&dir=up,
+    #/compare?refs=run:A,run:B, #/rules/TFC0006-E002.
+    """
+    from strataml import gitfacts
+    from strataml.read import dashboard as page
+    from strataml.read import saved
+    from strataml.read.query import Graph
+    from strataml.times import utc_now
+
+    root = state.root()
+    with _progress("checking the workspace and building the index"):
+        index, _rebuilt = saved.current(root)
+    target = Path(page.DEFAULT) if output is None else Path(output)
+    where = root / target if output is None else Path(os.path.abspath(target))
+    with _progress("writing the page"):
+        graph = Graph(index)
+        link = None if output == "-" else page.repo_link(root, where)
+        data = page.payload(graph, gitfacts.head_commit(root), utc_now() if timestamp else None, link)
+        text = page.render(data)
+        if output == "-":
+            click.echo(text, nl=False)
+            return 0
+        if output is None:
+            from strataml import atomic
+
+            atomic.write_text(root, page.DEFAULT, text)
+        else:
+            write_output(where, text, root)
+    size = len(text.encode("utf-8"))
+    url = where.resolve().as_uri()
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {"path": str(where), "url": url, "bytes": size, "records": len(index["nodes"]), "format": page.FORMAT},
+                indent=2,
+            )
+        )
+    else:
+        click.echo(f"Wrote {where} ({size / 1e6:.1f} MB, {len(index['nodes'])} records).")
+        click.echo(f"Open {url}" if not open_ else f"Opening {url}")
+    if open_:
+        import webbrowser
+
+        webbrowser.open(url)
+    return 0
+
+
+class _progress:
+    """A spinner on stderr for a step that may take a while, on a terminal only (not in CI)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.status: Any = None
+
+    def __enter__(self) -> None:
+        if sys.stderr.isatty() and not os.environ.get("CI"):
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status(self.what + "...")
+            self.status.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.__exit__(None, None, None)
