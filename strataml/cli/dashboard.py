@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import write_output
+from strataml.cli.output import inside, write_output
 
 
 @click.command()
@@ -70,6 +70,8 @@ def dashboard(state: State, output: str | None, open_: bool, timestamp: bool, fm
 
             atomic.write_text(root, page.DEFAULT, text)
         else:
+            if inside(where, root) is None:
+                where.parent.mkdir(parents=True, exist_ok=True)  # a folder the user named, e.g. $RUNNER_TEMP/site
             write_output(where, text, root)
     size = len(text.encode("utf-8"))
     url = where.resolve().as_uri()

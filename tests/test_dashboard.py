@@ -1,0 +1,175 @@
+"""`strataml dashboard` as a file: deterministic, self-contained, inert data, the same data as
+`list` and `show`, and written only where it may be. (The page in a real browser:
+tests/test_dashboard_browser.py.)"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import edit_yaml, invoke
+from models_helpers import reach
+from strataml import schemas
+from strataml.read import saved
+
+PAGE = ".strataml/site/index.html"
+RUN = "run:20260101T000000Z-sales-forecast-a1b2c3"
+HOSTILE = '</script><script>alert(1)</script><!-- "><img src=x onerror=alert(1)> \u2028 javascript:alert(1) &amp;'
+
+
+def data_of(html: str) -> dict:
+    block = re.search(r'<script type="application/json" id="strataml-data">(.*?)</script>', html, re.S)
+    assert block is not None
+    return json.loads(block.group(1))
+
+
+def build(ws: Path, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    code, _out, err = invoke(ws, "dashboard", *args, capsys=capsys)
+    assert code == 0, err
+    return (ws / PAGE).read_text("utf-8")
+
+
+def test_the_same_repository_gives_the_same_bytes_and_only_timestamp_adds_a_clock(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = build(ws, capsys)
+    (ws / PAGE).unlink()
+    saved_index = ws / saved.INDEX
+    saved_index.unlink()  # rebuilt from scratch: still the same page
+    assert build(ws, capsys) == first
+    assert data_of(first)["workspace"]["generated_at"] is None
+    stamped = build(ws, capsys, "--timestamp")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data_of(stamped)["workspace"]["generated_at"])
+
+
+def test_the_page_loads_nothing_and_its_csp_names_exactly_its_inline_code(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    html = build(ws, capsys)
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
+    assert csp is not None
+    policy = csp.group(1).replace("&#39;", "'")
+    assert policy.startswith("default-src 'none';")
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
+    assert len(scripts) == 1 and len(styles) == 1
+    for kind, code in (("script-src", scripts[0]), ("style-src", styles[0])):
+        digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode()
+        assert f"{kind} 'sha256-{digest}'" in policy
+    # No address the page could load from: the shell and the app name none.
+    outside_data = html.replace(re.search(r'id="strataml-data">.*?</script>', html, re.S).group(0), "")
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", outside_data)
+    assert "@import" not in styles[0] and "url(http" not in styles[0]
+
+
+def test_repository_text_stays_data_whatever_it_holds(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit_yaml(ws / "datasets/sales/1/dataset.yaml", lambda d: d.update(description=HOSTILE))
+    html = build(ws, capsys)
+    block = re.search(r'id="strataml-data">(.*?)</script>', html, re.S).group(1)
+    for raw in ("<", ">", "\u2028", "&"):
+        assert raw not in block  # nothing in the block can end it, open a comment or break a script
+    assert data_of(html)["records"]["dataset:sales@1"]["attrs"]["description"] == HOSTILE
+    assert html.count("</script>") == 2  # the data block's and the app's own
+
+
+def test_the_page_shows_what_list_and_show_print(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reach(ws, "production")
+    data = data_of(build(ws, capsys))
+    for what in ("datasets", "runs", "models", "experiments"):
+        code, out, _ = invoke(ws, "list", what, "--format", "json", capsys=capsys)
+        assert code == 0 and data["tables"][what] == json.loads(out)
+        assert data["counts"][what] == len(json.loads(out))
+    for ref, record in data["records"].items():
+        code, out, _ = invoke(ws, "show", ref, "--format", "json", capsys=capsys)
+        shown = json.loads(out)
+        assert code == 0
+        up = sorted([a, k] for a, b, k in data["edges"] if b == ref)
+        down = sorted([b, k] for a, b, k in data["edges"] if a == ref)
+        assert [[u["ref"], u["edge"]] for u in shown.pop("upstream")] == up
+        assert [[d["ref"], d["edge"]] for d in shown.pop("downstream")] == down
+        assert shown.pop("reported") == [data["findings"][i] for i in record["reported"]]
+        assert {k: v for k, v in record.items() if k != "reported"} == shown
+    model = data["records"]["model:sales-model@1"]
+    assert [h["to"] for h in model["history"]] == ["candidate", "staging", "production"]
+    assert model["receipt"]["status"] == "PASS" and model["attrs"]["state"] == "production"
+
+
+def test_findings_are_listed_once_and_counted_on_their_records(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (ws / "datasets/sales/1/notes.txt").write_text("unrecorded\n")
+    (ws / "stray.txt").write_text("not a record\n")
+    data = data_of(build(ws, capsys))
+    codes = {f["code"] for f in data["findings"]}
+    assert "TFC0006-W001" in codes
+    sales = data["records"]["dataset:sales@1"]
+    assert [data["findings"][i]["code"] for i in sales["reported"]] == ["TFC0006-W001"]
+    assert sales["findings"]["warnings"] == 1
+    assert sum(c["warnings"] for c in data["health"]["by_contract"]) == data["health"]["warnings"]
+    index = json.loads((ws / saved.INDEX).read_text("utf-8"))
+    assert schemas.validate("index", index) == []
+
+
+def test_files_say_whether_content_or_an_lfs_pointer_is_on_disk(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from strataml import lfs
+
+    csv = ws / "datasets/sales/1/sales.csv"
+    content = csv.read_bytes()
+    csv.write_bytes(lfs.format_pointer(hashlib.sha256(content).hexdigest(), len(content)))
+    files = data_of(build(ws, capsys))["records"]["dataset:sales@1"]["files"]
+    assert [(f["path"], f["present"]) for f in files] == [("sales.csv", "lfs-pointer")]
+    csv.unlink()
+    files = data_of(build(ws, capsys))["records"]["dataset:sales@1"]["files"]
+    assert [(f["path"], f["present"]) for f in files] == [("sales.csv", "missing")]
+
+
+def test_json_output_says_what_was_written(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = invoke(ws, "dashboard", "--format", "json", capsys=capsys)
+    assert code == 0
+    said = json.loads(out)
+    page = ws / PAGE
+    assert said["path"] == str(page) and said["bytes"] == page.stat().st_size
+    assert said["url"] == page.resolve().as_uri() and said["records"] == len(data_of(page.read_text())["records"])
+
+
+def test_links_to_repository_files_only_from_inside_the_repository(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert data_of(build(ws, capsys))["workspace"]["repo_link"] == "../../"
+    code, _, err = invoke(ws, "dashboard", "-o", str(ws / "public/site.html"), capsys=capsys)
+    assert code == 0, err
+    assert data_of((ws / "public/site.html").read_text())["workspace"]["repo_link"] == "../"
+    away = tmp_path / "published" / "deep" / "index.html"  # folders a CI job names are made
+    code, _, err = invoke(ws, "dashboard", "-o", str(away), capsys=capsys)
+    assert code == 0, err
+    assert data_of(away.read_text())["workspace"]["repo_link"] is None
+
+
+def test_stdout(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = invoke(ws, "dashboard", "-o", "-", capsys=capsys)
+    assert code == 0 and out.startswith("<!doctype html>") and data_of(out)["workspace"]["repo_link"] is None
+    assert not (ws / PAGE).exists()
+
+
+@pytest.mark.parametrize("link", [".strataml/site", ".strataml/site/index.html", ".strataml"])
+def test_never_writes_through_a_symlink(ws: Path, tmp_path: Path, link: str, capsys: pytest.CaptureFixture[str]) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (ws / ".strataml").mkdir(exist_ok=True)
+    target = ws / link
+    if target.exists():
+        target.rmdir()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(outside / "index.html" if link.endswith(".html") else outside, target)
+    code, _out, err = invoke(ws, "dashboard", capsys=capsys)
+    assert code == 3 and "symlink" in err.lower(), err
+    assert list(outside.iterdir()) == []
+
+
+def test_outside_a_workspace_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = invoke(tmp_path, "dashboard", capsys=capsys)
+    assert code == 3 and "strataml.yaml" in err and "Traceback" not in err
