@@ -25,9 +25,10 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
     """Build the lineage graph: datasets -> runs -> models, with health counts.
 
     \b
-    Nodes are dataset versions, experiments, runs and model versions with their key
-    attributes (metrics, status, lifecycle state, gate, signature) and doctor finding counts;
-    edges point the way data flows. The same repository state always gives byte-identical
+    Nodes are dataset versions, experiments, runs and model versions with every attribute
+    of their metadata, lifecycle state, signature, files, ledger history and gate receipt,
+    and the doctor's finding counts; the findings are listed once; edges point the way data
+    flows. The same repository state always gives byte-identical
     output (TFC-0008, `strataml schema index`). `list`, `show` and `lineage` rebuild the
     saved index themselves when the repository changed, so running this is never required.
     """
