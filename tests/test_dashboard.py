@@ -173,3 +173,17 @@ def test_never_writes_through_a_symlink(ws: Path, tmp_path: Path, link: str, cap
 def test_outside_a_workspace_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _out, err = invoke(tmp_path, "dashboard", capsys=capsys)
     assert code == 3 and "strataml.yaml" in err and "Traceback" not in err
+
+
+def test_a_ledger_finding_counts_on_every_version_of_its_model(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from models_helpers import add_version, tamper
+
+    second = add_version(ws, 2)
+    reach(ws, "candidate")
+    tamper(ws, lambda text: text.replace('"reason":"test"', '"reason":"edited later"'))
+    data = data_of(build(ws, capsys))
+    ledger = [i for i, f in enumerate(data["findings"]) if f["path"].endswith("lifecycle.jsonl")]
+    assert ledger, data["findings"]
+    for ref in ("model:sales-model@1", second):
+        assert set(ledger) <= set(data["records"][ref]["reported"])
+    assert not set(ledger) & set(data["records"]["dataset:sales@1"]["reported"])

@@ -98,10 +98,9 @@ class Owners:
 
     def of(self, path: str) -> list[str]:
         found: list[str] = []
-        for ledger, refs in self.by_model.items():
-            if path.startswith(ledger):
-                found += refs
-                break
+        parts = path.split("/", 2)
+        if len(parts) == 3 and parts[0] == "models" and parts[2].startswith(LEDGER):  # the ledger, its .asc
+            found += self.by_model.get(f"models/{parts[1]}/{LEDGER}", ())
         prefix = path
         while prefix:
             found += self.by_path.get(prefix, ())
