@@ -24,9 +24,9 @@ HOSTILE = '</script><script>alert(1)</script><!-- "><img src=x onerror=alert(1)>
 
 
 def data_of(html: str) -> dict:
-    block = re.search(r'<script type="application/json" id="strataml-data">(.*?)</script>', html, re.S)
-    assert block is not None
-    return json.loads(block.group(1))
+    from strataml.read.dashboard import read_payload
+
+    return read_payload(html)
 
 
 def build(ws: Path, capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -71,11 +71,36 @@ def test_the_page_loads_nothing_and_its_csp_names_exactly_its_inline_code(
 def test_repository_text_stays_data_whatever_it_holds(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     edit_yaml(ws / "datasets/sales/1/dataset.yaml", lambda d: d.update(description=HOSTILE))
     html = build(ws, capsys)
-    block = re.search(r'id="strataml-data">(.*?)</script>', html, re.S).group(1)
-    for raw in ("<", ">", "\u2028", "&"):
-        assert raw not in block  # nothing in the block can end it, open a comment or break a script
+    block = re.search(r'<script type="application/json" id="strataml-data">(.*?)</script>', html, re.S).group(1)
+    assert re.fullmatch(r'\{"encoding":"gzip\+base64","data":"[A-Za-z0-9+/=]+"\}', block)
+    assert "alert" not in html and "onerror" not in html  # nothing of it is in the page as text
     assert data_of(html)["records"]["dataset:sales@1"]["attrs"]["description"] == HOSTILE
     assert html.count("</script>") == 2  # the data block's and the app's own
+
+
+def test_the_payload_is_compressed_and_leaves_out_only_what_the_app_restores(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import base64
+    import gzip
+
+    from strataml.read import dashboard
+
+    html = build(ws, capsys)
+    block = json.loads(re.search(r'id="strataml-data">(.*?)</script>', html, re.S).group(1))
+    raw = json.loads(gzip.decompress(base64.b64decode(block["data"])))
+    sales = raw["records"]["dataset:sales@1"]
+    assert "id" not in sales and "findings" not in sales and "signature" not in sales  # healthy, unsigned
+    # The app's expand() restores the same defaults as read_payload does.
+    app = (Path(dashboard.__file__).parent / "site" / "app.js").read_text()
+    assert 'r.findings = { errors: 0, warnings: 0, infos: 0 }' in app
+    assert 'r.signature = { status: "unsigned", signers: [], valid_signers: 0, required_signers: 0 }' in app
+    assert data_of(html)["records"]["dataset:sales@1"]["signature"] == {
+        "status": "unsigned",
+        "signers": [],
+        "valid_signers": 0,
+        "required_signers": 0,
+    }
 
 
 def test_the_page_shows_what_list_and_show_print(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,15 +1,16 @@
 """The dashboard: one self-contained HTML file built from the index through the query layer.
 
-The page is a small app (site/app.js, site/app.css) over one JSON block. Nothing in it loads
+The page is a small app (site/app.js, site/app.css) over one data block (see data_block). Nothing in it loads
 anything: scripts and styles are inline and allowed by their hashes in a Content-Security-Policy
-that forbids every other load. Repository content only ever travels as JSON data, escaped so
-that no string can end the block (`</script>`, `<!--`) or break a script (U+2028, U+2029).
+that forbids every other load. Repository content only ever travels as data: JSON, gzip'd and
+base64-encoded, so no string of it can end the block (`</script>`, `<!--`) or become markup.
 The same repository state gives a byte-identical file: no clock unless asked for.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 from importlib import resources
@@ -20,6 +21,8 @@ from strataml import __version__, contracts
 from strataml.read.query import KIND_OF_LIST, Graph, detail, health_by_contract, rows
 
 FORMAT = "strataml/dashboard/v1"
+ENCODING = "gzip+base64"
+BLOCK_ID = "strataml-data"
 DEFAULT = ".strataml/site/index.html"
 # Characters that could end or confuse the data block in HTML, or a script if it were one.
 _ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
@@ -75,11 +78,60 @@ def payload(graph: Graph, commit: str | None, generated_at: str | None, repo_lin
 
 
 def data_block(data: dict[str, Any]) -> str:
-    """JSON that is inert inside <script type="application/json">, whatever the strings hold."""
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    for char, escape in _ESCAPES:  # str.replace runs in C; str.translate with a table is ~10x slower here
-        text = text.replace(char, escape)
-    return text
+    """The payload as the page carries it: gzip'd JSON in base64, inside a JSON object.
+
+    A tenth of the bytes (10,000 records: ~1 MB rather than ~7 MB), decoded by the browser's own
+    DecompressionStream. No string from the repository appears in the page as text at all, and
+    the wrapper is still escaped as if it could (defence in depth, and the same rule everywhere).
+    gzip's header carries no clock (mtime 0), so the same payload gives the same bytes.
+    """
+    text = json.dumps(compact(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    packed = base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii")
+    wrapper = json.dumps({"encoding": ENCODING, "data": packed}, separators=(",", ":"))
+    for char, escape in _ESCAPES:
+        wrapper = wrapper.replace(char, escape)
+    return wrapper
+
+
+# What a record says when nothing is to be said: left out of the page, filled in again by the app
+# (site/app.js, expand) and by read_payload, so 10,000 healthy unsigned records cost no bytes for it.
+_UNSIGNED = {"status": "unsigned", "signers": [], "valid_signers": 0, "required_signers": 0}
+_DEFAULTS: dict[str, Any] = {
+    "findings": {"errors": 0, "warnings": 0, "infos": 0},
+    "reported": [],
+    "signature": _UNSIGNED,
+    "history": [],
+}
+
+
+def compact(data: dict[str, Any]) -> dict[str, Any]:
+    """The payload without what expand() restores: each record's id (its key) and default values."""
+    records = {
+        ref: {k: v for k, v in record.items() if k != "id" and not (k in _DEFAULTS and v == _DEFAULTS[k])}
+        for ref, record in data["records"].items()
+    }
+    return {**data, "records": records}
+
+
+def expand(data: dict[str, Any]) -> dict[str, Any]:
+    for ref, record in data["records"].items():
+        record["id"] = ref
+        record.setdefault("findings", dict(_DEFAULTS["findings"]))
+        record.setdefault("reported", [])
+        if record.get("kind") != "experiment":
+            record.setdefault("signature", json.loads(json.dumps(_UNSIGNED)))
+        if record.get("kind") == "model":
+            record.setdefault("history", [])
+    return data
+
+
+def read_payload(html: str) -> dict[str, Any]:
+    """The payload of a page this module wrote (for tests, benchmarks and tools)."""
+    start = html.index(">", html.index(f'id="{BLOCK_ID}"')) + 1
+    wrapper = json.loads(html[start : html.index("</script>", start)])
+    if wrapper.get("encoding") != ENCODING:
+        raise ValueError(f"not a StrataML dashboard payload ({ENCODING} expected)")
+    return expand(json.loads(gzip.decompress(base64.b64decode(wrapper["data"]))))
 
 
 def _asset(name: str) -> str:
