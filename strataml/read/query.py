@@ -108,10 +108,12 @@ def rows(graph: Graph, what: str) -> list[dict[str, Any]]:
             row["metrics"] = a.get("metrics") or {}
         elif kind == "model":
             gate = a.get("gate") if isinstance(a.get("gate"), dict) else {}
+            run = graph.nodes.get(a.get("produced_by")) if isinstance(a.get("produced_by"), str) else None
             row.update(
                 state=a.get("state"),
                 gate=gate.get("status"),
                 run=_short(a.get("produced_by")),
+                experiment=_short(run["attrs"].get("experiment")) if run else None,
                 created=a.get("created_at"),
             )
             row["metrics"] = (a.get("evaluation") or {}).get("metrics") or {}
