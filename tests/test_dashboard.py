@@ -9,12 +9,13 @@ import hashlib
 import json
 import os
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
-
 from conftest import edit_yaml, invoke
 from models_helpers import reach
+
 from strataml import schemas
 from strataml.read import saved
 
@@ -54,7 +55,7 @@ def test_the_page_loads_nothing_and_its_csp_names_exactly_its_inline_code(
     html = build(ws, capsys)
     csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
     assert csp is not None
-    policy = csp.group(1).replace("&#39;", "'")
+    policy = unescape(csp.group(1))
     assert policy.startswith("default-src 'none';")
     scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
     styles = re.findall(r"<style>(.*?)</style>", html, re.S)
@@ -93,7 +94,7 @@ def test_the_payload_is_compressed_and_leaves_out_only_what_the_app_restores(
     assert "id" not in sales and "findings" not in sales and "signature" not in sales  # healthy, unsigned
     # The app's expand() restores the same defaults as read_payload does.
     app = (Path(dashboard.__file__).parent / "site" / "app.js").read_text()
-    assert 'r.findings = { errors: 0, warnings: 0, infos: 0 }' in app
+    assert "r.findings = { errors: 0, warnings: 0, infos: 0 }" in app
     assert 'r.signature = { status: "unsigned", signers: [], valid_signers: 0, required_signers: 0 }' in app
     assert data_of(html)["records"]["dataset:sales@1"]["signature"] == {
         "status": "unsigned",
@@ -181,7 +182,9 @@ def test_stdout(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("link", [".strataml/site", ".strataml/site/index.html", ".strataml"])
-def test_never_writes_through_a_symlink(ws: Path, tmp_path: Path, link: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_never_writes_through_a_symlink(
+    ws: Path, tmp_path: Path, link: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (ws / ".strataml").mkdir(exist_ok=True)

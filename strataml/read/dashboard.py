@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import html
 import json
+import string
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -85,8 +87,10 @@ def data_block(data: dict[str, Any]) -> str:
     the wrapper is still escaped as if it could (defence in depth, and the same rule everywhere).
     gzip's header carries no clock (mtime 0), so the same payload gives the same bytes.
     """
-    text = json.dumps(compact(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    packed = base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii")
+    # Key order is already fixed (the index is sorted, rows and details are built in code order).
+    text = json.dumps(compact(data), ensure_ascii=False, separators=(",", ":"))
+    # Level 1: a quarter of level 6's time for ~12% more bytes.
+    packed = base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=1, mtime=0)).decode("ascii")
     wrapper = json.dumps({"encoding": ENCODING, "data": packed}, separators=(",", ":"))
     for char, escape in _ESCAPES:
         wrapper = wrapper.replace(char, escape)
@@ -143,9 +147,7 @@ def _csp_hash(text: str) -> str:
 
 
 def render(data: dict[str, Any]) -> str:
-    """The page: template, inline style and script, the data block, and a CSP naming their hashes."""
-    import jinja2
-
+    """The page: the shell, inline style and script, the data block, and a CSP naming their hashes."""
     script, style = _asset("app.js"), _asset("app.css")
     csp = "; ".join(
         (
@@ -157,15 +159,17 @@ def render(data: dict[str, Any]) -> str:
             "form-action 'none'",
         )
     )
-    env = jinja2.Environment(autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    template = env.from_string(_asset("page.html"))
-    return template.render(
-        csp=csp,
-        title=f"{data['workspace']['name']} · StrataML",
-        style=style,  # the template marks these three |safe: the page's own code, and data_block's escaped JSON
-        script=script,
-        data=data_block(data),
-    )
+    # Five slots do not need a template engine (importing jinja2 alone took ~90 ms of a build
+    # whose goal is one second). The two that carry text are escaped for HTML; the other three
+    # are the page's own code and data_block's base64, which holds no markup character.
+    fill = {
+        "csp": html.escape(csp, quote=True),
+        "title": html.escape(f"{data['workspace']['name']} · StrataML", quote=True),
+        "style": style,
+        "script": script,
+        "data": data_block(data),
+    }
+    return string.Template(_asset("page.html")).substitute(fill)
 
 
 def repo_link(root: Path, output: Path) -> str | None:

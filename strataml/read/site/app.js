@@ -28,7 +28,7 @@
     return D;
   }
   function failed(err) {
-    var app = document.getElementById("app");
+    var app = document.getElementById("main");
     app.textContent = "";
     var p = document.createElement("p");
     p.textContent = "This page could not read its data (" + String(err && err.message || err) +
@@ -54,7 +54,6 @@
   var PLURAL = { dataset: "datasets", run: "runs", model: "models", experiment: "experiments" };
   var SVGNS = "http://www.w3.org/2000/svg";
   var ROW_H = 34;
-  var app = document.getElementById("app");
   // Only a run of "../" (or nothing) is a repository prefix we trust; anything else is ignored.
   var REPO = typeof WS.repo_link === "string" && /^(\.\.\/)*$/.test(WS.repo_link) ? WS.repo_link : null;
 
