@@ -215,3 +215,20 @@ def test_a_ledger_finding_counts_on_every_version_of_its_model(ws: Path, capsys:
     for ref in ("model:sales-model@1", second):
         assert set(ledger) <= set(data["records"][ref]["reported"])
     assert not set(ledger) & set(data["records"]["dataset:sales@1"]["reported"])
+
+
+def test_a_verdict_the_clock_can_change_is_never_saved_as_fresh(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A key that expires, a ledger entry dated ahead: the files stay the same while the verdict
+    changes, so readers judge again each time instead of trusting the saved index."""
+    from conftest import age
+    from models_helpers import ref, write_ledger
+
+    build(ws, capsys)
+    assert (ws / saved.KEY).exists()  # the control: a verdict of the files alone is kept
+    write_ledger(ws, [(ref(1), "candidate")], times=["2099-01-01T00:00:00Z"])
+    age(ws)
+    data = data_of(build(ws, capsys))
+    assert data["records"]["model:sales-model@1"]["findings"]["errors"] >= 1
+    assert not (ws / saved.KEY).exists()
+    code, _out, _err = invoke(ws, "index", capsys=capsys)
+    assert code == 0 and not (ws / saved.KEY).exists()

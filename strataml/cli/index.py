@@ -38,13 +38,13 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
 
     root = state.root()
     entries, key = saved.freshness(root)
-    built = saved.make(root, utc_now() if timestamp else None, entries)
+    built, volatile = saved.made(root, utc_now() if timestamp else None, entries)
     text = dumps(built)
     if output == "-":
         click.echo(text, nl=False)
         return 0
     if output is None:
-        saved.save(root, text, None if timestamp else key)
+        saved.save(root, text, None if timestamp or volatile else key)
         target = root / saved.INDEX
     else:
         target = Path(output)

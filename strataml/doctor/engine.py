@@ -401,7 +401,7 @@ def doctor(
     if cache is not None:
         cache.save()
     policy = policy_for(ctx.config_in_force(), select, ignore)
-    return Report(apply(policy, raw), stats, strict, ctx.signatures, workspace)
+    return Report(apply(policy, raw), stats, strict, ctx.signatures, workspace, volatile=ctx.volatile)
 
 
 def _since(

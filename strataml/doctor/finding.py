@@ -117,6 +117,9 @@ class Report:
     # The Workspace the rules ran over (None when the last run's findings were reused), so a
     # caller that needs the records too does not load them a second time.
     workspace: object = field(default=None, compare=False, repr=False)
+    # The verdict depends on more than the files (the clock, local LFS objects): nothing may
+    # keep it as fresh for as long as the files stay the same (the doctor's cache, the saved index).
+    volatile: bool = field(default=False, compare=False)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity.value)

@@ -21,6 +21,13 @@ MAX_INDEX_BYTES = 512 * 1024 * 1024
 
 def make(root: Path, generated_at: str | None = None, entries: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the index now: one walk (or the caller's), records through the cache, the doctor's findings attached."""
+    return made(root, generated_at, entries)[0]
+
+
+def made(
+    root: Path, generated_at: str | None = None, entries: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], bool]:
+    """(the index, whether its verdicts may change while the files do not: then it is never saved as fresh)."""
     from strataml.cache import Cache
     from strataml.doctor import engine
     from strataml.read.build import build
@@ -33,7 +40,7 @@ def make(root: Path, generated_at: str | None = None, entries: dict[str, Any] | 
     workspace = (
         report.workspace if isinstance(report.workspace, Workspace) else load(root, Cache(root, enabled=True), entries)
     )
-    return build(workspace, report, generated_at)
+    return build(workspace, report, generated_at), report.volatile
 
 
 def freshness(root: Path) -> tuple[dict[str, Any], str | None]:
@@ -64,9 +71,11 @@ def current(root: Path) -> tuple[dict[str, Any], bool]:
                     return index, False
         except (OSError, ValueError, atomic.TooLarge):
             pass  # missing, damaged or grown past reason: rebuild
-    index = make(root, entries=entries)
+    index, volatile = made(root, entries=entries)
     try:
-        save(root, dumps(index), key)
+        # A verdict that the clock can change (an expiring key, a ledger entry dated ahead) is
+        # shown now and judged again by the next reader, as the doctor does with its own cache.
+        save(root, dumps(index), None if volatile else key)
     except OSError:
         pass  # a read-only checkout: the index lives for this command only
     return index, True
