@@ -232,3 +232,32 @@ def test_a_verdict_the_clock_can_change_is_never_saved_as_fresh(ws: Path, capsys
     assert not (ws / saved.KEY).exists()
     code, _out, _err = invoke(ws, "index", capsys=capsys)
     assert code == 0 and not (ws / saved.KEY).exists()
+
+
+def test_nan_and_infinity_become_text_so_every_json_parser_reads_the_index(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def strict(text: str) -> object:
+        def refuse(name: str) -> None:
+            raise AssertionError(f"{name} in JSON output")
+
+        return json.loads(text, parse_constant=refuse)
+
+    run = next((ws / "runs").iterdir())
+    text = (run / "run.yaml").read_text()
+    (run / "run.yaml").write_text(
+        text.replace("metrics:\n", "metrics:\n  nan_metric: .nan\n  big_metric: 1.0e+400\n", 1)
+    )
+    html = build(ws, capsys)
+    block = re.search(r'id="strataml-data">(.*?)</script>', html, re.S).group(1)
+    import base64
+    import gzip
+
+    payload = strict(gzip.decompress(base64.b64decode(json.loads(block)["data"])).decode())
+    metrics = payload["records"][f"run:{run.name}"]["attrs"]["metrics"]
+    assert metrics["nan_metric"] == "NaN" and metrics["big_metric"] == "Infinity"
+    strict((ws / saved.INDEX).read_text())
+    for args in (("show", f"run:{run.name}", "--format", "json"), ("list", "runs", "--format", "json")):
+        code, out, _ = invoke(ws, *args, capsys=capsys)
+        assert code == 0
+        strict(out)

@@ -1049,3 +1049,62 @@ def test_large_lineage_is_capped_and_the_overview_graph_aggregated(
     drawn = page.locator('[data-testid="lineage-graph"] [data-testid="lineage-node"]').count()
     assert drawn <= 10, f"the whole-workspace graph drew {drawn} nodes for 1 dataset and {MANY} runs"
     pages.watch.assert_clean(site.page)
+
+
+# Odd but valid-looking repository data: numbers JSON cannot hold, keys that are also names of
+# JavaScript's own object members, records far wider than any screen, and files a browser would run.
+AWKWARD_TAG = "constructor"
+
+
+@pytest.fixture(scope="module")
+def awkward(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Site, dict[str, str]]:
+    import hashlib
+
+    root = copy_example(tmp_path_factory.mktemp("awkward") / "ws")
+    runs = sorted(p for p in (root / "runs").iterdir() if p.is_dir())
+    wide, active, many = runs[0], runs[1], runs[2]
+
+    def widen(d: dict) -> None:
+        d["metrics"]["nan_metric"] = float("nan")
+        d["tags"] = {AWKWARD_TAG: "yes", "__proto__": "polluted?"}
+        d["notes"] = [{f"k{i}_{j}": j for j in range(100)} for i in range(500)]
+
+    edit_yaml(wide / "run.yaml", widen)
+    page = active / "reports" / "evil.html"
+    page.write_text("<script>alert(1)</script>", "utf-8")
+    entry = {
+        "path": "reports/evil.html",
+        "sha256": hashlib.sha256(page.read_bytes()).hexdigest(),
+        "size": page.stat().st_size,
+    }
+    edit_yaml(active / "run.yaml", lambda d: d["artifacts"].append(entry))
+    edit_yaml(many / "run.yaml", lambda d: d["metrics"].update({f"m{i:05d}": i / 7 for i in range(3000)}))
+    return build(root), {"wide": wide.name, "active": active.name, "many": many.name}
+
+
+def test_awkward_data_renders_bounded_and_inert(awkward: tuple[Site, dict[str, str]], pages: Pages) -> None:
+    site, run = awkward
+    page = pages.new()
+    record = open_view(page, site.url, f"#/run/{run['wide']}", "record")
+    assert "NaN" in record.get_by_test_id("attrs").inner_text()  # a NaN metric is shown, and the page loads
+    assert page.evaluate("document.getElementsByTagName('*').length") < 30_000  # 500 x 100 values, drawn bounded
+    # JavaScript's own member names are never taken for records, tags or facet values.
+    for hash_ in ("#/record/__proto__", "#/record/constructor", "#/lineage/__proto__", "#/run/constructor"):
+        open_view(page, site.url, hash_, "notfound")
+    table = open_view(page, site.url, "#/runs", "table")
+    facet_text = table.inner_text()
+    assert "native code" not in facet_text and "function" not in facet_text
+    expect(page.get_by_test_id(f"facet-tags.{AWKWARD_TAG}-yes")).to_have_count(1)
+    # A URL naming 100 metric columns gets a bounded table, and the chooser is bounded too.
+    metrics = ",".join(f"m{i:05d}" for i in range(100))
+    open_view(page, site.url, f"#/runs?metrics={metrics}", "table")
+    header = page.locator('[data-testid^="sort-m0"]')
+    assert 1 <= header.count() <= 12
+    assert page.locator('[data-testid^="metric-"]').count() <= 100
+    # A page from the repository is listed, never linked: opened from file:// it would run.
+    record = open_view(page, site.url, f"#/run/{run['active']}", "record")
+    assert "reports/evil.html" in record.get_by_test_id("files").inner_text()
+    assert page.locator('a[href*="evil.html"]').count() == 0
+    compare = open_view(page, site.url, f"#/compare?refs=run:{run['wide']},run:{run['active']}", "compare")
+    expect(compare.get_by_test_id("compare-table")).to_have_count(1)
+    pages.watch.assert_clean(site.page)

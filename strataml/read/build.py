@@ -160,10 +160,23 @@ def _node(
     return node
 
 
+def finite(value: Any) -> Any:
+    """`value` with every NaN or infinity as the text that names it: YAML can say `.nan` and
+    `.inf`, JSON cannot, and one such number would make the whole index (and the dashboard's
+    data) unreadable to every JSON parser but Python's."""
+    if isinstance(value, float):
+        return value if value - value == 0 else ("NaN" if value != value else ("Infinity" if value > 0 else "-Infinity"))
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
+
+
 def _attrs(record: Record) -> dict[str, Any]:
     """Every attribute of the record's metadata but the file lists (`files` holds those)."""
     data = record.data
-    attrs = {k: v for k, v in data.items() if k not in _NOT_ATTRS} if isinstance(data, dict) else {}
+    attrs = {k: finite(v) for k, v in data.items() if k not in _NOT_ATTRS} if isinstance(data, dict) else {}
     if record.kind == "dataset":
         attrs["files"] = len(record.files)
     if record.kind == "experiment" and isinstance(attrs.get("model"), dict):
@@ -212,7 +225,7 @@ def _gate_receipt(root: Path, record: Record) -> dict[str, Any] | None:
     if not isinstance(name, str) or not record.folder or "/" in name or name.startswith("."):
         return None
     data = _side_json(root, f"{record.folder}/{name}")
-    return data if isinstance(data, dict) else None
+    return finite(data) if isinstance(data, dict) else None
 
 
 def _curves(root: Path, record: Record) -> dict[str, list[list[float]]]:
@@ -228,13 +241,17 @@ def _curves(root: Path, record: Record) -> dict[str, list[list[float]]]:
         series = metrics[name]
         if not isinstance(series, list) or len(series) < 2:
             continue
+        # A chart needs numbers a browser holds exactly: steps within 2**53, finite values.
         points = [
             [p["step"], p["value"]]
             for p in series[:MAX_POINTS]
             if isinstance(p, dict)
             and isinstance(p.get("step"), int)
+            and not isinstance(p.get("step"), bool)
+            and abs(p["step"]) < 2**53
             and isinstance(p.get("value"), (int, float))
             and not isinstance(p.get("value"), bool)
+            and abs(p["value"]) < float("inf")
         ]
         if len(points) >= 2:
             out[str(name)] = points

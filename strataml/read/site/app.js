@@ -15,8 +15,13 @@
     return new Response(stream).text();
   }
   // Records leave out their id (the key) and default values; put them back (dashboard.py, expand).
+  // Maps keyed by repository text must not answer for keys they do not hold: "constructor" or
+  // "__proto__" looked up in a plain object finds Object.prototype's members instead.
+  function dict(o) { return Object.assign(Object.create(null), o || {}); }
+  function own(o, k) { return o && Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined; }
   function expand(D) {
-    var recs = D.records || {};
+    var recs = D.records = dict(D.records);
+    D.tables = dict(D.tables);
     for (var ref in recs) {
       var r = recs[ref];
       r.id = ref;
@@ -54,6 +59,7 @@
   var PLURAL = { dataset: "datasets", run: "runs", model: "models", experiment: "experiments" };
   var SVGNS = "http://www.w3.org/2000/svg";
   var ROW_H = 34;
+  var MAX_METRIC_COLS = 12;
   // Only a run of "../" (or nothing) is a repository prefix we trust; anything else is ignored.
   var REPO = typeof WS.repo_link === "string" && /^(\.\.\/)*$/.test(WS.repo_link) ? WS.repo_link : null;
 
@@ -105,8 +111,11 @@
     if (!vettedPath(path) || (rec.path && !vettedPath(rec.path))) return null;
     return repoHref((rec.path ? rec.path + "/" : "") + path);
   }
+  // Pages, scripts and SVG from the repository run their own code when opened from file://:
+  // those are listed, never linked. Images, text, data and archives are linked.
+  var ACTIVE = /\.(s?html?|xhtml|svgz?|xml|xsl|js|mjs|pdf)$/i;
   function repoHref(path) {
-    if (REPO === null || !vettedPath(path)) return null;
+    if (REPO === null || !vettedPath(path) || ACTIVE.test(path)) return null;
     return REPO + encodeURI(path).replace(/[?#]/g, encodeURIComponent);
   }
   function enc(s) { return encodeURIComponent(String(s)).replace(/%40/g, "@").replace(/%3A/g, ":"); }
@@ -197,7 +206,7 @@
     var qi = raw.indexOf("?");
     var path = qi >= 0 ? raw.slice(0, qi) : raw;
     var qs = qi >= 0 ? raw.slice(qi + 1) : "";
-    var q = {};
+    var q = Object.create(null);
     qs.split("&").forEach(function (kv) {
       if (!kv) return;
       var e = kv.indexOf("=");
@@ -420,7 +429,7 @@
     // Production and staging models with the metrics their gates checked.
     var models = (TABLES.models || []).filter(function (m) { return m.state === "production" || m.state === "staging"; });
     models.sort(function (a, b) { return a.state === b.state ? (a.id < b.id ? -1 : 1) : a.state === "production" ? -1 : 1; });
-    var states = {};
+    var states = Object.create(null);
     (TABLES.models || []).forEach(function (m) { states[m.state] = (states[m.state] || 0) + 1; });
     var stateLine = h("p", { cls: "muted" }, Object.keys(states).sort().map(function (s) { return plural(states[s], "model") + " " + s; }).join(" · ") || "No models.");
     grid.appendChild(section("Production and staging", "deployed", [stateLine, models.length ? table(["Model", "State", "Gate", "Gated metrics"], models.slice(0, 50).map(function (m) {
@@ -555,15 +564,16 @@
     return ks.slice(0, 4).map(function (k) { return h("span", { cls: "tag" }, k + "=" + fmtVal(t[k])); });
   }
 
-  var TBL = {};
+  var TBL = Object.create(null);
   // Per-kind caches that outlive a view: search text, facet codes and sorted orders.
   function tableModel(kind) {
     if (TBL[kind]) return TBL[kind];
     var rows = TABLES[kind] || [];
     var m = { kind: kind, rows: rows, text: null, orders: {}, sortVals: {}, facets: null, metricNames: null, picks: new Set() };
-    var names = {};
+    var names = Object.create(null);
     if (kind === "runs" || kind === "models") rows.forEach(function (r) { for (var k in (r.metrics || {})) names[k] = 1; });
     m.metricNames = Object.keys(names).sort();
+    m.metricSet = new Set(m.metricNames);
     TBL[kind] = m;
     return m;
   }
@@ -581,10 +591,10 @@
     if (kind === "experiments") defs.push(["plugin", str("plugin")]);
     defs.push(["health", function (r) { return healthBucket(r.health); }]);
     if (kind !== "experiments") defs.push(["signed", str("signed")]);
-    var tagCount = {};
+    var tagCount = Object.create(null);
     m.rows.forEach(function (r) { for (var k in (r.tags || {})) tagCount[k] = (tagCount[k] || 0) + 1; });
     Object.keys(tagCount).sort(function (a, b) { return tagCount[b] - tagCount[a] || (a < b ? -1 : 1); }).slice(0, 8).forEach(function (k) {
-      defs.push(["tags." + k, function (r) { var v = r.tags && r.tags[k]; return v === undefined || v === null ? null : fmtVal(v); }]);
+      defs.push(["tags." + k, function (r) { var v = own(r.tags, k); return v === undefined || v === null ? null : fmtVal(v); }]);
     });
     m.facets = defs.map(function (d) {
       var vals = [], index = new Map(), code = new Uint32Array(m.rows.length);
@@ -656,10 +666,11 @@
       q: qget(q, "q"),
       sort: qget(q, "sort") || DEFAULT_SORT[kind][0],
       desc: q.sort ? qget(q, "desc") === "1" : DEFAULT_SORT[kind][1],
-      metrics: q.metrics !== undefined ? qlist(q, "metrics").filter(function (n) { return m.metricNames.indexOf(n) >= 0; }) : defaultMetrics(m),
+      // A pasted URL may name any number of metrics: a table shows at most MAX_METRIC_COLS.
+      metrics: q.metrics !== undefined ? qlist(q, "metrics").filter(function (n) { return m.metricSet.has(n); }).slice(0, MAX_METRIC_COLS) : defaultMetrics(m),
       sel: {}
     };
-    if (st.sort && m.metricNames.indexOf(st.sort) >= 0 && st.metrics.indexOf(st.sort) < 0 && !COLS[kind]().some(function (c) { return c.key === st.sort; })) st.metrics.push(st.sort);
+    if (st.sort && m.metricSet.has(st.sort) && st.metrics.indexOf(st.sort) < 0 && !COLS[kind]().some(function (c) { return c.key === st.sort; })) st.metrics.push(st.sort);
     facets.forEach(function (f) {
       var want = qlist(q, "f." + f.key);
       var allow = new Uint8Array(f.vals.length), any = false;
@@ -788,17 +799,21 @@
       });
       if (hasMetrics && m.metricNames.length) {
         var ms = h("fieldset", { cls: "facet metricpick" }, h("legend", null, "Metric columns"));
-        m.metricNames.forEach(function (name) {
+        // Offered: the shown ones, then the first others by name; a run with thousands of metrics
+        // does not make thousands of checkboxes (sort or a URL's metrics= reaches the rest).
+        var offered = st.metrics.concat(m.metricNames.filter(function (x) { return st.metrics.indexOf(x) < 0; }).slice(0, 60));
+        offered.forEach(function (name) {
           var cb = h("input", { type: "checkbox", tid: "metric-" + name });
           cb.checked = st.metrics.indexOf(name) >= 0;
           cb.addEventListener("change", function () {
-            var set = st.metrics.filter(function (x) { return x !== name; });
-            if (cb.checked) set.push(name);
-            st.metrics = m.metricNames.filter(function (x) { return set.indexOf(x) >= 0; });
+            var set = new Set(st.metrics);
+            if (cb.checked) set.add(name); else set.delete(name);
+            st.metrics = m.metricNames.filter(function (x) { return set.has(x); }).slice(0, MAX_METRIC_COLS);
             buildColumns(); rebuildNext = true; refresh(); syncUrl();
           });
           ms.appendChild(h("label", { cls: "fopt" }, cb, h("span", { cls: "fval mono" }, name)));
         });
+        if (m.metricNames.length > offered.length) ms.appendChild(h("p", { cls: "muted small" }, (m.metricNames.length - offered.length) + " more metrics; sort by one to show it."));
         side.appendChild(ms);
       }
     }
@@ -854,7 +869,7 @@
       return el;
     }
     var rebuildNext = true;
-    function refresh() {
+    function refresh(typing) {
       filter();
       scroller.setAttribute("aria-rowcount", String(nres + 1));
       body.style.height = nres * ROW_H + "px";
@@ -863,7 +878,7 @@
       scroller.style.maxHeight = maxH + "px";
       scroller.style.minHeight = Math.min(288, maxH) + "px";
       count.textContent = nres + " of " + m.rows.length;
-      if (!facetUI.length) renderFacets(); else updateFacetCounts();
+      if (!facetUI.length) renderFacets(); else if (!typing) updateFacetCounts();
       if (scroller.scrollTop > nres * ROW_H) scroller.scrollTop = 0;
       var empty = body.querySelector(".noresults");
       if (empty) empty.remove();
@@ -890,7 +905,19 @@
       if (el) el.focus({ preventScroll: true });
     }
 
-    search.addEventListener("input", function () { st.q = search.value; refresh(); syncUrl(); });
+    // While someone types, the rows follow every key; the facet counts and the URL follow once
+    // the typing pauses, so a keystroke pays for the table alone.
+    var settle = 0;
+    search.addEventListener("input", function () {
+      st.q = search.value;
+      refresh(true);
+      clearTimeout(settle);
+      settle = setTimeout(function () {
+        if (!search.isConnected) return; // the view was left meanwhile: its URL is no longer ours
+        updateFacetCounts();
+        syncUrl();
+      }, 120);
+    });
     scroller.addEventListener("scroll", function () { if (!raf) raf = requestAnimationFrame(function () { drawRows(false); }); }, { passive: true });
     body.addEventListener("click", function (ev) {
       var t = ev.target;
@@ -1004,16 +1031,16 @@
           href ? null : h("span", { cls: "muted" }, " (open the page inside the repository to follow plot links)"));
       }))));
     }
-    mainCol.appendChild(section("Attributes", "attrs", dl(a, 0)));
+    mainCol.appendChild(section("Attributes", "attrs", attrsView(a)));
 
     if (sig) sideCol.appendChild(section("Signature", "signature", signatureBlock(sig)));
     sideCol.appendChild(section("Neighbours", "neighbours", neighbours(ref), h("a", { href: lineageHash(ref), cls: "h2link" }, "Lineage →")));
     return v;
   }
   function extraKeys(obj, known) {
-    var rest = {};
+    var rest = Object.create(null);
     Object.keys(obj).forEach(function (k) { if (known.indexOf(k) < 0) rest[k] = obj[k]; });
-    return Object.keys(rest).length ? h("details", { cls: "more" }, h("summary", null, "More receipt fields"), dl(rest, 0)) : null;
+    return Object.keys(rest).length ? h("details", { cls: "more" }, h("summary", null, "More receipt fields"), attrsView(rest)) : null;
   }
   function longText(s, n) {
     s = String(s);
@@ -1028,29 +1055,42 @@
       return h("tr", null, h("td", { cls: "mono" }, k), h("td", { cls: typeof obj[k] === "number" ? "num" : "wrap" }, longText(fmtVal(obj[k]), 500)));
     }), metrics ? "kv metrics" : "kv");
   }
+  // A record may hold any shape; what one page draws is bounded (DL_BUDGET values, DL_COLS
+  // columns, DL_DEPTH levels), the rest is summarised, so no record can freeze its page.
+  var DL_BUDGET = 0, DL_COLS = 12, DL_DEPTH = 6;
+  function attrsView(obj) { DL_BUDGET = 4000; return dl(obj, 0); }
   function dl(obj, depth) {
+    if (--DL_BUDGET < 0) return h("span", { cls: "muted" }, "…");
     if (obj === null || typeof obj !== "object") return h("span", null, longText(fmtVal(obj), 500));
+    if (depth > DL_DEPTH) return h("span", { cls: "mono wrap" }, longText(clipJson(obj), 300));
     if (Array.isArray(obj)) {
       if (!obj.length) return h("span", { cls: "muted" }, "(empty)");
       var allScalar = obj.every(function (x) { return x === null || typeof x !== "object"; });
       if (allScalar) return h("span", { cls: "wrap" }, longText(obj.map(fmtVal).join(", "), 800));
       var allObj = obj.every(function (x) { return x && typeof x === "object" && !Array.isArray(x); });
-      if (allObj && depth < 4) {
-        var keys = [];
-        obj.forEach(function (x) { Object.keys(x).forEach(function (k) { if (keys.indexOf(k) < 0) keys.push(k); }); });
-        var t = table(keys, obj.slice(0, 500).map(function (x) {
-          return h("tr", null, keys.map(function (k) { return h("td", { cls: "wrap" }, x[k] !== null && typeof x[k] === "object" ? dl(x[k], depth + 1) : longText(fmtVal(x[k]), 300)); }));
+      var seen = new Set();
+      if (allObj) for (var i = 0; i < obj.length && seen.size <= DL_COLS; i++) for (var k0 in obj[i]) seen.add(k0);
+      if (allObj && depth < 4 && seen.size <= DL_COLS) {
+        var keys = Array.from(seen);
+        var t = table(keys, obj.slice(0, 200).map(function (x) {
+          return h("tr", null, keys.map(function (k) { var v = own(x, k); return h("td", { cls: "wrap" }, v !== null && typeof v === "object" ? dl(v, depth + 1) : longText(fmtVal(v), 300)); }));
         }), "nested");
         return obj.length > 8 ? h("details", null, h("summary", null, obj.length + " items"), t) : t;
       }
-      return h("ol", { cls: "arr" }, obj.slice(0, 500).map(function (x) { return h("li", null, dl(x, depth + 1)); }));
+      return [h("ol", { cls: "arr" }, obj.slice(0, 200).map(function (x) { return h("li", null, dl(x, depth + 1)); })),
+        obj.length > 200 ? h("p", { cls: "muted" }, "First 200 of " + obj.length + " items; `strataml show --format json` prints all.") : null];
     }
     var ks = Object.keys(obj);
     if (!ks.length) return h("span", { cls: "muted" }, "(empty)");
-    if (depth > 6) return h("span", { cls: "mono wrap" }, longText(JSON.stringify(obj), 300));
+    if (ks.length > 200) ks = ks.slice(0, 200);
     return h("dl", { cls: "attrs d" + Math.min(depth, 3) }, ks.map(function (k) {
       return [h("dt", { cls: "mono" }, k), h("dd", null, dl(obj[k], depth + 1))];
     }));
+  }
+  function clipJson(obj) {
+    var out = "", n = 0;
+    try { out = JSON.stringify(obj, function (k, v) { return ++n > 500 ? undefined : v; }); } catch (e) { out = "…"; }
+    return String(out);
   }
   function filesTable(rec) {
     var files = rec.files || [];
@@ -1090,7 +1130,7 @@
   function curves(cv) {
     var names = Object.keys(cv).sort();
     return h("div", { cls: "curves" }, names.map(function (n) {
-      var pts = (cv[n] || []).filter(function (p) { return Array.isArray(p) && typeof p[0] === "number" && typeof p[1] === "number" && isFinite(p[1]); });
+      var pts = (cv[n] || []).filter(function (p) { return Array.isArray(p) && typeof p[0] === "number" && typeof p[1] === "number" && isFinite(p[0]) && isFinite(p[1]); });
       return h("figure", { cls: "curve" }, lineChart(pts, n, 320, 150), h("figcaption", { cls: "mono" }, n + " (" + pts.length + " steps" +
         (pts.length ? ", last " + fmtNum(pts[pts.length - 1][1]) : "") + ")"));
     }));
@@ -1420,7 +1460,7 @@
       info = { experiment: a.experiment, status: a.status, created: a.created_at };
     } else if (kind === "model") {
       metrics = a.evaluation && a.evaluation.metrics && typeof a.evaluation.metrics === "object" ? a.evaluation.metrics : {};
-      var run = REC[a.produced_by];
+      var run = own(REC, a.produced_by);
       if (run && run.attrs && run.attrs.params) params = run.attrs.params;
       info = { state: a.state, gate: r.receipt ? r.receipt.status : a.gate && a.gate.status, produced_by: a.produced_by, created: a.created_at };
     }
@@ -1465,7 +1505,7 @@
       if (!keys.length) return;
       var body = [];
       keys.forEach(function (k) {
-        var cells = vals.map(function (x) { return getter(x)[k]; });
+        var cells = vals.map(function (x) { return own(getter(x), k); });
         // Full precision here: comparing is about the digits a rounded table would hide.
         var strs = cells.map(function (c) { return c === null || c === undefined ? "—" : typeof c === "object" ? JSON.stringify(c) : String(c); });
         var same = strs.every(function (s) { return s === strs[0]; });
@@ -1485,7 +1525,7 @@
       if (body.length) { rows.push(h("tr", { cls: "grouprow" }, h("th", { colspan: String(refs.length + 1), scope: "colgroup" }, title))); rows = rows.concat(body); }
     }
     function union(get) {
-      var s = {};
+      var s = Object.create(null);
       vals.forEach(function (x) { Object.keys(get(x)).forEach(function (k) { s[k] = 1; }); });
       return Object.keys(s).sort();
     }
@@ -1498,7 +1538,7 @@
   }
   function experimentChart(q, refs) {
     var exps = (TABLES.experiments || []).map(function (e) { return e.name; });
-    var runsBy = {};
+    var runsBy = Object.create(null);
     (TABLES.runs || []).forEach(function (r) { if (r.experiment) (runsBy[r.experiment] || (runsBy[r.experiment] = [])).push(r); });
     Object.keys(runsBy).forEach(function (e) { if (exps.indexOf(e) < 0) exps.push(e); });
     exps.sort();
@@ -1512,7 +1552,7 @@
     }
     if (!exp && exps.length) exp = exps[0];
     var runs = (runsBy[exp] || []).slice().sort(function (a, b) { return a.created < b.created ? -1 : a.created > b.created ? 1 : 0; });
-    var mset = {};
+    var mset = Object.create(null);
     runs.forEach(function (r) { for (var k in (r.metrics || {})) mset[k] = 1; });
     var mnames = Object.keys(mset).sort();
     var metric = qget(q, "metric");
