@@ -261,3 +261,16 @@ def test_nan_and_infinity_become_text_so_every_json_parser_reads_the_index(
         code, out, _ = invoke(ws, *args, capsys=capsys)
         assert code == 0
         strict(out)
+
+
+def test_output_names_a_file_or_a_folder_and_never_nothing(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = invoke(ws, "dashboard", "-o", "", capsys=capsys)
+    assert code == 3 and "empty" in err
+    folder = tmp_path / "public"
+    folder.mkdir()
+    code, _out, err = invoke(ws, "dashboard", "-o", str(folder), capsys=capsys)
+    assert code == 0 and (folder / "index.html").is_file(), err
+    code, _out, err = invoke(ws, "dashboard", "-o", str(tmp_path / "new") + "/", capsys=capsys)
+    assert code == 0 and (tmp_path / "new" / "index.html").is_file(), err

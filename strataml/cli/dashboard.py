@@ -19,7 +19,7 @@ from strataml.cli.output import inside, write_output
     "-o",
     "--output",
     metavar="PATH",
-    help="Where to write the page ('-' for stdout). Default: .strataml/site/index.html in the workspace.",
+    help="Where to write the page: a file, a folder (index.html in it) or '-' for stdout. Default: .strataml/site/index.html in the workspace.",
 )
 @click.option("--open", "open_", is_flag=True, help="Open the page in the default web browser when written.")
 @click.option(
@@ -52,6 +52,10 @@ def dashboard(state: State, output: str | None, open_: bool, timestamp: bool, fm
     from strataml.read.query import Graph
     from strataml.times import utc_now
 
+    if output is not None and not output.strip():
+        raise click.BadParameter("is empty; name a file (e.g. site/index.html) or '-' for stdout", param_hint="'-o'")
+    if output not in (None, "-") and (output.endswith(("/", os.sep)) or os.path.isdir(output)):
+        output = os.path.join(output, "index.html")  # a folder: the page is its index, as a web server would serve it
     root = state.root()
     with _progress("checking the workspace and building the index"):
         index, _rebuilt = saved.current(root)
