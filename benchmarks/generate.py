@@ -7,6 +7,14 @@ Every record is valid (the doctor finds nothing), every file is recorded with it
 OUT is a real git repository with everything committed. With --lfs, data files (*.bin) are
 tracked by Git LFS: `content` leaves them checked out, `pointers` leaves a clone next to OUT
 (OUT-pointers) made with GIT_LFS_SKIP_SMUDGE=1, as CI sees a repository without `git lfs pull`.
+
+For the dashboard benchmark (both off by default; the default output is unchanged):
+  --fanout N        the first dataset is the input of the first N runs (one record with >= N
+                    neighbours, for the lineage view)
+  --experiments K   K experiment specs (experiments/eNNN.yaml); every run belongs to one, with
+                    params, tags, four metrics and a varied status; datasets and models get
+                    descriptions and tags: what the tables' search, facets and sort work on.
+Extras draw from their own random stream, so the data files are the same bytes with or without.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ import yaml
 
 UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3}
 RUN_TIME = "2026-01-01T00:00:00Z"
+TEAMS = ("vision", "nlp", "tabular", "speech", "ranking", "fraud")
+FAMILIES = ("logistic_regression", "random_forest", "gradient_boosting", "mlp")
 
 
 def size(text: str) -> int:
@@ -80,9 +90,13 @@ def dump(path: Path, data: dict) -> None:
 
 
 def generate(out: Path, records: int, files_per_record: int, total: int, mix: list[tuple[float, int]], lfs: str, seed: int,
-             runs: int | None = None) -> None:
-    """`records` datasets + runs + models, a third each; or exactly `runs` runs and the rest split."""
+             runs: int | None = None, fanout: int = 0, experiments: int = 0) -> None:
+    """`records` datasets + runs + models, a third each; or exactly `runs` runs and the rest split.
+
+    fanout: the first `fanout` runs all read the first dataset. experiments: runs spread over
+    that many experiment specs, with params, tags and statuses (see the module's doc)."""
     rng = random.Random(seed)
+    extra = random.Random(seed + 1)  # never drawn from by default: the default output stays byte-identical
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -103,24 +117,53 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
         files = write_files(folder, [f"part{j}.bin" for j in range(files_per_record)], sizes, rng)
         digest = dataset_digest(files)
         digests.append(digest)
-        dump(folder / "dataset.yaml", {"schema": "strataml/dataset/v1", "ref": f"dataset:d{i:05d}@1", "description": "synthetic",
-                                       "license": "CC0-1.0", "source": {"kind": "generated"}, "created_at": RUN_TIME,
-                                       "files": files, "digest": digest})
+        meta = {"schema": "strataml/dataset/v1", "ref": f"dataset:d{i:05d}@1", "description": "synthetic",
+                "license": "CC0-1.0", "source": {"kind": "generated"}, "created_at": RUN_TIME, "files": files, "digest": digest}
+        if experiments:
+            team = TEAMS[i % len(TEAMS)]
+            meta["description"] = f"synthetic {team} data, shard {i} of {n_ds}"
+            meta["tags"] = {"team": team, "split": extra.choice(("train", "holdout", "full"))}
+        dump(folder / "dataset.yaml", meta)
+    for k in range(experiments):
+        team, family = TEAMS[k % len(TEAMS)], FAMILIES[k % len(FAMILIES)]
+        dump(out / "experiments" / f"e{k:03d}.yaml", {
+            "schema": "strataml/experiment/v1", "name": f"e{k:03d}", "description": f"{family} for the {team} team",
+            "plugin": "bench", "data": {"dataset": f"dataset:d{k % n_ds:05d}@1", "target": "label"},
+            "model": {"type": family, "params": {"lr": 0.01, "depth": 4 + k % 5}}, "seed": k,
+            "tags": {"team": team}, "gates": ["test_accuracy >= 0.5", "test_log_loss <= 1.0"]})
     run_ids = []
     for i in range(n_runs):
         run_id = f"20260101T000000Z-bench-{i:06d}"
         run_ids.append(run_id)
         folder = out / "runs" / run_id
         files = write_files(folder, [f"models/m{j}.bin" for j in range(files_per_record)], sizes, rng)
-        dump(folder / "run.yaml", {"schema": "strataml/run/v1", "ref": f"run:{run_id}", "status": "succeeded", "created_at": RUN_TIME,
-                                   "started_at": RUN_TIME, "ended_at": RUN_TIME, "plugin": {"key": "bench", "version": "0"},
-                                   "seed": 0, "config_hash": "sha256:" + "0" * 64, "metrics": {"test_accuracy": rng.random()},
-                                   "inputs": [{"ref": f"dataset:d{i % n_ds:05d}@1", "digest": digests[i % n_ds]}], "artifacts": files})
+        d = 0 if i < fanout else i % n_ds
+        meta = {"schema": "strataml/run/v1", "ref": f"run:{run_id}", "status": "succeeded", "created_at": RUN_TIME,
+                "started_at": RUN_TIME, "ended_at": RUN_TIME, "plugin": {"key": "bench", "version": "0"},
+                "seed": 0, "config_hash": "sha256:" + "0" * 64, "metrics": {"test_accuracy": rng.random()},
+                "inputs": [{"ref": f"dataset:d{d:05d}@1", "digest": digests[d]}], "artifacts": files}
+        if experiments:
+            k = i % experiments
+            when = f"2026-{1 + i * 12 // n_runs:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z"
+            meta.update(experiment=f"experiment:e{k:03d}", created_at=when, started_at=when, ended_at=when, seed=i)
+            meta["status"] = extra.choices(("succeeded", "failed", "cancelled"), weights=(90, 7, 3))[0]
+            if meta["status"] == "failed":
+                meta["error"] = {"type": "FloatingPointError", "message": f"loss diverged at step {extra.randint(10, 999)}"}
+            meta["params"] = {"model.type": FAMILIES[k % len(FAMILIES)], "model.lr": extra.choice((0.1, 0.03, 0.01, 0.003)),
+                              "model.depth": extra.randint(2, 12), "seed": i}
+            meta["metrics"].update(test_f1_macro=round(extra.random(), 6), test_log_loss=round(extra.uniform(0.05, 2), 6),
+                                   val_accuracy=round(extra.random(), 6))
+            meta["tags"] = {"team": TEAMS[k % len(TEAMS)], "purpose": extra.choice(("sweep", "baseline", "ablation", "prod"))}
+        dump(folder / "run.yaml", meta)
     for i in range(n_models):
         folder = out / "models" / f"m{i:05d}" / "1"
         files = write_files(folder, [f"w{j}.bin" for j in range(files_per_record)], sizes, rng)
-        dump(folder / "model.yaml", {"schema": "strataml/model/v1", "ref": f"model:m{i:05d}@1", "produced_by": f"run:{run_ids[i % n_runs]}",
-                                     "created_at": RUN_TIME, "inputs": [], "artifacts": files})
+        meta = {"schema": "strataml/model/v1", "ref": f"model:m{i:05d}@1", "produced_by": f"run:{run_ids[i % n_runs]}",
+                "created_at": RUN_TIME, "inputs": [], "artifacts": files}
+        if experiments:
+            meta["description"] = f"{FAMILIES[i % len(FAMILIES)]} model {i}"
+            meta["tags"] = {"team": TEAMS[i % len(TEAMS)]}
+        dump(folder / "model.yaml", meta)
     git(out, "add", "-A")
     git(out, "commit", "-qm", "synthetic workspace")
     if lfs == "pointers":
@@ -140,9 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lfs", choices=("none", "content", "pointers"), default="none")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--runs", type=int, help="exactly this many of the records are runs (default: a third)")
+    p.add_argument("--fanout", type=int, default=0, help="the first dataset is the input of the first N runs (default 0: off)")
+    p.add_argument("--experiments", type=int, default=0,
+                   help="K experiment specs; runs get an experiment, params, tags, more metrics, a status (default 0: off)")
     a = p.parse_args(argv)
     mix = [(float(w), size(s)) for w, s in (part.split(":") for part in a.mix.split(","))]
-    generate(a.out, a.records, a.files_per_record, size(a.total_bytes), mix, a.lfs, a.seed, a.runs)
+    generate(a.out, a.records, a.files_per_record, size(a.total_bytes), mix, a.lfs, a.seed, a.runs, a.fanout, a.experiments)
     print(f"generated {a.out} ({a.records} records, {a.records * a.files_per_record} data files, {a.total_bytes})", file=sys.stderr)
     return 0
 
