@@ -1079,7 +1079,17 @@ def awkward(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Sit
     }
     edit_yaml(active / "run.yaml", lambda d: d["artifacts"].append(entry))
     edit_yaml(many / "run.yaml", lambda d: d["metrics"].update({f"m{i:05d}": i / 7 for i in range(3000)}))
-    return build(root), {"wide": wide.name, "active": active.name, "many": many.name}
+    # Values of the wrong type: the doctor reports each; the page still draws every view.
+    odd = runs[3]
+    edit_yaml(odd / "run.yaml", lambda d: d.update(status={"not": "text"}, experiment=["a", "list"]))
+    edit_yaml(root / "experiments" / "iris-logreg.yaml", lambda d: d.update(gates="test_accuracy >= 0.9"))
+    model = root / "models" / "iris-classifier" / "1"
+    edit_yaml(model / "model.yaml", lambda d: d.update(evaluation=["not", "a", "mapping"]))
+    receipt = json.loads((model / "gate.json").read_text())
+    receipt.update(criteria="all passed", reasons={"why": "because"})
+    (model / "gate.json").write_text(json.dumps(receipt))
+    names = {"wide": wide.name, "active": active.name, "many": many.name, "odd": odd.name}
+    return build(root), names
 
 
 def test_awkward_data_renders_bounded_and_inert(awkward: tuple[Site, dict[str, str]], pages: Pages) -> None:
@@ -1107,4 +1117,27 @@ def test_awkward_data_renders_bounded_and_inert(awkward: tuple[Site, dict[str, s
     assert page.locator('a[href*="evil.html"]').count() == 0
     compare = open_view(page, site.url, f"#/compare?refs=run:{run['wide']},run:{run['active']}", "compare")
     expect(compare.get_by_test_id("compare-table")).to_have_count(1)
+    pages.watch.assert_clean(site.page)
+
+
+def test_wrongly_typed_values_are_shown_not_fatal(awkward: tuple[Site, dict[str, str]], pages: Pages) -> None:
+    site, run = awkward
+    page = pages.new()
+    views = [
+        ("#/", "overview"),
+        ("#/runs", "table"),
+        ("#/models", "table"),
+        ("#/experiments", "table"),
+        (f"#/run/{run['odd']}", "record"),
+        ("#/model/iris-classifier@1", "record"),
+        ("#/experiment/iris-logreg", "record"),
+        (f"#/compare?refs=run:{run['odd']},run:{run['wide']}", "compare"),
+        ("#/compare?experiment=iris-logreg&metric=test_accuracy", "compare"),
+        ("#/lineage/model:iris-classifier@1", "lineage"),
+    ]
+    for hash_, name in views:
+        shown = open_view(page, site.url, hash_, name)
+        assert "could not be drawn" not in shown.inner_text(), hash_
+    record = open_view(page, site.url, f"#/run/{run['odd']}", "record")
+    assert "not" in record.inner_text() and "text" in record.inner_text()  # the mapping, shown as text
     pages.watch.assert_clean(site.page)

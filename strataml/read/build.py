@@ -165,7 +165,9 @@ def finite(value: Any) -> Any:
     `.inf`, JSON cannot, and one such number would make the whole index (and the dashboard's
     data) unreadable to every JSON parser but Python's."""
     if isinstance(value, float):
-        return value if value - value == 0 else ("NaN" if value != value else ("Infinity" if value > 0 else "-Infinity"))
+        return (
+            value if value - value == 0 else ("NaN" if value != value else ("Infinity" if value > 0 else "-Infinity"))
+        )
     if isinstance(value, dict):
         return {k: finite(v) for k, v in value.items()}
     if isinstance(value, list):

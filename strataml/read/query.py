@@ -89,7 +89,10 @@ def _version_key(ref: str) -> tuple[int, str]:
 
 
 def rows(graph: Graph, what: str) -> list[dict[str, Any]]:
-    """Flat rows for `strataml list`: every field filters, sorts and shows the same way."""
+    """Flat rows for `strataml list`: every field filters, sorts and shows the same way.
+
+    A row's cells are scalars (metrics and tags: maps of scalars, gates: a list of texts)
+    whatever the record holds: a value of the wrong type is the doctor's finding, not a cell."""
     kind = KIND_OF_LIST[what]
     out = []
     for node in graph.nodes.values():
@@ -102,30 +105,57 @@ def rows(graph: Graph, what: str) -> list[dict[str, Any]]:
         if version:
             row["version"] = version
         if kind == "dataset":
-            row.update(rows=a.get("rows"), files=a.get("files"), license=a.get("license"), created=a.get("created_at"))
-        elif kind == "run":
-            row.update(experiment=_short(a.get("experiment")), status=a.get("status"), created=a.get("created_at"))
-            row["metrics"] = a.get("metrics") or {}
-        elif kind == "model":
-            gate = a.get("gate") if isinstance(a.get("gate"), dict) else {}
-            run = graph.nodes.get(a.get("produced_by")) if isinstance(a.get("produced_by"), str) else None
             row.update(
-                state=a.get("state"),
-                gate=gate.get("status"),
-                run=_short(a.get("produced_by")),
-                experiment=_short(run["attrs"].get("experiment")) if run else None,
-                created=a.get("created_at"),
+                rows=_cell(a.get("rows")),
+                files=_cell(a.get("files")),
+                license=_cell(a.get("license")),
+                created=_cell(a.get("created_at")),
             )
-            row["metrics"] = (a.get("evaluation") or {}).get("metrics") or {}
+        elif kind == "run":
+            row.update(
+                experiment=_short(_cell(a.get("experiment"))),
+                status=_cell(a.get("status")),
+                created=_cell(a.get("created_at")),
+            )
+            row["metrics"] = _cells(a.get("metrics"))
+        elif kind == "model":
+            gate = _map(a.get("gate"))
+            produced_by = _cell(a.get("produced_by"))
+            run = graph.nodes.get(produced_by) if isinstance(produced_by, str) else None
+            row.update(
+                state=_cell(a.get("state")),
+                gate=_cell(gate.get("status")),
+                run=_short(produced_by),
+                experiment=_short(_cell(run["attrs"].get("experiment"))) if run else None,
+                created=_cell(a.get("created_at")),
+            )
+            row["metrics"] = _cells(_map(a.get("evaluation")).get("metrics"))
         else:
-            row.update(plugin=a.get("plugin"), model=a.get("model_type"), gates=a.get("gates") or [])
+            gates = a.get("gates")
+            row.update(
+                plugin=_cell(a.get("plugin")),
+                model=_cell(a.get("model_type")),
+                gates=[g for g in gates if isinstance(g, str)] if isinstance(gates, list) else [],
+            )
             row["runs"] = sum(1 for other, _k in graph.down.get(node["id"], ()) if other.startswith("run:"))
         if "signature" in node:
             row["signed"] = node["signature"]["status"]
             row["signers"] = [s["uid"] or s["fingerprint"] for s in node["signature"]["signers"]]
-        row["tags"] = a.get("tags") or {}
+        row["tags"] = _cells(a.get("tags"))
         out.append(row)
     return out
+
+
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _cell(value: Any) -> Any:
+    return value if value is None or isinstance(value, (str, int, float, bool)) else None
+
+
+def _cells(value: Any) -> dict[str, Any]:
+    return {str(k): _cell(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def _short(ref: Any) -> Any:

@@ -91,7 +91,8 @@
   function add(el, c) {
     if (c === null || c === undefined || c === false) return;
     if (Array.isArray(c)) { for (var i = 0; i < c.length; i++) add(el, c[i]); return; }
-    el.appendChild(typeof c === "object" ? c : document.createTextNode(String(c)));
+    // A value the repository typed wrongly (a mapping where text belongs) is shown as text too.
+    el.appendChild(typeof c === "object" ? (c.nodeType ? c : document.createTextNode(fmtVal(c))) : document.createTextNode(String(c)));
   }
   // Last line of defence: every href goes through here, so a slip elsewhere cannot make a script URL.
   function safeHref(v) {
@@ -434,7 +435,7 @@
     var stateLine = h("p", { cls: "muted" }, Object.keys(states).sort().map(function (s) { return plural(states[s], "model") + " " + s; }).join(" · ") || "No models.");
     grid.appendChild(section("Production and staging", "deployed", [stateLine, models.length ? table(["Model", "State", "Gate", "Gated metrics"], models.slice(0, 50).map(function (m) {
       var rc = (REC[m.id] || {}).receipt;
-      var crit = rc && rc.criteria ? rc.criteria.map(function (c) {
+      var crit = rc && Array.isArray(rc.criteria) ? rc.criteria.map(function (c) {
         return h("span", { cls: "crit " + (c.passed ? "pass" : "fail") }, (c.passed ? "✓ " : "✕ ") + c.expression + " (" + fmtNum(c.observed) + ")");
       }) : "—";
       return h("tr", null, h("td", null, refLink(m.id, refShort(m.id))), h("td", null, badge(m.state, "st-" + m.state)),
@@ -994,12 +995,12 @@
       mainCol.appendChild(section("Gate receipt", "receipt", rc ? [
         h("p", null, gateBadge(rc.status), rc.emitted_at ? h("span", { cls: "muted" }, " emitted " + fmtTime(rc.emitted_at)) : null,
           rc.run ? [" from ", refLink(rc.run)] : null),
-        rc.criteria && rc.criteria.length ? table(["Criterion", "Metric", "Observed", "Result"], rc.criteria.map(function (c) {
+        Array.isArray(rc.criteria) && rc.criteria.length ? table(["Criterion", "Metric", "Observed", "Result"], rc.criteria.map(function (c) {
           return h("tr", null, h("td", { cls: "mono" }, c.expression), h("td", { cls: "mono" }, c.metric),
             h("td", { cls: "num" }, fmtNum(c.observed)),
             h("td", null, h("span", { cls: "crit " + (c.passed ? "pass" : "fail") }, c.passed ? "✓ PASS" : "✕ FAIL")));
         })) : empty("No criteria."),
-        rc.reasons && rc.reasons.length ? h("ul", { cls: "reasons" }, rc.reasons.map(function (r) { return h("li", null, fmtVal(r)); })) : null,
+        Array.isArray(rc.reasons) && rc.reasons.length ? h("ul", { cls: "reasons" }, rc.reasons.map(function (r) { return h("li", null, fmtVal(r)); })) : null,
         extraKeys(rc, ["status", "emitted_at", "run", "criteria", "reasons"])
       ] : empty("No gate receipt: this model was registered without a gate evaluation.")));
       var hist = rec.history || [];
@@ -1557,7 +1558,8 @@
     var mnames = Object.keys(mset).sort();
     var metric = qget(q, "metric");
     if (mnames.indexOf(metric) < 0) {
-      var gates = ((REC["experiment:" + exp] || {}).attrs || {}).gates || [];
+      var gates = ((REC["experiment:" + exp] || {}).attrs || {}).gates;
+      gates = Array.isArray(gates) ? gates.filter(function (g) { return typeof g === "string"; }) : [];
       var gm = gates.map(function (g) { return String(g).split(/[\s<>=!]/)[0]; }).filter(function (n) { return mnames.indexOf(n) >= 0; });
       metric = gm[0] || mnames[0] || "";
     }
