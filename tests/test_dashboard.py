@@ -274,3 +274,11 @@ def test_output_names_a_file_or_a_folder_and_never_nothing(
     assert code == 0 and (folder / "index.html").is_file(), err
     code, _out, err = invoke(ws, "dashboard", "-o", str(tmp_path / "new") + "/", capsys=capsys)
     assert code == 0 and (tmp_path / "new" / "index.html").is_file(), err
+
+
+@pytest.mark.parametrize("extra", [["--format", "json"], ["--open"]])
+def test_stdout_page_and_json_or_open_do_not_mix(
+    ws: Path, extra: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = invoke(ws, "dashboard", "-o", "-", *extra, capsys=capsys)
+    assert code == 3 and out == "" and "stdout" in err

@@ -1070,14 +1070,11 @@ def awkward(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Sit
         d["notes"] = [{f"k{i}_{j}": j for j in range(100)} for i in range(500)]
 
     edit_yaml(wide / "run.yaml", widen)
-    page = active / "reports" / "evil.html"
-    page.write_text("<script>alert(1)</script>", "utf-8")
-    entry = {
-        "path": "reports/evil.html",
-        "sha256": hashlib.sha256(page.read_bytes()).hexdigest(),
-        "size": page.stat().st_size,
-    }
-    edit_yaml(active / "run.yaml", lambda d: d["artifacts"].append(entry))
+    for name in ("evil.html", "evil", "evil.xht"):  # a page, and what a browser may sniff or take for one
+        page = active / "reports" / name
+        page.write_text("<script>alert(1)</script>", "utf-8")
+        entry = {"path": f"reports/{name}", "sha256": hashlib.sha256(page.read_bytes()).hexdigest(), "size": 25}
+        edit_yaml(active / "run.yaml", lambda d, entry=entry: d["artifacts"].append(entry))
     edit_yaml(many / "run.yaml", lambda d: d["metrics"].update({f"m{i:05d}": i / 7 for i in range(3000)}))
     # Values of the wrong type: the doctor reports each; the page still draws every view.
     odd = runs[3]
@@ -1114,7 +1111,8 @@ def test_awkward_data_renders_bounded_and_inert(awkward: tuple[Site, dict[str, s
     # A page from the repository is listed, never linked: opened from file:// it would run.
     record = open_view(page, site.url, f"#/run/{run['active']}", "record")
     assert "reports/evil.html" in record.get_by_test_id("files").inner_text()
-    assert page.locator('a[href*="evil.html"]').count() == 0
+    assert page.locator('a[href*="evil"]').count() == 0
+    assert page.locator('a[href$="report.md"]').count() >= 1  # the control: text files are linked
     compare = open_view(page, site.url, f"#/compare?refs=run:{run['wide']},run:{run['active']}", "compare")
     expect(compare.get_by_test_id("compare-table")).to_have_count(1)
     pages.watch.assert_clean(site.page)
@@ -1141,3 +1139,23 @@ def test_wrongly_typed_values_are_shown_not_fatal(awkward: tuple[Site, dict[str,
     record = open_view(page, site.url, f"#/run/{run['odd']}", "record")
     assert "not" in record.inner_text() and "text" in record.inner_text()  # the mapping, shown as text
     pages.watch.assert_clean(site.page)
+
+
+def test_lineage_edges_are_the_ones_strataml_lineage_prints(example: Example, pages: Pages) -> None:
+    """Deep enough to hold the whole lineage, the page's edge table equals `strataml lineage --format json`."""
+    run = example.run_of("iris-logreg")["id"]
+    code, out = cli(example.root, "lineage", run, "--format", "json")
+    assert code == 0
+    printed = {(e["from"], e["to"], e["kind"]) for e in json.loads(out)["edges"]}
+    assert ("dataset:iris@1", "model:iris-classifier@1", "input") not in printed  # ancestor -> descendant: not a path
+    page = pages.new()
+    open_view(page, example.url, f"#/lineage/{run}?depth=6", "lineage")
+    rows = page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-testid="lineage-table"] table')[1].tBodies[0].rows)
+        .map(tr => Array.from(tr.cells).map(td => td.textContent.trim()))"""
+    )
+    assert {tuple(r) for r in rows} == printed
+    # A ref without a version is its latest version, as `strataml show model:NAME` reads it.
+    record = open_view(page, example.url, "#/model/iris-classifier", "record")
+    expect(record).to_have_attribute("data-ref", "model:iris-classifier@1")
+    pages.watch.assert_clean(example.site.page)

@@ -52,6 +52,8 @@ def dashboard(state: State, output: str | None, open_: bool, timestamp: bool, fm
     from strataml.read.query import Graph
     from strataml.times import utc_now
 
+    if output == "-" and (fmt == "json" or open_):
+        raise click.UsageError("-o - writes the page itself to stdout: --format json and --open need a file")
     if output is not None and not output.strip():
         raise click.BadParameter("is empty; name a file (e.g. site/index.html) or '-' for stdout", param_hint="'-o'")
     if output not in (None, "-") and (output.endswith(("/", os.sep)) or os.path.isdir(output)):

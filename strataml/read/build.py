@@ -36,6 +36,13 @@ _NOT_ATTRS = {"schema", "ref", "files", "artifacts"}
 # Side files read for viewers are small JSON; a bigger one is left out, never held.
 MAX_SIDE_FILE = 4 * 1024 * 1024
 TRACKING = "summary/tracking.json"
+
+
+def unsigned() -> dict[str, Any]:
+    """The signature status of a record with no signature and no requirement (a fresh copy)."""
+    return {"status": "unsigned", "signers": [], "valid_signers": 0, "required_signers": 0}
+
+
 MAX_SERIES, MAX_POINTS = 64, 10_000
 
 
@@ -154,9 +161,7 @@ def _node(
             node["curves"] = curves
     if record.kind != "experiment":
         node["files"] = _files(record, workspace.root, workspace.entries)
-        node["signature"] = report.signatures.get(
-            record.meta, {"status": "unsigned", "signers": [], "valid_signers": 0, "required_signers": 0}
-        )
+        node["signature"] = report.signatures.get(record.meta, unsigned())
     return node
 
 

@@ -112,11 +112,12 @@
     if (!vettedPath(path) || (rec.path && !vettedPath(rec.path))) return null;
     return repoHref((rec.path ? rec.path + "/" : "") + path);
   }
-  // Pages, scripts and SVG from the repository run their own code when opened from file://:
-  // those are listed, never linked. Images, text, data and archives are linked.
-  var ACTIVE = /\.(s?html?|xhtml|svgz?|xml|xsl|js|mjs|pdf)$/i;
+  // A repository file opened from file:// runs its own code if the browser takes it for a page
+  // (HTML, SVG, XHTML, or an unknown extension it sniffs): only images and text formats are
+  // linked, every other file is listed.
+  var INERT = /\.(png|jpe?g|gif|webp|avif|bmp|txt|csv|tsv|json|jsonl|ya?ml|md|log)$/i;
   function repoHref(path) {
-    if (REPO === null || !vettedPath(path) || ACTIVE.test(path)) return null;
+    if (REPO === null || !vettedPath(path) || !INERT.test(path)) return null;
     return REPO + encodeURI(path).replace(/[?#]/g, encodeURIComponent);
   }
   function enc(s) { return encodeURIComponent(String(s)).replace(/%40/g, "@").replace(/%3A/g, ":"); }
@@ -198,7 +199,8 @@
   function refKind(ref) { return String(ref).slice(0, String(ref).indexOf(":")); }
   function refShort(ref) { return String(ref).slice(String(ref).indexOf(":") + 1); }
   // Lower is better for metrics named like a loss or an error; everything else is higher-is-better.
-  function lowerBetter(m) { return /loss|error|brier|ece|rmse|mae|mse/i.test(m); }
+  // Whole name parts only: "ece" is lower-is-better, "recent_accuracy" is not.
+  function lowerBetter(m) { return /(^|[_\W])(loss|error|errors|brier|ece|rmse|mae|mse)($|[_\W])/i.test(m); }
   function clip(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "…" : s; }
 
   /* ---------- routing ---------- */
@@ -961,7 +963,19 @@
   }
 
   /* ---------- record ---------- */
+  // `model:NAME` (no version) means the latest version, as in `strataml show` (query.Graph.find).
+  function resolve(ref) {
+    if (REC[ref] || /@/.test(ref) || !/^(dataset|model):/.test(ref)) return ref;
+    var best = null, bestKey = null;
+    for (var k in REC) {
+      if (k.slice(0, ref.length + 1) !== ref + "@") continue;
+      var v = k.slice(ref.length + 1), key = /^\d+$/.test(v) ? [1, +v, ""] : [0, 0, v];
+      if (!bestKey || key[0] > bestKey[0] || (key[0] === bestKey[0] && (key[1] > bestKey[1] || (key[1] === bestKey[1] && key[2] > bestKey[2])))) { best = k; bestKey = key; }
+    }
+    return best || ref;
+  }
   function recordView(ref) {
+    ref = resolve(ref);
     var rec = REC[ref];
     if (!rec) return notFound("No record “" + clip(ref, 200) + "” in this workspace.", ref);
     var kind = rec.kind || refKind(ref);
@@ -1029,7 +1043,7 @@
       if (plots.length) mainCol.appendChild(section("Plots", "plots", h("ul", { cls: "plots" }, plots.map(function (p) {
         var href = fileHref(rec, p.path);
         return h("li", null, href ? h("a", { href: href, rel: "noopener", target: "_blank" }, p.path) : h("span", { cls: "mono" }, p.path),
-          href ? null : h("span", { cls: "muted" }, " (open the page inside the repository to follow plot links)"));
+          href ? null : h("span", { cls: "muted" }, REPO === null ? " (open the page inside the repository to follow plot links)" : " (not linked: open it from the repository)"));
       }))));
     }
     mainCol.appendChild(section("Attributes", "attrs", attrsView(a)));
@@ -1172,6 +1186,7 @@
   /* ---------- lineage ---------- */
   var LAYER_CAP = 60;
   function lineageView(ref, q) {
+    ref = resolve(ref);
     var rec = REC[ref];
     if (!rec) return notFound("No record “" + clip(ref, 200) + "” to draw the lineage of.", ref);
     var depth = Math.max(1, Math.min(6, parseInt(qget(q, "depth"), 10) || 2));
@@ -1235,8 +1250,13 @@
     var layer = bfs(ref, depth, dir === "both" ? ["up", "down"] : [dir]);
     var g = graph();
     var edges = [];
+    // The edges `strataml lineage` draws (render._on_path): both ends upstream of the focus, or
+    // both downstream; an edge from an ancestor to a descendant is not on a followed path.
     layer.forEach(function (l, n) {
-      (g.down[n] || []).forEach(function (e) { if (layer.has(e[0])) edges.push([n, e[0], e[1]]); });
+      (g.down[n] || []).forEach(function (e) {
+        var m = layer.get(e[0]);
+        if (m !== undefined && ((l <= 0 && m <= 0) || (l >= 0 && m >= 0))) edges.push([n, e[0], e[1]]);
+      });
     });
     // Shortest distance puts shortcut edges (dataset → model) inside one layer; pushing the upstream
     // end one layer further out keeps every edge flowing left to right.
