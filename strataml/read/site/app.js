@@ -60,6 +60,7 @@
   var SVGNS = "http://www.w3.org/2000/svg";
   var ROW_H = 34;
   var MAX_METRIC_COLS = 12;
+  var OVERSCAN = 3;
   // Only a run of "../" (or nothing) is a repository prefix we trust; anything else is ignored.
   var REPO = typeof WS.repo_link === "string" && /^(\.\.\/)*$/.test(WS.repo_link) ? WS.repo_link : null;
 
@@ -835,8 +836,10 @@
     function drawRows(force, rebuild) {
       raf = 0;
       var top = scroller.scrollTop, hgt = scroller.clientHeight || 600;
-      var start = Math.max(0, Math.floor(top / ROW_H) - 8);
-      var end = Math.min(nres, Math.ceil((top + hgt) / ROW_H) + 8);
+      // A few rows beyond the view on each side: enough for a smooth scroll step, few enough that
+      // a keystroke which changes every row lays out little more than the visible ones.
+      var start = Math.max(0, Math.floor(top / ROW_H) - OVERSCAN);
+      var end = Math.min(nres, Math.ceil((top + hgt) / ROW_H) + OVERSCAN);
       if (!force && start === lastStart && end === lastEnd) return;
       lastStart = start; lastEnd = end;
       if (rebuild) { drawn.clear(); body.replaceChildren(); }
@@ -958,7 +961,13 @@
       clearPicks.addEventListener("click", function () { m.picks.clear(); updatePicks(); drawRows(true, true); });
     }
     buildColumns();
-    v._after = function () { refresh(); updatePicks(); };
+    v._after = function () {
+      refresh();
+      updatePicks();
+      // The search text of every row is built once, in its own task after the table shows, so the
+      // first keystroke pays only for filtering.
+      setTimeout(function () { ensureText(m); }, 0);
+    };
     return v;
   }
 
