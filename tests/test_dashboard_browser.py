@@ -922,20 +922,10 @@ def test_no_horizontal_scroll_at_360px(example: Example, pages: Pages) -> None:
         page,
         example,
         (
-            "overview",
-            "runs",
+            *SCREENS[:2],
             "datasets",
             "models",
-            "run",
-            "model",
-            "dataset",
-            "experiment",
-            "lineage",
-            "lineage-all",
-            "compare",
-            "rules",
-            "rule",
-            "notfound-ref",
+            *SCREENS[2:],
         ),
     ):
         width = page.evaluate("document.documentElement.scrollWidth")
