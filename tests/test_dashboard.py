@@ -217,21 +217,30 @@ def test_a_ledger_finding_counts_on_every_version_of_its_model(ws: Path, capsys:
     assert not set(ledger) & set(data["records"]["dataset:sales@1"]["reported"])
 
 
-def test_a_verdict_the_clock_can_change_is_never_saved_as_fresh(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_verdict_the_clock_can_change_is_fresh_for_a_minute_only(
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A key that expires, a ledger entry dated ahead: the files stay the same while the verdict
-    changes, so readers judge again each time instead of trusting the saved index."""
-    from conftest import age
+    changes, so readers trust such an index for VOLATILE_SECONDS, then judge again."""
+    import time
+
     from models_helpers import ref, write_ledger
 
+    from conftest import age
+
     build(ws, capsys)
-    assert (ws / saved.KEY).exists()  # the control: a verdict of the files alone is kept
+    assert " until=" not in (ws / saved.KEY).read_text()  # the control: a verdict of the files alone is kept
     write_ledger(ws, [(ref(1), "candidate")], times=["2099-01-01T00:00:00Z"])
     age(ws)
     data = data_of(build(ws, capsys))
     assert data["records"]["model:sales-model@1"]["findings"]["errors"] >= 1
-    assert not (ws / saved.KEY).exists()
+    assert " until=" in (ws / saved.KEY).read_text()
+    assert saved.current(ws)[1] is False  # within the minute: the saved index serves
+    later = time.time() + saved.VOLATILE_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert saved.current(ws)[1] is True  # past it: judged again
     code, _out, _err = invoke(ws, "index", capsys=capsys)
-    assert code == 0 and not (ws / saved.KEY).exists()
+    assert code == 0 and " until=" in (ws / saved.KEY).read_text()
 
 
 def test_nan_and_infinity_become_text_so_every_json_parser_reads_the_index(

@@ -44,7 +44,7 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
         click.echo(text, nl=False)
         return 0
     if output is None:
-        saved.save(root, text, None if timestamp or volatile else key)
+        saved.save(root, text, None if timestamp else key, volatile=volatile)
         target = root / saved.INDEX
     else:
         target = Path(output)

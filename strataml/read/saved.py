@@ -8,6 +8,7 @@ byte-identical for the same repository state.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ INDEX = ".strataml/index.json"
 KEY = ".strataml/index.key"
 # The saved index is read whole; one bigger than this (far past 100,000 records) is rebuilt, never held.
 MAX_INDEX_BYTES = 512 * 1024 * 1024
+VOLATILE_SECONDS = 60
 
 
 def make(root: Path, generated_at: str | None = None, entries: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -65,7 +67,7 @@ def current(root: Path) -> tuple[dict[str, Any], bool]:
     if key is not None:
         try:
             saved = atomic.read_bytes(root, KEY, limit=1024)
-            if saved is not None and saved.decode("utf-8").strip() == key:
+            if saved is not None and _fresh(saved.decode("utf-8"), key):
                 index = json.loads(atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES) or b"")
                 if isinstance(index, dict) and isinstance(index.get("nodes"), list):
                     return index, False
@@ -73,19 +75,35 @@ def current(root: Path) -> tuple[dict[str, Any], bool]:
             pass  # missing, damaged or grown past reason: rebuild
     index, volatile = made(root, entries=entries)
     try:
-        # A verdict that the clock can change (an expiring key, a ledger entry dated ahead) is
-        # shown now and judged again by the next reader, as the doctor does with its own cache.
-        save(root, dumps(index), None if volatile else key)
+        save(root, dumps(index), key, volatile=volatile)
     except OSError:
         pass  # a read-only checkout: the index lives for this command only
     return index, True
 
 
-def save(root: Path, text: str, key: str | None) -> None:
-    """Write the index text (and the key it is fresh for) to .strataml/."""
+def save(root: Path, text: str, key: str | None, *, volatile: bool = False) -> None:
+    """Write the index text (and the key it is fresh for) to .strataml/.
+
+    A verdict the clock can change (a key that expires, a ledger entry dated ahead) is fresh for
+    VOLATILE_SECONDS only, then judged again: readers stay fast on a signed workspace, and no
+    reader shows "signed" for longer than that after a key expired (the doctor, the gate, never
+    reuses such a verdict at all)."""
     for rel in (INDEX, KEY):  # both refused before either changes
         atomic.check(root, rel)
     atomic.remove(root, KEY)  # never a fresh key beside an old index
     atomic.write_text(root, INDEX, text)
     if key is not None:
-        atomic.write_text(root, KEY, key + "\n")
+        until = f" until={int(time.time()) + VOLATILE_SECONDS}" if volatile else ""
+        atomic.write_text(root, KEY, key + until + "\n")
+
+
+def _fresh(saved: str, key: str) -> bool:
+    found, _, until = saved.strip().partition(" until=")
+    if found != key:
+        return False
+    if not until:
+        return True
+    try:
+        return time.time() < int(until)
+    except ValueError:
+        return False
