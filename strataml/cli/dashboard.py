@@ -94,7 +94,8 @@ def dashboard(state: State, output: str | None, open_: bool, timestamp: bool, fm
     if open_:
         import webbrowser
 
-        webbrowser.open(url)
+        if not webbrowser.open(url):
+            click.echo(f"No web browser to open it here; open {url} in one.", err=True)
     return 0
 
 
