@@ -45,6 +45,7 @@ class LazyGroup(click.Group):
         "show": ("strataml.cli.readers", "show"),
         "lineage": ("strataml.cli.readers", "lineage"),
         "dashboard": ("strataml.cli.dashboard", "dashboard"),
+        "serve": ("strataml.cli.serve", "serve"),
         "promote": ("strataml.cli.promote", "promote"),
         "keys": ("strataml.cli.keys", "keys"),
         "sign": ("strataml.cli.keys", "sign_command"),

@@ -301,11 +301,12 @@ def _scalar(val: Any) -> str:
 @click.argument("ref")
 @click.option("--upstream", "direction", flag_value="up", help="Only what REF came from.")
 @click.option("--downstream", "direction", flag_value="down", help="Only what came from REF.")
+@click.option("--depth", type=click.IntRange(min=1), metavar="N", help="Follow at most N steps (default: all the way).")
 @click.option(
     "--format", "fmt", type=click.Choice(("text", "json", "mermaid", "dot")), default="text", show_default=True
 )
 @click.pass_obj
-def lineage(state: State, ref: str, direction: str | None, fmt: str) -> int:
+def lineage(state: State, ref: str, direction: str | None, depth: int | None, fmt: str) -> int:
     """The records REF came from and the records that came from it, all the way.
 
     \b
@@ -313,11 +314,10 @@ def lineage(state: State, ref: str, direction: str | None, fmt: str) -> int:
       strataml lineage model:iris-classifier@1 --upstream
       strataml lineage dataset:iris@1 --downstream --format mermaid
     """
+    from strataml.read.query import lineage_of
     from strataml.read.render import render
 
     graph = _graph(state)
-    node = graph.find(ref)
-    directions = [direction] if direction else ["up", "down"]
-    steps = {d: graph.lineage(node["id"], d) for d in directions}
-    click.echo(render(graph, node["id"], steps, fmt), nl=False)
+    start, steps = lineage_of(graph, ref, direction or "both", depth)
+    click.echo(render(graph, start, steps, fmt), nl=False)
     return 0

@@ -68,18 +68,21 @@ class Graph:
             f"did you mean {', '.join(close)}?" if close else "see `strataml list datasets|runs|models|experiments`",
         )
 
-    def lineage(self, start: str, direction: str) -> list[Step]:
-        """Every node reachable upstream (`up`) or downstream (`down`), breadth first, each once."""
+    def lineage(self, start: str, direction: str, depth: int | None = None) -> list[Step]:
+        """Every node reachable upstream (`up`) or downstream (`down`) within `depth` steps (all
+        the way when None), breadth first, each once."""
         links = self.up if direction == "up" else self.down
         seen, out = {start}, []
         queue = deque([(start, 0)])
         while queue:
-            node, depth = queue.popleft()
+            node, far = queue.popleft()
+            if depth is not None and far >= depth:
+                continue
             for other, kind in sorted(links.get(node, ())):
                 if other not in seen:
                     seen.add(other)
-                    out.append(Step(depth + 1, other, node, kind))
-                    queue.append((other, depth + 1))
+                    out.append(Step(far + 1, other, node, kind))
+                    queue.append((other, far + 1))
         return out
 
 
@@ -283,3 +286,12 @@ def health_by_contract(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if key in row:
             row[key] += 1
     return [out[k] for k in sorted(out)]
+
+
+def lineage_of(
+    graph: Graph, ref: str, direction: str = "both", depth: int | None = None
+) -> tuple[str, dict[str, list[Step]]]:
+    """(the node REF names, its lineage per followed direction): what `strataml lineage` prints."""
+    node = graph.find(ref)
+    directions = ["up", "down"] if direction == "both" else [direction]
+    return node["id"], {d: graph.lineage(node["id"], d, depth) for d in directions}

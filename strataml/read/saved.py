@@ -27,7 +27,7 @@ def make(root: Path, generated_at: str | None = None, entries: dict[str, Any] | 
 
 
 def made(
-    root: Path, generated_at: str | None = None, entries: dict[str, Any] | None = None
+    root: Path, generated_at: str | None = None, entries: dict[str, Any] | None = None, use_cache: bool = True
 ) -> tuple[dict[str, Any], bool]:
     """(the index, whether its verdicts may change while the files do not: then it is never saved as fresh)."""
     from strataml.cache import Cache
@@ -38,9 +38,11 @@ def made(
     root = Path(root).resolve()
     entries = walk(root) if entries is None else entries
     # The doctor reuses its last report when nothing changed; records come from the cache.
-    report = engine.doctor(root, use_cache=True, entries=entries)
+    report = engine.doctor(root, use_cache=use_cache, entries=entries)
     workspace = (
-        report.workspace if isinstance(report.workspace, Workspace) else load(root, Cache(root, enabled=True), entries)
+        report.workspace
+        if isinstance(report.workspace, Workspace)
+        else load(root, Cache(root, enabled=use_cache), entries)
     )
     return build(workspace, report, generated_at), report.volatile
 

@@ -1,0 +1,92 @@
+"""`strataml serve`: the dashboard and a read-only JSON API over HTTP (the `serve` extra)."""
+
+from __future__ import annotations
+
+import click
+
+from strataml.cli.main import State
+from strataml.errors import StrataError
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to bind (loopback unless you say).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--open", "open_", is_flag=True, help="Open the dashboard in the default web browser.")
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Write nothing at all, not even .strataml/ (the index and the doctor's cache live in memory).",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests whose Host is NAME (a DNS name or address the server is reached by); repeatable.",
+)
+@click.option(
+    "--cors", "cors", multiple=True, metavar="ORIGIN", help="Let pages from ORIGIN read the API (none by default)."
+)
+@click.pass_obj
+def serve(
+    state: State,
+    host: str,
+    port: int,
+    open_: bool,
+    read_only: bool,
+    allowed_hosts: tuple[str, ...],
+    cors: tuple[str, ...],
+) -> int:
+    """Serve the dashboard and the read-only API: the same data as the commands, live.
+
+    \b
+    GET /                       the dashboard (`strataml dashboard`)
+    GET /api/v1/workspace       name, commit, index digest, counts, health
+    GET /api/v1/runs?filter=status=succeeded&sort=test_accuracy&desc=true&limit=20
+                                `strataml list runs --format json`, paged (`next` is the cursor)
+    GET /api/v1/records/REF     `strataml show REF --format json`
+    GET /api/v1/lineage/REF?direction=up&depth=2
+    GET /api/v1/findings?code=TFC0006&severity=error, /api/v1/rules[/CODE],
+        /api/v1/compare?refs=A,B, /api/v1/index, /api/v1/openapi.json
+    A change to the repository shows on the next request (checked at most once a second).
+    Only GET and HEAD; Ctrl-C stops it.
+    """
+    try:
+        import uvicorn
+
+        from strataml.read.server import create_app, hosts_for
+    except ImportError as exc:
+        raise StrataError(
+            f"`strataml serve` needs the serve extra ({exc.name} is not installed)",
+            "pip install 'strataml[serve]'",
+        ) from None
+    import socket
+
+    root = state.root()
+    app = create_app(root, writable=not read_only, hosts=hosts_for(host, allowed_hosts), cors=cors)
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        raise StrataError(
+            f"cannot listen on {host}:{port}: {exc.strerror}", "pick another --port (0: any free one)"
+        ) from None
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound}/"
+    click.echo(f"Serving {root} at {url} (API: {url}api/v1/, read-only{'' if read_only else ', index in .strataml/'})")
+    click.echo("Ctrl-C stops it.", err=True)
+    if open_:
+        import threading
+        import webbrowser
+
+        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,333 @@
+"""The FastAPI application behind `strataml serve` (the `serve` extra): routes are thin, every
+answer comes from strataml.read.query, and every error is problem+json (see strataml.read.api)."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from strataml import __version__, contracts
+from strataml.errors import StrataError
+from strataml.read import api
+from strataml.read.api import API, DEFAULT_LIMIT, JSON_CSP, MAX_LIMIT, Live, Problem
+from strataml.read.query import detail, health_by_contract, lineage_of, rows, select
+
+GET = ["GET", "HEAD"]
+DIRECTIONS = ("up", "down", "both")
+
+
+def create_app(
+    root: Path,
+    *,
+    writable: bool = True,
+    hosts: tuple[str, ...] = ("127.0.0.1",),
+    cors: tuple[str, ...] = (),
+) -> FastAPI:
+    """The app for the workspace at `root`. `hosts`: the Host header values accepted (the bound
+    address and what --allowed-host adds); anything else is refused, against DNS rebinding."""
+    live = Live(root, writable)
+    app = FastAPI(
+        title="StrataML",
+        version=__version__,
+        description="The workspace's index, records, lineage, findings and rules, read-only. "
+        "Every answer equals the matching `strataml ... --format json`.",
+        openapi_url=f"{API}/openapi.json",
+        docs_url=None,  # Swagger UI and ReDoc load their code from a CDN: left out (no page reaches the internet)
+        redoc_url=None,
+    )
+    allowed = {h.lower() for h in hosts}
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Any) -> Response:
+        target = request.url.path + ("?" + request.url.query if request.url.query else "")
+        if len(target) > api.MAX_URL:
+            return _problem(
+                Problem(414, "uri-too-long", f"the request target is {len(target):,} characters", "ask for less")
+            )
+        host = _host_of(request.headers.get("host", ""))
+        if host not in allowed:
+            return _problem(
+                Problem(
+                    400,
+                    "unknown-host",
+                    "the Host header names no address this server answers to",
+                    "use the address `strataml serve` printed, or start it with --allowed-host NAME",
+                )
+            )
+        if request.method not in GET:
+            allow = "GET, HEAD"
+            return _problem(
+                Problem(405, "read-only", f"{request.method} is not served: this API only reads", "use GET"),
+                {"Allow": allow},
+            )
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", JSON_CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-cache"  # revalidate with If-None-Match: the repository may change
+        return response
+
+    if cors:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors), allow_methods=GET, allow_headers=["If-None-Match"])
+
+    @app.exception_handler(Problem)
+    async def on_problem(_request: Request, exc: Problem) -> Response:
+        return _problem(exc)
+
+    @app.exception_handler(StrataError)
+    async def on_strata(_request: Request, exc: StrataError) -> Response:
+        return _problem(Problem(400, "bad-request", exc.message, exc.hint or ""))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        where = ".".join(str(p) for p in errors[0].get("loc", ())) if errors else "request"
+        why = str(errors[0].get("msg", "invalid")) if errors else "invalid"
+        return _problem(Problem(400, "bad-parameter", f"{where}: {why}", "see /api/v1/openapi.json"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not-found", 405: "read-only"}.get(exc.status_code, "http-error")
+        return _problem(
+            Problem(exc.status_code, code, str(exc.detail), "see /api/v1/openapi.json"),
+            {"Allow": "GET, HEAD"} if exc.status_code == 405 else None,
+        )
+
+    @app.exception_handler(Exception)
+    async def on_crash(_request: Request, _exc: Exception) -> Response:
+        # Never a traceback or a path of this machine in an answer; the server's log has the rest.
+        return _problem(
+            Problem(
+                500,
+                "internal-error",
+                "the server could not answer this request",
+                "run the matching `strataml` command to see the error",
+            )
+        )
+
+    def answer(request: Request, make: Any) -> Response:
+        snap, stale = live.get()
+        etag = f'"{snap.digest}"'
+        headers = {"ETag": etag}
+        if stale:
+            headers["X-StrataML-Index"] = "stale"
+        if _matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
+        body = make(snap)
+        if isinstance(body, Response):
+            body.headers.update(headers)
+            return body
+        return JSONResponse(body, headers=headers)
+
+    @app.api_route("/", methods=GET, response_class=HTMLResponse, include_in_schema=False)
+    def page(request: Request) -> Response:
+        from strataml.read import dashboard
+
+        return answer(
+            request,
+            lambda s: HTMLResponse(s.page(live.root), headers={"Content-Security-Policy": dashboard.policy()}),
+        )
+
+    @app.api_route(f"{API}/workspace", methods=GET, summary="The workspace: name, commit, index, counts, health")
+    def workspace(request: Request) -> Response:
+        def make(s: api.Snapshot) -> dict[str, Any]:
+            from strataml import gitfacts
+
+            findings = s.index.get("findings", [])
+            counts = {w: sum(1 for n in s.index["nodes"] if n["kind"] == k) for w, k in api.KIND_OF_LIST.items()}
+            return {
+                "name": s.index.get("workspace"),
+                "commit": gitfacts.head_commit(live.root),
+                "index": {"digest": s.digest, "fresh": s.key is not None},
+                "counts": counts,
+                "health": {
+                    "errors": sum(1 for f in findings if f["severity"] == "error"),
+                    "warnings": sum(1 for f in findings if f["severity"] == "warning"),
+                    "infos": sum(1 for f in findings if f["severity"] == "info"),
+                    "by_contract": health_by_contract(findings),
+                },
+            }
+
+        return answer(request, make)
+
+    def table(what: str) -> Any:
+        def listing(
+            request: Request,
+            filter: list[str] = Query(default=[], description="KEY=VALUE, as `strataml list --filter`; repeatable"),  # noqa: B008
+            sort: str | None = Query(default=None, max_length=256, description="a field, metric or tag"),
+            desc: bool = False,
+            limit: int = Query(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+            cursor: str | None = Query(default=None, max_length=1024, description="`next` of the previous page"),
+        ) -> Response:
+            if len(filter) > api.MAX_FILTERS or any(len(f) > 512 for f in filter):
+                raise Problem(
+                    400, "too-many-filters", f"at most {api.MAX_FILTERS} filters of 512 characters", "narrow the query"
+                )
+
+            def make(s: api.Snapshot) -> dict[str, Any]:
+                found = select(rows(s.graph, what), list(filter), sort, desc, None)
+                signature = hashlib.sha256(repr((what, filter, sort, desc)).encode()).hexdigest()[:16]
+                return api.page_of(found, limit, cursor, signature)
+
+            return answer(request, make)
+
+        listing.__name__ = f"list_{what}"
+        return listing
+
+    for what in api.kinds():
+        app.add_api_route(
+            f"{API}/{what}",
+            table(what),
+            methods=GET,
+            summary=f"{what.capitalize()}: `strataml list {what} --format json`, paged",
+        )
+
+    @app.api_route(f"{API}/records/{{ref:path}}", methods=GET, summary="One record: `strataml show REF --format json`")
+    def record(request: Request, ref: str) -> Response:
+        def make(s: api.Snapshot) -> dict[str, Any]:
+            try:
+                node = s.graph.find(_ref(ref))
+            except StrataError as exc:
+                raise api.not_found(exc, "record") from None
+            return detail(s.graph, node)
+
+        return answer(request, make)
+
+    @app.api_route(f"{API}/lineage/{{ref:path}}", methods=GET, summary="Lineage: `strataml lineage REF --format json`")
+    def lineage(
+        request: Request,
+        ref: str,
+        direction: str = Query(default="both", pattern="^(up|down|both)$"),
+        depth: int | None = Query(default=None, ge=1, le=100),
+    ) -> Response:
+        def make(s: api.Snapshot) -> Any:
+            from strataml.read.render import render
+
+            try:
+                start, steps = lineage_of(s.graph, _ref(ref), direction, depth)
+            except StrataError as exc:
+                raise api.not_found(exc, "record") from None
+            return Response(render(s.graph, start, steps, "json"), media_type="application/json")
+
+        return answer(request, make)
+
+    @app.api_route(f"{API}/findings", methods=GET, summary="The doctor's findings, filtered")
+    def findings(
+        request: Request,
+        code: str | None = Query(
+            default=None, max_length=64, description="a code or its prefix (TFC0006, TFC0006-E002)"
+        ),
+        severity: str | None = Query(default=None, pattern="^(error|warning|info)$"),
+        path: str | None = Query(default=None, max_length=1024, description="a workspace path or folder"),
+    ) -> Response:
+        def make(s: api.Snapshot) -> list[dict[str, Any]]:
+            out = s.index.get("findings", [])
+            if code:
+                out = [f for f in out if f["code"].startswith(code)]
+            if severity:
+                out = [f for f in out if f["severity"] == severity]
+            if path:
+                out = [f for f in out if f["path"] == path or f["path"].startswith(path.rstrip("/") + "/")]
+            return out
+
+        return answer(request, make)
+
+    @app.api_route(f"{API}/rules", methods=GET, summary="Every rule: `strataml doctor --list-rules`")
+    def rules(request: Request) -> Response:
+        return answer(request, lambda _s: [_rule(r) for r in contracts.registry().values()])
+
+    @app.api_route(f"{API}/rules/{{code}}", methods=GET, summary="One rule: `strataml doctor --explain CODE`")
+    def rule(request: Request, code: str) -> Response:
+        found = contracts.registry().get(code.upper()) if len(code) <= 64 else None
+        if found is None:
+            close = contracts.closest_codes(code[:64])
+            raise Problem(404, "unknown-rule", f"no rule {code[:64]}", "see /api/v1/rules", closest=close)
+        return answer(request, lambda _s: _rule(found))
+
+    @app.api_route(f"{API}/compare", methods=GET, summary="2 to 20 records side by side (params, metrics)")
+    def compare(request: Request, refs: str = Query(max_length=4096, description="comma-separated refs")) -> Response:
+        wanted = [r.strip() for r in refs.split(",") if r.strip()]
+        if not 2 <= len(wanted) <= 20:
+            raise Problem(400, "bad-refs", f"{len(wanted)} refs; compare takes 2 to 20", "e.g. refs=run:A,run:B")
+
+        def make(s: api.Snapshot) -> dict[str, Any]:
+            out = []
+            for ref in wanted:
+                try:
+                    out.append(detail(s.graph, s.graph.find(_ref(ref))))
+                except StrataError as exc:
+                    raise api.not_found(exc, "record") from None
+            return {"refs": [d["id"] for d in out], "records": out}
+
+        return answer(request, make)
+
+    @app.api_route(f"{API}/index", methods=GET, summary="The index itself (`strataml index -o -`)")
+    def index(request: Request) -> Response:
+        return answer(request, lambda s: Response(s.text, media_type="application/json"))
+
+    return app
+
+
+def _ref(text: str) -> str:
+    """A ref as the request gave it: bounded, text only (never joined into a path)."""
+    if len(text) > 512 or "\x00" in text:
+        raise Problem(400, "bad-ref", "not a ref", "e.g. model:iris-classifier@1, run:ID, dataset:iris@1")
+    return text
+
+
+def _rule(r: Any) -> dict[str, Any]:
+    return {
+        "code": r.code,
+        "name": r.name,
+        "severity": r.severity,
+        "enforced": r.enforced_note,
+        "summary": r.summary,
+        "contract": r.tfc,
+        "document": r.document,
+        "explanation": r.body,
+    }
+
+
+def _problem(problem: Problem, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(
+        problem.body(),
+        status_code=problem.status,
+        media_type="application/problem+json",
+        headers={"Content-Security-Policy": JSON_CSP, "X-Content-Type-Options": "nosniff", **(headers or {})},
+    )
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    return header.strip() == "*" or etag in {t.strip().removeprefix("W/") for t in header.split(",")}
+
+
+def _host_of(header: str) -> str:
+    """The host part of a Host header ("[::1]:8765" -> "::1", "example.org:80" -> "example.org")."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    host, _, port = header.rpartition(":")
+    return host if host and port.isdigit() else header
+
+
+def hosts_for(bound: str, extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The Host header values to accept: the bound address, `localhost` when it is loopback, and
+    what the user adds. A wildcard bind (0.0.0.0) accepts only what the user names besides."""
+    out = {bound.lower(), *(h.lower() for h in extra)}
+    try:
+        if ipaddress.ip_address(bound).is_loopback:
+            out |= {"localhost", "127.0.0.1", "::1"}
+    except ValueError:
+        pass
+    return tuple(sorted(out))
