@@ -36,6 +36,7 @@ class Snapshot:
 
     index: dict[str, Any]
     key: str | None
+    expires: float = float("inf")  # monotonic time after which a clock-dependent verdict is judged again
     digest: str = ""
     graph: Graph = field(init=False)
     _page: str | None = None
@@ -71,16 +72,18 @@ class Live:
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._checked = 0.0
+        self._rebuilding = False
 
     def get(self) -> tuple[Snapshot, bool]:
         """(the snapshot to answer from, whether it is stale because a rebuild is under way)."""
         current = self._snapshot
         if current is not None and time.monotonic() - self._checked < CHECK_SECONDS:
             return current, False
-        # One rebuild at a time; while it runs, the others answer from the previous index.
+        # One check or rebuild at a time; meanwhile the others answer from the index they have,
+        # marked stale only while a rebuild (not a mere check) is under way.
         if not self._lock.acquire(blocking=current is None):
             assert current is not None
-            return current, True
+            return current, self._rebuilding
         try:
             if self._snapshot is not None and self._snapshot is not current:
                 return self._snapshot, False  # rebuilt by the request we waited for
@@ -94,13 +97,15 @@ class Live:
         from strataml.read import saved
 
         entries, key = saved.freshness(self.root)
-        if previous is not None and key is not None and key == previous.key:
+        if previous is not None and key is not None and key == previous.key and time.monotonic() < previous.expires:
             return previous
-        if self.writable:
-            index, _rebuilt = saved.current(self.root)
-        else:
-            index, _volatile = saved.made(self.root, entries=entries, use_cache=False)
-        return Snapshot(index, key)
+        self._rebuilding = previous is not None
+        try:
+            index, _rebuilt, volatile = saved.resolve(self.root, entries, key, self.writable)
+            expires = time.monotonic() + saved.VOLATILE_SECONDS if volatile else float("inf")
+            return Snapshot(index, key, expires)
+        finally:
+            self._rebuilding = False
 
 
 def encode_cursor(after: str, signature: str) -> str:

@@ -62,25 +62,35 @@ def current(root: Path) -> tuple[dict[str, Any], bool]:
     Readers call this: a stale or missing index is rebuilt and saved without anyone running
     `strataml index`. A workspace that cannot be written to still gets a fresh index in memory.
     """
-    from strataml.read.build import dumps
-
     root = Path(root).resolve()
     entries, key = freshness(root)
+    index, rebuilt, _volatile = resolve(root, entries, key)
+    return index, rebuilt
+
+
+def resolve(
+    root: Path, entries: dict[str, Any], key: str | None, writable: bool = True
+) -> tuple[dict[str, Any], bool, bool]:
+    """(the index for this walk and key, whether it was rebuilt, whether its verdict may change
+    with the clock alone). The saved index when it is fresh; else built, and saved if `writable`."""
+    from strataml.read.build import dumps
+
     if key is not None:
         try:
             saved = atomic.read_bytes(root, KEY, limit=1024)
             if saved is not None and _fresh(saved.decode("utf-8"), key):
                 index = json.loads(atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES) or b"")
                 if isinstance(index, dict) and isinstance(index.get("nodes"), list):
-                    return index, False
+                    return index, False, " until=" in saved.decode("utf-8")
         except (OSError, ValueError, atomic.TooLarge):
             pass  # missing, damaged or grown past reason: rebuild
-    index, volatile = made(root, entries=entries)
-    try:
-        save(root, dumps(index), key, volatile=volatile)
-    except OSError:
-        pass  # a read-only checkout: the index lives for this command only
-    return index, True
+    index, volatile = made(root, entries=entries, use_cache=writable)
+    if writable:
+        try:
+            save(root, dumps(index), key, volatile=volatile)
+        except OSError:
+            pass  # a read-only checkout: the index lives for this command only
+    return index, True, volatile
 
 
 def save(root: Path, text: str, key: str | None, *, volatile: bool = False) -> None:
