@@ -150,3 +150,12 @@ def test_lineage_formats(ws: Path, capsys) -> None:
     assert out.startswith("digraph lineage {") and f'"{RUN}" -> "model:sales-model@1" [label="produced"];' in out
     code, _, err = cli(ws, "lineage", "dataset:sale@1", capsys=capsys)
     assert code == 3 and "dataset:sales@1" in err
+
+
+def test_lineage_depth_stops_after_n_steps(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = "model:iris-classifier@1"
+    code, out, _ = cli(example, "lineage", model, "--upstream", "--format", "json", capsys=capsys)
+    every = json.loads(out)["upstream"]
+    assert code == 0 and max(s["depth"] for s in every) == 2  # the experiment, through the run
+    code, out, _ = cli(example, "lineage", model, "--upstream", "--depth", "1", "--format", "json", capsys=capsys)
+    assert code == 0 and json.loads(out)["upstream"] == [s for s in every if s["depth"] == 1]
