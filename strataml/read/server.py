@@ -274,7 +274,134 @@ def create_app(
     def index(request: Request) -> Response:
         return answer(request, lambda s: Response(s.text, media_type="application/json"))
 
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            app.openapi_schema = _documented(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "code", "message", "hint"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string", "description": "what went wrong, e.g. unknown-record, bad-cursor"},
+        "message": {"type": "string"},
+        "hint": {"type": "string", "description": "what to do about it"},
+        "closest": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "refs or codes close to the one asked for",
+        },
+    },
+}
+_ERRORS = {
+    "400": "a parameter, ref, filter or cursor that is not valid, or a Host this server does not answer to",
+    "404": "no such record, rule or route",
+    "405": "a method other than GET or HEAD",
+    "410": "the record a cursor points after is gone: start again without `cursor`",
+    "414": "a request target longer than 8,192 characters",
+}
+
+
+_FINDING = {
+    "type": "object",
+    "required": ["code", "severity", "path", "line", "message", "hint"],
+    "properties": {
+        "code": {"type": "string"},
+        "severity": {"enum": ["error", "warning", "info"]},
+        "path": {"type": "string"},
+        "line": {"type": ["integer", "null"]},
+        "message": {"type": "string"},
+        "hint": {"type": "string"},
+    },
+}
+_RULE = {
+    "type": "object",
+    "required": ["code", "name", "severity", "enforced", "summary", "contract", "document", "explanation"],
+    "properties": {k: {"type": "string"} for k in ("code", "name", "severity", "enforced", "summary", "contract")},
+}
+_RECORD = {
+    "type": "object",
+    "required": ["id", "kind", "path", "attrs", "findings", "upstream", "downstream", "reported"],
+    "properties": {
+        "id": {"type": "string"},
+        "kind": {"enum": ["dataset", "experiment", "run", "model"]},
+        "attrs": {"type": "object"},
+        "reported": {"type": "array", "items": _FINDING},
+    },
+}
+_ANSWERS: dict[str, dict[str, Any]] = {
+    "workspace": {
+        "type": "object",
+        "required": ["name", "commit", "index", "counts", "health"],
+        "properties": {
+            "commit": {"type": ["string", "null"]},
+            "index": {"type": "object", "required": ["digest", "fresh"]},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "health": {"type": "object", "required": ["errors", "warnings", "infos", "by_contract"]},
+        },
+    },
+    "list": {
+        "type": "object",
+        "required": ["rows", "total", "next"],
+        "properties": {
+            "rows": {"type": "array", "items": {"type": "object", "required": ["id", "name", "health", "tags"]}},
+            "total": {"type": "integer", "minimum": 0},
+            "next": {"type": ["string", "null"]},
+        },
+    },
+    "records": _RECORD,
+    "lineage": {"type": "object", "required": ["ref", "edges"]},
+    "findings": {"type": "array", "items": _FINDING},
+    "rules": {"type": "array", "items": _RULE},
+    "rule": _RULE,
+    "compare": {
+        "type": "object",
+        "required": ["refs", "records"],
+        "properties": {"records": {"type": "array", "items": _RECORD}},
+    },
+    "index": {"type": "object", "required": ["schema", "workspace", "nodes", "edges"]},
+}
+
+
+def _answer_of(path: str) -> dict[str, Any] | None:
+    name = path.removeprefix(API + "/").split("/", 1)[0]
+    if name in api.KIND_OF_LIST:
+        return _ANSWERS["list"]
+    if name == "rules" and "{" in path:
+        return _ANSWERS["rule"]
+    return _ANSWERS.get(name)
+
+
+def _documented(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI FastAPI derives, made true to what the server answers: HEAD is implied by GET
+    (listing it too repeats every operationId), errors are problem+json with 400 for what
+    FastAPI calls 422, and every error status the middleware and routes send is documented."""
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, item in schema.get("paths", {}).items():
+        item.pop("head", None)
+        answer = _answer_of(path)
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            if answer is not None and "200" in responses:
+                responses["200"]["content"] = {"application/json": {"schema": answer}}
+            for status, why in _ERRORS.items():
+                responses[status] = {"description": why, "content": problem}
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    return schema
 
 
 def _ref(text: str) -> str:

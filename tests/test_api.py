@@ -1,0 +1,923 @@
+"""`strataml serve` for real: the console script in a subprocess on a free loopback port, real HTTP,
+the example workspace and the positive fixture. Every answer is checked against what the matching
+CLI command prints (run in this process through the CLI's own entry point, `strataml.cli.main.run`,
+as conftest.invoke does), never against values written down here."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import importlib
+import io
+import json
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+from conftest import FIXTURES, ROOT, age, edit_yaml, read_yaml, require_extra
+from serving import Answer, Server, listing
+
+try:  # the dev extra; absent in the core-only job, where the test that needs it is skipped
+    import schemathesis
+except ImportError:  # pragma: no cover - core-only
+    schemathesis = None
+
+API = "/api/v1"
+KINDS = ("datasets", "runs", "models", "experiments")
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def importable(*modules: str) -> bool:
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+_CLI_LOCK = threading.Lock()
+
+
+def cli(ws: Path, *args: str) -> tuple[int, str, str]:
+    """`strataml -C WS ARGS` through the CLI's entry point: (exit code, stdout, stderr)."""
+    from strataml.cli.main import run
+
+    out, err = io.StringIO(), io.StringIO()
+    with _CLI_LOCK, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run(["-C", str(ws), *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def cli_json(ws: Path, *args: str) -> Any:
+    code, out, err = cli(ws, *args, "--format", "json")
+    assert code in ((0, 1, 2) if args[0] == "doctor" else (0,)), (args, code, err)  # doctor: 1 warnings, 2 errors
+    return json.loads(out)
+
+
+def q(ref: str) -> str:
+    return quote(ref, safe=":@")
+
+
+def copy_example(target: Path) -> Path:
+    """The repository's example workspace, as tests/test_readers.py copies it (no .strataml/)."""
+    target.mkdir(parents=True)
+    for name in ("strataml.yaml", "datasets", "experiments", "runs", "models", "tfc"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, target / name)
+    return target
+
+
+def copy_positive(target: Path) -> Path:
+    shutil.copytree(FIXTURES / "positive", target, symlinks=True)
+    return target
+
+
+def refs_of(ws: Path) -> list[str]:
+    code, out, err = cli(ws, "index", "-o", "-")
+    assert code == 0, err
+    return [n["id"] for n in json.loads(out)["nodes"]]
+
+
+def assert_problem(answer: Answer, status: int | None = None, *, ws: Path | None = None) -> dict[str, Any]:
+    """An error as the issue says: problem+json with code/message/hint, no traceback, no path of this machine."""
+    if status is not None:
+        assert answer.status == status, (answer.status, answer.body[:500])
+    assert 400 <= answer.status < 500, (answer.status, answer.body[:500])
+    assert answer.type == "application/problem+json", answer.headers
+    body = answer.json()
+    assert body["status"] == answer.status
+    for key in ("code", "message", "hint", "type", "title"):
+        assert isinstance(body.get(key), str), (key, body)
+    text = answer.body.decode("utf-8", "replace")
+    assert "Traceback" not in text and 'File "' not in text
+    for secret in {str(ROOT), str(Path.home()), *((str(ws), str(ws.resolve())) if ws else ())}:
+        if secret not in ("/", ""):
+            assert secret not in text, (secret, text)
+    assert answer.headers.get("x-content-type-options") == "nosniff"
+    assert "default-src 'none'" in answer.headers.get("content-security-policy", "")
+    return body
+
+
+def stop_cleanly(server: Server) -> None:
+    code, err = server.stop()
+    assert code == 0, err
+    assert "Traceback" not in err, err
+
+
+@contextlib.contextmanager
+def running(exe: list[str], ws: Path, logs: Path, *args: str):
+    server = Server(exe, ws, logs, args).start()
+    try:
+        yield server
+    finally:
+        stop_cleanly(server)
+
+
+def walk_pages(server: Server, what: str, params: list[tuple[str, str]], limit: int = 1) -> list[dict[str, Any]]:
+    """Every row of a list endpoint, following `next` from page to page."""
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(10_000):
+        query = [*params, ("limit", str(limit))] + ([("cursor", cursor)] if cursor else [])
+        page = server.ok_json(f"{API}/{what}?{urlencode(query)}")
+        assert set(page) == {"rows", "total", "next"}
+        assert len(page["rows"]) <= limit
+        rows += page["rows"]
+        cursor = page["next"]
+        if cursor is None:
+            assert len(rows) == page["total"]
+            return rows
+    raise AssertionError("the cursors never end")
+
+
+# ---------------------------------------------------------------------------------------------
+# servers: one per module and workspace
+
+
+@pytest.fixture(scope="module")
+def serve_extra() -> None:
+    require_extra("fastapi", "serve")
+    require_extra("uvicorn", "serve")
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_example(tmp_path_factory.mktemp("api") / "example")
+
+
+@pytest.fixture(scope="module")
+def example_before(example: Path) -> dict[str, tuple[str, int, int]]:
+    return listing(example)
+
+
+@pytest.fixture(scope="module")
+def server(serve_extra: None, strataml_exe: list[str], example: Path, example_before: Any, tmp_path_factory) -> Any:
+    """The example workspace, served as `strataml serve` serves it by default."""
+    with running(strataml_exe, example, tmp_path_factory.mktemp("logs")) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def findings_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The positive fixture with findings: two unrecorded files (TFC0006-W001), one changed file (TFC0006-E002)."""
+    ws = copy_positive(tmp_path_factory.mktemp("api") / "ws")
+    (ws / "datasets/sales/1/notes.txt").write_text("a note\n", "utf-8")
+    (ws / "datasets/flowers/1/extra.txt").write_text("more\n", "utf-8")
+    csv = ws / "datasets/flowers/1/flowers.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"setosa", b"setosb", 1))  # same size, other content
+    age(ws)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def findings_server(serve_extra: None, strataml_exe: list[str], findings_ws: Path, tmp_path_factory) -> Any:
+    """The findings workspace, started with --cors and --allowed-host."""
+    args = ("--cors", "http://ui.example", "--allowed-host", "strata.internal")
+    with running(strataml_exe, findings_ws, tmp_path_factory.mktemp("logs"), *args) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def mutable_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_positive(tmp_path_factory.mktemp("api") / "mutable")
+
+
+@pytest.fixture(scope="module")
+def mutable_server(serve_extra: None, strataml_exe: list[str], mutable_ws: Path, tmp_path_factory) -> Any:
+    with running(strataml_exe, mutable_ws, tmp_path_factory.mktemp("logs")) as srv:
+        yield srv
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. every endpoint's JSON is what the matching command prints
+
+
+def test_the_server_prints_its_loopback_url(server: Server, example: Path) -> None:
+    assert server.stdout().startswith(f"Serving {example} at http://127.0.0.1:{server.port}/")
+    assert server.proc is not None and server.proc.poll() is None
+
+
+def test_records_are_what_show_prints(server: Server, example: Path) -> None:
+    refs = refs_of(example)
+    assert len(refs) == sum(len(cli_json(example, "list", what)) for what in KINDS)
+    for ref in [*refs, "model:iris-classifier"]:  # model:NAME alone means the latest version
+        assert server.ok_json(f"{API}/records/{q(ref)}") == cli_json(example, "show", ref), ref
+
+
+def test_the_console_script_prints_what_the_entry_point_does(
+    server: Server, example: Path, strataml_exe: list[str]
+) -> None:
+    """The in-process CLI the other tests compare with is the console script's output, byte for byte."""
+    ref = "model:iris-classifier@1"
+    done = subprocess.run(
+        [*strataml_exe, "-C", str(example), "show", ref, "--format", "json"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == cli(example, "show", ref, "--format", "json")[1]
+    assert server.ok_json(f"{API}/records/{q(ref)}") == json.loads(done.stdout)
+
+
+def test_lineage_is_what_lineage_prints_in_every_direction_and_depth(server: Server, example: Path) -> None:
+    flags = {"both": (), "up": ("--upstream",), "down": ("--downstream",)}
+    for ref in refs_of(example):
+        for direction, flag in flags.items():
+            for depth in (None, 1, 2):
+                extra = ("--depth", str(depth)) if depth else ()
+                params = {"direction": direction, **({"depth": depth} if depth else {})}
+                got = server.ok_json(f"{API}/lineage/{q(ref)}?{urlencode(params)}")
+                assert got == cli_json(example, "lineage", ref, *flag, *extra), (ref, direction, depth)
+    # The default direction is both.
+    ref = "model:iris-classifier@1"
+    assert server.ok_json(f"{API}/lineage/{q(ref)}") == cli_json(example, "lineage", ref)
+
+
+def _list_queries(example: Path) -> list[tuple[str, list[tuple[str, str]], list[str]]]:
+    """(kind, query parameters, the same as `list` options), with filter values and sort keys taken
+    from what `list` itself prints."""
+    queries: list[tuple[str, list[tuple[str, str]], list[str]]] = []
+    for what in KINDS:
+        rows = cli_json(example, "list", what)
+        assert rows, what
+        queries.append((what, [], []))
+        queries.append((what, [("sort", "name"), ("desc", "true")], ["--sort", "name", "--desc"]))
+        queries.append((what, [("sort", "id")], ["--sort", "id"]))
+    runs = cli_json(example, "list", "runs")
+    metric = sorted(runs[0]["metrics"])[0]
+    experiment = runs[0]["experiment"]
+    queries += [
+        ("runs", [("sort", metric), ("desc", "true")], ["--sort", metric, "--desc"]),
+        ("runs", [("sort", metric)], ["--sort", metric]),
+        ("runs", [("filter", f"experiment={experiment}")], ["--filter", f"experiment={experiment}"]),
+        (
+            "runs",
+            [("filter", f"status={runs[0]['status']}"), ("sort", metric), ("desc", "true")],
+            ["--filter", f"status={runs[0]['status']}", "--sort", metric, "--desc"],
+        ),
+        ("runs", [("filter", "status=no-such-status")], ["--filter", "status=no-such-status"]),
+    ]
+    models = cli_json(example, "list", "models")
+    for key in ("state", "gate"):
+        if key in models[0]:
+            value = models[0][key]
+            value = value if isinstance(value, str) else json.dumps(value)
+            queries.append(("models", [("filter", f"{key}={value}")], ["--filter", f"{key}={value}"]))
+    return queries
+
+
+def test_lists_are_what_list_prints_and_cursors_walk_them_in_order(server: Server, example: Path) -> None:
+    queries = _list_queries(example)
+    for what, params, options in queries:
+        expected = cli_json(example, "list", what, *options)
+        page = server.ok_json(f"{API}/{what}?{urlencode(params)}")
+        assert page["rows"] == expected and page["total"] == len(expected) and page["next"] is None, (what, params)
+        assert walk_pages(server, what, params, limit=1) == expected, (what, params)
+        assert walk_pages(server, what, params, limit=2) == expected, (what, params)
+    # A filter that matches one kind's rows only in part really filters.
+    assert any(0 < len(cli_json(example, "list", w, *o)) < len(cli_json(example, "list", w)) for w, _p, o in queries)
+
+
+def test_a_cursor_belongs_to_its_query(server: Server) -> None:
+    first = server.ok_json(f"{API}/runs?limit=1")
+    assert first["next"]
+    body = assert_problem(server.get(f"{API}/runs?limit=1&desc=true&cursor={first['next']}"), 400)
+    assert body["code"] == "bad-cursor"
+    assert_problem(server.get(f"{API}/runs?cursor=not-a-cursor"), 400)
+    forged = base64.urlsafe_b64encode(b'{"after": 1, "q": "x"}').decode().rstrip("=")
+    assert_problem(server.get(f"{API}/runs?cursor={forged}"), 400)
+
+
+def test_the_index_is_what_index_prints_and_its_digest_is_the_etag(server: Server, example: Path) -> None:
+    code, out, err = cli(example, "index", "-o", "-")
+    assert code == 0, err
+    answer = server.get(f"{API}/index")
+    assert answer.status == 200 and answer.type == "application/json"
+    assert answer.body == out.encode("utf-8")
+    digest = hashlib.sha256(answer.body).hexdigest()
+    assert answer.headers["etag"] == f'"{digest}"'
+    assert server.ok_json(f"{API}/workspace")["index"]["digest"] == digest
+
+
+def test_the_workspace_summary_counts_what_list_and_doctor_print(server: Server, example: Path) -> None:
+    got = server.ok_json(f"{API}/workspace")
+    _code, out, _ = cli(example, "index", "-o", "-")
+    assert got["name"] == json.loads(out)["workspace"]
+    assert got["counts"] == {what: len(cli_json(example, "list", what)) for what in KINDS}
+    summary = cli_json(example, "doctor")["summary"]
+    assert {k: got["health"][k] for k in ("errors", "warnings", "infos")} == {
+        k: summary[k] for k in ("errors", "warnings", "infos")
+    }
+    assert got["index"]["fresh"] is True
+
+
+def test_rules_are_the_doctors_rules(server: Server, example: Path) -> None:
+    listed = cli_json(example, "doctor", "--list-rules")
+    served = server.ok_json(f"{API}/rules")
+    assert [r["code"] for r in served] == [r["code"] for r in listed]
+    for mine, theirs in zip(served, listed):
+        assert (mine["name"], mine["severity"], mine["contract"], mine["summary"]) == (
+            theirs["name"],
+            theirs["severity"],
+            theirs["tfc"],
+            theirs["summary"],
+        )
+    for rule in listed[:: max(1, len(listed) // 8)] + listed[-1:]:
+        one = server.ok_json(f"{API}/rules/{rule['code']}")
+        assert one == next(r for r in served if r["code"] == rule["code"])
+        code, explained, _ = cli(example, "doctor", "--explain", rule["code"])
+        assert code == 0 and f"# {rule['code']} {rule['name']}" in explained
+    assert server.ok_json(f"{API}/rules/{listed[0]['code'].lower()}")["code"] == listed[0]["code"]
+    body = assert_problem(server.get(f"{API}/rules/TFC9999-E999"), 404)
+    assert body["code"] == "unknown-rule"
+
+
+def test_compare_is_show_side_by_side(server: Server, example: Path) -> None:
+    runs = [r["id"] for r in cli_json(example, "list", "runs")]
+    got = server.ok_json(f"{API}/compare?{urlencode({'refs': ','.join(runs)})}")
+    assert got == {"refs": runs, "records": [cli_json(example, "show", r) for r in runs]}
+    assert_problem(server.get(f"{API}/compare?refs={q(runs[0])}"), 400)
+    assert_problem(server.get(f"{API}/compare?{urlencode({'refs': ','.join([runs[0]] * 21)})}"), 400)
+    assert_problem(server.get(f"{API}/compare?{urlencode({'refs': runs[0] + ',run:nope'})}"), 404)
+
+
+def test_findings_filter_by_code_severity_and_path(findings_server: Server, findings_ws: Path) -> None:
+    everything = cli_json(findings_ws, "doctor")["findings"]
+    codes = {f["code"] for f in everything}
+    assert {"TFC0006-W001", "TFC0006-E002"} <= codes, everything  # the workspace has what the test needs
+
+    def key(findings: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return sorted((f["code"], f["severity"], f["path"], f["line"], f["message"], f["hint"]) for f in findings)
+
+    def served(**params: str) -> list[dict[str, Any]]:
+        return findings_server.ok_json(f"{API}/findings?{urlencode(params)}")
+
+    assert key(served()) == key(everything)
+    for prefix in ("TFC0006", "TFC0006-W001", "TFC0006-E", "TFC00"):
+        assert key(served(code=prefix)) == key(cli_json(findings_ws, "doctor", "--select", prefix)["findings"])
+    for severity in ("error", "warning", "info"):
+        assert key(served(severity=severity)) == key([f for f in everything if f["severity"] == severity])
+    notes = next(f["path"] for f in everything if f["code"] == "TFC0006-W001")
+    folder = notes.rsplit("/", 1)[0]
+    assert key(served(path=notes)) == key([f for f in everything if f["path"] == notes])
+    assert key(served(path=folder)) == key([f for f in everything if f["path"].startswith(folder + "/")])
+    assert key(served(path=folder + "/")) == key(served(path=folder))
+    partial = folder[: folder.index("/") + 3]  # "datasets/fl": a string prefix, not a folder
+    assert served(path=partial) == []  # a path is a file or folder, not a string prefix
+    assert key(served(code="TFC0006", severity="warning", path="datasets")) == key(
+        [f for f in everything if f["code"].startswith("TFC0006") and f["severity"] == "warning"]
+    )
+    summary = cli_json(findings_ws, "doctor")["summary"]
+    health = findings_server.ok_json(f"{API}/workspace")["health"]
+    assert (health["errors"], health["warnings"], health["infos"]) == (
+        summary["errors"],
+        summary["warnings"],
+        summary["infos"],
+    )
+
+
+def test_records_with_findings_are_what_show_prints(findings_server: Server, findings_ws: Path) -> None:
+    for ref in refs_of(findings_ws):
+        assert findings_server.ok_json(f"{API}/records/{q(ref)}") == cli_json(findings_ws, "show", ref), ref
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. GET and HEAD only
+
+
+def _targets(example: Path, openapi: dict[str, Any]) -> list[str]:
+    """One request target per route of the OpenAPI document, plus the dashboard."""
+    runs = [r["id"] for r in cli_json(example, "list", "runs")]
+    fill = {"{ref}": q("model:iris-classifier@1"), "{code}": "TFC0006-W001"}
+    targets = ["/"]
+    for path in sorted(openapi["paths"]):
+        target = re.sub(r"\{[a-z]+\}", lambda m: fill[m.group(0)], path)
+        targets.append(target + (f"?refs={q(runs[0])},{q(runs[1])}" if path.endswith("/compare") else ""))
+    return targets
+
+
+@pytest.fixture(scope="module")
+def openapi(server: Server) -> dict[str, Any]:
+    answer = server.get(f"{API}/openapi.json")
+    assert answer.status == 200 and answer.type == "application/json"
+    return answer.json()
+
+
+def test_every_route_answers_get_and_head_only(server: Server, example: Path, openapi: dict[str, Any]) -> None:
+    targets = _targets(example, openapi)
+    assert len(targets) == 13, targets  # /, workspace, 4 lists, records, lineage, findings, rules x2, compare, index
+    for target in [*targets, f"{API}/openapi.json", f"{API}/no-such-route", "/docs"]:
+        for method in (*WRITES, "OPTIONS", "TRACE"):
+            answer = server.request(method, target, body=b"{}" if method in WRITES else None)
+            assert answer.status == 405, (method, target, answer.status)
+            assert answer.headers.get("allow") == "GET, HEAD", (method, target, answer.headers)
+            assert assert_problem(answer, 405, ws=example)["code"] == "read-only"
+
+
+def test_no_answer_names_a_path_of_this_machine(server: Server, example: Path, openapi: dict[str, Any]) -> None:
+    targets = [*_targets(example, openapi), f"{API}/openapi.json"]
+    targets += [f"{API}/records/{q(r)}" for r in refs_of(example)]
+    for target in targets:
+        text = server.get(target).body.decode("utf-8")
+        for secret in (str(example), str(example.parent), str(ROOT), "/tmp/", "pytest-of-"):
+            assert secret not in text, (target, secret)
+
+
+def _head(server: Server, target: str) -> tuple[str, dict[str, str], bytes]:
+    """HEAD over a raw socket: the status line, the headers and whatever bytes follow them."""
+    raw = server.raw(f"HEAD {target} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nConnection: close\r\n\r\n".encode())
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return lines[0], headers, rest
+
+
+def test_head_gives_the_get_headers_and_no_body(server: Server, example: Path, openapi: dict[str, Any]) -> None:
+    for target in [*_targets(example, openapi), f"{API}/records/run:nope", f"{API}/runs?limit=0"]:
+        got = server.get(target)
+        status, headers, rest = _head(server, target)
+        assert status.split()[1] == str(got.status), (target, status, got.status)
+        assert rest == b"", (target, rest[:200])
+        drop = {"date", "connection"}
+        assert {k: v for k, v in headers.items() if k not in drop} == {
+            k: v for k, v in got.headers.items() if k not in drop
+        }, target
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. errors, hostile input, Host
+
+
+def test_an_unknown_ref_is_404_with_the_closest_refs_the_cli_suggests(server: Server, example: Path) -> None:
+    for ref in ("model:iris-classifer@1", "dataset:iris@2", "run:nope", "nothing-like-a-ref"):
+        code, _out, err = cli(example, "show", ref)
+        assert code != 0
+        hint = re.search(r"hint: did you mean (.*)\?", err)
+        expected = [c.strip() for c in hint.group(1).split(",")] if hint else []
+        for target in (f"{API}/records/{q(ref)}", f"{API}/lineage/{q(ref)}"):
+            body = assert_problem(server.get(target), 404, ws=example)
+            assert body["code"] == "unknown-record" and body["closest"] == expected, (ref, body)
+    # The mistyped one has suggestions at all: the comparison above is not [] == [].
+    body = server.get(f"{API}/records/{q('model:iris-classifer@1')}").json()
+    assert "model:iris-classifier@1" in body["closest"]
+
+
+HOSTILE_TARGETS = [
+    f"{API}/records/..%2f..%2fetc%2fpasswd",
+    f"{API}/records/../../../../etc/passwd",
+    f"{API}/records/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+    f"{API}/lineage/..%2f..%2fetc%2fpasswd",
+    f"{API}/records/%2e%2e%2f%2e%2e%2fstrataml.yaml",
+    f"{API}/records/dataset:iris@1%00",
+    f"{API}/records/%00",
+    f"{API}/lineage/run%00x?direction=up",
+    f"{API}/records/%ff",
+    f"{API}/records/%c3%28%a0",
+    f"{API}/lineage/%ff%fe?depth=2",
+    f"{API}/runs?sort=%ff",
+    f"{API}/runs?filter=%ff%fe",
+    f"{API}/runs?cursor=%ff",
+    f"{API}/findings?code={'x' * 65}",
+    f"{API}/findings?severity=%00",
+    f"{API}/rules/%ff",
+    f"{API}/rules/..%2f..%2fetc%2fpasswd",
+    f"{API}/compare?refs=%ff,%00",
+    f"{API}/records/{'x' * 600}",
+    f"{API}/runs?limit=1001",
+    f"{API}/runs?limit=-1",
+    f"{API}/runs?desc=maybe",
+    f"{API}/lineage/run:x?direction=sideways",
+    f"{API}/lineage/run:x?depth=0",
+    f"{API}/runs?" + "&".join(["filter=a%3Db"] * 40),
+    f"{API}/runs?q={'x' * 20_000}",
+    f"{API}/records/{'y' * 20_000}",
+]
+
+
+@pytest.mark.parametrize("target", HOSTILE_TARGETS, ids=lambda t: t[len(API) + 1 :][:40])
+def test_hostile_input_is_a_4xx_problem_never_a_5xx(server: Server, example: Path, target: str) -> None:
+    answer = server.get(target)
+    assert_problem(answer, ws=example)
+    assert b"root:" not in answer.body  # nothing of /etc/passwd
+    if len(target) > 8192:
+        assert answer.status == 414
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        f"{API}/runs?filter=status%3D%00",
+        f"{API}/runs?filter=%ff%3D%fe",
+        f"{API}/findings?code=%ff&path=%00",
+        f"{API}/findings?path=..%2f..%2fetc%2fpasswd",
+        f"{API}/findings?path=%2fetc%2fpasswd",
+        f"{API}/runs?filter=tags.%00%3Dx&sort=id",
+    ],
+    ids=lambda t: t[len(API) + 1 :][:40],
+)
+def test_odd_query_values_are_data_never_a_5xx(server: Server, example: Path, target: str) -> None:
+    """A filter value is compared, never used as a path: it matches nothing (or is refused)."""
+    answer = server.get(target)
+    assert answer.status < 500, answer.body[:300]
+    if answer.status >= 400:
+        assert_problem(answer, ws=example)
+    else:
+        body = answer.json()
+        assert body in ([], {"rows": [], "total": 0, "next": None}), body
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        b"GET /api/v1/records/\xff\xfe HTTP/1.1",
+        b"GET /api/v1/runs?sort=\xc3\x28 HTTP/1.1",
+        b"GET /api/v1/records/a b HTTP/1.1",
+    ],
+    ids=["raw-ff-in-path", "raw-bad-utf8-in-query", "space"],
+)
+def test_raw_non_utf8_bytes_are_refused_with_a_4xx(server: Server, request_line: bytes) -> None:
+    raw = server.raw(request_line + f"\r\nHost: 127.0.0.1:{server.port}\r\nConnection: close\r\n\r\n".encode())
+    status = int(raw.split(b" ", 2)[1])
+    assert 400 <= status < 500, raw[:300]
+    assert b"Traceback" not in raw
+
+
+def test_a_host_header_of_another_name_is_refused(server: Server, example: Path) -> None:
+    port = server.port
+    for host in (
+        "evil.example",
+        f"evil.example:{port}",
+        "127.0.0.1.evil.example",
+        f"localhost.evil:{port}",
+        "10.0.0.1",
+    ):
+        for target in (f"{API}/workspace", "/", f"{API}/runs", f"{API}/openapi.json"):
+            body = assert_problem(server.get(target, {"Host": host}), 400, ws=example)
+            assert body["code"] == "unknown-host"
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "localhost", f"LOCALHOST:{port}", f"[::1]:{port}"):
+        assert server.get(f"{API}/workspace", {"Host": host}).status == 200, host
+
+
+def test_allowed_host_admits_that_name(findings_server: Server, findings_ws: Path) -> None:
+    port = findings_server.port
+    for host in ("strata.internal", f"strata.internal:{port}", f"localhost:{port}"):
+        assert findings_server.get(f"{API}/workspace", {"Host": host}).status == 200, host
+    for host in ("other.internal", f"strata.internal.evil:{port}"):
+        assert_problem(findings_server.get(f"{API}/workspace", {"Host": host}), 400, ws=findings_ws)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. ETag, 304, and a change seen on the next request
+
+
+def test_etag_gives_304_and_a_change_shows_on_the_next_request(mutable_server: Server, mutable_ws: Path) -> None:
+    ref = "dataset:sales@1"
+    target = f"{API}/records/{q(ref)}"
+    first = mutable_server.get(target)
+    etag = first.headers["etag"]
+    assert first.json() == cli_json(mutable_ws, "show", ref)
+    assert etag == f'"{hashlib.sha256(mutable_server.get(f"{API}/index").body).hexdigest()}"'
+    for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        again = mutable_server.get(target, {"If-None-Match": header})
+        assert again.status == 304 and again.body == b"" and again.headers["etag"] == etag, header
+    assert mutable_server.get(target, {"If-None-Match": '"something-else"'}).status == 200
+
+    meta = mutable_ws / "datasets/sales/1/dataset.yaml"
+    description = f"changed while served {time.time()}"
+    edit_yaml(meta, lambda d: d.update(description=description))
+    age(mutable_ws)  # out of the two-second racy window
+    time.sleep(1.2)  # past the server's once-a-second freshness check
+    changed = mutable_server.get(target, {"If-None-Match": etag})
+    assert changed.status == 200, changed.status
+    assert changed.json() == cli_json(mutable_ws, "show", ref)
+    assert read_yaml(meta)["description"] == description
+    assert description in json.dumps(changed.json())
+    assert changed.headers["etag"] != etag
+    index = mutable_server.get(f"{API}/index")
+    assert changed.headers["etag"] == index.headers["etag"] == f'"{hashlib.sha256(index.body).hexdigest()}"'
+    assert index.body == cli(mutable_ws, "index", "-o", "-")[1].encode()
+
+
+def test_a_change_without_waiting_out_the_racy_window_still_shows(mutable_server: Server, mutable_ws: Path) -> None:
+    ref = "dataset:sales@1"
+    before = mutable_server.get(f"{API}/records/{q(ref)}")
+    description = f"fresh edit {time.time()}"
+    edit_yaml(mutable_ws / "datasets/sales/1/dataset.yaml", lambda d: d.update(description=description))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        answer = mutable_server.get(f"{API}/records/{q(ref)}")
+        if answer.headers["etag"] != before.headers["etag"]:
+            break
+        time.sleep(0.2)
+    assert answer.status == 200 and answer.json()["attrs"]["description"] == description, answer.json()
+    assert time.monotonic() < deadline
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. concurrency during a rebuild
+
+
+def test_concurrent_requests_during_a_rebuild_all_succeed(mutable_server: Server, mutable_ws: Path) -> None:
+    age(mutable_ws)
+    time.sleep(1.1)
+    ref = "dataset:sales@1"
+    target = f"{API}/records/{q(ref)}"
+    old = cli_json(mutable_ws, "show", ref)
+    old_etag = mutable_server.get(target).headers["etag"]
+    assert mutable_server.get(target).json() == old
+    description = f"edited under load {time.time()}"
+    results: list[tuple[int, str, str | None, bytes]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(21)
+
+    def client() -> None:
+        try:
+            start.wait()
+            for _ in range(20):
+                a = mutable_server.get(target)
+                results.append((a.status, a.headers.get("etag", ""), a.headers.get("x-strataml-index"), a.body))
+                time.sleep(0.08)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client) for _ in range(20)]
+    for t in threads:
+        t.start()
+    start.wait()
+    edit_yaml(mutable_ws / "datasets/sales/1/dataset.yaml", lambda d: d.update(description=description))
+    age(mutable_ws)
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert len(results) == 400
+    assert [r for r in results if r[0] != 200] == []
+    new = cli_json(mutable_ws, "show", ref)
+    assert new != old
+    bodies = {r[3] for r in results}
+    assert {json.dumps(json.loads(b), sort_keys=True) for b in bodies} <= {
+        json.dumps(old, sort_keys=True),
+        json.dumps(new, sort_keys=True),
+    }
+    assert {r[2] for r in results} <= {None, "stale"}
+    seen = {json.loads(b) == old for b in bodies}
+    assert seen == {True, False}, "the change did not land while the clients were asking"
+    # Each answer's ETag names the index it came from; a stale one is the old index.
+    new_etag = mutable_server.get(target).headers["etag"]
+    assert new_etag != old_etag
+    for _status, etag, stale, body in results:
+        assert etag == (old_etag if json.loads(body) == old else new_etag)
+        if stale:
+            assert etag == old_etag
+    assert mutable_server.get(target).json() == new
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. security headers, CORS, the dashboard, no CDN
+
+
+def test_json_answers_carry_the_security_headers_and_no_cors(server: Server, example: Path, openapi: Any) -> None:
+    for target in [*_targets(example, openapi), f"{API}/records/run:nope"]:
+        answer = server.get(target, {"Origin": "https://evil.example"})
+        csp = answer.headers.get("content-security-policy", "")
+        assert csp.startswith("default-src 'none'"), (target, csp)
+        assert answer.headers.get("x-content-type-options") == "nosniff", target
+        assert not any(h.startswith("access-control-") for h in answer.headers), (target, answer.headers)
+    preflight = server.request(
+        "OPTIONS", f"{API}/runs", {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_cors_only_for_the_origin_given(findings_server: Server) -> None:
+    ok = findings_server.get(f"{API}/runs", {"Origin": "http://ui.example"})
+    assert ok.status == 200 and ok.headers.get("access-control-allow-origin") == "http://ui.example"
+    assert ok.headers.get("x-content-type-options") == "nosniff"
+    for origin in ("https://ui.example", "http://evil.example", "null", "http://ui.example.evil.example"):
+        other = findings_server.get(f"{API}/runs", {"Origin": origin})
+        assert other.status == 200 and "access-control-allow-origin" not in other.headers, origin
+    preflight = findings_server.request(
+        "OPTIONS", f"{API}/runs", {"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"}
+    )
+    assert preflight.headers.get("access-control-allow-origin") in (None,), preflight.headers
+
+
+def test_the_dashboard_is_the_page_the_command_writes(server: Server, example: Path) -> None:
+    code, page, err = cli(example, "dashboard", "-o", "-")
+    assert code == 0, err
+    answer = server.get("/")
+    assert answer.status == 200 and answer.type == "text/html"
+    html = answer.body.decode("utf-8")
+    assert html == page
+    csp = answer.headers["content-security-policy"]
+    assert csp.startswith("default-src 'none'")
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
+    assert len(scripts) == 1 and len(styles) == 1
+    for kind, code_text in (("script-src", scripts[0]), ("style-src", styles[0])):
+        digest = base64.b64encode(hashlib.sha256(code_text.encode("utf-8")).digest()).decode()
+        assert f"{kind} 'sha256-{digest}'" in csp
+    assert answer.headers.get("x-content-type-options") == "nosniff"
+    assert answer.headers["etag"] == server.get(f"{API}/index").headers["etag"]
+    assert server.get("/", {"If-None-Match": answer.headers["etag"]}).status == 304
+    outside_data = re.sub(r'id="strataml-data">.*?</script>', "", html, flags=re.S)
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", outside_data)
+
+
+def test_no_interactive_docs_and_nothing_from_a_cdn(server: Server, openapi: dict[str, Any]) -> None:
+    for target in ("/docs", "/redoc", "/docs/oauth2-redirect", f"{API}/docs", "/openapi.json"):
+        assert_problem(server.get(target), 404)
+    text = server.get(f"{API}/openapi.json").body.decode("utf-8")
+    assert not re.search(r"https?://", text), re.findall(r"https?://[^\"\s]+", text)
+    assert "cdn" not in text.lower()
+    assert "/api/v1/records/{ref}" in openapi["paths"] and "/api/v1/index" in openapi["paths"]
+
+
+def test_every_operation_id_is_unique(openapi: dict[str, Any]) -> None:
+    """OpenAPI 3.1: operationId MUST be unique among all operations (tools key operations by it)."""
+    ids = [op["operationId"] for item in openapi["paths"].values() for op in item.values() if "operationId" in op]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    assert duplicates == [], duplicates
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. the default server writes only .strataml/; --read-only writes nothing at all
+
+
+def test_the_default_server_wrote_nothing_outside_dot_strataml(server: Server, example: Path, example_before) -> None:
+    server.ok_json(f"{API}/workspace")
+    after = listing(example)
+    outside = {k: v for k, v in after.items() if not k.startswith(".strataml")}
+    assert outside == example_before
+    assert (example / ".strataml/index.json").is_file()
+
+
+def test_read_only_writes_nothing_at_all(serve_extra: None, strataml_exe: list[str], tmp_path: Path) -> None:
+    ws = copy_example(tmp_path / "ro")
+    refs, index_text = refs_of_without_writing(ws)
+    before = listing(ws)
+    assert not (ws / ".strataml").exists()
+    server = Server(strataml_exe, ws, tmp_path / "logs", ("--read-only",)).start()
+    try:
+        assert "read-only" in server.stdout() and ".strataml" not in server.stdout()
+        targets = ["/", f"{API}/workspace", f"{API}/index", f"{API}/findings", f"{API}/rules", f"{API}/openapi.json"]
+        targets += [f"{API}/{what}?limit=1" for what in KINDS]
+        targets += [f"{API}/records/{q(r)}" for r in refs]
+        targets += [f"{API}/lineage/{q(r)}?direction=up&depth=1" for r in refs]
+        targets += [f"{API}/compare?refs={q(refs[0])},{q(refs[1])}", f"{API}/rules/TFC0006-W001"]
+        for target in targets:
+            answer = server.get(target)
+            assert answer.status == 200, (target, answer.body[:300])
+            if target.endswith("openapi.json"):
+                continue  # the document, not the index: no ETag
+            assert server.get(target, {"If-None-Match": answer.headers["etag"]}).status == 304
+        assert server.get(f"{API}/index").body == index_text.encode("utf-8")  # the in-memory index is the index
+        time.sleep(1.1)  # a freshness check after the first, too
+        assert server.get(f"{API}/workspace").status == 200
+        page = server.ok_json(f"{API}/runs?limit=1")
+        assert walk_pages(server, "runs", []) and page["total"] >= 1
+    finally:
+        code, err = server.stop()
+    assert code == 0 and "Traceback" not in err, err
+    assert listing(ws) == before
+
+
+def refs_of_without_writing(ws: Path) -> tuple[list[str], str]:
+    """The refs and `index -o -`, from a copy (the CLI saves its index in .strataml/, which this
+    workspace must not get)."""
+    scratch = ws.parent / (ws.name + "-scratch")
+    shutil.copytree(ws, scratch, symlinks=True)
+    try:
+        code, out, err = cli(scratch, "index", "-o", "-")
+        assert code == 0, err
+        return [n["id"] for n in json.loads(out)["nodes"]], out
+    finally:
+        shutil.rmtree(scratch)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ctrl-C, and the core-only job
+
+
+def test_ctrl_c_stops_it_with_exit_0_and_no_traceback(
+    serve_extra: None, strataml_exe: list[str], tmp_path: Path
+) -> None:
+    ws = copy_positive(tmp_path / "ws")
+    server = Server(strataml_exe, ws, tmp_path / "logs").start()
+    assert server.get(f"{API}/workspace").status == 200
+    code, err = server.stop()
+    assert code == 0, err
+    assert "Traceback" not in err and "Error" not in err, err
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+
+
+def test_serve_without_the_extra_fails_naming_it(strataml_exe: list[str], tmp_path: Path) -> None:
+    if importable("fastapi", "uvicorn"):
+        pytest.skip("fastapi and uvicorn are installed (the core-only job runs this)")
+    ws = copy_positive(tmp_path / "ws")
+    done = subprocess.run(
+        [*strataml_exe, "-C", str(ws), "serve", "--port", "0"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 3, (done.returncode, done.stdout, done.stderr)
+    assert "serve extra" in done.stderr and "strataml[serve]" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. schemathesis against the live server's OpenAPI document
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Any connection this process tries to open to anything but loopback is refused and recorded."""
+    attempts: list[Any] = []
+    real_connect = socket.socket.connect
+    real_getaddrinfo = socket.getaddrinfo
+
+    def loopback(host: Any) -> bool:
+        return str(host) in ("127.0.0.1", "localhost", "::1")
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not loopback(address[0]):
+            attempts.append(address)
+            raise OSError(f"test_api: network is off ({address})")
+        return real_connect(self, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host is not None and not loopback(host):
+            attempts.append(host)
+            raise socket.gaierror(f"test_api: network is off ({host})")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield attempts
+    assert attempts == [], f"schemathesis tried to reach the network: {attempts}"
+
+
+@pytest.fixture(scope="module")
+def schemathesis_installed() -> None:
+    require_extra("schemathesis", "dev")
+
+
+def test_schemathesis_no_5xx_and_every_response_matches_its_schema(
+    schemathesis_installed: None, server: Server, offline: list[Any]
+) -> None:
+    """Every GET operation of /api/v1/openapi.json, property-based: no 5xx, and every response (status,
+    content type, headers, body) is one the document describes. (Driven through schemathesis's
+    Python API rather than its pytest plugin: schemathesis 4.32's `from_fixture` lazy loader uses
+    `Function._nodeid`, which pytest 9.2 no longer has.)"""
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import (  # type: ignore[attr-defined]
+        content_type_conformance,
+        not_a_server_error,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+    ]
+    schema = schemathesis.openapi.from_url(f"{server.url}api/v1/openapi.json").include(method="GET")
+    failures: dict[str, str] = {}
+    operations = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations.append(operation.label)
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=30,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            report_multiple_bugs=True,
+        )
+        def check(case: Any) -> None:
+            case.call_and_validate(checks=checks, timeout=30)
+
+        try:
+            check()
+        except BaseException as exc:  # every operation is tried; all failures reported together
+            failures[operation.label] = f"{type(exc).__name__}: {exc}"
+    assert len(operations) == 12, operations  # workspace, 4 lists, records, lineage, findings, rules x2, compare, index
+    assert failures == {}, "\n\n".join(f"== {label}\n{text}" for label, text in failures.items())
