@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from strataml.controls import shown
 from strataml.read.query import Graph, Step
@@ -10,27 +11,38 @@ from strataml.read.query import Graph, Step
 SHAPES = {"dataset": "cylinder", "experiment": "note", "run": "box", "model": "component"}
 
 
+def body(graph: Graph, start: str, steps: dict[str, list[Step]]) -> dict[str, Any]:
+    """The lineage as data: `strataml lineage --format json` prints it, the API answers it."""
+    edges = _edges(graph, start, steps)
+    return {
+        "ref": start,
+        **{
+            ("upstream" if d == "up" else "downstream"): [
+                {"ref": s.node, "depth": s.depth, "via": s.via, "edge": s.kind} for s in found
+            ]
+            for d, found in steps.items()
+        },
+        "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges],
+    }
+
+
+def _edges(graph: Graph, start: str, steps: dict[str, list[Step]]) -> list[tuple[str, str, str]]:
+    """The edges on a followed path: both ends upstream of `start` (or it), or both downstream."""
+    up = {start} | {s.node for s in steps.get("up", [])}
+    down = {start} | {s.node for s in steps.get("down", [])}
+    out = set()
+    for node in up | down:
+        for other, kind in graph.down.get(node, ()):
+            if (node in up and other in up) or (node in down and other in down):
+                out.add((node, other, kind))
+    return sorted(out)
+
+
 def render(graph: Graph, start: str, steps: dict[str, list[Step]], fmt: str) -> str:
-    members = {start} | {s.node for found in steps.values() for s in found}
-    edges = sorted(
-        {
-            (e["from"], e["to"], e["kind"])
-            for e in graph.index["edges"]
-            if e["from"] in members and e["to"] in members and _on_path(e["from"], e["to"], start, steps)
-        }
-    )
     if fmt == "json":
-        body = {
-            "ref": start,
-            **{
-                ("upstream" if d == "up" else "downstream"): [
-                    {"ref": s.node, "depth": s.depth, "via": s.via, "edge": s.kind} for s in found
-                ]
-                for d, found in steps.items()
-            },
-            "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges],
-        }
-        return json.dumps(body, indent=2) + "\n"
+        return json.dumps(body(graph, start, steps), indent=2) + "\n"
+    members = {start} | {s.node for found in steps.values() for s in found}
+    edges = _edges(graph, start, steps)
     # Text formats escape control characters in refs (controls.shown): one line per node and edge.
     if fmt == "mermaid":
         ids = {n: f"n{i}" for i, n in enumerate(sorted(members))}
@@ -49,13 +61,6 @@ def render(graph: Graph, start: str, steps: dict[str, list[Step]], fmt: str) -> 
         lines.append("}")
         return "\n".join(lines) + "\n"
     return _text(start, steps)
-
-
-def _on_path(a: str, b: str, start: str, steps: dict[str, list[Step]]) -> bool:
-    """An edge belongs to the picture when it lies on one of the followed directions."""
-    up = {start} | {s.node for s in steps.get("up", [])}
-    down = {start} | {s.node for s in steps.get("down", [])}
-    return (a in up and b in up) or (a in down and b in down)
 
 
 def _label(text: str) -> str:

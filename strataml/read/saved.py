@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,33 +65,41 @@ def current(root: Path) -> tuple[dict[str, Any], bool]:
     """
     root = Path(root).resolve()
     entries, key = freshness(root)
-    index, rebuilt, _volatile = resolve(root, entries, key)
-    return index, rebuilt
+    found = resolve(root, entries, key)
+    return found.index, found.rebuilt
 
 
-def resolve(
-    root: Path, entries: dict[str, Any], key: str | None, writable: bool = True
-) -> tuple[dict[str, Any], bool, bool]:
-    """(the index for this walk and key, whether it was rebuilt, whether its verdict may change
-    with the clock alone). The saved index when it is fresh; else built, and saved if `writable`."""
+@dataclass(frozen=True)
+class Resolved:
+    index: dict[str, Any]
+    text: str  # the index as saved (build.dumps): its sha256 is the index digest
+    rebuilt: bool
+    volatile: bool  # its verdict may change with the clock alone
+
+
+def resolve(root: Path, entries: dict[str, Any], key: str | None, writable: bool = True) -> Resolved:
+    """The index for this walk and key: the saved one when it is fresh; else built, and saved
+    if `writable`."""
     from strataml.read.build import dumps
 
     if key is not None:
         try:
             saved = atomic.read_bytes(root, KEY, limit=1024)
             if saved is not None and _fresh(saved.decode("utf-8"), key):
-                index = json.loads(atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES) or b"")
+                text = (atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES) or b"").decode("utf-8")
+                index = json.loads(text)
                 if isinstance(index, dict) and isinstance(index.get("nodes"), list):
-                    return index, False, " until=" in saved.decode("utf-8")
+                    return Resolved(index, text, False, " until=" in saved.decode("utf-8"))
         except (OSError, ValueError, atomic.TooLarge):
             pass  # missing, damaged or grown past reason: rebuild
     index, volatile = made(root, entries=entries, use_cache=writable)
+    text = dumps(index)
     if writable:
         try:
-            save(root, dumps(index), key, volatile=volatile)
+            save(root, text, key, volatile=volatile)
         except OSError:
             pass  # a read-only checkout: the index lives for this command only
-    return index, True, volatile
+    return Resolved(index, text, True, volatile)
 
 
 def save(root: Path, text: str, key: str | None, *, volatile: bool = False) -> None:

@@ -174,7 +174,10 @@ def create_app(
                 )
 
             def make(s: api.Snapshot) -> dict[str, Any]:
-                found = select(rows(s.graph, what), list(filter), sort, desc, None)
+                every = s.cached(("rows", what), lambda: rows(s.graph, what))
+                found = s.cached(
+                    ("select", what, tuple(filter), sort, desc), lambda: select(every, list(filter), sort, desc, None)
+                )
                 signature = hashlib.sha256(repr((what, filter, sort, desc)).encode()).hexdigest()[:16]
                 return api.page_of(found, limit, cursor, signature)
 
@@ -198,7 +201,7 @@ def create_app(
                 node = s.graph.find(_ref(ref))
             except StrataError as exc:
                 raise api.not_found(exc, "record") from None
-            return detail(s.graph, node)
+            return s.cached(("record", node["id"]), lambda: detail(s.graph, node))
 
         return answer(request, make)
 
@@ -210,13 +213,16 @@ def create_app(
         depth: int | None = Query(default=None, ge=1, le=100),
     ) -> Response:
         def make(s: api.Snapshot) -> Any:
-            from strataml.read.render import render
+            from strataml.read.render import body
 
-            try:
-                start, steps = lineage_of(s.graph, _ref(ref), direction, depth)
-            except StrataError as exc:
-                raise api.not_found(exc, "record") from None
-            return Response(render(s.graph, start, steps, "json"), media_type="application/json")
+            def compute() -> dict[str, Any]:
+                try:
+                    start, steps = lineage_of(s.graph, _ref(ref), direction, depth)
+                except StrataError as exc:
+                    raise api.not_found(exc, "record") from None
+                return body(s.graph, start, steps)
+
+            return s.cached(("lineage", ref, direction, depth), compute)
 
         return answer(request, make)
 
