@@ -734,7 +734,8 @@ def test_the_dashboard_is_the_page_the_command_writes(server: Server, example: P
         digest = base64.b64encode(hashlib.sha256(code_text.encode("utf-8")).digest()).decode()
         assert f"{kind} 'sha256-{digest}'" in csp
     assert answer.headers.get("x-content-type-options") == "nosniff"
-    assert answer.headers["etag"] == server.get(f"{API}/index").headers["etag"]
+    # The page names the commit too: its ETag is the index digest and the commit.
+    assert answer.headers["etag"].startswith(server.get(f"{API}/index").headers["etag"].rstrip('"') + ".")
     assert server.get("/", {"If-None-Match": answer.headers["etag"]}).status == 304
     outside_data = re.sub(r'id="strataml-data">.*?</script>', "", html, flags=re.S)
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", outside_data)
@@ -925,3 +926,47 @@ def test_schemathesis_no_5xx_and_every_response_matches_its_schema(
             failures[operation.label] = f"{type(exc).__name__}: {exc}"
     assert len(operations) == 12, operations  # workspace, 4 lists, records, lineage, findings, rules x2, compare, index
     assert failures == {}, "\n\n".join(f"== {label}\n{text}" for label, text in failures.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# Found by an attacker's probe: each was a 500, a wrong 304, a Host let through, or a workspace
+# whose .strataml/ could not be used made every request fail.
+
+
+def test_a_cursor_with_a_lone_surrogate_is_a_bad_cursor(server: Server) -> None:
+    import base64
+
+    first = server.ok_json(f"{API}/runs?limit=1")
+    signature = json.loads(base64.urlsafe_b64decode(first["next"] + "=" * (-len(first["next"]) % 4)))["q"]
+    forged = base64.urlsafe_b64encode(json.dumps({"after": "\ud800", "q": signature}).encode()).decode().rstrip("=")
+    answer = server.get(f"{API}/runs?limit=1&cursor={forged}")
+    assert answer.status == 400 and answer.json()["code"] == "bad-cursor"
+
+
+def test_if_none_match_never_hides_a_404(server: Server) -> None:
+    for tag in ("*", server.get(f"{API}/index").headers["etag"]):
+        assert server.get(f"{API}/records/model:nothing@1", {"If-None-Match": tag}).status == 404
+
+
+def test_a_bracketed_host_must_be_an_address_and_a_port(server: Server) -> None:
+    port = server.url.rsplit(":", 1)[1].rstrip("/")
+    assert server.get(f"{API}/workspace", {"Host": f"[::1]:{port}"}).status == 200
+    for host in ("[::1]evil", "[::1]:80x", "[127.0.0.1"):
+        assert server.get(f"{API}/workspace", {"Host": host}).status == 400, host
+
+
+def test_the_page_may_not_be_framed(server: Server) -> None:
+    assert "frame-ancestors 'none'" in server.get("/").headers["content-security-policy"]
+
+
+def test_an_unusable_strataml_folder_is_served_from_memory_and_left_alone(
+    serve_extra: None, strataml_exe: list[str], tmp_path: Path
+) -> None:
+    ws = copy_positive(tmp_path / "ws")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (ws / ".strataml").symlink_to(outside)
+    with running(strataml_exe, ws, tmp_path / "logs") as srv:
+        assert srv.ok_json(f"{API}/workspace")["counts"]["datasets"] == 2
+        assert srv.get(f"{API}/records/dataset:sales@1").status == 200
+    assert list(outside.iterdir()) == []  # nothing written through the link

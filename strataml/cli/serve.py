@@ -7,6 +7,8 @@ import click
 from strataml.cli.main import State
 from strataml.errors import StrataError
 
+MAX_CONNECTIONS = 256
+
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to bind (loopback unless you say).")
@@ -85,7 +87,17 @@ def serve(
         import webbrowser
 
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    # Bounded: past MAX_CONNECTIONS open connections new ones get 503 at once, so a flood of
+    # half-sent requests cannot take the file descriptors or the memory of the machine.
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])

@@ -22,6 +22,7 @@ from strataml.read.query import KIND_OF_LIST, Graph
 
 API = "/api/v1"
 CHECK_SECONDS = 1.0
+UNKEYED_SECONDS = 60.0  # a workspace the freshness key cannot cover is rebuilt at least this often
 MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
 MAX_URL = 8192  # longer request targets get 414: nothing here needs more
 MAX_FILTERS = 32
@@ -36,10 +37,20 @@ class Snapshot:
 
     CACHED = 256
 
-    def __init__(self, index: dict[str, Any], text: str, key: str | None, expires: float = float("inf")) -> None:
-        self.index, self.text, self.key = index, text, key
-        self.expires = expires  # monotonic time after which a clock-dependent verdict is judged again
-        self.digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    def __init__(
+        self,
+        index: dict[str, Any],
+        text: str,
+        key: str | None,
+        expires: float = float("inf"),
+        commit: str | None = None,
+        fingerprint: int = 0,
+    ) -> None:
+        self.index, self.text, self.key, self.commit = index, text, key, commit
+        self.expires = expires  # monotonic time after which the verdict is judged again
+        self.fingerprint = fingerprint  # the walk's stat facts, for a workspace the key cannot cover
+        self.data = text.encode("utf-8")  # /api/v1/index sends these bytes: encoded once, not per request
+        self.digest = hashlib.sha256(self.data).hexdigest()
         self.graph = Graph(index)
         self._cache: dict[Any, Any] = {}
         self._lock = threading.Lock()
@@ -56,11 +67,10 @@ class Snapshot:
 
     def page(self, root: Path) -> str:
         def make() -> str:
-            from strataml import gitfacts
             from strataml.read import dashboard
 
             # Served, the page reaches no repository file: it links none (repo_link None).
-            return dashboard.render(dashboard.payload(self.graph, gitfacts.head_commit(root), None, None))
+            return dashboard.render(dashboard.payload(self.graph, self.commit, None, None))
 
         return str(self.cached("page", make))
 
@@ -123,16 +133,34 @@ class Live:
             wait = max(CHECK_SECONDS, 5 * (time.monotonic() - started))
 
     def _fresh(self, previous: Snapshot | None) -> Snapshot:
+        from strataml import atomic, gitfacts
         from strataml.read import saved
 
         entries, key = saved.freshness(self.root)
-        if previous is not None and key is not None and key == previous.key and time.monotonic() < previous.expires:
-            return previous
+        fingerprint = hash(tuple(entries.values()))
+        now = time.monotonic()
+        if previous is not None and now < previous.expires:
+            if key is not None and key == previous.key:
+                return previous
+            # No key (a symlink, a file changed a moment ago): the same walk is trusted for a
+            # while, rather than rebuilding at every look because of one unkeyable file.
+            if key is None and previous.key is None and fingerprint == previous.fingerprint:
+                return previous
         self._rebuilding = previous is not None
         try:
-            found = saved.resolve(self.root, entries, key, self.writable)
-            expires = time.monotonic() + saved.VOLATILE_SECONDS if found.volatile else float("inf")
-            return Snapshot(found.index, found.text, key, expires)
+            try:
+                found = saved.resolve(self.root, entries, key, self.writable)
+            except atomic.Refused:
+                # .strataml/ (or the cache, the saved index in it) is a symlink or not a file:
+                # serve an index built in memory, as for a checkout that cannot be written.
+                found = saved.resolve(self.root, entries, key, writable=False)
+            if found.volatile:
+                expires = now + saved.VOLATILE_SECONDS
+            elif key is None:
+                expires = now + UNKEYED_SECONDS
+            else:
+                expires = float("inf")
+            return Snapshot(found.index, found.text, key, expires, gitfacts.head_commit(self.root), fingerprint)
         finally:
             self._rebuilding = False
 
@@ -150,7 +178,8 @@ def decode_cursor(cursor: str, signature: str) -> str:
         after = data["after"]
         if data.get("q") != signature or not isinstance(after, str):
             raise ValueError
-    except (ValueError, KeyError, TypeError):
+        after.encode("utf-8")  # a lone surrogate is no id
+    except (ValueError, KeyError, TypeError, UnicodeEncodeError):
         raise Problem(
             400, "bad-cursor", "the cursor is not one this query returned", "start again without `cursor`"
         ) from None
@@ -165,7 +194,9 @@ def page_of(rows: list[dict[str, Any]], limit: int, cursor: str | None, signatur
         after = decode_cursor(cursor, signature)
         position = next((i for i, r in enumerate(rows) if r["id"] == after), None)
         if position is None:
-            raise Problem(410, "cursor-gone", f"{after} is no longer in this workspace", "start again without `cursor`")
+            raise Problem(
+                410, "cursor-gone", "the record this cursor continues after is gone", "start again without `cursor`"
+            )
         start = position + 1
     chunk = rows[start : start + limit]
     more = start + limit < len(rows)

@@ -89,8 +89,9 @@ def data_block(data: dict[str, Any]) -> str:
     the wrapper is still escaped as if it could (defence in depth, and the same rule everywhere).
     gzip's header carries no clock (mtime 0), so the same payload gives the same bytes.
     """
-    # Key order is already fixed (the index is sorted, rows and details are built in code order).
-    text = json.dumps(compact(data), ensure_ascii=False, separators=(",", ":"))
+    # Sorted keys: an index read back from disk and one just built hold their keys in different
+    # orders, and the page must not depend on which one it was made from.
+    text = json.dumps(compact(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     # Level 1: a quarter of level 6's time for ~12% more bytes.
     packed = base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=1, mtime=0)).decode("ascii")
     wrapper = json.dumps({"encoding": ENCODING, "data": packed}, separators=(",", ":"))

@@ -82,7 +82,7 @@ def resolve(root: Path, entries: dict[str, Any], key: str | None, writable: bool
     if `writable`."""
     from strataml.read.build import dumps
 
-    if key is not None:
+    if key is not None and writable:  # read-only: nothing in .strataml/ is read either
         try:
             saved = atomic.read_bytes(root, KEY, limit=1024)
             if saved is not None and _fresh(saved.decode("utf-8"), key):

@@ -43,6 +43,12 @@ def create_app(
         redoc_url=None,
     )
     allowed = {h.lower() for h in hosts}
+    if cors:
+        from starlette.middleware.cors import CORSMiddleware
+
+        # Added before the guard, so the guard (added last) runs first: a preflight is checked
+        # for its Host and its method like any request.
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors), allow_methods=GET, allow_headers=["If-None-Match"])
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
@@ -73,11 +79,6 @@ def create_app(
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Cache-Control"] = "no-cache"  # revalidate with If-None-Match: the repository may change
         return response
-
-    if cors:
-        from starlette.middleware.cors import CORSMiddleware
-
-        app.add_middleware(CORSMiddleware, allow_origins=list(cors), allow_methods=GET, allow_headers=["If-None-Match"])
 
     @app.exception_handler(Problem)
     async def on_problem(_request: Request, exc: Problem) -> Response:
@@ -114,15 +115,18 @@ def create_app(
             )
         )
 
-    def answer(request: Request, make: Any) -> Response:
+    def answer(request: Request, make: Any, names_commit: bool = False) -> Response:
+        """The answer `make` builds from the current index, with ETag and If-None-Match. The ETag is
+        the index digest; answers that also name the commit (/workspace, the page) add it, since
+        an empty commit changes no record."""
         snap, stale = live.get()
-        etag = f'"{snap.digest}"'
+        etag = f'"{snap.digest}.{snap.commit}"' if names_commit else f'"{snap.digest}"'
         headers = {"ETag": etag}
         if stale:
             headers["X-StrataML-Index"] = "stale"
+        body = make(snap)  # first: what does not exist is a 404, whatever If-None-Match says
         if _matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
-        body = make(snap)
         if isinstance(body, Response):
             body.headers.update(headers)
             return body
@@ -132,21 +136,22 @@ def create_app(
     def page(request: Request) -> Response:
         from strataml.read import dashboard
 
+        # Sent as a header, the policy can also forbid framing (a meta tag cannot).
+        policy = dashboard.policy() + "; frame-ancestors 'none'"
         return answer(
             request,
-            lambda s: HTMLResponse(s.page(live.root), headers={"Content-Security-Policy": dashboard.policy()}),
+            lambda s: HTMLResponse(s.page(live.root), headers={"Content-Security-Policy": policy}),
+            names_commit=True,
         )
 
     @app.api_route(f"{API}/workspace", methods=GET, summary="The workspace: name, commit, index, counts, health")
     def workspace(request: Request) -> Response:
         def make(s: api.Snapshot) -> dict[str, Any]:
-            from strataml import gitfacts
-
             findings = s.index.get("findings", [])
             counts = {w: sum(1 for n in s.index["nodes"] if n["kind"] == k) for w, k in api.KIND_OF_LIST.items()}
             return {
                 "name": s.index.get("workspace"),
-                "commit": gitfacts.head_commit(live.root),
+                "commit": s.commit,
                 "index": {"digest": s.digest, "fresh": s.key is not None},
                 "counts": counts,
                 "health": {
@@ -157,7 +162,7 @@ def create_app(
                 },
             }
 
-        return answer(request, make)
+        return answer(request, make, names_commit=True)
 
     def table(what: str) -> Any:
         def listing(
@@ -278,7 +283,7 @@ def create_app(
 
     @app.api_route(f"{API}/index", methods=GET, summary="The index itself (`strataml index -o -`)")
     def index(request: Request) -> Response:
-        return answer(request, lambda s: Response(s.text, media_type="application/json"))
+        return answer(request, lambda s: Response(s.data, media_type="application/json"))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -435,7 +440,13 @@ def _problem(problem: Problem, headers: dict[str, str] | None = None) -> Respons
         problem.body(),
         status_code=problem.status,
         media_type="application/problem+json",
-        headers={"Content-Security-Policy": JSON_CSP, "X-Content-Type-Options": "nosniff", **(headers or {})},
+        headers={
+            "Content-Security-Policy": JSON_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-cache",
+            **(headers or {}),
+        },
     )
 
 
@@ -448,8 +459,9 @@ def _matches(header: str | None, etag: str) -> bool:
 def _host_of(header: str) -> str:
     """The host part of a Host header ("[::1]:8765" -> "::1", "example.org:80" -> "example.org")."""
     header = header.strip().lower()
-    if header.startswith("["):
-        return header[1 : header.find("]")] if "]" in header else header
+    if header.startswith("["):  # "[addr]" or "[addr]:port", nothing else
+        addr, sep, rest = header[1:].partition("]")
+        return addr if sep and (not rest or (rest.startswith(":") and rest[1:].isdigit())) else header
     host, _, port = header.rpartition(":")
     return host if host and port.isdigit() else header
 
