@@ -50,7 +50,8 @@ def serve(
     GET /api/v1/lineage/REF?direction=up&depth=2
     GET /api/v1/findings?code=TFC0006&severity=error, /api/v1/rules[/CODE],
         /api/v1/compare?refs=A,B, /api/v1/index, /api/v1/openapi.json
-    A change to the repository shows on the next request (checked at most once a second).
+    A change to the repository shows within seconds (a watcher looks every second, or every
+    five times as long as a look takes).
     Only GET and HEAD; Ctrl-C stops it.
     """
     try:
