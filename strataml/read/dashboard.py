@@ -19,9 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from strataml import __version__, contracts
+from strataml import __version__
 from strataml.read.build import unsigned
-from strataml.read.query import KIND_OF_LIST, Graph, detail, health_by_contract, rows
+from strataml.read.query import KIND_OF_LIST, Graph, detail, health_by_contract, rows, rules
 
 FORMAT = "strataml/dashboard/v1"
 ENCODING = "gzip+base64"
@@ -64,19 +64,7 @@ def payload(graph: Graph, commit: str | None, generated_at: str | None, repo_lin
         "records": records,
         "edges": [[e["from"], e["to"], e["kind"]] for e in index["edges"]],
         "findings": findings,
-        "rules": [
-            {
-                "code": r.code,
-                "name": r.name,
-                "severity": r.severity,
-                "enforced": r.enforced_note,
-                "summary": r.summary,
-                "contract": r.tfc,
-                "document": r.document,
-                "body": r.body,
-            }
-            for r in contracts.registry().values()
-        ],
+        "rules": rules(),
     }
 
 

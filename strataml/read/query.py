@@ -295,3 +295,23 @@ def lineage_of(
     node = graph.find(ref)
     directions = ["up", "down"] if direction == "both" else [direction]
     return node["id"], {d: graph.lineage(node["id"], d, depth) for d in directions}
+
+
+def rules() -> list[dict[str, Any]]:
+    """Every rule as readers show it (`--list-rules`, the dashboard, the API), in code order."""
+    from strataml import contracts
+
+    return [rule_of(r) for r in contracts.registry().values()]
+
+
+def rule_of(rule: Any) -> dict[str, Any]:
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "severity": rule.severity,
+        "enforced": rule.enforced_note,
+        "summary": rule.summary,
+        "contract": rule.tfc,
+        "document": rule.document,
+        "body": rule.body,
+    }

@@ -17,7 +17,8 @@ from strataml import __version__, contracts
 from strataml.errors import StrataError
 from strataml.read import api
 from strataml.read.api import API, DEFAULT_LIMIT, JSON_CSP, MAX_LIMIT, Live, Problem
-from strataml.read.query import detail, health_by_contract, lineage_of, rows, select
+from strataml.read.query import detail, health_by_contract, lineage_of, rows, rule_of, select
+from strataml.read.query import rules as every_rule
 
 GET = ["GET", "HEAD"]
 DIRECTIONS = ("up", "down", "both")
@@ -254,7 +255,7 @@ def create_app(
 
     @app.api_route(f"{API}/rules", methods=GET, summary="Every rule: `strataml doctor --list-rules`")
     def rules(request: Request) -> Response:
-        return answer(request, lambda _s: [_rule(r) for r in contracts.registry().values()])
+        return answer(request, lambda _s: every_rule())
 
     @app.api_route(f"{API}/rules/{{code}}", methods=GET, summary="One rule: `strataml doctor --explain CODE`")
     def rule(request: Request, code: str) -> Response:
@@ -262,7 +263,7 @@ def create_app(
         if found is None:
             close = contracts.closest_codes(code[:64])
             raise Problem(404, "unknown-rule", f"no rule {code[:64]}", "see /api/v1/rules", closest=close)
-        return answer(request, lambda _s: _rule(found))
+        return answer(request, lambda _s: rule_of(found))
 
     @app.api_route(f"{API}/compare", methods=GET, summary="2 to 20 records side by side (params, metrics)")
     def compare(request: Request, refs: str = Query(max_length=4096, description="comma-separated refs")) -> Response:
@@ -337,7 +338,7 @@ _FINDING = {
 }
 _RULE = {
     "type": "object",
-    "required": ["code", "name", "severity", "enforced", "summary", "contract", "document", "explanation"],
+    "required": ["code", "name", "severity", "enforced", "summary", "contract", "document", "body"],
     "properties": {k: {"type": "string"} for k in ("code", "name", "severity", "enforced", "summary", "contract")},
 }
 _RECORD = {
@@ -420,19 +421,6 @@ def _ref(text: str) -> str:
     if len(text) > 512 or "\x00" in text:
         raise Problem(400, "bad-ref", "not a ref", "e.g. model:iris-classifier@1, run:ID, dataset:iris@1")
     return text
-
-
-def _rule(r: Any) -> dict[str, Any]:
-    return {
-        "code": r.code,
-        "name": r.name,
-        "severity": r.severity,
-        "enforced": r.enforced_note,
-        "summary": r.summary,
-        "contract": r.tfc,
-        "document": r.document,
-        "explanation": r.body,
-    }
 
 
 def _problem(problem: Problem, headers: dict[str, str] | None = None) -> Response:
