@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from conftest import ROOT, require, require_extra
+from conftest import require, require_extra
 
 LAUNCH_ARGS = [
     "--no-sandbox",  # chromium refuses to start as root without it (CI containers)
@@ -236,15 +236,6 @@ class Site:
     @property
     def url(self) -> str:
         return self.page.resolve().as_uri()
-
-
-def copy_example(target: Path) -> Path:
-    """The repository's example workspace, copied out of git (like test_readers' `example`)."""
-    target.mkdir(parents=True)
-    for name in ("strataml.yaml", "datasets", "experiments", "runs", "models", "tfc"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, target / name)
-    return target
 
 
 def cli(root: Path, *args: str) -> tuple[int, str]:

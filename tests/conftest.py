@@ -47,6 +47,15 @@ def ws(tmp_path: Path) -> Path:
     return target
 
 
+def copy_example(target: Path) -> Path:
+    """The repository's example workspace, copied out of git (no .strataml/, no git state)."""
+    target.mkdir(parents=True)
+    for name in ("strataml.yaml", "datasets", "experiments", "runs", "models", "tfc"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, target / name)
+    return target
+
+
 def read_yaml(path: Path) -> dict:
     return yaml.safe_load(path.read_text("utf-8"))
 

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from conftest import FIXTURES, ROOT, age, edit_yaml, read_yaml, require_extra
+from conftest import FIXTURES, ROOT, age, copy_example, edit_yaml, read_yaml, require_extra
 from serving import Answer, Server, listing
 
 try:  # the dev extra; absent in the core-only job, where the test that needs it is skipped
@@ -69,15 +69,6 @@ def cli_json(ws: Path, *args: str) -> Any:
 
 def q(ref: str) -> str:
     return quote(ref, safe=":@")
-
-
-def copy_example(target: Path) -> Path:
-    """The repository's example workspace, as tests/test_readers.py copies it (no .strataml/)."""
-    target.mkdir(parents=True)
-    for name in ("strataml.yaml", "datasets", "experiments", "runs", "models", "tfc"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, target / name)
-    return target
 
 
 def copy_positive(target: Path) -> Path:

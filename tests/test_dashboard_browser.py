@@ -26,7 +26,6 @@ from browser import (
     axe_serious,
     build,
     cli,
-    copy_example,
     current_hash,
     go,
     launch_browser,
@@ -36,7 +35,7 @@ from browser import (
     rows_in_order,
     view,
 )
-from conftest import ROOT, edit_yaml, read_yaml, write_yaml
+from conftest import ROOT, copy_example, edit_yaml, read_yaml, write_yaml
 
 pytestmark = pytest.mark.slow
 
