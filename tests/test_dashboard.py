@@ -297,3 +297,13 @@ def test_stdout_page_and_json_or_open_do_not_mix(
 ) -> None:
     code, out, err = invoke(ws, "dashboard", "-o", "-", *extra, capsys=capsys)
     assert code == 3 and out == "" and "stdout" in err
+
+
+def test_list_rows_hold_scalars_whatever_a_record_holds(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = next(p for p in (ws / "runs").iterdir() if p.is_dir())
+    edit_yaml(run / "run.yaml", lambda d: d["metrics"].update(nested={"not": "a number"}))
+    code, out, err = invoke(ws, "list", "runs", "--format", "json", capsys=capsys)
+    assert code == 0, err
+    (row,) = [r for r in json.loads(out) if r["id"] == f"run:{run.name}"]
+    assert row["metrics"]["nested"] is None  # the doctor reports the value; the table cell is empty
+    assert all(v is None or isinstance(v, (int, float, str)) for v in row["metrics"].values())

@@ -158,7 +158,12 @@ def _cell(value: Any) -> Any:
 
 
 def _cells(value: Any) -> dict[str, Any]:
-    return {str(k): _cell(v) for k, v in value.items()} if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    for v in value.values():  # the common case: every value a scalar, the map used as it is
+        if v is not None and not isinstance(v, (str, int, float, bool)):
+            return {str(k): _cell(x) for k, x in value.items()}
+    return value
 
 
 def _short(ref: Any) -> Any:
