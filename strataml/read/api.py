@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml.errors import StrataError
-from strataml.read.query import KIND_OF_LIST, Graph
+from strataml.read.query import KIND_OF_LIST, Graph, UnknownRecord
 
 API = "/api/v1"
 CHECK_SECONDS = 1.0
@@ -229,10 +229,10 @@ class Problem(Exception):
 
 
 def not_found(exc: StrataError, what: str) -> Problem:
-    close: list[str] = []
-    if exc.hint and exc.hint.startswith("did you mean "):
-        close = [c.strip() for c in exc.hint.removeprefix("did you mean ").rstrip("?").split(",") if c.strip()]
-    return Problem(404, f"unknown-{what}", exc.message, exc.hint or "", closest=close)
+    """A 404 for a ref the query layer did not find; any other refusal (a bad ref) stays a 400."""
+    if not isinstance(exc, UnknownRecord):
+        return Problem(400, "bad-ref", exc.message, exc.hint or "")
+    return Problem(404, f"unknown-{what}", exc.message, exc.hint or "", closest=exc.closest)
 
 
 def kinds() -> tuple[str, ...]:

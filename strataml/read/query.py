@@ -25,6 +25,17 @@ class Step:
     kind: str | None  # the edge kind
 
 
+class UnknownRecord(StrataError):
+    """No record by that ref; `closest` holds the refs spelled most like it (for "did you mean")."""
+
+    def __init__(self, text: str, close: list[str]) -> None:
+        super().__init__(
+            f"no record {text} in this workspace",
+            f"did you mean {', '.join(close)}?" if close else "see `strataml list datasets|runs|models|experiments`",
+        )
+        self.closest = close
+
+
 class Graph:
     def __init__(self, index: dict[str, Any]) -> None:
         self.index = index
@@ -62,11 +73,7 @@ class Graph:
             versions = [n for n in self.nodes if n.startswith(text + "@")]
             if versions:
                 return self.nodes[max(versions, key=_version_key)]
-        close = closest(text, list(self.nodes))
-        raise StrataError(
-            f"no record {text} in this workspace",
-            f"did you mean {', '.join(close)}?" if close else "see `strataml list datasets|runs|models|experiments`",
-        )
+        raise UnknownRecord(text, closest(text, list(self.nodes)))
 
     def lineage(self, start: str, direction: str, depth: int | None = None) -> list[Step]:
         """Every node reachable upstream (`up`) or downstream (`down`) within `depth` steps (all
