@@ -56,6 +56,21 @@ def copy_example(target: Path) -> Path:
     return target
 
 
+def assert_policy_names_inline_code(html: str, policy: str) -> None:
+    """A dashboard page has exactly one inline script and one style, and `policy` allows each by
+    its sha256 (the only way anything runs or styles the page)."""
+    import base64
+    import hashlib
+    import re
+
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
+    assert len(scripts) == 1 and len(styles) == 1
+    for kind, code in (("script-src", scripts[0]), ("style-src", styles[0])):
+        digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode()
+        assert f"{kind} 'sha256-{digest}'" in policy
+
+
 def read_yaml(path: Path) -> dict:
     return yaml.safe_load(path.read_text("utf-8"))
 

@@ -22,7 +22,16 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from conftest import FIXTURES, ROOT, age, copy_example, edit_yaml, read_yaml, require_extra
+from conftest import (
+    FIXTURES,
+    ROOT,
+    age,
+    assert_policy_names_inline_code,
+    copy_example,
+    edit_yaml,
+    read_yaml,
+    require_extra,
+)
 from serving import Answer, Server, listing
 
 try:  # the dev extra; absent in the core-only job, where the test that needs it is skipped
@@ -718,12 +727,7 @@ def test_the_dashboard_is_the_page_the_command_writes(server: Server, example: P
     assert html == page
     csp = answer.headers["content-security-policy"]
     assert csp.startswith("default-src 'none'")
-    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
-    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
-    assert len(scripts) == 1 and len(styles) == 1
-    for kind, code_text in (("script-src", scripts[0]), ("style-src", styles[0])):
-        digest = base64.b64encode(hashlib.sha256(code_text.encode("utf-8")).digest()).decode()
-        assert f"{kind} 'sha256-{digest}'" in csp
+    assert_policy_names_inline_code(html, csp)
     assert answer.headers.get("x-content-type-options") == "nosniff"
     # The page names the commit too: its ETag is the index digest and the commit.
     assert answer.headers["etag"].startswith(server.get(f"{API}/index").headers["etag"].rstrip('"') + ".")

@@ -13,7 +13,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from conftest import edit_yaml, invoke
+from conftest import assert_policy_names_inline_code, edit_yaml, invoke
 from models_helpers import reach
 
 from strataml import schemas
@@ -63,16 +63,12 @@ def test_the_page_loads_nothing_and_its_csp_names_exactly_its_inline_code(
     assert csp is not None
     policy = unescape(csp.group(1))
     assert policy.startswith("default-src 'none';")
-    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
-    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
-    assert len(scripts) == 1 and len(styles) == 1
-    for kind, code in (("script-src", scripts[0]), ("style-src", styles[0])):
-        digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode()
-        assert f"{kind} 'sha256-{digest}'" in policy
+    assert_policy_names_inline_code(html, policy)
     # No address the page could load from: the shell and the app name none.
     outside_data = html.replace(re.search(r'id="strataml-data">.*?</script>', html, re.S).group(0), "")
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", outside_data)
-    assert "@import" not in styles[0] and "url(http" not in styles[0]
+    style = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+    assert "@import" not in style and "url(http" not in style
 
 
 def test_repository_text_stays_data_whatever_it_holds(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -88,7 +84,6 @@ def test_repository_text_stays_data_whatever_it_holds(ws: Path, capsys: pytest.C
 def test_the_payload_is_compressed_and_leaves_out_only_what_the_app_restores(
     ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import base64
     import gzip
 
     from strataml.read import dashboard
@@ -230,9 +225,8 @@ def test_a_verdict_the_clock_can_change_is_fresh_for_a_minute_only(
     changes, so readers trust such an index for VOLATILE_SECONDS, then judge again."""
     import time
 
-    from models_helpers import ref, write_ledger
-
     from conftest import age
+    from models_helpers import ref, write_ledger
 
     build(ws, capsys)
     assert " until=" not in (ws / saved.KEY).read_text()  # the control: a verdict of the files alone is kept
@@ -265,7 +259,6 @@ def test_nan_and_infinity_become_text_so_every_json_parser_reads_the_index(
     )
     html = build(ws, capsys)
     block = re.search(r'id="strataml-data">(.*?)</script>', html, re.S).group(1)
-    import base64
     import gzip
 
     payload = strict(gzip.decompress(base64.b64decode(json.loads(block)["data"])).decode())

@@ -844,20 +844,9 @@ def tour(page: Any, ex: Example, names: list[str] | tuple[str, ...]) -> Iterator
 
 # ---- 6. screenshots -------------------------------------------------------------------------------
 
-SCREENS = [
-    "overview",
-    "runs",
-    "run",
-    "model",
-    "dataset",
-    "experiment",
-    "lineage",
-    "lineage-all",
-    "compare",
-    "rules",
-    "rule",
-    "notfound-ref",
-]
+# Every deep-linked view but the ones that look like another (a second table, the same record by
+# another URL, the other not-found).
+SCREENS = [v for v in LINKS if v not in ("datasets", "models", "experiments", "record", "notfound-route")]
 DARK_SCREENS = ["overview", "run", "model", "lineage", "compare"]
 
 
