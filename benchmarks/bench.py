@@ -4,6 +4,7 @@
     python benchmarks/bench.py --quick         # smaller workspaces, for a smoke run
     python benchmarks/bench.py --no-dvc        # skip DVC (it needs its own venv and a download)
     python benchmarks/bench.py --here          # run strataml from this interpreter (e.g. an editable install)
+    python benchmarks/bench.py --json out.json # also write every figure and goal verdict as JSON
 
 strataml is measured as users run it: a regular install (compiled, no editable-install hooks)
 of this checkout into benchmarks/.venv-strataml, through its `strataml` script; DVC likewise
@@ -21,6 +22,7 @@ Each figure is the median of --repeat runs; ratios compare figures measured in t
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -84,11 +86,61 @@ def ensure(path: Path, **kwargs: object) -> Path:
     return path
 
 
+def goal(measure: str, value: float, unit: str, limit: float | None = None, strict: bool = False) -> dict:
+    """One line of a goals table: PASS when value <= limit (< with strict); no limit: a figure shown beside the goals."""
+    ok = None if limit is None else (value < limit if strict else value <= limit)
+    return {"measure": measure, "value": round(value, 4), "unit": unit,
+            "goal": None if limit is None else f"{'<' if strict else '<='} {limit:g}{unit if unit == 'x' else ' ' + unit}",
+            "verdict": {None: "", True: "PASS", False: "MISS"}[ok]}
+
+
+def report(rows: list[tuple[str, str, float, str]], goals: list[dict], json_path: Path | None, **meta: object) -> None:
+    """Print every figure, then the goals table (measure, value, goal, PASS/MISS); write both as JSON if asked."""
+    print()
+    print(f"{'scenario':<10} {'measure':<50} {'median':>10}")
+    for scenario, name, value, unit in rows:
+        print(f"{scenario:<10} {name:<50} {value:>8.3f} {unit}")
+    print()
+    width = max(len(g["measure"]) for g in goals)
+    print(f"{'goals (same run)':<{width + 2}} {'value':>11}  {'goal':<12} verdict")
+    for g in goals:
+        print(f"  {g['measure']:<{width}} {g['value']:>8.3f} {g['unit']:<2}  {g['goal'] or '':<12} {g['verdict']}")
+    if json_path:
+        figures = [{"scenario": s, "measure": m, "value": round(v, 4), "unit": u} for s, m, v, u in rows]
+        json_path.write_text(json.dumps({"meta": meta, "figures": figures, "goals": goals}, indent=1) + "\n")
+        print(f"wrote {json_path}", file=sys.stderr)
+
+
+def run_meta(a: argparse.Namespace, strataml: list[str]) -> dict:
+    return {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "strataml": " ".join(strataml), "repeat": a.repeat, "quick": a.quick,
+            "cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+
+
 def data_files(ws: Path) -> Path:
     listing = ws.parent / f"{ws.name}.files"
     names = [p.relative_to(ws).as_posix() for p in sorted(ws.rglob("*.bin")) if ".git" not in p.parts]
     listing.write_bytes(b"\0".join(n.encode() for n in names) + b"\0")
     return listing
+
+
+def halves(ws: Path, listing: Path) -> tuple[list[Path], list[int]]:
+    """The listing split in two listings of about equal bytes: biggest file first, each to the lighter half."""
+    parts: tuple[list[bytes], list[bytes]] = ([], [])
+    sums = [0, 0]
+    names = [n for n in listing.read_bytes().split(b"\0") if n]
+    for size, name in sorted(((os.stat(ws / os.fsdecode(n)).st_size, n) for n in names), reverse=True):
+        i = 0 if sums[0] <= sums[1] else 1
+        parts[i].append(name)
+        sums[i] += size
+    paths = [listing.with_name(f"{listing.name}.half{i}") for i in (0, 1)]
+    for path, part in zip(paths, parts):
+        path.write_bytes(b"".join(n + b"\0" for n in part))
+    return paths, sums
+
+
+# Two `openssl dgst` at once, one per half; the exit status is bad if either's is.
+BOTH_HALVES = 'xargs -0 -a "$1" openssl dgst -sha256 & xargs -0 -a "$2" openssl dgst -sha256; b=$?; wait $!; exit $(($? | b))'
+READ_ALL = "find datasets runs models -type f -print0 | xargs -0 cat >/dev/null"
 
 
 def one_changed_record(ws: Path) -> None:
@@ -147,12 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="200 files / 200 MB, 2k records, 20k files")
     p.add_argument("--no-dvc", action="store_true")
     p.add_argument("--here", action="store_true", help="run strataml with this interpreter instead of its benchmark venv")
+    p.add_argument("--json", type=Path, metavar="PATH", help="also write every figure and goal to PATH as JSON")
     a = p.parse_args(argv)
     global STRATAML
     if not a.here:
         STRATAML = strataml_venv()
     print(f"strataml: {' '.join(STRATAML)}", file=sys.stderr)
     a.work.mkdir(parents=True, exist_ok=True)
+    meta = run_meta(a, STRATAML)
     q = a.quick
     mix = [(0.7, 4096), (0.25, 1 << 20), (0.05, 16 << 20)]
     rows: list[tuple[str, str, float, str]] = []
@@ -176,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([*STRATAML, "doctor"], cwd=big, stdout=subprocess.DEVNULL, check=False)
     sha256sum = add(scen, "sha256sum", timed(["xargs", "-0", "-a", str(listing), "sha256sum"], big, a.repeat))
     openssl = add(scen, "openssl dgst -sha256", timed(["xargs", "-0", "-a", str(listing), "openssl", "dgst", "-sha256"], big, a.repeat))
+    (half0, half1), split = halves(big, listing)
+    meta["openssl_halves_mb"] = [round(n / 2**20, 1) for n in split]
+    both = ["bash", "-c", BOTH_HALVES, "both", str(half0), str(half1)]
+    openssl2 = add(scen, "openssl dgst -sha256, 2 halves at once", timed(both, big, a.repeat))
     fsck = add(scen, "git lfs fsck", timed(["git", "lfs", "fsck"], big, a.repeat))
     dvc_cold = dvc_warm = None
     if not a.no_dvc and (dvc := dvc_venv(a.work)):
@@ -193,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     s10 = "2k-rec" if q else "10k-rec"
     subprocess.run([*STRATAML, "doctor"], cwd=many, stdout=subprocess.DEVNULL, check=False)
     warm10 = add(s10, "strataml doctor (warm cache)", timed([*STRATAML, "doctor"], many, a.repeat))
+    cold10 = add(s10, "strataml doctor --no-cache (cold)", timed([*STRATAML, "doctor", "--no-cache"], many, a.repeat))
+    read10 = add(s10, "peer: every file read once (find | xargs cat)", timed(["bash", "-c", READ_ALL], many, a.repeat))
     one_changed_record(many)
     subprocess.run([*STRATAML, "doctor", "--since", "HEAD"], cwd=many, stdout=subprocess.DEVNULL, check=False)
     since10 = add(s10, "strataml doctor --since HEAD (1 new record)", timed([*STRATAML, "doctor", "--since", "HEAD"], many, a.repeat))
@@ -204,28 +264,27 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(wide / ".strataml", ignore_errors=True)
     rss = add(s100, "strataml doctor --no-cache peak RSS", peak_rss_mb([*STRATAML, "doctor", "--no-cache"], wide), "MB")
 
-    print()
-    print(f"{'scenario':<10} {'measure':<44} {'median':>10}")
-    for scenario, name, value, unit in rows:
-        print(f"{scenario:<10} {name:<44} {value:>8.3f} {unit}")
-    print()
-    print("ratios (same run):")
+    def sized(limit: float) -> float | None:
+        return None if q else limit  # absolute goals are for the full sizes: --quick shows its figures without a verdict
+
     goals = [
-        ("cold doctor / git lfs fsck", cold / fsck, 0.25),
-        ("cold doctor / sha256sum", cold / sha256sum, None),
-        ("cold doctor / openssl dgst", cold / openssl, None),
-        ("first doctor (cache build) / git lfs fsck", first / fsck, None),
+        goal(f"{scen}: cold doctor / git lfs fsck", cold / fsck, "x", 0.25),
+        goal(f"{scen}: cold doctor / 2-core openssl limit (2 halves at once)", cold / openssl2, "x", 1.25),
+        goal(f"{scen}: cold doctor / sha256sum", cold / sha256sum, "x"),
+        goal(f"{scen}: cold doctor / openssl dgst (one process)", cold / openssl, "x"),
+        goal(f"{scen}: first doctor (cache build) / git lfs fsck", first / fsck, "x"),
     ]
     if dvc_cold and dvc_warm:
-        goals += [("cold doctor / cold dvc status", cold / dvc_cold, 0.3), ("warm doctor / warm dvc status", warm / dvc_warm, 0.5)]
-    for name, ratio, goal in goals:
-        verdict = "" if goal is None else ("  goal <= %.2f: %s" % (goal, "met" if ratio <= goal else "NOT met"))
-        print(f"  {name:<44} {ratio:6.3f}x{verdict}")
-    if not q:
-        print(f"  10k records: warm doctor {warm10:.3f} s (goal < 1 s: {'met' if warm10 < 1 else 'NOT met'}), "
-              f"--since {since10:.3f} s (goal < 0.5 s: {'met' if since10 < 0.5 else 'NOT met'})")
-        print(f"  100k files: peak RSS {rss:.0f} MB (goal < 300 MB: {'met' if rss < 300 else 'NOT met'})")
-    print(f"  --since HEAD on the 2 GB workspace: {since:.3f} s")
+        goals += [goal(f"{scen}: cold doctor / cold dvc status", cold / dvc_cold, "x", 0.3),
+                  goal(f"{scen}: warm doctor / warm dvc status", warm / dvc_warm, "x", 0.5)]
+    goals += [
+        goal(f"{scen}: doctor --since HEAD (1 new record)", since, "s"),
+        goal(f"{s10}: warm doctor", warm10, "s", sized(1.0), strict=True),
+        goal(f"{s10}: doctor --since HEAD (1 new record)", since10, "s", sized(0.5), strict=True),
+        goal(f"{s10}: cold doctor / every file read once", cold10 / read10, "x", 3),
+        goal(f"{s100}: cold doctor peak RSS", rss, "MB", sized(300), strict=True),
+    ]
+    report(rows, goals, a.json, **meta, loadavg_end=[round(x, 2) for x in os.getloadavg()])
     return 0
 
 

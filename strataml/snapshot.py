@@ -1,6 +1,7 @@
 """The snapshot key of a doctor run: when it equals the last run's, so do the findings.
 
-It covers every input the rules read: each walked path with its lstat facts, the config,
+It covers every input the rules read: each walked path with its lstat facts (a folder's taken
+before it was listed, so an entry added or removed since changes its row), the config,
 git's index and HEAD (tracking and LFS routing), .gitattributes outside the walk, the
 options and the tool itself. Runs that cannot be keyed safely get no key: a file changed
 within the racy window (by mtime), or a symlink (whose target may change without the link changing).
@@ -23,15 +24,31 @@ from strataml.workspace import CONFIG, Entry
 
 
 def snapshot_key(root: Path, entries: dict[str, Entry], options: Any) -> str | None:
+    return keyed(context_key(root, options), entries)
+
+
+def keyed(context: str | None, entries: dict[str, Entry]) -> str | None:
+    """The key of a walk (folders' own lstat included) under a context_key()."""
+    if context is None:
+        return None
     newest_ok = time.time_ns() - RACY_NS
-    h = hashlib.sha256()
-    h.update(repr((sorted(identity().items()), options)).encode())
     rows = []
     for e in entries.values():
         if e.mtime_ns > newest_ok or e.kind in ("symlink", "special"):
             return None
         rows.append(f"{e.path}\0{e.kind}\0{e.size}\0{e.mtime_ns}\0{e.inode}\0{e.ctime_ns}\n")
+    h = hashlib.sha256(context.encode())
     h.update("".join(rows).encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def context_key(root: Path, options: Any) -> str | None:
+    """The part of the key outside the walk: the tool, the options, the trusted keys, the config,
+    git's index and HEAD, .gitattributes. Cheap (a dozen lstat calls): a reader that proves the
+    walked tree unchanged another way still checks this whole."""
+    newest_ok = time.time_ns() - RACY_NS
+    h = hashlib.sha256()
+    h.update(repr((sorted(identity().items()), options)).encode())
     # The trusted keys: a manifest appearing, or a key re-exported with its revocation, changes
     # verdicts (the doctor never reuses a run that verified signatures; the saved index would).
     keys = _keys_rows(root, newest_ok)

@@ -439,9 +439,14 @@ def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], depth: int
                 out[child] = new(Entry, (child, REPOSITORY, 0, 0, 0, 0, None, False))
                 continue
             try:  # free unless raised: a stat fails only past PATH_MAX or in a race
-                # d_type answers "folder or file" without a stat call; folders need no stat at all.
+                # d_type answers "folder or file" without a stat call. A folder's own lstat is
+                # taken here, before it is listed: an entry added or removed after that changes
+                # its mtime, which is what lets readers prove a tree unchanged without listing it.
                 if item.is_dir(follow_symlinks=False):
-                    out[child] = new(Entry, (child, "dir", 0, 0, 0, 0, None, False))
+                    st = item.stat(follow_symlinks=False)
+                    out[child] = new(
+                        Entry, (child, "dir", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False)
+                    )
                     if depth is None or level < depth:
                         stack.append((item.path, child, level + 1))
                 elif item.is_file(follow_symlinks=False):

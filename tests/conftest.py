@@ -94,10 +94,11 @@ def strataml_exe() -> list[str]:
 
 
 def age(root: Path, seconds: int = 60) -> None:
-    """Make files look old: the cache and the freshness keys skip files modified in the last two seconds."""
+    """Make files and folders look old: the cache and the freshness keys skip those modified in
+    the last two seconds (a folder's mtime is in the keys: it changes when an entry comes or goes)."""
     past = time.time() - seconds
     for path in root.rglob("*"):
-        if path.is_file() and ".strataml" not in path.parts:
+        if ".strataml" not in path.parts and not path.is_symlink():
             os.utime(path, (past, past))
 
 

@@ -37,14 +37,14 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
     from strataml.times import utc_now
 
     root = state.root()
-    entries, key = saved.freshness(root)
-    built, volatile = saved.made(root, utc_now() if timestamp else None, entries)
+    walked = saved.freshness(root)
+    built, volatile = saved.made(root, utc_now() if timestamp else None, walked.entries)
     text = dumps(built)
     if output == "-":
         click.echo(text, nl=False)
         return 0
     if output is None:
-        saved.save(root, text, None if timestamp else key, volatile=volatile)
+        saved.save(root, built, text, None if timestamp else walked, volatile=volatile)
         target = root / saved.INDEX
     else:
         target = Path(output)

@@ -16,10 +16,10 @@ from strataml.read.query import KIND_OF_LIST, Graph
 FORMATS = click.Choice(("text", "json"))
 
 
-def _graph(state: State) -> Graph:
+def _graph(state: State, proven_stale: bool = False) -> Graph:
     from strataml.read import saved
 
-    index, _rebuilt = saved.current(state.root())
+    index, _rebuilt = saved.current(state.root(), proven_stale=proven_stale)
     return Graph(index)
 
 
@@ -64,10 +64,13 @@ def list_command(
       strataml list models --filter state=production
       strataml list runs --filter experiment=iris-logreg --format json
     """
-    from strataml.read.query import rows, select
+    from strataml.read import saved
+    from strataml.read.query import select, tables
 
-    graph = _graph(state)
-    every = rows(graph, what)
+    root = state.root()
+    # A provably fresh index has its rows saved beside it: no walk, no parsing of the index.
+    found_tables = saved.saved_rows(root) or tables(_graph(state, proven_stale=True))
+    every = found_tables[what]
     found = select(every, list(filters), sort, desc, limit)
     if fmt == "json":
         click.echo(json.dumps(found, indent=2, sort_keys=True))
@@ -75,23 +78,23 @@ def list_command(
     if not found:
         click.echo(f"No {what} match." if filters else f"No {what} in this workspace.")
         return 0
-    _table(graph, what, found, list(metrics), sort, len(every))
+    _table(found_tables["gates"], what, found, list(metrics), sort, len(every))
     return 0
 
 
 def _table(
-    graph: Graph, what: str, found: list[dict[str, Any]], metrics: list[str], sort: str | None = None, total: int = 0
+    gates: dict[str, list[str]],
+    what: str,
+    found: list[dict[str, Any]],
+    metrics: list[str],
+    sort: str | None = None,
+    total: int = 0,
 ) -> None:
     from strataml.cli.table import render, width_for
     from strataml.read.query import age, key_metrics
 
     shown: list[str] = []
     if what == "runs":
-        gates = {
-            n["id"].split(":", 1)[1]: n["attrs"].get("gates") or []
-            for n in graph.nodes.values()
-            if n["kind"] == "experiment"
-        }
         shown = metrics or _sorted_first(key_metrics(found, gates), found, sort)
         columns = ["run", "experiment", "status", "age", *[m.removeprefix("test_") for m in shown], "health"]
         cells = [

@@ -136,9 +136,18 @@ class Live:
         from strataml import atomic, gitfacts
         from strataml.read import saved
 
-        entries, key = saved.freshness(self.root)
-        fingerprint = hash(tuple(entries.values()))
         now = time.monotonic()
+        if (
+            self.writable
+            and previous is not None
+            and previous.key is not None
+            and now < previous.expires
+            and saved.quick(self.root) == previous.key
+        ):
+            return previous  # proven unchanged without a walk
+        walked = saved.freshness(self.root)
+        key = walked.key
+        fingerprint = hash(tuple(walked.entries.values()))
         if previous is not None and now < previous.expires:
             if key is not None and key == previous.key:
                 return previous
@@ -149,11 +158,11 @@ class Live:
         self._rebuilding = previous is not None
         try:
             try:
-                found = saved.resolve(self.root, entries, key, self.writable)
+                found = saved.resolve(self.root, walked, self.writable)
             except atomic.Refused:
                 # .strataml/ (or the cache, the saved index in it) is a symlink or not a file:
                 # serve an index built in memory, as for a checkout that cannot be written.
-                found = saved.resolve(self.root, entries, key, writable=False)
+                found = saved.resolve(self.root, walked, writable=False)
             if found.volatile:
                 expires = now + saved.VOLATILE_SECONDS
             elif key is None:

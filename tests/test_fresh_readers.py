@@ -1,0 +1,153 @@
+"""A reader with a saved index proves it fresh without walking the tree (index.walk), and
+`strataml list` reads its rows from index.rows: every change a walk would see must still be seen."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import age, invoke as cli
+from strataml.read import saved
+from strataml.read.build import dumps
+from strataml.read.query import Graph, tables
+
+RUN = "runs/20260101T000000Z-sales-forecast-a1b2c3"
+
+
+def primed(ws: Path) -> str:
+    """Everything out of the racy window, the index built and saved with its proof."""
+    age(ws)
+    saved.current(ws)
+    key = saved.quick(ws)
+    assert key is not None, "a clean, aged workspace is provably fresh after one build"
+    return key
+
+
+def _same_size_content(ws: Path) -> None:
+    path = ws / "models/sales-model/1/model.bin"
+    path.write_bytes(bytes(b ^ 1 for b in path.read_bytes()))
+
+
+def _replace_by_symlink(ws: Path) -> None:
+    path = ws / "datasets/sales/1/dataset.yaml"
+    shutil.copy2(path, ws / "elsewhere.yaml")
+    path.unlink()
+    path.symlink_to(ws / "elsewhere.yaml")
+
+
+CHANGES: dict[str, Callable[[Path], None]] = {
+    "a data file rewritten, same size": _same_size_content,
+    "a file added to a record folder": lambda ws: (ws / "datasets/sales/1/extra.csv").write_text("a\n"),
+    "a file removed": lambda ws: (ws / "models/sales-model/1/model.bin").unlink(),
+    "a file renamed in its folder": lambda ws: os.rename(
+        ws / "models/sales-model/1/model.bin", ws / "models/sales-model/1/model2.bin"
+    ),
+    "a record folder added": lambda ws: shutil.copytree(ws / RUN, ws / "runs/20260102T000000Z-copy-b2c3d4"),
+    "a record folder removed": lambda ws: shutil.rmtree(ws / "datasets/flowers"),
+    "a managed folder removed": lambda ws: shutil.rmtree(ws / "experiments"),
+    "a file made unreadable": lambda ws: os.chmod(ws / "datasets/sales/1/dataset.yaml", 0),
+    "a file replaced by a symlink": _replace_by_symlink,
+    "the workspace config edited": lambda ws: (ws / "strataml.yaml").write_text(
+        (ws / "strataml.yaml").read_text() + "\n"
+    ),
+    "a trusted-keys folder added": lambda ws: (ws / "tfc/keys").mkdir(parents=True),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_every_change_a_walk_sees_makes_the_saved_index_stale(ws: Path, change: str) -> None:
+    primed(ws)
+    CHANGES[change](ws)
+    assert saved.quick(ws) is None
+    index, rebuilt = saved.current(ws)
+    assert rebuilt
+    assert dumps(index) == dumps(saved.make(ws))  # what a reader gets is what a full build says
+
+
+def test_a_managed_folder_created_makes_it_stale(ws: Path) -> None:
+    shutil.rmtree(ws / "experiments")
+    primed(ws)
+    (ws / "experiments").mkdir()
+    assert saved.quick(ws) is None
+
+
+def test_nothing_changed_needs_no_walk_and_lists_from_saved_rows(ws: Path, capsys, monkeypatch) -> None:
+    primed(ws)
+    from strataml import workspace
+
+    def no_walk(root: Path) -> None:
+        raise AssertionError("a provably fresh index needs no walk")
+
+    monkeypatch.setattr(workspace, "walk", no_walk)
+    index, rebuilt = saved.current(ws)
+    assert not rebuilt
+    rows = saved.saved_rows(ws)
+    assert rows is not None
+    assert {k: v for k, v in rows.items() if k != "key"} == json.loads(json.dumps(tables(Graph(index))))
+    for what in ("runs", "datasets", "models", "experiments"):
+        code, out, _ = cli(ws, "list", what, "--format", "json", capsys=capsys)
+        assert code == 0 and json.loads(out) == rows[what]
+
+
+def test_list_is_the_same_from_saved_rows_and_from_the_index(ws: Path, capsys) -> None:
+    primed(ws)
+    from_rows = [cli(ws, "list", w, capsys=capsys)[1] for w in ("runs", "datasets", "models", "experiments")]
+    (ws / ".strataml/index.rows").unlink()
+    from_index = [cli(ws, "list", w, capsys=capsys)[1] for w in ("runs", "datasets", "models", "experiments")]
+    assert from_rows == from_index
+
+
+def test_nothing_is_proven_within_the_racy_window(ws: Path) -> None:
+    primed(ws)
+    (ws / "datasets/sales/1/extra.csv").write_text("a\n")  # just now: its mtime cannot be trusted yet
+    _, rebuilt = saved.current(ws)
+    assert rebuilt
+    assert not (ws / ".strataml/index.walk").exists()
+    assert saved.quick(ws) is None
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        b"not json",
+        b"[]",
+        b'{"format": 1}',
+        b'{"format": 1, "key": "x", "paths": [1], "kinds": "f", "stats": [0, 0, 0, 0], "tops": []}',
+        b'{"format": 99}',
+        b"\xff\xfe",
+    ],
+)
+def test_a_damaged_listing_means_a_walk(ws: Path, capsys, listing: bytes) -> None:
+    key = primed(ws)
+    (ws / ".strataml/index.walk").write_bytes(listing)
+    assert saved.quick(ws) is None
+    index, rebuilt = saved.current(ws)
+    assert not rebuilt  # the walk proves the saved index fresh
+    assert saved.quick(ws) == key  # and the proof is written again
+    assert cli(ws, "list", "runs", capsys=capsys)[0] == 0
+
+
+def test_a_listing_for_another_key_proves_nothing(ws: Path) -> None:
+    primed(ws)
+    listing = json.loads((ws / ".strataml/index.walk").read_text())
+    (ws / ".strataml/index.key").write_text("0" * 64 + "\n")
+    assert saved.quick(ws) is None
+    listing["key"] = "0" * 64
+    (ws / ".strataml/index.walk").write_text(json.dumps(listing))
+    assert saved.quick(ws) == "0" * 64  # the pair agrees: rows are still checked against it
+    (ws / ".strataml/index.rows").write_text(json.dumps({"key": "1" * 64, "runs": []}))
+    assert saved.saved_rows(ws) is None
+
+
+def test_a_symlinked_listing_is_not_followed(ws: Path, tmp_path: Path) -> None:
+    primed(ws)
+    walk = ws / ".strataml/index.walk"
+    moved = tmp_path / "walk.json"
+    walk.rename(moved)
+    walk.symlink_to(moved)
+    assert saved.quick(ws) is None
