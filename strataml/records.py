@@ -88,15 +88,7 @@ class Record:
 
     @cached_property
     def inputs(self) -> tuple[Input, ...]:
-        items = self.data.get("inputs")
-        if not isinstance(items, list):
-            return ()
-        out = []
-        for i, item in enumerate(items):
-            if isinstance(item, dict) and isinstance(item.get("ref"), str):
-                digest = item.get("digest")
-                out.append(Input(item["ref"], digest if isinstance(digest, str) else None, i))
-        return tuple(out)
+        return inputs_of(self.data)
 
     @property
     def digest(self) -> str | None:
@@ -149,4 +141,17 @@ def _file_entries(items: Any, key: str) -> tuple[FileEntry, ...]:
                 i,
             )
         )
+    return tuple(out)
+
+
+def inputs_of(data: dict[str, Any]) -> tuple[Input, ...]:
+    """The `inputs` a run or model's metadata names (those with a ref text)."""
+    items = data.get("inputs")
+    if not isinstance(items, list):
+        return ()
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and isinstance(item.get("ref"), str):
+            digest = item.get("digest")
+            out.append(Input(item["ref"], digest if isinstance(digest, str) else None, i))
     return tuple(out)

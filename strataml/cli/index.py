@@ -37,6 +37,18 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
     from strataml.times import utc_now
 
     root = state.root()
+    if not timestamp and (fresh := saved.fresh_text(root)) is not None:
+        # Nothing changed since the saved index was built (proven without a walk): it is the build.
+        text, counts = fresh
+        if output == "-":
+            click.echo(text, nl=False)
+            return 0
+        target = root / saved.INDEX if output is None else Path(output)
+        if output is not None:
+            write_output(target, text, root)
+        verb = "Wrote" if output is not None else "Up to date:"
+        click.echo(f"{verb} {target} ({counts['nodes']} nodes, {counts['edges']} edges).", err=True)
+        return 0
     walked = saved.freshness(root)
     built, volatile = saved.made(root, utc_now() if timestamp else None, walked.entries)
     text = dumps(built)

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from strataml import atomic, lfs, lifecycle, loading, schemas
 from strataml.doctor.finding import Finding, Report
-from strataml.doctor.rules.lineage import ref_fields
+from strataml.doctor.rules.lineage import ref_fields, refs_in
 from strataml.records import Record
 from strataml.refs import RefError, parse_ref
-from strataml.workspace import LEDGER, Entry, Workspace
+from strataml.workspace import LEDGER, Entry, Workspace, record_folder
 
 _EDGE_KIND = {
     "experiment": "experiment",
@@ -46,9 +47,57 @@ def unsigned() -> dict[str, Any]:
 MAX_SERIES, MAX_POINTS = 64, 10_000
 
 
-def build(workspace: Workspace, report: Report, generated_at: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Previous:
+    """The last saved index and the walk it was built from: a record whose files (its folder's
+    every entry, a model's ledger) show the same lstat facts keeps its node, and is not read."""
+
+    nodes: dict[str, dict[str, Any]]
+    facts: dict[str, tuple[str, int, int, int, int]]  # path -> (kind, size, mtime, inode, ctime)
+
+    def reusable(self, workspace: Workspace) -> dict[str, dict[str, Any]]:
+        """Ref -> the previous node, for every record nothing it is built from changed."""
+        groups: dict[str, list[Entry]] = {}
+        for entry in workspace.entries.values():
+            folder = record_folder(entry.path)
+            if folder is not None:
+                groups.setdefault(folder, []).append(entry)
+        facts, out = self.facts, {}
+        for record in workspace.records:
+            ref = str(record.ref)
+            node = self.nodes.get(ref)
+            if (
+                node is None
+                or record.folder is None
+                or node.get("path") != record.folder
+                or node.get("kind") != record.kind
+            ):
+                continue
+            deps = list(groups.get(record.folder, ()))
+            if record.kind == "model":  # its state and history: the ledger beside its versions
+                deps += [
+                    workspace.entries.get(p) or Entry(p, "-", 0, 0, 0, 0)
+                    for p in (f"models/{record.ref.name}", f"models/{record.ref.name}/{LEDGER}")
+                ]
+            if deps and all(
+                facts.get(e.path, _GONE) == (e.kind, e.size, e.mtime_ns, e.inode, e.ctime_ns) for e in deps
+            ):
+                out[ref] = node
+        return out
+
+
+_GONE = ("-", 0, 0, 0, 0)
+
+
+def build(
+    workspace: Workspace, report: Report, generated_at: str | None = None, previous: Previous | None = None
+) -> dict[str, Any]:
+    """The index of `workspace` under `report`; with `previous`, unchanged records keep their
+    node (attributes, files, history, curves) and only their finding counts and signature are
+    taken anew: byte-identical to a build from scratch, at a fraction of the reading."""
+    kept = previous.reusable(workspace) if previous is not None else {}
     ledgers: dict[str, lifecycle.Ledger] = {}
-    for name in sorted({r.ref.name for r in workspace.of_kind("model")}):
+    for name in sorted({r.ref.name for r in workspace.of_kind("model") if str(r.ref) not in kept}):
         ledgers[name] = lifecycle.read(workspace.root, name)
     findings = sorted(report.findings, key=Finding.sort_key)
     owners = Owners(workspace.records)
@@ -58,11 +107,17 @@ def build(workspace: Workspace, report: Report, generated_at: str | None = None)
     for f in findings:
         for owner in owners.of(f.path):
             counts[owner][f.severity + "s"] += 1
-    nodes = [_node(r, report, ledgers, counts[str(r.ref)], workspace) for r in workspace.records]
+    nodes = [
+        _kept(kept[str(r.ref)], r, report, counts[str(r.ref)])
+        if str(r.ref) in kept
+        else _node(r, report, ledgers, counts[str(r.ref)], workspace)
+        for r in workspace.records
+    ]
     ids = {n["id"] for n in nodes}
     edges = set()
     for record in workspace.records:
-        for path, text, kinds in ref_fields(record):
+        old = kept.get(str(record.ref))
+        for path, text, kinds in refs_in(record.kind, old["attrs"]) if old is not None else ref_fields(record):
             try:
                 ref = parse_ref(text)
             except RefError:
@@ -161,6 +216,13 @@ def _node(
             node["curves"] = curves
     if record.kind != "experiment":
         node["files"] = _files(record, workspace.root, workspace.entries)
+        node["signature"] = report.signatures.get(record.meta, unsigned())
+    return node
+
+
+def _kept(old: dict[str, Any], record: Record, report: Report, counts: dict[str, int]) -> dict[str, Any]:
+    node = {**old, "findings": counts}
+    if record.kind != "experiment":
         node["signature"] = report.signatures.get(record.meta, unsigned())
     return node
 

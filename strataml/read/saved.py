@@ -21,9 +21,12 @@ from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strataml import atomic
+
+if TYPE_CHECKING:
+    from strataml.read.build import Previous
 
 INDEX = ".strataml/index.json"
 KEY = ".strataml/index.key"
@@ -41,9 +44,15 @@ def make(root: Path, generated_at: str | None = None, entries: dict[str, Any] | 
 
 
 def made(
-    root: Path, generated_at: str | None = None, entries: dict[str, Any] | None = None, use_cache: bool = True
+    root: Path,
+    generated_at: str | None = None,
+    entries: dict[str, Any] | None = None,
+    use_cache: bool = True,
+    previous: Previous | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """(the index, whether its verdicts may change while the files do not: then it is never saved as fresh)."""
+    """(the index, whether its verdicts may change while the files do not: then it is never saved as fresh).
+
+    `previous`: the last saved index and its walk; records unchanged since keep their nodes."""
     from strataml.cache import Cache
     from strataml.doctor import engine
     from strataml.read.build import build
@@ -58,7 +67,7 @@ def made(
         if isinstance(report.workspace, Workspace)
         else load(root, Cache(root, enabled=use_cache), entries)
     )
-    return build(workspace, report, generated_at), report.volatile
+    return build(workspace, report, generated_at, previous), report.volatile
 
 
 class Walked(NamedTuple):
@@ -186,12 +195,66 @@ def listing(walked: Walked, until: int | None) -> str | None:
         "key": walked.key,
         "until": until,
         "context": walked.context,
+        "tool": _tool(),
         "tops": walked.tops,
         "kinds": "".join(kinds),
         "paths": paths,
         "stats": stats,
     }
     return json.dumps(body, separators=(",", ":"))
+
+
+def previous(root: Path) -> Previous | None:
+    """The saved index with the walk it was built from (stale or not), when the two belong
+    together and this version of strataml built them; else None (everything is built anew)."""
+    from strataml.read.build import Previous
+
+    try:
+        raw = atomic.read_bytes(root, WALK, limit=MAX_INDEX_BYTES)
+        listing = json.loads(raw) if raw is not None else None
+        if not isinstance(listing, dict) or listing.get("format") != WALK_FORMAT or listing.get("tool") != _tool():
+            return None
+        key = atomic.read_bytes(root, KEY, limit=1024)
+        if key is None or key.decode("utf-8", "replace").split(" ")[0].strip() != listing.get("key"):
+            return None
+        paths, kinds, stats = listing["paths"], listing["kinds"], listing["stats"]
+        if not (isinstance(paths, list) and isinstance(kinds, str) and isinstance(stats, list)):
+            return None
+        if len(kinds) != len(paths) or len(stats) != 4 * len(paths):
+            return None
+        raw = atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES)
+        index = json.loads(raw) if raw is not None else None
+        nodes = index.get("nodes") if isinstance(index, dict) else None
+        if not isinstance(nodes, list) or not all(isinstance(n, dict) and isinstance(n.get("id"), str) for n in nodes):
+            return None
+    except (OSError, ValueError, KeyError, atomic.Refused):
+        return None
+    names = {"f": "file", "d": "dir"}
+    facts = {
+        path: (names.get(kind, "?"), *stats[4 * i : 4 * i + 4])
+        for i, (path, kind) in enumerate(zip(paths, kinds))
+        if isinstance(path, str)
+    }
+    return Previous({n["id"]: n for n in nodes}, facts)
+
+
+def _tool() -> str:
+    from strataml.cache import identity
+
+    return repr(sorted(identity().items()))
+
+
+def fresh_text(root: Path) -> tuple[str, dict[str, int]] | None:
+    """(the saved index's text, its node and edge counts) when it is provably fresh; else None."""
+    rows = saved_rows(root)
+    counts = rows.get("counts") if rows is not None else None
+    if not isinstance(counts, dict):
+        return None
+    try:
+        raw = atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES)
+        return (raw.decode("utf-8"), counts) if raw is not None else None
+    except (OSError, ValueError, atomic.Refused):
+        return None
 
 
 def saved_rows(root: Path) -> dict[str, Any] | None:
@@ -254,7 +317,9 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
                     return Resolved(index, text, False, until is not None)
         except (OSError, ValueError, atomic.TooLarge):
             pass  # missing, damaged or grown past reason: rebuild
-    index, volatile = made(root, entries=walked.entries, use_cache=writable)
+    index, volatile = made(
+        root, entries=walked.entries, use_cache=writable, previous=previous(root) if writable else None
+    )
     text = dumps(index)
     if writable:
         try:
@@ -291,7 +356,8 @@ def _prove(root: Path, index: dict[str, Any], walked: Walked, until: int | None)
     proof = listing(walked, until)
     if proof is None or walked.key is None:
         return
-    rows = {"key": walked.key, **tables(Graph(index))}
+    counts = {"nodes": len(index["nodes"]), "edges": len(index["edges"])}
+    rows = {"key": walked.key, "counts": counts, **tables(Graph(index))}
     atomic.write_text(root, ROWS, json.dumps(rows, sort_keys=True, separators=(",", ":")))
     atomic.write_text(root, WALK, proof)
 

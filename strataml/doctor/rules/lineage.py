@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.hashing import dataset_digest
-from strataml.records import Record, Window
+from strataml.records import Record, Window, inputs_of
 from strataml.refs import RefError, fold, parse_ref
 from strataml.times import parse_time
 from strataml.workspace import SIGNATURE_SUFFIX, Workspace
@@ -94,7 +95,12 @@ def _cycles(ws: Workspace, starts: list[Record]) -> Iterator[Finding]:
 
 def ref_fields(record: Record) -> Iterator[tuple[tuple[str | int, ...], str, tuple[str, ...]]]:
     """(path in the document, ref text, kinds it may name) for every reference a record makes."""
-    data = record.data
+    return refs_in(record.kind, record.data)
+
+
+def refs_in(kind: str, data: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str, tuple[str, ...]]]:
+    """ref_fields() of a record of `kind` whose metadata is `data` (an index node's attrs serve:
+    they hold every field a reference lives in, unchanged)."""
 
     def at(*path: str | int) -> object:
         node: object = data
@@ -113,15 +119,14 @@ def ref_fields(record: Record) -> Iterator[tuple[tuple[str | int, ...], str, tup
         "model": [(("produced_by",), ("run",)), (("derived_from",), ("model",))],
         "dataset": [],
     }
-    singles = by_kind[record.kind]
-    for path, kinds in singles:
+    for path, kinds in by_kind.get(kind, ()):
         value = at(*path)
         if isinstance(value, str):
             yield path, value, kinds
-    if record.kind in ("run", "model"):
-        for item in record.inputs:
+    if kind in ("run", "model"):
+        for item in inputs_of(data):
             yield ("inputs", item.index, "ref"), item.ref, ("dataset", "model")
-    if record.kind == "dataset":
+    if kind == "dataset":
         sources = at("source", "from")
         for i, value in enumerate(sources if isinstance(sources, list) else []):
             if isinstance(value, str):
