@@ -4,6 +4,7 @@ byte-identical to one built from nothing, after every step of random edit sequen
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import time
@@ -16,6 +17,7 @@ import gpgkeys
 import models_helpers
 from conftest import edit_yaml, read_yaml
 from strataml import cache, snapshot
+from strataml.doctor import incremental
 from strataml.read import build, saved
 from strataml.read.build import dumps
 from strataml.read.query import Graph, tables
@@ -42,7 +44,7 @@ def add_run(ws: Path, rng: random.Random) -> None:
 
 
 def remove_record(ws: Path, rng: random.Random) -> None:
-    folders = _folders(ws, "runs/*") + _folders(ws, "datasets/*/*")
+    folders = _folders(ws, "runs/*") + _folders(ws, "datasets/*/*") + _folders(ws, "models/*/*")
     if len(folders) > 2:
         shutil.rmtree(rng.choice(folders))
 
@@ -100,7 +102,79 @@ def rename_dataset_ref(ws: Path, rng: random.Random) -> None:
         edit_yaml(target, rename)
 
 
+def collide(ws: Path, rng: random.Random) -> None:
+    """A record whose name folds to an existing one's (another case)."""
+    folders = _folders(ws, "datasets/*") + _folders(ws, "runs/*")
+    if folders:
+        source = rng.choice(folders)
+        target = source.parent / source.name.swapcase()
+        if not target.exists() and target.name != source.name:
+            shutil.copytree(source, target)
+
+
+def derive(ws: Path, rng: random.Random) -> None:
+    """A model version or dataset naming another of its kind (loops included)."""
+    models = sorted(ws.glob("models/*/*/model.yaml"))
+    datasets = sorted(ws.glob("datasets/*/*/dataset.yaml"))
+    if models and rng.random() < 0.5:
+        meta = rng.choice(models)
+        other = rng.choice(models)
+        ref = f"model:{other.parent.parent.name}@{other.parent.name}"
+        edit_yaml(meta, lambda d: d.update(derived_from=ref))
+    elif datasets:
+        meta = rng.choice(datasets)
+        other = rng.choice(datasets)
+        ref = f"dataset:{other.parent.parent.name}@{other.parent.name}"
+        edit_yaml(meta, lambda d: d.update(source={"kind": "derived", "from": [ref]}))
+
+
+def dataset_fields(ws: Path, rng: random.Random) -> None:
+    """What records naming a dataset check against it: its digest and time range."""
+    datasets = sorted(ws.glob("datasets/*/*/dataset.yaml"))
+    if datasets:
+        meta = rng.choice(datasets)
+
+        def change(d: dict) -> None:
+            if rng.random() < 0.5:
+                d["digest"] = "sha256:" + f"{rng.randrange(16**8):08x}" * 8
+            else:
+                d["time_range"] = {"column": "date", "start": "2024-01-0" + str(rng.randint(1, 9)), "end": "2024-01-12"}
+
+        edit_yaml(meta, change)
+
+
+def spec(ws: Path, rng: random.Random) -> None:
+    """An experiment spec edited, removed or added (runs name experiments)."""
+    specs = sorted(ws.glob("experiments/*.yaml"))
+    choice = rng.random()
+    if specs and choice < 0.4:
+        edit_yaml(rng.choice(specs), lambda d: d.update(description=f"edit {rng.randrange(100)}"))
+    elif specs and choice < 0.7:
+        rng.choice(specs).unlink()
+    elif specs:
+        target = ws / "experiments" / f"sales-forecas{rng.choice('xz')}.yaml"
+        source = rng.choice(specs)
+        if source != target:
+            shutil.copy(source, target)
+
+
+def near_dangling(ws: Path, rng: random.Random) -> None:
+    """A dataset whose name is close to a dangling reference (the hint's "did you mean")."""
+    source = ws / "datasets/sales/1"
+    if source.is_dir():
+        target = ws / "datasets" / rng.choice(["nowher", "nowhere", "sale", "salez"]) / "1"
+        if not target.exists():
+            shutil.copytree(source, target)
+
+
 OPS: list[Op] = [
+    collide,
+    derive,
+    derive,
+    new_model_version,
+    dataset_fields,
+    spec,
+    near_dangling,
     edit_run,
     add_run,
     remove_record,
@@ -137,6 +211,21 @@ def kept(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return counts
 
 
+@pytest.fixture
+def merged(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each doctor run took the incremental path (True) or fell back to a full run."""
+    runs: list[bool] = []
+    real = incremental.recheck
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        report = real(*args, **kwargs)
+        runs.append(report is not None)
+        return report
+
+    monkeypatch.setattr(incremental, "recheck", counting)
+    return runs
+
+
 def check_step(ws: Path) -> None:
     time.sleep(0.02)
     incremental, _ = saved.current(ws)
@@ -147,16 +236,17 @@ def check_step(ws: Path) -> None:
         assert {k: v for k, v in rows.items() if k not in ("key", "counts")} == json.loads(json.dumps(tables(Graph(scratch))))
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(int(os.environ.get("STRATAML_DIFF_SEEDS", "6"))))
 def test_incremental_index_equals_a_full_build_after_every_edit(
-    ws: Path, seed: int, no_racy_window: None, kept: list[int]
+    ws: Path, seed: int, no_racy_window: None, kept: list[int], merged: list[bool]
 ) -> None:
     rng = random.Random(seed)
     saved.current(ws)
-    for _step in range(14):
+    for _step in range(20):
         rng.choice(OPS)(ws, rng)
         check_step(ws)
     assert sum(kept) > 0, "no step kept a node: the incremental path was never taken"
+    assert any(merged), "no doctor run was incremental"
 
 
 def test_signing_and_key_changes_are_taken_anew(ws: Path, tmp_path: Path, no_racy_window: None, kept: list[int]) -> None:
@@ -181,3 +271,31 @@ def test_signing_and_key_changes_are_taken_anew(ws: Path, tmp_path: Path, no_rac
         assert sum(kept) > 0
     finally:
         gpgkeys.stop_agents([alice.home])
+
+
+def test_a_loop_is_reported_where_a_full_run_closes_it(ws: Path, no_racy_window: None, merged: list[bool]) -> None:
+    """Model 3 changes; 1 <- 2 <- 3 <- 1 is reported on the record where the search in ref order
+    closes it (1), which a run over 3 and its referrer 2 alone would place elsewhere."""
+    for version in (2, 3):
+        models_helpers.add_version(ws, version)
+    for version, parent in {1: 2, 2: 3, 3: 1}.items():
+        edit_yaml(
+            ws / f"models/sales-model/{version}/model.yaml",
+            lambda d, p=parent: d.update(derived_from=models_helpers.ref(p)),
+        )
+    check_step(ws)
+    touch_path = ws / "models/sales-model/3/model.yaml"
+    touch_path.write_bytes(touch_path.read_bytes())
+    check_step(ws)
+    assert merged[-1], "the second build was incremental"
+
+
+def test_a_ledger_naming_a_removed_version_is_judged_again(ws: Path, no_racy_window: None, merged: list[bool]) -> None:
+    """The ledger is about every version of its model: when one it names goes, its finding goes to
+    the versions that stay, none of which changed."""
+    models_helpers.add_version(ws, 2)
+    models_helpers.reach(ws, "candidate")
+    check_step(ws)
+    shutil.rmtree(ws / "models/sales-model/1")
+    check_step(ws)
+    assert merged[-1], "the second build was incremental"

@@ -55,6 +55,7 @@ class Context:
     # the clock for a key's expiry): a later run must not reuse them.
     volatile: bool = False
     signatures: dict[str, dict[str, object]] = field(default_factory=dict)  # see Report.signatures
+    ledger_scope: frozenset[str] | None = None  # the ledgers to check whatever the scope (incremental runs)
 
     def records(self) -> list[Record]:
         """The records this run checks (all, or those changed since --since)."""
@@ -69,6 +70,8 @@ class Context:
 
     def ledgers(self) -> list[str]:
         """The lifecycle ledgers this run checks (all, or those changed since --since, with their signature)."""
+        if self.ledger_scope is not None:
+            return [p for p in self.workspace.ledgers if p in self.ledger_scope]
         if self.scope is None:
             return list(self.workspace.ledgers)
         changed = self.since_changed
@@ -246,14 +249,16 @@ def check(
     since: tuple[str, set[str]] | None = None,
     early: Background | None = None,
     scope: frozenset[str] | None = None,
+    ledgers: frozenset[str] | None = None,
 ) -> tuple[list[Finding], dict[str, int], Context]:
     """Every rule over the workspace: raw findings (no severity yet), stats, and the context used.
 
     `scope`: refs of the only records to check (as --since chooses them, but given).
+    `ledgers`: the lifecycle ledgers to check (default: all, or with a scope those --since changed).
     """
     from strataml.doctor.rules import CHECKS
 
-    ctx = Context(workspace, options, cache, scope=scope, progress=progress, early=early)
+    ctx = Context(workspace, options, cache, scope=scope, progress=progress, early=early, ledger_scope=ledgers)
     if since is not None:
         ctx.since_commit, ctx.since_changed = since
     if options.since:
@@ -357,10 +362,13 @@ def doctor(
     use_cache: bool = False,
     progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
     entries: dict[str, Entry] | None = None,
+    again: Callable[[Workspace, Cache | None], Report | None] | None = None,
 ) -> Report:
     """Load the workspace at `root` and check it: the whole of `strataml doctor` minus rendering.
 
     `entries`: a walk of `root` the caller already made (ignored with --since, which walks its own way).
+    `again`: when the last run's findings cannot be reused whole, a caller that knows what changed
+    since an earlier run may answer from it (doctor.incremental); None from it means a full run.
 
     With the cache, a run whose every input is unchanged since the last one (each walked
     file's stat, the config, git's index and HEAD, the options) reuses that run's findings
@@ -394,7 +402,17 @@ def doctor(
                     },
                     strict,
                 )
-        raw, stats, ctx = _checked(root, entries, None, options, cache, progress)
+        loaded = None
+        if again is not None:
+            from strataml.workspace import load
+
+            loaded = load(root, cache, entries)
+            answer = again(loaded, cache)
+            if answer is not None:
+                if cache is not None:
+                    cache.save()
+                return answer
+        raw, stats, ctx = _checked(root, entries, None, options, cache, progress, workspace=loaded)
         workspace = ctx.workspace
         if key is not None and not ctx.volatile:
             cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})  # type: ignore[union-attr]
@@ -439,12 +457,13 @@ def _checked(
     cache: Cache | None,
     progress: Callable[[int, int], Callable[[int], None] | None] | None,
     since: tuple[str, set[str]] | None = None,
+    workspace: Workspace | None = None,
 ) -> tuple[list[Finding], dict[str, int], Context]:
-    """Load the walked workspace and run every rule, hashing big files in the background meanwhile."""
+    """Load the walked workspace (unless given) and run every rule, hashing big files in the background meanwhile."""
     from strataml.workspace import load
 
     early = _hash_early(root, entries, cache, progress)
-    workspace = load(root, cache, entries, deep)
+    workspace = load(root, cache, entries, deep) if workspace is None else workspace
     raw, stats, ctx = check(workspace, options, cache, progress, since, early)
     if early is not None:
         early.results()  # never leave the worker running (or the switch interval changed)

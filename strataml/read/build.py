@@ -12,13 +12,14 @@ The findings are listed once, at the top, and counted on the records they are ab
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from strataml import atomic, lfs, lifecycle, loading, schemas
 from strataml.doctor.finding import Finding, Report
+from strataml.doctor.incremental import Earlier
+from strataml.doctor.owners import Owners
 from strataml.doctor.rules.lineage import ref_fields, refs_in
 from strataml.records import Record
 from strataml.refs import RefError, parse_ref
@@ -47,16 +48,23 @@ def unsigned() -> dict[str, Any]:
 MAX_SERIES, MAX_POINTS = 64, 10_000
 
 
-@dataclass(frozen=True)
+@dataclass
 class Previous:
     """The last saved index and the walk it was built from: a record whose files (its folder's
-    every entry, a model's ledger) show the same lstat facts keeps its node, and is not read."""
+    every entry, a model's ledger, an experiment's spec) show the same lstat facts keeps its
+    node, and is not read. With the same config, keys and git index (`mergeable`), its findings
+    are the earlier run an incremental doctor run starts from."""
 
     nodes: dict[str, dict[str, Any]]
     facts: dict[str, tuple[str, int, int, int, int]]  # path -> (kind, size, mtime, inode, ctime)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    mergeable: bool = False
+    _kept: tuple[Workspace, dict[str, dict[str, Any]]] | None = field(default=None, repr=False)
 
     def reusable(self, workspace: Workspace) -> dict[str, dict[str, Any]]:
         """Ref -> the previous node, for every record nothing it is built from changed."""
+        if self._kept is not None and self._kept[0] is workspace:
+            return self._kept[1]
         groups: dict[str, list[Entry]] = {}
         for entry in workspace.entries.values():
             folder = record_folder(entry.path)
@@ -66,14 +74,13 @@ class Previous:
         for record in workspace.records:
             ref = str(record.ref)
             node = self.nodes.get(ref)
-            if (
-                node is None
-                or record.folder is None
-                or node.get("path") != record.folder
-                or node.get("kind") != record.kind
-            ):
+            if node is None or node.get("path") != (record.folder or record.meta) or node.get("kind") != record.kind:
                 continue
-            deps = list(groups.get(record.folder, ()))
+            if record.folder is None:  # an experiment: its spec file
+                spec = workspace.entries.get(record.meta)
+                deps = [spec] if spec is not None else []
+            else:
+                deps = list(groups.get(record.folder, ()))
             if record.kind == "model":  # its state and history: the ledger beside its versions
                 deps += [
                     workspace.entries.get(p) or Entry(p, "-", 0, 0, 0, 0)
@@ -83,7 +90,26 @@ class Previous:
                 facts.get(e.path, _GONE) == (e.kind, e.size, e.mtime_ns, e.inode, e.ctime_ns) for e in deps
             ):
                 out[ref] = node
+        self._kept = (workspace, out)
         return out
+
+    def earlier(self) -> Earlier:
+        """The previous findings and what each previous record named, for doctor.incremental."""
+        findings = [
+            Finding(f["code"], f["path"], f["message"], f["hint"], f.get("line"), f["severity"]) for f in self.findings
+        ]
+        names = {ref: _named(node["kind"], node.get("attrs")) for ref, node in self.nodes.items()}
+        return Earlier(findings, names)
+
+
+def _named(kind: Any, attrs: Any) -> list[str]:
+    out = []
+    for _path, text, _kinds in refs_in(str(kind), attrs if isinstance(attrs, dict) else {}):
+        try:
+            out.append(str(parse_ref(text)))
+        except RefError:
+            continue
+    return out
 
 
 _GONE = ("-", 0, 0, 0, 0)
@@ -135,39 +161,6 @@ def build(
     if generated_at:
         index["generated_at"] = generated_at
     return index
-
-
-class Owners:
-    """Which records a finding's path is about: its record folder (or metadata file), and for
-    a model's ledger every version of that model. One lookup per path segment, so counting
-    findings on nodes costs findings x depth, not findings x records."""
-
-    def __init__(self, records: Iterable[Record] | Iterable[dict[str, Any]]) -> None:
-        self.by_path: dict[str, list[str]] = {}
-        self.by_model: dict[str, list[str]] = {}
-        for r in records:
-            if isinstance(r, Record):
-                ref, kind, path, name = str(r.ref), r.kind, r.folder or r.meta, r.ref.name
-                meta: str | None = r.meta
-            else:
-                ref, kind, path = r["id"], r["kind"], r["path"]
-                name, meta = ref.split(":", 1)[1].split("@", 1)[0], None
-            self.by_path.setdefault(path, []).append(ref)
-            if meta and meta != path and not meta.startswith(path + "/"):
-                self.by_path.setdefault(meta, []).append(ref)
-            if kind == "model":
-                self.by_model.setdefault(f"models/{name}/{LEDGER}", []).append(ref)
-
-    def of(self, path: str) -> list[str]:
-        found: list[str] = []
-        parts = path.split("/", 2)
-        if len(parts) == 3 and parts[0] == "models" and parts[2].startswith(LEDGER):  # the ledger, its .asc
-            found += self.by_model.get(f"models/{parts[1]}/{LEDGER}", ())
-        prefix = path
-        while prefix:
-            found += self.by_path.get(prefix, ())
-            prefix = prefix.rpartition("/")[0]
-        return list(dict.fromkeys(found))
 
 
 def dumps(index: dict[str, Any]) -> str:

@@ -51,7 +51,7 @@ class Graph:
     def findings_by_node(self) -> dict[str, list[int]]:
         """Node id -> positions in the index's findings of those about it (the same owners the
         build counted them on), computed once for every reader."""
-        from strataml.read.build import Owners
+        from strataml.doctor.owners import Owners
 
         owners = Owners(self.index["nodes"])
         out: dict[str, list[int]] = {}

@@ -55,13 +55,23 @@ def made(
     `previous`: the last saved index and its walk; records unchanged since keep their nodes."""
     from strataml.cache import Cache
     from strataml.doctor import engine
+    from strataml.doctor.finding import Report
     from strataml.read.build import build
     from strataml.workspace import Workspace, load, walk
 
     root = Path(root).resolve()
     entries = walk(root) if entries is None else entries
-    # The doctor reuses its last report when nothing changed; records come from the cache.
-    report = engine.doctor(root, use_cache=use_cache, entries=entries)
+    # The doctor reuses its last report when nothing changed; records come from the cache; with
+    # a previous index over the same config, keys and git index, only what changed is checked.
+    again = None
+    if previous is not None and previous.mergeable:
+        from strataml.doctor import incremental
+
+        def again(workspace: Workspace, cache: Cache | None) -> Report | None:
+            assert previous is not None
+            return incremental.recheck(workspace, cache, previous.earlier(), previous.reusable(workspace))
+
+    report = engine.doctor(root, use_cache=use_cache, entries=entries, again=again)
     workspace = (
         report.workspace
         if isinstance(report.workspace, Workspace)
@@ -204,9 +214,11 @@ def listing(walked: Walked, until: int | None) -> str | None:
     return json.dumps(body, separators=(",", ":"))
 
 
-def previous(root: Path) -> Previous | None:
+def previous(root: Path, context: str | None = None) -> Previous | None:
     """The saved index with the walk it was built from (stale or not), when the two belong
-    together and this version of strataml built them; else None (everything is built anew)."""
+    together and this version of strataml built them; else None (everything is built anew).
+    Its findings are an earlier doctor run to start from when `context` (config, keys, git's
+    index and HEAD) is the same and no verdict in it depended on the clock."""
     from strataml.read.build import Previous
 
     try:
@@ -235,7 +247,17 @@ def previous(root: Path) -> Previous | None:
         for i, (path, kind) in enumerate(zip(paths, kinds))
         if isinstance(path, str)
     }
-    return Previous({n["id"]: n for n in nodes}, facts)
+    found = index.get("findings") if isinstance(index, dict) else None
+    mergeable = (
+        context is not None
+        and listing.get("context") == context
+        and listing.get("until") is None
+        and isinstance(found, list)
+        and all(isinstance(f, dict) and {"code", "path", "message", "hint", "severity"} <= f.keys() for f in found)
+    )
+    return Previous(
+        {n["id"]: n for n in nodes}, facts, found if mergeable and isinstance(found, list) else [], mergeable
+    )
 
 
 def _tool() -> str:
@@ -317,9 +339,8 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
                     return Resolved(index, text, False, until is not None)
         except (OSError, ValueError, atomic.TooLarge):
             pass  # missing, damaged or grown past reason: rebuild
-    index, volatile = made(
-        root, entries=walked.entries, use_cache=writable, previous=previous(root) if writable else None
-    )
+    before = previous(root, walked.context) if writable else None
+    index, volatile = made(root, entries=walked.entries, use_cache=writable, previous=before)
     text = dumps(index)
     if writable:
         try:

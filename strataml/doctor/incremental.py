@@ -1,0 +1,137 @@
+"""A doctor run from an earlier one: when a few records changed, check those and every record
+whose findings can depend on them, and keep the earlier findings of all the others.
+
+What a record's findings can depend on besides its own files, config, keys and git's index
+(an earlier run is only used when those last three are unchanged):
+- the records it names: that they exist, their kind, a dataset's digest and time range, a
+  model's files (lineage); so every record naming a changed, added or removed record is checked;
+- the records whose names fold alike (collisions): checked with any added or removed record;
+- every record of a kind, for a dangling reference's "did you mean": with any record added or
+  removed, every record that had a dangling reference is checked;
+- the records it comes from through models' and datasets' own lineage (a loop is reported
+  where the search, in ref order, closes it): a changed model or dataset brings the whole
+  group that model-to-model or dataset-to-dataset references connect, before and after.
+Ledgers are checked whole (a ledger finding is about every version of its model), and the
+findings about no record (the config, stray files) come from the new run. A run whose verdict
+the clock can change (signatures, ledger times) is never merged: the caller runs in full.
+The differential test (tests/test_incremental_index.py) holds this against full runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from strataml.cache import Cache
+from strataml.doctor.engine import Options, _dedupe, apply, check, policy_for
+from strataml.doctor.finding import Finding, Report
+from strataml.doctor.owners import Owners
+from strataml.doctor.rules.lineage import DANGLING, ref_fields
+from strataml.refs import RefError, fold, parse_ref
+from strataml.workspace import LEDGER, Workspace
+
+# Past this share of changed records a full run is as cheap, and simpler to trust.
+MOST = 0.2
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What an earlier run over the same config, keys and git index left."""
+
+    findings: list[Finding]  # severities applied
+    names: dict[str, list[str]]  # every record of that run -> the refs it named (canonical)
+
+
+def recheck(
+    workspace: Workspace,
+    cache: Cache | None,
+    earlier: Earlier,
+    unchanged: Iterable[str],
+    options: Options | None = None,
+) -> Report | None:
+    """The report a full run would give, from `earlier` and the records not in `unchanged`;
+    None when a full run is the better answer (most records changed, or a verdict of the clock)."""
+    current = {str(r.ref): r for r in workspace.records}
+    same = set(unchanged) & set(current) & set(earlier.names)
+    changed = (set(current) | set(earlier.names)) - same
+    if len(changed) > max(50, MOST * len(current)):
+        return None
+    names = {ref: earlier.names[ref] for ref in same}
+    for ref in changed & set(current):
+        names[ref] = _named(ref_fields(current[ref]))
+    affected = set(changed) | _referrers(changed, names)
+    born_or_gone = set(current) ^ set(earlier.names)
+    if born_or_gone:
+        folded = {_folded(ref) for ref in born_or_gone}
+        affected |= {ref for ref in current if _folded(ref) in folded}
+        owners = Owners(workspace.records)
+        affected |= {o for f in earlier.findings if f.code == DANGLING for o in owners.of(f.path)}
+    affected |= _lineage_groups(changed, names, earlier.names)
+    raw, stats, ctx = check(
+        workspace,
+        options or Options(),
+        cache,
+        scope=frozenset(affected & set(current)),
+        ledgers=frozenset(workspace.ledgers),
+    )
+    if ctx.volatile:
+        return None
+    fresh = apply(policy_for(ctx.config_in_force()), raw)
+    owners = Owners(workspace.records)
+
+    def from_new(path: str) -> bool:
+        found = owners.of(path)
+        return not found or _is_ledger(path) or any(o in affected for o in found)
+
+    kept = [f for f in earlier.findings if not from_new(f.path)]
+    findings = _dedupe([*kept, *(f for f in fresh if from_new(f.path))])
+    return Report(tuple(findings), stats, False, ctx.signatures, workspace)
+
+
+def _named(fields: Iterable[tuple[object, str, object]]) -> list[str]:
+    out = []
+    for _path, text, _kinds in fields:
+        try:
+            out.append(str(parse_ref(text)))
+        except RefError:
+            continue
+    return out
+
+
+def _referrers(changed: set[str], names: dict[str, list[str]]) -> set[str]:
+    return {ref for ref, named in names.items() if any(n in changed for n in named)}
+
+
+def _lineage_groups(changed: set[str], now: dict[str, list[str]], before: dict[str, list[str]]) -> set[str]:
+    """Every model (dataset) connected to a changed one by model-to-model (dataset-to-dataset)
+    references, in either direction, as they stand now or stood before."""
+    links: dict[str, set[str]] = {}
+    for names in (now, before):
+        for ref, named in names.items():
+            kind = ref.split(":", 1)[0]
+            if kind not in ("model", "dataset"):
+                continue
+            for other in named:
+                if other.split(":", 1)[0] == kind and other != ref:
+                    links.setdefault(ref, set()).add(other)
+                    links.setdefault(other, set()).add(ref)
+    group: set[str] = set()
+    todo = [ref for ref in changed if ref in links]
+    while todo:
+        ref = todo.pop()
+        if ref not in group:
+            group.add(ref)
+            todo.extend(links.get(ref, ()))
+    return group
+
+
+def _folded(ref: str) -> str:
+    try:
+        return parse_ref(ref).folded
+    except RefError:
+        return fold(ref)
+
+
+def _is_ledger(path: str) -> bool:
+    parts = path.split("/")
+    return len(parts) == 3 and parts[0] == "models" and parts[2].startswith(LEDGER)
