@@ -377,6 +377,68 @@ def _managed(root: Path, depth: int | None) -> dict[str, Entry]:
     return out
 
 
+class Seen(NamedTuple):
+    """One path of an earlier walk, looked at again with lstat."""
+
+    path: str
+    kind: str  # what the earlier walk saw: file | dir
+    now: tuple[int, int, int, int] | None  # (size, mtime, inode, ctime) now; None: gone or another kind
+    changed: bool  # the facts differ from the earlier walk's
+
+
+def rewalk(root: Path, seen: list[Seen], tops: set[str]) -> dict[str, Entry]:
+    """The walk of `root`, made from an earlier one: the same entries walk() gives, listing again
+    only the folders whose lstat changed (`tops`: the managed folders that did) and new ones.
+
+    A folder's mtime changes whenever an entry in it is added, removed or renamed, and the
+    earlier walk took each folder's lstat before listing it; so a folder whose facts are the
+    same holds the same names, and each of those names is in `seen`."""
+    real_root = os.path.realpath(root)
+    out: dict[str, Entry] = {}
+    dropped: set[str] = set()  # folders of the earlier walk no longer there as folders
+    again = [top for top in MANAGED if top in tops]
+    for item in seen:
+        if item.path.rpartition("/")[0] in dropped:
+            dropped.add(item.path)
+            continue
+        if item.now is None:
+            dropped.add(item.path)  # gone, or now another kind: its folder changed and is listed again
+            continue
+        out[item.path] = Entry(item.path, item.kind, *item.now)
+        if item.kind == "dir" and item.changed:
+            again.append(item.path)
+    children: dict[str, list[str]] = {}
+    for path in out:
+        children.setdefault(path.rpartition("/")[0], []).append(path)
+
+    def drop_below(folder: str) -> None:
+        for child in children.pop(folder, ()):
+            if out.pop(child, None) is not None:
+                drop_below(child)
+
+    for folder in again:
+        if folder in dropped or folder.rpartition("/")[0] in dropped:
+            continue
+        listed: dict[str, Entry] = {}
+        _scan(os.path.join(root, folder), folder, real_root, listed, depth=1)
+        if folder in listed or not os.path.lexists(os.path.join(root, folder)):
+            # unreadable now, or gone since it was looked at: the same answer a walk gives
+            drop_below(folder)
+            out.pop(folder, None)
+            if folder in listed:
+                out[folder] = listed.pop(folder)
+            continue
+        for path in children.get(folder, ()):
+            if path not in listed and out.pop(path, None) is not None:  # removed after its lstat
+                drop_below(path)
+        for path, entry in listed.items():
+            before = out.get(path)
+            out[path] = entry
+            if entry.kind == "dir" and (before is None or before.kind != "dir"):
+                _scan(os.path.join(root, path), path, real_root, out)  # a new folder: all of it
+    return _sorted(out)
+
+
 def walk_changed(root: Path, folders: set[str], top: dict[str, Entry] | None = None) -> dict[str, Entry]:
     """The walk of a --since run: the managed folders' first level (`top`, from walk_top()),
     the name folders that hold changed records (and any whose name folds the same, for

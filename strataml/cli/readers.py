@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,13 +13,16 @@ from strataml.cli.output import wants_color
 from strataml.controls import shown
 from strataml.read.query import KIND_OF_LIST, Graph
 
+if TYPE_CHECKING:
+    from strataml.read.saved import Probe
+
 FORMATS = click.Choice(("text", "json"))
 
 
-def _graph(state: State, proven_stale: bool = False) -> Graph:
+def _graph(state: State, looked: Probe | None = None) -> Graph:
     from strataml.read import saved
 
-    index, _rebuilt = saved.current(state.root(), proven_stale=proven_stale)
+    index, _rebuilt = saved.current(state.root(), looked)
     return Graph(index)
 
 
@@ -69,7 +72,8 @@ def list_command(
 
     root = state.root()
     # A provably fresh index has its rows saved beside it: no walk, no parsing of the index.
-    found_tables = saved.saved_rows(root) or tables(_graph(state, proven_stale=True))
+    looked = saved.probe(root)
+    found_tables = saved.saved_rows(root, looked) or tables(_graph(state, looked))
     every = found_tables[what]
     found = select(every, list(filters), sort, desc, limit)
     if fmt == "json":

@@ -27,6 +27,7 @@ from strataml import atomic
 
 if TYPE_CHECKING:
     from strataml.read.build import Previous
+    from strataml.workspace import Seen
 
 INDEX = ".strataml/index.json"
 KEY = ".strataml/index.key"
@@ -89,70 +90,128 @@ class Walked(NamedTuple):
     tops: list[tuple[str, str, int, int, int, int]]  # each managed folder's lstat, taken before the walk
 
 
-def freshness(root: Path) -> Walked:
-    """Walk the tree and key it (the managed folders' own lstat first, for index.walk)."""
+def freshness(root: Path, looked: Probe | None = None) -> Walked:
+    """Walk the tree and key it (the managed folders' own lstat first, for index.walk). With what
+    probe() saw of the last walk, only folders whose lstat changed are listed again (rewalk)."""
     from strataml.snapshot import context_key, keyed
-    from strataml.workspace import walk
+    from strataml.workspace import rewalk, walk
 
     tops = _tops(root)
     context = context_key(root, "index")
-    entries = walk(root)
+    entries = None
+    if looked is not None and looked.seen is not None and all(kind in ("d", "-") for _n, kind, *_f in tops):
+        before = {t[0]: list(t) for t in looked.tops or () if isinstance(t, list) and t}
+        changed = {name for name, *facts in tops if before.get(name) != [name, *facts]}
+        # Past a tenth of the paths changed, one walk is as cheap and simpler.
+        if sum(s.changed or s.now is None for s in looked.seen) <= max(100, len(looked.seen) // 10):
+            entries = rewalk(root, looked.seen, changed)
+    if entries is None:
+        entries = walk(root)
     return Walked(entries, keyed(context, entries), context, tops)
+
+
+class Probe(NamedTuple):
+    """What probe() learned from index.walk."""
+
+    key: str | None  # the saved index's key, when it is provably fresh
+    seen: list[Seen] | None  # else every path of the last walk looked at again (None: walk anew)
+    tops: list[Any] | None  # the managed folders as the last walk saw them
 
 
 def quick(root: Path) -> str | None:
     """The saved index's key when index.walk proves nothing changed since it was built (every
     listed path lstat'ed again, the context key recomputed); else None, and the caller walks."""
+    return probe(root).key
+
+
+def probe(root: Path) -> Probe:
+    """quick(), keeping what it saw for freshness() when the index is stale."""
     from strataml.snapshot import context_key
 
+    nothing = Probe(None, None, None)
     try:
         raw = atomic.read_bytes(root, WALK, limit=MAX_INDEX_BYTES)
         listing = json.loads(raw) if raw is not None else None
     except (OSError, ValueError, atomic.Refused):
-        return None
+        return nothing
     if not isinstance(listing, dict) or listing.get("format") != WALK_FORMAT:
-        return None
+        return nothing
     key, until, tops, paths, kinds, stats = (
         listing.get(k) for k in ("key", "until", "tops", "paths", "kinds", "stats")
     )
     if not (
         isinstance(key, str)
+        and isinstance(tops, list)
         and isinstance(paths, list)
+        and all(isinstance(p, str) for p in paths)
         and isinstance(kinds, str)
+        and set(kinds) <= {"f", "d"}
         and isinstance(stats, list)
         and len(kinds) == len(paths)
         and len(stats) == 4 * len(paths)
+        and all(type(n) is int for n in stats)
     ):
-        return None
-    if until is not None and not (isinstance(until, int) and time.time() < until):
-        return None
-    if tops != [list(t) for t in _tops(root)] or listing.get("context") != context_key(root, "index"):
-        return None
-    now = _restat(root, paths)
-    if now is None:
-        return None
-    types = [m & _TYPE for m in now[0::5]]
-    del now[0::5]
-    if now != stats or types != [_TYPES.get(k) for k in kinds]:
-        return None
+        return nothing
+    now, types = _restat(root, paths), None
+    if now is not None:
+        types = [m & _TYPE for m in now[0::5]]
+        del now[0::5]
+        if (
+            now == stats
+            and types == [_TYPES[k] for k in kinds]
+            and tops == [list(t) for t in _tops(root)]
+            and (until is None or (isinstance(until, int) and time.time() < until))
+            and listing.get("context") == context_key(root, "index")
+            and _vouched(root, key)
+        ):
+            return Probe(key, None, tops)
+    return Probe(None, _seen(root, paths, kinds, stats, now, types), tops)
+
+
+def _vouched(root: Path, key: str) -> bool:
+    """index.key is written after index.json and removed before it changes: it vouches for it."""
     try:
         saved = atomic.read_bytes(root, KEY, limit=1024)
     except (OSError, atomic.Refused):
-        return None
-    # index.key is written after index.json and removed before it changes: it vouches for it.
-    return key if saved is not None and saved.decode("utf-8", "replace").split(" ")[0].strip() == key else None
+        return False
+    return saved is not None and saved.decode("utf-8", "replace").split(" ")[0].strip() == key
+
+
+def _seen(
+    root: Path, paths: list[str], kinds: str, stats: list[int], now: list[int] | None, types: list[int] | None
+) -> list[Seen]:
+    """Each listed path with its facts now (None when gone or no longer of its kind); `now` and
+    `types` from the fast pass when every path was there."""
+    from strataml.workspace import Seen
+
+    names = {"f": "file", "d": "dir"}
+    out = []
+    base = os.path.join(root, "")
+    for i, (path, kind) in enumerate(zip(paths, kinds)):
+        facts: tuple[int, int, int, int] | None
+        if now is not None and types is not None:
+            facts = (now[4 * i], now[4 * i + 1], now[4 * i + 2], now[4 * i + 3]) if types[i] == _TYPES[kind] else None
+        else:
+            try:
+                st = os.lstat(base + path)
+            except (OSError, ValueError):
+                facts = None
+            else:
+                same_kind = st.st_mode & _TYPE == _TYPES[kind]
+                facts = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns) if same_kind else None
+        changed = facts is None or list(facts) != stats[4 * i : 4 * i + 4]
+        out.append(Seen(path, names[kind], facts, changed))
+    return out
 
 
 _TYPE = 0o170000  # stat.S_IFMT's mask
 _TYPES = {"f": stat.S_IFREG, "d": stat.S_IFDIR}
 
 
-def _restat(root: Path, paths: list[Any]) -> list[int] | None:
+def _restat(root: Path, paths: list[str]) -> list[int] | None:
     """The listed paths' lstat facts now, flat (mode, size, mtime, inode, ctime each); None when
     one is gone. The hot loop of a fresh reader: one lstat per path (30,000 on 10k records),
     iterated in C; the syscalls are most of its cost."""
-    if not all(isinstance(p, str) for p in paths):
-        return None
     base = os.path.join(root, "")
     try:
         return list(chain.from_iterable(map(_FACTS, map(os.lstat, [base + p for p in paths]))))
@@ -279,9 +338,9 @@ def fresh_text(root: Path) -> tuple[str, dict[str, int]] | None:
         return None
 
 
-def saved_rows(root: Path) -> dict[str, Any] | None:
+def saved_rows(root: Path, looked: Probe | None = None) -> dict[str, Any] | None:
     """`strataml list`'s rows (query.tables) when the saved index is provably fresh; else None."""
-    key = quick(Path(root).resolve())
+    key = (probe(Path(root).resolve()) if looked is None else looked).key
     if key is None:
         return None
     try:
@@ -292,15 +351,16 @@ def saved_rows(root: Path) -> dict[str, Any] | None:
     return tables if isinstance(tables, dict) and tables.get("key") == key else None
 
 
-def current(root: Path, *, proven_stale: bool = False) -> tuple[dict[str, Any], bool]:
+def current(root: Path, looked: Probe | None = None) -> tuple[dict[str, Any], bool]:
     """(the index for the repository as it is now, whether it had to be rebuilt).
 
     Readers call this: a stale or missing index is rebuilt and saved without anyone running
     `strataml index`. A workspace that cannot be written to still gets a fresh index in memory.
-    `proven_stale`: quick() already failed, do not ask again.
+    `looked`: what probe() saw already (not asked again).
     """
     root = Path(root).resolve()
-    if not proven_stale and quick(root) is not None:
+    looked = probe(root) if looked is None else looked
+    if looked.key is not None:
         try:
             raw = atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES)
             index = json.loads(raw) if raw is not None else None
@@ -308,7 +368,7 @@ def current(root: Path, *, proven_stale: bool = False) -> tuple[dict[str, Any], 
                 return index, False
         except (OSError, ValueError, atomic.TooLarge, atomic.Refused):
             pass  # damaged under us: the walk below rebuilds it
-    found = resolve(root, freshness(root))
+    found = resolve(root, freshness(root, looked))
     return found.index, found.rebuilt
 
 

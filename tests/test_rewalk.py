@@ -1,0 +1,157 @@
+"""A reader that finds the saved index stale lists again only the folders whose lstat changed
+(workspace.rewalk): after random changes to the tree, it must give exactly what walk() gives."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from strataml import atomic, cache, snapshot, workspace
+from strataml.read import saved
+
+TOPS = ("datasets", "runs", "models", "experiments")
+
+
+def _dirs(root: Path) -> list[Path]:
+    found = [p for top in TOPS if (root / top).is_dir() for p in [root / top, *(root / top).rglob("*")]]
+    return sorted(p for p in found if p.is_dir() and not p.is_symlink())
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for top in TOPS if (root / top).is_dir() for p in (root / top).rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def mutate(root: Path, rng: random.Random) -> None:
+    dirs, files = _dirs(root), _files(root)
+    op = rng.randrange(14)
+    name = f"n{rng.randrange(10**6)}"
+    if op == 0 and dirs:
+        (rng.choice(dirs) / f"{name}.txt").write_text(name)
+    elif op == 1 and files:
+        with rng.choice(files).open("ab") as out:
+            out.write(b"x")
+    elif op == 2 and files:
+        rng.choice(files).unlink()
+    elif op == 3 and dirs:
+        folder = rng.choice(dirs) / name / "inner"
+        folder.mkdir(parents=True)
+        (folder / "a.bin").write_bytes(b"a")
+    elif op == 4 and len(dirs) > 4:
+        victim = rng.choice(dirs)
+        if victim.name not in TOPS:
+            shutil.rmtree(victim)
+    elif op == 5 and files and dirs:
+        source = rng.choice(files)
+        os.rename(source, rng.choice([source.parent, *dirs]) / f"{name}.moved")
+    elif op == 6 and files:
+        path = rng.choice(files)
+        path.unlink()
+        path.mkdir()
+        (path / "now-a-folder.txt").write_text("x")
+    elif op == 7 and len(dirs) > 4:
+        victim = rng.choice(dirs)
+        if victim.name not in TOPS:
+            shutil.rmtree(victim)
+            victim.write_text("now a file")
+    elif op == 8 and files:
+        path = rng.choice(files)
+        path.unlink()
+        path.symlink_to("elsewhere")
+    elif op == 9 and dirs:
+        folder = rng.choice(dirs)
+        if ".git" not in folder.parts:
+            (folder / ".git").mkdir(exist_ok=True)
+    elif op == 10:
+        top = root / rng.choice(TOPS)
+        if top.is_dir() and rng.random() < 0.3:
+            shutil.rmtree(top)
+        else:
+            (top / name).mkdir(parents=True, exist_ok=True)
+    elif op == 11 and files:
+        os.chmod(rng.choice(files), 0o600)
+    elif op == 12 and dirs:
+        os.utime(rng.choice(dirs))
+    elif op == 13:
+        clean(root)
+
+
+def clean(root: Path) -> None:
+    """Links and nested repositories go (while any is there, no listing can be written)."""
+    for path in _dirs(root):
+        if path.name == ".git":
+            shutil.rmtree(path, ignore_errors=True)
+    for top in TOPS:
+        for link in (root / top).rglob("*") if (root / top).is_dir() else ():
+            if link.is_symlink():
+                link.unlink()
+
+
+def seed_tree(root: Path, rng: random.Random) -> None:
+    (root / "strataml.yaml").write_text("schema: strataml/workspace/v1\nname: t\n")
+    for top in TOPS[:3]:
+        for i in range(rng.randint(1, 4)):
+            folder = root / top / f"r{i}" / "1"
+            folder.mkdir(parents=True)
+            for j in range(rng.randint(0, 3)):
+                (folder / f"f{j}.bin").write_bytes(bytes([j]) * j)
+    (root / "experiments").mkdir()
+    (root / "experiments" / "e.yaml").write_text("name: e\n")
+
+
+@pytest.mark.parametrize("seed", range(int(os.environ.get("STRATAML_DIFF_SEEDS", "8"))))
+def test_rewalk_equals_a_walk_after_random_changes(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache, "RACY_NS", 0)
+    monkeypatch.setattr(snapshot, "RACY_NS", 0)
+    rng = random.Random(seed)
+    root = tmp_path / "ws"
+    root.mkdir()
+    seed_tree(root, rng)
+    real_walk = workspace.walk
+    rewalked = 0
+    for _step in range(40):
+        walked = saved.freshness(root)
+        text = saved.listing(walked, None)
+        if text is not None:
+            atomic.write_text(root, saved.WALK, text)
+            atomic.write_text(root, saved.KEY, f"{walked.key}\n")
+        else:
+            atomic.remove(root, saved.WALK)
+            clean(root)
+        time.sleep(0.02)  # past the file system clock's tick: the racy window, kept short
+        for _ in range(rng.randint(1, 3)):
+            mutate(root, rng)
+        looked = saved.probe(root)
+        expected = real_walk(root)
+        if looked.seen is None:
+            continue  # nothing to start from (no listing: a link or a nested repository was there)
+
+        def no_walk(_root: Path) -> dict:
+            raise AssertionError("freshness walked the whole tree though a rewalk applied")
+
+        monkeypatch.setattr(workspace, "walk", no_walk)
+        try:
+            got = saved.freshness(root, looked).entries
+        finally:
+            monkeypatch.setattr(workspace, "walk", real_walk)
+        assert list(got) == list(expected)
+        assert got == expected
+        rewalked += 1
+    assert rewalked >= 5
+
+
+def test_unchanged_tree_is_proven_fresh_and_a_stale_one_rewalked(ws: Path) -> None:
+    from conftest import age
+
+    age(ws)
+    saved.current(ws)
+    assert saved.probe(ws).key is not None
+    (ws / "datasets/sales/1/extra.csv").write_text("a\n")
+    looked = saved.probe(ws)
+    assert looked.key is None and looked.seen is not None
+    assert sum(s.changed for s in looked.seen) == 1  # the dataset's folder: its mtime changed
+    assert saved.freshness(ws, looked).entries == workspace.walk(ws)
