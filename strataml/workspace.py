@@ -384,6 +384,7 @@ class Seen(NamedTuple):
     kind: str  # what the earlier walk saw: file | dir
     now: tuple[int, int, int, int] | None  # (size, mtime, inode, ctime) now; None: gone or another kind
     changed: bool  # the facts differ from the earlier walk's
+    before: tuple[int, ...] = ()  # the earlier walk's facts
 
 
 def rewalk(root: Path, seen: list[Seen], tops: set[str]) -> dict[str, Entry]:

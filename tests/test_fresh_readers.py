@@ -168,3 +168,74 @@ def test_index_command_reuses_a_provably_fresh_index(ws: Path, tmp_path: Path, c
     (ws / "datasets/sales/1/extra.csv").write_text("a\n")
     code, _, err = cli(ws, "index", capsys=capsys)
     assert code == 0 and "Wrote" in err
+
+
+def _vouch(ws: Path, name: str, field: str) -> None:
+    """Make index.walk vouch for the file as it is now (what a consistent forgery would do)."""
+    import hashlib
+
+    listing = json.loads((ws / ".strataml/index.walk").read_text())
+    listing[field] = hashlib.sha256((ws / ".strataml" / name).read_bytes()).hexdigest()
+    (ws / ".strataml/index.walk").write_text(json.dumps(listing))
+
+
+def test_an_index_or_rows_not_saved_with_the_walk_is_not_read(ws: Path, capsys) -> None:
+    primed(ws)
+    index_file = ws / ".strataml/index.json"
+    data = json.loads(index_file.read_text())
+    data["nodes"][0]["attrs"]["description"] = "forged"
+    index_file.write_text(json.dumps(data))
+    index, rebuilt = saved.current(ws)
+    assert rebuilt and dumps(index) == dumps(saved.make(ws))
+    (ws / ".strataml/index.rows").write_text(json.dumps({"key": saved.quick(ws), "runs": []}))
+    assert saved.saved_rows(ws) is None
+    code, out, _ = cli(ws, "list", "runs", "--format", "json", capsys=capsys)
+    assert code == 0 and len(json.loads(out)) == 1
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d["nodes"][0].update(attrs=["x"]),
+        lambda d: d["nodes"][0].pop("kind"),
+        lambda d: d["nodes"][0].pop("attrs"),
+        lambda d: d["findings"].append({"code": "X", "path": 7, "message": "", "hint": "", "severity": "error"}),
+        lambda d: d.update(edges=[{"from": 1}]),
+    ],
+)
+def test_a_damaged_previous_index_is_built_anew(ws: Path, capsys, damage) -> None:
+    """Even one index.walk vouches for (its digest matches): the shapes are checked before reuse."""
+    primed(ws)
+    index_file = ws / ".strataml/index.json"
+    data = json.loads(index_file.read_text())
+    data.setdefault("findings", [])
+    damage(data)
+    index_file.write_text(json.dumps(data))
+    _vouch(ws, "index.json", "index_sha256")
+    (ws / RUN / "run.yaml").write_text((ws / RUN / "run.yaml").read_text() + "\n")
+    code, _, err = cli(ws, "list", "runs", capsys=capsys)
+    assert code == 0, err
+    assert dumps(saved.current(ws)[0]) == dumps(saved.make(ws))
+
+
+def test_damaged_rows_with_the_right_key_are_not_used(ws: Path, capsys) -> None:
+    primed(ws)
+    (ws / ".strataml/index.rows").write_text(json.dumps({"key": saved.quick(ws), "counts": {}}))
+    _vouch(ws, "index.rows", "rows_sha256")
+    assert saved.saved_rows(ws) is None
+    assert cli(ws, "list", "runs", capsys=capsys)[0] == 0
+    assert cli(ws, "index", capsys=capsys)[0] == 0
+
+
+def test_a_proof_that_cannot_be_written_does_not_rebuild(ws: Path, tmp_path: Path) -> None:
+    """A fresh index whose index.walk cannot be written (a symlink in its place, a read-only
+    checkout) is still the answer: readers do not rebuild for want of the proof."""
+    primed(ws)
+    (ws / ".strataml/index.walk").unlink()
+    rows = ws / ".strataml/index.rows"
+    rows.unlink()
+    rows.symlink_to(tmp_path / "elsewhere")
+    for _ in range(2):
+        _, rebuilt = saved.current(ws)
+        assert not rebuilt
+    assert not (tmp_path / "elsewhere").exists()

@@ -7,6 +7,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from strataml.read.build import dumps
 from strataml.read.query import Graph, tables
 
 Op = Callable[[Path, random.Random], None]
+RUN_META = "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml"
 
 
 def _folders(ws: Path, pattern: str) -> list[Path]:
@@ -299,3 +301,56 @@ def test_a_ledger_naming_a_removed_version_is_judged_again(ws: Path, no_racy_win
     shutil.rmtree(ws / "models/sales-model/1")
     check_step(ws)
     assert merged[-1], "the second build was incremental"
+
+
+def test_a_loop_member_brought_in_as_a_referrer_brings_its_group(ws: Path, no_racy_window: None, merged: list[bool]) -> None:
+    """Version 2 names the run that changes, version 1 does not; they derive from each other:
+    the search must start from both, as a full run does (from 1, first in ref order), or the
+    loop is reported a second time, on 2."""
+    models_helpers.add_version(ws, 2)
+    for version, parent in {1: 2, 2: 1}.items():
+        edit_yaml(
+            ws / f"models/sales-model/{version}/model.yaml",
+            lambda d, p=parent: d.update(derived_from=models_helpers.ref(p)),
+        )
+    edit_yaml(ws / "models/sales-model/1/model.yaml", lambda d: d.update(produced_by="run:20250101T000000Z-gone-000000"))
+    check_step(ws)
+    edit_yaml(ws / RUN_META, lambda d: d.update(status="failed"))
+    check_step(ws)
+    assert merged[-1]
+
+
+def test_a_ledger_signature_without_its_ledger_means_a_full_run(ws: Path, no_racy_window: None, merged: list[bool]) -> None:
+    check_step(ws)
+    (ws / "models/sales-model/lifecycle.jsonl.asc").write_text("junk\n")
+    check_step(ws)
+    assert not merged[-1]
+
+
+def test_a_replaced_index_is_never_a_previous_one(ws: Path, no_racy_window: None, kept: list[int]) -> None:
+    """An index.json that is not the one index.walk was saved with (a branch that commits one,
+    a hand edit) lends no node and no finding."""
+    check_step(ws)
+    index_file = ws / ".strataml/index.json"
+    data = json.loads(index_file.read_text())
+    for node in data["nodes"]:
+        node["attrs"]["description"] = "forged"
+    data["findings"] = []
+    index_file.write_text(json.dumps(data))
+    edit_yaml(ws / RUN_META, lambda d: d.update(status="failed"))
+    check_step(ws)
+    assert kept[-1:] in ([], [0])
+
+
+def test_a_gitattributes_in_the_tree_means_a_full_run(ws: Path, no_racy_window: None, merged: list[bool]) -> None:
+    """git routes files by every .gitattributes on their way (LFS): records that did not change get other findings."""
+    edit_yaml(ws / "strataml.yaml", lambda d: d.update(lfs={"threshold_bytes": 10}))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], cwd=ws, check=True)
+    (ws / ".gitignore").write_text(".strataml/\n")
+    subprocess.run([*git, "add", "-A"], cwd=ws, check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], cwd=ws, check=True)
+    check_step(ws)
+    (ws / "datasets/sales/.gitattributes").write_text("*.csv filter=lfs diff=lfs merge=lfs -text\n")
+    check_step(ws)
+    assert True not in merged

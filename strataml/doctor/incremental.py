@@ -9,18 +9,20 @@ What a record's findings can depend on besides its own files, config, keys and g
 - every record of a kind, for a dangling reference's "did you mean": with any record added or
   removed, every record that had a dangling reference is checked;
 - the records it comes from through models' and datasets' own lineage (a loop is reported
-  where the search, in ref order, closes it): a changed model or dataset brings the whole
-  group that model-to-model or dataset-to-dataset references connect, before and after.
+  where the search, in ref order, closes it): every model or dataset checked again brings the
+  whole group that model-to-model or dataset-to-dataset references connect, before and after.
 Ledgers are checked whole (a ledger finding is about every version of its model), and the
-findings about no record (the config, stray files) come from the new run. A run whose verdict
-the clock can change (signatures, ledger times) is never merged: the caller runs in full.
+findings about no record (the config, stray files) come from the new run. A workspace with a
+signature file anywhere, or a run whose verdict the clock can change (ledger times), is never
+merged: the caller runs in full, as it does when a .gitattributes in the tree changed.
 The differential test (tests/test_incremental_index.py) holds this against full runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from strataml.cache import Cache
 from strataml.doctor.engine import Options, _dedupe, apply, check, policy_for
@@ -28,18 +30,24 @@ from strataml.doctor.finding import Finding, Report
 from strataml.doctor.owners import Owners
 from strataml.doctor.rules.lineage import DANGLING, ref_fields
 from strataml.refs import RefError, fold, parse_ref
-from strataml.workspace import LEDGER, Workspace
+from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace
 
 # Past this share of changed records a full run is as cheap, and simpler to trust.
 MOST = 0.2
 
 
-@dataclass(frozen=True)
+@dataclass
 class Earlier:
     """What an earlier run over the same config, keys and git index left."""
 
     findings: list[Finding]  # severities applied
-    names: dict[str, list[str]]  # every record of that run -> the refs it named (canonical)
+    refs: set[str]  # every record of that run
+    links: list[tuple[str, str]]  # (record, a record it names) for every reference that resolved then
+    all_names: Callable[[], dict[str, list[str]]]  # record -> every ref it named, resolved or not
+
+    @cached_property
+    def names(self) -> dict[str, list[str]]:
+        return self.all_names()
 
 
 def recheck(
@@ -51,22 +59,30 @@ def recheck(
 ) -> Report | None:
     """The report a full run would give, from `earlier` and the records not in `unchanged`;
     None when a full run is the better answer (most records changed, or a verdict of the clock)."""
+    if any(path.endswith(SIGNATURE_SUFFIX) for path in workspace.entries):
+        return None  # signatures: verdicts of the clock and of keys, judged whole
     current = {str(r.ref): r for r in workspace.records}
-    same = set(unchanged) & set(current) & set(earlier.names)
-    changed = (set(current) | set(earlier.names)) - same
+    same = set(unchanged) & set(current) & earlier.refs
+    changed = (set(current) | earlier.refs) - same
     if len(changed) > max(50, MOST * len(current)):
         return None
-    names = {ref: earlier.names[ref] for ref in same}
-    for ref in changed & set(current):
-        names[ref] = _named(ref_fields(current[ref]))
-    affected = set(changed) | _referrers(changed, names)
-    born_or_gone = set(current) ^ set(earlier.names)
+    # What the changed records name now; with what every record named then, the two sides of
+    # each reference that can carry a change.
+    named_now = {ref: _named(ref_fields(current[ref])) for ref in changed & set(current)}
+    born_or_gone = set(current) ^ earlier.refs
+    if born_or_gone:  # references that did not resolve may now, and the other way round: all of them
+        named_now |= {ref: earlier.names[ref] for ref in same}
+        named_then = earlier.names
+    else:  # the same records: what resolved then is all an unchanged record's findings read
+        named_then = _as_names(earlier.links)
+    affected = set(changed) | _referrers(changed, named_then) | _referrers(changed, named_now)
     if born_or_gone:
         folded = {_folded(ref) for ref in born_or_gone}
         affected |= {ref for ref in current if _folded(ref) in folded}
         owners = Owners(workspace.records)
         affected |= {o for f in earlier.findings if f.code == DANGLING for o in owners.of(f.path)}
-    affected |= _lineage_groups(changed, names, earlier.names)
+    # Last: a record brought in by the steps above starts the loop search too, so its group comes with it.
+    affected |= _lineage_groups(affected, named_now, named_then)
     raw, stats, ctx = check(
         workspace,
         options or Options(),
@@ -88,6 +104,13 @@ def recheck(
     return Report(tuple(findings), stats, False, ctx.signatures, workspace)
 
 
+def _as_names(links: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for record, named in links:
+        out.setdefault(record, []).append(named)
+    return out
+
+
 def _named(fields: Iterable[tuple[object, str, object]]) -> list[str]:
     out = []
     for _path, text, _kinds in fields:
@@ -102,8 +125,8 @@ def _referrers(changed: set[str], names: dict[str, list[str]]) -> set[str]:
     return {ref for ref, named in names.items() if any(n in changed for n in named)}
 
 
-def _lineage_groups(changed: set[str], now: dict[str, list[str]], before: dict[str, list[str]]) -> set[str]:
-    """Every model (dataset) connected to a changed one by model-to-model (dataset-to-dataset)
+def _lineage_groups(seeds: set[str], now: dict[str, list[str]], before: dict[str, list[str]]) -> set[str]:
+    """Every model (dataset) connected to one of `seeds` by model-to-model (dataset-to-dataset)
     references, in either direction, as they stand now or stood before."""
     links: dict[str, set[str]] = {}
     for names in (now, before):
@@ -116,7 +139,7 @@ def _lineage_groups(changed: set[str], now: dict[str, list[str]], before: dict[s
                     links.setdefault(ref, set()).add(other)
                     links.setdefault(other, set()).add(ref)
     group: set[str] = set()
-    todo = [ref for ref in changed if ref in links]
+    todo = [ref for ref in seeds if ref in links]
     while todo:
         ref = todo.pop()
         if ref not in group:

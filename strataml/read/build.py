@@ -12,6 +12,7 @@ The findings are listed once, at the top, and counted on the records they are ab
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,23 +60,56 @@ class Previous:
     facts: dict[str, tuple[str, int, int, int, int]]  # path -> (kind, size, mtime, inode, ctime)
     findings: list[dict[str, Any]] = field(default_factory=list)
     mergeable: bool = False
+    edges: list[dict[str, Any]] = field(default_factory=list)
+    lines: dict[str, str] = field(default_factory=dict)  # node id -> its line in the saved index
+    touched: set[str] | None = None  # paths new, gone or changed since (when the walk knew them)
     _kept: tuple[Workspace, dict[str, dict[str, Any]]] | None = field(default=None, repr=False)
 
     def reusable(self, workspace: Workspace) -> dict[str, dict[str, Any]]:
         """Ref -> the previous node, for every record nothing it is built from changed."""
         if self._kept is not None and self._kept[0] is workspace:
             return self._kept[1]
-        groups: dict[str, list[Entry]] = {}
-        for entry in workspace.entries.values():
-            folder = record_folder(entry.path)
-            if folder is not None:
-                groups.setdefault(folder, []).append(entry)
-        facts, out = self.facts, {}
+        out = {}
+        same = self._untouched(workspace) if self.touched is not None else self._same_facts(workspace)
         for record in workspace.records:
             ref = str(record.ref)
             node = self.nodes.get(ref)
             if node is None or node.get("path") != (record.folder or record.meta) or node.get("kind") != record.kind:
                 continue
+            if same(record):
+                out[ref] = node
+        self._kept = (workspace, out)
+        return out
+
+    def _untouched(self, workspace: Workspace) -> Callable[[Record], bool]:
+        """From the paths the walk found changed: a record none of whose files is among them."""
+        touched = self.touched or set()
+        folders = {record_folder(p) for p in touched}
+        models = set()
+        for path in touched:
+            parts = path.split("/")
+            if parts[0] == "models" and (len(parts) == 2 or (len(parts) == 3 and parts[2] == LEDGER)):
+                models.add(parts[1])
+
+        def same(record: Record) -> bool:
+            if record.folder is None:
+                return record.meta in workspace.entries and record.meta not in touched
+            if record.folder in folders or record.folder not in workspace.entries:
+                return False
+            return record.kind != "model" or record.ref.name not in models
+
+        return same
+
+    def _same_facts(self, workspace: Workspace) -> Callable[[Record], bool]:
+        """From the facts of every entry: a record whose files all show what they showed."""
+        groups: dict[str, list[Entry]] = {}
+        for entry in workspace.entries.values():
+            folder = record_folder(entry.path)
+            if folder is not None:
+                groups.setdefault(folder, []).append(entry)
+        facts = self.facts
+
+        def same(record: Record) -> bool:
             if record.folder is None:  # an experiment: its spec file
                 spec = workspace.entries.get(record.meta)
                 deps = [spec] if spec is not None else []
@@ -86,20 +120,40 @@ class Previous:
                     workspace.entries.get(p) or Entry(p, "-", 0, 0, 0, 0)
                     for p in (f"models/{record.ref.name}", f"models/{record.ref.name}/{LEDGER}")
                 ]
-            if deps and all(
+            return bool(deps) and all(
                 facts.get(e.path, _GONE) == (e.kind, e.size, e.mtime_ns, e.inode, e.ctime_ns) for e in deps
-            ):
-                out[ref] = node
-        self._kept = (workspace, out)
-        return out
+            )
+
+        return same
+
+    def attributes_changed(self, workspace: Workspace) -> bool:
+        """Whether a .gitattributes in the tree came, went or changed since: git routes the files
+        below it (LFS) by it, so findings about records that did not change can change too."""
+
+        def named(paths: Iterable[str]) -> set[str]:
+            return {p for p in paths if p.endswith(".gitattributes") and p.rpartition("/")[2] == ".gitattributes"}
+
+        now = named(workspace.entries)
+        if now != named(self.facts):
+            return True
+        entries = workspace.entries
+        return any(
+            self.facts[p]
+            != (entries[p].kind, entries[p].size, entries[p].mtime_ns, entries[p].inode, entries[p].ctime_ns)
+            for p in now
+        )
 
     def earlier(self) -> Earlier:
-        """The previous findings and what each previous record named, for doctor.incremental."""
+        """The previous findings and references, for doctor.incremental."""
         findings = [
             Finding(f["code"], f["path"], f["message"], f["hint"], f.get("line"), f["severity"]) for f in self.findings
         ]
-        names = {ref: _named(node["kind"], node.get("attrs")) for ref, node in self.nodes.items()}
-        return Earlier(findings, names)
+        links = [(e["to"], e["from"]) for e in self.edges]
+
+        def names() -> dict[str, list[str]]:
+            return {ref: _named(node["kind"], node.get("attrs")) for ref, node in self.nodes.items()}
+
+        return Earlier(findings, set(self.nodes), links, names)
 
 
 def _named(kind: Any, attrs: Any) -> list[str]:
@@ -141,7 +195,12 @@ def build(
     ]
     ids = {n["id"] for n in nodes}
     edges = set()
-    for record in workspace.records:
+    again = list(workspace.records)
+    if previous is not None and ids == set(previous.nodes):
+        # The same records as before: a kept record's references resolve as they did.
+        edges = {(e["from"], e["to"], e["kind"]) for e in previous.edges if e["to"] in kept}
+        again = [r for r in workspace.records if str(r.ref) not in kept]
+    for record in again:
         old = kept.get(str(record.ref))
         for path, text, kinds in refs_in(record.kind, old["attrs"]) if old is not None else ref_fields(record):
             try:
@@ -163,18 +222,26 @@ def build(
     return index
 
 
-def dumps(index: dict[str, Any]) -> str:
+def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
     """Sorted keys, one node or edge per line: byte-stable, diffable, and encoded by json's C
-    encoder (an indented dump runs the pure-Python one, ~10x slower on 10k records)."""
+    encoder (an indented dump runs the pure-Python one, ~10x slower on 10k records). A node
+    that is `previous`'s own (kept unchanged) is written as the line it was read from."""
 
     def one(value: Any) -> str:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    def node(value: Any) -> str:
+        if previous is not None and isinstance(value, dict):
+            line = previous.lines.get(value.get("id"))  # type: ignore[arg-type]
+            if line is not None and previous.nodes.get(value["id"]) is value:
+                return line
+        return one(value)
 
     parts = []
     for key in sorted(index):
         value = index[key]
         if isinstance(value, list) and value:
-            body = ",\n".join("    " + one(v) for v in value)
+            body = ",\n".join("    " + (node(v) if key == "nodes" else one(v)) for v in value)
             parts.append(f"  {one(key)}: [\n{body}\n  ]")
         else:
             parts.append(f"  {one(key)}: {one(value)}")
@@ -214,9 +281,14 @@ def _node(
 
 
 def _kept(old: dict[str, Any], record: Record, report: Report, counts: dict[str, int]) -> dict[str, Any]:
+    """A kept node with this run's counts and signature: the previous node itself when those
+    are what it says (then dumps() reuses its saved line)."""
+    signature = report.signatures.get(record.meta, unsigned()) if record.kind != "experiment" else None
+    if old.get("findings") == counts and (signature is None or old.get("signature") == signature):
+        return old
     node = {**old, "findings": counts}
-    if record.kind != "experiment":
-        node["signature"] = report.signatures.get(record.meta, unsigned())
+    if signature is not None:
+        node["signature"] = signature
     return node
 
 

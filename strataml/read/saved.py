@@ -13,6 +13,7 @@ index.rows holds `strataml list`'s rows for the same key, so a fresh `list` neve
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -70,6 +71,8 @@ def made(
 
         def again(workspace: Workspace, cache: Cache | None) -> Report | None:
             assert previous is not None
+            if previous.attributes_changed(workspace):
+                return None
             return incremental.recheck(workspace, cache, previous.earlier(), previous.reusable(workspace))
 
     report = engine.doctor(root, use_cache=use_cache, entries=entries, again=again)
@@ -88,6 +91,7 @@ class Walked(NamedTuple):
     key: str | None  # the snapshot key; None when a file is too new (or a link) to tell
     context: str | None  # its part outside the walk (snapshot.context_key)
     tops: list[tuple[str, str, int, int, int, int]]  # each managed folder's lstat, taken before the walk
+    touched: set[str] | None = None  # a rewalk's: the paths new, gone or changed since the last walk
 
 
 def freshness(root: Path, looked: Probe | None = None) -> Walked:
@@ -98,15 +102,17 @@ def freshness(root: Path, looked: Probe | None = None) -> Walked:
 
     tops = _tops(root)
     context = context_key(root, "index")
-    entries = None
     if looked is not None and looked.seen is not None and all(kind in ("d", "-") for _n, kind, *_f in tops):
         before = {t[0]: list(t) for t in looked.tops or () if isinstance(t, list) and t}
         changed = {name for name, *facts in tops if before.get(name) != [name, *facts]}
         # Past a tenth of the paths changed, one walk is as cheap and simpler.
         if sum(s.changed or s.now is None for s in looked.seen) <= max(100, len(looked.seen) // 10):
             entries = rewalk(root, looked.seen, changed)
-    if entries is None:
-        entries = walk(root)
+            # Against the last walk's facts, not the probe's: a file changed since the probe is touched too.
+            then: dict[str, tuple[Any, ...]] = {s.path: (s.kind, *s.before) for s in looked.seen}
+            touched = {p for p, e in entries.items() if then.pop(p, None) != (e.kind, *e[2:6])}
+            return Walked(entries, keyed(context, entries), context, tops, touched | set(then))
+    entries = walk(root)
     return Walked(entries, keyed(context, entries), context, tops)
 
 
@@ -116,6 +122,8 @@ class Probe(NamedTuple):
     key: str | None  # the saved index's key, when it is provably fresh
     seen: list[Seen] | None  # else every path of the last walk looked at again (None: walk anew)
     tops: list[Any] | None  # the managed folders as the last walk saw them
+    index_sha256: str | None = None  # of the index and rows texts the walk was saved with
+    rows_sha256: str | None = None
 
 
 def quick(root: Path) -> str | None:
@@ -164,17 +172,17 @@ def probe(root: Path) -> Probe:
             and listing.get("context") == context_key(root, "index")
             and _vouched(root, key)
         ):
-            return Probe(key, None, tops)
+            return Probe(key, None, tops, listing.get("index_sha256"), listing.get("rows_sha256"))
     return Probe(None, _seen(root, paths, kinds, stats, now, types), tops)
 
 
-def _vouched(root: Path, key: str) -> bool:
+def _vouched(root: Path, key: Any) -> bool:
     """index.key is written after index.json and removed before it changes: it vouches for it."""
     try:
         saved = atomic.read_bytes(root, KEY, limit=1024)
     except (OSError, atomic.Refused):
         return False
-    return saved is not None and saved.decode("utf-8", "replace").split(" ")[0].strip() == key
+    return isinstance(key, str) and saved is not None and saved.decode("utf-8", "replace").split(" ")[0].strip() == key
 
 
 def _seen(
@@ -199,8 +207,8 @@ def _seen(
             else:
                 same_kind = st.st_mode & _TYPE == _TYPES[kind]
                 facts = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns) if same_kind else None
-        changed = facts is None or list(facts) != stats[4 * i : 4 * i + 4]
-        out.append(Seen(path, names[kind], facts, changed))
+        before = tuple(stats[4 * i : 4 * i + 4])
+        out.append(Seen(path, names[kind], facts, facts != before, before))
     return out
 
 
@@ -240,9 +248,10 @@ def _tops(root: Path) -> list[tuple[str, str, int, int, int, int]]:
     return out
 
 
-def listing(walked: Walked, until: int | None) -> str | None:
-    """index.walk's text for this walk; None when it cannot prove anything (an entry other than
-    a file or folder, a managed folder that is neither, one changed within the racy window)."""
+def listing(walked: Walked, until: int | None, index_text: str = "", rows_text: str = "") -> str | None:
+    """index.walk's text for this walk, vouching for the index and rows texts written beside it
+    (by their sha256); None when it cannot prove anything (an entry other than a file or
+    folder, a managed folder that is neither, one changed within the racy window)."""
     from strataml.cache import RACY_NS
 
     if walked.key is None or walked.context is None:
@@ -266,6 +275,8 @@ def listing(walked: Walked, until: int | None) -> str | None:
         "context": walked.context,
         "tool": _tool(),
         "tops": walked.tops,
+        "index_sha256": _sha256(index_text),
+        "rows_sha256": _sha256(rows_text),
         "kinds": "".join(kinds),
         "paths": paths,
         "stats": stats,
@@ -275,9 +286,10 @@ def listing(walked: Walked, until: int | None) -> str | None:
 
 def previous(root: Path, context: str | None = None) -> Previous | None:
     """The saved index with the walk it was built from (stale or not), when the two belong
-    together and this version of strataml built them; else None (everything is built anew).
-    Its findings are an earlier doctor run to start from when `context` (config, keys, git's
-    index and HEAD) is the same and no verdict in it depended on the clock."""
+    together (index.walk holds the index's sha256) and this version of strataml built them;
+    else None (everything is built anew). Its findings are an earlier doctor run to start from
+    when `context` (config, keys, git's index and HEAD) is the same and no verdict in it
+    depended on the clock."""
     from strataml.read.build import Previous
 
     try:
@@ -285,8 +297,7 @@ def previous(root: Path, context: str | None = None) -> Previous | None:
         listing = json.loads(raw) if raw is not None else None
         if not isinstance(listing, dict) or listing.get("format") != WALK_FORMAT or listing.get("tool") != _tool():
             return None
-        key = atomic.read_bytes(root, KEY, limit=1024)
-        if key is None or key.decode("utf-8", "replace").split(" ")[0].strip() != listing.get("key"):
+        if not _vouched(root, listing.get("key")):
             return None
         paths, kinds, stats = listing["paths"], listing["kinds"], listing["stats"]
         if not (isinstance(paths, list) and isinstance(kinds, str) and isinstance(stats, list)):
@@ -294,11 +305,13 @@ def previous(root: Path, context: str | None = None) -> Previous | None:
         if len(kinds) != len(paths) or len(stats) != 4 * len(paths):
             return None
         raw = atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES)
-        index = json.loads(raw) if raw is not None else None
-        nodes = index.get("nodes") if isinstance(index, dict) else None
-        if not isinstance(nodes, list) or not all(isinstance(n, dict) and isinstance(n.get("id"), str) for n in nodes):
-            return None
+        if raw is None or hashlib.sha256(raw).hexdigest() != listing.get("index_sha256"):
+            return None  # not the index this walk was saved with (replaced, damaged, another checkout's)
+        text = raw.decode("utf-8")
+        index = json.loads(text)
     except (OSError, ValueError, KeyError, atomic.Refused):
+        return None
+    if not _well_formed(index):
         return None
     names = {"f": "file", "d": "dir"}
     facts = {
@@ -306,17 +319,53 @@ def previous(root: Path, context: str | None = None) -> Previous | None:
         for i, (path, kind) in enumerate(zip(paths, kinds))
         if isinstance(path, str)
     }
-    found = index.get("findings") if isinstance(index, dict) else None
-    mergeable = (
-        context is not None
-        and listing.get("context") == context
-        and listing.get("until") is None
-        and isinstance(found, list)
-        and all(isinstance(f, dict) and {"code", "path", "message", "hint", "severity"} <= f.keys() for f in found)
-    )
+    mergeable = context is not None and listing.get("context") == context and listing.get("until") is None
+    nodes = {n["id"]: n for n in index["nodes"]}
     return Previous(
-        {n["id"]: n for n in nodes}, facts, found if mergeable and isinstance(found, list) else [], mergeable
+        nodes,
+        facts,
+        index["findings"] if mergeable else [],
+        mergeable,
+        index["edges"],
+        _node_lines(text, index["nodes"]),
     )
+
+
+def _well_formed(index: Any) -> bool:
+    """Every part of a saved index a build reuses has the shape the build wrote."""
+    if not isinstance(index, dict):
+        return False
+    nodes, edges, found = index.get("nodes"), index.get("edges"), index.get("findings")
+    if not (isinstance(nodes, list) and isinstance(edges, list) and isinstance(found, list)):
+        return False
+    return (
+        all(
+            isinstance(n, dict)
+            and all(isinstance(n.get(k), str) for k in ("id", "kind", "path"))
+            and isinstance(n.get("attrs"), dict)
+            and isinstance(n.get("findings"), dict)
+            for n in nodes
+        )
+        and all(isinstance(e, dict) and all(isinstance(e.get(k), str) for k in ("from", "to", "kind")) for e in edges)
+        and all(
+            isinstance(f, dict)
+            and all(isinstance(f.get(k), str) for k in ("code", "path", "message", "hint", "severity"))
+            and (f.get("line") is None or type(f.get("line")) is int)
+            for f in found
+        )
+    )
+
+
+def _node_lines(text: str, nodes: list[dict[str, Any]]) -> dict[str, str]:
+    """Node id -> its line in the saved text (build.dumps writes one node per line, in order)."""
+    start = text.find('\n  "nodes": [\n')
+    if start < 0:
+        return {}
+    end = text.find("\n  ]", start)
+    lines = text[start + len('\n  "nodes": [\n') : end].split("\n")
+    if len(lines) != len(nodes):
+        return {}
+    return {n["id"]: line[4:].removesuffix(",") for n, line in zip(nodes, lines)}
 
 
 def _tool() -> str:
@@ -327,28 +376,37 @@ def _tool() -> str:
 
 def fresh_text(root: Path) -> tuple[str, dict[str, int]] | None:
     """(the saved index's text, its node and edge counts) when it is provably fresh; else None."""
-    rows = saved_rows(root)
+    looked = probe(Path(root).resolve())
+    rows = saved_rows(root, looked)
     counts = rows.get("counts") if rows is not None else None
-    if not isinstance(counts, dict):
+    if not isinstance(counts, dict) or not all(type(counts.get(k)) is int for k in ("nodes", "edges")):
         return None
     try:
         raw = atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES)
-        return (raw.decode("utf-8"), counts) if raw is not None else None
+        if raw is None or hashlib.sha256(raw).hexdigest() != looked.index_sha256:
+            return None
+        return raw.decode("utf-8"), counts
     except (OSError, ValueError, atomic.Refused):
         return None
 
 
 def saved_rows(root: Path, looked: Probe | None = None) -> dict[str, Any] | None:
     """`strataml list`'s rows (query.tables) when the saved index is provably fresh; else None."""
-    key = (probe(Path(root).resolve()) if looked is None else looked).key
+    from strataml.read.query import KIND_OF_LIST
+
+    looked = probe(Path(root).resolve()) if looked is None else looked
+    key = looked.key
     if key is None:
         return None
     try:
         raw = atomic.read_bytes(root, ROWS, limit=MAX_INDEX_BYTES)
-        tables = json.loads(raw) if raw is not None else None
+        vouched = raw is not None and hashlib.sha256(raw).hexdigest() == looked.rows_sha256
+        tables = json.loads(raw) if vouched else None  # type: ignore[arg-type]
     except (OSError, ValueError, atomic.Refused):
         return None
-    return tables if isinstance(tables, dict) and tables.get("key") == key else None
+    if not isinstance(tables, dict) or tables.get("key") != key:
+        return None
+    return tables if all(isinstance(tables.get(k), list) for k in KIND_OF_LIST) else None
 
 
 def current(root: Path, looked: Probe | None = None) -> tuple[dict[str, Any], bool]:
@@ -363,7 +421,8 @@ def current(root: Path, looked: Probe | None = None) -> tuple[dict[str, Any], bo
     if looked.key is not None:
         try:
             raw = atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES)
-            index = json.loads(raw) if raw is not None else None
+            vouched = raw is not None and hashlib.sha256(raw).hexdigest() == looked.index_sha256
+            index = json.loads(raw) if vouched else None  # type: ignore[arg-type]
             if isinstance(index, dict) and isinstance(index.get("nodes"), list):
                 return index, False
         except (OSError, ValueError, atomic.TooLarge, atomic.Refused):
@@ -389,19 +448,24 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
     if key is not None and writable:  # read-only: nothing in .strataml/ is read either
         try:
             saved = atomic.read_bytes(root, KEY, limit=1024)
-            if saved is not None and _fresh(saved.decode("utf-8"), key):
+            said = _key_file(saved.decode("utf-8")) if saved is not None else {}
+            if _fresh(said, key):
                 text = (atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES) or b"").decode("utf-8")
-                index = json.loads(text)
+                index = json.loads(text) if said.get("sha256") == _sha256(text) else None
                 if isinstance(index, dict) and isinstance(index.get("nodes"), list):
-                    until = _fresh_until(saved.decode("utf-8"))
-                    if quick(root) != key:  # fresh, yet not provably so without a walk: say why next time
-                        _prove(root, index, walked, until)
+                    until = int(said["until"]) if "until" in said else None
+                    try:  # fresh, yet not provably so without a walk (or we would not be here)
+                        _prove(root, index, text, walked, until)
+                    except (OSError, atomic.Refused):
+                        pass  # a read-only checkout, a refused path: the next reader walks again
                     return Resolved(index, text, False, until is not None)
         except (OSError, ValueError, atomic.TooLarge):
             pass  # missing, damaged or grown past reason: rebuild
     before = previous(root, walked.context) if writable else None
+    if before is not None:
+        before.touched = walked.touched
     index, volatile = made(root, entries=walked.entries, use_cache=writable, previous=before)
-    text = dumps(index)
+    text = dumps(index, before)
     if writable:
         try:
             save(root, index, text, walked, volatile=volatile)
@@ -426,32 +490,44 @@ def save(root: Path, index: dict[str, Any], text: str, walked: Walked | None, *,
     if key is None:
         return
     until = int(time.time()) + VOLATILE_SECONDS if volatile else None
-    atomic.write_text(root, KEY, key + (f" until={until}" if until else "") + "\n")
-    _prove(root, index, walked, until)  # type: ignore[arg-type]
+    # The index's sha256 ties the key to the very text it was saved with.
+    atomic.write_text(root, KEY, key + (f" until={until}" if until else "") + f" sha256={_sha256(text)}\n")
+    _prove(root, index, text, walked, until)  # type: ignore[arg-type]
 
 
-def _prove(root: Path, index: dict[str, Any], walked: Walked, until: int | None) -> None:
+def _prove(root: Path, index: dict[str, Any], text: str, walked: Walked, until: int | None) -> None:
     """index.rows, then index.walk: what lets the next reader skip the walk and the index."""
     from strataml.read.query import Graph, tables
 
-    proof = listing(walked, until)
-    if proof is None or walked.key is None:
+    if listing(walked, until) is None:
         return
     counts = {"nodes": len(index["nodes"]), "edges": len(index["edges"])}
-    rows = {"key": walked.key, "counts": counts, **tables(Graph(index))}
-    atomic.write_text(root, ROWS, json.dumps(rows, sort_keys=True, separators=(",", ":")))
-    atomic.write_text(root, WALK, proof)
+    rows = json.dumps(
+        {"key": walked.key, "counts": counts, **tables(Graph(index))}, sort_keys=True, separators=(",", ":")
+    )
+    proof = listing(walked, until, text, rows)
+    atomic.write_text(root, ROWS, rows)
+    if proof is not None:
+        atomic.write_text(root, WALK, proof)
 
 
-def _fresh_until(saved: str) -> int | None:
-    _, _, until = saved.strip().partition(" until=")
-    return int(until) if until.isdigit() else None
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _fresh(saved: str, key: str) -> bool:
-    found, _, until = saved.strip().partition(" until=")
-    if found != key:
+def _key_file(text: str) -> dict[str, str]:
+    """index.key: `KEY [until=EPOCH] sha256=HEX` -> {"key": ..., "until": ..., "sha256": ...}."""
+    words = text.split()
+    said = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+    said["key"] = words[0] if words else ""
+    return said
+
+
+def _fresh(said: dict[str, str], key: str) -> bool:
+    if said.get("key") != key:
         return False
+    until = said.get("until")
+    return until is None or (until.isdigit() and time.time() < int(until))
     if not until:
         return True
     try:
