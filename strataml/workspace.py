@@ -378,36 +378,43 @@ def _managed(root: Path, depth: int | None) -> dict[str, Entry]:
 
 
 class Seen(NamedTuple):
-    """One path of an earlier walk, looked at again with lstat."""
+    """An earlier walk's paths looked at again with lstat, as parallel lists (30,000 of each on
+    10k records: no object per path)."""
 
-    path: str
-    kind: str  # what the earlier walk saw: file | dir
-    now: tuple[int, int, int, int] | None  # (size, mtime, inode, ctime) now; None: gone or another kind
-    changed: bool  # the facts differ from the earlier walk's
-    before: tuple[int, ...] = ()  # the earlier walk's facts
+    paths: list[str]
+    kinds: list[str]  # what the earlier walk saw: file | dir
+    now: list[tuple[int, int, int, int] | None]  # (size, mtime, inode, ctime) now; None: gone or another kind
+    before: list[tuple[int, ...]]  # the earlier walk's facts
 
 
-def rewalk(root: Path, seen: list[Seen], tops: set[str]) -> dict[str, Entry]:
-    """The walk of `root`, made from an earlier one: the same entries walk() gives, listing again
-    only the folders whose lstat changed (`tops`: the managed folders that did) and new ones.
+def rewalk(root: Path, seen: Seen, tops: set[str]) -> tuple[dict[str, Entry], set[str]]:
+    """The walk of `root`, made from an earlier one, and the paths that differ from it (new,
+    gone, other facts): the same entries walk() gives, listing again only the folders whose
+    lstat changed (`tops`: the managed folders that did) and new ones.
 
     A folder's mtime changes whenever an entry in it is added, removed or renamed, and the
     earlier walk took each folder's lstat before listing it; so a folder whose facts are the
     same holds the same names, and each of those names is in `seen`."""
     real_root = os.path.realpath(root)
+    new = tuple.__new__
     out: dict[str, Entry] = {}
+    touched: set[str] = set()
     dropped: set[str] = set()  # folders of the earlier walk no longer there as folders
     again = [top for top in MANAGED if top in tops]
-    for item in seen:
-        if item.path.rpartition("/")[0] in dropped:
-            dropped.add(item.path)
+    for path, kind, now, before in zip(seen.paths, seen.kinds, seen.now, seen.before):
+        if dropped and path.rpartition("/")[0] in dropped:
+            dropped.add(path)
+            touched.add(path)
             continue
-        if item.now is None:
-            dropped.add(item.path)  # gone, or now another kind: its folder changed and is listed again
+        if now is None:
+            dropped.add(path)  # gone, or now another kind: its folder changed and is listed again
+            touched.add(path)
             continue
-        out[item.path] = Entry(item.path, item.kind, *item.now)
-        if item.kind == "dir" and item.changed:
-            again.append(item.path)
+        out[path] = new(Entry, (path, kind, *now, None, False))
+        if now != before:
+            touched.add(path)
+            if kind == "dir":
+                again.append(path)
     children: dict[str, list[str]] = {}
     for path in out:
         children.setdefault(path.rpartition("/")[0], []).append(path)
@@ -415,8 +422,10 @@ def rewalk(root: Path, seen: list[Seen], tops: set[str]) -> dict[str, Entry]:
     def drop_below(folder: str) -> None:
         for child in children.pop(folder, ()):
             if out.pop(child, None) is not None:
+                touched.add(child)
                 drop_below(child)
 
+    earlier: dict[str, tuple[Any, ...]] | None = None
     for folder in again:
         if folder in dropped or folder.rpartition("/")[0] in dropped:
             continue
@@ -426,18 +435,27 @@ def rewalk(root: Path, seen: list[Seen], tops: set[str]) -> dict[str, Entry]:
             # unreadable now, or gone since it was looked at: the same answer a walk gives
             drop_below(folder)
             out.pop(folder, None)
+            touched.add(folder)
             if folder in listed:
                 out[folder] = listed.pop(folder)
             continue
         for path in children.get(folder, ()):
             if path not in listed and out.pop(path, None) is not None:  # removed after its lstat
+                touched.add(path)
                 drop_below(path)
+        if earlier is None:
+            earlier = {p: (k, *f) for p, k, f in zip(seen.paths, seen.kinds, seen.before)}
         for path, entry in listed.items():
-            before = out.get(path)
+            before_entry = out.get(path)
             out[path] = entry
-            if entry.kind == "dir" and (before is None or before.kind != "dir"):
-                _scan(os.path.join(root, path), path, real_root, out)  # a new folder: all of it
-    return _sorted(out)
+            if earlier.get(path) != (entry.kind, *entry[2:6]):
+                touched.add(path)
+            if entry.kind == "dir" and (before_entry is None or before_entry.kind != "dir"):
+                below: dict[str, Entry] = {}
+                _scan(os.path.join(root, path), path, real_root, below)  # a new folder: all of it
+                out.update(below)
+                touched.update(below)
+    return _sorted(out), touched
 
 
 def walk_changed(root: Path, folders: set[str], top: dict[str, Entry] | None = None) -> dict[str, Entry]:

@@ -238,10 +238,15 @@ def check_step(ws: Path) -> None:
         assert {k: v for k, v in rows.items() if k not in ("key", "counts")} == json.loads(json.dumps(tables(Graph(scratch))))
 
 
+@pytest.mark.parametrize("walk", ["rewalk", "walk"])
 @pytest.mark.parametrize("seed", range(int(os.environ.get("STRATAML_DIFF_SEEDS", "6"))))
 def test_incremental_index_equals_a_full_build_after_every_edit(
-    ws: Path, seed: int, no_racy_window: None, kept: list[int], merged: list[bool]
+    ws: Path, seed: int, walk: str, no_racy_window: None, kept: list[int], merged: list[bool], monkeypatch
 ) -> None:
+    """`rewalk`: the changed paths come from the walk; `walk`: from every entry's facts."""
+    if walk == "walk":
+        real = saved.freshness
+        monkeypatch.setattr(saved, "freshness", lambda root, looked=None: real(root))
     rng = random.Random(seed)
     saved.current(ws)
     for _step in range(20):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -13,16 +13,13 @@ from strataml.cli.output import wants_color
 from strataml.controls import shown
 from strataml.read.query import KIND_OF_LIST, Graph
 
-if TYPE_CHECKING:
-    from strataml.read.saved import Probe
-
 FORMATS = click.Choice(("text", "json"))
 
 
-def _graph(state: State, looked: Probe | None = None) -> Graph:
+def _graph(state: State) -> Graph:
     from strataml.read import saved
 
-    index, _rebuilt = saved.current(state.root(), looked)
+    index, _rebuilt = saved.current(state.root())
     return Graph(index)
 
 
@@ -68,12 +65,11 @@ def list_command(
       strataml list runs --filter experiment=iris-logreg --format json
     """
     from strataml.read import saved
-    from strataml.read.query import select, tables
+    from strataml.read.query import select
 
     root = state.root()
     # A provably fresh index has its rows saved beside it: no walk, no parsing of the index.
-    looked = saved.probe(root)
-    found_tables = saved.saved_rows(root, looked) or tables(_graph(state, looked))
+    found_tables = saved.current_rows(root)
     every = found_tables[what]
     found = select(every, list(filters), sort, desc, limit)
     if fmt == "json":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +58,24 @@ class Previous:
     are the earlier run an incremental doctor run starts from."""
 
     nodes: dict[str, dict[str, Any]]
-    facts: dict[str, tuple[str, int, int, int, int]]  # path -> (kind, size, mtime, inode, ctime)
+    walk: tuple[list[str], str, list[int]]  # index.walk's paths, kinds (f/d) and flat lstat facts
     findings: list[dict[str, Any]] = field(default_factory=list)
     mergeable: bool = False
     edges: list[dict[str, Any]] = field(default_factory=list)
     lines: dict[str, str] = field(default_factory=dict)  # node id -> its line in the saved index
     touched: set[str] | None = None  # paths new, gone or changed since (when the walk knew them)
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # node id -> its saved list row
     _kept: tuple[Workspace, dict[str, dict[str, Any]]] | None = field(default=None, repr=False)
+
+    @cached_property
+    def facts(self) -> dict[str, tuple[Any, ...]]:
+        """Path -> (kind, size, mtime, inode, ctime) as the last walk saw it (built when asked:
+        a rewalk knows the changed paths without it)."""
+        paths, kinds, stats = self.walk
+        names = {"f": "file", "d": "dir"}
+        return {
+            path: (names.get(kind, "?"), *stats[4 * i : 4 * i + 4]) for i, (path, kind) in enumerate(zip(paths, kinds))
+        }
 
     def reusable(self, workspace: Workspace) -> dict[str, dict[str, Any]]:
         """Ref -> the previous node, for every record nothing it is built from changed."""
@@ -126,6 +138,16 @@ class Previous:
 
         return same
 
+    def kept_rows(self, index: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The saved rows of the nodes `index` took unchanged (the very objects read)."""
+        out: dict[str, dict[str, Any]] = {}
+        for node in index["nodes"]:
+            ref = node["id"]
+            row = self.rows.get(ref)
+            if row is not None and self.nodes.get(ref) is node:
+                out[ref] = row
+        return out
+
     def attributes_changed(self, workspace: Workspace) -> bool:
         """Whether a .gitattributes in the tree came, went or changed since: git routes the files
         below it (LFS) by it, so findings about records that did not change can change too."""
@@ -133,6 +155,8 @@ class Previous:
         def named(paths: Iterable[str]) -> set[str]:
             return {p for p in paths if p.endswith(".gitattributes") and p.rpartition("/")[2] == ".gitattributes"}
 
+        if self.touched is not None:
+            return bool(named(self.touched))
         now = named(workspace.entries)
         if now != named(self.facts):
             return True

@@ -105,13 +105,11 @@ def freshness(root: Path, looked: Probe | None = None) -> Walked:
     if looked is not None and looked.seen is not None and all(kind in ("d", "-") for _n, kind, *_f in tops):
         before = {t[0]: list(t) for t in looked.tops or () if isinstance(t, list) and t}
         changed = {name for name, *facts in tops if before.get(name) != [name, *facts]}
+        seen = looked.seen
         # Past a tenth of the paths changed, one walk is as cheap and simpler.
-        if sum(s.changed or s.now is None for s in looked.seen) <= max(100, len(looked.seen) // 10):
-            entries = rewalk(root, looked.seen, changed)
-            # Against the last walk's facts, not the probe's: a file changed since the probe is touched too.
-            then: dict[str, tuple[Any, ...]] = {s.path: (s.kind, *s.before) for s in looked.seen}
-            touched = {p for p, e in entries.items() if then.pop(p, None) != (e.kind, *e[2:6])}
-            return Walked(entries, keyed(context, entries), context, tops, touched | set(then))
+        if sum(a != b for a, b in zip(seen.now, seen.before)) <= max(100, len(seen.paths) // 10):
+            entries, touched = rewalk(root, seen, changed)
+            return Walked(entries, keyed(context, entries), context, tops, touched)
     entries = walk(root)
     return Walked(entries, keyed(context, entries), context, tops)
 
@@ -120,7 +118,7 @@ class Probe(NamedTuple):
     """What probe() learned from index.walk."""
 
     key: str | None  # the saved index's key, when it is provably fresh
-    seen: list[Seen] | None  # else every path of the last walk looked at again (None: walk anew)
+    seen: Seen | None  # else every path of the last walk looked at again (None: walk anew)
     tops: list[Any] | None  # the managed folders as the last walk saw them
     index_sha256: str | None = None  # of the index and rows texts the walk was saved with
     rows_sha256: str | None = None
@@ -157,7 +155,7 @@ def probe(root: Path) -> Probe:
         and isinstance(stats, list)
         and len(kinds) == len(paths)
         and len(stats) == 4 * len(paths)
-        and all(type(n) is int for n in stats)
+        and set(map(type, stats)) <= {int}
     ):
         return nothing
     now, types = _restat(root, paths), None
@@ -187,29 +185,31 @@ def _vouched(root: Path, key: Any) -> bool:
 
 def _seen(
     root: Path, paths: list[str], kinds: str, stats: list[int], now: list[int] | None, types: list[int] | None
-) -> list[Seen]:
+) -> Seen:
     """Each listed path with its facts now (None when gone or no longer of its kind); `now` and
     `types` from the fast pass when every path was there."""
     from strataml.workspace import Seen
 
-    names = {"f": "file", "d": "dir"}
-    out = []
-    base = os.path.join(root, "")
-    for i, (path, kind) in enumerate(zip(paths, kinds)):
-        facts: tuple[int, int, int, int] | None
-        if now is not None and types is not None:
-            facts = (now[4 * i], now[4 * i + 1], now[4 * i + 2], now[4 * i + 3]) if types[i] == _TYPES[kind] else None
-        else:
+    before = list(zip(*[iter(stats)] * 4))
+    nows: list[tuple[int, int, int, int] | None]
+    if now is not None and types is not None:
+        expected = list(map(_TYPES.__getitem__, kinds))
+        nows = [f if t == e else None for f, t, e in zip(zip(*[iter(now)] * 4), types, expected)]
+    else:
+        nows = []
+        base = os.path.join(root, "")
+        for path, kind in zip(paths, kinds):
             try:
                 st = os.lstat(base + path)
             except (OSError, ValueError):
-                facts = None
-            else:
-                same_kind = st.st_mode & _TYPE == _TYPES[kind]
-                facts = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns) if same_kind else None
-        before = tuple(stats[4 * i : 4 * i + 4])
-        out.append(Seen(path, names[kind], facts, facts != before, before))
-    return out
+                nows.append(None)
+                continue
+            same_kind = st.st_mode & _TYPE == _TYPES[kind]
+            nows.append((st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns) if same_kind else None)
+    return Seen(paths, list(map(_NAMES.__getitem__, kinds)), nows, before)
+
+
+_NAMES = {"f": "file", "d": "dir"}
 
 
 _TYPE = 0o170000  # stat.S_IFMT's mask
@@ -252,6 +252,14 @@ def listing(walked: Walked, until: int | None, index_text: str = "", rows_text: 
     """index.walk's text for this walk, vouching for the index and rows texts written beside it
     (by their sha256); None when it cannot prove anything (an entry other than a file or
     folder, a managed folder that is neither, one changed within the racy window)."""
+    body = _listing(walked, until)
+    if body is None:
+        return None
+    body.update(index_sha256=_sha256(index_text), rows_sha256=_sha256(rows_text))
+    return json.dumps(body, separators=(",", ":"))
+
+
+def _listing(walked: Walked, until: int | None) -> dict[str, Any] | None:
     from strataml.cache import RACY_NS
 
     if walked.key is None or walked.context is None:
@@ -275,13 +283,11 @@ def listing(walked: Walked, until: int | None, index_text: str = "", rows_text: 
         "context": walked.context,
         "tool": _tool(),
         "tops": walked.tops,
-        "index_sha256": _sha256(index_text),
-        "rows_sha256": _sha256(rows_text),
         "kinds": "".join(kinds),
         "paths": paths,
         "stats": stats,
     }
-    return json.dumps(body, separators=(",", ":"))
+    return body
 
 
 def previous(root: Path, context: str | None = None) -> Previous | None:
@@ -313,22 +319,36 @@ def previous(root: Path, context: str | None = None) -> Previous | None:
         return None
     if not _well_formed(index):
         return None
-    names = {"f": "file", "d": "dir"}
-    facts = {
-        path: (names.get(kind, "?"), *stats[4 * i : 4 * i + 4])
-        for i, (path, kind) in enumerate(zip(paths, kinds))
-        if isinstance(path, str)
-    }
+    if not all(isinstance(path, str) for path in paths):
+        return None
     mergeable = context is not None and listing.get("context") == context and listing.get("until") is None
     nodes = {n["id"]: n for n in index["nodes"]}
     return Previous(
         nodes,
-        facts,
+        (paths, kinds, stats),
         index["findings"] if mergeable else [],
         mergeable,
         index["edges"],
         _node_lines(text, index["nodes"]),
+        rows=_previous_rows(root, listing.get("rows_sha256")),
     )
+
+
+def _previous_rows(root: Path, digest: Any) -> dict[str, dict[str, Any]]:
+    """Node id -> its row in the saved rows, for datasets and runs (whose rows are their node's alone)."""
+    try:
+        raw = atomic.read_bytes(root, ROWS, limit=MAX_INDEX_BYTES)
+        if raw is None or hashlib.sha256(raw).hexdigest() != digest:
+            return {}
+        tables = json.loads(raw)
+    except (OSError, ValueError, atomic.Refused):
+        return {}
+    out = {}
+    for what in ("datasets", "runs"):
+        for row in tables.get(what) or () if isinstance(tables, dict) else ():
+            if isinstance(row, dict) and isinstance(row.get("id"), str):
+                out[row["id"]] = row
+    return out
 
 
 def _well_formed(index: Any) -> bool:
@@ -409,6 +429,24 @@ def saved_rows(root: Path, looked: Probe | None = None) -> dict[str, Any] | None
     return tables if all(isinstance(tables.get(k), list) for k in KIND_OF_LIST) else None
 
 
+def current_rows(root: Path) -> dict[str, Any]:
+    """query.tables of the index as it is now: the saved rows when provably fresh, else those
+    the rebuild made on its way (or made here)."""
+    from strataml.read.query import Graph, tables
+
+    root = Path(root).resolve()
+    looked = probe(root)
+    rows = saved_rows(root, looked)
+    if rows is not None:
+        return rows
+    if looked.key is None:
+        found = resolve(root, freshness(root, looked))
+        if found.rows is not None:
+            return found.rows
+        return tables(Graph(found.index))
+    return tables(Graph(current(root, looked)[0]))
+
+
 def current(root: Path, looked: Probe | None = None) -> tuple[dict[str, Any], bool]:
     """(the index for the repository as it is now, whether it had to be rebuilt).
 
@@ -437,6 +475,7 @@ class Resolved:
     text: str  # the index as saved (build.dumps): its sha256 is the index digest
     rebuilt: bool
     volatile: bool  # its verdict may change with the clock alone
+    rows: dict[str, Any] | None = None  # query.tables of it, when they were made on the way
 
 
 def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
@@ -454,11 +493,12 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
                 index = json.loads(text) if said.get("sha256") == _sha256(text) else None
                 if isinstance(index, dict) and isinstance(index.get("nodes"), list):
                     until = int(said["until"]) if "until" in said else None
+                    rows = None
                     try:  # fresh, yet not provably so without a walk (or we would not be here)
-                        _prove(root, index, text, walked, until)
+                        rows = _prove(root, index, text, walked, until)
                     except (OSError, atomic.Refused):
                         pass  # a read-only checkout, a refused path: the next reader walks again
-                    return Resolved(index, text, False, until is not None)
+                    return Resolved(index, text, False, until is not None, rows)
         except (OSError, ValueError, atomic.TooLarge):
             pass  # missing, damaged or grown past reason: rebuild
     before = previous(root, walked.context) if writable else None
@@ -466,15 +506,24 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
         before.touched = walked.touched
     index, volatile = made(root, entries=walked.entries, use_cache=writable, previous=before)
     text = dumps(index, before)
+    rows = None
     if writable:
         try:
-            save(root, index, text, walked, volatile=volatile)
+            rows = save(root, index, text, walked, volatile=volatile, before=before)
         except OSError:
             pass  # a read-only checkout: the index lives for this command only
-    return Resolved(index, text, True, volatile)
+    return Resolved(index, text, True, volatile, rows)
 
 
-def save(root: Path, index: dict[str, Any], text: str, walked: Walked | None, *, volatile: bool = False) -> None:
+def save(
+    root: Path,
+    index: dict[str, Any],
+    text: str,
+    walked: Walked | None,
+    *,
+    volatile: bool = False,
+    before: Previous | None = None,
+) -> dict[str, Any] | None:
     """Write the index text, and what proves it fresh for `walked` (none without a walk), to .strataml/.
 
     A verdict the clock can change (a key that expires, a ledger entry dated ahead) is fresh for
@@ -488,27 +537,30 @@ def save(root: Path, index: dict[str, Any], text: str, walked: Walked | None, *,
     atomic.write_text(root, INDEX, text)
     key = walked.key if walked is not None else None
     if key is None:
-        return
+        return None
     until = int(time.time()) + VOLATILE_SECONDS if volatile else None
     # The index's sha256 ties the key to the very text it was saved with.
     atomic.write_text(root, KEY, key + (f" until={until}" if until else "") + f" sha256={_sha256(text)}\n")
-    _prove(root, index, text, walked, until)  # type: ignore[arg-type]
+    return _prove(root, index, text, walked, until, before)  # type: ignore[arg-type]
 
 
-def _prove(root: Path, index: dict[str, Any], text: str, walked: Walked, until: int | None) -> None:
-    """index.rows, then index.walk: what lets the next reader skip the walk and the index."""
+def _prove(
+    root: Path, index: dict[str, Any], text: str, walked: Walked, until: int | None, before: Previous | None = None
+) -> dict[str, Any] | None:
+    """index.rows, then index.walk: what lets the next reader skip the walk and the index.
+    Returns the rows (None when nothing can be proven); `before`'s rows serve its kept nodes."""
     from strataml.read.query import Graph, tables
 
-    if listing(walked, until) is None:
-        return
+    body = _listing(walked, until)
+    if body is None:
+        return None
     counts = {"nodes": len(index["nodes"]), "edges": len(index["edges"])}
-    rows = json.dumps(
-        {"key": walked.key, "counts": counts, **tables(Graph(index))}, sort_keys=True, separators=(",", ":")
-    )
-    proof = listing(walked, until, text, rows)
-    atomic.write_text(root, ROWS, rows)
-    if proof is not None:
-        atomic.write_text(root, WALK, proof)
+    rows = {"key": walked.key, "counts": counts, **tables(Graph(index), before.kept_rows(index) if before else None)}
+    text_rows = json.dumps(rows, sort_keys=True, separators=(",", ":"))
+    body.update(index_sha256=_sha256(text), rows_sha256=_sha256(text_rows))
+    atomic.write_text(root, ROWS, text_rows)
+    atomic.write_text(root, WALK, json.dumps(body, separators=(",", ":")))
+    return rows
 
 
 def _sha256(text: str) -> str:
