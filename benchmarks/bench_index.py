@@ -43,7 +43,7 @@ def touch_one(ws: Path, back: bool = False) -> None:
     """Change one run record by toggling a trailing space (the next call changes it back), then wait
     out the racy window; back: only undo a change, no wait. A committed run record that changed is
     an error for `doctor --since HEAD`, so every sweep starts and ends with the record as committed."""
-    meta = next((ws / "runs").iterdir()) / "run.yaml"
+    meta = min((ws / "runs").iterdir()) / "run.yaml"  # the same run every time
     text = meta.read_text()
     old = next(line for line in text.splitlines() if line.startswith("status: "))
     clean = old.rstrip()

@@ -402,7 +402,10 @@ def rewalk(root: Path, seen: Seen, tops: set[str]) -> tuple[dict[str, Entry], se
     dropped: set[str] = set()  # folders of the earlier walk no longer there as folders
     again = [top for top in MANAGED if top in tops]
     for path, kind, now, before in zip(seen.paths, seen.kinds, seen.now, seen.before):
-        if dropped and path.rpartition("/")[0] in dropped:
+        parent, _, name = path.rpartition("/")
+        # Only a tree hangs from the managed folders: a path whose folder is not kept (or a name
+        # no walk gives: '..', '.', '') is not taken from the earlier walk, whoever wrote it.
+        if name in ("", ".", "..") or (parent not in out and parent not in MANAGED):
             dropped.add(path)
             touched.add(path)
             continue

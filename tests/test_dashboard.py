@@ -17,7 +17,7 @@ from conftest import assert_policy_names_inline_code, edit_yaml, invoke
 from models_helpers import reach
 
 from strataml import schemas
-from strataml.read import saved
+from strataml.read import proof, saved
 
 PAGE = ".strataml/site/index.html"
 RUN = "run:20260101T000000Z-sales-forecast-a1b2c3"
@@ -48,7 +48,7 @@ def test_the_same_repository_gives_the_same_bytes_and_only_timestamp_adds_a_cloc
 
     age(ws)
     build(ws, capsys)
-    assert saved.freshness(ws)[1] is not None
+    assert proof.freshness(ws)[1] is not None
     assert build(ws, capsys) == first  # from the saved index, read back: still the same page
     assert data_of(first)["workspace"]["generated_at"] is None
     stamped = build(ws, capsys, "--timestamp")

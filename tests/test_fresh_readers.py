@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import age, invoke as cli
-from strataml.read import saved
+from strataml.read import proof, saved
 from strataml.read.build import dumps
 from strataml.read.query import Graph, tables
 
@@ -23,7 +23,7 @@ def primed(ws: Path) -> str:
     """Everything out of the racy window, the index built and saved with its proof."""
     age(ws)
     saved.current(ws)
-    key = saved.quick(ws)
+    key = proof.quick(ws)
     assert key is not None, "a clean, aged workspace is provably fresh after one build"
     return key
 
@@ -63,7 +63,7 @@ CHANGES: dict[str, Callable[[Path], None]] = {
 def test_every_change_a_walk_sees_makes_the_saved_index_stale(ws: Path, change: str) -> None:
     primed(ws)
     CHANGES[change](ws)
-    assert saved.quick(ws) is None
+    assert proof.quick(ws) is None
     index, rebuilt = saved.current(ws)
     assert rebuilt
     assert dumps(index) == dumps(saved.make(ws))  # what a reader gets is what a full build says
@@ -73,7 +73,7 @@ def test_a_managed_folder_created_makes_it_stale(ws: Path) -> None:
     shutil.rmtree(ws / "experiments")
     primed(ws)
     (ws / "experiments").mkdir()
-    assert saved.quick(ws) is None
+    assert proof.quick(ws) is None
 
 
 def test_nothing_changed_needs_no_walk_and_lists_from_saved_rows(ws: Path, capsys, monkeypatch) -> None:
@@ -108,7 +108,7 @@ def test_nothing_is_proven_within_the_racy_window(ws: Path) -> None:
     _, rebuilt = saved.current(ws)
     assert rebuilt
     assert not (ws / ".strataml/index.walk").exists()
-    assert saved.quick(ws) is None
+    assert proof.quick(ws) is None
 
 
 @pytest.mark.parametrize(
@@ -125,10 +125,10 @@ def test_nothing_is_proven_within_the_racy_window(ws: Path) -> None:
 def test_a_damaged_listing_means_a_walk(ws: Path, capsys, listing: bytes) -> None:
     key = primed(ws)
     (ws / ".strataml/index.walk").write_bytes(listing)
-    assert saved.quick(ws) is None
+    assert proof.quick(ws) is None
     index, rebuilt = saved.current(ws)
     assert not rebuilt  # the walk proves the saved index fresh
-    assert saved.quick(ws) == key  # and the proof is written again
+    assert proof.quick(ws) == key  # and the proof is written again
     assert cli(ws, "list", "runs", capsys=capsys)[0] == 0
 
 
@@ -136,10 +136,10 @@ def test_a_listing_for_another_key_proves_nothing(ws: Path) -> None:
     primed(ws)
     listing = json.loads((ws / ".strataml/index.walk").read_text())
     (ws / ".strataml/index.key").write_text("0" * 64 + "\n")
-    assert saved.quick(ws) is None
+    assert proof.quick(ws) is None
     listing["key"] = "0" * 64
     (ws / ".strataml/index.walk").write_text(json.dumps(listing))
-    assert saved.quick(ws) == "0" * 64  # the pair agrees: rows are still checked against it
+    assert proof.quick(ws) == "0" * 64  # the pair agrees: rows are still checked against it
     (ws / ".strataml/index.rows").write_text(json.dumps({"key": "1" * 64, "runs": []}))
     assert saved.saved_rows(ws) is None
 
@@ -150,7 +150,7 @@ def test_a_symlinked_listing_is_not_followed(ws: Path, tmp_path: Path) -> None:
     moved = tmp_path / "walk.json"
     walk.rename(moved)
     walk.symlink_to(moved)
-    assert saved.quick(ws) is None
+    assert proof.quick(ws) is None
 
 
 def test_index_command_reuses_a_provably_fresh_index(ws: Path, tmp_path: Path, capsys) -> None:
@@ -187,7 +187,7 @@ def test_an_index_or_rows_not_saved_with_the_walk_is_not_read(ws: Path, capsys) 
     index_file.write_text(json.dumps(data))
     index, rebuilt = saved.current(ws)
     assert rebuilt and dumps(index) == dumps(saved.make(ws))
-    (ws / ".strataml/index.rows").write_text(json.dumps({"key": saved.quick(ws), "runs": []}))
+    (ws / ".strataml/index.rows").write_text(json.dumps({"key": proof.quick(ws), "runs": []}))
     assert saved.saved_rows(ws) is None
     code, out, _ = cli(ws, "list", "runs", "--format", "json", capsys=capsys)
     assert code == 0 and len(json.loads(out)) == 1
@@ -220,7 +220,7 @@ def test_a_damaged_previous_index_is_built_anew(ws: Path, capsys, damage) -> Non
 
 def test_damaged_rows_with_the_right_key_are_not_used(ws: Path, capsys) -> None:
     primed(ws)
-    (ws / ".strataml/index.rows").write_text(json.dumps({"key": saved.quick(ws), "counts": {}}))
+    (ws / ".strataml/index.rows").write_text(json.dumps({"key": proof.quick(ws), "counts": {}}))
     _vouch(ws, "index.rows", "rows_sha256")
     assert saved.saved_rows(ws) is None
     assert cli(ws, "list", "runs", capsys=capsys)[0] == 0

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from strataml import atomic, cache, snapshot, workspace
-from strataml.read import saved
+from strataml.read import proof, saved
 
 TOPS = ("datasets", "runs", "models", "experiments")
 
@@ -114,18 +115,18 @@ def test_rewalk_equals_a_walk_after_random_changes(tmp_path: Path, seed: int, mo
     real_walk = workspace.walk
     rewalked = 0
     for _step in range(40):
-        walked = saved.freshness(root)
-        text = saved.listing(walked, None)
-        if text is not None:
-            atomic.write_text(root, saved.WALK, text)
+        walked = proof.freshness(root)
+        body = proof.listing_body(walked, None)
+        if body is not None:
+            atomic.write_text(root, proof.WALK, json.dumps(body))
             atomic.write_text(root, saved.KEY, f"{walked.key}\n")
         else:
-            atomic.remove(root, saved.WALK)
+            atomic.remove(root, proof.WALK)
             clean(root)
         time.sleep(0.02)  # past the file system clock's tick: the racy window, kept short
         for _ in range(rng.randint(1, 3)):
             mutate(root, rng)
-        looked = saved.probe(root)
+        looked = proof.probe(root)
         expected = real_walk(root)
         if looked.seen is None:
             continue  # nothing to start from (no listing: a link or a nested repository was there)
@@ -135,7 +136,7 @@ def test_rewalk_equals_a_walk_after_random_changes(tmp_path: Path, seed: int, mo
 
         monkeypatch.setattr(workspace, "walk", no_walk)
         try:
-            got = saved.freshness(root, looked).entries
+            got = proof.freshness(root, looked).entries
         finally:
             monkeypatch.setattr(workspace, "walk", real_walk)
         assert list(got) == list(expected)
@@ -149,10 +150,33 @@ def test_unchanged_tree_is_proven_fresh_and_a_stale_one_rewalked(ws: Path) -> No
 
     age(ws)
     saved.current(ws)
-    assert saved.probe(ws).key is not None
+    assert proof.probe(ws).key is not None
     (ws / "datasets/sales/1/extra.csv").write_text("a\n")
-    looked = saved.probe(ws)
+    looked = proof.probe(ws)
     assert looked.key is None and looked.seen is not None
     seen = looked.seen
     assert sum(a != b for a, b in zip(seen.now, seen.before)) == 1  # the dataset's folder: its mtime changed
-    assert saved.freshness(ws, looked).entries == workspace.walk(ws)
+    assert proof.freshness(ws, looked).entries == workspace.walk(ws)
+
+
+def test_a_listing_naming_paths_outside_the_tree_adds_nothing(ws: Path, tmp_path: Path) -> None:
+    """index.walk is a cache anyone with the checkout can write (a pull request can commit one):
+    paths that climb out, or hang from nothing the walk keeps, never become entries."""
+    from conftest import age
+
+    (tmp_path / "outside.txt").write_text("x")
+    age(ws)
+    saved.current(ws)
+    listing = json.loads((ws / proof.WALK).read_text())
+    for forged in ("runs/..", "runs/../../outside.txt", "nowhere/x", "runs//x", "datasets/./sales"):
+        listing["paths"].append(forged)
+        listing["kinds"] += "f" if "." in forged.rsplit("/", 1)[-1] else "d"
+        listing["stats"] += [0, 0, 0, 0]
+    order = sorted(range(len(listing["paths"])), key=lambda i: listing["paths"][i])
+    listing["paths"] = [listing["paths"][i] for i in order]
+    listing["kinds"] = "".join(listing["kinds"][i] for i in order)
+    listing["stats"] = [n for i in order for n in listing["stats"][4 * i : 4 * i + 4]]
+    (ws / proof.WALK).write_text(json.dumps(listing))
+    looked = proof.probe(ws)
+    assert looked.key is None and looked.seen is not None
+    assert proof.freshness(ws, looked).entries == workspace.walk(ws)

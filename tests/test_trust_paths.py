@@ -45,16 +45,16 @@ def test_since_reports_a_tfc_folder_that_is_a_symlink_at_the_base(ws: Path, alic
 @pytest.mark.parametrize("rel", ["tfc", "tfc/keys"])
 def test_the_index_freshness_key_opens_tfc_keys_as_trust_reads_it(ws: Path, alice: gpgkeys.Key, rel: str) -> None:
     from strataml import trust
-    from strataml.read import saved
+    from strataml.read import proof
 
     pin(ws, alice, "models")
     age(ws)
-    assert saved.freshness(ws)[1] is not None  # the control: a clean workspace is keyed
+    assert proof.freshness(ws)[1] is not None  # the control: a clean workspace is keyed
     shutil.rmtree(ws / rel)
     (ws / rel).write_text("not a folder\n")  # what trust refuses (TFC0007-E010) gets no key either
     age(ws)
     assert any(p.code == trust.TRUST_PATH_SYMLINK and p.path == rel for p in trust.read(ws, {}).problems)
-    assert saved.freshness(ws)[1] is None
+    assert proof.freshness(ws)[1] is None
 
 
 def test_keys_remove_unpins_a_key_whose_file_is_a_symlink_and_removes_only_the_link(

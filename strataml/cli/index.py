@@ -31,8 +31,10 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
     flows. The same repository state always gives byte-identical
     output (TFC-0008, `strataml schema index`). `list`, `show` and `lineage` rebuild the
     saved index themselves when the repository changed, so running this is never required.
+    When nothing changed since the saved index was built it is reused ("Up to date"); after
+    a change only the records the change can reach are read and checked again.
     """
-    from strataml.read import saved
+    from strataml.read import proof, saved
     from strataml.read.build import dumps
     from strataml.times import utc_now
 
@@ -49,7 +51,7 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
         verb = "Wrote" if output is not None else "Up to date:"
         click.echo(f"{verb} {target} ({counts['nodes']} nodes, {counts['edges']} edges).", err=True)
         return 0
-    walked = saved.freshness(root)
+    walked = proof.freshness(root)
     built, volatile = saved.made(root, utc_now() if timestamp else None, walked.entries)
     text = dumps(built)
     if output == "-":

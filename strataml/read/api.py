@@ -134,7 +134,7 @@ class Live:
 
     def _fresh(self, previous: Snapshot | None) -> Snapshot:
         from strataml import atomic, gitfacts
-        from strataml.read import saved
+        from strataml.read import proof, saved
 
         now = time.monotonic()
         if (
@@ -142,10 +142,10 @@ class Live:
             and previous is not None
             and previous.key is not None
             and now < previous.expires
-            and saved.quick(self.root) == previous.key
+            and proof.quick(self.root) == previous.key
         ):
             return previous  # proven unchanged without a walk
-        walked = saved.freshness(self.root)
+        walked = proof.freshness(self.root)
         key = walked.key
         fingerprint = hash(tuple(walked.entries.values()))
         if previous is not None and now < previous.expires:

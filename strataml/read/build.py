@@ -261,15 +261,22 @@ def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
                 return line
         return one(value)
 
-    parts = []
-    for key in sorted(index):
+    # One list of pieces joined once: the text is built a single time (100,000 nodes make it
+    # ~100 MB, and each intermediate join would hold another copy at the peak).
+    pieces = ["{\n"]
+    keys = sorted(index)
+    for i, key in enumerate(keys):
         value = index[key]
         if isinstance(value, list) and value:
-            body = ",\n".join("    " + (node(v) if key == "nodes" else one(v)) for v in value)
-            parts.append(f"  {one(key)}: [\n{body}\n  ]")
+            pieces.append(f"  {one(key)}: [\n")
+            last = len(value) - 1
+            for j, v in enumerate(value):
+                pieces.append("    " + (node(v) if key == "nodes" else one(v)) + (",\n" if j < last else "\n"))
+            pieces.append("  ]")
         else:
-            parts.append(f"  {one(key)}: {one(value)}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+            pieces.append(f"  {one(key)}: {one(value)}")
+        pieces.append(",\n" if i < len(keys) - 1 else "\n}\n")
+    return "".join(pieces)
 
 
 def _node(
