@@ -12,15 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.errors import StrataError
-
-
-def repo_top(start: Path) -> Path | None:
-    """The folder holding `.git` (a folder, or a file for worktrees), from `start` upward."""
-    here = Path(start).resolve()
-    for folder in (here, *here.parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
+from strataml.rootdir import repo_top
 
 
 def identity(root: Path) -> str:

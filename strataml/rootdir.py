@@ -12,6 +12,9 @@ from pathlib import Path
 from strataml.errors import WorkspaceNotFound
 
 CONFIG = "strataml.yaml"
+MANAGED = ("datasets", "experiments", "runs", "models")  # the folders records live in
+TFC_DIR = "tfc"  # the contracts and the trust files (TFC-0007)
+KEYS_DIR = f"{TFC_DIR}/keys"
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -31,3 +34,12 @@ def find_root(start: Path | None = None) -> Path:
         f"no {CONFIG} in {here} or any parent folder",
         "run inside a StrataML workspace, pass -C DIR, or create one with `strataml init`",
     )
+
+
+def repo_top(start: Path) -> Path | None:
+    """The folder holding `.git` (a folder, or a file for worktrees), from `start` upward."""
+    here = Path(start).resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None

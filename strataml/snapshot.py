@@ -14,13 +14,16 @@ import os
 import stat
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strataml import atomic
 from strataml.cache import RACY_NS, identity
-from strataml.gitfacts import repo_top
-from strataml.trust import KEYS_DIR
-from strataml.workspace import CONFIG, Entry
+
+# The tree and its repository's place, from the light modules: a fresh reader keys nothing else.
+from strataml.rootdir import CONFIG, KEYS_DIR, repo_top
+
+if TYPE_CHECKING:
+    from strataml.workspace import Entry
 
 
 def snapshot_key(root: Path, entries: dict[str, Entry], options: Any) -> str | None:

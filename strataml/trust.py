@@ -16,11 +16,10 @@ from typing import Any
 
 from strataml import atomic, signing
 from strataml.loading import Loaded, load_bytes
+from strataml.rootdir import KEYS_DIR, TFC_DIR
 from strataml.schemas import schema_id, validate
 from strataml.workspace import KEYS_MANIFEST
 
-TFC_DIR = "tfc"
-KEYS_DIR = f"{TFC_DIR}/keys"
 MANIFEST = KEYS_MANIFEST
 SCOPES = ("datasets", "models", "production", "ledger")
 # The scopes that may sign a kind of record when no policy names one.

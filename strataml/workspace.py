@@ -22,12 +22,11 @@ from strataml.errors import StrataError
 from strataml.loading import MAX_BYTES, SYNTAX, TOO_LARGE, Loaded, LoadProblem, load_bytes, load_file
 from strataml.records import SIGNATURE_SUFFIX, Record
 from strataml.refs import Ref, RefError, closest, fold, parse_ref
-from strataml.rootdir import CONFIG
+from strataml.rootdir import CONFIG, MANAGED
 
 if TYPE_CHECKING:
     from strataml.cache import Cache
 
-MANAGED = ("datasets", "experiments", "runs", "models")
 META = {"dataset": "dataset.yaml", "run": "run.yaml", "model": "model.yaml"}
 # Files a managed folder may hold at its top without being a record.
 FOLDER_NOTES = {".gitkeep", "README.md"}

@@ -178,7 +178,7 @@ _FACTS = attrgetter("st_mode", "st_size", "st_mtime_ns", "st_ino", "st_ctime_ns"
 
 
 def _tops(root: Path) -> list[tuple[str, str, int, int, int, int]]:
-    from strataml.workspace import MANAGED
+    from strataml.rootdir import MANAGED
 
     out = []
     for top in MANAGED:
