@@ -17,6 +17,7 @@ from strataml.read.build import dumps
 from strataml.read.query import Graph, tables
 
 RUN = "runs/20260101T000000Z-sales-forecast-a1b2c3"
+RUN_REF = "run:20260101T000000Z-sales-forecast-a1b2c3"
 
 
 def primed(ws: Path) -> str:
@@ -239,3 +240,104 @@ def test_a_proof_that_cannot_be_written_does_not_rebuild(ws: Path, tmp_path: Pat
         _, rebuilt = saved.current(ws)
         assert not rebuilt
     assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda listing: (listing["paths"].insert(1, listing["paths"][1]), listing.__setitem__("kinds", listing["kinds"][:1] + "f" + listing["kinds"][1:]), listing["stats"].extend([7, 7, 7, 7])),
+        lambda listing: (listing["paths"].append("runs/zz/.git"), listing.__setitem__("kinds", listing["kinds"] + "d"), listing["stats"].extend([7, 7, 7, 7])),
+    ],
+    ids=["a path twice", "a nested repository"],
+)
+def test_a_listing_no_walk_could_write_means_a_walk(ws: Path, forge) -> None:
+    primed(ws)
+    listing = json.loads((ws / ".strataml/index.walk").read_text())
+    forge(listing)
+    (ws / ".strataml/index.walk").write_text(json.dumps(listing))
+    (ws / RUN / "plots").mkdir()
+    (ws / RUN / "plots/extra.bin").write_bytes(b"x")
+    looked = proof.probe(ws)
+    assert looked.key is None and looked.seen is None
+    index, rebuilt = saved.current(ws, looked)
+    assert rebuilt and dumps(index) == dumps(saved.make(ws))
+
+
+@pytest.mark.parametrize("name", ["index.walk", "index.rows", "index.json", "index.key"])
+@pytest.mark.parametrize("text", ["[" * 50000, '{"format": 1, "tops": [[["runs"]]]}'])
+def test_hostile_files_in_strataml_never_crash_a_reader(ws: Path, capsys, name: str, text: str) -> None:
+    primed(ws)
+    (ws / ".strataml" / name).write_text(text)
+    for args in (("list", "runs"), ("show", RUN_REF), ("lineage", RUN_REF), ("index",)):
+        code, _, err = cli(ws, *args, capsys=capsys)
+        assert code == 0, (args, err)
+    (ws / RUN / "run.yaml").write_text((ws / RUN / "run.yaml").read_text() + "\n")
+    for args in (("list", "runs"), ("show", RUN_REF)):
+        code, _, err = cli(ws, *args, capsys=capsys)
+        assert code == 0, (args, err)
+
+
+def test_a_symlinked_rows_file_is_refused_once_a_rebuild_must_write(ws: Path, tmp_path: Path, capsys) -> None:
+    """Fresh, the index is read and the proof not rewritten; after a change the rebuild must
+    write, and refuses (exit 3, naming the file) as for index.json itself: nothing goes through."""
+    primed(ws)
+    rows = ws / ".strataml/index.rows"
+    rows.unlink()
+    rows.symlink_to(tmp_path / "elsewhere")
+    assert cli(ws, "list", "runs", capsys=capsys)[0] == 0
+    (ws / RUN / "run.yaml").write_text((ws / RUN / "run.yaml").read_text() + "\n")
+    for args in (("list", "runs"), ("show", RUN_REF)):
+        code, _, err = cli(ws, *args, capsys=capsys)
+        assert code == 3 and ".strataml/index.rows" in err and "symlink" in err, (args, err)
+    assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda t: t.update(runs=[1]), lambda t: t["runs"][0].update(metrics=None), lambda t: t.update(gates=None)],
+)
+def test_damaged_rows_with_a_valid_digest_are_rebuilt(ws: Path, capsys, damage) -> None:
+    primed(ws)
+    tables = json.loads((ws / ".strataml/index.rows").read_text())
+    damage(tables)
+    (ws / ".strataml/index.rows").write_text(json.dumps(tables))
+    _vouch(ws, "index.rows", "rows_sha256")
+    code, out, err = cli(ws, "list", "runs", "--format", "json", capsys=capsys)
+    assert code == 0, err
+    assert len(json.loads(out)) == 1
+
+
+def test_damaged_index_with_a_valid_digest_is_rebuilt(ws: Path, capsys) -> None:
+    primed(ws)
+    data = json.loads((ws / ".strataml/index.json").read_text())
+    data["edges"] = None
+    text = json.dumps(data)
+    (ws / ".strataml/index.json").write_text(text)
+    _vouch(ws, "index.json", "index_sha256")
+    key = (ws / ".strataml/index.key").read_text().split()[0]
+    import hashlib
+
+    (ws / ".strataml/index.key").write_text(f"{key} sha256={hashlib.sha256(text.encode()).hexdigest()}\n")
+    for args in (("show", RUN_REF), ("lineage", RUN_REF), ("dashboard", "-o", "-")):
+        code, _, err = cli(ws, *args, capsys=capsys)
+        assert code == 0, (args, err)
+
+
+def test_the_index_command_rebuilds_only_what_changed(ws: Path, capsys, monkeypatch) -> None:
+    from strataml.read import build
+
+    primed(ws)
+    kept: list[int] = []
+    real = build.Previous.reusable
+
+    def counting(self, workspace):  # type: ignore[no-untyped-def]
+        found = real(self, workspace)
+        kept.append(len(found))
+        return found
+
+    monkeypatch.setattr(build.Previous, "reusable", counting)
+    (ws / RUN / "run.yaml").write_text((ws / RUN / "run.yaml").read_text() + "\n")
+    code, _, err = cli(ws, "index", capsys=capsys)
+    assert code == 0 and "Wrote" in err
+    assert kept and kept[-1] > 0
+    assert (ws / ".strataml/index.json").read_text() == dumps(saved.make(ws))

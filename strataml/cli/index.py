@@ -39,7 +39,8 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
     from strataml.times import utc_now
 
     root = state.root()
-    if not timestamp and (fresh := saved.fresh_text(root)) is not None:
+    looked = proof.probe(root)
+    if not timestamp and (fresh := saved.fresh_text(root, looked)) is not None:
         # Nothing changed since the saved index was built (proven without a walk): it is the build.
         text, counts = fresh
         if output == "-":
@@ -51,14 +52,18 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
         verb = "Wrote" if output is not None else "Up to date:"
         click.echo(f"{verb} {target} ({counts['nodes']} nodes, {counts['edges']} edges).", err=True)
         return 0
-    walked = proof.freshness(root)
-    built, volatile = saved.made(root, utc_now() if timestamp else None, walked.entries)
-    text = dumps(built)
+    # As a reader does: only the folders that changed listed again, the rest kept from the last build.
+    walked = proof.freshness(root, looked)
+    before = saved.previous(root, walked.context)
+    if before is not None:
+        before.touched = walked.touched
+    built, volatile = saved.made(root, utc_now() if timestamp else None, walked.entries, previous=before)
+    text = dumps(built, before)
     if output == "-":
         click.echo(text, nl=False)
         return 0
     if output is None:
-        saved.save(root, built, text, None if timestamp else walked, volatile=volatile)
+        saved.save(root, built, text, None if timestamp else walked, volatile=volatile, before=before)
         target = root / saved.INDEX
     else:
         target = Path(output)

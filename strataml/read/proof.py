@@ -83,7 +83,7 @@ def probe(root: Path) -> Probe:
     try:
         raw = atomic.read_bytes(root, WALK, limit=MAX_INDEX_BYTES)
         listing = json.loads(raw) if raw is not None else None
-    except (OSError, ValueError, atomic.Refused):
+    except (OSError, ValueError, RecursionError, atomic.Refused):
         return nothing
     if not isinstance(listing, dict) or listing.get("format") != WALK_FORMAT:
         return nothing
@@ -93,6 +93,7 @@ def probe(root: Path) -> Probe:
     if not (
         isinstance(key, str)
         and isinstance(tops, list)
+        and all(isinstance(t, list) and t and isinstance(t[0], str) for t in tops)
         and isinstance(paths, list)
         and all(isinstance(p, str) for p in paths)
         and isinstance(kinds, str)
@@ -116,7 +117,17 @@ def probe(root: Path) -> Probe:
             and vouched(root, key)
         ):
             return Probe(key, None, tops, listing.get("index_sha256"), listing.get("rows_sha256"))
+    if not _a_walk(paths):
+        return nothing
     return Probe(None, _seen(root, paths, kinds, stats, now, types), tops)
+
+
+def _a_walk(paths: list[str]) -> bool:
+    """Whether `paths` can be a walk's: each once, in order, none in or naming a nested
+    repository (the walk never lists one). A rewalk trusts the order and the names."""
+    return all(a < b for a, b in zip(paths, paths[1:])) and not any(
+        p == ".git" or p.endswith("/.git") or "/.git/" in p or p.startswith(".git/") for p in paths
+    )
 
 
 def vouched(root: Path, key: Any) -> bool:

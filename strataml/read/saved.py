@@ -111,7 +111,7 @@ def previous(root: Path, context: str | None = None) -> Previous | None:
             return None  # not the index this walk was saved with (replaced, damaged, another checkout's)
         text = raw.decode("utf-8")
         index = json.loads(text)
-    except (OSError, ValueError, KeyError, atomic.Refused):
+    except (OSError, ValueError, KeyError, RecursionError, atomic.Refused):
         return None
     if not _well_formed(index):
         return None
@@ -137,14 +137,11 @@ def _previous_rows(root: Path, digest: Any) -> dict[str, dict[str, Any]]:
         if raw is None or hashlib.sha256(raw).hexdigest() != digest:
             return {}
         tables = json.loads(raw)
-    except (OSError, ValueError, atomic.Refused):
+    except (OSError, ValueError, RecursionError, atomic.Refused):
         return {}
-    out = {}
-    for what in ("datasets", "runs"):
-        for row in tables.get(what) or () if isinstance(tables, dict) else ():
-            if isinstance(row, dict) and isinstance(row.get("id"), str):
-                out[row["id"]] = row
-    return out
+    if not isinstance(tables, dict) or not _rows_well_formed(tables):
+        return {}
+    return {row["id"]: row for what in ("datasets", "runs") for row in tables[what]}
 
 
 def _well_formed(index: Any) -> bool:
@@ -184,9 +181,9 @@ def _node_lines(text: str, nodes: list[dict[str, Any]]) -> dict[str, str]:
     return {n["id"]: line[4:].removesuffix(",") for n, line in zip(nodes, lines)}
 
 
-def fresh_text(root: Path) -> tuple[str, dict[str, int]] | None:
+def fresh_text(root: Path, looked: Probe | None = None) -> tuple[str, dict[str, int]] | None:
     """(the saved index's text, its node and edge counts) when it is provably fresh; else None."""
-    looked = probe(Path(root).resolve())
+    looked = probe(Path(root).resolve()) if looked is None else looked
     rows = saved_rows(root, looked)
     counts = rows.get("counts") if rows is not None else None
     if not isinstance(counts, dict) or not all(type(counts.get(k)) is int for k in ("nodes", "edges")):
@@ -196,13 +193,12 @@ def fresh_text(root: Path) -> tuple[str, dict[str, int]] | None:
         if raw is None or hashlib.sha256(raw).hexdigest() != looked.index_sha256:
             return None
         return raw.decode("utf-8"), counts
-    except (OSError, ValueError, atomic.Refused):
+    except (OSError, ValueError, RecursionError, atomic.Refused):
         return None
 
 
 def saved_rows(root: Path, looked: Probe | None = None) -> dict[str, Any] | None:
     """`strataml list`'s rows (query.tables) when the saved index is provably fresh; else None."""
-    from strataml.read.query import KIND_OF_LIST
 
     looked = probe(Path(root).resolve()) if looked is None else looked
     key = looked.key
@@ -212,11 +208,34 @@ def saved_rows(root: Path, looked: Probe | None = None) -> dict[str, Any] | None
         raw = atomic.read_bytes(root, ROWS, limit=MAX_INDEX_BYTES)
         vouched = raw is not None and hashlib.sha256(raw).hexdigest() == looked.rows_sha256
         tables = json.loads(raw) if vouched else None  # type: ignore[arg-type]
-    except (OSError, ValueError, atomic.Refused):
+    except (OSError, ValueError, RecursionError, atomic.Refused):
         return None
     if not isinstance(tables, dict) or tables.get("key") != key:
         return None
-    return tables if all(isinstance(tables.get(k), list) for k in KIND_OF_LIST) else None
+    return tables if _rows_well_formed(tables) else None
+
+
+def _rows_well_formed(tables: dict[str, Any]) -> bool:
+    """Every row a list prints has the shape query.rows makes (a damaged file is rebuilt)."""
+    from strataml.read.query import KIND_OF_LIST
+
+    gates = tables.get("gates")
+    if not isinstance(gates, dict) or not all(isinstance(g, list) for g in gates.values()):
+        return False
+    for what in KIND_OF_LIST:
+        found = tables.get(what)
+        if not isinstance(found, list):
+            return False
+        for row in found:
+            if not (
+                isinstance(row, dict)
+                and all(isinstance(row.get(k), str) for k in ("id", "name", "health"))
+                and isinstance(row.get("tags"), dict)
+                and (what not in ("runs", "models") or isinstance(row.get("metrics"), dict))
+                and (what != "experiments" or type(row.get("runs")) is int)
+            ):
+                return False
+    return True
 
 
 def current_rows(root: Path) -> dict[str, Any]:
@@ -251,9 +270,9 @@ def current(root: Path, looked: Probe | None = None) -> tuple[dict[str, Any], bo
             raw = atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES)
             vouched = raw is not None and hashlib.sha256(raw).hexdigest() == looked.index_sha256
             index = json.loads(raw) if vouched else None  # type: ignore[arg-type]
-            if isinstance(index, dict) and isinstance(index.get("nodes"), list):
+            if isinstance(index, dict) and _well_formed(index):
                 return index, False
-        except (OSError, ValueError, atomic.TooLarge, atomic.Refused):
+        except (OSError, ValueError, RecursionError, atomic.Refused):
             pass  # damaged under us: the walk below rebuilds it
     found = resolve(root, freshness(root, looked))
     return found.index, found.rebuilt
@@ -283,7 +302,7 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
                 digest = hashlib.sha256(raw).hexdigest()
                 text = raw.decode("utf-8")
                 index = json.loads(text) if said.get("sha256") == digest else None
-                if isinstance(index, dict) and isinstance(index.get("nodes"), list):
+                if isinstance(index, dict) and _well_formed(index):
                     until = int(said["until"]) if "until" in said else None
                     rows = None
                     try:  # fresh, yet not provably so without a walk (or we would not be here)
@@ -291,8 +310,8 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
                     except (OSError, atomic.Refused):
                         pass  # a read-only checkout, a refused path: the next reader walks again
                     return Resolved(index, text, False, until is not None, rows)
-        except (OSError, ValueError, atomic.TooLarge):
-            pass  # missing, damaged or grown past reason: rebuild
+        except (OSError, ValueError, RecursionError, atomic.Refused):
+            pass  # missing, damaged, refused or grown past reason: rebuild
     before = previous(root, walked.context) if writable else None
     if before is not None:
         before.touched = walked.touched
@@ -304,6 +323,7 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
             rows = save(root, index, text, walked, volatile=volatile, before=before)
         except OSError:
             pass  # a read-only checkout: the index lives for this command only
+        # (a symlink in .strataml/ is refused, exit 3, naming it: nothing is written through it)
     return Resolved(index, text, True, volatile, rows)
 
 
