@@ -54,9 +54,7 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
         return 0
     # As a reader does: only the folders that changed listed again, the rest kept from the last build.
     walked = proof.freshness(root, looked)
-    before = saved.previous(root, walked.context)
-    if before is not None:
-        before.touched = walked.touched
+    before = saved.previous(root, walked)
     built, volatile = saved.made(root, utc_now() if timestamp else None, walked.entries, previous=before)
     text = dumps(built, before)
     if output == "-":

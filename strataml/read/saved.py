@@ -86,12 +86,14 @@ def made(
     return build(workspace, report, generated_at, previous), report.volatile
 
 
-def previous(root: Path, context: str | None = None) -> Previous | None:
+def previous(root: Path, walked: Walked) -> Previous | None:
     """The saved index with the walk it was built from (stale or not), when the two belong
     together (index.walk holds the index's sha256) and this version of strataml built them;
     else None (everything is built anew). Its findings are an earlier doctor run to start from
-    when `context` (config, keys, git's index and HEAD) is the same and no verdict in it
-    depended on the clock."""
+    when `walked`'s context (config, keys, git's index and HEAD) is the same and no verdict in
+    it depended on the clock; `walked`'s changed paths, when a rewalk knew them, say which
+    records kept their files."""
+    context = walked.context
     from strataml.read.build import Previous
 
     try:
@@ -127,6 +129,7 @@ def previous(root: Path, context: str | None = None) -> Previous | None:
         index["edges"],
         _node_lines(text, index["nodes"]),
         rows=_previous_rows(root, listing.get("rows_sha256")),
+        touched=walked.touched,
     )
 
 
@@ -312,9 +315,7 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
                     return Resolved(index, text, False, until is not None, rows)
         except (OSError, ValueError, RecursionError, atomic.Refused):
             pass  # missing, damaged, refused or grown past reason: rebuild
-    before = previous(root, walked.context) if writable else None
-    if before is not None:
-        before.touched = walked.touched
+    before = previous(root, walked) if writable else None
     index, volatile = made(root, entries=walked.entries, use_cache=writable, previous=before)
     text = dumps(index, before)
     rows = None
