@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-_CHUNK = 1048576
+_CHUNK = 131072
 _local = threading.local()
 
 
@@ -22,7 +22,7 @@ def _buffer() -> memoryview:
     return view
 
 
-def sha256_file(path: Path | str) -> tuple[str, int]:
+def sha256_file(path: Path | str | bytes) -> tuple[str, int]:
     """(hex sha256, size in bytes) of a regular file, read in a reused 1 MiB buffer."""
     with open(path, "rb", buffering=0) as fh:
         return sha256_stream(fh)
@@ -56,6 +56,9 @@ def dataset_digest(files: Iterable[tuple[str, str]]) -> str:
 
 
 PARALLEL_BYTES = 64 * 1024 * 1024  # below this, threads cost more than they save
+# From this many bytes, helper processes hash instead of threads: ~30 ms to start one, then it
+# never waits for the caller's GIL (a thread does, after every chunk, while the caller parses).
+SPAWN_BYTES = 256 * 1024 * 1024
 
 Item = tuple[str, "Path | str", int]  # (key, path, size)
 Results = dict[str, "tuple[str, int] | OSError"]
@@ -64,13 +67,14 @@ Results = dict[str, "tuple[str, int] | OSError"]
 class Background:
     """Hashing that runs while the caller works, and takes every core once the caller waits.
 
-    Files are taken biggest first from one shared list, a plain loop per thread (not a future
-    per file): hashlib and file reads release the GIL on big buffers, so threads overlap
-    where bytes dominate, while per-file overhead stays that of a serial loop, and the list
-    balances the threads better than bins fixed in advance. While the caller is busy with
-    pure Python, one thread hashes (more would only queue for the GIL and the same cores);
-    results() starts the others and waits. The interpreter meanwhile switches threads more
-    often, or a hashing thread would wait up to 5 ms for the GIL after each chunk.
+    From SPAWN_BYTES on, helper processes hash (see _Helper): the files split in bins of about
+    equal bytes, one helper a core. Below that, threads: files are taken biggest first from one
+    shared list, a plain loop per thread (not a future per file): hashlib and file reads release
+    the GIL on big buffers, so threads overlap where bytes dominate, while per-file overhead
+    stays that of a serial loop. While the caller is busy with pure Python, one thread hashes
+    (more would only queue for the GIL and the same cores); results() starts the others and
+    waits. The interpreter meanwhile switches threads more often, or a hashing thread would
+    wait up to 5 ms for the GIL after each chunk.
     """
 
     SWITCH = 0.0005
@@ -91,11 +95,18 @@ class Background:
         self._next = 0
         self._lock = threading.Lock()
         total = sum(i[2] for i in self._items)
-        self._threads = 1 if total < PARALLEL_BYTES else max(1, min(threads or os.cpu_count() or 1, len(self._items)))
+        cores = max(1, min(threads or os.cpu_count() or 1, len(self._items)))
+        self._threads = 1 if total < PARALLEL_BYTES else cores
         self._pool: list[threading.Thread] = []
+        self._helpers: list[_Helper] = []
+        if total >= SPAWN_BYTES and cores > 1:
+            self._helpers = _Helper.start_all(self._items, cores, self._results, progress)
         self._previous = sys.getswitchinterval()
-        sys.setswitchinterval(self.SWITCH)
-        self._grow(min(start, self._threads))
+        if self._helpers:
+            self._items = []
+        else:
+            sys.setswitchinterval(self.SWITCH)
+            self._grow(min(start, self._threads))
 
     def _grow(self, count: int) -> None:
         while len(self._pool) < count:
@@ -119,12 +130,134 @@ class Background:
 
     def results(self) -> Results:
         """Every file's (sha256, size) or the OSError that stopped it, once all are hashed."""
-        self._grow(self._threads)
+        if self._helpers:
+            # What a helper did not answer (it could not start, or died) is hashed here.
+            self._items = sorted((i for h in self._helpers for i in h.finish()), key=lambda i: i[2], reverse=True)
+            self._helpers = []
+            self._next = 0
+            sys.setswitchinterval(self.SWITCH)
+        self._grow(self._threads if self._items else 0)
         for thread in self._pool:
             thread.join()
         sys.setswitchinterval(self._previous)
         results, self._results = self._results, {}
         return results
+
+
+# The package's folder goes first on the helper's path: -I leaves out the current folder, the
+# user's site-packages and PYTHON* variables, -S the site (its .pth files cost most of a start).
+_SERVE = "import sys; sys.path.insert(0, sys.argv[1]); from strataml.hashing import serve; serve()"
+_FLUSH = 16 * 1024 * 1024  # a helper reports this often (bytes hashed), for progress
+
+
+class _Helper:
+    """One helper process hashing a bin of files: paths in on stdin, one line per file out, in order.
+
+    A thread here feeds it and reads its answers as they come (the caller's progress moves
+    with them). Anything it does not answer is left to the caller: finish() returns it.
+    """
+
+    def __init__(self, items: list[Item], results: Results, progress: Callable[[int], None] | None) -> None:
+        import subprocess
+
+        self._items = items
+        self._results = results
+        self._progress = progress
+        self._answered = 0
+        self._proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _SERVE, _HOME],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._thread = threading.Thread(target=self._talk, daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def start_all(
+        cls, items: list[Item], count: int, results: Results, progress: Callable[[int], None] | None
+    ) -> list[_Helper]:
+        """Helpers for `items` (biggest first) in `count` bins of about equal bytes; none when they cannot start."""
+        bins: list[list[Item]] = [[] for _ in range(count)]
+        loads = [0] * count
+        for item in items:
+            lightest = loads.index(min(loads))
+            bins[lightest].append(item)
+            loads[lightest] += item[2]
+        helpers: list[_Helper] = []
+        try:
+            if not sys.executable:
+                raise OSError("no interpreter to start")
+            for part in bins:
+                if part:
+                    helpers.append(cls(part, results, progress))
+        except OSError:
+            for helper in helpers:
+                helper.finish()
+            return []
+        return helpers
+
+    def _talk(self) -> None:
+        proc, items, results, progress = self._proc, self._items, self._results, self._progress
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(b"\0".join(os.fsencode(path) for _key, path, _size in items))
+            proc.stdin.close()
+            for line in proc.stdout:
+                if self._answered >= len(items):
+                    break
+                key, path, size = items[self._answered]
+                results[key] = _answer(line, path)
+                self._answered += 1
+                if progress:
+                    progress(size)
+        except (OSError, ValueError):
+            pass  # whatever is left unanswered is hashed by the caller
+
+    def finish(self) -> list[Item]:
+        """Wait for the helper; the items it did not answer."""
+        self._thread.join()
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        for stream in (self._proc.stdin, self._proc.stdout):
+            if stream is not None:
+                stream.close()
+        return self._items[self._answered :]
+
+
+_HOME = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _answer(line: bytes, path: Path | str) -> tuple[str, int] | OSError:
+    """A helper's line: "SHA256 SIZE", or "! ERRNO MESSAGE" for a file it could not read."""
+    text = line.decode("utf-8", "replace").rstrip("\n")
+    if text.startswith("! "):
+        number, _, message = text[2:].partition(" ")
+        return OSError(int(number), message, os.fsdecode(path))
+    sha, size = text.split(" ")
+    if len(sha) != 64 or not size.isdigit():
+        raise ValueError(f"not a helper's answer: {text[:80]!r}")
+    return sha, int(size)
+
+
+def serve() -> None:
+    """A helper process's work: hash the NUL-separated paths on stdin, answer a line each on stdout."""
+    out = sys.stdout.buffer
+    since_flush = 0
+    for raw in sys.stdin.buffer.read().split(b"\0"):
+        try:
+            sha, size = sha256_file(raw)
+            out.write(b"%s %d\n" % (sha.encode(), size))
+        except OSError as exc:
+            size = _CHUNK  # an error is news too
+            message = (exc.strerror or type(exc).__name__).replace("\n", " ")
+            out.write(b"! %d %s\n" % (exc.errno or 0, message.encode("utf-8", "replace")))
+        since_flush += size
+        if since_flush >= _FLUSH:
+            out.flush()
+            since_flush = 0
+    out.flush()
 
 
 def hash_files(

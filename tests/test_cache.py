@@ -196,3 +196,81 @@ def test_hashing_pool_hashes_each_file_once_on_any_number_of_threads(tmp_path: P
         assert isinstance(results["missing"], FileNotFoundError)
         assert sorted(ticks) == sorted(size for _k, _p, size in items)  # every file exactly once
     assert hashing.hash_files(items[:-1], threads=2) == expected
+
+
+def _files(tmp_path: Path) -> tuple[list[tuple[str, str, int]], dict[str, tuple[str, int]]]:
+    import hashlib
+
+    items = []
+    names = ["a", "b\nc", "d e", "f\udcff"]  # a newline, a space, a byte that is not UTF-8
+    for i, size in enumerate([1, 4096, 3 * 131072 + 7, 2 * 1048576]):
+        path = tmp_path / names[i]
+        path.write_bytes(bytes([i]) * size)
+        items.append((f"k{i}", str(path), size))
+    expected = {key: (hashlib.sha256(open(path, "rb").read()).hexdigest(), size) for key, path, size in items}
+    return items, expected
+
+
+def test_helper_processes_answer_as_the_caller_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from strataml import hashing
+
+    monkeypatch.setattr(hashing, "SPAWN_BYTES", 0)  # helper processes even for these few bytes
+    items, expected = _files(tmp_path)
+    items.append(("missing", str(tmp_path / "nope"), 10))
+    (tmp_path / "folder").mkdir()
+    items.append(("folder", str(tmp_path / "folder"), 10))
+    ticks: list[int] = []
+    pool = hashing.Background(items, ticks.append, threads=2)
+    assert pool._helpers, "the helpers should have started"
+    results = pool.results()
+    assert {k: v for k, v in results.items() if k in expected} == expected
+    assert isinstance(results["missing"], FileNotFoundError) and results["missing"].filename == str(tmp_path / "nope")
+    assert isinstance(results["folder"], IsADirectoryError)
+    assert sorted(ticks) == sorted(size for _k, _p, size in items)  # every file exactly once
+
+
+@pytest.mark.parametrize(
+    "serve",
+    [
+        "import sys; sys.stdin.buffer.read(); sys.exit(1)",  # dies before answering
+        "import sys; sys.stdin.buffer.read(); print('0' * 64, 1); print('not an answer')",  # one wrong, then garbage
+        "import sys; sys.stdin.buffer.read(); sys.stdout.write('! x y\\n')",  # a malformed error line
+    ],
+)
+def test_what_a_helper_does_not_answer_the_caller_hashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serve: str
+) -> None:
+    from strataml import hashing
+
+    monkeypatch.setattr(hashing, "SPAWN_BYTES", 0)
+    monkeypatch.setattr(hashing, "_SERVE", serve)
+    items, expected = _files(tmp_path)
+    results = hashing.Background(items, threads=2).results()
+    wrong = {k for k in expected if results[k] != expected[k]}
+    # A helper's well-formed answer is taken as given (this one lies about one file: the doctor
+    # would report a checksum mismatch, never a false pass); nothing unanswered is left out.
+    assert set(results) == set(expected) and len(wrong) <= (2 if "print('0'" in serve else 0)
+
+
+def test_helpers_that_cannot_start_leave_the_work_to_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from strataml import hashing
+
+    monkeypatch.setattr(hashing, "SPAWN_BYTES", 0)
+    monkeypatch.setattr(hashing.sys, "executable", str(tmp_path / "no-python"))
+    items, expected = _files(tmp_path)
+    pool = hashing.Background(items, threads=2)
+    assert not pool._helpers
+    assert pool.results() == expected
+
+
+def test_the_doctor_with_helper_processes_gives_the_same_verdicts(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from strataml import hashing
+    from strataml.doctor import engine as eng
+
+    monkeypatch.setattr(eng, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(hashing, "SPAWN_BYTES", 0)
+    target = big / "datasets/blob-c/1/c.bin"
+    target.write_bytes(target.read_bytes()[:-1] + b"!")
+    report = engine.doctor(big, use_cache=False)
+    assert [(f.code, f.path) for f in report.findings] == [("TFC0006-E002", "datasets/blob-c/1/c.bin")]
+    assert report.stats["bytes_hashed"] >= 3 * BIG
