@@ -111,8 +111,16 @@ class _Abort(Exception):
         self.problem = problem
 
 
-def load_file(path: Path | str) -> Loaded:
-    """Load a `.json` file as JSON and anything else as YAML, within the limits."""
+class _NeedLines(Exception):
+    """A load without a line map met a problem whose message needs one (a duplicate key)."""
+
+
+def load_file(path: Path | str, *, lines: bool = True) -> Loaded:
+    """Load a `.json` file as JSON and anything else as YAML, within the limits.
+
+    `lines=False`: no line map (Loaded.source points back to the file, so line_of() reads it
+    again): most records never get a finding, and the map is a sixth of the parse.
+    """
     path = os.fspath(path)  # a plain string: thousands of records are read per run
     try:
         st = os.stat(path)
@@ -129,10 +137,11 @@ def load_file(path: Path | str) -> Loaded:
             raw = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         return Loaded(None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "fix the file's permissions"),))
-    return load_bytes(raw, json_syntax=path.endswith(".json"))
+    loaded = load_bytes(raw, json_syntax=path.endswith(".json"), lines=lines)
+    return loaded if lines else Loaded(loaded.data, loaded.problems, {}, path)
 
 
-def load_bytes(raw: bytes, *, json_syntax: bool = False) -> Loaded:
+def load_bytes(raw: bytes, *, json_syntax: bool = False, lines: bool = True) -> Loaded:
     """Load YAML (default) or JSON from bytes; never raises for bad content."""
     if len(raw) > MAX_BYTES:
         return Loaded(None, (_too_large(len(raw)),))
@@ -140,6 +149,11 @@ def load_bytes(raw: bytes, *, json_syntax: bool = False) -> Loaded:
         text = _decode(raw)
         if json_syntax:
             return _load_json(text)
+        if not lines:
+            try:
+                return _load_yaml(text, keep_lines=False)
+            except _NeedLines:
+                pass
         return _load_yaml(text)
     except _Abort as abort:
         return Loaded(None, (abort.problem,))
@@ -292,7 +306,7 @@ def _loader_class() -> Any:
 _LOADER: Any = None
 
 
-def _load_yaml(text: str) -> Loaded:
+def _load_yaml(text: str, keep_lines: bool = True) -> Loaded:
     global _LOADER
     if _LOADER is None:
         _LOADER = _loader_class()
@@ -332,12 +346,15 @@ def _load_yaml(text: str) -> Loaded:
                         continue
                     top.key = None
                     if key in obj:
+                        if not keep_lines:
+                            raise _NeedLines
                         _duplicate(top, key, lines, problems, duplicates)
-                    else:
+                    elif keep_lines:
                         lines[top.path + (key,)] = top.key_line
                     obj[key] = _scalar(loader, ev)
                 else:
-                    lines[top.path + (len(obj),)] = ev.start_mark.line + 1
+                    if keep_lines:
+                        lines[top.path + (len(obj),)] = ev.start_mark.line + 1
                     obj.append(_scalar(loader, ev))
                 continue
             if cls is mapping_end or cls is sequence_end:
@@ -357,7 +374,7 @@ def _load_yaml(text: str) -> Loaded:
                 if nodes > MAX_NODES:
                     raise _Abort(_too_many_nodes(line))
                 obj = {} if cls is yaml.MappingStartEvent else []
-                path = _attach(stack, root, obj, line, lines, problems, duplicates)
+                path = _attach(stack, root, obj, line, lines if keep_lines else None, problems, duplicates)
                 stack.append(_Frame(obj, path))
                 continue
             if cls is yaml.DocumentStartEvent:
@@ -374,7 +391,7 @@ def _load_yaml(text: str) -> Loaded:
                 continue
             if cls is yaml.AliasEvent:
                 raise _Abort(_alias(line))
-    except _Abort:
+    except (_Abort, _NeedLines):
         raise
     except yaml.reader.ReaderError as exc:
         raise _Abort(
@@ -407,20 +424,22 @@ def _attach(
     root: list[Any],
     obj: Any,
     line: int | None,
-    lines: dict[JsonPath, int],
+    lines: dict[JsonPath, int] | None,
     problems: list[LoadProblem],
     duplicates: list[int],
 ) -> JsonPath:
-    """Place a new list or mapping under its parent and return its path."""
+    """Place a new list or mapping under its parent and return its path (`lines`: None, no line map)."""
     if not stack:
         root.append(obj)
-        lines[()] = line or 1
+        if lines is not None:
+            lines[()] = line or 1
         return ()
     top = stack[-1]
     if type(top.obj) is list:
         path = top.path + (len(top.obj),)
         top.obj.append(obj)
-        lines[path] = line or 0
+        if lines is not None:
+            lines[path] = line or 0
         return path
     key = top.key
     if key is None:
@@ -430,8 +449,10 @@ def _attach(
     top.key = None
     path = top.path + (key,)
     if key in top.obj:
+        if lines is None:
+            raise _NeedLines
         _duplicate(top, key, lines, problems, duplicates)
-    else:
+    elif lines is not None:
         lines[path] = top.key_line
     top.obj[key] = obj
     return path

@@ -324,14 +324,13 @@ class _Reader:
                 except OSError:
                     pass
         if key is None or self.cache is None:
-            loaded = load_file(path)
-            # Line numbers are re-read only for files that get a finding: keeping a line map
-            # for every record costs more memory than the records themselves.
-            return Loaded(loaded.data, loaded.problems, {}, path)
+            # Line numbers are read again only for files that get a finding: a line map for
+            # every record costs more memory than the records themselves, and time to make.
+            return load_file(path, lines=False)
         cached = self.cache.loaded(rel, key, path)
         if cached is not None:
             return cached
-        loaded = load_file(path)
+        loaded = load_file(path, lines=False)
         self.cache.put_loaded(rel, key, loaded)
         return loaded
 

@@ -214,13 +214,13 @@ def _files(tmp_path: Path) -> tuple[list[tuple[str, str, int]], dict[str, tuple[
 def test_helper_processes_answer_as_the_caller_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from strataml import hashing
 
-    monkeypatch.setattr(hashing, "SPAWN_BYTES", 0)  # helper processes even for these few bytes
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)  # helper processes even for these few bytes
     items, expected = _files(tmp_path)
     items.append(("missing", str(tmp_path / "nope"), 10))
     (tmp_path / "folder").mkdir()
     items.append(("folder", str(tmp_path / "folder"), 10))
     ticks: list[int] = []
-    pool = hashing.Background(items, ticks.append, threads=2)
+    pool = hashing.Background(items, ticks.append, threads=2, start=1)
     assert pool._helpers, "the helpers should have started"
     results = pool.results()
     assert {k: v for k, v in results.items() if k in expected} == expected
@@ -242,10 +242,10 @@ def test_what_a_helper_does_not_answer_the_caller_hashes(
 ) -> None:
     from strataml import hashing
 
-    monkeypatch.setattr(hashing, "SPAWN_BYTES", 0)
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
     monkeypatch.setattr(hashing, "_SERVE", serve)
     items, expected = _files(tmp_path)
-    results = hashing.Background(items, threads=2).results()
+    results = hashing.Background(items, threads=2, start=1).results()
     wrong = {k for k in expected if results[k] != expected[k]}
     # A helper's well-formed answer is taken as given (this one lies about one file: the doctor
     # would report a checksum mismatch, never a false pass); nothing unanswered is left out.
@@ -255,10 +255,10 @@ def test_what_a_helper_does_not_answer_the_caller_hashes(
 def test_helpers_that_cannot_start_leave_the_work_to_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from strataml import hashing
 
-    monkeypatch.setattr(hashing, "SPAWN_BYTES", 0)
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
     monkeypatch.setattr(hashing.sys, "executable", str(tmp_path / "no-python"))
     items, expected = _files(tmp_path)
-    pool = hashing.Background(items, threads=2)
+    pool = hashing.Background(items, threads=2, start=1)
     assert not pool._helpers
     assert pool.results() == expected
 
@@ -268,7 +268,7 @@ def test_the_doctor_with_helper_processes_gives_the_same_verdicts(big: Path, mon
     from strataml.doctor import engine as eng
 
     monkeypatch.setattr(eng, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(hashing, "SPAWN_BYTES", 0)
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
     target = big / "datasets/blob-c/1/c.bin"
     target.write_bytes(target.read_bytes()[:-1] + b"!")
     report = engine.doctor(big, use_cache=False)

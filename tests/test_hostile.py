@@ -314,3 +314,26 @@ def test_integers_up_to_the_cap_still_load() -> None:
     assert load_bytes(b'{"x": 1.' + digits + b"}", json_syntax=True).ok  # floats have no text limit
     assert [p.code for p in load_bytes(b"x: " + digits + b"9").problems] == ["TFC0001-E105"]
     assert [p.code for p in load_bytes(b'{"x": ' + digits + b"9}", json_syntax=True).problems] == ["TFC0001-E105"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"a: 1\nb:\n  - x\n  - {c: 2}\n",
+        b"a: 1\nb: 2\na: 3\n",  # a duplicate: its message names the first line
+        b"a:\n  b: 1\n  b: {c: 1}\nd: [1, 2]\n",
+        b"- 1\n- [a, b]\n",
+        b"a: [1\n",  # a syntax error
+        b"k: &x 1\nj: *x\n",  # an alias
+    ],
+)
+def test_a_load_without_line_map_finds_what_a_load_with_one_does(tmp_path: Path, text: bytes) -> None:
+    from strataml.loading import load_file
+
+    path = tmp_path / "r.yaml"
+    path.write_bytes(text)
+    full, lean = load_file(path), load_file(path, lines=False)
+    assert (lean.data, lean.problems) == (full.data, full.problems)
+    assert lean.lines == {} and lean.source == str(path)
+    for where in full.lines:
+        assert lean.line_of(where) == full.line_of(where)  # read again from the file when asked

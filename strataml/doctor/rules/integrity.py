@@ -93,11 +93,12 @@ def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str, small: boo
     first 1024 bytes of a file of any size, so a bigger file that differs from the record is
     read as a pointer too before it is called changed content.
     """
-    path = ctx.workspace.abspath(rel)
+    path = ctx.workspace.fspath(rel)  # a string: this runs once per recorded file
     raw = b""
     try:
         if small:
-            raw = path.read_bytes()
+            with open(path, "rb") as f:
+                raw = f.read()
             ctx.remember(rel, hashlib.sha256(raw).hexdigest(), len(raw))
         sha, size = ctx.sha256(rel)
         same = (not entry.sha256 or sha == entry.sha256) and (entry.size is None or size == entry.size)
