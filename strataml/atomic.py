@@ -148,7 +148,10 @@ def write_bytes(root: Path, rel: str | PurePosixPath, data: bytes) -> None:
         if existing is not None and not stat.S_ISREG(existing.st_mode):
             raise _refuse_file(str(rel), existing)
         tmp = f".{name}.{os.urandom(4).hex()}.tmp"
-        out = os.open(tmp, _NEW_FILE, 0o666, dir_fd=fd)
+        try:
+            out = os.open(tmp, _NEW_FILE, 0o666, dir_fd=fd)
+        except OSError as exc:  # the user named `rel`: never a temp file's name in the error
+            raise OSError(exc.errno, f"{exc.strerror} (creating a file in its folder)", str(rel)) from None
         try:
             try:
                 view = memoryview(data)
@@ -158,11 +161,13 @@ def write_bytes(root: Path, rel: str | PurePosixPath, data: bytes) -> None:
             finally:
                 os.close(out)
             os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
-        except BaseException:
+        except BaseException as exc:
             try:
                 os.unlink(tmp, dir_fd=fd)
             except FileNotFoundError:
                 pass
+            if isinstance(exc, OSError) and exc.filename == tmp:
+                raise OSError(exc.errno, exc.strerror, str(rel)) from None
             raise
         _fsync(fd)
 

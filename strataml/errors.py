@@ -1,7 +1,8 @@
 """The few exception types and the exit codes, in one place.
 
-Exit codes are part of the CLI contract: CI must tell "the repository is bad" (1, 2) from
-"the tool could not run" (3).
+Exit codes are part of the CLI contract, the same for every command: 0 done, 1 warnings,
+2 errors found or an action refused by a rule, 3 the tool could not run, 130 interrupted.
+CI must tell "the repository is bad" (1, 2) from "the tool could not run" (3).
 """
 
 from __future__ import annotations
@@ -36,5 +37,20 @@ class WorkspaceNotFound(StrataError):
     """No strataml.yaml in the directory or any parent."""
 
 
-class RecordExists(StrataError):
+class Refusal(StrataError):
+    """An action a contract rule does not allow, or on a record the doctor finds errors in:
+    exit 2, as the doctor's for errors found (the message names the finding codes it can)."""
+
+    exit_code = EXIT_ERRORS
+
+
+class RecordExists(Refusal):
     """A command would overwrite an immutable record."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C after a command recorded what it had done so far; `note` says where (exit 130)."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__(note)
+        self.note = note

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from strataml import atomic, signing, trust
-from strataml.errors import StrataError
+from strataml.errors import Refusal, StrataError
 from strataml.schemas import schema_id
 
 HEADER = (
@@ -41,14 +41,14 @@ class KeyRow:
 
 
 def _current(root: Path) -> trust.Trust:
-    """The pins `keys add|remove` change. Refused (exit 3) before anything is written when the
-    manifest, or a folder on its way, is a symlink or not what it should be: atomic's confined
-    opening decides, as for the write itself."""
+    """The pins `keys add|remove` change. Refused before anything is written when the manifest,
+    or a folder on its way, is a symlink or not what it should be (exit 3: atomic's confined
+    opening decides, as for the write itself), or has errors (exit 2)."""
     atomic.check(root, trust.MANIFEST)
     current = trust.read(root, {})
     manifest_problems = [p for p in current.problems if p.path == trust.MANIFEST and "does not exist" not in p.message]
     if manifest_problems:
-        raise StrataError(f"{trust.MANIFEST}: {manifest_problems[0].message}", manifest_problems[0].hint)
+        raise Refusal(f"{trust.MANIFEST}: {manifest_problems[0].message}", manifest_problems[0].hint)
     return current
 
 
@@ -80,7 +80,7 @@ def add(root: Path, keyfile: Path, scopes: list[str]) -> tuple[trust.Pin, signin
         )
     held = signing.inspect_keys(data)
     if any(k.secret for k in held):
-        raise StrataError(
+        raise Refusal(
             f"{keyfile} holds a SECRET key; it was not pinned and nothing was written",
             "export the public key only: `gpg --armor --export FPR > key.asc` (and keep the secret key out of the repository)",
         )
@@ -91,7 +91,7 @@ def add(root: Path, keyfile: Path, scopes: list[str]) -> tuple[trust.Pin, signin
         )
     key = held[0]
     if not key.usable:
-        raise StrataError(
+        raise Refusal(
             f"key {key.fingerprint} ({key.uid}) is {'revoked' if key.revoked else 'expired'}; the doctor would reject everything it signs",
             "pin a valid key (extend an expired key's validity with `gpg --quick-set-expire` and export it again)",
         )

@@ -13,7 +13,7 @@ from typing import Any
 from strataml import atomic
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
 from strataml.controls import refuse
-from strataml.errors import StrataError
+from strataml.errors import Refusal, StrataError
 from strataml.gates import evaluate
 from strataml.hashing import sha256_stream
 from strataml.records import Record
@@ -60,7 +60,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
         final = root / rel
         if final.exists():
             if version:
-                raise StrataError(
+                raise Refusal(
                     f"model:{name}@{version} already exists",
                     "model versions are immutable: pick another --version or omit it",
                 )
@@ -79,7 +79,7 @@ def _run(workspace: Workspace, run_ref: str) -> Record:
     text = run_ref if run_ref.startswith("run:") else f"run:{run_ref}"
     run = workspace.require(text, "run", "name a run as run:RUN_ID (see runs/)")
     if run.data.get("status") != "succeeded":
-        raise StrataError(f"{run.ref} has status {run.data.get('status')!r}", "only succeeded runs can be registered")
+        raise Refusal(f"{run.ref} has status {run.data.get('status')!r}", "only succeeded runs can be registered")
     return run
 
 
@@ -90,7 +90,7 @@ def _refuse_broken(workspace: Workspace, run: Record) -> None:
 
     bad = record_errors(workspace, run)
     if bad:
-        raise StrataError(
+        raise Refusal(
             f"{run.ref} has doctor errors, so it cannot be registered: {brief(bad)}",
             "fix them (`strataml doctor`) first",
         )
@@ -125,7 +125,7 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], r
             with atomic.open_file(root, f"{run.folder}/{entry.path}") as src, atomic.create(staging, entry.path) as out:
                 sha, size = sha256_stream(src, out.write)
             if sha != entry.sha256 or size != entry.size:
-                raise StrataError(
+                raise Refusal(
                     f"{run.folder}/{entry.path} does not match {run.meta}",
                     "the run was changed after it ran; run `strataml doctor`",
                 )

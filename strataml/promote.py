@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from strataml import atomic, lifecycle, trust
-from strataml.errors import StrataError
+from strataml.errors import Refusal, StrataError
 from strataml.records import Record
 from strataml.times import stamp
 from strataml.workspace import SIGNATURE_SUFFIX, Workspace, load
 
 
-class Refused(StrataError):
-    """A promotion the contracts do not allow; the message says why and what would fix it."""
+class Refused(Refusal):
+    """A promotion the contracts do not allow; the message says why and what would fix it (exit 2)."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from strataml import atomic, lifecycle, signing, trust
-from strataml.errors import StrataError
+from strataml.errors import Refusal, StrataError
 from strataml.refs import valid_name
 from strataml.workspace import LEDGER, META, SIGNATURE_SUFFIX, Workspace, load
 
@@ -95,7 +95,7 @@ def signature(ws: Workspace, what: SignTarget, data: bytes, key: str | None, gnu
     pinned = trust.checked_keys(current)
     if current.problems:
         first = current.problems[0]
-        raise StrataError(f"{first.path}: {first.message}", first.hint)
+        raise Refusal(f"{first.path}: {first.message}", first.hint)
     needs, covering = trust.needs_for(current, what.kind, what.state)
     signer = _choose(pinned, current, needs, key, gnupghome, what.ref)
     new = signing.sign_detached(data, signer.fingerprint, gnupghome)
@@ -109,7 +109,7 @@ def signature(ws: Workspace, what: SignTarget, data: bytes, key: str | None, gnu
         judgement = _judge_bytes(verifier, content, signed, needs)
     if not judgement.ok and not judgement.partial:
         code, message, hint = judgement.problems[0]
-        raise StrataError(f"signed, but the doctor would reject {asc} ({code}): {message}; nothing was written", hint)
+        raise Refusal(f"signed, but the doctor would reject {asc} ({code}): {message}; nothing was written", hint)
     missing = [
         f"{need.count - found} more signer{'s' if need.count - found > 1 else ''} with scope {' or '.join(need.scopes)}"
         for need, found in judgement.missing
@@ -166,7 +166,7 @@ def _refuse_broken(ws: Workspace, what: SignTarget) -> None:
     # Signature findings are what signing is about to change.
     bad = record_errors(ws, record, allow=("TFC0007",)) if record is not None else []
     if bad:
-        raise StrataError(
+        raise Refusal(
             f"{what.ref} has doctor errors, so it was not signed: {brief(bad)}",
             "fix them (`strataml doctor`) and sign again",
         )
@@ -189,7 +189,7 @@ def _choose(
     if key:
         chosen = _find(mine, key, where)
         if chosen.fingerprint not in pinned:
-            raise StrataError(
+            raise Refusal(
                 f"key {chosen.fingerprint} ({chosen.uid}) is not pinned in {trust.MANIFEST}: the doctor would reject its signature",
                 "pin it after review with `strataml keys add KEYFILE --scope ...`, or sign with a pinned key",
             )
@@ -197,14 +197,14 @@ def _choose(
         return chosen
     usable = [k for k in mine if k.fingerprint in pinned and k.usable and pinned[k.fingerprint][0].usable]
     if not usable:
-        raise StrataError(
+        raise Refusal(
             f"none of the secret keys in {where} is pinned in {trust.MANIFEST} and valid",
             "pin your public key with `strataml keys add KEYFILE --scope ...`, or pass --gnupghome DIR",
         )
     helpful = [k for k in usable if _helps(_scopes(current, k), needs)]
     if not helpful:
         held = "; ".join(f"{k.fingerprint} ({k.uid}) holds {', '.join(_scopes(current, k))}" for k in usable)
-        raise StrataError(
+        raise Refusal(
             f"{what} needs {'; '.join(n.describe() for n in needs)}, but none of your pinned keys holds the scope "
             f"({trust.SIGNER_OUT_OF_SCOPE}): {held}; nothing was signed",
             "sign with a key that holds the scope, or extend a key's scopes after review (`strataml keys add`)",
@@ -253,14 +253,14 @@ def _refuse_unfit(
     """Refuse, before gpg signs, a key whose signature the doctor would reject for what the key is."""
     if not (key.usable and pinned.usable):
         state = "revoked" if key.revoked or pinned.revoked else "expired"
-        raise StrataError(
+        raise Refusal(
             f"key {key.fingerprint} ({key.uid}) is {state} ({trust.SIGNER_KEY_INVALID}): the doctor would reject its signature; nothing was signed",
             "sign with a valid pinned key",
         )
     scopes = _scopes(current, key)
     if not _helps(scopes, needs):
         wanted = "; ".join(n.describe() for n in needs)
-        raise StrataError(
+        raise Refusal(
             f"key {key.fingerprint} ({key.uid}) holds {', '.join(scopes)}, but {what} needs {wanted} "
             f"({trust.SIGNER_OUT_OF_SCOPE}): the doctor would reject its signature; nothing was signed",
             "sign with a pinned key that holds the scope (`--key FPR`), or extend the key's scopes after review",

@@ -124,7 +124,7 @@ class Trust:
 
 
 def require_config(config: Loaded) -> None:
-    """Refuse (StrataError, exit 3) when strataml.yaml has errors: the signing policy it holds
+    """Refuse (a Refusal, exit 2) when strataml.yaml has errors: the signing policy it holds
     cannot be read, and a command that acts on it (sign, promote) must not act as if there were
     none. A file that does not load, is not a mapping, or breaks the workspace schema (a
     misspelt requirement would be dropped, not enforced) is refused."""
@@ -139,9 +139,9 @@ def require_config(config: Loaded) -> None:
         issues = validate("workspace", config.data)
         why = issues[0].message if issues else None
     if why is not None:
-        from strataml.errors import StrataError
+        from strataml.errors import Refusal
 
-        raise StrataError(
+        raise Refusal(
             f"strataml.yaml has errors, so its signing policy cannot be read (run `strataml doctor`): {shown(why)}",
             "fix strataml.yaml first; nothing was written",
         )

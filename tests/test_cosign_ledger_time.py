@@ -168,7 +168,7 @@ def test_promote_through_the_cli_says_what_is_wrong_with_the_clock(ws: Path, cap
 
     write_ledger(ws, [(ref(1), "candidate")], [_ago(days=-1)])
     code, _out, err = invoke(ws, "promote", ref(1), "--to", "staging", capsys=capsys)
-    assert code == 3 and "backwards in time" in err and "clock" in err and "Traceback" not in err
+    assert code == 2 and "backwards in time" in err and "clock" in err and "Traceback" not in err
 
 
 # 2. Several signers: min_signers distinct pinned keys with the scope.
@@ -313,10 +313,10 @@ def test_sign_refuses_a_key_without_the_needed_scope_before_gpg_is_asked(ws: Pat
     pat, log = protected
     pin(ws, pat, "datasets")  # pinned, but a model needs models or production
     code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--gnupghome", str(pat.home), capsys=capsys)
-    assert code == 3 and "TFC0007-E004" in err and "nothing was signed" in err
+    assert code == 2 and "TFC0007-E004" in err and "nothing was signed" in err
     code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--key", pat.fingerprint,
                              "--gnupghome", str(pat.home), capsys=capsys)
-    assert code == 3 and "TFC0007-E004" in err and "holds datasets" in err
+    assert code == 2 and "TFC0007-E004" in err and "holds datasets" in err
     assert not log.exists(), "gpg was asked to sign with a key the doctor would reject"
     assert not (ws / f"{MODEL}.asc").exists()
 
@@ -326,7 +326,7 @@ def test_sign_refuses_a_key_without_the_needed_scope_before_gpg_is_asked(ws: Pat
     policy(ws, {"records": "models", "state": "production", "scope": "production"})
     code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--key", pat.fingerprint,
                              "--gnupghome", str(pat.home), capsys=capsys)
-    assert code == 3 and "TFC0007-E004" in err and "production" in err
+    assert code == 2 and "TFC0007-E004" in err and "production" in err
     assert not log.exists()
 
     # The control: with the scope, gpg is asked (the pinentry logs it) and the signature is good.
@@ -344,11 +344,11 @@ def test_sign_refuses_an_unpinned_or_revoked_key_before_gpg_is_asked(ws: Path, k
     pin(ws, keys["Alice"], "models")
     code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--key", pat.fingerprint,
                              "--gnupghome", str(pat.home), capsys=capsys)
-    assert code == 3 and "is not pinned" in err
+    assert code == 2 and "is not pinned" in err
     pin(ws, pat, "models")
     gpgkeys.revoke(pat)  # revoked in the signer's own keyring and in the published key
     (ws / f"tfc/keys/{pat.fingerprint}.asc").write_bytes(pat.public.read_bytes())
     code, _out, err = invoke(ws, "sign", "model:sales-model@1", "--key", pat.fingerprint,
                              "--gnupghome", str(pat.home), capsys=capsys)
-    assert code == 3 and "revoked" in err and "TFC0007-E005" in err
+    assert code == 2 and "revoked" in err and "TFC0007-E005" in err
     assert not log.exists()

@@ -99,7 +99,8 @@ def test_an_empty_since_is_a_usage_error_not_a_full_run(
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
     assert "--since" in captured.err and "empty" in captured.err and "Traceback" not in captured.err
-    assert lines[-1].startswith("Error: Invalid value for '--since': needs a git revision")
+    assert lines == [lines[0], "  hint: see `strataml doctor --help`"]
+    assert lines[0].startswith("strataml: error: Invalid value for '--since': needs a git revision")
 
 
 # --- what a pull request tried as an attacker, caught -------------------------------------
@@ -149,7 +150,7 @@ def test_a_data_file_named_like_the_signature_does_not_count_as_one(repo: Path, 
     src.write_text("a,b\n1,2\n")
     # dataset add runs the doctor on what it stages: it refuses, and publishes nothing.
     assert run(["-C", str(repo), "dataset", "add", "evil", str(src), "--version", "1",
-                "--license", "MIT", "--source", "t"]) == 3
+                "--license", "MIT", "--source", "t"]) == 2
     assert not (repo / "datasets/evil").exists()
     # Made by hand, the record is still caught, and the policy still sees no signature.
     ok = tmp_path / "x.csv"

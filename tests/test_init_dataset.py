@@ -106,7 +106,7 @@ def test_dataset_add_refuses_an_existing_version(fresh: Path, tmp_path: Path, ca
     before = (fresh / "datasets/d/1/dataset.yaml").read_bytes()
     write_csv(csv, ["x", "2"])
     capsys.readouterr()
-    assert run(["-C", str(fresh), "dataset", "add", "d", str(csv), "--version", "1"]) == 3
+    assert run(["-C", str(fresh), "dataset", "add", "d", str(csv), "--version", "1"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert (fresh / "datasets/d/1/dataset.yaml").read_bytes() == before
 
@@ -191,7 +191,7 @@ def test_dataset_add_refuses_what_its_doctor_would_reject_and_publishes_nothing(
         paths.append(str(src / file_name))
     before = datasets_now(fresh)
     capsys.readouterr()
-    assert run(["-C", str(fresh), "dataset", "add", name, *paths, "--version", version]) == 3
+    assert run(["-C", str(fresh), "dataset", "add", name, *paths, "--version", version]) == 2
     err = capsys.readouterr().err
     assert f"dataset:{name}@{version} was not added: the doctor would reject it" in err
     for code in codes:
@@ -204,7 +204,7 @@ def test_dataset_add_refusal_names_every_finding(fresh: Path, tmp_path: Path, ca
     (tmp_path / "dataset.yaml").write_text("x\n")
     (tmp_path / "a\\b.csv").write_text("x\n1\n")
     assert run(["-C", str(fresh), "dataset", "add", "d", str(tmp_path / "dataset.yaml"), str(tmp_path / "a\\b.csv"),
-                "--version", "1"]) == 3
+                "--version", "1"]) == 2
     err = capsys.readouterr().err
     assert "TFC0006-E004 datasets/d/1/dataset.yaml: files[0].path 'a\\b.csv' uses a backslash" in err
     assert "TFC0008-E004 datasets/d/1/dataset.yaml: files[1].path 'dataset.yaml' is the record's own metadata file" in err
@@ -302,7 +302,7 @@ def test_a_refusal_lists_the_first_findings_then_counts_the_rest(fresh: Path, tm
     names = [f"a\\b{i:02}.csv" for i in range(35)]
     for name in names:
         (tmp_path / name).write_text("x\n1\n")
-    assert run(["-C", str(fresh), "dataset", "add", "d", *[str(tmp_path / n) for n in names], "--version", "1"]) == 3
+    assert run(["-C", str(fresh), "dataset", "add", "d", *[str(tmp_path / n) for n in names], "--version", "1"]) == 2
     err = capsys.readouterr().err
     assert err.count("TFC0006-E004") == 10, err  # the first ten, then a count
     assert err.splitlines()[0].endswith("; ... and 25 more"), err

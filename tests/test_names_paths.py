@@ -469,7 +469,7 @@ def test_a_spec_that_cannot_run_lists_each_problem_on_its_own_escaped_line(ws: P
 
     _record_file(ws, FLOWERS, ERASER, b"x\n")
     code, _out, err = invoke(ws, "run", "experiments/flowers-logreg.yaml", "--dry-run", capsys=capsys)
-    assert code == 3, err
+    assert code == 2, err
     _clean_text(err)
     lines = err.splitlines()
     assert lines[0] == "strataml: error: experiments/flowers-logreg.yaml cannot run:"

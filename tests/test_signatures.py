@@ -280,7 +280,7 @@ def test_keys_add_refuses_secret_keys_several_keys_and_bad_scopes(ws: Path, keys
     secret = tmp_path / "secret.asc"
     secret.write_bytes(gpgkeys.gpg(alice.home, "--armor", "--export-secret-keys", alice.fingerprint).stdout)
     code, _, err = cli(ws, "keys", "add", str(secret), "--scope", "models", capsys=capsys)
-    assert code == 3 and "SECRET" in err and not (ws / "tfc/keys/keys.yaml").exists()
+    assert code == 2 and "SECRET" in err and not (ws / "tfc/keys/keys.yaml").exists()
     both = tmp_path / "both.asc"
     both.write_bytes(alice.public.read_bytes() + keys["Bob"].public.read_bytes())
     code, _, err = cli(ws, "keys", "add", str(both), "--scope", "models", capsys=capsys)
@@ -313,15 +313,15 @@ def test_sign_refuses_what_the_doctor_would_reject(ws: Path, keys, capsys) -> No
     pin(ws, keys["Alice"], "models")
     pin(ws, keys["Bob"], "datasets")
     code, _, err = cli(ws, "sign", "model:sales-model@1", "--gnupghome", str(keys["Mallory"].home), capsys=capsys)
-    assert code == 3 and "is pinned in tfc/keys/keys.yaml" in err
+    assert code == 2 and "is pinned in tfc/keys/keys.yaml" in err
     code, _, err = cli(ws, "sign", "model:sales-model@1", "--key", keys["Mallory"].fingerprint,
                        "--gnupghome", str(keys["Mallory"].home), capsys=capsys)
-    assert code == 3 and "is not pinned" in err
+    assert code == 2 and "is not pinned" in err
     code, _, err = cli(ws, "sign", "model:sales-model@1", "--gnupghome", str(keys["Bob"].home), capsys=capsys)
-    assert code == 3 and "TFC0007-E004" in err and not (ws / f"{MODEL}.asc").exists()
+    assert code == 2 and "TFC0007-E004" in err and not (ws / f"{MODEL}.asc").exists()
     (ws / "models/sales-model/1/model.bin").write_bytes(b"y" * 120)
     code, _, err = cli(ws, "sign", "model:sales-model@1", "--gnupghome", str(keys["Alice"].home), capsys=capsys)
-    assert code == 3 and "doctor errors" in err and "TFC0006-E002" in err and not (ws / f"{MODEL}.asc").exists()
+    assert code == 2 and "doctor errors" in err and "TFC0006-E002" in err and not (ws / f"{MODEL}.asc").exists()
     code, _, err = cli(ws, "sign", "model:nope@1", capsys=capsys)
     assert code == 3 and "no model model:nope@1 in this workspace" in err
     code, _, err = cli(ws, "sign", "models/sales-model/1/model.bin", capsys=capsys)

@@ -61,7 +61,76 @@ class LazyGroup(click.Group):
         import importlib
 
         module, attr = self.COMMANDS[name]
-        return getattr(importlib.import_module(module), attr)
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        _accept_directory(command)
+        return command
+
+    def invoke(self, ctx: click.Context) -> object:
+        # click's main() turns Ctrl-C into Abort and a closed pipe into exit 1 before run() could
+        # see either: carried past it as exceptions of our own, each gets its own exit code.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _PipeClosed from exc
+        except KeyboardInterrupt as exc:
+            raise _Stopped(getattr(exc, "note", None)) from exc
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in self.COMMANDS:
+            from difflib import get_close_matches
+
+            close = get_close_matches(name, self.COMMANDS, n=3, cutoff=0.6)
+            also = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{also}")
+        return super().resolve_command(ctx, args)
+
+
+class _PipeClosed(Exception):
+    """stdout's reader went away (`| head`)."""
+
+
+class _Stopped(Exception):
+    """Ctrl-C; `note` says what the command recorded before it stopped."""
+
+    def __init__(self, note: str | None) -> None:
+        super().__init__(note)
+        self.note = note
+
+
+def _late_directory(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """`strataml doctor -C DIR` means `strataml -C DIR doctor`: people put it after the command too."""
+    if value is None:
+        return
+    state = ctx.find_object(State)
+    if state is None:
+        return
+    if not value.is_dir():
+        raise click.BadParameter(f"{value} is not a folder", param_hint="-C")
+    if state.directory is not None and state.directory != value:
+        raise click.BadParameter(f"given twice ({state.directory} and {value}); give it once", param_hint="-C")
+    state.directory = value
+
+
+def _accept_directory(command: click.Command) -> None:
+    """Give `command` (and a group's commands) the hidden -C that _late_directory reads, once."""
+    if any("-C" in p.opts for p in command.params):
+        return
+    command.params.append(
+        click.Option(
+            ["-C", "late_directory"],
+            type=click.Path(file_okay=False, path_type=Path),
+            hidden=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_late_directory,
+        )
+    )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_directory(sub)
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
@@ -86,13 +155,16 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
     Start here:
       strataml init my-workspace          create a workspace that passes the doctor
       strataml dataset add iris iris.csv --version 1 --license CC-BY-4.0
-      strataml doctor --strict            check everything; exit 0 ok, 1 warnings, 2 errors
+      strataml doctor --strict            check everything; exit 0 ok, 2 errors or warnings
       strataml doctor --explain TFC0006-E002
       strataml list runs --sort test_accuracy --desc
       strataml lineage model:NAME@1 --upstream
       strataml promote model:NAME@1 --to candidate --reason "offline eval ok"
 
-    Exit code 3 means the tool itself could not run (bad usage, unreadable workspace).
+    \b
+    Exit codes, the same for every command:
+      0 done   1 warnings   2 errors found, or refused by a rule
+      3 the tool could not run (bad usage, no workspace)   130 interrupted
     Set STRATAML_DEBUG=1 to see a traceback for internal errors.
     """
     if directory is not None and not directory.is_dir():
@@ -111,12 +183,27 @@ def run(argv: list[str] | None = None) -> int:
         return result if isinstance(result, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:  # usage errors included: exit 3, not click's 2
-        exc.show()
+    except click.UsageError as exc:  # exit 3, not click's 2; the same two lines as any error
+        where = exc.ctx.command_path if exc.ctx is not None else "strataml"
+        click.echo(f"strataml: error: {shown(exc.format_message())}", err=True)
+        click.echo(f"  hint: see `{where} --help`", err=True)
         return EXIT_TOOL_FAILURE
-    except click.exceptions.Abort:
+    except click.ClickException as exc:
+        click.echo(f"strataml: error: {shown(exc.format_message())}", err=True)
+        return EXIT_TOOL_FAILURE
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C while click parsed or prompted
+            return _interrupted(None)
         click.echo("strataml: aborted", err=True)
         return EXIT_TOOL_FAILURE
+    except _Stopped as exc:
+        return _interrupted(exc.note)
+    except _PipeClosed:
+        # Output piped into `head`, which stopped reading: not a verdict on the workspace.
+        # 141 is what a shell reports for a writer a closed pipe stopped (128 + SIGPIPE);
+        # stdout goes to /dev/null so that the interpreter's last flush has nowhere to fail.
+        _quiet_stdout()
+        return EXIT_PIPE_CLOSED
     except StrataError as exc:
         _debug_traceback()
         # Messages quote names and paths from the repository: escaped, they stay one line each.
@@ -129,13 +216,11 @@ def run(argv: list[str] | None = None) -> int:
         if exc.hint:
             click.echo(f"  hint: {shown(bounded(exc.hint))}", err=True)
         return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("strataml: interrupted", err=True)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(getattr(exc, "note", None))
     except BrokenPipeError:
-        # Output piped into `head`: nothing more to say, and nothing wrong with the workspace.
-        sys.stderr.close()
-        return EXIT_TOOL_FAILURE
+        _quiet_stdout()
+        return EXIT_PIPE_CLOSED
     except OSError as exc:
         _debug_traceback()
         where = f" {exc.filename}" if exc.filename else ""
@@ -148,6 +233,24 @@ def run(argv: list[str] | None = None) -> int:
             err=True,
         )
         return EXIT_TOOL_FAILURE
+
+
+EXIT_PIPE_CLOSED = 141
+EXIT_INTERRUPTED = 130
+
+
+def _interrupted(note: str | None) -> int:
+    click.echo(shown(f"strataml: interrupted; {note}" if note else "strataml: interrupted"), err=True)
+    return EXIT_INTERRUPTED
+
+
+def _quiet_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _debug_traceback() -> None:

@@ -64,7 +64,10 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
             os.close(fd)
         return
     real = os.path.realpath(path)
-    atomic.write_bytes(Path(os.path.dirname(real)), os.path.basename(real), data)
+    try:
+        atomic.write_bytes(Path(os.path.dirname(real)), os.path.basename(real), data)
+    except OSError as exc:  # named as the user gave it
+        raise OSError(exc.errno, exc.strerror, str(output)) from None
 
 
 def inside(path: str | Path, root: Path) -> str | None:

@@ -14,7 +14,7 @@ from strataml.cache import Cache, stat_key
 from strataml.contracts import registry
 from strataml.controls import undecodable
 from strataml.doctor.finding import Finding, Repeats, Report
-from strataml.errors import StrataError
+from strataml.errors import Refusal, StrataError
 from strataml.gitfacts import GitFacts
 from strataml.hashing import PARALLEL_BYTES, Background, hash_files
 from strataml.paths import unsafe
@@ -325,7 +325,7 @@ def refuse_staged(root: Path, rel: str, staging: Path, ref: str, action: str, hi
     bad = record_errors(ws, record)
     if bad:
         more = f"; ... and {len(bad) - MAX_LISTED:,} more" if len(bad) > MAX_LISTED else ""
-        raise StrataError(f"{ref} was not {action}: the doctor would reject it: {brief(bad, MAX_LISTED)}{more}", hint)
+        raise Refusal(f"{ref} was not {action}: the doctor would reject it: {brief(bad, MAX_LISTED)}{more}", hint)
 
 
 def brief(findings: Sequence[Finding], n: int = 3) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 from strataml import __version__
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
+from strataml.errors import Interrupted
 from strataml.gitfacts import head_state
 from strataml.hashing import sha256_file
 from strataml.refs import valid_run_id
@@ -154,7 +155,8 @@ def execute(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     if interrupted is not None:
-        raise interrupted
+        where = rel if base == workspace_root else str(final)
+        raise Interrupted(f"the run was recorded as cancelled in {where}") from interrupted
     return Outcome(run_id, final, status, record)
 
 

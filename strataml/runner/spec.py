@@ -14,7 +14,7 @@ from typing import Any
 
 from strataml.controls import refuse
 from strataml.doctor import engine
-from strataml.errors import StrataError
+from strataml.errors import Refusal, StrataError
 from strataml.records import Record
 from strataml.refs import RefError, parse_ref
 from strataml.runner.plugin import DatasetInput, Plugin, RunSpec, load, require_extra
@@ -23,7 +23,7 @@ from strataml.workspace import Workspace
 DEFAULT_SPLIT = {"kind": "ratio", "train": 0.7, "val": 0.15, "test": 0.15, "stratify": True}
 
 
-class SpecError(StrataError):
+class SpecError(Refusal):
     """The spec cannot run; `problems` lists every reason, each naming file and line."""
 
     def __init__(self, path: str, problems: list[str]) -> None:

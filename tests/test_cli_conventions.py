@@ -1,0 +1,138 @@
+"""One convention for every command, through the real console script: exit codes (0 done,
+1 warnings, 2 errors found or refused by a rule, 3 the tool could not run, 130 interrupted,
+141 a closed pipe), error lines, "did you mean", and -C anywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, edit_yaml
+
+TESTS = Path(__file__).parent
+
+
+def cli(exe: list[str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*exe, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_a_mistyped_command_gets_did_you_mean(strataml_exe: list[str]) -> None:
+    done = cli(strataml_exe, "doctr")
+    assert done.returncode == 3
+    assert done.stderr.splitlines() == [
+        "strataml: error: No such command 'doctr'. Did you mean 'doctor'?",
+        "  hint: see `strataml --help`",
+    ]
+    far = cli(strataml_exe, "frobnicate")
+    assert far.returncode == 3 and "Did you mean" not in far.stderr
+
+
+def test_a_usage_error_is_an_error_line_and_a_hint(strataml_exe: list[str], ws: Path) -> None:
+    done = cli(strataml_exe, "-C", str(ws), "doctor", "--strcit")
+    assert done.returncode == 3 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("strataml: error: No such option '--strcit'")
+    assert "--strict" in lines[0] and lines[1] == "  hint: see `strataml doctor --help`"
+
+
+def test_the_directory_option_works_after_the_command_too(strataml_exe: list[str], ws: Path, tmp_path: Path) -> None:
+    before = cli(strataml_exe, "-C", str(ws), "doctor", "--strict", "--format", "json")
+    after = cli(strataml_exe, "doctor", "-C", str(ws), "--strict", "--format", "json", cwd=tmp_path)
+    assert before.returncode == after.returncode == 0
+    assert json.loads(before.stdout)["summary"] == json.loads(after.stdout)["summary"]
+    listed = cli(strataml_exe, "list", "models", "--format", "json", "-C", str(ws), cwd=tmp_path)
+    assert listed.returncode == 0 and "model:sales-model@1" in listed.stdout
+    nested = cli(strataml_exe, "keys", "list", "-C", str(ws), cwd=tmp_path)
+    assert nested.returncode == 0, nested.stderr
+    twice = cli(strataml_exe, "-C", str(ws), "doctor", "-C", str(tmp_path))
+    assert twice.returncode == 3 and "give it once" in twice.stderr
+    missing = cli(strataml_exe, "doctor", "-C", str(tmp_path / "nope"))
+    assert missing.returncode == 3 and "is not a folder" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("doctor", "--format", "json"),
+        ("doctor",),
+        ("list", "models", "--format", "json"),
+        ("schema", "run"),
+    ],
+)
+def test_a_closed_pipe_is_141_and_quiet_never_a_verdict(strataml_exe: list[str], ws: Path, args: tuple[str, ...]) -> None:
+    # An error in the workspace: the doctor's own verdict would be 2, never "warnings only".
+    (ws / "strataml.yaml").write_text((ws / "strataml.yaml").read_text() + "\nnot_a_setting: 1\n")
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte is written, as `| head -0` would be
+    try:
+        proc = subprocess.run(
+            [*strataml_exe, "-C", str(ws), *args], stdout=write, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+    finally:
+        os.close(write)
+    assert proc.returncode == 141
+    assert proc.stderr == ""  # no traceback, no "Exception ignored" from the interpreter's exit
+
+
+def test_an_illegal_promotion_is_refused_with_2(strataml_exe: list[str], ws: Path) -> None:
+    done = cli(strataml_exe, "-C", str(ws), "promote", "model:sales-model@1", "--to", "archived", "--reason", "x")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("strataml: error: model:sales-model@1 is ") and "legal" in done.stderr
+
+
+def test_a_record_that_exists_is_refused_with_2(strataml_exe: list[str], ws: Path, tmp_path: Path) -> None:
+    data = tmp_path / "x.csv"
+    data.write_text("a,b\n1,2\n")
+    first = cli(strataml_exe, "-C", str(ws), "dataset", "add", "fresh", str(data), "--version", "1", "--license", "MIT")
+    assert first.returncode == 0, first.stderr
+    again = cli(strataml_exe, "-C", str(ws), "dataset", "add", "fresh", str(data), "--version", "1", "--license", "MIT")
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc: a folder nobody can create files in")
+def test_an_unwritable_output_is_named_as_the_user_gave_it(strataml_exe: list[str], ws: Path) -> None:
+    done = cli(strataml_exe, "-C", str(ws), "doctor", "--format", "json", "-o", "/proc/out.json")
+    assert done.returncode == 3
+    assert done.stderr.startswith("strataml: error: cannot access /proc/out.json:") and ".tmp" not in done.stderr
+
+
+def test_ctrl_c_in_a_run_exits_130_naming_the_cancelled_run(tmp_path: Path) -> None:
+    from strataml.cli.main import run
+
+    lab = tmp_path / "lab"
+    assert run(["init", str(lab)]) == 0
+    import shutil
+
+    shutil.copytree(ROOT / "datasets" / "iris", lab / "datasets" / "iris")
+    shutil.copy(ROOT / "experiments" / "iris-logreg.yaml", lab / "experiments")
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: d.update(plugin="sleepy"))
+    ready = tmp_path / "ready"
+    # The real entry point, with the test plugin known to it (as an installed plugin would be).
+    entry = (
+        f"import sys; sys.path.insert(0, {str(TESTS)!r}); from strataml.runner import plugin; "
+        "plugin.BUILTIN['sleepy'] = 'plugins.sleepy:SleepyPlugin'; from strataml.cli.main import main; main()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", entry, "-C", str(lab), "run", "iris-logreg"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SLEEPY_READY": str(ready)},
+    )
+    deadline = time.monotonic() + 60
+    while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ready.exists(), proc.communicate()[1]
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    (folder,) = [f for f in (lab / "runs").iterdir() if f.is_dir()]
+    assert err.splitlines()[-1] == f"strataml: interrupted; the run was recorded as cancelled in runs/{folder.name}"
+    assert "status: cancelled" in (folder / "run.yaml").read_text()
