@@ -578,6 +578,15 @@ def _classify(
         parts = rel.split("/")
         top = parts[0]
         depth = len(parts)
+        if depth == 1:  # a managed folder that is not one (the walk lists a folder's contents, never the folder)
+            strays.append(
+                Stray(
+                    rel,
+                    f"{rel}/ is a {entry.kind}, not a folder: nothing in it was read",
+                    f"make {rel}/ a real folder in the repository (a link would bring in files from elsewhere)",
+                )
+            )
+            continue
         if depth == 2 and parts[1] in FOLDER_NOTES and entry.kind == "file":
             continue
         if top == "experiments":

@@ -337,3 +337,18 @@ def test_a_load_without_line_map_finds_what_a_load_with_one_does(tmp_path: Path,
     assert lean.lines == {} and lean.source == str(path)
     for where in full.lines:
         assert lean.line_of(where) == full.line_of(where)  # read again from the file when asked
+
+
+@pytest.mark.parametrize("top", ["datasets", "experiments", "runs", "models"])
+@pytest.mark.parametrize("kind", ["symlink", "file"])
+def test_a_managed_folder_that_is_not_a_folder_is_a_finding(ws: Path, tmp_path: Path, top: str, kind: str) -> None:
+    moved = tmp_path / f"elsewhere-{top}"
+    (ws / top).rename(moved)
+    if kind == "symlink":
+        (ws / top).symlink_to(moved)
+    else:
+        (ws / top).write_text("not a folder\n")
+    report = engine.doctor(ws)
+    found = [(f.code, f.path) for f in report.findings if f.path == top]
+    assert found == [("TFC0001-E002", top)] and report.exit_code == 2
+    assert f"is a {kind}, not a folder" in next(f.message for f in report.findings if f.path == top)

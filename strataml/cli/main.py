@@ -36,6 +36,7 @@ class LazyGroup(click.Group):
     COMMANDS: ClassVar[dict[str, tuple[str, str]]] = {
         "init": ("strataml.cli.init", "init"),
         "dataset": ("strataml.cli.dataset", "dataset"),
+        "experiment": ("strataml.cli.experiment", "experiment"),
         "doctor": ("strataml.cli.doctor", "doctor"),
         "index": ("strataml.cli.index", "index"),
         "run": ("strataml.cli.run", "run_command"),
@@ -155,6 +156,8 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
     Start here:
       strataml init my-workspace          create a workspace that passes the doctor
       strataml dataset add iris iris.csv --version 1 --license CC-BY-4.0
+      strataml experiment new iris-logreg --dataset dataset:iris@1 --register iris-classifier
+      strataml run experiments/iris-logreg.yaml
       strataml doctor --strict            check everything; exit 0 ok, 2 errors or warnings
       strataml doctor --explain TFC0006-E002
       strataml list runs --sort test_accuracy --desc

@@ -1,0 +1,67 @@
+"""`strataml experiment new`: start an experiment spec."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from strataml.cli.main import State
+from strataml.experiments import SKLEARN_MODELS, NewExperiment, create
+
+
+@click.group()
+def experiment() -> None:
+    """Work with experiment specs (TFC-0003)."""
+
+
+@experiment.command("new")
+@click.argument("name")
+@click.option(
+    "--dataset", "dataset", required=True, metavar="REF", help="The input dataset version, e.g. dataset:iris@1."
+)
+@click.option("--plugin", default="sklearn", show_default=True, help="The plugin that runs it (`strataml plugins`).")
+@click.option("--target", metavar="COL", help="The label column (default: the dataset's column with role target).")
+@click.option(
+    "--model", metavar="TYPE", help=f"The model type (sklearn: {', '.join(SKLEARN_MODELS)}; default the first)."
+)
+@click.option("--register", "register", metavar="MODEL", help="Register each run's model as a version of MODEL.")
+@click.option(
+    "--gate", "gates", multiple=True, metavar="EXPR", help="A gate, e.g. 'test_accuracy >= 0.9' (repeatable)."
+)
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def new(
+    state: State,
+    name: str,
+    dataset: str,
+    plugin: str,
+    target: str | None,
+    model: str | None,
+    register: str | None,
+    gates: tuple[str, ...],
+    fmt: str,
+) -> int:
+    """Write experiments/NAME.yaml: a commented spec that `strataml run` takes as it is.
+
+    The dataset must exist; its recorded columns are checked for the target. Existing specs
+    are never replaced.
+
+    \b
+    Example:
+      strataml experiment new iris-logreg --dataset dataset:iris@1 --target species \\
+          --register iris-classifier --gate 'test_accuracy >= 0.9'
+    """
+    from strataml.workspace import load
+
+    ws = load(state.root())
+    rel, spec = create(ws, NewExperiment(name, dataset, plugin, target, model, register, gates))
+    if fmt == "json":
+        click.echo(json.dumps({"path": rel, "spec": spec}, indent=2, ensure_ascii=False))
+        return 0
+    click.echo(
+        f"Created experiment:{name} in {rel}: {spec['model']['type']} on {spec['data']['dataset']}, target {spec['data']['target']}"
+    )
+    click.echo(f"Next: `strataml run {rel} --dry-run` checks it, `strataml run {rel}` runs it;")
+    click.echo(f"      `git add {rel} && git commit` records it.")
+    return 0

@@ -1,0 +1,127 @@
+"""`strataml experiment new`: write a commented experiment spec (TFC-0003) that runs as it is."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strataml import atomic
+from strataml.errors import RecordExists, Refusal, StrataError
+from strataml.loading import load_bytes
+from strataml.refs import valid_name
+from strataml.schemas import validate
+from strataml.workspace import Workspace
+
+SKLEARN_MODELS = ("logistic_regression", "random_forest", "gradient_boosting")
+DEFAULT_MODEL = "logistic_regression"
+
+
+@dataclass(frozen=True)
+class NewExperiment:
+    name: str
+    dataset: str
+    plugin: str = "sklearn"
+    target: str | None = None
+    model: str | None = None
+    register: str | None = None
+    gates: tuple[str, ...] = ()
+
+
+def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any]]:
+    """Write experiments/NAME.yaml; its path and the spec as data. Nothing is written on a refusal."""
+    if not valid_name(new.name):
+        raise StrataError(
+            f"{new.name!r} is not a valid experiment name",
+            "use letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+        )
+    rel = f"experiments/{new.name}.yaml"
+    if (workspace.root / rel).exists() or workspace.get(f"experiment:{new.name}") is not None:
+        raise RecordExists(f"experiment:{new.name} already exists ({rel})", "edit that spec, or choose another name")
+    dataset = workspace.require(new.dataset, "dataset", "name a dataset version, e.g. dataset:iris@1")
+    columns = [c for c in dataset.data.get("columns") or () if isinstance(c, dict) and isinstance(c.get("name"), str)]
+    target = new.target or next((c["name"] for c in columns if c.get("role") == "target"), None)
+    names = [c["name"] for c in columns]
+    if target is None:
+        raise StrataError(
+            f"which column of {dataset.ref} is the label?",
+            f"pass --target COL (columns: {', '.join(names)})" if names else "pass --target COL",
+        )
+    if names and target not in names:
+        raise Refusal(f"--target {target!r} is not a column of {dataset.ref}", f"columns: {', '.join(names)}")
+    model = new.model or (DEFAULT_MODEL if new.plugin == "sklearn" else None)
+    if model is None:
+        raise StrataError(f"the {new.plugin} plugin needs --model TYPE", "see the plugin's documentation for its types")
+    if new.plugin == "sklearn" and model not in SKLEARN_MODELS:
+        raise StrataError(
+            f"--model {model!r} is not a type the sklearn plugin trains", f"use one of {', '.join(SKLEARN_MODELS)}"
+        )
+    text = render(new, str(dataset.ref), target, model, dataset.data.get("time_range"))
+    loaded = load_bytes(text.encode("utf-8"))
+    problems = [p.message for p in loaded.problems] + [i.message for i in validate("experiment", loaded.data)]
+    if problems:  # a gate or tag the schema refuses: say which, write nothing
+        raise Refusal(
+            f"experiment:{new.name} was not created: {problems[0]}", "fix the value given on the command line"
+        )
+    atomic.write_text(Path(workspace.root), rel, text)
+    return rel, loaded.data
+
+
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}  # YAML 1.1 reads these as booleans or null
+
+
+def _q(value: str) -> str:
+    """A YAML scalar for text from the command line: plain when it cannot be read as anything but
+    that text, else quoted (JSON's quoting is YAML's; control characters come out escaped)."""
+    if _PLAIN.fullmatch(value) and value.lower() not in _WORDS:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render(new: NewExperiment, dataset: str, target: str, model: str, time_range: Any) -> str:
+    """The spec's text: every field with a comment saying what it does and what else it can be."""
+    gates = "\n".join(f"  - {_q(g)}" for g in new.gates)
+    gate_block = (
+        f"gates:\n{gates}\n"
+        if new.gates
+        else "# gates: criteria a registered model's receipt records, e.g.\n#   - test_accuracy >= 0.90\ngates: []\n"
+    )
+    register = (
+        f"register:\n  model: {_q(new.register)}\n"
+        if new.register
+        else f"# register: {{model: {new.name}}}   # register each run's model as a new version of this model\n"
+    )
+    time_note = ""
+    if isinstance(time_range, dict) and time_range.get("column"):
+        time_note = (
+            f"# This dataset has a time column ({time_range.get('column')}): a split by time windows keeps later\n"
+            "# rows out of training (kind: time, column, windows: train/val/test; TFC-0008 checks them for leakage).\n"
+        )
+    return (
+        f"# Experiment spec (TFC-0003). Check it with `strataml run {f'experiments/{new.name}.yaml'} --dry-run`.\n"
+        "schema: strataml/experiment/v1\n"
+        f"name: {new.name}\n"
+        f"description: {_q(f'{model} on {dataset}, predicting {target}')}\n"
+        f"plugin: {_q(new.plugin)}\n"
+        "data:\n"
+        f"  dataset: {dataset}   # pinned by digest in every run\n"
+        f"  target: {_q(target)}\n"
+        "  # features: [a, b]   # default: every usable column but the target\n"
+        "model:\n"
+        f"  type: {_q(model)}\n"
+        "  params: {}   # the estimator's parameters, e.g. {C: 1.0, max_iter: 500}\n"
+        f"{time_note}"
+        "split:\n"
+        "  kind: ratio\n"
+        "  train: 0.7\n"
+        "  val: 0.15\n"
+        "  test: 0.15\n"
+        "  stratify: true\n"
+        "seed: 42   # seeds the split and the estimator\n"
+        "tags: {}\n"
+        f"{gate_block}"
+        f"{register}"
+    )

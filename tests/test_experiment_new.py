@@ -1,0 +1,94 @@
+"""`strataml experiment new`: a spec the doctor passes and `strataml run` takes as it is."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+
+def cli(exe: list[str], ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*exe, "-C", str(ws), *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def lab(tmp_path: Path, strataml_exe: list[str]) -> Path:
+    root = tmp_path / "lab"
+    assert subprocess.run([*strataml_exe, "init", str(root)], capture_output=True).returncode == 0
+    added = cli(strataml_exe, root, "dataset", "add", "iris", str(ROOT / "datasets/iris/1/iris.csv"), "--version", "1",
+                "--license", "CC-BY-4.0", "--source", "https://archive.ics.uci.edu/dataset/53/iris", "--target", "species")
+    assert added.returncode == 0, added.stderr
+    return root
+
+
+def test_a_new_spec_passes_the_doctor_and_says_what_to_do_next(lab: Path, strataml_exe: list[str]) -> None:
+    done = cli(strataml_exe, lab, "experiment", "new", "iris-logreg", "--dataset", "dataset:iris@1",
+               "--register", "iris-classifier", "--gate", "test_accuracy >= 0.9")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == (
+        "Created experiment:iris-logreg in experiments/iris-logreg.yaml: logistic_regression on dataset:iris@1, target species"
+    )
+    assert "git add experiments/iris-logreg.yaml && git commit" in done.stdout
+    text = (lab / "experiments/iris-logreg.yaml").read_text()
+    assert text.count("# ") >= 5  # commented: each choice says what it does
+    spec = yaml.safe_load(text)
+    assert spec["data"] == {"dataset": "dataset:iris@1", "target": "species"}  # the target from the dataset's role
+    assert spec["gates"] == ["test_accuracy >= 0.9"] and spec["register"] == {"model": "iris-classifier"}
+    doctor = cli(strataml_exe, lab, "doctor", "--strict", "--format", "json")
+    assert doctor.returncode == 0, doctor.stdout
+    plan = cli(strataml_exe, lab, "run", "experiments/iris-logreg.yaml", "--dry-run", "--format", "json")
+    if plan.returncode == 3 and "sklearn" in plan.stderr:
+        pytest.skip("the sklearn extra is not installed: the plan needs the plugin")
+    assert plan.returncode == 0, plan.stderr
+
+
+def test_json_output_and_defaults(lab: Path, strataml_exe: list[str]) -> None:
+    done = cli(strataml_exe, lab, "experiment", "new", "rf", "--dataset", "dataset:iris@1", "--model", "random_forest",
+               "--format", "json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["path"] == "experiments/rf.yaml" and out["spec"]["model"] == {"type": "random_forest", "params": {}}
+    assert out["spec"]["gates"] == [] and "register" not in out["spec"]
+
+
+@pytest.mark.parametrize(
+    "args,code,message",
+    [
+        (("iris-logreg", "--dataset", "dataset:iris@2"), 3, "did you mean dataset:iris@1?"),
+        (("x", "--dataset", "dataset:iris@1", "--target", "colour"), 2, "'colour' is not a column of dataset:iris@1"),
+        (("x", "--dataset", "dataset:iris@1", "--model", "svm"), 3, "use one of logistic_regression"),
+        (("x", "--dataset", "model:iris@1"), 3, "a dataset is needed here"),
+        (("bad/name", "--dataset", "dataset:iris@1"), 3, "is not a valid experiment name"),
+        (("x", "--dataset", "dataset:iris@1", "--gate", "accuracy is high"), 2, "was not created"),
+        (("x", "--dataset", "dataset:iris@1", "--plugin", "other"), 3, "needs --model TYPE"),
+    ],
+)
+def test_what_cannot_make_a_valid_spec_is_refused_and_nothing_is_written(
+    lab: Path, strataml_exe: list[str], args: tuple[str, ...], code: int, message: str
+) -> None:
+    done = cli(strataml_exe, lab, "experiment", "new", *args)
+    assert done.returncode == code and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in (lab / "experiments").iterdir() if p.suffix == ".yaml") == []
+
+
+def test_an_existing_spec_is_never_replaced(lab: Path, strataml_exe: list[str]) -> None:
+    assert cli(strataml_exe, lab, "experiment", "new", "a", "--dataset", "dataset:iris@1").returncode == 0
+    before = (lab / "experiments/a.yaml").read_bytes()
+    again = cli(strataml_exe, lab, "experiment", "new", "a", "--dataset", "dataset:iris@1", "--model", "random_forest")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert (lab / "experiments/a.yaml").read_bytes() == before
+
+
+def test_a_symlinked_experiments_folder_is_never_written_through(lab: Path, strataml_exe: list[str], tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (lab / "experiments").rename(outside)
+    (lab / "experiments").symlink_to(outside)
+    done = cli(strataml_exe, lab, "experiment", "new", "x", "--dataset", "dataset:iris@1")
+    assert done.returncode == 3 and "symlink" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (outside / "x.yaml").exists()
