@@ -73,12 +73,12 @@ _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}  # YAML 1.1 reads these as booleans or null
 
 
-def _q(value: str) -> str:
+def _q(value: str, plain: bool = True) -> str:
     """A YAML scalar for text from the command line: plain when it cannot be read as anything but
     that text, else quoted (JSON's quoting is YAML's; control characters come out escaped)."""
-    if _PLAIN.fullmatch(value) and value.lower() not in _WORDS:
+    if plain and _PLAIN.fullmatch(value) and value.lower() not in _WORDS:
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value)  # ASCII: NEL, DEL and C1 characters escaped too
 
 
 def render(new: NewExperiment, dataset: str, target: str, model: str, time_range: Any) -> str:
@@ -97,13 +97,13 @@ def render(new: NewExperiment, dataset: str, target: str, model: str, time_range
     time_note = ""
     if isinstance(time_range, dict) and time_range.get("column"):
         time_note = (
-            f"# This dataset has a time column ({time_range.get('column')}): a split by time windows keeps later\n"
+            f"# This dataset has a time column ({_q(str(time_range.get('column')), plain=False)}): a split by time windows keeps later\n"
             "# rows out of training (kind: time, column, windows: train/val/test; TFC-0008 checks them for leakage).\n"
         )
     return (
         f"# Experiment spec (TFC-0003). Check it with `strataml run {f'experiments/{new.name}.yaml'} --dry-run`.\n"
         "schema: strataml/experiment/v1\n"
-        f"name: {new.name}\n"
+        f"name: {_q(new.name)}\n"
         f"description: {_q(f'{model} on {dataset}, predicting {target}')}\n"
         f"plugin: {_q(new.plugin)}\n"
         "data:\n"

@@ -94,7 +94,7 @@ class Background:
         self._next = 0
         self._lock = threading.Lock()
         total = sum(i[2] for i in self._items)
-        cores = max(1, min(threads or os.cpu_count() or 1, len(self._items)))
+        cores = max(1, min(threads or _cores(), len(self._items)))
         self._threads = 1 if total < PARALLEL_BYTES else cores
         self._pool: list[threading.Thread] = []
         self._helpers: list[_Helper] = []
@@ -127,6 +127,18 @@ class Background:
             if progress:
                 progress(size)
 
+    def close(self) -> None:
+        """Stop whatever still runs (the caller failed, or has its results): helpers are killed,
+        threads finish their file and stop, the switch interval is restored."""
+        for helper in self._helpers:
+            helper.finish(kill=True)
+        self._helpers = []
+        with self._lock:
+            self._next = len(self._items)
+        for thread in self._pool:
+            thread.join()
+        sys.setswitchinterval(self._previous)
+
     def results(self) -> Results:
         """Every file's (sha256, size) or the OSError that stopped it, once all are hashed."""
         if self._helpers:
@@ -143,9 +155,9 @@ class Background:
         return results
 
 
-# The package's folder goes first on the helper's path: -I leaves out the current folder, the
+# The package's folder goes last on the helper's path: -I leaves out the current folder, the
 # user's site-packages and PYTHON* variables, -S the site (its .pth files cost most of a start).
-_SERVE = "import sys; sys.path.insert(0, sys.argv[1]); from strataml.hashing import serve; serve()"
+_SERVE = "import sys; sys.path.append(sys.argv[1]); from strataml.hashing import serve; serve()"
 _FLUSH = 16 * 1024 * 1024  # a helper reports this often (bytes hashed), for progress
 
 
@@ -185,14 +197,16 @@ class _Helper:
             loads[lightest] += item[2]
         helpers: list[_Helper] = []
         try:
-            if not sys.executable:
+            if not sys.executable or getattr(sys, "frozen", False):  # a frozen app's executable is not python
                 raise OSError("no interpreter to start")
             for part in bins:
                 if part:
                     helpers.append(cls(part, results, progress))
         except OSError:
             for helper in helpers:
-                helper.finish()
+                helper.finish(kill=True)
+            for item in items:  # what they answered is hashed again by the caller: counted once
+                results.pop(item[0], None)
             return []
         return helpers
 
@@ -213,8 +227,10 @@ class _Helper:
         except (OSError, ValueError):
             pass  # whatever is left unanswered is hashed by the caller
 
-    def finish(self) -> list[Item]:
-        """Wait for the helper; the items it did not answer."""
+    def finish(self, kill: bool = False) -> list[Item]:
+        """Wait for the helper (or stop it); the items it did not answer."""
+        if kill and self._proc.poll() is None:
+            self._proc.kill()
         self._thread.join()
         if self._proc.poll() is None:
             self._proc.kill()
@@ -226,11 +242,23 @@ class _Helper:
 
 
 _HOME = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAX_HELPERS = 8
+
+
+def _cores() -> int:
+    """The cores this process may run on (a CI container's quota, not the host's count)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    return max(1, min(count, MAX_HELPERS))
 
 
 def _answer(line: bytes, path: Path | str) -> tuple[str, int] | OSError:
     """A helper's line: "SHA256 SIZE", or "! ERRNO MESSAGE" for a file it could not read."""
-    text = line.decode("utf-8", "replace").rstrip("\n")
+    if not line.endswith(b"\n"):  # cut short: the helper died while writing it
+        raise ValueError("a helper's answer without its end")
+    text = line.decode("utf-8", "replace")[:-1]
     if text.startswith("! "):
         number, _, message = text[2:].partition(" ")
         return OSError(int(number), message, os.fsdecode(path))

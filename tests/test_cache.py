@@ -274,3 +274,15 @@ def test_the_doctor_with_helper_processes_gives_the_same_verdicts(big: Path, mon
     report = engine.doctor(big, use_cache=False)
     assert [(f.code, f.path) for f in report.findings] == [("TFC0006-E002", "datasets/blob-c/1/c.bin")]
     assert report.stats["bytes_hashed"] >= 3 * BIG
+
+
+def test_closing_early_stops_the_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from strataml import hashing
+
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
+    items, _expected = _files(tmp_path)
+    pool = hashing.Background(items, threads=2, start=1)
+    helpers = list(pool._helpers)
+    assert helpers
+    pool.close()  # the caller failed before it wanted the results
+    assert all(h._proc.poll() is not None for h in helpers)

@@ -92,3 +92,17 @@ def test_a_symlinked_experiments_folder_is_never_written_through(lab: Path, stra
     done = cli(strataml_exe, lab, "experiment", "new", "x", "--dataset", "dataset:iris@1")
     assert done.returncode == 3 and "symlink" in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert not (outside / "x.yaml").exists()
+
+
+@pytest.mark.parametrize("name", ["123", "true", "null", "1.5"])
+def test_names_yaml_would_read_as_numbers_or_booleans_stay_names(lab: Path, strataml_exe: list[str], name: str) -> None:
+    done = cli(strataml_exe, lab, "experiment", "new", name, "--dataset", "dataset:iris@1")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load((lab / f"experiments/{name}.yaml").read_text())["name"] == name
+
+
+def test_text_from_the_command_line_cannot_add_keys(lab: Path, strataml_exe: list[str]) -> None:
+    done = cli(strataml_exe, lab, "experiment", "new", "x", "--dataset", "dataset:iris@1",
+               "--register", "m\nseed: 7", "--gate", "test_accuracy >= 0.9\u0085tags: {a: b}")
+    spec = yaml.safe_load((lab / "experiments/x.yaml").read_text()) if done.returncode == 0 else None
+    assert spec is None or (spec["seed"] == 42 and spec["tags"] == {} and spec["register"]["model"] == "m\nseed: 7")

@@ -110,7 +110,7 @@ def _late_directory(ctx: click.Context, _param: click.Parameter, value: Path | N
         return
     if not value.is_dir():
         raise click.BadParameter(f"{value} is not a folder", param_hint="-C")
-    if state.directory is not None and state.directory != value:
+    if state.directory is not None and state.directory.resolve() != value.resolve():
         raise click.BadParameter(f"given twice ({state.directory} and {value}); give it once", param_hint="-C")
     state.directory = value
 
@@ -187,6 +187,9 @@ def run(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:  # exit 3, not click's 2; the same two lines as any error
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group (`strataml keys`): its help, as older click
+            click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+            return 0
         where = exc.ctx.command_path if exc.ctx is not None else "strataml"
         click.echo(f"strataml: error: {shown(exc.format_message())}", err=True)
         click.echo(f"  hint: see `{where} --help`", err=True)
@@ -221,6 +224,12 @@ def run(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt as exc:
         return _interrupted(getattr(exc, "note", None))
+    except SystemExit:
+        # click's own answer to a closed pipe outside a command (`strataml --help | true`): exit 1.
+        if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
+            _quiet_stdout()
+            return EXIT_PIPE_CLOSED
+        raise
     except BrokenPipeError:
         _quiet_stdout()
         return EXIT_PIPE_CLOSED

@@ -313,7 +313,7 @@ MAX_LISTED = 10  # findings a refusal lists before "... and N more"
 
 
 def refuse_staged(root: Path, rel: str, staging: Path, ref: str, action: str, hint: str) -> None:
-    """Refuse (exit 3) a record a command built in `staging` for the record folder `rel` when the
+    """Refuse (a Refusal, exit 2) a record a command built in `staging` for the record folder `rel` when the
     doctor would reject it once published: the record rules run on the staged folder as if it
     were already `rel` (its names, its files, collisions with what is there). Nothing is written."""
     from strataml.workspace import load_staged
@@ -463,10 +463,12 @@ def _checked(
     from strataml.workspace import load
 
     early = _hash_early(root, entries, cache, progress)
-    workspace = load(root, cache, entries, deep) if workspace is None else workspace
-    raw, stats, ctx = check(workspace, options, cache, progress, since, early)
-    if early is not None:
-        early.results()  # never leave the worker running (or the switch interval changed)
+    try:
+        workspace = load(root, cache, entries, deep) if workspace is None else workspace
+        raw, stats, ctx = check(workspace, options, cache, progress, since, early)
+    finally:
+        if early is not None:
+            early.close()  # no helper left hashing after a failure (or the switch interval changed)
     return raw, stats, ctx
 
 
