@@ -226,7 +226,7 @@ def run(argv: list[str] | None = None) -> int:
         return _interrupted(getattr(exc, "note", None))
     except SystemExit:
         # click's own answer to a closed pipe outside a command (`strataml --help | true`): exit 1.
-        if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # _PacifyFlushWrapper in click 8.2+
             _quiet_stdout()
             return EXIT_PIPE_CLOSED
         raise
