@@ -37,6 +37,11 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
             f"{new.name!r} is not a valid experiment name",
             "use letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
         )
+    if new.register is not None and not valid_name(new.register):
+        raise StrataError(
+            f"--register {new.register!r} is not a valid model name",
+            "use letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+        )
     rel = f"experiments/{new.name}.yaml"
     if (workspace.root / rel).exists() or workspace.get(f"experiment:{new.name}") is not None:
         raise RecordExists(f"experiment:{new.name} already exists ({rel})", "edit that spec, or choose another name")

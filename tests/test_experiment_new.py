@@ -102,7 +102,21 @@ def test_names_yaml_would_read_as_numbers_or_booleans_stay_names(lab: Path, stra
 
 
 def test_text_from_the_command_line_cannot_add_keys(lab: Path, strataml_exe: list[str]) -> None:
-    done = cli(strataml_exe, lab, "experiment", "new", "x", "--dataset", "dataset:iris@1",
-               "--register", "m\nseed: 7", "--gate", "test_accuracy >= 0.9\u0085tags: {a: b}")
-    spec = yaml.safe_load((lab / "experiments/x.yaml").read_text()) if done.returncode == 0 else None
-    assert spec is None or (spec["seed"] == 42 and spec["tags"] == {} and spec["register"]["model"] == "m\nseed: 7")
+    model = cli(strataml_exe, lab, "experiment", "new", "x", "--dataset", "dataset:iris@1", "--register", "m\nseed: 7")
+    assert model.returncode == 3 and "is not a valid model name" in model.stderr
+    # NEL is a line break to YAML: written raw, it would end the gate and start a key.
+    gate = cli(strataml_exe, lab, "experiment", "new", "x", "--dataset", "dataset:iris@1",
+               "--gate", "test_accuracy >= 0.9\u0085tags: {a: b}")
+    assert gate.returncode == 2 and "was not created" in gate.stderr
+    assert not (lab / "experiments/x.yaml").exists()
+
+
+def test_the_time_column_from_the_dataset_cannot_add_keys(lab: Path, strataml_exe: list[str]) -> None:
+    meta = lab / "datasets/iris/1/dataset.yaml"
+    data = yaml.safe_load(meta.read_text())
+    data["time_range"] = {"column": "ts)\nregister: {model: evil}\n#", "start": "2024-01-01", "end": "2024-01-02"}
+    meta.write_text(yaml.safe_dump(data))
+    done = cli(strataml_exe, lab, "experiment", "new", "x", "--dataset", "dataset:iris@1")
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load((lab / "experiments/x.yaml").read_text())
+    assert "register" not in spec and "time column" in (lab / "experiments/x.yaml").read_text()
