@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -33,7 +34,6 @@ def test_a_new_spec_passes_the_doctor_and_says_what_to_do_next(lab: Path, strata
     assert done.stdout.splitlines()[0] == (
         "Created experiment:iris-logreg in experiments/iris-logreg.yaml: logistic_regression on dataset:iris@1, target species"
     )
-    assert "git add experiments/iris-logreg.yaml && git commit" in done.stdout
     text = (lab / "experiments/iris-logreg.yaml").read_text()
     assert text.count("# ") >= 5  # commented: each choice says what it does
     spec = yaml.safe_load(text)
@@ -41,6 +41,15 @@ def test_a_new_spec_passes_the_doctor_and_says_what_to_do_next(lab: Path, strata
     assert spec["gates"] == ["test_accuracy >= 0.9"] and spec["register"] == {"model": "iris-classifier"}
     doctor = cli(strataml_exe, lab, "doctor", "--strict", "--format", "json")
     assert doctor.returncode == 0, doctor.stdout
+    # From outside the workspace (-C), the next step goes there first; it works as printed.
+    step = done.stdout.splitlines()[1].split("`")[1]
+    assert step == f"cd {lab} && git add experiments/iris-logreg.yaml && git commit -qm experiment:iris-logreg"
+    subprocess.run(["git", "init", "-q", str(lab)], check=True)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@b.c", "GIT_COMMITTER_NAME": "A",
+           "GIT_COMMITTER_EMAIL": "a@b.c"}
+    subprocess.run(["bash", "-c", step], check=True, env=env, capture_output=True)
+    tracked = subprocess.run(["git", "-C", str(lab), "ls-files"], capture_output=True, text=True).stdout
+    assert tracked.splitlines() == ["experiments/iris-logreg.yaml"]
     plan = cli(strataml_exe, lab, "run", "experiments/iris-logreg.yaml", "--dry-run", "--format", "json")
     if plan.returncode == 3 and "sklearn" in plan.stderr:
         pytest.skip("the sklearn extra is not installed: the plan needs the plugin")

@@ -78,7 +78,8 @@ def test_index_keeps_findings_per_node(ws: Path) -> None:
     assert nodes["dataset:sales@1"]["findings"] == {"errors": 0, "warnings": 0, "infos": 0}
 
 
-def test_list_tables_fit_80_columns(example: Path, capsys) -> None:
+def test_list_tables_fit_80_columns(example: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # a terminal 80 columns wide
     for what in ("datasets", "runs", "models", "experiments"):
         code, out, _ = cli(example, "list", what, capsys=capsys)
         assert code == 0
@@ -159,3 +160,13 @@ def test_lineage_depth_stops_after_n_steps(example: Path, capsys: pytest.Capture
     assert code == 0 and max(s["depth"] for s in every) == 2  # the experiment, through the run
     code, out, _ = cli(example, "lineage", model, "--upstream", "--depth", "1", "--format", "json", capsys=capsys)
     assert code == 0 and json.loads(out)["upstream"] == [s for s in every if s["depth"] == 1]
+
+
+def test_piped_tables_are_never_cut_and_headers_are_the_names_sort_takes(example: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    code, out, _ = cli(example, "list", "runs", "--sort", "test_roc_auc", "--desc", capsys=capsys)
+    assert code == 0 and "…" not in out, out
+    header = out.splitlines()[0].split()
+    assert header[:4] == ["run", "experiment", "status", "age"] and header[4] == "test_roc_auc"
+    for name in header[4:]:  # every metric header is a name --sort accepts
+        assert cli(example, "list", "runs", "--sort", name, capsys=capsys)[0] == 0

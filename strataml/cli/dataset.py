@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from strataml.cli.main import State
+from strataml.cli.output import commit_step
 from strataml.datasets import SOURCE_KINDS, NewDataset, add
 
 
@@ -80,5 +81,5 @@ def add_command(
         click.echo(f"  time range {tr['start']} .. {tr['end']} ({tr['column']})")
     if not license_ or not source:
         click.echo("  note: no --license or --source given; `strataml doctor` will warn (TFC0002-W001)")
-    click.echo("Next: git add the folder and run `strataml doctor`.")
+    click.echo(f"Next: `{commit_step(root, [folder], record['ref'])}`, then `strataml doctor --strict`.")
     return 0

@@ -7,6 +7,7 @@ import json
 import click
 
 from strataml.cli.main import State
+from strataml.cli.output import commit_step, here
 from strataml.experiments import SKLEARN_MODELS, NewExperiment, create
 
 
@@ -62,6 +63,7 @@ def new(
     click.echo(
         f"Created experiment:{name} in {rel}: {spec['model']['type']} on {spec['data']['dataset']}, target {spec['data']['target']}"
     )
-    click.echo(f"Next: `strataml run {rel} --dry-run` checks it, `strataml run {rel}` runs it;")
-    click.echo(f"      `git add {rel} && git commit` records it.")
+    path = ws.root / rel
+    click.echo(f"Next: `{commit_step(ws.root, [path], f'experiment:{name}')}`, then `strataml run {here(path)}`")
+    click.echo("      (`--dry-run` first shows the plan and writes nothing).")
     return 0

@@ -34,5 +34,22 @@ def init(state: State, directory: Path | None, name: str | None, fmt: str) -> in
             click.echo(f"  {action}: {path}")
     created = sum(1 for _, a in done if a == "created")
     click.echo(f"Created a StrataML workspace in {target} ({created} files).")
-    click.echo("Next: `git init` (if needed), add data with `strataml dataset add`, then `strataml doctor --strict`.")
+    click.echo(f"Next: {_next_step(target)}")
     return 0
+
+
+def _next_step(target: Path) -> str:
+    """The exact commands to start the history (the doctor reads git), from where the user stands."""
+    import shlex
+
+    from strataml.cli.output import here
+    from strataml.rootdir import repo_top
+
+    where = here(target)
+    go = "" if where == "." else f"cd {shlex.quote(where)} && "
+    # .gitattributes routes large files through Git LFS: without its filters in this repository,
+    # git would store their content and the doctor would say so (TFC0006-E013).
+    start = ("" if repo_top(target) is not None else "git init -q && ") + "git lfs install --local && "
+    return (
+        f"`{go}{start}git add -A && git commit -qm 'A StrataML workspace'`, then add data with `strataml dataset add`."
+    )

@@ -17,6 +17,41 @@ from strataml import atomic
 MOMENT_BYTES = 512 * 1024 * 1024
 
 
+def here(path: Path | str) -> str:
+    """`path` as the user would type it: relative below where they stand, else absolute."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
+def commit_step(root: Path, paths: list[Path], message: str) -> str:
+    """The exact git commands that record `paths` in the workspace `root`: what a command that
+    wrote records says next, so that the doctor (which reads git) sees them committed. From
+    inside the workspace the paths are as the user would type them; from elsewhere (-C) the
+    commands go there first."""
+    import shlex
+
+    cwd = Path.cwd().resolve()
+    top = Path(root).resolve()
+    inside = cwd == top or top in cwd.parents
+    base = cwd if inside else top
+    names = [shlex.quote(os.path.relpath(Path(p).resolve(), base)) for p in paths]
+    go = "" if inside else f"cd {shlex.quote(here(top))} && "
+    return f"{go}git add {' '.join(names)} && git commit -qm {shlex.quote(message)}"
+
+
+def number(value: object) -> str:
+    """A value as `run`, `list` and `show` print it: floats to 4 decimals without trailing zeros."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.3g}"
+    return str(value)
+
+
 def wants_color(stream: TextIO) -> bool:
     if os.environ.get("NO_COLOR"):
         return False

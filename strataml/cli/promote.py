@@ -79,4 +79,14 @@ def promote(
         click.echo(shown(f"  also {note}"))
     if done.signed_by:
         click.echo(shown(f"  ledger signed by {done.signed_by}"))  # a key's user id: anyone's text
+    if done.written:
+        from strataml.cli.output import commit_step
+        from strataml.records import SIGNATURE_SUFFIX
+        from strataml.refs import parse_ref
+        from strataml.workspace import LEDGER
+
+        root = state.root()
+        ledger = root / "models" / parse_ref(done.ref).name / LEDGER
+        paths = [ledger, *([ledger.with_name(LEDGER + SIGNATURE_SUFFIX)] if done.signed_by else [])]
+        click.echo(shown(f"Next: `{commit_step(root, paths, f'{done.ref}: {done.before} -> {done.to}')}`"))
     return 0

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import wants_color
+from strataml.cli.output import number, wants_color
 from strataml.controls import shown
 from strataml.read.query import KIND_OF_LIST, Graph
 
@@ -96,21 +96,22 @@ def _table(
     shown: list[str] = []
     if what == "runs":
         shown = metrics or _sorted_first(key_metrics(found, gates), found, sort)
-        columns = ["run", "experiment", "status", "age", *[m.removeprefix("test_") for m in shown], "health"]
+        # Headers are the names --sort, --filter and --metric take.
+        columns = ["run", "experiment", "status", "age", *shown, "health"]
         cells = [
             [
                 r["name"],
                 r.get("experiment") or "",
                 r.get("status") or "",
                 age(r.get("created")),
-                *[_num(r["metrics"].get(m)) for m in shown],
+                *[number(r["metrics"].get(m)) for m in shown],
                 r["health"],
             ]
             for r in found
         ]
     elif what == "models":
         shown = metrics or _sorted_first(key_metrics(found, {}, limit=1), found, sort)[:1]
-        columns = ["model", "version", "state", "gate", "signed", *[m.removeprefix("test_") for m in shown], "health"]
+        columns = ["model", "version", "state", "gate", "signed", *shown, "health"]
         cells = [
             [
                 r["name"],
@@ -118,7 +119,7 @@ def _table(
                 r.get("state") or "",
                 r.get("gate") or "",
                 r.get("signed", ""),
-                *[_num(r["metrics"].get(m)) for m in shown],
+                *[number(r["metrics"].get(m)) for m in shown],
                 r["health"],
             ]
             for r in found
@@ -129,8 +130,8 @@ def _table(
             [
                 r["name"],
                 r.get("version", ""),
-                _num(r.get("rows")),
-                _num(r.get("files")),
+                number(r.get("rows")),
+                number(r.get("files")),
                 r.get("license") or "",
                 r.get("signed", ""),
                 r["health"],
@@ -142,7 +143,7 @@ def _table(
         cells = [[r["name"], r.get("plugin") or "", r.get("model") or "", str(r["runs"]), r["health"]] for r in found]
     if all(r["health"] == "ok" for r in found):
         columns, cells = columns[:-1], [c[:-1] for c in cells]  # a column of "ok" says nothing: the footer does
-    numeric = {"rows", "files", "runs", "version", *[m.removeprefix("test_") for m in shown]}
+    numeric = {"rows", "files", "runs", "version", *shown}
     # Ids people copy and short words people read are never cut; only metric and free-text columns may shrink.
     keep = {
         i
@@ -151,7 +152,7 @@ def _table(
     }
     right = {i for i, c in enumerate(columns) if c in numeric}
     # Metric columns beyond the first go when the terminal is too narrow for them.
-    optional = {i for i, c in enumerate(columns) if c in {m.removeprefix("test_") for m in shown[1:]}}
+    optional = {i for i, c in enumerate(columns) if c in shown[1:]}
     tty = sys.stdout.isatty()
     click.echo(
         render(
@@ -187,14 +188,6 @@ def _color(text: str) -> str | None:
     if text.endswith(("warning", "warnings")):
         return "yellow"
     return None
-
-
-def _num(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.4f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:.3g}"
-    return str(v)
 
 
 @click.command("show")
@@ -247,7 +240,7 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
     if d.get("files"):
         out.append("  files:")
         out += [
-            f"    {f['path']}  {_num(f['size'])} bytes  sha256:{(f['sha256'] or '?')[:16]}"
+            f"    {f['path']}  {number(f['size'])} bytes  sha256:{(f['sha256'] or '?')[:16]}"
             + ("" if f["present"] == "content" else f"  ({f['present']})")
             for f in d["files"]
         ]
@@ -257,7 +250,7 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
         for c in receipt.get("criteria") or []:
             if isinstance(c, dict):
                 verdict = "PASS" if c.get("passed") else "FAIL"
-                out.append(f"    {verdict}  {c.get('expression')}  (observed {_num(c.get('observed'))})")
+                out.append(f"    {verdict}  {c.get('expression')}  (observed {number(c.get('observed'))})")
     if "curves" in d:
         out.append("  curves: " + ", ".join(f"{k} ({len(v)} steps)" for k, v in sorted(d["curves"].items())))
     if d["kind"] == "model":
@@ -294,7 +287,7 @@ def _attr_lines(key: str, val: Any, indent: str) -> list[str]:
 
 def _scalar(val: Any) -> str:
     if isinstance(val, float):
-        return _num(val)
+        return number(val)
     if isinstance(val, (dict, list)):
         return json.dumps(val, sort_keys=True, ensure_ascii=False)
     return str(val)

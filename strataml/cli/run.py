@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from strataml.cli.main import State
+from strataml.cli.output import commit_step, here, number
 from strataml.controls import shown
 from strataml.runner import core
 from strataml.runner.plugin import discover, extra_installed, load
@@ -82,15 +83,8 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
             )
         )
     else:
-        _print_outcome(outcome, registered)
+        _print_outcome(outcome, registered, root)
     return 0 if outcome.status == "succeeded" else 2
-
-
-def _shown(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 class _Echo(logging.Handler):
@@ -118,8 +112,8 @@ def _print_plan(plan: dict) -> None:
         click.echo(shown(line))
 
 
-def _print_outcome(outcome: core.Outcome, registered: object) -> None:
-    rel = _shown(outcome.folder)
+def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> None:
+    rel = here(outcome.folder)
     if outcome.status != "succeeded":
         err = outcome.record.get("error", {})
         message = f"Run run:{outcome.run_id} {outcome.status}: {err.get('type')}: {err.get('message')}"
@@ -129,10 +123,15 @@ def _print_outcome(outcome: core.Outcome, registered: object) -> None:
     click.echo(shown(f"Run run:{outcome.run_id} succeeded: {rel}"))
     test = {k: v for k, v in outcome.record.get("metrics", {}).items() if k.startswith("test_")}
     for key, value in test.items():
-        click.echo(shown(f"  {key:<20} {value:.4f}"))
+        click.echo(shown(f"  {key:<20} {number(value)}"))
+    paths = [outcome.folder]
     if registered is not None:
         verb = "registered" if registered.created else "already registered as"  # type: ignore[attr-defined]
         click.echo(shown(f"Model {verb} {registered.ref}: gate {registered.gate_status}"))  # type: ignore[attr-defined]
+        paths.append(registered.folder)  # type: ignore[attr-defined]
+    if outcome.folder.resolve().is_relative_to(root.resolve()):  # not when the artifacts live elsewhere
+        step = commit_step(root, paths, f"run:{outcome.run_id}")
+        click.echo(shown(f"Next: `{step}`, then `strataml doctor --strict`."))
 
 
 @click.command()
