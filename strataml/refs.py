@@ -89,3 +89,57 @@ def closest(text: str, candidates: list[str], n: int = 3) -> list[str]:
         name = text.split(":", 1)[-1].split("@", 1)[0]
         close = sorted(c for c in candidates if name and c.split(":", 1)[-1].split("@", 1)[0] == name)[:n]
     return close
+
+
+MIN_PREFIX = 8  # a bare run id prefix shorter than a date (20261201) is too easy to mistype into another
+
+
+class AmbiguousRef(ValueError):
+    """Loose text that names several records; `matches` lists them."""
+
+    def __init__(self, text: str, matches: list[str]) -> None:
+        shown = ", ".join(matches[:10]) + (f" and {len(matches) - 10} more" if len(matches) > 10 else "")
+        super().__init__(f"{text!r} names {len(matches)} records: {shown}")
+        self.matches = matches
+
+
+def expand(text: str, known: list[str]) -> str | None:
+    """The ref among `known` that loose `text` names, as people type it: the ref itself, a record
+    folder or metadata path (`runs/ID`, `models/NAME/1/`, `experiments/NAME.yaml`), a bare run id,
+    `model:NAME` for its latest version, or a unique prefix (`run:20261201T0935`); None when
+    nothing matches, AmbiguousRef when several do."""
+    text = text.strip()
+    if text in known:
+        return text
+    ref = _from_path(text)
+    if ref is not None and ref in known:
+        return ref
+    if ":" not in text and f"run:{text}" in known:
+        return f"run:{text}"
+    if ":" in text and "@" not in text:  # model:NAME, dataset:NAME: the latest version
+        versions = [k for k in known if k.startswith(text + "@")]
+        if versions:
+            return max(versions, key=_version_order)
+    prefix = text if ":" in text else f"run:{text}" if len(text) >= MIN_PREFIX else None
+    if prefix is None or prefix.endswith(":"):
+        return None
+    found = sorted(k for k in known if k.startswith(prefix))
+    if len(found) > 1:
+        raise AmbiguousRef(text, found)
+    return found[0] if found else None
+
+
+def _from_path(text: str) -> str | None:
+    parts = [p for p in text.replace("\\", "/").split("/") if p not in ("", ".")]
+    if len(parts) >= 2 and parts[0] == "runs":
+        return f"run:{parts[1]}"
+    if len(parts) >= 3 and parts[0] in ("datasets", "models"):
+        return f"{parts[0][:-1]}:{parts[1]}@{parts[2]}"
+    if len(parts) == 2 and parts[0] == "experiments" and parts[1].endswith(".yaml"):
+        return f"experiment:{parts[1][: -len('.yaml')]}"
+    return None
+
+
+def _version_order(ref: str) -> tuple[int, int, str]:
+    version = ref.rsplit("@", 1)[-1]
+    return (1, int(version), "") if version.isdigit() else (0, 0, version)

@@ -21,7 +21,7 @@ from strataml.controls import find
 from strataml.errors import StrataError
 from strataml.loading import MAX_BYTES, SYNTAX, TOO_LARGE, Loaded, LoadProblem, load_bytes, load_file
 from strataml.records import SIGNATURE_SUFFIX, Record
-from strataml.refs import Ref, RefError, closest, fold, parse_ref
+from strataml.refs import AmbiguousRef, Ref, RefError, closest, expand, fold, parse_ref
 from strataml.rootdir import CONFIG, MANAGED
 
 if TYPE_CHECKING:
@@ -128,7 +128,14 @@ class Workspace:
         return Record(ref.kind, ref, folder, meta, partial(self.reader, meta))
 
     def require(self, text: str, kind: str | None = None, usage: str = "") -> Record:
-        """The record `text` names (of `kind`), or a StrataError saying what is wrong and what is close."""
+        """The record `text` names (of `kind`), or a StrataError saying what is wrong and what is close.
+
+        `text` may be loose as people type it (refs.expand: a path, a bare run id, a unique prefix)."""
+        try:
+            loose = expand(text, [str(r.ref) for r in self.records])
+        except AmbiguousRef as exc:
+            raise StrataError(str(exc), "give more of it, or the whole ref") from None
+        text = loose or text
         try:
             ref = parse_ref(text)
         except RefError as exc:

@@ -13,7 +13,14 @@ from strataml.lifecycle import STATES
 
 @click.command("promote")
 @click.argument("model_ref")
-@click.option("--to", "to", required=True, type=click.Choice(STATES), help="The state to move to.")
+# `registered` is where a version starts (model register), never a state to move to.
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    type=click.Choice([s for s in STATES if s != "registered"]),
+    help="The state to move to.",
+)
 @click.option("--reason", default="", help="Why: recorded in the ledger entry.")
 @click.option("--dry-run", is_flag=True, help="Check everything and print the entries, but write nothing.")
 @click.option(
@@ -77,6 +84,9 @@ def promote(
     )
     for note in done.notes:
         click.echo(shown(f"  also {note}"))
+    if not done.written:  # the dry run's point: what would be appended, line by line
+        for entry in done.entries:
+            click.echo(shown("  " + json.dumps(entry, sort_keys=True, ensure_ascii=False)))
     if done.signed_by:
         click.echo(shown(f"  ledger signed by {done.signed_by}"))  # a key's user id: anyone's text
     if done.written:

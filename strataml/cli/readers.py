@@ -16,6 +16,15 @@ from strataml.read.query import KIND_OF_LIST, Graph
 FORMATS = click.Choice(("text", "json"))
 
 
+class _Kinds(click.Choice):
+    """datasets|runs|models|experiments, also said in the singular (`strataml list run`)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value + "s" in self.choices:
+            value += "s"
+        return super().convert(value, param, ctx)
+
+
 def _graph(state: State) -> Graph:
     from strataml.read import saved
 
@@ -24,7 +33,7 @@ def _graph(state: State) -> Graph:
 
 
 @click.command("list")
-@click.argument("what", type=click.Choice(tuple(KIND_OF_LIST)))
+@click.argument("what", type=_Kinds(tuple(KIND_OF_LIST)))
 @click.option(
     "--sort", "sort", metavar="KEY", help="Sort by a field (created, status, state, name...), a metric or a tag."
 )
@@ -65,12 +74,13 @@ def list_command(
       strataml list runs --filter experiment=iris-logreg --format json
     """
     from strataml.read import saved
-    from strataml.read.query import select
+    from strataml.read.query import check_metrics, select
 
     root = state.root()
     # A provably fresh index has its rows saved beside it: no walk, no parsing of the index.
     found_tables = saved.current_rows(root)
     every = found_tables[what]
+    check_metrics(every, list(metrics))
     found = select(every, list(filters), sort, desc, limit)
     if fmt == "json":
         click.echo(json.dumps(found, indent=2, sort_keys=True))
@@ -245,12 +255,14 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
             for f in d["files"]
         ]
     if "receipt" in d:
-        receipt = d["receipt"]
-        out.append(f"  gate receipt: {receipt.get('status', '?')}")
-        for c in receipt.get("criteria") or []:
-            if isinstance(c, dict):
-                verdict = "PASS" if c.get("passed") else "FAIL"
-                out.append(f"    {verdict}  {c.get('expression')}  (observed {number(c.get('observed'))})")
+        out += receipt_lines(d["receipt"])
+    if d["kind"] == "run" and d["attrs"].get("status") in ("failed", "cancelled"):
+        error = d["attrs"].get("error")
+        if isinstance(error, dict):
+            first = str(error.get("message", "")).splitlines()[:3]
+            out.append(f"  {d['attrs']['status']}: {error.get('type', '?')}: " + (" / ".join(first) or "(no message)"))
+        if any(f["path"] == "errors/exception.txt" for f in d.get("files") or ()):
+            out.append(f"  traceback: {d['path']}/errors/exception.txt")
     if "curves" in d:
         out.append("  curves: " + ", ".join(f"{k} ({len(v)} steps)" for k, v in sorted(d["curves"].items())))
     if d["kind"] == "model":
@@ -265,6 +277,20 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
     out += [f"    <- {u['ref']}  ({u['edge']})" for u in d["upstream"]]
     out.append("  downstream:" + ("" if d["downstream"] else " (none)"))
     out += [f"    -> {x['ref']}  ({x['edge']})" for x in d["downstream"]]
+    return out
+
+
+def receipt_lines(receipt: dict[str, Any]) -> list[str]:
+    """A gate receipt as `show` and `run` print it: the verdict, then each criterion with what was
+    observed and, for one that failed, why."""
+    out = [f"  gate receipt: {receipt.get('status', '?')}"]
+    criteria = [c for c in receipt.get("criteria") or [] if isinstance(c, dict)]
+    reasons = receipt.get("reasons") or []
+    for i, c in enumerate(criteria):
+        verdict = "PASS" if c.get("passed") else "FAIL"
+        observed = "not recorded" if c.get("observed") is None else number(c.get("observed"))
+        why = f": {reasons[i]}" if not c.get("passed") and len(reasons) == len(criteria) else ""
+        out.append(f"    {verdict}  {c.get('expression')}  (observed {observed}){why}")
     return out
 
 
@@ -295,14 +321,14 @@ def _scalar(val: Any) -> str:
 
 @click.command("lineage")
 @click.argument("ref")
-@click.option("--upstream", "direction", flag_value="up", help="Only what REF came from.")
-@click.option("--downstream", "direction", flag_value="down", help="Only what came from REF.")
+@click.option("--upstream", is_flag=True, help="What REF came from (alone: only that).")
+@click.option("--downstream", is_flag=True, help="What came from REF (alone: only that).")
 @click.option("--depth", type=click.IntRange(min=1), metavar="N", help="Follow at most N steps (default: all the way).")
 @click.option(
     "--format", "fmt", type=click.Choice(("text", "json", "mermaid", "dot")), default="text", show_default=True
 )
 @click.pass_obj
-def lineage(state: State, ref: str, direction: str | None, depth: int | None, fmt: str) -> int:
+def lineage(state: State, ref: str, upstream: bool, downstream: bool, depth: int | None, fmt: str) -> int:
     """The records REF came from and the records that came from it, all the way.
 
     \b
@@ -314,6 +340,7 @@ def lineage(state: State, ref: str, direction: str | None, depth: int | None, fm
     from strataml.read.render import render
 
     graph = _graph(state)
-    start, steps = lineage_of(graph, ref, direction or "both", depth)
+    direction = "up" if upstream and not downstream else "down" if downstream and not upstream else "both"
+    start, steps = lineage_of(graph, ref, direction, depth)
     click.echo(render(graph, start, steps, fmt), nl=False)
     return 0

@@ -87,6 +87,21 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
     return 0 if outcome.status == "succeeded" else 2
 
 
+def _print_failing(folder: Path) -> None:
+    """The criteria of a receipt that did not pass, as `show` prints them."""
+    from strataml import atomic
+    from strataml.cli.readers import receipt_lines
+
+    try:
+        raw = atomic.read_bytes(folder, "gate.json", limit=1024 * 1024)
+        receipt = json.loads(raw) if raw else {}
+    except (atomic.Refused, OSError, ValueError):
+        return  # the doctor reports an unreadable receipt
+    for line in receipt_lines(receipt if isinstance(receipt, dict) else {})[1:]:
+        if line.lstrip().startswith("FAIL"):
+            click.echo(shown(line))
+
+
 class _Echo(logging.Handler):
     """Progress lines to whatever stderr is now (not the one seen when the handler was made)."""
 
@@ -128,6 +143,8 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
     if registered is not None:
         verb = "registered" if registered.created else "already registered as"  # type: ignore[attr-defined]
         click.echo(shown(f"Model {verb} {registered.ref}: gate {registered.gate_status}"))  # type: ignore[attr-defined]
+        if registered.gate_status != "PASS":  # type: ignore[attr-defined]
+            _print_failing(registered.folder)  # type: ignore[attr-defined]
         paths.append(registered.folder)  # type: ignore[attr-defined]
     if outcome.folder.resolve().is_relative_to(root.resolve()):  # not when the artifacts live elsewhere
         step = commit_step(root, paths, f"run:{outcome.run_id}")

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from strataml.errors import StrataError
-from strataml.refs import closest
+from strataml.refs import AmbiguousRef, closest, expand
 from strataml.times import parse_time
 
 _NOT_FIELDS = ("metrics", "tags", "signers")  # a row's maps and lists: not fields of their own
@@ -66,14 +66,17 @@ class Graph:
         return [i for i in range(len(self.index.get("findings", ()))) if i not in owned]
 
     def find(self, text: str) -> dict[str, Any]:
-        """The node `text` names (a ref; `model:NAME` means its latest version), else a clear error."""
+        """The node `text` names (a ref, a path, a bare run id, a unique prefix; `model:NAME` means
+        its latest version: refs.expand), else a clear error."""
         text = text.strip()
         if text in self.nodes:
             return self.nodes[text]
-        if ":" in text and "@" not in text:
-            versions = [n for n in self.nodes if n.startswith(text + "@")]
-            if versions:
-                return self.nodes[max(versions, key=_version_key)]
+        try:
+            ref = expand(text, list(self.nodes))
+        except AmbiguousRef as exc:
+            raise StrataError(str(exc), "give more of it, or the whole ref") from None
+        if ref is not None:
+            return self.nodes[ref]
         raise UnknownRecord(text, closest(text, list(self.nodes)))
 
     def lineage(self, start: str, direction: str, depth: int | None = None) -> list[Step]:
@@ -92,11 +95,6 @@ class Graph:
                     out.append(Step(far + 1, other, node, kind))
                     queue.append((other, far + 1))
         return out
-
-
-def _version_key(ref: str) -> tuple[int, str]:
-    version = ref.rsplit("@", 1)[-1]
-    return (int(version), "") if version.isdigit() else (-1, version)
 
 
 def rows(graph: Graph, what: str, known: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
@@ -215,6 +213,20 @@ def value(row: dict[str, Any], key: str) -> Any:
     return row.get("tags", {}).get(key)
 
 
+def check_metrics(found: list[dict[str, Any]], names: list[str]) -> None:
+    """Refuse a metric column no row has, as --sort refuses an unknown key."""
+    known = {m for r in found for m in r.get("metrics", {})}
+    for name in names:
+        if found and name not in known:
+            from difflib import get_close_matches
+
+            close = get_close_matches(name, sorted(known), n=3)
+            raise StrataError(
+                f"--metric: no row has a metric named {name!r}",
+                f"did you mean {', '.join(close)}?" if close else f"metrics: {', '.join(sorted(known)[:20])}",
+            )
+
+
 def known_keys(found: list[dict[str, Any]]) -> list[str]:
     keys = {k for r in found for k in r if k not in _NOT_FIELDS}
     keys |= {k for r in found for k in r.get("metrics", {})}
@@ -236,7 +248,7 @@ def select(
             raise StrataError(
                 f"--filter: no field, metric or tag named {key!r}", f"known: {', '.join(known_keys(found)[:20])}"
             )
-        found = [r for r in found if _matches(value(r, key), wanted)]
+        found = [r for r in found if _matches(value(r, key), wanted, key)]
     if sort:
         if found and not _known(found, sort):
             raise StrataError(
@@ -265,9 +277,14 @@ def _known(found: list[dict[str, Any]], key: str) -> bool:
     return False
 
 
-def _matches(actual: Any, wanted: str) -> bool:
+# Fields whose values are words from a fixed set: matched whatever their case (gate=fail).
+_WORDS = {"status", "state", "gate", "signed", "health"}
+_YES, _NO = {"true", "yes"}, {"false", "no"}
+
+
+def _matches(actual: Any, wanted: str, key: str = "") -> bool:
     if isinstance(actual, list):
-        return any(_matches(a, wanted) for a in actual)
+        return any(_matches(a, wanted, key) for a in actual)
     if isinstance(actual, bool):
         return wanted.lower() == str(actual).lower()
     if isinstance(actual, (int, float)):
@@ -275,7 +292,15 @@ def _matches(actual: Any, wanted: str) -> bool:
             return float(wanted) == float(actual)
         except ValueError:
             return False
-    return actual is not None and (str(actual) == wanted or _short(str(actual)) == wanted)
+    if actual is None:
+        return False
+    if key == "signed" and wanted.lower() in _YES | _NO:  # signed=true: valid signatures; false: the rest
+        return (actual == "signed") == (wanted.lower() in _YES)
+    text = str(actual)
+    if key in _WORDS:
+        return text.casefold() == wanted.casefold()
+    # A ref field matches the ref or its name alone, written either way (experiment:NAME or NAME).
+    return text == wanted or _short(text) == wanted or _short(text) == _short(wanted)
 
 
 def _sortable(v: Any) -> tuple[int, Any]:

@@ -1,0 +1,136 @@
+"""Readers answer the way people ask, through the real console script: loose refs, filters in
+any case, the metric names the headers show, both lineage directions, and failures explained."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import copy_example, edit_yaml, require_extra
+
+IRIS = "20261122T200038Z-iris-logreg-448b2a"
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    return copy_example(tmp_path / "example")
+
+
+def cli(exe: list[str], ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*exe, "-C", str(ws), *args], capture_output=True, text=True, timeout=120)
+
+
+def ids(done: subprocess.CompletedProcess[str]) -> list[str]:
+    assert done.returncode == 0, done.stderr
+    return [row["id"] for row in json.loads(done.stdout)]
+
+
+def test_kinds_in_the_singular_and_unknown_metrics(example: Path, strataml_exe: list[str]) -> None:
+    assert ids(cli(strataml_exe, example, "list", "run", "--format", "json")) == ids(
+        cli(strataml_exe, example, "list", "runs", "--format", "json")
+    )
+    wrong = cli(strataml_exe, example, "list", "runs", "--metric", "test_acuracy")
+    assert wrong.returncode == 3 and "no row has a metric named 'test_acuracy'" in wrong.stderr
+    assert "did you mean test_accuracy" in wrong.stderr
+
+
+def test_filters_match_words_in_any_case_refs_either_way_and_signed_as_a_boolean(
+    example: Path, strataml_exe: list[str]
+) -> None:
+    every = ids(cli(strataml_exe, example, "list", "runs", "--format", "json"))
+    assert ids(cli(strataml_exe, example, "list", "runs", "--filter", "status=SUCCEEDED", "--format", "json")) == every
+    short = ids(cli(strataml_exe, example, "list", "runs", "--filter", "experiment=iris-logreg", "--format", "json"))
+    long = ids(
+        cli(strataml_exe, example, "list", "runs", "--filter", "experiment=experiment:iris-logreg", "--format", "json")
+    )
+    assert short == long == [f"run:{IRIS}"]
+    models = ids(cli(strataml_exe, example, "list", "models", "--format", "json"))
+    passing = ids(cli(strataml_exe, example, "list", "models", "--filter", "gate=pass", "--format", "json"))
+    assert passing and set(passing) <= set(models)
+    unsigned = ids(cli(strataml_exe, example, "list", "models", "--filter", "signed=false", "--format", "json"))
+    signed = ids(cli(strataml_exe, example, "list", "models", "--filter", "signed=true", "--format", "json"))
+    assert sorted(unsigned + signed) == sorted(models) and not set(unsigned) & set(signed)
+
+
+@pytest.mark.parametrize("text", [IRIS, f"runs/{IRIS}/", f"./runs/{IRIS}/run.yaml", "run:20261122T200038", "20261122T200038Z-iris"])
+def test_a_run_by_its_id_path_or_a_unique_prefix(example: Path, strataml_exe: list[str], text: str) -> None:
+    done = cli(strataml_exe, example, "show", text)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"run:{IRIS}  (run, runs/{IRIS})")
+
+
+def test_an_ambiguous_prefix_lists_the_candidates(example: Path, strataml_exe: list[str]) -> None:
+    done = cli(strataml_exe, example, "show", "run:20261122")
+    assert done.returncode == 3 and "'run:20261122' names 4 records" in done.stderr
+    assert f"run:{IRIS}" in done.stderr and "give more of it" in done.stderr
+
+
+def test_paths_work_wherever_a_ref_does(example: Path, strataml_exe: list[str]) -> None:
+    shown = cli(strataml_exe, example, "show", "models/iris-classifier/1")
+    assert shown.returncode == 0 and shown.stdout.startswith("model:iris-classifier@1  (model,")
+    spec = cli(strataml_exe, example, "lineage", "experiments/iris-logreg.yaml", "--downstream")
+    assert spec.returncode == 0 and f"run:{IRIS}" in spec.stdout
+    # A command that acts on a record takes the same forms (Workspace.require).
+    plan = cli(strataml_exe, example, "promote", "models/iris-classifier/1/", "--to", "archived", "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    assert plan.stdout.startswith("Would move model:iris-classifier@1: production -> archived")
+
+
+def test_lineage_both_ways_when_both_are_asked(example: Path, strataml_exe: list[str]) -> None:
+    both = cli(strataml_exe, example, "lineage", f"run:{IRIS}", "--upstream", "--downstream")
+    assert both.returncode == 0
+    assert "upstream (what it came from)" in both.stdout and "downstream (what came from it)" in both.stdout
+    up = cli(strataml_exe, example, "lineage", f"run:{IRIS}", "--upstream")
+    assert "downstream" not in up.stdout
+
+
+def test_promote_offers_no_move_to_registered_and_a_dry_run_shows_its_entries(
+    example: Path, strataml_exe: list[str]
+) -> None:
+    refused = cli(strataml_exe, example, "promote", "model:iris-classifier@1", "--to", "registered")
+    assert refused.returncode == 3 and "'registered' is not one of" in refused.stderr
+    models = json.loads(cli(strataml_exe, example, "list", "models", "--format", "json").stdout)
+    target = next(m for m in models if m["state"] == "registered" and m["gate"] == "PASS")
+    plan = cli(strataml_exe, example, "promote", target["id"], "--to", "candidate", "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    lines = plan.stdout.splitlines()
+    assert lines[0].endswith("(dry run: nothing written)")
+    entry = json.loads(lines[1])
+    assert entry["ref"] == target["id"] and entry["to"] == "candidate" and entry["hash"].startswith("sha256:")
+
+
+def test_a_failed_run_says_why_and_where_the_traceback_is(example: Path, tmp_path: Path) -> None:
+    edit_yaml(example / "experiments/iris-logreg.yaml", lambda d: d.update(plugin="boom"))
+    entry = (
+        f"import sys; sys.path.insert(0, {str(TESTS)!r}); from strataml.runner import plugin; "
+        "plugin.BUILTIN['boom'] = 'plugins.boom:BoomPlugin'; from strataml.cli.main import main; main()"
+    )
+    ran = subprocess.run([sys.executable, "-c", entry, "-C", str(example), "run", "iris-logreg"],
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 2, ran.stderr
+    failed = next(p.name for p in (example / "runs").iterdir() if "iris-logreg" in p.name and p.name != IRIS)
+    shown = subprocess.run([sys.executable, "-c", entry, "-C", str(example), "show", f"run:{failed}"],
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "  failed: RuntimeError: the GPU caught fire" in shown.stdout.splitlines()
+    assert f"  traceback: runs/{failed}/errors/exception.txt" in shown.stdout.splitlines()
+
+
+def test_a_failing_gate_says_which_criterion_and_why(example: Path, strataml_exe: list[str]) -> None:
+    require_extra("sklearn", "sklearn")
+    edit_yaml(example / "experiments/iris-logreg.yaml",
+              lambda d: d.update(gates=["test_accuracy >= 0.999", "test_nope > 0"], register={"model": "strict"}))
+    ran = cli(strataml_exe, example, "run", "iris-logreg")
+    assert ran.returncode == 0, ran.stderr
+    failing = [ln for ln in ran.stdout.splitlines() if ln.startswith("    FAIL")]
+    assert failing[0].startswith("    FAIL  test_accuracy >= 0.999  (observed 0.") and "fails >= 0.999" in failing[0]
+    assert failing[1] == "    FAIL  test_nope > 0  (observed not recorded): test_nope was not recorded by the run: test_nope > 0 cannot pass"
+    shown = cli(strataml_exe, example, "show", "model:strict")
+    assert "  gate receipt: FAIL" in shown.stdout and failing[1] in shown.stdout.splitlines()
+    assert yaml.safe_load((example / "models/strict/1/model.yaml").read_text())["gate"]["status"] == "FAIL"
