@@ -47,6 +47,12 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     existing = _existing(workspace, name, run)
     if existing is not None:
         return existing
+    elsewhere = _registered_as(workspace, run)
+    if elsewhere:
+        raise Refusal(
+            f"{run.ref} is already registered as {', '.join(elsewhere)}",
+            "a run's model is registered once, under one name: use that version",
+        )
     if version is not None and not valid_version(version):
         raise StrataError(f"{version!r} is not a valid version", "use e.g. 1, 2 or 1.0.0")
     files = [f for f in run.files if f.path.startswith(BUNDLED)]
@@ -76,7 +82,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
 
 
 def _run(workspace: Workspace, run_ref: str) -> Record:
-    text = run_ref if run_ref.startswith("run:") else f"run:{run_ref}"
+    text = run_ref if ":" in run_ref or "/" in run_ref else f"run:{run_ref}"  # a path resolves as such
     run = workspace.require(text, "run", "name a run as run:RUN_ID (see runs/)")
     if run.data.get("status") != "succeeded":
         raise Refusal(f"{run.ref} has status {run.data.get('status')!r}", "only succeeded runs can be registered")
@@ -102,6 +108,11 @@ def _existing(workspace: Workspace, name: str, run: Record) -> Registered | None
             gate: dict[str, Any] = model.data["gate"] if isinstance(model.data.get("gate"), dict) else {}
             return Registered(str(model.ref), workspace.root / (model.folder or ""), False, str(gate.get("status", "")))
     return None
+
+
+def _registered_as(workspace: Workspace, run: Record) -> list[str]:
+    """The model versions (under any name) already registered from `run`."""
+    return sorted(str(m.ref) for m in workspace.of_kind("model") if m.data.get("produced_by") == str(run.ref))
 
 
 def _next_version(workspace: Workspace, name: str, bump: int) -> str:

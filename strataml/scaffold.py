@@ -47,6 +47,12 @@ def init(target: Path, name: str | None = None) -> list[tuple[str, str]]:
         )
     if target.exists() and not target.is_dir():
         raise StrataError(f"{target} exists and is not a folder", "choose another DIR")
+    outer = _enclosing(target)
+    if outer is not None:  # its records would be strays of the outer one, and the outer's readers would never see them
+        raise StrataError(
+            f"{target} is inside the workspace {outer}: a workspace cannot hold another",
+            f"create it outside {outer}, or add records to that workspace; nothing was changed",
+        )
     name = name or target.name
     if not valid_name(name):
         raise StrataError(
@@ -82,3 +88,14 @@ def init(target: Path, name: str | None = None) -> list[tuple[str, str]]:
             atomic.write_text(target, item.path, item.text)
             done.append((item.path, "created"))
     return done
+
+
+def _enclosing(target: Path) -> Path | None:
+    """The workspace `target` would sit inside (a strataml.yaml in a folder above), if any."""
+    from strataml.errors import WorkspaceNotFound
+    from strataml.rootdir import find_root
+
+    try:
+        return find_root(target.parent)
+    except WorkspaceNotFound:
+        return None

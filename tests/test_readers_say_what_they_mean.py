@@ -4,6 +4,8 @@ any case, the metric names the headers show, both lineage directions, and failur
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +136,34 @@ def test_a_failing_gate_says_which_criterion_and_why(example: Path, strataml_exe
     shown = cli(strataml_exe, example, "show", "model:strict")
     assert "  gate receipt: FAIL" in shown.stdout and failing[1] in shown.stdout.splitlines()
     assert yaml.safe_load((example / "models/strict/1/model.yaml").read_text())["gate"]["status"] == "FAIL"
+
+
+def test_a_run_registered_once_is_not_registered_again_under_another_name(example: Path, strataml_exe: list[str]) -> None:
+    again = cli(strataml_exe, example, "model", "register", f"runs/{IRIS}", "--name", "another")
+    assert again.returncode == 2 and "is already registered as model:iris-classifier@1" in again.stderr
+    assert not (example / "models/another").exists()
+    same = cli(strataml_exe, example, "model", "register", IRIS, "--name", "iris-classifier")
+    assert same.returncode == 0 and "already registered as model:iris-classifier@1" in same.stdout
+
+
+def test_the_plan_and_the_run_name_the_run_alike(example: Path, strataml_exe: list[str], tmp_path: Path) -> None:
+    require_extra("sklearn", "sklearn")
+    plan = json.loads(cli(strataml_exe, example, "run", "iris-logreg", "--dry-run", "--format", "json").stdout)
+    done = cli(strataml_exe, example, "run", "iris-logreg", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    ran = json.loads(done.stdout)
+    assert set(plan) & set(ran) >= {"run_id"} and ran["run"] == f"run:{ran['run_id']}"
+    assert re.fullmatch(r"\d{8}T\d{6}Z-iris-logreg-[0-9a-f]{6}", plan["run_id"]) and re.fullmatch(
+        r"\d{8}T\d{6}Z-iris-logreg-[0-9a-f]{6}", ran["run_id"]
+    )
+
+
+def test_a_run_outside_the_workspace_says_it_was_not_registered(example: Path, strataml_exe: list[str], tmp_path: Path) -> None:
+    require_extra("sklearn", "sklearn")
+    elsewhere = tmp_path / "artifacts"
+    done = subprocess.run([*strataml_exe, "-C", str(example), "run", "iris-logreg", "--format", "json"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "STRATAML_ARTIFACT_ROOT": str(elsewhere)})
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["model"] is None and "STRATAML_ARTIFACT_ROOT put the run outside the workspace" in out["not_registered"]

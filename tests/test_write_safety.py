@@ -142,8 +142,15 @@ def test_run_refuses_a_symlinked_runs_folder(ws: Path, outside: Path, monkeypatc
 # --- model register ------------------------------------------------------------------------
 
 
+def unregistered(ws: Path) -> None:
+    """The fixture's run is registered as sales-model@1 already; a run is registered once, so the
+    write paths of a new registration are reached only once that model is gone."""
+    shutil.rmtree(ws / "models/sales-model")
+
+
 def test_model_register_refuses_a_symlinked_model_folder(ws: Path, outside: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    unregistered(ws)
     link(ws, "models/other", outside / "sub")
     check_refused(ws, outside, "models/other", "model", "register", RUN, "--name", "other", capsys=capsys)
 
@@ -153,6 +160,7 @@ def test_model_register_never_copies_a_run_file_through_a_symlink(ws: Path, outs
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """A link out of its record folder is a doctor error (TFC0006-E005), refused before anything is
     made; a link inside it passes the doctor, and the copy itself refuses to read through it."""
+    unregistered(ws)
     model = ws / f"runs/{RUN[4:]}/models/model.bin"
     if inside:
         target: Path | str = "real.bin"  # the same bytes: the sha256 still matches

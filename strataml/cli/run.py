@@ -67,23 +67,35 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
         from strataml.models import register
 
         registered = register(root, f"run:{outcome.run_id}", run_spec.register)
+    skipped = None
+    if outcome.status == "succeeded" and run_spec.register and not registered:
+        skipped = (
+            "--no-register was given"
+            if no_register
+            else f"{core.ARTIFACT_ROOT_ENV} put the run outside the workspace ({outcome.folder}); "
+            "register runs that are in runs/"
+        )
     if fmt == "json":
         click.echo(
             json.dumps(
                 {
                     "run": f"run:{outcome.run_id}",
+                    "run_id": outcome.run_id,  # as --dry-run's plan says it
                     "folder": str(outcome.folder),
                     "status": outcome.status,
                     "metrics": outcome.record.get("metrics", {}),
                     "error": outcome.record.get("error"),
                     "model": registered.ref if registered else None,
                     "gate": registered.gate_status if registered else None,
+                    "not_registered": skipped,
                 },
                 indent=2,
             )
         )
     else:
         _print_outcome(outcome, registered, root)
+        if skipped:
+            click.echo(shown(f"Model not registered ({run_spec.register}): {skipped}"))
     return 0 if outcome.status == "succeeded" else 2
 
 
