@@ -70,12 +70,35 @@ def head_state(root: Path, outputs: tuple[str, ...] = ("runs/", "models/")) -> t
     prefix = repo_prefix(root)
     ignored = tuple(prefix + o for o in outputs)
     try:
-        out = _git(top, "status", "--porcelain", "--untracked-files=all", "-z")
+        entries = _porcelain(top)
     except GitError:
         return commit, True
-    entries = out.decode("utf-8", "surrogateescape").split("\0")
     dirty = any(e and not (e.startswith("?? ") and e[3:].startswith(ignored)) for e in entries)
     return commit, dirty
+
+
+def _porcelain(top: Path) -> list[str]:
+    """`git status --porcelain` entries ("XY PATH"; a rename's old path is its own entry)."""
+    out = _git(top, "status", "--porcelain", "--untracked-files=all", "-z")
+    return [e for e in out.decode("utf-8", "surrogateescape").split("\0") if e]
+
+
+def uncommitted(root: Path) -> list[tuple[str, str]] | None:
+    """(status, workspace-relative path) of what git has not committed in the workspace: "??"
+    new, " M" changed, and so on; None outside a repository."""
+    repo = repository(root)
+    if repo is None:
+        return None
+    prefix = repo_prefix(root)
+    out = []
+    entries = iter(_porcelain(repo[0]))
+    for entry in entries:
+        status, path = entry[:2], entry[3:]
+        if status[0] in "RC":  # a rename or copy: its source path follows as an entry of its own
+            next(entries, None)
+        if path.startswith(prefix):
+            out.append((status, path[len(prefix) :]))
+    return out
 
 
 @dataclass(frozen=True)

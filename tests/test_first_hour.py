@@ -41,3 +41,36 @@ def test_init_ignores_only_what_strataml_writes(tmp_path: Path, strataml_exe: li
     assert done.returncode == 0, done.stderr
     rules = [ln for ln in (tmp_path / "lab/.gitignore").read_text().splitlines() if ln and not ln.startswith("#")]
     assert rules == [".strataml/"]
+
+
+def test_status_shows_the_workspace_on_one_screen(tmp_path: Path, strataml_exe: list[str]) -> None:
+    from conftest import copy_example
+
+    ws = copy_example(tmp_path / "example")
+    outside = subprocess.run([*strataml_exe, "-C", str(ws), "status"], capture_output=True, text=True)
+    assert outside.returncode == 0, outside.stderr
+    lines = outside.stdout.splitlines()
+    assert lines[0] == f"Workspace strataml-example ({ws}, not in git)"
+    assert lines[1] == "  records      3 datasets, 4 runs, 3 models, 4 experiments" and lines[2] == "  health       ok"
+    assert "  production   model:iris-classifier@1  test_accuracy 0.913" in lines
+    assert lines[-4:][0].startswith("    20261122T200055Z-synthetic-logreg-4dedd5  succeeded")  # newest first
+    env = {**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@b.c", "GIT_COMMITTER_NAME": "A",
+           "GIT_COMMITTER_EMAIL": "a@b.c"}
+    (ws / ".gitignore").write_text(".strataml/\n")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "all"]):
+        subprocess.run(["git", *args], cwd=ws, check=True, env=env)
+    (ws / "datasets/iris/1/notes.txt").write_text("x\n")
+    (ws / "experiments/iris-logreg.yaml").write_text((ws / "experiments/iris-logreg.yaml").read_text() + "\n")
+    done = subprocess.run([*strataml_exe, "-C", str(ws), "status"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.splitlines()
+    assert text[0].startswith(f"Workspace strataml-example ({ws}, commit ")
+    assert "  health       1 warning: see `strataml doctor`" in text
+    start = next(i for i, ln in enumerate(text) if ln.startswith("  uncommitted  "))
+    listed = [ln[15:] for ln in text[start : start + 2]]
+    assert sorted(listed) == ["datasets/iris/1 (new)", "experiments/iris-logreg.yaml (changed)"], text
+    data = json.loads(subprocess.run([*strataml_exe, "-C", str(ws), "status", "--format", "json"],
+                                     capture_output=True, text=True).stdout)
+    assert data["counts"] == {"datasets": 3, "experiments": 4, "models": 3, "runs": 4}
+    assert {"status": "??", "path": "datasets/iris/1/notes.txt"} in data["uncommitted"]
+    assert [m["id"] for m in data["production"]] == ["model:iris-classifier@1"] and len(data["latest_runs"]) == 4

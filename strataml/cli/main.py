@@ -42,6 +42,7 @@ class LazyGroup(click.Group):
         "run": ("strataml.cli.run", "run_command"),
         "plugins": ("strataml.cli.run", "plugins"),
         "model": ("strataml.cli.model", "model"),
+        "status": ("strataml.cli.status", "status"),
         "list": ("strataml.cli.readers", "list_command"),
         "show": ("strataml.cli.readers", "show"),
         "lineage": ("strataml.cli.readers", "lineage"),

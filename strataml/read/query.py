@@ -348,6 +348,25 @@ def detail(graph: Graph, node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def overview(graph: Graph) -> dict[str, Any]:
+    """The workspace at a glance: its name, records per kind, health (findings by severity and
+    by contract): what `strataml status` prints and the API's /workspace answers."""
+    findings = graph.index.get("findings", [])
+    kinds: dict[str, int] = {}
+    for node in graph.nodes.values():
+        kinds[node["kind"]] = kinds.get(node["kind"], 0) + 1
+    return {
+        "name": graph.index.get("workspace"),
+        "counts": {what: kinds.get(kind, 0) for what, kind in KIND_OF_LIST.items()},
+        "health": {
+            "errors": sum(1 for f in findings if f["severity"] == "error"),
+            "warnings": sum(1 for f in findings if f["severity"] == "warning"),
+            "infos": sum(1 for f in findings if f["severity"] == "info"),
+            "by_contract": health_by_contract(findings),
+        },
+    }
+
+
 def health_by_contract(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Errors, warnings and infos per contract (TFC-0006 for TFC0006-E002), in contract order."""
     out: dict[str, dict[str, Any]] = {}

@@ -17,7 +17,7 @@ from strataml import __version__, contracts
 from strataml.errors import StrataError
 from strataml.read import api
 from strataml.read.api import API, DEFAULT_LIMIT, JSON_CSP, MAX_LIMIT, Live, Problem
-from strataml.read.query import detail, health_by_contract, lineage_of, rows, rule_of, select
+from strataml.read.query import detail, lineage_of, overview, rows, rule_of, select
 from strataml.read.query import rules as every_rule
 
 GET = ["GET", "HEAD"]
@@ -148,19 +148,13 @@ def create_app(
     @app.api_route(f"{API}/workspace", methods=GET, summary="The workspace: name, commit, index, counts, health")
     def workspace(request: Request) -> Response:
         def make(s: api.Snapshot) -> dict[str, Any]:
-            findings = s.index.get("findings", [])
-            counts = {w: sum(1 for n in s.index["nodes"] if n["kind"] == k) for w, k in api.KIND_OF_LIST.items()}
+            seen = overview(s.graph)
             return {
-                "name": s.index.get("workspace"),
+                "name": seen["name"],
                 "commit": s.commit,
                 "index": {"digest": s.digest, "fresh": s.key is not None},
-                "counts": counts,
-                "health": {
-                    "errors": sum(1 for f in findings if f["severity"] == "error"),
-                    "warnings": sum(1 for f in findings if f["severity"] == "warning"),
-                    "infos": sum(1 for f in findings if f["severity"] == "info"),
-                    "by_contract": health_by_contract(findings),
-                },
+                "counts": seen["counts"],
+                "health": seen["health"],
             }
 
         return answer(request, make, names_commit=True)

@@ -1,0 +1,98 @@
+"""`strataml status`: the workspace on one screen."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from strataml.cli.main import State
+from strataml.cli.output import number
+from strataml.controls import shown
+
+LATEST = 5  # runs shown
+LISTED = 10  # uncommitted paths shown before "... and N more"
+
+
+@click.command("status")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.pass_obj
+def status(state: State, fmt: str) -> int:
+    """The workspace on one screen: records per kind, health, what git has not committed, the
+    models in production and staging, the latest runs.
+
+    Reads the same index as `list` (rebuilt first when the repository changed). Exit 0 whatever
+    the health: `strataml doctor` is the check.
+    """
+    from strataml import gitfacts
+    from strataml.read import saved
+    from strataml.read.query import Graph, overview, rows, select
+
+    root = state.root()
+    index, _rebuilt = saved.current(root)
+    graph = Graph(index)
+    seen = overview(graph)
+    models = rows(graph, "models")
+    report: dict[str, Any] = {
+        **seen,
+        "root": str(root),
+        "commit": gitfacts.head_commit(root),
+        # .strataml/ is derived (caches, the index): never something to commit.
+        "uncommitted": [
+            {"status": s, "path": p} for s, p in gitfacts.uncommitted(root) or [] if not p.startswith(".strataml/")
+        ],
+        "production": [m for m in models if m.get("state") == "production"],
+        "staging": [m for m in models if m.get("state") == "staging"],
+        "latest_runs": select(rows(graph, "runs"), [], "created", True, LATEST),
+    }
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+        return 0
+    for line in _lines(report, gitfacts.repository(root) is not None):
+        click.echo(shown(line))
+    return 0
+
+
+def _lines(r: dict[str, Any], in_git: bool) -> list[str]:
+    counts = ", ".join(f"{n} {what if n != 1 else what[:-1]}" for what, n in r["counts"].items())
+    health = r["health"]
+    bad = [f"{health[k]} {k if health[k] != 1 else k[:-1]}" for k in ("errors", "warnings") if health[k]]
+    commit = f", commit {r['commit'][:12]}" if r["commit"] else (", no commits yet" if in_git else ", not in git")
+    out = [
+        f"Workspace {r['name']} ({r['root']}{commit})",
+        f"  records      {counts}",
+        "  health       " + (f"{', '.join(bad)}: see `strataml doctor`" if bad else "ok"),
+    ]
+    if in_git:
+        changes = _by_record(r["uncommitted"])
+        listed = [f"{path} ({said})" for path, said in changes[:LISTED]]
+        more = [f"... and {len(changes) - LISTED} more"] if len(changes) > LISTED else []
+        out.append("  uncommitted  " + ("nothing" if not changes else listed[0]))
+        out += [f"               {x}" for x in [*listed[1:], *more]]
+    for state in ("production", "staging"):
+        for m in r[state]:
+            metric = next(iter(sorted(m.get("metrics", {}).items())), None)
+            out.append(f"  {state:<12} {m['id']}" + (f"  {metric[0]} {number(metric[1])}" if metric else ""))
+    out.append("  latest runs" + ("" if r["latest_runs"] else "  none yet (`strataml run SPEC`)"))
+    for run in r["latest_runs"]:
+        out.append(f"    {run['name']}  {run.get('status') or ''}  {run.get('created') or ''}")
+    return out
+
+
+def _by_record(changes: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """A record folder once (`runs/ID (new)`), not each of its files; other paths as they are."""
+    from strataml.workspace import record_folder
+
+    out: dict[str, str] = {}
+    for change in changes:
+        where = record_folder(change["path"]) or change["path"]
+        said = _said(change["status"])
+        out[where] = said if out.get(where, said) == said else "changed"
+    return list(out.items())
+
+
+def _said(status: str) -> str:
+    return {"??": "new", " M": "changed", "M ": "staged", "A ": "added", " D": "deleted", "D ": "deleted"}.get(
+        status, status.strip() or "changed"
+    )
