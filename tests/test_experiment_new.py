@@ -73,7 +73,7 @@ def test_json_output_and_defaults(lab: Path, strataml_exe: list[str]) -> None:
         (("x", "--dataset", "dataset:iris@1", "--model", "svm"), 3, "use one of logistic_regression"),
         (("x", "--dataset", "model:iris@1"), 3, "a dataset is needed here"),
         (("bad/name", "--dataset", "dataset:iris@1"), 3, "is not a valid experiment name"),
-        (("x", "--dataset", "dataset:iris@1", "--gate", "accuracy is high"), 2, "was not created"),
+        (("x", "--dataset", "dataset:iris@1", "--gate", "accuracy is high"), 2, "expected METRIC OP NUMBER, e.g."),
         (("x", "--dataset", "dataset:iris@1", "--plugin", "other"), 3, "needs --model TYPE"),
     ],
 )

@@ -167,3 +167,10 @@ def test_a_run_outside_the_workspace_says_it_was_not_registered(example: Path, s
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["model"] is None and "STRATAML_ARTIFACT_ROOT put the run outside the workspace" in out["not_registered"]
+
+
+def test_a_malformed_gate_is_explained_in_words(example: Path, strataml_exe: list[str]) -> None:
+    edit_yaml(example / "experiments/iris-logreg.yaml", lambda d: d.update(gates=["accuracy is high"]))
+    done = cli(strataml_exe, example, "doctor", "--format", "json")
+    messages = [f["message"] for f in json.loads(done.stdout)["findings"] if f["path"] == "experiments/iris-logreg.yaml"]
+    assert messages == ["gates/0: 'accuracy is high' is not valid here: expected METRIC OP NUMBER, e.g. test_f1_macro >= 0.90"]

@@ -123,6 +123,10 @@ def _describe(err: Any) -> str:
         return f"{where}: {err.message}"
     if err.validator == "const" and list(err.absolute_path) == ["schema"]:
         return f"schema: expected {err.validator_value!r}, found {err.instance!r}"
+    if err.validator == "pattern" and isinstance(err.schema, dict) and err.schema.get("description"):
+        # In words, not the regular expression: "METRIC OP NUMBER, e.g. test_f1_macro >= 0.90".
+        shown = repr(err.instance) if len(str(err.instance)) <= 80 else repr(str(err.instance)[:77] + "...")
+        return f"{where}: {shown} is not valid here: expected {err.schema['description']}"
     return f"{where}: {err.message}"
 
 
