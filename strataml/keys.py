@@ -113,6 +113,12 @@ def remove(root: Path, fingerprint: str) -> trust.Pin:
     matches = [
         p for p in current.pins if p.fingerprint == wanted or (len(wanted) >= 16 and p.fingerprint.endswith(wanted))
     ]
+    if not matches and len(wanted) < 16 and any(p.fingerprint.endswith(wanted) for p in current.pins):
+        # Short ids collide (an 8-digit id can be made to match any key in minutes): never by them.
+        raise StrataError(
+            f"{fingerprint} is {len(wanted)} hex digits; a key is named by at least its last 16 (its long id)",
+            "short key ids collide, so they never name a pinned key; copy it from `strataml keys list`",
+        )
     if not matches:
         raise StrataError(
             f"no pinned key matches {fingerprint}", "see `strataml keys list` for the pinned fingerprints"

@@ -267,6 +267,9 @@ def test_keys_add_list_remove(ws: Path, keys, capsys) -> None:
                        "expires": "never", "status": "valid", "file": f"tfc/keys/{alice.fingerprint}.asc"}]
     code, out, _ = cli(ws, "keys", "list", capsys=capsys)
     assert code == 0 and "Alice <alice@example.org>" in out and max(map(len, out.splitlines())) <= 100
+    code, _, err = cli(ws, "keys", "remove", alice.fingerprint[-8:], capsys=capsys)
+    assert code == 3 and "is 8 hex digits; a key is named by at least its last 16" in err
+    assert (ws / f"tfc/keys/{alice.fingerprint}.asc").exists()
     code, out, _ = cli(ws, "keys", "remove", alice.fingerprint[-16:], capsys=capsys)
     assert code == 0 and "Unpinned" in out
     assert not (ws / f"tfc/keys/{alice.fingerprint}.asc").exists()

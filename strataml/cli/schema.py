@@ -16,7 +16,7 @@ def schema(kind: str) -> int:
 
     \b
     Point your editor's YAML language server at it, e.g.:
-      strataml schema dataset > .strataml/dataset.schema.json
+      mkdir -p .strataml && strataml schema dataset > .strataml/dataset.schema.json
     """
     click.echo(json.dumps(schemas.bundled(kind), indent=2))
     return 0
