@@ -74,3 +74,23 @@ def test_status_shows_the_workspace_on_one_screen(tmp_path: Path, strataml_exe: 
     assert data["counts"] == {"datasets": 3, "experiments": 4, "models": 3, "runs": 4}
     assert {"status": "??", "path": "datasets/iris/1/notes.txt"} in data["uncommitted"]
     assert [m["id"] for m in data["production"]] == ["model:iris-classifier@1"] and len(data["latest_runs"]) == 4
+
+
+def _complete(exe: list[str], cwd: Path, *words: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COMP_WORDS": " ".join(["strataml", *words]), "COMP_CWORD": str(len(words)),
+           "_STRATAML_COMPLETE": "bash_complete"}
+    return subprocess.run(exe, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_shell_completion_offers_commands_and_refs(tmp_path: Path, strataml_exe: list[str]) -> None:
+    from conftest import copy_example
+
+    ws = copy_example(tmp_path / "example")
+    assert "plain,doctor" in _complete(strataml_exe, ws, "do").stdout.splitlines()
+    assert _complete(strataml_exe, ws, "show", "run:").stdout.strip() == ""  # no fresh index yet: nothing, no wait
+    assert subprocess.run([*strataml_exe, "-C", str(ws), "list", "runs"], capture_output=True).returncode == 0
+    offered = _complete(strataml_exe, ws, "show", "run:20261122T20004").stdout.splitlines()
+    assert offered == ["plain,run:20261122T200043Z-breast-cancer-rf-5d9eb0", "plain,run:20261122T200049Z-co2-rise-gbm-3f592c"]
+    assert _complete(strataml_exe, ws, "promote", "model:iris").stdout.splitlines() == ["plain,model:iris-classifier@1"]
+    wrong = _complete(strataml_exe, ws, "doctr", "x")  # a mistyped command: no error printed into the shell
+    assert wrong.returncode == 0 and wrong.stdout.strip() == "" and wrong.stderr == ""

@@ -81,7 +81,7 @@ class LazyGroup(click.Group):
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
-        if name and not name.startswith("-") and name not in self.COMMANDS:
+        if name and not name.startswith("-") and name not in self.COMMANDS and not ctx.resilient_parsing:
             from difflib import get_close_matches
 
             close = get_close_matches(name, self.COMMANDS, n=3, cutoff=0.6)

@@ -9,12 +9,31 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from strataml import atomic
 
 # Hashing this much takes about a second here (SHA-NI, page cache warm): worth a bar.
 MOMENT_BYTES = 512 * 1024 * 1024
+
+
+def complete_refs(ctx: Any, _param: Any, incomplete: str) -> list[Any]:
+    """Shell completion for a REF argument: the refs of a saved index that is provably fresh
+    (never a rebuild while the user waits on Tab), those starting with what was typed."""
+    from click.shell_completion import CompletionItem
+
+    from strataml.read import saved
+    from strataml.rootdir import find_root
+
+    try:
+        state = ctx.find_root().obj
+        rows = saved.saved_rows(state.root() if state is not None else find_root())
+    except Exception:  # completion must never print a traceback into the user's shell
+        return []
+    if not rows:
+        return []
+    refs = sorted(r["id"] for what in ("datasets", "runs", "models", "experiments") for r in rows.get(what, []))
+    return [CompletionItem(ref) for ref in refs if ref.startswith(incomplete)][:200]
 
 
 def here(path: Path | str) -> str:

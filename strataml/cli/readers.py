@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import number, wants_color
+from strataml.cli.output import complete_refs, number, wants_color
 from strataml.controls import shown
 from strataml.read.query import KIND_OF_LIST, Graph
 
@@ -201,7 +201,7 @@ def _color(text: str) -> str | None:
 
 
 @click.command("show")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_refs)
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.pass_obj
 def show(state: State, ref: str, fmt: str) -> int:
@@ -320,7 +320,7 @@ def _scalar(val: Any) -> str:
 
 
 @click.command("lineage")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_refs)
 @click.option("--upstream", is_flag=True, help="What REF came from (alone: only that).")
 @click.option("--downstream", is_flag=True, help="What came from REF (alone: only that).")
 @click.option("--depth", type=click.IntRange(min=1), metavar="N", help="Follow at most N steps (default: all the way).")
