@@ -127,12 +127,13 @@ def test_a_failed_run_says_why_and_where_the_traceback_is(example: Path, tmp_pat
 def test_a_failing_gate_says_which_criterion_and_why(example: Path, strataml_exe: list[str]) -> None:
     require_extra("sklearn", "sklearn")
     edit_yaml(example / "experiments/iris-logreg.yaml",
-              lambda d: d.update(gates=["test_accuracy >= 0.999", "test_nope > 0"], register={"model": "strict"}))
+              lambda d: d.update(gates=["test_accuracy >= 0.999", "val_accuracy > 0"], register={"model": "strict"},
+                                 split={"kind": "ratio", "train": 0.7, "val": 0.0, "test": 0.3}))
     ran = cli(strataml_exe, example, "run", "iris-logreg")
     assert ran.returncode == 0, ran.stderr
     failing = [ln for ln in ran.stdout.splitlines() if ln.startswith("    FAIL")]
     assert failing[0].startswith("    FAIL  test_accuracy >= 0.999  (observed 0.") and "fails >= 0.999" in failing[0]
-    assert failing[1] == "    FAIL  test_nope > 0  (observed not recorded): test_nope was not recorded by the run: test_nope > 0 cannot pass"
+    assert failing[1] == "    FAIL  val_accuracy > 0  (observed not recorded): val_accuracy was not recorded by the run: val_accuracy > 0 cannot pass"
     shown = cli(strataml_exe, example, "show", "model:strict")
     assert "  gate receipt: FAIL" in shown.stdout and failing[1] in shown.stdout.splitlines()
     assert yaml.safe_load((example / "models/strict/1/model.yaml").read_text())["gate"]["status"] == "FAIL"
@@ -174,3 +175,24 @@ def test_a_malformed_gate_is_explained_in_words(example: Path, strataml_exe: lis
     done = cli(strataml_exe, example, "doctor", "--format", "json")
     messages = [f["message"] for f in json.loads(done.stdout)["findings"] if f["path"] == "experiments/iris-logreg.yaml"]
     assert messages == ["gates/0: 'accuracy is high' is not valid here: expected METRIC OP NUMBER, e.g. test_f1_macro >= 0.90"]
+
+
+def test_values_keep_their_yaml_types_in_the_plan_and_the_run(example: Path, strataml_exe: list[str]) -> None:
+    require_extra("sklearn", "sklearn")
+    features = ["sepal_length_cm", "petal_width_cm"]
+    edit_yaml(example / "experiments/iris-logreg.yaml", lambda d: (d["data"].update(features=features), d.pop("register")))
+    plan = json.loads(cli(strataml_exe, example, "run", "iris-logreg", "--dry-run", "--format", "json").stdout)
+    assert plan["params"]["data.features"] == features and plan["params"]["split.stratify"] is True
+    text = cli(strataml_exe, example, "run", "iris-logreg", "--dry-run").stdout.splitlines()
+    assert '  param    data.features = ["sepal_length_cm", "petal_width_cm"]' in text
+    assert "  param    split.stratify = true" in text and "  param    model.C = 1" in text
+    done = cli(strataml_exe, example, "run", "iris-logreg", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    record = yaml.safe_load((example / "runs" / run_id / "run.yaml").read_text())
+    assert record["params"]["data.features"] == features and record["params"]["split.stratify"] is True
+    shown = cli(strataml_exe, example, "show", f"run:{run_id}").stdout.splitlines()
+    assert "    data.features: sepal_length_cm, petal_width_cm" in shown and "    split.stratify: true" in shown
+    # The run schema takes the list (uncommitted files are warnings, not errors).
+    checked = json.loads(cli(strataml_exe, example, "doctor", "--format", "json").stdout)
+    assert checked["summary"]["errors"] == 0, checked["findings"]

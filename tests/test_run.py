@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, edit_yaml, read_yaml, require_extra
 from strataml.cli.main import run
 from strataml.doctor import engine
+from strataml.plugins.sklearn import names as SklearnNames
 from strataml.runner import plugin as plugin_module
 
 pytestmark = pytest.mark.timeout(300)
@@ -66,9 +67,8 @@ def test_end_to_end_init_add_run_register_doctor(lab: Path, capsys: pytest.Captu
     assert record["inputs"] == [{"ref": "dataset:iris@1", "digest": read_yaml(lab / "datasets/iris/1/dataset.yaml")["digest"]}]
     assert record["params"]["model.type"] == "logistic_regression" and record["params"]["seed"] == 42
     assert {"data.dataset", "data.target", "split.kind", "split.train"} <= set(record["params"])
-    for split in ("train", "val", "test"):
-        for metric in ("accuracy", "f1_macro", "roc_auc", "pr_auc", "log_loss", "brier", "ece"):
-            assert f"{split}_{metric}" in record["metrics"]
+    # Every name the plugin declares (the doctor checks gates against the declaration), and no other.
+    assert sorted(record["metrics"]) == sorted(SklearnNames.METRICS)
     paths = {a["path"] for a in record["artifacts"]}
     assert {"models/model.joblib", "metrics/metrics.json", "data/data_summary.json", "plots/confusion_matrix.png",
             "plots/roc_curve.png", "plots/calibration.png", "reports/report.md", "summary/run_summary.json",
@@ -116,6 +116,7 @@ def test_time_windows_reach_the_run_record(lab: Path) -> None:
     assert run(["-C", str(lab), "run", "co2-rise-gbm", "--no-register"]) == 0
     record = read_yaml(runs_of(lab)[0] / "run.yaml")
     assert record["split"]["windows"]["train"] == {"start": "1958-04-05", "end": "1989-12-31"}
+    assert set(record["metrics"]) <= set(SklearnNames.METRICS)
     steps = json.loads((runs_of(lab)[0] / "summary/tracking.json").read_text())["metrics"]["train_stage_log_loss"]
     assert [s["step"] for s in steps] == [1, 2, 3, 4, 5]
     assert strict_findings(lab) == ()
@@ -132,6 +133,8 @@ def test_time_windows_reach_the_run_record(lab: Path) -> None:
     (lambda d: d["model"].update(type="svm"), "model.type 'svm' is not supported"),
     (lambda d: d["model"]["params"].update(bogus=1), "model.params.bogus is not a parameter of LogisticRegression"),
     (lambda d: d.update(split={"kind": "ratio", "train": 0.5, "val": 0.1, "test": 0.1}), "split ratios add up to 0.7"),
+    (lambda d: d.update(gates=["test_f1 >= 0.9"]),
+     "gate 'test_f1 >= 0.9' names test_f1, which plugin sklearn never writes (did you mean test_f1_macro?) [TFC0003-E004]"),
 ])
 def test_bad_specs_are_refused_before_anything_is_written(lab: Path, capsys: pytest.CaptureFixture[str], change, message: str) -> None:
     edit_yaml(lab / "experiments/iris-logreg.yaml", change)
@@ -153,7 +156,7 @@ def test_a_changed_input_dataset_is_refused(lab: Path, capsys: pytest.CaptureFix
 def test_a_plugin_that_raises_leaves_a_valid_failed_run(lab: Path, monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setitem(plugin_module.BUILTIN, "boom", "plugins.boom:BoomPlugin")
-    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: d.update(plugin="boom"))
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: (d.update(plugin="boom"), d.pop("gates")))
     assert run(["-C", str(lab), "run", "iris-logreg"]) == 2
     err = capsys.readouterr().err
     assert "failed: RuntimeError: the GPU caught fire" in err and "Traceback" not in err
@@ -170,7 +173,9 @@ def test_a_plugin_that_raises_leaves_a_valid_failed_run(lab: Path, monkeypatch: 
 
 
 def test_failing_gate_still_registers_with_fail_receipt(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: d.update(gates=["test_accuracy >= 0.999", "test_unknown > 0"]))
+    # val_accuracy is a name the plugin declares, but no run writes it when the val split is empty.
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: d.update(
+        gates=["test_accuracy >= 0.999", "val_accuracy > 0"], split={"kind": "ratio", "train": 0.7, "val": 0.0, "test": 0.3}))
     assert run(["-C", str(lab), "run", "iris-logreg", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["gate"] == "FAIL"
     gate = json.loads((lab / "models/iris-classifier/1/gate.json").read_text())
@@ -281,3 +286,24 @@ def test_a_csv_with_a_byte_order_mark_runs(lab: Path, tmp_path: Path) -> None:
     assert run(["-C", str(lab), "run", "iris-bom", "--format", "json"]) == 0
     (record,) = [read_yaml(r / "run.yaml") for r in runs_of(lab)]
     assert record["status"] == "succeeded" and "test_accuracy" in record["metrics"]
+
+
+def test_gates_are_checked_against_what_an_installed_plugin_declares(lab: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = lab / "experiments/iris-logreg.yaml"
+    edit_yaml(spec, lambda d: d.update(plugin="boom", gates=["train_loss <= 1"]))
+
+    def found() -> list[tuple[str, str]]:
+        report = engine.doctor(lab)
+        return [(f.code, f.message) for f in report.findings if f.path == "experiments/iris-logreg.yaml"]
+
+    # Not installed here: said, not silently passed.
+    assert found() == [("TFC0003-I001", "gate metrics not checked: plugin 'boom' is not installed where the doctor runs")]
+    monkeypatch.setitem(plugin_module.BUILTIN, "boom", "plugins.boom:BoomPlugin")
+    assert found() == [("TFC0003-I001", "gate metrics not checked: plugin 'boom' declares no metric names")]
+    declared = plugin_module.PluginInfo(key="boom", version="1", description="", metrics=("train_loss",))
+    monkeypatch.setattr("plugins.boom.BoomPlugin.info", declared)
+    assert found() == []
+    edit_yaml(spec, lambda d: d.update(gates=["train_loss <= 1", "test_accuracy > 0.5"]))
+    assert found() == [("TFC0003-E004", "gate 'test_accuracy > 0.5' names test_accuracy, which plugin boom never writes")]
+    # The verdict follows what is installed: a report that depended on it is never reused as is.
+    assert engine.doctor(lab).volatile

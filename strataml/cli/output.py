@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import sys
@@ -69,6 +70,16 @@ def number(value: object) -> str:
             return str(value)
         return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.3g}"
     return str(value)
+
+
+def plain(value: object) -> str:
+    """A record's value in one line, spelt as in YAML and JSON (`true`, `null`, `[1, 2]`), never
+    as Python would (`True`, `None`, `['a']`); a string as it is, a float as `number` prints it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return number(value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def wants_color(stream: TextIO) -> bool:

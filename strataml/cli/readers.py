@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import complete_refs, number, wants_color
+from strataml.cli.output import complete_refs, number, plain, wants_color
 from strataml.controls import shown
 from strataml.read.query import KIND_OF_LIST, Graph
 
@@ -302,21 +302,12 @@ def _attr_lines(key: str, val: Any, indent: str) -> list[str]:
         return lines
     if isinstance(val, list) and any(isinstance(v, dict) for v in val):
         return [f"{indent}{key}:"] + [
-            f"{indent}  - "
-            + (", ".join(f"{k}: {_scalar(x)}" for k, x in v.items()) if isinstance(v, dict) else _scalar(v))
+            f"{indent}  - " + (", ".join(f"{k}: {plain(x)}" for k, x in v.items()) if isinstance(v, dict) else plain(v))
             for v in val
         ]
     if isinstance(val, list):
-        return [f"{indent}{key}: {', '.join(map(_scalar, val)) if val else '(none)'}"]
-    return [f"{indent}{key}: {_scalar(val)}"]
-
-
-def _scalar(val: Any) -> str:
-    if isinstance(val, float):
-        return number(val)
-    if isinstance(val, (dict, list)):
-        return json.dumps(val, sort_keys=True, ensure_ascii=False)
-    return str(val)
+        return [f"{indent}{key}: {', '.join(map(plain, val)) if val else '(none)'}"]
+    return [f"{indent}{key}: {plain(val)}"]
 
 
 @click.command("lineage")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import commit_step, here, number
+from strataml.cli.output import commit_step, here, number, plain
 from strataml.controls import shown
 from strataml.runner import core
 from strataml.runner.plugin import discover, extra_installed, load
@@ -130,7 +130,7 @@ def _print_plan(plan: dict) -> None:
         *[f"  input    {item['ref']} {item['digest']}" for item in plan["inputs"]],
         f"  code     {code['commit'] or '(no commit)'}{' (dirty)' if code['dirty'] else ''}",
         f"  config   {plan['config_hash']}",
-        *[f"  param    {key} = {value}" for key, value in plan["params"].items()],
+        *[f"  param    {key} = {plain(value)}" for key, value in plan["params"].items()],
         *[f"  gate     {gate}" for gate in plan["gates"]],
         *([f"  register model {plan['register']}"] if plan["register"] else []),
         "Nothing was written (--dry-run).",

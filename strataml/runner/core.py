@@ -58,15 +58,14 @@ def new_run_id(spec: RunSpec, commit: str | None, when: datetime) -> str:
 
 
 def params_of(spec: RunSpec) -> dict[str, Any]:
-    """Searchable params: data.*, model.*, split.*, seed (nested values flattened with dots)."""
+    """Searchable params: data.*, model.*, split.*, seed (nested mappings flattened with dots;
+    lists stay lists, as the spec wrote them)."""
     out: dict[str, Any] = {}
 
     def flat(prefix: str, value: Any) -> None:
         if isinstance(value, dict):
             for key in sorted(value):
                 flat(f"{prefix}.{key}", value[key])
-        elif isinstance(value, list):
-            out[prefix] = json.dumps(value)
         else:
             out[prefix] = value
 

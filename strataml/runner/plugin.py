@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,6 +14,9 @@ GROUP = "strataml.plugins"
 # Plugins that ship with strataml, for checkouts run without install (tools/run.py), where
 # the entry points of the package metadata do not exist. Installed, they come from the group.
 BUILTIN = {"sklearn": "strataml.plugins.sklearn:SklearnPlugin"}
+# What the built-ins declare, readable without importing them or scanning package metadata,
+# which would cost every doctor run ~50 ms whether or not a spec has gates.
+BUILTIN_METRICS = {"sklearn": "strataml.plugins.sklearn.names:METRICS"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class PluginInfo:
     extra: str | None = None  # the pip extra that installs what the plugin imports
     modules: tuple[str, ...] = ()  # import names the extra provides (checked without importing)
     packages: tuple[str, ...] = ()  # distribution names whose versions a run records
+    # Every metric name a run can write; gates naming others are refused before a run (TFC0003-E004).
+    # None: undeclared, and the doctor says it could not check (TFC0003-I001).
+    metrics: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ class MissingExtra(StrataError):
 
 def discover() -> dict[str, str]:
     """key -> "module:attr" for every plugin: entry points first, built-ins as fallback."""
+    from importlib.metadata import entry_points
+
     found = dict(BUILTIN)
     for ep in entry_points(group=GROUP):
         found[ep.name] = ep.value
@@ -122,3 +129,29 @@ def require_extra(info: PluginInfo) -> None:
             f"plugin {info.key!r} needs {', '.join(missing)} ({'is' if len(missing) == 1 else 'are'} not installed)",
             f"pip install 'strataml[{info.extra}]'" if info.extra else "install the plugin's dependencies",
         )
+
+
+@dataclass(frozen=True)
+class Declared:
+    """The metric names plugin `key` says its runs can write, or why they are not known here."""
+
+    key: str
+    metrics: frozenset[str] | None
+    why_unknown: str = ""
+    builtin: bool = True  # False: the answer came from what is installed, and changes with it
+
+
+def declared_metrics(key: str) -> Declared:
+    if key in BUILTIN_METRICS:
+        module_name, _, attr = BUILTIN_METRICS[key].partition(":")
+        return Declared(key, frozenset(getattr(importlib.import_module(module_name), attr)))
+    if key not in discover():
+        return Declared(key, None, f"plugin {key!r} is not installed where the doctor runs", builtin=False)
+    try:
+        info = load(key).info
+    except Exception as exc:  # a third-party plugin failing to import must not stop the doctor
+        return Declared(key, None, f"plugin {key!r} cannot be loaded here ({type(exc).__name__}: {exc})", builtin=False)
+    names = getattr(info, "metrics", None)
+    if names is None:
+        return Declared(key, None, f"plugin {key!r} declares no metric names", builtin=False)
+    return Declared(key, frozenset(names), builtin=False)

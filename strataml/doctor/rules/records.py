@@ -20,6 +20,8 @@ DATASET_DIGEST = "TFC0002-E002"
 TIME_RANGE = "TFC0002-E003"
 DATASET_PROVENANCE = "TFC0002-W001"
 RUN_TIMES = "TFC0003-E003"
+GATE_METRIC = "TFC0003-E004"
+GATE_METRICS_UNCHECKED = "TFC0003-I001"
 GATE_SCHEMA = "TFC0004-E002"
 GATE_MISMATCH = "TFC0004-E003"
 
@@ -50,6 +52,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield from _dataset(record)
         elif record.kind == "run":
             yield from _run_times(record)
+        elif record.kind == "experiment":
+            yield from _gate_metrics(ctx, record)
         elif record.kind == "model":
             yield from _gate(ctx, record)
 
@@ -124,6 +128,48 @@ def _run_times(record: Record) -> Iterator[Finding]:
             f"status is '{data['status']}' but the run has no ended_at",
             "a finished run records when it ended; add ended_at",
             record.line("status"),
+        )
+
+
+def _gate_metrics(ctx: Context, record: Record) -> Iterator[Finding]:
+    """Each gate names a metric the spec's plugin declares it can write: a gate on a metric no
+    run writes cannot pass, and would be found only after the run."""
+    from difflib import get_close_matches
+
+    from strataml.runner.plugin import declared_metrics
+
+    expressions, key = record.data.get("gates"), record.data.get("plugin")
+    if not expressions or not isinstance(expressions, list) or not isinstance(key, str):
+        return
+    declared = declared_metrics(key)
+    if not declared.builtin:
+        ctx.volatile = True  # the verdict follows what is installed, not only the files
+    if declared.metrics is None:
+        yield Finding(
+            GATE_METRICS_UNCHECKED,
+            record.meta,
+            f"gate metrics not checked: {declared.why_unknown}",
+            "install the plugin where the doctor runs; a plugin declares its names in PluginInfo.metrics",
+            record.line("gates"),
+        )
+        return
+    known = sorted(declared.metrics)
+    for number, expression in enumerate(expressions):
+        try:
+            metric = gates.parse_gate(expression).metric if isinstance(expression, str) else None
+        except ValueError:
+            continue  # the schema rule reports a malformed gate
+        if metric is None or metric in declared.metrics:
+            continue
+        # A shortened name (test_f1 for test_f1_macro) is the common slip: its completions first.
+        close = [n for n in known if n.startswith(metric)][:3] or get_close_matches(metric, known, n=3, cutoff=0.6)
+        suggestion = f" (did you mean {' or '.join(close)}?)" if close else ""
+        yield Finding(
+            GATE_METRIC,
+            record.meta,
+            f"gate {expression!r} names {metric}, which plugin {key} never writes{suggestion}",
+            f"a gate on an unwritten metric cannot pass; {key} writes: {', '.join(known)}",
+            record.line("gates", number),
         )
 
 

@@ -11,8 +11,6 @@ from strataml.runner.plugin import RunSpec
 from strataml.tabular import open_csv
 from strataml.times import parse_time
 
-SPLITS = ("train", "val", "test")
-
 
 @dataclass
 class Data:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from strataml import __version__
-from strataml.plugins.sklearn import artifacts, config, data, evaluate, train
+from strataml.plugins.sklearn import artifacts, config, data, evaluate, names, train
 from strataml.runner.plugin import PluginInfo, RunContext, RunResult, RunSpec
 
 
@@ -15,6 +15,7 @@ class SklearnPlugin:
         extra="sklearn",
         modules=("sklearn", "numpy", "joblib", "matplotlib"),
         packages=("scikit-learn", "numpy", "joblib", "matplotlib"),
+        metrics=names.METRICS,
     )
 
     def validate(self, spec: RunSpec) -> list[str]:
