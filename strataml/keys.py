@@ -63,8 +63,13 @@ def _save(root: Path, pins: list[trust.Pin]) -> None:
     atomic.write_text(root, trust.MANIFEST, HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=None))
 
 
-def add(root: Path, keyfile: Path, scopes: list[str]) -> tuple[trust.Pin, signing.KeyInfo, tuple[str, ...] | None]:
-    """Pin the one public key in `keyfile` with `scopes`; (pin, key, the scopes it had before if already pinned)."""
+def add(
+    root: Path, keyfile: Path, scopes: list[str], *, replace_scopes: bool = False
+) -> tuple[trust.Pin, signing.KeyInfo, tuple[str, ...] | None]:
+    """Pin the one public key in `keyfile` with `scopes`; (pin, key, the scopes it had before if already pinned).
+
+    A key already pinned keeps any scope not given only with `replace_scopes`: dropping a scope
+    can make signatures stop counting, and the refusal names them."""
     try:
         data = Path(keyfile).read_bytes()
     except OSError as exc:
@@ -98,12 +103,42 @@ def add(root: Path, keyfile: Path, scopes: list[str]) -> tuple[trust.Pin, signin
     current = _current(root)
     before = current.pin(key.fingerprint)
     pin = trust.Pin(key.fingerprint, f"{key.fingerprint}.asc", tuple(s for s in trust.SCOPES if s in scopes))
+    dropped = [s for s in before.scopes if s not in pin.scopes] if before else []
+    if before is not None and dropped and not replace_scopes:
+        raise Refusal(
+            _narrowing(root, key, before.scopes, pin.scopes, dropped), _narrowing_hint(before.scopes, pin.scopes)
+        )
     with signing.Keyring() as ring:  # stored as gpg exports it: armoured, public parts only
         ring.import_keys(data)
         exported = ring.export(key.fingerprint)
     atomic.write_bytes(root, f"{trust.KEYS_DIR}/{pin.file}", exported)
     _save(root, [p for p in current.pins if p.fingerprint != key.fingerprint] + [pin])
     return pin, key, before.scopes if before else None
+
+
+def _narrowing(
+    root: Path, key: signing.KeyInfo, had: tuple[str, ...], scopes: tuple[str, ...], dropped: list[str]
+) -> str:
+    from strataml.doctor.engine import Context
+    from strataml.doctor.rules.signatures import relying_on
+    from strataml.workspace import load, load_config
+
+    workspace = load(root)
+    current = trust.read(root, load_config(root).data or {})
+    relying = relying_on(Context(workspace), current, key.fingerprint, scopes)
+    said = (
+        f"key {key.fingerprint} ({key.uid}) is pinned for {', '.join(had)}; the scopes given would drop "
+        f"{', '.join(dropped)}, and nothing was written. "
+    )
+    if not relying:
+        return said + "No signature in the working tree would stop counting."
+    shown = ", ".join(relying[:10]) + (f" and {len(relying) - 10} more" if len(relying) > 10 else "")
+    return said + f"{len(relying)} signed file{'s' if len(relying) != 1 else ''} would stop counting: {shown}"
+
+
+def _narrowing_hint(had: tuple[str, ...], scopes: tuple[str, ...]) -> str:
+    keep = " ".join(f"--scope {s}" for s in trust.SCOPES if s in had or s in scopes)
+    return f"to add scopes, give all of them ({keep}); to narrow the key on purpose, repeat with --replace-scopes"
 
 
 def remove(root: Path, fingerprint: str) -> trust.Pin:

@@ -42,7 +42,7 @@ def node(index: dict, ref: str) -> dict:
 
 
 def pin(ws: Path, key: gpgkeys.Key, *scopes: str) -> None:
-    add(ws, key.public, list(scopes))
+    add(ws, key.public, list(scopes), replace_scopes=True)
 
 
 def pin_raw(ws: Path, key: gpgkeys.Key, *scopes: str, data: bytes | None = None) -> None:
@@ -431,13 +431,38 @@ def test_since_keeps_the_base_policy_when_a_change_drops_it(ws: Path, keys) -> N
     assert "TFC0007-E001" in result and "TFC0007-W001" in result
 
 
-def test_keys_add_again_changes_scopes(ws: Path, keys, capsys) -> None:
-    alice = keys["Alice"]
+def test_keys_add_again_widens_freely_and_narrows_only_on_purpose(ws: Path, keys, capsys) -> None:
+    alice, bob = keys["Alice"], keys["Bob"]
     cli(ws, "keys", "add", str(alice.public), "--scope", "models", capsys=capsys)
-    code, out, _ = cli(ws, "keys", "add", str(alice.public), "--scope", "production", "--format", "json", capsys=capsys)
-    assert code == 0 and json.loads(out)["previous_scopes"] == ["models"] and json.loads(out)["scopes"] == ["production"]
-    listed = json.loads(cli(ws, "keys", "list", "--format", "json", capsys=capsys)[1])
-    assert [k["scopes"] for k in listed] == [["production"]]
+    cli(ws, "keys", "add", str(bob.public), "--scope", "datasets", capsys=capsys)
+    sign(ws, alice)
+    sign(ws, bob, DATASET)
+    manifest = (ws / "tfc/keys/keys.yaml").read_bytes()
+
+    def scopes() -> list[list[str]]:
+        listed = json.loads(cli(ws, "keys", "list", "--format", "json", capsys=capsys)[1])
+        return [k["scopes"] for k in sorted(listed, key=lambda k: k["uid"])]
+
+    # Dropping models for ledger leaves the signed model with no signer holding a model scope: refused, named.
+    code, _, err = cli(ws, "keys", "add", str(alice.public), "--scope", "ledger", capsys=capsys)
+    assert code == 2 and (ws / "tfc/keys/keys.yaml").read_bytes() == manifest
+    assert f"key {alice.fingerprint} (Alice <alice@example.org>) is pinned for models; the scopes given would drop models" in err
+    assert f"1 signed file would stop counting: {MODEL}" in err and DATASET not in err
+    assert "--scope models --scope ledger" in err and "--replace-scopes" in err
+    code, _, err = cli(ws, "keys", "add", str(bob.public), "--scope", "ledger", capsys=capsys)
+    assert code == 2 and "would drop datasets" in err and "1 signed file would stop counting: " + DATASET in err
+    # Production may sign models too: narrowing to it costs no signature, but is still a decision.
+    code, _, err = cli(ws, "keys", "add", str(alice.public), "--scope", "production", capsys=capsys)
+    assert code == 2 and "No signature in the working tree would stop counting." in err
+    assert (ws / "tfc/keys/keys.yaml").read_bytes() == manifest
+    # Widening needs no flag.
+    code, out, _ = cli(ws, "keys", "add", str(alice.public), "--scope", "models", "--scope", "production", capsys=capsys)
+    assert code == 0 and scopes() == [["models", "production"], ["datasets"]]
+    code, out, _ = cli(ws, "keys", "add", str(alice.public), "--scope", "ledger", "--replace-scopes", "--format", "json",
+                       capsys=capsys)
+    assert code == 0 and json.loads(out)["previous_scopes"] == ["models", "production"] and json.loads(out)["scopes"] == ["ledger"]
+    assert scopes() == [["ledger"], ["datasets"]]
+    assert found(ws) == [("TFC0007-E004", f"{MODEL}.asc")]
 
 
 def test_a_ledger_signature_without_its_ledger_is_an_orphan(ws: Path, keys) -> None:

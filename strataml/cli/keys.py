@@ -28,17 +28,23 @@ def keys() -> None:
 @keys.command("add")
 @click.argument("keyfile", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES), help=SCOPE_HELP)
+@click.option(
+    "--replace-scopes",
+    is_flag=True,
+    help="For a key already pinned: set its scopes to exactly those given, even if that drops some.",
+)
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
-def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], fmt: str) -> int:
+def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_scopes: bool, fmt: str) -> int:
     """Pin the public key in KEYFILE (e.g. from `gpg --armor --export FPR > key.asc`).
 
     Refuses secret keys, files with several keys, and revoked or expired keys. Adding a key
-    that is already pinned sets its scopes to the ones given.
+    that is already pinned sets its scopes to the ones given; dropping a scope it holds is
+    refused (exit 2) with the signed files that would stop counting, unless --replace-scopes.
     """
     from strataml.keys import add
 
-    pin, key, before = add(state.root(), keyfile, list(scopes))
+    pin, key, before = add(state.root(), keyfile, list(scopes), replace_scopes=replace_scopes)
     if fmt == "json":
         click.echo(
             json.dumps(

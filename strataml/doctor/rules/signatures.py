@@ -7,7 +7,7 @@ With --since REF the keys and policy come from REF, so a change cannot authorise
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from strataml import lifecycle, trust
 from strataml.doctor.engine import Context
@@ -93,6 +93,32 @@ def _one(
     ctx.signatures[data] = _summary("signed" if judgement.ok else "invalid", judgement.signers, target)
     for code, message, hint in judgement.problems:
         yield Finding(code, asc, message, hint)
+
+
+def relying_on(ctx: Context, current: trust.Trust, fingerprint: str, scopes: tuple[str, ...]) -> list[str]:
+    """The signed files whose signatures meet their needs today, with `fingerprint` among the
+    signers, and would fall short if that key held only `scopes`: what narrowing a key costs.
+    Judged as the doctor judges them, each signature verified once."""
+    targets, signatures = _targets(ctx)
+    _require(ctx, targets, current)
+    narrowed = replace(
+        current, pins=tuple(replace(p, scopes=scopes) if p.fingerprint == fingerprint else p for p in current.pins)
+    )
+    ws = ctx.workspace
+    out = []
+    with trust.Verifier(current) as verifier:
+        for asc in signatures:
+            data = asc[: -len(SIGNATURE_SUFFIX)]
+            entry, data_entry = ws.entries.get(asc), ws.entries.get(data)
+            if entry is None or entry.kind != "file" or data_entry is None or data_entry.kind != "file":
+                continue
+            target = targets.get(data) or Target(data, "file", data, ())
+            result = verifier.ring.verify(ws.abspath(asc), ws.abspath(data))
+            before = trust.judge(result, current, target.needs)
+            signed_by = any(s.fingerprint == fingerprint for s in before.signers)
+            if before.ok and signed_by and not trust.judge(result, narrowed, target.needs).ok:
+                out.append(data)
+    return sorted(out)
 
 
 def _summary(status: str, signers: list[trust.Signer], target: Target) -> dict[str, object]:
