@@ -200,7 +200,7 @@ def _color(text: str) -> str | None:
     return None
 
 
-@click.command("show")
+@click.command("show", short_help="Everything about one record: attributes, health, signature, direct links.")
 @click.argument("ref", shell_complete=complete_refs)
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.pass_obj
