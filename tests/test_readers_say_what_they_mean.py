@@ -196,3 +196,17 @@ def test_values_keep_their_yaml_types_in_the_plan_and_the_run(example: Path, str
     # The run schema takes the list (uncommitted files are warnings, not errors).
     checked = json.loads(cli(strataml_exe, example, "doctor", "--format", "json").stdout)
     assert checked["summary"]["errors"] == 0, checked["findings"]
+
+
+def test_a_gate_on_a_metric_the_plugin_never_writes_is_refused_before_work(example: Path, strataml_exe: list[str]) -> None:
+    edit_yaml(example / "experiments/iris-logreg.yaml", lambda d: d.update(gates=["test_f1 >= 0.9"]))
+    said = "gate 'test_f1 >= 0.9' names test_f1, which plugin sklearn never writes (did you mean test_f1_macro?)"
+    doctor = cli(strataml_exe, example, "doctor")
+    assert doctor.returncode == 2 and said in doctor.stdout and "TFC0003-E004" in doctor.stdout
+    runs = sorted((example / "runs").iterdir())
+    for args in (("--dry-run",), ()):
+        refused = cli(strataml_exe, example, "run", "iris-logreg", *args)
+        assert refused.returncode == 2 and said in refused.stderr and "Traceback" not in refused.stderr
+    assert sorted((example / "runs").iterdir()) == runs
+    explained = cli(strataml_exe, example, "doctor", "--explain", "TFC0003-E004")
+    assert explained.returncode == 0 and "gate-metric-not-written" in explained.stdout
