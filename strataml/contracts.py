@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 _HEADING = re.compile(r"^### (TFC\d{4}-[EWI]\d{3}) `([a-z0-9-]+)`\s*$")
-_FIELD = re.compile(r"^- (Severity|Enforced|Rule): (.+)$")
+_FIELD = re.compile(r"^- (Severity|Enforced|Checked|Rule): (.+)$")
 CODE = re.compile(r"TFC[0-9]{4}-[EWI][0-9]{3}")  # matched whole: CODE.fullmatch(text)
 
 
@@ -34,6 +34,12 @@ class Rule:
     tfc: str
     document: str
     body: str  # the section's Markdown, without its heading
+    # When the doctor applies it: "always", or (history rules) "only with `--since REF`, ..."
+    checked: str = "always"
+
+    @property
+    def needs_since(self) -> bool:
+        return self.checked != "always"
 
     @property
     def title(self) -> str:
@@ -68,6 +74,7 @@ def registry() -> dict[str, Rule]:
                 tfc,
                 doc,
                 body.strip(),
+                fields.get("Checked", "always").strip(),
             )
     return dict(sorted(rules.items()))
 

@@ -170,5 +170,5 @@ def _merge_ranges(tables: list[Any]) -> dict[str, str]:
     # The ranges come from tabular's own time column, so every bound parses.
     ranges = [t.time_range for t in tables if t.time_range]
     start = min(ranges, key=lambda r: parse_time(r["start"]) or datetime.min.replace(tzinfo=UTC))["start"]
-    end = max(ranges, key=lambda r: parse_time(r["end"]) or datetime.min.replace(tzinfo=UTC))["end"]
+    end = max(ranges, key=lambda r: parse_time(r["end"], end=True) or datetime.min.replace(tzinfo=UTC))["end"]
     return {"column": ranges[0]["column"], "start": start, "end": end}

@@ -41,6 +41,7 @@ TWO_IN_PRODUCTION = "TFC0005-E004"
 TORN = "TFC0005-E005"
 WITHOUT_PASS = "TFC0005-E007"
 TIME = "TFC0005-E008"
+UNKNOWN_VERSION = "TFC0005-E009"
 # How far an entry may be ahead of this machine's clock: clocks of the machines that promote drift.
 CLOCK_SKEW = timedelta(minutes=5)
 # The most a ledger may hold: an entry is ~450 bytes, so this is over 100,000 promotions, and it
@@ -159,7 +160,7 @@ def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) 
         )
     ref = entry["ref"]
     if not ref.startswith(f"model:{model}@"):
-        return Problem(SCHEMA, number, f"line {number} is about {ref}, which is not a version of {model}", fix)
+        return Problem(UNKNOWN_VERSION, number, f"line {number} is about {ref}, which is not a version of {model}", fix)
     current = out.states.get(ref, REGISTERED)
     if entry["from"] != current or entry["to"] not in TRANSITIONS[current]:
         legal = ", ".join(TRANSITIONS[current]) or "nothing"

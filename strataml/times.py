@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+
+# The last instant of a day datetime can hold: an inclusive end given as a date means the whole day.
+_LAST_INSTANT = timedelta(days=1, microseconds=-1)
 
 
-def parse_time(text: str) -> datetime | None:
-    """A plain date counts as midnight UTC; a time without offset counts as UTC."""
+def parse_time(text: str, *, end: bool = False) -> datetime | None:
+    """A time without offset counts as UTC. A plain date counts as that day's first instant, or,
+    as the `end` of an inclusive interval (time ranges, split windows), as its last (TFC-0002)."""
     if not isinstance(text, str):
         return None
     raw = text.strip().replace(" ", "T", 1)
@@ -15,7 +19,8 @@ def parse_time(text: str) -> datetime | None:
     try:
         if len(raw) == 10:
             d = date.fromisoformat(raw)
-            return datetime(d.year, d.month, d.day, tzinfo=UTC)
+            first = datetime(d.year, d.month, d.day, tzinfo=UTC)
+            return first + _LAST_INSTANT if end else first
         value = datetime.fromisoformat(raw)
     except ValueError:
         return None

@@ -656,6 +656,14 @@ def _experiment(
                 "replace it with the spec file itself",
             )
         )
+    elif name.endswith(".yaml.asc"):
+        strays.append(
+            Stray(
+                rel,
+                "experiment specs are not signed: experiments/ holds only specs named NAME.yaml",
+                "remove the signature; a spec is reviewed as code, and each run records its config_hash (TFC-0001)",
+            )
+        )
     else:
         strays.append(
             Stray(

@@ -174,6 +174,16 @@ def test_not_json_and_not_an_entry(ws: Path) -> None:
     assert found(ws) == [("TFC0005-E001", LEDGER, 1)]
 
 
+@pytest.mark.parametrize("about", ["model:other-model@1", ref(9)])
+def test_an_entry_about_a_version_the_ledger_cannot_show_has_its_own_code(ws: Path, about: str) -> None:
+    # Well-formed lines (the schema rule, E001, stays silent) about another model, or a version never registered.
+    write_ledger(ws, [(ref(1), "candidate"), (about, "candidate")])
+    assert found(ws) == [("TFC0005-E009", LEDGER, 2)]
+    message = next(f.message for f in engine.doctor(ws).findings)
+    assert message == (f"line 2 is about {about}, which is "
+                       + ("not a version of sales-model" if "other" in about else "not registered in this workspace"))
+
+
 def test_concurrent_promotes_lose_nothing_and_duplicate_nothing(ws: Path) -> None:
     versions = list(range(2, 8))
     for v in versions:

@@ -111,6 +111,7 @@ CASES = {
     "TFC0005-E005": lambda ws: (ledgers.reach(ws, "staging"), ledgers.tamper(ws, lambda t: t[:-9])),
     "TFC0005-E008": lambda ws: ledgers.write_ledger(ws, [(ledgers.ref(1), "candidate"), (ledgers.ref(1), "staging")],
                                                     ["2026-11-22T10:00:00Z", "2026-11-22T09:59:59Z"]),
+    "TFC0005-E009": lambda ws: ledgers.write_ledger(ws, [(ledgers.ref(1), "candidate"), (ledgers.ref(9), "candidate")]),
     "TFC0005-E007": lambda ws: (ledgers.fail_gate(ws), ledgers.write_ledger(ws, [(ledgers.ref(1), "candidate"), (ledgers.ref(1), "staging")])),
     "TFC0008-E009": lambda ws: (ledgers.add_version(ws, 2), edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(derived_from="model:sales-model@2")),
                                 edit_yaml(ws / "models/sales-model/2/model.yaml", lambda d: d.update(derived_from="model:sales-model@1"))),

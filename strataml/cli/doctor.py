@@ -159,6 +159,7 @@ def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
                     "severity": r.severity,
                     "tfc": r.tfc,
                     "enforced": r.enforced,
+                    "since_only": r.needs_since,
                     "summary": r.summary,
                 }
                 for r in rules
@@ -175,9 +176,8 @@ def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
     for column in ("code", "severity", "name", "contract", "enforced"):
         table.add_column(column, no_wrap=column != "enforced")
     for r in rules:
-        table.add_row(
-            r.code, r.severity, r.name, r.tfc, "yes" if r.enforced else r.enforced_note.removeprefix("planned ")
-        )
+        enforced = "yes" if r.enforced else r.enforced_note.removeprefix("planned ")
+        table.add_row(r.code, r.severity, r.name, r.tfc, f"{enforced}, with --since" if r.needs_since else enforced)
     Console(file=stream, force_terminal=color, no_color=not color, width=120).print(table)
 
 
@@ -201,6 +201,7 @@ def _explain(stream: TextIO, color: bool, fmt: str, code: str) -> None:
                 "tfc": rule.tfc,
                 "enforced": rule.enforced,
                 "summary": rule.summary,
+                "checked": rule.checked,
                 "doc": rule.body,
             },
             stream,

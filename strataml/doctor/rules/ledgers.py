@@ -48,7 +48,7 @@ def _entry(ctx: Context, path: str, number: int, entry: dict) -> Iterator[Findin
         record = None
     if record is None:
         yield Finding(
-            lifecycle.SCHEMA,
+            lifecycle.UNKNOWN_VERSION,
             path,
             f"line {number} is about {entry['ref']}, which is not registered in this workspace",
             "restore the model version (it is immutable once registered) or the ledger from Git",

@@ -280,7 +280,7 @@ def _windows(ws: Workspace, record: Record) -> Iterator[Finding]:
         return
     parsed = {}
     for name, w in sorted(windows.items()):
-        start, end = parse_time(w.start), parse_time(w.end)
+        start, end = parse_time(w.start), parse_time(w.end, end=True)
         if start is None or end is None or start > end:
             yield Finding(
                 BAD_WINDOW,
@@ -341,7 +341,7 @@ def _inside_datasets(
                 record.line("split", "windows"),
             )
             continue
-        lo, hi = parse_time(tr[1].start), parse_time(tr[1].end)
+        lo, hi = parse_time(tr[1].start), parse_time(tr[1].end, end=True)
         if lo is None or hi is None:
             continue
         for name, (start, end, w) in sorted(parsed.items()):

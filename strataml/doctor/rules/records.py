@@ -83,7 +83,7 @@ def _dataset(record: Record) -> Iterator[Finding]:
     tr = record.time_range
     if tr:
         column, window = tr
-        start, end = parse_time(window.start), parse_time(window.end)
+        start, end = parse_time(window.start), parse_time(window.end, end=True)
         columns = data.get("columns")
         names = {c.get("name") for c in columns if isinstance(c, dict)} if isinstance(columns, list) else None
         if start and end and start > end:
@@ -100,6 +100,14 @@ def _dataset(record: Record) -> Iterator[Finding]:
                 record.meta,
                 f"time_range column '{column}' is not among the dataset's columns",
                 "name an existing column, or add the column to columns:",
+                record.line("time_range", "column"),
+            )
+        elif "columns" not in data:
+            yield Finding(
+                TIME_RANGE,
+                record.meta,
+                f"time_range names column '{column}', but the dataset lists no columns",
+                "list the columns (`strataml dataset add` records them for CSV files), or remove time_range",
                 record.line("time_range", "column"),
             )
 

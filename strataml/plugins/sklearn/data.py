@@ -83,7 +83,7 @@ def split(spec: RunSpec, data: Data) -> dict[str, Any]:
     if spec.split["kind"] == "time":
         out = {}
         for name, window in spec.split["windows"].items():
-            lo, hi = parse_time(window["start"]), parse_time(window["end"])
+            lo, hi = parse_time(window["start"]), parse_time(window["end"], end=True)
             out[name] = index[[lo <= t <= hi for t in data.times]]  # type: ignore[union-attr]  # a time split has times
         return out
     from sklearn.model_selection import train_test_split

@@ -1,0 +1,110 @@
+"""Where the contracts' text and the doctor once disagreed (issue 16 §1), each settled meaning pinned."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import edit_yaml
+from strataml import lfs
+from strataml.contracts import documents, registry
+from strataml.doctor import engine
+from strataml.doctor.rules import history
+from strataml.times import parse_time
+
+FLOWERS = "datasets/flowers/1"
+SALES = "datasets/sales/1/dataset.yaml"
+SALES_SPEC = "experiments/sales-forecast.yaml"
+
+
+def found(ws: Path) -> list[tuple[str, str]]:
+    return [(f.code, f.path) for f in engine.doctor(ws).findings]
+
+
+def test_each_rule_says_must_for_errors_should_for_warnings_and_neither_for_infos() -> None:
+    for code, rule in registry().items():
+        keywords = set(re.findall(r"\b(MUST|SHOULD|MAY)\b", rule.summary))
+        expected = {"error": {"MUST"}, "warning": {"SHOULD"}, "info": set()}[rule.severity]
+        assert keywords - {"MAY"} == expected, (code, rule.summary)
+
+
+def test_no_lowercase_must_in_a_rule() -> None:
+    for code, rule in registry().items():
+        assert not re.search(r"\b(must|should)\b", rule.summary), (code, rule.summary)
+
+
+def test_rules_checked_only_with_since_are_the_history_rules_and_say_so() -> None:
+    marked = {code for code, rule in registry().items() if rule.needs_since}
+    emitted = {value for name, value in vars(history).items() if isinstance(value, str) and re.fullmatch(r"TFC\d{4}-[EWI]\d{3}", value)}
+    assert marked == emitted
+    for code in marked:
+        assert "Checked: only with `--since REF`" in registry()[code].body
+
+
+def test_history_rules_never_fire_without_since(ws: Path) -> None:
+    # A working tree cannot show what changed since a base: without --since none of them is reported.
+    edit_yaml(ws / SALES, lambda d: d.update(description="edited after commit"))
+    assert not {code for code, _p in found(ws)} & {c for c, r in registry().items() if r.needs_since}
+
+
+def test_an_unrecorded_symlink_inside_its_record_folder_is_an_unrecorded_file(ws: Path) -> None:
+    (ws / FLOWERS / "alias.csv").symlink_to("flowers.csv")
+    assert found(ws) == [("TFC0006-W001", f"{FLOWERS}/alias.csv")]
+
+
+def test_a_symlink_to_a_folder_inside_its_record_folder_is_a_special_file(ws: Path) -> None:
+    (ws / FLOWERS / "sub").mkdir()
+    (ws / FLOWERS / "sub" / "x.txt").write_text("x")
+    (ws / FLOWERS / "here").symlink_to("sub")
+    assert ("TFC0006-E006", f"{FLOWERS}/here") in found(ws)
+
+
+def test_a_time_range_without_columns_is_an_error(ws: Path) -> None:
+    edit_yaml(ws / SALES, lambda d: d.pop("columns"))
+    assert found(ws) == [("TFC0002-E003", SALES)]
+    [finding] = engine.doctor(ws).findings
+    assert finding.message == "time_range names column 'date', but the dataset lists no columns"
+
+
+def test_a_date_only_end_is_the_whole_day() -> None:
+    assert parse_time("2024-01-09", end=True) == parse_time("2024-01-09T23:59:59.999999Z")
+    assert parse_time("2024-01-09") == parse_time("2024-01-09T00:00:00Z")
+    assert parse_time("2024-01-09T06:00:00Z", end=True) == parse_time("2024-01-09T06:00:00Z")
+
+
+def windows(ws: Path, **given: tuple[str, str]) -> None:
+    edit_yaml(ws / SALES_SPEC, lambda d: d["split"]["windows"].update({k: {"start": a, "end": b} for k, (a, b) in given.items()}))
+
+
+def test_a_train_window_ending_on_a_date_overlaps_a_window_starting_later_that_day(ws: Path) -> None:
+    windows(ws, train=("2024-01-01", "2024-01-09"), val=("2024-01-09T12:00:00Z", "2024-01-10"))
+    assert found(ws) == [("TFC0008-E006", SALES_SPEC)]
+    windows(ws, train=("2024-01-01", "2024-01-08"), val=("2024-01-09T00:00:00Z", "2024-01-10"))
+    assert found(ws) == []
+
+
+def test_a_window_may_end_any_time_on_the_last_day_of_the_data(ws: Path) -> None:
+    windows(ws, test=("2024-01-11", "2024-01-12T18:00:00Z"))
+    assert found(ws) == []
+    windows(ws, test=("2024-01-11", "2024-01-13T00:00:00Z"))
+    assert found(ws) == [("TFC0008-E007", SALES_SPEC)]
+
+
+def test_experiment_specs_are_not_signed(ws: Path) -> None:
+    (ws / f"{SALES_SPEC}.asc").write_text("-----BEGIN PGP SIGNATURE-----\n")
+    assert found(ws) == [("TFC0001-E002", f"{SALES_SPEC}.asc")]
+    [finding] = engine.doctor(ws).findings
+    assert finding.message.startswith("experiment specs are not signed")
+    text = documents()["TFC-0001-workspace-layout.md"]
+    assert "Experiment specs are\n  not signed" in text
+
+
+def test_a_canonical_pointer_may_carry_extensions_as_the_contract_says() -> None:
+    oid, ext = "a" * 64, "b" * 64
+    written = lfs.format_pointer(oid, 12, [lfs.Extension(0, "foo", ext)])
+    assert written == f"version https://git-lfs.github.com/spec/v1\next-0-foo sha256:{ext}\noid sha256:{oid}\nsize 12\n".encode()
+    assert lfs.parse(written).canonical
+    assert "the extensions by\npriority" in documents()["TFC-0006-integrity.md"]
+
