@@ -39,8 +39,9 @@ def test_report_matches_golden(ws: Path, fmt: str, suffix: str, monkeypatch: pyt
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     text = rendered(broken(ws), fmt)
     golden = GOLDEN / f"report.{suffix}"
-    if os.environ.get("STRATAML_UPDATE_GOLDEN"):
+    if os.environ.get("STRATAML_UPDATE_GOLDEN") and text != golden.read_text("utf-8"):
         golden.write_text(text, "utf-8")
+        pytest.fail(f"{golden.name} regenerated: review the diff, then run again without STRATAML_UPDATE_GOLDEN")
     assert text == golden.read_text("utf-8")
 
 
@@ -51,11 +52,15 @@ def test_sarif_validates_against_the_official_schema(ws: Path) -> None:
     results = doc["runs"][0]["results"]
     rules = doc["runs"][0]["tool"]["driver"]["rules"]
     assert {r["ruleId"] for r in results} == {r["id"] for r in rules}
-    for result in results:
+    findings = engine.doctor(ws).findings
+    assert len(results) == len(findings) and any(f.line for f in findings) and any(not f.line for f in findings)
+    for result, finding in zip(results, findings, strict=True):
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         location = result["locations"][0]["physicalLocation"]
-        assert location["region"]["startLine"] >= 1
+        # A finding about a whole file points at the file: no made-up line 1.
+        assert location.get("region") == ({"startLine": finding.line} if finding.line else None)
         assert not location["artifactLocation"]["uri"].startswith("/")
+        assert not result["message"]["text"].endswith("..") and ". Fix: " in result["message"]["text"]
     assert all(r["help"]["text"] and r["shortDescription"]["text"] for r in rules)
 
 
@@ -108,3 +113,31 @@ def test_github_step_summary_shows_a_hostile_file_name_as_text(ws: Path) -> None
     assert not re.search(r"(?<!\\)(<img|\]\(|`<)", row) and "\n" not in row  # nothing left unescaped
     assert row.count(" | ") == 4  # the name's '|' did not add a column
     assert r"q\`\<img src\=x\>\[link\]\(https\:evil\.example\)\|\\n\`\.csv" in row
+
+
+def fingerprinted(ws: Path) -> dict[tuple[str, str], list[str]]:
+    doc = json.loads(rendered(ws, "sarif"))
+    out: dict[tuple[str, str], list[str]] = {}
+    for r in doc["runs"][0]["results"]:
+        uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        out.setdefault((r["ruleId"], uri), []).append(r["partialFingerprints"]["strataml/v2"])
+    return out
+
+
+def test_sarif_fingerprints_survive_edits_that_do_not_touch_the_problem(ws: Path) -> None:
+    before = fingerprinted(broken(ws))
+    # The mismatching file changes again (another hash in the message), the spec gains a line above
+    # the dangling reference (another line number): each is still the same problem.
+    flowers = ws / "datasets/flowers/1/flowers.csv"
+    flowers.write_bytes(flowers.read_bytes().replace(b"1.3", b"1.2", 1))
+    spec = ws / "experiments/flowers-logreg.yaml"
+    spec.write_text("# a comment moves every line down\n" + spec.read_text())
+    assert fingerprinted(ws) == before
+    # Another dangling reference is another problem; alike findings are told apart, never merged.
+    edit_yaml(spec, lambda d: d["data"].update(dataset="dataset:tulips@1"))
+    after = fingerprinted(ws)
+    assert after.keys() == before.keys()
+    changed = [key for key in after if after[key] != before[key]]
+    assert len(changed) == 1 and changed[0][0] == "TFC0008-E001"
+    flat = [fp for fps in after.values() for fp in fps]
+    assert len(flat) == len(set(flat))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -66,6 +68,25 @@ class Finding:
             "message": self.message,
             "hint": self.hint,
         }
+
+
+# What changes in a message while the problem stays the same: hashes, sizes, counts, line numbers, times.
+_VOLATILE = re.compile(r"[0-9a-fA-F]{8,}|[0-9]+(?:[.,:][0-9]+)*")
+
+
+def fingerprints(findings: Iterable[Finding]) -> list[str]:
+    """A fingerprint per finding that survives unrelated edits: its code, its path, and its message
+    with hashes and numbers masked (a file edited again keeps its mismatch's fingerprint; the
+    line a finding sits on may move). Findings alike after masking are told apart by their order
+    (`#2`, `#3`, ...), the way code scanning counts repeated alerts on one file."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for f in findings:
+        stable = _VOLATILE.sub("#", f.message)
+        digest = hashlib.sha256(f"{f.code}\0{f.path}\0{stable}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        seen[digest] = seen.get(digest, 0) + 1
+        out.append(digest if seen[digest] == 1 else f"{digest}#{seen[digest]}")
+    return out
 
 
 # Findings of one code about one file that are listed one by one; one more finding counts the

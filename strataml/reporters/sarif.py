@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from typing import TextIO
@@ -10,7 +9,7 @@ from urllib.parse import quote
 
 from strataml import __version__
 from strataml.contracts import registry
-from strataml.doctor.finding import Report
+from strataml.doctor.finding import Report, fingerprints
 from strataml.reporters import RenderOptions, repo_path
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -36,25 +35,22 @@ def as_document(report: Report, options: RenderOptions) -> dict[str, object]:
             }
         )
     results = []
-    for f in report.findings:
-        region = {"startLine": f.line or 1}
+    for f, fingerprint in zip(report.findings, fingerprints(report.findings), strict=True):
+        # A finding about a whole file has no region: SARIF then points at the file, not at line 1.
+        location: dict[str, object] = {
+            "artifactLocation": {"uri": quote(repo_path(f.path, options)), "uriBaseId": "%SRCROOT%"}
+        }
+        if f.line:
+            location["region"] = {"startLine": f.line}
         results.append(
             {
                 "ruleId": f.code,
                 "ruleIndex": index[f.code],
                 "level": _LEVEL[f.severity],
-                "message": {"text": f"{f.message}. Fix: {f.hint}"},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": quote(repo_path(f.path, options)), "uriBaseId": "%SRCROOT%"},
-                            "region": region,
-                        }
-                    }
-                ],
-                "partialFingerprints": {
-                    "strataml/v1": hashlib.sha256(f"{f.code}\0{f.path}\0{f.message}".encode()).hexdigest()[:32]
-                },
+                "message": {"text": f"{_sentence(f.message)} Fix: {_sentence(f.hint)}"},
+                "locations": [{"physicalLocation": location}],
+                # v2: stable across edits that do not touch the problem (v1 hashed the whole message).
+                "partialFingerprints": {"strataml/v2": fingerprint},
             }
         )
     return {
@@ -75,6 +71,11 @@ def as_document(report: Report, options: RenderOptions) -> dict[str, object]:
             }
         ],
     }
+
+
+def _sentence(text: str) -> str:
+    """`text` ending in exactly one full stop, whatever it ended with ("...", ".", nothing)."""
+    return text.rstrip().rstrip(".").rstrip() + "."
 
 
 def render(report: Report, stream: TextIO, options: RenderOptions) -> None:

@@ -150,8 +150,8 @@ def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: byte
         yield Finding(
             LFS_MISMATCH,
             rel,
-            f"LFS pointer names {pointer.oid[:16]}... ({pointer.size:,} bytes) but {record.meta} records "
-            f"{(entry.sha256 or '?')[:16]}... ({entry.size if entry.size is not None else '?'} bytes)",
+            f"LFS pointer names {pointer.oid[:16]} ({pointer.size:,} bytes) but {record.meta} records "
+            f"{(entry.sha256 or '?')[:16]} ({entry.size if entry.size is not None else '?'} bytes)",
             "restore the recorded file, or record a new version",
             None,
         )
@@ -163,7 +163,7 @@ def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: byte
             yield Finding(
                 CHECKSUM,
                 rel,
-                f"the local Git LFS object for this file is corrupt (hashes to {sha[:16]}...)",
+                f"the local Git LFS object for this file is corrupt (hashes to {sha[:16]})",
                 f"delete {obj} and run `git lfs pull` to fetch it again",
             )
         return
@@ -215,7 +215,7 @@ def _compare(ctx: Context, record: Record, entry: FileEntry, rel: str, *, unrout
         yield Finding(
             CHECKSUM,
             rel,
-            f"content changed: sha256 is {sha[:16]}..., {record.meta} (line {line}) records {entry.sha256[:16]}..."
+            f"content changed: sha256 is {sha[:16]}, {record.meta} (line {line}) records {entry.sha256[:16]}"
             + (f": {UNROUTED}" if unrouted else ""),
             UNROUTED_HINT if unrouted else fix,
             None,
