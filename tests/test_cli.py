@@ -144,6 +144,11 @@ def test_python_dash_m_and_tools_script_behave_like_the_cli(ws: Path, strataml_e
     via_module = cli([sys.executable, "-m", "strataml"], "-C", str(ws), "doctor", "--format", "json", "--no-cache")
     via_tool = cli([sys.executable, str(ROOT / "tools" / "doctor.py")], "--format", "json", "--no-cache", cwd=ws)
     via_tool_c = cli([sys.executable, str(ROOT / "tools" / "doctor.py")], "-C", str(ws), "--format", "json", "--no-cache")
+    # The reference itself is right (a warning: exit 1, the one finding), not only the three alike.
+    assert expected.returncode == 1
+    assert [(f["code"], f["path"]) for f in json.loads(expected.stdout)["findings"]] == [
+        ("TFC0006-W001", "datasets/flowers/1/notes.txt")
+    ]
     for proc in (via_module, via_tool, via_tool_c):
         assert (proc.returncode, proc.stdout) == (expected.returncode, expected.stdout)
 

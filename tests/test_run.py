@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,7 +89,7 @@ def test_end_to_end_init_add_run_register_doctor(lab: Path, capsys: pytest.Captu
     assert sorted(p.name for p in (lab / "models/iris-classifier").iterdir()) == before
 
 
-def test_same_spec_and_seed_give_identical_metrics(lab: Path) -> None:
+def test_same_spec_and_seed_give_identical_metrics(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for _ in range(2):
         assert run(["-C", str(lab), "run", "synthetic-logreg", "--format", "json"]) == 0
     first, second = (read_yaml(r / "run.yaml") for r in runs_of(lab))
@@ -96,8 +97,11 @@ def test_same_spec_and_seed_give_identical_metrics(lab: Path) -> None:
     assert first["ref"] != second["ref"]
     # The first run's new folder under runs/ is output, not a code change.
     assert first["code"]["dirty"] is False and second["code"]["dirty"] is False
+    # A stray file in the work tree is a code change: the plan says the tree is dirty.
     (lab / "experiments" / "scratch.txt").write_text("x")
+    capsys.readouterr()
     assert run(["-C", str(lab), "run", "synthetic-logreg", "--dry-run", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["code"]["dirty"] is True
     assert json.loads((runs_of(lab)[0] / "metrics/metrics.json").read_text()) == first["metrics"]
 
 
@@ -105,7 +109,7 @@ def test_dry_run_writes_nothing(lab: Path, capsys: pytest.CaptureFixture[str]) -
     assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run", "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["inputs"][0]["ref"] == "dataset:iris@1" and plan["plugin"]["key"] == "sklearn"
-    assert plan["run_id"].endswith(plan["run_id"][-6:]) and "-iris-logreg-" in plan["run_id"]
+    assert re.fullmatch(r"\d{8}T\d{6}Z-iris-logreg-[0-9a-f]{6}", plan["run_id"]), plan["run_id"]
     assert runs_of(lab) == [] and git(lab, "status", "--porcelain") == ""
 
 
