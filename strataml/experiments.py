@@ -70,8 +70,28 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
         raise Refusal(
             f"experiment:{new.name} was not created: {problems[0]}", "fix the value given on the command line"
         )
+    _check_gate_metrics(new)
     atomic.write_text(Path(workspace.root), rel, text)
     return rel, loaded.data
+
+
+def _check_gate_metrics(new: NewExperiment) -> None:
+    """The doctor's TFC0003-E004 before the spec exists: a gate on a metric the plugin never
+    writes is refused here, not found at the first run."""
+    from strataml.gates import unwritten
+    from strataml.runner.plugin import declared_metrics
+
+    if not new.gates:
+        return
+    declared = declared_metrics(new.plugin)
+    if declared.metrics is None:
+        return  # the doctor says it could not check (TFC0003-I001); creating the spec is still right
+    wrong = unwritten(list(new.gates), declared.metrics)
+    if wrong:
+        raise Refusal(
+            f"experiment:{new.name} was not created: {wrong[0].message(new.plugin)} [TFC0003-E004]",
+            f"a gate on an unwritten metric cannot pass; {new.plugin} writes: {', '.join(sorted(declared.metrics))}",
+        )
 
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")

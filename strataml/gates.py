@@ -48,3 +48,43 @@ def evaluate(gates: list[str] | tuple[str, ...], metrics: dict[str, float]) -> d
         reasons.append("the experiment declares no gates")
     status = "PASS" if all(c["passed"] for c in criteria) else "FAIL"
     return {"status": status, "criteria": criteria, "reasons": reasons}
+
+
+@dataclass(frozen=True)
+class Unwritten:
+    """A gate naming a metric its plugin never writes (TFC0003-E004)."""
+
+    index: int  # its place in the spec's gates
+    expression: str
+    metric: str
+    suggestions: tuple[str, ...]
+
+    def message(self, plugin: str) -> str:
+        maybe = f" (did you mean {' or '.join(self.suggestions)}?)" if self.suggestions else ""
+        return f"gate {self.expression!r} names {self.metric}, which plugin {plugin} never writes{maybe}"
+
+
+def unwritten(expressions: list[object], declared: frozenset[str]) -> list[Unwritten]:
+    """The gates among `expressions` whose metric is not in `declared`; malformed ones are the
+    schema's to report and are skipped."""
+    from difflib import get_close_matches
+
+    known = sorted(declared)
+    folded = {name.lower(): name for name in known}
+    out = []
+    for index, expression in enumerate(expressions):
+        if not isinstance(expression, str):
+            continue
+        try:
+            metric = parse_gate(expression).metric
+        except ValueError:
+            continue
+        if metric in declared:
+            continue
+        lower = metric.lower()
+        # A shortened or mis-cased name (test_f1 for test_f1_macro) is the common slip: those first.
+        close = [folded[n] for n in folded if n.startswith(lower)][:3] or [
+            folded[n] for n in get_close_matches(lower, list(folded), n=3, cutoff=0.6)
+        ]
+        out.append(Unwritten(index, expression, metric, tuple(close)))
+    return out

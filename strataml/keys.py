@@ -123,8 +123,10 @@ def _narrowing(
     from strataml.doctor.rules.signatures import relying_on
     from strataml.workspace import load, load_config
 
+    config = load_config(root)
+    trust.require_config(config)  # a policy that cannot be read cannot say which signatures count
     workspace = load(root)
-    current = trust.read(root, load_config(root).data or {})
+    current = trust.read(root, config.data or {})
     relying = relying_on(Context(workspace), current, key.fingerprint, scopes)
     said = (
         f"key {key.fingerprint} ({key.uid}) is pinned for {', '.join(had)}; the scopes given would drop "
@@ -148,7 +150,7 @@ def remove(root: Path, fingerprint: str) -> trust.Pin:
     matches = [
         p for p in current.pins if p.fingerprint == wanted or (len(wanted) >= 16 and p.fingerprint.endswith(wanted))
     ]
-    if not matches and len(wanted) < 16 and any(p.fingerprint.endswith(wanted) for p in current.pins):
+    if len(wanted) < 16:
         # Short ids collide (an 8-digit id can be made to match any key in minutes): never by them.
         raise StrataError(
             f"{fingerprint} is {len(wanted)} hex digits; a key is named by at least its last 16 (its long id)",

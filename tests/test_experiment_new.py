@@ -74,6 +74,8 @@ def test_json_output_and_defaults(lab: Path, strataml_exe: list[str]) -> None:
         (("x", "--dataset", "model:iris@1"), 3, "a dataset is needed here"),
         (("bad/name", "--dataset", "dataset:iris@1"), 3, "is not a valid experiment name"),
         (("x", "--dataset", "dataset:iris@1", "--gate", "accuracy is high"), 2, "expected METRIC OP NUMBER, e.g."),
+        (("x", "--dataset", "dataset:iris@1", "--gate", "test_f1 >= 0.9"), 2,
+         "gate 'test_f1 >= 0.9' names test_f1, which plugin sklearn never writes (did you mean test_f1_macro?) [TFC0003-E004]"),
         (("x", "--dataset", "dataset:iris@1", "--plugin", "other"), 3, "needs --model TYPE"),
     ],
 )

@@ -180,19 +180,24 @@ def test_a_malformed_gate_is_explained_in_words(example: Path, strataml_exe: lis
 def test_values_keep_their_yaml_types_in_the_plan_and_the_run(example: Path, strataml_exe: list[str]) -> None:
     require_extra("sklearn", "sklearn")
     features = ["sepal_length_cm", "petal_width_cm"]
-    edit_yaml(example / "experiments/iris-logreg.yaml", lambda d: (d["data"].update(features=features), d.pop("register")))
+    edit_yaml(example / "experiments/iris-logreg.yaml",
+              lambda d: (d["data"].update(features=features), d["model"]["params"].update(tol=0.00001), d.pop("register")))
     plan = json.loads(cli(strataml_exe, example, "run", "iris-logreg", "--dry-run", "--format", "json").stdout)
     assert plan["params"]["data.features"] == features and plan["params"]["split.stratify"] is True
     text = cli(strataml_exe, example, "run", "iris-logreg", "--dry-run").stdout.splitlines()
     assert '  param    data.features = ["sepal_length_cm", "petal_width_cm"]' in text
-    assert "  param    split.stratify = true" in text and "  param    model.C = 1" in text
+    assert "  param    split.stratify = true" in text and "  param    model.C = 1.0" in text
+    assert "  param    model.tol = 1e-05" in text  # exact: a small parameter is not rounded to 0
     done = cli(strataml_exe, example, "run", "iris-logreg", "--format", "json")
     assert done.returncode == 0, done.stderr
     run_id = json.loads(done.stdout)["run_id"]
     record = yaml.safe_load((example / "runs" / run_id / "run.yaml").read_text())
     assert record["params"]["data.features"] == features and record["params"]["split.stratify"] is True
     shown = cli(strataml_exe, example, "show", f"run:{run_id}").stdout.splitlines()
-    assert "    data.features: sepal_length_cm, petal_width_cm" in shown and "    split.stratify: true" in shown
+    assert '    data.features: ["sepal_length_cm", "petal_width_cm"]' in shown and "    split.stratify: true" in shown
+    assert "    model.tol: 1e-05" in shown
+    # Metrics print as `run` and `list` print them: four decimals.
+    assert any(re.fullmatch(r"    test_accuracy: 0\.\d{1,4}|    test_accuracy: 1", line) for line in shown), shown
     # The run schema takes the list (uncommitted files are warnings, not errors).
     checked = json.loads(cli(strataml_exe, example, "doctor", "--format", "json").stdout)
     assert checked["summary"]["errors"] == 0, checked["findings"]

@@ -311,3 +311,66 @@ def test_gates_are_checked_against_what_an_installed_plugin_declares(lab: Path, 
     assert found() == [("TFC0003-E004", "gate 'test_accuracy > 0.5' names test_accuracy, which plugin boom never writes")]
     # The verdict follows what is installed: a report that depended on it is never reused as is.
     assert engine.doctor(lab).volatile
+
+
+@pytest.mark.parametrize("metrics,why", [
+    (5, "declares its metric names unusably (int)"),
+    ("train_loss", "declares its metric names unusably (str)"),
+    ((), "declares its metric names unusably (tuple)"),
+    (("train_loss", 3, None), "declares metric names that are not all text"),
+])
+def test_a_plugin_declaring_unusable_metric_names_is_reported_not_trusted(
+    lab: Path, monkeypatch: pytest.MonkeyPatch, metrics, why: str
+) -> None:
+    monkeypatch.setitem(plugin_module.BUILTIN, "boom", "plugins.boom:BoomPlugin")
+    monkeypatch.setattr("plugins.boom.BoomPlugin.info", plugin_module.PluginInfo(key="boom", version="1", description="", metrics=metrics))
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: d.update(plugin="boom", gates=["train_loss <= 1"]))
+    found = [(f.code, f.message) for f in engine.doctor(lab).findings if f.path == "experiments/iris-logreg.yaml"]
+    assert found == [("TFC0003-I001", f"gate metrics not checked: plugin 'boom' {why}")]
+
+
+def test_a_plugin_that_exits_or_prints_on_import_neither_stops_nor_garbles_the_doctor(
+    lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(plugin_module.BUILTIN, "exits", "plugins.exits:Plugin")
+    monkeypatch.setitem(plugin_module.BUILTIN, "noisy", "plugins.noisy:NoisyPlugin")
+    shutil.copy(lab / "experiments/iris-logreg.yaml", lab / "experiments/other.yaml")
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: d.update(plugin="exits", gates=["train_loss <= 1"]))
+    edit_yaml(lab / "experiments/other.yaml", lambda d: d.update(name="other", plugin="noisy", gates=["train_loss <= 1", "test_loss <= 1"],
+                                                            register={"model": "other"}))
+    assert run(["-C", str(lab), "doctor", "--format", "json"]) == 2
+    out, err = capsys.readouterr()
+    report = json.loads(out)  # the plugin's print went to stderr, not into the report
+    assert "noisy plugin says hello" in err
+    found = {(f["code"], f["path"], f["message"]) for f in report["findings"] if f["code"].startswith("TFC0003")}
+    assert found == {
+        ("TFC0003-I001", "experiments/iris-logreg.yaml", "gate metrics not checked: plugin 'exits' cannot be loaded here (SystemExit: 7)"),
+        ("TFC0003-E004", "experiments/other.yaml", "gate 'test_loss <= 1' names test_loss, which plugin noisy never writes (did you mean train_loss?)"),
+    }
+
+
+def test_a_plugin_value_the_schema_refuses_gets_the_schema_error_alone(lab: Path) -> None:
+    for bad in ("", "Sklearn", "sklearn\n", "x" * 65):
+        edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d, bad=bad: d.update(plugin=bad))
+        codes = [f.code for f in engine.doctor(lab).findings if f.path == "experiments/iris-logreg.yaml"]
+        assert codes == ["TFC0003-E002"], (bad, codes)
+
+
+def test_an_installed_package_cannot_take_over_a_built_in_plugin_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    fake = importlib.metadata.EntryPoint("sklearn", "fakeplug:Good", plugin_module.GROUP)
+    other = importlib.metadata.EntryPoint("other", "fakeplug:Other", plugin_module.GROUP)
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [fake, other])
+    assert plugin_module.discover() == {"other": "fakeplug:Other", "sklearn": "strataml.plugins.sklearn:SklearnPlugin"}
+
+
+def test_the_plan_says_when_no_model_will_be_registered(lab: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run", "--no-register", "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["register"] is None and plan["not_registered"] == "--no-register was given"
+    monkeypatch.setenv("STRATAML_ARTIFACT_ROOT", str(tmp_path / "scratch"))
+    assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "register model" not in text and "  no model registered: STRATAML_ARTIFACT_ROOT put the run outside the workspace" in text

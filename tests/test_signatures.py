@@ -471,3 +471,24 @@ def test_a_ledger_signature_without_its_ledger_is_an_orphan(ws: Path, keys) -> N
     sign(ws, keys["Alice"], "models/sales-model/lifecycle.jsonl")
     (ws / "models/sales-model/lifecycle.jsonl").unlink()
     assert found(ws) == [("TFC0007-E007", "models/sales-model/lifecycle.jsonl.asc")]
+
+
+def test_keys_add_names_a_co_signature_that_would_stop_counting(ws: Path, keys, capsys) -> None:
+    # Two signers needed, one signed so far: Alice's signature is half of what the model needs.
+    alice = keys["Alice"]
+    policy(ws, {"records": "models", "scope": "models", "min_signers": 2})
+    cli(ws, "keys", "add", str(alice.public), "--scope", "models", capsys=capsys)
+    sign(ws, alice)
+    assert ("TFC0007-E011", f"{MODEL}.asc") in found(ws)
+    code, _, err = cli(ws, "keys", "add", str(alice.public), "--scope", "ledger", capsys=capsys)
+    assert code == 2 and f"1 signed file would stop counting: {MODEL}" in err
+
+
+def test_keys_add_refuses_to_judge_a_narrowing_under_a_policy_it_cannot_read(ws: Path, keys, capsys) -> None:
+    alice = keys["Alice"]
+    cli(ws, "keys", "add", str(alice.public), "--scope", "models", capsys=capsys)
+    manifest = (ws / "tfc/keys/keys.yaml").read_bytes()
+    policy(ws, {"records": "models", "scope": "models", "min_signers": "two"})
+    code, _, err = cli(ws, "keys", "add", str(alice.public), "--scope", "ledger", capsys=capsys)
+    assert code == 2 and "strataml.yaml has errors, so its signing policy cannot be read" in err
+    assert (ws / "tfc/keys/keys.yaml").read_bytes() == manifest

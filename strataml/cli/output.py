@@ -73,12 +73,11 @@ def number(value: object) -> str:
 
 
 def plain(value: object) -> str:
-    """A record's value in one line, spelt as in YAML and JSON (`true`, `null`, `[1, 2]`), never
-    as Python would (`True`, `None`, `['a']`); a string as it is, a float as `number` prints it."""
+    """A record's value in one line, spelt as in YAML and JSON (`true`, `null`, `[1, 2]`, `1e-05`),
+    never as Python would (`True`, `None`, `['a']`); a string as it is. Exact: a parameter of
+    0.00001 is not 0 (metrics, compared by eye, go through `number`)."""
     if isinstance(value, str):
         return value
-    if isinstance(value, float):
-        return number(value)
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 

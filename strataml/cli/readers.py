@@ -294,12 +294,16 @@ def receipt_lines(receipt: dict[str, Any]) -> list[str]:
     return out
 
 
-def _attr_lines(key: str, val: Any, indent: str) -> list[str]:
+def _attr_lines(key: str, val: Any, indent: str, within: str = "") -> list[str]:
     if isinstance(val, dict) and val:
         lines = [f"{indent}{key}:"]
         for k, v in sorted(val.items()):
-            lines += _attr_lines(k, v, indent + "  ")
+            lines += _attr_lines(k, v, indent + "  ", within=key)
         return lines
+    if within == "metrics" and isinstance(val, float):
+        return [f"{indent}{key}: {number(val)}"]  # as `run` and `list` print metrics
+    if within == "params":
+        return [f"{indent}{key}: {plain(val)}"]  # exactly as the spec gave it: a list stays [..]
     if isinstance(val, list) and any(isinstance(v, dict) for v in val):
         return [f"{indent}{key}:"] + [
             f"{indent}  - " + (", ".join(f"{k}: {plain(x)}" for k, x in v.items()) if isinstance(v, dict) else plain(v))

@@ -51,6 +51,10 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
     run_spec, plugin = resolve(workspace, record)
     if dry_run:
         plan = core.plan(run_spec, plugin, root)
+        runs = core.runs_root(root)
+        skipped = _not_registered(run_spec.register, no_register, runs.resolve() == (root / "runs").resolve(), runs)
+        if skipped:  # the plan says what the run will do: no registration, and why
+            plan = {**plan, "register": None, "not_registered": skipped}
         if fmt == "json":
             click.echo(json.dumps(plan, indent=2))
         else:
@@ -68,13 +72,8 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
 
         registered = register(root, f"run:{outcome.run_id}", run_spec.register)
     skipped = None
-    if outcome.status == "succeeded" and run_spec.register and not registered:
-        skipped = (
-            "--no-register was given"
-            if no_register
-            else f"{core.ARTIFACT_ROOT_ENV} put the run outside the workspace ({outcome.folder}); "
-            "register runs that are in runs/"
-        )
+    if outcome.status == "succeeded" and not registered:
+        skipped = _not_registered(run_spec.register, no_register, inside, outcome.folder)
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -121,6 +120,17 @@ class _Echo(logging.Handler):
         click.echo(shown(record.getMessage()), err=True)  # a plugin's words: escaped like repository text
 
 
+def _not_registered(model: str | None, no_register: bool, inside: bool, where: Path) -> str | None:
+    """Why a spec that names a model will not (or did not) register one; None if it will."""
+    if not model:
+        return None
+    if no_register:
+        return "--no-register was given"
+    if not inside:
+        return f"{core.ARTIFACT_ROOT_ENV} put the run outside the workspace ({where}); register runs that are in runs/"
+    return None
+
+
 def _print_plan(plan: dict) -> None:
     # The spec's values (params, gates, names) come from the repository: each line escaped.
     code = plan["code"]
@@ -133,6 +143,7 @@ def _print_plan(plan: dict) -> None:
         *[f"  param    {key} = {plain(value)}" for key, value in plan["params"].items()],
         *[f"  gate     {gate}" for gate in plan["gates"]],
         *([f"  register model {plan['register']}"] if plan["register"] else []),
+        *([f"  no model registered: {plan['not_registered']}"] if plan.get("not_registered") else []),
         "Nothing was written (--dry-run).",
     ]
     for line in lines:

@@ -56,6 +56,7 @@ class Context:
     volatile: bool = False
     signatures: dict[str, dict[str, object]] = field(default_factory=dict)  # see Report.signatures
     ledger_scope: frozenset[str] | None = None  # the ledgers to check whatever the scope (incremental runs)
+    plugin_metrics: dict[str, Any] = field(default_factory=dict)  # plugin key -> runner.plugin.Declared, once per run
 
     def records(self) -> list[Record]:
         """The records this run checks (all, or those changed since --since)."""

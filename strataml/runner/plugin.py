@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from strataml.controls import shown
 from strataml.errors import StrataError
 
 GROUP = "strataml.plugins"
@@ -101,7 +104,10 @@ def discover() -> dict[str, str]:
 
     found = dict(BUILTIN)
     for ep in entry_points(group=GROUP):
-        found[ep.name] = ep.value
+        # A built-in key is always the built-in plugin (the doctor reads its metric names without
+        # a scan): another package cannot take it over, and a run and its check see the same plugin.
+        if ep.name not in BUILTIN:
+            found[ep.name] = ep.value
     return dict(sorted(found.items()))
 
 
@@ -113,6 +119,10 @@ def load(key: str) -> Plugin:
             f"unknown plugin {key!r} (installed: {known})",
             "fix plugin: in the spec, or install the package that provides it",
         )
+    return _instance(target)
+
+
+def _instance(target: str) -> Plugin:
     module_name, _, attr = target.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, attr)()
@@ -145,13 +155,24 @@ def declared_metrics(key: str) -> Declared:
     if key in BUILTIN_METRICS:
         module_name, _, attr = BUILTIN_METRICS[key].partition(":")
         return Declared(key, frozenset(getattr(importlib.import_module(module_name), attr)))
-    if key not in discover():
-        return Declared(key, None, f"plugin {key!r} is not installed where the doctor runs", builtin=False)
+    unknown = f"plugin {shown(key[:100])!r}"
+    target = discover().get(key)
+    if target is None:
+        return Declared(key, None, f"{unknown} is not installed where the doctor runs", builtin=False)
     try:
-        info = load(key).info
-    except Exception as exc:  # a third-party plugin failing to import must not stop the doctor
-        return Declared(key, None, f"plugin {key!r} cannot be loaded here ({type(exc).__name__}: {exc})", builtin=False)
-    names = getattr(info, "metrics", None)
+        # A plugin's import is third-party code running inside the doctor: what it prints must not
+        # reach a report on stdout, and however it fails (SystemExit included), the doctor goes on.
+        with contextlib.redirect_stdout(sys.stderr):
+            info = _instance(target).info
+        names = getattr(info, "metrics", None)
+    except (Exception, SystemExit) as exc:
+        return Declared(key, None, f"{unknown} cannot be loaded here ({type(exc).__name__}: {exc})", builtin=False)
     if names is None:
-        return Declared(key, None, f"plugin {key!r} declares no metric names", builtin=False)
+        return Declared(key, None, f"{unknown} declares no metric names", builtin=False)
+    if isinstance(names, str) or not isinstance(names, (list, tuple, set, frozenset)) or not names:
+        return Declared(
+            key, None, f"{unknown} declares its metric names unusably ({type(names).__name__})", builtin=False
+        )
+    if not all(isinstance(n, str) and n for n in names):
+        return Declared(key, None, f"{unknown} declares metric names that are not all text", builtin=False)
     return Declared(key, frozenset(names), builtin=False)

@@ -85,7 +85,9 @@ class MlflowTracker:
 
     def log_params(self, params: dict[str, Any]) -> None:
         for key, value in params.items():
-            self.client.log_param(self._id, key, "" if value is None else str(value)[:6000])
+            # MLflow params are text: lists and booleans as JSON spells them, as run.yaml reads.
+            text = "" if value is None else value if isinstance(value, str) else json.dumps(value)
+            self.client.log_param(self._id, key, text[:6000])
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
         self.client.log_metric(self._id, key, float(value), step=step or 0)

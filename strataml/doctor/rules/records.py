@@ -40,7 +40,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         if record.loaded.data is None or not declared_schema_ok(record):
             continue
+        refused = set()  # top-level fields the schema refused: no rule judges them further
         for issue in ctx.schema_issues(record.kind, record.meta, record.loaded.data):
+            refused.add(str(issue.path[0]) if issue.path else "")
             yield Finding(
                 SCHEMA_CODES[record.kind],
                 record.meta,
@@ -52,7 +54,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield from _dataset(record)
         elif record.kind == "run":
             yield from _run_times(record)
-        elif record.kind == "experiment":
+        elif record.kind == "experiment" and not refused & {"plugin", "gates"}:
             yield from _gate_metrics(ctx, record)
         elif record.kind == "model":
             yield from _gate(ctx, record)
@@ -142,14 +144,14 @@ def _run_times(record: Record) -> Iterator[Finding]:
 def _gate_metrics(ctx: Context, record: Record) -> Iterator[Finding]:
     """Each gate names a metric the spec's plugin declares it can write: a gate on a metric no
     run writes cannot pass, and would be found only after the run."""
-    from difflib import get_close_matches
-
     from strataml.runner.plugin import declared_metrics
 
     expressions, key = record.data.get("gates"), record.data.get("plugin")
     if not expressions or not isinstance(expressions, list) or not isinstance(key, str):
         return
-    declared = declared_metrics(key)
+    declared = ctx.plugin_metrics.get(key)
+    if declared is None:  # one scan and one import per plugin, however many specs name it
+        declared = ctx.plugin_metrics[key] = declared_metrics(key)
     if not declared.builtin:
         ctx.volatile = True  # the verdict follows what is installed, not only the files
     if declared.metrics is None:
@@ -161,23 +163,13 @@ def _gate_metrics(ctx: Context, record: Record) -> Iterator[Finding]:
             record.line("gates"),
         )
         return
-    known = sorted(declared.metrics)
-    for number, expression in enumerate(expressions):
-        try:
-            metric = gates.parse_gate(expression).metric if isinstance(expression, str) else None
-        except ValueError:
-            continue  # the schema rule reports a malformed gate
-        if metric is None or metric in declared.metrics:
-            continue
-        # A shortened name (test_f1 for test_f1_macro) is the common slip: its completions first.
-        close = [n for n in known if n.startswith(metric)][:3] or get_close_matches(metric, known, n=3, cutoff=0.6)
-        suggestion = f" (did you mean {' or '.join(close)}?)" if close else ""
+    for gate in gates.unwritten(expressions, declared.metrics):
         yield Finding(
             GATE_METRIC,
             record.meta,
-            f"gate {expression!r} names {metric}, which plugin {key} never writes{suggestion}",
-            f"a gate on an unwritten metric cannot pass; {key} writes: {', '.join(known)}",
-            record.line("gates", number),
+            gate.message(key),
+            f"a gate on an unwritten metric cannot pass; {key} writes: {', '.join(sorted(declared.metrics))}",
+            record.line("gates", gate.index),
         )
 
 

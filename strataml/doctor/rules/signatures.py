@@ -7,7 +7,7 @@ With --since REF the keys and policy come from REF, so a change cannot authorise
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from strataml import lifecycle, trust
 from strataml.doctor.engine import Context
@@ -96,14 +96,11 @@ def _one(
 
 
 def relying_on(ctx: Context, current: trust.Trust, fingerprint: str, scopes: tuple[str, ...]) -> list[str]:
-    """The signed files whose signatures meet their needs today, with `fingerprint` among the
-    signers, and would fall short if that key held only `scopes`: what narrowing a key costs.
-    Judged as the doctor judges them, each signature verified once."""
+    """The signed files where `fingerprint`'s valid signature counts towards a need that it would
+    no longer count towards if the key held only `scopes`: what narrowing the key costs. Judged
+    as the doctor judges them (a co-signature that is one of two needed counts too)."""
     targets, signatures = _targets(ctx)
     _require(ctx, targets, current)
-    narrowed = replace(
-        current, pins=tuple(replace(p, scopes=scopes) if p.fingerprint == fingerprint else p for p in current.pins)
-    )
     ws = ctx.workspace
     out = []
     with trust.Verifier(current) as verifier:
@@ -113,10 +110,11 @@ def relying_on(ctx: Context, current: trust.Trust, fingerprint: str, scopes: tup
             if entry is None or entry.kind != "file" or data_entry is None or data_entry.kind != "file":
                 continue
             target = targets.get(data) or Target(data, "file", data, ())
-            result = verifier.ring.verify(ws.abspath(asc), ws.abspath(data))
-            before = trust.judge(result, current, target.needs)
-            signed_by = any(s.fingerprint == fingerprint for s in before.signers)
-            if before.ok and signed_by and not trust.judge(result, narrowed, target.needs).ok:
+            judged = trust.judge(verifier.ring.verify(ws.abspath(asc), ws.abspath(data)), current, target.needs)
+            mine = next((s for s in judged.signers if s.fingerprint == fingerprint), None)
+            if mine is not None and any(
+                set(need.scopes) & set(mine.scopes) and not set(need.scopes) & set(scopes) for need in target.needs
+            ):
                 out.append(data)
     return sorted(out)
 
