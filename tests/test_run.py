@@ -374,3 +374,13 @@ def test_the_plan_says_when_no_model_will_be_registered(lab: Path, monkeypatch: 
     assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run"]) == 0
     text = capsys.readouterr().out
     assert "register model" not in text and "  no model registered: STRATAML_ARTIFACT_ROOT put the run outside the workspace" in text
+
+
+def test_a_plugin_that_fails_to_load_is_named_not_an_internal_error(lab: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(plugin_module.BUILTIN, "exits", "plugins.exits:Plugin")
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: (d.update(plugin="exits"), d.pop("gates")))
+    assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run"]) == 3
+    err = capsys.readouterr().err
+    assert "plugin 'exits' cannot be loaded (SystemExit: 7)" in err and "internal error" not in err
+    assert runs_of(lab) == []

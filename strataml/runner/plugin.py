@@ -119,7 +119,13 @@ def load(key: str) -> Plugin:
             f"unknown plugin {key!r} (installed: {known})",
             "fix plugin: in the spec, or install the package that provides it",
         )
-    return _instance(target)
+    try:
+        return _instance(target)
+    except (Exception, SystemExit) as exc:  # the plugin's own code failed: say so, not "internal error"
+        raise StrataError(
+            f"plugin {key!r} cannot be loaded ({type(exc).__name__}: {exc})",
+            f"the package that provides it ({target.partition(':')[0]}) is broken or incomplete: reinstall or fix it",
+        ) from exc
 
 
 def _instance(target: str) -> Plugin:
