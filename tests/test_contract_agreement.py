@@ -108,3 +108,10 @@ def test_a_canonical_pointer_may_carry_extensions_as_the_contract_says() -> None
     assert lfs.parse(written).canonical
     assert "the extensions by\npriority" in documents()["TFC-0006-integrity.md"]
 
+
+
+def test_x_fields_pass_the_doctor_at_the_top_of_a_record_only(ws: Path) -> None:
+    edit_yaml(ws / SALES, lambda d: d.update({"x-team": {"owner": "forecasting"}}))
+    assert found(ws) == []
+    edit_yaml(ws / SALES, lambda d: d["source"].update({"x-team": "nested"}))
+    assert found(ws) == [("TFC0002-E001", SALES)]

@@ -46,7 +46,9 @@ def mutations(doc: object, rng: random.Random, n: int) -> list[object]:
                 break
             parent, node = node, node[key]
         if parent is None:
-            if isinstance(d, dict) and d:
+            if isinstance(d, dict) and d and rng.random() < 0.5:
+                d[rng.choice(["x-team", "x-a.b", "x", "team-x"])] = rng.choice(JUNK)
+            elif isinstance(d, dict) and d:
                 d.pop(rng.choice(list(d)))
             out.append(d)
             continue
@@ -55,6 +57,9 @@ def mutations(doc: object, rng: random.Random, n: int) -> list[object]:
             parent.pop(key)
         elif action < 0.4 and isinstance(parent, dict):
             parent["unexpected_" + str(rng.randrange(9))] = rng.choice(JUNK)
+        elif action < 0.5 and isinstance(parent, dict):
+            # Extension fields: allowed at a record's top level only, so a nested one is an error.
+            parent[rng.choice(["x-team", "x-", "X-team", "x_team", "xx-a"])] = rng.choice(JUNK)
         else:
             parent[key] = rng.choice(JUNK)
         out.append(d)
@@ -83,3 +88,13 @@ def test_agrees_with_jsonschema_on_real_and_mutated_documents() -> None:
             invalid += not expected
     assert checked > 1000 and disagreements == 0
     assert invalid > checked // 4  # the mutations really do break documents
+
+
+@pytest.mark.parametrize("kind", ["workspace", "dataset", "experiment", "run", "model", "keys"])
+def test_a_record_may_carry_x_fields_at_its_top_level_only(kind: str) -> None:
+    doc = next(d for k, d in documents() if k == kind)
+    assert isinstance(doc, dict)
+    for extended, ok in (({**doc, "x-team": {"owner": "fraud", "tags": [1, 2]}}, True), ({**doc, "x_team": 1}, False),
+                         ({**doc, "team": 1}, False)):
+        assert schemas.validate(kind, extended) == [] if ok else schemas.validate(kind, extended) != [], (kind, ok)
+        assert schemas._fast(kind)(extended) is ok and jsonschema_valid(kind, extended) is ok
