@@ -115,3 +115,28 @@ def test_x_fields_pass_the_doctor_at_the_top_of_a_record_only(ws: Path) -> None:
     assert found(ws) == []
     edit_yaml(ws / SALES, lambda d: d["source"].update({"x-team": "nested"}))
     assert found(ws) == [("TFC0002-E001", SALES)]
+
+
+@pytest.mark.parametrize("declared,codes", [
+    ("strataml/dataset/v1.0", []),
+    ("strataml/dataset/v1.3", ["TFC0001-W002"]),
+    ("strataml/dataset/v1.03", ["TFC0001-E007"]),
+    ("strataml/dataset/v2", ["TFC0001-E007"]),
+    ("strataml/dataset/v1.1\n", ["TFC0001-E007"]),
+])
+def test_a_newer_minor_is_a_warning_and_its_known_fields_are_still_checked(ws: Path, declared: str, codes: list[str]) -> None:
+    edit_yaml(ws / SALES, lambda d: d.update(schema=declared, added_later={"any": "shape"}))
+    expected = [(code, SALES) for code in codes]
+    if not codes:
+        expected = [("TFC0002-E001", SALES)]  # v1.0 is v1: an unknown field is an error
+    assert found(ws) == expected
+    if codes == ["TFC0001-W002"]:
+        edit_yaml(ws / SALES, lambda d: d.update(rows="many"))  # a field v1 knows is still judged
+        assert sorted(found(ws)) == [("TFC0001-W002", SALES), ("TFC0002-E001", SALES)]
+
+
+def test_every_changelog_names_the_rules_its_next_version_adds() -> None:
+    for code, rule in registry().items():
+        if rule.enforced_note == "since 0.2.0":
+            changelog = documents()[rule.document].split("\n## Changelog\n", 1)[1]
+            assert f"`{code}`" in changelog, f"{rule.document}: the changelog does not name {code}"

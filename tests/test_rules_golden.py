@@ -62,6 +62,7 @@ CASES = {
     "TFC0001-E003": lambda ws: copy_dataset(ws, FLOWERS, "datasets/flowers/2-", "dataset:flowers@2-"),
     "TFC0001-E004": lambda ws: ((ws / "runs/orphan").mkdir(), raw(ws, "runs/orphan/log.txt", b"x")),
     "TFC0001-E005": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(ref="dataset:flowers@2")),
+    "TFC0001-W002": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(schema="strataml/dataset/v1.1", checksum_kind="new")),
     "TFC0001-E007": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(schema="strataml/dataset/v9")),
     "TFC0001-E008": lambda ws: (ws / FLOWERS / "notes\x1b[2K").mkdir(),
     "TFC0001-E009": lambda ws: (ws / FLOWERS / ".git").mkdir(),

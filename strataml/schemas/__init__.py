@@ -31,6 +31,34 @@ def schema_id(kind: str) -> str:
     return f"strataml/{kind}/v1"
 
 
+# Record kinds that may declare a minor version (strataml/run/v1.2): additive fields a later
+# StrataML writes. Configuration (strataml.yaml, keys.yaml) and evidence (ledger entries, gate
+# receipts, the index) have none: an old doctor must never ignore policy it cannot read.
+MINOR_KINDS = ("dataset", "experiment", "run", "model")
+KNOWN_MINOR = 0  # the newest minor of v1 this StrataML knows, for every kind in MINOR_KINDS
+
+
+def minor_of(kind: str, declared: object) -> int | None:
+    """The minor version `declared` names for `kind` (strataml/run/v1 is 0, v1.3 is 3); None when
+    it names no version 1 of that kind."""
+    if not isinstance(declared, str) or kind not in MINOR_KINDS:
+        return 0 if declared == schema_id(kind) else None
+    prefix = schema_id(kind)
+    if declared == prefix:
+        return 0
+    rest = declared[len(prefix) :] if declared.startswith(prefix + ".") else ""
+    digits = rest[1:]
+    if digits.isascii() and digits.isdigit() and len(digits) <= 6 and (digits == "0" or not digits.startswith("0")):
+        return int(digits)
+    return None
+
+
+@cache
+def known_fields(kind: str) -> frozenset[str]:
+    """The top-level fields the schema of `kind` defines (what a newer minor's record is judged by)."""
+    return frozenset(raw_schema(kind).get("properties", {}))
+
+
 # The schema files beside this module (a plain path: importlib.resources costs ~45 ms of imports
 # on every run, and StrataML is never imported from a zip).
 _FOLDER = Path(__file__).parent

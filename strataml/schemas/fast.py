@@ -133,15 +133,17 @@ def compile_schema(schema: dict[str, Any], resolve: Callable[[str], dict[str, An
             return lambda v: not isinstance(v, dict) or all(k in v for k in arg)
         if word == "patternProperties":
             matched = [(re.compile(p), build(sub)) for p, sub in arg.items()]
-            return lambda v: not isinstance(v, dict) or all(
-                check(v[k]) for k in v if isinstance(k, str) for rx, check in matched if rx.search(k)
+            return lambda v: (
+                not isinstance(v, dict)
+                or all(check(v[k]) for k in v if isinstance(k, str) for rx, check in matched if rx.search(k))
             )
         if word == "additionalProperties":
             known = set(node.get("properties", {}))
             patterns = [re.compile(p) for p in node.get("patternProperties", {})]
             if arg is False and patterns:
-                return lambda v: not isinstance(v, dict) or all(
-                    k in known or (isinstance(k, str) and any(rx.search(k) for rx in patterns)) for k in v
+                return lambda v: (
+                    not isinstance(v, dict)
+                    or all(k in known or (isinstance(k, str) and any(rx.search(k) for rx in patterns)) for k in v)
                 )
             if patterns:
                 raise Unsupported("patternProperties with an additionalProperties schema")

@@ -19,6 +19,7 @@ BAD_NAME = "TFC0001-E003"
 MISSING_META = "TFC0001-E004"
 REF_MISMATCH = "TFC0001-E005"
 UNSUPPORTED_SCHEMA = "TFC0001-E007"
+NEWER_MINOR = "TFC0001-W002"
 CONTROL_CHARACTER = "TFC0001-E008"
 NESTED_REPOSITORY = "TFC0001-E009"
 UNREADABLE_FOLDER = "TFC0001-E010"
@@ -75,9 +76,10 @@ def load_problems(path: str, loaded: Loaded) -> Iterator[Finding]:
 
 
 def declared_schema_ok(record: Record) -> bool:
-    """Whether the file's `schema:` field names the kind its location expects (or is absent)."""
+    """Whether the file's `schema:` field names the kind its location expects, in a version this
+    strataml can judge (v1, or a v1 minor), or is absent."""
     declared = record.data.get("schema")
-    return declared is None or declared == schemas.schema_id(record.kind)
+    return declared is None or schemas.minor_of(record.kind, declared) is not None
 
 
 def _name(record: Record) -> Iterator[Finding]:
@@ -117,7 +119,17 @@ def _identity(record: Record) -> Iterator[Finding]:
     data = record.data
     declared = data.get("schema")
     expected = schemas.schema_id(record.kind)
-    if isinstance(declared, str) and declared != expected:
+    minor = schemas.minor_of(record.kind, declared)
+    if minor is not None and minor > schemas.KNOWN_MINOR:
+        yield Finding(
+            NEWER_MINOR,
+            record.meta,
+            f"schema '{declared}' is newer than this strataml knows ('{expected}.{schemas.KNOWN_MINOR}'): "
+            "fields added since are not checked",
+            "upgrade strataml where this check runs (pip install -U strataml) to check every field",
+            record.line("schema"),
+        )
+    elif isinstance(declared, str) and minor is None:
         if declared.startswith(f"strataml/{record.kind}/"):
             msg = f"schema '{declared}' is not supported by this strataml (it reads '{expected}')"
             hint = "upgrade strataml, or write the record in the supported version"
