@@ -148,6 +148,17 @@ def _describe(err: Any) -> str:
     if err.validator == "required":
         return f"{where}: {err.message}"
     if err.validator == "additionalProperties":
+        if isinstance(err.schema, dict) and err.schema.get("patternProperties") and isinstance(err.instance, dict):
+            # jsonschema says "'k' does not match any of the regexes: '^x-'": say it in words.
+            known = set(err.schema.get("properties", {}))
+            extra = [k for k in err.instance if k not in known and not (isinstance(k, str) and k.startswith("x-"))]
+            shown = ", ".join(repr(k) for k in extra[:20]) + (
+                f" and {len(extra) - 20:,} more" if len(extra) > 20 else ""
+            )
+            return (
+                f"{where}: Additional properties are not allowed ({shown} "
+                f"{'was' if len(extra) == 1 else 'were'} unexpected; a field of your own starts with x-)"
+            )
         return f"{where}: {err.message}"
     if err.validator == "const" and list(err.absolute_path) == ["schema"]:
         return f"schema: expected {err.validator_value!r}, found {err.instance!r}"
