@@ -126,7 +126,34 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _skipped_golden.append(report.nodeid)
 
 
+def _agents_left(base: Path) -> list[int]:
+    """gpg-agent processes whose home lies under this session's temporary folder."""
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmdline and cmdline[0].endswith(b"gpg-agent") and any(str(base).encode() in arg for arg in cmdline):
+            pids.append(int(proc.name))
+    return pids
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if IN_CI and _skipped_golden and exitstatus == 0:
         sys.stderr.write(f"\nFAILED under CI: {len(_skipped_golden)} golden negative case(s) skipped: {_skipped_golden[:5]}\n")
+        session.exitstatus = 1
+    # Every test that makes a GnuPG home stops its agent (gpgkeys.stop_agents): one left running
+    # is a leak the suite reports (and stops), so the suite never leaves processes behind.
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None or not Path("/proc").is_dir():
+        return
+    left = _agents_left(factory.getbasetemp())
+    for pid in left:
+        try:
+            os.kill(pid, 15)
+        except OSError:
+            pass
+    if left and exitstatus == 0:
+        sys.stderr.write(f"\nFAILED: {len(left)} gpg-agent process(es) left running by the tests (stop them with gpgkeys.stop_agents)\n")
         session.exitstatus = 1

@@ -39,7 +39,7 @@ HOSTILE = {
     "400k keys": (b"".join(b"k%05x: 0\n" % i for i in range(400_000)), "TFC0001-E110"),
     "400k keys in one line": (b"x: {" + b", ".join(b"k%05x: 0" % i for i in range(350_000)) + b"}\n", "TFC0001-E110"),
     "2k-deep block nesting": (b"".join(b" " * i + b"k:\n" for i in range(2_000)), "TFC0001-E107"),
-    "python object tag": (b"x: !!python/object/apply:os.system ['touch /tmp/strataml-pwned']\n", "TFC0001-E109"),
+    "python object tag": (b"x: !!python/object/apply:os.system ['touch CANARY']\n", "TFC0001-E109"),
     "python name tag": (b"x: !!python/name:os.system\n", "TFC0001-E109"),
     "binary garbage": (bytes(range(256)) * 64, "TFC0001-E102"),
     "duplicate keys": (HEAD + b"seed: 2\n", "TFC0001-E108"),
@@ -48,8 +48,10 @@ HOSTILE = {
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("name", sorted(HOSTILE))
-def test_hostile_metadata_is_a_finding_in_bounded_memory(ws: Path, name: str) -> None:
+def test_hostile_metadata_is_a_finding_in_bounded_memory(ws: Path, name: str, tmp_path: Path) -> None:
     content, code = HOSTILE[name]
+    canary = tmp_path / "pwned"  # what the object tag would create, were it ever run
+    content = content.replace(b"CANARY", str(canary).encode())
     tracemalloc.start()
     try:
         loaded = load_bytes(content)
@@ -60,7 +62,7 @@ def test_hostile_metadata_is_a_finding_in_bounded_memory(ws: Path, name: str) ->
     assert peak < 64 * 1024 * 1024, f"{name} used {peak:,} bytes"
     (ws / SPEC).write_bytes(content)
     assert code in {f.code for f in engine.doctor(ws).findings}
-    assert not Path("/tmp/strataml-pwned").exists()
+    assert not canary.exists()
 
 
 @pytest.mark.timeout(120)

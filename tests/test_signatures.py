@@ -37,6 +37,13 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, gpgkeys
     gpgkeys.stop_agents([k.home for k in made.values()] + [p for p in base.rglob("*home") if p.is_dir()])
 
 
+@pytest.fixture(autouse=True)
+def _stop_copied_homes(tmp_path: Path) -> Iterator[None]:
+    """A test that copies a key's home (gpgkeys.copy_home) into its tmp_path leaves an agent: stopped here."""
+    yield
+    gpgkeys.stop_agents([p for p in tmp_path.glob("*-home") if p.is_dir()])
+
+
 def node(index: dict, ref: str) -> dict:
     return next(n for n in index["nodes"] if n["id"] == ref)
 
@@ -492,3 +499,19 @@ def test_keys_add_refuses_to_judge_a_narrowing_under_a_policy_it_cannot_read(ws:
     code, _, err = cli(ws, "keys", "add", str(alice.public), "--scope", "ledger", capsys=capsys)
     assert code == 2 and "strataml.yaml has errors, so its signing policy cannot be read" in err
     assert (ws / "tfc/keys/keys.yaml").read_bytes() == manifest
+
+
+def test_promote_key_chooses_the_signer(ws: Path, keys, capsys) -> None:
+    alice, bob = keys["Alice"], keys["Bob"]
+    pin(ws, alice, "ledger")
+    pin(ws, bob, "ledger")
+    policy(ws, {"records": "ledger", "scope": "ledger"})
+    base = ["-C", str(ws), "promote", "model:sales-model@1", "--to", "candidate", "--sign", "--gnupghome", str(alice.home)]
+    # Bob's key is pinned but its secret is not in Alice's keyring: refused, nothing appended.
+    assert run([*base, "--key", bob.fingerprint]) == 3  # the tool cannot act: the secret key is not there
+    err = capsys.readouterr().err
+    assert f"no secret key {bob.fingerprint} in the keyring in {alice.home}" in err and "Traceback" not in err
+    assert not (ws / "models/sales-model/lifecycle.jsonl").exists()
+    assert run([*base, "--key", alice.fingerprint, "--format", "json"]) == 0
+    assert alice.fingerprint in capsys.readouterr().out
+    assert found(ws) == []

@@ -1,0 +1,112 @@
+"""Options no other test drives, each through the installed console script."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, read_yaml
+from strataml import lfs
+from strataml.schemas import KINDS, schema_id
+
+FLOWERS = "datasets/flowers/1/flowers.csv"
+
+
+def cli(exe: list[str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    return subprocess.run([*exe, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+def git(cwd: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "T",
+           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=env)
+
+
+def test_init_format_json_lists_every_file_it_wrote(tmp_path: Path, strataml_exe: list[str]) -> None:
+    done = cli(strataml_exe, "init", "lab", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["path"] == str(tmp_path / "lab")
+    written = sorted(f["path"] for f in out["files"])
+    on_disk = sorted(str(p.relative_to(tmp_path / "lab")) for p in (tmp_path / "lab").rglob("*") if p.is_file())
+    assert written == on_disk and {f["action"] for f in out["files"]} == {"created"}
+
+
+def test_dataset_add_description_and_source_kind_are_recorded(tmp_path: Path, strataml_exe: list[str]) -> None:
+    assert cli(strataml_exe, "init", str(tmp_path / "lab")).returncode == 0
+    done = cli(strataml_exe, "-C", str(tmp_path / "lab"), "dataset", "add", "iris", str(ROOT / "datasets/iris/1/iris.csv"),
+               "--version", "1", "--license", "CC-BY-4.0", "--source", "made by a script", "--source-kind", "generated",
+               "--description", "Iris, regenerated for a test")
+    assert done.returncode == 0, done.stderr
+    record = read_yaml(tmp_path / "lab/datasets/iris/1/dataset.yaml")
+    assert record["description"] == "Iris, regenerated for a test"
+    assert record["source"] == {"kind": "generated", "note": "made by a script"}
+    bad = cli(strataml_exe, "-C", str(tmp_path / "lab"), "dataset", "add", "iris", str(ROOT / "datasets/iris/1/iris.csv"),
+              "--version", "2", "--source-kind", "scraped")
+    assert bad.returncode == 3 and "'scraped' is not one of" in bad.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_schema_prints_every_kind(strataml_exe: list[str], kind: str) -> None:
+    done = cli(strataml_exe, "schema", kind)
+    assert done.returncode == 0, done.stderr
+    schema = json.loads(done.stdout)
+    assert schema["$id"].endswith(f"{kind}.schema.json")
+    text = json.dumps(schema)
+    assert "common.schema.json" not in text  # self-contained, for editors
+    if kind in ("dataset", "experiment", "run", "model", "workspace", "keys", "gate", "ledger-entry", "index"):
+        assert schema_id(kind).split("/")[1] == kind
+
+
+def test_schema_of_an_unknown_kind_is_a_usage_error(strataml_exe: list[str]) -> None:
+    done = cli(strataml_exe, "schema", "datset")
+    assert done.returncode == 3 and "datset" in done.stderr
+
+
+def test_require_content_turns_a_pointer_into_an_error(ws: Path, strataml_exe: list[str]) -> None:
+    data = (ws / FLOWERS).read_bytes()
+    (ws / FLOWERS).write_bytes(lfs.format_pointer(hashlib.sha256(data).hexdigest(), len(data)))
+    verified = cli(strataml_exe, "-C", str(ws), "doctor", "--format", "json")
+    assert verified.returncode == 0
+    assert [(f["code"], f["path"]) for f in json.loads(verified.stdout)["findings"]] == [("TFC0006-I010", FLOWERS)]
+    required = cli(strataml_exe, "-C", str(ws), "doctor", "--require-content", "--format", "json")
+    assert required.returncode == 2
+    assert [(f["code"], f["path"]) for f in json.loads(required.stdout)["findings"]] == [("TFC0006-E012", FLOWERS)]
+
+
+def test_no_git_skips_what_only_git_knows(ws: Path, strataml_exe: list[str]) -> None:
+    git(ws, "init", "-q")
+    git(ws, "add", "strataml.yaml")
+    git(ws, "commit", "-qm", "config only")
+    asked = cli(strataml_exe, "-C", str(ws), "doctor", "--format", "json")
+    codes = {f["code"] for f in json.loads(asked.stdout)["findings"]}
+    assert asked.returncode == 1 and codes == {"TFC0006-W012"}  # metadata not tracked
+    skipped = cli(strataml_exe, "-C", str(ws), "doctor", "--no-git", "--format", "json")
+    assert skipped.returncode == 0 and json.loads(skipped.stdout)["findings"] == []
+    # History rules still ask git: with --since, the records new since HEAD are checked, tracking is not.
+    since = cli(strataml_exe, "-C", str(ws), "doctor", "--no-git", "--since", "HEAD")
+    assert since.returncode == 0 and "6 records (changed since --since) checked" in since.stdout
+
+
+def test_index_to_a_file_is_the_index(ws: Path, strataml_exe: list[str], tmp_path: Path) -> None:
+    out = tmp_path / "out/index.json"
+    out.parent.mkdir()
+    written = cli(strataml_exe, "-C", str(ws), "index", "-o", str(out))
+    assert written.returncode == 0 and f"Wrote {out}" in written.stderr
+    printed = cli(strataml_exe, "-C", str(ws), "index", "-o", "-")
+    assert out.read_text() == printed.stdout and json.loads(printed.stdout)["schema"] == "strataml/index/v1"
+
+
+def test_model_register_format_json(ws: Path, strataml_exe: list[str]) -> None:
+    run = next(p.name for p in (ws / "runs").iterdir())
+    again = cli(strataml_exe, "-C", str(ws), "model", "register", f"run:{run}", "--name", "sales-model", "--format", "json")
+    assert again.returncode == 0, again.stderr
+    out = json.loads(again.stdout)
+    assert out["model"] == "model:sales-model@1" and out["created"] is False
