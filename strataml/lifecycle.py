@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml import atomic
+from strataml.canonical import NotCanonical, jcs
 from strataml.errors import StrataError
 from strataml.schemas import schema_id, validate
 from strataml.times import parse_time, stamp
@@ -58,7 +59,10 @@ def ledger_rel(model: str) -> str:
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """The entry's RFC 8785 form: the bytes its hash is over, and the line written. For every
+    valid entry (ASCII keys; text, integers below 2^53 and null) these are the bytes of the
+    compact, key-sorted json.dumps that wrote every ledger before 0.2.0: old chains verify as they did."""
+    return jcs(entry)
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
@@ -154,7 +158,11 @@ def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) 
             f"line {number} does not follow the line before it (prev {entry['prev']}, expected {prev})",
             fix,
         )
-    if entry["hash"] != entry_hash(entry):
+    try:
+        computed = entry_hash(entry)
+    except NotCanonical as exc:
+        return Problem(SCHEMA, number, f"line {number} has no canonical form: {exc}", fix)
+    if entry["hash"] != computed:
         return Problem(
             CHAIN, number, f"line {number} was edited after it was written (its hash does not match its content)", fix
         )

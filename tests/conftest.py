@@ -139,7 +139,42 @@ def _agents_left(base: Path) -> list[int]:
     return pids
 
 
+def _checkout_state() -> dict[str, tuple[int, int]]:
+    """Size and mtime of every tracked file of the checkout and of its .strataml/: what a test
+    must never change (it works on copies in temporary folders)."""
+    import subprocess
+
+    try:
+        tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    paths = [ROOT / p for p in tracked.decode("utf-8", "surrogateescape").split("\0") if p]
+    paths += [p for p in (ROOT / ".strataml").rglob("*") if p.is_file()]
+    state = {}
+    for path in paths:
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        state[str(path.relative_to(ROOT))] = (st.st_size, st.st_mtime_ns)
+    return state
+
+
+_checkout_before: dict[str, tuple[int, int]] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if IN_CI:
+        _checkout_before.update(_checkout_state())
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if IN_CI and _checkout_before:
+        after = _checkout_state()
+        changed = sorted(k for k in set(after) | set(_checkout_before) if after.get(k) != _checkout_before.get(k))
+        if changed and exitstatus == 0:
+            sys.stderr.write(f"\nFAILED under CI: the tests changed the checkout: {changed[:10]}\n")
+            session.exitstatus = 1
     if IN_CI and _skipped_golden and exitstatus == 0:
         sys.stderr.write(f"\nFAILED under CI: {len(_skipped_golden)} golden negative case(s) skipped: {_skipped_golden[:5]}\n")
         session.exitstatus = 1

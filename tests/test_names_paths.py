@@ -50,6 +50,7 @@ PATTERN_SAMPLES = [
     "a" * 40,
     "TFC0001-E008",
     "TFC0001",
+    *(f"strataml/{kind}/v1.2" for kind in ("dataset", "experiment", "run", "model")),
 ]
 
 
@@ -532,9 +533,12 @@ def test_keys_list_escapes_a_user_id_written_to_rewrite_the_terminal(ws: Path, t
     home.mkdir(mode=0o700)
     params = ["%no-protection", "Key-Type: EDDSA", "Key-Curve: ed25519", "Key-Usage: sign",
               "Name-Real: Eve\x1b[2J\x1b[1A", "Name-Email: eve@example.org", "Expire-Date: 0", "%commit", ""]
-    gpgkeys.gpg(home, "--gen-key", stdin="\n".join(params).encode())
-    public = tmp_path / "eve.asc"
-    public.write_bytes(gpgkeys.gpg(home, "--armor", "--export").stdout)
+    try:
+        gpgkeys.gpg(home, "--gen-key", stdin="\n".join(params).encode())
+        public = tmp_path / "eve.asc"
+        public.write_bytes(gpgkeys.gpg(home, "--armor", "--export").stdout)
+    finally:
+        gpgkeys.stop_agents([home])
     code, out, _err = invoke(ws, "keys", "add", str(public), "--scope", "models", capsys=capsys)
     assert code == 0
     _clean_text(out)

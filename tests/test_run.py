@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, edit_yaml, read_yaml, require_extra
+from conftest import ROOT, copy_example, edit_yaml, read_yaml, require_extra
 from strataml.cli.main import run
 from strataml.doctor import engine
 from strataml.plugins.sklearn import names as SklearnNames
@@ -236,10 +236,11 @@ def test_core_only_install_lists_plugins_and_names_the_extra(tmp_path: Path) -> 
     sklearn = next(p for p in json.loads(listed.stdout) if p["key"] == "sklearn")
     assert sklearn["installed"] is False and sklearn["extra"] == "sklearn"
     assert "pip install 'strataml[sklearn]'" in core_only("plugins").stdout
-    proc = core_only("-C", str(ROOT), "run", "iris-logreg", "--dry-run")
+    example = copy_example(tmp_path / "example")  # never the checkout: the doctor writes its cache
+    proc = core_only("-C", str(example), "run", "iris-logreg", "--dry-run")
     assert proc.returncode == 3 and "Traceback" not in proc.stderr
     assert "pip install 'strataml[sklearn]'" in proc.stderr
-    doctor = core_only("-C", str(ROOT), "doctor", "--strict")
+    doctor = core_only("-C", str(example), "doctor", "--strict")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
+from strataml.canonical import NotCanonical, jcs
 from strataml.controls import refuse
 from strataml.doctor import engine
 from strataml.errors import Refusal, StrataError
@@ -66,8 +66,8 @@ def find_experiment(workspace: Workspace, target: str, cwd: Path | None = None) 
 
 
 def config_hash(document: dict[str, Any]) -> str:
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """sha256 over the spec's RFC 8785 form (TFC-0003); NotCanonical for a spec without one."""
+    return "sha256:" + hashlib.sha256(jcs(document)).hexdigest()
 
 
 def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
@@ -107,7 +107,7 @@ def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
         tags=dict(doc.get("tags") or {}),
         gates=tuple(doc.get("gates") or ()),
         register=(doc.get("register") or {}).get("model"),
-        config_hash=config_hash(doc),
+        config_hash=_config_hash(record, doc),
         dataset=dataset,
         document=doc,
     )
@@ -117,6 +117,15 @@ def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
     if plugin_problems:
         raise SpecError(record.meta, plugin_problems)
     return spec, plugin
+
+
+def _config_hash(record: Record, doc: dict[str, Any]) -> str:
+    try:
+        return config_hash(doc)
+    except NotCanonical as exc:
+        raise SpecError(
+            record.meta, [f"{exc}: write the value as text (quoted) or as a number a double holds exactly"]
+        ) from None
 
 
 def _doctor_problems(workspace: Workspace, record: Record) -> list[str]:
