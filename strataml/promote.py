@@ -46,7 +46,9 @@ def promote(
     try:
         string(reason, "--reason")  # a ledger line is JCS text: an argument that is not Unicode cannot be one
     except NotCanonical as exc:
-        raise StrataError(str(exc), "write the reason in plain text (the shell passed bytes that are not UTF-8)") from None
+        raise StrataError(
+            str(exc), "write the reason in plain text (the shell passed bytes that are not UTF-8)"
+        ) from None
     ws = load(root)
     trust.require_config(ws.config)  # the policy decides what a promotion needs: never skipped as unreadable
     record = ws.require(target, "model", "promote a model version: model:NAME@VERSION")

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The golden positive workspace: the conformance suite's base, one copy for the suite and the tests.
+POSITIVE = Path(__file__).resolve().parent.parent / "strataml" / "conformance_suite" / "base"
 TEST_DATA = Path(__file__).resolve().parent / "data"  # vendored, with where each file comes from
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -43,7 +44,7 @@ def require_extra(module: str, extra: str) -> None:
 def ws(tmp_path: Path) -> Path:
     """A fresh copy of the golden positive workspace (clean under `doctor --strict`)."""
     target = tmp_path / "ws"
-    shutil.copytree(FIXTURES / "positive", target, symlinks=True)
+    shutil.copytree(POSITIVE, target, symlinks=True)
     return target
 
 

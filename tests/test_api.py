@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from conftest import (
-    FIXTURES,
+    POSITIVE,
     ROOT,
     age,
     assert_policy_names_inline_code,
@@ -81,7 +81,7 @@ def q(ref: str) -> str:
 
 
 def copy_positive(target: Path) -> Path:
-    shutil.copytree(FIXTURES / "positive", target, symlinks=True)
+    shutil.copytree(POSITIVE, target, symlinks=True)
     return target
 
 

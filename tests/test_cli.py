@@ -177,10 +177,10 @@ def test_schema_command_prints_self_contained_schema(strataml_exe: list[str]) ->
 def test_an_error_line_is_bounded_like_a_finding(tmp_path: Path, strataml_exe: list[str]) -> None:
     import shutil
 
-    from conftest import FIXTURES
+    from conftest import POSITIVE
 
     ws = tmp_path / "ws"
-    shutil.copytree(FIXTURES / "positive", ws)
+    shutil.copytree(POSITIVE, ws)
     proc = subprocess.run(
         [*strataml_exe, "-C", str(ws), "show", "dataset:" + "x" * 100_000 + "@1"],
         capture_output=True, text=True, timeout=120,

@@ -8,13 +8,13 @@ import random
 
 import pytest
 
-from conftest import FIXTURES, ROOT, read_yaml
+from conftest import POSITIVE, ROOT, read_yaml
 from strataml import schemas
 
 
 def documents() -> list[tuple[str, object]]:
     docs: list[tuple[str, object]] = []
-    for root in (ROOT, FIXTURES / "positive"):
+    for root in (ROOT, POSITIVE):
         docs += [("dataset", read_yaml(p)) for p in root.glob("datasets/*/*/dataset.yaml")]
         docs += [("experiment", read_yaml(p)) for p in root.glob("experiments/*.yaml")]
         docs += [("run", read_yaml(p)) for p in root.glob("runs/*/run.yaml")]

@@ -217,10 +217,10 @@ def test_attributes_that_make_the_config_unreadable_do_not_lift_the_base_policy(
 def test_attributes_above_a_workspace_in_a_subfolder_count_too(tmp_path: Path) -> None:
     import shutil
 
-    from conftest import FIXTURES
+    from conftest import POSITIVE
 
     top = tmp_path / "mono"
-    shutil.copytree(FIXTURES / "positive", top / "ml" / "ws", symlinks=True)
+    shutil.copytree(POSITIVE, top / "ml" / "ws", symlinks=True)
     git(top, "init", "-q")
     base = commit_all(top, "a monorepo")
     (top / "ml" / ".gitattributes").write_text("*.csv text eol=crlf\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import models_helpers as ledgers
-from conftest import FIXTURES, ROOT, invoke
+from conftest import POSITIVE, ROOT, invoke
 from strataml import gates
 from strataml.doctor import engine
 
@@ -74,7 +74,7 @@ def test_consistent_fail_and_pass_receipts_are_clean(ws: Path) -> None:
     assert engine.doctor(ws, strict=True).findings == ()
 
 
-@pytest.mark.parametrize("root", [FIXTURES / "positive", ROOT], ids=["fixture", "example workspace"])
+@pytest.mark.parametrize("root", [POSITIVE, ROOT], ids=["fixture", "example workspace"])
 def test_the_shipped_workspaces_stay_clean(root: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".git", ".strataml", "tests", "strataml", "*.egg-info",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, require
+from conftest import POSITIVE, require
 from strataml import gitfacts
 from strataml.errors import StrataError
 from test_git_rules import commit_all, git
@@ -23,7 +23,7 @@ def need_git() -> None:
 
 def committed(root: Path, top: Path) -> Path:
     """The golden positive workspace copied to `root`, committed in the repository at `top`."""
-    shutil.copytree(FIXTURES / "positive", root, symlinks=True)
+    shutil.copytree(POSITIVE, root, symlinks=True)
     (root / ".gitignore").write_text(".strataml/\n")
     if not (top / ".git").exists():
         git(top, "init", "-q")
@@ -133,7 +133,7 @@ def test_a_workspace_in_a_folder_named_like_pathspec_magic(tmp_path: Path, folde
     top.mkdir()
     root = committed(top / folder, top)
     # A decoy where a misread pathspec would look.
-    shutil.copytree(FIXTURES / "positive", top / "ws", symlinks=True)
+    shutil.copytree(POSITIVE, top / "ws", symlinks=True)
     commit_all(top, "decoy")
     commit = git(top, "rev-parse", "HEAD")
     assert gitfacts.files_at(root, commit, ["datasets/flowers/1"]) == {
@@ -202,7 +202,7 @@ def test_since_in_a_repository_without_git_says_so(repo: Path, tmp_path: Path, s
 
 def test_doctor_outside_a_repository_needs_no_git(tmp_path: Path, strataml_exe: list[str]) -> None:
     root = tmp_path / "plain"
-    shutil.copytree(FIXTURES / "positive", root, symlinks=True)
+    shutil.copytree(POSITIVE, root, symlinks=True)
     code, out, err = strataml(strataml_exe, root, "doctor", "--strict", "--no-cache", env=no_git_env(tmp_path))
     assert code == 0, out + err
 

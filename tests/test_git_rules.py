@@ -11,7 +11,7 @@ import pytest
 
 import models_helpers
 
-from conftest import FIXTURES, edit_yaml, require
+from conftest import POSITIVE, edit_yaml, require
 from strataml import lfs
 from strataml.cli.main import run
 from strataml.doctor import engine
@@ -42,7 +42,7 @@ def repo(tmp_path: Path) -> Path:
     """The golden positive workspace, committed in a fresh git repository."""
     require(shutil.which("git") is not None, "git is not installed")
     root = tmp_path / "repo"
-    shutil.copytree(FIXTURES / "positive", root, symlinks=True)
+    shutil.copytree(POSITIVE, root, symlinks=True)
     (root / ".gitignore").write_text(".strataml/\n")
     git(root, "init", "-q")
     commit_all(root, "workspace")
@@ -378,7 +378,7 @@ def test_a_running_run_may_still_change(repo: Path) -> None:
 
 def test_outside_a_repository_git_rules_are_skipped(tmp_path: Path) -> None:
     root = tmp_path / "plain"
-    shutil.copytree(FIXTURES / "positive", root)
+    shutil.copytree(POSITIVE, root)
     assert codes(root) == []
 
 

@@ -294,12 +294,12 @@ def test_a_path_with_a_newline_does_not_shift_what_git_answers_for_a_pull_reques
     import subprocess
 
     import models_helpers
-    from conftest import FIXTURES, edit_yaml, require
+    from conftest import POSITIVE, edit_yaml, require
     from test_git_rules import commit_all, git
 
     require(shutil.which("git") is not None, "git is not installed")
     repo = tmp_path / "repo"
-    shutil.copytree(FIXTURES / "positive", repo, symlinks=True)
+    shutil.copytree(POSITIVE, repo, symlinks=True)
     (repo / ".gitignore").write_text(".strataml/\n")
     odd = "runs/20260101T000000Z-odd\nrun"
     shutil.copytree(repo / RUN, repo / odd)

@@ -52,6 +52,7 @@ class LazyGroup(click.Group):
         "keys": ("strataml.cli.keys", "keys"),
         "sign": ("strataml.cli.keys", "sign_command"),
         "schema": ("strataml.cli.schema", "schema"),
+        "conformance": ("strataml.cli.conformance", "conformance"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

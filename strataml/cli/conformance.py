@@ -1,0 +1,91 @@
+"""`strataml conformance`: run a checker over the conformance suite and say where it disagrees."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import click
+
+from strataml.controls import shown
+
+
+@click.command()
+@click.argument("suite", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--tool",
+    metavar="CMD",
+    help="The checker to judge, run in each case's folder; it prints the JSON report of "
+    "`strataml doctor --format json` (default: this strataml's doctor, without its cache).",
+)
+@click.option("--case", "names", multiple=True, metavar="NAME", help="Only this case (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def conformance(suite: Path | None, tool: str | None, names: tuple[str, ...], fmt: str) -> int:
+    """Hold a checker to the contracts: build every case of the conformance suite (a small
+    workspace and the findings a conforming checker reports on it: code, path, severity), run
+    the checker on it, and compare. Exit 0 when it agrees on every case, 2 when it disagrees on
+    any, 3 when it cannot be run.
+
+    \b
+    SUITE defaults to the suite packaged with strataml (one case per rule and clause).
+      strataml conformance
+      strataml conformance --tool 'my-checker --json' --format json
+    """
+    from strataml import conformance as suite_module
+    from strataml.errors import StrataError
+
+    command = shlex.split(tool) if tool else None
+    if tool is not None and not command:
+        raise StrataError(
+            "--tool is empty",
+            "give the command that prints the JSON report, e.g. --tool 'strataml doctor --format json'",
+        )
+    wanted = set(names)
+    known = {c.name for c in suite_module.cases(suite or suite_module.SUITE)}
+    if wanted - known:
+        raise StrataError(
+            f"no case {', '.join(sorted(wanted - known))} in the suite", "see the cases/ folder of the suite"
+        )
+    progress = None
+    if fmt == "text":
+        progress = lambda case: click.echo(f"  {case.name} ...", err=True, nl=False)  # noqa: E731
+    outcomes = []
+    for outcome in suite_module.run(
+        command, suite or suite_module.SUITE, only=(lambda c: c.name in wanted) if wanted else None, progress=progress
+    ):
+        outcomes.append(outcome)
+        if fmt == "text":
+            click.echo(" agrees" if outcome.agrees else " DISAGREES", err=True)
+    errors = [o for o in outcomes if o.error is not None]
+    disagree = [o for o in outcomes if not o.agrees]
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "cases": len(outcomes),
+                    "agree": len(outcomes) - len(disagree),
+                    "outcomes": [o.as_dict() for o in outcomes],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for outcome in disagree:
+            d = outcome.as_dict()
+            click.echo(shown(f"{d['case']}: {d['why']}"))
+            if d["error"]:
+                click.echo(shown(f"  could not judge: {d['error']}"))
+            for code, path, severity in d["missing"]:
+                click.echo(shown(f"  missing     {severity:<8} {code}  {path}"))
+            for code, path, severity in d["unexpected"]:
+                click.echo(shown(f"  unexpected  {severity:<8} {code}  {path}"))
+        verdict = "agrees with" if not disagree else "disagrees with"
+        click.echo(
+            f"{verdict} {len(outcomes) - len(disagree)} of {len(outcomes)} cases"
+            if not disagree
+            else f"DISAGREES on {len(disagree)} of {len(outcomes)} cases"
+        )
+    if outcomes and len(errors) == len(outcomes):
+        return 3  # the tool never produced a report: it could not be run
+    return 2 if disagree else 0
