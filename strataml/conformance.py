@@ -5,7 +5,7 @@ A suite folder holds `base/` (a workspace that passes `doctor --strict`) and `ca
 a list of edits that turn a copy of the base into the case, and the findings expected of it:
 `{"code", "path", "severity"}`, compared as a multiset (messages, hints and lines are the
 checker's own). The edits are data, not code, so a runner in any language can build the cases:
-write (text or base64 bytes), delete, mkdir, symlink, fifo.
+write (text or base64 bytes), delete (a file, or a folder already emptied), mkdir, symlink, fifo.
 """
 
 from __future__ import annotations
@@ -94,11 +94,16 @@ def build(case: Case, base: Path, target: Path) -> None:
         if not parent.resolve().is_relative_to(target.resolve()):
             raise StrataError(f"case {case.name}: edit path {rel!r} leads out of the workspace", "fix the case file")
         op = edit["op"]
+        if op in ("write", "symlink", "fifo") and (where.is_symlink() or where.is_file()):
+            where.unlink()  # an edit replaces what is there, and never writes through a link
         if op == "write":
             where.parent.mkdir(parents=True, exist_ok=True)
             where.write_bytes(_bytes(edit))
         elif op == "delete":
-            where.unlink()
+            if where.is_dir() and not where.is_symlink():
+                where.rmdir()  # emptied by the deletes before it
+            else:
+                where.unlink()
         elif op == "mkdir":
             where.mkdir(parents=True, exist_ok=True)
         elif op == "symlink":

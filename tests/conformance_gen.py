@@ -36,8 +36,55 @@ def windows(**given: tuple[str, str]) -> Callable[[Path], None]:
         {k: {"start": a, "end": b} for k, (a, b) in given.items()}))
 
 
+RUN = "runs/20260101T000000Z-sales-forecast-a1b2c3"
+MODEL = "models/sales-model/1"
+FLOWERS_CSV = "datasets/flowers/1/flowers.csv"
+
+
+def pointer(ws: Path, text: Callable[[str, int], str]) -> None:
+    """The flowers CSV checked out as a Git LFS pointer (no repository: verified by the pointer)."""
+    import hashlib
+
+    data = (ws / FLOWERS_CSV).read_bytes()
+    (ws / FLOWERS_CSV).write_text(text(hashlib.sha256(data).hexdigest(), len(data)), newline="")
+
+
+def symlinked_config(ws: Path) -> None:
+    (ws / "elsewhere.yaml").write_bytes((ws / "strataml.yaml").read_bytes())
+    (ws / "strataml.yaml").unlink()
+    (ws / "strataml.yaml").symlink_to("elsewhere.yaml")
+
+
+def renamed(ws: Path, old: str, new: str) -> None:
+    (ws / old).rename(ws / new)
+
+
 # One case per clause the golden set does not reach (issue: every rule, every clause).
 CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
+    "TFC0001-E001-symlink": ("strataml.yaml that is a symlink is not read", symlinked_config),
+    "TFC0001-E003-run-id": ("a run id outside the grammar", lambda ws: renamed(ws, RUN, "runs/-bad-run")),
+    "TFC0001-E005-experiment-name": ("an experiment's name differs from its file name",
+                                     lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d.update(name="sales-other"))),
+    "TFC0001-E102-control-character": ("a control character in metadata text",
+                                       lambda ws: (ws / SALES_SPEC).write_bytes((ws / SALES_SPEC).read_bytes() + b"tags: {a: \"x\x07y\"}\n")),
+    "TFC0003-E003-no-end": ("a finished run without ended_at", lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d.pop("ended_at"))),
+    "TFC0004-E003-other-model": ("a gate receipt naming another model",
+                                 lambda ws: _edit_gate(ws, lambda g: g.update(model="model:other@1"))),
+    "TFC0006-E004-absolute": ("an absolute recorded path", lambda ws: _recorded_path(ws, "/etc/passwd")),
+    "TFC0006-E004-backslash": ("a recorded path with a backslash", lambda ws: _recorded_path(ws, "data\\flowers.csv")),
+    "TFC0006-E004-dot": ("a recorded path with a . segment", lambda ws: _recorded_path(ws, "./flowers.csv")),
+    "TFC0006-E005-dangling": ("a symlink that points nowhere", lambda ws: (ws / FLOWERS / "gone.csv").symlink_to("no-such-file")),
+    "TFC0006-I010-pointer": ("a recorded file present as a canonical Git LFS pointer is verified by it",
+                             lambda ws: pointer(ws, lambda oid, n: f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {n}\n")),
+    "TFC0006-W010-crlf-pointer": ("a pointer with CRLF line ends decodes but is not canonical",
+                                  lambda ws: pointer(ws, lambda oid, n: f"version https://git-lfs.github.com/spec/v1\r\noid sha256:{oid}\r\nsize {n}\r\n")),
+    "TFC0006-E011-pointer-size-first": ("a pointer git-lfs rejects (size before oid)",
+                                        lambda ws: pointer(ws, lambda oid, n: f"version https://git-lfs.github.com/spec/v1\nsize {n}\noid sha256:{oid}\n")),
+    "TFC0006-E010-pointer-mismatch": ("a pointer to other content than recorded",
+                                      lambda ws: pointer(ws, lambda oid, n: f"version https://git-lfs.github.com/spec/v1\noid sha256:{'0' * 64}\nsize {n}\n")),
+    "TFC0008-E004-paths": ("two recorded paths that fold alike", lambda ws: _second_path(ws, "Flowers.csv")),
+    "TFC0008-E008-no-time-range": ("a time split over a dataset without a time range",
+                                   lambda ws: edit_yaml(ws / SALES, lambda d: d.pop("time_range"))),
     "TFC0006-W001-symlink-inside": ("an unrecorded symlink inside its record folder is an unrecorded file",
                                     lambda ws: (ws / FLOWERS / "alias.csv").symlink_to("flowers.csv")),
     "TFC0006-E006-symlink-to-folder": ("a symlink to a folder inside a record folder is not a regular file",
@@ -65,6 +112,27 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
 }
 
 
+def _edit_gate(ws: Path, change: Callable[[dict], None]) -> None:
+    import models_helpers
+
+    models_helpers.edit_gate(ws, 1, change)
+
+
+def _recorded_path(ws: Path, path: str) -> None:
+    from test_rules_golden import redigest
+
+    edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d["files"][0].update(path=path))
+    redigest(ws, FLOWERS)
+
+
+def _second_path(ws: Path, path: str) -> None:
+    from test_rules_golden import redigest
+
+    (ws / FLOWERS / path).write_bytes((ws / FLOWERS_CSV).read_bytes())
+    edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d["files"].append({**d["files"][0], "path": path}))
+    redigest(ws, FLOWERS)
+
+
 def edits(base: Path, case: Path) -> list[dict[str, object]]:
     """What turns `base` into `case`, as the suite's data edits (paths in code point order)."""
     def tree(root: Path) -> dict[str, os.stat_result]:
@@ -77,9 +145,8 @@ def edits(base: Path, case: Path) -> list[dict[str, object]]:
 
     before, after = tree(base), tree(case)
     out: list[dict[str, object]] = []
-    for rel in sorted(set(before) - set(after), reverse=True):
-        if not stat.S_ISDIR(before[rel].st_mode):
-            out.append({"op": "delete", "path": rel})
+    for rel in sorted(set(before) - set(after), reverse=True):  # children before their folder
+        out.append({"op": "delete", "path": rel})
     for rel in sorted(after):
         st, path = after[rel], case / rel
         if stat.S_ISLNK(st.st_mode):
