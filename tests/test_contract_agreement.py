@@ -140,3 +140,18 @@ def test_every_changelog_names_the_rules_its_next_version_adds() -> None:
         if rule.enforced_note == "since 0.2.0":
             changelog = documents()[rule.document].split("\n## Changelog\n", 1)[1]
             assert f"`{code}`" in changelog, f"{rule.document}: the changelog does not name {code}"
+
+
+def test_a_workspace_can_pin_the_rules_its_strict_gate_enforces(ws: Path) -> None:
+    edit_yaml(ws / SALES_SPEC, lambda d: d.update(gates=["test_f1 >= 0.5"]))  # TFC0003-E004, since 0.2.0
+    assert [(f.code, f.severity) for f in engine.doctor(ws).findings] == [("TFC0003-E004", "error")]
+    edit_yaml(ws / "strataml.yaml", lambda d: d.update(doctor={"rules": "0.1.0"}))
+    report = engine.doctor(ws, strict=True)
+    assert [(f.code, f.severity) for f in report.findings] == [("TFC0003-E004", "info")] and report.exit_code == 0
+    # Rules of the pinned version stay what they were; an explicit override still wins.
+    edit_yaml(ws / SALES, lambda d: d.update(digest="sha256:" + "ab" * 32))
+    assert ("TFC0002-E002", "error") in [(f.code, f.severity) for f in engine.doctor(ws).findings]
+    edit_yaml(ws / "strataml.yaml", lambda d: d.update(doctor={"rules": "0.1.0", "severity": {"TFC0003-E004": "warning"}}))
+    assert ("TFC0003-E004", "warning") in [(f.code, f.severity) for f in engine.doctor(ws).findings]
+    edit_yaml(ws / "strataml.yaml", lambda d: d.update(doctor={"rules": "latest"}))
+    assert ("TFC0001-E001", "strataml.yaml") in found(ws)

@@ -219,11 +219,27 @@ def policy_for(workspace: Workspace | dict, select: Sequence[str] = (), ignore: 
     doctor: dict[str, Any] = config["doctor"] if isinstance(config.get("doctor"), dict) else {}
     overrides: dict[str, Any] = doctor["severity"] if isinstance(doctor.get("severity"), dict) else {}
     ignored: list[Any] = doctor["ignore"] if isinstance(doctor.get("ignore"), list) else []
+    severity = {c: s for c, s in overrides.items() if c in known and s in (*SEVERITIES, "off")}
+    pinned = _version(doctor.get("rules"))
+    if pinned is not None:
+        # Rules newer than the pin are seen, not enforced: info until the team moves the pin
+        # (a change to strataml.yaml, which --since judges by the base's and reports for review).
+        for code, rule in known.items():
+            since = _version(rule.enforced_note.removeprefix("since ").strip())
+            if since is not None and since > pinned and code not in severity:
+                severity[code] = "info"
     return Policy(
         select=tuple(p.upper() for p in select),
         ignore=tuple(p.upper() for p in (*ignore, *[i for i in ignored if isinstance(i, str)])),
-        severity={c: s for c, s in overrides.items() if c in known and s in (*SEVERITIES, "off")},
+        severity=severity,
     )
+
+
+def _version(text: object) -> tuple[int, ...] | None:
+    if not isinstance(text, str):
+        return None
+    parts = text.split(".")
+    return tuple(int(p) for p in parts) if len(parts) == 3 and all(p.isascii() and p.isdigit() for p in parts) else None
 
 
 def run(
