@@ -97,6 +97,15 @@ def _sections(text: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def reserved(code: str) -> str | None:
+    """The contract whose changelog reserves `code` (a number never assigned), else None."""
+    for doc, text in documents().items():
+        for line in text.splitlines():
+            if line.startswith("- Reserved codes:") and f"`{code}`" in line:
+                return doc
+    return None
+
+
 def rule(code: str) -> Rule:
     return registry()[code]
 

@@ -77,3 +77,9 @@ def test_list_rules_json(capsys) -> None:
     rules = json.loads(capsys.readouterr().out)
     assert len(rules) == len(registry())
     assert {"code", "name", "severity", "tfc", "enforced", "summary"} <= set(rules[0])
+
+
+def test_a_reserved_code_is_explained_as_reserved(capsys) -> None:
+    assert run(["doctor", "--explain", "TFC0001-E006"]) == 3
+    err = capsys.readouterr().err
+    assert "TFC0001-E006 is a reserved code: no rule was ever given it" in err and "TFC-0001-workspace-layout.md" in err

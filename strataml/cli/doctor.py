@@ -182,10 +182,15 @@ def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
 
 
 def _explain(stream: TextIO, color: bool, fmt: str, code: str) -> None:
-    from strataml.contracts import closest_codes, registry
+    from strataml.contracts import closest_codes, registry, reserved
 
     rules = registry()
     rule = rules.get(code.strip().upper())
+    if rule is None and (doc := reserved(code.strip().upper())) is not None:
+        raise StrataError(
+            f"{code.strip().upper()} is a reserved code: no rule was ever given it, and none will be",
+            f"see the changelog of tfc/{doc}; `strataml doctor --list-rules` lists the rules",
+        )
     if rule is None:
         close = closest_codes(code)
         raise StrataError(
