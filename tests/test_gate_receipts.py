@@ -4,6 +4,7 @@ receipt cannot claim PASS for criteria its own numbers fail, nor speak for anoth
 from __future__ import annotations
 
 import shutil
+import json
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,18 @@ def test_receipts_are_written_and_checked_by_one_evaluator() -> None:
 
     assert records._receipt_disagrees({**receipt, "model": ledgers.ref(1)}) == []
     assert records._receipt_disagrees({**receipt, "status": "PASS"})
+
+
+@pytest.mark.parametrize("replace", ["delete", "folder", "symlink"])
+def test_a_model_without_a_readable_receipt_is_an_error_and_is_not_promoted(ws: Path, replace: str, capsys) -> None:
+    receipt = ws / "models/sales-model/1/gate.json"
+    receipt.unlink()
+    if replace == "folder":
+        receipt.mkdir()
+    elif replace == "symlink":
+        receipt.symlink_to("/dev/zero")
+    code, out, _err = invoke(ws, "doctor", "--format", "json", capsys=capsys)
+    found = [(f["code"], f["path"]) for f in json.loads(out)["findings"] if f["code"] == "TFC0004-E002"]
+    assert code == 2 and found == [("TFC0004-E002", "models/sales-model/1/gate.json")]
+    code, _out, err = invoke(ws, "promote", "model:sales-model@1", "--to", "candidate", capsys=capsys)
+    assert code == 2 and "TFC0004-E002" in err and not (ws / "models/sales-model/lifecycle.jsonl").exists()

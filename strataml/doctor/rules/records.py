@@ -12,6 +12,7 @@ from strataml.doctor.finding import Finding
 from strataml.doctor.rules.layout import declared_schema_ok, load_problems
 from strataml.hashing import dataset_digest
 from strataml.loading import MAX_BYTES, TOO_LARGE, load_bytes
+from strataml.paths import unsafe
 from strataml.records import Record
 from strataml.times import parse_time
 
@@ -184,10 +185,21 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
     gate = record.data.get("gate")
     if not isinstance(gate, dict) or not isinstance(gate.get("file"), str) or record.folder is None:
         return
+    fix = "restore the receipt from Git; it is written when the model is registered, and model.yaml pins it"
+    problem = unsafe(gate["file"])
+    if problem:
+        yield Finding(GATE_SCHEMA, record.meta, f"gate.file {gate['file']!r}: {problem}", fix, record.line("gate", "file"))
+        return
     rel = f"{record.folder}/{gate['file']}"
     entry = ctx.workspace.entries.get(rel)
-    if entry is None or entry.kind != "file":
-        return  # integrity reports a missing or unsafe file
+    # The receipt is the evidence a promotion rests on (TFC0005-E007): absent or not a file, the
+    # model has none, whatever model.yaml claims.
+    if entry is None:
+        yield Finding(GATE_SCHEMA, rel, f"gate receipt is missing: {record.meta} names it as gate.file", fix)
+        return
+    if entry.kind != "file":
+        yield Finding(GATE_SCHEMA, rel, f"gate receipt is a {entry.kind}, not a regular file; it was not read", fix)
+        return
     try:
         raw = ctx.workspace.read_bytes(rel, limit=MAX_BYTES)
     except TooLarge as exc:
