@@ -148,9 +148,13 @@ def edits(base: Path, case: Path) -> list[dict[str, object]]:
         return out
 
     before, after = tree(base), tree(case)
+    # A path that changed kind (a file now a folder) goes first, as if removed, then comes anew.
+    retyped = {r for r in set(before) & set(after) if stat.S_IFMT(before[r].st_mode) != stat.S_IFMT(after[r].st_mode)}
     out: list[dict[str, object]] = []
-    for rel in sorted(set(before) - set(after), reverse=True):  # children before their folder
+    for rel in sorted((set(before) - set(after)) | retyped, reverse=True):  # children before their folder
         out.append({"op": "delete", "path": rel})
+    for rel in retyped:
+        del before[rel]
     for rel in sorted(after):
         st, path = after[rel], case / rel
         if stat.S_ISLNK(st.st_mode):
