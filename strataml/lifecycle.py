@@ -136,10 +136,27 @@ def parse(raw: bytes, model: str, now: datetime | None = None) -> Ledger:
     return out
 
 
+class _Repeated(ValueError):
+    pass
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Repeated(key)
+        out[key] = value
+    return out
+
+
 def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) -> Problem | None:
     fix = "restore the ledger from Git (`git checkout REF -- FILE`); never edit it by hand"
     try:
-        entry = json.loads(line)
+        entry = json.loads(line, object_pairs_hook=_no_repeats)
+    except _Repeated as exc:
+        return Problem(SCHEMA, number, f"line {number} repeats the key {exc.args[0]!r}: JSON readers disagree on which counts", fix)
+    except RecursionError:
+        return Problem(SCHEMA, number, f"line {number} nests too deeply to be a ledger entry", fix)
     except json.JSONDecodeError as exc:
         return Problem(SCHEMA, number, f"line {number} is not JSON ({exc.msg})", fix)
     except ValueError as exc:  # not UTF-8
@@ -160,8 +177,13 @@ def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) 
         )
     try:
         computed = entry_hash(entry)
+        written = canonical(entry)
     except NotCanonical as exc:
         return Problem(SCHEMA, number, f"line {number} has no canonical form: {exc}", fix)
+    if written != line:
+        # One spelling per entry: a checker that read `"seq":3.0` or a reordered line as the same
+        # entry and one that did not would disagree on the same ledger.
+        return Problem(SCHEMA, number, f"line {number} is not written in its canonical form (RFC 8785)", fix)
     if entry["hash"] != computed:
         return Problem(
             CHAIN, number, f"line {number} was edited after it was written (its hash does not match its content)", fix

@@ -202,3 +202,18 @@ def test_concurrent_promotes_lose_nothing_and_duplicate_nothing(ws: Path) -> Non
     assert sorted(p.wait(timeout=120) for p in procs) == [0, 1, 1, 1]
     assert [e["to"] for e in lines(ws)].count("staging") == 1
     assert found(ws) == []
+
+
+@pytest.mark.parametrize("respell", [
+    lambda line: line.replace('"seq":1', '"seq":1.0'),
+    lambda line: line.replace('","', '", "'),
+    lambda line: "\ufeff" + line,
+    lambda line: line.replace('"to":"candidate"', '"to":"rejected","to":"candidate"'),
+    lambda line: line.replace('"reason":"test"', '"reason":"\\u0074est"'),
+])
+def test_a_ledger_line_has_one_spelling(ws: Path, respell) -> None:
+    # Each variant reads as the same entry (its hash still matches), yet only the canonical spelling passes.
+    [entry] = entries_for(ws, [(ref(1), "candidate")])
+    line = lifecycle.canonical(entry).decode()
+    (ws / LEDGER).write_text(respell(line) + "\n", encoding="utf-8")
+    assert found(ws) == [("TFC0005-E001", LEDGER, 1)]
