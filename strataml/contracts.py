@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 _HEADING = re.compile(r"^### (TFC\d{4}-[EWI]\d{3}) `([a-z0-9-]+)`\s*$")
-_FIELD = re.compile(r"^- (Severity|Enforced|Checked|Rule): (.+)$")
+_FIELD = re.compile(r"^- (Severity|Enforced|Checked|Replaces|Rule): (.+)$")
 CODE = re.compile(r"TFC[0-9]{4}-[EWI][0-9]{3}")  # matched whole: CODE.fullmatch(text)
 
 
@@ -36,6 +36,8 @@ class Rule:
     body: str  # the section's Markdown, without its heading
     # When the doctor applies it: "always", or (history rules) "only with `--since REF`, ..."
     checked: str = "always"
+    # Codes whose findings this rule took over (a pin to an older version keeps enforcing it).
+    replaces: tuple[str, ...] = ()
 
     @property
     def needs_since(self) -> bool:
@@ -75,6 +77,7 @@ def registry() -> dict[str, Rule]:
                 doc,
                 body.strip(),
                 fields.get("Checked", "always").strip(),
+                tuple(CODE.findall(fields.get("Replaces", ""))),
             )
     return dict(sorted(rules.items()))
 

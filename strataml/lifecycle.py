@@ -154,7 +154,9 @@ def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) 
     try:
         entry = json.loads(line, object_pairs_hook=_no_repeats)
     except _Repeated as exc:
-        return Problem(SCHEMA, number, f"line {number} repeats the key {exc.args[0]!r}: JSON readers disagree on which counts", fix)
+        return Problem(
+            SCHEMA, number, f"line {number} repeats the key {exc.args[0]!r}: JSON readers disagree on which counts", fix
+        )
     except RecursionError:
         return Problem(SCHEMA, number, f"line {number} nests too deeply to be a ledger entry", fix)
     except json.JSONDecodeError as exc:

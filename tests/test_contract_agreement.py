@@ -155,3 +155,16 @@ def test_a_workspace_can_pin_the_rules_its_strict_gate_enforces(ws: Path) -> Non
     assert ("TFC0003-E004", "warning") in [(f.code, f.severity) for f in engine.doctor(ws).findings]
     edit_yaml(ws / "strataml.yaml", lambda d: d.update(doctor={"rules": "latest"}))
     assert ("TFC0001-E001", "strataml.yaml") in found(ws)
+
+
+def test_a_pin_never_weakens_below_what_that_version_enforced(ws: Path) -> None:
+    import models_helpers as ledgers
+
+    # TFC0005-E009 took over from TFC0005-E001 in 0.2.0: pinned at 0.1.0 it stays an error, as it was.
+    ledgers.write_ledger(ws, [(ledgers.ref(1), "candidate"), (ledgers.ref(9), "candidate")])
+    edit_yaml(ws / "strataml.yaml", lambda d: d.update(doctor={"rules": "0.1.0"}))
+    assert [(f.code, f.severity) for f in engine.doctor(ws).findings] == [("TFC0005-E009", "error")]
+    # A pin below the first rules pins nothing and says so, rather than silencing every rule.
+    edit_yaml(ws / "strataml.yaml", lambda d: d.update(doctor={"rules": "0.0.0"}))
+    report = engine.doctor(ws)
+    assert {(f.code, f.severity) for f in report.findings} == {("TFC0005-E009", "error"), ("TFC0001-E001", "error")}

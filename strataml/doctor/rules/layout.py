@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from strataml import schemas
 from strataml.controls import find
-from strataml.doctor.engine import Context
+from strataml.doctor.engine import FIRST_RULES, Context
+from strataml.doctor.engine import version as engine_version
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.loading import Loaded
 from strataml.records import Record
@@ -56,6 +57,16 @@ def check(ctx: Context) -> Iterator[Finding]:
                 issue.message,
                 "fix strataml.yaml; `strataml schema workspace` prints the schema",
                 ws.config.line_of(issue.path),
+            )
+        doctor = ws.config.data.get("doctor") if isinstance(ws.config.data, dict) else None
+        pinned = engine_version(doctor.get("rules")) if isinstance(doctor, dict) else None
+        if pinned is not None and pinned < FIRST_RULES:
+            yield Finding(
+                CONFIG_SCHEMA,
+                CONFIG,
+                f"doctor.rules {'.'.join(map(str, pinned))} is older than the first rules (0.1.0): it would pin nothing",
+                "pin a released version, e.g. doctor: {rules: 0.1.0}",
+                ws.config.line_of(("doctor", "rules")),
             )
     for stray in ws.strays:
         yield Finding(_STRAY_CODES[stray.what], stray.path, stray.reason, stray.hint)

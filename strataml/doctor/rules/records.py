@@ -188,7 +188,9 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
     fix = "restore the receipt from Git; it is written when the model is registered, and model.yaml pins it"
     problem = unsafe(gate["file"])
     if problem:
-        yield Finding(GATE_SCHEMA, record.meta, f"gate.file {gate['file']!r}: {problem}", fix, record.line("gate", "file"))
+        yield Finding(
+            GATE_SCHEMA, record.meta, f"gate.file {gate['file']!r}: {problem}", fix, record.line("gate", "file")
+        )
         return
     rel = f"{record.folder}/{gate['file']}"
     entry = ctx.workspace.entries.get(rel)
