@@ -11,10 +11,14 @@ write (text or base64 bytes), delete (a file, or a folder already emptied), mkdi
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
+import re
 import shlex
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from strataml.controls import shown
 from strataml.errors import StrataError
 
 SUITE = Path(__file__).parent / "conformance_suite"
@@ -61,22 +66,69 @@ class Outcome:
         }
 
 
+# Bounds on what a suite (which may come from anyone) can make this runner do.
+MAX_CASE_BYTES = 4 * 1024 * 1024  # a case file
+MAX_FILE_BYTES = 64 * 1024 * 1024  # one file a case writes (the size-limit cases need 5 MiB)
+MAX_REPORT_BYTES = 64 * 1024 * 1024  # what a tool may print
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_OPS = ("write", "delete", "mkdir", "symlink", "fifo")
+
+
 def cases(suite: Path = SUITE) -> list[Case]:
     """The suite's cases in name order; a malformed case file is an error naming it."""
     folder = suite / "cases"
     if not (suite / "base").is_dir() or not folder.is_dir():
-        raise StrataError(f"{suite} is not a conformance suite", "a suite holds base/ and cases/*.json")
-    out = []
-    for path in sorted(folder.glob("*.json")):
-        try:
-            doc = json.loads(path.read_text("utf-8"))
-            if doc.get("format") != FORMAT:
-                raise ValueError(f"format {doc.get('format')!r}, expected {FORMAT}")
-            expected = [(f["code"], f["path"], f["severity"]) for f in doc["expected"]]
-            out.append(Case(path.stem, str(doc.get("why", "")), list(doc["edits"]), expected))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise StrataError(f"{path}: not a conformance case ({exc})", "restore the suite from the release") from None
-    return out
+        raise StrataError(f"{shown(str(suite))} is not a conformance suite", "a suite holds base/ and cases/*.json")
+    return [_case(path) for path in sorted(folder.glob("*.json"))]
+
+
+def _case(path: Path) -> Case:
+    name = path.name[: -len(".json")]
+
+    def bad(why: str) -> StrataError:
+        return StrataError(f"{shown(str(path))}: not a conformance case ({why})", "restore the suite from its release")
+
+    if not _NAME.fullmatch(name):
+        raise bad("a case is named with letters, digits, '.', '_' and '-'")
+    try:
+        st = path.lstat()
+        if not stat.S_ISREG(st.st_mode):
+            raise bad("not a regular file")  # a FIFO would block, /dev/zero would never end
+        if st.st_size > MAX_CASE_BYTES:
+            raise bad(f"{st.st_size:,} bytes, more than {MAX_CASE_BYTES:,}")
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise bad(str(exc)) from None
+    if not isinstance(doc, dict) or type(doc.get("format")) is not int or doc["format"] != FORMAT:
+        raise bad(f"expected an object with format {FORMAT}")
+    edits, expected = doc.get("edits"), doc.get("expected")
+    if not isinstance(edits, list) or not all(_edit_ok(e) for e in edits):
+        raise bad("edits is a list of {op, path, ...} with op one of " + ", ".join(_OPS))
+    if not isinstance(expected, list) or not all(_finding_ok(f) for f in expected):
+        raise bad("expected is a list of {code, path, severity}, each text")
+    for edit in edits:
+        if edit["op"] == "write":
+            try:
+                _bytes(edit, limit=MAX_FILE_BYTES)
+            except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+                raise bad(f"write {edit['path']!r}: {exc}") from None
+    found = [(f["code"], f["path"], f["severity"]) for f in expected]
+    return Case(name, str(doc.get("why", "")), edits, found)
+
+
+def _edit_ok(edit: object) -> bool:
+    return (
+        isinstance(edit, dict)
+        and edit.get("op") in _OPS
+        and isinstance(edit.get("path"), str)
+        and bool(edit["path"])
+        and "\0" not in edit["path"]
+        and (edit["op"] != "symlink" or (isinstance(edit.get("to"), str) and "\0" not in edit["to"]))
+    )
+
+
+def _finding_ok(finding: object) -> bool:
+    return isinstance(finding, dict) and all(isinstance(finding.get(k), str) for k in ("code", "path", "severity"))
 
 
 def build(case: Case, base: Path, target: Path) -> None:
@@ -116,13 +168,23 @@ def build(case: Case, base: Path, target: Path) -> None:
             raise StrataError(f"case {case.name}: unknown edit {op!r}", "edits are write, delete, mkdir, symlink, fifo")
 
 
-def _bytes(content: dict[str, Any]) -> bytes:
+def _bytes(content: dict[str, Any], limit: int = MAX_FILE_BYTES) -> bytes:
     """A write edit's content: `text` or `base64`, then optionally `repeat` (content and `times`)
-    and `then` (content): how a case states a 5 MB file in a few bytes."""
-    data = base64.b64decode(content["base64"]) if "base64" in content else content["text"].encode("utf-8")
+    and `then` (content): how a case states a 5 MB file in a few bytes. Never more than `limit`."""
+    if "base64" in content:
+        data = base64.b64decode(content["base64"], validate=True)
+    elif isinstance(content.get("text"), str):
+        data = content["text"].encode("utf-8")
+    else:
+        raise ValueError("content is text or base64")
     if "repeat" in content:
-        data += _bytes(content["repeat"]) * int(content["repeat"]["times"])
-        data += _bytes(content["then"]) if "then" in content else b""
+        unit, times = _bytes(content["repeat"], limit), content["repeat"].get("times")
+        if type(times) is not int or times < 0 or len(data) + len(unit) * times > limit:
+            raise ValueError(f"repeat.times must be a count giving at most {limit:,} bytes")
+        data += unit * times
+        data += _bytes(content["then"], limit) if "then" in content else b""
+    if len(data) > limit:
+        raise ValueError(f"more than {limit:,} bytes")
     return data
 
 
@@ -135,6 +197,7 @@ def run(
     suite: Path = SUITE,
     only: Callable[[Case], bool] | None = None,
     progress: Callable[[Case], None] | None = None,
+    timeout: float = 120.0,
 ) -> Iterator[Outcome]:
     """Each case built in a temporary folder and judged by `tool` (run there; it prints the JSON
     report of `strataml doctor --format json`)."""
@@ -146,19 +209,51 @@ def run(
             if progress is not None:
                 progress(case)
             where = Path(scratch) / case.name
-            build(case, suite / "base", where)
-            yield _judge(case, command, where)
+            try:
+                build(case, suite / "base", where)
+            except OSError as exc:
+                raise StrataError(
+                    f"case {case.name}: cannot be built ({exc.strerror or exc})", "fix the case file"
+                ) from None
+            yield _judge(case, command, where, timeout)
 
 
-def _judge(case: Case, command: list[str], where: Path) -> Outcome:
+def _judge(case: Case, command: list[str], where: Path, timeout: float) -> Outcome:
+    # The tool's whole process group goes when it overruns, and it sees no repository above the
+    # case (a case is a workspace on its own wherever the temporary folder is).
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(where.parent)}
+    with tempfile.TemporaryFile() as out:
+        try:
+            proc = subprocess.Popen(
+                command, cwd=where, stdout=out, stderr=subprocess.PIPE, env=env, start_new_session=True
+            )
+        except OSError as exc:
+            return Outcome(case, error=f"{shlex.join(command)} could not run: {exc.strerror or exc}")
+        try:
+            _out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            return Outcome(case, error=f"no report within {timeout:g} s (stopped)")
+        size = out.tell()
+        if size > MAX_REPORT_BYTES:
+            return Outcome(case, error=f"printed {size:,} bytes, more than a report ({MAX_REPORT_BYTES:,})")
+        out.seek(0)
+        raw = out.read()
     try:
-        done = subprocess.run(command, cwd=where, capture_output=True, timeout=300, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Outcome(case, error=f"{shlex.join(command)} could not run: {exc}")
-    try:
-        report = json.loads(done.stdout)
-        found = [(f["code"], f["path"], f["severity"]) for f in report["findings"]]
-    except (ValueError, KeyError, TypeError):
-        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-        return Outcome(case, error=f"exit {done.returncode}, no JSON report ({tail[0][:200]})")
+        report = json.loads(raw)
+        findings = report["findings"]
+        if not isinstance(findings, list) or not all(_finding_ok(f) for f in findings):
+            raise TypeError("findings is not a list of {code, path, severity}")
+        found = [(f["code"], f["path"], f["severity"]) for f in findings]
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [str(exc)]
+        return Outcome(case, error=f"exit {proc.returncode}, no JSON report ({shown(tail[0][:200])})")
     return Outcome(case, found)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        proc.kill()
+    proc.wait()

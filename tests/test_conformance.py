@@ -103,3 +103,70 @@ def test_a_case_cannot_write_outside_its_folder(tmp_path: Path) -> None:
     with pytest.raises(conformance.StrataError, match="leads out of the workspace"):
         conformance.build(through, conformance.SUITE / "base", tmp_path / "link")
     assert list(outside.iterdir()) == []
+
+
+def hostile_suite(tmp_path: Path, name: str, content: bytes | None = None) -> Path:
+    suite = tmp_path / "suite"
+    (suite / "base").mkdir(parents=True)
+    (suite / "cases").mkdir()
+    if content is not None:
+        (suite / "cases" / name).write_bytes(content)
+    return suite
+
+
+@pytest.mark.parametrize("name,content,said", [
+    ("list.json", b"[]", "expected an object with format 1"),
+    ("fmt.json", b'{"format": true, "edits": [], "expected": []}', "expected an object with format 1"),
+    ("edits.json", b'{"format": 1, "edits": "rm -rf", "expected": []}', "edits is a list of"),
+    ("noop.json", b'{"format": 1, "edits": [{"path": "x"}], "expected": []}', "edits is a list of"),
+    ("nul.json", b'{"format": 1, "edits": [{"op": "write", "path": "a\\u0000b", "text": ""}], "expected": []}', "edits is a list of"),
+    ("huge.json", b'{"format": 1, "edits": [{"op": "write", "path": "x", "text": "", "repeat": {"text": "a", "times": 1000000000000}}], "expected": []}',
+     "repeat.times must be a count"),
+    ("b64.json", b'{"format": 1, "edits": [{"op": "write", "path": "x", "base64": "!!!"}], "expected": []}', "write 'x'"),
+    ("exp.json", b'{"format": 1, "edits": [], "expected": [{"code": ["X"], "path": "p", "severity": "error"}]}', "expected is a list of"),
+    ("deep.json", b"[" * 200_000 + b"]" * 200_000, "not a conformance case"),
+    ("evil\x1b[2J.json", b'{"format": 1, "edits": [], "expected": []}', "a case is named with letters"),
+])
+def test_a_hostile_suite_is_refused_naming_the_case(tmp_path: Path, name: str, content: bytes, said: str) -> None:
+    done = cli(str(hostile_suite(tmp_path, name, content)))
+    assert done.returncode == 3 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "\x1b" not in done.stderr
+
+
+def test_a_case_file_that_is_a_fifo_or_a_device_is_not_read(tmp_path: Path) -> None:
+    suite = hostile_suite(tmp_path, "x")
+    os.mkfifo(suite / "cases" / "pipe.json")
+    done = cli(str(suite), "--timeout", "5")
+    assert done.returncode == 3 and "not a regular file" in done.stderr
+    (suite / "cases" / "pipe.json").unlink()
+    (suite / "cases" / "zero.json").symlink_to("/dev/zero")
+    done = cli(str(suite))
+    assert done.returncode == 3 and "not a regular file" in done.stderr
+
+
+def test_a_checker_that_hangs_is_stopped_with_what_it_started(tmp_path: Path) -> None:
+    marker = tmp_path / "child-alive"
+    grandchild = f"import time; time.sleep(3); open({str(marker)!r}, 'w').close()"
+    tool = write_tool(tmp_path, f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {grandchild!r}])\ntime.sleep(60)\n")
+    done = cli("--tool", tool, "--case", "base", "--timeout", "1")
+    assert done.returncode == 3 and "no report within 1 s (stopped)" in done.stdout
+    import time
+
+    time.sleep(4)
+    assert not marker.exists()  # the grandchild went with the tool's process group
+
+
+def test_a_bad_tool_command_line_is_a_usage_error() -> None:
+    done = cli("--tool", 'foo "bar')
+    assert done.returncode == 3 and "is not a command line" in done.stderr
+
+
+def test_cases_are_workspaces_of_their_own_wherever_the_temporary_folder_is(tmp_path: Path) -> None:
+    # A temporary folder inside a git repository must not make every record "untracked".
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    inside = tmp_path / "tmp"
+    inside.mkdir()
+    env = {**os.environ, "TMPDIR": str(inside)}
+    done = subprocess.run([sys.executable, "-m", "strataml", "conformance", "--case", "base", "--case", "TFC0006-W001"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -20,8 +20,16 @@ from strataml.controls import shown
     "`strataml doctor --format json` (default: this strataml's doctor, without its cache).",
 )
 @click.option("--case", "names", multiple=True, metavar="NAME", help="Only this case (repeatable).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=120,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long the checker may take on one case; then it (and what it started) is stopped.",
+)
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
-def conformance(suite: Path | None, tool: str | None, names: tuple[str, ...], fmt: str) -> int:
+def conformance(suite: Path | None, tool: str | None, names: tuple[str, ...], timeout: float, fmt: str) -> int:
     """Hold a checker to the contracts: build every case of the conformance suite (a small
     workspace and the findings a conforming checker reports on it: code, path, severity), run
     the checker on it, and compare. Exit 0 when it agrees on every case, 2 when it disagrees on
@@ -35,7 +43,10 @@ def conformance(suite: Path | None, tool: str | None, names: tuple[str, ...], fm
     from strataml import conformance as suite_module
     from strataml.errors import StrataError
 
-    command = shlex.split(tool) if tool else None
+    try:
+        command = shlex.split(tool) if tool else None
+    except ValueError as exc:
+        raise StrataError(f"--tool {tool!r} is not a command line ({exc})", "quote it as a shell would") from None
     if tool is not None and not command:
         raise StrataError(
             "--tool is empty",
@@ -49,10 +60,14 @@ def conformance(suite: Path | None, tool: str | None, names: tuple[str, ...], fm
         )
     progress = None
     if fmt == "text":
-        progress = lambda case: click.echo(f"  {case.name} ...", err=True, nl=False)  # noqa: E731
+        progress = lambda case: click.echo(f"  {shown(case.name)} ...", err=True, nl=False)  # noqa: E731
     outcomes = []
     for outcome in suite_module.run(
-        command, suite or suite_module.SUITE, only=(lambda c: c.name in wanted) if wanted else None, progress=progress
+        command,
+        suite or suite_module.SUITE,
+        only=(lambda c: c.name in wanted) if wanted else None,
+        progress=progress,
+        timeout=timeout,
     ):
         outcomes.append(outcome)
         if fmt == "text":
