@@ -37,9 +37,15 @@ def find_root(start: Path | None = None) -> Path:
 
 
 def repo_top(start: Path) -> Path | None:
-    """The folder holding `.git` (a folder, or a file for worktrees), from `start` upward."""
+    """The folder holding `.git` (a folder, or a file for worktrees), from `start` upward, as git
+    looks: never up into a folder GIT_CEILING_DIRECTORIES names."""
     here = Path(start).resolve()
+    ceilings = {
+        Path(p).resolve() for p in os.environ.get("GIT_CEILING_DIRECTORIES", "").split(os.pathsep) if os.path.isabs(p)
+    }
     for folder in (here, *here.parents):
+        if folder != here and folder in ceilings:
+            return None
         if (folder / ".git").exists():
             return folder
     return None
