@@ -446,3 +446,15 @@ def test_pointer_text_on_a_path_git_lfs_does_not_route_is_not_a_verification(rep
         assert "git lfs track" in report.findings[0].hint and report.exit_code != 0
     # Without git facts the routing is unknown: the pointer still stands in for the content.
     assert codes(repo, use_git=False) == ["TFC0006-I010"]
+
+
+def test_an_x_field_in_strataml_yaml_is_not_a_policy_change(repo: Path) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    edit_yaml(repo / "strataml.yaml", lambda d: d.update({"x-team": {"owner": "platform"}}))
+    commit_all(repo)
+    report = engine.doctor(repo, strict=True, options=engine.Options(since=base))
+    assert report.findings == () and report.exit_code == 0
+    edit_yaml(repo / "strataml.yaml", lambda d: d["doctor"].update(rules="0.1.0"))
+    commit_all(repo)
+    codes = [f.code for f in engine.doctor(repo, options=engine.Options(since=base)).findings]
+    assert codes == ["TFC0001-W001"]  # the rules pin is policy: reviewed, and judged by the base's until merged

@@ -241,7 +241,12 @@ def _trust(ctx: Context, changed: set[str]) -> Iterator[Finding]:
                 f"signing keys or policy changed since {ctx.options.since}",
                 "review the change to `signing:`; it takes effect once merged",
             )
-        moved = sorted(k for k in {*new, *old} if k not in NOT_POLICY and new.get(k) != old.get(k))
+        # x- fields carry a team's own data and no policy (TFC-0001 section 0): not a policy change.
+        moved = sorted(
+            k
+            for k in {*new, *old}
+            if k not in NOT_POLICY and not (isinstance(k, str) and k.startswith("x-")) and new.get(k) != old.get(k)
+        )
         if moved:
             yield Finding(
                 POLICY_CHANGED,
