@@ -51,6 +51,7 @@ PATTERN_SAMPLES = [
     "TFC0001-E008",
     "TFC0001",
     *(f"strataml/{kind}/v1.2" for kind in ("dataset", "experiment", "run", "model")),
+    "0.1.0",
 ]
 
 
