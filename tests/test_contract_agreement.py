@@ -168,3 +168,9 @@ def test_a_pin_never_weakens_below_what_that_version_enforced(ws: Path) -> None:
     edit_yaml(ws / "strataml.yaml", lambda d: d.update(doctor={"rules": "0.0.0"}))
     report = engine.doctor(ws)
     assert {(f.code, f.severity) for f in report.findings} == {("TFC0005-E009", "error"), ("TFC0001-E001", "error")}
+
+
+@pytest.mark.parametrize("threshold", ["1e999", "9" * 400, "1e-999"])
+def test_a_gate_threshold_is_a_finite_number(ws: Path, threshold: str) -> None:
+    edit_yaml(ws / SALES_SPEC, lambda d: d.update(gates=[f"test_accuracy >= {threshold}"]))
+    assert found(ws) == [("TFC0003-E002", SALES_SPEC)]
