@@ -144,6 +144,15 @@ def test_since_keys_and_policy_come_from_the_merge_base(repo: Path) -> None:
     git(repo, "checkout", "-q", "pr")
     # The pull request changed neither: nothing for review, judged by the rules it started from.
     assert codes_since(repo, "main") == []
+    # The control: the run does see the pull request's own records, and judges them by the merge
+    # base's policy (which, unlike main's, does not ignore TFC0002-W001).
+    from strataml.cli.main import run
+
+    src = repo.parent / "more.csv"
+    src.write_text("a,b\n1,2\n")
+    assert run(["-C", str(repo), "dataset", "add", "flowers", str(src), "--version", "3", "--source", "t"]) == 0
+    commit_all(repo, "a dataset without a licence")
+    assert codes_since(repo, "main") == [("TFC0002-W001", "datasets/flowers/3/dataset.yaml")]
 
 
 # --- 4. a record's content lives in its record folder ---------------------------------------------
