@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 # Digits bounded so that every threshold is a finite double (1e999 would be infinity: a gate that
 # can never pass, or always does).
-_EXPR = re.compile(r"\s*([A-Za-z0-9_.]+)\s*(>=|<=|>|<|==)\s*(-?[0-9]{1,30}(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,2})?)\s*")
+_EXPR = re.compile(
+    r"\s*([A-Za-z0-9_.]+)\s*(>=|<=|>|<|==)\s*(-?[0-9]{1,30}(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,2})?)\s*"
+)
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 
 
