@@ -195,17 +195,15 @@ def default_tool() -> list[str]:
 def run(
     tool: list[str] | None = None,
     suite: Path = SUITE,
-    only: Callable[[Case], bool] | None = None,
+    chosen: list[Case] | None = None,
     progress: Callable[[Case], None] | None = None,
     timeout: float = 120.0,
 ) -> Iterator[Outcome]:
-    """Each case built in a temporary folder and judged by `tool` (run there; it prints the JSON
-    report of `strataml doctor --format json`)."""
+    """Each case (`chosen`, default all of `suite`'s) built in a temporary folder and judged by
+    `tool` (run there; it prints the JSON report of `strataml doctor --format json`)."""
     command = tool or default_tool()
     with tempfile.TemporaryDirectory(prefix="strataml-conformance-") as scratch:
-        for case in cases(suite):
-            if only is not None and not only(case):
-                continue
+        for case in cases(suite) if chosen is None else chosen:
             if progress is not None:
                 progress(case)
             where = Path(scratch) / case.name

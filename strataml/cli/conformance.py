@@ -53,7 +53,8 @@ def conformance(suite: Path | None, tool: str | None, names: tuple[str, ...], ti
             "give the command that prints the JSON report, e.g. --tool 'strataml doctor --format json'",
         )
     wanted = set(names)
-    known = {c.name for c in suite_module.cases(suite or suite_module.SUITE)}
+    loaded = suite_module.cases(suite or suite_module.SUITE)  # read and checked once
+    known = {c.name for c in loaded}
     if wanted - known:
         raise StrataError(
             f"no case {', '.join(sorted(wanted - known))} in the suite", "see the cases/ folder of the suite"
@@ -65,7 +66,7 @@ def conformance(suite: Path | None, tool: str | None, names: tuple[str, ...], ti
     for outcome in suite_module.run(
         command,
         suite or suite_module.SUITE,
-        only=(lambda c: c.name in wanted) if wanted else None,
+        [c for c in loaded if c.name in wanted] if wanted else loaded,
         progress=progress,
         timeout=timeout,
     ):

@@ -220,13 +220,13 @@ def policy_for(workspace: Workspace | dict, select: Sequence[str] = (), ignore: 
     overrides: dict[str, Any] = doctor["severity"] if isinstance(doctor.get("severity"), dict) else {}
     ignored: list[Any] = doctor["ignore"] if isinstance(doctor.get("ignore"), list) else []
     severity = {c: s for c, s in overrides.items() if c in known and s in (*SEVERITIES, "off")}
-    pinned = _version(doctor.get("rules"))
+    pinned = version(doctor.get("rules"))
     if pinned is not None:
         pinned = max(pinned, FIRST_RULES)  # older pins are a config error (TFC0001-E001), never "no rules"
         # Rules newer than the pin are seen, not enforced: info until the team moves the pin
         # (a change to strataml.yaml, which --since judges by the base's and reports for review).
         for code, rule in known.items():
-            since = _version(rule.enforced_note.removeprefix("since ").strip())
+            since = version(rule.enforced_note.removeprefix("since ").strip())
             if since is not None and since > pinned and code not in severity and not rule.replaces:
                 severity[code] = "info"
     return Policy(
@@ -240,10 +240,7 @@ FIRST_RULES = (0, 1, 0)  # the first release of the rules: a pin below it pins a
 
 
 def version(text: object) -> tuple[int, ...] | None:
-    return _version(text)
-
-
-def _version(text: object) -> tuple[int, ...] | None:
+    """`X.Y.Z` as a comparable tuple; None for anything else."""
     if not isinstance(text, str):
         return None
     parts = text.split(".")

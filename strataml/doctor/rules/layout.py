@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 from strataml import schemas
 from strataml.controls import find
-from strataml.doctor.engine import FIRST_RULES, Context
-from strataml.doctor.engine import version as engine_version
+from strataml.doctor.engine import FIRST_RULES, Context, version
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.loading import Loaded
 from strataml.records import Record
@@ -59,7 +58,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 ws.config.line_of(issue.path),
             )
         doctor = ws.config.data.get("doctor") if isinstance(ws.config.data, dict) else None
-        pinned = engine_version(doctor.get("rules")) if isinstance(doctor, dict) else None
+        pinned = version(doctor.get("rules")) if isinstance(doctor, dict) else None
         if pinned is not None and pinned < FIRST_RULES:
             yield Finding(
                 CONFIG_SCHEMA,
