@@ -6,6 +6,13 @@ a list of edits that turn a copy of the base into the case, and the findings exp
 `{"code", "path", "severity"}`, compared as a multiset (messages, hints and lines are the
 checker's own). The edits are data, not code, so a runner in any language can build the cases:
 write (text or base64 bytes), delete (a file, or a folder already emptied), mkdir, symlink, fifo.
+
+The format is described for other implementations in the suite's README.md. Format 2 adds what a
+plain folder cannot hold. `git: {"commits": [[edits]...], "since": N}`: the
+base is committed (commit 0), each list of edits is applied and committed in turn (commits 1..),
+then `edits` are applied to the working tree, uncommitted; with `since` the checker is given
+`--since` and commit N's id. `options: {"require_content": true}` gives it `--require-content`.
+Signatures and pinned keys are plain files (made once with throw-away keys), so they need no field.
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ from strataml.controls import shown
 from strataml.errors import StrataError
 
 SUITE = Path(__file__).parent / "conformance_suite"
-FORMAT = 1
+FORMAT = 2
+FORMATS = (1, 2)  # format 1: no git, no options
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,14 @@ class Case:
     why: str
     edits: list[dict[str, Any]]
     expected: list[tuple[str, str, str]]  # (code, path, severity)
+    commits: tuple[list[dict[str, Any]], ...] | None = None  # None: not a git repository
+    since: int | None = None  # the commit the checker compares with (--since)
+    require_content: bool = False
+
+    def flags(self, ids: list[str]) -> list[str]:
+        """What the checker is given beyond its own command, once the case is built (`ids`: its commits)."""
+        out = ["--since", ids[self.since]] if self.since is not None else []
+        return out + (["--require-content"] if self.require_content else [])
 
 
 @dataclass
@@ -99,21 +115,47 @@ def _case(path: Path) -> Case:
         doc = json.loads(path.read_bytes().decode("utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
         raise bad(str(exc)) from None
-    if not isinstance(doc, dict) or type(doc.get("format")) is not int or doc["format"] != FORMAT:
-        raise bad(f"expected an object with format {FORMAT}")
+    if not isinstance(doc, dict) or type(doc.get("format")) is not int or doc["format"] not in FORMATS:
+        raise bad(f"expected an object with format {' or '.join(map(str, FORMATS))}")
+    if doc["format"] == 1 and ("git" in doc or "options" in doc):
+        raise bad("git and options need format 2")
     edits, expected = doc.get("edits"), doc.get("expected")
-    if not isinstance(edits, list) or not all(_edit_ok(e) for e in edits):
-        raise bad("edits is a list of {op, path, ...} with op one of " + ", ".join(_OPS))
     if not isinstance(expected, list) or not all(_finding_ok(f) for f in expected):
         raise bad("expected is a list of {code, path, severity}, each text")
-    for edit in edits:
-        if edit["op"] == "write":
-            try:
-                _bytes(edit, limit=MAX_FILE_BYTES)
-            except (ValueError, TypeError, KeyError, binascii.Error) as exc:
-                raise bad(f"write {edit['path']!r}: {exc}") from None
+    git, options = doc.get("git"), doc.get("options", {})
+    commits: list[object] | None = None
+    since = None
+    if git is not None:
+        if not isinstance(git, dict) or set(git) - {"commits", "since"} or not isinstance(git.get("commits", []), list):
+            raise bad('git is {"commits": [[edits]...], "since": N}')
+        commits, since = git.get("commits", []), git.get("since")
+        if since is not None and (type(since) is not int or not 0 <= since <= len(commits)):
+            raise bad(f"git.since is a commit number, 0 (the base) to {len(commits)}")
+    if (
+        not isinstance(options, dict)
+        or set(options) - {"require_content"}
+        or not all(type(v) is bool for v in options.values())
+    ):
+        raise bad('options is {"require_content": true|false}')
+    for step in [edits, *(commits or [])]:
+        if not isinstance(step, list) or not all(_edit_ok(e) for e in step):
+            raise bad("edits are lists of {op, path, ...} with op one of " + ", ".join(_OPS))
+        for edit in step:
+            if edit["op"] == "write":
+                try:
+                    _bytes(edit, limit=MAX_FILE_BYTES)
+                except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+                    raise bad(f"write {edit['path']!r}: {exc}") from None
     found = [(f["code"], f["path"], f["severity"]) for f in expected]
-    return Case(name, str(doc.get("why", "")), edits, found)
+    return Case(
+        name,
+        str(doc.get("why", "")),
+        edits,  # type: ignore[arg-type]
+        found,
+        None if commits is None else tuple(commits),  # type: ignore[arg-type]
+        since,
+        bool(options.get("require_content", False)),
+    )
 
 
 def _edit_ok(edit: object) -> bool:
@@ -131,10 +173,61 @@ def _finding_ok(finding: object) -> bool:
     return isinstance(finding, dict) and all(isinstance(finding.get(k), str) for k in ("code", "path", "severity"))
 
 
-def build(case: Case, base: Path, target: Path) -> None:
-    """A copy of `base` in `target` with the case's edits applied; an edit never leaves `target`."""
+def build(case: Case, base: Path, target: Path) -> list[str]:
+    """A copy of `base` in `target` with the case's commits and edits applied; the commit ids, in
+    order (none when the case is not a repository). An edit never leaves `target` or enters its
+    `.git` (a suite may come from anyone, and git runs what its configuration says)."""
+    if any(p.name.casefold() == ".git" for p in base.iterdir()):
+        raise StrataError(
+            f"{shown(str(base))} holds a .git", "a suite's base is a plain folder; cases say their history"
+        )
     shutil.copytree(base, target, symlinks=True)
-    for edit in case.edits:
+    ids: list[str] = []
+    if case.commits is not None:
+        _git(target, "init", "-q")
+        ids.append(_commit(target, "base"))
+        for number, step in enumerate(case.commits, 1):
+            _apply(case, step, target)
+            ids.append(_commit(target, f"commit {number}"))
+    _apply(case, case.edits, target)
+    return ids
+
+
+# The case's own repository, made alike everywhere: no user or system configuration (no hooks,
+# no signing, no LFS filters: what a case commits is stored as it is), fixed names and dates.
+_GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "conformance",
+    "GIT_AUTHOR_EMAIL": "conformance@example.org",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+    "GIT_COMMITTER_NAME": "conformance",
+    "GIT_COMMITTER_EMAIL": "conformance@example.org",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+}
+
+
+def _git(where: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=where, env={**env, **_GIT_ENV}, capture_output=True, text=True, check=False
+        )
+    except OSError as exc:
+        raise StrataError(f"git could not run ({exc.strerror or exc})", "cases with a git history need git") from None
+    if done.returncode != 0:
+        raise StrataError(f"git {args[0]} failed: {shown(done.stderr.strip()[-300:])}", "fix the case file")
+    return done.stdout.strip()
+
+
+def _commit(where: Path, message: str) -> str:
+    _git(where, "add", "-A")
+    _git(where, "commit", "-q", "--allow-empty", "--no-verify", "-m", message)
+    return _git(where, "rev-parse", "HEAD")
+
+
+def _apply(case: Case, edits: list[dict[str, Any]], target: Path) -> None:
+    for edit in edits:
         rel = edit["path"]
         if os.path.isabs(rel) or ".." in Path(rel).parts:
             raise StrataError(f"case {case.name}: edit path {rel!r} leaves the workspace", "fix the case file")
@@ -143,8 +236,12 @@ def build(case: Case, base: Path, target: Path) -> None:
         parent = where.parent
         while not parent.exists() and parent != target:
             parent = parent.parent
-        if not parent.resolve().is_relative_to(target.resolve()):
+        inside = parent.resolve()
+        if not inside.is_relative_to(target.resolve()):
             raise StrataError(f"case {case.name}: edit path {rel!r} leads out of the workspace", "fix the case file")
+        top = (inside / where.relative_to(parent)).relative_to(target.resolve()).parts[:1]
+        if top and top[0].casefold() == ".git":
+            raise StrataError(f"case {case.name}: edit path {rel!r} enters the repository's .git", "fix the case file")
         op = edit["op"]
         if op in ("write", "symlink", "fifo") and (where.is_symlink() or where.is_file()):
             where.unlink()  # an edit replaces what is there, and never writes through a link
@@ -208,18 +305,21 @@ def run(
                 progress(case)
             where = Path(scratch) / case.name
             try:
-                build(case, suite / "base", where)
+                ids = build(case, suite / "base", where)
             except OSError as exc:
                 raise StrataError(
                     f"case {case.name}: cannot be built ({exc.strerror or exc})", "fix the case file"
                 ) from None
-            yield _judge(case, command, where, timeout)
+            yield _judge(case, [*command, *case.flags(ids)], where, timeout)
 
 
 def _judge(case: Case, command: list[str], where: Path, timeout: float) -> Outcome:
     # The tool's whole process group goes when it overruns, and it sees no repository above the
     # case (a case is a workspace on its own wherever the temporary folder is).
-    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(where.parent)}
+    # A GIT_DIR or GIT_WORK_TREE of the caller's would point the checker's git at another repository.
+    moved = {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"}
+    env = {k: v for k, v in os.environ.items() if k not in moved}
+    env["GIT_CEILING_DIRECTORIES"] = str(where.parent)
     with tempfile.TemporaryFile() as out:
         try:
             proc = subprocess.Popen(

@@ -1,8 +1,10 @@
 """Build strataml/conformance_suite/cases from the golden negative cases
 (tests/test_rules_golden.py) and the clause cases below: `python tests/conformance_gen.py`. Each
-case is stored as the edits that turn base/ (the tests' golden positive workspace) into it, with
-the findings StrataML's doctor reports; tests/test_conformance.py checks that the stored cases
-are what this builds."""
+case is stored as the edits that turn base/ (the tests' golden positive workspace) into it (and,
+for the rules that read git, the commits before), with the findings StrataML's doctor reports on
+the case as the suite's runner builds it; tests/test_conformance.py checks that the stored cases
+are what this builds. Signatures are made with the throw-away keys in tests/data/conformance-keys
+at a fixed time, so they come out alike on every run (this needs gpg)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,14 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from conftest import POSITIVE, edit_yaml  # noqa: E402
+from strataml import conformance  # noqa: E402
 from strataml.conformance import FORMAT, SUITE  # noqa: E402
 from strataml.doctor import engine  # noqa: E402
 
@@ -27,8 +31,18 @@ SALES = "datasets/sales/1/dataset.yaml"
 SALES_SPEC = "experiments/sales-forecast.yaml"
 FLOWERS = "datasets/flowers/1"
 
-# Golden cases a plain folder cannot carry: a path longer than PATH_MAX needs building step by step.
+# Golden cases a suite cannot carry: a folder the checker cannot read depends on who runs it (root
+# reads everything), and a path longer than PATH_MAX needs building step by step.
 NOT_PORTABLE = {"TFC0001-E010"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    why: str
+    change: Callable[[Path], None]  # the working tree's last edits
+    commits: tuple[Callable[[Path], None], ...] | None = None  # None: no repository
+    since: int | None = None
+    require_content: bool = False
 
 
 def windows(**given: tuple[str, str]) -> Callable[[Path], None]:
@@ -195,24 +209,156 @@ def built() -> dict[str, dict[str, object]]:
     from test_rules_golden import CASES
 
     base = POSITIVE
-    todo: dict[str, tuple[str, Callable[[Path], None]]] = {
-        code: (f"the golden negative case of {code}", change) for code, change in CASES.items() if code not in NOT_PORTABLE
+    todo: dict[str, Spec] = {
+        code: Spec(f"the golden negative case of {code}", change) for code, change in CASES.items() if code not in NOT_PORTABLE
     }
-    todo.update(CLAUSES)
-    todo["base"] = ("the base workspace: no finding", lambda ws: None)
+    todo.update({name: Spec(why, change) for name, (why, change) in CLAUSES.items()})
+    todo["base"] = Spec("the base workspace: no finding", lambda ws: None)
     out = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for name, (why, change) in sorted(todo.items()):
-            ws = Path(scratch) / name
-            shutil.copytree(base, ws, symlinks=True)
-            change(ws)
-            report = engine.doctor(ws)
-            out[name] = {
-                "format": FORMAT,
-                "why": why,
-                "edits": edits(base, ws),
-                "expected": [{"code": f.code, "path": f.path, "severity": f.severity} for f in report.findings],
-            }
+        keys_home = Path(scratch) / "keys"
+        keys_home.mkdir()
+        keys = stored_keys(keys_home)
+        todo.update(git_specs())
+        todo.update(signature_specs(keys))
+        try:
+            for name, spec in sorted(todo.items()):
+                out[name] = _one(name, spec, base, Path(scratch) / name)
+        finally:
+            import gpgkeys
+
+            gpgkeys.stop_agents([p for p in keys_home.iterdir() if p.is_dir()])
+    return out
+
+
+def _one(name: str, spec: Spec, base: Path, scratch: Path) -> dict[str, object]:
+    """The case's document: its edits (commit by commit), then the findings the doctor reports
+    on the case built by the suite's own runner from those edits."""
+    ws, before = scratch / "work", scratch / "before"
+    shutil.copytree(base, ws, symlinks=True)
+    shutil.copytree(base, before, symlinks=True)
+    steps = []
+    for step in spec.commits or ():
+        step(ws)
+        steps.append(edits(before, ws))
+        shutil.rmtree(before)
+        shutil.copytree(ws, before, symlinks=True)
+    spec.change(ws)
+    doc: dict[str, object] = {"format": FORMAT if spec.commits is not None or spec.require_content else 1, "why": spec.why}
+    if spec.commits is not None:
+        doc["git"] = {"commits": steps, **({"since": spec.since} if spec.since is not None else {})}
+    if spec.require_content:
+        doc["options"] = {"require_content": True}
+    doc["edits"] = edits(before, ws)
+    case = conformance.Case(name, spec.why, doc["edits"], [],  # type: ignore[arg-type]
+                            None if spec.commits is None else tuple(steps), spec.since, spec.require_content)
+    ids = conformance.build(case, base, scratch / "case")
+    options = engine.Options(require_content=spec.require_content,
+                             since=ids[spec.since] if spec.since is not None else None)
+    report = engine.doctor(scratch / "case", options=options)
+    doc["expected"] = [{"code": f.code, "path": f.path, "severity": f.severity} for f in report.findings]
+    return doc
+
+
+# --- cases that need a repository: history (with --since), LFS routing, tracking ---------------
+
+DATASET = "datasets/flowers/1"
+SPEC_RUN = "runs/20260101T000000Z-sales-forecast-a1b2c3"
+
+
+def _delete(rel: str) -> Callable[[Path], None]:
+    return lambda ws: shutil.rmtree(ws / rel) if (ws / rel).is_dir() else (ws / rel).unlink()
+
+
+def _restore(rel: str) -> Callable[[Path], None]:
+    return lambda ws: shutil.copytree(POSITIVE / rel, ws / rel, symlinks=True)
+
+
+def git_specs() -> dict[str, Spec]:
+    import models_helpers
+
+    def history(why: str, *steps: Callable[[Path], None], since: int = 0) -> Spec:
+        return Spec(why, lambda ws: None, tuple(steps), since)
+
+    def rewritten_ledger(ws: Path) -> None:
+        models_helpers.write_ledger(ws, [(models_helpers.ref(1), "rejected")])
+
+    def pin_alice(ws: Path) -> None:  # a key file and its pin, as a commit adds them (no gpg needed)
+        (ws / "tfc/keys").mkdir(parents=True, exist_ok=True)
+        (ws / "tfc/keys/keys.yaml").write_text("schema: strataml/keys/v1\nkeys: []\n")
+
+    def candidate(ws: Path) -> None:
+        models_helpers.reach(ws, "candidate")
+
+    return {
+        "TFC0002-E010-changed": history("a committed dataset version changes",
+                                        lambda ws: edit_yaml(ws / DATASET / "dataset.yaml", lambda d: d.update(description="better words"))),
+        "TFC0002-E010-removed": history("a committed dataset version disappears", _delete(DATASET)),
+        "TFC0003-E010-changed": history("a finished run changes",
+                                        lambda ws: edit_yaml(ws / SPEC_RUN / "run.yaml", lambda d: d["tags"].update(purpose="rewritten"))),
+        "TFC0003-E010-removed": history("a finished run disappears", _delete(SPEC_RUN)),
+        "TFC0004-E010-changed": history("a registered model version changes",
+                                        lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(description="v1 again"))),
+        "TFC0004-E010-removed": history("a registered model version disappears", _delete(MODEL)),
+        "TFC0005-E006-rewritten": history("the ledger rewritten into another valid chain: only the base can tell",
+                                          candidate, rewritten_ledger, since=1),
+        "TFC0005-E006-removed": history("the ledger disappears", candidate, lambda ws: (ws / models_helpers.LEDGER).unlink(), since=1),
+        "TFC0001-W001": history("the doctor's policy changes in the same change",
+                                lambda ws: edit_yaml(ws / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))),
+        "TFC0006-W013": history("a .gitattributes changes", lambda ws: (ws / ".gitattributes").write_text("*.bin binary\n")),
+        "TFC0007-W001-policy": history("the signing policy changes",
+                                       lambda ws: edit_yaml(ws / "strataml.yaml", lambda d: d.update(
+                                           signing={"require": [{"records": "models", "state": "production", "scope": "production"}]}))),
+        "TFC0007-W001-keys": history("the trusted keys change", pin_alice),
+        "TFC0006-E013": Spec("a file .gitattributes routes through Git LFS, committed as its content", lambda ws: None,
+                             (lambda ws: (ws / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n"),)),
+        "TFC0006-W011": Spec("a recorded file above the threshold, not routed through Git LFS", lambda ws: None,
+                             (lambda ws: edit_yaml(ws / "strataml.yaml", lambda d: d["lfs"].update(threshold_bytes=100)),)),
+        "TFC0006-W012-new": Spec("record metadata git does not track: new and not added", _restore(DATASET),
+                                 (_delete(DATASET),)),
+        "TFC0006-W012-ignored": Spec("record metadata git does not track: ignored", _restore(DATASET),
+                                     (lambda ws: (_delete(DATASET)(ws), (ws / ".gitignore").write_text("datasets/flowers/\n")),)),
+        "TFC0006-E012": Spec("with --require-content, a recorded file present only as its Git LFS pointer",
+                             lambda ws: pointer(ws, lambda oid, n: f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {n}\n"),
+                             require_content=True),
+    }
+
+
+# --- signatures (TFC-0007): the stored throw-away keys ------------------------------------------
+
+def stored_keys(base: Path) -> dict[str, object]:
+    import gpgkeys
+
+    keys = {name: gpgkeys.stored_key(base, name) for name in ("Alice", "Bob", "Mallory", "Sub", "Old", "Rev")}
+    keys["Rev-revoked"] = gpgkeys.stored_key(base, "Rev", revoked=True)
+    return keys
+
+
+def signature_specs(keys: dict[str, object]) -> dict[str, Spec]:
+    from test_signatures import SIGNATURE_CASES, pin, pin_raw, sign
+
+    def revoked(ws: Path) -> None:
+        pin_raw(ws, keys["Rev-revoked"], "models")  # type: ignore[arg-type]
+        sign(ws, keys["Rev"])  # type: ignore[arg-type]
+
+    def linked(what: str) -> Callable[[Path], None]:
+        def change(ws: Path) -> None:
+            pin(ws, keys["Alice"], "models")  # type: ignore[arg-type]
+            real = ws / "tfc" / f"real-{what.replace('/', '-')}"
+            (ws / "tfc/keys" / what).rename(real)
+            (ws / "tfc/keys" / what).symlink_to(os.path.relpath(real, (ws / "tfc/keys" / what).parent))
+        return change
+
+    out = {
+        code: Spec(f"the golden negative case of {code}", lambda ws, c=case: c(ws, keys))
+        for code, case in SIGNATURE_CASES.items() if code != "TFC0007-E010"  # that one links out of the workspace
+    }
+    out["TFC0007-E005-revoked"] = Spec("a signature by a pinned key that has since been revoked", revoked)
+    out["TFC0007-E010-keys-yaml-link"] = Spec("keys.yaml that is a symlink is not trusted", linked("keys.yaml"))
+    out["TFC0007-E010-key-file-link"] = Spec("a pinned key file that is a symlink is not trusted",
+                                             linked(f"{keys['Alice'].fingerprint}.asc"))  # type: ignore[attr-defined]
+    out["TFC0007-signed"] = Spec("a model signed by a pinned key in scope, as the policy asks: no finding",
+                                 lambda ws: (SIGNATURE_CASES["TFC0007-E001"](ws, keys), sign(ws, keys["Alice"])))  # type: ignore[arg-type]
     return out
 
 

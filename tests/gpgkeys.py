@@ -129,3 +129,24 @@ def protected_key(base: Path, name: str, passphrase: str, asked: Path, release: 
     public = base / f"{name.lower()}.pub.asc"
     public.write_bytes(gpg(home, "--armor", "--export", fingerprint).stdout)
     return Key(name, home, fingerprint, public)
+
+
+STORED = Path(__file__).resolve().parent / "data" / "conformance-keys"
+STORED_TIME = "20260101T000000!"  # when the stored keys sign: fixed, so their signatures are too
+
+
+def stored_key(base: Path, name: str, *, revoked: bool = False) -> Key:
+    """One of the throw-away keys kept in tests/data/conformance-keys (for the conformance suite,
+    whose signatures must come out byte for byte alike): imported into a home of its own that
+    signs at a fixed time. Ed25519 signatures are deterministic, so the same file signs alike."""
+    home = base / f"{name.lower()}{'-revoked' if revoked else ''}-home"
+    home.mkdir(mode=0o700)
+    (home / "gpg.conf").write_text(f"faked-system-time {STORED_TIME}\n")
+    gpg(home, "--import", str(STORED / f"{name.lower()}.key.asc"))
+    fingerprint, subkeys = _fingerprints(home)
+    if revoked:
+        cert = (STORED / f"{name.lower()}.revocation.asc").read_text()
+        gpg(home, "--import", stdin=cert.replace(":-----BEGIN", "-----BEGIN").encode())
+    public = base / f"{home.name}.pub.asc"
+    public.write_bytes(gpg(home, "--armor", "--export", fingerprint).stdout)
+    return Key(name, home, fingerprint, public, subkeys)

@@ -11,31 +11,52 @@ from pathlib import Path
 import pytest
 
 import conformance_gen
+import gpgkeys
+from conftest import require
 from strataml import conformance
 from strataml.contracts import registry
 
 
 def test_the_stored_suite_is_what_the_golden_cases_build() -> None:
+    require(gpgkeys.available(), "gpg is not installed (the signature cases are signed anew)")
     stored = {c.name: c for c in conformance.cases()}
     built = conformance_gen.built()
     assert sorted(stored) == sorted(built), "run `python tests/conformance_gen.py` and commit the suite"
     for name, doc in built.items():
         case = stored[name]
         assert (case.why, case.edits) == (doc["why"], doc["edits"]), name
+        git = doc.get("git")
+        assert (case.commits, case.since) == ((None, None) if git is None else (tuple(git["commits"]), git.get("since"))), name
+        assert case.require_content == doc.get("options", {}).get("require_content", False), name
         assert case.expected == [(f["code"], f["path"], f["severity"]) for f in doc["expected"]], name  # type: ignore[index]
 
 
-def test_every_rule_has_a_case_but_those_that_need_git_or_gpg() -> None:
+def test_every_rule_has_a_case_and_every_clause_its_own() -> None:
     from test_git_rules import GIT_CASES
     from test_signatures import SIGNATURE_CASES
 
-    covered = {code for case in conformance.cases() for code, _p, _s in case.expected}
+    loaded = conformance.cases()
+    covered = {code for case in loaded for code, _p, _s in case.expected}
     enforced = {code for code, rule in registry().items() if rule.enforced}
-    # Git history, routing and keys cannot live in a plain folder; a path beyond PATH_MAX neither.
-    assert enforced - covered <= set(GIT_CASES) | set(SIGNATURE_CASES) | conformance_gen.NOT_PORTABLE
-    # Those that can live in a plain folder do: pointer rules need no repository (none says otherwise).
-    assert {"TFC0006-I010", "TFC0006-W010", "TFC0006-E010", "TFC0006-E011"} <= covered
-    assert next(c for c in conformance.cases() if c.name == "base").expected == []
+    # Only a folder the checker cannot read is left to the tests: it depends on who runs the checker.
+    assert enforced - covered == conformance_gen.NOT_PORTABLE
+    assert set(GIT_CASES) | set(SIGNATURE_CASES) <= covered
+    # A rule of several clauses has a case per clause (named CODE-clause).
+    clauses = {"TFC0002-E010": 2, "TFC0003-E010": 2, "TFC0004-E010": 2, "TFC0005-E006": 2, "TFC0006-W012": 2,
+               "TFC0007-W001": 2, "TFC0007-E005": 2, "TFC0007-E010": 2, "TFC0006-E004": 4, "TFC0006-E006": 2,
+               "TFC0004-E002": 3, "TFC0008-E006": 2, "TFC0002-E003": 3, "TFC0001-E001": 2}
+    for code, count in clauses.items():
+        named = [c for c in loaded if c.name == code or c.name.startswith(code + "-")]
+        assert len(named) >= count and all(code in {e[0] for e in c.expected} for c in named), code
+    # Pointer rules need no repository (the contract says none), so their cases have none.
+    assert all(c.commits is None for c in loaded if c.name.startswith(("TFC0006-E010", "TFC0006-E011", "TFC0006-I010")))
+    # The history rules are judged against a base commit: each such case gives one.
+    since_only = {code for code, rule in registry().items() if rule.needs_since}
+    for case in loaded:
+        if {e[0] for e in case.expected} & since_only:
+            assert case.since is not None, case.name
+    for clean in ("base", "TFC0007-signed"):
+        assert next(c for c in loaded if c.name == clean).expected == []
 
 
 def write_tool(tmp_path: Path, body: str) -> str:
@@ -52,6 +73,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_strataml_doctor_agrees_with_every_case(strataml_exe: list[str]) -> None:
+    require(gpgkeys.available(), "gpg is not installed (the doctor verifies the signature cases with it)")
     done = subprocess.run([*strataml_exe, "conformance", "--format", "json"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = json.loads(done.stdout)
@@ -105,6 +127,44 @@ def test_a_case_cannot_write_outside_its_folder(tmp_path: Path) -> None:
     assert list(outside.iterdir()) == []
 
 
+def test_a_case_cannot_reach_into_the_repository_git_runs_in(tmp_path: Path) -> None:
+    # git runs what .git/config says (core.fsmonitor, hooks): no edit may write there, directly,
+    # through a link, or through a folder it makes on the way.
+    for number, edits in enumerate([
+        [{"op": "write", "path": ".git/config", "text": "[core]\n\tfsmonitor = touch pwned\n"}],
+        [{"op": "mkdir", "path": ".GIT"}],
+        [{"op": "symlink", "path": "g", "to": ".git"}, {"op": "write", "path": "g/config", "text": "x"}],
+        [{"op": "symlink", "path": "g", "to": ".git"}, {"op": "write", "path": "g/hooks/new/x", "text": "x"}],
+    ]):
+        case = conformance.Case("evil", "", edits, [], commits=())
+        with pytest.raises(conformance.StrataError, match=r"enters the repository's \.git"):
+            conformance.build(case, conformance.SUITE / "base", tmp_path / str(number))
+        assert not (tmp_path / str(number) / "pwned").exists()
+    # A nested repository (TFC0001-E009) is a workspace matter, not the case's own .git.
+    nested = conformance.Case("nested", "", [{"op": "mkdir", "path": "datasets/flowers/1/.git"}], [])
+    assert conformance.build(nested, conformance.SUITE / "base", tmp_path / "nested") == []
+    base = tmp_path / "base-with-git"
+    (base / ".git").mkdir(parents=True)
+    with pytest.raises(conformance.StrataError, match=r"holds a \.git"):
+        conformance.build(nested, base, tmp_path / "never")
+
+
+def test_a_git_case_is_committed_alike_whatever_the_users_git_says(tmp_path: Path, monkeypatch) -> None:
+    # A user's global config that signs commits, runs hooks or cleans through LFS changes nothing.
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[commit]\n\tgpgsign = true\n[core]\n\thooksPath = /nonexistent\n"
+                                     "[filter \"lfs\"]\n\tclean = false\n\trequired = true\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere"))
+    [case] = [c for c in conformance.cases() if c.name == "TFC0006-E013"]
+    ids = conformance.build(case, conformance.SUITE / "base", tmp_path / "case")
+    assert len(ids) == 2 and case.flags(ids) == []
+    [since] = [c for c in conformance.cases() if c.name == "TFC0005-E006-rewritten"]
+    ids = conformance.build(since, conformance.SUITE / "base", tmp_path / "since")
+    assert since.flags(ids) == ["--since", ids[1]] and len(ids) == 3
+
+
 def hostile_suite(tmp_path: Path, name: str, content: bytes | None = None) -> Path:
     suite = tmp_path / "suite"
     (suite / "base").mkdir(parents=True)
@@ -117,15 +177,22 @@ def hostile_suite(tmp_path: Path, name: str, content: bytes | None = None) -> Pa
 @pytest.mark.parametrize("name,content,said", [
     ("list.json", b"[]", "expected an object with format 1"),
     ("fmt.json", b'{"format": true, "edits": [], "expected": []}', "expected an object with format 1"),
-    ("edits.json", b'{"format": 1, "edits": "rm -rf", "expected": []}', "edits is a list of"),
-    ("noop.json", b'{"format": 1, "edits": [{"path": "x"}], "expected": []}', "edits is a list of"),
-    ("nul.json", b'{"format": 1, "edits": [{"op": "write", "path": "a\\u0000b", "text": ""}], "expected": []}', "edits is a list of"),
+    ("edits.json", b'{"format": 1, "edits": "rm -rf", "expected": []}', "edits are lists of"),
+    ("noop.json", b'{"format": 1, "edits": [{"path": "x"}], "expected": []}', "edits are lists of"),
+    ("nul.json", b'{"format": 1, "edits": [{"op": "write", "path": "a\\u0000b", "text": ""}], "expected": []}', "edits are lists of"),
     ("huge.json", b'{"format": 1, "edits": [{"op": "write", "path": "x", "text": "", "repeat": {"text": "a", "times": 1000000000000}}], "expected": []}',
      "repeat.times must be a count"),
     ("b64.json", b'{"format": 1, "edits": [{"op": "write", "path": "x", "base64": "!!!"}], "expected": []}', "write 'x'"),
     ("exp.json", b'{"format": 1, "edits": [], "expected": [{"code": ["X"], "path": "p", "severity": "error"}]}', "expected is a list of"),
     ("deep.json", b"[" * 200_000 + b"]" * 200_000, "not a conformance case"),
     ("evil\x1b[2J.json", b'{"format": 1, "edits": [], "expected": []}', "a case is named with letters"),
+    ("git1.json", b'{"format": 1, "git": {"commits": []}, "edits": [], "expected": []}', "git and options need format 2"),
+    ("since.json", b'{"format": 2, "git": {"commits": [[]], "since": 2}, "edits": [], "expected": []}', "git.since is a commit number, 0 (the base) to 1"),
+    ("sincebool.json", b'{"format": 2, "git": {"commits": [], "since": true}, "edits": [], "expected": []}', "git.since is a commit number"),
+    ("gitkeys.json", b'{"format": 2, "git": {"commits": [], "hooks": 1}, "edits": [], "expected": []}', 'git is {"commits"'),
+    ("steps.json", b'{"format": 2, "git": {"commits": [{"op": "write"}]}, "edits": [], "expected": []}', "edits are lists of"),
+    ("opts.json", b'{"format": 2, "options": {"no_git": true}, "edits": [], "expected": []}', 'options is {"require_content"'),
+    ("optval.json", b'{"format": 2, "options": {"require_content": "yes"}, "edits": [], "expected": []}', 'options is {"require_content"'),
 ])
 def test_a_hostile_suite_is_refused_naming_the_case(tmp_path: Path, name: str, content: bytes, said: str) -> None:
     done = cli(str(hostile_suite(tmp_path, name, content)))
