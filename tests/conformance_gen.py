@@ -125,6 +125,10 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "x-fields-accepted": ("an x- field at the top of a record is accepted, anywhere else it is not",
                           lambda ws: (edit_yaml(ws / SALES, lambda d: d.update({"x-team": {"owner": "forecasting"}})),
                                       edit_yaml(ws / SALES_SPEC, lambda d: d["model"].update({"x-note": "nested"})))),
+    "TFC0004-E001-time-does-not-exist": ("a time that fits the grammar but does not exist (a leap second)",
+                                         lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(created_at="2024-12-31T23:59:60Z"))),
+    "TFC0002-E001-no-such-date": ("a date that fits the grammar but does not exist",
+                                  lambda ws: edit_yaml(ws / SALES, lambda d: d["time_range"].update(end="2023-02-29"))),
     "TFC0003-E004-gate-metric": ("a gate on a metric the sklearn plugin never writes",
                                  lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d.update(gates=["test_f1 >= 0.5", "test_accuracy >= 0.5"]))),
 }

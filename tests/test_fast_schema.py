@@ -29,7 +29,8 @@ def documents() -> list[tuple[str, object]]:
     return docs
 
 
-JUNK = [None, True, 0, -1, 1.5, "", "x", "sha256:" + "a" * 64, "a" * 64, [], [1], {}, {"a": 1}, "2024-01-01", 10**12]
+JUNK = [None, True, 0, -1, 1.5, "", "x", "sha256:" + "a" * 64, "a" * 64, [], [1], {}, {"a": 1}, "2024-01-01", 10**12,
+        "2023-02-29", "2024-01-01T23:59:60Z", "2024-02-29T10:00+0100"]
 
 
 def mutations(doc: object, rng: random.Random, n: int) -> list[object]:
@@ -98,3 +99,23 @@ def test_a_record_may_carry_x_fields_at_its_top_level_only(kind: str) -> None:
                          ({**doc, "team": 1}, False)):
         assert schemas.validate(kind, extended) == [] if ok else schemas.validate(kind, extended) != [], (kind, ok)
         assert schemas._fast(kind)(extended) is ok and jsonschema_valid(kind, extended) is ok
+
+
+@pytest.mark.parametrize("value,exists", [
+    ("2024-02-29", True), ("2023-02-29", False), ("2024-04-31", False), ("2024-13-01", False),
+    ("2024-01-09T10:00", True), ("2024-01-09 10:00:00.123456789Z", True), ("2024-01-09T10:00+0100", True),
+    ("2024-01-09T24:00:00Z", False), ("2024-01-09T23:60:00Z", False), ("2024-12-31T23:59:60Z", False),
+    ("2024-01-09T10:00:00+24:00", False), ("2024-01-09T10:00:00-23:59", True),
+])
+def test_a_time_must_exist_and_both_validators_say_so(value: str, exists: bool) -> None:
+    """TFC-0001 section 3: the pattern is the grammar, the format strataml-time says the time exists."""
+    doc = read_yaml(POSITIVE / "models/sales-model/1/model.yaml") | {"created_at": value}
+    assert jsonschema_valid("model", doc) is exists
+    assert schemas._fast("model")(doc) is exists
+    if not exists:
+        [issue] = schemas.validate("model", doc)
+        assert issue.message == (f"created_at: {value!r} is not a time that exists (a real calendar date; hours 00-23, "
+                                 "minutes and seconds 00-59 (no leap second); an offset of at most 23:59 (TFC-0001 section 3))")
+    # The ledger's time is judged by its own rule (TFC0005-E008), not by the schema.
+    entry = {"schema": "strataml/ledger-entry/v2"}
+    assert not any("at:" in i.message for i in schemas.validate("ledger-entry", {**entry, "at": value}))

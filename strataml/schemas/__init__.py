@@ -85,9 +85,14 @@ def _registry() -> Any:
 @cache
 def validator(kind: str) -> Any:
     # jsonschema is imported on first use: a warm doctor takes its verdicts from the cache.
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, FormatChecker
 
-    return Draft202012Validator(raw_schema(kind), registry=_registry())
+    from strataml.schemas.fast import FORMATS
+
+    checker = FormatChecker(formats=())
+    for name, check in FORMATS.items():
+        checker.checks(name)(check)
+    return Draft202012Validator(raw_schema(kind), registry=_registry(), format_checker=checker)
 
 
 @cache
@@ -162,6 +167,9 @@ def _describe(err: Any) -> str:
         return f"{where}: {err.message}"
     if err.validator == "const" and list(err.absolute_path) == ["schema"]:
         return f"schema: expected {err.validator_value!r}, found {err.instance!r}"
+    if err.validator == "format" and isinstance(err.schema, dict) and err.schema.get("description"):
+        shown = repr(err.instance) if len(str(err.instance)) <= 80 else repr(str(err.instance)[:77] + "...")
+        return f"{where}: {shown} is not a time that exists ({err.schema['description']})"
     if err.validator == "pattern" and isinstance(err.schema, dict) and err.schema.get("description"):
         # In words, not the regular expression: "METRIC OP NUMBER, e.g. test_f1_macro >= 0.90".
         shown = repr(err.instance) if len(str(err.instance)) <= 80 else repr(str(err.instance)[:77] + "...")

@@ -14,7 +14,18 @@ from collections.abc import Callable
 from typing import Any
 
 Check = Callable[[Any], bool]
-_IGNORED = {"$schema", "$id", "title", "description", "$defs", "default", "examples", "format"}
+_IGNORED = {"$schema", "$id", "title", "description", "$defs", "default", "examples"}
+
+
+def _exists(text: str) -> bool:
+    from strataml.times import parse_time
+
+    return parse_time(text) is not None
+
+
+# The formats our schemas assert (jsonschema is given the same checks: schemas.validator). Any other
+# format is an annotation only, as JSON Schema 2020-12 has it by default.
+FORMATS: dict[str, Callable[[str], bool]] = {"strataml-time": _exists}
 
 
 class Unsupported(Exception):
@@ -177,6 +188,11 @@ def compile_schema(schema: dict[str, Any], resolve: Callable[[str], dict[str, An
             return lambda v: not isinstance(v, str) or len(v) >= arg
         if word == "maxLength":
             return lambda v: not isinstance(v, str) or len(v) <= arg
+        if word == "format":
+            asserted = FORMATS.get(arg)
+            if asserted is None:
+                return lambda v: True
+            return lambda v: not isinstance(v, str) or asserted(v)
         if word == "pattern":
             rx = re.compile(arg)
             return lambda v: not isinstance(v, str) or rx.search(v) is not None
