@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,14 @@ def test_a_policy_change_alone_stops_strict_until_the_base_carries_it(
     merged = commit_all(repo, "policy")
     code, findings = doctor_json(repo, capsys, "--since", base)
     assert (code, [f["code"] for f in findings]) == (2, ["TFC0001-W001"])
-    # Once merged, the next pull request is judged by the new policy and nothing is flagged.
+    # Once merged, the next pull request is judged by the new policy: a dataset without provenance
+    # (TFC0002-W001, now ignored) passes, where the old policy would have stopped it.
+    shutil.copytree(repo / "datasets/flowers/1", repo / "datasets/flowers/2")
+    edit_yaml(repo / "datasets/flowers/2/dataset.yaml", lambda d: (d.pop("license"), d.update(ref="dataset:flowers@2")))
+    commit_all(repo, "a dataset without a licence")
     assert doctor_json(repo, capsys, "--since", merged) == (0, [])
+    git(repo, "checkout", "-q", base, "--", "strataml.yaml")  # the control: the old policy flags it
+    assert "TFC0002-W001" in [f["code"] for f in doctor_json(repo, capsys)[1]]
 
 
 def test_raising_the_lfs_threshold_in_the_same_pull_request_does_not_hide_a_large_file(

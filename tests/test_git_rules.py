@@ -373,7 +373,13 @@ def test_a_running_run_may_still_change(repo: Path) -> None:
     edit_yaml(run_yaml, lambda d: (d.update(status="running"), d.pop("ended_at")))
     base = commit_all(repo)
     edit_yaml(run_yaml, lambda d: d["tags"].update(purpose="still going"))
-    assert "TFC0003-E010" not in codes(repo, since=base)
+    report = engine.doctor(repo, options=engine.Options(since=base))
+    assert report.stats["records_checked"] == 1  # --since saw the change, and let it be
+    assert "TFC0003-E010" not in [f.code for f in report.findings]
+    edit_yaml(run_yaml, lambda d: (d.update(status="succeeded", ended_at=d["started_at"])))
+    commit_all(repo)
+    edit_yaml(run_yaml, lambda d: d["tags"].update(purpose="after it ended"))
+    assert "TFC0003-E010" in codes(repo, since=git(repo, "rev-parse", "HEAD"))  # the control: once finished, no more
 
 
 def test_outside_a_repository_git_rules_are_skipped(tmp_path: Path) -> None:
