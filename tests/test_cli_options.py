@@ -115,3 +115,12 @@ def test_model_register_format_json(ws: Path, strataml_exe: list[str]) -> None:
     assert again.returncode == 0, again.stderr
     out = json.loads(again.stdout)
     assert out["model"] == "model:sales-model@1" and out["created"] is False
+
+
+def test_schema_help_lists_every_kind_on_a_line_of_its_own(strataml_exe: list[str]) -> None:
+    done = subprocess.run([*strataml_exe, "schema", "--help"], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "80"})
+    lines = [line.split() for line in done.stdout.splitlines()]
+    listed = [words[0] for words in lines if len(words) >= 2 and words[0] in KINDS]
+    assert listed == list(KINDS)
+    assert done.stdout.splitlines()[0] == "Usage: strataml schema [OPTIONS] KIND"

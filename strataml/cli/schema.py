@@ -10,9 +10,21 @@ from strataml import schemas
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(schemas.KINDS))
+@click.argument("kind", type=click.Choice(schemas.KINDS), metavar="KIND")
 def schema(kind: str) -> int:
     """Print the JSON Schema for one metadata file kind.
+
+    \b
+    KIND is one of:
+      workspace     strataml.yaml
+      dataset       datasets/NAME/VERSION/dataset.yaml
+      experiment    experiments/NAME.yaml
+      run           runs/ID/run.yaml
+      model         models/NAME/VERSION/model.yaml
+      gate          models/NAME/VERSION/gate.json
+      ledger-entry  one line of models/NAME/lifecycle.jsonl
+      index         what `strataml index` writes
+      keys          tfc/keys/keys.yaml
 
     \b
     Point your editor's YAML language server at it, e.g.:
