@@ -120,7 +120,7 @@ def fingerprinted(ws: Path) -> dict[tuple[str, str], list[str]]:
     out: dict[tuple[str, str], list[str]] = {}
     for r in doc["runs"][0]["results"]:
         uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        out.setdefault((r["ruleId"], uri), []).append(r["partialFingerprints"]["strataml/v2"])
+        out.setdefault((r["ruleId"], uri), []).append(r["partialFingerprints"]["strataml/v3"])
     return out
 
 
@@ -141,3 +141,15 @@ def test_sarif_fingerprints_survive_edits_that_do_not_touch_the_problem(ws: Path
     assert len(changed) == 1 and changed[0][0] == "TFC0008-E001"
     flat = [fp for fps in after.values() for fp in fps]
     assert len(flat) == len(set(flat))
+
+
+def test_fixing_one_of_two_alike_entries_leaves_the_others_fingerprint_alone(ws: Path) -> None:
+    # Two bad entries of one file differ only by their index: numbers inside a name are kept, so
+    # fixing the first does not hand its fingerprint to the second (which an ordinal would).
+    dataset = ws / "datasets/flowers/1/dataset.yaml"
+    edit_yaml(dataset, lambda d: d["files"].extend([{**d["files"][0], "path": f"x{i}.csv", "size": "big"} for i in (1, 2)]))
+    both = fingerprinted(ws)[("TFC0002-E001", "datasets/flowers/1/dataset.yaml")]
+    assert len(both) == 2 and not any("#" in fp for fp in both)
+    edit_yaml(dataset, lambda d: d["files"][1].update(size=1))
+    [left] = fingerprinted(ws)[("TFC0002-E001", "datasets/flowers/1/dataset.yaml")]
+    assert left == both[1]

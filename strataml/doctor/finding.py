@@ -70,15 +70,22 @@ class Finding:
         }
 
 
-# What changes in a message while the problem stays the same: hashes, sizes, counts, line numbers, times.
-_VOLATILE = re.compile(r"[0-9a-fA-F]{8,}|[0-9]+(?:[.,:][0-9]+)*")
+# What changes in a message while the problem stays the same: hashes, times, and numbers standing
+# alone (sizes, counts, line numbers, metric values). A number inside a name stays: `files/3/size`,
+# `part-0003.csv`, `dataset:flowers@2`, a run id's date say which thing the finding is about.
+_VOLATILE = re.compile(
+    r"(?<![0-9A-Za-z])[0-9a-fA-F]{12,}(?![0-9A-Za-z])"  # a hash, or a prefix of one
+    r"|(?<![\w-])[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
+    r"|(?<![\w@/.\[-])[+-]?[0-9]+(?:[.,:][0-9]+)*(?:[eE][+-]?[0-9]+)?(?![\w/\]-])"
+)
 
 
 def fingerprints(findings: Iterable[Finding]) -> list[str]:
     """A fingerprint per finding that survives unrelated edits: its code, its path, and its message
-    with hashes and numbers masked (a file edited again keeps its mismatch's fingerprint; the
-    line a finding sits on may move). Findings alike after masking are told apart by their order
-    (`#2`, `#3`, ...), the way code scanning counts repeated alerts on one file."""
+    with hashes, times and free-standing numbers masked (a file edited again keeps its mismatch's
+    fingerprint; the line a finding sits on may move), numbers inside names kept (two bad entries
+    of one file stay two problems). Findings still alike are told apart by their order (`#2`,
+    `#3`, ...), the way code scanning counts repeated alerts on one file."""
     out: list[str] = []
     seen: dict[str, int] = {}
     for f in findings:

@@ -50,7 +50,7 @@ def as_document(report: Report, options: RenderOptions) -> dict[str, object]:
                 "message": {"text": f"{_sentence(f.message)} Fix: {_sentence(f.hint)}"},
                 "locations": [{"physicalLocation": location}],
                 # v2: stable across edits that do not touch the problem (v1 hashed the whole message).
-                "partialFingerprints": {"strataml/v2": fingerprint},
+                "partialFingerprints": {"strataml/v3": fingerprint},
             }
         )
     return {
