@@ -16,12 +16,13 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from conformance_clauses import Spec, layout_specs  # noqa: E402
+from conformance_clauses import signature_specs as clause_signature_specs  # noqa: E402
 from conftest import POSITIVE, edit_yaml  # noqa: E402
 from strataml import conformance  # noqa: E402
 from strataml.conformance import FORMAT, SUITE  # noqa: E402
@@ -34,15 +35,6 @@ FLOWERS = "datasets/flowers/1"
 # Golden cases a suite cannot carry: a folder the checker cannot read depends on who runs it (root
 # reads everything), and a path longer than PATH_MAX needs building step by step.
 NOT_PORTABLE = {"TFC0001-E010"}
-
-
-@dataclass(frozen=True)
-class Spec:
-    why: str
-    change: Callable[[Path], None]  # the working tree's last edits
-    commits: tuple[Callable[[Path], None], ...] | None = None  # None: no repository
-    since: int | None = None
-    require_content: bool = False
 
 
 def windows(**given: tuple[str, str]) -> Callable[[Path], None]:
@@ -188,8 +180,8 @@ def edits(base: Path, case: Path) -> list[dict[str, object]]:
 
 
 def _content(data: bytes) -> dict[str, object]:
-    """A file's bytes as a write edit: text, or base64; a large file made of one short unit
-    repeated (the cases of the size limits) as head + unit x times + tail."""
+    """A file's bytes as a write edit: text, or base64; a large file made of runs of one short
+    unit (the cases of the size limits) as head + unit x times + the rest, stated alike."""
     if len(data) > 65536:
         for unit in range(1, 5):
             for start in range(0, min(len(data), 4096)):
@@ -199,9 +191,8 @@ def _content(data: bytes) -> dict[str, object]:
                 times = 1000
                 while data[start + unit * times : start + unit * (times + 1)] == piece:
                     times += 1
-                tail = data[start + unit * times :]
-                if len(tail) < 4096:
-                    return {**_content(data[:start]), "repeat": {**_content(piece), "times": times}, "then": _content(tail)}
+                tail = data[start + unit * times :]  # may hold a run of its own: `then` is a content too
+                return {**_content(data[:start]), "repeat": {**_content(piece), "times": times}, "then": _content(tail)}
     try:
         return {"text": data.decode("utf-8")}
     except UnicodeDecodeError:
@@ -225,6 +216,8 @@ def built() -> dict[str, dict[str, object]]:
         keys = stored_keys(keys_home)
         todo.update(git_specs())
         todo.update(signature_specs(keys))
+        todo.update(layout_specs())
+        todo.update(clause_signature_specs(keys))  # type: ignore[arg-type]
         try:
             for name, spec in sorted(todo.items()):
                 out[name] = _one(name, spec, base, Path(scratch) / name)
