@@ -13,6 +13,7 @@ from pathlib import Path
 import gpgkeys
 import models_helpers
 from conftest import TEST_DATA, edit_yaml
+
 from strataml import lifecycle
 from strataml.hashing import dataset_digest
 
@@ -256,7 +257,7 @@ def layout_specs() -> dict[str, Spec]:
 
 
 def signature_specs(keys: dict[str, gpgkeys.Key]) -> dict[str, Spec]:
-    from test_signatures import pin, policy, sign
+    from test_signatures import pin, policy
 
     alice = keys["Alice"]
     key_file = f"tfc/keys/{alice.fingerprint}.asc"

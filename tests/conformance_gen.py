@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE))
 from conformance_clauses import Spec, layout_specs  # noqa: E402
 from conformance_clauses import signature_specs as clause_signature_specs  # noqa: E402
 from conftest import POSITIVE, edit_yaml  # noqa: E402
+
 from strataml import conformance  # noqa: E402
 from strataml.conformance import FORMAT, SUITE  # noqa: E402
 from strataml.doctor import engine  # noqa: E402
