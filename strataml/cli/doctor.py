@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from strataml.cli.main import State
 from strataml.cli.output import emit, progress_bar
+from strataml.controls import shown
 from strataml.errors import StrataError
 from strataml.gitfacts import SINCE_HINT, need_git, prefetch_changes, repo_prefix
 from strataml.reporters import FORMATS, RenderOptions, render
+
+if TYPE_CHECKING:
+    from strataml.doctor.finding import Report
 
 
 def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -60,6 +65,20 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option(
     "--no-git", is_flag=True, help="Do not ask git about tracking and LFS routing (history rules still need git)."
 )
+@click.option(
+    "--baseline",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report only findings FILE does not hold (written by --write-baseline); the summary says how "
+    "many it hid. With --since, a FILE in the repository is read as REF holds it.",
+)
+@click.option(
+    "--write-baseline",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the findings of this run to FILE, to adopt --strict in a repository with old problems. "
+    "When FILE exists it only shrinks: fixed findings drop out, new ones are never added.",
+)
 @click.option("--list-rules", is_flag=True, help="List every rule: code, severity, name, contract, whether enforced.")
 @click.option("--explain", metavar="CODE", help="Explain one rule: what, why, an example and the fix.")
 @click.pass_obj
@@ -74,6 +93,8 @@ def doctor(
     require_content: bool,
     no_cache: bool,
     no_git: bool,
+    baseline: Path | None,
+    write_baseline: Path | None,
     list_rules: bool,
     explain: str | None,
 ) -> int:
@@ -95,6 +116,8 @@ def doctor(
       strataml doctor --strict --since origin/main      (a pull request: what changed, and history)
       strataml doctor --format sarif -o strataml.sarif
       strataml doctor --select TFC0006 --format json
+      strataml doctor --write-baseline .strataml-baseline.json   (adopt: record what is there today)
+      strataml doctor --strict --baseline .strataml-baseline.json (then gate only what is new)
 
     \b
     Recorded files are hashed once and remembered in .strataml/cache (keyed by size, mtime,
@@ -112,6 +135,11 @@ def doctor(
     if explain:
         emit(output, lambda s, c: _explain(s, c, fmt, explain), _root_if_any(state))
         return 0
+    if write_baseline is not None and (since or select or ignore):
+        raise click.UsageError(
+            "--write-baseline records every finding of the workspace: it cannot be combined with "
+            "--since, --select or --ignore (they leave findings out)"
+        )
     root = state.root()
     if since or not no_git:
         # Before anything reads a cache: in a repository, the rules that need git run or nothing does.
@@ -131,9 +159,54 @@ def doctor(
             use_cache=not no_cache,
             progress=bar,
         )
+    if write_baseline is not None:
+        report = _write_baseline(root, report, write_baseline)
+    elif baseline is not None:
+        report = _apply_baseline(root, report, baseline, since)
     prefix = repo_prefix(root) if fmt in ("sarif", "github") else ""
     emit(output, lambda s, c: render(report, fmt, s, RenderOptions(color=c, repo_prefix=prefix)), root)
     return report.exit_code
+
+
+def _apply_baseline(root: Path, report: Report, path: Path, since: str | None) -> Report:
+    from strataml.cli.output import inside
+    from strataml.doctor import baseline
+    from strataml.gitfacts import base_commit, read_at
+
+    rel = inside(os.path.abspath(path), root)
+    if since and rel is not None:
+        # A pull request must not hide its own findings by adding them to the baseline: the
+        # baseline that counts is the one its base holds, as for the policy.
+        data = read_at(root, base_commit(root, since), [rel]).get(rel)
+        source = f"{rel} (as {since} holds it)"
+        if data is None:
+            click.echo(f"strataml: note: {shown(since)} holds no {shown(rel)}: no finding hidden", err=True)
+            data = b'{"schema": "%s", "findings": []}' % baseline.FORMAT.encode()
+    else:
+        data = baseline.read_file(path)
+        source = rel if rel is not None else str(path)
+        if data is None:
+            raise StrataError(
+                f"no baseline {shown(str(path))}", "write one first: `strataml doctor --write-baseline FILE`"
+            )
+    return baseline.apply(report, baseline.parse(data, source), source)
+
+
+def _write_baseline(root: Path, report: Report, path: Path) -> Report:
+    from strataml.cli.output import inside, write_output
+    from strataml.doctor import baseline
+
+    rel = inside(os.path.abspath(path), root)
+    source = rel if rel is not None else str(path)
+    raw = baseline.read_file(path)
+    old = baseline.parse(raw, source) if raw is not None else None
+    data, written = baseline.document(report, old)
+    write_output(path, data.decode("utf-8"), root)
+    said = f"wrote {shown(source)}: {written.kept} finding{'' if written.kept == 1 else 's'}"
+    if old is not None:
+        said += f" ({written.dropped} fixed since dropped, {written.not_added} new not added: fix those)"
+    click.echo(f"strataml: {said}", err=True)
+    return baseline.apply(report, set(baseline.keys(report)) if old is None else old, source)
 
 
 def _root_if_any(state: State) -> Path | None:

@@ -148,6 +148,14 @@ class Report:
     # The verdict depends on more than the files (the clock, local LFS objects): nothing may
     # keep it as fresh for as long as the files stay the same (the doctor's cache, the saved index).
     volatile: bool = field(default=False, compare=False)
+    # With --baseline: the fingerprints of the findings left (taken before any was hidden, so a
+    # hidden one does not shift the ordinals of the rest), the file, and how many it hid.
+    prints: tuple[str, ...] | None = field(default=None, compare=False)
+    baseline_file: str | None = None
+    baseline_hidden: int = 0
+
+    def fingerprints(self) -> list[str]:
+        return list(self.prints) if self.prints is not None else fingerprints(self.findings)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity.value)

@@ -18,6 +18,11 @@ def as_document(report: Report) -> dict[str, object]:
         "strict": report.strict,
         "stats": dict(sorted(report.stats.items())),
         "findings": [f.as_dict() for f in report.findings],
+        **(
+            {"baseline": {"file": report.baseline_file, "hidden": report.baseline_hidden}}
+            if report.baseline_file is not None
+            else {}
+        ),
     }
 
 

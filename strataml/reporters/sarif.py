@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from strataml import __version__
 from strataml.contracts import registry
-from strataml.doctor.finding import Report, fingerprints
+from strataml.doctor.finding import Report
 from strataml.reporters import RenderOptions, repo_path
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -35,7 +35,7 @@ def as_document(report: Report, options: RenderOptions) -> dict[str, object]:
             }
         )
     results = []
-    for f, fingerprint in zip(report.findings, fingerprints(report.findings), strict=True):
+    for f, fingerprint in zip(report.findings, report.fingerprints(), strict=True):
         # A finding about a whole file has no region: SARIF then points at the file, not at line 1.
         location: dict[str, object] = {
             "artifactLocation": {"uri": quote(repo_path(f.path, options)), "uriBaseId": "%SRCROOT%"}
@@ -49,8 +49,11 @@ def as_document(report: Report, options: RenderOptions) -> dict[str, object]:
                 "level": _LEVEL[f.severity],
                 "message": {"text": f"{_sentence(f.message)} Fix: {_sentence(f.hint)}"},
                 "locations": [{"physicalLocation": location}],
-                # v2: stable across edits that do not touch the problem (v1 hashed the whole message).
+                # Stable across edits that do not touch the problem (v1 hashed the whole message; v2
+                # masked numbers inside names too, so alike entries of one file shifted ordinals).
                 "partialFingerprints": {"strataml/v3": fingerprint},
+                # With a baseline, what is reported is what it did not hold.
+                **({"baselineState": "new"} if report.baseline_file is not None else {}),
             }
         )
     return {

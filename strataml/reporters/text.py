@@ -71,6 +71,9 @@ def summary_line(report: Report) -> Line:
         f"{_n(s.get('files_hashed', 0), 'file')} hashed ({_size(s.get('bytes_hashed', 0))}){cached}"
     )
     counts = f"{_n(report.errors, 'error')}, {_n(report.warnings, 'warning')}, {_n(report.infos, 'info')}"
+    if report.baseline_file is not None:
+        hidden = "finding" if report.baseline_hidden == 1 else "findings"
+        checked += f"; {report.baseline_hidden} older {hidden} hidden by the baseline {shown(report.baseline_file)}"
     if report.exit_code == 0:
         return [(f"OK: {counts}; {checked}", "green")]
     strict = " (--strict: warnings fail)" if report.strict and report.warnings and not report.errors else ""

@@ -1,0 +1,162 @@
+"""`doctor --baseline FILE` / `--write-baseline FILE`: adopt --strict in a repository with old findings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import edit_yaml, invoke
+from test_git_rules import commit_all, git
+
+FLOWERS = "datasets/flowers/1/dataset.yaml"
+SALES = "datasets/sales/1/dataset.yaml"
+BASELINE = ".strataml-baseline.json"
+
+
+
+
+def no_license(ws: Path, rel: str = FLOWERS) -> None:
+    edit_yaml(ws / rel, lambda d: d.pop("license"))
+
+
+def doctor(ws: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict, str]:
+    code, out, err = invoke(ws, "doctor", "--strict", "--format", "json", *args, capsys=capsys)
+    return code, json.loads(out) if out.strip() else {}, err
+
+
+def found(report: dict) -> list[tuple[str, str]]:
+    return [(f["code"], f["path"]) for f in report["findings"]]
+
+
+def test_adopt_then_gate_only_what_is_new(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    no_license(ws)
+    assert doctor(ws, capsys)[0] == 2
+    code, report, err = doctor(ws, capsys, "--write-baseline", str(ws / BASELINE))
+    assert code == 0 and found(report) == [] and report["baseline"] == {"file": BASELINE, "hidden": 1}
+    assert "wrote .strataml-baseline.json: 1 finding" in err
+    written = json.loads((ws / BASELINE).read_text())
+    assert written["schema"] == "strataml/baseline/v1"
+    assert [(f["code"], f["path"]) for f in written["findings"]] == [("TFC0002-W001", FLOWERS)]
+    # The baseline file itself is not a finding, and a day later the gate is green.
+    assert doctor(ws, capsys, "--baseline", str(ws / BASELINE))[:2] == (0, {**report})
+    # Something new fails the gate; the old finding stays hidden, and the text summary says so.
+    no_license(ws, SALES)
+    code, report, _ = doctor(ws, capsys, "--baseline", str(ws / BASELINE))
+    assert code == 2 and found(report) == [("TFC0002-W001", SALES)] and report["baseline"]["hidden"] == 1
+    code, out, _ = invoke(ws, "doctor", "--strict", "--baseline", str(ws / BASELINE), capsys=capsys)
+    assert out.splitlines()[-1].endswith("; 1 older finding hidden by the baseline .strataml-baseline.json")
+    code, out, _ = invoke(ws, "doctor", "--baseline", str(ws / BASELINE), "--format", "sarif", capsys=capsys)
+    [result] = json.loads(out)["runs"][0]["results"]
+    assert result["baselineState"] == "new" and "datasets/sales" in json.dumps(result["locations"])
+
+
+def test_a_baseline_only_shrinks(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    no_license(ws)
+    doctor(ws, capsys, "--write-baseline", str(ws / BASELINE))
+    edit_yaml(ws / FLOWERS, lambda d: d.update(license="MIT"))  # the old one fixed
+    no_license(ws, SALES)  # a new one
+    code, report, err = doctor(ws, capsys, "--write-baseline", str(ws / BASELINE))
+    assert "wrote .strataml-baseline.json: 0 findings (1 fixed since dropped, 1 new not added: fix those)" in err
+    assert json.loads((ws / BASELINE).read_text())["findings"] == []
+    assert code == 2 and found(report) == [("TFC0002-W001", SALES)]  # the new one is still reported
+
+
+def test_fingerprints_survive_lines_moving_and_numbers_changing(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    no_license(ws)
+    (ws / "datasets/flowers/1/flowers.csv").write_text("changed\n")  # TFC0006-E002: a hash and a size
+    code, report, _ = doctor(ws, capsys, "--write-baseline", str(ws / BASELINE))
+    assert code == 0 and report["baseline"]["hidden"] == 2
+    text = (ws / FLOWERS).read_text()
+    (ws / FLOWERS).write_text("# a comment moves every line\n# down\n" + text)
+    (ws / "datasets/flowers/1/flowers.csv").write_text("changed again, other size\n")
+    code, report, _ = doctor(ws, capsys, "--baseline", str(ws / BASELINE))
+    assert (code, found(report), report["baseline"]["hidden"]) == (0, [], 2)
+
+
+def test_a_second_alike_finding_is_new(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Two findings alike but for their order are two: the baseline holds one, the second is new.
+    spec = ws / "experiments/flowers-logreg.yaml"
+    spec.write_text(spec.read_text() + "tags: {a: x}\ntags: {b: y}\n")
+    assert doctor(ws, capsys, "--write-baseline", str(ws / BASELINE))[0] == 0
+    spec.write_text(spec.read_text() + "tags: {c: z}\n")
+    code, report, _ = doctor(ws, capsys, "--baseline", str(ws / BASELINE))
+    assert code == 2 and found(report) == [("TFC0001-E108", "experiments/flowers-logreg.yaml")]
+    assert report["baseline"]["hidden"] == 1
+
+
+@pytest.fixture
+def repo(ws: Path) -> Path:
+    (ws / ".gitignore").write_text(".strataml/\n")
+    git(ws, "init", "-q")
+    commit_all(ws, "workspace")
+    return ws
+
+
+def test_under_since_the_baseline_is_the_one_the_base_holds(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    no_license(repo)
+    doctor(repo, capsys, "--write-baseline", str(repo / BASELINE))
+    base = commit_all(repo, "adopt the doctor with a baseline")
+    # A pull request adds a new problem and adds it to the baseline too: the base's baseline judges it.
+    new_version = repo / "datasets/flowers/2"
+    new_version.mkdir()
+    for name in ("dataset.yaml", "flowers.csv"):
+        (new_version / name).write_bytes((repo / "datasets/flowers/1" / name).read_bytes())
+    edit_yaml(new_version / "dataset.yaml", lambda d: d.update(ref="dataset:flowers@2"))
+    os.remove(repo / BASELINE)
+    doctor(repo, capsys, "--write-baseline", str(repo / BASELINE))
+    commit_all(repo, "new version, baseline grown")
+    assert doctor(repo, capsys, "--baseline", str(repo / BASELINE))[0] == 0  # the working tree's baseline hides it
+    code, report, _ = doctor(repo, capsys, "--since", base, "--baseline", str(repo / BASELINE))
+    assert code == 2 and found(report) == [("TFC0002-W001", "datasets/flowers/2/dataset.yaml")]
+    assert report["baseline"]["file"] == f"{BASELINE} (as {base} holds it)"
+    # No baseline at the base: nothing is hidden, and the note says why.
+    older = git(repo, "rev-parse", f"{base}~1")
+    code, report, err = doctor(repo, capsys, "--since", older, "--baseline", str(repo / BASELINE))
+    assert "holds no .strataml-baseline.json: no finding hidden" in err and report["baseline"]["hidden"] == 0
+
+
+@pytest.mark.parametrize("content,said", [
+    (b"not json", "is not a strataml baseline (not JSON"),
+    (b'{"schema": "strataml/baseline/v9", "findings": []}', 'expected an object with "schema": "strataml/baseline/v1"'),
+    (b'{"schema": "strataml/baseline/v1", "findings": [{"code": 1}]}', "findings[0] is not an object"),
+    (b"\xff\xfe", "not JSON"),
+])
+def test_a_broken_baseline_is_an_error_naming_it(ws: Path, capsys: pytest.CaptureFixture[str], content: bytes, said: str) -> None:
+    (ws / BASELINE).write_bytes(content)
+    code, out, err = invoke(ws, "doctor", "--baseline", str(ws / BASELINE), capsys=capsys)
+    assert code == 3 and said in err and ".strataml-baseline.json" in err and "Traceback" not in err
+    code, out, err = invoke(ws, "doctor", "--write-baseline", str(ws / BASELINE), capsys=capsys)
+    assert code == 3 and said in err and (ws / BASELINE).read_bytes() == content  # never overwritten
+
+
+def test_baseline_usage_errors(ws: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = invoke(ws, "doctor", "--baseline", str(ws / "missing.json"), capsys=capsys)
+    assert code == 3 and "missing.json" in err and "no baseline" in err and "--write-baseline" in err
+    for extra in (["--since", "HEAD"], ["--select", "TFC0002"], ["--ignore", "TFC0002"]):
+        code, _, err = invoke(ws, "doctor", "--write-baseline", str(ws / BASELINE), *extra, capsys=capsys)
+        assert code == 3 and "cannot be combined with --since, --select or --ignore" in err
+    assert not (ws / BASELINE).exists()
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    code, _, err = invoke(ws, "doctor", "--baseline", str(fifo), capsys=capsys)
+    assert code == 3 and "is not a regular file" in err
+
+
+def test_write_baseline_never_writes_through_a_symlink(ws: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    outside = tmp_path / "outside.json"
+    (ws / BASELINE).symlink_to(outside)
+    no_license(ws)
+    code, _, err = invoke(ws, "doctor", "--write-baseline", str(ws / BASELINE), capsys=capsys)
+    assert code == 3 and not outside.exists() and "Traceback" not in err
+
+
+def test_help_teaches_adoption() -> None:
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "strataml", "doctor", "--help"], capture_output=True, text=True)
+    assert "--write-baseline FILE" in done.stdout and "--baseline FILE" in done.stdout
+    assert "(then gate only what is new)" in done.stdout
