@@ -566,3 +566,41 @@ def read_at(root: Path, commit: str, paths: list[str]) -> dict[str, bytes]:
     assert top is not None
     prefix = repo_prefix(root)
     return _read_batch(top, [f"{commit}:{prefix}{p}" for p in paths], paths) if paths else {}
+
+
+def tree_at(root: Path, commit: str, watched: Sequence[str] = WATCHED) -> dict[str, str]:
+    """Git's mode of every file under the workspace's `watched` paths at `commit` (workspace-relative
+    paths; folders are not listed), in one git process."""
+    top, _ = repository(root) or (None, None)
+    assert top is not None
+    prefix = repo_prefix(root)
+    [spec] = _paths([prefix + w for w in watched])
+    listed = _git(top, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *spec).split(b"\0")
+    out = {}
+    for line in listed:
+        head, _tab, path = line.partition(b"\t")
+        name = path.decode("utf-8", "surrogateescape")
+        if name.startswith(prefix):
+            out[name[len(prefix) :]] = head.split(b" ", 1)[0].decode()
+    return out
+
+
+def default_base(root: Path) -> str | None:
+    """The branch a change is usually judged against: the remote's default branch as the clone
+    knows it (origin/HEAD), else origin/main, main, origin/master or master, whichever exists."""
+    top, _ = repository(root) or (None, None)
+    if top is None:
+        return None
+    try:
+        named = _git(top, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD").decode().strip()
+        if named:
+            return named
+    except GitError:
+        pass
+    for candidate in ("origin/main", "main", "origin/master", "master"):
+        try:
+            _git(top, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
+            return candidate
+        except GitError:
+            continue
+    return None

@@ -38,6 +38,7 @@ class LazyGroup(click.Group):
         "dataset": ("strataml.cli.dataset", "dataset"),
         "experiment": ("strataml.cli.experiment", "experiment"),
         "doctor": ("strataml.cli.doctor", "doctor"),
+        "diff": ("strataml.cli.diff", "diff"),
         "index": ("strataml.cli.index", "index"),
         "run": ("strataml.cli.run", "run_command"),
         "plugins": ("strataml.cli.run", "plugins"),

@@ -20,6 +20,17 @@ BUILTIN = {"sklearn": "strataml.plugins.sklearn:SklearnPlugin"}
 # What the built-ins declare, readable without importing them or scanning package metadata,
 # which would cost every doctor run ~50 ms whether or not a spec has gates.
 BUILTIN_METRICS = {"sklearn": "strataml.plugins.sklearn.names:METRICS"}
+# Which way a built-in plugin's metrics are better ("higher" or "lower"), for reports that compare.
+BUILTIN_BETTER = {"sklearn": "strataml.plugins.sklearn.names:BETTER"}
+
+
+def builtin_better(key: str) -> dict[str, str]:
+    """What a built-in plugin declares of its metrics' directions; nothing for others (a report
+    does not import third-party code to ask)."""
+    if key not in BUILTIN_BETTER:
+        return {}
+    module_name, _, attr = BUILTIN_BETTER[key].partition(":")
+    return dict(getattr(importlib.import_module(module_name), attr))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,61 @@
+"""`strataml diff [REF]`: what a change does to the workspace, for a pull request's reviewer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from strataml.cli.main import State
+from strataml.cli.output import emit, progress_bar
+from strataml.diff.render import FORMATS
+
+
+@click.command()
+@click.argument("ref", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people, markdown for a pull request (job summary or comment), json for scripts.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='Write to FILE (atomically) instead of stdout, e.g. "$GITHUB_STEP_SUMMARY".',
+)
+@click.pass_obj
+def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
+    """What the working tree changes since REF, in one report: records added, changed and
+    removed; promotions (who, why); signatures and trusted keys; each new run's metrics beside
+    the experiment's last run and the production model, with the direction that counts as
+    better; new model versions' gates; and the doctor's findings split into new, fixed and
+    unchanged (matched by code, path and fingerprint, not by line).
+
+    \b
+    REF defaults to the default branch (origin/HEAD, else origin/main, main, master); the change
+    is judged from where it left REF (the merge base), as `doctor --since REF` judges it.
+
+    \b
+    Exit codes: 0 the report was made (whatever it says; `doctor --strict` is the gate),
+    3 it could not be made (no such revision, not a repository).
+
+    \b
+    Examples:
+      strataml diff
+      strataml diff origin/main --format markdown -o "$GITHUB_STEP_SUMMARY"
+      strataml diff HEAD~3 --format json
+    """
+    from strataml.diff.compute import make
+    from strataml.diff.render import render
+    from strataml.gitfacts import SINCE_HINT, need_git
+
+    root = state.root()
+    need_git(root, SINCE_HINT)
+    with progress_bar(enabled=fmt == "text" and output is None) as bar:
+        doc = make(root, ref, progress=bar)
+    emit(output, lambda stream, _color: render(doc, fmt, stream), root)
+    return 0

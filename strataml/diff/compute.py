@@ -1,0 +1,404 @@
+"""One document for a change: which records it adds, changes and removes, the promotions and
+signatures it brings, the trust and policy it touches, how its new runs' metrics compare with
+the experiment's last run and with production, its model versions' gates, and the findings it
+adds or fixes (matched by code, path and fingerprint, never by line).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strataml import atomic, gitfacts, lifecycle, loading
+from strataml.doctor.finding import Finding, Report
+from strataml.gates import parse_gate
+from strataml.paths import unsafe
+from strataml.records import Record
+from strataml.workspace import LEDGER, META, Workspace
+
+FORMAT = "strataml/diff/v1"
+# The history rules that ask a reviewer to look (policy, keys, .gitattributes changed).
+REVIEW_CODES = ("TFC0001-W001", "TFC0007-W001", "TFC0006-W013")
+_KINDS = {"datasets": "dataset", "runs": "run", "models": "model"}
+_BETTER = {">": "higher", ">=": "higher", "<": "lower", "<=": "lower"}
+
+
+@dataclass(frozen=True)
+class Sides:
+    """What the comparison reads: the base (scratch folder) and the working tree."""
+
+    base_root: Path
+    base: Workspace
+    base_report: Report
+    head_root: Path
+    head: Workspace
+    head_report: Report
+
+
+def document(sides: Sides, base_ref: str, commit: str, changed: set[str], owned: set[str]) -> dict[str, Any]:
+    records = _records(sides, changed, owned)
+    added_runs = [r["ref"] for r in records if r["change"] == "added" and r["kind"] == "run"]
+    added_models = [r["ref"] for r in records if r["change"] == "added" and r["kind"] == "model"]
+    findings = _findings(sides)
+    doc: dict[str, Any] = {
+        "schema": FORMAT,
+        "base": {"ref": base_ref, "commit": commit},
+        "head": {"commit": gitfacts.head_commit(sides.head_root)},
+        "records": records,
+        "promotions": _promotions(sides, owned),
+        "signatures": _signatures(sides, changed),
+        "trust": _trust(sides),
+        "runs": [_run_metrics(sides, ref) for ref in added_runs],
+        "models": [_model_gate(sides, ref) for ref in added_models],
+        "findings": findings,
+    }
+    doc["summary"] = {
+        "added": sum(r["change"] == "added" for r in records),
+        "changed": sum(r["change"] == "changed" for r in records),
+        "removed": sum(r["change"] == "removed" for r in records),
+        "promotions": len(doc["promotions"]),
+        "new_findings": len(findings["new"]),
+        "fixed_findings": len(findings["fixed"]),
+        "new_errors": sum(f["severity"] == "error" for f in findings["new"]),
+        "exit_code": sides.head_report.exit_code,
+    }
+    return doc
+
+
+# --- records ------------------------------------------------------------------------------------
+
+
+def ref_of(owner: str) -> tuple[str, str] | None:
+    """(kind, ref) of the record folder or spec `owner` names, by layout."""
+    parts = owner.split("/")
+    if parts[0] == "experiments" and len(parts) == 2 and parts[1].endswith(".yaml"):
+        return "experiment", f"experiment:{parts[1][: -len('.yaml')]}"
+    kind = _KINDS.get(parts[0])
+    if kind == "run" and len(parts) == 2:
+        return kind, f"run:{parts[1]}"
+    if kind in ("dataset", "model") and len(parts) == 3:
+        return kind, f"{kind}:{parts[1]}@{parts[2]}"
+    return None
+
+
+def _meta(owner: str, kind: str) -> str:
+    return owner if kind == "experiment" else f"{owner}/{META[kind]}"
+
+
+def _records(sides: Sides, changed: set[str], owned: set[str]) -> list[dict[str, Any]]:
+    out = []
+    for owner in sorted(owned):
+        known = ref_of(owner)
+        if known is None:
+            continue
+        kind, ref = known
+        meta = _meta(owner, kind)
+        before, after = (sides.base_root / meta).is_file(), (sides.head_root / meta).is_file()
+        if not before and not after:
+            continue
+        change = "changed" if before and after else "added" if after else "removed"
+        files = (
+            sorted(p[len(owner) + 1 :] for p in changed if p.startswith(owner + "/")) if kind != "experiment" else []
+        )
+        out.append({"ref": ref, "kind": kind, "path": owner, "change": change, "files": files})
+    return out
+
+
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _data(workspace: Workspace, ref: str) -> dict[str, Any]:
+    record = workspace.get(ref)
+    data = record.data if isinstance(record, Record) else None
+    return data if isinstance(data, dict) else {}
+
+
+# --- promotions, signatures, trust --------------------------------------------------------------
+
+
+def _promotions(sides: Sides, owned: set[str]) -> list[dict[str, Any]]:
+    out = []
+    for ledger in sorted(o for o in owned if o.endswith("/" + LEDGER)):
+        name = ledger.split("/")[1]
+        before = lifecycle.read(sides.base_root, name) if (sides.base_root / ledger).is_file() else lifecycle.Ledger()
+        after = lifecycle.read(sides.head_root, name) if (sides.head_root / ledger).is_file() else lifecycle.Ledger()
+        kept = len(before.entries)
+        # Only what was appended: a ledger rewritten is the doctor's error (TFC0005-E006), not a promotion.
+        if after.entries[:kept] != before.entries:
+            continue
+        for entry in after.entries[kept:]:
+            out.append(
+                {"model": name, **{k: entry.get(k) for k in ("seq", "ref", "from", "to", "at", "actor", "reason")}}
+            )
+    return out
+
+
+def _signatures(sides: Sides, changed: set[str]) -> list[dict[str, Any]]:
+    out = []
+    for path in sorted(p for p in changed if p.endswith(".asc") and not p.startswith("tfc/keys/")):
+        signed = path[: -len(".asc")]
+        before, after = (sides.base_root / path).is_file(), (sides.head_root / path).is_file()
+        if not before and not after:
+            continue
+        status: dict[str, Any] = dict(sides.head_report.signatures.get(signed, {})) if after else {}
+        out.append(
+            {
+                "path": signed,
+                "change": "changed" if before and after else "added" if after else "removed",
+                "status": status.get("status", "unsigned" if not after else "unknown"),
+                "signers": [str(x) for x in status.get("signers") or []],
+            }
+        )
+    return out
+
+
+def _pins(root: Path) -> dict[str, list[str]]:
+    loaded = loading.load_file(root / "tfc/keys/keys.yaml") if (root / "tfc/keys/keys.yaml").is_file() else None
+    data = loaded.data if loaded is not None else None
+    keys = data.get("keys") if isinstance(data, dict) else None
+    out: dict[str, list[str]] = {}
+    for item in keys if isinstance(keys, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("fingerprint"), str):
+            out[item["fingerprint"]] = sorted(str(s) for s in item.get("scopes") or [] if isinstance(s, str))
+    return out
+
+
+def _trust(sides: Sides) -> dict[str, Any]:
+    before, after = _pins(sides.base_root), _pins(sides.head_root)
+    return {
+        "keys": [
+            {
+                "fingerprint": fp,
+                "change": "added" if fp not in before else "removed" if fp not in after else "scopes",
+                "scopes": after.get(fp, before.get(fp, [])),
+            }
+            for fp in sorted(set(before) | set(after))
+            if before.get(fp) != after.get(fp)
+        ],
+        "review": [
+            {"code": f.code, "path": f.path, "message": f.message}
+            for f in sides.head_report.findings
+            if f.code in REVIEW_CODES
+        ],
+    }
+
+
+# --- metrics ------------------------------------------------------------------------------------
+
+
+def directions(spec: dict[str, Any]) -> dict[str, str]:
+    """Which way each metric is better: the experiment's gates say (`>=`: higher), else what its
+    plugin declares; a metric neither names is left out (unknown)."""
+    out: dict[str, str] = {}
+    plugin = spec.get("plugin")
+    if isinstance(plugin, str):
+        from strataml.runner.plugin import builtin_better
+
+        out.update(builtin_better(plugin))
+    for text in spec.get("gates") or []:
+        try:
+            gate = parse_gate(text) if isinstance(text, str) else None
+        except ValueError:
+            continue
+        if gate is not None and gate.op in _BETTER:
+            out[gate.metric] = _BETTER[gate.op]
+    return out
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def compared(name: str, value: float, other: dict[str, Any] | None, better: str | None) -> dict[str, Any] | None:
+    """`value` beside `other`'s value of metric `name`: deltas, and whether it is better."""
+    if other is None:
+        return None
+    was = _number((other.get("metrics") or {}).get(name))
+    if was is None:
+        return {"ref": other["ref"], "value": None, "delta": None, "relative": None, "verdict": "new metric"}
+    delta = value - was
+    relative = delta / abs(was) if was else None
+    verdict = (
+        "same"
+        if delta == 0
+        else "unknown"
+        if better is None
+        else ("better" if (delta > 0) == (better == "higher") else "worse")
+    )
+    return {"ref": other["ref"], "value": was, "delta": delta, "relative": relative, "verdict": verdict}
+
+
+def _latest_run(sides: Sides, experiment: str, exclude: str) -> dict[str, Any] | None:
+    """The experiment's last succeeded run at the base (runs named as `strataml run` names them)."""
+    name = experiment.split(":", 1)[1]
+    folder = sides.base_root / "runs"
+    best: tuple[str, dict[str, Any]] | None = None
+    try:
+        candidates = [e for e in folder.iterdir() if f"-{name}-" in e.name or e.name.endswith(f"-{name}")]
+    except OSError:
+        return None
+    for entry in candidates:
+        ref = f"run:{entry.name}"
+        if ref == exclude:
+            continue
+        data = _data(sides.base, ref)
+        if data.get("experiment") != experiment or data.get("status") != "succeeded":
+            continue
+        when = str(data.get("created_at") or "")
+        if best is None or (when, ref) > (best[0], best[1]["ref"]):
+            best = (when, {"ref": ref, "metrics": data.get("metrics") or {}})
+    return best[1] if best else None
+
+
+def _production(sides: Sides, model: str) -> dict[str, Any] | None:
+    """The base's production version of `model` and its evaluation metrics (the newest, if several)."""
+    if not (sides.base_root / lifecycle.ledger_rel(model)).is_file():
+        return None
+    refs = lifecycle.read(sides.base_root, model).production()
+    if not refs:
+        return None
+    ref = refs[-1]
+    data = _data(sides.base, ref)
+    return {"ref": ref, "metrics": _map(_map(data.get("evaluation")).get("metrics"))}
+
+
+def _run_metrics(sides: Sides, ref: str) -> dict[str, Any]:
+    data = _data(sides.head, ref)
+    experiment = data.get("experiment") if isinstance(data.get("experiment"), str) else None
+    spec = _data(sides.head, experiment) if experiment else {}
+    better = directions(spec)
+    register = _map(spec.get("register"))
+    model = register.get("model") if isinstance(register.get("model"), str) else None
+    previous = _latest_run(sides, experiment, ref) if experiment else None
+    production = _production(sides, model) if model else None
+    rows = []
+    metrics = _map(data.get("metrics"))
+    for name in sorted(metrics):
+        value = _number(metrics[name])
+        if value is None:
+            continue
+        rows.append(
+            {
+                "name": name,
+                "value": value,
+                "better": better.get(name),
+                "previous": compared(name, value, previous, better.get(name)),
+                "production": compared(name, value, production, better.get(name)),
+            }
+        )
+    return {
+        "ref": ref,
+        "experiment": experiment,
+        "status": data.get("status"),
+        "previous": previous["ref"] if previous else None,
+        "production": production["ref"] if production else None,
+        "metrics": rows,
+    }
+
+
+def _model_gate(sides: Sides, ref: str) -> dict[str, Any]:
+    data = _data(sides.head, ref)
+    gate = _map(data.get("gate"))
+    receipt: dict[str, Any] = {}
+    record = sides.head.get(ref)
+    file = gate.get("file")
+    if record is not None and record.folder and isinstance(file, str) and not unsafe(file):
+        # Read inside its folder only, never through a symlink (the doctor reports such a receipt).
+        raw = atomic.read_bytes(sides.head_root, f"{record.folder}/{file}", limit=4 * 1024 * 1024)
+        receipt = _map(loading.load_bytes(raw, json_syntax=True, lines=False).data) if raw is not None else {}
+    failing = [
+        {k: c.get(k) for k in ("expression", "metric", "observed")}
+        for c in receipt.get("criteria") or []
+        if isinstance(c, dict) and not c.get("passed")
+    ]
+    name = ref.split(":", 1)[1].rsplit("@", 1)[0]
+    production = _production(sides, name)
+    evaluation = _map(data.get("evaluation")).get("metrics")
+    versus = []
+    if production is not None and isinstance(evaluation, dict):
+        spec = _data(sides.head, str(_data(sides.head, str(data.get("produced_by"))).get("experiment")))
+        better = directions(spec)
+        for metric in sorted(evaluation):
+            value = _number(evaluation[metric])
+            if value is not None:
+                versus.append(
+                    {
+                        "name": metric,
+                        "value": value,
+                        "better": better.get(metric),
+                        **(compared(metric, value, production, better.get(metric)) or {}),
+                    }
+                )
+    return {
+        "ref": ref,
+        "gate": receipt.get("status") or gate.get("status"),
+        "failing": failing,
+        "production": production["ref"] if production else None,
+        "versus_production": versus,
+    }
+
+
+# --- findings -----------------------------------------------------------------------------------
+
+
+def _findings(sides: Sides) -> dict[str, Any]:
+    def keyed(report: Report) -> dict[tuple[str, str, str], Finding]:
+        return {(f.code, f.path, fp): f for f, fp in zip(report.findings, report.fingerprints(), strict=True)}
+
+    before, after = keyed(sides.base_report), keyed(sides.head_report)
+
+    def listed(found: dict[tuple[str, str, str], Finding], keys: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
+        chosen = sorted((found[k] for k in keys), key=Finding.sort_key)
+        return [
+            {
+                "code": f.code,
+                "severity": f.severity,
+                "path": f.path,
+                "line": f.line,
+                "message": f.message,
+                "hint": f.hint,
+            }
+            for f in chosen
+        ]
+
+    return {
+        "new": listed(after, set(after) - set(before)),
+        "fixed": listed(before, set(before) - set(after)),
+        "unchanged": len(set(after) & set(before)),
+    }
+
+
+def make(root: Path, ref: str | None, progress: Any = None) -> dict[str, Any]:
+    """The diff document of the working tree at `root` against `ref` (default: the default
+    branch), judged where the change left it: the merge base, as `doctor --since` judges."""
+    from strataml.diff import base
+    from strataml.doctor import engine
+    from strataml.doctor.rules.history import everything, owners
+    from strataml.errors import StrataError
+
+    root = Path(root).resolve()
+    if ref is None:
+        ref = gitfacts.default_base(root)
+        if ref is None:
+            raise StrataError(
+                "no base to compare with: neither origin/HEAD, origin/main, main, origin/master nor master exists",
+                "name the revision the change started from, e.g. `strataml diff origin/develop`",
+            )
+    listing = gitfacts.changes_since(root, ref)
+    changed = listing.tracked() | listing.untracked()
+    owned = owners(changed)
+    gitfacts.prefetch_changes(root, ref)  # the doctor's --since run lists the same changes anew
+    head_report = engine.doctor(root, options=engine.Options(since=ref), use_cache=True, progress=progress)
+    head = head_report.workspace
+    if not isinstance(head, Workspace):
+        from strataml.workspace import load
+
+        head = load(root)
+    with base.at(root, listing.commit, owned, everything(root, changed)) as at_base:
+        sides = Sides(at_base.root, at_base.workspace, at_base.report, root, head, head_report)
+        return document(sides, ref, listing.commit, changed, owned)

@@ -1,0 +1,187 @@
+"""The diff document as text (a terminal), markdown (a pull request's summary or comment) or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from strataml.controls import shown
+
+FORMATS = ("text", "markdown", "json")
+MAX_MARKDOWN = 60_000  # GitHub keeps a comment or step summary under 64 KiB
+MAX_ROWS = 50  # rows of one table shown before the rest is counted
+
+
+def render(doc: dict[str, Any], fmt: str, stream: TextIO) -> None:
+    if fmt == "json":
+        json.dump(doc, stream, indent=2, ensure_ascii=False, sort_keys=False)
+        stream.write("\n")
+    elif fmt == "markdown":
+        stream.write(markdown(doc))
+    else:
+        stream.write(text(doc))
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _delta(cmp: dict[str, Any] | None) -> str:
+    if not cmp:
+        return "-"
+    if cmp.get("delta") is None:
+        return f"(no {cmp.get('ref')} value)"
+    rel = f" ({cmp['relative'] * 100:+.1f}%)" if cmp.get("relative") is not None else ""
+    mark = {"better": " ▲", "worse": " ▼", "same": "", "unknown": ""}.get(cmp.get("verdict", ""), "")
+    return f"{cmp['delta']:+.4f}{rel}{mark}"
+
+
+def _headline(doc: dict[str, Any]) -> str:
+    s = doc["summary"]
+    return (
+        f"{s['added']} added, {s['changed']} changed, {s['removed']} removed; "
+        f"{s['promotions']} promotion{'' if s['promotions'] == 1 else 's'}; "
+        f"findings: {s['new_findings']} new, {s['fixed_findings']} fixed, {doc['findings']['unchanged']} unchanged"
+    )
+
+
+def text(doc: dict[str, Any]) -> str:
+    lines = [
+        f"strataml diff {shown(doc['base']['ref'])} ({doc['base']['commit'][:12]})..working tree",
+        _headline(doc),
+        "",
+    ]
+    if doc["records"]:
+        lines.append("Records")
+        for r in doc["records"]:
+            lines.append(f"  {r['change']:<8} {shown(r['ref'])}")
+        lines.append("")
+    for p in doc["promotions"]:
+        lines.append(
+            f"Promotion  {shown(str(p['ref']))}: {p['from']} -> {p['to']} by {shown(str(p['actor']))} ({shown(str(p['reason']))})"
+        )
+    for s in doc["signatures"]:
+        who = ", ".join(shown(str(x)) for x in s["signers"]) or "-"
+        lines.append(f"Signature  {s['change']} {shown(s['path'])}: {s['status']} ({who})")
+    for k in doc["trust"]["keys"]:
+        lines.append(f"Key        {k['change']} {k['fingerprint']} scopes {', '.join(k['scopes']) or '-'}")
+    for r in doc["trust"]["review"]:
+        lines.append(f"Review     {r['code']} {shown(r['path'])}: {shown(r['message'])}")
+    for run in doc["runs"]:
+        lines.append("")
+        lines.append(
+            f"Run {shown(run['ref'])} vs last run {run['previous'] or '-'} and production {run['production'] or '-'}"
+        )
+        for m in run["metrics"]:
+            lines.append(
+                f"  {shown(m['name']):<24} {_num(m['value']):>10}  vs last {_delta(m['previous']):<22} vs production {_delta(m['production'])}"
+            )
+    for model in doc["models"]:
+        lines.append("")
+        lines.append(f"Model {shown(model['ref'])}: gate {model['gate'] or '-'}")
+        for c in model["failing"]:
+            lines.append(f"  failing: {shown(str(c['expression']))} (observed {_num(c['observed'])})")
+    lines.append("")
+    for kind in ("new", "fixed"):
+        for f in doc["findings"][kind]:
+            lines.append(f"{kind:<5} {f['severity']:<7} {f['code']}  {shown(f['path'])}: {shown(f['message'])}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _md(value: Any) -> str:
+    """Text from the repository made inert in a markdown table cell."""
+    out = shown(str(value)).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    for ch in "<>[]()*_#!":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(row) + " |" for row in rows[:MAX_ROWS]]
+    if len(rows) > MAX_ROWS:
+        out.append(f"| ... and {len(rows) - MAX_ROWS} more |" + " |" * (len(header) - 1))
+    return out
+
+
+def _details(summary: str, body: list[str]) -> list[str]:
+    return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    s = doc["summary"]
+    verdict = "❌" if s["new_errors"] else "✅"
+    out = [f"## strataml diff against `{_md(doc['base']['ref'])}`", "", f"{verdict} {_headline(doc)}", ""]
+    if doc["runs"]:
+        out.append("### Metrics")
+        for run in doc["runs"]:
+            out += [
+                "",
+                f"**{_md(run['ref'])}** vs last run {_md(run['previous'] or '-')} and production {_md(run['production'] or '-')}",
+                "",
+            ]
+            out += _table(
+                ["metric", "value", "better", "vs last run", "vs production"],
+                [
+                    [
+                        _md(m["name"]),
+                        _num(m["value"]),
+                        m["better"] or "?",
+                        _md(_delta(m["previous"])),
+                        _md(_delta(m["production"])),
+                    ]
+                    for m in run["metrics"]
+                ],
+            )
+        out.append("")
+    if doc["models"]:
+        out += ["### Model versions", ""]
+        out += _table(
+            ["version", "gate", "failing", "production"],
+            [
+                [
+                    _md(m["ref"]),
+                    m["gate"] or "-",
+                    _md("; ".join(str(c["expression"]) for c in m["failing"]) or "-"),
+                    _md(m["production"] or "-"),
+                ]
+                for m in doc["models"]
+            ],
+        )
+        out.append("")
+    findings = doc["findings"]
+    out += [
+        f"### Findings: {len(findings['new'])} new, {len(findings['fixed'])} fixed, {findings['unchanged']} unchanged",
+        "",
+    ]
+    for kind in ("new", "fixed"):
+        if findings[kind]:
+            rows = [[f["severity"], f["code"], _md(f["path"]), _md(f["message"])] for f in findings[kind]]
+            body = _table(["severity", "code", "path", "message"], rows)
+            out += body + [""] if kind == "new" and len(rows) <= 10 else _details(f"{len(rows)} {kind}", body)
+    if doc["records"]:
+        out += _details(
+            f"Records: {s['added']} added, {s['changed']} changed, {s['removed']} removed",
+            _table(["change", "record"], [[r["change"], _md(r["ref"])] for r in doc["records"]]),
+        )
+    extra = []
+    extra += [
+        f"- promotion {_md(p['ref'])}: {p['from']} → {p['to']} by {_md(p['actor'])} ({_md(p['reason'])})"
+        for p in doc["promotions"]
+    ]
+    extra += [f"- signature {s2['change']} on {_md(s2['path'])}: {s2['status']}" for s2 in doc["signatures"]]
+    extra += [f"- key {k['change']} `{k['fingerprint']}`" for k in doc["trust"]["keys"]]
+    extra += [f"- review {r['code']} {_md(r['path'])}: {_md(r['message'])}" for r in doc["trust"]["review"]]
+    if extra:
+        out += ["### Promotions, signatures, trust", "", *extra, ""]
+    text_out = "\n".join(out).rstrip() + "\n"
+    if len(text_out.encode("utf-8")) > MAX_MARKDOWN:
+        cut = text_out.encode("utf-8")[: MAX_MARKDOWN - 200].decode("utf-8", "ignore").rsplit("\n", 1)[0]
+        unclosed = cut.count("<details>") - cut.count("</details>")
+        text_out = cut + "\n" + "\n</details>\n" * unclosed
+        text_out += "\n... cut to fit a pull request comment: `strataml diff --format json` has it all.\n"
+    return text_out
