@@ -86,6 +86,8 @@ class Outcome:
 MAX_CASE_BYTES = 4 * 1024 * 1024  # a case file
 MAX_FILE_BYTES = 64 * 1024 * 1024  # one file a case writes (the size-limit cases need 5 MiB)
 MAX_REPORT_BYTES = 64 * 1024 * 1024  # what a tool may print
+MAX_CASE_WRITES = 256 * 1024 * 1024  # everything one case writes, all edits of all commits together
+GIT_TIMEOUT = 120.0  # one git command of the runner's own
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _OPS = ("write", "delete", "mkdir", "symlink", "fifo")
 
@@ -137,15 +139,23 @@ def _case(path: Path) -> Case:
         or not all(type(v) is bool for v in options.values())
     ):
         raise bad('options is {"require_content": true|false}')
+    total = 0
     for step in [edits, *(commits or [])]:
         if not isinstance(step, list) or not all(_edit_ok(e) for e in step):
             raise bad("edits are lists of {op, path, ...} with op one of " + ", ".join(_OPS))
         for edit in step:
+            if commits is not None and _names_git(edit["path"]):
+                # git reads a nested repository's config when it adds the folder around it
+                # (core.fsmonitor, filters): a case with a history holds no .git of any kind.
+                raise bad(f"edit path {edit['path']!r} names a .git, which a case with git history may not")
             if edit["op"] == "write":
                 try:
+                    total += _size(edit, limit=MAX_FILE_BYTES)
                     _bytes(edit, limit=MAX_FILE_BYTES)
-                except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+                except (ValueError, TypeError, KeyError, AttributeError, binascii.Error) as exc:
                     raise bad(f"write {edit['path']!r}: {exc}") from None
+                if total > MAX_CASE_WRITES:
+                    raise bad(f"its edits write more than {MAX_CASE_WRITES:,} bytes in all")
     found = [(f["code"], f["path"], f["severity"]) for f in expected]
     return Case(
         name,
@@ -169,6 +179,10 @@ def _edit_ok(edit: object) -> bool:
     )
 
 
+def _names_git(path: str) -> bool:
+    return any(part.casefold() == ".git" for part in path.replace("\\", "/").split("/"))
+
+
 def _finding_ok(finding: object) -> bool:
     return isinstance(finding, dict) and all(isinstance(finding.get(k), str) for k in ("code", "path", "severity"))
 
@@ -177,10 +191,7 @@ def build(case: Case, base: Path, target: Path) -> list[str]:
     """A copy of `base` in `target` with the case's commits and edits applied; the commit ids, in
     order (none when the case is not a repository). An edit never leaves `target` or enters its
     `.git` (a suite may come from anyone, and git runs what its configuration says)."""
-    if any(p.name.casefold() == ".git" for p in base.iterdir()):
-        raise StrataError(
-            f"{shown(str(base))} holds a .git", "a suite's base is a plain folder; cases say their history"
-        )
+    _check_base(base)
     shutil.copytree(base, target, symlinks=True)
     ids: list[str] = []
     if case.commits is not None:
@@ -191,6 +202,25 @@ def build(case: Case, base: Path, target: Path) -> list[str]:
             ids.append(_commit(target, f"commit {number}"))
     _apply(case, case.edits, target)
     return ids
+
+
+def _check_base(base: Path) -> None:
+    """A base holds folders, regular files and symlinks only (a device would be copied forever, a
+    FIFO would block), and no .git anywhere (git would run what its config says)."""
+    for folder, dirs, files in os.walk(base):
+        for name in dirs + files:
+            path = Path(folder) / name
+            rel = path.relative_to(base)
+            if name.casefold() == ".git":
+                raise StrataError(
+                    f"the suite's base holds {shown(str(rel))}", "a base is a plain folder: cases say their history"
+                )
+            mode = path.lstat().st_mode
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+                raise StrataError(
+                    f"the suite's base holds {shown(str(rel))}, which is neither a file, a folder nor a symlink",
+                    "a base holds files, folders and symlinks only: restore the suite from its release",
+                )
 
 
 # The case's own repository, made alike everywhere: no user or system configuration (no hooks,
@@ -209,10 +239,20 @@ _GIT_ENV = {
 
 def _git(where: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    # No fsmonitor, no hooks whatever a config says; no command of the runner's own runs forever.
+    command = ["git", "-c", "core.fsmonitor=false", "-c", f"core.hooksPath={os.devnull}", *args]
     try:
         done = subprocess.run(
-            ["git", *args], cwd=where, env={**env, **_GIT_ENV}, capture_output=True, text=True, check=False
+            command,
+            cwd=where,
+            env={**env, **_GIT_ENV},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=GIT_TIMEOUT,
         )
+    except subprocess.TimeoutExpired:
+        raise StrataError(f"git {args[0]} took more than {GIT_TIMEOUT:g} s", "fix the case file") from None
     except OSError as exc:
         raise StrataError(f"git could not run ({exc.strerror or exc})", "cases with a git history need git") from None
     if done.returncode != 0:
@@ -265,9 +305,37 @@ def _apply(case: Case, edits: list[dict[str, Any]], target: Path) -> None:
             raise StrataError(f"case {case.name}: unknown edit {op!r}", "edits are write, delete, mkdir, symlink, fifo")
 
 
+def _size(content: Any, limit: int = MAX_FILE_BYTES, depth: int = 0) -> int:
+    """How many bytes a write edit's content makes, worked out without making them (so a case
+    cannot ask the runner to build and drop terabytes); an error past `limit`."""
+    if not isinstance(content, dict) or depth > 16:
+        raise ValueError("content is an object (text or base64, then repeat and then), nested at most 16 deep")
+    if "base64" in content:
+        if not isinstance(content["base64"], str):
+            raise ValueError("base64 is text")
+        size = len(content["base64"]) * 3 // 4
+    elif isinstance(content.get("text"), str):
+        size = len(content["text"].encode("utf-8"))
+    else:
+        raise ValueError("content is text or base64")
+    if "then" in content and "repeat" not in content:
+        raise ValueError("then comes after a repeat")
+    if "repeat" in content:
+        times = content["repeat"].get("times") if isinstance(content["repeat"], dict) else None
+        if type(times) is not int or times < 0:
+            raise ValueError("repeat is an object with a content and a count, times")
+        size += _size(content["repeat"], limit, depth + 1) * times
+        size += _size(content["then"], limit, depth + 1) if "then" in content else 0
+    if size > limit:
+        raise ValueError(f"more than {limit:,} bytes")
+    return size
+
+
 def _bytes(content: dict[str, Any], limit: int = MAX_FILE_BYTES) -> bytes:
     """A write edit's content: `text` or `base64`, then optionally `repeat` (content and `times`)
-    and `then` (content): how a case states a 5 MB file in a few bytes. Never more than `limit`."""
+    and `then` (content): how a case states a 5 MB file in a few bytes. Never more than `limit`
+    (_size() says so before anything is built)."""
+    _size(content, limit)
     if "base64" in content:
         data = base64.b64decode(content["base64"], validate=True)
     elif isinstance(content.get("text"), str):

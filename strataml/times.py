@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
+_OFFSET = re.compile(r"[+-]([0-9]{2}):?([0-9]{2})$")
 # The last instant of a day datetime can hold: an inclusive end given as a date means the whole day.
 _LAST_INSTANT = timedelta(days=1, microseconds=-1)
 
@@ -16,6 +18,9 @@ def parse_time(text: str, *, end: bool = False) -> datetime | None:
     raw = text.strip().replace(" ", "T", 1)
     if raw.endswith(("Z", "z")):
         raw = raw[:-1] + "+00:00"
+    offset = _OFFSET.search(raw) if len(raw) > 10 else None
+    if offset and (int(offset.group(1)) > 23 or int(offset.group(2)) > 59):
+        return None  # +00:60 would read as an hour ahead: no such offset (RFC 3339)
     try:
         if len(raw) == 10:
             d = date.fromisoformat(raw)

@@ -160,3 +160,14 @@ def test_help_teaches_adoption() -> None:
     done = subprocess.run([sys.executable, "-m", "strataml", "doctor", "--help"], capture_output=True, text=True)
     assert "--write-baseline FILE" in done.stdout and "--baseline FILE" in done.stdout
     assert "(then gate only what is new)" in done.stdout
+
+
+def test_a_new_problem_alike_an_old_fixed_one_but_for_its_name_is_new(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Quoted keys are names: fixing duplicate key '2023' and adding duplicate key '2024' is a new finding.
+    spec = ws / "experiments/flowers-logreg.yaml"
+    original = spec.read_text()
+    spec.write_text(original + "tags:\n  '2023': a\n  '2023': b\n")
+    assert doctor(ws, capsys, "--write-baseline", str(ws / BASELINE))[0] == 0
+    spec.write_text(original + "tags:\n  '2024': a\n  '2024': b\n")
+    code, report, _ = doctor(ws, capsys, "--baseline", str(ws / BASELINE))
+    assert code == 2 and [f["code"] for f in report["findings"]] == ["TFC0001-E108"]

@@ -148,7 +148,7 @@ def test_a_case_cannot_reach_into_the_repository_git_runs_in(tmp_path: Path) -> 
     assert conformance.build(nested, conformance.SUITE / "base", tmp_path / "nested") == []
     base = tmp_path / "base-with-git"
     (base / ".git").mkdir(parents=True)
-    with pytest.raises(conformance.StrataError, match=r"holds a \.git"):
+    with pytest.raises(conformance.StrataError, match=r"base holds \.git"):
         conformance.build(nested, base, tmp_path / "never")
 
 
@@ -168,6 +168,36 @@ def test_a_git_case_is_committed_alike_whatever_the_users_git_says(tmp_path: Pat
     assert since.flags(ids) == ["--since", ids[1]] and len(ids) == 3
 
 
+@pytest.mark.parametrize("edit,said", [
+    ({"op": "write", "path": "f", "text": "a", "repeat": "x"}, "repeat is an object"),
+    ({"op": "write", "path": "f", "text": "a", "then": {"text": "b"}}, "then comes after a repeat"),
+    ({"op": "write", "path": "f", "text": "", "repeat": {"text": "a" * 1000, "times": 60_000,
+      }}, "bytes in all"),
+])
+def test_a_case_cannot_make_the_runner_build_what_it_never_writes(tmp_path: Path, edit: dict, said: str) -> None:
+    edits = [edit, {**edit, "path": "g"}, {**edit, "path": "h"}, {**edit, "path": "i"}, {**edit, "path": "j"}]
+    suite = hostile_suite(tmp_path, "big.json", json.dumps({"format": 1, "edits": edits, "expected": []}).encode())
+    done = cli(str(suite))
+    assert done.returncode == 3 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_git_case_or_a_base_holds_no_git_of_any_kind(tmp_path: Path) -> None:
+    nested = {"format": 2, "git": {"commits": [[{"op": "write", "path": "sub/.Git/config",
+                                                   "text": "[core]\n\tfsmonitor = touch pwned\n"}], []]},
+              "edits": [], "expected": []}
+    done = cli(str(hostile_suite(tmp_path, "nested.json", json.dumps(nested).encode())))
+    assert done.returncode == 3 and "names a .git, which a case with git history may not" in done.stderr
+    suite = hostile_suite(tmp_path / "b", "ok.json", b'{"format": 1, "edits": [], "expected": []}')
+    (suite / "base/sub/.git").mkdir(parents=True)
+    done = cli(str(suite))
+    assert done.returncode == 3 and "the suite's base holds sub/.git" in done.stderr
+    (suite / "base/sub/.git").rmdir()
+    os.mkfifo(suite / "base/sub/pipe")
+    done = cli(str(suite), "--timeout", "5")
+    assert done.returncode == 3 and "neither a file, a folder nor a symlink" in done.stderr
+    assert not list(tmp_path.rglob("pwned"))
+
+
 def hostile_suite(tmp_path: Path, name: str, content: bytes | None = None) -> Path:
     suite = tmp_path / "suite"
     (suite / "base").mkdir(parents=True)
@@ -184,7 +214,7 @@ def hostile_suite(tmp_path: Path, name: str, content: bytes | None = None) -> Pa
     ("noop.json", b'{"format": 1, "edits": [{"path": "x"}], "expected": []}', "edits are lists of"),
     ("nul.json", b'{"format": 1, "edits": [{"op": "write", "path": "a\\u0000b", "text": ""}], "expected": []}', "edits are lists of"),
     ("huge.json", b'{"format": 1, "edits": [{"op": "write", "path": "x", "text": "", "repeat": {"text": "a", "times": 1000000000000}}], "expected": []}',
-     "repeat.times must be a count"),
+     "more than 67,108,864 bytes"),
     ("b64.json", b'{"format": 1, "edits": [{"op": "write", "path": "x", "base64": "!!!"}], "expected": []}', "write 'x'"),
     ("exp.json", b'{"format": 1, "edits": [], "expected": [{"code": ["X"], "path": "p", "severity": "error"}]}', "expected is a list of"),
     ("deep.json", b"[" * 200_000 + b"]" * 200_000, "not a conformance case"),

@@ -106,6 +106,7 @@ def test_a_record_may_carry_x_fields_at_its_top_level_only(kind: str) -> None:
     ("2024-01-09T10:00", True), ("2024-01-09 10:00:00.123456789Z", True), ("2024-01-09T10:00+0100", True),
     ("2024-01-09T24:00:00Z", False), ("2024-01-09T23:60:00Z", False), ("2024-12-31T23:59:60Z", False),
     ("2024-01-09T10:00:00+24:00", False), ("2024-01-09T10:00:00-23:59", True),
+    ("2024-01-09T10:00+00:60", False), ("2024-01-09T10:00+0099", False),
 ])
 def test_a_time_must_exist_and_both_validators_say_so(value: str, exists: bool) -> None:
     """TFC-0001 section 3: the pattern is the grammar, the format strataml-time says the time exists."""
@@ -119,3 +120,9 @@ def test_a_time_must_exist_and_both_validators_say_so(value: str, exists: bool) 
     # The ledger's time is judged by its own rule (TFC0005-E008), not by the schema.
     entry = {"schema": "strataml/ledger-entry/v2"}
     assert not any("at:" in i.message for i in schemas.validate("ledger-entry", {**entry, "at": value}))
+
+
+def test_text_outside_the_time_grammar_gets_one_message_not_two() -> None:
+    doc = read_yaml(POSITIVE / "models/sales-model/1/model.yaml") | {"created_at": "yesterday"}
+    [issue] = schemas.validate("model", doc)
+    assert "is not valid here: expected RFC 3339" in issue.message

@@ -72,11 +72,12 @@ class Finding:
 
 # What changes in a message while the problem stays the same: hashes, times, and numbers standing
 # alone (sizes, counts, line numbers, metric values). A number inside a name stays: `files/3/size`,
-# `part-0003.csv`, `dataset:flowers@2`, a run id's date say which thing the finding is about.
+# `part-0003.csv`, `dataset:flowers@2`, a run id's date, a quoted key `'2023'`, an uppercase key
+# fingerprint say which thing the finding is about.
 _VOLATILE = re.compile(
-    r"(?<![0-9A-Za-z])[0-9a-fA-F]{12,}(?![0-9A-Za-z])"  # a hash, or a prefix of one
-    r"|(?<![\w-])[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
-    r"|(?<![\w@/.\[-])[+-]?[0-9]+(?:[.,:][0-9]+)*(?:[eE][+-]?[0-9]+)?(?![\w/\]-])"
+    r"(?<![0-9A-Za-z@'\"])[0-9a-f]{12,}(?![0-9A-Za-z'\"])"  # a hash (lowercase hex), or a prefix of one
+    r"|(?<![\w'\"-])[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
+    r"|(?<![\w@/.:\['\"-])[+-]?[0-9]+(?:[.,:][0-9]+)*(?:[eE][+-]?[0-9]+)?(?![\w/\]'\"-])"
 )
 
 

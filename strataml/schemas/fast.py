@@ -18,9 +18,25 @@ _IGNORED = {"$schema", "$id", "title", "description", "$defs", "default", "examp
 
 
 def _exists(text: str) -> bool:
+    """Whether a time in the grammar names an instant that exists; text outside the grammar is the
+    pattern's to refuse (one message, not two)."""
     from strataml.times import parse_time
 
-    return parse_time(text) is not None
+    if not isinstance(text, str):
+        return True  # a format says nothing of other types (the schema's type does)
+    return parse_time(text) is not None or _grammar().search(text) is None
+
+
+def _grammar() -> re.Pattern[str]:
+    global _GRAMMAR
+    if _GRAMMAR is None:
+        from strataml.schemas import raw_schema
+
+        _GRAMMAR = re.compile(raw_schema("common")["$defs"]["timestamp_text"]["pattern"])
+    return _GRAMMAR
+
+
+_GRAMMAR: re.Pattern[str] | None = None
 
 
 # The formats our schemas assert (jsonschema is given the same checks: schemas.validator). Any other
