@@ -25,6 +25,7 @@ def schema(kind: str) -> int:
       ledger-entry  one line of models/NAME/lifecycle.jsonl
       index         what `strataml index` writes
       keys          tfc/keys/keys.yaml
+      diff          what `strataml diff --format json` writes
 
     \b
     Point your editor's YAML language server at it, e.g.:

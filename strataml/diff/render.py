@@ -95,7 +95,7 @@ def text(doc: dict[str, Any]) -> str:
 def _md(value: Any) -> str:
     """Text from the repository made inert in a markdown table cell."""
     out = shown(str(value)).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
-    for ch in "<>[]()*_#!":
+    for ch in "<>[]*_#":  # no tag, link, image, emphasis or heading can start
         out = out.replace(ch, "\\" + ch)
     return out
 

@@ -14,7 +14,7 @@ from typing import Any
 # Schema problems collected per document; past this, checking stops and one more issue says so.
 MAX_ISSUES = 100
 
-KINDS = ("workspace", "dataset", "experiment", "run", "model", "gate", "ledger-entry", "index", "keys")
+KINDS = ("workspace", "dataset", "experiment", "run", "model", "gate", "ledger-entry", "index", "keys", "diff")
 _BASE = "https://strataml.dev/schemas/"
 
 

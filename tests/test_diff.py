@@ -1,0 +1,201 @@
+"""`strataml diff`: a base and a head in real git repositories, and what the report says of them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import models_helpers
+from conftest import ROOT, edit_yaml, invoke
+from strataml import schemas
+from test_git_rules import commit_all, git
+
+RUN = "runs/20260101T000000Z-sales-forecast-a1b2c3"
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def new_run(ws: Path, suffix: str, accuracy: float, day: str = "02") -> str:
+    """Another run of sales-forecast (a copy of the fixture's, other metrics, a day later)."""
+    run_id = f"2026010{day[-1]}T000000Z-sales-forecast-{suffix}"
+    shutil.copytree(ws / RUN, ws / "runs" / run_id)
+
+    def change(d: dict) -> None:
+        d.update(ref=f"run:{run_id}", created_at=f"2026-01-{day}T00:00:00Z", started_at=f"2026-01-{day}T00:00:01Z",
+                 ended_at=f"2026-01-{day}T00:00:09Z")
+        d["metrics"].update(test_accuracy=accuracy)
+
+    edit_yaml(ws / "runs" / run_id / "run.yaml", change)
+    return f"run:{run_id}"
+
+
+def new_version(ws: Path, version: int, run: str, accuracy: float, passed: bool) -> str:
+    ref = models_helpers.add_version(ws, version)
+    folder = ws / models_helpers.MODEL_DIR / str(version)
+
+    def receipt(g: dict) -> None:
+        g.update(run=run, status="PASS" if passed else "FAIL")
+        g["criteria"][0].update(observed=accuracy, passed=passed,
+                                expression="test_accuracy >= 0.5" if passed else "test_accuracy >= 0.9")
+
+    models_helpers.edit_gate(ws, version, receipt)
+    edit_yaml(folder / "model.yaml", lambda d: (d.update(produced_by=run), d["evaluation"]["metrics"].update(test_accuracy=accuracy),
+                                                d["gate"].update(status="PASS" if passed else "FAIL")))
+    return ref
+
+
+@pytest.fixture
+def repo(ws: Path) -> Path:
+    """The fixture workspace on main, model 1 in production, with a problem in a spec (a repeated key)."""
+    (ws / ".gitignore").write_text(".strataml/\n")
+    models_helpers.reach(ws, "production")
+    spec = ws / "experiments/flowers-logreg.yaml"
+    spec.write_text(spec.read_text() + "tags: {a: x}\ntags: {b: y}\n")
+    git(ws, "init", "-q", "-b", "main")
+    commit_all(ws, "main")
+    git(ws, "checkout", "-q", "-b", "feature")
+    return ws
+
+
+def diff(repo: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    return invoke(repo, "diff", *args, capsys=capsys)
+
+
+def change_everything(repo: Path) -> None:
+    """A pull request: a better run and its model version (passing), a worse run's version
+    (failing), a promotion, a changed dataset version (an error), the spec's problem fixed."""
+    better = new_run(repo, "b0b0b0", 0.875, "02")
+    worse = new_run(repo, "c0c0c0", 0.625, "03")
+    new_version(repo, 2, better, 0.875, passed=True)
+    new_version(repo, 3, worse, 0.625, passed=False)
+    models_helpers.write_ledger(repo, [(models_helpers.ref(1), s) for s in ("candidate", "staging", "production")]
+                                + [(models_helpers.ref(2), "candidate")])
+    edit_yaml(repo / "datasets/flowers/1/dataset.yaml", lambda d: d.update(description="rewritten in place"))
+    spec = repo / "experiments/flowers-logreg.yaml"
+    spec.write_text(spec.read_text().replace("tags: {a: x}\ntags: {b: y}\n", ""))
+    commit_all(repo, "the change")
+
+
+def test_the_report_answers_what_changed_how_numbers_moved_and_what_is_new(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    change_everything(repo)
+    code, out, err = diff(repo, capsys, "main", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    jsonschema.validate(doc, schemas.bundled("diff"))
+    assert doc["base"]["commit"] == git(repo, "rev-parse", "main")
+    changes = {(r["ref"], r["change"]) for r in doc["records"]}
+    assert changes == {
+        ("run:20260102T000000Z-sales-forecast-b0b0b0", "added"), ("run:20260103T000000Z-sales-forecast-c0c0c0", "added"),
+        ("model:sales-model@2", "added"), ("model:sales-model@3", "added"),
+        ("dataset:flowers@1", "changed"), ("experiment:flowers-logreg", "changed"),
+    }
+    [promotion] = doc["promotions"]
+    assert (promotion["ref"], promotion["from"], promotion["to"], promotion["seq"]) == ("model:sales-model@2", "registered", "candidate", 4)
+    runs = {r["ref"]: r for r in doc["runs"]}
+    better = runs["run:20260102T000000Z-sales-forecast-b0b0b0"]
+    assert (better["previous"], better["production"]) == (f"run:{RUN.split('/')[1]}", "model:sales-model@1")
+    accuracy = next(m for m in better["metrics"] if m["name"] == "test_accuracy")
+    assert accuracy["better"] == "higher"  # the gate says >=
+    assert accuracy["previous"] == {"ref": f"run:{RUN.split('/')[1]}", "value": 0.75, "delta": 0.125,
+                                    "relative": pytest.approx(0.125 / 0.75), "verdict": "better"}
+    assert accuracy["production"]["verdict"] == "better"
+    worse = next(m for m in runs["run:20260103T000000Z-sales-forecast-c0c0c0"]["metrics"] if m["name"] == "test_accuracy")
+    assert worse["production"]["verdict"] == "worse" and worse["production"]["delta"] == pytest.approx(-0.125)
+    train = next(m for m in better["metrics"] if m["name"] == "train_accuracy")
+    assert train["better"] == "higher" and train["production"]["verdict"] == "new metric"  # the plugin declares it
+    models = {m["ref"]: m for m in doc["models"]}
+    assert models["model:sales-model@2"]["gate"] == "PASS" and models["model:sales-model@2"]["failing"] == []
+    assert models["model:sales-model@3"]["gate"] == "FAIL"
+    assert models["model:sales-model@3"]["failing"] == [{"expression": "test_accuracy >= 0.9", "metric": "test_accuracy", "observed": 0.625}]
+    new = {(f["code"], f["path"]) for f in doc["findings"]["new"]}
+    assert ("TFC0002-E010", "datasets/flowers/1") in new  # a committed dataset version changed
+    assert [(f["code"], f["path"]) for f in doc["findings"]["fixed"]] == [("TFC0001-E108", "experiments/flowers-logreg.yaml")]
+    assert doc["summary"]["new_errors"] >= 1 and doc["summary"]["exit_code"] == 2
+
+
+def test_markdown_fits_a_pull_request_and_text_reads_in_a_terminal(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    change_everything(repo)
+    code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
+    assert code == 0 and markdown.startswith("## strataml diff against `main`")
+    assert "| test\\_accuracy | 0.8750 | higher | +0.1250 (+16.7%) ▲ | +0.1250 (+16.7%) ▲ |" in markdown
+    assert "| model:sales-model@3 | FAIL | test\\_accuracy \\>= 0.9 | model:sales-model@1 |" in markdown
+    assert "### Findings:" in markdown and "TFC0002-E010" in markdown and len(markdown.encode()) < 60_000
+    code, text, _ = diff(repo, capsys, "main")
+    assert "Promotion  model:sales-model@2: registered -> candidate" in text
+    assert text.splitlines()[1] == "4 added, 2 changed, 0 removed; 1 promotion; findings: 1 new, 1 fixed, 0 unchanged"
+    assert "fixed error   TFC0001-E108  experiments/flowers-logreg.yaml" in text
+
+
+def test_golden_markdown_and_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The report of one fixed change, byte for byte (commits and actors made alike)."""
+    change_everything(repo)
+    _code, out, _ = diff(repo, capsys, "main", "--format", "json")
+    doc = json.loads(out)
+    base, head = doc["base"]["commit"], doc["head"]["commit"]
+    regenerated = []
+    for fmt, name in (("json", "diff.json"), ("markdown", "diff.md")):
+        _code, out, _ = diff(repo, capsys, "main", "--format", fmt)
+        out = out.replace(base, "BASE" * 10).replace(head, "HEAD" * 10)
+        golden = GOLDEN / name
+        if os.environ.get("STRATAML_UPDATE_GOLDEN"):
+            golden.write_text(out)
+            regenerated.append(name)
+            continue
+        assert out == golden.read_text(), f"{name} differs: STRATAML_UPDATE_GOLDEN=1 regenerates it"
+    if regenerated:
+        pytest.fail(f"regenerated {regenerated}: check them in and run again (a regeneration never passes)")
+
+
+def test_nothing_changed_is_a_short_report(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = diff(repo, capsys, "main")
+    assert code == 0 and "0 added, 0 changed, 0 removed; 0 promotions; findings: 0 new, 0 fixed, 0 unchanged" in out
+
+
+def test_default_base_is_the_default_branch_and_a_missing_one_is_a_clear_error(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = diff(repo, capsys)
+    assert code == 0 and out.startswith("strataml diff main (")
+    git(repo, "branch", "-m", "main", "trunk")
+    code, _, err = diff(repo, capsys)
+    assert code == 3 and "no base to compare with" in err and "strataml diff origin/develop" in err
+    code, _, err = diff(repo, capsys, "no-such-branch")
+    assert code == 3 and "git does not know this revision" in err and "Traceback" not in err
+
+
+def test_the_base_is_read_from_git_and_leaves_nothing_behind(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    change_everything(repo)
+    before = git(repo, "status", "--porcelain")
+    diff(repo, capsys, "main")
+    assert git(repo, "status", "--porcelain") == before
+    assert not any((repo / ".strataml/diff").iterdir())  # the base's scratch folder is gone
+    assert git(repo, "worktree", "list").count("\n") == 0  # no checkout was made
+
+
+def test_a_hostile_gate_file_path_is_not_read(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    run = new_run(repo, "d0d0d0", 0.8)
+    new_version(repo, 2, run, 0.8, passed=True)
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"status": "LEAKED"}')
+    edit_yaml(repo / "models/sales-model/2/model.yaml", lambda d: d["gate"].update(file=str(secret)))
+    code, out, err = diff(repo, capsys, "main", "--format", "json")
+    assert code == 0 and "LEAKED" not in out, err
+
+
+def test_help_says_what_the_report_holds(strataml_exe: list[str]) -> None:
+    done = subprocess.run([*strataml_exe, "diff", "--help"], capture_output=True, text=True)
+    assert "merge base" in done.stdout and "--format [text|markdown|json]" in done.stdout
+    assert "GITHUB_STEP_SUMMARY" in done.stdout
+
+
+def test_schema_diff_is_printed() -> None:
+    done = subprocess.run([sys.executable, "-m", "strataml", "schema", "diff"], capture_output=True, text=True)
+    assert done.returncode == 0 and json.loads(done.stdout)["properties"]["schema"]["const"] == "strataml/diff/v1"
