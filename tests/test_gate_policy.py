@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import models_helpers
-from conftest import edit_yaml
+from conftest import ROOT, edit_yaml
 from strataml.cli.main import run
 from test_git_rules import BLOB, commit_all, git, repo, repo_with_ledger  # noqa: F401 (fixtures)
 
@@ -246,6 +246,13 @@ def test_the_workflow_init_writes_gates_pull_requests_against_their_base(tmp_pat
     steps = flow["jobs"]["doctor"]["steps"]
     checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0
-    gate = next(s for s in steps if s.get("if") == "github.event_name == 'pull_request'")
+    gate = next(s for s in steps if s.get("if") == "github.event_name == 'pull_request'" and "doctor" in s["run"])
     assert '--strict --since "$BASE"' in gate["run"]
+    summary = next(s for s in steps if "strataml diff" in s.get("run", ""))
+    assert summary["run"] == 'strataml diff "$BASE" --format markdown >> "$GITHUB_STEP_SUMMARY"'
+    assert summary["env"]["BASE"] == "${{ github.event.pull_request.base.sha }}"
+    # This repository's own workflow is the template, installing the checkout.
+    own = (ROOT / ".github/workflows/strataml.yml").read_text()
+    template = (ROOT / "strataml/templates/github/strataml.yml").read_text()
+    assert own.split("jobs:", 1)[1] == template.split("jobs:", 1)[1]
     assert gate["env"]["BASE"] == "${{ github.event.pull_request.base.sha }}"

@@ -208,6 +208,17 @@ def directions(spec: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _gated(spec: dict[str, Any]) -> set[str]:
+    """The metrics the experiment's gates name: the ones that decide whether a version may ship."""
+    out = set()
+    for text in spec.get("gates") or []:
+        try:
+            out.add(parse_gate(text).metric) if isinstance(text, str) else None
+        except ValueError:
+            continue
+    return out
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
@@ -272,6 +283,7 @@ def _run_metrics(sides: Sides, ref: str) -> dict[str, Any]:
     experiment = data.get("experiment") if isinstance(data.get("experiment"), str) else None
     spec = _data(sides.head, experiment) if experiment else {}
     better = directions(spec)
+    gated = _gated(spec)
     register = _map(spec.get("register"))
     model = register.get("model") if isinstance(register.get("model"), str) else None
     previous = _latest_run(sides, experiment, ref) if experiment else None
@@ -287,6 +299,7 @@ def _run_metrics(sides: Sides, ref: str) -> dict[str, Any]:
                 "name": name,
                 "value": value,
                 "better": better.get(name),
+                "gated": name in gated,
                 "previous": compared(name, value, previous, better.get(name)),
                 "production": compared(name, value, production, better.get(name)),
             }

@@ -114,29 +114,33 @@ def _details(summary: str, body: list[str]) -> list[str]:
 
 def markdown(doc: dict[str, Any]) -> str:
     s = doc["summary"]
-    verdict = "❌" if s["new_errors"] else "✅"
-    out = [f"## strataml diff against `{_md(doc['base']['ref'])}`", "", f"{verdict} {_headline(doc)}", ""]
+    errors = s["new_errors"]
+    verdict = f"❌ {errors} new error{'' if errors == 1 else 's'}" if errors else "✅ no new errors"
+    out = [f"## strataml diff against `{_md(doc['base']['ref'])}`", "", f"{verdict}: {_headline(doc)}", ""]
     if doc["runs"]:
         out.append("### Metrics")
+        header = ["metric", "value", "better", "vs last run", "vs production"]
         for run in doc["runs"]:
             out += [
                 "",
                 f"**{_md(run['ref'])}** vs last run {_md(run['previous'] or '-')} and production {_md(run['production'] or '-')}",
                 "",
             ]
-            out += _table(
-                ["metric", "value", "better", "vs last run", "vs production"],
-                [
-                    [
-                        _md(m["name"]),
-                        _num(m["value"]),
-                        m["better"] or "?",
-                        _md(_delta(m["previous"])),
-                        _md(_delta(m["production"])),
-                    ]
-                    for m in run["metrics"]
-                ],
-            )
+            rows = {
+                m["name"]: [
+                    _md(m["name"]),
+                    _num(m["value"]),
+                    m["better"] or "?",
+                    _md(_delta(m["previous"])),
+                    _md(_delta(m["production"])),
+                ]
+                for m in run["metrics"]
+            }
+            gated = [m["name"] for m in run["metrics"] if m["gated"]]
+            # The metrics the gates name decide; the rest are one click away.
+            out += _table(header, [rows[n] for n in (gated or list(rows))])
+            if gated and len(rows) > len(gated):
+                out += ["", *_details(f"all {len(rows)} metrics", _table(header, list(rows.values())))]
         out.append("")
     if doc["models"]:
         out += ["### Model versions", ""]
@@ -160,9 +164,9 @@ def markdown(doc: dict[str, Any]) -> str:
     ]
     for kind in ("new", "fixed"):
         if findings[kind]:
-            rows = [[f["severity"], f["code"], _md(f["path"]), _md(f["message"])] for f in findings[kind]]
-            body = _table(["severity", "code", "path", "message"], rows)
-            out += body + [""] if kind == "new" and len(rows) <= 10 else _details(f"{len(rows)} {kind}", body)
+            found = [[f["severity"], f["code"], _md(f["path"]), _md(f["message"])] for f in findings[kind]]
+            body = _table(["severity", "code", "path", "message"], found)
+            out += body + [""] if kind == "new" and len(found) <= 10 else _details(f"{len(found)} {kind}", body)
     if doc["records"]:
         out += _details(
             f"Records: {s['added']} added, {s['changed']} changed, {s['removed']} removed",
