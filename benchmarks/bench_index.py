@@ -19,7 +19,7 @@ Peers measured in the same run on the same workspace: `strataml doctor` (warm an
 any reader pays to know the repository's state, and `git status` (git's own walk of the tree).
 
 Sweeps of 10k and 100k runs (2k and 20k with --quick) measure the same figures: warm doctor,
-doctor --since HEAD with one new record staged, index warm, list runs --limit 20 fresh and after
+doctor --since HEAD with one new record staged (and `strataml diff HEAD` of it), index warm, list runs --limit 20 fresh and after
 one change, and the peak memory (ru_maxrss of the child) of index cold and of a warm doctor; the
 growth 10k -> 100k of each is judged against linear (<= 10x). The goals table at the end gives
 each goal's verdict (PASS/MISS).
@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         fig("strataml list runs --limit 20 --sort test_accuracy", timed(sort, ws, a.repeat))
         run([*doctor, "--since", "HEAD"], ws)
         fig("strataml doctor --since HEAD (1 new record)", timed([*doctor, "--since", "HEAD"], ws, a.repeat))
+        run([*STRATAML, "diff", "HEAD"], ws)
+        fig("strataml diff HEAD (1 new record)", timed([*STRATAML, "diff", "HEAD"], ws, a.repeat))
         fig("strataml list runs --limit 20 (one record changed)", timed(list20, ws, a.repeat, before=lambda: touch_one(ws)))
         touch_one(ws, back=True)
         return out
@@ -133,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     goals += [goal(f"{s10}: list runs --limit 20 fresh / git status", limited / status, "x", 1.2),
               goal(f"{s10}: list runs after one record changed / warm doctor",
                    r10["strataml list runs --limit 20 (one record changed)"] / warm, "x", 1.5),
+              goal(f"{s10}: diff HEAD / doctor --since HEAD (1 new record)",
+                   r10["strataml diff HEAD (1 new record)"] / r10["strataml doctor --since HEAD (1 new record)"], "x", 2.0),
               goal(f"{s10}: list runs (fresh, every row) / warm doctor", listed / warm, "x"),
               goal(f"{s10}: list runs (fresh, every row) / git status", listed / status, "x")]
     if a.big:  # --quick: 20k runs, the same tenfold step from its 2k sweep

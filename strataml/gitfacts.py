@@ -283,6 +283,12 @@ def prefetch_changes(root: Path, ref: str) -> None:
             return
 
 
+def share_changes(root: Path, ref: str, listing: Changes) -> None:
+    """Hand a listing already collected to the next changes_since() for (root, ref): a command that
+    lists the changes itself and then runs a --since doctor has git list them once."""
+    _PREFETCHED[(str(Path(root).resolve()), ref)] = listing
+
+
 def changes_since(root: Path, ref: str) -> Changes:
     """The listing prefetch_changes() started for (root, ref), or a new one."""
     return _PREFETCHED.pop((str(Path(root).resolve()), ref), None) or Changes(root, ref)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -121,7 +122,7 @@ class Workspace:
             folder = f"runs/{ref.name}" if ref.kind == "run" else f"{ref.kind}s/{ref.name}/{ref.version}"
             meta = f"{folder}/{META[ref.kind]}"
         try:
-            if not stat.S_ISREG(os.lstat(self.root / meta).st_mode):
+            if not stat.S_ISREG(os.lstat(self.fspath(meta)).st_mode):
                 return None
         except OSError:
             return None
@@ -187,12 +188,15 @@ def load(
     entries: dict[str, Entry] | None = None,
     deep: set[str] | None = None,
     moved: tuple[str, str] | None = None,
+    fallback: Callable[[str], str | None] | None = None,
 ) -> Workspace:
     """Walk the workspace once and build its records (metadata from `cache` when unchanged).
 
     With `deep` (entries from walk_changed()), the workspace is partial: record folders not
     in `deep` are assumed to hold their metadata file, read only if a rule asks for the
     record, and records outside the walk are found on demand. `moved`: see load_staged().
+    `fallback`: where a workspace path absent under `root` is read instead (None: nowhere), for
+    a workspace that holds only what differs from another (strataml.diff.base).
     """
     root = Path(root).resolve()
     entries = walk(root) if entries is None else entries
@@ -202,6 +206,7 @@ def load(
     ledgers: list[str] = []
     reader = _Reader(root, entries, cache, moved)
     reader.deep = deep
+    reader.fallback = fallback
     _classify(reader, entries, records, strays, missing, ledgers)
     return Workspace(
         root,
@@ -247,6 +252,7 @@ class _Reader:
         self.root, self.entries, self.cache = root, entries, cache
         self.base = str(root)
         self.deep: set[str] | None = None
+        self.fallback: Callable[[str], str | None] | None = None
         # (folder, where its files are): a staged record's files, read under its final name.
         self.moved = (moved[0] + "/", moved[1] + "/") if moved else None
 
@@ -257,7 +263,10 @@ class _Reader:
         return rel
 
     def fspath(self, rel: str) -> str:
-        return os.path.join(self.base, self.rel(rel))  # strings, not Paths: this runs once per file
+        path = os.path.join(self.base, self.rel(rel))  # strings, not Paths: this runs once per file
+        if self.fallback is not None and not os.path.lexists(path):
+            return self.fallback(rel) or path
+        return path
 
     def config(self) -> Loaded:
         """strataml.yaml, by the confined rules of strataml.atomic: a symlink or anything but a

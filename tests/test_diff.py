@@ -199,3 +199,44 @@ def test_help_says_what_the_report_holds(strataml_exe: list[str]) -> None:
 def test_schema_diff_is_printed() -> None:
     done = subprocess.run([sys.executable, "-m", "strataml", "schema", "diff"], capture_output=True, text=True)
     assert done.returncode == 0 and json.loads(done.stdout)["properties"]["schema"]["const"] == "strataml/diff/v1"
+
+
+def test_a_removed_record_is_judged_over_the_whole_base(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.rmtree(repo / RUN)  # the run model 1 came from: gone, which the whole workspace may feel
+    commit_all(repo, "drop a run")
+    code, out, _ = diff(repo, capsys, "main", "--format", "json")
+    doc = json.loads(out)
+    assert [(r["ref"], r["change"]) for r in doc["records"]] == [(f"run:{RUN.split('/')[1]}", "removed")]
+    new = {(f["code"], f["path"]) for f in doc["findings"]["new"]}
+    assert ("TFC0003-E010", RUN) in new  # a finished run disappeared
+    assert ("TFC0008-E001", "models/sales-model/1/model.yaml") in new  # and model 1 names a run that is gone
+    assert doc["findings"]["fixed"] == []
+
+
+def test_a_new_signature_and_a_new_pinned_key(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import gpgkeys
+    from conftest import require
+    from test_signatures import pin, sign
+
+    require(gpgkeys.available(), "gpg is not installed")
+    homes = tmp_path / "homes"
+    homes.mkdir()
+    alice, bob = gpgkeys.stored_key(homes, "Alice"), gpgkeys.stored_key(homes, "Bob")
+    try:
+        git(repo, "checkout", "-q", "main")
+        pin(repo, alice, "models")
+        commit_all(repo, "pin Alice")
+        git(repo, "checkout", "-q", "feature")
+        git(repo, "merge", "-q", "main")
+        sign(repo, alice, "models/sales-model/1/model.yaml")
+        pin(repo, bob, "datasets")
+        commit_all(repo, "sign model 1, pin Bob")
+        code, out, _ = diff(repo, capsys, "main", "--format", "json")
+        doc = json.loads(out)
+        [signature] = doc["signatures"]
+        assert (signature["path"], signature["change"], signature["status"]) == ("models/sales-model/1/model.yaml", "added", "signed")
+        assert any("Alice" in s for s in signature["signers"])
+        assert doc["trust"]["keys"] == [{"fingerprint": bob.fingerprint, "change": "added", "scopes": ["datasets"]}]
+        assert {r["code"] for r in doc["trust"]["review"]} == {"TFC0007-W001"}  # trusted keys changed: a reviewer looks
+    finally:
+        gpgkeys.stop_agents([p for p in homes.iterdir() if p.is_dir()])

@@ -49,12 +49,16 @@ def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
       strataml diff origin/main --format markdown -o "$GITHUB_STEP_SUMMARY"
       strataml diff HEAD~3 --format json
     """
-    from strataml.diff.compute import make
-    from strataml.diff.render import render
-    from strataml.gitfacts import SINCE_HINT, need_git
+    from strataml.gitfacts import SINCE_HINT, default_base, need_git, prefetch_changes
 
     root = state.root()
     need_git(root, SINCE_HINT)
+    ref = ref or default_base(root)
+    if ref is not None:
+        prefetch_changes(root, ref)  # git lists the changes while the rest of the report's code loads
+    from strataml.diff.compute import make
+    from strataml.diff.render import render
+
     with progress_bar(enabled=fmt == "text" and output is None) as bar:
         doc = make(root, ref, progress=bar)
     emit(output, lambda stream, _color: render(doc, fmt, stream), root)

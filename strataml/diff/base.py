@@ -1,11 +1,13 @@
 """The workspace as the base revision holds it, built from git alone (no checkout, no Git LFS
 download), and the doctor's verdict there over what the change touched.
 
-Git lists the files at the base; the metadata of every record, the specs, keys, ledgers and
-config are written to a scratch folder under `.strataml/diff/` (inside the repository, removed
-afterwards), with the whole folder of each record the change touched. The doctor then checks
-the touched records there, as a `--since` run checks them in the working tree, so the two
-verdicts cover the same records and can be compared finding by finding.
+Git lists the files at the base. What the change touched (each record folder, spec and ledger
+it changed) is written to a scratch folder under `.strataml/diff/` (inside the repository,
+removed afterwards) as the base holds it, with the config, keys, specs and ledgers; everything
+else is the same at the base as in the working tree, so it is read from there. The doctor then
+checks the touched records, as a `--since` run checks them in the working tree, so the two
+verdicts cover the same records and can be compared finding by finding. When the change touches
+everything (a .gitattributes, a record gone), the whole base is written out and checked.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from pathlib import Path
 from strataml import atomic, gitfacts
 from strataml.doctor.finding import Report
 from strataml.paths import unsafe
-from strataml.workspace import LEDGER, META, Workspace, record_folder
+from strataml.workspace import LEDGER, Entry, Workspace, record_folder
 
 SCRATCH = ".strataml/diff"
 _FILE_MODES = ("100644", "100755")
-# What a record folder holds that the base needs even when the change did not touch the record:
-# its metadata (references, names, lineage), its signature (trust), a model's gate receipt.
-_ALWAYS = {*META.values(), *(f"{m}.asc" for m in META.values()), "gate.json"}
+# Written out whatever the change touched: what a check of any record may read directly (the
+# config, the keys, every spec and every ledger: a version's state comes from its ledger).
+_ALWAYS_TOP = ("strataml.yaml", "tfc/", "experiments/", ".gitattributes")
 
 
 @dataclass
@@ -39,13 +41,16 @@ class Base:
 
 
 @contextmanager
-def at(root: Path, commit: str, owned: set[str], everything: bool) -> Iterator[Base]:
+def at(
+    root: Path, commit: str, owned: set[str], everything: bool, head_entries: dict[str, Entry] | None = None
+) -> Iterator[Base]:
     """The base `commit` of the workspace at `root`; `owned`: the record folders, specs and
-    ledgers the change touched (doctor.rules.history.owners), `everything`: check every record."""
+    ledgers the change touched (doctor.rules.history.owners), `everything`: check every record;
+    `head_entries`: the working tree's walk around the change (a --since doctor's), if made."""
     scratch = _scratch(root)
     try:
         deep = _materialize(root, commit, scratch, owned, everything)
-        yield _checked(commit, scratch, owned, deep, everything)
+        yield _checked(commit, Path(root), scratch, owned, deep, everything, head_entries)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -73,7 +78,20 @@ def _alive(name: str) -> bool:
 
 def _materialize(root: Path, commit: str, scratch: Path, owned: set[str], everything: bool) -> set[str]:
     """Write the base's files a check needs into `scratch`; the record folders written whole."""
-    tree = gitfacts.tree_at(root, commit, (*gitfacts.WATCHED, ".gitattributes"))
+    # Only where the base can differ, or what a check reads directly: never every record's listing.
+    where = (
+        (*gitfacts.WATCHED, ".gitattributes")
+        if everything
+        else (
+            "strataml.yaml",
+            "tfc",
+            "experiments",
+            ".gitattributes",
+            "models",
+            *sorted(o for o in owned if not o.startswith("models/")),
+        )
+    )
+    tree = gitfacts.tree_at(root, commit, where)
     deep = {o for o in owned if record_folder(o) == o}
     for ledger in (o for o in owned if o.endswith("/" + LEDGER)):
         name_folder = ledger.rsplit("/", 1)[0]  # every version of a model whose ledger changed
@@ -83,7 +101,13 @@ def _materialize(root: Path, commit: str, scratch: Path, owned: set[str], everyt
         if mode not in _FILE_MODES or unsafe(rel, portable=False):
             continue  # symlinks and submodules are not written out; git never names a path that climbs
         folder = record_folder(rel)
-        if everything or folder is None or folder in deep or rel.rsplit("/", 1)[-1] in _ALWAYS:
+        if (
+            everything
+            or folder in deep
+            or rel.startswith(_ALWAYS_TOP)
+            or _is_ledger(rel)
+            or (folder is None and rel in owned)
+        ):
             wanted.append(rel)
     contents = gitfacts.read_at(root, commit, wanted)
     made: set[str] = set()
@@ -102,16 +126,56 @@ def _materialize(root: Path, commit: str, scratch: Path, owned: set[str], everyt
     return deep if not everything else {f for f in (record_folder(p) for p in contents) if f}
 
 
-def _checked(commit: str, scratch: Path, owned: set[str], deep: set[str], everything: bool) -> Base:
+def _is_ledger(rel: str) -> bool:
+    parts = rel.split("/")
+    return len(parts) == 3 and parts[0] == "models" and parts[2] in (LEDGER, LEDGER + ".asc")
+
+
+def _entries(
+    head: Path, scratch: Path, owned: set[str], deep: set[str], head_entries: dict[str, Entry] | None
+) -> dict[str, Entry]:
+    """The walk of the base: the working tree's first level and the name folders of the touched
+    records (what the change did not touch is the same at the base), less what the change
+    touched, plus the touched records as the base holds them."""
+    from strataml.workspace import walk_changed, walk_top
+
+    touched = tuple(o + "/" for o in owned) + tuple(d + "/" for d in deep)
+
+    def untouched(path: str) -> bool:
+        return path not in owned and path not in deep and not path.startswith(touched)
+
+    walked = head_entries if head_entries is not None else walk_changed(head, deep, walk_top(head))
+    entries = {p: e for p, e in walked.items() if untouched(p)}
+    entries.update(walk_changed(scratch, deep))
+    return dict(sorted(entries.items()))
+
+
+def _checked(
+    commit: str,
+    head: Path,
+    scratch: Path,
+    owned: set[str],
+    deep: set[str],
+    everything: bool,
+    head_entries: dict[str, Entry] | None = None,
+) -> Base:
     from strataml.doctor.engine import Options, apply, check, policy_for
-    from strataml.workspace import load, walk, walk_changed
+    from strataml.doctor.rules.history import owner
+    from strataml.workspace import load, walk
 
     if everything:
         workspace = load(scratch, None, walk(scratch))
         scope = None
         ledgers = None
     else:
-        workspace = load(scratch, None, walk_changed(scratch, deep), deep)
+        base = str(head)
+
+        def fallback(rel: str) -> str | None:
+            # Untouched by the change: the base holds what the working tree holds.
+            mine = owner(rel)
+            return None if (mine in owned or mine in deep or rel.startswith(_ALWAYS_TOP)) else os.path.join(base, rel)
+
+        workspace = load(scratch, None, _entries(head, scratch, owned, deep, head_entries), deep, fallback=fallback)
         scope = frozenset(str(r.ref) for r in workspace.records if (r.folder in deep if r.folder else r.meta in owned))
         ledgers = frozenset(o for o in owned if o.endswith("/" + LEDGER))
     # Git's view of the base (what is tracked, what LFS routes) is its commit: the rules that ask

@@ -245,16 +245,15 @@ def compared(name: str, value: float, other: dict[str, Any] | None, better: str 
 
 
 def _latest_run(sides: Sides, experiment: str, exclude: str) -> dict[str, Any] | None:
-    """The experiment's last succeeded run at the base (runs named as `strataml run` names them)."""
+    """The experiment's last succeeded run at the base (runs named as `strataml run` names them:
+    only those folders are read)."""
     name = experiment.split(":", 1)[1]
-    folder = sides.base_root / "runs"
     best: tuple[str, dict[str, Any]] | None = None
-    try:
-        candidates = [e for e in folder.iterdir() if f"-{name}-" in e.name or e.name.endswith(f"-{name}")]
-    except OSError:
-        return None
-    for entry in candidates:
-        ref = f"run:{entry.name}"
+    for path in sides.base.entries:
+        parts = path.split("/")
+        if len(parts) != 2 or parts[0] != "runs" or not (f"-{name}-" in parts[1] or parts[1].endswith(f"-{name}")):
+            continue
+        ref = f"run:{parts[1]}"
         if ref == exclude:
             continue
         data = _data(sides.base, ref)
@@ -405,13 +404,13 @@ def make(root: Path, ref: str | None, progress: Any = None) -> dict[str, Any]:
     listing = gitfacts.changes_since(root, ref)
     changed = listing.tracked() | listing.untracked()
     owned = owners(changed)
-    gitfacts.prefetch_changes(root, ref)  # the doctor's --since run lists the same changes anew
+    gitfacts.share_changes(root, ref, listing)  # the doctor's --since run judges the same listing
     head_report = engine.doctor(root, options=engine.Options(since=ref), use_cache=True, progress=progress)
     head = head_report.workspace
     if not isinstance(head, Workspace):
         from strataml.workspace import load
 
         head = load(root)
-    with base.at(root, listing.commit, owned, everything(root, changed)) as at_base:
+    with base.at(root, listing.commit, owned, everything(root, changed), head.entries) as at_base:
         sides = Sides(at_base.root, at_base.workspace, at_base.report, root, head, head_report)
         return document(sides, ref, listing.commit, changed, owned)
