@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass
+from typing import Any
 
 # Digits bounded so that every threshold is a finite double (1e999 would be infinity: a gate that
 # can never pass, or always does).
@@ -20,6 +21,9 @@ class Gate:
     metric: str
     op: str
     threshold: float
+
+
+_BETTER = {">": "higher", ">=": "higher", "<": "lower", "<=": "lower"}
 
 
 def parse_gate(text: str) -> Gate:
@@ -91,4 +95,23 @@ def unwritten(expressions: list[object], declared: frozenset[str]) -> list[Unwri
             folded[n] for n in get_close_matches(lower, list(folded), n=3, cutoff=0.6)
         ]
         out.append(Unwritten(index, expression, metric, tuple(close)))
+    return out
+
+
+def directions(spec: dict[str, Any]) -> dict[str, str]:
+    """Which way each metric is better: the experiment's gates say (`>=`: higher), else what its
+    plugin declares; a metric neither names is left out (unknown)."""
+    out: dict[str, str] = {}
+    plugin = spec.get("plugin")
+    if isinstance(plugin, str):
+        from strataml.runner.plugin import builtin_better
+
+        out.update(builtin_better(plugin))
+    for text in spec.get("gates") or []:
+        try:
+            gate = parse_gate(text) if isinstance(text, str) else None
+        except ValueError:
+            continue
+        if gate is not None and gate.op in _BETTER:
+            out[gate.metric] = _BETTER[gate.op]
     return out

@@ -342,10 +342,15 @@ def test_rules_are_the_doctors_rules(server: Server, example: Path) -> None:
     assert body["code"] == "unknown-rule"
 
 
-def test_compare_is_show_side_by_side(server: Server, example: Path) -> None:
+def test_compare_is_strataml_compare(server: Server, example: Path) -> None:
     runs = [r["id"] for r in cli_json(example, "list", "runs")]
     got = server.ok_json(f"{API}/compare?{urlencode({'refs': ','.join(runs)})}")
-    assert got == {"refs": runs, "records": [cli_json(example, "show", r) for r in runs]}
+    assert got == cli_json(example, "compare", *runs)
+    assert {g["name"] for g in got["groups"]} == {"record", "metrics", "params", "inputs", "code", "environment"}
+    only = server.ok_json(f"{API}/compare?{urlencode({'refs': ','.join(runs[:2]), 'diff_only': 'true'})}")
+    assert only == cli_json(example, "compare", *runs[:2], "--diff-only")
+    datasets = [r["id"] for r in cli_json(example, "list", "datasets")]
+    assert_problem(server.get(f"{API}/compare?{urlencode({'refs': ','.join(datasets[:2])})}"), 400)
     assert_problem(server.get(f"{API}/compare?refs={q(runs[0])}"), 400)
     assert_problem(server.get(f"{API}/compare?{urlencode({'refs': ','.join([runs[0]] * 21)})}"), 400)
     assert_problem(server.get(f"{API}/compare?{urlencode({'refs': runs[0] + ',run:nope'})}"), 404)

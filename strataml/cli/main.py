@@ -47,6 +47,8 @@ class LazyGroup(click.Group):
         "list": ("strataml.cli.readers", "list_command"),
         "show": ("strataml.cli.readers", "show"),
         "lineage": ("strataml.cli.readers", "lineage"),
+        "compare": ("strataml.cli.readers", "compare"),
+        "report": ("strataml.cli.readers", "report"),
         "dashboard": ("strataml.cli.dashboard", "dashboard"),
         "serve": ("strataml.cli.serve", "serve"),
         "promote": ("strataml.cli.promote", "promote"),

@@ -339,3 +339,52 @@ def lineage(state: State, ref: str, upstream: bool, downstream: bool, depth: int
     start, steps = lineage_of(graph, ref, direction, depth)
     click.echo(render(graph, start, steps, fmt), nl=False)
     return 0
+
+
+@click.command("compare", short_help="Runs or model versions side by side: metrics, params, inputs, code, environment.")
+@click.argument("refs", nargs=-1, required=True, shell_complete=complete_refs)
+@click.option("--diff-only", is_flag=True, help="Only the rows where the records differ.")
+@click.option("--format", "fmt", type=click.Choice(("text", "markdown", "json")), default="text", show_default=True)
+@click.pass_obj
+def compare(state: State, refs: tuple[str, ...], diff_only: bool, fmt: str) -> int:
+    """2 to 20 runs or model versions side by side: the record (status, state, gate), metrics
+    (the best marked *, the better direction from the experiment's gates, else its plugin),
+    params, inputs by digest, code commit and environment. A model version brings its
+    producing run's params, code and environment. The API's /compare and the dashboard's
+    compare view show the same comparison.
+
+    \b
+    Examples:
+      strataml compare run:20261122T200038Z-iris-logreg-448b2a run:20261202T001509Z-iris-logreg-3278be
+      strataml compare model:iris-classifier@1 model:iris-classifier@2 --diff-only --format markdown
+    """
+    from strataml.read.compare import compare as side_by_side
+    from strataml.read.compare import text
+
+    result = side_by_side(_graph(state), list(refs), diff_only)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        click.echo(text(result, markdown=fmt == "markdown"), nl=False)
+    return 0
+
+
+@click.command("report", short_help="An experiment's runs: best, mean and spread per metric, across seeds, over time.")
+@click.argument("ref", shell_complete=complete_refs)
+@click.option("--format", "fmt", type=click.Choice(("markdown", "json")), default="markdown", show_default=True)
+@click.pass_obj
+def report(state: State, ref: str, fmt: str) -> int:
+    """Every run of an experiment in one report: per metric its best value (the direction from
+    the experiment's gates, else its plugin), mean, standard deviation, range, and how it moved
+    from the first run to the last; the best run; runs of the same params grouped across seeds.
+    Markdown for a pull request or a wiki page, JSON for scripts (with each metric's series).
+
+    \b
+    Example:
+      strataml report experiment:iris-logreg
+    """
+    from strataml.read.report import experiment, markdown
+
+    found = experiment(_graph(state), ref)
+    click.echo(json.dumps(found, indent=2, sort_keys=True) if fmt == "json" else markdown(found), nl=fmt == "json")
+    return 0

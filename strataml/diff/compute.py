@@ -13,7 +13,7 @@ from typing import Any
 
 from strataml import atomic, gitfacts, lifecycle, loading
 from strataml.doctor.finding import Finding, Report
-from strataml.gates import parse_gate
+from strataml.gates import directions, parse_gate
 from strataml.paths import unsafe
 from strataml.records import Record
 from strataml.workspace import LEDGER, META, Workspace
@@ -22,7 +22,6 @@ FORMAT = "strataml/diff/v1"
 # The history rules that ask a reviewer to look (policy, keys, .gitattributes changed).
 REVIEW_CODES = ("TFC0001-W001", "TFC0007-W001", "TFC0006-W013")
 _KINDS = {"datasets": "dataset", "runs": "run", "models": "model"}
-_BETTER = {">": "higher", ">=": "higher", "<": "lower", "<=": "lower"}
 
 
 @dataclass(frozen=True)
@@ -187,25 +186,6 @@ def _trust(sides: Sides) -> dict[str, Any]:
 
 
 # --- metrics ------------------------------------------------------------------------------------
-
-
-def directions(spec: dict[str, Any]) -> dict[str, str]:
-    """Which way each metric is better: the experiment's gates say (`>=`: higher), else what its
-    plugin declares; a metric neither names is left out (unknown)."""
-    out: dict[str, str] = {}
-    plugin = spec.get("plugin")
-    if isinstance(plugin, str):
-        from strataml.runner.plugin import builtin_better
-
-        out.update(builtin_better(plugin))
-    for text in spec.get("gates") or []:
-        try:
-            gate = parse_gate(text) if isinstance(text, str) else None
-        except ValueError:
-            continue
-        if gate is not None and gate.op in _BETTER:
-            out[gate.metric] = _BETTER[gate.op]
-    return out
 
 
 def _gated(spec: dict[str, Any]) -> set[str]:

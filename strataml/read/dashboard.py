@@ -21,6 +21,7 @@ from typing import Any
 
 from strataml import __version__
 from strataml.read.build import unsigned
+from strataml.read.compare import values
 from strataml.read.query import KIND_OF_LIST, Graph, detail, health_by_contract, rows, rules
 
 FORMAT = "strataml/dashboard/v1"
@@ -41,6 +42,8 @@ def payload(graph: Graph, commit: str | None, generated_at: str | None, repo_lin
         # Neighbours are the edges, findings their positions in the one list: not repeated per record.
         del d["upstream"], d["downstream"]
         d["reported"] = graph.findings_by_node.get(node["id"], [])
+        if node["kind"] in ("run", "model"):
+            d["compare"] = values(graph, node)  # the compare view lays out what strataml compare compares
         records[node["id"]] = d
     totals = {s: sum(1 for f in findings if f.get("severity") == s) for s in ("error", "warning", "info")}
     return {

@@ -259,20 +259,35 @@ def create_app(
             raise Problem(404, "unknown-rule", f"no rule {code[:64]}", "see /api/v1/rules", closest=close)
         return answer(request, lambda _s: rule_of(found))
 
-    @app.api_route(f"{API}/compare", methods=GET, summary="2 to 20 records side by side (params, metrics)")
-    def compare(request: Request, refs: str = Query(max_length=4096, description="comma-separated refs")) -> Response:
+    @app.api_route(f"{API}/compare", methods=GET, summary="2 to 20 runs or model versions side by side")
+    def compare(
+        request: Request,
+        refs: str = Query(max_length=4096, description="comma-separated refs"),
+        diff_only: bool = Query(False, description="only the rows where the records differ"),
+    ) -> Response:
+        from strataml.read.compare import MAX_REFS
+        from strataml.read.compare import compare as side_by_side
+
         wanted = [r.strip() for r in refs.split(",") if r.strip()]
-        if not 2 <= len(wanted) <= 20:
-            raise Problem(400, "bad-refs", f"{len(wanted)} refs; compare takes 2 to 20", "e.g. refs=run:A,run:B")
+        if not 2 <= len(wanted) <= MAX_REFS:
+            raise Problem(
+                400, "bad-refs", f"{len(wanted)} refs; compare takes 2 to {MAX_REFS}", "e.g. refs=run:A,run:B"
+            )
 
         def make(s: api.Snapshot) -> dict[str, Any]:
-            out = []
             for ref in wanted:
                 try:
-                    out.append(detail(s.graph, s.graph.find(_ref(ref))))
+                    node = s.graph.find(_ref(ref))
                 except StrataError as exc:
                     raise api.not_found(exc, "record") from None
-            return {"refs": [d["id"] for d in out], "records": out}
+                if node["kind"] not in ("run", "model"):
+                    raise Problem(
+                        400,
+                        "bad-refs",
+                        f"{node['id']} is not a run or a model version",
+                        "compare takes runs and models",
+                    )
+            return side_by_side(s.graph, [_ref(r) for r in wanted], diff_only)
 
         return answer(request, make)
 
@@ -372,8 +387,35 @@ _ANSWERS: dict[str, dict[str, Any]] = {
     "rule": _RULE,
     "compare": {
         "type": "object",
-        "required": ["refs", "records"],
-        "properties": {"records": {"type": "array", "items": _RECORD}},
+        "required": ["refs", "better", "diff_only", "groups"],
+        "properties": {
+            "refs": {"type": "array", "items": {"type": "string"}},
+            "better": {"type": "object", "additionalProperties": {"enum": ["higher", "lower"]}},
+            "diff_only": {"type": "boolean"},
+            "groups": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "rows"],
+                    "properties": {
+                        "name": {"enum": ["record", "metrics", "params", "inputs", "code", "environment"]},
+                        "rows": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["key", "values", "same", "best"],
+                                "properties": {
+                                    "key": {"type": "string"},
+                                    "values": {"type": "array"},
+                                    "same": {"type": "boolean"},
+                                    "best": {"type": "array", "items": {"type": "integer"}},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
     },
     "index": {"type": "object", "required": ["schema", "workspace", "nodes", "edges"]},
 }

@@ -201,7 +201,6 @@
   function refShort(ref) { return String(ref).slice(String(ref).indexOf(":") + 1); }
   // Lower is better for metrics named like a loss or an error; everything else is higher-is-better.
   // Whole name parts only: "ece" is lower-is-better, "recent_accuracy" is not.
-  function lowerBetter(m) { return /(^|[_\W])(loss|error|errors|brier|ece|rmse|mae|mse)($|[_\W])/i.test(m); }
   function clip(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "…" : s; }
 
   /* ---------- routing ---------- */
@@ -1481,20 +1480,15 @@
   }
 
   /* ---------- compare ---------- */
+  // What a record brings to a comparison is strataml compare's own (strataml/read/compare.py
+  // values(), in the payload): the page only lays it out.
+  var COMPARE_GROUPS = [["record", "Record"], ["metrics", "Metrics"], ["params", "Params"], ["inputs", "Inputs"], ["code", "Code"], ["environment", "Environment"]];
   function valuesOf(ref) {
-    var r = REC[ref] || {}, a = r.attrs || {}, kind = refKind(ref);
-    var params = {}, metrics = {}, info = {};
-    if (kind === "run") {
-      params = a.params && typeof a.params === "object" ? a.params : {};
-      metrics = a.metrics && typeof a.metrics === "object" ? a.metrics : {};
-      info = { experiment: a.experiment, status: a.status, created: a.created_at };
-    } else if (kind === "model") {
-      metrics = a.evaluation && a.evaluation.metrics && typeof a.evaluation.metrics === "object" ? a.evaluation.metrics : {};
-      var run = own(REC, a.produced_by);
-      if (run && run.attrs && run.attrs.params) params = run.attrs.params;
-      info = { state: a.state, gate: r.receipt ? r.receipt.status : a.gate && a.gate.status, produced_by: a.produced_by, created: a.created_at };
-    }
-    return { params: params, metrics: metrics, info: info };
+    var c = (REC[ref] || {}).compare || {};
+    var out = {};
+    COMPARE_GROUPS.forEach(function (g) { out[g[0]] = c[g[0]] && typeof c[g[0]] === "object" ? c[g[0]] : {}; });
+    out.better = c.better && typeof c.better === "object" ? c.better : {};
+    return out;
   }
   function compareView(q) {
     var refs = qlist(q, "refs");
@@ -1502,7 +1496,7 @@
     var known = refs.filter(function (r) { return REC[r] && (refKind(r) === "run" || refKind(r) === "model"); }).slice(0, 20);
     var unknown = refs.filter(function (r) { return known.indexOf(r) < 0; });
     v.appendChild(h("div", { cls: "titlebar" }, h("h1", null, known.length ? "Compare " + known.length + " " + (known.every(function (r) { return refKind(r) === "model"; }) ? "models" : "records") : "Compare"),
-      h("p", { cls: "muted meta" }, "Best value per metric is marked ★ (lower is better for loss, error, brier, ece, rmse, mae, mse).")));
+      h("p", { cls: "muted meta" }, "Best value per metric is marked ★ (which way is better: the experiment's gates, else its plugin; as strataml compare marks it).")));
     if (unknown.length) v.appendChild(h("p", { cls: "warnline" }, "Ignored (not a run or model in this workspace, or over 20): " + unknown.map(function (r) { return clip(r, 80); }).join(", ")));
     var diffOnly = q.diff === "1";
     if (known.length >= 2) {
@@ -1527,6 +1521,12 @@
   }
   function compareTable(refs, diffOnly) {
     var vals = refs.map(valuesOf);
+    // A direction counts where every record that knows the metric says the same.
+    var better = Object.create(null), clash = Object.create(null);
+    vals.forEach(function (x) { Object.keys(x.better).forEach(function (k) {
+      if (k in better && better[k] !== x.better[k]) clash[k] = 1; else better[k] = x.better[k];
+    }); });
+    Object.keys(clash).forEach(function (k) { delete better[k]; });
     var head = h("tr", null, h("th", { scope: "col" }, "Key"), refs.map(function (r) {
       return h("th", { scope: "col" }, refLink(r, clip(refShort(r), 40)));
     }));
@@ -1543,7 +1543,7 @@
         var best = null;
         if (isMetric && !same) {
           var nums = cells.filter(function (c) { return typeof c === "number" && isFinite(c); });
-          if (nums.length >= 2) best = lowerBetter(k) ? Math.min.apply(null, nums) : Math.max.apply(null, nums);
+          if (nums.length >= 2 && better[k]) best = better[k] === "lower" ? Math.min.apply(null, nums) : Math.max.apply(null, nums);
         }
         body.push(h("tr", { tid: "compare-row", "data-key": k, cls: same ? "same" : "diff" }, h("th", { scope: "row", cls: "mono" }, k),
           cells.map(function (c, i) {
@@ -1559,9 +1559,9 @@
       vals.forEach(function (x) { Object.keys(get(x)).forEach(function (k) { s[k] = 1; }); });
       return Object.keys(s).sort();
     }
-    group("Record", union(function (x) { return x.info; }), function (x) { return x.info; }, false);
-    group("Metrics", union(function (x) { return x.metrics; }), function (x) { return x.metrics; }, true);
-    group("Params", union(function (x) { return x.params; }), function (x) { return x.params; }, false);
+    COMPARE_GROUPS.forEach(function (g) {
+      group(g[1], union(function (x) { return x[g[0]]; }), function (x) { return x[g[0]]; }, g[0] === "metrics");
+    });
     var t = h("table", { cls: "data compare-t", tid: "compare-table" }, h("thead", null, head), h("tbody", null, rows));
     if (!rows.length) return h("div", null, t, empty("No differences."));
     return h("div", { cls: "tscroll" }, t);

@@ -1,0 +1,173 @@
+"""Runs and model versions side by side: the one comparison `strataml compare`, the API's
+/compare and the dashboard's compare view show.
+
+A record's comparable values come in groups: the record itself, its metrics, its params, its
+inputs (by digest), its code and its environment; a model version brings its producing run's
+params, code and environment. A metric's better direction comes from the experiment's gates,
+else from its plugin (strataml.gates.directions); where the records disagree, none is marked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strataml.errors import StrataError
+from strataml.gates import directions
+from strataml.read.query import Graph
+
+GROUPS = ("record", "metrics", "params", "inputs", "code", "environment")
+MAX_REFS = 20
+
+
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    """Nested maps as dotted keys (environment.packages.scikit-learn), so each is a row."""
+    if isinstance(value, dict):
+        for key in sorted(value, key=str):
+            _flat(f"{prefix}.{key}" if prefix else str(key), value[key], out)
+    else:
+        out[prefix] = value
+
+
+def values(graph: Graph, node: dict[str, Any]) -> dict[str, Any]:
+    """One record's groups of comparable values, and which way each of its metrics is better."""
+    attrs = _map(node.get("attrs"))
+    run = node if node.get("kind") == "run" else graph.nodes.get(str(attrs.get("produced_by")))
+    run_attrs = _map(run.get("attrs")) if run else {}
+    if node.get("kind") == "model":
+        receipt = _map(node.get("receipt"))
+        record = {
+            "state": attrs.get("state"),
+            "gate": receipt.get("status") or _map(attrs.get("gate")).get("status"),
+            "produced_by": attrs.get("produced_by"),
+            "created_at": attrs.get("created_at"),
+            "config_hash": attrs.get("config_hash"),
+        }
+        metrics = _map(_map(attrs.get("evaluation")).get("metrics"))
+        inputs_of = attrs.get("inputs")
+    else:
+        record = {
+            "experiment": attrs.get("experiment"),
+            "status": attrs.get("status"),
+            "created_at": attrs.get("created_at"),
+            "seed": attrs.get("seed"),
+            "config_hash": attrs.get("config_hash"),
+        }
+        metrics = _map(attrs.get("metrics"))
+        inputs_of = attrs.get("inputs")
+    inputs = (
+        {str(i.get("ref")): i.get("digest") for i in inputs_of if isinstance(i, dict)}
+        if isinstance(inputs_of, list)
+        else {}
+    )
+    code: dict[str, Any] = {}
+    _flat("", _map(run_attrs.get("code")), code)
+    environment: dict[str, Any] = {}
+    _flat("", _map(run_attrs.get("environment")), environment)
+    experiment = graph.nodes.get(str(run_attrs.get("experiment")))
+    better = directions(_map(experiment.get("attrs"))) if experiment else {}
+    return {
+        "record": record,
+        "metrics": metrics,
+        "params": _map(run_attrs.get("params")),
+        "inputs": inputs,
+        "code": code,
+        "environment": environment,
+        "better": {k: v for k, v in better.items() if k in metrics},
+    }
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value else None
+
+
+def compare(graph: Graph, refs: list[str], diff_only: bool = False) -> dict[str, Any]:
+    """2 to 20 runs or model versions side by side: per group, a row per key with each record's
+    value, whether they are all the same, and (metrics) which records hold the best value."""
+    if not 2 <= len(refs) <= MAX_REFS:
+        raise StrataError(f"{len(refs)} records: compare takes 2 to {MAX_REFS}", "e.g. strataml compare run:A run:B")
+    nodes = [graph.find(r) for r in refs]
+    for node in nodes:
+        if node["kind"] not in ("run", "model"):
+            raise StrataError(
+                f"{node['id']} is a{'n' if node['kind'][0] in 'aeiou' else ''} {node['kind']}: compare takes runs and model versions",
+                "see `strataml list runs` and `strataml list models`",
+            )
+    each = [values(graph, n) for n in nodes]
+    better: dict[str, str] = {}
+    for key in sorted({k for v in each for k in v["better"]}):
+        said = {v["better"][key] for v in each if key in v["better"]}
+        if len(said) == 1:
+            better[key] = said.pop()
+    groups = []
+    for group in GROUPS:
+        rows = []
+        for key in sorted({k for v in each for k in v[group]}, key=str):
+            cells = [v[group].get(key) for v in each]
+            same = all(c == cells[0] and type(c) is type(cells[0]) for c in cells)
+            if diff_only and same:
+                continue
+            best: list[int] = []
+            numbers = [_number(c) for c in cells]
+            known = [n for n in numbers if n is not None]
+            if group == "metrics" and not same and key in better and len(known) >= 2:
+                top = max(known) if better[key] == "higher" else min(known)
+                best = [i for i, n in enumerate(numbers) if n == top]
+            rows.append({"key": key, "values": cells, "same": same, "best": best})
+        groups.append({"name": group, "rows": rows})
+    return {"refs": [n["id"] for n in nodes], "better": better, "diff_only": diff_only, "groups": groups}
+
+
+def _cell(value: Any) -> str:
+    import json
+
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (dict, list, bool)):
+        return json.dumps(value)
+    return str(value)
+
+
+def text(result: dict[str, Any], markdown: bool = False) -> str:
+    """The comparison as a table: a terminal's, or a markdown one (a pull request, a report)."""
+    from strataml.controls import shown
+
+    def esc(value: str) -> str:
+        value = shown(value)
+        if not markdown:
+            return value
+        for ch in "\\|`<>[]*_#":
+            value = value.replace(ch, "\\" + ch)
+        return value
+
+    header = ["", *result["refs"]]
+    lines: list[list[str]] = []
+    for group in result["groups"]:
+        if not group["rows"]:
+            continue
+        lines.append([f"[{group['name']}]"] + [""] * len(result["refs"]))
+        for row in group["rows"]:
+            cells = [_cell(v) + (" *" if i in row["best"] else "") for i, v in enumerate(row["values"])]
+            lines.append([row["key"], *cells])
+    if markdown:
+        out = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)]
+        out += [
+            "| " + " | ".join(esc(c) if not c.startswith("[") else f"**{esc(c[1:-1])}**" for c in line) + " |"
+            for line in lines
+        ]
+        out.append("")
+        out.append("\\* the best value (the direction from the experiment's gates, else its plugin)")
+        return "\n".join(out) + "\n"
+    widths = [min(48, max(len(shown(r[i])) for r in [header, *lines])) for i in range(len(header))]
+    out = ["  ".join(shown(h)[:w].ljust(w) for h, w in zip(header, widths)).rstrip()]
+    for line in lines:
+        out.append("  ".join(shown(c)[:w].ljust(w) for c, w in zip(line, widths)).rstrip())
+    if not lines:
+        out.append("no differences" if result["diff_only"] else "nothing to compare")
+    out.append("* the best value (the direction from the experiment's gates, else its plugin)")
+    return "\n".join(out) + "\n"

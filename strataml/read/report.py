@@ -1,0 +1,163 @@
+"""An experiment's runs in one report: per metric its best, mean and spread, the best run, the
+same configuration across seeds, and how each metric moved over time. `strataml report` prints
+it, the dashboard's experiment page shows it."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from strataml.errors import StrataError
+from strataml.gates import directions, parse_gate
+from strataml.read.query import Graph
+
+
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _stats(values: list[float]) -> dict[str, Any]:
+    n = len(values)
+    mean = sum(values) / n
+    # The sample spread (n - 1): runs are draws from what the configuration can do.
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else None
+    return {"n": n, "mean": mean, "std": std, "min": min(values), "max": max(values)}
+
+
+def experiment(graph: Graph, text: str) -> dict[str, Any]:
+    node = graph.find(text)
+    if node["kind"] != "experiment":
+        raise StrataError(f"{node['id']} is not an experiment", "e.g. strataml report experiment:NAME")
+    spec = _map(node.get("attrs"))
+    better = directions(spec)
+    gated = []
+    for expr in spec.get("gates") or []:
+        try:
+            gated.append(parse_gate(expr).metric) if isinstance(expr, str) else None
+        except ValueError:
+            continue
+    runs = sorted(
+        (
+            n
+            for n in graph.nodes.values()
+            if n["kind"] == "run" and _map(n.get("attrs")).get("experiment") == node["id"]
+        ),
+        key=lambda n: (str(_map(n["attrs"]).get("created_at") or ""), n["id"]),
+    )
+    succeeded = [r for r in runs if _map(r["attrs"]).get("status") == "succeeded"]
+    names = sorted({k for r in succeeded for k in _map(r["attrs"].get("metrics"))})
+    metrics = []
+    for name in names:
+        series = [
+            {"run": r["id"], "at": r["attrs"].get("created_at"), "value": v}
+            for r in succeeded
+            if (v := _number(_map(r["attrs"].get("metrics")).get(name))) is not None
+        ]
+        if not series:
+            continue
+        values = [p["value"] for p in series]
+        way = better.get(name)
+        best = None
+        if way is not None:
+            top = max(values) if way == "higher" else min(values)
+            best = next(p for p in series if p["value"] == top)
+        metrics.append(
+            {
+                "name": name,
+                "better": way,
+                "gated": name in gated,
+                **_stats(values),
+                "best": best,
+                "first": series[0]["value"],
+                "last": series[-1]["value"],
+                "series": series,
+            }
+        )
+    key = next((m for m in metrics if m["gated"] and m["best"]), None) or next((m for m in metrics if m["best"]), None)
+    return {
+        "experiment": node["id"],
+        "runs": len(runs),
+        "succeeded": len(succeeded),
+        "failed": sum(1 for r in runs if _map(r["attrs"]).get("status") == "failed"),
+        "best_run": {"run": key["best"]["run"], "metric": key["name"], "value": key["best"]["value"]} if key else None,
+        "metrics": metrics,
+        "configurations": _configurations(succeeded, names),
+    }
+
+
+def _configurations(runs: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
+    """Runs of the same params but their seed, together: what a configuration does across seeds."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        config = {k: v for k, v in _map(run["attrs"].get("params")).items() if k != "seed"}
+        groups.setdefault(json.dumps(config, sort_keys=True, default=str), []).append(run)
+    out = []
+    for params, members in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        stats = {}
+        for name in names:
+            values = [v for r in members if (v := _number(_map(r["attrs"].get("metrics")).get(name))) is not None]
+            if values:
+                stats[name] = _stats(values)
+        out.append(
+            {
+                "params": json.loads(params),
+                "runs": [r["id"] for r in members],
+                "seeds": sorted({str(r["attrs"].get("seed")) for r in members}, key=lambda x: (len(x), x)),
+                "metrics": stats,
+            }
+        )
+    return out
+
+
+def _f(value: Any) -> str:
+    return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    from strataml.controls import shown
+
+    def esc(value: Any) -> str:
+        out = shown(str(value))
+        for ch in "\\|`<>[]*_#":
+            out = out.replace(ch, "\\" + ch)
+        return out
+
+    lines = [f"## {esc(report['experiment'])}", ""]
+    lines.append(f"{report['runs']} runs: {report['succeeded']} succeeded, {report['failed']} failed.")
+    best = report["best_run"]
+    if best:
+        lines.append(f"Best run: **{esc(best['run'])}** ({esc(best['metric'])} = {_f(best['value'])}).")
+    lines += [
+        "",
+        "| metric | better | best | mean | std | min | max | first → last |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in report["metrics"]:
+        arrow = (
+            ""
+            if m["last"] == m["first"] or m["better"] is None
+            else (" ▲" if (m["last"] > m["first"]) == (m["better"] == "higher") else " ▼")
+        )
+        lines.append(
+            f"| {esc(m['name'])}{' (gate)' if m['gated'] else ''} | {m['better'] or '?'} | "
+            f"{_f(m['best']['value']) if m['best'] else '-'} | {_f(m['mean'])} | {_f(m['std'])} | {_f(m['min'])} | "
+            f"{_f(m['max'])} | {_f(m['first'])} → {_f(m['last'])}{arrow} |"
+        )
+    several = [c for c in report["configurations"] if len(c["runs"]) > 1]
+    if several:
+        lines += ["", "### Across seeds", ""]
+        for c in several:
+            shown_params = ", ".join(f"{k}={v}" for k, v in sorted(c["params"].items())) or "(no params)"
+            lines.append(f"- {esc(shown_params)}: {len(c['runs'])} runs, seeds {esc(', '.join(c['seeds']))}")
+            gated = {m["name"] for m in report["metrics"] if m["gated"]}
+            for name, s in sorted(c["metrics"].items()):
+                if name in gated or not gated:  # the gates' metrics decide; the JSON has every one
+                    lines.append(f"  - {esc(name)}: {_f(s['mean'])} ± {_f(s['std'])}")
+    return "\n".join(lines) + "\n"

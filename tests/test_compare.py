@@ -1,0 +1,120 @@
+"""`strataml compare`: runs and model versions side by side, the one comparison every reader shows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import models_helpers
+from conftest import edit_yaml, invoke
+from strataml.read import saved
+from strataml.read.compare import compare, values
+from strataml.read.query import Graph
+from test_diff import new_run, new_version
+
+RUN = "run:20260101T000000Z-sales-forecast-a1b2c3"
+
+
+@pytest.fixture
+def two(ws: Path) -> tuple[Path, str, str]:
+    """Model 1 (production) and model 2 from a better run with another param."""
+    models_helpers.reach(ws, "production")
+    run = new_run(ws, "b0b0b0", 0.875)
+    edit_yaml(ws / "runs" / run.split(":", 1)[1] / "run.yaml", lambda d: d["params"].update({"model.n_estimators": 50}))
+    new_version(ws, 2, run, 0.875, passed=True)
+    return ws, run, "model:sales-model@2"
+
+
+def cli_json(ws: Path, capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    code, out, err = invoke(ws, "compare", *args, "--format", "json", capsys=capsys)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def rows(result: dict, group: str) -> dict[str, dict]:
+    return {r["key"]: r for g in result["groups"] if g["name"] == group for r in g["rows"]}
+
+
+def test_runs_side_by_side_with_the_best_marked_by_the_gates_direction(two, capsys) -> None:
+    ws, run, _model = two
+    result = cli_json(ws, capsys, RUN, run)
+    assert result["refs"] == [RUN, run]
+    accuracy = rows(result, "metrics")["test_accuracy"]
+    assert accuracy == {"key": "test_accuracy", "values": [0.75, 0.875], "same": False, "best": [1]}
+    assert result["better"]["test_accuracy"] == "higher"
+    assert rows(result, "params")["model.n_estimators"]["values"] == [10, 50]
+    assert rows(result, "inputs")["dataset:sales@1"]["same"] is True  # the same data, by digest
+    assert rows(result, "environment")["packages.scikit-learn"]["values"] == ["1.9.1", "1.9.1"]
+    only = cli_json(ws, capsys, RUN, run, "--diff-only")
+    assert "dataset:sales@1" not in rows(only, "inputs") and "model.n_estimators" in rows(only, "params")
+
+
+def test_model_versions_bring_their_runs_params_and_state(two, capsys) -> None:
+    ws, _run, model = two
+    result = cli_json(ws, capsys, "model:sales-model@1", model)
+    record = rows(result, "record")
+    assert record["state"]["values"] == ["production", "registered"] and record["gate"]["values"] == ["PASS", "PASS"]
+    assert rows(result, "params")["model.n_estimators"]["values"] == [10, 50]
+    assert rows(result, "metrics")["test_accuracy"]["best"] == [1]
+
+
+def test_text_and_markdown(two, capsys) -> None:
+    ws, run, _model = two
+    code, out, _ = invoke(ws, "compare", RUN, run, capsys=capsys)
+    line = next(x for x in out.splitlines() if x.startswith("test_accuracy"))
+    assert line.split() == ["test_accuracy", "0.75", "0.875", "*"]
+    code, out, _ = invoke(ws, "compare", RUN, run, "--format", "markdown", capsys=capsys)
+    assert "| test\\_accuracy | 0.75 | 0.875 \\* |" in out and "| **metrics** |" in out
+
+
+@pytest.mark.parametrize("args,said", [
+    ((RUN,), "1 records: compare takes 2 to 20"),
+    ((RUN, "dataset:sales@1"), "dataset:sales@1 is a dataset: compare takes runs and model versions"),
+    ((RUN, "run:nope"), "no record run:nope"),
+])
+def test_refused_with_a_reason(ws: Path, capsys, args: tuple[str, ...], said: str) -> None:
+    code, _out, err = invoke(ws, "compare", *args, capsys=capsys)
+    assert code == 3 and said in err and "Traceback" not in err
+
+
+def test_the_dashboard_lays_out_the_same_values(two, capsys) -> None:
+    from strataml.read.dashboard import payload
+
+    ws, run, model = two
+    graph = Graph(saved.current(ws)[0])
+    data = payload(graph, None, None, None)
+    for ref in (RUN, run, model):
+        assert data["records"][ref]["compare"] == values(graph, graph.nodes[ref])
+    assert "compare" not in data["records"]["dataset:sales@1"]
+    # Every row the CLI shows comes from those values: the page's union of keys is compare's.
+    result = compare(graph, [RUN, model])
+    for group in result["groups"]:
+        keys = {k for ref in (RUN, model) for k in data["records"][ref]["compare"][group["name"]]}
+        assert {r["key"] for r in group["rows"]} == keys
+
+
+def test_report_of_an_experiment_across_runs_and_seeds(ws: Path, capsys) -> None:
+    new_run(ws, "b0b0b0", 0.875, "02")
+    third = new_run(ws, "c0c0c0", 0.625, "03")
+    edit_yaml(ws / "runs" / third.split(":", 1)[1] / "run.yaml", lambda d: d.update(seed=4))
+    code, out, err = invoke(ws, "report", "experiment:sales-forecast", "--format", "json", capsys=capsys)
+    assert code == 0, err
+    found = json.loads(out)
+    assert (found["runs"], found["succeeded"], found["failed"]) == (3, 3, 0)
+    accuracy = next(m for m in found["metrics"] if m["name"] == "test_accuracy")
+    assert accuracy["gated"] and accuracy["better"] == "higher"
+    assert accuracy["mean"] == pytest.approx(0.75) and accuracy["std"] == pytest.approx(0.125)
+    assert accuracy["best"]["run"] == "run:20260102T000000Z-sales-forecast-b0b0b0"
+    assert (accuracy["first"], accuracy["last"]) == (0.75, 0.625)
+    assert [p["value"] for p in accuracy["series"]] == [0.75, 0.875, 0.625]  # in time order
+    assert found["best_run"] == {"run": "run:20260102T000000Z-sales-forecast-b0b0b0", "metric": "test_accuracy", "value": 0.875}
+    [config] = found["configurations"]  # one configuration, three runs, two seeds
+    assert len(config["runs"]) == 3 and config["seeds"] == ["3", "4"]
+    assert config["metrics"]["test_accuracy"]["n"] == 3
+    code, out, _ = invoke(ws, "report", "experiment:sales-forecast", capsys=capsys)
+    assert "| test\\_accuracy (gate) | higher | 0.8750 | 0.7500 | 0.1250 | 0.6250 | 0.8750 | 0.7500 → 0.6250 ▼ |" in out
+    assert "Best run: **run:20260102T000000Z-sales-forecast-b0b0b0**" in out
+    code, _out, err = invoke(ws, "report", RUN, capsys=capsys)
+    assert code == 3 and "is not an experiment" in err
