@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
@@ -645,6 +646,24 @@ def test_lineage_recentres_on_click_and_on_enter(example: Example, pages: Pages)
     page.keyboard.press("Enter")
     expect(focus).to_have_attribute("data-ref", target[0])
     assert current_hash(page).startswith(f"#/lineage/{target[0]}")
+    pages.watch.assert_clean(example.site.page)
+
+
+def test_an_experiment_page_shows_strataml_report(example: Example, pages: Pages) -> None:
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "strataml", "-C", str(example.root), "report", "experiment:iris-logreg",
+                           "--format", "json"], capture_output=True, text=True, check=True)
+    report = json.loads(done.stdout)
+    page = pages.new()
+    section = open_view(page, example.url, "#/record/experiment:iris-logreg", "record")
+    expect(section.get_by_test_id("report-summary")).to_contain_text(f"{report['runs']} runs: {report['succeeded']} succeeded")
+    rows = section.get_by_test_id("report-row")
+    expect(rows).to_have_count(len(report["metrics"]))
+    gated = next(m for m in report["metrics"] if m["gated"])
+    row = section.locator(f'[data-testid="report-row"][data-key="{gated["name"]}"]')
+    expect(row).to_contain_text(f"{gated['name']} (gate)")
+    expect(row).to_contain_text(gated["better"])
     pages.watch.assert_clean(example.site.page)
 
 

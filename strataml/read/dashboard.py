@@ -23,6 +23,7 @@ from strataml import __version__
 from strataml.read.build import unsigned
 from strataml.read.compare import values
 from strataml.read.query import KIND_OF_LIST, Graph, detail, health_by_contract, rows, rules
+from strataml.read.report import experiment, runs_by_experiment
 
 FORMAT = "strataml/dashboard/v1"
 ENCODING = "gzip+base64"
@@ -37,6 +38,7 @@ def payload(graph: Graph, commit: str | None, generated_at: str | None, repo_lin
     index = graph.index
     findings = index.get("findings", [])
     records = {}
+    runs_of = runs_by_experiment(graph)
     for node in index["nodes"]:
         d = detail(graph, node)
         # Neighbours are the edges, findings their positions in the one list: not repeated per record.
@@ -44,6 +46,12 @@ def payload(graph: Graph, commit: str | None, generated_at: str | None, repo_lin
         d["reported"] = graph.findings_by_node.get(node["id"], [])
         if node["kind"] in ("run", "model"):
             d["compare"] = values(graph, node)  # the compare view lays out what strataml compare compares
+        if node["kind"] == "experiment":
+            # strataml report's summary; each metric's series is the compare view's chart already.
+            found = experiment(graph, node["id"], runs_of)
+            found["metrics"] = [{k: v for k, v in m.items() if k != "series"} for m in found["metrics"]]
+            found["configurations"] = [{**c, "runs": len(c["runs"])} for c in found["configurations"]]
+            d["report"] = found
         records[node["id"]] = d
     totals = {s: sum(1 for f in findings if f.get("severity") == s) for s in ("error", "warning", "info")}
     return {

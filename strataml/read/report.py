@@ -31,7 +31,17 @@ def _stats(values: list[float]) -> dict[str, Any]:
     return {"n": n, "mean": mean, "std": std, "min": min(values), "max": max(values)}
 
 
-def experiment(graph: Graph, text: str) -> dict[str, Any]:
+def runs_by_experiment(graph: Graph) -> dict[str, list[dict[str, Any]]]:
+    """Every run node under the experiment it names, found in one pass (for reports of them all)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for n in graph.nodes.values():
+        if n["kind"] == "run":
+            out.setdefault(str(_map(n.get("attrs")).get("experiment")), []).append(n)
+    return out
+
+
+def experiment(graph: Graph, text: str, runs_of: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """The report of the experiment `text` names (`runs_of`: runs_by_experiment(), when made)."""
     node = graph.find(text)
     if node["kind"] != "experiment":
         raise StrataError(f"{node['id']} is not an experiment", "e.g. strataml report experiment:NAME")
@@ -43,14 +53,8 @@ def experiment(graph: Graph, text: str) -> dict[str, Any]:
             gated.append(parse_gate(expr).metric) if isinstance(expr, str) else None
         except ValueError:
             continue
-    runs = sorted(
-        (
-            n
-            for n in graph.nodes.values()
-            if n["kind"] == "run" and _map(n.get("attrs")).get("experiment") == node["id"]
-        ),
-        key=lambda n: (str(_map(n["attrs"]).get("created_at") or ""), n["id"]),
-    )
+    mine = (runs_of if runs_of is not None else runs_by_experiment(graph)).get(node["id"], [])
+    runs = sorted(mine, key=lambda n: (str(_map(n["attrs"]).get("created_at") or ""), n["id"]))
     succeeded = [r for r in runs if _map(r["attrs"]).get("status") == "succeeded"]
     names = sorted({k for r in succeeded for k in _map(r["attrs"].get("metrics"))})
     metrics = []

@@ -1054,11 +1054,27 @@
           href ? null : h("span", { cls: "muted" }, REPO === null ? " (open the page inside the repository to follow plot links)" : " (not linked: open it from the repository)"));
       }))));
     }
+    if (kind === "experiment" && rec.report && rec.report.runs) mainCol.appendChild(section("Runs", "report", reportView(rec.report)));
     mainCol.appendChild(section("Attributes", "attrs", attrsView(a)));
 
     if (sig) sideCol.appendChild(section("Signature", "signature", signatureBlock(sig)));
     sideCol.appendChild(section("Neighbours", "neighbours", neighbours(ref), h("a", { href: lineageHash(ref), cls: "h2link" }, "Lineage →")));
     return v;
+  }
+  // strataml report experiment:NAME, as the payload carries it (strataml/read/report.py).
+  function reportView(r) {
+    var f = function (x) { return typeof x === "number" ? fmtNum(x) : "—"; };
+    var best = r.best_run;
+    var head = h("p", { tid: "report-summary" }, r.runs + " runs: " + r.succeeded + " succeeded, " + r.failed + " failed.",
+      best ? [" Best run: ", refLink(best.run), " (" + best.metric + " = " + f(best.value) + ")."] : null);
+    var rows = (r.metrics || []).map(function (m) {
+      var moved = m.last === m.first || !m.better ? "" : ((m.last > m.first) === (m.better === "higher") ? " ▲" : " ▼");
+      return h("tr", { tid: "report-row", "data-key": m.name }, h("th", { scope: "row", cls: "mono" }, m.name + (m.gated ? " (gate)" : "")),
+        h("td", null, m.better || "?"), h("td", { cls: "num" }, m.best ? f(m.best.value) : "—"), h("td", { cls: "num" }, f(m.mean)),
+        h("td", { cls: "num" }, f(m.std)), h("td", { cls: "num" }, f(m.min)), h("td", { cls: "num" }, f(m.max)),
+        h("td", { cls: "num" }, f(m.first) + " → " + f(m.last) + moved));
+    });
+    return h("div", null, head, table(["Metric", "Better", "Best", "Mean", "Std", "Min", "Max", "First → last"], rows));
   }
   function extraKeys(obj, known) {
     var rest = Object.create(null);
