@@ -535,7 +535,7 @@ def test_compare_two_runs_side_by_side_with_the_best_value_marked(example: Examp
     assert sorted(refs) == sorted([iris_run, breast_run])
     # Params side by side.
     for key in sorted(set(a["params"]) | set(b["params"])):
-        row = table.locator(f'[data-testid="compare-row"][data-key="{key}"]')
+        row = table.locator(f'[data-testid="compare-row"][data-group="params"][data-key="{key}"]')
         expect(row).to_have_count(1)
         text = text_of(row)
         for params in (a["params"], b["params"]):
@@ -544,7 +544,7 @@ def test_compare_two_runs_side_by_side_with_the_best_value_marked(example: Examp
     # Metrics side by side, the best one marked (lower is better for losses, errors, brier, ece).
     for metric in sorted(set(a["metrics"]) & set(b["metrics"])):
         va, vb = a["metrics"][metric], b["metrics"][metric]
-        row = table.locator(f'[data-testid="compare-row"][data-key="{metric}"]')
+        row = table.locator(f'[data-testid="compare-row"][data-group="metrics"][data-key="{metric}"]')
         expect(row).to_have_count(1)
         best = row.locator('[data-best="1"]')
         if va == vb:
@@ -562,9 +562,9 @@ def test_compare_two_runs_side_by_side_with_the_best_value_marked(example: Examp
     assert same and differ
     page.get_by_test_id("diff-only").check()
     for key in same:
-        expect(table.locator(f'[data-testid="compare-row"][data-key="{key}"]')).to_be_hidden()
+        expect(table.locator(f'[data-testid="compare-row"][data-group="params"][data-key="{key}"]')).to_be_hidden()
     for key in differ:
-        expect(table.locator(f'[data-testid="compare-row"][data-key="{key}"]')).to_be_visible()
+        expect(table.locator(f'[data-testid="compare-row"][data-group="params"][data-key="{key}"]')).to_be_visible()
     # A metric across an experiment's runs: a chart.
     open_view(page, example.url, "#/compare?experiment=iris-logreg&metric=test_accuracy", "compare")
     expect(page.get_by_test_id("metric-chart")).to_be_visible()

@@ -1547,7 +1547,7 @@
       return h("th", { scope: "col" }, refLink(r, clip(refShort(r), 40)));
     }));
     var rows = [];
-    function group(title, keys, getter, isMetric) {
+    function group(gname, title, keys, getter, isMetric) {
       if (!keys.length) return;
       var body = [];
       keys.forEach(function (k) {
@@ -1561,7 +1561,7 @@
           var nums = cells.filter(function (c) { return typeof c === "number" && isFinite(c); });
           if (nums.length >= 2 && better[k]) best = better[k] === "lower" ? Math.min.apply(null, nums) : Math.max.apply(null, nums);
         }
-        body.push(h("tr", { tid: "compare-row", "data-key": k, cls: same ? "same" : "diff" }, h("th", { scope: "row", cls: "mono" }, k),
+        body.push(h("tr", { tid: "compare-row", "data-group": gname, "data-key": k, cls: same ? "same" : "diff" }, h("th", { scope: "row", cls: "mono" }, k),
           cells.map(function (c, i) {
             var isBest = best !== null && c === best;
             return h("td", { cls: (typeof c === "number" ? "num" : "wrap") + (isBest ? " best" : ""), "data-best": isBest ? "1" : null },
@@ -1576,7 +1576,7 @@
       return Object.keys(s).sort();
     }
     COMPARE_GROUPS.forEach(function (g) {
-      group(g[1], union(function (x) { return x[g[0]]; }), function (x) { return x[g[0]]; }, g[0] === "metrics");
+      group(g[0], g[1], union(function (x) { return x[g[0]]; }), function (x) { return x[g[0]]; }, g[0] === "metrics");
     });
     var t = h("table", { cls: "data compare-t", tid: "compare-table" }, h("thead", null, head), h("tbody", null, rows));
     if (!rows.length) return h("div", null, t, empty("No differences."));
