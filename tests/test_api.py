@@ -781,7 +781,8 @@ def test_read_only_writes_nothing_at_all(serve_extra: None, strataml_exe: list[s
         targets += [f"{API}/{what}?limit=1" for what in KINDS]
         targets += [f"{API}/records/{q(r)}" for r in refs]
         targets += [f"{API}/lineage/{q(r)}?direction=up&depth=1" for r in refs]
-        targets += [f"{API}/compare?refs={q(refs[0])},{q(refs[1])}", f"{API}/rules/TFC0006-W001"]
+        pair = [r for r in refs if r.startswith(("run:", "model:"))][:2]
+        targets += [f"{API}/compare?refs={q(pair[0])},{q(pair[1])}", f"{API}/rules/TFC0006-W001"]
         for target in targets:
             answer = server.get(target)
             assert answer.status == 200, (target, answer.body[:300])
