@@ -566,6 +566,13 @@ def modes_at(root: Path, commit: str, folder: str) -> dict[str, str]:
     return out
 
 
+def read_in_repository(root: Path, commit: str, repo_path: str) -> bytes | None:
+    """A file at `commit` by its path from the repository's top (None when the commit has none)."""
+    top, _ = repository(root) or (None, None)
+    assert top is not None
+    return _read_batch(top, [f"{commit}:{repo_path}"], [repo_path]).get(repo_path)
+
+
 def read_at(root: Path, commit: str, paths: list[str]) -> dict[str, bytes]:
     """Contents of workspace-relative `paths` at `commit` (absent ones left out), in one git process."""
     top, _ = repository(root) or (None, None)
@@ -610,3 +617,15 @@ def default_base(root: Path) -> str | None:
         except GitError:
             continue
     return None
+
+
+def is_ancestor(root: Path, commit: str) -> bool:
+    """Whether `commit` is an ancestor of HEAD (HEAD itself included), as far as the clone knows."""
+    top, _ = repository(root) or (None, None)
+    if top is None:
+        return False
+    try:
+        _git(top, "merge-base", "--is-ancestor", commit, "HEAD")
+    except GitError:
+        return False
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -171,3 +172,28 @@ def test_a_new_problem_alike_an_old_fixed_one_but_for_its_name_is_new(ws: Path, 
     spec.write_text(original + "tags:\n  '2024': a\n  '2024': b\n")
     code, report, _ = doctor(ws, capsys, "--baseline", str(ws / BASELINE))
     assert code == 2 and [f["code"] for f in report["findings"]] == ["TFC0001-E108"]
+
+
+def test_under_since_a_baseline_anywhere_in_the_repository_is_the_bases(ws: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # The workspace lives in a folder of a bigger repository; the baseline at the repository's top.
+    top = tmp_path / "mono"
+    top.mkdir()
+    workspace = top / "ml"
+    shutil.move(str(ws), workspace)
+    (top / ".gitignore").write_text(".strataml/\n")
+    git(top, "init", "-q")
+    no_license(workspace)
+    file = top / "top-baseline.json"
+    doctor(workspace, capsys, "--write-baseline", str(file))
+    base = commit_all(top, "adopt")
+    no_license(workspace, SALES)  # the pull request's own problem...
+    os.remove(file)
+    doctor(workspace, capsys, "--write-baseline", str(file))  # ...written into the baseline
+    commit_all(top, "hide it")
+    code, report, _ = doctor(workspace, capsys, "--since", base, "--baseline", str(file))
+    assert code == 2 and ("TFC0002-W001", SALES) in found(report)  # not hidden by its own baseline
+
+
+def test_baseline_and_write_baseline_are_one_or_the_other(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = invoke(ws, "doctor", "--baseline", str(ws / "a.json"), "--write-baseline", str(ws / "b.json"), capsys=capsys)
+    assert code == 3 and "not both" in err

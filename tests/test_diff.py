@@ -124,7 +124,7 @@ def test_the_report_answers_what_changed_how_numbers_moved_and_what_is_new(
 def test_markdown_fits_a_pull_request_and_text_reads_in_a_terminal(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     change_everything(repo)
     code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
-    assert code == 0 and markdown.startswith("## strataml diff against `main`")
+    assert code == 0 and markdown.startswith("## strataml diff against main\n")
     assert "| test\\_accuracy | 0.8750 | higher | +0.1250 (+16.7%) ▲ | +0.1250 (+16.7%) ▲ |" in markdown
     assert "| model:sales-model@3 | FAIL | test\\_accuracy \\>= 0.9 | model:sales-model@1 |" in markdown
     assert "### Findings:" in markdown and "TFC0002-E010" in markdown and len(markdown.encode()) < 60_000
@@ -240,3 +240,75 @@ def test_a_new_signature_and_a_new_pinned_key(repo: Path, capsys: pytest.Capture
         assert {r["code"] for r in doc["trust"]["review"]} == {"TFC0007-W001"}  # trusted keys changed: a reviewer looks
     finally:
         gpgkeys.stop_agents([p for p in homes.iterdir() if p.is_dir()])
+
+
+def strict_json(text: str) -> dict:
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} in JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_diverged_numbers_and_hostile_text_never_stop_or_leak_into_the_report(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = new_run(repo, "e0e0e0", 0.8)
+    folder = repo / "runs" / run.split(":", 1)[1]
+    text = (folder / "run.yaml").read_text()
+    text = text.replace("  train_accuracy: 0.9\n", "  train_accuracy: " + "9" * 400 + "\n  val_loss: .nan\n  big: 1.0e+308\n")
+    (folder / "run.yaml").write_text(text)
+    new_version(repo, 2, run, 0.8, passed=True)
+    models_helpers.edit_gate(repo, 2, lambda g: g.update(status="PASS<img src=x>[a](http://e.x)"))
+    commit_all(repo, "a diverged run")
+    code, out, err = diff(repo, capsys, "main", "--format", "json")
+    assert code == 0, err
+    doc = strict_json(out)
+    metrics = {m["name"]: m for m in doc["runs"][0]["metrics"]}
+    assert metrics["train_accuracy"]["value"] is None and metrics["val_loss"]["recorded"] == "nan"
+    code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
+    import re
+
+    assert not re.search(r"(?<!\\)(<img|\]\()", markdown)  # nothing left unescaped: no tag, no link
+    assert "PASS\\<img src=x\\>\\[a\\](http://e.x)" in markdown
+    for args in (["report", "experiment:sales-forecast", "--format", "json"], ["compare", RUN, run, "--format", "json"]):
+        code, out, err = invoke(repo, *args, capsys=capsys)
+        assert code == 0, err
+        strict_json(out)
+    code, _out, err = invoke(repo, "dashboard", capsys=capsys)
+    assert code == 0, err
+
+
+def test_a_receipt_that_is_a_symlink_leaves_the_gate_unverified(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = new_run(repo, "f0f0f0", 0.8)
+    new_version(repo, 2, run, 0.8, passed=True)
+    receipt = repo / "models/sales-model/2/gate.json"
+    (repo / "elsewhere.json").write_bytes(receipt.read_bytes())
+    receipt.unlink()
+    receipt.symlink_to("../../../elsewhere.json")
+    code, out, err = diff(repo, capsys, "main", "--format", "json")
+    assert code == 0, err
+    [model] = json.loads(out)["models"]
+    assert model["gate"] == "unverified: receipt unreadable"
+
+
+def test_git_only_findings_on_files_the_change_did_not_touch_are_not_new(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    git(repo, "checkout", "-q", "main")
+    edit_yaml(repo / "strataml.yaml", lambda d: d["lfs"].update(threshold_bytes=100))  # old large files, not in LFS
+    commit_all(repo, "a strict threshold")
+    git(repo, "checkout", "-q", "feature")
+    git(repo, "merge", "-q", "main")
+    edit_yaml(repo / "datasets/flowers/1/dataset.yaml", lambda d: d.update(description="touched"))
+    commit_all(repo, "touch the flowers record, not its file")
+    code, out, _ = diff(repo, capsys, "main", "--format", "json")
+    assert "TFC0006-W011" not in {f["code"] for f in json.loads(out)["findings"]["new"]}
+
+
+def test_usage_errors_say_what_to_do(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _out, err = diff(repo, capsys, "")
+    assert code == 3 and "REF" in err and "is empty" in err
+    code, _out, err = diff(repo, capsys, "nope")
+    assert code == 3 and "REF nope: git does not know this revision" in err and "--since" not in err
+    plain = tmp_path / "plain"
+    shutil.copytree(repo, plain, ignore=shutil.ignore_patterns(".git"))
+    code, _out, err = diff(plain, capsys)
+    assert code == 3 and "git" in err and "Traceback" not in err

@@ -53,6 +53,9 @@ def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
 
     root = state.root()
     need_git(root, SINCE_HINT)
+    if ref is not None and not ref.strip():
+        # CI's `strataml diff "$BASE"` with BASE unset must not quietly become a diff against another base.
+        raise click.BadParameter("is empty (is the variable that holds the base revision set?)", param_hint="REF")
     ref = ref or default_base(root)
     if ref is not None:
         prefetch_changes(root, ref)  # git lists the changes while the rest of the report's code loads

@@ -135,6 +135,10 @@ def doctor(
     if explain:
         emit(output, lambda s, c: _explain(s, c, fmt, explain), _root_if_any(state))
         return 0
+    if write_baseline is not None and baseline is not None:
+        raise click.UsageError(
+            "give --baseline or --write-baseline, not both (--write-baseline reports against the baseline it writes)"
+        )
     if write_baseline is not None and (since or select or ignore):
         raise click.UsageError(
             "--write-baseline records every finding of the workspace: it cannot be combined with "
@@ -171,14 +175,18 @@ def doctor(
 def _apply_baseline(root: Path, report: Report, path: Path, since: str | None) -> Report:
     from strataml.cli.output import inside
     from strataml.doctor import baseline
-    from strataml.gitfacts import base_commit, read_at
+    from strataml.gitfacts import base_commit, read_in_repository, repository
 
     rel = inside(os.path.abspath(path), root)
-    if since and rel is not None:
+    top = repository(root)
+    in_repo = inside(os.path.abspath(path), top[0]) if since and top is not None else None
+    if since and in_repo is not None:
         # A pull request must not hide its own findings by adding them to the baseline: the
-        # baseline that counts is the one its base holds, as for the policy.
-        data = read_at(root, base_commit(root, since), [rel]).get(rel)
-        source = f"{rel} (as {since} holds it)"
+        # baseline that counts is the one its base holds, as for the policy (anywhere in the
+        # repository, not only in the workspace's folder).
+        data = read_in_repository(root, base_commit(root, since), in_repo)
+        source = f"{rel or in_repo} (as {since} holds it)"
+        rel = rel or in_repo
         if data is None:
             click.echo(f"strataml: note: {shown(since)} holds no {shown(rel)}: no finding hidden", err=True)
             data = b'{"schema": "%s", "findings": []}' % baseline.FORMAT.encode()

@@ -6,7 +6,6 @@ adds or fixes (matched by code, path and fingerprint, never by line).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from strataml import atomic, gitfacts, lifecycle, loading
 from strataml.doctor.finding import Finding, Report
 from strataml.gates import directions, parse_gate
+from strataml.numbers import as_float, finite
 from strataml.paths import unsafe
 from strataml.records import Record
 from strataml.workspace import LEDGER, META, Workspace
@@ -36,11 +36,13 @@ class Sides:
     head_report: Report
 
 
-def document(sides: Sides, base_ref: str, commit: str, changed: set[str], owned: set[str]) -> dict[str, Any]:
+def document(
+    sides: Sides, base_ref: str, commit: str, changed: set[str], owned: set[str], everything: bool = False
+) -> dict[str, Any]:
     records = _records(sides, changed, owned)
     added_runs = [r["ref"] for r in records if r["change"] == "added" and r["kind"] == "run"]
     added_models = [r["ref"] for r in records if r["change"] == "added" and r["kind"] == "model"]
-    findings = _findings(sides)
+    findings = _findings(sides, changed, everything)
     doc: dict[str, Any] = {
         "schema": FORMAT,
         "base": {"ref": base_ref, "commit": commit},
@@ -199,17 +201,11 @@ def _gated(spec: dict[str, Any]) -> set[str]:
     return out
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
 def compared(name: str, value: float, other: dict[str, Any] | None, better: str | None) -> dict[str, Any] | None:
     """`value` beside `other`'s value of metric `name`: deltas, and whether it is better."""
     if other is None:
         return None
-    was = _number((other.get("metrics") or {}).get(name))
+    was = as_float((other.get("metrics") or {}).get(name))
     if was is None:
         return {"ref": other["ref"], "value": None, "delta": None, "relative": None, "verdict": "new metric"}
     delta = value - was
@@ -267,11 +263,22 @@ def _run_metrics(sides: Sides, ref: str) -> dict[str, Any]:
     model = register.get("model") if isinstance(register.get("model"), str) else None
     previous = _latest_run(sides, experiment, ref) if experiment else None
     production = _production(sides, model) if model else None
-    rows = []
+    rows: list[dict[str, Any]] = []
     metrics = _map(data.get("metrics"))
     for name in sorted(metrics):
-        value = _number(metrics[name])
-        if value is None:
+        value = as_float(metrics[name])
+        if value is None:  # NaN, infinity, text: shown as recorded, compared with nothing
+            rows.append(
+                {
+                    "name": name,
+                    "value": None,
+                    "recorded": str(metrics[name])[:40],
+                    "better": better.get(name),
+                    "gated": name in gated,
+                    "previous": None,
+                    "production": None,
+                }
+            )
             continue
         rows.append(
             {
@@ -299,10 +306,18 @@ def _model_gate(sides: Sides, ref: str) -> dict[str, Any]:
     receipt: dict[str, Any] = {}
     record = sides.head.get(ref)
     file = gate.get("file")
+    problem = "no receipt named"
     if record is not None and record.folder and isinstance(file, str) and not unsafe(file):
         # Read inside its folder only, never through a symlink (the doctor reports such a receipt).
-        raw = atomic.read_bytes(sides.head_root, f"{record.folder}/{file}", limit=4 * 1024 * 1024)
+        try:
+            raw = atomic.read_bytes(sides.head_root, f"{record.folder}/{file}", limit=4 * 1024 * 1024)
+        except (atomic.Refused, OSError):
+            raw, problem = None, "receipt unreadable"
         receipt = _map(loading.load_bytes(raw, json_syntax=True, lines=False).data) if raw is not None else {}
+        if raw is None and problem == "no receipt named":
+            problem = "receipt missing"
+    elif isinstance(file, str):
+        problem = "receipt path leaves the version"
     failing = [
         {k: c.get(k) for k in ("expression", "metric", "observed")}
         for c in receipt.get("criteria") or []
@@ -316,7 +331,7 @@ def _model_gate(sides: Sides, ref: str) -> dict[str, Any]:
         spec = _data(sides.head, str(_data(sides.head, str(data.get("produced_by"))).get("experiment")))
         better = directions(spec)
         for metric in sorted(evaluation):
-            value = _number(evaluation[metric])
+            value = as_float(evaluation[metric])
             if value is not None:
                 versus.append(
                     {
@@ -328,7 +343,8 @@ def _model_gate(sides: Sides, ref: str) -> dict[str, Any]:
                 )
     return {
         "ref": ref,
-        "gate": receipt.get("status") or gate.get("status"),
+        # What the receipt says; what model.yaml claims counts for nothing without it (TFC0004-E002).
+        "gate": str(receipt["status"]) if isinstance(receipt.get("status"), str) else f"unverified: {problem}",
         "failing": failing,
         "production": production["ref"] if production else None,
         "versus_production": versus,
@@ -338,11 +354,19 @@ def _model_gate(sides: Sides, ref: str) -> dict[str, Any]:
 # --- findings -----------------------------------------------------------------------------------
 
 
-def _findings(sides: Sides) -> dict[str, Any]:
+# Rules that ask git about the working tree (tracking, LFS routing): the base is not a working
+# tree, so they are judged at head only, and a finding of theirs on a file the change did not
+# touch was there before (a changed .gitattributes makes every file count as touched).
+GIT_ONLY = ("TFC0006-W011", "TFC0006-W012", "TFC0006-E013")
+
+
+def _findings(sides: Sides, changed: set[str], everything: bool) -> dict[str, Any]:
     def keyed(report: Report) -> dict[tuple[str, str, str], Finding]:
         return {(f.code, f.path, fp): f for f, fp in zip(report.findings, report.fingerprints(), strict=True)}
 
     before, after = keyed(sides.base_report), keyed(sides.head_report)
+    for key in [k for k in after if k[0] in GIT_ONLY and not everything and k[1] not in changed]:
+        before[key] = after[key]  # as the base would have had it
 
     def listed(found: dict[tuple[str, str, str], Finding], keys: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
         chosen = sorted((found[k] for k in keys), key=Finding.sort_key)
@@ -374,6 +398,13 @@ def make(root: Path, ref: str | None, progress: Any = None) -> dict[str, Any]:
     from strataml.errors import StrataError
 
     root = Path(root).resolve()
+    if gitfacts.repository(root) is None:
+        raise StrataError(f"{root} is not inside a git repository", "strataml diff compares a change with git history")
+    if ref is not None and not ref.strip():
+        raise StrataError(
+            "REF is empty (is the variable that holds the base revision set?)",
+            "name the revision, or leave REF out for the default branch",
+        )
     if ref is None:
         ref = gitfacts.default_base(root)
         if ref is None:
@@ -381,8 +412,12 @@ def make(root: Path, ref: str | None, progress: Any = None) -> dict[str, Any]:
                 "no base to compare with: neither origin/HEAD, origin/main, main, origin/master nor master exists",
                 "name the revision the change started from, e.g. `strataml diff origin/develop`",
             )
-    listing = gitfacts.changes_since(root, ref)
-    changed = listing.tracked() | listing.untracked()
+    try:
+        listing = gitfacts.changes_since(root, ref)
+        changed = listing.tracked() | listing.untracked()
+    except StrataError as exc:  # said for doctor --since; the revision is diff's REF here
+        raise StrataError(exc.message.replace("--since ", "REF "), exc.hint) from None
+    merged = gitfacts.is_ancestor(root, listing.commit)
     owned = owners(changed)
     gitfacts.share_changes(root, ref, listing)  # the doctor's --since run judges the same listing
     head_report = engine.doctor(root, options=engine.Options(since=ref), use_cache=True, progress=progress)
@@ -391,6 +426,11 @@ def make(root: Path, ref: str | None, progress: Any = None) -> dict[str, Any]:
         from strataml.workspace import load
 
         head = load(root)
-    with base.at(root, listing.commit, owned, everything(root, changed), head.entries) as at_base:
+    whole = everything(root, changed)
+    with base.at(root, listing.commit, owned, whole, head.entries) as at_base:
         sides = Sides(at_base.root, at_base.workspace, at_base.report, root, head, head_report)
-        return document(sides, ref, listing.commit, changed, owned)
+        doc = document(sides, ref, listing.commit, changed, owned, whole)
+    # No merge base known (a shallow clone fetched REF alone): REF's tip is the base, and what
+    # REF gained since the change began shows as removed. Said, never hidden.
+    doc["base"]["merge_base"] = merged
+    return finite(doc)

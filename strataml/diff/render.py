@@ -30,6 +30,11 @@ def _num(value: Any) -> str:
     return str(value)
 
 
+def _value(metric: dict[str, Any]) -> str:
+    """A metric's value, or what the run recorded when it is not a finite number (nan, inf, text)."""
+    return _num(metric["value"]) if metric["value"] is not None else shown(str(metric.get("recorded", "-")))
+
+
 def _delta(cmp: dict[str, Any] | None) -> str:
     if not cmp:
         return "-"
@@ -61,28 +66,27 @@ def text(doc: dict[str, Any]) -> str:
             lines.append(f"  {r['change']:<8} {shown(r['ref'])}")
         lines.append("")
     for p in doc["promotions"]:
-        lines.append(
-            f"Promotion  {shown(str(p['ref']))}: {p['from']} -> {p['to']} by {shown(str(p['actor']))} ({shown(str(p['reason']))})"
-        )
+        lines.append(shown(f"Promotion  {p['ref']}: {p['from']} -> {p['to']} by {p['actor']} ({p['reason']})"))
     for s in doc["signatures"]:
         who = ", ".join(shown(str(x)) for x in s["signers"]) or "-"
-        lines.append(f"Signature  {s['change']} {shown(s['path'])}: {s['status']} ({who})")
+        lines.append(f"Signature  {s['change']} {shown(s['path'])}: {shown(str(s['status']))} ({who})")
     for k in doc["trust"]["keys"]:
-        lines.append(f"Key        {k['change']} {k['fingerprint']} scopes {', '.join(k['scopes']) or '-'}")
+        lines.append(shown(f"Key        {k['change']} {k['fingerprint']} scopes {', '.join(k['scopes']) or '-'}"))
     for r in doc["trust"]["review"]:
         lines.append(f"Review     {r['code']} {shown(r['path'])}: {shown(r['message'])}")
     for run in doc["runs"]:
         lines.append("")
         lines.append(
-            f"Run {shown(run['ref'])} vs last run {run['previous'] or '-'} and production {run['production'] or '-'}"
+            shown(f"Run {run['ref']} vs last run {run['previous'] or '-'} and production {run['production'] or '-'}")
         )
         for m in run["metrics"]:
             lines.append(
-                f"  {shown(m['name']):<24} {_num(m['value']):>10}  vs last {_delta(m['previous']):<22} vs production {_delta(m['production'])}"
+                f"  {shown(m['name']):<24} {_value(m):>10}  vs last {shown(_delta(m['previous'])):<22} "
+                f"vs production {shown(_delta(m['production']))}"
             )
     for model in doc["models"]:
         lines.append("")
-        lines.append(f"Model {shown(model['ref'])}: gate {model['gate'] or '-'}")
+        lines.append(shown(f"Model {model['ref']}: gate {model['gate'] or '-'}"))
         for c in model["failing"]:
             lines.append(f"  failing: {shown(str(c['expression']))} (observed {_num(c['observed'])})")
     lines.append("")
@@ -116,7 +120,13 @@ def markdown(doc: dict[str, Any]) -> str:
     s = doc["summary"]
     errors = s["new_errors"]
     verdict = f"❌ {errors} new error{'' if errors == 1 else 's'}" if errors else "✅ no new errors"
-    out = [f"## strataml diff against `{_md(doc['base']['ref'])}`", "", f"{verdict}: {_headline(doc)}", ""]
+    out = [f"## strataml diff against {_md(doc['base']['ref'])}", "", f"{verdict}: {_headline(doc)}", ""]
+    if doc["base"].get("merge_base") is False:
+        out += [
+            f"⚠️ No merge base with {_md(doc['base']['ref'])} is known (a shallow clone?): compared with its tip, so "
+            "what it gained since this change began shows as removed. Fetch more history (`fetch-depth: 0`).",
+            "",
+        ]
     if doc["runs"]:
         out.append("### Metrics")
         header = ["metric", "value", "better", "vs last run", "vs production"]
@@ -129,8 +139,8 @@ def markdown(doc: dict[str, Any]) -> str:
             rows = {
                 m["name"]: [
                     _md(m["name"]),
-                    _num(m["value"]),
-                    m["better"] or "?",
+                    _md(_value(m)),
+                    _md(m["better"] or "?"),
                     _md(_delta(m["previous"])),
                     _md(_delta(m["production"])),
                 ]
@@ -149,7 +159,7 @@ def markdown(doc: dict[str, Any]) -> str:
             [
                 [
                     _md(m["ref"]),
-                    m["gate"] or "-",
+                    _md(m["gate"] or "-"),
                     _md("; ".join(str(c["expression"]) for c in m["failing"]) or "-"),
                     _md(m["production"] or "-"),
                 ]
@@ -174,11 +184,14 @@ def markdown(doc: dict[str, Any]) -> str:
         )
     extra = []
     extra += [
-        f"- promotion {_md(p['ref'])}: {p['from']} → {p['to']} by {_md(p['actor'])} ({_md(p['reason'])})"
+        f"- promotion {_md(p['ref'])}: {_md(p['from'])} → {_md(p['to'])} by {_md(p['actor'])} ({_md(p['reason'])})"
         for p in doc["promotions"]
     ]
-    extra += [f"- signature {s2['change']} on {_md(s2['path'])}: {s2['status']}" for s2 in doc["signatures"]]
-    extra += [f"- key {k['change']} `{k['fingerprint']}`" for k in doc["trust"]["keys"]]
+    extra += [f"- signature {s2['change']} on {_md(s2['path'])}: {_md(s2['status'])}" for s2 in doc["signatures"]]
+    extra += [
+        f"- key {k['change']} {_md(k['fingerprint'])} (scopes: {_md(', '.join(k['scopes']) or '-')})"
+        for k in doc["trust"]["keys"]
+    ]
     extra += [f"- review {r['code']} {_md(r['path'])}: {_md(r['message'])}" for r in doc["trust"]["review"]]
     if extra:
         out += ["### Promotions, signatures, trust", "", *extra, ""]

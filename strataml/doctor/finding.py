@@ -90,7 +90,8 @@ def fingerprints(findings: Iterable[Finding]) -> list[str]:
     out: list[str] = []
     seen: dict[str, int] = {}
     for f in findings:
-        stable = _VOLATILE.sub("#", f.message)
+        # A count of findings not listed is the problem itself: more of them is another finding.
+        stable = f.message if f.message.startswith("... and ") else _VOLATILE.sub("#", f.message)
         digest = hashlib.sha256(f"{f.code}\0{f.path}\0{stable}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
         seen[digest] = seen.get(digest, 0) + 1
         out.append(digest if seen[digest] == 1 else f"{digest}#{seen[digest]}")

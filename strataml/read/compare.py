@@ -13,6 +13,7 @@ from typing import Any
 
 from strataml.errors import StrataError
 from strataml.gates import directions
+from strataml.numbers import as_float, finite
 from strataml.read.query import Graph
 
 GROUPS = ("record", "metrics", "params", "inputs", "code", "environment")
@@ -80,10 +81,6 @@ def values(graph: Graph, node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value else None
-
-
 def compare(graph: Graph, refs: list[str], diff_only: bool = False) -> dict[str, Any]:
     """2 to 20 runs or model versions side by side: per group, a row per key with each record's
     value, whether they are all the same, and (metrics) which records hold the best value."""
@@ -111,14 +108,14 @@ def compare(graph: Graph, refs: list[str], diff_only: bool = False) -> dict[str,
             if diff_only and same:
                 continue
             best: list[int] = []
-            numbers = [_number(c) for c in cells]
+            numbers = [as_float(c) for c in cells]
             known = [n for n in numbers if n is not None]
             if group == "metrics" and not same and key in better and len(known) >= 2:
                 top = max(known) if better[key] == "higher" else min(known)
                 best = [i for i, n in enumerate(numbers) if n == top]
             rows.append({"key": key, "values": cells, "same": same, "best": best})
         groups.append({"name": group, "rows": rows})
-    return {"refs": [n["id"] for n in nodes], "better": better, "diff_only": diff_only, "groups": groups}
+    return finite({"refs": [n["id"] for n in nodes], "better": better, "diff_only": diff_only, "groups": groups})
 
 
 def _cell(value: Any) -> str:
@@ -147,9 +144,11 @@ def text(result: dict[str, Any], markdown: bool = False) -> str:
 
     header = ["", *result["refs"]]
     lines: list[list[str]] = []
+    heads: set[int] = set()  # the lines that name a group
     for group in result["groups"]:
         if not group["rows"]:
             continue
+        heads.add(len(lines))
         lines.append([f"[{group['name']}]"] + [""] * len(result["refs"]))
         for row in group["rows"]:
             cells = [_cell(v) + (" *" if i in row["best"] else "") for i, v in enumerate(row["values"])]
@@ -157,8 +156,10 @@ def text(result: dict[str, Any], markdown: bool = False) -> str:
     if markdown:
         out = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)]
         out += [
-            "| " + " | ".join(esc(c) if not c.startswith("[") else f"**{esc(c[1:-1])}**" for c in line) + " |"
-            for line in lines
+            "| "
+            + " | ".join(f"**{esc(c[1:-1])}**" if n in heads and i == 0 else esc(c) for i, c in enumerate(line))
+            + " |"
+            for n, line in enumerate(lines)
         ]
         out.append("")
         out.append("\\* the best value (the direction from the experiment's gates, else its plugin)")

@@ -10,6 +10,7 @@ from typing import Any
 
 from strataml.errors import StrataError
 from strataml.gates import directions, parse_gate
+from strataml.numbers import as_float, finite
 from strataml.read.query import Graph
 
 
@@ -17,17 +18,11 @@ def _map(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
 def _stats(values: list[float]) -> dict[str, Any]:
     n = len(values)
     mean = sum(values) / n
     # The sample spread (n - 1): runs are draws from what the configuration can do.
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else None
+    std = math.sqrt(sum((v - mean) * (v - mean) for v in values) / (n - 1)) if n > 1 else None
     return {"n": n, "mean": mean, "std": std, "min": min(values), "max": max(values)}
 
 
@@ -62,7 +57,7 @@ def experiment(graph: Graph, text: str, runs_of: dict[str, list[dict[str, Any]]]
         series = [
             {"run": r["id"], "at": r["attrs"].get("created_at"), "value": v}
             for r in succeeded
-            if (v := _number(_map(r["attrs"].get("metrics")).get(name))) is not None
+            if (v := as_float(_map(r["attrs"].get("metrics")).get(name))) is not None
         ]
         if not series:
             continue
@@ -85,15 +80,19 @@ def experiment(graph: Graph, text: str, runs_of: dict[str, list[dict[str, Any]]]
             }
         )
     key = next((m for m in metrics if m["gated"] and m["best"]), None) or next((m for m in metrics if m["best"]), None)
-    return {
-        "experiment": node["id"],
-        "runs": len(runs),
-        "succeeded": len(succeeded),
-        "failed": sum(1 for r in runs if _map(r["attrs"]).get("status") == "failed"),
-        "best_run": {"run": key["best"]["run"], "metric": key["name"], "value": key["best"]["value"]} if key else None,
-        "metrics": metrics,
-        "configurations": _configurations(succeeded, names),
-    }
+    return finite(
+        {
+            "experiment": node["id"],
+            "runs": len(runs),
+            "succeeded": len(succeeded),
+            "failed": sum(1 for r in runs if _map(r["attrs"]).get("status") == "failed"),
+            "best_run": {"run": key["best"]["run"], "metric": key["name"], "value": key["best"]["value"]}
+            if key
+            else None,
+            "metrics": metrics,
+            "configurations": _configurations(succeeded, names),
+        }
+    )
 
 
 def _configurations(runs: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
@@ -106,7 +105,7 @@ def _configurations(runs: list[dict[str, Any]], names: list[str]) -> list[dict[s
     for params, members in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         stats = {}
         for name in names:
-            values = [v for r in members if (v := _number(_map(r["attrs"].get("metrics")).get(name))) is not None]
+            values = [v for r in members if (v := as_float(_map(r["attrs"].get("metrics")).get(name))) is not None]
             if values:
                 stats[name] = _stats(values)
         out.append(

@@ -1,0 +1,30 @@
+"""Numbers as records hold them, made safe to compare and to print as strict JSON."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def as_float(value: Any) -> float | None:
+    """A metric as a finite float; None for anything else (text, a boolean, NaN, infinity, an
+    integer too large for a float): a diverged run's numbers must not stop a report."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def finite(value: Any) -> Any:
+    """`value` with every float that is not finite (an overflowed sum or delta) made None, at any
+    depth: what strict JSON parsers accept."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
