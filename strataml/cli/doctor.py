@@ -79,6 +79,19 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     help="Write the findings of this run to FILE, to adopt --strict in a repository with old problems. "
     "When FILE exists it only shrinks: fixed findings drop out, new ones are never added.",
 )
+@click.option(
+    "--shard",
+    metavar="K/N|auto",
+    help="Check shard K of N: its records completely (content, pointers, signatures), and the "
+    "findings that are its own, so N jobs of a CI matrix together check what one run does. auto: "
+    "GitLab's CI_NODE_INDEX/CI_NODE_TOTAL. Merge the N JSON reports with `strataml report merge`.",
+)
+@click.option(
+    "--list-files",
+    is_flag=True,
+    help="With --shard: print the recorded files the shard reads, one per line from the repository's "
+    "top (for `git lfs pull --include`), and check nothing.",
+)
 @click.option("--list-rules", is_flag=True, help="List every rule: code, severity, name, contract, whether enforced.")
 @click.option("--explain", metavar="CODE", help="Explain one rule: what, why, an example and the fix.")
 @click.pass_obj
@@ -95,6 +108,8 @@ def doctor(
     no_git: bool,
     baseline: Path | None,
     write_baseline: Path | None,
+    shard: str | None,
+    list_files: bool,
     list_rules: bool,
     explain: str | None,
 ) -> int:
@@ -135,6 +150,10 @@ def doctor(
     if explain:
         emit(output, lambda s, c: _explain(s, c, fmt, explain), _root_if_any(state))
         return 0
+    if list_files and shard is None:
+        raise click.UsageError("--list-files lists a shard's files: give --shard K/N")
+    if shard is not None and (since or write_baseline is not None):
+        raise click.UsageError("--shard checks the whole workspace in parts: not with --since or --write-baseline")
     if write_baseline is not None and baseline is not None:
         raise click.UsageError(
             "give --baseline or --write-baseline, not both (--write-baseline reports against the baseline it writes)"
@@ -152,7 +171,20 @@ def doctor(
         prefetch_changes(root, since)  # git walks the tree while the doctor's modules load
     from strataml.doctor import engine
 
-    options = engine.Options(require_content=require_content, since=since, use_git=not no_git)
+    part = None
+    if shard is not None:
+        from strataml.doctor.shards import parse
+
+        part = parse(shard)
+        if list_files:
+            emit(output, lambda s, _c: _list_shard_files(root, part.index, part.total, fmt, s), root)
+            return 0
+    options = engine.Options(
+        require_content=require_content,
+        since=since,
+        use_git=not no_git,
+        shard=(part.index, part.total) if part is not None else None,
+    )
     with progress_bar(enabled=fmt == "text" and output is None) as bar:
         report = engine.doctor(
             root,
@@ -170,6 +202,29 @@ def doctor(
     prefix = repo_prefix(root) if fmt in ("sarif", "github") else ""
     emit(output, lambda s, c: render(report, fmt, s, RenderOptions(color=c, repo_prefix=prefix)), root)
     return report.exit_code
+
+
+def _list_shard_files(root: Path, index: int, total: int, fmt: str, stream: TextIO) -> None:
+    from strataml.doctor.shards import plan, planned_bytes
+    from strataml.paths import unsafe
+    from strataml.workspace import load
+
+    workspace = load(root)
+    assignment = plan(workspace.records, total)
+    prefix = repo_prefix(root)
+    files = sorted(
+        f"{prefix}{r.folder}/{e.path}"
+        for r in workspace.records
+        if r.folder and assignment[str(r.ref)] == index
+        for e in r.files
+        if not unsafe(e.path)  # a path that climbs out is the doctor's finding, not a file to pull
+    )
+    size = planned_bytes(workspace.records, assignment, total)[index - 1]
+    if fmt == "json":
+        json.dump({"shard": f"{index}/{total}", "bytes": size, "files": files}, stream, indent=2)
+        stream.write("\n")
+    else:
+        stream.writelines(shown(f) + "\n" for f in files)
 
 
 def _apply_baseline(root: Path, report: Report, path: Path, since: str | None) -> Report:

@@ -32,6 +32,7 @@ class Options:
     require_content: bool = False  # an LFS pointer without local content is an error, not an info
     since: str | None = None  # a git revision: check what changed since it, plus history rules
     use_git: bool = True  # ask git about tracking and LFS routing (when the workspace is in a repository)
+    shard: tuple[int, int] | None = None  # (K, N): check only shard K of N (doctor.shards)
 
 
 @dataclass
@@ -434,7 +435,10 @@ def doctor(
                 if cache is not None:
                     cache.save()
                 return answer
-        raw, stats, ctx = _checked(root, entries, None, options, cache, progress, workspace=loaded)
+        if options.shard is not None:
+            raw, stats, ctx = _sharded(root, entries, options, cache, progress)
+        else:
+            raw, stats, ctx = _checked(root, entries, None, options, cache, progress, workspace=loaded)
         workspace = ctx.workspace
         if key is not None and not ctx.volatile:
             cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})  # type: ignore[union-attr]
@@ -494,11 +498,46 @@ def _checked(
     return raw, stats, ctx
 
 
+def _sharded(
+    root: Path,
+    entries: dict[str, Entry],
+    options: Options,
+    cache: Cache | None,
+    progress: Callable[[int, int], Callable[[int], None] | None] | None,
+) -> tuple[list[Finding], dict[str, int], Context]:
+    """One shard of a full run: its records checked completely (their files hashed, nothing
+    else's), every rule run, and only the findings that are this shard's kept (doctor.shards)."""
+    from strataml.doctor import shards
+    from strataml.doctor.owners import Owners
+    from strataml.workspace import load
+
+    assert options.shard is not None
+    index, total = options.shard
+    workspace = load(root, cache, entries)
+    assignment = shards.plan(workspace.records, total)
+    mine = frozenset(ref for ref, k in assignment.items() if k == index)
+    folders = {r.folder for r in workspace.records if r.folder and str(r.ref) in mine}
+    early = _hash_early(root, entries, cache, progress, only=folders)
+    try:
+        # Ledgers are metadata: every shard reads them all, and keeps the findings that are its own.
+        raw, stats, ctx = check(
+            workspace, options, cache, progress, None, early, scope=mine, ledgers=frozenset(workspace.ledgers)
+        )
+    finally:
+        if early is not None:
+            early.close()
+    owners = Owners(workspace.records)
+    kept = [f for f in raw if shards.shard_of_finding(owners.of(f.path), assignment) == index]
+    planned = shards.planned_bytes(workspace.records, assignment, total)
+    return kept, {**stats, "shard": index, "shards": total, "bytes_planned": planned[index - 1]}, ctx
+
+
 def _hash_early(
     root: Path,
     entries: dict[str, Entry],
     cache: Cache | None,
     progress: Callable[[int, int], Callable[[int], None] | None] | None,
+    only: set[str] | None = None,
 ) -> Background | None:
     """Start hashing the files record folders hold while their metadata is read and checked.
 
@@ -517,6 +556,7 @@ def _hash_early(
             or entry.size < MAX_POINTER
             or path.rsplit("/", 1)[-1] in metas
             or not record_folder(path)
+            or (only is not None and record_folder(path) not in only)
         ):
             continue
         if cache is not None and cache.sha256(path, stat_key(entry)):

@@ -31,7 +31,9 @@ EVAL_WINDOWS = ("val", "test")
 def check(ctx: Context) -> Iterator[Finding]:
     ws = ctx.workspace
     yield from _collisions(ws)
-    yield from _cycles(ws, ctx.records())
+    # A shard searches from every record, as a full run does (each loop then reads the same, and
+    # is kept by one shard); --since searches from what changed (a new loop runs through it).
+    yield from _cycles(ws, list(ws.records) if ctx.options.shard is not None else ctx.records())
     for record in ctx.records():
         if record.loaded.data is None:
             continue
