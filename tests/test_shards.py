@@ -87,3 +87,74 @@ def test_shard_with_since_or_list_files_alone_is_refused(ws: Path, capsys: pytes
     assert invoke(ws, "doctor", "--shard", "1/2", "--since", "HEAD", capsys=capsys)[0] == 3
     code, _out, err = invoke(ws, "doctor", "--list-files", capsys=capsys)
     assert code == 3 and "give --shard K/N" in err
+
+
+@pytest.fixture
+def broken_repo(ws: Path) -> Path:
+    """A repository with findings in several records and one about no record."""
+    from test_git_rules import commit_all, git
+
+    (ws / "datasets/flowers/1/flowers.csv").write_text("changed\n")
+    edit_yaml(ws / "datasets/sales/1/dataset.yaml", lambda d: d.pop("license"))
+    (ws / "experiments/notes.txt").write_text("x\n")
+    spec = ws / "experiments/flowers-logreg.yaml"
+    spec.write_text(spec.read_text() + "tags: {a: x}\ntags: {b: y}\n")
+    (ws / ".gitignore").write_text(".strataml/\n")
+    git(ws, "init", "-q")
+    commit_all(ws, "broken")
+    return ws
+
+
+def shard_reports(repo: Path, capsys, total: int, tmp_path: Path, *extra: str) -> list[Path]:
+    out = []
+    for k in range(1, total + 1):
+        target = tmp_path / f"shard-{k}.json"
+        code, _o, err = invoke(repo, "doctor", "--shard", f"{k}/{total}", "--format", "json", "-o", str(target), *extra, capsys=capsys)
+        assert code in (0, 1, 2), err
+        out.append(target)
+    return out
+
+
+def test_merged_shards_are_the_full_report(broken_repo: Path, capsys, tmp_path: Path) -> None:
+    files = shard_reports(broken_repo, capsys, 3, tmp_path)
+    full_code, full, _ = invoke(broken_repo, "doctor", "--format", "json", capsys=capsys)
+    code, merged, err = invoke(broken_repo, "report", "merge", *map(str, files), "--format", "json", capsys=capsys)
+    assert code == full_code == 2, err
+    full_doc, merged_doc = json.loads(full), json.loads(merged)
+    assert merged_doc["findings"] == full_doc["findings"] and merged_doc["summary"] == full_doc["summary"]
+    assert merged_doc["stats"]["records_checked"] == full_doc["stats"]["records_checked"]
+    _c, full_sarif, _ = invoke(broken_repo, "doctor", "--format", "sarif", capsys=capsys)
+    _c, merged_sarif, _ = invoke(broken_repo, "report", "merge", *map(str, files), "--format", "sarif", capsys=capsys)
+    assert merged_sarif == full_sarif  # byte for byte: the same findings in the same order
+    # --strict on the merge: warnings fail too.
+    assert invoke(broken_repo, "report", "merge", *map(str, files), "--strict", capsys=capsys)[0] == 2
+
+
+def test_merge_refuses_what_is_not_one_run(broken_repo: Path, capsys, tmp_path: Path) -> None:
+    from test_git_rules import commit_all
+
+    files = shard_reports(broken_repo, capsys, 3, tmp_path)
+    code, _o, err = invoke(broken_repo, "report", "merge", str(files[0]), str(files[1]), capsys=capsys)
+    assert code == 3 and "shard 3/3 missing" in err
+    code, _o, err = invoke(broken_repo, "report", "merge", *map(str, files), str(files[0]), capsys=capsys)
+    assert code == 3 and "shard 1/3 given twice" in err
+    other = tmp_path / "other"
+    other.mkdir()
+    two = shard_reports(broken_repo, capsys, 2, other)
+    code, _o, err = invoke(broken_repo, "report", "merge", str(files[0]), str(two[1]), capsys=capsys)
+    assert code == 3 and "differ in shard counts" in err
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    [s1, _s2, _s3] = shard_reports(broken_repo, capsys, 3, strict, "--strict")
+    code, _o, err = invoke(broken_repo, "report", "merge", str(s1), str(files[1]), str(files[2]), capsys=capsys)
+    assert code == 3 and "differ in options" in err
+    (broken_repo / "README.md").write_text("later\n")
+    commit_all(broken_repo, "later")
+    later = tmp_path / "later"
+    later.mkdir()
+    [l1, _l2, _l3] = shard_reports(broken_repo, capsys, 3, later)
+    code, _o, err = invoke(broken_repo, "report", "merge", str(l1), str(files[1]), str(files[2]), capsys=capsys)
+    assert code == 3 and "differ in commits" in err
+    (tmp_path / "junk.json").write_text("{}")
+    code, _o, err = invoke(broken_repo, "report", "merge", str(tmp_path / "junk.json"), capsys=capsys)
+    assert code == 3 and "is not a shard's report" in err and "Traceback" not in err

@@ -195,6 +195,22 @@ def doctor(
             use_cache=not no_cache,
             progress=bar,
         )
+    if part is not None:
+        from dataclasses import replace
+
+        from strataml.gitfacts import head_commit
+
+        said = {
+            "strict": strict,
+            "require_content": require_content,
+            "no_git": no_git,
+            "select": sorted(_codes(select)),
+            "ignore": sorted(_codes(ignore)),
+            "baseline": bool(baseline),
+        }
+        report = replace(
+            report, shard={"index": part.index, "total": part.total, "commit": head_commit(root), "options": said}
+        )
     if write_baseline is not None:
         report = _write_baseline(root, report, write_baseline)
     elif baseline is not None:

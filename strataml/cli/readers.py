@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -369,11 +370,32 @@ def compare(state: State, refs: tuple[str, ...], diff_only: bool, fmt: str) -> i
     return 0
 
 
-@click.command("report", short_help="An experiment's runs: best, mean and spread per metric, across seeds, over time.")
+class _Report(click.Group):
+    """`report experiment:NAME` (the default) or `report merge SHARD.json...`."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            return "experiment", self.commands["experiment"], args
+        return super().resolve_command(ctx, args)
+
+
+@click.group("report", cls=_Report, short_help="Reports: an experiment's runs, or the shards of one doctor run merged.")
+def report() -> None:
+    """Reports made of many parts.
+
+    \b
+      strataml report experiment:NAME          every run of an experiment: best, mean, spread, trend
+      strataml report merge SHARD.json...      the reports of `doctor --shard K/N` as one report
+    """
+
+
+@report.command("experiment", hidden=True)
 @click.argument("ref", shell_complete=complete_refs)
 @click.option("--format", "fmt", type=click.Choice(("markdown", "json")), default="markdown", show_default=True)
 @click.pass_obj
-def report(state: State, ref: str, fmt: str) -> int:
+def report_experiment(state: State, ref: str, fmt: str) -> int:
     """Every run of an experiment in one report: per metric its best value (the direction from
     the experiment's gates, else its plugin), mean, standard deviation, range, and how it moved
     from the first run to the last; the best run; runs of the same params grouped across seeds.
@@ -388,3 +410,28 @@ def report(state: State, ref: str, fmt: str) -> int:
     found = experiment(_graph(state), ref)
     click.echo(json.dumps(found, indent=2, sort_keys=True) if fmt == "json" else markdown(found), nl=fmt == "json")
     return 0
+
+
+@report.command("merge")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json", "sarif", "github")), default="text", show_default=True
+)
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 2), whatever the shards were run with.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
+def report_merge(reports: tuple[Path, ...], fmt: str, strict: bool, output: Path | None) -> int:
+    """Merge the JSON reports of `strataml doctor --shard K/N` (one per CI job) into one report
+    and one exit code, as one full run would give: refused unless they are shards 1 to N of one
+    commit, run with the same options, each once.
+
+    \b
+    Example (the merge job of a matrix):
+      strataml report merge shard-*.json --format sarif -o strataml.sarif
+    """
+    from strataml.cli.output import emit
+    from strataml.doctor.merge import merge
+    from strataml.reporters import RenderOptions, render
+
+    merged = merge(list(reports), strict)
+    emit(output, lambda stream, color: render(merged, fmt, stream, RenderOptions(color=color)), None)
+    return merged.exit_code

@@ -155,6 +155,8 @@ class Report:
     prints: tuple[str, ...] | None = field(default=None, compare=False)
     baseline_file: str | None = None
     baseline_hidden: int = 0
+    # With --shard: which shard, of how many, of which commit and options (report merge checks them).
+    shard: dict[str, Any] | None = field(default=None, compare=False)
 
     def fingerprints(self) -> list[str]:
         return list(self.prints) if self.prints is not None else fingerprints(self.findings)

@@ -23,6 +23,7 @@ def as_document(report: Report) -> dict[str, object]:
             if report.baseline_file is not None
             else {}
         ),
+        **({"shard": report.shard} if report.shard is not None else {}),
     }
 
 
