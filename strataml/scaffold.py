@@ -22,23 +22,32 @@ class Planned:
     text: str
 
 
-def plan(name: str) -> list[Planned]:
-    """Every file a new workspace gets, strataml.yaml last (its presence marks a finished init)."""
+def plan(name: str, ci_shards: int | None = None) -> list[Planned]:
+    """Every file a new workspace gets, strataml.yaml last (its presence marks a finished init).
+    `ci_shards`: the workflow checks the workspace in that many matrix jobs, merged."""
     tpl = resources.files(__package__).joinpath("templates")
+    workflow = tpl.joinpath("github/strataml.yml").read_text("utf-8")
+    if ci_shards is not None:
+        workflow = (
+            tpl.joinpath("github/strataml-shards.yml")
+            .read_text("utf-8")
+            .replace("{shards}", ", ".join(str(k) for k in range(1, ci_shards + 1)))
+            .replace("{n}", str(ci_shards))
+        )
     files = [Planned(f"{folder}/.gitkeep", "") for folder in MANAGED]
     files += [Planned(f"tfc/{doc}", text) for doc, text in documents().items()]
     files += [
         Planned("tfc/keys/.gitkeep", ""),
         Planned(".gitignore", tpl.joinpath("gitignore").read_text("utf-8")),
         Planned(".gitattributes", tpl.joinpath("gitattributes").read_text("utf-8")),
-        Planned(".github/workflows/strataml.yml", tpl.joinpath("github/strataml.yml").read_text("utf-8")),
+        Planned(".github/workflows/strataml.yml", workflow),
         Planned(".pre-commit-config.yaml", tpl.joinpath("pre-commit-config.yaml").read_text("utf-8")),
         Planned(CONFIG, tpl.joinpath("strataml.yaml").read_text("utf-8").replace("{name}", name)),
     ]
     return files
 
 
-def init(target: Path, name: str | None = None) -> list[tuple[str, str]]:
+def init(target: Path, name: str | None = None, ci_shards: int | None = None) -> list[tuple[str, str]]:
     """Create the workspace in `target`; returns (path, what happened) for each file."""
     target = target.resolve()
     if (target / CONFIG).exists():
@@ -58,7 +67,7 @@ def init(target: Path, name: str | None = None) -> list[tuple[str, str]]:
         raise StrataError(
             f"{name!r} is not a valid workspace name", "pass --name with letters, digits, '.', '_' or '-'"
         )
-    planned = plan(name)
+    planned = plan(name, ci_shards)
     if target.is_dir():
         for item in planned:  # checked before anything is written: a refusal leaves nothing half-made
             atomic.check(target, item.path)

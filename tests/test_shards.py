@@ -158,3 +158,42 @@ def test_merge_refuses_what_is_not_one_run(broken_repo: Path, capsys, tmp_path: 
     (tmp_path / "junk.json").write_text("{}")
     code, _o, err = invoke(broken_repo, "report", "merge", str(tmp_path / "junk.json"), capsys=capsys)
     assert code == 3 and "is not a shard's report" in err and "Traceback" not in err
+
+
+def test_init_ci_shards_writes_a_matrix_whose_commands_work(tmp_path: Path, capsys) -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+
+    import yaml
+
+    from strataml.cli.main import run
+
+    assert run(["init", str(tmp_path / "lab"), "--ci-shards", "3"]) == 0
+    lab = tmp_path / "lab"
+    text = (lab / ".github/workflows/strataml.yml").read_text()
+    flow = yaml.safe_load(text)
+    assert flow["jobs"]["shard"]["strategy"]["matrix"]["shard"] == [1, 2, 3]
+    assert flow["jobs"]["shard"]["strategy"]["fail-fast"] is False
+    assert flow["jobs"]["merge"]["needs"] == "shard" and flow["jobs"]["merge"]["if"] == "always()"
+    assert "{n}" not in text and "{shards}" not in text
+    # Every strataml command the workflow runs, run here as the jobs would (K from the matrix).
+    commands = [c for step in flow["jobs"]["shard"]["steps"] + flow["jobs"]["merge"]["steps"]
+                for c in str(step.get("run", "")).splitlines() if "strataml" in c and "pip install" not in c]
+    assert any("--list-files" in c for c in commands) and any("report merge" in c for c in commands)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}  # this strataml
+    for k in (1, 2, 3):
+        for command in commands:
+            if "--shard" not in command:
+                continue
+            line = command.replace("${{ matrix.shard }}", str(k))
+            done = subprocess.run(["bash", "-c", line], cwd=lab, capture_output=True, text=True,
+                                  env=env)
+            assert done.returncode == 0, (line, done.stderr)
+    assert sorted(p.name for p in lab.glob("shard-*.json")) == ["shard-1.json", "shard-2.json", "shard-3.json"]
+    merge = next(c for c in commands if "--strict" in c and "report merge" in c)
+    done = subprocess.run(["bash", "-c", merge], cwd=lab, capture_output=True, text=True,
+                          env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"--require-content", text)

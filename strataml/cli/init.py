@@ -14,9 +14,16 @@ from strataml.scaffold import init as scaffold
 @click.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", help="Workspace name (default: the folder's name).")
+@click.option(
+    "--ci-shards",
+    type=click.IntRange(2, 256),
+    metavar="N",
+    help="Write a workflow that checks the workspace in N matrix jobs (each pulls only its shard's "
+    "Git LFS content) and merges their reports into one (see `strataml doctor --shard`).",
+)
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
-def init(state: State, directory: Path | None, name: str | None, fmt: str) -> int:
+def init(state: State, directory: Path | None, name: str | None, ci_shards: int | None, fmt: str) -> int:
     """Create a StrataML workspace in DIRECTORY (default: the current folder).
 
     Writes strataml.yaml, the contracts (tfc/), the record folders, .gitignore, .gitattributes
@@ -25,7 +32,7 @@ def init(state: State, directory: Path | None, name: str | None, fmt: str) -> in
     The new workspace passes `strataml doctor --strict`.
     """
     target = (state.start() / directory) if directory else state.start()
-    done = scaffold(target, name)
+    done = scaffold(target, name, ci_shards)
     if fmt == "json":
         click.echo(json.dumps({"path": str(target), "files": [{"path": p, "action": a} for p, a in done]}, indent=2))
         return 0
