@@ -125,8 +125,10 @@ def test_markdown_fits_a_pull_request_and_text_reads_in_a_terminal(repo: Path, c
     change_everything(repo)
     code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
     assert code == 0 and markdown.startswith("## strataml diff against main\n")
-    assert "| test\\_accuracy | 0.8750 | higher | +0.1250 (+16.7%) ▲ | +0.1250 (+16.7%) ▲ |" in markdown
-    assert "| model:sales-model@3 | FAIL | test\\_accuracy \\>= 0.9 | model:sales-model@1 |" in markdown
+    from strataml.reporters.github import markdown_text as m  # repository text, escaped as the job summary escapes it
+
+    assert f"| {m('test_accuracy')} | {m('0.8750')} | higher | {m('+0.1250 (+16.7%) ▲')} | {m('+0.1250 (+16.7%) ▲')} |" in markdown
+    assert f"| {m('model:sales-model@3')} | FAIL | {m('test_accuracy >= 0.9')} | {m('model:sales-model@1')} |" in markdown
     assert "### Findings:" in markdown and "TFC0002-E010" in markdown and len(markdown.encode()) < 60_000
     code, text, _ = diff(repo, capsys, "main")
     assert "Promotion  model:sales-model@2: registered -> candidate" in text
@@ -269,7 +271,9 @@ def test_diverged_numbers_and_hostile_text_never_stop_or_leak_into_the_report(
     import re
 
     assert not re.search(r"(?<!\\)(<img|\]\()", markdown)  # nothing left unescaped: no tag, no link
-    assert "PASS\\<img src=x\\>\\[a\\](http://e.x)" in markdown
+    from strataml.reporters.github import markdown_text
+
+    assert markdown_text("PASS<img src=x>[a](http://e.x)") in markdown
     for args in (["report", "experiment:sales-forecast", "--format", "json"], ["compare", RUN, run, "--format", "json"]):
         code, out, err = invoke(repo, *args, capsys=capsys)
         assert code == 0, err
@@ -312,3 +316,14 @@ def test_usage_errors_say_what_to_do(repo: Path, capsys: pytest.CaptureFixture[s
     shutil.copytree(repo, plain, ignore=shutil.ignore_patterns(".git"))
     code, _out, err = diff(plain, capsys)
     assert code == 3 and "git" in err and "Traceback" not in err
+
+
+def test_a_keys_manifest_that_is_a_symlink_is_not_read(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("schema: strataml/keys/v1\nkeys:\n- {fingerprint: OUTSIDE0000, file: x.asc, scopes: [models]}\n")
+    (repo / "tfc/keys").mkdir(parents=True, exist_ok=True)
+    (repo / "tfc/keys/keys.yaml").symlink_to(outside)
+    commit_all(repo, "a linked manifest")
+    code, out, err = diff(repo, capsys, "main", "--format", "json")
+    assert code == 0, err
+    assert "OUTSIDE0000" not in out

@@ -157,8 +157,12 @@ def _signatures(sides: Sides, changed: set[str]) -> list[dict[str, Any]]:
 
 
 def _pins(root: Path) -> dict[str, list[str]]:
-    loaded = loading.load_file(root / "tfc/keys/keys.yaml") if (root / "tfc/keys/keys.yaml").is_file() else None
-    data = loaded.data if loaded is not None else None
+    # Read as the doctor reads it: never through a symlink (the doctor reports one, TFC0007-E010).
+    try:
+        raw = atomic.read_bytes(root, "tfc/keys/keys.yaml", limit=4 * 1024 * 1024)
+    except (atomic.Refused, OSError):
+        raw = None
+    data = loading.load_bytes(raw, lines=False).data if raw is not None else None
     keys = data.get("keys") if isinstance(data, dict) else None
     out: dict[str, list[str]] = {}
     for item in keys if isinstance(keys, list) else []:

@@ -97,11 +97,10 @@ def text(doc: dict[str, Any]) -> str:
 
 
 def _md(value: Any) -> str:
-    """Text from the repository made inert in a markdown table cell."""
-    out = shown(str(value)).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
-    for ch in "<>[]*_#":  # no tag, link, image, emphasis or heading can start
-        out = out.replace(ch, "\\" + ch)
-    return out
+    """Text from the repository made inert in markdown (the job summary's own escaping)."""
+    from strataml.reporters.github import markdown_text
+
+    return markdown_text(str(value))
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:

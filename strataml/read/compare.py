@@ -135,12 +135,9 @@ def text(result: dict[str, Any], markdown: bool = False) -> str:
     from strataml.controls import shown
 
     def esc(value: str) -> str:
-        value = shown(value)
-        if not markdown:
-            return value
-        for ch in "\\|`<>[]*_#":
-            value = value.replace(ch, "\\" + ch)
-        return value
+        from strataml.reporters.github import markdown_text
+
+        return markdown_text(value) if markdown else shown(value)
 
     header = ["", *result["refs"]]
     lines: list[list[str]] = []

@@ -124,13 +124,11 @@ def _f(value: Any) -> str:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    from strataml.controls import shown
+
+    from strataml.reporters.github import markdown_text
 
     def esc(value: Any) -> str:
-        out = shown(str(value))
-        for ch in "\\|`<>[]*_#":
-            out = out.replace(ch, "\\" + ch)
-        return out
+        return markdown_text(str(value))
 
     lines = [f"## {esc(report['experiment'])}", ""]
     lines.append(f"{report['runs']} runs: {report['succeeded']} succeeded, {report['failed']} failed.")
