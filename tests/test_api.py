@@ -420,7 +420,8 @@ def openapi(server: Server) -> dict[str, Any]:
 
 def test_every_route_answers_get_and_head_only(server: Server, example: Path, openapi: dict[str, Any]) -> None:
     targets = _targets(example, openapi)
-    assert len(targets) == 13, targets  # /, workspace, 4 lists, records, lineage, findings, rules x2, compare, index
+    # /, workspace, workspaces (a federation's), 4 lists, records, lineage, findings, rules x2, compare, index
+    assert len(targets) == 14, targets
     for target in [*targets, f"{API}/openapi.json", f"{API}/no-such-route", "/docs"]:
         for method in (*WRITES, "OPTIONS", "TRACE"):
             answer = server.request(method, target, body=b"{}" if method in WRITES else None)
@@ -925,7 +926,7 @@ def test_schemathesis_no_5xx_and_every_response_matches_its_schema(
             check()
         except BaseException as exc:  # every operation is tried; all failures reported together
             failures[operation.label] = f"{type(exc).__name__}: {exc}"
-    assert len(operations) == 12, operations  # workspace, 4 lists, records, lineage, findings, rules x2, compare, index
+    assert len(operations) == 13, operations  # workspace(s), 4 lists, records, lineage, findings, rules x2, compare, index
     assert failures == {}, "\n\n".join(f"== {label}\n{text}" for label, text in failures.items())
 
 

@@ -28,8 +28,16 @@ from strataml.cli.output import inside, write_output
     help="Show when the page was built (it is then no longer byte-identical between builds).",
 )
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option(
+    "--federate",
+    is_flag=True,
+    help="One page over many workspaces (folders or index.json files named after it): see `strataml index --help`.",
+)
+@click.argument("members", nargs=-1, metavar="[MEMBER]...")
 @click.pass_obj
-def dashboard(state: State, output: str | None, open_: bool, timestamp: bool, fmt: str) -> int:
+def dashboard(
+    state: State, output: str | None, open_: bool, timestamp: bool, fmt: str, federate: bool, members: tuple[str, ...]
+) -> int:
     """Write the lineage dashboard: one HTML file that works offline, from file://.
 
     \b
@@ -45,6 +53,13 @@ def dashboard(state: State, output: str | None, open_: bool, timestamp: bool, fm
       strataml dashboard -o public/index.html      # e.g. for GitHub Pages
     Views have URLs to paste into a review: index.html#/run/ID, #/lineage/model:NAME@1?depth=2&dir=up,
     #/compare?refs=run:A,run:B, #/rules/TFC0006-E002.
+
+    \b
+    Many workspaces on one page (default output: .strataml/site/federation.html):
+      strataml dashboard --federate ../team-a ../team-b ../team-c -o platform.html
+    It adds an overview of every workspace (status, health, production models), a workspace
+    filter on every table and lineage across repositories (a dataset two teams recorded with
+    the same digest is one node). Exit code 1 when a member is missing or broken (it is shown).
     """
     from strataml import gitfacts
     from strataml.read import dashboard as page
@@ -58,45 +73,78 @@ def dashboard(state: State, output: str | None, open_: bool, timestamp: bool, fm
         raise click.BadParameter("is empty; name a file (e.g. site/index.html) or '-' for stdout", param_hint="'-o'")
     if output not in (None, "-") and (output.endswith(("/", os.sep)) or os.path.isdir(output)):
         output = os.path.join(output, "index.html")  # a folder: the page is its index, as a web server would serve it
-    root = state.root()
-    with _progress("checking the workspace and building the index"):
-        index, _rebuilt = saved.current(root)
-    target = Path(page.DEFAULT) if output is None else Path(output)
-    where = root / target if output is None else Path(os.path.abspath(target))
+    if members and not federate:
+        raise click.UsageError("MEMBER arguments only go with --federate (e.g. strataml dashboard --federate A B C)")
+    broken = False
+    if federate:
+        from strataml.errors import WorkspaceNotFound
+        from strataml.read import federate as federation
+
+        root: Path | None
+        try:
+            root = state.root()
+        except WorkspaceNotFound:
+            root = None
+        if output is None and root is None:
+            raise click.UsageError("not inside a workspace: say where the page goes with -o FILE")
+        with _progress("reading the workspaces"):
+            index = federation.federate(federation.read_members(list(members)))
+        broken = any(m["status"] in ("missing", "invalid") for m in index["workspaces"])
+        default, commit = FEDERATED, None
+    else:
+        root = state.root()
+        with _progress("checking the workspace and building the index"):
+            index, _rebuilt = saved.current(root)
+        default, commit = page.DEFAULT, gitfacts.head_commit(root)
+    target = Path(default) if output is None else Path(output)
+    where = root / target if output is None and root is not None else Path(os.path.abspath(target))
     with _progress("writing the page"):
         graph = Graph(index)
-        link = None if output == "-" else page.repo_link(root, where)
-        data = page.payload(graph, gitfacts.head_commit(root), utc_now() if timestamp else None, link)
+        # A federation's records live in other repositories: the page links none of their files.
+        link = None if output == "-" or federate or root is None else page.repo_link(root, where)
+        data = page.payload(graph, commit, utc_now() if timestamp else None, link)
         text = page.render(data)
         if output == "-":
             click.echo(text, nl=False)
             return 0
-        if output is None:
+        if output is None and root is not None:
             from strataml import atomic
 
-            atomic.write_text(root, page.DEFAULT, text)
+            atomic.write_text(root, default, text)
         else:
-            if inside(where, root) is None:
+            if root is None or inside(where, root) is None:
                 where.parent.mkdir(parents=True, exist_ok=True)  # a folder the user named, e.g. $RUNNER_TEMP/site
             write_output(where, text, root)
     size = len(text.encode("utf-8"))
     url = where.resolve().as_uri()
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {"path": str(where), "url": url, "bytes": size, "records": len(index["nodes"]), "format": page.FORMAT},
-                indent=2,
-            )
-        )
+        summary: dict[str, Any] = {
+            "path": str(where),
+            "url": url,
+            "bytes": size,
+            "records": len(index["nodes"]),
+            "format": page.FORMAT,
+        }
+        if federate:
+            summary["workspaces"] = [
+                {k: m[k] for k in ("name", "source", "status", "message") if k in m} for m in index["workspaces"]
+            ]
+        click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(f"Wrote {where} ({size / 1e6:.1f} MB, {len(index['nodes'])} records).")
+        for m in index.get("workspaces", ()) if federate else ():
+            if m["status"] != "fresh":
+                click.echo(f"{m['name']}: {m['status']}: {m.get('message', '')}", err=True)
         click.echo(f"Open {url}" if not open_ else f"Opening {url}")
     if open_:
         import webbrowser
 
         if not webbrowser.open(url):
             click.echo(f"No web browser to open it here; open {url} in one.", err=True)
-    return 0
+    return 1 if broken else 0
+
+
+FEDERATED = ".strataml/site/federation.html"
 
 
 class _progress:

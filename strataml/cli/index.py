@@ -20,8 +20,14 @@ from strataml.cli.output import write_output
 @click.option(
     "--timestamp", is_flag=True, help="Add generated_at (the index is then no longer byte-identical between builds)."
 )
+@click.option(
+    "--federate",
+    is_flag=True,
+    help="Join the workspaces (folders or index.json files) named after it into one federated index.",
+)
+@click.argument("members", nargs=-1, metavar="[MEMBER]...")
 @click.pass_obj
-def index(state: State, output: str | None, timestamp: bool) -> int:
+def index(state: State, output: str | None, timestamp: bool, federate: bool, members: tuple[str, ...]) -> int:
     """Build the lineage graph: datasets -> runs -> models, with health counts.
 
     \b
@@ -33,7 +39,22 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
     saved index themselves when the repository changed, so running this is never required.
     When nothing changed since the saved index was built it is reused ("Up to date"); after
     a change only the records the change can reach are read and checked again.
+
+    \b
+    With --federate, one view over many workspaces (`strataml schema federation`):
+      strataml index --federate ../team-a ../team-b platform=../ml/.strataml/index.json -o fed.json
+    Each MEMBER is a workspace folder (indexed as `strataml index` there would, which refreshes
+    its own .strataml/) or an index file; NAME=PATH names it (default: the workspace's name).
+    Refs get the member's name in front (team-a/model:churn@3); a dataset version whose digest
+    two members record (and both verified) becomes one node with both names, so lineage crosses
+    repositories. A missing, broken or stale member is listed with its status, never dropped;
+    the exit code is 1 when a member is missing or broken (the index is written all the same).
+    Default output: .strataml/federation.json of the workspace you are in.
     """
+    if members and not federate:
+        raise click.UsageError("MEMBER arguments only go with --federate (e.g. strataml index --federate A B C)")
+    if federate:
+        return _federate(state, list(members), output)
     from strataml.read import proof, saved
     from strataml.read.build import dumps
     from strataml.times import utc_now
@@ -68,3 +89,37 @@ def index(state: State, output: str | None, timestamp: bool) -> int:
         write_output(target, text, root)
     click.echo(f"Wrote {target} ({len(built['nodes'])} nodes, {len(built['edges'])} edges).", err=True)
     return 0
+
+
+def _federate(state: State, members: list[str], output: str | None) -> int:
+    from strataml.errors import WorkspaceNotFound
+    from strataml.read import federate
+    from strataml.read.build import dumps
+
+    if output is not None and not output.strip():
+        raise click.BadParameter("is empty; name a file or '-' for stdout", param_hint="'-o'")
+    root: Path | None
+    try:
+        root = state.root()
+    except WorkspaceNotFound:
+        root = None
+    if output is None and root is None:
+        raise click.UsageError(
+            "not inside a workspace: say where the federated index goes with -o FILE (or -o - for stdout)"
+        )
+    joined = federate.federate(federate.read_members(members))
+    text = dumps(joined)
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        target = root / federate.DEFAULT if output is None and root is not None else Path(str(output))
+        write_output(target, text, root)
+        click.echo(
+            f"Wrote {target} ({len(joined['workspaces'])} workspaces, {len(joined['nodes'])} nodes, "
+            f"{sum(1 for e in joined['edges'] if e.get('cross'))} edges across workspaces).",
+            err=True,
+        )
+    for member in joined["workspaces"]:
+        if member["status"] != "fresh":
+            click.echo(f"{member['name']}: {member['status']}: {member.get('message', '')}", err=True)
+    return 1 if any(m["status"] in ("missing", "invalid") for m in joined["workspaces"]) else 0

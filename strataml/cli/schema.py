@@ -26,6 +26,7 @@ def schema(kind: str) -> int:
       index         what `strataml index` writes
       keys          tfc/keys/keys.yaml
       diff          what `strataml diff --format json` writes
+      federation    what `strataml index --federate` writes
 
     \b
     Point your editor's YAML language server at it, e.g.:

@@ -29,6 +29,12 @@ MAX_CONNECTIONS = 256
 @click.option(
     "--cors", "cors", multiple=True, metavar="ORIGIN", help="Let pages from ORIGIN read the API (none by default)."
 )
+@click.option(
+    "--federate",
+    is_flag=True,
+    help="Serve one federation of the workspaces (folders or index.json files) named after it.",
+)
+@click.argument("members", nargs=-1, metavar="[MEMBER]...")
 @click.pass_obj
 def serve(
     state: State,
@@ -38,6 +44,8 @@ def serve(
     read_only: bool,
     allowed_hosts: tuple[str, ...],
     cors: tuple[str, ...],
+    federate: bool,
+    members: tuple[str, ...],
 ) -> int:
     """Serve the dashboard and the read-only API: the same data as the commands, live.
 
@@ -53,6 +61,12 @@ def serve(
     A change to the repository shows within seconds (a watcher looks every second, or every
     five times as long as a look takes).
     Only GET and HEAD; Ctrl-C stops it.
+
+    \b
+    Many workspaces as one (see `strataml index --help` for what a federation is):
+      strataml serve --federate team-a=../a team-b=../b ci=artifacts/index.json
+    adds GET /api/v1/workspaces (every member: status, health, production models); refs are
+    namespaced (team-a/run:ID); a member that changes is joined again within seconds.
     """
     try:
         import uvicorn
@@ -65,8 +79,24 @@ def serve(
         ) from None
     import socket
 
-    root = state.root()
-    app = create_app(root, writable=not read_only, hosts=hosts_for(host, allowed_hosts), cors=cors)
+    if members and not federate:
+        raise click.UsageError("MEMBER arguments only go with --federate (e.g. strataml serve --federate A B C)")
+    if federate:
+        from strataml.read.federate import read_members
+
+        read_members(list(members), writable=not read_only)  # names checked before the port is taken
+        root = None
+        shown_root = f"{len(members)} workspaces"
+    else:
+        root = state.root()
+        shown_root = str(root)
+    app = create_app(
+        root,
+        writable=not read_only,
+        hosts=hosts_for(host, allowed_hosts),
+        cors=cors,
+        members=list(members) if federate else None,
+    )
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # IPPROTO_TCP, named: asyncio turns Nagle's algorithm off only on sockets that say so, and
@@ -81,7 +111,9 @@ def serve(
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}/"
-    click.echo(f"Serving {root} at {url} (API: {url}api/v1/, read-only{'' if read_only else ', index in .strataml/'})")
+    click.echo(
+        f"Serving {shown_root} at {url} (API: {url}api/v1/, read-only{'' if read_only else ', index in .strataml/'})"
+    )
     click.echo("Ctrl-C stops it.", err=True)
     if open_:
         import threading

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -170,6 +171,56 @@ class Live:
             else:
                 expires = float("inf")
             return Snapshot(found.index, found.text, key, expires, gitfacts.head_commit(self.root), fingerprint)
+        finally:
+            self._rebuilding = False
+
+
+class FederatedLive(Live):
+    """Live, for a federation (read.federate): joined again when a member changed. A member
+    folder's key is its saved index's freshness key (a walk when that cannot be proven); an
+    index file's, its stat facts. Read-only, nothing is written in any member."""
+
+    def __init__(self, members: list[str], writable: bool = True) -> None:
+        super().__init__(Path.cwd(), writable)
+        self.members = members
+
+    def _key(self) -> str | None:
+        from strataml.read import federate, proof
+
+        keys: list[Any] = []
+        for text in self.members:
+            path = Path(federate.split_member(text)[1])
+            try:
+                st = os.stat(path)
+            except OSError:
+                keys.append(None)  # missing: looked at again each time (it may appear)
+                continue
+            if path.is_dir():
+                root = path.resolve()
+                try:
+                    key = proof.quick(root) if self.writable else None
+                    keys.append(key if key is not None else proof.freshness(root).key)
+                except (OSError, StrataError):
+                    keys.append(None)  # unreadable now: joined again, which says why
+            else:
+                keys.append([st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns])
+        return None if None in keys else json.dumps(keys)
+
+    def _fresh(self, previous: Snapshot | None) -> Snapshot:
+        from strataml.read import federate
+        from strataml.read.build import dumps
+
+        now = time.monotonic()
+        key = self._key()
+        if previous is not None and key is not None and key == previous.key:
+            return previous
+        if previous is not None and key is None and now < previous.expires:
+            return previous
+        self._rebuilding = previous is not None
+        try:
+            joined = federate.federate(federate.read_members(self.members, writable=self.writable))
+            expires = float("inf") if key is not None else now + UNKEYED_SECONDS
+            return Snapshot(joined, dumps(joined), key, expires)
         finally:
             self._rebuilding = False
 

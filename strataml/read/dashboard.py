@@ -54,10 +54,15 @@ def payload(graph: Graph, commit: str | None, generated_at: str | None, repo_lin
             d["report"] = found
         records[node["id"]] = d
     totals = {s: sum(1 for f in findings if f.get("severity") == s) for s in ("error", "warning", "info")}
+    members = index.get("workspaces")  # a federated index (read.federate): one view over many workspaces
+    extra: dict[str, Any] = {}
+    if members is not None:
+        extra = {"workspaces": members, "aliases": graph.aliases}
     return {
         "format": FORMAT,
+        **extra,
         "workspace": {
-            "name": index.get("workspace"),
+            "name": index.get("workspace") if members is None else federation_title(members),
             "commit": commit,
             "generated_at": generated_at,
             "tool": __version__,
@@ -73,10 +78,17 @@ def payload(graph: Graph, commit: str | None, generated_at: str | None, repo_lin
         "counts": {what: sum(1 for n in index["nodes"] if n["kind"] == kind) for what, kind in KIND_OF_LIST.items()},
         "tables": {what: rows(graph, what) for what in KIND_OF_LIST},
         "records": records,
-        "edges": [[e["from"], e["to"], e["kind"]] for e in index["edges"]],
+        # A fourth item, true, marks an edge between two workspaces of a federation.
+        "edges": [[e["from"], e["to"], e["kind"], *((True,) if e.get("cross") else ())] for e in index["edges"]],
         "findings": findings,
         "rules": rules(),
     }
+
+
+def federation_title(members: list[dict[str, Any]]) -> str:
+    names = [m["name"] for m in members]
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return f"{len(names)} workspaces: {shown}"
 
 
 def data_block(data: dict[str, Any]) -> str:

@@ -41,6 +41,8 @@ class Graph:
     def __init__(self, index: dict[str, Any]) -> None:
         self.index = index
         self.nodes: dict[str, dict[str, Any]] = {n["id"]: n for n in index["nodes"]}
+        # A federated index's other names of joined datasets (read.federate): found like the node.
+        self.aliases: dict[str, str] = index.get("aliases") or {}
         self.up: dict[str, list[tuple[str, str]]] = {}
         self.down: dict[str, list[tuple[str, str]]] = {}
         for e in index["edges"]:
@@ -53,10 +55,17 @@ class Graph:
         build counted them on), computed once for every reader."""
         from strataml.doctor.owners import Owners
 
-        owners = Owners(self.index["nodes"])
+        # A federated index holds several workspaces whose paths are each their own: one Owners
+        # per workspace (None: a plain index), a joined dataset owning the paths of all its names.
+        homes: dict[str | None, list[dict[str, Any]]] = {}
+        for n in self.index["nodes"]:
+            for name in n.get("names") or ({"workspace": n.get("workspace"), "path": n["path"]},):
+                homes.setdefault(name["workspace"], []).append({"id": n["id"], "kind": n["kind"], "path": name["path"]})
+        owners = {workspace: Owners(nodes) for workspace, nodes in homes.items()}
         out: dict[str, list[int]] = {}
         for i, f in enumerate(self.index.get("findings", ())):
-            for ref in owners.of(f["path"]):
+            mine = owners.get(f.get("workspace"))
+            for ref in mine.of(f["path"]) if mine is not None else ():
                 out.setdefault(ref, []).append(i)
         return out
 
@@ -71,12 +80,21 @@ class Graph:
         text = text.strip()
         if text in self.nodes:
             return self.nodes[text]
+        if text in self.aliases:
+            return self.nodes[self.aliases[text]]
         try:
             ref = expand(text, list(self.nodes))
         except AmbiguousRef as exc:
             raise StrataError(str(exc), "give more of it, or the whole ref") from None
         if ref is not None:
             return self.nodes[ref]
+        if self.aliases or any("workspace" in n for n in self.index["nodes"][:1]):
+            # Federated: a ref without its workspace (run:ID) names the one member's record that has it.
+            found = sorted(n for n in self.nodes if n.endswith("/" + text))
+            if len(found) > 1:
+                raise StrataError(f"{text} is in several workspaces: {', '.join(found[:5])}", "name the workspace")
+            if found:
+                return self.nodes[found[0]]
         raise UnknownRecord(text, closest(text, list(self.nodes)))
 
     def lineage(self, start: str, direction: str, depth: int | None = None) -> list[Step]:
@@ -113,6 +131,8 @@ def rows(graph: Graph, what: str, known: dict[str, dict[str, Any]] | None = None
             continue
         a = node["attrs"]
         row: dict[str, Any] = {"id": node["id"], "health": _health(node["findings"])}
+        if "workspace" in node:  # a federated index: which member the record comes from
+            row["workspace"] = node["workspace"]
         name, _, version = node["id"].split(":", 1)[1].partition("@")
         row["name"] = name
         if version:
@@ -150,7 +170,7 @@ def rows(graph: Graph, what: str, known: dict[str, dict[str, Any]] | None = None
                 model=_cell(a.get("model_type")),
                 gates=[g for g in gates if isinstance(g, str)] if isinstance(gates, list) else [],
             )
-            row["runs"] = sum(1 for other, _k in graph.down.get(node["id"], ()) if other.startswith("run:"))
+            row["runs"] = sum(1 for other, _k in graph.down.get(node["id"], ()) if _kind_of(other) == "run")
         if "signature" in node:
             row["signed"] = node["signature"]["status"]
             row["signers"] = [s["uid"] or s["fingerprint"] for s in node["signature"]["signers"]]
@@ -169,6 +189,11 @@ def tables(graph: Graph, known: dict[str, dict[str, Any]] | None = None) -> dict
         if n["kind"] == "experiment"
     }
     return out
+
+
+def _kind_of(ref: str) -> str:
+    """The kind a ref names, namespaced (team-a/run:ID) or not."""
+    return ref.partition(":")[0].rpartition("/")[2]
 
 
 def _map(value: Any) -> dict[str, Any]:

@@ -200,6 +200,27 @@ def fresh_text(root: Path, looked: Probe | None = None) -> tuple[str, dict[str, 
         return None
 
 
+def judge(root: Path, digest: str) -> bool | None:
+    """Whether the index whose sha256 is `digest` is `root`'s as it is now: True, False, or None
+    when nothing can say (a file changed a moment ago, something the key cannot cover). No index
+    is built: the saved key is compared with a walk's (probe() first, which needs no walk)."""
+    root = Path(root).resolve()
+    looked = probe(root)
+    if looked.key is not None:
+        return looked.index_sha256 == digest
+    walked = freshness(root, looked)
+    if walked.key is None:
+        return None
+    try:
+        raw = atomic.read_bytes(root, KEY, limit=1024)
+    except (OSError, atomic.Refused):
+        return None
+    said = _key_file(raw.decode("utf-8", "replace")) if raw is not None else {}
+    if said.get("sha256") != digest or not said.get("key"):
+        return None  # saved without a key, or not this index's: nothing to compare with
+    return _fresh(said, walked.key)
+
+
 def saved_rows(root: Path, looked: Probe | None = None) -> dict[str, Any] | None:
     """`strataml list`'s rows (query.tables) when the saved index is provably fresh; else None."""
 

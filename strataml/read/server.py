@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from strataml import __version__, contracts
 from strataml.errors import StrataError
 from strataml.read import api
-from strataml.read.api import API, DEFAULT_LIMIT, JSON_CSP, MAX_LIMIT, Live, Problem
+from strataml.read.api import API, DEFAULT_LIMIT, JSON_CSP, MAX_LIMIT, FederatedLive, Live, Problem
 from strataml.read.query import detail, lineage_of, overview, rows, rule_of, select
 from strataml.read.query import rules as every_rule
 
@@ -25,15 +25,17 @@ DIRECTIONS = ("up", "down", "both")
 
 
 def create_app(
-    root: Path,
+    root: Path | None,
     *,
     writable: bool = True,
     hosts: tuple[str, ...] = ("127.0.0.1",),
     cors: tuple[str, ...] = (),
+    members: list[str] | None = None,
 ) -> FastAPI:
-    """The app for the workspace at `root`. `hosts`: the Host header values accepted (the bound
-    address and what --allowed-host adds); anything else is refused, against DNS rebinding."""
-    live = Live(root, writable)
+    """The app for the workspace at `root`, or for the federation of `members` (read.federate).
+    `hosts`: the Host header values accepted (the bound address and what --allowed-host adds);
+    anything else is refused, against DNS rebinding."""
+    live: Live = FederatedLive(members, writable) if members else Live(Path(str(root)), writable)
     app = FastAPI(
         title="StrataML",
         version=__version__,
@@ -149,15 +151,36 @@ def create_app(
     def workspace(request: Request) -> Response:
         def make(s: api.Snapshot) -> dict[str, Any]:
             seen = overview(s.graph)
-            return {
+            out = {
                 "name": seen["name"],
                 "commit": s.commit,
                 "index": {"digest": s.digest, "fresh": s.key is not None},
                 "counts": seen["counts"],
                 "health": seen["health"],
             }
+            if "workspaces" in s.index:
+                out["workspaces"] = [m["name"] for m in s.index["workspaces"]]
+            return out
 
         return answer(request, make, names_commit=True)
+
+    @app.api_route(
+        f"{API}/workspaces",
+        methods=GET,
+        summary="A federation's members: status, counts, health, production models (`strataml serve --federate`)",
+    )
+    def workspaces(request: Request) -> Response:
+        def make(s: api.Snapshot) -> list[dict[str, Any]]:
+            if "workspaces" not in s.index:
+                raise Problem(
+                    404,
+                    "not-federated",
+                    "this server shows one workspace, not a federation",
+                    "see /api/v1/workspace; start `strataml serve --federate A B C` for many",
+                )
+            return list(s.index["workspaces"])
+
+        return answer(request, make)
 
     def table(what: str) -> Any:
         def listing(
@@ -417,7 +440,20 @@ _ANSWERS: dict[str, dict[str, Any]] = {
             },
         },
     },
-    "index": {"type": "object", "required": ["schema", "workspace", "nodes", "edges"]},
+    # `strataml schema index`, or `strataml schema federation` when serving --federate
+    "index": {"type": "object", "required": ["schema", "nodes", "edges"]},
+    "workspaces": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["name", "source", "status"],
+            "properties": {
+                "name": {"type": "string"},
+                "source": {"type": "string"},
+                "status": {"enum": ["fresh", "stale", "unverified", "missing", "invalid"]},
+            },
+        },
+    },
 }
 
 

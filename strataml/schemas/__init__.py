@@ -14,7 +14,19 @@ from typing import Any
 # Schema problems collected per document; past this, checking stops and one more issue says so.
 MAX_ISSUES = 100
 
-KINDS = ("workspace", "dataset", "experiment", "run", "model", "gate", "ledger-entry", "index", "keys", "diff")
+KINDS = (
+    "workspace",
+    "dataset",
+    "experiment",
+    "run",
+    "model",
+    "gate",
+    "ledger-entry",
+    "index",
+    "keys",
+    "diff",
+    "federation",
+)
 _BASE = "https://strataml.dev/schemas/"
 
 
@@ -100,9 +112,19 @@ def _fast(kind: str) -> Any:
     from strataml.schemas.fast import Unsupported, compile_schema
 
     common = raw_schema("common")
+    loaded: dict[str, Any] = {}
 
     def resolve(ref: str) -> dict[str, Any]:
         where, _, pointer = ref.partition("#")
+        other = where.removesuffix(".schema.json")
+        if other in KINDS and pointer.startswith("/"):  # another kind's part (the federation's index fields)
+            # Loaded once: the compiler caches by the identity of each part it is given.
+            if other not in loaded:
+                loaded[other] = raw_schema(other)
+            target: Any = loaded[other]
+            for part in pointer[1:].split("/"):
+                target = target[part]
+            return target
         if where not in ("", "common.schema.json") or not pointer.startswith("/$defs/"):
             raise Unsupported(ref)
         name = pointer[len("/$defs/") :]
@@ -180,7 +202,24 @@ def _describe(err: Any) -> str:
 def bundled(kind: str) -> dict[str, Any]:
     """`kind`'s schema made self-contained (shared definitions inlined) for editors."""
     common = raw_schema("common")["$defs"]
-    text = json.dumps(raw_schema(kind)).replace('"common.schema.json#/$defs/', '"#/$defs/')
+    text = json.dumps(_inline_other_kinds(raw_schema(kind))).replace('"common.schema.json#/$defs/', '"#/$defs/')
     doc = json.loads(text)
     doc.setdefault("$defs", {}).update(common)
     return doc
+
+
+def _inline_other_kinds(node: Any) -> Any:
+    """`node` with each reference into another kind's schema (the federation reuses the index's
+    node fields: `index.schema.json#/properties/...`) replaced by the part it points at."""
+    if isinstance(node, list):
+        return [_inline_other_kinds(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and not ref.startswith(("#", "common.schema.json#")):
+        where, _, pointer = ref.partition("#")
+        target: Any = raw_schema(where.removesuffix(".schema.json"))
+        for part in pointer.strip("/").split("/"):
+            target = target[part]
+        return _inline_other_kinds(target)
+    return {k: _inline_other_kinds(v) for k, v in node.items()}

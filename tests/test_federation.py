@@ -1,0 +1,340 @@
+"""One view over many workspaces: `strataml index|dashboard|serve --federate`.
+
+Three real git repositories made from the example workspace: team-a, team-b (the same datasets,
+its own runs: "team B trains on team A's published dataset") and team-c, whose iris dataset is
+recorded under another name (flowers) with the same digest. Lineage must cross them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import age, copy_example, edit_yaml, require_extra
+from strataml import schemas
+from strataml.read.dashboard import read_payload
+from strataml.read.query import Graph
+
+GIT = ["git", "-c", "user.email=fed@example.org", "-c", "user.name=Fed", "-c", "commit.gpgsign=false"]
+
+
+def commit(root: Path, message: str = "state") -> None:
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run([*GIT, "commit", "-qm", message, "--no-verify"], cwd=root, check=True)
+
+
+def make_member(target: Path, name: str, rename_iris: str | None = None) -> Path:
+    root = copy_example(target)
+    edit_yaml(root / "strataml.yaml", lambda d: d.update(name=name))
+    if rename_iris:
+        (root / "datasets/iris").rename(root / f"datasets/{rename_iris}")
+        for rel in (
+            f"datasets/{rename_iris}/1/dataset.yaml",
+            "experiments/iris-logreg.yaml",
+            *(str(p.relative_to(root)) for p in root.glob("runs/*iris*/run.yaml")),
+            "models/iris-classifier/1/model.yaml",
+        ):
+            path = root / rel
+            path.write_text(path.read_text("utf-8").replace("dataset:iris@1", f"dataset:{rename_iris}@1"), "utf-8")
+    age(root)
+    commit(root)
+    return root
+
+
+def cli(exe: list[str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*exe, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def members(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    top = tmp_path_factory.mktemp("fed")
+    make_member(top / "a", "team-a")
+    make_member(top / "b", "team-b")
+    make_member(top / "c", "team-c", rename_iris="flowers")
+    return top
+
+
+@pytest.fixture(scope="module")
+def joined(members: Path, strataml_exe: list[str]) -> dict[str, Any]:
+    done = cli(strataml_exe, "index", "--federate", "a", "b", "c", "-o", "fed.json", cwd=members)
+    assert done.returncode == 0, done.stderr
+    assert "3 workspaces" in done.stderr
+    return json.loads((members / "fed.json").read_text("utf-8"))
+
+
+def test_refs_are_namespaced_and_every_member_is_fresh(joined: dict[str, Any]) -> None:
+    assert [w["name"] for w in joined["workspaces"]] == ["team-a", "team-b", "team-c"]
+    assert {w["status"] for w in joined["workspaces"]} == {"fresh"}
+    assert all(len(w["commit"]) == 40 and w["health"]["errors"] == 0 for w in joined["workspaces"])
+    ids = {n["id"] for n in joined["nodes"]}
+    assert "team-b/model:iris-classifier@1" in ids and "team-c/experiment:iris-logreg" in ids
+    assert all(n["id"].startswith(n["workspace"] + "/") for n in joined["nodes"])
+    # References inside the records follow the namespace (readers look them up in the federation).
+    run = next(n for n in joined["nodes"] if n["id"].startswith("team-b/run:") and "iris" in n["id"])
+    assert run["attrs"]["experiment"] == "team-b/experiment:iris-logreg"
+    assert run["attrs"]["inputs"][0]["ref"] == "team-a/dataset:iris@1"  # the joined dataset's canonical id
+    assert schemas.validate("federation", joined) == []
+
+
+def test_a_digest_in_three_workspaces_is_one_dataset_with_every_name(joined: dict[str, Any]) -> None:
+    iris = next(n for n in joined["nodes"] if n["id"] == "team-a/dataset:iris@1")
+    assert [(x["ref"], x["workspace"], x["path"]) for x in iris["names"]] == [
+        ("team-a/dataset:iris@1", "team-a", "datasets/iris/1"),
+        ("team-b/dataset:iris@1", "team-b", "datasets/iris/1"),
+        ("team-c/dataset:flowers@1", "team-c", "datasets/flowers/1"),
+    ]
+    assert joined["aliases"]["team-c/dataset:flowers@1"] == "team-a/dataset:iris@1"
+    ids = {n["id"] for n in joined["nodes"]}
+    assert "team-c/dataset:flowers@1" not in ids and "team-b/dataset:iris@1" not in ids
+    graph = Graph(joined)
+    assert graph.find("team-c/dataset:flowers@1")["id"] == "team-a/dataset:iris@1"
+    downstream = {s.node for s in graph.lineage("team-a/dataset:iris@1", "down")}
+    for team in ("team-a", "team-b", "team-c"):
+        assert f"{team}/model:iris-classifier@1" in downstream  # lineage crosses the repositories
+    cross = [e for e in joined["edges"] if e.get("cross")]
+    assert cross and all(e["from"].split("/")[0] != e["to"].split("/")[0] for e in cross)
+    assert {e["to"].split("/")[0] for e in cross} == {"team-b", "team-c"}
+    upstream = {s.node for s in graph.lineage("team-c/model:iris-classifier@1", "up")}
+    assert "team-a/dataset:iris@1" in upstream
+
+
+def test_the_federated_index_is_deterministic_whatever_the_argument_order(
+    members: Path, joined: dict[str, Any], strataml_exe: list[str]
+) -> None:
+    first = (members / "fed.json").read_bytes()
+    done = cli(strataml_exe, "index", "--federate", "c", "a", "b", "-o", "-", cwd=members)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.encode("utf-8") != b""
+    again = json.loads(done.stdout)
+    assert [w["source"] for w in again["workspaces"]] == ["a", "b", "c"]
+    assert done.stdout.encode("utf-8") == first
+
+
+def test_the_schema_refuses_what_a_federation_cannot_hold(joined: dict[str, Any]) -> None:
+    fast = schemas._fast("federation")  # the compiled check agrees with jsonschema both ways
+    assert fast is not None and fast(joined)
+    changes = [
+        lambda d: d["nodes"][0].update(id=d["nodes"][0]["id"].split("/", 1)[1]),  # not namespaced
+        lambda d: d["workspaces"][0].update(status="fine"),
+        lambda d: d.pop("workspaces"),
+        lambda d: d["nodes"][0]["findings"].update(errors=-1),  # the index's own node fields still hold
+        lambda d: d["edges"][0].update(cross=False),
+        lambda d: d["findings"].append({"code": "X", "severity": "fatal", "path": "", "line": None}),
+    ]
+    for change in changes:
+        broken = json.loads(json.dumps(joined))
+        change(broken)
+        assert schemas.validate("federation", broken) and not fast(broken)
+    bundled = json.dumps(schemas.bundled("federation"))
+    assert "index.schema.json" not in bundled and "common.schema.json" not in bundled
+
+
+def test_missing_broken_and_stale_members_are_shown_never_dropped(
+    members: Path, joined: dict[str, Any], strataml_exe: list[str], tmp_path: Path
+) -> None:
+    (tmp_path / "not-a-workspace").mkdir()
+    (tmp_path / "garbage.json").write_text("{not json", "utf-8")
+    (tmp_path / "other.json").write_text(json.dumps({"schema": "strataml/index/v1", "nodes": 3}), "utf-8")
+    saved = members / "b/.strataml/index.json"
+    assert saved.is_file()  # the federation refreshed team-b's own saved index, as a reader there does
+    shutil.copy(saved, tmp_path / "copy.json")
+    stale_ws, fresh_ws = tmp_path / "d", tmp_path / "e"
+    for copied in (stale_ws, fresh_ws):
+        shutil.copytree(members / "a", copied, symlinks=True)
+        age(copied)
+        age(copied / ".git")
+        assert cli(strataml_exe, "-C", str(copied), "index", cwd=tmp_path).returncode == 0
+    edit_yaml(stale_ws / "experiments/iris-logreg.yaml", lambda d: d.update(description="changed after indexing"))
+    age(stale_ws)  # a change a moment old cannot be judged at all (unverified): this one can
+    done = cli(
+        strataml_exe,
+        "index",
+        "--federate",
+        f"gone={tmp_path / 'nowhere'}",
+        f"plain={tmp_path / 'not-a-workspace'}",
+        f"garbage={tmp_path / 'garbage.json'}",
+        f"other={tmp_path / 'other.json'}",
+        f"copy={tmp_path / 'copy.json'}",
+        f"old={stale_ws / '.strataml/index.json'}",
+        f"fresh={fresh_ws / '.strataml/index.json'}",
+        "-o",
+        str(tmp_path / "out.json"),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stderr  # a member is missing or broken: scripts hear it
+    out = json.loads((tmp_path / "out.json").read_text("utf-8"))  # ... and the index is written all the same
+    status = {w["name"]: (w["status"], w.get("message", "")) for w in out["workspaces"]}
+    assert status["gone"][0] == "missing" and "nowhere" in status["gone"][1]
+    assert status["plain"][0] == "invalid" and "strataml.yaml" in status["plain"][1]
+    assert status["garbage"][0] == "invalid" and "not JSON" in status["garbage"][1]
+    assert status["other"][0] == "invalid" and "index schema" in status["other"][1]
+    assert status["copy"][0] == "unverified"
+    assert status["old"][0] == "stale" and "strataml index" in status["old"][1]
+    assert status["fresh"] == ("fresh", "")
+    for name in ("gone", "plain", "garbage", "other"):
+        assert f"{name}: " in done.stderr
+    shown = {n["workspace"] for n in out["nodes"]} | {
+        x["workspace"] for n in out["nodes"] for x in n.get("names", ())
+    }
+    assert shown == {"copy", "old", "fresh"}  # a stale member's records are shown, marked by its status
+    assert schemas.validate("federation", out) == []
+
+
+def test_names_must_differ_and_can_be_given(members: Path, strataml_exe: list[str]) -> None:
+    twice = cli(strataml_exe, "index", "--federate", "a", "a", "-o", "-", cwd=members)
+    assert twice.returncode != 0 and "both named 'team-a'" in twice.stderr and "=" in twice.stderr
+    assert "Traceback" not in twice.stderr
+    named = cli(strataml_exe, "index", "--federate", "x=a", "y=a", "-o", "-", cwd=members)
+    assert named.returncode == 0, named.stderr
+    assert [w["name"] for w in json.loads(named.stdout)["workspaces"]] == ["x", "y"]
+
+
+def test_usage_errors_say_what_to_do(members: Path, strataml_exe: list[str]) -> None:
+    loose = cli(strataml_exe, "index", "a", "b", cwd=members)
+    assert loose.returncode == 3 and "--federate" in loose.stderr
+    nowhere = cli(strataml_exe, "index", "--federate", "a", "b", cwd=members)  # members/ is no workspace
+    assert nowhere.returncode == 3 and "-o" in nowhere.stderr
+    empty = cli(strataml_exe, "index", "--federate", "-o", "-", cwd=members)
+    assert empty.returncode != 0 and "--federate needs" in empty.stderr
+    inside = cli(strataml_exe, "-C", "a", "index", "--federate", "a", "b", cwd=members)
+    assert inside.returncode == 0, inside.stderr
+    assert json.loads((members / "a/.strataml/federation.json").read_text("utf-8"))["schema"] == "strataml/federation/v1"
+
+
+def test_a_dataset_its_member_could_not_verify_is_not_joined(members: Path, tmp_path: Path) -> None:
+    from strataml.read import federate
+
+    bad = tmp_path / "bad"
+    shutil.copytree(members / "b", bad, symlinks=True)
+    shutil.rmtree(bad / ".strataml", ignore_errors=True)
+    csv = bad / "datasets/iris/1/iris.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"setosa", b"setosb", 1))  # content no longer its recorded sha256
+    age(bad)
+    joined = federate.federate(federate.read_members([str(members / "a"), f"bad={bad}"]))
+    ids = {n["id"] for n in joined["nodes"]}
+    assert "bad/dataset:iris@1" in ids  # shown as its own node, its error with it
+    assert "bad/dataset:iris@1" not in joined["aliases"] and "team-a/dataset:iris@1" not in joined["aliases"]
+    # Its verified datasets still join (the canonical name is the smallest: bad/ before team-a/).
+    assert joined["aliases"]["team-a/dataset:breast-cancer@1"] == "bad/dataset:breast-cancer@1"
+
+
+def test_a_hostile_index_file_is_data(members: Path, tmp_path: Path) -> None:
+    from strataml.read import federate
+
+    index = json.loads((members / "a/.strataml/index.json").read_text("utf-8"))
+    index["workspace"] = "../../etc/\x1b[31mevil"
+    index["nodes"][0]["attrs"]["description"] = "</script><script>alert(1)</script>"
+    (tmp_path / "evil.json").write_text(json.dumps(index), "utf-8")
+    [member] = federate.read_members([str(tmp_path / "evil.json")])
+    assert member.name == "etc-31mevil" and member.status == "unverified"
+    joined = federate.federate([member])
+    assert all(n["id"].startswith("etc-31mevil/") for n in joined["nodes"])
+    assert schemas.validate("federation", joined) == []
+
+
+def test_the_dashboard_shows_every_workspace_and_lineage_across_them(
+    members: Path, joined: dict[str, Any], strataml_exe: list[str]
+) -> None:
+    done = cli(
+        strataml_exe, "dashboard", "--federate", "a", "b", "c", "gone=nowhere", "-o", "site/", "--format", "json",
+        cwd=members,
+    )
+    assert done.returncode == 1, done.stderr  # a member is missing: shown, and the exit code says it
+    summary = json.loads(done.stdout)
+    assert [(w["name"], w["status"]) for w in summary["workspaces"]] == [
+        ("gone", "missing"), ("team-a", "fresh"), ("team-b", "fresh"), ("team-c", "fresh")
+    ]
+    data = read_payload((members / "site/index.html").read_text("utf-8"))
+    assert [w["name"] for w in data["workspaces"]] == ["gone", "team-a", "team-b", "team-c"]
+    assert data["aliases"] == joined["aliases"]
+    assert data["workspace"]["repo_link"] is None  # the members' files live in other repositories
+    assert {row["workspace"] for row in data["tables"]["runs"]} == {"team-a", "team-b", "team-c"}
+    assert [e for e in data["edges"] if len(e) == 4] == [
+        [e["from"], e["to"], e["kind"], True] for e in joined["edges"] if e.get("cross")
+    ]
+    production = {p["ref"] for w in data["workspaces"] for p in w.get("production", ())}
+    assert production == {f"{t}/model:iris-classifier@1" for t in ("team-a", "team-b", "team-c")}
+    iris = data["records"]["team-a/dataset:iris@1"]
+    assert len(iris["names"]) == 3
+    assert iris["findings"] == {"errors": 0, "warnings": 0, "infos": 0}
+
+
+@pytest.fixture(scope="module")
+def fed_server(members: Path, strataml_exe: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    require_extra("fastapi", "serve")
+    require_extra("uvicorn", "serve")
+    from serving import Server
+
+    server = Server(
+        strataml_exe,
+        members,
+        tmp_path_factory.mktemp("fedlogs"),
+        ("--federate", *(str(members / m) for m in "abc")),
+    ).start(timeout=120)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_api_serves_the_federation_and_follows_a_member_that_changes(
+    fed_server: Any, members: Path, joined: dict[str, Any]
+) -> None:
+    workspaces = fed_server.ok_json("/api/v1/workspaces")
+    assert [w["name"] for w in workspaces] == ["team-a", "team-b", "team-c"]
+    assert fed_server.ok_json("/api/v1/workspace")["workspaces"] == ["team-a", "team-b", "team-c"]
+    record = fed_server.ok_json("/api/v1/records/team-c/dataset:flowers@1")
+    assert record["id"] == "team-a/dataset:iris@1" and len(record["names"]) == 3
+    runs = fed_server.ok_json("/api/v1/runs?filter=workspace=team-b")
+    assert runs["total"] == sum(1 for n in joined["nodes"] if n["kind"] == "run" and n["workspace"] == "team-b") > 0
+    lineage = fed_server.ok_json("/api/v1/lineage/team-c/model:iris-classifier@1?direction=up")
+    assert "team-a/dataset:iris@1" in json.dumps(lineage)
+    assert fed_server.ok_json("/api/v1/index")["schema"] == "strataml/federation/v1"
+    # A member changes: the served federation follows within the watcher's look.
+    import time
+
+    edit_yaml(members / "b/experiments/iris-logreg.yaml", lambda d: d.update(description="team b's own words"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = fed_server.ok_json("/api/v1/records/team-b/experiment:iris-logreg")
+        if found["attrs"].get("description") == "team b's own words":
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("the served federation never showed team-b's change")
+    single = fed_server.get("/api/v1/records/run:nothing-like-this")
+    assert single.status == 404
+
+
+def test_one_workspace_server_has_no_members(members: Path, strataml_exe: list[str], tmp_path: Path) -> None:
+    require_extra("fastapi", "serve")
+    require_extra("uvicorn", "serve")
+    from serving import Server
+
+    server = Server(strataml_exe, members / "a", tmp_path / "logs").start(timeout=120)
+    try:
+        answer = server.get("/api/v1/workspaces")
+        assert answer.status == 404 and answer.json()["code"] == "not-federated"
+        assert "workspaces" not in server.ok_json("/api/v1/workspace")
+    finally:
+        server.stop()
+
+
+def test_read_only_federation_writes_nothing_in_any_member(members: Path, tmp_path: Path) -> None:
+    from strataml.read import federate
+
+    fresh = tmp_path / "untouched"
+    shutil.copytree(members / "a", fresh, symlinks=True)
+    shutil.rmtree(fresh / ".strataml", ignore_errors=True)
+    before = sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*"))
+    [member] = federate.read_members([str(fresh)], writable=False)
+    assert member.status == "fresh" and member.index is not None
+    assert sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*")) == before
+    assert not os.path.exists(fresh / ".strataml")
