@@ -27,9 +27,45 @@ def test_every_record_is_in_exactly_one_shard_and_stays_there(ws: Path) -> None:
         assert set(plan) == {str(r.ref) for r in records} and set(plan.values()) <= set(range(1, total + 1))
     before = shards.plan(records, 4)
     shutil.copytree(ws / "datasets/flowers/1", ws / "datasets/flowers/2")
-    edit_yaml(ws / "datasets/flowers/2/dataset.yaml", lambda d: d.update(ref="dataset:flowers@2"))
+    edit_yaml(
+        ws / "datasets/flowers/2/dataset.yaml",
+        lambda d: d.update(ref="dataset:flowers@2", created_at="2030-01-01T00:00:00Z"),  # made after the rest
+    )
     after = shards.plan(load(ws).records, 4)
     assert {ref: after[ref] for ref in before} == before  # nothing moved because a record appeared
+    assert len(after) == len(before) + 1
+
+
+def test_shards_are_balanced_by_the_bytes_recorded() -> None:
+    """Greedy in creation order onto the lightest shard: the largest shard holds at most the mean
+    plus one record, however skewed the sizes (a few big records among many small ones)."""
+    import random
+    from types import SimpleNamespace
+
+    rng = random.Random(5)
+    records = []
+    for i in range(2000):
+        size = rng.choice([4 << 10] * 14 + [1 << 20] * 5 + [16 << 20])
+        records.append(
+            SimpleNamespace(
+                ref=f"run:r{i:05d}",
+                data={"created_at": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z"},
+                files=[SimpleNamespace(size=size)],
+            )
+        )
+    for total in (2, 4, 8, 16):
+        plan = shards.plan(records, total)
+        loads = shards.planned_bytes(records, plan, total)
+        mean = sum(loads) / total
+        assert max(loads) <= mean + (16 << 20), (total, loads)
+        assert max(loads) / mean <= 1.1, (total, max(loads) / mean)
+        counts = Counter(plan.values())
+        assert set(counts) == set(range(1, total + 1))
+    # A record with no readable time goes last, so it moves no dated record.
+    dated = shards.plan(records, 8)
+    undated = SimpleNamespace(ref="run:zzz", data={"created_at": "not a time"}, files=[SimpleNamespace(size=1 << 30)])
+    more = shards.plan([undated, *records], 8)
+    assert {ref: more[ref] for ref in dated} == dated
 
 
 @pytest.mark.slow
@@ -51,6 +87,24 @@ def test_the_shards_together_find_what_one_run_finds(tmp_path: Path, total: int)
         assert union == full, case.name
         checked += 1
     assert checked > 150
+
+
+def test_shards_agree_with_the_full_run_when_git_lists_the_whole_folder(tmp_path: Path, monkeypatch) -> None:
+    """A shard of many files asks git for the workspace folder's listing and keeps its own paths
+    (pathspecs by the thousand cost git quadratic time): the same findings, in git repositories."""
+    monkeypatch.setattr(engine, "WHOLE_LISTING", 0)
+    checked = 0
+    for case in conformance.cases():
+        if case.commits is None or case.since is not None or case.require_content:
+            continue
+        where = tmp_path / case.name
+        conformance.build(case, conformance.SUITE / "base", where)
+        union: Counter = Counter()
+        for k in (1, 2, 3):
+            union += findings(where, (k, 3))
+        assert union == findings(where), case.name
+        checked += 1
+    assert checked >= 5
 
 
 def test_shard_options_on_the_command_line(ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:

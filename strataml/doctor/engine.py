@@ -23,6 +23,9 @@ from strataml.schemas import SchemaIssue
 from strataml.workspace import SIGNATURE_SUFFIX, Entry, Workspace
 
 SEVERITIES = ("error", "warning", "info")
+# Past this many paths, git ls-files lists the whole workspace folder and the doctor keeps the
+# paths it asked for: matching thousands of pathspecs costs git paths x pathspecs.
+WHOLE_LISTING = 2000
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,8 @@ class Context:
                 paths += [p for folder, f in files if (p := f"{folder}/{f.path}") not in expected]
                 # A GitError goes up as it is (exit 3), never a gate that quietly skipped its git rules.
                 # (Without git installed, the doctor command refuses before this: gitfacts.need_git.)
-                self._git = gitfacts.facts(self.workspace.root, paths, expected, whole=self.scope is None) or False
+                whole = self.scope is None or len(paths) > WHOLE_LISTING
+                self._git = gitfacts.facts(self.workspace.root, paths, expected, whole=whole) or False
         return self._git or None  # type: ignore[return-value]
 
     def sha256(self, rel: str) -> tuple[str, int]:

@@ -1,9 +1,13 @@
 """Sharded verification: N CI jobs each check a part of the records completely, and together
 exactly what one full run checks.
 
-A record's shard is chosen by rendezvous hashing of its ref: each shard scores the ref, the
-highest score wins. Nothing else decides it, so a record never moves because another one was
-added or removed, and every job computes the same plan from the metadata alone (no file is read).
+The plan is made from the metadata alone (no file is read), the same in every job: records in
+the order they were created (`created_at`, then ref), each given to the shard with the fewest
+bytes to hash so far (then the fewest records, then the lowest number). So the largest shard
+hashes at most the mean plus one record's bytes, and a record created after the others (a new
+run, dataset or model version: how a workspace grows) moves no other record. A record back-dated
+before others, or one removed, can move those created after it. Records with no time (experiment
+specs) are placed by rendezvous hashing of their ref, which nothing else changes.
 A finding belongs to the shard of the first record it is about (doctor.owners); a finding about
 no record (the config, the keys, a stray file) to shard 1. So the union of the shards' findings
 is a full run's, each finding once.
@@ -12,12 +16,15 @@ is a full run's, each finding once.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from strataml.errors import StrataError
 from strataml.records import Record
+from strataml.times import parse_time
 
 MAX_SHARDS = 256
 
@@ -54,8 +61,29 @@ def parse(text: str, environ: dict[str, str] | None = None) -> Shard:
     return shard
 
 
+def plan(records: Iterable[Record], total: int) -> dict[str, int]:
+    """Every record's shard (1-based), by ref."""
+    dated: list[tuple[datetime, str, Record]] = []
+    undated: list[tuple[None, str, Record]] = []
+    for record in records:
+        when = _created(record)
+        if when is not None:
+            dated.append((when, str(record.ref), record))
+        else:
+            undated.append((None, str(record.ref), record))
+    # No time (an experiment spec, which has no files, or a record too broken to say): its ref
+    # alone decides (rendezvous hashing) and it weighs nothing in the plan, so it moves nothing.
+    out = {ref: shard_of(ref, total) for _none, ref, _record in undated}
+    heap = [(0, 0, k) for k in range(1, total + 1)]  # (bytes, records, shard): heapq's order
+    for _when, ref, record in sorted(dated, key=lambda item: (item[0], item[1])):
+        load, count, k = heapq.heappop(heap)
+        out[ref] = k
+        heapq.heappush(heap, (load + _bytes(record), count + 1, k))
+    return out
+
+
 def shard_of(ref: str, total: int) -> int:
-    """The shard (1-based) rendezvous hashing gives `ref` among `total`."""
+    """The shard (1-based) rendezvous hashing gives `ref` among `total`: the highest score wins."""
     best, chosen = b"", 1
     for k in range(1, total + 1):
         score = hashlib.sha256(f"{k}\0{ref}".encode("utf-8", "surrogatepass")).digest()
@@ -64,17 +92,20 @@ def shard_of(ref: str, total: int) -> int:
     return chosen
 
 
-def plan(records: Iterable[Record], total: int) -> dict[str, int]:
-    """Every record's shard, by ref."""
-    return {str(r.ref): shard_of(str(r.ref), total) for r in records}
+def _created(record: Record) -> datetime | None:
+    when = record.data.get("created_at") if isinstance(record.data, dict) else None
+    return parse_time(when) if isinstance(when, str) else None
+
+
+def _bytes(record: Record) -> int:
+    return sum(e.size for e in record.files if isinstance(e.size, int) and e.size > 0)
 
 
 def planned_bytes(records: Iterable[Record], assignment: dict[str, int], total: int) -> list[int]:
     """The bytes each shard hashes, by the sizes the records declare (no file is read)."""
     out = [0] * total
     for record in records:
-        size = sum(e.size for e in record.files if isinstance(e.size, int) and e.size > 0)
-        out[assignment[str(record.ref)] - 1] += size
+        out[assignment[str(record.ref)] - 1] += _bytes(record)
     return out
 
 
