@@ -251,3 +251,29 @@ def test_init_ci_shards_writes_a_matrix_whose_commands_work(tmp_path: Path, caps
                           env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"--require-content", text)
+    # A pull request is judged against its base too: history, which no shard checks.
+    changes = flow["jobs"]["changes"]
+    assert changes["if"] == "github.event_name == 'pull_request'"
+    assert any('--strict --since "$BASE"' in str(step.get("run", "")) for step in changes["steps"])
+
+
+def test_the_workflows_init_writes_pass_the_github_workflow_schema(tmp_path: Path) -> None:
+    """Checked by SchemaStore's GitHub workflow schema as check-jsonschema vendors it (offline)."""
+    import subprocess
+    import sys
+
+    from conftest import require_extra
+    from strataml.cli.main import run
+
+    require_extra("check_jsonschema", "dev")
+    assert run(["init", str(tmp_path / "one")]) == 0
+    assert run(["init", str(tmp_path / "sharded"), "--ci-shards", "4"]) == 0
+    flows = [tmp_path / name / ".github/workflows/strataml.yml" for name in ("one", "sharded")]
+    broken = tmp_path / "broken.yml"
+    broken.write_text(flows[1].read_text().replace("runs-on:", "runs_on:"))  # a control that must fail
+    check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows"]
+    for flow in flows:
+        done = subprocess.run([*check, str(flow)], capture_output=True, text=True)
+        assert done.returncode == 0, (flow, done.stdout, done.stderr)
+    done = subprocess.run([*check, str(broken)], capture_output=True, text=True)
+    assert done.returncode == 1 and "runs_on" in done.stdout + done.stderr

@@ -190,10 +190,6 @@ def _index_file(name: str | None, source: str, path: Path, fallback: str) -> Mem
 
 def federate(members: list[Member]) -> dict[str, Any]:
     """The federated index (strataml/federation/v1) of `members` (read_members' order)."""
-    home: dict[str, str] = {}  # namespaced node id -> its member
-    for m in members:
-        for node in (m.index or {}).get("nodes", ()):
-            home[f"{m.name}/{node['id']}"] = m.name
     aliases = _joined(members)
     names = _groups(aliases)
     every = {ref: (ws, n) for ref, ws, n in _all_nodes(members)} if names else {}

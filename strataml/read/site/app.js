@@ -63,6 +63,13 @@
   var OVERSCAN = 3;
   // Only a run of "../" (or nothing) is a repository prefix we trust; anything else is ignored.
   var REPO = typeof WS.repo_link === "string" && /^(\.\.\/)*$/.test(WS.repo_link) ? WS.repo_link : null;
+  // A page over several workspaces (strataml dashboard --federate): every ref is namespaced by its
+  // member (team-a/run:ID), and a dataset two members recorded with one digest is one record whose
+  // other names (D.aliases) lead to it. A plain page has neither and draws exactly as before.
+  var MEMBERS = Array.isArray(D.workspaces) ? D.workspaces.filter(function (m) { return m && typeof m === "object"; }) : null;
+  var FED = MEMBERS !== null;
+  var ALIASES = dict(FED && D.aliases && typeof D.aliases === "object" ? D.aliases : null);
+  var HERE = FED ? "in these workspaces" : "in this workspace";
 
   /* ---------- DOM helpers ---------- */
   function h(tag, attrs) {
@@ -123,9 +130,9 @@
   }
   function enc(s) { return encodeURIComponent(String(s)).replace(/%40/g, "@").replace(/%3A/g, ":"); }
   function refHash(ref) {
-    var i = ref.indexOf(":");
-    var kind = ref.slice(0, i);
-    if (PLURAL[kind]) return "#/" + kind + "/" + enc(ref.slice(i + 1));
+    var p = parseRef(ref);
+    // team-a/run:ID -> #/run/team-a/ID (dispatch reads it back with hashRef).
+    if (PLURAL[p.kind]) return "#/" + p.kind + "/" + (p.ws ? enc(p.ws) + "/" : "") + enc(p.name);
     return "#/record/" + enc(ref);
   }
   function lineageHash(ref, depth, dir) {
@@ -135,8 +142,15 @@
     return "#/lineage/" + enc(ref) + (q.length ? "?" + q.join("&") : "");
   }
   function refLink(ref, label) {
-    if (!REC[ref]) return h("span", { cls: "mono", title: "not in this workspace" }, label || ref);
-    return h("a", { href: refHash(ref), cls: "mono" }, label || ref);
+    var to = canon(ref);
+    if (!REC[to]) return h("span", { cls: "mono", title: FED ? "not in these workspaces" : "not in this workspace" }, label || ref);
+    return h("a", { href: refHash(to), cls: "mono" }, label || ref);
+  }
+  // The workspace a record comes from, as a small tag beside its name (nothing on a plain page).
+  function wsTag(ref) {
+    if (!FED) return null;
+    var w = recWs(ref);
+    return w ? h("span", { cls: "wstag", title: "workspace " + w }, w) : null;
   }
   function section(title, tid, body, extra) {
     var id = "s-" + title.toLowerCase().replace(/[^a-z]+/g, "-");
@@ -197,8 +211,27 @@
     if (f.warnings) return plural(f.warnings, "warning");
     return "ok";
   }
-  function refKind(ref) { return String(ref).slice(0, String(ref).indexOf(":")); }
-  function refShort(ref) { return String(ref).slice(String(ref).indexOf(":") + 1); }
+  // A ref is KIND:NAME; on a federated page WORKSPACE/KIND:NAME (a member name holds no "/" or
+  // ":", a record name no "/"): the kind is what comes before the first ":", after the last "/".
+  function parseRef(ref) {
+    var s = String(ref), c = s.indexOf(":");
+    var head = c >= 0 ? s.slice(0, c) : s.slice(0, -1), sl = FED ? head.lastIndexOf("/") : -1;
+    return { ws: sl >= 0 ? head.slice(0, sl) : "", kind: head.slice(sl + 1), name: s.slice(c + 1) };
+  }
+  function refKind(ref) { return parseRef(ref).kind; }
+  function refShort(ref) { return parseRef(ref).name; }
+  function refWs(ref) { return parseRef(ref).ws; }
+  // Where a record lives: its own `workspace`, else the namespace of its ref.
+  function recWs(ref) {
+    var r = REC[canon(ref)], w = r && typeof r.workspace === "string" ? r.workspace : "";
+    return w || refWs(ref);
+  }
+  // The name a list shows: team-a/iris@1 on a federated page (two members may share a name), iris@1 otherwise.
+  function nameOf(ref) { var p = parseRef(ref); return (p.ws ? p.ws + "/" : "") + p.name; }
+  // A joined dataset's other name (team-b/dataset:iris@1) -> its record's id; anything else unchanged.
+  function canon(ref) { var c = own(ALIASES, ref); return typeof c === "string" && REC[c] ? c : ref; }
+  // A table row's experiment, as a ref (rows carry the bare name and, federated, their workspace).
+  function expRefOf(row) { return (FED && row.workspace ? row.workspace + "/" : "") + "experiment:" + row.experiment; }
   // Lower is better for metrics named like a loss or an error; everything else is higher-is-better.
   // Whole name parts only: "ece" is lower-is-better, "recent_accuracy" is not.
   function clip(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "…" : s; }
@@ -266,12 +299,21 @@
     var head = r.head;
     if (head === "" ) return overview();
     if (TABLES[head] !== undefined || KINDS.indexOf(head) >= 0) return tableView(head, r.q);
-    if (PLURAL[head]) return recordView(head + ":" + r.rest);
+    if (PLURAL[head]) return recordView(hashRef(head, r.rest));
     if (head === "record") return recordView(r.rest);
     if (head === "lineage") return r.rest ? lineageView(r.rest, r.q) : lineageOverview();
     if (head === "compare") return compareView(r.q);
     if (head === "rules") return r.rest ? ruleView(r.rest) : rulesView(r.q);
     return notFound("There is no view called “" + clip(head, 80) + "”.");
+  }
+  // #/KIND/REST -> a ref. Federated, REST is WORKSPACE/NAME (as refHash writes it) or
+  // WORKSPACE/KIND:NAME (the ref itself, as pasted); a plain page's REST is the name, whatever it holds.
+  function hashRef(kind, rest) {
+    var sl = FED ? rest.indexOf("/") : -1;
+    if (sl < 0) return kind + ":" + rest;
+    var ws = rest.slice(0, sl), tail = rest.slice(sl + 1), ref = ws + "/" + kind + ":" + tail;
+    if (tail.slice(0, kind.length + 1) === kind + ":" && !REC[resolve(ref)]) return ws + "/" + tail;
+    return ref;
   }
   function markNav(head) {
     var map = { dataset: "datasets", run: "runs", model: "models", experiment: "experiments", rules: "rules", lineage: "lineage" };
@@ -331,9 +373,11 @@
   function graph() {
     if (adj) return adj;
     adj = { up: Object.create(null), down: Object.create(null) };
+    // [other end, kind, crosses workspaces]: a federated edge between two members has a 4th item, true.
     (D.edges || []).forEach(function (e) {
-      (adj.down[e[0]] || (adj.down[e[0]] = [])).push([e[1], e[2]]);
-      (adj.up[e[1]] || (adj.up[e[1]] = [])).push([e[0], e[2]]);
+      var x = e[3] === true;
+      (adj.down[e[0]] || (adj.down[e[0]] = [])).push([e[1], e[2], x]);
+      (adj.up[e[1]] || (adj.up[e[1]] = [])).push([e[0], e[2], x]);
     });
     return adj;
   }
@@ -363,7 +407,8 @@
         box.appendChild(h("a", {
           href: refHash(e.ref), tid: "search-result", "data-ref": e.ref, cls: "sresult", id: "sr-" + i,
           onclick: function () { close(); }
-        }, h("span", { cls: "kind k-" + SINGULAR[e.kind] }, SINGULAR[e.kind]), h("span", { cls: "sname" }, refShort(e.ref)),
+        }, h("span", { cls: "kind k-" + SINGULAR[e.kind] }, SINGULAR[e.kind]),
+        h("span", { cls: "sname" }, FED && recWs(e.ref) ? h("span", { cls: "sws" }, recWs(e.ref) + " / ") : null, refShort(e.ref)),
         descOf(e.ref) ? h("span", { cls: "sdesc" }, clip(descOf(e.ref), 90)) : null));
       });
       box.hidden = false;
@@ -404,8 +449,12 @@
     var commit = WS.commit ? String(WS.commit).slice(0, 10) : "no commit";
     var hl = D.health || {};
     v.appendChild(h("div", { cls: "titlebar" }, h("h1", null, WS.name || "Workspace"),
-      h("p", { cls: "muted meta" }, h("span", { cls: "mono", title: WS.commit || "" }, commit),
+      h("p", { cls: "muted meta" }, FED ? "One page over " + plural(MEMBERS.length, "workspace") : h("span", { cls: "mono", title: WS.commit || "" }, commit),
         " · strataml " + (WS.tool || "?"), WS.generated_at ? " · generated " + fmtTime(WS.generated_at) + " UTC" : null)));
+    if (FED) {
+      v.appendChild(workspacesSection());
+      v.appendChild(productionSection());
+    }
 
     var cards = h("div", { cls: "stats" });
     KINDS.forEach(function (k) {
@@ -440,14 +489,14 @@
       var crit = rc && Array.isArray(rc.criteria) ? rc.criteria.map(function (c) {
         return h("span", { cls: "crit " + (c.passed ? "pass" : "fail") }, (c.passed ? "✓ " : "✕ ") + c.expression + " (" + fmtNum(c.observed) + ")");
       }) : "—";
-      return h("tr", null, h("td", null, refLink(m.id, refShort(m.id))), h("td", null, badge(m.state, "st-" + m.state)),
+      return h("tr", null, h("td", null, refLink(m.id, refShort(m.id)), FED ? [" ", wsTag(m.id)] : null), h("td", null, badge(m.state, "st-" + m.state)),
         h("td", null, gateBadge(m.gate)), h("td", null, crit));
     })) : empty("No model is in production or staging.")]));
 
     var runs = (TABLES.runs || []).slice().sort(function (a, b) { return a.created < b.created ? 1 : a.created > b.created ? -1 : 0; }).slice(0, 8);
-    grid.appendChild(section("Latest runs", "latest-runs", runs.length ? table(["Run", "Experiment", "Status", "Health", "Created"], runs.map(function (r) {
-      return h("tr", null, h("td", null, refLink(r.id, clip(refShort(r.id), 48))),
-        h("td", null, r.experiment ? refLink("experiment:" + r.experiment, r.experiment) : "—"),
+    grid.appendChild(section("Latest runs", "latest-runs", runs.length ? table(["Run"].concat(FED ? ["Workspace"] : [], ["Experiment", "Status", "Health", "Created"]), runs.map(function (r) {
+      return h("tr", null, h("td", null, refLink(r.id, clip(refShort(r.id), 48))), FED ? h("td", { cls: "mono" }, fmtVal(r.workspace)) : null,
+        h("td", null, r.experiment ? refLink(expRefOf(r), r.experiment) : "—"),
         h("td", null, statusBadge(r.status)), h("td", null, healthBadge(r.health)), h("td", { cls: "mono nowrap" }, fmtTime(r.created)));
     })) : empty("No runs yet."), h("a", { href: "#/runs", cls: "more" }, "All runs →")));
 
@@ -470,6 +519,62 @@
     if (un.length) v.appendChild(section("Workspace findings (no record)", "unowned", findingsTable(un)));
     return v;
   }
+  /* ---------- federation: the workspaces at a glance ---------- */
+  var WS_ICON = { fresh: "✓ ", stale: "! ", unverified: "? ", missing: "✕ ", invalid: "✕ " };
+  function wsStatus(s) {
+    s = String(s || "unknown");
+    return h("span", { cls: "badge wsstatus ws-" + s.replace(/[^a-z]/gi, ""), tid: "ws-status" }, (own(WS_ICON, s) || "") + s);
+  }
+  function workspacesSection() {
+    var fresh = MEMBERS.filter(function (m) { return m.status === "fresh"; }).length;
+    var rows = MEMBERS.map(function (m) {
+      var name = fmtVal(m.name), c = m.counts && typeof m.counts === "object" ? m.counts : null;
+      var hl = m.health && typeof m.health === "object" ? m.health : null;
+      var counts = c ? KINDS.map(function (k, i) {
+        var n = typeof c[k] === "number" ? c[k] : 0;
+        return [i ? " · " : null, h("a", { href: "#/" + k + buildQuery({ "f.workspace": [name] }), tid: "ws-count-" + k, cls: "nowrap",
+          title: "The " + k + " table, filtered to " + name }, plural(n, SINGULAR[k]))];
+      }) : h("span", { cls: "muted" }, "—");
+      var health = hl ? [h("span", { cls: hl.errors ? "t-err" : "" }, plural(hl.errors || 0, "error")), " · ",
+        h("span", { cls: hl.warnings ? "t-warn" : "" }, plural(hl.warnings || 0, "warning"))] : h("span", { cls: "muted" }, "—");
+      return h("tr", { tid: "ws-row", "data-name": name, "data-status": fmtVal(m.status), cls: m.status === "fresh" ? null : "ws-flag" },
+        h("td", null, h("div", { cls: "mono" }, name), h("div", { cls: "muted small wrap" }, "from " + fmtVal(m.source) +
+          (typeof m.workspace === "string" && m.workspace ? " · " + m.workspace : ""))),
+        h("td", { cls: "wrap" }, wsStatus(m.status), m.message ? h("div", { cls: "wsmsg", tid: "ws-message" }, fmtVal(m.message)) : null),
+        h("td", { cls: "wrap" }, counts),
+        h("td", { cls: "nowrap" }, health),
+        h("td", { cls: "mono", title: (m.commit ? "commit " + m.commit : "") + (m.index_sha256 ? " · index sha256 " + m.index_sha256 : "") },
+          typeof m.commit === "string" ? m.commit.slice(0, 10) : "—"),
+        h("td", { cls: "nowrap" }, c ? h("a", { href: "#/runs" + buildQuery({ "f.workspace": [name] }), tid: "ws-filter" }, "Its runs →") : "—"));
+    });
+    return section("Workspaces", "workspaces", rows.length ? table(["Workspace", "Status", "Records", "Health", "Commit", "Tables"], rows) : empty("No workspaces."),
+      h("span", { cls: "h2count" }, fresh + " of " + MEMBERS.length + " fresh"));
+  }
+  function productionSection() {
+    var rows = [];
+    MEMBERS.forEach(function (m) {
+      if (!Array.isArray(m.production)) return; // missing or invalid: listed above, nothing to show
+      var name = fmtVal(m.name);
+      if (!m.production.length) {
+        rows.push(h("tr", { tid: "prod-none", "data-workspace": name }, h("td", { cls: "mono" }, name), h("td", { colspan: "4", cls: "muted" }, "No model in production.")));
+        return;
+      }
+      m.production.forEach(function (p) {
+        if (!p || typeof p !== "object") return;
+        var metrics = p.metrics && typeof p.metrics === "object" ? p.metrics : {};
+        rows.push(h("tr", { tid: "prod-row", "data-ref": fmtVal(p.ref), "data-workspace": name },
+          h("td", { cls: "mono" }, name),
+          h("td", null, refLink(fmtVal(p.ref), refShort(p.ref))),
+          h("td", null, gateBadge(typeof p.gate === "string" ? p.gate : null)),
+          h("td", null, signedCell({ signed: typeof p.signature === "string" ? p.signature : null })),
+          h("td", { cls: "wrap" }, Object.keys(metrics).sort().map(function (k) {
+            return h("span", { cls: "tag", "data-metric": k }, k + " " + fmtNum(metrics[k]));
+          }))));
+      });
+    });
+    return section("Production models in every workspace", "production", rows.length ?
+      table(["Workspace", "Model", "Gate", "Signature", "Metrics"], rows) : empty("No workspace could be read."));
+  }
   function gateBadge(g) {
     if (!g) return h("span", { cls: "muted" }, "—");
     return h("span", { cls: "gate g-" + (g === "PASS" ? "pass" : g === "FAIL" ? "fail" : "other") }, (g === "PASS" ? "✓ " : g === "FAIL" ? "✕ " : "") + g);
@@ -481,6 +586,8 @@
     var rows = list.map(function (f) {
       var loc = f.path ? f.path + (f.line !== null && f.line !== undefined ? ":" + f.line : "") : "—";
       var href = f.path ? repoHref(f.path) : null;
+      // Federated, a finding's path is its member's own: say which member.
+      if (FED && f.workspace) loc = f.workspace + ": " + loc;
       return h("tr", { tid: "finding", "data-code": f.code },
         h("td", null, h("span", { cls: "sev sev-" + f.severity }, (f.severity === "error" ? "✕ " : f.severity === "warning" ? "! " : "i ") + f.severity)),
         h("td", { cls: "nowrap" }, h("a", { href: "#/rules/" + enc(f.code), cls: "mono" }, f.code)),
@@ -556,6 +663,21 @@
     var d = descOf(r.id);
     return h("a", { href: refHash(r.id), tabindex: "-1", cls: "rname", title: d ? clip(d, 300) : null }, String(r.name || refShort(r.id)));
   }
+  // The members a row belongs to: its own, and for a joined dataset every member that recorded it.
+  function rowMembers(r) {
+    var rec = REC[r.id], out = [r.workspace];
+    if (rec && Array.isArray(rec.names)) rec.names.forEach(function (n) { if (n && out.indexOf(n.workspace) < 0) out.push(n.workspace); });
+    return out;
+  }
+  // A joined dataset's row is its canonical member's; the cell says which others recorded it too.
+  function wsCell(r) {
+    var rec = REC[r.id], others = [];
+    if (rec && Array.isArray(rec.names)) rec.names.forEach(function (n) {
+      if (n && n.workspace !== r.workspace && others.indexOf(n.workspace) < 0) others.push(fmtVal(n.workspace));
+    });
+    return h("span", { title: others.length ? "also recorded in " + others.join(", ") : null }, fmtVal(r.workspace),
+      others.length ? h("span", { cls: "muted" }, " +" + others.length) : null);
+  }
   function signedCell(r) {
     var s = r.signed;
     if (!s) return "—";
@@ -589,6 +711,8 @@
   function facetDefs(m) {
     if (m.facets) return m.facets;
     var kind = m.kind, defs = [];
+    // A joined dataset is every naming member's: its row counts under each of them.
+    if (FED) defs.push(["workspace", str("workspace"), rowMembers]);
     if (kind === "runs") defs.push(["status", str("status")], ["experiment", str("experiment")]);
     if (kind === "models") defs.push(["state", str("state")], ["gate", str("gate")]);
     if (kind === "experiments") defs.push(["plugin", str("plugin")]);
@@ -600,21 +724,28 @@
       defs.push(["tags." + k, function (r) { var v = own(r.tags, k); return v === undefined || v === null ? null : fmtVal(v); }]);
     });
     m.facets = defs.map(function (d) {
-      var vals = [], index = new Map(), code = new Uint32Array(m.rows.length);
-      for (var i = 0; i < m.rows.length; i++) {
-        var v = d[1](m.rows[i]);
+      var vals = [], index = new Map(), code = new Uint32Array(m.rows.length), multi = null;
+      function codeOf(v) {
         v = v === null || v === undefined ? "(none)" : String(v);
         var c = index.get(v);
         if (c === undefined) { c = vals.length; vals.push(v); index.set(v, c); }
-        code[i] = c;
+        return c;
       }
-      return { key: d[0], vals: vals, index: index, code: code };
+      for (var i = 0; i < m.rows.length; i++) {
+        code[i] = codeOf(d[1](m.rows[i]));
+        // A facet with a third getter may give a row several values (only then: m.multi[i]).
+        var more = d[2] ? d[2](m.rows[i]) : null;
+        if (more && more.length > 1) (multi || (multi = new Array(m.rows.length)))[i] = Uint32Array.from(more.map(codeOf));
+      }
+      return { key: d[0], vals: vals, index: index, code: code, multi: multi };
     });
     return m.facets;
   }
   function columnsFor(m, metrics) {
     var out = [];
-    COLS[m.kind]().forEach(function (c) {
+    COLS[m.kind]().forEach(function (c, i) {
+      // Federated: which member a row comes from, right after its name (two members may share names).
+      if (FED && i === 1) out.push(col("workspace", "Workspace", 130, str("workspace"), wsCell));
       if (c !== "metrics") { out.push(c); return; }
       metrics.forEach(function (name) {
         out.push(col(name, name, Math.max(96, Math.min(170, name.length * 8 + 24)), function (r) {
@@ -761,15 +892,25 @@
         var failed = -1, fails = 0;
         for (var a = 0; a < na; a++) {
           var fi = active[a];
-          if (!st.sel[facets[fi].key][facets[fi].code[r]]) { fails++; failed = fi; if (fails > 1) break; }
+          var fm = facets[fi].multi, allow = st.sel[facets[fi].key];
+          if (fm && fm[r] ? !anyOf(allow, fm[r]) : !allow[facets[fi].code[r]]) { fails++; failed = fi; if (fails > 1) break; }
         }
         if (fails === 0) {
           result[nres++] = r;
-          for (var g = 0; g < nf; g++) facetCounts[g][facets[g].code[r]]++;
-        } else if (fails === 1) facetCounts[failed][facets[failed].code[r]]++;
+          for (var g = 0; g < nf; g++) tally(g, r);
+        } else if (fails === 1) tally(failed, r);
       }
     }
 
+    function anyOf(allow, codes) {
+      for (var i = 0; i < codes.length; i++) if (allow[codes[i]]) return true;
+      return false;
+    }
+    function tally(f, r) {
+      var fm = facets[f].multi, codes = fm && fm[r];
+      if (!codes) { facetCounts[f][facets[f].code[r]]++; return; }
+      for (var i = 0; i < codes.length; i++) facetCounts[f][codes[i]]++;
+    }
     function renderFacets() {
       side.replaceChildren();
       facetUI = [];
@@ -889,7 +1030,7 @@
       if (empty) empty.remove();
       drawRows(true, rebuildNext);
       rebuildNext = false;
-      if (!nres) body.appendChild(h("div", { cls: "noresults", role: "row" }, h("div", { role: "cell" }, m.rows.length ? "No " + kind + " match these filters." : "No " + kind + " in this workspace.")));
+      if (!nres) body.appendChild(h("div", { cls: "noresults", role: "row" }, h("div", { role: "cell" }, m.rows.length ? "No " + kind + " match these filters." : "No " + kind + " " + HERE + ".")));
     }
     function updatePicks() {
       if (!hasMetrics) return;
@@ -972,26 +1113,44 @@
 
   /* ---------- record ---------- */
   // `model:NAME` (no version) means the latest version, as in `strataml show` (query.Graph.find).
+  // Federated, a joined dataset's other name opens its record, and a ref without its workspace
+  // (dataset:iris@1, run:ID) opens the one member's record that has it (as `strataml show` finds it).
   function resolve(ref) {
-    if (REC[ref] || /@/.test(ref) || !/^(dataset|model):/.test(ref)) return ref;
+    ref = canon(ref);
+    if (REC[ref]) return ref;
+    var found = newest(ref);
+    if (found !== ref || !FED || refWs(ref)) return found;
+    var hits = [];
+    MEMBERS.forEach(function (m) {
+      var r = newest(canon(String(m.name) + "/" + ref));
+      if (REC[r] && hits.indexOf(r) < 0) hits.push(r);
+    });
+    return hits.length === 1 ? hits[0] : ref;
+  }
+  function newest(ref) {
+    if (REC[ref] || /@/.test(ref) || !/^(dataset|model)$/.test(refKind(ref))) return ref;
     var best = null, bestKey = null;
-    for (var k in REC) {
-      if (k.slice(0, ref.length + 1) !== ref + "@") continue;
+    function consider(k) {
+      if (k.slice(0, ref.length + 1) !== ref + "@") return;
       var v = k.slice(ref.length + 1), key = /^\d+$/.test(v) ? [1, +v, ""] : [0, 0, v];
       if (!bestKey || key[0] > bestKey[0] || (key[0] === bestKey[0] && (key[1] > bestKey[1] || (key[1] === bestKey[1] && key[2] > bestKey[2])))) { best = k; bestKey = key; }
     }
-    return best || ref;
+    for (var k in REC) consider(k);
+    for (var a in ALIASES) consider(a);
+    return best ? canon(best) : ref;
   }
   function recordView(ref) {
+    var asked = ref;
     ref = resolve(ref);
     var rec = REC[ref];
-    if (!rec) return notFound("No record “" + clip(ref, 200) + "” in this workspace.", ref);
+    if (!rec) return notFound("No record “" + clip(ref, 200) + "” " + HERE + ".", ref);
     var kind = rec.kind || refKind(ref);
     var a = rec.attrs || {};
     var v = h("div", { tid: "view-record", cls: "view record", "data-ref": ref });
     var f = rec.findings || {};
     var sig = rec.signature;
     var chips = [h("span", { cls: "kind k-" + kind }, kind), healthBadge(recHealth(rec))];
+    if (FED && recWs(ref)) chips.push(h("span", { cls: "wstag", tid: "record-workspace", title: "workspace" }, "workspace " + recWs(ref)));
     if (a.state) chips.push(badge(String(a.state), "st-" + a.state));
     if (a.status) chips.push(statusBadge(String(a.status)));
     if (sig) chips.push(signedCell({ signed: sig.status }));
@@ -1001,6 +1160,10 @@
       h("div", { cls: "chips" }, chips),
       h("p", { cls: "muted meta" }, h("span", { cls: "mono" }, ref), rec.path ? [" · ", h("span", { cls: "mono" }, rec.path)] : null,
         " · ", h("a", { href: lineageHash(ref) }, "Lineage →"))));
+    if (FED && asked !== ref && Array.isArray(rec.names) && rec.names.some(function (n) { return n && n.ref === asked; })) {
+      v.appendChild(h("p", { cls: "note", tid: "alias-note" }, h("span", { cls: "mono" }, asked),
+        " is another name of this record: the same data (same digest) recorded in " + refWs(asked) + "."));
+    }
     if (typeof a.description === "string" && a.description) v.appendChild(h("p", { cls: "desc" }, longText(a.description, 2000)));
 
     var cols = h("div", { cls: "recgrid" });
@@ -1051,15 +1214,30 @@
       if (plots.length) mainCol.appendChild(section("Plots", "plots", h("ul", { cls: "plots" }, plots.map(function (p) {
         var href = fileHref(rec, p.path);
         return h("li", null, href ? h("a", { href: href, rel: "noopener", target: "_blank" }, p.path) : h("span", { cls: "mono" }, p.path),
-          href ? null : h("span", { cls: "muted" }, REPO === null ? " (open the page inside the repository to follow plot links)" : " (not linked: open it from the repository)"));
+          href ? null : h("span", { cls: "muted" }, FED ? " (a page over several workspaces links none of their files)" : REPO === null ? " (open the page inside the repository to follow plot links)" : " (not linked: open it from the repository)"));
       }))));
     }
     if (kind === "experiment" && rec.report && rec.report.runs) mainCol.appendChild(section("Runs", "report", reportView(rec.report)));
     mainCol.appendChild(section("Attributes", "attrs", attrsView(a)));
 
+    if (FED && Array.isArray(rec.names) && rec.names.length > 1) sideCol.appendChild(section("Also known as", "aka", akaBlock(rec)));
     if (sig) sideCol.appendChild(section("Signature", "signature", signatureBlock(sig)));
     sideCol.appendChild(section("Neighbours", "neighbours", neighbours(ref), h("a", { href: lineageHash(ref), cls: "h2link" }, "Lineage →")));
     return v;
+  }
+  // A dataset version several workspaces recorded with the same digest: one record, every name.
+  function akaBlock(rec) {
+    var names = rec.names.filter(function (n) { return n && typeof n === "object"; });
+    var others = names.filter(function (n) { return n.ref !== rec.id; });
+    var digest = rec.attrs && rec.attrs.digest;
+    return [
+      h("p", { cls: "muted" }, "The same data" + (typeof digest === "string" ? " (" + shortSha(digest) + ")" : "") + " is recorded in " +
+        plural(names.length, "workspace") + "; it is one record here, named " + fmtVal(rec.id) + "."),
+      table(["Workspace", "Name", "Path"], others.map(function (n) {
+        return h("tr", { tid: "aka-row", "data-ref": fmtVal(n.ref), "data-workspace": fmtVal(n.workspace) },
+          h("td", { cls: "mono" }, fmtVal(n.workspace)), h("td", { cls: "mono wrap" }, fmtVal(n.ref)), h("td", { cls: "mono wrap" }, fmtVal(n.path)));
+      }))
+    ];
   }
   // strataml report experiment:NAME, as the payload carries it (strataml/read/report.py).
   function reportView(r) {
@@ -1161,7 +1339,8 @@
       if (!items || !items.length) return h("p", { cls: "muted" }, "No " + dirLabel + ".");
       var shown = items.slice(0, 100);
       return [h("ul", { cls: "nlist" }, shown.map(function (e) {
-        return h("li", null, h("span", { cls: "kind k-" + refKind(e[0]) }, refKind(e[0])), " ", refLink(e[0], refShort(e[0])), h("span", { cls: "muted" }, " " + e[1]));
+        return h("li", null, h("span", { cls: "kind k-" + refKind(e[0]) }, refKind(e[0])), " ", wsTag(e[0]), FED ? " " : null, refLink(e[0], refShort(e[0])), h("span", { cls: "muted" }, " " + e[1]),
+          e[2] ? h("span", { cls: "xmark", tid: "cross-neighbour" }, " ⇄ across workspaces") : null);
       })), items.length > 100 ? h("p", { cls: "muted" }, "and " + (items.length - 100) + " more in the lineage view.") : null];
     }
     return [h("h3", null, "Upstream"), list(g.up[ref], "upstream records"), h("h3", null, "Downstream"), list(g.down[ref], "downstream records")];
@@ -1226,7 +1405,7 @@
     depthSel.addEventListener("change", function () { go(lineageHash(ref, +depthSel.value, dirSel.value)); });
     dirSel.addEventListener("change", function () { go(lineageHash(ref, +depthSel.value, dirSel.value)); });
     v.appendChild(h("div", { cls: "titlebar" }, h("h1", null, "Lineage of " + refShort(ref)),
-      h("p", { cls: "muted meta" }, h("span", { cls: "kind k-" + refKind(ref) }, refKind(ref)), " ", refLink(ref, "Open record →"))));
+      h("p", { cls: "muted meta" }, h("span", { cls: "kind k-" + refKind(ref) }, refKind(ref)), " ", FED ? [wsTag(ref), " "] : null, refLink(ref, "Open record →"))));
     v.appendChild(h("div", { cls: "toolbar" },
       h("label", { "for": "lin-depth" }, "Depth "), depthSel,
       h("label", { "for": "lin-dir" }, "Direction "), dirSel,
@@ -1279,7 +1458,7 @@
     layer.forEach(function (l, n) {
       (g.down[n] || []).forEach(function (e) {
         var m = layer.get(e[0]);
-        if (m !== undefined && ((l <= 0 && m <= 0) || (l >= 0 && m >= 0))) edges.push([n, e[0], e[1]]);
+        if (m !== undefined && ((l <= 0 && m <= 0) || (l >= 0 && m >= 0))) edges.push([n, e[0], e[1], e[2]]);
       });
     });
     // Shortest distance puts shortcut edges (dataset → model) inside one layer; pushing the upstream
@@ -1299,12 +1478,18 @@
   }
   function nodeInfo(ref) {
     var r = REC[ref] || {}, a = r.attrs || {};
-    var info = { ref: ref, kind: refKind(ref), label: refShort(ref), health: healthBucket(recHealth(r)), badges: [] };
+    var info = { ref: ref, kind: refKind(ref), label: refShort(ref), health: healthBucket(recHealth(r)), badges: [], ws: FED ? nodeWs(ref) : "", home: FED ? recWs(ref) : "" };
     if (info.kind === "model" && a.state) info.badges.push(String(a.state));
     if (info.kind === "run" && a.status && a.status !== "succeeded") info.badges.push(String(a.status));
     if (r.signature && r.signature.status === "signed") info.badges.push("signed");
     if (r.signature && r.signature.status === "invalid") info.badges.push("sig invalid");
     return info;
+  }
+  // A graph node's workspace line: its member, or every member of a joined dataset.
+  function nodeWs(ref) {
+    var r = REC[ref], out = [];
+    if (r && Array.isArray(r.names)) r.names.forEach(function (n) { if (n && out.indexOf(fmtVal(n.workspace)) < 0) out.push(fmtVal(n.workspace)); });
+    return out.length ? out.join(", ") : recWs(ref);
   }
   function buildLayout(layer, edges, focus, info) {
     var byLayer = new Map();
@@ -1345,7 +1530,8 @@
     var drawn = edges.filter(function (e) { return pos.has(e[0]) && pos.has(e[1]); });
     return { nodes: nodes, more: more, edges: drawn, allEdges: edges, cols: ls.length, rows: maxRows, pos: pos, layers: ls, total: layer.size };
   }
-  var NW = 200, NH = 40, CW = 260, RH = 52, TOP = 40;
+  // Federated nodes are a line taller: the workspace goes under the name.
+  var NW = 200, NH = FED ? 54 : 40, CW = 260, RH = FED ? 66 : 52, TOP = 40;
   function drawGraph(lay, focus, hrefOf, ariaLabel) {
     var W = Math.max(lay.cols * CW - (CW - NW) + 24, 200), H = lay.rows * RH + TOP + 8;
     var svg = sv("svg", { tid: "lineage-graph", cls: "graph", role: "group", "aria-label": ariaLabel || ("Lineage graph: " + lay.nodes.length + " nodes drawn, " + lay.edges.length + " edges; the table below lists them"), width: W, height: H, viewBox: "0 0 " + W + " " + H });
@@ -1353,35 +1539,39 @@
     svg.appendChild(gE); svg.appendChild(gN);
     function xy(n) { return [12 + n.col * CW, TOP + n.row * RH]; }
     var d = { input: "", experiment: "", produced: "", derived: "", other: "" };
+    // Edges between two workspaces of a federation (4th item true) get paths of their own, drawn apart.
+    var dx = { input: "", experiment: "", produced: "", derived: "", other: "" };
     for (var i = 0; i < lay.edges.length; i++) {
       var e = lay.edges[i], a = lay.pos.get(e[0]), b = lay.pos.get(e[1]);
-      var pa = xy(a), pb = xy(b), k = d[e[2]] !== undefined ? e[2] : "other";
+      var pa = xy(a), pb = xy(b), k = d[e[2]] !== undefined ? e[2] : "other", t = e[3] === true ? dx : d;
       var x1 = pa[0] + NW, y1 = pa[1] + NH / 2, x2 = pb[0], y2 = pb[1] + NH / 2;
-      if (a.col === b.col) { x1 = pa[0] + NW; x2 = pb[0] + NW; var bx = x1 + 30; d[k] += "M" + x1 + " " + y1 + "C" + bx + " " + y1 + " " + bx + " " + y2 + " " + x2 + " " + y2; continue; }
+      if (a.col === b.col) { x1 = pa[0] + NW; x2 = pb[0] + NW; var bx = x1 + 30; t[k] += "M" + x1 + " " + y1 + "C" + bx + " " + y1 + " " + bx + " " + y2 + " " + x2 + " " + y2; continue; }
       if (a.col > b.col) { x1 = pa[0]; x2 = pb[0] + NW; }
       var span = Math.abs(b.col - a.col);
       if (span > 1) {
         // An edge that skips a column would run straight through the nodes between; arc it over them.
         // A cubic only reaches 3/4 of the way to its control points, hence the division.
         var lift = Math.min(y1, y2) - (NH / 2 + 10 + 4 * Math.min(span, 5)) / 0.75;
-        d[k] += "M" + x1 + " " + y1 + "C" + (x1 + 40) + " " + lift + " " + (x2 - 40) + " " + lift + " " + x2 + " " + y2;
+        t[k] += "M" + x1 + " " + y1 + "C" + (x1 + 40) + " " + lift + " " + (x2 - 40) + " " + lift + " " + x2 + " " + y2;
         continue;
       }
       var mx = (x1 + x2) / 2;
-      d[k] += "M" + x1 + " " + y1 + "C" + mx + " " + y1 + " " + mx + " " + y2 + " " + x2 + " " + y2;
+      t[k] += "M" + x1 + " " + y1 + "C" + mx + " " + y1 + " " + mx + " " + y2 + " " + x2 + " " + y2;
     }
     // One path per edge kind keeps 500-edge graphs to a handful of DOM nodes.
     Object.keys(d).forEach(function (k) { if (d[k]) gE.appendChild(sv("path", { d: d[k], cls: "edge e-" + k })); });
+    Object.keys(dx).forEach(function (k) { if (dx[k]) gE.appendChild(sv("path", { d: dx[k], cls: "edge e-" + k + " e-cross", tid: "lineage-cross", "data-kind": k })); });
     lay.nodes.forEach(function (n) {
       var p = xy(n), isF = n.ref === focus;
       var g = sv("g", { tid: "lineage-node", "data-ref": n.ref, "data-focus": isF ? "1" : null, cls: "node k-" + n.kind + " h-" + n.health + (isF ? " focus" : ""),
         transform: "translate(" + p[0] + "," + p[1] + ")", tabindex: "0", role: "link",
-        "aria-label": n.kind + " " + n.label + (n.count ? ", " + n.count : "") + ", health " + n.health + (n.badges.length ? ", " + n.badges.join(", ") : "") + (isF ? " (focus)" : "") });
+        "aria-label": n.kind + " " + n.label + (n.ws ? ", workspace " + n.ws : "") + (n.count ? ", " + n.count : "") + ", health " + n.health + (n.badges.length ? ", " + n.badges.join(", ") : "") + (isF ? " (focus)" : "") });
       g.appendChild(sv("title", null, n.ref + (n.count ? " (" + n.count + ")" : "")));
       g.appendChild(shape(n.kind));
       g.appendChild(sv("text", { x: 12, y: 15, cls: "nk" }, (n.health === "errors" ? "✕ " : n.health === "warnings" ? "! " : "") + n.kind + (n.count ? " · " + n.count : "")));
       if (n.badges.length) g.appendChild(sv("text", { x: NW - 8, y: 15, cls: "nb", "text-anchor": "end" }, n.badges.join(" · ")));
       g.appendChild(sv("text", { x: 12, y: 32, cls: "nl" }, clip(n.label, 24)));
+      if (n.ws) g.appendChild(sv("text", { x: 12, y: 47, cls: "nw", tid: "node-workspace" }, clip(n.ws, 30)));
       g._href = hrefOf(n.ref, n);
       gN.appendChild(g);
     });
@@ -1410,27 +1600,33 @@
   function legend() {
     return h("p", { cls: "legend muted" }, "Shapes: ", h("span", { cls: "kind k-dataset" }, "dataset"), " pill · ",
       h("span", { cls: "kind k-experiment" }, "experiment"), " dashed · ", h("span", { cls: "kind k-run" }, "run"), " box · ",
-      h("span", { cls: "kind k-model" }, "model"), " hexagon. Red border ✕ = errors, amber ! = warnings. Click or press Enter on a node to re-centre.");
+      h("span", { cls: "kind k-model" }, "model"), " hexagon. Red border ✕ = errors, amber ! = warnings. Click or press Enter on a node to re-centre.",
+      FED ? [" Edges: ", h("span", { cls: "lg-cross", tid: "legend-cross" }, h("span", { cls: "lg-line", "aria-hidden": "true" }), "across workspaces"),
+        " (dashed, coloured); each node's last line names its workspace."] : null);
   }
   function lineageTable(lay, aggregated) {
     var nodeRows = lay.nodes.map(function (n) {
       return h("tr", null, h("td", null, n.kind), h("td", { cls: "wrap" }, aggregated ? h("a", { href: n._href || "#/" }, n.label) : refLink(n.ref)),
+        FED ? h("td", { cls: "mono wrap" }, n.ws || "—") : null,
         h("td", { cls: "num" }, String(n.layer)), h("td", null, n.health), h("td", null, n.badges.join(", ") || "—"));
     });
     lay.more.forEach(function (m) {
-      nodeRows.push(h("tr", null, h("td", null, "more"), h("td", null, "+" + m.count + " more (not drawn)"), h("td", { cls: "num" }, String(m.layer)), h("td", null, "—"), h("td", null, "—")));
+      nodeRows.push(h("tr", null, h("td", null, "more"), h("td", null, "+" + m.count + " more (not drawn)"), FED ? h("td", null, "—") : null,
+        h("td", { cls: "num" }, String(m.layer)), h("td", null, "—"), h("td", null, "—")));
     });
     var edgeRows = lay.edges.slice(0, 1000).map(function (e) {
-      var a = lay.pos.get(e[0]), b = lay.pos.get(e[1]);
-      return h("tr", null, h("td", { cls: "mono wrap" }, aggregated ? a.label : a.ref), h("td", { cls: "mono wrap" }, aggregated ? b.label : b.ref), h("td", null, String(e[2])));
+      var a = lay.pos.get(e[0]), b = lay.pos.get(e[1]), x = e[3] === true;
+      return h("tr", { tid: "lineage-edge", "data-from": aggregated ? null : a.ref, "data-to": aggregated ? null : b.ref, "data-cross": x ? "1" : null, cls: x ? "xrow" : null },
+        h("td", { cls: "mono wrap" }, aggregated ? a.label : a.ref), h("td", { cls: "mono wrap" }, aggregated ? b.label : b.ref), h("td", null, String(e[2])),
+        FED ? h("td", { cls: "wrap" }, x ? h("span", { cls: "xmark" }, "⇄ yes: " + (a.home || "?") + " → " + (b.home || "?")) : "no") : null);
     });
     return h("details", { cls: "card lintable", open: true }, h("summary", null, "Table of nodes (" + lay.nodes.length + ") and edges (" + lay.edges.length + ")"),
       h("div", { tid: "lineage-table" },
         h("div", { cls: "tscroll" }, h("table", { cls: "data" }, h("caption", null, "Nodes"),
-          h("thead", null, h("tr", null, ["Kind", "Record", "Layer", "Health", "State / signature"].map(function (x) { return h("th", { scope: "col" }, x); }))),
+          h("thead", null, h("tr", null, ["Kind", "Record"].concat(FED ? ["Workspace"] : [], ["Layer", "Health", "State / signature"]).map(function (x) { return h("th", { scope: "col" }, x); }))),
           h("tbody", null, nodeRows))),
         h("div", { cls: "tscroll" }, h("table", { cls: "data" }, h("caption", null, "Edges (data flows from → to)"),
-          h("thead", null, h("tr", null, ["From", "To", "Kind"].map(function (x) { return h("th", { scope: "col" }, x); }))),
+          h("thead", null, h("tr", null, ["From", "To", "Kind"].concat(FED ? ["Across workspaces"] : []).map(function (x) { return h("th", { scope: "col" }, x); }))),
           h("tbody", null, edgeRows)))));
   }
   function lineageOverview() {
@@ -1438,10 +1634,11 @@
     v.appendChild(h("div", { cls: "titlebar" }, h("h1", null, "Workspace lineage"),
       h("p", { cls: "muted meta" }, "Aggregated: one node per dataset name, experiment and model name; runs are folded into their experiment. Open a node for its record-level lineage.")));
     // Aggregate every record into its group so the graph size follows names, not versions or runs.
+    // Federated, groups stay within their workspace (team-a/dataset:iris): two members' names are not one.
     var groupOf = function (ref) {
-      var k = refKind(ref), s = refShort(ref);
-      if (k === "dataset" || k === "model") { var at = s.lastIndexOf("@"); return k + ":" + (at > 0 ? s.slice(0, at) : s); }
-      if (k === "run") { var rr = REC[ref], ex = rr && rr.attrs && rr.attrs.experiment; return typeof ex === "string" && ex ? ex : "runs:(no experiment)"; }
+      var p = parseRef(ref), k = p.kind, s = p.name, ns = p.ws ? p.ws + "/" : "";
+      if (k === "dataset" || k === "model") { var at = s.lastIndexOf("@"); return ns + k + ":" + (at > 0 ? s.slice(0, at) : s); }
+      if (k === "run") { var rr = REC[ref], ex = rr && rr.attrs && rr.attrs.experiment; return typeof ex === "string" && ex ? ex : ns + "runs:(no experiment)"; }
       return ref;
     };
     var groups = new Map(), latest = new Map();
@@ -1457,7 +1654,8 @@
       if (a === b) return;
       var key = a + "\u0000" + b;
       var x = eAgg.get(key);
-      if (x) x[3]++; else eAgg.set(key, [a, b, e[2], 1]);
+      // [from, to, kind, crosses workspaces, how many record edges]
+      if (x) { x[4]++; if (e[3] === true) x[3] = true; } else eAgg.set(key, [a, b, e[2], e[3] === true, 1]);
     });
     var edges = Array.from(eAgg.values());
     // Longest-path layering, capped so a cycle in hostile data cannot spin forever.
@@ -1472,14 +1670,15 @@
       if (!moved) break;
     }
     var lay = buildLayout(layer, edges, null, function (gk) {
-      var k = gk.slice(0, gk.indexOf(":")), kind = k === "runs" ? "run" : k;
+      var k = refKind(gk), kind = k === "runs" ? "run" : k;
       var n = groups.get(gk) || 0;
       var latestRef = latest.get(gk);
       var r = REC[latestRef] || {};
       var info = { ref: gk, kind: kind, label: refShort(gk), health: healthBucket(recHealth(r)), badges: [],
-        count: kind === "experiment" ? plural(n - 1, "run") : kind === "run" ? plural(n, "run") : plural(n, "version") };
+        count: kind === "experiment" ? plural(n - 1, "run") : kind === "run" ? plural(n, "run") : plural(n, "version"),
+        ws: FED ? (latestRef ? nodeWs(latestRef) : refWs(gk)) : "", home: FED ? (latestRef ? recWs(latestRef) : refWs(gk)) : "" };
       if (kind === "model" && r.attrs && r.attrs.state) info.badges.push(String(r.attrs.state));
-      info._href = kind === "run" ? "#/runs" + buildQuery({ "f.experiment": ["(none)"] }) : lineageHash(latestRef);
+      info._href = kind === "run" ? "#/runs" + buildQuery({ "f.experiment": ["(none)"], "f.workspace": FED && refWs(gk) ? [refWs(gk)] : [] }) : lineageHash(latestRef);
       return info;
     });
     if (!lay.nodes.length) { v.appendChild(empty("No records yet.")); return v; }
@@ -1513,7 +1712,7 @@
     var unknown = refs.filter(function (r) { return known.indexOf(r) < 0; });
     v.appendChild(h("div", { cls: "titlebar" }, h("h1", null, known.length ? "Compare " + known.length + " " + (known.every(function (r) { return refKind(r) === "model"; }) ? "models" : "records") : "Compare"),
       h("p", { cls: "muted meta" }, "Best value per metric is marked ★ (which way is better: the experiment's gates, else its plugin; as strataml compare marks it).")));
-    if (unknown.length) v.appendChild(h("p", { cls: "warnline" }, "Ignored (not a run or model in this workspace, or over 20): " + unknown.map(function (r) { return clip(r, 80); }).join(", ")));
+    if (unknown.length) v.appendChild(h("p", { cls: "warnline" }, "Ignored (not a run or model " + HERE + ", or over 20): " + unknown.map(function (r) { return clip(r, 80); }).join(", ")));
     var diffOnly = q.diff === "1";
     if (known.length >= 2) {
       var cb = h("input", { type: "checkbox", tid: "diff-only", id: "diff-only" });
@@ -1544,7 +1743,7 @@
     }); });
     Object.keys(clash).forEach(function (k) { delete better[k]; });
     var head = h("tr", null, h("th", { scope: "col" }, "Key"), refs.map(function (r) {
-      return h("th", { scope: "col" }, refLink(r, clip(refShort(r), 40)));
+      return h("th", { scope: "col" }, refLink(r, clip(nameOf(r), 40)));
     }));
     var rows = [];
     function group(gname, title, keys, getter, isMetric) {
@@ -1582,10 +1781,17 @@
     if (!rows.length) return h("div", null, t, empty("No differences."));
     return h("div", { cls: "tscroll" }, t);
   }
+  // An experiment as the chart's picker names it: NAME, or WORKSPACE/NAME on a federated page
+  // (each member's runs are their own experiment's, even where two members share its name).
+  function expKey(ws, name) { return FED && ws ? ws + "/" + name : name; }
+  function expRef(key) {
+    var sl = FED ? key.indexOf("/") : -1;
+    return sl >= 0 ? key.slice(0, sl) + "/experiment:" + key.slice(sl + 1) : "experiment:" + key;
+  }
   function experimentChart(q, refs) {
-    var exps = (TABLES.experiments || []).map(function (e) { return e.name; });
+    var exps = (TABLES.experiments || []).map(function (e) { return expKey(e.workspace, e.name); });
     var runsBy = Object.create(null);
-    (TABLES.runs || []).forEach(function (r) { if (r.experiment) (runsBy[r.experiment] || (runsBy[r.experiment] = [])).push(r); });
+    (TABLES.runs || []).forEach(function (r) { if (r.experiment) { var ek = expKey(r.workspace, r.experiment); (runsBy[ek] || (runsBy[ek] = [])).push(r); } });
     Object.keys(runsBy).forEach(function (e) { if (exps.indexOf(e) < 0) exps.push(e); });
     exps.sort();
     var exp = qget(q, "experiment");
@@ -1593,7 +1799,7 @@
       for (var i = 0; i < refs.length && !exp; i++) {
         var ra = (REC[refs[i]] || {}).attrs || {};
         var ex = refKind(refs[i]) === "run" ? ra.experiment : REC[ra.produced_by] && REC[ra.produced_by].attrs.experiment;
-        if (typeof ex === "string") exp = refShort(ex);
+        if (typeof ex === "string") exp = expKey(refWs(ex), refShort(ex));
       }
     }
     if (!exp && exps.length) exp = exps[0];
@@ -1603,7 +1809,7 @@
     var mnames = Object.keys(mset).sort();
     var metric = qget(q, "metric");
     if (mnames.indexOf(metric) < 0) {
-      var gates = ((REC["experiment:" + exp] || {}).attrs || {}).gates;
+      var gates = ((REC[expRef(exp)] || {}).attrs || {}).gates;
       gates = Array.isArray(gates) ? gates.filter(function (g) { return typeof g === "string"; }) : [];
       var gm = gates.map(function (g) { return String(g).split(/[\s<>=!]/)[0]; }).filter(function (n) { return mnames.indexOf(n) >= 0; });
       metric = gm[0] || mnames[0] || "";
@@ -1635,7 +1841,7 @@
         return c;
       })(), h("figcaption", { cls: "muted" }, metric + " for " + plural(pts.length, "run") + " of " + exp + " by creation time" + (marks.length ? "; circles mark the compared runs." : "."))) :
         h("p", { cls: "muted", tid: "metric-chart" }, "No run of " + exp + " has " + (metric || "metrics") + ".")
-    ] : empty("No experiments in this workspace.");
+    ] : empty("No experiments " + HERE + ".");
     return section("Metric across an experiment's runs", "experiment-chart", body);
   }
 
@@ -1652,7 +1858,7 @@
     v.appendChild(h("div", { cls: "toolbar chipsbar" }, h("a", { href: "#/rules", cls: "chip" + (contract ? "" : " on") }, "All"),
       contracts.map(function (c) { return h("a", { href: "#/rules" + buildQuery({ contract: c }), cls: "chip" + (c === contract ? " on" : "") }, String(c)); })));
     var list = rules.filter(function (r) { return !contract || r.contract === contract; });
-    v.appendChild(table(["Code", "Severity", "Name", "Summary", "In this workspace"], list.map(function (r) {
+    v.appendChild(table(["Code", "Severity", "Name", "Summary", FED ? "In these workspaces" : "In this workspace"], list.map(function (r) {
       return h("tr", null, h("td", { cls: "nowrap" }, h("a", { href: "#/rules/" + enc(r.code), cls: "mono" }, r.code)),
         h("td", null, h("span", { cls: "sev sev-" + r.severity }, fmtVal(r.severity))), h("td", { cls: "mono" }, fmtVal(r.name)),
         h("td", { cls: "wrap" }, inlineMd(String(r.summary || ""))), h("td", { cls: "num" + (counts[r.code] ? " t-err" : "") }, String(counts[r.code] || 0)));
@@ -1670,12 +1876,14 @@
     v.appendChild(h("div", { cls: "card md" }, markdown(String(r.body || ""))));
     var hits = [];
     FINDINGS.forEach(function (f, i) { if (f.code === code) hits.push([f, ownerOf(i)]); });
-    v.appendChild(section("Findings in this workspace", "rule-findings", hits.length ? table(["Record", "Severity", "Message", "Where"], hits.slice(0, 500).map(function (x) {
+    v.appendChild(section("Findings " + HERE, "rule-findings", hits.length ? table(["Record", "Severity", "Message", "Where"], hits.slice(0, 500).map(function (x) {
       var f = x[0];
-      return h("tr", { tid: "finding", "data-code": f.code }, h("td", null, x[1] ? refLink(x[1]) : "workspace"),
+      var where = f.path ? f.path + (f.line !== null && f.line !== undefined ? ":" + f.line : "") : "—";
+      if (FED && f.workspace) where = f.workspace + ": " + where;
+      return h("tr", { tid: "finding", "data-code": f.code }, h("td", null, x[1] ? refLink(x[1]) : FED && f.workspace ? "workspace " + f.workspace : "workspace"),
         h("td", null, h("span", { cls: "sev sev-" + f.severity }, fmtVal(f.severity))), h("td", { cls: "wrap" }, fmtVal(f.message)),
-        h("td", { cls: "mono wrap" }, f.path ? f.path + (f.line !== null && f.line !== undefined ? ":" + f.line : "") : "—"));
-    })) : h("p", { cls: "ok-line" }, "✓ Nothing in this workspace breaks this rule.")));
+        h("td", { cls: "mono wrap" }, where));
+    })) : h("p", { cls: "ok-line" }, "✓ Nothing " + HERE + " breaks this rule.")));
     return v;
   }
   // A deliberately tiny Markdown subset: paragraphs, "- " lists and `code`, all as DOM nodes.
