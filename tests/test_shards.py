@@ -277,3 +277,52 @@ def test_the_workflows_init_writes_pass_the_github_workflow_schema(tmp_path: Pat
         assert done.returncode == 0, (flow, done.stdout, done.stderr)
     done = subprocess.run([*check, str(broken)], capture_output=True, text=True)
     assert done.returncode == 1 and "runs_on" in done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_a_matrix_of_clones_each_pulling_only_its_shard_verifies_the_workspace(ws: Path, tmp_path: Path, capsys) -> None:
+    """What the CI matrix does, with real git-lfs: the workspace's CSVs in Git LFS, pushed to a
+    remote; each job a fresh clone with pointers only that pulls just its shard's files
+    (`--list-files` -> `git lfs pull --include`), checks its shard with --require-content and
+    hands in its report; the merged report gates. A job that pulled nothing fails (the control)."""
+    from test_git_rules import commit_all, git, need_lfs
+
+    need_lfs()
+    git(ws, "init", "-q", "-b", "main")
+    git(ws, "lfs", "install", "--local")
+    (ws / ".gitattributes").write_text("*.csv filter=lfs diff=lfs merge=lfs -text\n")
+    (ws / ".gitignore").write_text(".strataml/\n")
+    commit_all(ws, "workspace with its data in Git LFS")
+    routed = set(git(ws, "lfs", "ls-files", "-n").split("\n"))
+    assert len(routed) >= 2, routed
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(ws, "push", "-q", remote.as_uri(), "main")  # the LFS objects go too (file:// transfer)
+    total, reports, pulled_by = 2, [], {}
+    for k in range(1, total + 1):
+        job = tmp_path / f"job-{k}"
+        git(tmp_path, "clone", "-q", remote.as_uri(), str(job), env={"GIT_LFS_SKIP_SMUDGE": "1"})
+        git(job, "lfs", "install", "--local")
+        code, listed, err = invoke(job, "doctor", "--shard", f"{k}/{total}", "--list-files", capsys=capsys)
+        assert code == 0, err
+        mine = {p for p in listed.split("\n") if p}
+        if mine:
+            git(job, "lfs", "pull", "--include", ",".join(sorted(mine)))
+        present = {p for p in routed if not (job / p).read_bytes().startswith(b"version https://git-lfs")}
+        assert present == mine & routed, (k, present, mine)  # this job's part, and nothing else
+        pulled_by[k] = present
+        out = tmp_path / f"shard-{k}.json"
+        code, _o, err = invoke(job, "doctor", "--shard", f"{k}/{total}", "--require-content", "--strict",
+                               "--format", "json", "-o", str(out), capsys=capsys)
+        assert code == 0, err
+        reports.append(str(out))
+    assert pulled_by[1] | pulled_by[2] == routed and not pulled_by[1] & pulled_by[2]
+    code, _o, err = invoke(ws, "report", "merge", *reports, "--strict", capsys=capsys)
+    assert code == 0, err
+    # The control: a job that skipped its pull fails its shard, content being required.
+    lazy = tmp_path / "lazy"
+    git(tmp_path, "clone", "-q", remote.as_uri(), str(lazy), env={"GIT_LFS_SKIP_SMUDGE": "1"})
+    shard = next(k for k, files in pulled_by.items() if files)
+    code, out, _e = invoke(lazy, "doctor", "--shard", f"{shard}/{total}", "--require-content", "--format", "json",
+                           capsys=capsys)
+    assert code == 2 and "TFC0006" in out
