@@ -107,7 +107,7 @@ def test_output_is_refused_when_it_is_a_folder(ws: Path, strataml_exe: list[str]
 
 def test_output_file_and_formats(ws: Path, strataml_exe: list[str], tmp_path: Path) -> None:
     with_error(ws)
-    for fmt in ("text", "json", "sarif", "github"):
+    for fmt in ("text", "json", "sarif", "github", "markdown"):
         out = tmp_path / f"report.{fmt}"
         proc = cli(strataml_exe, "-C", str(ws), "doctor", "--format", fmt, "--output", str(out))
         assert proc.returncode == 2 and proc.stdout == ""

@@ -34,7 +34,9 @@ def rendered(ws: Path, fmt: str, **options: object) -> str:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("fmt,suffix", [("text", "txt"), ("json", "json"), ("sarif", "sarif"), ("github", "github")])
+@pytest.mark.parametrize(
+    "fmt,suffix", [("text", "txt"), ("json", "json"), ("sarif", "sarif"), ("github", "github"), ("markdown", "md")]
+)
 def test_report_matches_golden(ws: Path, fmt: str, suffix: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     text = rendered(broken(ws), fmt)

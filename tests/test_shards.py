@@ -180,6 +180,10 @@ def test_merged_shards_are_the_full_report(broken_repo: Path, capsys, tmp_path: 
     _c, full_sarif, _ = invoke(broken_repo, "doctor", "--format", "sarif", capsys=capsys)
     _c, merged_sarif, _ = invoke(broken_repo, "report", "merge", *map(str, files), "--format", "sarif", capsys=capsys)
     assert merged_sarif == full_sarif  # byte for byte: the same findings in the same order
+    _c, full_md, _ = invoke(broken_repo, "doctor", "--format", "markdown", capsys=capsys)
+    _c, merged_md, _ = invoke(broken_repo, "report", "merge", *map(str, files), "--format", "markdown", capsys=capsys)
+    rows = [line for line in full_md.splitlines() if line.startswith("| ")]
+    assert len(rows) > 3 and rows == [line for line in merged_md.splitlines() if line.startswith("| ")]
     # --strict on the merge: warnings fail too.
     assert invoke(broken_repo, "report", "merge", *map(str, files), "--strict", capsys=capsys)[0] == 2
 

@@ -32,7 +32,8 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="text for people, json for scripts, sarif for code scanning, github for workflow annotations.",
+    help="text for people, json for scripts, sarif for code scanning, github for workflow annotations, "
+    "markdown for a job summary or a pull-request comment.",
 )
 @click.option(
     "-o",

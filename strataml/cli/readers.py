@@ -13,6 +13,7 @@ from strataml.cli.main import State
 from strataml.cli.output import complete_refs, number, plain, wants_color
 from strataml.controls import shown
 from strataml.read.query import KIND_OF_LIST, Graph
+from strataml.reporters import FORMATS as REPORT_FORMATS
 
 FORMATS = click.Choice(("text", "json"))
 
@@ -414,9 +415,7 @@ def report_experiment(state: State, ref: str, fmt: str) -> int:
 
 @report.command("merge")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option(
-    "--format", "fmt", type=click.Choice(("text", "json", "sarif", "github")), default="text", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 2), whatever the shards were run with.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
 def report_merge(reports: tuple[Path, ...], fmt: str, strict: bool, output: Path | None) -> int:
@@ -425,8 +424,9 @@ def report_merge(reports: tuple[Path, ...], fmt: str, strict: bool, output: Path
     commit, run with the same options, each once.
 
     \b
-    Example (the merge job of a matrix):
+    Examples (the merge job of a matrix):
       strataml report merge shard-*.json --format sarif -o strataml.sarif
+      strataml report merge shard-*.json --strict --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
     from strataml.cli.output import emit
     from strataml.doctor.merge import merge

@@ -24,7 +24,7 @@ def repo_path(path: str, options: RenderOptions) -> str:
 
 
 # Format -> the module that renders it, imported only when used (the text one loads rich).
-_MODULES = {"text": "text", "json": "json_report", "sarif": "sarif", "github": "github"}
+_MODULES = {"text": "text", "json": "json_report", "sarif": "sarif", "github": "github", "markdown": "markdown"}
 FORMATS = tuple(_MODULES)
 
 
