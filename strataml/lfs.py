@@ -203,3 +203,32 @@ def _show(value: bytes) -> str:
     # them, and the doctor spells bytes that are not UTF-8 as \xNN (controls.undecodable).
     text = value.decode("utf-8", "surrogateescape")
     return f"'{text if len(text) <= 80 else text[:77] + '...'}'"
+
+
+# Longest value handed to one `git lfs pull --include`: far below Linux's 128 KiB for one argument.
+INCLUDE_LIMIT = 32 * 1024
+_GLOB = frozenset("\\*?[]")
+
+
+def include_patterns(paths: list[str], limit: int = INCLUDE_LIMIT) -> list[str]:
+    """`paths` as values for `git lfs pull --include`, each at most `limit` long (one pull per
+    value). git-lfs reads a value as comma-separated gitignore-style globs: glob characters are
+    backslash-escaped, and a comma (it has no escape) or a control character becomes `?`, which
+    matches it and, at worst, one more file of a near-identical name."""
+    values: list[str] = []
+    current: list[str] = []
+    length = 0
+    for path in paths:
+        pattern = "".join(
+            "\\" + c if c in _GLOB else "?" if c == "," or ord(c) < 32 or ord(c) == 127 else c for c in path
+        )
+        if pattern.startswith(("!", "#")):
+            pattern = "\\" + pattern
+        if current and length + 1 + len(pattern) > limit:
+            values.append(",".join(current))
+            current, length = [], 0
+        current.append(pattern)
+        length += len(pattern) + (1 if length else 0)
+    if current:
+        values.append(",".join(current))
+    return values

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import age, copy_example, edit_yaml, require_extra
 from strataml import schemas
+from strataml.errors import StrataError
 from strataml.read.dashboard import read_payload
 from strataml.read.query import Graph
 
@@ -56,7 +57,11 @@ def cli(exe: list[str], *args: str, cwd: Path) -> subprocess.CompletedProcess[st
 def members(tmp_path_factory: pytest.TempPathFactory) -> Path:
     top = tmp_path_factory.mktemp("fed")
     make_member(top / "a", "team-a")
-    make_member(top / "b", "team-b")
+    b = make_member(top / "b", "team-b")
+    # Team B's record of the same bytes says something else about them: shown per name, not lost.
+    edit_yaml(b / "datasets/iris/1/dataset.yaml", lambda d: d.update(description="Team B's copy of iris."))
+    age(b)
+    commit(b, "describe")
     make_member(top / "c", "team-c", rename_iris="flowers")
     return top
 
@@ -93,8 +98,19 @@ def test_a_digest_in_three_workspaces_is_one_dataset_with_every_name(joined: dic
     assert joined["aliases"]["team-c/dataset:flowers@1"] == "team-a/dataset:iris@1"
     ids = {n["id"] for n in joined["nodes"]}
     assert "team-c/dataset:flowers@1" not in ids and "team-b/dataset:iris@1" not in ids
+    assert iris["differ"] == ["description"]
+    assert iris["names"][1]["attrs"]["description"] == "Team B's copy of iris."
+    assert iris["attrs"]["description"] == iris["names"][0]["attrs"]["description"] != "Team B's copy of iris."
     graph = Graph(joined)
     assert graph.find("team-c/dataset:flowers@1")["id"] == "team-a/dataset:iris@1"
+    assert graph.find("dataset:flowers@1")["id"] == "team-a/dataset:iris@1"  # one member has that name
+    assert graph.find("dataset:iris@1")["id"] == "team-a/dataset:iris@1"  # three names, one record
+    with pytest.raises(StrataError, match="several workspaces"):
+        graph.find("experiment:iris-logreg")
+    from strataml.read.query import rows, select
+
+    team_c = {r["id"] for r in select(rows(graph, "datasets"), ["workspace=team-c"], None, False, None)}
+    assert "team-a/dataset:iris@1" in team_c and len(team_c) == 3  # the joined dataset is team-c's too
     downstream = {s.node for s in graph.lineage("team-a/dataset:iris@1", "down")}
     for team in ("team-a", "team-b", "team-c"):
         assert f"{team}/model:iris-classifier@1" in downstream  # lineage crosses the repositories
@@ -187,13 +203,20 @@ def test_missing_broken_and_stale_members_are_shown_never_dropped(
     assert schemas.validate("federation", out) == []
 
 
-def test_names_must_differ_and_can_be_given(members: Path, strataml_exe: list[str]) -> None:
-    twice = cli(strataml_exe, "index", "--federate", "a", "a", "-o", "-", cwd=members)
-    assert twice.returncode != 0 and "both named 'team-a'" in twice.stderr and "=" in twice.stderr
+def test_names_must_differ_and_can_be_given(members: Path, strataml_exe: list[str], tmp_path: Path) -> None:
+    twin = tmp_path / "a2"
+    shutil.copytree(members / "a", twin, symlinks=True)  # another checkout of team-a: the same name
+    twice = cli(strataml_exe, "index", "--federate", str(members / "a"), str(twin), "-o", "-", cwd=members)
+    assert twice.returncode == 3 and "both named 'team-a'" in twice.stderr and "NAME=PATH" in twice.stderr
     assert "Traceback" not in twice.stderr
-    named = cli(strataml_exe, "index", "--federate", "x=a", "y=a", "-o", "-", cwd=members)
+    named = cli(strataml_exe, "index", "--federate", "x=a", f"y={twin}", "-o", "-", cwd=members)
     assert named.returncode == 0, named.stderr
     assert [w["name"] for w in json.loads(named.stdout)["workspaces"]] == ["x", "y"]
+    same = cli(strataml_exe, "index", "--federate", "a", "./a/", "-o", "-", cwd=members)
+    assert same.returncode == 3 and "are the same member" in same.stderr
+    for bad in ("=a", "Team-A=a", "team a=a"):
+        refused = cli(strataml_exe, "index", "--federate", bad, "b", "-o", "-", cwd=members)
+        assert refused.returncode == 3 and "NAME=PATH" in refused.stderr, (bad, refused.stderr)
 
 
 def test_usage_errors_say_what_to_do(members: Path, strataml_exe: list[str]) -> None:
@@ -311,6 +334,20 @@ def test_the_api_serves_the_federation_and_follows_a_member_that_changes(
         raise AssertionError("the served federation never showed team-b's change")
     single = fed_server.get("/api/v1/records/run:nothing-like-this")
     assert single.status == 404
+    # A member that goes away is shown as missing, not served as it was.
+    (members / "c").rename(members / "c.away")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status = {w["name"]: w["status"] for w in fed_server.ok_json("/api/v1/workspaces")}
+            if status.get("c") == "missing":  # named after its folder: its own name went with it
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"a removed member is still served: {status}")
+        assert fed_server.get("/api/v1/records/team-c/model:iris-classifier@1").status == 404
+    finally:
+        (members / "c.away").rename(members / "c")
 
 
 def test_one_workspace_server_has_no_members(members: Path, strataml_exe: list[str], tmp_path: Path) -> None:

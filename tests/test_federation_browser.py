@@ -92,6 +92,8 @@ def make_member(target: Path, name: str, variant: bool = False) -> Path:
         for run in root.glob("runs/*synthetic-logreg*"):
             shutil.rmtree(run)
         (root / "models/iris-classifier/lifecycle.jsonl").unlink()
+        # Its record of the same bytes carries another licence: shown per name, and flagged.
+        edit_yaml(root / "datasets/flowers/1/dataset.yaml", lambda d: d.update(license="CC0-1.0"))
     age(root)
     git_commit(root)
     return root
@@ -358,6 +360,9 @@ def test_a_deep_link_to_another_name_opens_the_joined_record(fed: Federation, pa
             expect(row).to_have_attribute("data-workspace", name["workspace"])
             expect(row).to_contain_text(name["path"])
         expect(shown.get_by_test_id("record-workspace")).to_contain_text(record["workspace"])
+        assert "license" in record["differ"]
+        expect(aka.get_by_test_id("aka-differ")).to_contain_text("license")
+        expect(aka.locator(f'[data-testid="aka-row"][data-ref="{alias}"]')).to_contain_text("CC0-1.0")
     # The other names reach the same lineage; a team-c run's input links to the joined record.
     lineage = open_view(page, fed.url, "#/lineage/" + quote(alias, safe=""), "lineage")
     expect(lineage.locator('[data-testid="lineage-node"][data-focus="1"]')).to_have_attribute("data-ref", canonical)

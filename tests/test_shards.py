@@ -234,12 +234,14 @@ def test_init_ci_shards_writes_a_matrix_whose_commands_work(tmp_path: Path, caps
     flow = yaml.safe_load(text)
     assert flow["jobs"]["shard"]["strategy"]["matrix"]["shard"] == [1, 2, 3]
     assert flow["jobs"]["shard"]["strategy"]["fail-fast"] is False
-    assert flow["jobs"]["merge"]["needs"] == "shard" and flow["jobs"]["merge"]["if"] == "always()"
+    assert flow["jobs"]["merge"]["needs"] == "shard" and flow["jobs"]["merge"]["if"] == "${{ !cancelled() }}"
+    upload = next(s for s in flow["jobs"]["merge"]["steps"] if "upload-sarif" in str(s.get("uses")))
+    assert upload["continue-on-error"] is True  # no code scanning (a fork, a private repository): the gate runs
     assert "{n}" not in text and "{shards}" not in text
     # Every strataml command the workflow runs, run here as the jobs would (K from the matrix).
     commands = [c for step in flow["jobs"]["shard"]["steps"] + flow["jobs"]["merge"]["steps"]
                 for c in str(step.get("run", "")).splitlines() if "strataml" in c and "pip install" not in c]
-    assert any("--list-files" in c for c in commands) and any("report merge" in c for c in commands)
+    assert any("--lfs-include" in c for c in commands) and any("report merge" in c for c in commands)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}  # this strataml
     for k in (1, 2, 3):
         for command in commands:
@@ -292,6 +294,12 @@ def test_a_matrix_of_clones_each_pulling_only_its_shard_verifies_the_workspace(w
     from test_git_rules import commit_all, git, need_lfs
 
     need_lfs()
+    # A file name git-lfs would read as globs and separators, were it not escaped.
+    odd = tmp_path / "odd,name [x]*?.csv"
+    odd.write_text("a,b\n1,2\n")
+    code, _o, err = invoke(ws, "dataset", "add", "odd", str(odd), "--version", "1", "--license", "CC0-1.0",
+                           "--source", "made for this test", capsys=capsys)
+    assert code == 0, err
     git(ws, "init", "-q", "-b", "main")
     git(ws, "lfs", "install", "--local")
     (ws / ".gitattributes").write_text("*.csv filter=lfs diff=lfs merge=lfs -text\n")
@@ -310,8 +318,10 @@ def test_a_matrix_of_clones_each_pulling_only_its_shard_verifies_the_workspace(w
         code, listed, err = invoke(job, "doctor", "--shard", f"{k}/{total}", "--list-files", capsys=capsys)
         assert code == 0, err
         mine = {p for p in listed.split("\n") if p}
-        if mine:
-            git(job, "lfs", "pull", "--include", ",".join(sorted(mine)))
+        code, includes, err = invoke(job, "doctor", "--shard", f"{k}/{total}", "--lfs-include", capsys=capsys)
+        assert code == 0, err
+        for include in includes.splitlines():  # as the workflow does: one pull per line
+            git(job, "lfs", "pull", "--include", include)
         present = {p for p in routed if not (job / p).read_bytes().startswith(b"version https://git-lfs")}
         assert present == mine & routed, (k, present, mine)  # this job's part, and nothing else
         pulled_by[k] = present
@@ -321,6 +331,7 @@ def test_a_matrix_of_clones_each_pulling_only_its_shard_verifies_the_workspace(w
         assert code == 0, err
         reports.append(str(out))
     assert pulled_by[1] | pulled_by[2] == routed and not pulled_by[1] & pulled_by[2]
+    assert "datasets/odd/1/odd,name [x]*?.csv" in routed
     code, _o, err = invoke(ws, "report", "merge", *reports, "--strict", capsys=capsys)
     assert code == 0, err
     # The control: a job that skipped its pull fails its shard, content being required.
@@ -330,3 +341,16 @@ def test_a_matrix_of_clones_each_pulling_only_its_shard_verifies_the_workspace(w
     code, out, _e = invoke(lazy, "doctor", "--shard", f"{shard}/{total}", "--require-content", "--format", "json",
                            capsys=capsys)
     assert code == 2 and "TFC0006" in out
+
+
+def test_lfs_include_values_escape_globs_and_stay_short() -> None:
+    from strataml.lfs import include_patterns
+
+    assert include_patterns(["a/b.csv", "c/odd,name [x]*?.csv", "d/!bang", "e/\\back"]) == [
+        "a/b.csv,c/odd?name \\[x\\]\\*\\?.csv,d/!bang,e/\\\\back"
+    ]
+    assert include_patterns(["!top", "#top"]) == ["\\!top,\\#top"]
+    many = [f"runs/{i:06d}/model.bin" for i in range(5000)]
+    values = include_patterns(many, limit=1000)
+    assert all(len(v) <= 1000 for v in values) and len(values) > 50
+    assert [p for v in values for p in v.split(",")] == many

@@ -80,6 +80,8 @@ def dashboard(
         from strataml.errors import WorkspaceNotFound
         from strataml.read import federate as federation
 
+        if not members:
+            raise click.UsageError("--federate needs the workspaces to join (e.g. strataml dashboard --federate A B C)")
         root: Path | None
         try:
             root = state.root()

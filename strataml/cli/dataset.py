@@ -80,6 +80,7 @@ def add_command(
         tr = record["time_range"]
         click.echo(f"  time range {tr['start']} .. {tr['end']} ({tr['column']})")
     if not license_ or not source:
-        click.echo("  note: no --license or --source given; `strataml doctor` will warn (TFC0002-W001)")
+        absent = " or ".join(o for o, v in (("--license", license_), ("--source", source)) if not v)
+        click.echo(f"  note: no {absent} given; `strataml doctor` will warn (TFC0002-W001)")
     click.echo(f"Next: `{commit_step(root, [folder], record['ref'])}`, then `strataml doctor --strict`.")
     return 0

@@ -91,7 +91,14 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     "--list-files",
     is_flag=True,
     help="With --shard: print the recorded files the shard reads, one per line from the repository's "
-    "top (for `git lfs pull --include`), and check nothing.",
+    "top, and check nothing.",
+)
+@click.option(
+    "--lfs-include",
+    is_flag=True,
+    help="With --shard: print the shard's files as `git lfs pull --include` values, one per line (each at "
+    "most 32 KiB, globs escaped), and check nothing: "
+    'while IFS= read -r inc; do git lfs pull --include="$inc"; done',
 )
 @click.option("--list-rules", is_flag=True, help="List every rule: code, severity, name, contract, whether enforced.")
 @click.option("--explain", metavar="CODE", help="Explain one rule: what, why, an example and the fix.")
@@ -111,6 +118,7 @@ def doctor(
     write_baseline: Path | None,
     shard: str | None,
     list_files: bool,
+    lfs_include: bool,
     list_rules: bool,
     explain: str | None,
 ) -> int:
@@ -151,8 +159,12 @@ def doctor(
     if explain:
         emit(output, lambda s, c: _explain(s, c, fmt, explain), _root_if_any(state))
         return 0
-    if list_files and shard is None:
-        raise click.UsageError("--list-files lists a shard's files: give --shard K/N")
+    if (list_files or lfs_include) and shard is None:
+        raise click.UsageError(
+            f"--{'list-files' if list_files else 'lfs-include'} lists a shard's files: give --shard K/N"
+        )
+    if list_files and lfs_include:
+        raise click.UsageError("give --list-files (paths) or --lfs-include (git lfs pull values), not both")
     if shard is not None and (since or write_baseline is not None):
         raise click.UsageError("--shard checks the whole workspace in parts: not with --since or --write-baseline")
     if write_baseline is not None and baseline is not None:
@@ -177,8 +189,9 @@ def doctor(
         from strataml.doctor.shards import parse
 
         part = parse(shard)
-        if list_files:
-            emit(output, lambda s, _c: _list_shard_files(root, part.index, part.total, fmt, s), root)
+        if list_files or lfs_include:
+            listing = "lfs-include" if lfs_include else fmt
+            emit(output, lambda s, _c: _list_shard_files(root, part.index, part.total, listing, s), root)
             return 0
     options = engine.Options(
         require_content=require_content,
@@ -240,6 +253,10 @@ def _list_shard_files(root: Path, index: int, total: int, fmt: str, stream: Text
     if fmt == "json":
         json.dump({"shard": f"{index}/{total}", "bytes": size, "files": files}, stream, indent=2)
         stream.write("\n")
+    elif fmt == "lfs-include":
+        from strataml.lfs import include_patterns
+
+        stream.writelines(value + "\n" for value in include_patterns(files))
     else:
         stream.writelines(shown(f) + "\n" for f in files)
 

@@ -114,9 +114,10 @@ def _federate(state: State, members: list[str], output: str | None) -> int:
     else:
         target = root / federate.DEFAULT if output is None and root is not None else Path(str(output))
         write_output(target, text, root)
+        count, cross = len(joined["workspaces"]), sum(1 for e in joined["edges"] if e.get("cross"))
         click.echo(
-            f"Wrote {target} ({len(joined['workspaces'])} workspaces, {len(joined['nodes'])} nodes, "
-            f"{sum(1 for e in joined['edges'] if e.get('cross'))} edges across workspaces).",
+            f"Wrote {target} ({count} workspace{'' if count == 1 else 's'}, {len(joined['nodes'])} nodes, "
+            f"{cross} edge{'' if cross == 1 else 's'} across workspaces).",
             err=True,
         )
     for member in joined["workspaces"]:

@@ -84,9 +84,12 @@ def serve(
     if federate:
         from strataml.read.federate import read_members
 
-        read_members(list(members), writable=not read_only)  # names checked before the port is taken
+        # Names checked, and what cannot be read said, before the port is taken.
+        for member in read_members(list(members), writable=not read_only):
+            if member.status != "fresh":
+                click.echo(f"{member.name}: {member.status}: {member.message or ''}", err=True)
         root = None
-        shown_root = f"{len(members)} workspaces"
+        shown_root = f"{len(members)} workspace{'' if len(members) == 1 else 's'}"
     else:
         root = state.root()
         shown_root = str(root)
@@ -109,11 +112,10 @@ def serve(
             f"cannot listen on {host}:{port}: {exc.strerror}", "pick another --port (0: any free one)"
         ) from None
     bound = sock.getsockname()[1]
+    writes = "" if read_only else ", indexes in each workspace's .strataml/" if federate else ", index in .strataml/"
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}/"
-    click.echo(
-        f"Serving {shown_root} at {url} (API: {url}api/v1/, read-only{'' if read_only else ', index in .strataml/'})"
-    )
+    click.echo(f"Serving {shown_root} at {url} (API: {url}api/v1/, read-only{writes})")
     click.echo("Ctrl-C stops it.", err=True)
     if open_:
         import threading

@@ -26,12 +26,24 @@ def _read(path: Path) -> dict[str, Any]:
         if path.stat().st_size > MAX_REPORT:
             raise bad("too large")
         doc = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise bad(str(exc)) from None
+    except OSError as exc:
+        raise bad(f"cannot read it: {exc.strerror}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise bad("not JSON: was it written with --format json?") from None
+    if isinstance(doc, dict) and str(doc.get("$schema", "")).startswith("https://json.schemastore.org/sarif"):
+        raise bad("a SARIF file: merge takes the shards' --format json reports, and writes SARIF itself")
     shard = doc.get("shard") if isinstance(doc, dict) else None
     if not isinstance(shard, dict) or doc.get("version") != 1 or not isinstance(doc.get("findings"), list):
-        raise bad("no shard in it: was it written with --shard?")
+        raise bad("no shard in it: was it written with --shard K/N --format json?")
     return doc
+
+
+def _difference(mine: Any, theirs: Any) -> str:
+    """What two shards' options disagree on, key by key ("strict: true vs false"), else both."""
+    if isinstance(mine, dict) and isinstance(theirs, dict):
+        keys = sorted(k for k in {*mine, *theirs} if mine.get(k) != theirs.get(k))
+        return "; ".join(f"{k}: {shown(json.dumps(mine.get(k)))} vs {shown(json.dumps(theirs.get(k)))}" for k in keys)
+    return f"{shown(str(mine))} vs {shown(str(theirs))}"
 
 
 def merge(paths: list[Path], strict: bool = False) -> Report:
@@ -45,7 +57,7 @@ def merge(paths: list[Path], strict: bool = False) -> Report:
             if shard.get(key) != first.get(key):
                 raise StrataError(
                     f"{shown(str(path))} and {shown(str(docs[0][0]))} differ in {what} "
-                    f"({shown(str(shard.get(key)))} and {shown(str(first.get(key)))})",
+                    f"({_difference(shard.get(key), first.get(key))})",
                     "merge the reports of one run: the same commit, options and N",
                 )
         index = shard.get("index")

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from strataml.controls import shown
 from strataml.errors import StrataError
 from strataml.records import Record
 from strataml.times import parse_time
@@ -42,21 +43,24 @@ def parse(text: str, environ: dict[str, str] | None = None) -> Shard:
     """K/N, or `auto`: GitLab's CI_NODE_INDEX and CI_NODE_TOTAL (1-based)."""
     env = os.environ if environ is None else environ
     raw = text.strip()
+    said = text
     if raw == "auto":
         index, total = env.get("CI_NODE_INDEX", ""), env.get("CI_NODE_TOTAL", "")
-        if not (index and total):
+        unset = [name for name, value in (("CI_NODE_INDEX", index), ("CI_NODE_TOTAL", total)) if not value]
+        if unset:
             raise StrataError(
-                "--shard auto: CI_NODE_INDEX and CI_NODE_TOTAL are not set",
-                "GitLab sets them with `parallel: N`; elsewhere give --shard K/N (e.g. from a matrix)",
+                f"--shard auto: {' and '.join(unset)} {'is' if len(unset) == 1 else 'are'} not set",
+                "GitLab sets both with `parallel: N`; elsewhere give --shard K/N (e.g. from a matrix)",
             )
         raw = f"{index}/{total}"
+        said = f"auto (CI_NODE_INDEX={shown(index)}, CI_NODE_TOTAL={shown(total)})"
     k, sep, n = raw.partition("/")
     if not sep or not (k.isascii() and k.isdigit() and n.isascii() and n.isdigit()):
-        raise StrataError(f"--shard {text!r} is not K/N", "e.g. --shard 2/4: the second of four shards")
+        raise StrataError(f"--shard {shown(said)} is not K/N", "e.g. --shard 2/4: the second of four shards")
     shard = Shard(int(k), int(n))
     if not 1 <= shard.total <= MAX_SHARDS or not 1 <= shard.index <= shard.total:
         raise StrataError(
-            f"--shard {text}: K must be 1 to N and N 1 to {MAX_SHARDS}", "e.g. --shard 1/4 ... --shard 4/4"
+            f"--shard {shown(said)}: K must be 1 to N and N 1 to {MAX_SHARDS}", "e.g. --shard 1/4 ... --shard 4/4"
         )
     return shard
 

@@ -193,7 +193,7 @@ class FederatedLive(Live):
             try:
                 st = os.stat(path)
             except OSError:
-                keys.append(None)  # missing: looked at again each time (it may appear)
+                keys.append("missing")  # a member that goes (or comes back) is a change like any other
                 continue
             if path.is_dir():
                 root = path.resolve()
@@ -214,7 +214,9 @@ class FederatedLive(Live):
         key = self._key()
         if previous is not None and key is not None and key == previous.key:
             return previous
-        if previous is not None and key is None and now < previous.expires:
+        # No key (a member that cannot be keyed just now): the last join stands for a while, unless
+        # it was keyed, so something changed since.
+        if previous is not None and key is None and previous.key is None and now < previous.expires:
             return previous
         self._rebuilding = previous is not None
         try:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml import schemas
+from strataml.controls import shown
 from strataml.doctor.rules.lineage import refs_in
 from strataml.errors import StrataError
 from strataml.numbers import as_float
@@ -49,10 +50,18 @@ class Member:
 
 
 def split_member(text: str) -> tuple[str | None, str]:
-    """`NAME=PATH` -> (NAME, PATH); a plain PATH -> (None, PATH)."""
+    """`NAME=PATH` -> (NAME, PATH); a plain PATH -> (None, PATH). Text before `=` with no `/` in
+    it is meant as a name: one that is not a valid name is refused, never taken for a path."""
     name, sep, path = text.partition("=")
     if sep and NAME.match(name):
         return name, path
+    if sep and "/" not in name:
+        raise StrataError(
+            f"member {shown(text)}: {shown(name)!s} is not a member name"
+            if name
+            else f"member {shown(text)} has no name",
+            "NAME=PATH, NAME of a-z, 0-9, '.', '_' and '-' (at most 63), e.g. team-a=../team-a",
+        )
     return None, text
 
 
@@ -72,17 +81,24 @@ def read_members(texts: list[str], writable: bool = True) -> list[Member]:
     if len(texts) > MAX_MEMBERS:
         raise StrataError(f"{len(texts)} members: a federation joins at most {MAX_MEMBERS}", "join fewer")
     members = []
+    places: dict[str, str] = {}
     for text in texts:
         name, path = split_member(text)
         if not path.strip():
             raise StrataError(f"member {text!r} names no path", "give a workspace folder or an index.json file")
+        place = os.path.realpath(path)
+        if place in places and os.path.exists(place):
+            raise StrataError(
+                f"{shown(places[place])} and {shown(text)} are the same member", "name each workspace once"
+            )
+        places[place] = text
         members.append(_read(name, path, writable))
     seen: dict[str, str] = {}
     for m in members:
         if m.name in seen:
             raise StrataError(
-                f"two members are both named {m.name!r} ({seen[m.name]} and {m.source})",
-                f"name them yourself: team-a={seen[m.name]} team-b={m.source}",
+                f"two members are both named {m.name!r} ({shown(seen[m.name])} and {shown(m.source)})",
+                f"name them: a={shown(seen[m.name])} b={shown(m.source)} (NAME=PATH; NAME as a-z, 0-9, . _ -)",
             )
         seen[m.name] = m.source
     return sorted(members, key=lambda m: m.name)
@@ -203,7 +219,17 @@ def federate(members: list[Member]) -> dict[str, Any]:
             out = {**node, "id": nid, "workspace": m.name, "attrs": _namespaced(m.name, node, aliases)}
             if nid in names:
                 copies = [(ref, *every[ref]) for ref in names[nid]]
-                out["names"] = [{"ref": ref, "workspace": ws, "path": n["path"]} for ref, ws, n in copies]
+                # Each name with its own metadata: the same bytes may carry another licence or
+                # description in another team's record, and a reader must see that, not one of them.
+                out["names"] = [
+                    {"ref": ref, "workspace": ws, "path": n["path"], "attrs": n["attrs"]} for ref, ws, n in copies
+                ]
+                differ = sorted(
+                    {k for _r, _w, n in copies for k in {*n["attrs"], *node["attrs"]}}
+                    - {k for k in node["attrs"] if all(n["attrs"].get(k) == node["attrs"][k] for _r, _w, n in copies)}
+                )
+                if differ:
+                    out["differ"] = differ
                 out["findings"] = {
                     k: sum(n["findings"].get(k, 0) for _r, _w, n in copies) for k in ("errors", "warnings", "infos")
                 }

@@ -12,7 +12,7 @@ from strataml.errors import StrataError
 from strataml.refs import AmbiguousRef, closest, expand
 from strataml.times import parse_time
 
-_NOT_FIELDS = ("metrics", "tags", "signers")  # a row's maps and lists: not fields of their own
+_NOT_FIELDS = ("metrics", "tags", "signers", "workspaces")  # a row's maps and lists: not fields of their own
 KIND_OF_LIST = {"datasets": "dataset", "runs": "run", "models": "model", "experiments": "experiment"}
 
 
@@ -90,7 +90,7 @@ class Graph:
             return self.nodes[ref]
         if self.aliases or any("workspace" in n for n in self.index["nodes"][:1]):
             # Federated: a ref without its workspace (run:ID) names the one member's record that has it.
-            found = sorted(n for n in self.nodes if n.endswith("/" + text))
+            found = sorted({self.aliases.get(n, n) for n in (*self.nodes, *self.aliases) if n.endswith("/" + text)})
             if len(found) > 1:
                 raise StrataError(f"{text} is in several workspaces: {', '.join(found[:5])}", "name the workspace")
             if found:
@@ -133,6 +133,8 @@ def rows(graph: Graph, what: str, known: dict[str, dict[str, Any]] | None = None
         row: dict[str, Any] = {"id": node["id"], "health": _health(node["findings"])}
         if "workspace" in node:  # a federated index: which member the record comes from
             row["workspace"] = node["workspace"]
+            if node.get("names"):  # a joined dataset is every naming member's (filter=workspace=...)
+                row["workspaces"] = sorted({n["workspace"] for n in node["names"]})
         name, _, version = node["id"].split(":", 1)[1].partition("@")
         row["name"] = name
         if version:
@@ -231,6 +233,8 @@ def value(row: dict[str, Any], key: str) -> Any:
         return row.get("metrics", {}).get(key[8:])
     if key.startswith("tags."):
         return row.get("tags", {}).get(key[5:])
+    if key == "workspace" and "workspaces" in row:
+        return row["workspaces"]
     if key in row and key not in ("metrics", "tags"):
         return row[key]
     if key in row.get("metrics", {}):

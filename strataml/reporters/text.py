@@ -58,14 +58,11 @@ def _line(f: Finding) -> Line:
 def summary_line(report: Report) -> Line:
     s = report.stats
     cached = f", {s['files_cached']} unchanged since last run" if s.get("files_cached") else ""
+    why = f"shard {s['shard']}/{s['shards']}" if "shard" in s and "shards" in s else "changed since --since"
     if "records" not in s:
-        scope = " (changed since --since)"
+        scope = f" ({why})"
     else:
-        scope = (
-            f" of {s['records']} (changed since --since)"
-            if s.get("records_checked", s["records"]) != s["records"]
-            else ""
-        )
+        scope = f" of {s['records']} ({why})" if s.get("records_checked", s["records"]) != s["records"] else ""
     checked = (
         f"{_n(s.get('records_checked', s.get('records', 0)), 'record')}{scope} checked, "
         f"{_n(s.get('files_hashed', 0), 'file')} hashed ({_size(s.get('bytes_hashed', 0))}){cached}"

@@ -1228,16 +1228,29 @@
   // A dataset version several workspaces recorded with the same digest: one record, every name.
   function akaBlock(rec) {
     var names = rec.names.filter(function (n) { return n && typeof n === "object"; });
-    var others = names.filter(function (n) { return n.ref !== rec.id; });
     var digest = rec.attrs && rec.attrs.digest;
+    // Each name's own record may say something else about the same bytes (a licence above all).
+    var differ = Array.isArray(rec.differ) ? rec.differ.filter(function (k) { return typeof k === "string"; }) : [];
+    var shownKeys = ["license"].concat(differ.filter(function (k) { return k !== "license"; })).slice(0, 4);
     return [
       h("p", { cls: "muted" }, "The same data" + (typeof digest === "string" ? " (" + shortSha(digest) + ")" : "") + " is recorded in " +
         plural(names.length, "workspace") + "; it is one record here, named " + fmtVal(rec.id) + "."),
-      table(["Workspace", "Name", "Path"], others.map(function (n) {
-        return h("tr", { tid: "aka-row", "data-ref": fmtVal(n.ref), "data-workspace": fmtVal(n.workspace) },
-          h("td", { cls: "mono" }, fmtVal(n.workspace)), h("td", { cls: "mono wrap" }, fmtVal(n.ref)), h("td", { cls: "mono wrap" }, fmtVal(n.path)));
-      }))
+      differ.length ? h("p", { cls: "t-warn", tid: "aka-differ" }, "⚠ The workspaces record it differently: " + differ.join(", ") +
+        ". The attributes above are " + fmtVal(rec.workspace) + "'s; each name's own are below.") : null,
+      focusable(table(["Workspace", "Name", "Path"].concat(shownKeys), names.map(function (n) {
+        var a = n.attrs && typeof n.attrs === "object" ? n.attrs : {};
+        return h("tr", { tid: n.ref === rec.id ? "aka-self" : "aka-row", "data-ref": fmtVal(n.ref), "data-workspace": fmtVal(n.workspace) },
+          h("td", { cls: "mono" }, fmtVal(n.workspace)), h("td", { cls: "mono wrap" }, fmtVal(n.ref)), h("td", { cls: "mono wrap" }, fmtVal(n.path)),
+          shownKeys.map(function (k) { var v = own(a, k); return h("td", { cls: "wrap" }, v === undefined ? "—" : clip(fmtVal(v), 160)); }));
+      })), "Names of this dataset")
     ];
+  }
+  // A table wide enough to scroll: reachable by keyboard, and named for screen readers.
+  function focusable(wrap, label) {
+    wrap.setAttribute("tabindex", "0");
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", label);
+    return wrap;
   }
   // strataml report experiment:NAME, as the payload carries it (strataml/read/report.py).
   function reportView(r) {
