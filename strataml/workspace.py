@@ -475,15 +475,18 @@ def rewalk(root: Path, seen: Seen, tops: set[str]) -> tuple[dict[str, Entry], se
     return _sorted(out), touched
 
 
-def walk_changed(root: Path, folders: set[str], top: dict[str, Entry] | None = None) -> dict[str, Entry]:
+def walk_changed(
+    root: Path, folders: set[str], top: dict[str, Entry] | None = None, names: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Entry]:
     """The walk of a --since run: the managed folders' first level (`top`, from walk_top()),
-    the name folders that hold changed records (and any whose name folds the same, for
+    the name folders that hold changed records or changed ledgers (`names`: a ledger, or its
+    signature, may change where no version stands), and any whose name folds the same, for
     collisions), and the changed record `folders` in full. Everything else is known from REF
     and read only on demand.
     """
     real_root = os.path.realpath(root)
     out = dict(walk_top(root) if top is None else top)
-    parents = {f.rsplit("/", 1)[0] for f in folders if f.count("/") == 2}
+    parents = {f.rsplit("/", 1)[0] for f in folders if f.count("/") == 2} | set(names)
     if parents:
         folded = {fold(p) for p in parents}
         parents.update(p for p in out if p.count("/") == 1 and fold(p) in folded)

@@ -354,3 +354,29 @@ def test_lfs_include_values_escape_globs_and_stay_short() -> None:
     values = include_patterns(many, limit=1000)
     assert all(len(v) <= 1000 for v in values) and len(values) > 50
     assert [p for v in values for p in v.split(",")] == many
+
+
+def test_a_signature_of_no_ledger_is_found_by_the_shards_and_by_since(ws: Path) -> None:
+    """models/NAME/lifecycle.jsonl.asc with no ledger (and no version, or versions): about no
+    record in scope; a full run reports it, and so must the shards together and --since."""
+    from test_git_rules import commit_all, git
+
+    git(ws, "init", "-q")
+    base = commit_all(ws, "base")
+    (ws / "models/ghost").mkdir(parents=True)
+    (ws / "models/ghost/lifecycle.jsonl.asc").write_text("-----BEGIN PGP SIGNATURE-----\n")
+    ledger_of_versions = next(p for p in sorted((ws / "models").iterdir()) if p.is_dir() and p.name != "ghost")
+    (ledger_of_versions / "lifecycle.jsonl").unlink(missing_ok=True)
+    (ledger_of_versions / "lifecycle.jsonl.asc").write_text("-----BEGIN PGP SIGNATURE-----\n")
+    commit_all(ws, "signatures of nothing")
+    full = findings(ws)
+    assert sum(1 for f in full if f[0] == "TFC0007-E007") == 2, full
+    for total in (2, 3, 5):
+        union: Counter = Counter()
+        for k in range(1, total + 1):
+            union += findings(ws, (k, total))
+        assert union == full, total
+    since = engine.doctor(ws, options=engine.Options(since=base))
+    assert sorted(f.path for f in since.findings if f.code == "TFC0007-E007") == sorted(
+        f[1] for f in full if f[0] == "TFC0007-E007"
+    )

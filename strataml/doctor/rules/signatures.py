@@ -155,7 +155,10 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
             continue
         if path.endswith(ledger_signature) and path.startswith("models/") and path.count("/") == 2:
             ledger = path[: -len(SIGNATURE_SUFFIX)]
-            if ledger in ledgers or (ledger not in ws.ledgers and (ctx.scope is None or path in ctx.since_changed)):
+            # A signature of no ledger is about no record in scope: a full run, a shard (the
+            # finding is shard 1's, or its model's versions' shard's) and --since when it changed.
+            orphan_in_scope = ctx.scope is None or ctx.options.shard is not None or path in ctx.since_changed
+            if ledger in ledgers or (ledger not in ws.ledgers and orphan_in_scope):
                 signatures.append(path)
             continue
         owner = by_folder.get(record_folder(path) or "")
