@@ -149,7 +149,9 @@ def _failed(args: Sequence[str], returncode: int, stderr: bytes) -> GitError:
 
 
 def _argv(top: Path, args: Sequence[str]) -> list[str]:
-    return ["git", "-C", str(top), *args]
+    # A checkout's own config must not run programs when StrataML only reads it (a workspace
+    # from a pull request, a federation's member): no fsmonitor hook.
+    return ["git", "-c", "core.fsmonitor=false", "-C", str(top), *args]
 
 
 def _env() -> dict[str, str]:

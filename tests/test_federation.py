@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -158,9 +159,8 @@ def test_missing_broken_and_stale_members_are_shown_never_dropped(
     (tmp_path / "not-a-workspace").mkdir()
     (tmp_path / "garbage.json").write_text("{not json", "utf-8")
     (tmp_path / "other.json").write_text(json.dumps({"schema": "strataml/index/v1", "nodes": 3}), "utf-8")
-    saved = members / "b/.strataml/index.json"
-    assert saved.is_file()  # the federation refreshed team-b's own saved index, as a reader there does
-    shutil.copy(saved, tmp_path / "copy.json")
+    assert not (members / "b/.strataml").exists()  # the federation writes nothing in a member
+    assert cli(strataml_exe, "-C", str(members / "b"), "index", "-o", str(tmp_path / "copy.json"), cwd=tmp_path).returncode == 0
     stale_ws, fresh_ws = tmp_path / "d", tmp_path / "e"
     for copied in (stale_ws, fresh_ws):
         shutil.copytree(members / "a", copied, symlinks=True)
@@ -251,7 +251,7 @@ def test_a_dataset_its_member_could_not_verify_is_not_joined(members: Path, tmp_
 def test_a_hostile_index_file_is_data(members: Path, tmp_path: Path) -> None:
     from strataml.read import federate
 
-    index = json.loads((members / "a/.strataml/index.json").read_text("utf-8"))
+    index = _index_of(members, "a")
     index["workspace"] = "../../etc/\x1b[31mevil"
     index["nodes"][0]["attrs"]["description"] = "</script><script>alert(1)</script>"
     (tmp_path / "evil.json").write_text(json.dumps(index), "utf-8")
@@ -364,14 +364,112 @@ def test_one_workspace_server_has_no_members(members: Path, strataml_exe: list[s
         server.stop()
 
 
-def test_read_only_federation_writes_nothing_in_any_member(members: Path, tmp_path: Path) -> None:
+def test_a_federation_writes_nothing_in_any_member(members: Path, tmp_path: Path) -> None:
     from strataml.read import federate
 
     fresh = tmp_path / "untouched"
     shutil.copytree(members / "a", fresh, symlinks=True)
     shutil.rmtree(fresh / ".strataml", ignore_errors=True)
     before = sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*"))
-    [member] = federate.read_members([str(fresh)], writable=False)
-    assert member.status == "fresh" and member.index is not None
+    [member] = federate.read_members([str(fresh)])
+    assert member.status == "fresh" and member.index is not None and member.joins
     assert sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*")) == before
     assert not os.path.exists(fresh / ".strataml")
+    # A member's .strataml/ that is a symlink, or a FIFO where its saved index goes: read past, never through.
+    os.symlink(tmp_path, fresh / ".strataml")
+    [member] = federate.read_members([str(fresh)])
+    assert member.status == "fresh" and member.index is not None
+
+
+def _index_of(members: Path, name: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "strataml", "-C", str(members / name), "index", "-o", "-"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_an_index_file_cannot_join_a_dataset_by_claiming_its_digest(members: Path, tmp_path: Path) -> None:
+    """Anyone can write an index file: its datasets are shown, never joined to a verified one,
+    whatever digest, files and finding counts it claims."""
+    from strataml.read import federate
+
+    spoof = _index_of(members, "a")
+    iris = next(n for n in spoof["nodes"] if n["id"] == "dataset:iris@1")
+    iris["id"] = "dataset:poisoned@1"
+    iris["attrs"]["description"] = "not iris at all"
+    spoof["nodes"] = [iris]
+    spoof["edges"], spoof["findings"] = [], []
+    (tmp_path / "aaa.json").write_text(json.dumps(spoof), "utf-8")
+    joined = federate.federate(federate.read_members([f"aaa={tmp_path / 'aaa.json'}", str(members / "a")]))
+    assert joined["aliases"] == {}
+    assert "aaa/dataset:poisoned@1" in {n["id"] for n in joined["nodes"]}
+    assert not any(e.get("cross") for e in joined["edges"])
+
+
+def test_a_workspace_that_relaxes_integrity_rules_joins_nothing(members: Path, tmp_path: Path) -> None:
+    """A member whose own policy turns the digest and content rules off (so a dataset can claim
+    another's digest without an error) proves nothing by its digests; one that only raises a
+    severity still joins. A digest its files do not give never joins either."""
+    from strataml.read import federate
+
+    evil = tmp_path / "evil"
+    shutil.copytree(members / "b", evil, symlinks=True)
+    iris_digest = json.loads((members / "fed.json").read_text("utf-8"))
+    digest = next(n for n in iris_digest["nodes"] if n["id"] == "team-a/dataset:iris@1")["attrs"]["digest"]
+    edit_yaml(evil / "datasets/co2-weekly/1/dataset.yaml", lambda d: d.update(digest=digest))
+    edit_yaml(evil / "strataml.yaml", lambda d: d.update(name="evil", doctor={"severity": {"TFC0002-E002": "off"}}))
+    age(evil)
+    joined = federate.federate(federate.read_members([str(evil), str(members / "a")]))
+    [member] = [w for w in joined["workspaces"] if w["name"] == "evil"]
+    assert member["status"] == "fresh" and "TFC0002-E002" in member["message"]
+    assert joined["aliases"] == {}
+    # The digest the files give is checked as well, whatever the policy says.
+    edit_yaml(evil / "strataml.yaml", lambda d: d.update(doctor={"severity": {"TFC0006-W001": "error"}}))
+    age(evil)
+    joined = federate.federate(federate.read_members([str(evil), str(members / "a")]))
+    assert "evil/dataset:co2-weekly@1" not in joined["aliases"] and "team-a/dataset:co2-weekly@1" not in joined["aliases"]
+    assert joined["aliases"]["team-a/dataset:breast-cancer@1"] == "evil/dataset:breast-cancer@1"
+
+
+@pytest.mark.parametrize(
+    "change,said",
+    [
+        (lambda i: i["nodes"][0].update(id="nocolon"), "is not a"),
+        (lambda i: i["nodes"][0].update(id=i["nodes"][0]["id"] + "\nx"), "is not a"),
+        (lambda i: i["nodes"][0].update(kind="model"), "is not a model ref"),
+        (lambda i: i["edges"].append({"from": "x", "to": "dataset:iris@1", "kind": "input"}), "joins no refs"),
+        (lambda i: i["nodes"][0]["attrs"].update(deep=json.loads("[" * 900 + "]" * 900)), "nested more than"),
+        (lambda i: i.update(schema="strataml/federation/v1"), "federations do not nest"),
+    ],
+)
+def test_an_index_file_that_is_no_index_is_invalid_not_a_crash(
+    members: Path, tmp_path: Path, strataml_exe: list[str], change: Any, said: str
+) -> None:
+    index = _index_of(members, "a")
+    change(index)
+    (tmp_path / "odd.json").write_text(json.dumps(index), "utf-8")
+    for command in ("index", "dashboard"):
+        done = cli(strataml_exe, command, "--federate", f"odd={tmp_path / 'odd.json'}", "-o", str(tmp_path / "out"), cwd=tmp_path)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert said in done.stderr, done.stderr
+
+
+def test_names_are_settled_before_any_workspace_is_indexed(members: Path, tmp_path: Path, monkeypatch) -> None:
+    from strataml.read import federate
+
+    twin = tmp_path / "twin"
+    shutil.copytree(members / "a", twin, symlinks=True)
+    indexed: list[str] = []
+    monkeypatch.setattr(federate, "_workspace", lambda name, source, path: indexed.append(source))
+    with pytest.raises(StrataError, match="both named"):
+        federate.read_members([str(members / "a"), str(twin)])
+    assert indexed == []
+
+
+def test_a_fifo_member_never_blocks(tmp_path: Path) -> None:
+    from strataml.read import federate
+
+    os.mkfifo(tmp_path / "index.json")
+    [member] = federate.read_members([f"f={tmp_path / 'index.json'}"])
+    assert member.status == "invalid"

@@ -238,24 +238,41 @@ def test_init_ci_shards_writes_a_matrix_whose_commands_work(tmp_path: Path, caps
     upload = next(s for s in flow["jobs"]["merge"]["steps"] if "upload-sarif" in str(s.get("uses")))
     assert upload["continue-on-error"] is True  # no code scanning (a fork, a private repository): the gate runs
     assert "{n}" not in text and "{shards}" not in text
-    # Every strataml command the workflow runs, run here as the jobs would (K from the matrix).
-    commands = [c for step in flow["jobs"]["shard"]["steps"] + flow["jobs"]["merge"]["steps"]
-                for c in str(step.get("run", "")).splitlines() if "strataml" in c and "pip install" not in c]
-    assert any("--lfs-include" in c for c in commands) and any("report merge" in c for c in commands)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}  # this strataml
+    # Every step of the jobs that runs strataml, run here as a job would: its whole `run:` block
+    # in bash -e (K from the matrix, RUNNER_TEMP and GITHUB_SHA as Actions sets them; no LFS here).
+    from test_git_rules import commit_all, git
+
+    git(lab, "init", "-q")
+    sha = commit_all(lab, "lab")
+    runner_temp = tmp_path / "runner"
+    (runner_temp / "shards").mkdir(parents=True)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",  # this strataml
+           "RUNNER_TEMP": str(runner_temp), "GITHUB_SHA": sha}
+    shard_steps = [str(st["run"]) for st in flow["jobs"]["shard"]["steps"]
+                   if "strataml" in str(st.get("run", "")) and "pip install" not in str(st.get("run"))]
+    assert any("--lfs-include" in r for r in shard_steps)
+    # A pull request that commits stand-ins for the reports changes nothing: they are written elsewhere.
+    (lab / "shard-1.json").symlink_to("/etc/hostname")
     for k in (1, 2, 3):
-        for command in commands:
-            if "--shard" not in command:
-                continue
-            line = command.replace("${{ matrix.shard }}", str(k))
-            done = subprocess.run(["bash", "-c", line], cwd=lab, capture_output=True, text=True,
-                                  env=env)
-            assert done.returncode == 0, (line, done.stderr)
-    assert sorted(p.name for p in lab.glob("shard-*.json")) == ["shard-1.json", "shard-2.json", "shard-3.json"]
-    merge = next(c for c in commands if "--strict" in c and "report merge" in c)
-    done = subprocess.run(["bash", "-c", merge], cwd=lab, capture_output=True, text=True,
-                          env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
+        for block in shard_steps:
+            done = subprocess.run(["bash", "-e", "-c", block.replace("${{ matrix.shard }}", str(k))], cwd=lab,
+                                  capture_output=True, text=True, env=env)
+            assert done.returncode == 0, (block, done.stderr)
+        # upload-artifact / download-artifact, as the jobs hand the report on
+        (runner_temp / f"shard-{k}.json").rename(runner_temp / "shards" / f"shard-{k}.json")
+    merge_steps = [str(st["run"]) for st in flow["jobs"]["merge"]["steps"] if "report merge" in str(st.get("run", ""))]
+    assert len(merge_steps) == 2 and all('--commit "$GITHUB_SHA"' in m and "--shards 3" in m for m in merge_steps)
+    for block in merge_steps:
+        done = subprocess.run(["bash", "-e", "-c", block], cwd=lab, capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+    # Reports of another run (another commit), one or all of them, are refused by the gate.
+    for k in (2, 1, 3):
+        forged = json.loads((runner_temp / f"shards/shard-{k}.json").read_text())
+        forged["shard"]["commit"] = "0" * 40
+        (runner_temp / f"shards/shard-{k}.json").write_text(json.dumps(forged))
+        done = subprocess.run(["bash", "-e", "-c", merge_steps[-1]], cwd=lab, capture_output=True, text=True, env=env)
+        assert done.returncode == 3 and "commit" in done.stderr, done.stderr
+    assert f"not {sha}" in done.stderr  # all three forged alike: what they checked is not this checkout
     assert re.search(r"--require-content", text)
     # A pull request is judged against its base too: history, which no shard checks.
     changes = flow["jobs"]["changes"]
@@ -380,3 +397,31 @@ def test_a_signature_of_no_ledger_is_found_by_the_shards_and_by_since(ws: Path) 
     assert sorted(f.path for f in since.findings if f.code == "TFC0007-E007") == sorted(
         f[1] for f in full if f[0] == "TFC0007-E007"
     )
+
+
+@pytest.mark.parametrize(
+    "change,said",
+    [
+        (lambda d: d["shard"].update(total=0), "names shard"),
+        (lambda d: d["shard"].update(total=True), "names shard"),
+        (lambda d: d["shard"].update(total=10**12), "names shard"),
+        (lambda d: d["shard"].update(index=[1]), "names shard"),
+        (lambda d: d["shard"].update(index=4), "names shard"),
+        (lambda d: d["shard"].update(index=2.0), "names shard"),
+        (lambda d: d.update(stats=[]), "stats are not counts"),
+        (lambda d: d["stats"].update(records_checked="1e400"), "stats are not counts"),
+        (lambda d: d["stats"].update(records_checked=-1), "stats are not counts"),
+        (lambda d: d["findings"].append({"code": "X", "path": "p", "message": "m", "severity": "ERROR"}), "not one"),
+        (lambda d: d["stats"].update(records_checked=0), "the shards checked"),
+        (lambda d: d["tool"].update(version="0.0.1"), "StrataML versions"),
+    ],
+)
+def test_merge_refuses_reports_no_shard_wrote(broken_repo: Path, capsys, tmp_path: Path, change, said: str) -> None:
+    files = shard_reports(broken_repo, capsys, 2, tmp_path)
+    doc = json.loads(files[0].read_text())
+    change(doc)
+    files[0].write_text(json.dumps(doc))
+    code, _out, err = invoke(broken_repo, "report", "merge", *map(str, files), capsys=capsys)
+    assert code == 3 and said in err and "Traceback" not in err, err
+    alone = invoke(broken_repo, "report", "merge", str(files[0]), capsys=capsys)
+    assert alone[0] == 3

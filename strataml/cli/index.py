@@ -43,11 +43,12 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, mem
     \b
     With --federate, one view over many workspaces (`strataml schema federation`):
       strataml index --federate ../team-a ../team-b platform=../ml/.strataml/index.json -o fed.json
-    Each MEMBER is a workspace folder (indexed as `strataml index` there would, which refreshes
-    its own .strataml/) or an index file; NAME=PATH names it (default: the workspace's name).
-    Refs get the member's name in front (team-a/model:churn@3); a dataset version whose digest
-    two members record (and both verified) becomes one node with both names, so lineage crosses
-    repositories. A missing, broken or stale member is listed with its status, never dropped;
+    Each MEMBER is a workspace folder (indexed in memory unless its saved index is provably
+    fresh: nothing is written in a member) or an index file; NAME=PATH names it (default: the
+    workspace's name). Refs get the member's name in front (team-a/model:churn@3); a dataset
+    version whose digest two workspace folders record, verified here, becomes one node with both
+    names, so lineage crosses repositories (index files are never joined: anyone can write one).
+    A missing, broken or stale member is listed with its status, never dropped;
     the exit code is 1 when a member is missing or broken (the index is written all the same).
     Default output: .strataml/federation.json of the workspace you are in.
     """

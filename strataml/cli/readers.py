@@ -418,7 +418,20 @@ def report_experiment(state: State, ref: str, fmt: str) -> int:
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 2), whatever the shards were run with.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
-def report_merge(reports: tuple[Path, ...], fmt: str, strict: bool, output: Path | None) -> int:
+@click.option(
+    "--commit",
+    metavar="SHA",
+    help="Refuse reports of any other commit (in CI: the commit the jobs checked out, e.g. $GITHUB_SHA).",
+)
+@click.option(
+    "--shards",
+    type=click.IntRange(1, 256),
+    metavar="N",
+    help="Refuse reports of any other shard count (in CI: the matrix's size).",
+)
+def report_merge(
+    reports: tuple[Path, ...], fmt: str, strict: bool, output: Path | None, commit: str | None, shards: int | None
+) -> int:
     """Merge the JSON reports of `strataml doctor --shard K/N` (one per CI job) into one report
     and one exit code, as one full run would give: refused unless they are shards 1 to N of one
     commit, run with the same options, each once.
@@ -432,6 +445,6 @@ def report_merge(reports: tuple[Path, ...], fmt: str, strict: bool, output: Path
     from strataml.doctor.merge import merge
     from strataml.reporters import RenderOptions, render
 
-    merged = merge(list(reports), strict)
+    merged = merge(list(reports), strict, commit, shards)
     emit(output, lambda stream, color: render(merged, fmt, stream, RenderOptions(color=color)), None)
     return merged.exit_code

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from strataml.cli.main import State
+from strataml.controls import shown
 from strataml.errors import StrataError
 
 MAX_CONNECTIONS = 256
@@ -85,9 +86,9 @@ def serve(
         from strataml.read.federate import read_members
 
         # Names checked, and what cannot be read said, before the port is taken.
-        for member in read_members(list(members), writable=not read_only):
-            if member.status != "fresh":
-                click.echo(f"{member.name}: {member.status}: {member.message or ''}", err=True)
+        for member in read_members(list(members)):
+            if member.status != "fresh" or member.message:
+                click.echo(f"{member.name}: {member.status}: {shown(member.message or '')}", err=True)
         root = None
         shown_root = f"{len(members)} workspace{'' if len(members) == 1 else 's'}"
     else:
@@ -112,9 +113,9 @@ def serve(
             f"cannot listen on {host}:{port}: {exc.strerror}", "pick another --port (0: any free one)"
         ) from None
     bound = sock.getsockname()[1]
-    writes = "" if read_only else ", indexes in each workspace's .strataml/" if federate else ", index in .strataml/"
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{bound}/"
+    writes = "" if read_only or federate else ", index in .strataml/"  # members are never written to
+    address = f"[{host}]" if ":" in host else host
+    url = f"http://{address}:{bound}/"
     click.echo(f"Serving {shown_root} at {url} (API: {url}api/v1/, read-only{writes})")
     click.echo("Ctrl-C stops it.", err=True)
     if open_:

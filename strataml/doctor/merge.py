@@ -46,10 +46,27 @@ def _difference(mine: Any, theirs: Any) -> str:
     return f"{shown(str(mine))} vs {shown(str(theirs))}"
 
 
-def merge(paths: list[Path], strict: bool = False) -> Report:
+def merge(paths: list[Path], strict: bool = False, commit: str | None = None, shards: int | None = None) -> Report:
+    """One report from the shards' JSON reports. `commit` and `shards`, when given, are what the
+    reports must say (the checkout the merge job stands on, the matrix's size): a report from
+    elsewhere, however well formed, is refused."""
+    from strataml.doctor.shards import MAX_SHARDS
+
     docs = [(p, _read(p)) for p in paths]
+    for path, doc in docs:
+        _check_shard(path, doc, MAX_SHARDS)
     first = docs[0][1]["shard"]
-    total = first.get("total")
+    total = first["total"]
+    if shards is not None and total != shards:
+        raise StrataError(
+            f"{shown(str(docs[0][0]))} is a shard of {total}, not of {shards}",
+            "merge the reports of this matrix's jobs",
+        )
+    if commit is not None and first.get("commit") != commit:
+        raise StrataError(
+            f"{shown(str(docs[0][0]))} checked commit {shown(str(first.get('commit')))}, not {shown(commit)}",
+            "merge the reports the jobs of this run wrote (a report from another run, or a file in the checkout, is not one)",
+        )
     seen: dict[int, Path] = {}
     for path, doc in docs:
         shard = doc["shard"]
@@ -60,32 +77,78 @@ def merge(paths: list[Path], strict: bool = False) -> Report:
                     f"({_difference(shard.get(key), first.get(key))})",
                     "merge the reports of one run: the same commit, options and N",
                 )
-        index = shard.get("index")
+        for key, what in (("tool", "StrataML versions"), ("stats.records", "record counts")):
+            mine, theirs = _at(doc, key), _at(docs[0][1], key)
+            if mine != theirs:
+                raise StrataError(
+                    f"{shown(str(path))} and {shown(str(docs[0][0]))} differ in {what} ({_difference(mine, theirs)})",
+                    "merge the reports of one run: every shard checks the same workspace with the same StrataML",
+                )
+        index = shard["index"]
         if index in seen:
             raise StrataError(
                 f"shard {index}/{total} given twice ({shown(str(seen[index]))} and {shown(str(path))})",
                 "give each shard's report once",
             )
         seen[index] = path
-    missing = [k for k in range(1, int(total) + 1) if k not in seen] if isinstance(total, int) else []
-    if missing or not isinstance(total, int):
+    missing = [k for k in range(1, total + 1) if k not in seen]
+    if missing:
         raise StrataError(
             f"shard{'s' if len(missing) != 1 else ''} {', '.join(f'{k}/{total}' for k in missing)} missing",
             "a merged report holds every shard: a job that failed must be run again",
         )
-    findings = []
-    for _path, doc in docs:
-        for f in doc["findings"]:
-            if not isinstance(f, dict) or not all(
-                isinstance(f.get(k), str) for k in ("code", "path", "message", "severity")
-            ):
-                raise StrataError(f"{shown(str(_path))}: a finding without code, path, message or severity", "")
-            line = f.get("line") if isinstance(f.get("line"), int) else None
-            findings.append(Finding(f["code"], f["path"], f["message"], str(f.get("hint", "")), line, f["severity"]))
+    findings = [f for path, doc in docs for f in _findings(path, doc)]
     findings.sort(key=Finding.sort_key)
-    stats: dict[str, int] = {k: v for k, v in docs[0][1].get("stats", {}).items() if isinstance(v, int)}
+    stats: dict[str, int] = {k: v for k, v in docs[0][1]["stats"].items() if type(v) is int}
     for key in _SUMMED:
-        stats[key] = sum(int(d.get("stats", {}).get(key, 0) or 0) for _p, d in docs)
+        stats[key] = sum(d["stats"].get(key, 0) for _p, d in docs)
+    records = docs[0][1]["stats"].get("records")
+    if type(records) is int and stats["records_checked"] != records:
+        raise StrataError(
+            f"the shards checked {stats['records_checked']} records, the workspace has {records}",
+            "merge the reports `strataml doctor --shard K/N` wrote, unedited",
+        )
     stats.pop("shard", None)
     stats["shards"] = total
     return Report(tuple(findings), stats, strict or bool(first.get("options", {}).get("strict")))
+
+
+def _check_shard(path: Path, doc: dict[str, Any], most: int) -> None:
+    """A shard's report as `doctor --shard` writes it: K and N integers, 1 <= K <= N <= most;
+    stats of whole numbers."""
+    shard = doc["shard"]
+    index, total = shard.get("index"), shard.get("total")
+    if not (type(index) is int and type(total) is int and 1 <= index <= total <= most):
+        raise StrataError(
+            f"{shown(str(path))} names shard {shown(json.dumps(index))} of {shown(json.dumps(total))}",
+            f"a shard is K of N, whole numbers with 1 <= K <= N <= {most}: merge what `doctor --shard` wrote",
+        )
+    stats = doc.get("stats")
+    if not isinstance(stats, dict) or not all(type(stats.get(k, 0)) is int and stats.get(k, 0) >= 0 for k in _SUMMED):
+        raise StrataError(
+            f"{shown(str(path))}: its stats are not counts", "merge what `doctor --shard` wrote, unedited"
+        )
+
+
+def _findings(path: Path, doc: dict[str, Any]) -> list[Finding]:
+    out = []
+    for f in doc["findings"]:
+        if (
+            not isinstance(f, dict)
+            or not all(isinstance(f.get(k), str) for k in ("code", "path", "message"))
+            or f.get("severity") not in ("error", "warning", "info")
+            or not (f.get("line") is None or type(f.get("line")) is int)
+        ):
+            raise StrataError(
+                f"{shown(str(path))}: a finding that is not one (code, path, message; severity error, warning or info)",
+                "merge what `doctor --shard` wrote, unedited",
+            )
+        out.append(Finding(f["code"], f["path"], f["message"], str(f.get("hint", "")), f.get("line"), f["severity"]))
+    return out
+
+
+def _at(doc: dict[str, Any], key: str) -> Any:
+    value: Any = doc
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value

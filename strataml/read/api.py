@@ -178,10 +178,11 @@ class Live:
 class FederatedLive(Live):
     """Live, for a federation (read.federate): joined again when a member changed. A member
     folder's key is its saved index's freshness key (a walk when that cannot be proven); an
-    index file's, its stat facts. Read-only, nothing is written in any member."""
+    index file's, its stat facts, and its workspace's key when it sits in one (a stale saved
+    index is shown stale). Nothing is written in any member."""
 
-    def __init__(self, members: list[str], writable: bool = True) -> None:
-        super().__init__(Path.cwd(), writable)
+    def __init__(self, members: list[str]) -> None:
+        super().__init__(Path.cwd(), writable=False)
         self.members = members
 
     def _key(self) -> str | None:
@@ -195,15 +196,16 @@ class FederatedLive(Live):
             except OSError:
                 keys.append("missing")  # a member that goes (or comes back) is a change like any other
                 continue
-            if path.is_dir():
-                root = path.resolve()
+            top = path.resolve().parent.parent if path.name == "index.json" else None
+            root = path.resolve() if path.is_dir() else top if top and (top / "strataml.yaml").exists() else None
+            key: Any = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns] if not path.is_dir() else []
+            if root is not None:
                 try:
-                    key = proof.quick(root) if self.writable else None
-                    keys.append(key if key is not None else proof.freshness(root).key)
+                    said = proof.quick(root)
+                    key = [key, said if said is not None else proof.freshness(root).key]
                 except (OSError, StrataError):
-                    keys.append(None)  # unreadable now: joined again, which says why
-            else:
-                keys.append([st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns])
+                    key = None  # unreadable now: joined again, which says why
+            keys.append(key)
         return None if None in keys else json.dumps(keys)
 
     def _fresh(self, previous: Snapshot | None) -> Snapshot:
@@ -220,7 +222,7 @@ class FederatedLive(Live):
             return previous
         self._rebuilding = previous is not None
         try:
-            joined = federate.federate(federate.read_members(self.members, writable=self.writable))
+            joined = federate.federate(federate.read_members(self.members))
             expires = float("inf") if key is not None else now + UNKEYED_SECONDS
             return Snapshot(joined, dumps(joined), key, expires)
         finally:

@@ -1,22 +1,25 @@
 """One view over many workspaces: their indexes merged into a federated index.
 
-A member is a workspace folder (its index as `strataml index` there would give it) or an index
-file (a CI artifact, another checkout's `.strataml/index.json`). Every ref is namespaced by its
-member (`team-a/model:churn@3`); paths stay the member's own, beside the node's `workspace`.
-A dataset version whose recorded digest is in two or more workspaces is one node with every
-name (`names`), so lineage crosses repositories: team B's run hangs off team A's dataset. Only
-copies whose doctor found no error are joined (a digest a member could not verify proves no
-sameness). A member that is missing, broken or older than its workspace is listed with its
-status, never left out. Same members, same bytes: nothing here reads a clock.
+A member is a workspace folder (its index as `strataml index` there would give it, built in
+memory: nothing is written in a member) or an index file (a CI artifact, another checkout's
+`.strataml/index.json`). Every ref is namespaced by its member (`team-a/model:churn@3`); paths
+stay the member's own, beside the node's `workspace`. A dataset version whose digest is in two
+or more workspaces is one node with every name (`names`), so lineage crosses repositories: team
+B's run hangs off team A's dataset. Only copies this run verified are joined: from a workspace
+folder indexed here, whose policy relaxes no integrity rule (TFC0002, TFC0006), with no error
+finding, and whose digest is the one its files' recorded sha256 give. An index file proves no
+sameness (anyone can write one), so its datasets are never joined. A member that is missing,
+broken or older than its workspace is listed with its status, never left out. Same members,
+same bytes: nothing here reads a clock.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,13 +30,19 @@ from strataml.doctor.rules.lineage import refs_in
 from strataml.errors import StrataError
 from strataml.numbers import as_float
 from strataml.read.query import KIND_OF_LIST
+from strataml.refs import RefError, parse_ref
 
 FORMAT = "strataml/federation/v1"
 DEFAULT = ".strataml/federation.json"
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}\Z")
 MAX_MEMBERS = 256
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024  # every index file together: what one process may hold
+MAX_DEPTH = 100  # an index holds metadata of at most 64 levels, in a few of its own
 STATUSES = ("fresh", "stale", "unverified", "missing", "invalid")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
+# The rules that make a dataset's digest mean its bytes: a member that relaxes any of them
+# (doctor.severity or doctor.ignore in its strataml.yaml) proves nothing by its digests.
+INTEGRITY = ("TFC0002", "TFC0006")
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,7 @@ class Member:
     index: dict[str, Any] | None = None
     digest: str | None = None  # sha256 of the index text read or built
     commit: str | None = None
+    joins: bool = False  # whether its datasets may be joined (verified here, by strict rules)
 
 
 def split_member(text: str) -> tuple[str | None, str]:
@@ -57,7 +67,7 @@ def split_member(text: str) -> tuple[str | None, str]:
         return name, path
     if sep and "/" not in name:
         raise StrataError(
-            f"member {shown(text)}: {shown(name)!s} is not a member name"
+            f"member {shown(text)}: {shown(name)} is not a member name"
             if name
             else f"member {shown(text)} has no name",
             "NAME=PATH, NAME of a-z, 0-9, '.', '_' and '-' (at most 63), e.g. team-a=../team-a",
@@ -71,40 +81,52 @@ def slug(text: str) -> str:
     return out if out and NAME.match(out) else "workspace"
 
 
-def read_members(texts: list[str], writable: bool = True) -> list[Member]:
+@dataclass
+class _Planned:
+    name: str
+    source: str
+    path: Path
+    read: Member | None = None  # known before any workspace is indexed (a missing path, an index file)
+
+
+def read_members(texts: list[str]) -> list[Member]:
     """Every member the user named, read (a broken one is a Member with its status, not an error).
-    Names must differ: the same name twice is refused, naming the fix."""
+    Names are settled before any workspace is indexed: the same name twice, or the same member
+    twice, is refused at once, naming the fix."""
     if not texts:
         raise StrataError(
             "--federate needs the workspaces to join", "e.g. strataml index --federate ../team-a ../team-b"
         )
     if len(texts) > MAX_MEMBERS:
         raise StrataError(f"{len(texts)} members: a federation joins at most {MAX_MEMBERS}", "join fewer")
-    members = []
+    planned: list[_Planned] = []
     places: dict[str, str] = {}
+    budget = [MAX_TOTAL_BYTES]
     for text in texts:
         name, path = split_member(text)
         if not path.strip():
-            raise StrataError(f"member {text!r} names no path", "give a workspace folder or an index.json file")
+            raise StrataError(f"member {shown(text)} names no path", "give a workspace folder or an index.json file")
         place = os.path.realpath(path)
         if place in places and os.path.exists(place):
             raise StrataError(
                 f"{shown(places[place])} and {shown(text)} are the same member", "name each workspace once"
             )
         places[place] = text
-        members.append(_read(name, path, writable))
+        planned.append(_plan(name, path, budget))
     seen: dict[str, str] = {}
-    for m in members:
-        if m.name in seen:
+    for p in planned:
+        if p.name in seen:
             raise StrataError(
-                f"two members are both named {m.name!r} ({shown(seen[m.name])} and {shown(m.source)})",
-                f"name them: a={shown(seen[m.name])} b={shown(m.source)} (NAME=PATH; NAME as a-z, 0-9, . _ -)",
+                f"two members are both named {p.name!r} ({shown(seen[p.name])} and {shown(p.source)})",
+                f"name them: a={shown(seen[p.name])} b={shown(p.source)} (NAME=PATH; NAME as a-z, 0-9, . _ -)",
             )
-        seen[m.name] = m.source
+        seen[p.name] = p.source
+    members = [p.read if p.read is not None else _workspace(p.name, p.source, p.path) for p in planned]
     return sorted(members, key=lambda m: m.name)
 
 
-def _read(name: str | None, source: str, writable: bool = True) -> Member:
+def _plan(name: str | None, source: str, budget: list[int]) -> _Planned:
+    """A member's name, and what can be known of it without indexing a workspace."""
     path = Path(source)
     fallback = slug(path.resolve().name if path.name in ("", ".", "..") else path.name)
     if path.name == "index.json" and path.parent.name == ".strataml":
@@ -112,73 +134,143 @@ def _read(name: str | None, source: str, writable: bool = True) -> Member:
     try:
         os.stat(path)
     except OSError as exc:
-        return Member(name or fallback, source, "missing", f"cannot read {source}: {exc.strerror}")
+        return _Planned(
+            name or fallback, source, path, Member(name or fallback, source, "missing", _cannot(source, exc))
+        )
     if path.is_dir():
-        return _workspace(name, source, path, fallback, writable)
+        return _Planned(name or _config_name(path) or fallback, source, path)
     if not path.is_file():
-        return Member(name or fallback, source, "invalid", f"{source} is neither a folder nor a file")
-    return _index_file(name, source, path, fallback)
+        why = f"{shown(source)} is neither a folder nor a file"
+        return _Planned(name or fallback, source, path, Member(name or fallback, source, "invalid", why))
+    read = _index_file(name, source, path, fallback, budget)
+    return _Planned(read.name, source, path, read)
 
 
-def _workspace(name: str | None, source: str, path: Path, fallback: str, writable: bool = True) -> Member:
-    """A workspace folder: its index as a reader there gets it (rebuilt and saved in its own
-    .strataml/ when stale, as `strataml list` there would; in memory when it cannot be written,
-    or when not `writable`: then nothing of the member is written, nor read from its .strataml/)."""
-    from strataml import gitfacts
-    from strataml.read import saved
+def _cannot(source: str, exc: OSError) -> str:
+    return f"cannot read {shown(source)}: {exc.strerror or exc}"
+
+
+def _config_name(path: Path) -> str | None:
+    """The workspace's own name (strataml.yaml `name`), as a member name; None without one."""
+    from strataml.workspace import load_config
+
+    try:
+        data = load_config(path.resolve()).data
+    except (OSError, StrataError):
+        return None
+    own = data.get("name") if isinstance(data, dict) else None
+    return slug(own) if isinstance(own, str) and own else None
+
+
+def _workspace(name: str, source: str, path: Path) -> Member:
+    """A workspace folder: its index as a reader there gets it, without writing in it: the saved
+    index when it is provably fresh, else built in memory (files hashed afresh: a member's cache
+    is not this run's to trust or fill)."""
+    from strataml import atomic, gitfacts
+    from strataml.read import proof, saved
     from strataml.read.build import dumps
     from strataml.rootdir import CONFIG
 
     if not os.path.lexists(path / CONFIG):
-        return Member(
-            name or fallback, source, "invalid", f"{source} is not a workspace: it has no {CONFIG} (run strataml init?)"
-        )
+        why = f"{shown(source)} is not a workspace: it has no {CONFIG} (run strataml init?)"
+        return Member(name, source, "invalid", why)
+    root = path.resolve()
     try:
-        if writable:
-            index, _rebuilt = saved.current(path)
-        else:
-            from strataml.read import proof
-
-            index = saved.resolve(path.resolve(), proof.freshness(path.resolve()), writable=False).index
-    except (StrataError, OSError) as exc:
+        index = _saved_fresh(root)
+        if index is None:
+            index = saved.resolve(root, proof.freshness(root), writable=False).index
+        relaxed = _relaxes_integrity(root)
+    except (StrataError, OSError, atomic.Refused) as exc:
         message = getattr(exc, "message", None) or str(exc)
-        return Member(name or fallback, source, "invalid", f"{source}: {message}")
+        return Member(name, source, "invalid", f"{shown(source)}: {shown(message)}")
     text = dumps(index)
-    own = index.get("workspace")
+    note = (
+        f"its datasets are not joined: its {CONFIG} relaxes {', '.join(relaxed)} (doctor.severity or doctor.ignore)"
+        if relaxed
+        else None
+    )
     return Member(
-        name or (slug(own) if isinstance(own, str) and own else fallback),
+        name,
         source,
         "fresh",
-        None,
+        note,
         index,
         hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        gitfacts.head_commit(path.resolve()),
+        gitfacts.head_commit(root),
+        joins=not relaxed,
     )
 
 
-def _index_file(name: str | None, source: str, path: Path, fallback: str) -> Member:
-    """An index file: checked against the index schema; fresh or stale when it is a workspace's
-    saved index (judged as a reader there judges it), unverified when nothing says its age."""
+def _saved_fresh(root: Path) -> dict[str, Any] | None:
+    """The member's saved index when its own freshness proof holds (read, never written)."""
+    from strataml import atomic
+    from strataml.read import proof, saved
+
+    looked = proof.probe(root)
+    if looked.key is None:
+        return None
+    try:
+        raw = atomic.read_bytes(root, saved.INDEX, limit=saved.MAX_INDEX_BYTES)
+        if raw is None or hashlib.sha256(raw).hexdigest() != looked.index_sha256:
+            return None
+        index = json.loads(raw)
+    except (OSError, ValueError, RecursionError, atomic.Refused):
+        return None
+    return index if _problem(index) is None else None
+
+
+def _relaxes_integrity(root: Path) -> list[str]:
+    """The integrity codes (INTEGRITY, by prefix) the workspace's policy turns down or off."""
+    from strataml import contracts
+    from strataml.workspace import load_config
+
+    data = load_config(root).data
+    doctor = data.get("doctor") if isinstance(data, dict) else None
+    doctor = doctor if isinstance(doctor, dict) else {}
+    severity = doctor.get("severity")
+    ignore = doctor.get("ignore")
+    rank = {"off": -1, "info": 0, "warning": 1, "error": 2}
+    rules = contracts.registry()
+    lowered = [
+        str(code)
+        for code, level in (severity.items() if isinstance(severity, dict) else ())
+        if rank.get(str(level), -1) < rank.get(getattr(rules.get(str(code)), "severity", "error"), 2)
+    ]
+    touched = lowered + [str(c) for c in (ignore if isinstance(ignore, list) else ())]
+    return sorted({c for c in touched if any(c.startswith(p) or p.startswith(c) for p in INTEGRITY)})
+
+
+def _index_file(name: str | None, source: str, path: Path, fallback: str, budget: list[int]) -> Member:
+    """An index file: checked against the index schema and for refs that are refs; fresh or
+    stale when it is a workspace's saved index (judged as a reader there judges it), unverified
+    when nothing says its age. Its datasets are never joined: a file proves no sameness."""
     from strataml.read.saved import MAX_INDEX_BYTES
 
+    def bad(why: str) -> Member:
+        return Member(name or fallback, source, "invalid", why)
+
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_INDEX_BYTES + 1)
-        if len(raw) > MAX_INDEX_BYTES:
-            return Member(name or fallback, source, "invalid", f"{source} is over {MAX_INDEX_BYTES >> 20} MiB")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO swapped in never blocks
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return bad(f"{shown(source)} is not a regular file")
+            limit = min(MAX_INDEX_BYTES, budget[0])
+            raw = handle.read(limit + 1)
+        if len(raw) > limit:
+            return bad(f"{shown(source)} is over {limit >> 20} MiB (for one member, or what is left of 1 GiB for all)")
+        budget[0] -= len(raw)
         index = json.loads(raw.decode("utf-8"))
     except OSError as exc:
-        return Member(name or fallback, source, "invalid", f"cannot read {source}: {exc.strerror}")
+        return bad(_cannot(source, exc))
     except (ValueError, RecursionError):
-        return Member(name or fallback, source, "invalid", f"{source} is not JSON (is it an index.json?)")
+        return bad(f"{shown(source)} is not JSON (is it an index.json?)")
+    if isinstance(index, dict) and index.get("schema") == FORMAT:
+        return bad(f"{shown(source)} is a federated index: join the workspaces themselves (federations do not nest)")
     if not isinstance(index, dict) or index.get("schema") != schemas.schema_id("index"):
-        return Member(name or fallback, source, "invalid", f"{source} is not a StrataML index (strataml/index/v1)")
-    issues = schemas.validate("index", index)
-    if issues:
-        where = "/".join(map(str, issues[0].path)) or "document"
-        return Member(
-            name or fallback, source, "invalid", f"{source} breaks the index schema at {where}: {issues[0].message}"
-        )
+        return bad(f"{shown(source)} is not a StrataML index (strataml/index/v1)")
+    problem = _problem(index)
+    if problem is not None:
+        return bad(f"{shown(source)}: {problem}")
     digest = hashlib.sha256(raw).hexdigest()
     own = index.get("workspace")
     member_name = name or (slug(own) if isinstance(own, str) and own else fallback)
@@ -197,11 +289,48 @@ def _index_file(name: str | None, source: str, path: Path, fallback: str) -> Mem
             status, message = "fresh", None
         elif current is False:
             status = "stale"
-            message = f"built before the last change to its workspace; run `strataml index` in {top.name}"
+            message = f"built before the last change to its workspace; run `strataml index` in {shown(top.name)}"
         else:
-            message = f"its workspace cannot prove it current (a file changed a moment ago?); run `strataml index` in {top.name}"
+            message = f"its workspace cannot prove it current (a file changed a moment ago?); run `strataml index` in {shown(top.name)}"
         commit = gitfacts.head_commit(top)
     return Member(member_name, source, status, message, index, digest, commit)
+
+
+def _problem(index: Any) -> str | None:
+    """Why `index` cannot be a member's index (schema, nesting, refs that are no refs), or None."""
+    if _too_deep(index):
+        return f"nested more than {MAX_DEPTH} levels deep: not an index strataml wrote"
+    issues = schemas.validate("index", index)
+    if issues:
+        where = "/".join(map(str, issues[0].path)) or "document"
+        return f"breaks the index schema at {shown(where)}: {shown(issues[0].message)}"
+    for node in index["nodes"]:
+        if not _is_ref(node["id"]) or node["id"].split(":", 1)[0] != node["kind"]:
+            return f"node {shown(str(node['id'])[:200])} is not a {node['kind']} ref"
+    for edge in index.get("edges", ()):
+        if not (_is_ref(edge["from"]) and _is_ref(edge["to"])):
+            return f"an edge {shown(str(edge['from'])[:200])} -> {shown(str(edge['to'])[:200])} joins no refs"
+    return None
+
+
+def _is_ref(text: str) -> bool:
+    try:
+        return str(parse_ref(text)) == text
+    except RefError:
+        return False
+
+
+def _too_deep(value: Any) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
 
 
 def federate(members: list[Member]) -> dict[str, Any]:
@@ -269,11 +398,17 @@ def _all_nodes(members: list[Member]) -> list[tuple[str, str, dict[str, Any]]]:
 
 def _joined(members: list[Member]) -> dict[str, str]:
     """Namespaced dataset id -> the canonical id it is joined to (the smallest of its digest's
-    copies), for digests recorded by error-free dataset versions of two or more members."""
+    copies), for digests of two or more members' dataset versions this run verified: a member
+    that may join (Member.joins), no error finding, the digest its files' sha256 give."""
     by_digest: dict[str, list[tuple[str, str]]] = {}
-    for ref, ws, node in _all_nodes(members):
+    for ref, ws, node in _all_nodes([m for m in members if m.joins]):
         digest = node["attrs"].get("digest") if node["kind"] == "dataset" else None
-        if isinstance(digest, str) and _DIGEST.match(digest) and not node["findings"].get("errors"):
+        if (
+            isinstance(digest, str)
+            and _DIGEST.match(digest)
+            and not node["findings"].get("errors")
+            and _files_digest(node) == digest
+        ):
             by_digest.setdefault(digest, []).append((ref, ws))
     aliases = {}
     for copies in by_digest.values():
@@ -282,6 +417,19 @@ def _joined(members: list[Member]) -> dict[str, str]:
         canonical = min(ref for ref, _ws in copies)
         aliases.update({ref: canonical for ref, _ws in copies if ref != canonical})
     return aliases
+
+
+def _files_digest(node: dict[str, Any]) -> str | None:
+    """The digest the node's files give (their recorded sha256, as TFC-0002 defines it)."""
+    from strataml.hashing import dataset_digest
+
+    files = node.get("files")
+    if not isinstance(files, list) or not files:
+        return None
+    pairs = [(f.get("path"), f.get("sha256")) for f in files if isinstance(f, dict)]
+    if len(pairs) != len(files) or not all(isinstance(p, str) and isinstance(h, str) for p, h in pairs):
+        return None
+    return dataset_digest(pairs)  # type: ignore[arg-type]
 
 
 def _groups(aliases: dict[str, str]) -> dict[str, list[str]]:
@@ -303,11 +451,18 @@ def _namespaced(member: str, node: dict[str, Any], aliases: dict[str, str]) -> d
     found = list(refs_in(node["kind"], attrs))
     if not found:
         return attrs  # the member's own dict, unchanged and shared: nothing in it names a record
-    attrs = copy.deepcopy(attrs)
+    attrs = dict(attrs)
+    copied: set[int] = {id(attrs)}
     for path, text, _kinds in found:
+        # Only the containers on the way to a ref are copied (the rest is shared, whatever its depth).
         holder: Any = attrs
         for key in path[:-1]:
-            holder = holder[key]
+            inner = holder[key]
+            if id(inner) not in copied:
+                inner = dict(inner) if isinstance(inner, dict) else list(inner)
+                copied.add(id(inner))
+                holder[key] = inner
+            holder = inner
         holder[path[-1]] = _name(member, text, aliases)
     return attrs
 

@@ -35,7 +35,7 @@ def create_app(
     """The app for the workspace at `root`, or for the federation of `members` (read.federate).
     `hosts`: the Host header values accepted (the bound address and what --allowed-host adds);
     anything else is refused, against DNS rebinding."""
-    live: Live = FederatedLive(members, writable) if members else Live(Path(str(root)), writable)
+    live: Live = FederatedLive(members) if members else Live(Path(str(root)), writable)
     app = FastAPI(
         title="StrataML",
         version=__version__,
