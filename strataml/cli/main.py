@@ -56,6 +56,7 @@ class LazyGroup(click.Group):
         "sign": ("strataml.cli.keys", "sign_command"),
         "schema": ("strataml.cli.schema", "schema"),
         "conformance": ("strataml.cli.conformance", "conformance"),
+        "export": ("strataml.cli.export", "export"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -1,0 +1,196 @@
+"""A model version as a Hugging Face model card: README.md with YAML metadata (license,
+datasets, `model-index` with every evaluation metric and the dataset it came from, pinned by
+digest) and a body with the lineage, the gate receipt, the lifecycle and the signatures.
+
+The metadata is made by huggingface_hub's own ModelCardData and read back by its ModelCard
+before anything is written (the `modelcard` extra), so a card that card tooling would reject is
+never written. Everything comes from the index through the query layer, as `strataml show` sees it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strataml.errors import StrataError
+from strataml.numbers import as_float
+from strataml.read.query import Graph
+from strataml.reporters.github import markdown_text as md
+
+EXTRA = "modelcard"
+_CLASSIFYING = ("category", "boolean", "string")
+
+
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def need() -> Any:
+    """huggingface_hub, or an error naming the extra that brings it."""
+    try:
+        import huggingface_hub
+    except ImportError:
+        raise StrataError(
+            "`strataml export model-card` needs the modelcard extra (huggingface_hub is not installed)",
+            f"pip install 'strataml[{EXTRA}]'",
+        ) from None
+    return huggingface_hub
+
+
+def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict[str, Any]]:
+    """(the README.md text, a summary of what is in it) for the model version `ref` names."""
+    hub = need()
+    node = graph.find(ref)
+    if node["kind"] != "model":
+        raise StrataError(f"{node['id']} is not a model version", "e.g. strataml export model-card model:NAME@1")
+    attrs = _map(node.get("attrs"))
+    name = node["id"].split(":", 1)[1].partition("@")[0]
+    run = graph.nodes.get(str(attrs.get("produced_by")))
+    run_attrs = _map(run.get("attrs")) if run else {}
+    experiment = graph.nodes.get(str(run_attrs.get("experiment")))
+    spec = _map(experiment.get("attrs")) if experiment else {}
+    inputs = [graph.nodes[r] for r in _input_refs(attrs) if r in graph.nodes and graph.nodes[r]["kind"] == "dataset"]
+    metrics = {
+        str(k): v for k, v in _map(_map(attrs.get("evaluation")).get("metrics")).items() if as_float(v) is not None
+    }
+    licence = license_ or _text(_map(attrs.get("tags")).get("license"))
+    licence = licence.lower() if licence else None  # the Hub spells licences as lowercase SPDX ids (mit, apache-2.0)
+    task = _task(attrs, inputs)
+    results = [
+        hub.EvalResult(
+            task_type=task,
+            dataset_type="strataml",
+            dataset_name=_short(d["id"]),
+            dataset_revision=_text(_map(d.get("attrs")).get("digest")),
+            metric_type=metric,
+            metric_name=metric,
+            metric_value=as_float(value),
+        )
+        for d in inputs[:1]  # the data the model was evaluated on: its split's dataset
+        for metric, value in sorted(metrics.items())
+    ]
+    data = hub.ModelCardData(
+        model_name=name,
+        license=licence,
+        datasets=[_short(d["id"]) for d in inputs] or None,
+        eval_results=results or None,
+        library_name=_text(spec.get("plugin")),
+        tags=["strataml", *([t] if (t := _text(spec.get("plugin"))) else [])],
+        pipeline_tag=task,
+    )
+    text = f"---\n{data.to_yaml()}\n---\n\n{_body(node, run, experiment, inputs, metrics)}"
+    hub.ModelCard(text, ignore_metadata_errors=False)  # read back as card tooling reads it: refuses what it would
+    summary = {
+        "ref": node["id"],
+        "license": licence,
+        "datasets": [d["id"] for d in inputs],
+        "metrics": len(metrics),
+        "task": task,
+        "state": attrs.get("state"),
+        "gate": _map(node.get("receipt")).get("status") or _map(attrs.get("gate")).get("status"),
+        "signature": _map(node.get("signature")).get("status"),
+    }
+    return text, summary
+
+
+def _input_refs(attrs: dict[str, Any]) -> list[str]:
+    items = attrs.get("inputs")
+    return (
+        [i["ref"] for i in items if isinstance(i, dict) and isinstance(i.get("ref"), str)]
+        if isinstance(items, list)
+        else []
+    )
+
+
+def _short(ref: str) -> str:
+    return ref.split(":", 1)[1].split("@", 1)[0]
+
+
+def _task(attrs: dict[str, Any], inputs: list[dict[str, Any]]) -> str:
+    """tabular-classification or tabular-regression, by the type of the target column."""
+    target = attrs.get("target")
+    for d in inputs:
+        for column in _map(d.get("attrs")).get("columns") or ():
+            if isinstance(column, dict) and column.get("name") == target:
+                kind = column.get("type")
+                return "tabular-classification" if kind in _CLASSIFYING else "tabular-regression"
+    return "tabular-classification"
+
+
+def _body(
+    node: dict[str, Any],
+    run: dict[str, Any] | None,
+    experiment: dict[str, Any] | None,
+    inputs: list[dict[str, Any]],
+    metrics: dict[str, Any],
+) -> str:
+    attrs = _map(node.get("attrs"))
+    lines = [f"# {md(node['id'])}", ""]
+    lines += [
+        f"A model version recorded by StrataML: lifecycle state **{md(str(attrs.get('state') or 'unknown'))}**, "
+        f"created {md(str(attrs.get('created_at') or 'at an unrecorded time'))}.",
+        "",
+        "## Lineage",
+        "",
+        "| | record | pinned by |",
+        "|---|---|---|",
+    ]
+    for d in inputs:
+        a = _map(d.get("attrs"))
+        lines.append(
+            f"| dataset | {md(d['id'])} ({md(str(a.get('license') or 'no licence recorded'))}) | {md(str(a.get('digest') or ''))} |"
+        )
+    if experiment is not None:
+        lines.append(f"| experiment | {md(experiment['id'])} | |")
+    if run is not None:
+        code = _map(_map(run.get("attrs")).get("code"))
+        lines.append(f"| run | {md(run['id'])} | {md(str(code.get('commit') or code.get('git_commit') or ''))} |")
+    lines.append(f"| model | {md(node['id'])} | {md(str(attrs.get('config_hash') or ''))} |")
+    lines += ["", "## Evaluation", ""]
+    if metrics:
+        lines += ["| metric | value |", "|---|---|"]
+        lines += [f"| {md(k)} | {as_float(v):.6g} |" for k, v in sorted(metrics.items())]
+    else:
+        lines.append("No evaluation metrics recorded.")
+    receipt = _map(node.get("receipt"))
+    lines += ["", "## Gate receipt", ""]
+    if receipt:
+        lines.append(
+            f"Status **{md(str(receipt.get('status')))}**, emitted {md(str(receipt.get('emitted_at') or ''))}."
+        )
+        criteria = [c for c in receipt.get("criteria") or () if isinstance(c, dict)]
+        if criteria:
+            lines += ["", "| criterion | observed | passed |", "|---|---|---|"]
+            lines += [
+                f"| {md(str(c.get('expression')))} | {md(str(c.get('observed')))} | {'yes' if c.get('passed') is True else 'no'} |"
+                for c in criteria
+            ]
+    else:
+        lines.append("No gate receipt.")
+    lines += ["", "## Lifecycle", ""]
+    history = [h for h in node.get("history") or () if isinstance(h, dict)]
+    if history:
+        lines += ["| # | when | from | to | who | why |", "|---|---|---|---|---|---|"]
+        lines += [
+            f"| {md(str(h.get('seq')))} | {md(str(h.get('at')))} | {md(str(h.get('from')))} | {md(str(h.get('to')))} "
+            f"| {md(str(h.get('actor')))} | {md(str(h.get('reason')))} |"
+            for h in history
+        ]
+    else:
+        lines.append("Registered; never promoted.")
+    signature = _map(node.get("signature"))
+    lines += ["", "## Signatures", ""]
+    signers = [s for s in signature.get("signers") or () if isinstance(s, dict)]
+    lines.append(
+        f"{md(str(signature.get('status') or 'unsigned'))}: {signature.get('valid_signers', 0)} valid signer(s) "
+        f"of {signature.get('required_signers', 0)} required."
+    )
+    lines += [
+        f"- {md(str(s.get('uid') or s.get('fingerprint')))} ({md(', '.join(map(str, s.get('scopes') or [])))})"
+        for s in signers
+    ]
+    lines += ["", "Generated by `strataml export model-card`; the workspace's records are the source of truth.", ""]
+    return "\n".join(lines)
