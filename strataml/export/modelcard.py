@@ -42,10 +42,10 @@ def need() -> Any:
 
 def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict[str, Any]]:
     """(the README.md text, a summary of what is in it) for the model version `ref` names."""
-    hub = need()
     node = graph.find(ref)
     if node["kind"] != "model":
         raise StrataError(f"{node['id']} is not a model version", "e.g. strataml export model-card model:NAME@1")
+    hub = need()
     attrs = _map(node.get("attrs"))
     name = node["id"].split(":", 1)[1].partition("@")[0]
     run = graph.nodes.get(str(attrs.get("produced_by")))
