@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,158 @@ def test_without_the_extra_the_error_names_it(example: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 3 and "pip install 'strataml[modelcard]'" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenLineage
+
+
+def ol_events(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> list[dict]:
+    code, out, err = invoke(root, "export", "openlineage", *args, capsys=capsys)
+    assert code == 0, err
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def revalidate(event: dict) -> None:
+    """The event's core fields through openlineage-python's own classes and their validators
+    (runId a UUID, eventTime ISO 8601 with a time, producer and schemaURL URIs)."""
+    from openlineage.client import event_v2 as ol
+
+    ol.RunEvent(
+        eventType=ol.RunState(event["eventType"]),
+        eventTime=event["eventTime"],
+        run=ol.Run(runId=event["run"]["runId"]),
+        job=ol.Job(namespace=event["job"]["namespace"], name=event["job"]["name"]),
+        producer=event["producer"],
+        inputs=[ol.InputDataset(namespace=d["namespace"], name=d["name"]) for d in event["inputs"]],
+        outputs=[ol.OutputDataset(namespace=d["namespace"], name=d["name"]) for d in event["outputs"]],
+    )
+    facets = [*event["run"]["facets"].values(), *event["job"]["facets"].values()]
+    facets += [f for d in event["inputs"] + event["outputs"] for f in d["facets"].values()]
+    for facet in facets:
+        assert facet["_producer"].startswith("https://strataml.dev/strataml/")
+        assert facet["_schemaURL"].startswith(("https://openlineage.io/spec/facets/", "https://strataml.dev/schemas/"))
+
+
+def test_every_run_is_a_start_and_an_end_the_package_accepts(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    require_extra("openlineage.client", "openlineage")
+    events = ol_events(example, capsys)
+    runs = {read_yaml(p)["ref"]: read_yaml(p) for p in example.glob("runs/*/run.yaml")}
+    assert len(events) == 2 * len(runs)
+    for event in events:
+        revalidate(event)
+    by_run: dict[str, list[dict]] = {}
+    for event in events:
+        by_run.setdefault(event["run"]["facets"]["strataml"]["ref"], []).append(event)
+    assert set(by_run) == set(runs)
+    for ref, (start, end) in by_run.items():
+        run = runs[ref]
+        assert (start["eventType"], end["eventType"]) == ("START", "COMPLETE")
+        assert start["run"]["runId"] == end["run"]["runId"] and uuid.UUID(start["run"]["runId"]).version == 5
+        assert start["job"]["name"] == run["experiment"].split(":")[1]
+        own = end["run"]["facets"]["strataml"]
+        assert own["metrics"] == pytest.approx(run["metrics"]) and own["code"]["commit"] == run["code"]["commit"]
+        inputs = {d["name"]: d["facets"] for d in end["inputs"]}
+        for item in run["inputs"]:
+            name = "datasets/" + item["ref"].split(":")[1].split("@")[0]
+            assert inputs[name]["version"]["datasetVersion"] == item["digest"]
+            dataset = read_yaml(example / f"datasets/{item['ref'].split(':')[1].replace('@', '/')}/dataset.yaml")
+            assert [f["name"] for f in inputs[name]["schema"]["fields"]] == [c["name"] for c in dataset["columns"]]
+    registered = {read_yaml(p)["produced_by"]: read_yaml(p)["ref"] for p in example.glob("models/*/*/model.yaml")}
+    for run_ref, model_ref in registered.items():
+        end = by_run[run_ref][1]
+        name, version = model_ref.split(":")[1].split("@")
+        assert [(d["name"], d["facets"]["version"]["datasetVersion"]) for d in end["outputs"]] == [(f"models/{name}", version)]
+    # Idempotent for a catalogue: the same events, byte for byte, every time.
+    code, again, _ = invoke(example, "export", "openlineage", capsys=capsys)
+    assert [json.loads(line) for line in again.splitlines()] == events
+
+
+def test_a_failed_run_ends_in_fail_with_its_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    require_extra("openlineage.client", "openlineage")
+    root = copy_example(tmp_path / "ws")
+    run_yaml = next(root.glob("runs/*synthetic*/run.yaml"))
+    edit_yaml(run_yaml, lambda d: d.update(status="failed", error={"type": "ValueError", "message": "diverged"}))
+    events = ol_events(root, capsys)
+    ref = read_yaml(run_yaml)["ref"]
+    end = [e for e in events if e["run"]["facets"]["strataml"]["ref"] == ref][-1]
+    assert end["eventType"] == "FAIL" and end["run"]["facets"]["errorMessage"]["message"] == "diverged"
+    revalidate(end)
+
+
+class _Catalogue:
+    """A real HTTP server on a loopback port that keeps what is POSTed to /api/v1/lineage."""
+
+    def __init__(self, status: int = 201) -> None:
+        import http.server
+        import threading
+
+        received: list[dict] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path == "/api/v1/lineage" and status < 300:
+                    received.append(json.loads(body))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.received = received
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_url_posts_every_event_to_a_catalogue(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    require_extra("openlineage.client", "openlineage")
+    events = ol_events(example, capsys)
+    catalogue = _Catalogue()
+    try:
+        code, out, err = invoke(example, "export", "openlineage", "--url", catalogue.url, "--format", "json",
+                                capsys=capsys)
+        assert code == 0, err
+        assert json.loads(out)["sent"] == len(events)
+        assert catalogue.received == events
+    finally:
+        catalogue.close()
+    refusing = _Catalogue(status=500)
+    try:
+        code, _o, err = invoke(example, "export", "openlineage", "--url", refusing.url, capsys=capsys)
+        assert code == 3 and "did not accept event 1" in err and "Traceback" not in err
+    finally:
+        refusing.close()
+
+
+def test_since_exports_only_the_runs_that_changed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    require_extra("openlineage.client", "openlineage")
+    from test_git_rules import commit_all, git
+
+    root = copy_example(tmp_path / "ws")
+    git(root, "init", "-q")
+    base = commit_all(root, "base")
+    run_yaml = next(root.glob("runs/*iris*/run.yaml"))
+    edit_yaml(run_yaml, lambda d: d["tags"].update(reviewed="yes"))
+    events = ol_events(root, capsys, "--since", base)
+    assert {e["run"]["facets"]["strataml"]["ref"] for e in events} == {read_yaml(run_yaml)["ref"]}
+    assert ol_events(root, capsys, "--since", "HEAD") == events  # uncommitted edits count, as for doctor --since
+
+
+def test_openlineage_usage_errors(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _o, err = invoke(example, "export", "openlineage", "-o", "x.jsonl", "--url", "http://127.0.0.1:9", capsys=capsys)
+    assert code == 3 and "not both" in err
+    code, _o, err = invoke(example, "export", "openlineage", "--format", "json", capsys=capsys)
+    assert code == 3 and "-o FILE" in err
+    script = (
+        "import sys; sys.modules['openlineage'] = None\n"
+        "from strataml.cli.main import run\n"
+        f"raise SystemExit(run(['-C', {str(example)!r}, 'export', 'openlineage']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 3 and "pip install 'strataml[openlineage]'" in done.stderr and "Traceback" not in done.stderr
