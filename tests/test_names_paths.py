@@ -45,6 +45,7 @@ PATTERN_SAMPLES = [
     "2024-01-01T00:00:00Z",
     "test_accuracy >= 0.9",
     "sklearn",
+    "team-a/model:churn@3",
     "A" * 40,
     "alice.asc",
     "a" * 40,
