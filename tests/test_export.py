@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -261,3 +262,81 @@ def test_openlineage_usage_errors(example: Path, capsys: pytest.CaptureFixture[s
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 3 and "pip install 'strataml[openlineage]'" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Croissant
+
+
+def test_every_example_dataset_is_a_croissant_mlcroissant_loads_and_reads(
+    example: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    require_extra("mlcroissant", "croissant")
+    import mlcroissant as mlc
+
+    for meta in sorted(example.glob("datasets/*/*/dataset.yaml")):
+        record = read_yaml(meta)
+        ref = record["ref"]
+        # Beside its files (a copy of the folder): mlcroissant then reads the rows through it.
+        folder = tmp_path / meta.parent.relative_to(example)
+        folder.mkdir(parents=True)
+        for f in record["files"]:
+            (folder / f["path"]).write_bytes((meta.parent / f["path"]).read_bytes())
+        out = folder / "croissant.json"
+        code, said, err = invoke(example, "export", "croissant", ref, "-o", str(out), "--format", "json", capsys=capsys)
+        assert code == 0, err
+        assert json.loads(said)["files"] == len(record["files"])
+        dataset = mlc.Dataset(jsonld=str(out))  # its own validation: raises on an error
+        doc = json.loads(out.read_text())
+        assert {d["contentUrl"]: (d["sha256"], d["contentSize"]) for d in doc["distribution"]} == {
+            f["path"]: (f["sha256"], f"{f['size']} B") for f in record["files"]
+        }
+        assert doc["strataml:digest"] == record["digest"] and doc["license"] == record["license"]
+        name = ref.split(":")[1].split("@")[0]
+        fields = doc["recordSet"][0]["field"]
+        assert [f["name"] for f in fields] == [c["name"] for c in record["columns"]]
+        rows = list(itertools.islice(dataset.records(name), 3))
+        assert len(rows) == 3 and all(len(r) == len(fields) for r in rows)
+
+
+def test_a_dataset_in_parts_with_every_column_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    require_extra("mlcroissant", "croissant")
+    import mlcroissant as mlc
+
+    root = copy_example(tmp_path / "ws")
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    header = "n,x,flag,label,kind,day,at\n"
+    (parts / "part-1.csv").write_text(header + "1,0.5,true,alpha,a,2024-01-01,2024-01-01T10:00:00Z\n")
+    (parts / "part-2.csv").write_text(header + "2,1.5,false,beta,b,2024-01-02,2024-01-02T11:00:00Z\n")
+    code, _o, err = invoke(root, "dataset", "add", "every-type", str(parts / "part-1.csv"), str(parts / "part-2.csv"),
+                           "--version", "1", "--license", "CC0-1.0", "--source", "made for this test", capsys=capsys)
+    assert code == 0, err
+    types = {"n": "integer", "x": "float", "flag": "boolean", "label": "string", "kind": "category", "day": "date",
+             "at": "datetime"}
+    edit_yaml(root / "datasets/every-type/1/dataset.yaml",
+              lambda d: d.update(columns=[{"name": k, "type": v} for k, v in types.items()]))
+    out = root / "datasets/every-type/1/croissant.json"
+    code, _o, err = invoke(root, "export", "croissant", "dataset:every-type@1", "-o", str(out), capsys=capsys)
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    assert [d["@type"] for d in doc["distribution"]] == ["cr:FileObject", "cr:FileObject", "cr:FileSet"]
+    assert [f["dataType"] for f in doc["recordSet"][0]["field"]] == [
+        "sc:Integer", "sc:Float", "sc:Boolean", "sc:Text", "sc:Text", "sc:Date", "sc:DateTime"
+    ]
+    rows = list(mlc.Dataset(jsonld=str(out)).records("every-type"))
+    assert len(rows) == 2
+
+
+def test_croissant_usage_errors(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _o, err = invoke(example, "export", "croissant", "model:iris-classifier@1", capsys=capsys)
+    assert code == 3 and "is not a dataset version" in err
+    code, _o, err = invoke(example, "export", "croissant", "dataset:iris@1", "--format", "json", capsys=capsys)
+    assert code == 3 and "-o FILE" in err
+    script = (
+        "import sys; sys.modules['mlcroissant'] = None\n"
+        "from strataml.cli.main import run\n"
+        f"raise SystemExit(run(['-C', {str(example)!r}, 'export', 'croissant', 'dataset:iris@1']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 3 and "pip install 'strataml[croissant]'" in done.stderr and "Traceback" not in done.stderr

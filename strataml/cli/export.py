@@ -19,7 +19,62 @@ def export() -> None:
     \b
     strataml export openlineage [-o FILE | --url URL]   every run as OpenLineage events (openlineage extra)
     strataml export model-card model:NAME@V [-o FILE]   a Hugging Face model card (modelcard extra)
+    strataml export croissant dataset:NAME@V [-o FILE]  Croissant JSON-LD (croissant extra)
     """
+
+
+@export.command("croissant")
+@click.argument("ref")
+@click.option("-o", "--output", metavar="FILE", help="Where to write the JSON-LD ('-' or nothing: stdout).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="json: a summary of what was written (needs -o FILE).",
+)
+@click.pass_obj
+def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
+    """Write a dataset version as Croissant JSON-LD (MLCommons), as dataset hubs publish it.
+
+    \b
+    The files are FileObjects (path, sha256, size, encoding format); the recorded columns a
+    RecordSet whose fields read them from the data files; licence, source, description,
+    creation time and the version's digest come from dataset.yaml. Built with mlcroissant's
+    classes and checked by its own loader before it is written: pip install 'strataml[croissant]'.
+
+    \b
+    Example:
+      strataml export croissant dataset:iris@1 -o iris.croissant.json
+    """
+    from strataml.export.croissant import croissant as document
+    from strataml.read import saved
+    from strataml.read.query import Graph
+
+    if fmt == "json" and output in (None, "-"):
+        raise click.UsageError("--format json prints a summary: write the document itself with -o FILE")
+    root = state.root()
+    index, _rebuilt = saved.current(root)
+    doc, summary = document(Graph(index), ref)
+    text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if output in (None, "-"):
+        click.echo(text, nl=False)
+        return 0
+    target = Path(str(output))
+    if inside(os.path.abspath(target), root) is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    write_output(target, text, root)
+    summary = {"path": str(target), "bytes": len(text.encode("utf-8")), **summary}
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        files, fields = int(str(summary["files"])), int(str(summary["fields"]))
+        click.echo(
+            f"Wrote {target}: {summary['ref']} ({files} file{'' if files == 1 else 's'}, "
+            f"{fields} field{'' if fields == 1 else 's'})."
+        )
+    return 0
 
 
 @export.command("openlineage")
