@@ -33,7 +33,11 @@ def require_extra(module: str, extra: str) -> None:
     there, to prove they are imported lazily); anywhere else it is a tool like any other."""
     import importlib.util
 
-    if importlib.util.find_spec(module) is not None:
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a dotted name whose package is missing
+        found = False
+    if found:
         return
     if CORE_ONLY:
         pytest.skip(f"core-only job: needs the {extra!r} extra")
