@@ -57,6 +57,7 @@ class LazyGroup(click.Group):
         "schema": ("strataml.cli.schema", "schema"),
         "conformance": ("strataml.cli.conformance", "conformance"),
         "export": ("strataml.cli.export", "export"),
+        "import": ("strataml.cli.importer", "import_group"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -144,7 +144,7 @@ def execute(
         _log_best_effort(tracking, staging, log)
         tracking.end(status)
         _prune_empty(staging)
-        record["artifacts"] = _hash_all(staging)
+        record["artifacts"] = hash_tree(staging)
         problems = validate("run", record)
         if problems:
             raise AssertionError(f"run record breaks its schema: {problems[0].message}")
@@ -249,7 +249,8 @@ def _prune_empty(folder: Path) -> None:
             sub.rmdir()
 
 
-def _hash_all(folder: Path) -> list[dict[str, Any]]:
+def hash_tree(folder: Path) -> list[dict[str, Any]]:
+    """Every file under `folder` as a recorded artifact: POSIX path, sha256 and size, sorted."""
     entries = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         sha, size = sha256_file(path)

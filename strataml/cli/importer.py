@@ -1,0 +1,132 @@
+"""`strataml import`: history from other tools as StrataML records (each source an extra)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from strataml.cli.main import State
+from strataml.controls import shown
+from strataml.errors import EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS
+
+
+@click.group("import")
+def import_group() -> None:
+    """Bring records in from other tools.
+
+    \b
+    strataml import mlflow --tracking-uri URI --experiment NAME   MLflow runs as run records (mlflow extra)
+    """
+
+
+@import_group.command("mlflow")
+@click.option(
+    "--tracking-uri",
+    required=True,
+    metavar="URI",
+    help="Where MLflow keeps the runs: sqlite:///mlflow.db, a folder (file:///path/mlruns) or a server.",
+)
+@click.option("--experiment", required=True, metavar="NAME", help="The MLflow experiment whose runs to import.")
+@click.option(
+    "--runs",
+    "wanted",
+    multiple=True,
+    metavar="ID[,ID...]",
+    help="Only these MLflow run ids (repeat the option or separate ids by commas). Default: every run.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be imported; write nothing.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="json: one summary object with a row per MLflow run.",
+)
+@click.pass_obj
+def mlflow_command(
+    state: State, tracking_uri: str, experiment: str, wanted: tuple[str, ...], dry_run: bool, fmt: str
+) -> int:
+    """Import an MLflow experiment's runs as run records under runs/.
+
+    \b
+    Each ended MLflow run becomes runs/START-EXPERIMENT-XXXXXX/ with run.yaml: params (numbers,
+    booleans and lists as such), final metrics, tags, status and times; the step-wise metrics in
+    summary/tracking.json; every artifact copied under mlflow/ and pinned by sha256 and size. A
+    dataset MLflow logged as an input becomes an input ref when its digest is a dataset
+    version's digest here (sha256), and a warning when not. The MLflow run id is recorded
+    (tracking.mlflow_run_id), so a run already here is never imported again: importing twice
+    changes nothing. Runs still RUNNING in MLflow are skipped. Needs: pip install 'strataml[mlflow]'.
+
+    \b
+    Exit codes: 0 done, 1 done with warnings (skipped runs, unmatched inputs, left-out
+    metrics), 2 a run could not be imported (the others were), 3 MLflow could not be read.
+
+    \b
+    Examples:
+      strataml import mlflow --tracking-uri sqlite:///mlflow.db --experiment churn --dry-run
+      strataml import mlflow --tracking-uri sqlite:///mlflow.db --experiment churn
+      strataml import mlflow --tracking-uri ./mlruns --experiment churn --runs 4eb91b66f8144da8
+    """
+    from strataml.imports.mlflow import client, plan, write
+    from strataml.workspace import load
+
+    root = state.root()
+    ids = [part.strip() for item in wanted for part in item.split(",") if part.strip()]
+    workspace = load(root)
+    mlflow = client(tracking_uri)
+    _exp_id, planned = plan(workspace, mlflow, experiment, ids)
+    chatty = fmt == "text"
+    for n, item in enumerate(planned, 1):
+        if item.action == "import" and not dry_run:
+            where = f"[{n}/{len(planned)}] run:{item.run_id}"
+
+            def tick(path: str, where: str = where) -> None:
+                click.echo(f"{where}: copying {shown(path)}", err=True)
+
+            write(workspace, mlflow, item, tick if chatty and len(item.artifacts) > 1 else None)
+    counts = {a: sum(1 for p in planned if p.action == a) for a in ("import", "present", "skip", "refuse")}
+    warnings = sum(len(p.warnings) for p in planned)
+    code = EXIT_ERRORS if counts["refuse"] else EXIT_WARNINGS if counts["skip"] or warnings else EXIT_OK
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "experiment": experiment,
+                    "dry_run": dry_run,
+                    "imported": 0 if dry_run else counts["import"],
+                    "would_import": counts["import"] if dry_run else 0,
+                    "present": counts["present"],
+                    "skipped": counts["skip"],
+                    "refused": counts["refuse"],
+                    "runs": [p.summary() for p in planned],
+                },
+                indent=2,
+            )
+        )
+        return code
+    verb = "would be imported" if dry_run else "imported"
+    for item in planned:
+        label = f"run:{item.run_id}" if item.run_id else "-"
+        if item.action == "import":
+            size = sum(s or 0 for _p, s in item.artifacts)
+            click.echo(
+                f"{'would import' if dry_run else 'imported'} MLflow run {item.mlflow_id} as {label} ({item.status}, "
+                f"{len(item.record.get('metrics', {}))} metrics, {len(item.artifacts)} artifacts, {size:,} bytes)"
+            )
+        elif item.action == "present":
+            click.echo(f"already here: MLflow run {item.mlflow_id} ({item.reason})")
+        elif item.action == "skip":
+            click.echo(f"skipped MLflow run {item.mlflow_id}: {item.reason}")
+        else:
+            click.echo(f"could not import MLflow run {item.mlflow_id}: {item.reason}", err=True)
+        for warning in item.warnings:
+            click.echo(f"  warning: {warning}", err=True)
+    done = counts["import"]
+    click.echo(
+        f"{shown(experiment)}: {done} run{'' if done == 1 else 's'} {verb}, {counts['present']} already here, "
+        f"{counts['skip']} skipped, {counts['refuse']} could not be imported."
+        + ("" if dry_run or not done else " Next: git add runs/ && strataml doctor --strict")
+    )
+    return code

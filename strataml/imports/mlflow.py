@@ -1,0 +1,377 @@
+"""MLflow runs as StrataML run records: `strataml import mlflow` (the mlflow extra).
+
+MLflow's client reads the store (a sqlite file, a folder, a tracking server); every run becomes
+`runs/RUN_ID/` built in a staging folder and published whole, with run.yaml written last, as
+`strataml run` does. The MLflow run id is recorded in `tracking.mlflow_run_id`: a run whose id is
+already recorded in the workspace is never imported again, so importing twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from strataml import __version__
+from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
+from strataml.controls import find, shown
+from strataml.errors import StrataError
+from strataml.paths import unsafe
+from strataml.refs import valid_run_id
+from strataml.runner.core import hash_tree, runs_root
+from strataml.runner.spec import config_hash
+from strataml.runner.tracking import LOCAL_FILE
+from strataml.schemas import schema_id, validate
+from strataml.workspace import Workspace
+
+EXTRA = "pip install 'strataml[mlflow]'"
+PLUGIN_KEY = "mlflow-import"  # what made the record: the importer, not a training plugin
+ARTIFACTS = "mlflow"  # MLflow's artifact tree is kept whole under this folder of the run
+# MLflow's statuses for a run that has ended; RUNNING and SCHEDULED runs may still change.
+STATUS = {"FINISHED": "succeeded", "FAILED": "failed", "KILLED": "cancelled"}
+SEED_PARAMS = ("seed", "random_state", "random_seed")
+_INT = re.compile(r"-?(0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_HEX = re.compile(r"[0-9a-f]{16,64}")
+_PAGE = 1000
+
+
+@dataclass
+class Planned:
+    """What happens to one MLflow run: `action` is import, present (already in the workspace),
+    skip (not ended yet) or refuse (it cannot become a valid record; `reason` says why)."""
+
+    mlflow_id: str
+    action: str
+    run_id: str = ""
+    status: str = ""
+    reason: str = ""
+    record: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)  # MLflow's own text, kept in summary/tracking.json
+    history: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    artifacts: list[tuple[str, int | None]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"mlflow_run_id": self.mlflow_id, "action": self.action}
+        if self.run_id:
+            out["ref"] = f"run:{self.run_id}"
+        if self.status:
+            out["status"] = self.status
+        if self.reason:
+            out["reason"] = self.reason
+        if self.action == "import":
+            out["artifacts"] = len(self.artifacts)
+            out["inputs"] = [i["ref"] for i in self.record.get("inputs", [])]
+            out["metrics"] = len(self.record.get("metrics", {}))
+            out["seed_recorded"] = any(k in self.record.get("params", {}) for k in SEED_PARAMS)
+        out["warnings"] = list(self.warnings)
+        return out
+
+
+def client(uri: str) -> Any:
+    """An MLflow client for `uri`; the error names the extra when MLflow is not installed."""
+    # MLflow draws its own progress bar on every download; the import says what it copies itself.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    try:
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        raise StrataError("importing from MLflow needs MLflow, which is not installed", EXTRA) from None
+    _exists(uri)
+    return MlflowClient(tracking_uri=uri)
+
+
+def _exists(uri: str) -> None:
+    """A local store must be there already: MLflow would create an empty one where a path is
+    mistyped, which is a write outside the workspace and an import of nothing."""
+    parsed = urlsplit(uri)
+    if parsed.scheme == "sqlite":
+        # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's reading)
+        path, kind = unquote(parsed.path[1:]), "file"
+        ok = path == ":memory:" or os.path.isfile(path)
+    elif parsed.scheme in ("", "file"):
+        path, kind = unquote(parsed.path) if parsed.scheme else uri, "folder"
+        ok = os.path.isdir(path)
+    else:
+        return  # a tracking server: MLflow says what is wrong with it
+    if not ok:
+        raise StrataError(
+            f"no MLflow store at {shown(path)} (no such {kind})",
+            "give the store that exists, e.g. --tracking-uri sqlite:///mlflow.db or --tracking-uri ./mlruns",
+        )
+
+
+def plan(workspace: Workspace, mlflow: Any, experiment: str, wanted: Iterable[str] = ()) -> tuple[str, list[Planned]]:
+    """The experiment's id and, for each of its runs (or of `wanted`), what an import does."""
+    found = _call(f"reading experiment {experiment!r}", mlflow.get_experiment_by_name, experiment)
+    if found is None:
+        names = [e.name for e in _call("listing experiments", mlflow.search_experiments, max_results=20)]
+        raise StrataError(
+            f"MLflow has no experiment '{shown(experiment)}' at this tracking URI",
+            f"experiments there: {', '.join(shown(n) for n in sorted(names)) or 'none'}",
+        )
+    exp_id = str(found.experiment_id)
+    runs = _runs(mlflow, exp_id, experiment, list(wanted))
+    present = _present(workspace)
+    digests = {str(r.data.get("digest")): str(r.ref) for r in workspace.of_kind("dataset") if r.data.get("digest")}
+    taken = {r.ref.name for r in workspace.of_kind("run")} | _folders(workspace)
+    out = []
+    for run in runs:
+        planned = _plan_one(mlflow, run, experiment, present, digests)
+        if planned.action == "import" and planned.run_id in taken:
+            planned.action, planned.reason = (
+                "refuse",
+                (f"runs/{planned.run_id} already holds another run; move it or import with --runs to pick others"),
+            )
+        taken.add(planned.run_id)
+        out.append(planned)
+    return exp_id, out
+
+
+def _folders(workspace: Workspace) -> set[str]:
+    """Names under runs/ that hold no run record (a half-made folder is still in the way)."""
+    runs = runs_root(workspace.root)
+    try:
+        return {p.name for p in runs.iterdir()} if runs.is_dir() else set()
+    except OSError:
+        return set()
+
+
+def write(
+    workspace: Workspace,
+    mlflow: Any,
+    planned: Planned,
+    tick: Callable[[str], None] | None = None,
+) -> None:
+    """Publish one planned run: artifacts downloaded and hashed in a staging folder, run.yaml last."""
+    base = runs_root(workspace.root).parent
+    rel = f"runs/{planned.run_id}"
+    staging = staging_dir(base, rel)
+    try:
+        for path, _size in planned.artifacts:
+            if tick:
+                tick(path)
+            target = staging / ARTIFACTS / Path(path).parent
+            target.mkdir(parents=True, exist_ok=True)
+            got = Path(
+                _call(f"copying artifact {path!r}", mlflow.download_artifacts, planned.mlflow_id, path, str(target))
+            )
+            if got != staging / ARTIFACTS / path or got.is_symlink() or not got.is_file():
+                raise StrataError(f"MLflow artifact '{shown(path)}' of run {planned.mlflow_id} is not a regular file")
+        tracked = {
+            "params": planned.params,
+            "tags": planned.record.get("tags", {}),
+            "metrics": planned.history,
+            "status": planned.status,
+        }
+        record = dict(planned.record)
+        write_text(staging, LOCAL_FILE, json.dumps(tracked, indent=2, sort_keys=True) + "\n")
+        for entry in staging.rglob("*"):
+            if entry.is_symlink():
+                raise StrataError(f"MLflow wrote a symbolic link '{shown(str(entry.relative_to(staging)))}'")
+        record["artifacts"] = hash_tree(staging)
+        problems = validate("run", record)
+        if problems:
+            raise StrataError(
+                f"MLflow run {planned.mlflow_id} does not make a valid run record: {problems[0].message}",
+                "report it with the MLflow run's params and tags",
+            )
+        write_yaml(staging, "run.yaml", record)
+        publish_dir(base, staging, rel)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _call(what: str, action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """action(*args, **kwargs), MLflow's exceptions as one-line errors (a wrong URI, a store it cannot read)."""
+    try:
+        return action(*args, **kwargs)
+    except StrataError:
+        raise
+    except Exception as exc:  # MLflow raises its own and its stores' exceptions; none is ours
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StrataError(
+            f"MLflow failed {what}: {shown(message)[:300]}", "check --tracking-uri and that the store is readable"
+        ) from None
+
+
+def _runs(mlflow: Any, exp_id: str, experiment: str, wanted: list[str]) -> list[Any]:
+    if wanted:
+        runs = []
+        for run_id in dict.fromkeys(wanted):
+            run = _call(f"reading run {run_id!r}", mlflow.get_run, run_id)
+            if str(run.info.experiment_id) != exp_id:
+                raise StrataError(
+                    f"MLflow run {shown(run_id)} is not in experiment '{shown(experiment)}'",
+                    "give the experiment the run belongs to",
+                )
+            runs.append(run)
+        return runs
+    runs, token = [], None
+    while True:
+        page = _call(
+            f"listing the runs of {experiment!r}",
+            mlflow.search_runs,
+            [exp_id],
+            max_results=_PAGE,
+            order_by=["attributes.start_time ASC"],
+            page_token=token,
+        )
+        runs.extend(page)
+        token = getattr(page, "token", None)
+        if not token:
+            return sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id))
+
+
+def _present(workspace: Workspace) -> dict[str, str]:
+    """MLflow run id -> the workspace run that records it (imported, or made by `strataml run`
+    with MLflow tracking on)."""
+    out = {}
+    for record in workspace.of_kind("run"):
+        tracking = record.data.get("tracking")
+        if isinstance(tracking, dict) and isinstance(tracking.get("mlflow_run_id"), str):
+            out[tracking["mlflow_run_id"]] = str(record.ref)
+    return out
+
+
+def _plan_one(mlflow: Any, run: Any, experiment: str, present: dict[str, str], digests: dict[str, str]) -> Planned:
+    info, data = run.info, run.data
+    mid = str(info.run_id)
+    if mid in present:
+        return Planned(mid, "present", run_id=present[mid].removeprefix("run:"), reason=f"recorded by {present[mid]}")
+    status = STATUS.get(str(info.status))
+    if status is None:
+        return Planned(mid, "skip", reason=f"MLflow says {info.status}: import it once it has ended")
+    if not info.start_time or not info.end_time:
+        return Planned(mid, "refuse", reason="MLflow recorded no start or end time for it")
+    start = datetime.fromtimestamp(info.start_time / 1000, UTC)
+    planned = Planned(mid, "import", run_id=_run_id(start, experiment, mid), status=status)
+    refused = _artifacts(mlflow, mid, planned)
+    if refused:
+        planned.action, planned.reason = "refuse", refused
+        return planned
+    params = {str(k): str(v) for k, v in sorted(data.params.items())}
+    metrics = {}
+    for key, value in sorted(data.metrics.items()):
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            metrics[str(key)] = value
+        else:
+            planned.warnings.append(f"metric '{shown(str(key))}' is {value}, which a run record cannot hold: left out")
+    for key in sorted(data.metrics):
+        points = _call(f"reading metric {key!r}", mlflow.get_metric_history, mid, key)
+        series = sorted((p.step, p.timestamp, p.value) for p in points if math.isfinite(p.value))
+        planned.history[str(key)] = [{"step": step, "value": value} for step, _t, value in series]
+    converted = {k: _value(v) for k, v in params.items()}
+    seed = next((converted[k] for k in SEED_PARAMS if _natural(converted.get(k))), 0)
+    record: dict[str, Any] = {
+        "schema": schema_id("run"),
+        "ref": f"run:{planned.run_id}",
+        "status": status,
+        "created_at": start.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "started_at": _time(info.start_time),
+        "ended_at": _time(info.end_time),
+        "plugin": {"key": PLUGIN_KEY, "version": __version__},
+        "seed": seed,
+        "config_hash": config_hash({"mlflow": {"experiment": experiment, "params": params}}),
+        "params": converted,
+        "metrics": metrics,
+        "tags": {str(k): str(v) for k, v in sorted(data.tags.items())},
+        "inputs": _inputs(run, digests, planned),
+        "tracking": {"mlflow_run_id": mid, "mlflow_experiment": experiment},
+    }
+    if status == "failed":
+        record["error"] = {"type": "MLflowRunFailed", "message": "MLflow recorded this run as FAILED"}
+    bad = next((k for k in (*record["params"], *record["metrics"], *record["tags"]) if find(k)), None)
+    if bad is not None:
+        planned.action, planned.reason = "refuse", f"the name '{shown(bad)}' in it holds a control character"
+    planned.record, planned.params = record, params
+    return planned
+
+
+def _artifacts(mlflow: Any, mid: str, planned: Planned) -> str:
+    """Fill planned.artifacts with every artifact file; the reason to refuse the run, or ''."""
+    folders = [""]
+    while folders:
+        folder = folders.pop()
+        listing = _call(f"listing artifacts of {mid}", mlflow.list_artifacts, mid, folder or None)
+        for item in listing:
+            path = str(item.path)
+            why = unsafe(path) or ("holds a control character" if find(path) else None)
+            if why:
+                return f"its artifact '{shown(path)}' {why}"
+            if item.is_dir:
+                folders.append(path)
+            else:
+                planned.artifacts.append((path, item.file_size))
+    planned.artifacts.sort()
+    names = [f"{ARTIFACTS}/{p}".casefold() for p, _s in planned.artifacts]
+    if len(set(names)) != len(names):
+        return "two of its artifacts differ only in case, which not every checkout can hold"
+    return ""
+
+
+def _inputs(run: Any, digests: dict[str, str], planned: Planned) -> list[dict[str, str]]:
+    """Dataset inputs MLflow logged whose digest names one workspace dataset version: its sha256
+    digest, or (MLflow's SQL stores keep 36 characters of a digest) at least 16 of its first hex
+    digits, with or without `sha256:`."""
+    out: dict[str, dict[str, str]] = {}
+    inputs = getattr(run, "inputs", None)
+    for item in getattr(inputs, "dataset_inputs", None) or []:
+        dataset = item.dataset
+        digest = str(dataset.digest or "").strip().lower().removeprefix("sha256:")
+        hits = [d for d in digests if d[7:].startswith(digest)] if _HEX.fullmatch(digest) else []
+        if len(hits) == 1:
+            out[digests[hits[0]]] = {"ref": digests[hits[0]], "digest": hits[0]}
+            continue
+        why = "matches more than one dataset version here" if hits else "matches no dataset version here"
+        planned.warnings.append(
+            f"input dataset '{shown(str(dataset.name))}' (digest '{shown(str(dataset.digest))}') {why}: imported "
+            "without it; to link it, add the version (or log its full digest), remove the run, import again"
+        )
+    return [out[k] for k in sorted(out)]
+
+
+def _run_id(start: datetime, experiment: str, mid: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", experiment).strip("-._")[:40].strip("-._")
+    run_id = f"{start:%Y%m%dT%H%M%SZ}-{slug}-{mid[:6]}" if slug else f"{start:%Y%m%dT%H%M%SZ}-{mid[:6]}"
+    return run_id if valid_run_id(run_id) else f"{start:%Y%m%dT%H%M%SZ}-{mid[:12]}"
+
+
+def _time(millis: int) -> str:
+    return datetime.fromtimestamp(millis / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _value(text: str) -> Any:
+    """An MLflow param (always text) as the value it spells: numbers, booleans and null as such,
+    a JSON list of those as a list; anything else stays text."""
+    if _INT.fullmatch(text):
+        number = int(text)
+        return number if abs(number) < 2**53 else text
+    if _FLOAT.fullmatch(text):
+        value = float(text)
+        return value if math.isfinite(value) else text
+    if text in ("True", "true", "False", "false"):
+        return text in ("True", "true")
+    if text in ("None", "null"):
+        return None
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            items = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(items, list) and all(isinstance(i, (str, int, float, bool)) or i is None for i in items):
+            return items
+    return text
+
+
+def _natural(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

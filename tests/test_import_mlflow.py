@@ -1,0 +1,255 @@
+"""`strataml import mlflow`: runs made through MLflow's own client in a real sqlite store become
+run records a fresh workspace's `doctor --strict` accepts; importing twice changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import invoke, read_yaml, require_extra
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "T",
+           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    return subprocess.run(["git", "-c", "core.fsmonitor=false", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True, env=env).stdout
+
+
+def fresh_workspace(root: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """`strataml init` plus one dataset version, committed; returns that version's digest."""
+    from strataml.cli.main import run
+
+    assert run(["init", str(root)]) == 0
+    (root / "iris.csv").write_text("sepal,species\n5.1,setosa\n6.2,virginica\n", "utf-8")
+    code, _o, err = invoke(root, "dataset", "add", "iris", str(root / "iris.csv"), "--version", "1", "--license", "CC0-1.0",
+                           "--source", "https://example.org/iris", capsys=capsys)
+    assert code == 0, err
+    (root / "iris.csv").unlink()
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "workspace")
+    capsys.readouterr()
+    return str(read_yaml(root / "datasets/iris/1/dataset.yaml")["digest"])
+
+
+def make_store(where: Path, digest: str) -> dict[str, Any]:
+    """An MLflow sqlite store with experiment `churn`: a finished run (params, step-wise metrics,
+    tags, nested artifacts, one input matching the workspace's dataset and one matching nothing),
+    a failed, a killed and a running run; a second experiment with one run."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Dataset, DatasetInput, Metric, Param, RunTag
+
+    uri = f"sqlite:///{where / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    exp = client.create_experiment("churn", artifact_location=(where / "artifacts").as_uri())
+    other = client.create_experiment("other", artifact_location=(where / "artifacts-other").as_uri())
+    files = where / "files"
+    (files / "model").mkdir(parents=True)
+    (files / "notes.txt").write_text("trained on iris\n", "utf-8")
+    (files / "model" / "weights.bin").write_bytes(bytes(range(256)) * 8)
+    (files / "model" / "MLmodel").write_text("flavors: {}\n", "utf-8")
+
+    done = client.create_run(exp, run_name="best", start_time=1_790_000_000_000, tags={"team": "growth"})
+    rid = done.info.run_id
+    client.log_batch(
+        rid,
+        metrics=[Metric("loss", 1.0 / (s + 1), 1_790_000_000_000 + s, s) for s in range(5)]
+        + [Metric("test_accuracy", 0.93, 1_790_000_001_000, 0)],
+        params=[Param("C", "1.0"), Param("max_iter", "500"), Param("seed", "7"), Param("layers", "[64, 32]"),
+                Param("early_stop", "True"), Param("solver", "lbfgs"), Param("class_weight", "None")],
+        tags=[RunTag("mlflow.source.git.commit", "a" * 40), RunTag("mlflow.note.content", "line one\nline two")],
+    )
+    client.log_artifact(rid, str(files / "notes.txt"))
+    client.log_artifacts(rid, str(files / "model"), "model")
+    client.log_inputs(rid, [
+        DatasetInput(Dataset(name="iris", digest=digest[:36], source_type="local", source="datasets/iris/1")),
+        DatasetInput(Dataset(name="elsewhere", digest="0badc0de", source_type="local", source="/data/x")),
+    ])
+    client.set_terminated(rid, "FINISHED", end_time=1_790_000_060_000)
+
+    failed = client.create_run(exp, run_name="broken", start_time=1_790_000_100_000)
+    client.log_param(failed.info.run_id, "C", "0.1")
+    client.log_metric(failed.info.run_id, "loss", float("nan"))
+    client.set_terminated(failed.info.run_id, "FAILED", end_time=1_790_000_110_000)
+
+    killed = client.create_run(exp, run_name="stopped", start_time=1_790_000_200_000)
+    client.set_terminated(killed.info.run_id, "KILLED", end_time=1_790_000_201_000)
+
+    running = client.create_run(exp, run_name="still-going", start_time=1_790_000_300_000)
+    stray = client.create_run(other, run_name="elsewhere", start_time=1_790_000_400_000)
+    client.set_terminated(stray.info.run_id, "FINISHED", end_time=1_790_000_401_000)
+    return {"uri": uri, "done": rid, "failed": failed.info.run_id, "killed": killed.info.run_id,
+            "running": running.info.run_id, "other": stray.info.run_id, "client": client, "exp": exp}
+
+
+@pytest.fixture
+def store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, dict[str, Any]]:
+    require_extra("mlflow", "mlflow")
+    root = tmp_path / "lab"
+    digest = fresh_workspace(root, capsys)
+    made = make_store(tmp_path / "mlflow", digest)
+    made["digest"] = digest
+    return root, made
+
+
+def imported(root: Path) -> dict[str, dict[str, Any]]:
+    return {read_yaml(p)["tracking"]["mlflow_run_id"]: read_yaml(p) for p in root.glob("runs/*/run.yaml")}
+
+
+def tree(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and ".git" not in p.relative_to(root).parts}
+
+
+def test_an_experiment_imported_into_a_fresh_workspace_passes_doctor_strict(
+    store: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, made = store
+    code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                            capsys=capsys)
+    assert code == 1, err  # warnings: a running run skipped, an input that matches nothing, a NaN metric
+    assert "3 runs imported, 0 already here, 1 skipped, 0 could not be imported" in out
+    assert "'elsewhere' (digest '0badc0de') matches no dataset version here" in err
+    assert "metric 'loss' is nan" in err
+    runs = imported(root)
+    assert set(runs) == {made["done"], made["failed"], made["killed"]}
+
+    best = runs[made["done"]]
+    folder = root / "runs" / best["ref"].split(":")[1]
+    assert folder.name == f"20260921T141320Z-churn-{made['done'][:6]}"
+    assert best["status"] == "succeeded" and best["seed"] == 7
+    assert best["started_at"] == "2026-09-21T14:13:20.000Z" and best["ended_at"] == "2026-09-21T14:14:20.000Z"
+    assert best["params"] == {"C": 1.0, "max_iter": 500, "seed": 7, "layers": [64, 32], "early_stop": True,
+                              "solver": "lbfgs", "class_weight": None}
+    assert best["metrics"] == {"loss": 0.2, "test_accuracy": 0.93}
+    assert best["tags"]["team"] == "growth" and best["tags"]["mlflow.note.content"] == "line one\nline two"
+    assert best["inputs"] == [{"ref": "dataset:iris@1", "digest": made["digest"]}]
+    assert best["tracking"] == {"mlflow_run_id": made["done"], "mlflow_experiment": "churn"}
+    assert best["plugin"]["key"] == "mlflow-import"
+    recorded = {a["path"]: a for a in best["artifacts"]}
+    assert set(recorded) == {"mlflow/notes.txt", "mlflow/model/weights.bin", "mlflow/model/MLmodel",
+                             "summary/tracking.json"}
+    for path, entry in recorded.items():
+        data = (folder / path).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["size"] == len(data)
+    assert (folder / "mlflow/model/weights.bin").read_bytes() == bytes(range(256)) * 8
+    tracking = json.loads((folder / "summary/tracking.json").read_text("utf-8"))
+    assert [p["value"] for p in tracking["metrics"]["loss"]] == pytest.approx([1, 0.5, 1 / 3, 0.25, 0.2])
+    assert [p["step"] for p in tracking["metrics"]["loss"]] == [0, 1, 2, 3, 4]
+    assert tracking["params"]["C"] == "1.0"  # MLflow's own text beside the typed values
+
+    failed = runs[made["failed"]]
+    assert failed["status"] == "failed" and failed["error"]["type"] == "MLflowRunFailed"
+    assert failed["metrics"] == {} and failed["seed"] == 0
+    assert runs[made["killed"]]["status"] == "cancelled"
+
+    git(root, "add", "-A")
+    code, out, err = invoke(root, "doctor", "--strict", capsys=capsys)
+    assert code == 0, out + err
+    code, out, _e = invoke(root, "show", best["ref"], capsys=capsys)
+    assert code == 0 and "dataset:iris@1" in out
+    code, out, _e = invoke(root, "lineage", "dataset:iris@1", capsys=capsys)
+    assert code == 0 and best["ref"] in out
+
+    # Importing again changes nothing: every run is found by its MLflow id.
+    git(root, "commit", "-qm", "imported")
+    before = tree(root)
+    code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                            "--format", "json", capsys=capsys)
+    summary = json.loads(out)
+    assert code == 1 and summary["imported"] == 0 and summary["present"] == 3 and summary["skipped"] == 1
+    assert tree(root) == before and git(root, "status", "--porcelain") == ""
+
+
+def test_dry_run_writes_nothing_and_runs_picks_runs(
+    store: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, made = store
+    before = tree(root)
+    code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                            "--dry-run", "--format", "json", capsys=capsys)
+    summary = json.loads(out)
+    assert summary["dry_run"] and summary["would_import"] == 3 and summary["imported"] == 0
+    assert {r["action"] for r in summary["runs"]} == {"import", "skip"}
+    assert tree(root) == before and not list(root.glob("runs/.*.staging"))
+
+    code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                            "--runs", f"{made['failed']},{made['killed']}", capsys=capsys)
+    assert code == 1 and "metric 'loss' is nan" in err, err
+    assert set(imported(root)) == {made["failed"], made["killed"]}
+    code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                            "--runs", made["done"], "--runs", made["failed"], capsys=capsys)
+    assert code == 1 and "already here" in out  # the unmatched input warns
+    assert set(imported(root)) == {made["done"], made["failed"], made["killed"]}
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--experiment", "nope"], "no experiment 'nope' at this tracking URI\n  hint: experiments there: Default, churn"),
+        (["--experiment", "churn", "--runs", "0" * 32], "MLflow failed reading run"),
+        (["--experiment", "churn", "--runs", "OTHER"], "is not in experiment 'churn'"),
+    ],
+)
+def test_what_cannot_be_read_is_said_with_exit_3(
+    store: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str], args: list[str], said: str
+) -> None:
+    root, made = store
+    args = [made["other"] if a == "OTHER" else a for a in args]
+    code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], *args, capsys=capsys)
+    assert code == 3 and said in err and "Traceback" not in err, err
+    assert not list(root.glob("runs/*/run.yaml")) and not list(root.glob("runs/.*.staging"))
+
+
+@pytest.mark.parametrize("uri", ["sqlite:///{d}/typo.db", "{d}/mlruns-typo", "file://{d}/mlruns-typo"])
+def test_a_store_that_is_not_there_is_not_created(
+    store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str], uri: str
+) -> None:
+    root, _made = store
+    code, _o, err = invoke(root, "import", "mlflow", "--tracking-uri", uri.format(d=tmp_path), "--experiment", "churn",
+                           capsys=capsys)
+    assert code == 3 and "no MLflow store at" in err, err
+    assert not (tmp_path / "typo.db").exists() and not (tmp_path / "mlruns-typo").exists()
+
+
+def test_an_artifact_name_the_workspace_cannot_hold_refuses_that_run_only(
+    store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, made = store
+    client = made["client"]
+    bad = client.create_run(made["exp"], run_name="odd", start_time=1_790_000_500_000)
+    odd = tmp_path / "odd\x1bname.txt"
+    odd.write_text("x", "utf-8")
+    client.log_artifact(bad.info.run_id, str(odd))
+    client.set_terminated(bad.info.run_id, "FINISHED", end_time=1_790_000_501_000)
+    code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                            capsys=capsys)
+    assert code == 2, out + err
+    assert f"could not import MLflow run {bad.info.run_id}: its artifact 'odd\\x1bname.txt' holds a control" in err
+    assert set(imported(root)) == {made["done"], made["failed"], made["killed"]}
+    assert not list(root.glob("runs/.*.staging"))
+
+
+def test_without_the_extra_the_error_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "lab"
+    fresh_workspace(root, capsys)
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; sys.modules['mlflow'] = None; sys.modules['mlflow.tracking'] = None\n"
+         "from strataml.cli.main import run\n"
+         f"raise SystemExit(run(['-C', {str(root)!r}, 'import', 'mlflow', '--tracking-uri', 'sqlite:///x.db',"
+         " '--experiment', 'e']))\n"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert done.returncode == 3 and "pip install 'strataml[mlflow]'" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "x.db").exists()
