@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from strataml import atomic, signing, trust
+from strataml import atomic, modelsigning, signing, trust
 from strataml.errors import Refusal, StrataError
 from strataml.schemas import schema_id
 
@@ -28,6 +28,7 @@ class KeyRow:
     expires: str  # YYYY-MM-DD, or "never"
     status: str  # valid | expired | revoked | problem: ...
     file: str
+    scheme: str = "openpgp"
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -37,6 +38,7 @@ class KeyRow:
             "expires": self.expires,
             "status": self.status,
             "file": f"{trust.KEYS_DIR}/{self.file}",
+            "scheme": self.scheme,
         }
 
 
@@ -57,6 +59,7 @@ def _save(root: Path, pins: list[trust.Pin]) -> None:
         "schema": schema_id("keys"),
         "keys": [
             {"fingerprint": p.fingerprint, "file": p.file, "scopes": list(p.scopes)}
+            | ({"scheme": p.scheme} if p.scheme != modelsigning.OPENPGP else {})
             for p in sorted(pins, key=lambda p: p.fingerprint)
         ],
     }
@@ -83,6 +86,18 @@ def add(
             f"unknown scope {', '.join(unknown)}" if unknown else "no scope given",
             f"pass --scope one or more times: {', '.join(trust.SCOPES)}",
         )
+    if b"-----BEGIN" in data and b"-----BEGIN PGP" not in data:
+        key, pin = _model_signing_key(keyfile, data, scopes)
+        current = _current(root)
+        before = current.pin(key.fingerprint)
+        dropped = [s for s in before.scopes if s not in pin.scopes] if before else []
+        if before is not None and dropped and not replace_scopes:
+            raise Refusal(
+                _narrowing(root, key, before.scopes, pin.scopes, dropped), _narrowing_hint(before.scopes, pin.scopes)
+            )
+        atomic.write_bytes(root, f"{trust.KEYS_DIR}/{pin.file}", data)
+        _save(root, [p for p in current.pins if p.fingerprint != key.fingerprint] + [pin])
+        return pin, key, before.scopes if before else None
     held = signing.inspect_keys(data)
     if any(k.secret for k in held):
         raise Refusal(
@@ -114,6 +129,26 @@ def add(
     atomic.write_bytes(root, f"{trust.KEYS_DIR}/{pin.file}", exported)
     _save(root, [p for p in current.pins if p.fingerprint != key.fingerprint] + [pin])
     return pin, key, before.scopes if before else None
+
+
+def _model_signing_key(keyfile: Path, data: bytes, scopes: list[str]) -> tuple[signing.KeyInfo, trust.Pin]:
+    """A PEM public key for OpenSSF model signing: pinned by the sha256 of its PEM form."""
+    found, why = modelsigning.inspect_key(data)
+    if found is None:
+        if "PRIVATE" in why:
+            raise Refusal(
+                f"{keyfile} holds a PRIVATE key; it was not pinned and nothing was written",
+                "pin the public key only: `openssl ec -in key.pem -pubout -out key.pub.pem`",
+            )
+        if "package" in why:
+            raise modelsigning.missing_extra()
+        raise StrataError(
+            f"{keyfile} {why}",
+            "pin an OpenPGP key (`gpg --armor --export FPR`) or an EC public key (`openssl ec -in key.pem -pubout`)",
+        )
+    key = signing.KeyInfo(found, (), None, False, False, ())
+    pin = trust.Pin(found, f"{found}.pem", tuple(s for s in trust.SCOPES if s in scopes), modelsigning.SCHEME)
+    return key, pin
 
 
 def _narrowing(
@@ -180,12 +215,12 @@ def listing(root: Path) -> list[KeyRow]:
                 (p.message for p in current.problems if pin.file in p.path or pin.fingerprint in p.message),
                 "key file unusable",
             )
-            rows.append(KeyRow(pin.fingerprint, "", pin.scopes, "", f"problem: {why}", pin.file))
+            rows.append(KeyRow(pin.fingerprint, "", pin.scopes, "", f"problem: {why}", pin.file, pin.scheme))
             continue
         key = found[0]
         expires = time.strftime("%Y-%m-%d", time.gmtime(key.expires)) if key.expires else "never"
         status = "revoked" if key.revoked else "expired" if key.expired else "valid"
-        rows.append(KeyRow(pin.fingerprint, key.uid, pin.scopes, expires, status, pin.file))
+        rows.append(KeyRow(pin.fingerprint, key.uid, pin.scopes, expires, status, pin.file, pin.scheme))
     for problem in current.problems:
         if problem.path == trust.MANIFEST and not any(r.fingerprint in problem.message for r in rows):
             raise StrataError(f"{problem.path}: {problem.message}", problem.hint)

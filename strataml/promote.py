@@ -191,13 +191,14 @@ def _refuse_unsigned(ws: Workspace, record: Record, to: str, policy: trust.Trust
     needs, covering = trust.needs_for(policy, "model", to)
     if not covering:
         return
-    asc = ws.abspath(record.meta + SIGNATURE_SUFFIX)
+    from strataml.doctor.rules.signatures import judge_record
+
     wanted = "; ".join(n.describe() for n in needs)
     hint = f"sign it first ({wanted}): `strataml sign {record.ref} --key FPR`; co-signers keep the signatures there"
-    if not asc.is_file():
-        raise Refused(f"{record.ref} is not signed; the signing policy requires {wanted} in {to}", hint)
     with trust.Verifier(policy) as verifier:
-        judgement = verifier.judge(asc, ws.abspath(record.meta), needs)
+        judgement = judge_record(ws, record, verifier, needs)
+    if judgement is None:
+        raise Refused(f"{record.ref} is not signed; the signing policy requires {wanted} in {to}", hint)
     if not judgement.ok:
         code, message, _hint = judgement.problems[0]
         raise Refused(f"{record.ref}'s signature does not meet the policy for {to} ({code}): {message}", hint)

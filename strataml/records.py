@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from strataml.loading import Loaded
+from strataml.modelsigning import is_bundle_path
 from strataml.refs import Ref
 
 SIGNATURE_SUFFIX = ".asc"  # a detached, armoured signature beside the file it signs
@@ -74,9 +75,12 @@ class Record:
 
     def is_signature_file(self, path: str) -> bool:
         """Whether the workspace path `path`, in this record's folder, is a signature file: a
-        `*.asc` the record does not pin (one it pins is data like any other file). The
-        integrity, signature and history rules all ask this, so they cannot disagree."""
-        return path.endswith(SIGNATURE_SUFFIX) and path not in self.pinned
+        `*.asc` the record does not pin (one it pins is data like any other file), or a model
+        version's model-signing bundle. The integrity, signature and history rules all ask
+        this, so they cannot disagree."""
+        if path in self.pinned:
+            return False
+        return path.endswith(SIGNATURE_SUFFIX) or (self.kind == "model" and is_bundle_path(path))
 
     @cached_property
     def files(self) -> tuple[FileEntry, ...]:

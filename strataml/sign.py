@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from strataml import atomic, lifecycle, signing, trust
+from strataml import atomic, lifecycle, modelsigning, signing, trust
 from strataml.errors import Refusal, StrataError
 from strataml.refs import valid_name
 from strataml.workspace import LEDGER, META, SIGNATURE_SUFFIX, Workspace, load
@@ -107,6 +107,8 @@ def signature(ws: Workspace, what: SignTarget, data: bytes, key: str | None, gnu
         kept, dropped = _keep_existing(verifier, existing, signed, signer.fingerprint)
         content = b"".join(kept) + new
         judgement = _judge_bytes(verifier, content, signed, needs)
+        if what.kind == "model" and (judgement.ok or judgement.partial):
+            judgement = _with_bundles(ws, what, verifier, judgement, needs, signed, content)
     if not judgement.ok and not judgement.partial:
         code, message, hint = judgement.problems[0]
         raise Refusal(f"signed, but the doctor would reject {asc} ({code}): {message}; nothing was written", hint)
@@ -265,6 +267,105 @@ def _refuse_unfit(
             f"({trust.SIGNER_OUT_OF_SCOPE}): the doctor would reject its signature; nothing was signed",
             "sign with a pinned key that holds the scope (`--key FPR`), or extend the key's scopes after review",
         )
+
+
+def _with_bundles(
+    ws: Workspace,
+    what: SignTarget,
+    verifier: trust.Verifier,
+    judgement: trust.Judgement,
+    needs: Sequence[trust.Need],
+    signed: Path,
+    content: bytes,
+) -> trust.Judgement:
+    """A model version's signers counted over both schemes: its model-signing bundles too."""
+    from strataml.doctor.rules.signatures import judge_files
+
+    record = ws.get(what.ref)
+    if what.kind != "model" or record is None:
+        return judgement
+    prefix = f"{record.folder}/{modelsigning.FOLDER}/"
+    bundles = sorted(p for p in ws.entries if p.startswith(prefix) and record.is_signature_file(p))
+    if not bundles:
+        return judgement
+    mine = _judge_bytes(verifier, content, signed, [])
+    others = [j for _p, j in judge_files(ws, what.rel, record, bundles, verifier, openpgp=False) if j.ok]
+    return trust.count([mine, *others], needs)
+
+
+def sign_bundle(root: Path, target: str, key: Path, password: str | None, cwd: Path | None = None) -> Signed:
+    """Sign a model version with OpenSSF model signing: a bundle over its folder's files made by
+    the model-signing package with the private key file `key`, whose public key is pinned."""
+    from strataml.doctor.rules.signatures import expected_files, judge_files
+
+    ws = load(root)
+    trust.require_config(ws.config)
+    what = _resolve(ws, target, Path(cwd or Path.cwd()))
+    if what.kind != "model":
+        raise StrataError(
+            f"{what.ref}: model signing signs model versions",
+            "sign datasets, runs and ledgers with OpenPGP (`strataml sign REF`)",
+        )
+    _refuse_broken(ws, what)
+    fpr = modelsigning.private_key_fingerprint(key, password)
+    current = trust.read(ws.root, ws.config.data)
+    pinned = trust.checked_keys(current)
+    if current.problems:
+        first = current.problems[0]
+        raise Refusal(f"{first.path}: {first.message}", first.hint)
+    pin = current.pin(fpr)
+    if pin is None or pin.scheme != modelsigning.SCHEME or fpr not in pinned:
+        raise Refusal(
+            f"the public key of {key} ({fpr}) is not pinned in {trust.MANIFEST}: the doctor would reject its signature",
+            f"pin it after review: `openssl ec -in {key} -pubout -out key.pub.pem && strataml keys add key.pub.pem --scope models`",
+        )
+    needs, covering = trust.needs_for(current, what.kind, what.state)
+    if not _helps(pin.scopes, needs):
+        raise Refusal(
+            f"key {fpr} holds {', '.join(pin.scopes)}, but {what.ref} needs {'; '.join(n.describe() for n in needs)} "
+            f"({trust.SIGNER_OUT_OF_SCOPE}): the doctor would reject its signature; nothing was signed",
+            "sign with a pinned key that holds the scope, or extend the key's scopes after review",
+        )
+    record = ws.get(what.ref)
+    assert record is not None and record.folder is not None
+    rel = f"{record.folder}/{modelsigning.bundle_name(fpr)}"
+    atomic.check(ws.root, rel)  # refused before anything is signed
+    folder = ws.abspath(record.folder)
+    # Signature files are not what is signed: OpenPGP ones beside it may come and go.
+    ignored = sorted(
+        {what.rel.rsplit("/", 1)[1] + SIGNATURE_SUFFIX}
+        | {
+            p[len(record.folder) + 1 :]
+            for p in ws.entries
+            if p.startswith(record.folder + "/") and p.endswith(SIGNATURE_SUFFIX) and record.is_signature_file(p)
+        }
+    )
+    with _locked(ws.root, what):
+        bundle = modelsigning.sign(folder, key, password, ignored)
+        with tempfile.TemporaryDirectory() as tmp, trust.Verifier(current) as verifier:
+            drafted = Path(tmp) / "bundle.sig"
+            drafted.write_bytes(bundle)
+            new = verifier.judge_bundle(drafted, expected_files(ws, record.meta, record))
+            if not new.ok:
+                code, message, _hint = new.problems[0]
+                raise Refusal(
+                    f"signed, but the doctor would reject the bundle ({code}): {message}; nothing was written",
+                    "pull the LFS content of the model's files first (`git lfs pull`): the files are hashed as they are",
+                )
+            prefix = f"{record.folder}/{modelsigning.FOLDER}/"
+            bundles = sorted(p for p in ws.entries if p.startswith(prefix) and record.is_signature_file(p) and p != rel)
+            has_asc = (what.rel + SIGNATURE_SUFFIX) in ws.entries
+            others = judge_files(ws, what.rel, record, bundles, verifier, openpgp=has_asc)
+            valid = [j for _p, j in others if j.ok]
+            judgement = trust.count([*valid, new], needs)
+        atomic.write_bytes(ws.root, rel, bundle)
+    missing = [
+        f"{need.count - found} more signer{'s' if need.count - found > 1 else ''} with scope {' or '.join(need.scopes)}"
+        for need, found in judgement.missing
+    ]
+    required = max((r.min_signers for r in covering), default=0)
+    info = signing.KeyInfo(fpr, (), None, False, False, ())
+    return Signed(rel, what.rel, info, len(valid), [], len(judgement.signers), required, missing)
 
 
 def _keep_existing(verifier: trust.Verifier, raw: bytes, data: Path, signer: str) -> tuple[list[bytes], list[str]]:

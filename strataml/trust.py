@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from strataml import atomic, signing
+from strataml import atomic, modelsigning, signing
 from strataml.loading import Loaded, load_bytes
 from strataml.rootdir import KEYS_DIR, TFC_DIR
 from strataml.schemas import schema_id, validate
@@ -51,6 +51,7 @@ class Pin:
     fingerprint: str
     file: str  # a file name in tfc/keys/
     scopes: tuple[str, ...]
+    scheme: str = modelsigning.OPENPGP  # or modelsigning.SCHEME: an elliptic-curve PEM public key
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,9 @@ def _pins(loaded: Loaded, trust: Trust) -> tuple[Pin, ...]:
             )
             continue
         seen.add(item["fingerprint"])
-        pins.append(Pin(item["fingerprint"], item["file"], tuple(item["scopes"])))
+        pins.append(
+            Pin(item["fingerprint"], item["file"], tuple(item["scopes"]), item.get("scheme", modelsigning.OPENPGP))
+        )
     return tuple(pins)
 
 
@@ -290,6 +293,9 @@ def checked_keys(trust: Trust) -> dict[str, tuple[signing.KeyInfo, bytes]]:
         data = trust.key_data.get(pin.file)
         if data is None:
             continue
+        if pin.scheme == modelsigning.SCHEME:
+            _check_model_signing_key(trust, pin, data, out)
+            continue
         held = signing.inspect_keys(data)
         where = f"{KEYS_DIR}/{pin.file}"
         if any(k.secret for k in held):
@@ -315,6 +321,26 @@ def checked_keys(trust: Trust) -> dict[str, tuple[signing.KeyInfo, bytes]]:
     return out
 
 
+def _check_model_signing_key(
+    trust: Trust, pin: Pin, data: bytes, out: dict[str, tuple[signing.KeyInfo, bytes]]
+) -> None:
+    where = f"{KEYS_DIR}/{pin.file}"
+    found, why = modelsigning.inspect_key(data)
+    if found is None:
+        hint = (
+            "remove the private key from the repository now, and pin the public key only"
+            if "PRIVATE" in why
+            else f"pin the PEM public key (`strataml keys add KEY.pub.pem --scope ...`) or fix {MANIFEST}"
+        )
+        trust.problems.append(Problem(where, why, hint))
+    elif found != pin.fingerprint:
+        trust.problems.append(
+            Problem(where, f"pinned as {pin.fingerprint} but holds key {found}", f"fix the pin in {MANIFEST}")
+        )
+    else:
+        out[pin.fingerprint] = (signing.KeyInfo(found, (), None, False, False, ()), data)
+
+
 def needs_for(trust: Trust, kind: str, state: str | None = None) -> tuple[tuple[Need, ...], tuple[Requirement, ...]]:
     """(what each signature file must meet, the requirements behind it) for one signable file.
 
@@ -328,15 +354,21 @@ def needs_for(trust: Trust, kind: str, state: str | None = None) -> tuple[tuple[
 
 
 class Verifier:
-    """A keyring holding exactly the pinned keys that check out; judges signature files."""
+    """A keyring holding exactly the pinned OpenPGP keys that check out, and the pinned
+    model-signing keys that do; judges signature files of either scheme."""
 
     def __init__(self, trust: Trust) -> None:
         self.trust = trust
         keys = checked_keys(trust)
+        schemes = {p.fingerprint: p.scheme for p in trust.pins}
         self.ring = signing.Keyring()
+        self.bundles = modelsigning.Checker(
+            {fpr: data for fpr, (_i, data) in keys.items() if schemes.get(fpr) == modelsigning.SCHEME}
+        )
         try:
-            for _info, data in keys.values():
-                self.ring.import_keys(data)
+            for fpr, (_info, data) in keys.items():
+                if schemes.get(fpr) != modelsigning.SCHEME:
+                    self.ring.import_keys(data)
         except BaseException:
             self.ring.close()
             raise
@@ -346,10 +378,43 @@ class Verifier:
 
     def __exit__(self, *exc: object) -> None:
         self.ring.close()
+        self.bundles.close()
 
     def judge(self, signature: Path, data: Path, needs: Sequence[Need]) -> Judgement:
         """Findings for one signature file over `data`; `needs`: each to be met."""
         return judge(self.ring.verify(signature, data), self.trust, needs)
+
+    def judge_bundle(self, bundle: Path, expected: dict[str, str]) -> Judgement:
+        """Findings for one model-signing bundle: it verifies with a pinned key and signs the
+        model version's files at `expected` (path in the folder -> sha256). Needs are counted
+        by count() over every signature of the record."""
+        out = Judgement()
+        try:
+            verified = self.bundles.verify(bundle)
+        except modelsigning.Unverified as exc:
+            hint = {
+                NOT_A_SIGNATURE: "sign again with `strataml sign REF --scheme model-signing --key KEY.pem`",
+                SIGNER_NOT_PINNED: "have a pinned key sign it, or pin the signer's public key after review with `strataml keys add`",
+            }.get(
+                exc.code,
+                "restore the signed files, or review them and sign again with `strataml sign --scheme model-signing`",
+            )
+            out.problems.append((exc.code, exc.message, hint))
+            return out
+        differs = modelsigning.compare(verified.files, expected)
+        if differs:
+            out.problems.append(
+                (
+                    SIGNATURE_BAD,
+                    f"the signature by model-signing key {verified.fingerprint} is over other files: {differs}",
+                    "restore the signed files, or review them and sign again with `strataml sign --scheme model-signing`",
+                )
+            )
+            return out
+        pin = self.trust.pin(verified.fingerprint)
+        if pin is not None:
+            out.signers.append(Signer(pin.fingerprint, "", pin.scopes, modelsigning.SCHEME))
+        return out
 
 
 @dataclass(frozen=True)
@@ -357,6 +422,7 @@ class Signer:
     fingerprint: str
     uid: str
     scopes: tuple[str, ...]
+    scheme: str = modelsigning.OPENPGP
 
 
 @dataclass
@@ -447,6 +513,20 @@ def judge(result: signing.Verification, trust: Trust, needs: Sequence[Need]) -> 
             elif all(s.fingerprint != pin.fingerprint for s in out.signers):  # a key counts once
                 out.signers.append(Signer(pin.fingerprint, sig.uid, pin.scopes))
     if out.signers and not failing:
+        _count(out, needs)
+    return out
+
+
+def count(judgements: Sequence[Judgement], needs: Sequence[Need]) -> Judgement:
+    """One verdict over several signature files of one record (OpenPGP and model-signing): their
+    problems, their distinct signers (a key counts once), and the needs counted over all of them."""
+    out = Judgement()
+    for judged in judgements:
+        out.problems.extend(p for p in judged.problems if p[0] not in SHORTFALL)
+        for signer in judged.signers:
+            if all(s.fingerprint != signer.fingerprint for s in out.signers):
+                out.signers.append(signer)
+    if out.signers and not any(p[0] in (SIGNATURE_BAD, SIGNATURE_MIXED) for p in out.problems):
         _count(out, needs)
     return out
 

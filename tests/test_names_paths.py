@@ -47,6 +47,8 @@ PATTERN_SAMPLES = [
     "sklearn",
     "team-a/model:churn@3",
     "A" * 40,
+    "A" * 64,
+    "alice.pem",
     "alice.asc",
     "a" * 40,
     "TFC0001-E008",

@@ -271,7 +271,8 @@ def test_keys_add_list_remove(ws: Path, keys, capsys) -> None:
     code, out, _ = cli(ws, "keys", "list", "--format", "json", capsys=capsys)
     listed = json.loads(out)
     assert listed == [{"fingerprint": alice.fingerprint, "uid": "Alice <alice@example.org>", "scopes": ["models", "production"],
-                       "expires": "never", "status": "valid", "file": f"tfc/keys/{alice.fingerprint}.asc"}]
+                       "expires": "never", "status": "valid", "file": f"tfc/keys/{alice.fingerprint}.asc",
+                       "scheme": "openpgp"}]
     code, out, _ = cli(ws, "keys", "list", capsys=capsys)
     assert code == 0 and "Alice <alice@example.org>" in out and max(map(len, out.splitlines())) <= 100
     code, _, err = cli(ws, "keys", "remove", alice.fingerprint[-8:], capsys=capsys)
@@ -375,7 +376,7 @@ def test_index_says_who_signed(ws: Path, keys) -> None:
     sign(ws, keys["Mallory"], DATASET)
     nodes = {n["id"]: n for n in build(load(ws), engine.doctor(ws))["nodes"]}
     assert nodes["model:sales-model@1"]["signature"] == {
-        "status": "signed", "signers": [{"fingerprint": keys["Alice"].fingerprint, "uid": "Alice <alice@example.org>", "scopes": ["models"]}],
+        "status": "signed", "signers": [{"fingerprint": keys["Alice"].fingerprint, "uid": "Alice <alice@example.org>", "scopes": ["models"], "scheme": "openpgp"}],
         "valid_signers": 1, "required_signers": 0}
     assert nodes["dataset:sales@1"]["signature"]["status"] == "invalid"
     assert nodes["dataset:flowers@1"]["signature"] == {"status": "unsigned", "signers": [], "valid_signers": 0, "required_signers": 0}

@@ -38,6 +38,8 @@ def keys() -> None:
 def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_scopes: bool, fmt: str) -> int:
     """Pin the public key in KEYFILE (e.g. from `gpg --armor --export FPR > key.asc`).
 
+    A PEM elliptic-curve public key (`openssl ec -in key.pem -pubout -out key.pub.pem`) is pinned
+    for OpenSSF model signing (`strataml sign --scheme model-signing`; the modelsigning extra).
     Refuses secret keys, files with several keys, and revoked or expired keys. Adding a key
     that is already pinned sets its scopes to the ones given; dropping a scope it holds is
     refused (exit 2) with the signed files that would stop counting, unless --replace-scopes.
@@ -53,6 +55,7 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
                     "uid": key.uid,
                     "scopes": list(pin.scopes),
                     "file": f"tfc/keys/{pin.file}",
+                    "scheme": pin.scheme,
                     "previous_scopes": list(before) if before is not None else None,
                 }
             )
@@ -116,8 +119,17 @@ def remove_command(state: State, fingerprint: str, fmt: str) -> int:
 @click.option(
     "--key",
     "key",
-    metavar="FPR",
-    help="The key to sign with: fingerprint, long key id or user id (default: the one pinned secret key in your keyring that holds the needed scope).",
+    metavar="FPR|FILE",
+    help="The key to sign with: fingerprint, long key id or user id (default: the one pinned secret key in your "
+    "keyring that holds the needed scope); with --scheme model-signing, the PEM private key file.",
+)
+@click.option(
+    "--scheme",
+    type=click.Choice(("openpgp", "model-signing")),
+    default="openpgp",
+    show_default=True,
+    help="openpgp: a detached OpenPGP signature (gpg). model-signing: an OpenSSF model signing bundle over a model "
+    "version's files (the modelsigning extra; an encrypted key's password in STRATAML_SIGNING_KEY_PASSWORD).",
 )
 @click.option(
     "--gnupghome",
@@ -126,7 +138,7 @@ def remove_command(state: State, fingerprint: str, fmt: str) -> int:
 )
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
-def sign_command(state: State, target: str, key: str | None, gnupghome: str | None, fmt: str) -> int:
+def sign_command(state: State, target: str, key: str | None, scheme: str, gnupghome: str | None, fmt: str) -> int:
     """Sign TARGET with a detached signature beside it (FILE.asc), written atomically.
 
     \b
@@ -142,10 +154,30 @@ def sign_command(state: State, target: str, key: str | None, gnupghome: str | No
     anything is written; valid signatures by other keys already in the file are kept
     (co-signing). When the policy asks for several signers (min_signers), the output says how
     many valid signers the file holds and what is still missing.
-    """
-    from strataml.sign import sign
 
-    done = sign(state.root(), target, key, gnupghome, state.start())
+    \b
+    OpenSSF model signing (a model version only; no network, no transparency log):
+      strataml sign model:iris-classifier@1 --scheme model-signing --key signer.pem
+    writes models/iris-classifier/1/model-signing/FPR16.sig, a Sigstore bundle signing every file
+    of the folder by sha256, made by the model-signing package with a pinned elliptic-curve key
+    (`strataml keys add signer.pub.pem --scope models`). Signers of both schemes count together
+    towards min_signers; each key counts once.
+    """
+    import os
+
+    if scheme == "model-signing":
+        from strataml.sign import sign_bundle
+
+        if not key:
+            raise click.UsageError("--scheme model-signing signs with a PEM private key file: give it with --key FILE")
+        if gnupghome:
+            raise click.UsageError("--gnupghome is for OpenPGP keys; --scheme model-signing takes --key FILE")
+        password = os.environ.get("STRATAML_SIGNING_KEY_PASSWORD") or None
+        done = sign_bundle(state.root(), target, Path(key), password, state.start())
+    else:
+        from strataml.sign import sign
+
+        done = sign(state.root(), target, key, gnupghome, state.start())
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -153,6 +185,7 @@ def sign_command(state: State, target: str, key: str | None, gnupghome: str | No
                     "signature": done.path,
                     "target": done.target,
                     "key": done.signer.fingerprint,
+                    "scheme": scheme,
                     "uid": done.signer.uid,
                     "kept": done.kept,
                     "dropped": done.dropped,
@@ -163,7 +196,8 @@ def sign_command(state: State, target: str, key: str | None, gnupghome: str | No
             )
         )
         return 0
-    click.echo(shown(f"Signed {done.target} with {done.signer.fingerprint} ({done.signer.uid}): {done.path}"))
+    who = f"({done.signer.uid})" if done.signer.uid else "(model-signing)"
+    click.echo(shown(f"Signed {done.target} with {done.signer.fingerprint} {who}: {done.path}"))
     if done.kept:
         click.echo(f"  kept {done.kept} other valid signature(s)")
     for who in done.dropped:

@@ -240,7 +240,11 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
     ]
     if "signature" in d:
         sig = d["signature"]
-        who = ", ".join(f"{s['uid'] or s['fingerprint']} [{', '.join(s['scopes'])}]" for s in sig["signers"])
+        who = ", ".join(
+            f"{s['uid'] or s['fingerprint']} [{', '.join(s['scopes'])}]"
+            + (" (OpenSSF model signing)" if s.get("scheme") == "model-signing" else "")
+            for s in sig["signers"]
+        )
         count = sig.get("valid_signers", len(sig["signers"]))
         needed = sig.get("required_signers") or 0
         tally = f"{count} valid signer{'' if count == 1 else 's'}" + (f" of {needed} required" if needed else "")

@@ -29,6 +29,7 @@ from strataml.doctor.engine import Options, _dedupe, apply, check, policy_for
 from strataml.doctor.finding import Finding, Report
 from strataml.doctor.owners import Owners
 from strataml.doctor.rules.lineage import DANGLING, ref_fields
+from strataml.modelsigning import is_bundle_path
 from strataml.refs import RefError, fold, parse_ref
 from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace
 
@@ -59,7 +60,7 @@ def recheck(
 ) -> Report | None:
     """The report a full run would give, from `earlier` and the records not in `unchanged`;
     None when a full run is the better answer (most records changed, or a verdict of the clock)."""
-    if any(path.endswith(SIGNATURE_SUFFIX) for path in workspace.entries):
+    if any(path.endswith(SIGNATURE_SUFFIX) or is_bundle_path(path) for path in workspace.entries):
         return None  # signatures: verdicts of the clock and of keys, judged whole
     current = {str(r.ref): r for r in workspace.records}
     same = set(unchanged) & set(current) & earlier.refs

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from strataml import lifecycle, trust
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
+from strataml.modelsigning import FOLDER, is_bundle_path
 from strataml.records import Record
-from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, record_folder
+from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace, record_folder
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,14 @@ class Target:
 
 def check(ctx: Context) -> Iterator[Finding]:
     ws = ctx.workspace
-    targets, signatures = _targets(ctx)
+    targets, signatures, bundles = _targets(ctx)
     current = trust.read(ws.root, ws.config.data)
     in_force = current
     if ctx.options.since and ctx.since_commit:
         in_force = trust.read(ws.root, ctx.since_config(), ctx.since_commit)
     _require(ctx, targets, in_force)
     required = {t.data: t for t in targets.values() if t.required_by}
-    if not signatures and not required and not current.configured and not in_force.configured:
+    if not signatures and not bundles and not required and not current.configured and not in_force.configured:
         return
     ctx.volatile = True  # keys expire with the clock alone
     trust.checked_keys(current)  # the key files that will be in force once this change is merged
@@ -51,7 +52,10 @@ def check(ctx: Context) -> Iterator[Finding]:
         signed: set[str] = set()
         listed = set(signatures)
         for asc in signatures:
-            yield from _one(ctx, verifier, asc, targets, signed)
+            if asc[: -len(SIGNATURE_SUFFIX)] not in bundles:
+                yield from _one(ctx, verifier, asc, targets, signed)
+        for meta, paths in sorted(bundles.items()):
+            yield from _model(ctx, verifier, meta, paths, targets, listed, signed)
         for data, target in sorted(required.items()):
             # Only a signature file counts: a data file a record pins under the same name does not.
             if data not in signed and f"{data}{SIGNATURE_SUFFIX}" not in listed:
@@ -95,23 +99,122 @@ def _one(
         yield Finding(code, asc, message, hint)
 
 
+def _model(
+    ctx: Context,
+    verifier: trust.Verifier,
+    meta: str,
+    paths: list[str],
+    targets: dict[str, Target],
+    listed: set[str],
+    signed: set[str],
+) -> Iterator[Finding]:
+    """A model version signed with model-signing bundles (and perhaps OpenPGP too): each file
+    judged on its own, the policy's signers counted over all of them, whichever scheme."""
+    ws = ctx.workspace
+    target = targets[meta]
+    asc = meta + SIGNATURE_SUFFIX
+    if asc in listed and (ws.entries.get(asc) is None or ws.entries[asc].kind != "file"):
+        yield from _one(ctx, verifier, asc, targets, signed)  # says what it is instead
+    record = next((r for r in ctx.records() if r.meta == meta), None)
+    judged = judge_files(ws, meta, record, paths, verifier, openpgp=asc in listed)
+    for path, judgement in judged:
+        for code, message, hint in judgement.problems:
+            yield Finding(code, path, message, hint)
+    signed.add(meta)
+    combined = trust.count([j for _p, j in judged], target.needs)
+    for code, message, hint in combined.problems:
+        if code in trust.SHORTFALL:
+            yield Finding(code, judged[0][0] if judged else meta, message, hint)
+    ctx.signatures[meta] = _summary("signed" if combined.ok else "invalid", combined.signers, target)
+
+
+def judge_files(
+    ws: Workspace, meta: str, record: Record | None, bundles: list[str], verifier: trust.Verifier, openpgp: bool
+) -> list[tuple[str, trust.Judgement]]:
+    """Each signature file of a model version on its own, needs not counted: its OpenPGP file
+    (when `openpgp` and it is a regular file) and the model-signing `bundles` that are files."""
+    out = []
+    asc = meta + SIGNATURE_SUFFIX
+    entry = ws.entries.get(asc)
+    if openpgp and entry is not None and entry.kind == "file":
+        out.append((asc, verifier.judge(ws.abspath(asc), ws.abspath(meta), ())))
+    expected = expected_files(ws, meta, record)
+    for path in bundles:
+        entry = ws.entries.get(path)
+        if entry is None or entry.kind != "file":
+            problem = (
+                trust.NOT_A_SIGNATURE,
+                f"model-signing bundle is a {entry.kind if entry else 'missing file'}, not a regular file",
+                "replace it with the bundle itself (`strataml sign --scheme model-signing`)",
+            )
+            out.append((path, trust.Judgement(problems=[problem])))
+            continue
+        out.append((path, verifier.judge_bundle(ws.abspath(path), expected)))
+    return out
+
+
+def judge_record(
+    ws: Workspace, record: Record, verifier: trust.Verifier, needs: tuple[trust.Need, ...]
+) -> trust.Judgement | None:
+    """The verdict on every signature of a record, both schemes, needs counted over all of
+    them; None when it has none (what promote asks before a move the policy guards)."""
+    prefix = f"{record.folder}/{FOLDER}/"
+    bundles = sorted(p for p in ws.entries if p.startswith(prefix) and record.is_signature_file(p))
+    has_asc = (record.meta + SIGNATURE_SUFFIX) in ws.entries
+    if not bundles and not has_asc:
+        return None
+    judged = judge_files(ws, record.meta, record, bundles, verifier, openpgp=has_asc)
+    if has_asc and not any(p == record.meta + SIGNATURE_SUFFIX for p, _j in judged):
+        return trust.Judgement(problems=[(trust.NOT_A_SIGNATURE, "the signature file is not a regular file", "")])
+    return trust.count([j for _p, j in judged], needs)
+
+
+def expected_files(ws: Workspace, meta: str, record: Record | None) -> dict[str, str]:
+    """What a bundle must sign: model.yaml as it is now, each artifact at its pinned sha256 and
+    the gate receipt at its pinned digest (the integrity rules hold the files to those)."""
+    from strataml.hashing import sha256_file
+
+    out = {}
+    try:
+        out[meta.rsplit("/", 1)[1]] = sha256_file(ws.abspath(meta))[0]
+    except OSError:
+        pass  # an unreadable model.yaml is the layout rules' finding; no bundle can match it
+    for f in record.files if record is not None else ():
+        if f.sha256:
+            out[f.path] = f.sha256
+    gate = record.data.get("gate") if record is not None else None
+    if isinstance(gate, dict) and isinstance(gate.get("file"), str) and isinstance(gate.get("digest"), str):
+        out[gate["file"]] = gate["digest"].removeprefix("sha256:")  # the receipt model.yaml pins by digest
+    return out
+
+
 def relying_on(ctx: Context, current: trust.Trust, fingerprint: str, scopes: tuple[str, ...]) -> list[str]:
     """The signed files where `fingerprint`'s valid signature counts towards a need that it would
     no longer count towards if the key held only `scopes`: what narrowing the key costs. Judged
     as the doctor judges them (a co-signature that is one of two needed counts too)."""
-    targets, signatures = _targets(ctx)
+    targets, signatures, bundles = _targets(ctx)
     _require(ctx, targets, current)
     ws = ctx.workspace
     out = []
+    by_meta = {r.meta: r for r in ctx.records()}
     with trust.Verifier(current) as verifier:
-        for asc in signatures:
-            data = asc[: -len(SIGNATURE_SUFFIX)]
-            entry, data_entry = ws.entries.get(asc), ws.entries.get(data)
-            if entry is None or entry.kind != "file" or data_entry is None or data_entry.kind != "file":
+        signed = {asc[: -len(SIGNATURE_SUFFIX)] for asc in signatures} | set(bundles)
+        for data in sorted(signed):
+            data_entry = ws.entries.get(data)
+            if data_entry is None or data_entry.kind != "file":
                 continue
             target = targets.get(data) or Target(data, "file", data, ())
-            judged = trust.judge(verifier.ring.verify(ws.abspath(asc), ws.abspath(data)), current, target.needs)
-            mine = next((s for s in judged.signers if s.fingerprint == fingerprint), None)
+            record = by_meta.get(data)
+            if data in bundles and record is not None:
+                judged = judge_files(ws, data, record, bundles[data], verifier, openpgp=True)
+                signers = [s for _p, j in judged for s in j.signers]
+            else:
+                asc = data + SIGNATURE_SUFFIX
+                entry = ws.entries.get(asc)
+                if entry is None or entry.kind != "file":
+                    continue
+                signers = trust.judge(verifier.ring.verify(ws.abspath(asc), ws.abspath(data)), current, ()).signers
+            mine = next((s for s in signers if s.fingerprint == fingerprint), None)
             if mine is not None and any(
                 set(need.scopes) & set(mine.scopes) and not set(need.scopes) & set(scopes) for need in target.needs
             ):
@@ -123,14 +226,17 @@ def _summary(status: str, signers: list[trust.Signer], target: Target) -> dict[s
     """What the index says about a signed file: its signers, how many, and how many the policy asks."""
     return {
         "status": status,
-        "signers": [{"fingerprint": s.fingerprint, "uid": s.uid, "scopes": list(s.scopes)} for s in signers],
+        "signers": [
+            {"fingerprint": s.fingerprint, "uid": s.uid, "scopes": list(s.scopes), "scheme": s.scheme} for s in signers
+        ],
         "valid_signers": len(signers),
         "required_signers": max((r.min_signers for r in target.required_by), default=0),
     }
 
 
-def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
-    """Signable files of the records in scope (metadata, ledgers) and the signature files there."""
+def _targets(ctx: Context) -> tuple[dict[str, Target], list[str], dict[str, list[str]]]:
+    """Signable files of the records in scope (metadata, ledgers), the signature files there, and
+    the model-signing bundles of each model version in scope (by its model.yaml)."""
     ws = ctx.workspace
     targets: dict[str, Target] = {}
     by_folder: dict[str, Record] = {}
@@ -150,8 +256,13 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
     # in-scope record's files, or a ledger's (with its ledger in scope, or with no ledger at all).
     ledger_signature = f"/{LEDGER}{SIGNATURE_SUFFIX}"
     signatures: list[str] = []
+    bundles: dict[str, list[str]] = {}
     for path in ws.entries:
         if not path.endswith(SIGNATURE_SUFFIX):
+            if is_bundle_path(path):
+                owner = by_folder.get(record_folder(path) or "")
+                if owner is not None and owner.is_signature_file(path):
+                    bundles.setdefault(owner.meta, []).append(path)
             continue
         if path.endswith(ledger_signature) and path.startswith("models/") and path.count("/") == 2:
             ledger = path[: -len(SIGNATURE_SUFFIX)]
@@ -164,7 +275,7 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str]]:
         owner = by_folder.get(record_folder(path) or "")
         if owner is not None and owner.is_signature_file(path):
             signatures.append(path)
-    return targets, signatures
+    return targets, signatures, {meta: sorted(paths) for meta, paths in bundles.items()}
 
 
 def _require(ctx: Context, targets: dict[str, Target], in_force: trust.Trust) -> None:

@@ -1340,8 +1340,9 @@
     return [
       h("p", null, signedCell({ signed: sig.status }), " ", h("span", null, fmtVal(sig.valid_signers || 0) + " valid of " + req + " required"),
         req && (sig.valid_signers || 0) < req ? h("span", { cls: "t-err" }, " — below policy") : null),
-      sig.signers && sig.signers.length ? table(["Signer", "Fingerprint", "Scopes"], sig.signers.map(function (s) {
+      sig.signers && sig.signers.length ? table(["Signer", "Fingerprint", "Scheme", "Scopes"], sig.signers.map(function (s) {
         return h("tr", null, h("td", { cls: "wrap" }, fmtVal(s.uid)), h("td", { cls: "mono", title: s.fingerprint || "" }, clip(fmtVal(s.fingerprint), 20)),
+          h("td", null, s.scheme === "model-signing" ? "OpenSSF model signing" : "OpenPGP"),
           h("td", null, (s.scopes || []).map(function (x) { return h("span", { cls: "tag" }, fmtVal(x)); })));
       })) : empty("No signers.")
     ];

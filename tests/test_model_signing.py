@@ -1,0 +1,262 @@
+"""OpenSSF model signing next to OpenPGP (TFC-0007): bundles made by `strataml sign --scheme
+model-signing` verify with the model-signing package's own verifier and with the doctor; a
+tampered file, manifest or key is caught; pins, scopes and min_signers count both schemes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import gpgkeys
+from conftest import copy_example, invoke, read_yaml, require, require_extra, write_yaml
+
+MODEL = "models/iris-classifier/1"
+REF = "model:iris-classifier@1"
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "T",
+           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    return subprocess.run(["git", "-c", "core.fsmonitor=false", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True, env=env).stdout
+
+
+def ec_key(where: Path, name: str, curve: str = "P-256") -> tuple[Path, Path]:
+    """A throw-away elliptic-curve key pair as PEM files: (private, public)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    curves = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1()}
+    key = ec.generate_private_key(curves[curve])
+    private, public = where / f"{name}.pem", where / f"{name}.pub.pem"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    return private, public
+
+
+@pytest.fixture
+def lab(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[tuple[Path, dict[str, tuple[Path, Path]]]]:
+    require_extra("model_signing", "modelsigning")
+    ws = copy_example(tmp_path / "ws")
+    git(ws, "init", "-q")
+    git(ws, "add", "-A")
+    git(ws, "commit", "-qm", "example")
+    keys = {name: ec_key(tmp_path, name) for name in ("alice", "bob", "mallory")}
+    for name, scopes in (("alice", ["models", "production"]), ("bob", ["models"])):
+        code, _o, err = invoke(ws, "keys", "add", str(keys[name][1]), *[a for s in scopes for a in ("--scope", s)],
+                               capsys=capsys)
+        assert code == 0, err
+    yield ws, keys
+
+
+def bundles(ws: Path) -> list[Path]:
+    return sorted((ws / MODEL / "model-signing").glob("*.sig"))
+
+
+def package_verify(ws: Path, public: Path, bundle: Path) -> None:
+    """The model-signing package's own verifier: hashes the folder and compares with the bundle."""
+    from model_signing import verifying
+
+    verifying.Config().use_elliptic_key_verifier(public_key=public).verify(ws / MODEL, bundle)
+
+
+def doctor(ws: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    git(ws, "add", "-A")
+    code, out, _e = invoke(ws, "doctor", "--strict", "--no-cache", "--format", "json", capsys=capsys)
+    return code, json.loads(out)
+
+
+def codes(report: dict) -> set[str]:
+    return {f["code"] for f in report["findings"]}
+
+
+def test_a_bundle_strataml_signs_verifies_with_the_package_and_the_doctor(lab, capsys) -> None:
+    ws, keys = lab
+    code, out, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]),
+                            "--format", "json", capsys=capsys)
+    assert code == 0, err
+    said = json.loads(out)
+    assert said["scheme"] == "model-signing" and said["valid_signers"] == 1
+    [bundle] = bundles(ws)
+    assert said["signature"] == f"{MODEL}/model-signing/{bundle.name}"
+    package_verify(ws, keys["alice"][1], bundle)
+    signed = json.loads(base64.b64decode(json.loads(bundle.read_text())["dsseEnvelope"]["payload"]))
+    names = {r["name"] for r in signed["predicate"]["resources"]}
+    record = read_yaml(ws / MODEL / "model.yaml")
+    assert names == {"model.yaml", "gate.json", *(a["path"] for a in record["artifacts"])}
+
+    code, report = doctor(ws, capsys)
+    assert code == 0, report["findings"]
+    code, out, _e = invoke(ws, "show", REF, "--format", "json", capsys=capsys)
+    signature = json.loads(out)["signature"]
+    assert signature["status"] == "signed" and signature["valid_signers"] == 1
+    assert [s["scheme"] for s in signature["signers"]] == ["model-signing"]
+    code, out, _e = invoke(ws, "show", REF, capsys=capsys)
+    assert "(OpenSSF model signing)" in out
+
+    # An OpenPGP co-signature added afterwards leaves the bundle valid, for both verifiers.
+    if gpgkeys.available():
+        base = ws.parent / "gpg"
+        base.mkdir()
+        carol = gpgkeys.make_key(base, "Carol")
+        try:
+            invoke(ws, "keys", "add", str(carol.public), "--scope", "models", capsys=capsys)
+            code, _o, err = invoke(ws, "sign", REF, "--gnupghome", str(carol.home), capsys=capsys)
+            assert code == 0, err
+            package_verify(ws, keys["alice"][1], bundle)
+            code, report = doctor(ws, capsys)
+            assert code == 0, report["findings"]
+            code, out, _e = invoke(ws, "show", REF, "--format", "json", capsys=capsys)
+            schemes = sorted(s["scheme"] for s in json.loads(out)["signature"]["signers"])
+            assert schemes == ["model-signing", "openpgp"]
+        finally:
+            gpgkeys.stop_agents([carol.home])
+
+
+def test_tampering_with_a_file_the_manifest_or_the_key_is_caught(lab, capsys) -> None:
+    from model_signing import verifying  # noqa: F401  (the package verifier below)
+
+    ws, keys = lab
+    assert invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)[0] == 0
+    [bundle] = bundles(ws)
+    git(ws, "add", "-A")
+    git(ws, "commit", "-qm", "signed")
+
+    # A file: the content changes (the integrity rules catch it; so does the package).
+    weights = ws / MODEL / "models" / "model.joblib"
+    original = weights.read_bytes()
+    weights.write_bytes(original + b"x")
+    with pytest.raises(ValueError, match="Hash mismatch"):
+        package_verify(ws, keys["alice"][1], bundle)
+    code, report = doctor(ws, capsys)
+    assert code == 2 and any(c.startswith("TFC0006") for c in codes(report))
+
+    # ... and the record too, re-pinned to the new content: the bundle no longer signs it.
+    record = read_yaml(ws / MODEL / "model.yaml")
+    import hashlib
+
+    for item in record["artifacts"]:
+        if item["path"] == "models/model.joblib":
+            item["sha256"], item["size"] = hashlib.sha256(original + b"x").hexdigest(), len(original) + 1
+    write_yaml(ws / MODEL / "model.yaml", record)
+    code, report = doctor(ws, capsys)
+    bad = [f for f in report["findings"] if f["code"] == "TFC0007-E002"]
+    assert bad and bad[0]["path"] == f"{MODEL}/model-signing/{bundle.name}"
+    assert "changed since it was signed: model.yaml, models/model.joblib" in bad[0]["message"]
+    git(ws, "reset", "-q", "--hard")
+
+    # The manifest: a digest in the signed statement edited, the envelope kept.
+    doc = json.loads(bundle.read_text())
+    statement = json.loads(base64.b64decode(doc["dsseEnvelope"]["payload"]))
+    statement["predicate"]["resources"][0]["digest"] = "0" * 64
+    doc["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    bundle.write_text(json.dumps(doc))
+    code, report = doctor(ws, capsys)
+    assert code == 2 and "TFC0007-E002" in codes(report)
+    bundle.write_text("{ not a bundle")
+    code, report = doctor(ws, capsys)
+    assert code == 2 and "TFC0007-E006" in codes(report)
+    git(ws, "reset", "-q", "--hard")
+    assert doctor(ws, capsys)[0] == 0
+
+    # The key: the pinned key file swapped for Mallory's, or the bundle made by a key not pinned.
+    from strataml import modelsigning
+
+    alice = modelsigning.inspect_key(keys["alice"][1].read_bytes())[0]
+    pinned = ws / "tfc/keys" / f"{alice}.pem"
+    keep = pinned.read_bytes()
+    pinned.write_bytes(keys["mallory"][1].read_bytes())
+    code, report = doctor(ws, capsys)
+    assert code == 2 and {"TFC0007-E009", "TFC0007-E003"} <= codes(report)
+    pinned.write_bytes(keep)
+    code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["mallory"][0]),
+                           capsys=capsys)
+    assert code == 2 and "is not pinned" in err and len(bundles(ws)) == 1
+
+    ignored = ["model.yaml.asc"]
+    forged = modelsigning.sign(ws / MODEL, keys["mallory"][0], None, ignored)
+    (ws / MODEL / "model-signing" / "mallory.sig").write_bytes(forged)
+    code, report = doctor(ws, capsys)
+    assert code == 2 and [f["code"] for f in report["findings"]] == ["TFC0007-E003"]
+
+
+def test_min_signers_counts_both_schemes_and_promote_reads_them(lab, capsys) -> None:
+    require(gpgkeys.available(), "gpg is not installed")
+    ws, keys = lab
+    config = read_yaml(ws / "strataml.yaml")
+    config["signing"] = {"require": [{"records": "models", "scope": "models", "min_signers": 2}]}
+    write_yaml(ws / "strataml.yaml", config)
+    assert invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)[0] == 0
+    code, report = doctor(ws, capsys)
+    short = [f for f in report["findings"] if f["code"] == "TFC0007-E011"]
+    assert short and short[0]["path"].startswith(f"{MODEL}/model-signing/")
+    # Bob's model-signing key and Alice's twice count two and one signers.
+    code, out, _e = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]),
+                           "--format", "json", capsys=capsys)
+    assert json.loads(out)["valid_signers"] == 1 and len(bundles(ws)) == 1
+    base = ws.parent / "gpg"
+    base.mkdir()
+    carol = gpgkeys.make_key(base, "Carol")
+    try:
+        assert invoke(ws, "keys", "add", str(carol.public), "--scope", "models", capsys=capsys)[0] == 0
+        code, out, err = invoke(ws, "sign", REF, "--gnupghome", str(carol.home), "--format", "json", capsys=capsys)
+        assert code == 0, err
+        assert json.loads(out)["valid_signers"] == 2 and json.loads(out)["missing"] == []
+    finally:
+        gpgkeys.stop_agents([carol.home])
+    code, report = doctor(ws, capsys)
+    assert not [f for f in report["findings"] if f["path"].startswith(MODEL)], report["findings"]
+
+    # A staging requirement only Alice's model-signing key meets: promote reads the bundle.
+    other = "model:breast-cancer-classifier@1"  # a candidate
+    config["signing"] = {"require": [{"records": "models", "state": "staging", "scope": "production"}]}
+    write_yaml(ws / "strataml.yaml", config)
+    git(ws, "add", "-A")
+    git(ws, "commit", "-qm", "signed by both schemes")
+    code, _o, err = invoke(ws, "promote", other, "--to", "staging", "--reason", "ok", capsys=capsys)
+    assert code == 2 and "is not signed" in err
+    assert invoke(ws, "sign", other, "--scheme", "model-signing", "--key", str(keys["bob"][0]), capsys=capsys)[0] == 0
+    code, _o, err = invoke(ws, "promote", other, "--to", "staging", "--reason", "bob", capsys=capsys)
+    assert code == 2 and "TFC0007-E004" in err  # Bob's key holds models, not production
+    assert invoke(ws, "sign", other, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)[0] == 0
+    code, out, err = invoke(ws, "promote", other, "--to", "staging", "--reason", "signed", capsys=capsys)
+    assert code == 0, err
+
+
+def test_sign_refuses_what_the_doctor_would_reject(lab, capsys, tmp_path: Path) -> None:
+    ws, keys = lab
+    code, _o, err = invoke(ws, "sign", "dataset:iris@1", "--scheme", "model-signing", "--key",
+                           str(keys["alice"][0]), capsys=capsys)
+    assert code == 3 and "model signing signs model versions" in err
+    code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", capsys=capsys)
+    assert code == 3 and "--key FILE" in err
+    config = read_yaml(ws / "strataml.yaml")
+    config["signing"] = {"require": [{"records": "models", "scope": "production"}]}
+    write_yaml(ws / "strataml.yaml", config)
+    code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["bob"][0]), capsys=capsys)
+    assert code == 2 and "TFC0007-E004" in err and not bundles(ws)
+    code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][1]), capsys=capsys)
+    assert code == 3 and "not a PEM private key" in err
+    code, _o, err = invoke(ws, "keys", "add", str(keys["mallory"][0]), "--scope", "models", capsys=capsys)
+    assert code == 2 and "PRIVATE key" in err
+    assert not list((ws / "tfc/keys").glob("*.pem")) or len(list((ws / "tfc/keys").glob("*.pem"))) == 2
+    code, out, _e = invoke(ws, "keys", "list", "--format", "json", capsys=capsys)
+    assert {k["scheme"] for k in json.loads(out)} == {"model-signing"}
+    manifest = read_yaml(ws / "tfc/keys/keys.yaml")
+    assert {k["scheme"] for k in manifest["keys"]} == {"model-signing"}
+    assert all(k["file"].endswith(".pem") for k in manifest["keys"])
+
+
+def test_narrowing_a_model_signing_key_names_the_bundles_that_stop_counting(lab, capsys) -> None:
+    ws, keys = lab
+    assert invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)[0] == 0
+    code, _o, err = invoke(ws, "keys", "add", str(keys["alice"][1]), "--scope", "ledger", capsys=capsys)
+    assert code == 2 and f"1 signed file would stop counting: {MODEL}/model.yaml" in err, err
