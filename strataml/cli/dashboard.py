@@ -33,10 +33,23 @@ from strataml.cli.output import inside, write_output
     is_flag=True,
     help="One page over many workspaces (folders or index.json files named after it): see `strataml index --help`.",
 )
+@click.option(
+    "--exports",
+    is_flag=True,
+    help="Offer each record's exports on its page (model cards, Croissant, OpenLineage), for the formats whose "
+    "extra is installed.",
+)
 @click.argument("members", nargs=-1, metavar="[MEMBER]...")
 @click.pass_obj
 def dashboard(
-    state: State, output: str | None, open_: bool, timestamp: bool, fmt: str, federate: bool, members: tuple[str, ...]
+    state: State,
+    output: str | None,
+    open_: bool,
+    timestamp: bool,
+    fmt: str,
+    federate: bool,
+    exports: bool,
+    members: tuple[str, ...],
 ) -> int:
     """Write the lineage dashboard: one HTML file that works offline, from file://.
 
@@ -53,6 +66,12 @@ def dashboard(
       strataml dashboard -o public/index.html      # e.g. for GitHub Pages
     Views have URLs to paste into a review: index.html#/run/ID, #/lineage/model:NAME@1?depth=2&dir=up,
     #/compare?refs=run:A,run:B, #/rules/TFC0006-E002.
+
+    \b
+    With --exports, each record's page offers what `strataml export` writes for it, to show or
+    save: a model version's Hugging Face model card, a dataset version's Croissant JSON-LD, a
+    run's OpenLineage events; for each format whose extra is installed (modelcard, croissant,
+    openlineage), and said for the others.
 
     \b
     Many workspaces on one page (default output: .strataml/site/federation.html):
@@ -73,6 +92,19 @@ def dashboard(
         raise click.BadParameter("is empty; name a file (e.g. site/index.html) or '-' for stdout", param_hint="'-o'")
     if output not in (None, "-") and (output.endswith(("/", os.sep)) or os.path.isdir(output)):
         output = os.path.join(output, "index.html")  # a folder: the page is its index, as a web server would serve it
+    if exports and federate:
+        raise click.UsageError("--exports describes one workspace's records: make them in each workspace")
+    formats: list[str] = []
+    if exports:
+        from strataml.export.embedded import available
+
+        formats, missing = available()
+        if not formats:
+            raise click.UsageError(
+                f"--exports needs the extra of at least one format: pip install 'strataml[{','.join(missing)}]'"
+            )
+        if missing:
+            click.echo(f"--exports: not made for the extras not installed: {', '.join(missing)}", err=True)
     if members and not federate:
         raise click.UsageError("MEMBER arguments only go with --federate (e.g. strataml dashboard --federate A B C)")
     broken = False
@@ -105,6 +137,10 @@ def dashboard(
         # A federation's records live in other repositories: the page links none of their files.
         link = None if output == "-" or federate or root is None else page.repo_link(root, where)
         data = page.payload(graph, commit, utc_now() if timestamp else None, link)
+        if formats:
+            from strataml.export.embedded import documents
+
+            data["exports"] = documents(graph, formats)
         text = page.render(data)
         if output == "-":
             click.echo(text, nl=False)
@@ -127,6 +163,10 @@ def dashboard(
             "records": len(index["nodes"]),
             "format": page.FORMAT,
         }
+        if formats:
+            summary["exports"] = {
+                f: sum(1 for docs in data["exports"].values() for d in docs if d["format"] == f) for f in formats
+            }
         if federate:
             summary["workspaces"] = [
                 {k: m[k] for k in ("name", "source", "status", "message") if k in m} for m in index["workspaces"]

@@ -1222,8 +1222,36 @@
 
     if (FED && Array.isArray(rec.names) && rec.names.length > 1) sideCol.appendChild(section("Also known as", "aka", akaBlock(rec)));
     if (sig) sideCol.appendChild(section("Signature", "signature", signatureBlock(sig)));
+    var docs = D.exports && Object.prototype.hasOwnProperty.call(D.exports, ref) && Array.isArray(D.exports[ref]) ? D.exports[ref] : null;
+    if (docs && docs.length) sideCol.appendChild(section("Exports", "exports", exportsBlock(docs)));
     sideCol.appendChild(section("Neighbours", "neighbours", neighbours(ref), h("a", { href: lineageHash(ref), cls: "h2link" }, "Lineage →")));
     return v;
+  }
+  // What `strataml export` writes for this record, made when the page was built: shown in
+  // place, or saved from memory (a Blob), so it works from file:// and loads nothing.
+  var FORMAT_NAMES = { "model-card": "Hugging Face model card", "croissant": "Croissant JSON-LD", "openlineage": "OpenLineage events" };
+  function exportsBlock(docs) {
+    return docs.filter(function (d) { return d && typeof d.text === "string" && typeof d.file === "string"; }).map(function (d) {
+      var pre = h("pre", { cls: "export-text", hidden: true, tid: "export-text" }, d.text);
+      var show = h("button", { type: "button", cls: "linkbtn", tid: "export-show", onclick: function () {
+        pre.hidden = !pre.hidden;
+        show.textContent = pre.hidden ? "Show" : "Hide";
+      } }, "Show");
+      var save = h("button", { type: "button", cls: "linkbtn", tid: "export-save", onclick: function () {
+        var url = URL.createObjectURL(new Blob([d.text], { type: typeof d.type === "string" ? d.type : "text/plain" }));
+        var a = document.createElement("a");
+        a.href = url;  // a Blob of the page's own data: set directly, not through safeHref
+        a.download = d.file.replace(/[\/\\\u0000-\u001f\u007f]/g, "_");
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+      } }, "Save " + d.file);
+      return h("div", { cls: "export", tid: "export-" + d.format },
+        h("p", null, h("strong", null, FORMAT_NAMES[d.format] || fmtVal(d.format)), " ",
+          h("span", { cls: "muted" }, fmtVal(d.text.length) + " characters"), " ", show, " ", save),
+        pre);
+    });
   }
   // A dataset version several workspaces recorded with the same digest: one record, every name.
   function akaBlock(rec) {
