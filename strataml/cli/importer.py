@@ -3,12 +3,46 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 
 from strataml.cli.main import State
 from strataml.controls import shown
 from strataml.errors import EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS
+
+
+@contextmanager
+def _bar() -> Iterator[Callable[[str], Callable[[int, int], None] | None]]:
+    """Progress on stderr for an import of many runs, on a terminal only (not in CI)."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        yield lambda _what: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    )
+
+    def task(what: str) -> Callable[[int, int], None]:
+        made = progress.add_task(what, total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(made, completed=done, total=total)
+
+        return tick
+
+    with progress:
+        yield task
 
 
 @click.group("import")
@@ -76,16 +110,14 @@ def mlflow_command(
     ids = [part.strip() for item in wanted for part in item.split(",") if part.strip()]
     workspace = load(root)
     mlflow = client(tracking_uri)
-    _exp_id, planned = plan(workspace, mlflow, experiment, ids)
-    chatty = fmt == "text"
-    for n, item in enumerate(planned, 1):
-        if item.action == "import" and not dry_run:
-            where = f"[{n}/{len(planned)}] run:{item.run_id}"
-
-            def tick(path: str, where: str = where) -> None:
-                click.echo(f"{where}: copying {shown(path)}", err=True)
-
-            write(workspace, mlflow, item, tick if chatty and len(item.artifacts) > 1 else None)
+    with _bar() as bar:
+        _exp_id, planned = plan(workspace, mlflow, experiment, ids, bar("reading MLflow runs"))
+        todo = [p for p in planned if p.action == "import"] if not dry_run else []
+        copied = bar("copying runs")
+        for n, item in enumerate(todo, 1):
+            write(workspace, mlflow, item)
+            if copied:
+                copied(n, len(todo))
     counts = {a: sum(1 for p in planned if p.action == a) for a in ("import", "present", "skip", "refuse")}
     warnings = sum(len(p.warnings) for p in planned)
     code = EXIT_ERRORS if counts["refuse"] else EXIT_WARNINGS if counts["skip"] or warnings else EXIT_OK

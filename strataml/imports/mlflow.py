@@ -109,8 +109,15 @@ def _exists(uri: str) -> None:
         )
 
 
-def plan(workspace: Workspace, mlflow: Any, experiment: str, wanted: Iterable[str] = ()) -> tuple[str, list[Planned]]:
-    """The experiment's id and, for each of its runs (or of `wanted`), what an import does."""
+def plan(
+    workspace: Workspace,
+    mlflow: Any,
+    experiment: str,
+    wanted: Iterable[str] = (),
+    tick: Callable[[int, int], None] | None = None,
+) -> tuple[str, list[Planned]]:
+    """The experiment's id and, for each of its runs (or of `wanted`), what an import does;
+    `tick(done, total)` after each run is read."""
     found = _call(f"reading experiment {experiment!r}", mlflow.get_experiment_by_name, experiment)
     if found is None:
         names = [e.name for e in _call("listing experiments", mlflow.search_experiments, max_results=20)]
@@ -124,8 +131,10 @@ def plan(workspace: Workspace, mlflow: Any, experiment: str, wanted: Iterable[st
     digests = {str(r.data.get("digest")): str(r.ref) for r in workspace.of_kind("dataset") if r.data.get("digest")}
     taken = {r.ref.name for r in workspace.of_kind("run")} | _folders(workspace)
     out = []
-    for run in runs:
+    for n, run in enumerate(runs, 1):
         planned = _plan_one(mlflow, run, experiment, present, digests)
+        if tick:
+            tick(n, len(runs))
         if planned.action == "import" and planned.run_id in taken:
             planned.action, planned.reason = (
                 "refuse",
@@ -149,7 +158,6 @@ def write(
     workspace: Workspace,
     mlflow: Any,
     planned: Planned,
-    tick: Callable[[str], None] | None = None,
 ) -> None:
     """Publish one planned run: artifacts downloaded and hashed in a staging folder, run.yaml last."""
     base = runs_root(workspace.root).parent
@@ -157,8 +165,6 @@ def write(
     staging = staging_dir(base, rel)
     try:
         for path, _size in planned.artifacts:
-            if tick:
-                tick(path)
             target = staging / ARTIFACTS / Path(path).parent
             target.mkdir(parents=True, exist_ok=True)
             got = Path(
