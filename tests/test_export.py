@@ -189,7 +189,7 @@ def test_a_failed_run_ends_in_fail_with_its_error(tmp_path: Path, capsys: pytest
 class _Catalogue:
     """A real HTTP server on a loopback port that keeps what is POSTed to /api/v1/lineage."""
 
-    def __init__(self, status: int = 201) -> None:
+    def __init__(self, status: int = 201, prefix: str = "") -> None:
         import http.server
         import threading
 
@@ -198,7 +198,7 @@ class _Catalogue:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.path == "/api/v1/lineage" and status < 300:
+                if self.path == f"{prefix}/api/v1/lineage" and status < 300:
                     received.append(json.loads(body))
                 self.send_response(status)
                 self.end_headers()
@@ -228,6 +228,15 @@ def test_url_posts_every_event_to_a_catalogue(example: Path, capsys: pytest.Capt
         assert catalogue.received == events
     finally:
         catalogue.close()
+    behind = _Catalogue(prefix="/lineage/ol")  # a catalogue behind a reverse proxy's path
+    try:
+        code, out, err = invoke(example, "export", "openlineage", "--url", behind.url + "/lineage/ol", capsys=capsys)
+        assert code == 0 and behind.received == events, err
+    finally:
+        behind.close()
+    for bad in ("file:///tmp", "127.0.0.1:5000", "http://", f"{catalogue.url}/?q=1"):
+        code, _o, err = invoke(example, "export", "openlineage", "--url", bad, capsys=capsys)
+        assert code == 3 and "Invalid value for '--url'" in err and "internal error" not in err, err
     refusing = _Catalogue(status=500)
     try:
         code, _o, err = invoke(example, "export", "openlineage", "--url", refusing.url, capsys=capsys)
@@ -340,3 +349,25 @@ def test_croissant_usage_errors(example: Path, capsys: pytest.CaptureFixture[str
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 3 and "pip install 'strataml[croissant]'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_o_never_replaces_records_policy_keys_or_git(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_example(tmp_path / "ws")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("[core]\n", "utf-8")
+    outside = tmp_path / "innocent.md"
+    outside.symlink_to(root / "models/iris-classifier/1/model.yaml")
+    targets = [str(root / t) for t in ("datasets/iris/1/dataset.yaml", "strataml.yaml", ".git/config",
+                                        "tfc/keys/new.pub", "models/iris-classifier/lifecycle.jsonl")] + [str(outside)]
+    before = {t: Path(t).read_bytes() for t in targets if Path(t).exists()}
+    for target in targets:
+        for args in (["doctor", "--format", "json", "-o", target], ["index", "-o", target],
+                     ["dashboard", "-o", target]):
+            code, _o, err = invoke(root, *args, capsys=capsys)
+            assert code == 2 and "not writing" in err, (args, err)
+    assert {t: Path(t).read_bytes() for t in before} == before and not (root / "tfc/keys/new.pub").exists()
+    other = copy_example(tmp_path / "other")  # a file of another workspace than the one -C names
+    code, _o, err = invoke(root, "index", "-o", str(other / "strataml.yaml"), capsys=capsys)
+    assert code == 2 and "not writing" in err
+    code, _o, err = invoke(root, "index", "-o", str(tmp_path / "elsewhere.json"), capsys=capsys)
+    assert code == 0, err

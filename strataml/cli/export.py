@@ -106,6 +106,7 @@ def openlineage(state: State, output: str | None, url: str | None, since: str | 
       strataml export openlineage -o lineage.jsonl
       strataml export openlineage --url http://localhost:5000 --since origin/main
     """
+    from strataml.errors import StrataError
     from strataml.export import openlineage as ol
     from strataml.read import saved
     from strataml.read.query import Graph
@@ -116,6 +117,11 @@ def openlineage(state: State, output: str | None, url: str | None, since: str | 
         raise click.UsageError("--format json prints a summary: write the events with -o FILE, or send them with --url")
     if since is not None and not since.strip():
         raise click.BadParameter("is empty; name a revision (e.g. origin/main)", param_hint="'--since'")
+    if url is not None:
+        try:
+            ol.endpoint_base(url)
+        except StrataError as exc:
+            raise click.BadParameter(f"{exc.message} ({exc.hint})", param_hint="'--url'") from None
     root = state.root()
     index, _rebuilt = saved.current(root)
     graph = Graph(index)
@@ -124,8 +130,8 @@ def openlineage(state: State, output: str | None, url: str | None, since: str | 
     runs = len({e.run.runId for e in found})
     summary: dict[str, object] = {"events": len(found), "runs": runs}
     if url is not None:
-        summary.update(sent=ol.post(found, url), url=url)
-        said = f"Sent {len(found)} events ({runs} runs) to {url}."
+        summary.update(sent=ol.post(found, url), url=ol.redacted(url))
+        said = f"Sent {len(found)} events ({_count(runs, 'run')}) to {ol.redacted(url)}."
     elif output in (None, "-"):
         click.echo(ol.lines(found), nl=False)
         return 0
@@ -136,7 +142,7 @@ def openlineage(state: State, output: str | None, url: str | None, since: str | 
         text = ol.lines(found)
         write_output(target, text, root)
         summary.update(path=str(target), bytes=len(text.encode("utf-8")))
-        said = f"Wrote {target}: {len(found)} events of {runs} runs."
+        said = f"Wrote {target}: {_count(len(found), 'event')} of {_count(runs, 'run')}."
     click.echo(json.dumps(summary, indent=2) if fmt == "json" else said)
     return 0
 
@@ -206,3 +212,7 @@ def model_card(state: State, ref: str, output: str | None, license_: str | None,
         if not summary["license"]:
             click.echo("  note: no licence recorded; pass --license SPDX (or tag the model license=...)", err=True)
     return 0
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"

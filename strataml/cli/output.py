@@ -110,6 +110,7 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     """
     data = text.encode("utf-8")
     path = os.path.abspath(output)
+    _refuse_managed(path, root)
     rel = inside(path, root) if root is not None else None
     if rel is not None:
         atomic.write_bytes(root, rel, data)  # type: ignore[arg-type]
@@ -132,6 +133,58 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
         atomic.write_bytes(Path(os.path.dirname(real)), os.path.basename(real), data)
     except OSError as exc:  # named as the user gave it
         raise OSError(exc.errno, exc.strerror, str(output)) from None
+
+
+# What -o must never replace: the records, keys and policy the doctor judges, and git's own
+# files (a report written over model.yaml or .git/config is a broken workspace, exit 0).
+MANAGED = ("datasets", "runs", "models", "experiments", "tfc")
+MANAGED_FILES = ("strataml.yaml", ".gitattributes", ".gitignore")
+
+
+def _refuse_managed(path: str, root: Path | None) -> None:
+    """A Refusal (exit 2) for an output path that is, or whose real target is, an existing file
+    of a workspace's records or its policy, anything under tfc/ (trusted keys, contracts), or
+    anything in a .git folder. A new file beside a record's files is the user's choice (the
+    doctor reports it as a file the record does not list)."""
+    from strataml.errors import Refusal
+
+    real = (
+        os.path.realpath(path)
+        if os.path.lexists(path)
+        else os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+    )
+    why = None
+    if ".git" in Path(real).parts or ".git" in Path(path).parts:
+        why = "it is inside a .git folder"
+    else:
+        # The workspace the file is in, whichever it is: -C names one, the path may lie in another.
+        bases = {os.path.realpath(root), os.path.abspath(root)} if root is not None else set()
+        bases |= {b for b in (_workspace_of(os.path.dirname(real)), _workspace_of(os.path.dirname(path))) if b}
+        for base in bases:
+            for candidate in {real, path}:
+                if not candidate.startswith(base.rstrip(os.sep) + os.sep):
+                    continue
+                rel = Path(os.path.relpath(candidate, base))
+                exists = os.path.lexists(candidate)
+                if rel.parts[0] == "tfc" or (exists and (rel.parts[0] in MANAGED or str(rel) in MANAGED_FILES)):
+                    why = f"it is {rel.as_posix()} in the workspace, where records, keys and policy live"
+    if why:
+        raise Refusal(
+            f"not writing {path}: {why}",
+            "write reports and exports to a new file, outside tfc/ and .git/ (e.g. under .strataml/ or elsewhere)",
+        )
+
+
+def _workspace_of(folder: str) -> str | None:
+    """The nearest folder at or above `folder` holding strataml.yaml, if any."""
+    current = os.path.abspath(folder)
+    while True:
+        if os.path.isfile(os.path.join(current, "strataml.yaml")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
 
 
 def inside(path: str | Path, root: Path) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from strataml.errors import StrataError
 from strataml.read.query import Graph
@@ -79,7 +80,7 @@ def croissant(graph: Graph, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
     distribution: list[Any] = [
         mlc.FileObject(
             ctx=ctx,
-            id=f["path"],
+            id=_id(f["path"]),
             name=f["path"],
             content_url=f["path"],
             encoding_formats=[encoding(f["path"])],
@@ -93,7 +94,7 @@ def croissant(graph: Graph, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
     record_sets = []
     if tables and columns:
         if len(tables) == 1:
-            source_of = {"file_object": tables[0]}
+            source_of = {"file_object": _id(tables[0])}
         else:  # a version in parts: one FileSet over them, read as one table
             distribution.append(
                 mlc.FileSet(ctx=ctx, id="parts", name="parts", encoding_formats=[encoding(tables[0])], includes=tables)
@@ -102,13 +103,13 @@ def croissant(graph: Graph, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
         record_sets.append(
             mlc.RecordSet(
                 ctx=ctx,
-                id=name,
+                id=_id(name),
                 name=name,
                 description=f"The rows of {node['id']}, one field per recorded column.",
                 fields=[
                     mlc.Field(
                         ctx=ctx,
-                        id=f"{name}/{c['name']}",
+                        id=f"{_id(name)}/{_id(c['name'])}",
                         name=c["name"],
                         description=f"role: {c['role']}" if _text(c.get("role")) else None,
                         data_types=[getattr(mlc.DataType, _TYPES.get(str(c.get("type")), "TEXT"))],
@@ -126,7 +127,7 @@ def croissant(graph: Graph, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
         name=name,
         description=_text(attrs.get("description")) or f"{node['id']}, recorded by StrataML.",
         license=[licence] if licence else None,
-        url=_text(source.get("url")),
+        url=_web(source.get("url")),
         version=_semver(version),
         cite_as=_text(source.get("citation")) or _text(source.get("url")) or f"{node['id']} ({attrs.get('digest')})",
         date_published=_when(created),
@@ -162,6 +163,19 @@ def _check(mlc: Any, doc: dict[str, Any], ref: str) -> None:
             f"mlcroissant refuses the Croissant document of {ref}: {str(exc)[:800]}",
             "report this: what dataset.yaml records should always make a valid document",
         ) from None
+
+
+def _id(text: str) -> str:
+    """A Croissant @id from a name or path: percent-encoded, so a space or a quote in a column
+    or file name (which the contracts allow) does not make an id mlcroissant refuses; the name
+    itself stays as recorded in `name`."""
+    return quote(text, safe="/._-")
+
+
+def _web(value: Any) -> str | None:
+    """Only an http(s) address is published as the dataset's url (never javascript: or file:)."""
+    text = _text(value)
+    return text if text and text.lower().startswith(("https://", "http://")) else None
 
 
 def _semver(version: str) -> str:

@@ -9,6 +9,7 @@ never written. Everything comes from the index through the query layer, as `stra
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from strataml.errors import StrataError
@@ -40,6 +41,9 @@ def need() -> Any:
     return huggingface_hub
 
 
+_LICENCE_ID = re.compile(r"[a-z0-9][a-z0-9.+-]{0,63}")
+
+
 def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict[str, Any]]:
     """(the README.md text, a summary of what is in it) for the model version `ref` names."""
     node = graph.find(ref)
@@ -57,7 +61,14 @@ def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict
         str(k): v for k, v in _map(_map(attrs.get("evaluation")).get("metrics")).items() if as_float(v) is not None
     }
     licence = license_ or _text(_map(attrs.get("tags")).get("license"))
-    licence = licence.lower() if licence else None  # the Hub spells licences as lowercase SPDX ids (mit, apache-2.0)
+    licence = (
+        licence.strip().lower() if licence else None
+    )  # the Hub spells licences as lowercase SPDX ids (mit, apache-2.0)
+    licence_name = None
+    if licence and not _LICENCE_ID.fullmatch(licence):
+        # Not one id (an expression, a sentence): the Hub's way is `other` with a name of its own.
+        licence_name = re.sub(r"[^a-z0-9.+-]+", "-", licence).strip("-")[:64] or "unnamed"
+        licence = "other"
     task = _task(attrs, inputs)
     results = [
         hub.EvalResult(
@@ -75,6 +86,7 @@ def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict
     data = hub.ModelCardData(
         model_name=name,
         license=licence,
+        license_name=licence_name,
         datasets=[_short(d["id"]) for d in inputs] or None,
         eval_results=results or None,
         library_name=_text(spec.get("plugin")),
@@ -86,6 +98,7 @@ def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict
     summary = {
         "ref": node["id"],
         "license": licence,
+        "license_name": licence_name,
         "datasets": [d["id"] for d in inputs],
         "metrics": len(metrics),
         "task": task,

@@ -14,13 +14,16 @@ a catalogue updates what it has, never doubles it.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from strataml import __version__
 from strataml.errors import StrataError
 from strataml.numbers import as_float
 from strataml.read.query import Graph
+from strataml.times import parse_time
 
 EXTRA = "openlineage"
 PRODUCER = f"https://strataml.dev/strataml/{__version__}"
@@ -165,9 +168,9 @@ def events(graph: Graph, only: set[str] | None = None) -> list[Any]:
         )
         run_facets: dict[str, Any] = {"strataml": own}
         run = ol.Run(runId=run_uuid(workspace, node["id"]), facets=run_facets)
-        started = _text(attrs.get("started_at")) or _text(attrs.get("created_at"))
+        started = _instant(attrs.get("started_at")) or _instant(attrs.get("created_at"))
         if started is None:
-            continue  # no time at all: the doctor's finding; nothing a catalogue could place
+            continue  # no readable time: the doctor's finding; nothing a catalogue could place
         out.append(
             ol.RunEvent(
                 eventType=ol.RunState.START,
@@ -191,7 +194,7 @@ def events(graph: Graph, only: set[str] | None = None) -> list[Any]:
             out.append(
                 ol.RunEvent(
                     eventType=getattr(ol.RunState, _ENDED[status]),
-                    eventTime=_text(attrs.get("ended_at")) or started,
+                    eventTime=_instant(attrs.get("ended_at")) or started,
                     run=ol.Run(runId=run.runId, facets=end_facets),
                     job=job,
                     producer=PRODUCER,
@@ -202,6 +205,16 @@ def events(graph: Graph, only: set[str] | None = None) -> list[Any]:
     return out
 
 
+def _instant(value: Any) -> str | None:
+    """A recorded time as the instant OpenLineage wants (date and time, UTC), or None when the
+    record's text is no such time (a date alone, a made-up offset: the doctor reports those)."""
+    text = _text(value)
+    if text is None or len(text.strip()) <= 10:
+        return None
+    when = parse_time(text)
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if when else None
+
+
 def lines(found: list[Any]) -> str:
     """The events as JSON lines (one event per line), as openlineage-python serialises them."""
     from openlineage.client.serde import Serde
@@ -209,11 +222,37 @@ def lines(found: list[Any]) -> str:
     return "".join(Serde.to_json(e) + "\n" for e in found)
 
 
+def redacted(url: str) -> str:
+    """The URL as it may be printed: a password in it is not repeated on screen or in CI logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def endpoint_base(url: str) -> str:
+    """The catalogue's base URL as the transport joins it (it appends api/v1/lineage): http or
+    https with a host, no query or fragment, ending in '/' so a path prefix is kept."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise StrataError(
+            f"{redacted(url)!r} is not an http(s) address with a host", "e.g. --url http://localhost:5000"
+        )
+    if parts.query or parts.fragment:
+        raise StrataError(
+            f"{redacted(url)!r} has a query or fragment",
+            "give the catalogue's base URL; events go to URL/api/v1/lineage",
+        )
+    return url if url.endswith("/") else url + "/"
+
+
 def post(found: list[Any], url: str, timeout: float = 10.0) -> int:
     """Send the events to a catalogue's OpenLineage endpoint (URL/api/v1/lineage) with the
     package's HTTP transport; the number sent. The first refusal stops it, naming the event."""
     from openlineage.client.transport.http import HttpConfig, HttpTransport
 
+    url = endpoint_base(url)
     transport = HttpTransport(
         HttpConfig(url=url, timeout=timeout, retry={"total": 2, "backoff_factor": 0.2, "status_forcelist": [502, 503]})
     )
@@ -223,7 +262,7 @@ def post(found: list[Any], url: str, timeout: float = 10.0) -> int:
             transport.emit(event)
         except Exception as exc:  # requests' errors and the transport's own: all mean "not accepted"
             raise StrataError(
-                f"{url} did not accept event {sent + 1} of {len(found)} ({event.eventType.value} of run "
+                f"{redacted(url)} did not accept event {sent + 1} of {len(found)} ({event.eventType.value} of run "
                 f"{event.run.runId}): {str(exc)[:300]}",
                 "check the URL (the catalogue's base; events go to URL/api/v1/lineage) and that it is running",
             ) from None
