@@ -260,3 +260,33 @@ def test_narrowing_a_model_signing_key_names_the_bundles_that_stop_counting(lab,
     assert invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)[0] == 0
     code, _o, err = invoke(ws, "keys", "add", str(keys["alice"][1]), "--scope", "ledger", capsys=capsys)
     assert code == 2 and f"1 signed file would stop counting: {MODEL}/model.yaml" in err, err
+
+
+@pytest.mark.parametrize("where", ["example", "golden"])
+def test_every_model_version_signed_verifies_with_the_package(
+    where: str, ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What StrataML signs, for every model version of the example workspace and of the tests'
+    golden one, is what the package's own verifier accepts (the files are hashed again there)."""
+    require_extra("model_signing", "modelsigning")
+    root = copy_example(tmp_path / "example") if where == "example" else ws
+    git(root, "init", "-q")
+    private, public = ec_key(tmp_path, "signer", curve="P-384")
+    assert invoke(root, "keys", "add", str(public), "--scope", "models", "--scope", "production", capsys=capsys)[0] == 0
+    folders = sorted(p.parent for p in root.glob("models/*/*/model.yaml"))
+    assert folders
+    for folder in folders:
+        ref = f"model:{folder.parent.name}@{folder.name}"
+        code, _o, err = invoke(root, "sign", ref, "--scheme", "model-signing", "--key", str(private), capsys=capsys)
+        assert code == 0, err
+        [bundle] = sorted((folder / "model-signing").glob("*.sig"))
+        package_verify_folder(folder, public, bundle)
+    git(root, "add", "-A")
+    code, out, _e = invoke(root, "doctor", "--strict", "--no-cache", "--format", "json", capsys=capsys)
+    assert not [f for f in json.loads(out)["findings"] if f["code"].startswith("TFC0007")]
+
+
+def package_verify_folder(folder: Path, public: Path, bundle: Path) -> None:
+    from model_signing import verifying
+
+    verifying.Config().use_elliptic_key_verifier(public_key=public).verify(folder, bundle)

@@ -60,11 +60,13 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
                 }
             )
         )
-    elif before is None:
-        click.echo(shown(f"Pinned {pin.fingerprint} ({key.uid}) for {', '.join(pin.scopes)} in tfc/keys/{pin.file}"))
+        return 0
+    who = key.uid or ("an OpenSSF model-signing key" if pin.scheme == "model-signing" else "no user id")
+    if before is None:
+        click.echo(shown(f"Pinned {pin.fingerprint} ({who}) for {', '.join(pin.scopes)} in tfc/keys/{pin.file}"))
     else:
         click.echo(
-            shown(f"{pin.fingerprint} ({key.uid}) was pinned for {', '.join(before)}; now for {', '.join(pin.scopes)}")
+            shown(f"{pin.fingerprint} ({who}) was pinned for {', '.join(before)}; now for {', '.join(pin.scopes)}")
         )
     return 0
 
@@ -91,7 +93,13 @@ def list_command(state: State, fmt: str) -> int:
         click.echo(f"{shown(r.fingerprint)}  {status}" + (f", {shown(expiry)}" if expiry else ""))
         if r.uid:
             click.echo(f"  {shown(r.uid)}")
-        click.echo(shown(f"  scopes: {', '.join(r.scopes)}   file: tfc/keys/{r.file}"))
+        elif r.scheme == "model-signing":
+            click.echo("  an OpenSSF model-signing key (elliptic curve, PEM)")
+        scopes, file = shown(f"  scopes: {', '.join(r.scopes)}"), shown(f"file: tfc/keys/{r.file}")
+        if len(scopes) + len(file) + 3 > 100:  # a 64-digit fingerprint names the file: a line of its own
+            click.echo(f"{scopes}\n  {file}")
+        else:
+            click.echo(f"{scopes}   {file}")
     return 0
 
 
