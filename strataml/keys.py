@@ -95,7 +95,7 @@ def add(
             raise Refusal(
                 _narrowing(root, key, before.scopes, pin.scopes, dropped), _narrowing_hint(before.scopes, pin.scopes)
             )
-        atomic.write_bytes(root, f"{trust.KEYS_DIR}/{pin.file}", data)
+        atomic.write_bytes(root, f"{trust.KEYS_DIR}/{pin.file}", modelsigning.canonical(data))
         _save(root, [p for p in current.pins if p.fingerprint != key.fingerprint] + [pin])
         return pin, key, before.scopes if before else None
     held = signing.inspect_keys(data)

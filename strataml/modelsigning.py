@@ -92,6 +92,15 @@ def inspect_key(data: bytes) -> tuple[str | None, str]:
     return fingerprint(key), ""
 
 
+def canonical(data: bytes) -> bytes:
+    """The PEM form the fingerprint is taken over: what is stored when a key is pinned (nothing
+    before or after the key, whatever the file held besides)."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_public_key(data)
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
 def fingerprint(key: Any) -> str:
     """sha256 over the key's PEM SubjectPublicKeyInfo, upper-case hex: the hint a bundle carries."""
     from cryptography.hazmat.primitives import serialization
@@ -112,6 +121,11 @@ def private_key_fingerprint(path: Path, password: str | None) -> str:
     except OSError as exc:
         raise StrataError(f"cannot read the private key {path}: {exc.strerror}", "give a PEM file with --key") from None
     except TypeError:
+        if password:
+            raise StrataError(
+                f"the private key {path} is not encrypted, but STRATAML_SIGNING_KEY_PASSWORD is set",
+                "unset STRATAML_SIGNING_KEY_PASSWORD for this key",
+            ) from None
         raise StrataError(
             f"the private key {path} is encrypted", "set STRATAML_SIGNING_KEY_PASSWORD to its password"
         ) from None
@@ -136,9 +150,10 @@ def sign(folder: Path, private_key: Path, password: str | None, ignored: list[st
     with tempfile.TemporaryDirectory(prefix="strataml-oms-") as tmp:
         out = Path(tmp) / "bundle.sig"
         try:
-            signing.Config().use_elliptic_key_signer(private_key=private_key, password=password).set_hashing_config(
-                config
-            ).sign(folder, out)
+            signing.Config().use_elliptic_key_signer(
+                private_key=private_key,
+                password=password.encode("utf-8") if password else None,  # type: ignore[arg-type]  # it wants bytes
+            ).set_hashing_config(config).sign(folder, out)
         except (ValueError, OSError) as exc:
             raise StrataError(
                 f"model-signing could not sign {folder.name}: {exc}", "check the key and the files"

@@ -350,7 +350,8 @@ def sign_bundle(root: Path, target: str, key: Path, password: str | None, cwd: P
                 code, message, _hint = new.problems[0]
                 raise Refusal(
                     f"signed, but the doctor would reject the bundle ({code}): {message}; nothing was written",
-                    "pull the LFS content of the model's files first (`git lfs pull`): the files are hashed as they are",
+                    "the folder's files are hashed as they are: pull their LFS content first (`git lfs pull`) and "
+                    "remove files the record does not list (`strataml doctor` names them)",
                 )
             prefix = f"{record.folder}/{modelsigning.FOLDER}/"
             bundles = sorted(p for p in ws.entries if p.startswith(prefix) and record.is_signature_file(p) and p != rel)

@@ -392,6 +392,9 @@ class Verifier:
         try:
             verified = self.bundles.verify(bundle)
         except modelsigning.Unverified as exc:
+            message = exc.message
+            if exc.code == SIGNER_NOT_PINNED:
+                message += f" in {MANIFEST} ({self.trust.source})"
             hint = {
                 NOT_A_SIGNATURE: "sign again with `strataml sign REF --scheme model-signing --key KEY.pem`",
                 SIGNER_NOT_PINNED: "have a pinned key sign it, or pin the signer's public key after review with `strataml keys add`",
@@ -399,7 +402,7 @@ class Verifier:
                 exc.code,
                 "restore the signed files, or review them and sign again with `strataml sign --scheme model-signing`",
             )
-            out.problems.append((exc.code, exc.message, hint))
+            out.problems.append((exc.code, message, hint))
             return out
         differs = modelsigning.compare(verified.files, expected)
         if differs:

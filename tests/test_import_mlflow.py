@@ -253,3 +253,81 @@ def test_without_the_extra_the_error_names_it(tmp_path: Path, capsys: pytest.Cap
     )
     assert done.returncode == 3 and "pip install 'strataml[mlflow]'" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x.db").exists()
+
+
+def test_a_run_mlflow_cannot_hand_over_whole_is_refused_and_the_others_come(
+    store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, made = store
+    client = made["client"]
+    odd = {}
+    # An artifact the store holds as a symlink (to a file outside it): MLflow will not copy it.
+    linked = client.create_run(made["exp"], run_name="linked", start_time=1_790_000_600_000)
+    (tmp_path / "secret.txt").write_text("not for the workspace", "utf-8")
+    (tmp_path / "plain.txt").write_text("x", "utf-8")
+    client.log_artifact(linked.info.run_id, str(tmp_path / "plain.txt"))
+    client.set_terminated(linked.info.run_id, "FINISHED", end_time=1_790_000_601_000)
+    stored = Path(linked.info.artifact_uri.removeprefix("file://")) / "plain.txt"
+    stored.unlink()
+    stored.symlink_to(tmp_path / "secret.txt")
+    odd["linked"] = linked.info.run_id
+    # Ended before it started; two artifact names one checkout cannot hold apart (NFC and NFD).
+    backwards = client.create_run(made["exp"], run_name="backwards", start_time=1_790_000_700_000)
+    client.set_terminated(backwards.info.run_id, "FINISHED", end_time=1_790_000_600_000)
+    odd["backwards"] = backwards.info.run_id
+    twins = client.create_run(made["exp"], run_name="twins", start_time=1_790_000_800_000)
+    for i, name in enumerate(("caf\u00e9.txt", "cafe\u0301.txt")):
+        folder = tmp_path / f"t{i}"
+        folder.mkdir()
+        (folder / name).write_text(str(i), "utf-8")
+        client.log_artifact(twins.info.run_id, str(folder / name))
+    client.set_terminated(twins.info.run_id, "FINISHED", end_time=1_790_000_801_000)
+    odd["twins"] = twins.info.run_id
+    # Params past what one metadata file may hold.
+    from mlflow.entities import Param
+
+    huge = client.create_run(made["exp"], run_name="huge", start_time=1_790_000_900_000)
+    for chunk in range(8):
+        client.log_batch(huge.info.run_id, params=[Param(f"p{chunk}-{i}", "v" * 6000) for i in range(100)])
+    client.set_terminated(huge.info.run_id, "FINISHED", end_time=1_790_000_901_000)
+    odd["huge"] = huge.info.run_id
+
+    code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                            "--format", "json", capsys=capsys)
+    assert code == 2, err
+    rows = {r["mlflow_run_id"]: r for r in json.loads(out)["runs"]}
+    assert {rows[m]["action"] for m in odd.values()} == {"refuse"}, rows
+    assert "ended before it started" in rows[odd["backwards"]]["reason"]
+    assert "Unicode form" in rows[odd["twins"]]["reason"]
+    assert "metadata file may hold" in rows[odd["huge"]]["reason"]
+    assert set(imported(root)) == {made["done"], made["failed"], made["killed"]}
+    assert not list(root.glob("runs/.*.staging"))
+    assert "not for the workspace" not in "".join(p.read_text("utf-8", "replace") for p in root.rglob("*.txt"))
+    git(root, "add", "-A")
+    code, out, err = invoke(root, "doctor", "--strict", capsys=capsys)
+    assert code == 0, out + err
+
+
+def test_deleted_runs_and_an_empty_runs_option(
+    store: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, made = store
+    made["client"].delete_run(made["killed"])
+    code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                            "--runs", made["killed"], "--format", "json", capsys=capsys)
+    assert code == 1 and json.loads(out)["runs"][0]["reason"].startswith("deleted in MLflow"), out + err
+    code, _o, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                           "--runs", ",,", capsys=capsys)
+    assert code == 3 and "names no run id" in err and not list(root.glob("runs/*/run.yaml"))
+
+
+@pytest.mark.parametrize("uri", ["sqlite+pysqlite:///{d}/new.db", "sqlite:///{d}/empty.db"])
+def test_a_file_that_is_no_mlflow_store_is_left_alone(
+    store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str], uri: str
+) -> None:
+    root, _made = store
+    (tmp_path / "empty.db").write_bytes(b"")
+    code, _o, err = invoke(root, "import", "mlflow", "--tracking-uri", uri.format(d=tmp_path), "--experiment", "churn",
+                           capsys=capsys)
+    assert code == 3 and "no MLflow store at" in err, err
+    assert not (tmp_path / "new.db").exists() and (tmp_path / "empty.db").read_bytes() == b""

@@ -290,3 +290,30 @@ def package_verify_folder(folder: Path, public: Path, bundle: Path) -> None:
     from model_signing import verifying
 
     verifying.Config().use_elliptic_key_verifier(public_key=public).verify(folder, bundle)
+
+
+def test_an_encrypted_key_signs_with_its_password_and_a_pinned_pem_is_stored_bare(
+    lab, capsys, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    ws, keys = lab
+    key = serialization.load_pem_private_key(keys["alice"][0].read_bytes(), None)
+    locked = tmp_path / "alice-locked.pem"
+    locked.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                         serialization.BestAvailableEncryption(b"hunter2")))
+    code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(locked), capsys=capsys)
+    assert code == 3 and "is encrypted" in err and "STRATAML_SIGNING_KEY_PASSWORD" in err
+    monkeypatch.setenv("STRATAML_SIGNING_KEY_PASSWORD", "hunter2")
+    code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(locked), capsys=capsys)
+    assert code == 0, err
+    package_verify(ws, keys["alice"][1], bundles(ws)[0])
+    code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["bob"][0]), capsys=capsys)
+    assert code == 3 and "is not encrypted, but STRATAML_SIGNING_KEY_PASSWORD is set" in err
+    # Text around a pinned key (a terminal escape, a comment) is not kept: the key alone is stored.
+    padded = tmp_path / "padded.pem"
+    padded.write_bytes(b"\x1b[2Jhello\n" + keys["mallory"][1].read_bytes() + b"trailer\n")
+    assert invoke(ws, "keys", "add", str(padded), "--scope", "models", capsys=capsys)[0] == 0
+    stored = sorted((ws / "tfc/keys").glob("*.pem"))
+    assert any(p.read_bytes() == keys["mallory"][1].read_bytes() for p in stored)
+    assert all(p.read_bytes().startswith(b"-----BEGIN PUBLIC KEY-----") for p in stored)

@@ -12,7 +12,7 @@ import click
 
 from strataml.cli.main import State
 from strataml.controls import shown
-from strataml.errors import EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS
+from strataml.errors import EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS, StrataError
 
 
 @contextmanager
@@ -108,6 +108,10 @@ def mlflow_command(
 
     root = state.root()
     ids = [part.strip() for item in wanted for part in item.split(",") if part.strip()]
+    if wanted and not ids:
+        raise click.BadParameter(
+            "names no run id (an empty variable?); leave --runs out to import every run", param_hint="'--runs'"
+        )
     workspace = load(root)
     mlflow = client(tracking_uri)
     with _bar() as bar:
@@ -115,7 +119,10 @@ def mlflow_command(
         todo = [p for p in planned if p.action == "import"] if not dry_run else []
         copied = bar("copying runs")
         for n, item in enumerate(todo, 1):
-            write(workspace, mlflow, item)
+            try:
+                write(workspace, mlflow, item)
+            except StrataError as exc:  # this run could not be copied whole: nothing of it is written
+                item.action, item.reason = "refuse", exc.message
             if copied:
                 copied(n, len(todo))
     counts = {a: sum(1 for p in planned if p.action == a) for a in ("import", "present", "skip", "refuse")}

@@ -24,8 +24,9 @@ from strataml import __version__
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
 from strataml.controls import find, shown
 from strataml.errors import StrataError
+from strataml.loading import MAX_BYTES
 from strataml.paths import unsafe
-from strataml.refs import valid_run_id
+from strataml.refs import fold, valid_run_id
 from strataml.runner.core import hash_tree, runs_root
 from strataml.runner.spec import config_hash
 from strataml.runner.tracking import LOCAL_FILE
@@ -89,14 +90,31 @@ def client(uri: str) -> Any:
     return MlflowClient(tracking_uri=uri)
 
 
+def _mlflow_database(path: str) -> bool:
+    """Whether `path` is an SQLite file that holds MLflow's tables (read-only: MLflow itself
+    would create them in an empty or new file)."""
+    import sqlite3
+
+    if not os.path.isfile(path):
+        return False
+    try:
+        with sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True) as db:
+            return (
+                db.execute("select 1 from sqlite_master where type='table' and name='experiments'").fetchone()
+                is not None
+            )
+    except sqlite3.Error:
+        return False
+
+
 def _exists(uri: str) -> None:
     """A local store must be there already: MLflow would create an empty one where a path is
     mistyped, which is a write outside the workspace and an import of nothing."""
     parsed = urlsplit(uri)
-    if parsed.scheme == "sqlite":
+    if parsed.scheme == "sqlite" or parsed.scheme.startswith("sqlite+"):
         # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's reading)
-        path, kind = unquote(parsed.path[1:]), "file"
-        ok = path == ":memory:" or os.path.isfile(path)
+        path, kind = unquote(parsed.path[1:]), "MLflow database"
+        ok = _mlflow_database(path)
     elif parsed.scheme in ("", "file"):
         path, kind = unquote(parsed.path) if parsed.scheme else uri, "folder"
         ok = os.path.isdir(path)
@@ -131,8 +149,14 @@ def plan(
     digests = {str(r.data.get("digest")): str(r.ref) for r in workspace.of_kind("dataset") if r.data.get("digest")}
     taken = {r.ref.name for r in workspace.of_kind("run")} | _folders(workspace)
     out = []
+    threshold = _lfs_threshold(workspace)
     for n, run in enumerate(runs, 1):
-        planned = _plan_one(mlflow, run, experiment, present, digests)
+        try:
+            planned = _plan_one(mlflow, run, experiment, present, digests)
+        except StrataError as exc:  # one run MLflow cannot hand over whole: the others still come
+            planned = Planned(str(run.info.run_id), "refuse", reason=exc.message)
+        if planned.action == "import":
+            _check_size(planned, threshold)
         if tick:
             tick(n, len(runs))
         if planned.action == "import" and planned.run_id in taken:
@@ -254,12 +278,20 @@ def _plan_one(mlflow: Any, run: Any, experiment: str, present: dict[str, str], d
     mid = str(info.run_id)
     if mid in present:
         return Planned(mid, "present", run_id=present[mid].removeprefix("run:"), reason=f"recorded by {present[mid]}")
+    if str(getattr(info, "lifecycle_stage", "active")) == "deleted":
+        return Planned(mid, "skip", reason="deleted in MLflow: restore it there to import it")
     status = STATUS.get(str(info.status))
     if status is None:
         return Planned(mid, "skip", reason=f"MLflow says {info.status}: import it once it has ended")
     if not info.start_time or not info.end_time:
         return Planned(mid, "refuse", reason="MLflow recorded no start or end time for it")
-    start = datetime.fromtimestamp(info.start_time / 1000, UTC)
+    try:
+        start = datetime.fromtimestamp(info.start_time / 1000, UTC)
+        _time(info.end_time)
+    except (ValueError, OverflowError, OSError):
+        return Planned(mid, "refuse", reason=f"its times ({info.start_time}, {info.end_time} ms) are not dates")
+    if info.end_time < info.start_time:
+        return Planned(mid, "refuse", reason="MLflow says it ended before it started")
     planned = Planned(mid, "import", run_id=_run_id(start, experiment, mid), status=status)
     refused = _artifacts(mlflow, mid, planned)
     if refused:
@@ -303,6 +335,38 @@ def _plan_one(mlflow: Any, run: Any, experiment: str, present: dict[str, str], d
     return planned
 
 
+def _lfs_threshold(workspace: Workspace) -> int | None:
+    config = workspace.config.data if isinstance(workspace.config.data, dict) else {}
+    lfs = config.get("lfs")
+    value = lfs.get("threshold_bytes") if isinstance(lfs, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _check_size(planned: Planned, threshold: int | None) -> None:
+    """Refuse a run whose run.yaml would pass the metadata cap (TFC-0001); warn about files the
+    doctor will want routed through Git LFS."""
+    from strataml.atomic import dump_yaml
+
+    size = len(dump_yaml(planned.record).encode("utf-8"))
+    if size > MAX_BYTES * 0.9:  # artifacts are listed in it too
+        planned.action = "refuse"
+        planned.reason = (
+            f"its run.yaml would be {size:,} bytes, near or past the {MAX_BYTES:,} a metadata file may hold: "
+            "too many or too long params or tags"
+        )
+        return
+    if threshold is None:
+        return
+    points = sum(len(v) for v in planned.history.values())
+    big = [p for p, n in planned.artifacts if n is not None and n > threshold]
+    if big or points * 40 > threshold:  # summary/tracking.json takes ~40 bytes a step
+        what = f"{len(big)} artifact(s)" + (" and its step-wise metrics" if points * 40 > threshold else "")
+        planned.warnings.append(
+            f"{what} exceed lfs.threshold_bytes ({threshold:,}): route them through Git LFS "
+            "(.gitattributes) before committing, or the doctor reports them"
+        )
+
+
 def _artifacts(mlflow: Any, mid: str, planned: Planned) -> str:
     """Fill planned.artifacts with every artifact file; the reason to refuse the run, or ''."""
     folders = [""]
@@ -319,9 +383,9 @@ def _artifacts(mlflow: Any, mid: str, planned: Planned) -> str:
             else:
                 planned.artifacts.append((path, item.file_size))
     planned.artifacts.sort()
-    names = [f"{ARTIFACTS}/{p}".casefold() for p, _s in planned.artifacts]
+    names = [fold(f"{ARTIFACTS}/{p}") for p, _s in planned.artifacts]
     if len(set(names)) != len(names):
-        return "two of its artifacts differ only in case, which not every checkout can hold"
+        return "two of its artifacts differ only in case or Unicode form, which not every checkout can hold"
     return ""
 
 
