@@ -101,7 +101,7 @@ def mlflow_command(
     Examples:
       strataml import mlflow --tracking-uri sqlite:///mlflow.db --experiment churn --dry-run
       strataml import mlflow --tracking-uri sqlite:///mlflow.db --experiment churn
-      strataml import mlflow --tracking-uri ./mlruns --experiment churn --runs 4eb91b66f8144da8
+      strataml import mlflow --tracking-uri ./mlruns --experiment churn --runs 4eb91b66f8144da8a0126db4b5471cc1
     """
     from strataml.imports.mlflow import client, plan, write
     from strataml.workspace import load
