@@ -57,9 +57,13 @@ def missing_extra() -> StrataError:
 
 
 def installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("model_signing") is not None
+    """Whether the package and what it imports are all there (model-signing 1.1 imports
+    pyOpenSSL without declaring it: present but unusable is not installed)."""
+    try:
+        from model_signing._signing import sign_ec_key, sign_sigstore_pb  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def is_bundle_path(path: str) -> bool:
@@ -85,7 +89,7 @@ def inspect_key(data: bytes) -> tuple[str | None, str]:
         return None, "holds a PRIVATE key"
     try:
         key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError, Exception):  # the library raises several kinds for bad input
+    except Exception:  # the library raises several kinds (ValueError, TypeError, its own) for bad input
         return None, "is not a PEM public key"
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in _CURVES:
         return None, "is not an elliptic-curve public key on P-256, P-384 or P-521 (what model signing uses)"
@@ -141,10 +145,10 @@ def private_key_fingerprint(path: Path, password: str | None) -> str:
 
 def sign(folder: Path, private_key: Path, password: str | None, ignored: list[str]) -> bytes:
     """A bundle over `folder` (a model version folder), made by the package's own signer."""
-    try:
-        from model_signing import hashing, signing
-    except ImportError:
-        raise missing_extra() from None
+    if not installed():
+        raise missing_extra()
+    from model_signing import hashing, signing
+
     config = hashing.Config().use_file_serialization(hashing_algorithm="sha256", allow_symlinks=False)
     config.set_ignored_paths(paths=[FOLDER, *ignored], ignore_git_paths=True)
     with tempfile.TemporaryDirectory(prefix="strataml-oms-") as tmp:
