@@ -68,6 +68,8 @@ def installed() -> bool:
 
 def is_bundle_path(path: str) -> bool:
     """Whether a workspace path is where a model version keeps a model-signing bundle."""
+    if not path.endswith(SUFFIX) or f"/{FOLDER}/" not in path:  # most paths: two cheap tests, no split
+        return False
     parts = path.split("/")
     return len(parts) == 5 and parts[0] == "models" and parts[3] == FOLDER and bool(_NAME.fullmatch(parts[4]))
 

@@ -413,9 +413,3 @@ def _fresh(said: dict[str, str], key: str) -> bool:
         return False
     until = said.get("until")
     return until is None or (until.isdigit() and time.time() < int(until))
-    if not until:
-        return True
-    try:
-        return time.time() < int(until)
-    except ValueError:
-        return False
