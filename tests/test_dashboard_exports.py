@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import Pages, launch_browser, new_pages, open_view
+from browser import Pages, axe_serious, launch_browser, new_pages, open_view
 from conftest import copy_example, invoke, require_extra
 
 from strataml.read.dashboard import read_payload
@@ -79,6 +79,7 @@ def test_each_record_page_offers_the_exports_strataml_export_writes(
         assert not text.is_visible()
         block.locator('[data-testid="export-show"]').click()
         assert needle in text.inner_text()
+        assert axe_serious(page) == []  # the buttons and the shown text, as a screen reader meets them
         with page.expect_download() as got:
             block.locator('[data-testid="export-save"]').click()
         saved = downloads / got.value.suggested_filename

@@ -1232,7 +1232,9 @@
   var FORMAT_NAMES = { "model-card": "Hugging Face model card", "croissant": "Croissant JSON-LD", "openlineage": "OpenLineage events" };
   function exportsBlock(docs) {
     return docs.filter(function (d) { return d && typeof d.text === "string" && typeof d.file === "string"; }).map(function (d) {
-      var pre = h("pre", { cls: "export-text", hidden: true, tid: "export-text" }, d.text);
+      // Scrollable, so reachable by keyboard (tabindex) and named for a screen reader.
+      var pre = h("pre", { cls: "export-text", hidden: true, tid: "export-text", tabindex: "0",
+        "aria-label": (FORMAT_NAMES[d.format] || "export") + ": " + d.file }, d.text);
       var show = h("button", { type: "button", cls: "linkbtn", tid: "export-show", onclick: function () {
         pre.hidden = !pre.hidden;
         show.textContent = pre.hidden ? "Show" : "Hide";
