@@ -133,21 +133,22 @@ def add(
 
 def _model_signing_key(keyfile: Path, data: bytes, scopes: list[str]) -> tuple[signing.KeyInfo, trust.Pin]:
     """A PEM public key for OpenSSF model signing: pinned by the sha256 of its PEM form."""
-    found, why = modelsigning.inspect_key(data)
-    if found is None:
-        if "PRIVATE" in why:
-            raise Refusal(
-                f"{keyfile} holds a PRIVATE key; it was not pinned and nothing was written",
-                "pin the public key only: `openssl ec -in key.pem -pubout -out key.pub.pem`",
-            )
-        if "package" in why:
-            raise modelsigning.missing_extra()
+    found = modelsigning.inspect_key(data)
+    if found.problem == modelsigning.PRIVATE:
+        raise Refusal(
+            f"{keyfile} holds a PRIVATE key; it was not pinned and nothing was written",
+            "pin the public key only: `openssl ec -in key.pem -pubout -out key.pub.pem`",
+        )
+    if found.problem == modelsigning.NO_LIBRARY:
+        raise modelsigning.missing_extra()
+    if found.fingerprint is None:
         raise StrataError(
-            f"{keyfile} {why}",
+            f"{keyfile} {found.why}",
             "pin an OpenPGP key (`gpg --armor --export FPR`) or an EC public key (`openssl ec -in key.pem -pubout`)",
         )
-    key = signing.KeyInfo(found, (), None, False, False, ())
-    pin = trust.Pin(found, f"{found}.pem", tuple(s for s in trust.SCOPES if s in scopes), modelsigning.SCHEME)
+    fpr = found.fingerprint
+    key = signing.KeyInfo(fpr, (), None, False, False, ())
+    pin = trust.Pin(fpr, f"{fpr}.pem", tuple(s for s in trust.SCOPES if s in scopes), modelsigning.SCHEME)
     return key, pin
 
 
@@ -211,7 +212,7 @@ def listing(root: Path) -> list[KeyRow]:
     for pin in current.pins:
         found = checked.get(pin.fingerprint)
         if found is None:
-            why = next(
+            why = current.unchecked.get(pin.fingerprint) or next(
                 (p.message for p in current.problems if pin.file in p.path or pin.fingerprint in p.message),
                 "key file unusable",
             )

@@ -3,7 +3,7 @@ files, made and checked by the `model-signing` package (the modelsigning extra).
 
 A signature is a Sigstore bundle whose DSSE envelope holds an in-toto statement listing every
 file of the model version folder with its sha256: `model.yaml` (which names the version and
-pins its files) and every artifact. The bundles live in `models/NAME/VERSION/model-signing/`,
+pins its files), the gate receipt and every artifact. The bundles live in `models/NAME/VERSION/model-signing/`,
 one per signer; that folder and the OpenPGP `.asc` files are left out of what is hashed, so
 signers of either scheme can add signatures in any order and each one stays valid. Elliptic
 curve keys only, no certificate, no transparency log, no network: a key is trusted because it
@@ -34,6 +34,7 @@ SUFFIX = ".sig"
 MAX_BUNDLE = 1024 * 1024  # a bundle of a model of 10,000 files is ~1 MB
 EXTRA = "pip install 'strataml[modelsigning]'"
 _CURVES = ("secp256r1", "secp384r1", "secp521r1")
+_MAKE_KEY = "make one with `openssl ecparam -name prime256v1 -genkey -noout -out key.pem`"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,126}\.sig")
 
 
@@ -61,7 +62,7 @@ def installed() -> bool:
     pyOpenSSL without declaring it: present but unusable is not installed)."""
     try:
         from model_signing._signing import sign_ec_key, sign_sigstore_pb  # noqa: F401
-    except ImportError:
+    except Exception:  # ImportError, or what a broken dependency raises while it loads
         return False
     return True
 
@@ -79,23 +80,37 @@ def bundle_name(fingerprint: str) -> str:
     return f"{FOLDER}/{fingerprint[:16].lower()}{SUFFIX}"
 
 
-def inspect_key(data: bytes) -> tuple[str | None, str]:
-    """(fingerprint, '') for a PEM elliptic-curve public key on a curve the package supports;
-    (None, why) for anything else (a private key, another algorithm, not PEM)."""
+# What inspect_key found wrong with a key file.
+NO_LIBRARY, PRIVATE, NOT_A_KEY = "no-library", "private", "not-a-key"
+
+
+@dataclass(frozen=True)
+class Inspected:
+    fingerprint: str | None
+    problem: str = ""  # NO_LIBRARY, PRIVATE or NOT_A_KEY; "" when it is a usable key
+    why: str = ""
+
+
+def inspect_key(data: bytes) -> Inspected:
+    """A PEM elliptic-curve public key on a curve the package supports, with its fingerprint; or
+    what else the file holds (a private key, another algorithm, not PEM), or that the library
+    to read it is not installed here."""
     try:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ec
     except ImportError:
-        return None, f"an OpenSSF model-signing key needs the model-signing package to be read ({EXTRA})"
+        return Inspected(None, NO_LIBRARY, f"it cannot be read without the model-signing package ({EXTRA})")
     if b"PRIVATE KEY" in data:
-        return None, "holds a PRIVATE key"
+        return Inspected(None, PRIVATE, "holds a PRIVATE key")
     try:
         key = serialization.load_pem_public_key(data)
     except Exception:  # the library raises several kinds (ValueError, TypeError, its own) for bad input
-        return None, "is not a PEM public key"
+        return Inspected(None, NOT_A_KEY, "is not a PEM public key")
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in _CURVES:
-        return None, "is not an elliptic-curve public key on P-256, P-384 or P-521 (what model signing uses)"
-    return fingerprint(key), ""
+        return Inspected(
+            None, NOT_A_KEY, "is not an elliptic-curve public key on P-256, P-384 or P-521 (what model signing uses)"
+        )
+    return Inspected(fingerprint(key))
 
 
 def canonical(data: bytes) -> bytes:
@@ -118,12 +133,15 @@ def fingerprint(key: Any) -> str:
 def private_key_fingerprint(path: Path, password: str | None) -> str:
     """The fingerprint of a private key file's public half; a StrataError when it cannot be read."""
     try:
+        from cryptography.exceptions import UnsupportedAlgorithm
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ec
     except ImportError:
         raise missing_extra() from None
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password.encode() if password else None)
+    except UnsupportedAlgorithm:
+        raise StrataError(f"{path} holds a key of an algorithm model signing does not use", _MAKE_KEY) from None
     except OSError as exc:
         raise StrataError(f"cannot read the private key {path}: {exc.strerror}", "give a PEM file with --key") from None
     except TypeError:
@@ -136,10 +154,7 @@ def private_key_fingerprint(path: Path, password: str | None) -> str:
             f"the private key {path} is encrypted", "set STRATAML_SIGNING_KEY_PASSWORD to its password"
         ) from None
     except ValueError:
-        raise StrataError(
-            f"{path} is not a PEM private key (or the password is wrong)",
-            "make one with `openssl ecparam -name prime256v1 -genkey -noout -out key.pem`",
-        ) from None
+        raise StrataError(f"{path} is not a PEM private key (or the password is wrong)", _MAKE_KEY) from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name not in _CURVES:
         raise StrataError(f"{path} is not an elliptic-curve key on P-256, P-384 or P-521", "model signing uses those")
     return fingerprint(key.public_key())

@@ -279,14 +279,11 @@ def _with_bundles(
     content: bytes,
 ) -> trust.Judgement:
     """A model version's signers counted over both schemes: its model-signing bundles too."""
-    from strataml.doctor.rules.signatures import judge_files
+    from strataml.doctor.rules.signatures import bundles_of, judge_files
 
     record = ws.get(what.ref)
-    if what.kind != "model" or record is None:
-        return judgement
-    prefix = f"{record.folder}/{modelsigning.FOLDER}/"
-    bundles = sorted(p for p in ws.entries if p.startswith(prefix) and record.is_signature_file(p))
-    if not bundles:
+    bundles = bundles_of(ws, record) if record is not None else []
+    if record is None or not bundles:
         return judgement
     mine = _judge_bytes(verifier, content, signed, [])
     others = [j for _p, j in judge_files(ws, what.rel, record, bundles, verifier, openpgp=False) if j.ok]
@@ -296,7 +293,7 @@ def _with_bundles(
 def sign_bundle(root: Path, target: str, key: Path, password: str | None, cwd: Path | None = None) -> Signed:
     """Sign a model version with OpenSSF model signing: a bundle over its folder's files made by
     the model-signing package with the private key file `key`, whose public key is pinned."""
-    from strataml.doctor.rules.signatures import expected_files, judge_files
+    from strataml.doctor.rules.signatures import bundles_of, expected_files, judge_files
 
     ws = load(root)
     trust.require_config(ws.config)
@@ -353,8 +350,7 @@ def sign_bundle(root: Path, target: str, key: Path, password: str | None, cwd: P
                     "the folder's files are hashed as they are: pull their LFS content first (`git lfs pull`) and "
                     "remove files the record does not list (`strataml doctor` names them)",
                 )
-            prefix = f"{record.folder}/{modelsigning.FOLDER}/"
-            bundles = sorted(p for p in ws.entries if p.startswith(prefix) and record.is_signature_file(p) and p != rel)
+            bundles = [p for p in bundles_of(ws, record) if p != rel]
             has_asc = (what.rel + SIGNATURE_SUFFIX) in ws.entries
             others = judge_files(ws, what.rel, record, bundles, verifier, openpgp=has_asc)
             valid = [j for _p, j in others if j.ok]

@@ -115,6 +115,7 @@ class Trust:
     problems: list[Problem] = field(default_factory=list)
     source: str = "the working tree"
     checked: dict[str, tuple[signing.KeyInfo, bytes]] | None = None  # see checked_keys()
+    unchecked: dict[str, str] = field(default_factory=dict)  # pinned keys this machine cannot read, and why
 
     @property
     def configured(self) -> bool:
@@ -325,20 +326,26 @@ def _check_model_signing_key(
     trust: Trust, pin: Pin, data: bytes, out: dict[str, tuple[signing.KeyInfo, bytes]]
 ) -> None:
     where = f"{KEYS_DIR}/{pin.file}"
-    found, why = modelsigning.inspect_key(data)
-    if found is None:
+    found = modelsigning.inspect_key(data)
+    if found.problem == modelsigning.NO_LIBRARY:
+        # Not the key's fault: it stays unused here, and every bundle it made is reported as
+        # not checkable (TFC0007-E002); OpenPGP signing and checking go on as without it.
+        trust.unchecked[pin.fingerprint] = found.why
+    elif found.fingerprint is None:
         hint = (
             "remove the private key from the repository now, and pin the public key only"
-            if "PRIVATE" in why
+            if found.problem == modelsigning.PRIVATE
             else f"pin the PEM public key (`strataml keys add KEY.pub.pem --scope ...`) or fix {MANIFEST}"
         )
-        trust.problems.append(Problem(where, why, hint))
-    elif found != pin.fingerprint:
+        trust.problems.append(Problem(where, found.why, hint))
+    elif found.fingerprint != pin.fingerprint:
         trust.problems.append(
-            Problem(where, f"pinned as {pin.fingerprint} but holds key {found}", f"fix the pin in {MANIFEST}")
+            Problem(
+                where, f"pinned as {pin.fingerprint} but holds key {found.fingerprint}", f"fix the pin in {MANIFEST}"
+            )
         )
     else:
-        out[pin.fingerprint] = (signing.KeyInfo(found, (), None, False, False, ()), data)
+        out[pin.fingerprint] = (signing.KeyInfo(found.fingerprint, (), None, False, False, ()), data)
 
 
 def needs_for(trust: Trust, kind: str, state: str | None = None) -> tuple[tuple[Need, ...], tuple[Requirement, ...]]:

@@ -371,3 +371,13 @@ def test_o_never_replaces_records_policy_keys_or_git(tmp_path: Path, capsys: pyt
     assert code == 2 and "not writing" in err
     code, _o, err = invoke(root, "index", "-o", str(tmp_path / "elsewhere.json"), capsys=capsys)
     assert code == 0, err
+
+
+def test_o_refuses_managed_names_in_any_case_and_ci_workflows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_example(tmp_path / "ws")
+    for target in ("TFC/keys/keys.yaml", ".GIT/config", ".github/workflows/x.yml", "Strataml.yaml"):
+        (root / target).parent.mkdir(parents=True, exist_ok=True)
+        if target == "Strataml.yaml":  # on Linux another file; on macOS and Windows the same
+            (root / target).write_text("x\n", "utf-8")
+        code, _o, err = invoke(root, "index", "-o", str(root / target), capsys=capsys)
+        assert code == 2 and "not writing" in err, (target, err)

@@ -321,13 +321,21 @@ def test_deleted_runs_and_an_empty_runs_option(
     assert code == 3 and "names no run id" in err and not list(root.glob("runs/*/run.yaml"))
 
 
-@pytest.mark.parametrize("uri", ["sqlite+pysqlite:///{d}/new.db", "sqlite:///{d}/empty.db"])
+@pytest.mark.parametrize("uri", ["sqlite+pysqlite:///{d}/new.db", "sqlite:///{d}/empty.db", "sqlite:///{d}/foreign.db"])
 def test_a_file_that_is_no_mlflow_store_is_left_alone(
     store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str], uri: str
 ) -> None:
+    import sqlite3
+
     root, _made = store
     (tmp_path / "empty.db").write_bytes(b"")
+    db = sqlite3.connect(tmp_path / "foreign.db")  # someone else's database with a table of that name
+    db.execute("create table experiments (id integer, note text)")
+    db.commit()
+    db.close()
+    foreign = (tmp_path / "foreign.db").read_bytes()
     code, _o, err = invoke(root, "import", "mlflow", "--tracking-uri", uri.format(d=tmp_path), "--experiment", "churn",
                            capsys=capsys)
     assert code == 3 and "no MLflow store at" in err, err
     assert not (tmp_path / "new.db").exists() and (tmp_path / "empty.db").read_bytes() == b""
+    assert (tmp_path / "foreign.db").read_bytes() == foreign

@@ -170,7 +170,7 @@ def test_tampering_with_a_file_the_manifest_or_the_key_is_caught(lab, capsys) ->
     # The key: the pinned key file swapped for Mallory's, or the bundle made by a key not pinned.
     from strataml import modelsigning
 
-    alice = modelsigning.inspect_key(keys["alice"][1].read_bytes())[0]
+    alice = modelsigning.inspect_key(keys["alice"][1].read_bytes()).fingerprint
     pinned = ws / "tfc/keys" / f"{alice}.pem"
     keep = pinned.read_bytes()
     pinned.write_bytes(keys["mallory"][1].read_bytes())
@@ -317,3 +317,71 @@ def test_an_encrypted_key_signs_with_its_password_and_a_pinned_pem_is_stored_bar
     stored = sorted((ws / "tfc/keys").glob("*.pem"))
     assert any(p.read_bytes() == keys["mallory"][1].read_bytes() for p in stored)
     assert all(p.read_bytes().startswith(b"-----BEGIN PUBLIC KEY-----") for p in stored)
+
+
+def test_without_the_library_bundles_are_unchecked_and_openpgp_goes_on(lab, capsys, tmp_path: Path) -> None:
+    """A machine without the modelsigning extra: a pinned model-signing key is no broken key
+    (no TFC0007-E009, nothing refused), its bundles are reported as not checkable (E002)."""
+    import sys
+
+    ws, keys = lab
+    script = (
+        "import sys\n"
+        "for m in ('cryptography', 'model_signing'): sys.modules[m] = None\n"
+        "from strataml.cli.main import run\n"
+        "raise SystemExit(run(sys.argv[1:]))\n"
+    )
+    def blocked(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", script, "-C", str(ws), *args], capture_output=True, text=True)
+
+    git(ws, "add", "-A")
+    done = blocked("doctor", "--strict", "--format", "json")
+    assert done.returncode == 0 and json.loads(done.stdout)["findings"] == [], done.stdout + done.stderr
+    listed = blocked("keys", "list", "--format", "json")
+    assert all("model-signing package" in k["status"] for k in json.loads(listed.stdout)), listed.stdout
+    assert invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)[0] == 0
+    git(ws, "add", "-A")
+    done = blocked("doctor", "--strict", "--format", "json")
+    found = json.loads(done.stdout)["findings"]
+    assert [f["code"] for f in found] == ["TFC0007-E002"] and "modelsigning" in found[0]["message"], found
+    assert "Traceback" not in done.stderr
+
+
+def test_an_artifact_named_like_the_metadata_cannot_stand_in_for_it(lab, capsys) -> None:
+    ws, keys = lab
+    assert invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)[0] == 0
+    import hashlib
+
+    meta = ws / MODEL / "model.yaml"
+    signed = hashlib.sha256(meta.read_bytes()).hexdigest()
+    record = read_yaml(meta)
+    record["evaluation"]["metrics"]["test_accuracy"] = 0.99
+    record["artifacts"].append({"path": "model.yaml", "sha256": signed, "size": 1})
+    write_yaml(meta, record)
+    code, report = doctor(ws, capsys)
+    assert code == 2 and "TFC0007-E002" in codes(report)
+    code, out, _e = invoke(ws, "show", REF, "--format", "json", capsys=capsys)
+    assert json.loads(out)["signature"]["status"] == "invalid"
+
+
+def test_a_broken_openpgp_file_beside_a_valid_bundle_leaves_the_model_invalid(lab, capsys) -> None:
+    ws, keys = lab
+    assert invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)[0] == 0
+    (ws / MODEL / "model.yaml.asc").symlink_to(ws / "strataml.yaml")
+    code, report = doctor(ws, capsys)
+    assert code == 2 and "TFC0007-E006" in codes(report)
+    code, out, _e = invoke(ws, "show", REF, "--format", "json", capsys=capsys)
+    assert json.loads(out)["signature"]["status"] == "invalid"
+
+
+def test_a_key_of_another_algorithm_is_refused_with_a_message(lab, capsys, tmp_path: Path) -> None:
+    import shutil
+
+    ws, _keys = lab
+    require(shutil.which("openssl") is not None, "openssl is not installed")
+    sm2 = tmp_path / "sm2.pem"
+    made = subprocess.run(["openssl", "genpkey", "-algorithm", "SM2", "-out", str(sm2)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("this openssl makes no SM2 keys")
+    code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(sm2), capsys=capsys)
+    assert code == 3 and "internal error" not in err and ("algorithm" in err or "elliptic-curve" in err), err

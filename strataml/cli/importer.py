@@ -59,7 +59,8 @@ def import_group() -> None:
     "--tracking-uri",
     required=True,
     metavar="URI",
-    help="Where MLflow keeps the runs: sqlite:///mlflow.db, a folder (file:///path/mlruns) or a server.",
+    help="Where MLflow keeps the runs: sqlite:///mlflow.db (an existing store, read only), a tracking server "
+    "(http://host:5000), or a folder store (file:///path/mlruns) where your MLflow still reads one.",
 )
 @click.option("--experiment", required=True, metavar="NAME", help="The MLflow experiment whose runs to import.")
 @click.option(
@@ -101,7 +102,7 @@ def mlflow_command(
     Examples:
       strataml import mlflow --tracking-uri sqlite:///mlflow.db --experiment churn --dry-run
       strataml import mlflow --tracking-uri sqlite:///mlflow.db --experiment churn
-      strataml import mlflow --tracking-uri ./mlruns --experiment churn --runs 4eb91b66f8144da8a0126db4b5471cc1
+      strataml import mlflow --tracking-uri sqlite:///mlflow.db --experiment churn --runs 4eb91b66f8144da8a0126db4b5471cc1
     """
     from strataml.imports.mlflow import client, plan, write
     from strataml.workspace import load
@@ -123,6 +124,10 @@ def mlflow_command(
                 write(workspace, mlflow, item)
             except StrataError as exc:  # this run could not be copied whole: nothing of it is written
                 item.action, item.reason = "refuse", exc.message
+            except FileExistsError:  # published meanwhile (another import running at once)
+                item.action, item.reason = "refuse", f"runs/{item.run_id} appeared while it was copied"
+            except OSError as exc:
+                item.action, item.reason = "refuse", f"could not be written: {exc.strerror or exc}"
             if copied:
                 copied(n, len(todo))
     counts = {a: sum(1 for p in planned if p.action == a) for a in ("import", "present", "skip", "refuse")}

@@ -137,14 +137,16 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
 
 # What -o must never replace: the records, keys and policy the doctor judges, and git's own
 # files (a report written over model.yaml or .git/config is a broken workspace, exit 0).
-MANAGED = ("datasets", "runs", "models", "experiments", "tfc")
-MANAGED_FILES = ("strataml.yaml", ".gitattributes", ".gitignore")
+# Names compared case-folded: on macOS and Windows `TFC/keys` and `Strataml.yaml` are those files.
+MANAGED = ("datasets", "runs", "models", "experiments")
+NEVER = ("tfc", ".github")  # trusted keys and contracts; CI workflows: not even a new file
+MANAGED_FILES = ("strataml.yaml", ".gitattributes", ".gitignore", ".gitmodules", ".lfsconfig")
 
 
 def _refuse_managed(path: str, root: Path | None) -> None:
     """A Refusal (exit 2) for an output path that is, or whose real target is, an existing file
-    of a workspace's records or its policy, anything under tfc/ (trusted keys, contracts), or
-    anything in a .git folder. A new file beside a record's files is the user's choice (the
+    of a workspace's records or its policy, anything under tfc/ (trusted keys, contracts) or
+    .github/ (CI workflows), or anything in a .git folder. A new file beside a record's files is the user's choice (the
     doctor reports it as a file the record does not list)."""
     from strataml.errors import Refusal
 
@@ -154,7 +156,7 @@ def _refuse_managed(path: str, root: Path | None) -> None:
         else os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
     )
     why = None
-    if ".git" in Path(real).parts or ".git" in Path(path).parts:
+    if any(part.casefold() == ".git" for part in (*Path(real).parts, *Path(path).parts)):
         why = "it is inside a .git folder"
     else:
         # The workspace the file is in, whichever it is: -C names one, the path may lie in another.
@@ -165,13 +167,13 @@ def _refuse_managed(path: str, root: Path | None) -> None:
                 if not candidate.startswith(base.rstrip(os.sep) + os.sep):
                     continue
                 rel = Path(os.path.relpath(candidate, base))
-                exists = os.path.lexists(candidate)
-                if rel.parts[0] == "tfc" or (exists and (rel.parts[0] in MANAGED or str(rel) in MANAGED_FILES)):
+                top, exists = rel.parts[0].casefold(), os.path.lexists(candidate)
+                if top in NEVER or (exists and (top in MANAGED or rel.as_posix().casefold() in MANAGED_FILES)):
                     why = f"it is {rel.as_posix()} in the workspace, where records, keys and policy live"
     if why:
         raise Refusal(
             f"not writing {path}: {why}",
-            "write reports and exports to a new file, outside tfc/ and .git/ (e.g. under .strataml/ or elsewhere)",
+            "write reports and exports to a new file, outside tfc/, .github/ and .git/ (e.g. under .strataml/ or elsewhere)",
         )
 
 

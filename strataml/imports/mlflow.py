@@ -87,24 +87,29 @@ def client(uri: str) -> Any:
     except ImportError:
         raise StrataError("importing from MLflow needs MLflow, which is not installed", EXTRA) from None
     _exists(uri)
-    return MlflowClient(tracking_uri=uri)
+    return _call("opening the store", MlflowClient, tracking_uri=uri)
 
 
 def _mlflow_database(path: str) -> bool:
-    """Whether `path` is an SQLite file that holds MLflow's tables (read-only: MLflow itself
-    would create them in an empty or new file)."""
+    """Whether `path` is an SQLite file holding every table this MLflow defines, read-only: where
+    one is missing, MLflow would create it and migrate the file (a new, empty or foreign file, or
+    an older MLflow's store, which its own server may no longer read); with all of them it only
+    reads, and says so when the schema is older than it reads."""
     import sqlite3
+
+    from mlflow.store.db.utils import Base
 
     if not os.path.isfile(path):
         return False
     try:
-        with sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True) as db:
-            return (
-                db.execute("select 1 from sqlite_master where type='table' and name='experiments'").fetchone()
-                is not None
-            )
+        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in db.execute("select name from sqlite_master where type='table'")}
+        finally:
+            db.close()
     except sqlite3.Error:
         return False
+    return "alembic_version" in tables and set(Base.metadata.tables) <= tables
 
 
 def _exists(uri: str) -> None:
@@ -347,12 +352,14 @@ def _check_size(planned: Planned, threshold: int | None) -> None:
     doctor will want routed through Git LFS."""
     from strataml.atomic import dump_yaml
 
-    size = len(dump_yaml(planned.record).encode("utf-8"))
-    if size > MAX_BYTES * 0.9:  # artifacts are listed in it too
+    listed = [{"path": f"{ARTIFACTS}/{p}", "sha256": "0" * 64, "size": n or 0} for p, n in planned.artifacts]
+    listed.append({"path": LOCAL_FILE, "sha256": "0" * 64, "size": 0})
+    size = len(dump_yaml({**planned.record, "artifacts": listed}).encode("utf-8"))
+    if size > MAX_BYTES * 0.98:  # what run.yaml will hold, artifacts listed
         planned.action = "refuse"
         planned.reason = (
             f"its run.yaml would be {size:,} bytes, near or past the {MAX_BYTES:,} a metadata file may hold: "
-            "too many or too long params or tags"
+            "too many or too long params or tags, or too many artifacts"
         )
         return
     if threshold is None:

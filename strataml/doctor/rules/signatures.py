@@ -54,8 +54,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         for asc in signatures:
             if asc[: -len(SIGNATURE_SUFFIX)] not in bundles:
                 yield from _one(ctx, verifier, asc, targets, signed)
+        records = {r.meta: r for r in ctx.records()} if bundles else {}
         for meta, paths in sorted(bundles.items()):
-            yield from _model(ctx, verifier, meta, paths, targets, listed, signed)
+            yield from _model(ctx, verifier, meta, paths, targets, listed, signed, records)
         for data, target in sorted(required.items()):
             # Only a signature file counts: a data file a record pins under the same name does not.
             if data not in signed and f"{data}{SIGNATURE_SUFFIX}" not in listed:
@@ -107,15 +108,17 @@ def _model(
     targets: dict[str, Target],
     listed: set[str],
     signed: set[str],
+    records: dict[str, Record],
 ) -> Iterator[Finding]:
     """A model version signed with model-signing bundles (and perhaps OpenPGP too): each file
     judged on its own, the policy's signers counted over all of them, whichever scheme."""
     ws = ctx.workspace
     target = targets[meta]
     asc = meta + SIGNATURE_SUFFIX
-    if asc in listed and (ws.entries.get(asc) is None or ws.entries[asc].kind != "file"):
+    broken = asc in listed and (ws.entries.get(asc) is None or ws.entries[asc].kind != "file")
+    if broken:
         yield from _one(ctx, verifier, asc, targets, signed)  # says what it is instead
-    record = next((r for r in ctx.records() if r.meta == meta), None)
+    record = records.get(meta)
     judged = judge_files(ws, meta, record, paths, verifier, openpgp=asc in listed)
     for path, judgement in judged:
         for code, message, hint in judgement.problems:
@@ -125,7 +128,7 @@ def _model(
     for code, message, hint in combined.problems:
         if code in trust.SHORTFALL:
             yield Finding(code, judged[0][0] if judged else meta, message, hint)
-    ctx.signatures[meta] = _summary("signed" if combined.ok else "invalid", combined.signers, target)
+    ctx.signatures[meta] = _summary("signed" if combined.ok and not broken else "invalid", combined.signers, target)
 
 
 def judge_files(
@@ -153,13 +156,20 @@ def judge_files(
     return out
 
 
+def bundles_of(ws: Workspace, record: Record) -> list[str]:
+    """The model-signing bundles in a model version's folder, sorted."""
+    if record.kind != "model" or record.folder is None:
+        return []
+    prefix = f"{record.folder}/{FOLDER}/"
+    return sorted(p for p in ws.entries if p.startswith(prefix) and record.is_signature_file(p))
+
+
 def judge_record(
     ws: Workspace, record: Record, verifier: trust.Verifier, needs: tuple[trust.Need, ...]
 ) -> trust.Judgement | None:
     """The verdict on every signature of a record, both schemes, needs counted over all of
     them; None when it has none (what promote asks before a move the policy guards)."""
-    prefix = f"{record.folder}/{FOLDER}/"
-    bundles = sorted(p for p in ws.entries if p.startswith(prefix) and record.is_signature_file(p))
+    bundles = bundles_of(ws, record)
     has_asc = (record.meta + SIGNATURE_SUFFIX) in ws.entries
     if not bundles and not has_asc:
         return None
@@ -170,21 +180,23 @@ def judge_record(
 
 
 def expected_files(ws: Workspace, meta: str, record: Record | None) -> dict[str, str]:
-    """What a bundle must sign: model.yaml as it is now, each artifact at its pinned sha256 and
-    the gate receipt at its pinned digest (the integrity rules hold the files to those)."""
+    """What a bundle must sign: each artifact at its pinned sha256, the gate receipt at its
+    pinned digest (the integrity rules hold the files to those) and model.yaml as it is now,
+    last, so no artifact entry or gate file named like it can stand in for it."""
     from strataml.hashing import sha256_file
 
     out = {}
-    try:
-        out[meta.rsplit("/", 1)[1]] = sha256_file(ws.abspath(meta))[0]
-    except OSError:
-        pass  # an unreadable model.yaml is the layout rules' finding; no bundle can match it
     for f in record.files if record is not None else ():
         if f.sha256:
             out[f.path] = f.sha256
     gate = record.data.get("gate") if record is not None else None
     if isinstance(gate, dict) and isinstance(gate.get("file"), str) and isinstance(gate.get("digest"), str):
-        out[gate["file"]] = gate["digest"].removeprefix("sha256:")  # the receipt model.yaml pins by digest
+        out[gate["file"]] = gate["digest"].removeprefix("sha256:")
+    name = meta.rsplit("/", 1)[1]
+    try:
+        out[name] = sha256_file(ws.abspath(meta))[0]
+    except OSError:
+        out[name] = ""  # unreadable: the layout rules' finding, and no bundle can match it
     return out
 
 
@@ -197,6 +209,11 @@ def relying_on(ctx: Context, current: trust.Trust, fingerprint: str, scopes: tup
     ws = ctx.workspace
     out = []
     by_meta = {r.meta: r for r in ctx.records()}
+    ascs = set(signatures)
+
+    def asc_listed(data: str) -> bool:
+        return data + SIGNATURE_SUFFIX in ascs
+
     with trust.Verifier(current) as verifier:
         signed = {asc[: -len(SIGNATURE_SUFFIX)] for asc in signatures} | set(bundles)
         for data in sorted(signed):
@@ -206,7 +223,7 @@ def relying_on(ctx: Context, current: trust.Trust, fingerprint: str, scopes: tup
             target = targets.get(data) or Target(data, "file", data, ())
             record = by_meta.get(data)
             if data in bundles and record is not None:
-                judged = judge_files(ws, data, record, bundles[data], verifier, openpgp=True)
+                judged = judge_files(ws, data, record, bundles[data], verifier, openpgp=asc_listed(data))
                 signers = [s for _p, j in judged for s in j.signers]
             else:
                 asc = data + SIGNATURE_SUFFIX
