@@ -109,16 +109,11 @@ def dashboard(
         raise click.UsageError("MEMBER arguments only go with --federate (e.g. strataml dashboard --federate A B C)")
     broken = False
     if federate:
-        from strataml.errors import WorkspaceNotFound
         from strataml.read import federate as federation
 
         if not members:
             raise click.UsageError("--federate needs the workspaces to join (e.g. strataml dashboard --federate A B C)")
-        root: Path | None
-        try:
-            root = state.root()
-        except WorkspaceNotFound:
-            root = None
+        root: Path | None = state.root_if_any()
         if output is None and root is None:
             raise click.UsageError("not inside a workspace: say where the page goes with -o FILE")
         with _progress("reading the workspaces"):

@@ -154,10 +154,10 @@ def doctor(
             param_hint="'--since'",
         )
     if list_rules:
-        emit(output, lambda s, c: _list_rules(s, c, fmt), _root_if_any(state))
+        emit(output, lambda s, c: _list_rules(s, c, fmt), state.root_if_any())
         return 0
     if explain:
-        emit(output, lambda s, c: _explain(s, c, fmt, explain), _root_if_any(state))
+        emit(output, lambda s, c: _explain(s, c, fmt, explain), state.root_if_any())
         return 0
     if (list_files or lfs_include) and shard is None:
         raise click.UsageError(
@@ -304,16 +304,6 @@ def _write_baseline(root: Path, report: Report, path: Path) -> Report:
         said += f" ({written.dropped} fixed since dropped, {written.not_added} new not added: fix those)"
     click.echo(f"strataml: {said}", err=True)
     return baseline.apply(report, set(baseline.keys(report)) if old is None else old, source)
-
-
-def _root_if_any(state: State) -> Path | None:
-    """The workspace an -o FILE may lie in, for the commands that need none."""
-    from strataml.errors import WorkspaceNotFound
-
-    try:
-        return state.root()
-    except WorkspaceNotFound:
-        return None
 
 
 def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:

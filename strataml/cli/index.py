@@ -93,17 +93,12 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, mem
 
 
 def _federate(state: State, members: list[str], output: str | None) -> int:
-    from strataml.errors import WorkspaceNotFound
     from strataml.read import federate
     from strataml.read.build import dumps
 
     if output is not None and not output.strip():
         raise click.BadParameter("is empty; name a file or '-' for stdout", param_hint="'-o'")
-    root: Path | None
-    try:
-        root = state.root()
-    except WorkspaceNotFound:
-        root = None
+    root = state.root_if_any()
     if output is None and root is None:
         raise click.UsageError(
             "not inside a workspace: say where the federated index goes with -o FILE (or -o - for stdout)"

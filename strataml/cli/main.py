@@ -26,6 +26,16 @@ class State:
     def root(self) -> Path:
         return find_root(self.directory)
 
+    def root_if_any(self) -> Path | None:
+        """The workspace, or None outside one (for the commands that need none: an -o FILE may
+        still lie in a workspace)."""
+        from strataml.errors import WorkspaceNotFound
+
+        try:
+            return self.root()
+        except WorkspaceNotFound:
+            return None
+
     def start(self) -> Path:
         return (self.directory or Path.cwd()).resolve()
 

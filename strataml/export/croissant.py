@@ -15,6 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 from strataml.errors import StrataError
+from strataml.export import mapping as _map
+from strataml.export import need as _need
+from strataml.export import text as _text
 from strataml.read.query import Graph
 
 EXTRA = "croissant"
@@ -40,23 +43,9 @@ _FORMATS = {
 _TABLES = ("text/csv", "text/tab-separated-values", "application/x-parquet", "application/jsonlines")
 
 
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def need() -> Any:
-    try:
-        import mlcroissant
-    except ImportError:
-        raise StrataError(
-            "`strataml export croissant` needs the croissant extra (mlcroissant is not installed)",
-            f"pip install 'strataml[{EXTRA}]'",
-        ) from None
-    return mlcroissant
+    """mlcroissant, or an error naming the extra that brings it."""
+    return _need("mlcroissant", EXTRA, "croissant", "mlcroissant")
 
 
 def encoding(path: str) -> str:

@@ -13,6 +13,9 @@ import re
 from typing import Any
 
 from strataml.errors import StrataError
+from strataml.export import mapping as _map
+from strataml.export import need as _need
+from strataml.export import text as _text
 from strataml.numbers import as_float
 from strataml.read.query import Graph
 from strataml.reporters.github import markdown_text as md
@@ -21,24 +24,9 @@ EXTRA = "modelcard"
 _CLASSIFYING = ("category", "boolean", "string")
 
 
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def need() -> Any:
     """huggingface_hub, or an error naming the extra that brings it."""
-    try:
-        import huggingface_hub
-    except ImportError:
-        raise StrataError(
-            "`strataml export model-card` needs the modelcard extra (huggingface_hub is not installed)",
-            f"pip install 'strataml[{EXTRA}]'",
-        ) from None
-    return huggingface_hub
+    return _need("huggingface_hub", EXTRA, "model-card", "huggingface_hub")
 
 
 _LICENCE_ID = re.compile(r"[a-z0-9][a-z0-9.+-]{0,63}")

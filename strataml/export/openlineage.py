@@ -21,6 +21,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from strataml import __version__
 from strataml.errors import StrataError
+from strataml.export import mapping as _map
+from strataml.export import need as _need
+from strataml.export import text as _text
 from strataml.numbers import as_float
 from strataml.read.query import Graph
 from strataml.times import parse_time
@@ -32,25 +35,9 @@ _RUN_NAMESPACE = uuid.UUID("6f1c0f5e-6a43-5bd2-9e2c-3c1f8f0e7d41")  # StrataML's
 _ENDED = {"succeeded": "COMPLETE", "failed": "FAIL", "aborted": "ABORT", "cancelled": "ABORT", "killed": "ABORT"}
 
 
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def need() -> Any:
-    """openlineage-python's client module, or an error naming the extra that brings it."""
-    try:
-        import openlineage.client  # noqa: F401
-        from openlineage.client import event_v2
-    except ImportError:
-        raise StrataError(
-            "`strataml export openlineage` needs the openlineage extra (openlineage-python is not installed)",
-            f"pip install 'strataml[{EXTRA}]'",
-        ) from None
-    return event_v2
+    """openlineage-python's event classes, or an error naming the extra that brings them."""
+    return _need("openlineage.client.event_v2", EXTRA, "openlineage", "openlineage-python")
 
 
 def run_uuid(workspace: str, run_ref: str) -> str:
