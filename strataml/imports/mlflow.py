@@ -118,8 +118,10 @@ def _exists(uri: str) -> None:
     parsed = urlsplit(uri)
     if parsed.scheme == "sqlite" or parsed.scheme.startswith("sqlite+"):
         # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's reading)
-        path, kind = unquote(parsed.path[1:]), "MLflow database"
+        path = unquote(parsed.path[1:])
         ok = _mlflow_database(path)
+        kind = "file" if not os.path.isfile(path) else "database with every table this MLflow reads"
+        kind += "; MLflow would write its tables into it"
     elif parsed.scheme in ("", "file"):
         path, kind = unquote(parsed.path) if parsed.scheme else uri, "folder"
         ok = os.path.isdir(path)
@@ -128,7 +130,8 @@ def _exists(uri: str) -> None:
     if not ok:
         raise StrataError(
             f"no MLflow store at {shown(path)} (no such {kind})",
-            "give the store that exists, e.g. --tracking-uri sqlite:///mlflow.db or --tracking-uri ./mlruns",
+            "give the store that exists, e.g. --tracking-uri sqlite:///mlflow.db; an older MLflow's store: "
+            "back it up and run `mlflow db upgrade` on it first",
         )
 
 
