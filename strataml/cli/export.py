@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import inside, write_output
+from strataml.cli.output import format_option, written
 
 
 @click.group()
@@ -26,14 +25,7 @@ def export() -> None:
 @export.command("croissant")
 @click.argument("ref")
 @click.option("-o", "--output", metavar="FILE", help="Where to write the JSON-LD ('-' or nothing: stdout).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("text", "json")),
-    default="text",
-    show_default=True,
-    help="json: a summary of what was written (needs -o FILE).",
-)
+@format_option("json: a summary of what was written (needs -o FILE).")
 @click.pass_obj
 def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
     """Write a dataset version as Croissant JSON-LD (MLCommons), as dataset hubs publish it.
@@ -61,10 +53,7 @@ def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
     if output in (None, "-"):
         click.echo(text, nl=False)
         return 0
-    target = Path(str(output))
-    if inside(os.path.abspath(target), root) is None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    write_output(target, text, root)
+    target = written(str(output), text, root)
     summary = {"path": str(target), "bytes": len(text.encode("utf-8")), **summary}
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
@@ -81,14 +70,7 @@ def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
 @click.option("-o", "--output", metavar="FILE", help="Write the events as JSON lines ('-' or nothing: stdout).")
 @click.option("--url", metavar="URL", help="Post them to a catalogue instead (URL/api/v1/lineage, e.g. Marquez's).")
 @click.option("--since", metavar="REF", help="Only the runs whose records changed since REF (as doctor --since).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("text", "json")),
-    default="text",
-    show_default=True,
-    help="json: a summary of what was written or sent (needs -o FILE or --url).",
-)
+@format_option("json: a summary of what was written or sent (needs -o FILE or --url).")
 @click.pass_obj
 def openlineage(state: State, output: str | None, url: str | None, since: str | None, fmt: str) -> int:
     """Every run as OpenLineage RunEvents: START, then COMPLETE or FAIL.
@@ -136,11 +118,8 @@ def openlineage(state: State, output: str | None, url: str | None, since: str | 
         click.echo(ol.lines(found), nl=False)
         return 0
     else:
-        target = Path(str(output))
-        if inside(os.path.abspath(target), root) is None:
-            target.parent.mkdir(parents=True, exist_ok=True)
         text = ol.lines(found)
-        write_output(target, text, root)
+        target = written(str(output), text, root)
         summary.update(path=str(target), bytes=len(text.encode("utf-8")))
         said = f"Wrote {target}: {_count(len(found), 'event')} of {_count(runs, 'run')}."
     click.echo(json.dumps(summary, indent=2) if fmt == "json" else said)
@@ -164,14 +143,7 @@ def _changed_runs(root: Path, graph: object, since: str) -> set[str]:
 @click.argument("ref")
 @click.option("-o", "--output", metavar="FILE", help="Where to write README.md ('-' or nothing: stdout).")
 @click.option("--license", "license_", metavar="SPDX", help="The model's licence (default: its `license` tag).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("text", "json")),
-    default="text",
-    show_default=True,
-    help="json: a summary of what was written (needs -o FILE).",
-)
+@format_option("json: a summary of what was written (needs -o FILE).")
 @click.pass_obj
 def model_card(state: State, ref: str, output: str | None, license_: str | None, fmt: str) -> int:
     """Write a model version as a Hugging Face model card (README.md with YAML metadata).
@@ -200,10 +172,7 @@ def model_card(state: State, ref: str, output: str | None, license_: str | None,
     if output in (None, "-"):
         click.echo(text, nl=False)
         return 0
-    target = Path(str(output))
-    if inside(os.path.abspath(target), root) is None:
-        target.parent.mkdir(parents=True, exist_ok=True)  # a folder the user named, e.g. card/
-    write_output(target, text, root)
+    target = written(str(output), text, root)
     summary = {"path": str(target), "bytes": len(text.encode("utf-8")), **summary}
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import click
 
 from strataml.cli.main import State
+from strataml.cli.output import format_option
 from strataml.controls import shown
 from strataml.errors import EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS, StrataError
 
@@ -71,14 +72,7 @@ def import_group() -> None:
     help="Only these MLflow run ids (repeat the option or separate ids by commas). Default: every run.",
 )
 @click.option("--dry-run", is_flag=True, help="Say what would be imported; write nothing.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("text", "json")),
-    default="text",
-    show_default=True,
-    help="json: one summary object with a row per MLflow run.",
-)
+@format_option("json: one summary object with a row per MLflow run.")
 @click.pass_obj
 def mlflow_command(
     state: State, tracking_uri: str, experiment: str, wanted: tuple[str, ...], dry_run: bool, fmt: str

@@ -37,6 +37,25 @@ def complete_refs(ctx: Any, _param: Any, incomplete: str) -> list[Any]:
     return [CompletionItem(ref) for ref in refs if ref.startswith(incomplete)][:200]
 
 
+def format_option(help_: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--format text|json` (as `fmt`), text by default; `help_` says what json prints."""
+    import click
+
+    return click.option(
+        "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help=help_
+    )
+
+
+def written(output: str, text: str, root: Path) -> Path:
+    """Write `text` to the -o FILE a user named (write_output's rules; a folder outside the
+    workspace that does not exist yet is made, e.g. card/), and return the path."""
+    target = Path(output)
+    if inside(os.path.abspath(target), root) is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    write_output(target, text, root)
+    return target
+
+
 def here(path: Path | str) -> str:
     """`path` as the user would type it: relative below where they stand, else absolute."""
     try:
