@@ -63,6 +63,14 @@ class MalformedPointer(ValueError):
     """git-lfs would not decode these bytes as a pointer (`git lfs pointer --check` exits 1)."""
 
 
+def threshold(config: object) -> int | None:
+    """`lfs.threshold_bytes` of a workspace config (strataml.yaml's data): files above it belong
+    in Git LFS; None when it is not set (or not a number: the schema's finding)."""
+    section = config.get("lfs") if isinstance(config, dict) else None
+    value = section.get("threshold_bytes") if isinstance(section, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def looks_like_pointer(head: bytes) -> bool:
     """Whether a file's first bytes are a pointer to git-lfs, or a broken attempt at one.
 

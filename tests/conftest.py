@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,18 @@ def require_extra(module: str, extra: str) -> None:
     if CORE_ONLY:
         pytest.skip(f"core-only job: needs the {extra!r} extra")
     require(False, f"{module} is not installed (pip install -e '.[{extra}]')")
+
+
+def without(modules: tuple[str, ...], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`strataml ARGS` in a fresh interpreter where `modules` cannot be imported: a machine
+    without the extra that brings them."""
+    script = (
+        "import sys\n"
+        f"for name in {list(modules)!r}: sys.modules[name] = None\n"
+        "from strataml.cli.main import run\n"
+        "raise SystemExit(run(sys.argv[1:]))\n"
+    )
+    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import copy_example, edit_yaml, invoke, read_yaml, require_extra
+from conftest import copy_example, edit_yaml, invoke, read_yaml, require_extra, without
 
 
 @pytest.fixture(scope="module")
@@ -100,12 +98,7 @@ def test_usage_errors_say_what_to_do(example: Path, capsys: pytest.CaptureFixtur
 
 
 def test_without_the_extra_the_error_names_it(example: Path) -> None:
-    script = (
-        "import sys; sys.modules['huggingface_hub'] = None\n"
-        "from strataml.cli.main import run\n"
-        f"raise SystemExit(run(['-C', {str(example)!r}, 'export', 'model-card', 'model:iris-classifier@1']))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    done = without(("huggingface_hub",), "-C", str(example), "export", "model-card", "model:iris-classifier@1")
     assert done.returncode == 3 and "pip install 'strataml[modelcard]'" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -264,12 +257,7 @@ def test_openlineage_usage_errors(example: Path, capsys: pytest.CaptureFixture[s
     assert code == 3 and "not both" in err
     code, _o, err = invoke(example, "export", "openlineage", "--format", "json", capsys=capsys)
     assert code == 3 and "-o FILE" in err
-    script = (
-        "import sys; sys.modules['openlineage'] = None\n"
-        "from strataml.cli.main import run\n"
-        f"raise SystemExit(run(['-C', {str(example)!r}, 'export', 'openlineage']))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    done = without(("openlineage",), "-C", str(example), "export", "openlineage")
     assert done.returncode == 3 and "pip install 'strataml[openlineage]'" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -342,12 +330,7 @@ def test_croissant_usage_errors(example: Path, capsys: pytest.CaptureFixture[str
     assert code == 3 and "is not a dataset version" in err
     code, _o, err = invoke(example, "export", "croissant", "dataset:iris@1", "--format", "json", capsys=capsys)
     assert code == 3 and "-o FILE" in err
-    script = (
-        "import sys; sys.modules['mlcroissant'] = None\n"
-        "from strataml.cli.main import run\n"
-        f"raise SystemExit(run(['-C', {str(example)!r}, 'export', 'croissant', 'dataset:iris@1']))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    done = without(("mlcroissant",), "-C", str(example), "export", "croissant", "dataset:iris@1")
     assert done.returncode == 3 and "pip install 'strataml[croissant]'" in done.stderr and "Traceback" not in done.stderr
 
 

@@ -7,13 +7,12 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import invoke, read_yaml, require_extra
+from conftest import edit_yaml, invoke, read_yaml, require_extra, without
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -243,14 +242,8 @@ def test_an_artifact_name_the_workspace_cannot_hold_refuses_that_run_only(
 def test_without_the_extra_the_error_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "lab"
     fresh_workspace(root, capsys)
-    done = subprocess.run(
-        [sys.executable, "-c",
-         "import sys; sys.modules['mlflow'] = None; sys.modules['mlflow.tracking'] = None\n"
-         "from strataml.cli.main import run\n"
-         f"raise SystemExit(run(['-C', {str(root)!r}, 'import', 'mlflow', '--tracking-uri', 'sqlite:///x.db',"
-         " '--experiment', 'e']))\n"],
-        capture_output=True, text=True, cwd=tmp_path,
-    )
+    done = without(("mlflow", "mlflow.tracking"), "-C", str(root), "import", "mlflow",
+                   "--tracking-uri", "sqlite:///x.db", "--experiment", "e", cwd=tmp_path)
     assert done.returncode == 3 and "pip install 'strataml[mlflow]'" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x.db").exists()
 
@@ -339,3 +332,14 @@ def test_a_file_that_is_no_mlflow_store_is_left_alone(
     assert code == 3 and "no MLflow store at" in err, err
     assert not (tmp_path / "new.db").exists() and (tmp_path / "empty.db").read_bytes() == b""
     assert (tmp_path / "foreign.db").read_bytes() == foreign
+
+
+def test_files_past_the_lfs_threshold_are_said_before_they_are_copied(
+    store: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, made = store
+    edit_yaml(root / "strataml.yaml", lambda d: d.setdefault("lfs", {}).update(threshold_bytes=1000))
+    code, out, _e = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                           "--runs", made["done"], "--dry-run", "--format", "json", capsys=capsys)
+    [row] = json.loads(out)["runs"]
+    assert code == 1 and any("1 artifact(s) exceed lfs.threshold_bytes (1,000)" in w for w in row["warnings"]), row

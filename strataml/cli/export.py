@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -50,11 +51,10 @@ def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
     index, _rebuilt = saved.current(root)
     doc, summary = document(Graph(index), ref)
     text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    if output in (None, "-"):
-        click.echo(text, nl=False)
+    delivered = _deliver(text, output, root, summary)
+    if delivered is None:
         return 0
-    target = written(str(output), text, root)
-    summary = {"path": str(target), "bytes": len(text.encode("utf-8")), **summary}
+    summary, target = delivered, delivered["path"]
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
     else:
@@ -169,11 +169,10 @@ def model_card(state: State, ref: str, output: str | None, license_: str | None,
     root = state.root()
     index, _rebuilt = saved.current(root)
     text, summary = card(Graph(index), ref, license_)
-    if output in (None, "-"):
-        click.echo(text, nl=False)
+    delivered = _deliver(text, output, root, summary)
+    if delivered is None:
         return 0
-    target = written(str(output), text, root)
-    summary = {"path": str(target), "bytes": len(text.encode("utf-8")), **summary}
+    summary, target = delivered, delivered["path"]
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
     else:
@@ -181,6 +180,16 @@ def model_card(state: State, ref: str, output: str | None, license_: str | None,
         if not summary["license"]:
             click.echo("  note: no licence recorded; pass --license SPDX (or tag the model license=...)", err=True)
     return 0
+
+
+def _deliver(text: str, output: str | None, root: Path, summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The document to stdout (None: nothing more to say), or written to -o FILE: the summary
+    with its path and size."""
+    if output in (None, "-"):
+        click.echo(text, nl=False)
+        return None
+    target = written(str(output), text, root)
+    return {"path": str(target), "bytes": len(text.encode("utf-8")), **summary}
 
 
 def _count(n: int, what: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from strataml import __version__
+from strataml import __version__, lfs
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
 from strataml.controls import find, shown
 from strataml.errors import StrataError
@@ -157,7 +157,7 @@ def plan(
     digests = {str(r.data.get("digest")): str(r.ref) for r in workspace.of_kind("dataset") if r.data.get("digest")}
     taken = {r.ref.name for r in workspace.of_kind("run")} | _folders(workspace)
     out = []
-    threshold = _lfs_threshold(workspace)
+    threshold = lfs.threshold(workspace.config.data)
     for n, run in enumerate(runs, 1):
         try:
             planned = _plan_one(mlflow, run, experiment, present, digests)
@@ -341,13 +341,6 @@ def _plan_one(mlflow: Any, run: Any, experiment: str, present: dict[str, str], d
         planned.action, planned.reason = "refuse", f"the name '{shown(bad)}' in it holds a control character"
     planned.record, planned.params = record, params
     return planned
-
-
-def _lfs_threshold(workspace: Workspace) -> int | None:
-    config = workspace.config.data if isinstance(workspace.config.data, dict) else {}
-    lfs = config.get("lfs")
-    value = lfs.get("threshold_bytes") if isinstance(lfs, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _check_size(planned: Planned, threshold: int | None) -> None:

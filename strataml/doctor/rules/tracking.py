@@ -18,7 +18,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if git is None:
         return
     config = ctx.config_in_force()
-    threshold = (config.get("lfs") or {}).get("threshold_bytes") if isinstance(config.get("lfs"), dict) else None
+    threshold = lfs.threshold(config)
     for record in ctx.records():
         if record.meta not in git.tracked:
             yield Finding(
