@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -210,3 +212,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if left and exitstatus == 0:
         sys.stderr.write(f"\nFAILED: {len(left)} gpg-agent process(es) left running by the tests (stop them with gpgkeys.stop_agents)\n")
         session.exitstatus = 1
+
+
+def read_walk(root: Path) -> dict[str, Any]:
+    """.strataml/index.walk with its paths and facts as lists (what a test edits)."""
+    from strataml.read import proof
+
+    listing = proof.decode_listing((root / proof.WALK).read_bytes())
+    assert listing is not None
+    return listing
+
+
+def write_walk(root: Path, listing: dict[str, Any]) -> None:
+    """read_walk() undone: the listing written back as strataml stores it."""
+    from strataml.read import proof
+
+    (root / proof.WALK).write_bytes(proof.encode_listing(listing))

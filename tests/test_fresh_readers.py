@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import age, invoke as cli
+from conftest import age, invoke as cli, read_walk, write_walk
 from strataml.read import proof, saved
 from strataml.read.build import dumps
 from strataml.read.query import Graph, tables
@@ -121,6 +121,13 @@ def test_nothing_is_proven_within_the_racy_window(ws: Path) -> None:
         b'{"format": 1, "key": "x", "paths": [1], "kinds": "f", "stats": [0, 0, 0, 0], "tops": []}',
         b'{"format": 99}',
         b"\xff\xfe",
+        b'{"format": 2}',
+        b'{"format": 2, "key": "x", "kinds": "f", "tops": [], "paths_bytes": 99, "count": 1}\nab',
+        b'{"format": 2, "key": "x", "kinds": "f", "tops": [], "paths_bytes": -1, "count": 1}\nab',
+        b'{"format": 2, "key": "x", "kinds": "f", "tops": [], "paths_bytes": 1, "count": 1}\na' + bytes(31),
+        b'{"format": 2, "key": "x", "kinds": "ff", "tops": [], "paths_bytes": 1, "count": 2}\na' + bytes(64),
+        b'{"format": 2, "key": "x", "kinds": "", "tops": [], "paths_bytes": 1, "count": 0}\na',
+        b'{"format": 2, "key": "x", "kinds": "f", "tops": [], "paths_bytes": 1, "count": true}\na' + bytes(32),
     ],
 )
 def test_a_damaged_listing_means_a_walk(ws: Path, capsys, listing: bytes) -> None:
@@ -135,11 +142,11 @@ def test_a_damaged_listing_means_a_walk(ws: Path, capsys, listing: bytes) -> Non
 
 def test_a_listing_for_another_key_proves_nothing(ws: Path) -> None:
     primed(ws)
-    listing = json.loads((ws / ".strataml/index.walk").read_text())
+    listing = read_walk(ws)
     (ws / ".strataml/index.key").write_text("0" * 64 + "\n")
     assert proof.quick(ws) is None
     listing["key"] = "0" * 64
-    (ws / ".strataml/index.walk").write_text(json.dumps(listing))
+    write_walk(ws, listing)
     assert proof.quick(ws) == "0" * 64  # the pair agrees: rows are still checked against it
     (ws / ".strataml/index.rows").write_text(json.dumps({"key": "1" * 64, "runs": []}))
     assert saved.saved_rows(ws) is None
@@ -175,9 +182,9 @@ def _vouch(ws: Path, name: str, field: str) -> None:
     """Make index.walk vouch for the file as it is now (what a consistent forgery would do)."""
     import hashlib
 
-    listing = json.loads((ws / ".strataml/index.walk").read_text())
+    listing = read_walk(ws)
     listing[field] = hashlib.sha256((ws / ".strataml" / name).read_bytes()).hexdigest()
-    (ws / ".strataml/index.walk").write_text(json.dumps(listing))
+    write_walk(ws, listing)
 
 
 def test_an_index_or_rows_not_saved_with_the_walk_is_not_read(ws: Path, capsys) -> None:
@@ -252,9 +259,9 @@ def test_a_proof_that_cannot_be_written_does_not_rebuild(ws: Path, tmp_path: Pat
 )
 def test_a_listing_no_walk_could_write_means_a_walk(ws: Path, forge) -> None:
     primed(ws)
-    listing = json.loads((ws / ".strataml/index.walk").read_text())
+    listing = read_walk(ws)
     forge(listing)
-    (ws / ".strataml/index.walk").write_text(json.dumps(listing))
+    write_walk(ws, listing)
     (ws / RUN / "plots").mkdir()
     (ws / RUN / "plots/extra.bin").write_bytes(b"x")
     looked = proof.probe(ws)

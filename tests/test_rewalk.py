@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -118,7 +117,7 @@ def test_rewalk_equals_a_walk_after_random_changes(tmp_path: Path, seed: int, mo
         walked = proof.freshness(root)
         body = proof.listing_body(walked, None)
         if body is not None:
-            atomic.write_text(root, proof.WALK, json.dumps(body))
+            atomic.write_bytes(root, proof.WALK, proof.encode_listing(body))
             atomic.write_text(root, saved.KEY, f"{walked.key}\n")
         else:
             atomic.remove(root, proof.WALK)
@@ -162,12 +161,12 @@ def test_unchanged_tree_is_proven_fresh_and_a_stale_one_rewalked(ws: Path) -> No
 def test_a_listing_naming_paths_outside_the_tree_adds_nothing(ws: Path, tmp_path: Path) -> None:
     """index.walk is a cache anyone with the checkout can write (a pull request can commit one):
     paths that climb out, or hang from nothing the walk keeps, never become entries."""
-    from conftest import age
+    from conftest import age, read_walk, write_walk
 
     (tmp_path / "outside.txt").write_text("x")
     age(ws)
     saved.current(ws)
-    listing = json.loads((ws / proof.WALK).read_text())
+    listing = read_walk(ws)
     for forged in ("runs/..", "runs/../../outside.txt", "nowhere/x", "runs//x", "datasets/./sales"):
         listing["paths"].append(forged)
         listing["kinds"] += "f" if "." in forged.rsplit("/", 1)[-1] else "d"
@@ -176,7 +175,7 @@ def test_a_listing_naming_paths_outside_the_tree_adds_nothing(ws: Path, tmp_path
     listing["paths"] = [listing["paths"][i] for i in order]
     listing["kinds"] = "".join(listing["kinds"][i] for i in order)
     listing["stats"] = [n for i in order for n in listing["stats"][4 * i : 4 * i + 4]]
-    (ws / proof.WALK).write_text(json.dumps(listing))
+    write_walk(ws, listing)
     looked = proof.probe(ws)
     assert looked.key is None and looked.seen is not None
     assert proof.freshness(ws, looked).entries == workspace.walk(ws)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 import time
+from array import array
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from strataml.workspace import Seen
 
 WALK = ".strataml/index.walk"
-WALK_FORMAT = 1
+WALK_FORMAT = 2  # encode_listing()'s layout
 
 
 class Walked(NamedTuple):
@@ -36,6 +38,7 @@ class Walked(NamedTuple):
     context: str | None  # its part outside the walk (snapshot.context_key)
     tops: list[tuple[str, str, int, int, int, int]]  # each managed folder's lstat, taken before the walk
     touched: set[str] | None = None  # a rewalk's: the paths new, gone or changed since the last walk
+    listing: Listing | None = None  # the saved listing a rewalk started from (read once)
 
 
 def freshness(root: Path, looked: Probe | None = None) -> Walked:
@@ -53,7 +56,7 @@ def freshness(root: Path, looked: Probe | None = None) -> Walked:
         # Past a tenth of the paths changed, one walk is as cheap and simpler.
         if sum(a != b for a, b in zip(seen.now, seen.before)) <= max(100, len(seen.paths) // 10):
             entries, touched = rewalk(root, seen, changed)
-            return Walked(entries, keyed(context, entries), context, tops, touched)
+            return Walked(entries, keyed(context, entries), context, tops, touched, looked.listing)
     entries = walk(root)
     return Walked(entries, keyed(context, entries), context, tops)
 
@@ -66,6 +69,93 @@ class Probe(NamedTuple):
     tops: list[Any] | None  # the managed folders as the last walk saw them
     index_sha256: str | None = None  # of the index and rows texts the walk was saved with
     rows_sha256: str | None = None
+    listing: Listing | None = None  # index.walk as read
+
+
+class Listing(NamedTuple):
+    """index.walk, read and checked for shape."""
+
+    key: str
+    until: Any
+    context: Any
+    tool: Any
+    tops: list[Any]
+    paths: list[str]
+    kinds: str  # f or d per path
+    stats: list[int]  # (size, mtime, inode, ctime) per path, flat
+    index_sha256: Any
+    rows_sha256: Any
+
+
+def read_listing(root: Path) -> Listing | None:
+    """index.walk when it is one this format wrote (any damage: None, and the caller walks)."""
+    from strataml.read.saved import MAX_INDEX_BYTES
+
+    try:
+        raw = atomic.read_bytes(root, WALK, limit=MAX_INDEX_BYTES)
+        body = decode_listing(raw) if raw is not None else None
+    except (OSError, ValueError, RecursionError, atomic.Refused):
+        return None
+    if body is None:
+        return None
+    key, tops, paths, kinds, facts = (body.get(k) for k in ("key", "tops", "paths", "kinds", "stats"))
+    if not (
+        isinstance(key, str)
+        and isinstance(tops, list)
+        and all(isinstance(t, list) and t and isinstance(t[0], str) for t in tops)
+        and isinstance(kinds, str)
+        and set(kinds) <= {"f", "d"}
+        and len(kinds) == len(paths)
+        and len(facts) == 4 * len(paths)
+    ):
+        return None
+    return Listing(
+        key,
+        body.get("until"),
+        body.get("context"),
+        body.get("tool"),
+        tops,
+        paths,
+        kinds,
+        facts,
+        body.get("index_sha256"),
+        body.get("rows_sha256"),
+    )
+
+
+def encode_listing(body: dict[str, Any]) -> bytes:
+    """index.walk's bytes: one JSON line (everything but the paths and their facts), then the
+    paths joined by NUL, then the facts as little-endian int64. Parsing 30,000 paths and
+    120,000 numbers as JSON took ~20 ms of every fresh reader; this, ~5 ms."""
+    paths = "\0".join(body["paths"]).encode("utf-8", "surrogateescape")
+    facts = array("q", body["stats"])
+    if sys.byteorder != "little":
+        facts.byteswap()
+    head = {k: v for k, v in body.items() if k not in ("paths", "stats")}
+    head.update(paths_bytes=len(paths), count=len(body["paths"]))
+    return json.dumps(head, separators=(",", ":")).encode("utf-8") + b"\n" + paths + facts.tobytes()
+
+
+def decode_listing(raw: bytes) -> dict[str, Any] | None:
+    """encode_listing() undone, with "paths" and "stats" as lists; None when `raw` is not what
+    this format writes."""
+    cut = raw.find(b"\n")
+    head = json.loads(raw[:cut]) if cut >= 0 else None
+    if not isinstance(head, dict) or head.get("format") != WALK_FORMAT:
+        return None
+    size, count = head.pop("paths_bytes", None), head.pop("count", None)
+    if type(size) is not int or type(count) is not int or not 0 <= size <= len(raw) - cut - 1:
+        return None
+    blob, packed = raw[cut + 1 : cut + 1 + size], raw[cut + 1 + size :]
+    if len(packed) != 32 * count:
+        return None
+    paths = blob.decode("utf-8", "surrogateescape").split("\0") if count else []
+    if len(paths) != count or (not count and blob):
+        return None
+    facts = array("q", packed)
+    if sys.byteorder != "little":
+        facts.byteswap()
+    return {**head, "paths": paths, "stats": facts.tolist()}
 
 
 def quick(root: Path) -> str | None:
@@ -76,34 +166,19 @@ def quick(root: Path) -> str | None:
 
 def probe(root: Path) -> Probe:
     """quick(), keeping what it saw for freshness() when the index is stale."""
-    from strataml.read.saved import MAX_INDEX_BYTES
     from strataml.snapshot import context_key
 
-    nothing = Probe(None, None, None)
-    try:
-        raw = atomic.read_bytes(root, WALK, limit=MAX_INDEX_BYTES)
-        listing = json.loads(raw) if raw is not None else None
-    except (OSError, ValueError, RecursionError, atomic.Refused):
-        return nothing
-    if not isinstance(listing, dict) or listing.get("format") != WALK_FORMAT:
-        return nothing
+    listing = read_listing(root)
+    if listing is None:
+        return Probe(None, None, None)
     key, until, tops, paths, kinds, stats = (
-        listing.get(k) for k in ("key", "until", "tops", "paths", "kinds", "stats")
+        listing.key,
+        listing.until,
+        listing.tops,
+        listing.paths,
+        listing.kinds,
+        listing.stats,
     )
-    if not (
-        isinstance(key, str)
-        and isinstance(tops, list)
-        and all(isinstance(t, list) and t and isinstance(t[0], str) for t in tops)
-        and isinstance(paths, list)
-        and all(isinstance(p, str) for p in paths)
-        and isinstance(kinds, str)
-        and set(kinds) <= {"f", "d"}
-        and isinstance(stats, list)
-        and len(kinds) == len(paths)
-        and len(stats) == 4 * len(paths)
-        and set(map(type, stats)) <= {int}
-    ):
-        return nothing
     now, types = _restat(root, paths), None
     if now is not None:
         types = [m & _TYPE for m in now[0::5]]
@@ -113,13 +188,13 @@ def probe(root: Path) -> Probe:
             and types == [_TYPES[k] for k in kinds]
             and tops == [list(t) for t in _tops(root)]
             and (until is None or (isinstance(until, int) and time.time() < until))
-            and listing.get("context") == context_key(root, "index")
+            and listing.context == context_key(root, "index")
             and vouched(root, key)
         ):
-            return Probe(key, None, tops, listing.get("index_sha256"), listing.get("rows_sha256"))
+            return Probe(key, None, tops, listing.index_sha256, listing.rows_sha256, listing)
     if not _a_walk(paths):
-        return nothing
-    return Probe(None, _seen(root, paths, kinds, stats, now, types), tops)
+        return Probe(None, None, None)
+    return Probe(None, _seen(root, paths, kinds, stats, now, types), tops, listing=listing)
 
 
 def _a_walk(paths: list[str]) -> bool:
