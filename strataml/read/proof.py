@@ -98,7 +98,9 @@ def read_listing(root: Path) -> Listing | None:
         return None
     if body is None:
         return None
-    key, tops, paths, kinds, facts = (body.get(k) for k in ("key", "tops", "paths", "kinds", "stats"))
+    key, tops, kinds = body.get("key"), body.get("tops"), body.get("kinds")
+    paths: list[str] = body["paths"]
+    facts: list[int] = body["stats"]
     if not (
         isinstance(key, str)
         and isinstance(tops, list)
