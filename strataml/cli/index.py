@@ -8,6 +8,7 @@ import click
 
 from strataml.cli.main import State
 from strataml.cli.output import write_output
+from strataml.nogc import bulk
 
 
 @click.command()
@@ -27,6 +28,7 @@ from strataml.cli.output import write_output
 )
 @click.argument("members", nargs=-1, metavar="[MEMBER]...")
 @click.pass_obj
+@bulk
 def index(state: State, output: str | None, timestamp: bool, federate: bool, members: tuple[str, ...]) -> int:
     """Build the lineage graph: datasets -> runs -> models, with health counts.
 

@@ -17,6 +17,7 @@ from strataml.doctor.finding import Finding, Repeats, Report
 from strataml.errors import Refusal, StrataError
 from strataml.gitfacts import GitFacts
 from strataml.hashing import PARALLEL_BYTES, Background, hash_files
+from strataml.nogc import bulk
 from strataml.paths import unsafe
 from strataml.records import Record
 from strataml.schemas import SchemaIssue
@@ -379,6 +380,7 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return out
 
 
+@bulk
 def doctor(
     root: Path,
     *,

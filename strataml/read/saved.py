@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strataml import atomic
+from strataml.nogc import bulk
 from strataml.read.proof import (
     WALK,
     Probe,
@@ -254,6 +255,7 @@ def _rows_well_formed(tables: dict[str, Any]) -> bool:
     return True
 
 
+@bulk
 def current_rows(root: Path) -> dict[str, Any]:
     """query.tables of the index as it is now: the saved rows when provably fresh, else those
     the rebuild made on its way (or made here)."""
@@ -272,6 +274,7 @@ def current_rows(root: Path) -> dict[str, Any]:
     return tables(Graph(current(root, looked)[0]))
 
 
+@bulk
 def current(root: Path, looked: Probe | None = None) -> tuple[dict[str, Any], bool]:
     """(the index for the repository as it is now, whether it had to be rebuilt).
 
@@ -303,6 +306,7 @@ class Resolved:
     rows: dict[str, Any] | None = None  # query.tables of it, when they were made on the way
 
 
+@bulk
 def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
     """The index for this walk: the saved one when it is fresh; else built, and saved if
     `writable`."""
