@@ -34,15 +34,30 @@ def keyed(context: str | None, entries: dict[str, Entry]) -> str | None:
     """The key of a walk (folders' own lstat included) under a context_key()."""
     if context is None:
         return None
+    digest = _walk_digest(entries)
+    if digest is None:
+        return None
+    return hashlib.sha256(f"{context}\0{digest}".encode()).hexdigest()
+
+
+# The last walk digested: a reader keys one walk twice (its index's context, then the doctor's).
+# Walks are never changed once made; the dict itself is held, so its identity cannot be reused.
+_last: tuple[dict[str, Entry], int, str] | None = None
+
+
+def _walk_digest(entries: dict[str, Entry]) -> str | None:
+    global _last
+    if _last is not None and _last[0] is entries and _last[1] == len(entries):
+        return _last[2]
     newest_ok = time.time_ns() - RACY_NS
     rows = []
     for e in entries.values():
         if e.mtime_ns > newest_ok or e.kind in ("symlink", "special"):
-            return None
+            return None  # (not remembered: a later look may find the file old enough)
         rows.append(f"{e.path}\0{e.kind}\0{e.size}\0{e.mtime_ns}\0{e.inode}\0{e.ctime_ns}\n")
-    h = hashlib.sha256(context.encode())
-    h.update("".join(rows).encode("utf-8", "surrogateescape"))
-    return h.hexdigest()
+    digest = hashlib.sha256("".join(rows).encode("utf-8", "surrogateescape")).hexdigest()
+    _last = (entries, len(entries), digest)
+    return digest
 
 
 def context_key(root: Path, options: Any) -> str | None:

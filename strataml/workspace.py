@@ -27,6 +27,7 @@ from strataml.rootdir import CONFIG, MANAGED
 
 if TYPE_CHECKING:
     from strataml.cache import Cache
+    from strataml.doctor.owners import Owners
 
 META = {"dataset": "dataset.yaml", "run": "run.yaml", "model": "model.yaml"}
 # Files a managed folder may hold at its top without being a record.
@@ -84,6 +85,13 @@ class Workspace:
     def name(self) -> str:
         data = self.config.data
         return str(data.get("name", self.root.name)) if isinstance(data, dict) else self.root.name
+
+    @cached_property
+    def owners(self) -> Owners:
+        """Which records each finding's path is about (the doctor and the index count alike)."""
+        from strataml.doctor.owners import Owners
+
+        return Owners(self.records)
 
     @cached_property
     def _by_ref(self) -> dict[str, Record]:

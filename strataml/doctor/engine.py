@@ -517,7 +517,6 @@ def _sharded(
     """One shard of a full run: its records checked completely (their files hashed, nothing
     else's), every rule run, and only the findings that are this shard's kept (doctor.shards)."""
     from strataml.doctor import shards
-    from strataml.doctor.owners import Owners
     from strataml.workspace import load
 
     assert options.shard is not None
@@ -535,7 +534,7 @@ def _sharded(
     finally:
         if early is not None:
             early.close()
-    owners = Owners(workspace.records)
+    owners = workspace.owners
     kept = [f for f in raw if shards.shard_of_finding(owners.of(f.path), assignment) == index]
     planned = shards.planned_bytes(workspace.records, assignment, total)
     return kept, {**stats, "shard": index, "shards": total, "bytes_planned": planned[index - 1]}, ctx

@@ -21,7 +21,6 @@ from typing import Any
 from strataml import atomic, lfs, lifecycle, loading, schemas
 from strataml.doctor.finding import Finding, Report
 from strataml.doctor.incremental import Earlier
-from strataml.doctor.owners import Owners
 from strataml.doctor.rules.lineage import ref_fields, refs_in
 from strataml.records import Record
 from strataml.refs import RefError, parse_ref
@@ -208,7 +207,7 @@ def build(
         if lifecycle.ledger_rel(name) in walked:
             ledgers[name] = lifecycle.read(workspace.root, name)
     findings = sorted(report.findings, key=Finding.sort_key)
-    owners = Owners(workspace.records)
+    owners = workspace.owners
     counts: dict[str, dict[str, int]] = {
         str(r.ref): {"errors": 0, "warnings": 0, "infos": 0} for r in workspace.records
     }
@@ -250,13 +249,16 @@ def build(
     return index
 
 
+# One encoder: json.dumps with options builds a new one per call (~2 us each, 20,000 calls).
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
     """Sorted keys, one node or edge per line: byte-stable, diffable, and encoded by json's C
     encoder (an indented dump runs the pure-Python one, ~10x slower on 10k records). A node
     that is `previous`'s own (kept unchanged) is written as the line it was read from."""
 
-    def one(value: Any) -> str:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    one = _ENCODER.encode
 
     def node(value: Any) -> str:
         if previous is not None and isinstance(value, dict):

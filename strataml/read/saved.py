@@ -144,25 +144,23 @@ def _well_formed(index: Any) -> bool:
     """Every part of a saved index a build reuses has the shape the build wrote."""
     if not isinstance(index, dict):
         return False
-    nodes, edges, found = index.get("nodes"), index.get("edges"), index.get("findings")
-    if not (isinstance(nodes, list) and isinstance(edges, list) and isinstance(found, list)):
-        return False
+    text: set[type] = {str}
     return (
-        all(
-            isinstance(n, dict)
-            and all(isinstance(n.get(k), str) for k in ("id", "kind", "path"))
-            and isinstance(n.get("attrs"), dict)
-            and isinstance(n.get("findings"), dict)
-            for n in nodes
-        )
-        and all(isinstance(e, dict) and all(isinstance(e.get(k), str) for k in ("from", "to", "kind")) for e in edges)
-        and all(
-            isinstance(f, dict)
-            and all(isinstance(f.get(k), str) for k in ("code", "path", "message", "hint", "severity"))
-            and (f.get("line") is None or type(f.get("line")) is int)
-            for f in found
+        _shaped(index.get("nodes"), {"id": text, "kind": text, "path": text, "attrs": {dict}, "findings": {dict}})
+        and _shaped(index.get("edges"), {"from": text, "to": text, "kind": text})
+        and _shaped(
+            index.get("findings"),
+            {"code": text, "path": text, "message": text, "hint": text, "severity": text, "line": {int, type(None)}},
         )
     )
+
+
+def _shaped(items: Any, fields: dict[str, set[type]]) -> bool:
+    """Whether `items` is a list of dicts whose `fields` hold values of those types: one pass per
+    field, each iterated in C (10,000 nodes in ~3 ms where a loop took ~40)."""
+    if not isinstance(items, list) or not set(map(type, items)) <= {dict}:
+        return False
+    return all(set(map(type, map(methodcaller("get", name), items))) <= types for name, types in fields.items())
 
 
 def _node_lines(text: str, nodes: list[dict[str, Any]]) -> dict[str, str]:
@@ -239,19 +237,15 @@ def _rows_well_formed(tables: dict[str, Any]) -> bool:
     gates = tables.get("gates")
     if not isinstance(gates, dict) or not all(isinstance(g, list) for g in gates.values()):
         return False
+    text: set[type] = {str}
     for what in KIND_OF_LIST:
-        found = tables.get(what)
-        if not isinstance(found, list) or not set(map(type, found)) <= {dict}:
-            return False
-        # One pass per field, each iterated in C: 10,000 rows checked in ~3 ms.
-        fields: dict[str, set[type]] = {"id": {str}, "name": {str}, "health": {str}, "tags": {dict}}
+        fields: dict[str, set[type]] = {"id": text, "name": text, "health": text, "tags": {dict}}
         if what in ("runs", "models"):
             fields["metrics"] = {dict}
         if what == "experiments":
             fields["runs"] = {int}
-        for name, types in fields.items():
-            if not set(map(type, map(methodcaller("get", name), found))) <= types:
-                return False
+        if not _shaped(tables.get(what), fields):
+            return False
     return True
 
 
