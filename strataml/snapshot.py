@@ -13,8 +13,11 @@ import hashlib
 import os
 import stat
 import time
+from array import array
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strataml import atomic
 from strataml.cache import RACY_NS, identity
@@ -34,30 +37,53 @@ def keyed(context: str | None, entries: dict[str, Entry]) -> str | None:
     """The key of a walk (folders' own lstat included) under a context_key()."""
     if context is None:
         return None
-    digest = _walk_digest(entries)
-    if digest is None:
+    columns = columns_of(entries)
+    if columns is None:
         return None
-    return hashlib.sha256(f"{context}\0{digest}".encode()).hexdigest()
+    return hashlib.sha256(f"{context}\0{columns.digest}".encode()).hexdigest()
 
 
-# The last walk digested: a reader keys one walk twice (its index's context, then the doctor's).
-# Walks are never changed once made; the dict itself is held, so its identity cannot be reused.
-_last: tuple[dict[str, Entry], int, str] | None = None
+class Columns(NamedTuple):
+    """A walk as columns, in its order, and their digest."""
+
+    paths: tuple[str, ...]
+    kinds: tuple[str, ...]
+    facts: array[int] | None  # (size, mtime, inode, ctime) per path as int64; None: one does not fit
+    digest: str
 
 
-def _walk_digest(entries: dict[str, Entry]) -> str | None:
+# The last walk seen: a reader keys one walk twice (its index's context, then the doctor's) and
+# lists it for index.walk. Walks are never changed once made, and the dict is held, so its
+# identity cannot be reused by another.
+_last: tuple[dict[str, Entry], int, Columns] | None = None
+
+
+def columns_of(entries: dict[str, Entry]) -> Columns | None:
+    """The walk's columns; None when it cannot be keyed (a file changed within the racy window,
+    a symlink). Each column is made by one pass in C (40,000 entries in ~20 ms; a loop of
+    formatted rows took ~40)."""
     global _last
     if _last is not None and _last[0] is entries and _last[1] == len(entries):
         return _last[2]
-    newest_ok = time.time_ns() - RACY_NS
-    rows = []
-    for e in entries.values():
-        if e.mtime_ns > newest_ok or e.kind in ("symlink", "special"):
-            return None  # (not remembered: a later look may find the file old enough)
-        rows.append(f"{e.path}\0{e.kind}\0{e.size}\0{e.mtime_ns}\0{e.inode}\0{e.ctime_ns}\n")
-    digest = hashlib.sha256("".join(rows).encode("utf-8", "surrogateescape")).hexdigest()
-    _last = (entries, len(entries), digest)
-    return digest
+    values = entries.values()
+    kinds = tuple(map(itemgetter(1), values))
+    if "symlink" in kinds or "special" in kinds:
+        return None
+    if entries and max(map(itemgetter(3), values)) > time.time_ns() - RACY_NS:
+        return None  # (not remembered: a later look may find the file old enough)
+    paths = tuple(entries)
+    h = hashlib.sha256("\0".join(paths).encode("utf-8", "surrogateescape"))
+    h.update(b"\1" + "\0".join(kinds).encode() + b"\1")
+    facts: array[int] | None
+    try:
+        facts = array("q", chain.from_iterable(map(itemgetter(2, 3, 4, 5), values)))
+        h.update(facts.tobytes())
+    except OverflowError:  # a number past int64 (an inode on some file systems): as text
+        facts = None
+        h.update(b"\2" + ",".join(map(str, chain.from_iterable(map(itemgetter(2, 3, 4, 5), values)))).encode())
+    columns = Columns(paths, kinds, facts, h.hexdigest())
+    _last = (entries, len(entries), columns)
+    return columns
 
 
 def context_key(root: Path, options: Any) -> str | None:

@@ -440,6 +440,8 @@ def rewalk(root: Path, seen: Seen, tops: set[str]) -> tuple[dict[str, Entry], se
             touched.add(path)
             if kind == "dir":
                 again.append(path)
+    if not again:  # no folder changed: the same names, in the earlier walk's (sorted) order
+        return out, touched
     children: dict[str, list[str]] = {}
     for path in out:
         children.setdefault(path.rpartition("/")[0], []).append(path)

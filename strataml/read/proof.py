@@ -17,7 +17,7 @@ import sys
 import time
 from array import array
 from itertools import chain, islice
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -130,7 +130,7 @@ def encode_listing(body: dict[str, Any]) -> bytes:
     paths joined by NUL, then the facts as little-endian int64. Parsing 30,000 paths and
     120,000 numbers as JSON took ~20 ms of every fresh reader; this, ~5 ms."""
     paths = "\0".join(body["paths"]).encode("utf-8", "surrogateescape")
-    facts = array("q", body["stats"])
+    facts = array("q", body["stats"])  # a list, or listing_body's array (copied in C)
     if sys.byteorder != "little":
         facts.byteswap()
     head = {k: v for k, v in body.items() if k not in ("paths", "stats")}
@@ -286,33 +286,28 @@ def _tops(root: Path) -> list[tuple[str, str, int, int, int, int]]:
 
 def listing_body(walked: Walked, until: int | None) -> dict[str, Any] | None:
     from strataml.cache import RACY_NS
+    from strataml.snapshot import columns_of
 
     if walked.key is None or walked.context is None:
         return None
     newest_ok = time.time_ns() - RACY_NS
     if any(kind == "?" or mtime > newest_ok for _, kind, _, mtime, _, _ in walked.tops):
         return None
-    paths: list[str] = []
-    kinds: list[str] = []
-    stats: list[int] = []
-    for e in walked.entries.values():
-        if e.kind not in ("file", "dir"):
-            return None
-        paths.append(e.path)
-        kinds.append(e.kind[0])
-        stats += (e.size, e.mtime_ns, e.inode, e.ctime_ns)
-    body = {
+    columns = columns_of(walked.entries)
+    if columns is None or columns.facts is None or not set(columns.kinds) <= {"file", "dir"}:
+        return None  # (a number past int64 too: the next reader walks)
+    paths, kinds, stats = columns.paths, columns.kinds, columns.facts
+    return {
         "format": WALK_FORMAT,
         "key": walked.key,
         "until": until,
         "context": walked.context,
         "tool": tool_id(),
         "tops": walked.tops,
-        "kinds": "".join(kinds),
+        "kinds": "".join(map(itemgetter(0), kinds)),
         "paths": paths,
         "stats": stats,
     }
-    return body
 
 
 def tool_id() -> str:
