@@ -61,7 +61,7 @@ class Previous:
     findings: list[dict[str, Any]] = field(default_factory=list)
     mergeable: bool = False
     edges: list[dict[str, Any]] = field(default_factory=list)
-    lines: dict[str, str] = field(default_factory=dict)  # node id -> its line in the saved index
+    lines: dict[str, str] = field(default_factory=dict)  # node id -> its line in the saved index, as it stands
     touched: set[str] | None = None  # paths new, gone or changed since (when the walk knew them)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # node id -> its saved list row
     _kept: tuple[Workspace, dict[str, dict[str, Any]]] | None = field(default=None, repr=False)
@@ -260,12 +260,13 @@ def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
 
     one = _ENCODER.encode
 
-    def node(value: Any) -> str:
+    def saved_line(value: Any) -> str | None:
+        """The line `previous` read this very node from (indented, maybe with its comma)."""
         if previous is not None and isinstance(value, dict):
             line = previous.lines.get(value.get("id"))  # type: ignore[arg-type]
             if line is not None and previous.nodes.get(value["id"]) is value:
                 return line
-        return one(value)
+        return None
 
     # One list of pieces joined once: the text is built a single time (100,000 nodes make it
     # ~100 MB, and each intermediate join would hold another copy at the peak).
@@ -277,7 +278,13 @@ def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
             pieces.append(f"  {one(key)}: [\n")
             last = len(value) - 1
             for j, v in enumerate(value):
-                pieces.append("    " + (node(v) if key == "nodes" else one(v)) + (",\n" if j < last else "\n"))
+                line = saved_line(v) if key == "nodes" else None
+                if line is None:
+                    pieces += ("    ", one(v), ",\n" if j < last else "\n")
+                elif line.endswith(","):  # a line kept as it was read: no copy made of it
+                    pieces += (line, "\n") if j < last else (line[:-1], "\n")
+                else:
+                    pieces += (line, ",\n" if j < last else "\n")
             pieces.append("  ]")
         else:
             pieces.append(f"  {one(key)}: {one(value)}")
