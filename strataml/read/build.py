@@ -63,7 +63,6 @@ class Previous:
     edges: list[dict[str, Any]] = field(default_factory=list)
     lines: dict[str, str] = field(default_factory=dict)  # node id -> its line in the saved index, as it stands
     touched: set[str] | None = None  # paths new, gone or changed since (when the walk knew them)
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # node id -> its saved list row
     _kept: tuple[Workspace, dict[str, dict[str, Any]]] | None = field(default=None, repr=False)
 
     @cached_property
@@ -136,16 +135,6 @@ class Previous:
             )
 
         return same
-
-    def kept_rows(self, index: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        """The saved rows of the nodes `index` took unchanged (the very objects read)."""
-        out: dict[str, dict[str, Any]] = {}
-        for node in index["nodes"]:
-            ref = node["id"]
-            row = self.rows.get(ref)
-            if row is not None and self.nodes.get(ref) is node:
-                out[ref] = row
-        return out
 
     def attributes_changed(self, workspace: Workspace) -> bool:
         """Whether a .gitattributes in the tree came, went or changed since: git routes the files

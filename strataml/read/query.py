@@ -115,19 +115,15 @@ class Graph:
         return out
 
 
-def rows(graph: Graph, what: str, known: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def rows(graph: Graph, what: str) -> list[dict[str, Any]]:
     """Flat rows for `strataml list`: every field filters, sorts and shows the same way.
 
     A row's cells are scalars (metrics and tags: maps of scalars, gates: a list of texts)
-    whatever the record holds: a value of the wrong type is the doctor's finding, not a cell.
-    `known`: rows already made for unchanged dataset and run nodes (theirs depend on the node alone)."""
+    whatever the record holds: a value of the wrong type is the doctor's finding, not a cell."""
     kind = KIND_OF_LIST[what]
     out = []
     for node in graph.nodes.values():
         if node["kind"] != kind:
-            continue
-        if known is not None and kind in ("dataset", "run") and node["id"] in known:
-            out.append(known[node["id"]])
             continue
         a = node["attrs"]
         row: dict[str, Any] = {"id": node["id"], "health": _health(node["findings"])}
@@ -181,10 +177,10 @@ def rows(graph: Graph, what: str, known: dict[str, dict[str, Any]] | None = None
     return out
 
 
-def tables(graph: Graph, known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def tables(graph: Graph) -> dict[str, Any]:
     """Every list's rows, and each experiment's gates (the runs table's default metrics): what
     `strataml list` reads, saved beside the index so a fresh listing never parses the index."""
-    out: dict[str, Any] = {what: rows(graph, what, known) for what in KIND_OF_LIST}
+    out: dict[str, Any] = {what: rows(graph, what) for what in KIND_OF_LIST}
     out["gates"] = {
         n["id"].split(":", 1)[1]: n["attrs"].get("gates") or []
         for n in graph.nodes.values()

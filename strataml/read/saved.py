@@ -121,23 +121,8 @@ def previous(root: Path, walked: Walked) -> Previous | None:
         mergeable,
         index["edges"],
         _node_lines(text, index["nodes"]),
-        rows=_previous_rows(root, listing.rows_sha256),
         touched=walked.touched,
     )
-
-
-def _previous_rows(root: Path, digest: Any) -> dict[str, dict[str, Any]]:
-    """Node id -> its row in the saved rows, for datasets and runs (whose rows are their node's alone)."""
-    try:
-        raw = atomic.read_bytes(root, ROWS, limit=MAX_INDEX_BYTES)
-        if raw is None or hashlib.sha256(raw).hexdigest() != digest:
-            return {}
-        tables = json.loads(raw)
-    except (OSError, ValueError, RecursionError, atomic.Refused):
-        return {}
-    if not isinstance(tables, dict) or not _rows_well_formed(tables):
-        return {}
-    return {row["id"]: row for what in ("datasets", "runs") for row in tables[what]}
 
 
 def _well_formed(index: Any) -> bool:
@@ -336,7 +321,7 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
     rows = None
     if writable:
         try:
-            rows = save(root, index, text, walked, volatile=volatile, before=before)
+            rows = save(root, index, text, walked, volatile=volatile)
         except OSError:
             pass  # a read-only checkout: the index lives for this command only
         # (a symlink in .strataml/ is refused, exit 3, naming it: nothing is written through it)
@@ -350,7 +335,6 @@ def save(
     walked: Walked | None,
     *,
     volatile: bool = False,
-    before: Previous | None = None,
 ) -> dict[str, Any] | None:
     """Write the index text, and what proves it fresh for `walked` (none without a walk), to .strataml/.
 
@@ -372,21 +356,20 @@ def save(
     until = int(time.time()) + VOLATILE_SECONDS if volatile else None
     # The index's sha256 ties the key to the very text it was saved with.
     atomic.write_text(root, KEY, key + (f" until={until}" if until else "") + f" sha256={digest}\n")
-    return _prove(root, index, digest, walked, until, before)  # type: ignore[arg-type]
+    return _prove(root, index, digest, walked, until)  # type: ignore[arg-type]
 
 
-def _prove(
-    root: Path, index: dict[str, Any], digest: str, walked: Walked, until: int | None, before: Previous | None = None
-) -> dict[str, Any] | None:
+def _prove(root: Path, index: dict[str, Any], digest: str, walked: Walked, until: int | None) -> dict[str, Any] | None:
     """index.rows, then index.walk: what lets the next reader skip the walk and the index.
-    Returns the rows (None when nothing can be proven); `before`'s rows serve its kept nodes."""
+    Returns the rows (None when nothing can be proven). (Rows are made anew from the index:
+    10,000 in ~30 ms, less than reading the saved ones back.)"""
     from strataml.read.query import Graph, tables
 
     body = listing_body(walked, until)
     if body is None:
         return None
     counts = {"nodes": len(index["nodes"]), "edges": len(index["edges"])}
-    rows = {"key": walked.key, "counts": counts, **tables(Graph(index), before.kept_rows(index) if before else None)}
+    rows = {"key": walked.key, "counts": counts, **tables(Graph(index))}
     raw_rows = json.dumps(rows, sort_keys=True, separators=(",", ":")).encode("utf-8")
     body.update(index_sha256=digest, rows_sha256=hashlib.sha256(raw_rows).hexdigest())
     atomic.write_bytes(root, ROWS, raw_rows)
