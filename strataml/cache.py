@@ -8,24 +8,21 @@ advisory: a corrupt, foreign or locked cache is discarded or skipped, never trus
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from strataml import __version__, atomic
+from strataml import atomic
+from strataml.identity import RACY_NS, identity
 from strataml.loading import Loaded, LoadProblem
 
-FORMAT = "3"
 FOLDER = ".strataml/cache"
 DB = "strataml.sqlite"
 # SQLite opens these by path, following symlinks (Python cannot pass SQLITE_OPEN_NOFOLLOW), so
 # the folder chain and every one of them is checked before each connect.
 SIDECARS = ("", "-journal", "-wal", "-shm")
-RACY_NS = 2_000_000_000
 BULK_AFTER = 256
 Key = tuple[int, int, int, int]
 
@@ -232,15 +229,6 @@ class Cache:
         self._new_hashes.clear()
         self._new_records.clear()
         self._new_report = None
-
-
-@lru_cache(maxsize=1)
-def identity() -> dict[str, str]:
-    # Cached schema verdicts are only valid for the schemas that produced them.
-    from strataml.schemas import KINDS, schema_bytes
-
-    schemas = hashlib.sha256(b"\0".join(schema_bytes(k) for k in (*KINDS, "common")))
-    return {"format": FORMAT, "tool": __version__, "schemas": schemas.hexdigest()[:16]}
 
 
 def _racy(key: Key) -> bool:

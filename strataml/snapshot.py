@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strataml import atomic
-from strataml.cache import RACY_NS, identity
+from strataml.identity import RACY_NS, identity
 
 # The tree and its repository's place, from the light modules: a fresh reader keys nothing else.
 from strataml.rootdir import CONFIG, KEYS_DIR, repo_top

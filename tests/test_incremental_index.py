@@ -17,7 +17,7 @@ import pytest
 import gpgkeys
 import models_helpers
 from conftest import edit_yaml, read_yaml
-from strataml import cache, snapshot
+from strataml import cache, identity, snapshot
 from strataml.doctor import incremental
 from strataml.read import build, saved
 from strataml.read.build import dumps
@@ -196,6 +196,7 @@ def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
     keeps two edits apart in the file system's clock."""
     monkeypatch.setattr(cache, "RACY_NS", 0)
     monkeypatch.setattr(snapshot, "RACY_NS", 0)
+    monkeypatch.setattr(identity, "RACY_NS", 0)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from strataml import atomic, cache, snapshot, workspace
+from strataml import atomic, cache, identity, snapshot, workspace
 from strataml.read import proof, saved
 
 TOPS = ("datasets", "runs", "models", "experiments")
@@ -107,6 +107,7 @@ def seed_tree(root: Path, rng: random.Random) -> None:
 def test_rewalk_equals_a_walk_after_random_changes(tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cache, "RACY_NS", 0)
     monkeypatch.setattr(snapshot, "RACY_NS", 0)
+    monkeypatch.setattr(identity, "RACY_NS", 0)
     rng = random.Random(seed)
     root = tmp_path / "ws"
     root.mkdir()

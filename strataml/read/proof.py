@@ -183,11 +183,11 @@ def probe(root: Path) -> Probe:
     )
     now, types = _restat(root, paths), None
     if now is not None:
-        types = [m & _TYPE for m in now[0::5]]
+        types = list(map(_TYPE.__and__, now[0::5]))
         del now[0::5]
         if (
             now == stats
-            and types == [_TYPES[k] for k in kinds]
+            and types == list(map(_TYPES.__getitem__, kinds))
             and tops == [list(t) for t in _tops(root)]
             and (until is None or (isinstance(until, int) and time.time() < until))
             and listing.context == context_key(root, "index")
@@ -285,7 +285,7 @@ def _tops(root: Path) -> list[tuple[str, str, int, int, int, int]]:
 
 
 def listing_body(walked: Walked, until: int | None) -> dict[str, Any] | None:
-    from strataml.cache import RACY_NS
+    from strataml.identity import RACY_NS
     from strataml.snapshot import columns_of
 
     if walked.key is None or walked.context is None:
@@ -311,6 +311,6 @@ def listing_body(walked: Walked, until: int | None) -> dict[str, Any] | None:
 
 
 def tool_id() -> str:
-    from strataml.cache import identity
+    from strataml.identity import identity
 
     return repr(sorted(identity().items()))
