@@ -16,12 +16,13 @@ import stat
 import sys
 import time
 from array import array
-from itertools import chain, islice
-from operator import attrgetter, itemgetter
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strataml import atomic
+from strataml.lstats import lstat_facts
 
 if TYPE_CHECKING:
     from strataml.workspace import Seen
@@ -85,6 +86,7 @@ class Listing(NamedTuple):
     stats: list[int]  # (size, mtime, inode, ctime) per path, flat
     index_sha256: Any
     rows_sha256: Any
+    blob: bytes = b""  # the paths as stored (NUL-joined), for the lstat helper
 
 
 def read_listing(root: Path) -> Listing | None:
@@ -122,6 +124,7 @@ def read_listing(root: Path) -> Listing | None:
         facts,
         body.get("index_sha256"),
         body.get("rows_sha256"),
+        body.get("blob", b""),
     )
 
 
@@ -133,14 +136,14 @@ def encode_listing(body: dict[str, Any]) -> bytes:
     facts = array("q", body["stats"])  # a list, or listing_body's array (copied in C)
     if sys.byteorder != "little":
         facts.byteswap()
-    head = {k: v for k, v in body.items() if k not in ("paths", "stats")}
+    head = {k: v for k, v in body.items() if k not in ("paths", "stats", "blob")}
     head.update(paths_bytes=len(paths), count=len(body["paths"]))
     return json.dumps(head, separators=(",", ":")).encode("utf-8") + b"\n" + paths + facts.tobytes()
 
 
 def decode_listing(raw: bytes) -> dict[str, Any] | None:
-    """encode_listing() undone, with "paths" and "stats" as lists; None when `raw` is not what
-    this format writes."""
+    """encode_listing() undone, with "paths" and "stats" as lists (and "blob", the paths as
+    stored); None when `raw` is not what this format writes."""
     cut = raw.find(b"\n")
     head = json.loads(raw[:cut]) if cut >= 0 else None
     if not isinstance(head, dict) or head.get("format") != WALK_FORMAT:
@@ -157,7 +160,7 @@ def decode_listing(raw: bytes) -> dict[str, Any] | None:
     facts = array("q", packed)
     if sys.byteorder != "little":
         facts.byteswap()
-    return {**head, "paths": paths, "stats": facts.tolist()}
+    return {**head, "paths": paths, "stats": facts.tolist(), "blob": blob}
 
 
 def quick(root: Path) -> str | None:
@@ -181,7 +184,7 @@ def probe(root: Path) -> Probe:
         listing.kinds,
         listing.stats,
     )
-    now, types = _restat(root, paths), None
+    now, types = lstat_facts(os.path.join(root, ""), paths, listing.blob), None
     if now is not None:
         types = list(map(_TYPE.__and__, now[0::5]))
         del now[0::5]
@@ -250,20 +253,6 @@ _NAMES = {"f": "file", "d": "dir"}
 
 _TYPE = 0o170000  # stat.S_IFMT's mask
 _TYPES = {"f": stat.S_IFREG, "d": stat.S_IFDIR}
-
-
-def _restat(root: Path, paths: list[str]) -> list[int] | None:
-    """The listed paths' lstat facts now, flat (mode, size, mtime, inode, ctime each); None when
-    one is gone. The hot loop of a fresh reader: one lstat per path (30,000 on 10k records),
-    iterated in C; the syscalls are most of its cost."""
-    base = os.path.join(root, "")
-    try:
-        return list(chain.from_iterable(map(_FACTS, map(os.lstat, [base + p for p in paths]))))
-    except (OSError, ValueError):
-        return None
-
-
-_FACTS = attrgetter("st_mode", "st_size", "st_mtime_ns", "st_ino", "st_ctime_ns")
 
 
 def _tops(root: Path) -> list[tuple[str, str, int, int, int, int]]:

@@ -1,0 +1,71 @@
+"""The lstat helper's answer is always the one a single pass gives, whatever happens to it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from strataml import lstats
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
+    monkeypatch.setattr(lstats, "HELPED", 1)  # the helper for any number of paths
+    monkeypatch.setattr(lstats, "_two_cores", lambda: True)
+    paths = []
+    for i in range(40):
+        folder = tmp_path / f"d{i:02}"
+        folder.mkdir()
+        (folder / "f.txt").write_text("x" * i)
+        paths += [f"d{i:02}", f"d{i:02}/f.txt"]
+    (tmp_path / "non-ascii-\u00e9.bin").write_bytes(b"1")
+    paths.append("non-ascii-\u00e9.bin")
+    return os.path.join(tmp_path, ""), paths
+
+
+def single(base: str, paths: list[str]) -> list[int]:
+    return [n for p in paths for n in lstats.FACTS(os.lstat(base + p))]
+
+
+def test_the_helper_answers_what_one_pass_does(tree: tuple[str, list[str]]) -> None:
+    base, paths = tree
+    started = []
+    real = lstats._Helper.start
+    lstats._Helper.start = classmethod(lambda cls, *a: started.append(1) or real.__func__(cls, *a))  # type: ignore[method-assign]
+    try:
+        assert lstats.lstat_facts(base, paths) == single(base, paths)
+        blob = "\0".join(paths).encode()
+        assert lstats.lstat_facts(base, paths, blob) == single(base, paths)
+    finally:
+        lstats._Helper.start = real  # type: ignore[method-assign]
+    assert started == [1, 1]
+
+
+@pytest.mark.parametrize("gone", [1, -1], ids=["in the helper's part", "in this process's part"])
+def test_a_path_gone_anywhere_is_none(tree: tuple[str, list[str]], gone: int) -> None:
+    base, paths = tree
+    os.unlink(base + paths[gone])
+    assert lstats.lstat_facts(base, paths) is None
+
+
+def test_no_helper_to_start_means_one_pass(tree: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    base, paths = tree
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    assert lstats.lstat_facts(base, paths) == single(base, paths)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "import sys; sys.stdout.buffer.write(b'garbage')",  # cut short
+        "import sys; sys.exit(3)",  # refused
+        "import sys; sys.stdin.close(); sys.stdout.buffer.write(bytes(10**6))",  # too long, input unread
+    ],
+)
+def test_a_broken_helper_is_done_over(tree: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    base, paths = tree
+    monkeypatch.setattr(lstats, "_HELPER", script)
+    assert lstats.lstat_facts(base, paths) == single(base, paths)
