@@ -101,6 +101,7 @@ class _Helper:
                 file_actions=[
                     (os.POSIX_SPAWN_DUP2, into, 0),
                     (os.POSIX_SPAWN_DUP2, out, 1),
+                    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),  # its failure is an exit code
                     (os.POSIX_SPAWN_CLOSE, feed_end),
                     (os.POSIX_SPAWN_CLOSE, answer),
                 ],

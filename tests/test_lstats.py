@@ -63,9 +63,13 @@ def test_no_helper_to_start_means_one_pass(tree: tuple[str, list[str]], monkeypa
         "import sys; sys.stdout.buffer.write(b'garbage')",  # cut short
         "import sys; sys.exit(3)",  # refused
         "import sys; sys.stdin.close(); sys.stdout.buffer.write(bytes(10**6))",  # too long, input unread
+        "raise RuntimeError('a traceback nobody should see')",
     ],
 )
-def test_a_broken_helper_is_done_over(tree: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+def test_a_broken_helper_is_done_over(
+    tree: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], script: str
+) -> None:
     base, paths = tree
     monkeypatch.setattr(lstats, "_HELPER", script)
     assert lstats.lstat_facts(base, paths) == single(base, paths)
+    assert capfd.readouterr().err == ""  # the helper's own output never reaches the user
