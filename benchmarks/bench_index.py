@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         fig("peer: strataml doctor (warm)", timed(doctor, ws, a.repeat))
         fig("strataml index (warm cache)", timed(index, ws, a.repeat))
         fig("peer: git status --porcelain", timed(["git", "status", "--porcelain"], ws, a.repeat))
+        # git status may have refreshed .git/index just now: within the racy window no reader can
+        # prove its index fresh (it walks), so wait it out before the "fresh" figures.
+        settle()
         run(list20, ws)
         fig("strataml list runs --limit 20 (fresh)", timed(list20, ws, a.repeat))
         fig("strataml list runs (fresh, every row)", timed([*STRATAML, "list", "runs"], ws, a.repeat))

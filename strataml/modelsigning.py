@@ -20,12 +20,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strataml.errors import StrataError
+
+if TYPE_CHECKING:
+    from tempfile import TemporaryDirectory
 
 SCHEME = "model-signing"
 OPENPGP = "openpgp"
@@ -168,6 +170,8 @@ def sign(folder: Path, private_key: Path, password: str | None, ignored: list[st
 
     config = hashing.Config().use_file_serialization(hashing_algorithm="sha256", allow_symlinks=False)
     config.set_ignored_paths(paths=[FOLDER, *ignored], ignore_git_paths=True)
+    import tempfile  # here: every doctor run imports this module, few sign
+
     with tempfile.TemporaryDirectory(prefix="strataml-oms-") as tmp:
         out = Path(tmp) / "bundle.sig"
         try:
@@ -187,7 +191,7 @@ class Checker:
 
     def __init__(self, keys: dict[str, bytes]) -> None:
         self.keys = keys
-        self._home: tempfile.TemporaryDirectory[str] | None = None
+        self._home: TemporaryDirectory[str] | None = None
         self._verifiers: dict[str, Any] = {}
 
     def __enter__(self) -> Checker:
@@ -207,7 +211,9 @@ class Checker:
 
             # The package's verifier reads its key from a file: a private folder holds the pins.
             if self._home is None:
-                self._home = tempfile.TemporaryDirectory(prefix="strataml-oms-")
+                from tempfile import TemporaryDirectory
+
+                self._home = TemporaryDirectory(prefix="strataml-oms-")
             path = Path(self._home.name) / f"{fpr}.pem"
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
