@@ -24,6 +24,8 @@ DB = "strataml.sqlite"
 # the folder chain and every one of them is checked before each connect.
 SIDECARS = ("", "-journal", "-wal", "-shm")
 BULK_AFTER = 256
+# One encoder for the records' JSON: json.dumps with options makes a new one each call.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 Key = tuple[int, int, int, int]
 
 
@@ -76,7 +78,7 @@ class Cache:
     def put_loaded(self, rel: str, key: Key, loaded: Loaded) -> None:
         if self.enabled and not _racy(key):
             doc = {"data": loaded.data, "problems": [p.__dict__ for p in loaded.problems]}
-            self._new_records[rel] = (key, json.dumps(doc, separators=(",", ":")), None)
+            self._new_records[rel] = (key, _COMPACT.encode(doc), None)
 
     def schema_issues(self, rel: str, key: Key) -> list[tuple[list[Any], str]] | None:
         hit = self._new_records.get(rel) or self._record(rel)
