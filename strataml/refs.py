@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 NAME_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?"
 VERSION_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,30}[A-Za-z0-9])?"
@@ -27,12 +28,17 @@ class Ref:
     version: str | None = None
 
     def __str__(self) -> str:
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """The ref as written (made once: readers and rules ask for it on every record, often)."""
         return f"{self.kind}:{self.name}" + (f"@{self.version}" if self.version is not None else "")
 
-    @property
+    @cached_property
     def folded(self) -> str:
         """The form two refs collide under on case-insensitive or normalising filesystems."""
-        return fold(str(self))
+        return fold(self.text)
 
 
 class RefError(ValueError):

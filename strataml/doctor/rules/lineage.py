@@ -176,9 +176,12 @@ def _resolve(
 
 
 def _collisions(ws: Workspace) -> Iterator[Finding]:
+    folded = [record.ref.folded for record in ws.records]
+    if len(set(folded)) == len(folded):
+        return  # the common case, answered by one set (every run folds every ref)
     groups: dict[str, list[Record]] = defaultdict(list)
-    for record in ws.records:
-        groups[record.ref.folded].append(record)
+    for record, key in zip(ws.records, folded):
+        groups[key].append(record)
     for members in groups.values():
         if len(members) < 2:
             continue
