@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from array import array
 from collections.abc import Sequence
 from itertools import chain
@@ -45,21 +44,24 @@ sys.stdout.buffer.write(out.tobytes())
 def lstat_facts(base: str, paths: Sequence[str], blob: bytes | None = None) -> list[int] | None:
     """(mode, size, mtime, inode, ctime) of each of `paths` (relative to `base`, which ends with
     a separator), flat and in order; None when one of them cannot be lstat'ed. `blob`: the paths
-    already NUL-joined and encoded, when the caller has them."""
+    already NUL-joined and encoded (os.fsencode), when the caller has them."""
     helper = _Helper.start(base, paths, blob) if len(paths) >= HELPED and _two_cores() else None
-    first = helper.count if helper is not None else 0
-    try:
-        mine = _facts(base, paths[first:])
-    except (OSError, ValueError):
-        if helper is not None:
-            helper.stop()
-        return None
     if helper is None:
-        return mine
-    theirs = helper.result()
+        try:
+            return _facts(base, paths)
+        except (OSError, ValueError):
+            return None
+    try:
+        try:
+            mine = _facts(base, paths[helper.count :])
+        except (OSError, ValueError):
+            return None
+        theirs = helper.result()
+    finally:
+        helper.stop()  # (nothing left to do when it answered; else it is killed and reaped)
     if theirs is None:  # the helper could not answer: its part is done here
         try:
-            theirs = _facts(base, paths[:first])
+            theirs = _facts(base, paths[: helper.count])
         except (OSError, ValueError):
             return None
     return theirs + mine
@@ -77,21 +79,31 @@ def _two_cores() -> bool:
 
 
 class _Helper:
-    def __init__(self, pid: int, feed: threading.Thread, answer: int, count: int) -> None:
-        self.pid, self._feed, self._answer, self.count = pid, feed, answer, count
+    """The helper process: its input is a memory file (no pipe to keep fed, no SIGPIPE), its
+    answer a pipe read once this process has done its own part."""
+
+    def __init__(self, pid: int, answer: int, count: int) -> None:
+        self.pid, self._answer, self.count = pid, answer, count
+        self._done, self._status = False, -1
 
     @classmethod
     def start(cls, base: str, paths: Sequence[str], blob: bytes | None) -> _Helper | None:
-        if not sys.executable or getattr(sys, "frozen", False) or not hasattr(os, "posix_spawn"):
+        if (
+            not sys.executable
+            or getattr(sys, "frozen", False)
+            or not hasattr(os, "posix_spawn")
+            or not hasattr(os, "memfd_create")
+        ):
             return None
         count = int(len(paths) * SHARE)
         if blob is None:
-            blob = "\0".join(paths[:count]).encode("utf-8", "surrogateescape")
-        data = b"\0".join((os.fsencode(base), b"%d" % count, blob))
+            blob = os.fsencode("\0".join(paths[:count]))
         fds: list[int] = []
         try:
-            into, feed_end = os.pipe()
-            fds += (into, feed_end)
+            data = os.memfd_create("strataml-lstat")
+            fds.append(data)
+            _write_all(data, b"\0".join((os.fsencode(base), b"%d" % count, blob)))
+            os.lseek(data, 0, os.SEEK_SET)
             answer, out = os.pipe()
             fds += (answer, out)
             pid = os.posix_spawn(
@@ -99,10 +111,9 @@ class _Helper:
                 [sys.executable, "-I", "-S", "-c", _HELPER],
                 os.environ,
                 file_actions=[
-                    (os.POSIX_SPAWN_DUP2, into, 0),
+                    (os.POSIX_SPAWN_DUP2, data, 0),
                     (os.POSIX_SPAWN_DUP2, out, 1),
                     (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),  # its failure is an exit code
-                    (os.POSIX_SPAWN_CLOSE, feed_end),
                     (os.POSIX_SPAWN_CLOSE, answer),
                 ],
             )
@@ -110,55 +121,51 @@ class _Helper:
             for fd in fds:
                 os.close(fd)
             return None
-        os.close(into)
+        os.close(data)
         os.close(out)
-        # Written from a thread: the pipe holds 64 KiB and the helper reads only once started,
-        # while this process gets on with its own part.
-        feed = threading.Thread(target=_write_all, args=(feed_end, data), daemon=True)
-        feed.start()
-        return cls(pid, feed, answer, count)
+        return cls(pid, answer, count)
 
     def result(self) -> list[int] | None:
         """The helper's facts, or None when it failed (its part is then not answered)."""
-        chunks = []
+        expected = 5 * 8 * self.count
+        chunks, got = [], 0
         try:
-            while chunk := os.read(self._answer, 1 << 20):
+            while got <= expected and (chunk := os.read(self._answer, 1 << 20)):
                 chunks.append(chunk)
+                got += len(chunk)
         except OSError:
-            chunks = []
-        finally:
-            os.close(self._answer)
-        status = self._wait()
-        raw = b"".join(chunks)
-        if status != 0 or len(raw) != 5 * 8 * self.count:
+            return None
+        if got != expected or self._wait() != 0:
             return None
         facts = array("q")
-        facts.frombytes(raw)
+        facts.frombytes(b"".join(chunks))
         return facts.tolist()
 
     def stop(self) -> None:
-        try:
-            os.kill(self.pid, 9)
-        except OSError:
-            pass
-        os.close(self._answer)
-        self._wait()
+        """Close its answer and reap it, killed first unless it was reaped already."""
+        if self._answer >= 0:
+            os.close(self._answer)
+            self._answer = -1
+        if not self._done:
+            try:
+                os.kill(self.pid, 9)  # SIGKILL (posix_spawn means POSIX)
+            except OSError:
+                pass
+            self._wait()
 
     def _wait(self) -> int:
-        self._feed.join()
+        if self._done:
+            return self._status
         try:
             _pid, status = os.waitpid(self.pid, 0)
+            self._status = os.waitstatus_to_exitcode(status)
         except ChildProcessError:
-            return -1
-        return os.waitstatus_to_exitcode(status)
+            self._status = -1
+        self._done = True
+        return self._status
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    except OSError:
-        pass  # the helper died: its answer will say so
-    finally:
-        os.close(fd)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

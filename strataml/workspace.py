@@ -423,6 +423,7 @@ def rewalk(root: Path, seen: Seen, tops: set[str]) -> tuple[dict[str, Entry], se
     touched: set[str] = set()
     dropped: set[str] = set()  # folders of the earlier walk no longer there as folders
     again = [top for top in MANAGED if top in tops]
+    relisted = set(again)
     for path, kind, now, before in zip(seen.paths, seen.kinds, seen.now, seen.before):
         parent, _, name = path.rpartition("/")
         # Only a tree hangs from the managed folders: a path whose folder is not kept (or a name
@@ -434,11 +435,15 @@ def rewalk(root: Path, seen: Seen, tops: set[str]) -> tuple[dict[str, Entry], se
         if now is None:
             dropped.add(path)  # gone, or now another kind: its folder changed and is listed again
             touched.add(path)
+            if parent not in relisted:  # (listed again even if its facts say not: a name the
+                relisted.add(parent)  # listing got wrong must not hide the one that is there)
+                again.append(parent)
             continue
         out[path] = new(Entry, (path, kind, *now, None, False))
         if now != before:
             touched.add(path)
-            if kind == "dir":
+            if kind == "dir" and path not in relisted:
+                relisted.add(path)
                 again.append(path)
     if not again:  # no folder changed: the same names, in the earlier walk's (sorted) order
         return out, touched

@@ -348,3 +348,20 @@ def test_the_index_command_rebuilds_only_what_changed(ws: Path, capsys, monkeypa
     assert code == 0 and "Wrote" in err
     assert kept and kept[-1] > 0
     assert (ws / ".strataml/index.json").read_text() == dumps(saved.make(ws))
+
+
+def test_a_listing_written_under_another_file_name_encoding_is_not_read(ws: Path) -> None:
+    """Names are stored as the file system encodes them: read under another locale they could
+    be other names, so such a listing proves nothing and lends nothing (the reader walks)."""
+    import sys
+
+    primed(ws)
+    raw = (ws / ".strataml/index.walk").read_bytes()
+    mine = f'"encoding":"{sys.getfilesystemencoding()}"'.encode()
+    assert mine in raw
+    (ws / ".strataml/index.walk").write_bytes(raw.replace(mine, b'"encoding":"latin-1"'))
+    looked = proof.probe(ws)
+    assert looked.key is None and looked.seen is None
+    _, rebuilt = saved.current(ws)
+    assert not rebuilt  # walked, and the saved index was fresh all along
+    assert proof.quick(ws) is not None  # the listing is written again, in this encoding

@@ -159,9 +159,12 @@ def test_unchanged_tree_is_proven_fresh_and_a_stale_one_rewalked(ws: Path) -> No
     assert proof.freshness(ws, looked).entries == workspace.walk(ws)
 
 
-def test_a_listing_naming_paths_outside_the_tree_adds_nothing(ws: Path, tmp_path: Path) -> None:
+def test_a_listing_naming_paths_outside_the_tree_adds_nothing(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """index.walk is a cache anyone with the checkout can write (a pull request can commit one):
-    paths that climb out, or hang from nothing the walk keeps, never become entries."""
+    paths that climb out, or hang from nothing the walk keeps, are never even lstat'ed: such a
+    listing is refused whole, and the reader walks."""
     from conftest import age, read_walk, write_walk
 
     (tmp_path / "outside.txt").write_text("x")
@@ -177,6 +180,28 @@ def test_a_listing_naming_paths_outside_the_tree_adds_nothing(ws: Path, tmp_path
     listing["kinds"] = "".join(listing["kinds"][i] for i in order)
     listing["stats"] = [n for i in order for n in listing["stats"][4 * i : 4 * i + 4]]
     write_walk(ws, listing)
+    calls: list[str] = []
+    real = os.lstat
+    monkeypatch.setattr(os, "lstat", lambda path, *a, **k: (calls.append(str(path)), real(path, *a, **k))[1])
+    looked = proof.probe(ws)
+    monkeypatch.undo()
+    assert looked.key is None and looked.seen is None
+    assert not [c for c in calls if "outside" in c or "/.." in c or "nowhere" in c or "//x" in c]
+    assert proof.freshness(ws, looked).entries == workspace.walk(ws)
+
+
+def test_a_name_the_listing_got_wrong_does_not_hide_the_file_there(ws: Path) -> None:
+    """A listed path that is gone from a folder whose own facts did not change (a listing
+    written under another name for the file) means that folder is listed again."""
+    from conftest import age, read_walk, write_walk
+
+    age(ws)
+    saved.current(ws)
+    listing = read_walk(ws)
+    target = next(i for i, p in enumerate(listing["paths"]) if p.endswith("/run.yaml"))
+    listing["paths"][target] += "x"  # run.yamlx: sorts where run.yaml did, names nothing
+    write_walk(ws, listing)
     looked = proof.probe(ws)
     assert looked.key is None and looked.seen is not None
-    assert proof.freshness(ws, looked).entries == workspace.walk(ws)
+    walked = proof.freshness(ws, looked)
+    assert walked.entries == workspace.walk(ws)

@@ -17,12 +17,13 @@ import sys
 import time
 from array import array
 from itertools import islice
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strataml import atomic
 from strataml.lstats import lstat_facts
+from strataml.rootdir import MANAGED
 
 if TYPE_CHECKING:
     from strataml.workspace import Seen
@@ -111,6 +112,7 @@ def read_listing(root: Path) -> Listing | None:
         and set(kinds) <= {"f", "d"}
         and len(kinds) == len(paths)
         and len(facts) == 4 * len(paths)
+        and _walkable(paths)
     ):
         return None
     return Listing(
@@ -128,16 +130,35 @@ def read_listing(root: Path) -> Listing | None:
     )
 
 
+_PREFIXES = tuple(f"{top}/" for top in MANAGED)
+# A component no walk gives ('', '.', '..'): each as it can stand between two separators.
+_NOT_NAMES = tuple(f"{a}{name}{b}" for name in ("", ".", "..") for a in "/\0" for b in "/\0")
+
+
+def _walkable(paths: list[str]) -> bool:
+    """Whether every path is one a walk can give: below a managed folder, no empty, '.' or '..'
+    component. Checked before any of them is lstat'ed (a planted listing names no path
+    outside the workspace), each test one scan in C."""
+    if not paths:
+        return True
+    if not all(map(methodcaller("startswith", _PREFIXES), paths)):
+        return False
+    joined = "\0" + "\0".join(paths) + "\0"
+    return not any(part in joined for part in _NOT_NAMES)
+
+
 def encode_listing(body: dict[str, Any]) -> bytes:
     """index.walk's bytes: one JSON line (everything but the paths and their facts), then the
     paths joined by NUL, then the facts as little-endian int64. Parsing 30,000 paths and
     120,000 numbers as JSON took ~20 ms of every fresh reader; this, ~5 ms."""
-    paths = "\0".join(body["paths"]).encode("utf-8", "surrogateescape")
+    # The file system's encoding, as os.lstat encodes these names (a name read under one locale
+    # must come back as the same string; the header says which encoding wrote it).
+    paths = os.fsencode("\0".join(body["paths"]))
     facts = array("q", body["stats"])  # a list, or listing_body's array (copied in C)
     if sys.byteorder != "little":
         facts.byteswap()
     head = {k: v for k, v in body.items() if k not in ("paths", "stats", "blob")}
-    head.update(paths_bytes=len(paths), count=len(body["paths"]))
+    head.update(paths_bytes=len(paths), count=len(body["paths"]), encoding=sys.getfilesystemencoding())
     return json.dumps(head, separators=(",", ":")).encode("utf-8") + b"\n" + paths + facts.tobytes()
 
 
@@ -151,10 +172,12 @@ def decode_listing(raw: bytes) -> dict[str, Any] | None:
     size, count = head.pop("paths_bytes", None), head.pop("count", None)
     if type(size) is not int or type(count) is not int or not 0 <= size <= len(raw) - cut - 1:
         return None
+    if head.pop("encoding", None) != sys.getfilesystemencoding():
+        return None  # written under another locale: its names may not be these
     blob, packed = raw[cut + 1 : cut + 1 + size], raw[cut + 1 + size :]
     if len(packed) != 32 * count:
         return None
-    paths = blob.decode("utf-8", "surrogateescape").split("\0") if count else []
+    paths = os.fsdecode(blob).split("\0") if count else []
     if len(paths) != count or (not count and blob):
         return None
     facts = array("q", packed)
@@ -256,8 +279,6 @@ _TYPES = {"f": stat.S_IFREG, "d": stat.S_IFDIR}
 
 
 def _tops(root: Path) -> list[tuple[str, str, int, int, int, int]]:
-    from strataml.rootdir import MANAGED
-
     out = []
     for top in MANAGED:
         try:
