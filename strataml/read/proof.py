@@ -17,7 +17,7 @@ import sys
 import time
 from array import array
 from itertools import islice
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -112,7 +112,7 @@ def read_listing(root: Path) -> Listing | None:
         and set(kinds) <= {"f", "d"}
         and len(kinds) == len(paths)
         and len(facts) == 4 * len(paths)
-        and _walkable(paths)
+        and _walkable(body.get("blob", b""), len(paths))
     ):
         return None
     return Listing(
@@ -130,21 +130,21 @@ def read_listing(root: Path) -> Listing | None:
     )
 
 
-_PREFIXES = tuple(f"{top}/" for top in MANAGED)
-# A component no walk gives ('', '.', '..'): each as it can stand between two separators.
-_NOT_NAMES = tuple(f"{a}{name}{b}" for name in ("", ".", "..") for a in "/\0" for b in "/\0")
+_STARTS = tuple(f"\0{top}/".encode() for top in MANAGED)
 
 
-def _walkable(paths: list[str]) -> bool:
-    """Whether every path is one a walk can give: below a managed folder, no empty, '.' or '..'
-    component. Checked before any of them is lstat'ed (a planted listing names no path
-    outside the workspace), each test one scan in C."""
-    if not paths:
+def _walkable(blob: bytes, count: int) -> bool:
+    """Whether every one of the `count` NUL-joined paths in `blob` stays in the workspace: each
+    below a managed folder, none with a '..' component. Checked before any of them is lstat'ed
+    (a planted listing names nothing outside), each test one scan in C: no path holds a NUL, so
+    each match of a start marks one path. (Empty or '.' components cannot climb out; the rewalk
+    never makes them entries.)"""
+    if not count:
         return True
-    if not all(map(methodcaller("startswith", _PREFIXES), paths)):
+    padded = b"\0" + blob + b"\0"
+    if sum(padded.count(start) for start in _STARTS) != count:
         return False
-    joined = "\0" + "\0".join(paths) + "\0"
-    return not any(part in joined for part in _NOT_NAMES)
+    return b"/../" not in padded and b"/..\0" not in padded
 
 
 def encode_listing(body: dict[str, Any]) -> bytes:
