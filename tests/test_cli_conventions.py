@@ -126,6 +126,9 @@ def test_ctrl_c_in_a_run_exits_130_naming_the_cancelled_run(tmp_path: Path) -> N
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "SLEEPY_READY": str(ready)},
+        # A suite started as a background job of a shell without job control inherits SIGINT
+        # ignored, and Python then leaves it ignored: the child gets Ctrl-C as a terminal gives it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
