@@ -99,12 +99,12 @@ class Background:
         self._next = 0
         self._lock = threading.Lock()
         total = sum(i[2] for i in self._items)
-        cores = max(1, min(threads or _cores(), len(self._items)))
-        self._threads = 1 if total < PARALLEL_BYTES else cores
+        usable = max(1, min(threads or cores(), len(self._items)))
+        self._threads = 1 if total < PARALLEL_BYTES else usable
         self._pool: list[threading.Thread] = []
         self._helpers: list[_Helper] = []
-        if start > 0 and total >= PARALLEL_BYTES and cores > 1:
-            self._helpers = _Helper.start_all(self._items, cores, self._results, progress)
+        if start > 0 and total >= PARALLEL_BYTES and usable > 1:
+            self._helpers = _Helper.start_all(self._items, usable, self._results, progress)
         self._previous = sys.getswitchinterval()
         if self._helpers:
             self._items = []
@@ -250,7 +250,7 @@ _HOME = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_HELPERS = 8
 
 
-def _cores() -> int:
+def cores() -> int:
     """The cores this process may run on (a CI container's quota, not the host's count)."""
     try:
         count = len(os.sched_getaffinity(0))

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from itertools import chain
 from operator import attrgetter
 
+from strataml.hashing import cores
+
 FACTS = attrgetter("st_mode", "st_size", "st_mtime_ns", "st_ino", "st_ctime_ns")
 HELPED = 16_384  # below this many paths a helper's start costs more than it saves
 SHARE = 0.4  # of the paths, for the helper: it starts ~10 ms late
@@ -45,7 +47,7 @@ def lstat_facts(base: str, paths: Sequence[str], blob: bytes | None = None) -> l
     """(mode, size, mtime, inode, ctime) of each of `paths` (relative to `base`, which ends with
     a separator), flat and in order; None when one of them cannot be lstat'ed. `blob`: the paths
     already NUL-joined and encoded (os.fsencode), when the caller has them."""
-    helper = _Helper.start(base, paths, blob) if len(paths) >= HELPED and _two_cores() else None
+    helper = _Helper.start(base, paths, blob) if len(paths) >= HELPED and cores() >= 2 else None
     if helper is None:
         try:
             return _facts(base, paths)
@@ -69,13 +71,6 @@ def lstat_facts(base: str, paths: Sequence[str], blob: bytes | None = None) -> l
 
 def _facts(base: str, paths: Sequence[str]) -> list[int]:
     return list(chain.from_iterable(map(FACTS, map(os.lstat, [base + p for p in paths]))))
-
-
-def _two_cores() -> bool:
-    try:
-        return len(os.sched_getaffinity(0)) >= 2
-    except (AttributeError, OSError):
-        return (os.cpu_count() or 1) >= 2
 
 
 class _Helper:

@@ -14,7 +14,7 @@ from strataml import lstats
 @pytest.fixture
 def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
     monkeypatch.setattr(lstats, "HELPED", 1)  # the helper for any number of paths
-    monkeypatch.setattr(lstats, "_two_cores", lambda: True)
+    monkeypatch.setattr(lstats, "cores", lambda: 2)
     paths = []
     for i in range(40):
         folder = tmp_path / f"d{i:02}"
