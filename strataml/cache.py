@@ -75,6 +75,11 @@ class Cache:
         problems = tuple(LoadProblem(**p) for p in doc["problems"])
         return Loaded(doc["data"], problems, {}, source)
 
+    def knows(self, rel: str, key: Key) -> bool:
+        """Whether loaded() has `rel` at `key` (asked without decoding it)."""
+        hit = self._new_records.get(rel) or self._record(rel)
+        return bool(hit and hit[0] == key and hit[1])
+
     def put_loaded(self, rel: str, key: Key, loaded: Loaded) -> None:
         if self.enabled and not _racy(key):
             doc = {"data": loaded.data, "problems": [p.__dict__ for p in loaded.problems]}

@@ -261,6 +261,10 @@ class _Reader:
         self.base = str(root)
         self.deep: set[str] | None = None
         self.fallback: Callable[[str], str | None] | None = None
+        # Loads made ahead on two cores (strataml.preload), each taken once; and the documents
+        # among them the compiled schema check passed: workspace path -> (kind, that document).
+        self.preloaded: dict[str, Loaded] = {}
+        self.valid: dict[str, tuple[str, Any]] = {}
         # (folder, where its files are): a staged record's files, read under its final name.
         self.moved = (moved[0] + "/", moved[1] + "/") if moved else None
 
@@ -348,15 +352,19 @@ class _Reader:
                 except OSError:
                     pass
         if key is None or self.cache is None:
-            # Line numbers are read again only for files that get a finding: a line map for
-            # every record costs more memory than the records themselves, and time to make.
-            return load_file(path, lines=False)
+            return self._load(rel, path)
         cached = self.cache.loaded(rel, key, path)
         if cached is not None:
             return cached
-        loaded = load_file(path, lines=False)
+        loaded = self._load(rel, path)
         self.cache.put_loaded(rel, key, loaded)
         return loaded
+
+    def _load(self, rel: str, path: str) -> Loaded:
+        loaded = self.preloaded.pop(rel, None) if self.preloaded else None
+        # Line numbers are read again only for files that get a finding: a line map for
+        # every record costs more memory than the records themselves, and time to make.
+        return loaded if loaded is not None else load_file(path, lines=False)
 
 
 def _config_refused(what: str) -> Loaded:

@@ -191,7 +191,10 @@ class Context:
             cached = self.cache.schema_issues(rel, key)  # type: ignore[union-attr]
             if cached is not None:
                 return [SchemaIssue(tuple(path), message) for path, message in cached]
-        issues = schemas.validate(kind, data)
+        reader = self.workspace.reader
+        judged = reader.valid.pop(rel, None) if reader is not None and reader.valid else None
+        # (The very document strataml.preload found valid, not just an equal one.)
+        issues = [] if judged is not None and judged[0] == kind and judged[1] is data else schemas.validate(kind, data)
         if key is not None:
             self.cache.put_schema_issues(rel, key, [(list(i.path), i.message) for i in issues])  # type: ignore[union-attr]
         return issues
@@ -500,6 +503,10 @@ def _checked(
     early = _hash_early(root, entries, cache, progress)
     try:
         workspace = load(root, cache, entries, deep) if workspace is None else workspace
+        if deep is None and not options.since:  # a full run: every record will be loaded
+            from strataml.preload import preload
+
+            preload(workspace, cache)
         raw, stats, ctx = check(workspace, options, cache, progress, since, early)
     finally:
         if early is not None:

@@ -138,10 +138,16 @@ def _fast(kind: str) -> Any:
         return None
 
 
+def plainly_valid(kind: str, document: Any) -> bool:
+    """Whether the compiled check finds `document` valid (then validate() is []); False says
+    only that validate() has to look (without jsonschema, which a helper process never imports)."""
+    fast = _fast(kind)
+    return fast is not None and bool(fast(document))
+
+
 def validate(kind: str, document: Any) -> list[SchemaIssue]:
     """All schema violations of `document`, most specific first, in document order."""
-    fast = _fast(kind)
-    if fast is not None and fast(document):
+    if plainly_valid(kind, document):
         return []  # the compiled check agrees with jsonschema on valid documents (tested)
     issues = []
     for err in validator(kind).iter_errors(document):
