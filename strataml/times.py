@@ -15,6 +15,13 @@ def parse_time(text: str, *, end: bool = False) -> datetime | None:
     as the `end` of an inclusive interval (time ranges, split windows), as its last (TFC-0002)."""
     if not isinstance(text, str):
         return None
+    if len(text) == 20 and text[19] == "Z" and text[10] == "T":
+        # The form StrataML writes (2026-01-02T03:04:05Z): fromisoformat reads it as it is, in
+        # a seventh of the time (every run record holds three).
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return None
     raw = text.strip().replace(" ", "T", 1)
     if raw.endswith(("Z", "z")):
         raw = raw[:-1] + "+00:00"

@@ -74,6 +74,16 @@ def test_a_date_only_end_is_the_whole_day() -> None:
     assert parse_time("2024-01-09T06:00:00Z", end=True) == parse_time("2024-01-09T06:00:00Z")
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["2024-01-09T06:00:00Z", "2024-02-30T06:00:00Z", "2024-01-09T24:00:00Z", "2024-01-09T06:00:60Z",
+     "2024-01-09T06:0a:00Z", "2024-W02-2T06:00:00Z", "2024-01-09T06:00: 0Z", "\uff12024-01-09T06:00:0Z"],
+)
+def test_the_written_form_reads_as_any_other(text: str) -> None:
+    # The form StrataML writes takes a shorter way; it must read as the same text with +00:00.
+    assert parse_time(text) == parse_time(text[:-1] + "+00:00")
+
+
 def windows(ws: Path, **given: tuple[str, str]) -> None:
     edit_yaml(ws / SALES_SPEC, lambda d: d["split"]["windows"].update({k: {"start": a, "end": b} for k, (a, b) in given.items()}))
 
