@@ -35,12 +35,14 @@ HELPED = 1_500  # records to load below which a helper's start (~0.1 s of a core
 POLL = 16  # records this process loads between looks at what the helper has answered
 _HOME = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Its input: marshal of (folders for sys.path, [(kind, path), ...]); its answer: frames of a
+# Its input: marshal of (folders for sys.path, the file system encoding, [(kind, path), ...]); its answer: frames of a
 # 4-byte little-endian length and marshal of (index, data, problems, valid, whether the load
 # points back to its file), from the last record down.
+# Paths are text: the helper must read them in this process's file system encoding, or it
+# would open other files (spawn matches UTF-8 mode; serve() refuses to work in any other).
 _HELPER = (
-    "import sys, marshal; path, items = marshal.loads(sys.stdin.buffer.read()); sys.path[:0] = path; "
-    "from strataml.preload import serve; serve(items)"
+    "import sys, marshal; path, encoding, items = marshal.loads(sys.stdin.buffer.read()); sys.path += path; "
+    "from strataml.preload import serve; serve(items, encoding)"
 )
 
 Result = tuple[Loaded, bool]  # the load, and whether the compiled schema check passed it
@@ -86,7 +88,8 @@ def load_all(items: list[tuple[str, str]]) -> list[Result] | None:
     """Each (kind, path) loaded as load_file(path, lines=False) does, with whether its data
     passes the compiled schema check of `kind`; None when no helper could start."""
     search = _search_path()
-    helper = spawn.start(_HELPER, marshal.dumps((search, items)), "strataml-preload") if search else None
+    data = marshal.dumps((search, _encoding(), items))
+    helper = spawn.start(_HELPER, data, "strataml-preload") if search else None
     if helper is None:
         return None
     out: list[Result | None] = [None] * len(items)
@@ -170,10 +173,16 @@ def _search_path() -> list[str] | None:
     return [_HOME, os.path.dirname(os.path.dirname(spec.origin))]
 
 
-def serve(items: list[tuple[str, str]]) -> None:
+def _encoding() -> tuple[str, str]:
+    return sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+
+
+def serve(items: list[tuple[str, str]], encoding: tuple[str, str]) -> None:
     """The helper's work: records from the last down, a frame each as it is done."""
     import gc
 
+    if tuple(encoding) != _encoding():
+        sys.exit(3)  # its paths would name other files: the caller does the work
     gc.disable()  # nothing it makes is garbage until it exits
     out = sys.stdout.buffer
     for done, index in enumerate(range(len(items) - 1, -1, -1), 1):

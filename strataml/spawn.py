@@ -99,7 +99,9 @@ def start(script: str, data: bytes, name: str) -> Helper | None:
         fds += (answer, out)
         pid = os.posix_spawn(
             sys.executable,
-            [sys.executable, "-I", "-S", "-c", script],
+            # -I drops PYTHONUTF8: UTF-8 mode is passed on as this process has it (it sets the
+            # encoding of file names, of paths handed over as text).
+            [sys.executable, "-I", "-S", "-X", f"utf8={sys.flags.utf8_mode}", "-c", script],
             os.environ,
             file_actions=[
                 (os.POSIX_SPAWN_DUP2, memory, 0),

@@ -37,7 +37,11 @@ def test_no_lowercase_must_in_a_rule() -> None:
 
 def test_rules_checked_only_with_since_are_the_history_rules_and_say_so() -> None:
     marked = {code for code, rule in registry().items() if rule.needs_since}
-    emitted = {value for name, value in vars(history).items() if isinstance(value, str) and re.fullmatch(r"TFC\d{4}-[EWI]\d{3}", value)}
+    emitted = {
+        value
+        for name, value in vars(history).items()
+        if isinstance(value, str) and re.fullmatch(r"TFC\d{4}-[EWI]\d{3}", value)
+    }
     assert marked == emitted
     for code in marked:
         assert "Checked: only with `--since REF`" in registry()[code].body
@@ -76,8 +80,19 @@ def test_a_date_only_end_is_the_whole_day() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["2024-01-09T06:00:00Z", "2024-02-30T06:00:00Z", "2024-01-09T24:00:00Z", "2024-01-09T06:00:60Z",
-     "2024-01-09T06:0a:00Z", "2024-W02-2T06:00:00Z", "2024-01-09T06:00: 0Z", "\uff12024-01-09T06:00:0Z"],
+    [
+        "2024-01-09T06:00:00Z",
+        "2024-02-30T06:00:00Z",
+        "2024-01-09T24:00:00Z",
+        "2024-01-09T06:00:60Z",
+        "2024-01-09T06:0a:00Z",
+        "2024-W02-2T06:00:00Z",
+        "2024-01-09T06:00: 0Z",
+        "\uff12024-01-09T06:00:0Z",
+        "  20240109T06:00:00Z",
+        "\t\t2024W022T06:00:00Z",
+        "\u30002024-01-09T06:00:0Z",
+    ],
 )
 def test_the_written_form_reads_as_any_other(text: str) -> None:
     # The form StrataML writes takes a shorter way; it must read as the same text with +00:00.
@@ -85,7 +100,10 @@ def test_the_written_form_reads_as_any_other(text: str) -> None:
 
 
 def windows(ws: Path, **given: tuple[str, str]) -> None:
-    edit_yaml(ws / SALES_SPEC, lambda d: d["split"]["windows"].update({k: {"start": a, "end": b} for k, (a, b) in given.items()}))
+    edit_yaml(
+        ws / SALES_SPEC,
+        lambda d: d["split"]["windows"].update({k: {"start": a, "end": b} for k, (a, b) in given.items()}),
+    )
 
 
 def test_a_train_window_ending_on_a_date_overlaps_a_window_starting_later_that_day(ws: Path) -> None:
@@ -114,10 +132,12 @@ def test_experiment_specs_are_not_signed(ws: Path) -> None:
 def test_a_canonical_pointer_may_carry_extensions_as_the_contract_says() -> None:
     oid, ext = "a" * 64, "b" * 64
     written = lfs.format_pointer(oid, 12, [lfs.Extension(0, "foo", ext)])
-    assert written == f"version https://git-lfs.github.com/spec/v1\next-0-foo sha256:{ext}\noid sha256:{oid}\nsize 12\n".encode()
+    assert (
+        written
+        == f"version https://git-lfs.github.com/spec/v1\next-0-foo sha256:{ext}\noid sha256:{oid}\nsize 12\n".encode()
+    )
     assert lfs.parse(written).canonical
     assert "the extensions by\npriority" in documents()["TFC-0006-integrity.md"]
-
 
 
 def test_x_fields_pass_the_doctor_at_the_top_of_a_record_only(ws: Path) -> None:
@@ -127,14 +147,19 @@ def test_x_fields_pass_the_doctor_at_the_top_of_a_record_only(ws: Path) -> None:
     assert found(ws) == [("TFC0002-E001", SALES)]
 
 
-@pytest.mark.parametrize("declared,codes", [
-    ("strataml/dataset/v1.0", []),
-    ("strataml/dataset/v1.3", ["TFC0001-W002"]),
-    ("strataml/dataset/v1.03", ["TFC0001-E007"]),
-    ("strataml/dataset/v2", ["TFC0001-E007"]),
-    ("strataml/dataset/v1.1\n", ["TFC0001-E007"]),
-])
-def test_a_newer_minor_is_a_warning_and_its_known_fields_are_still_checked(ws: Path, declared: str, codes: list[str]) -> None:
+@pytest.mark.parametrize(
+    "declared,codes",
+    [
+        ("strataml/dataset/v1.0", []),
+        ("strataml/dataset/v1.3", ["TFC0001-W002"]),
+        ("strataml/dataset/v1.03", ["TFC0001-E007"]),
+        ("strataml/dataset/v2", ["TFC0001-E007"]),
+        ("strataml/dataset/v1.1\n", ["TFC0001-E007"]),
+    ],
+)
+def test_a_newer_minor_is_a_warning_and_its_known_fields_are_still_checked(
+    ws: Path, declared: str, codes: list[str]
+) -> None:
     edit_yaml(ws / SALES, lambda d: d.update(schema=declared, added_later={"any": "shape"}))
     expected = [(code, SALES) for code in codes]
     if not codes:
@@ -161,7 +186,9 @@ def test_a_workspace_can_pin_the_rules_its_strict_gate_enforces(ws: Path) -> Non
     # Rules of the pinned version stay what they were; an explicit override still wins.
     edit_yaml(ws / SALES, lambda d: d.update(digest="sha256:" + "ab" * 32))
     assert ("TFC0002-E002", "error") in [(f.code, f.severity) for f in engine.doctor(ws).findings]
-    edit_yaml(ws / "strataml.yaml", lambda d: d.update(doctor={"rules": "0.1.0", "severity": {"TFC0003-E004": "warning"}}))
+    edit_yaml(
+        ws / "strataml.yaml", lambda d: d.update(doctor={"rules": "0.1.0", "severity": {"TFC0003-E004": "warning"}})
+    )
     assert ("TFC0003-E004", "warning") in [(f.code, f.severity) for f in engine.doctor(ws).findings]
     edit_yaml(ws / "strataml.yaml", lambda d: d.update(doctor={"rules": "latest"}))
     assert ("TFC0001-E001", "strataml.yaml") in found(ws)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -181,3 +182,41 @@ def test_the_helper_imports_nothing_from_the_repository(
     assert preload.load_all(items) == _single(items)
     assert not marker.exists()
     assert os.getcwd() == str(many)
+
+
+def test_a_helper_reading_names_in_another_encoding_refuses(
+    many: Path, helped: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its paths would name other files: it does nothing, and this process does it all.
+    items = _items(many)
+    monkeypatch.setattr(preload, "_encoding", lambda: ("iso8859-1", "surrogateescape"))
+    real = preload._one
+    monkeypatch.setattr(preload, "_one", lambda kind, path: time.sleep(0.002) or real(kind, path))
+    answered = []
+    real_answered = preload._answered
+    monkeypatch.setattr(preload, "_answered", lambda *a: answered.append(r := real_answered(*a)) or r)  # type: ignore[arg-type]
+    assert preload.load_all(items) == _single(items)
+    assert set(answered) <= {len(items), None}  # not one record from the helper
+
+
+@pytest.mark.parametrize("mode", ["0", "1"])
+def test_a_helper_runs_in_the_utf8_mode_of_its_caller(mode: str) -> None:
+    # -I drops PYTHONUTF8, and the mode decides how file names are encoded.
+    script = (
+        "from strataml import spawn; h = spawn.start('import sys; print(sys.flags.utf8_mode, "
+        "sys.getfilesystemencoding())', b'', 'test'); print(h.read_all(100).decode().strip()); h.stop()"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(preload.__file__).parent.parent)}
+    out = subprocess.run([sys.executable, "-X", f"utf8={mode}", "-c", script], capture_output=True, text=True, env=env)
+    mine = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            f"utf8={mode}",
+            "-c",
+            "import sys; print(sys.flags.utf8_mode, sys.getfilesystemencoding())",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.strip() == mine.stdout.strip() and out.stdout.startswith(mode)
