@@ -98,7 +98,7 @@ class Background:
         self._progress = progress
         self._next = 0
         self._lock = threading.Lock()
-        total = sum(i[2] for i in self._items)
+        self.total = total = sum(i[2] for i in self._items)  # bytes
         usable = max(1, min(threads or cores(), len(self._items)))
         self._threads = 1 if total < PARALLEL_BYTES else usable
         self._pool: list[threading.Thread] = []

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from strataml.workspace import Workspace
 
 HELPED = 1_500  # records to load below which a helper's start (~0.1 s of a core) saves nothing
+# What a core does in a second, to weigh loading against the hashing that runs meanwhile.
+LOADS_PER_SECOND = 10_000
+HASHED_PER_SECOND = 1_500_000_000
 POLL = 16  # records this process loads between looks at what the helper has answered
 _HOME = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -48,11 +51,13 @@ _HELPER = (
 Result = tuple[Loaded, bool]  # the load, and whether the compiled schema check passed it
 
 
-def preload(workspace: Workspace, cache: Cache | None) -> int:
+def preload(workspace: Workspace, cache: Cache | None, hashing: int = 0) -> int:
     """Load (and check) every record the rules will load, on two cores; returns how many.
 
     Nothing happens (the rules load records one by one, as ever) below HELPED records, on one
-    core, when a helper cannot start, or for a workspace read through a staging folder or another tree."""
+    core, when a helper cannot start, for a workspace read through a staging folder or another
+    tree, or when the `hashing` (bytes) started meanwhile keeps every core busy for longer
+    than the loading takes (2,000 records beside 2 GB: a third process only adds its start)."""
     from strataml.cache import stat_key
 
     reader = workspace.reader
@@ -71,7 +76,8 @@ def preload(workspace: Workspace, cache: Cache | None) -> int:
         ):
             continue
         todo.append(record)
-    if len(todo) < HELPED or cores() < 2:
+    count = cores()
+    if len(todo) < HELPED or count < 2 or hashing / HASHED_PER_SECOND / count > len(todo) / LOADS_PER_SECOND:
         return 0
     items = [(record.kind, reader.fspath(record.meta)) for record in todo]
     results = load_all(items)

@@ -220,3 +220,11 @@ def test_a_helper_runs_in_the_utf8_mode_of_its_caller(mode: str) -> None:
         text=True,
     )
     assert out.stdout.strip() == mine.stdout.strip() and out.stdout.startswith(mode)
+
+
+def test_no_helper_while_hashing_keeps_every_core_busy(many: Path, helped: None) -> None:
+    from strataml.workspace import load
+
+    # 2 TB to hash beside ~90 records: a third process would only add its start.
+    assert preload.preload(load(many), None, hashing=2 * 10**12) == 0
+    assert preload.preload(load(many), None, hashing=10**6) == len(load(many).records)

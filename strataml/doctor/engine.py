@@ -541,7 +541,7 @@ def _checked(
         if deep is None and not options.since:  # a full run: every record will be loaded
             from strataml.preload import preload
 
-            preload(workspace, cache)
+            preload(workspace, cache, hashing=early.total if early is not None else 0)
         raw, stats, ctx = check(workspace, options, cache, progress, since, early)
     finally:
         if early is not None:
