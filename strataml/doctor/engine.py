@@ -332,8 +332,8 @@ def check(
     raw: list[Finding] = []
     repeats = Repeats()  # its last "rule" counts the findings it held back
     for rule in (*CHECKS, repeats.rest):
-        if rule is CHECKS[1] and ctx.scope is None and not options.since:
-            # The layout rule has loaded every record: what git is asked is known.
+        if rule is CHECKS[1]:
+            # The layout rule has loaded every record in scope: what git is asked is known.
             ctx.ask_git_ahead()
         for finding in repeats.admit(rule(ctx)):
             if finding.code not in known:
