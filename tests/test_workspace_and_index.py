@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
+
 from strataml import schemas
 from strataml.cli.main import run
 from strataml.doctor import engine
@@ -63,3 +65,26 @@ def test_index_counts_findings_per_node(ws: Path) -> None:
     doc = build(workspace, engine.run(workspace))
     node = next(n for n in doc["nodes"] if n["id"] == "dataset:flowers@1")
     assert node["findings"] == {"errors": 0, "warnings": 1, "infos": 0}
+
+
+@pytest.mark.parametrize(
+    "edges",
+    [
+        [{"from": "a", "kind": "input", "to": "b"}, {"from": "c", "kind": "input", "to": "d"}],
+        [{"from": "a},{b", "kind": "input", "to": "c"}, {"from": "d", "kind": "input", "to": "e"}],
+        [{"from": "a", "kind": [{}, {}], "to": "b"}, {"from": "c", "kind": "input", "to": "d"}],
+        [{"from": "a", "kind": [{}, {}], "to": "b"}, 5],
+        [{"from": "a", "kind": "input", "to": "b"}],
+    ],
+    ids=["flat", "boundary in a text", "nested", "not all mappings", "one"],
+)
+def test_dumps_writes_one_item_a_line_whatever_the_items_hold(edges: list[object]) -> None:
+    from strataml.read.build import _ENCODER
+
+    index = {"edges": edges, "findings": [], "nodes": [{"id": "x", "attrs": {"h": [{"a": 1}, {"b": 2}]}}]}
+    expected = "{\n"
+    expected += '  "edges": [\n' + ",\n".join("    " + _ENCODER.encode(e) for e in edges) + "\n  ],\n"
+    expected += '  "findings": [],\n'
+    expected += '  "nodes": [\n    ' + _ENCODER.encode(index["nodes"][0]) + "\n  ]\n}\n"
+    assert dumps(index) == expected
+    json.loads(dumps(index))
