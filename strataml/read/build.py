@@ -351,16 +351,23 @@ def finite(value: Any) -> Any:
             value if value - value == 0 else ("NaN" if value != value else ("Infinity" if value > 0 else "-Infinity"))
         )
     if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
+        return {k: v if type(v) in _PLAIN else finite(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [finite(v) for v in value]
+        return [v if type(v) in _PLAIN else finite(v) for v in value]
     return value
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})  # what finite() returns as it is: no call for most values
 
 
 def _attrs(record: Record) -> dict[str, Any]:
     """Every attribute of the record's metadata but the file lists (`files` holds those)."""
     data = record.data
-    attrs = {k: finite(v) for k, v in data.items() if k not in _NOT_ATTRS} if isinstance(data, dict) else {}
+    attrs = (
+        {k: v if type(v) in _PLAIN else finite(v) for k, v in data.items() if k not in _NOT_ATTRS}
+        if isinstance(data, dict)
+        else {}
+    )
     if record.kind == "dataset":
         attrs["files"] = len(record.files)
     if record.kind == "experiment" and isinstance(attrs.get("model"), dict):
