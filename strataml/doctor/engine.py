@@ -127,7 +127,8 @@ class Context:
 
     def ask_git_ahead(self) -> None:
         """Start asking git (git()) in a thread while other rules run: git works on another core
-        and the thread waits without the GIL, so a full run no longer waits ~0.1 s for it.
+        and the thread waits without the GIL, so the run does not wait for it (a reader's
+        recheck after one change: 75 -> 55 ms).
         The question is made here, from the records as they stand; the thread touches nothing else."""
         if self._git is not None or self._git_asked is not None or not self.options.use_git:
             return
@@ -332,8 +333,10 @@ def check(
     raw: list[Finding] = []
     repeats = Repeats()  # its last "rule" counts the findings it held back
     for rule in (*CHECKS, repeats.rest):
-        if rule is CHECKS[1]:
-            # The layout rule has loaded every record in scope: what git is asked is known.
+        if rule is CHECKS[1] and ctx.scope is not None:
+            # The layout rule has loaded every record in scope: what git is asked is known. (Not
+            # in a full run: git's answers for every file, held while the other rules run, raised
+            # its peak memory 280 -> 296 MB at 100,000 files, against the 300 MB it is held to.)
             ctx.ask_git_ahead()
         for finding in repeats.admit(rule(ctx)):
             if finding.code not in known:
