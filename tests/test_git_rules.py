@@ -273,6 +273,11 @@ def test_committed_pointer_git_lfs_accepts_is_not_content_in_git(repo: Path, tmp
     git(repo, "commit", "-qm", "pointer rewritten by another tool")
     clone = pointer_clone(repo, tmp_path)  # the smudge filter checks it out re-encoded, canonical
     assert codes(clone) == ["TFC0006-I010"]
+    # The same when a scope of records is checked (git is then asked while other rules run).
+    from strataml.workspace import load
+
+    raw, _stats, _ctx = engine.check(load(clone), engine.Options(), scope=frozenset({"dataset:weights@1"}))
+    assert [f.code for f in raw] == ["TFC0006-I010"]
 
 
 def test_canonical_pointer_parses_like_git_lfs_writes_it(repo: Path) -> None:

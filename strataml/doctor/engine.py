@@ -122,7 +122,8 @@ class Context:
             elif self.options.use_git:
                 # A GitError goes up as it is (exit 3), never a gate that quietly skipped its git rules.
                 # (Without git installed, the doctor command refuses before this: gitfacts.need_git.)
-                self._git = gitfacts.facts(self.workspace.root, *self._git_question()) or False
+                paths, expected, whole = self._git_question()
+                self._git = gitfacts.facts(self.workspace.root, paths, expected, whole=whole) or False
         return self._git or None  # type: ignore[return-value]
 
     def ask_git_ahead(self) -> None:
