@@ -359,6 +359,7 @@ def facts(
     root: Path,
     paths: list[str],
     expected: dict[str, tuple[str, int]] | None = None,
+    *,
     pointer_limit: int = 1024,
     whole: bool = True,
 ) -> GitFacts | None:
