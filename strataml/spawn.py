@@ -19,6 +19,7 @@ class Helper:
     def __init__(self, pid: int, answer: int) -> None:
         self.pid, self.answer = pid, answer
         self._done, self._status = False, -1
+        self._nonblocking = False
 
     def read_all(self, limit: int) -> bytes | None:
         """Everything it answers, once it exited with 0; None when it failed or said more than `limit` bytes."""
@@ -46,9 +47,8 @@ class Helper:
             return b"".join(chunks)
         except OSError:
             return None
-        return b"".join(chunks) if chunks else None  # end of its answer (more may be pending: asked again)
-
-    _nonblocking = False
+        # Its answer ended: what came before the end now, None when asked again.
+        return b"".join(chunks) if chunks else None
 
     def stop(self) -> None:
         """Close its answer and reap it, killed first unless it was reaped already."""
