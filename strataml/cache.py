@@ -68,17 +68,20 @@ class Cache:
 
     def loaded(self, rel: str, key: Key, source: Path | str) -> Loaded | None:
         """A cached load of `rel`; its line numbers are re-read from `source` only when asked for."""
-        hit = self._new_records.get(rel) or self._record(rel)
-        if not hit or hit[0] != key or not hit[1]:
+        text = self._loaded_text(rel, key)
+        if text is None:
             return None
-        doc = json.loads(hit[1])
+        doc = json.loads(text)
         problems = tuple(LoadProblem(**p) for p in doc["problems"])
         return Loaded(doc["data"], problems, {}, source)
 
     def knows(self, rel: str, key: Key) -> bool:
         """Whether loaded() has `rel` at `key` (asked without decoding it)."""
+        return self._loaded_text(rel, key) is not None
+
+    def _loaded_text(self, rel: str, key: Key) -> str | None:
         hit = self._new_records.get(rel) or self._record(rel)
-        return bool(hit and hit[0] == key and hit[1])
+        return hit[1] if hit and hit[0] == key and hit[1] else None
 
     def put_loaded(self, rel: str, key: Key, loaded: Loaded) -> None:
         if self.enabled and not _racy(key):

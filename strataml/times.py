@@ -18,7 +18,7 @@ def parse_time(text: str, *, end: bool = False) -> datetime | None:
         return None
     if len(text) == 20 and _WRITTEN.fullmatch(text):
         # The form StrataML writes: nothing below would change its text but the Z, which
-        # fromisoformat reads as +00:00 itself, in half the time (every run record holds three).
+        # fromisoformat reads as +00:00 itself, in a third of the time (a run record holds three).
         try:
             return datetime.fromisoformat(text)
         except ValueError:

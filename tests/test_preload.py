@@ -63,13 +63,23 @@ def test_a_full_run_finds_what_one_pass_finds(many: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(preload, "HELPED", 1)
     monkeypatch.setattr(preload, "cores", lambda: 2)
-    here, theirs = [], []
+    here, theirs = both_sides(monkeypatch)
+    helped = engine.doctor(many)
+    assert helped.findings == alone
+    assert theirs and 0 < len(here) < len(many_records(many))  # both sides loaded records
+
+
+def both_sides(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[int]]:
+    """This process slowed until the helper has answered (however slowly it starts on a busy
+    machine): (the paths loaded here, the marks of the helper's answers)."""
+    here: list[str] = []
+    theirs: list[int] = []
     real, answered = preload._one, preload._answered
 
     def slow(kind: str, path: str) -> preload.Result:
         here.append(path)
         if not theirs:
-            time.sleep(0.05)  # until the helper has answered, however slowly it starts on a busy machine
+            time.sleep(0.05)
         return real(kind, path)
 
     def counted(*args: object) -> int | None:
@@ -81,9 +91,7 @@ def test_a_full_run_finds_what_one_pass_finds(many: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(preload, "_one", slow)
     monkeypatch.setattr(preload, "_answered", counted)
     monkeypatch.setattr(preload, "POLL", 1)
-    helped = engine.doctor(many)
-    assert helped.findings == alone
-    assert theirs and 0 < len(here) < len(many_records(many))  # both sides loaded records
+    return here, theirs
 
 
 def many_records(root: Path) -> list[object]:
@@ -93,7 +101,10 @@ def many_records(root: Path) -> list[object]:
 
 
 def test_the_cache_keeps_what_the_helper_loaded(many: Path, helped: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    _here, theirs = both_sides(monkeypatch)
     first = engine.doctor(many, use_cache=True).findings
+    assert theirs  # the helper's loads went into the cache
+    monkeypatch.undo()
     run = many / "runs" / _run_id(1) / "run.yaml"
     run.write_text(run.read_text().replace("purpose: fixture", "purpose: changed"))
     age(many)
@@ -117,9 +128,11 @@ def _single(items: list[tuple[str, str]]) -> list[preload.Result]:
     return out
 
 
-def test_load_all_is_one_pass(many: Path, helped: None) -> None:
+def test_load_all_is_one_pass(many: Path, helped: None, monkeypatch: pytest.MonkeyPatch) -> None:
     items = _items(many)
+    here, theirs = both_sides(monkeypatch)
     assert preload.load_all(items) == _single(items)
+    assert theirs and len(here) < len(items)
 
 
 _FRAMES_THEN_DEATH = """\

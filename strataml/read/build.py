@@ -287,7 +287,8 @@ def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
 
 def _flat_lines(items: list[Any]) -> str | None:
     """The lines of a list of flat mappings (edges, findings), joined as dumps() writes them,
-    from one call to the C encoder instead of one per item (10,000 edges: 24 -> 6 ms). None
+    from one call to the C encoder instead of one per item (10,000 edges: dumps after a change
+    24 -> 18 ms). None
     when some text in them holds "},{" (the boundary is then not known to be one): each item
     is encoded on its own."""
     if set(map(type, items)) != {dict}:
