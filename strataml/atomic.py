@@ -218,14 +218,36 @@ def read_bytes(root: Path, rel: str | PurePosixPath, *, limit: int = MAX_READ) -
     read; a bigger file is TooLarge, never held."""
     try:
         with open_file(root, rel) as fh:
-            if os.fstat(fh.fileno()).st_size > limit:
-                raise _too_large(str(rel), limit)
-            data = fh.read(limit + 1)  # the file may grow after fstat: never more than this
+            data = read_upto(fh.fileno(), limit)
     except FileNotFoundError:
         return None
-    if len(data) > limit:
+    if data is None:
         raise _too_large(str(rel), limit)
     return data
+
+
+def read_upto(fd: int, limit: int) -> bytes | None:
+    """The content of the open file `fd`, or None when it holds more than `limit` bytes.
+
+    Reads what fstat says is there (plus one byte, to see it grew), never a `limit`-sized buffer:
+    asking for 4 MiB to read a 400-byte file costs an allocation and a release of 4 MiB, most
+    of the time of loading a small record."""
+    size = os.fstat(fd).st_size
+    if size > limit:
+        return None
+    chunks = []
+    total = 0
+    want = size + 1
+    while total <= limit:
+        chunk = os.read(fd, min(want, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        want = 1 << 16  # it grew after fstat (or a read came back short): small steps to the end
+    if total > limit:
+        return None
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _too_large(rel: str, limit: int) -> TooLarge:

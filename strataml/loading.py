@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from strataml.atomic import read_upto
+
 # PyYAML, imported on the first parse (see _yaml()): a warm run takes every document from the
 # cache, and importing PyYAML costs ~50 ms (its pure-Python reader compiles a large regex).
 yaml: Any = None
@@ -133,10 +135,16 @@ def load_file(path: Path | str, *, lines: bool = True) -> Loaded:
     if st.st_size > MAX_BYTES:
         return Loaded(None, (_too_large(st.st_size),))
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
+        # Non-blocking: a file swapped for a FIFO after the stat above reads as empty, never hangs.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            raw = read_upto(fd, MAX_BYTES)
+        finally:
+            os.close(fd)
     except OSError as exc:
         return Loaded(None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "fix the file's permissions"),))
+    if raw is None:  # it grew past the cap after the stat
+        return Loaded(None, (_too_large(MAX_BYTES + 1),))
     loaded = load_bytes(raw, json_syntax=path.endswith(".json"), lines=lines)
     return loaded if lines else Loaded(loaded.data, loaded.problems, {}, path)
 

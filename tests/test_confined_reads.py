@@ -144,6 +144,30 @@ def test_the_reader_refuses_links_special_files_and_too_much(tmp_path: Path) -> 
         assert caught.value.what == what
 
 
+def test_a_bounded_read_takes_what_is_there_and_never_more_than_the_bound(tmp_path: Path) -> None:
+    """read_upto reads what fstat says plus what arrives after it (a pipe's fstat says 0 bytes:
+    every byte of it came later), and gives up past the bound instead of holding more."""
+    for size, limit in ((0, 5), (5, 5), (6, 5), (70_000, 70_000), (70_001, 70_000)):
+        path = tmp_path / f"f{size}"
+        path.write_bytes(os.urandom(size))
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            got = atomic.read_upto(fd, limit)
+        finally:
+            os.close(fd)
+        assert got == (path.read_bytes() if size <= limit else None), (size, limit)
+    for size, limit in ((0, 5), (200_000, 200_000), (200_001, 200_000)):
+        read_end, write_end = os.pipe()
+        writer = subprocess.Popen([sys.executable, "-c", f"import os; os.write(1, bytes({size}))"], stdout=write_end)
+        os.close(write_end)
+        try:
+            got = atomic.read_upto(read_end, limit)
+        finally:
+            os.close(read_end)
+            writer.wait()
+        assert got == (bytes(size) if size <= limit else None), (size, limit)
+
+
 def test_a_ledger_that_is_a_symlink_outside_is_never_read(ws: Path, tmp_path: Path) -> None:
     from models_helpers import entries_for
 
