@@ -229,6 +229,22 @@ def merged(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return runs
 
 
+@pytest.fixture
+def lines(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many nodes each build wrote back as their saved lines, unparsed (build.Saved): the
+    path a reader takes after a change, whose rows come from the saved ones."""
+    counts: list[int] = []
+    real = build.build
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        index = real(*args, **kwargs)
+        counts.append(sum(type(n) is build.Saved for n in index["nodes"]))
+        return index
+
+    monkeypatch.setattr(build, "build", counting)
+    return counts
+
+
 def check_step(ws: Path) -> None:
     time.sleep(0.02)
     incremental, _ = saved.current(ws)
@@ -242,7 +258,8 @@ def check_step(ws: Path) -> None:
 @pytest.mark.parametrize("walk", ["rewalk", "walk"])
 @pytest.mark.parametrize("seed", range(int(os.environ.get("STRATAML_DIFF_SEEDS", "6"))))
 def test_incremental_index_equals_a_full_build_after_every_edit(
-    ws: Path, seed: int, walk: str, no_racy_window: None, kept: list[int], merged: list[bool], monkeypatch
+    ws: Path, seed: int, walk: str, no_racy_window: None, kept: list[int], merged: list[bool], lines: list[int],
+    monkeypatch,
 ) -> None:
     """`rewalk`: the changed paths come from the walk; `walk`: from every entry's facts."""
     if walk == "walk":
@@ -255,6 +272,7 @@ def test_incremental_index_equals_a_full_build_after_every_edit(
         check_step(ws)
     assert sum(kept) > 0, "no step kept a node: the incremental path was never taken"
     assert any(merged), "no doctor run was incremental"
+    assert sum(lines) > 0, "no build kept a node as its saved line"
 
 
 def test_signing_and_key_changes_are_taken_anew(ws: Path, tmp_path: Path, no_racy_window: None, kept: list[int]) -> None:

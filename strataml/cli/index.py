@@ -85,7 +85,7 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, mem
         click.echo(text, nl=False)
         return 0
     if output is None:
-        saved.save(root, built, text, None if timestamp else walked, volatile=volatile)
+        saved.save(root, built, text, None if timestamp else walked, volatile=volatile, previous=before)
         target = root / saved.INDEX
     else:
         target = Path(output)

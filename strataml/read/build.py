@@ -49,21 +49,60 @@ def unsigned() -> dict[str, Any]:
 MAX_SERIES, MAX_POINTS = 64, 10_000
 
 
+class Saved:
+    """A kept node that did not change at all: written back as the line it was read from."""
+
+    __slots__ = ("id", "line")
+
+    def __init__(self, ref: str, line: str) -> None:
+        self.id, self.line = ref, line
+
+
 @dataclass
 class Previous:
     """The last saved index and the walk it was built from: a record whose files (its folder's
     every entry, a model's ledger, an experiment's spec) show the same lstat facts keeps its
     node, and is not read. With the same config, keys and git index (`mergeable`), its findings
-    are the earlier run an incremental doctor run starts from."""
+    are the earlier run an incremental doctor run starts from.
 
-    nodes: dict[str, dict[str, Any]]
+    Read from its text with the rows saved beside it (`rows`), the nodes are not parsed at all
+    (`ids` and `lines` say which line is whose): a kept node is written back as its line, and
+    its row comes from the rows (see build's `Saved`). `nodes` parses them only when asked."""
+
     walk: tuple[list[str], str, list[int]]  # index.walk's paths, kinds (f/d) and flat lstat facts
-    findings: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # the earlier run's, when mergeable
     mergeable: bool = False
     edges: list[dict[str, Any]] = field(default_factory=list)
     lines: dict[str, str] = field(default_factory=dict)  # node id -> its line in the saved index, as it stands
     touched: set[str] | None = None  # paths new, gone or changed since (when the walk knew them)
+    parsed: dict[str, dict[str, Any]] | None = None  # the nodes, when the caller parsed them already
+    text: str = ""  # the saved index (to parse the nodes from, when asked)
+    ids: list[str] = field(default_factory=list)  # every node's id, in the saved order
+    saved_findings: list[dict[str, Any]] = field(default_factory=list)  # every finding saved, mergeable or not
+    rows: dict[str, tuple[str, dict[str, Any]]] | None = None  # node id -> (list, its saved row)
     _kept: tuple[Workspace, dict[str, dict[str, Any]]] | None = field(default=None, repr=False)
+
+    @cached_property
+    def nodes(self) -> dict[str, dict[str, Any]]:
+        """Node id -> the saved node, parsed (all of them: a build that cannot keep lines)."""
+        if self.parsed is not None:
+            return self.parsed
+        return {n["id"]: n for n in json.loads(self.text)["nodes"]}
+
+    @cached_property
+    def idset(self) -> frozenset[str]:
+        return frozenset(self.ids) if self.parsed is None else frozenset(self.parsed)
+
+    @property
+    def lazy(self) -> bool:
+        """Whether kept nodes can stay lines: read from the text, with the rows saved beside it."""
+        return self.rows is not None and self.parsed is None
+
+    def node(self, ref: str) -> dict[str, Any]:
+        """One saved node, parsed from its line (or taken from the parsed nodes)."""
+        if "nodes" in self.__dict__ or not self.lazy:
+            return self.nodes[ref]
+        return json.loads(self.lines[ref].strip().removesuffix(","))
 
     @cached_property
     def facts(self) -> dict[str, tuple[Any, ...]]:
@@ -75,12 +114,25 @@ class Previous:
             path: (names.get(kind, "?"), *stats[4 * i : 4 * i + 4]) for i, (path, kind) in enumerate(zip(paths, kinds))
         }
 
-    def reusable(self, workspace: Workspace) -> dict[str, dict[str, Any]]:
-        """Ref -> the previous node, for every record nothing it is built from changed."""
+    def reusable(self, workspace: Workspace) -> dict[str, Any]:
+        """Ref -> the previous node (a Saved line while the nodes are not parsed), for every
+        record nothing it is built from changed."""
         if self._kept is not None and self._kept[0] is workspace:
             return self._kept[1]
-        out = {}
+        out: dict[str, Any] = {}
         same = self._untouched(workspace) if self.touched is not None else self._same_facts(workspace)
+        if self.lazy:
+            # Unparsed, a node's path and kind are not checked against the record's: a record
+            # whose files did not change is the one its node was built from (a record that
+            # moved is in folders the walk found new; two records with one ref leave fewer
+            # rows than lines, and the nodes are parsed).
+            ids, lines = self.idset, self.lines
+            for record in workspace.records:
+                ref = str(record.ref)
+                if ref in ids and same(record):
+                    out[ref] = Saved(ref, lines[ref])
+            self._kept = (workspace, out)
+            return out
         for record in workspace.records:
             ref = str(record.ref)
             node = self.nodes.get(ref)
@@ -165,7 +217,7 @@ class Previous:
         def names() -> dict[str, list[str]]:
             return {ref: _named(node["kind"], node.get("attrs")) for ref, node in self.nodes.items()}
 
-        return Earlier(findings, set(self.nodes), links, names)
+        return Earlier(findings, set(self.idset), links, names)
 
 
 def _named(kind: Any, attrs: Any) -> list[str]:
@@ -197,22 +249,33 @@ def build(
             ledgers[name] = lifecycle.read(workspace.root, name)
     findings = sorted(report.findings, key=Finding.sort_key)
     owners = workspace.owners
-    counts: dict[str, dict[str, int]] = {
-        str(r.ref): {"errors": 0, "warnings": 0, "infos": 0} for r in workspace.records
-    }
-    for f in findings:
-        for owner in owners.of(f.path):
-            counts[owner][f.severity + "s"] += 1
-    nodes = [
-        _kept(kept[str(r.ref)], r, report, counts[str(r.ref)])
-        if str(r.ref) in kept
-        else _node(r, report, ledgers, counts[str(r.ref)], workspace)
-        for r in workspace.records
-    ]
-    ids = {n["id"] for n in nodes}
+    refs = [str(r.ref) for r in workspace.records]
+    counts = _counts(refs, ((f.path, f.severity) for f in findings), owners)
+    ids = set(refs)
+    lines = previous is not None and previous.lazy and ids == previous.idset
+    if previous is not None and not lines and any(type(v) is Saved for v in kept.values()):
+        kept = _parsed(kept, previous, workspace)  # records came or went: kept nodes are read after all
+    if lines:
+        assert previous is not None
+        # What the saved nodes counted: the saved findings on the same owners (a kept record's
+        # path, and so what it owns, is what it was).
+        before = _counts(refs, ((f["path"], f["severity"]) for f in previous.saved_findings), owners)
+        nodes = [
+            _unchanged(kept[ref], r, report, before[ref], counts[ref], previous)
+            if ref in kept
+            else _node(r, report, ledgers, counts[ref], workspace)
+            for ref, r in zip(refs, workspace.records)
+        ]
+    else:
+        nodes = [
+            _kept(kept[ref], r, report, counts[ref])
+            if ref in kept
+            else _node(r, report, ledgers, counts[ref], workspace)
+            for ref, r in zip(refs, workspace.records)
+        ]
     edges = set()
     again = list(workspace.records)
-    if previous is not None and ids == set(previous.nodes):
+    if previous is not None and ids == previous.idset:
         # The same records as before: a kept record's references resolve as they did.
         edges = {(e["from"], e["to"], e["kind"]) for e in previous.edges if e["to"] in kept}
         again = [r for r in workspace.records if str(r.ref) not in kept]
@@ -229,7 +292,7 @@ def build(
     index = {
         "schema": schemas.schema_id("index"),
         "workspace": workspace.name,
-        "nodes": sorted(nodes, key=lambda n: n["id"]),
+        "nodes": sorted(nodes, key=_node_id),
         "edges": [{"from": a, "to": b, "kind": k} for a, b, k in sorted(edges)],
         "findings": [f.as_dict() for f in findings],
     }
@@ -238,20 +301,118 @@ def build(
     return index
 
 
+def _node_id(node: Any) -> str:
+    return node.id if type(node) is Saved else node["id"]
+
+
+def _counts(refs: list[str], findings: Iterable[tuple[str, str]], owners: Any) -> dict[str, dict[str, int]]:
+    """Ref -> its findings counted by severity ((path, severity) pairs, on the records each is about)."""
+    counts = {ref: {"errors": 0, "warnings": 0, "infos": 0} for ref in refs}
+    for path, severity in findings:
+        for owner in owners.of(path):
+            if owner in counts:
+                counts[owner][severity + "s"] += 1
+    return counts
+
+
+def _parsed(kept: dict[str, Any], previous: Previous, workspace: Workspace) -> dict[str, dict[str, Any]]:
+    """`kept` with every Saved line read as its node, checked as a parsed node is (its path and kind)."""
+    out = {}
+    for record in workspace.records:
+        ref = str(record.ref)
+        if ref in kept:
+            node = previous.nodes[ref]
+            if node.get("path") == (record.folder or record.meta) and node.get("kind") == record.kind:
+                out[ref] = node
+    return out
+
+
+def tables_of(index: dict[str, Any], previous: Previous | None = None) -> dict[str, Any]:
+    """query.tables of a built index, whose unchanged nodes may still be Saved lines (`previous`'s)."""
+    from strataml.read.query import Graph, tables
+
+    if previous is None or not previous.lazy or not any(type(n) is Saved for n in index["nodes"]):
+        return tables(Graph(index))
+    return _spliced_tables(index, previous)
+
+
+class _Lookup:
+    """What query.row asks of a graph (a model's run, an experiment's runs), over Saved lines."""
+
+    def __init__(self, index: dict[str, Any], previous: Previous) -> None:
+        self._by_id = {_node_id(n): n for n in index["nodes"]}
+        self._previous = previous
+        self.down: dict[str, list[tuple[str, str]]] = {}
+        for e in index["edges"]:
+            if e["from"].startswith("experiment:"):
+                self.down.setdefault(e["from"], []).append((e["to"], e["kind"]))
+        self.nodes = self
+
+    def get(self, ref: str) -> dict[str, Any] | None:
+        node = self._by_id.get(ref)
+        return self._previous.node(ref) if type(node) is Saved else node
+
+
+def _spliced_tables(index: dict[str, Any], previous: Previous) -> dict[str, Any]:
+    """The rows of an unchanged node are its saved row, but for what reads other nodes: every
+    experiment (its runs) and a model whose run changed; the rest are made from their nodes."""
+    from strataml.read.query import KIND_OF_LIST, gates, row
+
+    saved_rows = previous.rows or {}
+    lists = {kind: what for what, kind in KIND_OF_LIST.items()}
+    out: dict[str, Any] = {what: [] for what in KIND_OF_LIST}
+    changed = {n["id"].split(":", 1)[1] for n in index["nodes"] if type(n) is not Saved}
+    lookup = _Lookup(index, previous)
+    experiments = []
+    for n in index["nodes"]:
+        if type(n) is Saved:
+            what, old = saved_rows[n.id]
+            if what in ("datasets", "runs") or (what == "models" and old.get("run") not in changed):
+                out[what].append(old)
+                continue
+            n = previous.node(n.id)
+        if n["kind"] == "experiment":
+            experiments.append(n)
+        out[lists[n["kind"]]].append(row(n, lookup))
+    out["gates"] = gates(experiments)
+    return out
+
+
+def _unchanged(
+    saved: Saved, record: Record, report: Report, before: dict[str, int], counts: dict[str, int], previous: Previous
+) -> Any:
+    """A kept node still a line: the line itself when its counts and signature are what it says
+    (`before`: what it counted, from the saved findings); else the node read and taken anew (see
+    _kept). The line is asked too, as a guard: it holds those counts."""
+    if before == counts and f'"findings":{_NONE if before == _ZERO else _ENCODER.encode(before)}' in saved.line:
+        if record.kind == "experiment":
+            return saved
+        signature = report.signatures.get(record.meta)
+        said = _UNSIGNED if signature is None else _ENCODER.encode(signature)
+        # "signature" is the last key of every other node (sorted): its value ends the line.
+        if saved.line.removesuffix(",").endswith(f'"signature":{said}}}'):
+            return saved
+    return _kept(previous.node(saved.id), record, report, counts)
+
+
 # One encoder: json.dumps with options builds a new one per call (~2 us each, 20,000 calls).
 _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_UNSIGNED = _ENCODER.encode(unsigned())
+_ZERO = {"errors": 0, "warnings": 0, "infos": 0}
+_NONE = _ENCODER.encode(_ZERO)
 
 
 def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
     """Sorted keys, one node or edge per line: byte-stable, diffable, and encoded by json's C
     encoder (an indented dump runs the pure-Python one, ~10x slower on 10k records). A node
-    that is `previous`'s own (kept unchanged) is written as the line it was read from."""
+    that is `previous`'s own (kept unchanged, or Saved) is written as the line it was read from."""
 
     one = _ENCODER.encode
+    parsed = previous is not None and (not previous.lazy or "nodes" in previous.__dict__)
 
     def saved_line(value: Any) -> str | None:
         """The line `previous` read this very node from (indented, maybe with its comma)."""
-        if previous is not None and isinstance(value, dict):
+        if parsed and previous is not None and isinstance(value, dict):
             line = previous.lines.get(value.get("id"))  # type: ignore[arg-type]
             if line is not None and previous.nodes.get(value["id"]) is value:
                 return line
@@ -271,7 +432,7 @@ def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
                 continue
             last = len(value) - 1
             for j, v in enumerate(value):
-                line = saved_line(v) if key == "nodes" else None
+                line = (v.line if type(v) is Saved else saved_line(v)) if key == "nodes" else None
                 if line is None:
                     pieces += ("    ", one(v), ",\n" if j < last else "\n")
                 elif line.endswith(","):  # a line kept as it was read: no copy made of it

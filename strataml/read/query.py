@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -121,59 +122,61 @@ def rows(graph: Graph, what: str) -> list[dict[str, Any]]:
     A row's cells are scalars (metrics and tags: maps of scalars, gates: a list of texts)
     whatever the record holds: a value of the wrong type is the doctor's finding, not a cell."""
     kind = KIND_OF_LIST[what]
-    out = []
-    for node in graph.nodes.values():
-        if node["kind"] != kind:
-            continue
-        a = node["attrs"]
-        row: dict[str, Any] = {"id": node["id"], "health": _health(node["findings"])}
-        if "workspace" in node:  # a federated index: which member the record comes from
-            row["workspace"] = node["workspace"]
-            if node.get("names"):  # a joined dataset is every naming member's (filter=workspace=...)
-                row["workspaces"] = sorted({n["workspace"] for n in node["names"]})
-        name, _, version = node["id"].split(":", 1)[1].partition("@")
-        row["name"] = name
-        if version:
-            row["version"] = version
-        if kind == "dataset":
-            row.update(
-                rows=_cell(a.get("rows")),
-                files=_cell(a.get("files")),
-                license=_cell(a.get("license")),
-                created=_cell(a.get("created_at")),
-            )
-        elif kind == "run":
-            row.update(
-                experiment=_short(_cell(a.get("experiment"))),
-                status=_cell(a.get("status")),
-                created=_cell(a.get("created_at")),
-            )
-            row["metrics"] = _cells(a.get("metrics"))
-        elif kind == "model":
-            gate = _map(a.get("gate"))
-            produced_by = _cell(a.get("produced_by"))
-            run = graph.nodes.get(produced_by) if isinstance(produced_by, str) else None
-            row.update(
-                state=_cell(a.get("state")),
-                gate=_cell(gate.get("status")),
-                run=_short(produced_by),
-                experiment=_short(_cell(run["attrs"].get("experiment"))) if run else None,
-                created=_cell(a.get("created_at")),
-            )
-            row["metrics"] = _cells(_map(a.get("evaluation")).get("metrics"))
-        else:
-            gates = a.get("gates")
-            row.update(
-                plugin=_cell(a.get("plugin")),
-                model=_cell(a.get("model_type")),
-                gates=[g for g in gates if isinstance(g, str)] if isinstance(gates, list) else [],
-            )
-            row["runs"] = sum(1 for other, _k in graph.down.get(node["id"], ()) if _kind_of(other) == "run")
-        if "signature" in node:
-            row["signed"] = node["signature"]["status"]
-            row["signers"] = [s["uid"] or s["fingerprint"] for s in node["signature"]["signers"]]
-        row["tags"] = _cells(a.get("tags"))
-        out.append(row)
+    return [row(node, graph) for node in graph.nodes.values() if node["kind"] == kind]
+
+
+def row(node: dict[str, Any], graph: Any) -> dict[str, Any]:
+    """One node's row; `graph` (a Graph, or what has its `nodes.get` and `down`) is asked only
+    for a model's run and an experiment's runs."""
+    kind = node["kind"]
+    a = node["attrs"]
+    out: dict[str, Any] = {"id": node["id"], "health": _health(node["findings"])}
+    if "workspace" in node:  # a federated index: which member the record comes from
+        out["workspace"] = node["workspace"]
+        if node.get("names"):  # a joined dataset is every naming member's (filter=workspace=...)
+            out["workspaces"] = sorted({n["workspace"] for n in node["names"]})
+    name, _, version = node["id"].split(":", 1)[1].partition("@")
+    out["name"] = name
+    if version:
+        out["version"] = version
+    if kind == "dataset":
+        out.update(
+            rows=_cell(a.get("rows")),
+            files=_cell(a.get("files")),
+            license=_cell(a.get("license")),
+            created=_cell(a.get("created_at")),
+        )
+    elif kind == "run":
+        out.update(
+            experiment=_short(_cell(a.get("experiment"))),
+            status=_cell(a.get("status")),
+            created=_cell(a.get("created_at")),
+        )
+        out["metrics"] = _cells(a.get("metrics"))
+    elif kind == "model":
+        gate = _map(a.get("gate"))
+        produced_by = _cell(a.get("produced_by"))
+        run = graph.nodes.get(produced_by) if isinstance(produced_by, str) else None
+        out.update(
+            state=_cell(a.get("state")),
+            gate=_cell(gate.get("status")),
+            run=_short(produced_by),
+            experiment=_short(_cell(run["attrs"].get("experiment"))) if run else None,
+            created=_cell(a.get("created_at")),
+        )
+        out["metrics"] = _cells(_map(a.get("evaluation")).get("metrics"))
+    else:
+        gates = a.get("gates")
+        out.update(
+            plugin=_cell(a.get("plugin")),
+            model=_cell(a.get("model_type")),
+            gates=[g for g in gates if isinstance(g, str)] if isinstance(gates, list) else [],
+        )
+        out["runs"] = sum(1 for other, _k in graph.down.get(node["id"], ()) if _kind_of(other) == "run")
+    if "signature" in node:
+        out["signed"] = node["signature"]["status"]
+        out["signers"] = [s["uid"] or s["fingerprint"] for s in node["signature"]["signers"]]
+    out["tags"] = _cells(a.get("tags"))
     return out
 
 
@@ -181,12 +184,13 @@ def tables(graph: Graph) -> dict[str, Any]:
     """Every list's rows, and each experiment's gates (the runs table's default metrics): what
     `strataml list` reads, saved beside the index so a fresh listing never parses the index."""
     out: dict[str, Any] = {what: rows(graph, what) for what in KIND_OF_LIST}
-    out["gates"] = {
-        n["id"].split(":", 1)[1]: n["attrs"].get("gates") or []
-        for n in graph.nodes.values()
-        if n["kind"] == "experiment"
-    }
+    out["gates"] = gates(n for n in graph.nodes.values() if n["kind"] == "experiment")
     return out
+
+
+def gates(experiments: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Each experiment's gates (its name -> the gated metrics), the runs table's default columns."""
+    return {n["id"].split(":", 1)[1]: n["attrs"].get("gates") or [] for n in experiments}
 
 
 def _kind_of(ref: str) -> str:
