@@ -378,3 +378,38 @@ def test_a_gitattributes_in_the_tree_means_a_full_run(ws: Path, no_racy_window: 
     (ws / "datasets/sales/.gitattributes").write_text("*.csv filter=lfs diff=lfs merge=lfs -text\n")
     check_step(ws)
     assert True not in merged
+
+
+def test_without_the_saved_rows_the_previous_index_is_parsed(ws: Path, no_racy_window: None, lines: list[int]) -> None:
+    """The nodes are kept as lines only beside the rows saved with them; a missing or damaged
+    rows file means the saved index is parsed, and the rebuild is the same."""
+    check_step(ws)
+    (ws / ".strataml/index.rows").write_text('{"datasets": []}')
+    edit_yaml(ws / RUN_META, lambda d: d.update(status="failed"))
+    check_step(ws)
+    assert lines[-2] == 0, "kept as lines without the rows they came with"
+    edit_yaml(ws / RUN_META, lambda d: d.update(status="succeeded"))
+    check_step(ws)
+    assert lines[-2] > 0, "the rows written by the last rebuild lend their lines again"
+
+
+def test_rows_are_written_one_a_line_and_read_back_whatever_they_hold() -> None:
+    rows = {
+        "key": "k",
+        "counts": {"nodes": 3, "edges": 0},
+        "datasets": [],
+        "experiments": [{"id": "experiment:e", "gates": [], "tags": {"t": "},{"}}],
+        "runs": [{"id": "run:a", "tags": {"x": "é\n"}, "metrics": {"m": 1.5}}, {"id": "run:b", "tags": {}}],
+        "models": [],
+        "gates": {"e": []},
+    }
+    text = saved.rows_text(rows)
+    assert json.loads(text) == rows
+    assert text.count("\n") == 2 + 3  # each list with rows: opened, one line a row, closed
+    assert saved._row_lines(text, rows) == {
+        "experiment:e": '{"gates":[],"id":"experiment:e","tags":{"t":"},{"}}',
+        "run:a": '{"id":"run:a","metrics":{"m":1.5},"tags":{"x":"\\u00e9\\n"}}',
+        "run:b": '{"id":"run:b","tags":{}}',
+    }
+    one_line = json.dumps(rows, sort_keys=True, separators=(",", ":"))  # as versions before wrote it
+    assert saved._row_lines(one_line, rows) == {}

@@ -80,6 +80,7 @@ class Previous:
     ids: list[str] = field(default_factory=list)  # every node's id, in the saved order
     saved_findings: list[dict[str, Any]] = field(default_factory=list)  # every finding saved, mergeable or not
     rows: dict[str, tuple[str, dict[str, Any]]] | None = None  # node id -> (list, its saved row)
+    row_lines: dict[str, str] = field(default_factory=dict)  # node id -> its row's line in index.rows
     _kept: tuple[Workspace, dict[str, dict[str, Any]]] | None = field(default=None, repr=False)
 
     @cached_property
@@ -426,7 +427,7 @@ def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
         value = index[key]
         if isinstance(value, list) and value:
             pieces.append(f"  {one(key)}: [\n")
-            flat = _flat_lines(value) if key != "nodes" else None
+            flat = flat_lines(value) if key != "nodes" else None
             if flat is not None:
                 pieces += ("    ", flat, "\n  ]", ",\n" if i < len(keys) - 1 else "\n}\n")
                 continue
@@ -446,18 +447,17 @@ def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
     return "".join(pieces)
 
 
-def _flat_lines(items: list[Any]) -> str | None:
-    """The lines of a list of flat mappings (edges, findings), joined as dumps() writes them,
-    from one call to the C encoder instead of one per item (10,000 edges: dumps after a change
-    24 -> 18 ms). None
-    when some text in them holds "},{" (the boundary is then not known to be one): each item
-    is encoded on its own."""
+def flat_lines(items: list[Any], indent: str = "    ", encode: Callable[[Any], str] = _ENCODER.encode) -> str | None:
+    """The lines of a list of mappings none of which holds a list of mappings (edges, findings,
+    rows), joined as dumps() writes them, from one call to the C encoder instead of one per item
+    (10,000 edges: dumps after a change 24 -> 18 ms). None when some text in them holds "},{"
+    (the boundary is then not known to be one): each item is encoded on its own."""
     if set(map(type, items)) != {dict}:
-        return None  # (with mappings only, every boundary is one "},{" and any other is inside one)
-    text = _ENCODER.encode(items)
+        return None  # (mappings only: every boundary is one "},{", and any other is inside a text)
+    text = encode(items)
     if text.count("},{") != len(items) - 1:
         return None
-    return text[1:-1].replace("},{", "},\n    {")
+    return text[1:-1].replace("},{", "},\n" + indent + "{")
 
 
 def _node(

@@ -113,7 +113,7 @@ def previous(root: Path, walked: Walked) -> Previous | None:
     walk = (listing.paths, listing.kinds, listing.stats)
     unparsed = _unparsed(root, text, listing.rows_sha256)
     if unparsed is not None:
-        ids, lines, edges, findings, rows = unparsed
+        ids, lines, edges, findings, rows, row_lines = unparsed
         return Previous(
             walk,
             findings if mergeable else [],
@@ -125,6 +125,7 @@ def previous(root: Path, walked: Walked) -> Previous | None:
             ids=ids,
             saved_findings=findings,
             rows=rows,
+            row_lines=row_lines,
         )
     try:
         index = json.loads(text)
@@ -145,12 +146,14 @@ def previous(root: Path, walked: Walked) -> Previous | None:
     )
 
 
-Unparsed = tuple[list[str], dict[str, str], list[dict[str, Any]], list[dict[str, Any]], dict[str, tuple[str, Any]]]
+Unparsed = tuple[
+    list[str], dict[str, str], list[dict[str, Any]], list[dict[str, Any]], dict[str, tuple[str, Any]], dict[str, str]
+]
 
 
 def _unparsed(root: Path, text: str, rows_sha256: Any) -> Unparsed | None:
     """The saved index without parsing its nodes: (node ids in order, id -> its line, edges,
-    findings, id -> (list, its saved row)), from the rows saved with it (their ids, in the
+    findings, id -> (list, its saved row), id -> its row's line), from the rows saved with it (their ids, in the
     nodes' order) and the edges and findings parsed where they stand; None when any of it is
     not what a save wrote (the caller parses the whole index)."""
     from strataml.read.query import KIND_OF_LIST
@@ -159,7 +162,8 @@ def _unparsed(root: Path, text: str, rows_sha256: Any) -> Unparsed | None:
         raw = atomic.read_bytes(root, ROWS, limit=MAX_INDEX_BYTES)
         if raw is None or hashlib.sha256(raw).hexdigest() != rows_sha256:
             return None
-        tables = json.loads(raw)
+        rows_text = raw.decode("utf-8")
+        tables = json.loads(rows_text)
     except (OSError, ValueError, RecursionError, atomic.Refused):
         return None
     if not isinstance(tables, dict) or not _rows_well_formed(tables):
@@ -185,7 +189,7 @@ def _unparsed(root: Path, text: str, rows_sha256: Any) -> Unparsed | None:
         },
     ):
         return None
-    return ids, lines, edges, findings, rows
+    return ids, lines, edges, findings, rows, _row_lines(rows_text, tables)
 
 
 def _lines_of(text: str, ids: list[str]) -> dict[str, str] | None:
@@ -481,11 +485,66 @@ def _prove(
         return None
     counts = {"nodes": len(index["nodes"]), "edges": len(index["edges"])}
     rows = {"key": walked.key, "counts": counts, **tables_of(index, previous)}
-    raw_rows = json.dumps(rows, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    raw_rows = rows_text(rows, previous).encode("utf-8")
     body.update(index_sha256=digest, rows_sha256=hashlib.sha256(raw_rows).hexdigest())
     atomic.write_bytes(root, ROWS, raw_rows)
     atomic.write_bytes(root, WALK, encode_listing(body))
     return rows
+
+
+_ROW = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
+def rows_text(rows: dict[str, Any], previous: Previous | None = None) -> str:
+    """index.rows: JSON with sorted keys, each row of a list on a line of its own, so that a
+    rebuild writes an unchanged row as the line it was read from (`previous`'s rows)."""
+    from strataml.read.build import flat_lines
+    from strataml.read.query import KIND_OF_LIST
+
+    saved = previous.rows if previous is not None and previous.rows is not None else {}
+    lines = previous.row_lines if previous is not None else {}
+    parts = []
+    for key in sorted(rows):
+        value = rows[key]
+        if key not in KIND_OF_LIST or not value:
+            parts.append(f"{_ROW(key)}:{_ROW(value)}")
+            continue
+        body = flat_lines(value, "", _ROW) if not lines else None  # nothing to keep: one encoder call
+        if body is None:
+            texts = []
+            for row in value:
+                kept = saved.get(row["id"])
+                line = lines.get(row["id"]) if kept is not None and kept[1] is row else None
+                texts.append(line if line is not None else _ROW(row))
+            body = ",\n".join(texts)
+        parts.append(f"{_ROW(key)}:[\n{body}\n]")
+    return "{" + ",".join(parts) + "}"
+
+
+def _row_lines(text: str, tables: dict[str, Any]) -> dict[str, str]:
+    """Row id -> its line in index.rows as rows_text() wrote it (without its comma); {} when
+    the text is not laid out so (an older, one-line file: every row is written anew)."""
+    from strataml.read.query import KIND_OF_LIST
+
+    lines = text.split("\n")
+    out: dict[str, str] = {}
+    at = 0
+    for what in sorted(KIND_OF_LIST):
+        items = tables[what]
+        if not items:
+            continue
+        if not lines[at].endswith(f'"{what}":['):
+            return {}
+        body = lines[at + 1 : at + 1 + len(items)]
+        if (
+            len(body) != len(items)
+            or at + 1 + len(items) >= len(lines)
+            or not lines[at + 1 + len(items)].startswith("]")
+        ):
+            return {}
+        out.update(zip((row["id"] for row in items), (line.removesuffix(",") for line in body)))
+        at += 1 + len(items)
+    return out
 
 
 def _key_file(text: str) -> dict[str, str]:
