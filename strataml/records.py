@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, NamedTuple
 
 from strataml.loading import Loaded
 from strataml.modelsigning import is_bundle_path
+from strataml.once import once
 from strataml.refs import Ref
 
 SIGNATURE_SUFFIX = ".asc"  # a detached, armoured signature beside the file it signs
@@ -57,18 +57,18 @@ class Record:
     # records never parses the others.
     reader: Callable[[], Loaded] = field(compare=False, repr=False)
 
-    @cached_property
+    @once
     def loaded(self) -> Loaded:
         return self.reader()
 
-    @cached_property
+    @once
     def data(self) -> dict[str, Any]:
         return self.loaded.data if isinstance(self.loaded.data, dict) else {}
 
     def line(self, *path: str | int) -> int | None:
         return self.loaded.line_of(path)
 
-    @cached_property
+    @once
     def pinned(self) -> frozenset[str]:
         """Workspace paths of the files the record pins."""
         return frozenset(f"{self.folder}/{f.path}" for f in self.files) if self.folder else frozenset()
@@ -82,7 +82,7 @@ class Record:
             return False
         return path.endswith(SIGNATURE_SUFFIX) or (self.kind == "model" and is_bundle_path(path))
 
-    @cached_property
+    @once
     def files(self) -> tuple[FileEntry, ...]:
         """Every file the record pins: dataset files, run and model artifacts."""
         key = {"dataset": "files", "run": "artifacts", "model": "artifacts"}.get(self.kind)
@@ -90,7 +90,7 @@ class Record:
             return ()
         return _file_entries(self.data.get(key), key)
 
-    @cached_property
+    @once
     def inputs(self) -> tuple[Input, ...]:
         return inputs_of(self.data)
 
@@ -99,7 +99,7 @@ class Record:
         value = self.data.get("digest")
         return value if isinstance(value, str) else None
 
-    @cached_property
+    @once
     def time_range(self) -> tuple[str, Window] | None:
         """(column, window) for time-stamped datasets."""
         tr = self.data.get("time_range")
@@ -107,7 +107,7 @@ class Record:
             return tr["column"], Window(tr["start"], tr["end"])
         return None
 
-    @cached_property
+    @once
     def windows(self) -> dict[str, Window]:
         """Split windows by name (train/val/test) for runs and experiments with a time split."""
         split = self.data.get("split")

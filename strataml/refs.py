@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property
+
+from strataml.once import once
 
 NAME_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?"
 VERSION_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,30}[A-Za-z0-9])?"
@@ -30,12 +31,12 @@ class Ref:
     def __str__(self) -> str:
         return self.text
 
-    @cached_property
+    @once
     def text(self) -> str:
         """The ref as written (made once: readers and rules ask for it on every record, often)."""
         return f"{self.kind}:{self.name}" + (f"@{self.version}" if self.version is not None else "")
 
-    @cached_property
+    @once
     def folded(self) -> str:
         """The form two refs collide under on case-insensitive or normalising filesystems."""
         return fold(self.text)

@@ -13,7 +13,7 @@ import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -21,6 +21,7 @@ from strataml import atomic
 from strataml.controls import find
 from strataml.errors import StrataError
 from strataml.loading import MAX_BYTES, SYNTAX, TOO_LARGE, Loaded, LoadProblem, load_bytes, load_file
+from strataml.once import once
 from strataml.records import SIGNATURE_SUFFIX, Record
 from strataml.refs import AmbiguousRef, Ref, RefError, closest, expand, fold, parse_ref
 from strataml.rootdir import CONFIG, MANAGED
@@ -86,25 +87,25 @@ class Workspace:
         data = self.config.data
         return str(data.get("name", self.root.name)) if isinstance(data, dict) else self.root.name
 
-    @cached_property
+    @once
     def owners(self) -> Owners:
         """Which records each finding's path is about (the doctor and the index count alike)."""
         from strataml.doctor.owners import Owners
 
         return Owners(self.records)
 
-    @cached_property
+    @once
     def _by_ref(self) -> dict[str, Record]:
         return {str(r.ref): r for r in self.records}
 
-    @cached_property
+    @once
     def _by_kind(self) -> dict[str, tuple[Record, ...]]:
         out: dict[str, list[Record]] = {}
         for r in self.records:
             out.setdefault(r.kind, []).append(r)
         return {k: tuple(v) for k, v in out.items()}
 
-    @cached_property
+    @once
     def _paths(self) -> list[str]:
         return list(self.entries)  # the walk's order: sorted
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from operator import methodcaller
 
 from strataml.cache import Cache
@@ -31,6 +30,7 @@ from strataml.doctor.finding import Finding, Report
 from strataml.doctor.rules.lineage import DANGLING, ref_fields
 from strataml.modelsigning import SUFFIX as BUNDLE_SUFFIX
 from strataml.modelsigning import is_bundle_path
+from strataml.once import once
 from strataml.refs import RefError, fold, parse_ref
 from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace
 
@@ -47,7 +47,7 @@ class Earlier:
     links: list[tuple[str, str]]  # (record, a record it names) for every reference that resolved then
     all_names: Callable[[], dict[str, list[str]]]  # record -> every ref it named, resolved or not
 
-    @cached_property
+    @once
     def names(self) -> dict[str, list[str]]:
         return self.all_names()
 

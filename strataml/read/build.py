@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from strataml import atomic, lfs, lifecycle, loading, schemas
 from strataml.doctor.finding import Finding, Report
 from strataml.doctor.incremental import Earlier
 from strataml.doctor.rules.lineage import ref_fields, refs_in
+from strataml.once import once
 from strataml.records import Record
 from strataml.refs import RefError, parse_ref
 from strataml.workspace import LEDGER, Entry, Workspace, record_folder
@@ -83,14 +83,14 @@ class Previous:
     row_lines: dict[str, str] = field(default_factory=dict)  # node id -> its row's line in index.rows
     _kept: tuple[Workspace, dict[str, dict[str, Any]]] | None = field(default=None, repr=False)
 
-    @cached_property
+    @once
     def nodes(self) -> dict[str, dict[str, Any]]:
         """Node id -> the saved node, parsed (all of them: a build that cannot keep lines)."""
         if self.parsed is not None:
             return self.parsed
         return {n["id"]: n for n in json.loads(self.text)["nodes"]}
 
-    @cached_property
+    @once
     def idset(self) -> frozenset[str]:
         return frozenset(self.ids) if self.parsed is None else frozenset(self.parsed)
 
@@ -105,7 +105,7 @@ class Previous:
             return self.nodes[ref]
         return json.loads(self.lines[ref].strip().removesuffix(","))
 
-    @cached_property
+    @once
     def facts(self) -> dict[str, tuple[Any, ...]]:
         """Path -> (kind, size, mtime, inode, ctime) as the last walk saw it (built when asked:
         a rewalk knows the changed paths without it)."""

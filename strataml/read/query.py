@@ -6,10 +6,10 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any
 
 from strataml.errors import StrataError
+from strataml.once import once
 from strataml.refs import AmbiguousRef, closest, expand
 from strataml.times import parse_time
 
@@ -50,7 +50,7 @@ class Graph:
             self.down.setdefault(e["from"], []).append((e["to"], e["kind"]))
             self.up.setdefault(e["to"], []).append((e["from"], e["kind"]))
 
-    @cached_property
+    @once
     def findings_by_node(self) -> dict[str, list[int]]:
         """Node id -> positions in the index's findings of those about it (the same owners the
         build counted them on), computed once for every reader."""
