@@ -19,6 +19,20 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_one_shot = False
+
+
+def one_shot(value: bool = True) -> None:
+    """Say this process ends when its command does (the command line; `strataml serve` says it
+    does not): then what bulk work leaves is frozen (gc.freeze) as it ends, not traversed by the
+    collector's next pass. Everything bulk work allocated is still in the youngest generation
+    then, and the first collection after it went through all of it: ~13 ms of a reader's
+    rebuild on 10k records, after a cycle that made it 34 ms was broken. Freed objects are freed
+    all the same; only garbage in cycles stays, until the process exits."""
+    global _one_shot
+    _one_shot = value
+
+
 def bulk(function: Callable[P, R]) -> Callable[P, R]:
     """`function` run with the collector paused (nested calls leave it to the outermost)."""
 
@@ -30,6 +44,8 @@ def bulk(function: Callable[P, R]) -> Callable[P, R]:
         try:
             return function(*args, **kwargs)
         finally:
+            if _one_shot:
+                gc.freeze()
             gc.enable()
 
     return paused

@@ -195,6 +195,9 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets a traceback reach the user unless asked."""
+    from strataml.nogc import one_shot
+
+    one_shot()
     code = run(argv)
     # What is left (the walk, caches) is freed at exit all the same; frozen, the collector's
     # last pass at shutdown does not traverse it first (~20 ms after a rebuild on 10k records).

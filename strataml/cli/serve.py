@@ -94,6 +94,9 @@ def serve(
     else:
         root = state.root()
         shown_root = str(root)
+    from strataml.nogc import one_shot
+
+    one_shot(False)  # a server keeps running: what each request leaves is collected as usual
     app = create_app(
         root,
         writable=not read_only,

@@ -347,7 +347,10 @@ class _Lookup:
         for e in index["edges"]:
             if e["from"].startswith("experiment:"):
                 self.down.setdefault(e["from"], []).append((e["to"], e["kind"]))
-        self.nodes = self
+
+    @property
+    def nodes(self) -> _Lookup:  # (not an attribute: a reference to itself would make a cycle)
+        return self
 
     def get(self, ref: str) -> dict[str, Any] | None:
         node = self._by_id.get(ref)
