@@ -16,7 +16,7 @@ import json
 import time
 from operator import itemgetter, methodcaller
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strataml import atomic
 from strataml.nogc import bulk
@@ -113,19 +113,19 @@ def previous(root: Path, walked: Walked) -> Previous | None:
     walk = (listing.paths, listing.kinds, listing.stats)
     unparsed = _unparsed(root, text, listing.rows_sha256)
     if unparsed is not None:
-        ids, lines, edges, findings, rows, row_lines = unparsed
         return Previous(
             walk,
-            findings if mergeable else [],
+            unparsed.findings if mergeable else [],
             mergeable,
-            edges,
-            lines,
+            unparsed.edges,
+            unparsed.lines,
             touched=walked.touched,
             text=text,
-            ids=ids,
-            saved_findings=findings,
-            rows=rows,
-            row_lines=row_lines,
+            ids=unparsed.ids,
+            saved_findings=unparsed.findings,
+            rows=unparsed.rows,
+            row_lines=unparsed.row_lines,
+            sections=unparsed.sections,
         )
     try:
         index = json.loads(text)
@@ -146,9 +146,14 @@ def previous(root: Path, walked: Walked) -> Previous | None:
     )
 
 
-Unparsed = tuple[
-    list[str], dict[str, str], list[dict[str, Any]], list[dict[str, Any]], dict[str, tuple[str, Any]], dict[str, str]
-]
+class Unparsed(NamedTuple):
+    ids: list[str]  # every node's, in the saved order
+    lines: dict[str, str]  # node id -> its line
+    edges: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    rows: dict[str, tuple[str, Any]]  # node id -> (its list, its saved row)
+    row_lines: dict[str, str]  # node id -> its row's line in index.rows
+    sections: dict[str, str]  # "edges", "findings" -> their lists' text as saved
 
 
 def _unparsed(root: Path, text: str, rows_sha256: Any) -> Unparsed | None:
@@ -173,9 +178,10 @@ def _unparsed(root: Path, text: str, rows_sha256: Any) -> Unparsed | None:
         return None  # one id twice: lines cannot be told apart by id
     ids = sorted(rows)
     lines = _lines_of(text, ids)
-    edges, findings = _section(text, "edges"), _section(text, "findings")
-    if lines is None or edges is None or findings is None:
+    edges_at, findings_at = _section(text, "edges"), _section(text, "findings")
+    if lines is None or edges_at is None or findings_at is None:
         return None
+    (edges, edges_text), (findings, findings_text) = edges_at, findings_at
     text_type: set[type] = {str}
     if not _shaped(edges, {"from": text_type, "to": text_type, "kind": text_type}) or not _shaped(
         findings,
@@ -189,7 +195,8 @@ def _unparsed(root: Path, text: str, rows_sha256: Any) -> Unparsed | None:
         },
     ):
         return None
-    return ids, lines, edges, findings, rows, _row_lines(rows_text, tables)
+    sections = {"edges": edges_text, "findings": findings_text}
+    return Unparsed(ids, lines, edges, findings, rows, _row_lines(rows_text, tables), sections)
 
 
 def _lines_of(text: str, ids: list[str]) -> dict[str, str] | None:
@@ -208,17 +215,18 @@ def _lines_of(text: str, ids: list[str]) -> dict[str, str] | None:
     return dict(zip(ids, body))
 
 
-def _section(text: str, key: str) -> list[Any] | None:
-    """The list under top-level `key`, parsed where it stands (build.dumps writes each top-level
-    key on a line of its own, two spaces in: no node line holds a raw line break)."""
+def _section(text: str, key: str) -> tuple[list[Any], str] | None:
+    """The list under top-level `key`, parsed where it stands, and its text (build.dumps writes
+    each top-level key on a line of its own, two spaces in: no node line holds a raw line break)."""
     at = text.find(f'\n  "{key}": ')
     if at < 0:
         return None
+    start = at + len(key) + 7
     try:
-        value, _end = json.JSONDecoder().raw_decode(text, at + len(key) + 7)
+        value, end = json.JSONDecoder().raw_decode(text, start)
     except (ValueError, RecursionError):
         return None
-    return value if isinstance(value, list) else None
+    return (value, text[start:end]) if isinstance(value, list) else None
 
 
 def _well_formed(index: Any) -> bool:
