@@ -618,6 +618,9 @@ def _classify(
         if entry.kind in OPAQUE:
             strays.append(_opaque(entry))  # nothing below it was read: no record, no other finding
             continue
+        slashes = rel.count("/")
+        if slashes > 2 or (slashes == 2 and not rel.startswith(("datasets/", "models/"))):
+            continue  # inside a record's folder (most entries): none of the cases below
         parts = rel.split("/")
         top = parts[0]
         depth = len(parts)
