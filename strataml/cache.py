@@ -168,6 +168,8 @@ class Cache:
                 rows = {r[0]: r[1:] for r in self._db.execute(f"SELECT path, {columns} FROM {table}")}
                 self._bulk[table] = rows
                 return rows.get(rel)
+            if not _storable(rel):
+                return None
             row = self._db.execute(f"SELECT {columns} FROM {table} WHERE path = ?", (rel,)).fetchone()
             return tuple(row) if row else None
         except sqlite3.Error as exc:
@@ -222,11 +224,11 @@ class Cache:
                     db.execute("INSERT INTO report VALUES (?, ?)", self._new_report)
                 db.executemany(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                    [(p, *k, sha) for p, (k, sha) in self._new_hashes.items()],
+                    [(p, *k, sha) for p, (k, sha) in self._new_hashes.items() if _storable(p)],
                 )
                 db.executemany(
                     "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(p, *k, loaded, issues) for p, (k, loaded, issues) in self._new_records.items()],
+                    [(p, *k, loaded, issues) for p, (k, loaded, issues) in self._new_records.items() if _storable(p)],
                 )
                 db.execute("COMMIT")
             finally:
@@ -239,6 +241,12 @@ class Cache:
         self._new_hashes.clear()
         self._new_records.clear()
         self._new_report = None
+
+
+def _storable(path: str) -> bool:
+    """SQLite holds UTF-8 text: a name that is not UTF-8 on disk (read as surrogate escapes) is
+    never cached, and checked anew each run."""
+    return path.isascii() or not any("\udc80" <= c <= "\udcff" for c in path)
 
 
 def _racy(key: Key) -> bool:

@@ -413,3 +413,76 @@ def test_rows_are_written_one_a_line_and_read_back_whatever_they_hold() -> None:
     }
     one_line = json.dumps(rows, sort_keys=True, separators=(",", ":"))  # as versions before wrote it
     assert saved._row_lines(one_line, rows) == {}
+
+
+def _reseal(ws: Path, text: str) -> None:
+    """index.json replaced by `text`, and index.walk and index.key made to vouch for it (what a
+    hand on this machine, or a committed .strataml/, could do): nothing but the sha256 ties them."""
+    import hashlib
+
+    from strataml.read import proof
+
+    (ws / saved.INDEX).write_text(text)
+    body = proof.decode_listing((ws / saved.WALK).read_bytes())
+    assert body is not None
+    body.pop("blob")
+    body["index_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    (ws / saved.WALK).write_bytes(proof.encode_listing(body))
+    (ws / saved.KEY).write_text(f"{body['key']} sha256={body['index_sha256']}\n")
+
+
+def test_a_saved_finding_of_no_known_severity_lends_nothing(ws: Path, no_racy_window: None, lines: list[int]) -> None:
+    check_step(ws)
+    text = (ws / saved.INDEX).read_text()
+    bogus = '{"code":"X","hint":"h","line":null,"message":"m","path":"datasets/sales/1","severity":"fatal"}'
+    assert '"findings": []' in text
+    _reseal(ws, text.replace('"findings": []', f'"findings": [\n    {bogus}\n  ]'))
+    edit_yaml(ws / RUN_META, lambda d: d.update(status="failed"))
+    check_step(ws)  # no KeyError: the saved index is parsed, and the rebuild is a full one's
+    assert lines[-2] == 0
+
+
+def test_a_saved_node_line_that_is_not_a_node_means_a_build_from_nothing(ws: Path, no_racy_window: None) -> None:
+    check_step(ws)
+    text = (ws / saved.INDEX).read_text()
+    rows = text.split("\n")
+    at = next(i for i, line in enumerate(rows) if '"id":"dataset:flowers@1"' in line)
+    rows[at] = '    {"id":"dataset:flowers@1", "forged": tru},'
+    _reseal(ws, "\n".join(rows))
+    edit_yaml(ws / RUN_META, lambda d: d.update(status="failed"))
+    check_step(ws)  # flowers is kept, its line does not say what it counted: read, refused, built anew
+    assert "forged" not in (ws / saved.INDEX).read_text()
+
+
+def test_two_records_with_one_ref_keep_no_node(ws: Path, no_racy_window: None) -> None:
+    """datasets/a@b/1 and datasets/a/b@1 are both dataset:a@b@1 (a collision finding): which one
+    changed cannot be told by ref, so the rebuild and the doctor's recheck start from nothing."""
+    shutil.copytree(ws / "datasets/sales/1", ws / "datasets/a@b/1")
+    check_step(ws)
+    shutil.copytree(ws / "datasets/sales/1", ws / "datasets/a/b@1")
+    edit_yaml(ws / "datasets/a/b@1/dataset.yaml", lambda d: d.update(description="second"))
+    check_step(ws)
+    shutil.rmtree(ws / "datasets/a@b")
+    check_step(ws)
+
+
+def test_a_file_name_that_is_not_utf8_is_escaped_in_the_index_and_never_cached(
+    ws: Path, no_racy_window: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Such a name reaches Python as surrogate escapes, which neither UTF-8 nor SQLite holds: the
+    index writes the JSON escape (\\udcff), the cache skips the name, readers work."""
+    from conftest import invoke
+
+    source = ws / "runs/20260101T000000Z-sales-forecast-a1b2c3"
+    target = os.fsencode(str(ws / "runs")) + b"/20260101T000000Z-x\xff"
+    try:
+        shutil.copytree(source, os.fsdecode(target))
+    except (OSError, UnicodeError):
+        pytest.skip("this file system does not take a name that is not UTF-8")
+    for _ in range(2):
+        code, out, err = invoke(ws, "list", "runs", capsys=capsys)
+        assert code == 0 and "20260101T000000Z-x\\xff" in out, err
+        check_step(ws)
+    raw = (ws / saved.INDEX).read_bytes()
+    assert b"\\udcff" in raw and raw.decode("utf-8")
+    assert any(n["id"].endswith("x\udcff") for n in json.loads(raw)["nodes"])

@@ -78,8 +78,9 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, mem
         return 0
     # As a reader does: only the folders that changed listed again, the rest kept from the last build.
     walked = proof.freshness(root, looked)
-    before = saved.previous(root, walked)
-    built, volatile = saved.made(root, utc_now() if timestamp else None, walked.entries, previous=before)
+    built, volatile, before = saved.rebuilt(
+        root, walked, saved.previous(root, walked), utc_now() if timestamp else None
+    )
     text = dumps(built, before)
     if output == "-":
         click.echo(text, nl=False)

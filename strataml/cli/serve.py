@@ -69,6 +69,9 @@ def serve(
     adds GET /api/v1/workspaces (every member: status, health, production models); refs are
     namespaced (team-a/run:ID); a member that changes is joined again within seconds.
     """
+    from strataml.nogc import one_shot
+
+    one_shot(False)  # a server keeps running: what it reads, first and per request, is collected as usual
     try:
         import uvicorn
 
@@ -94,9 +97,6 @@ def serve(
     else:
         root = state.root()
         shown_root = str(root)
-    from strataml.nogc import one_shot
-
-    one_shot(False)  # a server keeps running: what each request leaves is collected as usual
     app = create_app(
         root,
         writable=not read_only,

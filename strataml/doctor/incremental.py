@@ -66,6 +66,8 @@ def recheck(
     if any(path.endswith(SIGNATURE_SUFFIX) or is_bundle_path(path) for path in candidates):
         return None  # signatures: verdicts of the clock and of keys, judged whole
     current = {str(r.ref): r for r in workspace.records}
+    if len(current) != len(workspace.records):
+        return None  # two records with one ref (a collision finding): which one changed cannot be told
     same = set(unchanged) & set(current) & earlier.refs
     changed = (set(current) | earlier.refs) - same
     if len(changed) > max(50, MOST * len(current)):

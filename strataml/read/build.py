@@ -49,6 +49,10 @@ def unsigned() -> dict[str, Any]:
 MAX_SERIES, MAX_POINTS = 64, 10_000
 
 
+class Damaged(Exception):
+    """The previous index lent a node that is not one a build wrote: build from nothing."""
+
+
 class Saved:
     """A kept node that did not change at all: written back as the line it was read from."""
 
@@ -89,7 +93,14 @@ class Previous:
         """Node id -> the saved node, parsed (all of them: a build that cannot keep lines)."""
         if self.parsed is not None:
             return self.parsed
-        return {n["id"]: n for n in json.loads(self.text)["nodes"]}
+        try:
+            index = json.loads(self.text)
+        except (ValueError, RecursionError):
+            raise Damaged from None
+        nodes = index.get("nodes") if isinstance(index, dict) else None
+        if not isinstance(nodes, list) or not all(isinstance(n, dict) and isinstance(n.get("id"), str) for n in nodes):
+            raise Damaged
+        return {n["id"]: n for n in nodes}
 
     @once
     def idset(self) -> frozenset[str]:
@@ -101,10 +112,17 @@ class Previous:
         return self.rows is not None and self.parsed is None
 
     def node(self, ref: str) -> dict[str, Any]:
-        """One saved node, parsed from its line (or taken from the parsed nodes)."""
+        """One saved node, parsed from its line (or taken from the parsed nodes); Damaged when
+        the line is not the node it should be (its sha256 held, so it was written so on purpose)."""
         if "nodes" in self.__dict__ or not self.lazy:
             return self.nodes[ref]
-        return json.loads(self.lines[ref].strip().removesuffix(","))
+        try:
+            node = json.loads(self.lines[ref].strip().removesuffix(","))
+        except (ValueError, RecursionError):
+            raise Damaged from None
+        if not isinstance(node, dict) or node.get("id") != ref or not isinstance(node.get("attrs"), dict):
+            raise Damaged
+        return node
 
     @once
     def facts(self) -> dict[str, tuple[Any, ...]]:
@@ -241,7 +259,9 @@ def build(
     """The index of `workspace` under `report`; with `previous`, unchanged records keep their
     node (attributes, files, history, curves) and only their finding counts and signature are
     taken anew: byte-identical to a build from scratch, at a fraction of the reading."""
-    kept = previous.reusable(workspace) if previous is not None else {}
+    refs = [str(r.ref) for r in workspace.records]
+    # Two records with one ref (the layout rule's finding): a kept node cannot say whose it is.
+    kept = previous.reusable(workspace) if previous is not None and len(set(refs)) == len(refs) else {}
     ledgers: dict[str, lifecycle.Ledger] = {}
     # Only the ledgers the walk saw as files: a model without one is registered, and one that is
     # not a file is never read (the doctor reports it); opening 10k absent files costs ~0.2 s.
@@ -251,10 +271,9 @@ def build(
             ledgers[name] = lifecycle.read(workspace.root, name)
     findings = sorted(report.findings, key=Finding.sort_key)
     owners = workspace.owners
-    refs = [str(r.ref) for r in workspace.records]
     counts = _counts(refs, ((f.path, f.severity) for f in findings), owners)
     ids = set(refs)
-    lines = previous is not None and previous.lazy and ids == previous.idset
+    lines = bool(kept) and previous is not None and previous.lazy and ids == previous.idset
     if previous is not None and not lines and any(type(v) is Saved for v in kept.values()):
         kept = _parsed(kept, previous, workspace)  # records came or went: kept nodes are read after all
     if lines:
@@ -311,9 +330,10 @@ def _counts(refs: list[str], findings: Iterable[tuple[str, str]], owners: Any) -
     """Ref -> its findings counted by severity ((path, severity) pairs, on the records each is about)."""
     counts = {ref: {"errors": 0, "warnings": 0, "infos": 0} for ref in refs}
     for path, severity in findings:
+        key = severity + "s"
         for owner in owners.of(path):
-            if owner in counts:
-                counts[owner][severity + "s"] += 1
+            if owner in counts and key in counts[owner]:
+                counts[owner][key] += 1
     return counts
 
 
@@ -458,7 +478,12 @@ def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
         else:
             pieces.append(f"  {one(key)}: {one(value)}")
         pieces.append(",\n" if i < len(keys) - 1 else "\n}\n")
-    return "".join(pieces)
+    text = "".join(pieces)
+    if not text.isascii():  # (a flag on the string: no pass over it)
+        # A file name that is not UTF-8 on disk is read as surrogate escapes, which UTF-8 cannot
+        # hold: each is written as the JSON escape of its code point (\udcff), read back the same.
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _saved_list(previous: Previous, key: str) -> list[dict[str, Any]]:

@@ -88,6 +88,26 @@ def made(
     return build(workspace, report, generated_at, previous), report.volatile
 
 
+def rebuilt(
+    root: Path,
+    walked: Walked,
+    before: Previous | None,
+    generated_at: str | None = None,
+    use_cache: bool = True,
+) -> tuple[dict[str, Any], bool, Previous | None]:
+    """made() from `before` (the previous index), or from nothing when `before` lends a node that
+    is not one a build wrote (build.Damaged): (the index, whether it is volatile, what it was
+    built from)."""
+    from strataml.read.build import Damaged
+
+    try:
+        index, volatile = made(root, generated_at, walked.entries, use_cache=use_cache, previous=before)
+    except Damaged:
+        before = None
+        index, volatile = made(root, generated_at, walked.entries, use_cache=use_cache)
+    return index, volatile, before
+
+
 def previous(root: Path, walked: Walked) -> Previous | None:
     """The saved index with the walk it was built from (stale or not), when the two belong
     together (index.walk holds the index's sha256) and this version of strataml built them;
@@ -182,18 +202,7 @@ def _unparsed(root: Path, text: str, rows_sha256: Any) -> Unparsed | None:
     if lines is None or edges_at is None or findings_at is None:
         return None
     (edges, edges_text), (findings, findings_text) = edges_at, findings_at
-    text_type: set[type] = {str}
-    if not _shaped(edges, {"from": text_type, "to": text_type, "kind": text_type}) or not _shaped(
-        findings,
-        {
-            "code": text_type,
-            "path": text_type,
-            "message": text_type,
-            "hint": text_type,
-            "severity": text_type,
-            "line": {int, type(None)},
-        },
-    ):
+    if not _sections_shaped(edges, findings):
         return None
     sections = {"edges": edges_text, "findings": findings_text}
     return Unparsed(ids, lines, edges, findings, rows, _row_lines(rows_text, tables), sections)
@@ -234,13 +243,21 @@ def _well_formed(index: Any) -> bool:
     if not isinstance(index, dict):
         return False
     text: set[type] = {str}
+    return _shaped(
+        index.get("nodes"), {"id": text, "kind": text, "path": text, "attrs": {dict}, "findings": {dict}}
+    ) and _sections_shaped(index.get("edges"), index.get("findings"))
+
+
+def _sections_shaped(edges: Any, findings: Any) -> bool:
+    """The saved edges and findings have the shape a build wrote (a finding's severity one a run gives)."""
+    text: set[type] = {str}
     return (
-        _shaped(index.get("nodes"), {"id": text, "kind": text, "path": text, "attrs": {dict}, "findings": {dict}})
-        and _shaped(index.get("edges"), {"from": text, "to": text, "kind": text})
+        _shaped(edges, {"from": text, "to": text, "kind": text})
         and _shaped(
-            index.get("findings"),
+            findings,
             {"code": text, "path": text, "message": text, "hint": text, "severity": text, "line": {int, type(None)}},
         )
+        and {f["severity"] for f in findings} <= {"error", "warning", "info"}
     )
 
 
@@ -428,8 +445,7 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
                     return Resolved(index, text, False, until is not None, rows)
         except (OSError, ValueError, RecursionError, atomic.Refused):
             pass  # missing, damaged, refused or grown past reason: rebuild
-    before = previous(root, walked) if writable else None
-    index, volatile = made(root, entries=walked.entries, use_cache=writable, previous=before)
+    index, volatile, before = rebuilt(root, walked, previous(root, walked) if writable else None, use_cache=writable)
     text = dumps(index, before)
     rows = None
     if writable:
