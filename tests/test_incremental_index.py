@@ -454,6 +454,21 @@ def test_a_saved_node_line_that_is_not_a_node_means_a_build_from_nothing(ws: Pat
     assert "forged" not in (ws / saved.INDEX).read_text()
 
 
+def test_a_kept_line_a_row_needs_that_is_not_a_node_means_a_build_from_nothing(ws: Path, no_racy_window: None) -> None:
+    """An experiment's row is made anew from its node (its runs): a kept line that says what it
+    counted but is no node is refused there, after the build, and all of it is built anew."""
+    check_step(ws)
+    text = (ws / saved.INDEX).read_text()
+    rows = text.split("\n")
+    at = next(i for i, line in enumerate(rows) if line.startswith('    {"attrs"') and '"kind":"experiment"' in line)
+    ref = json.loads(rows[at].strip().removesuffix(","))["id"]
+    rows[at] = f'    {{"findings":{{"errors":0,"infos":0,"warnings":0}},"id":"{ref}", no}},'
+    _reseal(ws, "\n".join(rows))
+    edit_yaml(ws / RUN_META, lambda d: d.update(status="failed"))
+    check_step(ws)
+    assert ", no}" not in (ws / saved.INDEX).read_text()
+
+
 def test_two_records_with_one_ref_keep_no_node(ws: Path, no_racy_window: None) -> None:
     """datasets/a@b/1 and datasets/a/b@1 are both dataset:a@b@1 (a collision finding): which one
     changed cannot be told by ref, so the rebuild and the doctor's recheck start from nothing."""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from strataml.cli.main import State
 from strataml.cli.output import write_output
 from strataml.nogc import bulk
+
+if TYPE_CHECKING:
+    from strataml.read.build import Previous
 
 
 @click.command()
@@ -78,21 +82,22 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, mem
         return 0
     # As a reader does: only the folders that changed listed again, the rest kept from the last build.
     walked = proof.freshness(root, looked)
-    built, volatile, before = saved.rebuilt(
-        root, walked, saved.previous(root, walked), utc_now() if timestamp else None
-    )
-    text = dumps(built, before)
-    if output == "-":
-        click.echo(text, nl=False)
+
+    def finish(built: dict[str, Any], volatile: bool, before: Previous | None) -> int:
+        text = dumps(built, before)
+        if output == "-":
+            click.echo(text, nl=False)
+            return 0
+        if output is None:
+            saved.save(root, built, text, None if timestamp else walked, volatile=volatile, previous=before)
+            target = root / saved.INDEX
+        else:
+            target = Path(output)
+            write_output(target, text, root)
+        click.echo(f"Wrote {target} ({len(built['nodes'])} nodes, {len(built['edges'])} edges).", err=True)
         return 0
-    if output is None:
-        saved.save(root, built, text, None if timestamp else walked, volatile=volatile, previous=before)
-        target = root / saved.INDEX
-    else:
-        target = Path(output)
-        write_output(target, text, root)
-    click.echo(f"Wrote {target} ({len(built['nodes'])} nodes, {len(built['edges'])} edges).", err=True)
-    return 0
+
+    return saved.rebuilt(root, walked, saved.previous(root, walked), finish, utc_now() if timestamp else None)
 
 
 def _federate(state: State, members: list[str], output: str | None) -> int:

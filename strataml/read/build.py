@@ -496,7 +496,7 @@ def flat_lines(items: list[Any], indent: str = "    ", encode: Callable[[Any], s
     (10,000 edges: dumps after a change 24 -> 18 ms). None when some text in them holds "},{"
     (the boundary is then not known to be one): each item is encoded on its own."""
     if set(map(type, items)) != {dict}:
-        return None  # (mappings only: every boundary is one "},{", and any other is inside a text)
+        return None  # (mappings only: every boundary is one "},{", and any other makes the count differ)
     text = encode(items)
     if text.count("},{") != len(items) - 1:
         return None

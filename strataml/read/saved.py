@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from operator import itemgetter, methodcaller
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from strataml import atomic
 from strataml.nogc import bulk
@@ -35,6 +36,8 @@ from strataml.read.proof import (
 
 if TYPE_CHECKING:
     from strataml.read.build import Previous
+
+T = TypeVar("T")
 
 INDEX = ".strataml/index.json"
 KEY = ".strataml/index.key"
@@ -92,20 +95,23 @@ def rebuilt(
     root: Path,
     walked: Walked,
     before: Previous | None,
+    finish: Callable[[dict[str, Any], bool, Previous | None], T],
     generated_at: str | None = None,
     use_cache: bool = True,
-) -> tuple[dict[str, Any], bool, Previous | None]:
-    """made() from `before` (the previous index), or from nothing when `before` lends a node that
-    is not one a build wrote (build.Damaged): (the index, whether it is volatile, what it was
-    built from)."""
+) -> T:
+    """made() from `before` (the previous index), then `finish(index, volatile, what it was built
+    from)` (its text, its save); all of it again from nothing when `before` lent a node that is
+    not one a build wrote (build.Damaged: its sha256 held, so someone wrote it so)."""
     from strataml.read.build import Damaged
 
     try:
         index, volatile = made(root, generated_at, walked.entries, use_cache=use_cache, previous=before)
+        return finish(index, volatile, before)
     except Damaged:
-        before = None
-        index, volatile = made(root, generated_at, walked.entries, use_cache=use_cache)
-    return index, volatile, before
+        if before is None:
+            raise
+    index, volatile = made(root, generated_at, walked.entries, use_cache=use_cache)
+    return finish(index, volatile, None)
 
 
 def previous(root: Path, walked: Walked) -> Previous | None:
@@ -445,17 +451,20 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
                     return Resolved(index, text, False, until is not None, rows)
         except (OSError, ValueError, RecursionError, atomic.Refused):
             pass  # missing, damaged, refused or grown past reason: rebuild
-    index, volatile, before = rebuilt(root, walked, previous(root, walked) if writable else None, use_cache=writable)
-    text = dumps(index, before)
-    rows = None
-    if writable:
-        try:
-            rows = save(root, index, text, walked, volatile=volatile, previous=before)
-        except OSError:
-            pass  # a read-only checkout: the index lives for this command only
-        # (a symlink in .strataml/ is refused, exit 3, naming it: nothing is written through it)
-    plain = not any(type(n) is Saved for n in index["nodes"])
-    return Resolved(index if plain else None, text, True, volatile, rows)
+
+    def finish(index: dict[str, Any], volatile: bool, before: Previous | None) -> Resolved:
+        text = dumps(index, before)
+        rows = None
+        if writable:
+            try:
+                rows = save(root, index, text, walked, volatile=volatile, previous=before)
+            except OSError:
+                pass  # a read-only checkout: the index lives for this command only
+            # (a symlink in .strataml/ is refused, exit 3, naming it: nothing is written through it)
+        plain = not any(type(n) is Saved for n in index["nodes"])
+        return Resolved(index if plain else None, text, True, volatile, rows)
+
+    return rebuilt(root, walked, previous(root, walked) if writable else None, finish, use_cache=writable)
 
 
 def save(
