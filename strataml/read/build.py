@@ -156,9 +156,7 @@ class Previous:
         for record in workspace.records:
             ref = str(record.ref)
             node = self.nodes.get(ref)
-            if node is None or node.get("path") != (record.folder or record.meta) or node.get("kind") != record.kind:
-                continue
-            if same(record):
+            if node is not None and _fits(node, record) and same(record):
                 out[ref] = node
         self._kept = (workspace, out)
         return out
@@ -337,15 +335,18 @@ def _counts(refs: list[str], findings: Iterable[tuple[str, str]], owners: Any) -
     return counts
 
 
+def _fits(node: dict[str, Any], record: Record) -> bool:
+    """Whether a saved node is `record`'s: its path and kind (an unparsed line is known by its ref alone)."""
+    return node.get("path") == (record.folder or record.meta) and node.get("kind") == record.kind
+
+
 def _parsed(kept: dict[str, Any], previous: Previous, workspace: Workspace) -> dict[str, dict[str, Any]]:
-    """`kept` with every Saved line read as its node, checked as a parsed node is (its path and kind)."""
+    """`kept` with every Saved line read as its node, checked as a parsed node is (_fits)."""
     out = {}
     for record in workspace.records:
         ref = str(record.ref)
-        if ref in kept:
-            node = previous.nodes[ref]
-            if node.get("path") == (record.folder or record.meta) and node.get("kind") == record.kind:
-                out[ref] = node
+        if ref in kept and _fits(node := previous.nodes[ref], record):
+            out[ref] = node
     return out
 
 

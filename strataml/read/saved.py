@@ -164,7 +164,7 @@ def previous(root: Path, walked: Walked) -> Previous | None:
         index["findings"] if mergeable else [],
         mergeable,
         index["edges"],
-        _node_lines(text, index["nodes"]),
+        _lines_of(text, list(map(itemgetter("id"), index["nodes"])), named=False) or {},
         touched=walked.touched,
         parsed={n["id"]: n for n in index["nodes"]},
         text=text,
@@ -214,9 +214,12 @@ def _unparsed(root: Path, text: str, rows_sha256: Any) -> Unparsed | None:
     return Unparsed(ids, lines, edges, findings, rows, _row_lines(rows_text, tables), sections)
 
 
-def _lines_of(text: str, ids: list[str]) -> dict[str, str] | None:
-    """Node id -> its line, for `ids` in the saved order, when each line names its id."""
-    lines = text.split("\n")
+def _lines_of(text: str, ids: list[str], named: bool = True) -> dict[str, str] | None:
+    """Node id -> its line in the saved text as it stands there (indented, and with its comma
+    unless last: build.dumps writes one node per line, in order, and takes it back as it is),
+    for `ids` in the saved order; None when the text is not laid out so. `named`: each line must
+    also hold `"id":"ID"` (ids not from the parsed nodes: an id JSON writes escaped is not found)."""
+    lines = text.split("\n")  # one split of the whole text: no 9 MB slice copied first
     try:
         first = lines.index('  "nodes": [') + 1
     except ValueError:
@@ -224,8 +227,9 @@ def _lines_of(text: str, ids: list[str]) -> dict[str, str] | None:
     body = lines[first : first + len(ids)]
     if len(body) != len(ids) or first + len(ids) >= len(lines) or not lines[first + len(ids)].startswith("  ]"):
         return None
-    # Each line holds `"id":"ID"` (an id JSON writes escaped is not found: the index is parsed).
-    if not all(f'"id":"{ref}"' in line and line.startswith("    {") for ref, line in zip(ids, body)):
+    if not all(map(methodcaller("startswith", "    {"), body)):
+        return None
+    if named and not all(f'"id":"{ref}"' in line for ref, line in zip(ids, body)):
         return None
     return dict(zip(ids, body))
 
@@ -256,6 +260,8 @@ def _well_formed(index: Any) -> bool:
 
 def _sections_shaped(edges: Any, findings: Any) -> bool:
     """The saved edges and findings have the shape a build wrote (a finding's severity one a run gives)."""
+    from strataml.doctor.engine import SEVERITIES
+
     text: set[type] = {str}
     return (
         _shaped(edges, {"from": text, "to": text, "kind": text})
@@ -263,7 +269,7 @@ def _sections_shaped(edges: Any, findings: Any) -> bool:
             findings,
             {"code": text, "path": text, "message": text, "hint": text, "severity": text, "line": {int, type(None)}},
         )
-        and {f["severity"] for f in findings} <= {"error", "warning", "info"}
+        and {f["severity"] for f in findings} <= set(SEVERITIES)
     )
 
 
@@ -273,22 +279,6 @@ def _shaped(items: Any, fields: dict[str, set[type]]) -> bool:
     if not isinstance(items, list) or not set(map(type, items)) <= {dict}:
         return False
     return all(set(map(type, map(methodcaller("get", name), items))) <= types for name, types in fields.items())
-
-
-def _node_lines(text: str, nodes: list[dict[str, Any]]) -> dict[str, str]:
-    """Node id -> its line in the saved text as it stands there (indented, and with its comma
-    unless last: build.dumps writes one node per line, in order, and takes it back as it is)."""
-    lines = text.split("\n")  # one split of the whole text: no 9 MB slice copied first
-    try:
-        first = lines.index('  "nodes": [') + 1
-    except ValueError:
-        return {}
-    body = lines[first : first + len(nodes)]
-    if len(body) != len(nodes) or not all(map(methodcaller("startswith", "    {"), body)):
-        return {}
-    if first + len(nodes) >= len(lines) or not lines[first + len(nodes)].startswith("  ]"):
-        return {}
-    return dict(zip(map(itemgetter("id"), nodes), body))
 
 
 def fresh_text(root: Path, looked: Probe | None = None) -> tuple[str, dict[str, int]] | None:
