@@ -501,3 +501,22 @@ def test_a_file_name_that_is_not_utf8_is_escaped_in_the_index_and_never_cached(
     raw = (ws / saved.INDEX).read_bytes()
     assert b"\\udcff" in raw and raw.decode("utf-8")
     assert any(n["id"].endswith("x\udcff") for n in json.loads(raw)["nodes"])
+
+
+@pytest.mark.parametrize("threaded", [True, False])
+def test_the_saved_files_read_ahead_are_read_by_the_same_rules(tmp_path: Path, threaded: bool) -> None:
+    """What reading ahead met (a symlink where the index was) is raised where the index is asked for."""
+    import hashlib
+
+    from strataml import atomic
+
+    (tmp_path / ".strataml").mkdir()
+    (tmp_path / ".strataml/index.rows").write_text("rows")
+    (tmp_path / "elsewhere.json").write_text("{}")
+    (tmp_path / ".strataml/index.json").symlink_to(tmp_path / "elsewhere.json")
+    ahead = saved.Ahead(tmp_path, threaded=threaded)
+    with pytest.raises(atomic.Refused):
+        ahead.get(saved.INDEX)
+    expected = (b"rows", hashlib.sha256(b"rows").hexdigest())
+    assert ahead.get(saved.ROWS) == expected
+    assert ahead.get(saved.ROWS) == expected  # asked again: read again

@@ -41,6 +41,7 @@ class Walked(NamedTuple):
     tops: list[tuple[str, str, int, int, int, int]]  # each managed folder's lstat, taken before the walk
     touched: set[str] | None = None  # a rewalk's: the paths new, gone or changed since the last walk
     listing: Listing | None = None  # the saved listing a rewalk started from (read once)
+    ahead: Any = None  # saved.Ahead: the saved index and rows a rewalk's rebuild starts from, read meanwhile
 
 
 def freshness(root: Path, looked: Probe | None = None) -> Walked:
@@ -57,8 +58,11 @@ def freshness(root: Path, looked: Probe | None = None) -> Walked:
         seen = looked.seen
         # Past a tenth of the paths changed, one walk is as cheap and simpler.
         if sum(a != b for a, b in zip(seen.now, seen.before)) <= max(100, len(seen.paths) // 10):
+            from strataml.read.saved import Ahead
+
+            ahead = Ahead(root)
             entries, touched = rewalk(root, seen, changed)
-            return Walked(entries, keyed(context, entries), context, tops, touched, looked.listing)
+            return Walked(entries, keyed(context, entries), context, tops, touched, looked.listing, ahead)
     entries = walk(root)
     return Walked(entries, keyed(context, entries), context, tops)
 

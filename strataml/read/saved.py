@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from operator import itemgetter, methodcaller
@@ -127,9 +128,10 @@ def previous(root: Path, walked: Walked) -> Previous | None:
     listing = walked.listing or read_listing(root)
     if listing is None or listing.tool != tool_id() or not vouched(root, listing.key):
         return None
+    ahead = walked.ahead if isinstance(walked.ahead, Ahead) else Ahead(root, threaded=False)
     try:
-        raw = atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES)
-        if raw is None or hashlib.sha256(raw).hexdigest() != listing.index_sha256:
+        raw, digest = ahead.get(INDEX)
+        if raw is None or digest != listing.index_sha256:
             return None  # not the index this walk was saved with (replaced, damaged, another checkout's)
         text = raw.decode("utf-8")
     except (OSError, ValueError, atomic.Refused):
@@ -137,7 +139,7 @@ def previous(root: Path, walked: Walked) -> Previous | None:
     del raw
     mergeable = context is not None and listing.context == context and listing.until is None
     walk = (listing.paths, listing.kinds, listing.stats)
-    unparsed = _unparsed(root, text, listing.rows_sha256)
+    unparsed = _unparsed(ahead, text, listing.rows_sha256)
     if unparsed is not None:
         return Previous(
             walk,
@@ -172,6 +174,42 @@ def previous(root: Path, walked: Walked) -> Previous | None:
     )
 
 
+class Ahead:
+    """The saved index and rows with their sha256, as previous() needs them; read in a thread
+    from the start of a rewalk (`threaded`), which they overlap: reads and hashing let go of
+    the GIL, so they take the other core while the tree is walked again."""
+
+    def __init__(self, root: Path, threaded: bool = True) -> None:
+        self._root = root
+        self._read: dict[str, tuple[bytes | None, str | None] | Exception] = {}
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._thread = threading.Thread(target=self._all, daemon=True)
+            self._thread.start()
+
+    def _all(self) -> None:
+        for rel in (INDEX, ROWS):
+            self._one(rel)
+
+    def _one(self, rel: str) -> None:
+        try:
+            raw = atomic.read_bytes(self._root, rel, limit=MAX_INDEX_BYTES)
+            self._read[rel] = (raw, hashlib.sha256(raw).hexdigest() if raw is not None else None)
+        except Exception as exc:  # raised where it is asked for, as a read there would
+            self._read[rel] = exc
+
+    def get(self, rel: str) -> tuple[bytes | None, str | None]:
+        """(the content of `rel` or None when missing, its sha256); what reading it raised, raised."""
+        if self._thread is not None:
+            self._thread.join()
+        if rel not in self._read:  # (asked again: read again)
+            self._one(rel)
+        found = self._read.pop(rel)  # not held past its use: 9 MB on 10k records
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+
 class Unparsed(NamedTuple):
     ids: list[str]  # every node's, in the saved order
     lines: dict[str, str]  # node id -> its line
@@ -182,7 +220,7 @@ class Unparsed(NamedTuple):
     sections: dict[str, str]  # "edges", "findings" -> their lists' text as saved
 
 
-def _unparsed(root: Path, text: str, rows_sha256: Any) -> Unparsed | None:
+def _unparsed(ahead: Ahead, text: str, rows_sha256: Any) -> Unparsed | None:
     """The saved index without parsing its nodes: (node ids in order, id -> its line, edges,
     findings, id -> (list, its saved row), id -> its row's line), from the rows saved with it (their ids, in the
     nodes' order) and the edges and findings parsed where they stand; None when any of it is
@@ -190,8 +228,8 @@ def _unparsed(root: Path, text: str, rows_sha256: Any) -> Unparsed | None:
     from strataml.read.query import KIND_OF_LIST
 
     try:
-        raw = atomic.read_bytes(root, ROWS, limit=MAX_INDEX_BYTES)
-        if raw is None or hashlib.sha256(raw).hexdigest() != rows_sha256:
+        raw, digest = ahead.get(ROWS)
+        if raw is None or digest != rows_sha256:
             return None
         rows_text = raw.decode("utf-8")
         tables = json.loads(rows_text)
