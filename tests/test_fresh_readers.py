@@ -365,3 +365,31 @@ def test_a_listing_written_under_another_file_name_encoding_is_not_read(ws: Path
     _, rebuilt = saved.current(ws)
     assert not rebuilt  # walked, and the saved index was fresh all along
     assert proof.quick(ws) is not None  # the listing is written again, in this encoding
+
+
+def test_an_index_that_could_not_be_written_is_never_vouched_for(
+    ws: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The index is written in a thread while its proof is made: when that write fails, the error
+    reaches the caller (the reader goes on with the index in memory) and no key or proof is
+    written beside the index that is still there."""
+    from strataml import atomic
+
+    primed(ws)
+    real = atomic.write_bytes
+
+    def failing(root: Path, rel: object, data: bytes) -> None:
+        if str(rel) == saved.INDEX:
+            raise OSError(28, "No space left on device", str(rel))
+        real(root, rel, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(atomic, "write_bytes", failing)
+    (ws / RUN / "run.yaml").write_text((ws / RUN / "run.yaml").read_text().replace("succeeded", "failed"))
+    age(ws)
+    index, rebuilt = saved.current(ws)
+    assert rebuilt and any(n["id"] == RUN_REF and n["attrs"]["status"] == "failed" for n in index["nodes"])
+    for name in ("index.key", "index.walk", "index.rows"):
+        assert not (ws / ".strataml" / name).exists(), name
+    monkeypatch.setattr(atomic, "write_bytes", real)
+    assert cli(ws, "list", "runs", "--format", "json", capsys=capsys)[0] == 0
+    assert (ws / ".strataml/index.key").exists()

@@ -516,29 +516,59 @@ def save(
     for rel in (WALK, KEY, ROWS):  # never a fresh key beside an old index
         atomic.remove(root, rel)
     raw = text.encode("utf-8")  # encoded once: 100,000 nodes make ~100 MB
-    atomic.write_bytes(root, INDEX, raw)
-    digest = hashlib.sha256(raw).hexdigest()
-    del raw
-    key = walked.key if walked is not None else None
+    # Written (and fsynced) in a thread while its proof is made here: the write lets go of the GIL.
+    writing = _Writing(root, INDEX, raw)
+    try:
+        digest = hashlib.sha256(raw).hexdigest()
+        del raw
+        key = walked.key if walked is not None else None
+        until = int(time.time()) + VOLATILE_SECONDS if volatile else None
+        proof = _proof(index, digest, walked, until, previous) if key is not None else None  # type: ignore[arg-type]
+    finally:
+        writing.wait()
     if key is None:
         return None
-    until = int(time.time()) + VOLATILE_SECONDS if volatile else None
     # The index's sha256 ties the key to the very text it was saved with.
     atomic.write_text(root, KEY, key + (f" until={until}" if until else "") + f" sha256={digest}\n")
-    return _prove(root, index, digest, walked, until, previous)  # type: ignore[arg-type]
+    if proof is None:
+        return None
+    rows, raw_rows, listing = proof
+    atomic.write_bytes(root, ROWS, raw_rows)
+    atomic.write_bytes(root, WALK, listing)
+    return rows
 
 
-def _prove(
-    root: Path,
+class _Writing:
+    """atomic.write_bytes in a thread of its own; wait() returns when it is done, raising what it raised.
+    Not a daemon: an interrupted command still finishes the file (never a temp file left)."""
+
+    def __init__(self, root: Path, rel: str, data: bytes) -> None:
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, args=(root, rel, data))
+        self._thread.start()
+
+    def _write(self, root: Path, rel: str, data: bytes) -> None:
+        try:
+            atomic.write_bytes(root, rel, data)
+        except BaseException as exc:  # raised again by wait()
+            self._failed = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._failed is not None:
+            raise self._failed
+
+
+def _proof(
     index: dict[str, Any],
     digest: str,
     walked: Walked,
     until: int | None,
     previous: Previous | None = None,
-) -> dict[str, Any] | None:
-    """index.rows, then index.walk: what lets the next reader skip the walk and the index.
-    Returns the rows (None when nothing can be proven). (Rows are made anew from the index,
-    10,000 in ~30 ms, but for a rebuild's unchanged nodes: their saved rows.)"""
+) -> tuple[dict[str, Any], bytes, bytes] | None:
+    """(the rows, index.rows, index.walk): what lets the next reader skip the walk and the index
+    (None when nothing can be proven). (Rows are made anew from the index, 10,000 in ~30 ms,
+    but for a rebuild's unchanged nodes: their saved rows.)"""
     from strataml.read.build import tables_of
 
     body = listing_body(walked, until)
@@ -548,8 +578,18 @@ def _prove(
     rows = {"key": walked.key, "counts": counts, **tables_of(index, previous)}
     raw_rows = rows_text(rows, previous).encode("utf-8")
     body.update(index_sha256=digest, rows_sha256=hashlib.sha256(raw_rows).hexdigest())
+    return rows, raw_rows, encode_listing(body)
+
+
+def _prove(root: Path, index: dict[str, Any], digest: str, walked: Walked, until: int | None) -> dict[str, Any] | None:
+    """index.rows, then index.walk, for an index already saved and keyed; the rows (None when
+    nothing can be proven)."""
+    proof = _proof(index, digest, walked, until)
+    if proof is None:
+        return None
+    rows, raw_rows, listing = proof
     atomic.write_bytes(root, ROWS, raw_rows)
-    atomic.write_bytes(root, WALK, encode_listing(body))
+    atomic.write_bytes(root, WALK, listing)
     return rows
 
 
