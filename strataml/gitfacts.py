@@ -7,9 +7,11 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from strataml.errors import StrataError
 from strataml.rootdir import repo_top
@@ -156,8 +158,10 @@ def _argv(top: Path, args: Sequence[str]) -> list[str]:
 
 def _env() -> dict[str, str]:
     """The environment git runs in: ours, with git's messages in one language (callers match a
-    few of them, such as "unknown switch")."""
-    return {**os.environ, "LC_ALL": "C"}
+    few of them, such as "unknown switch"), and its output buffered: into a pipe, check-attr
+    --stdin otherwise writes (and wakes us) once per path, 0.11 s against 0.05 s for 20,000
+    paths. Every git command here is read to its end, none answers one request at a time."""
+    return {**os.environ, "LC_ALL": "C", "GIT_FLUSH": "0"}
 
 
 def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
@@ -373,22 +377,48 @@ def facts(
         return None
     top, git_dir = repo
     prefix = repo_prefix(root)
-    # As arguments (git ls-files has no --pathspec-from-file): a newline in a path cannot split them.
-    listed = b"".join(
-        _git(top, "ls-files", "-z", "--stage", "--", *chunk)
-        # whole: the workspace's folder; else a few records: their paths only
-        for chunk in _paths([prefix or "."] if whole else [prefix + p for p in paths])
-    ).split(b"\0")
-    # Routing first: only LFS-routed paths need their blob id kept; for the rest, being in
-    # the index is all that matters. (100,000 files make these outputs tens of MB.)
-    attrs = _git(
-        top,
-        "check-attr",
-        "-z",
-        "--stdin",
-        "filter",
-        stdin=b"".join((prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in paths),
-    )
+    # The index listing runs in a thread while git checks the attributes here: two processes
+    # at once, and each of our threads waits on its pipes without the GIL.
+    listing: dict[str, Any] = {}
+
+    def ls_files() -> None:
+        try:
+            # As arguments (git ls-files has no --pathspec-from-file): a newline in a path cannot split them.
+            listing["out"] = b"".join(
+                _git(top, "ls-files", "-z", "--stage", "--", *chunk)
+                # whole: the workspace's folder; else a few records: their paths only
+                for chunk in _paths([prefix or "."] if whole else [prefix + p for p in paths])
+            )
+        except BaseException as exc:  # raised below, in the caller's thread
+            listing["error"] = exc
+
+    thread = threading.Thread(target=ls_files, daemon=True)
+    thread.start()
+    attrs, failed = b"", None
+    try:
+        # Routing first: only LFS-routed paths need their blob id kept; for the rest, being in
+        # the index is all that matters. (100,000 files make these outputs tens of MB.)
+        attrs = _git(
+            top,
+            "check-attr",
+            "-z",
+            "--stdin",
+            "filter",
+            # Sorted: git keeps the attributes of the folders it is in and changes them as paths move
+            # on; in the rules' order (every metadata file, then every data file) it went through each
+            # folder twice: 0.09 s against 0.05 s for 20,000 paths.
+            stdin=b"".join((prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in sorted(paths)),
+        )
+    except GitError as exc:
+        failed = exc
+    finally:
+        thread.join()
+    # When both fail, the listing's error is the one told (as when they ran one after the other).
+    if "error" in listing:
+        raise listing["error"]
+    if failed is not None:
+        raise failed
+    listed = listing.pop("out").split(b"\0")
     # Every (path, "filter", value) triple matches, so the scan moves record by record: linear.
     # (A pattern matching only "lfs" rescans each other path from every byte: quadratic.)
     lfs = {
