@@ -393,3 +393,52 @@ def test_an_index_that_could_not_be_written_is_never_vouched_for(
     monkeypatch.setattr(atomic, "write_bytes", real)
     assert cli(ws, "list", "runs", "--format", "json", capsys=capsys)[0] == 0
     assert (ws / ".strataml/index.key").exists()
+
+
+_SLOW_FSYNC_THEN_CTRL_C = """
+import os, signal, stat, sys, threading, time
+real = os.fsync
+def slow(fd):
+    if stat.S_ISREG(os.fstat(fd).st_mode) and os.fstat(fd).st_size > 1000:  # the index
+        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+        time.sleep(3)
+    real(fd)
+os.fsync = slow
+from strataml.cli.main import main
+main(["-C", sys.argv[1], "list", "runs"])
+"""
+
+
+def test_ctrl_c_while_the_index_is_written_leaves_no_temp_file(ws: Path) -> None:
+    """The index is written in the reader's own thread (its proof is made aside): Ctrl-C while it
+    is written (here during a slow fsync) removes the temp file, as any write does, and the
+    command exits 130. (Written in a thread of its own, it was still being written when the
+    interrupt reached the command, which exited and left it.)"""
+    import subprocess
+    import sys
+
+    primed(ws)
+    (ws / RUN / "run.yaml").write_text((ws / RUN / "run.yaml").read_text().replace("succeeded", "failed"))
+    age(ws)
+    done = subprocess.run([sys.executable, "-c", _SLOW_FSYNC_THEN_CTRL_C, str(ws)], capture_output=True, text=True)
+    assert done.returncode == 130, done.stderr
+    assert [p.name for p in (ws / ".strataml").iterdir() if p.name.startswith(".")] == []
+    index, rebuilt = saved.current(ws)
+    assert rebuilt and any(n["id"] == RUN_REF and n["attrs"]["status"] == "failed" for n in index["nodes"])
+
+
+def test_what_is_read_ahead_for_a_previous_index_that_lends_nothing_is_let_go(ws: Path) -> None:
+    """A rewalk reads the saved index and rows ahead only for a listing this strataml wrote, and
+    previous() keeps none of it once it turned the index down (9 MB per 10k records, held
+    through the rebuild otherwise)."""
+    primed(ws)
+    index = ws / ".strataml/index.json"
+    index.write_bytes(index.read_bytes().replace(b"  ]", b" ]", 1))  # not the index the walk was saved with
+    (ws / RUN / "run.yaml").write_text((ws / RUN / "run.yaml").read_text() + "\n")
+    age(ws)
+    looked = proof.probe(ws)
+    walked = proof.freshness(ws, looked, ahead=True)
+    assert isinstance(walked.ahead, saved.Ahead)
+    assert saved.previous(ws, walked) is None
+    assert walked.ahead._aside is None and walked.ahead._read == {}
+    assert proof.freshness(ws, looked).ahead is None  # not asked for: nothing read

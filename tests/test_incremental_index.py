@@ -264,7 +264,7 @@ def test_incremental_index_equals_a_full_build_after_every_edit(
     """`rewalk`: the changed paths come from the walk; `walk`: from every entry's facts."""
     if walk == "walk":
         real = saved.freshness
-        monkeypatch.setattr(saved, "freshness", lambda root, looked=None: real(root))
+        monkeypatch.setattr(saved, "freshness", lambda root, looked=None, ahead=False: real(root))
     rng = random.Random(seed)
     saved.current(ws)
     for _step in range(20):

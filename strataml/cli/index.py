@@ -81,7 +81,7 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, mem
         click.echo(f"{verb} {target} ({counts['nodes']} nodes, {counts['edges']} edges).", err=True)
         return 0
     # As a reader does: only the folders that changed listed again, the rest kept from the last build.
-    walked = proof.freshness(root, looked)
+    walked = proof.freshness(root, looked, ahead=True)
 
     def finish(built: dict[str, Any], volatile: bool, before: Previous | None) -> int:
         text = dumps(built, before)

@@ -44,9 +44,11 @@ class Walked(NamedTuple):
     ahead: Any = None  # saved.Ahead: the saved index and rows a rewalk's rebuild starts from, read meanwhile
 
 
-def freshness(root: Path, looked: Probe | None = None) -> Walked:
+def freshness(root: Path, looked: Probe | None = None, ahead: bool = False) -> Walked:
     """Walk the tree and key it (the managed folders' own lstat first, for index.walk). With what
-    probe() saw of the last walk, only folders whose lstat changed are listed again (rewalk)."""
+    probe() saw of the last walk, only folders whose lstat changed are listed again (rewalk).
+    `ahead`: the caller goes on to saved.resolve(), which reads the saved index and rows: read
+    them meanwhile (saved.Ahead), when this strataml wrote them."""
     from strataml.snapshot import context_key, keyed
     from strataml.workspace import rewalk, walk
 
@@ -60,9 +62,10 @@ def freshness(root: Path, looked: Probe | None = None) -> Walked:
         if sum(a != b for a, b in zip(seen.now, seen.before)) <= max(100, len(seen.paths) // 10):
             from strataml.read.saved import Ahead
 
-            ahead = Ahead(root)
+            listing = looked.listing
+            reading = Ahead(root) if ahead and listing is not None and listing.tool == tool_id() else None
             entries, touched = rewalk(root, seen, changed)
-            return Walked(entries, keyed(context, entries), context, tops, touched, looked.listing, ahead)
+            return Walked(entries, keyed(context, entries), context, tops, touched, listing, reading)
     entries = walk(root)
     return Walked(entries, keyed(context, entries), context, tops)
 

@@ -11,6 +11,7 @@ After a change, the previous index lends the nodes and findings of what did not 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable
 from operator import itemgetter, methodcaller
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from strataml import atomic
 from strataml.nogc import bulk
@@ -122,13 +123,20 @@ def previous(root: Path, walked: Walked) -> Previous | None:
     when `walked`'s context (config, keys, git's index and HEAD) is the same and no verdict in
     it depended on the clock; `walked`'s changed paths, when a rewalk knew them, say which
     records kept their files."""
+    ahead = walked.ahead if isinstance(walked.ahead, Ahead) else Ahead(root, threaded=False)
+    try:
+        return _previous(root, walked, ahead)
+    finally:
+        ahead.discard()  # what was read ahead for a previous index that lends nothing is let go
+
+
+def _previous(root: Path, walked: Walked, ahead: Ahead) -> Previous | None:
     context = walked.context
     from strataml.read.build import Previous
 
     listing = walked.listing or read_listing(root)
     if listing is None or listing.tool != tool_id() or not vouched(root, listing.key):
         return None
-    ahead = walked.ahead if isinstance(walked.ahead, Ahead) else Ahead(root, threaded=False)
     try:
         raw, digest = ahead.get(INDEX)
         if raw is None or digest != listing.index_sha256:
@@ -174,40 +182,68 @@ def previous(root: Path, walked: Walked) -> Previous | None:
     )
 
 
+class _Aside(Generic[T]):
+    """`work()` run in a daemon thread while the caller goes on; result() waits for it and returns
+    what it returned, or raises what it raised. It must write nothing: a caller that is interrupted
+    (Ctrl-C) or fails leaves it behind, unfinished, and nothing it did is left half-done."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._done: tuple[T] | None = None
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[], T]) -> None:
+        try:
+            self._done = (work(),)
+        except BaseException as exc:  # raised by result(), in the caller's thread
+            self._failed = exc
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._failed is not None:
+            raise self._failed
+        assert self._done is not None
+        return self._done[0]
+
+
+Read = tuple[bytes | None, str | None]  # a file's content (None: missing) and its sha256
+
+
 class Ahead:
-    """The saved index and rows with their sha256, as previous() needs them; read in a thread
+    """The saved index and rows with their sha256, as previous() reads them; read in a thread
     from the start of a rewalk (`threaded`), which they overlap: reads and hashing let go of
     the GIL, so they take the other core while the tree is walked again."""
 
     def __init__(self, root: Path, threaded: bool = True) -> None:
         self._root = root
-        self._read: dict[str, tuple[bytes | None, str | None] | Exception] = {}
-        self._thread: threading.Thread | None = None
-        if threaded:
-            self._thread = threading.Thread(target=self._all, daemon=True)
-            self._thread.start()
+        self._aside = _Aside(self._both) if threaded else None
+        self._read: dict[str, Read | Exception] | None = None
 
-    def _all(self) -> None:
-        for rel in (INDEX, ROWS):
-            self._one(rel)
+    def _both(self) -> dict[str, Read | Exception]:
+        return {rel: self._one(rel) for rel in (INDEX, ROWS)}
 
-    def _one(self, rel: str) -> None:
+    def _one(self, rel: str) -> Read | Exception:
         try:
             raw = atomic.read_bytes(self._root, rel, limit=MAX_INDEX_BYTES)
-            self._read[rel] = (raw, hashlib.sha256(raw).hexdigest() if raw is not None else None)
+            return raw, hashlib.sha256(raw).hexdigest() if raw is not None else None
         except Exception as exc:  # raised where it is asked for, as a read there would
-            self._read[rel] = exc
+            return exc
 
-    def get(self, rel: str) -> tuple[bytes | None, str | None]:
+    def get(self, rel: str) -> Read:
         """(the content of `rel` or None when missing, its sha256); what reading it raised, raised."""
-        if self._thread is not None:
-            self._thread.join()
-        if rel not in self._read:  # (asked again: read again)
-            self._one(rel)
-        found = self._read.pop(rel)  # not held past its use: 9 MB on 10k records
+        if self._read is None:
+            self._read = self._aside.result() if self._aside is not None else {}
+        found = self._read.pop(rel, None)  # not held past its use: 9 MB on 10k records
+        if found is None:  # not read ahead, or asked again: read now
+            found = self._one(rel)
         if isinstance(found, Exception):
             raise found
         return found
+
+    def discard(self) -> None:
+        """Let go of whatever was read and not asked for (not waiting for it)."""
+        self._aside, self._read = None, {}
 
 
 class Unparsed(NamedTuple):
@@ -405,7 +441,7 @@ def current_rows(root: Path) -> dict[str, Any]:
     if rows is not None:
         return rows
     if looked.key is None:
-        found = resolve(root, freshness(root, looked))
+        found = resolve(root, freshness(root, looked, ahead=True))
         if found.rows is not None:
             return found.rows
         return tables(Graph(found.index))
@@ -431,7 +467,7 @@ def current(root: Path, looked: Probe | None = None) -> tuple[dict[str, Any], bo
                 return index, False
         except (OSError, ValueError, RecursionError, atomic.Refused):
             pass  # damaged under us: the walk below rebuilds it
-    found = resolve(root, freshness(root, looked))
+    found = resolve(root, freshness(root, looked, ahead=True))
     return found.index, found.rebuilt
 
 
@@ -465,11 +501,14 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
             saved = atomic.read_bytes(root, KEY, limit=1024)
             said = _key_file(saved.decode("utf-8")) if saved is not None else {}
             if _fresh(said, key):
-                raw = atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES) or b""
-                digest = hashlib.sha256(raw).hexdigest()
-                text = raw.decode("utf-8")
-                index = json.loads(text) if said.get("sha256") == digest else None
-                if isinstance(index, dict) and _well_formed(index):
+                ahead = walked.ahead if isinstance(walked.ahead, Ahead) else Ahead(root, threaded=False)
+                try:
+                    found, digest = ahead.get(INDEX)
+                finally:
+                    ahead.discard()  # (the rows: the proof below makes them)
+                text = found.decode("utf-8") if found is not None else ""
+                index = json.loads(text) if digest is not None and said.get("sha256") == digest else None
+                if digest is not None and isinstance(index, dict) and _well_formed(index):
                     until = int(said["until"]) if "until" in said else None
                     rows = None
                     try:  # fresh, yet not provably so without a walk (or we would not be here)
@@ -516,16 +555,20 @@ def save(
     for rel in (WALK, KEY, ROWS):  # never a fresh key beside an old index
         atomic.remove(root, rel)
     raw = text.encode("utf-8")  # encoded once: 100,000 nodes make ~100 MB
-    # Written (and fsynced) in a thread while its proof is made here: the write lets go of the GIL.
-    writing = _Writing(root, INDEX, raw)
-    try:
-        digest = hashlib.sha256(raw).hexdigest()
-        del raw
-        key = walked.key if walked is not None else None
-        until = int(time.time()) + VOLATILE_SECONDS if volatile else None
-        proof = _proof(index, digest, walked, until, previous) if key is not None else None  # type: ignore[arg-type]
-    finally:
-        writing.wait()
+    key = walked.key if walked is not None else None
+    until = int(time.time()) + VOLATILE_SECONDS if volatile else None
+
+    def prove(data: bytes) -> tuple[str, tuple[dict[str, Any], bytes, bytes] | None]:
+        digest = hashlib.sha256(data).hexdigest()
+        return digest, _proof(index, digest, walked, until, previous) if walked is not None and key else None
+
+    # The index's sha256 and its proof (rows, listing) are made aside while the index is written
+    # and fsynced here, which lets go of the GIL. The write stays in this thread: interrupted,
+    # it removes its temp file; what is made aside is only thrown away.
+    proving = _Aside(functools.partial(prove, raw))
+    atomic.write_bytes(root, INDEX, raw)
+    del raw
+    digest, proof = proving.result()
     if key is None:
         return None
     # The index's sha256 ties the key to the very text it was saved with.
@@ -536,27 +579,6 @@ def save(
     atomic.write_bytes(root, ROWS, raw_rows)
     atomic.write_bytes(root, WALK, listing)
     return rows
-
-
-class _Writing:
-    """atomic.write_bytes in a thread of its own; wait() returns when it is done, raising what it raised.
-    Not a daemon: an interrupted command still finishes the file (never a temp file left)."""
-
-    def __init__(self, root: Path, rel: str, data: bytes) -> None:
-        self._failed: BaseException | None = None
-        self._thread = threading.Thread(target=self._write, args=(root, rel, data))
-        self._thread.start()
-
-    def _write(self, root: Path, rel: str, data: bytes) -> None:
-        try:
-            atomic.write_bytes(root, rel, data)
-        except BaseException as exc:  # raised again by wait()
-            self._failed = exc
-
-    def wait(self) -> None:
-        self._thread.join()
-        if self._failed is not None:
-            raise self._failed
 
 
 def _proof(
