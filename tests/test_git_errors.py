@@ -71,6 +71,25 @@ def test_git_error_is_a_strata_error_naming_the_command_and_gits_words(repo: Pat
     assert "index" in caught.value.message and "\n" not in caught.value.message
 
 
+def test_the_listings_error_is_the_one_told_whatever_else_failed_beside_it(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git ls-files runs in a thread beside check-attr: when both fail, the listing's error is
+    raised, as when they ran one after the other (even if the other failed otherwise)."""
+    corrupt_index(repo)
+    real = gitfacts._git
+
+    def attrs_fail(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
+        if args[0] == "check-attr":
+            raise OSError(24, "Too many open files")
+        return real(top, *args, stdin=stdin)
+
+    monkeypatch.setattr(gitfacts, "_git", attrs_fail)
+    with pytest.raises(gitfacts.GitError) as caught:
+        gitfacts.facts(repo, ["datasets/flowers/1/dataset.yaml"], whole=False)
+    assert caught.value.message.startswith("`git ls-files"), caught.value.message
+
+
 def test_a_corrupt_index_under_since_is_a_clear_error_not_an_internal_one(
     repo: Path, strataml_exe: list[str]
 ) -> None:
