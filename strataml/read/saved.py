@@ -511,7 +511,7 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
                     until = int(said["until"]) if "until" in said else None
                     rows = None
                     try:  # fresh, yet not provably so without a walk (or we would not be here)
-                        rows = _prove(root, index, digest, walked, until)
+                        rows = _written(root, _proof(index, digest, walked, until))
                     except (OSError, atomic.Refused):
                         pass  # a read-only checkout, a refused path: the next reader walks again
                     return Resolved(index, text, False, until is not None, rows)
@@ -574,12 +574,7 @@ def save(
         return None
     # The index's sha256 ties the key to the very text it was saved with.
     atomic.write_text(root, KEY, key + (f" until={until}" if until else "") + f" sha256={digest}\n")
-    if proof is None:
-        return None
-    rows, raw_rows, listing = proof
-    atomic.write_bytes(root, ROWS, raw_rows)
-    atomic.write_bytes(root, WALK, listing)
-    return rows
+    return _written(root, proof)
 
 
 def _proof(
@@ -604,10 +599,9 @@ def _proof(
     return rows, raw_rows, encode_listing(body)
 
 
-def _prove(root: Path, index: dict[str, Any], digest: str, walked: Walked, until: int | None) -> dict[str, Any] | None:
-    """index.rows, then index.walk, for an index already saved and keyed; the rows (None when
-    nothing can be proven)."""
-    proof = _proof(index, digest, walked, until)
+def _written(root: Path, proof: tuple[dict[str, Any], bytes, bytes] | None) -> dict[str, Any] | None:
+    """A _proof() written, index.rows then index.walk (the index and its key are already saved);
+    its rows (None when nothing could be proven)."""
     if proof is None:
         return None
     rows, raw_rows, listing = proof
