@@ -26,6 +26,7 @@ from strataml.lstats import lstat_facts
 from strataml.rootdir import MANAGED
 
 if TYPE_CHECKING:
+    from strataml.read.saved import Ahead
     from strataml.workspace import Seen
 
 WALK = ".strataml/index.walk"
@@ -41,7 +42,7 @@ class Walked(NamedTuple):
     tops: list[tuple[str, str, int, int, int, int]]  # each managed folder's lstat, taken before the walk
     touched: set[str] | None = None  # a rewalk's: the paths new, gone or changed since the last walk
     listing: Listing | None = None  # the saved listing a rewalk started from (read once)
-    ahead: Any = None  # saved.Ahead: the saved index and rows a rewalk's rebuild starts from, read meanwhile
+    ahead: Ahead | None = None  # the saved index and rows a rewalk's rebuild starts from, read meanwhile
 
 
 def freshness(root: Path, looked: Probe | None = None, ahead: bool = False) -> Walked:

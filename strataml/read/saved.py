@@ -122,7 +122,7 @@ def previous(root: Path, walked: Walked) -> Previous | None:
     when `walked`'s context (config, keys, git's index and HEAD) is the same and no verdict in
     it depended on the clock; `walked`'s changed paths, when a rewalk knew them, say which
     records kept their files."""
-    ahead = walked.ahead if isinstance(walked.ahead, Ahead) else Ahead(root, threaded=False)
+    ahead = walked.ahead if walked.ahead is not None else Ahead(root, threaded=False)
     try:
         return _previous(root, walked, ahead)
     finally:
@@ -500,7 +500,7 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
             saved = atomic.read_bytes(root, KEY, limit=1024)
             said = _key_file(saved.decode("utf-8")) if saved is not None else {}
             if _fresh(said, key):
-                ahead = walked.ahead if isinstance(walked.ahead, Ahead) else Ahead(root, threaded=False)
+                ahead = walked.ahead if walked.ahead is not None else Ahead(root, threaded=False)
                 try:
                     found, digest = ahead.get(INDEX)
                 finally:
