@@ -16,7 +16,9 @@ Scenarios (workspaces are generated once under --work and reused):
            dvc status cold and warm (DVC installed into benchmarks/.venv-dvc).
   10k      10,000 records with small files: warm doctor, doctor --since with one changed record.
   100k     100,000 files (10,000 records x 10): peak memory of a cold doctor.
-Each figure is the median of --repeat runs; ratios compare figures measured in this run.
+Each figure is the median of --repeat runs; ratios compare figures measured in this run. A goal's
+command and its peer are timed in alternation (the cold doctor with the 2-core OpenSSL limit,
+the 10k cold doctor with reading every file once), so that the machine's drift moves both.
 """
 
 from __future__ import annotations
@@ -56,12 +58,32 @@ def timed(cmd: list[str], cwd: Path, repeat: int, before=None, env: dict[str, st
     for _ in range(repeat):
         if before:
             before()
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
-        times.append(time.perf_counter() - start)
-        if proc.returncode not in (0, 1):
-            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+        times.append(once(cmd, cwd, env))
     return statistics.median(times)
+
+
+def once(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    """One run's wall time (a command that fails, exit 2 or more, stops the benchmark)."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    took = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+    return took
+
+
+def interleaved(measures: list[tuple[str, list[str], object]], cwd: Path, repeat: int) -> dict[str, float]:
+    """Medians of `measures` (name, command, what runs untimed before it or None) taken in rounds,
+    each command once per round in the order given: a goal's command and its peer are timed
+    seconds apart, so what the machine does meanwhile (this one's speed moves by 10% over
+    minutes) moves both, and their ratio holds."""
+    times: dict[str, list[float]] = {name: [] for name, _cmd, _before in measures}
+    for _ in range(repeat):
+        for name, cmd, before in measures:
+            if callable(before):
+                before()
+            times[name].append(once(cmd, cwd))
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def peak_rss_mb(cmd: list[str], cwd: Path) -> float:
@@ -223,17 +245,18 @@ def main(argv: list[str] | None = None) -> int:
     listing = data_files(big)
     cache_dir = big / ".strataml"
     clear_cache = lambda: shutil.rmtree(cache_dir, ignore_errors=True)  # noqa: E731
-    cold = add(scen, "strataml doctor --no-cache (cold)", timed([*STRATAML, "doctor", "--no-cache"], big, a.repeat))
+    (half0, half1), split = halves(big, listing)
+    meta["openssl_halves_mb"] = [round(n / 2**20, 1) for n in split]
+    both = ["bash", "-c", BOTH_HALVES, "both", str(half0), str(half1)]
+    paired = interleaved([("cold", [*STRATAML, "doctor", "--no-cache"], None), ("openssl2", both, None)], big, a.repeat)
+    cold = add(scen, "strataml doctor --no-cache (cold)", paired["cold"])
     subprocess.run([*STRATAML, "doctor"], cwd=big, stdout=subprocess.DEVNULL, check=False)
     warm = add(scen, "strataml doctor (warm cache)", timed([*STRATAML, "doctor"], big, a.repeat))
     first = add(scen, "strataml doctor, first run (builds cache)", timed([*STRATAML, "doctor"], big, a.repeat, before=clear_cache))
     subprocess.run([*STRATAML, "doctor"], cwd=big, stdout=subprocess.DEVNULL, check=False)
     sha256sum = add(scen, "sha256sum", timed(["xargs", "-0", "-a", str(listing), "sha256sum"], big, a.repeat))
     openssl = add(scen, "openssl dgst -sha256", timed(["xargs", "-0", "-a", str(listing), "openssl", "dgst", "-sha256"], big, a.repeat))
-    (half0, half1), split = halves(big, listing)
-    meta["openssl_halves_mb"] = [round(n / 2**20, 1) for n in split]
-    both = ["bash", "-c", BOTH_HALVES, "both", str(half0), str(half1)]
-    openssl2 = add(scen, "openssl dgst -sha256, 2 halves at once", timed(both, big, a.repeat))
+    openssl2 = add(scen, "openssl dgst -sha256, 2 halves at once", paired["openssl2"])
     fsck = add(scen, "git lfs fsck", timed(["git", "lfs", "fsck"], big, a.repeat))
     dvc_cold = dvc_warm = None
     if not a.no_dvc and (dvc := dvc_venv(a.work)):
@@ -251,8 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     s10 = "2k-rec" if q else "10k-rec"
     subprocess.run([*STRATAML, "doctor"], cwd=many, stdout=subprocess.DEVNULL, check=False)
     warm10 = add(s10, "strataml doctor (warm cache)", timed([*STRATAML, "doctor"], many, a.repeat))
-    cold10 = add(s10, "strataml doctor --no-cache (cold)", timed([*STRATAML, "doctor", "--no-cache"], many, a.repeat))
-    read10 = add(s10, "peer: every file read once (find | xargs cat)", timed(["bash", "-c", READ_ALL], many, a.repeat))
+    paired = interleaved([("cold", [*STRATAML, "doctor", "--no-cache"], None), ("read", ["bash", "-c", READ_ALL], None)],
+                         many, a.repeat)
+    cold10 = add(s10, "strataml doctor --no-cache (cold)", paired["cold"])
+    read10 = add(s10, "peer: every file read once (find | xargs cat)", paired["read"])
     one_changed_record(many)
     subprocess.run([*STRATAML, "doctor", "--since", "HEAD"], cwd=many, stdout=subprocess.DEVNULL, check=False)
     since10 = add(s10, "strataml doctor --since HEAD (1 new record)", timed([*STRATAML, "doctor", "--since", "HEAD"], many, a.repeat))

@@ -17,6 +17,8 @@ Measures (median of --repeat):
                            the workspace does not drift)
 Peers measured in the same run on the same workspace: `strataml doctor` (warm and cold), the cost
 any reader pays to know the repository's state, and `git status` (git's own walk of the tree).
+A goal's command and its peer are timed in alternation, round after round (bench.interleaved):
+the machine's drift over minutes moves both.
 
 Sweeps of 10k and 100k runs (2k and 20k with --quick) measure the same figures: warm doctor,
 doctor --since HEAD with one new record staged (and `strataml diff HEAD` of it), index warm, list runs --limit 20 fresh and after
@@ -36,7 +38,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench import ensure, goal, one_changed_record, peak_rss_mb, report, run_meta, settle, strataml_venv, timed  # noqa: E402
+from bench import (  # noqa: E402
+    ensure,
+    goal,
+    interleaved,
+    one_changed_record,
+    peak_rss_mb,
+    report,
+    run_meta,
+    settle,
+    strataml_venv,
+    timed,
+)
 
 
 def touch_one(ws: Path, back: bool = False) -> None:
@@ -85,12 +98,14 @@ def main(argv: list[str] | None = None) -> int:
                                                     total=(20 if q else 100) << 20, seed=8, **small))]
     for name, ws in spaces:
         state = ws / ".strataml"
-        index_cold = add(name, "strataml index (cold: no .strataml/)",
-                         timed(index, ws, a.repeat, before=lambda s=state: shutil.rmtree(s, ignore_errors=True)))
-        doctor_cold = add(name, "peer: strataml doctor --no-cache (cold)", timed([*doctor, "--no-cache"], ws, a.repeat))
+        cold = interleaved([("index", index, lambda s=state: shutil.rmtree(s, ignore_errors=True)),
+                            ("doctor", [*doctor, "--no-cache"], None)], ws, a.repeat)
+        index_cold = add(name, "strataml index (cold: no .strataml/)", cold["index"])
+        doctor_cold = add(name, "peer: strataml doctor --no-cache (cold)", cold["doctor"])
         run(doctor, ws)
-        index_warm = add(name, "strataml index (warm cache)", timed(index, ws, a.repeat))
-        doctor_warm = add(name, "peer: strataml doctor (warm)", timed(doctor, ws, a.repeat))
+        warm_pair = interleaved([("index", index, None), ("doctor", doctor, None)], ws, a.repeat)
+        index_warm = add(name, "strataml index (warm cache)", warm_pair["index"])
+        doctor_warm = add(name, "peer: strataml doctor (warm)", warm_pair["doctor"])
     # the goals are the last workspace's (10k records)
     goals = [goal(f"{name}: index warm / warm doctor", index_warm / doctor_warm, "x", 1.2),
              goal(f"{name}: index cold (no .strataml/) / cold doctor (--no-cache)", index_cold / doctor_cold, "x", 1.2)]
@@ -111,14 +126,22 @@ def main(argv: list[str] | None = None) -> int:
         fig("strataml index (cold) peak RSS", peak_rss_mb(index, ws), "MB")
         run(doctor, ws)
         fig("strataml doctor (warm) peak RSS", peak_rss_mb(doctor, ws), "MB")
-        fig("peer: strataml doctor (warm)", timed(doctor, ws, a.repeat))
         fig("strataml index (warm cache)", timed(index, ws, a.repeat))
-        fig("peer: git status --porcelain", timed(["git", "status", "--porcelain"], ws, a.repeat))
-        # git status may have refreshed .git/index just now: within the racy window no reader can
-        # prove its index fresh (it walks), so wait it out before the "fresh" figures.
-        settle()
-        run(list20, ws)
-        fig("strataml list runs --limit 20 (fresh)", timed(list20, ws, a.repeat))
+        # The goals' commands and their peers in rounds (bench.interleaved). Each has what it needs
+        # first, untimed: the warm doctor a run that catches up with the last change; the fresh
+        # listing the racy window waited out (git status may have refreshed .git/index, and no
+        # reader proves its index fresh then) and a listing that saved it; the listing after a
+        # change, the change.
+        fresh_list = lambda: (settle(), run(list20, ws))  # noqa: E731
+        paired = interleaved([("peer: strataml doctor (warm)", doctor, lambda: run(doctor, ws)),
+                              ("peer: git status --porcelain", ["git", "status", "--porcelain"], None),
+                              ("strataml list runs --limit 20 (fresh)", list20, fresh_list),
+                              ("strataml list runs --limit 20 (one record changed)", list20, lambda: touch_one(ws))],
+                             ws, a.repeat)
+        for name in ("peer: strataml doctor (warm)", "peer: git status --porcelain", "strataml list runs --limit 20 (fresh)"):
+            fig(name, paired[name])
+        touch_one(ws, back=True)  # the record as committed again, for --since below
+        fresh_list()
         fig("strataml list runs (fresh, every row)", timed([*STRATAML, "list", "runs"], ws, a.repeat))
         sort = [*list20, "--sort", "test_accuracy", "--desc"]
         fig("strataml list runs --limit 20 --sort test_accuracy", timed(sort, ws, a.repeat))
@@ -126,8 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         fig("strataml doctor --since HEAD (1 new record)", timed([*doctor, "--since", "HEAD"], ws, a.repeat))
         run([*STRATAML, "diff", "HEAD"], ws)
         fig("strataml diff HEAD (1 new record)", timed([*STRATAML, "diff", "HEAD"], ws, a.repeat))
-        fig("strataml list runs --limit 20 (one record changed)", timed(list20, ws, a.repeat, before=lambda: touch_one(ws)))
-        touch_one(ws, back=True)
+        fig("strataml list runs --limit 20 (one record changed)", paired["strataml list runs --limit 20 (one record changed)"])
         return out
 
     s10, s100 = ("2k-runs", "20k-runs") if q else ("10k-runs", "100k-runs")
