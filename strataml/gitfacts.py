@@ -7,12 +7,11 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from strataml.aside import Aside
 from strataml.errors import StrataError
 from strataml.rootdir import repo_top
 
@@ -377,23 +376,16 @@ def facts(
         return None
     top, git_dir = repo
     prefix = repo_prefix(root)
-    # The index listing runs in a thread while git checks the attributes here: two processes
-    # at once, and each of our threads waits on its pipes without the GIL.
-    listing: dict[str, Any] = {}
-
-    def ls_files() -> None:
-        try:
+    # The index listing runs aside while git checks the attributes here: two processes at once,
+    # and each of our threads waits on its pipes without the GIL.
+    listing = Aside(
+        lambda: b"".join(
             # As arguments (git ls-files has no --pathspec-from-file): a newline in a path cannot split them.
-            listing["out"] = b"".join(
-                _git(top, "ls-files", "-z", "--stage", "--", *chunk)
-                # whole: the workspace's folder; else a few records: their paths only
-                for chunk in _paths([prefix or "."] if whole else [prefix + p for p in paths])
-            )
-        except BaseException as exc:  # raised below, in the caller's thread
-            listing["error"] = exc
-
-    thread = threading.Thread(target=ls_files, daemon=True)
-    thread.start()
+            _git(top, "ls-files", "-z", "--stage", "--", *chunk)
+            # whole: the workspace's folder; else a few records: their paths only
+            for chunk in _paths([prefix or "."] if whole else [prefix + p for p in paths])
+        )
+    )
     attrs, failed = b"", None
     try:
         # Routing first: only LFS-routed paths need their blob id kept; for the rest, being in
@@ -411,14 +403,10 @@ def facts(
         )
     except Exception as exc:  # (an interrupt goes up at once)
         failed = exc
-    finally:
-        thread.join()
     # When both fail, the listing's error is the one told (as when they ran one after the other).
-    if "error" in listing:
-        raise listing["error"]
+    listed = listing.result().split(b"\0")
     if failed is not None:
         raise failed
-    listed = listing.pop("out").split(b"\0")
     # Every (path, "filter", value) triple matches, so the scan moves record by record: linear.
     # (A pattern matching only "lfs" rescans each other path from every byte: quadratic.)
     lfs = {

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml import gitfacts, schemas
+from strataml.aside import Aside
 from strataml.cache import Cache, stat_key
 from strataml.contracts import registry
 from strataml.controls import undecodable
@@ -55,7 +56,7 @@ class Context:
     _hashes: dict[str, tuple[str, int]] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=lambda: {"files_hashed": 0, "bytes_hashed": 0, "files_cached": 0})
     _git: object = None
-    _git_asked: tuple[Any, dict[str, Any]] | None = None  # (thread, its answer): see ask_git_ahead()
+    _git_asked: Aside[GitFacts | None] | None = None  # git asked in a thread: see ask_git_ahead()
     _records: tuple[object, list[Record]] | None = None
     _since_config: tuple[Any] | None = None  # see since_config()
     early: Background | None = None  # hashing started before the rules asked (see doctor())
@@ -119,10 +120,7 @@ class Context:
             asked = self._git_asked
             if asked is not None:
                 self._git_asked = None
-                asked[0].join()
-                if "error" in asked[1]:
-                    raise asked[1]["error"]
-                self._git = asked[1]["facts"] or False
+                self._git = asked.result() or False
             elif self.options.use_git:
                 # A GitError goes up as it is (exit 3), never a gate that quietly skipped its git rules.
                 # (Without git installed, the doctor command refuses before this: gitfacts.need_git.)
@@ -137,20 +135,9 @@ class Context:
         The question is made here, from the records as they stand; the thread touches nothing else."""
         if self._git is not None or self._git_asked is not None or not self.options.use_git:
             return
-        import threading
-
         root, (paths, expected, whole) = self.workspace.root, self._git_question()
-        answer: dict[str, Any] = {}
-
-        def ask() -> None:
-            try:
-                answer["facts"] = gitfacts.facts(root, paths, expected, whole=whole)
-            except BaseException as exc:  # handed to git(), which raises it as ever
-                answer["error"] = exc
-
-        thread = threading.Thread(target=ask, name="strataml-git", daemon=True)
-        thread.start()
-        self._git_asked = (thread, answer)
+        # What git raises is raised by git(), as ever.
+        self._git_asked = Aside(lambda: gitfacts.facts(root, paths, expected, whole=whole))
 
     def _git_question(self) -> tuple[list[str], dict[str, tuple[str, int]], bool]:
         """(paths, expected (sha256, size) of recorded files, whether git lists the whole folder)."""

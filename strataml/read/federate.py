@@ -210,8 +210,8 @@ def _saved_fresh(root: Path) -> dict[str, Any] | None:
     if looked.key is None:
         return None
     try:
-        raw = atomic.read_bytes(root, saved.INDEX, limit=saved.MAX_INDEX_BYTES)
-        if raw is None or hashlib.sha256(raw).hexdigest() != looked.index_sha256:
+        raw, digest = saved.read_hashed(root, saved.INDEX)
+        if raw is None or digest != looked.index_sha256:
             return None
         index = json.loads(raw)
     except (OSError, ValueError, RecursionError, atomic.Refused):

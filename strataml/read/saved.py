@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable
 from operator import itemgetter, methodcaller
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from strataml import atomic
+from strataml.aside import Aside
 from strataml.nogc import bulk
 from strataml.read.proof import (
     WALK,
@@ -181,32 +181,14 @@ def _previous(root: Path, walked: Walked, ahead: Ahead) -> Previous | None:
     )
 
 
-class _Aside(Generic[T]):
-    """`work()` run in a daemon thread while the caller goes on; result() waits for it and returns
-    what it returned, or raises what it raised. It must write nothing: a caller that is interrupted
-    (Ctrl-C) or fails leaves it behind, unfinished, and nothing it did is left half-done."""
-
-    def __init__(self, work: Callable[[], T]) -> None:
-        self._done: tuple[T] | None = None
-        self._failed: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True)
-        self._thread.start()
-
-    def _run(self, work: Callable[[], T]) -> None:
-        try:
-            self._done = (work(),)
-        except BaseException as exc:  # raised by result(), in the caller's thread
-            self._failed = exc
-
-    def result(self) -> T:
-        self._thread.join()
-        if self._failed is not None:
-            raise self._failed
-        assert self._done is not None
-        return self._done[0]
-
-
 Read = tuple[bytes | None, str | None]  # a file's content (None: missing) and its sha256
+
+
+def read_hashed(root: Path, rel: str) -> Read:
+    """A saved file (index, rows) read whole, with its sha256: what vouches for it is the digest
+    another saved file holds. Raises what atomic.read_bytes raises (a symlink, past MAX_INDEX_BYTES)."""
+    raw = atomic.read_bytes(root, rel, limit=MAX_INDEX_BYTES)
+    return raw, hashlib.sha256(raw).hexdigest() if raw is not None else None
 
 
 class Ahead:
@@ -216,7 +198,7 @@ class Ahead:
 
     def __init__(self, root: Path, threaded: bool = True) -> None:
         self._root = root
-        self._aside = _Aside(self._both) if threaded else None
+        self._aside = Aside(self._both) if threaded else None
         self._read: dict[str, Read | Exception] | None = None
 
     def _both(self) -> dict[str, Read | Exception]:
@@ -224,8 +206,7 @@ class Ahead:
 
     def _one(self, rel: str) -> Read | Exception:
         try:
-            raw = atomic.read_bytes(self._root, rel, limit=MAX_INDEX_BYTES)
-            return raw, hashlib.sha256(raw).hexdigest() if raw is not None else None
+            return read_hashed(self._root, rel)
         except Exception as exc:  # raised where it is asked for, as a read there would
             return exc
 
@@ -362,8 +343,8 @@ def fresh_text(root: Path, looked: Probe | None = None) -> tuple[str, dict[str, 
     if not isinstance(counts, dict) or not all(type(counts.get(k)) is int for k in ("nodes", "edges")):
         return None
     try:
-        raw = atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES)
-        if raw is None or hashlib.sha256(raw).hexdigest() != looked.index_sha256:
+        raw, digest = read_hashed(root, INDEX)
+        if raw is None or digest != looked.index_sha256:
             return None
         return raw.decode("utf-8"), counts
     except (OSError, ValueError, RecursionError, atomic.Refused):
@@ -399,9 +380,8 @@ def saved_rows(root: Path, looked: Probe | None = None) -> dict[str, Any] | None
     if key is None:
         return None
     try:
-        raw = atomic.read_bytes(root, ROWS, limit=MAX_INDEX_BYTES)
-        vouched = raw is not None and hashlib.sha256(raw).hexdigest() == looked.rows_sha256
-        tables = json.loads(raw) if vouched else None  # type: ignore[arg-type]
+        raw, digest = read_hashed(root, ROWS)
+        tables = json.loads(raw) if raw is not None and digest == looked.rows_sha256 else None
     except (OSError, ValueError, RecursionError, atomic.Refused):
         return None
     if not isinstance(tables, dict) or tables.get("key") != key:
@@ -459,9 +439,8 @@ def current(root: Path, looked: Probe | None = None) -> tuple[dict[str, Any], bo
     looked = probe(root) if looked is None else looked
     if looked.key is not None:
         try:
-            raw = atomic.read_bytes(root, INDEX, limit=MAX_INDEX_BYTES)
-            vouched = raw is not None and hashlib.sha256(raw).hexdigest() == looked.index_sha256
-            index = json.loads(raw) if vouched else None  # type: ignore[arg-type]
+            raw, digest = read_hashed(root, INDEX)
+            index = json.loads(raw) if raw is not None and digest == looked.index_sha256 else None
             if isinstance(index, dict) and _well_formed(index):
                 return index, False
         except (OSError, ValueError, RecursionError, atomic.Refused):
@@ -566,7 +545,7 @@ def save(
     # The index's sha256 and its proof (rows, listing) are made aside while the index is written
     # and fsynced here, which lets go of the GIL. The write stays in this thread: interrupted,
     # it removes its temp file; what is made aside is only thrown away.
-    proving = _Aside(prove)
+    proving = Aside(prove)
     atomic.write_bytes(root, INDEX, raw)
     del raw
     digest, proof = proving.result()
