@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strataml import atomic
@@ -384,7 +385,7 @@ def _config_refused(what: str) -> Loaded:
 
 def walk(root: Path) -> dict[str, Entry]:
     """Every path under the managed folders, with lstat facts; the one tree walk (sorted by path)."""
-    return _sorted(_managed(root, None))
+    return _managed(root, None)
 
 
 def walk_top(root: Path) -> dict[str, Entry]:
@@ -395,7 +396,7 @@ def walk_top(root: Path) -> dict[str, Entry]:
 def _managed(root: Path, depth: int | None) -> dict[str, Entry]:
     real_root = os.path.realpath(root)
     out: dict[str, Entry] = {}
-    for top in MANAGED:
+    for top in sorted(MANAGED):  # in path order, as each one's walk
         full = os.path.join(root, top)
         try:
             st = os.lstat(full)
@@ -540,51 +541,83 @@ def record_folder(path: str) -> str | None:
 
 
 def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], depth: int | None = None) -> None:
-    """Add everything below `rel` to `out`; with `depth`, only that many levels down."""
-    # The hot loop of every run (40,000 entries for 10,000 records): names bound locally.
+    """Add everything below `rel` to `out` in path order (sorted as strings: walk()'s order),
+    each folder's lstat taken before it is listed; with `depth`, only that many levels down.
+
+    Folders are listed in name order, depth first, and a folder's contents take the place of
+    the key `name/` among its siblings (every path below it starts with it, and no other
+    name does): made in that order, a walk needs no sort at the end (0.3 s for 400,000
+    paths, most of it cache misses), and its entries lie in memory in the order every later
+    pass reads them. In name order the kernel also finds each inode near the last one (they
+    were created in that order, usually): the warm doctor on 100,000 runs 3.75 -> 2.88 s."""
+    levels = [iter(_listed(full, rel, 1, depth, real_root, out))]
+    cut = len(rel)
+    while levels:
+        for item in levels[-1]:
+            if isinstance(item, _Enter):
+                levels.append(iter(_listed(full + item.rel[cut:], item.rel, item.level, depth, real_root, out)))
+                break
+            out[item[0]] = item
+        else:
+            levels.pop()
+
+
+class _Enter(NamedTuple):
+    """A folder to list, in its place among its parent's entries."""
+
+    rel: str
+    level: int
+
+
+_Todo = list["Entry | _Enter"]
+
+
+def _listed(folder: str, rel: str, level: int, depth: int | None, real_root: str, out: dict[str, Entry]) -> _Todo:
+    """One folder listed and lstat'ed: its entries and the folders to enter, in path order."""
+    # The hot loop of every run (400,000 entries for 100,000 records): names bound locally.
     # tuple.__new__ skips the namedtuple's Python-level __new__: a third of the cost per entry.
-    intern, scandir, new = sys.intern, os.scandir, tuple.__new__
-    stack = [(full, rel, 1)]
-    while stack:
-        folder, prefix, level = stack.pop()
-        try:
-            with scandir(folder) as it:
-                items = list(it)
+    intern, lstat, new = sys.intern, os.lstat, tuple.__new__
+    try:
+        names = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        out.pop(rel, None)  # removed while we walked: it is not there to check
+        return []
+    except OSError as exc:  # permission denied, a path longer than PATH_MAX...
+        out[rel] = new(Entry, (rel, UNREADABLE, 0, 0, 0, 0, exc.strerror or str(exc), False))
+        return []
+    prefix, folder = rel + "/", folder + "/"
+    todo: _Todo = []
+    waiting: list[tuple[str, _Enter]] = []  # folders to enter, by key `name/`: smallest last
+    enter = depth is None or level < depth
+    for name in names:
+        while waiting and waiting[-1][0] < name:  # (`x/` waits past `x-1` and `x.txt`, not `x0`)
+            todo.append(waiting.pop()[1])
+        child = intern(prefix + name)  # rules rebuild these paths; interned, they share one copy
+        if name == ".git":  # git will not carry a nested repository's files: never entered
+            todo.append(new(Entry, (child, REPOSITORY, 0, 0, 0, 0, None, False)))
+            continue
+        path = folder + name
+        try:  # a stat fails only past PATH_MAX or in a race
+            st = lstat(path)
         except FileNotFoundError:
-            out.pop(prefix, None)  # removed while we walked: it is not there to check
             continue
-        except OSError as exc:  # permission denied, a path longer than PATH_MAX...
-            out[prefix] = new(Entry, (prefix, UNREADABLE, 0, 0, 0, 0, exc.strerror or str(exc), False))
+        except OSError as exc:
+            todo.append(new(Entry, (child, UNREADABLE, 0, 0, 0, 0, exc.strerror or str(exc), False)))
             continue
-        prefix += "/"
-        for item in items:
-            name = item.name
-            child = intern(prefix + name)  # rules rebuild these paths; interned, they share one copy
-            if name == ".git":  # git will not carry a nested repository's files: never entered
-                out[child] = new(Entry, (child, REPOSITORY, 0, 0, 0, 0, None, False))
-                continue
-            try:  # free unless raised: a stat fails only past PATH_MAX or in a race
-                # d_type answers "folder or file" without a stat call. A folder's own lstat is
-                # taken here, before it is listed: an entry added or removed after that changes
-                # its mtime, which is what lets readers prove a tree unchanged without listing it.
-                if item.is_dir(follow_symlinks=False):
-                    st = item.stat(follow_symlinks=False)
-                    out[child] = new(
-                        Entry, (child, "dir", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False)
-                    )
-                    if depth is None or level < depth:
-                        stack.append((item.path, child, level + 1))
-                elif item.is_file(follow_symlinks=False):
-                    st = item.stat(follow_symlinks=False)
-                    out[child] = new(
-                        Entry, (child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False)
-                    )
-                else:
-                    out[child] = _entry(child, item.path, item.stat(follow_symlinks=False), real_root)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                out[child] = new(Entry, (child, UNREADABLE, 0, 0, 0, 0, exc.strerror or str(exc), False))
+        mode = st.st_mode
+        if S_ISREG(mode):
+            todo.append(new(Entry, (child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False)))
+        elif S_ISDIR(mode):
+            # A folder's own lstat, taken here before it is listed: an entry added or removed
+            # after that changes its mtime, which lets readers prove a tree unchanged unlisted.
+            todo.append(new(Entry, (child, "dir", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False)))
+            if enter:
+                waiting.append((name + "/", new(_Enter, (child, level + 1))))
+        else:
+            todo.append(_entry(child, path, st, real_root))
+    while waiting:
+        todo.append(waiting.pop()[1])
+    return todo
 
 
 def _entry(rel: str, full: str, st: os.stat_result, real_root: str) -> Entry:

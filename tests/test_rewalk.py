@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import stat
 import time
 from pathlib import Path
 
@@ -205,3 +206,77 @@ def test_a_name_the_listing_got_wrong_does_not_hide_the_file_there(ws: Path) -> 
     assert looked.key is None and looked.seen is not None
     walked = proof.freshness(ws, looked)
     assert walked.entries == workspace.walk(ws)
+
+
+def _reference_walk(root: Path) -> dict[str, tuple[str, int, int, int, int]]:
+    """Every path below the managed folders with its kind and lstat facts, found without the
+    walk's code: os.listdir and os.lstat, sorted at the end."""
+    out: dict[str, tuple[str, int, int, int, int]] = {}
+
+    def visit(rel: str) -> None:
+        for name in os.listdir(root / rel):
+            child = f"{rel}/{name}"
+            st = os.lstat(root / child)
+            if name == ".git":
+                out[child] = ("repository", 0, 0, 0, 0)
+                continue
+            kind = "dir" if stat.S_ISDIR(st.st_mode) else "file" if stat.S_ISREG(st.st_mode) else "other"
+            out[child] = (kind, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+            if kind == "dir":
+                visit(child)
+
+    for top in TOPS:
+        if (root / top).is_dir():
+            visit(top)
+    return {path: out[path] for path in sorted(out)}
+
+
+def _as_reference(entries: dict[str, workspace.Entry]) -> dict[str, tuple[str, int, int, int, int]]:
+    return {
+        e.path: (e.kind if e.kind in ("dir", "file", "repository") else "other", e.size, e.mtime_ns, e.inode, e.ctime_ns)
+        for e in entries.values()
+    }
+
+
+def test_the_walk_is_in_path_order_where_a_folders_name_begins_a_siblings(tmp_path: Path) -> None:
+    # The walk makes its entries in path order as it goes (no sort at the end): a folder's
+    # contents sort after a sibling that extends its name with a character below '/'
+    # ("x-1", "x.y", "x 2", "x\x01") and before one above it ("x0", "xa", "é").
+    root = tmp_path / "ws"
+    names = ["x", "x-1", "x.y", "x 2", "x\x01", "x0", "xa", "é", "x-1-b", "\udcff"]
+    for top in ("datasets", "runs"):
+        for name in names:
+            for kind in ("dir", "file"):
+                base = root / top / kind
+                if kind == "dir":
+                    (base / name / "1" / "x-1").mkdir(parents=True)
+                    (base / name / "1" / "x.yaml").write_bytes(b"1")
+                    (base / name / "1" / "x-1" / "f").write_bytes(b"22")
+                else:
+                    base.mkdir(parents=True, exist_ok=True)
+                    (base / name).write_bytes(b"333")
+        (root / top / "deep" / "/".join(["d"] * 60)).mkdir(parents=True)
+    (root / "runs" / "dir" / "x" / ".git").mkdir()
+    (root / "runs" / "dir" / "x" / ".git" / "HEAD").write_text("never listed\n")
+    (root / "models").mkdir()
+    (root / "models" / "m").write_bytes(b"")
+    got = workspace.walk(root)
+    assert list(got) == sorted(got)
+    assert _as_reference(got) == _reference_walk(root)
+    assert "runs/dir/x/.git/HEAD" not in got
+    # A relative root and a walk of one managed folder's first level give the same entries.
+    assert workspace.walk_top(root) == {p: e for p, e in got.items() if p.count("/") == 1 or "/" not in p}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_walk_equals_a_reference_listing_after_random_changes(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    root = tmp_path / "ws"
+    root.mkdir()
+    seed_tree(root, rng)
+    for _step in range(25):
+        for _ in range(rng.randint(1, 3)):
+            mutate(root, rng)
+        got = workspace.walk(root)
+        assert list(got) == sorted(got)
+        assert _as_reference(got) == _reference_walk(root)
