@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from stat import S_ISDIR, S_ISREG
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strataml import atomic
@@ -277,8 +276,8 @@ class _Reader:
         return rel
 
     def fspath(self, rel: str) -> str:
-        # Joined as strings (40,000 times on 10k records: os.path.join cost 1.1 us each), and
-        # never replaced by an absolute `rel`, as os.path.join would: a path stays below the root.
+        # Joined as strings (40,000 times on 10k records: os.path.join cost 1.1 us each); an
+        # absolute `rel` no longer replaces the root, as it would in os.path.join.
         path = self.base + self.rel(rel)
         if self.fallback is not None and not os.path.lexists(path):
             return self.fallback(rel) or path
@@ -398,7 +397,7 @@ def walk_top(root: Path) -> dict[str, Entry]:
 def _managed(root: Path, depth: int | None) -> dict[str, Entry]:
     real_root = os.path.realpath(root)
     out: dict[str, Entry] = {}
-    for top in sorted(MANAGED):  # in path order, as each one's walk
+    for top in sorted(MANAGED, key=lambda top: top + "/"):  # in path order, as everything below them
         full = os.path.join(root, top)
         try:
             st = os.lstat(full)
@@ -552,15 +551,18 @@ def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], depth: int
     paths, most of it cache misses), and its entries lie in memory in the order every later
     pass reads them. In name order the kernel also finds each inode near the last one (they
     were created in that order, usually): the warm doctor on 100,000 runs 3.75 -> 2.88 s."""
+    # One iterator per folder being emitted, deepest last (no recursion: a tree may be
+    # thousands of folders deep). A folder's own entry is emitted before its `_Enter`, so
+    # _listed() can still drop it (gone) or mark it unreadable in `out`, in its place.
     levels = [iter(_listed(full, rel, 1, depth, real_root, out))]
     cut = len(rel)
     while levels:
         for item in levels[-1]:
-            if isinstance(item, _Enter):
+            if isinstance(item, _Enter):  # its contents come here: list it and emit them first
                 levels.append(iter(_listed(full + item.rel[cut:], item.rel, item.level, depth, real_root, out)))
                 break
             out[item[0]] = item
-        else:
+        else:  # this folder is done: back to its parent's next entry
             levels.pop()
 
 
@@ -578,7 +580,7 @@ def _listed(folder: str, rel: str, level: int, depth: int | None, real_root: str
     """One folder listed and lstat'ed: its entries and the folders to enter, in path order."""
     # The hot loop of every run (400,000 entries for 100,000 records): names bound locally.
     # tuple.__new__ skips the namedtuple's Python-level __new__: a third of the cost per entry.
-    intern, lstat, new = sys.intern, os.lstat, tuple.__new__
+    intern, lstat, new, is_file, is_dir = sys.intern, os.lstat, tuple.__new__, stat.S_ISREG, stat.S_ISDIR
     try:
         names = sorted(os.listdir(folder))
     except FileNotFoundError:
@@ -599,24 +601,27 @@ def _listed(folder: str, rel: str, level: int, depth: int | None, real_root: str
             todo.append(new(Entry, (child, REPOSITORY, 0, 0, 0, 0, None, False)))
             continue
         path = folder + name
-        try:  # a stat fails only past PATH_MAX or in a race
+        try:  # free unless raised: lstat (and a link's readlink) fail only past PATH_MAX or in a race
             st = lstat(path)
+            mode = st.st_mode
+            if is_file(mode):
+                todo.append(
+                    new(Entry, (child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False))
+                )
+            elif is_dir(mode):
+                # A folder's own lstat, taken here before it is listed: an entry added or removed
+                # after that changes its mtime, which lets readers prove a tree unchanged unlisted.
+                todo.append(
+                    new(Entry, (child, "dir", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False))
+                )
+                if enter:
+                    waiting.append((name + "/", new(_Enter, (child, level + 1))))
+            else:
+                todo.append(_entry(child, path, st, real_root))
         except FileNotFoundError:
-            continue
+            continue  # removed since it was listed: not there to check
         except OSError as exc:
             todo.append(new(Entry, (child, UNREADABLE, 0, 0, 0, 0, exc.strerror or str(exc), False)))
-            continue
-        mode = st.st_mode
-        if S_ISREG(mode):
-            todo.append(new(Entry, (child, "file", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False)))
-        elif S_ISDIR(mode):
-            # A folder's own lstat, taken here before it is listed: an entry added or removed
-            # after that changes its mtime, which lets readers prove a tree unchanged unlisted.
-            todo.append(new(Entry, (child, "dir", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, None, False)))
-            if enter:
-                waiting.append((name + "/", new(_Enter, (child, level + 1))))
-        else:
-            todo.append(_entry(child, path, st, real_root))
     while waiting:
         todo.append(waiting.pop()[1])
     return todo
@@ -630,7 +635,10 @@ def _entry(rel: str, full: str, st: os.stat_result, real_root: str) -> Entry:
         return Entry(rel, "dir", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
     if stat.S_ISLNK(mode):
         target = os.readlink(full)
-        resolved = os.path.realpath(full)
+        try:
+            resolved = os.path.realpath(full)
+        except RecursionError:  # a chain of links longer than Python resolves: it leads nowhere sure
+            return Entry(rel, "symlink", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, target, True)
         # (the walk never enters a linked folder: the record folder's own path holds no link)
         folder = record_folder(rel)
         bound = real_root if folder is None or folder == rel else os.path.join(real_root, folder)

@@ -264,7 +264,7 @@ def test_the_walk_is_in_path_order_where_a_folders_name_begins_a_siblings(tmp_pa
     assert list(got) == sorted(got)
     assert _as_reference(got) == _reference_walk(root)
     assert "runs/dir/x/.git/HEAD" not in got
-    # A relative root and a walk of one managed folder's first level give the same entries.
+    # The managed folders' first level, as walk_top() lists it, is the same entries.
     assert workspace.walk_top(root) == {p: e for p, e in got.items() if p.count("/") == 1 or "/" not in p}
 
 
@@ -280,3 +280,45 @@ def test_the_walk_equals_a_reference_listing_after_random_changes(tmp_path: Path
         got = workspace.walk(root)
         assert list(got) == sorted(got)
         assert _as_reference(got) == _reference_walk(root)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"), [(FileNotFoundError, None), (OSError(22, "Invalid argument"), "unreadable")]
+)
+def test_a_link_that_changes_while_it_is_walked_is_no_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type[OSError] | OSError, expected: str | None
+) -> None:
+    # Between the lstat that saw a link and the readlink of it, the link may be removed (it is
+    # not there: no entry) or replaced by a file (readlink: EINVAL; the walk says what it could
+    # not read), as for any entry that changes while it is listed.
+    root = tmp_path / "ws"
+    (root / "runs" / "r1").mkdir(parents=True)
+    (root / "runs" / "r1" / "run.yaml").write_text("x: 1\n")
+    (root / "runs" / "r1" / "link").symlink_to("run.yaml")
+    readlink = os.readlink
+
+    def racing(path: str | os.PathLike[str], *args: object, **kwargs: object) -> str:
+        if os.fspath(path).endswith("/link"):
+            raise error
+        return readlink(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "readlink", racing)
+    got = workspace.walk(root)
+    assert "runs/r1/run.yaml" in got
+    if expected is None:
+        assert "runs/r1/link" not in got
+    else:
+        assert got["runs/r1/link"].kind == expected
+
+
+def test_a_chain_of_links_longer_than_python_resolves_is_an_escaping_link(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    folder = root / "runs" / "r1"
+    folder.mkdir(parents=True)
+    count = 1500  # os.path.realpath recurses once per link: past the interpreter's limit
+    for i in range(count):
+        (folder / f"l{i}").symlink_to(f"l{i + 1}")
+    got = workspace.walk(root)
+    links = [e for p, e in got.items() if p.startswith("runs/r1/l")]
+    assert len(links) == count
+    assert all(e.kind == "symlink" and e.escapes for e in links)
