@@ -168,6 +168,26 @@ def test_a_record_folder_named_with_a_control_character_is_named_once(ws: Path) 
     assert not [p for c, p in found if c == "TFC0001-E008" and p != bad]
 
 
+def test_a_record_folder_whose_name_is_not_utf8_owns_its_findings_in_a_listing(ws: Path, capsys) -> None:
+    # Findings spell a name's undecodable bytes \\xNN; the record's folder is the walk's name (a
+    # surrogate). Counted on its node all the same: `list` must not show such a record healthy.
+    import os
+
+    from conftest import invoke
+    from strataml.controls import undecodable
+    from strataml.doctor import engine
+
+    bad = os.fsencode(ws / RUN) + b"\xff"
+    os.rename(os.fsencode(ws / RUN), bad)
+    folder = undecodable(os.fsdecode(bad)[len(str(ws)) + 1 :])  # runs/...\xff, as findings say it
+    errors = [f for f in engine.doctor(ws).findings if f.path.startswith(folder) and f.severity == "error"]
+    assert "TFC0001-E003" in {f.code for f in errors}  # the folder's name, as a run id
+    code, out, _err = invoke(ws, "list", "runs", "--format", "json", capsys=capsys)
+    assert code == 0
+    (row,) = [r for r in json.loads(out) if r["id"].endswith("\udcff")]
+    assert row["health"] == f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+
+
 # ---------------------------------------------------------------- nested repositories (TFC0001-E009)
 
 

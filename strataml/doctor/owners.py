@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from strataml.controls import undecodable
 from strataml.records import Record
 from strataml.workspace import LEDGER
+
+
+def _as_found(path: str) -> str:
+    """A path as findings hold it: bytes of a file name that are not UTF-8 spelled `\\xNN`
+    (engine.check writes them so), or a record whose folder name is not UTF-8 owns none of
+    its findings and a listing shows it healthy."""
+    return path if path.isascii() else undecodable(path)
 
 
 class Owners:
@@ -24,13 +32,14 @@ class Owners:
             else:
                 ref, kind, path = r["id"], r["kind"], r["path"]
                 name, meta = ref.split(":", 1)[1].split("@", 1)[0], None
-            self.by_path.setdefault(path, []).append(ref)
+            self.by_path.setdefault(_as_found(path), []).append(ref)
             if meta and meta != path and not meta.startswith(path + "/"):
-                self.by_path.setdefault(meta, []).append(ref)
+                self.by_path.setdefault(_as_found(meta), []).append(ref)
             if kind == "model":
-                self.by_model.setdefault(f"models/{name}/{LEDGER}", []).append(ref)
+                self.by_model.setdefault(_as_found(f"models/{name}/{LEDGER}"), []).append(ref)
 
     def of(self, path: str) -> list[str]:
+        path = _as_found(path)
         found: list[str] = []
         parts = path.split("/", 2)
         if len(parts) == 3 and parts[0] == "models" and parts[2].startswith(LEDGER):  # the ledger, its .asc
