@@ -370,9 +370,9 @@ def test_a_listing_written_under_another_file_name_encoding_is_not_read(ws: Path
 def test_an_index_that_could_not_be_written_is_never_vouched_for(
     ws: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The index is written in a thread while its proof is made: when that write fails, the error
-    reaches the caller (the reader goes on with the index in memory) and no key or proof is
-    written beside the index that is still there."""
+    """The index is written in the caller's thread while its proof is made aside: when that write
+    fails, the error reaches the caller (the reader goes on with the index in memory) and no key
+    or proof is written beside the index that is still there."""
     from strataml import atomic
 
     primed(ws)
@@ -442,3 +442,29 @@ def test_what_is_read_ahead_for_a_previous_index_that_lends_nothing_is_let_go(ws
     assert saved.previous(ws, walked) is None
     assert walked.ahead._aside is None and walked.ahead._read == {}
     assert proof.freshness(ws, looked).ahead is None  # not asked for: nothing read
+
+
+def test_a_walk_anew_takes_the_listing_the_probe_read(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the rewalk does not apply (here a managed folder is no longer a folder) the tree is
+    walked anew; the saved listing the probe read is the one previous() starts from, not read and
+    decoded a second time (~20 ms on 10k records)."""
+    primed(ws)
+    shutil.rmtree(ws / "experiments")
+    (ws / "experiments").write_text("not a folder\n")
+    age(ws)
+    reads = []
+    real = proof.read_listing
+
+    def counted(root: Path) -> proof.Listing | None:
+        reads.append(root)
+        return real(root)
+
+    monkeypatch.setattr(proof, "read_listing", counted)
+    monkeypatch.setattr(saved, "read_listing", counted)
+    looked = proof.probe(ws)
+    walked = proof.freshness(ws, looked)
+    assert walked.touched is None and walked.listing is looked.listing is not None  # walked anew
+    assert saved.previous(ws, walked) is not None  # the saved index lends its nodes
+    assert len(reads) == 1
+    index, rebuilt = saved.current(ws)
+    assert rebuilt and any(f["path"] == "experiments" for f in index["findings"])

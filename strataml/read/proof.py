@@ -41,7 +41,7 @@ class Walked(NamedTuple):
     context: str | None  # its part outside the walk (snapshot.context_key)
     tops: list[tuple[str, str, int, int, int, int]]  # each managed folder's lstat, taken before the walk
     touched: set[str] | None = None  # a rewalk's: the paths new, gone or changed since the last walk
-    listing: Listing | None = None  # the saved listing a rewalk started from (read once)
+    listing: Listing | None = None  # the saved listing probe() read (read once: previous() takes it from here)
     ahead: Ahead | None = None  # the saved index and rows a rewalk's rebuild starts from, read meanwhile
 
 
@@ -68,7 +68,9 @@ def freshness(root: Path, looked: Probe | None = None, ahead: bool = False) -> W
             entries, touched = rewalk(root, seen, changed)
             return Walked(entries, keyed(context, entries), context, tops, touched, listing, reading)
     entries = walk(root)
-    return Walked(entries, keyed(context, entries), context, tops)
+    return Walked(
+        entries, keyed(context, entries), context, tops, listing=looked.listing if looked is not None else None
+    )
 
 
 class Probe(NamedTuple):
