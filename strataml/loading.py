@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from strataml import blockyaml
 from strataml.atomic import read_upto
 
-# PyYAML, imported on the first parse (see _yaml()): a warm run takes every document from the
-# cache, and importing PyYAML costs ~50 ms (its pure-Python reader compiles a large regex).
+# PyYAML, imported on the first document blockyaml leaves to it (see _yaml()): importing it costs
+# ~15-50 ms, and most runs read only what blockyaml reads.
 yaml: Any = None
 
 MAX_BYTES = 4 * 1024 * 1024
@@ -315,6 +316,14 @@ _LOADER: Any = None
 
 
 def _load_yaml(text: str, keep_lines: bool = True) -> Loaded:
+    plain = blockyaml.parse(text, keep_lines, MAX_NODES, MAX_DEPTH)
+    if plain is not None:
+        return Loaded(plain[0], (), plain[1])
+    return _load_pyyaml(text, keep_lines)
+
+
+def _load_pyyaml(text: str, keep_lines: bool = True) -> Loaded:
+    """Any YAML, through PyYAML's parser events: the reference blockyaml is tested against."""
     global _LOADER
     if _LOADER is None:
         _LOADER = _loader_class()
