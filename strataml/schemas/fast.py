@@ -109,24 +109,97 @@ def _every(checks: list[Check]) -> Check:
     return run
 
 
+def _true(v: Any) -> bool:
+    return True
+
+
+# Keywords a fused check below takes over from their separate closures (the common shapes: a
+# mapping with known keys, a string with a pattern). A record passes through ~40 schema nodes.
+_OBJECT_WORDS = {"type", "properties", "required", "additionalProperties", "patternProperties"}
+_STRING_WORDS = {"type", "pattern", "minLength", "maxLength"}
+
+
+def _fused(node: dict[str, Any], build: Callable[[Any], Check]) -> tuple[Check | None, set[str]]:
+    """One closure for a node's object or string keywords, and the keywords it covers."""
+    kind = node.get("type")
+    if kind == "object" or (kind is None and "properties" in node):
+        # patternProperties apply to declared keys too: which patterns match a declared key is
+        # known now, so only undeclared keys are matched against them at run time.
+        patterns = [(re.compile(p), build(sub)) for p, sub in node.get("patternProperties", {}).items()]
+        props: dict[str, Check] = {}
+        for k, sub in node.get("properties", {}).items():
+            every = [build(sub), *(check for rx, check in patterns if rx.search(k))]
+            props[k] = every[0] if len(every) == 1 else _every(every)
+        required = tuple(node.get("required", ()))
+        extra = node.get("additionalProperties", True)
+        closed = extra is False
+        other = None if extra in (True, False) else build(extra)
+        typed = kind == "object"
+
+        def mapping(v: Any) -> bool:
+            if not isinstance(v, dict):
+                return not typed
+            for k in required:
+                if k not in v:
+                    return False
+            for k, x in v.items():
+                check = props.get(k)
+                if check is not None:
+                    if not check(x):
+                        return False
+                    continue
+                matched = False
+                if patterns and isinstance(k, str):
+                    for rx, check in patterns:
+                        if rx.search(k):
+                            matched = True
+                            if not check(x):
+                                return False
+                if not matched and (closed or (other is not None and not other(x))):
+                    return False
+            return True
+
+        return mapping, _OBJECT_WORDS & node.keys()
+    if kind == "string" and "pattern" in node:
+        rx = re.compile(node["pattern"])
+        low, high = node.get("minLength", 0), node.get("maxLength")
+
+        def string(v: Any) -> bool:
+            return (
+                isinstance(v, str) and low <= len(v) and (high is None or len(v) <= high) and rx.search(v) is not None
+            )
+
+        return string, _STRING_WORDS & node.keys()
+    return None, set()
+
+
 def compile_schema(schema: dict[str, Any], resolve: Callable[[str], dict[str, Any]]) -> Check:
     """`resolve` turns a $ref into the schema it names."""
     cache: dict[int, list[Check]] = {}
+    built: dict[int, Check] = {}
 
     def build(node: Any) -> Check:
         if node is True:
-            return lambda v: True
+            return _true
         if node is False:
             return lambda v: False
         key = id(node)
-        if key not in cache:
-            checks: list[Check] = []
-            cache[key] = checks  # filled below; a recursive $ref sees the same (growing) list
-            for word, arg in node.items():
-                if word in _IGNORED:
-                    continue
-                checks.append(keyword(word, arg, node))
-        return _every(cache[key])
+        if key in built:
+            return built[key]
+        if key in cache:  # a recursive $ref to a node still being built: its list, bound late
+            return _every(cache[key])
+        checks: list[Check] = []
+        cache[key] = checks
+        fused, covered = _fused(node, build)
+        if fused is not None:
+            checks.append(fused)
+        for word, arg in node.items():
+            if word in _IGNORED or word in covered:
+                continue
+            checks.append(keyword(word, arg, node))
+        # A node of one check is that check: a `$ref` costs no call of its own.
+        built[key] = _true if not checks else checks[0] if len(checks) == 1 else _every(checks)
+        return built[key]
 
     def keyword(word: str, arg: Any, node: dict[str, Any]) -> Check:
         if word == "$ref":
