@@ -24,6 +24,9 @@ JsonPath = tuple[str | int, ...]
 
 # Longer integers are left to the loader, which caps their length (YAML 1.1's 64-bit range and more).
 MAX_INT_DIGITS = 18
+# Longer values are left to PyYAML too: records' values are short, and the patterns here would
+# spend up to a second on a hostile 4 MiB one (an unterminated quote) where libyaml takes 0.04 s.
+MAX_VALUE_CHARS = 1024
 
 _KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_./+-]{0,127}):(?: +(.*))?$")
 _UNSUPPORTED_CHAR = re.compile(r"[^\n -~]")  # anything but newline and printable ASCII
@@ -57,7 +60,12 @@ def parse(
     gives them), or None when the text is not plainly in the subset. A document that could
     come near the loader's limits (`max_nodes`, `max_depth`) is left to it, to count exactly."""
     # A line holds at most three nodes: an item's mapping, a key, a value.
-    if not text.isascii() or _UNSUPPORTED_CHAR.search(text) or 3 * text.count("\n") + 4 > max_nodes:
+    if (
+        max_depth < 2  # the root and an empty `[]` or `{}` in it
+        or not text.isascii()
+        or _UNSUPPORTED_CHAR.search(text)
+        or 3 * text.count("\n") + 4 > max_nodes
+    ):
         return None
     try:
         return _parse(text, keep_lines, max_depth)
@@ -146,6 +154,8 @@ def _parse(text: str, keep_lines: bool, max_depth: int) -> tuple[dict[str, Any],
 
 def _value(text: str) -> Any:
     """One line's scalar (or empty flow collection), from its first character to the line's end."""
+    if len(text) > MAX_VALUE_CHARS:
+        raise _Unsure
     first = text[0]
     if first == "'":
         quoted = _SINGLE.fullmatch(text)

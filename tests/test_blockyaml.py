@@ -251,3 +251,14 @@ def test_the_loader_limits_stand() -> None:
     assert not loading.load_bytes("".join(f"k{i}: 0\n" for i in range(pairs + 1)).encode()).ok
     long = "9" * (blockyaml.MAX_INT_DIGITS + 1)
     assert _parse(f"k: {long}\n") is None and loading.load_bytes(f"k: {long}\n".encode()).data == {"k": int(long)}
+
+
+def test_long_values_and_tiny_depth_limits_are_left_to_pyyaml() -> None:
+    """Found by an adversarial review: a 4 MiB unterminated quote cost blockyaml's patterns a second
+    before it fell back, and with a depth limit of 1 an empty `[]` at the root passed it."""
+    long = blockyaml.MAX_VALUE_CHARS + 1
+    for text in ("a: '" + "x" * 4_000_000 + "\n", "a: " + "1." * long + "1\n", "a: " + "x" * long + "\n"):
+        assert _parse(text) is None
+        _same(text)
+    for text in ("k0: []\n", "k0: {}\n", "k0: 1\n"):
+        assert blockyaml.parse(text, True, loading.MAX_NODES, 1) is None
