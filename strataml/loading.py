@@ -6,8 +6,10 @@ the loader caps size and nesting, rejects anchors/aliases (alias bombs) and non-
 problems with their line. It never raises for bad content: problems come back as values so
 the doctor can turn each into a finding with its own code.
 
-YAML is read as a stream of parser events and assembled here without recursion, so a
-10,000-deep document costs 64 frames before it is refused, never a RecursionError. Depth and
+Block YAML as records are written (one-line scalars, nested mappings, `- ` lists) is read by
+strataml.blockyaml, which answers only when it is sure of every value and leaves anything else
+here. Here YAML is read as a stream of PyYAML's parser events and assembled without recursion, so
+a 10,000-deep document costs 64 frames before it is refused, never a RecursionError. Depth and
 the node count are checked on that stream, as each node starts, so a document past a limit
 is refused before the rest of it is built. JSON is counted the same way, on its text, before
 `json` builds anything.
