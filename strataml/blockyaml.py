@@ -76,7 +76,8 @@ def parse(
 def _parse(text: str, keep_lines: bool, max_depth: int) -> tuple[dict[str, Any], dict[JsonPath, int]] | None:
     root: dict[str, Any] = {}
     lines: dict[JsonPath, int] = {}
-    # Open blocks, outermost first: (column, container, is a mapping, path).
+    # Open blocks, outermost first: (column, container, is a mapping, path). Paths are made only
+    # for the line map; without it every path stays ().
     stack: list[tuple[int, Any, bool, JsonPath]] = [(0, root, True, ())]
     column, block, is_map, path = stack[-1]
     pending: tuple[dict[str, Any], str, JsonPath] | None = None  # `key:` with its value below
@@ -86,10 +87,10 @@ def _parse(text: str, keep_lines: bool, max_depth: int) -> tuple[dict[str, Any],
         if not content or content[0] == "#":
             continue
         indent = len(line) - len(content)
+        dash = content[0] == "-" and content[1:2] in (" ", "")  # a list item
         if pending is not None:
             parent, key, below = pending
             pending = None
-            dash = content[0] == "-" and content[1:2] in (" ", "")
             if indent > column or (indent == column and dash):
                 nested: Any = [] if dash else {}
                 parent[key] = nested
@@ -105,8 +106,9 @@ def _parse(text: str, keep_lines: bool, max_depth: int) -> tuple[dict[str, Any],
                 column, block, is_map, path = stack[-1]
             if indent != column:
                 return None
+        found = None
         if not is_map:
-            if content[0] != "-" or content[1:2] not in (" ", ""):
+            if not dash:
                 # An indentless list (`key:` then `- ...` at the key's column) ends at its
                 # mapping's next key; any other list cannot be followed at its own column.
                 stack.pop()
@@ -117,10 +119,11 @@ def _parse(text: str, keep_lines: bool, max_depth: int) -> tuple[dict[str, Any],
                 content = content[1:].lstrip(" ")
                 if not content or content[0] == "-":
                     return None  # a nested list, a value on the next lines, or a plain `-x`
-                item = (*path, len(block))
+                item = (*path, len(block)) if keep_lines else path
                 if keep_lines:
                     lines[item] = number
-                if _KEY.match(content) is None:
+                found = _KEY.match(content)
+                if found is None:
                     value = seen.get(content, unsure)
                     block.append(_value(content) if value is unsure else value)
                     continue
@@ -131,9 +134,10 @@ def _parse(text: str, keep_lines: bool, max_depth: int) -> tuple[dict[str, Any],
                 if len(stack) >= max_depth:
                     return None
                 column, block, is_map, path = stack[-1]
-        found = _KEY.match(content)
         if found is None:
-            return None
+            found = _KEY.match(content)
+            if found is None:
+                return None
         key, rest = found.groups()
         if key in block:
             return None  # a duplicate: the loader's PyYAML path reports it
@@ -141,7 +145,7 @@ def _parse(text: str, keep_lines: bool, max_depth: int) -> tuple[dict[str, Any],
             lines[(*path, key)] = number
         if not rest or rest[0] == "#":
             block[key] = None  # placed now so keys keep their order; a block below replaces it
-            pending = (block, key, (*path, key))
+            pending = (block, key, (*path, key) if keep_lines else path)
             continue
         value = seen.get(rest, unsure)
         block[key] = _value(rest) if value is unsure else value
