@@ -38,6 +38,8 @@ def stat_key(st: Any) -> Key:
 
 
 class Cache:
+    DB_PATH = f"{FOLDER}/{DB}"  # relative to the workspace
+
     def __init__(self, root: Path, *, enabled: bool = True) -> None:
         self.root = Path(root)
         self.path = self.root / FOLDER / DB
@@ -54,6 +56,10 @@ class Cache:
             self._read()
 
     # -- lookups -------------------------------------------------------------------------
+
+    def empty(self) -> bool:
+        """Whether no earlier run's cache is there to answer from (none yet, or thrown away)."""
+        return self._db is None and not self._new_records
 
     def sha256(self, rel: str, key: Key) -> str | None:
         new = self._new_hashes.get(rel)  # learnt earlier in this run (a --since run may check twice)

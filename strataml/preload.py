@@ -13,6 +13,12 @@ Only a full run uses it (every record is loaded there, so nothing is read in vai
 records the cache does not answer, and only past HELPED of them with a second core. The
 results go through the workspace's reader as before (into the cache, line numbers read again
 on demand); the records rule skips the schema check for a document this pass found valid.
+
+A run with nothing cached (--no-cache, or no cache yet) starts earlier (Stream): the walk
+hands over each metadata file as it lists it, and a helper fed through a pipe loads them in
+walk order on the core the walk leaves idle; after the walk this process takes records from
+the end of that order, and again they stop where they meet (10k records, cold doctor: the
+loading after the walk 0.43 -> 0.25-0.33 s).
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from strataml.loading import Loaded, LoadProblem, load_file
 from strataml.schemas import plainly_valid
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
     from strataml.cache import Cache
     from strataml.workspace import Workspace
 
@@ -51,17 +60,20 @@ _HELPER = (
 Result = tuple[Loaded, bool]  # the load, and whether the compiled schema check passed it
 
 
-def preload(workspace: Workspace, cache: Cache | None, hashing: int = 0) -> int:
+def preload(workspace: Workspace, cache: Cache | None, hashing: int = 0, stream: Stream | None = None) -> int:
     """Load (and check) every record the rules will load, on two cores; returns how many.
 
     Nothing happens (the rules load records one by one, as ever) below HELPED records, on one
     core, when a helper cannot start, for a workspace read through a staging folder or another
     tree, or when the `hashing` (bytes) started meanwhile keeps every core busy for longer
-    than the loading takes (2,000 records beside 2 GB: a third process only adds its start)."""
+    than the loading takes (2,000 records beside 2 GB: a third process only adds its start).
+    `stream`: what the walk began loading (Stream); its answers so far count in every case."""
     from strataml.cache import stat_key
 
     reader = workspace.reader
     if reader is None or workspace.partial or reader.moved is not None or reader.fallback is not None:
+        if stream is not None:
+            stream.stop()
         return 0
     todo = []
     for record in workspace.records:
@@ -77,17 +89,31 @@ def preload(workspace: Workspace, cache: Cache | None, hashing: int = 0) -> int:
             continue
         todo.append(record)
     count = cores()
-    if len(todo) < HELPED or count < 2 or hashing / HASHED_PER_SECOND / count > len(todo) / LOADS_PER_SECOND:
+    busy = hashing / HASHED_PER_SECOND / count > len(todo) / LOADS_PER_SECOND
+    if stream is not None and stream.started:
+        # Begun during the walk: what it loaded then is kept even where the rest is not worth a helper.
+        results = stream.finish(todo, reader.fspath, go_on=not busy)
+    elif len(todo) < HELPED or count < 2 or busy:
+        if stream is not None:
+            stream.stop()
         return 0
-    items = [(record.kind, reader.fspath(record.meta)) for record in todo]
-    results = load_all(items)
+    else:
+        if stream is not None:
+            stream.stop()
+        items = [(record.kind, reader.fspath(record.meta)) for record in todo]
+        results = load_all(items)  # type: ignore[assignment]
     if results is None:
         return 0
-    for record, (loaded, valid) in zip(todo, results):
+    done = 0
+    for record, result in zip(todo, results):
+        if result is None:
+            continue  # (a stream that stopped early: the rules load it as ever)
+        loaded, valid = result
         reader.preloaded[record.meta] = loaded
         if valid:
             reader.valid[record.meta] = (record.kind, loaded.data)
-    return len(todo)
+        done += 1
+    return done
 
 
 def load_all(items: list[tuple[str, str]]) -> list[Result] | None:
@@ -135,33 +161,42 @@ def _answered(
     if more is None:
         return None
     pending += more
-    at = 0
-    while len(pending) - at >= 4:
-        size = int.from_bytes(pending[at : at + 4], "little")
-        if len(pending) - at - 4 < size:
-            break
-        try:
-            frame = marshal.loads(pending[at + 4 : at + 4 + size])
-        except (EOFError, ValueError, TypeError):
-            return None
-        result = _frame(frame, low, items)
+    done = 0
+    for frame, end in _split(pending):
+        result = _frame(frame, low - 1, items[low - 1][1]) if low > 0 else None
         if result is None:
             return None
         low -= 1
         out[low] = result
-        at += 4 + size
-    del pending[:at]
+        done = end
+    del pending[:done]
     return low
 
 
-def _frame(frame: Any, low: int, items: list[tuple[str, str]]) -> Result | None:
-    """A frame as the helper writes it, for the record just below `low`; else None."""
-    if type(frame) is not tuple or len(frame) != 5 or frame[0] != low - 1 or {type(frame[3]), type(frame[4])} != {bool}:
+def _split(pending: bytearray) -> Iterator[tuple[Any, int]]:
+    """The complete frames at the start of `pending`: each decoded (None when it is not
+    marshal), with the offset where it ends."""
+    at = 0
+    while len(pending) - at >= 4:
+        size = int.from_bytes(pending[at : at + 4], "little")
+        if len(pending) - at - 4 < size:
+            return
+        try:
+            frame = marshal.loads(pending[at + 4 : at + 4 + size])
+        except (EOFError, ValueError, TypeError):
+            frame = None
+        at += 4 + size
+        yield frame, at
+
+
+def _frame(frame: Any, index: int, path: str) -> Result | None:
+    """A frame as the helper writes it, for the record at `index` (its file at `path`); else None."""
+    if type(frame) is not tuple or len(frame) != 5 or frame[0] != index or {type(frame[3]), type(frame[4])} != {bool}:
         return None
     _index, data, problems, valid, sourced = frame
     if type(problems) is not tuple or not all(type(p) is tuple and len(p) == 4 for p in problems):
         return None
-    source = items[low - 1][1] if sourced else None
+    source = path if sourced else None
     return Loaded(data, tuple(LoadProblem(*p) for p in problems), {}, source), valid
 
 
@@ -181,6 +216,214 @@ def _search_path() -> list[str] | None:
 
 def _encoding() -> tuple[str, str]:
     return sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+
+
+# What a Stream's helper runs: its argv holds this package's and PyYAML's folders and the file
+# system encoding; its input is a kind letter and a path (os.fsencode), NUL-terminated, per
+# record; its answer the frames load_all() reads, numbered in the order the paths came.
+_FED = "import sys; sys.path += sys.argv[1:3]; from strataml.preload import serve_fed; serve_fed(sys.argv[3:5])"
+KINDS = {"dataset": b"d", "run": b"r", "model": b"m", "experiment": b"e"}
+_KIND_OF = {letter[0]: kind for kind, letter in KINDS.items()}
+START = 512  # metadata files the walk finds before a helper starts: fewer, and its start costs more
+FEED_EVERY = 64  # metadata files found between writes to the helper (and reads of its answers)
+
+
+class Stream:
+    """Record metadata loaded on the second core while the walk still lists the tree.
+
+    take() is the walk's `found` hook: it notes each file that stands where a record's metadata
+    does (by layout alone: datasets/N/V/dataset.yaml, models/N/V/model.yaml, runs/ID/run.yaml,
+    experiments/NAME.yaml), starts a helper once START are found, and feeds it without waiting
+    (a full pipe is fed later). finish() then loads the rest from the end of that order while the
+    helper goes on from the front. A note that is not a record after all (or not of that kind,
+    or one the cache answers) costs the helper a load and nothing else: only answers for
+    the very records preload() asks about, at the same path, are used.
+    """
+
+    def __init__(self, root: Path | str) -> None:
+        self._base = os.fsencode(os.path.join(str(root), ""))
+        self._root = os.path.join(str(root), "")
+        self.found: list[tuple[str, str]] = []  # (kind, workspace path), in walk order
+        self._queued = 0  # found[:_queued] are in _out or sent
+        self._out = bytearray()
+        self._answers = bytearray()  # its frames, read as they come, decoded in finish()
+        self._helper: spawn.Fed | None = None
+        self._failed = False
+
+    @property
+    def started(self) -> bool:
+        return self._helper is not None
+
+    def take(self, listing: list[Any]) -> None:
+        """The walk's hook: one folder's entries (folders still to list among them)."""
+        before = len(self.found)
+        for item in listing:
+            if item[1] == "file" and item[0].endswith(".yaml"):
+                kind = meta_kind(item[0])
+                if kind is not None:
+                    self.found.append((kind, item[0]))
+        if len(self.found) == before or self._failed:
+            return
+        if self._helper is None:
+            if len(self.found) >= START:
+                self._start()
+        elif len(self.found) - self._queued >= FEED_EVERY:
+            self._feed(len(self.found))
+            self._drain()
+
+    def _start(self) -> None:
+        search = _search_path()
+        encoding = _encoding()
+        helper = spawn.start_fed(_FED, [*search, *encoding]) if search else None
+        if helper is None:
+            self._failed = True
+            return
+        self._helper = helper
+        self._feed(len(self.found))
+
+    def _feed(self, upto: int) -> None:
+        """Queue found[_queued:upto] and write what the pipe takes now."""
+        helper = self._helper
+        if helper is None:
+            return
+        if upto > self._queued:
+            base, letters = self._base, KINDS
+            self._out += b"".join(
+                letters[kind] + base + os.fsencode(rel) + b"\0" for kind, rel in self.found[self._queued : upto]
+            )
+            self._queued = upto
+        if self._out:
+            wrote = helper.send(self._out)
+            if wrote > 0:
+                del self._out[:wrote]
+
+    def _drain(self) -> bool:
+        """Read what the helper has answered so far; False once it is done or gone."""
+        helper = self._helper
+        if helper is None:
+            return False
+        more = helper.read_ready()
+        if more is None:
+            return False
+        self._answers += more
+        return True
+
+    def stop(self) -> None:
+        """No more of this: the helper is stopped, whatever it was doing."""
+        if self._helper is not None:
+            self._helper.stop()
+            self._helper = None
+        self._failed = True
+
+    def finish(self, todo: list[Any], fspath: Callable[[str], str], go_on: bool = True) -> list[Result | None]:
+        """A result per record of `todo` (as load_all gives), loading here what the helper has
+        not: from the end of the walk's order down to where its answers reach. `go_on`
+        False: only its answers so far are taken (the cores have other work now); the
+        records it has not answered are left to the rules (None)."""
+        slot = {record.meta: i for i, record in enumerate(todo)}
+        out: list[Result | None] = [None] * len(todo)
+        # The walk's notes that stand for a record asked about: the same kind, the same path.
+        covered: dict[int, int] = {}  # found index -> todo slot
+        for index, (kind, rel) in enumerate(self.found):
+            i = slot.get(rel)
+            if i is not None and todo[i].kind == kind and fspath(rel) == self._root + rel:
+                covered[index] = i
+        taken = set(covered.values())
+        low = 0  # the helper has answered found[:low]
+        at = len(self.found)  # found[at:] is done here
+
+        def poll() -> int:
+            self._feed(at)  # (never what this process did already)
+            alive = self._drain()
+            answered = self._decode(self._answers, low, covered, out)
+            if not alive and self._helper is not None:
+                self._helper.stop()  # it died: the rest is done here
+                self._helper = None
+            return answered
+
+        try:
+            if not go_on:
+                self._drain()
+                self._decode(self._answers, low, covered, out)
+                return out
+            # First the records the walk's notes missed (none, usually), then the notes from the end.
+            for n, i in enumerate(i for i in range(len(todo)) if i not in taken):
+                if self._helper is not None and n % POLL == 0:
+                    low = poll()
+                out[i] = _one(todo[i].kind, fspath(todo[i].meta))
+            while True:
+                if self._helper is not None and (len(self.found) - at) % POLL == 0:
+                    low = poll()
+                at -= 1
+                if at < low:
+                    break
+                i = covered.get(at)
+                if i is not None and out[i] is None:
+                    out[i] = _one(todo[i].kind, fspath(todo[i].meta))
+            return out
+        finally:
+            self.stop()
+
+    def _decode(self, pending: bytearray, low: int, covered: dict[int, int], out: list[Result | None]) -> int:
+        """Take the complete frames in `pending` (the answers for found[low], found[low + 1]...)
+        into `out`; the new `low`. A frame it never writes stops the helper (what it answered
+        before stands; the rest is loaded here)."""
+        done = 0
+        for frame, end in _split(pending):
+            result = _frame(frame, low, self._root + self.found[low][1]) if low < len(self.found) else None
+            if result is None:
+                if self._helper is not None:
+                    self._helper.stop()
+                    self._helper = None
+                break
+            i = covered.get(low)
+            if i is not None and out[i] is None:
+                out[i] = result
+            low += 1
+            done = end
+        del pending[:done]
+        return low
+
+
+def meta_kind(rel: str) -> str | None:
+    """The kind of record whose metadata file `rel` would be, by where it stands; else None."""
+    parts = rel.split("/")
+    n = len(parts)
+    if n == 4 and parts[0] in ("datasets", "models"):
+        kind = parts[0][:-1]
+        return kind if parts[3] == f"{kind}.yaml" else None
+    if n == 3 and parts[0] == "runs" and parts[2] == "run.yaml":
+        return "run"
+    if n == 2 and parts[0] == "experiments":
+        return "experiment"
+    return None
+
+
+def serve_fed(encoding: list[str]) -> None:
+    """A Stream helper's work: load each record named on stdin as it comes, a frame each."""
+    import gc
+
+    if tuple(encoding) != _encoding():
+        sys.exit(3)  # its paths would name other files: the caller does the work
+    gc.disable()  # nothing it makes is garbage until it exits
+    out = sys.stdout.buffer
+    kinds = _KIND_OF
+    index = 0
+    rest = b""
+    while chunk := os.read(0, 1 << 16):
+        *items, rest = (rest + chunk).split(b"\0")
+        for item in items:
+            kind = kinds.get(item[0]) if item else None
+            if kind is None:
+                sys.exit(3)  # not what a Stream sends
+            loaded, valid = _one(kind, os.fsdecode(item[1:]))
+            problems = tuple((p.code, p.message, p.hint, p.line) for p in loaded.problems)
+            frame = marshal.dumps((index, loaded.data, problems, valid, loaded.source is not None))
+            out.write(len(frame).to_bytes(4, "little") + frame)
+            index += 1
+            if index % POLL == 0:
+                out.flush()
+        out.flush()  # all it has answered is readable before it waits for more
 
 
 def serve(items: list[tuple[str, str]], encoding: tuple[str, str]) -> None:

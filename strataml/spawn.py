@@ -1,7 +1,8 @@
 """Helper processes: this interpreter started again on a script, to use a second core.
 
 A helper gets its input whole in a memory file (no pipe to keep fed, so no thread and no
-SIGPIPE) and answers on a pipe. It runs with -I (no user site, no PYTHON* variables, no
+SIGPIPE) and answers on a pipe; one started before its input is known (start_fed) is fed
+through a pipe the caller writes without ever waiting. It runs with -I (no user site, no PYTHON* variables, no
 current folder) and -S (no site: its .pth files are most of a start); a script that needs
 installed packages puts the folders it needs on sys.path itself. Its stderr goes nowhere: a
 helper's failure is its exit code, and the caller then does that part of the work itself.
@@ -89,34 +90,116 @@ def start(script: str, data: bytes, name: str) -> Helper | None:
     """`python -I -S -c script` with `data` on its stdin; None when it cannot start."""
     if not available():
         return None
-    fds: list[int] = []
     try:
         memory = os.memfd_create(name)
-        fds.append(memory)
+    except OSError:
+        return None
+    try:
         _write_all(memory, data)
         os.lseek(memory, 0, os.SEEK_SET)
+        started = _launch(script, [], memory)
+    except OSError:
+        started = None
+    os.close(memory)
+    return Helper(*started) if started is not None else None
+
+
+def _launch(script: str, args: list[str], stdin: int, keep: int = -1) -> tuple[int, int] | None:
+    """Spawn the helper reading `stdin`: (its pid, the read end of its answer pipe), or None.
+    `keep`: a descriptor of the caller's it must not hold (the feed's write end)."""
+    try:
         answer, out = os.pipe()
-        fds += (answer, out)
+    except OSError:
+        return None
+    try:
+        _widen(answer)
+        closes = [(os.POSIX_SPAWN_CLOSE, fd) for fd in (answer, keep) if fd >= 0]
         pid = os.posix_spawn(
             sys.executable,
             # -I drops PYTHONUTF8: UTF-8 mode is passed on as this process has it (it sets the
             # encoding of file names, of paths handed over as text).
-            [sys.executable, "-I", "-S", "-X", f"utf8={sys.flags.utf8_mode}", "-c", script],
+            [sys.executable, "-I", "-S", "-X", f"utf8={sys.flags.utf8_mode}", "-c", script, *args],
             os.environ,
             file_actions=[
-                (os.POSIX_SPAWN_DUP2, memory, 0),
+                (os.POSIX_SPAWN_DUP2, stdin, 0),
                 (os.POSIX_SPAWN_DUP2, out, 1),
                 (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
-                (os.POSIX_SPAWN_CLOSE, answer),
+                *closes,
             ],
         )
     except OSError:
-        for fd in fds:
-            os.close(fd)
+        os.close(answer)
         return None
-    os.close(memory)
-    os.close(out)
-    return Helper(pid, answer)
+    finally:
+        os.close(out)
+    return pid, answer
+
+
+class Fed(Helper):
+    """A helper whose input comes on a pipe as the caller finds it (start_fed)."""
+
+    def __init__(self, pid: int, answer: int, feed: int) -> None:
+        super().__init__(pid, answer)
+        self.feed = feed
+
+    def send(self, data: bytes | bytearray) -> int:
+        """Write what the pipe takes now without waiting: the bytes written (0 when it is full),
+        -1 once the helper cannot take more (it exited, or the feed was ended)."""
+        if self.feed < 0:
+            return -1
+        try:
+            return os.write(self.feed, data)
+        except BlockingIOError:
+            return 0
+        except OSError:  # (a broken pipe: Python ignores SIGPIPE, so the write fails instead)
+            self.end()
+            return -1
+
+    def end(self) -> None:
+        """No more input: the helper sees the end of it once it has read what was sent."""
+        if self.feed >= 0:
+            os.close(self.feed)
+            self.feed = -1
+
+    def stop(self) -> None:
+        self.end()
+        super().stop()
+
+
+PIPE_BYTES = 1 << 20  # asked for both pipes of a fed helper, so neither side waits on the other
+
+
+def start_fed(script: str, args: list[str]) -> Fed | None:
+    """`python -I -S -c script ARGS...` reading its input from a pipe fed with Fed.send(); None when it cannot start."""
+    if not available():
+        return None
+    try:
+        source, feed = os.pipe()
+    except OSError:
+        return None
+    try:
+        _widen(feed)
+        os.set_blocking(feed, False)
+        started = _launch(script, args, source, keep=feed)
+    except OSError:
+        started = None
+    os.close(source)
+    if started is None:
+        os.close(feed)
+        return None
+    return Fed(*started, feed)
+
+
+def _widen(fd: int) -> None:
+    """A pipe of PIPE_BYTES where the system allows it (Linux); the default (64 KiB) otherwise."""
+    import fcntl
+
+    size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if size is not None:
+        try:
+            fcntl.fcntl(fd, size, PIPE_BYTES)
+        except OSError:
+            pass  # past /proc/sys/fs/pipe-max-size, or another system's limit: the default serves
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -384,9 +384,13 @@ def _config_refused(what: str) -> Loaded:
     )
 
 
-def walk(root: Path) -> dict[str, Entry]:
-    """Every path under the managed folders, with lstat facts; the one tree walk (sorted by path)."""
-    return _managed(root, None)
+def walk(root: Path, found: Callable[[list[Any]], None] | None = None) -> dict[str, Entry]:
+    """Every path under the managed folders, with lstat facts; the one tree walk (sorted by path).
+
+    `found`: given each folder's entries as it is listed, in walk order (strataml.preload starts
+    reading record metadata on another core while the walk goes on); an item whose [1] is not
+    an Entry kind is a folder still to list."""
+    return _managed(root, None, found)
 
 
 def walk_top(root: Path) -> dict[str, Entry]:
@@ -394,7 +398,7 @@ def walk_top(root: Path) -> dict[str, Entry]:
     return _managed(root, 1)
 
 
-def _managed(root: Path, depth: int | None) -> dict[str, Entry]:
+def _managed(root: Path, depth: int | None, found: Callable[[list[Any]], None] | None = None) -> dict[str, Entry]:
     real_root = os.path.realpath(root)
     out: dict[str, Entry] = {}
     for top in sorted(MANAGED, key=lambda top: top + "/"):  # in path order, as everything below them
@@ -406,7 +410,7 @@ def _managed(root: Path, depth: int | None) -> dict[str, Entry]:
         if not stat.S_ISDIR(st.st_mode):
             out[top] = _entry(top, full, st, real_root)
             continue
-        _scan(full, top, real_root, out, depth)
+        _scan(full, top, real_root, out, depth, found)
     return out
 
 
@@ -541,7 +545,14 @@ def record_folder(path: str) -> str | None:
     return None
 
 
-def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], depth: int | None = None) -> None:
+def _scan(
+    full: str,
+    rel: str,
+    real_root: str,
+    out: dict[str, Entry],
+    depth: int | None = None,
+    found: Callable[[list[Any]], None] | None = None,
+) -> None:
     """Add everything below `rel` to `out` in path order (sorted as strings: walk()'s order),
     each folder's lstat taken before it is listed; with `depth`, only that many levels down.
 
@@ -554,12 +565,18 @@ def _scan(full: str, rel: str, real_root: str, out: dict[str, Entry], depth: int
     # One iterator per folder being emitted, deepest last (no recursion: a tree may be
     # thousands of folders deep). A folder's own entry is emitted before its `_Enter`, so
     # _listed() can still drop it (gone) or mark it unreadable in `out`, in its place.
-    levels = [iter(_listed(full, rel, 1, depth, real_root, out))]
+    listing = _listed(full, rel, 1, depth, real_root, out)
+    if found is not None:
+        found(listing)
+    levels = [iter(listing)]
     cut = len(rel)
     while levels:
         for item in levels[-1]:
             if isinstance(item, _Enter):  # its contents come here: list it and emit them first
-                levels.append(iter(_listed(full + item.rel[cut:], item.rel, item.level, depth, real_root, out)))
+                listing = _listed(full + item.rel[cut:], item.rel, item.level, depth, real_root, out)
+                if found is not None:
+                    found(listing)
+                levels.append(iter(listing))
                 break
             out[item[0]] = item
         else:  # this folder is done: back to its parent's next entry

@@ -184,17 +184,24 @@ def test_no_interpreter_means_the_rules_load_as_ever(many: Path, helped: None, m
 def test_the_helper_imports_nothing_from_the_repository(
     many: Path, helped: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    marker = tmp_path / "imported"
-    planted = f"open({str(marker)!r}, 'w').close()\n"
-    (many / "yaml.py").write_text(planted)
-    (many / "strataml").mkdir()
-    (many / "strataml" / "__init__.py").write_text(planted)
-    (many / "strataml" / "preload.py").write_text(planted)
+    marker = _plant(many, tmp_path)
     monkeypatch.chdir(many)
     items = _items(many)
     assert preload.load_all(items) == _single(items)
     assert not marker.exists()
     assert os.getcwd() == str(many)
+
+
+def _plant(ws: Path, tmp_path: Path) -> Path:
+    """Modules in the repository that a helper must never import (it would run the repository's
+    code): the file each makes when imported."""
+    marker = tmp_path / "imported"
+    planted = f"open({str(marker)!r}, 'w').close()\n"
+    (ws / "yaml.py").write_text(planted)
+    (ws / "strataml").mkdir()
+    (ws / "strataml" / "__init__.py").write_text(planted)
+    (ws / "strataml" / "preload.py").write_text(planted)
+    return marker
 
 
 def test_a_helper_reading_names_in_another_encoding_refuses(
@@ -241,3 +248,188 @@ def test_no_helper_while_hashing_keeps_every_core_busy(many: Path, helped: None)
     # 2 TB to hash beside ~90 records: a third process would only add its start.
     assert preload.preload(load(many), None, hashing=2 * 10**12) == 0
     assert preload.preload(load(many), None, hashing=10**6) == len(load(many).records)
+
+
+# -- Stream: loading begun while the walk lists the tree ---------------------------------------
+
+
+@pytest.fixture
+def streamed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A Stream for any workspace, fed after every note; the marks of the helper's answers."""
+    monkeypatch.setattr(preload, "START", 1)
+    monkeypatch.setattr(preload, "FEED_EVERY", 1)
+    monkeypatch.setattr(preload, "POLL", 1)
+    monkeypatch.setattr(engine, "cores", lambda: 2)
+    monkeypatch.setattr(preload, "cores", lambda: 2)
+    marks: list[int] = []
+    decode = preload.Stream._decode
+
+    def counted(self: preload.Stream, pending: bytearray, low: int, *rest: object) -> int:
+        new = decode(self, pending, low, *rest)  # type: ignore[arg-type]
+        if new > low:
+            marks.append(new)
+        return new
+
+    monkeypatch.setattr(preload.Stream, "_decode", counted)
+    return marks
+
+
+def _alone(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[object, ...]:
+    """The findings of a run with no helper of any kind."""
+    with monkeypatch.context() as m:
+        m.setattr(preload, "HELPED", 10**9)
+        m.setattr(engine, "_stream", lambda *a: None)
+        return tuple(engine.doctor(root).findings)
+
+
+def _slowed(monkeypatch: pytest.MonkeyPatch, marks: list[int]) -> list[str]:
+    """This process waits for the helper's first answer before each load (however slowly it
+    starts on a busy machine), so both sides load records; the paths loaded here."""
+    here: list[str] = []
+    real = preload._one
+
+    def slow(kind: str, path: str) -> preload.Result:
+        here.append(path)
+        deadline = time.monotonic() + 0.2
+        while not marks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return real(kind, path)
+
+    monkeypatch.setattr(preload, "_one", slow)
+    return here
+
+
+def test_a_stream_finds_what_one_pass_finds(many: Path, streamed: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    alone = _alone(many, monkeypatch)
+    here = _slowed(monkeypatch, streamed)
+    assert engine.doctor(many).findings == alone
+    assert streamed and 0 < len(here) < len(many_records(many))  # both sides loaded records
+
+
+def test_a_stream_fills_an_empty_cache_and_a_warm_run_agrees(
+    many: Path, streamed: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = _alone(many, monkeypatch)
+    _slowed(monkeypatch, streamed)
+    assert engine.doctor(many, use_cache=True).findings == alone
+    assert streamed
+    streamed.clear()
+    run = many / "runs" / _run_id(2) / "run.yaml"
+    run.write_text(run.read_text().replace("purpose: fixture", "purpose: changed"))
+    age(many)
+    again = engine.doctor(many, use_cache=True)  # a cache is there now: no stream, the rest from it
+    assert not streamed
+    assert again.findings == _alone(many, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "import sys; sys.exit(3)",
+        "import sys; sys.stdout.buffer.write(b'garbage that is no frame at all')",
+        "import sys, marshal; f = marshal.dumps((5, {}, (), True, True)); sys.stdout.buffer.write(len(f).to_bytes(4, 'little') + f)",
+        "import sys, marshal; f = marshal.dumps(('x', 1)); sys.stdout.buffer.write(len(f).to_bytes(4, 'little') + f)",
+        "raise RuntimeError('a traceback nobody should see')",
+        "import time; time.sleep(30)",  # reads nothing, answers nothing: its pipe fills
+        "import sys; sys.path += sys.argv[1:3]; from strataml import preload; preload.serve_fed(['x', 'y'])",
+    ],
+    ids=["refuses", "garbage", "wrong record", "wrong shape", "traceback", "silent", "another encoding"],
+)
+def test_a_broken_stream_helper_is_done_over(
+    many: Path, streamed: list[int], monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], script: str
+) -> None:
+    alone = _alone(many, monkeypatch)
+    monkeypatch.setattr(preload, "_FED", script)
+    started = time.monotonic()
+    assert engine.doctor(many).findings == alone
+    assert time.monotonic() - started < 20  # never waits for a helper that does not answer
+    assert not streamed
+    assert capfd.readouterr().err == ""
+
+
+_ANSWERS_THEN_DEATH = """\
+import sys, os, marshal
+sys.path += sys.argv[1:3]
+from strataml import preload
+items = sys.stdin.buffer.read(4096).split(b"\\0")[:3]
+for index, item in enumerate(items):
+    loaded, valid = preload._one(preload._KIND_OF[item[0]], os.fsdecode(item[1:]))
+    problems = tuple((p.code, p.message, p.hint, p.line) for p in loaded.problems)
+    frame = marshal.dumps((index, loaded.data, problems, valid, loaded.source is not None))
+    sys.stdout.buffer.write(len(frame).to_bytes(4, "little") + frame)
+sys.stdout.buffer.write(b"\\xff\\x00\\x00\\x00half a frame")
+sys.stdout.flush()
+os._exit(1)
+"""
+
+
+def test_what_a_stream_helper_answered_before_it_died_stands(
+    many: Path, streamed: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = _alone(many, monkeypatch)
+    monkeypatch.setattr(preload, "_FED", _ANSWERS_THEN_DEATH)
+    _slowed(monkeypatch, streamed)
+    assert engine.doctor(many).findings == alone
+    assert streamed and max(streamed) <= 3
+
+
+def test_no_stream_without_an_interpreter_or_with_a_cache(
+    many: Path, streamed: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = _alone(many, monkeypatch)
+    engine.doctor(many, use_cache=True)
+    streamed.clear()
+    assert engine.doctor(many, use_cache=True).findings == alone  # answered from the cache
+    monkeypatch.setattr(sys, "executable", "")
+    assert engine.doctor(many).findings == alone
+    assert not streamed
+
+
+def test_the_stream_helper_imports_nothing_from_the_repository(
+    many: Path, streamed: list[int], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    alone = _alone(many, monkeypatch)
+    marker = _plant(many, tmp_path)
+    monkeypatch.chdir(many)
+    _slowed(monkeypatch, streamed)
+    assert engine.doctor(many).findings == alone
+    assert streamed and not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "rel, kind",
+    [
+        ("datasets/sales/1/dataset.yaml", "dataset"),
+        ("models/churn/3/model.yaml", "model"),
+        ("runs/20260101T000000Z-x/run.yaml", "run"),
+        ("experiments/baseline.yaml", "experiment"),
+        ("datasets/sales/1/model.yaml", None),
+        ("datasets/sales/dataset.yaml", None),
+        ("runs/20260101T000000Z-x/inner/run.yaml", None),
+        ("runs/run.yaml", None),
+        ("experiments/nested/baseline.yaml", None),
+        ("tfc/keys/keys.yaml", None),
+    ],
+)
+def test_a_note_is_made_where_a_record_s_metadata_stands(rel: str, kind: str | None) -> None:
+    assert preload.meta_kind(rel) == kind
+
+
+def test_the_stream_notes_only_regular_files(many: Path, streamed: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A metadata file that is a link, a folder where one should be: not noted, and the rules say why.
+    (many / "runs" / _run_id(3) / "run.yaml").unlink()
+    (many / "runs" / _run_id(3) / "run.yaml").symlink_to("../../outside.yaml")
+    (many / "runs" / _run_id(4) / "run.yaml").unlink()
+    (many / "runs" / _run_id(4) / "run.yaml").mkdir()
+    age(many)
+    alone = _alone(many, monkeypatch)
+    noted: list[str] = []
+    take = preload.Stream.take
+
+    def watched(self: preload.Stream, listing: list[object]) -> None:
+        take(self, listing)  # type: ignore[arg-type]
+        noted[:] = [rel for _kind, rel in self.found]
+
+    monkeypatch.setattr(preload.Stream, "take", watched)
+    assert engine.doctor(many).findings == alone
+    assert noted and not any(_run_id(3) in rel or _run_id(4) in rel for rel in noted)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strataml import gitfacts, schemas
 from strataml.aside import Aside
@@ -17,12 +17,15 @@ from strataml.controls import undecodable
 from strataml.doctor.finding import Finding, Repeats, Report
 from strataml.errors import Refusal, StrataError
 from strataml.gitfacts import GitFacts
-from strataml.hashing import PARALLEL_BYTES, Background, hash_files
+from strataml.hashing import PARALLEL_BYTES, Background, cores, hash_files
 from strataml.nogc import bulk
 from strataml.paths import unsafe
 from strataml.records import Record
 from strataml.schemas import SchemaIssue
 from strataml.workspace import SIGNATURE_SUFFIX, Entry, Workspace
+
+if TYPE_CHECKING:
+    from strataml.preload import Stream
 
 SEVERITIES = ("error", "warning", "info")
 # Past this many paths, git ls-files lists the whole workspace folder and the doctor keeps the
@@ -424,12 +427,14 @@ def doctor(
     progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
     entries: dict[str, Entry] | None = None,
     again: Callable[[Workspace, Cache | None], Report | None] | None = None,
+    stream: Stream | None = None,
 ) -> Report:
     """Load the workspace at `root` and check it: the whole of `strataml doctor` minus rendering.
 
     `entries`: a walk of `root` the caller already made (ignored with --since, which walks its own way).
     `again`: when the last run's findings cannot be reused whole, a caller that knows what changed
     since an earlier run may answer from it (doctor.incremental); None from it means a full run.
+    `stream`: the records the caller's walk (`entries`) began loading (walk_stream()).
 
     With the cache, a run whose every input is unchanged since the last one (each walked
     file's stat, the config, git's index and HEAD, the options) reuses that run's findings
@@ -441,45 +446,55 @@ def doctor(
     options = options or Options()
     root = Path(root).resolve()
     cache = Cache(root, enabled=True) if use_cache else None
-    if options.since:
-        raw, stats, ctx = _since(root, options, cache, progress)
-        workspace = ctx.workspace
-    else:
-        entries = walk(root) if entries is None else entries
-        key = snapshot_key(root, entries, options) if cache is not None else None
-        if key is not None:
-            hit = cache.report(key)  # type: ignore[union-attr]
-            if hit is not None:
-                raw, stats = hit
-                policy = policy_for(load_config(root, cache).data or {}, select, ignore)
-                return Report(
-                    apply(policy, raw),
-                    {
-                        **stats,
-                        "files_hashed": 0,
-                        "bytes_hashed": 0,
-                        "files_cached": stats.get("files_checked", 0),
-                        "snapshot": 1,
-                    },
-                    strict,
-                )
-        loaded = None
-        if again is not None:
-            from strataml.workspace import load
-
-            loaded = load(root, cache, entries)
-            answer = again(loaded, cache)
-            if answer is not None:
-                if cache is not None:
-                    cache.save()
-                return answer
-        if options.shard is not None:
-            raw, stats, ctx = _sharded(root, entries, options, cache, progress)
+    try:
+        if options.since:
+            raw, stats, ctx = _since(root, options, cache, progress)
+            workspace = ctx.workspace
         else:
-            raw, stats, ctx = _checked(root, entries, None, options, cache, progress, workspace=loaded)
-        workspace = ctx.workspace
-        if key is not None and not ctx.volatile:
-            cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})  # type: ignore[union-attr]
+            if entries is None:
+                stream = _stream(root, cache, options, again)
+                entries = walk(root, stream.take if stream is not None else None)
+            elif stream is not None and (options.shard is not None or again is not None):
+                stream.stop()
+            key = snapshot_key(root, entries, options) if cache is not None else None
+            if key is not None:
+                hit = cache.report(key)  # type: ignore[union-attr]
+                if hit is not None:
+                    raw, stats = hit
+                    policy = policy_for(load_config(root, cache).data or {}, select, ignore)
+                    return Report(
+                        apply(policy, raw),
+                        {
+                            **stats,
+                            "files_hashed": 0,
+                            "bytes_hashed": 0,
+                            "files_cached": stats.get("files_checked", 0),
+                            "snapshot": 1,
+                        },
+                        strict,
+                    )
+            loaded = None
+            if again is not None:
+                from strataml.workspace import load
+
+                loaded = load(root, cache, entries)
+                answer = again(loaded, cache)
+                if answer is not None:
+                    if cache is not None:
+                        cache.save()
+                    return answer
+            if options.shard is not None:
+                raw, stats, ctx = _sharded(root, entries, options, cache, progress)
+            else:
+                raw, stats, ctx = _checked(
+                    root, entries, None, options, cache, progress, workspace=loaded, stream=stream
+                )
+            workspace = ctx.workspace
+            if key is not None and not ctx.volatile:
+                cache.put_report(key, raw, {**stats, "files_checked": stats["files_hashed"] + stats["files_cached"]})  # type: ignore[union-attr]
+    finally:
+        if stream is not None:
+            stream.stop()  # (stopped already, unless the run ended before its records were loaded)
     if cache is not None:
         cache.save()
     policy = policy_for(ctx.config_in_force(), select, ignore)
@@ -525,8 +540,10 @@ def _checked(
     progress: Callable[[int, int], Callable[[int], None] | None] | None,
     since: tuple[str, set[str]] | None = None,
     workspace: Workspace | None = None,
+    stream: Stream | None = None,
 ) -> tuple[list[Finding], dict[str, int], Context]:
-    """Load the walked workspace (unless given) and run every rule, hashing big files in the background meanwhile."""
+    """Load the walked workspace (unless given) and run every rule, hashing big files in the
+    background meanwhile; `stream`: the records the walk began loading (preload.Stream)."""
     from strataml.workspace import load
 
     early = _hash_early(root, entries, cache, progress)
@@ -535,12 +552,38 @@ def _checked(
         if deep is None and not options.since:  # a full run: every record will be loaded
             from strataml.preload import preload
 
-            preload(workspace, cache, hashing=early.total if early is not None else 0)
+            preload(workspace, cache, hashing=early.total if early is not None else 0, stream=stream)
         raw, stats, ctx = check(workspace, options, cache, progress, since, early)
     finally:
         if early is not None:
             early.close()  # no helper left hashing after a failure (or the switch interval changed)
+        if stream is not None:
+            stream.stop()
     return raw, stats, ctx
+
+
+def _stream(
+    root: Path, cache: Cache | None, options: Options, again: Callable[..., Report | None] | None
+) -> Stream | None:
+    """A preload.Stream for the walk of a full run that will load every record itself: nothing
+    cached to answer from, one process on the whole tree (no shard), no earlier index lending records."""
+    if options.shard is not None or again is not None or (cache is not None and not cache.empty()):
+        return None
+    return walk_stream(root)
+
+
+def walk_stream(root: Path, cached: bool = False) -> Stream | None:
+    """A preload.Stream to hand walk() for a full run over `root` (None with one core or no
+    interpreter to start); `cached`: None when the run's cache has an earlier run's records."""
+    if cached and (root / Cache.DB_PATH).exists():
+        return None
+    from strataml import spawn
+
+    if cores() < 2 or not spawn.available():
+        return None
+    from strataml.preload import Stream
+
+    return Stream(root)
 
 
 def _sharded(

@@ -26,6 +26,7 @@ from strataml.lstats import lstat_facts
 from strataml.rootdir import MANAGED
 
 if TYPE_CHECKING:
+    from strataml.preload import Stream
     from strataml.read.saved import Ahead
     from strataml.workspace import Seen
 
@@ -43,6 +44,7 @@ class Walked(NamedTuple):
     touched: set[str] | None = None  # a rewalk's: the paths new, gone or changed since the last walk
     listing: Listing | None = None  # the saved listing probe() read (read once: previous() takes it from here)
     ahead: Ahead | None = None  # the saved index and rows a rewalk's rebuild starts from, read meanwhile
+    stream: Stream | None = None  # records a first walk began loading, for the doctor's run after it
 
 
 def freshness(root: Path, looked: Probe | None = None, ahead: bool = False) -> Walked:
@@ -67,9 +69,20 @@ def freshness(root: Path, looked: Probe | None = None, ahead: bool = False) -> W
             reading = Ahead(root) if ahead and listing is not None and listing.tool == tool_id() else None
             entries, touched = rewalk(root, seen, changed)
             return Walked(entries, keyed(context, entries), context, tops, touched, listing, reading)
-    entries = walk(root)
+    stream = None
+    if ahead and (looked is None or looked.listing is None):
+        # No saved index to start from: the rebuild after this walk is a full run.
+        from strataml.doctor.engine import walk_stream
+
+        stream = walk_stream(root, cached=True)
+    entries = walk(root, stream.take if stream is not None else None)
     return Walked(
-        entries, keyed(context, entries), context, tops, listing=looked.listing if looked is not None else None
+        entries,
+        keyed(context, entries),
+        context,
+        tops,
+        listing=looked.listing if looked is not None else None,
+        stream=stream,
     )
 
 

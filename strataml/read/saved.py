@@ -36,6 +36,7 @@ from strataml.read.proof import (
 )
 
 if TYPE_CHECKING:
+    from strataml.preload import Stream
     from strataml.read.build import Previous
 
 T = TypeVar("T")
@@ -59,10 +60,12 @@ def made(
     entries: dict[str, Any] | None = None,
     use_cache: bool = True,
     previous: Previous | None = None,
+    stream: Stream | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """(the index, whether its verdicts may change while the files do not: then it is never saved as fresh).
 
-    `previous`: the last saved index and its walk; records unchanged since keep their nodes."""
+    `previous`: the last saved index and its walk; records unchanged since keep their nodes.
+    `stream`: the records the walk that made `entries` began loading (proof.Walked.stream)."""
     from strataml.cache import Cache
     from strataml.doctor import engine
     from strataml.doctor.finding import Report
@@ -83,7 +86,7 @@ def made(
                 return None
             return incremental.recheck(workspace, cache, previous.earlier(), previous.reusable(workspace))
 
-    report = engine.doctor(root, use_cache=use_cache, entries=entries, again=again)
+    report = engine.doctor(root, use_cache=use_cache, entries=entries, again=again, stream=stream)
     workspace = (
         report.workspace
         if isinstance(report.workspace, Workspace)
@@ -106,7 +109,9 @@ def rebuilt(
     from strataml.read.build import Damaged
 
     try:
-        index, volatile = made(root, generated_at, walked.entries, use_cache=use_cache, previous=before)
+        index, volatile = made(
+            root, generated_at, walked.entries, use_cache=use_cache, previous=before, stream=walked.stream
+        )
         return finish(index, volatile, before)
     except Damaged:
         if before is None:
@@ -479,6 +484,8 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
             saved = atomic.read_bytes(root, KEY, limit=1024)
             said = _key_file(saved.decode("utf-8")) if saved is not None else {}
             if _fresh(said, key):
+                if walked.stream is not None:
+                    walked.stream.stop()  # nothing to load: the saved index is the answer
                 ahead = walked.ahead if walked.ahead is not None else Ahead(root, threaded=False)
                 try:
                     found, digest = ahead.get(INDEX)
