@@ -233,20 +233,22 @@ class Stream:
 
     take() is the walk's `found` hook: it notes each file that stands where a record's metadata
     does (by layout alone: datasets/N/V/dataset.yaml, models/N/V/model.yaml, runs/ID/run.yaml,
-    experiments/NAME.yaml), starts a helper once START are found, and feeds it without waiting
-    (a full pipe is fed later). finish() then loads the rest from the end of that order while the
-    helper goes on from the front. A note that is not a record after all (or not of that kind,
-    or one the cache answers) costs the helper a load and nothing else: only answers for
-    the very records preload() asks about, at the same path, are used.
+    experiments/NAME.yaml), starts a helper once START are found, feeds it without waiting (a
+    full pipe is fed later) and takes its answers as they come. finish() then loads the rest
+    from the end of that order while the helper goes on from the front. A note that is not a
+    record after all (or not of that kind, or one the cache answers) costs the helper a load
+    and nothing else: only answers for the very records preload() asks about, at the same path,
+    are used.
     """
 
     def __init__(self, root: Path | str) -> None:
         self._base = os.fsencode(os.path.join(str(root), ""))
         self._root = os.path.join(str(root), "")
         self.found: list[tuple[str, str]] = []  # (kind, workspace path), in walk order
+        self.answered: list[Result] = []  # the helper's, for found[: len(answered)]
         self._queued = 0  # found[:_queued] are in _out or sent
         self._out = bytearray()
-        self._answers = bytearray()  # its frames, read as they come, decoded in finish()
+        self._pending = bytearray()  # the start of an answer not complete yet
         self._helper: spawn.Fed | None = None
         self._failed = False
 
@@ -269,7 +271,7 @@ class Stream:
                 self._start()
         elif len(self.found) - self._queued >= FEED_EVERY:
             self._feed(len(self.found))
-            self._drain()
+            self._collect()
 
     def _start(self) -> None:
         search = _search_path()
@@ -297,16 +299,29 @@ class Stream:
             if wrote > 0:
                 del self._out[:wrote]
 
-    def _drain(self) -> bool:
-        """Read what the helper has answered so far; False once it is done or gone."""
+    def _collect(self) -> None:
+        """Take what the helper has answered so far (the answers for found[len(answered)],
+        then the next...). Once it has ended, or sent a frame it never writes, it is stopped:
+        what it answered before stands, the rest is loaded here."""
         helper = self._helper
         if helper is None:
-            return False
+            return
         more = helper.read_ready()
         if more is None:
-            return False
-        self._answers += more
-        return True
+            self.stop()
+            return
+        pending = self._pending
+        pending += more
+        answered, found, done = self.answered, self.found, 0
+        for frame, end in _split(pending):
+            low = len(answered)
+            result = _frame(frame, low, self._root + found[low][1]) if low < len(found) else None
+            if result is None:
+                self.stop()
+                return
+            answered.append(result)
+            done = end
+        del pending[:done]
 
     def stop(self) -> None:
         """No more of this: the helper is stopped, whatever it was doing."""
@@ -314,6 +329,7 @@ class Stream:
             self._helper.stop()
             self._helper = None
         self._failed = True
+        self._out = self._pending = bytearray()
 
     def finish(self, todo: list[Any], fspath: Callable[[str], str], go_on: bool = True) -> list[Result | None]:
         """A result per record of `todo` (as load_all gives), loading here what the helper has
@@ -328,61 +344,34 @@ class Stream:
             i = slot.get(rel)
             if i is not None and todo[i].kind == kind and fspath(rel) == self._root + rel:
                 covered[index] = i
-        taken = set(covered.values())
-        low = 0  # the helper has answered found[:low]
-        at = len(self.found)  # found[at:] is done here
-
-        def poll() -> int:
-            self._feed(at)  # (never what this process did already)
-            alive = self._drain()
-            answered = self._decode(self._answers, low, covered, out)
-            if not alive and self._helper is not None:
-                self._helper.stop()  # it died: the rest is done here
-                self._helper = None
-            return answered
-
         try:
-            if not go_on:
-                self._drain()
-                self._decode(self._answers, low, covered, out)
-                return out
-            # First the records the walk's notes missed (none, usually), then the notes from the end.
-            for n, i in enumerate(i for i in range(len(todo)) if i not in taken):
-                if self._helper is not None and n % POLL == 0:
-                    low = poll()
-                out[i] = _one(todo[i].kind, fspath(todo[i].meta))
-            while True:
-                if self._helper is not None and (len(self.found) - at) % POLL == 0:
-                    low = poll()
-                at -= 1
-                if at < low:
-                    break
-                i = covered.get(at)
-                if i is not None and out[i] is None:
+            self._collect()
+            if go_on:
+                taken = set(covered.values())
+                # First the records the walk's notes missed (none, usually), then the notes from the end.
+                for n, i in enumerate(i for i in range(len(todo)) if i not in taken):
+                    if n % POLL == 0:
+                        self._feed(len(self.found))
+                        self._collect()
                     out[i] = _one(todo[i].kind, fspath(todo[i].meta))
+                at = len(self.found)  # found[at:] is done here
+                while True:
+                    if (len(self.found) - at) % POLL == 0:
+                        self._feed(at)  # (never what this process did already)
+                        self._collect()
+                    at -= 1
+                    if at < len(self.answered):
+                        break
+                    i = covered.get(at)
+                    if i is not None:
+                        out[i] = _one(todo[i].kind, fspath(todo[i].meta))
+            for index, result in enumerate(self.answered):
+                i = covered.get(index)
+                if i is not None and out[i] is None:
+                    out[i] = result
             return out
         finally:
             self.stop()
-
-    def _decode(self, pending: bytearray, low: int, covered: dict[int, int], out: list[Result | None]) -> int:
-        """Take the complete frames in `pending` (the answers for found[low], found[low + 1]...)
-        into `out`; the new `low`. A frame it never writes stops the helper (what it answered
-        before stands; the rest is loaded here)."""
-        done = 0
-        for frame, end in _split(pending):
-            result = _frame(frame, low, self._root + self.found[low][1]) if low < len(self.found) else None
-            if result is None:
-                if self._helper is not None:
-                    self._helper.stop()
-                    self._helper = None
-                break
-            i = covered.get(low)
-            if i is not None and out[i] is None:
-                out[i] = result
-            low += 1
-            done = end
-        del pending[:done]
-        return low
 
 
 def meta_kind(rel: str) -> str | None:
