@@ -54,17 +54,17 @@ from bench import (  # noqa: E402
 
 def touch_one(ws: Path, back: bool = False) -> None:
     """Change one run record by toggling a trailing space (the next call changes it back), then wait
-    out the racy window; back: only undo a change, no wait. A committed run record that changed is
-    an error for `doctor --since HEAD`, so every sweep starts and ends with the record as committed."""
+    out the racy window; back: the record as committed (git checkout), no wait. A committed run
+    record that changed is an error for `doctor --since HEAD`, so every sweep ends with it as committed."""
     meta = min((ws / "runs").iterdir()) / "run.yaml"  # the same run every time
+    if back:  # as committed, whatever happened to it meanwhile
+        subprocess.run(["git", "checkout", "--", str(meta.relative_to(ws))], cwd=ws, check=True)
+        return
     text = meta.read_text()
     old = next(line for line in text.splitlines() if line.startswith("status: "))
     clean = old.rstrip()
-    if back and old == clean:
-        return  # nothing to undo
     meta.write_text(text.replace(old + "\n", (clean if old != clean else old + " ") + "\n", 1))
-    if not back:
-        settle()
+    settle()
 
 
 def main(argv: list[str] | None = None) -> int:
