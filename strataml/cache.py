@@ -42,7 +42,7 @@ class Cache:
 
     def __init__(self, root: Path, *, enabled: bool = True) -> None:
         self.root = Path(root)
-        self.path = self.root / FOLDER / DB
+        self.path = self.root / self.DB_PATH
         self.enabled = enabled
         self._db: sqlite3.Connection | None = None  # open for lookups while the cache is valid
         self._new_hashes: dict[str, tuple[Key, str]] = {}
@@ -56,10 +56,6 @@ class Cache:
             self._read()
 
     # -- lookups -------------------------------------------------------------------------
-
-    def empty(self) -> bool:
-        """Whether no earlier run's cache is there to answer from (none yet, or thrown away)."""
-        return self._db is None and not self._new_records
 
     def sha256(self, rel: str, key: Key) -> str | None:
         new = self._new_hashes.get(rel)  # learnt earlier in this run (a --since run may check twice)

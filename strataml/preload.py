@@ -72,9 +72,7 @@ def preload(workspace: Workspace, cache: Cache | None, hashing: int = 0, stream:
 
     reader = workspace.reader
     if reader is None or workspace.partial or reader.moved is not None or reader.fallback is not None:
-        if stream is not None:
-            stream.stop()
-        return 0
+        return 0  # (a stream the walk began is stopped by the run)
     todo = []
     for record in workspace.records:
         if "loaded" in record.__dict__:
@@ -94,12 +92,8 @@ def preload(workspace: Workspace, cache: Cache | None, hashing: int = 0, stream:
         # Begun during the walk: what it loaded then is kept even where the rest is not worth a helper.
         results = stream.finish(todo, reader.fspath, go_on=not busy)
     elif len(todo) < HELPED or count < 2 or busy:
-        if stream is not None:
-            stream.stop()
         return 0
     else:
-        if stream is not None:
-            stream.stop()
         items = [(record.kind, reader.fspath(record.meta)) for record in todo]
         results = load_all(items)  # type: ignore[assignment]
     if results is None:
@@ -374,6 +368,18 @@ class Stream:
             self.stop()
 
 
+def stream_for(root: Path, use_cache: bool) -> Stream | None:
+    """A Stream to hand walk() for a full run over `root`: None with one core, no interpreter to
+    start, or (`use_cache`) a cache an earlier run left, which answers for the records instead."""
+    from strataml.cache import Cache
+
+    if use_cache and os.path.exists(os.path.join(root, Cache.DB_PATH)):
+        return None
+    if cores() < 2 or not spawn.available():
+        return None
+    return Stream(root)
+
+
 def meta_kind(rel: str) -> str | None:
     """The kind of record whose metadata file `rel` would be, by where it stands; else None."""
     parts = rel.split("/")
@@ -386,6 +392,16 @@ def meta_kind(rel: str) -> str | None:
     if n == 2 and parts[0] == "experiments":
         return "experiment"
     return None
+
+
+def answer(index: int, kind: str, path: str) -> bytes:
+    """A helper's frame for the record at `index` (its file at `path`): the length, then marshal
+    of (index, data, problems, whether the compiled check passed it, whether the load points back
+    to its file), as _frame() reads it."""
+    loaded, valid = _one(kind, path)
+    problems = tuple((p.code, p.message, p.hint, p.line) for p in loaded.problems)
+    frame = marshal.dumps((index, loaded.data, problems, valid, loaded.source is not None))
+    return len(frame).to_bytes(4, "little") + frame
 
 
 def serve_fed(encoding: list[str]) -> None:
@@ -405,10 +421,7 @@ def serve_fed(encoding: list[str]) -> None:
             kind = kinds.get(item[0]) if item else None
             if kind is None:
                 sys.exit(3)  # not what a Stream sends
-            loaded, valid = _one(kind, os.fsdecode(item[1:]))
-            problems = tuple((p.code, p.message, p.hint, p.line) for p in loaded.problems)
-            frame = marshal.dumps((index, loaded.data, problems, valid, loaded.source is not None))
-            out.write(len(frame).to_bytes(4, "little") + frame)
+            out.write(answer(index, kind, os.fsdecode(item[1:])))
             index += 1
             if index % POLL == 0:
                 out.flush()
@@ -424,10 +437,7 @@ def serve(items: list[tuple[str, str]], encoding: tuple[str, str]) -> None:
     gc.disable()  # nothing it makes is garbage until it exits
     out = sys.stdout.buffer
     for done, index in enumerate(range(len(items) - 1, -1, -1), 1):
-        loaded, valid = _one(*items[index])
-        problems = tuple((p.code, p.message, p.hint, p.line) for p in loaded.problems)
-        frame = marshal.dumps((index, loaded.data, problems, valid, loaded.source is not None))
-        out.write(len(frame).to_bytes(4, "little") + frame)
+        out.write(answer(index, *items[index]))
         if done % POLL == 0:
             out.flush()
     out.flush()

@@ -2,8 +2,8 @@
 
 A helper gets its input whole in a memory file (no pipe to keep fed, so no thread and no
 SIGPIPE) and answers on a pipe; one started before its input is known (start_fed) is fed
-through a pipe the caller writes without ever waiting. It runs with -I (no user site, no PYTHON* variables, no
-current folder) and -S (no site: its .pth files are most of a start); a script that needs
+through a pipe the caller writes without ever waiting. It runs with -I (no user site, no
+PYTHON* variables, no current folder) and -S (no site: its .pth files are most of a start); a script that needs
 installed packages puts the folders it needs on sys.path itself. Its stderr goes nowhere: a
 helper's failure is its exit code, and the caller then does that part of the work itself.
 """
@@ -152,17 +152,17 @@ class Fed(Helper):
         except BlockingIOError:
             return 0
         except OSError:  # (a broken pipe: Python ignores SIGPIPE, so the write fails instead)
-            self.end()
+            self._end()
             return -1
 
-    def end(self) -> None:
+    def _end(self) -> None:
         """No more input: the helper sees the end of it once it has read what was sent."""
         if self.feed >= 0:
             os.close(self.feed)
             self.feed = -1
 
     def stop(self) -> None:
-        self.end()
+        self._end()
         super().stop()
 
 

@@ -141,10 +141,7 @@ path, items = marshal.loads(sys.stdin.buffer.read())
 sys.path[:0] = path
 from strataml import preload
 for index in range(len(items) - 1, len(items) - 4, -1):
-    loaded, valid = preload._one(*items[index])
-    problems = tuple((p.code, p.message, p.hint, p.line) for p in loaded.problems)
-    frame = marshal.dumps((index, loaded.data, problems, valid, loaded.source is not None))
-    sys.stdout.buffer.write(len(frame).to_bytes(4, "little") + frame)
+    sys.stdout.buffer.write(preload.answer(index, *items[index]))
 sys.stdout.buffer.write(b"\\xff\\x00\\x00\\x00half a frame")
 sys.stdout.flush()
 os._exit(1)
@@ -259,7 +256,6 @@ def streamed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(preload, "START", 1)
     monkeypatch.setattr(preload, "FEED_EVERY", 1)
     monkeypatch.setattr(preload, "POLL", 1)
-    monkeypatch.setattr(engine, "cores", lambda: 2)
     monkeypatch.setattr(preload, "cores", lambda: 2)
     marks: list[int] = []
     collect = preload.Stream._collect
@@ -348,15 +344,12 @@ def test_a_broken_stream_helper_is_done_over(
 
 
 _ANSWERS_THEN_DEATH = """\
-import sys, os, marshal
+import sys, os
 sys.path += sys.argv[1:3]
 from strataml import preload
 items = sys.stdin.buffer.read(4096).split(b"\\0")[:3]
 for index, item in enumerate(items):
-    loaded, valid = preload._one(preload._KIND_OF[item[0]], os.fsdecode(item[1:]))
-    problems = tuple((p.code, p.message, p.hint, p.line) for p in loaded.problems)
-    frame = marshal.dumps((index, loaded.data, problems, valid, loaded.source is not None))
-    sys.stdout.buffer.write(len(frame).to_bytes(4, "little") + frame)
+    sys.stdout.buffer.write(preload.answer(index, preload._KIND_OF[item[0]], os.fsdecode(item[1:])))
 sys.stdout.buffer.write(b"\\xff\\x00\\x00\\x00half a frame")
 sys.stdout.flush()
 os._exit(1)

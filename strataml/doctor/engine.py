@@ -17,7 +17,7 @@ from strataml.controls import undecodable
 from strataml.doctor.finding import Finding, Repeats, Report
 from strataml.errors import Refusal, StrataError
 from strataml.gitfacts import GitFacts
-from strataml.hashing import PARALLEL_BYTES, Background, cores, hash_files
+from strataml.hashing import PARALLEL_BYTES, Background, hash_files
 from strataml.nogc import bulk
 from strataml.paths import unsafe
 from strataml.records import Record
@@ -434,7 +434,7 @@ def doctor(
     `entries`: a walk of `root` the caller already made (ignored with --since, which walks its own way).
     `again`: when the last run's findings cannot be reused whole, a caller that knows what changed
     since an earlier run may answer from it (doctor.incremental); None from it means a full run.
-    `stream`: the records the caller's walk (`entries`) began loading (walk_stream()).
+    `stream`: the records the caller's walk (`entries`) began loading (preload.stream_for()).
 
     With the cache, a run whose every input is unchanged since the last one (each walked
     file's stat, the config, git's index and HEAD, the options) reuses that run's findings
@@ -452,10 +452,8 @@ def doctor(
             workspace = ctx.workspace
         else:
             if entries is None:
-                stream = _stream(root, cache, options, again)
+                stream = _stream(root, cache is not None, options, again)
                 entries = walk(root, stream.take if stream is not None else None)
-            elif stream is not None and (options.shard is not None or again is not None):
-                stream.stop()
             key = snapshot_key(root, entries, options) if cache is not None else None
             if key is not None:
                 hit = cache.report(key)  # type: ignore[union-attr]
@@ -557,33 +555,17 @@ def _checked(
     finally:
         if early is not None:
             early.close()  # no helper left hashing after a failure (or the switch interval changed)
-        if stream is not None:
-            stream.stop()
     return raw, stats, ctx
 
 
-def _stream(
-    root: Path, cache: Cache | None, options: Options, again: Callable[..., Report | None] | None
-) -> Stream | None:
-    """A preload.Stream for the walk of a full run that will load every record itself: nothing
-    cached to answer from, one process on the whole tree (no shard), no earlier index lending records."""
-    if options.shard is not None or again is not None or (cache is not None and not cache.empty()):
+def _stream(root: Path, use_cache: bool, options: Options, again: Callable[..., Report | None] | None) -> Stream | None:
+    """A preload.Stream for the walk of a full run that will load every record itself: one
+    process on the whole tree (no shard), no earlier index lending records, nothing cached."""
+    if options.shard is not None or again is not None:
         return None
-    return walk_stream(root)
+    from strataml.preload import stream_for
 
-
-def walk_stream(root: Path, cached: bool = False) -> Stream | None:
-    """A preload.Stream to hand walk() for a full run over `root` (None with one core or no
-    interpreter to start); `cached`: None when the run's cache has an earlier run's records."""
-    if cached and (root / Cache.DB_PATH).exists():
-        return None
-    from strataml import spawn
-
-    if cores() < 2 or not spawn.available():
-        return None
-    from strataml.preload import Stream
-
-    return Stream(root)
+    return stream_for(root, use_cache)
 
 
 def _sharded(

@@ -72,9 +72,9 @@ def freshness(root: Path, looked: Probe | None = None, ahead: bool = False) -> W
     stream = None
     if ahead and (looked is None or looked.listing is None):
         # No saved index to start from: the rebuild after this walk is a full run.
-        from strataml.doctor.engine import walk_stream
+        from strataml.preload import stream_for
 
-        stream = walk_stream(root, cached=True)
+        stream = stream_for(root, use_cache=True)
     entries = walk(root, stream.take if stream is not None else None)
     return Walked(
         entries,
