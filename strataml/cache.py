@@ -131,9 +131,10 @@ class Cache:
             )
             raise atomic.UnsafePath(exc.message, hint, exc.where, exc.what) from None
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, wal: bool = True) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
+        if wal:
+            db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
@@ -207,7 +208,11 @@ class Cache:
             with atomic.folder(self.root, FOLDER):
                 pass  # made (0o777, umask applied) one folder at a time, never through a symlink
             self._confined()
-            db = self._connect()
+            # A first fill goes through a rollback journal, which a new file's pages do not need,
+            # then turns WAL: in WAL its 10k records were written twice (the log, then the
+            # checkpoint at commit), 0.08-0.20 s against 0.05-0.08 s.
+            new = not self.path.exists()
+            db = self._connect(wal=not new)
             try:
                 db.execute("BEGIN IMMEDIATE")
                 db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -233,6 +238,8 @@ class Cache:
                     [(p, *k, loaded, issues) for p, (k, loaded, issues) in self._new_records.items() if _storable(p)],
                 )
                 db.execute("COMMIT")
+                if new:
+                    db.execute("PRAGMA journal_mode=WAL")
             finally:
                 db.close()
         except sqlite3.DatabaseError as exc:

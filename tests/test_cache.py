@@ -115,6 +115,19 @@ def test_concurrent_doctors_do_not_corrupt_the_cache(big: Path) -> None:
     assert doctor(big).stats["bytes_hashed"] < BIG
 
 
+def test_a_first_fill_leaves_a_cache_in_wal_mode(big: Path) -> None:
+    """The first fill goes through a rollback journal (cheaper for new pages); what it leaves is
+    WAL all the same, so a reader never waits for a writer, and no journal is left behind."""
+    folder = big / ".strataml/cache"
+    assert not folder.exists()
+    doctor(big)
+    assert sorted(p.name for p in folder.iterdir()) == ["strataml.sqlite"]
+    with sqlite3.connect(folder / "strataml.sqlite") as con:
+        assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert con.execute("SELECT count(*) FROM records").fetchone()[0] > 0
+    assert doctor(big).stats["bytes_hashed"] < BIG
+
+
 def test_cached_records_and_schema_verdicts_follow_edits(big: Path) -> None:
     meta = big / "datasets/blob-a/1/dataset.yaml"
     doctor(big)
