@@ -103,36 +103,30 @@ def ref_fields(record: Record) -> Iterator[tuple[tuple[str | int, ...], str, tup
 def refs_in(kind: str, data: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str, tuple[str, ...]]]:
     """ref_fields() of a record of `kind` whose metadata is `data` (an index node's attrs serve:
     they hold every field a reference lives in, unchanged)."""
-
-    def at(*path: str | int) -> object:
-        node: object = data
+    for path, kinds in _REF_PATHS.get(kind, ()):
+        value: object = data
         for key in path:
-            if isinstance(node, dict) and isinstance(key, str):
-                node = node.get(key)
-            elif isinstance(node, list) and isinstance(key, int) and key < len(node):
-                node = node[key]
-            else:
-                return None
-        return node
-
-    by_kind: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
-        "experiment": [(("data", "dataset"), ("dataset",))],
-        "run": [(("experiment",), ("experiment",))],
-        "model": [(("produced_by",), ("run",)), (("derived_from",), ("model",))],
-        "dataset": [],
-    }
-    for path, kinds in by_kind.get(kind, ()):
-        value = at(*path)
+            value = value.get(key) if isinstance(value, dict) else None
         if isinstance(value, str):
             yield path, value, kinds
     if kind in ("run", "model"):
         for item in inputs_of(data):
             yield ("inputs", item.index, "ref"), item.ref, ("dataset", "model")
-    if kind == "dataset":
-        sources = at("source", "from")
-        for i, value in enumerate(sources if isinstance(sources, list) else []):
+    elif kind == "dataset":
+        source = data.get("source")
+        sources = source.get("from") if isinstance(source, dict) else None
+        for i, value in enumerate(sources if isinstance(sources, list) else ()):
             if isinstance(value, str):
                 yield ("source", "from", i), value, ("dataset",)
+
+
+# Where a record of each kind names one other record: (the path to it, the kinds it may name).
+# (A table made once: refs_in runs ~4 times per record in a full doctor and index.)
+_REF_PATHS: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {
+    "experiment": ((("data", "dataset"), ("dataset",)),),
+    "run": ((("experiment",), ("experiment",)),),
+    "model": ((("produced_by",), ("run",)), (("derived_from",), ("model",))),
+}
 
 
 def _resolve(
