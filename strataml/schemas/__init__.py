@@ -111,7 +111,8 @@ def validator(kind: str) -> Any:
 def _fast(kind: str) -> Any:
     from strataml.schemas.fast import Unsupported, compile_schema
 
-    common = raw_schema("common")
+    common, schema = raw_schema("common"), raw_schema(kind)
+    own = schema.get("$defs", {})
     loaded: dict[str, Any] = {}
 
     def resolve(ref: str) -> dict[str, Any]:
@@ -129,11 +130,10 @@ def _fast(kind: str) -> Any:
             raise Unsupported(ref)
         name = pointer[len("/$defs/") :]
         # Only common.schema.json has $defs, and its own refs are local ones: "" means common too.
-        own = raw_schema(kind).get("$defs", {})
         return own[name] if where == "" and name in own else common["$defs"][name]
 
     try:
-        return compile_schema(raw_schema(kind), resolve)
+        return compile_schema(schema, resolve)
     except Unsupported:
         return None
 
