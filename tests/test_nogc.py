@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -69,6 +74,7 @@ def test_the_command_line_is_one_shot_and_serve_is_not(ws, monkeypatch: pytest.M
 
     seen: list[bool] = []
     monkeypatch.setattr(main, "run", lambda argv=None: seen.append(nogc._one_shot) or 0)
+    monkeypatch.setattr(nogc, "end", sys.exit)  # (the real one would end pytest itself)
     try:
         with pytest.raises(SystemExit):
             main.main(["--version"])
@@ -90,3 +96,66 @@ def test_the_command_line_is_one_shot_and_serve_is_not(ws, monkeypatch: pytest.M
     finally:
         nogc.one_shot(False)
         gc.unfreeze()
+
+
+def _ended(body: str, tmp_path: Path, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    """`body` run in a fresh one-shot interpreter that then ends through nogc.end(7)."""
+    script = tmp_path / "ending.py"
+    script.write_text(
+        "import atexit, sys, threading, time\nfrom strataml import nogc\nnogc.one_shot()\n"
+        + textwrap.dedent(body)
+        + "\nnogc.end(7)\n"
+    )
+    # Block-buffered output, as a command piped or redirected has (whatever this shell set).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "env": env, **kwargs}
+    return subprocess.run([sys.executable, str(script)], timeout=60, **streams)  # type: ignore[call-overload]
+
+
+def test_a_one_shot_exit_keeps_its_code_its_output_and_its_exit_handlers(tmp_path: Path) -> None:
+    """Skipping the teardown loses nothing a normal exit gives: buffered output (here more than
+    a pipe holds, unflushed), what atexit was asked to do, the exit code; kept objects are held."""
+    done = _ended(
+        """
+        atexit.register(lambda: print("handler ran", file=sys.stderr))
+        nogc.keep([{"n": i} for i in range(10_000)])
+        assert len(nogc._kept) == 1
+        for i in range(50_000):
+            print(i)
+        print("last line")
+        """,
+        tmp_path,
+    )
+    assert done.returncode == 7, done.stderr
+    assert done.stdout == "".join(f"{i}\n" for i in range(50_000)).encode() + b"last line\n"
+    assert done.stderr == b"handler ran\n"
+
+
+def test_a_one_shot_exit_waits_for_a_thread_that_is_not_a_daemon(tmp_path: Path) -> None:
+    done = _ended(
+        """
+        def late():
+            time.sleep(0.3)
+            print("the thread finished", flush=True)
+        threading.Thread(target=late).start()
+        """,
+        tmp_path,
+    )
+    assert done.returncode == 7 and done.stdout == b"the thread finished\n", done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_one_shot_exit_whose_output_cannot_be_written_fails_as_any_exit_does(tmp_path: Path) -> None:
+    """stdout on a full disk: the interpreter's own path reports it and exits 120, never 0 (nor 7)
+    with the output silently lost."""
+    with open("/dev/full", "wb") as full:
+        done = _ended('sys.stdout.write("a verdict nobody will read\\n")', tmp_path, stdout=full)
+    assert done.returncode == 120 and b"No space left on device" in done.stderr
+
+
+def test_keep_holds_nothing_outside_a_one_shot_process() -> None:
+    from strataml import nogc
+
+    nogc.one_shot(False)
+    nogc.keep(object())
+    assert nogc._kept == []

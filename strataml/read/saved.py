@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from strataml import atomic
 from strataml.aside import Aside
-from strataml.nogc import bulk
+from strataml.nogc import bulk, keep
 from strataml.read.proof import (
     WALK,
     Probe,
@@ -87,6 +87,7 @@ def made(
             return incremental.recheck(workspace, cache, previous.earlier(), previous.reusable(workspace))
 
     report = engine.doctor(root, use_cache=use_cache, entries=entries, again=again, stream=stream)
+    keep(report)  # its workspace: every record, parsed
     workspace = (
         report.workspace
         if isinstance(report.workspace, Workspace)
@@ -516,7 +517,9 @@ def resolve(root: Path, walked: Walked, writable: bool = True) -> Resolved:
         plain = not any(type(n) is Saved for n in index["nodes"])
         return Resolved(index if plain else None, text, True, volatile, rows)
 
-    return rebuilt(root, walked, previous(root, walked) if writable else None, finish, use_cache=writable)
+    before = previous(root, walked) if writable else None
+    keep(walked, before)  # (a one-shot reader does not free them one object at a time)
+    return rebuilt(root, walked, before, finish, use_cache=writable)
 
 
 def save(
