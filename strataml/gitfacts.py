@@ -165,10 +165,57 @@ def _env() -> dict[str, str]:
 
 def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
     """The one way StrataML runs git to completion: its output, or a GitError."""
-    proc = subprocess.run(_argv(top, args), input=stdin, capture_output=True, check=False, env=_env())
-    if proc.returncode != 0:
-        raise _failed(args, proc.returncode, proc.stderr)
-    return proc.stdout
+    if not hasattr(os, "memfd_create"):
+        proc = subprocess.run(_argv(top, args), input=stdin, capture_output=True, check=False, env=_env())
+        returncode, out, err = proc.returncode, proc.stdout, proc.stderr
+    else:
+        returncode, out, err = _through_memory(_argv(top, args), stdin)
+    if returncode != 0:
+        raise _failed(args, returncode, err)
+    return out
+
+
+def _through_memory(argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes]:
+    """(exit code, stdout, stderr) of `argv`, its input and outputs in anonymous memory files
+    (Linux), not pipes: through pipes, each 4 KiB written and 32 KiB read is a turn of Python's
+    loop, which waits for the GIL while the doctor's rules hold it. git's facts for 20,000 paths,
+    asked in a thread beside a busy one, took 0.43-0.62 s that way against 0.07 s alone."""
+    fds: list[int] = []
+    try:
+        inp = out = err = None
+        if stdin is not None:
+            inp = os.memfd_create("strataml-git-in")
+            fds.append(inp)
+            _write_all(inp, stdin)
+            os.lseek(inp, 0, os.SEEK_SET)
+        out = os.memfd_create("strataml-git-out")
+        fds.append(out)
+        err = os.memfd_create("strataml-git-err")
+        fds.append(err)
+        returncode = subprocess.run(argv, stdin=inp, stdout=out, stderr=err, check=False, env=_env()).returncode
+        return returncode, _read_all(out), _read_all(err)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_all(fd: int) -> bytes:
+    size = os.lseek(fd, 0, os.SEEK_END)
+    os.lseek(fd, 0, os.SEEK_SET)
+    parts = []
+    while size > 0:
+        part = os.read(fd, min(size, 1 << 30))
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
 
 
 def _paths(paths: list[str]) -> Iterator[list[str]]:

@@ -245,3 +245,36 @@ def test_the_promotion_actor_is_read_through_the_one_git_runner(
     assert caught.value.message.startswith("`git config user.name` failed: fatal: bad config"), caught.value.message
     monkeypatch.setenv("PATH", no_git_env(tmp_path)["PATH"])
     assert _actor(repo) == getpass.getuser()
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "memfd_create"), reason="anonymous memory files are Linux's (elsewhere: pipes only)"
+)
+def test_git_through_memory_files_answers_as_through_pipes(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Linux git's input and outputs go through anonymous memory files (no turn of Python's
+    loop per 4 KiB, which waits for the GIL beside a busy thread): the same output, the same
+    error, for input and output far past what a pipe holds (64 KiB)."""
+    names = [f"datasets/d{i:05d}/{'x' * 40}.bin" for i in range(20_000)]  # ~1 MB in, more out
+    stdin = b"".join(name.encode() + b"\0" for name in names)
+
+    def both() -> tuple[bytes, str]:
+        out = gitfacts._git(repo, "check-attr", "-z", "--stdin", "filter", stdin=stdin)
+        with pytest.raises(gitfacts.GitError) as caught:
+            gitfacts._git(repo, "cat-file", "-p", "0" * 40)
+        return out, caught.value.message
+
+    through_memory = both()
+    monkeypatch.delattr(os, "memfd_create")
+    through_pipes = both()
+    assert through_memory == through_pipes
+    out, error = through_memory
+    assert out.count(b"\0") == 3 * len(names) and out.startswith(names[0].encode() + b"\0filter\0")
+    assert "0000000000" in error  # git's own words about the object, as through pipes
+    assert not any("strataml-git" in _target(fd) for fd in os.listdir("/proc/self/fd"))  # none left open
+
+
+def _target(fd: str) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return ""  # (the listing's own descriptor, closed since)
