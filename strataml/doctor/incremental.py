@@ -99,10 +99,9 @@ def recheck(
     if ctx.volatile:
         return None
     fresh = apply(policy_for(ctx.config_in_force()), raw)
-    owners = workspace.owners
 
     def from_new(path: str) -> bool:
-        found = owners.of(path)
+        found = workspace.owners.of(path)  # (made at the first finding: none, no map)
         return not found or _is_ledger(path) or any(o in affected for o in found)
 
     kept = [f for f in earlier.findings if not from_new(f.path)]

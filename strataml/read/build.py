@@ -268,8 +268,7 @@ def build(
         if lifecycle.ledger_rel(name) in walked:
             ledgers[name] = lifecycle.read(workspace.root, name)
     findings = sorted(report.findings, key=Finding.sort_key)
-    owners = workspace.owners
-    counts = _counts(refs, ((f.path, f.severity) for f in findings), owners)
+    counts = _counts(refs, ((f.path, f.severity) for f in findings), workspace)
     ids = set(refs)
     lines = bool(kept) and previous is not None and previous.lazy and ids == previous.idset
     if previous is not None and not lines and any(type(v) is Saved for v in kept.values()):
@@ -278,7 +277,7 @@ def build(
         assert previous is not None
         # What the saved nodes counted: the saved findings on the same owners (a kept record's
         # path, and so what it owns, is what it was).
-        before = _counts(refs, ((f["path"], f["severity"]) for f in previous.saved_findings), owners)
+        before = _counts(refs, ((f["path"], f["severity"]) for f in previous.saved_findings), workspace)
         nodes = [
             _unchanged(kept[ref], r, report, before[ref], counts[ref], previous)
             if ref in kept
@@ -324,12 +323,13 @@ def _node_id(node: Any) -> str:
     return node.id if type(node) is Saved else node["id"]
 
 
-def _counts(refs: list[str], findings: Iterable[tuple[str, str]], owners: Any) -> dict[str, dict[str, int]]:
-    """Ref -> its findings counted by severity ((path, severity) pairs, on the records each is about)."""
+def _counts(refs: list[str], findings: Iterable[tuple[str, str]], workspace: Workspace) -> dict[str, dict[str, int]]:
+    """Ref -> its findings counted by severity ((path, severity) pairs, on the records each is about).
+    (The owners map is made only for a finding: a healthy workspace of 10k records never needs it.)"""
     counts = {ref: {"errors": 0, "warnings": 0, "infos": 0} for ref in refs}
     for path, severity in findings:
         key = severity + "s"
-        for owner in owners.of(path):
+        for owner in workspace.owners.of(path):
             if owner in counts and key in counts[owner]:
                 counts[owner][key] += 1
     return counts

@@ -56,6 +56,8 @@ class Graph:
         build counted them on), computed once for every reader."""
         from strataml.doctor.owners import Owners
 
+        if not self.index.get("findings"):
+            return {}  # (no owners to map for a healthy workspace)
         # A federated index holds several workspaces whose paths are each their own: one Owners
         # per workspace (None: a plain index), a joined dataset owning the paths of all its names.
         homes: dict[str | None, list[dict[str, Any]]] = {}
