@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from operator import methodcaller
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -93,6 +94,14 @@ class Workspace:
         from strataml.doctor.owners import Owners
 
         return Owners(self.records)
+
+    @once
+    def signature_like(self) -> list[str]:
+        """Walked paths named like a detached signature or a model-signing bundle: one scan of
+        the walk in C, for every rule and run that looks for them (few, usually none)."""
+        from strataml.modelsigning import SUFFIX as BUNDLE_SUFFIX
+
+        return list(filter(methodcaller("endswith", (SIGNATURE_SUFFIX, BUNDLE_SUFFIX)), self.entries))
 
     @once
     def _by_ref(self) -> dict[str, Record]:

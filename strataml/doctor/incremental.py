@@ -22,13 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from operator import methodcaller
 
 from strataml.cache import Cache
 from strataml.doctor.engine import Options, _dedupe, apply, check, policy_for
 from strataml.doctor.finding import Finding, Report
 from strataml.doctor.rules.lineage import DANGLING, ref_fields
-from strataml.modelsigning import SUFFIX as BUNDLE_SUFFIX
 from strataml.modelsigning import is_bundle_path
 from strataml.once import once
 from strataml.refs import RefError, fold, parse_ref
@@ -61,9 +59,8 @@ def recheck(
 ) -> Report | None:
     """The report a full run would give, from `earlier` and the records not in `unchanged`;
     None when a full run is the better answer (most records changed, or a verdict of the clock)."""
-    # (the suffix test runs in C over every path; the exact test only on the few it lets through)
-    candidates = filter(methodcaller("endswith", (SIGNATURE_SUFFIX, BUNDLE_SUFFIX)), workspace.entries)
-    if any(path.endswith(SIGNATURE_SUFFIX) or is_bundle_path(path) for path in candidates):
+    # (the exact test only on the few paths the walk's suffix scan lets through)
+    if any(path.endswith(SIGNATURE_SUFFIX) or is_bundle_path(path) for path in workspace.signature_like):
         return None  # signatures: verdicts of the clock and of keys, judged whole
     current = {str(r.ref): r for r in workspace.records}
     if len(current) != len(workspace.records):

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from operator import methodcaller
 
 from strataml import lifecycle, trust
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.modelsigning import FOLDER, is_bundle_path
-from strataml.modelsigning import SUFFIX as BUNDLE_SUFFIX
 from strataml.records import Record
 from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace, record_folder
 
@@ -276,8 +274,8 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str], dict[str, list
     ledger_signature = f"/{LEDGER}{SIGNATURE_SUFFIX}"
     signatures: list[str] = []
     bundles: dict[str, list[str]] = {}
-    # The suffix test runs in C over the whole walk; the rest only sees signature-like paths.
-    for path in filter(methodcaller("endswith", (SIGNATURE_SUFFIX, BUNDLE_SUFFIX)), ws.entries):
+    # The rest only sees the signature-like paths of the walk (Workspace.signature_like).
+    for path in ws.signature_like:
         if not path.endswith(SIGNATURE_SUFFIX):
             if is_bundle_path(path):
                 owner = by_folder.get(record_folder(path) or "")
