@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -468,3 +469,26 @@ def test_a_walk_anew_takes_the_listing_the_probe_read(ws: Path, monkeypatch: pyt
     assert len(reads) == 1
     index, rebuilt = saved.current(ws)
     assert rebuilt and any(f["path"] == "experiments" for f in index["findings"])
+
+
+def test_only_a_listing_holds_what_its_rebuild_read_until_the_process_ends(ws: Path) -> None:
+    """A one-shot `strataml list` keeps the walk and the previous index to its end (freeing them
+    object by object cost ~10 ms); a reader with more work after the rebuild (the dashboard, an
+    export) lets them go, or its peak memory would carry them (100k runs: hundreds of MB)."""
+    from strataml import nogc
+
+    primed(ws)
+    meta = ws / RUN / "run.yaml"
+    try:
+        nogc.one_shot()
+        for change, read, held in (("failed", saved.current, False), ("succeeded", saved.current_rows, True)):
+            meta.write_text(meta.read_text().replace("succeeded" if change == "failed" else "failed", change))
+            age(ws)
+            nogc._kept.clear()
+            read(ws)
+            kinds = {type(o).__name__ for o in nogc._kept}
+            assert kinds == ({"Walked", "Previous"} if held else set()), (read.__name__, kinds)
+    finally:
+        nogc.one_shot(False)
+        nogc._kept.clear()
+        gc.unfreeze()  # (what the one-shot bulk work froze)
