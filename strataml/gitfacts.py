@@ -165,33 +165,37 @@ def _env() -> dict[str, str]:
 
 def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
     """The one way StrataML runs git to completion: its output, or a GitError."""
-    if not hasattr(os, "memfd_create"):
+    answer = _through_memory(_argv(top, args), stdin) if hasattr(os, "memfd_create") else None
+    if answer is None:
         proc = subprocess.run(_argv(top, args), input=stdin, capture_output=True, check=False, env=_env())
-        returncode, out, err = proc.returncode, proc.stdout, proc.stderr
-    else:
-        returncode, out, err = _through_memory(_argv(top, args), stdin)
+        answer = proc.returncode, proc.stdout, proc.stderr
+    returncode, out, err = answer
     if returncode != 0:
         raise _failed(args, returncode, err)
     return out
 
 
-def _through_memory(argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes]:
+def _through_memory(argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes] | None:
     """(exit code, stdout, stderr) of `argv`, its input and outputs in anonymous memory files
     (Linux), not pipes: through pipes, each 4 KiB written and 32 KiB read is a turn of Python's
     loop, which waits for the GIL while the doctor's rules hold it. git's facts for 20,000 paths,
-    asked in a thread beside a busy one, took 0.43-0.62 s that way against 0.07 s alone."""
+    asked in a thread beside a busy one, took 0.43-0.62 s that way against 0.07 s alone.
+    None when the files cannot be made (a kernel or sandbox without them): pipes then."""
     fds: list[int] = []
     try:
-        inp = out = err = None
-        if stdin is not None:
-            inp = os.memfd_create("strataml-git-in")
-            fds.append(inp)
+        try:
+            inp = os.memfd_create("strataml-git-in") if stdin is not None else None
+            if inp is not None:
+                fds.append(inp)
+            out = os.memfd_create("strataml-git-out")
+            fds.append(out)
+            err = os.memfd_create("strataml-git-err")
+            fds.append(err)
+        except OSError:
+            return None
+        if inp is not None and stdin is not None:
             _write_all(inp, stdin)
             os.lseek(inp, 0, os.SEEK_SET)
-        out = os.memfd_create("strataml-git-out")
-        fds.append(out)
-        err = os.memfd_create("strataml-git-err")
-        fds.append(err)
         returncode = subprocess.run(argv, stdin=inp, stdout=out, stderr=err, check=False, env=_env()).returncode
         return returncode, _read_all(out), _read_all(err)
     finally:
