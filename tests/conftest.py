@@ -220,6 +220,7 @@ def read_walk(root: Path) -> dict[str, Any]:
 
     listing = proof.decode_listing((root / proof.WALK).read_bytes())
     assert listing is not None
+    listing["stats"] = listing["stats"].tolist()  # (read as int64)
     return listing
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from array import array
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,9 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str
     return os.path.join(tmp_path, ""), paths
 
 
-def single(base: str, paths: list[str]) -> list[int]:
-    return [n for p in paths for n in lstats.FACTS(os.lstat(base + p))]
+def single(base: str, paths: list[str]) -> array[int]:
+    """One pass in this process, as int64 (what lstat_facts answers)."""
+    return array("q", [n for p in paths for n in lstats.FACTS(os.lstat(base + p))])
 
 
 def test_the_helper_answers_what_one_pass_does(tree: tuple[str, list[str]]) -> None:
@@ -73,3 +75,23 @@ def test_a_broken_helper_is_done_over(
     monkeypatch.setattr(lstats, "_HELPER", script)
     assert lstats.lstat_facts(base, paths) == single(base, paths)
     assert capfd.readouterr().err == ""  # the helper's own output never reaches the user
+
+
+def test_a_number_past_int64_is_none_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The facts are int64 (as index.walk stores them): an inode or size past that is no answer,
+    and the reader walks, as for a path gone."""
+    (tmp_path / "f").write_text("x")
+    real = os.lstat
+
+    class Huge:
+        def __init__(self, st: os.stat_result) -> None:
+            self.st_mode, self.st_size, self.st_mtime_ns, self.st_ctime_ns = (
+                st.st_mode,
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+            )
+            self.st_ino = 2**64 - 1  # (some file systems hand out such inodes)
+
+    monkeypatch.setattr(os, "lstat", lambda path: Huge(real(path)))
+    assert lstats.lstat_facts(str(tmp_path) + "/", ["f"]) is None

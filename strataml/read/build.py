@@ -12,7 +12,7 @@ The findings are listed once, at the top, and counted on the records they are ab
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +73,7 @@ class Previous:
     (`ids` and `lines` say which line is whose): a kept node is written back as its line, and
     its row comes from the rows (see build's `Saved`). `nodes` parses them only when asked."""
 
-    walk: tuple[list[str], str, list[int]]  # index.walk's paths, kinds (f/d) and flat lstat facts
+    walk: tuple[list[str], str, Sequence[int]]  # index.walk's paths, kinds (f/d) and flat lstat facts
     findings: list[dict[str, Any]] = field(default_factory=list)  # the earlier run's, when mergeable
     mergeable: bool = False
     edges: list[dict[str, Any]] = field(default_factory=list)

@@ -16,6 +16,7 @@ import stat
 import sys
 import time
 from array import array
+from collections.abc import Sequence
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
@@ -107,7 +108,7 @@ class Listing(NamedTuple):
     tops: list[Any]
     paths: list[str]
     kinds: str  # f or d per path
-    stats: list[int]  # (size, mtime, inode, ctime) per path, flat
+    stats: array[int]  # (size, mtime, inode, ctime) per path, flat, int64
     index_sha256: Any
     rows_sha256: Any
     blob: bytes = b""  # the paths as stored (NUL-joined), for the lstat helper
@@ -126,7 +127,7 @@ def read_listing(root: Path) -> Listing | None:
         return None
     key, tops, kinds = body.get("key"), body.get("tops"), body.get("kinds")
     paths: list[str] = body["paths"]
-    facts: list[int] = body["stats"]
+    facts: array[int] = body["stats"]
     if not (
         isinstance(key, str)
         and isinstance(tops, list)
@@ -186,7 +187,7 @@ def encode_listing(body: dict[str, Any]) -> bytes:
 
 
 def decode_listing(raw: bytes) -> dict[str, Any] | None:
-    """encode_listing() undone, with "paths" and "stats" as lists (and "blob", the paths as
+    """encode_listing() undone, with "paths" a list and "stats" an int64 array (and "blob", the paths as
     stored); None when `raw` is not what this format writes."""
     cut = raw.find(b"\n")
     head = json.loads(raw[:cut]) if cut >= 0 else None
@@ -206,7 +207,7 @@ def decode_listing(raw: bytes) -> dict[str, Any] | None:
     facts = array("q", packed)
     if sys.byteorder != "little":
         facts.byteswap()
-    return {**head, "paths": paths, "stats": facts.tolist(), "blob": blob}
+    return {**head, "paths": paths, "stats": facts, "blob": blob}
 
 
 def quick(root: Path) -> str | None:
@@ -269,7 +270,7 @@ def vouched(root: Path, key: Any) -> bool:
 
 
 def _seen(
-    root: Path, paths: list[str], kinds: str, stats: list[int], now: list[int] | None, types: list[int] | None
+    root: Path, paths: list[str], kinds: str, stats: Sequence[int], now: Sequence[int] | None, types: list[int] | None
 ) -> Seen:
     """Each listed path with its facts now (None when gone or no longer of its kind); `now` and
     `types` from the fast pass when every path was there."""
