@@ -162,3 +162,16 @@ def test_help_into_a_closed_pipe_is_141_too(strataml_exe: list[str]) -> None:
 def test_the_same_folder_twice_is_one_folder(strataml_exe: list[str], ws: Path) -> None:
     done = cli(strataml_exe, "-C", str(ws), "doctor", "-C", str(ws / "datasets" / ".."))
     assert done.returncode == 0, done.stderr
+
+
+def test_a_missing_choice_reads_as_one_line_not_escaped_layout(capsys: pytest.CaptureFixture[str]) -> None:
+    """click lays out the choices of a missing argument or option on lines of their own; escaped
+    for the terminal, that layout read as a literal '\\n\\t' between each. One line, commas."""
+    from strataml.cli.main import run
+
+    assert run(["list"]) == 3
+    err = capsys.readouterr().err
+    assert "Choose from: datasets, runs, models, experiments" in err and "\\n" not in err and "\\t" not in err
+    assert run(["promote", "model:iris-classifier@1"]) == 3
+    err = capsys.readouterr().err
+    assert "Missing option '--to'. Choose from: candidate, staging" in err and "\\n" not in err

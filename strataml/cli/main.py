@@ -205,6 +205,13 @@ def main(argv: list[str] | None = None) -> None:
     end(code)
 
 
+def _one_line(message: str) -> str:
+    """click's usage message with its list of choices on the line ("Choose from:\n\ta,\n\tb"):
+    escaped, that layout read as literal \n\t. (A value the user typed is quoted by click with
+    its control characters written out, and shown() escapes any left.)"""
+    return message.replace(":\n\t", ": ").replace(",\n\t", ", ")
+
+
 def run(argv: list[str] | None = None) -> int:
     try:
         result = cli.main(args=argv, prog_name="strataml", standalone_mode=False)
@@ -216,7 +223,7 @@ def run(argv: list[str] | None = None) -> int:
             click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
             return 0
         where = exc.ctx.command_path if exc.ctx is not None else "strataml"
-        click.echo(f"strataml: error: {shown(exc.format_message())}", err=True)
+        click.echo(f"strataml: error: {shown(_one_line(exc.format_message()))}", err=True)
         click.echo(f"  hint: see `{where} --help`", err=True)
         return EXIT_TOOL_FAILURE
     except click.ClickException as exc:

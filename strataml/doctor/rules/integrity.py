@@ -212,12 +212,16 @@ def _compare(ctx: Context, record: Record, entry: FileEntry, rel: str, *, unrout
         return
     if entry.sha256 and sha != entry.sha256:
         line = record.line(entry.field, entry.index)
+        # Both whole: two values that differ after their first 16 characters must not read alike.
         yield Finding(
             CHECKSUM,
             rel,
-            f"content changed: sha256 is {sha[:16]}, {record.meta} (line {line}) records {entry.sha256[:16]}"
+            f"content changed: sha256 is {sha}, {record.meta} (line {line}) records {entry.sha256}"
             + (f": {UNROUTED}" if unrouted else ""),
-            UNROUTED_HINT if unrouted else fix,
+            UNROUTED_HINT
+            if unrouted
+            else f"{fix}; if the file is right and the record's sha256 was edited, restore {record.meta} "
+            f"(`git checkout -- {record.meta}`)",
             None,
         )
 
