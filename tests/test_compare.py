@@ -122,3 +122,18 @@ def test_report_of_an_experiment_across_runs_and_seeds(ws: Path, capsys) -> None
     assert f"Best run: **{m('run:20260102T000000Z-sales-forecast-b0b0b0')}**" in out
     code, _out, err = invoke(ws, "report", RUN, capsys=capsys)
     assert code == 3 and "is not an experiment" in err
+
+
+def test_piped_text_holds_every_value_whole_and_a_terminal_cut_shows(two, capsys) -> None:
+    """Piped, `strataml compare` prints each value whole (a config hash is 71 characters); fitted
+    to a terminal, a value cut at 48 ends in '…', never looks complete."""
+    from strataml.read.compare import text
+
+    ws, run, _model = two
+    code, out, _ = invoke(ws, "compare", RUN, run, capsys=capsys)
+    assert code == 0
+    result = compare(Graph(saved.current(ws)[0]), [RUN, run])
+    hashes = [v for g in result["groups"] for r in g["rows"] for v in r["values"] if str(v).startswith("sha256:")]
+    assert hashes and all(h in out for h in hashes)
+    cut = text(result, cap=48)
+    assert all(h not in cut for h in hashes) and all(h[:47] + "…" in cut for h in hashes)

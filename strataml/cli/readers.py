@@ -371,7 +371,9 @@ def compare(state: State, refs: tuple[str, ...], diff_only: bool, fmt: str) -> i
     if fmt == "json":
         click.echo(json.dumps(result, indent=2, sort_keys=True))
     else:
-        click.echo(text(result, markdown=fmt == "markdown"), nl=False)
+        # A terminal's columns stay readable (48 wide at most); piped, every value is whole.
+        cap = 48 if sys.stdout.isatty() else None
+        click.echo(text(result, markdown=fmt == "markdown", cap=cap), nl=False)
     return 0
 
 

@@ -130,8 +130,10 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def text(result: dict[str, Any], markdown: bool = False) -> str:
-    """The comparison as a table: a terminal's, or a markdown one (a pull request, a report)."""
+def text(result: dict[str, Any], markdown: bool = False, cap: int | None = None) -> str:
+    """The comparison as a table: a terminal's, or a markdown one (a pull request, a report).
+    `cap`: the widest a column may be (a terminal's); a longer value is cut with a visible '…'.
+    None (a pipe or a file): every value whole, as every table here prints them."""
     from strataml.controls import shown
 
     def esc(value: str) -> str:
@@ -161,10 +163,14 @@ def text(result: dict[str, Any], markdown: bool = False) -> str:
         out.append("")
         out.append("\\* the best value (the direction from the experiment's gates, else its plugin)")
         return "\n".join(out) + "\n"
-    widths = [min(48, max(len(shown(r[i])) for r in [header, *lines])) for i in range(len(header))]
-    out = ["  ".join(shown(h)[:w].ljust(w) for h, w in zip(header, widths)).rstrip()]
+    from strataml.cli.table import MIN_WIDTH, _cut
+
+    limit = max(cap, MIN_WIDTH) if cap is not None else None
+    widths = [max(len(shown(r[i])) for r in [header, *lines]) for i in range(len(header))]
+    widths = [min(limit, w) for w in widths] if limit is not None else widths
+    out = ["  ".join(_cut(shown(h), w).ljust(w) for h, w in zip(header, widths)).rstrip()]
     for line in lines:
-        out.append("  ".join(shown(c)[:w].ljust(w) for c, w in zip(line, widths)).rstrip())
+        out.append("  ".join(_cut(shown(c), w).ljust(w) for c, w in zip(line, widths)).rstrip())
     if not lines:
         out.append("no differences" if result["diff_only"] else "nothing to compare")
     out.append("* the best value (the direction from the experiment's gates, else its plugin)")
