@@ -38,8 +38,9 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
     model is registered with its gate receipt.
 
     \b
-    Exit codes: 0 the run succeeded (gates may still FAIL: see the receipt), 2 the plugin
-    failed (the failed run is recorded), 3 the run could not start.
+    Exit codes: 0 the run succeeded (gates may still FAIL: see the receipt), 2 the spec has
+    errors (nothing ran) or the plugin failed (the failed run is recorded), 3 the run could not
+    start.
 
     \b
     Environment: MLFLOW_TRACKING_URI (and MLFLOW_EXPERIMENT_NAME) also track to MLflow;
