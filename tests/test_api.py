@@ -420,8 +420,9 @@ def openapi(server: Server) -> dict[str, Any]:
 
 def test_every_route_answers_get_and_head_only(server: Server, example: Path, openapi: dict[str, Any]) -> None:
     targets = _targets(example, openapi)
-    # /, workspace, workspaces (a federation's), 4 lists, records, lineage, findings, rules x2, compare, index
-    assert len(targets) == 14, targets
+    # /, the API's own address, workspace, workspaces (a federation's), 4 lists, records, lineage,
+    # findings, rules x2, compare, index
+    assert len(targets) == 15, targets
     for target in [*targets, f"{API}/openapi.json", f"{API}/no-such-route", "/docs"]:
         for method in (*WRITES, "OPTIONS", "TRACE"):
             answer = server.request(method, target, body=b"{}" if method in WRITES else None)
@@ -926,7 +927,7 @@ def test_schemathesis_no_5xx_and_every_response_matches_its_schema(
             check()
         except BaseException as exc:  # every operation is tried; all failures reported together
             failures[operation.label] = f"{type(exc).__name__}: {exc}"
-    assert len(operations) == 13, operations  # workspace(s), 4 lists, records, lineage, findings, rules x2, compare, index
+    assert len(operations) == 14, operations  # routes, workspace(s), 4 lists, records, lineage, findings, rules x2, compare, index
     assert failures == {}, "\n\n".join(f"== {label}\n{text}" for label, text in failures.items())
 
 
@@ -972,3 +973,15 @@ def test_an_unusable_strataml_folder_is_served_from_memory_and_left_alone(
         assert srv.ok_json(f"{API}/workspace")["counts"]["datasets"] == 2
         assert srv.get(f"{API}/records/dataset:sales@1").status == 200
     assert list(outside.iterdir()) == []  # nothing written through the link
+
+
+def test_the_address_serve_prints_lists_the_routes(server: Server, openapi: dict[str, Any]) -> None:
+    """`strataml serve` prints http://HOST:PORT/api/v1/: asked there, the API says what it has
+    (every documented route with its summary, and where the OpenAPI document is), not a 404."""
+    answer = server.get(f"{API}/")
+    assert answer.status == 200 and answer.type == "application/json"
+    body = answer.json()
+    assert body["openapi"] == f"{API}/openapi.json"
+    listed = {r["path"] for r in body["routes"]}
+    assert listed == {p for p in openapi["paths"] if p != f"{API}/"}
+    assert f"{API}/workspace" in listed and all(r["summary"] for r in body["routes"])

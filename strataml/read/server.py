@@ -318,6 +318,18 @@ def create_app(
     def index(request: Request) -> Response:
         return answer(request, lambda s: Response(s.data, media_type="application/json"))
 
+    @app.api_route(f"{API}/", methods=GET, summary="This API: its routes, and where its OpenAPI document is")
+    def routes() -> dict[str, Any]:
+        # The address `strataml serve` prints: what can be asked there, not a 404.
+        from fastapi.routing import APIRoute
+
+        listed = [
+            {"path": r.path_format, "summary": r.summary or ""}
+            for r in app.routes
+            if isinstance(r, APIRoute) and r.include_in_schema and r.path.startswith(f"{API}/") and r.path != f"{API}/"
+        ]
+        return {"openapi": f"{API}/openapi.json", "routes": listed}
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             from fastapi.openapi.utils import get_openapi
