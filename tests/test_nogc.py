@@ -159,3 +159,19 @@ def test_keep_holds_nothing_outside_a_one_shot_process() -> None:
     nogc.one_shot(False)
     nogc.keep(object())
     assert nogc._kept == []
+
+
+def test_a_run_ends_through_the_usual_teardown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`strataml run` executes plugin code, which may leave files open: no skipped teardown there."""
+    from strataml import nogc
+    from strataml.cli import main
+
+    seen: list[bool] = []
+    monkeypatch.setattr(nogc, "end", lambda code: (seen.append(nogc._one_shot), sys.exit(code)))
+    try:
+        with pytest.raises(SystemExit):
+            main.main(["run", "no-such-spec-anywhere"])
+        assert seen == [False]
+    finally:
+        nogc.one_shot(False)
+        gc.unfreeze()

@@ -46,6 +46,11 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
     Environment: MLFLOW_TRACKING_URI (and MLFLOW_EXPERIMENT_NAME) also track to MLflow;
     STRATAML_ARTIFACT_ROOT puts runs/ under another folder (scratch runs, never registered).
     """
+    from strataml.nogc import one_shot
+
+    # A plugin's code (scikit-learn, MLflow, the user's own) runs here and may leave a file
+    # open or a stream replaced: this command ends through the interpreter's usual teardown.
+    one_shot(False)
     root = state.root()
     workspace = load_workspace(root)
     record = find_experiment(workspace, spec, state.start())
