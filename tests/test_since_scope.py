@@ -129,30 +129,36 @@ def test_since_a_base_that_moved_on_judges_against_the_merge_base(repo: Path, tm
     assert codes_since(repo, "main") == [("TFC0005-E006", "models/sales-model/lifecycle.jsonl")]
 
 
-def test_since_keys_and_policy_come_from_the_merge_base(repo: Path) -> None:
+def test_since_policy_is_the_bases_as_it_stands_now(repo: Path) -> None:
+    """What changed is judged against the merge base; by which rules, the base decides as it is
+    now. A branch forked before main tightened its policy must not pass by the older, looser one
+    (nor, for keys, by a key main has since unpinned); a policy main loosened applies too."""
     from conftest import edit_yaml
 
-    git(repo, "branch", "-M", "main")
-    git(repo, "checkout", "-q", "-b", "pr")
-    (repo / "notes.md").write_text("a pull request that touches no record\n")
-    commit_all(repo, "docs")
-    git(repo, "checkout", "-q", "main")
-    edit_yaml(repo / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))
-    (repo / "tfc/keys").mkdir(parents=True)
-    (repo / "tfc/keys/keys.yaml").write_text("keys: []\n")
-    commit_all(repo, "main changes its policy and keys")
-    git(repo, "checkout", "-q", "pr")
-    # The pull request changed neither: nothing for review, judged by the rules it started from.
-    assert codes_since(repo, "main") == []
-    # The control: the run does see the pull request's own records, and judges them by the merge
-    # base's policy (which, unlike main's, does not ignore TFC0002-W001).
     from strataml.cli.main import run
 
+    git(repo, "branch", "-M", "main")
+    edit_yaml(repo / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))
+    commit_all(repo, "main ignores missing licences for now")
+    git(repo, "checkout", "-q", "-b", "pr")
     src = repo.parent / "more.csv"
     src.write_text("a,b\n1,2\n")
     assert run(["-C", str(repo), "dataset", "add", "flowers", str(src), "--version", "3", "--source", "t"]) == 0
     commit_all(repo, "a dataset without a licence")
+    assert codes_since(repo, "main") == []  # the policy it forked from, and main's, ignore it
+    git(repo, "checkout", "-q", "main")
+    edit_yaml(repo / "strataml.yaml", lambda d: d["doctor"].update(ignore=[]))
+    (repo / "tfc/keys").mkdir(parents=True, exist_ok=True)
+    (repo / "tfc/keys/keys.yaml").write_text("keys: []\n")
+    commit_all(repo, "main tightens its policy")
+    git(repo, "checkout", "-q", "pr")
+    # The pull request changed no policy file (nothing for review), yet main's rules judge it.
     assert codes_since(repo, "main") == [("TFC0002-W001", "datasets/flowers/3/dataset.yaml")]
+    git(repo, "checkout", "-q", "main")
+    edit_yaml(repo / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))
+    commit_all(repo, "main loosens it again")
+    git(repo, "checkout", "-q", "pr")
+    assert codes_since(repo, "main") == []
 
 
 # --- 4. a record's content lives in its record folder ---------------------------------------------

@@ -264,7 +264,7 @@ def _list_shard_files(root: Path, index: int, total: int, fmt: str, stream: Text
 def _apply_baseline(root: Path, report: Report, path: Path, since: str | None) -> Report:
     from strataml.cli.output import inside
     from strataml.doctor import baseline
-    from strataml.gitfacts import base_commit, read_in_repository, repository
+    from strataml.gitfacts import read_in_repository, repository, resolve_commit
 
     rel = inside(os.path.abspath(path), root)
     top = repository(root)
@@ -272,8 +272,8 @@ def _apply_baseline(root: Path, report: Report, path: Path, since: str | None) -
     if since and in_repo is not None:
         # A pull request must not hide its own findings by adding them to the baseline: the
         # baseline that counts is the one its base holds, as for the policy (anywhere in the
-        # repository, not only in the workspace's folder).
-        data = read_in_repository(root, base_commit(root, since), in_repo)
+        # repository, not only in the workspace's folder), as the base stands now.
+        data = read_in_repository(root, resolve_commit(root, since), in_repo)
         source = f"{rel or in_repo} (as {since} holds it)"
         rel = rel or in_repo
         if data is None:

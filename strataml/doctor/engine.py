@@ -62,6 +62,7 @@ class Context:
     _git_asked: Aside[GitFacts | None] | None = None  # git asked in a thread: see ask_git_ahead()
     _records: tuple[object, list[Record]] | None = None
     _since_config: tuple[Any] | None = None  # see since_config()
+    _policy_commit: str | None = None  # see policy_commit()
     early: Background | None = None  # hashing started before the rules asked (see doctor())
     since_commit: str | None = None  # --since, resolved
     since_changed: set[str] = field(default_factory=set)  # workspace paths changed since then
@@ -92,9 +93,18 @@ class Context:
         changed = self.since_changed
         return [p for p in self.workspace.ledgers if p in changed or p + SIGNATURE_SUFFIX in changed]
 
+    def policy_commit(self) -> str:
+        """The commit whose policy and pinned keys judge a --since run: REF as it stands now (the
+        branch a change goes into), not where the change left it (since_commit, the merge base,
+        which decides what changed). A branch forked before its base tightened the policy, or
+        unpinned a compromised key, is judged by the base as it is."""
+        if self._policy_commit is None:
+            self._policy_commit = gitfacts.resolve_commit(self.workspace.root, self.options.since or "")
+        return self._policy_commit
+
     def since_config(self) -> Any:
-        """strataml.yaml's data as the --since revision held it ({} if it had none), read once:
-        the loaded one when it did not change since."""
+        """strataml.yaml's data as the --since revision holds it now ({} if it has none), read
+        once: the loaded one when it did not change since and REF did not move on."""
         if self._since_config is None:
             from strataml.loading import load_bytes
             from strataml.rootdir import CONFIG
@@ -104,8 +114,9 @@ class Context:
             # calls unchanged (working-tree-encoding, eol): then REF's blob is read as well.
             from strataml.doctor.rules.history import attributes
 
-            if CONFIG in self.since_changed or attributes(self.since_changed):
-                raw = gitfacts.read_at(self.workspace.root, self.since_commit or "", [CONFIG]).get(CONFIG)
+            policy = self.policy_commit()
+            if policy != self.since_commit or CONFIG in self.since_changed or attributes(self.since_changed):
+                raw = gitfacts.read_at(self.workspace.root, policy, [CONFIG]).get(CONFIG)
                 data = load_bytes(raw).data if raw is not None else {}
             self._since_config = (data,)
         return self._since_config[0]

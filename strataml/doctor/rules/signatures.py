@@ -34,7 +34,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     current = trust.read(ws.root, ws.config.data)
     in_force = current
     if ctx.options.since and ctx.since_commit:
-        in_force = trust.read(ws.root, ctx.since_config(), ctx.since_commit)
+        in_force = trust.read(ws.root, ctx.since_config(), ctx.policy_commit())
     _require(ctx, targets, in_force)
     required = {t.data: t for t in targets.values() if t.required_by}
     if not signatures and not bundles and not required and not current.configured and not in_force.configured:
