@@ -82,6 +82,52 @@ def test_a_closed_pipe_is_141_and_quiet_never_a_verdict(strataml_exe: list[str],
     assert proc.stderr == ""  # no traceback, no "Exception ignored" from the interpreter's exit
 
 
+def _closing(fd: int) -> object:
+    return lambda: os.close(fd)  # in the child, after its streams are set: as a shell's `>&-`
+
+
+@pytest.mark.parametrize("args", [("list", "runs"), ("doctor",), ("doctor", "--format", "json")])
+def test_a_closed_stdout_is_an_error_never_a_silent_verdict(strataml_exe: list[str], ws: Path, args: tuple[str, ...]) -> None:
+    proc = subprocess.run(
+        [*strataml_exe, "-C", str(ws), *args], stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=_closing(1)
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.startswith("strataml: error: cannot write to standard output: Bad file descriptor\n")
+    assert "standard output is closed" in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_a_command_that_prints_nothing_runs_with_stdout_closed(strataml_exe: list[str], ws: Path, tmp_path: Path) -> None:
+    out = tmp_path / "index.json"
+    proc = subprocess.run(
+        [*strataml_exe, "-C", str(ws), "index", "-o", str(out)],
+        stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=_closing(1),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())["nodes"]
+
+
+def test_a_closed_stderr_still_exits_with_the_verdict(strataml_exe: list[str], ws: Path) -> None:
+    def doctor() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*strataml_exe, "-C", str(ws), "doctor", "--strict"],
+            stdout=subprocess.PIPE, text=True, timeout=120, preexec_fn=_closing(2),
+        )
+
+    healthy = doctor()
+    assert healthy.returncode == 0 and healthy.stdout.startswith("OK"), healthy.stdout
+    (ws / "strataml.yaml").write_text((ws / "strataml.yaml").read_text() + "\nnot_a_setting: 1\n")
+    broken = doctor()
+    assert broken.returncode == 2, broken.stdout
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_under_stdout_is_named(strataml_exe: list[str], ws: Path) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([*strataml_exe, "-C", str(ws), "doctor"], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 3
+    assert proc.stderr == "strataml: error: cannot write to standard output: No space left on device\n"
+
+
 def test_an_illegal_promotion_is_refused_with_2(strataml_exe: list[str], ws: Path) -> None:
     done = cli(strataml_exe, "-C", str(ws), "promote", "model:sales-model@1", "--to", "archived", "--reason", "x")
     assert done.returncode == 2, done.stderr

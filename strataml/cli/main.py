@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -195,8 +196,10 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets a traceback reach the user unless asked."""
+    from strataml.cli.streams import mend_closed
     from strataml.nogc import end, one_shot
 
+    mend_closed()
     one_shot()
     code = run(argv)
     # Frozen, what is left (the walk, caches) is not traversed by a last collection when the
@@ -267,6 +270,15 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_PIPE_CLOSED
     except OSError as exc:
         _debug_traceback()
+        from strataml.cli.streams import stdout_fails
+
+        if exc.filename is None and stdout_fails(exc):
+            # A full disk, a closed stdout (`>&-`): the output is lost, so this is no verdict.
+            _quiet_stdout()
+            click.echo(shown(f"strataml: error: cannot write to standard output: {exc.strerror or exc}"), err=True)
+            if exc.errno == errno.EBADF:
+                click.echo("  hint: standard output is closed; redirect it to a file, or to /dev/null to discard it", err=True)
+            return EXIT_TOOL_FAILURE
         where = f" {exc.filename}" if exc.filename else ""
         click.echo(shown(f"strataml: error: cannot access{where}: {exc.strerror or exc}"), err=True)
         return EXIT_TOOL_FAILURE

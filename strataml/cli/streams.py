@@ -1,0 +1,71 @@
+"""Standard streams a shell closed (`strataml list runs >&-`, `strataml doctor 2>&-`).
+
+Python starts with sys.stdout (or stderr, stdin) set to None when its descriptor is closed, and
+the first write then fails as an internal error. Worse, the descriptor is free: the next file
+strataml opens (a temporary index, a cache) would get it, and a child process told to inherit
+stdout would write into that file. So each closed descriptor is given /dev/null before anything
+runs. stdout's copy is opened read-only on purpose: a command that prints fails with "Bad file
+descriptor", reported as an error, the way a shell's own commands do, instead of its output
+(a verdict, a listing) vanishing with exit 0. stderr's copy is writable: diagnostics with
+nowhere to go are dropped and the exit code still tells the result.
+"""
+
+from __future__ import annotations
+
+import io
+import locale
+import os
+import sys
+
+_FLAGS = (os.O_RDONLY, os.O_RDONLY, os.O_WRONLY)  # stdin, stdout (writes fail), stderr
+
+
+def mend_closed() -> None:
+    """Give every closed standard descriptor /dev/null, and Python a stream for it."""
+    for fd, flags in enumerate(_FLAGS):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            opened = os.open(os.devnull, flags)
+        except OSError:
+            return  # no /dev/null: leave things as Python made them
+        if opened != fd:  # a lower descriptor was closed too and is mended first, so rarely
+            os.dup2(opened, fd)
+            os.close(opened)
+        _attach(fd)
+
+
+def _attach(fd: int) -> None:
+    encoding = locale.getpreferredencoding(False)
+    if fd == 0:
+        if sys.stdin is None:
+            sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding=encoding)
+        return
+    stream = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(fd, "w", closefd=False)),
+        encoding=encoding,
+        errors="backslashreplace" if fd == 2 else "strict",
+        line_buffering=fd == 2,
+    )
+    if fd == 1 and sys.stdout is None:
+        sys.stdout = stream
+    elif fd == 2 and sys.stderr is None:
+        sys.stderr = stream
+
+
+def stdout_fails(error: OSError) -> bool:
+    """Whether `error` (one with no file name) is stdout's: what it kept fails to flush again, or
+    an empty write to its descriptor fails the same way (a closed stdout, /dev/full)."""
+    stream = sys.stdout
+    try:
+        if stream is not None:
+            stream.flush()
+        os.write(1, b"")
+    except OSError as again:
+        return again.errno == error.errno
+    except ValueError:
+        return True
+    return False
