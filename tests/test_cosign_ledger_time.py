@@ -354,3 +354,31 @@ def test_sign_refuses_an_unpinned_or_revoked_key_before_gpg_is_asked(ws: Path, k
                              "--gnupghome", str(pat.home), capsys=capsys)
     assert code == 2 and "revoked" in err and "TFC0007-E005" in err
     assert not log.exists()
+
+
+def test_since_a_key_unpinned_on_main_after_the_branch_forked_no_longer_counts(ws: Path, keys) -> None:
+    """The gate's keys are the base's as it stands now: a pull request forked while a key was
+    pinned, signing with it after main unpinned it (a compromised key), fails, though the pull
+    request itself touched no key file."""
+    from strataml.keys import remove
+
+    pin(ws, keys["Alice"], "models", "production")
+    pin(ws, keys["Mallory"], "models", "production")
+    policy(ws, {"records": "models", "state": "production", "scope": "production"})
+    promote_to(ws, "staging")
+    commit(ws, "base: two production keys")
+    git(ws, "checkout", "-q", "-b", "pr")
+    promote_to(ws, "production")
+    cosign(ws, keys["Mallory"])
+    commit(ws, "production, signed by Mallory")
+    assert found(ws, since="main") == []  # as main stands, Mallory's key is pinned
+    git(ws, "checkout", "-q", "main")
+    remove(ws, keys["Mallory"].fingerprint)
+    commit(ws, "Mallory's key is compromised: unpinned")
+    git(ws, "checkout", "-q", "pr")
+    assert (ws / f"tfc/keys/{keys['Mallory'].fingerprint}.asc").exists()  # still pinned in the branch
+    assert found(ws, since="main") == [("TFC0007-E003", f"{MODEL}.asc")]
+    (ws / f"{MODEL}.asc").unlink()  # the fix: signed anew, by a key main still trusts
+    cosign(ws, keys["Alice"])
+    commit(ws, "signed by Alice instead")
+    assert found(ws, since="main") == []
