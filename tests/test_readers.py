@@ -90,6 +90,21 @@ def test_list_tables_fit_80_columns(example: Path, capsys, monkeypatch) -> None:
     assert "succeeded" in out and "4 runs, all healthy" in out
 
 
+@pytest.mark.parametrize("fresh", [False, True], ids=["rebuilt", "saved-rows"])
+def test_healthy_rows_in_an_unhealthy_workspace_say_so(example: Path, capsys, fresh: bool) -> None:
+    """Findings about no listed record (the config here) are named under an all-healthy table,
+    from a rebuild and from the rows saved beside a fresh index alike."""
+    (example / "strataml.yaml").write_text((example / "strataml.yaml").read_text() + "not_a_setting: 1\n")
+    (example / "datasets" / "stray.txt").write_text("a file outside every record\n")
+    if fresh:
+        assert cli(example, "index", capsys=capsys)[0] == 0
+    code, out, _ = cli(example, "list", "runs", capsys=capsys)
+    assert code == 0
+    last = out.splitlines()[-1]
+    assert last.startswith("4 runs, all healthy; the workspace has 2 errors"), out
+    assert last.endswith("(see `strataml doctor`)")
+
+
 def test_list_filter_sort_limit_json(example: Path, capsys) -> None:
     code, out, _ = cli(example, "list", "runs", "--sort", "test_accuracy", "--desc", "--format", "json", capsys=capsys)
     rows = json.loads(out)

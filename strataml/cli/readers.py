@@ -90,7 +90,7 @@ def list_command(
     if not found:
         click.echo(f"No {what} match." if filters else f"No {what} in this workspace.")
         return 0
-    _table(found_tables["gates"], what, found, list(metrics), sort, len(every))
+    _table(found_tables["gates"], what, found, list(metrics), sort, len(every), found_tables["findings"])
     return 0
 
 
@@ -101,6 +101,7 @@ def _table(
     metrics: list[str],
     sort: str | None = None,
     total: int = 0,
+    workspace: dict[str, int] | None = None,
 ) -> None:
     from strataml.cli.table import render, width_for
     from strataml.read.query import age, key_metrics
@@ -181,7 +182,21 @@ def _table(
     bad = sum(1 for r in found if r["health"] != "ok")
     noun = what if len(found) != 1 else what[:-1]
     shown_of = f"{len(found)} of {total} {what}" if total > len(found) else f"{len(found)} {noun}"
-    click.echo(shown_of + (f", {bad} with doctor findings (see `strataml doctor`)" if bad else ", all healthy"))
+    if bad:
+        click.echo(f"{shown_of}, {bad} with doctor findings (see `strataml doctor`)")
+        return
+    # Healthy rows in an unhealthy workspace (a broken strataml.yaml, a stray file, another
+    # record): "all healthy" alone would read as the workspace's verdict.
+    elsewhere = _severities(workspace or {})
+    click.echo(f"{shown_of}, all healthy" + (f"; the workspace has {elsewhere} (see `strataml doctor`)" if elsewhere else ""))
+
+
+def _severities(counts: dict[str, int]) -> str:
+    """'1 error and 2 warnings' ('' for none; infos are not a problem)."""
+    said = [
+        f"{counts[key]} {key[:-1] if counts[key] == 1 else key}" for key in ("errors", "warnings") if counts.get(key)
+    ]
+    return " and ".join(said)
 
 
 def _sorted_first(shown: list[str], found: list[dict[str, Any]], sort: str | None) -> list[str]:

@@ -382,7 +382,7 @@ class _Lookup:
 def _spliced_tables(index: dict[str, Any], previous: Previous) -> dict[str, Any]:
     """The rows of an unchanged node are its saved row, but for what reads other nodes: every
     experiment (its runs) and a model whose run changed; the rest are made from their nodes."""
-    from strataml.read.query import KIND_OF_LIST, gates, row
+    from strataml.read.query import KIND_OF_LIST, gates, row, totals
 
     saved_rows = previous.rows or {}
     lists = {kind: what for what, kind in KIND_OF_LIST.items()}
@@ -401,6 +401,7 @@ def _spliced_tables(index: dict[str, Any], previous: Previous) -> dict[str, Any]
             experiments.append(n)
         out[lists[n["kind"]]].append(row(n, lookup))
     out["gates"] = gates(experiments)
+    out["findings"] = totals(index["findings"])
     return out
 
 

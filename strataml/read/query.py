@@ -187,6 +187,18 @@ def tables(graph: Graph) -> dict[str, Any]:
     `strataml list` reads, saved beside the index so a fresh listing never parses the index."""
     out: dict[str, Any] = {what: rows(graph, what) for what in KIND_OF_LIST}
     out["gates"] = gates(n for n in graph.nodes.values() if n["kind"] == "experiment")
+    out["findings"] = totals(graph.index.get("findings", ()))
+    return out
+
+
+def totals(findings: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Every finding of the workspace counted by severity, those about no record (the config,
+    keys, stray files) included: a listing whose rows are all healthy still says so."""
+    out = {"errors": 0, "warnings": 0, "infos": 0}
+    for f in findings:
+        key = f"{f.get('severity')}s"
+        if key in out:
+            out[key] += 1
     return out
 
 

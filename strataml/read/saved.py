@@ -398,8 +398,10 @@ def _rows_well_formed(tables: dict[str, Any]) -> bool:
     """Every row a list prints has the shape query.rows makes (a damaged file is rebuilt)."""
     from strataml.read.query import KIND_OF_LIST
 
-    gates = tables.get("gates")
+    gates, totals = tables.get("gates"), tables.get("findings")
     if not isinstance(gates, dict) or not all(isinstance(g, list) for g in gates.values()):
+        return False
+    if not isinstance(totals, dict) or not all(type(totals.get(k)) is int for k in ("errors", "warnings", "infos")):
         return False
     text: set[type] = {str}
     for what in KIND_OF_LIST:
