@@ -277,7 +277,9 @@ def run(argv: list[str] | None = None) -> int:
             _quiet_stdout()
             click.echo(shown(f"strataml: error: cannot write to standard output: {exc.strerror or exc}"), err=True)
             if exc.errno == errno.EBADF:
-                click.echo("  hint: standard output is closed; redirect it to a file, or to /dev/null to discard it", err=True)
+                click.echo(
+                    "  hint: standard output is closed; redirect it to a file, or to /dev/null to discard it", err=True
+                )
             return EXIT_TOOL_FAILURE
         where = f" {exc.filename}" if exc.filename else ""
         click.echo(shown(f"strataml: error: cannot access{where}: {exc.strerror or exc}"), err=True)

@@ -188,7 +188,9 @@ def _table(
     # Healthy rows in an unhealthy workspace (a broken strataml.yaml, a stray file, another
     # record): "all healthy" alone would read as the workspace's verdict.
     elsewhere = _severities(workspace or {})
-    click.echo(f"{shown_of}, all healthy" + (f"; the workspace has {elsewhere} (see `strataml doctor`)" if elsewhere else ""))
+    click.echo(
+        f"{shown_of}, all healthy" + (f"; the workspace has {elsewhere} (see `strataml doctor`)" if elsewhere else "")
+    )
 
 
 def _severities(counts: dict[str, int]) -> str:
