@@ -150,6 +150,21 @@ def test_an_unwritable_output_is_named_as_the_user_gave_it(strataml_exe: list[st
     assert done.stderr.startswith("strataml: error: cannot access /proc/out.json:") and ".tmp" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("index", "-o"), ("doctor", "--format", "json", "-o"), ("dashboard", "-o")],
+)
+def test_every_output_option_makes_missing_folders_outside_the_workspace(
+    strataml_exe: list[str], ws: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """One rule for every -o: a path in a folder yet to exist (a CI job's $RUNNER_TEMP/site/...)."""
+    target = tmp_path / "ci" / "out" / "file"
+    done = cli(strataml_exe, "-C", str(ws), *args, str(target))
+    assert done.returncode in (0, 1), done.stderr
+    assert target.is_file() and target.stat().st_size > 0
+    assert not list(target.parent.glob("*.tmp*"))
+
+
 def test_ctrl_c_in_a_run_exits_130_naming_the_cancelled_run(tmp_path: Path) -> None:
     from strataml.cli.main import run
 

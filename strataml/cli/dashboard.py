@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import inside, write_output
+from strataml.cli.output import write_output
 
 
 @click.command()
@@ -145,8 +145,6 @@ def dashboard(
 
             atomic.write_text(root, default, text)
         else:
-            if root is None or inside(where, root) is None:
-                where.parent.mkdir(parents=True, exist_ok=True)  # a folder the user named, e.g. $RUNNER_TEMP/site
             write_output(where, text, root)
     size = len(text.encode("utf-8"))
     url = where.resolve().as_uri()

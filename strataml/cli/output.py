@@ -123,7 +123,8 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     """Write `text` to the file a user named with -o.
 
     Inside the workspace `root` the file is written like every other file there (no symlink on
-    the way, refused otherwise). Elsewhere the path is the user's explicit choice: a character
+    the way, refused otherwise; missing folders made). Elsewhere the path is the user's explicit
+    choice: its missing folders are made too (`-o "$RUNNER_TEMP/site/index.html"`); a character
     device or FIFO, or a symlink to one (`/dev/stdout`), is written through, never replaced by a
     regular file; anything else is replaced atomically (a symlink's target, not the link).
     """
@@ -138,6 +139,10 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         mode = 0
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as exc:  # named as the user gave it
+            raise OSError(exc.errno, exc.strerror, str(output)) from None
     if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
         fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
         try:
