@@ -213,7 +213,7 @@ def deep_links(ex: Example) -> dict[str, tuple[str, str, list[str]]]:
         "lineage-all": ("#/lineage", "lineage", ["iris", "iris-logreg"]),
         "compare": (f"#/compare?refs={iris_run},{breast_run}", "compare", [bare(iris_run), bare(breast_run)]),
         "rules": ("#/rules", "rules", ["TFC0006-E002", "TFC0001-E001"]),
-        "rule": ("#/rules/TFC0006-E002", "rule", ["TFC0006-E002", rule.name, rule.summary]),
+        "rule": ("#/rules/TFC0006-E002", "rule", ["TFC0006-E002", rule.name, rule.summary, f"enforced {rule.enforced_note}"]),
         "notfound-ref": (f"#/run/{near_miss}", "notfound", [bare(iris_run)]),  # the closest ref is offered
         "notfound-route": ("#/no/such/view", "notfound", []),
     }

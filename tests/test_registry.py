@@ -76,7 +76,7 @@ def test_list_rules_json(capsys) -> None:
     assert run(["doctor", "--list-rules", "--format", "json"]) == 0
     rules = json.loads(capsys.readouterr().out)
     assert len(rules) == len(registry())
-    assert {"code", "name", "severity", "tfc", "enforced", "summary"} <= set(rules[0])
+    assert {"code", "name", "severity", "contract", "enforced", "summary"} <= set(rules[0])
 
 
 def test_a_reserved_code_is_explained_as_reserved(capsys) -> None:

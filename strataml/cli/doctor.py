@@ -311,22 +311,9 @@ def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
 
     rules = registry().values()
     if fmt == "json":
-        json.dump(
-            [
-                {
-                    "code": r.code,
-                    "name": r.name,
-                    "severity": r.severity,
-                    "tfc": r.tfc,
-                    "enforced": r.enforced,
-                    "since_only": r.needs_since,
-                    "summary": r.summary,
-                }
-                for r in rules
-            ],
-            stream,
-            indent=2,
-        )
+        from strataml.read.query import rule_of
+
+        json.dump([rule_of(r, body=False) for r in rules], stream, indent=2)
         stream.write("\n")
         return
     from rich.console import Console
@@ -358,20 +345,9 @@ def _explain(stream: TextIO, color: bool, fmt: str, code: str) -> None:
             f"did you mean {', '.join(close)}?" if close else "see `strataml doctor --list-rules`",
         )
     if fmt == "json":
-        json.dump(
-            {
-                "code": rule.code,
-                "name": rule.name,
-                "severity": rule.severity,
-                "tfc": rule.tfc,
-                "enforced": rule.enforced,
-                "summary": rule.summary,
-                "checked": rule.checked,
-                "doc": rule.body,
-            },
-            stream,
-            indent=2,
-        )
+        from strataml.read.query import rule_of
+
+        json.dump(rule_of(rule), stream, indent=2)
         stream.write("\n")
         return
     text = f"# {rule.code} {rule.name}\n\nContract: {rule.tfc} (tfc/{rule.document})\n\n{rule.body}\n"

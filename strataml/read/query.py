@@ -434,21 +434,29 @@ def lineage_of(
     return node["id"], {d: graph.lineage(node["id"], d, depth) for d in directions}
 
 
-def rules() -> list[dict[str, Any]]:
-    """Every rule as readers show it (`--list-rules`, the dashboard, the API), in code order."""
+def rules(body: bool = True) -> list[dict[str, Any]]:
+    """Every rule as readers show it (`--list-rules`, the dashboard, the API), in code order;
+    without its text (`body`) for a listing."""
     from strataml import contracts
 
-    return [rule_of(r) for r in contracts.registry().values()]
+    return [rule_of(r, body) for r in contracts.registry().values()]
 
 
-def rule_of(rule: Any) -> dict[str, Any]:
-    return {
+def rule_of(rule: Any, body: bool = True) -> dict[str, Any]:
+    """One rule, the same document for `doctor --explain/--list-rules --format json`, the API and
+    the dashboard."""
+    out = {
         "code": rule.code,
         "name": rule.name,
         "severity": rule.severity,
-        "enforced": rule.enforced_note,
-        "summary": rule.summary,
         "contract": rule.tfc,
         "document": rule.document,
-        "body": rule.body,
+        "enforced": rule.enforced,
+        "enforced_note": rule.enforced_note,
+        "checked": rule.checked,
+        "since_only": rule.needs_since,
+        "summary": rule.summary,
     }
+    if body:
+        out["body"] = rule.body
+    return out

@@ -272,7 +272,7 @@ def create_app(
 
     @app.api_route(f"{API}/rules", methods=GET, summary="Every rule: `strataml doctor --list-rules`")
     def rules(request: Request) -> Response:
-        return answer(request, lambda _s: every_rule())
+        return answer(request, lambda _s: every_rule(body=False))
 
     @app.api_route(f"{API}/rules/{{code}}", methods=GET, summary="One rule: `strataml doctor --explain CODE`")
     def rule(request: Request, code: str) -> Response:
@@ -380,10 +380,34 @@ _FINDING = {
         "hint": {"type": "string"},
     },
 }
-_RULE = {
+_RULE_LISTED = {
     "type": "object",
-    "required": ["code", "name", "severity", "enforced", "summary", "contract", "document", "body"],
-    "properties": {k: {"type": "string"} for k in ("code", "name", "severity", "enforced", "summary", "contract")},
+    "required": [
+        "code",
+        "name",
+        "severity",
+        "contract",
+        "document",
+        "enforced",
+        "enforced_note",
+        "checked",
+        "since_only",
+        "summary",
+    ],
+    "properties": {
+        **{
+            k: {"type": "string"}
+            for k in ("code", "name", "contract", "document", "enforced_note", "checked", "summary")
+        },
+        "severity": {"enum": ["error", "warning", "info"]},
+        "enforced": {"type": "boolean"},
+        "since_only": {"type": "boolean"},
+    },
+}
+_RULE = {
+    **_RULE_LISTED,
+    "required": [*_RULE_LISTED["required"], "body"],
+    "properties": {**_RULE_LISTED["properties"], "body": {"type": "string"}},
 }
 _RECORD = {
     "type": "object",
@@ -418,7 +442,7 @@ _ANSWERS: dict[str, dict[str, Any]] = {
     "records": _RECORD,
     "lineage": {"type": "object", "required": ["ref", "edges"]},
     "findings": {"type": "array", "items": _FINDING},
-    "rules": {"type": "array", "items": _RULE},
+    "rules": {"type": "array", "items": _RULE_LISTED},
     "rule": _RULE,
     "compare": {
         "type": "object",

@@ -1914,7 +1914,7 @@
     if (!r) return notFound("No rule “" + clip(code, 80) + "”.", null, (D.rules || []).map(function (x) { return x.code; }), function (c) { return "#/rules/" + enc(c); });
     var v = h("div", { tid: "view-rule", cls: "view" });
     v.appendChild(h("div", { cls: "titlebar" }, h("h1", { cls: "mono" }, r.code),
-      h("div", { cls: "chips" }, h("span", { cls: "sev sev-" + r.severity }, fmtVal(r.severity)), badge(String(r.contract)), badge(r.enforced ? "enforced " + r.enforced : "not enforced")),
+      h("div", { cls: "chips" }, h("span", { cls: "sev sev-" + r.severity }, fmtVal(r.severity)), badge(String(r.contract)), badge(r.enforced ? "enforced " + r.enforced_note : String(r.enforced_note || "not enforced"))),
       h("p", { cls: "muted meta" }, h("span", { cls: "mono" }, fmtVal(r.name)), " · ", h("span", { cls: "mono" }, fmtVal(r.document)), " · ", h("a", { href: "#/rules" }, "All rules"))));
     v.appendChild(h("p", { cls: "lead" }, inlineMd(String(r.summary || ""))));
     v.appendChild(h("div", { cls: "card md" }, markdown(String(r.body || ""))));
