@@ -380,34 +380,17 @@ _FINDING = {
         "hint": {"type": "string"},
     },
 }
-_RULE_LISTED = {
-    "type": "object",
-    "required": [
-        "code",
-        "name",
-        "severity",
-        "contract",
-        "document",
-        "enforced",
-        "enforced_note",
-        "checked",
-        "since_only",
-        "summary",
-    ],
-    "properties": {
-        **{
-            k: {"type": "string"}
-            for k in ("code", "name", "contract", "document", "enforced_note", "checked", "summary")
-        },
-        "severity": {"enum": ["error", "warning", "info"]},
-        "enforced": {"type": "boolean"},
-        "since_only": {"type": "boolean"},
-    },
+_RULE_FIELDS: dict[str, Any] = {
+    **{k: {"type": "string"} for k in ("code", "name", "contract", "document", "enforced_note", "checked", "summary")},
+    "severity": {"enum": ["error", "warning", "info"]},
+    "enforced": {"type": "boolean"},
+    "since_only": {"type": "boolean"},
 }
+_RULE_LISTED = {"type": "object", "required": list(_RULE_FIELDS), "properties": _RULE_FIELDS}
 _RULE = {
-    **_RULE_LISTED,
-    "required": [*_RULE_LISTED["required"], "body"],
-    "properties": {**_RULE_LISTED["properties"], "body": {"type": "string"}},
+    "type": "object",
+    "required": [*_RULE_FIELDS, "body"],
+    "properties": {**_RULE_FIELDS, "body": {"type": "string"}},
 }
 _RECORD = {
     "type": "object",
