@@ -120,6 +120,8 @@ def test_report_of_an_experiment_across_runs_and_seeds(ws: Path, capsys) -> None
 
     assert f"| {m('test_accuracy')} (gate) | higher | 0.8750 | 0.7500 | 0.1250 | 0.6250 | 0.8750 | 0.7500 → 0.6250 ▼ |" in out
     assert f"Best run: **{m('run:20260102T000000Z-sales-forecast-b0b0b0')}**" in out
+    code, bare, _ = invoke(ws, "report", "sales-forecast", capsys=capsys)
+    assert code == 0 and bare == out  # the experiment's bare name will do
     code, _out, err = invoke(ws, "report", RUN, capsys=capsys)
     assert code == 3 and "is not an experiment" in err
 
@@ -137,3 +139,9 @@ def test_piped_text_holds_every_value_whole_and_a_terminal_cut_shows(two, capsys
     assert hashes and all(h in out for h in hashes)
     cut = text(result, cap=48)
     assert all(h not in cut for h in hashes) and all(h[:47] + "…" in cut for h in hashes)
+
+
+def test_a_report_of_one_run_says_run(ws: Path, capsys) -> None:
+    code, out, err = invoke(ws, "report", "sales-forecast", capsys=capsys)
+    assert code == 0, err
+    assert "\n1 run: 1 succeeded, 0 failed.\n" in out

@@ -657,7 +657,9 @@ def test_an_experiment_page_shows_strataml_report(example: Example, pages: Pages
     report = json.loads(done.stdout)
     page = pages.new()
     section = open_view(page, example.url, "#/record/experiment:iris-logreg", "record")
-    expect(section.get_by_test_id("report-summary")).to_contain_text(f"{report['runs']} runs: {report['succeeded']} succeeded")
+    expect(section.get_by_test_id("report-summary")).to_contain_text(
+        f"{report['runs']} run{'' if report['runs'] == 1 else 's'}: {report['succeeded']} succeeded"
+    )
     rows = section.get_by_test_id("report-row")
     expect(rows).to_have_count(len(report["metrics"]))
     gated = next(m for m in report["metrics"] if m["gated"])

@@ -80,17 +80,6 @@ def commit_step(root: Path, paths: list[Path], message: str) -> str:
     return f"{go}git add {' '.join(names)} && git commit -qm {shlex.quote(message)}"
 
 
-def number(value: object) -> str:
-    """A value as `run`, `list` and `show` print it: floats to 4 decimals without trailing zeros."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return str(value)
-        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.3g}"
-    return str(value)
-
-
 def plain(value: object) -> str:
     """A record's value in one line, spelt as in YAML and JSON (`true`, `null`, `[1, 2]`, `1e-05`),
     never as Python would (`True`, `None`, `['a']`); a string as it is. Exact: a parameter of

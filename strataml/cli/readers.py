@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import complete_refs, number, plain, wants_color
+from strataml.cli.output import complete_refs, plain, wants_color
 from strataml.controls import shown
+from strataml.numbers import number
 from strataml.read.query import KIND_OF_LIST, Graph
 from strataml.reporters import FORMATS as REPORT_FORMATS
 
@@ -427,7 +428,7 @@ def report_experiment(state: State, ref: str, fmt: str) -> int:
 
     \b
     Example:
-      strataml report experiment:iris-logreg
+      strataml report experiment:iris-logreg     (or: strataml report iris-logreg)
     """
     from strataml.read.report import experiment, markdown
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import commit_step, here, number, plain
+from strataml.cli.output import commit_step, here, plain
 from strataml.controls import shown
+from strataml.numbers import number
 from strataml.runner import core
 from strataml.runner.plugin import discover, extra_installed, load
 from strataml.runner.spec import find_experiment, resolve

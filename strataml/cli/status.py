@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import number
 from strataml.controls import shown
+from strataml.numbers import number
 
 LATEST = 5  # runs shown
 LISTED = 10  # uncommitted paths shown before "... and N more"

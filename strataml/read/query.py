@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from strataml.errors import StrataError
+from strataml.numbers import number
 from strataml.once import once
 from strataml.refs import AmbiguousRef, closest, expand
 from strataml.times import parse_time
@@ -268,8 +269,14 @@ def check_metrics(found: list[dict[str, Any]], names: list[str]) -> None:
             close = get_close_matches(name, sorted(known), n=3)
             raise StrataError(
                 f"--metric: no row has a metric named {name!r}",
-                f"did you mean {', '.join(close)}?" if close else f"metrics: {', '.join(sorted(known)[:20])}",
+                f"did you mean {', '.join(close)}?" if close else f"metrics: {_some(sorted(known))}",
             )
+
+
+def _some(names: list[str], most: int = 20) -> str:
+    """The first `most` names, and how many more there are."""
+    more = len(names) - most
+    return ", ".join(names[:most]) + (f", … ({more} more)" if more > 0 else "")
 
 
 def known_keys(found: list[dict[str, Any]]) -> list[str]:
@@ -290,15 +297,11 @@ def select(
                 f"--filter {item!r} is not KEY=VALUE", "e.g. --filter status=succeeded or --filter tags.team=vision"
             )
         if found and not _known(found, key):
-            raise StrataError(
-                f"--filter: no field, metric or tag named {key!r}", f"known: {', '.join(known_keys(found)[:20])}"
-            )
+            raise StrataError(f"--filter: no field, metric or tag named {key!r}", f"known: {_some(known_keys(found))}")
         found = [r for r in found if _matches(value(r, key), wanted, key)]
     if sort:
         if found and not _known(found, sort):
-            raise StrataError(
-                f"--sort: no field, metric or tag named {sort!r}", f"known: {', '.join(known_keys(found)[:20])}"
-            )
+            raise StrataError(f"--sort: no field, metric or tag named {sort!r}", f"known: {_some(known_keys(found))}")
         # Each row's value looked up once (10,000 rows: the lookups were most of a sort's cost).
         keyed = [(value(r, sort), r) for r in found]
         present = [(_sortable(v), r) for v, r in keyed if v is not None]
@@ -333,9 +336,12 @@ def _matches(actual: Any, wanted: str, key: str = "") -> bool:
     if isinstance(actual, bool):
         return wanted.lower() == str(actual).lower()
     if isinstance(actual, (int, float)):
+        # The value as the table shows it matches too: a metric of 0.994444 shows as 0.9944.
+        if wanted.strip() == number(actual):
+            return True
         try:
             return float(wanted) == float(actual)
-        except ValueError:
+        except (ValueError, OverflowError):
             return False
     if actual is None:
         return False

@@ -36,8 +36,11 @@ def runs_by_experiment(graph: Graph) -> dict[str, list[dict[str, Any]]]:
 
 
 def experiment(graph: Graph, text: str, runs_of: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
-    """The report of the experiment `text` names (`runs_of`: runs_by_experiment(), when made)."""
-    node = graph.find(text)
+    """The report of the experiment `text` names, with or without `experiment:` in front (`runs_of`:
+    runs_by_experiment(), when made)."""
+    bare = text.strip()
+    node = graph.nodes.get(f"experiment:{bare}") if ":" not in bare else None
+    node = node if node is not None else graph.find(text)
     if node["kind"] != "experiment":
         raise StrataError(f"{node['id']} is not an experiment", "e.g. strataml report experiment:NAME")
     spec = _map(node.get("attrs"))
@@ -131,7 +134,8 @@ def markdown(report: dict[str, Any]) -> str:
         return markdown_text(str(value))
 
     lines = [f"## {esc(report['experiment'])}", ""]
-    lines.append(f"{report['runs']} runs: {report['succeeded']} succeeded, {report['failed']} failed.")
+    runs = report["runs"]
+    lines.append(f"{runs} run{'' if runs == 1 else 's'}: {report['succeeded']} succeeded, {report['failed']} failed.")
     best = report["best_run"]
     if best:
         lines.append(f"Best run: **{esc(best['run'])}** ({esc(best['metric'])} = {_f(best['value'])}).")

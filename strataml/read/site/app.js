@@ -1286,7 +1286,7 @@
   function reportView(r) {
     var f = function (x) { return typeof x === "number" ? fmtNum(x) : "—"; };
     var best = r.best_run;
-    var head = h("p", { tid: "report-summary" }, r.runs + " runs: " + r.succeeded + " succeeded, " + r.failed + " failed.",
+    var head = h("p", { tid: "report-summary" }, r.runs + (r.runs === 1 ? " run: " : " runs: ") + r.succeeded + " succeeded, " + r.failed + " failed.",
       best ? [" Best run: ", refLink(best.run), " (" + best.metric + " = " + f(best.value) + ")."] : null);
     var rows = (r.metrics || []).map(function (m) {
       var moved = m.last === m.first || !m.better ? "" : ((m.last > m.first) === (m.better === "higher") ? " ▲" : " ▼");
