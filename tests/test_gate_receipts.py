@@ -37,12 +37,26 @@ def metric_renamed(g: dict) -> None:
     g["criteria"][0].update(metric="train_accuracy")
 
 
+def a_pass_the_run_never_reached(g: dict) -> None:
+    # Consistent with itself: 0.96 meets >= 0.95. The run recorded test_accuracy 0.75.
+    g["criteria"][0].update(expression="test_accuracy >= 0.95", observed=0.96, passed=True)
+
+
+def observed_dropped(g: dict) -> None:
+    g["criteria"][0].update(expression="test_accuracy >= 0.5", observed=None, passed=False)
+    g.update(status="FAIL")
+
+
 CASES = {
     "status PASS with a failed criterion": (passed_false_but_pass, "status is PASS but 1 of 1 criteria failed"),
     "observed fails the expression but passed": (low_observed_marked_passed, "observed 0.3 fails it"),
     "run is not produced_by": (another_run, f"'{OTHER_RUN}', but the model was produced by"),
     "model is another ref": (another_model, "the receipt is for 'model:sales-model@7'"),
     "metric is not the expression's": (metric_renamed, "names metric 'train_accuracy'"),
+    "observed is not the run's metric": (
+        a_pass_the_run_never_reached,
+        "says observed 0.96, but run:20260101T000000Z-sales-forecast-a1b2c3 recorded test_accuracy = 0.75",
+    ),
 }
 
 
@@ -105,3 +119,22 @@ def test_a_model_without_a_readable_receipt_is_an_error_and_is_not_promoted(ws: 
     assert code == 2 and found == [("TFC0004-E002", "models/sales-model/1/gate.json")]
     code, _out, err = invoke(ws, "promote", "model:sales-model@1", "--to", "candidate", capsys=capsys)
     assert code == 2 and "TFC0004-E002" in err and not (ws / "models/sales-model/lifecycle.jsonl").exists()
+
+
+def test_a_receipt_must_be_its_runs_gates_on_its_runs_metrics(ws: Path) -> None:
+    """Registration evaluates the run's recorded gates on its recorded metrics: a receipt whose
+    criteria are other gates, or whose observed values are not the run's, was not written so."""
+    run = next((ws / "runs").glob("*/run.yaml"))
+    from conftest import edit_yaml
+
+    edit_yaml(run, lambda d: d.update(gates=["test_accuracy >= 0.5"]))
+    assert engine.doctor(ws, strict=True).findings == ()  # the receipt is what the run gives
+    ledgers.edit_gate(ws, 1, lambda g: g["criteria"][0].update(expression="test_accuracy >= 0.7", passed=True))
+    [found] = engine.doctor(ws, strict=True).findings
+    assert found.code == "TFC0004-E003" and "records the gates ['test_accuracy >= 0.5']" in found.message
+    ledgers.edit_gate(ws, 1, lambda g: g["criteria"][0].update(expression="test_accuracy >= 0.5"))
+    ledgers.edit_gate(ws, 1, observed_dropped)
+    ledgers.edit_gate(ws, 1, lambda g: None)
+    edit_yaml(ws / ledgers.MODEL_DIR / "1" / "model.yaml", lambda d: d["gate"].update(status="FAIL"))
+    [found] = engine.doctor(ws, strict=True).findings
+    assert "says observed None" in found.message and "recorded test_accuracy = 0.75" in found.message

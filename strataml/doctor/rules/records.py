@@ -240,6 +240,8 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
     if isinstance(run, str) and isinstance(produced_by, str) and produced_by.startswith("run:") and run != produced_by:
         problems.append(f"the receipt is for '{run}', but the model was produced by '{produced_by}'")
     problems += _receipt_disagrees(receipt)
+    if not problems:
+        problems += _receipt_is_not_the_runs(ctx, receipt, produced_by)
     for message in problems:
         yield Finding(
             GATE_MISMATCH,
@@ -248,6 +250,40 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
             "the receipt and the model record must agree: re-register the model version",
             record.line("gate"),
         )
+
+
+def _receipt_is_not_the_runs(ctx: Context, receipt: dict, produced_by: object) -> list[str]:
+    """Where the receipt is not what registration wrote from its run: its criteria the run's
+    recorded gates (when the run records them), each `observed` the run's recorded metric. A
+    receipt edited to a passing `observed`, consistent with itself, still contradicts the run.
+    (A run that is missing, not a run, or ill-formed is another rule's finding.)"""
+    run = ctx.workspace.get(produced_by) if isinstance(produced_by, str) and produced_by.startswith("run:") else None
+    criteria = receipt.get("criteria")
+    if run is None or run.kind != "run" or not isinstance(run.data, dict) or not isinstance(criteria, list):
+        return []
+    metrics, recorded = run.data.get("metrics"), run.data.get("gates")
+    if not isinstance(metrics, dict) or not all(isinstance(c, dict) for c in criteria):
+        return []
+    if isinstance(recorded, list) and all(isinstance(g, str) for g in recorded):
+        try:
+            wanted = [gates.parse_gate(g).expression for g in recorded]
+        except ValueError:
+            wanted = None  # the run's own finding
+        said = [c.get("expression") for c in criteria]
+        if wanted is not None and said != wanted:
+            return [f"the receipt's criteria are {said}, but {run.ref} records the gates {wanted}"]
+    problems = []
+    for number, criterion in enumerate(criteria):
+        metric, observed = criterion.get("metric"), criterion.get("observed")
+        if not isinstance(metric, str):
+            continue
+        truth = metrics.get(metric)
+        if observed != truth or isinstance(observed, bool) != isinstance(truth, bool):
+            problems.append(
+                f"criteria[{number}] ({criterion.get('expression')}) says observed {observed}, but {run.ref} "
+                f"recorded {metric} = {'nothing' if truth is None else truth}"
+            )
+    return problems
 
 
 def _receipt_disagrees(receipt: dict) -> list[str]:
