@@ -307,6 +307,27 @@ def test_git_only_findings_on_files_the_change_did_not_touch_are_not_new(repo: P
     assert "TFC0006-W011" not in {f["code"] for f in json.loads(out)["findings"]["new"]}
 
 
+def test_lfs_content_in_the_checkout_is_not_a_fixed_finding(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The base is read from git objects, where an LFS file is its pointer (TFC0006-I010); the
+    working tree holds the content. Nothing was fixed by the change."""
+    from test_git_rules import add_weights
+
+    git(repo, "checkout", "-q", "main")
+    weights = add_weights(repo)  # committed through LFS: a pointer in git, the content on disk
+    git(repo, "checkout", "-q", "feature")
+    git(repo, "merge", "-q", "main")
+    edit_yaml(repo / "datasets/flowers/1/dataset.yaml", lambda d: d.update(description="touched"))
+    commit_all(repo, "an unrelated change")
+    capsys.readouterr()
+    code, out, _ = diff(repo, capsys, "main", "--format", "json")
+    found = json.loads(out)["findings"]
+    assert "TFC0006-I010" not in {f["code"] for f in found["fixed"] + found["new"]}, found
+    weights.write_bytes(git(repo, "show", f"HEAD:{weights.relative_to(repo)}").encode() + b"")  # the pointer only
+    code, out, _ = diff(repo, capsys, "main", "--format", "json")
+    found = json.loads(out)["findings"]
+    assert "TFC0006-I010" not in {f["code"] for f in found["fixed"] + found["new"]}, found
+
+
 def test_usage_errors_say_what_to_do(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _out, err = diff(repo, capsys, "")
     assert code == 3 and "REF" in err and "is empty" in err

@@ -362,6 +362,10 @@ def _model_gate(sides: Sides, ref: str) -> dict[str, Any]:
 # tree, so they are judged at head only, and a finding of theirs on a file the change did not
 # touch was there before (a changed .gitattributes makes every file count as touched).
 GIT_ONLY = ("TFC0006-W011", "TFC0006-W012", "TFC0006-E013")
+# What the checkout holds, not what the repository says: the base is read from git objects, where
+# every LFS file is its pointer ("verified by its pointer"), while the working tree may hold the
+# content. Judged at head only, like GIT_ONLY: a pulled file is not a finding "fixed".
+CHECKOUT_ONLY = ("TFC0006-I010",)
 
 
 def _findings(sides: Sides, changed: set[str], everything: bool) -> dict[str, Any]:
@@ -369,6 +373,9 @@ def _findings(sides: Sides, changed: set[str], everything: bool) -> dict[str, An
         return {(f.code, f.path, fp): f for f, fp in zip(report.findings, report.fingerprints(), strict=True)}
 
     before, after = keyed(sides.base_report), keyed(sides.head_report)
+    before = {k: f for k, f in before.items() if k[0] not in CHECKOUT_ONLY}
+    for key in [k for k in after if k[0] in CHECKOUT_ONLY and k[1] not in changed]:
+        before[key] = after[key]
     for key in [k for k in after if k[0] in GIT_ONLY and not everything and k[1] not in changed]:
         before[key] = after[key]  # as the base would have had it
 
