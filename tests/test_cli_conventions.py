@@ -92,18 +92,32 @@ def test_a_closed_stdout_is_an_error_never_a_silent_verdict(strataml_exe: list[s
         [*strataml_exe, "-C", str(ws), *args], stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=_closing(1)
     )
     assert proc.returncode == 3, proc.stderr
-    assert proc.stderr.startswith("strataml: error: cannot write to standard output: Bad file descriptor\n")
-    assert "standard output is closed" in proc.stderr and "internal error" not in proc.stderr
+    assert proc.stderr.startswith("strataml: error: standard output is closed; nothing was done\n")
+    assert "/dev/null" in proc.stderr and "internal error" not in proc.stderr
 
 
-def test_a_command_that_prints_nothing_runs_with_stdout_closed(strataml_exe: list[str], ws: Path, tmp_path: Path) -> None:
+def test_with_stdout_closed_nothing_is_done(strataml_exe: list[str], ws: Path, tmp_path: Path) -> None:
+    """Refused before the command starts: a promotion made and then its printout failing would
+    leave a change behind an exit 3."""
+    import models_helpers
+
+    models_helpers.reach(ws, "candidate")
+    ledger = (ws / models_helpers.LEDGER).read_bytes()
     out = tmp_path / "index.json"
-    proc = subprocess.run(
-        [*strataml_exe, "-C", str(ws), "index", "-o", str(out)],
-        stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=_closing(1),
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(out.read_text())["nodes"]
+    for args in (("promote", models_helpers.ref(1), "--to", "staging", "--reason", "ok"), ("index", "-o", str(out))):
+        proc = subprocess.run(
+            [*strataml_exe, "-C", str(ws), *args], stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=_closing(1)
+        )
+        assert proc.returncode == 3 and "nothing was done" in proc.stderr, proc.stderr
+    assert (ws / models_helpers.LEDGER).read_bytes() == ledger and not out.exists()
+
+
+def test_a_stdout_open_for_reading_only_is_named(strataml_exe: list[str], ws: Path) -> None:
+    with open(os.devnull) as read_only:
+        proc = subprocess.run([*strataml_exe, "-C", str(ws), "doctor"], stdout=read_only, stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 3
+    assert proc.stderr.startswith("strataml: error: cannot write to standard output: Bad file descriptor\n")
+    assert "not open for writing" in proc.stderr
 
 
 def test_a_closed_stderr_still_exits_with_the_verdict(strataml_exe: list[str], ws: Path) -> None:
@@ -125,7 +139,8 @@ def test_a_full_disk_under_stdout_is_named(strataml_exe: list[str], ws: Path) ->
     with open("/dev/full", "w") as full:
         proc = subprocess.run([*strataml_exe, "-C", str(ws), "doctor"], stdout=full, stderr=subprocess.PIPE, text=True)
     assert proc.returncode == 3
-    assert proc.stderr == "strataml: error: cannot write to standard output: No space left on device\n"
+    assert proc.stderr.startswith("strataml: error: cannot write to standard output: No space left on device\n")
+    assert "only what it printed was lost" in proc.stderr
 
 
 def test_an_illegal_promotion_is_refused_with_2(strataml_exe: list[str], ws: Path) -> None:

@@ -186,7 +186,8 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
     \b
     Exit codes, the same for every command:
       0 done   1 warnings   2 errors found, or refused by a rule
-      3 the tool could not run (bad usage, no workspace)   130 interrupted
+      3 the tool could not run (bad usage, no workspace, output that cannot be written)
+      130 interrupted   141 the reader of its output went away (`| head`)
     Set STRATAML_DEBUG=1 to see a traceback for internal errors.
     """
     if directory is not None and not directory.is_dir():
@@ -199,7 +200,10 @@ def main(argv: list[str] | None = None) -> None:
     from strataml.cli.streams import mend_closed
     from strataml.nogc import end, one_shot
 
-    mend_closed()
+    if mend_closed():
+        click.echo("strataml: error: standard output is closed; nothing was done", err=True)
+        click.echo("  hint: redirect it instead: to a file, or to /dev/null to discard it", err=True)
+        end(EXIT_TOOL_FAILURE)
     one_shot()
     code = run(argv)
     # Frozen, what is left (the walk, caches) is not traversed by a last collection when the
@@ -273,13 +277,16 @@ def run(argv: list[str] | None = None) -> int:
         from strataml.cli.streams import stdout_fails
 
         if exc.filename is None and stdout_fails(exc):
-            # A full disk, a closed stdout (`>&-`): the output is lost, so this is no verdict.
+            # A full disk, a stdout open for reading only (`1</dev/null`): the output is lost, so
+            # this is no verdict; the command ran to its end, so what it changed, if anything, is done.
             _quiet_stdout()
             click.echo(shown(f"strataml: error: cannot write to standard output: {exc.strerror or exc}"), err=True)
-            if exc.errno == errno.EBADF:
-                click.echo(
-                    "  hint: standard output is closed; redirect it to a file, or to /dev/null to discard it", err=True
-                )
+            hint = (
+                "standard output is not open for writing; redirect it to a file, or to /dev/null to discard it"
+                if exc.errno == errno.EBADF
+                else "the command ran to its end; only what it printed was lost (`git status` shows what it changed)"
+            )
+            click.echo(f"  hint: {hint}", err=True)
             return EXIT_TOOL_FAILURE
         where = f" {exc.filename}" if exc.filename else ""
         click.echo(shown(f"strataml: error: cannot access{where}: {exc.strerror or exc}"), err=True)

@@ -4,10 +4,12 @@ Python starts with sys.stdout (or stderr, stdin) set to None when its descriptor
 the first write then fails as an internal error. Worse, the descriptor is free: the next file
 strataml opens (a temporary index, a cache) would get it, and a child process told to inherit
 stdout would write into that file. So each closed descriptor is given /dev/null before anything
-runs. stdout's copy is opened read-only on purpose: a command that prints fails with "Bad file
-descriptor", reported as an error, the way a shell's own commands do, instead of its output
-(a verdict, a listing) vanishing with exit 0. stderr's copy is writable: diagnostics with
-nowhere to go are dropped and the exit code still tells the result.
+runs. A closed stdout is then refused before the command starts (main()): a command that has
+done its work (a promotion, a new record) and only then fails to print would exit 3 with its
+change made, and a verdict or a listing must not vanish with exit 0 either. stdout's copy is
+opened read-only all the same, so that a write that slips through fails ("Bad file descriptor").
+stderr's copy is writable: diagnostics with nowhere to go are dropped and the exit code still
+tells the result.
 """
 
 from __future__ import annotations
@@ -20,22 +22,26 @@ import sys
 _FLAGS = (os.O_RDONLY, os.O_RDONLY, os.O_WRONLY)  # stdin, stdout (writes fail), stderr
 
 
-def mend_closed() -> None:
-    """Give every closed standard descriptor /dev/null, and Python a stream for it."""
+def mend_closed() -> bool:
+    """Give every closed standard descriptor /dev/null, and Python a stream for it; whether
+    stdout was closed."""
+    stdout_closed = False
     for fd, flags in enumerate(_FLAGS):
         try:
             os.fstat(fd)
             continue
         except OSError:
             pass
+        stdout_closed = stdout_closed or fd == 1
         try:
             opened = os.open(os.devnull, flags)
         except OSError:
-            return  # no /dev/null: leave things as Python made them
+            return stdout_closed  # no /dev/null: leave things as Python made them
         if opened != fd:  # a lower descriptor was closed too and is mended first, so rarely
             os.dup2(opened, fd)
             os.close(opened)
         _attach(fd)
+    return stdout_closed
 
 
 def _attach(fd: int) -> None:
