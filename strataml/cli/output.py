@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from strataml import atomic
+from strataml.rootdir import MANAGED  # the folders records live in
 
 # Hashing this much takes about a second here (SHA-NI, page cache warm): worth a bar.
 MOMENT_BYTES = 512 * 1024 * 1024
@@ -151,7 +152,6 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
 # What -o must never replace: the records, keys and policy the doctor judges, and git's own
 # files (a report written over model.yaml or .git/config is a broken workspace, exit 0).
 # Names compared case-folded: on macOS and Windows `TFC/keys` and `Strataml.yaml` are those files.
-MANAGED = ("datasets", "runs", "models", "experiments")
 NEVER = ("tfc", ".github")  # trusted keys and contracts; CI workflows: not even a new file
 MANAGED_FILES = ("strataml.yaml", ".gitattributes", ".gitignore", ".gitmodules", ".lfsconfig")
 
