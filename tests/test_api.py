@@ -827,6 +827,23 @@ def test_ctrl_c_stops_it_with_exit_0_and_no_traceback(
         socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
 
 
+@pytest.mark.parametrize("taken", [True, False], ids=["port-in-use", "no-such-host"])
+def test_a_server_that_cannot_listen_says_which_option_to_change(
+    strataml_exe: list[str], tmp_path: Path, taken: bool
+) -> None:
+    if not importable("fastapi", "uvicorn"):
+        pytest.skip("needs the serve extra")
+    ws = copy_positive(tmp_path / "ws")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        where = ["--port", str(busy.getsockname()[1])] if taken else ["--host", "256.1.1.1", "--port", "0"]
+        done = subprocess.run([*strataml_exe, "-C", str(ws), "serve", *where], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and done.stderr.startswith("strataml: error: cannot listen on "), done.stderr
+    assert ("hint: pick another --port" in done.stderr) == taken
+    assert ("hint: --host takes an address of this machine" in done.stderr) != taken
+
+
 def test_serve_without_the_extra_fails_naming_it(strataml_exe: list[str], tmp_path: Path) -> None:
     if importable("fastapi", "uvicorn"):
         pytest.skip("fastapi and uvicorn are installed (the core-only job runs this)")

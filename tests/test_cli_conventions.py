@@ -43,6 +43,25 @@ def test_a_usage_error_is_an_error_line_and_a_hint(strataml_exe: list[str], ws: 
     assert "--strict" in lines[0] and lines[1] == "  hint: see `strataml doctor --help`"
 
 
+@pytest.mark.parametrize(
+    ("args", "said", "where"),
+    [
+        (("list", "runs", "--sort"), "Option '--sort' requires an argument.", "strataml list"),
+        (("-C", ".", "doctor", "--since"), "Option '--since' requires an argument.", "strataml doctor"),
+        (("keys", "add", "--scope"), "Option '--scope' requires an argument.", "strataml keys add"),
+        (("list", "runs", "--limit", "abc"), "'abc' is not a whole number.", "strataml list"),
+    ],
+)
+def test_a_usage_error_points_at_its_own_commands_help(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], said: str, where: str
+) -> None:
+    from strataml.cli.main import run
+
+    assert run(list(args)) == 3
+    err = capsys.readouterr().err
+    assert said in err and f"hint: see `{where} --help`" in err, err
+
+
 def test_the_directory_option_works_after_the_command_too(strataml_exe: list[str], ws: Path, tmp_path: Path) -> None:
     before = cli(strataml_exe, "-C", str(ws), "doctor", "--strict", "--format", "json")
     after = cli(strataml_exe, "doctor", "-C", str(ws), "--strict", "--format", "json", cwd=tmp_path)

@@ -215,8 +215,36 @@ def main(argv: list[str] | None = None) -> None:
 def _one_line(message: str) -> str:
     """click's usage message with its list of choices on the line ("Choose from:\n\ta,\n\tb"):
     escaped, that layout read as literal \n\t. (A value the user typed is quoted by click with
-    its control characters written out, and shown() escapes any left.)"""
-    return message.replace(":\n\t", ": ").replace(",\n\t", ", ")
+    its control characters written out, and shown() escapes any left.) "not a valid integer
+    range" (click's name for a bounded integer) says a number was expected."""
+    return (
+        message.replace(":\n\t", ": ").replace(",\n\t", ", ").replace("not a valid integer range", "not a whole number")
+    )
+
+
+def _command_of(args: list[str]) -> str:
+    """The command path `args` name ("strataml list"), for an error click raised without its
+    context (an option missing its value is found while parsing, before the context exists)."""
+    path, command = ["strataml"], cli
+    ctx = click.Context(cli, info_name="strataml")
+    values = False
+    for arg in args:
+        if values:  # the group's -C DIR
+            values = False
+            continue
+        if arg in ("-C", "--directory"):
+            values = True
+            continue
+        if arg.startswith("-") or not isinstance(command, click.Group):
+            if isinstance(command, click.Group):
+                continue
+            break
+        found = command.get_command(ctx, arg)
+        if found is None:
+            break
+        path.append(arg)
+        command, ctx = found, click.Context(found, info_name=arg, parent=ctx)
+    return " ".join(path)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -229,7 +257,7 @@ def run(argv: list[str] | None = None) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group (`strataml keys`): its help, as older click
             click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
             return 0
-        where = exc.ctx.command_path if exc.ctx is not None else "strataml"
+        where = exc.ctx.command_path if exc.ctx is not None else _command_of(sys.argv[1:] if argv is None else argv)
         click.echo(f"strataml: error: {shown(_one_line(exc.format_message()))}", err=True)
         click.echo(f"  hint: see `{where} --help`", err=True)
         return EXIT_TOOL_FAILURE

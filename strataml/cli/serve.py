@@ -112,8 +112,14 @@ def serve(
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
     except OSError as exc:
+        import errno
+
+        taken = exc.errno in (errno.EADDRINUSE, errno.EACCES)
         raise StrataError(
-            f"cannot listen on {host}:{port}: {exc.strerror}", "pick another --port (0: any free one)"
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            "pick another --port (0: any free one)"
+            if taken
+            else "--host takes an address of this machine: 127.0.0.1 (the default), ::1, or one of its interfaces",
         ) from None
     bound = sock.getsockname()[1]
     writes = "" if read_only or federate else ", index in .strataml/"  # members are never written to
