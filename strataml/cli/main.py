@@ -7,7 +7,7 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import click
 
@@ -225,7 +225,7 @@ def _one_line(message: str) -> str:
 def _command_of(args: list[str]) -> str:
     """The command path `args` name ("strataml list"), for an error click raised without its
     context (an option missing its value is found while parsing, before the context exists)."""
-    path, command = ["strataml"], cli
+    path, command = ["strataml"], cast(click.Command, cli)
     ctx = click.Context(cli, info_name="strataml")
     values = False
     for arg in args:
