@@ -754,6 +754,19 @@ def test_every_operation_id_is_unique(openapi: dict[str, Any]) -> None:
     assert duplicates == [], duplicates
 
 
+def test_the_openapi_document_is_made_without_a_warning(example: Path) -> None:
+    """FastAPI warns of the operationId GET and HEAD share (the document drops the HEADs): in
+    the terminal `strataml serve` runs in, that read like a defect."""
+    import warnings
+
+    from strataml.read.server import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        document = create_app(example).openapi()
+    assert document["paths"]
+
+
 # ---------------------------------------------------------------------------------------------
 # 7. the default server writes only .strataml/; --read-only writes nothing at all
 

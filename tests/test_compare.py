@@ -72,7 +72,7 @@ def test_text_and_markdown(two, capsys) -> None:
 
 
 @pytest.mark.parametrize("args,said", [
-    ((RUN,), "1 records: compare takes 2 to 20"),
+    ((RUN,), "1 record: compare takes 2 to 20"),
     ((RUN, "dataset:sales@1"), "dataset:sales@1 is a dataset: compare takes runs and model versions"),
     ((RUN, "run:nope"), "no record run:nope"),
 ])

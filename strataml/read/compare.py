@@ -85,7 +85,10 @@ def compare(graph: Graph, refs: list[str], diff_only: bool = False) -> dict[str,
     """2 to 20 runs or model versions side by side: per group, a row per key with each record's
     value, whether they are all the same, and (metrics) which records hold the best value."""
     if not 2 <= len(refs) <= MAX_REFS:
-        raise StrataError(f"{len(refs)} records: compare takes 2 to {MAX_REFS}", "e.g. strataml compare run:A run:B")
+        raise StrataError(
+            f"{len(refs)} record{'' if len(refs) == 1 else 's'}: compare takes 2 to {MAX_REFS}",
+            "e.g. strataml compare run:A run:B",
+        )
     nodes = [graph.find(r) for r in refs]
     for node in nodes:
         if node["kind"] not in ("run", "model"):

@@ -294,7 +294,10 @@ def create_app(
         wanted = [r.strip() for r in refs.split(",") if r.strip()]
         if not 2 <= len(wanted) <= MAX_REFS:
             raise Problem(
-                400, "bad-refs", f"{len(wanted)} refs; compare takes 2 to {MAX_REFS}", "e.g. refs=run:A,run:B"
+                400,
+                "bad-refs",
+                f"{len(wanted)} ref{'' if len(wanted) == 1 else 's'}; compare takes 2 to {MAX_REFS}",
+                "e.g. refs=run:A,run:B",
             )
 
         def make(s: api.Snapshot) -> dict[str, Any]:
@@ -334,7 +337,14 @@ def create_app(
         if app.openapi_schema is None:
             from fastapi.openapi.utils import get_openapi
 
-            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            import warnings
+
+            with warnings.catch_warnings():
+                # GET and HEAD of one route share its operationId; _documented drops the HEADs.
+                warnings.filterwarnings("ignore", message="Duplicate Operation ID")
+                schema = get_openapi(
+                    title=app.title, version=app.version, description=app.description, routes=app.routes
+                )
             app.openapi_schema = _documented(schema)
         return app.openapi_schema
 
