@@ -335,9 +335,9 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            from fastapi.openapi.utils import get_openapi
-
             import warnings
+
+            from fastapi.openapi.utils import get_openapi
 
             with warnings.catch_warnings():
                 # GET and HEAD of one route share its operationId; _documented drops the HEADs.
