@@ -17,10 +17,17 @@ from strataml.rootdir import repo_top
 
 
 def identity(root: Path) -> str:
-    """The git identity ("name <email>", or either alone) that commits in `root` would carry;
-    "" when none is set or git is not installed."""
+    """The git identity ("name <email>", or either alone) that commits in `root` would carry,
+    as git decides it (GIT_COMMITTER_NAME/EMAIL, which CI bots set, before the config); "" when
+    none is set or git is not installed."""
     if shutil.which("git") is None:
         return ""
+    try:
+        ident = _git(Path(root), "var", "GIT_COMMITTER_IDENT").decode("utf-8", "replace").strip()
+    except GitError:
+        ident = ""  # no email git can settle on: the configured parts, if any
+    if ident.count(" ") >= 2:
+        return ident.rsplit(" ", 2)[0]  # without the time and zone git puts after it
 
     def config(key: str) -> str:
         try:

@@ -61,6 +61,17 @@ def test_the_actor_is_the_git_identity(ws: Path) -> None:
     assert done.entries[0]["actor"] == "Ada Lovelace <ada@example.org>" == lines(ws)[0]["actor"]
 
 
+def test_the_actor_is_who_git_would_commit_as(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CI bot sets GIT_COMMITTER_NAME/EMAIL, which git puts before the config: so does the ledger."""
+    subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
+    subprocess.run(["git", "config", "user.name", "Ada Lovelace"], cwd=ws, check=True)
+    subprocess.run(["git", "config", "user.email", "ada@example.org"], cwd=ws, check=True)
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "release-bot")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bot@example.org")
+    done = promote(ws, ref(1), "candidate")
+    assert done.entries[0]["actor"] == "release-bot <bot@example.org>"
+
+
 def test_new_production_archives_the_old_in_the_same_append(ws: Path) -> None:
     add_version(ws, 2)
     assert found(ws) == []
