@@ -519,6 +519,21 @@ def test_hostile_input_is_a_4xx_problem_never_a_5xx(server: Server, example: Pat
 
 
 @pytest.mark.parametrize(
+    ("target", "message", "hint"),
+    [
+        ("runs?filter=status", "filter 'status' is not KEY=VALUE", "e.g. filter=status=succeeded"),
+        ("runs?sort=nope", "sort: no field, metric or tag named 'nope'", "known: "),
+    ],
+)
+def test_a_bad_filter_or_sort_is_told_in_the_apis_words(server: Server, target: str, message: str, hint: str) -> None:
+    answer = server.get(f"{API}/{target}")
+    assert answer.status == 400
+    body = answer.json()
+    assert body["message"] == message and body["hint"].startswith(hint), body
+    assert "--" not in body["message"] + body["hint"]
+
+
+@pytest.mark.parametrize(
     "target",
     [
         f"{API}/runs?filter=status%3D%00",

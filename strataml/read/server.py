@@ -198,9 +198,13 @@ def create_app(
 
             def make(s: api.Snapshot) -> dict[str, Any]:
                 every = s.cached(("rows", what), lambda: rows(s.graph, what))
-                found = s.cached(
-                    ("select", what, tuple(filter), sort, desc), lambda: select(every, list(filter), sort, desc, None)
-                )
+                try:
+                    found = s.cached(
+                        ("select", what, tuple(filter), sort, desc),
+                        lambda: select(every, list(filter), sort, desc, None),
+                    )
+                except StrataError as exc:
+                    raise _query_problem(exc) from None
                 signature = hashlib.sha256(repr((what, filter, sort, desc)).encode()).hexdigest()[:16]
                 return api.page_of(found, limit, cursor, signature)
 
@@ -515,6 +519,16 @@ def _documented(schema: dict[str, Any]) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     return schema
+
+
+def _query_problem(exc: StrataError) -> Problem:
+    """The query layer's message about a filter or a sort, in the API's words (its parameters
+    are filter= and sort=, not the command line's --filter and --sort)."""
+
+    def said(text: str) -> str:
+        return text.replace("e.g. --filter ", "e.g. filter=").replace(" or --filter ", " or filter=").replace("--", "")
+
+    return Problem(400, "bad-request", said(exc.message), said(exc.hint or ""))
 
 
 def _ref(text: str) -> str:
