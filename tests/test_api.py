@@ -769,7 +769,7 @@ def test_every_operation_id_is_unique(openapi: dict[str, Any]) -> None:
     assert duplicates == [], duplicates
 
 
-def test_the_openapi_document_is_made_without_a_warning(example: Path) -> None:
+def test_the_openapi_document_is_made_without_a_warning(serve_extra: None, example: Path) -> None:
     """FastAPI warns of the operationId GET and HEAD share (the document drops the HEADs): in
     the terminal `strataml serve` runs in, that read like a defect."""
     import warnings
@@ -857,10 +857,8 @@ def test_ctrl_c_stops_it_with_exit_0_and_no_traceback(
 
 @pytest.mark.parametrize("taken", [True, False], ids=["port-in-use", "no-such-host"])
 def test_a_server_that_cannot_listen_says_which_option_to_change(
-    strataml_exe: list[str], tmp_path: Path, taken: bool
+    serve_extra: None, strataml_exe: list[str], tmp_path: Path, taken: bool
 ) -> None:
-    if not importable("fastapi", "uvicorn"):
-        pytest.skip("needs the serve extra")
     ws = copy_positive(tmp_path / "ws")
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
