@@ -199,3 +199,18 @@ def test_piped_tables_are_never_cut_and_headers_are_the_names_sort_takes(example
     assert header[:4] == ["run", "experiment", "status", "age"] and header[4] == "test_roc_auc"
     for name in header[4:]:  # every metric header is a name --sort accepts
         assert cli(example, "list", "runs", "--sort", name, capsys=capsys)[0] == 0
+
+
+def test_index_format_json_says_what_was_written(example: Path, capsys, tmp_path: Path) -> None:
+    code, out, err = cli(example, "index", "--format", "json", capsys=capsys)
+    first = json.loads(out)
+    assert code == 0 and err == ""
+    assert first == {"path": str(example / ".strataml/index.json"), "nodes": first["nodes"], "edges": first["edges"],
+                     "rebuilt": True}
+    saved_index = json.loads((example / ".strataml/index.json").read_text())
+    assert (first["nodes"], first["edges"]) == (len(saved_index["nodes"]), len(saved_index["edges"]))
+    out_file = tmp_path / "copy.json"
+    code, out, _ = cli(example, "index", "--format", "json", "-o", str(out_file), capsys=capsys)
+    assert code == 0 and json.loads(out)["path"] == str(out_file) and out_file.is_file()
+    code, _, err = cli(example, "index", "--format", "json", "-o", "-", capsys=capsys)
+    assert code == 3 and "--format json needs a file" in err

@@ -30,10 +30,18 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Join the workspaces (folders or index.json files) named after it into one federated index.",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="json: what was written (path, nodes, edges, whether it was up to date) on stdout.",
+)
 @click.argument("members", nargs=-1, metavar="[MEMBER]...")
 @click.pass_obj
 @bulk
-def index(state: State, output: str | None, timestamp: bool, federate: bool, members: tuple[str, ...]) -> int:
+def index(state: State, output: str | None, timestamp: bool, federate: bool, fmt: str, members: tuple[str, ...]) -> int:
     """Build the lineage graph: datasets -> runs -> models, with health counts.
 
     \b
@@ -60,8 +68,10 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, mem
     """
     if members and not federate:
         raise click.UsageError("MEMBER arguments only go with --federate (e.g. strataml index --federate A B C)")
+    if fmt == "json" and output == "-":
+        raise click.UsageError("-o - writes the index itself to stdout: --format json needs a file")
     if federate:
-        return _federate(state, list(members), output)
+        return _federate(state, list(members), output, fmt)
     from strataml.read import proof, saved
     from strataml.read.build import dumps
     from strataml.times import utc_now
@@ -77,8 +87,7 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, mem
         target = root / saved.INDEX if output is None else Path(output)
         if output is not None:
             write_output(target, text, root)
-        verb = "Wrote" if output is not None else "Up to date:"
-        click.echo(f"{verb} {target} ({counts['nodes']} nodes, {counts['edges']} edges).", err=True)
+        _said(target, counts["nodes"], counts["edges"], fmt, rebuilt=False, saved_only=output is None)
         return 0
     # As a reader does: only the folders that changed listed again, the rest kept from the last build.
     walked = proof.freshness(root, looked, ahead=True)
@@ -94,13 +103,26 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, mem
         else:
             target = Path(output)
             write_output(target, text, root)
-        click.echo(f"Wrote {target} ({len(built['nodes'])} nodes, {len(built['edges'])} edges).", err=True)
+        _said(target, len(built["nodes"]), len(built["edges"]), fmt, rebuilt=True, saved_only=False)
         return 0
 
     return saved.rebuilt(root, walked, saved.previous(root, walked), finish, utc_now() if timestamp else None)
 
 
-def _federate(state: State, members: list[str], output: str | None) -> int:
+def _said(target: Path, nodes: int, edges: int, fmt: str, *, rebuilt: bool, saved_only: bool) -> None:
+    """What was written: a line on stderr, or with --format json a summary on stdout (`rebuilt`:
+    false when the saved index was provably fresh and is what was written, or left as it was)."""
+    if fmt == "json":
+        import json
+
+        summary = {"path": str(target), "nodes": nodes, "edges": edges, "rebuilt": rebuilt}
+        click.echo(json.dumps(summary, indent=2))
+        return
+    verb = "Up to date:" if saved_only else "Wrote"
+    click.echo(f"{verb} {target} ({nodes} nodes, {edges} edges).", err=True)
+
+
+def _federate(state: State, members: list[str], output: str | None, fmt: str) -> int:
     from strataml.read import federate
     from strataml.read.build import dumps
 
@@ -119,11 +141,25 @@ def _federate(state: State, members: list[str], output: str | None) -> int:
         target = root / federate.DEFAULT if output is None and root is not None else Path(str(output))
         write_output(target, text, root)
         count, cross = len(joined["workspaces"]), sum(1 for e in joined["edges"] if e.get("cross"))
-        click.echo(
-            f"Wrote {target} ({count} workspace{'' if count == 1 else 's'}, {len(joined['nodes'])} nodes, "
-            f"{cross} edge{'' if cross == 1 else 's'} across workspaces).",
-            err=True,
-        )
+        if fmt == "json":
+            import json
+
+            summary = {
+                "path": str(target),
+                "nodes": len(joined["nodes"]),
+                "edges": len(joined["edges"]),
+                "edges_across": cross,
+                "workspaces": [
+                    {k: m[k] for k in ("name", "source", "status", "message") if k in m} for m in joined["workspaces"]
+                ],
+            }
+            click.echo(json.dumps(summary, indent=2))
+        else:
+            click.echo(
+                f"Wrote {target} ({count} workspace{'' if count == 1 else 's'}, {len(joined['nodes'])} nodes, "
+                f"{cross} edge{'' if cross == 1 else 's'} across workspaces).",
+                err=True,
+            )
     for member in joined["workspaces"]:
         if member["status"] != "fresh":
             click.echo(f"{member['name']}: {member['status']}: {member.get('message', '')}", err=True)
