@@ -87,6 +87,23 @@ def test_removing_what_other_records_reference_is_caught_by_since(repo: Path, ch
     assert ("TFC0008-E001", f"{RUN}/run.yaml") in codes_since(repo, base)
 
 
+def test_a_record_folder_moved_behind_a_symlink_is_gone_and_widens_the_check(repo: Path) -> None:
+    """`models -> alt/models`: the files still open through the link, but the walk reads no
+    record behind one, so the versions are gone and every record is checked (as for a deletion)."""
+    import shutil
+
+    from strataml.doctor import engine
+
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / "alt").mkdir()
+    shutil.move(str(repo / "models"), str(repo / "alt/models"))
+    (repo / "models").symlink_to("alt/models")
+    commit_all(repo, "models behind a symlink")
+    report = engine.doctor(repo, options=engine.Options(since=base))
+    assert report.stats["records_checked"] == len(report.workspace.records) > 0
+    assert "TFC0004-E010" in {f.code for f in report.findings}  # the registered version is gone
+
+
 def test_a_record_folder_left_without_its_metadata_is_looked_for_everywhere(repo: Path) -> None:
     from conftest import edit_yaml
 
