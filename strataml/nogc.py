@@ -71,8 +71,15 @@ def end(code: int) -> NoReturn:
     streams are flushed as at any exit, then the process ends. Anything that needs the usual
     path takes it: a thread that is not a daemon (the interpreter waits for it), a flush that
     fails (the interpreter reports it and exits 120, as ever)."""
-    if _one_shot and all(t.daemon or t is threading.main_thread() for t in threading.enumerate()):
-        atexit._run_exitfuncs()
+    # atexit._run_exitfuncs is CPython's own (PyPy has it too), not a documented API: without
+    # it, the usual exit.
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if (
+        _one_shot
+        and run_exit_handlers is not None
+        and all(t.daemon or t is threading.main_thread() for t in threading.enumerate())
+    ):
+        run_exit_handlers()
         try:
             for stream in (sys.stdout, sys.stderr):
                 if stream is not None:

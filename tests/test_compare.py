@@ -126,11 +126,12 @@ def test_report_of_an_experiment_across_runs_and_seeds(ws: Path, capsys) -> None
     assert code == 3 and "is not an experiment" in err
 
 
-def test_piped_text_holds_every_value_whole_and_a_terminal_cut_shows(two, capsys) -> None:
+def test_piped_text_holds_every_value_whole_and_a_terminal_cut_shows(two, capsys, monkeypatch) -> None:
     """Piped, `strataml compare` prints each value whole (a config hash is 71 characters); fitted
     to a terminal, a value cut at 48 ends in '…', never looks complete."""
     from strataml.read.compare import text
 
+    monkeypatch.delenv("COLUMNS", raising=False)
     ws, run, _model = two
     code, out, _ = invoke(ws, "compare", RUN, run, capsys=capsys)
     assert code == 0
@@ -139,6 +140,13 @@ def test_piped_text_holds_every_value_whole_and_a_terminal_cut_shows(two, capsys
     assert hashes and all(h in out for h in hashes)
     cut = text(result, cap=48)
     assert all(h not in cut for h in hashes) and all(h[:47] + "…" in cut for h in hashes)
+
+
+def test_columns_asks_for_a_terminals_layout_as_for_every_table(two, capsys, monkeypatch) -> None:
+    ws, run, _model = two
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, _ = invoke(ws, "compare", RUN, run, capsys=capsys)
+    assert code == 0 and "…" in out
 
 
 def test_a_report_of_one_run_says_run(ws: Path, capsys) -> None:

@@ -389,8 +389,11 @@ def compare(state: State, refs: tuple[str, ...], diff_only: bool, fmt: str) -> i
     if fmt == "json":
         click.echo(json.dumps(result, indent=2, sort_keys=True))
     else:
-        # A terminal's columns stay readable (48 wide at most); piped, every value is whole.
-        cap = 48 if sys.stdout.isatty() else None
+        from strataml.cli.table import NO_LIMIT, width_for
+
+        # A terminal's columns stay readable (48 wide at most); piped, every value is whole,
+        # unless COLUMNS asks for a terminal's layout (as for every other table).
+        cap = 48 if width_for(sys.stdout.isatty()) != NO_LIMIT else None
         click.echo(text(result, markdown=fmt == "markdown", cap=cap), nl=False)
     return 0
 
