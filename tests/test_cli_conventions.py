@@ -199,6 +199,14 @@ def test_every_output_option_makes_missing_folders_outside_the_workspace(
     assert not list(target.parent.glob("*.tmp*"))
 
 
+def test_an_output_through_a_dangling_symlink_names_where_it_leads(strataml_exe: list[str], ws: Path, tmp_path: Path) -> None:
+    link = tmp_path / "report.json"
+    link.symlink_to(tmp_path / "no-such-folder" / "target.json")
+    done = cli(strataml_exe, "-C", str(ws), "index", "-o", str(link))
+    assert done.returncode == 3
+    assert done.stderr.startswith(f"strataml: error: cannot access {link} (a symlink to {tmp_path}/no-such-folder/target.json):")
+
+
 def test_ctrl_c_in_a_run_exits_130_naming_the_cancelled_run(tmp_path: Path) -> None:
     from strataml.cli.main import run
 

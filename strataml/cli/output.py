@@ -145,8 +145,9 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     real = os.path.realpath(path)
     try:
         atomic.write_bytes(Path(os.path.dirname(real)), os.path.basename(real), data)
-    except OSError as exc:  # named as the user gave it
-        raise OSError(exc.errno, exc.strerror, str(output)) from None
+    except OSError as exc:  # named as the user gave it, and where a symlink led
+        named = f"{output} (a symlink to {real})" if os.path.islink(path) else str(output)
+        raise OSError(exc.errno, exc.strerror, named) from None
 
 
 # What -o must never replace: the records, keys and policy the doctor judges, and git's own
