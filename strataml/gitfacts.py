@@ -37,7 +37,8 @@ def identity(root: Path) -> str:
                 return ""
             raise
 
-    name, email = config("user.name"), config("user.email")
+    name = os.environ.get("GIT_COMMITTER_NAME") or config("user.name")
+    email = os.environ.get("GIT_COMMITTER_EMAIL") or config("user.email")
     return f"{name} <{email}>".strip() if email else name
 
 

@@ -111,7 +111,7 @@ def test_a_closed_stdout_is_an_error_never_a_silent_verdict(strataml_exe: list[s
         [*strataml_exe, "-C", str(ws), *args], stderr=subprocess.PIPE, text=True, timeout=120, preexec_fn=_closing(1)
     )
     assert proc.returncode == 3, proc.stderr
-    assert proc.stderr.startswith("strataml: error: standard output is closed; nothing was done\n")
+    assert proc.stderr.startswith("strataml: error: standard output is closed or not open for writing; nothing was done\n")
     assert "/dev/null" in proc.stderr and "internal error" not in proc.stderr
 
 
@@ -131,12 +131,19 @@ def test_with_stdout_closed_nothing_is_done(strataml_exe: list[str], ws: Path, t
     assert (ws / models_helpers.LEDGER).read_bytes() == ledger and not out.exists()
 
 
-def test_a_stdout_open_for_reading_only_is_named(strataml_exe: list[str], ws: Path) -> None:
-    with open(os.devnull) as read_only:
-        proc = subprocess.run([*strataml_exe, "-C", str(ws), "doctor"], stdout=read_only, stderr=subprocess.PIPE, text=True)
+def test_a_stdout_open_for_reading_only_is_refused_before_anything_runs(strataml_exe: list[str], ws: Path) -> None:
+    import models_helpers
+
+    models_helpers.reach(ws, "candidate")
+    ledger = (ws / models_helpers.LEDGER).read_bytes()
+    with open(os.devnull) as read_only:  # `1</dev/null`
+        proc = subprocess.run(
+            [*strataml_exe, "-C", str(ws), "promote", models_helpers.ref(1), "--to", "staging", "--reason", "ok"],
+            stdout=read_only, stderr=subprocess.PIPE, text=True,
+        )
     assert proc.returncode == 3
-    assert proc.stderr.startswith("strataml: error: cannot write to standard output: Bad file descriptor\n")
-    assert "not open for writing" in proc.stderr
+    assert proc.stderr.startswith("strataml: error: standard output is closed or not open for writing; nothing was done")
+    assert (ws / models_helpers.LEDGER).read_bytes() == ledger
 
 
 def test_a_closed_stderr_still_exits_with_the_verdict(strataml_exe: list[str], ws: Path) -> None:

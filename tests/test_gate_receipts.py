@@ -138,3 +138,27 @@ def test_a_receipt_must_be_its_runs_gates_on_its_runs_metrics(ws: Path) -> None:
     edit_yaml(ws / ledgers.MODEL_DIR / "1" / "model.yaml", lambda d: d["gate"].update(status="FAIL"))
     [found] = engine.doctor(ws, strict=True).findings
     assert "says observed None" in found.message and "recorded test_accuracy = 0.75" in found.message
+
+
+def test_a_run_without_metrics_has_nothing_a_receipt_may_claim_it_observed(ws: Path) -> None:
+    """Registration reads an absent `metrics` as none: such a run's receipt observed nothing, and
+    one edited to a passing number contradicts it (the check was skipped for such a run)."""
+    from conftest import edit_yaml
+
+    run = next((ws / "runs").glob("*/run.yaml"))
+    edit_yaml(run, lambda d: (d.pop("metrics"), d.update(gates=["test_accuracy >= 0.5"])))
+    ledgers.edit_gate(ws, 1, lambda g: g["criteria"][0].update(observed=0.95, passed=True))
+    messages = [f.message for f in engine.doctor(ws).findings if f.code == "TFC0004-E003"]
+    assert any("says observed 0.95" in m and "recorded test_accuracy = nothing" in m for m in messages), messages
+
+
+def test_a_nan_metric_is_the_nan_its_receipt_observed(ws: Path) -> None:
+    """A diverged run's NaN is written into the receipt as NaN (FAIL): the same number."""
+    from conftest import edit_yaml
+
+    run = next((ws / "runs").glob("*/run.yaml"))
+    edit_yaml(run, lambda d: d["metrics"].update(test_accuracy=float("nan")))
+    ledgers.edit_gate(ws, 1, lambda g: (g["criteria"][0].update(observed=float("nan"), passed=False),
+                                        g.update(status="FAIL")))
+    edit_yaml(ws / ledgers.MODEL_DIR / "1" / "model.yaml", lambda d: d["gate"].update(status="FAIL"))
+    assert [f for f in engine.doctor(ws).findings if f.code == "TFC0004-E003"] == []

@@ -214,3 +214,11 @@ def test_index_format_json_says_what_was_written(example: Path, capsys, tmp_path
     assert code == 0 and json.loads(out)["path"] == str(out_file) and out_file.is_file()
     code, _, err = cli(example, "index", "--format", "json", "-o", "-", capsys=capsys)
     assert code == 3 and "--format json needs a file" in err
+
+
+def test_a_shown_whole_number_is_not_a_rounded_match() -> None:
+    """0.99996 shows as 1 and 1e-05 as 0: `=1` and `=0` mean those numbers, not what rounds to them."""
+    from strataml.read.query import _matches
+
+    assert not _matches(0.99996, "1") and not _matches(1e-05, "0")
+    assert _matches(0.994444, "0.9944") and _matches(1.0, "1") and _matches(0.0, "0")

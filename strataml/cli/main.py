@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     from strataml.nogc import end, one_shot
 
     if mend_closed():
-        click.echo("strataml: error: standard output is closed; nothing was done", err=True)
+        click.echo("strataml: error: standard output is closed or not open for writing; nothing was done", err=True)
         click.echo("  hint: redirect it instead: to a file, or to /dev/null to discard it", err=True)
         end(EXIT_TOOL_FAILURE)
     one_shot()
@@ -232,7 +232,7 @@ def _command_of(args: list[str]) -> str:
         if values:  # the group's -C DIR
             values = False
             continue
-        if arg in ("-C", "--directory"):
+        if arg == "-C":
             values = True
             continue
         if arg.startswith("-") or not isinstance(command, click.Group):
@@ -309,11 +309,9 @@ def run(argv: list[str] | None = None) -> int:
             # this is no verdict; the command ran to its end, so what it changed, if anything, is done.
             _quiet_stdout()
             click.echo(shown(f"strataml: error: cannot write to standard output: {exc.strerror or exc}"), err=True)
-            hint = (
-                "standard output is not open for writing; redirect it to a file, or to /dev/null to discard it"
-                if exc.errno == errno.EBADF
-                else "the command ran to its end; only what it printed was lost (`git status` shows what it changed)"
-            )
+            hint = "the command ran to its end; only what it printed was lost (`git status` shows what it changed)"
+            if exc.errno == errno.EBADF:
+                hint += "; redirect standard output to a file, or to /dev/null to discard it"
             click.echo(f"  hint: {hint}", err=True)
             return EXIT_TOOL_FAILURE
         where = f" {exc.filename}" if exc.filename else ""

@@ -4,7 +4,8 @@ Python starts with sys.stdout (or stderr, stdin) set to None when its descriptor
 the first write then fails as an internal error. Worse, the descriptor is free: the next file
 strataml opens (a temporary index, a cache) would get it, and a child process told to inherit
 stdout would write into that file. So each closed descriptor is given /dev/null before anything
-runs. A closed stdout is then refused before the command starts (main()): a command that has
+runs. A closed stdout, or one open for reading only (`1</dev/null`), is then refused before
+the command starts (main()): a command that has
 done its work (a promotion, a new record) and only then fails to print would exit 3 with its
 change made, and a verdict or a listing must not vanish with exit 0 either. stdout's copy is
 opened read-only all the same, so that a write that slips through fails ("Bad file descriptor").
@@ -24,15 +25,14 @@ _FLAGS = (os.O_RDONLY, os.O_RDONLY, os.O_WRONLY)  # stdin, stdout (writes fail),
 
 def mend_closed() -> bool:
     """Give every closed standard descriptor /dev/null, and Python a stream for it; whether
-    stdout was closed."""
-    stdout_closed = False
+    stdout cannot be written: closed, or open for reading only (`1</dev/null`)."""
+    stdout_closed = not _writable(1)
     for fd, flags in enumerate(_FLAGS):
         try:
             os.fstat(fd)
             continue
         except OSError:
             pass
-        stdout_closed = stdout_closed or fd == 1
         try:
             opened = os.open(os.devnull, flags)
         except OSError:
@@ -42,6 +42,22 @@ def mend_closed() -> bool:
             os.close(opened)
         _attach(fd)
     return stdout_closed
+
+
+def _writable(fd: int) -> bool:
+    """Whether `fd` is open for writing (True where the system cannot say)."""
+    try:
+        import fcntl
+
+        return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
+    except ImportError:  # no fcntl (Windows): only a closed descriptor is known
+        try:
+            os.fstat(fd)
+        except OSError:
+            return False
+        return True
+    except OSError:  # closed
+        return False
 
 
 def _attach(fd: int) -> None:

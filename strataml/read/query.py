@@ -336,8 +336,10 @@ def _matches(actual: Any, wanted: str, key: str = "") -> bool:
     if isinstance(actual, bool):
         return wanted.lower() == str(actual).lower()
     if isinstance(actual, (int, float)):
-        # The value as the table shows it matches too: a metric of 0.994444 shows as 0.9944.
-        if wanted.strip() == number(actual):
+        # The value as the table shows it matches too: a metric of 0.994444 shows as 0.9944
+        # (only a shown fraction: 0.99996 shows as 1, and `=1` means 1).
+        shown = number(actual)
+        if "." in shown and wanted.strip() == shown:
             return True
         try:
             return float(wanted) == float(actual)

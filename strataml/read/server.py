@@ -526,7 +526,9 @@ def _query_problem(exc: StrataError) -> Problem:
     are filter= and sort=, not the command line's --filter and --sort)."""
 
     def said(text: str) -> str:
-        return text.replace("e.g. --filter ", "e.g. filter=").replace(" or --filter ", " or filter=").replace("--", "")
+        # Only the option names: what the user typed (quoted in the message) stays as typed.
+        text = text.replace("e.g. --filter ", "e.g. filter=").replace(" or --filter ", " or filter=")
+        return text.replace("--filter", "filter").replace("--sort", "sort")
 
     return Problem(400, "bad-request", said(exc.message), said(exc.hint or ""))
 

@@ -254,14 +254,16 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
 
 def _receipt_is_not_the_runs(ctx: Context, receipt: dict, produced_by: object) -> list[str]:
     """Where the receipt is not what registration wrote from its run: its criteria the run's
-    recorded gates (when the run records them), each `observed` the run's recorded metric. A
-    receipt edited to a passing `observed`, consistent with itself, still contradicts the run.
-    (A run that is missing, not a run, or ill-formed is another rule's finding.)"""
+    recorded gates (when the run records them: runs made before it did still hold receipts),
+    each `observed` the run's recorded metric, none when the run recorded none (as registration
+    reads an absent `metrics`). A receipt edited to a passing `observed`, consistent with
+    itself, still contradicts the run. (A run that is missing, not a run, or ill-formed is
+    another rule's finding.)"""
     run = ctx.workspace.get(produced_by) if isinstance(produced_by, str) and produced_by.startswith("run:") else None
     criteria = receipt.get("criteria")
     if run is None or run.kind != "run" or not isinstance(run.data, dict) or not isinstance(criteria, list):
         return []
-    metrics, recorded = run.data.get("metrics"), run.data.get("gates")
+    metrics, recorded = run.data.get("metrics") or {}, run.data.get("gates")
     if not isinstance(metrics, dict) or not all(isinstance(c, dict) for c in criteria):
         return []
     if isinstance(recorded, list) and all(isinstance(g, str) for g in recorded):
@@ -271,19 +273,38 @@ def _receipt_is_not_the_runs(ctx: Context, receipt: dict, produced_by: object) -
             wanted = None  # the run's own finding
         said = [c.get("expression") for c in criteria]
         if wanted is not None and said != wanted:
-            return [f"the receipt's criteria are {said}, but {run.ref} records the gates {wanted}"]
+            return _unless_the_run_is_invalid(
+                run, [f"the receipt's criteria are {said}, but {run.ref} records the gates {wanted}"]
+            )
     problems = []
     for number, criterion in enumerate(criteria):
         metric, observed = criterion.get("metric"), criterion.get("observed")
         if not isinstance(metric, str):
             continue
         truth = metrics.get(metric)
-        if observed != truth or isinstance(observed, bool) != isinstance(truth, bool):
+        if not _same_number(observed, truth):
             problems.append(
                 f"criteria[{number}] ({criterion.get('expression')}) says observed {observed}, but {run.ref} "
                 f"recorded {metric} = {'nothing' if truth is None else truth}"
             )
-    return problems
+    return _unless_the_run_is_invalid(run, problems)
+
+
+def _unless_the_run_is_invalid(run: Record, problems: list[str]) -> list[str]:
+    """`problems`, unless the run's record breaks its schema (an empty run.yaml, a field gone):
+    that is the run's finding, and registration would not have read it. (Validated only here,
+    when there is a mismatch to report: a healthy workspace pays nothing.)"""
+    return problems if not problems or not schemas.validate("run", run.data) else []
+
+
+def _same_number(a: object, b: object) -> bool:
+    """Equal as registration copies a metric into a receipt: NaN is NaN (a diverged run's
+    metric, written into gate.json as NaN), and a boolean is no number."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    return a == b
 
 
 def _receipt_disagrees(receipt: dict) -> list[str]:
