@@ -300,7 +300,10 @@ class Changes:
         # The walk first: it needs no commit, and it is the long pole.
         [self._walk] = _start(top, ["ls-files", "-z", "--others", "--exclude-standard", "--", *spec])
         try:
-            self.commit = base_commit(root, ref)
+            # REF's tip and where the change left it, from one resolution of REF: the tip's
+            # policy judges, the merge base decides what changed (one rev-parse, not two).
+            self.tip = resolve_commit(root, ref)
+            self.commit = merge_base(root, self.tip)
         except Exception:
             self._walk[0].kill()
             self._walk[0].communicate()
@@ -584,13 +587,13 @@ def resolve_commit(root: Path, ref: str) -> str:
         raise StrataError(f"--since {ref}: git does not know this revision", hint) from None
 
 
-def base_commit(root: Path, ref: str) -> str:
-    """The commit a change is judged against: where it left `ref`, the merge base of `ref` and
-    HEAD. When the base branch moved on (a new version, a ledger entry on main), its tip holds
-    work the change never saw, and comparing with it would call that work "changed". `ref`
-    itself when it is an ancestor of HEAD (the same commit), or when no merge base is known (a
-    shallow clone that fetched the base alone: the base as it is is all there is to compare with)."""
-    commit = resolve_commit(root, ref)
+def merge_base(root: Path, commit: str) -> str:
+    """The commit a change is judged against: where it left `commit` (REF's tip, resolved), the
+    merge base of it and HEAD. When the base branch moved on (a new version, a ledger entry on
+    main), its tip holds work the change never saw, and comparing with it would call that work
+    "changed". `commit` itself when it is an ancestor of HEAD (the same commit), or when no merge
+    base is known (a shallow clone that fetched the base alone: the base as it is is all there is
+    to compare with)."""
     try:
         found = _git(Path(root), "merge-base", commit, "HEAD").decode().strip()
     except GitError as exc:

@@ -62,7 +62,7 @@ class Context:
     _git_asked: Aside[GitFacts | None] | None = None  # git asked in a thread: see ask_git_ahead()
     _records: tuple[object, list[Record]] | None = None
     _since_config: tuple[Any] | None = None  # see since_config()
-    _policy_commit: str | None = None  # see policy_commit()
+    since_tip: str | None = None  # --since REF's tip, resolved with since_commit (policy_commit())
     early: Background | None = None  # hashing started before the rules asked (see doctor())
     since_commit: str | None = None  # --since, resolved
     since_changed: set[str] = field(default_factory=set)  # workspace paths changed since then
@@ -98,9 +98,9 @@ class Context:
         branch a change goes into), not where the change left it (since_commit, the merge base,
         which decides what changed). A branch forked before its base tightened the policy, or
         unpinned a compromised key, is judged by the base as it is."""
-        if self._policy_commit is None:
-            self._policy_commit = gitfacts.resolve_commit(self.workspace.root, self.options.since or "")
-        return self._policy_commit
+        if self.since_tip is None:
+            self.since_tip = gitfacts.resolve_commit(self.workspace.root, self.options.since or "")
+        return self.since_tip
 
     def since_config(self) -> Any:
         """strataml.yaml's data as the --since revision holds it now ({} if it has none), read
@@ -316,7 +316,7 @@ def check(
     options: Options,
     cache: Cache | None = None,
     progress: Callable[[int, int], Callable[[int], None] | None] | None = None,
-    since: tuple[str, set[str]] | None = None,
+    since: tuple[str, set[str], str] | None = None,
     early: Background | None = None,
     scope: frozenset[str] | None = None,
     ledgers: frozenset[str] | None = None,
@@ -330,7 +330,7 @@ def check(
 
     ctx = Context(workspace, options, cache, scope=scope, progress=progress, early=early, ledger_scope=ledgers)
     if since is not None:
-        ctx.since_commit, ctx.since_changed = since
+        ctx.since_commit, ctx.since_changed, ctx.since_tip = since
     if options.since:
         from strataml.doctor.rules.history import scope_since
 
@@ -527,12 +527,12 @@ def _since(
 
     def run(changed: set[str]) -> tuple[list[Finding], dict[str, int], Context]:
         if everything(root, changed):  # (a changed .gitattributes, a record or spec gone)
-            return _checked(root, walk(root), None, options, cache, progress, (listing.commit, changed))
+            return _checked(root, walk(root), None, options, cache, progress, (listing.commit, changed, listing.tip))
         owned = owners(changed)
         deep = deep_folders(root, owned)
         names = {o.rsplit("/", 1)[0] for o in owned if is_ledger(o)}
         entries = walk_changed(root, deep, top, names)
-        return _checked(root, entries, deep, options, cache, progress, (listing.commit, changed))
+        return _checked(root, entries, deep, options, cache, progress, (listing.commit, changed, listing.tip))
 
     tracked = listing.tracked()
     result = run(tracked)
@@ -547,7 +547,7 @@ def _checked(
     options: Options,
     cache: Cache | None,
     progress: Callable[[int, int], Callable[[int], None] | None] | None,
-    since: tuple[str, set[str]] | None = None,
+    since: tuple[str, set[str], str] | None = None,
     workspace: Workspace | None = None,
     stream: Stream | None = None,
 ) -> tuple[list[Finding], dict[str, int], Context]:

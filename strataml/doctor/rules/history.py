@@ -65,11 +65,10 @@ def deep_folders(root: Path, owned: set[str]) -> set[str]:
     return deep
 
 
-def changes(root: Path, since: str) -> tuple[str, set[str], set[str]]:
-    """(commit, changed workspace paths, their owners: record folders, specs, ledgers)."""
+def changes(root: Path, since: str) -> tuple[str, set[str], str]:
+    """(the merge base, changed workspace paths, REF's tip)."""
     listing = gitfacts.changes_since(root, since)
-    changed = listing.tracked() | listing.untracked()
-    return listing.commit, changed, owners(changed)
+    return listing.commit, listing.tracked() | listing.untracked(), listing.tip
 
 
 def owners(changed: set[str]) -> set[str]:
@@ -128,7 +127,7 @@ def scope_since(ctx: Context) -> frozenset[str] | None:
     None, every record, when everything() says so."""
     ws = ctx.workspace
     if ctx.since_commit is None:
-        ctx.since_commit, ctx.since_changed, _ = changes(ws.root, ctx.options.since or "")
+        ctx.since_commit, ctx.since_changed, ctx.since_tip = changes(ws.root, ctx.options.since or "")
     if everything(ws.root, ctx.since_changed):
         return None
     owned = owners(ctx.since_changed)
