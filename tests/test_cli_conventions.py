@@ -206,6 +206,17 @@ def test_every_output_option_makes_missing_folders_outside_the_workspace(
     assert not list(target.parent.glob("*.tmp*"))
 
 
+def test_diff_output_makes_missing_folders_too(strataml_exe: list[str], ws: Path, tmp_path: Path) -> None:
+    from test_git_rules import commit_all, git
+
+    git(ws, "init", "-q")
+    commit_all(ws, "the workspace")
+    target = tmp_path / "ci" / "summary" / "diff.md"
+    done = cli(strataml_exe, "-C", str(ws), "diff", "HEAD", "--format", "markdown", "-o", str(target))
+    assert done.returncode in (0, 1), done.stderr
+    assert target.is_file() and target.read_text().startswith("#")
+
+
 def test_an_output_through_a_dangling_symlink_names_where_it_leads(strataml_exe: list[str], ws: Path, tmp_path: Path) -> None:
     link = tmp_path / "report.json"
     link.symlink_to(tmp_path / "no-such-folder" / "target.json")
