@@ -77,6 +77,10 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "TFC0003-E003-no-end": ("a finished run without ended_at", lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d.pop("ended_at"))),
     "TFC0004-E003-other-model": ("a gate receipt naming another model",
                                  lambda ws: _edit_gate(ws, lambda g: g.update(model="model:other@1"))),
+    "TFC0004-E003-not-the-runs-metric": (
+        "a receipt consistent with itself whose observed value is not the producing run's metric",
+        lambda ws: _edit_gate(ws, lambda g: g["criteria"][0].update(expression="test_accuracy >= 0.95", observed=0.96)),
+    ),
     "TFC0006-E004-absolute": ("an absolute recorded path", lambda ws: _recorded_path(ws, "/etc/passwd")),
     "TFC0006-E004-backslash": ("a recorded path with a backslash", lambda ws: _recorded_path(ws, "data\\flowers.csv")),
     "TFC0006-E004-dot": ("a recorded path with a . segment", lambda ws: _recorded_path(ws, "./flowers.csv")),
