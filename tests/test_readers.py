@@ -138,6 +138,7 @@ def test_a_metric_filter_matches_the_value_the_table_shows(example: Path, capsys
     assert code == 3 and "KEY=VALUE" in err
     code, _, err = cli(example, "list", "things", capsys=capsys)
     assert code == 3
+    assert err.startswith("strataml: error: 'things' is not something to list: say datasets, runs, models or experiments\n")
 
 
 def test_list_models_shows_state_gate_and_signature(ws: Path, capsys) -> None:

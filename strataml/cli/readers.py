@@ -25,6 +25,10 @@ class _Kinds(click.Choice):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and value + "s" in self.choices:
             value += "s"
+        if value not in self.choices:
+            # click would name the argument by its metavar ('{datasets|runs|...}'): say it plainly.
+            *first, last = self.choices
+            raise click.UsageError(f"{value!r} is not something to list: say {', '.join(first)} or {last}", ctx)
         return super().convert(value, param, ctx)
 
 
