@@ -193,6 +193,18 @@ def check(root: Path, rel: str | PurePosixPath) -> None:
         raise _refuse_file(str(rel), existing)
 
 
+def is_file(root: Path, rel: str | PurePosixPath) -> bool:
+    """Whether `rel` under `root` is a regular file reached by the rules of open_file: through
+    real folders only, never a symlink (an unsafe path is no file either)."""
+    try:
+        parent, name = _split(rel, "read")
+        with folder(root, parent, create=False, action="read") as fd:
+            st = _lstat(name, fd)
+    except (OSError, Refused):
+        return False
+    return st is not None and stat.S_ISREG(st.st_mode)
+
+
 @contextmanager
 def open_file(root: Path, rel: str | PurePosixPath) -> Iterator[BinaryIO]:
     """`rel` under `root` opened for reading by the same rules: never through a symlink, never

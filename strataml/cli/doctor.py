@@ -273,7 +273,7 @@ def _apply_baseline(root: Path, report: Report, path: Path, since: str | None) -
         # A pull request must not hide its own findings by adding them to the baseline: the
         # baseline that counts is the one its base holds, as for the policy (anywhere in the
         # repository, not only in the workspace's folder), as the base stands now.
-        data = read_in_repository(root, resolve_commit(root, since), in_repo)
+        data = read_in_repository(root, report.policy_commit or resolve_commit(root, since), in_repo)
         source = f"{rel or in_repo} (as {since} holds it)"
         rel = rel or in_repo
         if data is None:

@@ -235,10 +235,10 @@ def _command_of(args: list[str]) -> str:
         if arg == "-C":
             values = True
             continue
-        if arg.startswith("-") or not isinstance(command, click.Group):
-            if isinstance(command, click.Group):
-                continue
-            break
+        if not isinstance(command, click.Group):
+            break  # a command's own arguments follow
+        if arg.startswith("-"):
+            continue
         found = command.get_command(ctx, arg)
         if found is None:
             break

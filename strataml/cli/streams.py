@@ -4,13 +4,12 @@ Python starts with sys.stdout (or stderr, stdin) set to None when its descriptor
 the first write then fails as an internal error. Worse, the descriptor is free: the next file
 strataml opens (a temporary index, a cache) would get it, and a child process told to inherit
 stdout would write into that file. So each closed descriptor is given /dev/null before anything
-runs. A closed stdout, or one open for reading only (`1</dev/null`), is then refused before
-the command starts (main()): a command that has
-done its work (a promotion, a new record) and only then fails to print would exit 3 with its
-change made, and a verdict or a listing must not vanish with exit 0 either. stdout's copy is
-opened read-only all the same, so that a write that slips through fails ("Bad file descriptor").
-stderr's copy is writable: diagnostics with nowhere to go are dropped and the exit code still
-tells the result.
+runs. A closed stdout, or one open for reading only (`1</dev/null`), is then refused before the
+command starts (main()): a command that has done its work (a promotion, a new record) and only
+then fails to print would exit 3 with its change made, and a verdict or a listing must not
+vanish with exit 0 either. stdout's copy is opened read-only all the same, so that a write that
+slips through fails ("Bad file descriptor"). stderr's copy is writable: diagnostics with nowhere
+to go are dropped and the exit code still tells the result.
 """
 
 from __future__ import annotations

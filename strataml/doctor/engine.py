@@ -507,7 +507,15 @@ def doctor(
     if cache is not None:
         cache.save()
     policy = policy_for(ctx.config_in_force(), select, ignore)
-    return Report(apply(policy, raw), stats, strict, ctx.signatures, workspace, volatile=ctx.volatile)
+    return Report(
+        apply(policy, raw),
+        stats,
+        strict,
+        ctx.signatures,
+        workspace,
+        volatile=ctx.volatile,
+        policy_commit=ctx.since_tip if options.since else None,
+    )
 
 
 def _since(

@@ -155,6 +155,9 @@ class Report:
     prints: tuple[str, ...] | None = field(default=None, compare=False)
     baseline_file: str | None = None
     baseline_hidden: int = 0
+    # With --since: the commit whose policy judged (REF's tip, resolved once with the merge
+    # base); a baseline is read from it too.
+    policy_commit: str | None = field(default=None, compare=False)
     # With --shard: which shard, of how many, of which commit and options (report merge checks them).
     shard: dict[str, Any] | None = field(default=None, compare=False)
 

@@ -286,22 +286,36 @@ def known_keys(found: list[dict[str, Any]]) -> list[str]:
     return sorted(keys)
 
 
+# How a reader's user spells the filter and sort parameters, for the messages about them:
+# (filter, sort, a filter given as an example).
+CLI_WORDS = ("--filter", "--sort", "--filter ")
+API_WORDS = ("filter", "sort", "filter=")
+
+
 def select(
-    found: list[dict[str, Any]], filters: list[str], sort: str | None, desc: bool, limit: int | None
+    found: list[dict[str, Any]],
+    filters: list[str],
+    sort: str | None,
+    desc: bool,
+    limit: int | None,
+    words: tuple[str, str, str] = CLI_WORDS,
 ) -> list[dict[str, Any]]:
-    """Filter (KEY=VALUE, all must hold), sort (missing values last) and limit rows."""
+    """Filter (KEY=VALUE, all must hold), sort (missing values last) and limit rows; `words`:
+    how the caller's user names the parameters (CLI_WORDS, API_WORDS)."""
+    filter_, sort_, example = words
     for item in filters:
         key, sep, wanted = item.partition("=")
         if not sep or not key:
             raise StrataError(
-                f"--filter {item!r} is not KEY=VALUE", "e.g. --filter status=succeeded or --filter tags.team=vision"
+                f"{filter_} {item!r} is not KEY=VALUE",
+                f"e.g. {example}status=succeeded or {example}tags.team=vision",
             )
         if found and not _known(found, key):
-            raise StrataError(f"--filter: no field, metric or tag named {key!r}", f"known: {_some(known_keys(found))}")
+            raise StrataError(f"{filter_}: no field, metric or tag named {key!r}", f"known: {_some(known_keys(found))}")
         found = [r for r in found if _matches(value(r, key), wanted, key)]
     if sort:
         if found and not _known(found, sort):
-            raise StrataError(f"--sort: no field, metric or tag named {sort!r}", f"known: {_some(known_keys(found))}")
+            raise StrataError(f"{sort_}: no field, metric or tag named {sort!r}", f"known: {_some(known_keys(found))}")
         # Each row's value looked up once (10,000 rows: the lookups were most of a sort's cost).
         keyed = [(value(r, sort), r) for r in found]
         present = [(_sortable(v), r) for v, r in keyed if v is not None]

@@ -17,7 +17,7 @@ from strataml import __version__, contracts
 from strataml.errors import StrataError
 from strataml.read import api
 from strataml.read.api import API, DEFAULT_LIMIT, JSON_CSP, MAX_LIMIT, FederatedLive, Live, Problem
-from strataml.read.query import detail, lineage_of, overview, rows, rule_of, select
+from strataml.read.query import API_WORDS, detail, lineage_of, overview, rows, rule_of, select
 from strataml.read.query import rules as every_rule
 
 GET = ["GET", "HEAD"]
@@ -198,13 +198,10 @@ def create_app(
 
             def make(s: api.Snapshot) -> dict[str, Any]:
                 every = s.cached(("rows", what), lambda: rows(s.graph, what))
-                try:
-                    found = s.cached(
-                        ("select", what, tuple(filter), sort, desc),
-                        lambda: select(every, list(filter), sort, desc, None),
-                    )
-                except StrataError as exc:
-                    raise _query_problem(exc) from None
+                found = s.cached(
+                    ("select", what, tuple(filter), sort, desc),
+                    lambda: select(every, list(filter), sort, desc, None, API_WORDS),
+                )
                 signature = hashlib.sha256(repr((what, filter, sort, desc)).encode()).hexdigest()[:16]
                 return api.page_of(found, limit, cursor, signature)
 
@@ -519,18 +516,6 @@ def _documented(schema: dict[str, Any]) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     return schema
-
-
-def _query_problem(exc: StrataError) -> Problem:
-    """The query layer's message about a filter or a sort, in the API's words (its parameters
-    are filter= and sort=, not the command line's --filter and --sort)."""
-
-    def said(text: str) -> str:
-        # Only the option names: what the user typed (quoted in the message) stays as typed.
-        text = text.replace("e.g. --filter ", "e.g. filter=").replace(" or --filter ", " or filter=")
-        return text.replace("--filter", "filter").replace("--sort", "sort")
-
-    return Problem(400, "bad-request", said(exc.message), said(exc.hint or ""))
 
 
 def _ref(text: str) -> str:

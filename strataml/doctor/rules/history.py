@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,25 +93,11 @@ def gone(root: Path, changed: set[str]) -> list[str]:
             folder = record_folder(path)
             if folder is None or path != f"{folder}/{META[parts[0][:-1]]}":
                 continue
-        if not _stands(root, parts):
+        # Through real folders only: the walk reads no record behind a symlinked folder
+        # (`models -> elsewhere/models`), so for the workspace a metadata file there is gone.
+        if not atomic.is_file(root, path):
             out.append(path)
     return sorted(out)
-
-
-def _stands(root: Path, parts: list[str]) -> bool:
-    """Whether the file at `parts` is a regular file reached through real folders: the walk
-    reads no record through a symlinked folder (`models -> elsewhere/models`), so for the
-    workspace a metadata file behind one is gone."""
-    at = root
-    try:
-        for i, part in enumerate(parts):
-            at = at / part
-            mode = os.lstat(at).st_mode
-            if not (stat.S_ISREG(mode) if i == len(parts) - 1 else stat.S_ISDIR(mode)):
-                return False
-    except OSError:  # absent, or a file where a folder of its path should be
-        return False
-    return True
 
 
 def everything(root: Path, changed: set[str]) -> bool:
