@@ -65,6 +65,15 @@ def shown(text: str) -> str:
     return _UNSHOWABLE.sub(lambda m: _escape(m.group()), text)
 
 
+ELLIPSIS = "…"
+
+
+def cut(text: str, width: int) -> str:
+    """`text` within `width` characters; a cut one ends in an ellipsis, never looks whole (every
+    table a reader prints: the CLI's, a comparison's)."""
+    return text if len(text) <= width else text[: width - 1] + ELLIPSIS
+
+
 def _escape(char: str) -> str:
     code = ord(char)
     if char in _NAMED:

@@ -10,7 +10,6 @@ import click
 
 from strataml import controls
 
-ELLIPSIS = "…"
 MIN_WIDTH = 4
 
 
@@ -64,23 +63,18 @@ def render(
         shrinkable = text or shrinkable  # words shrink before numbers: a cut number misleads
         widest = max(shrinkable, key=lambda i: widths[i])
         widths[widest] -= 1
-    heads = [cut(c, widths[i]) for i, c in enumerate(columns)]
+    heads = [controls.cut(c, widths[i]) for i, c in enumerate(columns)]
     lines = [_line([click.style(h, bold=True) if color else h for h in heads], heads, widths, right)]
     for r in rows:
-        styled = [cut(c, widths[i]) for i, c in enumerate(r)]
+        styled = [controls.cut(c, widths[i]) for i, c in enumerate(r)]
         shown = [click.style(s, fg=color(s)) if color and color(s) else s for s in styled]
         lines.append(_line(shown, styled, widths, right))
     return "\n".join(lines) + "\n"
 
 
-def cut(text: str, width: int) -> str:
-    """`text` within `width` characters; a cut one ends in an ellipsis, never looks whole."""
-    return text if len(text) <= width else text[: width - 1] + ELLIPSIS
-
-
 def _line(shown: list[str], plain: list[str], widths: list[int], right: set[int]) -> str:
     cells = []
     for i, (s, p) in enumerate(zip(shown, plain)):
-        pad = " " * (widths[i] - len(cut(p, widths[i])))
+        pad = " " * (widths[i] - len(controls.cut(p, widths[i])))
         cells.append(pad + s if i in right else s + pad)
     return "  ".join(cells).rstrip()

@@ -166,11 +166,10 @@ def text(result: dict[str, Any], markdown: bool = False, cap: int | None = None)
         out.append("")
         out.append("\\* the best value (the direction from the experiment's gates, else its plugin)")
         return "\n".join(out) + "\n"
-    from strataml.cli.table import MIN_WIDTH, cut
+    from strataml.controls import cut
 
-    limit = max(cap, MIN_WIDTH) if cap is not None else None
     widths = [max(len(shown(r[i])) for r in [header, *lines]) for i in range(len(header))]
-    widths = [min(limit, w) for w in widths] if limit is not None else widths
+    widths = [min(cap, w) for w in widths] if cap is not None else widths
     out = ["  ".join(cut(shown(h), w).ljust(w) for h, w in zip(header, widths)).rstrip()]
     for line in lines:
         out.append("  ".join(cut(shown(c), w).ljust(w) for c, w in zip(line, widths)).rstrip())
