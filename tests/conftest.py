@@ -159,6 +159,20 @@ def _agents_left(base: Path) -> list[int]:
     return pids
 
 
+def _homedir(pid: int) -> str:
+    """The GnuPG home an agent serves (its --homedir), to name the test that left it."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    for i, arg in enumerate(args):
+        if arg == b"--homedir" and i + 1 < len(args):
+            return args[i + 1].decode("utf-8", "replace")
+        if arg.startswith(b"--homedir="):
+            return arg.split(b"=", 1)[1].decode("utf-8", "replace")
+    return "?"
+
+
 def _checkout_state() -> dict[str, tuple[int, int]]:
     """Size and mtime of every tracked file of the checkout and of its .strataml/: what a test
     must never change (it works on copies in temporary folders)."""
@@ -203,14 +217,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     factory = getattr(session.config, "_tmp_path_factory", None)
     if factory is None or not Path("/proc").is_dir():
         return
+    # `gpgconf --kill` returns before the agent has exited: one stopped by the last fixture's
+    # teardown may still be shutting down. Only an agent still there a moment later is a leak.
+    deadline = time.monotonic() + 3
     left = _agents_left(factory.getbasetemp())
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = _agents_left(factory.getbasetemp())
+    homes = sorted({_homedir(pid) for pid in left})
     for pid in left:
         try:
             os.kill(pid, 15)
         except OSError:
             pass
     if left and exitstatus == 0:
-        sys.stderr.write(f"\nFAILED: {len(left)} gpg-agent process(es) left running by the tests (stop them with gpgkeys.stop_agents)\n")
+        sys.stderr.write(
+            f"\nFAILED: {len(left)} gpg-agent process(es) left running by the tests (stop them with "
+            f"gpgkeys.stop_agents): {homes}\n"
+        )
         session.exitstatus = 1
 
 
