@@ -9,7 +9,9 @@ advisory: a corrupt, foreign or locked cache is discarded or skipped, never trus
 from __future__ import annotations
 
 import json
+import marshal
 import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,11 @@ DB = "strataml.sqlite"
 # the folder chain and every one of them is checked before each connect.
 SIDECARS = ("", "-journal", "-wal", "-shm")
 BULK_AFTER = 256
-# One encoder for the records' JSON: json.dumps with options makes a new one each call.
-_COMPACT = json.JSONEncoder(separators=(",", ":"))
+# Loads and schema verdicts are stored as marshal, 4-5x quicker both ways than JSON (a first
+# fill of 10k records: 0.1 s of one core). marshal is only read back by the Python that wrote
+# it (its format may change between versions): the cache says which, and another's is discarded.
+RECORDS = f"marshal {marshal.version}, python {sys.version_info[0]}.{sys.version_info[1]}"
+_NO_ISSUES = marshal.dumps(())
 Key = tuple[int, int, int, int]
 
 
@@ -46,7 +51,7 @@ class Cache:
         self.enabled = enabled
         self._db: sqlite3.Connection | None = None  # open for lookups while the cache is valid
         self._new_hashes: dict[str, tuple[Key, str]] = {}
-        self._new_records: dict[str, tuple[Key, str, str | None]] = {}
+        self._new_records: dict[str, tuple[Key, bytes, bytes | None]] = {}
         self._report: tuple[str, str] | None = None
         self._new_report: tuple[str, str] | None = None
         self._asked: dict[str, int] = {}
@@ -69,39 +74,49 @@ class Cache:
             self._new_hashes[rel] = (key, sha)
 
     def loaded(self, rel: str, key: Key, source: Path | str) -> Loaded | None:
-        """A cached load of `rel`; its line numbers are re-read from `source` only when asked for."""
-        text = self._loaded_text(rel, key)
-        if text is None:
+        """A cached load of `rel`; its line numbers are re-read from `source` only when asked for.
+        None when it is not cached, or its row is not what put_loaded() writes (a damaged cache
+        is a miss, never an error)."""
+        blob = self._loaded_blob(rel, key)
+        doc = _unmarshal(blob) if blob is not None else None
+        if type(doc) is not tuple or len(doc) != 2 or type(doc[1]) is not tuple:
             return None
-        doc = json.loads(text)
-        problems = tuple(LoadProblem(**p) for p in doc["problems"])
-        return Loaded(doc["data"], problems, {}, source)
+        data, problems = doc
+        if not all(type(p) is tuple and len(p) == 4 for p in problems):
+            return None
+        return Loaded(data, tuple(LoadProblem(*p) for p in problems), {}, source)
 
     def knows(self, rel: str, key: Key) -> bool:
         """Whether loaded() has `rel` at `key` (asked without decoding it)."""
-        return self._loaded_text(rel, key) is not None
+        return self._loaded_blob(rel, key) is not None
 
-    def _loaded_text(self, rel: str, key: Key) -> str | None:
+    def _loaded_blob(self, rel: str, key: Key) -> bytes | None:
         hit = self._new_records.get(rel) or self._record(rel)
-        return hit[1] if hit and hit[0] == key and hit[1] else None
+        return hit[1] if hit and hit[0] == key and hit[1] and type(hit[1]) is bytes else None
 
     def put_loaded(self, rel: str, key: Key, loaded: Loaded) -> None:
         if self.enabled and not _racy(key):
-            doc = {"data": loaded.data, "problems": [p.__dict__ for p in loaded.problems]}
-            self._new_records[rel] = (key, _COMPACT.encode(doc), None)
+            problems = tuple((p.code, p.message, p.hint, p.line) for p in loaded.problems)
+            self._new_records[rel] = (key, marshal.dumps((loaded.data, problems)), None)
 
     def schema_issues(self, rel: str, key: Key) -> list[tuple[list[Any], str]] | None:
         hit = self._new_records.get(rel) or self._record(rel)
-        if not hit or hit[0] != key or hit[2] is None:
+        if not hit or hit[0] != key or type(hit[2]) is not bytes:
             return None
-        return json.loads(hit[2])
+        issues = _unmarshal(hit[2])
+        if type(issues) is not tuple or not all(
+            type(i) is tuple and len(i) == 2 and type(i[0]) is tuple and type(i[1]) is str for i in issues
+        ):
+            return None
+        return [(list(path), message) for path, message in issues]
 
     def put_schema_issues(self, rel: str, key: Key, issues: list[tuple[list[Any], str]]) -> None:
         if not self.enabled or _racy(key):
             return
         current = self._new_records.get(rel) or self._record(rel)
-        loaded = current[1] if current and current[0] == key else ""  # "": the document itself is not cached
-        self._new_records[rel] = (key, loaded, json.dumps(issues))
+        loaded = current[1] if current and current[0] == key else b""  # empty: the document itself is not cached
+        verdict = marshal.dumps(tuple((tuple(path), message) for path, message in issues)) if issues else _NO_ISSUES
+        self._new_records[rel] = (key, loaded, verdict)
 
     def report(self, key: str) -> tuple[list[Any], dict[str, int]] | None:
         """The raw findings and stats of the last run, if it had exactly this snapshot key."""
@@ -146,7 +161,7 @@ class Cache:
         try:
             db = self._connect()
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-            if meta != identity():
+            if meta != _meta():
                 db.close()
                 raise sqlite3.DatabaseError(
                     f"written by another strataml or format ({meta.get('tool')}/{meta.get('format')})"
@@ -179,7 +194,7 @@ class Cache:
             self._discard(str(exc))
             return None
 
-    def _record(self, rel: str) -> tuple[Key, str, str | None] | None:
+    def _record(self, rel: str) -> tuple[Key, bytes, bytes | None] | None:
         row = self._row("records", "size, mtime_ns, inode, ctime_ns, loaded, schema", rel)
         return ((row[0], row[1], row[2], row[3]), row[4], row[5]) if row else None
 
@@ -222,10 +237,10 @@ class Cache:
                 )
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, "
-                    "ctime_ns INT, loaded TEXT, schema TEXT)"
+                    "ctime_ns INT, loaded BLOB, schema BLOB)"
                 )
                 db.execute("CREATE TABLE IF NOT EXISTS report (key TEXT, value TEXT)")
-                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(identity().items()))
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(_meta().items()))
                 if self._new_report:
                     db.execute("DELETE FROM report")
                     db.execute("INSERT INTO report VALUES (?, ?)", self._new_report)
@@ -250,6 +265,18 @@ class Cache:
         self._new_hashes.clear()
         self._new_records.clear()
         self._new_report = None
+
+
+def _meta() -> dict[str, str]:
+    """What the cache's meta table holds: this tool's identity, and how records are stored."""
+    return {**identity(), "records": RECORDS}
+
+
+def _unmarshal(blob: bytes) -> Any:
+    try:
+        return marshal.loads(blob)
+    except (EOFError, ValueError, TypeError):
+        return None
 
 
 def _storable(path: str) -> bool:

@@ -141,6 +141,58 @@ def test_cached_records_and_schema_verdicts_follow_edits(big: Path) -> None:
     assert doctor(big).findings == ()
 
 
+def test_a_cached_load_is_the_load_itself(tmp_path: Path) -> None:
+    """What a warm run reads back is what the loader gave (types, NaN, line-numbered problems)."""
+    import math
+
+    from strataml.cache import Cache
+    from strataml.loading import Loaded, LoadProblem
+
+    data = {"a": [1, 2.5, None, True, "ü\u2028"], "b": {"nan": float("nan"), "inf": float("-inf")}, "c": 2**70}
+    problems = (LoadProblem("TFC0001-E108", "duplicate key 'a'", "keep one", 3), LoadProblem("X", "m", "h"))
+    key = (10, 1_000_000_000, 7, 1_000_000_000)  # old enough to be stored
+    cache = Cache(tmp_path)
+    cache.put_loaded("runs/r/run.yaml", key, Loaded(data, problems))
+    cache.put_schema_issues("runs/r/run.yaml", key, [(["a", 0], "not a string"), ([], "top")])
+    cache.save()
+    again = Cache(tmp_path)
+    back = again.loaded("runs/r/run.yaml", key, tmp_path / "runs/r/run.yaml")
+    assert back is not None and back.problems == problems
+    assert repr(back.data) == repr(data) and math.isnan(back.data["b"]["nan"])
+    assert again.schema_issues("runs/r/run.yaml", key) == [(["a", 0], "not a string"), ([], "top")]
+    assert again.loaded("runs/r/run.yaml", (11, *key[1:]), "x") is None  # another stat key: a miss
+
+
+@pytest.mark.parametrize("damage", ["garbage", "text", "wrong shape"])
+def test_damaged_record_rows_are_misses_not_errors(big: Path, damage: str) -> None:
+    """A cached load or verdict that is not what the cache writes (its stat key still matching)
+    is loaded and judged again, with the verdicts of a run without a cache."""
+    import marshal
+
+    meta = big / "datasets/blob-a/1/dataset.yaml"
+    meta.write_text(meta.read_text().replace("license: MIT", "license: 7"))
+    age(big)
+    expected = [(f.code, f.path) for f in doctor(big, cache=False).findings]
+    assert expected == [("TFC0002-E001", "datasets/blob-a/1/dataset.yaml")]
+    doctor(big)
+    blob = {"garbage": b"\xff\x00garbage", "text": "{}", "wrong shape": marshal.dumps([1, 2, 3])}[damage]
+    with sqlite3.connect(big / ".strataml/cache/strataml.sqlite") as con:
+        assert con.execute("UPDATE records SET loaded = ?, schema = ?", (blob, blob)).rowcount >= 3
+        con.execute("DELETE FROM report")  # no reuse of the last run's findings: every record is read
+    assert [(f.code, f.path) for f in doctor(big).findings] == expected
+    assert [(f.code, f.path) for f in doctor(big).findings] == expected
+
+
+def test_a_cache_written_by_another_python_is_discarded(big: Path) -> None:
+    """Loads are stored as marshal, whose format is the writing Python's own."""
+    doctor(big)
+    with sqlite3.connect(big / ".strataml/cache/strataml.sqlite") as con:
+        assert con.execute("UPDATE meta SET value = 'marshal 4, python 2.7' WHERE key = 'records'").rowcount == 1
+        con.execute("UPDATE files SET sha256 = ?", ("0" * 64,))  # a lie that must not be believed
+    first = doctor(big)
+    assert first.findings == () and first.stats["bytes_hashed"] >= 3 * BIG
+
+
 def test_unchanged_workspace_reuses_the_last_report(big: Path) -> None:
     (big / "datasets/blob-a/1/notes.txt").write_text("x")
     age(big)
