@@ -19,7 +19,7 @@ import models_helpers
 from conftest import edit_yaml, read_yaml
 from strataml import cache, identity, snapshot
 from strataml.doctor import incremental
-from strataml.read import build, saved
+from strataml.read import build, lend, saved
 from strataml.read.build import dumps
 from strataml.read.query import Graph, tables
 
@@ -207,7 +207,8 @@ def kept(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     def counting(self: build.Previous, workspace):  # type: ignore[no-untyped-def]
         found = real(self, workspace)
-        counts.append(len(found))
+        if not self.lent:  # (a forked copy's nodes are not an earlier index's)
+            counts.append(len(found))
         return found
 
     monkeypatch.setattr(build.Previous, "reusable", counting)
@@ -238,7 +239,9 @@ def lines(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         index = real(*args, **kwargs)
-        counts.append(sum(type(n) is build.Saved for n in index["nodes"]))
+        previous = args[3] if len(args) > 3 else kwargs.get("previous")
+        if previous is None or not previous.lent:  # (a forked copy's lines are not an earlier index's)
+            counts.append(sum(type(n) is build.Saved for n in index["nodes"]))
         return index
 
     monkeypatch.setattr(build, "build", counting)
@@ -248,11 +251,19 @@ def lines(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def check_step(ws: Path) -> None:
     time.sleep(0.02)
     incremental, _ = saved.current(ws)
-    scratch, _ = saved.made(ws, use_cache=False)
+    scratch, _, _ = saved.made(ws, use_cache=False, lend=False)
     assert dumps(incremental) == dumps(scratch)
+    expected = json.loads(json.dumps(tables(Graph(scratch))))
     rows = saved.saved_rows(ws)
     if rows is not None:
-        assert {k: v for k, v in rows.items() if k not in ("key", "counts")} == json.loads(json.dumps(tables(Graph(scratch))))
+        assert {k: v for k, v in rows.items() if k not in ("key", "counts")} == expected
+    if lend.Lend.possible():  # the nodes made by a forked copy (read.lend), their rows too
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(lend, "LENT", 0)
+            lent, _, used = saved.made(ws, use_cache=False)
+        assert used is not None and used.lent
+        assert dumps(lent, used) == dumps(scratch)
+        assert json.loads(json.dumps(build.tables_of(lent, used))) == expected
 
 
 @pytest.mark.parametrize("walk", ["rewalk", "walk"])

@@ -439,6 +439,7 @@ def doctor(
     entries: dict[str, Entry] | None = None,
     again: Callable[[Workspace, Cache | None], Report | None] | None = None,
     stream: Stream | None = None,
+    ready: Callable[[Workspace], None] | None = None,
 ) -> Report:
     """Load the workspace at `root` and check it: the whole of `strataml doctor` minus rendering.
 
@@ -446,6 +447,7 @@ def doctor(
     `again`: when the last run's findings cannot be reused whole, a caller that knows what changed
     since an earlier run may answer from it (doctor.incremental); None from it means a full run.
     `stream`: the records the caller's walk (`entries`) began loading (preload.stream_for()).
+    `ready`: called with the workspace once a full run has loaded every record, before the rules.
 
     With the cache, a run whose every input is unchanged since the last one (each walked
     file's stat, the config, git's index and HEAD, the options) reuses that run's findings
@@ -496,7 +498,7 @@ def doctor(
                 raw, stats, ctx = _sharded(root, entries, options, cache, progress)
             else:
                 raw, stats, ctx = _checked(
-                    root, entries, None, options, cache, progress, workspace=loaded, stream=stream
+                    root, entries, None, options, cache, progress, workspace=loaded, stream=stream, ready=ready
                 )
             workspace = ctx.workspace
             if key is not None and not ctx.volatile:
@@ -558,9 +560,11 @@ def _checked(
     since: tuple[str, set[str], str] | None = None,
     workspace: Workspace | None = None,
     stream: Stream | None = None,
+    ready: Callable[[Workspace], None] | None = None,
 ) -> tuple[list[Finding], dict[str, int], Context]:
     """Load the walked workspace (unless given) and run every rule, hashing big files in the
-    background meanwhile; `stream`: the records the walk began loading (preload.Stream)."""
+    background meanwhile; `stream`: the records the walk began loading (preload.Stream);
+    `ready`: called with the workspace when a full run has loaded every record."""
     from strataml.workspace import load
 
     early = _hash_early(root, entries, cache, progress)
@@ -570,6 +574,8 @@ def _checked(
             from strataml.preload import preload
 
             preload(workspace, cache, hashing=early.total if early is not None else 0, stream=stream)
+            if ready is not None:
+                ready(workspace)
         raw, stats, ctx = check(workspace, options, cache, progress, since, early)
     finally:
         if early is not None:

@@ -86,6 +86,7 @@ class Previous:
     rows: dict[str, tuple[str, dict[str, Any]]] | None = None  # node id -> (list, its saved row)
     row_lines: dict[str, str] = field(default_factory=dict)  # node id -> its row's line in index.rows
     sections: dict[str, str] = field(default_factory=dict)  # "edges", "findings" -> their saved text
+    lent: bool = False  # made for this very workspace (read.lend): every record's node is its line
     _kept: tuple[Workspace, dict[str, dict[str, Any]]] | None = field(default=None, repr=False)
 
     @once
@@ -140,6 +141,11 @@ class Previous:
         if self._kept is not None and self._kept[0] is workspace:
             return self._kept[1]
         out: dict[str, Any] = {}
+        if self.lent:
+            lines = self.lines
+            out = {ref: Saved(ref, lines[ref]) for ref in (str(r.ref) for r in workspace.records) if ref in lines}
+            self._kept = (workspace, out)
+            return out
         same = self._untouched(workspace) if self.touched is not None else self._same_facts(workspace)
         if self.lazy:
             # Unparsed, a node's path and kind are not checked against the record's: a record
@@ -279,21 +285,25 @@ def build(
         # path, and so what it owns, is what it was).
         before = _counts(refs, ((f["path"], f["severity"]) for f in previous.saved_findings), workspace)
         nodes = [
-            _unchanged(kept[ref], r, report, before[ref], counts[ref], previous)
+            _unchanged(kept[ref], r, report, before.get(ref, _ZERO), counts.get(ref, _ZERO), previous)
             if ref in kept
-            else _node(r, report, ledgers, counts[ref], workspace)
+            else _node(r, report, ledgers, counts.get(ref, _ZERO), workspace)
             for ref, r in zip(refs, workspace.records)
         ]
     else:
         nodes = [
-            _kept(kept[ref], r, report, counts[ref])
+            _kept(kept[ref], r, report, counts.get(ref, _ZERO))
             if ref in kept
-            else _node(r, report, ledgers, counts[ref], workspace)
+            else _node(r, report, ledgers, counts.get(ref, _ZERO), workspace)
             for ref, r in zip(refs, workspace.records)
         ]
     edges = set()
     again = list(workspace.records)
-    if previous is not None and ids == previous.idset:
+    # Made from this very workspace (read.lend): its edges are this build's, sorted as it sorts them.
+    lent = previous.edges if previous is not None and previous.lent and len(kept) == len(refs) else None
+    if lent is not None:
+        again = []
+    elif previous is not None and ids == previous.idset:
         # The same records as before: a kept record's references resolve as they did.
         edges = {(e["from"], e["to"], e["kind"]) for e in previous.edges if e["to"] in kept}
         again = [r for r in workspace.records if str(r.ref) not in kept]
@@ -311,7 +321,7 @@ def build(
         "schema": schemas.schema_id("index"),
         "workspace": workspace.name,
         "nodes": sorted(nodes, key=_node_id),
-        "edges": [{"from": a, "to": b, "kind": k} for a, b, k in sorted(edges)],
+        "edges": lent if lent is not None else [{"from": a, "to": b, "kind": k} for a, b, k in sorted(edges)],
         "findings": [f.as_dict() for f in findings],
     }
     if generated_at:
@@ -324,13 +334,22 @@ def _node_id(node: Any) -> str:
 
 
 def _counts(refs: list[str], findings: Iterable[tuple[str, str]], workspace: Workspace) -> dict[str, dict[str, int]]:
-    """Ref -> its findings counted by severity ((path, severity) pairs, on the records each is about).
-    (The owners map is made only for a finding: a healthy workspace of 10k records never needs it.)"""
-    counts = {ref: {"errors": 0, "warnings": 0, "infos": 0} for ref in refs}
+    """Ref -> its findings counted by severity ((path, severity) pairs, on the records each is
+    about), for the records that have any: ask with .get(ref, _ZERO). (100k records without
+    findings: no 100k dicts of zeros, twice over in a rebuild. The owners map is made only for
+    a finding: a healthy workspace of 10k records never needs it.)"""
+    counts: dict[str, dict[str, int]] = {}
+    known: set[str] | None = None
     for path, severity in findings:
         key = severity + "s"
+        if key not in _ZERO:
+            continue
+        if known is None:
+            known = set(refs)
         for owner in workspace.owners.of(path):
-            if owner in counts and key in counts[owner]:
+            if owner in known:
+                if owner not in counts:
+                    counts[owner] = dict(_ZERO)
                 counts[owner][key] += 1
     return counts
 
@@ -515,7 +534,7 @@ def _node(
     path = record.folder or record.meta
     attrs = _attrs(record)
     node: dict[str, Any] = {"id": str(record.ref), "kind": record.kind, "path": path, "attrs": attrs}
-    node["findings"] = counts
+    node["findings"] = dict(counts)  # (its own: `counts` may be the shared _ZERO)
     if record.kind == "model":
         ledger = ledgers.get(record.ref.name) or lifecycle.Ledger()
         attrs["state"] = ledger.state(str(record.ref))
@@ -543,7 +562,7 @@ def _kept(old: dict[str, Any], record: Record, report: Report, counts: dict[str,
     signature = report.signatures.get(record.meta, unsigned()) if record.kind != "experiment" else None
     if old.get("findings") == counts and (signature is None or old.get("signature") == signature):
         return old
-    node = {**old, "findings": counts}
+    node = {**old, "findings": dict(counts)}
     if signature is not None:
         node["signature"] = signature
     return node

@@ -61,15 +61,19 @@ def made(
     use_cache: bool = True,
     previous: Previous | None = None,
     stream: Stream | None = None,
-) -> tuple[dict[str, Any], bool]:
-    """(the index, whether its verdicts may change while the files do not: then it is never saved as fresh).
+    lend: bool = True,
+) -> tuple[dict[str, Any], bool, Previous | None]:
+    """(the index; whether its verdicts may change while the files do not, when it is never saved
+    as fresh; what its nodes were kept from: `previous`, or what read.lend made, else None).
 
     `previous`: the last saved index and its walk; records unchanged since keep their nodes.
-    `stream`: the records the walk that made `entries` began loading (proof.Walked.stream)."""
+    `stream`: the records the walk that made `entries` began loading (proof.Walked.stream).
+    `lend`: a build from nothing may make its nodes in a forked copy (read.lend)."""
     from strataml.cache import Cache
     from strataml.doctor import engine
     from strataml.doctor.finding import Report
     from strataml.read.build import build
+    from strataml.read.lend import Lend
     from strataml.workspace import Workspace, load, walk
 
     root = Path(root).resolve()
@@ -86,13 +90,28 @@ def made(
                 return None
             return incremental.recheck(workspace, cache, previous.earlier(), previous.reusable(workspace))
 
-    report = engine.doctor(root, use_cache=use_cache, entries=entries, again=again, stream=stream)
-    workspace = (
-        report.workspace
-        if isinstance(report.workspace, Workspace)
-        else load(root, Cache(root, enabled=use_cache), entries)
-    )
-    return build(workspace, report, generated_at, previous), report.volatile
+    # A build from nothing makes its nodes on the second core while the rules run (read.lend).
+    lender = Lend() if lend and previous is None and Lend.possible() else None
+    try:
+        report = engine.doctor(
+            root,
+            use_cache=use_cache,
+            entries=entries,
+            again=again,
+            stream=stream,
+            ready=lender.start if lender is not None else None,
+        )
+        workspace = (
+            report.workspace
+            if isinstance(report.workspace, Workspace)
+            else load(root, Cache(root, enabled=use_cache), entries)
+        )
+        if lender is not None:
+            previous = lender.take(workspace)
+    finally:
+        if lender is not None:
+            lender.stop()
+    return build(workspace, report, generated_at, previous), report.volatile, previous
 
 
 def rebuilt(
@@ -109,15 +128,14 @@ def rebuilt(
     from strataml.read.build import Damaged
 
     try:
-        index, volatile = made(
+        index, volatile, used = made(
             root, generated_at, walked.entries, use_cache=use_cache, previous=before, stream=walked.stream
         )
-        return finish(index, volatile, before)
+        return finish(index, volatile, used)
     except Damaged:
-        if before is None:
-            raise
-    index, volatile = made(root, generated_at, walked.entries, use_cache=use_cache)
-    return finish(index, volatile, None)
+        pass
+    index, volatile, used = made(root, generated_at, walked.entries, use_cache=use_cache, lend=False)
+    return finish(index, volatile, used)
 
 
 def previous(root: Path, walked: Walked) -> Previous | None:
@@ -614,22 +632,29 @@ def rows_text(rows: dict[str, Any], previous: Previous | None = None) -> str:
 
     saved = previous.rows if previous is not None and previous.rows is not None else {}
     lines = previous.row_lines if previous is not None else {}
-    parts = []
+    # One list of pieces joined once (100k rows make ~26 MB: each join on the way held another copy).
+    pieces = ["{"]
     for key in sorted(rows):
+        if len(pieces) > 1:
+            pieces.append(",")
         value = rows[key]
         if key not in KIND_OF_LIST or not value:
-            parts.append(f"{_ROW(key)}:{_ROW(value)}")
+            pieces += (_ROW(key), ":", _ROW(value))
             continue
+        pieces += (_ROW(key), ":[\n")
         body = flat_lines(value, "", _ROW) if not lines else None  # nothing to keep: one encoder call
-        if body is None:
-            texts = []
-            for row in value:
+        if body is not None:
+            pieces.append(body)
+        else:
+            for i, row in enumerate(value):
+                if i:
+                    pieces.append(",\n")
                 kept = saved.get(row["id"])
                 line = lines.get(row["id"]) if kept is not None and kept[1] is row else None
-                texts.append(line if line is not None else _ROW(row))
-            body = ",\n".join(texts)
-        parts.append(f"{_ROW(key)}:[\n{body}\n]")
-    return "{" + ",".join(parts) + "}"
+                pieces.append(line if line is not None else _ROW(row))
+        pieces.append("\n]")
+    pieces.append("}")
+    return "".join(pieces)
 
 
 def _row_lines(text: str, tables: dict[str, Any]) -> dict[str, str]:

@@ -1,0 +1,226 @@
+"""The nodes of a cold build made on the second core while the doctor's rules run on this one.
+
+A build from nothing (no saved index to keep nodes from) makes every node after the doctor: on
+10k runs ~0.12 s, their JSON ~0.10 s and their rows ~0.05 s, on one core, while during the
+rules (~0.35 s) the other core is idle but for git. Once the records are loaded, a forked copy
+of this process builds the index as a workspace without findings or signatures would have it
+(every count zero, every record unsigned) and hands over its node lines, rows and edges; the
+build then takes them as it takes an earlier index's unchanged nodes (build.Previous): a node
+whose counts or signature turn out otherwise is made again, so the index is byte-identical to
+one built here.
+
+The copy reads only memory it was forked with and the records' side files (ledgers, gate
+receipts, tracking); it writes nothing but its answer, into an anonymous memory file, and exits
+without the interpreter's teardown (its copy of this process's buffered output is never
+flushed). It runs only where fork and memory files exist (Linux), with two cores. Whatever goes
+wrong with it (it could not start, failed, died, or answered what it never writes) leaves the
+build to this process, as before; it is never waited on past the time this process would take.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import select
+import time
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from strataml.hashing import cores
+
+if TYPE_CHECKING:
+    from strataml.read.build import Previous
+    from strataml.workspace import Workspace
+
+
+LENT = 1_000  # records below which a fork and its copied pages cost what the build saves
+# How long take() waits for the copy at most: about what building here would take (on 10k runs
+# ~0.25 s; the copy is done before the rules end, unless the machine is busy elsewhere).
+WAIT_PER_RECORD = 0.00005
+WAIT_AT_LEAST = 0.25
+
+
+class Lend:
+    """One forked build: start() once the records are loaded, take() after the rules."""
+
+    def __init__(self) -> None:
+        self._pid: int | None = None
+        self._fd: int | None = None
+        self._workspace: Workspace | None = None
+
+    @staticmethod
+    def possible() -> bool:
+        return hasattr(os, "fork") and hasattr(os, "memfd_create") and cores() >= 2
+
+    def start(self, workspace: Workspace) -> None:
+        if self._pid is not None or not self.possible() or len(workspace.records) < LENT:
+            return
+        from strataml.read import build, query  # noqa: F401  (imported before the fork: the copy imports nothing)
+
+        try:
+            fd = os.memfd_create("strataml-nodes", os.MFD_CLOEXEC)
+        except OSError:
+            return
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12 warns of forking a process with threads (this one has the hashing's
+                # and git's): the copy takes no lock they could hold, imports nothing, and ends
+                # without the interpreter's teardown.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+        except OSError:
+            os.close(fd)
+            return
+        if pid == 0:  # the copy
+            code = 1
+            try:
+                _answer(fd, workspace)
+                code = 0
+            except BaseException:  # (anything at all: the parent builds instead)
+                pass
+            os._exit(code)
+        self._pid, self._fd, self._workspace = pid, fd, workspace
+
+    def take(self, workspace: Workspace) -> Previous | None:
+        """What the copy built, as an earlier index to keep nodes from; None when it built for
+        another workspace object, did not finish well, or answered something it never writes."""
+        pid, fd = self._pid, self._fd
+        if pid is None or fd is None:
+            return None
+        self._pid = self._fd = None
+        try:
+            if self._workspace is not workspace:
+                _stop(pid)
+                return None
+            status = _ended(pid, WAIT_AT_LEAST + WAIT_PER_RECORD * len(workspace.records))
+            if status is None:
+                _stop(pid)  # (not waited on any longer: building here is as quick)
+                return None
+            if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+                return None
+            return _previous(fd)
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        finally:
+            os.close(fd)
+
+    def stop(self) -> None:
+        """No answer wanted (the run ended otherwise): the copy is stopped and reaped."""
+        if self._pid is not None:
+            _stop(self._pid)
+            self._pid = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _ended(pid: int, timeout: float) -> int | None:
+    """The copy's wait status once it has ended, waiting up to `timeout` seconds; None if it has not."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        return status
+    try:
+        ready = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        ready = None
+    if ready is not None:
+        try:
+            select.select([ready], [], [], timeout)
+        finally:
+            os.close(ready)
+    else:  # (no pidfd: looked at every millisecond)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            time.sleep(0.001)
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return status if done else None
+
+
+def _stop(pid: int) -> None:
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _lent(workspace: Workspace) -> Iterator[Any]:
+    """The parts of the answer, each let go before the next is made (100k runs: the copy's
+    nodes, ~0.4 GB, before their lines are handed over): the node ids, their lines, the edges
+    as (from, to, kind), the rows as (row id, list, row, its line), of the index `workspace` has
+    with no findings and no signatures."""
+    from strataml.doctor.finding import Report
+    from strataml.read.build import _ENCODER, build
+    from strataml.read.query import KIND_OF_LIST, Graph, tables
+    from strataml.read.saved import _ROW
+
+    index = build(workspace, Report((), {}, False, {}))
+    made = tables(Graph(index))
+    nodes = index.pop("nodes")
+    edges = [(e["from"], e["to"], e["kind"]) for e in index.pop("edges")]
+    yield [node["id"] for node in nodes]
+    one = _ENCODER.encode
+    lines = ["    " + one(node) for node in nodes]
+    del nodes, index
+    yield lines
+    del lines
+    yield edges
+    del edges
+    yield [(row["id"], what, row, _ROW(row)) for what in KIND_OF_LIST for row in made.pop(what)]
+
+
+def _answer(fd: int, workspace: Workspace) -> None:
+    """The copy's answer into `fd`: each part of _lent() as an 8-byte length and its marshal."""
+    for part in _lent(workspace):
+        blob = marshal.dumps(part)
+        del part
+        _write_all(fd, len(blob).to_bytes(8, "little") + blob)
+
+
+def _parts(fd: int, count: int) -> Iterator[Any]:
+    """The `count` parts _answer() wrote into `fd`, each read and decoded as it is asked for."""
+    at = 0
+    for _ in range(count):
+        size = int.from_bytes(os.pread(fd, 8, at), "little")
+        raw = os.pread(fd, size, at + 8)
+        if len(raw) != size:
+            raise ValueError("a part cut short")
+        at += 8 + size
+        yield marshal.loads(raw)
+
+
+def _previous(fd: int) -> Previous | None:
+    from strataml.read.build import Previous
+
+    parts = _parts(fd, 4)
+    ids = next(parts)
+    lines = next(parts)
+    if not (type(ids) is list and type(lines) is list and len(ids) == len(lines)):
+        return None
+    lent = dict(zip(ids, lines))
+    del lines
+    edges = next(parts)
+    rows = next(parts)
+    if type(edges) is not list or type(rows) is not list:
+        return None
+    return Previous(
+        ([], "", ()),
+        edges=[{"from": a, "to": b, "kind": k} for a, b, k in edges],
+        lines=lent,
+        ids=ids,
+        rows={rid: (what, row) for rid, what, row, _line in rows},
+        row_lines={rid: line for rid, _what, _row, line in rows},
+        lent=True,
+    )
