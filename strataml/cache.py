@@ -3,7 +3,11 @@
 A file's key is (size, mtime_ns, inode, ctime_ns): editing content and restoring size and mtime
 with `os.utime` still changes ctime, and replacing the file changes the inode. Entries younger
 than two seconds are not stored (the "racy" window git also guards against). The cache is
-advisory: a corrupt, foreign or locked cache is discarded or skipped, never trusted, never fatal.
+advisory: a corrupt, foreign or locked cache is discarded or skipped, never fatal, and a value
+damaged on disk is a miss (its checksum). What it holds is believed for a file whose stat key it
+holds, so it answers only for the checkout it was made in (a cache committed to the repository
+cannot know a clone's inodes and change times); someone who can write .strataml/ can also
+write the checkout, and is not what it guards against.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import marshal
 import sqlite3
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +34,9 @@ BULK_AFTER = 256
 # Loads and schema verdicts are stored as marshal, 4-5x quicker both ways than JSON (a first
 # fill of 10k records: 0.1 s of one core). marshal is only read back by the Python that wrote
 # it (its format may change between versions): the cache says which, and another's is discarded.
-RECORDS = f"marshal {marshal.version}, python {sys.version_info[0]}.{sys.version_info[1]}"
-_NO_ISSUES = marshal.dumps(())
+# Each value carries the CRC-32 of its marshal: marshal trusts the sizes it reads (a damaged
+# length makes it allocate gigabytes before it fails), so a damaged value is never decoded.
+RECORDS = f"marshal {marshal.version} crc32, python {sys.version_info[0]}.{sys.version_info[1]}"
 Key = tuple[int, int, int, int]
 
 
@@ -97,7 +103,7 @@ class Cache:
     def put_loaded(self, rel: str, key: Key, loaded: Loaded) -> None:
         if self.enabled and not _racy(key):
             problems = tuple((p.code, p.message, p.hint, p.line) for p in loaded.problems)
-            self._new_records[rel] = (key, marshal.dumps((loaded.data, problems)), None)
+            self._new_records[rel] = (key, _sealed(marshal.dumps((loaded.data, problems))), None)
 
     def schema_issues(self, rel: str, key: Key) -> list[tuple[list[Any], str]] | None:
         hit = self._new_records.get(rel) or self._record(rel)
@@ -115,7 +121,9 @@ class Cache:
             return
         current = self._new_records.get(rel) or self._record(rel)
         loaded = current[1] if current and current[0] == key else b""  # empty: the document itself is not cached
-        verdict = marshal.dumps(tuple((tuple(path), message) for path, message in issues)) if issues else _NO_ISSUES
+        verdict = (
+            _sealed(marshal.dumps(tuple((tuple(path), message) for path, message in issues))) if issues else _NO_ISSUES
+        )
         self._new_records[rel] = (key, loaded, verdict)
 
     def report(self, key: str) -> tuple[list[Any], dict[str, int]] | None:
@@ -272,10 +280,21 @@ def _meta() -> dict[str, str]:
     return {**identity(), "records": RECORDS}
 
 
+def _sealed(payload: bytes) -> bytes:
+    return zlib.crc32(payload).to_bytes(4, "little") + payload
+
+
+_NO_ISSUES = _sealed(marshal.dumps(()))
+
+
 def _unmarshal(blob: bytes) -> Any:
+    """A _sealed() value decoded; None when it is not one (damaged, or not written by this format)."""
+    payload = blob[4:]
+    if len(blob) < 5 or zlib.crc32(payload) != int.from_bytes(blob[:4], "little"):
+        return None
     try:
-        return marshal.loads(blob)
-    except (EOFError, ValueError, TypeError):
+        return marshal.loads(payload)
+    except (EOFError, ValueError, TypeError, MemoryError, OverflowError, RecursionError):
         return None
 
 

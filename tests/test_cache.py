@@ -163,11 +163,15 @@ def test_a_cached_load_is_the_load_itself(tmp_path: Path) -> None:
     assert again.loaded("runs/r/run.yaml", (11, *key[1:]), "x") is None  # another stat key: a miss
 
 
-@pytest.mark.parametrize("damage", ["garbage", "text", "wrong shape"])
+@pytest.mark.parametrize("damage", ["garbage", "text", "wrong shape", "size bomb", "one bit"])
 def test_damaged_record_rows_are_misses_not_errors(big: Path, damage: str) -> None:
     """A cached load or verdict that is not what the cache writes (its stat key still matching)
-    is loaded and judged again, with the verdicts of a run without a cache."""
+    is loaded and judged again, with the verdicts of a run without a cache. ("size bomb": a
+    list claiming 2**31 items, which marshal would allocate before reading any: the value's
+    CRC-32 keeps it from being decoded.)"""
     import marshal
+
+    from strataml.cache import _sealed
 
     meta = big / "datasets/blob-a/1/dataset.yaml"
     meta.write_text(meta.read_text().replace("license: MIT", "license: 7"))
@@ -175,8 +179,15 @@ def test_damaged_record_rows_are_misses_not_errors(big: Path, damage: str) -> No
     expected = [(f.code, f.path) for f in doctor(big, cache=False).findings]
     assert expected == [("TFC0002-E001", "datasets/blob-a/1/dataset.yaml")]
     doctor(big)
-    blob = {"garbage": b"\xff\x00garbage", "text": "{}", "wrong shape": marshal.dumps([1, 2, 3])}[damage]
     with sqlite3.connect(big / ".strataml/cache/strataml.sqlite") as con:
+        good = con.execute("SELECT loaded FROM records WHERE loaded IS NOT NULL AND length(loaded) > 8").fetchone()[0]
+        blob = {
+            "garbage": b"\xff\x00garbage",
+            "text": "{}",
+            "wrong shape": _sealed(marshal.dumps([1, 2, 3])),
+            "size bomb": good[:4] + b"[" + (2**31 - 1).to_bytes(4, "little"),
+            "one bit": good[:-1] + bytes([good[-1] ^ 1]),
+        }[damage]
         assert con.execute("UPDATE records SET loaded = ?, schema = ?", (blob, blob)).rowcount >= 3
         con.execute("DELETE FROM report")  # no reuse of the last run's findings: every record is read
     assert [(f.code, f.path) for f in doctor(big).findings] == expected

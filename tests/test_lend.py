@@ -92,6 +92,11 @@ def test_a_copy_for_another_workspace_lends_nothing(ws: Path, lending: None) -> 
     one, other = load(ws, None, entries), load(ws, None, entries)
     lender = lend.Lend()
     lender.start(one)
+    assert lender._pid is None  # records not loaded yet: the copy would load them (from the cache)
+    for record in [*one.records, *other.records]:
+        assert record.loaded is not None
+    lender.start(one)
+    assert lender._pid is not None
     assert lender.take(other) is None
     lender.stop()
     lender.start(one)
@@ -124,3 +129,41 @@ def test_the_copy_never_writes_what_this_process_had_not_written_yet(ws: Path) -
     assert done.stdout.count("buffered before the build") == 1
     assert done.stderr.count("said before the build") == 1
     assert (ws / ".strataml/index.json").read_text() == _plain(ws)
+
+
+def test_the_copy_holds_no_descriptor_it_inherited(ws: Path, lending: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe this process feeds a helper through ends when this process closes it, even while
+    the copy still runs (else the helper would wait for the copy, and the run for the helper)."""
+    from strataml.workspace import load, walk
+
+    workspace = load(ws, None, walk(ws))
+    for record in workspace.records:
+        assert record.loaded is not None
+    monkeypatch.setattr(lend, "_lent", lambda workspace: time.sleep(30) or iter(()))
+    read_end, write_end = os.pipe()
+    lender = lend.Lend()
+    try:
+        lender.start(workspace)
+        assert lender._pid is not None
+        time.sleep(0.3)  # (the copy has closed what it inherited)
+        os.close(write_end)
+        os.set_blocking(read_end, False)
+        assert os.read(read_end, 1) == b""  # the end of the pipe: no copy of its write end is open
+    finally:
+        os.close(read_end)
+        lender.stop()
+    assert lender._pid is None
+
+
+def test_interrupted_while_waiting_the_copy_is_still_ended(
+    ws: Path, lending: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _children()
+
+    def interrupted(pid: int, timeout: float) -> int | None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lend, "_ended", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        saved.made(ws, use_cache=False)
+    assert _children() <= before

@@ -320,11 +320,13 @@ def check(
     early: Background | None = None,
     scope: frozenset[str] | None = None,
     ledgers: frozenset[str] | None = None,
+    ready: Callable[[Workspace], None] | None = None,
 ) -> tuple[list[Finding], dict[str, int], Context]:
     """Every rule over the workspace: raw findings (no severity yet), stats, and the context used.
 
     `scope`: refs of the only records to check (as --since chooses them, but given).
     `ledgers`: the lifecycle ledgers to check (default: all, or with a scope those --since changed).
+    `ready`: called with the workspace once the layout rule has loaded every record in scope.
     """
     from strataml.doctor.rules import CHECKS
 
@@ -339,6 +341,8 @@ def check(
     raw: list[Finding] = []
     repeats = Repeats()  # its last "rule" counts the findings it held back
     for rule in (*CHECKS, repeats.rest):
+        if rule is CHECKS[1] and ready is not None:
+            ready(workspace)
         if rule is CHECKS[1] and (ctx.scope is not None or len(workspace.entries) <= AHEAD_ENTRIES):
             # The layout rule has loaded every record in scope: what git is asked is known, and
             # git works on the core the loading no longer needs (cold doctor on 10k records: -3%).
@@ -447,7 +451,8 @@ def doctor(
     `again`: when the last run's findings cannot be reused whole, a caller that knows what changed
     since an earlier run may answer from it (doctor.incremental); None from it means a full run.
     `stream`: the records the caller's walk (`entries`) began loading (preload.stream_for()).
-    `ready`: called with the workspace once a full run has loaded every record, before the rules.
+    `ready`: called with the workspace once a full run has loaded every record (after the layout
+    rule, which loads them, before the others).
 
     With the cache, a run whose every input is unchanged since the last one (each walked
     file's stat, the config, git's index and HEAD, the options) reuses that run's findings
@@ -564,7 +569,7 @@ def _checked(
 ) -> tuple[list[Finding], dict[str, int], Context]:
     """Load the walked workspace (unless given) and run every rule, hashing big files in the
     background meanwhile; `stream`: the records the walk began loading (preload.Stream);
-    `ready`: called with the workspace when a full run has loaded every record."""
+    `ready`: called with the workspace when a full run's layout rule has loaded every record."""
     from strataml.workspace import load
 
     early = _hash_early(root, entries, cache, progress)
@@ -574,9 +579,9 @@ def _checked(
             from strataml.preload import preload
 
             preload(workspace, cache, hashing=early.total if early is not None else 0, stream=stream)
-            if ready is not None:
-                ready(workspace)
-        raw, stats, ctx = check(workspace, options, cache, progress, since, early)
+        else:
+            ready = None
+        raw, stats, ctx = check(workspace, options, cache, progress, since, early, ready=ready)
     finally:
         if early is not None:
             early.close()  # no helper left hashing after a failure (or the switch interval changed)

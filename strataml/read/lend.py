@@ -2,19 +2,23 @@
 
 A build from nothing (no saved index to keep nodes from) makes every node after the doctor: on
 10k runs ~0.12 s, their JSON ~0.10 s and their rows ~0.05 s, on one core, while during the
-rules (~0.35 s) the other core is idle but for git. Once the records are loaded, a forked copy
-of this process builds the index as a workspace without findings or signatures would have it
-(every count zero, every record unsigned) and hands over its node lines, rows and edges; the
-build then takes them as it takes an earlier index's unchanged nodes (build.Previous): a node
-whose counts or signature turn out otherwise is made again, so the index is byte-identical to
-one built here.
+rules (~0.35 s) the other core is idle but for git. Once the layout rule has loaded every
+record, a forked copy of this process builds the index as a workspace without findings or
+signatures would have it (every count zero, every record unsigned) and hands over its node
+lines, rows and edges; the build then takes them as it takes an earlier index's unchanged nodes
+(build.Previous): a node whose counts or signature turn out otherwise is made again, so the
+index is byte-identical to one built here.
 
-The copy reads only memory it was forked with and the records' side files (ledgers, gate
-receipts, tracking); it writes nothing but its answer, into an anonymous memory file, and exits
-without the interpreter's teardown (its copy of this process's buffered output is never
-flushed). It runs only where fork and memory files exist (Linux), with two cores. Whatever goes
-wrong with it (it could not start, failed, died, or answered what it never writes) leaves the
-build to this process, as before; it is never waited on past the time this process would take.
+The copy starts with what it uses imported and every record loaded (it never asks the cache's
+database, whose connection a fork must not share), closes every descriptor it inherited but
+its answer's (a helper fed through a pipe sees the end of its input when this process closes
+it, whatever the copy does), reads the records' side files (ledgers, gate receipts, tracking),
+writes nothing but its answer, into an anonymous memory file, and exits without the
+interpreter's teardown (its copy of this process's buffered output is never flushed). It runs
+only where fork and memory files exist (Linux), with two cores, past LENT records. Whatever
+goes wrong with it (it could not start, failed, died, or answered what it never writes) leaves
+the build to this process, as before; it is never waited on past about the time this process
+would take to build, and is ended and reaped in every case.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import marshal
 import os
 import select
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -39,6 +44,7 @@ LENT = 1_000  # records below which a fork and its copied pages cost what the bu
 # ~0.25 s; the copy is done before the rules end, unless the machine is busy elsewhere).
 WAIT_PER_RECORD = 0.00005
 WAIT_AT_LEAST = 0.25
+MAX_FD = 2**31 - 1
 
 
 class Lend:
@@ -56,25 +62,38 @@ class Lend:
     def start(self, workspace: Workspace) -> None:
         if self._pid is not None or not self.possible() or len(workspace.records) < LENT:
             return
-        from strataml.read import build, query  # noqa: F401  (imported before the fork: the copy imports nothing)
+        if not all("loaded" in record.__dict__ for record in workspace.records):
+            return  # (the copy would load records: from the cache, through a connection it must not use)
+        # What the copy uses, imported here: an import there could wait forever on a lock
+        # another thread of this process held at the fork.
+        from strataml.read import build, query, saved  # noqa: F401
+
+        "".encode("utf-16-be")  # (the codec canonical JSON uses for ledgers, imported on first use)
 
         try:
             fd = os.memfd_create("strataml-nodes", os.MFD_CLOEXEC)
         except OSError:
             return
         try:
-            with warnings.catch_warnings():
-                # Python 3.12 warns of forking a process with threads (this one has the hashing's
-                # and git's): the copy takes no lock they could hold, imports nothing, and ends
-                # without the interpreter's teardown.
-                warnings.simplefilter("ignore", DeprecationWarning)
+            if sys.version_info < (3, 12):
                 pid = os.fork()
+            else:
+                with warnings.catch_warnings():
+                    # Python 3.12 warns of forking a process with threads (the hashing's): the copy
+                    # imports nothing, closes what it inherited, takes no lock they could hold,
+                    # and ends without the interpreter's teardown.
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    pid = os.fork()
         except OSError:
             os.close(fd)
             return
         if pid == 0:  # the copy
             code = 1
             try:
+                # Only its answer stays open: a pipe this process feeds a helper through (the
+                # hashing's), a socket a server listens on, a database: none is held past the fork.
+                os.closerange(3, fd)
+                os.closerange(fd + 1, MAX_FD)
                 _answer(fd, workspace)
                 code = 0
             except BaseException:  # (anything at all: the parent builds instead)
@@ -88,21 +107,23 @@ class Lend:
         pid, fd = self._pid, self._fd
         if pid is None or fd is None:
             return None
-        self._pid = self._fd = None
+        if self._workspace is not workspace:
+            self.stop()
+            return None
+        # (The copy stays this object's until it is reaped: interrupted meanwhile, stop() ends it.)
+        status = _ended(pid, WAIT_AT_LEAST + WAIT_PER_RECORD * len(workspace.records))
+        if status is None:
+            self.stop()  # (not waited on any longer: building here is as quick)
+            return None
+        self._pid = None
         try:
-            if self._workspace is not workspace:
-                _stop(pid)
-                return None
-            status = _ended(pid, WAIT_AT_LEAST + WAIT_PER_RECORD * len(workspace.records))
-            if status is None:
-                _stop(pid)  # (not waited on any longer: building here is as quick)
-                return None
             if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
                 return None
             return _previous(fd)
-        except (OSError, EOFError, ValueError, TypeError):
+        except (OSError, EOFError, ValueError, TypeError, MemoryError):
             return None
         finally:
+            self._fd = None
             os.close(fd)
 
     def stop(self) -> None:
