@@ -167,3 +167,64 @@ def test_interrupted_while_waiting_the_copy_is_still_ended(
     with pytest.raises(KeyboardInterrupt):
         saved.made(ws, use_cache=False)
     assert _children() <= before
+
+
+def test_with_sigchld_ignored_there_is_no_copy_and_the_build_stands(ws: Path) -> None:
+    """The kernel reaps the children of a process that ignores SIGCHLD (inherited through exec):
+    the copy's exit status would be lost, and its number free for another process."""
+    code = (
+        "import signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
+        "from strataml.read import lend, saved; lend.LENT = 0; lend.cores = lambda: 2\n"
+        "assert not lend.Lend.possible()\n"
+        "from strataml.cli.main import run\n"
+        "sys.exit(run(['-C', sys.argv[1], 'index']))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(ws)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (ws / ".strataml/index.json").read_text() == _plain(ws)
+
+
+def test_waiting_for_the_copy_with_many_descriptors_open(
+    ws: Path, lending: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """select() cannot watch a descriptor numbered 1,024 or more; a server holds that many."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1_300:
+        pytest.skip(f"at most {hard} descriptors here")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1_300), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1_100)]
+    try:
+        expected = _plain(ws)
+        monkeypatch.setattr(lend, "_lent", lambda workspace: time.sleep(30) or iter(()))
+        monkeypatch.setattr(lend, "WAIT_AT_LEAST", 0.2)
+        monkeypatch.setattr(lend, "WAIT_PER_RECORD", 0.0)
+        index, _, used = saved.made(ws, use_cache=False)
+        assert used is None and dumps(index) == expected
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_copy_closes_what_it_inherited_without_proc(tmp_path: Path) -> None:
+    """Where /proc does not list the descriptors, the range up to the soft limit is closed."""
+    code = (
+        "import os, sys\n"
+        "from strataml.read import lend\n"
+        "a, b, keep = (os.open(os.devnull, os.O_RDONLY) for _ in range(3))\n"
+        "def nothing(path):\n"
+        "    raise OSError('no /proc')\n"
+        "os.listdir = nothing\n"
+        "lend._close_inherited(keep)\n"
+        "def alive(fd):\n"
+        "    try:\n"
+        "        os.fstat(fd)\n"
+        "        return True\n"
+        "    except OSError:\n"
+        "        return False\n"
+        "print(alive(a), alive(b), alive(keep), alive(1))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "False", "True", "True"], done.stderr

@@ -23,9 +23,12 @@ would take to build, and is ended and reaped in every case.
 
 from __future__ import annotations
 
+import gc
 import marshal
 import os
+import resource
 import select
+import signal
 import sys
 import time
 import warnings
@@ -44,7 +47,7 @@ LENT = 1_000  # records below which a fork and its copied pages cost what the bu
 # ~0.25 s; the copy is done before the rules end, unless the machine is busy elsewhere).
 WAIT_PER_RECORD = 0.00005
 WAIT_AT_LEAST = 0.25
-MAX_FD = 2**31 - 1
+MAX_FD = 1 << 20  # the descriptors a copy closes reach this at most, where /proc does not list them
 
 
 class Lend:
@@ -57,7 +60,14 @@ class Lend:
 
     @staticmethod
     def possible() -> bool:
-        return hasattr(os, "fork") and hasattr(os, "memfd_create") and cores() >= 2
+        # With SIGCHLD ignored, the copy would be reaped by the kernel: its exit status lost, and
+        # its number free for another process when it is stopped.
+        return (
+            hasattr(os, "fork")
+            and hasattr(os, "memfd_create")
+            and cores() >= 2
+            and signal.getsignal(signal.SIGCHLD) is not signal.SIG_IGN
+        )
 
     def start(self, workspace: Workspace) -> None:
         if self._pid is not None or not self.possible() or len(workspace.records) < LENT:
@@ -90,10 +100,13 @@ class Lend:
         if pid == 0:  # the copy
             code = 1
             try:
+                # No collection: what it makes is not garbage before it exits, and a file object
+                # of this process's collected there would close a descriptor number the copy
+                # reuses for its own reads (a library caller may run with the collector on).
+                gc.disable()
                 # Only its answer stays open: a pipe this process feeds a helper through (the
                 # hashing's), a socket a server listens on, a database: none is held past the fork.
-                os.closerange(3, fd)
-                os.closerange(fd + 1, MAX_FD)
+                _close_inherited(fd)
                 _answer(fd, workspace)
                 code = 0
             except BaseException:  # (anything at all: the parent builds instead)
@@ -111,7 +124,10 @@ class Lend:
             self.stop()
             return None
         # (The copy stays this object's until it is reaped: interrupted meanwhile, stop() ends it.)
-        status = _ended(pid, WAIT_AT_LEAST + WAIT_PER_RECORD * len(workspace.records))
+        try:
+            status = _ended(pid, WAIT_AT_LEAST + WAIT_PER_RECORD * len(workspace.records))
+        except OSError:
+            status = None  # (reaped by someone else: its answer is not known to be whole)
         if status is None:
             self.stop()  # (not waited on any longer: building here is as quick)
             return None
@@ -147,7 +163,9 @@ def _ended(pid: int, timeout: float) -> int | None:
         ready = None
     if ready is not None:
         try:
-            select.select([ready], [], [], timeout)
+            poll = select.poll()  # (not select(): a process with 1,024 descriptors open has more)
+            poll.register(ready, select.POLLIN)
+            poll.poll(timeout * 1000)
         finally:
             os.close(ready)
     else:  # (no pidfd: looked at every millisecond)
@@ -161,9 +179,28 @@ def _ended(pid: int, timeout: float) -> int | None:
     return status if done else None
 
 
-def _stop(pid: int) -> None:
-    import signal
+def _close_inherited(keep: int) -> None:
+    """Close every descriptor above stderr but `keep`: those open, as /proc lists them (a range
+    to the limit is one call where the kernel has close_range, else one call per number: with a
+    limit of 2**31, minutes); the range to the soft limit where /proc is not there."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        limit = limit if 0 < limit <= MAX_FD else MAX_FD
+        os.closerange(3, keep)
+        os.closerange(keep + 1, limit)
+        return
+    for name in names:
+        number = int(name)
+        if number > 2 and number != keep:
+            try:
+                os.close(number)
+            except OSError:
+                pass  # (the listing's own descriptor, closed already)
 
+
+def _stop(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
