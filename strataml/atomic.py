@@ -238,6 +238,13 @@ def read_bytes(root: Path, rel: str | PurePosixPath, *, limit: int = MAX_READ) -
     return data
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """All of `data` written to the open descriptor `fd` (a write may take less than it is given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def read_upto(fd: int, limit: int) -> bytes | None:
     """The content of the open file `fd`, or None when it holds more than `limit` bytes.
 

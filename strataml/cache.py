@@ -38,6 +38,7 @@ BULK_AFTER = 256
 # length makes it allocate gigabytes before it fails), so a damaged value is never decoded.
 RECORDS = f"marshal {marshal.version} crc32, python {sys.version_info[0]}.{sys.version_info[1]}"
 Key = tuple[int, int, int, int]
+Issue = tuple[tuple[Any, ...], str]  # a schema violation: where in the document, and what
 
 
 def stat_key(st: Any) -> Key:
@@ -105,7 +106,7 @@ class Cache:
             problems = tuple((p.code, p.message, p.hint, p.line) for p in loaded.problems)
             self._new_records[rel] = (key, _sealed(marshal.dumps((loaded.data, problems))), None)
 
-    def schema_issues(self, rel: str, key: Key) -> list[tuple[list[Any], str]] | None:
+    def schema_issues(self, rel: str, key: Key) -> list[Issue] | None:
         hit = self._new_records.get(rel) or self._record(rel)
         if not hit or hit[0] != key or type(hit[2]) is not bytes:
             return None
@@ -114,16 +115,14 @@ class Cache:
             type(i) is tuple and len(i) == 2 and type(i[0]) is tuple and type(i[1]) is str for i in issues
         ):
             return None
-        return [(list(path), message) for path, message in issues]
+        return list(issues)
 
-    def put_schema_issues(self, rel: str, key: Key, issues: list[tuple[list[Any], str]]) -> None:
+    def put_schema_issues(self, rel: str, key: Key, issues: list[Issue]) -> None:
         if not self.enabled or _racy(key):
             return
         current = self._new_records.get(rel) or self._record(rel)
         loaded = current[1] if current and current[0] == key else b""  # empty: the document itself is not cached
-        verdict = (
-            _sealed(marshal.dumps(tuple((tuple(path), message) for path, message in issues))) if issues else _NO_ISSUES
-        )
+        verdict = _sealed(marshal.dumps(tuple(issues))) if issues else _NO_ISSUES
         self._new_records[rel] = (key, loaded, verdict)
 
     def report(self, key: str) -> tuple[list[Any], dict[str, int]] | None:

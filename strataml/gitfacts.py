@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from strataml import atomic
 from strataml.aside import Aside
 from strataml.errors import StrataError
 from strataml.rootdir import repo_top
@@ -202,19 +203,13 @@ def _through_memory(argv: list[str], stdin: bytes | None) -> tuple[int, bytes, b
         except OSError:
             return None
         if inp is not None and stdin is not None:
-            _write_all(inp, stdin)
+            atomic.write_all(inp, stdin)
             os.lseek(inp, 0, os.SEEK_SET)
         returncode = subprocess.run(argv, stdin=inp, stdout=out, stderr=err, check=False, env=_env()).returncode
         return returncode, _read_all(out), _read_all(err)
     finally:
         for fd in fds:
             os.close(fd)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _read_all(fd: int) -> bytes:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import sys
 
+from strataml import atomic
+
 
 class Helper:
     """A started helper: read its answer (whole, or as it comes), then stop() it, always."""
@@ -95,7 +97,7 @@ def start(script: str, data: bytes, name: str) -> Helper | None:
     except OSError:
         return None
     try:
-        _write_all(memory, data)
+        atomic.write_all(memory, data)
         os.lseek(memory, 0, os.SEEK_SET)
         started = _launch(script, [], memory)
     except OSError:
@@ -200,9 +202,3 @@ def _widen(fd: int) -> None:
             fcntl.fcntl(fd, size, PIPE_BYTES)
         except OSError:
             pass  # past /proc/sys/fs/pipe-max-size, or another system's limit: the default serves
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]

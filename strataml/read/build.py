@@ -447,6 +447,15 @@ def _unchanged(
 
 # One encoder: json.dumps with options builds a new one per call (~2 us each, 20,000 calls).
 _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+INDENT = "    "  # of each item of the index's lists, one a line
+
+
+def node_line(node: dict[str, Any]) -> str:
+    """A node's line as dumps() writes it (without the comma after it), as an earlier index's
+    lines are kept (Saved): what read.lend hands over."""
+    return INDENT + _ENCODER.encode(node)
+
+
 _UNSIGNED = tuple(
     f'"signature":{_ENCODER.encode(unsigned())}}}{comma}' for comma in ("", ",")
 )  # an unsigned node's line's end
@@ -490,7 +499,7 @@ def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
             for j, v in enumerate(value):
                 line = (v.line if type(v) is Saved else saved_line(v)) if key == "nodes" else None
                 if line is None:
-                    pieces += ("    ", one(v), ",\n" if j < last else "\n")
+                    pieces += (INDENT, one(v), ",\n" if j < last else "\n")
                 elif line.endswith(","):  # a line kept as it was read: no copy made of it
                     pieces += (line, "\n") if j < last else (line[:-1], "\n")
                 else:

@@ -35,6 +35,7 @@ import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from strataml import atomic
 from strataml.hashing import cores
 
 if TYPE_CHECKING:
@@ -208,35 +209,28 @@ def _stop(pid: int) -> None:
         pass
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 def _lent(workspace: Workspace) -> Iterator[Any]:
     """The parts of the answer, each let go before the next is made (100k runs: the copy's
     nodes, ~0.4 GB, before their lines are handed over): the node ids, their lines, the edges
     as (from, to, kind), the rows as (row id, list, row, its line), of the index `workspace` has
     with no findings and no signatures."""
     from strataml.doctor.finding import Report
-    from strataml.read.build import _ENCODER, build
+    from strataml.read.build import build, node_line
     from strataml.read.query import KIND_OF_LIST, Graph, tables
-    from strataml.read.saved import _ROW
+    from strataml.read.saved import row_line
 
     index = build(workspace, Report((), {}, False, {}))
     made = tables(Graph(index))
     nodes = index.pop("nodes")
     edges = [(e["from"], e["to"], e["kind"]) for e in index.pop("edges")]
     yield [node["id"] for node in nodes]
-    one = _ENCODER.encode
-    lines = ["    " + one(node) for node in nodes]
+    lines = [node_line(node) for node in nodes]
     del nodes, index
     yield lines
     del lines
     yield edges
     del edges
-    yield [(row["id"], what, row, _ROW(row)) for what in KIND_OF_LIST for row in made.pop(what)]
+    yield [(row["id"], what, row, row_line(row)) for what in KIND_OF_LIST for row in made.pop(what)]
 
 
 def _answer(fd: int, workspace: Workspace) -> None:
@@ -244,7 +238,7 @@ def _answer(fd: int, workspace: Workspace) -> None:
     for part in _lent(workspace):
         blob = marshal.dumps(part)
         del part
-        _write_all(fd, len(blob).to_bytes(8, "little") + blob)
+        atomic.write_all(fd, len(blob).to_bytes(8, "little") + blob)
 
 
 def _parts(fd: int, count: int) -> Iterator[Any]:

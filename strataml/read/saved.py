@@ -624,6 +624,11 @@ def _written(root: Path, proof: tuple[dict[str, Any], bytes, bytes] | None) -> d
 _ROW = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 
+def row_line(row: dict[str, Any]) -> str:
+    """A row's line in index.rows as rows_text() writes it (without the comma after it)."""
+    return _ROW(row)
+
+
 def rows_text(rows: dict[str, Any], previous: Previous | None = None) -> str:
     """index.rows: JSON with sorted keys, each row of a list on a line of its own, so that a
     rebuild writes an unchanged row as the line it was read from (`previous`'s rows)."""
@@ -651,7 +656,7 @@ def rows_text(rows: dict[str, Any], previous: Previous | None = None) -> str:
                     pieces.append(",\n")
                 kept = saved.get(row["id"])
                 line = lines.get(row["id"]) if kept is not None and kept[1] is row else None
-                pieces.append(line if line is not None else _ROW(row))
+                pieces.append(line if line is not None else row_line(row))
         pieces.append("\n]")
     pieces.append("}")
     return "".join(pieces)
