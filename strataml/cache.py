@@ -18,6 +18,7 @@ import sqlite3
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,9 @@ BULK_AFTER = 256
 RECORDS = f"marshal {marshal.version} crc32, python {sys.version_info[0]}.{sys.version_info[1]}"
 Key = tuple[int, int, int, int]
 Issue = tuple[tuple[Any, ...], str]  # a schema violation: where in the document, and what
+# A process that ever opened an SQLite connection may not let a forked copy of itself open one:
+# SQLite keeps per-process state about the files it has open (their locks) that a fork copies.
+_connected = False
 
 
 def stat_key(st: Any) -> Key:
@@ -58,7 +62,11 @@ class Cache:
         self.enabled = enabled
         self._db: sqlite3.Connection | None = None  # open for lookups while the cache is valid
         self._new_hashes: dict[str, tuple[Key, str]] = {}
-        self._new_records: dict[str, tuple[Key, bytes, bytes | None]] = {}
+        # A load put in this run stays a Loaded until written (its encoding is the writer's work:
+        # read.lend hands it to a forked copy that holds the very same loads).
+        self._new_records: dict[str, tuple[Key, Loaded | bytes, bytes | None]] = {}
+        # Asked by save() first: True when another process writes what this one learned (read.lend).
+        self.handoff: Callable[[], bool] | None = None
         self._report: tuple[str, str] | None = None
         self._new_report: tuple[str, str] | None = None
         self._asked: dict[str, int] = {}
@@ -85,6 +93,8 @@ class Cache:
         None when it is not cached, or its row is not what put_loaded() writes (a damaged cache
         is a miss, never an error)."""
         blob = self._loaded_blob(rel, key)
+        if isinstance(blob, Loaded):  # put in this run
+            return Loaded(blob.data, blob.problems, {}, source)
         doc = _unmarshal(blob) if blob is not None else None
         if type(doc) is not tuple or len(doc) != 2 or type(doc[1]) is not tuple:
             return None
@@ -97,19 +107,24 @@ class Cache:
         """Whether loaded() has `rel` at `key` (asked without decoding it)."""
         return self._loaded_blob(rel, key) is not None
 
-    def _loaded_blob(self, rel: str, key: Key) -> bytes | None:
+    def _loaded_blob(self, rel: str, key: Key) -> Loaded | bytes | None:
         hit = self._new_records.get(rel) or self._record(rel)
-        return hit[1] if hit and hit[0] == key and hit[1] and type(hit[1]) is bytes else None
+        if not hit or hit[0] != key or not hit[1]:
+            return None
+        return hit[1] if type(hit[1]) is bytes or type(hit[1]) is Loaded else None
 
-    def put_loaded(self, rel: str, key: Key, loaded: Loaded) -> None:
+    def put_loaded(self, rel: str, key: Key, loaded: Loaded, valid: bool = False) -> None:
+        """Remember `loaded`; `valid`: its document is known to pass its schema (strataml.preload's
+        compiled check passed this very document), which is then its remembered verdict too."""
         if self.enabled and not _racy(key):
-            problems = tuple((p.code, p.message, p.hint, p.line) for p in loaded.problems)
-            self._new_records[rel] = (key, _sealed(marshal.dumps((loaded.data, problems))), None)
+            self._new_records[rel] = (key, loaded, _NO_ISSUES if valid else None)
 
     def schema_issues(self, rel: str, key: Key) -> list[Issue] | None:
         hit = self._new_records.get(rel) or self._record(rel)
         if not hit or hit[0] != key or type(hit[2]) is not bytes:
             return None
+        if hit[2] == _NO_ISSUES:  # (most records: nothing to decode)
+            return []
         issues = _unmarshal(hit[2])
         if type(issues) is not tuple or not all(
             type(i) is tuple and len(i) == 2 and type(i[0]) is tuple and type(i[1]) is str for i in issues
@@ -154,6 +169,8 @@ class Cache:
             raise atomic.UnsafePath(exc.message, hint, exc.where, exc.what) from None
 
     def _connect(self, wal: bool = True) -> sqlite3.Connection:
+        global _connected
+        _connected = True
         db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
         if wal:
             db.execute("PRAGMA journal_mode=WAL")
@@ -221,8 +238,50 @@ class Cache:
             except OSError:
                 pass
 
+    # -- another process writes (read.lend) --------------------------------------------
+
+    def forkable(self) -> bool:
+        """Whether a forked copy of this process may write this cache: it is on, and no SQLite
+        connection was ever opened here (see _connected)."""
+        return self.enabled and not _connected
+
+    def held(self) -> dict[str, tuple[Key, Loaded]]:
+        """The loads put and not yet written, with their keys: what a copy forked now holds."""
+        return {rel: (v[0], v[1]) for rel, v in self._new_records.items() if type(v[1]) is Loaded}
+
+    def unsaved(self, held: dict[str, tuple[Key, Loaded]]) -> bytes:
+        """What save() would write, as marshal, for a forked copy that holds `held` (held() when
+        it forked): those loads are named, not encoded."""
+        records = []
+        for rel, (key, value, verdict) in self._new_records.items():
+            kept = held.get(rel)
+            same = kept is not None and kept[1] is value and kept[0] == key
+            records.append((rel, key, None if same else _stored(value), verdict))
+        return marshal.dumps((records, self._new_hashes, self._new_report))
+
+    def adopt(self, blob: bytes, held: dict[str, tuple[Key, Loaded]]) -> bool:
+        """Take unsaved() as what save() writes, the loads it names from `held`; False (nothing
+        taken) when it names one `held` does not have at that key."""
+        records, hashes, report = marshal.loads(blob)
+        new = {}
+        for rel, key, value, verdict in records:
+            if value is None:
+                kept = held.get(rel)
+                if kept is None or kept[0] != key:
+                    return False
+                value = kept[1]
+            new[rel] = (key, value, verdict)
+        self._new_records, self._new_hashes, self._new_report = new, hashes, report
+        return True
+
+    def forget(self) -> None:
+        """Let go of what this run learned and did not write (another process writes it)."""
+        self._new_hashes, self._new_records, self._new_report = {}, {}, None
+
     def save(self) -> None:
-        """Write what this run learned in one transaction; give up quietly if that fails."""
+        """Write what this run learned in one transaction; give up quietly if that fails. The
+        folder is made and checked here, then `handoff` (if any) is asked to have another
+        process write the rest; what it does not take is written here."""
         self.close()
         if not self.enabled or not (self._new_hashes or self._new_records or self._new_report):
             return
@@ -230,6 +289,9 @@ class Cache:
             with atomic.folder(self.root, FOLDER):
                 pass  # made (0o777, umask applied) one folder at a time, never through a symlink
             self._confined()
+            handoff, self.handoff = self.handoff, None
+            if handoff is not None and handoff():
+                return
             # A first fill goes through a rollback journal, which a new file's pages do not need,
             # then turns WAL: in WAL its 10k records were written twice (the log, then the
             # checkpoint at commit), 0.08-0.20 s against 0.05-0.08 s.
@@ -251,13 +313,15 @@ class Cache:
                 if self._new_report:
                     db.execute("DELETE FROM report")
                     db.execute("INSERT INTO report VALUES (?, ?)", self._new_report)
+                # Rows made as they are written: a load is encoded here, and let go once written
+                # (100k runs: ~60 MB of encoded loads never held at once).
                 db.executemany(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                    [(p, *k, sha) for p, (k, sha) in self._new_hashes.items() if _storable(p)],
+                    ((p, *k, sha) for p, (k, sha) in self._new_hashes.items() if _storable(p)),
                 )
                 db.executemany(
                     "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(p, *k, loaded, issues) for p, (k, loaded, issues) in self._new_records.items() if _storable(p)],
+                    ((p, *k, _stored(v), issues) for p, (k, v, issues) in self._new_records.items() if _storable(p)),
                 )
                 db.execute("COMMIT")
                 if new:
@@ -277,6 +341,14 @@ class Cache:
 def _meta() -> dict[str, str]:
     """What the cache's meta table holds: this tool's identity, and how records are stored."""
     return {**identity(), "records": RECORDS}
+
+
+def _stored(value: Loaded | bytes) -> bytes:
+    """A records row's `loaded` value: a load encoded as loaded() decodes it (b"": not cached)."""
+    if type(value) is not Loaded:
+        return value  # type: ignore[return-value]
+    problems = tuple((p.code, p.message, p.hint, p.line) for p in value.problems) if value.problems else ()
+    return _sealed(marshal.dumps((value.data, problems)))
 
 
 def _sealed(payload: bytes) -> bytes:

@@ -350,26 +350,30 @@ class _Reader:
 
     def __call__(self, rel: str) -> Loaded:
         path = self.fspath(rel)
-        key = None
-        if self.cache is not None:
-            from strataml.cache import stat_key
-
-            entry = self.entries.get(rel)
-            if entry is not None:
-                key = stat_key(entry) if entry.kind == "file" else None
-            else:  # outside the walk: the config, a record found on demand
-                try:
-                    st = os.lstat(path)
-                    key = stat_key(st) if stat.S_ISREG(st.st_mode) else None
-                except OSError:
-                    pass
-        if key is None or self.cache is None:
+        cache = self.cache
+        if cache is None:
             return self._load(rel, path)
-        cached = self.cache.loaded(rel, key, path)
+        from strataml.cache import stat_key
+
+        key = None
+        entry = self.entries.get(rel)
+        if entry is not None:
+            key = stat_key(entry) if entry.kind == "file" else None
+        else:  # outside the walk: the config, a record found on demand
+            try:
+                st = os.lstat(path)
+                key = stat_key(st) if stat.S_ISREG(st.st_mode) else None
+            except OSError:
+                pass
+        if key is None:
+            return self._load(rel, path)
+        cached = cache.loaded(rel, key, path)
         if cached is not None:
             return cached
         loaded = self._load(rel, path)
-        self.cache.put_loaded(rel, key, loaded)
+        # A document strataml.preload found valid is remembered with its verdict (no second put).
+        judged = self.valid.get(rel) if self.valid else None
+        cache.put_loaded(rel, key, loaded, valid=judged is not None and judged[1] is loaded.data)
         return loaded
 
     def _load(self, rel: str, path: str) -> Loaded:

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, edit_yaml
+from conftest import ROOT, age, edit_yaml
 from strataml.read import build, lend, saved
 from strataml.read.build import dumps
 from strataml.read.query import Graph, tables
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or not hasattr(os, "memfd_create"), reason="no fork or memfd here")
+pytestmark = pytest.mark.skipif(
+    not hasattr(os, "fork") or not hasattr(os, "memfd_create"), reason="no fork or memfd here"
+)
 
 RUN_META = "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml"
 
@@ -35,6 +37,16 @@ def _children() -> set[int]:
         text = (task / "children").read_text() if (task / "children").exists() else ""
         out |= {int(pid) for pid in text.split()}
     return out
+
+
+def _misbehave(copy: str) -> None:
+    """In the copy: what it does wrong, as the test asks (else nothing)."""
+    if copy == "raises":
+        raise RuntimeError("boom")
+    if copy == "killed":
+        os.kill(os.getpid(), 9)
+    if copy == "hangs":
+        time.sleep(60)
 
 
 def _plain(ws: Path) -> str:
@@ -66,12 +78,7 @@ def test_whatever_the_copy_does_the_index_is_the_same(
     expected = _plain(ws)
 
     def broken(workspace):  # type: ignore[no-untyped-def]
-        if copy == "raises":
-            raise RuntimeError("boom")
-        if copy == "killed":
-            os.kill(os.getpid(), 9)
-        if copy == "hangs":
-            time.sleep(60)
+        _misbehave(copy)
         return ("not", "what", "it", "writes")
 
     monkeypatch.setattr(lend, "_lent", broken)
@@ -122,9 +129,7 @@ def test_the_copy_never_writes_what_this_process_had_not_written_yet(ws: Path) -
         "sys.stderr.write('said before the build\\n')\n"
         "sys.exit(run(['-C', sys.argv[1], 'index']))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(ws)], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([sys.executable, "-c", code, str(ws)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("buffered before the build") == 1
     assert done.stderr.count("said before the build") == 1
@@ -160,10 +165,10 @@ def test_interrupted_while_waiting_the_copy_is_still_ended(
 ) -> None:
     before = _children()
 
-    def interrupted(pid: int, timeout: float) -> int | None:
+    def interrupted(fd: int, timeout: float) -> bool:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(lend, "_ended", interrupted)
+    monkeypatch.setattr(lend, "_readable", interrupted)
     with pytest.raises(KeyboardInterrupt):
         saved.made(ws, use_cache=False)
     assert _children() <= before
@@ -217,7 +222,7 @@ def test_the_copy_closes_what_it_inherited_without_proc(tmp_path: Path) -> None:
         "def nothing(path):\n"
         "    raise OSError('no /proc')\n"
         "os.listdir = nothing\n"
-        "lend._close_inherited(keep)\n"
+        "lend._close_inherited({keep})\n"
         "def alive(fd):\n"
         "    try:\n"
         "        os.fstat(fd)\n"
@@ -228,3 +233,163 @@ def test_the_copy_closes_what_it_inherited_without_proc(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["False", "False", "True", "True"], done.stderr
+
+
+# -- the cache, written by the copy ---------------------------------------------------------------
+
+
+def _cache_rows(ws: Path) -> dict[str, object]:
+    """What the workspace's cache holds, each records row's values decoded."""
+    import marshal
+    import sqlite3
+
+    db = sqlite3.connect(ws / ".strataml/cache/strataml.sqlite")
+    try:
+        records = {
+            row[0]: (row[1:5], marshal.loads(row[5][4:]) if row[5] else row[5], marshal.loads(row[6][4:]))
+            for row in db.execute("SELECT * FROM records")
+        }
+        return {
+            "records": records,
+            "files": sorted(db.execute("SELECT * FROM files")),
+            "report": db.execute("SELECT * FROM report").fetchall(),
+            "meta": sorted(db.execute("SELECT * FROM meta")),
+            "journal": db.execute("PRAGMA journal_mode").fetchone(),
+        }
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def fresh(monkeypatch: pytest.MonkeyPatch, lending: None) -> list[str]:
+    """This process as if it had never opened an SQLite connection (the tests' other caches are
+    other files); the connections it opens from now on, listed."""
+    import sqlite3
+
+    from strataml import cache
+
+    monkeypatch.setattr(cache, "_connected", False)
+    opened: list[str] = []
+    connect = sqlite3.connect
+
+    def listed(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(str(path))
+        return connect(path, *args, **kwargs)
+
+    monkeypatch.setattr(cache.sqlite3, "connect", listed)
+    return opened
+
+
+def _plain_cache(ws: Path) -> dict[str, object]:
+    """The cache a build here writes (then removed, and this process as if it had not written it:
+    its connection is closed, and the file gone)."""
+    import shutil
+
+    from strataml import cache
+
+    shutil.rmtree(ws / ".strataml", ignore_errors=True)
+    saved.made(ws, lend=False)
+    rows = _cache_rows(ws)
+    shutil.rmtree(ws / ".strataml")
+    cache._connected = False  # (the fixture `fresh` puts it back)
+    return rows
+
+
+def test_the_copy_writes_the_cache_a_build_here_writes(ws: Path, fresh: list[str]) -> None:
+    """With findings and without; nothing is written to it by this process."""
+    edit_yaml(ws / RUN_META, lambda d: d.update(status="sideways"))  # a schema verdict with issues
+    age(ws)  # (a file changed in the last two seconds is not cached)
+    expected = _plain_cache(ws)
+    assert any(issues for _key, _load, issues in expected["records"].values())  # type: ignore[attr-defined]
+    del fresh[:]
+    index, _, used = saved.made(ws)
+    assert used is not None and used.lent
+    assert fresh == []  # this process never opened the cache: the copy wrote it
+    assert _cache_rows(ws) == expected
+    assert dumps(index, used) == _plain(ws)
+
+
+@pytest.mark.parametrize("copy", ["raises", "killed", "hangs", "refuses"])
+def test_whatever_the_copy_does_with_the_cache_it_is_written(
+    ws: Path, fresh: list[str], monkeypatch: pytest.MonkeyPatch, copy: str
+) -> None:
+    expected = _plain_cache(ws)
+    written = lend._cache_written
+
+    def broken(cache, go, unsaved):  # type: ignore[no-untyped-def]
+        _misbehave(copy)
+        cache._new_records.clear()  # (what it holds is not what the parent named)
+        return written(cache, go, unsaved)
+
+    monkeypatch.setattr(lend, "_cache_written", broken)
+    monkeypatch.setattr(lend, "WRITE_AT_LEAST", 0.5)
+    monkeypatch.setattr(lend, "WRITE_PER_RECORD", 0.0)
+    before = _children()
+    start = time.monotonic()
+    _, _, used = saved.made(ws)
+    assert time.monotonic() - start < 20  # a copy that hangs is not waited on
+    assert used is not None and used.lent  # (its nodes were taken)
+    assert _children() <= before
+    assert fresh  # written here
+    assert _cache_rows(ws) == expected
+
+
+def test_once_this_process_opened_sqlite_it_writes_the_cache_itself(
+    ws: Path, fresh: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strataml import cache
+
+    expected = _plain_cache(ws)
+    monkeypatch.setattr(cache, "_connected", True)
+    del fresh[:]
+    _, _, used = saved.made(ws)
+    assert used is not None and used.lent and fresh
+    assert _cache_rows(ws) == expected
+
+
+def test_a_build_that_fails_after_the_handoff_ends_the_copy(
+    ws: Path, fresh: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted (or failing) once the copy has the cache: it is ended and reaped; the cache
+    is whole or not there, never half-written."""
+    from strataml.cache import Cache
+
+    before = _children()
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(saved, "build", failing, raising=False)
+    monkeypatch.setattr(build, "build", failing)
+    with pytest.raises(KeyboardInterrupt):
+        saved.made(ws)
+    assert _children() <= before
+    cache = Cache(ws)
+    assert cache.discarded is None
+    cache.close()
+
+
+def test_a_copy_takes_only_the_loads_it_holds(tmp_path: Path) -> None:
+    """What the parent hands over names the loads the copy holds from the fork; a name it does
+    not hold (or holds at another key) makes it write nothing rather than a guess."""
+    from strataml.cache import Cache
+    from strataml.loading import Loaded
+
+    parent = Cache(tmp_path)
+    one, two, three = Loaded({"a": 1}), Loaded({"b": 2}), Loaded({"c": 3})
+    parent.put_loaded("runs/a/run.yaml", (1, 2, 3, 4), one)
+    parent.put_loaded("runs/b/run.yaml", (5, 6, 7, 8), two)
+    held = parent.held()
+    assert held == {"runs/a/run.yaml": ((1, 2, 3, 4), one), "runs/b/run.yaml": ((5, 6, 7, 8), two)}
+    parent.put_schema_issues("runs/a/run.yaml", (1, 2, 3, 4), [])
+    parent.put_loaded("runs/c/run.yaml", (1, 1, 1, 1), three)  # put after the fork: handed over encoded
+    parent.put_sha256("runs/a/f.csv", (9, 9, 9, 9), "0" * 64)
+    blob = parent.unsaved(held)
+    copy = Cache(tmp_path)
+    assert not copy.adopt(blob, {"runs/a/run.yaml": ((1, 2, 3, 4), one)})  # it does not hold runs/b
+    assert not copy.adopt(blob, {**held, "runs/b/run.yaml": ((5, 6, 7, 9), two)})  # held at another key
+    assert copy.adopt(blob, held)
+    assert copy.loaded("runs/b/run.yaml", (5, 6, 7, 8), "x").data == {"b": 2}  # type: ignore[union-attr]
+    assert copy.loaded("runs/c/run.yaml", (1, 1, 1, 1), "x").data == {"c": 3}  # type: ignore[union-attr]
+    assert copy.schema_issues("runs/a/run.yaml", (1, 2, 3, 4)) == []
+    assert copy.sha256("runs/a/f.csv", (9, 9, 9, 9)) == "0" * 64

@@ -326,7 +326,8 @@ def check(
 
     `scope`: refs of the only records to check (as --since chooses them, but given).
     `ledgers`: the lifecycle ledgers to check (default: all, or with a scope those --since changed).
-    `ready`: called with the workspace once the layout rule has loaded every record in scope.
+    `ready`: called with the workspace in a full run once every record is loaded, before the rules
+    (read.lend forks then: the rules' first pass over the records pays for the pages it copies).
     """
     from strataml.doctor.rules import CHECKS
 
@@ -340,9 +341,11 @@ def check(
     known = registry()
     raw: list[Finding] = []
     repeats = Repeats()  # its last "rule" counts the findings it held back
+    if ready is not None and ctx.scope is None:
+        for record in workspace.records:
+            record.loaded  # noqa: B018  (as the layout rule would: every record in a full run)
+        ready(workspace)
     for rule in (*CHECKS, repeats.rest):
-        if rule is CHECKS[1] and ready is not None:
-            ready(workspace)
         if rule is CHECKS[1] and (ctx.scope is not None or len(workspace.entries) <= AHEAD_ENTRIES):
             # The layout rule has loaded every record in scope: what git is asked is known, and
             # git works on the core the loading no longer needs (cold doctor on 10k records: -3%).
@@ -451,8 +454,7 @@ def doctor(
     `again`: when the last run's findings cannot be reused whole, a caller that knows what changed
     since an earlier run may answer from it (doctor.incremental); None from it means a full run.
     `stream`: the records the caller's walk (`entries`) began loading (preload.stream_for()).
-    `ready`: called with the workspace once a full run has loaded every record (after the layout
-    rule, which loads them, before the others).
+    `ready`: called with the workspace once a full run has loaded every record, before the rules.
 
     With the cache, a run whose every input is unchanged since the last one (each walked
     file's stat, the config, git's index and HEAD, the options) reuses that run's findings
@@ -569,7 +571,7 @@ def _checked(
 ) -> tuple[list[Finding], dict[str, int], Context]:
     """Load the walked workspace (unless given) and run every rule, hashing big files in the
     background meanwhile; `stream`: the records the walk began loading (preload.Stream);
-    `ready`: called with the workspace when a full run's layout rule has loaded every record."""
+    `ready`: called with the workspace when a full run has loaded every record, before the rules."""
     from strataml.workspace import load
 
     early = _hash_early(root, entries, cache, progress)

@@ -1,24 +1,35 @@
-"""The nodes of a cold build made on the second core while the doctor's rules run on this one.
+"""The nodes of a cold build made on the second core while the doctor's rules run on this one,
+and the cache it fills written there while the index is saved here.
 
 A build from nothing (no saved index to keep nodes from) makes every node after the doctor: on
 10k runs ~0.12 s, their JSON ~0.10 s and their rows ~0.05 s, on one core, while during the
-rules (~0.35 s) the other core is idle but for git. Once the layout rule has loaded every
-record, a forked copy of this process builds the index as a workspace without findings or
+rules (~0.35 s) the other core is idle but for git. Once every record is loaded, before the
+rules, a forked copy of this process builds the index as a workspace without findings or
 signatures would have it (every count zero, every record unsigned) and hands over its node
 lines, rows and edges; the build then takes them as it takes an earlier index's unchanged nodes
 (build.Previous): a node whose counts or signature turn out otherwise is made again, so the
 index is byte-identical to one built here.
 
+The cache: a first fill encodes every load and writes 20,000 rows (~0.1 s on 10k runs), work
+that holds up nothing but the process's end. Where this process never opened an SQLite
+connection (Cache.forkable: SQLite's per-process state about open files must not be forked),
+the copy also writes it. At the end of the rules this process makes and checks the cache's
+folder, as a save does, and hands over what it learned (hashes, schema verdicts, the report)
+through a second memory file, naming the loads the copy holds from the fork rather than
+encoding them; the copy writes the cache with them while this process saves the index, and
+settle() waits for it. Should the copy not write it (it failed, died, or took far longer than
+writing takes), this process writes it from that same memory file.
+
 The copy starts with what it uses imported and every record loaded (it never asks the cache's
 database, whose connection a fork must not share), closes every descriptor it inherited but
-its answer's (a helper fed through a pipe sees the end of its input when this process closes
-it, whatever the copy does), reads the records' side files (ledgers, gate receipts, tracking),
-writes nothing but its answer, into an anonymous memory file, and exits without the
-interpreter's teardown (its copy of this process's buffered output is never flushed). It runs
-only where fork and memory files exist (Linux), with two cores, past LENT records. Whatever
-goes wrong with it (it could not start, failed, died, or answered what it never writes) leaves
-the build to this process, as before; it is never waited on past about the time this process
-would take to build, and is ended and reaped in every case.
+its own (a helper fed through a pipe sees the end of its input when this process closes it,
+whatever the copy does), reads the records' side files (ledgers, gate receipts, tracking),
+writes its answer into an anonymous memory file and the cache by the cache's own rules, and
+exits without the interpreter's teardown (its copy of this process's buffered output is never
+flushed). It runs only where fork and memory files exist (Linux), with two cores, past LENT
+records. Whatever goes wrong with it (it could not start, failed, died, or answered what it
+never writes) leaves the work to this process, as before; it is never waited on past about the
+time this process would take to do it, and is ended and reaped in every case.
 """
 
 from __future__ import annotations
@@ -39,6 +50,8 @@ from strataml import atomic
 from strataml.hashing import cores
 
 if TYPE_CHECKING:
+    from strataml.cache import Cache, Key
+    from strataml.loading import Loaded
     from strataml.read.build import Previous
     from strataml.workspace import Workspace
 
@@ -48,16 +61,29 @@ LENT = 1_000  # records below which a fork and its copied pages cost what the bu
 # ~0.25 s; the copy is done before the rules end, unless the machine is busy elsewhere).
 WAIT_PER_RECORD = 0.00005
 WAIT_AT_LEAST = 0.25
+# How long settle() waits for the copy to write the cache: a generous bound on writing it (10k
+# records ~0.08 s); past it, the copy is ended and the cache written here.
+WRITE_PER_RECORD = 0.0002
+WRITE_AT_LEAST = 2.0
 MAX_FD = 1 << 20  # the descriptors a copy closes reach this at most, where /proc does not list them
 
 
 class Lend:
-    """One forked build: start() once the records are loaded, take() after the rules."""
+    """One forked build: start() once the records are loaded, take() after the rules, then
+    settle() (the cache written) or stop() (the copy ended, nothing more wanted)."""
 
     def __init__(self) -> None:
         self._pid: int | None = None
         self._fd: int | None = None
         self._workspace: Workspace | None = None
+        self._told: int | None = None  # the copy writes a byte here once its answer is whole
+        # The cache: what this process learned goes to the copy in `_unsaved`, a byte on `_go`
+        # then says so (closed without one: nothing to write); the copy writes it.
+        self._cache: Cache | None = None
+        self._held: dict[str, tuple[Key, Loaded]] = {}
+        self._unsaved: int | None = None
+        self._go: int | None = None
+        self._handed = False
 
     @staticmethod
     def possible() -> bool:
@@ -77,15 +103,28 @@ class Lend:
             return  # (the copy would load records: from the cache, through a connection it must not use)
         # What the copy uses, imported here: an import there could wait forever on a lock
         # another thread of this process held at the fork.
+        from strataml.identity import identity
         from strataml.read import build, query, saved  # noqa: F401
 
         "".encode("utf-16-be")  # (the codec canonical JSON uses for ledgers, imported on first use)
-
+        reader = workspace.reader
+        cache = reader.cache if reader is not None else None
+        if cache is not None and not cache.forkable():
+            cache = None
+        if cache is not None:
+            identity()  # (what the cache's meta table holds: its first call imports the schemas)
+        opened: list[int] = []
+        unsaved = go_r = go_w = -1
         try:
             fd = os.memfd_create("strataml-nodes", os.MFD_CLOEXEC)
-        except OSError:
-            return
-        try:
+            opened.append(fd)
+            told_r, told_w = os.pipe()
+            opened += (told_r, told_w)
+            if cache is not None:
+                unsaved = os.memfd_create("strataml-cache", os.MFD_CLOEXEC)
+                opened.append(unsaved)
+                go_r, go_w = os.pipe()
+                opened += (go_r, go_w)
             if sys.version_info < (3, 12):
                 pid = os.fork()
             else:
@@ -96,7 +135,8 @@ class Lend:
                     warnings.simplefilter("ignore", DeprecationWarning)
                     pid = os.fork()
         except OSError:
-            os.close(fd)
+            for number in opened:
+                os.close(number)
             return
         if pid == 0:  # the copy
             code = 1
@@ -105,52 +145,138 @@ class Lend:
                 # of this process's collected there would close a descriptor number the copy
                 # reuses for its own reads (a library caller may run with the collector on).
                 gc.disable()
-                # Only its answer stays open: a pipe this process feeds a helper through (the
+                # Only its own ends stay open: a pipe this process feeds a helper through (the
                 # hashing's), a socket a server listens on, a database: none is held past the fork.
-                _close_inherited(fd)
+                _close_inherited({fd, told_w} | ({unsaved, go_r} if cache is not None else set()))
                 _answer(fd, workspace)
-                code = 0
-            except BaseException:  # (anything at all: the parent builds instead)
+                atomic.write_all(told_w, b"1")
+                code = 0 if cache is None or _cache_written(cache, go_r, unsaved) else 2
+            except BaseException:  # (anything at all: the parent builds, or writes the cache, instead)
                 pass
             os._exit(code)
-        self._pid, self._fd, self._workspace = pid, fd, workspace
+        os.close(told_w)
+        self._pid, self._fd, self._told, self._workspace = pid, fd, told_r, workspace
+        if cache is not None:
+            os.close(go_r)
+            self._cache, self._unsaved, self._go = cache, unsaved, go_w
+            self._held = cache.held()
+            cache.handoff = self._hand_over
+
+    def _hand_over(self) -> bool:
+        """The cache's handoff: what this process learned, to the copy to write (False: write it here)."""
+        if self._pid is None or self._cache is None or self._unsaved is None or self._go is None:
+            return False
+        try:
+            blob = self._cache.unsaved(self._held)
+            atomic.write_all(self._unsaved, len(blob).to_bytes(8, "little") + blob)
+            del blob
+            os.write(self._go, b"1")  # (a copy that has ended: EPIPE, SIGPIPE being ignored)
+        except (OSError, ValueError):
+            return False
+        # Let go of here (100k runs: ~50 MB at this process's peak, the index's save); should
+        # the copy not write it, settle() takes it back from the memory file.
+        self._cache.forget()
+        self._handed = True
+        return True
 
     def take(self, workspace: Workspace) -> Previous | None:
         """What the copy built, as an earlier index to keep nodes from; None when it built for
         another workspace object, did not finish well, or answered something it never writes."""
-        pid, fd = self._pid, self._fd
-        if pid is None or fd is None:
+        pid, fd, told = self._pid, self._fd, self._told
+        if pid is None or fd is None or told is None:
             return None
         if self._workspace is not workspace:
             self.stop()
             return None
         # (The copy stays this object's until it is reaped: interrupted meanwhile, stop() ends it.)
-        try:
-            status = _ended(pid, WAIT_AT_LEAST + WAIT_PER_RECORD * len(workspace.records))
-        except OSError:
-            status = None  # (reaped by someone else: its answer is not known to be whole)
-        if status is None:
+        if not _readable(told, WAIT_AT_LEAST + WAIT_PER_RECORD * len(workspace.records)):
             self.stop()  # (not waited on any longer: building here is as quick)
             return None
-        self._pid = None
         try:
-            if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-                return None
-            return _previous(fd)
+            whole = os.read(told, 1) == b"1"  # (nothing: it ended without answering)
+        except OSError:
+            whole = False
+        self._fd = None
+        try:
+            return _previous(fd) if whole else None
         except (OSError, EOFError, ValueError, TypeError, MemoryError):
             return None
         finally:
-            self._fd = None
             os.close(fd)
+
+    def settle(self) -> None:
+        """The copy has written the cache it was handed (waited for up to about what writing it
+        takes), or ended otherwise, and is reaped; what it did not write is written here."""
+        pid = self._pid
+        written = False
+        if self._go is not None:
+            os.close(self._go)  # (nothing handed over: the copy sees the end and exits)
+            self._go = None
+        if pid is not None:
+            records = len(self._workspace.records) if self._workspace is not None else 0
+            try:
+                status = _ended(pid, WRITE_AT_LEAST + WRITE_PER_RECORD * records if self._handed else WAIT_AT_LEAST)
+            except OSError:
+                status = None  # (reaped by someone else: whether it wrote is not known)
+            if status is None:
+                _stop(pid)
+            self._pid = None
+            written = status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        cache, handed, held, unsaved = self._cache, self._handed, self._held, self._unsaved
+        self._unsaved = None
+        try:
+            self.stop()
+            if handed and not written and cache is not None and unsaved is not None:
+                blob = _part(unsaved)
+                if cache.adopt(blob, held):
+                    del blob
+                    cache.save()  # (its handoff is spent: written here, as without a copy)
+        finally:
+            if unsaved is not None:
+                os.close(unsaved)
 
     def stop(self) -> None:
         """No answer wanted (the run ended otherwise): the copy is stopped and reaped."""
         if self._pid is not None:
             _stop(self._pid)
             self._pid = None
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        for name in ("_fd", "_told", "_go", "_unsaved"):
+            number = getattr(self, name)
+            if number is not None:
+                os.close(number)
+                setattr(self, name, None)
+        if self._cache is not None and self._cache.handoff == self._hand_over:
+            self._cache.handoff = None
+        self._cache, self._held, self._handed = None, {}, False
+
+
+def _cache_written(cache: Cache, go: int, unsaved: int) -> bool:
+    """In the copy: wait for what the parent learned (or the end of `go`: nothing to write), then
+    write it to the cache with the loads this copy holds; False when it was not what it hands over."""
+    if os.read(go, 1) != b"1":
+        return True
+    blob = _part(unsaved)
+    if not cache.adopt(blob, cache.held()):
+        return False
+    del blob
+    cache.save()
+    return True
+
+
+def _part(fd: int) -> bytes:
+    """What _hand_over() wrote into `fd`: its 8-byte length, then that many bytes."""
+    size = int.from_bytes(os.pread(fd, 8, 0), "little")
+    blob = os.pread(fd, size, 8)
+    if len(blob) != size:
+        raise ValueError("cut short")
+    return blob
+
+
+def _readable(fd: int, timeout: float) -> bool:
+    """Whether `fd` has something to read (or its end) within `timeout` seconds."""
+    poll = select.poll()  # (not select(): a process with 1,024 descriptors open has more)
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(timeout * 1000))
 
 
 def _ended(pid: int, timeout: float) -> int | None:
@@ -180,21 +306,24 @@ def _ended(pid: int, timeout: float) -> int | None:
     return status if done else None
 
 
-def _close_inherited(keep: int) -> None:
-    """Close every descriptor above stderr but `keep`: those open, as /proc lists them (a range
-    to the limit is one call where the kernel has close_range, else one call per number: with a
-    limit of 2**31, minutes); the range to the soft limit where /proc is not there."""
+def _close_inherited(keep: set[int]) -> None:
+    """Close every descriptor above stderr but those in `keep`: those open, as /proc lists them
+    (a range to the limit is one call where the kernel has close_range, else one call per
+    number: with a limit of 2**31, minutes); the ranges to the soft limit where /proc is not there."""
     try:
         names = os.listdir("/proc/self/fd")
     except OSError:
         limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         limit = limit if 0 < limit <= MAX_FD else MAX_FD
-        os.closerange(3, keep)
-        os.closerange(keep + 1, limit)
+        low = 3
+        for number in sorted(keep):
+            os.closerange(low, number)
+            low = number + 1
+        os.closerange(low, limit)
         return
     for name in names:
         number = int(name)
-        if number > 2 and number != keep:
+        if number > 2 and number not in keep:
             try:
                 os.close(number)
             except OSError:

@@ -38,6 +38,7 @@ from strataml.read.proof import (
 if TYPE_CHECKING:
     from strataml.preload import Stream
     from strataml.read.build import Previous
+    from strataml.read.lend import Lend
 
 T = TypeVar("T")
 
@@ -62,13 +63,16 @@ def made(
     previous: Previous | None = None,
     stream: Stream | None = None,
     lend: bool = True,
+    lender: Lend | None = None,
 ) -> tuple[dict[str, Any], bool, Previous | None]:
     """(the index; whether its verdicts may change while the files do not, when it is never saved
     as fresh; what its nodes were kept from: `previous`, or what read.lend made, else None).
 
     `previous`: the last saved index and its walk; records unchanged since keep their nodes.
     `stream`: the records the walk that made `entries` began loading (proof.Walked.stream).
-    `lend`: a build from nothing may make its nodes in a forked copy (read.lend)."""
+    `lend`: a build from nothing may make its nodes in a forked copy (read.lend), which also
+    writes the cache; `lender`: that copy's Lend, settled by the caller once it has saved the
+    index (the cache is written meanwhile), else here."""
     from strataml.cache import Cache
     from strataml.doctor import engine
     from strataml.doctor.finding import Report
@@ -91,7 +95,9 @@ def made(
             return incremental.recheck(workspace, cache, previous.earlier(), previous.reusable(workspace))
 
     # A build from nothing makes its nodes on the second core while the rules run (read.lend).
-    lender = Lend() if lend and previous is None and Lend.possible() else None
+    own = lender is None and lend and previous is None and Lend.possible()
+    if own:
+        lender = Lend()
     try:
         report = engine.doctor(
             root,
@@ -108,10 +114,13 @@ def made(
         )
         if lender is not None:
             previous = lender.take(workspace)
+        index = build(workspace, report, generated_at, previous)
+        if own:
+            lender.settle()  # type: ignore[union-attr]
     finally:
-        if lender is not None:
-            lender.stop()
-    return build(workspace, report, generated_at, previous), report.volatile, previous
+        if own:
+            lender.stop()  # type: ignore[union-attr]
+    return index, report.volatile, previous
 
 
 def rebuilt(
@@ -126,14 +135,29 @@ def rebuilt(
     from)` (its text, its save); all of it again from nothing when `before` lent a node that is
     not one a build wrote (build.Damaged: its sha256 held, so someone wrote it so)."""
     from strataml.read.build import Damaged
+    from strataml.read.lend import Lend
 
+    # A build from nothing: the copy that makes its nodes writes the cache while the index is saved.
+    lender = Lend() if before is None and Lend.possible() else None
     try:
         index, volatile, used = made(
-            root, generated_at, walked.entries, use_cache=use_cache, previous=before, stream=walked.stream
+            root,
+            generated_at,
+            walked.entries,
+            use_cache=use_cache,
+            previous=before,
+            stream=walked.stream,
+            lender=lender,
         )
-        return finish(index, volatile, used)
+        done = finish(index, volatile, used)
+        if lender is not None:
+            lender.settle()
+        return done
     except Damaged:
         pass
+    finally:
+        if lender is not None:
+            lender.stop()
     index, volatile, used = made(root, generated_at, walked.entries, use_cache=use_cache, lend=False)
     return finish(index, volatile, used)
 
