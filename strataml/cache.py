@@ -91,7 +91,8 @@ class Cache:
     def loaded(self, rel: str, key: Key, source: Path | str) -> Loaded | None:
         """A cached load of `rel`; its line numbers are re-read from `source` only when asked for.
         None when it is not cached, or its row is not what put_loaded() writes (a damaged cache
-        is a miss, never an error)."""
+        is a miss, never an error). A load put in this run shares its data (no code edits a
+        load in place)."""
         blob = self._loaded_blob(rel, key)
         if isinstance(blob, Loaded):  # put in this run
             return Loaded(blob.data, blob.problems, {}, source)

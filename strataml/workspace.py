@@ -371,7 +371,8 @@ class _Reader:
         if cached is not None:
             return cached
         loaded = self._load(rel, path)
-        # A document strataml.preload found valid is remembered with its verdict (no second put).
+        # A document strataml.preload found valid is remembered with its verdict (no second put):
+        # it checked a record's metadata against that record's kind, the kind the rules check.
         judged = self.valid.get(rel) if self.valid else None
         cache.put_loaded(rel, key, loaded, valid=judged is not None and judged[1] is loaded.data)
         return loaded

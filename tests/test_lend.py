@@ -347,26 +347,58 @@ def test_once_this_process_opened_sqlite_it_writes_the_cache_itself(
     assert _cache_rows(ws) == expected
 
 
-def test_a_build_that_fails_after_the_handoff_ends_the_copy(
-    ws: Path, fresh: list[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("failure", [RuntimeError, KeyboardInterrupt])
+def test_a_build_that_fails_after_the_handoff_still_leaves_its_cache(
+    ws: Path, fresh: list[str], monkeypatch: pytest.MonkeyPatch, failure: type[BaseException]
 ) -> None:
-    """Interrupted (or failing) once the copy has the cache: it is ended and reaped; the cache
-    is whole or not there, never half-written."""
-    from strataml.cache import Cache
+    """Failing (or interrupted) once the copy has the cache, the build lets it finish writing,
+    as the cache was written before the index when this process wrote both; the copy is reaped."""
+    age(ws)
+    expected = _plain_cache(ws)
+    parent, handed = os.getpid(), []
+    hand_over, made = lend.Lend._hand_over, build.build
 
-    before = _children()
+    def spied(self):  # type: ignore[no-untyped-def]
+        handed.append(hand_over(self))
+        return handed[-1]
 
     def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise KeyboardInterrupt
+        if os.getpid() == parent:  # (the copy builds too)
+            raise failure("after the handoff")
+        return made(*args, **kwargs)
 
-    monkeypatch.setattr(saved, "build", failing, raising=False)
+    monkeypatch.setattr(lend.Lend, "_hand_over", spied)
     monkeypatch.setattr(build, "build", failing)
-    with pytest.raises(KeyboardInterrupt):
+    before = _children()
+    del fresh[:]
+    with pytest.raises(failure):
         saved.made(ws)
+    assert handed == [True] and fresh == []  # handed over, and written by the copy alone
     assert _children() <= before
-    cache = Cache(ws)
-    assert cache.discarded is None
-    cache.close()
+    assert _cache_rows(ws) == expected
+
+
+def test_a_copy_given_up_on_after_the_handoff_leaves_the_cache_to_this_process(
+    ws: Path, fresh: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Too slow to answer (a busy machine): it is ended, and what it was handed is written here."""
+    age(ws)
+    expected = _plain_cache(ws)
+    answer = lend._answer
+
+    def slow(fd, workspace):  # type: ignore[no-untyped-def]
+        time.sleep(1.0)
+        return answer(fd, workspace)
+
+    monkeypatch.setattr(lend, "_answer", slow)
+    monkeypatch.setattr(lend, "WAIT_AT_LEAST", 0.2)
+    monkeypatch.setattr(lend, "WAIT_PER_RECORD", 0.0)
+    before = _children()
+    del fresh[:]
+    _, _, used = saved.made(ws)
+    assert used is None and fresh  # built here, the cache written here
+    assert _children() <= before
+    assert _cache_rows(ws) == expected
 
 
 def test_a_copy_takes_only_the_loads_it_holds(tmp_path: Path) -> None:

@@ -28,8 +28,11 @@ writes its answer into an anonymous memory file and the cache by the cache's own
 exits without the interpreter's teardown (its copy of this process's buffered output is never
 flushed). It runs only where fork and memory files exist (Linux), with two cores, past LENT
 records. Whatever goes wrong with it (it could not start, failed, died, or answered what it
-never writes) leaves the work to this process, as before; it is never waited on past about the
-time this process would take to do it, and is ended and reaped in every case.
+never writes) leaves the work to this process, as before. Its answer is never waited on past
+about the time this process would take to build (then it is ended, and the cache it was handed
+written here), its cache write not past a generous bound on writing it; it is ended and reaped
+in every case. A run that fails after the handoff (an error, Ctrl-C) still lets it finish
+writing, as the cache was written before the index when this process wrote both.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ WAIT_PER_RECORD = 0.00005
 WAIT_AT_LEAST = 0.25
 # How long settle() waits for the copy to write the cache: a generous bound on writing it (10k
 # records ~0.08 s); past it, the copy is ended and the cache written here.
-WRITE_PER_RECORD = 0.0002
+WRITE_PER_RECORD = 0.00005
 WRITE_AT_LEAST = 2.0
 MAX_FD = 1 << 20  # the descriptors a copy closes reach this at most, where /proc does not list them
 
@@ -186,11 +189,11 @@ class Lend:
         if pid is None or fd is None or told is None:
             return None
         if self._workspace is not workspace:
-            self.stop()
+            self._end()
             return None
         # (The copy stays this object's until it is reaped: interrupted meanwhile, stop() ends it.)
         if not _readable(told, WAIT_AT_LEAST + WAIT_PER_RECORD * len(workspace.records)):
-            self.stop()  # (not waited on any longer: building here is as quick)
+            self._end()  # (not waited on any longer: building here is as quick)
             return None
         try:
             whole = os.read(told, 1) == b"1"  # (nothing: it ended without answering)
@@ -204,20 +207,34 @@ class Lend:
         finally:
             os.close(fd)
 
-    def settle(self) -> None:
-        """The copy has written the cache it was handed (waited for up to about what writing it
-        takes), or ended otherwise, and is reaped; what it did not write is written here."""
+    def _end(self) -> None:
+        """The copy ended now, its answer let go; what it was handed stays for settle() to write here."""
+        if self._pid is not None:
+            _stop(self._pid)
+            self._pid = None
+        for name in ("_fd", "_told"):
+            number = getattr(self, name)
+            if number is not None:
+                os.close(number)
+                setattr(self, name, None)
+
+    def settle(self, fallback: bool = True) -> None:
+        """The copy has written the cache it was handed (waited for up to a generous bound on
+        writing it), or ended otherwise, and is reaped; what it did not write is written here,
+        unless not `fallback` (the run is failing: it does no more work of its own)."""
         pid = self._pid
         written = False
         if self._go is not None:
             os.close(self._go)  # (nothing handed over: the copy sees the end and exits)
             self._go = None
         if pid is not None:
-            records = len(self._workspace.records) if self._workspace is not None else 0
-            try:
-                status = _ended(pid, WRITE_AT_LEAST + WRITE_PER_RECORD * records if self._handed else WAIT_AT_LEAST)
-            except OSError:
-                status = None  # (reaped by someone else: whether it wrote is not known)
+            status = None
+            if self._handed:  # (else it has answered, or is not waited for any longer)
+                records = len(self._workspace.records) if self._workspace is not None else 0
+                try:
+                    status = _ended(pid, WRITE_AT_LEAST + WRITE_PER_RECORD * records)
+                except OSError:
+                    status = None  # (reaped by someone else: whether it wrote is not known)
             if status is None:
                 _stop(pid)
             self._pid = None
@@ -226,7 +243,7 @@ class Lend:
         self._unsaved = None
         try:
             self.stop()
-            if handed and not written and cache is not None and unsaved is not None:
+            if fallback and handed and not written and cache is not None and unsaved is not None:
                 blob = _part(unsaved)
                 if cache.adopt(blob, held):
                     del blob

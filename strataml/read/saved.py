@@ -117,6 +117,10 @@ def made(
         index = build(workspace, report, generated_at, previous)
         if own:
             lender.settle()  # type: ignore[union-attr]
+    except BaseException:
+        if own:
+            lender.settle(fallback=False)  # type: ignore[union-attr]  # (the cache it was handed: written)
+        raise
     finally:
         if own:
             lender.stop()  # type: ignore[union-attr]
@@ -154,7 +158,12 @@ def rebuilt(
             lender.settle()
         return done
     except Damaged:
-        pass
+        if lender is not None:
+            lender.settle()  # (the cache it was handed is the run's: the build again finds it written)
+    except BaseException:
+        if lender is not None:
+            lender.settle(fallback=False)
+        raise
     finally:
         if lender is not None:
             lender.stop()
