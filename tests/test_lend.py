@@ -425,3 +425,34 @@ def test_a_copy_takes_only_the_loads_it_holds(tmp_path: Path) -> None:
     assert copy.loaded("runs/c/run.yaml", (1, 1, 1, 1), "x").data == {"c": 3}  # type: ignore[union-attr]
     assert copy.schema_issues("runs/a/run.yaml", (1, 2, 3, 4)) == []
     assert copy.sha256("runs/a/f.csv", (9, 9, 9, 9)) == "0" * 64
+
+
+def test_ctrl_c_reaches_the_copy_too_and_the_cache_it_was_handed_is_written(ws: Path, fresh: list[str]) -> None:
+    """A terminal's Ctrl-C goes to the whole process group: the copy leaves it to this process,
+    which lets it finish writing the cache (not an empty database) and exits 130."""
+    age(ws)
+    expected = _plain_cache(ws)
+    code = (
+        "import os, signal, sys, time\n"
+        "from strataml.read import lend; lend.LENT = 0; lend.cores = lambda: 2\n"
+        "hand_over = lend.Lend._hand_over\n"
+        "def interrupted(self):\n"
+        "    handed = hand_over(self)\n"
+        "    os.killpg(0, signal.SIGINT)  # (both processes get it, the copy wherever it is)\n"
+        "    time.sleep(1)\n"
+        "    return handed\n"
+        "lend.Lend._hand_over = interrupted\n"
+        "from strataml.cli.main import main\n"
+        "sys.argv = ['strataml', '-C', sys.argv[1], 'index']\n"
+        "main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(ws)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )
+    assert done.returncode == 130, done.stderr
+    assert _cache_rows(ws) == expected

@@ -148,6 +148,9 @@ class Lend:
                 # of this process's collected there would close a descriptor number the copy
                 # reuses for its own reads (a library caller may run with the collector on).
                 gc.disable()
+                # Ctrl-C reaches the whole process group: this process decides what the copy
+                # does then (writes the cache it was handed, or is ended), not the copy halfway.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
                 # Only its own ends stay open: a pipe this process feeds a helper through (the
                 # hashing's), a socket a server listens on, a database: none is held past the fork.
                 _close_inherited({fd, told_w} | ({unsaved, go_r} if cache is not None else set()))
