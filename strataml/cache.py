@@ -40,8 +40,9 @@ BULK_AFTER = 256
 RECORDS = f"marshal {marshal.version} crc32, python {sys.version_info[0]}.{sys.version_info[1]}"
 Key = tuple[int, int, int, int]
 Issue = tuple[tuple[Any, ...], str]  # a schema violation: where in the document, and what
-# A process that ever opened an SQLite connection may not let a forked copy of itself open one:
-# SQLite keeps per-process state about the files it has open (their locks) that a fork copies.
+# A process where a Cache ever opened an SQLite connection may not let a forked copy of itself
+# open one: SQLite keeps per-process state about the files it has open (their locks) that a fork
+# copies. (The MLflow importer opens its own database, never in a process that indexes.)
 _connected = False
 
 

@@ -107,8 +107,12 @@ def test_a_copy_for_another_workspace_lends_nothing(ws: Path, lending: None) -> 
     assert lender.take(other) is None
     lender.stop()
     lender.start(one)
-    taken = lender.take(one)
-    assert taken is not None and taken.lent and set(taken.ids) == {str(r.ref) for r in one.records}
+    try:
+        taken = lender.take(one)
+        assert taken is not None and taken.lent and set(taken.ids) == {str(r.ref) for r in one.records}
+    finally:
+        lender.stop()  # (take() leaves the copy to settle() or stop())
+    assert lender._pid is None
 
 
 def test_below_its_threshold_or_on_one_core_there_is_no_copy(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -326,11 +330,35 @@ def test_whatever_the_copy_does_with_the_cache_it_is_written(
     monkeypatch.setattr(lend, "WRITE_PER_RECORD", 0.0)
     before = _children()
     start = time.monotonic()
+    del fresh[:]
     _, _, used = saved.made(ws)
     assert time.monotonic() - start < 20  # a copy that hangs is not waited on
     assert used is not None and used.lent  # (its nodes were taken)
     assert _children() <= before
     assert fresh  # written here
+    assert _cache_rows(ws) == expected
+
+
+def test_a_copy_that_damages_what_it_was_handed_leaves_no_cache_and_no_error(
+    ws: Path, fresh: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback reads back what was handed over: damaged (a length of 2**40), it is not
+    decoded, the build stands, and the next run fills the cache."""
+    expected = _plain_cache(ws)
+
+    def damaging(cache, go, unsaved):  # type: ignore[no-untyped-def]
+        os.read(go, 1)
+        os.pwrite(unsaved, (2**40).to_bytes(8, "little"), 0)
+        return False
+
+    monkeypatch.setattr(lend, "_cache_written", damaging)
+    before = _children()
+    index, _, used = saved.made(ws)
+    assert used is not None and dumps(index, used) == _plain(ws)
+    assert _children() <= before
+    assert not (ws / ".strataml/cache/strataml.sqlite").exists()
+    monkeypatch.undo()
+    saved.made(ws, lend=False)
     assert _cache_rows(ws) == expected
 
 

@@ -20,8 +20,8 @@ encoding them; the copy writes the cache with them while this process saves the 
 settle() waits for it. Should the copy not write it (it failed, died, or took far longer than
 writing takes), this process writes it from that same memory file.
 
-The copy starts with what it uses imported and every record loaded (it never asks the cache's
-database, whose connection a fork must not share), closes every descriptor it inherited but
+The copy starts with what it uses imported and every record loaded (it never reads the cache
+through this process's connection, which a fork must not share), closes every descriptor it inherited but
 its own (a helper fed through a pipe sees the end of its input when this process closes it,
 whatever the copy does), reads the records' side files (ledgers, gate receipts, tracking),
 writes its answer into an anonymous memory file and the cache by the cache's own rules, and
@@ -137,7 +137,7 @@ class Lend:
                     # and ends without the interpreter's teardown.
                     warnings.simplefilter("ignore", DeprecationWarning)
                     pid = os.fork()
-        except OSError:
+        except (OSError, RuntimeError):  # (RuntimeError: no fork in a subinterpreter, or at shutdown)
             for number in opened:
                 os.close(number)
             return
@@ -187,7 +187,8 @@ class Lend:
 
     def take(self, workspace: Workspace) -> Previous | None:
         """What the copy built, as an earlier index to keep nodes from; None when it built for
-        another workspace object, did not finish well, or answered something it never writes."""
+        another workspace object, did not finish well, or answered something it never writes.
+        The copy may still run (it writes the cache): settle() or stop() reaps it."""
         pid, fd, told = self._pid, self._fd, self._told
         if pid is None or fd is None or told is None:
             return None
@@ -247,9 +248,11 @@ class Lend:
         try:
             self.stop()
             if fallback and handed and not written and cache is not None and unsaved is not None:
-                blob = _part(unsaved)
-                if cache.adopt(blob, held):
-                    del blob
+                try:
+                    taken = cache.adopt(_part(unsaved), held)
+                except (OSError, EOFError, ValueError, TypeError, MemoryError):
+                    taken = False  # (the copy wrote over it: the next run fills the cache)
+                if taken:
                     cache.save()  # (its handoff is spent: written here, as without a copy)
         finally:
             if unsaved is not None:
