@@ -49,6 +49,27 @@ def _misbehave(copy: str) -> None:
         time.sleep(60)
 
 
+def _index_in_child(ws: Path, before: str = "", new_session: bool = False) -> subprocess.CompletedProcess[str]:
+    """`strataml -C ws index` in a process of its own, as the command line runs it, with a copy for
+    any number of records and the Python lines `before` run first."""
+    code = (
+        "import sys\n"
+        "from strataml.read import lend; lend.LENT = 0; lend.cores = lambda: 2\n"
+        f"{before}\n"
+        "from strataml.cli.main import main\n"
+        "sys.argv = ['strataml', '-C', sys.argv[1], 'index']\n"
+        "main()"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, str(ws)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=new_session,
+    )
+
+
 def _plain(ws: Path) -> str:
     index, _, _ = saved.made(ws, use_cache=False, lend=False)
     return dumps(index)
@@ -126,14 +147,7 @@ def test_below_its_threshold_or_on_one_core_there_is_no_copy(ws: Path, monkeypat
 def test_the_copy_never_writes_what_this_process_had_not_written_yet(ws: Path) -> None:
     """Its copy of this process's buffered output is never flushed (it ends without the
     interpreter's teardown): a line buffered before the build is printed once."""
-    code = (
-        "import sys; from strataml.read import lend; lend.LENT = 0; lend.cores = lambda: 2\n"
-        "from strataml.cli.main import run\n"
-        "print('buffered before the build')\n"
-        "sys.stderr.write('said before the build\\n')\n"
-        "sys.exit(run(['-C', sys.argv[1], 'index']))"
-    )
-    done = subprocess.run([sys.executable, "-c", code, str(ws)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = _index_in_child(ws, "print('buffered before the build')\nsys.stderr.write('said before the build\\n')")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("buffered before the build") == 1
     assert done.stderr.count("said before the build") == 1
@@ -181,14 +195,9 @@ def test_interrupted_while_waiting_the_copy_is_still_ended(
 def test_with_sigchld_ignored_there_is_no_copy_and_the_build_stands(ws: Path) -> None:
     """The kernel reaps the children of a process that ignores SIGCHLD (inherited through exec):
     the copy's exit status would be lost, and its number free for another process."""
-    code = (
-        "import signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
-        "from strataml.read import lend, saved; lend.LENT = 0; lend.cores = lambda: 2\n"
-        "assert not lend.Lend.possible()\n"
-        "from strataml.cli.main import run\n"
-        "sys.exit(run(['-C', sys.argv[1], 'index']))"
+    done = _index_in_child(
+        ws, "import signal; signal.signal(signal.SIGCHLD, signal.SIG_IGN)\nassert not lend.Lend.possible()"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(ws)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (ws / ".strataml/index.json").read_text() == _plain(ws)
 
@@ -460,27 +469,16 @@ def test_ctrl_c_reaches_the_copy_too_and_the_cache_it_was_handed_is_written(ws: 
     which lets it finish writing the cache (not an empty database) and exits 130."""
     age(ws)
     expected = _plain_cache(ws)
-    code = (
-        "import os, signal, sys, time\n"
-        "from strataml.read import lend; lend.LENT = 0; lend.cores = lambda: 2\n"
+    interrupted = (
+        "import os, signal, time\n"
         "hand_over = lend.Lend._hand_over\n"
         "def interrupted(self):\n"
         "    handed = hand_over(self)\n"
         "    os.killpg(0, signal.SIGINT)  # (both processes get it, the copy wherever it is)\n"
         "    time.sleep(1)\n"
         "    return handed\n"
-        "lend.Lend._hand_over = interrupted\n"
-        "from strataml.cli.main import main\n"
-        "sys.argv = ['strataml', '-C', sys.argv[1], 'index']\n"
-        "main()"
+        "lend.Lend._hand_over = interrupted"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(ws)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        start_new_session=True,
-    )
+    done = _index_in_child(ws, interrupted, new_session=True)
     assert done.returncode == 130, done.stderr
     assert _cache_rows(ws) == expected

@@ -47,6 +47,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from strataml import atomic
@@ -173,9 +174,7 @@ class Lend:
         if self._pid is None or self._cache is None or self._unsaved is None or self._go is None:
             return False
         try:
-            blob = self._cache.unsaved(self._held)
-            atomic.write_all(self._unsaved, len(blob).to_bytes(8, "little") + blob)
-            del blob
+            _append(self._unsaved, self._cache.unsaved(self._held))
             os.write(self._go, b"1")  # (a copy that has ended: EPIPE, SIGPIPE being ignored)
         except (OSError, ValueError):
             return False
@@ -216,7 +215,10 @@ class Lend:
         if self._pid is not None:
             _stop(self._pid)
             self._pid = None
-        for name in ("_fd", "_told"):
+        self._close("_fd", "_told")
+
+    def _close(self, *names: str) -> None:
+        for name in names:
             number = getattr(self, name)
             if number is not None:
                 os.close(number)
@@ -228,9 +230,7 @@ class Lend:
         unless not `fallback` (the run is failing: it does no more work of its own)."""
         pid = self._pid
         written = False
-        if self._go is not None:
-            os.close(self._go)  # (nothing handed over: the copy sees the end and exits)
-            self._go = None
+        self._close("_go")  # (nothing handed over: the copy sees the end and exits)
         if pid is not None:
             status = None
             if self._handed:  # (else it has answered, or is not waited for any longer)
@@ -249,7 +249,7 @@ class Lend:
             self.stop()
             if fallback and handed and not written and cache is not None and unsaved is not None:
                 try:
-                    taken = cache.adopt(_part(unsaved), held)
+                    taken = cache.adopt(next(_blobs(unsaved, 1)), held)
                 except (OSError, EOFError, ValueError, TypeError, MemoryError):
                     taken = False  # (the copy wrote over it: the next run fills the cache)
                 if taken:
@@ -263,14 +263,32 @@ class Lend:
         if self._pid is not None:
             _stop(self._pid)
             self._pid = None
-        for name in ("_fd", "_told", "_go", "_unsaved"):
-            number = getattr(self, name)
-            if number is not None:
-                os.close(number)
-                setattr(self, name, None)
+        self._close("_fd", "_told", "_go", "_unsaved")
         if self._cache is not None and self._cache.handoff == self._hand_over:
             self._cache.handoff = None
         self._cache, self._held, self._handed = None, {}, False
+
+
+@contextmanager
+def lending(lender: Lend | None, settled: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+    """Around the work that uses `lender`: settled when it ends (by one of the `settled`
+    exceptions too); when it fails otherwise, settled without writing anything here (the copy
+    still writes the cache it was handed); stopped in every case."""
+    if lender is None:
+        yield
+        return
+    try:
+        yield
+    except settled:
+        lender.settle()
+        raise
+    except BaseException:
+        lender.settle(fallback=False)
+        raise
+    else:
+        lender.settle()
+    finally:
+        lender.stop()
 
 
 def _cache_written(cache: Cache, go: int, unsaved: int) -> bool:
@@ -278,21 +296,10 @@ def _cache_written(cache: Cache, go: int, unsaved: int) -> bool:
     write it to the cache with the loads this copy holds; False when it was not what it hands over."""
     if os.read(go, 1) != b"1":
         return True
-    blob = _part(unsaved)
-    if not cache.adopt(blob, cache.held()):
+    if not cache.adopt(next(_blobs(unsaved, 1)), cache.held()):
         return False
-    del blob
     cache.save()
     return True
-
-
-def _part(fd: int) -> bytes:
-    """What _hand_over() wrote into `fd`: its 8-byte length, then that many bytes."""
-    size = int.from_bytes(os.pread(fd, 8, 0), "little")
-    blob = os.pread(fd, size, 8)
-    if len(blob) != size:
-        raise ValueError("cut short")
-    return blob
 
 
 def _readable(fd: int, timeout: float) -> bool:
@@ -386,22 +393,38 @@ def _lent(workspace: Workspace) -> Iterator[Any]:
 
 
 def _answer(fd: int, workspace: Workspace) -> None:
-    """The copy's answer into `fd`: each part of _lent() as an 8-byte length and its marshal."""
+    """The copy's answer into `fd`: each part of _lent() as its marshal, let go before it is written."""
     for part in _lent(workspace):
         blob = marshal.dumps(part)
         del part
-        atomic.write_all(fd, len(blob).to_bytes(8, "little") + blob)
+        _append(fd, blob)
 
 
-def _parts(fd: int, count: int) -> Iterator[Any]:
-    """The `count` parts _answer() wrote into `fd`, each read and decoded as it is asked for."""
-    at = 0
+def _append(fd: int, blob: bytes) -> None:
+    """`blob` after what the memory file `fd` holds: its length in 8 bytes, then itself (not
+    joined to its length: at 100k runs a part is ~100 MB)."""
+    atomic.write_all(fd, len(blob).to_bytes(8, "little"))
+    atomic.write_all(fd, blob)
+
+
+def _blobs(fd: int, count: int) -> Iterator[bytes]:
+    """The first `count` blobs _append() wrote into `fd`, each read as it is asked for;
+    ValueError for one cut short or longer than the file (a length never allocated for)."""
+    at, end = 0, os.fstat(fd).st_size
     for _ in range(count):
         size = int.from_bytes(os.pread(fd, 8, at), "little")
+        if at + 8 + size > end:
+            raise ValueError("a part cut short")
         raw = os.pread(fd, size, at + 8)
         if len(raw) != size:
             raise ValueError("a part cut short")
         at += 8 + size
+        yield raw
+
+
+def _parts(fd: int, count: int) -> Iterator[Any]:
+    """The `count` parts _answer() wrote into `fd`, each read and decoded as it is asked for."""
+    for raw in _blobs(fd, count):
         yield marshal.loads(raw)
 
 

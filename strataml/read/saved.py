@@ -77,7 +77,7 @@ def made(
     from strataml.doctor import engine
     from strataml.doctor.finding import Report
     from strataml.read.build import build
-    from strataml.read.lend import Lend
+    from strataml.read.lend import Lend, lending
     from strataml.workspace import Workspace, load, walk
 
     root = Path(root).resolve()
@@ -95,10 +95,9 @@ def made(
             return incremental.recheck(workspace, cache, previous.earlier(), previous.reusable(workspace))
 
     # A build from nothing makes its nodes on the second core while the rules run (read.lend).
-    own = lender is None and lend and previous is None and Lend.possible()
-    if own:
-        lender = Lend()
-    try:
+    own = Lend() if lender is None and lend and previous is None and Lend.possible() else None
+    lender = lender or own
+    with lending(own):
         report = engine.doctor(
             root,
             use_cache=use_cache,
@@ -115,15 +114,6 @@ def made(
         if lender is not None:
             previous = lender.take(workspace)
         index = build(workspace, report, generated_at, previous)
-        if own:
-            lender.settle()  # type: ignore[union-attr]
-    except BaseException:
-        if own:
-            lender.settle(fallback=False)  # type: ignore[union-attr]  # (the cache it was handed: written)
-        raise
-    finally:
-        if own:
-            lender.stop()  # type: ignore[union-attr]
     return index, report.volatile, previous
 
 
@@ -139,34 +129,25 @@ def rebuilt(
     from)` (its text, its save); all of it again from nothing when `before` lent a node that is
     not one a build wrote (build.Damaged: its sha256 held, so someone wrote it so)."""
     from strataml.read.build import Damaged
-    from strataml.read.lend import Lend
+    from strataml.read.lend import Lend, lending
 
     # A build from nothing: the copy that makes its nodes writes the cache while the index is saved.
     lender = Lend() if before is None and Lend.possible() else None
     try:
-        index, volatile, used = made(
-            root,
-            generated_at,
-            walked.entries,
-            use_cache=use_cache,
-            previous=before,
-            stream=walked.stream,
-            lender=lender,
-        )
-        done = finish(index, volatile, used)
-        if lender is not None:
-            lender.settle()
-        return done
+        # (Damaged: the cache it was handed is the run's, and the build again finds it written.)
+        with lending(lender, settled=(Damaged,)):
+            index, volatile, used = made(
+                root,
+                generated_at,
+                walked.entries,
+                use_cache=use_cache,
+                previous=before,
+                stream=walked.stream,
+                lender=lender,
+            )
+            return finish(index, volatile, used)
     except Damaged:
-        if lender is not None:
-            lender.settle()  # (the cache it was handed is the run's: the build again finds it written)
-    except BaseException:
-        if lender is not None:
-            lender.settle(fallback=False)
-        raise
-    finally:
-        if lender is not None:
-            lender.stop()
+        pass
     index, volatile, used = made(root, generated_at, walked.entries, use_cache=use_cache, lend=False)
     return finish(index, volatile, used)
 
