@@ -86,12 +86,11 @@ def preload(workspace: Workspace, cache: Cache | None, hashing: int = 0, stream:
         ):
             continue
         todo.append(record)
-    count = cores()
-    busy = hashing / HASHED_PER_SECOND / count > len(todo) / LOADS_PER_SECOND
+    busy = outweighed(hashing, len(todo))
     if stream is not None and stream.started:
         # Begun during the walk: what it loaded then is kept even where the rest is not worth a helper.
         results = stream.finish(todo, reader.fspath, go_on=not busy)
-    elif len(todo) < HELPED or count < 2 or busy:
+    elif len(todo) < HELPED or cores() < 2 or busy:
         return 0
     else:
         items = [(record.kind, reader.fspath(record.meta)) for record in todo]
@@ -108,6 +107,12 @@ def preload(workspace: Workspace, cache: Cache | None, hashing: int = 0, stream:
             reader.valid[record.meta] = (record.kind, loaded.data)
         done += 1
     return done
+
+
+def outweighed(hashing: int, loads: int) -> bool:
+    """Whether hashing `hashing` bytes keeps every core busy for longer than `loads` records take
+    to load on one: then a helper loading them only adds its start to the hashing."""
+    return hashing / HASHED_PER_SECOND / cores() > loads / LOADS_PER_SECOND
 
 
 def load_all(items: list[tuple[str, str]]) -> list[Result] | None:
@@ -227,8 +232,9 @@ class Stream:
 
     take() is the walk's `found` hook: it notes each file that stands where a record's metadata
     does (by layout alone: datasets/N/V/dataset.yaml, models/N/V/model.yaml, runs/ID/run.yaml,
-    experiments/NAME.yaml), starts a helper once START are found, feeds it without waiting (a
-    full pipe is fed later) and takes its answers as they come. finish() then loads the rest
+    experiments/NAME.yaml), starts a helper once START are found (unless the files found to hash
+    outweigh them: preload's own test), feeds it without waiting (a full pipe is fed later) and
+    takes its answers as they come. finish() then loads the rest
     from the end of that order while the helper goes on from the front. A note that is not a
     record after all (or not of that kind, or one the cache answers) costs the helper a load
     and nothing else: only answers for the very records preload() asks about, at the same path,
@@ -236,10 +242,14 @@ class Stream:
     """
 
     def __init__(self, root: Path | str) -> None:
+        from strataml.workspace import hashed_ahead  # (not at the top: a helper imports this module)
+
+        self._hashed_ahead = hashed_ahead
         self._base = os.fsencode(os.path.join(str(root), ""))
         self._root = os.path.join(str(root), "")
         self.found: list[tuple[str, str]] = []  # (kind, workspace path), in walk order
         self.answered: list[Result] = []  # the helper's, for found[: len(answered)]
+        self.hashing = 0  # bytes the walk found that the run will hash (before the helper starts)
         self._queued = 0  # found[:_queued] are in _out or sent
         self._out = bytearray()
         self._pending = bytearray()  # the start of an answer not complete yet
@@ -252,16 +262,23 @@ class Stream:
 
     def take(self, listing: list[Any]) -> None:
         """The walk's hook: one folder's entries (folders still to list among them)."""
+        hashed_ahead = self._hashed_ahead
         before = len(self.found)
         for item in listing:
-            if item[1] == "file" and item[0].endswith(".yaml"):
+            if item[1] != "file":
+                continue
+            if item[0].endswith(".yaml"):
                 kind = meta_kind(item[0])
                 if kind is not None:
                     self.found.append((kind, item[0]))
+            elif self._helper is None and hashed_ahead(item[0], "file", item[2]):
+                self.hashing += item[2]
         if len(self.found) == before or self._failed:
             return
         if self._helper is None:
-            if len(self.found) >= START:
+            # Not while the hashing found so far outweighs the loading (2,000 records beside 2 GB:
+            # the helper's start and loads took 0.09 s of a core from the hashing, for 0.03 s here).
+            if len(self.found) >= START and not outweighed(self.hashing, len(self.found)):
                 self._start()
         elif len(self.found) - self._queued >= FEED_EVERY:
             self._feed(len(self.found))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from strataml import atomic
 from strataml.controls import find
 from strataml.errors import StrataError
+from strataml.lfs import MAX_POINTER
 from strataml.loading import MAX_BYTES, SYNTAX, TOO_LARGE, Loaded, LoadProblem, load_bytes, load_file
 from strataml.once import once
 from strataml.records import SIGNATURE_SUFFIX, Record
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from strataml.doctor.owners import Owners
 
 META = {"dataset": "dataset.yaml", "run": "run.yaml", "model": "model.yaml"}
+_METAS = frozenset(META.values())
 # Files a managed folder may hold at its top without being a record.
 FOLDER_NOTES = {".gitkeep", "README.md"}
 LEDGER = "lifecycle.jsonl"
@@ -547,6 +549,19 @@ def walk_changed(
 def _sorted(entries: dict[str, Entry]) -> dict[str, Entry]:
     # Sorting the keys alone compares plain strings (timsort's fast path): 4x faster than the items.
     return {path: entries[path] for path in sorted(entries)}
+
+
+def hashed_ahead(path: str, kind: str, size: int) -> bool:
+    """Whether a full run hashes this walked entry in the background, while it reads and checks
+    the metadata (doctor.engine): a regular file in a record folder, past an LFS pointer's size,
+    other than the folder's metadata. Every such file is recorded (or is a rare finding);
+    smaller ones may be pointers, and the integrity rule reads those itself."""
+    return (
+        kind == "file"
+        and size >= MAX_POINTER
+        and path.rsplit("/", 1)[-1] not in _METAS
+        and record_folder(path) is not None
+    )
 
 
 def record_folder(path: str) -> str | None:

@@ -343,6 +343,53 @@ def test_a_broken_stream_helper_is_done_over(
     assert capfd.readouterr().err == ""
 
 
+def _started_at(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The notes made when a Stream started its helper (one entry per start)."""
+    starts: list[int] = []
+    start = preload.Stream._start
+
+    def counted(self: preload.Stream) -> None:
+        starts.append(len(self.found))
+        start(self)
+
+    monkeypatch.setattr(preload.Stream, "_start", counted)
+    return starts
+
+
+def _first_record_folder(root: Path) -> Path:
+    """The record folder the walk lists first (a file put there is found with the first note)."""
+    return min(p.parent for p in root.glob("datasets/*/*/dataset.yaml"))
+
+
+def test_no_stream_helper_while_the_files_to_hash_outweigh_the_records(
+    many: Path, streamed: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file to hash in the first record folder the walk lists, one byte a second: nothing
+    # outweighs it, no helper starts, and the rules load every record as ever.
+    (_first_record_folder(many) / "weights.bin").write_bytes(b"w" * 4096)
+    age(many)
+    alone = _alone(many, monkeypatch)
+    starts = _started_at(monkeypatch)
+    monkeypatch.setattr(preload, "HASHED_PER_SECOND", 1)
+    assert engine.doctor(many).findings == alone
+    assert starts == [] and not streamed
+
+
+def test_a_stream_helper_starts_once_the_records_outweigh_the_hashing(
+    many: Path, streamed: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 4096 bytes found early weigh as much as 40.5 records' loads: the helper starts at the 41st
+    # note (the test runs again as the walk finds more), and the findings are one pass's.
+    (_first_record_folder(many) / "weights.bin").write_bytes(b"w" * 4096)
+    age(many)
+    alone = _alone(many, monkeypatch)
+    starts = _started_at(monkeypatch)
+    monkeypatch.setattr(preload, "HASHED_PER_SECOND", 4096 * preload.LOADS_PER_SECOND / 2 / 40.5)
+    _slowed(monkeypatch, streamed)
+    assert engine.doctor(many).findings == alone
+    assert starts == [41] and streamed
+
+
 _ANSWERS_THEN_DEATH = """\
 import sys, os
 sys.path += sys.argv[1:3]

@@ -640,25 +640,13 @@ def _hash_early(
     progress: Callable[[int, int], Callable[[int], None] | None] | None,
     only: set[str] | None = None,
 ) -> Background | None:
-    """Start hashing the files record folders hold while their metadata is read and checked.
+    """Start hashing what record folders hold (workspace.hashed_ahead) while their metadata is read and checked."""
+    from strataml.workspace import hashed_ahead, record_folder
 
-    Every regular file in a record folder except the metadata is recorded, or a finding that
-    is rare; small ones are read by the integrity rule anyway (they may be LFS pointers).
-    """
-    from strataml.lfs import MAX_POINTER
-    from strataml.workspace import META, record_folder
-
-    metas = set(META.values())
     base = str(root)
     items = []
     for path, entry in entries.items():
-        if (
-            entry.kind != "file"
-            or entry.size < MAX_POINTER
-            or path.rsplit("/", 1)[-1] in metas
-            or not record_folder(path)
-            or (only is not None and record_folder(path) not in only)
-        ):
+        if not hashed_ahead(path, entry.kind, entry.size) or (only is not None and record_folder(path) not in only):
             continue
         if cache is not None and cache.sha256(path, stat_key(entry)):
             continue
