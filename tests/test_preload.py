@@ -343,8 +343,14 @@ def test_a_broken_stream_helper_is_done_over(
     assert capfd.readouterr().err == ""
 
 
-def _started_at(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The notes made when a Stream started its helper (one entry per start)."""
+@pytest.fixture
+def weighed(many: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[tuple[object, ...], list[int]]:
+    """4096 bytes to hash in the record folder the walk lists first (found with the first note):
+    one pass's findings, and the notes made each time a Stream started its helper."""
+    folder = min(p.parent for p in many.glob("datasets/*/*/dataset.yaml"))
+    (folder / "weights.bin").write_bytes(b"w" * 4096)
+    age(many)
+    alone = _alone(many, monkeypatch)
     starts: list[int] = []
     start = preload.Stream._start
 
@@ -353,37 +359,25 @@ def _started_at(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         start(self)
 
     monkeypatch.setattr(preload.Stream, "_start", counted)
-    return starts
-
-
-def _first_record_folder(root: Path) -> Path:
-    """The record folder the walk lists first (a file put there is found with the first note)."""
-    return min(p.parent for p in root.glob("datasets/*/*/dataset.yaml"))
+    return alone, starts
 
 
 def test_no_stream_helper_while_the_files_to_hash_outweigh_the_records(
-    many: Path, streamed: list[int], monkeypatch: pytest.MonkeyPatch
+    many: Path, streamed: list[int], weighed: tuple[tuple[object, ...], list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A file to hash in the first record folder the walk lists, one byte a second: nothing
-    # outweighs it, no helper starts, and the rules load every record as ever.
-    (_first_record_folder(many) / "weights.bin").write_bytes(b"w" * 4096)
-    age(many)
-    alone = _alone(many, monkeypatch)
-    starts = _started_at(monkeypatch)
+    # One byte hashed a second: nothing outweighs the file, no helper starts, the rules load every record.
+    alone, starts = weighed
     monkeypatch.setattr(preload, "HASHED_PER_SECOND", 1)
     assert engine.doctor(many).findings == alone
     assert starts == [] and not streamed
 
 
 def test_a_stream_helper_starts_once_the_records_outweigh_the_hashing(
-    many: Path, streamed: list[int], monkeypatch: pytest.MonkeyPatch
+    many: Path, streamed: list[int], weighed: tuple[tuple[object, ...], list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 4096 bytes found early weigh as much as 40.5 records' loads: the helper starts at the 41st
-    # note (the test runs again as the walk finds more), and the findings are one pass's.
-    (_first_record_folder(many) / "weights.bin").write_bytes(b"w" * 4096)
-    age(many)
-    alone = _alone(many, monkeypatch)
-    starts = _started_at(monkeypatch)
+    # The file weighs as much as 40.5 records' loads: the helper starts at the 41st note (asked
+    # again as the walk finds more), and the findings are one pass's.
+    alone, starts = weighed
     monkeypatch.setattr(preload, "HASHED_PER_SECOND", 4096 * preload.LOADS_PER_SECOND / 2 / 40.5)
     _slowed(monkeypatch, streamed)
     assert engine.doctor(many).findings == alone
