@@ -367,3 +367,103 @@ def test_closing_early_stops_the_helpers(tmp_path: Path, monkeypatch: pytest.Mon
     assert helpers
     pool.close()  # the caller failed before it wanted the results
     assert all(h._proc.poll() is not None for h in helpers)
+
+
+# A helper that waits while it runs below its caller's priority (as if the machine's other work
+# kept it from running) and hashes as ever otherwise. It reads its input first: its priority is
+# set by then (before the caller writes a byte).
+_STARVED = """\
+import io, os, sys, time
+sys.path.append(sys.argv[1])
+data = sys.stdin.buffer.read()
+if os.getpriority(os.PRIO_PROCESS, 0) > {base}:
+    time.sleep(60)
+sys.stdin = io.TextIOWrapper(io.BytesIO(data))
+from strataml.hashing import serve
+serve()
+"""
+
+
+def _starved(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Helpers that starve when modest; the priority each helper started at, in order."""
+    from strataml import hashing
+
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(hashing, "_SERVE", _STARVED.format(base=os.getpriority(os.PRIO_PROCESS, 0)))
+    niceness: list[int] = []
+    start = hashing._Helper.__init__
+
+    def started(self: hashing._Helper, *args: object) -> None:
+        start(self, *args)  # type: ignore[arg-type]
+        niceness.append(os.getpriority(os.PRIO_PROCESS, self._proc.pid))
+
+    monkeypatch.setattr(hashing._Helper, "__init__", started)
+    return niceness
+
+
+def test_modest_helpers_give_way_and_hand_over_once_the_caller_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strataml import hashing
+
+    niceness = _starved(monkeypatch)
+    items, expected = _files(tmp_path)
+    ticks: list[int] = []
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    began = time.monotonic()
+    pool = hashing.Background(items, ticks.append, threads=2, start=1, modest=True)
+    first = list(pool._helpers)
+    assert len(first) == 2 and niceness == [min(hashing.MODEST, mine + hashing.MODEST)] * 2
+    assert pool.results() == expected
+    # The modest ones were ended, not waited for; helpers at this process's priority did the work.
+    assert time.monotonic() - began < 30
+    assert all(h._proc.poll() is not None for h in first)
+    assert niceness[2:] == [mine, mine]
+    assert sorted(ticks) == sorted(size for _k, _p, size in items)  # every file counted once
+
+
+def test_modest_helpers_that_cannot_be_replaced_leave_the_rest_to_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strataml import hashing
+
+    niceness = _starved(monkeypatch)
+    items, expected = _files(tmp_path)
+    pool = hashing.Background(items, threads=2, start=1, modest=True)
+    assert len(niceness) == 2
+    monkeypatch.setattr(hashing.sys, "executable", str(tmp_path / "no-python"))
+    assert pool.results() == expected
+    assert len(niceness) == 2
+
+
+def test_helpers_keep_the_callers_priority_unless_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from strataml import hashing
+
+    niceness = _starved(monkeypatch)
+    items, expected = _files(tmp_path)
+    assert hashing.Background(items, threads=2, start=1).results() == expected
+    assert niceness == [os.getpriority(os.PRIO_PROCESS, 0)] * 2
+
+
+def test_only_a_doctor_loading_on_its_second_core_hashes_modestly(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from strataml import hashing, preload
+    from strataml.doctor import engine as eng
+
+    monkeypatch.setattr(eng, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(preload, "START", 1)
+    monkeypatch.setattr(preload, "cores", lambda: 2)
+    monkeypatch.setattr(preload, "HASHED_PER_SECOND", 10**18)  # the files never outweigh the records
+    asked: list[bool] = []
+    background = eng.Background
+
+    def recorded(*args: object, modest: bool = False, **kwargs: object) -> hashing.Background:
+        asked.append(modest)
+        return background(*args, modest=modest, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(eng, "Background", recorded)
+    alone = engine.doctor(big, use_cache=False).findings
+    engine.doctor(big, use_cache=False, ready=lambda _ws: None)  # an index build's: its copy has that core
+    monkeypatch.setattr(preload, "START", 10**9)
+    assert engine.doctor(big, use_cache=False).findings == alone  # no stream: the hashing has both cores
+    assert asked == [True, False, False]

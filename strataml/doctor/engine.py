@@ -574,7 +574,10 @@ def _checked(
     `ready`: called with the workspace when a full run has loaded every record, before the rules."""
     from strataml.workspace import load
 
-    early = _hash_early(root, entries, cache, progress)
+    # A doctor whose second core loads records now (a Stream's helper) has one free core for
+    # the rules' whole run after; an index build's copy takes it then (read.lend).
+    modest = stream is not None and stream.started and ready is None
+    early = _hash_early(root, entries, cache, progress, modest=modest)
     try:
         workspace = load(root, cache, entries, deep) if workspace is None else workspace
         if deep is None and not options.since:  # a full run: every record will be loaded
@@ -639,8 +642,10 @@ def _hash_early(
     cache: Cache | None,
     progress: Callable[[int, int], Callable[[int], None] | None] | None,
     only: set[str] | None = None,
+    modest: bool = False,
 ) -> Background | None:
-    """Start hashing what record folders hold (workspace.hashed_ahead) while their metadata is read and checked."""
+    """Start hashing what record folders hold (workspace.hashed_ahead) while their metadata is
+    read and checked; `modest`: in what the caller's work leaves idle (Background)."""
     from strataml.workspace import hashed_ahead, record_folder
 
     base = str(root)
@@ -655,4 +660,4 @@ def _hash_early(
     if total < PARALLEL_BYTES:
         return None
     tick = progress(len(items), total) if progress else None
-    return Background(items, tick)
+    return Background(items, tick, modest=modest)
