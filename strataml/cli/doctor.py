@@ -14,6 +14,7 @@ from strataml.cli.output import emit, progress_bar
 from strataml.controls import shown
 from strataml.errors import StrataError
 from strataml.gitfacts import SINCE_HINT, need_git, prefetch_changes, repo_prefix
+from strataml.nogc import keep
 from strataml.reporters import FORMATS, RenderOptions, render
 
 if TYPE_CHECKING:
@@ -231,6 +232,9 @@ def doctor(
         report = _apply_baseline(root, report, baseline, since)
     prefix = repo_prefix(root) if fmt in ("sarif", "github") else ""
     emit(output, lambda s, c: render(report, fmt, s, RenderOptions(color=c, repo_prefix=prefix)), root)
+    # The report holds the whole workspace: freed here, object by object, it cost ~22 ms of a
+    # cold run on 10k records, for memory the process's end gives back at once.
+    keep(report)
     return report.exit_code
 
 

@@ -72,6 +72,7 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, fmt
         raise click.UsageError("-o - writes the index itself to stdout: --format json needs a file")
     if federate:
         return _federate(state, list(members), output, fmt)
+    from strataml.nogc import keep
     from strataml.read import proof, saved
     from strataml.read.build import dumps
     from strataml.times import utc_now
@@ -91,8 +92,10 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, fmt
         return 0
     # As a reader does: only the folders that changed listed again, the rest kept from the last build.
     walked = proof.freshness(root, looked, ahead=True)
+    keep(walked)  # (held by this command to its end anyway; freed object by object, ~10 ms on 10k runs)
 
     def finish(built: dict[str, Any], volatile: bool, before: Previous | None) -> int:
+        keep(built, before)  # (a build of 10k runs freed one object at a time as it returns: ~17 ms)
         text = dumps(built, before)
         if output == "-":
             click.echo(text, nl=False)

@@ -12,6 +12,7 @@ import click
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, plain, wants_color
 from strataml.controls import shown
+from strataml.nogc import keep
 from strataml.numbers import number
 from strataml.read.query import KIND_OF_LIST, Graph
 from strataml.reporters import FORMATS as REPORT_FORMATS
@@ -36,7 +37,9 @@ def _graph(state: State) -> Graph:
     from strataml.read import saved
 
     index, _rebuilt = saved.current(state.root())
-    return Graph(index)
+    graph = Graph(index)
+    keep(graph)  # (a graph of 10k runs freed one object at a time as the command returns: ~8 ms)
+    return graph
 
 
 @click.command("list")
@@ -86,6 +89,7 @@ def list_command(
     root = state.root()
     # A provably fresh index has its rows saved beside it: no walk, no parsing of the index.
     found_tables = saved.current_rows(root)
+    keep(found_tables)
     every = found_tables[what]
     check_metrics(every, list(metrics))
     found = select(every, list(filters), sort, desc, limit)
