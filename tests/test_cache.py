@@ -369,27 +369,31 @@ def test_closing_early_stops_the_helpers(tmp_path: Path, monkeypatch: pytest.Mon
     assert all(h._proc.poll() is not None for h in helpers)
 
 
-# A helper that waits while it runs below its caller's priority (as if the machine's other work
-# kept it from running) and hashes as ever otherwise. It reads its input first: its priority is
-# set by then (before the caller writes a byte).
+# A helper that waits while it runs below its caller's priority, as if the machine's other work
+# kept it from running (the test says so through hashing._running), and hashes as ever otherwise.
+# It reads its input first: its priority is set by then (before the caller writes a byte).
 _STARVED = """\
 import io, os, sys, time
 sys.path.append(sys.argv[1])
 data = sys.stdin.buffer.read()
 if os.getpriority(os.PRIO_PROCESS, 0) > {base}:
-    time.sleep(60)
+    time.sleep({sleep})
 sys.stdin = io.TextIOWrapper(io.BytesIO(data))
 from strataml.hashing import serve
 serve()
 """
 
 
-def _starved(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Helpers that starve when modest; the priority each helper started at, in order."""
+def _starved(monkeypatch: pytest.MonkeyPatch, sleep: float = 60, held: bool = True) -> list[int]:
+    """Helpers that stall `sleep` s when modest, held back (`held`: ready to run, never on a core)
+    or not (asleep); the priority each helper started at, in order."""
     from strataml import hashing
 
     monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(hashing, "_SERVE", _STARVED.format(base=os.getpriority(os.PRIO_PROCESS, 0)))
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    monkeypatch.setattr(hashing, "_SERVE", _STARVED.format(base=base, sleep=sleep))
+    monkeypatch.setattr(hashing, "_running", lambda pid: ("R" if held else "S", 0))
+    monkeypatch.setattr(hashing, "_busy_elsewhere", lambda: False)  # (whatever else the machine runs)
     niceness: list[int] = []
     start = hashing._Helper.__init__
 
@@ -401,7 +405,7 @@ def _starved(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return niceness
 
 
-def test_modest_helpers_give_way_and_hand_over_once_the_caller_waits(
+def test_modest_helpers_held_back_hand_over_once_the_caller_waits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from strataml import hashing
@@ -415,11 +419,26 @@ def test_modest_helpers_give_way_and_hand_over_once_the_caller_waits(
     first = list(pool._helpers)
     assert len(first) == 2 and niceness == [min(hashing.MODEST, mine + hashing.MODEST)] * 2
     assert pool.results() == expected
-    # The modest ones were ended, not waited for; helpers at this process's priority did the work.
+    # The held-back ones were ended, not waited for; helpers at this process's priority did the work.
     assert time.monotonic() - began < 30
     assert all(h._proc.poll() is not None for h in first)
     assert niceness[2:] == [mine, mine]
     assert sorted(ticks) == sorted(size for _k, _p, size in items)  # every file counted once
+
+
+def test_modest_helpers_that_run_keep_their_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Slow (0.5 s) but never kept from a core: the caller waits for them; nothing is handed over
+    # or hashed twice (a big file half done is not started again).
+    from strataml import hashing
+
+    niceness = _starved(monkeypatch, sleep=0.5, held=False)
+    items, expected = _files(tmp_path)
+    ticks: list[int] = []
+    pool = hashing.Background(items, ticks.append, threads=2, start=1, modest=True)
+    first = list(pool._helpers)
+    assert pool.results() == expected
+    assert len(niceness) == 2 and all(h._proc.returncode == 0 for h in first)
+    assert sorted(ticks) == sorted(size for _k, _p, size in items)
 
 
 def test_modest_helpers_that_cannot_be_replaced_leave_the_rest_to_threads(
@@ -434,6 +453,30 @@ def test_modest_helpers_that_cannot_be_replaced_leave_the_rest_to_threads(
     monkeypatch.setattr(hashing.sys, "executable", str(tmp_path / "no-python"))
     assert pool.results() == expected
     assert len(niceness) == 2
+
+
+@pytest.mark.parametrize("missing", ["priority", "schedstat", "an idle machine"])
+def test_modest_only_where_it_can_be_told_and_the_machine_is_idle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    # Without priorities, without a way to tell a helper held back, or on a machine whose cores
+    # other work keeps busy: the helpers run at the caller's priority and are never ended.
+    from strataml import hashing
+
+    niceness = _starved(monkeypatch, sleep=0)
+    if missing == "priority":
+        monkeypatch.setattr(hashing.os, "setpriority", lambda *a: (_ for _ in ()).throw(PermissionError(1, "no")))
+    elif missing == "schedstat":
+        monkeypatch.setattr(hashing, "_running", lambda pid: None)
+    else:
+        monkeypatch.setattr(hashing, "_busy_elsewhere", lambda: True)
+    items, expected = _files(tmp_path)
+    pool = hashing.Background(items, threads=2, start=1, modest=True)
+    first = list(pool._helpers)
+    assert not pool._modest and not any(h.yielding for h in first)
+    assert pool.results() == expected
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert niceness == [mine, mine] and all(h._proc.returncode == 0 for h in first)
 
 
 def test_helpers_keep_the_callers_priority_unless_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -467,3 +510,26 @@ def test_only_a_doctor_loading_on_its_second_core_hashes_modestly(big: Path, mon
     monkeypatch.setattr(preload, "START", 10**9)
     assert engine.doctor(big, use_cache=False).findings == alone  # no stream: the hashing has both cores
     assert asked == [True, False, False]
+
+
+def test_hashing_that_outweighs_the_loading_is_not_modest(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The walk found the big files after the loading helper started: preload() will stop that
+    # helper (the hashing outweighs the loading), so the hashing has every core, as ever.
+    from strataml import hashing, preload
+    from strataml.doctor import engine as eng
+    from strataml.workspace import walk
+
+    monkeypatch.setattr(eng, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(preload, "cores", lambda: 2)
+    monkeypatch.setattr(hashing, "_busy_elsewhere", lambda: False)  # (whatever else the machine runs)
+    monkeypatch.setattr(hashing, "_running", lambda pid: ("S", 0))  # (wherever it runs)
+    entries = walk(big)
+    for loading, per_second, modest in ((0, 10**18, False), (10**6, 10**18, True), (10, 1, False)):
+        monkeypatch.setattr(preload, "HASHED_PER_SECOND", per_second)
+        pool = eng._hash_early(big, entries, None, None, loading=loading)
+        assert pool is not None and pool._helpers
+        try:
+            assert pool._modest == modest, (loading, per_second)
+        finally:
+            pool.close()

@@ -576,8 +576,8 @@ def _checked(
 
     # A doctor whose second core loads records now (a Stream's helper) has one free core for
     # the rules' whole run after; an index build's copy takes it then (read.lend).
-    modest = stream is not None and stream.started and ready is None
-    early = _hash_early(root, entries, cache, progress, modest=modest)
+    loading = len(stream.found) if stream is not None and stream.started and ready is None else 0
+    early = _hash_early(root, entries, cache, progress, loading=loading)
     try:
         workspace = load(root, cache, entries, deep) if workspace is None else workspace
         if deep is None and not options.since:  # a full run: every record will be loaded
@@ -642,10 +642,13 @@ def _hash_early(
     cache: Cache | None,
     progress: Callable[[int, int], Callable[[int], None] | None] | None,
     only: set[str] | None = None,
-    modest: bool = False,
+    loading: int = 0,
 ) -> Background | None:
     """Start hashing what record folders hold (workspace.hashed_ahead) while their metadata is
-    read and checked; `modest`: in what the caller's work leaves idle (Background)."""
+    read and checked. `loading`: the records a helper loads meanwhile; unless the hashing
+    outweighs them (then preload stops that helper), it takes what the loading and the rules
+    leave idle (Background's `modest`)."""
+    from strataml.preload import outweighed
     from strataml.workspace import hashed_ahead, record_folder
 
     base = str(root)
@@ -660,4 +663,4 @@ def _hash_early(
     if total < PARALLEL_BYTES:
         return None
     tick = progress(len(items), total) if progress else None
-    return Background(items, tick, modest=modest)
+    return Background(items, tick, modest=loading > 0 and not outweighed(total, loading))
