@@ -578,6 +578,9 @@ def _checked(
     # the rules' whole run after; an index build's copy takes it then (read.lend).
     loading = len(stream.found) if stream is not None and stream.started and ready is None else 0
     early = _hash_early(root, entries, cache, progress, loading=loading)
+    if stream is not None and stream.started:
+        # Imported while the second core loads records (~12 ms that the rules, on one core, would wait for).
+        import strataml.doctor.rules  # noqa: F401
     try:
         workspace = load(root, cache, entries, deep) if workspace is None else workspace
         if deep is None and not options.since:  # a full run: every record will be loaded
