@@ -68,7 +68,11 @@ def once(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
     took = time.perf_counter() - start
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+        # Timed with its output thrown away; run again to show what it said (a doctor's findings
+        # are on stdout: a workspace edited by hand fails the --since runs with exit 2).
+        again = subprocess.run(cmd, cwd=cwd, capture_output=True, env={**os.environ, **(env or {})})
+        said = (again.stdout + again.stderr).decode(errors="replace")[-800:]
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}) in {cwd}:\n{said}")
     return took
 
 
