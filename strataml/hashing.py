@@ -114,11 +114,9 @@ class Background:
         self._threads = 1 if total < PARALLEL_BYTES else usable
         self._pool: list[threading.Thread] = []
         self._helpers: list[_Helper] = []
-        self._usable = usable
         if start > 0 and total >= PARALLEL_BYTES and usable > 1:
             nice = MODEST if modest and not _busy_elsewhere() else 0
             self._helpers = _Helper.start_all(self._items, usable, self._results, progress, nice)
-        self._modest = any(h.yielding for h in self._helpers)
         self._previous = sys.getswitchinterval()
         if self._helpers:
             self._items = []
@@ -161,7 +159,7 @@ class Background:
     def results(self) -> Results:
         """Every file's (sha256, size) or the OSError that stopped it, once all are hashed."""
         if self._helpers:
-            left = self._unyielding() if self._modest else []
+            left = self._unyielding() if any(h.yielding for h in self._helpers) else []
             # What a helper did not answer (it could not start, or died) is hashed here.
             answered = (i for h in self._helpers for i in h.finish())
             self._items = sorted((*left, *answered), key=lambda i: i[2], reverse=True)
@@ -181,7 +179,6 @@ class Background:
         and its files handed to helpers at this process's priority; what none could take (they
         could not start) is returned, for the caller to hash. A helper left running keeps the
         work it did: on an idle machine, or one waiting for its disk, nothing is handed over."""
-        self._modest = False
         watched = {h: (_running(h.pid), 0) for h in self._helpers if h.yielding and not h.done()}
         left: list[Item] = []
         last = time.monotonic()
@@ -206,7 +203,7 @@ class Background:
             last = now
             if held:
                 held.sort(key=lambda i: i[2], reverse=True)
-                count = min(self._usable, len(held))
+                count = min(self._threads, len(held))  # (helpers ran: as many as there were threads to be)
                 more = _Helper.start_all(held, count, self._results, self._progress) if count > 1 else []
                 self._helpers.extend(more)
                 if not more:

@@ -473,7 +473,7 @@ def test_modest_only_where_it_can_be_told_and_the_machine_is_idle(
     items, expected = _files(tmp_path)
     pool = hashing.Background(items, threads=2, start=1, modest=True)
     first = list(pool._helpers)
-    assert not pool._modest and not any(h.yielding for h in first)
+    assert not any(h.yielding for h in first)
     assert pool.results() == expected
     mine = os.getpriority(os.PRIO_PROCESS, 0)
     assert niceness == [mine, mine] and all(h._proc.returncode == 0 for h in first)
@@ -530,6 +530,32 @@ def test_hashing_that_outweighs_the_loading_is_not_modest(big: Path, monkeypatch
         pool = eng._hash_early(big, entries, None, None, loading=loading)
         assert pool is not None and pool._helpers
         try:
-            assert pool._modest == modest, (loading, per_second)
+            assert any(h.yielding for h in pool._helpers) == modest, (loading, per_second)
         finally:
             pool.close()
+
+
+def test_what_proc_says_of_a_helper_and_of_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real /proc, read as the modest hashing reads it: a process that runs (this one) and
+    one that sleeps; a machine with more ready processes than cores, and one with fewer."""
+    from strataml import hashing
+
+    if not os.path.exists(f"/proc/{os.getpid()}/schedstat"):
+        assert hashing._running(os.getpid()) is None  # (then hashing is never modest)
+        return
+    state, ran = hashing._running(os.getpid()) or ("", 0)
+    assert state == "R" and ran > 0
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while (hashing._running(sleeper.pid) or ("",))[0] != "S" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (hashing._running(sleeper.pid) or ("",))[0] == "S"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert hashing._running(sleeper.pid) is None  # reaped: gone
+    monkeypatch.setattr(hashing, "cores", lambda: 10**6)
+    assert hashing._busy_elsewhere() is False
+    monkeypatch.setattr(hashing, "cores", lambda: 0)
+    assert hashing._busy_elsewhere() is True  # (this process is ready to run: one at least)
