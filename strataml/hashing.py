@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import _thread
 import hashlib
 import os
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # a helper process imports this module: it starts faster without pathlib
+# A helper process imports this module: it starts faster without pathlib, typing and threading
+# (~8 ms of each helper's start; the caller imported them long before).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from pathlib import Path
+    from threading import Thread
     from typing import BinaryIO
 
 # Reads of 128 KiB stay in the CPU's cache until hashed: over 2 GB, 1 MiB reads cost 0.9 s of
 # kernel time (copies that miss the cache) against 0.24 s, and hashing took 2.3 s against 1.6 s.
 _CHUNK = 131072
-_local = threading.local()
+_local = _thread._local()
 
 
 def _buffer() -> memoryview:
@@ -70,10 +73,10 @@ Results = dict[str, "tuple[str, int] | OSError"]
 class Background:
     """Hashing that runs while the caller works, and takes every core once the caller waits.
 
-    While the caller works (`start` > 0), helper processes hash (see _Helper): the files split
-    in bins of about equal bytes, one helper a core. A thread would wait for the caller's GIL
-    after every chunk: at 10k records the doctor took 5.0 s with one hashing thread beside its
-    parsing, 3.9 s hashing nothing early and 3.7 s with helpers.
+    While the caller works (`start` > 0), helper processes hash (see _Helper), one a core, each
+    taking the next files (biggest first) as it answers (_Share). A thread would wait for the
+    caller's GIL after every chunk: at 10k records the doctor took 5.0 s with one hashing thread
+    beside its parsing, 3.9 s hashing nothing early and 3.7 s with helpers.
 
     A `modest` caller has the cores' other work in hand (strataml.preload loads records on the
     second core meanwhile): its helpers run at the lowest priority (MODEST), so they take what
@@ -102,21 +105,32 @@ class Background:
         threads: int | None = None,
         start: int = 1,
         modest: bool = False,
+        head_start: HeadStart | None = None,
     ) -> None:
         self._items = sorted(items, key=lambda i: i[2], reverse=True)
         self.keys = {key for key, _path, _size in self._items}
-        self._results: Results = {} if results is None else results  # the caller's dict: no second copy of 100k hashes
+        if results is None:
+            results = head_start.results if head_start is not None else {}
+        self._results: Results = results  # the caller's dict: no second copy of 100k hashes
         self._progress = progress
         self._next = 0
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self.total = total = sum(i[2] for i in self._items)  # bytes
         usable = max(1, min(threads or cores(), len(self._items)))
         self._threads = 1 if total < PARALLEL_BYTES else usable
-        self._pool: list[threading.Thread] = []
+        self._pool: list[Thread] = []
         self._helpers: list[_Helper] = []
-        if start > 0 and total >= PARALLEL_BYTES and usable > 1:
-            nice = MODEST if modest and not _busy_elsewhere() else 0
-            self._helpers = _Helper.start_all(self._items, usable, self._results, progress, nice)
+        self._share: _Share | None = None
+        nice = MODEST if modest and start > 0 and not _busy_elsewhere() else 0
+        if head_start is not None and head_start.helpers and head_start.results is self._results:
+            self._share = head_start.share
+            self._helpers = head_start.adopt(self._items, progress, nice)
+        elif start > 0 and total >= PARALLEL_BYTES and usable > 1:
+            share = _Share(self._items)
+            self._helpers = _Helper.spawn(usable, share, self._results, progress, nice)
+            self._share = share if self._helpers else None
+            for helper in self._helpers:
+                share.top_up(helper)
         self._previous = sys.getswitchinterval()
         if self._helpers:
             self._items = []
@@ -126,7 +140,9 @@ class Background:
 
     def _grow(self, count: int) -> None:
         while len(self._pool) < count:
-            thread = threading.Thread(target=self._work, daemon=True)
+            from threading import Thread
+
+            thread = Thread(target=self._work, daemon=True)
             thread.start()
             self._pool.append(thread)
 
@@ -159,10 +175,12 @@ class Background:
     def results(self) -> Results:
         """Every file's (sha256, size) or the OSError that stopped it, once all are hashed."""
         if self._helpers:
-            left = self._unyielding() if any(h.yielding for h in self._helpers) else []
-            # What a helper did not answer (it could not start, or died) is hashed here.
-            answered = (i for h in self._helpers for i in h.finish())
-            self._items = sorted((*left, *answered), key=lambda i: i[2], reverse=True)
+            if any(h.yielding for h in self._helpers):
+                self._unyielding()
+            # What no helper answered (none could start, or they died) is hashed here.
+            unanswered = [i for h in self._helpers for i in h.finish()]
+            left = self._share.drain() if self._share is not None else []
+            self._items = sorted((*left, *unanswered), key=lambda i: i[2], reverse=True)
             self._helpers = []
             self._next = 0
             sys.setswitchinterval(self.SWITCH)
@@ -173,19 +191,21 @@ class Background:
         results, self._results = self._results, {}
         return results
 
-    def _unyielding(self) -> list[Item]:
+    def _unyielding(self) -> None:
         """Wait for the modest helpers while they run. One that other work keeps from running
         (ready to run, yet on a core less than half the time, at two looks in a row) is let go
-        and its files handed to helpers at this process's priority; what none could take (they
-        could not start) is returned, for the caller to hash. A helper left running keeps the
-        work it did: on an idle machine, or one waiting for its disk, nothing is handed over."""
+        and its files go back to be taken by helpers at this process's priority (started in its
+        place); what none takes (they could not start) is left for the caller to hash. A helper
+        left running keeps the work it did: on an idle machine, or one waiting for its disk,
+        nothing is handed over."""
+        share = self._share
+        assert share is not None
         watched = {h: (_running(h.pid), 0) for h in self._helpers if h.yielding and not h.done()}
-        left: list[Item] = []
         last = time.monotonic()
         while watched:
             next(iter(watched)).wait(LOOK)
             now = time.monotonic()
-            held: list[Item] = []
+            let_go = 0
             for helper, (before, strikes) in list(watched.items()):
                 if helper.done():
                     del watched[helper]
@@ -198,17 +218,15 @@ class Background:
                 if strikes < 2:
                     watched[helper] = (seen, strikes)
                     continue
-                held.extend(helper.let_go())
+                share.put_back(helper.let_go())
+                let_go += 1
                 del watched[helper]
             last = now
-            if held:
-                held.sort(key=lambda i: i[2], reverse=True)
-                count = min(self._threads, len(held))  # (helpers ran: as many as there were threads to be)
-                more = _Helper.start_all(held, count, self._results, self._progress) if count > 1 else []
+            if let_go and share.left():
+                more = _Helper.spawn(let_go, share, self._results, self._progress) if self._threads > 1 else []
                 self._helpers.extend(more)
-                if not more:
-                    left.extend(held)
-        return left
+                for helper in more:
+                    share.top_up(helper)
 
 
 LOOK = 0.02  # how often a modest helper is looked at while the caller waits for it (seconds)
@@ -243,27 +261,94 @@ def _running(pid: int) -> tuple[str, int] | None:
 # The package's folder goes last on the helper's path: -I leaves out the current folder, the
 # user's site-packages and PYTHON* variables, -S the site (its .pth files cost most of a start).
 _SERVE = "import sys; sys.path.append(sys.argv[1]); from strataml.hashing import serve; serve()"
-_FLUSH = 16 * 1024 * 1024  # a helper reports this often (bytes hashed), for progress
+_FLUSH = 8 * 1024 * 1024  # a helper reports this often (bytes hashed): progress, and its share's top-ups
+
+
+class _Share:
+    """The files no helper was sent yet, biggest first: each helper is kept WINDOW bytes (at most
+    WINDOW_FILES files) ahead of what it has answered, topped up by the thread reading its
+    answers, so helpers that other work slows take fewer and all end together (a bin fixed
+    up front ended one helper 20-60 ms before the other, 2,000 files of 1 MB). A modest helper
+    takes from the small end: let go (Background._unyielding), it leaves the big files whole.
+    Open while a walk still adds what it finds (HeadStart): a helper's input ends only once the
+    share is closed and empty."""
+
+    WINDOW = 32 * 1024 * 1024
+    WINDOW_FILES = 4096
+
+    def __init__(self, items: Iterable[Item] = (), *, open: bool = False) -> None:
+        from collections import deque
+
+        self.lock = _thread.allocate_lock()
+        self._items = deque(items)
+        self._open = open
+
+    def add(self, items: Iterable[Item]) -> None:
+        with self.lock:
+            self._items.extend(items)
+
+    def close(self, items: Iterable[Item]) -> None:
+        """Nothing more comes: what it holds is `items` (biggest first)."""
+        from collections import deque
+
+        with self.lock:
+            self._items = deque(items)
+            self._open = False
+
+    def put_back(self, items: list[Item]) -> None:
+        with self.lock:
+            self._items = type(self._items)(sorted((*self._items, *items), key=lambda i: i[2], reverse=True))
+
+    def left(self) -> bool:
+        return bool(self._items)
+
+    def drain(self) -> list[Item]:
+        with self.lock:
+            items, self._items = list(self._items), type(self._items)()
+        return items
+
+    def top_up(self, helper: _Helper) -> None:
+        """Send `helper` what keeps it a window ahead; its input ended once nothing more comes."""
+        with self.lock:
+            if helper.gone:
+                return
+            items, room, count = self._items, self.WINDOW - helper.ahead, self.WINDOW_FILES - helper.ahead_files
+            more: list[Item] = []
+            while items and room > 0 and count > 0:
+                item = items.pop() if helper.yielding else items.popleft()
+                more.append(item)
+                room -= item[2]
+                count -= 1
+            helper.send(more)
+            if not items and not self._open:
+                helper.seal()
 
 
 class _Helper:
-    """One helper process hashing a bin of files: paths in on stdin, one line per file out, in order.
+    """One helper process hashing the files it is sent: paths in on stdin, one line per file
+    out, in order.
 
-    A thread here feeds it and reads its answers as they come (the caller's progress moves
-    with them). Anything it does not answer is left to the caller: finish() returns it.
+    A thread here reads its answers as they come (the caller's progress moves with them) and
+    tops it up from its _Share. Anything it does not answer is left to the caller: finish()
+    returns it.
     """
 
-    def __init__(
-        self, items: list[Item], results: Results, progress: Callable[[int], None] | None, nice: int = 0
-    ) -> None:
+    def __init__(self, share: _Share, results: Results, progress: Callable[[int], None] | None, nice: int = 0) -> None:
         import subprocess
 
-        self._items = items
+        from strataml.spawn import widen
+
+        self._share = share
+        self._items: list[Item] = []
         self._results = results
         self._progress = progress
+        self._keep: set[str] | None = None  # the keys to record answers for (None: all)
         self._answered = 0
-        self._taking = threading.Lock()  # an answer is recorded, or the helper let go: not both
-        self._let_go = False
+        self.ahead = 0  # bytes sent and not answered yet
+        self._taking = _thread.allocate_lock()  # an answer is recorded, or the helper let go: not both
+        self.gone = False  # let go, ended, or its input ended: sent nothing more
+        self._out = bytearray()  # paths sent that its input could not take yet
+        self._sealed = False
         self._proc = subprocess.Popen(
             [sys.executable, "-I", "-S", "-c", _SERVE, _HOME],
             stdin=subprocess.PIPE,
@@ -271,9 +356,27 @@ class _Helper:
             stderr=subprocess.DEVNULL,
         )
         self.pid = self._proc.pid
+        assert self._proc.stdin is not None
+        self._feed = self._proc.stdin.fileno()
+        widen(self._feed)
+        # Never waited on: a full pipe (the helper reads its input as it comes, so rarely) keeps
+        # the rest here, sent after its next answer.
+        os.set_blocking(self._feed, False)
         # Yielding only where the priority was set and it can be told when other work holds the
         # helper back (then it is handed over: Background._unyielding); elsewhere, as ever.
         self.yielding = False
+        self.lower(nice)
+        from threading import Thread
+
+        self._thread = Thread(target=self._talk, daemon=True)
+        self._thread.start()
+
+    @property
+    def ahead_files(self) -> int:
+        return len(self._items) - self._answered
+
+    def lower(self, nice: int) -> None:
+        """Run `nice` above this process's priority from now on, where that can be told (see yielding)."""
         if nice and _running(self.pid) is not None:
             # Set here, not by the helper: its own start then already yields to this process.
             try:
@@ -282,64 +385,109 @@ class _Helper:
                 self.yielding = True
             except (AttributeError, OSError):
                 pass  # (no priorities here, or it has ended: the work is the same)
-        self._thread = threading.Thread(target=self._talk, daemon=True)
-        self._thread.start()
 
     @classmethod
-    def start_all(
-        cls,
-        items: list[Item],
-        count: int,
-        results: Results,
-        progress: Callable[[int], None] | None,
-        nice: int = 0,
+    def spawn(
+        cls, count: int, share: _Share, results: Results, progress: Callable[[int], None] | None, nice: int = 0
     ) -> list[_Helper]:
-        """Helpers for `items` (biggest first) in `count` bins of about equal bytes, `nice` above
-        this process's priority; none when they cannot start."""
-        bins: list[list[Item]] = [[] for _ in range(count)]
-        loads = [0] * count
-        for item in items:
-            lightest = loads.index(min(loads))
-            bins[lightest].append(item)
-            loads[lightest] += item[2]
+        """`count` helpers taking from `share`, nothing sent yet; none when they cannot start."""
         helpers: list[_Helper] = []
         try:
             if not sys.executable or getattr(sys, "frozen", False):  # a frozen app's executable is not python
                 raise OSError("no interpreter to start")
-            for part in bins:
-                if part:
-                    # A modest helper goes smallest first: handed over (Background._unyielding),
-                    # it leaves the big files whole, and loses at most the small one it was on.
-                    helpers.append(cls(part[::-1] if nice else part, results, progress, nice))
+            for _ in range(count):
+                helpers.append(cls(share, results, progress, nice))
         except OSError:
             for helper in helpers:
                 helper.finish(kill=True)
-            for item in items:  # what they answered is hashed again by the caller: counted once
-                results.pop(item[0], None)
             return []
         return helpers
 
+    def send(self, items: list[Item]) -> None:
+        """Hand it `items` (after those sent before), written as far as its input takes them now.
+        Called with its share's lock held, as _push() and seal() are."""
+        if items:
+            with self._taking:
+                self._items.extend(items)
+                self.ahead += sum(i[2] for i in items)
+            self._out += b"".join(os.fsencode(path) + b"\0" for _key, path, _size in items)
+        self._push()
+
+    def _push(self) -> None:
+        if self._out and not self.gone:
+            try:
+                del self._out[: os.write(self._feed, self._out)]
+            except BlockingIOError:
+                pass
+            except OSError:  # (it has ended: what it did not answer is the caller's)
+                self._out.clear()
+                self.gone = True
+        if self._sealed and not self._out:
+            self._end_input()
+
+    def seal(self) -> None:
+        """Nothing more to send: its input ends after what was sent (once its pipe took it all)."""
+        self._sealed = True
+        self._push()
+
+    def _end_input(self) -> None:
+        self.gone = True
+        stdin = self._proc.stdin
+        if stdin is not None and not stdin.closed:
+            try:
+                stdin.close()
+            except OSError:
+                pass
+
     def _talk(self) -> None:
-        proc, items, results, progress = self._proc, self._items, self._results, self._progress
-        assert proc.stdin is not None and proc.stdout is not None
+        proc, items, results, share = self._proc, self._items, self._results, self._share
+        low, few = share.WINDOW // 2, share.WINDOW_FILES // 2
+        assert proc.stdout is not None
         try:
-            proc.stdin.write(b"\0".join(os.fsencode(path) for _key, path, _size in items))
-            proc.stdin.close()
             for line in proc.stdout:
                 with self._taking:
                     if self._answered >= len(items) or self._let_go:
                         break
                     key, path, size = items[self._answered]
-                    results[key] = _answer(line, path)
+                    kept = self._keep is None or key in self._keep
+                    if kept:
+                        results[key] = _answer(line, path)
                     self._answered += 1
-                if progress:
+                    self.ahead -= size
+                    progress = self._progress
+                if progress and kept:
                     progress(size)
+                # Topped up once half its window is answered (bytes and files), or when it has
+                # nothing left: not after every answer (100k small files, 100k writes).
+                if self._out or (
+                    not self.gone and (self._answered == len(items) or (self.ahead < low and self.ahead_files < few))
+                ):
+                    share.top_up(self)
         except (OSError, ValueError):
             pass  # whatever is left unanswered is hashed by the caller
 
+    _let_go = False
+
+    def adopt(self, keep: set[str], progress: Callable[[int], None] | None) -> int:
+        """From now on only answers for `keep` count, and go to `progress`; returns the bytes of
+        those answered so far (answers for other keys are taken back)."""
+        with self._taking:
+            self._keep, self._progress = keep, progress
+            done = 0
+            for key, _path, size in self._items[: self._answered]:
+                if key in keep:
+                    done += size
+                else:
+                    self._results.pop(key, None)
+        return done
+
+    def _unanswered(self) -> list[Item]:
+        keep = self._keep
+        return [i for i in self._items[self._answered :] if keep is None or i[0] in keep]
+
     def done(self) -> bool:
-        """Whether it has answered for every file it was given."""
-        return self._answered >= len(self._items)
+        """Whether its input has ended and it has answered for every file it was sent."""
+        return self.gone and self._answered >= len(self._items)
 
     def wait(self, timeout: float) -> None:
         """Until it has answered all it will (it ended), or `timeout` seconds."""
@@ -349,9 +497,11 @@ class _Helper:
         """The items it has not answered, taken now: it is killed, and nothing it answered after
         is taken (a process of the lowest priority may take a while to end on a busy machine:
         finish() does not wait for it then)."""
-        with self._taking:
-            self._let_go = True
-            left = self._items[self._answered :]
+        with self._share.lock:
+            self.gone = True  # (nothing more sent)
+            with self._taking:
+                self._let_go = True
+                left = self._unanswered()
         self._proc.kill()
         return left
 
@@ -360,16 +510,92 @@ class _Helper:
         if self._let_go:
             self._proc.poll()  # (reaped if it has ended; else it is reaped when its object goes)
             return []
-        if kill and self._proc.poll() is None:
+        # A modest one that has answered all it was sent has nothing more to say: not waited
+        # for to exit (it may wait long for a core to do that on).
+        if (kill or (self.yielding and self.done())) and self._proc.poll() is None:
             self._proc.kill()
         self._thread.join()
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
-        for stream in (self._proc.stdin, self._proc.stdout):
-            if stream is not None:
-                stream.close()
-        return self._items[self._answered :]
+        with self._share.lock:
+            self._end_input()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        return self._unanswered()
+
+
+class HeadStart:
+    """Hashing begun while the walk still lists the tree: preload.Stream adds each file a full
+    run will hash as the walk finds it, and feed()s once it has found enough to hash that the
+    loading would not gain from the second core. Helpers start once PARALLEL_BYTES are found,
+    one a core, and take from an open _Share in the walk's order. Background(head_start=...)
+    then takes them over with every file the run hashes (adopt); what was sent for a file the
+    run does not hash after all is answered and not counted. One never taken over is close()d."""
+
+    def __init__(self) -> None:
+        self.results: Results = {}
+        self.share = _Share(open=True)
+        self.helpers: list[_Helper] = []
+        self.found = 0  # bytes
+        self._held: list[Item] = []  # found, not handed to the helpers yet
+        self._held_bytes = 0
+        self._over = False  # taken over, closed, or the helpers could not start
+
+    def add(self, item: Item) -> None:
+        if not self._over:
+            self._held.append(item)
+            self._held_bytes += item[2]
+            self.found += item[2]
+
+    def feed(self) -> None:
+        """Start the helpers once PARALLEL_BYTES are found; hand them what was found since."""
+        if self._over:
+            return
+        if not self.helpers:
+            count = cores()
+            if self.found < PARALLEL_BYTES or count < 2:
+                return
+            self.helpers = _Helper.spawn(count, self.share, self.results, None)
+            if not self.helpers:
+                self.close()
+                return
+        # Handed over in batches (a walk lists thousands of folders), or at once to a helper
+        # running low.
+        low = _Share.WINDOW // 4
+        if self._held and (self._held_bytes >= low or min(h.ahead for h in self.helpers) < low):
+            self.share.add(self._held)
+            self._held, self._held_bytes = [], 0
+            for helper in self.helpers:
+                if helper.ahead < _Share.WINDOW // 2:
+                    self.share.top_up(helper)
+
+    def adopt(self, items: list[Item], progress: Callable[[int], None] | None, nice: int = 0) -> list[_Helper]:
+        """The helpers, to hash `items` (biggest first: every file the run hashes), those sent
+        already counted; `progress` gets what they have answered so far."""
+        helpers, self.helpers = self.helpers, []
+        self._over = True
+        keep = {key for key, _path, _size in items}
+        sent: set[str] = set()
+        for helper in helpers:
+            with self.share.lock:
+                sent.update(key for key, _path, _size in helper._items)
+            done = helper.adopt(keep, progress)
+            if progress and done:
+                progress(done)
+            helper.lower(nice)
+        self.share.close([i for i in items if i[0] not in sent])
+        for helper in helpers:
+            self.share.top_up(helper)
+        self._held = []
+        return helpers
+
+    def close(self) -> None:
+        """Never taken over: the helpers are stopped."""
+        self._over = True
+        for helper in self.helpers:
+            helper.finish(kill=True)
+        self.helpers, self._held = [], []
 
 
 _HOME = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -401,20 +627,42 @@ def _answer(line: bytes, path: Path | str) -> tuple[str, int] | OSError:
 
 
 def serve() -> None:
-    """A helper process's work: hash the NUL-separated paths on stdin, answer a line each on stdout."""
+    """A helper process's work: hash each path on stdin (NUL-terminated) as it comes, a line
+    each on stdout. A thread reads the input meanwhile, so a caller writing more never waits
+    for an answer to be read (nor the helper for more to be written)."""
+    import _thread
+    from _queue import SimpleQueue
+
+    src = sys.stdin.buffer
+    chunks: SimpleQueue[bytes] = SimpleQueue()
+
+    def read() -> None:
+        try:
+            while chunk := src.read1(1 << 16):  # type: ignore[union-attr]  # (a BufferedReader)
+                chunks.put(chunk)
+        finally:
+            chunks.put(b"")
+
+    _thread.start_new_thread(read, ())
     out = sys.stdout.buffer
     since_flush = 0
-    for raw in sys.stdin.buffer.read().split(b"\0"):
-        try:
-            sha, size = sha256_file(raw)
-            out.write(b"%s %d\n" % (sha.encode(), size))
-        except OSError as exc:
-            size = _CHUNK  # an error is news too
-            message = (exc.strerror or type(exc).__name__).replace("\n", " ")
-            out.write(b"! %d %s\n" % (exc.errno or 0, message.encode("utf-8", "replace")))
-        since_flush += size
-        if since_flush >= _FLUSH:
-            out.flush()
+    rest = b""
+    while chunk := chunks.get():
+        *paths, rest = (rest + chunk).split(b"\0")
+        for raw in paths:
+            try:
+                sha, size = sha256_file(raw)
+                out.write(b"%s %d\n" % (sha.encode(), size))
+            except OSError as exc:
+                size = _CHUNK  # an error is news too
+                message = (exc.strerror or type(exc).__name__).replace("\n", " ")
+                out.write(b"! %d %s\n" % (exc.errno or 0, message.encode("utf-8", "replace")))
+            since_flush += size
+            if since_flush >= _FLUSH:
+                out.flush()
+                since_flush = 0
+        if chunks.empty():
+            out.flush()  # all it has answered is readable before it waits for more
             since_flush = 0
     out.flush()
 

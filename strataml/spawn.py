@@ -114,7 +114,7 @@ def _launch(script: str, args: list[str], stdin: int, keep: int = -1) -> tuple[i
     except OSError:
         return None
     try:
-        _widen(answer)
+        widen(answer)
         closes = [(os.POSIX_SPAWN_CLOSE, fd) for fd in (answer, keep) if fd >= 0]
         pid = os.posix_spawn(
             sys.executable,
@@ -180,7 +180,7 @@ def start_fed(script: str, args: list[str]) -> Fed | None:
     except OSError:
         return None
     try:
-        _widen(feed)
+        widen(feed)
         os.set_blocking(feed, False)
         started = _launch(script, args, source, keep=feed)
     except OSError:
@@ -192,7 +192,7 @@ def start_fed(script: str, args: list[str]) -> Fed | None:
     return Fed(*started, feed)
 
 
-def _widen(fd: int) -> None:
+def widen(fd: int) -> None:
     """A pipe of PIPE_BYTES where the system allows it (Linux); the default (64 KiB) otherwise."""
     import fcntl
 

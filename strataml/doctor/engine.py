@@ -17,7 +17,7 @@ from strataml.controls import undecodable
 from strataml.doctor.finding import Finding, Repeats, Report
 from strataml.errors import Refusal, StrataError
 from strataml.gitfacts import GitFacts
-from strataml.hashing import PARALLEL_BYTES, Background, hash_files
+from strataml.hashing import PARALLEL_BYTES, Background, HeadStart, hash_files
 from strataml.nogc import bulk
 from strataml.paths import unsafe
 from strataml.records import Record
@@ -577,7 +577,9 @@ def _checked(
     # A doctor whose second core loads records now (a Stream's helper) has one free core for
     # the rules' whole run after; an index build's copy takes it then (read.lend).
     loading = len(stream.found) if stream is not None and stream.started and ready is None else 0
-    early = _hash_early(root, entries, cache, progress, loading=loading)
+    early = _hash_early(
+        root, entries, cache, progress, loading=loading, head_start=stream.head_start if stream else None
+    )
     if stream is not None and stream.started:
         # Imported while the second core loads records (~12 ms that the rules, on one core, would wait for).
         import strataml.doctor.rules  # noqa: F401
@@ -646,11 +648,12 @@ def _hash_early(
     progress: Callable[[int, int], Callable[[int], None] | None] | None,
     only: set[str] | None = None,
     loading: int = 0,
+    head_start: HeadStart | None = None,
 ) -> Background | None:
     """Start hashing what record folders hold (workspace.hashed_ahead) while their metadata is
     read and checked. `loading`: the records a helper loads meanwhile; unless the hashing
     outweighs them (then preload stops that helper), it takes what the loading and the rules
-    leave idle (Background's `modest`)."""
+    leave idle (Background's `modest`). `head_start`: the hashing the walk began (preload.Stream), taken over."""
     from strataml.preload import outweighed
     from strataml.workspace import hashed_ahead, record_folder
 
@@ -663,7 +666,7 @@ def _hash_early(
             continue
         items.append((path, os.path.join(base, path), entry.size))
     total = sum(i[2] for i in items)
-    if total < PARALLEL_BYTES:
+    if total < PARALLEL_BYTES and not (head_start is not None and head_start.helpers):
         return None
     tick = progress(len(items), total) if progress else None
-    return Background(items, tick, modest=loading > 0 and not outweighed(total, loading))
+    return Background(items, tick, modest=loading > 0 and not outweighed(total, loading), head_start=head_start)
