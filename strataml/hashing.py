@@ -284,8 +284,9 @@ class _Share:
         self._open = open
 
     def add(self, items: Iterable[Item]) -> None:
-        with self.lock:
-            self._items.extend(items)
+        # Without the lock: a deque's extend and pops are atomic, and only the caller's thread
+        # adds or replaces the deque. (Taken, the walk waited on talk threads for it: 20 ms on 2,000 files.)
+        self._items.extend(items)
 
     def close(self, items: Iterable[Item]) -> None:
         """Nothing more comes: what it holds is `items` (biggest first)."""
