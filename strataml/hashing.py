@@ -125,12 +125,15 @@ class Background:
         if head_start is not None and head_start.helpers and head_start.results is self._results:
             self._share = head_start.share
             self._helpers = head_start.adopt(self._items, progress, nice)
-        elif start > 0 and total >= PARALLEL_BYTES and usable > 1:
-            share = _Share(self._items)
-            self._helpers = _Helper.spawn(usable, share, self._results, progress, nice)
-            self._share = share if self._helpers else None
-            for helper in self._helpers:
-                share.top_up(helper)
+        else:
+            if head_start is not None:
+                head_start.close()  # (a caller's own results: started afresh)
+            if start > 0 and total >= PARALLEL_BYTES and usable > 1:
+                share = _Share(self._items)
+                self._helpers = _Helper.spawn(usable, share, self._results, progress, nice)
+                self._share = share if self._helpers else None
+                for helper in self._helpers:
+                    share.top_up(helper)
         self._previous = sys.getswitchinterval()
         if self._helpers:
             self._items = []
@@ -200,14 +203,14 @@ class Background:
         nothing is handed over."""
         share = self._share
         assert share is not None
-        watched = {h: (_running(h.pid), 0) for h in self._helpers if h.yielding and not h.done()}
+        watched = {h: (_running(h.pid), 0) for h in self._helpers if h.yielding and not h.over()}
         last = time.monotonic()
         while watched:
             next(iter(watched)).wait(LOOK)
             now = time.monotonic()
             let_go = 0
             for helper, (before, strikes) in list(watched.items()):
-                if helper.done():
+                if helper.over():
                     del watched[helper]
                     continue
                 seen = _running(helper.pid)
@@ -288,12 +291,14 @@ class _Share:
         # adds or replaces the deque. (Taken, the walk waited on talk threads for it: 20 ms on 2,000 files.)
         self._items.extend(items)
 
-    def close(self, items: Iterable[Item]) -> None:
-        """Nothing more comes: what it holds is `items` (biggest first)."""
+    def close(self, items: Iterable[Item], but: Iterable[_Helper] = ()) -> None:
+        """Nothing more comes: what it holds is `items` (biggest first), but those sent already
+        to a helper of `but`."""
         from collections import deque
 
         with self.lock:
-            self._items = deque(items)
+            sent = {key for helper in but for key, _path, _size in helper._items}
+            self._items = deque(i for i in items if i[0] not in sent)
             self._open = False
 
     def put_back(self, items: list[Item]) -> None:
@@ -357,20 +362,28 @@ class _Helper:
             stderr=subprocess.DEVNULL,
         )
         self.pid = self._proc.pid
-        assert self._proc.stdin is not None
-        self._feed = self._proc.stdin.fileno()
-        widen(self._feed)
-        # Never waited on: a full pipe (the helper reads its input as it comes, so rarely) keeps
-        # the rest here, sent after its next answer.
-        os.set_blocking(self._feed, False)
-        # Yielding only where the priority was set and it can be told when other work holds the
-        # helper back (then it is handed over: Background._unyielding); elsewhere, as ever.
-        self.yielding = False
-        self.lower(nice)
-        from threading import Thread
+        try:
+            assert self._proc.stdin is not None
+            self._feed = self._proc.stdin.fileno()
+            widen(self._feed)
+            # Never waited on: a full pipe (the helper reads its input as it comes, so rarely)
+            # keeps the rest here, sent after its next answer.
+            os.set_blocking(self._feed, False)
+            # Yielding only where the priority was set and it can be told when other work holds
+            # the helper back (then it is handed over: Background._unyielding); elsewhere, as ever.
+            self.yielding = False
+            self.lower(nice)
+            from threading import Thread
 
-        self._thread = Thread(target=self._talk, daemon=True)
-        self._thread.start()
+            self._thread = Thread(target=self._talk, daemon=True)
+            self._thread.start()
+        except BaseException:  # (no thread to start, interrupted...): no process left behind
+            self._proc.kill()
+            self._proc.wait()
+            for stream in (self._proc.stdin, self._proc.stdout):
+                if stream is not None:
+                    stream.close()
+            raise
 
     @property
     def ahead_files(self) -> int:
@@ -396,6 +409,8 @@ class _Helper:
         try:
             if not sys.executable or getattr(sys, "frozen", False):  # a frozen app's executable is not python
                 raise OSError("no interpreter to start")
+            if os.name != "posix":  # (pipes written without waiting: POSIX's; elsewhere threads hash)
+                raise OSError("helpers need POSIX pipes")
             for _ in range(count):
                 helpers.append(cls(share, results, progress, nice))
         except OSError:
@@ -466,8 +481,14 @@ class _Helper:
                     share.top_up(self)
         except (OSError, ValueError):
             pass  # whatever is left unanswered is hashed by the caller
+        with self._taking:
+            self._talked = True
+            let_go = self._let_go
+        if let_go:  # (not waited for by finish(): its answers are closed here, or by let_go())
+            proc.stdout.close()
 
     _let_go = False
+    _talked = False  # its talk thread has ended
 
     def adopt(self, keep: set[str], progress: Callable[[int], None] | None) -> int:
         """From now on only answers for `keep` count, and go to `progress`; returns the bytes of
@@ -490,6 +511,11 @@ class _Helper:
         """Whether its input has ended and it has answered for every file it was sent."""
         return self.gone and self._answered >= len(self._items)
 
+    def over(self) -> bool:
+        """Whether it will answer no more: done, or its answers ended (it died, or said what it
+        never says); finish() then returns what it left."""
+        return self.done() or not self._thread.is_alive()
+
     def wait(self, timeout: float) -> None:
         """Until it has answered all it will (it ended), or `timeout` seconds."""
         self._thread.join(timeout)
@@ -499,11 +525,14 @@ class _Helper:
         is taken (a process of the lowest priority may take a while to end on a busy machine:
         finish() does not wait for it then)."""
         with self._share.lock:
-            self.gone = True  # (nothing more sent)
+            self._end_input()  # (nothing more sent)
             with self._taking:
                 self._let_go = True
                 left = self._unanswered()
+                talked = self._talked
         self._proc.kill()
+        if talked and self._proc.stdout is not None:
+            self._proc.stdout.close()
         return left
 
     def finish(self, kill: bool = False) -> list[Item]:
@@ -568,7 +597,7 @@ class HeadStart:
             self.share.add(self._held)
             self._held, self._held_bytes = [], 0
             for helper in self.helpers:
-                if helper.ahead < _Share.WINDOW // 2:
+                if helper.ahead <= _Share.WINDOW // 2:
                     self.share.top_up(helper)
 
     def adopt(self, items: list[Item], progress: Callable[[int], None] | None, nice: int = 0) -> list[_Helper]:
@@ -577,19 +606,24 @@ class HeadStart:
         helpers, self.helpers = self.helpers, []
         self._over = True
         keep = {key for key, _path, _size in items}
-        sent: set[str] = set()
+        # What was sent and what is left are settled in one step: a talk thread topping its
+        # helper up in between would take a file that is then also left to send.
+        self.share.close(items, but=helpers)
         for helper in helpers:
-            with self.share.lock:
-                sent.update(key for key, _path, _size in helper._items)
             done = helper.adopt(keep, progress)
             if progress and done:
                 progress(done)
             helper.lower(nice)
-        self.share.close([i for i in items if i[0] not in sent])
         for helper in helpers:
             self.share.top_up(helper)
         self._held = []
         return helpers
+
+    def yield_to_loading(self) -> None:
+        """Records are loaded on the other core from now on: the helpers give way to that (and
+        to the walk) until the run waits for them (Background._unyielding)."""
+        for helper in self.helpers:
+            helper.lower(MODEST)
 
     def close(self) -> None:
         """Never taken over: the helpers are stopped."""

@@ -29,7 +29,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from strataml import spawn
-from strataml.hashing import HeadStart, cores
+from strataml.hashing import PARALLEL_BYTES, HeadStart, cores
 from strataml.loading import Loaded, LoadProblem, load_file
 from strataml.schemas import plainly_valid
 
@@ -278,7 +278,9 @@ class Stream:
                 self.hashing += item[2]
                 if head_start is not None:
                     head_start.add((item[0], root + item[0], item[2]))
-        if head_start is not None and (head_start.helpers or outweighed(self.hashing, len(self.found))):
+        if head_start is not None and (
+            head_start.helpers or (self.hashing >= PARALLEL_BYTES and outweighed(self.hashing, len(self.found)))
+        ):
             # (2,000 records beside 2 GB: started after the walk, the hashing left a core idle for 0.05 s.)
             head_start.feed()
         if len(self.found) == before or self._failed:
@@ -291,6 +293,8 @@ class Stream:
                 if head_start is not None and not head_start.helpers:
                     head_start.close()  # (the second core loads records: the hashing waits for the walk's end, as modest)
                     self.head_start = None
+                elif head_start is not None:
+                    head_start.yield_to_loading()  # (begun on data found before the records)
         elif len(self.found) - self._queued >= FEED_EVERY:
             self._feed(len(self.found))
             self._collect()

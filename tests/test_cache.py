@@ -34,7 +34,25 @@ def big(ws: Path, tmp_path: Path) -> Path:
     for name in ("a", "b", "c"):
         src = tmp_path / f"{name}.bin"
         src.write_bytes(os.urandom(BIG))
-        assert run(["-C", str(ws), "dataset", "add", f"blob-{name}", str(src), "--version", "1", "--license", "MIT", "--source", "t"]) == 0
+        assert (
+            run(
+                [
+                    "-C",
+                    str(ws),
+                    "dataset",
+                    "add",
+                    f"blob-{name}",
+                    str(src),
+                    "--version",
+                    "1",
+                    "--license",
+                    "MIT",
+                    "--source",
+                    "t",
+                ]
+            )
+            == 0
+        )
     age(ws)
     return ws
 
@@ -106,8 +124,12 @@ def test_a_damaged_or_foreign_cache_is_discarded_and_rebuilt(big: Path, damage: 
 
 def test_concurrent_doctors_do_not_corrupt_the_cache(big: Path) -> None:
     code = "import sys; from strataml.cli.main import run; sys.exit(run(['-C', sys.argv[1], 'doctor', '--strict']))"
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(big)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-             for _ in range(6)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(big)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for _ in range(6)
+    ]
     results = [(p.wait(timeout=100), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
     assert all(rc == 0 for rc, _ in results), results
     with sqlite3.connect(big / ".strataml/cache/strataml.sqlite") as con:
@@ -218,7 +240,7 @@ def test_unchanged_workspace_reuses_the_last_report(big: Path) -> None:
 def test_any_change_invalidates_the_snapshot(big: Path) -> None:
     doctor(big)
     doctor(big)
-    flip_byte(big / "datasets/blob-b/1/b.bin", 0, mtime_shift_ns=-10**10)
+    flip_byte(big / "datasets/blob-b/1/b.bin", 0, mtime_shift_ns=-(10**10))
     report = doctor(big)
     assert "snapshot" not in report.stats and [f.code for f in report.findings] == ["TFC0006-E002"]
     (big / "strataml.yaml").write_text((big / "strataml.yaml").read_text() + "\n")
@@ -256,7 +278,9 @@ def test_bulk_reads_give_the_same_answers_as_single_lookups(big: Path, monkeypat
     assert [f.code for f in doctor(big).findings] == ["TFC0006-E002"]
 
 
-def test_hashing_pool_hashes_each_file_once_on_any_number_of_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hashing_pool_hashes_each_file_once_on_any_number_of_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import hashlib
 
     from strataml import hashing
@@ -424,6 +448,10 @@ def test_modest_helpers_held_back_hand_over_once_the_caller_waits(
     # place of each did the work.
     assert time.monotonic() - began < 30
     assert all(h._proc.poll() is not None for h in first)
+    deadline = time.monotonic() + 10  # (their answers are closed as their talk threads end)
+    while not all(h._proc.stdout.closed and h._proc.stdin.closed for h in first) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert all(h._proc.stdout.closed and h._proc.stdin.closed for h in first)
     assert niceness[2:] == [mine, mine]
     assert sorted(ticks) == sorted(size for _k, _p, size in items)  # every file counted once
 

@@ -51,30 +51,50 @@ def test_a_helper_answers_what_it_was_sent_before_its_input_ends(tmp_path: Path)
         helper.finish(kill=True)
 
 
+# A helper that takes 20 ms a file: some of what the walk found is still unsent at the take-over.
+_UNHURRIED = """\
+import sys, time
+sys.path.append(sys.argv[1])
+from strataml import hashing
+one = hashing.sha256_file
+hashing.sha256_file = lambda path: (time.sleep(0.02), one(path))[1]
+hashing.serve()
+"""
+
+
 def test_a_head_start_taken_over_counts_only_what_the_run_hashes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Files the walk found and sent, that the run does not hash after all, are answered and
-    # left out: no result, no progress. Files the walk never saw are dealt to the same helpers.
+    # left out: no result, no progress. What the walk found and did not send yet, and files it
+    # never saw, go to the same helpers: each file sent once, even while the helpers' threads
+    # top them up during the take-over (held up here by 50 ms, as a terminal's progress bar might).
     from strataml import hashing
 
     monkeypatch.setattr(hashing, "PARALLEL_BYTES", 1)
     monkeypatch.setattr(hashing, "cores", lambda: 2)
-    items, expected = _items(tmp_path, [5000, 3000, 7000, 1000, 9000])
+    monkeypatch.setattr(hashing, "_SERVE", _UNHURRIED)
+    monkeypatch.setattr(hashing._Share, "WINDOW", 1)  # one file at a time
+    adopt = hashing._Helper.adopt
+    monkeypatch.setattr(hashing._Helper, "adopt", lambda self, *a: (time.sleep(0.05), adopt(self, *a))[1])
+    items, expected = _items(tmp_path, [1000 + i for i in range(30)])
     head = hashing.HeadStart()
-    for item in items[:4]:
+    for item in items[:24]:
         head.add(item)
     head.feed()
     helpers = list(head.helpers)
     assert len(helpers) == 2
-    time.sleep(0.2)  # (some of it answered before the take-over, as in a run)
-    wanted = [items[0], items[2], items[4]]  # k1 and k3 were found, then not hashed after all
+    time.sleep(0.1)  # (some answered before the take-over, most not sent yet)
+    assert all(h._items for h in helpers) and head.share.left()
+    wanted = [i for n, i in enumerate(items) if n % 3]  # a third found and not hashed after all; 6 never found
     ticks: list[int] = []
-    pool = hashing.Background(wanted, ticks.append, threads=2, head_start=head)
+    pool = hashing.Background(sorted(wanted, key=lambda i: -i[2]), ticks.append, threads=2, head_start=head)
     assert pool._helpers == helpers and head.helpers == []
     results = pool.results()
-    assert results == {k: expected[k] for k in ("k0", "k2", "k4")}
+    assert results == {k: v for k, v in expected.items() if k in {i[0] for i in wanted}}
     assert sum(ticks) == sum(size for _k, _p, size in wanted)  # (what was answered before, in one tick)
+    sent = [key for h in helpers for key, _path, _size in h._items]
+    assert len(sent) == len(set(sent)), "a file was sent twice"
     assert all(h._proc.poll() is not None for h in helpers)
 
 
@@ -82,6 +102,7 @@ def test_a_head_start_never_taken_over_is_stopped(tmp_path: Path, monkeypatch: p
     from strataml import hashing
 
     monkeypatch.setattr(hashing, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(hashing, "cores", lambda: 2)
     items, _expected = _items(tmp_path, [4000])
     head = hashing.HeadStart()
     head.add(items[0])
@@ -114,11 +135,9 @@ hashing.serve()
 """
 
 
-def test_a_helper_slowed_takes_fewer_files_and_both_end_together(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_helper_slowed_takes_fewer_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Files are not split up front: each helper is kept a small window ahead of what it has
-    # answered, so the slow one hashes fewer and the other does not wait idle at the end.
+    # answered, so the slow one hashes fewer (and the other does not wait idle at the end).
     from strataml import hashing
 
     monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
@@ -175,6 +194,7 @@ def test_the_doctor_begins_hashing_during_its_walk_and_gives_the_same_verdicts(
 
     monkeypatch.setattr(hashing, "PARALLEL_BYTES", 1)
     monkeypatch.setattr(engine, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(preload, "PARALLEL_BYTES", 1)
     monkeypatch.setattr(hashing, "cores", lambda: 2)
     monkeypatch.setattr(preload, "cores", lambda: 2)
     monkeypatch.setattr(preload, "HASHED_PER_SECOND", 1)  # the files always outweigh the records
@@ -197,3 +217,41 @@ def test_the_doctor_begins_hashing_during_its_walk_and_gives_the_same_verdicts(
     adopted.clear()
     again = engine.doctor(heavy, use_cache=False)
     assert adopted == [] and again.findings == report.findings
+
+
+@pytest.mark.timeout(30)
+def test_a_modest_helper_that_dies_leaves_its_files_to_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Dead, it is neither done nor held back (a zombie is not "ready to run"): the wait for the
+    # modest helpers must not look at it forever.
+    from strataml import hashing
+
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(hashing, "_SERVE", "import sys; sys.stdin.buffer.peek(1); sys.exit(1)")
+    monkeypatch.setattr(hashing, "_busy_elsewhere", lambda: False)
+    items, expected = _items(tmp_path, [1000, 2000, 3000])
+    pool = hashing.Background(items, threads=2, start=1, modest=True)
+    if not any(h.yielding for h in pool._helpers):
+        pytest.skip("no priorities or no /proc here: helpers are never modest")
+    assert pool.results() == expected
+
+
+def test_a_head_start_is_stopped_where_the_run_keeps_its_own_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strataml import hashing
+
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(hashing, "cores", lambda: 2)
+    items, expected = _items(tmp_path, [4000, 5000])
+    head = hashing.HeadStart()
+    for item in items:
+        head.add(item)
+    head.feed()
+    started = list(head.helpers)
+    assert started
+    mine: hashing.Results = {}
+    pool = hashing.Background(items, None, mine, threads=2, head_start=head)
+    assert not set(pool._helpers) & set(started) and all(h._proc.poll() is not None for h in started)
+    assert pool.results() is mine and mine == expected
