@@ -359,6 +359,9 @@ class _Helper:
         self.gone = False  # let go, ended, or its input ended: sent nothing more
         self._out = bytearray()  # paths sent that its input could not take yet
         self._sealed = False
+        # Yielding only where the priority was set and it can be told when other work holds the
+        # helper back (then it is handed over: Background._unyielding); elsewhere, as ever.
+        self.yielding = False
         self._proc = subprocess.Popen(
             [sys.executable, "-I", "-S", "-c", _SERVE, _HOME],
             stdin=subprocess.PIPE,
@@ -373,9 +376,6 @@ class _Helper:
             # Never waited on: a full pipe (the helper reads its input as it comes, so rarely)
             # keeps the rest here, sent after its next answer.
             os.set_blocking(self._feed, False)
-            # Yielding only where the priority was set and it can be told when other work holds
-            # the helper back (then it is handed over: Background._unyielding); elsewhere, as ever.
-            self.yielding = False
             self.lower(nice)
             from threading import Thread
 
@@ -561,9 +561,9 @@ class _Helper:
 
 class HeadStart:
     """Hashing begun while the walk still lists the tree: preload.Stream adds each file a full
-    run will hash as the walk finds it, and feed()s once it has found enough to hash that the
-    loading would not gain from the second core. Helpers start once PARALLEL_BYTES are found,
-    one a core, and take from an open _Share in the walk's order. Background(head_start=...)
+    run will hash as the walk finds it, and feed()s once it has found PARALLEL_BYTES to hash,
+    more than the loading would gain from the second core. The helpers, one a core, start
+    then and take from an open _Share in the walk's order. Background(head_start=...)
     then takes them over with every file the run hashes (adopt); what was sent for a file the
     run does not hash after all is answered and not counted. One never taken over is close()d."""
 
@@ -571,7 +571,6 @@ class HeadStart:
         self.results: Results = {}
         self.share = _Share(open=True)
         self.helpers: list[_Helper] = []
-        self.found = 0  # bytes
         self._held: list[Item] = []  # found, not handed to the helpers yet
         self._held_bytes = 0
         self._over = False  # taken over, closed, or the helpers could not start
@@ -580,15 +579,15 @@ class HeadStart:
         if not self._over:
             self._held.append(item)
             self._held_bytes += item[2]
-            self.found += item[2]
 
     def feed(self) -> None:
-        """Start the helpers once PARALLEL_BYTES are found; hand them what was found since."""
+        """Start the helpers (the caller has found enough to hash: preload.Stream decides), and
+        hand them what was found since."""
         if self._over:
             return
         if not self.helpers:
             count = cores()
-            if self.found < PARALLEL_BYTES or count < 2:
+            if count < 2:
                 return
             self.helpers = _Helper.spawn(count, self.share, self.results, None)
             if not self.helpers:

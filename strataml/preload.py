@@ -249,7 +249,7 @@ class Stream:
         self._root = os.path.join(str(root), "")
         self.found: list[tuple[str, str]] = []  # (kind, workspace path), in walk order
         self.answered: list[Result] = []  # the helper's, for found[: len(answered)]
-        self.hashing = 0  # bytes the walk found that the run will hash (before the helper starts)
+        self.hashing = 0  # bytes the walk found that the run will hash (until the loading helper has the second core)
         self._queued = 0  # found[:_queued] are in _out or sent
         self._out = bytearray()
         self._pending = bytearray()  # the start of an answer not complete yet

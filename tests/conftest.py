@@ -67,6 +67,22 @@ def ws(tmp_path: Path) -> Path:
     return target
 
 
+BIG = 64 * 1024  # each of the `big` workspace's three data files
+
+
+@pytest.fixture
+def big(ws: Path, tmp_path: Path) -> Path:
+    """The golden workspace with three datasets of one random file of BIG bytes each, aged."""
+    from strataml.cli.main import run
+
+    for name in ("a", "b", "c"):
+        src = tmp_path / f"{name}.bin"
+        src.write_bytes(os.urandom(BIG))
+        assert run(["-C", str(ws), "dataset", "add", f"blob-{name}", str(src), "--version", "1", "--license", "MIT", "--source", "t"]) == 0
+    age(ws)
+    return ws
+
+
 def copy_example(target: Path) -> Path:
     """The repository's example workspace, copied out of git (no .strataml/, no git state)."""
     target.mkdir(parents=True)

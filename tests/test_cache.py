@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, age
-from strataml.cli.main import run
+from conftest import BIG, ROOT, age
 from strataml.doctor import engine
 
 pytestmark = pytest.mark.timeout(120)
-BIG = 64 * 1024
 
 
 def flip_byte(target: Path, offset: int, mtime_shift_ns: int = 0) -> os.stat_result:
@@ -27,34 +25,6 @@ def flip_byte(target: Path, offset: int, mtime_shift_ns: int = 0) -> os.stat_res
     target.write_bytes(bytes(data))
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + mtime_shift_ns))
     return st
-
-
-@pytest.fixture
-def big(ws: Path, tmp_path: Path) -> Path:
-    for name in ("a", "b", "c"):
-        src = tmp_path / f"{name}.bin"
-        src.write_bytes(os.urandom(BIG))
-        assert (
-            run(
-                [
-                    "-C",
-                    str(ws),
-                    "dataset",
-                    "add",
-                    f"blob-{name}",
-                    str(src),
-                    "--version",
-                    "1",
-                    "--license",
-                    "MIT",
-                    "--source",
-                    "t",
-                ]
-            )
-            == 0
-        )
-    age(ws)
-    return ws
 
 
 def _last_byte_flipped(data: bytes) -> bytes:

@@ -9,13 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import age
 
-from strataml.cli.main import run
+from conftest import BIG
 from strataml.doctor import engine
 
 pytestmark = pytest.mark.timeout(120)
-BIG = 64 * 1024
 
 
 def _items(tmp_path: Path, sizes: list[int]) -> tuple[list[tuple[str, str, int]], dict[str, tuple[str, int]]]:
@@ -157,36 +155,8 @@ def test_a_helper_slowed_takes_fewer_files(tmp_path: Path, monkeypatch: pytest.M
     assert sum(answered.values()) == len(items) and answered[slow] < answered[fast]
 
 
-@pytest.fixture
-def heavy(ws: Path, tmp_path: Path) -> Path:
-    for name in ("a", "b", "c"):
-        src = tmp_path / f"{name}.bin"
-        src.write_bytes(os.urandom(BIG))
-        assert (
-            run(
-                [
-                    "-C",
-                    str(ws),
-                    "dataset",
-                    "add",
-                    f"blob-{name}",
-                    str(src),
-                    "--version",
-                    "1",
-                    "--license",
-                    "MIT",
-                    "--source",
-                    "t",
-                ]
-            )
-            == 0
-        )
-    age(ws)
-    return ws
-
-
 def test_the_doctor_begins_hashing_during_its_walk_and_gives_the_same_verdicts(
-    heavy: Path, monkeypatch: pytest.MonkeyPatch
+    big: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Where the files to hash outweigh the records, the hashing starts as the walk finds them
     # (not after it); the verdicts are those of a run that hashes after the walk.
@@ -198,7 +168,7 @@ def test_the_doctor_begins_hashing_during_its_walk_and_gives_the_same_verdicts(
     monkeypatch.setattr(hashing, "cores", lambda: 2)
     monkeypatch.setattr(preload, "cores", lambda: 2)
     monkeypatch.setattr(preload, "HASHED_PER_SECOND", 1)  # the files always outweigh the records
-    target = heavy / "datasets/blob-b/1/b.bin"
+    target = big / "datasets/blob-b/1/b.bin"
     data = target.read_bytes()
     target.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
     adopted: list[int] = []
@@ -209,13 +179,13 @@ def test_the_doctor_begins_hashing_during_its_walk_and_gives_the_same_verdicts(
         return adopt(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(hashing.HeadStart, "adopt", spied)
-    report = engine.doctor(heavy, use_cache=False)
+    report = engine.doctor(big, use_cache=False)
     assert adopted == [2], "the walk should have started two helpers, taken over after it"
     assert [(f.code, f.path) for f in report.findings] == [("TFC0006-E002", "datasets/blob-b/1/b.bin")]
     assert report.stats["bytes_hashed"] >= 3 * BIG
     monkeypatch.setattr(preload, "HASHED_PER_SECOND", 10**18)  # never outweighed: hashed after the walk
     adopted.clear()
-    again = engine.doctor(heavy, use_cache=False)
+    again = engine.doctor(big, use_cache=False)
     assert adopted == [] and again.findings == report.findings
 
 
