@@ -78,7 +78,7 @@ class LoadProblem:
     line: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)  # (init=False: see refs.Ref)
 class Loaded:
     """The result of loading one file.
 
@@ -92,6 +92,16 @@ class Loaded:
     # Set when `lines` was not kept (a cached load): line numbers are read again from here,
     # only if a finding needs one.
     source: Path | str | None = None
+
+    def __init__(
+        self,
+        data: Any,
+        problems: tuple[LoadProblem, ...] = (),
+        lines: dict[JsonPath, int] | None = None,
+        source: Path | str | None = None,
+    ) -> None:
+        d = self.__dict__
+        d["data"], d["problems"], d["lines"], d["source"] = data, problems, {} if lines is None else lines, source
 
     @property
     def ok(self) -> bool:

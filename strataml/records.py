@@ -41,7 +41,7 @@ class Window:
     end: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)  # (init=False: see refs.Ref)
 class Record:
     """One dataset version, experiment spec, run or model version.
 
@@ -56,6 +56,10 @@ class Record:
     # Reads the metadata file; called once, on first use, so a --since run that checks a few
     # records never parses the others.
     reader: Callable[[], Loaded] = field(compare=False, repr=False)
+
+    def __init__(self, kind: str, ref: Ref, folder: str | None, meta: str, reader: Callable[[], Loaded]) -> None:
+        d = self.__dict__
+        d["kind"], d["ref"], d["folder"], d["meta"], d["reader"] = kind, ref, folder, meta, reader
 
     @once
     def loaded(self) -> Loaded:

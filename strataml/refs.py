@@ -22,11 +22,19 @@ VERSIONED_KINDS = ("dataset", "model")
 KINDS = ("dataset", "experiment", "run", "model")
 
 
-@dataclass(frozen=True, order=True)
+# init=False: tens of thousands are made per run (every record's, every reference read), and a
+# frozen dataclass's own __init__ sets each field through object.__setattr__, twice the time of
+# storing into the instance's dict as the __init__ below does (records, loads and the signature
+# rule's targets do the same).
+@dataclass(frozen=True, order=True, init=False)
 class Ref:
     kind: str
     name: str
     version: str | None = None
+
+    def __init__(self, kind: str, name: str, version: str | None = None) -> None:
+        d = self.__dict__
+        d["kind"], d["name"], d["version"] = kind, name, version
 
     def __str__(self) -> str:
         return self.text

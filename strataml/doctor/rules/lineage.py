@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.hashing import dataset_digest
 from strataml.records import Record, Window, inputs_of
-from strataml.refs import RefError, fold, parse_ref
+from strataml.refs import Ref, RefError, fold, parse_ref
 from strataml.times import parse_time
 from strataml.workspace import SIGNATURE_SUFFIX, Workspace
 
@@ -30,21 +30,42 @@ EVAL_WINDOWS = ("val", "test")
 
 def check(ctx: Context) -> Iterator[Finding]:
     ws = ctx.workspace
+    parse = _Parsed()
     yield from _collisions(ws)
     # A shard searches from every record, as a full run does (each loop then reads the same, and
     # is kept by one shard); --since searches from what changed (a new loop runs through it).
-    yield from _cycles(ws, list(ws.records) if ctx.options.shard is not None else ctx.records())
+    yield from _cycles(ws, list(ws.records) if ctx.options.shard is not None else ctx.records(), parse)
     for record in ctx.records():
         if record.loaded.data is None:
             continue
         for path, text, kinds in ref_fields(record):
-            yield from _resolve(ws, record, path, text, kinds)
+            yield from _resolve(ws, record, path, text, kinds, parse)
         yield from _duplicates_within(record)
-        yield from _inputs(ws, record)
+        yield from _inputs(ws, record, parse)
         yield from _windows(ws, record)
 
 
-def _cycles(ws: Workspace, starts: list[Record]) -> Iterator[Finding]:
+class _Parsed:
+    """parse_ref for one run of the rule, each text parsed once: the cycle search, the references
+    and the inputs read the same refs (a record's inputs are among its references)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, Ref | str] = {}  # text -> its Ref, or why it is none
+
+    def __call__(self, text: str) -> Ref:
+        found = self._seen.get(text)
+        if found is None:
+            try:
+                found = parse_ref(text)
+            except RefError as exc:
+                found = str(exc)
+            self._seen[text] = found
+        if isinstance(found, str):
+            raise RefError(found)
+        return found
+
+
+def _cycles(ws: Workspace, starts: list[Record], parse: Callable[[str], Ref]) -> Iterator[Finding]:
     """Lineage must be acyclic: a record cannot come (transitively) from itself.
 
     Only models and datasets name records of their own kind, so only they can close a loop.
@@ -60,7 +81,7 @@ def _cycles(ws: Workspace, starts: list[Record]) -> Iterator[Finding]:
             if record is not None and record.kind in ("model", "dataset") and record.loaded.data is not None:
                 for _path, text, _kinds in ref_fields(record):
                     try:
-                        names.append(str(parse_ref(text)))
+                        names.append(str(parse(text)))
                     except RefError:
                         pass
             upstream[ref] = names
@@ -130,16 +151,20 @@ _REF_PATHS: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = {
 
 
 def _resolve(
-    ws: Workspace, record: Record, path: tuple[str | int, ...], text: str, kinds: tuple[str, ...]
+    ws: Workspace,
+    record: Record,
+    path: tuple[str | int, ...],
+    text: str,
+    kinds: tuple[str, ...],
+    parse: Callable[[str], Ref],
 ) -> Iterator[Finding]:
-    where = "/".join(map(str, path))
     try:
-        ref = parse_ref(text)
+        ref = parse(text)
     except RefError as exc:
         yield Finding(
             MALFORMED,
             record.meta,
-            f"{where}: {exc}",
+            f"{_where(path)}: {exc}",
             "write refs as dataset:NAME@VERSION, model:NAME@VERSION, run:ID or experiment:NAME",
             record.line(*path),
         )
@@ -148,7 +173,7 @@ def _resolve(
         yield Finding(
             WRONG_KIND,
             record.meta,
-            f"{where} must name a {' or '.join(kinds)}, not a {ref.kind} ({text})",
+            f"{_where(path)} must name a {' or '.join(kinds)}, not a {ref.kind} ({text})",
             f"point it at a {kinds[0]} ref",
             record.line(*path),
         )
@@ -163,10 +188,14 @@ def _resolve(
         yield Finding(
             DANGLING,
             record.meta,
-            f"{where} refers to {text}, which does not exist in this workspace",
+            f"{_where(path)} refers to {text}, which does not exist in this workspace",
             hint,
             record.line(*path),
         )
+
+
+def _where(path: tuple[str | int, ...]) -> str:
+    return "/".join(map(str, path))
 
 
 def _collisions(ws: Workspace) -> Iterator[Finding]:
@@ -256,10 +285,10 @@ def pinned_digest(record: Record) -> str | None:
     return None
 
 
-def _inputs(ws: Workspace, record: Record) -> Iterator[Finding]:
+def _inputs(ws: Workspace, record: Record, parse: Callable[[str], Ref]) -> Iterator[Finding]:
     for item in record.inputs:
         try:
-            target = ws.get(parse_ref(item.ref))
+            target = ws.get(parse(item.ref))
         except RefError:
             continue
         actual = pinned_digest(target) if target else None

@@ -17,7 +17,7 @@ from strataml.records import Record
 from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace, record_folder
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)  # (init=False: see refs.Ref)
 class Target:
     """A file that is, or must be, signed."""
 
@@ -26,6 +26,17 @@ class Target:
     name: str  # what `strataml sign` takes: the record's ref, or ledger:NAME
     needs: tuple[trust.Need, ...]  # each to be met
     required_by: tuple[trust.Requirement, ...] = ()
+
+    def __init__(
+        self,
+        data: str,
+        kind: str,
+        name: str,
+        needs: tuple[trust.Need, ...],
+        required_by: tuple[trust.Requirement, ...] = (),
+    ) -> None:
+        d = self.__dict__
+        d["data"], d["kind"], d["name"], d["needs"], d["required_by"] = data, kind, name, needs, required_by
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -257,18 +268,15 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str], dict[str, list
     ws = ctx.workspace
     targets: dict[str, Target] = {}
     by_folder: dict[str, Record] = {}
+    # What a signature of each kind needs, made once per kind (a Need is frozen: shared).
+    needs = {kind: (trust.Need(scopes),) for kind, scopes in trust.KIND_SCOPES.items()}
     for record in ctx.records():
-        scopes = trust.KIND_SCOPES.get(record.kind)
-        targets[record.meta] = Target(
-            record.meta, record.kind, str(record.ref), (trust.Need(scopes),) if scopes else ()
-        )
+        targets[record.meta] = Target(record.meta, record.kind, str(record.ref), needs.get(record.kind, ()))
         if record.folder is not None:
             by_folder[record.folder] = record
     ledgers = ctx.ledgers()
     for ledger in ledgers:
-        targets[ledger] = Target(
-            ledger, "ledger", f"ledger:{ledger.split('/')[1]}", (trust.Need(trust.KIND_SCOPES["ledger"]),)
-        )
+        targets[ledger] = Target(ledger, "ledger", f"ledger:{ledger.split('/')[1]}", needs["ledger"])
     # One pass over the walk for *.asc (few), not one listing per record folder (many): beside an
     # in-scope record's files, or a ledger's (with its ledger in scope, or with no ledger at all).
     ledger_signature = f"/{LEDGER}{SIGNATURE_SUFFIX}"
