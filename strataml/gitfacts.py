@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -412,9 +411,6 @@ def _git_dir(dotgit: Path) -> Path | None:
     return found if (found / "HEAD").is_file() and (found / "objects").is_dir() else None
 
 
-_ATTR = re.compile(rb"([^\0]*)\0filter\0([^\0]*)\0")
-
-
 def facts(
     root: Path,
     paths: list[str],
@@ -456,34 +452,43 @@ def facts(
             # Sorted: git keeps the attributes of the folders it is in and changes them as paths move
             # on; in the rules' order (every metadata file, then every data file) it went through each
             # folder twice: 0.09 s against 0.05 s for 20,000 paths.
-            stdin=b"".join((prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in sorted(paths)),
+            stdin="".join(prefix + p + "\0" for p in sorted(paths)).encode("utf-8", "surrogateescape"),
         )
     except Exception as exc:  # (an interrupt goes up at once)
         failed = exc
     # When both fail, the listing's error is the one told (as when they ran one after the other).
-    listed = listing.result().split(b"\0")
+    listed = listing.result()
     if failed is not None:
         raise failed
-    # Every (path, "filter", value) triple matches, so the scan moves record by record: linear.
-    # (A pattern matching only "lfs" rescans each other path from every byte: quadratic.)
-    lfs = {
-        m.group(1).decode("utf-8", "surrogateescape")[len(prefix) :]
-        for m in _ATTR.finditer(attrs)
-        if m.group(2) == b"lfs"
-    }
+    # This thread holds the GIL while it reads these (20,000 paths: 20 -> 12 ms that the rules,
+    # running meanwhile, wait): split and decoded whole, each path looked at only where it must be.
+    cut = len(prefix)
+    lfs: set[str] = set()
+    if b"\0lfs\0" in attrs:  # (else no value is "lfs": each stands between NULs)
+        fields = attrs.split(b"\0")  # (path, "filter", value) after each other
+        lfs = {
+            path.decode("utf-8", "surrogateescape")[cut:]
+            for path, name, value in zip(fields[0::3], fields[1::3], fields[2::3])
+            if value == b"lfs" and name == b"filter"
+        }
+        del fields
     del attrs
-    wanted = set(paths)
-    tracked: set[str] = set()
-    index: dict[str, str] = {}
-    for row in listed:
-        if row:
-            meta, _, path = row.decode("utf-8", "surrogateescape").partition("\t")
-            rel = path[len(prefix) :]
-            if path.startswith(prefix) and rel in wanted:
-                tracked.add(rel)
-                if rel in lfs:
-                    index[rel] = meta.split()[1]
+    # Each row is "MODE OID STAGE\tPATH".
+    rows = listed.decode("utf-8", "surrogateescape").split("\0")
     del listed
+    names = [row.partition("\t")[2] for row in rows if row]
+    if prefix:
+        names = [name[cut:] for name in names if name.startswith(prefix)]
+    tracked = set(paths).intersection(names)
+    del names
+    index: dict[str, str] = {}
+    if lfs:
+        for row in rows:
+            meta, _, path = row.partition("\t")
+            rel = path[cut:]
+            if rel in lfs and rel in tracked and path.startswith(prefix):
+                index[rel] = meta.split()[1]
+    del rows
     blobs: dict[str, tuple[str, int]] = {}
     small: dict[str, bytes] = {}
     expected = expected or {}

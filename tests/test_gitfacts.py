@@ -1,13 +1,16 @@
-"""What the runner asks git about the code it runs, against real repositories."""
+"""What git says about a workspace (gitfacts), against real repositories."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 from conftest import require
-from strataml.gitfacts import head_state
 from test_git_rules import commit_all, git
+
+from strataml import gitfacts
+from strataml.gitfacts import head_state
 
 
 def test_head_state_outside_empty_clean_and_dirty(tmp_path: Path) -> None:
@@ -24,3 +27,45 @@ def test_head_state_outside_empty_clean_and_dirty(tmp_path: Path) -> None:
     assert head_state(tmp_path) == (commit, False)
     (tmp_path / "train.py").write_text("print(2)\n")
     assert head_state(tmp_path) == (commit, True)
+
+
+def test_facts_agree_with_git_asked_path_by_path(tmp_path: Path) -> None:
+    """facts() reads git's listing and attributes for every path at once; each path's answer must
+    be git's own for it alone: in a workspace below the repository's top, for LFS-routed and plain
+    files, untracked ones, and names holding a tab, a newline, or the word 'lfs' itself."""
+    require(shutil.which("git") is not None, "git is not installed")
+    repo = tmp_path / "repo"
+    ws = repo / "ml"
+    git(tmp_path, "init", "-q", str(repo))
+    (repo / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\nlfs filter=lfs\n")
+    folder = "datasets/d/1"
+    names = ["a.bin", "tab\there.bin", "new\nline.bin", "lfs", "plain.csv", "lfs.csv", "dataset.yaml"]
+    for name in names:
+        (ws / folder).mkdir(parents=True, exist_ok=True)
+        (ws / folder / name).write_bytes(name.encode() * 3)
+    (repo / "elsewhere").mkdir()
+    (repo / "elsewhere" / "x.bin").write_bytes(b"x")  # tracked, but outside the workspace
+    commit_all(repo, "data")
+    (ws / folder / "later.bin").write_bytes(b"later")  # never added
+    paths = [f"{folder}/{name}" for name in [*names, "later.bin"]]
+
+    found = gitfacts.facts(ws, paths, whole=True)
+
+    assert found is not None and found.prefix == "ml/"
+    routed, tracked, blobs = set(), set(), {}
+    for path in paths:
+        answer = subprocess.run(
+            ["git", "check-attr", "-z", "filter", "--", f"ml/{path}"], cwd=repo, capture_output=True, check=True
+        ).stdout.split(b"\0")
+        if answer[2] == b"lfs":
+            routed.add(path)
+        listed = git(repo, "ls-files", "--", f"ml/{path}")
+        if listed:
+            tracked.add(path)
+            if path in routed:
+                oid = git(repo, "rev-parse", f":ml/{path}")
+                blobs[path] = (oid, int(git(repo, "cat-file", "-s", oid)))
+    assert routed == {f"{folder}/{n}" for n in ("a.bin", "tab\there.bin", "new\nline.bin", "lfs", "later.bin")}
+    assert found.lfs == routed
+    assert found.tracked == tracked == set(paths) - {f"{folder}/later.bin"}
+    assert found.blobs == blobs
