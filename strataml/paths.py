@@ -30,6 +30,6 @@ def unsafe(path: str, *, portable: bool = True) -> str | None:
     parts = path.split("/")
     if ".." in parts:
         return "climbs out with '..'"
-    if any(p in ("", ".") for p in parts):
+    if "" in parts or "." in parts:
         return "has an empty or '.' segment"
     return None
