@@ -310,6 +310,7 @@ def test_helper_processes_answer_as_the_caller_would(tmp_path: Path, monkeypatch
         "import sys; sys.stdin.buffer.read(); sys.exit(1)",  # dies before answering
         "import sys; sys.stdin.buffer.read(); print('0' * 64, 1); print('not an answer')",  # one wrong, then garbage
         "import sys; sys.stdin.buffer.read(); sys.stdout.write('! x y\\n')",  # a malformed error line
+        "import sys; sys.stdin.buffer.read(); sys.stdout.write('0' * 64)",  # dies in the middle of an answer
     ],
 )
 def test_what_a_helper_does_not_answer_the_caller_hashes(
