@@ -183,39 +183,46 @@ class Context:
 
     def prefetch(self, rels: list[str]) -> None:
         """Hash every file in `rels` not known yet: cache first, then all misses in parallel."""
-        ws = self.workspace
+        ws, cache = self.workspace, self.cache
         todo = []
+        # (10k records: 10,000 files, all hashed early; what only a cache or a hashing here needs,
+        # a stat key or a full path, is made only for them.)
         for rel in dict.fromkeys(rels):
             if rel in self._hashes:
                 continue
             entry = ws.entries.get(rel)
-            key = stat_key(entry) if entry is not None and entry.kind == "file" else None
-            cached = self.cache.sha256(rel, key) if self.cache is not None and key else None
+            key = stat_key(entry) if cache is not None and entry is not None and entry.kind == "file" else None
+            cached = cache.sha256(rel, key) if cache is not None and key else None
             if cached:
                 self._hashes[rel] = (cached, key[0])  # type: ignore[index]
                 self.stats["files_cached"] += 1
             else:
-                todo.append((rel, ws.fspath(rel), entry.size if entry else 0, key))
+                todo.append((rel, entry.size if entry else 0, key))
         if not todo:
             return
         results: dict[str, tuple[str, int] | OSError] = {}
         if self.early is not None and any(rel in self.early.keys for rel, *_ in todo):
             results = self.early.results()
             self.early = None  # its results are about to move into self._hashes
-        rest = [(rel, path, size) for rel, path, size, _ in todo if rel not in results]
+        rest = [(rel, ws.fspath(rel), size) for rel, size, _ in todo if rel not in results]
         if rest:
             tick = self.progress(len(rest), sum(t[2] for t in rest)) if self.progress else None
             hash_files(rest, progress=tick, results=results)
             del rest
-        for rel, _path, _size, key in todo:
-            result = results[rel]
-            if isinstance(result, OSError):
-                raise result
-            self._hashes[rel] = result
-            self.stats["files_hashed"] += 1
-            self.stats["bytes_hashed"] += result[1]
-            if self.cache is not None and key and key[0] == result[1]:
-                self.cache.put_sha256(rel, key, result[0])
+        hashes, files, size = self._hashes, 0, 0
+        try:
+            for rel, _size, key in todo:
+                result = results[rel]
+                if isinstance(result, OSError):
+                    raise result
+                hashes[rel] = result
+                files += 1
+                size += result[1]
+                if cache is not None and key and key[0] == result[1]:
+                    cache.put_sha256(rel, key, result[0])
+        finally:
+            self.stats["files_hashed"] += files
+            self.stats["bytes_hashed"] += size
 
     def schema_issues(self, kind: str, rel: str, data: object) -> list[SchemaIssue]:
         """Schema violations of the document `data` loaded from `rel`, cached while the file is unchanged."""
