@@ -65,6 +65,9 @@ class _Parsed:
         return found
 
 
+_LOOPING = ("model", "dataset")  # the kinds that name records of their own kind
+
+
 def _cycles(ws: Workspace, starts: list[Record], parse: Callable[[str], Ref]) -> Iterator[Finding]:
     """Lineage must be acyclic: a record cannot come (transitively) from itself.
 
@@ -78,17 +81,19 @@ def _cycles(ws: Workspace, starts: list[Record], parse: Callable[[str], Ref]) ->
         if ref not in upstream:
             record = ws.get(ref)
             names = []
-            if record is not None and record.kind in ("model", "dataset") and record.loaded.data is not None:
+            if record is not None and record.kind in _LOOPING and record.loaded.data is not None:
                 for _path, text, _kinds in ref_fields(record):
                     try:
-                        names.append(str(parse(text)))
+                        parent = parse(text)
                     except RefError:
-                        pass
+                        continue
+                    if parent.kind in _LOOPING:  # (a run or an experiment names no parent here: a dead end)
+                        names.append(str(parent))
             upstream[ref] = names
         return upstream[ref]
 
     done: set[str] = set()
-    for start in sorted(str(r.ref) for r in starts if r.kind in ("model", "dataset")):
+    for start in sorted(str(r.ref) for r in starts if r.kind in _LOOPING):
         if start in done:
             continue
         # Iterative depth-first search; `trail` is the current path, `on_trail` its members.
