@@ -384,7 +384,10 @@ class _Helper:
         except BaseException:  # (no thread to start, interrupted...): no process left behind
             self._proc.kill()
             self._proc.wait()
-            for stream in (self._proc.stdin, self._proc.stdout):
+            talking = getattr(self, "_thread", None) is not None and self._thread.is_alive()
+            # A talk thread that started reads the answers' descriptor by its number: it sees their
+            # end (the helper is killed) and stops; closed under it, the number could name another file.
+            for stream in (self._proc.stdin, None if talking else self._proc.stdout):
                 if stream is not None:
                     stream.close()
             raise

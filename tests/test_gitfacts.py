@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -32,17 +33,21 @@ def test_head_state_outside_empty_clean_and_dirty(tmp_path: Path) -> None:
 def test_facts_agree_with_git_asked_path_by_path(tmp_path: Path) -> None:
     """facts() reads git's listing and attributes for every path at once; each path's answer must
     be git's own for it alone: in a workspace below the repository's top, for LFS-routed and plain
-    files, untracked ones, and names holding a tab, a newline, or the word 'lfs' itself."""
+    files, untracked ones, other filters and an unset one, and names holding a tab, a newline, the
+    word 'lfs' itself, bytes that are not UTF-8, or a character that is not ASCII."""
     require(shutil.which("git") is not None, "git is not installed")
     repo = tmp_path / "repo"
     ws = repo / "ml"
     git(tmp_path, "init", "-q", str(repo))
-    (repo / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\nlfs filter=lfs\n")
+    (repo / ".gitattributes").write_text(
+        "*.bin filter=lfs diff=lfs merge=lfs -text\nlfs filter=lfs\n*.lfsx filter=lfsx\nunset.bin -filter\n"
+    )
     folder = "datasets/d/1"
     names = ["a.bin", "tab\there.bin", "new\nline.bin", "lfs", "plain.csv", "lfs.csv", "dataset.yaml"]
+    names += ["other.lfsx", "unset.bin", os.fsdecode(b"not-utf8-\xff\xfe.bin"), "caf\u00e9.bin"]
     for name in names:
         (ws / folder).mkdir(parents=True, exist_ok=True)
-        (ws / folder / name).write_bytes(name.encode() * 3)
+        (ws / folder / name).write_bytes(os.fsencode(name) * 3)
     (repo / "elsewhere").mkdir()
     (repo / "elsewhere" / "x.bin").write_bytes(b"x")  # tracked, but outside the workspace
     commit_all(repo, "data")
@@ -55,7 +60,10 @@ def test_facts_agree_with_git_asked_path_by_path(tmp_path: Path) -> None:
     routed, tracked, blobs = set(), set(), {}
     for path in paths:
         answer = subprocess.run(
-            ["git", "check-attr", "-z", "filter", "--", f"ml/{path}"], cwd=repo, capture_output=True, check=True
+            ["git", "check-attr", "-z", "filter", "--", os.fsencode(f"ml/{path}")],
+            cwd=repo,
+            capture_output=True,
+            check=True,
         ).stdout.split(b"\0")
         if answer[2] == b"lfs":
             routed.add(path)
@@ -65,7 +73,8 @@ def test_facts_agree_with_git_asked_path_by_path(tmp_path: Path) -> None:
             if path in routed:
                 oid = git(repo, "rev-parse", f":ml/{path}")
                 blobs[path] = (oid, int(git(repo, "cat-file", "-s", oid)))
-    assert routed == {f"{folder}/{n}" for n in ("a.bin", "tab\there.bin", "new\nline.bin", "lfs", "later.bin")}
+    lfs_names = ("a.bin", "tab\there.bin", "new\nline.bin", "lfs", "later.bin", names[-2], names[-1])
+    assert routed == {f"{folder}/{n}" for n in lfs_names}
     assert found.lfs == routed
     assert found.tracked == tracked == set(paths) - {f"{folder}/later.bin"}
     assert found.blobs == blobs
