@@ -93,18 +93,19 @@ def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str, small: boo
     first 1024 bytes of a file of any size, so a bigger file that differs from the record is
     read as a pointer too before it is called changed content.
     """
-    path = ctx.workspace.fspath(rel)  # a string: this runs once per recorded file
     raw = b""
     try:
         if small:
-            with open(path, "rb") as f:
+            with open(ctx.workspace.fspath(rel), "rb") as f:
                 raw = f.read()
             ctx.remember(rel, hashlib.sha256(raw).hexdigest(), len(raw))
         sha, size = ctx.sha256(rel)
         same = (not entry.sha256 or sha == entry.sha256) and (entry.size is None or size == entry.size)
+        if same:
+            return  # the recorded content: nothing for _compare to find (every file of a clean run)
         # An empty file is empty content to git-lfs too (its "empty pointer"): compared as content.
-        if not same and size > 0 and not small:
-            with open(path, "rb") as f:
+        if size > 0 and not small:
+            with open(ctx.workspace.fspath(rel), "rb") as f:
                 raw = f.read(lfs.MAX_POINTER)
     except OSError as exc:
         yield Finding(
@@ -114,7 +115,7 @@ def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str, small: boo
             "fix the file's permissions so the doctor can verify it",
         )
         return
-    if same or size == 0 or not lfs.looks_like_pointer(raw):
+    if size == 0 or not lfs.looks_like_pointer(raw):
         yield from _compare(ctx, record, entry, rel)
         return
     yield from _pointer(ctx, record, entry, rel, raw, size)
