@@ -477,36 +477,39 @@ class _Helper:
                 lines = (rest + chunk).split(b"\n")
                 rest = lines.pop()  # (the start of an answer still being written)
                 ticks: list[int] = []  # the sizes of the answers recorded, for the progress
-                progress = None
-                try:
-                    with self._taking:
-                        if self._let_go:
+                wrong = False  # an answer it never gives (or one too many): the rest is the caller's
+                with self._taking:
+                    if self._let_go:
+                        break
+                    keep, progress, at, done = self._keep, self._progress, self._answered, 0
+                    for line in lines:
+                        if at >= len(items):
+                            wrong = True
                             break
-                        keep, progress, at, done = self._keep, self._progress, self._answered, 0
-                        try:
-                            for line in lines:
-                                if at >= len(items):
-                                    raise ValueError("a helper answered more files than it was sent")
-                                key, path, size = items[at]
-                                if keep is None or key in keep:
-                                    results[key] = _answer(line, path)
-                                    ticks.append(size)
-                                at += 1
-                                done += size
-                        finally:
-                            self._answered = at
-                            self.ahead -= done
-                finally:  # (what was recorded before a wrong answer moves the progress too)
-                    if progress:
-                        for size in ticks:
-                            progress(size)
+                        key, path, size = items[at]
+                        if keep is None or key in keep:
+                            try:
+                                results[key] = _answer(line, path)
+                            except ValueError:
+                                wrong = True
+                                break
+                            ticks.append(size)
+                        at += 1
+                        done += size
+                    self._answered = at
+                    self.ahead -= done
+                if progress:
+                    for size in ticks:
+                        progress(size)
+                if wrong:
+                    break
                 # Topped up once half its window is answered (bytes and files), or when it has
                 # nothing left: not after every answer (100k small files, 100k writes).
                 if self._out or (
                     not self.gone and (self._answered == len(items) or (self.ahead < low and self.ahead_files < few))
                 ):
                     share.top_up(self)
-        except (OSError, ValueError):
+        except OSError:
             pass  # whatever is left unanswered is hashed by the caller
         with self._taking:
             self._talked = True

@@ -69,6 +69,11 @@ class Need:
         return f"signatures by {self.count} distinct keys with scope {scopes}"
 
 
+# What a signature file of each kind needs without a requirement of the policy's: one key with
+# one of the kind's scopes (made once: every record's signable file asks).
+DEFAULT_NEEDS: dict[str, tuple[Need, ...]] = {kind: (Need(scopes),) for kind, scopes in KIND_SCOPES.items()}
+
+
 @dataclass(frozen=True)
 class Requirement:
     records: str  # datasets | models | ledger
@@ -356,8 +361,7 @@ def needs_for(trust: Trust, kind: str, state: str | None = None) -> tuple[tuple[
     covering = tuple(r for r in trust.requirements if r.covers(kind, state))
     if covering:
         return tuple(r.need for r in covering), covering
-    scopes = KIND_SCOPES.get(kind)
-    return ((Need(scopes),) if scopes else ()), ()
+    return DEFAULT_NEEDS.get(kind, ()), ()
 
 
 class Verifier:

@@ -268,8 +268,7 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str], dict[str, list
     ws = ctx.workspace
     targets: dict[str, Target] = {}
     by_folder: dict[str, Record] = {}
-    # What a signature of each kind needs, made once per kind (a Need is frozen: shared).
-    needs = {kind: (trust.Need(scopes),) for kind, scopes in trust.KIND_SCOPES.items()}
+    needs = trust.DEFAULT_NEEDS
     for record in ctx.records():
         targets[record.meta] = Target(record.meta, record.kind, str(record.ref), needs.get(record.kind, ()))
         if record.folder is not None:
