@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -193,13 +194,13 @@ class Workspace:
 
     def under(self, folder: str) -> list[Entry]:
         """Entries strictly below a folder, in walk order: a range of the sorted paths, found by bisection."""
-        from bisect import bisect_left
-
         folder = folder.rstrip("/")
-        paths = self._paths
-        # Every path below FOLDER starts with "FOLDER/", and "/" sorts just before "0".
-        lo, hi = bisect_left(paths, folder + "/"), bisect_left(paths, folder + "0")
-        return [self.entries[p] for p in paths[lo:hi]]
+        paths, entries = self._paths, self.entries
+        # Every path below FOLDER starts with "FOLDER/", and "/" sorts just before "0". (Asked once
+        # per record: the second search starts where the first ended.)
+        lo = bisect_left(paths, folder + "/")
+        hi = bisect_left(paths, folder + "0", lo)
+        return [entries[p] for p in paths[lo:hi]]
 
 
 def load(
