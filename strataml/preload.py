@@ -109,10 +109,11 @@ def preload(workspace: Workspace, cache: Cache | None, hashing: int = 0, stream:
     return done
 
 
-def outweighed(hashing: int, loads: int) -> bool:
+def outweighed(hashing: int, loads: int, count: int | None = None) -> bool:
     """Whether hashing `hashing` bytes keeps every core busy for longer than `loads` records take
-    to load on one: then a helper loading them only adds its start to the hashing."""
-    return hashing / HASHED_PER_SECOND / cores() > loads / LOADS_PER_SECOND
+    to load on one: then a helper loading them only adds its start to the hashing. `count`:
+    the cores(), when the caller has it."""
+    return hashing / HASHED_PER_SECOND / (count or cores()) > loads / LOADS_PER_SECOND
 
 
 def load_all(items: list[tuple[str, str]]) -> list[Result] | None:
@@ -258,6 +259,9 @@ class Stream:
         # The files to hash, their hashing begun during the walk where the loading would not
         # gain from the second core (hashing.HeadStart; None once the loading has it).
         self.head_start: HeadStart | None = HeadStart()
+        # Asked once: take() weighs the hashing against the loading at every folder that adds a
+        # record (1,500 times beside 2 GB), and each cores() is a system call.
+        self._cores = cores()
 
     @property
     def started(self) -> bool:
@@ -279,7 +283,8 @@ class Stream:
                 if head_start is not None:
                     head_start.add((item[0], root + item[0], item[2]))
         if head_start is not None and (
-            head_start.helpers or (self.hashing >= PARALLEL_BYTES and outweighed(self.hashing, len(self.found)))
+            head_start.helpers
+            or (self.hashing >= PARALLEL_BYTES and outweighed(self.hashing, len(self.found), self._cores))
         ):
             # (2,000 records beside 2 GB: started after the walk, the hashing left a core idle for 0.05 s.)
             head_start.feed()
@@ -288,7 +293,7 @@ class Stream:
         if self._helper is None:
             # Not while the hashing found so far outweighs the loading (2,000 records beside 2 GB:
             # the helper's start and loads took 0.09 s of a core from the hashing, for 0.03 s here).
-            if len(self.found) >= START and not outweighed(self.hashing, len(self.found)):
+            if len(self.found) >= START and not outweighed(self.hashing, len(self.found), self._cores):
                 self._start()
                 if head_start is not None and not head_start.helpers:
                     head_start.close()  # (the second core loads records: the hashing waits for the walk's end, as modest)
