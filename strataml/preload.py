@@ -78,12 +78,9 @@ def preload(workspace: Workspace, cache: Cache | None, hashing: int = 0, stream:
         if "loaded" in record.__dict__:
             continue  # loaded already (a caller looked at it)
         entry = workspace.entries.get(record.meta)
-        if (
-            cache is not None
-            and entry is not None
-            and entry.kind == "file"
-            and cache.knows(record.meta, stat_key(entry))
-        ):
+        if entry is None or entry.kind != "file":
+            continue  # (none in a full walk: a record's metadata file is a regular file it found)
+        if cache is not None and cache.knows(record.meta, stat_key(entry)):
             continue
         todo.append(record)
     busy = outweighed(hashing, len(todo))
@@ -148,7 +145,8 @@ def load_all(items: list[tuple[str, str]]) -> list[Result] | None:
 
 
 def _one(kind: str, path: str) -> Result:
-    loaded = load_file(path, lines=False)
+    # Every path here is one the walk found a regular file at (Stream.take, preload()).
+    loaded = load_file(path, lines=False, regular=True)
     return loaded, loaded.data is not None and plainly_valid(kind, loaded.data)
 
 

@@ -382,9 +382,13 @@ class _Reader:
 
     def _load(self, rel: str, path: str) -> Loaded:
         loaded = self.preloaded.pop(rel, None) if self.preloaded else None
+        if loaded is not None:
+            return loaded
+        # The walk's regular file is the one read (not another tree's, through fallback).
+        entry = self.entries.get(rel) if self.fallback is None else None
         # Line numbers are read again only for files that get a finding: a line map for
         # every record costs more memory than the records themselves, and time to make.
-        return loaded if loaded is not None else load_file(path, lines=False)
+        return load_file(path, lines=False, regular=entry is not None and entry.kind == "file")
 
 
 def _config_refused(what: str) -> Loaded:

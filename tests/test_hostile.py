@@ -342,6 +342,43 @@ def test_a_load_without_line_map_finds_what_a_load_with_one_does(tmp_path: Path,
         assert lean.line_of(where) == full.line_of(where)  # read again from the file when asked
 
 
+@pytest.mark.parametrize("what", ["record", "broken", "empty", "too large", "fifo", "folder", "gone", "link", "locked"])
+def test_a_load_told_the_walk_saw_a_regular_file_finds_what_a_load_that_looks_first_does(
+    tmp_path: Path, what: str
+) -> None:
+    """load_file(regular=True) skips the stat by path (the walk's lstat saw a regular file): a
+    path that is something else by the time it is read (a FIFO, a folder, gone) or that is past
+    the cap gives the same answer as a load that looks first."""
+    from strataml.loading import load_file
+
+    path = tmp_path / "run.yaml"
+    if what == "record":
+        path.write_bytes(HEAD)
+    elif what == "broken":
+        path.write_bytes(b"a: [1\nb: 2\n")
+    elif what == "empty":
+        path.write_bytes(b"")
+    elif what == "too large":
+        path.write_bytes(b"a: 1\n" + b"#" * MAX_BYTES)
+    elif what == "fifo":
+        os.mkfifo(path)
+    elif what == "folder":
+        path.mkdir()
+    elif what == "link":
+        (tmp_path / "real.yaml").write_bytes(HEAD)
+        path.symlink_to(tmp_path / "real.yaml")
+    elif what == "locked":
+        path.write_bytes(HEAD)
+        path.chmod(0)
+    looked = load_file(path, lines=False)
+    trusted = load_file(path, lines=False, regular=True)
+    assert (trusted.data, trusted.problems, trusted.source) == (looked.data, looked.problems, looked.source)
+    if what in ("fifo", "folder"):
+        assert [p.message for p in trusted.problems] == ["not a regular file"]
+    if what == "gone":
+        assert trusted.problems and "check the file exists" in trusted.problems[0].hint
+
+
 @pytest.mark.parametrize("top", ["datasets", "experiments", "runs", "models"])
 @pytest.mark.parametrize("kind", ["symlink", "file"])
 def test_a_managed_folder_that_is_not_a_folder_is_a_finding(ws: Path, tmp_path: Path, top: str, kind: str) -> None:
