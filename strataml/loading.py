@@ -153,16 +153,17 @@ def load_file(path: Path | str, *, lines: bool = True, regular: bool = False) ->
         if unfit is not None:
             return unfit
     try:
-        # Non-blocking: a file swapped for a FIFO after the stat above reads as empty, never hangs.
+        # Non-blocking: a FIFO that stands there by the time it is opened never hangs the open,
+        # and the fstat below refuses it (as it refuses a device or a file grown past the cap).
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         if regular:
             return load_file(path, lines=lines)  # (gone or locked since the walk: the stat says which)
         return Loaded(None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "fix the file's permissions"),))
     try:
-        opened = os.fstat(fd) if regular else None
-        unfit = _unfit(opened) if opened is not None else None
-        raw = None if unfit else read_upto(fd, MAX_BYTES, opened.st_size if opened is not None else None)
+        opened = os.fstat(fd)
+        unfit = _unfit(opened)
+        raw = read_upto(fd, MAX_BYTES, opened.st_size) if unfit is None else None
     except OSError as exc:
         return Loaded(None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "fix the file's permissions"),))
     finally:

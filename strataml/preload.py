@@ -106,15 +106,15 @@ def preload(workspace: Workspace, cache: Cache | None, hashing: int = 0, stream:
     return done
 
 
-def outweighed(hashing: int, loads: int, count: int | None = None) -> bool:
+def outweighed(hashing: int, loads: int, ncores: int | None = None) -> bool:
     """Whether hashing `hashing` bytes keeps every core busy for longer than `loads` records take
-    to load on one: then a helper loading them only adds its start to the hashing. `count`:
-    the cores(), when the caller has it."""
-    return hashing / HASHED_PER_SECOND / (count or cores()) > loads / LOADS_PER_SECOND
+    to load on one: then a helper loading them only adds its start to the hashing. `ncores`:
+    cores(), when the caller has it."""
+    return hashing / HASHED_PER_SECOND / (ncores or cores()) > loads / LOADS_PER_SECOND
 
 
 def load_all(items: list[tuple[str, str]]) -> list[Result] | None:
-    """Each (kind, path) loaded as load_file(path, lines=False) does, with whether its data
+    """Each (kind, path) loaded as load_file(path, lines=False, regular=True) does, with whether its data
     passes the compiled schema check of `kind`; None when no helper could start."""
     search = _search_path()
     data = marshal.dumps((search, _encoding(), items))

@@ -342,13 +342,16 @@ def test_a_load_without_line_map_finds_what_a_load_with_one_does(tmp_path: Path,
         assert lean.line_of(where) == full.line_of(where)  # read again from the file when asked
 
 
-@pytest.mark.parametrize("what", ["record", "broken", "empty", "too large", "fifo", "folder", "gone", "link", "locked"])
+@pytest.mark.parametrize(
+    "what", ["record", "broken", "empty", "too large", "fifo", "socket", "folder", "gone", "link"]
+)
 def test_a_load_told_the_walk_saw_a_regular_file_finds_what_a_load_that_looks_first_does(
     tmp_path: Path, what: str
 ) -> None:
     """load_file(regular=True) skips the stat by path (the walk's lstat saw a regular file): a
     path that is something else by the time it is read (a FIFO, a folder, gone) or that is past
-    the cap gives the same answer as a load that looks first."""
+    the cap gives the same answer as a load that looks first. (A socket cannot be opened, by root
+    either: its failed open is looked at the usual way.)"""
     from strataml.loading import load_file
 
     path = tmp_path / "run.yaml"
@@ -362,21 +365,51 @@ def test_a_load_told_the_walk_saw_a_regular_file_finds_what_a_load_that_looks_fi
         path.write_bytes(b"a: 1\n" + b"#" * MAX_BYTES)
     elif what == "fifo":
         os.mkfifo(path)
+    elif what == "socket":
+        import socket
+
+        listening = socket.socket(socket.AF_UNIX)
+        listening.bind(str(path))
+        listening.close()
     elif what == "folder":
         path.mkdir()
     elif what == "link":
         (tmp_path / "real.yaml").write_bytes(HEAD)
         path.symlink_to(tmp_path / "real.yaml")
-    elif what == "locked":
-        path.write_bytes(HEAD)
-        path.chmod(0)
     looked = load_file(path, lines=False)
     trusted = load_file(path, lines=False, regular=True)
     assert (trusted.data, trusted.problems, trusted.source) == (looked.data, looked.problems, looked.source)
-    if what in ("fifo", "folder"):
+    if what in ("fifo", "socket", "folder"):
         assert [p.message for p in trusted.problems] == ["not a regular file"]
     if what == "gone":
         assert trusted.problems and "check the file exists" in trusted.problems[0].hint
+
+
+def test_only_a_metadata_file_the_walk_saw_as_a_regular_file_skips_the_stat(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rules' own loads tell load_file `regular` only for a walked regular file read where
+    the walk saw it: not for a record outside the walk, nor through another tree (fallback)."""
+    from strataml import workspace
+
+    asked: dict[str, bool] = {}
+    real = workspace.load_file
+
+    def spy(path: str, *, lines: bool = True, regular: bool = False) -> workspace.Loaded:
+        asked[os.path.relpath(path, ws)] = regular
+        return real(path, lines=lines, regular=regular)
+
+    monkeypatch.setattr(workspace, "load_file", spy)
+    loaded = workspace.load(ws)
+    for record in loaded.records:
+        assert record.loaded is not None
+    assert asked and all(asked.values())
+    assert all(loaded.entries[rel].kind == "file" for rel in asked)
+    asked.clear()
+    elsewhere = workspace.load(ws, fallback=lambda rel: str(ws / rel))
+    for record in elsewhere.records:
+        assert record.loaded is not None
+    assert asked and not any(asked.values())
 
 
 @pytest.mark.parametrize("top", ["datasets", "experiments", "runs", "models"])
