@@ -95,6 +95,10 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
 
     fanout: the first `fanout` runs all read the first dataset. experiments: runs spread over
     that many experiment specs, with params, tags and statuses (see the module's doc)."""
+    if lfs != "none" and subprocess.run(["git", "lfs", "version"], capture_output=True).returncode != 0:
+        # Checked before anything is written: otherwise a traceback after the workspace was half made.
+        raise SystemExit(f"generate: {out.name} tracks its data with Git LFS, and `git lfs` is not installed "
+                         "(Debian: apt-get install git-lfs)")
     rng = random.Random(seed)
     extra = random.Random(seed + 1)  # never drawn from by default: the default output stays byte-identical
     if out.exists():
