@@ -122,6 +122,9 @@ class GitFacts:
     lfs: frozenset[str]  # workspace-relative paths .gitattributes routes through filter=lfs
     blobs: dict[str, tuple[str, int]]  # lfs-routed path -> (index blob id, blob size)
     small_blobs: dict[str, bytes]  # lfs-routed path -> blob content, for blobs small enough to be pointers
+    # Workspace-relative paths of the submodules (gitlinks) the index holds among what was listed:
+    # git keeps a link to another repository's commit there, and none of its files.
+    gitlinks: frozenset[str] = frozenset()
 
 
 class GitError(StrataError):
@@ -422,11 +425,14 @@ def facts(
     *,
     pointer_limit: int = 1024,
     whole: bool = True,
+    folders: Sequence[str] = (),
 ) -> GitFacts | None:
     """Index state, LFS routing and committed blob shape for `paths` (workspace-relative).
 
     `expected` maps recorded files to their (sha256, size): when the index holds exactly the
     canonical pointer for them (same blob id), git need not be asked for the blob at all.
+    `whole`: the index is listed for the whole workspace folder, else for `paths` and `folders`
+    only (whatever the index holds under them: a submodule among it is in `gitlinks`).
     """
     repo = repository(root)
     if repo is None:
@@ -440,7 +446,7 @@ def facts(
             # As arguments (git ls-files has no --pathspec-from-file): a newline in a path cannot split them.
             _git(top, "ls-files", "-z", "--stage", "--", *chunk)
             # whole: the workspace's folder; else a few records: their paths only
-            for chunk in _paths([prefix or "."] if whole else [prefix + p for p in paths])
+            for chunk in _paths([prefix or "."] if whole else [prefix + p for p in (*paths, *folders)])
         )
     )
     attrs, failed = b"", None
@@ -478,8 +484,16 @@ def facts(
             m.group(1).decode("utf-8", "surrogateescape")[cut:] for m in _ATTR.finditer(attrs) if m.group(2) == b"lfs"
         }
     del attrs
+    # A submodule's row has mode 160000 (searched for in the bytes first: most indexes hold none).
+    linked = listed.startswith(b"160000 ") or b"\x00160000 " in listed
     rows = listed.split(b"\0")  # each "MODE OID STAGE\tPATH"
     del listed
+    gitlinks = {
+        name[cut:]
+        for row in (rows if linked else ())
+        if row.startswith(b"160000 ")
+        and (name := row.partition(b"\t")[2].decode("utf-8", "surrogateescape")).startswith(prefix)
+    }
     names = [row.partition(b"\t")[2].decode("utf-8", "surrogateescape") for row in rows if row]
     if prefix:
         names = [name[cut:] for name in names if name.startswith(prefix)]
@@ -507,7 +521,7 @@ def facts(
         want = [p for p in routed if blobs[p][1] < pointer_limit]
         if want:
             small = _read_batch(top, [blobs[p][0] for p in want], want)
-    return GitFacts(top, prefix, git_dir, frozenset(tracked), frozenset(lfs), blobs, small)
+    return GitFacts(top, prefix, git_dir, frozenset(tracked), frozenset(lfs), blobs, small, frozenset(gitlinks))
 
 
 def pointer_blob_id(sha256: str, size: int) -> str:

@@ -45,6 +45,62 @@ def test_a_submodule_added_to_a_committed_version_is_a_change(repo: Path, tmp_pa
     assert ("TFC0002-E010", "datasets/flowers/1") in codes_since(clone, base)
 
 
+def _gitlink(repo: Path, path: str) -> str:
+    """Commit a submodule entry (a gitlink) at `path`, as `git submodule add` leaves it in the
+    index; its folder is not made here (a checkout without the submodule); returns the base."""
+    base = git(repo, "rev-parse", "HEAD")
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{base},{path}")
+    git(repo, "commit", "-qm", f"a submodule at {path}")
+    return base
+
+
+def _full(root: Path, **options: object) -> list[tuple[str, str]]:
+    from strataml.doctor import engine
+
+    report = engine.doctor(root, options=engine.Options(**options))  # type: ignore[arg-type]
+    return [(f.code, f.path) for f in report.findings]
+
+
+@pytest.mark.parametrize("where", ["datasets/flowers/1/extra", f"{RUN}/models/sub", "datasets/sub", "experiments/sub"])
+@pytest.mark.parametrize("checkout", ["index-only", "clone"])
+def test_a_submodule_in_a_managed_folder_is_an_error_checked_out_or_not(
+    repo: Path, tmp_path: Path, where: str, checkout: str
+) -> None:
+    """TFC0001-E009 from git's index: a clone without --recurse-submodules has an empty folder
+    (or, in the tree that committed it, none), and the walk sees no `.git` in it."""
+    base = _gitlink(repo, where)
+    root = repo
+    if checkout == "clone":
+        root = tmp_path / "clone"
+        git(tmp_path, "clone", "-q", str(repo), str(root))
+        assert (root / where).is_dir() and not any((root / where).iterdir())
+    assert ("TFC0001-E009", where) in _full(root)
+    if checkout == "clone":  # a pull request that adds one, as CI checks it out
+        # (Without its folder, git's diff against the working tree does not name the submodule:
+        # to git it is not there, `git status` says deleted. Only a full run looks at the index.)
+        assert ("TFC0001-E009", where) in codes_since(root, base)
+    assert not any(code == "TFC0001-E009" for code, _ in _full(root, use_git=False))  # --no-git: git not asked
+
+
+def test_a_submodule_outside_the_managed_folders_is_not_the_doctors(repo: Path) -> None:
+    _gitlink(repo, "vendor/lib")
+    assert not any(code == "TFC0001-E009" for code, _ in _full(repo))
+
+
+def test_a_checked_out_submodule_is_one_finding(repo: Path, tmp_path: Path) -> None:
+    """Checked out, the walk finds its `.git` file (the layout rule's finding): git's entry for it
+    adds no second one."""
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    (other / "weights.bin").write_bytes(b"not carried by the outer repository")
+    commit_all(other, "weights")
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(other), "datasets/sub")
+    git(repo, "commit", "-qm", "a submodule")
+    assert (repo / "datasets/sub/.git").is_file()
+    assert [f for f in _full(repo) if f[0] == "TFC0001-E009"] == [("TFC0001-E009", "datasets/sub/.git")]
+
+
 def test_a_new_record_and_a_running_run_may_still_grow(repo: Path, tmp_path: Path) -> None:
     from conftest import edit_yaml
 

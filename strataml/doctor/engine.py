@@ -21,6 +21,7 @@ from strataml.hashing import PARALLEL_BYTES, Background, HeadStart, hash_files
 from strataml.nogc import bulk
 from strataml.paths import unsafe
 from strataml.records import Record
+from strataml.rootdir import MANAGED
 from strataml.schemas import SchemaIssue
 from strataml.workspace import SIGNATURE_SUFFIX, Entry, Workspace
 
@@ -138,8 +139,8 @@ class Context:
             elif self.options.use_git:
                 # A GitError goes up as it is (exit 3), never a gate that quietly skipped its git rules.
                 # (Without git installed, the doctor command refuses before this: gitfacts.need_git.)
-                paths, expected, whole = self._git_question()
-                self._git = gitfacts.facts(self.workspace.root, paths, expected, whole=whole) or False
+                paths, expected, whole, folders = self._git_question()
+                self._git = gitfacts.facts(self.workspace.root, paths, expected, whole=whole, folders=folders) or False
         return self._git or None  # type: ignore[return-value]
 
     def ask_git_ahead(self) -> None:
@@ -149,12 +150,14 @@ class Context:
         The question is made here, from the records as they stand; the thread touches nothing else."""
         if self._git is not None or self._git_asked is not None or not self.options.use_git:
             return
-        root, (paths, expected, whole) = self.workspace.root, self._git_question()
+        root, (paths, expected, whole, folders) = self.workspace.root, self._git_question()
         # What git raises is raised by git(), as ever.
-        self._git_asked = Aside(lambda: gitfacts.facts(root, paths, expected, whole=whole))
+        self._git_asked = Aside(lambda: gitfacts.facts(root, paths, expected, whole=whole, folders=folders))
 
-    def _git_question(self) -> tuple[list[str], dict[str, tuple[str, int]], bool]:
-        """(paths, expected (sha256, size) of recorded files, whether git lists the whole folder)."""
+    def _git_question(self) -> tuple[list[str], dict[str, tuple[str, int]], bool, list[str]]:
+        """(paths, expected (sha256, size) of recorded files, whether git lists the whole folder,
+        and else the folders and changed paths whose index entries it lists too: a submodule
+        added there is a file of none of the paths)."""
         # A recorded path that climbs out is the doctor's own finding (TFC0006-E004); handed
         # to git it would fail the whole run with git's "outside repository" instead.
         files = [(r.folder, f) for r in self.records() if r.folder for f in r.files if unsafe(f.path) is None]
@@ -166,7 +169,12 @@ class Context:
         # The same strings serve as paths and as keys: no second copy per file.
         paths = [r.meta for r in self.records()] + list(expected)
         paths += [p for folder, f in files if (p := f"{folder}/{f.path}") not in expected]
-        return paths, expected, self.scope is None or len(paths) > WHOLE_LISTING
+        whole = self.scope is None or len(paths) > WHOLE_LISTING
+        folders: list[str] = []
+        if not whole:
+            folders = sorted({r.folder for r in self.records() if r.folder})
+            folders += sorted(p for p in self.since_changed if p.split("/", 1)[0] in MANAGED and unsafe(p) is None)
+        return paths, expected, whole, folders
 
     def sha256(self, rel: str) -> tuple[str, int]:
         """(sha256, size) of a workspace file, hashed at most once per run (or never, when cached)."""

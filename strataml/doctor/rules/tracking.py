@@ -7,6 +7,10 @@ from collections.abc import Iterator
 from strataml import lfs
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
+from strataml.doctor.rules.layout import NESTED_REPOSITORY
+from strataml.gitfacts import GitFacts
+from strataml.rootdir import MANAGED
+from strataml.workspace import REPOSITORY, record_folder
 
 UNEXPECTED_GIT_OBJECT = "TFC0006-E013"
 LARGE_NOT_LFS = "TFC0006-W011"
@@ -17,6 +21,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     git = ctx.git()
     if git is None:
         return
+    yield from _submodules(ctx, git)
     config = ctx.config_in_force()
     threshold = lfs.threshold(config)
     for record in ctx.records():
@@ -61,3 +66,29 @@ def check(ctx: Context) -> Iterator[Finding]:
 def _suffix(path: str) -> str:
     name = path.rsplit("/", 1)[-1]
     return name[name.rfind(".") :] if "." in name else name
+
+
+def _submodules(ctx: Context, git: GitFacts) -> Iterator[Finding]:
+    """A submodule in a managed folder, as git's index holds it: checked out or not (a clone
+    leaves its folder empty), git carries none of its files. One the walk found checked out
+    (its `.git`) is the layout rule's finding already."""
+    entries = ctx.workspace.entries
+    scope = None
+    if ctx.scope is not None:
+        scope = {r.folder for r in ctx.records() if r.folder}
+    for link in sorted(git.gitlinks):
+        if link.split("/", 1)[0] not in MANAGED:
+            continue
+        seen = entries.get(f"{link}/.git")
+        if seen is not None and seen.kind == REPOSITORY:
+            continue
+        if scope is not None and record_folder(link) not in scope and link not in ctx.since_changed:
+            continue
+        yield Finding(
+            NESTED_REPOSITORY,
+            link,
+            "a submodule inside a managed folder: git keeps a link to a commit of another repository "
+            "here and none of its files, so a clone does not have them",
+            f"`git rm --cached {git.prefix}{link}` (and drop it from .gitmodules), "
+            "then commit the files here, or move the submodule out of the workspace",
+        )
