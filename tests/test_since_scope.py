@@ -101,6 +101,45 @@ def test_a_checked_out_submodule_is_one_finding(repo: Path, tmp_path: Path) -> N
     assert [f for f in _full(repo) if f[0] == "TFC0001-E009"] == [("TFC0001-E009", "datasets/sub/.git")]
 
 
+def test_shards_and_a_readers_recheck_find_the_submodules_a_full_run_finds(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shard or a recheck asks git about its own records' paths: a submodule in no record's
+    folder is found from the empty folders the walk saw, as a full run finds it in the whole index."""
+    from collections import Counter
+
+    from test_incremental_index import check_step
+    from strataml import cache, identity, snapshot
+    from strataml.doctor import engine, incremental
+    from strataml.read import saved
+
+    for name in ("datasets/sub", "datasets/flowers/1/extra", f"{RUN}/models/sub"):
+        _gitlink(repo, name)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    full = Counter(_full(clone))
+    assert {path for code, path in full if code == "TFC0001-E009"} == {
+        "datasets/sub", "datasets/flowers/1/extra", f"{RUN}/models/sub"
+    }
+    for total in (2, 3):
+        union: Counter = Counter()
+        for k in range(1, total + 1):
+            union += Counter(_full(clone, shard=(k, total)))
+        assert union == full, total
+
+    for module in (cache, snapshot, identity):  # (freshness proved right after the edit)
+        monkeypatch.setattr(module, "RACY_NS", 0)
+    merged: list[bool] = []
+    real = incremental.recheck
+    monkeypatch.setattr(incremental, "recheck", lambda *a, **k: merged.append((r := real(*a, **k)) is not None) or r)
+    saved.current(clone)
+    (clone / RUN / "notes.txt").write_text("a file the run does not record\n")
+    check_step(clone)  # the reader's index, rebuilt from the last one, is a full build's
+    assert merged == [True], merged
+    index, _ = saved.current(clone)
+    assert {f["path"] for f in index["findings"] if f["code"] == "TFC0001-E009"} >= {"datasets/sub"}
+
+
 def test_a_new_record_and_a_running_run_may_still_grow(repo: Path, tmp_path: Path) -> None:
     from conftest import edit_yaml
 

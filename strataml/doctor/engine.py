@@ -156,8 +156,10 @@ class Context:
 
     def _git_question(self) -> tuple[list[str], dict[str, tuple[str, int]], bool, list[str]]:
         """(paths, expected (sha256, size) of recorded files, whether git lists the whole folder,
-        and else the folders and changed paths whose index entries it lists too: a submodule
-        added there is a file of none of the paths)."""
+        and else the folders whose index entries it lists too: a submodule there is a file of
+        none of the paths. Those are the records' folders and, with --since, the changed paths;
+        else (a shard, a recheck) also every empty folder the walk found, which is what a
+        submodule that is not checked out leaves, wherever it is (their findings are the run's)."""
         # A recorded path that climbs out is the doctor's own finding (TFC0006-E004); handed
         # to git it would fail the whole run with git's "outside repository" instead.
         files = [(r.folder, f) for r in self.records() if r.folder for f in r.files if unsafe(f.path) is None]
@@ -174,6 +176,8 @@ class Context:
         if not whole:
             folders = sorted({r.folder for r in self.records() if r.folder})
             folders += sorted(p for p in self.since_changed if p.split("/", 1)[0] in MANAGED and unsafe(p) is None)
+            if not self.options.since:
+                folders += _empty_folders(self.workspace.entries)
         return paths, expected, whole, folders
 
     def sha256(self, rel: str) -> tuple[str, int]:
@@ -269,6 +273,13 @@ class Policy:
             return None
         level = self.severity.get(code) or registry()[code].severity
         return None if level == "off" else level
+
+
+def _empty_folders(entries: dict[str, Entry]) -> list[str]:
+    """The folders the walk found empty: the folder of no path. (Not "the next path is not
+    below it": in path order `a-b` and `a.txt` come between `a` and `a/x`.)"""
+    parents = {path.rpartition("/")[0] for path in entries}
+    return [path for path, entry in entries.items() if entry[1] == "dir" and path not in parents]
 
 
 def policy_for(workspace: Workspace | dict, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> Policy:

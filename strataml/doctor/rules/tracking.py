@@ -71,18 +71,31 @@ def _suffix(path: str) -> str:
 def _submodules(ctx: Context, git: GitFacts) -> Iterator[Finding]:
     """A submodule in a managed folder, as git's index holds it: checked out or not (a clone
     leaves its folder empty), git carries none of its files. One the walk found checked out
-    (its `.git`) is the layout rule's finding already."""
+    (its `.git`) is the layout rule's finding already.
+
+    A run over some records reports those in their folders; one in no record's folder is the
+    shard's that keeps such findings, or a recheck's new run's (doctor.incremental); with --since,
+    one the change added or moved."""
     entries = ctx.workspace.entries
-    scope = None
+    scope: set[str | None] | None = None
+    owned: set[str | None] | None = None  # every record's folder (None with --since: a partial workspace)
     if ctx.scope is not None:
         scope = {r.folder for r in ctx.records() if r.folder}
+        if not ctx.options.since:
+            owned = {r.folder for r in ctx.workspace.records if r.folder}
     for link in sorted(git.gitlinks):
         if link.split("/", 1)[0] not in MANAGED:
             continue
         seen = entries.get(f"{link}/.git")
         if seen is not None and seen.kind == REPOSITORY:
             continue
-        if scope is not None and record_folder(link) not in scope and link not in ctx.since_changed:
+        folder = record_folder(link)
+        if (
+            scope is not None
+            and folder not in scope
+            and link not in ctx.since_changed
+            and (owned is None or folder in owned)
+        ):
             continue
         yield Finding(
             NESTED_REPOSITORY,
