@@ -63,11 +63,17 @@ def _full(root: Path, **options: object) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("where", ["datasets/flowers/1/extra", f"{RUN}/models/sub", "datasets/sub", "experiments/sub"])
 @pytest.mark.parametrize("checkout", ["index-only", "clone"])
+@pytest.mark.parametrize("listing", ["paths", "whole"])
 def test_a_submodule_in_a_managed_folder_is_an_error_checked_out_or_not(
-    repo: Path, tmp_path: Path, where: str, checkout: str
+    repo: Path, tmp_path: Path, where: str, checkout: str, listing: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """TFC0001-E009 from git's index: a clone without --recurse-submodules has an empty folder
-    (or, in the tree that committed it, none), and the walk sees no `.git` in it."""
+    (or, in the tree that committed it, none), and the walk sees no `.git` in it. `whole`: git
+    lists the whole folder for a --since run too, as for one with many paths."""
+    if listing == "whole":
+        from strataml.doctor import engine
+
+        monkeypatch.setattr(engine, "WHOLE_LISTING", 0)
     base = _gitlink(repo, where)
     root = repo
     if checkout == "clone":

@@ -171,14 +171,14 @@ class Context:
         # The same strings serve as paths and as keys: no second copy per file.
         paths = [r.meta for r in self.records()] + list(expected)
         paths += [p for folder, f in files if (p := f"{folder}/{f.path}") not in expected]
-        whole = self.scope is None or len(paths) > WHOLE_LISTING
         folders: list[str] = []
-        if not whole:
+        if self.scope is not None and len(paths) <= WHOLE_LISTING:
             folders = sorted({r.folder for r in self.records() if r.folder})
             folders += sorted(p for p in self.since_changed if p.split("/", 1)[0] in MANAGED and unsafe(p) is None)
             if not self.options.since:
                 folders += _empty_folders(self.workspace.entries)
-        return paths, expected, whole, folders
+        whole = self.scope is None or len(paths) + len(folders) > WHOLE_LISTING
+        return paths, expected, whole, [] if whole else folders
 
     def sha256(self, rel: str) -> tuple[str, int]:
         """(sha256, size) of a workspace file, hashed at most once per run (or never, when cached)."""
