@@ -101,6 +101,28 @@ def test_a_closed_pipe_is_141_and_quiet_never_a_verdict(strataml_exe: list[str],
     assert proc.stderr == ""  # no traceback, no "Exception ignored" from the interpreter's exit
 
 
+def test_a_reader_that_leaves_in_the_middle_of_a_big_write_is_141(strataml_exe: list[str], ws: Path) -> None:
+    """The page (hundreds of KB) is one write; the reader takes one chunk and goes. The write
+    returns the part that went, and Python's text layer dropped the rest silently: exit 0 for a
+    page that never arrived. It is 141, quietly."""
+    import select
+
+    proc = subprocess.Popen(
+        [*strataml_exe, "-C", str(ws), "dashboard", "-o", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    select.select([proc.stdout], [], [], 60)  # the writer has filled the pipe and waits in its write
+    assert proc.stdout.read1(4096)
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141
+    assert proc.stderr.read() == b""
+
+
+def test_a_reader_that_takes_everything_is_0(strataml_exe: list[str], ws: Path) -> None:
+    proc = subprocess.run([*strataml_exe, "-C", str(ws), "dashboard", "-o", "-"], capture_output=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.rstrip().endswith(b"</html>")
+
+
 def _closing(fd: int) -> object:
     return lambda: os.close(fd)  # in the child, after its streams are set: as a shell's `>&-`
 

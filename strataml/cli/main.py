@@ -205,11 +205,68 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("  hint: redirect it instead: to a file, or to /dev/null to discard it", err=True)
         end(EXIT_TOOL_FAILURE)
     one_shot()
-    code = run(argv)
+    _watch_stdout_pipe()
+    code = _flushed(run(argv))
     # Frozen, what is left (the walk, caches) is not traversed by a last collection when the
     # exit below takes the interpreter's usual path (~20 ms after a rebuild on 10k records).
     gc.freeze()
     end(code)
+
+
+_pipe_closed_on_us = False
+
+
+def _watch_stdout_pipe() -> None:
+    """Note a SIGPIPE (a write to a pipe nobody reads any more) instead of ignoring it, as
+    Python does. A write the signal interrupts returns the part written, and Python's text
+    layer drops the rest without an error: `strataml dashboard -o - | head -c1` lost most of
+    the page and exited 0. The note lets _flushed() tell that apart (the handler only notes:
+    writes to a closed pipe still fail with EPIPE where they are made, helpers' pipes too)."""
+    import signal
+
+    def noted(_signum: int, _frame: object) -> None:
+        global _pipe_closed_on_us
+        _pipe_closed_on_us = True
+
+    try:
+        signal.signal(signal.SIGPIPE, noted)
+    except (AttributeError, ValueError, OSError):  # (no SIGPIPE here, or not the main thread)
+        pass
+
+
+def _reader_gone() -> bool:
+    """Whether stdout is a pipe (or socket) whose reading end is closed."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(1, 0)  # no events asked for: POLLERR and POLLHUP are told anyway
+        return any(events & (select.POLLERR | select.POLLHUP) for _fd, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _flushed(code: int) -> int:
+    """`code`, once what the command printed has left this process: a reader that went away
+    before it took the rest (`| head`, a pipe closed early) is exit 141 here too, and a full
+    disk the same error as during the command. (Unflushed, the exit's own flush failed quietly
+    and the command's code said all was written.)"""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        if _pipe_closed_on_us and _reader_gone():
+            raise BrokenPipeError
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_PIPE_CLOSED
+    except OSError as exc:
+        _quiet_stdout()
+        click.echo(shown(f"strataml: error: cannot write to standard output: {exc.strerror or exc}"), err=True)
+        click.echo("  hint: the command ran to its end; only what it printed was lost", err=True)
+        return EXIT_TOOL_FAILURE
+    except ValueError:  # (closed by the command: nothing of it is left to write)
+        pass
+    return code
 
 
 def _one_line(message: str) -> str:
