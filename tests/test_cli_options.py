@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, read_yaml
+from conftest import ROOT, invoke, read_yaml
 from strataml import lfs
 from strataml.schemas import KINDS, schema_id
 
@@ -124,3 +124,21 @@ def test_schema_help_lists_every_kind_on_a_line_of_its_own(strataml_exe: list[st
     listed = [words[0] for words in lines if len(words) >= 2 and words[0] in KINDS]
     assert listed == list(KINDS)
     assert done.stdout.splitlines()[0] == "Usage: strataml schema [OPTIONS] KIND"
+
+
+@pytest.mark.parametrize("command", [("index",), ("doctor",), ("doctor", "--format", "json")])
+def test_an_output_that_is_a_folder_is_named_with_the_fix(ws: Path, tmp_path: Path, capsys, command: tuple[str, ...]) -> None:
+    """`-o DIR` (and `-o ''`, the current folder): one line naming what was given, and a file to give
+    instead; never "not a regular file ... move it away" about the user's folder or the workspace."""
+    for given in (str(tmp_path), ""):
+        code, out, err = invoke(ws, *command, "-o", given, capsys=capsys)
+        assert code == 3, (given, err)
+        assert "is a folder" in err or "is a directory" in err, err
+        assert "move it away" not in err and "Traceback" not in err
+
+
+def test_an_output_device_that_fails_is_named(ws: Path, capsys) -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    code, _out, err = invoke(ws, "index", "-o", "/dev/full", capsys=capsys)
+    assert code == 3 and "/dev/full" in err and "No space left" in err, err

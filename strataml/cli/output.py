@@ -120,6 +120,13 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     """
     data = text.encode("utf-8")
     path = os.path.abspath(output)
+    if os.path.isdir(path):  # (`-o ''` is the current folder too: click makes it '.')
+        from strataml.errors import StrataError
+
+        raise StrataError(
+            f"-o {output} is a folder: it needs the name of a file to write",
+            f"name a file, e.g. -o {os.path.join(str(output), 'report.json')}",
+        )
     _refuse_managed(path, root)
     rel = inside(path, root) if root is not None else None
     if rel is not None:
@@ -134,13 +141,16 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
         except OSError as exc:  # named as the user gave it
             raise OSError(exc.errno, exc.strerror, str(output)) from None
     if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
-        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+            fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        except OSError as exc:  # (/dev/full: a write that fails names no file of its own)
+            raise OSError(exc.errno, exc.strerror, str(output)) from None
         return
     real = os.path.realpath(path)
     try:
