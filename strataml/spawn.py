@@ -153,7 +153,7 @@ class Fed(Helper):
             return os.write(self.feed, data)
         except BlockingIOError:
             return 0
-        except OSError:  # (a broken pipe: Python ignores SIGPIPE, so the write fails instead)
+        except OSError:  # (a broken pipe: SIGPIPE is ignored or only noted, so the write fails instead)
             self._end()
             return -1
 

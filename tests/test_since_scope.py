@@ -61,7 +61,9 @@ def _full(root: Path, **options: object) -> list[tuple[str, str]]:
     return [(f.code, f.path) for f in report.findings]
 
 
-@pytest.mark.parametrize("where", ["datasets/flowers/1/extra", f"{RUN}/models/sub", "datasets/sub", "experiments/sub"])
+@pytest.mark.parametrize(
+    "where", ["datasets/flowers/1/extra", f"{RUN}/models/sub", "datasets/sub", "experiments/sub", "datasets/a\\b"]
+)
 @pytest.mark.parametrize("checkout", ["index-only", "clone"])
 @pytest.mark.parametrize("listing", ["paths", "whole"])
 def test_a_submodule_in_a_managed_folder_is_an_error_checked_out_or_not(
@@ -107,11 +109,12 @@ def test_a_checked_out_submodule_is_one_finding(repo: Path, tmp_path: Path) -> N
     assert [f for f in _full(repo) if f[0] == "TFC0001-E009"] == [("TFC0001-E009", "datasets/sub/.git")]
 
 
+@pytest.mark.parametrize("folder", ["empty", "gone", "holding files"])
 def test_shards_and_a_readers_recheck_find_the_submodules_a_full_run_finds(
-    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str
 ) -> None:
-    """A shard or a recheck asks git about its own records' paths: a submodule in no record's
-    folder is found from the empty folders the walk saw, as a full run finds it in the whole index."""
+    """A submodule in no record's folder is the shard's that keeps such findings, and a recheck's
+    new run's (doctor.incremental), whatever its folder holds: found as a full run finds it."""
     from collections import Counter
 
     from test_incremental_index import check_step
@@ -123,6 +126,10 @@ def test_shards_and_a_readers_recheck_find_the_submodules_a_full_run_finds(
         _gitlink(repo, name)
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(repo), str(clone))
+    if folder == "gone":
+        (clone / "datasets/sub").rmdir()
+    elif folder == "holding files":  # (the fix half done: its files copied in, the link not yet removed)
+        (clone / "datasets/sub/weights.bin").write_bytes(b"copied in")
     full = Counter(_full(clone))
     assert {path for code, path in full if code == "TFC0001-E009"} == {
         "datasets/sub", "datasets/flowers/1/extra", f"{RUN}/models/sub"

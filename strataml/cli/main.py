@@ -224,6 +224,9 @@ def _watch_stdout_pipe() -> None:
     writes to a closed pipe still fail with EPIPE where they are made, helpers' pipes too)."""
     import signal
 
+    global _pipe_closed_on_us
+    _pipe_closed_on_us = False
+
     def noted(_signum: int, _frame: object) -> None:
         global _pipe_closed_on_us
         _pipe_closed_on_us = True
@@ -416,4 +419,5 @@ def run_subcommand(name: str, argv: list[str]) -> int:
         i = rest.index("-C")
         front += rest[i : i + 2]
         del rest[i : i + 2]
-    return run([*front, name, *rest])
+    _watch_stdout_pipe()
+    return _flushed(run([*front, name, *rest]))

@@ -157,9 +157,10 @@ class Context:
     def _git_question(self) -> tuple[list[str], dict[str, tuple[str, int]], bool, list[str]]:
         """(paths, expected (sha256, size) of recorded files, whether git lists the whole folder,
         and else the folders whose index entries it lists too: a submodule there is a file of
-        none of the paths. Those are the records' folders and, with --since, the changed paths;
-        else (a shard, a recheck) also every empty folder the walk found, which is what a
-        submodule that is not checked out leaves, wherever it is (their findings are the run's)."""
+        none of the paths. Only a --since run lists part of the index (its records' paths and
+        folders, and the changed paths: a submodule it adds is one of those). A shard or a
+        recheck reports the submodules in no record's folder, wherever they are and whatever
+        their folder holds, and only the whole index names them all."""
         # A recorded path that climbs out is the doctor's own finding (TFC0006-E004); handed
         # to git it would fail the whole run with git's "outside repository" instead.
         files = [(r.folder, f) for r in self.records() if r.folder for f in r.files if unsafe(f.path) is None]
@@ -172,12 +173,13 @@ class Context:
         paths = [r.meta for r in self.records()] + list(expected)
         paths += [p for folder, f in files if (p := f"{folder}/{f.path}") not in expected]
         folders: list[str] = []
-        if self.scope is not None and len(paths) <= WHOLE_LISTING:
+        if self.options.since and self.scope is not None and len(paths) <= WHOLE_LISTING:
             folders = sorted({r.folder for r in self.records() if r.folder})
-            folders += sorted(p for p in self.since_changed if p.split("/", 1)[0] in MANAGED and unsafe(p) is None)
-            if not self.options.since:
-                folders += _empty_folders(self.workspace.entries)
-        whole = self.scope is None or len(paths) + len(folders) > WHOLE_LISTING
+            # (git named these: only a path that climbs out is kept from it; `a\b` is a name here)
+            folders += sorted(
+                p for p in self.since_changed if p.split("/", 1)[0] in MANAGED and unsafe(p, portable=False) is None
+            )
+        whole = self.scope is None or not self.options.since or len(paths) + len(folders) > WHOLE_LISTING
         return paths, expected, whole, [] if whole else folders
 
     def sha256(self, rel: str) -> tuple[str, int]:
@@ -273,13 +275,6 @@ class Policy:
             return None
         level = self.severity.get(code) or registry()[code].severity
         return None if level == "off" else level
-
-
-def _empty_folders(entries: dict[str, Entry]) -> list[str]:
-    """The folders the walk found empty: the folder of no path. (Not "the next path is not
-    below it": in path order `a-b` and `a.txt` come between `a` and `a/x`.)"""
-    parents = {path.rpartition("/")[0] for path in entries}
-    return [path for path, entry in entries.items() if entry[1] == "dir" and path not in parents]
 
 
 def policy_for(workspace: Workspace | dict, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> Policy:

@@ -175,7 +175,7 @@ class Lend:
             return False
         try:
             _append(self._unsaved, self._cache.unsaved(self._held))
-            os.write(self._go, b"1")  # (a copy that has ended: EPIPE, SIGPIPE being ignored)
+            os.write(self._go, b"1")  # (a copy that has ended: EPIPE, SIGPIPE being ignored or only noted)
         except (OSError, ValueError):
             return False
         # Let go of here (100k runs: ~50 MB at this process's peak, the index's save); should

@@ -89,13 +89,7 @@ def _submodules(ctx: Context, git: GitFacts) -> Iterator[Finding]:
         seen = entries.get(f"{link}/.git")
         if seen is not None and seen.kind == REPOSITORY:
             continue
-        folder = record_folder(link)
-        if (
-            scope is not None
-            and folder not in scope
-            and link not in ctx.since_changed
-            and (owned is None or folder in owned)
-        ):
+        if scope is not None and not _this_runs(link, scope, owned, ctx.since_changed):
             continue
         yield Finding(
             NESTED_REPOSITORY,
@@ -105,3 +99,11 @@ def _submodules(ctx: Context, git: GitFacts) -> Iterator[Finding]:
             f"`git rm --cached {git.prefix}{link}` (and drop it from .gitmodules), "
             "then commit the files here, or move the submodule out of the workspace",
         )
+
+
+def _this_runs(link: str, scope: set[str | None], owned: set[str | None] | None, changed: set[str]) -> bool:
+    """Whether a run over `scope` (record folders) reports the submodule at `link`: one in its
+    records' folders, one the change named (--since), and (`owned`: every record's folder, in a
+    run that is not --since) one in no record's folder."""
+    folder = record_folder(link)
+    return folder in scope or link in changed or (owned is not None and folder not in owned)
