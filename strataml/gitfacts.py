@@ -488,12 +488,12 @@ def facts(
     linked = listed.startswith(b"160000 ") or b"\x00160000 " in listed
     rows = listed.split(b"\0")  # each "MODE OID STAGE\tPATH"
     del listed
-    gitlinks = {
-        name[cut:]
-        for row in (rows if linked else ())
-        if row.startswith(b"160000 ")
-        and (name := row.partition(b"\t")[2].decode("utf-8", "surrogateescape")).startswith(prefix)
-    }
+    gitlinks: set[str] = set()
+    if linked:
+        links = (
+            row.partition(b"\t")[2].decode("utf-8", "surrogateescape") for row in rows if row.startswith(b"160000 ")
+        )
+        gitlinks = {name[cut:] for name in links if name.startswith(prefix)}
     names = [row.partition(b"\t")[2].decode("utf-8", "surrogateescape") for row in rows if row]
     if prefix:
         names = [name[cut:] for name in names if name.startswith(prefix)]

@@ -145,10 +145,7 @@ def load_file(path: Path | str, *, lines: bool = True, regular: bool = False) ->
         try:
             st = os.stat(path)
         except OSError as exc:
-            return Loaded(
-                None,
-                (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "check the file exists and is readable"),),
-            )
+            return _unreadable(exc, "check the file exists and is readable")
         unfit = _unfit(st)
         if unfit is not None:
             return unfit
@@ -159,13 +156,13 @@ def load_file(path: Path | str, *, lines: bool = True, regular: bool = False) ->
     except OSError as exc:
         if regular:
             return load_file(path, lines=lines)  # (gone or locked since the walk: the stat says which)
-        return Loaded(None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "fix the file's permissions"),))
+        return _unreadable(exc, "fix the file's permissions")
     try:
         opened = os.fstat(fd)
         unfit = _unfit(opened)
         raw = read_upto(fd, MAX_BYTES, opened.st_size) if unfit is None else None
     except OSError as exc:
-        return Loaded(None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "fix the file's permissions"),))
+        return _unreadable(exc, "fix the file's permissions")
     finally:
         os.close(fd)
     if unfit is not None:
@@ -192,6 +189,10 @@ def load_bytes(raw: bytes, *, json_syntax: bool = False, lines: bool = True) -> 
         return _load_yaml(text)
     except _Abort as abort:
         return Loaded(None, (abort.problem,))
+
+
+def _unreadable(exc: OSError, hint: str) -> Loaded:
+    return Loaded(None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", hint),))
 
 
 def _unfit(st: os.stat_result) -> Loaded | None:

@@ -205,12 +205,17 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("  hint: redirect it instead: to a file, or to /dev/null to discard it", err=True)
         end(EXIT_TOOL_FAILURE)
     one_shot()
-    _watch_stdout_pipe()
-    code = _flushed(run(argv))
+    code = _run_to_end(argv)
     # Frozen, what is left (the walk, caches) is not traversed by a last collection when the
     # exit below takes the interpreter's usual path (~20 ms after a rebuild on 10k records).
     gc.freeze()
     end(code)
+
+
+def _run_to_end(argv: list[str] | None) -> int:
+    """run(), its output flushed, and a reader that went away meanwhile told (see _flushed)."""
+    _watch_stdout_pipe()
+    return _flushed(run(argv))
 
 
 _pipe_closed_on_us = False
@@ -263,10 +268,7 @@ def _flushed(code: int) -> int:
         _quiet_stdout()
         return EXIT_PIPE_CLOSED
     except OSError as exc:
-        _quiet_stdout()
-        click.echo(shown(f"strataml: error: cannot write to standard output: {exc.strerror or exc}"), err=True)
-        click.echo("  hint: the command ran to its end; only what it printed was lost", err=True)
-        return EXIT_TOOL_FAILURE
+        return _stdout_lost(exc)
     except ValueError:  # (closed by the command: nothing of it is left to write)
         pass
     return code
@@ -365,15 +367,7 @@ def run(argv: list[str] | None = None) -> int:
         from strataml.cli.streams import stdout_fails
 
         if exc.filename is None and stdout_fails(exc):
-            # A full disk, a stdout open for reading only (`1</dev/null`): the output is lost, so
-            # this is no verdict; the command ran to its end, so what it changed, if anything, is done.
-            _quiet_stdout()
-            click.echo(shown(f"strataml: error: cannot write to standard output: {exc.strerror or exc}"), err=True)
-            hint = "the command ran to its end; only what it printed was lost (`git status` shows what it changed)"
-            if exc.errno == errno.EBADF:
-                hint += "; redirect standard output to a file, or to /dev/null to discard it"
-            click.echo(f"  hint: {hint}", err=True)
-            return EXIT_TOOL_FAILURE
+            return _stdout_lost(exc)
         where = f" {exc.filename}" if exc.filename else ""
         click.echo(shown(f"strataml: error: cannot access{where}: {exc.strerror or exc}"), err=True)
         return EXIT_TOOL_FAILURE
@@ -388,6 +382,18 @@ def run(argv: list[str] | None = None) -> int:
 
 EXIT_PIPE_CLOSED = 141
 EXIT_INTERRUPTED = 130
+
+
+def _stdout_lost(exc: OSError) -> int:
+    """A full disk, a stdout open for reading only (`1</dev/null`): the output is lost, so this
+    is no verdict; the command ran to its end, so what it changed, if anything, is done."""
+    _quiet_stdout()
+    click.echo(shown(f"strataml: error: cannot write to standard output: {exc.strerror or exc}"), err=True)
+    hint = "the command ran to its end; only what it printed was lost (`git status` shows what it changed)"
+    if exc.errno == errno.EBADF:
+        hint += "; redirect standard output to a file, or to /dev/null to discard it"
+    click.echo(f"  hint: {hint}", err=True)
+    return EXIT_TOOL_FAILURE
 
 
 def _interrupted(note: str | None) -> int:
@@ -419,5 +425,4 @@ def run_subcommand(name: str, argv: list[str]) -> int:
         i = rest.index("-C")
         front += rest[i : i + 2]
         del rest[i : i + 2]
-    _watch_stdout_pipe()
-    return _flushed(run([*front, name, *rest]))
+    return _run_to_end([*front, name, *rest])

@@ -172,15 +172,14 @@ class Context:
         # The same strings serve as paths and as keys: no second copy per file.
         paths = [r.meta for r in self.records()] + list(expected)
         paths += [p for folder, f in files if (p := f"{folder}/{f.path}") not in expected]
-        folders: list[str] = []
-        if self.options.since and self.scope is not None and len(paths) <= WHOLE_LISTING:
-            folders = sorted({r.folder for r in self.records() if r.folder})
-            # (git named these: only a path that climbs out is kept from it; `a\b` is a name here)
-            folders += sorted(
-                p for p in self.since_changed if p.split("/", 1)[0] in MANAGED and unsafe(p, portable=False) is None
-            )
-        whole = self.scope is None or not self.options.since or len(paths) + len(folders) > WHOLE_LISTING
-        return paths, expected, whole, [] if whole else folders
+        if self.scope is None or not self.options.since or len(paths) > WHOLE_LISTING:
+            return paths, expected, True, []
+        folders = sorted({r.folder for r in self.records() if r.folder})
+        # (git named these: only a path that climbs out is kept from it; `a\b` is a name here)
+        folders += sorted(
+            p for p in self.since_changed if p.split("/", 1)[0] in MANAGED and unsafe(p, portable=False) is None
+        )
+        return paths, expected, len(paths) + len(folders) > WHOLE_LISTING, folders
 
     def sha256(self, rel: str) -> tuple[str, int]:
         """(sha256, size) of a workspace file, hashed at most once per run (or never, when cached)."""
