@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -41,15 +42,24 @@ def test_a_new_spec_passes_the_doctor_and_says_what_to_do_next(lab: Path, strata
     assert spec["gates"] == ["test_accuracy >= 0.9"] and spec["register"] == {"model": "iris-classifier"}
     doctor = cli(strataml_exe, lab, "doctor", "--strict", "--format", "json")
     assert doctor.returncode == 0, doctor.stdout
-    # From outside the workspace (-C), the next step goes there first; it works as printed.
+    # From outside the workspace (-C), the next step goes there first, and starts the history
+    # where there is none yet (with the LFS filter, as `init` says); it works as printed.
     step = done.stdout.splitlines()[1].split("`")[1]
-    assert step == f"cd {lab} && git add experiments/iris-logreg.yaml && git commit -qm experiment:iris-logreg"
-    subprocess.run(["git", "init", "-q", str(lab)], check=True)
+    assert step == (
+        f"cd {lab} && git init -q && git lfs install --local && git add experiments/iris-logreg.yaml"
+        " && git commit -qm experiment:iris-logreg"
+    )
+    if shutil.which("git-lfs") is None and os.environ.get("CI") != "true":
+        step = step.replace("git lfs install --local && ", "")  # (a laptop without git-lfs: the rest still runs)
     env = {**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@b.c", "GIT_COMMITTER_NAME": "A",
            "GIT_COMMITTER_EMAIL": "a@b.c"}
     subprocess.run(["bash", "-c", step], check=True, env=env, capture_output=True)
     tracked = subprocess.run(["git", "-C", str(lab), "ls-files"], capture_output=True, text=True).stdout
     assert tracked.splitlines() == ["experiments/iris-logreg.yaml"]
+    again = cli(strataml_exe, lab, "experiment", "new", "second", "--dataset", "dataset:iris@1")
+    assert again.stdout.splitlines()[1].split("`")[1] == (  # (a history now: only the add and the commit)
+        f"cd {lab} && git add experiments/second.yaml && git commit -qm experiment:second"
+    )
     plan = cli(strataml_exe, lab, "run", "experiments/iris-logreg.yaml", "--dry-run", "--format", "json")
     if plan.returncode == 3 and "sklearn" in plan.stderr:
         pytest.skip("the sklearn extra is not installed: the plan needs the plugin")
@@ -76,7 +86,9 @@ def test_json_output_and_defaults(lab: Path, strataml_exe: list[str]) -> None:
         (("x", "--dataset", "dataset:iris@1", "--gate", "accuracy is high"), 2, "expected METRIC OP NUMBER, e.g."),
         (("x", "--dataset", "dataset:iris@1", "--gate", "test_f1 >= 0.9"), 2,
          "gate 'test_f1 >= 0.9' names test_f1, which plugin sklearn never writes (did you mean test_f1_macro?) [TFC0003-E004]"),
-        (("x", "--dataset", "dataset:iris@1", "--plugin", "other"), 3, "needs --model TYPE"),
+        (("x", "--dataset", "dataset:iris@1", "--plugin", "other", "--model", "x"), 3,
+         "no plugin 'other' is installed (installed: sklearn)"),
+        (("x", "--dataset", "dataset:iris@1", "--plugin", "sklean"), 3, "did you mean --plugin sklearn?"),
     ],
 )
 def test_what_cannot_make_a_valid_spec_is_refused_and_nothing_is_written(
@@ -131,3 +143,17 @@ def test_the_time_column_from_the_dataset_cannot_add_keys(lab: Path, strataml_ex
     assert done.returncode == 0, done.stderr
     spec = yaml.safe_load((lab / "experiments/x.yaml").read_text())
     assert "register" not in spec and "time column" in (lab / "experiments/x.yaml").read_text()
+
+
+def test_an_installed_plugin_of_another_package_needs_its_model_type(
+    lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from strataml.cli.main import run
+    from strataml.runner import plugin as plugin_module
+
+    monkeypatch.setitem(plugin_module.BUILTIN, "other", "elsewhere:Plugin")  # (installed: never imported here)
+    assert run(["-C", str(lab), "experiment", "new", "x", "--dataset", "dataset:iris@1", "--plugin", "other"]) == 3
+    assert "the other plugin needs --model TYPE" in capsys.readouterr().err
+    assert run(["-C", str(lab), "experiment", "new", "x", "--dataset", "dataset:iris@1", "--plugin", "other",
+                "--model", "tree"]) == 0
+    assert yaml.safe_load((lab / "experiments/x.yaml").read_text())["plugin"] == "other"

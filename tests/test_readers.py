@@ -223,3 +223,38 @@ def test_a_shown_whole_number_is_not_a_rounded_match() -> None:
 
     assert not _matches(0.99996, "1") and not _matches(1e-05, "0")
     assert _matches(0.994444, "0.9944") and _matches(1.0, "1") and _matches(0.0, "0")
+
+
+def test_a_ref_given_as_a_path_is_taken_from_where_the_user_stands(ws: Path, capsys, monkeypatch) -> None:
+    """As a shell completes it: `show ../models/x/1` from runs/, `show .` in a record folder, and a
+    path from the -C folder; a path typed from the root still works from anywhere below it."""
+    from strataml.cli.main import run
+
+    def shown_id(*args: str) -> str:
+        assert run([*args, "--format", "json"]) == 0, capsys.readouterr().err
+        return json.loads(capsys.readouterr().out)["id"]
+
+    monkeypatch.chdir(ws / "runs")
+    assert shown_id("show", "../models/sales-model/1") == "model:sales-model@1"
+    assert shown_id("show", "models/sales-model/1/") == "model:sales-model@1"  # from the root, as before
+    assert shown_id("show", "../datasets/sales/1/dataset.yaml") == "dataset:sales@1"
+    assert run(["compare", "../models/sales-model/1", RUN, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["refs"] == ["model:sales-model@1", RUN]
+    monkeypatch.chdir(ws / "models/sales-model/1")
+    assert shown_id("show", ".") == "model:sales-model@1"
+    assert run(["promote", ".", "--to", "candidate", "--reason", "r", "--dry-run"]) == 0
+    assert "model:sales-model@1" in capsys.readouterr().out
+    monkeypatch.chdir(ws.parent)
+    assert shown_id("-C", str(ws / "datasets"), "show", "sales/1") == "dataset:sales@1"
+    # Outside the workspace, or not there at all: looked up as typed, and not found.
+    assert run(["-C", str(ws), "show", str(ws.parent)]) == 3
+    assert "no record" in capsys.readouterr().err
+    monkeypatch.chdir(ws / "runs")
+    assert run(["show", "../models/sales-model/7"]) == 3
+    assert "no record ../models/sales-model/7 in this workspace" in capsys.readouterr().err
+
+
+def test_show_dataset_lists_its_files_once(ws: Path, capsys) -> None:
+    code, out, _ = cli(ws, "show", "dataset:sales@1", capsys=capsys)
+    assert code == 0 and "  files:" in out.splitlines()
+    assert not [line for line in out.splitlines() if line.startswith("  files: ")], out

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import format_option, written
+from strataml.cli.output import complete_refs, format_option, from_here, written
 
 
 @click.group()
@@ -24,7 +24,7 @@ def export() -> None:
 
 
 @export.command("croissant")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_refs, callback=from_here)
 @click.option("-o", "--output", metavar="FILE", help="Where to write the JSON-LD ('-' or nothing: stdout).")
 @format_option("json: a summary of what was written (needs -o FILE).")
 @click.pass_obj
@@ -140,7 +140,7 @@ def _changed_runs(root: Path, graph: object, since: str) -> set[str]:
 
 
 @export.command("model-card")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_refs, callback=from_here)
 @click.option("-o", "--output", metavar="FILE", help="Where to write README.md ('-' or nothing: stdout).")
 @click.option("--license", "license_", metavar="SPDX", help="The model's licence (default: its `license` tag).")
 @format_option("json: a summary of what was written (needs -o FILE).")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from strataml.cli.main import State
+from strataml.cli.output import complete_refs, from_here
 from strataml.controls import shown
 from strataml.trust import SCOPES
 
@@ -123,7 +124,7 @@ def remove_command(state: State, fingerprint: str, fmt: str) -> int:
 
 
 @click.command("sign")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_refs, callback=from_here)
 @click.option(
     "--key",
     "key",

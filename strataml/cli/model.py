@@ -7,6 +7,7 @@ import json
 import click
 
 from strataml.cli.main import State
+from strataml.cli.output import complete_refs, from_here
 from strataml.controls import shown
 from strataml.models import register
 
@@ -17,7 +18,7 @@ def model() -> None:
 
 
 @model.command("register")
-@click.argument("run_ref")
+@click.argument("run_ref", shell_complete=complete_refs, callback=from_here)
 @click.option("--name", required=True, help="Model name, e.g. iris-classifier.")
 @click.option("--version", "version", help="Version to create (default: the next integer).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)

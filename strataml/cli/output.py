@@ -57,6 +57,36 @@ def written(output: str, text: str, root: Path) -> Path:
     return target
 
 
+def from_here(ctx: Any, _param: Any, value: Any) -> Any:
+    """A REF argument (or a tuple of them) with a path taken from where the user stands, as a
+    shell completes it (`show ../models/x/2` from runs/): the path from the workspace root that
+    the ref lookups read paths as. Anything else, or a path that is not there from here (a
+    path typed from the root), is left as it was: the lookup says what is wrong with it."""
+    if isinstance(value, tuple):
+        return tuple(_from_here(ctx, v) for v in value)
+    return _from_here(ctx, value) if isinstance(value, str) else value
+
+
+def _from_here(ctx: Any, text: str) -> str:
+    if ":" in text or ("/" not in text and os.sep not in text and text not in (".", "..")):
+        return text  # a ref (team-a/model:x@1 too), a bare run id or prefix
+    state = ctx.find_root().obj if ctx is not None else None
+    try:
+        start = state.start() if state is not None else Path.cwd().resolve()
+        root = state.root() if state is not None else None
+    except Exception:  # (outside a workspace: the command says so itself)
+        return text
+    if root is None:
+        return text
+    full = os.path.normpath(os.path.join(start, text))
+    if not os.path.lexists(full):
+        return text
+    rel = os.path.relpath(full, root)
+    if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+        return text  # outside the workspace: not a record of it, whatever the lookup makes of the words
+    return Path(rel).as_posix()
+
+
 def here(path: Path | str) -> str:
     """`path` as the user would type it: relative below where they stand, else absolute."""
     try:
@@ -72,13 +102,18 @@ def commit_step(root: Path, paths: list[Path], message: str) -> str:
     commands go there first."""
     import shlex
 
+    from strataml.rootdir import repo_top
+
     cwd = Path.cwd().resolve()
     top = Path(root).resolve()
-    inside = cwd == top or top in cwd.parents
+    # Not in a git repository yet: the history starts at the workspace (`git init` where the user
+    # stands could start it in a subfolder), with the LFS filter .gitattributes routes files through.
+    start = "" if repo_top(top) is not None else "git init -q && git lfs install --local && "
+    inside = cwd == top or (not start and top in cwd.parents)
     base = cwd if inside else top
     names = [shlex.quote(os.path.relpath(Path(p).resolve(), base)) for p in paths]
     go = "" if inside else f"cd {shlex.quote(here(top))} && "
-    return f"{go}git add {' '.join(names)} && git commit -qm {shlex.quote(message)}"
+    return f"{go}{start}git add {' '.join(names)} && git commit -qm {shlex.quote(message)}"
 
 
 def plain(value: object) -> str:

@@ -7,13 +7,13 @@ import json
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import complete_refs
+from strataml.cli.output import complete_refs, from_here
 from strataml.controls import shown
 from strataml.lifecycle import STATES
 
 
 @click.command("promote")
-@click.argument("model_ref", shell_complete=complete_refs)
+@click.argument("model_ref", shell_complete=complete_refs, callback=from_here)
 # `registered` is where a version starts (model register), never a state to move to.
 @click.option(
     "--to",

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import complete_refs, plain, wants_color
+from strataml.cli.output import complete_refs, from_here, plain, wants_color
 from strataml.controls import shown
 from strataml.nogc import keep
 from strataml.numbers import number
@@ -229,7 +229,7 @@ def _color(text: str) -> str | None:
 
 
 @click.command("show", short_help="Everything about one record: attributes, health, signature, direct links.")
-@click.argument("ref", shell_complete=complete_refs)
+@click.argument("ref", shell_complete=complete_refs, callback=from_here)
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.pass_obj
 def show(state: State, ref: str, fmt: str) -> int:
@@ -278,6 +278,8 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
             f"  signature: {sig['status']}" + (f" by {who}" if who else "") + (f" ({tally})" if count or needed else "")
         )
     for key, val in sorted(d["attrs"].items()):
+        if key == "files" and "files" in d:
+            continue  # (a dataset's file count, for `list`: the files section below lists them)
         out += _attr_lines(key, val, "  ")
     if d.get("files"):
         out.append("  files:")
@@ -347,7 +349,7 @@ def _attr_lines(key: str, val: Any, indent: str, within: str = "") -> list[str]:
 
 
 @click.command("lineage")
-@click.argument("ref", shell_complete=complete_refs)
+@click.argument("ref", shell_complete=complete_refs, callback=from_here)
 @click.option("--upstream", is_flag=True, help="What REF came from (alone: only that).")
 @click.option("--downstream", is_flag=True, help="What came from REF (alone: only that).")
 @click.option("--depth", type=click.IntRange(min=1), metavar="N", help="Follow at most N steps (default: all the way).")
@@ -374,7 +376,7 @@ def lineage(state: State, ref: str, upstream: bool, downstream: bool, depth: int
 
 
 @click.command("compare", short_help="Runs or model versions side by side: metrics, params, inputs, code, environment.")
-@click.argument("refs", nargs=-1, required=True, shell_complete=complete_refs)
+@click.argument("refs", nargs=-1, required=True, shell_complete=complete_refs, callback=from_here)
 @click.option("--diff-only", is_flag=True, help="Only the rows where the records differ.")
 @click.option("--format", "fmt", type=click.Choice(("text", "markdown", "json")), default="text", show_default=True)
 @click.pass_obj
@@ -428,7 +430,7 @@ def report() -> None:
 
 
 @report.command("experiment", hidden=True)
-@click.argument("ref", shell_complete=complete_refs)
+@click.argument("ref", shell_complete=complete_refs, callback=from_here)
 @click.option("--format", "fmt", type=click.Choice(("markdown", "json")), default="markdown", show_default=True)
 @click.pass_obj
 def report_experiment(state: State, ref: str, fmt: str) -> int:
