@@ -8,12 +8,13 @@ Findings and errors carry the text as it is (quoted with plain '...' where they 
 `repr`, which would escape it a second way): the text reporter and the CLI escape what they print.
 
 How text output shows them (the way git quotes paths, in Python's spelling):
-`\\n`, `\\t`, `\\r`; other C0 controls and DEL as `\\xNN` (`\\x1b` for ESC); C1 controls as
-`\\uNNNN` (`\\u009b`); bytes that are not UTF-8 (file names reach Python as surrogates) as
-`\\xNN` with NN from 80 to ff. A backslash is printed as it is: it cannot break a line or
-reach the terminal as a command. JSON, SARIF and GitHub annotations carry the exact text
-(their own formats escape it); only bytes that are not UTF-8 are spelled `\\xNN` there too,
-because JSON has no way to carry them.
+`\\n`, `\\t`, `\\r`; other C0 controls and DEL as `\\xNN` (`\\x1b` for ESC); C1 controls and
+Unicode's bidirectional controls as `\\uNNNN` (`\\u009b`, `\\u202e`); bytes that are not UTF-8
+(file names reach Python as surrogates) as `\\xNN` with NN from 80 to ff. A backslash is printed
+as it is: it cannot break a line or reach the terminal as a command. GitHub annotations go to a
+job log that renders terminal escapes: they are escaped the same way (after GitHub's own escapes
+for '%', CR and LF). JSON and SARIF carry the exact text (their own formats escape it); only
+bytes that are not UTF-8 are spelled `\\xNN` there too, because JSON has no way to carry them.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ from strataml.errors import StrataError
 
 # C0 (newline and tab included), DEL and C1.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-# What `shown` rewrites: controls, and the surrogates that stand for bytes that are not UTF-8.
-_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
+# Unicode's bidirectional controls: not control characters, but in a terminal or a review page
+# they reorder what follows, so that a name reads as another (`exe.txt` shown as `txt.exe`).
+BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# What `shown` rewrites: controls, bidi controls, and the surrogates that stand for bytes that are not UTF-8.
+_UNSHOWABLE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI}\udc80-\udcff]")
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
@@ -80,6 +84,6 @@ def _escape(char: str) -> str:
         return _NAMED[char]
     if code < 0x80:
         return f"\\x{code:02x}"
-    if code <= 0x9F:
-        return f"\\u{code:04x}"
-    return f"\\x{code - 0xDC00:02x}"  # a surrogate standing for one byte
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"  # a surrogate standing for one byte
+    return f"\\u{code:04x}"  # C1, bidi

@@ -419,6 +419,21 @@ def test_doctor_text_escapes_control_characters_in_paths_and_messages(ws: Path, 
     assert f"{FLOWERS}/x\\nOK: 0 errors" in out and f"{FLOWERS}/e\\x1b[2K\\x1b[1A\\u009b2J" in out
 
 
+def test_a_name_with_a_bidi_control_reads_as_it_is_in_text_and_exactly_in_json(ws: Path, capsys) -> None:
+    """U+202E reverses what follows on a terminal or a review page: `notes\u202etxt.exe` would read
+    as `notesexe.txt`. Not a control character (no TFC0001-E008), but text output spells it out."""
+    from conftest import invoke
+    from strataml.controls import shown
+
+    assert shown("a\u202eb\u2066c\u200fd") == "a\\u202eb\\u2066c\\u200fd"
+    name = "notes\u202etxt.exe"
+    (ws / FLOWERS / name).write_text("x")
+    code, out, _err = invoke(ws, "doctor", "--no-git", capsys=capsys)
+    assert code == 1 and f"{FLOWERS}/notes\\u202etxt.exe" in out and "\u202e" not in out, out
+    code, out, _err = invoke(ws, "doctor", "--no-git", "--format", "json", capsys=capsys)
+    assert f"{FLOWERS}/{name}" in {f["path"] for f in json.loads(out)["findings"]}
+
+
 def test_doctor_text_with_colour_escapes_them_too(ws: Path, capsys, monkeypatch) -> None:
     from conftest import invoke
 
@@ -431,7 +446,7 @@ def test_doctor_text_with_colour_escapes_them_too(ws: Path, capsys, monkeypatch)
     assert "\\x1b[2K" in plain
 
 
-def test_json_sarif_and_github_carry_the_exact_names(ws: Path, capsys) -> None:
+def test_json_and_sarif_carry_the_exact_names_and_github_escapes_them(ws: Path, capsys) -> None:
     from urllib.parse import unquote
 
     from conftest import invoke
@@ -448,8 +463,10 @@ def test_json_sarif_and_github_carry_the_exact_names(ws: Path, capsys) -> None:
     }
     assert {f"{FLOWERS}/{FORGED}", f"{FLOWERS}/{ERASER}"} <= uris
     code, out, _err = invoke(ws, "doctor", "--format", "github", capsys=capsys)
-    assert f"file={FLOWERS}/x%0AOK%3A 0 errors%2C" in out  # GitHub's own encoding, nothing more
-    assert "\x1b[2K" in out  # annotations are data for GitHub, not for a terminal: exact
+    assert f"file={FLOWERS}/x%0AOK%3A 0 errors%2C" in out  # GitHub's own encoding for a line break
+    # The job log renders terminal escapes: every other control is spelled out, as in text output.
+    _clean_text(out)
+    assert f"file={FLOWERS}/e\\x1b[2K\\x1b[1A\\u009b2J" in out
     assert not [line for line in out.splitlines() if line.startswith("OK")]
 
 

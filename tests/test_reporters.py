@@ -78,6 +78,9 @@ def test_paths_are_repository_relative_when_the_workspace_is_nested(ws: Path) ->
 
 def test_github_escaping() -> None:
     assert escape_data("50% done\nnext\r") == "50%25 done%0Anext%0D"
+    # The job log renders terminal escapes: ESC, BEL, a tab and bidi controls are spelled out.
+    assert escape_data("a\x1b[31mb\x07\tc\u202ed") == "a\\x1b[31mb\\x07\\tc\\u202ed"
+    assert escape_property("x\x1b:y") == "x\\x1b%3Ay"
     assert escape_property("a:b,c%") == "a%3Ab%2Cc%25"
 
 

@@ -18,7 +18,9 @@ _PUNCTUATION = frozenset(string.punctuation) - {"/"}
 
 
 def escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """GitHub's escapes for '%', CR and LF, then every other control character made visible as
+    text output shows it: the job log renders terminal escapes, which a file name must not send."""
+    return shown(value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(value: str) -> str:
