@@ -185,11 +185,9 @@ def _resolve(
         return
     if ws.get(ref) is None:
         close = ws.closest(text, ref.kind)
-        hint = (
-            f"did you mean {', '.join(close)}?"
-            if close
-            else f"add the {ref.kind} (or fix the ref); `strataml doctor` checks refs against the workspace"
-        )
+        # A record others name may have been deleted rather than mistyped: say both.
+        gone = f"if {ref} was deleted, restore {_place(ref)} from git (a record that others name stays)"
+        hint = f"did you mean {', '.join(close)}? {gone[0].upper()}{gone[1:]}" if close else f"fix the ref, or {gone}"
         yield Finding(
             DANGLING,
             record.meta,
@@ -387,3 +385,10 @@ def _inside_datasets(
                     "keep every window inside the data you have",
                     record.line("split", "windows", name),
                 )
+
+
+def _place(ref: Ref) -> str:
+    """Where the record `ref` names lives (TFC-0001's layout)."""
+    if ref.kind == "experiment":
+        return f"experiments/{ref.name}.yaml"
+    return f"runs/{ref.name}/" if ref.kind == "run" else f"{ref.kind}s/{ref.name}/{ref.version}/"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 
 from strataml import lfs
@@ -49,8 +50,9 @@ def check(ctx: Context) -> Iterator[Finding]:
                         rel,
                         f".gitattributes routes this file through Git LFS but git stores the content "
                         f"itself ({blob_size:,} bytes), not a pointer",
-                        f"`git rm --cached {git.prefix}{rel} && git add {git.prefix}{rel}` "
-                        "(with git-lfs installed), or `git lfs migrate import --include=PATH` to rewrite history",
+                        f"`git lfs install --local && git rm --cached {_q(git.prefix + rel)} && git add {_q(git.prefix + rel)}` "
+                        "(git's LFS filter must be set up in this clone for the add to store a pointer), or "
+                        f"`git lfs migrate import --include={_q(git.prefix + rel)}` to rewrite history",
                     )
             elif (
                 isinstance(threshold, int) and entry.size is not None and entry.size > threshold and rel not in git.lfs
@@ -61,6 +63,11 @@ def check(ctx: Context) -> Iterator[Finding]:
                     f"{entry.size:,} bytes, above lfs.threshold_bytes ({threshold:,}), but not routed through Git LFS",
                     f"`git lfs track` a pattern that covers it (e.g. `git lfs track '*{_suffix(entry.path)}'`), then re-add it",
                 )
+
+
+def _q(path: str) -> str:
+    """A path as a shell command in a hint takes it (a name with a space or a quote is one word)."""
+    return shlex.quote(path)
 
 
 def _suffix(path: str) -> str:
