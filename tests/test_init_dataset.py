@@ -308,3 +308,12 @@ def test_a_refusal_lists_the_first_findings_then_counts_the_rest(fresh: Path, tm
     assert err.splitlines()[0].endswith("; ... and 25 more"), err
     assert len(err) < 10 * 300, err
     assert not (fresh / "datasets/d").exists()
+
+
+def test_init_refuses_an_empty_directory_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`strataml init "$DIR"` with DIR unset must not turn the current folder into a workspace."""
+    monkeypatch.chdir(tmp_path)
+    assert run(["init", ""]) == 3
+    assert "DIRECTORY is empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

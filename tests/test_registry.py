@@ -79,6 +79,17 @@ def test_list_rules_json(capsys) -> None:
     assert {"code", "name", "severity", "contract", "enforced", "summary"} <= set(rules[0])
 
 
+def test_list_rules_text_is_one_aligned_line_per_rule(capsys, monkeypatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert run(["doctor", "--list-rules"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["code", "severity", "name", "contract", "enforced"]
+    assert len(lines) == len(registry()) + 1
+    assert [line for line in lines if line != line.rstrip()] == []  # no padding after the last column
+    assert len({line.index("TFC-") for line in lines[1:]}) == 1  # the contract column lines up
+    assert any(line.endswith("yes, with --since") for line in lines)  # piped: never cut
+
+
 def test_a_reserved_code_is_explained_as_reserved(capsys) -> None:
     assert run(["doctor", "--explain", "TFC0001-E006"]) == 3
     err = capsys.readouterr().err

@@ -164,6 +164,7 @@ def test_a_plugin_that_raises_leaves_a_valid_failed_run(lab: Path, monkeypatch: 
     assert run(["-C", str(lab), "run", "iris-logreg"]) == 2
     err = capsys.readouterr().err
     assert "failed: RuntimeError: the GPU caught fire" in err and "Traceback" not in err
+    assert err.count("the GPU caught fire") == 1, err  # the outcome line alone, not a progress line too
     (folder,) = runs_of(lab)
     record = read_yaml(folder / "run.yaml")
     assert record["status"] == "failed" and record["error"] == {"type": "RuntimeError", "message": "the GPU caught fire"}

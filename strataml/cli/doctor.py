@@ -320,16 +320,15 @@ def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
         json.dump([rule_of(r, body=False) for r in rules], stream, indent=2)
         stream.write("\n")
         return
-    from rich.console import Console
-    from rich.table import Table
+    from strataml.cli import table
 
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("code", "severity", "name", "contract", "enforced"):
-        table.add_column(column, no_wrap=column != "enforced")
+    rows = []
     for r in rules:
         enforced = "yes" if r.enforced else r.enforced_note.removeprefix("planned ")
-        table.add_row(r.code, r.severity, r.name, r.tfc, f"{enforced}, with --since" if r.needs_since else enforced)
-    Console(file=stream, force_terminal=color, no_color=not color, width=120).print(table)
+        rows.append([r.code, r.severity, r.name, r.tfc, f"{enforced}, with --since" if r.needs_since else enforced])
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    columns = ["code", "severity", "name", "contract", "enforced"]
+    stream.write(table.render(columns, rows, keep={0, 1, 2, 3}, right=set(), width=table.width_for(tty), color=None))
 
 
 def _explain(stream: TextIO, color: bool, fmt: str, code: str) -> None:

@@ -12,7 +12,7 @@ from strataml.scaffold import init as scaffold
 
 
 @click.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--name", help="Workspace name (default: the folder's name).")
 @click.option(
     "--ci-shards",
@@ -23,7 +23,7 @@ from strataml.scaffold import init as scaffold
 )
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
-def init(state: State, directory: Path | None, name: str | None, ci_shards: int | None, fmt: str) -> int:
+def init(state: State, directory: str | None, name: str | None, ci_shards: int | None, fmt: str) -> int:
     """Create a StrataML workspace in DIRECTORY (default: the current folder).
 
     Writes strataml.yaml, the contracts (tfc/), the record folders, .gitignore, .gitattributes
@@ -31,6 +31,10 @@ def init(state: State, directory: Path | None, name: str | None, ci_shards: int 
     .gitignore and .gitattributes are only extended. Refuses to run where strataml.yaml exists.
     The new workspace passes `strataml doctor --strict`.
     """
+    if directory == "":  # (an unset shell variable, most likely: never the current folder by accident)
+        from strataml.errors import StrataError
+
+        raise StrataError("DIRECTORY is empty", "name the folder to create the workspace in, or give none for this one")
     target = (state.start() / directory) if directory else state.start()
     done = scaffold(target, name, ci_shards)
     if fmt == "json":

@@ -124,6 +124,8 @@ class _Echo(logging.Handler):
     """Progress lines to whatever stderr is now (not the one seen when the handler was made)."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, core.REPORTED, False):
+            return  # (the outcome line says it)
         click.echo(shown(record.getMessage()), err=True)  # a plugin's words: escaped like repository text
 
 

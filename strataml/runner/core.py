@@ -31,6 +31,8 @@ from strataml.runner.tracking import ARTIFACT_PATHS, Tracking
 from strataml.schemas import schema_id, validate
 
 ARTIFACT_ROOT_ENV = "STRATAML_ARTIFACT_ROOT"
+# A log record's attribute: what it says is also in the Outcome the caller gets (and prints).
+REPORTED = "strataml_reported"
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,8 @@ def execute(
         except Exception as exc:
             error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
             write_text(staging, "errors/exception.txt", traceback.format_exc())
-            log.error("plugin %s failed: %s", plugin.info.key, error["message"])
+            # (The CLI says so in its outcome line: REPORTED keeps its progress echo from saying it twice.)
+            log.error("plugin %s failed: %s", plugin.info.key, error["message"], extra={REPORTED: True})
         ended = _now()
         record = _record(spec, plugin, run_id, status, error, result, commit, dirty, created, started, ended, tracking)
         summary: dict[str, Any] = {
