@@ -122,6 +122,10 @@ def test_report_of_an_experiment_across_runs_and_seeds(ws: Path, capsys) -> None
     assert f"Best run: **{m('run:20260102T000000Z-sales-forecast-b0b0b0')}**" in out
     code, bare, _ = invoke(ws, "report", "sales-forecast", capsys=capsys)
     assert code == 0 and bare == out  # the experiment's bare name will do
+    code, named, _ = invoke(ws, "report", "experiment", "sales-forecast", capsys=capsys)
+    assert code == 0 and named == out  # as `report --help` lists it
+    code, helped, _ = invoke(ws, "report", "--help", capsys=capsys)
+    assert [line.split()[0] for line in helped.split("Commands:")[1].splitlines() if line.strip()] == ["experiment", "merge"]
     code, _out, err = invoke(ws, "report", RUN, capsys=capsys)
     assert code == 3 and "is not an experiment" in err
 

@@ -429,7 +429,7 @@ def report() -> None:
     """
 
 
-@report.command("experiment", hidden=True)
+@report.command("experiment")
 @click.argument("ref", shell_complete=complete_refs, callback=from_here)
 @click.option("--format", "fmt", type=click.Choice(("markdown", "json")), default="markdown", show_default=True)
 @click.pass_obj
