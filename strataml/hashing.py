@@ -5,6 +5,7 @@ from __future__ import annotations
 import _thread
 import hashlib
 import os
+import stat  # (os imports it: free in a helper's start)
 import sys
 import time
 
@@ -708,13 +709,14 @@ def serve() -> None:
 
     _thread.start_new_thread(read, ())
     out = sys.stdout.buffer
+    way = _Way()
     since_flush = 0
     rest = b""
     while chunk := chunks.get():
         *paths, rest = (rest + chunk).split(b"\0")
         for raw in paths:
             try:
-                sha, size = sha256_file(raw)
+                sha, size = _sha256_big(raw, way)
                 out.write(b"%s %d\n" % (sha.encode(), size))
             except OSError as exc:
                 size = _CHUNK  # an error is news too
@@ -728,6 +730,79 @@ def serve() -> None:
             out.flush()  # all it has answered is readable before it waits for more
             since_flush = 0
     out.flush()
+
+
+# A helper may map files from this size on instead of reading them (smaller ones cost more to
+# map than to copy). Whether mapping pays depends on the machine: on one kind it hashed 2 GB with
+# ~0.15 CPU-s less than reads into a buffer; on a VM whose page walks cost more, 30% more.
+MAPPED = 1 << 20
+MAP_WINDOW = 64 << 20  # mapped at most at once (a multiple of every page size)
+TRIALS = 2  # big files hashed each way before a helper keeps the cheaper one
+
+
+class _Way:
+    """Which way a helper hashes its big files: it tries each on its first ones (alternately),
+    then keeps the one that cost less CPU per byte (the thread's own time: user and kernel,
+    page faults and copies alike, whatever else runs on the machine)."""
+
+    def __init__(self) -> None:
+        self.costs: dict[bool, list[float]] = {True: [], False: []}  # mapped? -> ns per byte
+
+    def mapped(self) -> bool:
+        mapped, read = self.costs[True], self.costs[False]
+        if len(mapped) < TRIALS or len(read) < TRIALS:
+            return len(mapped) <= len(read)
+        return sum(mapped) / len(mapped) < sum(read) / len(read)
+
+    def note(self, mapped: bool, nanoseconds: int, size: int) -> None:
+        if len(self.costs[mapped]) < TRIALS:
+            self.costs[mapped].append(nanoseconds / size)
+
+
+def _sha256_big(path: bytes, way: _Way) -> tuple[str, int]:
+    """sha256_file() for a helper process only: a regular file of MAPPED bytes or more may be
+    hashed through a read-only mapping (_Way). A file cut shorter meanwhile makes its pages past
+    the new end raise SIGBUS, which ends this process: its caller hashes what it did not answer
+    by reading (Background.results), and so finds the file as it is. Never in the caller's own
+    process."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        with open(fd, "rb", buffering=0, closefd=False) as fh:  # (a folder: IsADirectoryError, as sha256_file)
+            info = os.fstat(fd)
+            size = info.st_size
+            if size < MAPPED or not stat.S_ISREG(info.st_mode):
+                return sha256_stream(fh)
+            mapped = way.mapped()
+            began = time.thread_time_ns()
+            sha = _sha256_mapping(fd, size) if mapped else None
+            if sha is None:
+                sha, size = sha256_stream(fh)
+            elif os.fstat(fd).st_size != size:  # (it grew meanwhile: hashed to its end, as a read does)
+                fh.seek(0)
+                return sha256_stream(fh)
+            way.note(mapped, time.thread_time_ns() - began, size)
+            return sha, size
+    finally:
+        os.close(fd)
+
+
+def _sha256_mapping(fd: int, size: int) -> str | None:
+    """The hex sha256 of the first `size` bytes of `fd` through read-only mappings; None where
+    the file system cannot map it."""
+    import mmap
+
+    digest = hashlib.sha256()
+    try:
+        # A window at a time: the pages a mapping touched count in the helper's resident memory
+        # until it is unmapped (a 10 GB file would look like a 10 GB helper).
+        for at in range(0, size, MAP_WINDOW):
+            with mmap.mmap(fd, min(MAP_WINDOW, size - at), prot=mmap.PROT_READ, offset=at) as window:
+                if hasattr(mmap, "MADV_SEQUENTIAL"):
+                    window.madvise(mmap.MADV_SEQUENTIAL)
+                digest.update(window)
+    except (OSError, ValueError):
+        return None
+    return digest.hexdigest()
 
 
 def hash_files(

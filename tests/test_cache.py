@@ -328,6 +328,100 @@ def test_what_a_helper_does_not_answer_the_caller_hashes(
     assert set(results) == set(expected) and len(wrong) <= (2 if "print('0'" in serve else 0)
 
 
+@pytest.mark.parametrize("change", ["cut short", "grown"])
+def test_a_file_changed_while_a_helper_maps_it_is_hashed_as_it_now_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """A helper hashes big files through a mapping. Cut shorter meanwhile, touching the pages past
+    its new end raises SIGBUS, which ends the helper: the caller (never mapping) reads the file
+    and hashes it as it now is. Grown meanwhile, the helper reads it again to its end."""
+    import hashlib
+    import signal
+
+    from strataml import hashing
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (3 * hashing.MAPPED))
+    # The helper's hashlib.sha256, given this file's mapping, changes the file first.
+    edit = f"os.truncate({str(big)!r}, 4096)" if change == "cut short" else f"open({str(big)!r}, 'ab').write(b'y' * 10)"
+    serve = (
+        "import sys; sys.path.append(sys.argv[1]); import hashlib, mmap, os\n"
+        "real = hashlib.sha256\n"
+        "class Changing:\n"
+        "    def __init__(self, data=b''): self.digest = real(data)\n"
+        "    def hexdigest(self): return self.digest.hexdigest()\n"
+        "    def update(self, data):\n"
+        f"        if isinstance(data, mmap.mmap) and len(data) == {3 * hashing.MAPPED}: {edit}\n"
+        "        self.digest.update(data)\n"
+        "hashlib.sha256 = Changing\n"
+        "from strataml import hashing\n"
+        "hashing._Way.mapped = lambda self: True\n"  # (as where mapping is the cheaper way)
+        "hashing.serve()"
+    )
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(hashing, "_SERVE", serve)
+    items, expected = _files(tmp_path)
+    items.append(("big", str(big), 3 * hashing.MAPPED))
+    pool = hashing.Background(items, threads=2, start=1)
+    helpers = list(pool._helpers)
+    assert helpers, "the helpers should have started"
+    results = pool.results()
+    now = big.read_bytes()
+    assert results["big"] == (hashlib.sha256(now).hexdigest(), len(now))
+    assert len(now) == (4096 if change == "cut short" else 3 * hashing.MAPPED + 10)
+    assert {k: v for k, v in results.items() if k != "big"} == expected
+    ended = [h._proc.wait() for h in helpers]
+    assert (-signal.SIGBUS in ended) == (change == "cut short"), ended
+
+
+def test_a_helper_maps_a_big_file_a_window_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import mmap
+
+    from strataml import hashing
+
+    window = mmap.ALLOCATIONGRANULARITY * 16
+    mapped = tmp_path / "mapped"  # each mapping's length, a line each, written by the helpers
+    serve = (
+        "import sys; sys.path.append(sys.argv[1]); import mmap\n"
+        "from strataml import hashing\n"
+        f"hashing.MAP_WINDOW = {window}\n"
+        "hashing._Way.mapped = lambda self: True\n"
+        "real = mmap.mmap\n"
+        f"def counted(fd, length, **k): open({str(mapped)!r}, 'a').write(f'{{length}}\\n'); return real(fd, length, **k)\n"
+        "mmap.mmap = counted\n"
+        "hashing.serve()"
+    )
+    monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(hashing, "_SERVE", serve)
+    items, expected = _files(tmp_path)  # (one of them, 2 MiB, is mapped too)
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * (hashing.MAPPED // 256 * 3 + 7))  # (not a whole number of windows)
+    content = big.read_bytes()
+    items.append(("big", str(big), len(content)))
+    expected["big"] = (hashlib.sha256(content).hexdigest(), len(content))
+    assert hashing.Background(items, threads=2, start=1).results() == expected
+    lengths = [int(line) for line in mapped.read_text().split()]
+    assert max(lengths) == window and sum(lengths) == len(content) + 2 * 1048576
+    assert len(lengths) == -(-len(content) // window) + 2 * 1048576 // window  # each window once
+
+
+def test_a_helper_tries_both_ways_then_keeps_the_cheaper() -> None:
+    from strataml import hashing
+
+    for cheaper in (True, False):
+        way = hashing._Way()
+        tried = []
+        for _ in range(2 * hashing.TRIALS):
+            mapped = way.mapped()
+            tried.append(mapped)
+            way.note(mapped, 100 if mapped == cheaper else 130, 1)
+        assert tried == [True, False] * hashing.TRIALS  # each way in turn
+        assert [way.mapped() for _ in range(3)] == [cheaper] * 3
+        way.note(cheaper, 10**6, 1)  # (after the trials, nothing changes its mind)
+        assert way.mapped() == cheaper
+
+
 def test_helpers_that_cannot_start_leave_the_work_to_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from strataml import hashing
 
