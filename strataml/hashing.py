@@ -710,6 +710,7 @@ def serve() -> None:
     _thread.start_new_thread(read, ())
     out = sys.stdout.buffer
     way = _Way()
+    _no_core_dump()
     since_flush = 0
     rest = b""
     while chunk := chunks.get():
@@ -784,6 +785,17 @@ def _sha256_big(path: bytes, way: _Way) -> tuple[str, int]:
             return sha, size
     finally:
         os.close(fd)
+
+
+def _no_core_dump() -> None:
+    """A helper that a file cut short ends (SIGBUS) leaves no core file: where the system writes
+    them into the current folder, that is the user's workspace."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+    except (ImportError, OSError, ValueError):
+        pass
 
 
 def _sha256_mapping(fd: int, size: int) -> str | None:

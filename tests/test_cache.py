@@ -360,18 +360,31 @@ def test_a_file_changed_while_a_helper_maps_it_is_hashed_as_it_now_is(
     )
     monkeypatch.setattr(hashing, "PARALLEL_BYTES", 0)
     monkeypatch.setattr(hashing, "_SERVE", serve)
+    # Core files allowed, as `ulimit -c unlimited` would: the helper ended by SIGBUS leaves none
+    # in its current folder (the user's workspace, where the system writes them into it).
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
     items, expected = _files(tmp_path)
     items.append(("big", str(big), 3 * hashing.MAPPED))
-    pool = hashing.Background(items, threads=2, start=1)
-    helpers = list(pool._helpers)
-    assert helpers, "the helpers should have started"
-    results = pool.results()
+    resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+    try:
+        pool = hashing.Background(items, threads=2, start=1)
+        helpers = list(pool._helpers)
+        assert helpers, "the helpers should have started"
+        results = pool.results()
+        ended = [h._proc.wait() for h in helpers]
+    finally:
+        resource.setrlimit(resource.RLIMIT_CORE, (soft, hard))
     now = big.read_bytes()
     assert results["big"] == (hashlib.sha256(now).hexdigest(), len(now))
     assert len(now) == (4096 if change == "cut short" else 3 * hashing.MAPPED + 10)
     assert {k: v for k, v in results.items() if k != "big"} == expected
-    ended = [h._proc.wait() for h in helpers]
     assert (-signal.SIGBUS in ended) == (change == "cut short"), ended
+    assert list(here.iterdir()) == []
 
 
 def test_a_helper_maps_a_big_file_a_window_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
