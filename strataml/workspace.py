@@ -137,11 +137,7 @@ class Workspace:
             ref = parse_ref(text)
         except RefError:
             return None
-        if ref.kind == "experiment":
-            folder, meta = None, f"experiments/{ref.name}.yaml"
-        else:
-            folder = f"runs/{ref.name}" if ref.kind == "run" else f"{ref.kind}s/{ref.name}/{ref.version}"
-            meta = f"{folder}/{META[ref.kind]}"
+        folder, meta = place(ref)
         try:
             if not stat.S_ISREG(os.lstat(self.fspath(meta)).st_mode):
                 return None
@@ -567,6 +563,14 @@ def hashed_ahead(path: str, kind: str, size: int) -> bool:
         and path.rsplit("/", 1)[-1] not in _METAS
         and record_folder(path) is not None
     )
+
+
+def place(ref: Ref) -> tuple[str | None, str]:
+    """(its folder, None for an experiment; its metadata file) of the record `ref` names, by the layout (TFC-0001)."""
+    if ref.kind == "experiment":
+        return None, f"experiments/{ref.name}.yaml"
+    folder = f"runs/{ref.name}" if ref.kind == "run" else f"{ref.kind}s/{ref.name}/{ref.version}"
+    return folder, f"{folder}/{META[ref.kind]}"
 
 
 def record_folder(path: str) -> str | None:

@@ -13,7 +13,7 @@ from strataml.hashing import dataset_digest
 from strataml.records import Record, Window, inputs_of
 from strataml.refs import Ref, RefError, fold, parse_ref
 from strataml.times import parse_time
-from strataml.workspace import SIGNATURE_SUFFIX, Workspace
+from strataml.workspace import SIGNATURE_SUFFIX, Workspace, place
 
 DANGLING = "TFC0008-E001"
 WRONG_KIND = "TFC0008-E002"
@@ -186,7 +186,8 @@ def _resolve(
     if ws.get(ref) is None:
         close = ws.closest(text, ref.kind)
         # A record others name may have been deleted rather than mistyped: say both.
-        gone = f"if {ref} was deleted, restore {_place(ref)} from git (a record that others name stays)"
+        folder, meta = place(ref)
+        gone = f"if {ref} was deleted, restore {f'{folder}/' if folder else meta} from git (a record that others name stays)"
         hint = f"did you mean {', '.join(close)}? {gone[0].upper()}{gone[1:]}" if close else f"fix the ref, or {gone}"
         yield Finding(
             DANGLING,
@@ -385,10 +386,3 @@ def _inside_datasets(
                     "keep every window inside the data you have",
                     record.line("split", "windows", name),
                 )
-
-
-def _place(ref: Ref) -> str:
-    """Where the record `ref` names lives (TFC-0001's layout)."""
-    if ref.kind == "experiment":
-        return f"experiments/{ref.name}.yaml"
-    return f"runs/{ref.name}/" if ref.kind == "run" else f"{ref.kind}s/{ref.name}/{ref.version}/"
