@@ -54,8 +54,8 @@ _UNHURRIED = """\
 import sys, time
 sys.path.append(sys.argv[1])
 from strataml import hashing
-one = hashing.sha256_file
-hashing.sha256_file = lambda path: (time.sleep(0.02), one(path))[1]
+one = hashing._sha256_big  # (what a helper hashes each file with)
+hashing._sha256_big = lambda path, way: (time.sleep(0.02), one(path, way))[1]
 hashing.serve()
 """
 
@@ -127,8 +127,8 @@ except FileExistsError:
 else:
     os.write(fd, str(os.getpid()).encode())
     os.close(fd)
-    one = hashing.sha256_file
-    hashing.sha256_file = lambda path: (time.sleep(0.05), one(path))[1]
+    one = hashing._sha256_big
+    hashing._sha256_big = lambda path, way: (time.sleep(0.05), one(path, way))[1]
 hashing.serve()
 """
 
