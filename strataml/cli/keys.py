@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from strataml.cli.main import State
-from strataml.cli.output import complete_refs, from_here
+from strataml.cli.output import complete_refs
 from strataml.controls import shown
 from strataml.trust import SCOPES
 
@@ -124,7 +124,7 @@ def remove_command(state: State, fingerprint: str, fmt: str) -> int:
 
 
 @click.command("sign")
-@click.argument("target", shell_complete=complete_refs, callback=from_here)
+@click.argument("target", shell_complete=complete_refs)  # (sign._resolve takes a path from where the user stands)
 @click.option(
     "--key",
     "key",
