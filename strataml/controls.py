@@ -13,7 +13,7 @@ Unicode's bidirectional controls as `\\uNNNN` (`\\u009b`, `\\u202e`); bytes that
 (file names reach Python as surrogates) as `\\xNN` with NN from 80 to ff. A backslash is printed
 as it is: it cannot break a line or reach the terminal as a command. GitHub annotations go to a
 job log that renders terminal escapes: they are escaped the same way (after GitHub's own escapes
-for '%', CR and LF). JSON and SARIF carry the exact text (their own formats escape it); only
+for '%', CR and LF), but for bidi marks in `file=`, which must name the file. JSON and SARIF carry the exact text (their own formats escape it); only
 bytes that are not UTF-8 are spelled `\\xNN` there too, because JSON has no way to carry them.
 """
 
@@ -30,6 +30,8 @@ CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 # What `shown` rewrites: controls, bidi controls, and the surrogates that stand for bytes that are not UTF-8.
 _UNSHOWABLE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI}\udc80-\udcff]")
+# The same without the bidi controls: for a name that must still name its file.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
@@ -62,11 +64,12 @@ def safe_to_show(text: str) -> bool:
     return text.isprintable() or _UNSHOWABLE.search(text) is None
 
 
-def shown(text: str) -> str:
-    """`text` safe for a terminal or a line-based log: one line, no control characters."""
+def shown(text: str, bidi: bool = True) -> str:
+    """`text` safe for a terminal or a line-based log: one line, no control characters (nor,
+    unless not `bidi`, bidirectional ones)."""
     if safe_to_show(text):
         return text
-    return _UNSHOWABLE.sub(lambda m: _escape(m.group()), text)
+    return (_UNSHOWABLE if bidi else _CONTROLS).sub(lambda m: _escape(m.group()), text)
 
 
 ELLIPSIS = "…"

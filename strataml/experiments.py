@@ -42,7 +42,11 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
             f"--register {new.register!r} is not a valid model name",
             "use letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
         )
-    _check_plugin(new.plugin)
+    from strataml.runner.plugin import installed
+
+    # A spec for a plugin not installed here could not run here: most often a typo. (The doctor
+    # only notes such a spec, TFC0003-I001: CI may check specs it never runs.)
+    installed(new.plugin, "`strataml plugins` lists them; install a plugin's package before writing a spec for it")
     rel = f"experiments/{new.name}.yaml"
     if (workspace.root / rel).exists() or workspace.get(f"experiment:{new.name}") is not None:
         raise RecordExists(f"experiment:{new.name} already exists ({rel})", "edit that spec, or choose another name")
@@ -74,24 +78,6 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
     _check_gate_metrics(new)
     atomic.write_text(Path(workspace.root), rel, text)
     return rel, loaded.data
-
-
-def _check_plugin(key: str) -> None:
-    """A spec for a plugin not installed here could not run here: most often a typo. (The doctor
-    only notes such a spec, TFC0003-I001: CI may check specs it never runs.)"""
-    import difflib
-
-    from strataml.runner.plugin import discover
-
-    known = list(discover())
-    if key in known:
-        return
-    close = difflib.get_close_matches(key, known, n=1)
-    raise StrataError(
-        f"no plugin {key!r} is installed (installed: {', '.join(known) or 'none'})",
-        (f"did you mean --plugin {close[0]}? " if close else "")
-        + "`strataml plugins` lists them; install the package that provides a plugin before writing a spec for it",
-    )
 
 
 def _check_gate_metrics(new: NewExperiment) -> None:

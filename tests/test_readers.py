@@ -246,6 +246,11 @@ def test_a_ref_given_as_a_path_is_taken_from_where_the_user_stands(ws: Path, cap
     assert "model:sales-model@1" in capsys.readouterr().out
     monkeypatch.chdir(ws.parent)
     assert shown_id("-C", str(ws / "datasets"), "show", "sales/1") == "dataset:sales@1"
+    # An absolute path through a symlink to the workspace (macOS's /tmp, a linked home folder).
+    (ws.parent / "link").symlink_to(ws)
+    monkeypatch.chdir(ws / "runs")
+    assert shown_id("show", str(ws.parent / "link/runs/../models/sales-model/1")) == "model:sales-model@1"
+    monkeypatch.chdir(ws.parent)
     # Outside the workspace, or not there at all: looked up as typed, and not found.
     assert run(["-C", str(ws), "show", str(ws.parent)]) == 3
     assert "no record" in capsys.readouterr().err

@@ -81,6 +81,7 @@ def test_github_escaping() -> None:
     # The job log renders terminal escapes: ESC, BEL, a tab and bidi controls are spelled out.
     assert escape_data("a\x1b[31mb\x07\tc\u202ed") == "a\\x1b[31mb\\x07\\tc\\u202ed"
     assert escape_property("x\x1b:y") == "x\\x1b%3Ay"
+    assert escape_property("d/\u05e9\u200f.txt") == "d/\u05e9\u200f.txt"  # a legal name still names its file
     assert escape_property("a:b,c%") == "a%3Ab%2Cc%25"
 
 

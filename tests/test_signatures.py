@@ -320,6 +320,21 @@ def test_sign_command_writes_a_signature_the_doctor_accepts(ws: Path, keys, caps
     assert engine.doctor(ws, strict=True).exit_code == 0
 
 
+def test_sign_takes_a_path_from_where_the_user_stands(ws: Path, keys, capsys, monkeypatch) -> None:
+    """`sign ./model.yaml` inside the model's folder, and `sign ../models/...` from runs/ (once, not
+    with the current folder applied twice)."""
+    from strataml.cli.main import run
+
+    alice = keys["Alice"]
+    pin(ws, alice, "models")
+    monkeypatch.chdir(ws / MODEL.rsplit("/", 1)[0])
+    assert run(["sign", "./model.yaml", "--gnupghome", str(alice.home)]) == 0, capsys.readouterr().err
+    assert f"Signed {MODEL}" in capsys.readouterr().out
+    monkeypatch.chdir(ws / "runs")
+    assert run(["sign", f"../{MODEL}", "--gnupghome", str(alice.home)]) == 0, capsys.readouterr().err
+    assert engine.doctor(ws, strict=True).exit_code == 0
+
+
 def test_sign_refuses_what_the_doctor_would_reject(ws: Path, keys, capsys) -> None:
     pin(ws, keys["Alice"], "models")
     pin(ws, keys["Bob"], "datasets")

@@ -328,7 +328,15 @@ def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
         rows.append([r.code, r.severity, r.name, r.tfc, f"{enforced}, with --since" if r.needs_since else enforced])
     tty = hasattr(stream, "isatty") and stream.isatty()
     columns = ["code", "severity", "name", "contract", "enforced"]
-    stream.write(table.render(columns, rows, keep={0, 1, 2, 3}, right=set(), width=table.width_for(tty), color=None))
+    stream.write(
+        table.render(
+            columns, rows, keep={0, 1, 2, 3}, right=set(), width=table.width_for(tty), color=_plain if color else None
+        )
+    )
+
+
+def _plain(_cell: str) -> None:
+    """No colour for a cell: with colour on, only the header is styled (bold)."""
 
 
 def _explain(stream: TextIO, color: bool, fmt: str, code: str) -> None:

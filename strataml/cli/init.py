@@ -53,14 +53,12 @@ def _next_step(target: Path) -> str:
     """The exact commands to start the history (the doctor reads git), from where the user stands."""
     import shlex
 
-    from strataml.cli.output import here
-    from strataml.rootdir import repo_top
+    from strataml.cli.output import here, history_start
 
     where = here(target)
     go = "" if where == "." else f"cd {shlex.quote(where)} && "
-    # .gitattributes routes large files through Git LFS: without its filters in this repository,
-    # git would store their content and the doctor would say so (TFC0006-E013).
-    start = ("" if repo_top(target) is not None else "git init -q && ") + "git lfs install --local && "
+    # In a repository already: its LFS filter may still be missing there (TFC0006-E013).
+    start = history_start(target) or "git lfs install --local && "
     return (
         f"`{go}{start}git add -A && git commit -qm 'A StrataML workspace'`, then add data with `strataml dataset add`."
     )

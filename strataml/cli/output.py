@@ -10,10 +10,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from strataml import atomic
 from strataml.rootdir import MANAGED  # the folders records live in
+
+if TYPE_CHECKING:
+    import click
 
 # Hashing this much takes about a second here (SHA-NI, page cache warm): worth a bar.
 MOMENT_BYTES = 512 * 1024 * 1024
@@ -57,34 +60,28 @@ def written(output: str, text: str, root: Path) -> Path:
     return target
 
 
-def from_here(ctx: Any, _param: Any, value: Any) -> Any:
+def from_here(ctx: click.Context, _param: click.Parameter, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
     """A REF argument (or a tuple of them) with a path taken from where the user stands, as a
     shell completes it (`show ../models/x/2` from runs/): the path from the workspace root that
     the ref lookups read paths as. Anything else, or a path that is not there from here (a
     path typed from the root), is left as it was: the lookup says what is wrong with it."""
     if isinstance(value, tuple):
         return tuple(_from_here(ctx, v) for v in value)
-    return _from_here(ctx, value) if isinstance(value, str) else value
+    return _from_here(ctx, value)
 
 
-def _from_here(ctx: Any, text: str) -> str:
-    if ":" in text or ("/" not in text and os.sep not in text and text not in (".", "..")):
+def _from_here(ctx: click.Context, text: str) -> str:
+    if ":" in text or ("/" not in text and text not in (".", "..")):
         return text  # a ref (team-a/model:x@1 too), a bare run id or prefix
-    state = ctx.find_root().obj if ctx is not None else None
+    state = ctx.find_root().obj
     try:
-        start = state.start() if state is not None else Path.cwd().resolve()
-        root = state.root() if state is not None else None
+        start, root = state.start(), state.root()
     except Exception:  # (outside a workspace: the command says so itself)
         return text
-    if root is None:
-        return text
     full = os.path.normpath(os.path.join(start, text))
-    if not os.path.lexists(full):
-        return text
-    rel = os.path.relpath(full, root)
-    if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
-        return text  # outside the workspace: not a record of it, whatever the lookup makes of the words
-    return Path(rel).as_posix()
+    # Inside by name or by where its folder really is (an absolute path through a symlink).
+    rel = inside(full, root) if os.path.lexists(full) else None
+    return Path(rel).as_posix() if rel is not None else text
 
 
 def here(path: Path | str) -> str:
@@ -102,18 +99,24 @@ def commit_step(root: Path, paths: list[Path], message: str) -> str:
     commands go there first."""
     import shlex
 
-    from strataml.rootdir import repo_top
-
     cwd = Path.cwd().resolve()
     top = Path(root).resolve()
-    # Not in a git repository yet: the history starts at the workspace (`git init` where the user
-    # stands could start it in a subfolder), with the LFS filter .gitattributes routes files through.
-    start = "" if repo_top(top) is not None else "git init -q && git lfs install --local && "
-    inside = cwd == top or (not start and top in cwd.parents)
-    base = cwd if inside else top
-    names = [shlex.quote(os.path.relpath(Path(p).resolve(), base)) for p in paths]
-    go = "" if inside else f"cd {shlex.quote(here(top))} && "
+    start = history_start(top)
+    within = cwd == top or (not start and top in cwd.parents)
+    base = cwd if within else top
+    # A history begun here holds the whole workspace (strataml.yaml, tfc/, .gitattributes), not just the record.
+    names = ["-A"] if start else [shlex.quote(os.path.relpath(Path(p).resolve(), base)) for p in paths]
+    go = "" if within else f"cd {shlex.quote(here(top))} && "
     return f"{go}{start}git add {' '.join(names)} && git commit -qm {shlex.quote(message)}"
+
+
+def history_start(top: Path) -> str:
+    """What starts the history of the workspace at `top` when it is in no git repository yet (else
+    nothing): run at `top` (`git init` in a subfolder would start it there), with the LFS filter
+    that .gitattributes routes files through (without it, TFC0006-E013)."""
+    from strataml.rootdir import repo_top
+
+    return "" if repo_top(top) is not None else "git init -q && git lfs install --local && "
 
 
 def plain(value: object) -> str:

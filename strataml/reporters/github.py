@@ -20,11 +20,16 @@ _PUNCTUATION = frozenset(string.punctuation) - {"/"}
 def escape_data(value: str) -> str:
     """GitHub's escapes for '%', CR and LF, then every other control character made visible as
     text output shows it: the job log renders terminal escapes, which a file name must not send."""
-    return shown(value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+    return shown(_github(value))
 
 
 def escape_property(value: str) -> str:
-    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+    """As escape_data, but a bidi mark stays: `file=` must name the file (such a name is legal)."""
+    return shown(_github(value), bidi=False).replace(":", "%3A").replace(",", "%2C")
+
+
+def _github(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def render(report: Report, stream: TextIO, options: RenderOptions) -> None:

@@ -122,14 +122,24 @@ def discover() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def load(key: str) -> Plugin:
-    target = discover().get(key)
+def installed(key: str, fix: str) -> str:
+    """The target ("module:attr") of plugin `key`; a StrataError naming the installed plugins (and
+    the one spelled most like it) when none is installed by that name, `fix` saying what to do."""
+    import difflib
+
+    found = discover()
+    target = found.get(key)
     if target is None:
-        known = ", ".join(discover()) or "none"
+        close = difflib.get_close_matches(key, list(found), n=1)
         raise StrataError(
-            f"unknown plugin {key!r} (installed: {known})",
-            "fix plugin: in the spec, or install the package that provides it",
+            f"unknown plugin {key!r} (installed: {', '.join(found) or 'none'})",
+            (f"did you mean {close[0]}? " if close else "") + fix,
         )
+    return target
+
+
+def load(key: str) -> Plugin:
+    target = installed(key, "fix plugin: in the spec, or install the package that provides it")
     try:
         return _instance(target)
     except (Exception, SystemExit) as exc:  # the plugin's own code failed: say so, not "internal error"

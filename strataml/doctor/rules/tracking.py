@@ -45,14 +45,15 @@ def check(ctx: Context) -> Iterator[Finding]:
                 raw = git.small_blobs.get(rel)
                 is_pointer = raw is not None and lfs.looks_like_pointer(raw)
                 if not is_pointer:
+                    quoted = shlex.quote(git.prefix + rel)  # (a name with a space or a quote stays one word)
                     yield Finding(
                         UNEXPECTED_GIT_OBJECT,
                         rel,
                         f".gitattributes routes this file through Git LFS but git stores the content "
                         f"itself ({blob_size:,} bytes), not a pointer",
-                        f"`git lfs install --local && git rm --cached {_q(git.prefix + rel)} && git add {_q(git.prefix + rel)}` "
+                        f"`git lfs install --local && git rm --cached {quoted} && git add {quoted}` "
                         "(git's LFS filter must be set up in this clone for the add to store a pointer), or "
-                        f"`git lfs migrate import --include={_q(git.prefix + rel)}` to rewrite history",
+                        f"`git lfs migrate import --include={quoted}` to rewrite history",
                     )
             elif (
                 isinstance(threshold, int) and entry.size is not None and entry.size > threshold and rel not in git.lfs
@@ -63,11 +64,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                     f"{entry.size:,} bytes, above lfs.threshold_bytes ({threshold:,}), but not routed through Git LFS",
                     f"`git lfs track` a pattern that covers it (e.g. `git lfs track '*{_suffix(entry.path)}'`), then re-add it",
                 )
-
-
-def _q(path: str) -> str:
-    """A path as a shell command in a hint takes it (a name with a space or a quote is one word)."""
-    return shlex.quote(path)
 
 
 def _suffix(path: str) -> str:
