@@ -128,6 +128,46 @@ def test_select_ignore_and_severity_overrides(ws: Path, strataml_exe: list[str])
     assert [(f["code"], f["severity"]) for f in json.loads(relaxed.stdout)["findings"]] == [("TFC0006-E001", "warning")]
 
 
+@pytest.mark.parametrize(
+    "doctor_lines",
+    [
+        "doctor: {ignore: [TFC0001, TFC0006]}\nsigning: {require: [{records: everything, scope: release}]}\n",
+        "doctor: {severity: {TFC0001-E001: 'off', TFC0006-E001: 'off'}}\nlfs: {threshold_bytes: -1}\n",
+        "doctor: {ignore: [TFC0006, '']}\n",  # '' would be a prefix of every code
+        "doctor: {ignore: [TFC0001, TFC0006], rules: 0.0.1}\n",
+        "doctor: {severity: {TFC0006-E001: loud}, ignore: [TFC0001, TFC0006]}\n",
+        "doctor: {}\ndoctor: {ignore: [TFC0001, TFC0006]}\n",  # the last of two keys would count
+    ],
+)
+def test_an_invalid_strataml_yaml_sets_no_policy(ws: Path, strataml_exe: list[str], doctor_lines: str) -> None:
+    """Its ignores would hide its own error and the records' (doctor --strict passing a config that
+    sign and promote refuse), and which of its settings were meant is not known."""
+    with_error(ws)
+    (ws / "strataml.yaml").write_text(f"schema: strataml/workspace/v1\nname: demo\n{doctor_lines}")
+    for extra in ((), ("--no-cache",)):  # the saved report of the last run, and a full run
+        proc = cli(strataml_exe, "-C", str(ws), "doctor", "--strict", "--format", "json", *extra)
+        found = {(f["code"][:7], f["path"], f["severity"]) for f in json.loads(proc.stdout)["findings"]}
+        assert proc.returncode == 2, proc.stdout
+        assert ("TFC0001", "strataml.yaml", "error") in found
+        assert ("TFC0006", "datasets/flowers/1/flowers.csv", "error") in found
+    (ws / "strataml.yaml").write_text("schema: strataml/workspace/v1\nname: demo\ndoctor: {ignore: [TFC0006]}\n")
+    assert cli(strataml_exe, "-C", str(ws), "doctor", "--strict").returncode == 0  # a valid one does
+
+
+def test_the_command_line_may_still_ignore_a_config_finding(ws: Path, strataml_exe: list[str]) -> None:
+    (ws / "strataml.yaml").write_text("schema: strataml/workspace/v1\nname: demo\nlfs: {threshold_bytes: -1}\n")
+    assert cli(strataml_exe, "-C", str(ws), "doctor", "--strict").returncode == 2
+    assert cli(strataml_exe, "-C", str(ws), "doctor", "--strict", "--ignore", "TFC0001-E001").returncode == 0
+
+
+def test_an_unquoted_off_is_explained(ws: Path, strataml_exe: list[str]) -> None:
+    edit_yaml(ws / "strataml.yaml", lambda d: d["doctor"].update(severity={"TFC0006-W001": False}))
+    proc = cli(strataml_exe, "-C", str(ws), "doctor")
+    assert proc.returncode == 2
+    assert "an unquoted off, no or false is read as a boolean (false), not text; quote it, e.g. 'off'" in proc.stdout
+    assert "False is not one of" not in proc.stdout
+
+
 def test_text_output_is_plain_when_piped_and_honours_no_color(ws: Path, strataml_exe: list[str]) -> None:
     with_error(ws)
     proc = cli(strataml_exe, "-C", str(ws), "doctor", env={"NO_COLOR": "1", "FORCE_COLOR": ""})

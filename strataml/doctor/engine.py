@@ -18,6 +18,7 @@ from strataml.doctor.finding import Finding, Repeats, Report
 from strataml.errors import Refusal, StrataError
 from strataml.gitfacts import GitFacts
 from strataml.hashing import PARALLEL_BYTES, Background, HeadStart, hash_files
+from strataml.loading import Loaded
 from strataml.nogc import bulk
 from strataml.paths import unsafe
 from strataml.records import Record
@@ -62,7 +63,7 @@ class Context:
     _git: object = None
     _git_asked: Aside[GitFacts | None] | None = None  # git asked in a thread: see ask_git_ahead()
     _records: tuple[object, list[Record]] | None = None
-    _since_config: tuple[Any] | None = None  # see since_config()
+    _since_config: Loaded | None = None  # see since_config()
     since_tip: str | None = None  # --since REF's tip, resolved with since_commit (policy_commit())
     early: Background | None = None  # hashing started before the rules asked (see doctor())
     since_commit: str | None = None  # --since, resolved
@@ -106,11 +107,14 @@ class Context:
     def since_config(self) -> Any:
         """strataml.yaml's data as the --since revision holds it now ({} if it has none), read
         once: the loaded one when it did not change since and REF did not move on."""
+        return self._since_loaded().data
+
+    def _since_loaded(self) -> Loaded:
         if self._since_config is None:
             from strataml.loading import load_bytes
             from strataml.rootdir import CONFIG
 
-            data = self.workspace.config.data
+            loaded = self.workspace.config
             # A changed .gitattributes can make the checked-out file differ from the blob git
             # calls unchanged (working-tree-encoding, eol): then REF's blob is read as well.
             from strataml.doctor.rules.history import attributes
@@ -118,15 +122,19 @@ class Context:
             policy = self.policy_commit()
             if policy != self.since_commit or CONFIG in self.since_changed or attributes(self.since_changed):
                 raw = gitfacts.read_at(self.workspace.root, policy, [CONFIG]).get(CONFIG)
-                data = load_bytes(raw).data if raw is not None else {}
-            self._since_config = (data,)
-        return self._since_config[0]
+                loaded = load_bytes(raw) if raw is not None else Loaded({})
+            self._since_config = loaded
+        return self._since_config
 
     def config_in_force(self) -> dict[str, Any]:
         """The strataml.yaml whose policy judges this run: REF's with --since (a pull request must not
         choose its own rules, as with pinned keys), else the workspace's own."""
-        data = self.since_config() if self.options.since else self.workspace.config.data
+        data = self.loaded_in_force().data
         return data if isinstance(data, dict) else {}
+
+    def loaded_in_force(self) -> Loaded:
+        """config_in_force() as loaded, with its load problems (policy_for trusts only a clean one)."""
+        return self._since_loaded() if self.options.since else self.workspace.config
 
     def git(self) -> GitFacts | None:
         """Git's view of the in-scope records' files (None outside a repository), asked once."""
@@ -276,21 +284,25 @@ class Policy:
         return None if level == "off" else level
 
 
-def policy_for(workspace: Workspace | dict, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> Policy:
-    """Merge command-line selection with the workspace's `doctor:` settings (a Workspace or its config)."""
+def policy_for(config: Workspace | Loaded, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> Policy:
+    """Merge command-line selection with the `doctor:` settings of a workspace's strataml.yaml (a
+    Workspace, or the config as loaded). A config that does not load cleanly or breaks its schema
+    sets no policy: which of its settings were meant is not known, and it must not hide its own error."""
     known = registry()
     for prefix in (*select, *ignore):
         if not any(code.startswith(prefix.upper()) for code in known):
             raise StrataError(f"no rule code starts with {prefix!r}", "see `strataml doctor --list-rules`")
-    data = workspace if isinstance(workspace, dict) else workspace.config.data
-    config: dict[str, Any] = data if isinstance(data, dict) else {}
-    doctor: dict[str, Any] = config["doctor"] if isinstance(config.get("doctor"), dict) else {}
-    overrides: dict[str, Any] = doctor["severity"] if isinstance(doctor.get("severity"), dict) else {}
-    ignored: list[Any] = doctor["ignore"] if isinstance(doctor.get("ignore"), list) else []
-    severity = {c: s for c, s in overrides.items() if c in known and s in (*SEVERITIES, "off")}
+    loaded = config.config if isinstance(config, Workspace) else config
+    data = loaded.data
+    if loaded.problems or not isinstance(data, dict) or schemas.validate("workspace", data):
+        data = {}
+    doctor: dict[str, Any] = data["doctor"] if isinstance(data.get("doctor"), dict) else {}
+    overrides: dict[str, Any] = doctor.get("severity") or {}
+    severity = {c: s for c, s in overrides.items() if c in known}
     pinned = version(doctor.get("rules"))
+    if pinned is not None and pinned < FIRST_RULES:
+        pinned, severity, doctor = None, {}, {}  # a TFC0001-E001 of its own: no policy either
     if pinned is not None:
-        pinned = max(pinned, FIRST_RULES)  # older pins are a config error (TFC0001-E001), never "no rules"
         # Rules newer than the pin are seen, not enforced: info until the team moves the pin
         # (a change to strataml.yaml, which --since judges by the base's and reports for review).
         for code, rule in known.items():
@@ -299,7 +311,7 @@ def policy_for(workspace: Workspace | dict, select: Sequence[str] = (), ignore: 
                 severity[code] = "info"
     return Policy(
         select=tuple(p.upper() for p in select),
-        ignore=tuple(p.upper() for p in (*ignore, *[i for i in ignored if isinstance(i, str)])),
+        ignore=tuple(p.upper() for p in (*ignore, *(doctor.get("ignore") or ()))),
         severity=severity,
     )
 
@@ -499,7 +511,7 @@ def doctor(
                 hit = cache.report(key)  # type: ignore[union-attr]
                 if hit is not None:
                     raw, stats = hit
-                    policy = policy_for(load_config(root, cache).data or {}, select, ignore)
+                    policy = policy_for(load_config(root, cache), select, ignore)
                     return Report(
                         apply(policy, raw),
                         {
@@ -535,7 +547,7 @@ def doctor(
             stream.stop()  # (stopped already, unless the run ended before its records were loaded)
     if cache is not None:
         cache.save()
-    policy = policy_for(ctx.config_in_force(), select, ignore)
+    policy = policy_for(ctx.loaded_in_force(), select, ignore)
     return Report(
         apply(policy, raw),
         stats,

@@ -95,7 +95,7 @@ def recheck(
     )
     if ctx.volatile:
         return None
-    fresh = apply(policy_for(ctx.config_in_force()), raw)
+    fresh = apply(policy_for(ctx.loaded_in_force()), raw)
 
     def from_new(path: str) -> bool:
         found = workspace.owners.of(path)  # (made at the first finding: none, no map)

@@ -193,6 +193,10 @@ def _describe(err: Any) -> str:
                 f"{'was' if len(extra) == 1 else 'were'} unexpected; a field of your own starts with x-)"
             )
         return f"{where}: {err.message}"
+    if isinstance(err.instance, bool) and err.validator in ("enum", "type", "pattern") and _wants_text(err.schema):
+        # YAML 1.1 reads an unquoted off/no/on/yes as a boolean: "False is not one of" would puzzle.
+        words = "off, no or false" if err.instance is False else "on, yes or true"
+        return f"{where}: an unquoted {words} is read as a boolean ({str(err.instance).lower()}), not text; quote it, e.g. '{'off' if err.instance is False else 'on'}'"
     if err.validator == "const" and list(err.absolute_path) == ["schema"]:
         return f"schema: expected {err.validator_value!r}, found {err.instance!r}"
     if err.validator == "format" and isinstance(err.schema, dict) and err.schema.get("description"):
@@ -229,3 +233,12 @@ def _inline_other_kinds(node: Any) -> Any:
             target = target[part]
         return _inline_other_kinds(target)
     return {k: _inline_other_kinds(v) for k, v in node.items()}
+
+
+def _wants_text(schema: Any) -> bool:
+    """Whether `schema` accepts strings only (so a boolean in its place was meant as a word)."""
+    if not isinstance(schema, dict):
+        return False
+    if "enum" in schema:
+        return all(isinstance(v, str) for v in schema["enum"])
+    return schema.get("type") == "string"
