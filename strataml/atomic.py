@@ -238,6 +238,28 @@ def read_bytes(root: Path, rel: str | PurePosixPath, *, limit: int = MAX_READ) -
     return data
 
 
+def read_given(path: Path, what: str, hint: str, *, limit: int = MAX_READ) -> bytes:
+    """The content of a file the user named (a key, a shard's report), from anywhere: a StrataError
+    naming it when it cannot be read, is not a regular file (a FIFO would block, /dev/zero never
+    end) or holds more than `limit` bytes. A symlink is followed: the user chose the path."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise StrataError(f"cannot read {what} {shown(str(path))}: {exc.strerror or exc}", hint) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise StrataError(f"{what} {shown(str(path))} is not a regular file", hint)
+        data = read_upto(fd, limit, st.st_size)
+    except OSError as exc:
+        raise StrataError(f"cannot read {what} {shown(str(path))}: {exc.strerror or exc}", hint) from None
+    finally:
+        os.close(fd)
+    if data is None:
+        raise StrataError(f"{what} {shown(str(path))} is larger than {limit:,} bytes", hint)
+    return data
+
+
 def write_all(fd: int, data: bytes) -> None:
     """All of `data` written to the open descriptor `fd` (a write may take less than it is given)."""
     view = memoryview(data)

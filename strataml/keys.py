@@ -73,13 +73,9 @@ def add(
 
     A key already pinned keeps any scope not given only with `replace_scopes`: dropping a scope
     can make signatures stop counting, and the refusal names them."""
-    try:
-        data = Path(keyfile).read_bytes()
-    except OSError as exc:
-        raise StrataError(
-            f"cannot read {keyfile}: {exc.strerror or exc}",
-            "pass an exported public key, e.g. `gpg --armor --export FPR > key.asc`",
-        ) from None
+    data = atomic.read_given(
+        Path(keyfile), "the key file", "pass an exported public key, e.g. `gpg --armor --export FPR > key.asc`"
+    )
     unknown = sorted(set(scopes) - set(trust.SCOPES))
     if unknown or not scopes:
         raise StrataError(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from strataml import atomic
 from strataml.errors import StrataError
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ OPENPGP = "openpgp"
 FOLDER = "model-signing"  # in a model version folder: one bundle per signer
 SUFFIX = ".sig"
 MAX_BUNDLE = 1024 * 1024  # a bundle of a model of 10,000 files is ~1 MB
+MAX_KEY = 1024 * 1024  # a PEM private key is a few hundred bytes
 EXTRA = "pip install 'strataml[modelsigning]'"
 _CURVES = ("secp256r1", "secp384r1", "secp521r1")
 _MAKE_KEY = "make one with `openssl ecparam -name prime256v1 -genkey -noout -out key.pem`"
@@ -141,11 +143,10 @@ def private_key_fingerprint(path: Path, password: str | None) -> str:
     except ImportError:
         raise missing_extra() from None
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password.encode() if password else None)
+        pem = atomic.read_given(path, "the private key", "give a PEM file with --key", limit=MAX_KEY)
+        key = serialization.load_pem_private_key(pem, password.encode() if password else None)
     except UnsupportedAlgorithm:
         raise StrataError(f"{path} holds a key of an algorithm model signing does not use", _MAKE_KEY) from None
-    except OSError as exc:
-        raise StrataError(f"cannot read the private key {path}: {exc.strerror}", "give a PEM file with --key") from None
     except TypeError:
         if password:
             raise StrataError(

@@ -425,3 +425,34 @@ def test_a_managed_folder_that_is_not_a_folder_is_a_finding(ws: Path, tmp_path: 
     found = [(f.code, f.path) for f in report.findings if f.path == top]
     assert found == [("TFC0001-E002", top)] and report.exit_code == 2
     assert f"is a {kind}, not a folder" in next(f.message for f in report.findings if f.path == top)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("keys", "add", "{}", "--scope", "models"), ("report", "merge", "{}", "{}")],
+    ids=["keys add", "report merge"],
+)
+def test_a_named_file_that_never_ends_or_blocks_is_refused_unread(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    from conftest import invoke
+
+    fifo = tmp_path / "named.fifo"
+    os.mkfifo(fifo)
+    for given in ("/dev/zero", str(fifo)):
+        code, _out, err = invoke(ws, *(a.format(given) for a in command), capsys=capsys)
+        assert code == 3 and f"{given} is not a regular file" in err, err
+        assert "Traceback" not in err
+
+
+def test_a_shard_report_over_the_limit_is_refused_before_it_is_parsed(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import invoke
+    from strataml.doctor import merge
+
+    big = tmp_path / "shard.json"
+    big.write_bytes(b" " * 2000)
+    monkeypatch.setattr(merge, "MAX_REPORT", 1000)
+    code, _out, err = invoke(ws, "report", "merge", str(big), str(big), capsys=capsys)
+    assert code == 3 and f"the shard report {big} is larger than 1,000 bytes" in err, err

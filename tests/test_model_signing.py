@@ -378,3 +378,14 @@ def test_a_key_of_another_algorithm_is_refused_with_a_message(lab, capsys, tmp_p
         pytest.skip("this openssl makes no SM2 keys")
     code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(sm2), capsys=capsys)
     assert code == 3 and "internal error" not in err and ("algorithm" in err or "elliptic-curve" in err), err
+
+
+def test_a_key_that_is_not_a_regular_file_is_refused_unread(lab, capsys, tmp_path: Path) -> None:
+    """/dev/zero would be read until memory ran out, a FIFO would block: neither is opened for long."""
+    ws, _keys = lab
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)
+    for key in ("/dev/zero", str(fifo)):
+        code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", key, capsys=capsys)
+        assert code == 3 and f"the private key {key} is not a regular file" in err, err
+        assert "Traceback" not in err and not bundles(ws)

@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from strataml import atomic
 from strataml.controls import shown
 from strataml.doctor.finding import Finding, Report
 from strataml.errors import StrataError
 
 MAX_REPORT = 256 * 1024 * 1024
+HINT = "give the files `strataml doctor --shard K/N --format json -o FILE` wrote"
 _SUMMED = ("records_checked", "files_hashed", "bytes_hashed", "files_cached", "bytes_planned")
 
 
@@ -19,15 +21,12 @@ def _read(path: Path) -> dict[str, Any]:
     def bad(why: str) -> StrataError:
         return StrataError(
             f"{shown(str(path))} is not a shard's report ({why})",
-            "give the files `strataml doctor --shard K/N --format json -o FILE` wrote",
+            HINT,
         )
 
+    raw = atomic.read_given(path, "the shard report", HINT, limit=MAX_REPORT)
     try:
-        if path.stat().st_size > MAX_REPORT:
-            raise bad("too large")
-        doc = json.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise bad(f"cannot read it: {exc.strerror}") from None
+        doc = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise bad("not JSON: was it written with --format json?") from None
     if isinstance(doc, dict) and str(doc.get("$schema", "")).startswith("https://json.schemastore.org/sarif"):
