@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from strataml import atomic
 from strataml.contracts import documents
+from strataml.controls import shown
 from strataml.errors import StrataError
 from strataml.refs import valid_name
 from strataml.workspace import CONFIG, MANAGED
@@ -49,6 +51,16 @@ def plan(name: str, ci_shards: int | None = None) -> list[Planned]:
 
 def init(target: Path, name: str | None = None, ci_shards: int | None = None) -> list[tuple[str, str]]:
     """Create the workspace in `target`; returns (path, what happened) for each file."""
+    if target.is_symlink():  # (the folders above it are the user's path; the one named must be itself)
+        import shlex
+
+        real = target.resolve()
+        raise StrataError(
+            f"{shown(str(target))} is a symlink (to {shown(os.readlink(target))}): init does not write through one",
+            f"name the folder it points to: `strataml init {shlex.quote(str(real))}`"
+            if real.is_dir()
+            else "it points to no folder; name a folder, or a path that does not exist yet",
+        )
     target = target.resolve()
     if (target / CONFIG).exists():
         raise StrataError(

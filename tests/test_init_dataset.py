@@ -317,3 +317,23 @@ def test_init_refuses_an_empty_directory_name(tmp_path: Path, monkeypatch: pytes
     assert run(["init", ""]) == 3
     assert "DIRECTORY is empty" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("points_to", ["a folder", "nothing"])
+def test_init_does_not_write_through_a_symlink_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], points_to: str
+) -> None:
+    """The link's target could be anywhere (`../../elsewhere`); a dangling one would make that folder."""
+    monkeypatch.chdir(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    if points_to == "a folder":
+        elsewhere.mkdir()
+    os.symlink("elsewhere", tmp_path / "link")
+    for given in ("link", "link/"):
+        assert run(["init", given]) == 3
+        err = capsys.readouterr().err
+        assert "link is a symlink (to elsewhere): init does not write through one" in err
+        if points_to == "a folder":
+            assert f"name the folder it points to: `strataml init {elsewhere}`" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["elsewhere", "link"] if points_to == "a folder" else ["link"])
+    assert points_to == "nothing" or list(elsewhere.iterdir()) == []

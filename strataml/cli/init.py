@@ -28,7 +28,8 @@ def init(state: State, directory: str | None, name: str | None, ci_shards: int |
 
     Writes strataml.yaml, the contracts (tfc/), the record folders, .gitignore, .gitattributes
     (Git LFS patterns), a GitHub workflow and a pre-commit config. Existing files are kept;
-    .gitignore and .gitattributes are only extended. Refuses to run where strataml.yaml exists.
+    .gitignore and .gitattributes are only extended. Refuses to run where strataml.yaml exists,
+    inside another workspace, or when DIRECTORY is a symlink (name the folder it points to).
     The new workspace passes `strataml doctor --strict`.
     """
     if directory == "":  # (an unset shell variable, most likely: never the current folder by accident)
