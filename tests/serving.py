@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SERVING = re.compile(r"^Serving .* at http://127\.0\.0\.1:(\d+)/", re.M)
+SERVING = re.compile(r"^Serving .* at http://(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)/", re.M)
 
 
 @dataclass

@@ -288,6 +288,25 @@ def test_lists_are_what_list_prints_and_cursors_walk_them_in_order(server: Serve
     assert any(0 < len(cli_json(example, "list", w, *o)) < len(cli_json(example, "list", w)) for w, _p, o in queries)
 
 
+@pytest.mark.parametrize(
+    ("target", "hint"),
+    [
+        ("runs?limit=1&next={next}", "pass the `next` of the previous page as `cursor`"),
+        ("runs?limt=1", "did you mean limit?"),
+        ("findings?sevrity=error", "did you mean severity?"),
+        ("lineage/model:iris-classifier@1?dir=up", "this takes depth, direction"),
+        ("workspace?verbose=1", "this takes no parameters"),
+    ],
+)
+def test_a_query_parameter_the_route_does_not_take_is_refused(server: Server, target: str, hint: str) -> None:
+    """Ignored, `next=` for `cursor=` would answer the first page forever, and a misspelt filter
+    would filter nothing while looking applied."""
+    page = server.ok_json(f"{API}/runs?limit=1")
+    body = assert_problem(server.get(f"{API}/" + target.format(next=page["next"])), 400)
+    assert body["code"] == "unknown-parameter" and body["hint"] == hint, body
+    assert server.get("/?from=bookmark").status == 200  # the page is not the API: its query is the browser's
+
+
 def test_a_cursor_belongs_to_its_query(server: Server) -> None:
     first = server.ok_json(f"{API}/runs?limit=1")
     assert first["next"]
@@ -596,6 +615,42 @@ def test_allowed_host_admits_that_name(findings_server: Server, findings_ws: Pat
     for host in ("other.internal", f"strata.internal.evil:{port}"):
         assert_problem(findings_server.get(f"{API}/workspace", {"Host": host}), 400, ws=findings_ws)
 
+
+
+def test_bound_to_every_interface_it_answers_its_addresses_and_names(
+    serve_extra: None, strataml_exe: list[str], example: Path, tmp_path: Path
+) -> None:
+    """`--host 0.0.0.0` is reached by any address of the machine and by its name; a name (which DNS
+    can rebind to this machine) still has to be this machine's own or allowed."""
+    import socket
+
+    with running(strataml_exe, example, tmp_path / "logs", "--host", "0.0.0.0") as srv:
+        port = srv.port
+        for host in (f"192.0.2.7:{port}", "10.1.2.3", f"[2001:db8::5]:{port}", socket.gethostname(), "localhost"):
+            assert srv.get(f"{API}/workspace", {"Host": host}).status == 200, host
+        body = assert_problem(srv.get(f"{API}/workspace", {"Host": f"evil.example:{port}"}), 400, ws=example)
+        assert "--allowed-host" in body["hint"]
+        assert "add --allowed-host NAME for each other name" in srv.stderr()
+
+
+@pytest.mark.parametrize(
+    ("origin", "said"),
+    [
+        ("*", "would let any site read this workspace"),
+        ("null", "would let sandboxed and file:// pages read"),
+        ("https://ui.example/", "is not an origin"),
+        ("ui.example", "is not an origin"),
+        ("https://ui.example/app", "is not an origin"),
+    ],
+)
+def test_cors_takes_origins_only(strataml_exe: list[str], example: Path, origin: str, said: str) -> None:
+    proc = subprocess.run(
+        [*strataml_exe, "-C", str(example), "serve", "--port", "0", "--cors", origin],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3 and said in proc.stderr and "Serving" not in proc.stdout, proc.stderr
 
 # ---------------------------------------------------------------------------------------------
 # 4. ETag, 304, and a change seen on the next request

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from strataml.cli.main import State
@@ -28,7 +30,13 @@ MAX_CONNECTIONS = 256
     help="Also answer requests whose Host is NAME (a DNS name or address the server is reached by); repeatable.",
 )
 @click.option(
-    "--cors", "cors", multiple=True, metavar="ORIGIN", help="Let pages from ORIGIN read the API (none by default)."
+    "--cors",
+    "cors",
+    multiple=True,
+    metavar="ORIGIN",
+    callback=lambda _c, _p, values: tuple(_origin(v) for v in values),
+    help="Let pages from ORIGIN (scheme://host[:port], e.g. https://ui.example.org) read the API; "
+    "repeatable, none by default.",
 )
 @click.option(
     "--federate",
@@ -54,7 +62,8 @@ def serve(
     GET /                       the dashboard (`strataml dashboard`)
     GET /api/v1/workspace       name, commit, index digest, counts, health
     GET /api/v1/runs?filter=status=succeeded&sort=test_accuracy&desc=true&limit=20
-                                `strataml list runs --format json`, paged (`next` is the cursor)
+                                `strataml list runs --format json`, paged: pass a
+                                page's `next` as `cursor` for the next page
     GET /api/v1/records/REF     `strataml show REF --format json`
     GET /api/v1/lineage/REF?direction=up&depth=2
     GET /api/v1/findings?code=TFC0006&severity=error, /api/v1/rules[/CODE],
@@ -75,7 +84,7 @@ def serve(
     try:
         import uvicorn
 
-        from strataml.read.server import create_app, hosts_for
+        from strataml.read.server import create_app, every_interface, hosts_for
     except ImportError as exc:
         raise StrataError(
             f"`strataml serve` needs the serve extra ({exc.name} is not installed)",
@@ -101,6 +110,7 @@ def serve(
         root,
         writable=not read_only,
         hosts=hosts_for(host, allowed_hosts),
+        any_address=every_interface(host),
         cors=cors,
         members=list(members) if federate else None,
     )
@@ -126,6 +136,10 @@ def serve(
     address = f"[{host}]" if ":" in host else host
     url = f"http://{address}:{bound}/"
     click.echo(f"Serving {shown_root} at {url} (API: {url}api/v1/, read-only{writes})")
+    if every_interface(host):
+        names = ", ".join(shown(h) for h in hosts_for(host, allowed_hosts) if h != host)
+        click.echo(f"Listening on every interface: requests naming {names} or an address are answered;", err=True)
+        click.echo("  add --allowed-host NAME for each other name clients reach this machine by.", err=True)
     click.echo("Ctrl-C stops it.", err=True)
     if open_:
         import threading
@@ -149,3 +163,25 @@ def serve(
     except KeyboardInterrupt:
         pass
     return 0
+
+
+_ORIGIN = re.compile(
+    r"(https?)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:[0-9]{1,5})?", re.IGNORECASE
+)
+
+
+def _origin(value: str) -> str:
+    """An --cors ORIGIN as browsers send it in their Origin header, or a usage error saying why not."""
+    if value.strip() in ("*", "null"):
+        raise click.BadParameter(
+            f"{value.strip()!r} would let {'any site' if value.strip() == '*' else 'sandboxed and file:// pages'} "
+            "read this workspace through the visitor's browser; name each origin, e.g. --cors https://ui.example.org",
+            param_hint="'--cors'",
+        )
+    if not _ORIGIN.fullmatch(value):
+        raise click.BadParameter(
+            f"{shown(value)!r} is not an origin: scheme://host[:port], no path and no trailing slash, "
+            "e.g. https://ui.example.org or http://localhost:3000",
+            param_hint="'--cors'",
+        )
+    return value.lower()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -29,12 +30,15 @@ def create_app(
     *,
     writable: bool = True,
     hosts: tuple[str, ...] = ("127.0.0.1",),
+    any_address: bool = False,
     cors: tuple[str, ...] = (),
     members: list[str] | None = None,
 ) -> FastAPI:
     """The app for the workspace at `root`, or for the federation of `members` (read.federate).
     `hosts`: the Host header values accepted (the bound address and what --allowed-host adds);
-    anything else is refused, against DNS rebinding."""
+    anything else is refused, against DNS rebinding. `any_address`: also every IP address (a
+    server bound to all interfaces is reached by any of them; an address, unlike a name, cannot
+    be rebound to another machine, so a page that names one is served from it)."""
     live: Live = FederatedLive(members) if members else Live(Path(str(root)), writable)
     app = FastAPI(
         title="StrataML",
@@ -44,6 +48,7 @@ def create_app(
         openapi_url=f"{API}/openapi.json",
         docs_url=None,  # Swagger UI and ReDoc load their code from a CDN: left out (no page reaches the internet)
         redoc_url=None,
+        dependencies=[Depends(_known_parameters)],
     )
     allowed = {h.lower() for h in hosts}
     if cors:
@@ -61,7 +66,7 @@ def create_app(
                 Problem(414, "uri-too-long", f"the request target is {len(target):,} characters", "ask for less")
             )
         host = _host_of(request.headers.get("host", ""))
-        if host not in allowed:
+        if host not in allowed and not (any_address and _is_address(host)):
             return _problem(
                 Problem(
                     400,
@@ -371,7 +376,7 @@ PROBLEM_SCHEMA = {
     },
 }
 _ERRORS = {
-    "400": "a parameter, ref, filter or cursor that is not valid, or a Host this server does not answer to",
+    "400": "a parameter that is unknown or not valid (a ref, filter or cursor), or a Host this server does not answer to",
     "404": "no such record, rule or route",
     "405": "a method other than GET or HEAD",
     "410": "the record a cursor points after is gone: start again without `cursor`",
@@ -556,13 +561,72 @@ def _host_of(header: str) -> str:
     return host if host and port.isdigit() else header
 
 
+_PARAMETERS: dict[int, frozenset[str]] = {}
+
+
+def _known_parameters(request: Request) -> None:
+    """Refuse a query parameter the API route does not take: ignored, a misspelt `cursor` would
+    answer the first page again and again, and a misspelt filter would quietly filter nothing."""
+    route = request.scope.get("route")
+    if route is None or not request.url.path.startswith(API):
+        return
+    known = _PARAMETERS.get(id(route))
+    if known is None:
+        known = _PARAMETERS[id(route)] = frozenset(_query_names(route.dependant))
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        import difflib
+
+        from strataml.controls import shown
+
+        name = unknown[0]
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = (
+            "pass the `next` of the previous page as `cursor`"
+            if name == "next" and "cursor" in known
+            else f"did you mean {close[0]}?"
+            if close
+            else f"this takes {', '.join(sorted(known))}"
+            if known
+            else "this takes no parameters"
+        )
+        raise Problem(400, "unknown-parameter", f"unknown query parameter {shown(name)!r}", hint)
+
+
+def _query_names(dependant: Any) -> Iterator[str]:
+    yield from (p.alias for p in dependant.query_params)
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def every_interface(bound: str) -> bool:
+    """Whether `bound` (--host) is the wildcard address, 0.0.0.0 or ::."""
+    try:
+        return ipaddress.ip_address(bound).is_unspecified
+    except ValueError:
+        return False
+
+
 def hosts_for(bound: str, extra: tuple[str, ...]) -> tuple[str, ...]:
-    """The Host header values to accept: the bound address, `localhost` when it is loopback, and
-    what the user adds. A wildcard bind (0.0.0.0) accepts only what the user names besides."""
+    """The Host header values to accept: the bound address, `localhost` when it is loopback, this
+    machine's names when bound to every interface (with any address: create_app's any_address),
+    and what the user adds with --allowed-host."""
+    import socket
+
     out = {bound.lower(), *(h.lower() for h in extra)}
     try:
         if ipaddress.ip_address(bound).is_loopback:
             out |= {"localhost", "127.0.0.1", "::1"}
     except ValueError:
         pass
+    if every_interface(bound):
+        out |= {socket.gethostname().lower(), "localhost"}  # (no getfqdn: it may ask DNS, and wait)
     return tuple(sorted(out))
