@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conftest import ROOT
 from strataml.cli.main import run
 from strataml.contracts import CODE, documents, registry
@@ -87,10 +89,20 @@ def test_list_rules_text_is_one_aligned_line_per_rule(capsys, monkeypatch) -> No
     assert len(lines) == len(registry()) + 1
     assert [line for line in lines if line != line.rstrip()] == []  # no padding after the last column
     assert len({line.index("TFC-") for line in lines[1:]}) == 1  # the contract column lines up
-    assert any(line.endswith("yes, with --since") for line in lines)  # piped: never cut
+    assert any(line.endswith("  with --since") for line in lines)  # piped: never cut
+    assert max(len(line) for line in lines) <= 80
 
 
 def test_a_reserved_code_is_explained_as_reserved(capsys) -> None:
     assert run(["doctor", "--explain", "TFC0001-E006"]) == 3
     err = capsys.readouterr().err
     assert "TFC0001-E006 is a reserved code: no rule was ever given it" in err and "TFC-0001-workspace-layout.md" in err
+
+
+@pytest.mark.parametrize("group", ["", "dataset", "experiment", "model", "keys", "report", "export", "import"])
+def test_command_summaries_fit_80_columns_uncut(group: str, capsys, monkeypatch) -> None:
+    """click cuts a summary too long for the terminal with '...': each command says it in full."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert run([*([group] if group else []), "--help"]) == 0
+    listed = capsys.readouterr().out.split("\nCommands:\n", 1)[1].splitlines()
+    assert listed and all(len(line) <= 80 and not line.endswith("...") for line in listed), listed

@@ -11,7 +11,7 @@ import click
 from strataml.controls import shown
 
 
-@click.command()
+@click.command(short_help="Hold a checker to the contracts' conformance suite.")
 @click.argument("suite", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option(
     "--tool",

@@ -14,7 +14,7 @@ from strataml.cli.main import State
 from strataml.cli.output import write_output
 
 
-@click.command()
+@click.command(short_help="Write the lineage dashboard: one HTML file, offline.")
 @click.option(
     "-o",
     "--output",

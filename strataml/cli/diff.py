@@ -11,7 +11,7 @@ from strataml.cli.output import emit, progress_bar
 from strataml.diff.render import FORMATS
 
 
-@click.command()
+@click.command(short_help="What the working tree changes since REF, in one report.")
 @click.argument("ref", required=False)
 @click.option(
     "--format",

@@ -25,7 +25,7 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(c.strip() for v in values for c in v.split(",") if c.strip())
 
 
-@click.command()
+@click.command(short_help="Check the workspace against its contracts (tfc/).")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 2). CI runs this.")
 @click.option(
     "--format",
@@ -325,7 +325,9 @@ def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
     rows = []
     for r in rules:
         enforced = "yes" if r.enforced else r.enforced_note.removeprefix("planned ")
-        rows.append([r.code, r.severity, r.name, r.tfc, f"{enforced}, with --since" if r.needs_since else enforced])
+        if r.needs_since:  # ("yes, with --since" made the line 81 columns wide)
+            enforced = "with --since" if enforced == "yes" else f"{enforced}, with --since"
+        rows.append([r.code, r.severity, r.name, r.tfc, enforced])
     tty = hasattr(stream, "isatty") and stream.isatty()
     columns = ["code", "severity", "name", "contract", "enforced"]
     stream.write(

@@ -16,7 +16,7 @@ def experiment() -> None:
     """Work with experiment specs (TFC-0003)."""
 
 
-@experiment.command("new")
+@experiment.command("new", short_help="Write a commented spec, experiments/NAME.yaml.")
 @click.argument("name")
 @click.option(
     "--dataset", "dataset", required=True, metavar="REF", help="The input dataset version, e.g. dataset:iris@1."

@@ -23,7 +23,7 @@ def export() -> None:
     """
 
 
-@export.command("croissant")
+@export.command("croissant", short_help="A dataset version as Croissant JSON-LD.")
 @click.argument("ref", shell_complete=complete_refs, callback=from_here)
 @click.option("-o", "--output", metavar="FILE", help="Where to write the JSON-LD ('-' or nothing: stdout).")
 @format_option("json: a summary of what was written (needs -o FILE).")
@@ -66,7 +66,7 @@ def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
     return 0
 
 
-@export.command("openlineage")
+@export.command("openlineage", short_help="Every run as OpenLineage RunEvents.")
 @click.option("-o", "--output", metavar="FILE", help="Write the events as JSON lines ('-' or nothing: stdout).")
 @click.option("--url", metavar="URL", help="Post them to a catalogue instead (URL/api/v1/lineage, e.g. Marquez's).")
 @click.option("--since", metavar="REF", help="Only the runs whose records changed since REF (as doctor --since).")
@@ -139,7 +139,7 @@ def _changed_runs(root: Path, graph: object, since: str) -> set[str]:
     return {n["id"] for n in graph.nodes.values() if n["kind"] == "run" and n["path"] in folders}
 
 
-@export.command("model-card")
+@export.command("model-card", short_help="A model version as a Hugging Face model card.")
 @click.argument("ref", shell_complete=complete_refs, callback=from_here)
 @click.option("-o", "--output", metavar="FILE", help="Where to write README.md ('-' or nothing: stdout).")
 @click.option("--license", "license_", metavar="SPDX", help="The model's licence (default: its `license` tag).")

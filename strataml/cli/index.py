@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from strataml.read.build import Previous
 
 
-@click.command()
+@click.command(short_help="Build the lineage graph: datasets -> runs -> models.")
 @click.option(
     "-o",
     "--output",

@@ -11,7 +11,7 @@ from strataml.cli.main import State
 from strataml.scaffold import init as scaffold
 
 
-@click.command()
+@click.command(short_help="Create a workspace that passes the doctor.")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--name", help="Workspace name (default: the folder's name).")
 @click.option(

@@ -15,7 +15,7 @@ from strataml.trust import SCOPES
 SCOPE_HELP = f"A scope the key may sign ({', '.join(SCOPES)}); repeat for several."
 
 
-@click.group()
+@click.group(short_help="Pin the public keys trusted to sign (TFC-0007).")
 def keys() -> None:
     """Pin the public keys trusted to sign, with what each may sign (TFC-0007).
 
@@ -26,7 +26,7 @@ def keys() -> None:
     """
 
 
-@keys.command("add")
+@keys.command("add", short_help="Pin the public key in KEYFILE for some scopes.")
 @click.argument("keyfile", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES), help=SCOPE_HELP)
 @click.option(
@@ -72,7 +72,7 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
     return 0
 
 
-@keys.command("list")
+@keys.command("list", short_help="Pinned keys, their scopes and whether they are usable.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def list_command(state: State, fmt: str) -> int:
@@ -104,7 +104,7 @@ def list_command(state: State, fmt: str) -> int:
     return 0
 
 
-@keys.command("remove")
+@keys.command("remove", short_help="Unpin a key by its fingerprint.")
 @click.argument("fingerprint")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
@@ -123,7 +123,7 @@ def remove_command(state: State, fingerprint: str, fmt: str) -> int:
     return 0
 
 
-@click.command("sign")
+@click.command("sign", short_help="Sign a record with a detached signature beside it.")
 @click.argument("target", shell_complete=complete_refs)  # (sign._resolve takes a path from where the user stands)
 @click.option(
     "--key",

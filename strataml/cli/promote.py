@@ -12,7 +12,7 @@ from strataml.controls import shown
 from strataml.lifecycle import STATES
 
 
-@click.command("promote")
+@click.command("promote", short_help="Move a model version to another lifecycle state.")
 @click.argument("model_ref", shell_complete=complete_refs, callback=from_here)
 # `registered` is where a version starts (model register), never a state to move to.
 @click.option(

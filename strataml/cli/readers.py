@@ -228,7 +228,7 @@ def _color(text: str) -> str | None:
     return None
 
 
-@click.command("show", short_help="Everything about one record: attributes, health, signature, direct links.")
+@click.command("show", short_help="Everything about one record: health, signature, links.")
 @click.argument("ref", shell_complete=complete_refs, callback=from_here)
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.pass_obj
@@ -348,7 +348,7 @@ def _attr_lines(key: str, val: Any, indent: str, within: str = "") -> list[str]:
     return [f"{indent}{key}: {plain(val)}"]
 
 
-@click.command("lineage")
+@click.command("lineage", short_help="Where REF came from, and what came from it.")
 @click.argument("ref", shell_complete=complete_refs, callback=from_here)
 @click.option("--upstream", is_flag=True, help="What REF came from (alone: only that).")
 @click.option("--downstream", is_flag=True, help="What came from REF (alone: only that).")
@@ -375,7 +375,7 @@ def lineage(state: State, ref: str, upstream: bool, downstream: bool, depth: int
     return 0
 
 
-@click.command("compare", short_help="Runs or model versions side by side: metrics, params, inputs, code, environment.")
+@click.command("compare", short_help="Runs or model versions side by side.")
 @click.argument("refs", nargs=-1, required=True, shell_complete=complete_refs, callback=from_here)
 @click.option("--diff-only", is_flag=True, help="Only the rows where the records differ.")
 @click.option("--format", "fmt", type=click.Choice(("text", "markdown", "json")), default="text", show_default=True)
@@ -419,7 +419,7 @@ class _Report(click.Group):
         return super().resolve_command(ctx, args)
 
 
-@click.group("report", cls=_Report, short_help="Reports: an experiment's runs, or the shards of one doctor run merged.")
+@click.group("report", cls=_Report, short_help="An experiment's runs, or a doctor run's shards merged.")
 def report() -> None:
     """Reports made of many parts.
 
@@ -429,7 +429,7 @@ def report() -> None:
     """
 
 
-@report.command("experiment")
+@report.command("experiment", short_help="Every run of an experiment, per metric.")
 @click.argument("ref", shell_complete=complete_refs, callback=from_here)
 @click.option("--format", "fmt", type=click.Choice(("markdown", "json")), default="markdown", show_default=True)
 @click.pass_obj
@@ -450,7 +450,7 @@ def report_experiment(state: State, ref: str, fmt: str) -> int:
     return 0
 
 
-@report.command("merge")
+@report.command("merge", short_help="The reports of doctor --shard K/N as one.")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 2), whatever the shards were run with.")

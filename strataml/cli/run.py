@@ -18,7 +18,7 @@ from strataml.runner.spec import find_experiment, resolve
 from strataml.workspace import load as load_workspace
 
 
-@click.command("run")
+@click.command("run", short_help="Run an experiment spec through its plugin.")
 @click.argument("spec")
 @click.option(
     "--dry-run",
@@ -183,7 +183,7 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
         click.echo(shown(f"Next: `{step}`, then `strataml doctor --strict`."))
 
 
-@click.command()
+@click.command(short_help="List the plugins `run` can use, and their extras.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 def plugins(fmt: str) -> int:
     """List the plugins `strataml run` can use and whether their extra is installed."""

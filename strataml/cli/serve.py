@@ -13,7 +13,7 @@ from strataml.errors import StrataError
 MAX_CONNECTIONS = 256
 
 
-@click.command()
+@click.command(short_help="Serve the dashboard and a read-only API, live.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to bind (loopback unless you say).")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--open", "open_", is_flag=True, help="Open the dashboard in the default web browser.")

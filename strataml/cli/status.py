@@ -15,7 +15,7 @@ LATEST = 5  # runs shown
 LISTED = 10  # uncommitted paths shown before "... and N more"
 
 
-@click.command("status", short_help="The workspace on one screen: health, uncommitted work, production, last runs.")
+@click.command("status", short_help="The workspace on one screen: health, work, production.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def status(state: State, fmt: str) -> int:
