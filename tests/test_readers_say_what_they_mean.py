@@ -215,3 +215,16 @@ def test_a_gate_on_a_metric_the_plugin_never_writes_is_refused_before_work(examp
     assert sorted((example / "runs").iterdir()) == runs
     explained = cli(strataml_exe, example, "doctor", "--explain", "TFC0003-E004")
     assert explained.returncode == 0 and "gate-metric-not-written" in explained.stdout
+
+
+def test_a_filter_that_matches_nothing_says_which_and_what_is_there(example: Path, strataml_exe: list[str]) -> None:
+    said = cli(strataml_exe, example, "list", "runs", "--filter", "status=succeded")
+    assert said.returncode == 0  # (no rows is an answer: --format json gives [])
+    assert said.stdout == "No runs match: none has status=succeded; did you mean status=succeeded? (status: succeeded).\n"
+    prod = cli(strataml_exe, example, "list", "models", "--filter", "state=prod").stdout
+    assert "none has state=prod; did you mean state=production? (state: " in prod
+    both = cli(strataml_exe, example, "list", "runs", "--filter", "status=succeeded", "--filter", "experiment=nope")
+    assert both.stdout.startswith("No runs match: none has experiment=nope (experiment: breast-cancer-rf, ")
+    assert cli(strataml_exe, example, "list", "runs", "--filter", "test_accuracy=2").stdout == (
+        "No runs match: none has test_accuracy=2.\n"
+    )

@@ -84,7 +84,7 @@ def list_command(
       strataml list runs --filter experiment=iris-logreg --format json
     """
     from strataml.read import saved
-    from strataml.read.query import check_metrics, select
+    from strataml.read.query import check_metrics, select, why_none
 
     root = state.root()
     # A provably fresh index has its rows saved beside it: no walk, no parsing of the index.
@@ -97,7 +97,10 @@ def list_command(
         click.echo(json.dumps(found, indent=2, sort_keys=True))
         return 0
     if not found:
-        click.echo(f"No {what} match." if filters else f"No {what} in this workspace.")
+        why = why_none(every, list(filters)) if filters else None
+        click.echo(
+            f"No {what} match" + (f": {shown(why)}." if why else ".") if filters else f"No {what} in this workspace."
+        )
         return 0
     _table(found_tables["gates"], what, found, list(metrics), sort, len(every), found_tables["findings"])
     return 0

@@ -324,6 +324,30 @@ def select(
     return found[:limit] if limit is not None else found
 
 
+def why_none(found: list[dict[str, Any]], filters: list[str]) -> str | None:
+    """Why `filters` (which select() took) leave none of `found`: the first that alone matches no
+    row, with the values its key takes when they are few (a misspelt `status=succeded`)."""
+    for item in filters:
+        key, _sep, wanted = item.partition("=")
+        if any(_matches(value(r, key), wanted, key) for r in found):
+            continue
+        values: set[str] = set()
+        for r in found:
+            v = value(r, key)
+            for one in v if isinstance(v, list) else [v]:
+                if isinstance(one, str):
+                    values.add(one)
+        said = f"none has {item}"
+        if not values or len(values) > 12:
+            return said
+        from difflib import get_close_matches
+
+        starting = [v for v in sorted(values) if v.lower().startswith(wanted.lower())]
+        close = starting[:1] if len(starting) == 1 else get_close_matches(wanted, sorted(values), n=1)
+        return said + (f"; did you mean {key}={close[0]}?" if close else "") + f" ({key}: {', '.join(sorted(values))})"
+    return None
+
+
 def _first(pair: tuple[Any, Any]) -> Any:
     return pair[0]
 
