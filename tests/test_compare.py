@@ -75,6 +75,8 @@ def test_text_and_markdown(two, capsys) -> None:
     ((RUN,), "1 record: compare takes 2 to 20"),
     ((RUN, "dataset:sales@1"), "dataset:sales@1 is a dataset: compare takes runs and model versions"),
     ((RUN, "run:nope"), "no record run:nope"),
+    ((RUN, RUN), f"{RUN} is given twice: compare shows different records side by side"),
+    ((RUN, "runs/" + RUN.split(":", 1)[1]), f"{RUN} is given twice"),  # a path and its ref: one record
 ])
 def test_refused_with_a_reason(ws: Path, capsys, args: tuple[str, ...], said: str) -> None:
     code, _out, err = invoke(ws, "compare", *args, capsys=capsys)

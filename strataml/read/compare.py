@@ -90,6 +90,12 @@ def compare(graph: Graph, refs: list[str], diff_only: bool = False) -> dict[str,
             "e.g. strataml compare run:A run:B",
         )
     nodes = [graph.find(r) for r in refs]
+    twice = sorted({n["id"] for n in nodes if sum(m["id"] == n["id"] for m in nodes) > 1})
+    if twice:  # (two spellings of one record, e.g. a path and its ref, name it twice too)
+        raise StrataError(
+            f"{twice[0]} is given twice: compare shows different records side by side",
+            "name each record once; `strataml show REF` shows one",
+        )
     for node in nodes:
         if node["kind"] not in ("run", "model"):
             raise StrataError(
