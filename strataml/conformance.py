@@ -97,7 +97,10 @@ def cases(suite: Path = SUITE) -> list[Case]:
     folder = suite / "cases"
     if not (suite / "base").is_dir() or not folder.is_dir():
         raise StrataError(f"{shown(str(suite))} is not a conformance suite", "a suite holds base/ and cases/*.json")
-    return [_case(path) for path in sorted(folder.glob("*.json"))]
+    found = [_case(path) for path in sorted(folder.glob("*.json"))]
+    if not found:  # (agreeing with 0 of 0 cases would pass a checker nothing was asked of)
+        raise StrataError(f"{shown(str(suite))} holds no case", "a suite holds its cases as cases/*.json")
+    return found
 
 
 def _case(path: Path) -> Case:

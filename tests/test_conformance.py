@@ -114,6 +114,10 @@ def test_an_unknown_case_or_suite_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 3 and "no case TFC9999-E999 in the suite" in done.stderr
     done = cli(str(tmp_path))
     assert done.returncode == 3 and "is not a conformance suite" in done.stderr
+    (tmp_path / "base").mkdir()
+    (tmp_path / "cases").mkdir()
+    done = cli(str(tmp_path))  # agreeing with 0 of 0 cases would pass any checker
+    assert done.returncode == 3 and f"{tmp_path} holds no case" in done.stderr, done.stdout
 
 
 def test_a_case_cannot_write_outside_its_folder(tmp_path: Path) -> None:
