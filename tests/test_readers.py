@@ -257,6 +257,14 @@ def test_a_ref_given_as_a_path_is_taken_from_where_the_user_stands(ws: Path, cap
     monkeypatch.chdir(ws / "runs")
     assert run(["show", "../models/sales-model/7"]) == 3
     assert "no record ../models/sales-model/7 in this workspace" in capsys.readouterr().err
+    # One part, as a shell completes a name in the folder: a path there, not a run id.
+    monkeypatch.chdir(ws / "models/sales-model")
+    assert shown_id("show", "1") == "model:sales-model@1"
+    monkeypatch.chdir(ws / "runs")
+    assert shown_id("show", RUN.split(":", 1)[1]) == RUN
+    assert shown_id("show", RUN.split(":", 1)[1][:16]) == RUN  # a prefix: not there, so a run id
+    monkeypatch.chdir(ws)
+    assert shown_id("show", RUN.split(":", 1)[1][:16]) == RUN  # at the root a name is never a path
 
 
 def test_show_dataset_lists_its_files_once(ws: Path, capsys) -> None:

@@ -71,14 +71,16 @@ def from_here(ctx: click.Context, _param: click.Parameter, value: str | tuple[st
 
 
 def _from_here(ctx: click.Context, text: str) -> str:
-    if ":" in text or ("/" not in text and text not in (".", "..")):
-        return text  # a ref (team-a/model:x@1 too), a bare run id or prefix
+    if ":" in text or not text:
+        return text  # a ref (team-a/model:x@1 too)
     state = ctx.find_root().obj
     try:
         start, root = state.start(), state.root()
     except Exception:  # (outside a workspace: the command says so itself)
         return text
     full = os.path.normpath(os.path.join(start, text))
+    if "/" not in text and text not in (".", "..") and (Path(start).resolve() == root or not os.path.lexists(full)):
+        return text  # a bare run id or prefix; in a record's folder, a name there (`show 2` in models/x/) is a path
     # Inside by name or by where its folder really is (an absolute path through a symlink).
     rel = inside(full, root) if os.path.lexists(full) else None
     return Path(rel).as_posix() if rel is not None else text
