@@ -188,14 +188,15 @@ def test_git_golden_negative_produces_exactly_its_code(repo_with_ledger: Path, t
 
 def test_the_hint_for_content_committed_past_lfs_works_as_printed(repo: Path, tmp_path: Path) -> None:
     """TFC0006-E013 in a clone whose git never ran the LFS filter: the hint's first command, run as
-    printed, then a commit, leaves a pointer in git and no finding."""
+    printed from a folder below the top (paths are `:/` pathspecs), then a commit, leaves a
+    pointer in git and no finding."""
     need_lfs()
     case_blob_not_pointer(repo, tmp_path)
     (finding,) = [f for f in engine.doctor(repo).findings if f.code == "TFC0006-E013"]
     step = finding.hint.split("`")[1]
-    assert step.startswith("git lfs install --local && git rm --cached datasets/weights/1/weights.safetensors && ")
+    assert step.startswith("git lfs install --local && git rm --cached :/datasets/weights/1/weights.safetensors && ")
     env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org"}
-    subprocess.run(["bash", "-c", step], cwd=repo, check=True, capture_output=True, env=env)
+    subprocess.run(["bash", "-c", step], cwd=repo / "runs", check=True, capture_output=True, env=env)
     git(repo, "commit", "-qm", "the weights as a pointer")
     assert git(repo, "cat-file", "-p", "HEAD:datasets/weights/1/weights.safetensors").startswith("version https://git-lfs")
     assert [f.code for f in engine.doctor(repo).findings] == []

@@ -31,7 +31,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 METADATA_UNTRACKED,
                 record.meta,
                 "record metadata is not tracked by git (new and not added, or ignored)",
-                f"`git add {git.prefix}{record.meta}`, or fix the .gitignore pattern that hides it",
+                f"`git add {_top(git.prefix + record.meta)}`, or fix the .gitignore pattern that hides it",
             )
         if record.folder is None:
             continue
@@ -45,7 +45,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 raw = git.small_blobs.get(rel)
                 is_pointer = raw is not None and lfs.looks_like_pointer(raw)
                 if not is_pointer:
-                    quoted = shlex.quote(git.prefix + rel)  # (a name with a space or a quote stays one word)
+                    quoted = _top(git.prefix + rel)
+                    pattern = shlex.quote(lfs.include_patterns([git.prefix + rel])[0])
                     yield Finding(
                         UNEXPECTED_GIT_OBJECT,
                         rel,
@@ -53,7 +54,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                         f"itself ({blob_size:,} bytes), not a pointer",
                         f"`git lfs install --local && git rm --cached {quoted} && git add {quoted}` "
                         "(git's LFS filter must be set up in this clone for the add to store a pointer), or "
-                        f"`git lfs migrate import --include={quoted}` to rewrite history",
+                        f"`git lfs migrate import --include={pattern}` to rewrite history",
                     )
             elif (
                 isinstance(threshold, int) and entry.size is not None and entry.size > threshold and rel not in git.lfs
@@ -64,6 +65,13 @@ def check(ctx: Context) -> Iterator[Finding]:
                     f"{entry.size:,} bytes, above lfs.threshold_bytes ({threshold:,}), but not routed through Git LFS",
                     f"`git lfs track` a pattern that covers it (e.g. `git lfs track '*{_suffix(entry.path)}'`), then re-add it",
                 )
+
+
+def _top(path: str) -> str:
+    """`path` (from the repository's top) for a git command typed anywhere in the repository: the
+    `:/` pathspec (`:(top,literal)` when the name holds a glob character git would expand),
+    quoted for the shell (a name with a space or a quote stays one word)."""
+    return shlex.quote((":(top,literal)" if any(c in "*?[\\" for c in path) else ":/") + path)
 
 
 def _suffix(path: str) -> str:
