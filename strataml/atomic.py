@@ -65,6 +65,12 @@ def _parts(rel: str | PurePosixPath, action: str = "write") -> list[str]:
     return text.split("/")
 
 
+def _named(exc: OSError, rel: str) -> OSError:
+    """`exc` again, naming `rel` (the path from the tree's top) instead of the last part the
+    call was given: "cannot access index.walk" did not say where."""
+    return type(exc)(exc.errno, exc.strerror, rel)
+
+
 def _lstat(name: str, dir_fd: int) -> os.stat_result | None:
     try:
         return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
@@ -93,6 +99,8 @@ def folder(
                     os.mkdir(name, 0o777, dir_fd=fd)
                 except FileExistsError:
                     pass  # made meanwhile: the open says what it is
+                except OSError as exc:
+                    raise _named(exc, "/".join(parts[: i + 1])) from None
                 child = _open_dir(name, fd, shown, parts[: i + 1], action)
             os.close(fd)
             fd = child
@@ -310,7 +318,10 @@ def create(root: Path, rel: str | PurePosixPath) -> Iterator[BinaryIO]:
     (FileExistsError). On an error the partial file is removed."""
     parent, name = _split(rel)
     with folder(root, parent, shown=str(rel)) as fd:
-        out = os.open(name, _NEW_FILE, 0o666, dir_fd=fd)
+        try:
+            out = os.open(name, _NEW_FILE, 0o666, dir_fd=fd)
+        except OSError as exc:
+            raise _named(exc, str(rel)) from None
         try:
             with os.fdopen(out, "wb") as fh:
                 yield fh
@@ -329,7 +340,10 @@ def remove(root: Path, rel: str | PurePosixPath) -> None:
     parent, name = _split(rel)
     try:
         with folder(root, parent, create=False, shown=str(rel)) as fd:
-            os.unlink(name, dir_fd=fd)
+            try:
+                os.unlink(name, dir_fd=fd)
+            except OSError as exc:
+                raise _named(exc, str(rel)) from None
             _fsync(fd)
     except FileNotFoundError:
         pass
@@ -350,7 +364,7 @@ def locked(root: Path, rel: str | PurePosixPath) -> Iterator[None]:
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise _refuse_file(str(rel), os.stat(name, dir_fd=fd, follow_symlinks=False)) from None
-            raise
+            raise _named(exc, str(rel)) from None
     try:
         st = os.fstat(lock)
         if not stat.S_ISREG(st.st_mode):
@@ -372,6 +386,8 @@ def staging_dir(root: Path, rel: str | PurePosixPath) -> Path:
                 os.mkdir(staging, 0o777, dir_fd=fd)
             except FileExistsError:
                 continue
+            except OSError as exc:
+                raise _named(exc, parent or ".") from None
             return Path(root, parent, staging)
 
 

@@ -477,3 +477,38 @@ def test_the_refusal_hint_names_what_was_found(tmp_path: Path, outside: Path, sh
     assert ("symlink" in hint) == (shape == "symlink"), hint
     if shape != "symlink":
         assert "FIFO" in hint, hint
+
+
+@pytest.mark.parametrize(
+    ("command", "where", "call"),
+    [
+        (("index",), ".strataml/index.json", "open"),  # a new temp file in .strataml/ (exists already)
+        (("promote", "model:sales-model@1", "--to", "candidate", "--reason", "r"), ".strataml/locks", "mkdir"),
+    ],
+)
+def test_a_read_only_workspace_is_named_whole_with_what_still_works(
+    ws: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: tuple[str, ...],
+    where: str, call: str,
+) -> None:
+    """A read-only mount (no privilege to make one here, so the system calls answer as one does):
+    the error names the path from the workspace's top, not its last part, and says what works."""
+    import errno
+
+    from strataml import atomic
+
+    assert run(["-C", str(ws), "index"]) == 0  # .strataml/ exists, as after any earlier command
+    capsys.readouterr()
+    real = getattr(os, call)
+
+    def read_only(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs.get("dir_fd") is not None and (call == "mkdir" or args and args[0] & os.O_CREAT):
+            raise OSError(errno.EROFS, "Read-only file system", name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(atomic.os, call, read_only)
+    if command[0] == "index":
+        (ws / "datasets/sales/1/dataset.yaml").write_text((ws / "datasets/sales/1/dataset.yaml").read_text() + "\n")
+    assert run(["-C", str(ws), *command]) == 3
+    err = capsys.readouterr().err
+    assert f"cannot access {where}" in err, err
+    assert "hint: nothing can be written there: commands that only read" in err

@@ -370,6 +370,9 @@ def run(argv: list[str] | None = None) -> int:
             return _stdout_lost(exc)
         where = f" {exc.filename}" if exc.filename else ""
         click.echo(shown(f"strataml: error: cannot access{where}: {exc.strerror or exc}"), err=True)
+        hint = _OS_HINTS.get(exc.errno or 0)
+        if hint:
+            click.echo(f"  hint: {hint}", err=True)
         return EXIT_TOOL_FAILURE
     except Exception as exc:
         _debug_traceback()
@@ -379,6 +382,18 @@ def run(argv: list[str] | None = None) -> int:
         )
         return EXIT_TOOL_FAILURE
 
+
+_READ_ONLY = (
+    "nothing can be written there: commands that only read (doctor, list, show, lineage, status) still "
+    "work; `strataml index -o FILE` and `dashboard -o FILE` write elsewhere"
+)
+_OS_HINTS = {
+    errno.EROFS: _READ_ONLY,
+    errno.EACCES: "check who owns that folder and may write there (`ls -ld`); " + _READ_ONLY.split(": ", 1)[1],
+    errno.EPERM: "check who owns that folder and may write there (`ls -ld`); " + _READ_ONLY.split(": ", 1)[1],
+    errno.ENOSPC: "the disk is full: free some space and run again",
+    errno.EDQUOT: "the disk quota is used up: free some space and run again",
+}
 
 EXIT_PIPE_CLOSED = 141
 EXIT_INTERRUPTED = 130
