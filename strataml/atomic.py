@@ -225,10 +225,15 @@ def open_file(root: Path, rel: str | PurePosixPath) -> Iterator[BinaryIO]:
             if exc.errno == errno.ELOOP:
                 raise _refuse_file(str(rel), os.stat(name, dir_fd=fd, follow_symlinks=False), "read") from None
             raise
+    try:
+        st = os.fstat(src)  # (before fdopen, which refuses a folder with a bare IsADirectoryError)
+    except BaseException:
+        os.close(src)
+        raise
+    if not stat.S_ISREG(st.st_mode):
+        os.close(src)
+        raise _refuse_file(str(rel), st, "read")
     with os.fdopen(src, "rb") as fh:
-        st = os.fstat(src)
-        if not stat.S_ISREG(st.st_mode):
-            raise _refuse_file(str(rel), st, "read")
         yield fh
 
 

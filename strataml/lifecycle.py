@@ -21,7 +21,7 @@ from strataml.canonical import NotCanonical, jcs
 from strataml.errors import StrataError
 from strataml.schemas import schema_id, validate
 from strataml.times import parse_time, stamp
-from strataml.workspace import LEDGER
+from strataml.workspace import LEDGER, restore_ledger
 
 REGISTERED = "registered"
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -36,6 +36,7 @@ STATES = tuple(TRANSITIONS)
 NEEDS_PASS = ("staging", "production")
 
 SCHEMA = "TFC0005-E001"
+UNEXPECTED_ENTRY = "TFC0001-E002"  # (a ledger that is no regular file: as the doctor's walk says)
 CHAIN = "TFC0005-E002"
 ILLEGAL = "TFC0005-E003"
 TWO_IN_PRODUCTION = "TFC0005-E004"
@@ -269,7 +270,7 @@ def read(root: Path, model: str) -> Ledger:
                     SCHEMA,
                     None,
                     f"the ledger cannot be read: {exc.strerror}",
-                    "restore the ledger file from Git (`git checkout REF -- PATH`)",
+                    "check the ledger file's permissions, or restore it from git",
                 )
             ]
         )
@@ -277,13 +278,13 @@ def read(root: Path, model: str) -> Ledger:
 
 
 def unreadable(exc: atomic.Refused) -> Problem:
-    """Why a ledger was not read (a symlink, not a regular file, too large), as a TFC0005-E001 problem."""
-    return Problem(
-        SCHEMA,
-        None,
-        exc.message,
-        "restore the ledger file from Git (`git checkout REF -- PATH`); a ledger is a regular file StrataML appends to",
-    )
+    """Why a ledger was not read: too large (TFC0005-E001), or a symlink or not a regular file,
+    which the doctor's walk reports as an unexpected entry (TFC0001-E002): one code for both."""
+    if exc.what == "too large":
+        return Problem(
+            SCHEMA, None, exc.message, "restore the ledger file from git; StrataML writes one line a promotion"
+        )
+    return Problem(UNEXPECTED_ENTRY, None, exc.message, restore_ledger(exc.where))
 
 
 def states_of(root: Path, model: str) -> dict[str, str]:

@@ -552,6 +552,16 @@ def _sorted(entries: dict[str, Entry]) -> dict[str, Entry]:
     return {path: entries[path] for path in sorted(entries)}
 
 
+def restore_ledger(rel: str) -> str:
+    """How to put back a ledger that is not a regular file (a symlink, a folder, a FIFO)."""
+    import shlex
+
+    return (
+        f"replace it with the ledger from git: `git checkout HEAD -- {shlex.quote(rel)}` in the workspace's "
+        "folder (a ledger is a regular file StrataML appends to)"
+    )
+
+
 def hashed_ahead(path: str, kind: str, size: int) -> bool:
     """Whether a full run hashes this walked entry in the background, while it reads and checks
     the metadata (doctor.engine): a regular file in a record folder, past an LFS pointer's size,
@@ -838,12 +848,9 @@ def _versioned(
         if entry.kind == "file":
             ledgers.append(rel)
         else:
+            what = {"dir": "a folder", "special": "a FIFO, socket or device"}.get(entry.kind, f"a {entry.kind}")
             strays.append(
-                Stray(
-                    rel,
-                    f"the lifecycle ledger is a {entry.kind}, not a file; it was not read",
-                    "restore the ledger file from Git (`git checkout REF -- PATH`)",
-                )
+                Stray(rel, f"the lifecycle ledger is {what}, not a file; it was not read", restore_ledger(rel))
             )
         return
     if kind == "model" and version == LEDGER + SIGNATURE_SUFFIX and entry.kind == "file":

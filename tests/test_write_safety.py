@@ -512,3 +512,24 @@ def test_a_read_only_workspace_is_named_whole_with_what_still_works(
     err = capsys.readouterr().err
     assert f"cannot access {where}" in err, err
     assert "hint: nothing can be written there: commands that only read" in err
+
+
+@pytest.mark.parametrize("what", ["a symlink", "a FIFO", "a folder"])
+def test_a_ledger_that_is_no_file_gets_one_code_and_a_hint_that_works(
+    ws: Path, outside: Path, what: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The doctor and promote both cite TFC0001-E002 (promote said TFC0005-E001), name what stands
+    there, and give the command that restores the ledger (it replaces a link, FIFO or folder)."""
+    ledger = ws / "models/sales-model/lifecycle.jsonl"
+    if what == "a symlink":
+        ledger.symlink_to(outside / "empty")
+    elif what == "a FIFO":
+        os.mkfifo(ledger)
+    else:
+        ledger.mkdir()
+    code, out, _err = invoke(ws, "doctor", capsys=capsys)
+    said = {"a symlink": "a symlink", "a FIFO": "a FIFO, socket or device", "a folder": "a folder"}[what]
+    assert code == 2 and f"TFC0001-E002  the lifecycle ledger is {said}, not a file" in out, out
+    assert "`git checkout HEAD -- models/sales-model/lifecycle.jsonl` in the workspace's folder" in out
+    code, _out, err = invoke(ws, "promote", "model:sales-model@1", "--to", "candidate", "--reason", "r", capsys=capsys)
+    assert code == 2 and "has a problem (TFC0001-E002)" in err and "git checkout HEAD -- " in err, err
