@@ -228,3 +228,15 @@ def test_a_filter_that_matches_nothing_says_which_and_what_is_there(example: Pat
     assert cli(strataml_exe, example, "list", "runs", "--filter", "test_accuracy=2").stdout == (
         "No runs match: none has test_accuracy=2.\n"
     )
+
+
+def test_a_kind_whose_folder_was_not_read_says_why_it_lists_nothing(
+    example: Path, strataml_exe: list[str], tmp_path: Path
+) -> None:
+    (example / "models").rename(tmp_path / "models-elsewhere")
+    (example / "models").symlink_to(tmp_path / "models-elsewhere")
+    said = cli(strataml_exe, example, "list", "models")
+    assert said.returncode == 0
+    assert said.stdout.startswith("No models in this workspace: models/ is a symlink, not a folder"), said.stdout
+    assert "(TFC0001-E002; see `strataml doctor`)" in said.stdout
+    assert cli(strataml_exe, example, "list", "datasets").stdout.endswith("(see `strataml doctor`)\n")

@@ -97,13 +97,26 @@ def list_command(
         click.echo(json.dumps(found, indent=2, sort_keys=True))
         return 0
     if not found:
-        why = why_none(every, list(filters)) if filters else None
-        click.echo(
-            f"No {what} match" + (f": {shown(why)}." if why else ".") if filters else f"No {what} in this workspace."
-        )
+        if filters:
+            why = why_none(every, list(filters))
+            click.echo(f"No {what} match" + (f": {shown(why)}." if why else "."))
+        else:
+            click.echo(f"No {what} in this workspace{_unread(state, what, found_tables['findings'])}.")
         return 0
     _table(found_tables["gates"], what, found, list(metrics), sort, len(every), found_tables["findings"])
     return 0
+
+
+def _unread(state: State, what: str, counts: dict[str, int]) -> str:
+    """Why a kind's folder held nothing when the doctor says it was not read (a symlink, a file
+    where the folder belongs): ": ..." naming its finding; else nothing."""
+    if not counts.get("errors"):
+        return ""
+    for finding in _graph(state).index.get("findings", []):
+        if finding.get("path") == what:  # (the folder of a kind is named as the kind, in the plural)
+            said = shown(str(finding.get("message", "")))
+            return f": {said} ({finding.get('code')}; see `strataml doctor`)"
+    return ""
 
 
 def _table(
