@@ -77,6 +77,28 @@ def test_the_directory_option_works_after_the_command_too(strataml_exe: list[str
     assert missing.returncode == 3 and "is not a folder" in missing.stderr
 
 
+def test_file_arguments_are_read_from_the_directory_option_as_git_reads_them(
+    strataml_exe: list[str], ws: Path, tmp_path: Path
+) -> None:
+    """`strataml -C DIR` runs as if started in DIR: a relative -o, a data file, a key file or a
+    shard's report is found there (as refs given as paths already were), wherever -C stands."""
+    (tmp_path / "elsewhere").mkdir()
+    for args in (("-C", str(ws), "doctor", "-o", "report.json"), ("doctor", "-o", "report2.json", "-C", str(ws))):
+        done = cli(strataml_exe, *args, "--format", "json", cwd=tmp_path / "elsewhere")
+        assert done.returncode == 0, done.stderr
+    assert json.loads((ws / "report.json").read_text())["summary"]["errors"] == 0
+    assert (ws / "report2.json").is_file() and list((tmp_path / "elsewhere").iterdir()) == []
+    (ws.parent / "more.csv").write_text("a,b\n1,2\n")
+    added = cli(strataml_exe, "-C", str(ws / "datasets"), "dataset", "add", "more", "../../more.csv",
+                "--version", "1", "--license", "CC0-1.0", cwd=tmp_path / "elsewhere")
+    assert added.returncode == 0, added.stderr
+    assert (ws / "datasets/more/1/more.csv").is_file()
+    index = cli(strataml_exe, "-C", str(ws), "index", "-o", "graph.json", cwd=tmp_path / "elsewhere")
+    assert index.returncode == 0 and (ws / "graph.json").is_file(), index.stderr
+    same = cli(strataml_exe, "-C", str(ws), "doctor", "-o", str(tmp_path / "abs.json"), cwd=tmp_path / "elsewhere")
+    assert (tmp_path / "abs.json").is_file(), same.stderr  # an absolute path is as given
+
+
 @pytest.mark.parametrize(
     "args",
     [

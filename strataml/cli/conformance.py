@@ -8,11 +8,12 @@ from pathlib import Path
 
 import click
 
+from strataml.cli.given import Given
 from strataml.controls import shown
 
 
 @click.command(short_help="Hold a checker to the contracts' conformance suite.")
-@click.argument("suite", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("suite", required=False, type=Given(file_okay=False, exists=True, path_type=Path))
 @click.option(
     "--tool",
     metavar="CMD",

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from strataml.cli.given import from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import write_output
 
@@ -19,6 +20,7 @@ from strataml.cli.output import write_output
     "-o",
     "--output",
     metavar="PATH",
+    callback=from_start_option,
     help="Where to write the page: a file, a folder (index.html in it) or '-' for stdout. Default: .strataml/site/index.html in the workspace.",
 )
 @click.option("--open", "open_", is_flag=True, help="Open the page in the default web browser when written.")

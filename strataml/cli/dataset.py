@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import commit_step
 from strataml.datasets import SOURCE_KINDS, NewDataset, add
@@ -19,7 +20,7 @@ def dataset() -> None:
 
 @dataset.command("add")
 @click.argument("name")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=Given(path_type=Path))
 @click.option(
     "--version", "version", required=True, help="The new version, e.g. 1. Existing versions are never replaced."
 )

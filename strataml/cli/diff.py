@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import emit, progress_bar
 from strataml.diff.render import FORMATS
@@ -24,7 +25,7 @@ from strataml.diff.render import FORMATS
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=Given(dir_okay=False, path_type=Path),
     help='Write to FILE (atomically) instead of stdout, e.g. "$GITHUB_STEP_SUMMARY".',
 )
 @click.pass_obj

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import emit, progress_bar
 from strataml.controls import shown
@@ -39,7 +40,7 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=Given(dir_okay=False, path_type=Path),
     help="Write the report to FILE (atomically) instead of stdout.",
 )
 @click.option(
@@ -70,14 +71,14 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option(
     "--baseline",
     metavar="FILE",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=Given(dir_okay=False, path_type=Path),
     help="Report only findings FILE does not hold (written by --write-baseline); the summary says how "
     "many it hid. With --since, a FILE in the repository is read as REF holds it.",
 )
 @click.option(
     "--write-baseline",
     metavar="FILE",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=Given(dir_okay=False, path_type=Path),
     help="Write the findings of this run to FILE, to adopt --strict in a repository with old problems. "
     "When FILE exists it only shrinks: fixed findings drop out, new ones are never added.",
 )

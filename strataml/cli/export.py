@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from strataml.cli.given import from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, format_option, from_here, written
 
@@ -25,7 +26,13 @@ def export() -> None:
 
 @export.command("croissant", short_help="A dataset version as Croissant JSON-LD.")
 @click.argument("ref", shell_complete=complete_refs, callback=from_here)
-@click.option("-o", "--output", metavar="FILE", help="Where to write the JSON-LD ('-' or nothing: stdout).")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    callback=from_start_option,
+    help="Where to write the JSON-LD ('-' or nothing: stdout).",
+)
 @format_option("json: a summary of what was written (needs -o FILE).")
 @click.pass_obj
 def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
@@ -67,7 +74,13 @@ def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
 
 
 @export.command("openlineage", short_help="Every run as OpenLineage RunEvents.")
-@click.option("-o", "--output", metavar="FILE", help="Write the events as JSON lines ('-' or nothing: stdout).")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    callback=from_start_option,
+    help="Write the events as JSON lines ('-' or nothing: stdout).",
+)
 @click.option("--url", metavar="URL", help="Post them to a catalogue instead (URL/api/v1/lineage, e.g. Marquez's).")
 @click.option("--since", metavar="REF", help="Only the runs whose records changed since REF (as doctor --since).")
 @format_option("json: a summary of what was written or sent (needs -o FILE or --url).")
@@ -141,7 +154,13 @@ def _changed_runs(root: Path, graph: object, since: str) -> set[str]:
 
 @export.command("model-card", short_help="A model version as a Hugging Face model card.")
 @click.argument("ref", shell_complete=complete_refs, callback=from_here)
-@click.option("-o", "--output", metavar="FILE", help="Where to write README.md ('-' or nothing: stdout).")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    callback=from_start_option,
+    help="Where to write README.md ('-' or nothing: stdout).",
+)
 @click.option("--license", "license_", metavar="SPDX", help="The model's licence (default: its `license` tag).")
 @format_option("json: a summary of what was written (needs -o FILE).")
 @click.pass_obj

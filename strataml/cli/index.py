@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from strataml.cli.given import from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import write_output
 from strataml.nogc import bulk
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     "-o",
     "--output",
     metavar="FILE",
+    callback=from_start_option,
     help="Where to write the index ('-' for stdout). Default: .strataml/index.json in the workspace.",
 )
 @click.option(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs
 from strataml.controls import shown
@@ -27,7 +28,7 @@ def keys() -> None:
 
 
 @keys.command("add", short_help="Pin the public key in KEYFILE for some scopes.")
-@click.argument("keyfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("keyfile", type=Given(dir_okay=False, path_type=Path))
 @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES), help=SCOPE_HELP)
 @click.option(
     "--replace-scopes",
@@ -142,7 +143,7 @@ def remove_command(state: State, fingerprint: str, fmt: str) -> int:
 )
 @click.option(
     "--gnupghome",
-    type=click.Path(file_okay=False, exists=True),
+    type=Given(file_okay=False, exists=True),
     help="The signer's GnuPG home (default: $GNUPGHOME or ~/.gnupg).",
 )
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
@@ -182,7 +183,7 @@ def sign_command(state: State, target: str, key: str | None, scheme: str, gnupgh
         if gnupghome:
             raise click.UsageError("--gnupghome is for OpenPGP keys; --scheme model-signing takes --key FILE")
         password = os.environ.get("STRATAML_SIGNING_KEY_PASSWORD") or None
-        done = sign_bundle(state.root(), target, Path(key), password, state.start())
+        done = sign_bundle(state.root(), target, state.start() / key, password, state.start())
     else:
         from strataml.sign import sign
 

@@ -159,7 +159,8 @@ def _accept_directory(command: click.Command) -> None:
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Run as if started in DIR (the workspace is the nearest strataml.yaml upward).",
+    help="Run as if started in DIR: the workspace is the nearest strataml.yaml upward, and relative paths "
+    "(-o FILE, data and key files) are read from DIR, as with git -C.",
     metavar="DIR",
 )
 @click.version_option(__version__, "-V", "--version", prog_name="strataml")

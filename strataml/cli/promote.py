@@ -6,6 +6,7 @@ import json
 
 import click
 
+from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, from_here
 from strataml.controls import shown
@@ -28,9 +29,7 @@ from strataml.lifecycle import STATES
     "--sign", "sign", is_flag=True, help="Sign the ledger after the append (required when the policy says so)."
 )
 @click.option("--key", metavar="FPR", help="With --sign: the key to sign with.")
-@click.option(
-    "--gnupghome", type=click.Path(file_okay=False, exists=True), help="With --sign: the signer's GnuPG home."
-)
+@click.option("--gnupghome", type=Given(file_okay=False, exists=True), help="With --sign: the signer's GnuPG home.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def promote(

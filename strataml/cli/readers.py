@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, from_here, plain, wants_color
 from strataml.controls import shown
@@ -467,10 +468,10 @@ def report_experiment(state: State, ref: str, fmt: str) -> int:
 
 
 @report.command("merge", short_help="The reports of doctor --shard K/N as one.")
-@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("reports", nargs=-1, required=True, type=Given(dir_okay=False, exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 2), whatever the shards were run with.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
+@click.option("-o", "--output", type=Given(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
 @click.option(
     "--commit",
     metavar="SHA",

@@ -1,0 +1,36 @@
+"""File and folder arguments, read from the -C folder as `git -C` and `make -C` read them.
+
+`strataml -C DIR` runs as if started in DIR: refs given as paths are taken from there already
+(output.from_here), and so is every file a command reads or writes (`-o report.sarif`,
+`dataset add NAME data.csv`, `keys add key.asc`). Absolute paths and `-` (stdout) are as given.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+
+def from_start(ctx: click.Context | None, value: str) -> str:
+    """`value` joined to the -C folder when one was given and `value` is relative."""
+    if ctx is None or not value or value == "-" or os.path.isabs(value):
+        return value
+    state = ctx.find_root().obj
+    directory = getattr(state, "directory", None)
+    return os.path.join(directory, value) if directory is not None else value
+
+
+def from_start_option(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """from_start() as a click callback, for an option kept as text (-o with '-' or a folder)."""
+    return from_start(ctx, value) if value is not None else None
+
+
+class Given(click.Path):
+    """click.Path, relative to the -C folder (see the module's text)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            value = from_start(ctx, value)
+        return super().convert(value, param, ctx)
