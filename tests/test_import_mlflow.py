@@ -343,3 +343,36 @@ def test_files_past_the_lfs_threshold_are_said_before_they_are_copied(
                            "--runs", made["done"], "--dry-run", "--format", "json", capsys=capsys)
     [row] = json.loads(out)["runs"]
     assert code == 1 and any("1 artifact(s) exceed lfs.threshold_bytes (1,000)" in w for w in row["warnings"]), row
+
+
+def test_a_database_file_given_as_a_path_is_told_how_to_name_it(
+    store: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, made = store
+    path = made["uri"].removeprefix("sqlite:///")
+    code, _o, err = invoke(root, "import", "mlflow", "--tracking-uri", path, "--experiment", "churn", capsys=capsys)
+    assert code == 3 and f"{path} is an SQLite file, not a folder store" in err, err
+    assert f"--tracking-uri sqlite:///{path}" in err
+
+
+def test_a_tracking_server_that_does_not_answer_is_not_waited_on_for_minutes(
+    store: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow retries 7 times with a growing back-off by default (minutes on a closed port); the
+    import asks for 2 retries and 30 s a request, unless the user set MLflow's own variables."""
+    import socket
+
+    root, _made = store
+    for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
+        monkeypatch.setenv(name, "")  # (recorded, so what the import sets is undone after the test)
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")  # the user's choice stays
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        code, _o, err = invoke(root, "import", "mlflow", "--tracking-uri", f"http://127.0.0.1:{port}",
+                               "--experiment", "churn", capsys=capsys)
+    assert code == 3 and "MLflow failed" in err and "Traceback" not in err, err
+    assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "2"
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "30"
+    assert os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] == "0"

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -82,12 +83,23 @@ def client(uri: str) -> Any:
     """An MLflow client for `uri`; the error names the extra when MLflow is not installed."""
     # MLflow draws its own progress bar on every download; the import says what it copies itself.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # A server that does not answer: MLflow's defaults (7 retries with a growing back-off, 120 s
+    # a request) kept the import waiting for minutes before it said so. The user's settings win.
+    for name, value in _PATIENCE.items():
+        os.environ.setdefault(name, value)
     try:
         from mlflow.tracking import MlflowClient
     except ImportError:
         raise StrataError("importing from MLflow needs MLflow, which is not installed", EXTRA) from None
     _exists(uri)
     return _call("opening the store", MlflowClient, tracking_uri=uri)
+
+
+_PATIENCE = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
 
 
 def _mlflow_database(path: str) -> bool:
@@ -128,11 +140,24 @@ def _exists(uri: str) -> None:
     else:
         return  # a tracking server: MLflow says what is wrong with it
     if not ok:
+        if kind == "folder" and _is_sqlite(path):  # (a database file given as a bare path)
+            raise StrataError(
+                f"{shown(path)} is an SQLite file, not a folder store",
+                f"give it as a database URI: --tracking-uri {shlex.quote('sqlite:///' + path)}",
+            )
         raise StrataError(
             f"no MLflow store at {shown(path)} (no such {kind})",
             "give the store that exists, e.g. --tracking-uri sqlite:///mlflow.db; an older MLflow's store: "
             "back it up and run `mlflow db upgrade` on it first",
         )
+
+
+def _is_sqlite(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def plan(
