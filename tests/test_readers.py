@@ -117,7 +117,7 @@ def test_list_filter_sort_limit_json(example: Path, capsys) -> None:
     code, out, _ = cli(example, "list", "models", "--limit", "1", "--sort", "name", "--format", "json", capsys=capsys)
     assert [r["name"] for r in json.loads(out)] == ["breast-cancer-classifier"]
     code, out, _ = cli(example, "list", "runs", "--filter", "status=failed", capsys=capsys)
-    assert code == 0 and "No runs match." in out
+    assert code == 0 and out == "No runs match: none has status=failed (status: succeeded).\n"
     code, _, err = cli(example, "list", "runs", "--sort", "nope", capsys=capsys)
     assert code == 3 and "test_accuracy" in err
     assert err.rstrip().endswith("more)")  # a list cut at 20 names says so (29 keys here)
@@ -133,7 +133,7 @@ def test_a_metric_filter_matches_the_value_the_table_shows(example: Path, capsys
         code, out, _ = cli(example, "list", "runs", "--filter", f"test_roc_auc={wanted}", "--format", "json", capsys=capsys)
         assert code == 0 and [r["metrics"]["test_roc_auc"] for r in json.loads(out)] == [raw], wanted
     code, out, _ = cli(example, "list", "runs", "--filter", "test_roc_auc=1", capsys=capsys)
-    assert "No runs match." in out  # rounding to what was typed would have matched 0.99
+    assert out == "No runs match: none has test_roc_auc=1.\n"  # rounding to what was typed would have matched 0.99
     code, _, err = cli(example, "list", "runs", "--filter", "status", capsys=capsys)
     assert code == 3 and "KEY=VALUE" in err
     code, _, err = cli(example, "list", "things", capsys=capsys)
