@@ -9,7 +9,9 @@ take it, so a path holding one never names a file.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -32,4 +34,18 @@ def unsafe(path: str, *, portable: bool = True) -> str | None:
         return "climbs out with '..'"
     if "" in parts or "." in parts:
         return "has an empty or '.' segment"
+    return None
+
+
+def inside(path: str | Path, root: Path) -> str | None:
+    """`path` (absolute, or from the current folder) relative to the folder `root` if it lies
+    there, by its name or by where its folder really is (an absolute path through a symlinked
+    folder); None when it lies elsewhere. Its last part is never followed. The one placement of
+    a path the user typed: a ref given as a path, a file to sign, a spec to run, an output."""
+    path = os.path.abspath(path)
+    top = os.path.realpath(root)
+    real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+    for base, candidate in ((str(root), path), (top, path), (top, real)):
+        if candidate.startswith(base.rstrip(os.sep) + os.sep):
+            return os.path.relpath(candidate, base)
     return None

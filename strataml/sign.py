@@ -14,6 +14,7 @@ from pathlib import Path
 
 from strataml import atomic, lifecycle, modelsigning, signing, trust
 from strataml.errors import Refusal, StrataError
+from strataml.paths import inside
 from strataml.refs import valid_name
 from strataml.workspace import LEDGER, META, SIGNATURE_SUFFIX, Workspace, load
 
@@ -129,17 +130,17 @@ def _resolve(ws: Workspace, target: str, cwd: Path) -> SignTarget:
                 f"{target}: no ledger at {rel}", "a model's ledger exists once it was promoted (`strataml promote`)"
             )
         return SignTarget(rel, "ledger", target)
-    path = (cwd / target).resolve()
-    if ":" in target and not path.exists():
+    path = os.path.join(cwd, target)
+    if ":" in target and not os.path.lexists(path):
         record = ws.require(
             target, usage="sign a ref (model:NAME@V, dataset:NAME@V, run:ID), ledger:NAME, or a metadata file"
         )
         return _record_target(ws, record.meta)
-    try:
-        rel = path.relative_to(ws.root).as_posix()
-    except ValueError:
-        raise StrataError(f"{target} is outside the workspace {ws.root}", "sign files of this workspace only") from None
-    if rel.endswith(f"/{LEDGER}") and rel.count("/") == 2 and path.is_file():
+    placed = inside(path, ws.root)
+    if placed is None:
+        raise StrataError(f"{target} is outside the workspace {ws.root}", "sign files of this workspace only")
+    rel = Path(placed).as_posix()
+    if rel.endswith(f"/{LEDGER}") and rel.count("/") == 2 and os.path.isfile(path):
         return SignTarget(rel, "ledger", f"ledger:{rel.split('/')[1]}")
     return _record_target(ws, rel)
 

@@ -267,9 +267,9 @@ def _list_shard_files(root: Path, index: int, total: int, fmt: str, stream: Text
 
 
 def _apply_baseline(root: Path, report: Report, path: Path, since: str | None) -> Report:
-    from strataml.cli.output import inside
     from strataml.doctor import baseline
     from strataml.gitfacts import read_in_repository, repository, resolve_commit
+    from strataml.paths import inside
 
     rel = inside(os.path.abspath(path), root)
     top = repository(root)
@@ -295,8 +295,9 @@ def _apply_baseline(root: Path, report: Report, path: Path, since: str | None) -
 
 
 def _write_baseline(root: Path, report: Report, path: Path) -> Report:
-    from strataml.cli.output import inside, write_output
+    from strataml.cli.output import write_output
     from strataml.doctor import baseline
+    from strataml.paths import inside
 
     rel = inside(os.path.abspath(path), root)
     source = rel if rel is not None else str(path)

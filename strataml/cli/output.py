@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from strataml import atomic
+from strataml.paths import inside
 from strataml.rootdir import MANAGED  # the folders records live in
 
 if TYPE_CHECKING:
@@ -251,17 +252,6 @@ def _workspace_of(folder: str) -> str | None:
         if parent == current:
             return None
         current = parent
-
-
-def inside(path: str | Path, root: Path) -> str | None:
-    """`path` relative to the workspace if it lies there, by its name or by where its folder really is."""
-    path = os.path.abspath(path)
-    top = os.path.realpath(root)
-    real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
-    for base, candidate in ((str(root), path), (top, path), (top, real)):
-        if candidate.startswith(base.rstrip(os.sep) + os.sep):
-            return os.path.relpath(candidate, base)
-    return None
 
 
 @contextmanager

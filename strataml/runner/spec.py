@@ -15,6 +15,7 @@ from strataml.canonical import NotCanonical, jcs
 from strataml.controls import refuse
 from strataml.doctor import engine
 from strataml.errors import Refusal, StrataError
+from strataml.paths import inside
 from strataml.records import Record
 from strataml.refs import RefError, parse_ref
 from strataml.runner.plugin import DatasetInput, Plugin, RunSpec, load, require_extra
@@ -40,17 +41,15 @@ def find_experiment(workspace: Workspace, target: str, cwd: Path | None = None) 
     name = target
     candidate = Path(target)
     if target.endswith((".yaml", ".yml")):
-        full = (cwd or Path.cwd()) / candidate if not candidate.is_absolute() else candidate
+        full = (cwd or Path.cwd()) / candidate  # (an absolute target replaces the folder)
         if not full.is_file():
-            full = workspace.root / candidate
+            full = workspace.root / candidate  # a path typed from the workspace's top, from below it
         if not full.is_file():
             raise StrataError(f"no experiment spec at {target}", "specs live in experiments/NAME.yaml")
-        try:
-            rel = full.resolve().relative_to(workspace.root).as_posix()
-        except ValueError:
-            raise StrataError(
-                f"{target} is outside the workspace {workspace.root}", "put the spec in experiments/"
-            ) from None
+        placed = inside(full, workspace.root)
+        if placed is None:
+            raise StrataError(f"{target} is outside the workspace {workspace.root}", "put the spec in experiments/")
+        rel = Path(placed).as_posix()
         if not (rel.startswith("experiments/") and rel.count("/") == 1 and rel.endswith(".yaml")):
             raise StrataError(f"{rel} is not an experiment spec location", "specs live in experiments/NAME.yaml")
         name = rel[len("experiments/") : -len(".yaml")]
