@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import json
 import marshal
+import os
 import sqlite3
 import sys
 import time
 import zlib
 from collections.abc import Callable
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +48,15 @@ Issue = tuple[tuple[Any, ...], str]  # a schema violation: where in the document
 _connected = False
 
 
+_OF_STAT = attrgetter("st_size", "st_mtime_ns", "st_ino", "st_ctime_ns")
+_OF_ENTRY = attrgetter("size", "mtime_ns", "inode", "ctime_ns")
+
+
 def stat_key(st: Any) -> Key:
     """The cache key of a stat result or a workspace Entry."""
-    size = getattr(st, "st_size", None)
-    if size is None:
-        return (st.size, st.mtime_ns, st.inode, st.ctime_ns)
-    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+    # (Asked once per record and per file of a run: a getattr that fails, as an Entry has no
+    # st_size, raised and caught an exception each time.)
+    return _OF_STAT(st) if type(st) is os.stat_result else _OF_ENTRY(st)
 
 
 class Cache:
