@@ -230,6 +230,19 @@ def test_a_filter_that_matches_nothing_says_which_and_what_is_there(example: Pat
     )
 
 
+def test_a_misspelt_filter_or_sort_key_is_told_the_key_it_resembles(example: Path, strataml_exe: list[str]) -> None:
+    for args, word, key, meant in (
+        (("--filter", "stauts=succeeded"), "--filter", "stauts", "status"),
+        (("--sort", "test_acuracy"), "--sort", "test_acuracy", "test_accuracy"),
+    ):
+        said = cli(strataml_exe, example, "list", "runs", *args)
+        assert said.returncode == 3 and "Traceback" not in said.stderr
+        assert f"error: {word}: no field, metric or tag named '{key}'" in said.stderr
+        assert f"hint: did you mean {meant}? known: " in said.stderr
+    far = cli(strataml_exe, example, "list", "runs", "--sort", "zzz")
+    assert far.returncode == 3 and "did you mean" not in far.stderr and "hint: known: created" in far.stderr
+
+
 def test_a_kind_whose_folder_was_not_read_says_why_it_lists_nothing(
     example: Path, strataml_exe: list[str], tmp_path: Path
 ) -> None:

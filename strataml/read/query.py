@@ -311,17 +311,27 @@ def select(
                 f"e.g. {example}status=succeeded or {example}tags.team=vision",
             )
         if found and not _known(found, key):
-            raise StrataError(f"{filter_}: no field, metric or tag named {key!r}", f"known: {_some(known_keys(found))}")
+            raise _unknown_key(filter_, key, found)
         found = [r for r in found if _matches(value(r, key), wanted, key)]
     if sort:
         if found and not _known(found, sort):
-            raise StrataError(f"{sort_}: no field, metric or tag named {sort!r}", f"known: {_some(known_keys(found))}")
+            raise _unknown_key(sort_, sort, found)
         # Each row's value looked up once (10,000 rows: the lookups were most of a sort's cost).
         keyed = [(value(r, sort), r) for r in found]
         present = [(_sortable(v), r) for v, r in keyed if v is not None]
         present.sort(key=_first, reverse=desc)
         found = [r for _, r in present] + [r for v, r in keyed if v is None]
     return found[:limit] if limit is not None else found
+
+
+def _unknown_key(word: str, key: str, found: list[dict[str, Any]]) -> StrataError:
+    """A filter or sort key no row has: "did you mean" the known key spelled most like it."""
+    import difflib
+
+    known = known_keys(found)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}? known: {_some(known)}" if close else f"known: {_some(known)}"
+    return StrataError(f"{word}: no field, metric or tag named {key!r}", hint)
 
 
 def why_none(found: list[dict[str, Any]], filters: list[str]) -> str | None:
