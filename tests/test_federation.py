@@ -226,9 +226,16 @@ def test_usage_errors_say_what_to_do(members: Path, strataml_exe: list[str]) -> 
     assert nowhere.returncode == 3 and "-o" in nowhere.stderr
     empty = cli(strataml_exe, "index", "--federate", "-o", "-", cwd=members)
     assert empty.returncode != 0 and "--federate needs" in empty.stderr
-    inside = cli(strataml_exe, "-C", "a", "index", "--federate", "a", "b", cwd=members)
+    # -C runs as if started there: the members' paths too (as git -C takes every relative path).
+    inside = cli(strataml_exe, "-C", "a", "index", "--federate", ".", "other=../b", cwd=members)
     assert inside.returncode == 0, inside.stderr
-    assert json.loads((members / "a/.strataml/federation.json").read_text("utf-8"))["schema"] == "strataml/federation/v1"
+    written = json.loads((members / "a/.strataml/federation.json").read_text("utf-8"))
+    assert written["schema"] == "strataml/federation/v1"
+    assert {m["status"] for m in written["workspaces"]} == {"fresh"} and "other" in {m["name"] for m in written["workspaces"]}
+    page = cli(strataml_exe, "-C", "a", "dashboard", "--federate", ".", "other=../b", "-o", "fed.html", cwd=members)
+    assert page.returncode == 0 and (members / "a/fed.html").is_file(), page.stderr
+    astray = cli(strataml_exe, "-C", "a", "index", "--federate", "a", "b", "-o", "-", cwd=members)  # a/a, a/b: none
+    assert astray.returncode == 1 and "a/a" in astray.stderr and "a/b" in astray.stderr, astray.stderr
 
 
 def test_a_dataset_its_member_could_not_verify_is_not_joined(members: Path, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from strataml.cli.given import from_start_option
+from strataml.cli.given import from_start_members, from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import write_output
 
@@ -41,7 +41,7 @@ from strataml.cli.output import write_output
     help="Offer each record's exports on its page (model cards, Croissant, OpenLineage), for the formats whose "
     "extra is installed.",
 )
-@click.argument("members", nargs=-1, metavar="[MEMBER]...")
+@click.argument("members", nargs=-1, metavar="[MEMBER]...", callback=from_start_members)
 @click.pass_obj
 def dashboard(
     state: State,

@@ -27,6 +27,24 @@ def from_start_option(ctx: click.Context, _param: click.Parameter, value: str | 
     return from_start(ctx, value) if value is not None else None
 
 
+def from_start_members(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """A federation's MEMBER arguments (PATH or NAME=PATH), each relative path from the -C folder.
+    Made absolute (joined to the current folder, `..` left for the system to follow): what a
+    message or hint names is then a path that reads the same member from anywhere."""
+    directory = getattr(ctx.find_root().obj, "directory", None)
+    if directory is None:
+        return value
+    out = []
+    for text in value:
+        name, sep, path = text.partition("=")
+        named = sep and "/" not in name  # as read.federate.split_member reads it: NAME=PATH
+        where = path if named else text
+        if where and not os.path.isabs(where):
+            where = os.path.join(os.getcwd(), directory, where)
+        out.append(f"{name}={where}" if named else where)
+    return tuple(out)
+
+
 class Given(click.Path):
     """click.Path, relative to the -C folder (see the module's text)."""
 

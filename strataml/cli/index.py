@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from strataml.cli.given import from_start_option
+from strataml.cli.given import from_start_members, from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import write_output
 from strataml.nogc import bulk
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     show_default=True,
     help="json: what was written (path, nodes, edges, whether it was up to date) on stdout.",
 )
-@click.argument("members", nargs=-1, metavar="[MEMBER]...")
+@click.argument("members", nargs=-1, metavar="[MEMBER]...", callback=from_start_members)
 @click.pass_obj
 @bulk
 def index(state: State, output: str | None, timestamp: bool, federate: bool, fmt: str, members: tuple[str, ...]) -> int:

@@ -6,6 +6,7 @@ import re
 
 import click
 
+from strataml.cli.given import from_start_members
 from strataml.cli.main import State
 from strataml.controls import shown
 from strataml.errors import StrataError
@@ -43,7 +44,7 @@ MAX_CONNECTIONS = 256
     is_flag=True,
     help="Serve one federation of the workspaces (folders or index.json files) named after it.",
 )
-@click.argument("members", nargs=-1, metavar="[MEMBER]...")
+@click.argument("members", nargs=-1, metavar="[MEMBER]...", callback=from_start_members)
 @click.pass_obj
 def serve(
     state: State,
