@@ -61,6 +61,15 @@ def init(target: Path, name: str | None = None, ci_shards: int | None = None) ->
             if real.is_dir()
             else "it points to no folder; name a folder, or a path that does not exist yet",
         )
+    # The nearest part of the path that is there: a link to nothing would have its missing
+    # target made (anywhere it points) by the folders created below it, as DIR itself would.
+    there = next((p for p in target.parents if os.path.lexists(p)), None)
+    if there is not None and there.is_symlink() and not there.exists():
+        raise StrataError(
+            f"{shown(str(there))} is a symlink to nothing (to {shown(os.readlink(there))}): "
+            "init does not make the folder it points to",
+            "create that folder first, or name a DIR whose folders exist or are not links",
+        )
     target = target.resolve()
     if (target / CONFIG).exists():
         raise StrataError(

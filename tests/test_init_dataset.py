@@ -337,3 +337,20 @@ def test_init_does_not_write_through_a_symlink_it_is_given(
             assert f"name the folder it points to: `strataml init {elsewhere}`" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == (["elsewhere", "link"] if points_to == "a folder" else ["link"])
     assert points_to == "nothing" or list(elsewhere.iterdir()) == []
+
+
+def test_init_does_not_make_the_folder_a_dangling_link_above_it_points_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`init dang/ws` with `dang -> outside/deep`: mkdir -p would make outside/deep/ws wherever it points."""
+    monkeypatch.chdir(tmp_path)
+    os.symlink(str(tmp_path / "outside" / "deep"), tmp_path / "dang")
+    for given in ("dang/ws", "dang/a/b"):
+        assert run(["init", given]) == 3
+        err = capsys.readouterr().err
+        assert "dang is a symlink to nothing" in err and "init does not make the folder it points to" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dang"]
+    (tmp_path / "real").mkdir()
+    os.symlink("real", tmp_path / "ok")  # a link to a folder above DIR is the user's path: followed
+    assert run(["init", "ok/ws"]) == 0
+    assert (tmp_path / "real/ws/strataml.yaml").is_file()
