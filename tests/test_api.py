@@ -641,6 +641,7 @@ def test_bound_to_every_interface_it_answers_its_addresses_and_names(
         ("https://ui.example/", "is not an origin"),
         ("ui.example", "is not an origin"),
         ("https://ui.example/app", "is not an origin"),
+        ("https://ui.example:99999", "port 99999 is past 65535"),
     ],
 )
 def test_cors_takes_origins_only(strataml_exe: list[str], example: Path, origin: str, said: str) -> None:
@@ -651,6 +652,28 @@ def test_cors_takes_origins_only(strataml_exe: list[str], example: Path, origin:
         timeout=60,
     )
     assert proc.returncode == 3 and said in proc.stderr and "Serving" not in proc.stdout, proc.stderr
+
+
+def test_an_origin_with_its_default_port_is_the_one_browsers_send() -> None:
+    from strataml.cli.serve import _origin
+
+    assert _origin("https://UI.example:443") == "https://ui.example"  # browsers omit a default port
+    assert _origin("http://ui.example:80") == "http://ui.example"
+    assert _origin("http://ui.example:443") == "http://ui.example:443"
+    assert _origin("https://[::1]:443") == "https://[::1]" and _origin("http://localhost:3000") == "http://localhost:3000"
+
+
+@pytest.mark.parametrize("host", ["", " "])
+def test_an_empty_host_is_refused(strataml_exe: list[str], example: Path, host: str) -> None:
+    """An empty address binds every interface while no Host header is one it answers."""
+    proc = subprocess.run(
+        [*strataml_exe, "-C", str(example), "serve", "--port", "0", "--host", host],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3 and "'--host': is empty" in proc.stderr and "Serving" not in proc.stdout, proc.stderr
+
 
 # ---------------------------------------------------------------------------------------------
 # 4. ETag, 304, and a change seen on the next request

@@ -15,7 +15,13 @@ MAX_CONNECTIONS = 256
 
 
 @click.command(short_help="Serve the dashboard and a read-only API, live.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="The address to bind (loopback unless you say).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _host(value),
+    help="The address to bind (loopback unless you say).",
+)
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--open", "open_", is_flag=True, help="Open the dashboard in the default web browser.")
 @click.option(
@@ -171,6 +177,17 @@ _ORIGIN = re.compile(
 )
 
 
+def _host(value: str) -> str:
+    """--host as given, or a usage error for an empty one (the system would bind every interface
+    while the Host check answered no name at all)."""
+    if not value.strip():
+        raise click.BadParameter(
+            "is empty; give an address of this machine: 127.0.0.1 (the default), ::1, or 0.0.0.0 for every interface",
+            param_hint="'--host'",
+        )
+    return value
+
+
 def _origin(value: str) -> str:
     """An --cors ORIGIN as browsers send it in their Origin header, or a usage error saying why not."""
     if value.strip() in ("*", "null"):
@@ -185,4 +202,11 @@ def _origin(value: str) -> str:
             "e.g. https://ui.example.org or http://localhost:3000",
             param_hint="'--cors'",
         )
+    scheme, _, rest = value.lower().partition("://")
+    host, colon, port = rest.rpartition(":") if not rest.endswith("]") else (rest, "", "")
+    if colon and "]" not in port:
+        if int(port) > 65535:
+            raise click.BadParameter(f"{shown(value)!r}: port {port} is past 65535", param_hint="'--cors'")
+        if int(port) == {"https": 443, "http": 80}[scheme]:
+            return f"{scheme}://{host}"  # (browsers send a default port as no port)
     return value.lower()
