@@ -65,6 +65,11 @@ def _parts(rel: str | PurePosixPath, action: str = "write") -> list[str]:
     return text.split("/")
 
 
+# The errors of a disk (or quota) with no room left: whatever file the failing call named, the one
+# being written is where there is none.
+FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
 def _named(exc: OSError, rel: str) -> OSError:
     """`exc` again, naming `rel` (the path from the tree's top) instead of the last part the
     call was given: "cannot access index.walk" did not say where."""
@@ -174,7 +179,8 @@ def write_bytes(root: Path, rel: str | PurePosixPath, data: bytes) -> None:
                 os.unlink(tmp, dir_fd=fd)
             except FileNotFoundError:
                 pass
-            if isinstance(exc, OSError) and exc.filename == tmp:
+            # (A write or fsync that fails, a full disk, names no file at all.)
+            if isinstance(exc, OSError) and exc.filename in (tmp, None):
                 raise OSError(exc.errno, exc.strerror, str(rel)) from None
             raise
         _fsync(fd)
@@ -332,11 +338,15 @@ def create(root: Path, rel: str | PurePosixPath) -> Iterator[BinaryIO]:
                 yield fh
                 fh.flush()
                 os.fsync(fh.fileno())
-        except BaseException:
+        except BaseException as exc:
             try:
                 os.unlink(name, dir_fd=fd)
             except FileNotFoundError:
                 pass
+            if isinstance(exc, OSError) and exc.errno in FULL:
+                # The disk this file is on is full, whichever file the failing call named (a copy
+                # names its source): the path named is the one written.
+                raise OSError(exc.errno, exc.strerror, str(rel)) from None
             raise
 
 

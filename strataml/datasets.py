@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strataml.atomic import publish_dir, staging_dir, write_yaml
+from strataml.atomic import FULL, publish_dir, staging_dir, write_yaml
 from strataml.errors import RecordExists, StrataError
 from strataml.hashing import dataset_digest, sha256_file
 from strataml.refs import fold, valid_name, valid_version
@@ -116,7 +116,12 @@ def _build(staging: Path, spec: NewDataset, sources: list[Path]) -> dict[str, An
     tables = []
     for src in sources:
         dest = staging / src.name
-        shutil.copyfile(src, dest)
+        try:
+            shutil.copyfile(src, dest)
+        except OSError as exc:
+            if exc.errno in FULL:  # (the copy names its source, on a disk that may have room)
+                raise OSError(exc.errno, exc.strerror, str(dest)) from None
+            raise
         sha, size = sha256_file(dest)  # hash what is stored, not what was read
         entry: dict[str, Any] = {"path": src.name, "sha256": sha, "size": size}
         if src.suffix.lower() == ".csv":

@@ -533,3 +533,42 @@ def test_a_ledger_that_is_no_file_gets_one_code_and_a_hint_that_works(
     assert "`git checkout HEAD -- models/sales-model/lifecycle.jsonl` in the workspace's folder" in out
     code, _out, err = invoke(ws, "promote", "model:sales-model@1", "--to", "candidate", "--reason", "r", capsys=capsys)
     assert code == 2 and "has a problem (TFC0001-E002)" in err and "git checkout HEAD -- " in err, err
+
+
+def test_a_full_disk_names_the_file_being_written(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A write that fails for want of room names no file (index: "cannot access: No space left"),
+    and a copy names its source (dataset add named the CSV it read, on a disk with room): the error
+    names the file being written, with the full-disk hint; no temp file or staging folder stays."""
+    import errno
+
+    from strataml import atomic, datasets
+
+    real_write = os.write
+
+    def full(fd: int, data: bytes) -> int:
+        if len(data) > 1000:  # (the index's text; the small writes of a run go through)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(atomic.os, "write", full)
+    assert run(["-C", str(ws), "index"]) == 3
+    err = capsys.readouterr().err
+    assert "cannot access .strataml/index.json: No space left on device" in err, err
+    assert "hint: the disk is full" in err
+    assert not [p for p in (ws / ".strataml").iterdir() if p.name.endswith(".tmp")]
+    monkeypatch.undo()
+
+    source = tmp_path / "big.csv"
+    source.write_text("a,b\n1,2\n")
+
+    def no_room(src: object, dest: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(src))
+
+    monkeypatch.setattr(datasets.shutil, "copyfile", no_room)
+    before = sorted(p.name for p in (ws / "datasets").iterdir())
+    assert run(["-C", str(ws), "dataset", "add", "big", str(source), "--version", "1", "--license", "MIT"]) == 3
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and str(source) not in err and "big.csv" in err, err
+    assert sorted(p.name for p in (ws / "datasets").iterdir()) == before
