@@ -314,7 +314,13 @@ class _Reader:
                 None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "fix the file's permissions"),)
             )
         if not stat.S_ISREG(st.st_mode):
-            return _config_refused("a symlink" if stat.S_ISLNK(st.st_mode) else "not a regular file")
+            return _config_refused(
+                "a symlink"
+                if stat.S_ISLNK(st.st_mode)
+                else "a folder"
+                if stat.S_ISDIR(st.st_mode)
+                else "a FIFO, socket or device"
+            )
         key = None
         if self.cache is not None:
             from strataml.cache import stat_key
@@ -392,14 +398,18 @@ class _Reader:
 
 
 def _config_refused(what: str) -> Loaded:
+    link = "symlink" in what
     return Loaded(
         None,
         (
             LoadProblem(
                 CONFIG_INVALID,
                 f"strataml.yaml is {what}: it was not read, so it sets no policy "
-                "(a repository's configuration is a regular file in it, never a link to one elsewhere)",
-                "replace it with the file itself (`git rm` the link and commit a regular strataml.yaml)",
+                "(a repository's configuration is a regular file in it"
+                + (", never a link to one elsewhere)" if link else ")"),
+                "replace it with the file itself (`git rm` the link and commit a regular strataml.yaml)"
+                if link
+                else "remove it, then restore the file (from the workspace's folder: `rm -r strataml.yaml && git checkout HEAD -- strataml.yaml`)",
             ),
         ),
     )

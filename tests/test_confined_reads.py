@@ -252,7 +252,7 @@ def test_the_config_is_found_and_refused_when_it_is_a_fifo(ws: Path, capsys: pyt
     (ws / "strataml.yaml").unlink()
     os.mkfifo(ws / "strataml.yaml")  # would block a plain open(): never opened
     code, out, _err = invoke(ws, "doctor", capsys=capsys)
-    assert code == 2 and "TFC0001-E001" in out and "not a regular file" in out, out
+    assert code == 2 and "TFC0001-E001" in out and "is a FIFO, socket or device" in out, out
 
 
 def test_a_symlinked_config_sets_no_policy(ws: Path, tmp_path: Path) -> None:
@@ -297,3 +297,18 @@ def test_promote_and_sign_refuse_when_the_config_has_errors(ws: Path, tmp_path: 
     line = one_line_error(code, err, expected=2)
     assert "strataml.yaml has errors" in line and "strataml doctor" in line, line
     assert not (ws / LEDGER).exists() and not (ws / "models/sales-model/1/model.yaml.asc").exists()
+
+
+@pytest.mark.parametrize("what", ["a folder", "a FIFO, socket or device"])
+def test_a_config_that_is_no_file_is_named_for_what_it_is(
+    ws: Path, what: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (ws / "strataml.yaml").unlink()
+    if what == "a folder":
+        (ws / "strataml.yaml").mkdir()
+    else:
+        os.mkfifo(ws / "strataml.yaml")
+    code, out, err = invoke(ws, "doctor", capsys=capsys)
+    assert code == 2 and "Traceback" not in err
+    assert f"strataml.yaml is {what}: it was not read, so it sets no policy" in out, out
+    assert "link" not in out and "rm -r strataml.yaml && git checkout HEAD -- strataml.yaml" in out, out
