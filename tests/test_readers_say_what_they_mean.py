@@ -253,3 +253,13 @@ def test_a_kind_whose_folder_was_not_read_says_why_it_lists_nothing(
     assert said.stdout.startswith("No models in this workspace: models/ is a symlink, not a folder"), said.stdout
     assert "(TFC0001-E002; see `strataml doctor`)" in said.stdout
     assert cli(strataml_exe, example, "list", "datasets").stdout.endswith("(see `strataml doctor`)\n")
+
+
+def test_a_short_bare_run_prefix_says_why_it_is_not_taken(example: Path, strataml_exe: list[str]) -> None:
+    said = cli(strataml_exe, example, "show", "2026")
+    assert said.returncode == 3 and "Traceback" not in said.stderr
+    assert "a bare run id prefix takes at least 8 characters, and 4 runs start with 2026" in said.stderr, said.stderr
+    assert "or say run:2026" in said.stderr
+    assert cli(strataml_exe, example, "show", "20261122T200038").returncode == 0
+    nothing = cli(strataml_exe, example, "show", "9")  # no run starts so: the usual answer
+    assert nothing.returncode == 3 and "bare run id prefix" not in nothing.stderr

@@ -11,7 +11,7 @@ from typing import Any
 from strataml.errors import StrataError
 from strataml.numbers import number
 from strataml.once import once
-from strataml.refs import AmbiguousRef, closest, expand
+from strataml.refs import MIN_PREFIX, AmbiguousRef, closest, expand
 from strataml.times import parse_time
 
 _NOT_FIELDS = ("metrics", "tags", "signers", "workspaces")  # a row's maps and lists: not fields of their own
@@ -99,6 +99,14 @@ class Graph:
                 raise StrataError(f"{text} is in several workspaces: {', '.join(found[:5])}", "name the workspace")
             if found:
                 return self.nodes[found[0]]
+        if text and ":" not in text and len(text) < MIN_PREFIX:
+            starts = sum(1 for n in self.nodes if n.startswith(f"run:{text}"))
+            if starts:  # (too short to be taken as a run id prefix: one mistyped digit names another run)
+                raise StrataError(
+                    f"no record {text} in this workspace: a bare run id prefix takes at least {MIN_PREFIX} "
+                    f"characters, and {starts} run{'s' if starts > 1 else ''} start{'' if starts > 1 else 's'} with {text}",
+                    f"give more of the id (e.g. the date, {MIN_PREFIX} digits), or say run:{text}",
+                )
         raise UnknownRecord(text, closest(text, list(self.nodes)))
 
     def lineage(self, start: str, direction: str, depth: int | None = None) -> list[Step]:
