@@ -307,6 +307,15 @@ def test_a_query_parameter_the_route_does_not_take_is_refused(server: Server, ta
     assert server.get("/?from=bookmark").status == 200  # the page is not the API: its query is the browser's
 
 
+def test_a_parameter_that_takes_one_value_is_refused_given_twice(server: Server) -> None:
+    """limit=1&limit=3 answered 3 rows: one value kept, the other dropped without a word."""
+    for target in ("runs?limit=1&limit=3", "runs?sort=created&sort=name", "findings?severity=error&severity=info"):
+        body = assert_problem(server.get(f"{API}/{target}"), 400)
+        assert body["code"] == "repeated-parameter" and body["hint"] == "give it once", body
+    both = server.ok_json(f"{API}/runs?filter=status%3Dsucceeded&filter=experiment%3Diris-logreg")
+    assert [r["experiment"] for r in both["rows"]] == ["iris-logreg"]  # filter is repeatable: all must hold
+
+
 def test_a_cursor_belongs_to_its_query(server: Server) -> None:
     first = server.ok_json(f"{API}/runs?limit=1")
     assert first["next"]

@@ -561,7 +561,7 @@ def _host_of(header: str) -> str:
     return host if host and port.isdigit() else header
 
 
-_PARAMETERS: dict[int, frozenset[str]] = {}
+_PARAMETERS: dict[int, tuple[frozenset[str], frozenset[str]]] = {}  # route: (the names it takes, those once only)
 
 
 def _known_parameters(request: Request) -> None:
@@ -570,9 +570,18 @@ def _known_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if route is None or not request.url.path.startswith(API):
         return
-    known = _PARAMETERS.get(id(route))
-    if known is None:
-        known = _PARAMETERS[id(route)] = frozenset(_query_names(route.dependant))
+    taken = _PARAMETERS.get(id(route))
+    if taken is None:
+        params = list(_query_params(route.dependant))
+        taken = _PARAMETERS[id(route)] = (
+            frozenset(p.alias for p in params),
+            frozenset(p.alias for p in params if not _repeatable(p.field_info.annotation)),
+        )
+    known, single = taken
+    twice = sorted(k for k in single if len(request.query_params.getlist(k)) > 1)
+    if twice:
+        # (One value was kept and the others dropped without a word: limit=1&limit=3 gave 3 rows.)
+        raise Problem(400, "repeated-parameter", f"query parameter {twice[0]!r} given more than once", "give it once")
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         import difflib
@@ -593,10 +602,24 @@ def _known_parameters(request: Request) -> None:
         raise Problem(400, "unknown-parameter", f"unknown query parameter {shown(name)!r}", hint)
 
 
-def _query_names(dependant: Any) -> Iterator[str]:
-    yield from (p.alias for p in dependant.query_params)
+def _query_params(dependant: Any) -> Iterator[Any]:
+    yield from dependant.query_params
     for sub in dependant.dependencies:
-        yield from _query_names(sub)
+        yield from _query_params(sub)
+
+
+def _repeatable(annotation: Any) -> bool:
+    """Whether a parameter of this type takes several values (filter=a&filter=b): a list, or an
+    optional one."""
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_repeatable(a) for a in typing.get_args(annotation))
+    return False
 
 
 def _is_address(host: str) -> bool:
