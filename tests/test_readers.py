@@ -225,6 +225,18 @@ def test_a_shown_whole_number_is_not_a_rounded_match() -> None:
     assert _matches(0.994444, "0.9944") and _matches(1.0, "1") and _matches(0.0, "0")
 
 
+def test_a_number_written_with_the_shown_digits_or_more_matches_its_rounding() -> None:
+    """0.913043 shows as 0.913: `=0.9130` and `=0.91304` name it too (they matched nothing while
+    `=0.913` did); `=0.91`, fewer digits than shown, does not, nor does a different number."""
+    from strataml.read.query import _matches
+
+    for typed in ("0.913", "0.9130", "0.91304", "0.913043", "+0.91304"):
+        assert _matches(0.913043, typed), typed
+    for typed in ("0.91", "0.9131", "0.91305", "-0.91304", "1"):
+        assert not _matches(0.913043, typed), typed
+    assert not _matches(0.99996, "1.0000")  # (shown as 1: no digits to round to)
+
+
 def test_a_ref_given_as_a_path_is_taken_from_where_the_user_stands(ws: Path, capsys, monkeypatch) -> None:
     """As a shell completes it: `show ../models/x/1` from runs/, `show .` in a record folder, and a
     path from the -C folder; a path typed from the root still works from anywhere below it."""

@@ -394,9 +394,18 @@ def _matches(actual: Any, wanted: str, key: str = "") -> bool:
     if isinstance(actual, (int, float)):
         # The value as the table shows it matches too: a metric of 0.994444 shows as 0.9944
         # (only a shown fraction: 0.99996 shows as 1, and `=1` means 1).
+        # Written with at least the shown digits (0.9130, 0.91304 for 0.913043), it matches the
+        # value rounded to as many; with fewer (0.91) only an exact value does.
         shown = number(actual)
-        if "." in shown and wanted.strip() == shown:
+        typed = wanted.strip()
+        if "." in shown and typed == shown:
             return True
+        whole, dot, digits = typed.lstrip("+-").partition(".")
+        if dot and "." in shown and whole.isdigit() and digits.isdigit() and len(digits) >= len(shown.split(".")[1]):
+            try:
+                return round(float(actual), len(digits)) == round(float(typed), len(digits))
+            except (ValueError, OverflowError):
+                return False
         try:
             return float(wanted) == float(actual)
         except (ValueError, OverflowError):
