@@ -307,6 +307,11 @@ def test_a_query_parameter_the_route_does_not_take_is_refused(server: Server, ta
     assert server.get("/?from=bookmark").status == 200  # the page is not the API: its query is the browser's
 
 
+def test_a_control_character_in_a_parameter_name_is_escaped_once(server: Server) -> None:
+    body = assert_problem(server.get(f"{API}/runs?%00=1"), 400)
+    assert body["message"] == "unknown query parameter '\\x00'", body  # the text holds one backslash
+
+
 def test_a_parameter_that_takes_one_value_is_refused_given_twice(server: Server) -> None:
     """limit=1&limit=3 answered 3 rows: one value kept, the other dropped without a word."""
     for target in ("runs?limit=1&limit=3", "runs?sort=created&sort=name", "findings?severity=error&severity=info"):

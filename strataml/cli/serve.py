@@ -198,7 +198,7 @@ def _origin(value: str) -> str:
         )
     if not _ORIGIN.fullmatch(value):
         raise click.BadParameter(
-            f"{shown(value)!r} is not an origin: scheme://host[:port], no path and no trailing slash, "
+            f"'{shown(value)}' is not an origin: scheme://host[:port], no path and no trailing slash, "
             "e.g. https://ui.example.org or http://localhost:3000",
             param_hint="'--cors'",
         )
@@ -206,7 +206,7 @@ def _origin(value: str) -> str:
     host, colon, port = rest.rpartition(":") if not rest.endswith("]") else (rest, "", "")
     if colon and "]" not in port:
         if int(port) > 65535:
-            raise click.BadParameter(f"{shown(value)!r}: port {port} is past 65535", param_hint="'--cors'")
+            raise click.BadParameter(f"'{shown(value)}': port {port} is past 65535", param_hint="'--cors'")
         if int(port) == {"https": 443, "http": 80}[scheme]:
             return f"{scheme}://{host}"  # (browsers send a default port as no port)
     return value.lower()

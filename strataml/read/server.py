@@ -599,7 +599,7 @@ def _known_parameters(request: Request) -> None:
             if known
             else "this takes no parameters"
         )
-        raise Problem(400, "unknown-parameter", f"unknown query parameter {shown(name)!r}", hint)
+        raise Problem(400, "unknown-parameter", f"unknown query parameter '{shown(name)}'", hint)
 
 
 def _query_params(dependant: Any) -> Iterator[Any]:

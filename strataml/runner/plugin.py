@@ -182,7 +182,7 @@ def declared_metrics(key: str) -> Declared:
     if key in BUILTIN_METRICS:
         module_name, _, attr = BUILTIN_METRICS[key].partition(":")
         return Declared(key, frozenset(getattr(importlib.import_module(module_name), attr)))
-    unknown = f"plugin {shown(key[:100])!r}"
+    unknown = f"plugin '{shown(key[:100])}'"
     target = discover().get(key)
     if target is None:
         return Declared(key, None, f"{unknown} is not installed where the doctor runs", builtin=False)
