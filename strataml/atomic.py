@@ -105,6 +105,12 @@ def folder(
                 except FileExistsError:
                     pass  # made meanwhile: the open says what it is
                 except OSError as exc:
+                    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                        # What refuses is the folder it would be made in (the workspace's top
+                        # for the first part): the one the user can look at and change.
+                        where = "/".join(parts[:i]) or "the folder above it"
+                        made = "/".join(parts[: i + 1])
+                        raise OSError(exc.errno, f"{exc.strerror} (making a folder in {where})", made) from None
                     raise _named(exc, "/".join(parts[: i + 1])) from None
                 child = _open_dir(name, fd, shown, parts[: i + 1], action)
             os.close(fd)

@@ -511,6 +511,8 @@ def test_a_read_only_workspace_is_named_whole_with_what_still_works(
     assert run(["-C", str(ws), *command]) == 3
     err = capsys.readouterr().err
     assert f"cannot access {where}" in err, err
+    if call == "mkdir":  # the folder that refuses is the one it would be made in: that one is named
+        assert f"(making a folder in {where.rsplit('/', 1)[0]})" in err, err
     assert "hint: nothing can be written there: commands that only read" in err
 
 
