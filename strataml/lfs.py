@@ -65,10 +65,11 @@ class MalformedPointer(ValueError):
 
 def threshold(config: object) -> int | None:
     """`lfs.threshold_bytes` of a workspace config (strataml.yaml's data): files above it belong
-    in Git LFS; None when it is not set (or not a number: the schema's finding)."""
+    in Git LFS; None when it is not set (or not a size, a negative number included: the schema's
+    finding, not a threshold that would flag every file)."""
     section = config.get("lfs") if isinstance(config, dict) else None
     value = section.get("threshold_bytes") if isinstance(section, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def looks_like_pointer(head: bytes) -> bool:

@@ -160,6 +160,14 @@ def test_the_command_line_may_still_ignore_a_config_finding(ws: Path, strataml_e
     assert cli(strataml_exe, "-C", str(ws), "doctor", "--strict", "--ignore", "TFC0001-E001").returncode == 0
 
 
+def test_a_negative_lfs_threshold_is_the_schemas_finding_not_a_threshold() -> None:
+    """-1 flagged every recorded file as belonging in LFS beside the schema's own error."""
+    from strataml import lfs
+
+    assert lfs.threshold({"lfs": {"threshold_bytes": -1}}) is None
+    assert lfs.threshold({"lfs": {"threshold_bytes": 0}}) == 0 and lfs.threshold({"lfs": {"threshold_bytes": True}}) is None
+
+
 def test_an_unquoted_off_is_explained(ws: Path, strataml_exe: list[str]) -> None:
     edit_yaml(ws / "strataml.yaml", lambda d: d["doctor"].update(severity={"TFC0006-W001": False}))
     proc = cli(strataml_exe, "-C", str(ws), "doctor")
