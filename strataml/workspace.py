@@ -314,18 +314,11 @@ class _Reader:
                 None, (LoadProblem(SYNTAX, f"cannot read file: {exc.strerror}", "fix the file's permissions"),)
             )
         if not stat.S_ISREG(st.st_mode):
-            return _config_refused(
-                "a symlink"
-                if stat.S_ISLNK(st.st_mode)
-                else "a folder"
-                if stat.S_ISDIR(st.st_mode)
-                else "a FIFO, socket or device"
-            )
+            kind = "symlink" if stat.S_ISLNK(st.st_mode) else "dir" if stat.S_ISDIR(st.st_mode) else "special"
+            return _config_refused(standing(kind))
         key = None
         if self.cache is not None:
-            from strataml.cache import stat_key
-
-            key = stat_key(st)
+            key = self.stat_key(st)
             cached = self.cache.loaded(CONFIG, key, path)
             if cached is not None:
                 return cached
@@ -395,6 +388,14 @@ class _Reader:
         # Line numbers are read again only for files that get a finding: a line map for
         # every record costs more memory than the records themselves, and time to make.
         return load_file(path, lines=False, regular=entry is not None and entry.kind == "file")
+
+
+_STANDING = {"dir": "a folder", "special": "a FIFO, socket or device", "symlink": "a symlink"}
+
+
+def standing(kind: str) -> str:
+    """What stands where a file was expected, by its walk kind (Entry.kind), as messages name it."""
+    return _STANDING.get(kind, f"a {kind}")
 
 
 def _config_refused(what: str) -> Loaded:
@@ -862,7 +863,7 @@ def _versioned(
         if entry.kind == "file":
             ledgers.append(rel)
         else:
-            what = {"dir": "a folder", "special": "a FIFO, socket or device"}.get(entry.kind, f"a {entry.kind}")
+            what = standing(entry.kind)
             strays.append(
                 Stray(rel, f"the lifecycle ledger is {what}, not a file; it was not read", restore_ledger(rel))
             )

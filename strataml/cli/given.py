@@ -32,16 +32,16 @@ def from_start_members(ctx: click.Context, _param: click.Parameter, value: tuple
     Made absolute (joined to the current folder, `..` left for the system to follow): what a
     message or hint names is then a path that reads the same member from anywhere."""
     directory = getattr(ctx.find_root().obj, "directory", None)
-    if directory is None:
+    if directory is None or not value:
         return value
+    from strataml.read.federate import split_member
+
     out = []
     for text in value:
-        name, sep, path = text.partition("=")
-        named = sep and "/" not in name  # as read.federate.split_member reads it: NAME=PATH
-        where = path if named else text
-        if where and not os.path.isabs(where):
-            where = os.path.join(os.getcwd(), directory, where)
-        out.append(f"{name}={where}" if named else where)
+        name, path = split_member(text)  # (a NAME that is no name is refused here, as typed)
+        if path and not os.path.isabs(path):
+            path = os.path.join(os.getcwd(), directory, path)
+        out.append(f"{name}={path}" if name is not None else path)
     return tuple(out)
 
 
