@@ -114,6 +114,6 @@ def rule(code: str) -> Rule:
 
 
 def closest_codes(code: str, limit: int = 3) -> list[str]:
-    import difflib
+    from strataml.spelling import nearest
 
-    return difflib.get_close_matches(code.upper(), list(registry()), n=limit, cutoff=0.5)
+    return nearest(code, registry(), n=limit, cutoff=0.5)

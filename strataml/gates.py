@@ -75,10 +75,9 @@ class Unwritten:
 def unwritten(expressions: list[object], declared: frozenset[str]) -> list[Unwritten]:
     """The gates among `expressions` whose metric is not in `declared`; malformed ones are the
     schema's to report and are skipped."""
-    from difflib import get_close_matches
+    from strataml.spelling import nearest
 
     known = sorted(declared)
-    folded = {name.lower(): name for name in known}
     out = []
     for index, expression in enumerate(expressions):
         if not isinstance(expression, str):
@@ -89,12 +88,7 @@ def unwritten(expressions: list[object], declared: frozenset[str]) -> list[Unwri
             continue
         if metric in declared:
             continue
-        lower = metric.lower()
-        # A shortened or mis-cased name (test_f1 for test_f1_macro) is the common slip: those first.
-        close = [folded[n] for n in folded if n.startswith(lower)][:3] or [
-            folded[n] for n in get_close_matches(lower, list(folded), n=3, cutoff=0.6)
-        ]
-        out.append(Unwritten(index, expression, metric, tuple(close)))
+        out.append(Unwritten(index, expression, metric, tuple(nearest(metric, known, n=3))))
     return out
 
 

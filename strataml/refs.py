@@ -97,9 +97,9 @@ def parse_ref(text: str) -> Ref:
 def closest(text: str, candidates: list[str], n: int = 3) -> list[str]:
     """The refs among `candidates` closest to `text`, for "did you mean" hints: by spelling, or,
     for a mistyped kind or version, by the name alone."""
-    import difflib
+    from strataml.spelling import nearest
 
-    close = difflib.get_close_matches(text, candidates, n=n, cutoff=0.6)
+    close = nearest(text, candidates, n=n)
     if not close:
         name = text.split(":", 1)[-1].split("@", 1)[0]
         close = sorted(c for c in candidates if name and c.split(":", 1)[-1].split("@", 1)[0] == name)[:n]

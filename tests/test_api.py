@@ -294,7 +294,7 @@ def test_lists_are_what_list_prints_and_cursors_walk_them_in_order(server: Serve
         ("runs?limit=1&next={next}", "pass the `next` of the previous page as `cursor`"),
         ("runs?limt=1", "did you mean limit?"),
         ("findings?sevrity=error", "did you mean severity?"),
-        ("lineage/model:iris-classifier@1?dir=up", "this takes depth, direction"),
+        ("lineage/model:iris-classifier@1?dir=up", "did you mean direction?"),
         ("workspace?verbose=1", "this takes no parameters"),
     ],
 )

@@ -100,9 +100,9 @@ class LazyGroup(click.Group):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
         if name and not name.startswith("-") and name not in self.COMMANDS and not ctx.resilient_parsing:
-            from difflib import get_close_matches
+            from strataml.spelling import nearest
 
-            close = get_close_matches(name, self.COMMANDS, n=3, cutoff=0.6)
+            close = nearest(name, self.COMMANDS, n=3)
             also = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             ctx.fail(f"No such command {name!r}.{also}")
         return super().resolve_command(ctx, args)

@@ -272,9 +272,9 @@ def check_metrics(found: list[dict[str, Any]], names: list[str]) -> None:
     known = {m for r in found for m in r.get("metrics", {})}
     for name in names:
         if found and name not in known:
-            from difflib import get_close_matches
+            from strataml.spelling import nearest
 
-            close = get_close_matches(name, sorted(known), n=3)
+            close = nearest(name, sorted(known), n=3)
             raise StrataError(
                 f"--metric: no row has a metric named {name!r}",
                 f"did you mean {', '.join(close)}?" if close else f"metrics: {_some(sorted(known))}",
@@ -334,10 +334,10 @@ def select(
 
 def _unknown_key(word: str, key: str, found: list[dict[str, Any]]) -> StrataError:
     """A filter or sort key no row has: "did you mean" the known key spelled most like it."""
-    import difflib
+    from strataml.spelling import nearest
 
     known = known_keys(found)
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    close = nearest(key, known)
     hint = f"did you mean {close[0]}? known: {_some(known)}" if close else f"known: {_some(known)}"
     return StrataError(f"{word}: no field, metric or tag named {key!r}", hint)
 
@@ -358,10 +358,9 @@ def why_none(found: list[dict[str, Any]], filters: list[str]) -> str | None:
         said = f"none has {item}"
         if not values or len(values) > 12:
             return said
-        from difflib import get_close_matches
+        from strataml.spelling import nearest
 
-        starting = [v for v in sorted(values) if v.lower().startswith(wanted.lower())]
-        close = starting[:1] if len(starting) == 1 else get_close_matches(wanted, sorted(values), n=1)
+        close = nearest(wanted, sorted(values))
         return said + (f"; did you mean {key}={close[0]}?" if close else "") + f" ({key}: {', '.join(sorted(values))})"
     return None
 

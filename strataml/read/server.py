@@ -584,12 +584,11 @@ def _known_parameters(request: Request) -> None:
         raise Problem(400, "repeated-parameter", f"query parameter {twice[0]!r} given more than once", "give it once")
     unknown = sorted(set(request.query_params) - known)
     if unknown:
-        import difflib
-
         from strataml.controls import shown
+        from strataml.spelling import nearest
 
         name = unknown[0]
-        close = difflib.get_close_matches(name, sorted(known), n=1)
+        close = nearest(name, sorted(known))
         hint = (
             "pass the `next` of the previous page as `cursor`"
             if name == "next" and "cursor" in known

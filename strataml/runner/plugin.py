@@ -125,12 +125,12 @@ def discover() -> dict[str, str]:
 def installed(key: str, fix: str) -> str:
     """The target ("module:attr") of plugin `key`; a StrataError naming the installed plugins (and
     the one spelled most like it) when none is installed by that name, `fix` saying what to do."""
-    import difflib
+    from strataml.spelling import nearest
 
     found = discover()
     target = found.get(key)
     if target is None:
-        close = difflib.get_close_matches(key, list(found), n=1)
+        close = nearest(key, found)
         raise StrataError(
             f"unknown plugin {key!r} (installed: {', '.join(found) or 'none'})",
             (f"did you mean {close[0]}? " if close else "") + fix,

@@ -1,0 +1,28 @@
+"""The one way a "did you mean" is found: the names a user most likely meant by a word no name matches.
+
+Every command, the API and the plugins ask here, so a slip is caught the same way wherever it is
+typed: a shortened or mis-cased name first (test_f1 for test_f1_macro, Run for run), then the
+names spelled most like it (difflib's ratio, case ignored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def nearest(word: str, known: Iterable[str], n: int = 1, *, cutoff: float = 0.6) -> list[str]:
+    """Up to `n` of `known`, the likeliest first; [] when none is close enough (`cutoff`: the
+    least similarity difflib accepts, 0..1). Names that differ only in case keep their order in
+    `known`, which the caller sorts when it wants a stable answer."""
+    from difflib import get_close_matches
+
+    folded: dict[str, str] = {}
+    for name in known:
+        folded.setdefault(name.lower(), name)
+    lower = word.lower()
+    if lower in folded:
+        return [folded[lower]]  # (the very name, but for case)
+    starting = [name for key, name in folded.items() if lower and key.startswith(lower)]
+    if 0 < len(starting) <= n:
+        return starting
+    return [folded[key] for key in get_close_matches(lower, list(folded), n=n, cutoff=cutoff)]

@@ -1,0 +1,40 @@
+"""The one "did you mean": a shortened or mis-cased name first, then the closest spelling."""
+
+from __future__ import annotations
+
+from strataml.spelling import nearest
+
+
+def test_a_shortened_name_is_found_before_a_similar_spelling() -> None:
+    known = ["test_f1_macro", "test_f2", "test_accuracy"]
+    assert nearest("test_f1", known) == ["test_f1_macro"]
+
+
+def test_case_is_ignored_and_the_known_spelling_returned() -> None:
+    assert nearest("Test_Accuracy", ["test_accuracy", "val_loss"]) == ["test_accuracy"]
+    assert nearest("tfc0006-e02", ["TFC0006-E002", "TFC0001-E001"], n=3, cutoff=0.5)[0] == "TFC0006-E002"
+
+
+def test_many_names_starting_so_are_ranked_by_spelling() -> None:
+    known = ["list", "lineage", "lint-ish", "listing"]
+    assert nearest("lsit", known, n=1) == ["list"]
+    assert nearest("li", known, n=3) == ["list"]  # (four start so: by spelling, as difflib ranks it)
+
+
+def test_nothing_close_and_nothing_typed_give_nothing() -> None:
+    assert nearest("zzz", ["status", "tags"]) == []
+    assert nearest("", ["status", "tags"]) == []
+
+
+def test_every_did_you_mean_asks_here() -> None:
+    import pathlib
+
+    import strataml
+
+    # One lookup for every reader (CLI, API, plugins, gates): a new call of difflib elsewhere
+    # would be a second way with its own rules.
+    top = pathlib.Path(strataml.__file__).parent
+    users = sorted(
+        str(p.relative_to(top)) for p in top.rglob("*.py") if "get_close_matches" in p.read_text(encoding="utf-8")
+    )
+    assert users == ["spelling.py"]
