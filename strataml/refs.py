@@ -95,15 +95,27 @@ def parse_ref(text: str) -> Ref:
 
 
 def closest(text: str, candidates: list[str], n: int = 3) -> list[str]:
-    """The refs among `candidates` closest to `text`, for "did you mean" hints: by spelling, or,
-    for a mistyped kind or version, by the name alone."""
+    """The refs among `candidates` closest to `text`, for "did you mean" hints. Judged by the
+    name, not the whole ref: every ref of a kind shares its `dataset:` and `@1`, which made an
+    unrelated name look close (dataset:nosuch@1 -> dataset:odd@1). The same name (another
+    version or kind) comes first, then names spelled like it; a run id is its name."""
     from strataml.spelling import nearest
 
-    close = nearest(text, candidates, n=n)
-    if not close:
-        name = text.split(":", 1)[-1].split("@", 1)[0]
-        close = sorted(c for c in candidates if name and c.split(":", 1)[-1].split("@", 1)[0] == name)[:n]
-    return close
+    def name_of(ref: str) -> str:
+        return ref.split(":", 1)[-1].split("@", 1)[0]
+
+    name = name_of(text)
+    if not name:
+        return []
+    by_name: dict[str, list[str]] = {}
+    for ref in candidates:
+        by_name.setdefault(name_of(ref), []).append(ref)
+    kind = text.split(":", 1)[0] if ":" in text else ""
+    out: list[str] = []
+    for close in nearest(name, sorted(by_name), n=n):
+        # Of one name, the refs of the kind asked for first, then in the candidates' order.
+        out += sorted(by_name[close], key=lambda ref: not ref.startswith(f"{kind}:"))
+    return out[:n]
 
 
 MIN_PREFIX = 8  # a bare run id prefix shorter than a date (20261201) is too easy to mistype into another

@@ -20,9 +20,11 @@ def nearest(word: str, known: Iterable[str], n: int = 1, *, cutoff: float = 0.6)
     for name in known:
         folded.setdefault(name.lower(), name)
     lower = word.lower()
-    if lower in folded:
-        return [folded[lower]]  # (the very name, but for case)
-    starting = [name for key, name in folded.items() if lower and key.startswith(lower)]
-    if 0 < len(starting) <= n:
-        return starting
+    same = [folded[lower]] if lower in folded else []  # (the very name, but for case)
+    starting = [name for key, name in folded.items() if lower and key.startswith(lower) and key != lower]
+    if same or starting:
+        if len(same) + len(starting) <= n:
+            return same + starting
+        if same:
+            return same
     return [folded[key] for key in get_close_matches(lower, list(folded), n=n, cutoff=cutoff)]

@@ -15,6 +15,11 @@ def test_case_is_ignored_and_the_known_spelling_returned() -> None:
     assert nearest("tfc0006-e02", ["TFC0006-E002", "TFC0001-E001"], n=3, cutoff=0.5)[0] == "TFC0006-E002"
 
 
+def test_the_same_name_but_for_case_comes_first_then_longer_names() -> None:
+    assert nearest("iris", ["breast-cancer", "iris-classifier", "iris"], n=3) == ["iris", "iris-classifier"]
+    assert nearest("iris", ["iris-classifier", "iris", "iris-v2"], n=2) == ["iris"]
+
+
 def test_many_names_starting_so_are_ranked_by_spelling() -> None:
     known = ["list", "lineage", "lint-ish", "listing"]
     assert nearest("lsit", known, n=1) == ["list"]
@@ -38,3 +43,14 @@ def test_every_did_you_mean_asks_here() -> None:
         str(p.relative_to(top)) for p in top.rglob("*.py") if "get_close_matches" in p.read_text(encoding="utf-8")
     )
     assert users == ["spelling.py"]
+
+
+def test_refs_are_judged_by_their_name_not_their_shared_kind_and_version() -> None:
+    from strataml.refs import closest
+
+    refs = ["dataset:odd@1", "dataset:odd2@1", "dataset:iris@1", "model:iris-classifier@1"]
+    # (Every ref shares `dataset:` and `@1`: judged whole, these looked 75% alike.)
+    assert closest("dataset:nosuch@1", refs) == []
+    assert closest("dataset:iris@2", refs) == ["dataset:iris@1", "model:iris-classifier@1"]
+    assert closest("model:iris-classifer@1", refs) == ["model:iris-classifier@1"]
+    assert closest("dataset:", refs) == []
