@@ -198,6 +198,12 @@ def _choose(
             )
         _refuse_unfit(chosen, pinned[chosen.fingerprint][0], current, needs, what)
         return chosen
+    if not mine:
+        raise Refusal(
+            f"{where} holds no secret key, so there is nothing to sign with",
+            "make one (`gpg --quick-generate-key 'Name <email>'`) and pin its public key with "
+            "`strataml keys add KEYFILE --scope ...`, or pass --gnupghome DIR of the keyring that has yours",
+        )
     usable = [k for k in mine if k.fingerprint in pinned and k.usable and pinned[k.fingerprint][0].usable]
     if not usable:
         raise Refusal(
