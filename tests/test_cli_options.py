@@ -72,7 +72,26 @@ def test_schema_prints_every_kind(strataml_exe: list[str], kind: str) -> None:
 
 def test_schema_of_an_unknown_kind_is_a_usage_error(strataml_exe: list[str]) -> None:
     done = cli(strataml_exe, "schema", "datset")
-    assert done.returncode == 3 and "datset" in done.stderr
+    assert done.returncode == 3 and "datset" in done.stderr and "did you mean 'dataset'?" in done.stderr
+
+
+def test_a_mistyped_choice_is_told_the_one_it_resembles(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Every fixed set of values (formats, states, scopes, kinds) goes through cli.choice.Choice.
+    for args, meant in [
+        (["schema", "Run"], "did you mean 'run'?"),
+        (["doctor", "--format", "jsn"], "did you mean 'json'?"),
+        (["promote", "model:m@1", "--to", "prod"], "did you mean 'production'?"),
+        (["keys", "add", "k.asc", "--scope", "modles"], "did you mean 'models'?"),
+        (["list", "runz"], "did you mean runs?"),
+    ]:
+        code, _out, err = invoke(tmp_path, *args, capsys=capsys)
+        assert code == 3 and meant in err, (args, err)
+    code, _out, err = invoke(tmp_path, "doctor", "--format", "zzz", capsys=capsys)
+    assert code == 3 and "did you mean" not in err and "'zzz' is not one of" in err
+    import strataml
+
+    top = Path(strataml.__file__).parent
+    assert not [p for p in top.rglob("*.py") if "click.Choice(" in p.read_text(encoding="utf-8")]
 
 
 def test_require_content_turns_a_pointer_into_an_error(ws: Path, strataml_exe: list[str]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.controls import shown
 
@@ -29,7 +30,7 @@ from strataml.controls import shown
     metavar="SECONDS",
     help="How long the checker may take on one case; then it (and what it started) is stopped.",
 )
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 def conformance(suite: Path | None, tool: str | None, names: tuple[str, ...], timeout: float, fmt: str) -> int:
     """Hold a checker to the contracts: build every case of the conformance suite (a small
     workspace and the findings a conforming checker reports on it: code, path, severity), run

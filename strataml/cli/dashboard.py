@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.given import from_start_members, from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import write_output
@@ -29,7 +30,7 @@ from strataml.cli.output import write_output
     is_flag=True,
     help="Show when the page was built (it is then no longer byte-identical between builds).",
 )
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.option(
     "--federate",
     is_flag=True,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import commit_step
@@ -29,14 +30,14 @@ def dataset() -> None:
 @click.option("--source", help="Where the data came from: a URL or a note.")
 @click.option(
     "--source-kind",
-    type=click.Choice(SOURCE_KINDS),
+    type=Choice(SOURCE_KINDS),
     help="How it was obtained (default: download for URLs, manual otherwise).",
 )
 @click.option(
     "--time-column", metavar="COL", help="CSV column holding time; records the time range leakage rules check."
 )
 @click.option("--target", metavar="COL", help="CSV column holding the label (marked role: target).")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def add_command(
     state: State,

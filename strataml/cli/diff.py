@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import emit, progress_bar
@@ -17,7 +18,7 @@ from strataml.diff.render import FORMATS
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=Choice(FORMATS),
     default="text",
     show_default=True,
     help="text for people, markdown for a pull request (job summary or comment), json for scripts.",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import emit, progress_bar
@@ -31,7 +32,7 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=Choice(FORMATS),
     default="text",
     show_default=True,
     help="text for people, json for scripts, sarif for code scanning, github for workflow annotations, "

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.main import State
 from strataml.cli.output import commit_step, here
 from strataml.experiments import SKLEARN_MODELS, NewExperiment, create
@@ -30,7 +31,7 @@ def experiment() -> None:
 @click.option(
     "--gate", "gates", multiple=True, metavar="EXPR", help="A gate, e.g. 'test_accuracy >= 0.9' (repeatable)."
 )
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def new(
     state: State,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.given import from_start_members, from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import write_output
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(("text", "json")),
+    type=Choice(("text", "json")),
     default="text",
     show_default=True,
     help="json: what was written (path, nodes, edges, whether it was up to date) on stdout.",

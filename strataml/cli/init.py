@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.main import State
 from strataml.scaffold import init as scaffold
 
@@ -21,7 +22,7 @@ from strataml.scaffold import init as scaffold
     help="Write a workflow that checks the workspace in N matrix jobs (each pulls only its shard's "
     "Git LFS content) and merges their reports into one (see `strataml doctor --shard`).",
 )
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def init(state: State, directory: str | None, name: str | None, ci_shards: int | None, fmt: str) -> int:
     """Create a StrataML workspace in DIRECTORY (default: the current folder).

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs
@@ -29,13 +30,13 @@ def keys() -> None:
 
 @keys.command("add", short_help="Pin the public key in KEYFILE for some scopes.")
 @click.argument("keyfile", type=Given(dir_okay=False, path_type=Path))
-@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES), help=SCOPE_HELP)
+@click.option("--scope", "scopes", multiple=True, required=True, type=Choice(SCOPES), help=SCOPE_HELP)
 @click.option(
     "--replace-scopes",
     is_flag=True,
     help="For a key already pinned: set its scopes to exactly those given, even if that drops some.",
 )
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_scopes: bool, fmt: str) -> int:
     """Pin the public key in KEYFILE (e.g. from `gpg --armor --export FPR > key.asc`).
@@ -74,7 +75,7 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
 
 
 @keys.command("list", short_help="Pinned keys, their scopes and whether they are usable.")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def list_command(state: State, fmt: str) -> int:
     """Pinned keys: fingerprint, user id, scopes, expiry and whether the key is still valid."""
@@ -107,7 +108,7 @@ def list_command(state: State, fmt: str) -> int:
 
 @keys.command("remove", short_help="Unpin a key by its fingerprint.")
 @click.argument("fingerprint")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def remove_command(state: State, fingerprint: str, fmt: str) -> int:
     """Unpin the key FINGERPRINT (full, or its last 16+ hex digits) and delete its file.
@@ -135,7 +136,7 @@ def remove_command(state: State, fingerprint: str, fmt: str) -> int:
 )
 @click.option(
     "--scheme",
-    type=click.Choice(("openpgp", "model-signing")),
+    type=Choice(("openpgp", "model-signing")),
     default="openpgp",
     show_default=True,
     help="openpgp: a detached OpenPGP signature (gpg). model-signing: an OpenSSF model signing bundle over a model "
@@ -146,7 +147,7 @@ def remove_command(state: State, fingerprint: str, fmt: str) -> int:
     type=Given(file_okay=False, exists=True),
     help="The signer's GnuPG home (default: $GNUPGHOME or ~/.gnupg).",
 )
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def sign_command(state: State, target: str, key: str | None, scheme: str, gnupghome: str | None, fmt: str) -> int:
     """Sign TARGET with a detached signature beside it (FILE.asc), written atomically.

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, from_here
 from strataml.controls import shown
@@ -21,7 +22,7 @@ def model() -> None:
 @click.argument("run_ref", shell_complete=complete_refs, callback=from_here)
 @click.option("--name", required=True, help="Model name, e.g. iris-classifier.")
 @click.option("--version", "version", help="Version to create (default: the next integer).")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def register_command(state: State, run_ref: str, name: str, version: str | None, fmt: str) -> int:
     """Register the model of RUN_REF (run:ID) as models/NAME/VERSION/.

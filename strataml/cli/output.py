@@ -46,9 +46,9 @@ def format_option(help_: str) -> Callable[[Callable[..., Any]], Callable[..., An
     """`--format text|json` (as `fmt`), text by default; `help_` says what json prints."""
     import click
 
-    return click.option(
-        "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help=help_
-    )
+    from strataml.cli.choice import Choice
+
+    return click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True, help=help_)
 
 
 def written(output: str, text: str, root: Path) -> Path:

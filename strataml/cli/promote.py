@@ -6,6 +6,7 @@ import json
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, from_here
@@ -20,7 +21,7 @@ from strataml.lifecycle import STATES
     "--to",
     "to",
     required=True,
-    type=click.Choice([s for s in STATES if s != "registered"]),
+    type=Choice([s for s in STATES if s != "registered"]),
     help="The state to move to.",
 )
 @click.option("--reason", default="", help="Why: recorded in the ledger entry.")
@@ -30,7 +31,7 @@ from strataml.lifecycle import STATES
 )
 @click.option("--key", metavar="FPR", help="With --sign: the key to sign with.")
 @click.option("--gnupghome", type=Given(file_okay=False, exists=True), help="With --sign: the signer's GnuPG home.")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def promote(
     state: State,

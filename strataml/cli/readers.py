@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, from_here, plain, wants_color
@@ -18,10 +19,10 @@ from strataml.numbers import number
 from strataml.read.query import KIND_OF_LIST, Graph
 from strataml.reporters import FORMATS as REPORT_FORMATS
 
-FORMATS = click.Choice(("text", "json"))
+FORMATS = Choice(("text", "json"))
 
 
-class _Kinds(click.Choice):
+class _Kinds(Choice):
     """datasets|runs|models|experiments, also said in the singular (`strataml list run`)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
@@ -29,8 +30,12 @@ class _Kinds(click.Choice):
             value += "s"
         if value not in self.choices:
             # click would name the argument by its metavar ('{datasets|runs|...}'): say it plainly.
+            from strataml.spelling import nearest
+
             *first, last = self.choices
-            raise click.UsageError(f"{value!r} is not something to list: say {', '.join(first)} or {last}", ctx)
+            close = nearest(str(value), self.choices)
+            meant = f"; did you mean {close[0]}?" if close else ""
+            raise click.UsageError(f"{value!r} is not something to list: say {', '.join(first)} or {last}{meant}", ctx)
         return super().convert(value, param, ctx)
 
 
@@ -370,9 +375,7 @@ def _attr_lines(key: str, val: Any, indent: str, within: str = "") -> list[str]:
 @click.option("--upstream", is_flag=True, help="What REF came from (alone: only that).")
 @click.option("--downstream", is_flag=True, help="What came from REF (alone: only that).")
 @click.option("--depth", type=click.IntRange(min=1), metavar="N", help="Follow at most N steps (default: all the way).")
-@click.option(
-    "--format", "fmt", type=click.Choice(("text", "json", "mermaid", "dot")), default="text", show_default=True
-)
+@click.option("--format", "fmt", type=Choice(("text", "json", "mermaid", "dot")), default="text", show_default=True)
 @click.pass_obj
 def lineage(state: State, ref: str, upstream: bool, downstream: bool, depth: int | None, fmt: str) -> int:
     """The records REF came from and the records that came from it, all the way.
@@ -395,7 +398,7 @@ def lineage(state: State, ref: str, upstream: bool, downstream: bool, depth: int
 @click.command("compare", short_help="Runs or model versions side by side.")
 @click.argument("refs", nargs=-1, required=True, shell_complete=complete_refs, callback=from_here)
 @click.option("--diff-only", is_flag=True, help="Only the rows where the records differ.")
-@click.option("--format", "fmt", type=click.Choice(("text", "markdown", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "markdown", "json")), default="text", show_default=True)
 @click.pass_obj
 def compare(state: State, refs: tuple[str, ...], diff_only: bool, fmt: str) -> int:
     """2 to 20 runs or model versions side by side: the record (status, state, gate), metrics
@@ -448,7 +451,7 @@ def report() -> None:
 
 @report.command("experiment", short_help="Every run of an experiment, per metric.")
 @click.argument("ref", shell_complete=complete_refs, callback=from_here)
-@click.option("--format", "fmt", type=click.Choice(("markdown", "json")), default="markdown", show_default=True)
+@click.option("--format", "fmt", type=Choice(("markdown", "json")), default="markdown", show_default=True)
 @click.pass_obj
 def report_experiment(state: State, ref: str, fmt: str) -> int:
     """Every run of an experiment in one report: per metric its best value (the direction from
@@ -469,7 +472,7 @@ def report_experiment(state: State, ref: str, fmt: str) -> int:
 
 @report.command("merge", short_help="The reports of doctor --shard K/N as one.")
 @click.argument("reports", nargs=-1, required=True, type=Given(dir_okay=False, exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(REPORT_FORMATS), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 2), whatever the shards were run with.")
 @click.option("-o", "--output", type=Given(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
 @click.option(

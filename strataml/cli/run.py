@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.main import State
 from strataml.cli.output import commit_step, here, plain
 from strataml.controls import shown
@@ -26,7 +27,7 @@ from strataml.workspace import load as load_workspace
     help="Validate and print the plan (run id, inputs with digests, plugin, params); write nothing.",
 )
 @click.option("--no-register", is_flag=True, help="Do not register a model even if the spec names one.")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: str) -> int:
     """Run an experiment spec (experiments/NAME.yaml, NAME or experiment:NAME).
@@ -184,7 +185,7 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
 
 
 @click.command(short_help="List the plugins `run` can use, and their extras.")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 def plugins(fmt: str) -> int:
     """List the plugins `strataml run` can use and whether their extra is installed."""
     rows = []

@@ -7,10 +7,11 @@ import json
 import click
 
 from strataml import schemas
+from strataml.cli.choice import Choice
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(schemas.KINDS), metavar="KIND")
+@click.argument("kind", type=Choice(schemas.KINDS), metavar="KIND")
 def schema(kind: str) -> int:
     """Print the JSON Schema for one metadata file kind.
 

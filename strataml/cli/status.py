@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from strataml.cli.choice import Choice
 from strataml.cli.main import State
 from strataml.controls import shown
 from strataml.numbers import number
@@ -16,7 +17,7 @@ LISTED = 10  # uncommitted paths shown before "... and N more"
 
 
 @click.command("status", short_help="The workspace on one screen: health, work, production.")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def status(state: State, fmt: str) -> int:
     """The workspace on one screen: records per kind, health, what git has not committed, the
