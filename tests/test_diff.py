@@ -237,9 +237,38 @@ def test_a_new_signature_and_a_new_pinned_key(repo: Path, capsys: pytest.Capture
         doc = json.loads(out)
         [signature] = doc["signatures"]
         assert (signature["path"], signature["change"], signature["status"]) == ("models/sales-model/1/model.yaml", "added", "signed")
-        assert any("Alice" in s for s in signature["signers"])
+        [signer] = signature["signers"]  # (as the index lists a signer, not a Python repr in a string)
+        assert signer["fingerprint"] == alice.fingerprint and "Alice" in signer["uid"] and signer["scopes"] == ["models"]
+        assert "{" not in diff(repo, capsys, "main")[1]
         assert doc["trust"]["keys"] == [{"fingerprint": bob.fingerprint, "change": "added", "scopes": ["datasets"]}]
         assert {r["code"] for r in doc["trust"]["review"]} == {"TFC0007-W001"}  # trusted keys changed: a reviewer looks
+    finally:
+        gpgkeys.stop_agents([p for p in homes.iterdir() if p.is_dir()])
+
+
+def test_a_ledger_signed_for_the_first_time(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The base has the ledger but not its signature: the base is checked without the working
+    tree's .asc (it was looked for in the base's copy, and the diff stopped with exit 3)."""
+    import gpgkeys
+    from conftest import require
+    from test_signatures import pin, sign
+
+    require(gpgkeys.available(), "gpg is not installed")
+    homes = tmp_path / "homes"
+    homes.mkdir()
+    alice = gpgkeys.stored_key(homes, "Alice")
+    try:
+        git(repo, "checkout", "-q", "main")
+        pin(repo, alice, "ledger")
+        commit_all(repo, "pin Alice")
+        git(repo, "checkout", "-q", "feature")
+        git(repo, "merge", "-q", "main")
+        sign(repo, alice, models_helpers.LEDGER)
+        commit_all(repo, "sign the ledger")
+        code, out, err = diff(repo, capsys, "main", "--format", "json")
+        assert code < 3, err
+        [signature] = json.loads(out)["signatures"]
+        assert (signature["path"], signature["change"], signature["status"]) == (models_helpers.LEDGER, "added", "signed")
     finally:
         gpgkeys.stop_agents([p for p in homes.iterdir() if p.is_dir()])
 

@@ -137,12 +137,15 @@ def _entries(
     """The walk of the base: the working tree's first level and the name folders of the touched
     records (what the change did not touch is the same at the base), less what the change
     touched, plus the touched records as the base holds them."""
+    from strataml.doctor.rules.history import owner
     from strataml.workspace import walk_changed, walk_top
 
     touched = tuple(o + "/" for o in owned) + tuple(d + "/" for d in deep)
 
     def untouched(path: str) -> bool:
-        return path not in owned and path not in deep and not path.startswith(touched)
+        # (A ledger's signature is owned by its ledger: signed for the first time by the change,
+        # the working tree's .asc is not the base's.)
+        return path not in owned and path not in deep and not path.startswith(touched) and owner(path) not in owned
 
     walked = head_entries if head_entries is not None else walk_changed(head, deep, walk_top(head))
     entries = {p: e for p, e in walked.items() if untouched(p)}

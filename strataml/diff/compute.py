@@ -150,9 +150,18 @@ def _signatures(sides: Sides, changed: set[str]) -> list[dict[str, Any]]:
                 "path": signed,
                 "change": "changed" if before and after else "added" if after else "removed",
                 "status": status.get("status", "unsigned" if not after else "unknown"),
-                "signers": [str(x) for x in status.get("signers") or []],
+                "signers": [_signer(x) for x in status.get("signers") or [] if isinstance(x, dict)],
             }
         )
+    return out
+
+
+def _signer(signer: dict[str, Any]) -> dict[str, Any]:
+    """A signer as the index lists it (fingerprint, uid, scopes, scheme), not its Python repr."""
+    out = {k: signer[k] for k in ("fingerprint", "uid", "scheme") if isinstance(signer.get(k), str)}
+    out.setdefault("fingerprint", "")
+    out.setdefault("uid", "")
+    out["scopes"] = [str(s) for s in signer.get("scopes") or [] if isinstance(s, str)]
     return out
 
 

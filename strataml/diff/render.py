@@ -66,9 +66,10 @@ def text(doc: dict[str, Any]) -> str:
             lines.append(f"  {r['change']:<8} {shown(r['ref'])}")
         lines.append("")
     for p in doc["promotions"]:
-        lines.append(shown(f"Promotion  {p['ref']}: {p['from']} -> {p['to']} by {p['actor']} ({p['reason']})"))
+        why = f" ({p['reason']})" if p["reason"] else ""
+        lines.append(shown(f"Promotion  {p['ref']}: {p['from']} -> {p['to']} by {p['actor']}{why}"))
     for s in doc["signatures"]:
-        who = ", ".join(shown(str(x)) for x in s["signers"]) or "-"
+        who = ", ".join(shown(f"{x['uid']} {x['fingerprint'][-16:]}".strip()) for x in s["signers"]) or "-"
         lines.append(f"Signature  {s['change']} {shown(s['path'])}: {shown(str(s['status']))} ({who})")
     for k in doc["trust"]["keys"]:
         lines.append(shown(f"Key        {k['change']} {k['fingerprint']} scopes {', '.join(k['scopes']) or '-'}"))
@@ -183,7 +184,8 @@ def markdown(doc: dict[str, Any]) -> str:
         )
     extra = []
     extra += [
-        f"- promotion {_md(p['ref'])}: {_md(p['from'])} → {_md(p['to'])} by {_md(p['actor'])} ({_md(p['reason'])})"
+        f"- promotion {_md(p['ref'])}: {_md(p['from'])} → {_md(p['to'])} by {_md(p['actor'])}"
+        + (f" ({_md(p['reason'])})" if p["reason"] else "")
         for p in doc["promotions"]
     ]
     extra += [f"- signature {s2['change']} on {_md(s2['path'])}: {_md(s2['status'])}" for s2 in doc["signatures"]]
