@@ -11,7 +11,7 @@ from typing import Any
 from strataml import atomic
 from strataml.errors import RecordExists, Refusal, StrataError
 from strataml.loading import load_bytes
-from strataml.refs import valid_name
+from strataml.refs import fold, valid_name
 from strataml.schemas import validate
 from strataml.workspace import Workspace
 
@@ -50,6 +50,14 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
     rel = f"experiments/{new.name}.yaml"
     if (workspace.root / rel).exists() or workspace.get(f"experiment:{new.name}") is not None:
         raise RecordExists(f"experiment:{new.name} already exists ({rel})", "edit that spec, or choose another name")
+    # (On macOS and Windows checkouts IRIS.yaml and iris.yaml are one file: TFC0008-E004.)
+    twin = next((r for r in workspace.of_kind("experiment") if fold(r.ref.name) == fold(new.name)), None)
+    if twin is not None:
+        raise Refusal(
+            f"experiment:{new.name} was not created: it collides with {twin.ref} ({twin.meta}) under case-folding "
+            "or Unicode normalisation, which the doctor rejects (TFC0008-E004)",
+            f"edit {twin.meta}, or choose a name that differs in more than case",
+        )
     dataset = workspace.require(new.dataset, "dataset", "name a dataset version, e.g. dataset:iris@1")
     columns = [c for c in dataset.data.get("columns") or () if isinstance(c, dict) and isinstance(c.get("name"), str)]
     target = new.target or next((c["name"] for c in columns if c.get("role") == "target"), None)

@@ -106,6 +106,10 @@ def test_an_existing_spec_is_never_replaced(lab: Path, strataml_exe: list[str]) 
     again = cli(strataml_exe, lab, "experiment", "new", "a", "--dataset", "dataset:iris@1", "--model", "random_forest")
     assert again.returncode == 2 and "already exists" in again.stderr
     assert (lab / "experiments/a.yaml").read_bytes() == before
+    # The same name but for case is one file on macOS and Windows (TFC0008-E004): refused too.
+    twin = cli(strataml_exe, lab, "experiment", "new", "A", "--dataset", "dataset:iris@1")
+    assert twin.returncode == 2 and "collides with experiment:a" in twin.stderr and "TFC0008-E004" in twin.stderr
+    assert sorted(p.name for p in (lab / "experiments").iterdir() if p.suffix == ".yaml") == ["a.yaml"]
 
 
 def test_a_symlinked_experiments_folder_is_never_written_through(lab: Path, strataml_exe: list[str], tmp_path: Path) -> None:
