@@ -161,3 +161,16 @@ def test_an_installed_plugin_of_another_package_needs_its_model_type(
     assert run(["-C", str(lab), "experiment", "new", "x", "--dataset", "dataset:iris@1", "--plugin", "other",
                 "--model", "tree"]) == 0
     assert yaml.safe_load((lab / "experiments/x.yaml").read_text())["plugin"] == "other"
+
+
+def test_a_target_column_named_with_control_characters_is_shown_escaped(
+    lab: Path, strataml_exe: list[str], tmp_path: Path
+) -> None:
+    # A column name is the dataset's data: printed as it is, it could forge a line or colour the terminal.
+    data = tmp_path / "odd.csv"
+    data.write_text('a,"\x1b[31mb\nc"\n1,2\n')
+    assert cli(strataml_exe, lab, "dataset", "add", "odd", str(data), "--version", "1", "--license", "x").returncode == 0
+    done = cli(strataml_exe, lab, "experiment", "new", "e", "--dataset", "dataset:odd@1", "--target", "\x1b[31mb\nc")
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.endswith("target \\x1b[31mb\\nc") and "\x1b" not in done.stdout, done.stdout

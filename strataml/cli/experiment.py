@@ -9,6 +9,7 @@ import click
 from strataml.cli.choice import Choice
 from strataml.cli.main import State
 from strataml.cli.output import commit_step, here
+from strataml.controls import shown
 from strataml.experiments import SKLEARN_MODELS, NewExperiment, create
 
 
@@ -61,9 +62,9 @@ def new(
     if fmt == "json":
         click.echo(json.dumps({"path": rel, "spec": spec}, indent=2, ensure_ascii=False))
         return 0
-    click.echo(
-        f"Created experiment:{name} in {rel}: {spec['model']['type']} on {spec['data']['dataset']}, target {spec['data']['target']}"
-    )
+    # (The target is a column name from the dataset's data: it may hold anything.)
+    said = f"Created experiment:{name} in {rel}: {spec['model']['type']} on {spec['data']['dataset']}, target {spec['data']['target']}"
+    click.echo(shown(said))
     path = ws.root / rel
     click.echo(f"Next: `{commit_step(ws.root, [path], f'experiment:{name}')}`, then `strataml run {here(path)}`")
     click.echo("      (`--dry-run` first shows the plan and writes nothing).")
