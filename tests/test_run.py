@@ -378,6 +378,25 @@ def test_the_plan_says_when_no_model_will_be_registered(lab: Path, monkeypatch: 
     assert "register model" not in text and "  no model registered: STRATAML_ARTIFACT_ROOT put the run outside the workspace" in text
 
 
+@pytest.mark.parametrize(
+    ("root", "said"),
+    [
+        ("scratch", "is not an absolute path"),  # (from the folder one stands in: experiments/scratch/runs)
+        ("{lab}/scratch", "is inside the workspace (scratch)"),
+        ("{tmp}/no/such/folder", "does not exist"),  # (a typo never makes a tree of folders)
+    ],
+)
+def test_an_artifact_root_that_would_misplace_runs_is_refused_before_anything_runs(
+    lab: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], root: str, said: str
+) -> None:
+    monkeypatch.setenv("STRATAML_ARTIFACT_ROOT", root.format(lab=lab, tmp=tmp_path))
+    monkeypatch.chdir(lab / "experiments")
+    before = sorted(p.relative_to(lab) for p in lab.rglob("*"))
+    assert run(["run", "iris-logreg"]) == 3
+    assert said in capsys.readouterr().err
+    assert sorted(p.relative_to(lab) for p in lab.rglob("*")) == before and not (tmp_path / "no").exists()
+
+
 def test_a_plugin_that_fails_to_load_is_named_not_an_internal_error(lab: Path, monkeypatch: pytest.MonkeyPatch,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setitem(plugin_module.BUILTIN, "exits", "plugins.exits:Plugin")

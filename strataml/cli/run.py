@@ -46,7 +46,8 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
 
     \b
     Environment: MLFLOW_TRACKING_URI (and MLFLOW_EXPERIMENT_NAME) also track to MLflow;
-    STRATAML_ARTIFACT_ROOT puts runs/ under another folder (scratch runs, never registered).
+    STRATAML_ARTIFACT_ROOT=/ABS/DIR puts runs/ in DIR, outside the workspace (scratch runs,
+    never registered).
     """
     from strataml.nogc import one_shot
 

@@ -48,9 +48,38 @@ def runs_root(workspace_root: Path, env: dict[str, str] | None = None) -> Path:
 
 
 def artifact_root(workspace_root: Path, env: dict[str, str] | None = None) -> Path:
-    """The tree run folders are written in: the workspace, or the folder STRATAML_ARTIFACT_ROOT names."""
+    """The tree run folders are written in: the workspace, or the folder STRATAML_ARTIFACT_ROOT
+    names. That folder is named from / and lies outside the workspace (runs/ inside it would be
+    folders the doctor rejects, or a run left unmanaged); it may not exist yet, its parent must:
+    a mistyped name never makes a tree of folders."""
+    from strataml.controls import shown
+    from strataml.errors import StrataError
+    from strataml.paths import inside
+
     override = (os.environ if env is None else env).get(ARTIFACT_ROOT_ENV)
-    return Path(override) if override else workspace_root
+    if not override:
+        return workspace_root
+    named = f"{ARTIFACT_ROOT_ENV}={shown(override)}"
+    where = Path(override)
+    if not where.is_absolute():
+        raise StrataError(
+            f"{named} is not an absolute path, so where the runs would go depends on the folder you stand in",
+            f"name the folder from / (e.g. {ARTIFACT_ROOT_ENV}=/tmp/scratch-runs), or unset it to record runs in runs/",
+        )
+    if os.path.realpath(where) == os.path.realpath(workspace_root):
+        return workspace_root
+    rel = inside(where, workspace_root)
+    if rel is not None:
+        raise StrataError(
+            f"{named} is inside the workspace ({shown(rel)}): runs written there are not records the doctor accepts",
+            "unset it to record runs in runs/, or name a folder outside the workspace for scratch runs",
+        )
+    if not where.is_dir() and not where.parent.is_dir():
+        raise StrataError(
+            f"{named}: {shown(str(where.parent))} does not exist",
+            f"make the folder first (`mkdir -p {shown(override)}`), or fix the name",
+        )
+    return where
 
 
 def new_run_id(spec: RunSpec, commit: str | None, when: datetime) -> str:
@@ -111,7 +140,7 @@ def execute(
     base, rel = artifact_root(workspace_root, env), f"runs/{run_id}"
     final = base / rel
     if base != workspace_root:
-        base.mkdir(parents=True, exist_ok=True)  # a folder the user named in the environment
+        base.mkdir(exist_ok=True)  # a folder the user named in the environment (its parent exists)
     staging = staging_dir(base, rel)
     tracking.bind(staging)
     for sub in ARTIFACT_PATHS:
