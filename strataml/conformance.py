@@ -403,6 +403,11 @@ def _judge(case: Case, command: list[str], where: Path, timeout: float) -> Outco
         except subprocess.TimeoutExpired:
             _kill(proc)
             return Outcome(case, error=f"no report within {timeout:g} s (stopped)")
+        except BaseException:
+            # Ctrl-C reaches this process's group, not the checker's own session: it is stopped
+            # here, with what it started, as an overrun is.
+            _kill(proc)
+            raise
         size = out.tell()
         if size > MAX_REPORT_BYTES:
             return Outcome(case, error=f"printed {size:,} bytes, more than a report ({MAX_REPORT_BYTES:,})")
@@ -410,6 +415,8 @@ def _judge(case: Case, command: list[str], where: Path, timeout: float) -> Outco
         raw = out.read()
     try:
         report = json.loads(raw)
+        if not isinstance(report, dict) or "findings" not in report:
+            raise TypeError("the JSON printed has no findings list (a report of `strataml doctor --format json`)")
         findings = report["findings"]
         if not isinstance(findings, list) or not all(_finding_ok(f) for f in findings):
             raise TypeError("findings is not a list of {code, path, severity}")

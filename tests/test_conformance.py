@@ -260,6 +260,32 @@ def test_a_checker_that_hangs_is_stopped_with_what_it_started(tmp_path: Path) ->
     assert not marker.exists()  # the grandchild went with the tool's process group
 
 
+def test_ctrl_c_stops_the_checker_too(tmp_path: Path) -> None:
+    """The checker runs in a session of its own (so an overrun ends all it started): Ctrl-C,
+    sent to the terminal's process group, reaches strataml alone, which ends the checker."""
+    import signal
+    import time
+
+    started = tmp_path / "started"
+    tool = write_tool(tmp_path, f"import os, time\nopen({str(started)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "strataml", "conformance", "--tool", tool, "--case", "base"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        for _ in range(300):
+            if started.exists() and started.read_text():
+                break
+            time.sleep(0.05)
+        checker = int(started.read_text())
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        proc.kill()
+        proc.wait()
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(checker, 0)
+
+
 def test_a_bad_tool_command_line_is_a_usage_error() -> None:
     done = cli("--tool", 'foo "bar')
     assert done.returncode == 3 and "is not a command line" in done.stderr
