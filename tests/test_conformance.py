@@ -112,6 +112,8 @@ def test_a_checker_that_cannot_run_or_prints_no_report(tmp_path: Path) -> None:
 def test_an_unknown_case_or_suite_is_a_usage_error(tmp_path: Path) -> None:
     done = cli("--case", "TFC9999-E999")
     assert done.returncode == 3 and "no case TFC9999-E999 in the suite" in done.stderr
+    done = cli("--case", "TFC0001-E001-empty.json")  # (named as its file is, with the suffix)
+    assert done.returncode == 3 and "did you mean TFC0001-E001-empty?" in done.stderr and "without .json" in done.stderr
     done = cli(str(tmp_path))
     assert done.returncode == 3 and "is not a conformance suite" in done.stderr
     (tmp_path / "base").mkdir()

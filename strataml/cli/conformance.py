@@ -58,8 +58,16 @@ def conformance(suite: Path | None, tool: str | None, names: tuple[str, ...], ti
     loaded = suite_module.cases(suite or suite_module.SUITE)  # read and checked once
     known = {c.name for c in loaded}
     if wanted - known:
+        from strataml.spelling import nearest
+
+        missing = sorted(wanted - known)
+        # (A case is named as its file is, without .json.)
+        close = nearest(missing[0].removesuffix(".json"), sorted(known), n=3)
+        where = suite or suite_module.SUITE
         raise StrataError(
-            f"no case {', '.join(sorted(wanted - known))} in the suite", "see the cases/ folder of the suite"
+            f"no case {', '.join(shown(m) for m in missing)} in the suite ({where})",
+            (f"did you mean {', '.join(close)}? " if close else "")
+            + f"a case is named as its file in {where}/cases/ is, without .json ({len(known)} cases)",
         )
     progress = None
     if fmt == "text":
