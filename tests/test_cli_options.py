@@ -83,6 +83,7 @@ def test_a_mistyped_choice_is_told_the_one_it_resembles(tmp_path: Path, capsys: 
         (["promote", "model:m@1", "--to", "prod"], "did you mean 'production'?"),
         (["keys", "add", "k.asc", "--scope", "modles"], "did you mean 'models'?"),
         (["list", "runz"], "did you mean runs?"),
+        (["report", "merg", "a.json"], "Did you mean 'merge'?"),  # (not taken as an experiment's name)
     ]:
         code, _out, err = invoke(tmp_path, *args, capsys=capsys)
         assert code == 3 and meant in err, (args, err)

@@ -435,6 +435,16 @@ class _Report(click.Group):
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
+            from strataml.spelling import nearest
+
+            # A ref has a kind (`experiment:NAME`); a word without one that resembles a
+            # subcommand is a slip of it (`report merg a.json`), not an experiment's name.
+            close = nearest(args[0], sorted(self.commands)) if ":" not in args[0] else []
+            if close:
+                ctx.fail(
+                    f"No such command {args[0]!r}. Did you mean {close[0]!r}? "
+                    f"(An experiment of that name: report experiment:{args[0]})"
+                )
             return "experiment", self.commands["experiment"], args
         return super().resolve_command(ctx, args)
 
