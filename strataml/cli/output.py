@@ -164,10 +164,13 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     if os.path.isdir(path):  # (`-o ''` is the current folder too: click makes it '.')
         from strataml.errors import StrataError
 
-        raise StrataError(
-            f"-o {output} is a folder: it needs the name of a file to write",
-            f"name a file, e.g. -o {os.path.join(str(output), 'report.json')}",
-        )
+        rel = inside(path, root) if root is not None else None
+        if rel is not None and Path(rel).parts[:1] and Path(rel).parts[0] in MANAGED:
+            # (A file in a record's folder that the record does not list is a doctor finding.)
+            hint = "name a file outside the record folders, e.g. -o report.json (the doctor flags a file in a record's folder that the record does not list, TFC0006-W001)"
+        else:
+            hint = f"name a file, e.g. -o {os.path.join(str(output), 'report.json')}"
+        raise StrataError(f"-o {output} is a folder: it needs the name of a file to write", hint)
     _refuse_managed(path, root)
     rel = inside(path, root) if root is not None else None
     if rel is not None:
