@@ -108,22 +108,32 @@ def parse(raw: bytes, model: str, now: datetime | None = None) -> Ledger:
     lines = raw.split(b"\n")
     torn = lines.pop()  # after the last "\n": empty unless the last line is incomplete
     if torn:
-        out.problems.append(
-            Problem(
-                TORN,
-                len(lines) + 1,
-                "the last line is incomplete (no final newline): a write was cut short",
-                "remove the incomplete last line (`git checkout` the ledger, or delete that line) and promote again",
-            )
-        )
+        out.problems.append(Problem(TORN, len(lines) + 1, "", ""))  # (said below, once its line is judged)
     prev: str | None = None
+    broken = False
     for number, line in enumerate(lines, start=1):
         problem = _check(line, number, prev, model, out)
         if problem is not None:
             out.problems.append(problem)
+            broken = True
             break
         out.size += len(line) + 1
         prev = out.entries[-1]["hash"]
+    if torn:
+        # A whole entry that only lacks its newline (an editor dropped it) is not a cut-short
+        # write: deleting it, as that hint says, would throw away a real promotion.
+        scratch = Ledger(entries=list(out.entries), states=dict(out.states))  # (judged, not replayed)
+        whole = not broken and _check(torn, len(lines) + 1, prev, model, scratch) is None
+        out.problems[0] = Problem(
+            TORN,
+            len(lines) + 1,
+            "the last line ends without a newline; its entry is whole (an editor may have dropped the newline)"
+            if whole
+            else "the last line is incomplete (no final newline): a write was cut short",
+            f"add the final newline back (`echo >> {ledger_rel(model)}`) and commit; never change the entries"
+            if whole
+            else "remove the incomplete last line (`git checkout` the ledger, or delete that line) and promote again",
+        )
     out.problems += _times(out.entries, now or datetime.now(UTC))
     if len(out.production()) > 1:
         out.problems.append(

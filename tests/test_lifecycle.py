@@ -112,6 +112,19 @@ def test_a_broken_ledger_is_not_appended_to(ws: Path) -> None:
         promote(ws, ref(1), "production")
 
 
+def test_a_whole_last_entry_without_its_newline_is_not_called_cut_short() -> None:
+    """Deleting the last line, as a cut-short write's hint says, would throw away a real
+    promotion when only the newline is missing (editors often drop it)."""
+    from strataml.lifecycle import TORN, parse
+
+    raw = (Path(__file__).parent.parent / "models/iris-classifier/lifecycle.jsonl").read_bytes()
+    [problem] = [p for p in parse(raw[:-1], "iris-classifier").problems if p.code == TORN]
+    assert "its entry is whole" in problem.message and "add the final newline back" in problem.hint
+    assert "delete" not in problem.hint
+    [problem] = [p for p in parse(raw[:-20], "iris-classifier").problems if p.code == TORN]
+    assert "cut short" in problem.message and "remove the incomplete last line" in problem.hint
+
+
 def test_cli_promote(ws: Path, capsys) -> None:
     assert run(["-C", str(ws), "promote", "model:sales-model@1", "--to", "candidate", "--reason", "ok", "--dry-run"]) == 0
     assert "dry run" in capsys.readouterr().out and not (ws / LEDGER).exists()
