@@ -36,10 +36,22 @@ def problems(spec: RunSpec) -> list[str]:
     model_type = spec.model.get("type")
     if model_type not in MODELS:
         return [f"model.type {model_type!r} is not supported by the sklearn plugin; use one of {', '.join(MODELS)}"]
-    accepted = set(inspect.signature(estimator_class(model_type)).parameters)
-    for key in sorted(spec.model.get("params") or {}):
-        if key not in accepted:
-            out.append(f"model.params.{key} is not a parameter of {MODELS[model_type].split(':')[1]}")
+    cls = estimator_class(model_type)
+    accepted = set(inspect.signature(cls).parameters)
+    params = spec.model.get("params") or {}
+    unknown = [key for key in sorted(params) if key not in accepted]
+    for key in unknown:
+        from strataml.spelling import nearest
+
+        close = nearest(str(key), sorted(accepted))
+        meant = f" (did you mean {close[0]}?)" if close else ""
+        out.append(f"model.params.{key} is not a parameter of {MODELS[model_type].split(':')[1]}{meant}")
+    validate = getattr(cls, "_validate_params", None)  # (scikit-learn 1.2+: its own check, without fitting)
+    if not unknown and validate is not None:
+        try:
+            cls(**params)._validate_params()
+        except (TypeError, ValueError) as exc:  # (InvalidParameterError is both)
+            out.append(f"model.params: {exc}")
     if spec.dataset is None:
         synthetic = spec.data.get("synthetic") or {}
         n_features = synthetic.get("n_features", 20)
