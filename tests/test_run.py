@@ -408,3 +408,18 @@ def test_a_plugin_that_fails_to_load_is_named_not_an_internal_error(lab: Path, m
     err = capsys.readouterr().err
     assert "plugin 'exits' cannot be loaded (SystemExit: 7)" in err and "internal error" not in err
     assert runs_of(lab) == []
+
+
+def test_a_refused_registration_names_the_recorded_run_and_how_to_register_it(
+    lab: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = read_yaml(lab / "experiments/iris-logreg.yaml")["register"]["model"]
+    (tmp_path / "elsewhere").mkdir()
+    (lab / "models").mkdir(exist_ok=True)
+    (lab / "models" / model).symlink_to(tmp_path / "elsewhere")
+    assert run(["-C", str(lab), "run", "iris-logreg"]) == 3
+    err = capsys.readouterr().err
+    [recorded] = runs_of(lab)  # (running again would make a second run of the same spec)
+    assert f"the run is recorded in runs/{recorded.name}" in err, err
+    assert f"`strataml model register run:{recorded.name} --name {model}`" in err
+    assert list((tmp_path / "elsewhere").iterdir()) == []

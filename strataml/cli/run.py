@@ -12,6 +12,7 @@ from strataml.cli.choice import Choice
 from strataml.cli.main import State
 from strataml.cli.output import commit_step, here, plain
 from strataml.controls import shown
+from strataml.errors import StrataError
 from strataml.numbers import number
 from strataml.runner import core
 from strataml.runner.plugin import discover, extra_installed, load
@@ -79,7 +80,14 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
     if outcome.status == "succeeded" and run_spec.register and not no_register and inside:
         from strataml.models import register
 
-        registered = register(root, f"run:{outcome.run_id}", run_spec.register)
+        try:
+            registered = register(root, f"run:{outcome.run_id}", run_spec.register)
+        except StrataError as exc:
+            # The run itself is recorded: say where, and how to register it once the refusal is
+            # fixed (running again would make a second run of the same spec).
+            again = f"strataml model register run:{outcome.run_id} --name {run_spec.register}"
+            exc.hint = f"{exc.hint + '; ' if exc.hint else ''}the run is recorded in runs/{outcome.run_id}: once fixed, `{again}`"
+            raise
     skipped = None
     if outcome.status == "succeeded" and not registered:
         skipped = _not_registered(run_spec.register, no_register, inside, outcome.folder)
