@@ -198,8 +198,8 @@ def _choose(
             )
         _refuse_unfit(chosen, pinned[chosen.fingerprint][0], current, needs, what)
         return chosen
-    if not mine:
-        raise Refusal(
+    if not mine:  # (the tool cannot sign here, as with --key of a key not there: exit 3, not a rule's refusal)
+        raise StrataError(
             f"{where} holds no secret key, so there is nothing to sign with",
             "make one (`gpg --quick-generate-key 'Name <email>'`) and pin its public key with "
             "`strataml keys add KEYFILE --scope ...`, or pass --gnupghome DIR of the keyring that has yours",

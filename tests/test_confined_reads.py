@@ -195,7 +195,7 @@ def test_a_ledger_linked_to_dev_zero_is_a_finding_not_a_memory_error(ws: Path, t
         assert done.returncode == 2, done.stdout + done.stderr
         assert "TFC0001-E002" in done.stdout and LEDGER in done.stdout, done.stdout
     elif command[0] == "sign":  # the ledger is read for the model's state; then the keyring holds no key
-        assert done.returncode == 2 and "holds no secret key" in done.stderr, done.stderr
+        assert done.returncode == 3 and "holds no secret key" in done.stderr, done.stderr
 
 
 def test_an_oversized_ledger_is_a_finding_and_is_not_read(ws: Path) -> None:

@@ -359,8 +359,8 @@ def test_sign_with_an_empty_keyring_says_it_holds_no_key(ws: Path, keys, tmp_pat
     empty = tmp_path / "empty-gnupg"
     empty.mkdir(mode=0o700)
     code, _, err = cli(ws, "sign", "model:sales-model@1", "--gnupghome", str(empty), capsys=capsys)
-    # (Not "none of the secret keys is pinned": there are none to pin.)
-    assert code == 2 and "holds no secret key" in err and "gpg --quick-generate-key" in err, err
+    # (Not "none of the secret keys is pinned": there are none to pin. Exit 3, as for --key of a key not there.)
+    assert code == 3 and "holds no secret key" in err and "gpg --quick-generate-key" in err, err
 
 
 def test_since_uses_the_keys_at_the_base_so_a_change_cannot_authorise_itself(ws: Path, keys) -> None:
