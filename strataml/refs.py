@@ -169,4 +169,5 @@ def _from_path(text: str) -> str | None:
 
 def _version_order(ref: str) -> tuple[int, int, str]:
     version = ref.rsplit("@", 1)[-1]
-    return (1, int(version), "") if version.isdigit() else (0, 0, version)
+    # (1 and 01 are one number: the spelling decides, so the answer never hangs on listing order.)
+    return (1, int(version), version) if version.isdigit() else (0, 0, version)

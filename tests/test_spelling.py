@@ -54,3 +54,11 @@ def test_refs_are_judged_by_their_name_not_their_shared_kind_and_version() -> No
     assert closest("dataset:iris@2", refs) == ["dataset:iris@1", "model:iris-classifier@1"]
     assert closest("model:iris-classifer@1", refs) == ["model:iris-classifier@1"]
     assert closest("dataset:", refs) == []
+
+
+def test_the_latest_version_does_not_hang_on_listing_order() -> None:
+    from strataml.refs import expand
+
+    # (1 and 01 are one number: which was listed first decided before.)
+    assert expand("model:m", ["model:m@1", "model:m@01"]) == expand("model:m", ["model:m@01", "model:m@1"]) == "model:m@1"
+    assert expand("model:m", ["model:m@2", "model:m@10", "model:m@x"]) == "model:m@10"
