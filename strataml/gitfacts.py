@@ -596,6 +596,14 @@ def resolve_commit(root: Path, ref: str) -> str:
     try:
         return _git(Path(root), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
     except GitError:
+        try:  # (HEAD^{tree}, a tag of a blob: git knows it, and it is not a commit)
+            kind = _git(Path(root), "cat-file", "-t", "--", ref).decode().strip()
+        except GitError:
+            kind = ""
+        if kind and kind != "commit":
+            raise StrataError(
+                f"--since {ref}: it names a {kind}, not a commit", "name a branch, tag or commit (e.g. HEAD, main)"
+            ) from None
         shallow = (Path(root) / ".git" / "shallow").exists() or _is_shallow(Path(root))
         hint = (
             f"this is a shallow clone: fetch the base first, e.g. `git fetch --depth=1 origin {ref.split('/')[-1]}`"
