@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from strataml.controls import shown
 from strataml.errors import StrataError
 from strataml.times import parse_time
 
@@ -106,8 +108,19 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
                     f"{path.name}: the header names {len(header):,} columns; dataset add describes up to {MAX_COLUMNS:,}",
                     f"split it into narrower tables, or {_AS_IS}",
                 )
+            unnamed = [i + 1 for i, name in enumerate(header) if not name.strip()]
+            if unnamed:
+                raise StrataError(
+                    f"{path.name}: CSV header leaves column {', '.join(map(str, unnamed[:5]))} without a name",
+                    "give every column a name in the first line (pandas writes its index as an unnamed first "
+                    "column: to_csv(..., index=False) leaves it out)",
+                )
             if len(set(header)) != len(header):
-                raise StrataError(f"{path.name}: CSV header repeats a column name", "give every column a unique name")
+                twice = sorted(name for name, n in Counter(header).items() if n > 1)
+                raise StrataError(
+                    f"{path.name}: CSV header repeats the column name '{shown(twice[0])}'",
+                    "give every column a unique name",
+                )
             rows_in.used = 0  # the next row starts here
             cols = [_Column(name) for name in header]
             tcol = _index(header, time_column, path, "--time-column")
@@ -130,9 +143,9 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
                     value = row[tcol]
                     when = parse_time(value)
                     if when is None:
-                        shown = value if len(value) <= 64 else value[:64] + "..."
+                        cut = value if len(value) <= 64 else value[:64] + "..."
                         raise StrataError(
-                            f"{path.name}:{line_no}: {shown!r} in time column {time_column!r} is not a date or RFC 3339 time",
+                            f"{path.name}:{line_no}: {cut!r} in time column {time_column!r} is not a date or RFC 3339 time",
                             "use ISO dates (2024-01-31) or times (2024-01-31T12:00:00Z)",
                         )
                     if lo is None or when < lo[0]:

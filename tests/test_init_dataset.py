@@ -119,6 +119,8 @@ def test_dataset_add_refuses_an_existing_version(fresh: Path, tmp_path: Path, ca
     (["d", "{ragged}", "--version", "1"], "row has 3 fields, the header has 2"),
     (["d", "{missing}", "--version", "1"], "cannot read"),
     (["d", "{folder}", "--version", "1"], "is not a regular file"),
+    (["d", "{unnamed}", "--version", "1"], "header leaves column 1 without a name"),  # (pandas' index)
+    (["d", "{twice}", "--version", "1"], "header repeats the column name 'a'"),
 ])
 def test_dataset_add_failures_leave_nothing_behind(fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                    args: list[str], message: str) -> None:
@@ -128,6 +130,8 @@ def test_dataset_add_failures_leave_nothing_behind(fresh: Path, tmp_path: Path, 
         "ragged": write_csv(tmp_path / "ragged.csv", ["a,b", "1,2,3"]),
         "missing": tmp_path / "missing.csv",
         "folder": tmp_path,
+        "unnamed": write_csv(tmp_path / "unnamed.csv", [",a", "0,1"]),
+        "twice": write_csv(tmp_path / "twice.csv", ["a,b,a", "1,2,3"]),
     }
     argv = [a.format(**{k: str(v) for k, v in paths.items()}) for a in args]
     assert run(["-C", str(fresh), "dataset", "add", *argv]) == 3
