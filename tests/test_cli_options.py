@@ -169,3 +169,16 @@ def test_an_output_device_that_fails_is_named(ws: Path, capsys) -> None:
         pytest.skip("no /dev/full here")
     code, _out, err = invoke(ws, "index", "-o", "/dev/full", capsys=capsys)
     assert code == 3 and "/dev/full" in err and "No space left" in err, err
+
+
+def test_a_file_named_like_an_option_is_told_to_go_after_double_dash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from strataml.cli.main import run
+
+    (tmp_path / "-dash.csv").write_text("a,b\n1,2\n")
+    assert run(["init", str(tmp_path / "ws")]) == 0
+    capsys.readouterr()
+    assert run(["-C", str(tmp_path), "dataset", "add", "d", "-dash.csv", "--version", "1"]) == 3
+    err = capsys.readouterr().err
+    assert "No such option '-d'" in err and "-dash.csv is a file: put it after --, every option before" in err, err
+    # As the hint says, it is then read as a file.
+    assert run(["-C", str(tmp_path / "ws"), "dataset", "add", "d", "--version", "1", "--", str(tmp_path / "-dash.csv")]) == 0

@@ -310,6 +310,17 @@ def _command_of(args: list[str]) -> str:
     return " ".join(path)
 
 
+def _dashed_file(exc: click.UsageError, args: list[str]) -> str | None:
+    """The argument an unknown option came from when it is a file (from -C DIR, if given)."""
+    if not isinstance(exc, click.NoSuchOption) or not exc.option_name:
+        return None
+    start = args[args.index("-C") + 1] if "-C" in args[:-1] else "."
+    for arg in args:
+        if arg.startswith(exc.option_name) and os.path.lexists(os.path.join(start, arg)):
+            return arg
+    return None
+
+
 def run(argv: list[str] | None = None) -> int:
     try:
         result = cli.main(args=argv, prog_name="strataml", standalone_mode=False)
@@ -322,7 +333,14 @@ def run(argv: list[str] | None = None) -> int:
             return 0
         where = exc.ctx.command_path if exc.ctx is not None else _command_of(sys.argv[1:] if argv is None else argv)
         click.echo(f"strataml: error: {shown(_one_line(exc.format_message()))}", err=True)
-        click.echo(f"  hint: see `{where} --help`", err=True)
+        file = _dashed_file(exc, sys.argv[1:] if argv is None else argv)
+        if file is not None:  # (a file named -x.csv, read as the options -x -. ...)
+            click.echo(
+                f"  hint: {shown(file)} is a file: put it after --, every option before (`{where} [OPTIONS] ... -- {shown(file)}`)",
+                err=True,
+            )
+        else:
+            click.echo(f"  hint: see `{where} --help`", err=True)
         return EXIT_TOOL_FAILURE
     except click.ClickException as exc:
         click.echo(f"strataml: error: {shown(exc.format_message())}", err=True)
