@@ -79,7 +79,7 @@ def _check_names(spec: NewDataset) -> None:
     if not valid_name(spec.name):
         raise StrataError(
             f"{spec.name!r} is not a valid dataset name",
-            "use letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+            "use ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
         )
     if not valid_version(spec.version):
         raise StrataError(f"{spec.version!r} is not a valid version", "use e.g. 1, 2, 2024-06 or 1.0.0")

@@ -35,12 +35,12 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
     if not valid_name(new.name):
         raise StrataError(
             f"{new.name!r} is not a valid experiment name",
-            "use letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+            "use ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
         )
     if new.register is not None and not valid_name(new.register):
         raise StrataError(
             f"--register {new.register!r} is not a valid model name",
-            "use letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+            "use ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
         )
     from strataml.runner.plugin import installed
 

@@ -43,7 +43,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     run = _run(workspace, run_ref)
     _refuse_broken(workspace, run)
     if not valid_name(name):
-        raise StrataError(f"{name!r} is not a valid model name", "use letters, digits, '.', '_' and '-'")
+        raise StrataError(f"{name!r} is not a valid model name", "use ASCII letters, digits, '.', '_' and '-'")
     existing = _existing(workspace, name, run)
     if existing is not None:
         return existing

@@ -104,7 +104,7 @@ def _name(record: Record) -> Iterator[Finding]:
         yield Finding(
             BAD_NAME,
             record.folder or record.meta,
-            f"{what} '{value}' is not valid: use letters, digits, '.', '_' and '-', "
+            f"{what} '{value}' is not valid: use ASCII letters, digits, '.', '_' and '-', "
             "starting and ending with a letter or digit",
             "rename the folder (or file) to a valid name",
         )
