@@ -376,3 +376,16 @@ def test_a_tracking_server_that_does_not_answer_is_not_waited_on_for_minutes(
     assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "2"
     assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "30"
     assert os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] == "0"
+
+
+def test_a_long_mlflow_error_is_cut_visibly() -> None:
+    from strataml.errors import StrataError
+    from strataml.imports.mlflow import _call
+
+    def fails() -> None:
+        raise RuntimeError("Max retries exceeded with url: /api/2.0/mlflow/experiments/get-by-name " + "x" * 400)
+
+    with pytest.raises(StrataError) as caught:
+        _call("reading", fails)
+    # (Cut mid-word at 300 characters, the message looked whole.)
+    assert caught.value.message.endswith("…") and len(caught.value.message) < 340

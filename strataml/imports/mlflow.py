@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from strataml import __version__, lfs
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
-from strataml.controls import find, shown
+from strataml.controls import cut, find, shown
 from strataml.errors import StrataError
 from strataml.loading import MAX_BYTES
 from strataml.paths import unsafe
@@ -263,7 +263,7 @@ def _call(what: str, action: Callable[..., Any], *args: Any, **kwargs: Any) -> A
     except Exception as exc:  # MLflow raises its own and its stores' exceptions; none is ours
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StrataError(
-            f"MLflow failed {what}: {shown(message)[:300]}", "check --tracking-uri and that the store is readable"
+            f"MLflow failed {what}: {cut(shown(message), 300)}", "check --tracking-uri and that the store is readable"
         ) from None
 
 
