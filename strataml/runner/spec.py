@@ -30,7 +30,7 @@ class SpecError(Refusal):
     def __init__(self, path: str, problems: list[str]) -> None:
         super().__init__(
             f"{path} cannot run:",
-            "fix the spec; `strataml run SPEC --dry-run` checks it without running",
+            "fix what each line names (the spec, or a record it reads); `strataml run SPEC --dry-run` checks without running",
             details=problems,
         )
         self.problems = problems
