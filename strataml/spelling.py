@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 def nearest(word: str, known: Iterable[str], n: int = 1, *, cutoff: float = 0.6) -> list[str]:
     """Up to `n` of `known`, the likeliest first; [] when none is close enough (`cutoff`: the
-    least similarity difflib accepts, 0..1). Names that differ only in case keep their order in
-    `known`, which the caller sorts when it wants a stable answer."""
+    least similarity difflib accepts, 0..1). Of names that differ only in case, the first in
+    `known` stands for them all; the caller sorts `known` when it wants a stable answer."""
     from difflib import get_close_matches
 
     folded: dict[str, str] = {}
