@@ -227,7 +227,9 @@ def test_url_posts_every_event_to_a_catalogue(example: Path, capsys: pytest.Capt
         assert code == 0 and behind.received == events, err
     finally:
         behind.close()
-    for bad in ("file:///tmp", "127.0.0.1:5000", "http://", f"{catalogue.url}/?q=1"):
+    # (The last three made urlsplit raise: an internal error.)
+    for bad in ("file:///tmp", "127.0.0.1:5000", "http://", f"{catalogue.url}/?q=1", "http://[::1", "http://[zz]:5000",
+                "http://host:99999"):
         code, _o, err = invoke(example, "export", "openlineage", "--url", bad, capsys=capsys)
         assert code == 3 and "Invalid value for '--url'" in err and "internal error" not in err, err
     refusing = _Catalogue(status=500)

@@ -389,3 +389,13 @@ def test_a_long_mlflow_error_is_cut_visibly() -> None:
         _call("reading", fails)
     # (Cut mid-word at 300 characters, the message looked whole.)
     assert caught.value.message.endswith("…") and len(caught.value.message) < 340
+
+
+def test_a_tracking_uri_that_is_not_a_uri_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from strataml.cli.main import run
+
+    assert run(["init", str(tmp_path / "ws")]) == 0
+    capsys.readouterr()
+    code = run(["-C", str(tmp_path / "ws"), "import", "mlflow", "--tracking-uri", "http://[::1", "--experiment", "x"])
+    err = capsys.readouterr().err
+    assert code == 3 and "--tracking-uri http://[::1 is not a URI" in err and "internal error" not in err, err

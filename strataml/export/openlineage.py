@@ -13,6 +13,7 @@ a catalogue updates what it has, never doubles it.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC
 from functools import cache
@@ -211,8 +212,13 @@ def lines(found: list[Any]) -> str:
 
 def redacted(url: str) -> str:
     """The URL as it may be printed: a password in it is not repeated on screen or in CI logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+        parts.port  # noqa: B018 (raises for a port past 65535: the netloc is not rebuilt then)
+    except ValueError:  # not a URL urlsplit can take apart: whatever stands before an @ goes
+        return re.sub(r"//[^/]*@", "//***@", url)
+    if password is None:
         return url
     netloc = f"{parts.username}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
@@ -221,7 +227,11 @@ def redacted(url: str) -> str:
 def endpoint_base(url: str) -> str:
     """The catalogue's base URL as the transport joins it (it appends api/v1/lineage): http or
     https with a host, no query or fragment, ending in '/' so a path prefix is kept."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises for a port past 65535)
+    except ValueError as exc:  # (http://[::1, http://[zz]:5000)
+        raise StrataError(f"{redacted(url)!r} is not a URL ({exc})", "e.g. --url http://localhost:5000") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise StrataError(
             f"{redacted(url)!r} is not an http(s) address with a host", "e.g. --url http://localhost:5000"

@@ -127,7 +127,14 @@ def _mlflow_database(path: str) -> bool:
 def _exists(uri: str) -> None:
     """A local store must be there already: MLflow would create an empty one where a path is
     mistyped, which is a write outside the workspace and an import of nothing."""
-    parsed = urlsplit(uri)
+    try:
+        parsed = urlsplit(uri)
+        parsed.port  # noqa: B018 (raises for a port past 65535, as MLflow would later)
+    except ValueError as exc:  # (http://[::1: an unclosed IPv6 address)
+        raise StrataError(
+            f"--tracking-uri {shown(uri)!s} is not a URI ({exc})",
+            "e.g. --tracking-uri sqlite:///mlflow.db, http://localhost:5000 or a folder store's path",
+        ) from None
     if parsed.scheme == "sqlite" or parsed.scheme.startswith("sqlite+"):
         # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's reading)
         path = unquote(parsed.path[1:])
