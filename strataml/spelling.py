@@ -12,19 +12,24 @@ from collections.abc import Iterable
 
 def nearest(word: str, known: Iterable[str], n: int = 1, *, cutoff: float = 0.6) -> list[str]:
     """Up to `n` of `known`, the likeliest first; [] when none is close enough (`cutoff`: the
-    least similarity difflib accepts, 0..1). Of names that differ only in case, the first in
-    `known` stands for them all; the caller sorts `known` when it wants a stable answer."""
+    least similarity difflib accepts, 0..1). Names that differ only in case are each offered
+    (the right spelling is never hidden behind another), in the order of `known`, which the
+    caller sorts when it wants a stable answer."""
     from difflib import get_close_matches
 
-    folded: dict[str, str] = {}
+    folded: dict[str, list[str]] = {}
     for name in known:
-        folded.setdefault(name.lower(), name)
+        folded.setdefault(name.lower(), []).append(name)
     lower = word.lower()
-    same = [folded[lower]] if lower in folded else []  # (the very name, but for case)
-    starting = [name for key, name in folded.items() if lower and key.startswith(lower) and key != lower]
+
+    def spelt(keys: Iterable[str]) -> list[str]:
+        return [name for key in keys for name in folded[key]]
+
+    same = spelt([lower]) if lower in folded else []  # (the very name, but for case)
+    starting = spelt(key for key in folded if lower and key.startswith(lower) and key != lower)
     if same or starting:
         if len(same) + len(starting) <= n:
             return same + starting
         if same:
-            return same
-    return [folded[key] for key in get_close_matches(lower, list(folded), n=n, cutoff=cutoff)]
+            return same[:n]
+    return spelt(get_close_matches(lower, list(folded), n=n, cutoff=cutoff))[:n]

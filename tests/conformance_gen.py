@@ -94,6 +94,8 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "TFC0006-E010-pointer-mismatch": ("a pointer to other content than recorded",
                                       lambda ws: pointer(ws, lambda oid, n: f"version https://git-lfs.github.com/spec/v1\noid sha256:{'0' * 64}\nsize {n}\n")),
     "TFC0008-E004-paths": ("two recorded paths that fold alike", lambda ws: _second_path(ws, "Flowers.csv")),
+    "TFC0008-E004-name-versions": ("two versions of one dataset named in two cases: one folder on macOS and Windows",
+                                   lambda ws: _other_case_version(ws)),
     "TFC0004-E002-receipt-missing": ("a model whose gate receipt is gone", lambda ws: (ws / MODEL / "gate.json").unlink()),
     "TFC0004-E002-receipt-folder": ("a model whose gate receipt is a folder",
                                     lambda ws: ((ws / MODEL / "gate.json").unlink(), (ws / MODEL / "gate.json").mkdir(),
@@ -142,6 +144,11 @@ def _recorded_path(ws: Path, path: str) -> None:
 
     edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d["files"][0].update(path=path))
     redigest(ws, FLOWERS)
+
+
+def _other_case_version(ws: Path) -> None:
+    shutil.copytree(ws / FLOWERS, ws / "datasets/Flowers/2")
+    edit_yaml(ws / "datasets/Flowers/2/dataset.yaml", lambda d: d.update(ref="dataset:Flowers@2"))
 
 
 def _second_path(ws: Path, path: str) -> None:

@@ -62,3 +62,8 @@ def test_the_latest_version_does_not_hang_on_listing_order() -> None:
     # (1 and 01 are one number: which was listed first decided before.)
     assert expand("model:m", ["model:m@1", "model:m@01"]) == expand("model:m", ["model:m@01", "model:m@1"]) == "model:m@1"
     assert expand("model:m", ["model:m@2", "model:m@10", "model:m@x"]) == "model:m@10"
+
+
+def test_names_that_differ_only_in_case_are_each_offered() -> None:
+    # (One spelling stood for both: `iris-clasifier` was offered only Iris-Classifier.)
+    assert nearest("iris-clasifier", ["Iris-Classifier", "iris-classifier"], n=3) == ["Iris-Classifier", "iris-classifier"]

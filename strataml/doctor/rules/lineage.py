@@ -204,11 +204,20 @@ def _where(path: tuple[str | int, ...]) -> str:
 
 def _collisions(ws: Workspace) -> Iterator[Finding]:
     folded = [record.ref.folded for record in ws.records]
-    if len(set(folded)) == len(folded):
+    # A versioned record's name is a folder (datasets/NAME/, models/NAME/ and its ledger): two
+    # spellings of one folded name are one folder on macOS and Windows, whatever their versions
+    # (dataset:Iris@2 beside dataset:iris@1). Names hold no '@': the folded ref's part before it.
+    spellings: dict[str, set[str]] = {}
+    for record, key in zip(ws.records, folded):
+        if record.ref.version is not None:
+            spellings.setdefault(key.partition("@")[0], set()).add(record.ref.name)
+    shared = {key for key, names in spellings.items() if len(names) > 1}
+    if not shared and len(set(folded)) == len(folded):
         return  # the common case, answered by one set (every run folds every ref)
     groups: dict[str, list[Record]] = defaultdict(list)
     for record, key in zip(ws.records, folded):
-        groups[key].append(record)
+        folder = key.partition("@")[0] if record.ref.version is not None else None
+        groups[folder if folder in shared else key].append(record)
     for members in groups.values():
         if len(members) < 2:
             continue
