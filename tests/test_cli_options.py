@@ -179,6 +179,6 @@ def test_a_file_named_like_an_option_is_told_to_go_after_double_dash(tmp_path: P
     capsys.readouterr()
     assert run(["-C", str(tmp_path), "dataset", "add", "d", "-dash.csv", "--version", "1"]) == 3
     err = capsys.readouterr().err
-    assert "No such option '-d'" in err and "-dash.csv is a file: put it after --, every option before" in err, err
+    assert "No such option" in err and "-dash.csv is a file: put it after --, every option before" in err, err
     # As the hint says, it is then read as a file.
     assert run(["-C", str(tmp_path / "ws"), "dataset", "add", "d", "--version", "1", "--", str(tmp_path / "-dash.csv")]) == 0
