@@ -87,6 +87,11 @@ def _check_names(spec: NewDataset) -> None:
         raise StrataError(f"unknown source kind {spec.source_kind!r}", f"use one of {', '.join(SOURCE_KINDS)}")
 
 
+# Files git reads in any folder (attributes, ignores, submodules, LFS settings): a record that
+# held one would change how its own files, and so every clone's copy of them, are checked out.
+GIT_CONTROL = frozenset({".gitattributes", ".gitignore", ".gitmodules", ".lfsconfig", ".git", ".mailmap"})
+
+
 def _check_files(files: tuple[Path, ...]) -> list[Path]:
     if not files:
         raise StrataError("no files given", "name at least one FILE to add")
@@ -102,6 +107,11 @@ def _check_files(files: tuple[Path, ...]) -> list[Path]:
                 "add regular files only (folders, pipes and devices cannot be recorded)",
             )
         key = fold(path.name)
+        if key in GIT_CONTROL:
+            raise StrataError(
+                f"{path} is named {path.name}, which git reads as its own instructions in the record's folder",
+                "add the data under another name: it would change what every clone checks out (or leaves out)",
+            )
         if key in seen:
             raise StrataError(
                 f"{path} and {seen[key]} would have the same name in the dataset",

@@ -121,6 +121,7 @@ def test_dataset_add_refuses_an_existing_version(fresh: Path, tmp_path: Path, ca
     (["d", "{folder}", "--version", "1"], "is not a regular file"),
     (["d", "{unnamed}", "--version", "1"], "header leaves column 1 without a name"),  # (pandas' index)
     (["d", "{twice}", "--version", "1"], "header repeats the column name 'a'"),
+    (["d", "{attributes}", "{csv}", "--version", "1"], "which git reads as its own instructions"),
 ])
 def test_dataset_add_failures_leave_nothing_behind(fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                    args: list[str], message: str) -> None:
@@ -132,6 +133,7 @@ def test_dataset_add_failures_leave_nothing_behind(fresh: Path, tmp_path: Path, 
         "folder": tmp_path,
         "unnamed": write_csv(tmp_path / "unnamed.csv", [",a", "0,1"]),
         "twice": write_csv(tmp_path / "twice.csv", ["a,b,a", "1,2,3"]),
+        "attributes": write_csv((tmp_path / "git").mkdir() or tmp_path / "git" / ".gitattributes", ["*.csv text eol=crlf"]),
     }
     argv = [a.format(**{k: str(v) for k, v in paths.items()}) for a in args]
     assert run(["-C", str(fresh), "dataset", "add", *argv]) == 3
