@@ -423,3 +423,24 @@ def test_a_refused_registration_names_the_recorded_run_and_how_to_register_it(
     assert f"the run is recorded in runs/{recorded.name}" in err, err
     assert f"`strataml model register run:{recorded.name} --name {model}`" in err
     assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_an_input_that_is_a_git_lfs_pointer_is_refused_before_it_is_read_as_the_table(lab: Path) -> None:
+    """A clone without `git lfs pull`: the doctor verifies the recorded sha256 by the pointer
+    (TFC0006-I010), but the plugin would read its three lines as the table."""
+    import hashlib
+
+    from strataml.errors import StrataError
+    from strataml.runner.spec import _refuse_pointer
+    from strataml.workspace import load, walk
+
+    csv = lab / "datasets/iris/1/iris.csv"
+    data = csv.read_bytes()
+    csv.write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{hashlib.sha256(data).hexdigest()}\nsize {len(data)}\n")
+    ws = load(lab, None, walk(lab))
+    with pytest.raises(StrataError) as caught:
+        _refuse_pointer(ws, "datasets/iris/1/iris.csv", len(data))
+    assert "datasets/iris/1/iris.csv is a Git LFS pointer" in caught.value.message
+    assert caught.value.hint and "git lfs pull --include datasets/iris/1/iris.csv" in caught.value.hint
+    csv.write_bytes(data)
+    _refuse_pointer(load(lab, None, walk(lab)), "datasets/iris/1/iris.csv", len(data))  # (the content: nothing to say)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,26 @@ def _doctor_problems(workspace: Workspace, record: Record) -> list[str]:
     ]
 
 
+def _refuse_pointer(workspace: Workspace, rel: str, size: int | None) -> None:
+    """A Git LFS pointer where the data should be (a clone without `git lfs pull`): the doctor
+    verifies the recorded sha256 by it (TFC0006-I010), but a plugin would read the pointer's
+    three lines as the table."""
+    from strataml import atomic, lfs
+
+    entry = workspace.entries.get(rel)
+    if entry is None or size is None or entry.size == size or entry.size > lfs.MAX_POINTER:
+        return
+    try:
+        head = atomic.read_bytes(workspace.root, rel, limit=lfs.MAX_POINTER)
+    except (OSError, atomic.Refused):
+        return  # (the doctor's pass reported what is wrong with it)
+    if head is not None and lfs.looks_like_pointer(head):
+        raise StrataError(
+            f"{rel} is a Git LFS pointer: the data it stands for is not in this checkout",
+            f"fetch it with `git lfs pull --include {shlex.quote(rel)}`, then run again",
+        )
+
+
 def _dataset_input(workspace: Workspace, record: Record, data: dict[str, Any]) -> DatasetInput:
     ds = workspace.get(parse_ref(data["dataset"]))
     assert ds is not None and ds.folder is not None  # the doctor pass guarantees it
@@ -164,6 +185,7 @@ def _dataset_input(workspace: Workspace, record: Record, data: dict[str, Any]) -
             record.meta,
             [f"line {record.line('data', 'file')}: {chosen!r} is not a CSV file of {ds.ref} ({', '.join(csvs)})"],
         )
+    _refuse_pointer(workspace, f"{ds.folder}/{chosen}", next((f.size for f in ds.files if f.path == chosen), None))
     columns: list[Any] = ds.data["columns"] if isinstance(ds.data.get("columns"), list) else []
     tr = ds.data.get("time_range") if isinstance(ds.data.get("time_range"), dict) else None
     return DatasetInput(
