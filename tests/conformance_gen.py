@@ -327,6 +327,8 @@ def git_specs() -> dict[str, Spec]:
                                  (_delete(DATASET),)),
         "TFC0006-W012-ignored": Spec("record metadata git does not track: ignored", _restore(DATASET),
                                      (lambda ws: (_delete(DATASET)(ws), (ws / ".gitignore").write_text("datasets/flowers/\n")),)),
+        "TFC0006-W014": Spec("a file tracked metadata records, present but not tracked by git",
+                             lambda ws: shutil.copyfile(POSITIVE / FLOWERS_CSV, ws / FLOWERS_CSV), (_delete(FLOWERS_CSV),)),
         "TFC0006-E012": Spec("with --require-content, a recorded file present only as its Git LFS pointer",
                              lambda ws: pointer(ws, lambda oid, n: f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {n}\n"),
                              require_content=True),

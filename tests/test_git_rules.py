@@ -137,6 +137,12 @@ def case_untracked(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
     return repo, {}
 
 
+def case_data_untracked(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
+    """The metadata committed, a file it records not: the working copy looks whole, a clone lacks it."""
+    git(repo, "rm", "-q", "--cached", "datasets/flowers/1/flowers.csv")
+    return repo, {}
+
+
 def history(change) -> callable:
     def setup(repo: Path, tmp_path: Path) -> tuple[Path, dict]:
         base = git(repo, "rev-parse", "HEAD")
@@ -160,6 +166,7 @@ GIT_CASES = {
     "TFC0006-E013": case_blob_not_pointer,
     "TFC0006-W011": case_large_not_lfs,
     "TFC0006-W012": case_untracked,
+    "TFC0006-W014": case_data_untracked,
     "TFC0002-E010": history(lambda r: edit_yaml(r / FLOWERS / "dataset.yaml", lambda d: d.update(description="better words"))),
     "TFC0003-E010": history(lambda r: edit_yaml(r / "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml",
                                                 lambda d: d["tags"].update(purpose="rewritten"))),

@@ -370,7 +370,7 @@ def _model_gate(sides: Sides, ref: str) -> dict[str, Any]:
 # Rules that ask git about the working tree (tracking, LFS routing): the base is not a working
 # tree, so they are judged at head only, and a finding of theirs on a file the change did not
 # touch was there before (a changed .gitattributes makes every file count as touched).
-GIT_ONLY = ("TFC0006-W011", "TFC0006-W012", "TFC0006-E013")
+GIT_ONLY = ("TFC0006-W011", "TFC0006-W012", "TFC0006-W014", "TFC0006-E013")
 # What the checkout holds, not what the repository says: the base is read from git objects, where
 # every LFS file is its pointer ("verified by its pointer"), while the working tree may hold the
 # content. Judged at head only, like GIT_ONLY: a pulled file is not a finding "fixed".

@@ -16,6 +16,7 @@ from strataml.workspace import REPOSITORY, record_folder
 UNEXPECTED_GIT_OBJECT = "TFC0006-E013"
 LARGE_NOT_LFS = "TFC0006-W011"
 METADATA_UNTRACKED = "TFC0006-W012"
+RECORDED_UNTRACKED = "TFC0006-W014"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -25,8 +26,10 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from _submodules(ctx, git)
     config = ctx.config_in_force()
     threshold = lfs.threshold(config)
+    entries = ctx.workspace.entries
     for record in ctx.records():
-        if record.meta not in git.tracked:
+        committed = record.meta in git.tracked
+        if not committed:
             yield Finding(
                 METADATA_UNTRACKED,
                 record.meta,
@@ -37,6 +40,21 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         for entry in record.files:
             rel = f"{record.folder}/{entry.path}"
+            # (An untracked record is W012's alone; a file that is not here is the integrity rule's.)
+            if (
+                committed
+                and rel not in git.tracked
+                and (found := entries.get(rel)) is not None
+                and found.kind == "file"
+            ):
+                quoted = _top(git.prefix + rel)
+                yield Finding(
+                    RECORDED_UNTRACKED,
+                    rel,
+                    f"recorded in {record.meta}, which git tracks, but git does not track this file "
+                    "(new and not added, or ignored): a clone of the commit lacks it",
+                    f"`git add {quoted}` (`git add -f` past an ignore pattern; `git check-ignore -v {quoted}` names it)",
+                )
             if rel in git.lfs and rel in git.blobs:  # routed through LFS, and not the expected pointer
                 blob_size = git.blobs[rel][1]
                 # Only blobs under 1024 bytes are read: `git lfs fetch`, `pull` and `ls-files` never
