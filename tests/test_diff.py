@@ -366,6 +366,8 @@ def test_usage_errors_say_what_to_do(repo: Path, capsys: pytest.CaptureFixture[s
     assert code == 3 and "REF nope: git does not know this revision" in err and "--since" not in err
     code, _out, err = diff(repo, capsys, "HEAD^{tree}")  # (git knows it: it is not a commit)
     assert code == 3 and "REF HEAD^{tree}: it names a tree, not a commit" in err
+    code, _out, err = diff(repo, capsys, "^HEAD")  # (a range's exclusion: rev-parse answers ^SHA)
+    assert code == 3 and "REF ^HEAD: names no single commit" in err
     code, _out, err = diff(repo, capsys, "--", "-x")
     assert code == 3 and "REF -x: git does not know this revision" in err
     plain = tmp_path / "plain"
