@@ -19,6 +19,7 @@ bytes that are not UTF-8 are spelled `\\xNN` there too, because JSON has no way 
 
 from __future__ import annotations
 
+import json
 import re
 
 from strataml.errors import StrataError
@@ -90,3 +91,12 @@ def _escape(char: str) -> str:
     if 0xDC80 <= code <= 0xDCFF:
         return f"\\x{code - 0xDC00:02x}"  # a surrogate standing for one byte
     return f"\\u{code:04x}"  # C1, bidi
+
+
+def plain(value: object) -> str:
+    """A record's value in one line, spelt as in YAML and JSON (`true`, `null`, `[1, 2]`, `1e-05`),
+    never as Python would (`True`, `None`, `['a']`); a string as it is. Exact: a parameter of
+    0.00001 is not 0 (metrics, compared by eye, go through `number`)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)

@@ -597,7 +597,9 @@ def resolve_commit(root: Path, ref: str) -> str:
         commit = _git(Path(root), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
         if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
             # (^HEAD is a range's exclusion: rev-parse answers ^SHA, which names no commit to compare with)
-            raise StrataError(f"--since {ref}: names no single commit", "name a branch, tag or commit (e.g. HEAD, main)")
+            raise StrataError(
+                f"--since {ref}: names no single commit", "name a branch, tag or commit (e.g. HEAD, main)"
+            )
         return commit
     except GitError:
         try:  # (HEAD^{tree}, a tag of a blob: git knows it, and it is not a commit)

@@ -159,3 +159,21 @@ def test_a_report_of_one_run_says_run(ws: Path, capsys) -> None:
     code, out, err = invoke(ws, "report", "sales-forecast", capsys=capsys)
     assert code == 0, err
     assert "\n1 run: 1 succeeded, 0 failed.\n" in out
+
+
+def test_identical_runs_have_their_value_as_mean_and_no_spread() -> None:
+    from strataml.read.report import _stats
+
+    # (sum() / n gave 0.10036300000000001 and a spread of 1.55e-17.)
+    assert _stats([0.100363] * 3) == {"n": 3, "mean": 0.100363, "std": 0.0, "min": 0.100363, "max": 0.100363}
+
+
+def test_params_across_seeds_are_spelt_as_the_spec_spells_them(ws: Path, capsys) -> None:
+    from strataml.read.report import markdown
+
+    report = {"experiment": "experiment:e", "runs": 2, "succeeded": 2, "failed": 0, "metrics": [], "best_run": None,
+              "configurations": [{"params": {"split.stratify": True, "model.C": None}, "runs": ["run:a", "run:b"],
+                                  "seeds": ["1", "2"], "metrics": {}}]}
+    text = markdown(report)
+    assert "| metric |" not in text  # (no metric: no empty table)
+    assert "split.stratify=true" in text.replace("\\", "") and "True" not in text and "None" not in text, text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import stat
 import sys
@@ -120,15 +119,6 @@ def history_start(top: Path) -> str:
     from strataml.rootdir import repo_top
 
     return "" if repo_top(top) is not None else "git init -q && git lfs install --local && "
-
-
-def plain(value: object) -> str:
-    """A record's value in one line, spelt as in YAML and JSON (`true`, `null`, `[1, 2]`, `1e-05`),
-    never as Python would (`True`, `None`, `['a']`); a string as it is. Exact: a parameter of
-    0.00001 is not 0 (metrics, compared by eye, go through `number`)."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def wants_color(stream: TextIO) -> bool:

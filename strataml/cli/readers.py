@@ -12,8 +12,8 @@ import click
 from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
-from strataml.cli.output import complete_refs, from_here, plain, wants_color
-from strataml.controls import shown
+from strataml.cli.output import complete_refs, from_here, wants_color
+from strataml.controls import plain, shown
 from strataml.nogc import keep
 from strataml.numbers import number
 from strataml.read.query import KIND_OF_LIST, Graph

@@ -10,8 +10,8 @@ import click
 
 from strataml.cli.choice import Choice
 from strataml.cli.main import State
-from strataml.cli.output import commit_step, here, plain
-from strataml.controls import shown
+from strataml.cli.output import commit_step, here
+from strataml.controls import plain, shown
 from strataml.errors import StrataError
 from strataml.numbers import number
 from strataml.runner import core

@@ -8,6 +8,7 @@ import json
 import math
 from typing import Any
 
+from strataml.controls import plain
 from strataml.errors import StrataError
 from strataml.gates import directions, parse_gate
 from strataml.numbers import as_float, finite
@@ -20,9 +21,11 @@ def _map(value: Any) -> dict[str, Any]:
 
 def _stats(values: list[float]) -> dict[str, Any]:
     n = len(values)
-    mean = sum(values) / n
+    # Correctly rounded (fsum): three runs of 0.100363 have the mean 0.100363 and a spread of 0,
+    # not 0.10036300000000001 and 1.55e-17.
+    mean = math.fsum(values) / n
     # The sample spread (n - 1): runs are draws from what the configuration can do.
-    std = math.sqrt(sum((v - mean) * (v - mean) for v in values) / (n - 1)) if n > 1 else None
+    std = math.sqrt(math.fsum((v - mean) * (v - mean) for v in values) / (n - 1)) if n > 1 else None
     return {"n": n, "mean": mean, "std": std, "min": min(values), "max": max(values)}
 
 
@@ -139,11 +142,12 @@ def markdown(report: dict[str, Any]) -> str:
     best = report["best_run"]
     if best:
         lines.append(f"Best run: **{esc(best['run'])}** ({esc(best['metric'])} = {_f(best['value'])}).")
-    lines += [
-        "",
-        "| metric | better | best | mean | std | min | max | first → last |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    if report["metrics"]:  # (no run recorded a metric: no table of nothing)
+        lines += [
+            "",
+            "| metric | better | best | mean | std | min | max | first → last |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
     for m in report["metrics"]:
         arrow = (
             ""
@@ -159,7 +163,8 @@ def markdown(report: dict[str, Any]) -> str:
     if several:
         lines += ["", "### Across seeds", ""]
         for c in several:
-            shown_params = ", ".join(f"{k}={v}" for k, v in sorted(c["params"].items())) or "(no params)"
+            # (Spelt as the spec spells them: true, not Python's True.)
+            shown_params = ", ".join(f"{k}={plain(v)}" for k, v in sorted(c["params"].items())) or "(no params)"
             lines.append(f"- {esc(shown_params)}: {len(c['runs'])} runs, seeds {esc(', '.join(c['seeds']))}")
             gated = {m["name"] for m in report["metrics"] if m["gated"]}
             for name, s in sorted(c["metrics"].items()):
