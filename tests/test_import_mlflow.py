@@ -394,6 +394,8 @@ def test_a_long_mlflow_error_is_cut_visibly() -> None:
 def test_a_tracking_uri_that_is_not_a_uri_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from strataml.cli.main import run
 
+    require_extra("mlflow", "mlflow")  # (without it, the import says it needs MLflow first)
+
     assert run(["init", str(tmp_path / "ws")]) == 0
     capsys.readouterr()
     code = run(["-C", str(tmp_path / "ws"), "import", "mlflow", "--tracking-uri", "http://[::1", "--experiment", "x"])
