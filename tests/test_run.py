@@ -444,3 +444,15 @@ def test_an_input_that_is_a_git_lfs_pointer_is_refused_before_it_is_read_as_the_
     assert caught.value.hint and "git lfs pull --include datasets/iris/1/iris.csv" in caught.value.hint
     csv.write_bytes(data)
     _refuse_pointer(load(lab, None, walk(lab)), "datasets/iris/1/iris.csv", len(data))  # (the content: nothing to say)
+
+
+def test_a_spec_that_is_a_symlink_or_a_slip_is_named_for_what_it_is(
+    lab: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    elsewhere = tmp_path / "spec.yaml"
+    elsewhere.write_bytes((lab / "experiments/iris-logreg.yaml").read_bytes())
+    (lab / "experiments/linked.yaml").symlink_to(elsewhere)
+    assert run(["-C", str(lab), "run", "experiments/linked.yaml"]) == 3
+    assert "experiments/linked.yaml is a symlink, not a regular file" in capsys.readouterr().err
+    assert run(["-C", str(lab), "run", "iris-logreg2"]) == 3
+    assert "did you mean iris-logreg?" in capsys.readouterr().err

@@ -58,9 +58,21 @@ def find_experiment(workspace: Workspace, target: str, cwd: Path | None = None) 
         name = target[len("experiment:") :]
     record = workspace.get(f"experiment:{name}")
     if record is None:
-        known = ", ".join(r.ref.name for r in workspace.of_kind("experiment")) or "none"
+        import os
+
+        from strataml.spelling import nearest
+
+        rel = f"experiments/{name}.yaml"
+        if os.path.islink(workspace.root / rel):  # (the walk never follows a link: no record is made of it)
+            raise StrataError(
+                f"{rel} is a symlink, not a regular file, so it was not read as a spec (TFC0001-E002)",
+                "replace it with the spec file itself",
+            )
+        names = sorted(r.ref.name for r in workspace.of_kind("experiment"))
+        close = nearest(name, names)
         raise StrataError(
-            f"no experiment {name!r} in this workspace (experiments: {known})", "name a spec in experiments/"
+            f"no experiment {name!r} in this workspace (experiments: {', '.join(names) or 'none'})",
+            f"did you mean {close[0]}?" if close else "name a spec in experiments/",
         )
     return record
 
