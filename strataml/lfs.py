@@ -86,6 +86,19 @@ def looks_like_pointer(head: bytes) -> bool:
     return True
 
 
+def pointer_at(root: Path, rel: str) -> bool:
+    """Whether the file `rel` of the workspace `root` is a Git LFS pointer: its first MAX_POINTER
+    bytes, read by the confined rules (never through a link), decode as one. False when it cannot
+    be read (whoever asked reports that its own way)."""
+    from strataml import atomic
+
+    try:
+        head = atomic.read_bytes(root, rel, limit=MAX_POINTER)
+    except (OSError, atomic.Refused):
+        return False
+    return head is not None and looks_like_pointer(head)
+
+
 def parse(raw: bytes, length: int | None = None) -> Pointer:
     """Decode a file as git-lfs does; raise MalformedPointer saying why git-lfs would not.
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strataml import atomic
+from strataml import atomic, lfs
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
 from strataml.controls import refuse
 from strataml.errors import Refusal, StrataError
@@ -136,8 +137,14 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], r
             with atomic.open_file(root, f"{run.folder}/{entry.path}") as src, atomic.create(staging, entry.path) as out:
                 sha, size = sha256_stream(src, out.write)
             if sha != entry.sha256 or size != entry.size:
+                rel_file = f"{run.folder}/{entry.path}"
+                if size <= lfs.MAX_POINTER and entry.size != size and lfs.pointer_at(root, rel_file):
+                    raise StrataError(
+                        f"{rel_file} is a Git LFS pointer: the model it stands for is not in this checkout",
+                        f"fetch it with `git lfs pull --include {shlex.quote(rel_file)}`, then register again",
+                    )
                 raise Refusal(
-                    f"{run.folder}/{entry.path} does not match {run.meta}",
+                    f"{rel_file} does not match {run.meta}",
                     "the run was changed after it ran; run `strataml doctor`",
                 )
             artifacts.append({"path": entry.path, "sha256": sha, "size": size})

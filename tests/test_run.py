@@ -456,3 +456,21 @@ def test_a_spec_that_is_a_symlink_or_a_slip_is_named_for_what_it_is(
     assert "experiments/linked.yaml is a symlink, not a regular file" in capsys.readouterr().err
     assert run(["-C", str(lab), "run", "iris-logreg2"]) == 3
     assert "did you mean iris-logreg?" in capsys.readouterr().err
+
+
+def test_registering_a_run_whose_model_is_a_git_lfs_pointer_says_so(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import hashlib
+
+    assert run(["-C", str(lab), "run", "iris-logreg", "--no-register"]) == 0
+    [folder] = runs_of(lab)
+    record = read_yaml(folder / "run.yaml")
+    model = next(a for a in record["artifacts"] if a["path"].startswith("models/"))
+    path = folder / model["path"]
+    data = path.read_bytes()
+    path.write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{hashlib.sha256(data).hexdigest()}\nsize {len(data)}\n")
+    capsys.readouterr()
+    assert run(["-C", str(lab), "model", "register", f"run:{folder.name}", "--name", "m"]) == 3
+    err = capsys.readouterr().err
+    # (It said the run was changed after it ran: the content is only not downloaded.)
+    assert f"runs/{folder.name}/{model['path']} is a Git LFS pointer" in err and "git lfs pull --include" in err, err
+    assert not (lab / "models/m").exists()

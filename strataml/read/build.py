@@ -619,19 +619,11 @@ def _files(record: Record, root: Path, entries: dict[str, Entry]) -> list[dict[s
         if entry is None or entry.kind != "file":
             present = "missing"
         elif f.size is not None and entry.size != f.size and entry.size <= lfs.MAX_POINTER:
-            present = "lfs-pointer" if _is_pointer(root, at) else "content"
+            present = "lfs-pointer" if lfs.pointer_at(root, at) else "content"
         else:
             present = "content"
         out.append({"path": f.path, "size": f.size, "sha256": f.sha256, "present": present})
     return out
-
-
-def _is_pointer(root: Path, at: str) -> bool:
-    try:
-        head = atomic.read_bytes(root, at, limit=lfs.MAX_POINTER)
-    except (OSError, atomic.Refused):
-        return False
-    return head is not None and lfs.looks_like_pointer(head)
 
 
 def _side_json(root: Path, rel: str) -> Any:

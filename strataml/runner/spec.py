@@ -164,16 +164,12 @@ def _refuse_pointer(workspace: Workspace, rel: str, size: int | None) -> None:
     """A Git LFS pointer where the data should be (a clone without `git lfs pull`): the doctor
     verifies the recorded sha256 by it (TFC0006-I010), but a plugin would read the pointer's
     three lines as the table."""
-    from strataml import atomic, lfs
+    from strataml import lfs
 
     entry = workspace.entries.get(rel)
     if entry is None or size is None or entry.size == size or entry.size > lfs.MAX_POINTER:
         return
-    try:
-        head = atomic.read_bytes(workspace.root, rel, limit=lfs.MAX_POINTER)
-    except (OSError, atomic.Refused):
-        return  # (the doctor's pass reported what is wrong with it)
-    if head is not None and lfs.looks_like_pointer(head):
+    if lfs.pointer_at(workspace.root, rel):
         raise StrataError(
             f"{rel} is a Git LFS pointer: the data it stands for is not in this checkout",
             f"fetch it with `git lfs pull --include {shlex.quote(rel)}`, then run again",
