@@ -63,6 +63,9 @@ def add_command(
     Example:
       strataml dataset add iris iris.csv --version 1 --license CC-BY-4.0 \\
           --source https://archive.ics.uci.edu/dataset/53/iris --target species
+
+    Exit codes: 0 created, 2 refused (the version exists, or the doctor's record rules would
+    reject it), 3 a file could not be read or described (nothing is written in either case).
     """
     root = state.root()
     folder, record = add(

@@ -32,6 +32,11 @@ def init(state: State, directory: str | None, name: str | None, ci_shards: int |
     .gitignore and .gitattributes are only extended. Refuses to run where strataml.yaml exists,
     inside another workspace, or when DIRECTORY is a symlink (name the folder it points to).
     The new workspace passes `strataml doctor --strict`.
+
+    \b
+    Example:
+      strataml init lab && cd lab && git init -q && git lfs install --local && git add -A && \\
+          git commit -qm 'A StrataML workspace'
     """
     if directory == "":  # (an unset shell variable, most likely: never the current folder by accident)
         from strataml.errors import StrataError

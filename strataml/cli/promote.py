@@ -57,6 +57,14 @@ def promote(
     signing policy requires but is missing, and a model with doctor errors. Promoting to
     production archives the previous production version in the same append. The entry goes
     to models/NAME/lifecycle.jsonl, hash-chained, under a lock, written atomically.
+
+    \b
+    Example:
+      strataml promote model:iris-classifier@1 --to candidate --reason "offline eval ok" --dry-run
+
+    Exit codes: 0 moved (or, with --dry-run, would be), 2 refused by the lifecycle rules (an
+    illegal move, the state it is in already, a FAIL gate, a missing signature, doctor errors),
+    3 it could not be done (no such model, a ledger that cannot be written).
     """
     from strataml.promote import promote as do_promote
 

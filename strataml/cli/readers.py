@@ -258,7 +258,13 @@ def show(state: State, ref: str, fmt: str) -> int:
     """Everything about one record: attributes, health, signature, and its direct neighbours.
 
     REF is a ref such as model:iris-classifier@1, run:ID, dataset:iris@1 or experiment:NAME;
-    model:NAME (without @VERSION) means its latest version.
+    model:NAME (without @VERSION) means its latest version. A record's folder or metadata path
+    (runs/ID, models/NAME/1/) and a bare run id or its prefix name it too.
+
+    \b
+    Examples:
+      strataml show model:iris-classifier
+      strataml show runs/20261122T200038Z-iris-logreg-448b2a --format json
     """
     from strataml.read.query import detail
 
