@@ -12,7 +12,7 @@ from typing import Any
 from strataml.atomic import FULL, publish_dir, staging_dir, write_yaml
 from strataml.errors import RecordExists, StrataError
 from strataml.hashing import dataset_digest, sha256_file
-from strataml.refs import fold, valid_name, valid_version
+from strataml.refs import NAME_RULE, fold, valid_name, valid_version
 from strataml.schemas import schema_id, validate
 from strataml.tabular import describe_csv
 from strataml.times import utc_now
@@ -79,7 +79,7 @@ def _check_names(spec: NewDataset) -> None:
     if not valid_name(spec.name):
         raise StrataError(
             f"{spec.name!r} is not a valid dataset name",
-            "use ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+            NAME_RULE,
         )
     if not valid_version(spec.version):
         raise StrataError(f"{spec.version!r} is not a valid version", "use e.g. 1, 2, 2024-06 or 1.0.0")

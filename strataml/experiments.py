@@ -11,7 +11,7 @@ from typing import Any
 from strataml import atomic
 from strataml.errors import RecordExists, Refusal, StrataError
 from strataml.loading import load_bytes
-from strataml.refs import fold, valid_name
+from strataml.refs import NAME_RULE, fold, valid_name
 from strataml.schemas import validate
 from strataml.workspace import Workspace
 
@@ -35,12 +35,12 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
     if not valid_name(new.name):
         raise StrataError(
             f"{new.name!r} is not a valid experiment name",
-            "use ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+            NAME_RULE,
         )
     if new.register is not None and not valid_name(new.register):
         raise StrataError(
             f"--register {new.register!r} is not a valid model name",
-            "use ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+            NAME_RULE,
         )
     from strataml.runner.plugin import installed
 

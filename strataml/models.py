@@ -18,7 +18,7 @@ from strataml.errors import Refusal, StrataError
 from strataml.gates import evaluate
 from strataml.hashing import sha256_stream
 from strataml.records import Record
-from strataml.refs import valid_name, valid_version
+from strataml.refs import NAME_RULE, valid_name, valid_version
 from strataml.schemas import schema_id, validate
 from strataml.times import utc_now
 from strataml.workspace import Workspace, load
@@ -44,7 +44,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     run = _run(workspace, run_ref)
     _refuse_broken(workspace, run)
     if not valid_name(name):
-        raise StrataError(f"{name!r} is not a valid model name", "use ASCII letters, digits, '.', '_' and '-'")
+        raise StrataError(f"{name!r} is not a valid model name", NAME_RULE)
     existing = _existing(workspace, name, run)
     if existing is not None:
         return existing

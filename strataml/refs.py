@@ -60,6 +60,10 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
+# What a valid name is, as every refusal of one says it.
+NAME_RULE = "use ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
+
+
 def valid_name(name: str) -> bool:
     return bool(_NAME.fullmatch(name)) and ".." not in name
 

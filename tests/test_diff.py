@@ -7,7 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -215,21 +218,35 @@ def test_a_removed_record_is_judged_over_the_whole_base(repo: Path, capsys: pyte
     assert doc["findings"]["fixed"] == []
 
 
-def test_a_new_signature_and_a_new_pinned_key(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+@contextmanager
+def alice_pinned_on_main(repo: Path, tmp_path: Path, *scopes: str) -> Iterator[tuple[Any, Path]]:
+    """Alice's throw-away key pinned with `scopes` on main, merged into the feature branch (checked
+    out); her gpg home's agents stopped afterwards. Yields her key and the folder of the homes."""
     import gpgkeys
     from conftest import require
-    from test_signatures import pin, sign
+    from test_signatures import pin
 
     require(gpgkeys.available(), "gpg is not installed")
     homes = tmp_path / "homes"
     homes.mkdir()
-    alice, bob = gpgkeys.stored_key(homes, "Alice"), gpgkeys.stored_key(homes, "Bob")
+    alice = gpgkeys.stored_key(homes, "Alice")
     try:
         git(repo, "checkout", "-q", "main")
-        pin(repo, alice, "models")
+        pin(repo, alice, *scopes)
         commit_all(repo, "pin Alice")
         git(repo, "checkout", "-q", "feature")
         git(repo, "merge", "-q", "main")
+        yield alice, homes
+    finally:
+        gpgkeys.stop_agents([p for p in homes.iterdir() if p.is_dir()])
+
+
+def test_a_new_signature_and_a_new_pinned_key(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import gpgkeys
+    from test_signatures import pin, sign
+
+    with alice_pinned_on_main(repo, tmp_path, "models") as (alice, homes):
+        bob = gpgkeys.stored_key(homes, "Bob")
         sign(repo, alice, "models/sales-model/1/model.yaml")
         pin(repo, bob, "datasets")
         commit_all(repo, "sign model 1, pin Bob")
@@ -242,35 +259,20 @@ def test_a_new_signature_and_a_new_pinned_key(repo: Path, capsys: pytest.Capture
         assert "{" not in diff(repo, capsys, "main")[1]
         assert doc["trust"]["keys"] == [{"fingerprint": bob.fingerprint, "change": "added", "scopes": ["datasets"]}]
         assert {r["code"] for r in doc["trust"]["review"]} == {"TFC0007-W001"}  # trusted keys changed: a reviewer looks
-    finally:
-        gpgkeys.stop_agents([p for p in homes.iterdir() if p.is_dir()])
 
 
 def test_a_ledger_signed_for_the_first_time(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """The base has the ledger but not its signature: the base is checked without the working
     tree's .asc (it was looked for in the base's copy, and the diff stopped with exit 3)."""
-    import gpgkeys
-    from conftest import require
-    from test_signatures import pin, sign
+    from test_signatures import sign
 
-    require(gpgkeys.available(), "gpg is not installed")
-    homes = tmp_path / "homes"
-    homes.mkdir()
-    alice = gpgkeys.stored_key(homes, "Alice")
-    try:
-        git(repo, "checkout", "-q", "main")
-        pin(repo, alice, "ledger")
-        commit_all(repo, "pin Alice")
-        git(repo, "checkout", "-q", "feature")
-        git(repo, "merge", "-q", "main")
+    with alice_pinned_on_main(repo, tmp_path, "ledger") as (alice, _homes):
         sign(repo, alice, models_helpers.LEDGER)
         commit_all(repo, "sign the ledger")
         code, out, err = diff(repo, capsys, "main", "--format", "json")
         assert code < 3, err
         [signature] = json.loads(out)["signatures"]
         assert (signature["path"], signature["change"], signature["status"]) == (models_helpers.LEDGER, "added", "signed")
-    finally:
-        gpgkeys.stop_agents([p for p in homes.iterdir() if p.is_dir()])
 
 
 def strict_json(text: str) -> dict:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import platform
+import shlex
 import shutil
 import time
 import traceback
@@ -77,7 +78,7 @@ def artifact_root(workspace_root: Path, env: dict[str, str] | None = None) -> Pa
     if not where.is_dir() and not where.parent.is_dir():
         raise StrataError(
             f"{named}: {shown(str(where.parent))} does not exist",
-            f"make the folder first (`mkdir -p {shown(override)}`), or fix the name",
+            f"make the folder first (`mkdir -p {shown(shlex.quote(override))}`), or fix the name",
         )
     return where
 

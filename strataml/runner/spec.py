@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import shlex
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,6 @@ def find_experiment(workspace: Workspace, target: str, cwd: Path | None = None) 
         name = target[len("experiment:") :]
     record = workspace.get(f"experiment:{name}")
     if record is None:
-        import os
-
         from strataml.spelling import nearest
 
         rel = f"experiments/{name}.yaml"

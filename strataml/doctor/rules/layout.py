@@ -10,7 +10,7 @@ from strataml.doctor.engine import FIRST_RULES, Context, version
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.loading import Loaded
 from strataml.records import Record
-from strataml.refs import valid_name, valid_run_id, valid_version
+from strataml.refs import NAME_RULE, valid_name, valid_run_id, valid_version
 from strataml.workspace import CONFIG
 
 CONFIG_SCHEMA = "TFC0001-E001"
@@ -104,8 +104,7 @@ def _name(record: Record) -> Iterator[Finding]:
         yield Finding(
             BAD_NAME,
             record.folder or record.meta,
-            f"{what} '{value}' is not valid: use ASCII letters, digits, '.', '_' and '-', "
-            "starting and ending with a letter or digit",
+            f"{what} '{value}' is not valid: {NAME_RULE}",
             "rename the folder (or file) to a valid name",
         )
 
