@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import subprocess
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,22 @@ def test_an_artifact_name_the_workspace_cannot_hold_refuses_that_run_only(
     assert f"could not import MLflow run {bad.info.run_id}: its artifact 'odd\\x1bname.txt' holds a control" in err
     assert set(imported(root)) == {made["done"], made["failed"], made["killed"]}
     assert not list(root.glob("runs/.*.staging"))
+
+
+def test_a_symlinked_runs_folder_stops_the_import_once_with_exit_3(
+    store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, made = store
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.rmtree(root / "runs", ignore_errors=True)
+    (root / "runs").symlink_to(outside)
+    code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                            capsys=capsys)
+    assert code == 3, out + err
+    assert "refusing to write runs/: runs is a symlink" in err
+    assert err.count("refusing") == 1 and "could not import" not in err
+    assert list(outside.iterdir()) == []
 
 
 def test_without_the_extra_the_error_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import click
 
+from strataml import atomic
 from strataml.cli.main import State
 from strataml.cli.output import format_option
 from strataml.controls import shown
@@ -112,6 +113,10 @@ def mlflow_command(
     with _bar() as bar:
         _exp_id, planned = plan(workspace, mlflow, experiment, ids, bar("reading MLflow runs"))
         todo = [p for p in planned if p.action == "import"] if not dry_run else []
+        if todo:
+            # A symlinked or misplaced runs/ refuses every run alike: one error (exit 3), not one per run.
+            with atomic.folder(root, "runs", shown="runs/"):
+                pass
         copied = bar("copying runs")
         for n, item in enumerate(todo, 1):
             try:
