@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
