@@ -68,7 +68,9 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
             f"pass --target COL (columns: {', '.join(names)})" if names else "pass --target COL",
         )
     if names and target not in names:
-        raise Refusal(f"--target {target!r} is not a column of {dataset.ref}", f"columns: {', '.join(names)}")
+        raise Refusal(
+            f"--target {target!r} is not a column of {dataset.ref} [TFC0003-E005]", f"columns: {', '.join(names)}"
+        )
     model = new.model or (DEFAULT_MODEL if new.plugin == "sklearn" else None)
     if model is None:
         raise StrataError(f"the {new.plugin} plugin needs --model TYPE", "see the plugin's documentation for its types")

@@ -131,16 +131,21 @@ def derive(ws: Path, rng: random.Random) -> None:
 
 
 def dataset_fields(ws: Path, rng: random.Random) -> None:
-    """What records naming a dataset check against it: its digest and time range."""
+    """What records naming a dataset check against it: its digest, time range, columns and files."""
     datasets = sorted(ws.glob("datasets/*/*/dataset.yaml"))
     if datasets:
         meta = rng.choice(datasets)
 
         def change(d: dict) -> None:
-            if rng.random() < 0.5:
+            choice = rng.random()
+            if choice < 0.3:
                 d["digest"] = "sha256:" + f"{rng.randrange(16**8):08x}" * 8
-            else:
+            elif choice < 0.6:
                 d["time_range"] = {"column": "date", "start": "2024-01-0" + str(rng.randint(1, 9)), "end": "2024-01-12"}
+            elif choice < 0.8 and d.get("columns"):
+                rng.choice(d["columns"])["name"] = rng.choice(["units", "Units", "species", "store"])
+            elif d.get("files"):
+                d["files"][0]["path"] = rng.choice(["sales.csv", "flowers.csv", "other.csv"])
 
         edit_yaml(meta, change)
 
@@ -149,8 +154,11 @@ def spec(ws: Path, rng: random.Random) -> None:
     """An experiment spec edited, removed or added (runs name experiments)."""
     specs = sorted(ws.glob("experiments/*.yaml"))
     choice = rng.random()
-    if specs and choice < 0.4:
+    if specs and choice < 0.25:
         edit_yaml(rng.choice(specs), lambda d: d.update(description=f"edit {rng.randrange(100)}"))
+    elif specs and choice < 0.4:  # what TFC0003-E005 checks against the dataset version
+        edit_yaml(rng.choice(specs), lambda d: d["data"].update(
+            target=rng.choice(["units", "Units", "species"]), file=rng.choice(["sales.csv", "flowers.csv"])))
     elif specs and choice < 0.7:
         rng.choice(specs).unlink()
     elif specs:

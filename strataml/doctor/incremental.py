@@ -3,8 +3,9 @@ whose findings can depend on them, and keep the earlier findings of all the othe
 
 What a record's findings can depend on besides its own files, config, keys and git's index
 (an earlier run is only used when those last three are unchanged):
-- the records it names: that they exist, their kind, a dataset's digest and time range, a
-  model's files (lineage); so every record naming a changed, added or removed record is checked;
+- the records it names: that they exist, their kind, a dataset's digest, time range, files and
+  columns, a model's files (lineage); so every record naming a changed, added or removed record
+  is checked;
 - the records whose names fold alike (collisions): checked with any added or removed record;
 - every record of a kind, for a dangling reference's "did you mean": with any record added or
   removed, every record that had a dangling reference is checked;

@@ -23,6 +23,7 @@ DATASET_PROVENANCE = "TFC0002-W001"
 RUN_TIMES = "TFC0003-E003"
 GATE_METRIC = "TFC0003-E004"
 GATE_METRICS_UNCHECKED = "TFC0003-I001"
+SPEC_DATA = "TFC0003-E005"
 GATE_SCHEMA = "TFC0004-E002"
 GATE_MISMATCH = "TFC0004-E003"
 
@@ -62,8 +63,11 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield from _dataset(record)
         elif record.kind == "run":
             yield from _run_times(record)
-        elif record.kind == "experiment" and not refused & {"plugin", "gates"}:
-            yield from _gate_metrics(ctx, record)
+        elif record.kind == "experiment":
+            if not refused & {"plugin", "gates"}:
+                yield from _gate_metrics(ctx, record)
+            if "data" not in refused:
+                yield from _spec_data(ctx, record)
         elif record.kind == "model":
             yield from _gate(ctx, record)
 
@@ -179,6 +183,65 @@ def _gate_metrics(ctx: Context, record: Record) -> Iterator[Finding]:
             f"a gate on an unwritten metric cannot pass; {key} writes: {', '.join(sorted(declared.metrics))}",
             record.line("gates", gate.index),
         )
+
+
+def _spec_data(ctx: Context, record: Record) -> Iterator[Finding]:
+    """The columns and the file a spec names are ones its dataset version records: a typo here
+    passes every other rule and is found only when the spec runs. (A dataset that is not there
+    is TFC0008-E001; one that records no columns cannot be judged here; a time split's column is
+    TFC0008-E008's.)"""
+    data = record.data.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("dataset"), str):
+        return
+    dataset = ctx.workspace.get(data["dataset"])
+    if dataset is None or dataset.kind != "dataset" or not isinstance(dataset.data, dict):
+        return
+    chosen = data.get("file")
+    recorded = [f.path for f in dataset.files]
+    if isinstance(chosen, str) and recorded and chosen not in recorded:
+        yield Finding(
+            SPEC_DATA,
+            record.meta,
+            f"data.file {chosen!r} is not a file of {dataset.ref}{_meant(chosen, recorded)}",
+            f"name one of the files {dataset.meta} records: {_listed(recorded)}",
+            record.line("data", "file"),
+        )
+    columns = dataset.data.get("columns")
+    names = (
+        [c["name"] for c in columns if isinstance(c, dict) and isinstance(c.get("name"), str)]
+        if isinstance(columns, list)
+        else []
+    )
+    if not names:
+        return
+    named: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(data.get("target"), str):
+        named.append((("target",), data["target"]))
+    features = data.get("features")
+    if isinstance(features, list):
+        named += [(("features", i), name) for i, name in enumerate(features) if isinstance(name, str)]
+    for path, name in named:
+        if name in names:
+            continue
+        field = "data.target" if path == ("target",) else f"data.features[{path[1]}]"
+        yield Finding(
+            SPEC_DATA,
+            record.meta,
+            f"{field} {name!r} is not a column of {dataset.ref}{_meant(name, names)}",
+            f"name one of the columns {dataset.meta} records: {_listed(names)}",
+            record.line("data", *path),
+        )
+
+
+def _meant(word: str, known: list[str]) -> str:
+    from strataml.spelling import nearest
+
+    close = nearest(word, known)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _listed(names: list[str], most: int = 12) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
