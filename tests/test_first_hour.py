@@ -68,12 +68,18 @@ def test_status_shows_the_workspace_on_one_screen(tmp_path: Path, strataml_exe: 
     assert "  health       1 warning: see `strataml doctor`" in text
     start = next(i for i, ln in enumerate(text) if ln.startswith("  uncommitted  "))
     listed = [ln[15:] for ln in text[start : start + 2]]
-    assert sorted(listed) == ["datasets/iris/1 (new)", "experiments/iris-logreg.yaml (changed)"], text
+    # The record is committed: only the file beside it is new (and in no clone until added).
+    assert sorted(listed) == ["datasets/iris/1 (1 untracked file)", "experiments/iris-logreg.yaml (changed)"], text
     data = json.loads(subprocess.run([*strataml_exe, "-C", str(ws), "status", "--format", "json"],
                                      capture_output=True, text=True).stdout)
     assert data["counts"] == {"datasets": 3, "experiments": 4, "models": 3, "runs": 4}
     assert {"status": "??", "path": "datasets/iris/1/notes.txt"} in data["uncommitted"]
     assert [m["id"] for m in data["production"]] == ["model:iris-classifier@1"] and len(data["latest_runs"]) == 4
+    import shutil
+
+    shutil.copytree(ws / "datasets/iris/1", ws / "datasets/iris/2")  # a new record: its metadata untracked too
+    again = subprocess.run([*strataml_exe, "-C", str(ws), "status"], capture_output=True, text=True).stdout
+    assert "datasets/iris/2 (new)" in again and "datasets/iris/1 (1 untracked file)" in again, again
 
 
 def _complete(exe: list[str], cwd: Path, *words: str) -> subprocess.CompletedProcess[str]:

@@ -82,15 +82,26 @@ def _lines(r: dict[str, Any], in_git: bool) -> list[str]:
 
 
 def _by_record(changes: list[dict[str, str]]) -> list[tuple[str, str]]:
-    """A record folder once (`runs/ID (new)`), not each of its files; other paths as they are."""
-    from strataml.workspace import record_folder
+    """A record folder once (`runs/ID (new)`), not each of its files; other paths as they are.
+    A folder is new when its metadata is; untracked files beside committed metadata are said
+    as such (the record is not new, and those files are in no clone)."""
+    from strataml.workspace import META, record_folder
 
     out: dict[str, str] = {}
+    added: dict[str, int] = {}  # folder -> untracked files in it besides its metadata
+    new_meta = {c["path"] for c in changes if c["status"] == "??" and c["path"].rsplit("/", 1)[-1] in META.values()}
     for change in changes:
-        where = record_folder(change["path"]) or change["path"]
+        folder = record_folder(change["path"])
+        where = folder or change["path"]
         said = _said(change["status"])
+        if folder is not None and said == "new" and not any(m.startswith(folder + "/") for m in new_meta):
+            added[where] = added.get(where, 0) + 1
+            said = "files"
         out[where] = said if out.get(where, said) == said else "changed"
-    return list(out.items())
+    return [
+        (where, f"{added[where]} untracked file{'s' if added[where] != 1 else ''}" if said == "files" else said)
+        for where, said in out.items()
+    ]
 
 
 def _said(status: str) -> str:
