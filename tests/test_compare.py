@@ -115,7 +115,7 @@ def test_report_of_an_experiment_across_runs_and_seeds(ws: Path, capsys) -> None
     assert [p["value"] for p in accuracy["series"]] == [0.75, 0.875, 0.625]  # in time order
     assert found["best_run"] == {"run": "run:20260102T000000Z-sales-forecast-b0b0b0", "metric": "test_accuracy", "value": 0.875}
     [config] = found["configurations"]  # one configuration, three runs, two seeds
-    assert len(config["runs"]) == 3 and config["seeds"] == ["3", "4"]
+    assert len(config["runs"]) == 3 and config["seeds"] == [3, 4]
     assert config["metrics"]["test_accuracy"]["n"] == 3
     code, out, _ = invoke(ws, "report", "experiment:sales-forecast", capsys=capsys)
     from strataml.reporters.github import markdown_text as m
@@ -173,7 +173,7 @@ def test_params_across_seeds_are_spelt_as_the_spec_spells_them(ws: Path, capsys)
 
     report = {"experiment": "experiment:e", "runs": 2, "succeeded": 2, "failed": 0, "metrics": [], "best_run": None,
               "configurations": [{"params": {"split.stratify": True, "model.C": None}, "runs": ["run:a", "run:b"],
-                                  "seeds": ["1", "2"], "metrics": {}}]}
+                                  "seeds": [1, 2], "metrics": {}}]}
     text = markdown(report)
     assert "| metric |" not in text  # (no metric: no empty table)
     assert "split.stratify=true" in text.replace("\\", "") and "True" not in text and "None" not in text, text

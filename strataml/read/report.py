@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from strataml.controls import plain
@@ -101,6 +102,19 @@ def experiment(graph: Graph, text: str, runs_of: dict[str, list[dict[str, Any]]]
     )
 
 
+def _seeds(seeds: Iterable[Any]) -> list[Any]:
+    """Each seed once, as the runs recorded it (an integer, by TFC-0003), in numeric order; a
+    value a hand-edited record holds otherwise comes after the numbers, ordered by its JSON."""
+    numbers: set[int] = set()
+    others: set[str] = set()
+    for seed in seeds:
+        if isinstance(seed, int) and not isinstance(seed, bool):
+            numbers.add(seed)
+        else:
+            others.add(json.dumps(seed, sort_keys=True, default=str))
+    return [*sorted(numbers), *(json.loads(o) for o in sorted(others))]
+
+
 def _configurations(runs: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
     """Runs of the same params but their seed, together: what a configuration does across seeds."""
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -118,7 +132,7 @@ def _configurations(runs: list[dict[str, Any]], names: list[str]) -> list[dict[s
             {
                 "params": json.loads(params),
                 "runs": [r["id"] for r in members],
-                "seeds": sorted({str(r["attrs"].get("seed")) for r in members}, key=lambda x: (len(x), x)),
+                "seeds": _seeds(r["attrs"].get("seed") for r in members),
                 "metrics": stats,
             }
         )
@@ -165,7 +179,9 @@ def markdown(report: dict[str, Any]) -> str:
         for c in several:
             # (Spelt as the spec spells them: true, not Python's True.)
             shown_params = ", ".join(f"{k}={plain(v)}" for k, v in sorted(c["params"].items())) or "(no params)"
-            lines.append(f"- {esc(shown_params)}: {len(c['runs'])} runs, seeds {esc(', '.join(c['seeds']))}")
+            lines.append(
+                f"- {esc(shown_params)}: {len(c['runs'])} runs, seeds {esc(', '.join(plain(x) for x in c['seeds']))}"
+            )
             gated = {m["name"] for m in report["metrics"] if m["gated"]}
             for name, s in sorted(c["metrics"].items()):
                 if name in gated or not gated:  # the gates' metrics decide; the JSON has every one
