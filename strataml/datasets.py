@@ -135,7 +135,7 @@ def _build(staging: Path, spec: NewDataset, sources: list[Path]) -> dict[str, An
         sha, size = sha256_file(dest)  # hash what is stored, not what was read
         entry: dict[str, Any] = {"path": src.name, "sha256": sha, "size": size}
         if src.suffix.lower() == ".csv":
-            table = describe_csv(dest, time_column=spec.time_column, target=spec.target)
+            table = describe_csv(dest, time_column=spec.time_column, target=spec.target, named=str(src))
             entry["rows"] = table.rows
             tables.append(table)
         entries.append(entry)

@@ -92,39 +92,43 @@ class Table:
     time_range: dict[str, str] | None
 
 
-def describe_csv(path: Path, *, time_column: str | None = None, target: str | None = None) -> Table:
-    """Read a CSV once: header, row count, a type per column and the time column's range."""
+def describe_csv(
+    path: Path, *, time_column: str | None = None, target: str | None = None, named: str | None = None
+) -> Table:
+    """Read a CSV once: header, row count, a type per column and the time column's range.
+    Errors name it as `named` (the path the user gave), else by its file name."""
+    name = shown(named or path.name)
     limit = csv.field_size_limit()
     csv.field_size_limit(MAX_ROW_CHARS)  # a field is never longer than its row, which is bounded below
     try:
         with open_csv(path) as fh:
-            rows_in = _Rows(fh, path.name)
+            rows_in = _Rows(fh, name)
             reader = csv.reader(rows_in)
             header = next(reader, None)
             if not header:
-                raise StrataError(f"{path.name}: CSV file has no header row", "the first line must name the columns")
+                raise StrataError(f"{name}: CSV file has no header row", "the first line must name the columns")
             if len(header) > MAX_COLUMNS:
                 raise StrataError(
-                    f"{path.name}: the header names {len(header):,} columns; dataset add describes up to {MAX_COLUMNS:,}",
+                    f"{name}: the header names {len(header):,} columns; dataset add describes up to {MAX_COLUMNS:,}",
                     f"split it into narrower tables, or {_AS_IS}",
                 )
             unnamed = [i + 1 for i, name in enumerate(header) if not name.strip()]
             if unnamed:
                 raise StrataError(
-                    f"{path.name}: CSV header leaves column {', '.join(map(str, unnamed[:5]))} without a name",
+                    f"{name}: CSV header leaves column {', '.join(map(str, unnamed[:5]))} without a name",
                     "give every column a name in the first line (pandas writes its index as an unnamed first "
                     "column: to_csv(..., index=False) leaves it out)",
                 )
             if len(set(header)) != len(header):
                 twice = sorted(name for name, n in Counter(header).items() if n > 1)
                 raise StrataError(
-                    f"{path.name}: CSV header repeats the column name '{shown(twice[0])}'",
+                    f"{name}: CSV header repeats the column name '{shown(twice[0])}'",
                     "give every column a unique name",
                 )
             rows_in.used = 0  # the next row starts here
             cols = [_Column(name) for name in header]
-            tcol = _index(header, time_column, path, "--time-column")
-            _index(header, target, path, "--target")
+            tcol = _index(header, time_column, name, "--time-column")
+            _index(header, target, name, "--target")
             rows = 0
             lo = hi = None
             for line_no, row in enumerate(reader, start=2):
@@ -133,7 +137,7 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
                     continue
                 if len(row) != len(header):
                     raise StrataError(
-                        f"{path.name}:{line_no}: row has {len(row)} fields, the header has {len(header)}",
+                        f"{name}:{line_no}: row has {len(row)} fields, the header has {len(header)}",
                         "fix the row (a quoting problem?) before adding the file",
                     )
                 rows += 1
@@ -145,7 +149,7 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
                     if when is None:
                         cut = value if len(value) <= 64 else value[:64] + "..."
                         raise StrataError(
-                            f"{path.name}:{line_no}: {cut!r} in time column {time_column!r} is not a date or RFC 3339 time",
+                            f"{name}:{line_no}: {cut!r} in time column {time_column!r} is not a date or RFC 3339 time",
                             "use ISO dates (2024-01-31) or times (2024-01-31T12:00:00Z)",
                         )
                     if lo is None or when < lo[0]:
@@ -154,10 +158,10 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
                         hi = (when, value)
     except UnicodeDecodeError as exc:
         raise StrataError(
-            f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})", "re-export the CSV as UTF-8"
+            f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})", "re-export the CSV as UTF-8"
         ) from None
     except csv.Error as exc:
-        raise StrataError(f"{path.name}: unreadable CSV: {exc}", "check quoting and line endings") from None
+        raise StrataError(f"{name}: unreadable CSV: {exc}", "check quoting and line endings") from None
     finally:
         csv.field_size_limit(limit)
     columns = []
@@ -174,7 +178,7 @@ def describe_csv(path: Path, *, time_column: str | None = None, target: str | No
     if time_column is not None:
         if lo is None or hi is None:
             raise StrataError(
-                f"{path.name}: time column {time_column!r} has no values",
+                f"{name}: time column {time_column!r} has no values",
                 "a time-stamped dataset needs at least one row",
             )
         time_range = {"column": time_column, "start": lo[1], "end": hi[1]}
@@ -214,9 +218,9 @@ class _Rows(Iterator[str]):
         return line
 
 
-def _index(header: list[str], column: str | None, path: Path, option: str) -> int | None:
+def _index(header: list[str], column: str | None, name: str, option: str) -> int | None:
     if column is None:
         return None
     if column not in header:
-        raise StrataError(f"{path.name}: {option} {column!r} is not a column", f"columns are: {', '.join(header)}")
+        raise StrataError(f"{name}: {option} {column!r} is not a column", f"columns are: {', '.join(header)}")
     return header.index(column)

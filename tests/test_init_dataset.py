@@ -120,7 +120,7 @@ def test_dataset_add_refuses_an_existing_version(fresh: Path, tmp_path: Path, ca
     (["d", "{missing}", "--version", "1"], "cannot read"),
     (["d", "{folder}", "--version", "1"], "is not a regular file"),
     (["d", "{unnamed}", "--version", "1"], "header leaves column 1 without a name"),  # (pandas' index)
-    (["d", "{twice}", "--version", "1"], "header repeats the column name 'a'"),
+    (["d", "{twice}", "--version", "1"], "twice.csv: CSV header repeats the column name 'a'"),
     (["d", "{attributes}", "{csv}", "--version", "1"], "which git reads as its own instructions"),
 ])
 def test_dataset_add_failures_leave_nothing_behind(fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -139,6 +139,8 @@ def test_dataset_add_failures_leave_nothing_behind(fresh: Path, tmp_path: Path, 
     assert run(["-C", str(fresh), "dataset", "add", *argv]) == 3
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+    if "{twice}" in args:  # named by the path given, not only its file name
+        assert f"{paths['twice']}: CSV header" in err
     leftovers = [p for p in (fresh / "datasets").rglob("*") if p.name != ".gitkeep"]
     assert leftovers == []
     assert engine.doctor(fresh, strict=True).exit_code == 0
