@@ -358,6 +358,27 @@ def test_o_never_replaces_records_policy_keys_or_git(tmp_path: Path, capsys: pyt
     assert code == 0, err
 
 
+def test_o_never_makes_a_file_the_readers_would_take_for_a_record(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_example(tmp_path / "ws")
+    before = invoke(root, "list", "models", "--format", "json", capsys=capsys)[1]
+    ledger = (root / "models/iris-classifier/lifecycle.jsonl").read_bytes()
+    for target in ("models/iris-classifier/9/model.yaml", "datasets/new/1/dataset.yaml", "runs/fake/run.yaml",
+                   "experiments/new.yaml", "experiments/report.html", "models/iris-classifier/1/model.yaml.asc",
+                   "models/iris-classifier/lifecycle.jsonl", "models/iris-classifier/1/Model.YAML",
+                   "sub/.gitattributes", "sub/strataml.yaml"):
+        for args in (["index", "-o", target], ["dashboard", "-o", target], ["doctor", "-o", target]):
+            code, _o, err = invoke(root, *args, capsys=capsys)
+            assert code == 2 and "not writing" in err, (args, err)
+            assert not (root / target).exists() or target.endswith(".jsonl")  # (that ledger exists: unchanged)
+    assert not any((root / f).exists() for f in ("models/iris-classifier/9", "datasets/new", "runs/fake", "sub"))
+    assert invoke(root, "list", "models", "--format", "json", capsys=capsys)[1] == before
+    assert (root / "models/iris-classifier/lifecycle.jsonl").read_bytes() == ledger
+    # Another new file beside a record's files is the user's (a Croissant file beside its data).
+    code, _o, err = invoke(root, "index", "-o", "datasets/iris/1/notes.json", capsys=capsys)
+    assert code == 0 and (root / "datasets/iris/1/notes.json").is_file(), err
+
+
 def test_o_refuses_managed_names_in_any_case_and_ci_workflows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = copy_example(tmp_path / "ws")
     for target in ("TFC/keys/keys.yaml", ".GIT/config", ".github/workflows/x.yml", "Strataml.yaml"):

@@ -198,14 +198,19 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
 # files (a report written over model.yaml or .git/config is a broken workspace, exit 0).
 # Names compared case-folded: on macOS and Windows `TFC/keys` and `Strataml.yaml` are those files.
 NEVER = ("tfc", ".github")  # trusted keys and contracts; CI workflows: not even a new file
+# Policy and git's control files, by name in any folder: a new one there changes what git
+# checks out or where a workspace begins.
 MANAGED_FILES = ("strataml.yaml", ".gitattributes", ".gitignore", ".gitmodules", ".lfsconfig")
 
 
 def _refuse_managed(path: str, root: Path | None) -> None:
     """A Refusal (exit 2) for an output path that is, or whose real target is, an existing file
-    of a workspace's records or its policy, anything under tfc/ (trusted keys, contracts) or
-    .github/ (CI workflows), or anything in a .git folder. A new file beside a record's files is the user's choice (the
-    doctor reports it as a file the record does not list)."""
+    of a workspace's records, a file named as policy or git's control files are, anything under
+    tfc/ (trusted keys, contracts) or .github/ (CI workflows), or anything in a .git folder. A
+    new file where the layout would read it as a record, a spec, a ledger or a signature
+    (`models/m/3/model.yaml`, `experiments/x.yaml`, `*.asc`) is refused too: every reader would
+    list it. Any other new file beside a record's files is the user's choice (a Croissant file
+    beside the data it describes); the doctor reports it as a file the record does not list."""
     from strataml.errors import Refusal
 
     real = (
@@ -226,13 +231,34 @@ def _refuse_managed(path: str, root: Path | None) -> None:
                     continue
                 rel = Path(os.path.relpath(candidate, base))
                 top, exists = rel.parts[0].casefold(), os.path.lexists(candidate)
-                if top in NEVER or (exists and (top in MANAGED or rel.as_posix().casefold() in MANAGED_FILES)):
+                if (
+                    top in NEVER
+                    or rel.name.casefold() in MANAGED_FILES
+                    or (top in MANAGED and (exists or _poses_as_record(rel)))
+                ):
                     why = f"it is {rel.as_posix()} in the workspace, where records, keys and policy live"
     if why:
         raise Refusal(
             f"not writing {path}: {why}",
-            "write reports and exports to a new file, outside tfc/, .github/ and .git/ (e.g. under .strataml/ or elsewhere)",
+            "write reports and exports to a new file outside datasets/, experiments/, runs/, models/, tfc/, .github/ "
+            "and .git/, not named strataml.yaml or .git* (e.g. under .strataml/ or elsewhere)",
         )
+
+
+def _poses_as_record(rel: Path) -> bool:
+    """Whether a new file at `rel` (in a folder records live in) would be read as a record's
+    metadata, a spec, a ledger or a signature."""
+    from strataml.modelsigning import SUFFIX as BUNDLE_SUFFIX
+    from strataml.records import SIGNATURE_SUFFIX
+    from strataml.workspace import LEDGER, META
+
+    name = rel.name.casefold()
+    return (
+        rel.parts[0].casefold() == "experiments"
+        or name in META.values()
+        or name == LEDGER
+        or name.endswith((SIGNATURE_SUFFIX, BUNDLE_SUFFIX))
+    )
 
 
 def _workspace_of(folder: str) -> str | None:
