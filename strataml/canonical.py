@@ -9,6 +9,7 @@ with an unpaired surrogate (`"\\ud800"` decodes to one).
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,21 @@ _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r
 
 class NotCanonical(ValueError):
     """A value with no RFC 8785 form; the message says which and why."""
+
+
+class NotFinite(ValueError):
+    """JSON text holding NaN, Infinity or -Infinity: Python's json reads them, JSON has none."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NotFinite(f"holds {name}, which JSON has no number for")
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON as the standard defines it: what another program hands over (an index file, a
+    shard's report) cannot smuggle in NaN or Infinity, which a browser's JSON.parse and a
+    strict API response both refuse (NotFinite, a ValueError)."""
+    return json.loads(text, parse_constant=_refuse_constant)
 
 
 def jcs(value: Any) -> bytes:

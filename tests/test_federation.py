@@ -449,6 +449,11 @@ def test_a_workspace_that_relaxes_integrity_rules_joins_nothing(
         (lambda i: i["edges"].append({"from": "x", "to": "dataset:iris@1", "kind": "input"}), "joins no refs"),
         (lambda i: i["nodes"][0]["attrs"].update(deep=json.loads("[" * 900 + "]" * 900)), "nested more than"),
         (lambda i: i.update(schema="strataml/federation/v1"), "federations do not nest"),
+        (lambda i: i["nodes"].append(dict(i["nodes"][0])), "is listed twice"),
+        # Python's json writes Infinity and NaN bare; a page's JSON.parse and the API cannot carry them.
+        (lambda i: next(n for n in i["nodes"] if n["kind"] == "run")["attrs"].update(metrics={"test_accuracy": float("inf")}),
+         "holds Infinity, which JSON has no number for"),
+        (lambda i: i["nodes"][0]["attrs"].update(x=float("nan")), "holds NaN"),
     ],
 )
 def test_an_index_file_that_is_no_index_is_invalid_not_a_crash(

@@ -222,6 +222,20 @@ def test_merge_refuses_what_is_not_one_run(broken_repo: Path, capsys, tmp_path: 
     (tmp_path / "junk.json").write_text("{}")
     code, _o, err = invoke(broken_repo, "report", "merge", str(tmp_path / "junk.json"), capsys=capsys)
     assert code == 3 and "is not a shard's report" in err and "Traceback" not in err
+    # Edited reports: each says what is wrong with it, never a comparison of a file with itself.
+    doc = json.loads(files[0].read_text())
+    for name, change, said in (
+        ("nan.json", lambda d: d["stats"].update(records=float("nan")), "holds NaN, which JSON has no number for"),
+        ("findings.json", lambda d: d.update(findings="x"), "its findings are not a list"),
+        ("options.json", lambda d: d["shard"].update(options=None), 'differ in options ({"'),
+    ):
+        edited = json.loads(json.dumps(doc))
+        change(edited)
+        (tmp_path / name).write_text(json.dumps(edited))
+        code, _o, err = invoke(broken_repo, "report", "merge", str(tmp_path / name), str(files[1]), str(files[2]),
+                               capsys=capsys)
+        assert code == 3 and said in err and "Traceback" not in err, (name, err)
+        assert "{'" not in err, err  # JSON, not a Python repr
 
 
 def test_init_ci_shards_writes_a_matrix_whose_commands_work(tmp_path: Path, capsys) -> None:

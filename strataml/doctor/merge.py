@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from strataml import atomic
+from strataml import atomic, canonical
 from strataml.controls import shown
 from strataml.doctor.finding import Finding, Report
 from strataml.errors import StrataError
@@ -26,14 +26,18 @@ def _read(path: Path) -> dict[str, Any]:
 
     raw = atomic.read_given(path, "the shard report", HINT, limit=MAX_REPORT)
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = canonical.loads(raw.decode("utf-8"))
+    except canonical.NotFinite as exc:
+        raise bad(f"it {exc}; `doctor --format json` never writes one") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise bad("not JSON: was it written with --format json?") from None
     if isinstance(doc, dict) and str(doc.get("$schema", "")).startswith("https://json.schemastore.org/sarif"):
         raise bad("a SARIF file: merge takes the shards' --format json reports, and writes SARIF itself")
     shard = doc.get("shard") if isinstance(doc, dict) else None
-    if not isinstance(shard, dict) or doc.get("version") != 1 or not isinstance(doc.get("findings"), list):
+    if not isinstance(shard, dict) or doc.get("version") != 1:
         raise bad("no shard in it: was it written with --shard K/N --format json?")
+    if not isinstance(doc.get("findings"), list):
+        raise bad("its findings are not a list: merge what `doctor --shard` wrote, unedited")
     return doc
 
 
@@ -42,7 +46,7 @@ def _difference(mine: Any, theirs: Any) -> str:
     if isinstance(mine, dict) and isinstance(theirs, dict):
         keys = sorted(k for k in {*mine, *theirs} if mine.get(k) != theirs.get(k))
         return "; ".join(f"{k}: {shown(json.dumps(mine.get(k)))} vs {shown(json.dumps(theirs.get(k)))}" for k in keys)
-    return f"{shown(str(mine))} vs {shown(str(theirs))}"
+    return f"{shown(json.dumps(mine, default=str))} vs {shown(json.dumps(theirs, default=str))}"
 
 
 def merge(paths: list[Path], strict: bool = False, commit: str | None = None, shards: int | None = None) -> Report:

@@ -16,7 +16,6 @@ same bytes: nothing here reads a clock.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import stat
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strataml import schemas
+from strataml import canonical, schemas
 from strataml.controls import shown
 from strataml.doctor.rules.lineage import refs_in
 from strataml.errors import StrataError
@@ -213,7 +212,7 @@ def _saved_fresh(root: Path) -> dict[str, Any] | None:
         raw, digest = saved.read_hashed(root, saved.INDEX)
         if raw is None or digest != looked.index_sha256:
             return None
-        index = json.loads(raw)
+        index = canonical.loads(raw)
     except (OSError, ValueError, RecursionError, atomic.Refused):
         return None
     return index if _problem(index) is None else None
@@ -259,9 +258,11 @@ def _index_file(name: str | None, source: str, path: Path, fallback: str, budget
         if len(raw) > limit:
             return bad(f"{shown(source)} is over {limit >> 20} MiB (for one member, or what is left of 1 GiB for all)")
         budget[0] -= len(raw)
-        index = json.loads(raw.decode("utf-8"))
+        index = canonical.loads(raw.decode("utf-8"))
     except OSError as exc:
         return bad(_cannot(source, exc))
+    except canonical.NotFinite as exc:
+        return bad(f"{shown(source)} {exc} (an index strataml writes spells such metrics as text)")
     except (ValueError, RecursionError):
         return bad(f"{shown(source)} is not JSON (is it an index.json?)")
     if isinstance(index, dict) and index.get("schema") == FORMAT:
@@ -304,9 +305,13 @@ def _problem(index: Any) -> str | None:
     if issues:
         where = "/".join(map(str, issues[0].path)) or "document"
         return f"breaks the index schema at {shown(where)}: {shown(issues[0].message)}"
+    seen: set[str] = set()
     for node in index["nodes"]:
         if not _is_ref(node["id"]) or node["id"].split(":", 1)[0] != node["kind"]:
             return f"node {shown(str(node['id'])[:200])} is not a {node['kind']} ref"
+        if node["id"] in seen:
+            return f"node {shown(node['id'][:200])} is listed twice: not an index strataml wrote"
+        seen.add(node["id"])
     for edge in index.get("edges", ()):
         if not (_is_ref(edge["from"]) and _is_ref(edge["to"])):
             return f"an edge {shown(str(edge['from'])[:200])} -> {shown(str(edge['to'])[:200])} joins no refs"
@@ -434,8 +439,8 @@ def _files_digest(node: dict[str, Any]) -> str | None:
 
 def _groups(aliases: dict[str, str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for alias, canonical in aliases.items():
-        out.setdefault(canonical, [canonical]).append(alias)
+    for alias, target in aliases.items():
+        out.setdefault(target, [target]).append(alias)
     return {k: sorted(v) for k, v in out.items()}
 
 
