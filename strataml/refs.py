@@ -61,7 +61,7 @@ def fold(text: str) -> str:
 
 
 # What a valid name is, as every refusal of one says it.
-NAME_RULE = "use ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
+NAME_RULE = "use at most 64 ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
 
 
 def valid_name(name: str) -> bool:
