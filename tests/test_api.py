@@ -668,6 +668,27 @@ def test_cors_takes_origins_only(strataml_exe: list[str], example: Path, origin:
     assert proc.returncode == 3 and said in proc.stderr and "Serving" not in proc.stdout, proc.stderr
 
 
+@pytest.mark.parametrize("name", ["*", "*.example.org", ".example.org", "example.org:80", "example.org/x",
+                                  "http://example.org", "a..b", ""])
+def test_allowed_host_takes_a_name_as_clients_send_it(strataml_exe: list[str], example: Path, name: str) -> None:
+    # Compared exactly with the Host header: a wildcard or port given here would match no request.
+    proc = subprocess.run(
+        [*strataml_exe, "-C", str(example), "serve", "--port", "0", "--allowed-host", name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3 and "is not a host name or address" in proc.stderr, proc.stderr
+    assert "Serving" not in proc.stdout
+
+
+def test_allowed_host_names_are_kept_as_the_host_header_compares_them() -> None:
+    from strataml.cli.serve import _allowed_host
+
+    assert _allowed_host("ML.Example.org.") == "ml.example.org" and _allowed_host("[::1]") == "::1"
+    assert _allowed_host("my_service") == "my_service" and _allowed_host("10.0.0.7") == "10.0.0.7"
+
+
 def test_an_origin_with_its_default_port_is_the_one_browsers_send() -> None:
     from strataml.cli.serve import _origin
 

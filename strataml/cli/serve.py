@@ -34,7 +34,9 @@ MAX_CONNECTIONS = 256
     "allowed_hosts",
     multiple=True,
     metavar="NAME",
-    help="Also answer requests whose Host is NAME (a DNS name or address the server is reached by); repeatable.",
+    callback=lambda _c, _p, values: tuple(_allowed_host(v) for v in values),
+    help="Also answer requests whose Host is NAME (a DNS name or address the server is reached by, no port, "
+    "no wildcard); repeatable.",
 )
 @click.option(
     "--cors",
@@ -186,6 +188,31 @@ def _host(value: str) -> str:
             param_hint="'--host'",
         )
     return value
+
+
+# DNS labels (an underscore allowed, as container names have one), dot-separated.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
+
+
+def _allowed_host(value: str) -> str:
+    """An --allowed-host NAME as a Host header names it (compared exactly, case aside), or a usage
+    error: a wildcard, port, scheme or path would be accepted and then match no request."""
+    import ipaddress
+
+    text = value.strip()
+    bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    if _HOSTNAME.fullmatch(text):
+        return text.rstrip(".").lower()
+    raise click.BadParameter(
+        f"'{shown(value)}' is not a host name or address: give the name clients use, without scheme, port, "
+        "path or wildcard (e.g. --allowed-host ml.example.org; repeat it for each name)",
+        param_hint="'--allowed-host'",
+    )
 
 
 def _origin(value: str) -> str:
