@@ -449,7 +449,7 @@ class _Report(click.Group):
             if close:
                 ctx.fail(
                     f"No such command {args[0]!r}. Did you mean {close[0]!r}? "
-                    f"(An experiment of that name: report experiment:{args[0]})"
+                    f"(For an experiment named so: report experiment:{args[0]})"
                 )
             return "experiment", self.commands["experiment"], args
         return super().resolve_command(ctx, args)
@@ -474,6 +474,9 @@ def report_experiment(state: State, ref: str, fmt: str) -> int:
     the experiment's gates, else its plugin), mean, standard deviation, range, and how it moved
     from the first run to the last; the best run; runs of the same params grouped across seeds.
     Markdown for a pull request or a wiki page, JSON for scripts (with each metric's series).
+
+    Exit codes: 0 reported (an experiment without runs too); 3 no such experiment, or no
+    workspace here.
 
     \b
     Example:
@@ -508,6 +511,9 @@ def report_merge(
     """Merge the JSON reports of `strataml doctor --shard K/N` (one per CI job) into one report
     and one exit code, as one full run would give: refused unless they are shards 1 to N of one
     commit, run with the same options, each once.
+
+    Exit codes, as one full doctor run's: 0 clean, 1 warnings only, 2 errors (or warnings with
+    --strict); 3 the reports are not the shards of one run, or one cannot be read.
 
     \b
     Examples (the merge job of a matrix):

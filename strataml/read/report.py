@@ -180,7 +180,8 @@ def markdown(report: dict[str, Any]) -> str:
             # (Spelt as the spec spells them: true, not Python's True.)
             shown_params = ", ".join(f"{k}={plain(v)}" for k, v in sorted(c["params"].items())) or "(no params)"
             lines.append(
-                f"- {esc(shown_params)}: {len(c['runs'])} runs, seeds {esc(', '.join(plain(x) for x in c['seeds']))}"
+                f"- {esc(shown_params)}: {len(c['runs'])} runs, seed{'s' if len(c['seeds']) != 1 else ''} "
+                f"{esc(', '.join(plain(x) for x in c['seeds']))}"
             )
             gated = {m["name"] for m in report["metrics"] if m["gated"]}
             for name, s in sorted(c["metrics"].items()):
