@@ -610,6 +610,11 @@ def resolve_commit(root: Path, ref: str) -> str:
             raise StrataError(
                 f"--since {ref}: it names a {kind}, not a commit", "name a branch, tag or commit (e.g. HEAD, main)"
             ) from None
+        if not _has_head(Path(root)) and not _git(Path(root), "rev-list", "-n", "1", "--all").strip():
+            raise StrataError(
+                f"--since {ref}: this repository has no commits yet, so there is nothing to compare with",
+                "commit the workspace first (git add -A && git commit -m 'Start'); changes after that commit are compared with it",
+            ) from None
         shallow = (Path(root) / ".git" / "shallow").exists() or _is_shallow(Path(root))
         hint = (
             f"this is a shallow clone: fetch the base first, e.g. `git fetch --depth=1 origin {ref.split('/')[-1]}`"

@@ -376,6 +376,9 @@ def test_usage_errors_say_what_to_do(repo: Path, capsys: pytest.CaptureFixture[s
     shutil.copytree(repo, plain, ignore=shutil.ignore_patterns(".git"))
     code, _out, err = diff(plain, capsys)
     assert code == 3 and "git" in err and "Traceback" not in err
+    subprocess.run(["git", "init", "-q"], cwd=plain, check=True)  # a repository with no commit yet
+    code, _out, err = diff(plain, capsys, "HEAD")
+    assert code == 3 and "REF HEAD: this repository has no commits yet" in err and "git commit" in err, err
 
 
 def test_a_keys_manifest_that_is_a_symlink_is_not_read(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
