@@ -307,6 +307,14 @@ def test_a_query_parameter_the_route_does_not_take_is_refused(server: Server, ta
     assert server.get("/?from=bookmark").status == 200  # the page is not the API: its query is the browser's
 
 
+def test_a_value_outside_a_choice_names_the_choices(server: Server) -> None:
+    for target, said in (("findings?severity=fatal", "query.severity: Input should be 'error', 'warning' or 'info'"),
+                         ("lineage/model:iris-classifier@1?direction=sideways",
+                          "query.direction: Input should be 'up', 'down' or 'both'")):
+        body = assert_problem(server.get(f"{API}/{target}"), 400)
+        assert body["code"] == "bad-parameter" and body["message"] == said, body
+
+
 def test_a_control_character_in_a_parameter_name_is_escaped_once(server: Server) -> None:
     body = assert_problem(server.get(f"{API}/runs?%00=1"), 400)
     assert body["message"] == "unknown query parameter '\\x00'", body  # the text holds one backslash

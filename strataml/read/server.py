@@ -7,7 +7,7 @@ import hashlib
 import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -238,7 +238,7 @@ def create_app(
     def lineage(
         request: Request,
         ref: str,
-        direction: str = Query(default="both", pattern="^(up|down|both)$"),
+        direction: Literal["up", "down", "both"] = Query(default="both"),
         depth: int | None = Query(default=None, ge=1, le=100),
     ) -> Response:
         def make(s: api.Snapshot) -> Any:
@@ -261,7 +261,7 @@ def create_app(
         code: str | None = Query(
             default=None, max_length=64, description="a code or its prefix (TFC0006, TFC0006-E002)"
         ),
-        severity: str | None = Query(default=None, pattern="^(error|warning|info)$"),
+        severity: Literal["error", "warning", "info"] | None = Query(default=None),
         path: str | None = Query(default=None, max_length=1024, description="a workspace path or folder"),
     ) -> Response:
         def make(s: api.Snapshot) -> list[dict[str, Any]]:
