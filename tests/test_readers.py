@@ -269,6 +269,9 @@ def test_a_ref_given_as_a_path_is_taken_from_where_the_user_stands(ws: Path, cap
     monkeypatch.chdir(ws / "runs")
     assert run(["show", "../models/sales-model/7"]) == 3
     assert "no record ../models/sales-model/7 in this workspace" in capsys.readouterr().err
+    for empty in ("", " "):  # (an unset variable): said so, not "no record  in this workspace"
+        assert run(["-C", str(ws), "show", empty]) == 3
+        assert "the ref is empty" in capsys.readouterr().err
     # One part, as a shell completes a name in the folder: a path there, not a run id.
     monkeypatch.chdir(ws / "models/sales-model")
     assert shown_id("show", "1") == "model:sales-model@1"

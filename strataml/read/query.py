@@ -82,6 +82,8 @@ class Graph:
         """The node `text` names (a ref, a path, a bare run id, a unique prefix; `model:NAME` means
         its latest version: refs.expand), else a clear error."""
         text = text.strip()
+        if not text:
+            raise StrataError("the ref is empty", "name a record, e.g. dataset:iris@1 (`strataml list` shows them)")
         if text in self.nodes:
             return self.nodes[text]
         if text in self.aliases:
