@@ -14,6 +14,7 @@ from strataml.cli.choice import Choice
 from strataml.cli.given import from_start_members, from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import write_output
+from strataml.controls import shown
 
 
 @click.command(short_help="Write the lineage dashboard: one HTML file, offline.")
@@ -169,7 +170,7 @@ def dashboard(
             ]
         click.echo(json.dumps(summary, indent=2))
     else:
-        click.echo(f"Wrote {where} ({size / 1e6:.1f} MB, {len(index['nodes'])} records).")
+        click.echo(f"Wrote {shown(str(where))} ({size / 1e6:.1f} MB, {len(index['nodes'])} records).")
         for m in index.get("workspaces", ()) if federate else ():
             if m["status"] != "fresh":
                 click.echo(f"{m['name']}: {m['status']}: {m.get('message', '')}", err=True)

@@ -11,6 +11,7 @@ import click
 from strataml.cli.given import from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, format_option, from_here, written
+from strataml.controls import shown
 
 
 @click.group()
@@ -67,7 +68,7 @@ def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
     else:
         files, fields = int(str(summary["files"])), int(str(summary["fields"]))
         click.echo(
-            f"Wrote {target}: {summary['ref']} ({files} file{'' if files == 1 else 's'}, "
+            f"Wrote {shown(str(target))}: {summary['ref']} ({files} file{'' if files == 1 else 's'}, "
             f"{fields} field{'' if fields == 1 else 's'})."
         )
     return 0
@@ -134,7 +135,7 @@ def openlineage(state: State, output: str | None, url: str | None, since: str | 
         text = ol.lines(found)
         target = written(str(output), text, root)
         summary.update(path=str(target), bytes=len(text.encode("utf-8")))
-        said = f"Wrote {target}: {_count(len(found), 'event')} of {_count(runs, 'run')}."
+        said = f"Wrote {shown(str(target))}: {_count(len(found), 'event')} of {_count(runs, 'run')}."
     click.echo(json.dumps(summary, indent=2) if fmt == "json" else said)
     return 0
 
@@ -195,7 +196,7 @@ def model_card(state: State, ref: str, output: str | None, license_: str | None,
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
     else:
-        click.echo(f"Wrote {target}: the model card of {summary['ref']} ({summary['metrics']} metrics).")
+        click.echo(f"Wrote {shown(str(target))}: the model card of {summary['ref']} ({summary['metrics']} metrics).")
         if not summary["license"]:
             click.echo("  note: no licence recorded; pass --license SPDX (or tag the model license=...)", err=True)
     return 0

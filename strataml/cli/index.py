@@ -11,6 +11,7 @@ from strataml.cli.choice import Choice
 from strataml.cli.given import from_start_members, from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import write_output
+from strataml.controls import shown
 from strataml.nogc import bulk
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ def _said(target: Path, nodes: int, edges: int, fmt: str, *, rebuilt: bool, save
         click.echo(json.dumps(summary, indent=2))
         return
     verb = "Up to date:" if saved_only else "Wrote"
-    click.echo(f"{verb} {target} ({nodes} nodes, {edges} edges).", err=True)
+    click.echo(f"{verb} {shown(str(target))} ({nodes} nodes, {edges} edges).", err=True)
 
 
 def _federate(state: State, members: list[str], output: str | None, fmt: str) -> int:
@@ -162,7 +163,7 @@ def _federate(state: State, members: list[str], output: str | None, fmt: str) ->
             click.echo(json.dumps(summary, indent=2))
         else:
             click.echo(
-                f"Wrote {target} ({count} workspace{'' if count == 1 else 's'}, {len(joined['nodes'])} nodes, "
+                f"Wrote {shown(str(target))} ({count} workspace{'' if count == 1 else 's'}, {len(joined['nodes'])} nodes, "
                 f"{cross} edge{'' if cross == 1 else 's'} across workspaces).",
                 err=True,
             )
