@@ -812,6 +812,16 @@ def test_hostile_content_is_shown_as_text_and_runs_nothing(hostile: Site, pages:
     pages.watch.assert_clean(hostile.page)
 
 
+def test_bidi_overrides_and_controls_are_shown_escaped_as_the_cli_shows_them(hostile: Site, pages: Pages) -> None:
+    """U+202E shown as it is would show the rest of its line reversed ("gnp.exe" for "exe.gnp")."""
+    page = pages.new()
+    shown = open_view(page, hostile.url, "#/dataset/evil@1", "record")
+    assert_shows(shown, ["\\u202eexe.gnp \\u200f\\x07"], "the tag's text, escaped")
+    text = page.evaluate("document.body.textContent")
+    assert not any(c in text for c in "\u202e\u200f\x07"), "a bidi override or control character reached the page"
+    pages.watch.assert_clean(hostile.page)
+
+
 def test_hostile_run_is_reachable_through_the_ui(hostile: Site, pages: Pages) -> None:
     """The record whose name is markup: found by the table's search and the global search, opened
     by a click, its doctor finding linked to the rule; nothing it carries becomes markup."""

@@ -1,6 +1,8 @@
 /* StrataML dashboard. Every string in the payload is repository content and may be hostile:
    it only ever reaches the DOM through textContent, createTextNode or setAttribute on inert
-   attributes, and the only hrefs built from it are "#/..." hashes or vetted repository paths. */
+   attributes, and the only hrefs built from it are "#/..." hashes or vetted repository paths.
+   Text shows control and bidirectional-override characters escaped (visible()), as the CLI does:
+   U+202E in a description would otherwise show the rest of the line reversed. */
 "use strict";
 (function () {
   /* ---------- payload ---------- */
@@ -88,7 +90,7 @@
     for (var k in attrs) {
       var v = attrs[k];
       if (v === null || v === undefined || v === false) continue;
-      if (k === "text") el.textContent = String(v);
+      if (k === "text") el.textContent = visible(String(v));
       else if (k === "cls") el.setAttribute("class", v);
       else if (k === "tid") el.setAttribute("data-testid", v);
       else if (k === "href") el.setAttribute("href", safeHref(v));
@@ -100,7 +102,17 @@
     if (c === null || c === undefined || c === false) return;
     if (Array.isArray(c)) { for (var i = 0; i < c.length; i++) add(el, c[i]); return; }
     // A value the repository typed wrongly (a mapping where text belongs) is shown as text too.
-    el.appendChild(typeof c === "object" ? (c.nodeType ? c : document.createTextNode(fmtVal(c))) : document.createTextNode(String(c)));
+    el.appendChild(typeof c === "object" ? (c.nodeType ? c : document.createTextNode(visible(fmtVal(c)))) : document.createTextNode(visible(String(c))));
+  }
+  // C0 and C1 controls but tab and newline, and the characters that reorder text around them.
+  var UNSHOWABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  function visible(s) {
+    UNSHOWABLE.lastIndex = 0;
+    if (!UNSHOWABLE.test(s)) return s;
+    return s.replace(UNSHOWABLE, function (c) {
+      var n = c.charCodeAt(0);
+      return n < 0x100 ? "\\x" + ("0" + n.toString(16)).slice(-2) : "\\u" + ("000" + n.toString(16)).slice(-4);
+    });
   }
   // Last line of defence: every href goes through here, so a slip elsewhere cannot make a script URL.
   function safeHref(v) {
@@ -1306,7 +1318,7 @@
     s = String(s);
     if (s.length <= n) return s;
     var span = h("span", null, s.slice(0, n) + "…");
-    var btn = h("button", { type: "button", cls: "linkbtn", onclick: function () { span.textContent = s; btn.remove(); } }, " Show all " + s.length + " characters");
+    var btn = h("button", { type: "button", cls: "linkbtn", onclick: function () { span.textContent = visible(s); btn.remove(); } }, " Show all " + s.length + " characters");
     return h("span", null, span, btn);
   }
   function kvTable(obj, metrics) {
