@@ -94,6 +94,11 @@ def test_the_report_answers_what_changed_how_numbers_moved_and_what_is_new(
     doc = json.loads(out)
     jsonschema.validate(doc, schemas.bundled("diff"))
     assert doc["base"]["commit"] == git(repo, "rev-parse", "main")
+    from strataml.diff.render import text
+
+    for emptied in ("records", "promotions", "runs", "models"):  # one blank line between sections, whichever are empty
+        shown = text({**doc, emptied: []})
+        assert "\n\n\n" not in shown, (emptied, shown)
     changes = {(r["ref"], r["change"]) for r in doc["records"]}
     assert changes == {
         ("run:20260102T000000Z-sales-forecast-b0b0b0", "added"), ("run:20260103T000000Z-sales-forecast-c0c0c0", "added"),

@@ -94,7 +94,9 @@ def text(doc: dict[str, Any]) -> str:
     for kind in ("new", "fixed"):
         for f in doc["findings"][kind]:
             lines.append(f"{kind:<5} {f['severity']:<7} {f['code']}  {shown(f['path'])}: {shown(f['message'])}")
-    return "\n".join(lines).rstrip() + "\n"
+    # Sections are separated by one blank line, whichever are empty.
+    kept = [line for i, line in enumerate(lines) if line or i == 0 or lines[i - 1]]
+    return "\n".join(kept).rstrip() + "\n"
 
 
 def _md(value: Any) -> str:
