@@ -126,6 +126,10 @@ def test_report_of_an_experiment_across_runs_and_seeds(ws: Path, capsys) -> None
     assert code == 0 and bare == out  # the experiment's bare name will do
     code, named, _ = invoke(ws, "report", "experiment", "sales-forecast", capsys=capsys)
     assert code == 0 and named == out  # as `report --help` lists it
+    code, said, err = invoke(ws, "report", "sales-forecast", "-o", "report.md", capsys=capsys)
+    assert code == 0 and said == "" and (ws / "report.md").read_text("utf-8") == out, err
+    code, _o, err = invoke(ws, "report", "sales-forecast", "-o", "experiments/report.md", capsys=capsys)
+    assert code == 2 and "not writing" in err  # -o's rules, as every command's
     code, helped, _ = invoke(ws, "report", "--help", capsys=capsys)
     assert [line.split()[0] for line in helped.split("Commands:")[1].splitlines() if line.strip()] == ["experiment", "merge"]
     code, _out, err = invoke(ws, "report", RUN, capsys=capsys)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -468,8 +468,9 @@ def report() -> None:
 @report.command("experiment", short_help="Every run of an experiment, per metric.")
 @click.argument("ref", shell_complete=complete_refs, callback=from_here)
 @click.option("--format", "fmt", type=Choice(("markdown", "json")), default="markdown", show_default=True)
+@click.option("-o", "--output", type=Given(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
 @click.pass_obj
-def report_experiment(state: State, ref: str, fmt: str) -> int:
+def report_experiment(state: State, ref: str, fmt: str, output: Path | None) -> int:
     """Every run of an experiment in one report: per metric its best value (the direction from
     the experiment's gates, else its plugin), mean, standard deviation, range, and how it moved
     from the first run to the last; the best run; runs of the same params grouped across seeds.
@@ -479,13 +480,19 @@ def report_experiment(state: State, ref: str, fmt: str) -> int:
     workspace here.
 
     \b
-    Example:
+    Examples:
       strataml report experiment:iris-logreg     (or: strataml report iris-logreg)
+      strataml report iris-logreg -o report.md
     """
+    from strataml.cli.output import emit
     from strataml.read.report import experiment, markdown
 
     found = experiment(_graph(state), ref)
-    click.echo(json.dumps(found, indent=2, sort_keys=True) if fmt == "json" else markdown(found), nl=fmt == "json")
+    text = json.dumps(found, indent=2, sort_keys=True) + "\n" if fmt == "json" else markdown(found)
+    def write(stream: TextIO, _color: bool) -> None:
+        stream.write(text)
+
+    emit(output, write, state.root())
     return 0
 
 
