@@ -28,6 +28,7 @@ class NewExperiment:
     model: str | None = None
     register: str | None = None
     gates: tuple[str, ...] = ()
+    file: str | None = None
 
 
 def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any]]:
@@ -59,6 +60,19 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
             f"edit {twin.meta}, or choose a name that differs in more than case",
         )
     dataset = workspace.require(new.dataset, "dataset", "name a dataset version, e.g. dataset:iris@1")
+    # What `strataml run` reads: one CSV file of the version (data.file picks it among several).
+    csvs = [f.path for f in dataset.files if f.path.lower().endswith(".csv")]
+    if not csvs:
+        raise StrataError(
+            f"{dataset.ref} records no CSV file, and a run reads one",
+            "add the data as CSV (`strataml dataset add NAME FILE.csv --version V`) and name that version",
+        )
+    if new.file is not None and new.file not in csvs:
+        raise StrataError(f"--file {new.file!r} is not a CSV file of {dataset.ref}", f"its CSV files: {', '.join(csvs)}")
+    if new.file is None and len(csvs) > 1:
+        raise StrataError(
+            f"{dataset.ref} records {len(csvs)} CSV files; a run reads one", f"pick it with --file ({', '.join(csvs)})"
+        )
     columns = [c for c in dataset.data.get("columns") or () if isinstance(c, dict) and isinstance(c.get("name"), str)]
     target = new.target or next((c["name"] for c in columns if c.get("role") == "target"), None)
     names = [c["name"] for c in columns]
@@ -148,7 +162,8 @@ def render(new: NewExperiment, dataset: str, target: str, model: str, time_range
         f"plugin: {_q(new.plugin)}\n"
         "data:\n"
         f"  dataset: {dataset}   # pinned by digest in every run\n"
-        f"  target: {_q(target)}\n"
+        + (f"  file: {_q(new.file, plain=False)}\n" if new.file is not None else "")
+        + f"  target: {_q(target)}\n"
         "  # features: [a, b]   # default: every usable column but the target\n"
         "model:\n"
         f"  type: {_q(model)}\n"

@@ -89,15 +89,41 @@ def test_json_output_and_defaults(lab: Path, strataml_exe: list[str]) -> None:
         (("x", "--dataset", "dataset:iris@1", "--plugin", "other", "--model", "x"), 3,
          "unknown plugin 'other' (installed: sklearn)"),
         (("x", "--dataset", "dataset:iris@1", "--plugin", "sklean"), 3, "did you mean sklearn?"),
+        (("x", "--dataset", "dataset:iris@1", "--file", "iris.tsv"), 3, "--file 'iris.tsv' is not a CSV file of dataset:iris@1"),
+        (("x", "--dataset", "dataset:notes@1", "--target", "y"), 3, "dataset:notes@1 records no CSV file, and a run reads one"),
+        (("x", "--dataset", "dataset:parts@1", "--target", "y"), 3, "records 2 CSV files; a run reads one"),
     ],
 )
 def test_what_cannot_make_a_valid_spec_is_refused_and_nothing_is_written(
     lab: Path, strataml_exe: list[str], args: tuple[str, ...], code: int, message: str
 ) -> None:
+    if "dataset:notes@1" in args or "dataset:parts@1" in args:
+        _add_odd_datasets(lab, strataml_exe)
     done = cli(strataml_exe, lab, "experiment", "new", *args)
     assert done.returncode == code and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert sorted(p.name for p in (lab / "experiments").iterdir() if p.suffix == ".yaml") == []
+
+
+def _add_odd_datasets(lab: Path, exe: list[str]) -> None:
+    """A version without a CSV file, and one in two CSV parts."""
+    (lab.parent / "notes.txt").write_text("no table here\n", "utf-8")
+    for part in ("p1", "p2"):
+        (lab.parent / f"{part}.csv").write_text("a,y\n1,0\n2,1\n", "utf-8")
+    for name, files in (("notes", ["notes.txt"]), ("parts", ["p1.csv", "p2.csv"])):
+        added = cli(exe, lab, "dataset", "add", name, *(str(lab.parent / f) for f in files), "--version", "1")
+        assert added.returncode == 0, added.stderr
+
+
+def test_file_picks_one_csv_of_a_version_in_parts(lab: Path, strataml_exe: list[str]) -> None:
+    _add_odd_datasets(lab, strataml_exe)
+    done = cli(strataml_exe, lab, "experiment", "new", "parts-logreg", "--dataset", "dataset:parts@1",
+               "--file", "p2.csv", "--target", "y")
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load((lab / "experiments/parts-logreg.yaml").read_text())
+    assert spec["data"] == {"dataset": "dataset:parts@1", "file": "p2.csv", "target": "y"}
+    dry = cli(strataml_exe, lab, "run", "parts-logreg", "--dry-run")
+    assert dry.returncode == 0 and "dataset:parts@1" in dry.stdout, dry.stderr
 
 
 def test_an_existing_spec_is_never_replaced(lab: Path, strataml_exe: list[str]) -> None:

@@ -24,6 +24,9 @@ def experiment() -> None:
     "--dataset", "dataset", required=True, metavar="REF", help="The input dataset version, e.g. dataset:iris@1."
 )
 @click.option("--plugin", default="sklearn", show_default=True, help="The plugin that runs it (`strataml plugins`).")
+@click.option(
+    "--file", "file", metavar="NAME", help="Which CSV file of the dataset version (needed when it records several)."
+)
 @click.option("--target", metavar="COL", help="The label column (default: the dataset's column with role target).")
 @click.option(
     "--model", metavar="TYPE", help=f"The model type (sklearn: {', '.join(SKLEARN_MODELS)}; default the first)."
@@ -39,6 +42,7 @@ def new(
     name: str,
     dataset: str,
     plugin: str,
+    file: str | None,
     target: str | None,
     model: str | None,
     register: str | None,
@@ -47,8 +51,12 @@ def new(
 ) -> int:
     """Write experiments/NAME.yaml: a commented spec that `strataml run` takes as it is.
 
-    The dataset must exist; its recorded columns are checked for the target. Existing specs
-    are never replaced.
+    The dataset must exist and record a CSV file (--file picks one of several); its recorded
+    columns are checked for the target. Existing specs are never replaced.
+
+    Exit codes: 0 written; 2 refused by a rule (a target the dataset does not record, a gate on
+    a metric the plugin never writes, a name that collides with a spec's); 3 a usage error (no
+    such dataset, model type or plugin, no CSV to read, an invalid name).
 
     \b
     Example:
@@ -58,7 +66,7 @@ def new(
     from strataml.workspace import load
 
     ws = load(state.root())
-    rel, spec = create(ws, NewExperiment(name, dataset, plugin, target, model, register, gates))
+    rel, spec = create(ws, NewExperiment(name, dataset, plugin, target, model, register, gates, file))
     if fmt == "json":
         click.echo(json.dumps({"path": rel, "spec": spec}, indent=2, ensure_ascii=False))
         return 0
