@@ -68,7 +68,9 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
             "add the data as CSV (`strataml dataset add NAME FILE.csv --version V`) and name that version",
         )
     if new.file is not None and new.file not in csvs:
-        raise StrataError(f"--file {new.file!r} is not a CSV file of {dataset.ref}", f"its CSV files: {', '.join(csvs)}")
+        raise StrataError(
+            f"--file {new.file!r} is not a CSV file of {dataset.ref}", f"its CSV files: {', '.join(csvs)}"
+        )
     if new.file is None and len(csvs) > 1:
         raise StrataError(
             f"{dataset.ref} records {len(csvs)} CSV files; a run reads one", f"pick it with --file ({', '.join(csvs)})"

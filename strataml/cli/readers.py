@@ -489,6 +489,7 @@ def report_experiment(state: State, ref: str, fmt: str, output: Path | None) -> 
 
     found = experiment(_graph(state), ref)
     text = json.dumps(found, indent=2, sort_keys=True) + "\n" if fmt == "json" else markdown(found)
+
     def write(stream: TextIO, _color: bool) -> None:
         stream.write(text)
 
