@@ -46,6 +46,16 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
     Refuses secret keys, files with several keys, and revoked or expired keys. Adding a key
     that is already pinned sets its scopes to the ones given; dropping a scope it holds is
     refused (exit 2) with the signed files that would stop counting, unless --replace-scopes.
+
+    Exit codes: 0 pinned; 2 refused (a secret or private key, a revoked or expired key, a scope
+    signed files rely on); 3 a usage error (no or an unknown --scope, a file with no key or
+    several, no workspace).
+
+    \b
+    Examples:
+      gpg --armor --export alice@example.org > alice.asc
+      strataml keys add alice.asc --scope models --scope ledger
+      strataml keys add signer.pub.pem --scope models      (OpenSSF model signing)
     """
     from strataml.keys import add
 
@@ -78,7 +88,13 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
 @click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
 def list_command(state: State, fmt: str) -> int:
-    """Pinned keys: fingerprint, user id, scopes, expiry and whether the key is still valid."""
+    """Pinned keys: fingerprint, user id, scopes, expiry and whether the key is still valid.
+
+    \b
+    Examples:
+      strataml keys list
+      strataml keys list --format json
+    """
     from strataml.keys import listing
 
     rows = listing(state.root())
@@ -114,6 +130,12 @@ def remove_command(state: State, fingerprint: str, fmt: str) -> int:
     """Unpin the key FINGERPRINT (full, or its last 16+ hex digits) and delete its file.
 
     Signatures it made stop counting: the doctor reports them as made by a key not pinned.
+
+    Exit codes: 0 removed; 3 no pinned key matches, several do, or fewer than 16 hex digits.
+
+    \b
+    Example:
+      strataml keys remove 4A1F2B3C5D6E7F80      (the last 16 digits `keys list` shows)
     """
     from strataml.keys import remove
 
@@ -165,6 +187,10 @@ def sign_command(state: State, target: str, key: str | None, scheme: str, gnupgh
     anything is written; valid signatures by other keys already in the file are kept
     (co-signing). When the policy asks for several signers (min_signers), the output says how
     many valid signers the file holds and what is still missing.
+
+    Exit codes: 0 signed; 2 refused (a record with doctor errors; no pinned, valid key of the
+    scope it needs; a signature the doctor would reject); 3 it could not start (no such target,
+    no secret key, several keys that could sign: choose one with --key, gpg missing).
 
     \b
     OpenSSF model signing (a model version only; no network, no transparency log):

@@ -49,6 +49,12 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
     Environment: MLFLOW_TRACKING_URI (and MLFLOW_EXPERIMENT_NAME) also track to MLflow;
     STRATAML_ARTIFACT_ROOT=/ABS/DIR puts runs/ in DIR, outside the workspace (scratch runs,
     never registered).
+
+    \b
+    Examples:
+      strataml run iris-logreg --dry-run       the plan: run id, input digests, params
+      strataml run iris-logreg                 run it; registers a model if the spec says so
+      strataml run experiments/iris-logreg.yaml --no-register --format json
     """
     from strataml.nogc import one_shot
 
@@ -196,7 +202,16 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
 @click.command(short_help="List the plugins `run` can use, and their extras.")
 @click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 def plugins(fmt: str) -> int:
-    """List the plugins `strataml run` can use and whether their extra is installed."""
+    """List the plugins `strataml run` can use and whether their extra is installed.
+
+    A spec names its plugin (`plugin: sklearn`); a plugin is a Python package's entry point in
+    the `strataml.plugins` group, so `pip install` is all it takes to add one.
+
+    \b
+    Examples:
+      strataml plugins
+      strataml plugins --format json
+    """
     rows = []
     for key, target in discover().items():
         try:

@@ -25,6 +25,11 @@ def status(state: State, fmt: str) -> int:
 
     Reads the same index as `list` (rebuilt first when the repository changed). Exit 0 whatever
     the health: `strataml doctor` is the check.
+
+    \b
+    Examples:
+      strataml status
+      strataml -C ../other-workspace status --format json
     """
     from strataml import gitfacts
     from strataml.read import saved
