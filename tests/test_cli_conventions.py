@@ -340,3 +340,23 @@ def test_a_missing_choice_reads_as_one_line_not_escaped_layout(capsys: pytest.Ca
     assert run(["promote", "model:iris-classifier@1"]) == 3
     err = capsys.readouterr().err
     assert "Missing option '--to'. Choose from: candidate, staging" in err and "\\n" not in err
+
+
+def test_every_command_help_shows_an_example_to_copy() -> None:
+    """--help that teaches: each command's help holds at least one command line to copy."""
+    import click
+
+    from strataml.cli.main import cli as group
+
+    def leaves(command: click.Group, ctx: click.Context, path: list[str]):
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            if isinstance(sub, click.Group):
+                yield from leaves(sub, ctx, [*path, name])
+            elif sub is not None:
+                yield " ".join([*path, name]), sub
+
+    ctx = click.Context(group)
+    without = [name for name, command in leaves(group, ctx, [])
+               if not any(line.strip().startswith("strataml ") for line in (command.help or "").splitlines())]
+    assert without == []

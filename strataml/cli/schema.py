@@ -30,8 +30,10 @@ def schema(kind: str) -> int:
       federation    what `strataml index --federate` writes
 
     \b
-    Point your editor's YAML language server at it, e.g.:
+    Examples:
+      strataml schema run | less
       mkdir -p .strataml && strataml schema dataset > .strataml/dataset.schema.json
+    (the second for your editor's YAML language server to check dataset.yaml files as you type)
     """
     click.echo(json.dumps(schemas.bundled(kind), indent=2))
     return 0
