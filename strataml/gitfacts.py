@@ -359,6 +359,25 @@ def changes_since(root: Path, ref: str) -> Changes:
     return _PREFETCHED.pop((str(Path(root).resolve()), ref), None) or Changes(root, ref)
 
 
+def ignored(root: Path, paths: list[Path]) -> list[str]:
+    """The files at or under `paths` that git ignores (untracked, matched by an ignore pattern),
+    workspace-relative; [] outside a repository or when git cannot say."""
+    repo = repository(root)
+    if repo is None or not paths:
+        return []
+    top = repo[0].resolve()
+    rels = [os.path.relpath(Path(p).resolve(), top) for p in paths]
+    if any(rel == ".." or rel.startswith(".." + os.sep) for rel in rels):
+        return []
+    try:
+        out = _git(top, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", *rels)
+    except GitError:
+        return []
+    prefix = repo_prefix(root)
+    names = [name for name in out.decode("utf-8", "surrogateescape").split("\0") if name]
+    return [name[len(prefix) :] if name.startswith(prefix) else name for name in names]
+
+
 def repository(root: Path) -> tuple[Path, Path] | None:
     """(top level, absolute git dir) of the repository holding `root`, or None.
 

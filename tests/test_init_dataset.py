@@ -362,3 +362,30 @@ def test_init_does_not_make_the_folder_a_dangling_link_above_it_points_to(
     os.symlink("real", tmp_path / "ok")  # a link to a folder above DIR is the user's path: followed
     assert run(["init", "ok/ws"]) == 0
     assert (tmp_path / "real/ws/strataml.yaml").is_file()
+
+
+def test_data_git_ignores_is_added_with_f_and_said(fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`*.csv` in .gitignore (common in ML repositories): the printed step must still commit the
+    data, or every clone lacks it; run as printed, the doctor passes --strict."""
+    env = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@b.c", "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@b.c"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    (fresh / ".gitignore").write_text(".strataml/\n*.csv\n", "utf-8")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "start"]):
+        subprocess.run(["git", *args], cwd=fresh, check=True)
+    csv = write_csv(tmp_path / "iris.csv", ["a,species", "1.0,setosa"])
+    monkeypatch.chdir(fresh)
+    capsys.readouterr()
+    assert run(["dataset", "add", "iris", str(csv), "--version", "1", "--license", "CC0-1.0", "--source", "x"]) == 0
+    out, err = capsys.readouterr()
+    step = out.split("Next: `")[1].split("`")[0]
+    assert step == "git add -f datasets/iris/1 && git commit -qm dataset:iris@1", out
+    assert "note: git ignores datasets/iris/1/iris.csv" in err
+    subprocess.run(step, shell=True, cwd=fresh, check=True)
+    assert engine.doctor(fresh, strict=True).exit_code == 0
+    # Nothing ignored: no -f, no note.
+    other = write_csv(tmp_path / "other.txt", ["plain"])
+    assert run(["dataset", "add", "notes", str(other), "--version", "1", "--license", "CC0-1.0", "--source", "x"]) == 0
+    out, err = capsys.readouterr()
+    assert "git add datasets/notes/1 &&" in out and "note:" not in err

@@ -87,5 +87,8 @@ def add_command(
     if not license_ or not source:
         absent = " or ".join(o for o, v in (("--license", license_), ("--source", source)) if not v)
         click.echo(f"  note: no {absent} given; `strataml doctor` will warn (TFC0002-W001)")
-    click.echo(f"Next: `{commit_step(root, [folder], record['ref'])}`, then `strataml doctor --strict`.")
+    step, note = commit_step(root, [folder], record["ref"])
+    click.echo(f"Next: `{step}`, then `strataml doctor --strict`.")
+    if note:
+        click.echo(note, err=True)
     return 0

@@ -74,6 +74,9 @@ def new(
     said = f"Created experiment:{name} in {rel}: {spec['model']['type']} on {spec['data']['dataset']}, target {spec['data']['target']}"
     click.echo(shown(said))
     path = ws.root / rel
-    click.echo(f"Next: `{commit_step(ws.root, [path], f'experiment:{name}')}`, then `strataml run {here(path)}`")
+    step, note = commit_step(ws.root, [path], f"experiment:{name}")
+    click.echo(f"Next: `{step}`, then `strataml run {here(path)}`")
+    if note:
+        click.echo(note, err=True)
     click.echo("      (`--dry-run` first shows the plan and writes nothing).")
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from strataml import atomic
+from strataml.controls import shown
 from strataml.paths import inside
 from strataml.rootdir import MANAGED  # the folders records live in
 
@@ -94,12 +95,16 @@ def here(path: Path | str) -> str:
         return str(path)
 
 
-def commit_step(root: Path, paths: list[Path], message: str) -> str:
+def commit_step(root: Path, paths: list[Path], message: str) -> tuple[str, str | None]:
     """The exact git commands that record `paths` in the workspace `root`: what a command that
     wrote records says next, so that the doctor (which reads git) sees them committed. From
     inside the workspace the paths are as the user would type them; from elsewhere (-C) the
-    commands go there first."""
+    commands go there first. Second, a note when git ignores files among them: the commands
+    then add with -f (`*.csv` in .gitignore would leave the data out of the commit, and out of
+    every clone)."""
     import shlex
+
+    from strataml import gitfacts
 
     cwd = Path.cwd().resolve()
     top = Path(root).resolve()
@@ -109,7 +114,16 @@ def commit_step(root: Path, paths: list[Path], message: str) -> str:
     # A history begun here holds the whole workspace (strataml.yaml, tfc/, .gitattributes), not just the record.
     names = ["-A"] if start else [shlex.quote(os.path.relpath(Path(p).resolve(), base)) for p in paths]
     go = "" if within else f"cd {shlex.quote(here(top))} && "
-    return f"{go}{start}git add {' '.join(names)} && git commit -qm {shlex.quote(message)}"
+    hidden = gitfacts.ignored(top, paths)
+    force = "-f " if hidden else ""
+    step = f"{go}{start}git add {force}{' '.join(names)} && git commit -qm {shlex.quote(message)}"
+    if not hidden:
+        return step, None
+    listed = ", ".join(shown(f) for f in hidden[:3]) + (f" and {len(hidden) - 3} more" if len(hidden) > 3 else "")
+    return step, (
+        f"note: git ignores {listed} (`git check-ignore -v` names the pattern); the add uses -f, as every "
+        "clone needs them (else TFC0006-W014)"
+    )
 
 
 def history_start(top: Path) -> str:

@@ -107,5 +107,8 @@ def promote(
         root = state.root()
         ledger = root / "models" / parse_ref(done.ref).name / LEDGER
         paths = [ledger, *([ledger.with_name(LEDGER + SIGNATURE_SUFFIX)] if done.signed_by else [])]
-        click.echo(shown(f"Next: `{commit_step(root, paths, f'{done.ref}: {done.before} -> {done.to}')}`"))
+        step, ignored = commit_step(root, paths, f"{done.ref}: {done.before} -> {done.to}")
+        click.echo(shown(f"Next: `{step}`"))
+        if ignored:
+            click.echo(ignored, err=True)
     return 0

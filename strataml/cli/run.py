@@ -195,8 +195,10 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
             _print_failing(registered.folder)  # type: ignore[attr-defined]
         paths.append(registered.folder)  # type: ignore[attr-defined]
     if outcome.folder.resolve().is_relative_to(root.resolve()):  # not when the artifacts live elsewhere
-        step = commit_step(root, paths, f"run:{outcome.run_id}")
+        step, note = commit_step(root, paths, f"run:{outcome.run_id}")
         click.echo(shown(f"Next: `{step}`, then `strataml doctor --strict`."))
+        if note:
+            click.echo(note, err=True)
 
 
 @click.command(short_help="List the plugins `run` can use, and their extras.")
