@@ -147,6 +147,17 @@ def test_a_run_registered_once_is_not_registered_again_under_another_name(exampl
     assert same.returncode == 0 and "already registered as model:iris-classifier@1" in same.stdout
 
 
+def test_a_registration_says_the_step_that_commits_it(example: Path, strataml_exe: list[str]) -> None:
+    import shutil
+
+    shutil.rmtree(example / "models/iris-classifier")  # its run, not yet registered
+    done = cli(strataml_exe, example, "model", "register", IRIS, "--name", "iris-classifier")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Registered model:iris-classifier@1 in ") and lines[0].endswith(": gate PASS")
+    assert lines[1].startswith("Next: `") and "git add" in lines[1] and lines[1].endswith("`, then `strataml doctor --strict`.")
+
+
 def test_the_plan_and_the_run_name_the_run_alike(example: Path, strataml_exe: list[str], tmp_path: Path) -> None:
     require_extra("sklearn", "sklearn")
     plan = json.loads(cli(strataml_exe, example, "run", "iris-logreg", "--dry-run", "--format", "json").stdout)

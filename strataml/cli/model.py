@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -53,7 +54,13 @@ def register_command(state: State, run_ref: str, name: str, version: str | None,
             )
         )
     elif result.created:
+        from strataml.cli.output import commit_step
+
         click.echo(shown(f"Registered {result.ref} in {result.folder}: gate {result.gate_status}"))
+        step, ignored = commit_step(state.root(), [Path(result.folder)], str(result.ref))
+        click.echo(shown(f"Next: `{step}`, then `strataml doctor --strict`."))
+        if ignored:
+            click.echo(ignored, err=True)
     else:
         click.echo(
             shown(f"{run_ref} is already registered as {result.ref} (nothing changed): gate {result.gate_status}")
