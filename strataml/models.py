@@ -58,7 +58,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
         raise StrataError(f"{version!r} is not a valid version", "use e.g. 1, 2 or 1.0.0")
     files = [f for f in run.files if f.path.startswith(BUNDLED)]
     if not any(f.path.startswith("models/") for f in files):
-        raise StrataError(
+        raise Refusal(
             f"{run.ref} has no model artifacts under models/", "only runs that saved a model can be registered"
         )
     for attempt in range(100):

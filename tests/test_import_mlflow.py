@@ -418,3 +418,15 @@ def test_a_tracking_uri_that_is_not_a_uri_is_a_usage_error(tmp_path: Path, capsy
     code = run(["-C", str(tmp_path / "ws"), "import", "mlflow", "--tracking-uri", "http://[::1", "--experiment", "x"])
     err = capsys.readouterr().err
     assert code == 3 and "--tracking-uri http://[::1 is not a URI" in err and "internal error" not in err, err
+
+
+def test_an_imported_run_has_no_model_to_register(store: tuple[Path, dict[str, Any]],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    root, made = store
+    code, _out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                             "--runs", made["done"], capsys=capsys)
+    assert code in (0, 1), err
+    run = next(p.name for p in (root / "runs").iterdir() if p.is_dir())
+    code, _out, err = invoke(root, "model", "register", f"run:{run}", "--name", "churn", capsys=capsys)
+    assert code == 2 and "has no model artifacts under models/" in err, err  # refused, as a failed run is
+    assert not (root / "models/churn").exists()

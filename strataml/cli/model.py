@@ -37,9 +37,9 @@ def register_command(state: State, run_ref: str, name: str, version: str | None,
     Example:
       strataml model register run:20261122T200038Z-iris-logreg-448b2a --name iris-classifier
 
-    Exit codes: 0 registered (or registered already), 2 refused by a rule (a failed run, doctor
-    errors, a version the doctor would reject), 3 it could not be done (no such run, a file
-    that cannot be read or written).
+    Exit codes: 0 registered (or registered already), 2 refused by a rule (a failed run or one
+    that saved no model, doctor errors, a version the doctor would reject), 3 it could not be
+    done (no such run, a file that cannot be read or written).
     """
     result = register(state.root(), run_ref, name, version)
     if fmt == "json":
