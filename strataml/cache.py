@@ -6,8 +6,10 @@ than two seconds are not stored (the "racy" window git also guards against). The
 advisory: a corrupt, foreign or locked cache is discarded or skipped, never fatal, and a value
 damaged on disk is a miss (its checksum). What it holds is believed for a file whose stat key it
 holds, so it answers only for the checkout it was made in (a cache committed to the repository
-cannot know a clone's inodes and change times); someone who can write .strataml/ can also
-write the checkout, and is not what it guards against.
+cannot know a clone's inodes and change times, and one whose SQLite schema holds more than its
+four tables, such as a trigger that would rewrite what a run stores for the next to believe,
+is discarded unread); someone who can write .strataml/ in a checkout can also write the
+checkout itself, and is not what it guards against.
 """
 
 from __future__ import annotations
@@ -179,6 +181,7 @@ class Cache:
         global _connected
         _connected = True
         db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+        db.execute("PRAGMA trusted_schema=OFF")  # (no function of this process runs from the file's schema)
         if wal:
             db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -191,6 +194,9 @@ class Cache:
             return
         try:
             db = self._connect()
+            if not _ours(db):
+                db.close()
+                raise sqlite3.DatabaseError("its schema is not the one strataml makes (a trigger, view or table added)")
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             if meta != _meta():
                 db.close()
@@ -306,16 +312,12 @@ class Cache:
             db = self._connect(wal=not new)
             try:
                 db.execute("BEGIN IMMEDIATE")
-                db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-                db.execute(
-                    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, "
-                    "ctime_ns INT, sha256 TEXT)"
-                )
-                db.execute(
-                    "CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, "
-                    "ctime_ns INT, loaded BLOB, schema BLOB)"
-                )
-                db.execute("CREATE TABLE IF NOT EXISTS report (key TEXT, value TEXT)")
+                if new:
+                    for statement in TABLES:
+                        db.execute(statement)
+                elif not _ours(db):  # (replaced since it was read: what it would run on insert is unknown)
+                    db.execute("ROLLBACK")
+                    raise sqlite3.DatabaseError("its schema is not the one strataml makes")
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(_meta().items()))
                 if self._new_report:
                     db.execute("DELETE FROM report")
@@ -343,6 +345,34 @@ class Cache:
         self._new_hashes.clear()
         self._new_records.clear()
         self._new_report = None
+
+
+# The cache's tables, as save() makes them. A file holding anything else (a trigger, a view,
+# another table or index) was not made by strataml and is discarded unread: a trigger committed
+# with a cache would rewrite the hashes a run stores, and later runs in the same checkout (the
+# steps of one CI job) would believe them.
+TABLES = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
+    "CREATE TABLE files (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, ctime_ns INT, sha256 TEXT)",
+    "CREATE TABLE records (path TEXT PRIMARY KEY, size INT, mtime_ns INT, inode INT, ctime_ns INT, loaded BLOB, "
+    "schema BLOB)",
+    "CREATE TABLE report (key TEXT, value TEXT)",
+)
+_SCHEMA = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+_expected: list[tuple[Any, ...]] = []
+
+
+def _ours(db: sqlite3.Connection) -> bool:
+    """Whether the database's schema is exactly TABLES (and their primary keys' indexes)."""
+    if not _expected:
+        made = sqlite3.connect(":memory:")
+        try:
+            for statement in TABLES:
+                made.execute(statement)
+            _expected.extend(made.execute(_SCHEMA).fetchall())
+        finally:
+            made.close()
+    return db.execute(_SCHEMA).fetchall() == _expected
 
 
 def _meta() -> dict[str, str]:

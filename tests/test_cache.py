@@ -92,6 +92,32 @@ def test_a_damaged_or_foreign_cache_is_discarded_and_rebuilt(big: Path, damage: 
     assert doctor(big).stats["bytes_hashed"] < BIG
 
 
+@pytest.mark.parametrize("addition", [
+    # A committed cache that rewrites, as each run stores it, a file's hash to the one its record pins.
+    "CREATE TRIGGER lie AFTER INSERT ON files BEGIN UPDATE files SET sha256 = '{pinned}' WHERE path = NEW.path; END",
+    "CREATE VIEW extra AS SELECT * FROM files",
+    "CREATE INDEX by_sha ON files (sha256)",
+])
+def test_a_cache_with_a_schema_strataml_never_makes_is_discarded_unread(big: Path, addition: str) -> None:
+    target = big / "datasets/blob-a/1/a.bin"
+    import hashlib
+
+    pinned = hashlib.sha256(target.read_bytes()).hexdigest()
+    doctor(big)
+    db = big / ".strataml/cache/strataml.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute(addition.format(pinned=pinned))
+        con.execute("DELETE FROM files")
+        con.execute("DELETE FROM report")
+    flip_byte(target, 100, mtime_shift_ns=-10**10)  # (its change time still in the racy window: see below)
+    time.sleep(2.1)  # out of the window, so that a run stores its hash
+    for _ in range(3):  # each run stores its hash, and the next believes what is stored
+        assert [(f.code, f.path) for f in doctor(big).findings] == [("TFC0006-E002", "datasets/blob-a/1/a.bin")]
+    with sqlite3.connect(db) as con:
+        kinds = [row[0] for row in con.execute("SELECT type FROM sqlite_master")]
+    assert kinds.count("table") == 4 and "trigger" not in kinds and "view" not in kinds
+
+
 def test_concurrent_doctors_do_not_corrupt_the_cache(big: Path) -> None:
     code = "import sys; from strataml.cli.main import run; sys.exit(run(['-C', sys.argv[1], 'doctor', '--strict']))"
     procs = [
