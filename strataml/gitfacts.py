@@ -308,16 +308,18 @@ class Changes:
             raise
         # --ignore-submodules=none: a `.gitmodules` the pull request brings (`ignore = all`) must
         # not hide a gitlink it adds inside a record folder.
-        [self._diff] = _start(
-            top,
-            ["diff", "--name-only", "-z", "--no-renames", "--ignore-submodules=none", self.commit, "--", *spec],
+        diff = ["diff", "--name-only", "-z", "--no-renames", "--ignore-submodules=none"]
+        # The work tree against the commit, and the index too: a gitlink committed or staged
+        # without its folder in the work tree is no change of the work tree's.
+        [self._diff, self._staged] = _start(
+            top, [*diff, self.commit, "--", *spec], [*diff, "--cached", self.commit, "--", *spec]
         )
         self._listed: dict[str, set[str]] = {}
 
     def tracked(self) -> set[str]:
         """Workspace-relative paths git tracks that were added, changed or deleted since the
         commit: committed, staged, or only edited in the work tree."""
-        return self._collect("diff", self._diff)
+        return self._collect("diff", self._diff) | self._collect("staged", self._staged)
 
     def untracked(self) -> set[str]:
         """Workspace-relative paths of files git does not track and does not ignore."""

@@ -43,6 +43,10 @@ def test_a_submodule_added_to_a_committed_version_is_a_change(repo: Path, tmp_pa
     clone = tmp_path / "clone"  # as CI checks it out: the submodule an empty folder
     git(tmp_path, "clone", "-q", str(repo), str(clone))
     assert ("TFC0002-E010", "datasets/flowers/1") in codes_since(clone, base)
+    # In the tree that committed it (a pre-commit hook, a local run) the folder is not there:
+    # the work tree does not differ from the index, and the change is still the change.
+    assert not (repo / "datasets/flowers/1/extra").exists()
+    assert ("TFC0002-E010", "datasets/flowers/1") in codes_since(repo, base)
 
 
 def _gitlink(repo: Path, path: str) -> str:
