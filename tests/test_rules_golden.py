@@ -28,6 +28,20 @@ def redigest(ws: Path, folder: str) -> None:
     edit_yaml(ws / folder / "dataset.yaml", change)
 
 
+def swap_model_file(ws: Path) -> None:
+    """Another model file in the bundle, re-pinned in model.yaml: clean but for its provenance."""
+    import hashlib
+
+    data = b"some other model entirely\n"
+    (ws / "models/sales-model/1/model.bin").write_bytes(data)
+
+    def change(d: dict) -> None:
+        entry = next(a for a in d["artifacts"] if a["path"] == "model.bin")
+        entry.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+    edit_yaml(ws / "models/sales-model/1/model.yaml", change)
+
+
 def set_windows(ws: Path, **windows: tuple[str, str]) -> None:
     edit_yaml(ws / SALES_SPEC, lambda d: d["split"]["windows"].update({k: {"start": a, "end": b} for k, (a, b) in windows.items()}))
 
@@ -91,6 +105,7 @@ CASES = {
     "TFC0004-E001": lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.pop("produced_by")),
     "TFC0004-E002": lambda ws: ledgers.edit_gate(ws, 1, lambda g: g.pop("criteria")),
     "TFC0004-E003": lambda ws: ledgers.edit_gate(ws, 1, lambda g: g.update(status="FAIL")),
+    "TFC0004-E004": lambda ws: swap_model_file(ws),
     "TFC0006-E001": lambda ws: (ws / FLOWERS / "flowers.csv").unlink(),
     "TFC0006-E002": lambda ws: raw(ws, f"{FLOWERS}/flowers.csv", (ws / FLOWERS / "flowers.csv").read_bytes().replace(b"1.4", b"1.5", 1)),
     "TFC0006-E003": lambda ws: raw(ws, f"{FLOWERS}/flowers.csv", (ws / FLOWERS / "flowers.csv").read_bytes() + b"7.0,2.0,virginica\n"),

@@ -26,6 +26,7 @@ GATE_METRICS_UNCHECKED = "TFC0003-I001"
 SPEC_DATA = "TFC0003-E005"
 GATE_SCHEMA = "TFC0004-E002"
 GATE_MISMATCH = "TFC0004-E003"
+NOT_FROM_RUN = "TFC0004-E004"
 
 _SCHEMA_HINT = {
     "dataset": "fix the field, or recreate the version with `strataml dataset add`; `strataml schema dataset` prints the schema",
@@ -70,6 +71,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 yield from _spec_data(ctx, record)
         elif record.kind == "model":
             yield from _gate(ctx, record)
+            if "artifacts" not in refused and "produced_by" not in refused:
+                yield from _from_run(ctx, record)
 
 
 def _dataset(record: Record) -> Iterator[Finding]:
@@ -242,6 +245,31 @@ def _meant(word: str, known: list[str]) -> str:
 
 def _listed(names: list[str], most: int = 12) -> str:
     return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def _from_run(ctx: Context, record: Record) -> Iterator[Finding]:
+    """A bundle holds its producing run's files: each artifact has the sha256 of a file the run
+    records (registration copies them). Otherwise a version could carry any model beside a copy
+    of a good run's receipt and metrics. (A produced_by that names no run is the lineage rule's
+    finding; a file whose content is not what its record pins, the integrity rule's.)"""
+    produced = record.data.get("produced_by")
+    run = ctx.workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
+    if run is None or run.kind != "run" or not isinstance(run.data, dict):
+        return
+    made = {f.sha256 for f in run.files if f.sha256}
+    foreign = [e for e in record.files if e.sha256 and e.sha256 not in made]
+    if not _unless_the_run_is_invalid(run, [e.path for e in foreign]):
+        return
+    for entry in foreign:
+        yield Finding(
+            NOT_FROM_RUN,
+            record.meta,
+            f"artifact {entry.path!r} (sha256 {(entry.sha256 or '')[:12]}...) is no file {run.ref} (produced_by) "
+            "recorded: a bundle holds its run's files",
+            f"register the model again from the run that made it (`strataml model register run:ID --name "
+            f"{record.ref.name}`), or name that run in produced_by",
+            record.line("artifacts", entry.index, "sha256"),
+        )
 
 
 def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
