@@ -655,6 +655,15 @@ def test_bound_to_every_interface_it_answers_its_addresses_and_names(
         assert "add --allowed-host NAME for each other name" in srv.stderr()
 
 
+def refused_before_serving(exe: list[str], example: Path, *options: str) -> str:
+    """`serve` with `options` exits 3 without serving; its stderr."""
+    proc = subprocess.run(
+        [*exe, "-C", str(example), "serve", "--port", "0", *options], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 3 and "Serving" not in proc.stdout, proc.stderr
+    return proc.stderr
+
+
 @pytest.mark.parametrize(
     ("origin", "said"),
     [
@@ -667,27 +676,14 @@ def test_bound_to_every_interface_it_answers_its_addresses_and_names(
     ],
 )
 def test_cors_takes_origins_only(strataml_exe: list[str], example: Path, origin: str, said: str) -> None:
-    proc = subprocess.run(
-        [*strataml_exe, "-C", str(example), "serve", "--port", "0", "--cors", origin],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 3 and said in proc.stderr and "Serving" not in proc.stdout, proc.stderr
+    assert said in refused_before_serving(strataml_exe, example, "--cors", origin)
 
 
 @pytest.mark.parametrize("name", ["*", "*.example.org", ".example.org", "example.org:80", "example.org/x",
                                   "http://example.org", "a..b", ""])
 def test_allowed_host_takes_a_name_as_clients_send_it(strataml_exe: list[str], example: Path, name: str) -> None:
     # Compared exactly with the Host header: a wildcard or port given here would match no request.
-    proc = subprocess.run(
-        [*strataml_exe, "-C", str(example), "serve", "--port", "0", "--allowed-host", name],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 3 and "is not a host name or address" in proc.stderr, proc.stderr
-    assert "Serving" not in proc.stdout
+    assert "is not a host name or address" in refused_before_serving(strataml_exe, example, "--allowed-host", name)
 
 
 def test_allowed_host_names_are_kept_as_the_host_header_compares_them() -> None:
@@ -709,13 +705,7 @@ def test_an_origin_with_its_default_port_is_the_one_browsers_send() -> None:
 @pytest.mark.parametrize("host", ["", " "])
 def test_an_empty_host_is_refused(strataml_exe: list[str], example: Path, host: str) -> None:
     """An empty address binds every interface while no Host header is one it answers."""
-    proc = subprocess.run(
-        [*strataml_exe, "-C", str(example), "serve", "--port", "0", "--host", host],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 3 and "'--host': is empty" in proc.stderr and "Serving" not in proc.stdout, proc.stderr
+    assert "'--host': is empty" in refused_before_serving(strataml_exe, example, "--host", host)
 
 
 # ---------------------------------------------------------------------------------------------
