@@ -119,6 +119,7 @@ def test_an_experiment_imported_into_a_fresh_workspace_passes_doctor_strict(
                             capsys=capsys)
     assert code == 1, err  # warnings: a running run skipped, an input that matches nothing, a NaN metric
     assert "3 runs imported, 0 already here, 1 skipped, 0 could not be imported" in out
+    assert "git add runs && git commit -qm 'import MLflow experiment churn'`, then `strataml doctor --strict`." in out
     assert "'elsewhere' (digest '0badc0de') matches no dataset version here" in err
     assert "metric 'loss' is nan" in err
     runs = imported(root)

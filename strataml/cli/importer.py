@@ -170,6 +170,13 @@ def mlflow_command(
     click.echo(
         f"{shown(experiment)}: {done} run{'' if done == 1 else 's'} {verb}, {counts['present']} already here, "
         f"{counts['skip']} skipped, {counts['refuse']} could not be imported."
-        + ("" if dry_run or not done else " Next: git add runs/ && strataml doctor --strict")
     )
+    if done and not dry_run:
+        from strataml.cli.output import commit_step
+
+        # runs/ whole: an import may bring hundreds of runs, one folder each.
+        step, ignored = commit_step(root, [root / "runs"], f"import MLflow experiment {experiment}")
+        click.echo(shown(f"Next: `{step}`, then `strataml doctor --strict`."))
+        if ignored:
+            click.echo(ignored, err=True)
     return code
