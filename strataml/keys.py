@@ -112,6 +112,20 @@ def add(
             "pin a valid key (extend an expired key's validity with `gpg --quick-set-expire` and export it again)",
         )
     current = _current(root)
+    twin = next(
+        (
+            (fpr, info)
+            for fpr, (info, _data) in trust.checked_keys(current).items()
+            if fpr != key.fingerprint and set(info.grips) & set(key.grips)
+        ),
+        None,
+    )
+    if twin is not None:
+        raise Refusal(
+            f"key {key.fingerprint} ({key.uid}) holds the same key material as the pinned key {twin[0]} "
+            f"({twin[1].uid}): one secret key under two fingerprints would count as two signers",
+            "pin one of them; to sign as two people, each needs a key of their own (`gpg --quick-gen-key`)",
+        )
     before = current.pin(key.fingerprint)
     pin = trust.Pin(key.fingerprint, f"{key.fingerprint}.asc", tuple(s for s in trust.SCOPES if s in scopes))
     dropped = [s for s in before.scopes if s not in pin.scopes] if before else []

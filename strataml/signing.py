@@ -43,6 +43,10 @@ class KeyInfo:
     expired: bool
     subkeys: tuple[str, ...]  # subkey fingerprints
     secret: bool = False
+    # The keygrips of the primary key and its subkeys: what identifies key material. Two keys
+    # of other fingerprints, user ids and creation times can hold the same secret key (gpg makes
+    # one from another's with `Key-Grip:`), and one person must not count as two signers.
+    grips: tuple[str, ...] = ()
 
     @property
     def uid(self) -> str:
@@ -145,7 +149,7 @@ def inspect_keys(data: bytes) -> list[KeyInfo]:
         ring.import_keys(data)
         secret = {k.fingerprint for k in ring.keys(secret=True)}
         return [
-            KeyInfo(k.fingerprint, k.uids, k.expires, k.revoked, k.expired, k.subkeys, k.fingerprint in secret)
+            KeyInfo(k.fingerprint, k.uids, k.expires, k.revoked, k.expired, k.subkeys, k.fingerprint in secret, k.grips)
             for k in ring.keys()
         ]
 
@@ -154,8 +158,10 @@ def _key_info(raw: dict[str, Any], secret: bool) -> KeyInfo:
     expires = int(raw["expires"]) if str(raw.get("expires") or "").isdigit() else None
     validity = raw.get("trust") or ""
     subkeys = tuple(s[2] for s in raw.get("subkeys") or () if len(s) > 2 and s[2])
+    grips = tuple(g for g in (raw.get("keygrip"), *(s[3] for s in raw.get("subkeys") or () if len(s) > 3)) if g)
     expired = validity == "e" or (expires is not None and expires <= _now())
-    return KeyInfo(raw["fingerprint"], tuple(raw.get("uids") or ()), expires, validity == "r", expired, subkeys, secret)
+    uids = tuple(raw.get("uids") or ())
+    return KeyInfo(raw["fingerprint"], uids, expires, validity == "r", expired, subkeys, secret, grips)
 
 
 def _now() -> int:

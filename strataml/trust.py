@@ -129,6 +129,12 @@ class Trust:
     def pin(self, fingerprint: str | None) -> Pin | None:
         return next((p for p in self.pins if p.fingerprint == fingerprint), None) if fingerprint else None
 
+    def material(self, fingerprint: str) -> str:
+        """Which key material the pinned key `fingerprint` holds, as the first (in fingerprint
+        order) of the pinned keys that share a keygrip with it, itself included: signers count
+        once per key material, not per fingerprint."""
+        return shared_material(checked_keys(self)).get(fingerprint, fingerprint)
+
 
 def require_config(config: Loaded) -> None:
     """Refuse (a Refusal, exit 2) when strataml.yaml has errors: the signing policy it holds
@@ -290,6 +296,25 @@ def _requirements(config: Any) -> tuple[Requirement, ...]:
     return tuple(out)  # a malformed policy is the workspace schema's finding (TFC0001)
 
 
+def shared_material(keys: dict[str, tuple[signing.KeyInfo, bytes]]) -> dict[str, str]:
+    """Each key's fingerprint -> the first fingerprint of the keys it shares a keygrip with,
+    through any chain of shared keygrips (a key with no keygrips, a model-signing key, is its own)."""
+    group = {fpr: fpr for fpr in keys}
+
+    def top(fpr: str) -> str:
+        while group[fpr] != fpr:
+            fpr = group[fpr]
+        return fpr
+
+    owner: dict[str, str] = {}
+    for fpr in sorted(keys):
+        for grip in keys[fpr][0].grips:
+            other = owner.setdefault(grip, fpr)
+            a, b = sorted((top(fpr), top(other)))
+            group[b] = a
+    return {fpr: top(fpr) for fpr in keys}
+
+
 def checked_keys(trust: Trust) -> dict[str, tuple[signing.KeyInfo, bytes]]:
     """Pinned keys whose file holds exactly the pinned public key; the others become problems."""
     if trust.checked is not None:
@@ -437,6 +462,11 @@ class Signer:
     uid: str
     scopes: tuple[str, ...]
     scheme: str = modelsigning.OPENPGP
+    material: str = ""  # Trust.material(): signers of one key material count once
+
+    @property
+    def who(self) -> str:
+        return self.material or self.fingerprint
 
 
 @dataclass
@@ -524,8 +554,10 @@ def judge(result: signing.Verification, trust: Trust, needs: Sequence[Need]) -> 
                         "have a pinned key sign it",
                     )
                 )
-            elif all(s.fingerprint != pin.fingerprint for s in out.signers):  # a key counts once
-                out.signers.append(Signer(pin.fingerprint, sig.uid, pin.scopes))
+            else:
+                signer = Signer(pin.fingerprint, sig.uid, pin.scopes, material=trust.material(pin.fingerprint))
+                if all(s.who != signer.who for s in out.signers):  # a key (its key material) counts once
+                    out.signers.append(signer)
     if out.signers and not failing:
         _count(out, needs)
     return out
@@ -538,7 +570,7 @@ def count(judgements: Sequence[Judgement], needs: Sequence[Need]) -> Judgement:
     for judged in judgements:
         out.problems.extend(p for p in judged.problems if p[0] not in SHORTFALL)
         for signer in judged.signers:
-            if all(s.fingerprint != signer.fingerprint for s in out.signers):
+            if all(s.who != signer.who for s in out.signers):
                 out.signers.append(signer)
     if out.signers and not any(p[0] in (SIGNATURE_BAD, SIGNATURE_MIXED) for p in out.problems):
         _count(out, needs)

@@ -40,6 +40,26 @@ def make_key(base: Path, name: str, *, expire: str = "0", subkey_signer: bool = 
     return Key(name, home, fingerprint, public, subkeys)
 
 
+def twin_key(base: Path, of: Key, name: str) -> Key:
+    """A second primary key made from `of`'s secret key (gpg's `Key-Grip:`): another fingerprint,
+    user id and creation time, the same key material. Made in a copy of `of`'s home, so that
+    `of` stays alone in its own. (Its home ends in -home: tests stop the agents of such homes.)"""
+    home = Path(tempfile.mkdtemp(prefix=f"gk-{name[:6]}-", suffix="-home", dir=base))
+    os.chmod(home, 0o700)
+    shutil.copytree(of.home, home, dirs_exist_ok=True, ignore=shutil.ignore_patterns("S.*", "*.lock"))
+    grip = next(line.split(":")[9] for line in gpg(home, "--with-colons", "--with-keygrip", "-k", of.fingerprint)
+                .stdout.decode().splitlines() if line.startswith("grp:"))
+    params = ["%no-protection", "Key-Type: EDDSA", "Key-Curve: ed25519", f"Key-Grip: {grip}", "Key-Usage: sign",
+              f"Name-Real: {name}", f"Name-Email: {name.lower()}@example.org", "Creation-Date: 20260101T000000",
+              "Expire-Date: 0", "%commit", ""]
+    gpg(home, "--gen-key", stdin="\n".join(params).encode())
+    out = gpg(home, "--with-colons", "--list-keys", f"{name.lower()}@example.org").stdout.decode()
+    fingerprint = next(line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:"))
+    public = home.parent / f"{name}.pub.asc"
+    public.write_bytes(gpg(home, "--armor", "--export", fingerprint).stdout)
+    return Key(name, home, fingerprint, public)
+
+
 def _fingerprints(home: Path) -> tuple[str, tuple[str, ...]]:
     out = gpg(home, "--with-colons", "--list-keys").stdout.decode()
     fprs, kinds, last = [], [], None

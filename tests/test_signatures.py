@@ -170,6 +170,31 @@ SIGNATURE_CASES = {
 }
 
 
+def test_two_pins_of_one_key_material_count_as_one_signer(ws: Path, keys, tmp_path: Path) -> None:
+    """gpg makes a second primary key from another's secret key (`Key-Grip:`): another
+    fingerprint and user id, one person. `keys add` refuses the twin; pinned anyway (an earlier
+    commit, a hand-edited keys.yaml), its signature and the original's count once."""
+    from strataml.errors import Refusal
+
+    twin = gpgkeys.twin_key(tmp_path, keys["Alice"], "Dave")
+    assert twin.fingerprint != keys["Alice"].fingerprint
+    pin(ws, keys["Alice"], "models")
+    with pytest.raises(Refusal, match="holds the same key material as the pinned key"):
+        pin(ws, twin, "models")
+    pin_raw(ws, twin, "models")
+    policy(ws, {"records": "models", "scope": "models", "min_signers": 2})
+    sign(ws, keys["Alice"])
+    both = (ws / f"{MODEL}.asc").read_bytes()
+    sign(ws, twin)
+    (ws / f"{MODEL}.asc").write_bytes(both + (ws / f"{MODEL}.asc").read_bytes())
+    assert found(ws) == [("TFC0007-E011", f"{MODEL}.asc")]
+    pin(ws, keys["Bob"], "models")  # a second person: met
+    sign(ws, keys["Bob"], rel=MODEL)
+    bob = (ws / f"{MODEL}.asc").read_bytes()
+    (ws / f"{MODEL}.asc").write_bytes(both + bob)
+    assert found(ws) == []
+
+
 @pytest.mark.parametrize("code", sorted(SIGNATURE_CASES))
 def test_signature_golden_negative_produces_exactly_its_code(ws: Path, keys, code: str) -> None:
     SIGNATURE_CASES[code](ws, keys)
