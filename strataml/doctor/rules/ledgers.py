@@ -1,6 +1,6 @@
 """Lifecycle ledgers (TFC-0005): the hash chain holds, every transition is legal, promotions
 to staging and production name the version's PASS gate receipt, one production version at most,
-entry times never go backwards nor lie in the future.
+entry times never go backwards, precede their version, nor lie in the future.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from strataml import atomic, lifecycle
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.refs import RefError, parse_ref
+from strataml.times import parse_time
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -41,6 +42,24 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield from _entry(ctx, path, number, entry)
 
 
+def _before_registration(path: str, number: int, entry: dict, data: Any) -> Iterator[Finding]:
+    """An entry dated before its version was registered (its created_at, less the clock skew
+    allowed): a timeline an audit would read as the model in staging before it was trained."""
+    at = parse_time(entry["at"])
+    said = data.get("created_at") if isinstance(data, dict) else None
+    created = parse_time(said) if isinstance(said, str) else None
+    if at is None or created is None or at >= created - lifecycle.CLOCK_SKEW:
+        return
+    yield Finding(
+        lifecycle.TIME,
+        path,
+        f"line {number} moves {entry['ref']} on {entry['at']}, before the version was registered "
+        f"({said})",
+        "restore the ledger from Git; promote on a machine whose clock is right (NTP)",
+        number,
+    )
+
+
 def _entry(ctx: Context, path: str, number: int, entry: dict) -> Iterator[Finding]:
     try:
         record = ctx.workspace.get(parse_ref(entry["ref"]))
@@ -55,6 +74,7 @@ def _entry(ctx: Context, path: str, number: int, entry: dict) -> Iterator[Findin
             number,
         )
         return
+    yield from _before_registration(path, number, entry, record.data)
     if entry["to"] not in lifecycle.NEEDS_PASS:
         return
     gate: dict[str, Any] = record.data["gate"] if isinstance(record.data.get("gate"), dict) else {}
