@@ -279,6 +279,9 @@ WATCHED = ("datasets", "experiments", "runs", "models", "strataml.yaml", "tfc/ke
 # files (line endings, encodings, LFS routing), so a change to one changes files no diff names.
 ATTRIBUTES = ".gitattributes"
 _ATTRIBUTES_SPEC = f":(top,glob)**/{ATTRIBUTES}"
+# Where every clone fetches and pushes Git LFS content: git-lfs reads it at the repository's top.
+LFSCONFIG = ".lfsconfig"
+_LFSCONFIG_SPEC = f":(top){LFSCONFIG}"
 
 
 class Changes:
@@ -294,7 +297,7 @@ class Changes:
         top = repo[0]  # type: ignore[index]
         self.prefix = repo_prefix(root)
         [spec] = _paths([self.prefix + p for p in WATCHED])
-        spec.append(_ATTRIBUTES_SPEC)
+        spec += [_ATTRIBUTES_SPEC, _LFSCONFIG_SPEC]
         # The walk first: it needs no commit, and it is the long pole.
         [self._walk] = _start(top, ["ls-files", "-z", "--others", "--exclude-standard", "--", *spec])
         try:
@@ -332,9 +335,12 @@ class Changes:
             for p in out.decode("utf-8", "surrogateescape").split("\0"):
                 if p.startswith(self.prefix) and p != self.prefix:
                     listed.add(p[len(self.prefix) :])
-                elif p.endswith(ATTRIBUTES) and self.prefix.startswith(folder := p[: -len(ATTRIBUTES)]):
-                    # An attributes file above the workspace applies to it too: named from the workspace.
-                    listed.add("../" * (self.prefix.count("/") - folder.count("/")) + ATTRIBUTES)
+                elif (name := p.rsplit("/", 1)[-1]) in (ATTRIBUTES, LFSCONFIG) and self.prefix.startswith(
+                    folder := p[: -len(name)]
+                ):
+                    # An attributes file (or the LFS config) above the workspace applies to it too:
+                    # named from the workspace.
+                    listed.add("../" * (self.prefix.count("/") - folder.count("/")) + name)
             self._listed[name] = listed
         return self._listed[name]
 

@@ -174,6 +174,7 @@ GIT_CASES = {
     "TFC0005-E006": history(_ledger),
     "TFC0001-W001": history(lambda r: edit_yaml(r / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))),
     "TFC0006-W013": history(lambda r: (r / ".gitattributes").write_text("*.bin binary\n")),
+    "TFC0006-W015": history(lambda r: (r / ".lfsconfig").write_text('[lfs]\n\turl = https://lfs.example.net/x\n')),
     "TFC0007-W001": history(lambda r: edit_yaml(r / "strataml.yaml", lambda d: d.update(
         signing={"require": [{"records": "models", "state": "production", "scope": "production"}]}))),
 }

@@ -20,7 +20,7 @@ from strataml.workspace import LEDGER, META, Workspace
 
 FORMAT = "strataml/diff/v1"
 # The history rules that ask a reviewer to look (policy, keys, .gitattributes changed).
-REVIEW_CODES = ("TFC0001-W001", "TFC0007-W001", "TFC0006-W013")
+REVIEW_CODES = ("TFC0001-W001", "TFC0007-W001", "TFC0006-W013", "TFC0006-W015")
 _KINDS = {"datasets": "dataset", "runs": "run", "models": "model"}
 
 

@@ -20,6 +20,7 @@ LEDGER_REWRITTEN = "TFC0005-E006"
 TRUST_CHANGED = "TFC0007-W001"
 POLICY_CHANGED = "TFC0001-W001"
 ATTRIBUTES_CHANGED = "TFC0006-W013"
+LFS_CONFIG_CHANGED = "TFC0006-W015"
 # strataml.yaml settings that change no verdict; `signing` has a review finding of its own.
 NOT_POLICY = ("name", "description", "signing")
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -192,6 +193,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             )
     yield from _trust(ctx, changed)
     yield from _attributes(ctx, changed)
+    yield from _lfs_config(ctx, changed)
 
 
 def _is_signature(record: Record | None, path: str) -> bool:
@@ -214,6 +216,17 @@ def _attributes(ctx: Context, changed: set[str]) -> Iterator[Finding]:
             f"{path} changed since {ctx.options.since}: what a checkout holds for committed files "
             "(line endings, encodings, Git LFS routing) may change with it, so every record was checked",
             "review the change to the attributes on its own; merge it separately from data changes",
+        )
+
+
+def _lfs_config(ctx: Context, changed: set[str]) -> Iterator[Finding]:
+    for path in sorted(p for p in changed if p.rsplit("/", 1)[-1] == gitfacts.LFSCONFIG):
+        yield Finding(
+            LFS_CONFIG_CHANGED,
+            path,
+            f"{path} changed since {ctx.options.since}: it says where every clone fetches and pushes Git LFS "
+            "content (new datasets and models included)",
+            "review the LFS endpoint on its own (`git config -f .lfsconfig --list`); merge it separately",
         )
 
 

@@ -53,8 +53,7 @@ def _before_registration(path: str, number: int, entry: dict, data: Any) -> Iter
     yield Finding(
         lifecycle.TIME,
         path,
-        f"line {number} moves {entry['ref']} on {entry['at']}, before the version was registered "
-        f"({said})",
+        f"line {number} moves {entry['ref']} on {entry['at']}, before the version was registered ({said})",
         "restore the ledger from Git; promote on a machine whose clock is right (NTP)",
         number,
     )
