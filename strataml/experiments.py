@@ -76,6 +76,11 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
             f"{dataset.ref} records {len(csvs)} CSV files; a run reads one", f"pick it with --file ({', '.join(csvs)})"
         )
     columns = [c for c in dataset.data.get("columns") or () if isinstance(c, dict) and isinstance(c.get("name"), str)]
+    if not columns:
+        raise StrataError(
+            f"{dataset.ref} records no columns, so no target can be checked and a run reads none",
+            "add the version again from CSV files that share one header (`strataml dataset add`)",
+        )
     target = new.target or next((c["name"] for c in columns if c.get("role") == "target"), None)
     names = [c["name"] for c in columns]
     if target is None:

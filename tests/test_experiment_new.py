@@ -92,12 +92,14 @@ def test_json_output_and_defaults(lab: Path, strataml_exe: list[str]) -> None:
         (("x", "--dataset", "dataset:iris@1", "--file", "iris.tsv"), 3, "--file 'iris.tsv' is not a CSV file of dataset:iris@1"),
         (("x", "--dataset", "dataset:notes@1", "--target", "y"), 3, "dataset:notes@1 records no CSV file, and a run reads one"),
         (("x", "--dataset", "dataset:parts@1", "--target", "y"), 3, "records 2 CSV files; a run reads one"),
+        (("x", "--dataset", "dataset:mixed@1", "--file", "m1.csv", "--target", "y"), 3,
+         "dataset:mixed@1 records no columns, so no target can be checked"),
     ],
 )
 def test_what_cannot_make_a_valid_spec_is_refused_and_nothing_is_written(
     lab: Path, strataml_exe: list[str], args: tuple[str, ...], code: int, message: str
 ) -> None:
-    if "dataset:notes@1" in args or "dataset:parts@1" in args:
+    if {"dataset:notes@1", "dataset:parts@1", "dataset:mixed@1"} & set(args):
         _add_odd_datasets(lab, strataml_exe)
     done = cli(strataml_exe, lab, "experiment", "new", *args)
     assert done.returncode == code and message in done.stderr, done.stderr
@@ -106,13 +108,16 @@ def test_what_cannot_make_a_valid_spec_is_refused_and_nothing_is_written(
 
 
 def _add_odd_datasets(lab: Path, exe: list[str]) -> None:
-    """A version without a CSV file, and one in two CSV parts."""
+    """A version without a CSV file, one in two CSV parts, one of two CSV files with two headers."""
     (lab.parent / "notes.txt").write_text("no table here\n", "utf-8")
     for part in ("p1", "p2"):
         (lab.parent / f"{part}.csv").write_text("a,y\n1,0\n2,1\n", "utf-8")
-    for name, files in (("notes", ["notes.txt"]), ("parts", ["p1.csv", "p2.csv"])):
+    (lab.parent / "m1.csv").write_text("a,y\n1,0\n", "utf-8")
+    (lab.parent / "m2.csv").write_text("b,z\n1,0\n", "utf-8")  # another header: no columns recorded
+    for name, files in (("notes", ["notes.txt"]), ("parts", ["p1.csv", "p2.csv"]), ("mixed", ["m1.csv", "m2.csv"])):
         added = cli(exe, lab, "dataset", "add", name, *(str(lab.parent / f) for f in files), "--version", "1")
         assert added.returncode == 0, added.stderr
+        assert ("have different headers, so no columns were recorded" in added.stdout) == (name == "mixed")
 
 
 def test_file_picks_one_csv_of_a_version_in_parts(lab: Path, strataml_exe: list[str]) -> None:
@@ -200,3 +205,22 @@ def test_a_target_column_named_with_control_characters_is_shown_escaped(
     assert done.returncode == 0, done.stderr
     first = done.stdout.splitlines()[0]
     assert first.endswith("target \\x1b[31mb\\nc") and "\x1b" not in done.stdout, done.stdout
+
+
+def test_the_next_step_works_pasted_verbatim_from_outside_the_workspace(lab: Path, strataml_exe: list[str]) -> None:
+    """With -C from outside, the step goes to the workspace first: the run command after it
+    names the spec from there."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@b.c", "GIT_COMMITTER_NAME": "A",
+           "GIT_COMMITTER_EMAIL": "a@b.c"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "start"]):
+        subprocess.run(["git", *args], cwd=lab, check=True, env=env, capture_output=True)
+    done = subprocess.run([*strataml_exe, "-C", "lab", "experiment", "new", "via-c", "--dataset", "dataset:iris@1"],
+                          cwd=lab.parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("Next: "))
+    step, run = line.split("`")[1], line.split("`")[3]
+    assert step.startswith("cd lab && ") and run == "strataml run experiments/via-c.yaml", line
+    spec = run.split()[-1]  # (running it needs the sklearn extra: that the path is there after the step will do)
+    pasted = subprocess.run(f"{step} && test -f {spec}", shell=True, cwd=lab.parent, capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert pasted.returncode == 0, pasted.stderr

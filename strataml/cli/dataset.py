@@ -11,6 +11,7 @@ from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import commit_step
+from strataml.controls import shown
 from strataml.datasets import SOURCE_KINDS, NewDataset, add
 
 
@@ -84,6 +85,13 @@ def add_command(
     if record.get("time_range"):
         tr = record["time_range"]
         click.echo(f"  time range {tr['start']} .. {tr['end']} ({tr['column']})")
+    csvs = [f["path"] for f in record["files"] if f["path"].lower().endswith(".csv")]
+    if len(csvs) > 1 and "columns" not in record:
+        click.echo(
+            f"  note: {', '.join(shown(c) for c in csvs)} have different headers, so no columns were recorded: "
+            "no spec can name a target in them, and `strataml run` reads a version with recorded columns; "
+            "for tables of their own, add each as a dataset of its own"
+        )
     if not license_ or not source:
         absent = " or ".join(o for o, v in (("--license", license_), ("--source", source)) if not v)
         click.echo(f"  note: no {absent} given; `strataml doctor` will warn (TFC0002-W001)")

@@ -8,7 +8,7 @@ import click
 
 from strataml.cli.choice import Choice
 from strataml.cli.main import State
-from strataml.cli.output import commit_step, here
+from strataml.cli.output import after_step, commit_step
 from strataml.controls import shown
 from strataml.experiments import SKLEARN_MODELS, NewExperiment, create
 
@@ -75,7 +75,7 @@ def new(
     click.echo(shown(said))
     path = ws.root / rel
     step, note = commit_step(ws.root, [path], f"experiment:{name}")
-    click.echo(f"Next: `{step}`, then `strataml run {here(path)}`")
+    click.echo(f"Next: `{step}`, then `strataml run {after_step(ws.root, path)}`")
     if note:
         click.echo(note, err=True)
     click.echo("      (`--dry-run` first shows the plan and writes nothing).")

@@ -109,7 +109,7 @@ def commit_step(root: Path, paths: list[Path], message: str) -> tuple[str, str |
     cwd = Path.cwd().resolve()
     top = Path(root).resolve()
     start = history_start(top)
-    within = cwd == top or (not start and top in cwd.parents)
+    within = _stays(top, start)
     base = cwd if within else top
     # A history begun here holds the whole workspace (strataml.yaml, tfc/, .gitattributes), not just the record.
     names = ["-A"] if start else [shlex.quote(os.path.relpath(Path(p).resolve(), base)) for p in paths]
@@ -124,6 +124,19 @@ def commit_step(root: Path, paths: list[Path], message: str) -> tuple[str, str |
         f"note: git ignores {listed} (`git check-ignore -v` names the pattern); the add uses -f, as every "
         "clone needs them (else TFC0006-W014)"
     )
+
+
+def _stays(top: Path, start: str) -> bool:
+    """Whether commit_step's commands run where the user stands (else they `cd` to `top` first)."""
+    cwd = Path.cwd().resolve()
+    return cwd == top or (not start and top in cwd.parents)
+
+
+def after_step(root: Path, path: Path) -> str:
+    """`path` as the user types it once commit_step's commands ran (they may have gone to the workspace)."""
+    top = Path(root).resolve()
+    base = Path.cwd().resolve() if _stays(top, history_start(top)) else top
+    return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
 
 
 def history_start(top: Path) -> str:
