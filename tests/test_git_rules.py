@@ -493,3 +493,28 @@ def test_an_x_field_in_strataml_yaml_is_not_a_policy_change(repo: Path) -> None:
     commit_all(repo)
     codes = [f.code for f in engine.doctor(repo, options=engine.Options(since=base)).findings]
     assert codes == ["TFC0001-W001"]  # the rules pin is policy: reviewed, and judged by the base's until merged
+
+
+def test_a_promotion_or_signature_on_this_machine_only_is_said(repo: Path) -> None:
+    """The ledger a promote appended, or a signature, left untracked: the commit lacks it, and
+    every clone judges another lifecycle (TFC0006-W012, as for record metadata)."""
+    models_helpers.reach(repo, "candidate")
+    ledger = "models/sales-model/lifecycle.jsonl"
+    report = engine.doctor(repo, strict=True)
+    assert [(f.code, f.path) for f in report.findings] == [("TFC0006-W012", ledger)] and report.exit_code == 2
+    assert "lifecycle ledger is not tracked by git" in report.findings[0].message
+    git(repo, "add", ledger)
+    assert codes(repo) == []
+    git(repo, "commit", "-qm", "ledger")
+    (repo / "models/sales-model/1/model.yaml.asc").write_text("-----BEGIN PGP SIGNATURE-----\n")
+    found = [(f.code, f.path) for f in engine.doctor(repo).findings]
+    assert ("TFC0006-W012", "models/sales-model/1/model.yaml.asc") in found, found
+
+
+def test_an_untracked_records_hint_adds_its_folder(repo: Path) -> None:
+    run = "runs/20260101T000000Z-sales-forecast-a1b2c3"
+    shutil.copytree(repo / run, repo / "runs/20260102T000000Z-sales-forecast-b1b2c3")
+    edit_yaml(repo / "runs/20260102T000000Z-sales-forecast-b1b2c3/run.yaml",
+              lambda d: d.update(ref="run:20260102T000000Z-sales-forecast-b1b2c3"))
+    [finding] = [f for f in engine.doctor(repo).findings if f.code == "TFC0006-W012"]
+    assert finding.hint.startswith("`git add :/runs/20260102T000000Z-sales-forecast-b1b2c3`"), finding.hint

@@ -24,7 +24,7 @@ from strataml.paths import unsafe
 from strataml.records import Record
 from strataml.rootdir import MANAGED
 from strataml.schemas import SchemaIssue
-from strataml.workspace import SIGNATURE_SUFFIX, Entry, Workspace
+from strataml.workspace import SIGNATURE_SUFFIX, Entry, Workspace, record_folder
 
 if TYPE_CHECKING:
     from strataml.preload import Stream
@@ -136,6 +136,18 @@ class Context:
         """config_in_force() as loaded, with its load problems (policy_for trusts only a clean one)."""
         return self._since_loaded() if self.options.since else self.workspace.config
 
+    def side_files(self) -> list[str]:
+        """The ledgers and signature files this run checks: they are committed with the records
+        (a promotion or a signature that exists on one machine only is in no clone)."""
+        ledgers = self.ledgers()
+        folders = None if self.scope is None else {r.folder for r in self.records() if r.folder}
+        signatures = [
+            p
+            for p in self.workspace.signature_like
+            if folders is None or record_folder(p) in folders or p.removesuffix(SIGNATURE_SUFFIX) in ledgers
+        ]
+        return [*ledgers, *signatures]
+
     def git(self) -> GitFacts | None:
         """Git's view of the in-scope records' files (None outside a repository), asked once."""
         if self._git is None:
@@ -180,6 +192,7 @@ class Context:
         # The same strings serve as paths and as keys: no second copy per file.
         paths = [r.meta for r in self.records()] + list(expected)
         paths += [p for folder, f in files if (p := f"{folder}/{f.path}") not in expected]
+        paths += self.side_files()
         if self.scope is None or not self.options.since or len(paths) > WHOLE_LISTING:
             return paths, expected, True, []
         folders = sorted({r.folder for r in self.records() if r.folder})

@@ -27,6 +27,17 @@ def check(ctx: Context) -> Iterator[Finding]:
     config = ctx.config_in_force()
     threshold = lfs.threshold(config)
     entries = ctx.workspace.entries
+    for path in ctx.side_files():
+        found = entries.get(path)
+        if path not in git.tracked and found is not None and found.kind == "file":
+            what = "lifecycle ledger" if path in ctx.workspace.ledgers else "signature"
+            yield Finding(
+                METADATA_UNTRACKED,
+                path,
+                f"{what} is not tracked by git (new and not added, or ignored): it exists on this machine only, "
+                "and a clone of the commit lacks it",
+                f"`git add {_top(git.prefix + path)}`, or fix the .gitignore pattern that hides it",
+            )
     for record in ctx.records():
         committed = record.meta in git.tracked
         if not committed:
@@ -34,7 +45,9 @@ def check(ctx: Context) -> Iterator[Finding]:
                 METADATA_UNTRACKED,
                 record.meta,
                 "record metadata is not tracked by git (new and not added, or ignored)",
-                f"`git add {_top(git.prefix + record.meta)}`, or fix the .gitignore pattern that hides it",
+                # The folder, not the metadata alone: its files are the record's too (else W014 each).
+                f"`git add {_top(git.prefix + (record.folder or record.meta))}`, or fix the .gitignore pattern "
+                "that hides it",
             )
         if record.folder is None:
             continue
