@@ -169,6 +169,8 @@ def test_a_plugin_that_raises_leaves_a_valid_failed_run(lab: Path, monkeypatch: 
     assert "failed: RuntimeError: the GPU caught fire" in err and "Traceback" not in err
     assert err.count("the GPU caught fire") == 1, err  # the outcome line alone, not a progress line too
     (folder,) = runs_of(lab)
+    # What to do next: the failed run is a record, committed with the spec it ran.
+    assert f"git add runs/{folder.name} experiments/iris-logreg.yaml && git commit -qm run:{folder.name}`." in err, err
     record = read_yaml(folder / "run.yaml")
     assert record["status"] == "failed" and record["error"] == {"type": "RuntimeError", "message": "the GPU caught fire"}
     assert "Traceback" in (folder / "errors/exception.txt").read_text()

@@ -182,12 +182,18 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
         message = f"Run run:{outcome.run_id} {outcome.status}: {err.get('type')}: {err.get('message')}"
         click.echo(shown(message), err=True)  # the plugin's exception message: anyone's text
         click.echo(shown(f"  recorded in {rel} (traceback in errors/exception.txt)"), err=True)
+        if outcome.folder.resolve().is_relative_to(root.resolve()):
+            step, note = commit_step(root, [outcome.folder, *_spec_of(root, outcome)], f"run:{outcome.run_id}")
+            # (A failed run is a record like any other: committed, it is the evidence of the attempt.)
+            click.echo(shown(f"Next: fix the cause, run again; commit this run as it is: `{step}`."), err=True)
+            if note:
+                click.echo(note, err=True)
         return
     click.echo(shown(f"Run run:{outcome.run_id} succeeded: {rel}"))
     test = {k: v for k, v in outcome.record.get("metrics", {}).items() if k.startswith("test_")}
     for key, value in test.items():
         click.echo(shown(f"  {key:<20} {number(value)}"))
-    paths = [outcome.folder]
+    paths = [outcome.folder, *_spec_of(root, outcome)]
     if registered is not None:
         verb = "registered" if registered.created else "already registered as"  # type: ignore[attr-defined]
         click.echo(shown(f"Model {verb} {registered.ref}: gate {registered.gate_status}"))  # type: ignore[attr-defined]
@@ -199,6 +205,16 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
         click.echo(shown(f"Next: `{step}`, then `strataml doctor --strict`."))
         if note:
             click.echo(note, err=True)
+
+
+def _spec_of(root: Path, outcome: core.Outcome) -> list[Path]:
+    """The spec the run ran, committed with it: an edited spec left out would leave the commit
+    with a run of one spec beside another."""
+    experiment = outcome.record.get("experiment")
+    if not isinstance(experiment, str) or not experiment.startswith("experiment:"):
+        return []
+    spec = Path(root) / "experiments" / f"{experiment.split(':', 1)[1]}.yaml"
+    return [spec] if spec.is_file() else []
 
 
 @click.command(short_help="List the plugins `run` can use, and their extras.")
