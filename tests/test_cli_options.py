@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, invoke, read_yaml
+from strataml.cli.main import run
 from strataml import lfs
 from strataml.schemas import KINDS, schema_id
 
@@ -89,6 +90,11 @@ def test_a_mistyped_choice_is_told_the_one_it_resembles(tmp_path: Path, capsys: 
         assert code == 3 and meant in err, (args, err)
     code, _out, err = invoke(tmp_path, "doctor", "--format", "zzz", capsys=capsys)
     assert code == 3 and "did you mean" not in err and "'zzz' is not one of" in err
+    # An experiment whose name resembles a subcommand is still reported by its bare name.
+    assert run(["init", str(tmp_path / "lab")]) == 0
+    (tmp_path / "lab/experiments/merg.yaml").write_text("schema: strataml/experiment/v1\nname: merg\n", "utf-8")
+    code, out, err = invoke(tmp_path / "lab", "report", "merg", capsys=capsys)
+    assert code == 0 and "## experiment\\:merg" in out, err
     import strataml
 
     top = Path(strataml.__file__).parent

@@ -14,6 +14,7 @@ from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, from_here, wants_color
 from strataml.controls import plain, shown
+from strataml.errors import StrataError
 from strataml.nogc import keep
 from strataml.numbers import number
 from strataml.read.query import KIND_OF_LIST, Graph
@@ -446,13 +447,23 @@ class _Report(click.Group):
             # A ref has a kind (`experiment:NAME`); a word without one that resembles a
             # subcommand is a slip of it (`report merg a.json`), not an experiment's name.
             close = nearest(args[0], sorted(self.commands)) if ":" not in args[0] else []
-            if close:
+            if close and not _spec_named(ctx, args[0]):
                 ctx.fail(
                     f"No such command {args[0]!r}. Did you mean {close[0]!r}? "
                     f"(For an experiment named so: report experiment:{args[0]})"
                 )
             return "experiment", self.commands["experiment"], args
         return super().resolve_command(ctx, args)
+
+
+def _spec_named(ctx: click.Context, name: str) -> bool:
+    """Whether the workspace holds experiments/NAME.yaml (`report e` for an experiment named e)."""
+    state = ctx.find_object(State)
+    try:
+        root = state.root() if state is not None else None
+    except StrataError:
+        return False
+    return root is not None and (root / "experiments" / f"{name}.yaml").is_file()
 
 
 @click.group("report", cls=_Report, short_help="An experiment's runs, or a doctor run's shards merged.")
