@@ -128,7 +128,7 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
                                          lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(created_at="2024-12-31T23:59:60Z"))),
     "TFC0002-E001-no-such-date": ("a date that fits the grammar but does not exist",
                                   lambda ws: edit_yaml(ws / SALES, lambda d: d["time_range"].update(end="2023-02-29"))),
-    "TFC0003-E005-file-and-features": ("a data.file and a feature the dataset version does not record",
+    "TFC0003-E005-file-and-features": ("a data.file and a feature the dataset version does not record, and the target as a feature",
                                        lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d["data"].update(
                                            file="sales.cs", features=["store", "Promo", "units"]))),
     "TFC0003-E005-no-columns": ("a dataset version that records no columns: target and features are not judged",

@@ -54,9 +54,9 @@ def register_command(state: State, run_ref: str, name: str, version: str | None,
             )
         )
     elif result.created:
-        from strataml.cli.output import commit_step
+        from strataml.cli.output import commit_step, here
 
-        click.echo(shown(f"Registered {result.ref} in {result.folder}: gate {result.gate_status}"))
+        click.echo(shown(f"Registered {result.ref} in {here(result.folder)}: gate {result.gate_status}"))
         step, ignored = commit_step(state.root(), [Path(result.folder)], str(result.ref))
         click.echo(shown(f"Next: `{step}`, then `strataml doctor --strict`."))
         if ignored:

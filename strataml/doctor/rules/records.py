@@ -225,6 +225,14 @@ def _spec_data(ctx: Context, record: Record) -> Iterator[Finding]:
         named += [(("features", i), name) for i, name in enumerate(features) if isinstance(name, str)]
     for path, name in named:
         if name in names:
+            if path != ("target",) and name == data.get("target"):
+                yield Finding(
+                    SPEC_DATA,
+                    record.meta,
+                    f"data.features[{path[1]}] {name!r} is the target: a model cannot take its label as an input",
+                    "remove it from data.features",
+                    record.line("data", *path),
+                )
             continue
         field = "data.target" if path == ("target",) else f"data.features[{path[1]}]"
         yield Finding(
