@@ -224,3 +224,11 @@ def test_the_next_step_works_pasted_verbatim_from_outside_the_workspace(lab: Pat
     pasted = subprocess.run(f"{step} && test -f {spec}", shell=True, cwd=lab.parent, capture_output=True, text=True,
                             env=env, timeout=120)
     assert pasted.returncode == 0, pasted.stderr
+
+
+def test_a_float_target_is_noted_before_a_classifier_fails_on_it(lab: Path, strataml_exe: list[str]) -> None:
+    done = cli(strataml_exe, lab, "experiment", "new", "width", "--dataset", "dataset:iris@1", "--target", "petal_width_cm")
+    assert done.returncode == 0, done.stderr  # (a float column of few values can be labels: written, and said)
+    assert "note: petal_width_cm is a float column; the sklearn plugin trains classifiers" in done.stderr
+    plain = cli(strataml_exe, lab, "experiment", "new", "species", "--dataset", "dataset:iris@1")
+    assert plain.returncode == 0 and "note:" not in plain.stderr
