@@ -114,6 +114,10 @@ def rule(code: str) -> Rule:
 
 
 def closest_codes(code: str, limit: int = 3) -> list[str]:
+    """The codes `code` may mean: every code it ends (`E005` is a rule of several contracts, all
+    named, in order), else the closest spellings."""
     from strataml.spelling import nearest
 
-    return nearest(code, registry(), n=limit, cutoff=0.5)
+    tail = code.strip().upper()
+    ending = sorted(c for c in registry() if tail and c.endswith(tail if tail.startswith("-") else "-" + tail))
+    return ending or nearest(code, registry(), n=limit, cutoff=0.5)

@@ -57,6 +57,11 @@ def test_unknown_code_suggests_close_ones(capsys) -> None:
     assert run(["doctor", "--explain", "TFC0006-E02"]) == 3
     err = capsys.readouterr().err
     assert "unknown rule code" in err and "TFC0006-E002" in err
+    # A code without its contract: every contract's rule of that number, in order.
+    assert run(["doctor", "--explain", "e005"]) == 3
+    err = capsys.readouterr().err
+    shown = err.split("did you mean ")[1].split("?")[0].split(", ")
+    assert shown == sorted(c for c in registry() if c.endswith("-E005")) and "TFC0003-E005" in shown, err
 
 
 def test_repository_contracts_match_the_packaged_ones() -> None:
