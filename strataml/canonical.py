@@ -10,6 +10,7 @@ with an unpaired surrogate (`"\\ud800"` decodes to one).
 from __future__ import annotations
 
 import json
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -30,11 +31,18 @@ def _refuse_constant(name: str) -> Any:
     raise NotFinite(f"holds {name}, which JSON has no number for")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):  # (1e999 is valid JSON, and overflows to infinity)
+        raise NotFinite(f"holds {text}, a number past what a double holds")
+    return value
+
+
 def loads(text: str | bytes) -> Any:
     """JSON as the standard defines it: what another program hands over (an index file, a
-    shard's report) cannot smuggle in NaN or Infinity, which a browser's JSON.parse and a
-    strict API response both refuse (NotFinite, a ValueError)."""
-    return json.loads(text, parse_constant=_refuse_constant)
+    shard's report) cannot smuggle in NaN or Infinity, spelt out or as a number that overflows,
+    which a browser's JSON.parse and a strict API response both refuse (NotFinite, a ValueError)."""
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
 
 
 def jcs(value: Any) -> bytes:

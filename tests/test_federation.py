@@ -486,3 +486,16 @@ def test_a_fifo_member_never_blocks(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "index.json")
     [member] = federate.read_members([f"f={tmp_path / 'index.json'}"])
     assert member.status == "invalid"
+
+
+def test_a_number_that_overflows_is_no_number_either(members: Path, tmp_path: Path) -> None:
+    """1e999 is valid JSON text, and Python reads it as infinity: as invalid as Infinity spelt out."""
+    from strataml.read import federate
+
+    index = _index_of(members, "a")
+    next(n for n in index["nodes"] if n["kind"] == "run")["attrs"]["metrics"] = {"overflowing": 0.5}
+    text = json.dumps(index).replace('"overflowing": 0.5', '"overflowing": 1e999', 1)
+    assert "1e999" in text
+    (tmp_path / "odd.json").write_text(text, "utf-8")
+    [member] = federate.read_members([f"odd={tmp_path / 'odd.json'}"])
+    assert member.status == "invalid" and "holds 1e999, a number past what a double holds" in (member.message or "")
