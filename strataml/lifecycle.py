@@ -266,6 +266,19 @@ def clock_behind(ledger: Ledger, now: datetime) -> str | None:
     )
 
 
+def before_registration(data: object, now: datetime) -> str | None:
+    """Why an entry dated `now` cannot be appended for the version whose model.yaml is `data`
+    (it was registered later than that, past the clock skew allowed: TFC0005-E008), or None."""
+    said = data.get("created_at") if isinstance(data, dict) else None
+    created = parse_time(said) if isinstance(said, str) else None
+    if created is None or now >= created - CLOCK_SKEW:
+        return None
+    return (
+        f"this machine's clock says {stamp(now)}, but the version was registered at {said}: "
+        "an entry dated before it would be refused (TFC0005-E008)"
+    )
+
+
 def read(root: Path, model: str) -> Ledger:
     """One model's ledger, read by the confined rules (strataml.atomic): a ledger that is a
     symlink, a special file or too large is not read; the Ledger says why in its problems."""

@@ -60,7 +60,7 @@ def promote(
     with lifecycle.locked(ws.root, name):
         now = datetime.now(UTC).replace(microsecond=0)
         ledger = lifecycle.read(ws.root, name)
-        behind = lifecycle.clock_behind(ledger, now)
+        behind = lifecycle.clock_behind(ledger, now) or lifecycle.before_registration(record.data, now)
         if behind:
             raise Refused(behind, "check this machine's clock (NTP) and promote again; nothing was written")
         if ledger.problems:

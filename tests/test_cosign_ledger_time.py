@@ -164,6 +164,23 @@ def test_promote_refuses_to_append_while_the_clock_is_behind_the_ledger(ws: Path
     assert _ledger_codes(ws) == []
 
 
+def test_promote_refuses_an_entry_dated_before_the_version_was_registered(ws: Path) -> None:
+    """A version registered on a machine an hour ahead: an entry dated now would be TFC0005-E008
+    for good (the ledger is a hash chain), so none is written."""
+    from conftest import edit_yaml
+    from models_helpers import LEDGER, ref
+    from strataml.promote import Refused, promote
+
+    edit_yaml(ws / "models/sales-model/1/model.yaml", lambda d: d.update(created_at=_ago(hours=-1)))
+    assert _ledger_codes(ws) == []
+    with pytest.raises(Refused, match="registered at .*: an entry dated before it would be refused"):
+        promote(ws, ref(1), "candidate")
+    assert not (ws / LEDGER).exists()
+    edit_yaml(ws / "models/sales-model/1/model.yaml", lambda d: d.update(created_at=_ago(minutes=-2)))  # within the skew
+    promote(ws, ref(1), "candidate")
+    assert _ledger_codes(ws) == []
+
+
 def test_promote_through_the_cli_says_what_is_wrong_with_the_clock(ws: Path, capsys) -> None:
     from conftest import invoke
     from models_helpers import ref, write_ledger

@@ -46,14 +46,13 @@ def _before_registration(path: str, number: int, entry: dict, data: Any) -> Iter
     """An entry dated before its version was registered (its created_at, less the clock skew
     allowed): a timeline an audit would read as the model in staging before it was trained."""
     at = parse_time(entry["at"])
-    said = data.get("created_at") if isinstance(data, dict) else None
-    created = parse_time(said) if isinstance(said, str) else None
-    if at is None or created is None or at >= created - lifecycle.CLOCK_SKEW:
+    if at is None or lifecycle.before_registration(data, at) is None:
         return
     yield Finding(
         lifecycle.TIME,
         path,
-        f"line {number} moves {entry['ref']} on {entry['at']}, before the version was registered ({said})",
+        f"line {number} moves {entry['ref']} on {entry['at']}, before the version was registered "
+        f"({data['created_at']})",
         "restore the ledger from Git; promote on a machine whose clock is right (NTP)",
         number,
     )
