@@ -335,12 +335,12 @@ class Changes:
             for p in out.decode("utf-8", "surrogateescape").split("\0"):
                 if p.startswith(self.prefix) and p != self.prefix:
                     listed.add(p[len(self.prefix) :])
-                elif (name := p.rsplit("/", 1)[-1]) in (ATTRIBUTES, LFSCONFIG) and self.prefix.startswith(
-                    folder := p[: -len(name)]
+                elif (base := p.rsplit("/", 1)[-1]) in (ATTRIBUTES, LFSCONFIG) and self.prefix.startswith(
+                    folder := p[: -len(base)]
                 ):
                     # An attributes file (or the LFS config) above the workspace applies to it too:
                     # named from the workspace.
-                    listed.add("../" * (self.prefix.count("/") - folder.count("/")) + name)
+                    listed.add("../" * (self.prefix.count("/") - folder.count("/")) + base)
             self._listed[name] = listed
         return self._listed[name]
 

@@ -10,7 +10,7 @@ pinned keys holding the scope.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -555,9 +555,9 @@ def judge(result: signing.Verification, trust: Trust, needs: Sequence[Need]) -> 
                     )
                 )
             else:
-                signer = Signer(pin.fingerprint, sig.uid, pin.scopes, material=trust.material(pin.fingerprint))
-                if all(s.who != signer.who for s in out.signers):  # a key (its key material) counts once
-                    out.signers.append(signer)
+                _add(
+                    out.signers, Signer(pin.fingerprint, sig.uid, pin.scopes, material=trust.material(pin.fingerprint))
+                )
     if out.signers and not failing:
         _count(out, needs)
     return out
@@ -570,11 +570,20 @@ def count(judgements: Sequence[Judgement], needs: Sequence[Need]) -> Judgement:
     for judged in judgements:
         out.problems.extend(p for p in judged.problems if p[0] not in SHORTFALL)
         for signer in judged.signers:
-            if all(s.who != signer.who for s in out.signers):
-                out.signers.append(signer)
+            _add(out.signers, signer)
     if out.signers and not any(p[0] in (SIGNATURE_BAD, SIGNATURE_MIXED) for p in out.problems):
         _count(out, needs)
     return out
+
+
+def _add(signers: list[Signer], signer: Signer) -> None:
+    """`signer` among `signers`, a key material once: a second pin of the same material adds
+    its scopes to the signer already there, never a second signer."""
+    for i, kept in enumerate(signers):
+        if kept.who == signer.who:
+            signers[i] = replace(kept, scopes=tuple(dict.fromkeys((*kept.scopes, *signer.scopes))))
+            return
+    signers.append(signer)
 
 
 def _count(out: Judgement, needs: Sequence[Need]) -> None:

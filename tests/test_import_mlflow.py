@@ -119,7 +119,10 @@ def test_an_experiment_imported_into_a_fresh_workspace_passes_doctor_strict(
                             capsys=capsys)
     assert code == 1, err  # warnings: a running run skipped, an input that matches nothing, a NaN metric
     assert "3 runs imported, 0 already here, 1 skipped, 0 could not be imported" in out
-    assert "git add runs && git commit -qm 'import MLflow experiment churn'`, then `strataml doctor --strict`." in out
+    step = out.split("Next: `")[1].split("`")[0]
+    assert step.endswith("&& git commit -qm 'import MLflow experiment churn'"), out
+    assert sorted(w for w in step.split() if w.startswith("runs/")) == sorted(
+        f"runs/{p.name}" for p in (root / "runs").iterdir() if p.is_dir()), step
     assert "'elsewhere' (digest '0badc0de') matches no dataset version here" in err
     assert "metric 'loss' is nan" in err
     runs = imported(root)

@@ -174,8 +174,10 @@ def mlflow_command(
     if done and not dry_run:
         from strataml.cli.output import commit_step
 
-        # runs/ whole: an import may bring hundreds of runs, one folder each.
-        step, ignored = commit_step(root, [root / "runs"], f"import MLflow experiment {experiment}")
+        # The imported folders, not runs/ whole: with -f (a file git ignores among them) that
+        # would add every ignored file of every other run too.
+        folders = [root / "runs" / p.run_id for p in planned if p.action == "import" and p.run_id]
+        step, ignored = commit_step(root, folders, f"import MLflow experiment {experiment}")
         click.echo(shown(f"Next: `{step}`, then `strataml doctor --strict`."))
         if ignored:
             click.echo(ignored, err=True)

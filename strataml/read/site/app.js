@@ -91,6 +91,7 @@
       var v = attrs[k];
       if (v === null || v === undefined || v === false) continue;
       if (k === "text") el.textContent = visible(String(v));
+      else if (k === "title") el.setAttribute("title", visible(String(v)));
       else if (k === "cls") el.setAttribute("class", v);
       else if (k === "tid") el.setAttribute("data-testid", v);
       else if (k === "href") el.setAttribute("href", safeHref(v));
@@ -296,7 +297,7 @@
     main.replaceChildren(view);
     markNav(r.head);
     var h1 = view.querySelector("h1");
-    document.title = (h1 ? h1.textContent + " · " : "") + (WS.name || "StrataML");
+    document.title = (h1 ? h1.textContent + " · " : "") + visible(String(WS.name || "StrataML"));
     if (navCount++ > 0) {
       window.scrollTo(0, 0);
       var focusEl = view.querySelector("[data-autofocus]") || h1;
@@ -398,7 +399,7 @@
   function buildChrome() {
     var nav = [["", "Overview"], ["datasets", "Datasets"], ["runs", "Runs"], ["models", "Models"],
       ["experiments", "Experiments"], ["lineage", "Lineage"], ["rules", "Rules"]];
-    document.getElementById("brand").textContent = WS.name || "StrataML";
+    document.getElementById("brand").textContent = visible(String(WS.name || "StrataML"));
     // The skip link must not change the hash: "#main" would be read as a route.
     document.getElementById("skip").addEventListener("click", function (ev) { ev.preventDefault(); document.getElementById("main").focus(); });
     var ul = document.getElementById("nav-list");
