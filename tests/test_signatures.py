@@ -565,3 +565,13 @@ def test_promote_key_chooses_the_signer(ws: Path, keys, capsys) -> None:
     assert run([*base, "--key", alice.fingerprint, "--format", "json"]) == 0
     assert alice.fingerprint in capsys.readouterr().out
     assert found(ws) == []
+
+
+def test_twin_pins_make_one_signer_holding_both_scopes() -> None:
+    from strataml.trust import Signer, _add
+
+    signers: list[Signer] = []
+    _add(signers, Signer("A" * 40, "Alice", ("models",), material="A" * 40))
+    _add(signers, Signer("D" * 40, "Dave", ("production",), material="A" * 40))  # the same key material
+    _add(signers, Signer("B" * 40, "Bob", ("models",), material="B" * 40))
+    assert [(s.fingerprint, s.scopes) for s in signers] == [("A" * 40, ("models", "production")), ("B" * 40, ("models",))]
