@@ -312,10 +312,9 @@ class Cache:
             db = self._connect(wal=not new)
             try:
                 db.execute("BEGIN IMMEDIATE")
-                if new:
-                    for statement in TABLES:
-                        db.execute(statement)
-                elif not _ours(db):  # (replaced since it was read: what it would run on insert is unknown)
+                for statement in TABLES:  # (another doctor may have made the file first: IF NOT EXISTS)
+                    db.execute(statement.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1))
+                if not _ours(db):  # (replaced since it was read: what it would run on insert is unknown)
                     db.execute("ROLLBACK")
                     raise sqlite3.DatabaseError("its schema is not the one strataml makes")
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(_meta().items()))
