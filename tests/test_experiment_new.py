@@ -127,6 +127,9 @@ def test_file_picks_one_csv_of_a_version_in_parts(lab: Path, strataml_exe: list[
     assert done.returncode == 0, done.stderr
     spec = yaml.safe_load((lab / "experiments/parts-logreg.yaml").read_text())
     assert spec["data"] == {"dataset": "dataset:parts@1", "file": "p2.csv", "target": "y"}
+    from conftest import require_extra
+
+    require_extra("sklearn", "sklearn")  # (the plan asks the plugin, which needs the extra)
     dry = cli(strataml_exe, lab, "run", "parts-logreg", "--dry-run")
     assert dry.returncode == 0 and "dataset:parts@1" in dry.stdout, dry.stderr
 
