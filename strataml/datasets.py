@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,16 @@ def _check_files(files: tuple[Path, ...]) -> list[Path]:
             )
         seen[key] = path
     return list(files)
+
+
+def csv_to_read(paths: Iterable[str], chosen: str | None) -> tuple[str | None, list[str]]:
+    """The CSV file a run reads from a dataset version whose files are `paths`: `chosen`
+    (data.file) when it is one of its CSV files, else its only one; None when neither. Second,
+    its CSV files, for the message that says why."""
+    csvs = [p for p in paths if p.lower().endswith(".csv")]
+    if chosen is not None:
+        return (chosen if chosen in csvs else None), csvs
+    return (csvs[0] if len(csvs) == 1 else None), csvs
 
 
 def _build(staging: Path, spec: NewDataset, sources: list[Path]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml import atomic
+from strataml.datasets import csv_to_read
 from strataml.errors import RecordExists, Refusal, StrataError
 from strataml.loading import load_bytes
 from strataml.refs import NAME_RULE, fold, valid_name
@@ -61,17 +62,17 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
         )
     dataset = workspace.require(new.dataset, "dataset", "name a dataset version, e.g. dataset:iris@1")
     # What `strataml run` reads: one CSV file of the version (data.file picks it among several).
-    csvs = [f.path for f in dataset.files if f.path.lower().endswith(".csv")]
+    chosen, csvs = csv_to_read((f.path for f in dataset.files), new.file)
     if not csvs:
         raise StrataError(
             f"{dataset.ref} records no CSV file, and a run reads one",
             "add the data as CSV (`strataml dataset add NAME FILE.csv --version V`) and name that version",
         )
-    if new.file is not None and new.file not in csvs:
+    if chosen is None and new.file is not None:
         raise StrataError(
             f"--file {new.file!r} is not a CSV file of {dataset.ref}", f"its CSV files: {', '.join(csvs)}"
         )
-    if new.file is None and len(csvs) > 1:
+    if chosen is None:
         raise StrataError(
             f"{dataset.ref} records {len(csvs)} CSV files; a run reads one", f"pick it with --file ({', '.join(csvs)})"
         )

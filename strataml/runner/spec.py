@@ -15,6 +15,7 @@ from typing import Any
 
 from strataml.canonical import NotCanonical, jcs
 from strataml.controls import refuse
+from strataml.datasets import csv_to_read
 from strataml.doctor import engine
 from strataml.errors import Refusal, StrataError
 from strataml.paths import inside
@@ -178,19 +179,16 @@ def _refuse_pointer(workspace: Workspace, rel: str, size: int | None) -> None:
 def _dataset_input(workspace: Workspace, record: Record, data: dict[str, Any]) -> DatasetInput:
     ds = workspace.get(parse_ref(data["dataset"]))
     assert ds is not None and ds.folder is not None  # the doctor pass guarantees it
-    csvs = [f.path for f in ds.files if f.path.lower().endswith(".csv")]
-    chosen = data.get("file")
+    named = data.get("file")
+    chosen, csvs = csv_to_read((f.path for f in ds.files), named)
+    if chosen is None and named is None:
+        raise SpecError(
+            record.meta, [f"line {record.line('data')}: {ds.ref} has {len(csvs)} CSV files; name one with data.file"]
+        )
     if chosen is None:
-        if len(csvs) != 1:
-            raise SpecError(
-                record.meta,
-                [f"line {record.line('data')}: {ds.ref} has {len(csvs)} CSV files; name one with data.file"],
-            )
-        chosen = csvs[0]
-    elif chosen not in csvs:
         raise SpecError(
             record.meta,
-            [f"line {record.line('data', 'file')}: {chosen!r} is not a CSV file of {ds.ref} ({', '.join(csvs)})"],
+            [f"line {record.line('data', 'file')}: {named!r} is not a CSV file of {ds.ref} ({', '.join(csvs)})"],
         )
     _refuse_pointer(workspace, f"{ds.folder}/{chosen}", next((f.size for f in ds.files if f.path == chosen), None))
     columns: list[Any] = ds.data["columns"] if isinstance(ds.data.get("columns"), list) else []
