@@ -32,8 +32,9 @@ class NewExperiment:
     file: str | None = None
 
 
-def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any]]:
-    """Write experiments/NAME.yaml; its path and the spec as data. Nothing is written on a refusal."""
+def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any], list[str]]:
+    """Write experiments/NAME.yaml; its path, the spec as data, and notes on what it may meet
+    when it runs. Nothing is written on a refusal."""
     if not valid_name(new.name):
         raise StrataError(
             f"{new.name!r} is not a valid experiment name",
@@ -109,7 +110,13 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
         )
     _check_gate_metrics(new)
     atomic.write_text(Path(workspace.root), rel, text)
-    return rel, loaded.data
+    notes = []
+    if new.plugin == "sklearn" and next(c.get("type") for c in columns if c["name"] == target) == "float":
+        notes.append(
+            f"{target} is a float column; the sklearn plugin trains classifiers, which predict class labels: "
+            "a measurement as the target fails when it runs"
+        )
+    return rel, loaded.data, notes
 
 
 def _check_gate_metrics(new: NewExperiment) -> None:

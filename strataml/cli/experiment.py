@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import click
 
@@ -12,9 +11,6 @@ from strataml.cli.main import State
 from strataml.cli.output import after_step, commit_step
 from strataml.controls import shown
 from strataml.experiments import SKLEARN_MODELS, NewExperiment, create
-
-if TYPE_CHECKING:
-    from strataml.workspace import Workspace
 
 
 @click.group()
@@ -70,22 +66,15 @@ def new(
     from strataml.workspace import load
 
     ws = load(state.root())
-    rel, spec = create(ws, NewExperiment(name, dataset, plugin, target, model, register, gates, file))
+    rel, spec, notes = create(ws, NewExperiment(name, dataset, plugin, target, model, register, gates, file))
     if fmt == "json":
         click.echo(json.dumps({"path": rel, "spec": spec}, indent=2, ensure_ascii=False))
         return 0
     # (The target is a column name from the dataset's data: it may hold anything.)
     said = f"Created experiment:{name} in {rel}: {spec['model']['type']} on {spec['data']['dataset']}, target {spec['data']['target']}"
     click.echo(shown(said))
-    kind = _column_type(ws, spec["data"]["dataset"], spec["data"]["target"])
-    if kind == "float" and spec["plugin"] == "sklearn":
-        click.echo(
-            shown(
-                f"  note: {spec['data']['target']} is a float column; the sklearn plugin trains classifiers, which "
-                "predict class labels: a measurement as the target fails when it runs"
-            ),
-            err=True,
-        )
+    for said_too in notes:
+        click.echo(shown(f"  note: {said_too}"), err=True)
     path = ws.root / rel
     step, note = commit_step(ws.root, [path], f"experiment:{name}")
     click.echo(f"Next: `{step}`, then `strataml run {after_step(ws.root, path)}`")
@@ -93,11 +82,3 @@ def new(
         click.echo(note, err=True)
     click.echo("      (`--dry-run` first shows the plan and writes nothing).")
     return 0
-
-
-def _column_type(ws: Workspace, dataset: str, column: str) -> object:
-    """The type the dataset version records for `column`, if it records one."""
-    record = ws.get(dataset)
-    columns = record.data.get("columns") if record is not None and isinstance(record.data, dict) else None
-    found = (c for c in columns or () if isinstance(c, dict) and c.get("name") == column)
-    return next((c.get("type") for c in found), None)
