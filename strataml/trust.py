@@ -121,6 +121,7 @@ class Trust:
     source: str = "the working tree"
     checked: dict[str, tuple[signing.KeyInfo, bytes]] | None = None  # see checked_keys()
     unchecked: dict[str, str] = field(default_factory=dict)  # pinned keys this machine cannot read, and why
+    grouped: dict[str, str] | None = None  # see material()
 
     @property
     def configured(self) -> bool:
@@ -133,7 +134,9 @@ class Trust:
         """Which key material the pinned key `fingerprint` holds, as the first (in fingerprint
         order) of the pinned keys that share a keygrip with it, itself included: signers count
         once per key material, not per fingerprint."""
-        return shared_material(checked_keys(self)).get(fingerprint, fingerprint)
+        if self.grouped is None:  # (asked once per good signature: grouped once per trust)
+            self.grouped = shared_material(checked_keys(self))
+        return self.grouped.get(fingerprint, fingerprint)
 
 
 def require_config(config: Loaded) -> None:
