@@ -10,7 +10,7 @@ import click
 from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
-from strataml.cli.output import commit_step
+from strataml.cli.output import say_next
 from strataml.controls import shown
 from strataml.datasets import SOURCE_KINDS, NewDataset, add
 
@@ -95,8 +95,5 @@ def add_command(
     if not license_ or not source:
         absent = " or ".join(o for o, v in (("--license", license_), ("--source", source)) if not v)
         click.echo(f"  note: no {absent} given; `strataml doctor` will warn (TFC0002-W001)")
-    step, note = commit_step(root, [folder], record["ref"])
-    click.echo(f"Next: `{step}`, then `strataml doctor --strict`.")
-    if note:
-        click.echo(note, err=True)
+    say_next(root, [folder], record["ref"], "Next: `{step}`, then `strataml doctor --strict`.")
     return 0

@@ -8,7 +8,7 @@ import click
 
 from strataml.cli.choice import Choice
 from strataml.cli.main import State
-from strataml.cli.output import after_step, commit_step
+from strataml.cli.output import after_step, say_next
 from strataml.controls import shown
 from strataml.experiments import SKLEARN_MODELS, NewExperiment, create
 
@@ -76,9 +76,8 @@ def new(
     for said_too in notes:
         click.echo(shown(f"  note: {said_too}"), err=True)
     path = ws.root / rel
-    step, note = commit_step(ws.root, [path], f"experiment:{name}")
-    click.echo(f"Next: `{step}`, then `strataml run {after_step(ws.root, path)}`")
-    if note:
-        click.echo(note, err=True)
+    say_next(
+        ws.root, [path], f"experiment:{name}", f"Next: `{{step}}`, then `strataml run {after_step(ws.root, path)}`"
+    )
     click.echo("      (`--dry-run` first shows the plan and writes nothing).")
     return 0

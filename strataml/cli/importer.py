@@ -172,13 +172,12 @@ def mlflow_command(
         f"{counts['skip']} skipped, {counts['refuse']} could not be imported."
     )
     if done and not dry_run:
-        from strataml.cli.output import commit_step
+        from strataml.cli.output import say_next
 
         # The imported folders, not runs/ whole: with -f (a file git ignores among them) that
         # would add every ignored file of every other run too.
         folders = [root / "runs" / p.run_id for p in planned if p.action == "import" and p.run_id]
-        step, ignored = commit_step(root, folders, f"import MLflow experiment {experiment}")
-        click.echo(shown(f"Next: `{step}`, then `strataml doctor --strict`."))
-        if ignored:
-            click.echo(ignored, err=True)
+        say_next(
+            root, folders, f"import MLflow experiment {experiment}", "Next: `{step}`, then `strataml doctor --strict`."
+        )
     return code

@@ -54,13 +54,12 @@ def register_command(state: State, run_ref: str, name: str, version: str | None,
             )
         )
     elif result.created:
-        from strataml.cli.output import commit_step, here
+        from strataml.cli.output import here, say_next
 
         click.echo(shown(f"Registered {result.ref} in {here(result.folder)}: gate {result.gate_status}"))
-        step, ignored = commit_step(state.root(), [Path(result.folder)], str(result.ref))
-        click.echo(shown(f"Next: `{step}`, then `strataml doctor --strict`."))
-        if ignored:
-            click.echo(ignored, err=True)
+        say_next(
+            state.root(), [Path(result.folder)], str(result.ref), "Next: `{step}`, then `strataml doctor --strict`."
+        )
     else:
         click.echo(
             shown(f"{run_ref} is already registered as {result.ref} (nothing changed): gate {result.gate_status}")

@@ -126,6 +126,18 @@ def commit_step(root: Path, paths: list[Path], message: str) -> tuple[str, str |
     )
 
 
+def say_next(root: Path, paths: list[Path], message: str, line: str, *, err: bool = False) -> None:
+    """Print `line`, its `{step}` the git commands that commit `paths` (commit_step), and on
+    stderr the note on files git ignores among them, if any: what every command that wrote
+    records says last."""
+    import click
+
+    step, note = commit_step(root, paths, message)
+    click.echo(shown(line.replace("{step}", step)), err=err)
+    if note:
+        click.echo(note, err=True)
+
+
 def _stays(top: Path, start: str) -> bool:
     """Whether commit_step's commands run where the user stands (else they `cd` to `top` first)."""
     cwd = Path.cwd().resolve()

@@ -99,7 +99,7 @@ def promote(
     if done.signed_by:
         click.echo(shown(f"  ledger signed by {done.signed_by}"))  # a key's user id: anyone's text
     if done.written:
-        from strataml.cli.output import commit_step
+        from strataml.cli.output import say_next
         from strataml.records import SIGNATURE_SUFFIX
         from strataml.refs import parse_ref
         from strataml.workspace import LEDGER
@@ -107,8 +107,5 @@ def promote(
         root = state.root()
         ledger = root / "models" / parse_ref(done.ref).name / LEDGER
         paths = [ledger, *([ledger.with_name(LEDGER + SIGNATURE_SUFFIX)] if done.signed_by else [])]
-        step, ignored = commit_step(root, paths, f"{done.ref}: {done.before} -> {done.to}")
-        click.echo(shown(f"Next: `{step}`"))
-        if ignored:
-            click.echo(ignored, err=True)
+        say_next(root, paths, f"{done.ref}: {done.before} -> {done.to}", "Next: `{step}`")
     return 0

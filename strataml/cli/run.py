@@ -10,7 +10,7 @@ import click
 
 from strataml.cli.choice import Choice
 from strataml.cli.main import State
-from strataml.cli.output import commit_step, here
+from strataml.cli.output import here, say_next
 from strataml.controls import plain, shown
 from strataml.errors import StrataError
 from strataml.numbers import number
@@ -183,11 +183,14 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
         click.echo(shown(message), err=True)  # the plugin's exception message: anyone's text
         click.echo(shown(f"  recorded in {rel} (traceback in errors/exception.txt)"), err=True)
         if outcome.folder.resolve().is_relative_to(root.resolve()):
-            step, note = commit_step(root, [outcome.folder, *_spec_of(root, outcome)], f"run:{outcome.run_id}")
             # (A failed run is a record like any other: committed, it is the evidence of the attempt.)
-            click.echo(shown(f"Next: fix the cause, run again; commit this run as it is: `{step}`."), err=True)
-            if note:
-                click.echo(note, err=True)
+            say_next(
+                root,
+                [outcome.folder, *_spec_of(root, outcome)],
+                f"run:{outcome.run_id}",
+                "Next: fix the cause, run again; commit this run as it is: `{step}`.",
+                err=True,
+            )
         return
     click.echo(shown(f"Run run:{outcome.run_id} succeeded: {rel}"))
     test = {k: v for k, v in outcome.record.get("metrics", {}).items() if k.startswith("test_")}
@@ -201,10 +204,7 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
             _print_failing(registered.folder)  # type: ignore[attr-defined]
         paths.append(registered.folder)  # type: ignore[attr-defined]
     if outcome.folder.resolve().is_relative_to(root.resolve()):  # not when the artifacts live elsewhere
-        step, note = commit_step(root, paths, f"run:{outcome.run_id}")
-        click.echo(shown(f"Next: `{step}`, then `strataml doctor --strict`."))
-        if note:
-            click.echo(note, err=True)
+        say_next(root, paths, f"run:{outcome.run_id}", "Next: `{step}`, then `strataml doctor --strict`.")
 
 
 def _spec_of(root: Path, outcome: core.Outcome) -> list[Path]:
