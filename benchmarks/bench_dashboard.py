@@ -46,8 +46,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-import generate  # noqa: E402
-from bench import settle, timed  # noqa: E402
+from bench import ensure, timed  # noqa: E402
 
 CHROMIUM = os.environ.get("STRATAML_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -220,20 +219,10 @@ def strataml_install(venv: Path) -> list[str]:
 
 
 def workspace(work: Path, label: str, records: int) -> Path:
-    """Generated once; regenerated when the generator's options change."""
+    """Generated once; made again when the generator or its options change (bench.ensure)."""
     opts: dict[str, Any] = dict(records=records, runs=int(records * RUN_SHARE), files_per_record=1, total=records * 1024,
                                 mix=[(1.0, 1024)], lfs="none", seed=31, fanout=FANOUT, experiments=min(50, max(4, records // 1000)))
-    path = work / f"ws-dash-{label}"
-    marker = path / ".strataml-bench-done"
-    want = json.dumps(opts, sort_keys=True) + "\n"
-    if not (marker.exists() and marker.read_text() == want):
-        print(f"generating {path} ({records} records; minutes at 100k) ...", file=sys.stderr)
-        t = time.perf_counter()
-        generate.generate(path, **opts)
-        marker.write_text(want)
-        print(f"  generated in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-        settle()
-    return path
+    return ensure(work / f"ws-dash-{label}", **opts)
 
 
 def payload_of(page: Path) -> dict[str, Any]:

@@ -77,6 +77,17 @@ def write_files(folder: Path, names: list[str], sizes, rng: random.Random) -> li
     return files
 
 
+def copy_files(run: Path, made: list[dict], folder: Path) -> list[dict]:
+    """A model's files: copies of its run's (wN.bin from models/mN.bin), as `strataml model
+    register` copies them; TFC0004-E004 requires each to be a file its run records."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for j, f in enumerate(made):
+        shutil.copyfile(run / f["path"], folder / f"w{j}.bin")
+        files.append({"path": f"w{j}.bin", "sha256": f["sha256"], "size": f["size"]})
+    return files
+
+
 def dataset_digest(files: list[dict]) -> str:
     lines = "".join(f"{f['sha256']}  {f['path']}\n" for f in sorted(files, key=lambda f: f["path"]))
     return "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
@@ -135,12 +146,13 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
             "plugin": "bench", "data": {"dataset": f"dataset:d{k % n_ds:05d}@1", "target": "label"},
             "model": {"type": family, "params": {"lr": 0.01, "depth": 4 + k % 5}}, "seed": k,
             "tags": {"team": team}, "gates": ["test_accuracy >= 0.5", "test_log_loss <= 1.0"]})
-    run_ids = []
+    run_ids, run_files = [], []
     for i in range(n_runs):
         run_id = f"20260101T000000Z-bench-{i:06d}"
         run_ids.append(run_id)
         folder = out / "runs" / run_id
         files = write_files(folder, [f"models/m{j}.bin" for j in range(files_per_record)], sizes, rng)
+        run_files.append((folder, files))
         d = 0 if i < fanout else i % n_ds
         meta = {"schema": "strataml/run/v1", "ref": f"run:{run_id}", "status": "succeeded", "created_at": RUN_TIME,
                 "started_at": RUN_TIME, "ended_at": RUN_TIME, "plugin": {"key": "bench", "version": "0"},
@@ -161,7 +173,7 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
         dump(folder / "run.yaml", meta)
     for i in range(n_models):
         folder = out / "models" / f"m{i:05d}" / "1"
-        files = write_files(folder, [f"w{j}.bin" for j in range(files_per_record)], sizes, rng)
+        files = copy_files(*run_files[i % n_runs], folder)
         meta = {"schema": "strataml/model/v1", "ref": f"model:m{i:05d}@1", "produced_by": f"run:{run_ids[i % n_runs]}",
                 "created_at": RUN_TIME, "inputs": [], "artifacts": files}
         if experiments:
