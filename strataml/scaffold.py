@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -24,9 +25,37 @@ class Planned:
     text: str
 
 
-def plan(name: str, ci_shards: int | None = None) -> list[Planned]:
+# The files GitHub and pre-commit read only at a repository's root (see in_repository).
+AT_ROOT = (".github/workflows/strataml.yml", ".pre-commit-config.yaml")
+# A folder a workflow names as it is (in YAML, in hashFiles('...'), in a shell word): nothing to quote.
+_PLAIN_FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
+
+
+def in_repository(target: Path) -> tuple[Path, str] | None:
+    """(the git repository's root, the workspace's folder in it) when `target` would be a folder
+    below the root of an existing repository: a monorepo's `ml/`. Its workflow and pre-commit
+    config are then written to run from that root on the folder, for the user to move there
+    (init writes only inside its workspace)."""
+    from strataml.rootdir import repo_top
+
+    target = target.resolve()
+    there = next((p for p in (target, *target.parents) if p.exists()), None)
+    top = repo_top(there) if there is not None else None
+    if top is None or top == target:
+        return None
+    return top, target.relative_to(top).as_posix()
+
+
+def plain(folder: str) -> bool:
+    """Whether a workflow and a hook can name `folder` as it is (else init leaves them as at a root)."""
+    return _PLAIN_FOLDER.fullmatch(folder) is not None
+
+
+def plan(name: str, ci_shards: int | None = None, folder: str | None = None) -> list[Planned]:
     """Every file a new workspace gets, strataml.yaml last (its presence marks a finished init).
-    `ci_shards`: the workflow checks the workspace in that many matrix jobs, merged."""
+    `ci_shards`: the workflow checks the workspace in that many matrix jobs, merged. `folder`:
+    the workspace's folder in its repository (in_repository), where the workflow and the
+    pre-commit hook work from the repository's root; None at the root."""
     tpl = resources.files(__package__).joinpath("templates")
     workflow = tpl.joinpath("github/strataml.yml").read_text("utf-8")
     if ci_shards is not None:
@@ -36,17 +65,37 @@ def plan(name: str, ci_shards: int | None = None) -> list[Planned]:
             .replace("{shards}", ", ".join(str(k) for k in range(1, ci_shards + 1)))
             .replace("{n}", str(ci_shards))
         )
-    files = [Planned(f"{folder}/.gitkeep", "") for folder in MANAGED]
+    pre_commit = tpl.joinpath("pre-commit-config.yaml").read_text("utf-8")
+    if folder is not None and plain(folder):
+        workflow, pre_commit = (
+            _from_root(workflow, folder),
+            pre_commit.replace("entry: strataml doctor", f"entry: strataml -C {folder} doctor"),
+        )
+    files = [Planned(f"{managed}/.gitkeep", "") for managed in MANAGED]
     files += [Planned(f"tfc/{doc}", text) for doc, text in documents().items()]
     files += [
         Planned("tfc/keys/.gitkeep", ""),
         Planned(".gitignore", tpl.joinpath("gitignore").read_text("utf-8")),
         Planned(".gitattributes", tpl.joinpath("gitattributes").read_text("utf-8")),
-        Planned(".github/workflows/strataml.yml", workflow),
-        Planned(".pre-commit-config.yaml", tpl.joinpath("pre-commit-config.yaml").read_text("utf-8")),
+        Planned(AT_ROOT[0], workflow),
+        Planned(AT_ROOT[1], pre_commit),
         Planned(CONFIG, tpl.joinpath("strataml.yaml").read_text("utf-8").replace("{name}", name)),
     ]
     return files
+
+
+def _from_root(workflow: str, folder: str) -> str:
+    """The workflow as it runs from the repository's root on the workspace in `folder`: every
+    job's commands there, and the SARIF file where they write it."""
+    lines = []
+    for line in workflow.splitlines(keepends=True):
+        lines.append(line)
+        if line == "    runs-on: ubuntu-latest\n":
+            lines.append(f"    defaults:\n      run:\n        working-directory: {folder}\n")
+    text = "".join(lines).replace("\nname: strataml\n", f"\nname: strataml {folder}\n", 1)
+    return text.replace("hashFiles('strataml.sarif')", f"hashFiles('{folder}/strataml.sarif')").replace(
+        "sarif_file: strataml.sarif", f"sarif_file: {folder}/strataml.sarif"
+    )
 
 
 def init(target: Path, name: str | None = None, ci_shards: int | None = None) -> list[tuple[str, str]]:
@@ -88,7 +137,8 @@ def init(target: Path, name: str | None = None, ci_shards: int | None = None) ->
         raise StrataError(
             f"{name!r} is not a valid workspace name", "pass --name with letters, digits, '.', '_' or '-'"
         )
-    planned = plan(name, ci_shards)
+    repository = in_repository(target)
+    planned = plan(name, ci_shards, repository[1] if repository is not None else None)
     if target.is_dir():
         for item in planned:  # checked before anything is written: a refusal leaves nothing half-made
             atomic.check(target, item.path)

@@ -389,3 +389,86 @@ def test_data_git_ignores_is_added_with_f_and_said(fresh: Path, tmp_path: Path, 
     assert run(["dataset", "add", "notes", str(other), "--version", "1", "--license", "CC0-1.0", "--source", "x"]) == 0
     out, err = capsys.readouterr()
     assert "git add datasets/notes/1 &&" in out and "note:" not in err
+
+
+def _monorepo(tmp_path: Path) -> Path:
+    """A repository with an application in it, one change of it not staged: a workspace goes into ml/."""
+    top = tmp_path / "mono"
+    top.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=top, check=True)
+    (top / "app.py").write_text("print('app')\n")
+    subprocess.run(["git", "add", "app.py"], cwd=top, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "app"], cwd=top, check=True)
+    (top / "app.py").write_text("print('work in progress')\n")
+    return top
+
+
+def _jobs_run_in(workflow: dict, folder: str) -> None:
+    for name, job in workflow["jobs"].items():
+        assert job["defaults"]["run"]["working-directory"] == folder, name
+
+
+def test_init_in_a_folder_of_a_repository_writes_its_ci_files_for_the_root_and_says_how_to_move_them(
+    tmp_path: Path, strataml_exe: list[str]
+) -> None:
+    """GitHub reads workflows, and pre-commit its config, only at a repository's root: written in
+    ml/ as they were, neither ever ran. They are now written to run from the root on ml/, and the
+    next step (run verbatim here) moves them there and commits the workspace, not the rest of
+    the repository (`git add -A` alone would have staged app.py's unfinished change)."""
+    import shutil
+
+    from conftest import require
+
+    require(shutil.which("git-lfs") is not None, "git-lfs is not installed")
+    top = _monorepo(tmp_path)
+    done = subprocess.run([*strataml_exe, "init", "ml"], cwd=top, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "GitHub reads workflows" in done.stdout and "ml/" in done.stdout
+    step = done.stdout.split("Next: `", 1)[1].split("`", 1)[0]
+    assert step.startswith("cd ml && ") and "git add -A . " in step
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    subprocess.run(["bash", "-ec", step], cwd=top, check=True, env=env, capture_output=True)
+    workflow = read_yaml(top / ".github/workflows/strataml.yml")
+    _jobs_run_in(workflow, "ml")
+    upload = next(s for s in workflow["jobs"]["doctor"]["steps"] if "upload-sarif" in str(s.get("uses")))
+    assert upload["with"]["sarif_file"] == "ml/strataml.sarif" and "'ml/strataml.sarif'" in upload["if"]
+    hook = read_yaml(top / ".pre-commit-config.yaml")["repos"][0]["hooks"][0]
+    assert hook["entry"] == "strataml -C ml doctor --strict"
+    assert not (top / "ml/.github").exists() and not (top / "ml/.pre-commit-config.yaml").exists()
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=top, capture_output=True, text=True, check=True)
+    assert status.stdout == " M app.py\n"  # the workspace and the two files committed; the rest untouched
+    assert engine.doctor(top / "ml", strict=True).exit_code == 0
+
+
+def test_init_in_a_folder_moves_nothing_over_the_repositorys_own_ci_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    top = _monorepo(tmp_path)
+    (top / ".github/workflows").mkdir(parents=True)
+    (top / ".github/workflows/strataml.yml").write_text("name: another workspace's\n")
+    (top / ".pre-commit-config.yaml").write_text("repos: []\n")
+    assert run(["-C", str(top), "init", "ml", "--ci-shards", "3", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "../.pre-commit-config.yaml exist already" in doc["note"]
+    assert "mv .github/workflows/strataml.yml ../.github/workflows/strataml-ml.yml" in doc["next"]
+    assert ".pre-commit-config.yaml" not in doc["next"].split("git add", 1)[0]
+    _jobs_run_in(read_yaml(top / "ml/.github/workflows/strataml.yml"), "ml")  # the matrix one: every job
+    assert (top / ".pre-commit-config.yaml").read_text() == "repos: []\n"
+
+
+def test_init_at_a_repositorys_root_or_outside_one_writes_the_ci_files_as_they_are(tmp_path: Path) -> None:
+    top = _monorepo(tmp_path)
+    assert run(["init", str(top), "--name", "mono"]) == 0
+    assert "working-directory" not in (top / ".github/workflows/strataml.yml").read_text()
+    assert "entry: strataml doctor --strict" in (top / ".pre-commit-config.yaml").read_text()
+
+
+def test_init_in_a_folder_a_workflow_cannot_name_plainly_says_to_move_them_by_hand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    top = _monorepo(tmp_path)
+    assert run(["-C", str(top), "init", "my ml", "--name", "ml", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "move them there by hand" in doc["note"] and " mv " not in doc["next"]
+    assert "git add -A . &&" in doc["next"]  # the workspace only, never the repository's other changes
