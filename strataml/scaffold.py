@@ -31,6 +31,38 @@ AT_ROOT = (".github/workflows/strataml.yml", ".pre-commit-config.yaml")
 _PLAIN_FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
 
 
+# What a workflow may carry as STRATAML_INSTALL as it is: a URL or a requirement, no quoting needed.
+_INSTALLABLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9+.:/@_~%=-]*")
+
+
+def install_source() -> str:
+    """Where CI installs this very strataml from, when pip recorded it (PEP 610's direct_url.json):
+    a git URL pinned to its commit, or an https archive; else "" (an index, a local folder, an
+    editable checkout: nothing a CI runner can reach), and the workflow asks for it. Never the
+    bare name: `strataml` on PyPI is not this tool, and whoever registered it would run in CI."""
+    import json
+    from importlib import metadata
+    from urllib.parse import urlsplit
+
+    try:
+        recorded = json.loads(metadata.distribution("strataml").read_text("direct_url.json") or "null")
+    except (metadata.PackageNotFoundError, ValueError, OSError):
+        return ""
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("url"), str):
+        return ""
+    url, vcs, archive = recorded["url"], recorded.get("vcs_info"), recorded.get("archive_info")
+    parts = urlsplit(url)
+    if parts.scheme != "https" or "@" in parts.netloc:  # (a credential in it: never written into a workflow)
+        return ""
+    if isinstance(vcs, dict) and vcs.get("vcs") == "git" and re.fullmatch(r"[0-9a-f]{40}", str(vcs.get("commit_id"))):
+        source = f"git+{url}@{vcs['commit_id']}"
+    elif isinstance(archive, dict):
+        source = url
+    else:
+        return ""
+    return source if _INSTALLABLE.fullmatch(source) else ""
+
+
 def in_repository(target: Path) -> tuple[Path, str] | None:
     """(the git repository's root, the workspace's folder in it) when `target` would be a folder
     below the root of an existing repository: a monorepo's `ml/`. Its workflow and pre-commit
@@ -65,6 +97,7 @@ def plan(name: str, ci_shards: int | None = None, folder: str | None = None) -> 
             .replace("{shards}", ", ".join(str(k) for k in range(1, ci_shards + 1)))
             .replace("{n}", str(ci_shards))
         )
+    workflow = workflow.replace("{install}", install_source())
     pre_commit = tpl.joinpath("pre-commit-config.yaml").read_text("utf-8")
     if folder is not None and plain(folder):
         workflow, pre_commit = (

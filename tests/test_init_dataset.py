@@ -472,3 +472,42 @@ def test_init_in_a_folder_a_workflow_cannot_name_plainly_says_to_move_them_by_ha
     doc = json.loads(capsys.readouterr().out)
     assert "move them there by hand" in doc["note"] and " mv " not in doc["next"]
     assert "git add -A . &&" in doc["next"]  # the workspace only, never the repository's other changes
+
+
+@pytest.mark.parametrize(
+    ("recorded", "expected"),
+    [
+        (None, ""),  # an index, or nothing recorded: no guess at a name someone else may own
+        ({"url": "file:///home/me/strataml", "dir_info": {"editable": True}}, ""),
+        ({"url": "https://git.example.org/ml/strataml.git", "vcs_info": {"vcs": "git", "commit_id": "a" * 40}},
+         "git+https://git.example.org/ml/strataml.git@" + "a" * 40),
+        ({"url": "https://tok:secret@git.example.org/ml/strataml.git", "vcs_info": {"vcs": "git", "commit_id": "a" * 40}}, ""),
+        ({"url": "https://files.example.org/strataml-0.1.0-py3-none-any.whl", "archive_info": {}},
+         "https://files.example.org/strataml-0.1.0-py3-none-any.whl"),
+        ({"url": "https://x.example.org/a b.whl", "archive_info": {}}, ""),  # nothing a workflow must quote
+    ],
+)
+def test_init_writes_where_ci_installs_strataml_from_and_never_the_bare_pypi_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], recorded, expected: str
+) -> None:
+    """`strataml` on PyPI is not this tool: a workflow installing the bare name failed on its
+    first push, and would have run the code of whoever registered the name."""
+    from importlib import metadata
+
+    class Dist:
+        def read_text(self, name: str) -> str | None:
+            return json.dumps(recorded) if name == "direct_url.json" and recorded is not None else None
+
+    monkeypatch.setattr(metadata, "distribution", lambda name: Dist())
+    assert run(["init", str(tmp_path / "lab")]) == 0
+    out = capsys.readouterr().out
+    flow = read_yaml(tmp_path / "lab/.github/workflows/strataml.yml")
+    assert flow["env"]["STRATAML_INSTALL"] == expected
+    assert ("Set STRATAML_INSTALL" in out) == (expected == "")
+    install = next(s["run"] for s in flow["jobs"]["doctor"]["steps"] if "pip install" in s.get("run", ""))
+    done = subprocess.run(["bash", "-c", f"pip() {{ echo pip \"$@\"; }}\n{install}"], capture_output=True, text=True,
+                          env={**os.environ, "STRATAML_INSTALL": expected, "BASE": ""})
+    if expected:
+        assert done.returncode == 0 and done.stdout.strip() == f"pip install {expected}"
+    else:
+        assert done.returncode != 0 and "STRATAML_INSTALL: is empty, set it under env" in done.stderr

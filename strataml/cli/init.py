@@ -11,7 +11,7 @@ import click
 from strataml.cli.choice import Choice
 from strataml.cli.main import State
 from strataml.controls import shown
-from strataml.scaffold import AT_ROOT, in_repository, plain
+from strataml.scaffold import AT_ROOT, in_repository, install_source, plain
 from strataml.scaffold import init as scaffold
 
 
@@ -50,7 +50,14 @@ def init(state: State, directory: str | None, name: str | None, ci_shards: int |
     target = (state.start() / directory) if directory else state.start()
     done = scaffold(target, name, ci_shards)
     target = target.resolve()
-    moves, note = _to_root(target, {p for p, a in done if a == "created"})
+    created = {p for p, a in done if a == "created"}
+    moves, note = _to_root(target, created)
+    if AT_ROOT[0] in created and not install_source():
+        note = (note + " " if note else "") + (
+            "Set STRATAML_INSTALL in the workflow to where your team installs StrataML from (a wheel's URL, "
+            "git+https://HOST/ORG/strataml@TAG): its CI fails until then, and the bare name `strataml` on PyPI "
+            "is not this tool."
+        )
     if fmt == "json":
         doc = {"path": str(target), "files": [{"path": p, "action": a} for p, a in done]}
         if note:
@@ -61,8 +68,7 @@ def init(state: State, directory: str | None, name: str | None, ci_shards: int |
     for path, action in done:
         if action != "created":
             click.echo(f"  {action}: {path}")
-    created = sum(1 for _, a in done if a == "created")
-    click.echo(f"Created a StrataML workspace in {shown(str(target))} ({created} files).")
+    click.echo(f"Created a StrataML workspace in {shown(str(target))} ({len(created)} files).")
     if note:
         click.echo(f"Note: {note}")
     click.echo(f"Next: `{_next_step(target, moves)}`, then add data with `strataml dataset add`.")
@@ -103,7 +109,7 @@ def _to_root(target: Path, created: set[str]) -> tuple[list[tuple[str, str]], st
         note += ", and the next step moves them there"
     if kept:
         note += f"; {' and '.join(kept)} exist already: merge what init wrote here into them by hand"
-    return moves, note + "."
+    return moves, note[0].upper() + note[1:] + "."
 
 
 def _next_step(target: Path, moves: list[tuple[str, str]]) -> str:
