@@ -387,3 +387,26 @@ def test_o_refuses_managed_names_in_any_case_and_ci_workflows(tmp_path: Path, ca
             (root / target).write_text("x\n", "utf-8")
         code, _o, err = invoke(root, "index", "-o", str(root / target), capsys=capsys)
         assert code == 2 and "not writing" in err, (target, err)
+
+
+def test_o_never_replaces_the_ci_workflows_or_git_files_of_the_repository_a_workspace_is_a_folder_of(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A monorepo's ml/: the repository's .github/ and .gitattributes govern the workspace's CI and
+    checkouts as its own would (init moves its workflow there); a report written over them exited 0."""
+    top = tmp_path / "mono"
+    (top / ".git").mkdir(parents=True)
+    (top / ".github/workflows").mkdir(parents=True)
+    files = {".github/workflows/ci.yml": "name: ci\n", ".gitattributes": "*.joblib filter=lfs\n"}
+    for rel, text in files.items():
+        (top / rel).write_text(text, "utf-8")
+    root = copy_example(top / "ml")
+    for target in ("../.github/workflows/ci.yml", "../.github/new.yml", "../.gitattributes", "../.lfsconfig",
+                   "../docs/.gitignore"):
+        for args in (["doctor", "-o", target], ["index", "-o", target], ["dashboard", "-o", target]):
+            code, _o, err = invoke(root, *args, capsys=capsys)
+            assert code == 2 and "in the git repository" in err, (args, err)
+    assert {rel: (top / rel).read_text("utf-8") for rel in files} == files
+    assert not any((top / p).exists() for p in (".github/new.yml", ".lfsconfig", "docs"))
+    code, _o, err = invoke(root, "index", "-o", "../reports/index.json", capsys=capsys)
+    assert code == 0 and (top / "reports/index.json").is_file(), err

@@ -276,12 +276,30 @@ def _refuse_managed(path: str, root: Path | None) -> None:
                     or (top in MANAGED and (exists or _poses_as_record(rel)))
                 ):
                     why = f"it is {rel.as_posix()} in the workspace, where records, keys and policy live"
+        # The repository a workspace is a folder of (a monorepo's ml/): its CI workflows and git's
+        # control files govern the workspace's checkouts as much as the workspace's own do.
+        for candidate in {real, path} if why is None else ():
+            repo = _repository_of(os.path.dirname(candidate))
+            if repo is None:
+                continue
+            rel = Path(os.path.relpath(candidate, repo))
+            if rel.parts[0].casefold() == ".github" or rel.name.casefold() in MANAGED_FILES:
+                why = f"it is {rel.as_posix()} in the git repository {repo}, which CI and git read"
     if why:
         raise Refusal(
             f"not writing {path}: {why}",
             "write reports and exports to a new file outside datasets/, experiments/, runs/, models/, tfc/, .github/ "
-            "and .git/, not named strataml.yaml or .git* (e.g. under .strataml/ or elsewhere)",
+            "and .git/, not named strataml.yaml, .lfsconfig or .git* (e.g. under .strataml/ or elsewhere)",
         )
+
+
+def _repository_of(folder: str) -> str | None:
+    """The root of the git repository `folder` (or the nearest folder above it that exists) is in."""
+    from strataml.rootdir import repo_top
+
+    there = next((p for p in (Path(folder), *Path(folder).parents) if p.exists()), None)
+    top = repo_top(there) if there is not None else None
+    return str(top) if top is not None else None
 
 
 def _poses_as_record(rel: Path) -> bool:
