@@ -410,3 +410,20 @@ def test_o_never_replaces_the_ci_workflows_or_git_files_of_the_repository_a_work
     assert not any((top / p).exists() for p in (".github/new.yml", ".lfsconfig", "docs"))
     code, _o, err = invoke(root, "index", "-o", "../reports/index.json", capsys=capsys)
     assert code == 0 and (top / "reports/index.json").is_file(), err
+
+
+def test_o_dash_is_stdout_for_every_command_and_a_baseline_needs_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """index, dashboard and export took `-o -` as stdout; doctor, diff and report wrote a file named `-`."""
+    root = copy_example(tmp_path / "ws")
+    monkeypatch.chdir(root)
+    for args in (["doctor", "-o", "-"], ["doctor", "--format", "sarif", "-o", "-"],
+                 ["report", "experiment:iris-logreg", "-o", "-"], ["index", "-o", "-"]):
+        code, out, err = invoke(root, *args, capsys=capsys)
+        assert code == 0 and out.strip(), (args, err)
+        assert not (root / "-").exists(), args
+    for option in ("--write-baseline", "--baseline"):
+        code, _o, err = invoke(root, "doctor", option, "-", capsys=capsys)
+        assert code == 3 and "needs a file, not -" in err
+        assert not (root / "-").exists()

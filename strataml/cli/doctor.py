@@ -170,6 +170,12 @@ def doctor(
         raise click.UsageError("give --list-files (paths) or --lfs-include (git lfs pull values), not both")
     if shard is not None and (since or write_baseline is not None):
         raise click.UsageError("--shard checks the whole workspace in parts: not with --since or --write-baseline")
+    for given, option in ((write_baseline, "--write-baseline"), (baseline, "--baseline")):
+        if given is not None and os.fspath(given) == "-":
+            raise click.UsageError(
+                f"{option} needs a file, not -: the baseline is a file committed beside the workspace "
+                "(e.g. .strataml-baseline.json)"
+            )
     if write_baseline is not None and baseline is not None:
         raise click.UsageError(
             "give --baseline or --write-baseline, not both (--write-baseline reports against the baseline it writes)"

@@ -170,7 +170,7 @@ def wants_color(stream: TextIO) -> bool:
 
 def emit(output: Path | None, write: Callable[[TextIO, bool], None], root: Path | None = None) -> None:
     """Run `write(stream, color)` into stdout or into `output` (see write_output; `root`: the workspace)."""
-    if output is None:
+    if output is None or os.fspath(output) == "-":  # (`-o -`: stdout, as every -o takes it)
         write(sys.stdout, wants_color(sys.stdout))
         sys.stdout.flush()
         return
