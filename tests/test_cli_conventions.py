@@ -269,7 +269,16 @@ def test_an_output_through_a_dangling_symlink_names_where_it_leads(strataml_exe:
     assert done.stderr.startswith(f"strataml: error: cannot access {link} (a symlink to {tmp_path}/no-such-folder/target.json):")
 
 
-def test_ctrl_c_in_a_run_exits_130_naming_the_cancelled_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "stopped by signal 15"),
+     (signal.SIGHUP, 129, "stopped by signal 1")],
+    ids=["ctrl-c", "sigterm", "sighup"],
+)
+def test_ctrl_c_or_termination_in_a_run_names_the_cancelled_run(tmp_path: Path, signum: int, code: int, said: str) -> None:
+    """SIGTERM (a CI job cancelled, `timeout`, `docker stop`) and SIGHUP stop a command as Ctrl-C
+    does: by their default they killed it, its staging folder left behind, and the doctor then
+    reported a record without metadata until someone deleted it."""
     from strataml.cli.main import run
 
     lab = tmp_path / "lab"
@@ -299,11 +308,11 @@ def test_ctrl_c_in_a_run_exits_130_naming_the_cancelled_run(tmp_path: Path) -> N
     while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert ready.exists(), proc.communicate()[1]
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    (folder,) = [f for f in (lab / "runs").iterdir() if f.is_dir()]
-    assert err.splitlines()[-1] == f"strataml: interrupted; the run was recorded as cancelled in runs/{folder.name}"
+    assert proc.returncode == code, err
+    (folder,) = [f for f in (lab / "runs").iterdir() if f.is_dir()]  # (no staging folder left: hidden ones too)
+    assert err.splitlines()[-1] == f"strataml: {said}; the run was recorded as cancelled in runs/{folder.name}"
     assert "status: cancelled" in (folder / "run.yaml").read_text()
 
 

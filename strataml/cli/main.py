@@ -93,7 +93,7 @@ class LazyGroup(click.Group):
         except BrokenPipeError as exc:
             raise _PipeClosed from exc
         except KeyboardInterrupt as exc:
-            raise _Stopped(getattr(exc, "note", None)) from exc
+            raise _Stopped(getattr(exc, "note", None), _interrupt_code(exc)) from exc
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -113,11 +113,39 @@ class _PipeClosed(Exception):
 
 
 class _Stopped(Exception):
-    """Ctrl-C; `note` says what the command recorded before it stopped."""
+    """Ctrl-C (or SIGTERM, SIGHUP: Terminated); `note` says what the command recorded before it stopped."""
 
-    def __init__(self, note: str | None) -> None:
+    def __init__(self, note: str | None, code: int) -> None:
         super().__init__(note)
         self.note = note
+        self.code = code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a CI job cancelled, `timeout`, `docker stop`, a closed terminal), raised
+    where the command is, as Ctrl-C is: what it built is removed or recorded as stopped, as on
+    Ctrl-C, where the signal's default would have left a half-built staging folder behind that
+    the doctor then reports until someone deletes it. Exit 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__()
+        self.signum = signum
+
+
+def _stop_on_termination() -> None:
+    """Turn SIGTERM and SIGHUP into Terminated, unless the caller ignores them (nohup)."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        try:
+            if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+                signal.signal(number, stop)
+        except (ValueError, OSError):  # (not the main thread)
+            pass
 
 
 def _late_directory(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
@@ -216,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
 def _run_to_end(argv: list[str] | None) -> int:
     """run(), its output flushed, and a reader that went away meanwhile told (see _flushed)."""
     _watch_stdout_pipe()
+    _stop_on_termination()
     return _flushed(run(argv))
 
 
@@ -347,11 +376,11 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_TOOL_FAILURE
     except click.exceptions.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C while click parsed or prompted
-            return _interrupted(None)
+            return _interrupted(None, _interrupt_code(exc.__context__))
         click.echo("strataml: aborted", err=True)
         return EXIT_TOOL_FAILURE
     except _Stopped as exc:
-        return _interrupted(exc.note)
+        return _interrupted(exc.note, exc.code)
     except _PipeClosed:
         # Output piped into `head`, which stopped reading: not a verdict on the workspace.
         # 141 is what a shell reports for a writer a closed pipe stopped (128 + SIGPIPE);
@@ -371,7 +400,7 @@ def run(argv: list[str] | None = None) -> int:
             click.echo(f"  hint: {shown(bounded(exc.hint))}", err=True)
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        return _interrupted(getattr(exc, "note", None))
+        return _interrupted(getattr(exc, "note", None), _interrupt_code(exc))
     except SystemExit:
         # click's own answer to a closed pipe outside a command (`strataml --help | true`): exit 1.
         if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # _PacifyFlushWrapper in click 8.2+
@@ -430,9 +459,21 @@ def _stdout_lost(exc: OSError) -> int:
     return EXIT_TOOL_FAILURE
 
 
-def _interrupted(note: str | None) -> int:
-    click.echo(shown(f"strataml: interrupted; {note}" if note else "strataml: interrupted"), err=True)
+def _interrupt_code(exc: BaseException | None) -> int:
+    """130 for Ctrl-C; 128 + the signal for Terminated, also when a command raised its own
+    interruption from it (the run recorded as cancelled: errors.Interrupted)."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, Terminated):
+            return 128 + exc.signum
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return EXIT_INTERRUPTED
+
+
+def _interrupted(note: str | None, code: int = EXIT_INTERRUPTED) -> int:
+    what = "interrupted" if code == EXIT_INTERRUPTED else f"stopped by signal {code - 128}"
+    click.echo(shown(f"strataml: {what}; {note}" if note else f"strataml: {what}"), err=True)
+    return code
 
 
 def _quiet_stdout() -> None:
