@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,7 +58,9 @@ def promote(
     name, ref = record.ref.name, str(record.ref)
     _refuse_broken(ws, record)
     policy = trust.read(ws.root, ws.config.data)
-    with lifecycle.locked(ws.root, name):
+    # A dry run writes nothing, not even the lock (a read-only checkout can ask what would happen);
+    # the ledger it reads is replaced whole by a promotion, never seen half-written.
+    with nullcontext() if dry_run else lifecycle.locked(ws.root, name):
         now = datetime.now(UTC).replace(microsecond=0)
         ledger = lifecycle.read(ws.root, name)
         behind = lifecycle.clock_behind(ledger, now) or lifecycle.before_registration(record.data, now)

@@ -128,6 +128,7 @@ def test_a_whole_last_entry_without_its_newline_is_not_called_cut_short() -> Non
 def test_cli_promote(ws: Path, capsys) -> None:
     assert run(["-C", str(ws), "promote", "model:sales-model@1", "--to", "candidate", "--reason", "ok", "--dry-run"]) == 0
     assert "dry run" in capsys.readouterr().out and not (ws / LEDGER).exists()
+    assert not (ws / ".strataml/locks").exists()  # a dry run writes nothing, its lock neither
     assert run(["-C", str(ws), "promote", "model:sales-model@1", "--to", "candidate", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["from"] == "registered" and out["to"] == "candidate" and out["written"] and len(out["entries"]) == 1
