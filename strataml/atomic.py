@@ -28,6 +28,7 @@ _READ_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # What read_bytes() holds at most unless told otherwise: every file it reads is held whole, and
 # a repository decides how big its files are.
 MAX_READ = 64 * 1024 * 1024
+NAME_MAX = 255  # bytes in one file name (Linux, macOS)
 _CHUNK = 1024 * 1024
 
 
@@ -166,7 +167,7 @@ def write_bytes(root: Path, rel: str | PurePosixPath, data: bytes) -> None:
         existing = _lstat(name, fd)
         if existing is not None and not stat.S_ISREG(existing.st_mode):
             raise _refuse_file(str(rel), existing)
-        tmp = f".{name}.{os.urandom(4).hex()}.tmp"
+        tmp = _temp_name(name)
         try:
             out = os.open(tmp, _NEW_FILE, 0o666, dir_fd=fd)
         except OSError as exc:  # the user named `rel`: never a temp file's name in the error
@@ -190,6 +191,16 @@ def write_bytes(root: Path, rel: str | PurePosixPath, data: bytes) -> None:
                 raise OSError(exc.errno, exc.strerror, str(rel)) from None
             raise
         _fsync(fd)
+
+
+def _temp_name(name: str) -> str:
+    """A new hidden name beside `name`, within the 255 bytes a file name may have: a name near
+    that limit is shortened in the temp name only (`-o` with a 250-byte name was refused)."""
+    suffix = f".{os.urandom(4).hex()}.tmp"
+    stem = name
+    while len(os.fsencode(f".{stem}{suffix}")) > NAME_MAX and stem:
+        stem = stem[:-1]
+    return f".{stem}{suffix}"
 
 
 def write_text(root: Path, rel: str | PurePosixPath, text: str) -> None:

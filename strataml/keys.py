@@ -91,8 +91,7 @@ def add(
             raise Refusal(
                 _narrowing(root, key, before.scopes, pin.scopes, dropped), _narrowing_hint(before.scopes, pin.scopes)
             )
-        atomic.write_bytes(root, f"{trust.KEYS_DIR}/{pin.file}", modelsigning.canonical(data))
-        _save(root, [p for p in current.pins if p.fingerprint != key.fingerprint] + [pin])
+        _pin(root, pin, modelsigning.canonical(data), [p for p in current.pins if p.fingerprint != key.fingerprint])
         return pin, key, before.scopes if before else None
     held = signing.inspect_keys(data)
     if any(k.secret for k in held):
@@ -136,9 +135,27 @@ def add(
     with signing.Keyring() as ring:  # stored as gpg exports it: armoured, public parts only
         ring.import_keys(data)
         exported = ring.export(key.fingerprint)
-    atomic.write_bytes(root, f"{trust.KEYS_DIR}/{pin.file}", exported)
-    _save(root, [p for p in current.pins if p.fingerprint != key.fingerprint] + [pin])
+    _pin(root, pin, exported, [p for p in current.pins if p.fingerprint != key.fingerprint])
     return pin, key, before.scopes if before else None
+
+
+def _pin(root: Path, pin: trust.Pin, data: bytes, others: list[trust.Pin]) -> None:
+    """The key file, then the manifest that pins it; when the manifest cannot be written (a full
+    disk), the key file is put back as it was: no key left in tfc/keys/ that nothing pins."""
+    rel = f"{trust.KEYS_DIR}/{pin.file}"
+    before = atomic.read_bytes(root, rel)
+    atomic.write_bytes(root, rel, data)
+    try:
+        _save(root, [*others, pin])
+    except BaseException:
+        try:
+            if before is None:
+                atomic.remove(root, rel)
+            else:
+                atomic.write_bytes(root, rel, before)
+        except OSError:
+            pass  # (the manifest's error is the one to tell)
+        raise
 
 
 def _model_signing_key(keyfile: Path, data: bytes, scopes: list[str]) -> tuple[signing.KeyInfo, trust.Pin]:

@@ -427,3 +427,13 @@ def test_o_dash_is_stdout_for_every_command_and_a_baseline_needs_a_file(
         code, _o, err = invoke(root, "doctor", option, "-", capsys=capsys)
         assert code == 3 and "needs a file, not -" in err
         assert not (root / "-").exists()
+
+
+def test_o_takes_a_file_name_as_long_as_the_system_allows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its temp file is named after it, 15 bytes longer: a 250-byte name was 'File name too long'."""
+    root = copy_example(tmp_path / "ws")
+    name = "r" * 250 + ".json"
+    for target in (str(tmp_path / name), str(root / ".strataml" / name)):
+        code, _o, err = invoke(root, "index", "-o", target, capsys=capsys)
+        assert code == 0 and Path(target).is_file(), err
+        assert sorted(p.name for p in Path(target).parent.iterdir() if p.name.endswith(".tmp")) == []

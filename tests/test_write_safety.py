@@ -574,3 +574,24 @@ def test_a_full_disk_names_the_file_being_written(
     err = capsys.readouterr().err
     assert "No space left on device" in err and str(source) not in err and "big.csv" in err, err
     assert sorted(p.name for p in (ws / "datasets").iterdir()) == before
+
+
+def test_keys_add_leaves_no_unpinned_key_when_the_manifest_cannot_be_written(
+    ws: Path, alice: gpgkeys.Key, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full disk while keys.yaml is written: exit 3 naming it, and the key file it had just
+    written is taken back (it stayed in tfc/keys/, pinned by nothing)."""
+    import errno
+
+    from strataml import keys
+
+    keys_dir = ws / "tfc/keys"
+    before = sorted(p.name for p in keys_dir.iterdir()) if keys_dir.exists() else []
+
+    def full(root: Path, pins: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "tfc/keys/keys.yaml")
+
+    monkeypatch.setattr(keys, "_save", full)
+    code, _o, err = invoke(ws, "keys", "add", str(alice.public), "--scope", "models", capsys=capsys)
+    assert code == 3 and "keys.yaml" in err
+    assert (sorted(p.name for p in keys_dir.iterdir()) if keys_dir.exists() else []) == before
