@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from strataml import atomic
 from strataml.atomic import FULL, publish_dir, staging_dir, write_yaml
 from strataml.errors import RecordExists, StrataError
-from strataml.hashing import dataset_digest, sha256_file
+from strataml.hashing import dataset_digest, sha256_stream
 from strataml.refs import NAME_RULE, fold, valid_name, valid_version
 from strataml.schemas import schema_id, validate
 from strataml.tabular import describe_csv
@@ -138,12 +139,15 @@ def _build(staging: Path, spec: NewDataset, sources: list[Path]) -> dict[str, An
     for src in sources:
         dest = staging / src.name
         try:
-            shutil.copyfile(src, dest)
+            # Created O_EXCL|O_NOFOLLOW, its folder opened without following links: a symlink
+            # planted in the staging folder meanwhile is never written through. Hashed as it is
+            # written: what is stored, in the one pass that reads the source.
+            with open(src, "rb") as fh, atomic.create(staging, src.name) as out:
+                sha, size = sha256_stream(fh, out.write)
         except OSError as exc:
-            if exc.errno in FULL:  # (the copy names its source, on a disk that may have room)
-                raise OSError(exc.errno, exc.strerror, str(dest)) from None
+            if exc.errno in FULL:  # (named where it was going, not the staging folder, removed by now)
+                raise OSError(exc.errno, exc.strerror, f"datasets/{spec.name}/{spec.version}/{src.name}") from None
             raise
-        sha, size = sha256_file(dest)  # hash what is stored, not what was read
         entry: dict[str, Any] = {"path": src.name, "sha256": sha, "size": size}
         if src.suffix.lower() == ".csv":
             table = describe_csv(dest, time_column=spec.time_column, target=spec.target, named=str(src))

@@ -182,6 +182,22 @@ def test_a_plugin_that_raises_leaves_a_valid_failed_run(lab: Path, monkeypatch: 
     assert "only succeeded runs can be registered" in capsys.readouterr().err
 
 
+def test_a_plugin_that_leaves_a_symlink_records_no_run(lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Hashed through, the link pinned a file outside the run, and the run said it succeeded
+    (exit 0) while the doctor rejected it (TFC0006-E005)."""
+    secret = tmp_path / "outside.txt"
+    secret.write_text("not the run's\n")
+    monkeypatch.setenv("LINKY_TARGET", str(secret))
+    monkeypatch.setitem(plugin_module.BUILTIN, "linky", "plugins.linky:LinkyPlugin")
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: (d.update(plugin="linky"), d.pop("gates")))
+    assert run(["-C", str(lab), "run", "iris-logreg"]) == 3
+    err = capsys.readouterr().err
+    assert "the plugin 'linky' wrote a symbolic link 'data/input.txt' among the run's files" in err, err
+    assert runs_of(lab) == [] and leftovers(lab) == []
+    assert secret.read_text() == "not the run's\n"
+
+
 def test_failing_gate_still_registers_with_fail_receipt(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # val_accuracy is a name the plugin declares, but no run writes it when the val split is empty.
     edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: d.update(

@@ -244,10 +244,7 @@ def write(
         }
         record = dict(planned.record)
         write_text(staging, LOCAL_FILE, json.dumps(tracked, indent=2, sort_keys=True) + "\n")
-        for entry in staging.rglob("*"):
-            if entry.is_symlink():
-                raise StrataError(f"MLflow wrote a symbolic link '{shown(str(entry.relative_to(staging)))}'")
-        record["artifacts"] = hash_tree(staging)
+        record["artifacts"] = hash_tree(staging, "MLflow")
         problems = validate("run", record)
         if problems:
             raise StrataError(

@@ -177,7 +177,7 @@ def execute(
         _log_best_effort(tracking, staging, log)
         tracking.end(status)
         _prune_empty(staging)
-        record["artifacts"] = hash_tree(staging)
+        record["artifacts"] = hash_tree(staging, f"the plugin {plugin.info.key!r}")
         problems = validate("run", record)
         if problems:
             raise AssertionError(f"run record breaks its schema: {problems[0].message}")
@@ -282,12 +282,30 @@ def _prune_empty(folder: Path) -> None:
             sub.rmdir()
 
 
-def hash_tree(folder: Path) -> list[dict[str, Any]]:
-    """Every file under `folder` as a recorded artifact: POSIX path, sha256 and size, sorted."""
+def hash_tree(folder: Path, made_by: str) -> list[dict[str, Any]]:
+    """Every file under `folder` as a recorded artifact: POSIX path, sha256 and size, sorted.
+    A symbolic link or anything but a file or folder there is refused (StrataError, naming
+    `made_by`, what wrote it): hashed through, a link would pin a file outside the run, which
+    the doctor then rejects (TFC0006-E005), published by a run that said it succeeded."""
+    import stat
+
+    from strataml.controls import shown
+    from strataml.errors import StrataError
+
     entries = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in sorted(folder.rglob("*")):  # (a linked folder is listed, never entered)
+        mode, rel = path.lstat().st_mode, path.relative_to(folder).as_posix()
+        if stat.S_ISDIR(mode):
+            continue
+        if not stat.S_ISREG(mode):
+            what = "a symbolic link" if stat.S_ISLNK(mode) else "something that is not a file"
+            raise StrataError(
+                f"{made_by} wrote {what} '{shown(rel)}' among the run's files; nothing was recorded",
+                "a run records the content of its files: write files, never links to them (a link out of a "
+                "record is TFC0006-E005)",
+            )
         sha, size = sha256_file(path)
-        entries.append({"path": path.relative_to(folder).as_posix(), "sha256": sha, "size": size})
+        entries.append({"path": rel, "sha256": sha, "size": size})
     return entries
 
 
