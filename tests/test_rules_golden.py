@@ -101,6 +101,7 @@ CASES = {
     "TFC0003-E003": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d.update(ended_at="2025-12-31T00:00:00Z")),
     "TFC0003-E004": lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d.update(gates=["test_f1 >= 0.5"])),
     "TFC0003-E005": lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d["data"].update(target="Units")),
+    "TFC0003-E006": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d["metrics"].update(train_accuracy=0.99)),
     "TFC0003-I001": lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d.update(plugin="not-installed-here")),
     "TFC0004-E001": lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.pop("produced_by")),
     "TFC0004-E002": lambda ws: ledgers.edit_gate(ws, 1, lambda g: g.pop("criteria")),
@@ -162,3 +163,44 @@ def test_golden_negative_produces_exactly_its_code(ws: Path, code: str) -> None:
     CASES[code](ws)
     found = codes(ws)
     assert found and set(found) == {code}, found
+
+
+def _summary(ws: Path, metrics: dict) -> None:
+    """The run records a summary/run_summary.json (as `strataml run` writes one) holding `metrics`."""
+    import hashlib
+    import json
+
+    data = (json.dumps({"metrics": metrics, "status": "succeeded"}, indent=2, sort_keys=True) + "\n").encode()
+    (ws / RUN / "summary").mkdir(exist_ok=True)
+    (ws / RUN / "summary/run_summary.json").write_bytes(data)
+    edit_yaml(ws / RUN / "run.yaml", lambda d: d["artifacts"].append(
+        {"path": "summary/run_summary.json", "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}))
+
+
+def test_run_metrics_are_judged_against_the_summary_too_and_only_for_runs_behind_models(ws: Path) -> None:
+    """The new user's case: run.yaml's test_accuracy edited before registration, so the gate
+    receipt agrees with it (TFC0004-E003 is silent); the run's own files do not."""
+    _summary(ws, {"train_accuracy": 0.9, "test_accuracy": 0.75})
+    assert codes(ws) == []
+    (ws / RUN / "metrics/metrics.json").unlink()
+    edit_yaml(ws / RUN / "run.yaml", lambda d: d.update(artifacts=[a for a in d["artifacts"] if a["path"] != "metrics/metrics.json"]))
+    ledgers.edit_gate(ws, 1, lambda g: g["criteria"][0].update(observed=0.99))
+    edit_yaml(ws / RUN / "run.yaml", lambda d: d["metrics"].update(test_accuracy=0.99))
+    findings = [f for f in engine.doctor(ws).findings]
+    assert [f.code for f in findings] == ["TFC0003-E006"], findings
+    assert "test_accuracy 0.99 (file: 0.75)" in findings[0].message and "summary/run_summary.json" in findings[0].message
+    # A metric removed from run.yaml that the summary holds disagrees too.
+    edit_yaml(ws / RUN / "run.yaml", lambda d: (d["metrics"].pop("train_accuracy"), d["metrics"].update(test_accuracy=0.75)))
+    ledgers.edit_gate(ws, 1, lambda g: g["criteria"][0].update(observed=0.75))
+    assert [f.message for f in engine.doctor(ws).findings if f.code == "TFC0003-E006"] == [
+        "metrics disagree with summary/run_summary.json, which the run wrote and pins: train_accuracy missing (file: 0.9)"
+    ]
+    # No model names the run: its metrics decide nothing, and its files are not read.
+    shutil.rmtree(ws / MODEL.rsplit("/", 1)[0])
+    assert "TFC0003-E006" not in codes(ws)
+
+
+def test_a_changed_metrics_file_is_the_integrity_rules_finding_not_a_disagreement(ws: Path) -> None:
+    path = ws / RUN / "metrics/metrics.json"
+    path.write_bytes(path.read_bytes().replace(b"0.75", b"0.76"))
+    assert codes(ws) == ["TFC0006-E002"]

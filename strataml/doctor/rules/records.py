@@ -24,6 +24,7 @@ RUN_TIMES = "TFC0003-E003"
 GATE_METRIC = "TFC0003-E004"
 GATE_METRICS_UNCHECKED = "TFC0003-I001"
 SPEC_DATA = "TFC0003-E005"
+RUN_METRICS = "TFC0003-E006"
 GATE_SCHEMA = "TFC0004-E002"
 GATE_MISMATCH = "TFC0004-E003"
 NOT_FROM_RUN = "TFC0004-E004"
@@ -37,6 +38,7 @@ _SCHEMA_HINT = {
 
 
 def check(ctx: Context) -> Iterator[Finding]:
+    judged: set[str] = set()  # runs whose metrics were compared with their files (_run_metrics)
     for record in ctx.records():
         if record.loaded.data is None and not record.loaded.problems:
             yield Finding(SCHEMA_CODES[record.kind], record.meta, "file is empty", _SCHEMA_HINT[record.kind], 1)
@@ -73,6 +75,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield from _gate(ctx, record)
             if "artifacts" not in refused and "produced_by" not in refused:
                 yield from _from_run(ctx, record)
+            if "produced_by" not in refused:
+                yield from _run_metrics(ctx, record, judged)
 
 
 def _dataset(record: Record) -> Iterator[Finding]:
@@ -278,6 +282,62 @@ def _from_run(ctx: Context, record: Record) -> Iterator[Finding]:
             f"{record.ref.name}`), or name that run in produced_by",
             record.line("artifacts", entry.index, "sha256"),
         )
+
+
+# The files a run writes its metrics into besides run.yaml: the core's summary (its `metrics`) and
+# the sklearn plugin's metrics file (the metrics themselves); the bundle copies the latter.
+METRIC_FILES = {"summary/run_summary.json": "metrics", "metrics/metrics.json": None}
+
+
+def _run_metrics(ctx: Context, model: Record, judged: set[str]) -> Iterator[Finding]:
+    """The run a model version was produced by states in run.yaml the metrics its own files
+    hold: its `metrics` are what the gate and every reader go by, and an edit of run.yaml alone
+    (test_accuracy 0.913 -> 0.99) passed a failing gate, registered and promoted. Judged for the
+    runs behind model versions, where the metrics decide something, each once: reading every
+    run's files would cost a full run a read per run. A file whose content is not what the run
+    pins is the integrity rule's finding, not this one's."""
+    produced = model.data.get("produced_by")
+    run = ctx.workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
+    if run is None or run.kind != "run" or run.folder is None or not isinstance(run.data, dict) or run.meta in judged:
+        return
+    judged.add(run.meta)
+    metrics = run.data.get("metrics")
+    if not isinstance(metrics, dict):
+        return
+    pinned = {f.path: f.sha256 for f in run.files if f.sha256}
+    for name, key in METRIC_FILES.items():
+        if name not in pinned:
+            continue
+        try:
+            raw = ctx.workspace.read_bytes(f"{run.folder}/{name}", limit=MAX_BYTES)
+        except (TooLarge, Refused, OSError):
+            continue  # (the integrity rule says what is wrong with the file)
+        if raw is None or hashlib.sha256(raw).hexdigest() != pinned[name]:
+            continue
+        loaded = load_bytes(raw, json_syntax=True)
+        held = loaded.data.get(key) if key is not None and isinstance(loaded.data, dict) else loaded.data
+        if not isinstance(held, dict):
+            continue
+        names = sorted(set(held) | set(metrics)) if key is not None else sorted(held)
+        differ = [m for m in names if not _same_number(metrics.get(m), held.get(m))]
+        problems = _unless_the_run_is_invalid(run, differ)
+        if not problems:
+            continue
+        shown_ = ", ".join(f"{m} {_said(metrics.get(m))} (file: {_said(held.get(m))})" for m in problems[:3])
+        more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+        yield Finding(
+            RUN_METRICS,
+            run.meta,
+            f"metrics disagree with {name}, which the run wrote and pins: {shown_}{more}",
+            "restore run.yaml from Git: a run's metrics are what it wrote; to change a result, run again "
+            f"(the model {model.ref} was produced by this run)",
+            run.line("metrics", problems[0]) if problems[0] in metrics else run.line("metrics"),
+        )
+        return  # (one finding: the other file most likely says the same)
+
+
+def _said(value: object) -> str:
+    return "missing" if value is None else repr(value)
 
 
 def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
