@@ -186,7 +186,13 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], r
         from strataml.doctor.engine import refuse_staged
 
         refuse_staged(
-            root, rel, staging, ref, "registered", "nothing was written to models/; pick another name or version"
+            root,
+            rel,
+            staging,
+            ref,
+            "registered",
+            "nothing was written to models/; fix what the findings name (a name that collides: pick another name "
+            "or version; the run's record: restore it from Git)",
         )
         publish_dir(root, staging, rel)
         return str(receipt["status"])

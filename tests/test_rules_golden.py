@@ -101,12 +101,12 @@ CASES = {
     "TFC0003-E003": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d.update(ended_at="2025-12-31T00:00:00Z")),
     "TFC0003-E004": lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d.update(gates=["test_f1 >= 0.5"])),
     "TFC0003-E005": lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d["data"].update(target="Units")),
-    "TFC0003-E006": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d["metrics"].update(train_accuracy=0.99)),
     "TFC0003-I001": lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d.update(plugin="not-installed-here")),
     "TFC0004-E001": lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.pop("produced_by")),
     "TFC0004-E002": lambda ws: ledgers.edit_gate(ws, 1, lambda g: g.pop("criteria")),
     "TFC0004-E003": lambda ws: ledgers.edit_gate(ws, 1, lambda g: g.update(status="FAIL")),
     "TFC0004-E004": lambda ws: swap_model_file(ws),
+    "TFC0004-E005": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d["metrics"].update(train_accuracy=0.99)),
     "TFC0006-E001": lambda ws: (ws / FLOWERS / "flowers.csv").unlink(),
     "TFC0006-E002": lambda ws: raw(ws, f"{FLOWERS}/flowers.csv", (ws / FLOWERS / "flowers.csv").read_bytes().replace(b"1.4", b"1.5", 1)),
     "TFC0006-E003": lambda ws: raw(ws, f"{FLOWERS}/flowers.csv", (ws / FLOWERS / "flowers.csv").read_bytes() + b"7.0,2.0,virginica\n"),
@@ -187,20 +187,33 @@ def test_run_metrics_are_judged_against_the_summary_too_and_only_for_runs_behind
     ledgers.edit_gate(ws, 1, lambda g: g["criteria"][0].update(observed=0.99))
     edit_yaml(ws / RUN / "run.yaml", lambda d: d["metrics"].update(test_accuracy=0.99))
     findings = [f for f in engine.doctor(ws).findings]
-    assert [f.code for f in findings] == ["TFC0003-E006"], findings
+    assert [(f.code, f.path) for f in findings] == [("TFC0004-E005", f"{MODEL}/model.yaml")], findings
     assert "test_accuracy 0.99 (file: 0.75)" in findings[0].message and "summary/run_summary.json" in findings[0].message
     # A metric removed from run.yaml that the summary holds disagrees too.
     edit_yaml(ws / RUN / "run.yaml", lambda d: (d["metrics"].pop("train_accuracy"), d["metrics"].update(test_accuracy=0.75)))
     ledgers.edit_gate(ws, 1, lambda g: g["criteria"][0].update(observed=0.75))
-    assert [f.message for f in engine.doctor(ws).findings if f.code == "TFC0003-E006"] == [
-        "metrics disagree with summary/run_summary.json, which the run wrote and pins: train_accuracy missing (file: 0.9)"
+    assert [f.message for f in engine.doctor(ws).findings if f.code == "TFC0004-E005"] == [
+        f"run:{RUN.split('/')[1]} (produced_by) states metrics its own summary/run_summary.json does not: "
+        "train_accuracy missing (file: 0.9)"
     ]
     # No model names the run: its metrics decide nothing, and its files are not read.
     shutil.rmtree(ws / MODEL.rsplit("/", 1)[0])
-    assert "TFC0003-E006" not in codes(ws)
+    assert "TFC0004-E005" not in codes(ws)
 
 
 def test_a_changed_metrics_file_is_the_integrity_rules_finding_not_a_disagreement(ws: Path) -> None:
     path = ws / RUN / "metrics/metrics.json"
     path.write_bytes(path.read_bytes().replace(b"0.75", b"0.76"))
     assert codes(ws) == ["TFC0006-E002"]
+
+
+def test_model_register_refuses_a_run_whose_metrics_were_edited(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before the rule, `model register` made a PASS receipt from the edited value (0.99 against
+    the file's 0.75), and the version could be promoted."""
+    from conftest import invoke
+
+    shutil.rmtree(ws / MODEL.rsplit("/", 1)[0])  # the run not registered yet
+    edit_yaml(ws / RUN / "run.yaml", lambda d: d["metrics"].update(test_accuracy=0.99))
+    code, _out, err = invoke(ws, "model", "register", f"run:{RUN.split('/')[1]}", "--name", "other", capsys=capsys)
+    assert code == 2 and "TFC0004-E005" in err and "test_accuracy 0.99 (file: 0.75)" in err, err
+    assert "restore it from Git" in err and not (ws / "models/other").exists()

@@ -24,10 +24,10 @@ RUN_TIMES = "TFC0003-E003"
 GATE_METRIC = "TFC0003-E004"
 GATE_METRICS_UNCHECKED = "TFC0003-I001"
 SPEC_DATA = "TFC0003-E005"
-RUN_METRICS = "TFC0003-E006"
 GATE_SCHEMA = "TFC0004-E002"
 GATE_MISMATCH = "TFC0004-E003"
 NOT_FROM_RUN = "TFC0004-E004"
+RUN_METRICS = "TFC0004-E005"
 
 _SCHEMA_HINT = {
     "dataset": "fix the field, or recreate the version with `strataml dataset add`; `strataml schema dataset` prints the schema",
@@ -38,7 +38,7 @@ _SCHEMA_HINT = {
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    judged: set[str] = set()  # runs whose metrics were compared with their files (_run_metrics)
+    judged: dict[str, str | None] = {}  # run.yaml -> how its metrics disagree with its files (_run_metrics)
     for record in ctx.records():
         if record.loaded.data is None and not record.loaded.problems:
             yield Finding(SCHEMA_CODES[record.kind], record.meta, "file is empty", _SCHEMA_HINT[record.kind], 1)
@@ -289,21 +289,38 @@ def _from_run(ctx: Context, record: Record) -> Iterator[Finding]:
 METRIC_FILES = {"summary/run_summary.json": "metrics", "metrics/metrics.json": None}
 
 
-def _run_metrics(ctx: Context, model: Record, judged: set[str]) -> Iterator[Finding]:
+def _run_metrics(ctx: Context, model: Record, judged: dict[str, str | None]) -> Iterator[Finding]:
     """The run a model version was produced by states in run.yaml the metrics its own files
-    hold: its `metrics` are what the gate and every reader go by, and an edit of run.yaml alone
-    (test_accuracy 0.913 -> 0.99) passed a failing gate, registered and promoted. Judged for the
-    runs behind model versions, where the metrics decide something, each once: reading every
-    run's files would cost a full run a read per run. A file whose content is not what the run
-    pins is the integrity rule's finding, not this one's."""
+    hold: its `metrics` are what registration makes the receipt from and what every reader
+    shows, and an edit of run.yaml alone (test_accuracy 0.913 -> 0.99) passed a failing gate,
+    registered and promoted. Judged for the runs behind model versions, each run once: reading
+    every run's files would cost a full check a read per run. Reported on the version, so that
+    `model register` (which checks the version it stages) refuses it too."""
     produced = model.data.get("produced_by")
     run = ctx.workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
-    if run is None or run.kind != "run" or run.folder is None or not isinstance(run.data, dict) or run.meta in judged:
+    if run is None or run.kind != "run" or run.folder is None or not isinstance(run.data, dict):
         return
-    judged.add(run.meta)
+    if run.meta not in judged:
+        judged[run.meta] = _metrics_disagree(ctx, run)
+    said = judged[run.meta]
+    if said is not None:
+        yield Finding(
+            RUN_METRICS,
+            model.meta,
+            f"{run.ref} (produced_by) {said}",
+            f"restore {run.meta} from Git: a run's metrics are what it wrote; to change a result, run the "
+            "experiment again and register that run",
+            model.line("produced_by"),
+        )
+
+
+def _metrics_disagree(ctx: Context, run: Record) -> str | None:
+    """How `run`'s metrics disagree with the first of its METRIC_FILES that it pins and holds
+    other values, or None. A file whose content is not what the run pins is the integrity
+    rule's finding (TFC0006-E002), not this one's; an ill-formed run is its schema's."""
     metrics = run.data.get("metrics")
     if not isinstance(metrics, dict):
-        return
+        return None
     pinned = {f.path: f.sha256 for f in run.files if f.sha256}
     for name, key in METRIC_FILES.items():
         if name not in pinned:
@@ -319,21 +336,12 @@ def _run_metrics(ctx: Context, model: Record, judged: set[str]) -> Iterator[Find
         if not isinstance(held, dict):
             continue
         names = sorted(set(held) | set(metrics)) if key is not None else sorted(held)
-        differ = [m for m in names if not _same_number(metrics.get(m), held.get(m))]
-        problems = _unless_the_run_is_invalid(run, differ)
-        if not problems:
-            continue
-        shown_ = ", ".join(f"{m} {_said(metrics.get(m))} (file: {_said(held.get(m))})" for m in problems[:3])
-        more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
-        yield Finding(
-            RUN_METRICS,
-            run.meta,
-            f"metrics disagree with {name}, which the run wrote and pins: {shown_}{more}",
-            "restore run.yaml from Git: a run's metrics are what it wrote; to change a result, run again "
-            f"(the model {model.ref} was produced by this run)",
-            run.line("metrics", problems[0]) if problems[0] in metrics else run.line("metrics"),
-        )
-        return  # (one finding: the other file most likely says the same)
+        differ = _unless_the_run_is_invalid(run, [m for m in names if not _same_number(metrics.get(m), held.get(m))])
+        if differ:
+            listed = ", ".join(f"{m} {_said(metrics.get(m))} (file: {_said(held.get(m))})" for m in differ[:3])
+            more = f" and {len(differ) - 3} more" if len(differ) > 3 else ""
+            return f"states metrics its own {name} does not: {listed}{more}"
+    return None
 
 
 def _said(value: object) -> str:
