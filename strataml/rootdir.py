@@ -30,10 +30,34 @@ def find_root(start: Path | None = None) -> Path:
         except OSError:
             continue
         return folder
-    raise WorkspaceNotFound(
-        f"no {CONFIG} in {here} or any parent folder",
-        "run inside a StrataML workspace, pass -C DIR, or create one with `strataml init`",
-    )
+    below = _workspaces_below(here)
+    if below:
+        import shlex
+
+        named = " or ".join(f"`strataml -C {shlex.quote(name)} ...`" for name in below)
+        holds = "holds a workspace" if len(below) == 1 else "hold workspaces"
+        hint = f"{', '.join(f'{n}/' for n in below)} {holds}: run {named} (or cd there)"
+    else:
+        hint = "run inside a StrataML workspace, pass -C DIR, or create one with `strataml init`"
+    raise WorkspaceNotFound(f"no {CONFIG} in {here} or any parent folder", hint)
+
+
+def _workspaces_below(here: Path, most: int = 3, looked: int = 1000) -> list[str]:
+    """The folders right below `here` holding strataml.yaml (a monorepo's ml/), for the hint of
+    a command run from the repository's root; at most `most`, after at most `looked` entries."""
+    found: list[str] = []
+    try:
+        with os.scandir(here) as entries:
+            for number, entry in enumerate(entries):
+                if number >= looked or len(found) >= most:
+                    break
+                if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+                    continue
+                if os.path.lexists(os.path.join(entry.path, CONFIG)):
+                    found.append(entry.name)
+    except OSError:
+        return []
+    return sorted(found)
 
 
 def repo_top(start: Path) -> Path | None:

@@ -511,3 +511,19 @@ def test_init_writes_where_ci_installs_strataml_from_and_never_the_bare_pypi_nam
         assert done.returncode == 0 and done.stdout.strip() == f"pip install {expected}"
     else:
         assert done.returncode != 0 and "STRATAML_INSTALL: is empty, set it under env" in done.stderr
+
+
+def test_a_command_at_a_repositorys_root_names_the_workspace_folder_below_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The monorepo's root holds no strataml.yaml: the error said only that, where CI runs."""
+    top = _monorepo(tmp_path)
+    assert run(["init", str(top / "ml")]) == 0
+    capsys.readouterr()
+    assert run(["-C", str(top), "doctor"]) == 3
+    err = capsys.readouterr().err
+    assert "no strataml.yaml in" in err and "ml/ holds a workspace: run `strataml -C ml ...`" in err
+    assert run(["init", str(top / "other")]) == 0
+    capsys.readouterr()
+    assert run(["-C", str(top), "doctor"]) == 3
+    assert "ml/, other/ hold workspaces" in capsys.readouterr().err
