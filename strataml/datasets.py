@@ -123,6 +123,57 @@ def _check_files(files: tuple[Path, ...]) -> list[Path]:
     return list(files)
 
 
+def shape_notes(record: dict[str, Any]) -> list[str]:
+    """What a new version's CSV files look like they got wrong, said before it is committed
+    (each was accepted: nothing is wrong for certain): CSV files with different headers (no
+    columns recorded), a header of mostly numbers (a file without a header row, whose first
+    row became the column names), one column whose name holds another separator (';', a tab),
+    no data rows."""
+    from strataml.controls import shown
+
+    files = [f for f in record.get("files", []) if str(f.get("path", "")).lower().endswith(".csv")]
+    csvs = [str(f["path"]) for f in files]
+    notes = []
+    if len(csvs) > 1 and "columns" not in record:
+        notes.append(
+            f"{', '.join(shown(c) for c in csvs)} have different headers, so no columns were recorded: "
+            "no spec can name a target in them, and `strataml run` reads a version with recorded columns; "
+            "for tables of their own, add each as a dataset of its own"
+        )
+    names = [str(c.get("name")) for c in record.get("columns") or [] if isinstance(c, dict)]
+    which = shown(csvs[0]) if len(csvs) == 1 else "the CSV files"
+    if names and sum(_number(n) for n in names) * 2 >= len(names):
+        listed = ", ".join(repr(n) for n in names[:4]) + (", ..." if len(names) > 4 else "")
+        notes.append(
+            f"the header of {which} is mostly numbers ({shown(listed)}): if the file has no header row, its first "
+            "row of data became the column names; add a first line naming the columns, and add the data as "
+            "a new version"
+        )
+    if len(names) == 1:
+        sep = next((s for s, label in _SEPARATORS if s in names[0]), None)
+        if sep is not None:
+            notes.append(
+                f"{which} has one column, named {shown(repr(names[0]))}: it looks separated by "
+                f"{dict(_SEPARATORS)[sep]}, and CSV files are read comma-separated; convert it and add the data "
+                "as a new version"
+            )
+    for f in files:
+        if f.get("rows") == 0:
+            notes.append(f"{shown(str(f['path']))} has a header and no rows of data: no run can train on it")
+    return notes
+
+
+_SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'"))
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def csv_to_read(paths: Iterable[str], chosen: str | None) -> tuple[str | None, list[str]]:
     """The CSV file a run reads from a dataset version whose files are `paths`: `chosen`
     (data.file) when it is one of its CSV files, else its only one; None when neither. Second,

@@ -527,3 +527,35 @@ def test_a_command_at_a_repositorys_root_names_the_workspace_folder_below_it(
     capsys.readouterr()
     assert run(["-C", str(top), "doctor"]) == 3
     assert "ml/, other/ hold workspaces" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("rows", "said"),
+    [
+        (["5.1,3.5,1.4,0.2,setosa", "4.9,3.0,1.4,0.2,setosa"], "the header of data.csv is mostly numbers ('5.1', '3.5'"),
+        (["a;b;label", "1;2;x"], "data.csv has one column, named 'a;b;label': it looks separated by semicolons"),
+        (["a\tb\tlabel", "1\t2\tx"], "it looks separated by tabs"),
+        (["a,b,label"], "data.csv has a header and no rows of data"),
+    ],
+    ids=["no-header", "semicolons", "tabs", "no-rows"],
+)
+def test_dataset_add_notes_a_csv_that_looks_misread(fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   rows: list[str], said: str) -> None:
+    """Accepted (nothing is wrong for certain), and said before the commit: these showed only
+    when a run failed on them, or as a target the dataset did not have."""
+    csv_file = write_csv(tmp_path / "data.csv", rows)
+    assert run(["-C", str(fresh), "dataset", "add", "d", str(csv_file), "--version", "1", "--license", "MIT",
+                "--source", "x"]) == 0
+    out = capsys.readouterr().out
+    assert "  note: " in out and said in out, out
+    assert run(["-C", str(fresh), "dataset", "add", "d", str(csv_file), "--version", "2", "--license", "MIT",
+                "--source", "x", "--format", "json"]) == 0
+    assert any(said in note for note in json.loads(capsys.readouterr().out)["notes"])
+
+
+def test_dataset_add_says_nothing_of_a_well_formed_csv(fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # (A wide table whose header is mostly years would be noted too: the note says "if".)
+    csv_file = write_csv(tmp_path / "data.csv", ["sepal,petal,species", "1.0,2.5,setosa", "1.5,3.0,virginica"])
+    assert run(["-C", str(fresh), "dataset", "add", "d", str(csv_file), "--version", "1", "--license", "MIT",
+                "--source", "x"]) == 0
+    assert "note:" not in capsys.readouterr().out

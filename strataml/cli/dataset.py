@@ -11,8 +11,7 @@ from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import say_next
-from strataml.controls import shown
-from strataml.datasets import SOURCE_KINDS, NewDataset, add
+from strataml.datasets import SOURCE_KINDS, NewDataset, add, shape_notes
 
 
 @click.group()
@@ -73,9 +72,8 @@ def add_command(
         root, NewDataset(name, version, files, description, license_, source, source_kind, time_column, target)
     )
     if fmt == "json":
-        click.echo(
-            json.dumps({"path": folder.relative_to(root).as_posix(), "record": record}, indent=2, ensure_ascii=False)
-        )
+        doc = {"path": folder.relative_to(root).as_posix(), "record": record, "notes": shape_notes(record)}
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return 0
     rows = f", {record['rows']:,} rows" if "rows" in record else ""
     click.echo(
@@ -85,13 +83,8 @@ def add_command(
     if record.get("time_range"):
         tr = record["time_range"]
         click.echo(f"  time range {tr['start']} .. {tr['end']} ({tr['column']})")
-    csvs = [f["path"] for f in record["files"] if f["path"].lower().endswith(".csv")]
-    if len(csvs) > 1 and "columns" not in record:
-        click.echo(
-            f"  note: {', '.join(shown(c) for c in csvs)} have different headers, so no columns were recorded: "
-            "no spec can name a target in them, and `strataml run` reads a version with recorded columns; "
-            "for tables of their own, add each as a dataset of its own"
-        )
+    for note in shape_notes(record):
+        click.echo(f"  note: {note}")
     if not license_ or not source:
         absent = " or ".join(o for o, v in (("--license", license_), ("--source", source)) if not v)
         click.echo(f"  note: no {absent} given; `strataml doctor` will warn (TFC0002-W001)")
