@@ -217,3 +217,13 @@ def test_model_register_refuses_a_run_whose_metrics_were_edited(ws: Path, capsys
     code, _out, err = invoke(ws, "model", "register", f"run:{RUN.split('/')[1]}", "--name", "other", capsys=capsys)
     assert code == 2 and "TFC0004-E005" in err and "test_accuracy 0.99 (file: 0.75)" in err, err
     assert "restore it from Git" in err and not (ws / "models/other").exists()
+
+
+def test_a_staging_folder_left_by_a_killed_command_says_to_delete_it(ws: Path) -> None:
+    """Its hint said to create the metadata with `strataml dataset add`, for a folder no user made."""
+    left = ws / FLOWERS.rsplit("/", 1)[0] / ".2.0123abcd.staging"
+    left.mkdir()
+    (left / "flowers.csv").write_text("a,b\n1,2\n")
+    (finding,) = engine.doctor(ws).findings
+    assert finding.code == "TFC0001-E004" and "left behind by one that was killed" in finding.message
+    assert f"rm -rf {left.relative_to(ws).as_posix()}" in finding.hint and "dataset add" not in finding.hint

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Iterator
 
 from strataml import schemas
@@ -30,6 +32,7 @@ _STRAY_CODES = {
     "unreadable": UNREADABLE_FOLDER,
 }
 
+_STAGING = re.compile(r"\..+\.[0-9a-f]{8}\.staging")  # atomic.staging_dir's folders
 _HINT_META = {
     "dataset.yaml": "create it with `strataml dataset add`, or remove the folder",
     "run.yaml": "runs are written by `strataml run`; remove the folder if the run never finished writing",
@@ -70,6 +73,17 @@ def check(ctx: Context) -> Iterator[Finding]:
     for stray in ws.strays:
         yield Finding(_STRAY_CODES[stray.what], stray.path, stray.reason, stray.hint)
     for folder, meta in ws.missing_meta:
+        if _STAGING.fullmatch(folder.rsplit("/", 1)[-1]):
+            # (What a command builds a record in: one stopped for good, killed or out of power, left it.)
+            yield Finding(
+                MISSING_META,
+                folder,
+                f"record folder has no {meta}: it is the hidden folder a command builds a record in, left "
+                "behind by one that was killed before it finished",
+                f"nothing in it was ever a record: delete it (`rm -rf {shlex.quote(folder)}`), and run the "
+                "command again if its record is missing",
+            )
+            continue
         yield Finding(MISSING_META, folder, f"record folder has no {meta}", _HINT_META[meta])
     for record in ctx.records():
         yield from load_problems(record.meta, record.loaded)
