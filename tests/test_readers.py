@@ -192,6 +192,25 @@ def test_lineage_depth_stops_after_n_steps(example: Path, capsys: pytest.Capture
     assert code == 0 and json.loads(out)["upstream"] == [s for s in every if s["depth"] == 1]
 
 
+def test_lineage_shows_an_input_that_is_no_record_as_missing(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A deleted dataset left the upstream path shorter, exit 0, and nothing said so (the doctor
+    and `show` report TFC0008-E001)."""
+    shutil.rmtree(example / "datasets/iris")
+    model, run = "model:iris-classifier@1", "run:20261122T200038Z-iris-logreg-448b2a"
+    code, out, _ = cli(example, "lineage", model, "--upstream", capsys=capsys)
+    assert code == 0 and "<- dataset:iris@1  (input, missing: no such record)" in out, out
+    code, out, _ = cli(example, "lineage", model, "--upstream", "--format", "json", capsys=capsys)
+    missing = json.loads(out)["missing"]
+    assert {"ref": "dataset:iris@1", "depth": 2, "via": run, "edge": "input"} in missing
+    assert all(m["ref"] == "dataset:iris@1" for m in missing)
+    code, out, _ = cli(example, "lineage", model, "--upstream", "--format", "mermaid", capsys=capsys)
+    assert out.count("(missing)") == 1 and "-.->|input|" in out
+    code, out, _ = cli(example, "lineage", model, "--upstream", "--format", "dot", capsys=capsys)
+    assert '"dataset:iris@1" [style=dashed' in out
+    code, out, _ = cli(example, "lineage", model, "--downstream", "--format", "json", capsys=capsys)
+    assert "missing" not in json.loads(out)  # (only what the upstream path names)
+
+
 def test_piped_tables_are_never_cut_and_headers_are_the_names_sort_takes(example: Path, capsys, monkeypatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
     code, out, _ = cli(example, "list", "runs", "--sort", "test_roc_auc", "--desc", capsys=capsys)

@@ -397,8 +397,8 @@ def lineage(state: State, ref: str, upstream: bool, downstream: bool, depth: int
 
     graph = _graph(state)
     direction = "up" if upstream and not downstream else "down" if downstream and not upstream else "both"
-    start, steps = lineage_of(graph, ref, direction, depth)
-    click.echo(render(graph, start, steps, fmt), nl=False)
+    start, steps, missing = lineage_of(graph, ref, direction, depth)
+    click.echo(render(graph, start, steps, fmt, missing), nl=False)
     return 0
 
 

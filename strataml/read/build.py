@@ -244,6 +244,17 @@ class Previous:
         return Earlier(findings, set(self.idset), links, names)
 
 
+def references(kind: Any, attrs: Any) -> list[tuple[str, str]]:
+    """(ref, edge kind) for each record a node's attributes name, as its edges are made."""
+    out = []
+    for path, text, _kinds in refs_in(str(kind), attrs if isinstance(attrs, dict) else {}):
+        try:
+            out.append((str(parse_ref(text)), _EDGE_KIND[str(path[0])]))
+        except RefError:
+            continue
+    return out
+
+
 def _named(kind: Any, attrs: Any) -> list[str]:
     out = []
     for _path, text, _kinds in refs_in(str(kind), attrs if isinstance(attrs, dict) else {}):

@@ -501,11 +501,33 @@ def health_by_contract(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def lineage_of(
     graph: Graph, ref: str, direction: str = "both", depth: int | None = None
-) -> tuple[str, dict[str, list[Step]]]:
-    """(the node REF names, its lineage per followed direction): what `strataml lineage` prints."""
+) -> tuple[str, dict[str, list[Step]], list[Step]]:
+    """(the node REF names, its lineage per followed direction, what its upstream names that is
+    no record: missing_upstream): what `strataml lineage` prints."""
     node = graph.find(ref)
     directions = ["up", "down"] if direction == "both" else [direction]
-    return node["id"], {d: graph.lineage(node["id"], d, depth) for d in directions}
+    steps = {d: graph.lineage(node["id"], d, depth) for d in directions}
+    return node["id"], steps, missing_upstream(graph, node["id"], steps, depth)
+
+
+def missing_upstream(graph: Graph, start: str, steps: dict[str, list[Step]], depth: int | None = None) -> list[Step]:
+    """What the upstream path names that is no record (a dataset a run read, deleted since):
+    each as a step under the node that names it, so that a lineage shows the gap, not a
+    shorter path (the doctor's TFC0008-E001). Nothing when upstream is not followed, or in a
+    federated view (its members resolve their own names)."""
+    if "up" not in steps or any("workspace" in node for node in graph.nodes.values()):
+        return []
+    from strataml.read.build import references
+
+    out: dict[tuple[str, str], Step] = {}
+    for node_id, far in [(start, 0), *((s.node, s.depth) for s in steps["up"])]:
+        node = graph.nodes.get(node_id)
+        if node is None or (depth is not None and far >= depth):
+            continue
+        for ref, kind in references(node.get("kind"), node.get("attrs")):
+            if ref not in graph.nodes:
+                out.setdefault((node_id, ref), Step(far + 1, ref, node_id, kind))
+    return sorted(out.values(), key=lambda s: (s.depth, s.via or "", s.node))
 
 
 def rules(body: bool = True) -> list[dict[str, Any]]:

@@ -11,10 +11,12 @@ from strataml.read.query import Graph, Step
 SHAPES = {"dataset": "cylinder", "experiment": "note", "run": "box", "model": "component"}
 
 
-def body(graph: Graph, start: str, steps: dict[str, list[Step]]) -> dict[str, Any]:
-    """The lineage as data: `strataml lineage --format json` prints it, the API answers it."""
+def body(graph: Graph, start: str, steps: dict[str, list[Step]], missing: list[Step] | None = None) -> dict[str, Any]:
+    """The lineage as data: `strataml lineage --format json` prints it, the API answers it.
+    `missing`: what the upstream path names that is no record (query.lineage_of's third part),
+    listed whenever upstream was followed."""
     edges = _edges(graph, start, steps)
-    return {
+    out = {
         "ref": start,
         **{
             ("upstream" if d == "up" else "downstream"): [
@@ -24,6 +26,9 @@ def body(graph: Graph, start: str, steps: dict[str, list[Step]]) -> dict[str, An
         },
         "edges": [{"from": a, "to": b, "kind": k} for a, b, k in edges],
     }
+    if "up" in steps:
+        out["missing"] = [{"ref": s.node, "depth": s.depth, "via": s.via, "edge": s.kind} for s in missing or ()]
+    return out
 
 
 def _edges(graph: Graph, start: str, steps: dict[str, list[Step]]) -> list[tuple[str, str, str]]:
@@ -38,9 +43,10 @@ def _edges(graph: Graph, start: str, steps: dict[str, list[Step]]) -> list[tuple
     return sorted(out)
 
 
-def render(graph: Graph, start: str, steps: dict[str, list[Step]], fmt: str) -> str:
+def render(graph: Graph, start: str, steps: dict[str, list[Step]], fmt: str, missing: list[Step] | None = None) -> str:
+    missing = missing or []
     if fmt == "json":
-        return json.dumps(body(graph, start, steps), indent=2) + "\n"
+        return json.dumps(body(graph, start, steps, missing), indent=2) + "\n"
     members = {start} | {s.node for found in steps.values() for s in found}
     edges = _edges(graph, start, steps)
     # Text formats escape control characters in refs (controls.shown): one line per node and edge.
@@ -49,6 +55,10 @@ def render(graph: Graph, start: str, steps: dict[str, list[Step]], fmt: str) -> 
         lines = ["graph LR"]
         lines += [f'  {ids[n]}["{_label(n)}"]' for n in sorted(members)]
         lines += [f"  {ids[a]} -->|{k}| {ids[b]}" for a, b, k in edges]
+        gone = {ref: f"m{i}" for i, ref in enumerate(sorted({m.node for m in missing}))}
+        for ref, mid in gone.items():  # (no record: one dashed node, an edge to each that names it)
+            lines += [f'  {mid}["{_label(ref)} (missing)"]', f"  style {mid} stroke-dasharray:4"]
+        lines += [f"  {gone[m.node]} -.->|{m.kind}| {ids[m.via or start]}" for m in missing]
         lines.append(f"  style {ids[start]} stroke-width:3px")
         return "\n".join(lines) + "\n"
     if fmt == "dot":
@@ -58,9 +68,12 @@ def render(graph: Graph, start: str, steps: dict[str, list[Step]], fmt: str) -> 
             bold = ", penwidth=2" if n == start else ""
             lines.append(f"  {_q(n)} [shape={SHAPES.get(kind, 'box')}{bold}];")
         lines += [f"  {_q(a)} -> {_q(b)} [label={_q(k)}];" for a, b, k in edges]
+        for m in missing:
+            lines.append(f"  {_q(m.node)} [style=dashed, label={_q(m.node + ' (missing)')}];")
+            lines.append(f"  {_q(m.node)} -> {_q(m.via or start)} [label={_q(m.kind or '')}, style=dashed];")
         lines.append("}")
         return "\n".join(lines) + "\n"
-    return _text(start, steps)
+    return _text(start, steps, missing)
 
 
 def _label(text: str) -> str:
@@ -72,19 +85,23 @@ def _q(text: str) -> str:
     return '"' + shown(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _text(start: str, steps: dict[str, list[Step]]) -> str:
+def _text(start: str, steps: dict[str, list[Step]], missing: list[Step]) -> str:
     out = [start]
     for direction, found in steps.items():
         arrow, title = (
             ("<-", "upstream (what it came from)") if direction == "up" else ("->", "downstream (what came from it)")
         )
-        out.append(f"  {title}:" + ("" if found else " (none)"))
+        gone = missing if direction == "up" else []
+        out.append(f"  {title}:" + ("" if found or gone else " (none)"))
         children: dict[str, list[Step]] = {}
-        for s in found:
+        for s in [*found, *gone]:
             children.setdefault(s.via or start, []).append(s)
+        absent = {id(s) for s in gone}
         stack = [(s, 2) for s in reversed(children.get(start, []))]
         while stack:  # each node once, under the node it was first reached from
             s, level = stack.pop()
-            out.append(f"{'  ' * level}{arrow} {s.node}  ({s.kind})")
-            stack += [(c, level + 1) for c in reversed(children.get(s.node, []))]
+            said = f"{s.kind}, missing: no such record" if id(s) in absent else s.kind
+            out.append(f"{'  ' * level}{arrow} {s.node}  ({said})")
+            if id(s) not in absent:
+                stack += [(c, level + 1) for c in reversed(children.get(s.node, []))]
     return "\n".join(map(shown, out)) + "\n"

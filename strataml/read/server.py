@@ -246,10 +246,10 @@ def create_app(
 
             def compute() -> dict[str, Any]:
                 try:
-                    start, steps = lineage_of(s.graph, _ref(ref), direction, depth)
+                    start, steps, missing = lineage_of(s.graph, _ref(ref), direction, depth)
                 except StrataError as exc:
                     raise api.not_found(exc, "record") from None
-                return body(s.graph, start, steps)
+                return body(s.graph, start, steps, missing)
 
             return s.cached(("lineage", ref, direction, depth), compute)
 
