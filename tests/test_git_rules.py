@@ -518,3 +518,31 @@ def test_an_untracked_records_hint_adds_its_folder(repo: Path) -> None:
               lambda d: d.update(ref="run:20260102T000000Z-sales-forecast-b1b2c3"))
     [finding] = [f for f in engine.doctor(repo).findings if f.code == "TFC0006-W012"]
     assert finding.hint.startswith("`git add :/runs/20260102T000000Z-sales-forecast-b1b2c3`"), finding.hint
+
+
+def test_the_large_file_hint_routes_that_file_only_and_works_as_written(tmp_path: Path) -> None:
+    """Its example, `git lfs track '*.csv'`, also routed every CSV committed before: each became
+    TFC0006-E013. The hint, run verbatim, now leaves the workspace clean."""
+    import shutil
+
+    from conftest import require
+    from strataml.cli.main import run
+
+    require(shutil.which("git-lfs") is not None, "git-lfs is not installed")
+    repo = tmp_path / "lab"
+    assert run(["init", str(repo)]) == 0
+    git(repo, "init", "-q")
+    git(repo, "lfs", "install", "--local")
+    (repo / "strataml.yaml").write_text((repo / "strataml.yaml").read_text().replace("10485760", "1000"))
+    for name, rows in (("small", 3), ("big", 200)):
+        data = tmp_path / f"{name}.csv"
+        data.write_text("a,b\n" + "".join(f"{i},{i * 2}\n" for i in range(rows)))
+        assert run(["-C", str(repo), "dataset", "add", name, str(data), "--version", "1", "--license", "MIT",
+                    "--source", "x"]) == 0
+    commit_all(repo, "data")
+    (finding,) = [f for f in engine.doctor(repo).findings if f.code == "TFC0006-W011"]
+    assert finding.path == "datasets/big/1/big.csv" and "'*.csv' would also route" in finding.hint
+    step = finding.hint.split("`", 2)[1]
+    subprocess.run(["bash", "-ec", step], cwd=repo, check=True, capture_output=True)
+    commit_all(repo, "into LFS")
+    assert [f.code for f in engine.doctor(repo, strict=True).findings] == []

@@ -90,11 +90,17 @@ def check(ctx: Context) -> Iterator[Finding]:
             elif (
                 isinstance(threshold, int) and entry.size is not None and entry.size > threshold and rel not in git.lfs
             ):
+                # This file's own pattern: a wide one ('*.csv') would also route the files of that
+                # kind committed before, each then TFC0006-E013 until re-added.
+                pattern = shlex.quote("/" + lfs.include_patterns([git.prefix + rel])[0])
+                quoted = _top(git.prefix + rel)
                 yield Finding(
                     LARGE_NOT_LFS,
                     rel,
                     f"{entry.size:,} bytes, above lfs.threshold_bytes ({threshold:,}), but not routed through Git LFS",
-                    f"`git lfs track` a pattern that covers it (e.g. `git lfs track '*{_suffix(entry.path)}'`), then re-add it",
+                    f"from the repository's top: `git lfs track {pattern} && git rm -q --cached {quoted} && "
+                    f"git add .gitattributes {quoted}` (this file only: a pattern such as "
+                    f"'*{_suffix(entry.path)}' would also route the files of that kind committed before)",
                 )
 
 
