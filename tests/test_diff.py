@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -29,10 +30,18 @@ def new_run(ws: Path, suffix: str, accuracy: float, day: str = "02") -> str:
     run_id = f"2026010{day[-1]}T000000Z-sales-forecast-{suffix}"
     shutil.copytree(ws / RUN, ws / "runs" / run_id)
 
+    # The run's metrics file says what its run.yaml says, as a run writes them (TFC0004-E005).
+    metrics_file = ws / "runs" / run_id / "metrics/metrics.json"
+    written = {**json.loads(metrics_file.read_text()), "test_accuracy": accuracy}
+    metrics_file.write_text(json.dumps(written, indent=2, sort_keys=True) + "\n")
+    pinned = hashlib.sha256(metrics_file.read_bytes()).hexdigest()
+
     def change(d: dict) -> None:
         d.update(ref=f"run:{run_id}", created_at=f"2026-01-{day}T00:00:00Z", started_at=f"2026-01-{day}T00:00:01Z",
                  ended_at=f"2026-01-{day}T00:00:09Z")
         d["metrics"].update(test_accuracy=accuracy)
+        entry = next(a for a in d["artifacts"] if a["path"] == "metrics/metrics.json")
+        entry.update(sha256=pinned, size=metrics_file.stat().st_size)
 
     edit_yaml(ws / "runs" / run_id / "run.yaml", change)
     return f"run:{run_id}"

@@ -565,14 +565,14 @@ def test_a_full_disk_names_the_file_being_written(
     source = tmp_path / "big.csv"
     source.write_text("a,b\n1,2\n")
 
-    def no_room(src: object, dest: object, **kwargs: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device", str(src))
+    def no_room(src: object, sink: object) -> None:  # (the copy: a failure that names its source)
+        raise OSError(errno.ENOSPC, "No space left on device", str(source))
 
-    monkeypatch.setattr(datasets.shutil, "copyfile", no_room)
+    monkeypatch.setattr(datasets, "sha256_stream", no_room)
     before = sorted(p.name for p in (ws / "datasets").iterdir())
     assert run(["-C", str(ws), "dataset", "add", "big", str(source), "--version", "1", "--license", "MIT"]) == 3
     err = capsys.readouterr().err
-    assert "No space left on device" in err and str(source) not in err and "big.csv" in err, err
+    assert "No space left on device" in err and str(source) not in err and "datasets/big/1/big.csv" in err, err
     assert sorted(p.name for p in (ws / "datasets").iterdir()) == before
 
 
