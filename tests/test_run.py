@@ -113,11 +113,14 @@ def test_dry_run_writes_nothing(lab: Path, capsys: pytest.CaptureFixture[str]) -
     assert runs_of(lab) == [] and git(lab, "status", "--porcelain") == ""
 
 
-def test_time_windows_reach_the_run_record(lab: Path) -> None:
+def test_time_windows_reach_the_run_record(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
     shutil.copytree(ROOT / "datasets" / "co2-weekly", lab / "datasets" / "co2-weekly")
     shutil.copy(ROOT / "experiments" / "co2-rise-gbm.yaml", lab / "experiments")
     edit_yaml(lab / "experiments/co2-rise-gbm.yaml", lambda d: d["model"]["params"].update(n_estimators=5))
     assert run(["-C", str(lab), "run", "co2-rise-gbm", "--no-register"]) == 0
+    # --no-register says how to register the run later (running again would make another run).
+    said = capsys.readouterr().out
+    assert f"to register it later: `strataml model register run:{runs_of(lab)[0].name} --name " in said, said
     record = read_yaml(runs_of(lab)[0] / "run.yaml")
     assert record["split"]["windows"]["train"] == {"start": "1958-04-05", "end": "1989-12-31"}
     assert set(record["metrics"]) <= set(SklearnNames.METRICS)

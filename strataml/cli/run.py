@@ -117,7 +117,12 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
     else:
         _print_outcome(outcome, registered, root)
         if skipped:
-            click.echo(shown(f"Model not registered ({run_spec.register}): {skipped}"))
+            later = (
+                f"; to register it later: `strataml model register run:{outcome.run_id} --name {run_spec.register}`"
+                if no_register and inside
+                else ""
+            )
+            click.echo(shown(f"Model not registered ({run_spec.register}): {skipped}{later}"))
     return 0 if outcome.status == "succeeded" else 2
 
 
