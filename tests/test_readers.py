@@ -211,6 +211,13 @@ def test_lineage_shows_an_input_that_is_no_record_as_missing(example: Path, caps
     assert "missing" not in json.loads(out)  # (only what the upstream path names)
 
 
+def test_a_folder_of_versions_suggests_its_versions(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`show datasets/iris` said only "no record", with no version to try."""
+    for given, meant in (("datasets/iris", "dataset:iris@1"), ("models/iris-classifier/", "model:iris-classifier@1")):
+        code, _out, err = cli(example, "show", given, capsys=capsys)
+        assert code == 3 and f"did you mean {meant}" in err, err
+
+
 def test_piped_tables_are_never_cut_and_headers_are_the_names_sort_takes(example: Path, capsys, monkeypatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
     code, out, _ = cli(example, "list", "runs", "--sort", "test_roc_auc", "--desc", capsys=capsys)

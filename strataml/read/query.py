@@ -109,6 +109,12 @@ class Graph:
                     f"characters, and {starts} run{'s' if starts > 1 else ''} start{'' if starts > 1 else 's'} with {text}",
                     f"give more of the id (e.g. the date, {MIN_PREFIX} digits), or say run:{text}",
                 )
+        if "/" in text and ":" not in text:
+            # A folder of versions (datasets/iris, models/m): the records in it are what was meant.
+            folder = text.strip("/") + "/"
+            within = sorted(n["id"] for n in self.nodes.values() if str(n.get("path", "")).startswith(folder))
+            if within:
+                raise UnknownRecord(text, within[:5])
         raise UnknownRecord(text, closest(text, list(self.nodes)))
 
     def lineage(self, start: str, direction: str, depth: int | None = None) -> list[Step]:
