@@ -113,6 +113,24 @@ def test_dry_run_writes_nothing(lab: Path, capsys: pytest.CaptureFixture[str]) -
     assert runs_of(lab) == [] and git(lab, "status", "--porcelain") == ""
 
 
+def test_a_run_outside_a_repository_says_it_records_no_commit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`code: {commit: null, dirty: false}`, silently: nothing said the run's code was unknown."""
+    require_extra("sklearn", "sklearn")
+    root = tmp_path / "nogit"
+    assert run(["init", str(root)]) == 0
+    shutil.copytree(ROOT / "datasets" / "iris", root / "datasets" / "iris")
+    shutil.copy(ROOT / "experiments" / "iris-logreg.yaml", root / "experiments")
+    capsys.readouterr()
+    assert run(["-C", str(root), "run", "iris-logreg", "--no-register"]) == 0
+    assert "note: no git commit recorded" in capsys.readouterr().err
+    assert read_yaml(runs_of(root)[0] / "run.yaml")["code"]["commit"] is None
+
+
+def test_committed_runs_say_nothing_of_it(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["-C", str(lab), "run", "iris-logreg", "--no-register"]) == 0
+    assert "no git commit recorded" not in capsys.readouterr().err
+
+
 def test_time_windows_reach_the_run_record(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
     shutil.copytree(ROOT / "datasets" / "co2-weekly", lab / "datasets" / "co2-weekly")
     shutil.copy(ROOT / "experiments" / "co2-rise-gbm.yaml", lab / "experiments")

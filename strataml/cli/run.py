@@ -201,6 +201,15 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
     test = {k: v for k, v in outcome.record.get("metrics", {}).items() if k.startswith("test_")}
     for key, value in test.items():
         click.echo(shown(f"  {key:<20} {number(value)}"))
+    code = outcome.record.get("code")
+    if isinstance(code, dict) and code.get("commit") is None:
+        # (Outside a repository, or before its first commit: nothing says which code made it.)
+        click.echo(
+            "  note: no git commit recorded (no repository here, or none committed yet): the run does not say "
+            "which code made it; commit the workspace first (`git init`, `git add`, `git commit`) and run again "
+            "for provenance",
+            err=True,
+        )
     paths = [outcome.folder, *_spec_of(root, outcome)]
     if registered is not None:
         verb = "registered" if registered.created else "already registered as"  # type: ignore[attr-defined]
