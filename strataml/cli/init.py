@@ -84,7 +84,7 @@ def _to_root(target: Path, created: set[str]) -> tuple[list[tuple[str, str]], st
         return [], ""
     top, folder = found
     reads = (
-        f"this workspace is the folder {shown(folder)}/ of the git repository {shown(str(top))}, and GitHub reads "
+        f"This workspace is the folder {shown(folder)}/ of the git repository {shown(str(top))}, and GitHub reads "
         "workflows, pre-commit its config, only at a repository's root"
     )
     if not plain(folder):
@@ -109,7 +109,7 @@ def _to_root(target: Path, created: set[str]) -> tuple[list[tuple[str, str]], st
         note += ", and the next step moves them there"
     if kept:
         note += f"; {' and '.join(kept)} exist already: merge what init wrote here into them by hand"
-    return moves, note[0].upper() + note[1:] + "."
+    return moves, note + "."
 
 
 def _next_step(target: Path, moves: list[tuple[str, str]]) -> str:
