@@ -118,17 +118,30 @@ def plan(name: str, ci_shards: int | None = None, folder: str | None = None) -> 
 
 
 def _from_root(workflow: str, folder: str) -> str:
-    """The workflow as it runs from the repository's root on the workspace in `folder`: every
-    job's commands there, and the SARIF file where they write it."""
-    lines = []
-    for line in workflow.splitlines(keepends=True):
-        lines.append(line)
-        if line == "    runs-on: ubuntu-latest\n":
-            lines.append(f"    defaults:\n      run:\n        working-directory: {folder}\n")
-    text = "".join(lines).replace("\nname: strataml\n", f"\nname: strataml {folder}\n", 1)
-    return text.replace("hashFiles('strataml.sarif')", f"hashFiles('{folder}/strataml.sarif')").replace(
-        "sarif_file: strataml.sarif", f"sarif_file: {folder}/strataml.sarif"
-    )
+    """The workflow as it runs from the repository's root on the workspace in `folder`: each job
+    that checks the repository out runs its commands there, and finds its SARIF file there; a
+    job with no checkout (the matrix's merge, on the shards' reports) has no such folder and
+    keeps its own. Its code scanning category names the folder: two workspaces of one
+    repository must not replace each other's results."""
+    lines = workflow.splitlines(keepends=True)
+    heads = [i for i, line in enumerate(lines) if _JOB.fullmatch(line)]
+    out = lines[: heads[0]] if heads else lines
+    for n, head in enumerate(heads):
+        job = lines[head : heads[n + 1] if n + 1 < len(heads) else len(lines)]
+        if any("uses: actions/checkout@" in line for line in job):
+            text = "".join(job).replace(
+                "    runs-on: ubuntu-latest\n",
+                f"    runs-on: ubuntu-latest\n    defaults:\n      run:\n        working-directory: {folder}\n",
+                1,
+            )
+            text = text.replace("hashFiles('strataml.sarif')", f"hashFiles('{folder}/strataml.sarif')")
+            job = [text.replace("sarif_file: strataml.sarif", f"sarif_file: {folder}/strataml.sarif")]
+        out += job
+    text = "".join(out).replace("\nname: strataml\n", f"\nname: strataml {folder}\n", 1)
+    return text.replace("category: strataml\n", f"category: strataml-{folder.replace('/', '-')}\n")
+
+
+_JOB = re.compile(r"  [A-Za-z0-9_-]+:\n")  # a job's first line, under `jobs:`
 
 
 def init(target: Path, name: str | None = None, ci_shards: int | None = None) -> list[tuple[str, str]]:

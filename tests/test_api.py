@@ -13,6 +13,7 @@ import io
 import json
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -965,6 +966,23 @@ def test_ctrl_c_stops_it_with_exit_0_and_no_traceback(
     assert "Traceback" not in err and "Error" not in err, err
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, -signal.SIGHUP)], ids=["sigterm", "sighup"])
+def test_termination_stops_it_cleanly_with_128_plus_the_signal(
+    serve_extra: None, strataml_exe: list[str], tmp_path: Path, signum: int, code: int
+) -> None:
+    """SIGTERM: uvicorn shuts down, then raises the signal it took, and exit 0 said nothing of it
+    (a service manager reads 143 as stopped by SIGTERM). SIGHUP, which uvicorn leaves alone,
+    ends the server by its default, as before StrataML handled it."""
+    ws = copy_positive(tmp_path / "ws")
+    server = Server(strataml_exe, ws, tmp_path / "logs").start()
+    assert server.get(f"{API}/workspace").status == 200
+    assert server.proc is not None
+    server.proc.send_signal(signum)
+    server.proc.wait(15)
+    assert server.proc.returncode == code, server.stderr()
+    assert "Traceback" not in server.stderr()
 
 
 @pytest.mark.parametrize("taken", [True, False], ids=["port-in-use", "no-such-host"])

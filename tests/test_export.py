@@ -402,12 +402,12 @@ def test_o_never_replaces_the_ci_workflows_or_git_files_of_the_repository_a_work
         (top / rel).write_text(text, "utf-8")
     root = copy_example(top / "ml")
     for target in ("../.github/workflows/ci.yml", "../.github/new.yml", "../.gitattributes", "../.lfsconfig",
-                   "../docs/.gitignore"):
+                   "../docs/.gitignore", "../.pre-commit-config.yaml"):
         for args in (["doctor", "-o", target], ["index", "-o", target], ["dashboard", "-o", target]):
             code, _o, err = invoke(root, *args, capsys=capsys)
             assert code == 2 and "in the git repository" in err, (args, err)
     assert {rel: (top / rel).read_text("utf-8") for rel in files} == files
-    assert not any((top / p).exists() for p in (".github/new.yml", ".lfsconfig", "docs"))
+    assert not any((top / p).exists() for p in (".github/new.yml", ".lfsconfig", "docs", ".pre-commit-config.yaml"))
     code, _o, err = invoke(root, "index", "-o", "../reports/index.json", capsys=capsys)
     assert code == 0 and (top / "reports/index.json").is_file(), err
 

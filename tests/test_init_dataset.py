@@ -404,8 +404,15 @@ def _monorepo(tmp_path: Path) -> Path:
 
 
 def _jobs_run_in(workflow: dict, folder: str) -> None:
+    """Each job that checks the repository out runs in `folder`; one with no checkout (the
+    matrix's merge) has no such folder, and runs where its runner starts."""
     for name, job in workflow["jobs"].items():
-        assert job["defaults"]["run"]["working-directory"] == folder, name
+        checks_out = any(str(step.get("uses", "")).startswith("actions/checkout") for step in job["steps"])
+        assert job.get("defaults", {}).get("run", {}).get("working-directory") == (folder if checks_out else None), name
+        for step in job["steps"]:
+            if "upload-sarif" in str(step.get("uses")):
+                assert step["with"]["sarif_file"] == (f"{folder}/strataml.sarif" if checks_out else "strataml.sarif")
+                assert step["with"]["category"] == f"strataml-{folder.replace('/', '-')}"
 
 
 def test_init_in_a_folder_of_a_repository_writes_its_ci_files_for_the_root_and_says_how_to_move_them(
@@ -421,6 +428,8 @@ def test_init_in_a_folder_of_a_repository_writes_its_ci_files_for_the_root_and_s
 
     require(shutil.which("git-lfs") is not None, "git-lfs is not installed")
     top = _monorepo(tmp_path)
+    (top / "ml/.github").mkdir(parents=True)  # the folder's own GitHub files stay where they are
+    (top / "ml/.github/dependabot.yml").write_text("version: 2\n")
     done = subprocess.run([*strataml_exe, "init", "ml"], cwd=top, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "GitHub reads workflows" in done.stdout and "ml/" in done.stdout
@@ -435,7 +444,8 @@ def test_init_in_a_folder_of_a_repository_writes_its_ci_files_for_the_root_and_s
     assert upload["with"]["sarif_file"] == "ml/strataml.sarif" and "'ml/strataml.sarif'" in upload["if"]
     hook = read_yaml(top / ".pre-commit-config.yaml")["repos"][0]["hooks"][0]
     assert hook["entry"] == "strataml -C ml doctor --strict"
-    assert not (top / "ml/.github").exists() and not (top / "ml/.pre-commit-config.yaml").exists()
+    assert not (top / "ml/.github/workflows").exists() and not (top / "ml/.pre-commit-config.yaml").exists()
+    assert (top / "ml/.github/dependabot.yml").is_file()
     status = subprocess.run(["git", "status", "--porcelain"], cwd=top, capture_output=True, text=True, check=True)
     assert status.stdout == " M app.py\n"  # the workspace and the two files committed; the rest untouched
     assert engine.doctor(top / "ml", strict=True).exit_code == 0

@@ -227,3 +227,24 @@ def test_a_staging_folder_left_by_a_killed_command_says_to_delete_it(ws: Path) -
     (finding,) = engine.doctor(ws).findings
     assert finding.code == "TFC0001-E004" and "left behind by one that was killed" in finding.message
     assert f"rm -rf {left.relative_to(ws).as_posix()}" in finding.hint and "dataset add" not in finding.hint
+
+
+def test_a_plugins_metrics_file_may_hold_more_than_its_metrics(ws: Path) -> None:
+    """Counts and tables beside the metrics (a plugin's own metrics/metrics.json) are not a
+    disagreement; a metric both name still must agree."""
+    import hashlib
+    import json
+
+    path = ws / RUN / "metrics/metrics.json"
+    held = {**json.loads(path.read_text()), "n_test": 23, "per_class": {"a": 0.9}}
+    path.write_text(json.dumps(held, indent=2, sort_keys=True) + "\n")
+    data = path.read_bytes()
+
+    def pin(d: dict) -> None:
+        entry = next(a for a in d["artifacts"] if a["path"] == "metrics/metrics.json")
+        entry.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+    edit_yaml(ws / RUN / "run.yaml", pin)
+    assert codes(ws) == []
+    edit_yaml(ws / RUN / "run.yaml", lambda d: d["metrics"].update(train_accuracy=0.5))
+    assert codes(ws) == ["TFC0004-E005"]

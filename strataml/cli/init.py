@@ -132,7 +132,12 @@ def _next_step(target: Path, moves: list[tuple[str, str]]) -> str:
             steps.append(f"mkdir -p {shlex.quote(os.path.dirname(dest))}")
         steps.append(f"mv {shlex.quote(rel)} {shlex.quote(dest)}")
     if any(rel == AT_ROOT[0] for rel, _ in moves):
-        steps.append("rmdir .github/workflows .github")
+        # Only the folders the move leaves empty (a .github/ of the folder's own keeps its files).
+        workflows = target / ".github" / "workflows"
+        if os.listdir(workflows) == ["strataml.yml"]:
+            steps.append(
+                "rmdir .github/workflows" + (" .github" if os.listdir(target / ".github") == ["workflows"] else "")
+            )
     added = "".join(f" {shlex.quote(dest)}" for _, dest in moves)
     moved = "".join(f"{step} && " for step in steps)
     return f"{go}{moved}{start}git add -A .{added} && git commit -qm 'A StrataML workspace'"

@@ -239,7 +239,14 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
 NEVER = ("tfc", ".github")  # trusted keys and contracts; CI workflows: not even a new file
 # Policy and git's control files, by name in any folder: a new one there changes what git
 # checks out or where a workspace begins.
-MANAGED_FILES = ("strataml.yaml", ".gitattributes", ".gitignore", ".gitmodules", ".lfsconfig")
+MANAGED_FILES = (
+    "strataml.yaml",
+    ".gitattributes",
+    ".gitignore",
+    ".gitmodules",
+    ".lfsconfig",
+    ".pre-commit-config.yaml",
+)
 
 
 def _refuse_managed(path: str, root: Path | None) -> None:
@@ -289,7 +296,7 @@ def _refuse_managed(path: str, root: Path | None) -> None:
         raise Refusal(
             f"not writing {path}: {why}",
             "write reports and exports to a new file outside datasets/, experiments/, runs/, models/, tfc/, .github/ "
-            "and .git/, not named strataml.yaml, .lfsconfig or .git* (e.g. under .strataml/ or elsewhere)",
+            "and .git/, not named strataml.yaml, .lfsconfig, .pre-commit-config.yaml or .git* (e.g. under .strataml/ or elsewhere)",
         )
 
 

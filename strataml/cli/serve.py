@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 
 import click
 
@@ -167,10 +168,18 @@ def serve(
         h11_max_incomplete_event_size=64 * 1024,
     )
     server = uvicorn.Server(config)
+    # uvicorn shuts down on SIGINT and SIGTERM; SIGHUP it leaves alone, and raised inside its
+    # event loop (cli.main.Terminated) it was at times swallowed there: its default again, as
+    # before StrataML handled it (the server ends, as a closed terminal ends it).
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) not in (signal.SIG_IGN, signal.SIG_DFL):
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
     try:
         server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as exc:  # (uvicorn shut down first, then raised the signal it took)
+        from strataml.cli.main import Terminated
+
+        if isinstance(exc, Terminated):
+            return 128 + exc.signum  # stopped by SIGTERM or SIGHUP, as the shell would say
     return 0
 
 

@@ -277,7 +277,9 @@ def _log_best_effort(tracking: Tracking, staging: Path, log: logging.Logger) -> 
 
 
 def _prune_empty(folder: Path) -> None:
-    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+    # (A link to a folder is not one of the run's folders: hash_tree refuses it, by name.)
+    folders = (p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink())
+    for sub in sorted(folders, key=lambda p: len(p.parts), reverse=True):
         if not any(sub.iterdir()):
             sub.rmdir()
 

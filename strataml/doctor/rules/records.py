@@ -335,7 +335,13 @@ def _metrics_disagree(ctx: Context, run: Record) -> str | None:
         held = loaded.data.get(key) if key is not None and isinstance(loaded.data, dict) else loaded.data
         if not isinstance(held, dict):
             continue
-        names = sorted(set(held) | set(metrics)) if key is not None else sorted(held)
+        # The core's summary holds exactly the run's metrics; a plugin's own file may hold more
+        # than its metrics (counts, per-class tables): there, only the names both hold count.
+        names = (
+            sorted(set(held) | set(metrics))
+            if key is not None
+            else sorted(m for m in held if m in metrics and isinstance(held[m], int | float))
+        )
         differ = _unless_the_run_is_invalid(run, [m for m in names if not _same_number(metrics.get(m), held.get(m))])
         if differ:
             listed = ", ".join(f"{m} {_said(metrics.get(m))} (file: {_said(held.get(m))})" for m in differ[:3])

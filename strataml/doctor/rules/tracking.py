@@ -92,7 +92,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             ):
                 # This file's own pattern: a wide one ('*.csv') would also route the files of that
                 # kind committed before, each then TFC0006-E013 until re-added.
-                pattern = shlex.quote("/" + lfs.include_patterns([git.prefix + rel])[0])
+                # (--filename: the name as it is, never read as a glob: `d [v1].csv` too.)
+                pattern = "--filename " + shlex.quote("/" + git.prefix + rel)
                 quoted = _top(git.prefix + rel)
                 yield Finding(
                     LARGE_NOT_LFS,
