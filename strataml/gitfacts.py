@@ -445,6 +445,37 @@ def _git_dir(dotgit: Path) -> Path | None:
 _ATTR = re.compile(rb"([^\0]*)\0filter\0([^\0]*)\0")
 
 
+def _routed(attrs: bytes, cut: int) -> set[str]:
+    """The paths (less their first `cut` characters: the repository prefix) whose filter is lfs
+    in `git check-attr -z filter` output."""
+    if b"\0lfs\0" not in attrs:  # (else no value is "lfs": each stands between NULs)
+        return set()
+    # Every (path, "filter", value) triple matches, so the scan moves record by record: linear.
+    # (A pattern matching only "lfs" rescans each other path from every byte: quadratic.)
+    return {m.group(1).decode("utf-8", "surrogateescape")[cut:] for m in _ATTR.finditer(attrs) if m.group(2) == b"lfs"}
+
+
+def lfs_routed(root: Path, rels: list[str]) -> set[str] | None:
+    """Which of the workspace paths `rels` .gitattributes routes through Git LFS; None outside a
+    repository (or when git fails): no attributes apply yet."""
+    repo = repository(root)
+    if repo is None:
+        return None
+    prefix = repo_prefix(root)
+    try:
+        attrs = _git(
+            repo[0],
+            "check-attr",
+            "-z",
+            "--stdin",
+            "filter",
+            stdin=b"".join((prefix + p).encode("utf-8", "surrogateescape") + b"\0" for p in rels),
+        )
+    except GitError:
+        return None
+    return _routed(attrs, len(prefix))
+
+
 def facts(
     root: Path,
     paths: list[str],
@@ -503,13 +534,7 @@ def facts(
     # the paths matched to those asked in one set operation, git's attributes read only when some
     # value is "lfs".
     cut = len(prefix)
-    lfs: set[str] = set()
-    if b"\0lfs\0" in attrs:  # (else no value is "lfs": each stands between NULs)
-        # Every (path, "filter", value) triple matches, so the scan moves record by record: linear.
-        # (A pattern matching only "lfs" rescans each other path from every byte: quadratic.)
-        lfs = {
-            m.group(1).decode("utf-8", "surrogateescape")[cut:] for m in _ATTR.finditer(attrs) if m.group(2) == b"lfs"
-        }
+    lfs = _routed(attrs, cut)
     del attrs
     # A submodule's row has mode 160000 (searched for in the bytes first: most indexes hold none).
     linked = listed.startswith(b"160000 ") or b"\x00160000 " in listed

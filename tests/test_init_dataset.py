@@ -569,3 +569,30 @@ def test_dataset_add_says_nothing_of_a_well_formed_csv(fresh: Path, tmp_path: Pa
     assert run(["-C", str(fresh), "dataset", "add", "d", str(csv_file), "--version", "1", "--license", "MIT",
                 "--source", "x"]) == 0
     assert "note:" not in capsys.readouterr().out
+
+
+def test_dataset_add_notes_a_file_above_the_lfs_threshold_that_git_lfs_would_not_take(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Said only after the commit before (TFC0006-W011), when moving the file into LFS already
+    changes a committed version. A file .gitattributes routes through LFS gets no note."""
+    import shutil
+
+    from conftest import require
+
+    require(shutil.which("git") is not None, "git is not installed")
+    lab = tmp_path / "lab"
+    assert run(["init", str(lab)]) == 0
+    subprocess.run(["git", "init", "-q"], cwd=lab, check=True)
+    (lab / "strataml.yaml").write_text((lab / "strataml.yaml").read_text().replace("10485760", "100"))
+    (lab / ".gitattributes").write_text((lab / ".gitattributes").read_text() + "/datasets/routed/** filter=lfs diff=lfs merge=lfs -text\n")
+    data = write_csv(tmp_path / "data.csv", ["a,b"] + [f"{i},{i}" for i in range(50)])
+    capsys.readouterr()
+    for name, noted in (("big", True), ("routed", False)):
+        assert run(["-C", str(lab), "dataset", "add", name, str(data), "--version", "1", "--license", "MIT",
+                    "--source", "x"]) == 0
+        out = capsys.readouterr().out
+        said = f"note: datasets/{name}/1/data.csv is above lfs.threshold_bytes (100) and not routed through Git LFS"
+        assert (said in out) == noted, out
+        if noted:
+            assert "`git lfs track --filename /datasets/big/1/data.csv`" in out

@@ -11,6 +11,7 @@ from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import say_next
+from strataml.controls import shown
 from strataml.datasets import SOURCE_KINDS, NewDataset, add, shape_notes
 
 
@@ -72,7 +73,11 @@ def add_command(
         root, NewDataset(name, version, files, description, license_, source, source_kind, time_column, target)
     )
     if fmt == "json":
-        doc = {"path": folder.relative_to(root).as_posix(), "record": record, "notes": shape_notes(record)}
+        doc = {
+            "path": folder.relative_to(root).as_posix(),
+            "record": record,
+            "notes": shape_notes(record) + _lfs_notes(root, folder, record),
+        }
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return 0
     rows = f", {record['rows']:,} rows" if "rows" in record else ""
@@ -83,10 +88,41 @@ def add_command(
     if record.get("time_range"):
         tr = record["time_range"]
         click.echo(f"  time range {tr['start']} .. {tr['end']} ({tr['column']})")
-    for note in shape_notes(record):
+    for note in shape_notes(record) + _lfs_notes(root, folder, record):
         click.echo(f"  note: {note}")
     if not license_ or not source:
         absent = " or ".join(o for o, v in (("--license", license_), ("--source", source)) if not v)
         click.echo(f"  note: no {absent} given; `strataml doctor` will warn (TFC0002-W001)")
     say_next(root, [folder], record["ref"], "Next: `{step}`, then `strataml doctor --strict`.")
     return 0
+
+
+def _lfs_notes(root: Path, folder: Path, record: dict) -> list[str]:
+    """Files above lfs.threshold_bytes that .gitattributes does not route through Git LFS, said
+    before the commit: after it, the doctor's TFC0006-W011, and moving a committed version's
+    file into LFS changes that version (TFC0002-E010 under --since)."""
+    import shlex
+
+    from strataml import lfs
+    from strataml.gitfacts import lfs_routed, repo_prefix
+    from strataml.workspace import load_config
+
+    limit = lfs.threshold(load_config(root).data)
+    rel = folder.relative_to(root).as_posix()
+    big = [f"{rel}/{f['path']}" for f in record["files"] if limit is not None and f["size"] > limit]
+    if not big:
+        return []
+    routed = lfs_routed(root, big)
+    prefix = repo_prefix(root)
+    notes = []
+    for path in big:
+        if routed is not None and path in routed:
+            continue
+        where = "" if routed is not None else " (no git repository here yet)"
+        notes.append(
+            f"{shown(path)} is above lfs.threshold_bytes ({limit:,}) and not routed through Git LFS{where}: before "
+            f"the first commit, from the repository's top: `git lfs track --filename {shlex.quote('/' + prefix + path)}` "
+            "(the doctor warns TFC0006-W011 "
+            "otherwise, and a committed version's files cannot move into LFS later without changing it)"
+        )
+    return notes
