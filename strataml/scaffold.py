@@ -71,8 +71,7 @@ def in_repository(target: Path) -> tuple[Path, str] | None:
     from strataml.rootdir import repo_top
 
     target = target.resolve()
-    there = next((p for p in (target, *target.parents) if p.exists()), None)
-    top = repo_top(there) if there is not None else None
+    top = repo_top(target)  # (a folder not made yet: git's lookup upward starts where it would be)
     if top is None or top == target:
         return None
     return top, target.relative_to(top).as_posix()

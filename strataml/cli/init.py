@@ -51,7 +51,8 @@ def init(state: State, directory: str | None, name: str | None, ci_shards: int |
     done = scaffold(target, name, ci_shards)
     target = target.resolve()
     created = {p for p, a in done if a == "created"}
-    moves, note = _to_root(target, created)
+    found = in_repository(target)
+    moves, note = _to_root(target, found, created)
     if AT_ROOT[0] in created and not install_source():
         note = (note + " " if note else "") + (
             "Set STRATAML_INSTALL in the workflow to where your team installs StrataML from (a wheel's URL, "
@@ -62,7 +63,7 @@ def init(state: State, directory: str | None, name: str | None, ci_shards: int |
         doc = {"path": str(target), "files": [{"path": p, "action": a} for p, a in done]}
         if note:
             doc["note"] = note
-        doc["next"] = _next_step(target, moves)
+        doc["next"] = _next_step(target, found, moves)
         click.echo(json.dumps(doc, indent=2))
         return 0
     for path, action in done:
@@ -71,15 +72,15 @@ def init(state: State, directory: str | None, name: str | None, ci_shards: int |
     click.echo(f"Created a StrataML workspace in {shown(str(target))} ({len(created)} files).")
     if note:
         click.echo(f"Note: {note}")
-    click.echo(f"Next: `{_next_step(target, moves)}`, then add data with `strataml dataset add`.")
+    click.echo(f"Next: `{_next_step(target, found, moves)}`, then add data with `strataml dataset add`.")
     return 0
 
 
-def _to_root(target: Path, created: set[str]) -> tuple[list[tuple[str, str]], str]:
+def _to_root(target: Path, found: tuple[Path, str] | None, created: set[str]) -> tuple[list[tuple[str, str]], str]:
     """For a workspace in a folder of an existing repository: (the moves, from the workspace, of
     the workflow and pre-commit config it wrote to the repository's root, where GitHub and
-    pre-commit read them; what to tell the user). Nothing is moved over a file already there."""
-    found = in_repository(target)
+    pre-commit read them; what to tell the user). `found`: scaffold.in_repository(target).
+    Nothing is moved over a file already there."""
     if found is None:
         return [], ""
     top, folder = found
@@ -112,7 +113,7 @@ def _to_root(target: Path, created: set[str]) -> tuple[list[tuple[str, str]], st
     return moves, note + "."
 
 
-def _next_step(target: Path, moves: list[tuple[str, str]]) -> str:
+def _next_step(target: Path, found: tuple[Path, str] | None, moves: list[tuple[str, str]]) -> str:
     """The exact commands to start the history (the doctor reads git), from where the user stands."""
     import shlex
 
@@ -124,7 +125,7 @@ def _next_step(target: Path, moves: list[tuple[str, str]]) -> str:
     start = history_start(target) or "git lfs install --local && "
     # `git add -A` with no path stages the whole repository: in a folder of one, only the
     # workspace and what moved.
-    if in_repository(target) is None:
+    if found is None:
         return f"{go}{start}git add -A && git commit -qm 'A StrataML workspace'"
     steps = []
     for rel, dest in moves:

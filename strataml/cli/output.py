@@ -285,8 +285,12 @@ def _refuse_managed(path: str, root: Path | None) -> None:
                     why = f"it is {rel.as_posix()} in the workspace, where records, keys and policy live"
         # The repository a workspace is a folder of (a monorepo's ml/): its CI workflows and git's
         # control files govern the workspace's checkouts as much as the workspace's own do.
+        from strataml.rootdir import repo_top
+
         for candidate in {real, path} if why is None else ():
-            repo = _repository_of(os.path.dirname(candidate))
+            repo = repo_top(
+                Path(os.path.dirname(candidate))
+            )  # (its folder may not exist yet: looked up from where it would be)
             if repo is None:
                 continue
             rel = Path(os.path.relpath(candidate, repo))
@@ -298,15 +302,6 @@ def _refuse_managed(path: str, root: Path | None) -> None:
             "write reports and exports to a new file outside datasets/, experiments/, runs/, models/, tfc/, .github/ "
             "and .git/, not named strataml.yaml, .lfsconfig, .pre-commit-config.yaml or .git* (e.g. under .strataml/ or elsewhere)",
         )
-
-
-def _repository_of(folder: str) -> str | None:
-    """The root of the git repository `folder` (or the nearest folder above it that exists) is in."""
-    from strataml.rootdir import repo_top
-
-    there = next((p for p in (Path(folder), *Path(folder).parents) if p.exists()), None)
-    top = repo_top(there) if there is not None else None
-    return str(top) if top is not None else None
 
 
 def _poses_as_record(rel: Path) -> bool:
