@@ -427,6 +427,15 @@ def test_o_dash_is_stdout_for_every_command_and_a_baseline_needs_a_file(
         code, _o, err = invoke(root, "doctor", option, "-", capsys=capsys)
         assert code == 3 and "needs a file, not -" in err
         assert not (root / "-").exists()
+    # A file named `-` is asked for as ./- (as with cat or rm): written, not printed.
+    from strataml.cli.main import run
+
+    for args in (["doctor", "--format", "json", "-o", "./-"], ["index", "-o", "./-"]):
+        code = run(args)  # (from the workspace, no -C: `-C root` would make it root/./-)
+        out, err = capsys.readouterr()
+        assert code == 0 and not out.lstrip().startswith("{"), (args, out, err)
+        assert json.loads((root / "-").read_text("utf-8")), args
+        (root / "-").unlink()
 
 
 def test_o_takes_a_file_name_as_long_as_the_system_allows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

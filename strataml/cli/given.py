@@ -51,4 +51,7 @@ class Given(click.Path):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str):
             value = from_start(ctx, value)
+            if value != "-" and os.path.normpath(value) == "-":
+                # A file named `-` asked for as `./-`: a Path would shorten it to `-`, stdout.
+                value = os.path.abspath(value)
         return super().convert(value, param, ctx)
