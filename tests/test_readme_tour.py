@@ -1,5 +1,6 @@
-"""The README's tour, run as written: every console block's commands in order, in an empty
-folder, through the installed console script, each output compared with what the README shows.
+"""The README's tour, run as written: every console block's commands in order, from a clone
+(this checkout, read only) into an empty folder that stands for the README's `/tmp`, through the
+installed console script, each output compared with what the README shows.
 
 Only what changes from run to run is masked: run ids, times, ages, metric values (they depend
 on the scikit-learn version) and file sizes. Three commands are not run: `pip install` (this
@@ -77,7 +78,13 @@ def normal(lines: list[str]) -> list[str]:
 def test_the_readme_parses_into_the_tour_we_expect() -> None:
     steps = tour_steps((ROOT / "README.md").read_text(encoding="utf-8"))
     commands = [s.command for s in steps]
-    assert commands[0] == "strataml init lab && cd lab"
+    # It starts in the clone, where the setup command leaves a user: out of it, with the data.
+    assert commands[0] == "CLONE=$PWD && cp datasets/iris/1/iris.csv /tmp/ && cd /tmp"
+    assert commands[1] == "strataml init lab && cd lab"
+    assert [c for c in commands if c.startswith("pip ")] == [
+        'pip install -e "$CLONE[sklearn]"',
+        'pip install -e "$CLONE[serve]"',
+    ]
     assert any(c.startswith("strataml run experiments/") for c in commands)
     assert any(c.startswith("strataml promote") for c in commands)
     assert len(steps) >= 20
@@ -87,9 +94,8 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path, strataml_exe: list[str]
     require(shutil.which("git") is not None, "the tour needs git")
     require(shutil.which("git-lfs") is not None, "the tour needs git-lfs")
     require_extra("sklearn", "sklearn")
-    base = tmp_path / "tour"
+    base = tmp_path / "tour"  # the README's /tmp
     base.mkdir()
-    shutil.copy(ROOT / "datasets/iris/1/iris.csv", base / "iris.csv")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "STRATAML_", "COLUMNS"))},
         # The installed console script first, as a user's activated venv would have it.
@@ -102,12 +108,13 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path, strataml_exe: list[str]
         "BROWSER": "true",  # `dashboard --open` hands the page to a browser that does nothing
         "NO_COLOR": "1",
     }
-    where, last = base, 0
+    where, last = ROOT, 0  # the clone, where the setup command leaves a user
     record = tmp_path / "cwd"
     for step in tour_steps((ROOT / "README.md").read_text(encoding="utf-8")):
         if step.command.startswith(NOT_RUN):
             continue
-        script = f'(exit {last}); {step.command}\nrc=$?; pwd > "$1"; exit $rc'
+        command = step.command.replace("/tmp", str(base))
+        script = f'(exit {last}); {command}\nrc=$?; pwd > "$1"; exit $rc'
         done = subprocess.run(
             ["bash", "-c", script, "tour", str(record)],
             cwd=where,
