@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
 import uuid
 from pathlib import Path
 
@@ -315,7 +316,10 @@ def test_a_dataset_in_parts_with_every_column_type(tmp_path: Path, capsys: pytes
              "at": "datetime"}
     edit_yaml(root / "datasets/every-type/1/dataset.yaml",
               lambda d: d.update(columns=[{"name": k, "type": v} for k, v in types.items()]))
-    out = root / "datasets/every-type/1/croissant.json"
+    # Beside a copy of its files, as a hub holds them (-o refuses the version's own folder).
+    folder = tmp_path / "published"
+    shutil.copytree(root / "datasets/every-type/1", folder)
+    out = folder / "croissant.json"
     code, _o, err = invoke(root, "export", "croissant", "dataset:every-type@1", "-o", str(out), capsys=capsys)
     assert code == 0, err
     doc = json.loads(out.read_text())
@@ -374,9 +378,14 @@ def test_o_never_makes_a_file_the_readers_would_take_for_a_record(tmp_path: Path
     assert not any((root / f).exists() for f in ("models/iris-classifier/9", "datasets/new", "runs/fake", "sub"))
     assert invoke(root, "list", "models", "--format", "json", capsys=capsys)[1] == before
     assert (root / "models/iris-classifier/lifecycle.jsonl").read_bytes() == ledger
-    # Another new file beside a record's files is the user's (a Croissant file beside its data).
-    code, _o, err = invoke(root, "index", "-o", "datasets/iris/1/notes.json", capsys=capsys)
-    assert code == 0 and (root / "datasets/iris/1/notes.json").is_file(), err
+    # Any other new file in the record folders too, the first time as the second: one beside a
+    # record's files would be TFC0006-W001, one in models/ or runs/ TFC0001-E002.
+    for target in ("datasets/iris/1/notes.json", "models/report.txt", "runs/r.txt", "datasets/new.json"):
+        for _ in range(2):
+            code, _o, err = invoke(root, "doctor", "-o", target, capsys=capsys)
+            assert code == 2 and "not writing" in err and "outside datasets/" in err, (target, err)
+            assert not (root / target).exists()
+    assert invoke(root, "doctor", "--strict", capsys=capsys)[0] == 0
 
 
 def test_o_refuses_managed_names_in_any_case_and_ci_workflows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -250,13 +250,14 @@ MANAGED_FILES = (
 
 
 def _refuse_managed(path: str, root: Path | None) -> None:
-    """A Refusal (exit 2) for an output path that is, or whose real target is, an existing file
-    of a workspace's records, a file named as policy or git's control files are, anything under
-    tfc/ (trusted keys, contracts) or .github/ (CI workflows), or anything in a .git folder. A
-    new file where the layout would read it as a record, a spec, a ledger or a signature
-    (`models/m/3/model.yaml`, `experiments/x.yaml`, `*.asc`) is refused too: every reader would
-    list it. Any other new file beside a record's files is the user's choice (a Croissant file
-    beside the data it describes); the doctor reports it as a file the record does not list."""
+    """A Refusal (exit 2) for an output path that is, or whose real target is, anything in the
+    folders records live in (datasets/, experiments/, runs/, models/), a file named as policy or
+    git's control files are, anything under tfc/ (trusted keys, contracts) or .github/ (CI
+    workflows), or anything in a .git folder. In a record folder even a new file is refused: a
+    record folder holds exactly what its record pins (else TFC0006-W001, and a changed version
+    under --since), a stray file in models/ or runs/ breaks the layout (TFC0001-E002), and a
+    new one could pass for a record, a spec, a ledger or a signature that every reader lists.
+    Before, the first -o there wrote and the second was refused as a file of the records."""
     from strataml.errors import Refusal
 
     real = (
@@ -276,12 +277,8 @@ def _refuse_managed(path: str, root: Path | None) -> None:
                 if not candidate.startswith(base.rstrip(os.sep) + os.sep):
                     continue
                 rel = Path(os.path.relpath(candidate, base))
-                top, exists = rel.parts[0].casefold(), os.path.lexists(candidate)
-                if (
-                    top in NEVER
-                    or rel.name.casefold() in MANAGED_FILES
-                    or (top in MANAGED and (exists or _poses_as_record(rel)))
-                ):
+                top = rel.parts[0].casefold()
+                if top in NEVER or rel.name.casefold() in MANAGED_FILES or top in MANAGED:
                     why = f"it is {rel.as_posix()} in the workspace, where records, keys and policy live"
         # The repository a workspace is a folder of (a monorepo's ml/): its CI workflows and git's
         # control files govern the workspace's checkouts as much as the workspace's own do.
@@ -302,22 +299,6 @@ def _refuse_managed(path: str, root: Path | None) -> None:
             "write reports and exports to a new file outside datasets/, experiments/, runs/, models/, tfc/, .github/ "
             "and .git/, not named strataml.yaml, .lfsconfig, .pre-commit-config.yaml or .git* (e.g. under .strataml/ or elsewhere)",
         )
-
-
-def _poses_as_record(rel: Path) -> bool:
-    """Whether a new file at `rel` (in a folder records live in) would be read as a record's
-    metadata, a spec, a ledger or a signature."""
-    from strataml.modelsigning import SUFFIX as BUNDLE_SUFFIX
-    from strataml.records import SIGNATURE_SUFFIX
-    from strataml.workspace import LEDGER, META
-
-    name = rel.name.casefold()
-    return (
-        rel.parts[0].casefold() == "experiments"
-        or name in META.values()
-        or name == LEDGER
-        or name.endswith((SIGNATURE_SUFFIX, BUNDLE_SUFFIX))
-    )
 
 
 def _workspace_of(folder: str) -> str | None:
