@@ -226,6 +226,23 @@ def test_piped_tables_are_never_cut_and_headers_are_the_names_sort_takes(example
     assert header[:4] == ["run", "experiment", "status", "age"] and header[4] == "test_roc_auc"
     for name in header[4:]:  # every metric header is a name --sort accepts
         assert cli(example, "list", "runs", "--sort", name, capsys=capsys)[0] == 0
+    # Every header of every table is one: `run` was "no field named 'run'" (the field is name).
+    for what in ("datasets", "runs", "models", "experiments"):
+        code, out, _ = cli(example, "list", what, capsys=capsys)
+        for name in out.splitlines()[0].split():
+            code, _o, err = cli(example, "list", what, "--sort", name, capsys=capsys)
+            assert code == 0, (what, name, err)
+
+    def first_column(*args: str) -> list[str]:
+        code, out, err = cli(example, "list", *args, capsys=capsys)
+        assert code == 0, err
+        return [line.split()[0] for line in out.splitlines()[1:-1]]
+
+    runs = first_column("runs", "--sort", "created")  # oldest first
+    assert first_column("runs", "--sort", "age") == runs[::-1]  # the least age first: the youngest
+    assert first_column("runs", "--sort", "run", "--desc") == sorted(runs, reverse=True)
+    assert first_column("models", "--filter", "model=iris-classifier") == ["iris-classifier"]
+    assert first_column("runs", "--filter", "experiment=iris-logreg") == [runs[0]]  # (a field of runs: as it was)
 
 
 def test_index_format_json_says_what_was_written(example: Path, capsys, tmp_path: Path) -> None:

@@ -99,6 +99,7 @@ def list_command(
     keep(found_tables)
     every = found_tables[what]
     check_metrics(every, list(metrics))
+    sort, desc, filters = _headers_as_fields(what, sort, desc, filters)
     found = select(every, list(filters), sort, desc, limit)
     if fmt == "json":
         click.echo(json.dumps(found, indent=2, sort_keys=True))
@@ -155,7 +156,8 @@ def _table(
             for r in found
         ]
     elif what == "models":
-        shown = metrics or _sorted_first(key_metrics(found, {}, limit=1), found, sort)[:1]
+        # (Those its experiment gates on first: a version is judged by them, not by test_accuracy.)
+        shown = metrics or _sorted_first(key_metrics(found, gates), found, sort)
         columns = ["model", "version", "state", "gate", "signed", *shown, "health"]
         cells = [
             [
@@ -231,6 +233,27 @@ def _severities(counts: dict[str, int]) -> str:
         f"{counts[key]} {key[:-1] if counts[key] == 1 else key}" for key in ("errors", "warnings") if counts.get(key)
     ]
     return " and ".join(said)
+
+
+# The table's first column is each row's name, headed by the kind it lists.
+_NAME_HEADER = {"runs": "run", "models": "model", "datasets": "dataset", "experiments": "experiment"}
+
+
+def _headers_as_fields(
+    what: str, sort: str | None, desc: bool, filters: tuple[str, ...]
+) -> tuple[str | None, bool, tuple[str, ...]]:
+    """--sort and --filter as the table's headers name them (`--sort run`, `--sort age`): the
+    fields the rows hold (name; created, in the other direction: the youngest is the least age)."""
+    name = _NAME_HEADER.get(what)
+    if sort == name:
+        sort = "name"
+    elif sort == "age" and what == "runs":
+        sort, desc = "created", not desc
+    out = []
+    for item in filters:
+        key, sep, wanted = item.partition("=")
+        out.append(f"name={wanted}" if sep and key == name else item)
+    return sort, desc, tuple(out)
 
 
 def _sorted_first(shown: list[str], found: list[dict[str, Any]], sort: str | None) -> list[str]:

@@ -33,13 +33,14 @@ def status(state: State, fmt: str) -> int:
     """
     from strataml import gitfacts
     from strataml.read import saved
-    from strataml.read.query import Graph, overview, rows, select
+    from strataml.read.query import Graph, gated_metrics, gates, overview, rows, select
 
     root = state.root()
     index, _rebuilt = saved.current(root)
     graph = Graph(index)
     seen = overview(graph)
     models = rows(graph, "models")
+    by_experiment = gates(n for n in graph.nodes.values() if n["kind"] == "experiment")
     report: dict[str, Any] = {
         **seen,
         "root": str(root),
@@ -50,6 +51,10 @@ def status(state: State, fmt: str) -> int:
         ],
         "production": [m for m in models if m.get("state") == "production"],
         "staging": [m for m in models if m.get("state") == "staging"],
+        # Each of those by the metric its experiment gates on (else the first by name).
+        "gated": {
+            m["id"]: gated_metrics(m, by_experiment) for m in models if m.get("state") in ("production", "staging")
+        },
         "latest_runs": select(rows(graph, "runs"), [], "created", True, LATEST),
     }
     if fmt == "json":
@@ -78,7 +83,9 @@ def _lines(r: dict[str, Any], in_git: bool) -> list[str]:
         out += [f"               {x}" for x in [*listed[1:], *more]]
     for state in ("production", "staging"):
         for m in r[state]:
-            metric = next(iter(sorted(m.get("metrics", {}).items())), None)
+            metrics = m.get("metrics", {})
+            name = next(iter(r["gated"].get(m["id"]) or sorted(metrics)), None)
+            metric = (name, metrics[name]) if name is not None else None
             out.append(f"  {state:<12} {m['id']}" + (f"  {metric[0]} {number(metric[1])}" if metric else ""))
     out.append("  latest runs" + ("" if r["latest_runs"] else "  none yet (`strataml run SPEC`)"))
     for run in r["latest_runs"]:

@@ -39,7 +39,9 @@ def render(
     if not controls.safe_to_show("".join(columns) + "".join("".join(r) for r in rows)):
         columns, rows = [controls.shown(c) for c in columns], [[controls.shown(c) for c in r] for r in rows]
     widths = [max([len(c), *[len(r[i]) for r in rows]]) for i, c in enumerate(columns)]
-    floor = sum(widths[i] if i in keep else min(widths[i], MIN_WIDTH) for i in range(len(widths))) + 2 * (
+    # An optional column goes before a number column is cut: a cut number misleads, and a cut
+    # header ("test_f…") is no name --sort takes.
+    floor = sum(widths[i] if i in keep or i in right else min(widths[i], MIN_WIDTH) for i in range(len(widths))) + 2 * (
         len(widths) - 1
     )
     if floor > width and optional:

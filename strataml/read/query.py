@@ -444,6 +444,12 @@ def age(timestamp: Any, now: datetime | None = None) -> str:
     return "now"
 
 
+def gated_metrics(row: dict[str, Any], gates_by_experiment: dict[str, list[str]]) -> list[str]:
+    """The metrics a run's or model version's row holds that its experiment gates on, in the gates' order."""
+    names = [expr.split()[0] for expr in gates_by_experiment.get(str(row.get("experiment")), []) if expr.split()]
+    return [m for m in dict.fromkeys(names) if m in row.get("metrics", {})]
+
+
 def key_metrics(found: list[dict[str, Any]], gates_by_experiment: dict[str, list[str]], limit: int = 2) -> list[str]:
     """The metrics worth a column: those the experiments gate on, then test_* ones, most common first."""
     counts: dict[str, int] = {}
@@ -452,10 +458,8 @@ def key_metrics(found: list[dict[str, Any]], gates_by_experiment: dict[str, list
             counts[m] = counts.get(m, 0) + 1
     gated_counts: dict[str, int] = {}
     for r in found:
-        for expr in gates_by_experiment.get(str(r.get("experiment")), []):
-            metric = expr.split()[0] if expr.split() else ""
-            if metric in counts:
-                gated_counts[metric] = gated_counts.get(metric, 0) + 1
+        for metric in gated_metrics(r, gates_by_experiment):
+            gated_counts[metric] = gated_counts.get(metric, 0) + 1
     gated = sorted(gated_counts, key=lambda m: (-gated_counts[m], m))
     rest = sorted((m for m in counts if m.startswith("test_") and m not in gated), key=lambda m: (-counts[m], m))
     return (gated + rest)[:limit]
