@@ -203,6 +203,36 @@ def test_a_plugin_that_raises_leaves_a_valid_failed_run(lab: Path, monkeypatch: 
     assert "only succeeded runs can be registered" in capsys.readouterr().err
 
 
+def test_a_plugin_s_long_message_is_cut_and_its_whole_text_kept(lab: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """scikit-learn's message for a continuous target listed every distinct value: ~4 KB on one
+    line, in the terminal and in run.yaml."""
+    monkeypatch.setitem(plugin_module.BUILTIN, "boom", "plugins.boom:BoomPlugin")
+
+    def boom(self, spec, *, context):
+        raise ValueError("Classes with too few members are: [" + ", ".join(f"'{i / 7:.2f}'" for i in range(900)) + "]")
+
+    monkeypatch.setattr("plugins.boom.BoomPlugin.run", boom)
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: (d.update(plugin="boom"), d.pop("gates")))
+    assert run(["-C", str(lab), "run", "iris-logreg"]) == 2
+    err = capsys.readouterr().err
+    assert max(map(len, err.splitlines())) < 1200 and "more characters" in err, err
+    (folder,) = runs_of(lab)
+    message = read_yaml(folder / "run.yaml")["error"]["message"]
+    assert len(message) <= 1024 and message.startswith("Classes with too few members are: ['0.00'")
+    assert "'128.43']" in (folder / "errors/exception.txt").read_text()  # the whole of it, with the traceback
+
+
+def test_a_measurement_as_the_target_fails_saying_so(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A float column of measurements is no class label: the split refused it with its own list."""
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: (d["data"].update(target="sepal_length_cm"), d.pop("gates"),
+                                                               d.pop("register", None)))
+    assert run(["-C", str(lab), "run", "iris-logreg"]) == 2
+    err = capsys.readouterr().err
+    assert "data.target 'sepal_length_cm' is a float column with 35 distinct values (4.3, 4.4, 4.5, ...)" in err, err
+    assert "name a column of classes as data.target" in err
+
+
 def test_a_plugin_that_leaves_a_symlink_records_no_run(lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     """Hashed through, the link pinned a file outside the run, and the run said it succeeded

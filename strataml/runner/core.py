@@ -23,6 +23,7 @@ from typing import Any
 
 from strataml import __version__
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
+from strataml.doctor.finding import bounded
 from strataml.errors import Interrupted
 from strataml.gitfacts import head_state
 from strataml.hashing import sha256_file
@@ -161,7 +162,9 @@ def execute(
             status, interrupted = "cancelled", exc
             error = {"type": "KeyboardInterrupt", "message": "interrupted"}
         except Exception as exc:
-            error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
+            # A plugin's message may quote its whole input (every distinct value of a column):
+            # cut as a finding's is; errors/exception.txt holds it whole, with the traceback.
+            error = {"type": type(exc).__name__, "message": bounded(str(exc) or type(exc).__name__)}
             write_text(staging, "errors/exception.txt", traceback.format_exc())
             # (The CLI says so in its outcome line: REPORTED keeps its progress echo from saying it twice.)
             log.error("plugin %s failed: %s", plugin.info.key, error["message"], extra={REPORTED: True})

@@ -52,6 +52,7 @@ def _csv(spec: RunSpec, cfg: Config) -> Data:
         for i, row in enumerate(rows):
             X[i, j] = _value(row[name], kind)
     y = np.asarray([row[cfg.target] for row in rows])
+    _classes(y, cfg.target, types.get(cfg.target))
     times = np.asarray([parse_time(row[time_column]) for row in rows]) if time_column else None
     features = [{"name": name, "type": types.get(name) or "float"} for name in cfg.features]
     summary = {
@@ -63,6 +64,30 @@ def _csv(spec: RunSpec, cfg: Config) -> Data:
         "target": cfg.target,
     }
     return Data(X, y, features, categorical, times, summary)
+
+
+def _classes(y: Any, target: str, kind: str | None) -> None:
+    """A ValueError for a target that is a measurement, not class labels: a float column whose
+    values are not whole numbers (1.0 and 0.0 are classes). Without it, the split failed with
+    scikit-learn's list of every distinct value, one line of kilobytes."""
+    if kind != "float":
+        return
+    distinct = sorted({str(v) for v in y})
+    fractional = [v for v in distinct if _fraction(v)]
+    if fractional:
+        raise ValueError(
+            f"data.target {target!r} is a float column with {len(distinct):,} distinct values "
+            f"({', '.join(fractional[:3])}, ...): the sklearn plugin trains classifiers, which predict class "
+            "labels; name a column of classes as data.target, or record a version with this one binned into classes"
+        )
+
+
+def _fraction(text: str) -> bool:
+    try:
+        number = float(text)
+    except ValueError:
+        return False
+    return number == number and abs(number) != float("inf") and not number.is_integer()
 
 
 def _value(text: str, kind: str | None) -> Any:
