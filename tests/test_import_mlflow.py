@@ -244,6 +244,60 @@ def test_an_artifact_name_the_workspace_cannot_hold_refuses_that_run_only(
     assert not list(root.glob("runs/.*.staging"))
 
 
+def test_an_artifact_named_as_git_s_own_files_refuses_that_run(
+    store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`* eol=crlf` in a run's .gitattributes passed the doctor where it was imported, and every
+    fresh clone then failed it (TFC0006-E003): git read the artifact."""
+    root, made = store
+    client = made["client"]
+    for name in (".gitattributes", ".gitmodules", ".GIT/config"):
+        bad = client.create_run(made["exp"], run_name="odd", start_time=1_790_000_500_000)
+        folder = tmp_path / bad.info.run_id
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("* eol=crlf\n", "utf-8")
+        client.log_artifacts(bad.info.run_id, str(folder))
+        client.set_terminated(bad.info.run_id, "FINISHED", end_time=1_790_000_501_000)
+        code, _out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                                 "--runs", bad.info.run_id, capsys=capsys)
+        said = name.split("/")[0]  # (a folder is named as it is listed, before its files)
+        assert code == 2 and f"its artifact '{said}' is named as git's own files are" in err, err
+    assert imported(root) == {} and [p.name for p in root.glob("runs/*")] == [".gitkeep"]
+
+
+def test_an_artifact_root_that_is_no_run_s_folder_is_refused(
+    store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store someone hands over names any folder as a run's artifacts (~/.aws): it was copied
+    into runs/, pinned, and the next step said to commit it."""
+    import sqlite3
+
+    root, made = store
+    secret = tmp_path / "home/.aws"
+    secret.mkdir(parents=True)
+    (secret / "credentials").write_text("AWS_SECRET_ACCESS_KEY=hunter2\n", "utf-8")
+    run_id = made["done"]
+    db = sqlite3.connect(made["uri"].removeprefix("sqlite:///"))
+    (uri,) = db.execute("select artifact_uri from runs where run_uuid=?", (run_id,)).fetchone()
+    for hostile in (secret.as_uri(), str(secret), f"{uri}/../../../home/.aws"):
+        db.execute("update runs set artifact_uri=? where run_uuid=?", (hostile, run_id))
+        db.commit()
+        code, _out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                                 "--runs", run_id, capsys=capsys)
+        assert code == 2 and f"could not import MLflow run {run_id}: its artifact root" in err, (hostile, err)
+    # Its own folder, but a symlink to the secret: refused too.
+    db.execute("update runs set artifact_uri=? where run_uuid=?", (uri, run_id))
+    db.commit()
+    own = Path(uri.removeprefix("file://"))
+    shutil.rmtree(own)
+    own.symlink_to(secret)
+    code, _out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                             "--runs", run_id, capsys=capsys)
+    assert code == 2 and "its artifact root" in err, err
+    assert imported(root) == {} and not any("hunter2" in p.read_text("utf-8", "replace")
+                                            for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
+
+
 def test_a_symlinked_runs_folder_stops_the_import_once_with_exit_3(
     store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

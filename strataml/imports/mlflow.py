@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 from strataml import __version__, lfs
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
 from strataml.controls import cut, find, shown
+from strataml.datasets import GIT_CONTROL
 from strataml.errors import StrataError
 from strataml.loading import MAX_BYTES
 from strataml.paths import unsafe
@@ -330,7 +331,7 @@ def _plan_one(mlflow: Any, run: Any, experiment: str, present: dict[str, str], d
     if info.end_time < info.start_time:
         return Planned(mid, "refuse", reason="MLflow says it ended before it started")
     planned = Planned(mid, "import", run_id=_run_id(start, experiment, mid), status=status)
-    refused = _artifacts(mlflow, mid, planned)
+    refused = _foreign_root(info) or _artifacts(mlflow, mid, planned)
     if refused:
         planned.action, planned.reason = "refuse", refused
         return planned
@@ -399,6 +400,31 @@ def _check_size(planned: Planned, threshold: int | None) -> None:
         )
 
 
+def _foreign_root(info: Any) -> str:
+    """Why a run's local artifact root is not where MLflow keeps a run's files (a folder
+    RUN_ID/artifacts, itself no symlink), or ''. A store someone hands over can name any folder
+    (file:///home/me/.aws): its files would be copied into the workspace, to be committed. A
+    remote root (a tracking server, an object store) is read through MLflow as it is."""
+    uri = str(getattr(info, "artifact_uri", "") or "")
+    parts = urlsplit(uri)
+    if parts.scheme not in ("", "file") and len(parts.scheme) > 1:  # (C:/... is a local path)
+        return ""
+    path = unquote(parts.path) if parts.scheme == "file" else uri
+    named = Path(path)
+    if (
+        named.name == "artifacts"
+        and named.parent.name == str(info.run_id)
+        and ".." not in named.parts
+        and not os.path.islink(named)
+        and not os.path.islink(named.parent)
+    ):
+        return ""
+    return (
+        f"its artifact root '{shown(cut(uri, 200))}' is not a folder {info.run_id}/artifacts, where MLflow keeps "
+        "a run's files: a store edited to name another folder would copy that folder into the workspace"
+    )
+
+
 def _artifacts(mlflow: Any, mid: str, planned: Planned) -> str:
     """Fill planned.artifacts with every artifact file; the reason to refuse the run, or ''."""
     folders = [""]
@@ -407,7 +433,15 @@ def _artifacts(mlflow: Any, mid: str, planned: Planned) -> str:
         listing = _call(f"listing artifacts of {mid}", mlflow.list_artifacts, mid, folder or None)
         for item in listing:
             path = str(item.path)
-            why = unsafe(path) or ("holds a control character" if find(path) else None)
+            why = (
+                unsafe(path)
+                or ("holds a control character" if find(path) else None)
+                or (
+                    "is named as git's own files are (git would read it, and change how the run's files check out)"
+                    if any(part.casefold() in GIT_CONTROL for part in path.split("/"))
+                    else None
+                )
+            )
             if why:
                 return f"its artifact '{shown(path)}' {why}"
             if item.is_dir:
