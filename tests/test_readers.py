@@ -329,3 +329,13 @@ def test_show_dataset_lists_its_files_once(ws: Path, capsys) -> None:
     code, out, _ = cli(ws, "show", "dataset:sales@1", capsys=capsys)
     assert code == 0 and "  files:" in out.splitlines()
     assert not [line for line in out.splitlines() if line.startswith("  files: ")], out
+
+
+def test_a_metric_too_big_for_a_float_sorts_among_the_others() -> None:
+    """The loader allows a 600-digit integer; sorting by it raised OverflowError (exit 3, HTTP 500)."""
+    from strataml.read.query import select
+
+    rows = [{"id": "a", "metrics": {"m": 0.5}}, {"id": "b", "metrics": {"m": 10**600}}, {"id": "c", "metrics": {"m": 2}},
+            {"id": "d", "metrics": {}}]
+    assert [r["id"] for r in select(rows, [], "m", False, None)] == ["a", "c", "b", "d"]
+    assert [r["id"] for r in select(rows, [], "m", True, None)] == ["b", "c", "a", "d"]

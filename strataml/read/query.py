@@ -429,7 +429,9 @@ def _matches(actual: Any, wanted: str, key: str = "") -> bool:
 
 
 def _sortable(v: Any) -> tuple[int, Any]:
-    return (0, float(v)) if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, str(v))
+    # Numbers as they are: Python orders an int and a float exactly, and an int of 600 digits
+    # (the loader allows them) has no float (float() raised OverflowError: exit 3, HTTP 500).
+    return (0, v) if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, str(v))
 
 
 def age(timestamp: Any, now: datetime | None = None) -> str:
