@@ -339,3 +339,16 @@ def test_a_metric_too_big_for_a_float_sorts_among_the_others() -> None:
             {"id": "d", "metrics": {}}]
     assert [r["id"] for r in select(rows, [], "m", False, None)] == ["a", "c", "b", "d"]
     assert [r["id"] for r in select(rows, [], "m", True, None)] == ["b", "c", "a", "d"]
+
+
+def test_a_path_with_dot_dot_names_where_it_leads(example: Path) -> None:
+    """The API answered the record a path's text began with (datasets/iris/1/../../breast-cancer/1
+    was iris), where `show` follows the `..`: one query layer, one answer."""
+    from strataml.read.query import Graph, UnknownRecord
+
+    graph = Graph(saved.make(example))
+    assert graph.find("datasets/iris/1/../../breast-cancer/1")["id"] == "dataset:breast-cancer@1"
+    assert graph.find("runs/x/../../datasets/iris/1/iris.csv")["id"] == "dataset:iris@1"
+    for outside in ("datasets/iris/1/../../../../etc/passwd", "datasets/iris/1/../../../.git/config", ".."):
+        with pytest.raises(UnknownRecord):
+            graph.find(outside)

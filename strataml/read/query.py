@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -84,6 +85,13 @@ class Graph:
         text = text.strip()
         if not text:
             raise StrataError("the ref is empty", "name a record, e.g. dataset:iris@1 (`strataml list` shows them)")
+        if "/" in text and ":" not in text and ".." in text.split("/"):
+            # A path with `..` names where it leads (as `show` takes it), never the record its text
+            # begins with: datasets/iris/1/../../x is x. One that leads out names no record.
+            normal = posixpath.normpath(text)
+            if normal == ".." or normal.startswith(("../", "/")):
+                raise UnknownRecord(text, [])
+            text = normal
         if text in self.nodes:
             return self.nodes[text]
         if text in self.aliases:
