@@ -434,6 +434,11 @@ def test_a_signature_of_no_ledger_is_found_by_the_shards_and_by_since(ws: Path) 
         (lambda d: d["findings"].append({"code": "X", "path": "p", "message": "m", "severity": "ERROR"}), "not one"),
         (lambda d: d["stats"].update(records_checked=0), "the shards checked"),
         (lambda d: d["tool"].update(version="0.0.1"), "StrataML versions"),
+        # Each was an internal error (AttributeError; KeyError in SARIF) or a dict printed as a hint.
+        (lambda d: d["shard"].update(options=[]), "options are not a mapping"),
+        (lambda d: d["findings"].append({"code": "X", "path": "p", "message": "m", "severity": "error"}), "no rule"),
+        (lambda d: d["findings"].append({"code": "TFC0006-E003", "path": "p", "message": "m", "severity": "error",
+                                         "hint": {"a": 1}}), "not one"),
     ],
 )
 def test_merge_refuses_reports_no_shard_wrote(broken_repo: Path, capsys, tmp_path: Path, change, said: str) -> None:
@@ -441,7 +446,8 @@ def test_merge_refuses_reports_no_shard_wrote(broken_repo: Path, capsys, tmp_pat
     doc = json.loads(files[0].read_text())
     change(doc)
     files[0].write_text(json.dumps(doc))
-    code, _out, err = invoke(broken_repo, "report", "merge", *map(str, files), capsys=capsys)
-    assert code == 3 and said in err and "Traceback" not in err, err
+    for fmt in ("text", "sarif"):
+        code, _out, err = invoke(broken_repo, "report", "merge", *map(str, files), "--format", fmt, capsys=capsys)
+        assert code == 3 and said in err and "Traceback" not in err and "internal error" not in err, err
     alone = invoke(broken_repo, "report", "merge", str(files[0]), capsys=capsys)
     assert alone[0] == 3

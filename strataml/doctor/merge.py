@@ -126,6 +126,10 @@ def _check_shard(path: Path, doc: dict[str, Any], most: int) -> None:
             f"{shown(str(path))} names shard {shown(json.dumps(index))} of {shown(json.dumps(total))}",
             f"a shard is K of N, whole numbers with 1 <= K <= N <= {most}: merge what `doctor --shard` wrote",
         )
+    if not isinstance(shard.get("options", {}), dict):
+        raise StrataError(
+            f"{shown(str(path))}: its shard's options are not a mapping", "merge what `doctor --shard` wrote, unedited"
+        )
     stats = doc.get("stats")
     if not isinstance(stats, dict) or not all(type(stats.get(k, 0)) is int and stats.get(k, 0) >= 0 for k in _SUMMED):
         raise StrataError(
@@ -134,19 +138,29 @@ def _check_shard(path: Path, doc: dict[str, Any], most: int) -> None:
 
 
 def _findings(path: Path, doc: dict[str, Any]) -> list[Finding]:
+    from strataml.contracts import registry
+
+    rules = registry()
     out = []
     for f in doc["findings"]:
         if (
             not isinstance(f, dict)
             or not all(isinstance(f.get(k), str) for k in ("code", "path", "message"))
+            or not isinstance(f.get("hint", ""), str)
             or f.get("severity") not in ("error", "warning", "info")
             or not (f.get("line") is None or type(f.get("line")) is int)
         ):
             raise StrataError(
-                f"{shown(str(path))}: a finding that is not one (code, path, message; severity error, warning or info)",
+                f"{shown(str(path))}: a finding that is not one (code, path, message and hint texts; severity "
+                "error, warning or info)",
                 "merge what `doctor --shard` wrote, unedited",
             )
-        out.append(Finding(f["code"], f["path"], f["message"], str(f.get("hint", "")), f.get("line"), f["severity"]))
+        if f["code"] not in rules:  # (SARIF describes every finding's rule: one of no rule has none)
+            raise StrataError(
+                f"{shown(str(path))}: a finding of no rule this StrataML has ({shown(f['code'])})",
+                "merge the reports `strataml doctor --shard` wrote, with the StrataML that merges them",
+            )
+        out.append(Finding(f["code"], f["path"], f["message"], f.get("hint", ""), f.get("line"), f["severity"]))
     return out
 
 
