@@ -246,6 +246,8 @@ MANAGED_FILES = (
     ".gitmodules",
     ".lfsconfig",
     ".pre-commit-config.yaml",
+    ".mailmap",
+    "codeowners",  # (who must review a change: GitHub reads it at the top, in docs/ and .github/)
 )
 
 
@@ -297,7 +299,8 @@ def _refuse_managed(path: str, root: Path | None) -> None:
         raise Refusal(
             f"not writing {path}: {why}",
             "write reports and exports to a new file outside datasets/, experiments/, runs/, models/, tfc/, .github/ "
-            "and .git/, not named strataml.yaml, .lfsconfig, .pre-commit-config.yaml or .git* (e.g. under .strataml/ or elsewhere)",
+            "and .git/, not named strataml.yaml, .lfsconfig, .pre-commit-config.yaml, .mailmap, CODEOWNERS or .git* "
+            "(e.g. under .strataml/ or elsewhere)",
         )
 
 
