@@ -17,6 +17,12 @@ from strataml.schemas import validate
 from strataml.workspace import Workspace
 
 SKLEARN_MODELS = ("logistic_regression", "random_forest", "gradient_boosting")
+# Each type's parameters, as the spec's comment shows them (scikit-learn's names).
+PARAMS_EXAMPLE = {
+    "logistic_regression": "{C: 1.0, max_iter: 500}",
+    "random_forest": "{n_estimators: 200, max_depth: 8}",
+    "gradient_boosting": "{n_estimators: 200, learning_rate: 0.05}",
+}
 DEFAULT_MODEL = "logistic_regression"
 
 
@@ -182,7 +188,7 @@ def render(new: NewExperiment, dataset: str, target: str, model: str, time_range
         "  # features: [a, b]   # default: every usable column but the target\n"
         "model:\n"
         f"  type: {_q(model)}\n"
-        "  params: {}   # the estimator's parameters, e.g. {C: 1.0, max_iter: 500}\n"
+        f"  params: {{}}   # the estimator's parameters, e.g. {PARAMS_EXAMPLE.get(model, '{}')}\n"
         f"{time_note}"
         "split:\n"
         "  kind: ratio\n"

@@ -235,3 +235,20 @@ def test_a_float_target_is_noted_before_a_classifier_fails_on_it(lab: Path, stra
     assert "note: petal_width_cm is a float column; the sklearn plugin trains classifiers" in done.stderr
     plain = cli(strataml_exe, lab, "experiment", "new", "species", "--dataset", "dataset:iris@1")
     assert plain.returncode == 0 and "note:" not in plain.stderr
+
+
+@pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gradient_boosting"])
+def test_the_commented_params_are_the_model_s_own(lab: Path, strataml_exe: list[str], model: str) -> None:
+    """random_forest's spec suggested {C: 1.0, max_iter: 500}, logistic regression's parameters:
+    taken up as written, the run refused them."""
+    from conftest import require_extra
+
+    require_extra("sklearn", "sklearn")
+    assert cli(strataml_exe, lab, "experiment", "new", "x", "--dataset", "dataset:iris@1", "--model", model).returncode == 0
+    spec = lab / "experiments/x.yaml"
+    line = next(ln for ln in spec.read_text().splitlines() if ln.strip().startswith("params:"))
+    example = yaml.safe_load(line.split("e.g.", 1)[1])
+    assert isinstance(example, dict) and example, line
+    spec.write_text(spec.read_text().replace(line, f"  params: {json.dumps(example)}"))
+    done = cli(strataml_exe, lab, "run", "experiments/x.yaml", "--dry-run")
+    assert done.returncode == 0, done.stderr
