@@ -171,6 +171,10 @@ def test_bad_specs_are_refused_before_anything_is_written(lab: Path, capsys: pyt
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert runs_of(lab) == [] and leftovers(lab) == []
+    # --dry-run finds the same; its hint does not send the user to --dry-run.
+    assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run"]) == (3 if "unknown plugin" in message else 2)
+    err = capsys.readouterr().err
+    assert message in err and "--dry-run` checks" not in err, err
 
 
 def test_a_changed_input_dataset_is_refused(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,7 @@ from strataml.errors import StrataError
 from strataml.numbers import number
 from strataml.runner import core
 from strataml.runner.plugin import discover, extra_installed, load
-from strataml.runner.spec import find_experiment, resolve
+from strataml.runner.spec import SpecError, find_experiment, resolve
 from strataml.workspace import load as load_workspace
 
 
@@ -64,7 +64,12 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
     root = state.root()
     workspace = load_workspace(root)
     record = find_experiment(workspace, spec, state.start())
-    run_spec, plugin = resolve(workspace, record)
+    try:
+        run_spec, plugin = resolve(workspace, record)
+    except SpecError as exc:
+        if dry_run:  # (its hint said to use --dry-run)
+            exc.hint = "fix what each line names (the spec, or a record it reads), then check it again"
+        raise
     if dry_run:
         plan = core.plan(run_spec, plugin, root)
         runs = core.runs_root(root)
