@@ -16,7 +16,7 @@ from strataml.errors import RecordExists, StrataError
 from strataml.hashing import dataset_digest, sha256_stream
 from strataml.refs import NAME_RULE, fold, valid_name, valid_version
 from strataml.schemas import schema_id, validate
-from strataml.tabular import describe_csv
+from strataml.tabular import describe_csv, other_separator
 from strataml.times import utc_now
 
 SOURCE_KINDS = ("export", "download", "generated", "manual", "derived")
@@ -149,21 +149,16 @@ def shape_notes(record: dict[str, Any]) -> list[str]:
             "row of data became the column names; add a first line naming the columns, and add the data as "
             "a new version"
         )
-    if len(names) == 1:
-        sep = next((s for s, label in _SEPARATORS if s in names[0]), None)
-        if sep is not None:
-            notes.append(
-                f"{which} has one column, named {shown(repr(names[0]))}: it looks separated by "
-                f"{dict(_SEPARATORS)[sep]}, and CSV files are read comma-separated; convert it and add the data "
-                "as a new version"
-            )
+    other = other_separator(names)
+    if other is not None:
+        notes.append(
+            f"{which} has one column, named {shown(repr(names[0]))}: it looks separated by "
+            f"{other}, and CSV files are read comma-separated; convert it and add the data as a new version"
+        )
     for f in files:
         if f.get("rows") == 0:
             notes.append(f"{shown(str(f['path']))} has a header and no rows of data: no run can train on it")
     return notes
-
-
-_SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'"))
 
 
 def _number(text: str) -> bool:

@@ -63,6 +63,8 @@ class _Column:
                 self.fits.discard(kind)
 
     def type(self, rows: int) -> str:
+        if len(self.fits) == len(_ORDER):
+            return "string"  # no value seen (no rows, or all empty): nothing says it is boolean
         kind = next(k for k in _ORDER if k in self.fits)
         # Repeated values from a small set are categories; all-distinct text is free text.
         if kind == "string" and self.distinct is not None and len(self.distinct) < rows:
@@ -218,9 +220,26 @@ class _Rows(Iterator[str]):
         return line
 
 
+SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'"))
+
+
+def other_separator(header: list[str] | tuple[str, ...]) -> str | None:
+    """What a header of one column looks separated by instead of commas ("semicolons"), if anything."""
+    if len(header) != 1:
+        return None
+    return next((label for sep, label in SEPARATORS if sep in header[0]), None)
+
+
 def _index(header: list[str], column: str | None, name: str, option: str) -> int | None:
     if column is None:
         return None
     if column not in header:
-        raise StrataError(f"{name}: {option} {column!r} is not a column", f"columns are: {', '.join(header)}")
+        hint = f"columns are: {', '.join(header)}"
+        other = other_separator(header)
+        if other is not None:
+            hint = (
+                f"the header is one column, {shown(repr(header[0]))}: it looks separated by {other}, and CSV files "
+                "are read comma-separated; convert it to commas first"
+            )
+        raise StrataError(f"{name}: {option} {column!r} is not a column", hint)
     return header.index(column)

@@ -54,7 +54,9 @@ def test_status_shows_the_workspace_on_one_screen(tmp_path: Path, strataml_exe: 
     assert lines[1] == "  records      3 datasets, 4 runs, 3 models, 4 experiments" and lines[2] == "  health       ok"
     # By the metric its experiment gates on first (test_f1_macro >= 0.85), not the first by name.
     assert "  production   model:iris-classifier@1  test_f1_macro 0.9167" in lines
-    listed = subprocess.run([*strataml_exe, "-C", str(ws), "list", "models"], capture_output=True, text=True).stdout
+    wide = {**os.environ, "COLUMNS": "200"}  # (pytest's process may hand its children COLUMNS=80)
+    listed = subprocess.run([*strataml_exe, "-C", str(ws), "list", "models"], capture_output=True, text=True,
+                            env=wide).stdout
     # Every version by what it is gated on: co2-rise-classifier by test_roc_auc (its accuracy, 0.5577, is no gate).
     assert listed.splitlines()[0].split()[-2:] == ["test_f1_macro", "test_roc_auc"], listed
     assert lines[-4:][0].startswith("    20261122T200055Z-synthetic-logreg-4dedd5  succeeded")  # newest first

@@ -596,3 +596,30 @@ def test_dataset_add_notes_a_file_above_the_lfs_threshold_that_git_lfs_would_not
         assert (said in out) == noted, out
         if noted:
             assert "`git lfs track --filename /datasets/big/1/data.csv`" in out
+
+
+def test_a_column_with_no_value_is_text_not_boolean(tmp_path: Path) -> None:
+    """A header-only CSV (or a column left empty) typed every column boolean, from no value at all."""
+    from strataml.tabular import describe_csv
+
+    for text in ("a,b\n", "a,b\n,1\n,2\n"):
+        path = tmp_path / "t.csv"
+        path.write_text(text, "utf-8")
+        types = {c["name"]: c["type"] for c in describe_csv(path).columns}
+        assert types["a"] == "string", (text, types)
+    assert {c["name"]: c["type"] for c in describe_csv(path).columns}["b"] == "integer"
+    path.write_text("a\ntrue\n\nfalse\n", "utf-8")
+    assert describe_csv(path).columns[0]["type"] == "boolean"
+
+
+def test_a_target_missing_from_a_semicolon_file_says_why(tmp_path: Path) -> None:
+    """`--target target` on a;b;target said only "columns are: a;b;target"; without --target the
+    same file got the note on its separator."""
+    from strataml.errors import StrataError
+    from strataml.tabular import describe_csv
+
+    path = tmp_path / "t.csv"
+    path.write_text("a;b;target\n1;2;x\n", "utf-8")
+    with pytest.raises(StrataError) as caught:
+        describe_csv(path, target="target")
+    assert "looks separated by semicolons" in str(caught.value.hint), caught.value.hint
