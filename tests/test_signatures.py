@@ -575,3 +575,29 @@ def test_twin_pins_make_one_signer_holding_both_scopes() -> None:
     _add(signers, Signer("D" * 40, "Dave", ("production",), material="A" * 40))  # the same key material
     _add(signers, Signer("B" * 40, "Bob", ("models",), material="B" * 40))
     assert [(s.fingerprint, s.scopes) for s in signers] == [("A" * 40, ("models", "production")), ("B" * 40, ("models",))]
+
+
+def test_keys_add_and_sign_say_the_commit_that_finishes_them(ws: Path, keys, capsys) -> None:
+    """Neither said what to commit (the README says every writing command does): the doctor then
+    failed --strict on the untracked key and signature (TFC0006-W012)."""
+    import re
+
+    require(shutil.which("git") is not None, "needs git")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@b.c", "GIT_COMMITTER_NAME": "A",
+           "GIT_COMMITTER_EMAIL": "a@b.c"}
+    (ws / ".gitignore").write_text(".strataml/\n")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "workspace"]):
+        subprocess.run(["git", *args], cwd=ws, check=True, env=env, capture_output=True)
+    alice = keys["Alice"]
+    for args in (["keys", "add", str(alice.public), "--scope", "models"],
+                 ["sign", "model:sales-model@1", "--gnupghome", str(alice.home)]):
+        code, out, err = cli(ws, *args, capsys=capsys)
+        assert code == 0, err
+        step = re.search(r"Next: `([^`]+)`", out)
+        assert step is not None, out
+        subprocess.run(["bash", "-c", step.group(1)], cwd=ws, check=True, env=env)
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=ws, capture_output=True, text=True).stdout == ""
+    assert engine.doctor(ws, strict=True).exit_code == 0
+    # Narrowing a key's scopes says which of its signatures stop counting.
+    code, _out, err = cli(ws, "keys", "add", str(alice.public), "--scope", "ledger", "--replace-scopes", capsys=capsys)
+    assert code == 0 and "its signatures on models no longer count" in err, err

@@ -10,7 +10,7 @@ import click
 from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
-from strataml.cli.output import complete_refs
+from strataml.cli.output import complete_refs, say_next
 from strataml.controls import shown
 from strataml.trust import SCOPES
 
@@ -74,6 +74,9 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
             )
         )
         return 0
+    from strataml import trust
+
+    root = state.root()
     who = key.uid or ("an OpenSSF model-signing key" if pin.scheme == "model-signing" else "no user id")
     if before is None:
         click.echo(shown(f"Pinned {pin.fingerprint} ({who}) for {', '.join(pin.scopes)} in tfc/keys/{pin.file}"))
@@ -81,6 +84,19 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
         click.echo(
             shown(f"{pin.fingerprint} ({who}) was pinned for {', '.join(before)}; now for {', '.join(pin.scopes)}")
         )
+        dropped = [scope for scope in before if scope not in pin.scopes]
+        if dropped:  # (its signatures there are the doctor's errors from now on: TFC0007-E004)
+            click.echo(
+                f"  note: its signatures on {', '.join(dropped)} no longer count; sign those again with a key "
+                "pinned for them (`strataml doctor` lists them)",
+                err=True,
+            )
+    say_next(
+        root,
+        [root / "tfc/keys" / pin.file, root / trust.MANIFEST],
+        f"pin key {pin.fingerprint[:16]}",
+        "Next: `{step}` (the doctor trusts the keys the repository holds).",
+    )
     return 0
 
 
@@ -243,4 +259,6 @@ def sign_command(state: State, target: str, key: str | None, scheme: str, gnupgh
     click.echo(f"  {tally}" + (f" of {done.required} required" if done.required else ""))
     if done.missing:
         click.echo(shown(f"  still needs {', '.join(done.missing)}: co-sign with `strataml sign {target} --key FPR`"))
+    root = state.root()
+    say_next(root, [root / done.path], f"sign {done.target}", "Next: `{step}`, then `strataml doctor --strict`.")
     return 0
