@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -242,3 +243,26 @@ def test_a_ledger_line_has_one_spelling(ws: Path, respell) -> None:
     line = lifecycle.canonical(entry).decode()
     (ws / LEDGER).write_text(respell(line) + "\n", encoding="utf-8")
     assert found(ws) == [("TFC0005-E001", LEDGER, 1)]
+
+
+def test_promote_without_a_git_identity_says_whom_the_ledger_names(
+    ws: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The audit trail took the login name ('root') and said nothing."""
+    from conftest import invoke
+
+    for name in ("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    # (git would otherwise make one up from the host's name where it has a domain)
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "user.useConfigOnly")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "true")
+    subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
+    code, _out, err = invoke(ws, "promote", ref(1), "--to", "candidate", capsys=capsys)
+    assert code == 0, err
+    assert "note: git has no user.name and user.email here: the ledger records the actor as" in err, err
+    subprocess.run(["git", "config", "user.email", "ada@example.org"], cwd=ws, check=True)
+    code, _out, err = invoke(ws, "promote", ref(1), "--to", "staging", capsys=capsys)
+    assert code == 0 and "note: git has no" not in err, err

@@ -93,6 +93,16 @@ def promote(
     )
     for note in done.notes:
         click.echo(shown(f"  also {note}"))
+    from strataml.gitfacts import identity
+
+    if not identity(state.root()):  # (the audit trail's who, from the login name: say so)
+        click.echo(
+            shown(
+                f"  note: git has no user.name and user.email here: the ledger records the actor as "
+                f"{done.entries[-1]['actor']!r}; `git config user.email you@example.org` (and user.name) records who"
+            ),
+            err=True,
+        )
     if not done.written:  # the dry run's point: what would be appended, line by line
         for entry in done.entries:
             click.echo(shown("  " + json.dumps(entry, sort_keys=True, ensure_ascii=False)))
