@@ -227,7 +227,8 @@ def test_merge_refuses_what_is_not_one_run(broken_repo: Path, capsys, tmp_path: 
     for name, change, said in (
         ("nan.json", lambda d: d["stats"].update(records=float("nan")), "holds NaN, which JSON has no number for"),
         ("findings.json", lambda d: d.update(findings="x"), "its findings are not a list"),
-        ("options.json", lambda d: d["shard"].update(options=None), 'differ in options ({"'),
+        ("options.json", lambda d: d["shard"].update(options=None), "its shard's options are not a mapping"),
+        ("options2.json", lambda d: d["shard"].update(options={"strict": True}), "strict: false vs true"),
     ):
         edited = json.loads(json.dumps(doc))
         change(edited)
