@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,9 @@ from strataml.refs import NAME_RULE, fold, valid_name, valid_version
 from strataml.schemas import schema_id, validate
 from strataml.tabular import describe_csv, other_separator
 from strataml.times import utc_now
+
+# (files, bytes) -> what to tell of the characters read, or None: a progress bar's start.
+Progress = Callable[[int, int], Callable[[int], None] | None]
 
 SOURCE_KINDS = ("export", "download", "generated", "manual", "derived")
 # Findings a refusal names; each is bounded (Finding caps its text), and so is their list.
@@ -36,8 +39,10 @@ class NewDataset:
     target: str | None = None
 
 
-def add(root: Path, spec: NewDataset) -> tuple[Path, dict[str, Any]]:
+def add(root: Path, spec: NewDataset, progress: Progress | None = None) -> tuple[Path, dict[str, Any]]:
     """Copy the files into datasets/NAME/VERSION/ and write dataset.yaml; all or nothing.
+    `progress`: called with (CSV files, their bytes) before they are read, it returns what to
+    tell of the characters read (a bar on a terminal), or None.
 
     Returns the new folder and the record as written.
     """
@@ -53,7 +58,7 @@ def add(root: Path, spec: NewDataset) -> tuple[Path, dict[str, Any]]:
     new_name = not final.parent.exists()
     staging = staging_dir(root, rel)
     try:
-        record = _build(staging, spec, sources)
+        record = _build(staging, spec, sources, progress)
         write_yaml(staging, "dataset.yaml", record)
         from strataml.doctor.engine import refuse_staged
 
@@ -179,9 +184,11 @@ def csv_to_read(paths: Iterable[str], chosen: str | None) -> tuple[str | None, l
     return (csvs[0] if len(csvs) == 1 else None), csvs
 
 
-def _build(staging: Path, spec: NewDataset, sources: list[Path]) -> dict[str, Any]:
+def _build(staging: Path, spec: NewDataset, sources: list[Path], progress: Progress | None = None) -> dict[str, Any]:
     entries: list[dict[str, Any]] = []
     tables = []
+    csvs = [src for src in sources if src.suffix.lower() == ".csv"]
+    tick = progress(len(csvs), sum(src.stat().st_size for src in csvs)) if progress is not None and csvs else None
     for src in sources:
         dest = staging / src.name
         try:
@@ -196,7 +203,7 @@ def _build(staging: Path, spec: NewDataset, sources: list[Path]) -> dict[str, An
             raise
         entry: dict[str, Any] = {"path": src.name, "sha256": sha, "size": size}
         if src.suffix.lower() == ".csv":
-            table = describe_csv(dest, time_column=spec.time_column, target=spec.target, named=str(src))
+            table = describe_csv(dest, time_column=spec.time_column, target=spec.target, named=str(src), tick=tick)
             entry["rows"] = table.rows
             tables.append(table)
         entries.append(entry)

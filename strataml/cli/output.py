@@ -317,11 +317,14 @@ def _workspace_of(folder: str) -> str | None:
 
 
 @contextmanager
-def progress_bar(enabled: bool = True) -> Iterator[Callable[[int, int], Callable[[int], None] | None] | None]:
-    """A hashing progress bar on a terminal for work that takes more than a moment.
+def progress_bar(
+    enabled: bool = True, label: str = "hashing {files} files", moment: int = MOMENT_BYTES
+) -> Iterator[Callable[[int, int], Callable[[int], None] | None] | None]:
+    """A progress bar on a terminal for work that takes more than a moment (`moment` bytes).
 
-    Yields a factory the doctor calls with (files, bytes) before hashing; it returns a tick
-    function, or None when no bar is wanted (not a TTY, CI, machine-readable output, small job).
+    Yields a factory called with (files, bytes) before the work (the doctor's hashing, what
+    `dataset add` reads); it returns a tick function, or None when no bar is wanted (not a TTY,
+    CI, machine-readable output, small job).
     """
     if not enabled or not sys.stderr.isatty() or os.environ.get("CI"):
         yield None
@@ -330,7 +333,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[int, int], Callable
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
     bar = Progress(
-        TextColumn("hashing {task.fields[files]} files"),
+        TextColumn(label.replace("{files}", "{task.fields[files]}")),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
@@ -340,7 +343,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[int, int], Callable
     )
 
     def start(files: int, total: int) -> Callable[[int], None] | None:
-        if total < MOMENT_BYTES:
+        if total < moment:
             return None
         if not bar.live.is_started:
             bar.start()
