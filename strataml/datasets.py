@@ -14,6 +14,7 @@ from strataml import atomic
 from strataml.atomic import FULL, publish_dir, staging_dir, write_yaml
 from strataml.errors import RecordExists, StrataError
 from strataml.hashing import dataset_digest, sha256_stream
+from strataml.paths import git_reads
 from strataml.refs import NAME_RULE, fold, valid_name, valid_version
 from strataml.schemas import schema_id, validate
 from strataml.tabular import describe_csv, other_separator
@@ -94,11 +95,6 @@ def _check_names(spec: NewDataset) -> None:
         raise StrataError(f"unknown source kind {spec.source_kind!r}", f"use one of {', '.join(SOURCE_KINDS)}")
 
 
-# Files git reads in any folder (attributes, ignores, submodules, LFS settings): a record that
-# held one would change how its own files, and so every clone's copy of them, are checked out.
-GIT_CONTROL = frozenset({".gitattributes", ".gitignore", ".gitmodules", ".lfsconfig", ".git", ".mailmap"})
-
-
 def _check_files(files: tuple[Path, ...]) -> list[Path]:
     if not files:
         raise StrataError("no files given", "name at least one FILE to add")
@@ -114,7 +110,7 @@ def _check_files(files: tuple[Path, ...]) -> list[Path]:
                 "add regular files only (folders, pipes and devices cannot be recorded)",
             )
         key = fold(path.name)
-        if key in GIT_CONTROL:
+        if git_reads(path.name):
             raise StrataError(
                 f"{path} is named {path.name}, which git reads as its own instructions in the record's folder",
                 "add the data under another name: it would change what every clone checks out (or leaves out)",

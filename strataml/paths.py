@@ -37,6 +37,17 @@ def unsafe(path: str, *, portable: bool = True) -> str | None:
     return None
 
 
+# Files git reads in any folder (attributes, ignores, submodules, LFS settings, identities): a
+# record that held one would change how its own files, and so every clone's copy of them, are
+# checked out. Compared case-folded: on macOS and Windows `.GitAttributes` is that file.
+GIT_CONTROL = frozenset({".gitattributes", ".gitignore", ".gitmodules", ".lfsconfig", ".git", ".mailmap"})
+
+
+def git_reads(path: str) -> str | None:
+    """The part of the `/`-separated `path` named as git's own files are, if any."""
+    return next((part for part in path.split("/") if part.casefold() in GIT_CONTROL), None)
+
+
 def inside(path: str | Path, root: Path) -> str | None:
     """`path` (absolute, or from the current folder) relative to the folder `root` if it lies
     there, by its name or by where its folder really is (an absolute path through a symlinked

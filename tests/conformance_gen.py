@@ -84,6 +84,8 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "TFC0006-E004-absolute": ("an absolute recorded path", lambda ws: _recorded_path(ws, "/etc/passwd")),
     "TFC0006-E004-backslash": ("a recorded path with a backslash", lambda ws: _recorded_path(ws, "data\\flowers.csv")),
     "TFC0006-E004-dot": ("a recorded path with a . segment", lambda ws: _recorded_path(ws, "./flowers.csv")),
+    "TFC0006-E004-git": ("a recorded file named as git's own files are (.gitattributes)",
+                         lambda ws: _second_path(ws, ".gitattributes")),
     "TFC0006-E005-dangling": ("a symlink that points nowhere", lambda ws: (ws / FLOWERS / "gone.csv").symlink_to("no-such-file")),
     "TFC0006-I010-pointer": ("a recorded file present as a canonical Git LFS pointer is verified by it",
                              lambda ws: pointer(ws, lambda oid, n: f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {n}\n")),

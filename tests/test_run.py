@@ -237,6 +237,27 @@ def test_a_measurement_as_the_target_fails_saying_so(lab: Path, capsys: pytest.C
     assert "name a column of classes as data.target" in err
 
 
+@pytest.mark.parametrize("name", ["data/.gitattributes", ".GITIGNORE", ".git/config"])
+def test_a_plugin_that_writes_a_file_git_reads_records_no_run(lab: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str], name: str) -> None:
+    """Recorded, `* eol=crlf` in a run's .gitattributes passed the doctor where the run was made
+    and failed it in every fresh clone (TFC0006-E004 now)."""
+    monkeypatch.setitem(plugin_module.BUILTIN, "boom", "plugins.boom:BoomPlugin")
+
+    def writes(self, spec, *, context):
+        target = context.artifact_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("* eol=crlf\n")
+        return plugin_module.RunResult(metrics={})
+
+    monkeypatch.setattr("plugins.boom.BoomPlugin.run", writes)
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: (d.update(plugin="boom"), d.pop("gates")))
+    assert run(["-C", str(lab), "run", "iris-logreg"]) == 3
+    err = capsys.readouterr().err
+    assert "a name git reads as its own; nothing was recorded" in err, err
+    assert runs_of(lab) == [] and leftovers(lab) == []
+
+
 def test_a_plugin_that_leaves_a_symlink_records_no_run(lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     """Hashed through, the link pinned a file outside the run, and the run said it succeeded

@@ -24,10 +24,9 @@ from urllib.parse import unquote, urlsplit
 from strataml import __version__, lfs
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
 from strataml.controls import cut, find, shown
-from strataml.datasets import GIT_CONTROL
 from strataml.errors import StrataError
 from strataml.loading import MAX_BYTES
-from strataml.paths import unsafe
+from strataml.paths import git_reads, unsafe
 from strataml.refs import fold, valid_run_id
 from strataml.runner.core import hash_tree, runs_root
 from strataml.runner.spec import config_hash
@@ -438,7 +437,7 @@ def _artifacts(mlflow: Any, mid: str, planned: Planned) -> str:
                 or ("holds a control character" if find(path) else None)
                 or (
                     "is named as git's own files are (git would read it, and change how the run's files check out)"
-                    if any(part.casefold() in GIT_CONTROL for part in path.split("/"))
+                    if git_reads(path)
                     else None
                 )
             )

@@ -296,6 +296,7 @@ def hash_tree(folder: Path, made_by: str) -> list[dict[str, Any]]:
 
     from strataml.controls import shown
     from strataml.errors import StrataError
+    from strataml.paths import git_reads
 
     entries = []
     for path in sorted(folder.rglob("*")):  # (a linked folder is listed, never entered)
@@ -308,6 +309,11 @@ def hash_tree(folder: Path, made_by: str) -> list[dict[str, Any]]:
                 f"{made_by} wrote {what} '{shown(rel)}' among the run's files; nothing was recorded",
                 "a run records the content of its files: write files, never links to them (a link out of a "
                 "record is TFC0006-E005)",
+            )
+        if git_reads(rel) is not None:
+            raise StrataError(
+                f"{made_by} wrote '{shown(rel)}' among the run's files, a name git reads as its own; nothing was recorded",
+                "write it under another name: git would apply it to the run's files in every clone (TFC0006-E004)",
             )
         sha, size = sha256_file(path)
         entries.append({"path": rel, "sha256": sha, "size": size})

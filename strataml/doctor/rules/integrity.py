@@ -12,7 +12,7 @@ from strataml import lfs
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.hashing import sha256_file
-from strataml.paths import unsafe
+from strataml.paths import git_reads, unsafe
 from strataml.records import FileEntry, Record
 from strataml.workspace import OPAQUE, Entry
 
@@ -50,6 +50,20 @@ def check(ctx: Context) -> Iterator[Finding]:
                     entry,
                     problem,
                     "record paths relative to the record folder, with '/' separators and no '..'",
+                )
+                continue
+            read = git_reads(entry.path)
+            if read is not None:
+                # (It passed the doctor where it was made and failed every fresh clone, whose
+                # checkout had applied it: `* eol=crlf` in a run's .gitattributes.)
+                yield about_pinned(
+                    UNSAFE_PATH,
+                    record,
+                    entry,
+                    f"is named as git's own files are ('{read}'): git reads it, and every clone's checkout of "
+                    "the folder follows it",
+                    "record the file under another name in a new version (or leave it out): no record holds "
+                    ".gitattributes, .gitignore, .gitmodules, .lfsconfig, .mailmap or .git",
                 )
                 continue
             rel = sys.intern(f"{record.folder}/{entry.path}")
