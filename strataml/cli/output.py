@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from strataml import atomic
 from strataml.controls import shown
-from strataml.paths import inside
+from strataml.paths import GIT_CONTROL, inside
 from strataml.rootdir import MANAGED  # the folders records live in
 
 if TYPE_CHECKING:
@@ -239,16 +239,11 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
 NEVER = ("tfc", ".github")  # trusted keys and contracts; CI workflows: not even a new file
 # Policy and git's control files, by name in any folder: a new one there changes what git
 # checks out or where a workspace begins.
-MANAGED_FILES = (
+MANAGED_FILES = (GIT_CONTROL - {".git"}) | {
     "strataml.yaml",
-    ".gitattributes",
-    ".gitignore",
-    ".gitmodules",
-    ".lfsconfig",
     ".pre-commit-config.yaml",
-    ".mailmap",
     "codeowners",  # (who must review a change: GitHub reads it at the top, in docs/ and .github/)
-)
+}
 
 
 def _refuse_managed(path: str, root: Path | None) -> None:
