@@ -285,15 +285,29 @@ def test_an_artifact_root_that_is_no_run_s_folder_is_refused(
         code, _out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
                                  "--runs", run_id, capsys=capsys)
         assert code == 2 and f"could not import MLflow run {run_id}: its artifact root" in err, (hostile, err)
-    # Its own folder, but a symlink to the secret: refused too.
+    own = Path(uri.removeprefix("file://"))
+    # Its own folder with a link inside, to a file or a folder (MLflow before 3.7 followed them).
+    (own / "creds").symlink_to(secret / "credentials")
     db.execute("update runs set artifact_uri=? where run_uuid=?", (uri, run_id))
     db.commit()
-    own = Path(uri.removeprefix("file://"))
-    shutil.rmtree(own)
-    own.symlink_to(secret)
     code, _out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
                              "--runs", run_id, capsys=capsys)
-    assert code == 2 and "its artifact root" in err, err
+    assert code == 2 and "its artifact 'creds' is a symbolic link" in err, err
+    (own / "creds").unlink()
+    # Its own folder, but a symlink to the secret: refused too, however the path is spelled (MLflow
+    # opens a plain path percent-decoded: %61 is a).
+    shutil.rmtree(own)
+    own.symlink_to(secret)
+    spelled = own.parent.parent / "%61" / run_id / "artifacts"
+    (own.parent.parent / "a").mkdir()
+    (own.parent.parent / "a" / run_id).mkdir()
+    (own.parent.parent / "a" / run_id / "artifacts").symlink_to(secret)
+    for hostile in (uri, str(spelled), f"runs:/{made['failed']}"):
+        db.execute("update runs set artifact_uri=? where run_uuid=?", (hostile, run_id))
+        db.commit()
+        code, _out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                                 "--runs", run_id, capsys=capsys)
+        assert code == 2 and "its artifact root" in err, (hostile, err)
     assert imported(root) == {} and not any("hunter2" in p.read_text("utf-8", "replace")
                                             for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
 

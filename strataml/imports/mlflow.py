@@ -400,28 +400,38 @@ def _check_size(planned: Planned, threshold: int | None) -> None:
 
 
 def _foreign_root(info: Any) -> str:
-    """Why a run's local artifact root is not where MLflow keeps a run's files (a folder
-    RUN_ID/artifacts, itself no symlink), or ''. A store someone hands over can name any folder
-    (file:///home/me/.aws): its files would be copied into the workspace, to be committed. A
-    remote root (a tracking server, an object store) is read through MLflow as it is."""
+    """Why a run's artifact root is not one to copy from, or ''. A store someone hands over can
+    name any folder (file:///home/me/.aws), or link to one: its files would be copied into the
+    workspace, to be committed. A local root must be, once every link on its way is followed, a
+    folder RUN_ID/artifacts (where MLflow keeps a run's files) holding no link; it is read as
+    MLflow reads it (a file: URI's path, or the text, percent-decoded). runs:/ and models:/
+    name another run's root. A remote root (a tracking server, an object store) is read through
+    MLflow as it is."""
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
     uri = str(getattr(info, "artifact_uri", "") or "")
-    parts = urlsplit(uri)
-    if parts.scheme not in ("", "file") and len(parts.scheme) > 1:  # (C:/... is a local path)
+    said = f"its artifact root '{shown(cut(uri, 200))}'"
+    scheme = urlparse(uri).scheme.lower()
+    if scheme in ("runs", "models"):
+        return f"{said} is another run's or model's: import that run instead"
+    if scheme not in ("", "file") and len(scheme) > 1:  # (C:/... is a local path)
         return ""
-    path = unquote(parts.path) if parts.scheme == "file" else uri
-    named = Path(path)
-    if (
-        named.name == "artifacts"
-        and named.parent.name == str(info.run_id)
-        and ".." not in named.parts
-        and not os.path.islink(named)
-        and not os.path.islink(named.parent)
-    ):
-        return ""
-    return (
-        f"its artifact root '{shown(cut(uri, 200))}' is not a folder {info.run_id}/artifacts, where MLflow keeps "
-        "a run's files: a store edited to name another folder would copy that folder into the workspace"
-    )
+    real = os.path.realpath(url2pathname(urlparse(uri).path if scheme == "file" else uri))
+    if os.path.basename(real) != "artifacts" or os.path.basename(os.path.dirname(real)) != str(info.run_id):
+        return (
+            f"{said} is not a folder {info.run_id}/artifacts, where MLflow keeps a run's files (links followed): "
+            "a store edited to name another folder would copy that folder into the workspace"
+        )
+    for folder, dirs, files in os.walk(real):  # (links to folders are listed, never entered)
+        for name in (*dirs, *files):
+            if os.path.islink(os.path.join(folder, name)):
+                rel = os.path.relpath(os.path.join(folder, name), real)
+                return (
+                    f"its artifact '{shown(Path(rel).as_posix())}' is a symbolic link: its target, wherever it "
+                    "leads, would be copied into the workspace"
+                )
+    return ""
 
 
 def _artifacts(mlflow: Any, mid: str, planned: Planned) -> str:
