@@ -81,10 +81,15 @@ def test_the_readme_parses_into_the_tour_we_expect() -> None:
     # It starts in the clone, where the setup command leaves a user: out of it, with the data.
     assert commands[0] == "CLONE=$PWD && cp datasets/iris/1/iris.csv /tmp/ && cd /tmp"
     assert commands[1] == "strataml init lab && cd lab"
+    # ${CLONE}: in zsh (macOS's shell) "$CLONE[sklearn]" is a subscript of the variable, and empty.
     assert [c for c in commands if c.startswith("pip ")] == [
-        'pip install -e "$CLONE[sklearn]"',
-        'pip install -e "$CLONE[serve]"',
+        'pip install -e "${CLONE}[sklearn]"',
+        'pip install -e "${CLONE}[serve]"',
     ]
+    for shell in ("bash", "zsh"):
+        if shutil.which(shell):
+            said = subprocess.run([shell, "-c", 'CLONE=/x/y; echo "${CLONE}[sklearn]"'], capture_output=True, text=True)
+            assert said.stdout.strip() == "/x/y[sklearn]", shell
     assert any(c.startswith("strataml run experiments/") for c in commands)
     assert any(c.startswith("strataml promote") for c in commands)
     assert len(steps) >= 20
