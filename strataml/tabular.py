@@ -49,17 +49,19 @@ class _Column:
     distinct: set[str] | None = field(default_factory=set)  # None: too many, or too long, for a category
     lo: str | None = None
     hi: str | None = None
+    seen: bool = False  # whether any value (not empty) was seen
 
     def see(self, values: tuple[str, ...]) -> None:
-        """A batch of this column's values: what each is judged by does not depend on their
-        order, so each distinct value is judged once, by C-level loops (2.5M rows of 5 columns:
-        ~2.5x quicker than a Python call per value)."""
+        """A batch of this column's values: what a column becomes does not depend on their
+        order, so each distinct value of the batch is judged once, by C-level loops (2.5M rows of
+        5 columns: ~2x quicker than a Python call per value)."""
         unique = set(values)
         if "" in unique:
             self.nulls += values.count("")
             unique.discard("")
         if not unique:
             return
+        self.seen = True
         if self.distinct is not None:
             if max(map(len, unique)) > CATEGORY_VALUE_MAX:
                 self.distinct = None  # not a category: stop keeping values
@@ -72,7 +74,7 @@ class _Column:
                 self.fits.discard(kind)
 
     def type(self, rows: int) -> str:
-        if len(self.fits) == len(_ORDER):
+        if not self.seen:
             return "string"  # no value seen (no rows, or all empty): nothing says it is boolean
         kind = next(k for k in _ORDER if k in self.fits)
         # Repeated values from a small set are categories; all-distinct text is free text.
@@ -97,8 +99,10 @@ _CHECKS: dict[str, Callable[[str], object]] = {
     "date": _date,
     "datetime": _datetime,
 }
-# Cells judged at a time: a batch's values are held per column until they are judged.
+# What a batch holds at most before its values are judged: cells, and characters (rows may be
+# up to MAX_ROW_CHARS each: the memory a description takes stays bounded whatever the file holds).
 BATCH_CELLS = 1 << 16
+BATCH_CHARS = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ def describe_csv(
             rows = 0
             lo = hi = None
             batch: list[list[str]] = []
-            per = max(1, BATCH_CELLS // len(header))
+            per, judged = max(1, BATCH_CELLS // len(header)), 0
             for line_no, row in enumerate(reader, start=2):
                 rows_in.used = 0  # the next row starts here
                 if not row:
@@ -167,9 +171,9 @@ def describe_csv(
                     )
                 rows += 1
                 batch.append(row)
-                if len(batch) == per:
+                if len(batch) == per or rows_in.read - judged > BATCH_CHARS:
                     _see(cols, batch)
-                    batch = []
+                    batch, judged = [], rows_in.read
                     if tick is not None:
                         tick(rows_in.taken())
                 if tcol is not None:
@@ -239,13 +243,16 @@ class _Rows(Iterator[str]):
         self.fh, self.name = fh, name
         self.used = 0  # characters of the current row read so far; the caller resets it per row
         self.lines = 0
-        self.read = 0  # characters read in all, counted out by taken()
+        self.read = 0  # characters read in all
         self._told = 0
 
     def taken(self) -> int:
-        """Characters read since the last call."""
-        read, self._told = self.read - self._told, self.read
-        return read
+        """Bytes of the file read since the last call (a progress bar's total is the file's size;
+        the text layer reads ahead by a chunk at most)."""
+        buffer = getattr(self.fh, "buffer", None)
+        at = buffer.tell() if buffer is not None else self.read
+        told, self._told = at - self._told, at
+        return told
 
     def __next__(self) -> str:
         # Room for the row and its ending ("\r\n" at most), and always one character more, so

@@ -632,16 +632,19 @@ def test_columns_are_typed_alike_in_batches_of_any_size(tmp_path: Path, monkeypa
 
     lines = ["n,x,label,note,when"]
     for i in range(200):
-        lines.append(f"{i},{i if i < 150 else i + 0.5},{'L' + str(i % 60) if i > 100 else 'a'},"
-                     f"{'y' * 70 if i == 199 else 'short'},{'' if i == 7 else '2024-01-01'}")
+        lines.append(f"{i},{i if i < 150 else i + 0.5},{'L' + str(i % 60) if i > 100 else 'é'},"
+                     f"{'y' * 70 if i == 199 else '短い'},{'' if i == 7 else '2024-01-01'}")
     path = tmp_path / "t.csv"
-    path.write_text("\n".join(lines) + "\n", "utf-8")
+    path.write_text("\ufeff" + "\n".join(lines) + "\n", "utf-8")
     told: list[int] = []
     whole = tabular.describe_csv(path, tick=told.append)
-    assert sum(told) == path.stat().st_size  # every character, told as read (the header too)
+    assert sum(told) == path.stat().st_size  # every byte, told as read (a bar's total is the size)
     for cells in (1, 5, 7, 64, 1000):
         monkeypatch.setattr(tabular, "BATCH_CELLS", cells)
         assert tabular.describe_csv(path) == whole, cells
+    monkeypatch.setattr(tabular, "BATCH_CELLS", 1 << 16)
+    monkeypatch.setattr(tabular, "BATCH_CHARS", 100)  # a batch ends at so many characters too
+    assert tabular.describe_csv(path) == whole
     types = {c["name"]: (c["type"], c.get("nullable", False)) for c in whole.columns}
     assert types == {"n": ("integer", False), "x": ("float", False), "label": ("string", False),
                      "note": ("string", False), "when": ("date", True)}
