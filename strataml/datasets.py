@@ -109,12 +109,12 @@ def _check_files(files: tuple[Path, ...]) -> list[Path]:
                 f"{path} is not a regular file",
                 "add regular files only (folders, pipes and devices cannot be recorded)",
             )
-        key = fold(path.name)
         if git_reads(path.name):
             raise StrataError(
                 f"{path} is named {path.name}, which git reads as its own instructions in the record's folder",
                 "add the data under another name: it would change what every clone checks out (or leaves out)",
             )
+        key = fold(path.name)
         if key in seen:
             raise StrataError(
                 f"{path} and {seen[key]} would have the same name in the dataset",

@@ -39,13 +39,15 @@ def unsafe(path: str, *, portable: bool = True) -> str | None:
 
 # Files git reads in any folder (attributes, ignores, submodules, LFS settings, identities): a
 # record that held one would change how its own files, and so every clone's copy of them, are
-# checked out. Compared case-folded: on macOS and Windows `.GitAttributes` is that file.
+# checked out. Compared folded (refs.fold): on macOS and Windows `.GitAttributes` is that file.
 GIT_CONTROL = frozenset({".gitattributes", ".gitignore", ".gitmodules", ".lfsconfig", ".git", ".mailmap"})
 
 
 def git_reads(path: str) -> str | None:
     """The part of the `/`-separated `path` named as git's own files are, if any."""
-    return next((part for part in path.split("/") if part.casefold() in GIT_CONTROL), None)
+    from strataml.refs import fold  # (the one folding names collide under)
+
+    return next((part for part in path.split("/") if fold(part) in GIT_CONTROL), None)
 
 
 def inside(path: str | Path, root: Path) -> str | None:

@@ -237,24 +237,32 @@ def test_a_measurement_as_the_target_fails_saying_so(lab: Path, capsys: pytest.C
     assert "name a column of classes as data.target" in err
 
 
-@pytest.mark.parametrize("name", ["data/.gitattributes", ".GITIGNORE", ".git/config"])
-def test_a_plugin_that_writes_a_file_git_reads_records_no_run(lab: Path, monkeypatch: pytest.MonkeyPatch,
-                                                              capsys: pytest.CaptureFixture[str], name: str) -> None:
-    """Recorded, `* eol=crlf` in a run's .gitattributes passed the doctor where the run was made
-    and failed it in every fresh clone (TFC0006-E004 now)."""
+@pytest.mark.parametrize("names,said", [
+    (["data/.gitattributes"], "a name git reads as its own"),
+    ([".GITIGNORE"], "a name git reads as its own"),
+    ([".git/config"], "a name git reads as its own"),
+    (["models\\weights.bin"], "uses a backslash"),
+    (["notes.txt", "Notes.txt"], "one file where case does not count"),
+])
+def test_a_plugin_that_writes_a_name_no_record_holds_records_no_run(
+    lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], names: list[str], said: str
+) -> None:
+    """Each was recorded, and the doctor then rejected the run (TFC0006-E004, TFC0008-E004); a
+    `* eol=crlf` in a run's .gitattributes passed where the run was made and failed every clone."""
     monkeypatch.setitem(plugin_module.BUILTIN, "boom", "plugins.boom:BoomPlugin")
 
     def writes(self, spec, *, context):
-        target = context.artifact_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("* eol=crlf\n")
+        for name in names:
+            target = context.artifact_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("* eol=crlf\n")
         return plugin_module.RunResult(metrics={})
 
     monkeypatch.setattr("plugins.boom.BoomPlugin.run", writes)
     edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: (d.update(plugin="boom"), d.pop("gates")))
     assert run(["-C", str(lab), "run", "iris-logreg"]) == 3
     err = capsys.readouterr().err
-    assert "a name git reads as its own; nothing was recorded" in err, err
+    assert said in err and "nothing was recorded" in err, err
     assert runs_of(lab) == [] and leftovers(lab) == []
 
 

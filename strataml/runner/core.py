@@ -296,9 +296,11 @@ def hash_tree(folder: Path, made_by: str) -> list[dict[str, Any]]:
 
     from strataml.controls import shown
     from strataml.errors import StrataError
-    from strataml.paths import git_reads
+    from strataml.paths import git_reads, unsafe
+    from strataml.refs import fold
 
     entries = []
+    folded: dict[str, str] = {}
     for path in sorted(folder.rglob("*")):  # (a linked folder is listed, never entered)
         mode, rel = path.lstat().st_mode, path.relative_to(folder).as_posix()
         if stat.S_ISDIR(mode):
@@ -315,6 +317,19 @@ def hash_tree(folder: Path, made_by: str) -> list[dict[str, Any]]:
                 f"{made_by} wrote '{shown(rel)}' among the run's files, a name git reads as its own; nothing was recorded",
                 "write it under another name: git would apply it to the run's files in every clone (TFC0006-E004)",
             )
+        why = unsafe(rel)  # (a backslash: one name here, a folder on Windows)
+        if why is not None:
+            raise StrataError(
+                f"{made_by} wrote '{shown(rel)}' among the run's files, whose name {why}; nothing was recorded",
+                "name files with letters, digits, '.', '_' and '-', folders with '/' (TFC0006-E004)",
+            )
+        if fold(rel) in folded:
+            raise StrataError(
+                f"{made_by} wrote '{shown(rel)}' and '{shown(folded[fold(rel)])}' among the run's files, one file "
+                "where case does not count (macOS, Windows); nothing was recorded",
+                "name them apart by more than case (TFC0008-E004)",
+            )
+        folded[fold(rel)] = rel
         sha, size = sha256_file(path)
         entries.append({"path": rel, "sha256": sha, "size": size})
     return entries

@@ -54,6 +54,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             read = git_reads(entry.path)
             if read is not None:
+                recorded.add(f"{record.folder}/{entry.path}")  # (it is recorded: no TFC0006-W001 as well)
                 # (It passed the doctor where it was made and failed every fresh clone, whose
                 # checkout had applied it: `* eol=crlf` in a run's .gitattributes.)
                 yield about_pinned(
