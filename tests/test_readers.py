@@ -243,6 +243,11 @@ def test_piped_tables_are_never_cut_and_headers_are_the_names_sort_takes(example
     assert first_column("runs", "--sort", "run", "--desc") == sorted(runs, reverse=True)
     assert first_column("models", "--filter", "model=iris-classifier") == ["iris-classifier"]
     assert first_column("runs", "--filter", "experiment=iris-logreg") == [runs[0]]  # (a field of runs: as it was)
+    # A header that is also a tag of the rows means the tag: one key, one meaning.
+    for i, meta in enumerate(sorted(example.glob("runs/*/run.yaml"))):
+        edit_yaml(meta, lambda d, i=i: d.setdefault("tags", {}).update(age=str(i)))
+    assert first_column("runs", "--sort", "age") == runs  # by the tag (0, 1, 2, 3), not youngest first
+    assert first_column("runs", "--filter", "age=0") == [runs[0]]
 
 
 def test_index_format_json_says_what_was_written(example: Path, capsys, tmp_path: Path) -> None:

@@ -99,7 +99,7 @@ def list_command(
     keep(found_tables)
     every = found_tables[what]
     check_metrics(every, list(metrics))
-    sort, desc, filters = _headers_as_fields(what, sort, desc, filters)
+    sort, desc, filters = _headers_as_fields(what, sort, desc, filters, every)
     found = select(every, list(filters), sort, desc, limit)
     if fmt == "json":
         click.echo(json.dumps(found, indent=2, sort_keys=True))
@@ -240,19 +240,25 @@ _NAME_HEADER = {"runs": "run", "models": "model", "datasets": "dataset", "experi
 
 
 def _headers_as_fields(
-    what: str, sort: str | None, desc: bool, filters: tuple[str, ...]
+    what: str, sort: str | None, desc: bool, filters: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> tuple[str | None, bool, tuple[str, ...]]:
     """--sort and --filter as the table's headers name them (`--sort run`, `--sort age`): the
-    fields the rows hold (name; created, in the other direction: the youngest is the least age)."""
-    name = _NAME_HEADER.get(what)
-    if sort == name:
-        sort = "name"
-    elif sort == "age" and what == "runs":
-        sort, desc = "created", not desc
+    fields the rows hold (name; created, in the other direction: the youngest is the least age).
+    A header that is also a field, metric or tag of the rows (a tag `age`) means that, as ever."""
+    from strataml.read.query import known_keys
+
+    headers = {_NAME_HEADER.get(what), *(("age",) if what == "runs" else ())}
+    asked = {sort, *(item.partition("=")[0] for item in filters)}
+    if not headers & asked:
+        return sort, desc, filters
+    known = set(known_keys(rows))
+    own = {h for h in headers if h and h not in known and f"tags.{h}" not in known}
+    if sort in own:
+        sort, desc = ("created", not desc) if sort == "age" else ("name", desc)
     out = []
     for item in filters:
         key, sep, wanted = item.partition("=")
-        out.append(f"name={wanted}" if sep and key == name else item)
+        out.append(f"name={wanted}" if sep and key in own and key != "age" else item)
     return sort, desc, tuple(out)
 
 
