@@ -598,6 +598,9 @@ def test_keys_add_and_sign_say_the_commit_that_finishes_them(ws: Path, keys, cap
         subprocess.run(["bash", "-c", step.group(1)], cwd=ws, check=True, env=env)
     assert subprocess.run(["git", "status", "--porcelain"], cwd=ws, capture_output=True, text=True).stdout == ""
     assert engine.doctor(ws, strict=True).exit_code == 0
+    # The same pin again: nothing to commit, so no step that would fail with "nothing to commit".
+    code, out, err = cli(ws, "keys", "add", str(alice.public), "--scope", "models", capsys=capsys)
+    assert code == 0 and "Next:" not in out, out
     # Narrowing a key's scopes says which of its signatures stop counting.
     code, _out, err = cli(ws, "keys", "add", str(alice.public), "--scope", "ledger", "--replace-scopes", capsys=capsys)
     assert code == 0 and "its signatures on models no longer count" in err, err

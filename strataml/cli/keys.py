@@ -91,12 +91,18 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
                 "pinned for them (`strataml doctor` lists them)",
                 err=True,
             )
-    say_next(
-        root,
-        [root / "tfc/keys" / pin.file, root / trust.MANIFEST],
-        f"pin key {pin.fingerprint[:16]}",
-        "Next: `{step}` (the doctor trusts the keys the repository holds).",
-    )
+    from strataml import gitfacts
+
+    written = [f"tfc/keys/{pin.file}", trust.MANIFEST]
+    pending = gitfacts.uncommitted(root)
+    # (The same scopes again, committed already: nothing to commit, and a step would fail.)
+    if pending is None or any(path in written for _status, path in pending):
+        say_next(
+            root,
+            [root / rel for rel in written],
+            f"pin key {pin.fingerprint[:16]}",
+            "Next: `{step}` (the doctor trusts the keys the repository holds).",
+        )
     return 0
 
 
