@@ -391,7 +391,8 @@ def test_o_never_makes_a_file_the_readers_would_take_for_a_record(tmp_path: Path
 def test_o_refuses_managed_names_in_any_case_and_ci_workflows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = copy_example(tmp_path / "ws")
     for target in ("TFC/keys/keys.yaml", ".GIT/config", ".github/workflows/x.yml", "Strataml.yaml", "CODEOWNERS",
-                   "docs/CODEOWNERS", ".mailmap"):
+                   "docs/CODEOWNERS", ".mailmap", ".gitlab-ci.yml", ".circleci/config.yml", ".gitea/workflows/ci.yml",
+                   ".forgejo/workflows/ci.yml", "Jenkinsfile"):
         (root / target).parent.mkdir(parents=True, exist_ok=True)
         if target == "Strataml.yaml":  # on Linux another file; on macOS and Windows the same
             (root / target).write_text("x\n", "utf-8")

@@ -194,9 +194,8 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
         from strataml.errors import StrataError
 
         rel = inside(path, root) if root is not None else None
-        if rel is not None and Path(rel).parts[:1] and Path(rel).parts[0] in MANAGED:
-            # (A file in a record's folder that the record does not list is a doctor finding.)
-            hint = "name a file outside the record folders, e.g. -o report.json (the doctor flags a file in a record's folder that the record does not list, TFC0006-W001)"
+        if rel is not None and Path(rel).parts[:1] and Path(rel).parts[0].casefold() in MANAGED:
+            hint = "name a file outside the record folders, e.g. -o report.json (-o writes nothing into them)"
         else:
             hint = f"name a file, e.g. -o {os.path.join(str(output), 'report.json')}"
         raise StrataError(f"-o {output} is a folder: it needs the name of a file to write", hint)
@@ -236,13 +235,21 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
 # What -o must never replace: the records, keys and policy the doctor judges, and git's own
 # files (a report written over model.yaml or .git/config is a broken workspace, exit 0).
 # Names compared case-folded: on macOS and Windows `TFC/keys` and `Strataml.yaml` are those files.
-NEVER = ("tfc", ".github")  # trusted keys and contracts; CI workflows: not even a new file
+# CI's own folders (GitHub, Gitea, Forgejo, CircleCI): a report written there is a workflow.
+CI_FOLDERS = (".github", ".gitea", ".forgejo", ".circleci")
+NEVER = ("tfc", *CI_FOLDERS)  # trusted keys and contracts; CI workflows: not even a new file
 # Policy and git's control files, by name in any folder: a new one there changes what git
 # checks out or where a workspace begins.
 MANAGED_FILES = (GIT_CONTROL - {".git"}) | {
     "strataml.yaml",
     ".pre-commit-config.yaml",
     "codeowners",  # (who must review a change: GitHub reads it at the top, in docs/ and .github/)
+    # CI configurations read by name (GitLab, Travis, Azure Pipelines, Bitbucket, Jenkins)
+    ".gitlab-ci.yml",
+    ".travis.yml",
+    "azure-pipelines.yml",
+    "bitbucket-pipelines.yml",
+    "jenkinsfile",
 }
 
 
@@ -288,14 +295,14 @@ def _refuse_managed(path: str, root: Path | None) -> None:
             if repo is None:
                 continue
             rel = Path(os.path.relpath(candidate, repo))
-            if rel.parts[0].casefold() == ".github" or rel.name.casefold() in MANAGED_FILES:
+            if rel.parts[0].casefold() in CI_FOLDERS or rel.name.casefold() in MANAGED_FILES:
                 why = f"it is {rel.as_posix()} in the git repository {repo}, which CI and git read"
     if why:
         raise Refusal(
             f"not writing {path}: {why}",
-            "write reports and exports to a new file outside datasets/, experiments/, runs/, models/, tfc/, .github/ "
-            "and .git/, not named strataml.yaml, .lfsconfig, .pre-commit-config.yaml, .mailmap, CODEOWNERS or .git* "
-            "(e.g. under .strataml/ or elsewhere)",
+            "write reports and exports to a new file outside datasets/, experiments/, runs/, models/, tfc/, .git/ and "
+            "CI's folders (.github/, ...), not named as git's, CI's or StrataML's own files (strataml.yaml, .gitignore, "
+            "CODEOWNERS, .gitlab-ci.yml, ...), e.g. under .strataml/ or elsewhere",
         )
 
 
