@@ -130,6 +130,15 @@ def test_report_of_an_experiment_across_runs_and_seeds(ws: Path, capsys) -> None
     assert code == 0 and said == "" and (ws / "report.md").read_text("utf-8") == out, err
     code, _o, err = invoke(ws, "report", "sales-forecast", "-o", "experiments/report.md", capsys=capsys)
     assert code == 2 and "not writing" in err  # -o's rules, as every command's
+    # For a person: the same layout, the ids as they are (`run\\:2026...` cannot be pasted into show).
+    code, text, _ = invoke(ws, "report", "sales-forecast", "--format", "text", capsys=capsys)
+    assert "Best run: **run:20260102T000000Z-sales-forecast-b0b0b0** (test_accuracy = 0.8750)." in text
+    assert "\\" not in text and text.count("\n") == out.count("\n")
+    import sys
+
+    with pytest.MonkeyPatch.context() as patch:  # at a terminal, text is what it prints unasked
+        patch.setattr(sys.stdout, "isatty", lambda: True)
+        assert invoke(ws, "report", "sales-forecast", capsys=capsys)[1] == text
     code, helped, _ = invoke(ws, "report", "--help", capsys=capsys)
     assert [line.split()[0] for line in helped.split("Commands:")[1].splitlines() if line.strip()] == ["experiment", "merge"]
     code, _out, err = invoke(ws, "report", RUN, capsys=capsys)

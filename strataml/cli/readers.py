@@ -507,10 +507,16 @@ def report() -> None:
 
 @report.command("experiment", short_help="Every run of an experiment, per metric.")
 @click.argument("ref", shell_complete=complete_refs, callback=from_here)
-@click.option("--format", "fmt", type=Choice(("markdown", "json")), default="markdown", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=Choice(("text", "markdown", "json")),
+    help="text: the report's text as it is; markdown: escaped for a pull request or a wiki; json for scripts "
+    "[default: text on a terminal, else markdown]",
+)
 @click.option("-o", "--output", type=Given(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
 @click.pass_obj
-def report_experiment(state: State, ref: str, fmt: str, output: Path | None) -> int:
+def report_experiment(state: State, ref: str, fmt: str | None, output: Path | None) -> int:
     """Every run of an experiment in one report: per metric its best value (the direction from
     the experiment's gates, else its plugin), mean, standard deviation, range, and how it moved
     from the first run to the last; the best run; runs of the same params grouped across seeds.
@@ -527,8 +533,10 @@ def report_experiment(state: State, ref: str, fmt: str, output: Path | None) -> 
     from strataml.cli.output import emit
     from strataml.read.report import experiment, markdown
 
+    if fmt is None:  # (markdown for what is kept or read by a program: a file, a pipe, a job summary)
+        fmt = "text" if output in (None, Path("-")) and sys.stdout.isatty() else "markdown"
     found = experiment(_graph(state), ref)
-    text = json.dumps(found, indent=2, sort_keys=True) + "\n" if fmt == "json" else markdown(found)
+    text = json.dumps(found, indent=2, sort_keys=True) + "\n" if fmt == "json" else markdown(found, fmt == "text")
 
     def write(stream: TextIO, _color: bool) -> None:
         stream.write(text)

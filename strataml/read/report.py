@@ -143,12 +143,15 @@ def _f(value: Any) -> str:
     return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def markdown(report: dict[str, Any]) -> str:
-
+def markdown(report: dict[str, Any], for_terminal: bool = False) -> str:
+    """The report as Markdown, its repository text escaped (a pull request, a wiki, a job
+    summary); `for_terminal`: the same layout with that text as it is (controls still made
+    visible), for a person at a terminal, where `run\\:2026...` could not be pasted into `show`."""
+    from strataml.controls import shown
     from strataml.reporters.github import markdown_text
 
     def esc(value: Any) -> str:
-        return markdown_text(str(value))
+        return shown(str(value)) if for_terminal else markdown_text(str(value))
 
     lines = [f"## {esc(report['experiment'])}", ""]
     runs = report["runs"]
