@@ -99,7 +99,14 @@ def test_shell_completion_offers_commands_and_refs(tmp_path: Path, strataml_exe:
 
     ws = copy_example(tmp_path / "example")
     assert "plain,doctor" in _complete(strataml_exe, ws, "do").stdout.splitlines()
-    assert _complete(strataml_exe, ws, "show", "run:").stdout.strip() == ""  # no fresh index yet: nothing, no wait
+    # No fresh index yet (or any change since): the refs the folders name, never a rebuild to wait for.
+    runs = sorted(f"plain,run:{p.name}" for p in (ws / "runs").iterdir() if p.is_dir())
+    assert _complete(strataml_exe, ws, "show", "run:").stdout.splitlines() == runs
+    assert not (ws / ".strataml").exists()
+    # promote takes model versions, model register runs: only those are offered.
+    assert _complete(strataml_exe, ws, "promote", "").stdout.splitlines() == [
+        "plain,model:breast-cancer-classifier@1", "plain,model:co2-rise-classifier@1", "plain,model:iris-classifier@1"]
+    assert _complete(strataml_exe, ws, "model", "register", "").stdout.splitlines() == runs
     assert subprocess.run([*strataml_exe, "-C", str(ws), "list", "runs"], capture_output=True).returncode == 0
     offered = _complete(strataml_exe, ws, "show", "run:20261122T20004").stdout.splitlines()
     assert offered == ["plain,run:20261122T200043Z-breast-cancer-rf-5d9eb0", "plain,run:20261122T200049Z-co2-rise-gbm-3f592c"]

@@ -9,7 +9,7 @@ import click
 
 from strataml.cli.choice import Choice
 from strataml.cli.main import State
-from strataml.cli.output import complete_refs, from_here
+from strataml.cli.output import complete_runs, from_here
 from strataml.controls import shown
 from strataml.models import register
 
@@ -20,7 +20,7 @@ def model() -> None:
 
 
 @model.command("register")
-@click.argument("run_ref", shell_complete=complete_refs, callback=from_here)
+@click.argument("run_ref", shell_complete=complete_runs, callback=from_here)
 @click.option("--name", required=True, help="Model name, e.g. iris-classifier.")
 @click.option("--version", "version", help="Version to create (default: the next integer).")
 @click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)

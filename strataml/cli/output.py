@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 MOMENT_BYTES = 512 * 1024 * 1024
 
 
-def complete_refs(ctx: Any, _param: Any, incomplete: str) -> list[Any]:
+def complete_refs(ctx: Any, _param: Any, incomplete: str, kinds: tuple[str, ...] = ()) -> list[Any]:
     """Shell completion for a REF argument: the refs of a saved index that is provably fresh
-    (never a rebuild while the user waits on Tab), those starting with what was typed."""
+    (never a rebuild while the user waits on Tab), else the refs the layout's folders name (a
+    listing of a few folders: after any change the index is not fresh, and Tab offered nothing);
+    those starting with what was typed, of `kinds` when given."""
     from click.shell_completion import CompletionItem
 
     from strataml.read import saved
@@ -33,13 +35,62 @@ def complete_refs(ctx: Any, _param: Any, incomplete: str) -> list[Any]:
 
     try:
         state = ctx.find_root().obj
-        rows = saved.saved_rows(state.root() if state is not None else find_root())
+        root = state.root() if state is not None else find_root()
+        rows = saved.saved_rows(root)
+        if rows:
+            refs = sorted(r["id"] for what in ("datasets", "runs", "models", "experiments") for r in rows.get(what, []))
+        else:
+            refs = _refs_by_layout(root)
     except Exception:  # completion must never print a traceback into the user's shell
         return []
-    if not rows:
-        return []
-    refs = sorted(r["id"] for what in ("datasets", "runs", "models", "experiments") for r in rows.get(what, []))
-    return [CompletionItem(ref) for ref in refs if ref.startswith(incomplete)][:200]
+    wanted = tuple(f"{kind}:" for kind in kinds)
+    return [CompletionItem(ref) for ref in refs if ref.startswith(incomplete) and ref.startswith(wanted or "")][:200]
+
+
+def complete_models(ctx: Any, param: Any, incomplete: str) -> list[Any]:
+    """complete_refs() of model versions only (what promote takes)."""
+    return complete_refs(ctx, param, incomplete, ("model",))
+
+
+def complete_runs(ctx: Any, param: Any, incomplete: str) -> list[Any]:
+    """complete_refs() of runs only (what model register takes)."""
+    return complete_refs(ctx, param, incomplete, ("run",))
+
+
+MAX_LISTED = 100_000  # folder entries a completion lists at most (10k runs: ~10 ms)
+
+
+def _refs_by_layout(root: Path) -> list[str]:
+    """The refs the workspace's folders name by where they stand (datasets/NAME/VERSION,
+    models/NAME/VERSION, runs/ID, experiments/NAME.yaml), unchecked; hidden ones (a staging
+    folder) left out."""
+    out: list[str] = []
+    listed = 0
+
+    def folders(path: Path) -> list[str]:
+        nonlocal listed
+        try:
+            with os.scandir(path) as entries:
+                names = []
+                for entry in entries:
+                    listed += 1
+                    if listed > MAX_LISTED:
+                        break
+                    if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                        names.append(entry.name)
+                return names
+        except OSError:
+            return []
+
+    for kind, top in (("dataset", "datasets"), ("model", "models")):
+        for name in folders(root / top):
+            out += [f"{kind}:{name}@{version}" for version in folders(root / top / name)]
+    out += [f"run:{name}" for name in folders(root / "runs")]
+    try:
+        out += [f"experiment:{p.stem}" for p in (root / "experiments").glob("*.yaml") if not p.name.startswith(".")]
+    except OSError:
+        pass
+    return sorted(out)
 
 
 def format_option(help_: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

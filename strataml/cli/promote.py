@@ -9,13 +9,13 @@ import click
 from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
-from strataml.cli.output import complete_refs, from_here
+from strataml.cli.output import complete_models, from_here
 from strataml.controls import shown
 from strataml.lifecycle import STATES
 
 
 @click.command("promote", short_help="Move a model version to another lifecycle state.")
-@click.argument("model_ref", shell_complete=complete_refs, callback=from_here)
+@click.argument("model_ref", shell_complete=complete_models, callback=from_here)
 # `registered` is where a version starts (model register), never a state to move to.
 @click.option(
     "--to",
