@@ -160,6 +160,8 @@ def test_time_windows_reach_the_run_record(lab: Path, capsys: pytest.CaptureFixt
     (lambda d: d["model"]["params"].update(max_iters=9), "model.params.max_iters is not a parameter of LogisticRegression (did you mean max_iter?)"),
     # A value scikit-learn refuses is found by its own check, without training (the run failed, and was recorded).
     (lambda d: d["model"]["params"].update(C=-1.0), "model.params: The 'C' parameter of LogisticRegression must be"),
+    # A misspelt key and a bad value, said at once (the value was checked only once the key was fixed).
+    (lambda d: d["model"]["params"].update(max_iters=9, C=-1.0), "model.params: The 'C' parameter of LogisticRegression must be"),
     (lambda d: d.update(split={"kind": "ratio", "train": 0.5, "val": 0.1, "test": 0.1}), "split ratios add up to 0.7"),
     (lambda d: d.update(gates=["test_f1 >= 0.9"]),
      "gate 'test_f1 >= 0.9' names test_f1, which plugin sklearn never writes (did you mean test_f1_macro?) [TFC0003-E004]"),

@@ -47,9 +47,11 @@ def problems(spec: RunSpec) -> list[str]:
         meant = f" (did you mean {close[0]}?)" if close else ""
         out.append(f"model.params.{key} is not a parameter of {MODELS[model_type].split(':')[1]}{meant}")
     validate = getattr(cls, "_validate_params", None)  # (scikit-learn 1.2+: its own check, without fitting)
-    if not unknown and validate is not None:
+    if validate is not None:
+        # The known ones checked beside the unknown ones named: a misspelt key and a bad value
+        # are both said at once, not one after the other is fixed.
         try:
-            cls(**params)._validate_params()
+            cls(**{key: value for key, value in params.items() if key in accepted})._validate_params()
         except (TypeError, ValueError) as exc:  # (InvalidParameterError is both)
             out.append(f"model.params: {exc}")
     if spec.dataset is None:
