@@ -128,7 +128,17 @@ def test_a_run_outside_a_repository_says_it_records_no_commit(tmp_path: Path, ca
 
 def test_committed_runs_say_nothing_of_it(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["-C", str(lab), "run", "iris-logreg", "--no-register"]) == 0
-    assert "no git commit recorded" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no git commit recorded" not in err and "uncommitted changes" not in err
+
+
+def test_a_run_from_a_dirty_tree_says_so(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """run.yaml said `dirty: true`; only --dry-run's plan showed it."""
+    (lab / "README.md").write_text("changed\n")
+    git(lab, "add", "README.md")
+    assert run(["-C", str(lab), "run", "iris-logreg", "--no-register"]) == 0
+    assert "note: the working tree had uncommitted changes" in capsys.readouterr().err
+    assert read_yaml(runs_of(lab)[0] / "run.yaml")["code"]["dirty"] is True
 
 
 def test_time_windows_reach_the_run_record(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:

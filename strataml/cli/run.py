@@ -215,6 +215,15 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
             "for provenance",
             err=True,
         )
+    elif isinstance(code, dict) and code.get("dirty"):
+        # (The commit it names is not all of the code that ran: said now, not found in run.yaml later.)
+        click.echo(
+            shown(
+                f"  note: the working tree had uncommitted changes: the run records commit {str(code['commit'])[:12]} "
+                "as dirty, which does not say exactly which code made it; commit first to pin it"
+            ),
+            err=True,
+        )
     paths = [outcome.folder, *_spec_of(root, outcome)]
     if registered is not None:
         verb = "registered" if registered.created else "already registered as"  # type: ignore[attr-defined]
