@@ -571,6 +571,19 @@ def test_dataset_add_says_nothing_of_a_well_formed_csv(fresh: Path, tmp_path: Pa
     assert "note:" not in capsys.readouterr().out
 
 
+def test_dataset_add_with_a_broken_config_says_what_it_checked_by(
+    fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said nothing: the version was checked by the default rules, and the next step's
+    doctor then failed on strataml.yaml (promote and sign refuse to act on such a config)."""
+    csv_file = write_csv(tmp_path / "data.csv", ["sepal,petal,species", "1.0,2.5,setosa", "1.5,3.0,virginica"])
+    (fresh / "strataml.yaml").write_text((fresh / "strataml.yaml").read_text() + "doctor: [unclosed\n")
+    assert run(["-C", str(fresh), "dataset", "add", "d", str(csv_file), "--version", "1", "--license", "MIT",
+                "--source", "x", "--format", "json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any(n.startswith("strataml.yaml has errors (invalid YAML") and "default rules" in n for n in notes), notes
+
+
 def test_dataset_add_notes_a_file_above_the_lfs_threshold_that_git_lfs_would_not_take(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -103,23 +103,32 @@ def add_command(
 
 
 def _lfs_notes(root: Path, folder: Path, record: dict) -> list[str]:
-    """Files above lfs.threshold_bytes that .gitattributes does not route through Git LFS, said
-    before the commit: after it, the doctor's TFC0006-W011, and moving a committed version's
-    file into LFS changes that version (TFC0002-E010 under --since)."""
+    """A strataml.yaml with errors (the version was checked by the default rules: say so, as
+    promote and sign refuse to act on it), and files above lfs.threshold_bytes that
+    .gitattributes does not route through Git LFS, said before the commit: after it, the
+    doctor's TFC0006-W011, and moving a committed version's file into LFS changes that version
+    (TFC0002-E010 under --since)."""
     import shlex
 
     from strataml import lfs
     from strataml.gitfacts import lfs_routed, repo_prefix
     from strataml.workspace import load_config
 
-    limit = lfs.threshold(load_config(root).data)
+    config = load_config(root)
+    notes = []
+    if config.problems or not isinstance(config.data, dict):
+        why = config.problems[0].message if config.problems else "it is not a mapping of settings"
+        notes.append(
+            f"strataml.yaml has errors ({why}): the version was checked by the default rules and LFS threshold, "
+            "not the workspace's; fix it (`strataml doctor` says where)"
+        )
+    limit = lfs.threshold(config.data)
     rel = folder.relative_to(root).as_posix()
     big = [f"{rel}/{f['path']}" for f in record["files"] if limit is not None and f["size"] > limit]
     if not big:
-        return []
+        return notes
     routed = lfs_routed(root, big)
     prefix = repo_prefix(root)
-    notes = []
     for path in big:
         if routed is not None and path in routed:
             continue
