@@ -29,6 +29,7 @@ class Promotion:
     written: bool
     signed_by: str | None = None
     notes: list[str] = field(default_factory=list)
+    unnamed: bool = False  # git had no identity: the actor is the login name
 
 
 def promote(
@@ -87,7 +88,7 @@ def promote(
                 f"{ledger_file.relative_to(ws.root)} is signed: an unsigned append would break its signature",
                 "pass --sign to sign the new ledger",
             )
-        at, actor = stamp(now), _actor(ws.root)
+        at, (actor, unnamed) = stamp(now), _actor(ws.root)
         entries, notes = [], []
         seq, prev = len(ledger.entries) + 1, ledger.head
         if to == "production":
@@ -100,7 +101,7 @@ def promote(
                 seq, prev = seq + 1, entry["hash"]
         entries.append(lifecycle.make_entry(seq, prev, ref, to, at, actor, reason, gate, current))
         if dry_run:
-            return Promotion(ref, current, to, entries, False, notes=notes)
+            return Promotion(ref, current, to, entries, False, notes=notes, unnamed=unnamed)
         signed_by = None
         if sign:
             from strataml.sign import SignTarget, signature
@@ -121,7 +122,7 @@ def promote(
                 )
         else:
             lifecycle.append(ws.root, name, ledger.size, entries)
-    return Promotion(ref, current, to, entries, True, signed_by, notes)
+    return Promotion(ref, current, to, entries, True, signed_by, notes, unnamed)
 
 
 def _refuse_broken(ws: Workspace, record: Record) -> None:
@@ -207,14 +208,15 @@ def _refuse_unsigned(ws: Workspace, record: Record, to: str, policy: trust.Trust
         raise Refused(f"{record.ref}'s signature does not meet the policy for {to} ({code}): {message}", hint)
 
 
-def _actor(root: Path) -> str:
-    """The git identity (name <email>), else the login name: who made the change."""
+def _actor(root: Path) -> tuple[str, bool]:
+    """Who made the change: the git identity (name <email>), else the login name; and whether
+    it is the login name (git had none to give)."""
     from strataml.gitfacts import identity
 
     found = identity(root)
     if found:
-        return found
+        return found, False
     try:
-        return getpass.getuser()
+        return getpass.getuser(), True
     except (KeyError, OSError):
-        return "unknown"
+        return "unknown", True

@@ -237,14 +237,14 @@ def test_the_promotion_actor_is_read_through_the_one_git_runner(
 
     git(repo, "config", "user.name", "Ada Lovelace")
     git(repo, "config", "user.email", "ada@example.org")
-    assert _actor(repo) == "Ada Lovelace <ada@example.org>"
+    assert _actor(repo) == ("Ada Lovelace <ada@example.org>", False)
     with open(repo / ".git" / "config", "a") as f:
         f.write("[broken\n")
     with pytest.raises(gitfacts.GitError) as caught:
         _actor(repo)
     assert caught.value.message.startswith("`git config user.name` failed: fatal: bad config"), caught.value.message
     monkeypatch.setenv("PATH", no_git_env(tmp_path)["PATH"])
-    assert _actor(repo) == getpass.getuser()
+    assert _actor(repo) == (getpass.getuser(), True)
 
 
 @pytest.mark.skipif(

@@ -93,9 +93,7 @@ def promote(
     )
     for note in done.notes:
         click.echo(shown(f"  also {note}"))
-    from strataml.gitfacts import identity
-
-    if not identity(state.root()):  # (the audit trail's who, from the login name: say so)
+    if done.unnamed:  # (the audit trail's who, from the login name: say so)
         click.echo(
             shown(
                 f"  note: git has no user.name and user.email here: the ledger records the actor as "

@@ -323,13 +323,14 @@ def hash_tree(folder: Path, made_by: str) -> list[dict[str, Any]]:
                 f"{made_by} wrote '{shown(rel)}' among the run's files, whose name {why}; nothing was recorded",
                 "name files with letters, digits, '.', '_' and '-', folders with '/' (TFC0006-E004)",
             )
-        if fold(rel) in folded:
+        key = fold(rel)
+        if key in folded:
             raise StrataError(
-                f"{made_by} wrote '{shown(rel)}' and '{shown(folded[fold(rel)])}' among the run's files, one file "
+                f"{made_by} wrote '{shown(rel)}' and '{shown(folded[key])}' among the run's files, one file "
                 "where case does not count (macOS, Windows); nothing was recorded",
                 "name them apart by more than case (TFC0008-E004)",
             )
-        folded[fold(rel)] = rel
+        folded[key] = rel
         sha, size = sha256_file(path)
         entries.append({"path": rel, "sha256": sha, "size": size})
     return entries
