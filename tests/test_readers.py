@@ -243,6 +243,13 @@ def test_piped_tables_are_never_cut_and_headers_are_the_names_sort_takes(example
     assert first_column("runs", "--sort", "run", "--desc") == sorted(runs, reverse=True)
     assert first_column("models", "--filter", "model=iris-classifier") == ["iris-classifier"]
     assert first_column("runs", "--filter", "experiment=iris-logreg") == [runs[0]]  # (a field of runs: as it was)
+    # A header misspelt is offered as one; a filter that matches nothing says it as typed.
+    code, _o, err = cli(example, "list", "runs", "--sort", "agee", capsys=capsys)
+    assert code == 3 and "did you mean age?" in err, err
+    code, _o, err = cli(example, "list", "runs", "--filter", "rnu=x", capsys=capsys)
+    assert code == 3 and "did you mean run?" in err and "known: created," in err, err  # (age is no filter)
+    code, out, _e = cli(example, "list", "runs", "--filter", f"run={runs[0][:-1]}", capsys=capsys)
+    assert code == 0 and out.startswith(f"No runs match: none has run={runs[0][:-1]}; did you mean run={runs[0]}? (run: ")
     # A header that is also a tag of the rows means the tag: one key, one meaning.
     for i, meta in enumerate(sorted(example.glob("runs/*/run.yaml"))):
         edit_yaml(meta, lambda d, i=i: d.setdefault("tags", {}).update(age=str(i)))

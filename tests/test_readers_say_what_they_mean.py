@@ -251,7 +251,7 @@ def test_a_misspelt_filter_or_sort_key_is_told_the_key_it_resembles(example: Pat
         assert f"error: {word}: no field, metric or tag named '{key}'" in said.stderr
         assert f"hint: did you mean {meant}? known: " in said.stderr
     far = cli(strataml_exe, example, "list", "runs", "--sort", "zzz")
-    assert far.returncode == 3 and "did you mean" not in far.stderr and "hint: known: created" in far.stderr
+    assert far.returncode == 3 and "did you mean" not in far.stderr and "hint: known: age, created" in far.stderr
 
 
 def test_a_kind_whose_folder_was_not_read_says_why_it_lists_nothing(

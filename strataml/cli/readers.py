@@ -99,14 +99,16 @@ def list_command(
     keep(found_tables)
     every = found_tables[what]
     check_metrics(every, list(metrics))
+    typed = list(filters)
     sort, desc, filters = _headers_as_fields(what, sort, desc, filters, every)
-    found = select(every, list(filters), sort, desc, limit)
+    headers = _headers(what)
+    found = select(every, list(filters), sort, desc, limit, also=(headers[:1], headers))
     if fmt == "json":
         click.echo(json.dumps(found, indent=2, sort_keys=True))
         return 0
     if not found:
         if filters:
-            why = why_none(every, list(filters))
+            why = why_none(every, list(filters), typed)
             click.echo(f"No {what} match" + (f": {shown(why)}." if why else "."))
         else:
             click.echo(f"No {what} in this workspace{_unread(state, what, found_tables['findings'])}.")
@@ -239,6 +241,11 @@ def _severities(counts: dict[str, int]) -> str:
 _NAME_HEADER = {"runs": "run", "models": "model", "datasets": "dataset", "experiments": "experiment"}
 
 
+def _headers(what: str) -> tuple[str, ...]:
+    """The table's headers that --sort and --filter take beside the rows' own names."""
+    return (_NAME_HEADER[what], *(("age",) if what == "runs" else ())) if what in _NAME_HEADER else ()
+
+
 def _headers_as_fields(
     what: str, sort: str | None, desc: bool, filters: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> tuple[str | None, bool, tuple[str, ...]]:
@@ -247,7 +254,7 @@ def _headers_as_fields(
     A header that is also a field, metric or tag of the rows (a tag `age`) means that, as ever."""
     from strataml.read.query import known_keys
 
-    headers = {_NAME_HEADER.get(what), *(("age",) if what == "runs" else ())}
+    headers = set(_headers(what))
     asked = {sort, *(item.partition("=")[0] for item in filters)}
     if not headers & asked:
         return sort, desc, filters

@@ -323,9 +323,12 @@ def select(
     desc: bool,
     limit: int | None,
     words: tuple[str, str, str] = CLI_WORDS,
+    also: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
 ) -> list[dict[str, Any]]:
     """Filter (KEY=VALUE, all must hold), sort (missing values last) and limit rows; `words`:
-    how the caller's user names the parameters (CLI_WORDS, API_WORDS)."""
+    how the caller's user names the parameters (CLI_WORDS, API_WORDS); `also`: the names the
+    caller itself takes beside the rows' (a table's headers), to filter and to sort by, offered
+    for a misspelt key."""
     filter_, sort_, example = words
     for item in filters:
         key, sep, wanted = item.partition("=")
@@ -335,11 +338,11 @@ def select(
                 f"e.g. {example}status=succeeded or {example}tags.team=vision",
             )
         if found and not _known(found, key):
-            raise _unknown_key(filter_, key, found)
+            raise _unknown_key(filter_, key, found, also[0])
         found = [r for r in found if _matches(value(r, key), wanted, key)]
     if sort:
         if found and not _known(found, sort):
-            raise _unknown_key(sort_, sort, found)
+            raise _unknown_key(sort_, sort, found, also[1])
         # Each row's value looked up once (10,000 rows: the lookups were most of a sort's cost).
         keyed = [(value(r, sort), r) for r in found]
         present = [(_sortable(v), r) for v, r in keyed if v is not None]
@@ -348,20 +351,21 @@ def select(
     return found[:limit] if limit is not None else found
 
 
-def _unknown_key(word: str, key: str, found: list[dict[str, Any]]) -> StrataError:
+def _unknown_key(word: str, key: str, found: list[dict[str, Any]], also: tuple[str, ...] = ()) -> StrataError:
     """A filter or sort key no row has: "did you mean" the known key spelled most like it."""
     from strataml.spelling import nearest
 
-    known = known_keys(found)
+    known = sorted({*known_keys(found), *also})
     close = nearest(key, known)
     hint = f"did you mean {close[0]}? known: {_some(known)}" if close else f"known: {_some(known)}"
     return StrataError(f"{word}: no field, metric or tag named {key!r}", hint)
 
 
-def why_none(found: list[dict[str, Any]], filters: list[str]) -> str | None:
+def why_none(found: list[dict[str, Any]], filters: list[str], typed: list[str] | None = None) -> str | None:
     """Why `filters` (which select() took) leave none of `found`: the first that alone matches no
-    row, with the values its key takes when they are few (a misspelt `status=succeded`)."""
-    for item in filters:
+    row, with the values its key takes when they are few (a misspelt `status=succeded`).
+    `typed`: each filter as the user wrote it, when the caller translated it (`run=` for `name=`)."""
+    for item, said_as in zip(filters, typed or filters):
         key, _sep, wanted = item.partition("=")
         if any(_matches(value(r, key), wanted, key) for r in found):
             continue
@@ -371,13 +375,18 @@ def why_none(found: list[dict[str, Any]], filters: list[str]) -> str | None:
             for one in v if isinstance(v, list) else [v]:
                 if isinstance(one, str):
                     values.add(one)
-        said = f"none has {item}"
+        said = f"none has {said_as}"
         if not values or len(values) > 12:
             return said
         from strataml.spelling import nearest
 
+        shown_key = said_as.partition("=")[0]
         close = nearest(wanted, sorted(values))
-        return said + (f"; did you mean {key}={close[0]}?" if close else "") + f" ({key}: {', '.join(sorted(values))})"
+        return (
+            said
+            + (f"; did you mean {shown_key}={close[0]}?" if close else "")
+            + f" ({shown_key}: {', '.join(sorted(values))})"
+        )
     return None
 
 
