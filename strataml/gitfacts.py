@@ -669,11 +669,28 @@ def resolve_commit(root: Path, ref: str) -> str:
             ) from None
         shallow = (Path(root) / ".git" / "shallow").exists() or _is_shallow(Path(root))
         hint = (
-            f"this is a shallow clone: fetch the base first, e.g. `git fetch --depth=1 origin {ref.split('/')[-1]}`"
+            f"this is a shallow clone: fetch the base first, then run again: `{_fetch_for(Path(root), ref)}`"
             if shallow
             else "check the name (a branch, tag or commit); `git fetch` it if it lives on a remote"
         )
         raise StrataError(f"--since {ref}: git does not know this revision", hint) from None
+
+
+def _fetch_for(root: Path, ref: str) -> str:
+    """The fetch that makes `ref` known in a shallow clone. A clone of one branch (CI's, and
+    `clone --depth`) fetches nothing else by name: `git fetch origin main` leaves neither
+    `main` nor `origin/main` behind, so the ref is written where `ref` names it."""
+    try:
+        remotes = _git(root, "remote").decode("utf-8", "replace").split()
+    except GitError:
+        remotes = []
+    remote, _, name = ref.partition("/")
+    if remote in remotes and name:  # origin/main: the remote-tracking ref
+        return f"git fetch --depth=1 {remote} {name}:refs/remotes/{remote}/{name}"
+    remote = "origin" if "origin" in remotes or not remotes else remotes[0]
+    if re.fullmatch(r"[0-9a-f]{7,64}", ref):  # a commit: fetched by its name, where the server allows it
+        return f"git fetch --depth=1 {remote} {ref}"
+    return f"git fetch --depth=1 {remote} {ref}:{ref}"  # (main:main: a local branch main)
 
 
 def merge_base(root: Path, commit: str) -> str:

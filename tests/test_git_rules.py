@@ -388,6 +388,24 @@ def test_since_in_a_shallow_clone(repo: Path, tmp_path: Path, capsys: pytest.Cap
     assert '"TFC0002-E010"' in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("since", ["origin/main", "main"])
+def test_the_shallow_clone_hint_works_when_pasted(repo: Path, tmp_path: Path, since: str, capsys) -> None:
+    """CI clones one branch, shallow: `git fetch --depth=1 origin main` (the hint before) left
+    neither main nor origin/main behind, and the same error came back."""
+    git(repo, "branch", "-M", "main")
+    git(repo, "checkout", "-q", "-b", "feature")
+    edit_yaml(repo / FLOWERS / "dataset.yaml", lambda d: d.update(description="edited"))
+    commit_all(repo)
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth=1", "-b", "feature", f"file://{repo}", str(shallow))
+    assert run(["-C", str(shallow), "doctor", "--since", since]) == 3
+    hint = capsys.readouterr().err.split("`")[1]
+    assert hint.startswith("git fetch --depth=1 origin "), hint
+    subprocess.run(hint.split(), cwd=shallow, check=True, capture_output=True)
+    assert run(["-C", str(shallow), "doctor", "--since", since, "--format", "json"]) == 2
+    assert '"TFC0002-E010"' in capsys.readouterr().out
+
+
 def test_ledger_append_is_fine_but_truncation_is_not(repo_with_ledger: Path) -> None:
     base = git(repo_with_ledger, "rev-parse", "HEAD")
     ledger = repo_with_ledger / "models/sales-model/lifecycle.jsonl"
