@@ -229,6 +229,10 @@ def test_merge_refuses_what_is_not_one_run(broken_repo: Path, capsys, tmp_path: 
         ("findings.json", lambda d: d.update(findings="x"), "its findings are not a list"),
         ("options.json", lambda d: d["shard"].update(options=None), "its shard's options are not a mapping"),
         ("options2.json", lambda d: d["shard"].update(options={"strict": True}), "strict: false vs true"),
+        # What a merge puts before every path in SARIF and GitHub annotations: a folder, never a command.
+        ("folder.json", lambda d: d["shard"].update(folder="ml/\n::error::x/"), "is not a folder of a repository"),
+        ("folder2.json", lambda d: d["shard"].update(folder="../"), "is not a folder of a repository"),
+        ("folder3.json", lambda d: d["shard"].update(folder="ml/"), 'workspace folders ("" vs "ml/")'),
     ):
         edited = json.loads(json.dumps(doc))
         change(edited)
@@ -452,3 +456,25 @@ def test_merge_refuses_reports_no_shard_wrote(broken_repo: Path, capsys, tmp_pat
         assert code == 3 and said in err and "Traceback" not in err and "internal error" not in err, err
     alone = invoke(broken_repo, "report", "merge", str(files[0]), capsys=capsys)
     assert alone[0] == 3
+
+
+def test_a_workspace_below_its_repository_root_is_merged_with_its_folder(ws: Path, capsys, tmp_path: Path) -> None:
+    """In a monorepo (the workspace in ml/), doctor names files from the repository's root in
+    SARIF and GitHub annotations; the merge of its shards named them from the workspace, files
+    that do not exist for code scanning or the pull request's annotations."""
+    from test_git_rules import commit_all, git
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.move(str(ws), str(repo / "ml"))
+    (repo / "ml/datasets/flowers/1/flowers.csv").write_text("changed\n")
+    git(repo, "init", "-q")
+    commit_all(repo, "monorepo")
+    files = shard_reports(repo / "ml", capsys, 2, tmp_path)
+    for fmt in ("sarif", "github"):
+        _c, full, _ = invoke(repo / "ml", "doctor", "--format", fmt, capsys=capsys)
+        code, merged, err = invoke(tmp_path, "report", "merge", *map(str, files), "--format", fmt, capsys=capsys)
+        assert code == 2 and merged == full, err
+        assert "ml/datasets/flowers/1/flowers.csv" in merged
+    _c, text, _ = invoke(tmp_path, "report", "merge", *map(str, files), capsys=capsys)
+    assert "ml/datasets" not in text  # (text and JSON name files from the workspace, as doctor does)

@@ -231,8 +231,17 @@ def doctor(
             "ignore": sorted(_codes(ignore)),
             "baseline": bool(baseline),
         }
+        # "folder": where the workspace sits in its repository, so that a merge (which may run
+        # anywhere) names files in SARIF and GitHub annotations from the repository's root.
         report = replace(
-            report, shard={"index": part.index, "total": part.total, "commit": head_commit(root), "options": said}
+            report,
+            shard={
+                "index": part.index,
+                "total": part.total,
+                "commit": head_commit(root),
+                "options": said,
+                "folder": repo_prefix(root),
+            },
         )
     if write_baseline is not None:
         report = _write_baseline(root, report, write_baseline)

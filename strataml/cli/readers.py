@@ -587,6 +587,7 @@ def report_merge(
     from strataml.doctor.merge import merge
     from strataml.reporters import RenderOptions, render
 
-    merged = merge(list(reports), strict, commit, shards)
-    emit(output, lambda stream, color: render(merged, fmt, stream, RenderOptions(color=color)), None)
+    merged, folder = merge(list(reports), strict, commit, shards)
+    prefix = folder if fmt in ("sarif", "github") else ""  # (as doctor names files in those formats)
+    emit(output, lambda stream, c: render(merged, fmt, stream, RenderOptions(color=c, repo_prefix=prefix)), None)
     return merged.exit_code

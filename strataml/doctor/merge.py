@@ -4,6 +4,7 @@ one exit code; refused unless they are the N shards of one run (one commit, the 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ from strataml.errors import StrataError
 
 MAX_REPORT = 256 * 1024 * 1024
 HINT = "give the files `strataml doctor --shard K/N --format json -o FILE` wrote"
+# A workspace's folder in its repository as gitfacts.repo_prefix gives it: '' or names each ending
+# in '/'. Nothing else reaches SARIF or a GitHub annotation (a newline there starts a workflow command).
+_FOLDER = re.compile(r"(?:[^/\x00-\x1f\x7f]{1,255}/){0,64}")
 _SUMMED = ("records_checked", "files_hashed", "bytes_hashed", "files_cached", "bytes_planned")
 
 
@@ -49,10 +53,13 @@ def _difference(mine: Any, theirs: Any) -> str:
     return f"{shown(json.dumps(mine, default=str))} vs {shown(json.dumps(theirs, default=str))}"
 
 
-def merge(paths: list[Path], strict: bool = False, commit: str | None = None, shards: int | None = None) -> Report:
-    """One report from the shards' JSON reports. `commit` and `shards`, when given, are what the
-    reports must say (the checkout the merge job stands on, the matrix's size): a report from
-    elsewhere, however well formed, is refused."""
+def merge(
+    paths: list[Path], strict: bool = False, commit: str | None = None, shards: int | None = None
+) -> tuple[Report, str]:
+    """One report from the shards' JSON reports, and the workspace's folder in its repository
+    ('' at its top: what SARIF and GitHub annotations put before each path). `commit` and
+    `shards`, when given, are what the reports must say (the checkout the merge job stands on,
+    the matrix's size): a report from elsewhere, however well formed, is refused."""
     from strataml.doctor.shards import MAX_SHARDS
 
     docs = [(p, _read(p)) for p in paths]
@@ -73,7 +80,12 @@ def merge(paths: list[Path], strict: bool = False, commit: str | None = None, sh
     seen: dict[int, Path] = {}
     for path, doc in docs:
         shard = doc["shard"]
-        for key, what in (("total", "shard counts"), ("commit", "commits"), ("options", "options")):
+        for key, what in (
+            ("total", "shard counts"),
+            ("commit", "commits"),
+            ("options", "options"),
+            ("folder", "workspace folders"),
+        ):
             if shard.get(key) != first.get(key):
                 raise StrataError(
                     f"{shown(str(path))} and {shown(str(docs[0][0]))} differ in {what} "
@@ -113,7 +125,8 @@ def merge(paths: list[Path], strict: bool = False, commit: str | None = None, sh
         )
     stats.pop("shard", None)
     stats["shards"] = total
-    return Report(tuple(findings), stats, strict or bool(first.get("options", {}).get("strict")))
+    report = Report(tuple(findings), stats, strict or bool(first.get("options", {}).get("strict")))
+    return report, first.get("folder", "")
 
 
 def _check_shard(path: Path, doc: dict[str, Any], most: int) -> None:
@@ -125,6 +138,12 @@ def _check_shard(path: Path, doc: dict[str, Any], most: int) -> None:
         raise StrataError(
             f"{shown(str(path))} names shard {shown(json.dumps(index))} of {shown(json.dumps(total))}",
             f"a shard is K of N, whole numbers with 1 <= K <= N <= {most}: merge what `doctor --shard` wrote",
+        )
+    folder = shard.get("folder", "")  # (absent from the reports of StrataML before it: the top)
+    if not (isinstance(folder, str) and _FOLDER.fullmatch(folder) and not {".", ".."} & set(folder.split("/"))):
+        raise StrataError(
+            f"{shown(str(path))}: its shard's folder {shown(json.dumps(folder))} is not a folder of a repository",
+            "merge what `doctor --shard` wrote, unedited",
         )
     if not isinstance(shard.get("options", {}), dict):
         raise StrataError(
