@@ -92,6 +92,20 @@ def unwritten(expressions: list[object], declared: frozenset[str]) -> list[Unwri
     return out
 
 
+def of_spec(spec: dict[str, Any]) -> list[Gate]:
+    """The gates an experiment's spec states, those that parse: one that does not, or `gates`
+    of another type (`gates: 0.9`, a mapping per gate), is the doctor's finding, and readers
+    show the rest."""
+    gates = spec.get("gates")
+    out = []
+    for text in gates if isinstance(gates, list) else ():
+        try:
+            out.append(parse_gate(text)) if isinstance(text, str) else None
+        except ValueError:
+            continue
+    return out
+
+
 def directions(spec: dict[str, Any]) -> dict[str, str]:
     """Which way each metric is better: the experiment's gates say (`>=`: higher), else what its
     plugin declares; a metric neither names is left out (unknown)."""
@@ -101,11 +115,7 @@ def directions(spec: dict[str, Any]) -> dict[str, str]:
         from strataml.runner.plugin import builtin_better
 
         out.update(builtin_better(plugin))
-    for text in spec.get("gates") or []:
-        try:
-            gate = parse_gate(text) if isinstance(text, str) else None
-        except ValueError:
-            continue
-        if gate is not None and gate.op in _BETTER:
+    for gate in of_spec(spec):
+        if gate.op in _BETTER:
             out[gate.metric] = _BETTER[gate.op]
     return out

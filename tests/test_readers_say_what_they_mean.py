@@ -274,3 +274,39 @@ def test_a_short_bare_run_prefix_says_why_it_is_not_taken(example: Path, stratam
     assert cli(strataml_exe, example, "show", "20261122T200038").returncode == 0
     nothing = cli(strataml_exe, example, "show", "9")  # no run starts so: the usual answer
     assert nothing.returncode == 3 and "bare run id prefix" not in nothing.stderr
+
+
+def test_a_field_of_the_wrong_type_fails_no_reader(example: Path, strataml_exe: list[str]) -> None:
+    """One malformed field in one record (the doctor's finding) made `list`, `report`, `diff`
+    and the dashboard fail with an internal error for the whole workspace: a spec's gates written
+    as a number or as mappings, a run's experiment or a dataset's license as a number."""
+    subprocess.run(["git", "init", "-q"], cwd=example, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=example, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base"], cwd=example, check=True
+    )
+    edit_yaml(example / "experiments/iris-logreg.yaml", lambda d: d.update(gates=0.9))
+    edit_yaml(example / "experiments/breast-cancer-rf.yaml", lambda d: d.update(gates=[{"metric": "m", "min": 1}]))
+    edit_yaml(example / f"runs/{IRIS}/run.yaml", lambda d: d.update(experiment=42, status=7))
+    edit_yaml(example / "datasets/iris/1/dataset.yaml", lambda d: d.update(license=2.0))
+    doctor = cli(strataml_exe, example, "doctor")
+    assert doctor.returncode == 2 and "TFC0003-E002" in doctor.stdout
+    for args in (
+        ("list", "runs"),
+        ("list", "datasets"),
+        ("list", "experiments"),
+        ("list", "models"),
+        ("status",),
+        ("report", "experiment", "iris-logreg", "--format", "text"),
+        ("report", "experiment", "breast-cancer-rf"),
+        ("diff", "HEAD", "--format", "markdown"),
+        ("dashboard", "-o", str(example.parent / "site.html")),
+    ):
+        done = cli(strataml_exe, example, *args)
+        assert done.returncode in (0, 2) and "internal error" not in done.stderr, (args, done.stderr)
+    rows = json.loads(cli(strataml_exe, example, "list", "runs", "--format", "json").stdout)
+    assert [(r["experiment"], r["status"]) for r in rows if r["name"] == IRIS] == [(42, 7)]  # as recorded
+    table = subprocess.run(
+        [*strataml_exe, "-C", str(example), "list", "runs"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}
+    ).stdout
+    assert re.search(rf"^{IRIS} +42 +7 ", table, re.M), table  # shown as `show` shows it

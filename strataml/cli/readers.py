@@ -129,6 +129,12 @@ def _unread(state: State, what: str, counts: dict[str, int]) -> str:
     return ""
 
 
+def _text(value: Any) -> str:
+    """A cell as text: a field of the wrong type (a run's `experiment: 42`, the doctor's
+    finding) is shown as it was recorded, as `show` shows it, not a reason to fail the listing."""
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
 def _table(
     gates: dict[str, list[str]],
     what: str,
@@ -148,9 +154,9 @@ def _table(
         columns = ["run", "experiment", "status", "age", *shown, "health"]
         cells = [
             [
-                r["name"],
-                r.get("experiment") or "",
-                r.get("status") or "",
+                _text(r["name"]),
+                _text(r.get("experiment")),
+                _text(r.get("status")),
                 age(r.get("created")),
                 *[number(r["metrics"].get(m)) for m in shown],
                 r["health"],
@@ -163,11 +169,11 @@ def _table(
         columns = ["model", "version", "state", "gate", "signed", *shown, "health"]
         cells = [
             [
-                r["name"],
-                r.get("version", ""),
-                r.get("state") or "",
-                r.get("gate") or "",
-                r.get("signed", ""),
+                _text(r["name"]),
+                _text(r.get("version")),
+                _text(r.get("state")),
+                _text(r.get("gate")),
+                _text(r.get("signed")),
                 *[number(r["metrics"].get(m)) for m in shown],
                 r["health"],
             ]
@@ -177,19 +183,22 @@ def _table(
         columns = ["dataset", "version", "rows", "files", "license", "signed", "health"]
         cells = [
             [
-                r["name"],
-                r.get("version", ""),
+                _text(r["name"]),
+                _text(r.get("version")),
                 number(r.get("rows")),
                 number(r.get("files")),
-                r.get("license") or "",
-                r.get("signed", ""),
+                _text(r.get("license")),
+                _text(r.get("signed")),
                 r["health"],
             ]
             for r in found
         ]
     else:
         columns = ["experiment", "plugin", "model", "runs", "health"]
-        cells = [[r["name"], r.get("plugin") or "", r.get("model") or "", str(r["runs"]), r["health"]] for r in found]
+        cells = [
+            [_text(r["name"]), _text(r.get("plugin")), _text(r.get("model")), _text(r["runs"]), r["health"]]
+            for r in found
+        ]
     if all(r["health"] == "ok" for r in found):
         columns, cells = columns[:-1], [c[:-1] for c in cells]  # a column of "ok" says nothing: the footer does
     numeric = {"rows", "files", "runs", "version", *shown}

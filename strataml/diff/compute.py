@@ -12,7 +12,7 @@ from typing import Any
 
 from strataml import atomic, gitfacts, lifecycle, loading
 from strataml.doctor.finding import Finding, Report
-from strataml.gates import directions, parse_gate
+from strataml.gates import directions, of_spec
 from strataml.numbers import as_float, finite
 from strataml.paths import unsafe
 from strataml.records import Record
@@ -205,13 +205,7 @@ def _trust(sides: Sides) -> dict[str, Any]:
 
 def _gated(spec: dict[str, Any]) -> set[str]:
     """The metrics the experiment's gates name: the ones that decide whether a version may ship."""
-    out = set()
-    for text in spec.get("gates") or []:
-        try:
-            out.add(parse_gate(text).metric) if isinstance(text, str) else None
-        except ValueError:
-            continue
-    return out
+    return {gate.metric for gate in of_spec(spec)}
 
 
 def compared(name: str, value: float, other: dict[str, Any] | None, better: str | None) -> dict[str, Any] | None:

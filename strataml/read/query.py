@@ -229,7 +229,12 @@ def totals(findings: Iterable[dict[str, Any]]) -> dict[str, int]:
 
 def gates(experiments: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Each experiment's gates (its name -> the gated metrics), the runs table's default columns."""
-    return {n["id"].split(":", 1)[1]: n["attrs"].get("gates") or [] for n in experiments}
+    return {n["id"].split(":", 1)[1]: _texts(n["attrs"].get("gates")) for n in experiments}
+
+
+def _texts(value: Any) -> list[str]:
+    """The texts of a list (a spec's gates): a gate of another type is the doctor's finding."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def _kind_of(ref: str) -> str:
@@ -465,7 +470,8 @@ def age(timestamp: Any, now: datetime | None = None) -> str:
 
 def gated_metrics(row: dict[str, Any], gates_by_experiment: dict[str, list[str]]) -> list[str]:
     """The metrics a run's or model version's row holds that its experiment gates on, in the gates' order."""
-    names = [expr.split()[0] for expr in gates_by_experiment.get(str(row.get("experiment")), []) if expr.split()]
+    gates = _texts(gates_by_experiment.get(str(row.get("experiment"))))  # (an older index.rows held any)
+    names = [expr.split()[0] for expr in gates if expr.split()]
     return [m for m in dict.fromkeys(names) if m in row.get("metrics", {})]
 
 

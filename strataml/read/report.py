@@ -11,7 +11,7 @@ from typing import Any
 
 from strataml.controls import plain
 from strataml.errors import StrataError
-from strataml.gates import directions, parse_gate
+from strataml.gates import directions, of_spec
 from strataml.numbers import as_float, finite
 from strataml.read.query import Graph
 
@@ -49,12 +49,7 @@ def experiment(graph: Graph, text: str, runs_of: dict[str, list[dict[str, Any]]]
         raise StrataError(f"{node['id']} is not an experiment", "e.g. strataml report experiment:NAME")
     spec = _map(node.get("attrs"))
     better = directions(spec)
-    gated = []
-    for expr in spec.get("gates") or []:
-        try:
-            gated.append(parse_gate(expr).metric) if isinstance(expr, str) else None
-        except ValueError:
-            continue
+    gated = [gate.metric for gate in of_spec(spec)]
     mine = (runs_of if runs_of is not None else runs_by_experiment(graph)).get(node["id"], [])
     runs = sorted(mine, key=lambda n: (str(_map(n["attrs"]).get("created_at") or ""), n["id"]))
     succeeded = [r for r in runs if _map(r["attrs"]).get("status") == "succeeded"]
