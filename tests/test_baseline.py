@@ -137,9 +137,10 @@ def test_a_broken_baseline_is_an_error_naming_it(ws: Path, capsys: pytest.Captur
 def test_baseline_usage_errors(ws: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = invoke(ws, "doctor", "--baseline", str(ws / "missing.json"), capsys=capsys)
     assert code == 3 and "missing.json" in err and "no baseline" in err and "--write-baseline" in err
-    for extra in (["--since", "HEAD"], ["--select", "TFC0002"], ["--ignore", "TFC0002"]):
+    # --no-git too: what only git tells would be dropped as fixed, and the gate (with git) fail on it.
+    for extra in (["--since", "HEAD"], ["--select", "TFC0002"], ["--ignore", "TFC0002"], ["--no-git"]):
         code, _, err = invoke(ws, "doctor", "--write-baseline", str(ws / BASELINE), *extra, capsys=capsys)
-        assert code == 3 and "cannot be combined with --since, --select or --ignore" in err
+        assert code == 3 and "cannot be combined with --since, --select, --ignore or --no-git" in err
     assert not (ws / BASELINE).exists()
     fifo = tmp_path / "pipe.json"
     os.mkfifo(fifo)

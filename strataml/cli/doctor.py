@@ -180,10 +180,12 @@ def doctor(
         raise click.UsageError(
             "give --baseline or --write-baseline, not both (--write-baseline reports against the baseline it writes)"
         )
-    if write_baseline is not None and (since or select or ignore):
+    if write_baseline is not None and (since or select or ignore or no_git):
+        # (--no-git leaves out what only git can tell: those findings would be dropped as fixed,
+        # and the next gate, with git, fails on findings nobody fixed.)
         raise click.UsageError(
             "--write-baseline records every finding of the workspace: it cannot be combined with "
-            "--since, --select or --ignore (they leave findings out)"
+            "--since, --select, --ignore or --no-git (they leave findings out)"
         )
     root = state.root()
     if since or not no_git:
