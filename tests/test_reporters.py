@@ -76,6 +76,17 @@ def test_paths_are_repository_relative_when_the_workspace_is_nested(ws: Path) ->
     assert "file=ml/datasets/flowers/1/flowers.csv" in text
 
 
+def test_a_file_above_the_workspace_is_named_as_the_repository_names_it() -> None:
+    """The repository's .gitattributes, changed in a monorepo (TFC0006-W013 names it
+    ../.gitattributes): ml/../.gitattributes was no file for code scanning or an annotation."""
+    from strataml.reporters import RenderOptions, repo_path
+
+    assert repo_path("../.gitattributes", RenderOptions(repo_prefix="ml/")) == ".gitattributes"
+    assert repo_path("../.gitattributes", RenderOptions(repo_prefix="a/ml/")) == "a/.gitattributes"
+    assert repo_path("../../x", RenderOptions(repo_prefix="ml/")) == "../../x"  # (outside: left as it is)
+    assert repo_path("datasets/d/1/f", RenderOptions(repo_prefix="ml/")) == "ml/datasets/d/1/f"
+
+
 def test_github_escaping() -> None:
     assert escape_data("50% done\nnext\r") == "50%25 done%0Anext%0D"
     # The job log renders terminal escapes: ESC, BEL, a tab and bidi controls are spelled out.

@@ -20,7 +20,17 @@ class RenderOptions:
 
 
 def repo_path(path: str, options: RenderOptions) -> str:
-    return f"{options.repo_prefix}{path}" if options.repo_prefix else path
+    """`path` (from the workspace) from the repository's root. A file above the workspace (the
+    repository's own .gitattributes, `../.gitattributes`) is named as the repository names it:
+    `ml/../.gitattributes` is no file for code scanning, nor an annotation on the changed line."""
+    if not options.repo_prefix:
+        return path
+    if path.startswith("../"):
+        import posixpath
+
+        up = posixpath.normpath(options.repo_prefix + path)
+        return path if up.startswith("../") or up == ".." else up
+    return options.repo_prefix + path
 
 
 # Format -> the module that renders it, imported only when used (the text one loads rich).
