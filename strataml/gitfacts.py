@@ -677,7 +677,9 @@ def resolve_commit(root: Path, ref: str) -> str:
 
 
 def _fetch_for(root: Path, ref: str) -> str:
-    """The fetch that makes `ref` known in a shallow clone. A clone of one branch (CI's, and
+    """The fetch that makes `ref` known in a shallow clone, with the history that holds where
+    the change left it (the merge base: `--depth=1` fetched the base's tip alone, and what the
+    base gained since the change began was judged as changed). A clone of one branch (CI's, and
     `clone --depth`) fetches nothing else by name: `git fetch origin main` leaves neither
     `main` nor `origin/main` behind, so the ref is written where `ref` names it."""
     try:
@@ -686,11 +688,11 @@ def _fetch_for(root: Path, ref: str) -> str:
         remotes = []
     remote, _, name = ref.partition("/")
     if remote in remotes and name:  # origin/main: the remote-tracking ref
-        return f"git fetch --depth=1 {remote} {name}:refs/remotes/{remote}/{name}"
+        return f"git fetch --unshallow {remote} {name}:refs/remotes/{remote}/{name}"
     remote = "origin" if "origin" in remotes or not remotes else remotes[0]
     if re.fullmatch(r"[0-9a-f]{7,64}", ref):  # a commit: fetched by its name, where the server allows it
-        return f"git fetch --depth=1 {remote} {ref}"
-    return f"git fetch --depth=1 {remote} {ref}:{ref}"  # (main:main: a local branch main)
+        return f"git fetch --unshallow {remote} {ref}"
+    return f"git fetch --unshallow {remote} {ref}:{ref}"  # (main:main: a local branch main)
 
 
 def merge_base(root: Path, commit: str) -> str:

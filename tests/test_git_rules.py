@@ -388,6 +388,29 @@ def test_since_in_a_shallow_clone(repo: Path, tmp_path: Path, capsys: pytest.Cap
     assert '"TFC0002-E010"' in capsys.readouterr().out
 
 
+def test_without_a_merge_base_the_doctor_and_diff_say_so(repo: Path, tmp_path: Path, capsys) -> None:
+    """A shallow clone that fetched the base's tip alone: what main gained since the change began
+    is judged as the change's (TFC0002-E010), and the run said nothing about why."""
+    git(repo, "branch", "-M", "main")
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "README.md").write_text("the change\n")
+    commit_all(repo, "the change")
+    git(repo, "checkout", "-q", "main")
+    shutil.copytree(repo / FLOWERS, repo / "datasets/flowers/2")
+    edit_yaml(repo / "datasets/flowers/2/dataset.yaml", lambda d: d.update(ref="dataset:flowers@2"))
+    commit_all(repo, "main moves on")
+    git(repo, "checkout", "-q", "feature")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth=1", "-b", "feature", f"file://{repo}", str(shallow))
+    git(shallow, "fetch", "-q", "--depth=1", "origin", "main:refs/remotes/origin/main")
+    run(["-C", str(shallow), "doctor", "--since", "origin/main"])
+    assert "no merge base with origin/main is known" in capsys.readouterr().err
+    run(["-C", str(shallow), "diff", "origin/main"])
+    assert "No merge base with origin/main is known" in capsys.readouterr().out
+    assert run(["-C", str(repo), "doctor", "--since", "main"]) == 0  # (with the history: nothing said)
+    assert "merge base" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("since", ["origin/main", "main"])
 def test_the_shallow_clone_hint_works_when_pasted(repo: Path, tmp_path: Path, since: str, capsys) -> None:
     """CI clones one branch, shallow: `git fetch --depth=1 origin main` (the hint before) left
@@ -400,7 +423,7 @@ def test_the_shallow_clone_hint_works_when_pasted(repo: Path, tmp_path: Path, si
     git(tmp_path, "clone", "-q", "--depth=1", "-b", "feature", f"file://{repo}", str(shallow))
     assert run(["-C", str(shallow), "doctor", "--since", since]) == 3
     hint = capsys.readouterr().err.split("`")[1]
-    assert hint.startswith("git fetch --depth=1 origin "), hint
+    assert hint.startswith("git fetch --unshallow origin "), hint
     subprocess.run(hint.split(), cwd=shallow, check=True, capture_output=True)
     assert run(["-C", str(shallow), "doctor", "--since", since, "--format", "json"]) == 2
     assert '"TFC0002-E010"' in capsys.readouterr().out

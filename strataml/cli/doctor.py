@@ -220,6 +220,8 @@ def doctor(
             use_cache=not no_cache,
             progress=bar,
         )
+    if since and report.since_base is not None and report.since_base == report.policy_commit:
+        _note_no_merge_base(root, since, report.since_base)
     if part is not None:
         from dataclasses import replace
 
@@ -255,6 +257,21 @@ def doctor(
     # cold run on 10k records, for memory the process's end gives back at once.
     keep(report)
     return report.exit_code
+
+
+def _note_no_merge_base(root: Path, since: str, tip: str) -> None:
+    """Say so when no merge base with `since` is known (a shallow clone that fetched its tip
+    alone): the run compared with the tip, so what the base gained since the change began was
+    judged as this change's (a false TFC0002-E010, with nothing else to tell why)."""
+    from strataml.gitfacts import is_ancestor
+
+    if not is_ancestor(root, tip):
+        click.echo(
+            f"strataml: note: no merge base with {shown(since)} is known (a shallow clone?): compared with its tip, "
+            f"so what {shown(since)} gained since this change began counts as changed here; fetch its history "
+            "(`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)",
+            err=True,
+        )
 
 
 def _list_shard_files(root: Path, index: int, total: int, fmt: str, stream: TextIO) -> None:

@@ -60,6 +60,12 @@ def text(doc: dict[str, Any]) -> str:
         _headline(doc),
         "",
     ]
+    if doc["base"].get("merge_base") is False:  # (as the markdown says it)
+        lines += [
+            f"No merge base with {shown(doc['base']['ref'])} is known (a shallow clone?): compared with its tip, so "
+            "what it gained since this change began shows as removed. Fetch its history (`git fetch --unshallow`).",
+            "",
+        ]
     if doc["records"]:
         lines.append("Records")
         for r in doc["records"]:
@@ -126,7 +132,7 @@ def markdown(doc: dict[str, Any]) -> str:
     if doc["base"].get("merge_base") is False:
         out += [
             f"⚠️ No merge base with {_md(doc['base']['ref'])} is known (a shallow clone?): compared with its tip, so "
-            "what it gained since this change began shows as removed. Fetch more history (`fetch-depth: 0`).",
+            "what it gained since this change began shows as removed. Fetch its history (`fetch-depth: 0`).",
             "",
         ]
     if doc["runs"]:

@@ -569,6 +569,7 @@ def doctor(
         workspace,
         volatile=ctx.volatile,
         policy_commit=ctx.since_tip if options.since else None,
+        since_base=ctx.since_commit if options.since else None,
     )
 
 

@@ -158,6 +158,8 @@ class Report:
     # With --since: the commit whose policy judged (REF's tip, resolved once with the merge
     # base); a baseline is read from it too.
     policy_commit: str | None = field(default=None, compare=False)
+    # With --since: where the change left REF (the merge base; REF's tip when none is known).
+    since_base: str | None = field(default=None, compare=False)
     # With --shard: which shard, of how many, of which commit and options (report merge checks them).
     shard: dict[str, Any] | None = field(default=None, compare=False)
 
