@@ -129,7 +129,7 @@ def test_report_of_an_experiment_across_runs_and_seeds(ws: Path, capsys) -> None
     code, said, err = invoke(ws, "report", "sales-forecast", "-o", "report.md", capsys=capsys)
     assert code == 0 and said == "" and (ws / "report.md").read_text("utf-8") == out, err
     code, _o, err = invoke(ws, "report", "sales-forecast", "-o", "experiments/report.md", capsys=capsys)
-    assert code == 2 and "not writing" in err  # -o's rules, as every command's
+    assert code == 3 and "not writing" in err  # -o's rules, as every command's
     # For a person: the same layout, the ids as they are (`run\\:2026...` cannot be pasted into show).
     code, text, _ = invoke(ws, "report", "sales-forecast", "--format", "text", capsys=capsys)
     assert "Best run: **run:20260102T000000Z-sales-forecast-b0b0b0** (test_accuracy = 0.8750)." in text

@@ -353,11 +353,11 @@ def test_o_never_replaces_records_policy_keys_or_git(tmp_path: Path, capsys: pyt
         for args in (["doctor", "--format", "json", "-o", target], ["index", "-o", target],
                      ["dashboard", "-o", target]):
             code, _o, err = invoke(root, *args, capsys=capsys)
-            assert code == 2 and "not writing" in err, (args, err)
+            assert code == 3 and "not writing" in err, (args, err)
     assert {t: Path(t).read_bytes() for t in before} == before and not (root / "tfc/keys/new.pub").exists()
     other = copy_example(tmp_path / "other")  # a file of another workspace than the one -C names
     code, _o, err = invoke(root, "index", "-o", str(other / "strataml.yaml"), capsys=capsys)
-    assert code == 2 and "not writing" in err
+    assert code == 3 and "not writing" in err
     code, _o, err = invoke(root, "index", "-o", str(tmp_path / "elsewhere.json"), capsys=capsys)
     assert code == 0, err
 
@@ -373,7 +373,7 @@ def test_o_never_makes_a_file_the_readers_would_take_for_a_record(tmp_path: Path
                    "sub/.gitattributes", "sub/strataml.yaml"):
         for args in (["index", "-o", target], ["dashboard", "-o", target], ["doctor", "-o", target]):
             code, _o, err = invoke(root, *args, capsys=capsys)
-            assert code == 2 and "not writing" in err, (args, err)
+            assert code == 3 and "not writing" in err, (args, err)
             assert not (root / target).exists() or target.endswith(".jsonl")  # (that ledger exists: unchanged)
     assert not any((root / f).exists() for f in ("models/iris-classifier/9", "datasets/new", "runs/fake", "sub"))
     assert invoke(root, "list", "models", "--format", "json", capsys=capsys)[1] == before
@@ -383,7 +383,7 @@ def test_o_never_makes_a_file_the_readers_would_take_for_a_record(tmp_path: Path
     for target in ("datasets/iris/1/notes.json", "models/report.txt", "runs/r.txt", "datasets/new.json"):
         for _ in range(2):
             code, _o, err = invoke(root, "doctor", "-o", target, capsys=capsys)
-            assert code == 2 and "not writing" in err and "outside datasets/" in err, (target, err)
+            assert code == 3 and "not writing" in err and "outside datasets/" in err, (target, err)
             assert not (root / target).exists()
     assert invoke(root, "doctor", "--strict", capsys=capsys)[0] == 0
 
@@ -397,7 +397,7 @@ def test_o_refuses_managed_names_in_any_case_and_ci_workflows(tmp_path: Path, ca
         if target == "Strataml.yaml":  # on Linux another file; on macOS and Windows the same
             (root / target).write_text("x\n", "utf-8")
         code, _o, err = invoke(root, "index", "-o", str(root / target), capsys=capsys)
-        assert code == 2 and "not writing" in err, (target, err)
+        assert code == 3 and "not writing" in err, (target, err)
 
 
 def test_o_never_replaces_the_ci_workflows_or_git_files_of_the_repository_a_workspace_is_a_folder_of(
@@ -416,7 +416,7 @@ def test_o_never_replaces_the_ci_workflows_or_git_files_of_the_repository_a_work
                    "../docs/.gitignore", "../.pre-commit-config.yaml"):
         for args in (["doctor", "-o", target], ["index", "-o", target], ["dashboard", "-o", target]):
             code, _o, err = invoke(root, *args, capsys=capsys)
-            assert code == 2 and "in the git repository" in err, (args, err)
+            assert code == 3 and "in the git repository" in err, (args, err)
     assert {rel: (top / rel).read_text("utf-8") for rel in files} == files
     assert not any((top / p).exists() for p in (".github/new.yml", ".lfsconfig", "docs", ".pre-commit-config.yaml"))
     code, _o, err = invoke(root, "index", "-o", "../reports/index.json", capsys=capsys)

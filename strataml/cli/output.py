@@ -305,7 +305,8 @@ MANAGED_FILES = (GIT_CONTROL - {".git"}) | {
 
 
 def _refuse_managed(path: str, root: Path | None) -> None:
-    """A Refusal (exit 2) for an output path that is, or whose real target is, anything in the
+    """An error (exit 3: the report was not written, as for any output that cannot be; 2 would
+    read as "errors found" to the CI script that runs the doctor) for an output path that is, or whose real target is, anything in the
     folders records live in (datasets/, experiments/, runs/, models/), a file named as policy or
     git's control files are, anything under tfc/ (trusted keys, contracts) or .github/ (CI
     workflows), or anything in a .git folder. In a record folder even a new file is refused: a
@@ -313,7 +314,7 @@ def _refuse_managed(path: str, root: Path | None) -> None:
     under --since), a stray file in models/ or runs/ breaks the layout (TFC0001-E002), and a
     new one could pass for a record, a spec, a ledger or a signature that every reader lists.
     Before, the first -o there wrote and the second was refused as a file of the records."""
-    from strataml.errors import Refusal
+    from strataml.errors import StrataError
 
     real = (
         os.path.realpath(path)
@@ -349,7 +350,7 @@ def _refuse_managed(path: str, root: Path | None) -> None:
             if rel.parts[0].casefold() in CI_FOLDERS or rel.name.casefold() in MANAGED_FILES:
                 why = f"it is {rel.as_posix()} in the git repository {repo}, which CI and git read"
     if why:
-        raise Refusal(
+        raise StrataError(
             f"not writing {path}: {why}",
             "write reports and exports to a new file outside datasets/, experiments/, runs/, models/, tfc/, .git/ and "
             "CI's folders (.github/, ...), not named as git's, CI's or StrataML's own files (strataml.yaml, .gitignore, "
