@@ -478,3 +478,22 @@ def test_a_workspace_below_its_repository_root_is_merged_with_its_folder(ws: Pat
         assert "ml/datasets/flowers/1/flowers.csv" in merged
     _c, text, _ = invoke(tmp_path, "report", "merge", *map(str, files), capsys=capsys)
     assert "ml/datasets" not in text  # (text and JSON name files from the workspace, as doctor does)
+
+
+def test_merged_shards_keep_what_the_baseline_hid(broken_repo: Path, capsys, tmp_path: Path) -> None:
+    """Each shard said how many findings the baseline hid; the merge said nothing of it, so the
+    merged report claimed fewer findings than the full run accounted for."""
+    baseline = tmp_path / "baseline.json"
+    assert invoke(broken_repo, "doctor", "--write-baseline", str(baseline), capsys=capsys)[0] in (0, 1)
+    files = shard_reports(broken_repo, capsys, 2, tmp_path, "--baseline", str(baseline))
+    code, full, _ = invoke(broken_repo, "doctor", "--baseline", str(baseline), "--format", "json", capsys=capsys)
+    mcode, merged, err = invoke(broken_repo, "report", "merge", *map(str, files), "--format", "json", capsys=capsys)
+    assert mcode == code, err
+    assert json.loads(merged)["baseline"] == json.loads(full)["baseline"] and json.loads(full)["baseline"]["hidden"] > 1
+    _c, text, _ = invoke(broken_repo, "report", "merge", *map(str, files), capsys=capsys)
+    assert f"older findings hidden by the baseline {baseline}" in text
+    doc = json.loads(files[0].read_text())
+    doc["baseline"]["file"] = "other.json"
+    files[0].write_text(json.dumps(doc))
+    code, _o, err = invoke(broken_repo, "report", "merge", *map(str, files), capsys=capsys)
+    assert code == 3 and "differ in baselines" in err

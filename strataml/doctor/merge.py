@@ -125,8 +125,39 @@ def merge(
         )
     stats.pop("shard", None)
     stats["shards"] = total
-    report = Report(tuple(findings), stats, strict or bool(first.get("options", {}).get("strict")))
+    baseline = _baseline(docs)
+    report = Report(
+        tuple(findings),
+        stats,
+        strict or bool(first.get("options", {}).get("strict")),
+        baseline_file=baseline[0] if baseline is not None else None,
+        baseline_hidden=baseline[1] if baseline is not None else 0,
+    )
     return report, first.get("folder", "")
+
+
+def _baseline(docs: list[tuple[Path, dict[str, Any]]]) -> tuple[str, int] | None:
+    """The baseline the shards applied (one file: their options say each had one) and the
+    findings it hid in all of them; None when they had none."""
+    if all(doc.get("baseline") is None for _p, doc in docs):
+        return None
+    said: list[tuple[Path, str, int]] = []
+    for path, doc in docs:
+        b = doc.get("baseline")
+        if not (isinstance(b, dict) and isinstance(b.get("file"), str) and type(b.get("hidden")) is int):
+            raise StrataError(
+                f"{shown(str(path))}: its baseline is not one `doctor --baseline` writes (a file and a count)",
+                "merge what `doctor --shard` wrote, unedited",
+            )
+        said.append((path, b["file"], b["hidden"]))
+    first_path, file, _hidden = said[0]
+    for path, other, _hidden in said:
+        if other != file:
+            raise StrataError(
+                f"{shown(str(path))} and {shown(str(first_path))} differ in baselines ({_difference(other, file)})",
+                "merge the reports of one run: the same commit, options and N",
+            )
+    return file, sum(hidden for _p, _f, hidden in said)
 
 
 def _check_shard(path: Path, doc: dict[str, Any], most: int) -> None:
