@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -409,6 +410,23 @@ def test_without_a_merge_base_the_doctor_and_diff_say_so(repo: Path, tmp_path: P
     assert "No merge base with origin/main is known" in capsys.readouterr().out
     assert run(["-C", str(repo), "doctor", "--since", "main"]) == 0  # (with the history: nothing said)
     assert "merge base" not in capsys.readouterr().err
+
+
+def test_the_hint_of_a_changed_dataset_version_restores_it(repo: Path, capsys) -> None:
+    """The hint was `git checkout REF -- PATH`, literally; filled in, it kept a file added to the
+    version (and failed on one never committed at REF), so the same error came back."""
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / FLOWERS / "flowers.csv").write_text("changed\n")
+    (repo / FLOWERS / "notes.txt").write_text("added\n")
+    commit_all(repo, "edit a committed version")
+    (repo / FLOWERS / "more.txt").write_text("added, not committed\n")
+    git(repo, "add", FLOWERS)
+    assert run(["-C", str(repo), "doctor", "--since", base, "--format", "json"]) == 2
+    [finding] = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["code"] == "TFC0002-E010"]
+    command = finding["hint"].split("`")[1]
+    assert command == f"git restore --source={base} --staged --worktree -- {FLOWERS}", command
+    subprocess.run(command.split(), cwd=repo, check=True, capture_output=True)
+    assert run(["-C", str(repo), "doctor", "--since", base]) == 0, capsys.readouterr().out
 
 
 @pytest.mark.parametrize("since", ["origin/main", "main"])

@@ -121,6 +121,14 @@ def scope_since(ctx: Context) -> frozenset[str] | None:
     return frozenset(str(r.ref) for r in ws.records if (r.folder in deep if r.folder else r.meta in owned))
 
 
+def _restore(since: str | None, folder: str) -> str:
+    """The command that puts `folder` back as `since` holds it, files added since removed too
+    (`git checkout REF -- PATH` restored the files but kept an added one, and named no REF)."""
+    import shlex
+
+    return f"git restore --source={shlex.quote(since or 'HEAD')} --staged --worktree -- {shlex.quote(folder)}"
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     if not ctx.options.since:
         return
@@ -160,7 +168,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 DATASET_CHANGED,
                 folder,
                 f"dataset version committed at {ctx.options.since} was changed, added to or removed ({what})",
-                "restore it (`git checkout REF -- PATH`) and add the new data as a new version",
+                f"restore it (`{_restore(ctx.options.since, folder)}`; a file added and never staged: delete it) "
+                "and add the new data as a new version",
             )
         elif kind == "models":
             yield Finding(

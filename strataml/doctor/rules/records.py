@@ -29,6 +29,7 @@ GATE_MISMATCH = "TFC0004-E003"
 NOT_FROM_RUN = "TFC0004-E004"
 RUN_METRICS = "TFC0004-E005"
 
+_PROVENANCE_HINT = {"license": "license: (an SPDX id or the terms)", "source": "source: {kind: ..., note: ...}"}
 _SCHEMA_HINT = {
     "dataset": "fix the field, or recreate the version with `strataml dataset add`; `strataml schema dataset` prints the schema",
     "experiment": "fix the field; `strataml schema experiment` prints the schema",
@@ -98,7 +99,7 @@ def _dataset(record: Record) -> Iterator[Finding]:
             DATASET_PROVENANCE,
             record.meta,
             f"no {' or '.join(missing)}: nobody can tell where the data came from or how it may be used",
-            "add license: (an SPDX id or the terms) and source: {kind: ..., note: ...}",
+            "add " + " and ".join(_PROVENANCE_HINT[k] for k in missing),
             record.line(),
         )
     tr = record.time_range
