@@ -167,3 +167,13 @@ def test_fused_checks_agree_with_jsonschema(schema: dict) -> None:
     verdicts = [(fast(doc), slow.is_valid(doc)) for doc in (_instance(rng) for _ in range(3000))]
     assert all(a == b for a, b in verdicts)
     assert 5 < sum(b for _a, b in verdicts) < 2995  # both answers occur
+
+
+def test_a_misspelt_code_in_the_policy_is_told_in_words_not_a_regular_expression() -> None:
+    doc = read_yaml(POSITIVE / "strataml.yaml")
+    doc["doctor"] = {"ignore": ["TFC0006_W001"]}
+    [issue] = schemas.validate("workspace", doc)
+    assert issue.message == (
+        "doctor/ignore/0: 'TFC0006_W001' is not valid here: expected a rule code or a prefix of one, "
+        "e.g. TFC0006-W001 or TFC0006"
+    )

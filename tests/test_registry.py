@@ -62,6 +62,13 @@ def test_unknown_code_suggests_close_ones(capsys) -> None:
     err = capsys.readouterr().err
     shown = err.split("did you mean ")[1].split("?")[0].split(", ")
     assert shown == sorted(c for c in registry() if c.endswith("-E005")) and "TFC0003-E005" in shown, err
+    # A contract's code alone: its rules, not three of other contracts spelled alike.
+    assert run(["doctor", "--explain", "TFC0006"]) == 3
+    err = capsys.readouterr().err
+    assert "TFC0006 is the start of " in err and "TFC0006-E001, TFC0006-E002" in err and "TFC0008" not in err, err
+    only = [c for c in registry() if c.startswith("TFC0002-W")]
+    assert len(only) == 1 and run(["doctor", "--explain", "TFC0002-W"]) == 0  # the start of one code names it
+    assert capsys.readouterr().out.startswith(f"# {only[0]} ")
 
 
 def test_repository_contracts_match_the_packaged_ones() -> None:

@@ -388,6 +388,16 @@ def _explain(stream: TextIO, color: bool, fmt: str, code: str) -> None:
             f"{code.strip().upper()} is a reserved code: no rule was ever given it, and none will be",
             f"see the changelog of tfc/{doc}; `strataml doctor --list-rules` lists the rules",
         )
+    wanted = code.strip().upper()
+    under = sorted(c for c in rules if c.startswith(wanted)) if rule is None and wanted.startswith("TFC") else []
+    if len(under) == 1:  # (the start of one code names it, as a unique abbreviation does in git)
+        rule, under = rules[under[0]], []
+    if under:  # (a contract or a severity of one: TFC0006, TFC0006-W)
+        some = ", ".join(under[:12]) + (f", … ({len(under) - 12} more)" if len(under) > 12 else "")
+        raise StrataError(
+            f"{wanted} is the start of {len(under)} rule codes, not one rule",
+            f"explain one of them: {some}; `strataml doctor --list-rules` names every rule",
+        )
     if rule is None:
         close = closest_codes(code)
         raise StrataError(
