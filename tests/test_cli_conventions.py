@@ -369,3 +369,36 @@ def test_every_command_help_shows_an_example_to_copy() -> None:
     without = [name for name, command in leaves(group, ctx, [])
                if not any(line.strip().startswith("strataml ") for line in (command.help or "").splitlines())]
     assert without == []
+
+
+def test_the_read_only_examples_of_help_run_in_the_example_workspace(tmp_path: Path) -> None:
+    """An example pasted from --help into a clone of this repository works: compare's named a run
+    and a model version the example workspace never held (exit 3)."""
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    import click
+
+    from conftest import copy_example
+    from strataml.cli.main import cli as group
+
+    example = copy_example(tmp_path / "example")
+    ctx = click.Context(group)
+    readers = ("list", "show", "lineage", "compare", "status", "report experiment", "plugins", "keys list", "doctor")
+    tried = []
+    for name in readers:
+        command = group
+        for word in name.split():
+            command = command.get_command(ctx, word)  # type: ignore[union-attr, assignment]
+        for line in (command.help or "").splitlines():
+            text = line.strip()
+            if not text.startswith("strataml ") or re.search(r" -o |\$|--since|baseline|-C |--federate|\|", text):
+                continue
+            args = shlex.split(re.split(r"\s{2,}|\s\(|\s#", text)[0])[1:]
+            done = subprocess.run([sys.executable, "-m", "strataml", "-C", str(example), *args],
+                                  capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, (text, done.stderr)
+            tried.append(text)
+    assert len(tried) >= 12 and any(t.startswith("strataml compare model:") for t in tried), tried

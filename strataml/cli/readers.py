@@ -461,8 +461,8 @@ def compare(state: State, refs: tuple[str, ...], diff_only: bool, fmt: str) -> i
 
     \b
     Examples:
-      strataml compare run:20261122T200038Z-iris-logreg-448b2a run:20261202T001509Z-iris-logreg-3278be
-      strataml compare model:iris-classifier@1 model:iris-classifier@2 --diff-only --format markdown
+      strataml compare run:20261122T200038Z-iris-logreg-448b2a run:20261122T200055Z-synthetic-logreg-4dedd5
+      strataml compare model:iris-classifier@1 model:breast-cancer-classifier@1 --diff-only --format markdown
     """
     from strataml.read.compare import compare as side_by_side
     from strataml.read.compare import text
