@@ -23,7 +23,7 @@ from strataml.controls import shown
     "--output",
     metavar="PATH",
     callback=from_start_option,
-    help="Where to write the page: a file, a folder (index.html in it) or '-' for stdout. Default: .strataml/site/index.html in the workspace.",
+    help="Where to write the page: a file, a folder (index.html in it; a name without an extension that does not exist yet is made as one) or '-' for stdout. Default: .strataml/site/index.html in the workspace.",
 )
 @click.option("--open", "open_", is_flag=True, help="Open the page in the default web browser when written.")
 @click.option(
@@ -94,7 +94,12 @@ def dashboard(
         raise click.UsageError("-o - writes the page itself to stdout: --format json and --open need a file")
     if output is not None and not output.strip():
         raise click.BadParameter("is empty; name a file (e.g. site/index.html) or '-' for stdout", param_hint="'-o'")
-    if output not in (None, "-") and (output.endswith(("/", os.sep)) or os.path.isdir(output)):
+    if output not in (None, "-") and (
+        output.endswith(("/", os.sep))
+        or os.path.isdir(output)
+        # (`-o site`, not there yet: a page named without .html opens in no browser; a folder is meant)
+        or (not os.path.lexists(output) and not os.path.splitext(os.path.basename(output))[1])
+    ):
         output = os.path.join(output, "index.html")  # a folder: the page is its index, as a web server would serve it
     if exports and federate:
         raise click.UsageError("--exports describes one workspace's records: make them in each workspace")
