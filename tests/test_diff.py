@@ -404,3 +404,24 @@ def test_a_keys_manifest_that_is_a_symlink_is_not_read(repo: Path, capsys: pytes
     code, out, err = diff(repo, capsys, "main", "--format", "json")
     assert code == 0, err
     assert "OUTSIDE0000" not in out
+
+
+def test_the_change_that_adds_a_workspace_is_told_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A repository whose base holds no workspace: diff listed a "fixed error" for a strataml.yaml
+    that never existed there, and the doctor called init's empty tfc/keys/.gitkeep a trusted key
+    file and the new strataml.yaml a policy change "judged by the policy at main"."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "README").write_text("hi\n")
+    git(repo, "init", "-q", "-b", "main")
+    commit_all(repo, "init")
+    git(repo, "checkout", "-q", "-b", "add-ml")
+    assert invoke(repo, "init", ".", capsys=capsys)[0] == 0
+    commit_all(repo, "a workspace")
+    code, out, err = invoke(repo, "diff", "main", "--format", "json", capsys=capsys)
+    doc = json.loads(out)
+    assert code in (0, 1) and doc["findings"]["fixed"] == [], (err, doc["findings"])
+    code, out, _ = invoke(repo, "doctor", "--since", "main", "--format", "json", capsys=capsys)
+    found = {(f["code"], f["path"]): f["message"] for f in json.loads(out)["findings"]}
+    assert ("TFC0007-W001", "tfc/keys/.gitkeep") not in found, found
+    assert found[("TFC0001-W001", "strataml.yaml")].startswith("strataml.yaml is new since main: "), found

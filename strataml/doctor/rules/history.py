@@ -239,8 +239,22 @@ def _lfs_config(ctx: Context, changed: set[str]) -> Iterator[Finding]:
         )
 
 
+def _placeholder(ctx: Context, path: str) -> bool:
+    """An empty .gitkeep (what `strataml init` leaves in tfc/keys/), or one gone: it holds no
+    key, and a manifest that pinned it would fail on it, so its coming is nothing to review."""
+    if path.rpartition("/")[2] != ".gitkeep":
+        return False
+    entry = ctx.workspace.entries.get(path)
+    if entry is None:
+        try:
+            return os.lstat(ctx.workspace.abspath(path)).st_size == 0
+        except OSError:
+            return True  # (gone)
+    return entry.kind == "file" and entry.size == 0
+
+
 def _trust(ctx: Context, changed: set[str]) -> Iterator[Finding]:
-    keys = sorted(p for p in changed if p.startswith("tfc/keys/"))
+    keys = sorted(p for p in changed if p.startswith("tfc/keys/") and not _placeholder(ctx, p))
     for path in keys:
         yield Finding(
             TRUST_CHANGED,
@@ -265,7 +279,15 @@ def _trust(ctx: Context, changed: set[str]) -> Iterator[Finding]:
             for k in {*new, *old}
             if k not in NOT_POLICY and not (isinstance(k, str) and k.startswith("x-")) and new.get(k) != old.get(k)
         )
-        if moved:
+        if moved and not old:  # (REF holds no strataml.yaml: the change that adds the workspace)
+            yield Finding(
+                POLICY_CHANGED,
+                CONFIG,
+                f"strataml.yaml is new since {ctx.options.since}: this run judges by the default policy, "
+                "this file's takes effect once merged",
+                "review the policy on its own: `--strict` fails on this warning until the base holds the file",
+            )
+        elif moved:
             yield Finding(
                 POLICY_CHANGED,
                 CONFIG,
