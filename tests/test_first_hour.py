@@ -113,3 +113,18 @@ def test_shell_completion_offers_commands_and_refs(tmp_path: Path, strataml_exe:
     assert _complete(strataml_exe, ws, "promote", "model:iris").stdout.splitlines() == ["plain,model:iris-classifier@1"]
     wrong = _complete(strataml_exe, ws, "doctr", "x")  # a mistyped command: no error printed into the shell
     assert wrong.returncode == 0 and wrong.stdout.strip() == "" and wrong.stderr == ""
+
+
+def test_status_says_a_placeholder_beside_the_runs_as_new_like_the_others() -> None:
+    """`strataml status` in a fresh workspace said runs/.gitkeep "(1 untracked file)", the other
+    folders' .gitkeep "(new)": a file where a run's folder would be was taken for a run."""
+    from strataml.cli.status import _by_record
+
+    changes = [{"path": f"{kind}/.gitkeep", "status": "??"} for kind in ("datasets", "runs", "models")]
+    changes.append({"path": "runs/R1/notes.txt", "status": "??"})
+    assert _by_record(changes) == [
+        ("datasets/.gitkeep", "new"),
+        ("runs/.gitkeep", "new"),
+        ("models/.gitkeep", "new"),
+        ("runs/R1", "1 untracked file"),
+    ]

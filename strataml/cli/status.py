@@ -104,6 +104,8 @@ def _by_record(changes: list[dict[str, str]]) -> list[tuple[str, str]]:
     new_meta = {c["path"] for c in changes if c["status"] == "??" and c["path"].rsplit("/", 1)[-1] in META.values()}
     for change in changes:
         folder = record_folder(change["path"])
+        if folder == change["path"]:
+            folder = None  # (a file where a run's folder would be, runs/.gitkeep: a path, said as one)
         where = folder or change["path"]
         said = _said(change["status"])
         if folder is not None and said == "new" and not any(m.startswith(folder + "/") for m in new_meta):
