@@ -76,6 +76,9 @@ CASES = {
     "TFC0001-E003": lambda ws: copy_dataset(ws, FLOWERS, "datasets/flowers/2-", "dataset:flowers@2-"),
     "TFC0001-E004": lambda ws: ((ws / "runs/orphan").mkdir(), raw(ws, "runs/orphan/log.txt", b"x")),
     "TFC0001-E005": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(ref="dataset:flowers@2")),
+    "TFC0001-W003": lambda ws: edit_yaml(
+        ws / "strataml.yaml", lambda d: d.setdefault("doctor", {}).update(severity={"TFC0006-W009": "error"})
+    ),
     "TFC0001-W002": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(schema="strataml/dataset/v1.1", checksum_kind="new")),
     "TFC0001-E007": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(schema="strataml/dataset/v9")),
     "TFC0001-E008": lambda ws: (ws / FLOWERS / "notes\x1b[2K").mkdir(),
@@ -248,3 +251,20 @@ def test_a_plugins_metrics_file_may_hold_more_than_its_metrics(ws: Path) -> None
     assert codes(ws) == []
     edit_yaml(ws / RUN / "run.yaml", lambda d: d["metrics"].update(train_accuracy=0.5))
     assert codes(ws) == ["TFC0004-E005"]
+
+
+def test_a_policy_naming_no_rule_is_told_where_and_a_known_one_is_not(ws: Path) -> None:
+    """doctor.severity and doctor.ignore took any code the schema's pattern let through, and a
+    misspelt one changed nothing, silently (the command line's --ignore refuses it)."""
+    edit_yaml(
+        ws / "strataml.yaml",
+        lambda d: d.setdefault("doctor", {}).update(
+            severity={"TFC0006-W001": "error", "TFC0006-W009": "error"}, ignore=["TFC0002", "TFC0060"]
+        ),
+    )
+    report = engine.doctor(ws)
+    found = [f for f in report.findings if f.code == "TFC0001-W003"]
+    lines = (ws / "strataml.yaml").read_text().splitlines()
+    assert [(f.message.split(",")[0], "TFC0006-W009" in lines[f.line - 1] or "TFC0060" in lines[f.line - 1])
+            for f in found] == [("doctor.severity names 'TFC0006-W009'", True), ("doctor.ignore names 'TFC0060'", True)]
+    assert found[0].hint.startswith("did you mean TFC0006-W0") and "did you mean" not in found[1].hint

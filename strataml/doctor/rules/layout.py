@@ -22,6 +22,7 @@ MISSING_META = "TFC0001-E004"
 REF_MISMATCH = "TFC0001-E005"
 UNSUPPORTED_SCHEMA = "TFC0001-E007"
 NEWER_MINOR = "TFC0001-W002"
+UNKNOWN_CODE = "TFC0001-W003"
 CONTROL_CHARACTER = "TFC0001-E008"
 NESTED_REPOSITORY = "TFC0001-E009"
 UNREADABLE_FOLDER = "TFC0001-E010"
@@ -61,6 +62,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 ws.config.line_of(issue.path),
             )
         doctor = ws.config.data.get("doctor") if isinstance(ws.config.data, dict) else None
+        if isinstance(doctor, dict):
+            yield from _unknown_codes(ws.config, doctor)
         pinned = version(doctor.get("rules")) if isinstance(doctor, dict) else None
         if pinned is not None and pinned < FIRST_RULES:
             yield Finding(
@@ -104,6 +107,38 @@ def declared_schema_ok(record: Record) -> bool:
     strataml can judge (v1, or a v1 minor), or is absent."""
     declared = record.data.get("schema")
     return declared is None or schemas.minor_of(record.kind, declared) is not None
+
+
+def _unknown_codes(config: Loaded, doctor: dict[str, object]) -> Iterator[Finding]:
+    """Codes the policy names that no rule has (TFC0001-W003): a misspelt severity or ignore
+    does nothing, silently, where `--ignore` on the command line refuses the same code."""
+    from strataml.contracts import closest_codes, registry
+
+    known = registry()
+    severity, ignore = doctor.get("severity"), doctor.get("ignore")
+    named: list[tuple[str, str, tuple[str | int, ...], bool]] = []
+    if isinstance(severity, dict):
+        named += [("severity", c, ("doctor", "severity", c), c in known) for c in severity if isinstance(c, str)]
+    if isinstance(ignore, list):
+        named += [
+            ("ignore", c, ("doctor", "ignore", i), any(k.startswith(c) for k in known))
+            for i, c in enumerate(ignore)
+            if isinstance(c, str)
+        ]
+    for where, code, at, ok in named:
+        if ok:
+            continue
+        # (A whole code may be a slip of one character; a prefix that begins none is no code's.)
+        close = closest_codes(code) if re.fullmatch(r"TFC[0-9]{4}-[EWI][0-9]{3}", code) else []
+        yield Finding(
+            UNKNOWN_CODE,
+            CONFIG,
+            f"doctor.{where} names {code!r}, {'a code' if where == 'severity' else 'a prefix'} no rule has: "
+            "it changes nothing",
+            (f"did you mean {close[0]}? " if close else "")
+            + "`strataml doctor --list-rules` lists the rules (a newer strataml may know it: upgrade)",
+            config.line_of(at),
+        )
 
 
 def _name(record: Record) -> Iterator[Finding]:
