@@ -23,7 +23,7 @@ from strataml.controls import shown
     "--output",
     metavar="PATH",
     callback=from_start_option,
-    help="Where to write the page: a file, a folder (index.html in it; a name without an extension that does not exist yet is made as one) or '-' for stdout. Default: .strataml/site/index.html in the workspace.",
+    help="Where to write the page: a file, a folder (index.html in it; `site/` makes one) or '-' for stdout. Default: .strataml/site/index.html in the workspace.",
 )
 @click.option("--open", "open_", is_flag=True, help="Open the page in the default web browser when written.")
 @click.option(
@@ -94,12 +94,7 @@ def dashboard(
         raise click.UsageError("-o - writes the page itself to stdout: --format json and --open need a file")
     if output is not None and not output.strip():
         raise click.BadParameter("is empty; name a file (e.g. site/index.html) or '-' for stdout", param_hint="'-o'")
-    if output not in (None, "-") and (
-        output.endswith(("/", os.sep))
-        or os.path.isdir(output)
-        # (`-o site`, not there yet: a page named without .html opens in no browser; a folder is meant)
-        or (not os.path.lexists(output) and not os.path.splitext(os.path.basename(output))[1])
-    ):
+    if output not in (None, "-") and (output.endswith(("/", os.sep)) or os.path.isdir(output)):
         output = os.path.join(output, "index.html")  # a folder: the page is its index, as a web server would serve it
     if exports and federate:
         raise click.UsageError("--exports describes one workspace's records: make them in each workspace")
@@ -176,6 +171,13 @@ def dashboard(
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(f"Wrote {shown(str(where))} ({size / 1e6:.1f} MB, {len(index['nodes'])} records).")
+        if where.suffix.lower() not in (".html", ".htm"):
+            # (-o names a file for every command; `-o site` meant as a folder opens in no browser.)
+            click.echo(
+                f"strataml: note: {shown(where.name)} has no .html extension, so a browser may show it as text; "
+                f"-o {shown(str(output))}/ writes {shown(where.name)}/index.html",
+                err=True,
+            )
         for m in index.get("workspaces", ()) if federate else ():
             if m["status"] != "fresh":
                 click.echo(f"{m['name']}: {m['status']}: {m.get('message', '')}", err=True)
