@@ -99,8 +99,10 @@ def of_spec(spec: dict[str, Any]) -> list[Gate]:
     gates = spec.get("gates")
     out = []
     for text in gates if isinstance(gates, list) else ():
+        if not isinstance(text, str):
+            continue
         try:
-            out.append(parse_gate(text)) if isinstance(text, str) else None
+            out.append(parse_gate(text))
         except ValueError:
             continue
     return out

@@ -667,7 +667,7 @@ def resolve_commit(root: Path, ref: str) -> str:
                 f"--since {ref}: this repository has no commits yet, so there is nothing to compare with",
                 "commit the workspace first (git add -A && git commit -m 'Start'); changes after that commit are compared with it",
             ) from None
-        shallow = (Path(root) / ".git" / "shallow").exists() or _is_shallow(Path(root))
+        shallow = is_shallow(Path(root))
         hint = (
             f"this is a shallow clone: fetch the base first, then run again: `{_fetch_for(Path(root), ref)}`"
             if shallow
@@ -686,11 +686,16 @@ def _fetch_for(root: Path, ref: str) -> str:
         remotes = _git(root, "remote").decode("utf-8", "replace").split()
     except GitError:
         remotes = []
+    base = re.split(r"[~^]", ref, maxsplit=1)[0]
+    if base != ref:  # main~1, HEAD^: the history of what it starts from
+        return _fetch_for(root, base) if base and base != "HEAD" else "git fetch --unshallow"
+    if re.fullmatch(r"[0-9a-f]{4,39}", ref):  # a short commit id, which no server fetches by: the history
+        return "git fetch --unshallow"
     remote, _, name = ref.partition("/")
     if remote in remotes and name:  # origin/main: the remote-tracking ref
         return f"git fetch --unshallow {remote} {name}:refs/remotes/{remote}/{name}"
     remote = "origin" if "origin" in remotes or not remotes else remotes[0]
-    if re.fullmatch(r"[0-9a-f]{7,64}", ref):  # a commit: fetched by its name, where the server allows it
+    if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", ref):  # a commit: fetched by its id, where the server allows it
         return f"git fetch --unshallow {remote} {ref}"
     return f"git fetch --unshallow {remote} {ref}:{ref}"  # (main:main: a local branch main)
 
@@ -717,6 +722,22 @@ def _has_head(root: Path) -> bool:
     except GitError:
         return False
     return True
+
+
+def head_parents(root: Path) -> list[str]:
+    """HEAD's parents as its commit names them (known in a shallow clone too, where the commits
+    themselves may be absent); [] when git cannot say."""
+    try:  # (the raw commit: a shallow clone's graft shows HEAD with no parents to `git show`)
+        raw = _git(root, "cat-file", "commit", "HEAD").decode("utf-8", "replace")
+    except GitError:
+        return []
+    head, _, _body = raw.partition("\n\n")
+    return [line[7:].strip() for line in head.splitlines() if line.startswith("parent ")]
+
+
+def is_shallow(root: Path) -> bool:
+    """Whether the repository of `root` is a shallow clone."""
+    return (Path(root) / ".git" / "shallow").exists() or _is_shallow(Path(root))
 
 
 def _is_shallow(root: Path) -> bool:

@@ -288,6 +288,8 @@ def test_output_names_a_file_or_a_folder_and_never_nothing(
     assert code == 0 and (tmp_path / "site").is_file() and f"-o {tmp_path / 'site'}/ writes site/index.html" in err
     code, _out, err = invoke(ws, "dashboard", "-o", str(tmp_path / "page.htm"), capsys=capsys)
     assert code == 0 and "note" not in err
+    code, _out, err = invoke(ws, "dashboard", "-o", "/dev/null", capsys=capsys)
+    assert code == 0 and "note" not in err  # (a device is no page)
 
 
 @pytest.mark.parametrize("extra", [["--format", "json"], ["--open"]])

@@ -425,3 +425,7 @@ def test_the_change_that_adds_a_workspace_is_told_as_one(tmp_path: Path, capsys:
     found = {(f["code"], f["path"]): f["message"] for f in json.loads(out)["findings"]}
     assert ("TFC0007-W001", "tfc/keys/.gitkeep") not in found, found
     assert found[("TFC0001-W001", "strataml.yaml")].startswith("strataml.yaml is new since main: "), found
+    (repo / "tfc/keys/.gitkeep").write_text("not empty\n")  # (what nobody expects in tfc/keys: reviewed)
+    commit_all(repo, "a placeholder with something in it")
+    code, out, _ = invoke(repo, "doctor", "--since", "main", "--format", "json", capsys=capsys)
+    assert ("TFC0007-W001", "tfc/keys/.gitkeep") in {(f["code"], f["path"]) for f in json.loads(out)["findings"]}

@@ -410,6 +410,15 @@ def test_without_a_merge_base_the_doctor_and_diff_say_so(repo: Path, tmp_path: P
     assert "No merge base with origin/main is known" in capsys.readouterr().out
     assert run(["-C", str(repo), "doctor", "--since", "main"]) == 0  # (with the history: nothing said)
     assert "merge base" not in capsys.readouterr().err
+    # A merge commit checked out shallow (GitHub's refs/pull/N/merge): its parent is main's tip,
+    # so the comparison with the tip is exact, and nothing is said.
+    git(repo, "checkout", "-q", "-b", "pr-merge", "main")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "merge", "-q", "--no-ff", "-m", "merge", "feature")
+    merged = tmp_path / "merged"
+    git(tmp_path, "clone", "-q", "--depth=1", "-b", "pr-merge", f"file://{repo}", str(merged))
+    git(merged, "fetch", "-q", "--depth=1", "origin", "main:refs/remotes/origin/main")
+    assert run(["-C", str(merged), "doctor", "--since", "origin/main"]) == 0
+    assert "merge base" not in capsys.readouterr().err
 
 
 def test_the_hint_of_a_changed_dataset_version_restores_it(repo: Path, capsys) -> None:
@@ -427,6 +436,22 @@ def test_the_hint_of_a_changed_dataset_version_restores_it(repo: Path, capsys) -
     assert command == f"git restore --source={base} --staged --worktree -- {FLOWERS}", command
     subprocess.run(command.split(), cwd=repo, check=True, capture_output=True)
     assert run(["-C", str(repo), "doctor", "--since", base]) == 0, capsys.readouterr().out
+
+
+def test_the_restore_and_fetch_hints_name_what_git_takes(tmp_path: Path) -> None:
+    """In a repository's folder the restore's path is from the top (git reads a pathspec from
+    where it runs, CI from the top); a ref with ~ or ^, or a short commit id, is no refspec."""
+    from strataml.doctor.rules.history import _restore
+    from strataml.gitfacts import _fetch_for
+
+    (tmp_path / "ml").mkdir()
+    git(tmp_path, "init", "-q")
+    assert _restore(tmp_path / "ml", "main", "datasets/x/1") == (
+        "git restore --source=main --staged --worktree -- ':(top)ml/datasets/x/1'"
+    )
+    assert _restore(tmp_path, "origin/main", "datasets/x/1").endswith("--worktree -- datasets/x/1")
+    assert _fetch_for(tmp_path, "HEAD~3") == _fetch_for(tmp_path, "7965154") == "git fetch --unshallow"
+    assert _fetch_for(tmp_path, "main~1") == "git fetch --unshallow origin main:main"
 
 
 @pytest.mark.parametrize("since", ["origin/main", "main"])

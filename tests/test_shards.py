@@ -497,3 +497,10 @@ def test_merged_shards_keep_what_the_baseline_hid(broken_repo: Path, capsys, tmp
     files[0].write_text(json.dumps(doc))
     code, _o, err = invoke(broken_repo, "report", "merge", *map(str, files), capsys=capsys)
     assert code == 3 and "differ in baselines" in err
+    # What the job summary shows of it is a path, never Markdown a report file chose.
+    for forged in files:
+        doc = json.loads(forged.read_text())
+        doc["baseline"]["file"] = "x](https://evil.example/) ![t](https://evil.example/p.png)"
+        forged.write_text(json.dumps(doc))
+    code, _o, err = invoke(broken_repo, "report", "merge", *map(str, files), capsys=capsys)
+    assert code == 3 and "its baseline is not one" in err

@@ -171,7 +171,7 @@ def dashboard(
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(f"Wrote {shown(str(where))} ({size / 1e6:.1f} MB, {len(index['nodes'])} records).")
-        if where.suffix.lower() not in (".html", ".htm"):
+        if where.suffix.lower() not in (".html", ".htm") and where.is_file():  # (not /dev/null, a FIFO)
             # (-o names a file for every command; `-o site` meant as a folder opens in no browser.)
             click.echo(
                 f"strataml: note: {shown(where.name)} has no .html extension, so a browser may show it as text; "

@@ -263,15 +263,21 @@ def _note_no_merge_base(root: Path, since: str, tip: str) -> None:
     """Say so when no merge base with `since` is known (a shallow clone that fetched its tip
     alone): the run compared with the tip, so what the base gained since the change began was
     judged as this change's (a false TFC0002-E010, with nothing else to tell why)."""
-    from strataml.gitfacts import is_ancestor
+    from strataml.gitfacts import head_parents, is_ancestor, is_shallow
 
-    if not is_ancestor(root, tip):
-        click.echo(
-            f"strataml: note: no merge base with {shown(since)} is known (a shallow clone?): compared with its tip, "
-            f"so what {shown(since)} gained since this change began counts as changed here; fetch its history "
-            "(`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)",
-            err=True,
+    # (A merge commit checked out shallow, GitHub's refs/pull/N/merge: its parent is the tip, so
+    # comparing with the tip is exact, though no merge base is known.)
+    if is_ancestor(root, tip) or tip in head_parents(root):
+        return
+    said = f"strataml: note: no merge base with {shown(since)} is known"
+    if is_shallow(root):
+        said += (
+            f" (a shallow clone): compared with its tip, so what {shown(since)} gained since this change began "
+            "counts as changed here; fetch its history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)"
         )
+    else:
+        said += ": it and HEAD share no history, and the change was compared with its tip"
+    click.echo(said, err=True)
 
 
 def _list_shard_files(root: Path, index: int, total: int, fmt: str, stream: TextIO) -> None:

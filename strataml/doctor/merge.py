@@ -18,6 +18,9 @@ HINT = "give the files `strataml doctor --shard K/N --format json -o FILE` wrote
 # A workspace's folder in its repository as gitfacts.repo_prefix gives it: '' or names each ending
 # in '/'. Nothing else reaches SARIF or a GitHub annotation (a newline there starts a workflow command).
 _FOLDER = re.compile(r"(?:[^/\x00-\x1f\x7f]{1,255}/){0,64}")
+# A baseline's file as the shards name it: a path, never text that a job summary's Markdown would
+# make a link or an image of (the report files, not the command line, say it here).
+_BASELINE_FILE = re.compile(r"[^\x00-\x1f\x7f\[\]()<>!`]{1,4096}")
 _SUMMED = ("records_checked", "files_hashed", "bytes_hashed", "files_cached", "bytes_planned")
 
 
@@ -144,7 +147,12 @@ def _baseline(docs: list[tuple[Path, dict[str, Any]]]) -> tuple[str, int] | None
     said: list[tuple[Path, str, int]] = []
     for path, doc in docs:
         b = doc.get("baseline")
-        if not (isinstance(b, dict) and isinstance(b.get("file"), str) and type(b.get("hidden")) is int):
+        if not (
+            isinstance(b, dict)
+            and isinstance(b.get("file"), str)
+            and _BASELINE_FILE.fullmatch(b["file"])
+            and type(b.get("hidden")) is int
+        ):
             raise StrataError(
                 f"{shown(str(path))}: its baseline is not one `doctor --baseline` writes (a file and a count)",
                 "merge what `doctor --shard` wrote, unedited",

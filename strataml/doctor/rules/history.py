@@ -121,12 +121,15 @@ def scope_since(ctx: Context) -> frozenset[str] | None:
     return frozenset(str(r.ref) for r in ws.records if (r.folder in deep if r.folder else r.meta in owned))
 
 
-def _restore(since: str | None, folder: str) -> str:
+def _restore(root: Path, since: str, folder: str) -> str:
     """The command that puts `folder` back as `since` holds it, files added since removed too
-    (`git checkout REF -- PATH` restored the files but kept an added one, and named no REF)."""
+    (`git checkout REF -- PATH` restored the files but kept an added one, and named no REF). In a
+    folder of a repository the path is from its top (`:(top)ml/...`), so it works wherever it runs."""
     import shlex
 
-    return f"git restore --source={shlex.quote(since or 'HEAD')} --staged --worktree -- {shlex.quote(folder)}"
+    prefix = gitfacts.repo_prefix(root)
+    path = f":(top){prefix}{folder}" if prefix else folder
+    return f"git restore --source={shlex.quote(since)} --staged --worktree -- {shlex.quote(path)}"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -168,7 +171,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 DATASET_CHANGED,
                 folder,
                 f"dataset version committed at {ctx.options.since} was changed, added to or removed ({what})",
-                f"restore it (`{_restore(ctx.options.since, folder)}`; a file added and never staged: delete it) "
+                f"restore it (`{_restore(ws.root, ctx.options.since, folder)}`; a file added and never staged: delete it) "
                 "and add the new data as a new version",
             )
         elif kind == "models":
@@ -240,8 +243,10 @@ def _lfs_config(ctx: Context, changed: set[str]) -> Iterator[Finding]:
 
 
 def _placeholder(ctx: Context, path: str) -> bool:
-    """An empty .gitkeep (what `strataml init` leaves in tfc/keys/), or one gone: it holds no
-    key, and a manifest that pinned it would fail on it, so its coming is nothing to review."""
+    """An empty .gitkeep (what `strataml init` leaves in tfc/keys/), or one gone: trust reads
+    only the manifest and the files it pins, and no pin can name it (a key file's name ends in
+    .asc or .pem, strataml/keys/v1), so its coming or going changes nobody's right to sign.
+    (A .gitkeep with content is still reported: a change to tfc/keys/ nobody expects.)"""
     if path.rpartition("/")[2] != ".gitkeep":
         return False
     entry = ctx.workspace.entries.get(path)

@@ -135,7 +135,7 @@ def _unknown_codes(config: Loaded, doctor: dict[str, object]) -> Iterator[Findin
             CONFIG,
             f"doctor.{where} names {code!r}, {'a code' if where == 'severity' else 'a prefix'} no rule has: "
             "it changes nothing",
-            (f"did you mean {close[0]}? " if close else "")
+            (f"did you mean {' or '.join(close)}? " if close else "")
             + "`strataml doctor --list-rules` lists the rules (a newer strataml may know it: upgrade)",
             config.line_of(at),
         )
