@@ -62,8 +62,7 @@ def text(doc: dict[str, Any]) -> str:
     ]
     if doc["base"].get("merge_base") is False:  # (as the markdown says it)
         lines += [
-            f"No merge base with {shown(doc['base']['ref'])} is known (a shallow clone?): compared with its tip, so "
-            "what it gained since this change began shows as removed. Fetch its history (`git fetch --unshallow`).",
+            _no_merge_base(shown(doc["base"]["ref"]), "`git fetch --unshallow`"),
             "",
         ]
     if doc["records"]:
@@ -124,6 +123,14 @@ def _details(summary: str, body: list[str]) -> list[str]:
     return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
 
 
+def _no_merge_base(ref: str, fetch: str) -> str:
+    """What a report says when no merge base with REF (`ref`, escaped for its format) is known."""
+    return (
+        f"No merge base with {ref} is known (a shallow clone?): compared with its tip, so what it gained "
+        f"since this change began shows as removed. Fetch its history ({fetch})."
+    )
+
+
 def markdown(doc: dict[str, Any]) -> str:
     s = doc["summary"]
     errors = s["new_errors"]
@@ -131,8 +138,7 @@ def markdown(doc: dict[str, Any]) -> str:
     out = [f"## strataml diff against {_md(doc['base']['ref'])}", "", f"{verdict}: {_headline(doc)}", ""]
     if doc["base"].get("merge_base") is False:
         out += [
-            f"⚠️ No merge base with {_md(doc['base']['ref'])} is known (a shallow clone?): compared with its tip, so "
-            "what it gained since this change began shows as removed. Fetch its history (`fetch-depth: 0`).",
+            "⚠️ " + _no_merge_base(_md(doc["base"]["ref"]), "`fetch-depth: 0`"),
             "",
         ]
     if doc["runs"]:
