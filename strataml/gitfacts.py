@@ -681,23 +681,24 @@ def _fetch_for(root: Path, ref: str) -> str:
     the change left it (the merge base: `--depth=1` fetched the base's tip alone, and what the
     base gained since the change began was judged as changed). A clone of one branch (CI's, and
     `clone --depth`) fetches nothing else by name: `git fetch origin main` leaves neither
-    `main` nor `origin/main` behind, so the ref is written where `ref` names it."""
+    `main` nor `origin/main` behind, so the ref is written where `ref` names it. Quoted for a
+    shell: a branch name may hold `;` or `$`, and the hint is made to be pasted."""
+    import shlex
+
     try:
         remotes = _git(root, "remote").decode("utf-8", "replace").split()
     except GitError:
         remotes = []
-    base = re.split(r"[~^]", ref, maxsplit=1)[0]
-    if base != ref:  # main~1, HEAD^: the history of what it starts from
-        return _fetch_for(root, base) if base and base != "HEAD" else "git fetch --unshallow"
-    if re.fullmatch(r"[0-9a-f]{4,39}", ref):  # a short commit id, which no server fetches by: the history
-        return "git fetch --unshallow"
+    ref = re.split(r"[~^]", ref, maxsplit=1)[0]  # main~1, HEAD^: the history of what it starts from
+    if not ref or ref == "HEAD" or re.fullmatch(r"[0-9a-f]{4,39}", ref):
+        return "git fetch --unshallow"  # (HEAD's own, or a short commit id, which no server fetches by)
     remote, _, name = ref.partition("/")
     if remote in remotes and name:  # origin/main: the remote-tracking ref
-        return f"git fetch --unshallow {remote} {name}:refs/remotes/{remote}/{name}"
+        return f"git fetch --unshallow {shlex.quote(remote)} {shlex.quote(f'{name}:refs/remotes/{remote}/{name}')}"
     remote = "origin" if "origin" in remotes or not remotes else remotes[0]
     if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", ref):  # a commit: fetched by its id, where the server allows it
-        return f"git fetch --unshallow {remote} {ref}"
-    return f"git fetch --unshallow {remote} {ref}:{ref}"  # (main:main: a local branch main)
+        return f"git fetch --unshallow {shlex.quote(remote)} {ref}"
+    return f"git fetch --unshallow {shlex.quote(remote)} {shlex.quote(f'{ref}:{ref}')}"  # (main:main: a branch main)
 
 
 def merge_base(root: Path, commit: str) -> str:

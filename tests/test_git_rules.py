@@ -452,6 +452,7 @@ def test_the_restore_and_fetch_hints_name_what_git_takes(tmp_path: Path) -> None
     assert _restore(tmp_path, "origin/main", "datasets/x/1").endswith("--worktree -- datasets/x/1")
     assert _fetch_for(tmp_path, "HEAD~3") == _fetch_for(tmp_path, "7965154") == "git fetch --unshallow"
     assert _fetch_for(tmp_path, "main~1") == "git fetch --unshallow origin main:main"
+    assert _fetch_for(tmp_path, "a;b") == "git fetch --unshallow origin 'a;b:a;b'"  # (pasted into a shell)
 
 
 @pytest.mark.parametrize("since", ["origin/main", "main"])
