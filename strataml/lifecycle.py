@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -147,6 +148,16 @@ def parse(raw: bytes, model: str, now: datetime | None = None) -> Ledger:
     return out
 
 
+def _restore_hint(model: str) -> str:
+    """How to take a damaged ledger back: as the last commit holds it, or from before the commit
+    that damaged it (which only its history tells)."""
+    rel = shlex.quote(ledger_rel(model))
+    return (
+        f"restore the ledger from Git (`git checkout HEAD -- {rel}`; if the damage is committed, "
+        f"from the commit before it: `git log -p -- {rel}` shows which); never edit it by hand"
+    )
+
+
 class _Repeated(ValueError):
     pass
 
@@ -161,7 +172,7 @@ def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) -> Problem | None:
-    fix = "restore the ledger from Git (`git checkout REF -- FILE`); never edit it by hand"
+    fix = _restore_hint(model)
     try:
         entry = json.loads(line, object_pairs_hook=_no_repeats)
     except _Repeated as exc:

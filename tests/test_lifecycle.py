@@ -266,3 +266,23 @@ def test_promote_without_a_git_identity_says_whom_the_ledger_names(
     subprocess.run(["git", "config", "user.email", "ada@example.org"], cwd=ws, check=True)
     code, _out, err = invoke(ws, "promote", ref(1), "--to", "staging", capsys=capsys)
     assert code == 0 and "note: git has no" not in err, err
+
+
+def test_the_hint_for_an_edited_ledger_restores_it_when_pasted(ws: Path) -> None:
+    """The hint said `git checkout REF -- FILE`, literally: it now names the ledger, and pasted
+    into a shell in the workspace it takes the committed ledger back."""
+    reach(ws, "production")
+    subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=ws, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "ledger"], cwd=ws, check=True
+    )
+    committed = (ws / LEDGER).read_bytes()
+    tamper_edit(ws)
+    [finding] = [f for f in engine.doctor(ws).findings if f.path == LEDGER]
+    assert "REF" not in finding.hint and f"git log -p -- {LEDGER}" in finding.hint
+    command = finding.hint.split("`")[1]
+    assert command == f"git checkout HEAD -- {LEDGER}"
+    subprocess.run(command, shell=True, cwd=ws, check=True)
+    assert (ws / LEDGER).read_bytes() == committed
+    assert found(ws) == []
