@@ -10,7 +10,9 @@ Findings and errors carry the text as it is (quoted with plain '...' where they 
 How text output shows them (the way git quotes paths, in Python's spelling):
 `\\n`, `\\t`, `\\r`; other C0 controls and DEL as `\\xNN` (`\\x1b` for ESC); C1 controls and
 Unicode's bidirectional controls as `\\uNNNN` (`\\u009b`, `\\u202e`); bytes that are not UTF-8
-(file names reach Python as surrogates) as `\\xNN` with NN from 80 to ff. A backslash is printed
+(file names reach Python as surrogates) as `\\xNN` with NN from 80 to ff; other characters that
+print as nothing (INVISIBLE: zero-width ones, U+2028) as `\\uNNNN` or `\\UNNNNNNNN`, so two names
+that differ by one are seen to differ (`invisible` finds one: TFC0001-W004). A backslash is printed
 as it is: it cannot break a line or reach the terminal as a command. GitHub annotations go to a
 job log that renders terminal escapes: they are escaped the same way (after GitHub's own escapes
 for '%', CR and LF), but for bidi marks in `file=`, which must name the file. JSON and SARIF carry the exact text (their own formats escape it); only
@@ -29,9 +31,22 @@ CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 # Unicode's bidirectional controls: not control characters, but in a terminal or a review page
 # they reorder what follows, so that a name reads as another (`exe.txt` shown as `txt.exe`).
 BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-# What `shown` rewrites: controls, bidi controls, and the surrogates that stand for bytes that are not UTF-8.
-_UNSHOWABLE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI}\udc80-\udcff]")
-# The same without the bidi controls: for a name that must still name its file.
+# Characters that print as nothing: Unicode's format characters (Cf: zero-width spaces and
+# joiners, the byte-order mark, the soft hyphen, tag characters, the bidi controls above) and the
+# line and paragraph separators (Zl, Zp). In a name they make two different files read alike
+# (`train.csv` and `train.csv` + U+200B), or a separator breaks the line. Unicode 15's Egyptian
+# format controls are listed too (U+13439-1343F), so the set is whole on the Pythons after 3.11's
+# Unicode 14 as well.
+INVISIBLE = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
+# What `shown` rewrites: controls, invisible characters (bidi controls among them), and the
+# surrogates that stand for bytes that are not UTF-8.
+_UNSHOWABLE = re.compile(f"[\x00-\x1f\x7f-\x9f{INVISIBLE}\udc80-\udcff]")
+# Controls and surrogates only, not the invisible characters: for a name that must still name its file.
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
@@ -42,6 +57,24 @@ def find(text: str) -> str | None:
         return None
     m = CONTROL.search(text)
     return _escape(m.group()) if m else None
+
+
+def invisible(text: str) -> str | None:
+    """The first character in `text` that prints as nothing (INVISIBLE), spelled as `shown`
+    prints it; None when there is none."""
+    if text.isprintable():  # (none is printable)
+        return None
+    m = _INVISIBLE.search(text)
+    return _escape(m.group()) if m else None
+
+
+# How the doctor says it (TFC0001-W004), of a file in a managed folder or a path a record pins.
+INVISIBLE_SAID = "a character that prints as nothing"
+INVISIBLE_WHY = "the name reads as the same name without it, so two files can look alike in a listing or a review"
+INVISIBLE_HINT = (
+    "rename it without that character (letters, digits, '.', '_' and '-'; re-record it if a record pins "
+    "it); if the name needs it (a joiner some scripts write with), set TFC0001-W004's severity in strataml.yaml"
+)
 
 
 def refuse(value: str, what: str) -> None:
@@ -90,7 +123,9 @@ def _escape(char: str) -> str:
         return f"\\x{code:02x}"
     if 0xDC80 <= code <= 0xDCFF:
         return f"\\x{code - 0xDC00:02x}"  # a surrogate standing for one byte
-    return f"\\u{code:04x}"  # C1, bidi
+    if code > 0xFFFF:
+        return f"\\U{code:08x}"  # (a tag character: four digits would read as another character)
+    return f"\\u{code:04x}"  # C1, bidi and other invisible characters
 
 
 def plain(value: object) -> str:

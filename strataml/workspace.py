@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strataml import atomic
-from strataml.controls import find
+from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, find, invisible
 from strataml.errors import StrataError
 from strataml.lfs import MAX_POINTER
 from strataml.loading import MAX_BYTES, SYNTAX, TOO_LARGE, Loaded, LoadProblem, load_bytes, load_file
@@ -64,7 +64,8 @@ class Entry(NamedTuple):
 @dataclass(frozen=True)
 class Stray:
     """A path the layout (TFC-0001) has no place for, or cannot trust: `what` is `stray`,
-    `control` (its name holds a control character), `repository` or `unreadable`."""
+    `control` (its name holds a control character), `invisible` (one that prints as nothing),
+    `repository` or `unreadable`."""
 
     path: str
     reason: str
@@ -767,22 +768,30 @@ def _classify(
 
 
 def _controls(entries: dict[str, Entry], strays: list[Stray]) -> None:
-    """Entries whose own name holds a control character."""
-    # One check over every path at once (no control character is the common case, and one
-    # pass in C costs less than a check per entry); "/" joins them, being no control character.
-    if find("/".join(entries)):
-        for rel in entries:
-            bad = find(rel.rsplit("/", 1)[-1])  # the entry whose own name holds it: the one to rename
-            if bad:
-                strays.append(
-                    Stray(
-                        rel,
-                        f"the name holds a control character ({bad}): listings, "
-                        "git's batch protocols and terminals would split or rewrite it",
-                        "rename it to letters, digits, '.', '_' and '-' (and re-record it if a record pins it)",
-                        "control",
-                    )
+    """Entries whose own name holds a control character, or one that prints as nothing."""
+    # One check over every path at once (every name printable is the common case, and one pass
+    # in C costs less than a check per entry); "/" joins them, being printable.
+    if "/".join(entries).isprintable():
+        return
+    for rel in entries:
+        name = rel.rsplit("/", 1)[-1]  # the entry whose own name holds it: the one to rename
+        if name.isprintable():
+            continue
+        bad = find(name)
+        if bad:
+            strays.append(
+                Stray(
+                    rel,
+                    f"the name holds a control character ({bad}): listings, "
+                    "git's batch protocols and terminals would split or rewrite it",
+                    "rename it to letters, digits, '.', '_' and '-' (and re-record it if a record pins it)",
+                    "control",
                 )
+            )
+        elif (hidden := invisible(name)) is not None:
+            strays.append(
+                Stray(rel, f"the name holds {INVISIBLE_SAID} ({hidden}): {INVISIBLE_WHY}", INVISIBLE_HINT, "invisible")
+            )
 
 
 def _opaque(entry: Entry) -> Stray:

@@ -696,7 +696,7 @@ END = "</script>"
 JS = "javascript:alert(1)"
 EVERYTHING = f"{SCRIPT} {IMG} {END} {JS}"
 LONG = "W" * 10_000  # one unbreakable 10 KB word
-RTL = "\u202eexe.gnp \u200f\u0007"  # a right-to-left override, an RLM and a control character
+RTL = "\u202eexe.gnp \u200f\u0007\u200b\U000e0041"  # a right-to-left override, an RLM, a control, a zero-width space, a tag
 HOSTILE_RUN = f"20261122T200099Z-{IMG}"  # a record name the doctor rejects, but the index still shows
 HOSTILE_FILE = f"{IMG}.csv"
 IRIS_RUN = next((ROOT / "runs").glob("*iris-logreg*")).name
@@ -813,12 +813,13 @@ def test_hostile_content_is_shown_as_text_and_runs_nothing(hostile: Site, pages:
 
 
 def test_bidi_overrides_and_controls_are_shown_escaped_as_the_cli_shows_them(hostile: Site, pages: Pages) -> None:
-    """U+202E shown as it is would show the rest of its line reversed ("gnp.exe" for "exe.gnp")."""
+    """U+202E shown as it is would show the rest of its line reversed ("gnp.exe" for "exe.gnp"); a
+    zero-width space or a tag character would not show at all (two names would read alike)."""
     page = pages.new()
     shown = open_view(page, hostile.url, "#/dataset/evil@1", "record")
-    assert_shows(shown, ["\\u202eexe.gnp \\u200f\\x07"], "the tag's text, escaped")
+    assert_shows(shown, ["\\u202eexe.gnp \\u200f\\x07\\u200b\\U000e0041"], "the tag's text, escaped")
     text = page.evaluate("document.body.textContent")
-    assert not any(c in text for c in "\u202e\u200f\x07"), "a bidi override or control character reached the page"
+    assert not any(c in text for c in "\u202e\u200f\x07\u200b\U000e0041"), "an invisible or control character reached the page"
     pages.watch.assert_clean(hostile.page)
 
 

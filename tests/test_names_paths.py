@@ -589,3 +589,47 @@ def test_keys_list_escapes_a_user_id_written_to_rewrite_the_terminal(ws: Path, t
     assert "Eve\\x1b[2J\\x1b[1A <eve@example.org>" in out
     code, out, _err = invoke(ws, "keys", "list", "--format", "json", capsys=capsys)
     assert json.loads(out)[0]["uid"] == "Eve\x1b[2J\x1b[1A <eve@example.org>"
+
+
+# ---------------------------------------------------------- characters that print as nothing (TFC0001-W004)
+
+
+def test_every_character_that_prints_as_nothing_is_found_and_shown_escaped() -> None:
+    """Unicode's format characters (Cf) and the line and paragraph separators, as this Python's
+    Unicode database has them: found by `invisible` and spelled out by `shown` (a zero-width space
+    was neither, so `train.csv` and `train.csv` + U+200B printed alike)."""
+    import unicodedata
+
+    from strataml.controls import invisible, shown
+
+    hidden = [c for c in map(chr, range(0x110000)) if unicodedata.category(c) in ("Cf", "Zl", "Zp")]
+    assert len(hidden) > 150
+    for char in hidden:
+        assert invisible(f"a{char}b") is not None, hex(ord(char))
+        assert shown(f"a{char}b").isascii(), hex(ord(char))
+    assert shown("train.csv\u200b") == "train.csv\\u200b" and shown("y\U000e0069.csv") == "y\\U000e0069.csv"
+    assert invisible("caf\xe9 \u2014 \u05d0 \u4e2d.csv") is None  # letters of every script stay
+
+
+def test_a_look_alike_file_name_is_a_warning_and_reads_as_another_name(ws: Path, capsys) -> None:
+    """A record holding `train.csv` and `train.csv` + U+200B passed --strict, and `show` listed two
+    files of the same name; a stray one beside the recorded file read as the recorded file."""
+    from conftest import invoke
+
+    twin = "flowers.csv\u200b"
+    _record_file(ws, FLOWERS, twin, b"sepal,petal\n9,9\n")
+    (ws / FLOWERS / "notes\u2028.txt").write_text("x")  # a line separator, unrecorded
+    found = _found(ws)
+    assert {p for c, p in found if c == "TFC0001-W004"} == {
+        f"{FLOWERS}/{twin}",
+        f"{FLOWERS}/dataset.yaml",
+        f"{FLOWERS}/notes\u2028.txt",
+    }
+    assert not [c for c, _p in found if c.startswith("TFC0001-E")]
+    code, out, _err = invoke(ws, "doctor", "--strict", "--no-git", capsys=capsys)
+    assert code == 2 and f"{FLOWERS}/flowers.csv\\u200b" in out and "notes\\u2028.txt" in out
+    assert "\u200b" not in out and "\u2028" not in out
+    code, out, _err = invoke(ws, "show", "dataset:flowers@1", capsys=capsys)
+    assert code == 0 and "flowers.csv\\u200b" in out and "\u200b" not in out
+    code, out, _err = invoke(ws, "doctor", "--no-git", "--format", "json", capsys=capsys)
+    assert f"{FLOWERS}/{twin}" in {f["path"] for f in json.loads(out)["findings"]}  # JSON: the exact name

@@ -82,6 +82,7 @@ CASES = {
     "TFC0001-W002": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(schema="strataml/dataset/v1.1", checksum_kind="new")),
     "TFC0001-E007": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(schema="strataml/dataset/v9")),
     "TFC0001-E008": lambda ws: (ws / FLOWERS / "notes\x1b[2K").mkdir(),
+    "TFC0001-W004": lambda ws: (ws / FLOWERS / "notes\u200b").mkdir(),
     "TFC0001-E009": lambda ws: (ws / FLOWERS / ".git").mkdir(),
     "TFC0001-E010": lambda ws: too_long(ws / FLOWERS),
     "TFC0001-E101": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"# " + b"x" * (5 * 1024 * 1024) + b"\n"),

@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Iterator
 
 from strataml import schemas
-from strataml.controls import find
+from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, find, invisible
 from strataml.doctor.engine import FIRST_RULES, Context, version
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.loading import Loaded
@@ -23,12 +23,14 @@ REF_MISMATCH = "TFC0001-E005"
 UNSUPPORTED_SCHEMA = "TFC0001-E007"
 NEWER_MINOR = "TFC0001-W002"
 UNKNOWN_CODE = "TFC0001-W003"
+INVISIBLE_CHARACTER = "TFC0001-W004"
 CONTROL_CHARACTER = "TFC0001-E008"
 NESTED_REPOSITORY = "TFC0001-E009"
 UNREADABLE_FOLDER = "TFC0001-E010"
 _STRAY_CODES = {
     "stray": STRAY,
     "control": CONTROL_CHARACTER,
+    "invisible": INVISIBLE_CHARACTER,
     "repository": NESTED_REPOSITORY,
     "unreadable": UNREADABLE_FOLDER,
 }
@@ -159,9 +161,12 @@ def _name(record: Record) -> Iterator[Finding]:
 
 
 def _recorded_controls(record: Record) -> Iterator[Finding]:
-    """Recorded paths with a control character: the file names themselves are TFC0001-E008 when
-    present, but the record pins the name even when the file is gone (or not written yet)."""
+    """Recorded paths with a control character (TFC0001-E008), or one that prints as nothing
+    (TFC0001-W004): the file names themselves are found by the walk when present, but the record
+    pins the name even when the file is gone (or not written yet)."""
     for entry in record.files:
+        if entry.path.isprintable():
+            continue
         bad = find(entry.path)
         if bad:
             yield about_pinned(
@@ -170,6 +175,14 @@ def _recorded_controls(record: Record) -> Iterator[Finding]:
                 entry,
                 f"holds a control character ({bad})",
                 "rename the file to letters, digits, '.', '_' and '-' and record a new version with it",
+            )
+        elif (hidden := invisible(entry.path)) is not None:
+            yield about_pinned(
+                INVISIBLE_CHARACTER,
+                record,
+                entry,
+                f"holds {INVISIBLE_SAID} ({hidden}): {INVISIBLE_WHY}",
+                INVISIBLE_HINT,
             )
 
 

@@ -105,14 +105,18 @@
     // A value the repository typed wrongly (a mapping where text belongs) is shown as text too.
     el.appendChild(typeof c === "object" ? (c.nodeType ? c : document.createTextNode(visible(fmtVal(c)))) : document.createTextNode(visible(String(c))));
   }
-  // C0 and C1 controls but tab and newline, and the characters that reorder text around them.
-  var UNSHOWABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  // C0 and C1 controls but tab and newline, and the characters that print as nothing (those
+  // that reorder text around them among them: strataml.controls.INVISIBLE), so that two names
+  // that differ by a zero-width space are seen to differ.
+  var UNSHOWABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\u{110bd}\u{110cd}\u{13430}-\u{1343f}\u{1bca0}-\u{1bca3}\u{1d173}-\u{1d17a}\u{e0001}\u{e0020}-\u{e007f}]/gu;
   function visible(s) {
     UNSHOWABLE.lastIndex = 0;
     if (!UNSHOWABLE.test(s)) return s;
     return s.replace(UNSHOWABLE, function (c) {
-      var n = c.charCodeAt(0);
-      return n < 0x100 ? "\\x" + ("0" + n.toString(16)).slice(-2) : "\\u" + ("000" + n.toString(16)).slice(-4);
+      var n = c.codePointAt(0);
+      if (n < 0x100) return "\\x" + ("0" + n.toString(16)).slice(-2);
+      if (n > 0xffff) return "\\U" + ("0000000" + n.toString(16)).slice(-8);
+      return "\\u" + ("000" + n.toString(16)).slice(-4);
     });
   }
   // Last line of defence: every href goes through here, so a slip elsewhere cannot make a script URL.
