@@ -269,3 +269,15 @@ def test_a_policy_naming_no_rule_is_told_where_and_a_known_one_is_not(ws: Path) 
     assert [(f.message.split(",")[0], "TFC0006-W009" in lines[f.line - 1] or "TFC0060" in lines[f.line - 1])
             for f in found] == [("doctor.severity names 'TFC0006-W009'", True), ("doctor.ignore names 'TFC0060'", True)]
     assert "TFC0006-W001" in found[0].hint.split("?")[0] and "did you mean" not in found[1].hint, found[0].hint
+
+
+@pytest.mark.parametrize("broken", [b"rows: [12\n", b"- a list\n", b"just text\n"])
+def test_a_dataset_that_does_not_load_is_one_finding_not_a_trail_of_others(ws: Path, broken: bytes) -> None:
+    """A dataset.yaml that did not load (YAML broken, or not a mapping) recorded nothing: its
+    file was reported as unrecorded (TFC0006-W001), the time-split spec and run on it as having
+    no time_range (TFC0008-E008, hinting to recreate a version that exists), and a document that
+    is not a mapping as lacking a licence (TFC0002-W001)."""
+    meta = ws / "datasets/sales/1/dataset.yaml"
+    text = meta.read_bytes()
+    meta.write_bytes(text.replace(b"rows: 12\n", broken, 1) if broken.startswith(b"rows") else broken)
+    assert codes(ws) == (["TFC0001-E105"] if broken.startswith(b"rows") else ["TFC0002-E001"])

@@ -75,7 +75,10 @@ def check(ctx: Context) -> Iterator[Finding]:
             else:
                 pending.append((record, entry, rel))
         recorded.update(_also_known(record))
-        yield from _unrecorded(ctx, record, recorded)
+        if isinstance(record.loaded.data, dict):
+            # (A metadata file that did not load records nothing: its error is the finding, not every
+            # file beside it reported as unrecorded.)
+            yield from _unrecorded(ctx, record, recorded)
     # Content checks last, so every file that needs hashing is hashed in one parallel batch.
     small = {rel for _r, _e, rel in pending if ctx.workspace.entries[rel].size < lfs.MAX_POINTER}
     ctx.prefetch([rel for _r, _e, rel in pending if rel not in small])

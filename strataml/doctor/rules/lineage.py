@@ -371,6 +371,8 @@ def _inside_datasets(
 ) -> Iterator[Finding]:
     column = record.split_column
     for dataset in _datasets_of(ws, record):
+        if not isinstance(dataset.loaded.data, dict):
+            continue  # (it did not load: its own error says so; what it records is not known)
         tr = dataset.time_range
         if tr is None or (column and tr[0] != column):
             on = f" on '{column}'" if column else ""

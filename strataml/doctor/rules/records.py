@@ -63,6 +63,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 _SCHEMA_HINT[record.kind],
                 record.line(*issue.path),
             )
+        if not isinstance(record.loaded.data, dict):
+            continue  # (not a mapping, as the schema said: it has no fields for the rules below to judge)
         if record.kind == "dataset":
             yield from _dataset(record)
         elif record.kind == "run":
