@@ -457,3 +457,22 @@ def test_o_takes_a_file_name_as_long_as_the_system_allows(tmp_path: Path, capsys
         code, _o, err = invoke(root, "index", "-o", target, capsys=capsys)
         assert code == 0 and Path(target).is_file(), err
         assert sorted(p.name for p in Path(target).parent.iterdir() if p.name.endswith(".tmp")) == []
+
+
+def test_the_task_is_what_the_model_was_evaluated_as(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """co2-rise-classifier (a 0/1 integer label, evaluated by accuracy) was carded as
+    tabular-regression: the task came from the target column's type alone."""
+    require_extra("huggingface_hub", "modelcard")
+    from strataml.export.modelcard import _task
+
+    for name in ("breast-cancer-classifier", "co2-rise-classifier", "iris-classifier"):
+        code, text, err = invoke(example, "export", "model-card", f"model:{name}@1", capsys=capsys)
+        assert code == 0, err
+        assert "pipeline_tag: tabular-classification" in text, name
+    inputs = [{"attrs": {"columns": [{"name": "y", "type": "integer"}, {"name": "price", "type": "float"}]}}]
+    assert _task({"target": "y"}, inputs, {"test_accuracy": 0.9}) == "tabular-classification"
+    assert _task({"target": "price"}, inputs, {"test_rmse": 3.2, "r2": 0.8}) == "tabular-regression"
+    assert _task({"target": "price"}, inputs, {}) == "tabular-regression"  # a float target, nothing else said
+    assert _task({"target": "y"}, inputs, {}) == "tabular-classification"  # a 0/1 or class-id label
+    assert _task({"target": "price"}, inputs, {"accuracy": 1, "mae": 2}) == "tabular-regression"  # both: the column
+    assert _task({"target": "y"}, inputs, {"precision_macro": 0.7, "train_time": 3}) == "tabular-classification"

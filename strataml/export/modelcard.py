@@ -21,7 +21,9 @@ from strataml.read.query import Graph
 from strataml.reporters.github import markdown_text as md
 
 EXTRA = "modelcard"
-_CLASSIFYING = ("category", "boolean", "string")
+# What a model was evaluated with says what it predicts: `test_accuracy`, `val_roc_auc`, `rmse`.
+_CLASSIFIED_BY = re.compile(r"(?:^|_)(?:accuracy|auc|roc_auc|f1|precision|recall|log_?loss)(?:_|$)")
+_REGRESSED_BY = re.compile(r"(?:^|_)(?:rmse|mse|mae|r2|mape|rmsle|explained_variance)(?:_|$)")
 
 
 def need() -> Any:
@@ -57,7 +59,7 @@ def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict
         # Not one id (an expression, a sentence): the Hub's way is `other` with a name of its own.
         licence_name = re.sub(r"[^a-z0-9.+-]+", "-", licence).strip("-")[:64] or "unnamed"
         licence = "other"
-    task = _task(attrs, inputs)
+    task = _task(attrs, inputs, metrics)
     results = [
         hub.EvalResult(
             task_type=task,
@@ -110,14 +112,20 @@ def _short(ref: str) -> str:
     return ref.split(":", 1)[1].split("@", 1)[0]
 
 
-def _task(attrs: dict[str, Any], inputs: list[dict[str, Any]]) -> str:
-    """tabular-classification or tabular-regression, by the type of the target column."""
+def _task(attrs: dict[str, Any], inputs: list[dict[str, Any]], metrics: dict[str, Any]) -> str:
+    """tabular-classification or tabular-regression: by the metrics the model was evaluated with
+    (accuracy or ROC AUC, RMSE or R2), else by the target column, where only a float one is
+    regressed on (a 0/1 or class-id integer label is the usual classification target)."""
+    names = [name.lower() for name in metrics]
+    classified = any(_CLASSIFIED_BY.search(name) for name in names)
+    regressed = any(_REGRESSED_BY.search(name) for name in names)
+    if classified != regressed:
+        return "tabular-classification" if classified else "tabular-regression"
     target = attrs.get("target")
     for d in inputs:
         for column in _map(d.get("attrs")).get("columns") or ():
             if isinstance(column, dict) and column.get("name") == target:
-                kind = column.get("type")
-                return "tabular-classification" if kind in _CLASSIFYING else "tabular-regression"
+                return "tabular-regression" if column.get("type") == "float" else "tabular-classification"
     return "tabular-classification"
 
 
