@@ -107,6 +107,17 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
         raise StrataError(
             f"--model {model!r} is not a type the sklearn plugin trains", f"use one of {', '.join(SKLEARN_MODELS)}"
         )
+    if new.plugin == "sklearn":
+        from strataml.plugins.sklearn.config import NO_FEATURES, default_features
+
+        time_range = dataset.data.get("time_range")
+        time_column = time_range.get("column") if isinstance(time_range, dict) else None
+        if not default_features(columns, target, time_column):
+            # (The spec would pass the doctor and fail in scikit-learn: "Found array with 0 feature(s)".)
+            raise Refusal(
+                f"experiment:{new.name} was not created: " + NO_FEATURES.format(dataset=dataset.ref),
+                "add a numeric, boolean or category column in a new version of the dataset, or pick another --target",
+            )
     text = render(new, str(dataset.ref), target, model, dataset.data.get("time_range"))
     loaded = load_bytes(text.encode("utf-8"))
     problems = [p.message for p in loaded.problems] + [i.message for i in validate("experiment", loaded.data)]

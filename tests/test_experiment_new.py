@@ -252,3 +252,25 @@ def test_the_commented_params_are_the_model_s_own(lab: Path, strataml_exe: list[
     spec.write_text(spec.read_text().replace(line, f"  params: {json.dumps(example)}"))
     done = cli(strataml_exe, lab, "run", "experiments/x.yaml", "--dry-run")
     assert done.returncode == 0, done.stderr
+
+
+def test_a_dataset_with_nothing_to_train_on_is_refused_before_a_spec_or_a_run(
+    lab: Path, strataml_exe: list[str]
+) -> None:
+    """Only text columns beside the label: `experiment new` wrote a spec, `run --dry-run` passed it,
+    and the run failed in scikit-learn ("Found array with 0 feature(s)")."""
+    (lab.parent / "words.csv").write_text("name,note,y\na,x,0\nb,y,1\nc,z,0\nd,w,1\n", "utf-8")
+    added = cli(strataml_exe, lab, "dataset", "add", "words", str(lab.parent / "words.csv"), "--version", "1",
+                "--target", "y")
+    assert added.returncode == 0, added.stderr
+    done = cli(strataml_exe, lab, "experiment", "new", "words-exp", "--dataset", "dataset:words@1")
+    assert done.returncode == 2 and "dataset:words@1 has no column the plugin can train on" in done.stderr, done.stderr
+    assert not (lab / "experiments/words-exp.yaml").exists()
+    # A spec written by hand (from one that runs) is refused by the run's own check, before anything is written.
+    made = cli(strataml_exe, lab, "experiment", "new", "words-exp", "--dataset", "dataset:iris@1")
+    assert made.returncode == 0, made.stderr
+    spec = lab / "experiments/words-exp.yaml"
+    spec.write_text(spec.read_text().replace("dataset:iris@1", "dataset:words@1").replace("target: species", "target: y"))
+    dry = cli(strataml_exe, lab, "run", "words-exp", "--dry-run")
+    assert dry.returncode == 2 and "data.features: dataset:words@1 has no column" in dry.stderr, dry.stderr
+    assert [p.name for p in (lab / "runs").iterdir()] == [".gitkeep"]  # (init's; no run folder)

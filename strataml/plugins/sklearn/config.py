@@ -82,7 +82,41 @@ def problems(spec: RunSpec) -> list[str]:
             out.append(f"data.features: {name!r} is the target")
     if spec.split["kind"] == "time" and spec.split.get("column") not in columns:
         out.append(f"split.column {spec.split.get('column')!r} is not a column of {spec.dataset.ref}")
+    if target in columns and not spec.data.get("features") and not _default_features(spec, target):
+        # (Else scikit-learn says it, after the run began: "Found array with 0 feature(s)".)
+        out.append(
+            "data.features: "
+            + NO_FEATURES.format(dataset=spec.dataset.ref)
+            + "; name the features in data.features, or add such a column in a new version of the dataset"
+        )
     return out
+
+
+def _default_features(spec: RunSpec, target: str) -> list[str]:
+    assert spec.dataset is not None
+    time_column = spec.split.get("column") if spec.split["kind"] == "time" else None
+    return default_features(spec.dataset.columns, target, time_column)
+
+
+def default_features(columns: Any, target: str, time_column: str | None = None) -> list[str]:
+    """The columns of a dataset trained on when data.features names none: every usable one but
+    the target, the time split's column and those whose role is time or id (what `experiment
+    new` checks before it writes a spec, and a run reads)."""
+    return [
+        c["name"]
+        for c in columns
+        if isinstance(c, dict)
+        and c.get("name") not in (target, time_column)
+        and c.get("role") not in ("time", "id")
+        and c.get("type") in USABLE_TYPES
+    ]
+
+
+NO_FEATURES = (
+    "{dataset} has no column the plugin can train on besides the target (it uses "
+    + ", ".join(USABLE_TYPES)
+    + " columns that are not the time or an id column)"
+)
 
 
 def read(spec: RunSpec) -> Config:
@@ -94,14 +128,5 @@ def read(spec: RunSpec) -> Config:
         n = (spec.data.get("synthetic") or {}).get("n_features", 20)
         return Config(spec.model["type"], params, "y", tuple(f"x{i}" for i in range(n)))
     target = spec.data["target"]
-    time_column = spec.split.get("column") if spec.split["kind"] == "time" else None
-    chosen = spec.data.get("features")
-    if not chosen:
-        chosen = [
-            c["name"]
-            for c in spec.dataset.columns
-            if c["name"] not in (target, time_column)
-            and c.get("role") not in ("time", "id")
-            and c.get("type") in USABLE_TYPES
-        ]
+    chosen = spec.data.get("features") or _default_features(spec, target)
     return Config(spec.model["type"], params, target, tuple(chosen))
