@@ -82,7 +82,12 @@ def problems(spec: RunSpec) -> list[str]:
             out.append(f"data.features: {name!r} is the target")
     if spec.split["kind"] == "time" and spec.split.get("column") not in columns:
         out.append(f"split.column {spec.split.get('column')!r} is not a column of {spec.dataset.ref}")
-    if target in columns and not spec.data.get("features") and not _default_features(spec, target):
+    if (
+        isinstance(target, str)
+        and target in columns
+        and not spec.data.get("features")
+        and not _default_features(spec, target)
+    ):
         # (Else scikit-learn says it, after the run began: "Found array with 0 feature(s)".)
         out.append(
             "data.features: "
