@@ -179,9 +179,9 @@ def _model_signing_key(keyfile: Path, data: bytes, scopes: list[str]) -> tuple[s
     return key, pin
 
 
-def _narrowing(
-    root: Path, key: signing.KeyInfo, had: tuple[str, ...], scopes: tuple[str, ...], dropped: list[str]
-) -> str:
+def _relying(root: Path, fingerprint: str, scopes: tuple[str, ...]) -> list[str]:
+    """The signed files in the working tree whose signature by `fingerprint` would stop counting
+    were the key pinned for `scopes` only (none: unpinned)."""
     from strataml.doctor.engine import Context
     from strataml.doctor.rules.signatures import relying_on
     from strataml.workspace import load, load_config
@@ -190,15 +190,25 @@ def _narrowing(
     trust.require_config(config)  # a policy that cannot be read cannot say which signatures count
     workspace = load(root)
     current = trust.read(root, config.data or {})
-    relying = relying_on(Context(workspace), current, key.fingerprint, scopes)
+    return relying_on(Context(workspace), current, fingerprint, scopes)
+
+
+def _stop_counting(relying: list[str]) -> str:
+    shown = ", ".join(relying[:10]) + (f" and {len(relying) - 10} more" if len(relying) > 10 else "")
+    return f"{len(relying)} signed file{'s' if len(relying) != 1 else ''} would stop counting: {shown}"
+
+
+def _narrowing(
+    root: Path, key: signing.KeyInfo, had: tuple[str, ...], scopes: tuple[str, ...], dropped: list[str]
+) -> str:
+    relying = _relying(root, key.fingerprint, scopes)
     said = (
         f"key {key.fingerprint} ({key.uid}) is pinned for {', '.join(had)}; the scopes given would drop "
         f"{', '.join(dropped)}, and nothing was written. "
     )
     if not relying:
         return said + "No signature in the working tree would stop counting."
-    shown = ", ".join(relying[:10]) + (f" and {len(relying) - 10} more" if len(relying) > 10 else "")
-    return said + f"{len(relying)} signed file{'s' if len(relying) != 1 else ''} would stop counting: {shown}"
+    return said + _stop_counting(relying)
 
 
 def _narrowing_hint(had: tuple[str, ...], scopes: tuple[str, ...]) -> str:
@@ -206,8 +216,12 @@ def _narrowing_hint(had: tuple[str, ...], scopes: tuple[str, ...]) -> str:
     return f"to add scopes, give all of them ({keep}); to narrow the key on purpose, repeat with --replace-scopes"
 
 
-def remove(root: Path, fingerprint: str) -> trust.Pin:
-    """Unpin a key given by its fingerprint (or an unambiguous tail of 16+ hex digits); its file goes too."""
+def remove(root: Path, fingerprint: str, *, force: bool = False) -> trust.Pin:
+    """Unpin a key given by its fingerprint (or an unambiguous tail of 16+ hex digits); its file goes too.
+
+    A key whose signatures count towards what the policy needs is kept unless `force` (a key that
+    leaked must stop counting at once): the refusal names the signed files, as narrowing its
+    scopes does."""
     wanted = fingerprint.replace(" ", "").upper()
     current = _current(root)
     matches = [
@@ -226,6 +240,13 @@ def remove(root: Path, fingerprint: str) -> trust.Pin:
     if len(matches) > 1:
         raise StrataError(f"{fingerprint} matches {len(matches)} pinned keys", "give the full fingerprint")
     pin = matches[0]
+    if not force and (relying := _relying(root, pin.fingerprint, ())):
+        raise Refusal(
+            f"key {pin.fingerprint} is pinned for {', '.join(pin.scopes)}, and nothing was written: unpinned, "
+            + _stop_counting(relying),
+            "sign those files again with another pinned key first; to unpin it anyway (a key that leaked), "
+            "repeat with --force",
+        )
     _save(root, [p for p in current.pins if p is not pin])
     if not any(p.file == pin.file for p in current.pins if p is not pin):
         atomic.remove(root, f"{trust.KEYS_DIR}/{pin.file}")

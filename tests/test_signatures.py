@@ -604,3 +604,22 @@ def test_keys_add_and_sign_say_the_commit_that_finishes_them(ws: Path, keys, cap
     # Narrowing a key's scopes says which of its signatures stop counting.
     code, _out, err = cli(ws, "keys", "add", str(alice.public), "--scope", "ledger", "--replace-scopes", capsys=capsys)
     assert code == 0 and "its signatures on models no longer count" in err, err
+
+
+def test_keys_remove_names_the_signatures_that_would_stop_counting_and_needs_force(ws: Path, keys, capsys) -> None:
+    """Narrowing a key's scopes was refused with the signed files named; removing the key, which
+    costs more, went through silently and said no next step."""
+    alice, bob = keys["Alice"], keys["Bob"]
+    cli(ws, "keys", "add", str(alice.public), "--scope", "models", capsys=capsys)
+    cli(ws, "keys", "add", str(bob.public), "--scope", "datasets", capsys=capsys)
+    sign(ws, alice)
+    manifest = (ws / "tfc/keys/keys.yaml").read_bytes()
+    code, _, err = cli(ws, "keys", "remove", alice.fingerprint, capsys=capsys)
+    assert code == 2 and f"1 signed file would stop counting: {MODEL}" in err and "--force" in err, err
+    assert (ws / "tfc/keys/keys.yaml").read_bytes() == manifest and (ws / f"tfc/keys/{alice.fingerprint}.asc").exists()
+    code, out, _ = cli(ws, "keys", "remove", bob.fingerprint, capsys=capsys)  # signs nothing: no flag needed
+    assert code == 0 and "Unpinned" in out
+    code, out, err = cli(ws, "keys", "remove", alice.fingerprint, "--force", capsys=capsys)
+    assert code == 0 and "Unpinned" in out and not (ws / f"tfc/keys/{alice.fingerprint}.asc").exists()
+    assert "Next: `" in out and "unpin key" in out
+    assert [p for c, p in found(ws) if c.startswith("TFC0007")] == [f"{MODEL}.asc"]  # (made by a key not pinned)

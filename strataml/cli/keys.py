@@ -146,26 +146,45 @@ def list_command(state: State, fmt: str) -> int:
 
 @keys.command("remove", short_help="Unpin a key by its fingerprint.")
 @click.argument("fingerprint")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Unpin it even though signed files rely on it (a key that leaked): their signatures stop counting.",
+)
 @click.option("--format", "fmt", type=Choice(("text", "json")), default="text", show_default=True)
 @click.pass_obj
-def remove_command(state: State, fingerprint: str, fmt: str) -> int:
+def remove_command(state: State, fingerprint: str, force: bool, fmt: str) -> int:
     """Unpin the key FINGERPRINT (full, or its last 16+ hex digits) and delete its file.
 
-    Signatures it made stop counting: the doctor reports them as made by a key not pinned.
+    Signatures it made stop counting: the doctor reports them as made by a key not pinned. A key
+    whose signatures count towards what the policy needs (a production model's, say) is kept, and
+    the signed files named, unless --force.
 
-    Exit codes: 0 removed; 3 no pinned key matches, several do, or fewer than 16 hex digits.
+    Exit codes: 0 removed; 2 refused (signed files rely on it; nothing written); 3 no pinned key
+    matches, several do, or fewer than 16 hex digits.
 
     \b
     Example:
       strataml keys remove 4A1F2B3C5D6E7F80      (the last 16 digits `keys list` shows)
     """
+    from strataml import gitfacts, trust
     from strataml.keys import remove
 
-    pin = remove(state.root(), fingerprint)
+    root = state.root()
+    pin = remove(root, fingerprint, force=force)
     if fmt == "json":
         click.echo(json.dumps({"removed": pin.fingerprint, "scopes": list(pin.scopes)}))
-    else:
-        click.echo(shown(f"Unpinned {pin.fingerprint} (was: {', '.join(pin.scopes)})"))
+        return 0
+    click.echo(shown(f"Unpinned {pin.fingerprint} (was: {', '.join(pin.scopes)})"))
+    written = [f"tfc/keys/{pin.file}", trust.MANIFEST]
+    pending = gitfacts.uncommitted(root)
+    if pending is None or any(path in written for _status, path in pending):
+        say_next(
+            root,
+            [root / rel for rel in written],
+            f"unpin key {pin.fingerprint[:16]}",
+            "Next: `{step}` (the doctor trusts the keys the repository holds).",
+        )
     return 0
 
 
