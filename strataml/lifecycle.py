@@ -182,7 +182,9 @@ def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) 
     except RecursionError:
         return Problem(SCHEMA, number, f"line {number} nests too deeply to be a ledger entry", fix)
     except json.JSONDecodeError as exc:
-        return Problem(SCHEMA, number, f"line {number} is not JSON ({exc.msg})", fix)
+        # (Some of json's messages end in "at", its exception's text giving the place after them.)
+        where = f"{exc.msg} column {exc.colno}" if exc.msg.endswith(" at") else f"{exc.msg} at column {exc.colno}"
+        return Problem(SCHEMA, number, f"line {number} is not JSON: {where}", fix)
     except ValueError as exc:  # not UTF-8
         return Problem(SCHEMA, number, f"line {number} is not JSON ({exc})", fix)
     issues = validate("ledger-entry", entry)

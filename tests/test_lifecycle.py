@@ -286,3 +286,10 @@ def test_the_hint_for_an_edited_ledger_restores_it_when_pasted(ws: Path) -> None
     subprocess.run(command, shell=True, cwd=ws, check=True)
     assert (ws / LEDGER).read_bytes() == committed
     assert found(ws) == []
+
+
+def test_a_line_that_is_not_json_says_where(ws: Path) -> None:
+    """json's message for an unterminated string ends in "starting at": it was shown cut off."""
+    (ws / LEDGER).write_text('{"bad json\n')
+    [finding] = engine.doctor(ws).findings
+    assert finding.message == "line 1 is not JSON: Unterminated string starting at column 2"
