@@ -281,3 +281,16 @@ def test_a_dataset_that_does_not_load_is_one_finding_not_a_trail_of_others(ws: P
     text = meta.read_bytes()
     meta.write_bytes(text.replace(b"rows: 12\n", broken, 1) if broken.startswith(b"rows") else broken)
     assert codes(ws) == (["TFC0001-E105"] if broken.startswith(b"rows") else ["TFC0002-E001"])
+
+
+def test_an_unexpected_key_is_told_at_its_own_line(ws: Path) -> None:
+    """It was told at its mapping's line: `document:` at line 1-2 for a top-level `epochs:` at the end."""
+    spec = ws / SALES_SPEC
+    text = spec.read_text()
+    spec.write_text(text.replace("  dataset:", "  datset_note: x\n  dataset:", 1) + "epochs: 3\n")
+    lines = spec.read_text().splitlines()
+    found = [f for f in engine.doctor(ws).findings if "Additional properties" in f.message]
+    assert sorted((f.message.split(":")[0], lines[f.line - 1].split(":")[0].strip()) for f in found) == [
+        ("data", "datset_note"),
+        ("document", "epochs"),
+    ]

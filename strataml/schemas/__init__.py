@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -173,7 +174,22 @@ def _leaves(err: Any) -> list[SchemaIssue]:
         from jsonschema.exceptions import best_match
 
         return _leaves(best_match(err.context))
-    return [SchemaIssue(tuple(err.absolute_path), _describe(err))]
+    path = tuple(err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        # The message names the mapping (`data: Additional properties ...`); the issue points at
+        # its first unexpected key, so the line given is the key's own, not the mapping's.
+        extra = _unexpected(err.schema, err.instance)
+        if extra:
+            path += (extra[0],)
+    return [SchemaIssue(path, _describe(err))]
+
+
+def _unexpected(schema: Any, instance: dict[Any, Any]) -> list[Any]:
+    """The keys of `instance` that `schema` (additionalProperties: false) has no place for, in order."""
+    schema = schema if isinstance(schema, dict) else {}
+    known = set(schema.get("properties", {}))
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    return [k for k in instance if k not in known and not (isinstance(k, str) and any(p.search(k) for p in patterns))]
 
 
 def _describe(err: Any) -> str:
@@ -183,8 +199,7 @@ def _describe(err: Any) -> str:
     if err.validator == "additionalProperties":
         if isinstance(err.schema, dict) and err.schema.get("patternProperties") and isinstance(err.instance, dict):
             # jsonschema says "'k' does not match any of the regexes: '^x-'": say it in words.
-            known = set(err.schema.get("properties", {}))
-            extra = [k for k in err.instance if k not in known and not (isinstance(k, str) and k.startswith("x-"))]
+            extra = _unexpected(err.schema, err.instance)
             shown = ", ".join(repr(k) for k in extra[:20]) + (
                 f" and {len(extra) - 20:,} more" if len(extra) > 20 else ""
             )
