@@ -110,9 +110,8 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
     if new.plugin == "sklearn":
         from strataml.plugins.sklearn.config import NO_FEATURES, default_features
 
-        time_range = dataset.data.get("time_range")
-        time_column = time_range.get("column") if isinstance(time_range, dict) else None
-        if not default_features(columns, target, time_column):
+        # (The spec it writes splits by ratio: no time column is left out of the features.)
+        if not default_features(columns, target):
             # (The spec would pass the doctor and fail in scikit-learn: "Found array with 0 feature(s)".)
             raise Refusal(
                 f"experiment:{new.name} was not created: " + NO_FEATURES.format(dataset=dataset.ref),

@@ -200,3 +200,16 @@ def test_under_since_a_baseline_anywhere_in_the_repository_is_the_bases(ws: Path
 def test_baseline_and_write_baseline_are_one_or_the_other(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = invoke(ws, "doctor", "--baseline", str(ws / "a.json"), "--write-baseline", str(ws / "b.json"), capsys=capsys)
     assert code == 3 and "not both" in err
+
+
+def test_a_file_added_beside_a_baselined_broken_record_is_new(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run.yaml broken at the base, its error in the base's baseline: a pull request that adds a
+    file to that run's folder must not pass the gate (its unrecorded-file warning is new)."""
+    meta = repo / "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml"
+    meta.write_text("- not a run\n")
+    doctor(repo, capsys, "--write-baseline", str(repo / BASELINE))
+    base = commit_all(repo, "a broken run, baselined")
+    (meta.parent / "payload.bin").write_bytes(b"smuggled")
+    commit_all(repo, "a file beside it")
+    code, report, _ = doctor(repo, capsys, "--since", base, "--baseline", str(repo / BASELINE))
+    assert code == 2 and ("TFC0006-W001", f"{meta.parent.relative_to(repo)}/payload.bin") in found(report), report

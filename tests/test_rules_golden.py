@@ -272,15 +272,26 @@ def test_a_policy_naming_no_rule_is_told_where_and_a_known_one_is_not(ws: Path) 
 
 
 @pytest.mark.parametrize("broken", [b"rows: [12\n", b"- a list\n", b"just text\n"])
-def test_a_dataset_that_does_not_load_is_one_finding_not_a_trail_of_others(ws: Path, broken: bytes) -> None:
-    """A dataset.yaml that did not load (YAML broken, or not a mapping) recorded nothing: its
-    file was reported as unrecorded (TFC0006-W001), the time-split spec and run on it as having
-    no time_range (TFC0008-E008, hinting to recreate a version that exists), and a document that
-    is not a mapping as lacking a licence (TFC0002-W001)."""
+def test_a_dataset_that_does_not_load_is_said_so_by_what_depends_on_it(ws: Path, broken: bytes) -> None:
+    """A dataset.yaml that did not load (YAML broken, or not a mapping): its file was reported as
+    not recorded (TFC0006-W001), the time-split spec and run on it as having no time_range
+    (TFC0008-E008, hinting to recreate a version that exists), and a document that is not a
+    mapping as lacking a licence (TFC0002-W001). The first two stay (a file added beside a broken
+    record must be seen), worded as what is known; the licence warning goes."""
     meta = ws / "datasets/sales/1/dataset.yaml"
     text = meta.read_bytes()
     meta.write_bytes(text.replace(b"rows: 12\n", broken, 1) if broken.startswith(b"rows") else broken)
-    assert codes(ws) == (["TFC0001-E105"] if broken.startswith(b"rows") else ["TFC0002-E001"])
+    report = engine.doctor(ws)
+    said = {(f.code, f.path): f.message for f in report.findings}
+    error = "TFC0001-E105" if broken.startswith(b"rows") else "TFC0002-E001"
+    assert set(said) == {
+        (error, "datasets/sales/1/dataset.yaml"),
+        ("TFC0006-W001", "datasets/sales/1/sales.csv"),  # still seen (a file added beside it must be)
+        ("TFC0008-E008", SALES_SPEC),  # still an error: the windows cannot be checked
+        ("TFC0008-E008", f"{RUN}/run.yaml"),
+    }
+    assert "did not load, so nothing shows that it records it" in said["TFC0006-W001", "datasets/sales/1/sales.csv"]
+    assert "did not load" in said["TFC0008-E008", SALES_SPEC] and "no time_range" not in said["TFC0008-E008", SALES_SPEC]
 
 
 def test_an_unexpected_key_is_told_at_its_own_line(ws: Path) -> None:

@@ -75,10 +75,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             else:
                 pending.append((record, entry, rel))
         recorded.update(_also_known(record))
-        if isinstance(record.loaded.data, dict):
-            # (A metadata file that did not load records nothing: its error is the finding, not every
-            # file beside it reported as unrecorded.)
-            yield from _unrecorded(ctx, record, recorded)
+        yield from _unrecorded(ctx, record, recorded)
     # Content checks last, so every file that needs hashing is hashed in one parallel batch.
     small = {rel for _r, _e, rel in pending if ctx.workspace.entries[rel].size < lfs.MAX_POINTER}
     ctx.prefetch([rel for _r, _e, rel in pending if rel not in small])
@@ -305,6 +302,16 @@ def _unrecorded(ctx: Context, record: Record, recorded: set[str]) -> Iterator[Fi
         bad = _unopenable(ws.abspath(entry.path), entry)
         if bad:
             yield bad
+            continue
+        if not isinstance(record.loaded.data, dict):
+            # Still a finding: a file added beside a metadata file that was already broken (its
+            # error baselined) must not pass unseen. But what it records is not known: said so.
+            yield Finding(
+                UNRECORDED,
+                entry.path,
+                f"file is in {record.folder}/, and {record.meta} did not load, so nothing shows that it records it",
+                f"fix {record.meta} first (its own error says how); then this file is recorded or reported",
+            )
             continue
         yield Finding(
             UNRECORDED,

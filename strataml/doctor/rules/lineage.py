@@ -372,7 +372,17 @@ def _inside_datasets(
     column = record.split_column
     for dataset in _datasets_of(ws, record):
         if not isinstance(dataset.loaded.data, dict):
-            continue  # (it did not load: its own error says so; what it records is not known)
+            # Still an error (the windows cannot be checked for leakage), but not "records no
+            # time_range" of a version that may record one: what it records is not known.
+            yield Finding(
+                BAD_WINDOW,
+                record.meta,
+                f"split is by time, but {dataset.ref} did not load ({dataset.meta}), so the windows cannot be "
+                "checked against its time range",
+                f"fix {dataset.meta} (its own error says how)",
+                record.line("split", "windows"),
+            )
+            continue
         tr = dataset.time_range
         if tr is None or (column and tr[0] != column):
             on = f" on '{column}'" if column else ""

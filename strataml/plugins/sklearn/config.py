@@ -92,7 +92,7 @@ def problems(spec: RunSpec) -> list[str]:
         out.append(
             "data.features: "
             + NO_FEATURES.format(dataset=spec.dataset.ref)
-            + "; name the features in data.features, or add such a column in a new version of the dataset"
+            + "; add such a column in a new version of the dataset, or name another column as data.target"
         )
     return out
 
@@ -105,14 +105,15 @@ def _default_features(spec: RunSpec, target: str) -> list[str]:
 
 def default_features(columns: Any, target: str, time_column: str | None = None) -> list[str]:
     """The columns of a dataset trained on when data.features names none: every usable one but
-    the target, the time split's column and those whose role is time or id (what `experiment
-    new` checks before it writes a spec, and a run reads)."""
+    the target, the time split's column and those whose role is time, id or target (a label the
+    spec does not predict is still a label: trained on, it leaks); what `experiment new` checks
+    before it writes a spec, and a run reads."""
     return [
         c["name"]
         for c in columns
         if isinstance(c, dict)
         and c.get("name") not in (target, time_column)
-        and c.get("role") not in ("time", "id")
+        and c.get("role") not in ("time", "id", "target")
         and c.get("type") in USABLE_TYPES
     ]
 
