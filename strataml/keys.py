@@ -179,18 +179,20 @@ def _model_signing_key(keyfile: Path, data: bytes, scopes: list[str]) -> tuple[s
     return key, pin
 
 
-def _relying(root: Path, fingerprint: str, scopes: tuple[str, ...]) -> list[str]:
+def _relying(root: Path, fingerprint: str, scopes: tuple[str, ...], *, every: bool = False) -> list[str]:
     """The signed files in the working tree whose signature by `fingerprint` would stop counting
-    were the key pinned for `scopes` only (none: unpinned)."""
+    were the key pinned for `scopes` only; `every`: each file it validly signed (relying_on)."""
     from strataml.doctor.engine import Context
     from strataml.doctor.rules.signatures import relying_on
     from strataml.workspace import load, load_config
 
+    workspace = load(root)
+    if every and not workspace.signature_like:
+        return []  # (nothing is signed: no policy or gpg needs asking for an unpinning to be safe)
     config = load_config(root)
     trust.require_config(config)  # a policy that cannot be read cannot say which signatures count
-    workspace = load(root)
     current = trust.read(root, config.data or {})
-    return relying_on(Context(workspace), current, fingerprint, scopes)
+    return relying_on(Context(workspace), current, fingerprint, scopes, every=every)
 
 
 def _stop_counting(relying: list[str]) -> str:
@@ -240,13 +242,27 @@ def remove(root: Path, fingerprint: str, *, force: bool = False) -> trust.Pin:
     if len(matches) > 1:
         raise StrataError(f"{fingerprint} matches {len(matches)} pinned keys", "give the full fingerprint")
     pin = matches[0]
-    if not force and (relying := _relying(root, pin.fingerprint, ())):
-        raise Refusal(
-            f"key {pin.fingerprint} is pinned for {', '.join(pin.scopes)}, and nothing was written: unpinned, "
-            + _stop_counting(relying),
-            "sign those files again with another pinned key first; to unpin it anyway (a key that leaked), "
-            "repeat with --force",
-        )
+    if not force:
+        try:
+            signed = _relying(root, pin.fingerprint, (), every=True)
+        except StrataError as exc:
+            unchecked = StrataError(
+                f"key {pin.fingerprint} was not unpinned: which files it signed could not be checked ({exc.message})",
+                f"{exc.hint}; or unpin it without that check with --force (a key that leaked)"
+                if exc.hint
+                else "unpin it without that check with --force (a key that leaked)",
+            )
+            unchecked.exit_code = exc.exit_code  # (as the check's own failure would have exited)
+            raise unchecked from None
+        if signed:
+            shown = ", ".join(signed[:10]) + (f" and {len(signed) - 10} more" if len(signed) > 10 else "")
+            raise Refusal(
+                f"key {pin.fingerprint} ({', '.join(pin.scopes)}) was not unpinned: {len(signed)} file"
+                f"{'s hold signatures' if len(signed) != 1 else ' holds a signature'} by it, which the doctor "
+                f"would then call signed by a key not pinned (TFC0007-E003): {shown}",
+                "to keep them signed, delete each .asc and sign it again with the keys that stay "
+                "(`strataml sign REF --key FPR`); to unpin it anyway (a key that leaked), repeat with --force",
+            )
     _save(root, [p for p in current.pins if p is not pin])
     if not any(p.file == pin.file for p in current.pins if p is not pin):
         atomic.remove(root, f"{trust.KEYS_DIR}/{pin.file}")

@@ -608,14 +608,15 @@ def test_keys_add_and_sign_say_the_commit_that_finishes_them(ws: Path, keys, cap
 
 def test_keys_remove_names_the_signatures_that_would_stop_counting_and_needs_force(ws: Path, keys, capsys) -> None:
     """Narrowing a key's scopes was refused with the signed files named; removing the key, which
-    costs more, went through silently and said no next step."""
+    costs more (each of its signatures becomes an error), went through silently and said no next step."""
     alice, bob = keys["Alice"], keys["Bob"]
     cli(ws, "keys", "add", str(alice.public), "--scope", "models", capsys=capsys)
     cli(ws, "keys", "add", str(bob.public), "--scope", "datasets", capsys=capsys)
     sign(ws, alice)
     manifest = (ws / "tfc/keys/keys.yaml").read_bytes()
     code, _, err = cli(ws, "keys", "remove", alice.fingerprint, capsys=capsys)
-    assert code == 2 and f"1 signed file would stop counting: {MODEL}" in err and "--force" in err, err
+    assert code == 2 and "1 file holds a signature by it" in err and f"TFC0007-E003): {MODEL}" in err, err
+    assert "--force" in err and "was not unpinned" in err
     assert (ws / "tfc/keys/keys.yaml").read_bytes() == manifest and (ws / f"tfc/keys/{alice.fingerprint}.asc").exists()
     code, out, _ = cli(ws, "keys", "remove", bob.fingerprint, capsys=capsys)  # signs nothing: no flag needed
     assert code == 0 and "Unpinned" in out
@@ -623,3 +624,27 @@ def test_keys_remove_names_the_signatures_that_would_stop_counting_and_needs_for
     assert code == 0 and "Unpinned" in out and not (ws / f"tfc/keys/{alice.fingerprint}.asc").exists()
     assert "Next: `" in out and "unpin key" in out
     assert [p for c, p in found(ws) if c.startswith("TFC0007")] == [f"{MODEL}.asc"]  # (made by a key not pinned)
+
+
+def test_keys_remove_counts_every_signature_and_says_force_when_it_cannot_check(ws: Path, keys, capsys) -> None:
+    """A co-signature, or a signature no policy asks for, becomes an error too once its key is
+    unpinned; a policy that cannot be read, where something is signed, refuses with --force named;
+    where nothing is signed, no policy is asked."""
+    alice, bob = keys["Alice"], keys["Bob"]
+    cli(ws, "keys", "add", str(alice.public), "--scope", "models", "--scope", "datasets", capsys=capsys)
+    cli(ws, "keys", "add", str(bob.public), "--scope", "models", capsys=capsys)
+    sign(ws, alice, DATASET)  # (no policy needs a dataset signed)
+    alices = sign(ws, alice).read_bytes()
+    sign(ws, bob).write_bytes(alices + (ws / f"{MODEL}.asc").read_bytes())  # a co-signature beside Alice's
+    assert found(ws) == []
+    code, _, err = cli(ws, "keys", "remove", alice.fingerprint, capsys=capsys)
+    assert code == 2 and "2 files hold signatures by it" in err and DATASET in err and MODEL in err, err
+    config = (ws / "strataml.yaml").read_text()
+    (ws / "strataml.yaml").write_text("schema: [broken\n")
+    code, _, err = cli(ws, "keys", "remove", bob.fingerprint, capsys=capsys)
+    assert code in (2, 3) and "which files it signed could not be checked" in err and "--force" in err, err
+    for asc in ws.rglob("*.yaml.asc"):
+        asc.unlink()
+    code, out, err = cli(ws, "keys", "remove", bob.fingerprint, capsys=capsys)  # nothing signed: nothing asked
+    assert code == 0 and "Unpinned" in out, err
+    (ws / "strataml.yaml").write_text(config)

@@ -156,12 +156,13 @@ def list_command(state: State, fmt: str) -> int:
 def remove_command(state: State, fingerprint: str, force: bool, fmt: str) -> int:
     """Unpin the key FINGERPRINT (full, or its last 16+ hex digits) and delete its file.
 
-    Signatures it made stop counting: the doctor reports them as made by a key not pinned. A key
-    whose signatures count towards what the policy needs (a production model's, say) is kept, and
-    the signed files named, unless --force.
+    Signatures it made stop counting: the doctor reports them as made by a key not pinned (an
+    error). So a key that signed a file in the working tree is kept, and the files named, unless
+    --force (a key that leaked must stop counting at once).
 
-    Exit codes: 0 removed; 2 refused (signed files rely on it; nothing written); 3 no pinned key
-    matches, several do, or fewer than 16 hex digits.
+    Exit codes: 0 removed; 2 refused, nothing written (files hold its signatures, or the policy
+    to check them by cannot be read); 3 no pinned key matches, several do, fewer than 16 hex
+    digits, or gpg is not there to check its signatures (--force unpins without checking).
 
     \b
     Example:
@@ -176,9 +177,12 @@ def remove_command(state: State, fingerprint: str, force: bool, fmt: str) -> int
         click.echo(json.dumps({"removed": pin.fingerprint, "scopes": list(pin.scopes)}))
         return 0
     click.echo(shown(f"Unpinned {pin.fingerprint} (was: {', '.join(pin.scopes)})"))
-    written = [f"tfc/keys/{pin.file}", trust.MANIFEST]
     pending = gitfacts.uncommitted(root)
-    if pending is None or any(path in written for _status, path in pending):
+    changed = {path for _status, path in pending or ()}
+    # Only what git holds a change of: a key file pinned and unpinned before any commit is no
+    # path git knows, and `git add` of it would fail.
+    written = [rel for rel in (f"tfc/keys/{pin.file}", trust.MANIFEST) if pending is None or rel in changed]
+    if written:
         say_next(
             root,
             [root / rel for rel in written],

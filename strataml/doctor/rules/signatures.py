@@ -211,10 +211,13 @@ def expected_files(ws: Workspace, meta: str, record: Record | None) -> dict[str,
     return out
 
 
-def relying_on(ctx: Context, current: trust.Trust, fingerprint: str, scopes: tuple[str, ...]) -> list[str]:
+def relying_on(
+    ctx: Context, current: trust.Trust, fingerprint: str, scopes: tuple[str, ...], *, every: bool = False
+) -> list[str]:
     """The signed files where `fingerprint`'s valid signature counts towards a need that it would
     no longer count towards if the key held only `scopes`: what narrowing the key costs. Judged
-    as the doctor judges them (a co-signature that is one of two needed counts too)."""
+    as the doctor judges them (a co-signature that is one of two needed counts too). `every`:
+    each file it validly signed, need or not (unpinned, every such signature is an error: TFC0007-E003)."""
     targets, signatures, bundles = _targets(ctx)
     _require(ctx, targets, current)
     ws = ctx.workspace
@@ -243,8 +246,11 @@ def relying_on(ctx: Context, current: trust.Trust, fingerprint: str, scopes: tup
                     continue
                 signers = trust.judge(verifier.ring.verify(ws.abspath(asc), ws.abspath(data)), current, ()).signers
             mine = next((s for s in signers if s.fingerprint == fingerprint), None)
-            if mine is not None and any(
-                set(need.scopes) & set(mine.scopes) and not set(need.scopes) & set(scopes) for need in target.needs
+            if mine is not None and (
+                every
+                or any(
+                    set(need.scopes) & set(mine.scopes) and not set(need.scopes) & set(scopes) for need in target.needs
+                )
             ):
                 out.append(data)
     return sorted(out)
