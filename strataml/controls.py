@@ -11,11 +11,12 @@ How text output shows them (the way git quotes paths, in Python's spelling):
 `\\n`, `\\t`, `\\r`; other C0 controls and DEL as `\\xNN` (`\\x1b` for ESC); C1 controls and
 Unicode's bidirectional controls as `\\uNNNN` (`\\u009b`, `\\u202e`); bytes that are not UTF-8
 (file names reach Python as surrogates) as `\\xNN` with NN from 80 to ff; other characters that
-print as nothing (INVISIBLE: zero-width ones, U+2028) as `\\uNNNN` or `\\UNNNNNNNN`, so two names
-that differ by one are seen to differ (`invisible` finds one: TFC0001-W004). A backslash is printed
-as it is: it cannot break a line or reach the terminal as a command. GitHub annotations go to a
-job log that renders terminal escapes: they are escaped the same way (after GitHub's own escapes
-for '%', CR and LF), but for bidi marks in `file=`, which must name the file. JSON and SARIF carry the exact text (their own formats escape it); only
+print as nothing (HIDDEN: zero-width spaces, U+2028, tag characters) as `\\uNNNN` or
+`\\UNNNNNNNN`, so two names that differ by one are seen to differ (`invisible` finds one in a
+name, joiners too: TFC0001-W004). A backslash is printed as it is: it cannot break a line or
+reach the terminal as a command. GitHub annotations go to a job log that renders terminal
+escapes: they are escaped the same way (after GitHub's own escapes for '%', CR and LF), but for
+the hidden characters in `file=`, which must name the file. JSON and SARIF carry the exact text (their own formats escape it); only
 bytes that are not UTF-8 are spelled `\\xNN` there too, because JSON has no way to carry them.
 """
 
@@ -28,25 +29,28 @@ from strataml.errors import StrataError
 
 # C0 (newline and tab included), DEL and C1.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-# Unicode's bidirectional controls: not control characters, but in a terminal or a review page
-# they reorder what follows, so that a name reads as another (`exe.txt` shown as `txt.exe`).
-BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-# Characters that print as nothing: Unicode's format characters (Cf: zero-width spaces and
-# joiners, the byte-order mark, the soft hyphen, tag characters, the bidi controls above) and the
-# line and paragraph separators (Zl, Zp). In a name they make two different files read alike
-# (`train.csv` and `train.csv` + U+200B), or a separator breaks the line. Unicode 15's Egyptian
-# format controls are listed too (U+13439-1343F), so the set is whole on the Pythons after 3.11's
-# Unicode 14 as well.
-INVISIBLE = (
-    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e"
-    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
-    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+# Characters that print as nothing: Unicode's format characters (Cf: zero-width spaces, the
+# byte-order mark, the soft hyphen, tag characters, and the bidirectional controls, which in a
+# terminal or a review page reorder what follows: `exe.txt` shown as `txt.exe`), the line and
+# paragraph separators (Zl, Zp), and the other default-ignorable code points (variation
+# selectors, Hangul fillers, U+034F), unassigned ones included. In a name they make two
+# different files read alike (`train.csv` and `train.csv` + U+200B), or a separator breaks the
+# line. HIDDEN is what text output spells out; JOINERS (zero-width non-joiner and joiner,
+# variation selectors 1-16) are shown as they are, since Persian, Indic and emoji text needs
+# them, and only a name holding one is told (TFC0001-W004). Several of these count as printable
+# to Python (U+3164, U+FE0F): no `isprintable()` shortcut stands for their absence.
+HIDDEN = (
+    "\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u115f-\u1160\u17b4-\u17b5"
+    "\u180b-\u180f\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff0-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
 )
+JOINERS = "\u200c\u200d\ufe00-\ufe0f"
+INVISIBLE = HIDDEN + JOINERS
 _INVISIBLE = re.compile(f"[{INVISIBLE}]")
-# What `shown` rewrites: controls, invisible characters (bidi controls among them), and the
+# What `shown` rewrites: controls, hidden characters (bidi controls among them), and the
 # surrogates that stand for bytes that are not UTF-8.
-_UNSHOWABLE = re.compile(f"[\x00-\x1f\x7f-\x9f{INVISIBLE}\udc80-\udcff]")
-# Controls and surrogates only, not the invisible characters: for a name that must still name its file.
+_UNSHOWABLE = re.compile(f"[\x00-\x1f\x7f-\x9f{HIDDEN}\udc80-\udcff]")
+# Controls and surrogates only, not the hidden characters: for a name that must still name its file.
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
@@ -62,7 +66,7 @@ def find(text: str) -> str | None:
 def invisible(text: str) -> str | None:
     """The first character in `text` that prints as nothing (INVISIBLE), spelled as `shown`
     prints it; None when there is none."""
-    if text.isprintable():  # (none is printable)
+    if text.isascii():
         return None
     m = _INVISIBLE.search(text)
     return _escape(m.group()) if m else None
@@ -95,15 +99,15 @@ def undecodable(text: str) -> str:
 def safe_to_show(text: str) -> bool:
     """Whether `shown(text)` is `text` itself: one search over many joined values is cheaper
     than a call per value (tables of 10,000 rows)."""
-    return text.isprintable() or _UNSHOWABLE.search(text) is None
+    return (text.isascii() and text.isprintable()) or _UNSHOWABLE.search(text) is None
 
 
-def shown(text: str, bidi: bool = True) -> str:
+def shown(text: str, hidden: bool = True) -> str:
     """`text` safe for a terminal or a line-based log: one line, no control characters (nor,
-    unless not `bidi`, bidirectional ones)."""
+    unless not `hidden`, characters that print as nothing, bidirectional controls among them)."""
     if safe_to_show(text):
         return text
-    return (_UNSHOWABLE if bidi else _CONTROLS).sub(lambda m: _escape(m.group()), text)
+    return (_UNSHOWABLE if hidden else _CONTROLS).sub(lambda m: _escape(m.group()), text)
 
 
 ELLIPSIS = "…"

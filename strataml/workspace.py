@@ -769,13 +769,14 @@ def _classify(
 
 def _controls(entries: dict[str, Entry], strays: list[Stray]) -> None:
     """Entries whose own name holds a control character, or one that prints as nothing."""
-    # One check over every path at once (every name printable is the common case, and one pass
-    # in C costs less than a check per entry); "/" joins them, being printable.
-    if "/".join(entries).isprintable():
-        return
+    # One check over every path at once (every name printable ASCII is the common case, and one
+    # pass in C costs less than a check per entry); "/" joins them, being printable.
+    joined = "/".join(entries)
+    if (joined.isascii() and joined.isprintable()) or (find(joined) is None and invisible(joined) is None):
+        return  # (isascii first: some invisible characters count as printable)
     for rel in entries:
         name = rel.rsplit("/", 1)[-1]  # the entry whose own name holds it: the one to rename
-        if name.isprintable():
+        if name.isascii() and name.isprintable():
             continue
         bad = find(name)
         if bad:

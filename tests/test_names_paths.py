@@ -603,12 +603,35 @@ def test_every_character_that_prints_as_nothing_is_found_and_shown_escaped() -> 
     from strataml.controls import invisible, shown
 
     hidden = [c for c in map(chr, range(0x110000)) if unicodedata.category(c) in ("Cf", "Zl", "Zp")]
+    # Default-ignorable code points that are no format character, some printable to Python,
+    # some unassigned: a variation selector, a Hangul filler, the combining grapheme joiner.
+    hidden += ["\ufe00", "\ufe0f", "\U000e0100", "\u3164", "\uffa0", "\u034f", "\u2065", "\ufff0", "\U000e0002"]
     assert len(hidden) > 150
+    joiners = {"\u200c", "\u200d", *map(chr, range(0xFE00, 0xFE10))}  # Persian, Indic and emoji text needs them
     for char in hidden:
         assert invisible(f"a{char}b") is not None, hex(ord(char))
-        assert shown(f"a{char}b").isascii(), hex(ord(char))
+        assert shown(f"a{char}b").isascii() == (char not in joiners), hex(ord(char))
     assert shown("train.csv\u200b") == "train.csv\\u200b" and shown("y\U000e0069.csv") == "y\\U000e0069.csv"
+    assert shown("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \u2764\ufe0f") == "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \u2764\ufe0f"
     assert invisible("caf\xe9 \u2014 \u05d0 \u4e2d.csv") is None  # letters of every script stay
+
+
+def test_the_dashboard_spells_out_what_the_cli_does() -> None:
+    """app.js keeps its own copy of the characters text output escapes (the page has no Python):
+    the same set, tab and newline aside (the page shows multi-line text), spelled alike."""
+    import re
+
+    from conftest import ROOT
+    from strataml.controls import _UNSHOWABLE, shown
+
+    js = (ROOT / "strataml/read/site/app.js").read_text("utf-8")
+    klass = re.search(r"var UNSHOWABLE = /(\[.*?\])/gu;", js).group(1)
+    pattern = re.compile(re.sub(r"\\u\{([0-9a-f]+)\}", lambda m: f"\\U{int(m.group(1), 16):08x}", klass))
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert set(pattern.findall(every)) == set(_UNSHOWABLE.findall(every)) - {"\t", "\n"}
+    spelled = re.search(r"function visible\(s\) \{.*?\n  \}", js, re.S).group(0)
+    assert 'n < 0x80) return "\\\\x"' in spelled and 'n > 0xffff) return "\\\\U"' in spelled
+    assert shown("\x85\xad\U000e0041") == "\\u0085\\u00ad\\U000e0041"  # (the forms the page must match)
 
 
 def test_a_look_alike_file_name_is_a_warning_and_reads_as_another_name(ws: Path, capsys) -> None:

@@ -24,8 +24,9 @@ def escape_data(value: str) -> str:
 
 
 def escape_property(value: str) -> str:
-    """As escape_data, but a bidi mark stays: `file=` must name the file (such a name is legal)."""
-    return shown(_github(value), bidi=False).replace(":", "%3A").replace(",", "%2C")
+    """As escape_data, but a character that prints as nothing (a bidi mark, a zero-width space) stays:
+    `file=` must name the file (such a name is legal; the doctor warns of it, TFC0001-W004)."""
+    return shown(_github(value), hidden=False).replace(":", "%3A").replace(",", "%2C")
 
 
 def _github(value: str) -> str:

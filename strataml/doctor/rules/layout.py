@@ -165,7 +165,7 @@ def _recorded_controls(record: Record) -> Iterator[Finding]:
     (TFC0001-W004): the file names themselves are found by the walk when present, but the record
     pins the name even when the file is gone (or not written yet)."""
     for entry in record.files:
-        if entry.path.isprintable():
+        if entry.path.isascii() and entry.path.isprintable():
             continue
         bad = find(entry.path)
         if bad:

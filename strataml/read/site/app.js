@@ -1,8 +1,9 @@
 /* StrataML dashboard. Every string in the payload is repository content and may be hostile:
    it only ever reaches the DOM through textContent, createTextNode or setAttribute on inert
    attributes, and the only hrefs built from it are "#/..." hashes or vetted repository paths.
-   Text shows control and bidirectional-override characters escaped (visible()), as the CLI does:
-   U+202E in a description would otherwise show the rest of the line reversed. */
+   Text shows control characters and those that print as nothing escaped (visible()), as the CLI
+   does: U+202E in a description would otherwise show the rest of the line reversed, and a
+   zero-width space would make two names read alike. */
 "use strict";
 (function () {
   /* ---------- payload ---------- */
@@ -105,16 +106,16 @@
     // A value the repository typed wrongly (a mapping where text belongs) is shown as text too.
     el.appendChild(typeof c === "object" ? (c.nodeType ? c : document.createTextNode(visible(fmtVal(c)))) : document.createTextNode(visible(String(c))));
   }
-  // C0 and C1 controls but tab and newline, and the characters that print as nothing (those
-  // that reorder text around them among them: strataml.controls.INVISIBLE), so that two names
-  // that differ by a zero-width space are seen to differ.
-  var UNSHOWABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\u{110bd}\u{110cd}\u{13430}-\u{1343f}\u{1bca0}-\u{1bca3}\u{1d173}-\u{1d17a}\u{e0001}\u{e0020}-\u{e007f}]/gu;
+  // C0 and C1 controls but tab and newline, and the characters that print as nothing but for
+  // the joiners (strataml.controls.HIDDEN: bidi controls, zero-width spaces, tag characters), so
+  // that two names that differ by one are seen to differ; spelled as the CLI spells them.
+  var UNSHOWABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u115f-\u1160\u17b4-\u17b5\u180b-\u180f\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff0-\ufffb\u{110bd}\u{110cd}\u{13430}-\u{1343f}\u{1bca0}-\u{1bca3}\u{1d173}-\u{1d17a}\u{e0000}-\u{e0fff}]/gu;
   function visible(s) {
     UNSHOWABLE.lastIndex = 0;
     if (!UNSHOWABLE.test(s)) return s;
     return s.replace(UNSHOWABLE, function (c) {
       var n = c.codePointAt(0);
-      if (n < 0x100) return "\\x" + ("0" + n.toString(16)).slice(-2);
+      if (n < 0x80) return "\\x" + ("0" + n.toString(16)).slice(-2);
       if (n > 0xffff) return "\\U" + ("0000000" + n.toString(16)).slice(-8);
       return "\\u" + ("000" + n.toString(16)).slice(-4);
     });
