@@ -153,7 +153,7 @@ def _restore_hint(model: str) -> str:
     that damaged it (which only its history tells)."""
     rel = shlex.quote(ledger_rel(model))
     return (
-        f"restore the ledger from Git (`git checkout HEAD -- {rel}`; if the damage is committed, "
+        f"restore the ledger from Git (in the workspace's folder: `git checkout HEAD -- {rel}`; if the damage is committed, "
         f"from the commit before it: `git log -p -- {rel}` shows which); never edit it by hand"
     )
 

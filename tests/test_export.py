@@ -469,10 +469,14 @@ def test_the_task_is_what_the_model_was_evaluated_as(example: Path, capsys: pyte
         code, text, err = invoke(example, "export", "model-card", f"model:{name}@1", capsys=capsys)
         assert code == 0, err
         assert "pipeline_tag: tabular-classification" in text, name
-    inputs = [{"attrs": {"columns": [{"name": "y", "type": "integer"}, {"name": "price", "type": "float"}]}}]
-    assert _task({"target": "y"}, inputs, {"test_accuracy": 0.9}) == "tabular-classification"
-    assert _task({"target": "price"}, inputs, {"test_rmse": 3.2, "r2": 0.8}) == "tabular-regression"
-    assert _task({"target": "price"}, inputs, {}) == "tabular-regression"  # a float target, nothing else said
-    assert _task({"target": "y"}, inputs, {}) == "tabular-classification"  # a 0/1 or class-id label
-    assert _task({"target": "price"}, inputs, {"accuracy": 1, "mae": 2}) == "tabular-regression"  # both: the column
-    assert _task({"target": "y"}, inputs, {"precision_macro": 0.7, "train_time": 3}) == "tabular-classification"
+    columns = [{"name": "y", "type": "integer"}, {"name": "price", "type": "float"}, {"name": "kind", "type": "category"}]
+    inputs = [{"attrs": {"columns": columns}}]
+    assert _task({"target": "y"}, inputs, {"test_accuracy": 0.9}) == "tabular-classification"  # a 0/1 label
+    assert _task({"target": "y"}, inputs, {"val/roc_auc": 0.9}) == "tabular-classification"
+    assert _task({"target": "y"}, inputs, {"eval.mean_absolute_error": 2.0}) == "tabular-regression"  # counts
+    assert _task({"target": "y"}, inputs, {}) == "tabular-regression"  # an integer, nothing else said: as before
+    assert _task({"target": "y"}, inputs, {}, "sklearn") == "tabular-classification"  # it trains classifiers only
+    assert _task({"target": "price"}, inputs, {"forecast_accuracy": 0.7}) == "tabular-regression"  # the type first
+    assert _task({"target": "kind"}, inputs, {"test_rmse": 1.0}) == "tabular-classification"
+    assert _task({"target": "y"}, inputs, {"accuracy": 1, "mae": 2}) == "tabular-regression"  # both said: an integer
+    assert _task({"target": "gone"}, inputs, {"test-f1": 0.7}) == "tabular-classification"

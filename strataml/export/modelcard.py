@@ -21,9 +21,19 @@ from strataml.read.query import Graph
 from strataml.reporters.github import markdown_text as md
 
 EXTRA = "modelcard"
-# What a model was evaluated with says what it predicts: `test_accuracy`, `val_roc_auc`, `rmse`.
-_CLASSIFIED_BY = re.compile(r"(?:^|_)(?:accuracy|auc|roc_auc|f1|precision|recall|log_?loss)(?:_|$)")
-_REGRESSED_BY = re.compile(r"(?:^|_)(?:rmse|mse|mae|r2|mape|rmsle|explained_variance)(?:_|$)")
+_CLASSIFYING = ("category", "boolean", "string")
+# What a model was evaluated with says what it predicts (`test_accuracy`, `val/roc_auc`,
+# `eval.rmse`, `mean_absolute_error`), where the target's type does not.
+_WORD = r"(?:^|[_\-/.])(?:{})(?:[_\-/.]|$)"
+_CLASSIFIED_BY = re.compile(
+    _WORD.format("accuracy|auc|roc_auc|f1|precision|recall|log_?loss|cross_?entropy|matthews_corrcoef|mcc")
+)
+_REGRESSED_BY = re.compile(
+    _WORD.format(
+        "rmse|mse|mae|r2|mape|rmsle|explained_variance|mean_(?:absolute|squared)_(?:percentage_)?error"
+        "|root_mean_squared_error|r_?squared"
+    )
+)
 
 
 def need() -> Any:
@@ -59,7 +69,7 @@ def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict
         # Not one id (an expression, a sentence): the Hub's way is `other` with a name of its own.
         licence_name = re.sub(r"[^a-z0-9.+-]+", "-", licence).strip("-")[:64] or "unnamed"
         licence = "other"
-    task = _task(attrs, inputs, metrics)
+    task = _task(attrs, inputs, metrics, _text(spec.get("plugin")) or _text(_map(run_attrs.get("plugin")).get("key")))
     results = [
         hub.EvalResult(
             task_type=task,
@@ -112,21 +122,30 @@ def _short(ref: str) -> str:
     return ref.split(":", 1)[1].split("@", 1)[0]
 
 
-def _task(attrs: dict[str, Any], inputs: list[dict[str, Any]], metrics: dict[str, Any]) -> str:
-    """tabular-classification or tabular-regression: by the metrics the model was evaluated with
-    (accuracy or ROC AUC, RMSE or R2), else by the target column, where only a float one is
-    regressed on (a 0/1 or class-id integer label is the usual classification target)."""
+def _task(
+    attrs: dict[str, Any], inputs: list[dict[str, Any]], metrics: dict[str, Any], plugin: str | None = None
+) -> str:
+    """tabular-classification or tabular-regression. A category, boolean or text target, or the
+    sklearn plugin (it trains classifiers only), is classified; a float target regressed on;
+    else (an integer target, or none recorded) the metrics the model was evaluated with say it
+    (accuracy or ROC AUC, RMSE or R2: a 0/1 label evaluated by accuracy is classified), and
+    without them an integer target is regressed on, as counts are."""
+    kind = None
+    target = attrs.get("target")
+    for d in inputs:
+        for column in _map(d.get("attrs")).get("columns") or ():
+            if isinstance(column, dict) and column.get("name") == target:
+                kind = column.get("type")
+    if kind in _CLASSIFYING or plugin == "sklearn":
+        return "tabular-classification"
+    if kind == "float":
+        return "tabular-regression"
     names = [name.lower() for name in metrics]
     classified = any(_CLASSIFIED_BY.search(name) for name in names)
     regressed = any(_REGRESSED_BY.search(name) for name in names)
     if classified != regressed:
         return "tabular-classification" if classified else "tabular-regression"
-    target = attrs.get("target")
-    for d in inputs:
-        for column in _map(d.get("attrs")).get("columns") or ():
-            if isinstance(column, dict) and column.get("name") == target:
-                return "tabular-regression" if column.get("type") == "float" else "tabular-classification"
-    return "tabular-classification"
+    return "tabular-regression" if kind == "integer" else "tabular-classification"
 
 
 def _body(
