@@ -693,3 +693,31 @@ def test_what_proc_says_of_a_helper_and_of_the_machine(monkeypatch: pytest.Monke
     assert hashing._busy_elsewhere() is False
     monkeypatch.setattr(hashing, "cores", lambda: 0)
     assert hashing._busy_elsewhere() is True  # (this process is ready to run: one at least)
+
+
+def test_the_code_digest_covers_every_module_whose_change_changes_a_verdict(tmp_path: Path) -> None:
+    """schemas/ was left out as data: its modules word and place the issues the cache keeps, so
+    an edit there (an editable install, a branch) reused issues another code had made."""
+    import os
+
+    import strataml
+    from strataml import identity
+
+    package = Path(strataml.__file__).parent
+    for module in ("schemas/__init__.py", "schemas/fast.py", "doctor/rules/layout.py", "controls.py"):
+        path = package / module
+        st = path.stat()
+        before = identity._rules()
+        try:
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+            assert identity._rules() != before, module
+        finally:
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    page = package / "read/site/app.js"  # the page changes no verdict
+    st = page.stat()
+    before = identity._rules()
+    try:
+        os.utime(page, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        assert identity._rules() == before
+    finally:
+        os.utime(page, ns=(st.st_atime_ns, st.st_mtime_ns))
