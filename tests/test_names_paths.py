@@ -656,3 +656,17 @@ def test_a_look_alike_file_name_is_a_warning_and_reads_as_another_name(ws: Path,
     assert code == 0 and "flowers.csv\\u200b" in out and "\u200b" not in out
     code, out, _err = invoke(ws, "doctor", "--no-git", "--format", "json", capsys=capsys)
     assert f"{FLOWERS}/{twin}" in {f["path"] for f in json.loads(out)["findings"]}  # JSON: the exact name
+
+
+def test_dataset_add_notes_a_file_name_that_reads_as_another(ws: Path, tmp_path: Path, capsys) -> None:
+    from conftest import invoke
+
+    src = tmp_path / "train.csv\u200b"
+    src.write_text("a,y\n1,0\n2,1\n")
+    code, out, _err = invoke(ws, "dataset", "add", "twin", str(src), "--version", "1", "--license", "MIT",
+                             "--source", "t", capsys=capsys)
+    assert code == 0 and "note: train.csv\\u200b holds a character that prints as nothing (\\u200b)" in out, out
+    assert "\u200b" not in out
+    code, out, _err = invoke(ws, "dataset", "add", "twin", str(src), "--version", "2", "--format", "json",
+                             capsys=capsys)
+    assert any("TFC0001-W004" in note for note in json.loads(out)["notes"])

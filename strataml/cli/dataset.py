@@ -81,7 +81,7 @@ def add_command(
         doc = {
             "path": folder.relative_to(root).as_posix(),
             "record": record,
-            "notes": shape_notes(record) + _lfs_notes(root, folder, record),
+            "notes": shape_notes(record) + _lfs_notes(root, folder, record) + _name_notes(record),
         }
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return 0
@@ -93,13 +93,28 @@ def add_command(
     if record.get("time_range"):
         tr = record["time_range"]
         click.echo(f"  time range {tr['start']} .. {tr['end']} ({tr['column']})")
-    for note in shape_notes(record) + _lfs_notes(root, folder, record):
-        click.echo(f"  note: {note}")
+    for note in shape_notes(record) + _lfs_notes(root, folder, record) + _name_notes(record):
+        click.echo(shown(f"  note: {note}"))
     if not license_ or not source:
         absent = " or ".join(o for o, v in (("--license", license_), ("--source", source)) if not v)
         click.echo(f"  note: no {absent} given; `strataml doctor` will warn (TFC0002-W001)")
     say_next(root, [folder], record["ref"], "Next: `{step}`, then `strataml doctor --strict`.")
     return 0
+
+
+def _name_notes(record: dict) -> list[str]:
+    """A file whose name holds a character that prints as nothing: it reads as another name."""
+    from strataml.controls import invisible
+
+    notes = []
+    for entry in record["files"]:
+        hidden = invisible(entry["path"])
+        if hidden is not None:
+            notes.append(
+                f"{entry['path']} holds a character that prints as nothing ({hidden}): `strataml doctor` will "
+                "warn (TFC0001-W004); rename the file and add the version again"
+            )
+    return notes
 
 
 def _lfs_notes(root: Path, folder: Path, record: dict) -> list[str]:
