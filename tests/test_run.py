@@ -588,3 +588,17 @@ def test_registering_a_run_whose_model_is_a_git_lfs_pointer_says_so(lab: Path, c
     # (It said the run was changed after it ran: the content is only not downloaded.)
     assert f"runs/{folder.name}/{model['path']} is a Git LFS pointer" in err and "git lfs pull --include" in err, err
     assert not (lab / "models/m").exists()
+
+
+def test_a_plugin_s_problems_name_the_spec_s_line(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The doctor's problems said `file:line:`; the plugin's said neither (`- model.type 'x' ...`)."""
+    spec = lab / "experiments/iris-logreg.yaml"
+    edit_yaml(spec, lambda d: (d["model"].update(type="random_forrest")))
+    line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if "random_forrest" in text)
+    assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"- experiments/iris-logreg.yaml:{line}: model.type 'random_forrest' is not supported" in err, err
+    edit_yaml(spec, lambda d: (d["model"].update(type="logistic_regression"), d["model"]["params"].update(bogus=1)))
+    line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if "bogus" in text)
+    assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run"]) == 2
+    assert f"experiments/iris-logreg.yaml:{line}: model.params.bogus is not a parameter" in capsys.readouterr().err

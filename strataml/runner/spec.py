@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -127,8 +128,20 @@ def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
     require_extra(plugin.info)
     plugin_problems = plugin.validate(spec)
     if plugin_problems:
-        raise SpecError(record.meta, plugin_problems)
+        raise SpecError(record.meta, [_placed(record, problem) for problem in plugin_problems])
     return spec, plugin
+
+
+# A plugin's problem that starts with the field it is about (`model.params.C ...`, `data.features: ...`).
+_FIELD = re.compile(r"(?:data|model|split|seed|tags|gates|register)(?:\.[A-Za-z0-9_]+)*")
+
+
+def _placed(record: Record, problem: str) -> str:
+    """A plugin's problem named as the doctor's are: the spec's path and the line of the field it
+    starts with (or of its nearest ancestor), else the path alone."""
+    field = _FIELD.match(problem)
+    line = record.line(*field.group().split(".")) if field else None
+    return f"{record.meta}{f':{line}' if line else ''}: {problem}"
 
 
 def _config_hash(record: Record, doc: dict[str, Any]) -> str:
