@@ -195,9 +195,13 @@ def _relying(root: Path, fingerprint: str, scopes: tuple[str, ...], *, every: bo
     return relying_on(Context(workspace), current, fingerprint, scopes, every=every)
 
 
+def _listed(paths: list[str]) -> str:
+    """The files a refusal names: the first ten, then how many more."""
+    return ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
+
+
 def _stop_counting(relying: list[str]) -> str:
-    shown = ", ".join(relying[:10]) + (f" and {len(relying) - 10} more" if len(relying) > 10 else "")
-    return f"{len(relying)} signed file{'s' if len(relying) != 1 else ''} would stop counting: {shown}"
+    return f"{len(relying)} signed file{'s' if len(relying) != 1 else ''} would stop counting: {_listed(relying)}"
 
 
 def _narrowing(
@@ -255,11 +259,10 @@ def remove(root: Path, fingerprint: str, *, force: bool = False) -> trust.Pin:
             unchecked.exit_code = exc.exit_code  # (as the check's own failure would have exited)
             raise unchecked from None
         if signed:
-            shown = ", ".join(signed[:10]) + (f" and {len(signed) - 10} more" if len(signed) > 10 else "")
             raise Refusal(
                 f"key {pin.fingerprint} ({', '.join(pin.scopes)}) was not unpinned: {len(signed)} file"
                 f"{'s hold signatures' if len(signed) != 1 else ' holds a signature'} by it, which the doctor "
-                f"would then call signed by a key not pinned (TFC0007-E003): {shown}",
+                f"would then call signed by a key not pinned (TFC0007-E003): {_listed(signed)}",
                 "to keep them signed, delete each .asc and sign it again with the keys that stay "
                 "(`strataml sign REF --key FPR`); to unpin it anyway (a key that leaked), repeat with --force",
             )

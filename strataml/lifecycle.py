@@ -112,8 +112,9 @@ def parse(raw: bytes, model: str, now: datetime | None = None) -> Ledger:
         out.problems.append(Problem(TORN, len(lines) + 1, "", ""))  # (said below, once its line is judged)
     prev: str | None = None
     broken = False
+    fix = _restore_hint(model)  # (once a ledger, not once a line: most lines need none)
     for number, line in enumerate(lines, start=1):
-        problem = _check(line, number, prev, model, out)
+        problem = _check(line, number, prev, model, out, fix)
         if problem is not None:
             out.problems.append(problem)
             broken = True
@@ -124,7 +125,7 @@ def parse(raw: bytes, model: str, now: datetime | None = None) -> Ledger:
         # A whole entry that only lacks its newline (an editor dropped it) is not a cut-short
         # write: deleting it, as that hint says, would throw away a real promotion.
         scratch = Ledger(entries=list(out.entries), states=dict(out.states))  # (judged, not replayed)
-        whole = not broken and _check(torn, len(lines) + 1, prev, model, scratch) is None
+        whole = not broken and _check(torn, len(lines) + 1, prev, model, scratch, fix) is None
         out.problems[0] = Problem(
             TORN,
             len(lines) + 1,
@@ -171,8 +172,7 @@ def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger) -> Problem | None:
-    fix = _restore_hint(model)
+def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger, fix: str) -> Problem | None:
     try:
         entry = json.loads(line, object_pairs_hook=_no_repeats)
     except _Repeated as exc:

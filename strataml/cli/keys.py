@@ -12,7 +12,7 @@ from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, say_next
 from strataml.controls import shown
-from strataml.trust import SCOPES
+from strataml.trust import SCOPES, Pin
 
 SCOPE_HELP = f"A scope the key may sign ({', '.join(SCOPES)}); repeat for several."
 
@@ -74,7 +74,6 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
             )
         )
         return 0
-    from strataml import trust
 
     root = state.root()
     who = key.uid or ("an OpenSSF model-signing key" if pin.scheme == "model-signing" else "no user id")
@@ -91,18 +90,7 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
                 "pinned for them (`strataml doctor` lists them)",
                 err=True,
             )
-    from strataml import gitfacts
-
-    written = [f"tfc/keys/{pin.file}", trust.MANIFEST]
-    pending = gitfacts.uncommitted(root)
-    # (The same scopes again, committed already: nothing to commit, and a step would fail.)
-    if pending is None or any(path in written for _status, path in pending):
-        say_next(
-            root,
-            [root / rel for rel in written],
-            f"pin key {pin.fingerprint[:16]}",
-            "Next: `{step}` (the doctor trusts the keys the repository holds).",
-        )
+    _commit_next(root, pin, f"pin key {pin.fingerprint[:16]}")
     return 0
 
 
@@ -168,7 +156,6 @@ def remove_command(state: State, fingerprint: str, force: bool, fmt: str) -> int
     Example:
       strataml keys remove 4A1F2B3C5D6E7F80      (the last 16 digits `keys list` shows)
     """
-    from strataml import gitfacts, trust
     from strataml.keys import remove
 
     root = state.root()
@@ -177,19 +164,26 @@ def remove_command(state: State, fingerprint: str, force: bool, fmt: str) -> int
         click.echo(json.dumps({"removed": pin.fingerprint, "scopes": list(pin.scopes)}))
         return 0
     click.echo(shown(f"Unpinned {pin.fingerprint} (was: {', '.join(pin.scopes)})"))
+    _commit_next(root, pin, f"unpin key {pin.fingerprint[:16]}")
+    return 0
+
+
+def _commit_next(root: Path, pin: Pin, message: str) -> None:
+    """The step that commits a key's file and the manifest: only what git holds a change of (the
+    same scopes again, committed already: nothing; a key file pinned and unpinned before any
+    commit is no path git knows, and `git add` of it would fail)."""
+    from strataml import gitfacts, trust
+
     pending = gitfacts.uncommitted(root)
     changed = {path for _status, path in pending or ()}
-    # Only what git holds a change of: a key file pinned and unpinned before any commit is no
-    # path git knows, and `git add` of it would fail.
     written = [rel for rel in (f"tfc/keys/{pin.file}", trust.MANIFEST) if pending is None or rel in changed]
     if written:
         say_next(
             root,
             [root / rel for rel in written],
-            f"unpin key {pin.fingerprint[:16]}",
+            message,
             "Next: `{step}` (the doctor trusts the keys the repository holds).",
         )
-    return 0
 
 
 @click.command("sign", short_help="Sign a record with a detached signature beside it.")
