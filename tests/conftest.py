@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -211,14 +212,49 @@ def _checkout_state() -> dict[str, tuple[int, int]]:
 
 
 _checkout_before: dict[str, tuple[int, int]] = {}
+_short_basetemp: list[Path] = []  # the session's temporary folder when conftest chose it (with workers)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # GnuPG keeps gpg-agent's sockets in its home, and a Unix socket's path holds at most 107
+    # bytes. pytest-xdist gives each worker a "popen-gwN/" folder inside the session's, which took
+    # the longest homes past that ("socket name too long"): with workers, the session's folder is
+    # a short one (/tmp/smlXXXXXXXX, 17 bytes against 29 of /tmp/pytest-of-USER/pytest-N), made
+    # before pytest's own configure reads --basetemp. Removed when the session passes, kept (and
+    # named) when it fails, for the failing tests' files.
+    if hasattr(config, "workerinput") or config.option.basetemp or config.getoption("dist", "no") == "no":
+        return
+    _short_basetemp.append(Path(tempfile.mkdtemp(prefix="sml")))
+    config.option.basetemp = str(_short_basetemp[0])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for folder in _short_basetemp:
+        if [s.exitstatus for s in _finished] == [0]:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            sys.stderr.write(f"\nthe tests' temporary files are kept in {folder}\n")
+
+
+_finished: list[pytest.Session] = []  # (its exit status read at the end: a check below may fail it)
+
+
+def _worker(session: pytest.Session) -> bool:
+    """Whether this process is one of pytest-xdist's workers: the session-wide checks below are
+    the controller's, which starts before them, sees every test's report and ends after them."""
+    return hasattr(session.config, "workerinput")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if IN_CI:
+    if IN_CI and not _worker(session):
         _checkout_before.update(_checkout_state())
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _worker(session):
+        return
+    _finished.append(session)
     if IN_CI and _checkout_before:
         after = _checkout_state()
         changed = sorted(k for k in set(after) | set(_checkout_before) if after.get(k) != _checkout_before.get(k))
