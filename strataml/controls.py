@@ -72,6 +72,19 @@ def invisible(text: str) -> str | None:
     return _escape(m.group()) if m else None
 
 
+def odd(text: str) -> tuple[str, str] | None:
+    """What a name is told of, the first that applies: ("control", spelled) for a control
+    character (TFC0001-E008), ("invisible", spelled) for one that prints as nothing
+    (TFC0001-W004); None for neither."""
+    if text.isascii() and text.isprintable():  # (isascii first: some invisible characters count as printable)
+        return None
+    bad = find(text)
+    if bad:
+        return "control", bad
+    hidden = invisible(text)
+    return None if hidden is None else ("invisible", hidden)
+
+
 # How the doctor says it (TFC0001-W004), of a file in a managed folder or a path a record pins.
 INVISIBLE_SAID = "a character that prints as nothing"
 INVISIBLE_WHY = "the name reads as the same name without it, so two files can look alike in a listing or a review"

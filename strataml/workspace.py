@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strataml import atomic
-from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, find, invisible
+from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, odd
 from strataml.errors import StrataError
 from strataml.lfs import MAX_POINTER
 from strataml.loading import MAX_BYTES, SYNTAX, TOO_LARGE, Loaded, LoadProblem, load_bytes, load_file
@@ -771,27 +771,26 @@ def _controls(entries: dict[str, Entry], strays: list[Stray]) -> None:
     """Entries whose own name holds a control character, or one that prints as nothing."""
     # One check over every path at once (every name printable ASCII is the common case, and one
     # pass in C costs less than a check per entry); "/" joins them, being printable.
-    joined = "/".join(entries)
-    if (joined.isascii() and joined.isprintable()) or (find(joined) is None and invisible(joined) is None):
-        return  # (isascii first: some invisible characters count as printable)
+    if odd("/".join(entries)) is None:
+        return
     for rel in entries:
-        name = rel.rsplit("/", 1)[-1]  # the entry whose own name holds it: the one to rename
-        if name.isascii() and name.isprintable():
+        found = odd(rel.rsplit("/", 1)[-1])  # the entry whose own name holds it: the one to rename
+        if found is None:
             continue
-        bad = find(name)
-        if bad:
+        kind, spelled = found
+        if kind == "control":
             strays.append(
                 Stray(
                     rel,
-                    f"the name holds a control character ({bad}): listings, "
+                    f"the name holds a control character ({spelled}): listings, "
                     "git's batch protocols and terminals would split or rewrite it",
                     "rename it to letters, digits, '.', '_' and '-' (and re-record it if a record pins it)",
                     "control",
                 )
             )
-        elif (hidden := invisible(name)) is not None:
+        else:
             strays.append(
-                Stray(rel, f"the name holds {INVISIBLE_SAID} ({hidden}): {INVISIBLE_WHY}", INVISIBLE_HINT, "invisible")
+                Stray(rel, f"the name holds {INVISIBLE_SAID} ({spelled}): {INVISIBLE_WHY}", INVISIBLE_HINT, "invisible")
             )
 
 

@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Iterator
 
 from strataml import schemas
-from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, find, invisible
+from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, odd
 from strataml.doctor.engine import FIRST_RULES, Context, version
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.loading import Loaded
@@ -165,23 +165,24 @@ def _recorded_controls(record: Record) -> Iterator[Finding]:
     (TFC0001-W004): the file names themselves are found by the walk when present, but the record
     pins the name even when the file is gone (or not written yet)."""
     for entry in record.files:
-        if entry.path.isascii() and entry.path.isprintable():
+        found = odd(entry.path)
+        if found is None:
             continue
-        bad = find(entry.path)
-        if bad:
+        kind, spelled = found
+        if kind == "control":
             yield about_pinned(
                 CONTROL_CHARACTER,
                 record,
                 entry,
-                f"holds a control character ({bad})",
+                f"holds a control character ({spelled})",
                 "rename the file to letters, digits, '.', '_' and '-' and record a new version with it",
             )
-        elif (hidden := invisible(entry.path)) is not None:
+        else:
             yield about_pinned(
                 INVISIBLE_CHARACTER,
                 record,
                 entry,
-                f"holds {INVISIBLE_SAID} ({hidden}): {INVISIBLE_WHY}",
+                f"holds {INVISIBLE_SAID} ({spelled}): {INVISIBLE_WHY}",
                 INVISIBLE_HINT,
             )
 
