@@ -388,8 +388,10 @@ def write(suite: Path = SUITE) -> None:
     """(Re)write cases/; base/ is the tests' golden positive workspace itself (conftest.POSITIVE)."""
     shutil.rmtree(suite / "cases", ignore_errors=True)
     (suite / "cases").mkdir()
+    # ASCII only: a case about a byte-order mark or a zero-width space holds it as \ufeff or
+    # \u200b, which a review sees, not as a character that prints as nothing.
     for name, doc in built().items():
-        (suite / "cases" / f"{name}.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        (suite / "cases" / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n", "utf-8")
 
 
 if __name__ == "__main__":
