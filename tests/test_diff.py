@@ -153,6 +153,26 @@ def test_markdown_fits_a_pull_request_and_text_reads_in_a_terminal(repo: Path, c
     assert "fixed error   TFC0001-E108  experiments/flowers-logreg.yaml" in text
 
 
+def test_the_markdown_verdict_is_the_gate_s_a_new_warning_fails_it(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`doctor --strict` fails on a new warning: the summary's first line must not show a pass."""
+    code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
+    assert code == 0 and markdown.splitlines()[2].startswith("✅ no new errors or warnings: ")
+    shutil.copytree(repo / "datasets/flowers/1", repo / "datasets/flowers/2")
+    edit_yaml(repo / "datasets/flowers/2/dataset.yaml", lambda d: d.update(ref="dataset:flowers@2"))
+    (repo / "datasets/flowers/2/notes.txt").write_text("not recorded\n")
+    commit_all(repo, "a version with a file it does not record")
+    code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
+    assert code == 0
+    assert markdown.splitlines()[2].startswith("⚠️ 1 new warning (`doctor --strict` fails on warnings): "), markdown
+    code, raw, _ = diff(repo, capsys, "main", "--format", "json")
+    assert json.loads(raw)["summary"]["new_warnings"] == 1
+    assert invoke(repo, "doctor", "--strict", "--since", "main", capsys=capsys)[0] == 2  # the gate agrees
+    edit_yaml(repo / "datasets/flowers/1/dataset.yaml", lambda d: d.update(description="rewritten in place"))
+    commit_all(repo, "and a committed version changed")
+    code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
+    assert markdown.splitlines()[2].startswith("❌ 1 new error, 1 new warning: "), markdown
+
+
 def test_golden_markdown_and_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The report of one fixed change, byte for byte (commits and actors made alike)."""
     change_everything(repo)

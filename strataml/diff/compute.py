@@ -63,6 +63,7 @@ def document(
         "new_findings": len(findings["new"]),
         "fixed_findings": len(findings["fixed"]),
         "new_errors": sum(f["severity"] == "error" for f in findings["new"]),
+        "new_warnings": sum(f["severity"] == "warning" for f in findings["new"]),
         "exit_code": sides.head_report.exit_code,
     }
     return doc

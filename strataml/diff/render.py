@@ -133,8 +133,16 @@ def _no_merge_base(ref: str, fetch: str) -> str:
 
 def markdown(doc: dict[str, Any]) -> str:
     s = doc["summary"]
-    errors = s["new_errors"]
-    verdict = f"❌ {errors} new error{'' if errors == 1 else 's'}" if errors else "✅ no new errors"
+    errors, warnings = s["new_errors"], s["new_warnings"]
+    # As the gate judges the change (`doctor --strict`: a new warning fails it too).
+    if errors:
+        verdict = f"❌ {errors} new error{'' if errors == 1 else 's'}" + (
+            f", {warnings} new warning{'' if warnings == 1 else 's'}" if warnings else ""
+        )
+    elif warnings:
+        verdict = f"⚠️ {warnings} new warning{'' if warnings == 1 else 's'} (`doctor --strict` fails on warnings)"
+    else:
+        verdict = "✅ no new errors or warnings"
     out = [f"## strataml diff against {_md(doc['base']['ref'])}", "", f"{verdict}: {_headline(doc)}", ""]
     if doc["base"].get("merge_base") is False:
         out += [
