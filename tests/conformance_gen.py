@@ -288,6 +288,17 @@ def _delete(rel: str) -> Callable[[Path], None]:
     return lambda ws: shutil.rmtree(ws / rel) if (ws / rel).is_dir() else (ws / rel).unlink()
 
 
+def forged_run(ws: Path) -> None:
+    """A new run, a day after SPEC_RUN, whose run.yaml states a test_accuracy its pinned
+    metrics/metrics.json does not hold (0.99 over 0.75)."""
+    new = SPEC_RUN.replace("20260101T000000Z", "20260102T000000Z").replace("a1b2c3", "f0f0f0")
+    shutil.copytree(ws / SPEC_RUN, ws / new)
+    edit_yaml(ws / new / "run.yaml", lambda d: (
+        d.update(ref=f"run:{new.split('/')[1]}", created_at="2026-01-02T00:00:00Z", started_at="2026-01-02T00:00:01Z",
+                 ended_at="2026-01-02T00:00:09Z"),
+        d["metrics"].update(test_accuracy=0.99)))
+
+
 def _restore(rel: str) -> Callable[[Path], None]:
     return lambda ws: shutil.copytree(POSITIVE / rel, ws / rel, symlinks=True)
 
@@ -315,6 +326,7 @@ def git_specs() -> dict[str, Spec]:
         "TFC0003-E010-changed": history("a finished run changes",
                                         lambda ws: edit_yaml(ws / SPEC_RUN / "run.yaml", lambda d: d["tags"].update(purpose="rewritten"))),
         "TFC0003-E010-removed": history("a finished run disappears", _delete(SPEC_RUN)),
+        "TFC0003-E011": history("a new run states a metric its own pinned metrics file does not hold", forged_run),
         "TFC0004-E010-changed": history("a registered model version changes",
                                         lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(description="v1 again"))),
         "TFC0004-E010-removed": history("a registered model version disappears", _delete(MODEL)),

@@ -12,6 +12,7 @@ import pytest
 
 import models_helpers
 
+from conformance_gen import forged_run
 from conftest import POSITIVE, edit_yaml, require
 from strataml import lfs
 from strataml.cli.main import run
@@ -171,6 +172,7 @@ GIT_CASES = {
     "TFC0002-E010": history(lambda r: edit_yaml(r / FLOWERS / "dataset.yaml", lambda d: d.update(description="better words"))),
     "TFC0003-E010": history(lambda r: edit_yaml(r / "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml",
                                                 lambda d: d["tags"].update(purpose="rewritten"))),
+    "TFC0003-E011": history(forged_run),
     "TFC0004-E010": history(lambda r: edit_yaml(r / "models/sales-model/1/model.yaml", lambda d: d.update(description="v1 again"))),
     "TFC0005-E006": history(_ledger),
     "TFC0001-W001": history(lambda r: edit_yaml(r / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))),

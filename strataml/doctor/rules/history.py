@@ -9,12 +9,14 @@ from pathlib import Path
 from strataml import atomic, gitfacts, lifecycle
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
+from strataml.doctor.rules.records import metrics_disagree
 from strataml.loading import load_bytes
 from strataml.records import Record
 from strataml.workspace import CONFIG, FOLDER_NOTES, LEDGER, META, SIGNATURE_SUFFIX, record_folder
 
 DATASET_CHANGED = "TFC0002-E010"
 RUN_CHANGED = "TFC0003-E010"
+NEW_RUN_METRICS = "TFC0003-E011"
 MODEL_CHANGED = "TFC0004-E010"
 LEDGER_REWRITTEN = "TFC0005-E006"
 TRUST_CHANGED = "TFC0007-W001"
@@ -164,7 +166,10 @@ def check(ctx: Context) -> Iterator[Finding]:
             if (recorded or p in before) and p != folder and not _is_signature(records.get(folder), p)
         ]
         if not existed:
-            continue  # new since REF, or only its signatures changed: the other rules check it
+            # New since REF, or only its signatures changed: the other rules check it, and a run
+            # its metrics (what the pull request shows and the reviewer weighs).
+            yield from _new_run_metrics(ctx, records.get(folder))
+            continue
         what = ", ".join(sorted(existed)[:3]) + (" ..." if len(existed) > 3 else "")
         if kind == "datasets":
             yield Finding(
@@ -188,6 +193,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 f"run finished at {ctx.options.since} was changed, added to or removed ({what})",
                 "restore it; new work is a new run",
             )
+        elif kind == "runs":
+            yield from _new_run_metrics(ctx, records.get(folder))  # (still running at REF: it may finish since)
     for ledger in sorted(ledgers):
         previous = old.get(ledger)
         try:
@@ -206,6 +213,25 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from _trust(ctx, changed)
     yield from _attributes(ctx, changed)
     yield from _lfs_config(ctx, changed)
+
+
+def _new_run_metrics(ctx: Context, run: Record | None) -> Iterator[Finding]:
+    """A run added or changed since REF states in run.yaml the metrics its own files hold
+    (TFC0003-E011): a number edited by hand in a new run passed the gate, and the pull request's
+    report showed it as the run's result. Judged only for what the change adds, where a few runs
+    are read; a full check reads the files of the runs behind model versions only (TFC0004-E005)."""
+    if run is None or run.kind != "run" or not isinstance(run.data, dict):
+        return
+    said = metrics_disagree(ctx, run)
+    if said is not None:
+        yield Finding(
+            NEW_RUN_METRICS,
+            run.meta,
+            said,
+            f"restore the metrics the run wrote (`{run.meta}` as `strataml run` made it): a run's metrics are "
+            "what it wrote; to change a result, run the experiment again",
+            run.line("metrics"),
+        )
 
 
 def _is_signature(record: Record | None, path: str) -> bool:

@@ -304,7 +304,7 @@ def _run_metrics(ctx: Context, model: Record, judged: dict[str, str | None]) -> 
     if run is None or run.kind != "run" or run.folder is None or not isinstance(run.data, dict):
         return
     if run.meta not in judged:
-        judged[run.meta] = _metrics_disagree(ctx, run)
+        judged[run.meta] = metrics_disagree(ctx, run)
     said = judged[run.meta]
     if said is not None:
         yield Finding(
@@ -317,7 +317,7 @@ def _run_metrics(ctx: Context, model: Record, judged: dict[str, str | None]) -> 
         )
 
 
-def _metrics_disagree(ctx: Context, run: Record) -> str | None:
+def metrics_disagree(ctx: Context, run: Record) -> str | None:
     """How `run`'s metrics disagree with the first of its METRIC_FILES that it pins and holds
     other values, or None. A file whose content is not what the run pins is the integrity
     rule's finding (TFC0006-E002), not this one's; an ill-formed run is its schema's."""
