@@ -633,3 +633,19 @@ def test_the_large_file_hint_routes_that_file_only_and_works_as_written(tmp_path
     subprocess.run(["bash", "-ec", step], cwd=repo, check=True, capture_output=True)
     commit_all(repo, "into LFS")
     assert [f.code for f in engine.doctor(repo, strict=True).findings] == []
+
+
+def test_a_stray_file_committed_with_a_record_is_not_told_to_go(repo: Path) -> None:
+    """TFC0006-W001's fix must be one the gate accepts: removing a file committed with a version
+    changes the version (TFC0002-E010 with --since), so the hint says what to do instead."""
+    (repo / FLOWERS / "notes.txt").write_text("checked by hand\n")
+    commit_all(repo)
+    base = git(repo, "rev-parse", "HEAD")
+    (stray,) = [f for f in engine.doctor(repo).findings if f.code == "TFC0006-W001"]
+    assert "TFC0002-E010 with --since" in stray.hint and "keep this warning in a baseline" in stray.hint
+    (repo / FLOWERS / "notes.txt").unlink()
+    commit_all(repo)
+    assert codes(repo, since=base) == ["TFC0002-E010"]  # (the removal the old hint offered)
+    (repo / "runs/20260101T000000Z-sales-forecast-a1b2c3/notes.txt").write_text("a run's stray\n")
+    (run_stray,) = [f for f in engine.doctor(repo).findings if f.code == "TFC0006-W001" and f.path.startswith("runs/")]
+    assert "TFC0003-E010" in run_stray.hint

@@ -317,5 +317,17 @@ def _unrecorded(ctx: Context, record: Record, recorded: set[str]) -> Iterator[Fi
             UNRECORDED,
             entry.path,
             f"file is in {record.folder}/ but {record.meta} does not record it",
-            "record it in a new version, or remove it (a record folder holds exactly what its record pins)",
+            _UNRECORDED_FIX.get(record.kind, _UNRECORDED_FIX["dataset"]),
         )
+
+
+# A committed record stays as it was reviewed: removing a file committed with it changes it as much
+# as adding one did (the kind's E010 with --since), so that fix is not offered for such a file.
+_UNRECORDED_FIX = {
+    "dataset": "move it out (a record folder holds exactly what its record pins); a file committed with the "
+    "version stays (removing it is TFC0002-E010 with --since): record it in a new version, keep this warning in a baseline",
+    "run": "move it out (a record folder holds exactly what its record pins); a file committed with a finished "
+    "run stays (removing it is TFC0003-E010 with --since): keep this warning in a baseline",
+    "model": "move it out (a record folder holds exactly what its record pins); a file committed with the "
+    "version stays (removing it is TFC0004-E010 with --since): register a new version, keep this warning in a baseline",
+}
