@@ -308,3 +308,21 @@ def test_list_rows_hold_scalars_whatever_a_record_holds(ws: Path, capsys: pytest
     (row,) = [r for r in json.loads(out) if r["id"] == f"run:{run.name}"]
     assert row["metrics"]["nested"] is None  # the doctor reports the value; the table cell is empty
     assert all(v is None or isinstance(v, (int, float, str)) for v in row["metrics"].values())
+
+
+@pytest.mark.parametrize("browser", [True, False])
+def test_open_says_once_whether_a_browser_opened_it(
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, browser: bool
+) -> None:
+    import webbrowser
+
+    asked: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: asked.append(url) or browser)
+    code, out, err = invoke(ws, "dashboard", "--open", capsys=capsys)
+    assert code == 0 and len(asked) == 1 and asked[0].startswith("file://")
+    records = len(json.loads((ws / saved.INDEX).read_text())["nodes"])
+    assert f"MB, {records} records)." in out
+    if browser:
+        assert out.splitlines()[-1] == f"Opened {asked[0]}" and "No web browser" not in err
+    else:  # (not "Opening ..." and then that it could not)
+        assert "Open" not in out and f"No web browser to open it here; open {asked[0]} in one." in err

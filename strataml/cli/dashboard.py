@@ -170,7 +170,8 @@ def dashboard(
             ]
         click.echo(json.dumps(summary, indent=2))
     else:
-        click.echo(f"Wrote {shown(str(where))} ({size / 1e6:.1f} MB, {len(index['nodes'])} records).")
+        count = len(index["nodes"])
+        click.echo(f"Wrote {shown(str(where))} ({size / 1e6:.1f} MB, {count} record{'' if count == 1 else 's'}).")
         if where.suffix.lower() not in (".html", ".htm") and where.is_file():  # (not /dev/null, a FIFO)
             # (-o names a file for every command; `-o site` meant as a folder opens in no browser.)
             click.echo(
@@ -181,12 +182,15 @@ def dashboard(
         for m in index.get("workspaces", ()) if federate else ():
             if m["status"] != "fresh":
                 click.echo(f"{m['name']}: {m['status']}: {m.get('message', '')}", err=True)
-        click.echo(f"Open {url}" if not open_ else f"Opening {url}")
+    opened = False
     if open_:
         import webbrowser
 
-        if not webbrowser.open(url):
+        opened = webbrowser.open(url)
+        if not opened:
             click.echo(f"No web browser to open it here; open {url} in one.", err=True)
+    if fmt != "json" and not (open_ and not opened):  # (said once: opened, or where to open it)
+        click.echo(f"Opened {url}" if opened else f"Open {url}")
     return 1 if broken else 0
 
 
