@@ -649,3 +649,15 @@ def test_a_stray_file_committed_with_a_record_is_not_told_to_go(repo: Path) -> N
     (repo / "runs/20260101T000000Z-sales-forecast-a1b2c3/notes.txt").write_text("a run's stray\n")
     (run_stray,) = [f for f in engine.doctor(repo).findings if f.code == "TFC0006-W001" and f.path.startswith("runs/")]
     assert "TFC0003-E010" in run_stray.hint
+
+
+def test_a_strataml_yaml_that_does_not_load_is_not_told_as_every_setting_changed(repo: Path) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    config = repo / "strataml.yaml"
+    config.write_text(config.read_text() + "doctor: {severity: [\n")
+    commit_all(repo)
+    report = engine.doctor(repo, options=engine.Options(since=base))
+    (policy,) = [f for f in report.findings if f.code == "TFC0001-W001"]
+    assert "does not load as a mapping" in policy.message and "`lfs:`" not in policy.message
+    assert "TFC0007-W001" not in [f.code for f in report.findings]  # (nothing shows the signing policy changed)
+    assert report.exit_code == 2  # (the file's own error)

@@ -293,8 +293,19 @@ def _trust(ctx: Context, changed: set[str]) -> Iterator[Finding]:
             f"a trusted key file changed since {ctx.options.since}",
             "review who gains or loses the right to sign; it takes effect once merged",
         )
-    if CONFIG in changed:
-        new = ctx.workspace.config.data if isinstance(ctx.workspace.config.data, dict) else {}
+    config = ctx.workspace.config
+    unknown = not isinstance(config.data, dict) and (config.data is not None or bool(config.problems))
+    if CONFIG in changed and unknown:
+        # What it says is not known: neither "every setting changed" nor "signing changed" is true.
+        yield Finding(
+            POLICY_CHANGED,
+            CONFIG,
+            f"strataml.yaml changed since {ctx.options.since} and does not load as a mapping, so what its policy "
+            f"would be is not known; this run judges by the policy at {ctx.options.since}",
+            "fix strataml.yaml (its own finding says where), then review the policy change on its own",
+        )
+    elif CONFIG in changed:
+        new = config.data if isinstance(config.data, dict) else {}
         old = ctx.since_config()
         old = old if isinstance(old, dict) else {}
         if new.get("signing") != old.get("signing"):
