@@ -661,3 +661,17 @@ def test_a_strataml_yaml_that_does_not_load_is_not_told_as_every_setting_changed
     assert "does not load as a mapping" in policy.message and "`lfs:`" not in policy.message
     assert "TFC0007-W001" not in [f.code for f in report.findings]  # (nothing shows the signing policy changed)
     assert report.exit_code == 2  # (the file's own error)
+
+
+def test_a_run_outside_a_repository_says_git_s_rules_judged_nothing(repo: Path, tmp_path: Path) -> None:
+    from strataml.reporters.text import summary_line
+
+    def said(root: Path, **options: object) -> str:
+        return "".join(text for text, _style in summary_line(engine.doctor(root, options=engine.Options(**options))))  # type: ignore[arg-type]
+
+    assert "not in a git repository" not in said(repo)
+    plain = tmp_path / "plain"
+    shutil.copytree(repo, plain, ignore=shutil.ignore_patterns(".git"))
+    assert said(plain).endswith("; not in a git repository: what git tracks and LFS routes was not checked")
+    assert engine.doctor(plain).stats["no_repository"] == 1
+    assert "not in a git repository" not in said(plain, use_git=False)  # (--no-git: asked not to)

@@ -418,6 +418,8 @@ def check(
         }
     )
     stats = {**totals, "records_checked": len(ctx.records()), **ctx.stats}
+    if ctx._git is False and options.use_git:  # (git asked, and no repository: its rules judged nothing)
+        stats["no_repository"] = 1
     return raw, stats, ctx
 
 

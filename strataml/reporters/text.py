@@ -67,6 +67,8 @@ def summary_line(report: Report) -> Line:
         f"{_n(s.get('records_checked', s.get('records', 0)), 'record')}{scope} checked, "
         f"{_n(s.get('files_hashed', 0), 'file')} hashed ({_size(s.get('bytes_hashed', 0))}){cached}"
     )
+    if s.get("no_repository"):
+        checked += "; not in a git repository: what git tracks and LFS routes was not checked"
     counts = f"{_n(report.errors, 'error')}, {_n(report.warnings, 'warning')}, {_n(report.infos, 'info')}"
     if report.baseline_file is not None:
         hidden = "finding" if report.baseline_hidden == 1 else "findings"
