@@ -675,3 +675,18 @@ def test_a_run_outside_a_repository_says_git_s_rules_judged_nothing(repo: Path, 
     assert said(plain).endswith("; not in a git repository: what git tracks and LFS routes was not checked")
     assert engine.doctor(plain).stats["no_repository"] == 1
     assert "not in a git repository" not in said(plain, use_git=False)  # (--no-git: asked not to)
+
+
+def test_a_finished_run_only_signed_since_is_not_judged_as_new(repo: Path) -> None:
+    """TFC0003-E011 is for a run the change adds (or that was running at REF): a finished run's
+    co-signature changes nothing of it (TFC-0007), and its own fix would be TFC0003-E010."""
+    run_yaml = repo / "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml"
+    edit_yaml(run_yaml, lambda d: d["metrics"].update(test_accuracy=0.99))
+    commit_all(repo)
+    base = git(repo, "rev-parse", "HEAD")
+    run_yaml.with_name("run.yaml.asc").write_text("-----BEGIN PGP SIGNATURE-----\n")
+    commit_all(repo)
+    assert "TFC0003-E011" not in codes(repo, since=base)
+    forged_run(repo)  # (the control: a run the change adds is judged)
+    commit_all(repo)
+    assert "TFC0003-E011" in codes(repo, since=base)

@@ -166,9 +166,11 @@ def check(ctx: Context) -> Iterator[Finding]:
             if (recorded or p in before) and p != folder and not _is_signature(records.get(folder), p)
         ]
         if not existed:
-            # New since REF, or only its signatures changed: the other rules check it, and a run
-            # its metrics (what the pull request shows and the reviewer weighs).
-            yield from _new_run_metrics(ctx, records.get(folder))
+            # New since REF, or only its signatures changed: the other rules check it. A run new
+            # since REF, or running then, its metrics too (what the pull request shows and the
+            # reviewer weighs); one finished at REF and only signed since is not judged again.
+            if kind == "runs" and not _terminal(old.get(f"{folder}/run.yaml")):
+                yield from _new_run_metrics(ctx, records.get(folder))
             continue
         what = ", ".join(sorted(existed)[:3]) + (" ..." if len(existed) > 3 else "")
         if kind == "datasets":
