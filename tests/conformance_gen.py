@@ -299,6 +299,18 @@ def forged_run(ws: Path) -> None:
         d["metrics"].update(test_accuracy=0.99)))
 
 
+def unpinned_run(ws: Path) -> None:
+    """A new run, a day after SPEC_RUN, that pins no file its metrics were written into: its
+    metrics/metrics.json removed from the folder and from artifacts."""
+    new = SPEC_RUN.replace("20260101T000000Z", "20260102T000000Z").replace("a1b2c3", "0a0a0a")
+    shutil.copytree(ws / SPEC_RUN, ws / new)
+    shutil.rmtree(ws / new / "metrics")
+    edit_yaml(ws / new / "run.yaml", lambda d: (
+        d.update(ref=f"run:{new.split('/')[1]}", created_at="2026-01-02T00:00:00Z", started_at="2026-01-02T00:00:01Z",
+                 ended_at="2026-01-02T00:00:09Z"),
+        d.update(artifacts=[a for a in d["artifacts"] if not a["path"].startswith("metrics/")])))
+
+
 def _restore(rel: str) -> Callable[[Path], None]:
     return lambda ws: shutil.copytree(POSITIVE / rel, ws / rel, symlinks=True)
 
@@ -327,6 +339,7 @@ def git_specs() -> dict[str, Spec]:
                                         lambda ws: edit_yaml(ws / SPEC_RUN / "run.yaml", lambda d: d["tags"].update(purpose="rewritten"))),
         "TFC0003-E010-removed": history("a finished run disappears", _delete(SPEC_RUN)),
         "TFC0003-E011": history("a new run states a metric its own pinned metrics file does not hold", forged_run),
+        "TFC0003-W001": history("a new run states metrics but pins no file they were written into", unpinned_run),
         "TFC0004-E010-changed": history("a registered model version changes",
                                         lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(description="v1 again"))),
         "TFC0004-E010-removed": history("a registered model version disappears", _delete(MODEL)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ import pytest
 
 import models_helpers
 
-from conformance_gen import forged_run
+from conformance_gen import forged_run, unpinned_run
 from conftest import POSITIVE, edit_yaml, require
 from strataml import lfs
 from strataml.cli.main import run
@@ -173,6 +174,7 @@ GIT_CASES = {
     "TFC0003-E010": history(lambda r: edit_yaml(r / "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml",
                                                 lambda d: d["tags"].update(purpose="rewritten"))),
     "TFC0003-E011": history(forged_run),
+    "TFC0003-W001": history(unpinned_run),
     "TFC0004-E010": history(lambda r: edit_yaml(r / "models/sales-model/1/model.yaml", lambda d: d.update(description="v1 again"))),
     "TFC0005-E006": history(_ledger),
     "TFC0001-W001": history(lambda r: edit_yaml(r / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))),
@@ -690,3 +692,55 @@ def test_a_finished_run_only_signed_since_is_not_judged_as_new(repo: Path) -> No
     forged_run(repo)  # (the control: a run the change adds is judged)
     commit_all(repo)
     assert "TFC0003-E011" in codes(repo, since=base)
+
+
+def test_new_run_metrics_behind_lfs_pointers_are_read_from_the_local_store(repo: Path, tmp_path: Path) -> None:
+    """TFC0003-E011 in a clone that holds LFS pointers (a default CI checkout): the forged number
+    is found once the object is in .git/lfs/objects; without it the gate says it could not look
+    (TFC0003-W001), where before it passed in silence."""
+    need_lfs()
+    git(repo, "lfs", "install", "--local")
+    git(repo, "lfs", "track", "runs/20260102T*/metrics/*.json")
+    commit_all(repo, "route new runs' metrics through LFS")
+    base = git(repo, "rev-parse", "HEAD")
+    forged_run(repo)
+    commit_all(repo, "a forged run")
+    metrics = "runs/20260102T000000Z-sales-forecast-f0f0f0/metrics/metrics.json"
+    assert git(repo, "lfs", "ls-files", "-n") == metrics
+    clone = pointer_clone(repo, tmp_path)
+    assert lfs.looks_like_pointer((clone / metrics).read_bytes())
+    found = engine.doctor(clone, options=engine.Options(since=base)).findings
+    assert sorted(f.code for f in found) == ["TFC0003-W001", "TFC0006-I010"], found
+    unchecked = next(f for f in found if f.code == "TFC0003-W001")
+    assert "metrics/metrics.json is a Git LFS pointer whose content is not here" in unchecked.message
+    assert "git lfs pull" in unchecked.hint
+    oid = git(repo, "lfs", "ls-files", "-l").split()[0]
+    obj = lfs.object_path(clone / ".git", oid)
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(lfs.object_path(repo / ".git", oid), obj)
+    found = engine.doctor(clone, options=engine.Options(since=base)).findings
+    assert [f.code for f in found] == ["TFC0003-E011"], found
+    assert "test_accuracy 0.99 (file: 0.75)" in found[0].message
+    obj.write_bytes(obj.read_bytes().replace(b"0.75", b"0.99"))  # a local object that is not the pinned content
+    assert "TFC0003-E011" not in codes(clone, since=base)
+
+
+def test_a_run_imported_from_mlflow_is_judged_by_its_series(repo: Path) -> None:
+    """A new run that pins only summary/tracking.json (as `strataml import mlflow` writes it): each
+    metric is its series' last point; an edit of run.yaml alone is TFC0003-E011."""
+    base = git(repo, "rev-parse", "HEAD")
+    unpinned_run(repo)
+    folder = repo / "runs/20260102T000000Z-sales-forecast-0a0a0a"
+    series = {"metrics": {"test_accuracy": [{"step": 0, "value": 0.5}, {"step": 1, "value": 0.75}]}}
+    (folder / "summary").mkdir()
+    raw = (json.dumps(series, indent=2, sort_keys=True) + "\n").encode()
+    (folder / "summary/tracking.json").write_bytes(raw)
+    pin = {"path": "summary/tracking.json", "sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw)}
+    edit_yaml(folder / "run.yaml", lambda d: d["artifacts"].append(pin))
+    commit_all(repo)
+    assert codes(repo, since=base) == []
+    edit_yaml(folder / "run.yaml", lambda d: d["metrics"].update(test_accuracy=0.99))
+    commit_all(repo)
+    found = engine.doctor(repo, options=engine.Options(since=base)).findings
+    assert [f.code for f in found] == ["TFC0003-E011"], found
+    assert "summary/tracking.json does not: test_accuracy 0.99 (file: 0.75)" in found[0].message

@@ -160,6 +160,10 @@ def test_an_experiment_imported_into_a_fresh_workspace_passes_doctor_strict(
     git(root, "add", "-A")
     code, out, err = invoke(root, "doctor", "--strict", capsys=capsys)
     assert code == 0, out + err
+    # As a pull request's gate: the imported runs' metrics are their series' last points (TFC0003-E011),
+    # so nothing is unchecked (TFC0003-W001) or said to disagree.
+    code, out, err = invoke(root, "doctor", "--strict", "--since", "HEAD", capsys=capsys)
+    assert code == 0, out + err
     code, out, _e = invoke(root, "show", best["ref"], capsys=capsys)
     assert code == 0 and "dataset:iris@1" in out
     code, out, _e = invoke(root, "lineage", "dataset:iris@1", capsys=capsys)
@@ -387,6 +391,10 @@ def test_a_run_mlflow_cannot_hand_over_whole_is_refused_and_the_others_come(
     assert "not for the workspace" not in "".join(p.read_text("utf-8", "replace") for p in root.rglob("*.txt"))
     git(root, "add", "-A")
     code, out, err = invoke(root, "doctor", "--strict", capsys=capsys)
+    assert code == 0, out + err
+    # As a pull request's gate: the imported runs' metrics are their series' last points (TFC0003-E011),
+    # so nothing is unchecked (TFC0003-W001) or said to disagree.
+    code, out, err = invoke(root, "doctor", "--strict", "--since", "HEAD", capsys=capsys)
     assert code == 0, out + err
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from strataml import atomic, gitfacts, lifecycle
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
-from strataml.doctor.rules.records import metrics_disagree
+from strataml.doctor.rules.records import check_metrics
 from strataml.loading import load_bytes
 from strataml.records import Record
 from strataml.workspace import CONFIG, FOLDER_NOTES, LEDGER, META, SIGNATURE_SUFFIX, record_folder
@@ -17,6 +17,7 @@ from strataml.workspace import CONFIG, FOLDER_NOTES, LEDGER, META, SIGNATURE_SUF
 DATASET_CHANGED = "TFC0002-E010"
 RUN_CHANGED = "TFC0003-E010"
 NEW_RUN_METRICS = "TFC0003-E011"
+NEW_RUN_UNCHECKED = "TFC0003-W001"
 MODEL_CHANGED = "TFC0004-E010"
 LEDGER_REWRITTEN = "TFC0005-E006"
 TRUST_CHANGED = "TFC0007-W001"
@@ -224,14 +225,28 @@ def _new_run_metrics(ctx: Context, run: Record | None) -> Iterator[Finding]:
     are read; a full check reads the files of the runs behind model versions only (TFC0004-E005)."""
     if run is None or run.kind != "run" or not isinstance(run.data, dict):
         return
-    said = metrics_disagree(ctx, run)
-    if said is not None:
+    check = check_metrics(ctx, run)
+    if check.disagree is not None:
         yield Finding(
             NEW_RUN_METRICS,
             run.meta,
-            said,
+            check.disagree,
             f"restore the metrics the run wrote (`{run.meta}` as `strataml run` made it): a run's metrics are "
             "what it wrote; to change a result, run the experiment again",
+            run.line("metrics"),
+        )
+    elif check.unchecked is not None:
+        # (A gate that cannot read the numbers says so: a default CI checkout holds LFS
+        # pointers, and a hand-made run that pins no metric file states what it likes.)
+        yield Finding(
+            NEW_RUN_UNCHECKED,
+            run.meta,
+            f"its metrics were not checked against a file the run wrote: {check.unchecked}",
+            "fetch the Git LFS content before the doctor (`git lfs pull`; in GitHub Actions, actions/checkout "
+            "with `lfs: true`)"
+            if check.pointers
+            else "make runs with `strataml run` (it pins summary/run_summary.json); a run made another way "
+            'records its metrics as {"metrics": {...}} in summary/run_summary.json and pins it in artifacts',
             run.line("metrics"),
         )
 

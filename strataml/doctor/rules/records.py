@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from typing import NamedTuple
 
-from strataml import gates, schemas
+from strataml import atomic, gates, lfs, schemas
 from strataml.atomic import Refused, TooLarge
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
@@ -290,6 +291,9 @@ def _from_run(ctx: Context, record: Record) -> Iterator[Finding]:
 # The files a run writes its metrics into besides run.yaml: the core's summary (its `metrics`) and
 # the sklearn plugin's metrics file (the metrics themselves); the bundle copies the latter.
 METRIC_FILES = {"summary/run_summary.json": "metrics", "metrics/metrics.json": None}
+# A run that pins neither (one `strataml import mlflow` wrote) is judged by its step-wise series:
+# each metric's last point by step is the value MLflow reports as the run's.
+SERIES_FILE = "summary/tracking.json"
 
 
 def _run_metrics(ctx: Context, model: Record, judged: dict[str, str | None]) -> Iterator[Finding]:
@@ -317,40 +321,118 @@ def _run_metrics(ctx: Context, model: Record, judged: dict[str, str | None]) -> 
         )
 
 
+class MetricCheck(NamedTuple):
+    """What the files a run wrote its metrics into say of its `metrics`."""
+
+    disagree: str | None = None  # how they differ from a file's (the first that differs)
+    unchecked: str | None = None  # why no file could be compared (it states metrics, none was read)
+    pointers: bool = False  # unchecked because the files are Git LFS pointers without their content
+
+
 def metrics_disagree(ctx: Context, run: Record) -> str | None:
-    """How `run`'s metrics disagree with the first of its METRIC_FILES that it pins and holds
-    other values, or None. A file whose content is not what the run pins is the integrity
-    rule's finding (TFC0006-E002), not this one's; an ill-formed run is its schema's."""
-    metrics = run.data.get("metrics")
-    if not isinstance(metrics, dict):
-        return None
+    """How `run`'s metrics disagree with a file it wrote them into, or None."""
+    return check_metrics(ctx, run).disagree
+
+
+def check_metrics(ctx: Context, run: Record) -> MetricCheck:
+    """`run`'s metrics against the first of its METRIC_FILES that it pins and holds other values
+    (or its SERIES_FILE, when it pins neither). A file whose content is not what the run pins is
+    the integrity rule's finding (TFC0006-E002), not this one's; an ill-formed run is its
+    schema's. A pinned file present only as its Git LFS pointer is read from the local LFS
+    object when that is here: a default CI checkout holds pointers, and a pointer hides the
+    numbers a pull request could have edited."""
+    metrics = run.data.get("metrics") if isinstance(run.data, dict) else None
+    if not isinstance(metrics, dict) or not metrics:
+        return MetricCheck()
     pinned = {f.path: f.sha256 for f in run.files if f.sha256}
-    for name, key in METRIC_FILES.items():
-        if name not in pinned:
+    names = [n for n in METRIC_FILES if n in pinned] or ([SERIES_FILE] if SERIES_FILE in pinned else [])
+    if not names:
+        return MetricCheck(
+            unchecked=f"it pins none of the files its metrics are written into ({', '.join([*METRIC_FILES, SERIES_FILE])})"
+        )
+    without = []
+    compared = False
+    for name in names:
+        raw, pointer_only = _pinned_content(ctx, f"{run.folder}/{name}", pinned[name])
+        if pointer_only:
+            without.append(name)
+        if raw is None:
+            continue  # (or the integrity rule says what is wrong with the file)
+        held = _held(load_bytes(raw, json_syntax=True).data, name)
+        if held is None:
             continue
-        try:
-            raw = ctx.workspace.read_bytes(f"{run.folder}/{name}", limit=MAX_BYTES)
-        except (TooLarge, Refused, OSError):
-            continue  # (the integrity rule says what is wrong with the file)
-        if raw is None or hashlib.sha256(raw).hexdigest() != pinned[name]:
-            continue
-        loaded = load_bytes(raw, json_syntax=True)
-        held = loaded.data.get(key) if key is not None and isinstance(loaded.data, dict) else loaded.data
-        if not isinstance(held, dict):
-            continue
+        compared = True
         # The core's summary holds exactly the run's metrics; a plugin's own file may hold more
-        # than its metrics (counts, per-class tables): there, only the names both hold count.
-        names = (
+        # than its metrics (counts, per-class tables), and a series file every metric logged:
+        # there, only the names both hold count.
+        names_here = (
             sorted(set(held) | set(metrics))
-            if key is not None
+            if METRIC_FILES.get(name) is not None
             else sorted(m for m in held if m in metrics and isinstance(held[m], int | float))
         )
-        differ = _unless_the_run_is_invalid(run, [m for m in names if not _same_number(metrics.get(m), held.get(m))])
+        differ = _unless_the_run_is_invalid(
+            run, [m for m in names_here if not _same_number(metrics.get(m), held.get(m))]
+        )
         if differ:
             listed = ", ".join(f"{m} {_said(metrics.get(m))} (file: {_said(held.get(m))})" for m in differ[:3])
             more = f" and {len(differ) - 3} more" if len(differ) > 3 else ""
-            return f"states metrics its own {name} does not: {listed}{more}"
-    return None
+            return MetricCheck(disagree=f"states metrics its own {name} does not: {listed}{more}")
+    if compared or not without:
+        return MetricCheck()
+    are = "is a Git LFS pointer" if len(without) == 1 else "are Git LFS pointers"
+    return MetricCheck(unchecked=f"its {' and '.join(without)} {are} whose content is not here", pointers=True)
+
+
+def _pinned_content(ctx: Context, rel: str, sha256: str) -> tuple[bytes | None, bool]:
+    """(the content of `rel` when it is what its record pins, read from the local Git LFS object
+    when the file is the pointer to it, else None; whether it is such a pointer whose object is
+    not here)."""
+    try:
+        raw = ctx.workspace.read_bytes(rel, limit=MAX_BYTES)
+    except (TooLarge, Refused, OSError):
+        return None, False
+    if raw is None:
+        return None, False
+    if hashlib.sha256(raw).hexdigest() == sha256:
+        return raw, False
+    if not lfs.looks_like_pointer(raw):
+        return None, False
+    try:
+        pointer = lfs.parse(raw, len(raw))
+    except lfs.MalformedPointer:
+        return None, False
+    if pointer.oid != sha256:
+        return None, False  # (not this content's pointer: the integrity rule's finding)
+    git = ctx.git()
+    if git is None:
+        return None, True  # (no repository to hold the object)
+    if rel not in git.lfs:
+        return None, False  # (pointer text git-lfs never replaces: the integrity rule's finding)
+    ctx.volatile = True  # (what .git/lfs/objects holds is no part of the cache's key)
+    try:
+        content = atomic.read_bytes(git.git_dir, lfs.object_rel(pointer.oid), limit=MAX_BYTES)
+    except (TooLarge, Refused, OSError):
+        content = None
+    if content is None or hashlib.sha256(content).hexdigest() != sha256:
+        return None, True  # (a corrupt local object is the integrity rule's finding)
+    return content, False
+
+
+def _held(data: object, name: str) -> dict | None:
+    """The metrics a metric file holds: a mapping of names to values, or None."""
+    if name == SERIES_FILE:
+        series = data.get("metrics") if isinstance(data, dict) else None
+        if not isinstance(series, dict):
+            return None
+        last = {}
+        for metric, points in series.items():
+            steps = [p for p in points if isinstance(p, dict) and "value" in p] if isinstance(points, list) else []
+            if steps:
+                last[metric] = steps[-1]["value"]  # (written sorted by step, then time)
+        return last
+    key = METRIC_FILES[name]
+    held = data.get(key) if key is not None and isinstance(data, dict) else data
+    return held if isinstance(held, dict) else None
 
 
 def _said(value: object) -> str:
