@@ -173,6 +173,30 @@ def test_the_markdown_verdict_is_the_gate_s_a_new_warning_fails_it(repo: Path, c
     assert markdown.splitlines()[2].startswith("❌ 1 new error, 1 new warning: "), markdown
 
 
+def test_findings_the_base_had_in_what_the_change_touches_are_said_the_gate_fails_on_them(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The spec's repeated key is main's; a change that edits the spec and leaves it brings nothing
+    new, but `doctor --strict --since main` still fails on it: the verdict must not show a pass."""
+    spec = repo / "experiments/flowers-logreg.yaml"
+    spec.write_text(spec.read_text() + "description: tuned\n")
+    commit_all(repo, "the spec described, its problem left")
+    code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
+    lines = markdown.splitlines()
+    assert lines[2].startswith("⚠️ no new errors or warnings: "), markdown
+    assert lines[4] == (
+        "⚠️ `doctor --strict --since` also fails on 1 error that the records it checks had at the base already "
+        "(a `--baseline` that holds them lets it pass)."
+    ), markdown
+    code, raw, _ = diff(repo, capsys, "main", "--format", "json")
+    doc = json.loads(raw)
+    assert (doc["findings"]["unchanged_errors"], doc["findings"]["unchanged_warnings"]) == (1, 0)
+    assert doc["summary"]["new_findings"] == 0
+    _code, text, _ = diff(repo, capsys, "main")
+    assert "doctor --strict --since also fails on 1 error that the records it checks had at the base" in text
+    assert invoke(repo, "doctor", "--strict", "--since", "main", capsys=capsys)[0] == 2  # the gate agrees
+
+
 def test_golden_markdown_and_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The report of one fixed change, byte for byte (commits and actors made alike)."""
     change_everything(repo)

@@ -644,7 +644,7 @@ def test_a_stray_file_committed_with_a_record_is_not_told_to_go(repo: Path) -> N
     commit_all(repo)
     base = git(repo, "rev-parse", "HEAD")
     (stray,) = [f for f in engine.doctor(repo).findings if f.code == "TFC0006-W001"]
-    assert "TFC0002-E010 with --since" in stray.hint and "keep this warning in a baseline" in stray.hint
+    assert "TFC0002-E010 with --since" in stray.hint and "write the baseline anew on the base branch" in stray.hint
     (repo / FLOWERS / "notes.txt").unlink()
     commit_all(repo)
     assert codes(repo, since=base) == ["TFC0002-E010"]  # (the removal the old hint offered)

@@ -15,6 +15,7 @@ from strataml.cli.given import from_start_members, from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import write_output
 from strataml.controls import shown
+from strataml.words import counted
 
 
 @click.command(short_help="Write the lineage dashboard: one HTML file, offline.")
@@ -171,7 +172,7 @@ def dashboard(
         click.echo(json.dumps(summary, indent=2))
     else:
         count = len(index["nodes"])
-        click.echo(f"Wrote {shown(str(where))} ({size / 1e6:.1f} MB, {count} record{'' if count == 1 else 's'}).")
+        click.echo(f"Wrote {shown(str(where))} ({size / 1e6:.1f} MB, {counted(count, 'record')}).")
         if where.suffix.lower() not in (".html", ".htm") and where.is_file():  # (not /dev/null, a FIFO)
             # (-o names a file for every command; `-o site` meant as a folder opens in no browser.)
             click.echo(

@@ -18,6 +18,7 @@ from strataml.errors import StrataError
 from strataml.gitfacts import SINCE_HINT, need_git, prefetch_changes, repo_prefix
 from strataml.nogc import keep
 from strataml.reporters import FORMATS, RenderOptions, render
+from strataml.words import counted
 
 if TYPE_CHECKING:
     from strataml.doctor.finding import Report
@@ -346,7 +347,7 @@ def _write_baseline(root: Path, report: Report, path: Path) -> Report:
     old = baseline.parse(raw, source) if raw is not None else None
     data, written = baseline.document(report, old)
     write_output(path, data.decode("utf-8"), root)
-    said = f"wrote {shown(source)}: {written.kept} finding{'' if written.kept == 1 else 's'}"
+    said = f"wrote {shown(source)}: {counted(written.kept, 'finding')}"
     if old is not None:
         said += f" ({written.dropped} fixed since dropped, {written.not_added} new not added: fix those)"
     click.echo(f"strataml: {said}", err=True)

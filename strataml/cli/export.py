@@ -12,6 +12,7 @@ from strataml.cli.given import from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, format_option, from_here, written
 from strataml.controls import shown
+from strataml.words import counted
 
 
 @click.group()
@@ -68,8 +69,7 @@ def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
     else:
         files, fields = int(str(summary["files"])), int(str(summary["fields"]))
         click.echo(
-            f"Wrote {shown(str(target))}: {summary['ref']} ({files} file{'' if files == 1 else 's'}, "
-            f"{fields} field{'' if fields == 1 else 's'})."
+            f"Wrote {shown(str(target))}: {summary['ref']} ({counted(files, 'file')}, {counted(fields, 'field')})."
         )
     return 0
 
@@ -127,7 +127,7 @@ def openlineage(state: State, output: str | None, url: str | None, since: str | 
     summary: dict[str, object] = {"events": len(found), "runs": runs}
     if url is not None:
         summary.update(sent=ol.post(found, url), url=ol.redacted(url))
-        said = f"Sent {len(found)} events ({_count(runs, 'run')}) to {ol.redacted(url)}."
+        said = f"Sent {len(found)} events ({counted(runs, 'run')}) to {ol.redacted(url)}."
     elif output in (None, "-"):
         click.echo(ol.lines(found), nl=False)
         return 0
@@ -135,7 +135,7 @@ def openlineage(state: State, output: str | None, url: str | None, since: str | 
         text = ol.lines(found)
         target = written(str(output), text, root)
         summary.update(path=str(target), bytes=len(text.encode("utf-8")))
-        said = f"Wrote {shown(str(target))}: {_count(len(found), 'event')} of {_count(runs, 'run')}."
+        said = f"Wrote {shown(str(target))}: {counted(len(found), 'event')} of {counted(runs, 'run')}."
     click.echo(json.dumps(summary, indent=2) if fmt == "json" else said)
     return 0
 
@@ -210,7 +210,3 @@ def _deliver(text: str, output: str | None, root: Path, summary: dict[str, Any])
         return None
     target = written(str(output), text, root)
     return {"path": str(target), "bytes": len(text.encode("utf-8")), **summary}
-
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}{'' if n == 1 else 's'}"

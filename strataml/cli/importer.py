@@ -15,6 +15,7 @@ from strataml.cli.main import State
 from strataml.cli.output import format_option
 from strataml.controls import shown
 from strataml.errors import EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS, StrataError
+from strataml.words import counted
 
 
 @contextmanager
@@ -168,7 +169,7 @@ def mlflow_command(
             click.echo(f"  warning: {warning}", err=True)
     done = counts["import"]
     click.echo(
-        f"{shown(experiment)}: {done} run{'' if done == 1 else 's'} {verb}, {counts['present']} already here, "
+        f"{shown(experiment)}: {counted(done, 'run')} {verb}, {counts['present']} already here, "
         f"{counts['skip']} skipped, {counts['refuse']} could not be imported."
     )
     if done and not dry_run:

@@ -13,6 +13,7 @@ from strataml.cli.main import State
 from strataml.cli.output import write_output
 from strataml.controls import shown
 from strataml.nogc import bulk
+from strataml.words import counted
 
 if TYPE_CHECKING:
     from strataml.read.build import Previous
@@ -163,8 +164,8 @@ def _federate(state: State, members: list[str], output: str | None, fmt: str) ->
             click.echo(json.dumps(summary, indent=2))
         else:
             click.echo(
-                f"Wrote {shown(str(target))} ({count} workspace{'' if count == 1 else 's'}, {len(joined['nodes'])} nodes, "
-                f"{cross} edge{'' if cross == 1 else 's'} across workspaces).",
+                f"Wrote {shown(str(target))} ({counted(count, 'workspace')}, {len(joined['nodes'])} nodes, "
+                f"{counted(cross, 'edge')} across workspaces).",
                 err=True,
             )
     for member in joined["workspaces"]:

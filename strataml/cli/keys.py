@@ -13,6 +13,7 @@ from strataml.cli.main import State
 from strataml.cli.output import complete_refs, say_next
 from strataml.controls import shown
 from strataml.trust import SCOPES, Pin
+from strataml.words import counted
 
 SCOPE_HELP = f"A scope the key may sign ({', '.join(SCOPES)}); repeat for several."
 
@@ -278,7 +279,7 @@ def sign_command(state: State, target: str, key: str | None, scheme: str, gnupgh
         click.echo(f"  kept {done.kept} other valid signature(s)")
     for who in done.dropped:
         click.echo(shown(f"  replaced: {who}"))
-    tally = f"{done.signers} valid signer{'' if done.signers == 1 else 's'}"
+    tally = counted(done.signers, "valid signer")
     click.echo(f"  {tally}" + (f" of {done.required} required" if done.required else ""))
     if done.missing:
         click.echo(shown(f"  still needs {', '.join(done.missing)}: co-sign with `strataml sign {target} --key FPR`"))

@@ -19,6 +19,7 @@ from strataml.nogc import keep
 from strataml.numbers import number
 from strataml.read.query import KIND_OF_LIST, Graph
 from strataml.reporters import FORMATS as REPORT_FORMATS
+from strataml.words import counted
 
 FORMATS = Choice(("text", "json"))
 
@@ -347,7 +348,7 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
         )
         count = sig.get("valid_signers", len(sig["signers"]))
         needed = sig.get("required_signers") or 0
-        tally = f"{count} valid signer{'' if count == 1 else 's'}" + (f" of {needed} required" if needed else "")
+        tally = counted(count, "valid signer") + (f" of {needed} required" if needed else "")
         out.append(
             f"  signature: {sig['status']}" + (f" by {who}" if who else "") + (f" ({tally})" if count or needed else "")
         )

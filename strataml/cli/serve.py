@@ -11,6 +11,7 @@ from strataml.cli.given import from_start_members
 from strataml.cli.main import State
 from strataml.controls import shown
 from strataml.errors import StrataError
+from strataml.words import counted
 
 MAX_CONNECTIONS = 256
 
@@ -112,7 +113,7 @@ def serve(
             if member.status != "fresh" or member.message:
                 click.echo(f"{member.name}: {member.status}: {shown(member.message or '')}", err=True)
         root = None
-        shown_root = f"{len(members)} workspace{'' if len(members) == 1 else 's'}"
+        shown_root = counted(len(members), "workspace")
     else:
         root = state.root()
         shown_root = str(root)

@@ -397,10 +397,14 @@ def _findings(sides: Sides, changed: set[str], everything: bool) -> dict[str, An
             for f in chosen
         ]
 
+    unchanged = set(after) & set(before)
     return {
         "new": listed(after, set(after) - set(before)),
         "fixed": listed(before, set(before) - set(after)),
-        "unchanged": len(set(after) & set(before)),
+        "unchanged": len(unchanged),
+        # The gate (`doctor --strict --since REF`) fails on these too, unless its --baseline holds them.
+        "unchanged_errors": sum(after[k].severity == "error" for k in unchanged),
+        "unchanged_warnings": sum(after[k].severity == "warning" for k in unchanged),
     }
 
 

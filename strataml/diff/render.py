@@ -6,6 +6,7 @@ import json
 from typing import Any, TextIO
 
 from strataml.controls import shown
+from strataml.words import counted
 
 FORMATS = ("text", "markdown", "json")
 MAX_MARKDOWN = 60_000  # GitHub keeps a comment or step summary under 64 KiB
@@ -49,9 +50,15 @@ def _headline(doc: dict[str, Any]) -> str:
     s = doc["summary"]
     return (
         f"{s['added']} added, {s['changed']} changed, {s['removed']} removed; "
-        f"{s['promotions']} promotion{'' if s['promotions'] == 1 else 's'}; "
+        f"{counted(s['promotions'], 'promotion')}; "
         f"findings: {s['new_findings']} new, {s['fixed_findings']} fixed, {doc['findings']['unchanged']} unchanged"
     )
+
+
+def _already(errors: int, warnings: int) -> str:
+    """What a report says of the findings the base had too, which the gate still fails on."""
+    what = " and ".join(counted(n, noun) for n, noun in ((errors, "error"), (warnings, "warning")) if n)
+    return f"`doctor --strict --since` also fails on {what} that the records it checks had at the base already"
 
 
 def text(doc: dict[str, Any]) -> str:
@@ -65,6 +72,9 @@ def text(doc: dict[str, Any]) -> str:
             _no_merge_base(shown(doc["base"]["ref"]), "`git fetch --unshallow`"),
             "",
         ]
+    already = doc["findings"]["unchanged_errors"], doc["findings"]["unchanged_warnings"]
+    if any(already):
+        lines += [_already(*already).replace("`", "") + " (a --baseline that holds them lets it pass)", ""]
     if doc["records"]:
         lines.append("Records")
         for r in doc["records"]:
@@ -134,16 +144,19 @@ def _no_merge_base(ref: str, fetch: str) -> str:
 def markdown(doc: dict[str, Any]) -> str:
     s = doc["summary"]
     errors, warnings = s["new_errors"], s["new_warnings"]
+    already = doc["findings"]["unchanged_errors"], doc["findings"]["unchanged_warnings"]
     # As the gate judges the change (`doctor --strict`: a new warning fails it too).
     if errors:
-        verdict = f"❌ {errors} new error{'' if errors == 1 else 's'}" + (
-            f", {warnings} new warning{'' if warnings == 1 else 's'}" if warnings else ""
-        )
+        verdict = f"❌ {counted(errors, 'new error')}" + (f", {counted(warnings, 'new warning')}" if warnings else "")
     elif warnings:
-        verdict = f"⚠️ {warnings} new warning{'' if warnings == 1 else 's'} (`doctor --strict` fails on warnings)"
+        verdict = f"⚠️ {counted(warnings, 'new warning')} (`doctor --strict` fails on warnings)"
+    elif any(already):
+        verdict = "⚠️ no new errors or warnings"
     else:
         verdict = "✅ no new errors or warnings"
     out = [f"## strataml diff against {_md(doc['base']['ref'])}", "", f"{verdict}: {_headline(doc)}", ""]
+    if any(already):
+        out += [f"⚠️ {_already(*already)} (a `--baseline` that holds them lets it pass).", ""]
     if doc["base"].get("merge_base") is False:
         out += [
             "⚠️ " + _no_merge_base(_md(doc["base"]["ref"]), "`fetch-depth: 0`"),

@@ -15,6 +15,7 @@ from strataml.errors import StrataError
 from strataml.gates import directions
 from strataml.numbers import as_float, finite
 from strataml.read.query import Graph
+from strataml.words import counted
 
 GROUPS = ("record", "metrics", "params", "inputs", "code", "environment")
 MAX_REFS = 20
@@ -86,7 +87,7 @@ def compare(graph: Graph, refs: list[str], diff_only: bool = False) -> dict[str,
     value, whether they are all the same, and (metrics) which records hold the best value."""
     if not 2 <= len(refs) <= MAX_REFS:
         raise StrataError(
-            f"{len(refs)} record{'' if len(refs) == 1 else 's'}: compare takes 2 to {MAX_REFS}",
+            f"{counted(len(refs), 'record')}: compare takes 2 to {MAX_REFS}",
             "e.g. strataml compare run:A run:B",
         )
     nodes = [graph.find(r) for r in refs]

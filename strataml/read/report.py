@@ -14,6 +14,7 @@ from strataml.errors import StrataError
 from strataml.gates import directions, of_spec
 from strataml.numbers import as_float, finite
 from strataml.read.query import Graph
+from strataml.words import counted
 
 
 def _map(value: Any) -> dict[str, Any]:
@@ -150,7 +151,7 @@ def markdown(report: dict[str, Any], for_terminal: bool = False) -> str:
 
     lines = [f"## {esc(report['experiment'])}", ""]
     runs = report["runs"]
-    lines.append(f"{runs} run{'' if runs == 1 else 's'}: {report['succeeded']} succeeded, {report['failed']} failed.")
+    lines.append(f"{counted(runs, 'run')}: {report['succeeded']} succeeded, {report['failed']} failed.")
     best = report["best_run"]
     if best:
         lines.append(f"Best run: **{esc(best['run'])}** ({esc(best['metric'])} = {_f(best['value'])}).")

@@ -20,6 +20,7 @@ from strataml.read import api
 from strataml.read.api import API, DEFAULT_LIMIT, JSON_CSP, MAX_LIMIT, FederatedLive, Live, Problem
 from strataml.read.query import API_WORDS, detail, lineage_of, overview, rows, rule_of, select
 from strataml.read.query import rules as every_rule
+from strataml.words import counted
 
 GET = ["GET", "HEAD"]
 DIRECTIONS = ("up", "down", "both")
@@ -302,7 +303,7 @@ def create_app(
             raise Problem(
                 400,
                 "bad-refs",
-                f"{len(wanted)} ref{'' if len(wanted) == 1 else 's'}; compare takes 2 to {MAX_REFS}",
+                f"{counted(len(wanted), 'ref')}; compare takes 2 to {MAX_REFS}",
                 "e.g. refs=run:A,run:B",
             )
 

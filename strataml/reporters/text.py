@@ -8,6 +8,7 @@ from typing import TextIO
 from strataml.controls import shown
 from strataml.doctor.finding import Finding, Report
 from strataml.reporters import RenderOptions
+from strataml.words import counted
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -64,12 +65,14 @@ def summary_line(report: Report) -> Line:
     else:
         scope = f" of {s['records']} ({why})" if s.get("records_checked", s["records"]) != s["records"] else ""
     checked = (
-        f"{_n(s.get('records_checked', s.get('records', 0)), 'record')}{scope} checked, "
-        f"{_n(s.get('files_hashed', 0), 'file')} hashed ({_size(s.get('bytes_hashed', 0))}){cached}"
+        f"{counted(s.get('records_checked', s.get('records', 0)), 'record')}{scope} checked, "
+        f"{counted(s.get('files_hashed', 0), 'file')} hashed ({_size(s.get('bytes_hashed', 0))}){cached}"
     )
     if s.get("no_repository"):
         checked += "; not in a git repository: what git tracks and LFS routes was not checked"
-    counts = f"{_n(report.errors, 'error')}, {_n(report.warnings, 'warning')}, {_n(report.infos, 'info')}"
+    counts = (
+        f"{counted(report.errors, 'error')}, {counted(report.warnings, 'warning')}, {counted(report.infos, 'info')}"
+    )
     if report.baseline_file is not None:
         hidden = "finding" if report.baseline_hidden == 1 else "findings"
         checked += f"; {report.baseline_hidden} older {hidden} hidden by the baseline {shown(report.baseline_file)}"
@@ -80,10 +83,6 @@ def summary_line(report: Report) -> Line:
     return [
         (f"FAILED: {counts}{strict}; {checked}" if report.exit_code == 2 else f"WARNINGS: {counts}; {checked}", style)
     ]
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _size(n: int) -> str:

@@ -317,17 +317,25 @@ def _unrecorded(ctx: Context, record: Record, recorded: set[str]) -> Iterator[Fi
             UNRECORDED,
             entry.path,
             f"file is in {record.folder}/ but {record.meta} does not record it",
-            _UNRECORDED_FIX.get(record.kind, _UNRECORDED_FIX["dataset"]),
+            _unrecorded_fix(record.kind),
         )
 
 
 # A committed record stays as it was reviewed: removing a file committed with it changes it as much
-# as adding one did (the kind's E010 with --since), so that fix is not offered for such a file.
-_UNRECORDED_FIX = {
-    "dataset": "move it out (a record folder holds exactly what its record pins); a file committed with the "
-    "version stays (removing it is TFC0002-E010 with --since): record it in a new version, keep this warning in a baseline",
-    "run": "move it out (a record folder holds exactly what its record pins); a file committed with a finished "
-    "run stays (removing it is TFC0003-E010 with --since): keep this warning in a baseline",
-    "model": "move it out (a record folder holds exactly what its record pins); a file committed with the "
-    "version stays (removing it is TFC0004-E010 with --since): register a new version, keep this warning in a baseline",
+# as adding one did (the kind's E010 with --since), so that fix is not offered for such a file. The
+# baseline that lets the gate pass meanwhile is the base branch's (a pull request's own edit of it
+# does not count), and --write-baseline never adds to one.
+_COMMITTED = {
+    "dataset": ("the version", "TFC0002-E010", "record it in a new version; "),
+    "run": ("a finished run", "TFC0003-E010", ""),
+    "model": ("the version", "TFC0004-E010", "register a new version; "),
 }
+
+
+def _unrecorded_fix(kind: str) -> str:
+    what, code, step = _COMMITTED.get(kind, _COMMITTED["dataset"])
+    return (
+        f"move it out (a record folder holds exactly what its record pins); a file committed with {what} stays "
+        f"(removing it is {code} with --since): {step}to let the gate pass, write the baseline anew on the base "
+        "branch (delete it, then `strataml doctor --write-baseline FILE`: it never adds to one)"
+    )
