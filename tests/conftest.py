@@ -216,6 +216,18 @@ _short_basetemp: list[Path] = []  # the session's temporary folder when conftest
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # Every core (at most 8 workers: each builds the session fixtures again), unless the caller
+    # chose (`-n 0` runs the tests in this process: pdb, a profiler) or pytest-xdist is not there
+    # (`-p no:xdist`, a venv without it), where `-n` in addopts would be an unknown option. Runs
+    # before xdist's own hook turns "auto" into a number.
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        if config.option.numprocesses is None:
+            config.option.numprocesses = "auto"
+            config.option.maxprocesses = config.option.maxprocesses or 8
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     # GnuPG keeps gpg-agent's sockets in its home, and a Unix socket's path holds at most 107
     # bytes. pytest-xdist gives each worker a "popen-gwN/" folder inside the session's, which took
