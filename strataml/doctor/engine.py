@@ -163,6 +163,11 @@ class Context:
                 self._git = gitfacts.facts(self.workspace.root, paths, expected, whole=whole, folders=folders) or False
         return self._git or None  # type: ignore[return-value]
 
+    @property
+    def without_repository(self) -> bool:
+        """Whether git was asked and no repository answered: the rules that need git judged nothing."""
+        return self._git is False and self.options.use_git
+
     def ask_git_ahead(self) -> None:
         """Start asking git (git()) in a thread while other rules run: git works on another core
         and the thread waits without the GIL, so the run does not wait for it (a reader's
@@ -418,7 +423,7 @@ def check(
         }
     )
     stats = {**totals, "records_checked": len(ctx.records()), **ctx.stats}
-    if ctx._git is False and options.use_git:  # (git asked, and no repository: its rules judged nothing)
+    if ctx.without_repository:
         stats["no_repository"] = 1
     return raw, stats, ctx
 
