@@ -197,6 +197,25 @@ def test_findings_the_base_had_in_what_the_change_touches_are_said_the_gate_fail
     assert invoke(repo, "doctor", "--strict", "--since", "main", capsys=capsys)[0] == 2  # the gate agrees
 
 
+def test_each_touched_file_says_whether_it_was_added_changed_or_removed(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = "runs/20260101T000000Z-sales-forecast-a1b2c3"
+    (repo / "datasets/flowers/1/notes.txt").write_text("dropped in\n")
+    edit_yaml(repo / "datasets/flowers/1/dataset.yaml", lambda d: d.update(description="rewritten in place"))
+    (repo / run / "reports/report.md").unlink()
+    commit_all(repo, "one file of each")
+    _code, raw, _ = diff(repo, capsys, "main", "--format", "json")
+    doc = json.loads(raw)
+    jsonschema.validate(doc, schemas.bundled("diff"))
+    files = {r["path"]: r["files"] for r in doc["records"]}
+    assert files["datasets/flowers/1"] == [
+        {"path": "dataset.yaml", "change": "changed"},
+        {"path": "notes.txt", "change": "added"},
+    ]
+    assert files[run] == [{"path": "reports/report.md", "change": "removed"}]
+
+
 def test_golden_markdown_and_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The report of one fixed change, byte for byte (commits and actors made alike)."""
     change_everything(repo)

@@ -101,11 +101,17 @@ def _records(sides: Sides, changed: set[str], owned: set[str]) -> list[dict[str,
         if not before and not after:
             continue
         change = "changed" if before and after else "added" if after else "removed"
-        files = (
-            sorted(p[len(owner) + 1 :] for p in changed if p.startswith(owner + "/")) if kind != "experiment" else []
-        )
+        paths = sorted(p for p in changed if p.startswith(owner + "/")) if kind != "experiment" else []
+        files = [{"path": p[len(owner) + 1 :], "change": _file_change(sides, p)} for p in paths]
         out.append({"ref": ref, "kind": kind, "path": owner, "change": change, "files": files})
     return out
+
+
+def _file_change(sides: Sides, path: str) -> str:
+    """How the change left one file git lists as changed: both sides' walks hold the record
+    folders it touched (the base's written out as the base holds them)."""
+    before, after = path in sides.base.entries, path in sides.head.entries
+    return "changed" if before and after else "added" if after else "removed"
 
 
 def _map(value: Any) -> dict[str, Any]:
