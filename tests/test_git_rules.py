@@ -731,7 +731,8 @@ def test_a_run_imported_from_mlflow_is_judged_by_its_series(repo: Path) -> None:
     base = git(repo, "rev-parse", "HEAD")
     unpinned_run(repo)
     folder = repo / "runs/20260102T000000Z-sales-forecast-0a0a0a"
-    series = {"metrics": {"test_accuracy": [{"step": 0, "value": 0.5}, {"step": 1, "value": 0.75}]}}
+    series = {"metrics": {"test_accuracy": [{"step": 0, "value": 0.5}, {"step": 1, "value": 0.75}],
+                          "train_accuracy": [{"step": 0, "value": 0.9}]}}
     (folder / "summary").mkdir()
     raw = (json.dumps(series, indent=2, sort_keys=True) + "\n").encode()
     (folder / "summary/tracking.json").write_bytes(raw)
@@ -744,3 +745,16 @@ def test_a_run_imported_from_mlflow_is_judged_by_its_series(repo: Path) -> None:
     found = engine.doctor(repo, options=engine.Options(since=base)).findings
     assert [f.code for f in found] == ["TFC0003-E011"], found
     assert "summary/tracking.json does not: test_accuracy 0.99 (file: 0.75)" in found[0].message
+
+
+def test_a_new_run_stating_a_metric_no_file_it_wrote_holds_is_unchecked(repo: Path) -> None:
+    """A plugin's metrics file is compared on the names both hold: a metric added to run.yaml that
+    the file does not hold is no disagreement, and no check either (TFC0003-W001)."""
+    base = git(repo, "rev-parse", "HEAD")
+    forged_run(repo)
+    new = repo / "runs/20260102T000000Z-sales-forecast-f0f0f0/run.yaml"
+    edit_yaml(new, lambda d: d["metrics"].update(test_accuracy=0.75, test_auc=0.99))
+    commit_all(repo)
+    found = engine.doctor(repo, options=engine.Options(since=base)).findings
+    assert [f.code for f in found] == ["TFC0003-W001"], found
+    assert found[0].message.endswith("test_auc is in none of its metrics/metrics.json"), found[0].message

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from strataml import atomic, gates, lfs, schemas
 from strataml.atomic import Refused, TooLarge
+from strataml.controls import shown
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.doctor.rules.layout import declared_schema_ok, load_problems
@@ -350,18 +351,19 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
         return MetricCheck(
             unchecked=f"it pins none of the files its metrics are written into ({', '.join([*METRIC_FILES, SERIES_FILE])})"
         )
-    without = []
-    compared = False
+    without, unread = [], False
+    held_names: set[str] = set()
     for name in names:
         raw, pointer_only = _pinned_content(ctx, f"{run.folder}/{name}", pinned[name])
         if pointer_only:
             without.append(name)
+        elif raw is None:
+            unread = True  # (the integrity rule says what is wrong with the file)
         if raw is None:
-            continue  # (or the integrity rule says what is wrong with the file)
+            continue
         held = _held(load_bytes(raw, json_syntax=True).data, name)
         if held is None:
             continue
-        compared = True
         # The core's summary holds exactly the run's metrics; a plugin's own file may hold more
         # than its metrics (counts, per-class tables), and a series file every metric logged:
         # there, only the names both hold count.
@@ -370,6 +372,7 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
             if METRIC_FILES.get(name) is not None
             else sorted(m for m in held if m in metrics and isinstance(held[m], int | float))
         )
+        held_names.update(names_here)
         differ = _unless_the_run_is_invalid(
             run, [m for m in names_here if not _same_number(metrics.get(m), held.get(m))]
         )
@@ -377,10 +380,18 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
             listed = ", ".join(f"{m} {_said(metrics.get(m))} (file: {_said(held.get(m))})" for m in differ[:3])
             more = f" and {len(differ) - 3} more" if len(differ) > 3 else ""
             return MetricCheck(disagree=f"states metrics its own {name} does not: {listed}{more}")
-    if compared or not without:
+    missing = _unless_the_run_is_invalid(run, sorted(m for m in metrics if m not in held_names))
+    if not missing or (unread and not held_names):
         return MetricCheck()
-    are = "is a Git LFS pointer" if len(without) == 1 else "are Git LFS pointers"
-    return MetricCheck(unchecked=f"its {' and '.join(without)} {are} whose content is not here", pointers=True)
+    if without:
+        are = "is a Git LFS pointer" if len(without) == 1 else "are Git LFS pointers"
+        return MetricCheck(unchecked=f"its {' and '.join(without)} {are} whose content is not here", pointers=True)
+    listed = ", ".join(shown(str(m)) for m in missing[:3]) + (
+        f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    )
+    return MetricCheck(
+        unchecked=f"{listed} {'is' if len(missing) == 1 else 'are'} in none of its {' and '.join(names)}"
+    )
 
 
 def _pinned_content(ctx: Context, rel: str, sha256: str) -> tuple[bytes | None, bool]:
