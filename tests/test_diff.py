@@ -191,9 +191,12 @@ def test_findings_the_base_had_in_what_the_change_touches_are_said_the_gate_fail
     code, raw, _ = diff(repo, capsys, "main", "--format", "json")
     doc = json.loads(raw)
     assert (doc["findings"]["unchanged_errors"], doc["findings"]["unchanged_warnings"]) == (1, 0)
+    assert [f["code"] for f in doc["findings"]["unchanged_failing"]] == ["TFC0001-E108"]
+    assert "<summary>1 already at the base, which the gate fails on</summary>" in markdown
     assert doc["summary"]["new_findings"] == 0
     _code, text, _ = diff(repo, capsys, "main")
     assert "doctor --strict --since also fails on 1 error that the records it checks had at the base" in text
+    assert "\nstill error   TFC0001-E108  experiments/flowers-logreg.yaml: " in text
     assert invoke(repo, "doctor", "--strict", "--since", "main", capsys=capsys)[0] == 2  # the gate agrees
 
 

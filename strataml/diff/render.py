@@ -106,8 +106,8 @@ def text(doc: dict[str, Any]) -> str:
         for c in model["failing"]:
             lines.append(f"  failing: {shown(str(c['expression']))} (observed {_num(c['observed'])})")
     lines.append("")
-    for kind in ("new", "fixed"):
-        for f in doc["findings"][kind]:
+    for kind, key in (("new", "new"), ("fixed", "fixed"), ("still", "unchanged_failing")):
+        for f in doc["findings"][key]:
             lines.append(f"{kind:<5} {f['severity']:<7} {f['code']}  {shown(f['path'])}: {shown(f['message'])}")
     # Sections are separated by one blank line, whichever are empty.
     kept = [line for i, line in enumerate(lines) if line or i == 0 or lines[i - 1]]
@@ -212,6 +212,11 @@ def markdown(doc: dict[str, Any]) -> str:
             found = [[f["severity"], f["code"], _md(f["path"]), _md(f["message"])] for f in findings[kind]]
             body = _table(["severity", "code", "path", "message"], found)
             out += body + [""] if kind == "new" and len(found) <= 10 else _details(f"{len(found)} {kind}", body)
+    failing = findings["unchanged_failing"]
+    if failing:
+        found = [[f["severity"], f["code"], _md(f["path"]), _md(f["message"])] for f in failing]
+        body = _table(["severity", "code", "path", "message"], found)
+        out += _details(f"{len(found)} already at the base, which the gate fails on", body)
     if doc["records"]:
         out += _details(
             f"Records: {s['added']} added, {s['changed']} changed, {s['removed']} removed",
