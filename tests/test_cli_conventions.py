@@ -77,6 +77,27 @@ def test_the_directory_option_works_after_the_command_too(strataml_exe: list[str
     assert missing.returncode == 3 and "is not a folder" in missing.stderr
 
 
+def test_an_error_asked_for_json_is_json_on_stdout_too(strataml_exe: list[str], ws: Path) -> None:
+    """A script that parses stdout gets JSON whether the command worked or not; stderr says the
+    same as without --format json, and without it stdout stays empty."""
+    for args, message in (
+        (("show", "run:nope", "--format", "json"), "no record run:nope in this workspace"),
+        (("list", "runz", "--format=json"), "'runz' is not something to list"),
+        (("doctor", "--format", "json", "--strcit"), "No such option"),
+    ):
+        done = cli(strataml_exe, "-C", str(ws), *args)
+        assert done.returncode == 3, done
+        error = json.loads(done.stdout)["error"]
+        assert error["message"].startswith(message) and error["exit_code"] == 3, error
+        assert error["hint"] and error["details"] == []
+        assert done.stderr.startswith(f"strataml: error: {message}")
+        plain = cli(strataml_exe, "-C", str(ws), *[a for a in args if "json" not in a and a != "--format"])
+        assert plain.returncode == 3 and plain.stdout == "" and plain.stderr == done.stderr
+    # After `--`, "--format json" are names, not the option.
+    done = cli(strataml_exe, "-C", str(ws), "show", "--", "--format", "json")
+    assert done.returncode == 3 and done.stdout == ""
+
+
 def test_file_arguments_are_read_from_the_directory_option_as_git_reads_them(
     strataml_exe: list[str], ws: Path, tmp_path: Path
 ) -> None:

@@ -360,20 +360,16 @@ def run(argv: list[str] | None = None) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group (`strataml keys`): its help, as older click
             click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
             return 0
-        where = exc.ctx.command_path if exc.ctx is not None else _command_of(sys.argv[1:] if argv is None else argv)
-        click.echo(f"strataml: error: {shown(_one_line(exc.format_message()))}", err=True)
-        file = _dashed_file(exc, sys.argv[1:] if argv is None else argv)
+        args = sys.argv[1:] if argv is None else argv
+        where = exc.ctx.command_path if exc.ctx is not None else _command_of(args)
+        file = _dashed_file(exc, args)
         if file is not None:  # (a file named -x.csv, read as the options -x -. ...)
-            click.echo(
-                f"  hint: {shown(file)} is a file: put it after --, every option before (`{where} [OPTIONS] ... -- {shown(file)}`)",
-                err=True,
-            )
+            hint = f"{file} is a file: put it after --, every option before (`{where} [OPTIONS] ... -- {file}`)"
         else:
-            click.echo(f"  hint: see `{where} --help`", err=True)
-        return EXIT_TOOL_FAILURE
+            hint = f"see `{where} --help`"
+        return _error(args, _one_line(exc.format_message()), hint)
     except click.ClickException as exc:
-        click.echo(f"strataml: error: {shown(exc.format_message())}", err=True)
-        return EXIT_TOOL_FAILURE
+        return _error(sys.argv[1:] if argv is None else argv, exc.format_message())
     except click.exceptions.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C while click parsed or prompted
             return _interrupted(None, _interrupt_code(exc.__context__))
@@ -393,12 +389,13 @@ def run(argv: list[str] | None = None) -> int:
         # ...and bounded like a finding's text: a 100,000-character ref is not echoed whole.
         from strataml.doctor.finding import bounded
 
-        click.echo(f"strataml: error: {shown(bounded(exc.message))}", err=True)
-        for detail in exc.details:
-            click.echo(f"  - {shown(bounded(detail))}", err=True)
-        if exc.hint:
-            click.echo(f"  hint: {shown(bounded(exc.hint))}", err=True)
-        return exc.exit_code
+        return _error(
+            sys.argv[1:] if argv is None else argv,
+            bounded(exc.message),
+            bounded(exc.hint) if exc.hint else None,
+            [bounded(d) for d in exc.details],
+            exc.exit_code,
+        )
     except KeyboardInterrupt as exc:
         return _interrupted(getattr(exc, "note", None), _interrupt_code(exc))
     except SystemExit:
@@ -417,11 +414,11 @@ def run(argv: list[str] | None = None) -> int:
         if exc.filename is None and stdout_fails(exc):
             return _stdout_lost(exc)
         where = f" {exc.filename}" if exc.filename else ""
-        click.echo(shown(f"strataml: error: cannot access{where}: {exc.strerror or exc}"), err=True)
-        hint = _OS_HINTS.get(exc.errno or 0)
-        if hint:
-            click.echo(f"  hint: {hint}", err=True)
-        return EXIT_TOOL_FAILURE
+        return _error(
+            sys.argv[1:] if argv is None else argv,
+            f"cannot access{where}: {exc.strerror or exc}",
+            _OS_HINTS.get(exc.errno or 0),
+        )
     except Exception as exc:
         _debug_traceback()
         click.echo(
@@ -429,6 +426,42 @@ def run(argv: list[str] | None = None) -> int:
             err=True,
         )
         return EXIT_TOOL_FAILURE
+
+
+def _error(
+    args: list[str],
+    message: str,
+    hint: str | None = None,
+    details: list[str] | None = None,
+    code: int = EXIT_TOOL_FAILURE,
+) -> int:
+    """An error said on stderr (escaped: messages quote names from the repository); and, when the
+    command was asked for `--format json`, as one JSON object on stdout too, so that a script
+    reading stdout gets JSON whether the command worked or not."""
+    click.echo(f"strataml: error: {shown(message)}", err=True)
+    for detail in details or ():
+        click.echo(f"  - {shown(detail)}", err=True)
+    if hint:
+        click.echo(f"  hint: {shown(hint)}", err=True)
+    if _asks_json(args):
+        import json
+
+        said = {"message": message, "hint": hint, "details": details or [], "exit_code": code}
+        try:
+            click.echo(json.dumps({"error": said}, ensure_ascii=True))
+        except OSError:
+            pass  # (stdout gone: the error is on stderr)
+    return code
+
+
+def _asks_json(args: list[str]) -> bool:
+    """Whether the command line asks `--format json` (before a `--`, after which names are files)."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return False
+        if arg == "--format=json" or (arg == "--format" and args[i + 1 : i + 2] == ["json"]):
+            return True
+    return False
 
 
 _READ_ONLY = (
