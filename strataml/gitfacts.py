@@ -669,7 +669,7 @@ def resolve_commit(root: Path, ref: str) -> str:
             ) from None
         shallow = is_shallow(Path(root))
         hint = (
-            f"this is a shallow clone: fetch the base first, then run again: `{_fetch_for(Path(root), ref)}`"
+            f"this is a shallow clone: fetch the base first, then run again: {_fetch_for(Path(root), ref)}"
             if shallow
             else "check the name (a branch, tag or commit); `git fetch` it if it lives on a remote"
         )
@@ -677,8 +677,8 @@ def resolve_commit(root: Path, ref: str) -> str:
 
 
 def _fetch_for(root: Path, ref: str) -> str:
-    """The fetch that makes `ref` known in a shallow clone, with the history that holds where
-    the change left it (the merge base: `--depth=1` fetched the base's tip alone, and what the
+    """The fetch that makes `ref` known in a shallow clone, in backticks as a hint shows it, with
+    the history that holds where the change left it (the merge base: `--depth=1` fetched the base's tip alone, and what the
     base gained since the change began was judged as changed). A clone of one branch (CI's, and
     `clone --depth`) fetches nothing else by name: `git fetch origin main` leaves neither
     `main` nor `origin/main` behind, so the ref is written where `ref` names it. Quoted for a
@@ -690,15 +690,20 @@ def _fetch_for(root: Path, ref: str) -> str:
     except GitError:
         remotes = []
     ref = re.split(r"[~^]", ref, maxsplit=1)[0]  # main~1, HEAD^: the history of what it starts from
-    if not ref or ref == "HEAD" or re.fullmatch(r"[0-9a-f]{4,39}", ref):
-        return "git fetch --unshallow"  # (HEAD's own, or a short commit id, which no server fetches by)
+    if not ref or ref == "HEAD":
+        return "`git fetch --unshallow`"  # (HEAD's own history)
     remote, _, name = ref.partition("/")
     if remote in remotes and name:  # origin/main: the remote-tracking ref
-        return f"git fetch --unshallow {shlex.quote(remote)} {shlex.quote(f'{name}:refs/remotes/{remote}/{name}')}"
+        return f"`git fetch --unshallow {shlex.quote(remote)} {shlex.quote(f'{name}:refs/remotes/{remote}/{name}')}`"
     remote = "origin" if "origin" in remotes or not remotes else remotes[0]
     if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", ref):  # a commit: fetched by its id, where the server allows it
-        return f"git fetch --unshallow {shlex.quote(remote)} {ref}"
-    return f"git fetch --unshallow {shlex.quote(remote)} {shlex.quote(f'{ref}:{ref}')}"  # (main:main: a branch main)
+        return f"`git fetch --unshallow {shlex.quote(remote)} {ref}`"
+    branch = (
+        f"`git fetch --unshallow {shlex.quote(remote)} {shlex.quote(f'{ref}:{ref}')}`"  # (main:main: a branch main)
+    )
+    if re.fullmatch(r"[0-9a-f]{4,39}", ref):  # a short commit id (no server fetches by one), or a branch so named
+        return f"`git fetch --unshallow` (for a branch named {ref}: {branch})"
+    return branch
 
 
 def merge_base(root: Path, commit: str) -> str:

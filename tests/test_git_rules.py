@@ -454,23 +454,28 @@ def test_the_restore_and_fetch_hints_name_what_git_takes(tmp_path: Path) -> None
         "git restore --source=main --staged --worktree -- ':(top)ml/datasets/x/1'"
     )
     assert _restore(tmp_path, "origin/main", "datasets/x/1").endswith("--worktree -- datasets/x/1")
-    assert _fetch_for(tmp_path, "HEAD~3") == _fetch_for(tmp_path, "7965154") == "git fetch --unshallow"
-    assert _fetch_for(tmp_path, "main~1") == "git fetch --unshallow origin main:main"
-    assert _fetch_for(tmp_path, "a;b") == "git fetch --unshallow origin 'a;b:a;b'"  # (pasted into a shell)
+    assert _fetch_for(tmp_path, "HEAD~3") == "`git fetch --unshallow`"
+    # A short commit id is fetched by no server, but a branch may be named like one: both said.
+    assert _fetch_for(tmp_path, "7965154") == (
+        "`git fetch --unshallow` (for a branch named 7965154: `git fetch --unshallow origin 7965154:7965154`)"
+    )
+    assert _fetch_for(tmp_path, "main~1") == "`git fetch --unshallow origin main:main`"
+    assert _fetch_for(tmp_path, "a;b") == "`git fetch --unshallow origin 'a;b:a;b'`"  # (pasted into a shell)
 
 
-@pytest.mark.parametrize("since", ["origin/main", "main"])
+@pytest.mark.parametrize("since", ["origin/main", "main", "cafe123"])
 def test_the_shallow_clone_hint_works_when_pasted(repo: Path, tmp_path: Path, since: str, capsys) -> None:
     """CI clones one branch, shallow: `git fetch --depth=1 origin main` (the hint before) left
-    neither main nor origin/main behind, and the same error came back."""
-    git(repo, "branch", "-M", "main")
+    neither main nor origin/main behind, and the same error came back. A branch named like a short
+    commit id got only `git fetch --unshallow`, which fetches no other branch."""
+    git(repo, "branch", "-M", since.rpartition("/")[2])
     git(repo, "checkout", "-q", "-b", "feature")
     edit_yaml(repo / FLOWERS / "dataset.yaml", lambda d: d.update(description="edited"))
     commit_all(repo)
     shallow = tmp_path / "shallow"
     git(tmp_path, "clone", "-q", "--depth=1", "-b", "feature", f"file://{repo}", str(shallow))
     assert run(["-C", str(shallow), "doctor", "--since", since]) == 3
-    hint = capsys.readouterr().err.split("`")[1]
+    hint = capsys.readouterr().err.split("`")[3 if since == "cafe123" else 1]
     assert hint.startswith("git fetch --unshallow origin "), hint
     subprocess.run(hint.split(), cwd=shallow, check=True, capture_output=True)
     assert run(["-C", str(shallow), "doctor", "--since", since, "--format", "json"]) == 2
