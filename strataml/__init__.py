@@ -1,3 +1,3 @@
 """StrataML: contracts, doctor and lineage for Git-native ML workspaces."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

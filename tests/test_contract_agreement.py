@@ -194,6 +194,19 @@ def test_a_workspace_can_pin_the_rules_its_strict_gate_enforces(ws: Path) -> Non
     assert ("TFC0001-E001", "strataml.yaml") in found(ws)
 
 
+def test_pinning_the_version_the_tool_says_keeps_every_rule_it_enforces(ws: Path) -> None:
+    """`strataml --version` was 0.1.0 while 22 rules said "since 0.2.0": a team that pinned the
+    version it installed turned them into infos (TFC0003-E011 among them) without a word."""
+    from strataml import __version__
+    from strataml.doctor.engine import policy_for, version
+    from strataml.workspace import load_config
+
+    newest = max(version(r.enforced_note.removeprefix("since ").strip()) or (0,) for r in registry().values())
+    assert version(__version__) is not None and version(__version__) >= newest
+    edit_yaml(ws / "strataml.yaml", lambda d: d.update(doctor={"rules": __version__}))
+    assert policy_for(load_config(ws)).severity == {}
+
+
 def test_a_pin_never_weakens_below_what_that_version_enforced(ws: Path) -> None:
     import models_helpers as ledgers
 
