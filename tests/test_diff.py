@@ -183,7 +183,7 @@ def test_findings_the_base_had_in_what_the_change_touches_are_said_the_gate_fail
     commit_all(repo, "the spec described, its problem left")
     code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
     lines = markdown.splitlines()
-    assert lines[2].startswith("⚠️ no new errors or warnings: "), markdown
+    assert lines[2].startswith("❌ no new errors or warnings: "), markdown
     assert lines[4] == (
         "⚠️ `doctor --strict --since` also fails on 1 error that the records it checks had at the base already "
         "(a `--baseline` that holds them lets it pass)."

@@ -763,3 +763,66 @@ def test_a_new_run_stating_a_metric_no_file_it_wrote_holds_is_unchecked(repo: Pa
     found = engine.doctor(repo, options=engine.Options(since=base)).findings
     assert [f.code for f in found] == ["TFC0003-W001"], found
     assert found[0].message.endswith("test_auc is in none of its metrics/metrics.json"), found[0].message
+
+
+NEW_RUN = "runs/20260102T000000Z-sales-forecast-f0f0f0"
+
+
+def _repin(run_dir: Path, rel: str) -> None:
+    """The run's pin of `rel` made what the file now holds (as a forger re-pins it)."""
+    raw = (run_dir / rel).read_bytes()
+    pin = {"path": rel, "sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw)}
+    edit_yaml(run_dir / "run.yaml", lambda d: d.update(
+        artifacts=sorted([a for a in d["artifacts"] if a["path"] != rel] + [pin], key=lambda a: a["path"])))
+
+
+@pytest.mark.parametrize("how", ["symlink", "big", "not-json"])
+def test_a_metric_file_the_check_cannot_read_is_said_never_passed(repo: Path, how: str) -> None:
+    """Found by an attacker: a metrics file linked inside the run folder (the integrity rule follows
+    such a link) or padded past the loader's 4 MiB passed the gate with a hand-edited metric and no
+    finding at all. Every file the check cannot read is TFC0003-W001 now, saying why."""
+    base = git(repo, "rev-parse", "HEAD")
+    forged_run(repo)
+    run_dir, rel = repo / NEW_RUN, "metrics/metrics.json"
+    if how == "symlink":
+        (run_dir / rel).rename(run_dir / "metrics/real.json")
+        (run_dir / rel).symlink_to("real.json")
+        _repin(run_dir, "metrics/real.json")
+    elif how == "big":
+        (run_dir / rel).write_bytes((run_dir / rel).read_bytes() + b" " * (4 * 1024 * 1024))
+        _repin(run_dir, rel)
+    else:
+        (run_dir / rel).write_text('{"test_accuracy": 0.99,,}')
+        _repin(run_dir, rel)
+    commit_all(repo)
+    found = [f for f in engine.doctor(repo, options=engine.Options(since=base)).findings if f.code.startswith("TFC0003")]
+    assert [f.code for f in found] == ["TFC0003-W001"], found
+    said = {"symlink": "is a symbolic link", "big": "is larger than 4 MiB", "not-json": "does not hold its metrics"}
+    assert f"its metrics/metrics.json {said[how]}" in found[0].message, found[0].message
+
+
+def test_a_series_is_judged_by_its_highest_step_not_its_last_line(repo: Path) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    unpinned_run(repo)
+    folder = repo / "runs/20260102T000000Z-sales-forecast-0a0a0a"
+    (folder / "summary").mkdir()
+    points = {"test_accuracy": [{"step": 9, "value": 0.75}, {"step": 0, "value": 0.99}],
+              "train_accuracy": [{"step": 0, "value": 0.9}]}
+    (folder / "summary/tracking.json").write_text(json.dumps({"metrics": points}))
+    _repin(folder, "summary/tracking.json")
+    edit_yaml(folder / "run.yaml", lambda d: d["metrics"].update(test_accuracy=0.99))
+    commit_all(repo)
+    assert codes(repo, since=base) == ["TFC0003-E011"]
+
+
+def test_a_run_that_drops_its_metrics_disagrees_with_its_summary(repo: Path) -> None:
+    """`metrics: {}` over a summary that holds metrics is an edit as much as a changed number."""
+    base = git(repo, "rev-parse", "HEAD")
+    forged_run(repo)
+    run_dir = repo / NEW_RUN
+    (run_dir / "summary").mkdir()
+    (run_dir / "summary/run_summary.json").write_text(json.dumps({"metrics": {"test_accuracy": 0.75}}))
+    _repin(run_dir, "summary/run_summary.json")
+    edit_yaml(run_dir / "run.yaml", lambda d: d.update(metrics={}))
+    commit_all(repo)
+    assert codes(repo, since=base) == ["TFC0003-E011"]

@@ -55,10 +55,14 @@ def _headline(doc: dict[str, Any]) -> str:
     )
 
 
-def _already(errors: int, warnings: int) -> str:
-    """What a report says of the findings the base had too, which the gate still fails on."""
+def _already(errors: int, warnings: int, code: str = "`") -> str:
+    """What a report says of the findings the base had too, which the gate still fails on
+    (`code`: how the format marks a command)."""
     what = " and ".join(counted(n, noun) for n, noun in ((errors, "error"), (warnings, "warning")) if n)
-    return f"`doctor --strict --since` also fails on {what} that the records it checks had at the base already"
+    return (
+        f"{code}doctor --strict --since{code} also fails on {what} that the records it checks had at the base "
+        f"already (a {code}--baseline{code} that holds them lets it pass)"
+    )
 
 
 def text(doc: dict[str, Any]) -> str:
@@ -74,7 +78,7 @@ def text(doc: dict[str, Any]) -> str:
         ]
     already = doc["findings"]["unchanged_errors"], doc["findings"]["unchanged_warnings"]
     if any(already):
-        lines += [_already(*already).replace("`", "") + " (a --baseline that holds them lets it pass)", ""]
+        lines += [_already(*already, code=""), ""]
     if doc["records"]:
         lines.append("Records")
         for r in doc["records"]:
@@ -150,13 +154,13 @@ def markdown(doc: dict[str, Any]) -> str:
         verdict = f"❌ {counted(errors, 'new error')}" + (f", {counted(warnings, 'new warning')}" if warnings else "")
     elif warnings:
         verdict = f"⚠️ {counted(warnings, 'new warning')} (`doctor --strict` fails on warnings)"
-    elif any(already):
-        verdict = "⚠️ no new errors or warnings"
+    elif any(already):  # (errors fail the gate with or without --strict)
+        verdict = ("❌" if already[0] else "⚠️") + " no new errors or warnings"
     else:
         verdict = "✅ no new errors or warnings"
     out = [f"## strataml diff against {_md(doc['base']['ref'])}", "", f"{verdict}: {_headline(doc)}", ""]
     if any(already):
-        out += [f"⚠️ {_already(*already)} (a `--baseline` that holds them lets it pass).", ""]
+        out += [f"⚠️ {_already(*already)}.", ""]
     if doc["base"].get("merge_base") is False:
         out += [
             "⚠️ " + _no_merge_base(_md(doc["base"]["ref"]), "`fetch-depth: 0`"),

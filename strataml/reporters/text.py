@@ -74,8 +74,9 @@ def summary_line(report: Report) -> Line:
         f"{counted(report.errors, 'error')}, {counted(report.warnings, 'warning')}, {counted(report.infos, 'info')}"
     )
     if report.baseline_file is not None:
-        hidden = "finding" if report.baseline_hidden == 1 else "findings"
-        checked += f"; {report.baseline_hidden} older {hidden} hidden by the baseline {shown(report.baseline_file)}"
+        checked += (
+            f"; {counted(report.baseline_hidden, 'older finding')} hidden by the baseline {shown(report.baseline_file)}"
+        )
     if report.exit_code == 0:
         return [(f"OK: {counts}; {checked}", "green")]
     strict = " (--strict: warnings fail)" if report.strict and report.warnings and not report.errors else ""

@@ -337,5 +337,6 @@ def _unrecorded_fix(kind: str) -> str:
     return (
         f"move it out (a record folder holds exactly what its record pins); a file committed with {what} stays "
         f"(removing it is {code} with --since): {step}to let the gate pass, write the baseline anew on the base "
-        "branch (delete it, then `strataml doctor --write-baseline FILE`: it never adds to one)"
+        "branch (delete it, then `strataml doctor --write-baseline FILE`, which adopts every finding there: "
+        "it never adds to one)"
     )

@@ -339,30 +339,35 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
     """`run`'s metrics against the first of its METRIC_FILES that it pins and holds other values
     (or its SERIES_FILE, when it pins neither). A file whose content is not what the run pins is
     the integrity rule's finding (TFC0006-E002), not this one's; an ill-formed run is its
-    schema's. A pinned file present only as its Git LFS pointer is read from the local LFS
-    object when that is here: a default CI checkout holds pointers, and a pointer hides the
-    numbers a pull request could have edited."""
+    schema's. Every other file that cannot be read (a Git LFS pointer whose object is not here,
+    a symbolic link, a file past the loader's limit, one that does not load) leaves the metrics
+    unchecked, and says why: the integrity rule passes a link inside the record folder and a
+    big file, and a check skipped in silence let hand-edited metrics through the gate."""
     metrics = run.data.get("metrics") if isinstance(run.data, dict) else None
-    if not isinstance(metrics, dict) or not metrics:
+    if not isinstance(metrics, dict):
         return MetricCheck()
     pinned = {f.path: f.sha256 for f in run.files if f.sha256}
     names = [n for n in METRIC_FILES if n in pinned] or ([SERIES_FILE] if SERIES_FILE in pinned else [])
     if not names:
-        return MetricCheck(
-            unchecked=f"it pins none of the files its metrics are written into ({', '.join([*METRIC_FILES, SERIES_FILE])})"
-        )
-    without, unread = [], False
+        if not metrics:
+            return MetricCheck()  # (it states none, and pins nothing that would)
+        listed = ", ".join([*METRIC_FILES, SERIES_FILE])
+        return MetricCheck(unchecked=f"it pins none of the files its metrics are written into ({listed})")
+    unread: list[tuple[str, str]] = []  # (file, why it was not read)
+    reported = False  # a file another rule reports (missing, or not what the run pins)
     held_names: set[str] = set()
     for name in names:
-        raw, pointer_only = _pinned_content(ctx, f"{run.folder}/{name}", pinned[name])
-        if pointer_only:
-            without.append(name)
-        elif raw is None:
-            unread = True  # (the integrity rule says what is wrong with the file)
-        if raw is None:
+        read = _pinned_content(ctx, f"{run.folder}/{name}", pinned[name])
+        if read.unread is not None:
+            unread.append((name, read.unread))
             continue
-        held = _held(load_bytes(raw, json_syntax=True).data, name)
+        if read.content is None:
+            reported = True
+            continue
+        loaded = load_bytes(read.content, json_syntax=True)
+        held = None if loaded.problems else _held(loaded.data, name)
         if held is None:
+            unread.append((name, "does not hold its metrics as a JSON mapping"))
             continue
         # The core's summary holds exactly the run's metrics; a plugin's own file may hold more
         # than its metrics (counts, per-class tables), and a series file every metric logged:
@@ -377,15 +382,17 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
             run, [m for m in names_here if not _same_number(metrics.get(m), held.get(m))]
         )
         if differ:
-            listed = ", ".join(f"{m} {_said(metrics.get(m))} (file: {_said(held.get(m))})" for m in differ[:3])
+            listed = ", ".join(
+                f"{shown(str(m))} {_said(metrics.get(m))} (file: {_said(held.get(m))})" for m in differ[:3]
+            )
             more = f" and {len(differ) - 3} more" if len(differ) > 3 else ""
             return MetricCheck(disagree=f"states metrics its own {name} does not: {listed}{more}")
     missing = _unless_the_run_is_invalid(run, sorted(m for m in metrics if m not in held_names))
-    if not missing or (unread and not held_names):
+    if not missing or (reported and not held_names and not unread):
         return MetricCheck()
-    if without:
-        are = "is a Git LFS pointer" if len(without) == 1 else "are Git LFS pointers"
-        return MetricCheck(unchecked=f"its {' and '.join(without)} {are} whose content is not here", pointers=True)
+    if unread and not held_names:
+        why = "; ".join(f"its {name} {reason}" for name, reason in unread)
+        return MetricCheck(unchecked=why, pointers=all(r == _POINTER_ONLY for _n, r in unread))
     listed = ", ".join(shown(str(m)) for m in missing[:3]) + (
         f" and {len(missing) - 3} more" if len(missing) > 3 else ""
     )
@@ -394,52 +401,75 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
     )
 
 
-def _pinned_content(ctx: Context, rel: str, sha256: str) -> tuple[bytes | None, bool]:
-    """(the content of `rel` when it is what its record pins, read from the local Git LFS object
-    when the file is the pointer to it, else None; whether it is such a pointer whose object is
-    not here)."""
+_POINTER_ONLY = "is a Git LFS pointer whose content is not here"
+
+
+class _Read(NamedTuple):
+    content: bytes | None = None  # what the record pins, read
+    unread: str | None = None  # why it could not be read (None: read, or another rule's finding)
+
+
+def _pinned_content(ctx: Context, rel: str, sha256: str) -> _Read:
+    """`rel` when it is what its record pins (read from the local Git LFS object when the file is
+    the pointer to it); why it could not be read; or neither, where another rule reports the file
+    (missing, other content, a pointer git-lfs never replaces or that names other content)."""
+    entry = ctx.workspace.entries.get(rel)
+    if entry is not None and entry.kind == "symlink":
+        return _Read(unread="is a symbolic link: metrics are read from the file itself")
     try:
         raw = ctx.workspace.read_bytes(rel, limit=MAX_BYTES)
-    except (TooLarge, Refused, OSError):
-        return None, False
+    except TooLarge:
+        return _Read(unread=f"is larger than {MAX_BYTES // (1024 * 1024)} MiB: not read")
+    except Refused as exc:
+        return _Read(unread=f"was not read: it is {exc.what}")
+    except OSError as exc:
+        return _Read(unread=f"cannot be read: {exc.strerror or exc}")
     if raw is None:
-        return None, False
+        return _Read()
     if hashlib.sha256(raw).hexdigest() == sha256:
-        return raw, False
+        return _Read(raw)
     if not lfs.looks_like_pointer(raw):
-        return None, False
+        return _Read()
     try:
         pointer = lfs.parse(raw, len(raw))
     except lfs.MalformedPointer:
-        return None, False
+        return _Read()
     if pointer.oid != sha256:
-        return None, False  # (not this content's pointer: the integrity rule's finding)
+        return _Read()
     git = ctx.git()
     if git is None:
-        return None, True  # (no repository to hold the object)
+        return _Read(unread=_POINTER_ONLY)  # (no repository to hold the object)
     if rel not in git.lfs:
-        return None, False  # (pointer text git-lfs never replaces: the integrity rule's finding)
+        return _Read()
     ctx.volatile = True  # (what .git/lfs/objects holds is no part of the cache's key)
     try:
         content = atomic.read_bytes(git.git_dir, lfs.object_rel(pointer.oid), limit=MAX_BYTES)
-    except (TooLarge, Refused, OSError):
+    except TooLarge:
+        return _Read(unread=f"is a Git LFS pointer to content larger than {MAX_BYTES // (1024 * 1024)} MiB: not read")
+    except (Refused, OSError):
         content = None
     if content is None or hashlib.sha256(content).hexdigest() != sha256:
-        return None, True  # (a corrupt local object is the integrity rule's finding)
-    return content, False
+        return _Read(unread=_POINTER_ONLY)  # (a corrupt local object is also the integrity rule's finding)
+    return _Read(content)
 
 
-def _held(data: object, name: str) -> dict | None:
-    """The metrics a metric file holds: a mapping of names to values, or None."""
+def _held(data: object, name: str) -> dict[str, object] | None:
+    """The metrics a metric file holds: a mapping of names to values, or None. A series file
+    holds, for each metric, its point of the highest step (the last of those written at it):
+    the value MLflow reports as the run's."""
     if name == SERIES_FILE:
         series = data.get("metrics") if isinstance(data, dict) else None
         if not isinstance(series, dict):
             return None
-        last = {}
+        last: dict[str, object] = {}
         for metric, points in series.items():
-            steps = [p for p in points if isinstance(p, dict) and "value" in p] if isinstance(points, list) else []
+            steps = [
+                (p["step"], i, p["value"])
+                for i, p in enumerate(points if isinstance(points, list) else [])
+                if isinstance(p, dict) and "value" in p and isinstance(p.get("step"), int)
+            ]
             if steps:
-                last[metric] = steps[-1]["value"]  # (written sorted by step, then time)
+                last[str(metric)] = max(steps, key=lambda s: s[:2])[2]
         return last
     key = METRIC_FILES[name]
     held = data.get(key) if key is not None and isinstance(data, dict) else data
