@@ -678,8 +678,8 @@ def resolve_commit(root: Path, ref: str) -> str:
 
 def _fetch_for(root: Path, ref: str) -> str:
     """The fetch that makes `ref` known in a shallow clone, in backticks as a hint shows it, with
-    the history that holds where the change left it (the merge base: `--depth=1` fetched the base's tip alone, and what the
-    base gained since the change began was judged as changed). A clone of one branch (CI's, and
+    the history that holds where the change left it (the merge base: `--depth=1` fetched the
+    base's tip alone, and what the base gained since the change began was judged as changed). A clone of one branch (CI's, and
     `clone --depth`) fetches nothing else by name: `git fetch origin main` leaves neither
     `main` nor `origin/main` behind, so the ref is written where `ref` names it. Quoted for a
     shell: a branch name may hold `;` or `$`, and the hint is made to be pasted."""

@@ -141,12 +141,7 @@ def format_pointer(oid: str, size: int, extensions: list[Extension] | tuple[Exte
 
 def object_path(git_dir: Path, oid: str) -> Path:
     """Where git-lfs keeps an object's content locally."""
-    return git_dir / object_rel(oid)
-
-
-def object_rel(oid: str) -> str:
-    """Where git-lfs keeps the object `oid`, under the git directory."""
-    return f"lfs/objects/{oid[:2]}/{oid[2:4]}/{oid}"
+    return git_dir / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
 
 
 def _trim(buf: bytes) -> bytes:

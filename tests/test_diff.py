@@ -190,8 +190,7 @@ def test_findings_the_base_had_in_what_the_change_touches_are_said_the_gate_fail
     ), markdown
     code, raw, _ = diff(repo, capsys, "main", "--format", "json")
     doc = json.loads(raw)
-    assert (doc["findings"]["unchanged_errors"], doc["findings"]["unchanged_warnings"]) == (1, 0)
-    assert [f["code"] for f in doc["findings"]["unchanged_failing"]] == ["TFC0001-E108"]
+    assert [(f["code"], f["severity"]) for f in doc["findings"]["unchanged_failing"]] == [("TFC0001-E108", "error")]
     assert "<summary>1 already at the base, which the gate fails on</summary>" in markdown
     assert doc["summary"]["new_findings"] == 0
     _code, text, _ = diff(repo, capsys, "main")

@@ -728,6 +728,14 @@ def test_new_run_metrics_behind_lfs_pointers_are_read_from_the_local_store(repo:
     assert "test_accuracy 0.99 (file: 0.75)" in found[0].message
     obj.write_bytes(obj.read_bytes().replace(b"0.75", b"0.99"))  # a local object that is not the pinned content
     assert "TFC0003-E011" not in codes(clone, since=base)
+    # Found where the integrity rule finds it: a store linked elsewhere by the user is followed;
+    # a FIFO in its place is not opened to wait on (the metrics are then unchecked).
+    obj.unlink()
+    obj.symlink_to(lfs.object_path(repo / ".git", oid))
+    assert codes(clone, since=base) == ["TFC0003-E011"]
+    obj.unlink()
+    os.mkfifo(obj)
+    assert sorted(codes(clone, since=base)) == ["TFC0003-W001", "TFC0006-I010"]
 
 
 def test_a_run_imported_from_mlflow_is_judged_by_its_series(repo: Path) -> None:

@@ -55,6 +55,12 @@ def _headline(doc: dict[str, Any]) -> str:
     )
 
 
+def _failing_already(doc: dict[str, Any]) -> tuple[int, int]:
+    """(errors, warnings) the checked records had at the base too: the gate fails on them."""
+    severities = [f["severity"] for f in doc["findings"]["unchanged_failing"]]
+    return severities.count("error"), severities.count("warning")
+
+
 def _already(errors: int, warnings: int, code: str = "`") -> str:
     """What a report says of the findings the base had too, which the gate still fails on
     (`code`: how the format marks a command)."""
@@ -76,7 +82,7 @@ def text(doc: dict[str, Any]) -> str:
             _no_merge_base(shown(doc["base"]["ref"]), "`git fetch --unshallow`"),
             "",
         ]
-    already = doc["findings"]["unchanged_errors"], doc["findings"]["unchanged_warnings"]
+    already = _failing_already(doc)
     if any(already):
         lines += [_already(*already, code=""), ""]
     if doc["records"]:
@@ -148,7 +154,7 @@ def _no_merge_base(ref: str, fetch: str) -> str:
 def markdown(doc: dict[str, Any]) -> str:
     s = doc["summary"]
     errors, warnings = s["new_errors"], s["new_warnings"]
-    already = doc["findings"]["unchanged_errors"], doc["findings"]["unchanged_warnings"]
+    already = _failing_already(doc)
     # As the gate judges the change (`doctor --strict`: a new warning fails it too).
     if errors:
         verdict = f"❌ {counted(errors, 'new error')}" + (f", {counted(warnings, 'new warning')}" if warnings else "")
@@ -211,16 +217,15 @@ def markdown(doc: dict[str, Any]) -> str:
         f"### Findings: {len(findings['new'])} new, {len(findings['fixed'])} fixed, {findings['unchanged']} unchanged",
         "",
     ]
-    for kind in ("new", "fixed"):
-        if findings[kind]:
-            found = [[f["severity"], f["code"], _md(f["path"]), _md(f["message"])] for f in findings[kind]]
+    for key, label in (
+        ("new", "new"),
+        ("fixed", "fixed"),
+        ("unchanged_failing", "already at the base, which the gate fails on"),
+    ):
+        if findings[key]:
+            found = [[f["severity"], f["code"], _md(f["path"]), _md(f["message"])] for f in findings[key]]
             body = _table(["severity", "code", "path", "message"], found)
-            out += body + [""] if kind == "new" and len(found) <= 10 else _details(f"{len(found)} {kind}", body)
-    failing = findings["unchanged_failing"]
-    if failing:
-        found = [[f["severity"], f["code"], _md(f["path"]), _md(f["message"])] for f in failing]
-        body = _table(["severity", "code", "path", "message"], found)
-        out += _details(f"{len(found)} already at the base, which the gate fails on", body)
+            out += body + [""] if key == "new" and len(found) <= 10 else _details(f"{len(found)} {label}", body)
     if doc["records"]:
         out += _details(
             f"Records: {s['added']} added, {s['changed']} changed, {s['removed']} removed",

@@ -236,17 +236,12 @@ def _new_run_metrics(ctx: Context, run: Record | None) -> Iterator[Finding]:
             run.line("metrics"),
         )
     elif check.unchecked is not None:
-        # (A gate that cannot read the numbers says so: a default CI checkout holds LFS
-        # pointers, and a hand-made run that pins no metric file states what it likes.)
+        # (A gate that cannot read the numbers says so, never passes them unread.)
         yield Finding(
             NEW_RUN_UNCHECKED,
             run.meta,
             f"its metrics were not checked against a file the run wrote: {check.unchecked}",
-            "fetch the Git LFS content before the doctor (`git lfs pull`; in GitHub Actions, actions/checkout "
-            "with `lfs: true`)"
-            if check.pointers
-            else "make runs with `strataml run` (it pins summary/run_summary.json); a run made another way "
-            'records its metrics as {"metrics": {...}} in summary/run_summary.json and pins it in artifacts',
+            check.fix,
             run.line("metrics"),
         )
 

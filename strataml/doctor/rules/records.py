@@ -12,6 +12,7 @@ from strataml.controls import shown
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.doctor.rules.layout import declared_schema_ok, load_problems
+from strataml.errors import StrataError
 from strataml.hashing import dataset_digest
 from strataml.loading import MAX_BYTES, TOO_LARGE, load_bytes
 from strataml.paths import unsafe
@@ -327,7 +328,7 @@ class MetricCheck(NamedTuple):
 
     disagree: str | None = None  # how they differ from a file's (the first that differs)
     unchecked: str | None = None  # why no file could be compared (it states metrics, none was read)
-    pointers: bool = False  # unchecked because the files are Git LFS pointers without their content
+    fix: str = ""  # what makes an unchecked run checkable
 
 
 def metrics_disagree(ctx: Context, run: Record) -> str | None:
@@ -352,7 +353,7 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
         if not metrics:
             return MetricCheck()  # (it states none, and pins nothing that would)
         listed = ", ".join([*METRIC_FILES, SERIES_FILE])
-        return MetricCheck(unchecked=f"it pins none of the files its metrics are written into ({listed})")
+        return MetricCheck(unchecked=f"it pins none of the files its metrics are written into ({listed})", fix=_REWRITE)
     unread: list[tuple[str, str]] = []  # (file, why it was not read)
     reported = False  # a file another rule reports (missing, or not what the run pins)
     held_names: set[str] = set()
@@ -392,16 +393,24 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
         return MetricCheck()
     if unread and not held_names:
         why = "; ".join(f"its {name} {reason}" for name, reason in unread)
-        return MetricCheck(unchecked=why, pointers=all(r == _POINTER_ONLY for _n, r in unread))
+        pointers = all(r == _POINTER_ONLY for _n, r in unread)
+        return MetricCheck(unchecked=why, fix=_FETCH if pointers else _REWRITE)
     listed = ", ".join(shown(str(m)) for m in missing[:3]) + (
         f" and {len(missing) - 3} more" if len(missing) > 3 else ""
     )
     return MetricCheck(
-        unchecked=f"{listed} {'is' if len(missing) == 1 else 'are'} in none of its {' and '.join(names)}"
+        unchecked=f"{listed} {'is' if len(missing) == 1 else 'are'} in none of its {' and '.join(names)}", fix=_REWRITE
     )
 
 
 _POINTER_ONLY = "is a Git LFS pointer whose content is not here"
+_FETCH = (
+    "fetch the Git LFS content before the doctor (`git lfs pull`; in GitHub Actions, actions/checkout with `lfs: true`)"
+)
+_REWRITE = (
+    "make runs with `strataml run` (it writes and pins summary/run_summary.json); a run made another way records its "
+    'metrics as {"metrics": {...}} in summary/run_summary.json, a regular file, and pins it in artifacts'
+)
 
 
 class _Read(NamedTuple):
@@ -442,11 +451,15 @@ def _pinned_content(ctx: Context, rel: str, sha256: str) -> _Read:
     if rel not in git.lfs:
         return _Read()
     ctx.volatile = True  # (what .git/lfs/objects holds is no part of the cache's key)
-    try:
-        content = atomic.read_bytes(git.git_dir, lfs.object_rel(pointer.oid), limit=MAX_BYTES)
-    except TooLarge:
+    # Found where the integrity rule finds it (the repository's own store, a link there followed:
+    # .git is the user's, not the pull request's), read bounded and only if a regular file.
+    if pointer.size > MAX_BYTES:
         return _Read(unread=f"is a Git LFS pointer to content larger than {MAX_BYTES // (1024 * 1024)} MiB: not read")
-    except (Refused, OSError):
+    try:
+        content: bytes | None = atomic.read_given(
+            lfs.object_path(git.git_dir, pointer.oid), "the Git LFS object", "", limit=MAX_BYTES
+        )
+    except StrataError:
         content = None
     if content is None or hashlib.sha256(content).hexdigest() != sha256:
         return _Read(unread=_POINTER_ONLY)  # (a corrupt local object is also the integrity rule's finding)
