@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from strataml import atomic
 from strataml.errors import StrataError
+from strataml.installed import extra_hint
 
 if TYPE_CHECKING:
     from tempfile import TemporaryDirectory
@@ -36,7 +37,6 @@ FOLDER = "model-signing"  # in a model version folder: one bundle per signer
 SUFFIX = ".sig"
 MAX_BUNDLE = 1024 * 1024  # a bundle of a model of 10,000 files is ~1 MB
 MAX_KEY = 1024 * 1024  # a PEM private key is a few hundred bytes
-EXTRA = "pip install 'strataml[modelsigning]'"
 _CURVES = ("secp256r1", "secp384r1", "secp521r1")
 _MAKE_KEY = "make one with `openssl ecparam -name prime256v1 -genkey -noout -out key.pem`"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,126}\.sig")
@@ -58,7 +58,9 @@ class Verified:
 
 
 def missing_extra() -> StrataError:
-    return StrataError("OpenSSF model signing needs the model-signing package, which is not installed", EXTRA)
+    return StrataError(
+        "OpenSSF model signing needs the model-signing package, which is not installed", extra_hint("modelsigning")
+    )
 
 
 def installed() -> bool:
@@ -103,7 +105,9 @@ def inspect_key(data: bytes) -> Inspected:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ec
     except ImportError:
-        return Inspected(None, NO_LIBRARY, f"it cannot be read without the model-signing package ({EXTRA})")
+        return Inspected(
+            None, NO_LIBRARY, f"it cannot be read without the model-signing package ({extra_hint('modelsigning')})"
+        )
     if b"PRIVATE KEY" in data:
         return Inspected(None, PRIVATE, "holds a PRIVATE key")
     try:
@@ -228,7 +232,8 @@ class Checker:
 
         if not installed():
             raise Unverified(
-                trust.SIGNATURE_BAD, f"cannot be checked here: the model-signing package is missing ({EXTRA})"
+                trust.SIGNATURE_BAD,
+                f"cannot be checked here: the model-signing package is missing ({extra_hint('modelsigning')})",
             )
         from model_signing._signing import sign_sigstore_pb
 

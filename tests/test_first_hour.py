@@ -30,6 +30,55 @@ def test_a_tools_script_without_the_dependencies_says_which_and_exits_3(ws: Path
     assert done.stderr.startswith("strataml: error: doctor.py needs click") and "pip install" in done.stderr
 
 
+# A copy of the checkout that is not the installed strataml (the one this venv installed is
+# elsewhere), run as tools/run.py runs it, without scikit-learn.
+_COPY_RUN = """
+import sys
+sys.path.insert(0, sys.argv.pop(1))
+for name in ('sklearn', 'numpy', 'scipy', 'joblib', 'matplotlib'):
+    sys.modules[name] = None  # (not installed, as importlib.util.find_spec sees it)
+from strataml.cli.main import run_subcommand
+sys.exit(run_subcommand('run', sys.argv[1:]))
+"""
+
+
+def test_an_extra_missing_from_a_checkout_run_is_installed_from_that_checkout(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import copy_example
+
+    # `pip install 'strataml[sklearn]'` from a checkout nothing installed would fetch the index's
+    # package of that name: the hint names the checkout the code runs from.
+    checkout = tmp_path / "my checkout"
+    shutil.copytree(ROOT / "strataml", checkout / "strataml", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", checkout / "pyproject.toml")
+    ws = copy_example(tmp_path / "example")
+    done = subprocess.run([sys.executable, "-c", _COPY_RUN, str(checkout), "-C", str(ws), "iris-logreg", "--dry-run"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3 and "Traceback" not in done.stderr, done.stderr
+    assert f"hint: pip install -e '{checkout}[sklearn]'" in done.stderr, done.stderr
+    # The installed strataml's own hint names the extra (pip reads it from the installed metadata).
+    from strataml.installed import extra_hint
+
+    assert extra_hint("sklearn") == "pip install 'strataml[sklearn]'"
+
+
+def test_an_extra_hint_without_any_strataml_installed_names_the_checkout(monkeypatch) -> None:
+    from importlib import metadata
+
+    from strataml import installed
+
+    def nowhere(name: str) -> metadata.Distribution:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "distribution", nowhere)
+    installed._origin.cache_clear()
+    try:
+        assert installed.extra_hint("serve") == f"pip install -e '{ROOT}[serve]'"
+    finally:
+        installed._origin.cache_clear()
+
+
 def test_init_refuses_a_workspace_inside_another(ws: Path, strataml_exe: list[str]) -> None:
     done = subprocess.run([*strataml_exe, "init", str(ws / "datasets" / "inner")], capture_output=True, text=True)
     assert done.returncode == 3 and "is inside the workspace" in done.stderr

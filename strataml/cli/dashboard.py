@@ -15,6 +15,7 @@ from strataml.cli.given import from_start_members, from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import write_output
 from strataml.controls import shown
+from strataml.installed import extra_hint
 from strataml.words import counted
 
 
@@ -105,9 +106,7 @@ def dashboard(
 
         formats, missing = available()
         if not formats:
-            raise click.UsageError(
-                f"--exports needs the extra of at least one format: pip install 'strataml[{','.join(missing)}]'"
-            )
+            raise click.UsageError(f"--exports needs the extra of at least one format: {extra_hint(','.join(missing))}")
         if missing:
             click.echo(f"--exports: not made for the extras not installed: {', '.join(missing)}", err=True)
     if members and not federate:

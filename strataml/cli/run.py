@@ -13,6 +13,7 @@ from strataml.cli.main import State
 from strataml.cli.output import here, say_next
 from strataml.controls import plain, shown
 from strataml.errors import StrataError
+from strataml.installed import extra_hint
 from strataml.numbers import number
 from strataml.runner import core
 from strataml.runner.plugin import discover, extra_installed, load
@@ -290,7 +291,7 @@ def plugins(fmt: str) -> int:
         state = (
             "ready"
             if row["installed"]
-            else f"needs: pip install 'strataml[{row['extra']}]'"
+            else f"needs: {extra_hint(str(row['extra']))}"
             if row["extra"]
             else "not loadable"
         )

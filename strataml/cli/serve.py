@@ -11,6 +11,7 @@ from strataml.cli.given import from_start_members
 from strataml.cli.main import State
 from strataml.controls import shown
 from strataml.errors import StrataError
+from strataml.installed import extra_hint
 from strataml.words import counted
 
 MAX_CONNECTIONS = 256
@@ -99,7 +100,7 @@ def serve(
     except ImportError as exc:
         raise StrataError(
             f"`strataml serve` needs the serve extra ({exc.name} is not installed)",
-            "pip install 'strataml[serve]'",
+            extra_hint("serve"),
         ) from None
     import socket
 

@@ -7,6 +7,7 @@ import importlib
 from typing import Any
 
 from strataml.errors import StrataError
+from strataml.installed import extra_hint
 
 
 def mapping(value: Any) -> dict[str, Any]:
@@ -26,5 +27,5 @@ def need(module: str, extra: str, command: str, package: str) -> Any:
     except ImportError:
         raise StrataError(
             f"`strataml export {command}` needs the {extra} extra ({package} is not installed)",
-            f"pip install 'strataml[{extra}]'",
+            extra_hint(extra),
         ) from None

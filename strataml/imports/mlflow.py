@@ -25,6 +25,7 @@ from strataml import __version__, lfs
 from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
 from strataml.controls import cut, find, shown
 from strataml.errors import StrataError
+from strataml.installed import extra_hint
 from strataml.loading import MAX_BYTES
 from strataml.paths import git_reads, unsafe
 from strataml.refs import fold, valid_run_id
@@ -34,7 +35,6 @@ from strataml.runner.tracking import LOCAL_FILE
 from strataml.schemas import schema_id, validate
 from strataml.workspace import Workspace
 
-EXTRA = "pip install 'strataml[mlflow]'"
 PLUGIN_KEY = "mlflow-import"  # what made the record: the importer, not a training plugin
 ARTIFACTS = "mlflow"  # MLflow's artifact tree is kept whole under this folder of the run
 # MLflow's statuses for a run that has ended; RUNNING and SCHEDULED runs may still change.
@@ -90,7 +90,7 @@ def client(uri: str) -> Any:
     try:
         from mlflow.tracking import MlflowClient
     except ImportError:
-        raise StrataError("importing from MLflow needs MLflow, which is not installed", EXTRA) from None
+        raise StrataError("importing from MLflow needs MLflow, which is not installed", extra_hint("mlflow")) from None
     _exists(uri)
     return _call("opening the store", MlflowClient, tracking_uri=uri)
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from strataml.controls import shown
 from strataml.errors import StrataError
+from strataml.installed import extra_hint
 
 GROUP = "strataml.plugins"
 # Plugins that ship with strataml, for checkouts run without install (tools/run.py), where
@@ -164,7 +165,7 @@ def require_extra(info: PluginInfo) -> None:
         missing = [m for m in info.modules if importlib.util.find_spec(m) is None]
         raise MissingExtra(
             f"plugin {info.key!r} needs {', '.join(missing)} ({'is' if len(missing) == 1 else 'are'} not installed)",
-            f"pip install 'strataml[{info.extra}]'" if info.extra else "install the plugin's dependencies",
+            extra_hint(info.extra) if info.extra else "install the plugin's dependencies",
         )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from strataml.atomic import write_text
 from strataml.errors import StrataError
+from strataml.installed import extra_hint
 
 LOCAL_FILE = "summary/tracking.json"
 ARTIFACT_PATHS = ("data", "models", "metrics", "plots", "reports", "summary", "errors")
@@ -63,7 +64,7 @@ class MlflowTracker:
         except ImportError:
             raise StrataError(
                 "MLFLOW_TRACKING_URI is set but MLflow is not installed",
-                "pip install 'strataml[mlflow]', or unset MLFLOW_TRACKING_URI",
+                f"{extra_hint('mlflow')}, or unset MLFLOW_TRACKING_URI",
             ) from None
         self.client = MlflowClient(tracking_uri=uri)
         self.uri = uri

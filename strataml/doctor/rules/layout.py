@@ -198,7 +198,8 @@ def _identity(record: Record) -> Iterator[Finding]:
             record.meta,
             f"schema '{declared}' is newer than this strataml knows ('{expected}.{schemas.KNOWN_MINOR}'): "
             "fields added since are not checked",
-            "upgrade strataml where this check runs (pip install -U strataml) to check every field",
+            f"upgrade strataml where this check runs to one that knows '{declared}' (`strataml --version` says "
+            "which runs now), to check every field",
             record.line("schema"),
         )
     elif isinstance(declared, str) and minor is None:
