@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from strataml import atomic
@@ -125,6 +126,24 @@ class GitFacts:
     # Workspace-relative paths of the submodules (gitlinks) the index holds among what was listed:
     # git keeps a link to another repository's commit there, and none of its files.
     gitlinks: frozenset[str] = frozenset()
+
+    @cached_property
+    def lfs_objects(self) -> Path:
+        """Where git-lfs keeps this repository's objects: `lfs.storage` (relative to the common git
+        dir) or the common dir's lfs/, then objects/. A linked worktree's git dir holds neither:
+        its objects were fetched into the repository's common dir."""
+        common = self.git_dir
+        try:
+            named = (self.git_dir / "commondir").read_text("utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            named = ""
+        if named:
+            common = (self.git_dir / named).resolve()
+        try:
+            storage = _git(self.top, "config", "--get", "lfs.storage").decode("utf-8", "surrogateescape").strip()
+        except GitError:  # (1: not set)
+            storage = ""
+        return (common / storage if storage else common / "lfs") / "objects"
 
 
 class GitError(StrataError):

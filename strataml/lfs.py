@@ -139,9 +139,9 @@ def format_pointer(oid: str, size: int, extensions: list[Extension] | tuple[Exte
     return f"version {SPEC_V1}\n{exts}oid sha256:{oid}\nsize {size}\n".encode("utf-8", "surrogateescape")
 
 
-def object_path(git_dir: Path, oid: str) -> Path:
-    """Where git-lfs keeps an object's content locally."""
-    return git_dir / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+def object_path(objects: Path, oid: str) -> Path:
+    """Where git-lfs keeps an object's content locally, in its objects folder (GitFacts.lfs_objects)."""
+    return objects / oid[:2] / oid[2:4] / oid
 
 
 def _trim(buf: bytes) -> bytes:

@@ -75,9 +75,9 @@ def pointer_clone(repo: Path, tmp_path: Path) -> Path:
 def copy_object(repo: Path, clone: Path) -> tuple[str, Path]:
     """Put the weights' LFS object into the clone's local store, as `git lfs fetch` would."""
     oid = git(repo, "lfs", "ls-files", "-l").split()[0]
-    obj = lfs.object_path(clone / ".git", oid)
+    obj = lfs.object_path(clone / ".git/lfs/objects", oid)
     obj.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(lfs.object_path(repo / ".git", oid), obj)
+    shutil.copy(lfs.object_path(repo / ".git/lfs/objects", oid), obj)
     return oid, obj
 
 
@@ -720,9 +720,9 @@ def test_new_run_metrics_behind_lfs_pointers_are_read_from_the_local_store(repo:
     assert "metrics/metrics.json is a Git LFS pointer whose content is not here" in unchecked.message
     assert "git lfs pull" in unchecked.hint
     oid = git(repo, "lfs", "ls-files", "-l").split()[0]
-    obj = lfs.object_path(clone / ".git", oid)
+    obj = lfs.object_path(clone / ".git/lfs/objects", oid)
     obj.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(lfs.object_path(repo / ".git", oid), obj)
+    shutil.copy(lfs.object_path(repo / ".git/lfs/objects", oid), obj)
     found = engine.doctor(clone, options=engine.Options(since=base)).findings
     assert [f.code for f in found] == ["TFC0003-E011"], found
     assert "test_accuracy 0.99 (file: 0.75)" in found[0].message
@@ -731,11 +731,39 @@ def test_new_run_metrics_behind_lfs_pointers_are_read_from_the_local_store(repo:
     # Found where the integrity rule finds it: a store linked elsewhere by the user is followed;
     # a FIFO in its place is not opened to wait on (the metrics are then unchecked).
     obj.unlink()
-    obj.symlink_to(lfs.object_path(repo / ".git", oid))
+    obj.symlink_to(lfs.object_path(repo / ".git/lfs/objects", oid))
     assert codes(clone, since=base) == ["TFC0003-E011"]
     obj.unlink()
     os.mkfifo(obj)
     assert sorted(codes(clone, since=base)) == ["TFC0003-W001", "TFC0006-I010"]
+
+
+def test_lfs_objects_are_read_where_git_lfs_keeps_them(repo: Path, tmp_path: Path) -> None:
+    """A linked worktree's objects are in the repository's common git dir, and `lfs.storage` moves
+    them (relative to that dir): both the metrics check and the integrity rule find them there,
+    where they looked in the worktree's own git dir and reported content that is not missing."""
+    need_lfs()
+    git(repo, "lfs", "install", "--local")
+    git(repo, "lfs", "track", "runs/20260102T*/metrics/*.json")
+    commit_all(repo, "route new runs' metrics through LFS")
+    base = git(repo, "rev-parse", "HEAD")
+    forged_run(repo)
+    commit_all(repo, "a forged run")
+    metrics = "runs/20260102T000000Z-sales-forecast-f0f0f0/metrics/metrics.json"
+    tree = tmp_path / "tree"
+    git(repo, "worktree", "add", "-q", str(tree), env={"GIT_LFS_SKIP_SMUDGE": "1"})
+    assert lfs.looks_like_pointer((tree / metrics).read_bytes())
+    found = engine.doctor(tree, options=engine.Options(since=base)).findings
+    assert [f.code for f in found] == ["TFC0003-E011"], found  # (no TFC0006-I010: the object was checked)
+    clone = pointer_clone(repo, tmp_path)
+    oid = git(repo, "lfs", "ls-files", "-l").split()[0]
+    moved = lfs.object_path(clone / ".git/elsewhere/objects", oid)
+    moved.parent.mkdir(parents=True)
+    shutil.copy(lfs.object_path(repo / ".git/lfs/objects", oid), moved)
+    assert sorted(codes(clone, since=base)) == ["TFC0003-W001", "TFC0006-I010"]
+    git(clone, "config", "lfs.storage", "elsewhere")
+    assert codes(clone, since=base) == ["TFC0003-E011"]
+    assert git(clone, "lfs", "fsck", "--objects").startswith("Git LFS fsck OK")  # (git-lfs finds it there too)
 
 
 def test_a_run_imported_from_mlflow_is_judged_by_its_series(repo: Path) -> None:

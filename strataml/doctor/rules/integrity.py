@@ -171,7 +171,7 @@ def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: byte
             None,
         )
         return
-    obj = lfs.object_path(git.git_dir, pointer.oid) if git else None
+    obj = lfs.object_path(git.lfs_objects, pointer.oid) if git else None
     if obj is not None and obj.is_file():
         sha, size = sha256_file(obj)
         if sha != pointer.oid or size != pointer.size:

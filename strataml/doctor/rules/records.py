@@ -457,7 +457,7 @@ def _pinned_content(ctx: Context, rel: str, sha256: str) -> _Read:
         return _Read(unread=f"is a Git LFS pointer to content larger than {MAX_BYTES // (1024 * 1024)} MiB: not read")
     try:
         content: bytes | None = atomic.read_given(
-            lfs.object_path(git.git_dir, pointer.oid), "the Git LFS object", "", limit=MAX_BYTES
+            lfs.object_path(git.lfs_objects, pointer.oid), "the Git LFS object", "", limit=MAX_BYTES
         )
     except StrataError:
         content = None
