@@ -699,10 +699,9 @@ def test_a_finished_run_only_signed_since_is_not_judged_as_new(repo: Path) -> No
     assert "TFC0003-E011" in codes(repo, since=base)
 
 
-def test_new_run_metrics_behind_lfs_pointers_are_read_from_the_local_store(repo: Path, tmp_path: Path) -> None:
-    """TFC0003-E011 in a clone that holds LFS pointers (a default CI checkout): the forged number
-    is found once the object is in .git/lfs/objects; without it the gate says it could not look
-    (TFC0003-W001), where before it passed in silence."""
+def forged_through_lfs(repo: Path) -> tuple[str, str]:
+    """A forged run whose metrics/metrics.json is committed through Git LFS: (the commit before
+    it, that file's path)."""
     need_lfs()
     git(repo, "lfs", "install", "--local")
     git(repo, "lfs", "track", "runs/20260102T*/metrics/*.json")
@@ -710,7 +709,14 @@ def test_new_run_metrics_behind_lfs_pointers_are_read_from_the_local_store(repo:
     base = git(repo, "rev-parse", "HEAD")
     forged_run(repo)
     commit_all(repo, "a forged run")
-    metrics = "runs/20260102T000000Z-sales-forecast-f0f0f0/metrics/metrics.json"
+    return base, "runs/20260102T000000Z-sales-forecast-f0f0f0/metrics/metrics.json"
+
+
+def test_new_run_metrics_behind_lfs_pointers_are_read_from_the_local_store(repo: Path, tmp_path: Path) -> None:
+    """TFC0003-E011 in a clone that holds LFS pointers (a default CI checkout): the forged number
+    is found once the object is in .git/lfs/objects; without it the gate says it could not look
+    (TFC0003-W001), where before it passed in silence."""
+    base, metrics = forged_through_lfs(repo)
     assert git(repo, "lfs", "ls-files", "-n") == metrics
     clone = pointer_clone(repo, tmp_path)
     assert lfs.looks_like_pointer((clone / metrics).read_bytes())
@@ -742,14 +748,7 @@ def test_lfs_objects_are_read_where_git_lfs_keeps_them(repo: Path, tmp_path: Pat
     """A linked worktree's objects are in the repository's common git dir, and `lfs.storage` moves
     them (relative to that dir): both the metrics check and the integrity rule find them there,
     where they looked in the worktree's own git dir and reported content that is not missing."""
-    need_lfs()
-    git(repo, "lfs", "install", "--local")
-    git(repo, "lfs", "track", "runs/20260102T*/metrics/*.json")
-    commit_all(repo, "route new runs' metrics through LFS")
-    base = git(repo, "rev-parse", "HEAD")
-    forged_run(repo)
-    commit_all(repo, "a forged run")
-    metrics = "runs/20260102T000000Z-sales-forecast-f0f0f0/metrics/metrics.json"
+    base, metrics = forged_through_lfs(repo)
     tree = tmp_path / "tree"
     git(repo, "worktree", "add", "-q", str(tree), env={"GIT_LFS_SKIP_SMUDGE": "1"})
     assert lfs.looks_like_pointer((tree / metrics).read_bytes())
