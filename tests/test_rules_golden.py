@@ -83,6 +83,7 @@ CASES = {
     "TFC0001-E007": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.update(schema="strataml/dataset/v9")),
     "TFC0001-E008": lambda ws: (ws / FLOWERS / "notes\x1b[2K").mkdir(),
     "TFC0001-W004": lambda ws: (ws / FLOWERS / "notes\u200b").mkdir(),
+    "TFC0001-W005": lambda ws: edit_yaml(ws / "strataml.yaml", lambda d: d.setdefault("doctor", {}).update(rules="9.0.0")),
     "TFC0001-E009": lambda ws: (ws / FLOWERS / ".git").mkdir(),
     "TFC0001-E010": lambda ws: too_long(ws / FLOWERS),
     "TFC0001-E101": lambda ws: raw(ws, FLOWERS_SPEC, SPEC + b"# " + b"x" * (5 * 1024 * 1024) + b"\n"),
@@ -269,6 +270,21 @@ def test_a_policy_naming_no_rule_is_told_where_and_a_known_one_is_not(ws: Path) 
     assert [(f.message.split(",")[0], "TFC0006-W009" in lines[f.line - 1] or "TFC0060" in lines[f.line - 1])
             for f in found] == [("doctor.severity names 'TFC0006-W009'", True), ("doctor.ignore names 'TFC0060'", True)]
     assert "TFC0006-W001" in found[0].hint.split("?")[0] and "did you mean" not in found[1].hint, found[0].hint
+
+
+def test_a_rules_pin_newer_than_the_checker_is_said_and_the_one_it_runs_is_not(ws: Path) -> None:
+    """doctor.rules past the running strataml passed in silence: a CI job on an older install
+    enforced fewer rules than the team pinned."""
+    from strataml import __version__
+
+    for pin, expected in (("9.0.0", ["TFC0001-W005"]), (__version__, []), ("0.1.0", [])):
+        edit_yaml(ws / "strataml.yaml", lambda d, pin=pin: d.setdefault("doctor", {}).update(rules=pin))
+        found = [f for f in engine.doctor(ws).findings if f.code.startswith("TFC0001")]
+        assert [f.code for f in found] == expected, found
+    edit_yaml(ws / "strataml.yaml", lambda d: d["doctor"].update(rules="9.0.0"))
+    newer = next(f for f in engine.doctor(ws).findings if f.code == "TFC0001-W005")
+    assert "9.0.0" in (ws / "strataml.yaml").read_text().splitlines()[newer.line - 1]
+    assert f"(doctor: {{rules: {__version__}}})" in newer.hint and "newer than this strataml" in newer.message
 
 
 @pytest.mark.parametrize("broken", [b"rows: [12\n", b"- a list\n", b"just text\n"])

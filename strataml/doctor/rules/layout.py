@@ -6,7 +6,7 @@ import re
 import shlex
 from collections.abc import Iterator
 
-from strataml import schemas
+from strataml import __version__, schemas
 from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, odd
 from strataml.doctor.engine import FIRST_RULES, Context, version
 from strataml.doctor.finding import Finding, about_pinned
@@ -24,6 +24,7 @@ UNSUPPORTED_SCHEMA = "TFC0001-E007"
 NEWER_MINOR = "TFC0001-W002"
 UNKNOWN_CODE = "TFC0001-W003"
 INVISIBLE_CHARACTER = "TFC0001-W004"
+NEWER_PIN = "TFC0001-W005"
 CONTROL_CHARACTER = "TFC0001-E008"
 NESTED_REPOSITORY = "TFC0001-E009"
 UNREADABLE_FOLDER = "TFC0001-E010"
@@ -35,6 +36,7 @@ _STRAY_CODES = {
     "unreadable": UNREADABLE_FOLDER,
 }
 
+_TOOL = version(".".join(__version__.split(".")[:3]))  # (None for a pre-release: nothing is said)
 _STAGING = re.compile(r"\..+\.[0-9a-f]{8}\.staging")  # atomic.staging_dir's folders
 _HINT_META = {
     "dataset.yaml": "create it with `strataml dataset add`, or remove the folder",
@@ -73,6 +75,17 @@ def check(ctx: Context) -> Iterator[Finding]:
                 CONFIG,
                 f"doctor.rules {'.'.join(map(str, pinned))} is older than the first rules (0.1.0): it would pin nothing",
                 "pin a released version, e.g. doctor: {rules: 0.1.0}",
+                ws.config.line_of(("doctor", "rules")),
+            )
+        elif pinned is not None and _TOOL is not None and pinned > _TOOL:
+            said = ".".join(map(str, pinned))
+            yield Finding(
+                NEWER_PIN,
+                CONFIG,
+                f"doctor.rules {said} is newer than this strataml ({__version__}): the rules added since are not "
+                "checked here",
+                f"upgrade strataml where this check runs to {said} or later, or pin the version it runs "
+                f"(doctor: {{rules: {__version__}}})",
                 ws.config.line_of(("doctor", "rules")),
             )
     for stray in ws.strays:
