@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from models_helpers import LEDGER, add_version, entries_for, fail_gate, reach, ref, write_ledger
+from models_helpers import LEDGER, MODEL_DIR, add_version, entries_for, fail_gate, reach, ref, write_ledger
 from strataml import lifecycle
 from strataml.cli.main import run
 from strataml.doctor import engine
@@ -191,6 +191,17 @@ def test_promotion_without_a_pass_receipt_is_caught(ws: Path) -> None:
     entries = entries_for(ws, [(ref(1), "candidate"), (ref(1), "staging")])
     (ws / LEDGER).write_bytes(b"".join(lifecycle.canonical(e) + b"\n" for e in entries))
     assert found(ws) == [("TFC0005-E007", LEDGER, 2)]
+
+
+def test_a_promoted_version_whose_model_yaml_does_not_load_is_not_said_to_have_a_receipt(ws: Path) -> None:
+    """An emptied model.yaml behind a promotion: still TFC0005-E007 (nothing shows that the gates
+    passed), but it said "the version's gate receipt says nothing" of a receipt that may say PASS."""
+    reach(ws, "staging")
+    (ws / MODEL_DIR / "1/model.yaml").write_text("")
+    moves = [f for f in engine.doctor(ws).findings if f.code == "TFC0005-E007"]
+    assert [(f.path, f.line) for f in moves] == [(LEDGER, 2)]
+    assert moves[0].message.endswith("but models/sales-model/1/model.yaml did not load, so nothing shows that its gates pass")
+    assert moves[0].hint.startswith("restore models/sales-model/1/model.yaml from Git")
 
 
 def test_not_json_and_not_an_entry(ws: Path) -> None:

@@ -77,8 +77,14 @@ def _entry(ctx: Context, path: str, number: int, entry: dict) -> Iterator[Findin
         return
     gate: dict[str, Any] = record.data["gate"] if isinstance(record.data.get("gate"), dict) else {}
     move = f"line {number} moves {entry['ref']} to {entry['to']}"
+    hint = "only a version whose gates pass may reach staging or production; restore the ledger and promote a passing version"
     if entry["gate"] is None:
         message = f"{move} without naming a gate receipt"
+    elif not isinstance(record.loaded.data, dict):
+        # Still an error (nothing shows that the gates passed), but not "the receipt says nothing"
+        # of a version whose receipt may say PASS: what model.yaml holds is not known.
+        message = f"{move}, but {record.meta} did not load, so nothing shows that its gates pass"
+        hint = f"restore {record.meta} from Git (a registered version never changes: its own error says what is wrong)"
     elif gate.get("status") != "PASS":
         message = f"{move}, but the version's gate receipt says {gate.get('status') or 'nothing'}"
     elif entry["gate"] != gate.get("digest"):
@@ -89,6 +95,6 @@ def _entry(ctx: Context, path: str, number: int, entry: dict) -> Iterator[Findin
         lifecycle.WITHOUT_PASS,
         path,
         message,
-        "only a version whose gates pass may reach staging or production; restore the ledger and promote a passing version",
+        hint,
         number,
     )
