@@ -199,6 +199,22 @@ def test_findings_the_base_had_in_what_the_change_touches_are_said_the_gate_fail
     assert invoke(repo, "doctor", "--strict", "--since", "main", capsys=capsys)[0] == 2  # the gate agrees
 
 
+def test_the_text_lists_at_most_a_table_of_what_the_base_had_already() -> None:
+    """A workspace adopting the gate late can carry thousands of old findings: the text listed
+    every one. What the change adds is listed whole."""
+    from strataml.diff.render import MAX_ROWS, text
+
+    doc = json.loads((GOLDEN / "diff.json").read_text())
+    old = {"code": "TFC0006-W001", "severity": "warning", "path": "datasets/x/1/a.csv", "line": None,
+           "message": "file is not recorded", "hint": "record it"}
+    doc["findings"]["unchanged_failing"] = [old] * (MAX_ROWS + 7)
+    doc["findings"]["new"] = doc["findings"]["new"] * (MAX_ROWS + 1)
+    lines = text(doc).splitlines()
+    assert sum(line.startswith("still warning TFC0006-W001") for line in lines) == MAX_ROWS
+    assert "still ... and 7 more (`strataml doctor` lists every finding)" in lines
+    assert sum(line.startswith("new ") for line in lines) == len(doc["findings"]["new"])
+
+
 def test_each_touched_file_says_whether_it_was_added_changed_or_removed(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

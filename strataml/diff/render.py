@@ -117,8 +117,14 @@ def text(doc: dict[str, Any]) -> str:
             lines.append(f"  failing: {shown(str(c['expression']))} (observed {_num(c['observed'])})")
     lines.append("")
     for kind, key in (("new", "new"), ("fixed", "fixed"), ("still", "unchanged_failing")):
-        for f in doc["findings"][key]:
+        found = doc["findings"][key]
+        # What the base had already can be thousands of lines in a workspace that adopts the gate
+        # late; the doctor lists them all. What the change makes or mends is listed whole.
+        listed = found[:MAX_ROWS] if key == "unchanged_failing" else found
+        for f in listed:
             lines.append(f"{kind:<5} {f['severity']:<7} {f['code']}  {shown(f['path'])}: {shown(f['message'])}")
+        if len(found) > len(listed):
+            lines.append(f"still ... and {len(found) - len(listed)} more (`strataml doctor` lists every finding)")
     # Sections are separated by one blank line, whichever are empty.
     kept = [line for i, line in enumerate(lines) if line or i == 0 or lines[i - 1]]
     return "\n".join(kept).rstrip() + "\n"
