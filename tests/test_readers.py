@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 from pathlib import Path
@@ -88,6 +89,14 @@ def test_list_tables_fit_80_columns(example: Path, capsys, monkeypatch) -> None:
     code, out, _ = cli(example, "list", "runs", capsys=capsys)
     assert "20261122T200038Z-iris-logreg-448b2a" in out  # ids are never cut
     assert "succeeded" in out and "4 runs, all healthy" in out
+    # Too narrow for every column: the numbers stay whole (a cut one, "0.9…", misleads); the line
+    # is left longer, for the terminal to wrap.
+    monkeypatch.setenv("COLUMNS", "60")
+    for what in ("runs", "models"):
+        code, out, _ = cli(example, "list", what, capsys=capsys)
+        lines = out.splitlines()
+        assert code == 0 and lines[0].endswith("test_…"), out
+        assert all(re.fullmatch(r"0\.\d{4}", line.split()[-1]) for line in lines[1:-1]), out
 
 
 @pytest.mark.parametrize("fresh", [False, True], ids=["rebuilt", "saved-rows"])

@@ -57,8 +57,11 @@ def render(
             color=color,
             optional=shift(optional),
         )
+    # A number column shrinks to its widest value at most (its header is cut, "test_acc…"): a cut
+    # number misleads, so past that the line is left longer than the terminal, which wraps it.
+    least = [max(MIN_WIDTH, *(len(r[i]) for r in rows)) if i in right else MIN_WIDTH for i in range(len(widths))]
     while sum(widths) + 2 * (len(widths) - 1) > width:
-        shrinkable = [i for i in range(len(widths)) if i not in keep and widths[i] > MIN_WIDTH]
+        shrinkable = [i for i in range(len(widths)) if i not in keep and widths[i] > least[i]]
         if not shrinkable:
             break
         text = [i for i in shrinkable if i not in right]
