@@ -34,6 +34,9 @@ class Registered:
     folder: Path
     created: bool
     gate_status: str
+    # Why the run's metrics, which the receipt is made from, were not checked against a file the
+    # run wrote (None: they were, or the version existed already).
+    unchecked: str | None = None
 
 
 def register(root: Path, run_ref: str, name: str, version: str | None = None) -> Registered:
@@ -78,7 +81,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
             if version:
                 raise
             continue  # another process took this version meanwhile
-        return Registered(f"model:{name}@{chosen}", final, True, status)
+        return Registered(f"model:{name}@{chosen}", final, True, status, _unchecked(workspace, run))
     raise StrataError(f"could not find a free version for model {name!r}")
 
 
@@ -101,6 +104,15 @@ def _refuse_broken(workspace: Workspace, run: Record) -> None:
             f"{run.ref} has doctor errors, so it cannot be registered: {brief(bad)}",
             "fix them (`strataml doctor`) first",
         )
+
+
+def _unchecked(workspace: Workspace, run: Record) -> str | None:
+    """Why `run`'s metrics were not checked against a file it wrote (TFC0003-W001's reasons), or
+    None: the receipt is made from run.yaml, and a pull request adding such a run fails the gate."""
+    from strataml.doctor.engine import Context
+    from strataml.doctor.rules.records import check_metrics
+
+    return check_metrics(Context(workspace), run).unchecked
 
 
 def _existing(workspace: Workspace, name: str, run: Record) -> Registered | None:

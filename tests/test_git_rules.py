@@ -861,3 +861,23 @@ def test_a_run_that_drops_its_metrics_disagrees_with_its_summary(repo: Path) -> 
     edit_yaml(run_dir / "run.yaml", lambda d: d.update(metrics={}))
     commit_all(repo)
     assert codes(repo, since=base) == ["TFC0003-E011"]
+
+
+def test_registering_a_run_whose_metrics_no_file_backs_says_the_receipt_rests_on_run_yaml(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`model register` makes the gate receipt from run.yaml's metrics: of a run whose metrics no
+    file it wrote backs (what TFC0003-W001 fails the gate on), it says so, and JSON carries why."""
+    unpinned_run(repo)
+    ref = "run:20260102T000000Z-sales-forecast-0a0a0a"
+    capsys.readouterr()
+    assert run(["-C", str(repo), "model", "register", ref, "--name", "unbacked"]) == 0
+    said = capsys.readouterr().err
+    assert "warning: the gate receipt is made from run.yaml's metrics, which were not checked" in said, said
+    assert "it pins none of the files its metrics are written into" in said
+    forged_run(repo)
+    edit_yaml(repo / NEW_RUN / "run.yaml", lambda d: d["metrics"].update(test_accuracy=0.75))  # (as its file says)
+    assert run(["-C", str(repo), "model", "register", f"run:{NEW_RUN.split('/')[1]}", "--name", "backed",
+                "--format", "json"]) == 0
+    done = capsys.readouterr()
+    assert json.loads(done.out)["metrics_unchecked"] is None and "warning" not in done.err

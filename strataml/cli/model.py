@@ -50,6 +50,7 @@ def register_command(state: State, run_ref: str, name: str, version: str | None,
                     "folder": str(result.folder),
                     "created": result.created,
                     "gate": result.gate_status,
+                    "metrics_unchecked": result.unchecked,
                 }
             )
         )
@@ -57,6 +58,15 @@ def register_command(state: State, run_ref: str, name: str, version: str | None,
         from strataml.cli.output import here, say_next
 
         click.echo(shown(f"Registered {result.ref} in {here(result.folder)}: gate {result.gate_status}"))
+        if result.unchecked:
+            click.echo(
+                shown(
+                    f"warning: the gate receipt is made from run.yaml's metrics, which were not checked against a "
+                    f"file the run wrote: {result.unchecked} (`strataml doctor --strict --since` fails on such a run, "
+                    "TFC0003-W001)"
+                ),
+                err=True,
+            )
         say_next(
             state.root(), [Path(result.folder)], str(result.ref), "Next: `{step}`, then `strataml doctor --strict`."
         )
