@@ -28,6 +28,14 @@ def redigest(ws: Path, folder: str) -> None:
     edit_yaml(ws / folder / "dataset.yaml", change)
 
 
+def second_run(ws: Path) -> Path:
+    """A copy of RUN under another id, from which no model version is made."""
+    new = ws / RUN.replace("a1b2c3", "b2c3d4")
+    shutil.copytree(ws / RUN, new)
+    edit_yaml(new / "run.yaml", lambda d: d.update(ref=f"run:{new.name}"))
+    return new
+
+
 def swap_model_file(ws: Path) -> None:
     """Another model file in the bundle, re-pinned in model.yaml: clean but for its provenance."""
     import hashlib
@@ -101,7 +109,8 @@ CASES = {
     "TFC0002-E003": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml",
                                          lambda d: d.update(time_range={"column": "when", "start": "2024-01-01", "end": "2024-01-02"})),
     "TFC0002-W001": lambda ws: edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.pop("license")),
-    "TFC0003-E001": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d.update(status="done")),
+    # (A run no model version is made from: a broken producing run is also its version's TFC0004-E004.)
+    "TFC0003-E001": lambda ws: edit_yaml(second_run(ws) / "run.yaml", lambda d: d.update(status="done")),
     "TFC0003-E002": lambda ws: edit_yaml(ws / FLOWERS_SPEC, lambda d: d.update(seed="one")),
     "TFC0003-E003": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d.update(ended_at="2025-12-31T00:00:00Z")),
     "TFC0003-E004": lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d.update(gates=["test_f1 >= 0.5"])),
@@ -253,6 +262,25 @@ def test_a_plugins_metrics_file_may_hold_more_than_its_metrics(ws: Path) -> None
     assert codes(ws) == []
     edit_yaml(ws / RUN / "run.yaml", lambda d: d["metrics"].update(train_accuracy=0.5))
     assert codes(ws) == ["TFC0004-E005"]
+
+
+@pytest.mark.parametrize("broken", [b"bogus_field: 1\n", b"", b"{broken\n", b"- a list\n"], ids=["field", "empty", "yaml", "list"])
+def test_a_swapped_model_file_stays_an_error_on_the_version_when_its_run_is_broken(
+    ws: Path, broken: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Breaking the producing run's run.yaml switched TFC0004-E004 off: the version then had no
+    finding, and promote and sign (which judge the version's own findings) let a swapped model
+    through to production."""
+    from strataml.cli.main import run
+
+    swap_model_file(ws)
+    meta = ws / RUN / "run.yaml"
+    meta.write_bytes(meta.read_bytes() + broken if broken.startswith(b"bogus") else broken)
+    on_model = [f for f in engine.doctor(ws).findings if f.path == "models/sales-model/1/model.yaml"]
+    assert [f.code for f in on_model] == ["TFC0004-E004"], on_model
+    assert "so nothing shows that this bundle's files are the run's" in on_model[0].message
+    assert run(["-C", str(ws), "promote", "model:sales-model@1", "--to", "candidate"]) == 2
+    assert "TFC0004-E004" in capsys.readouterr().err
 
 
 def test_a_policy_naming_no_rule_is_told_where_and_a_known_one_is_not(ws: Path) -> None:

@@ -272,12 +272,23 @@ def _from_run(ctx: Context, record: Record) -> Iterator[Finding]:
     finding; a file whose content is not what its record pins, the integrity rule's.)"""
     produced = record.data.get("produced_by")
     run = ctx.workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
-    if run is None or run.kind != "run" or not isinstance(run.data, dict):
+    if run is None or run.kind != "run":
+        return
+    if not isinstance(run.data, dict) or ctx.schema_issues("run", run.meta, run.data):
+        # Still an error on the version (promote and sign judge the version's own findings, and a
+        # run.yaml broken on purpose switched this check off), but not "no file the run recorded":
+        # what the run records is not known.
+        state = "did not load" if run.loaded.problems or not isinstance(run.data, dict) else "breaks its schema"
+        yield Finding(
+            NOT_FROM_RUN,
+            record.meta,
+            f"{run.ref} (produced_by) {state} ({run.meta}), so nothing shows that this bundle's files are the run's",
+            f"restore {run.meta} from Git (a run never changes once recorded: its own error says what is wrong)",
+            record.line("produced_by"),
+        )
         return
     made = {f.sha256 for f in run.files if f.sha256}
     foreign = [e for e in record.files if e.sha256 and e.sha256 not in made]
-    if not _unless_the_run_is_invalid(run, [e.path for e in foreign]):
-        return
     for entry in foreign:
         yield Finding(
             NOT_FROM_RUN,
