@@ -15,6 +15,7 @@ RUN_ID_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9])?"
 # Matched whole with fullmatch: `^...$` with match() accepts a final newline ("iris\n").
 _NAME = re.compile(NAME_PATTERN)
 _VERSION = re.compile(VERSION_PATTERN)
+_RUNS = re.compile(r"[0-9]+|[^0-9]+")
 _RUN_ID = re.compile(RUN_ID_PATTERN)
 _REF = re.compile(r"(?P<kind>dataset|model|run|experiment):(?P<name>[^@\s]+)(?:@(?P<version>[^@\s]+))?")
 
@@ -171,7 +172,11 @@ def _from_path(text: str) -> str | None:
     return None
 
 
-def _version_order(ref: str) -> tuple[int, int, str]:
+def _version_order(ref: str) -> tuple[tuple[tuple[int, str], ...], str]:
+    """What "the latest version" is: runs of digits compare as numbers (2.10 after 2.9, 10 after
+    9) and above text at the same place (2 after rc2); a longer version after its prefix (1.0.1
+    after 1.0, and so 1.0-rc1 too). (1 and 01 are one number: the spelling decides, so the answer
+    never hangs on listing order.)"""
     version = ref.rsplit("@", 1)[-1]
-    # (1 and 01 are one number: the spelling decides, so the answer never hangs on listing order.)
-    return (1, int(version), version) if version.isdigit() else (0, 0, version)
+    parts = tuple((int(p), "") if p.isdigit() else (-1, p) for p in _RUNS.findall(version))
+    return parts, version

@@ -62,6 +62,9 @@ def test_the_latest_version_does_not_hang_on_listing_order() -> None:
     # (1 and 01 are one number: which was listed first decided before.)
     assert expand("model:m", ["model:m@1", "model:m@01"]) == expand("model:m", ["model:m@01", "model:m@1"]) == "model:m@1"
     assert expand("model:m", ["model:m@2", "model:m@10", "model:m@x"]) == "model:m@10"
+    # Dotted versions by their numbers, as the register hint suggests them (1.0.0): 2.9 was taken over 2.10.
+    assert expand("model:m", ["model:m@2.9", "model:m@2.10", "model:m@1.0.0"]) == "model:m@2.10"
+    assert expand("model:m", ["model:m@1.10.0", "model:m@1.9.9", "model:m@rc2"]) == "model:m@1.10.0"
 
 
 def test_names_that_differ_only_in_case_are_each_offered() -> None:
