@@ -89,14 +89,19 @@ def test_list_tables_fit_80_columns(example: Path, capsys, monkeypatch) -> None:
     code, out, _ = cli(example, "list", "runs", capsys=capsys)
     assert "20261122T200038Z-iris-logreg-448b2a" in out  # ids are never cut
     assert "succeeded" in out and "4 runs, all healthy" in out
-    # Too narrow for every column: the numbers stay whole (a cut one, "0.9…", misleads); the line
-    # is left longer, for the terminal to wrap.
+    # Too narrow for every column: the numbers and their headers stay whole (a cut number, "0.9…",
+    # misleads; "test_…" names no metric); a metric column the width has no room for is named as
+    # left out, one asked for by name never is; the line is left longer, for the terminal to wrap.
     monkeypatch.setenv("COLUMNS", "60")
     for what in ("runs", "models"):
         code, out, _ = cli(example, "list", what, capsys=capsys)
         lines = out.splitlines()
-        assert code == 0 and lines[0].endswith("test_…"), out
-        assert all(re.fullmatch(r"0\.\d{4}", line.split()[-1]) for line in lines[1:-1]), out
+        assert code == 0 and re.fullmatch(r"test_[a-z0-9_]+", lines[0].split()[-1]), out
+        assert all(re.fullmatch(r"0\.\d{3,4}", line.split()[-1]) for line in lines[1:-2]), out
+        assert lines[-2].startswith("(no room for test_") and lines[-2].endswith("or --format json shows it)"), out
+    asked = ["--metric", "test_accuracy", "--metric", "test_roc_auc"]
+    code, out, _ = cli(example, "list", "models", *asked, capsys=capsys)
+    assert out.splitlines()[0].split()[-2:] == ["test_accuracy", "test_roc_auc"] and "no room" not in out, out
 
 
 @pytest.mark.parametrize("fresh", [False, True], ids=["rebuilt", "saved-rows"])

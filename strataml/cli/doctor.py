@@ -377,7 +377,7 @@ def _list_rules(stream: TextIO, color: bool, fmt: str) -> None:
     stream.write(
         table.render(
             columns, rows, keep={0, 1, 2, 3}, right=set(), width=table.width_for(tty), color=_plain if color else None
-        )
+        ).text
     )
 
 

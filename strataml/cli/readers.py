@@ -210,21 +210,23 @@ def _table(
         if i == 0 or c in ("status", "state", "gate", "signed", "health", "age", "version")
     }
     right = {i for i, c in enumerate(columns) if c in numeric}
-    # Metric columns beyond the first go when the terminal is too narrow for them.
-    optional = {i for i, c in enumerate(columns) if c in shown[1:]}
+    # Metric columns beyond the first go when the terminal is too narrow for them, unless asked
+    # for by name (--metric): those stay, and the line is left for the terminal to wrap.
+    optional = {i for i, c in enumerate(columns) if c in shown[1:]} if not metrics else set()
     tty = sys.stdout.isatty()
-    click.echo(
-        render(
-            columns,
-            cells,
-            keep=keep,
-            right=right,
-            width=width_for(tty),
-            optional=optional,
-            color=_color if wants_color(sys.stdout) else None,
-        ),
-        nl=False,
+    table = render(
+        columns,
+        cells,
+        keep=keep,
+        right=right,
+        width=width_for(tty),
+        optional=optional,
+        color=_color if wants_color(sys.stdout) else None,
     )
+    click.echo(table.text, nl=False)
+    if table.left_out:
+        them = "it" if len(table.left_out) == 1 else "them"
+        click.echo(f"(no room for {', '.join(table.left_out)}: --metric NAME or --format json shows {them})")
     bad = sum(1 for r in found if r["health"] != "ok")
     noun = what if len(found) != 1 else what[:-1]
     shown_of = f"{len(found)} of {total} {what}" if total > len(found) else f"{len(found)} {noun}"
