@@ -33,6 +33,17 @@ class StrataError(Exception):
         return text if not self.hint else f"{text} ({self.hint})"
 
 
+class NotARecord(StrataError):
+    """A ref (or path) whose record folder is there but holds no readable metadata file: "no
+    record" and a list of other records sent people looking elsewhere."""
+
+    def __init__(self, text: str, folder: str, meta: str) -> None:
+        super().__init__(
+            f"{text} is not a record: {folder}/ holds no readable {meta}",
+            "`strataml doctor` says what is wrong with it",
+        )
+
+
 class WorkspaceNotFound(StrataError):
     """No strataml.yaml in the directory or any parent."""
 

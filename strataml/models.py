@@ -45,7 +45,6 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
         refuse(version, "model version")
     workspace = load(root)
     run = _run(workspace, run_ref)
-    _refuse_broken(workspace, run)
     if not valid_name(name):
         raise StrataError(f"{name!r} is not a valid model name", NAME_RULE)
     existing = _existing(workspace, name, run)
@@ -88,6 +87,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
 def _run(workspace: Workspace, run_ref: str) -> Record:
     text = run_ref if ":" in run_ref or "/" in run_ref else f"run:{run_ref}"  # a path resolves as such
     run = workspace.require(text, "run", "name a run as run:RUN_ID (see runs/)")
+    _refuse_broken(workspace, run)  # (first: of an empty run.yaml, "has status None" said nothing useful)
     if run.data.get("status") != "succeeded":
         raise Refusal(f"{run.ref} has status {run.data.get('status')!r}", "only succeeded runs can be registered")
     return run

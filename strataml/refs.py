@@ -161,6 +161,20 @@ def expand(text: str, known: list[str]) -> str | None:
     return found[0] if found else None
 
 
+def folder_of(text: str) -> tuple[str, str] | None:
+    """(the record folder, its metadata file's name) that a dataset, model or run ref, or a path
+    to one, names; None for anything else (an experiment is a file)."""
+    m = _REF.fullmatch(text if ":" in text else _from_path(text) or "")
+    if m is None:
+        return None
+    kind, name, version = m.group("kind", "name", "version")
+    if kind == "run" and version is None:
+        return f"runs/{name}", "run.yaml"
+    if kind in VERSIONED_KINDS and version is not None:
+        return f"{kind}s/{name}/{version}", f"{kind}.yaml"
+    return None
+
+
 def _from_path(text: str) -> str | None:
     parts = [p for p in text.replace("\\", "/").split("/") if p not in ("", ".")]
     if len(parts) >= 2 and parts[0] == "runs":

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from strataml import atomic
 from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, odd
-from strataml.errors import StrataError
+from strataml.errors import NotARecord, StrataError
 from strataml.lfs import MAX_POINTER
 from strataml.loading import MAX_BYTES, SYNTAX, TOO_LARGE, Loaded, LoadProblem, load_bytes, load_file
 from strataml.once import once
 from strataml.records import SIGNATURE_SUFFIX, Record
-from strataml.refs import AmbiguousRef, Ref, RefError, closest, expand, fold, parse_ref
+from strataml.refs import AmbiguousRef, Ref, RefError, closest, expand, fold, folder_of, parse_ref
 from strataml.rootdir import CONFIG, MANAGED
 
 if TYPE_CHECKING:
@@ -165,6 +165,9 @@ class Workspace:
             raise StrataError(f"{text} is a {ref.kind} ref; a {kind} is needed here", usage or f"name a {kind}")
         record = self.get(ref)
         if record is None:
+            named = folder_of(text)
+            if named is not None and self.entries.get(named[0]) is not None:
+                raise NotARecord(text, *named)
             close = self.closest(text, ref.kind)
             raise StrataError(
                 f"no {ref.kind} {text} in this workspace",

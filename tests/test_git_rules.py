@@ -881,3 +881,17 @@ def test_registering_a_run_whose_metrics_no_file_backs_says_the_receipt_rests_on
                 "--format", "json"]) == 0
     done = capsys.readouterr()
     assert json.loads(done.out)["metrics_unchecked"] is None and "warning" not in done.err
+
+
+@pytest.mark.parametrize("broken", [b"", b"- a list\n"], ids=["empty", "list"])
+def test_registering_a_run_whose_record_is_broken_names_the_doctor_finding(
+    repo: Path, broken: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "has status None": the run's own finding says what is wrong."""
+    forged_run(repo)
+    (repo / NEW_RUN / "run.yaml").write_bytes(broken)
+    capsys.readouterr()
+    assert run(["-C", str(repo), "model", "register", f"run:{NEW_RUN.split('/')[1]}", "--name", "q"]) == 2
+    said = capsys.readouterr().err
+    assert "has doctor errors, so it cannot be registered: TFC0003-E001" in said and "status" not in said, said
+    assert not (repo / "models/q").exists()

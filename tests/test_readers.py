@@ -378,3 +378,19 @@ def test_a_path_with_dot_dot_names_where_it_leads(example: Path) -> None:
     for outside in ("datasets/iris/1/../../../../etc/passwd", "datasets/iris/1/../../../.git/config", ".."):
         with pytest.raises(UnknownRecord):
             graph.find(outside)
+
+
+@pytest.mark.parametrize("meta", ["fifo", "folder", "missing"])
+def test_a_record_folder_without_a_readable_metadata_file_is_said_so(example: Path, capsys, meta: str) -> None:
+    """It was "no record model:iris-classifier@1 in this workspace", with other models offered."""
+    path = example / "models/iris-classifier/1/model.yaml"
+    path.unlink()
+    if meta == "fifo":
+        os.mkfifo(path)
+    elif meta == "folder":
+        path.mkdir()
+    said = ("is not a record: models/iris-classifier/1/ holds no readable model.yaml", "`strataml doctor` says")
+    for args in (("show", "model:iris-classifier@1"), ("show", "models/iris-classifier/1"),
+                 ("lineage", "model:iris-classifier@1"), ("promote", "model:iris-classifier@1", "--to", "staging")):
+        code, _out, err = cli(example, *args, capsys=capsys)
+        assert code == 3 and all(s in err for s in said) and "did you mean" not in err, (args, err)

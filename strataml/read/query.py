@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from strataml.errors import StrataError
+from strataml.errors import NotARecord, StrataError
 from strataml.numbers import number
 from strataml.once import once
-from strataml.refs import MIN_PREFIX, AmbiguousRef, closest, expand
+from strataml.refs import MIN_PREFIX, AmbiguousRef, closest, expand, folder_of
 from strataml.times import parse_time
 
 _NOT_FIELDS = ("metrics", "tags", "signers", "workspaces")  # a row's maps and lists: not fields of their own
@@ -123,6 +123,11 @@ class Graph:
             within = sorted(n["id"] for n in self.nodes.values() if str(n.get("path", "")).startswith(folder))
             if within:
                 raise UnknownRecord(text, within[:5])
+        named = folder_of(text)
+        if named is not None and any(
+            f["path"] in (named[0], f"{named[0]}/{named[1]}") for f in self.index.get("findings", ())
+        ):
+            raise NotARecord(text, *named)  # (the doctor reports the folder, or its metadata file)
         raise UnknownRecord(text, closest(text, list(self.nodes)))
 
     def lineage(self, start: str, direction: str, depth: int | None = None) -> list[Step]:
