@@ -331,6 +331,29 @@ def test_a_dataset_in_parts_with_every_column_type(tmp_path: Path, capsys: pytes
     assert len(rows) == 2
 
 
+def test_a_record_the_doctor_finds_errors_in_is_not_exported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An emptied model.yaml gave a card with no metrics and no gate, exit 0: what a card says
+    reads as evidence, so a record that fails its contracts is refused (as sign and promote do),
+    and the dashboard offers no export for it."""
+    require_extra("huggingface_hub", "modelcard")
+    require_extra("mlcroissant", "croissant")
+    from strataml.export.embedded import documents
+    from strataml.read import saved
+    from strataml.read.query import Graph
+
+    ws = copy_example(tmp_path / "example")
+    (ws / "models/iris-classifier/1/model.yaml").write_text("")
+    edit_yaml(ws / "datasets/iris/1/dataset.yaml", lambda d: d.update(colour="blue"))
+    for args, ref in ((("model-card",), "model:iris-classifier@1"), (("croissant",), "dataset:iris@1")):
+        out = tmp_path / "out.txt"
+        code, _o, err = invoke(ws, "export", *args, ref, "-o", str(out), capsys=capsys)
+        assert code == 2 and f"{ref} has " in err and "doctor error" in err and "strataml doctor" in err, err
+        assert not out.exists()
+    offered = documents(Graph(saved.make(ws)), ["model-card", "croissant"])
+    assert "model:iris-classifier@1" not in offered and "dataset:iris@1" not in offered
+    assert "model:breast-cancer-classifier@1" in offered and "dataset:breast-cancer@1" in offered
+
+
 def test_croissant_usage_errors(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _o, err = invoke(example, "export", "croissant", "model:iris-classifier@1", capsys=capsys)
     assert code == 3 and "is not a dataset version" in err

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from strataml.errors import StrataError
+from strataml.errors import Refusal, StrataError
 from strataml.installed import extra_hint
 
 
@@ -29,3 +29,22 @@ def need(module: str, extra: str, command: str, package: str) -> Any:
             f"`strataml export {command}` needs the {extra} extra ({package} is not installed)",
             extra_hint(extra),
         ) from None
+
+
+def refuse_unsound(node: dict[str, Any], command: str) -> None:
+    """Refuse (exit 2) to describe a record the doctor finds errors in: a card or a dataset
+    description of what fails its contracts (an emptied model.yaml gave a card with no metrics
+    and no gate) reads as evidence. As `sign` and `promote` refuse it."""
+    errors = errors_of(node)
+    if errors:
+        raise Refusal(
+            f"{node['id']} has {errors} doctor error{'s' if errors != 1 else ''}, so `strataml export {command}` "
+            "would describe what its contracts reject",
+            "fix them first (`strataml doctor` lists them)",
+        )
+
+
+def errors_of(node: dict[str, Any]) -> int:
+    """The doctor errors counted on an index node: an export describes only a node without any."""
+    count = mapping(node.get("findings")).get("errors")
+    return count if isinstance(count, int) else 0

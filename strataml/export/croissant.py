@@ -17,6 +17,7 @@ from urllib.parse import quote
 from strataml.errors import StrataError
 from strataml.export import mapping as _map
 from strataml.export import need as _need
+from strataml.export import refuse_unsound
 from strataml.export import text as _text
 from strataml.read.query import Graph
 
@@ -57,6 +58,7 @@ def croissant(graph: Graph, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
     node = graph.find(ref)
     if node["kind"] != "dataset":
         raise StrataError(f"{node['id']} is not a dataset version", "e.g. strataml export croissant dataset:NAME@1")
+    refuse_unsound(node, "croissant")
     mlc = need()
     attrs = _map(node.get("attrs"))
     name, _, version = node["id"].split(":", 1)[1].partition("@")

@@ -10,6 +10,7 @@ import importlib.util
 import json
 from typing import Any
 
+from strataml.export import errors_of
 from strataml.read.query import Graph
 
 # format -> (the module its extra brings, the extra, the kind of record it describes)
@@ -40,13 +41,13 @@ def documents(graph: Graph, formats: list[str]) -> dict[str, list[dict[str, str]
     if "model-card" in formats:
         from strataml.export.modelcard import card
 
-        for node in (n for n in nodes if n["kind"] == "model"):
+        for node in (n for n in nodes if n["kind"] == "model" and not errors_of(n)):
             text, _summary = card(graph, node["id"])
             out.setdefault(node["id"], []).append(_doc("model-card", "README.md", "text/markdown", text))
     if "croissant" in formats:
         from strataml.export.croissant import croissant
 
-        for node in (n for n in nodes if n["kind"] == "dataset"):
+        for node in (n for n in nodes if n["kind"] == "dataset" and not errors_of(n)):
             doc, _summary = croissant(graph, node["id"])
             name = node["id"].split(":", 1)[1].replace("@", "-") + ".croissant.json"
             text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -15,6 +15,7 @@ from typing import Any
 from strataml.errors import StrataError
 from strataml.export import mapping as _map
 from strataml.export import need as _need
+from strataml.export import refuse_unsound
 from strataml.export import text as _text
 from strataml.numbers import as_float
 from strataml.read.query import Graph
@@ -49,6 +50,7 @@ def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict
     node = graph.find(ref)
     if node["kind"] != "model":
         raise StrataError(f"{node['id']} is not a model version", "e.g. strataml export model-card model:NAME@1")
+    refuse_unsound(node, "model-card")
     hub = need()
     attrs = _map(node.get("attrs"))
     name = node["id"].split(":", 1)[1].partition("@")[0]

@@ -164,7 +164,7 @@ def require_extra(info: PluginInfo) -> None:
     if not extra_installed(info):
         missing = [m for m in info.modules if importlib.util.find_spec(m) is None]
         raise MissingExtra(
-            f"plugin {info.key!r} needs {', '.join(missing)} ({'is' if len(missing) == 1 else 'are'} not installed)",
+            f"plugin {info.key!r} needs {', '.join(missing)} (not installed)",
             extra_hint(info.extra) if info.extra else "install the plugin's dependencies",
         )
 
