@@ -186,6 +186,13 @@ def _from_path(text: str) -> str | None:
     return None
 
 
+def spelled_alike(version: str, others: list[str]) -> str | None:
+    """The one of `others` that is `version` spelled otherwise (01 beside 1, 1.01 beside 1.1):
+    two folders that "the latest version" and people take for one."""
+    mine = _version_order(f"@{version}")[0]
+    return next((o for o in others if o != version and _version_order(f"@{o}")[0] == mine), None)
+
+
 def _version_order(ref: str) -> tuple[tuple[tuple[int, str], ...], str]:
     """What "the latest version" is: runs of digits compare as numbers (2.10 after 2.9, 10 after
     9) and above text at the same place (2 after rc2); a longer version after its prefix (1.0.1

@@ -895,3 +895,15 @@ def test_registering_a_run_whose_record_is_broken_names_the_doctor_finding(
     said = capsys.readouterr().err
     assert "has doctor errors, so it cannot be registered: TFC0003-E001" in said and "status" not in said, said
     assert not (repo / "models/q").exists()
+
+
+def test_a_model_version_spelled_like_an_existing_one_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--version 01 beside 1 registered both, two folders "the latest version" takes for one."""
+    forged_run(repo)
+    edit_yaml(repo / NEW_RUN / "run.yaml", lambda d: d["metrics"].update(test_accuracy=0.75))
+    capsys.readouterr()
+    assert run(["-C", str(repo), "model", "register", f"run:{NEW_RUN.split('/')[1]}", "--name", "sales-model",
+                "--version", "01"]) == 2
+    said = capsys.readouterr().err
+    assert "model:sales-model@01 would sit beside model:sales-model@1, the same version spelled otherwise" in said
+    assert "omit it for the next one (2)" in said and not (repo / "models/sales-model/01").exists()

@@ -109,6 +109,12 @@ def test_dataset_add_refuses_an_existing_version(fresh: Path, tmp_path: Path, ca
     assert run(["-C", str(fresh), "dataset", "add", "d", str(csv), "--version", "1"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert (fresh / "datasets/d/1/dataset.yaml").read_bytes() == before
+    # The same version spelled otherwise: "the latest" and people take the two folders for one.
+    for spelled in ("01", "001"):
+        assert run(["-C", str(fresh), "dataset", "add", "d", str(csv), "--version", spelled]) == 2
+        assert "would sit beside dataset:d@1, the same version spelled otherwise" in capsys.readouterr().err
+        assert not (fresh / "datasets/d" / spelled).exists()
+    assert run(["-C", str(fresh), "dataset", "add", "d", str(csv), "--version", "1.0"]) == 0  # (another version)
 
 
 @pytest.mark.parametrize("args,message", [
