@@ -74,6 +74,7 @@ class Context:
     signatures: dict[str, dict[str, object]] = field(default_factory=dict)  # see Report.signatures
     ledger_scope: frozenset[str] | None = None  # the ledgers to check whatever the scope (incremental runs)
     plugin_metrics: dict[str, Any] = field(default_factory=dict)  # plugin key -> runner.plugin.Declared, once per run
+    _issues: dict[str, tuple[str, object, list[SchemaIssue]]] = field(default_factory=dict)  # see schema_issues()
 
     def records(self) -> list[Record]:
         """The records this run checks (all, or those changed since --since)."""
@@ -264,7 +265,16 @@ class Context:
             self.stats["bytes_hashed"] += size
 
     def schema_issues(self, kind: str, rel: str, data: object) -> list[SchemaIssue]:
-        """Schema violations of the document `data` loaded from `rel`, cached while the file is unchanged."""
+        """Schema violations of the document `data` loaded from `rel`, cached while the file is unchanged
+        (and held for this run: a model version's rules ask of its run before the records rule does)."""
+        held = self._issues.get(rel)
+        if held is not None and held[0] == kind and held[1] is data:
+            return held[2]
+        issues = self._schema_issues(kind, rel, data)
+        self._issues[rel] = (kind, data, issues)
+        return issues
+
+    def _schema_issues(self, kind: str, rel: str, data: object) -> list[SchemaIssue]:
         key = None
         if self.cache is not None:
             entry = self.workspace.entries.get(rel)
