@@ -193,14 +193,17 @@ def test_promotion_without_a_pass_receipt_is_caught(ws: Path) -> None:
     assert found(ws) == [("TFC0005-E007", LEDGER, 2)]
 
 
-def test_a_promoted_version_whose_model_yaml_does_not_load_is_not_said_to_have_a_receipt(ws: Path) -> None:
-    """An emptied model.yaml behind a promotion: still TFC0005-E007 (nothing shows that the gates
-    passed), but it said "the version's gate receipt says nothing" of a receipt that may say PASS."""
+@pytest.mark.parametrize("text,state", [("", "did not load"), ("schema: strataml/model/v1\n", "breaks its schema")])
+def test_a_promoted_version_whose_model_yaml_is_broken_is_not_said_to_have_a_receipt(ws: Path, text: str,
+                                                                                      state: str) -> None:
+    """An emptied model.yaml (or one that lost its gate) behind a promotion: still TFC0005-E007
+    (nothing shows that the gates passed), but it said "the version's gate receipt says nothing"
+    of a receipt that may say PASS, and to restore the ledger."""
     reach(ws, "staging")
-    (ws / MODEL_DIR / "1/model.yaml").write_text("")
+    (ws / MODEL_DIR / "1/model.yaml").write_text(text)
     moves = [f for f in engine.doctor(ws).findings if f.code == "TFC0005-E007"]
     assert [(f.path, f.line) for f in moves] == [(LEDGER, 2)]
-    assert moves[0].message.endswith("but models/sales-model/1/model.yaml did not load, so nothing shows that its gates pass")
+    assert moves[0].message.endswith(f"but models/sales-model/1/model.yaml {state}, so nothing shows that its gates pass")
     assert moves[0].hint.startswith("restore models/sales-model/1/model.yaml from Git")
 
 

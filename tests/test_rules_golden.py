@@ -283,6 +283,17 @@ def test_a_swapped_model_file_stays_an_error_on_the_version_when_its_run_is_brok
     assert "TFC0004-E004" in capsys.readouterr().err
 
 
+def test_a_run_of_a_later_minor_schema_is_not_broken_for_its_model_version(ws: Path) -> None:
+    """A run written by a newer strataml (a later minor, a field it added) is TFC0001-W002 and
+    nothing else: the version's rule judged the whole document, called the run broken
+    (TFC0004-E004), and shared the cache's entry with the records rule, which then reported
+    the new field too."""
+    edit_yaml(ws / RUN / "run.yaml", lambda d: d.update(schema="strataml/run/v1.9", new_field=1))
+    for _ in range(3):  # (without the cache, filling it, reading it)
+        assert codes(ws) == ["TFC0001-W002"]
+        assert [f.code for f in engine.doctor(ws, use_cache=True).findings] == ["TFC0001-W002"]
+
+
 def test_a_full_run_validates_each_document_once(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A model version's rules ask whether its run is valid before the records rule does: without
     the run's answer held, every run behind a model was validated twice (3,333 of ws-10k's)."""

@@ -11,6 +11,7 @@ from typing import Any
 from strataml import atomic, lifecycle
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
+from strataml.doctor.rules.records import broken
 from strataml.refs import RefError, parse_ref
 from strataml.times import parse_time
 
@@ -80,10 +81,10 @@ def _entry(ctx: Context, path: str, number: int, entry: dict) -> Iterator[Findin
     hint = "only a version whose gates pass may reach staging or production; restore the ledger and promote a passing version"
     if entry["gate"] is None:
         message = f"{move} without naming a gate receipt"
-    elif not isinstance(record.loaded.data, dict):
+    elif (state := broken(ctx, record)) is not None:
         # Still an error (nothing shows that the gates passed), but not "the receipt says nothing"
         # of a version whose receipt may say PASS: what model.yaml holds is not known.
-        message = f"{move}, but {record.meta} did not load, so nothing shows that its gates pass"
+        message = f"{move}, but {record.meta} {state}, so nothing shows that its gates pass"
         hint = f"restore {record.meta} from Git (a registered version never changes: its own error says what is wrong)"
     elif gate.get("status") != "PASS":
         message = f"{move}, but the version's gate receipt says {gate.get('status') or 'nothing'}"

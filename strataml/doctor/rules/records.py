@@ -50,14 +50,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         if record.loaded.data is None or not declared_schema_ok(record):
             continue
         refused = set()  # top-level fields the schema refused: no rule judges them further
-        document = record.loaded.data
-        minor = schemas.minor_of(record.kind, document.get("schema")) if isinstance(document, dict) else None
-        if minor is not None and minor > schemas.KNOWN_MINOR:
-            # A later minor adds fields this strataml cannot judge (TFC0001-W002 says so): the
-            # fields it knows are checked, the others left to the strataml that knows them.
-            known = schemas.known_fields(record.kind)
-            document = {k: v for k, v in document.items() if k in known or (isinstance(k, str) and k.startswith("x-"))}
-        for issue in ctx.schema_issues(record.kind, record.meta, document):
+        for issue in ctx.schema_issues(record.kind, record.meta, _judged(record)):
             refused.add(str(issue.path[0]) if issue.path else "")
             yield Finding(
                 SCHEMA_CODES[record.kind],
@@ -274,11 +267,11 @@ def _from_run(ctx: Context, record: Record) -> Iterator[Finding]:
     run = ctx.workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
     if run is None or run.kind != "run":
         return
-    if not isinstance(run.data, dict) or ctx.schema_issues("run", run.meta, run.data):
+    state = broken(ctx, run)
+    if state is not None:
         # Still an error on the version (promote and sign judge the version's own findings, and a
         # run.yaml broken on purpose switched this check off), but not "no file the run recorded":
         # what the run records is not known.
-        state = "did not load" if run.loaded.problems or not isinstance(run.data, dict) else "breaks its schema"
         yield Finding(
             NOT_FROM_RUN,
             record.meta,
@@ -390,8 +383,8 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
             else sorted(m for m in held if m in metrics and isinstance(held[m], int | float))
         )
         held_names.update(names_here)
-        differ = _unless_the_run_is_invalid(
-            run, [m for m in names_here if not _same_number(metrics.get(m), held.get(m))]
+        differ = _unless_the_run_is_broken(
+            ctx, run, [m for m in names_here if not _same_number(metrics.get(m), held.get(m))]
         )
         if differ:
             listed = ", ".join(
@@ -399,7 +392,7 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
             )
             more = f" and {len(differ) - 3} more" if len(differ) > 3 else ""
             return MetricCheck(disagree=f"states metrics its own {name} does not: {listed}{more}")
-    missing = _unless_the_run_is_invalid(run, sorted(m for m in metrics if m not in held_names))
+    missing = _unless_the_run_is_broken(ctx, run, sorted(m for m in metrics if m not in held_names))
     if not missing or (reported and not held_names and not unread):
         return MetricCheck()
     if unread and not held_names:
@@ -596,8 +589,8 @@ def _receipt_is_not_the_runs(ctx: Context, receipt: dict, produced_by: object) -
             wanted = None  # the run's own finding
         said = [c.get("expression") for c in criteria]
         if wanted is not None and said != wanted:
-            return _unless_the_run_is_invalid(
-                run, [f"the receipt's criteria are {said}, but {run.ref} records the gates {wanted}"]
+            return _unless_the_run_is_broken(
+                ctx, run, [f"the receipt's criteria are {said}, but {run.ref} records the gates {wanted}"]
             )
     problems = []
     for number, criterion in enumerate(criteria):
@@ -610,14 +603,35 @@ def _receipt_is_not_the_runs(ctx: Context, receipt: dict, produced_by: object) -
                 f"criteria[{number}] ({criterion.get('expression')}) says observed {observed}, but {run.ref} "
                 f"recorded {metric} = {'nothing' if truth is None else truth}"
             )
-    return _unless_the_run_is_invalid(run, problems)
+    return _unless_the_run_is_broken(ctx, run, problems)
 
 
-def _unless_the_run_is_invalid(run: Record, problems: list[str]) -> list[str]:
-    """`problems`, unless the run's record breaks its schema (an empty run.yaml, a field gone):
-    that is the run's finding, and registration would not have read it. (Validated only here,
-    when there is a mismatch to report: a healthy workspace pays nothing.)"""
-    return problems if not problems or not schemas.validate("run", run.data) else []
+def _judged(record: Record) -> object:
+    """The document the schema check judges: of a later minor (TFC0001-W002 says so), the fields
+    this strataml knows, the others left to the strataml that knows them."""
+    document = record.loaded.data
+    minor = schemas.minor_of(record.kind, document.get("schema")) if isinstance(document, dict) else None
+    if minor is None or minor <= schemas.KNOWN_MINOR:
+        return document
+    known = schemas.known_fields(record.kind)
+    return {k: v for k, v in document.items() if k in known or (isinstance(k, str) and k.startswith("x-"))}
+
+
+def broken(ctx: Context, record: Record) -> str | None:
+    """How `record` fails as the records rule judges it (its own finding), or None: the one
+    answer every rule about another record (a version's run, a promoted version) goes by."""
+    if record.loaded.problems or not isinstance(record.loaded.data, dict):
+        return "did not load"
+    if not declared_schema_ok(record):
+        return "is in a schema this strataml does not read"
+    return "breaks its schema" if ctx.schema_issues(record.kind, record.meta, _judged(record)) else None
+
+
+def _unless_the_run_is_broken(ctx: Context, run: Record, problems: list[str]) -> list[str]:
+    """`problems`, unless the run's record is broken: that is the run's finding (and the version's
+    TFC0004-E004), and registration would not have read it. (Asked only when there is a
+    mismatch to report.)"""
+    return problems if not problems or broken(ctx, run) is None else []
 
 
 def _same_number(a: object, b: object) -> bool:
