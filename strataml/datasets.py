@@ -15,7 +15,7 @@ from strataml.atomic import FULL, publish_dir, staging_dir, write_yaml
 from strataml.errors import RecordExists, StrataError
 from strataml.hashing import dataset_digest, sha256_stream
 from strataml.paths import git_reads
-from strataml.refs import NAME_RULE, fold, spelled_alike, valid_name, valid_version
+from strataml.refs import NAME_RULE, fold, valid_name, valid_version, version_beside
 from strataml.schemas import schema_id, validate
 from strataml.tabular import describe_csv, other_separator
 from strataml.times import utc_now
@@ -54,11 +54,7 @@ def add(root: Path, spec: NewDataset, progress: Progress | None = None) -> tuple
             f"dataset:{spec.name}@{spec.version} already exists ({final.relative_to(root).as_posix()})",
             "dataset versions are immutable: add the new data as a new --version",
         )
-    try:
-        versions = os.listdir(final.parent)
-    except OSError:
-        versions = []  # (no such name yet: nothing to be confused with)
-    same = spelled_alike(spec.version, versions)
+    same = version_beside(root, "dataset", spec.name, spec.version)
     if same is not None:
         raise RecordExists(
             f"dataset:{spec.name}@{spec.version} would sit beside dataset:{spec.name}@{same}, the same version "

@@ -18,7 +18,7 @@ from strataml.errors import Refusal, StrataError
 from strataml.gates import evaluate
 from strataml.hashing import sha256_stream
 from strataml.records import Record
-from strataml.refs import NAME_RULE, spelled_alike, valid_name, valid_version
+from strataml.refs import NAME_RULE, valid_name, valid_version, version_beside
 from strataml.schemas import schema_id, validate
 from strataml.times import utc_now
 from strataml.workspace import Workspace, load
@@ -59,7 +59,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     if version is not None and not valid_version(version):
         raise StrataError(f"{version!r} is not a valid version", "use e.g. 1, 2 or 1.0.0")
     if version is not None:
-        same = spelled_alike(version, [m.ref.version or "" for m in workspace.of_kind("model") if m.ref.name == name])
+        same = version_beside(root, "model", name, version)
         if same is not None:
             raise Refusal(
                 f"model:{name}@{version} would sit beside model:{name}@{same}, the same version spelled otherwise",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 from strataml.once import once
 
@@ -15,7 +17,7 @@ RUN_ID_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9])?"
 # Matched whole with fullmatch: `^...$` with match() accepts a final newline ("iris\n").
 _NAME = re.compile(NAME_PATTERN)
 _VERSION = re.compile(VERSION_PATTERN)
-_RUNS = re.compile(r"[0-9]+|[^0-9]+")
+_PARTS = re.compile(r"[0-9]+|[^0-9._-]+")  # a version's numbers and words; . - _ between them only separate
 _RUN_ID = re.compile(RUN_ID_PATTERN)
 _REF = re.compile(r"(?P<kind>dataset|model|run|experiment):(?P<name>[^@\s]+)(?:@(?P<version>[^@\s]+))?")
 
@@ -186,6 +188,16 @@ def _from_path(text: str) -> str | None:
     return None
 
 
+def version_beside(root: Path, kind: str, name: str, version: str) -> str | None:
+    """The version folder of `kind`s/`name`/ (a record or not: its metadata may be unreadable)
+    that is `version` spelled otherwise, or None."""
+    try:
+        versions = os.listdir(root / f"{kind}s" / name)
+    except OSError:
+        return None  # (no such name yet: nothing to be confused with)
+    return spelled_alike(version, versions)
+
+
 def spelled_alike(version: str, others: list[str]) -> str | None:
     """The one of `others` that is `version` spelled otherwise (01 beside 1, 1.01 beside 1.1):
     two folders that "the latest version" and people take for one."""
@@ -193,11 +205,12 @@ def spelled_alike(version: str, others: list[str]) -> str | None:
     return next((o for o in others if o != version and _version_order(f"@{o}")[0] == mine), None)
 
 
-def _version_order(ref: str) -> tuple[tuple[tuple[int, str], ...], str]:
-    """What "the latest version" is: runs of digits compare as numbers (2.10 after 2.9, 10 after
-    9) and above text at the same place (2 after rc2); a longer version after its prefix (1.0.1
-    after 1.0, and so 1.0-rc1 too). (1 and 01 are one number: the spelling decides, so the answer
-    never hangs on listing order.)"""
+def _version_order(ref: str) -> tuple[tuple[tuple[int, int, str], ...], str]:
+    """What "the latest version" is: numbers compare as numbers (2.10 after 2.9, 10 after 9), a
+    version after its own prefix when a number follows (1.0.1 after 1.0) and before it when a
+    word does (1.0.0-rc1 before 1.0.0, as semver and PEP 440 order pre-releases), a number after
+    a word (2 after rc2); separators (. - _) only separate. (1 and 01 are one number: the
+    spelling decides, so the answer never hangs on listing order.)"""
     version = ref.rsplit("@", 1)[-1]
-    parts = tuple((int(p), "") if p.isdigit() else (-1, p) for p in _RUNS.findall(version))
-    return parts, version
+    parts = tuple((2, int(p), "") if p.isdigit() else (0, 0, p) for p in _PARTS.findall(version))
+    return (*parts, (1, 0, "")), version

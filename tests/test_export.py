@@ -347,11 +347,14 @@ def test_a_record_the_doctor_finds_errors_in_is_not_exported(tmp_path: Path, cap
     for args, ref in ((("model-card",), "model:iris-classifier@1"), (("croissant",), "dataset:iris@1")):
         out = tmp_path / "out.txt"
         code, _o, err = invoke(ws, "export", *args, ref, "-o", str(out), capsys=capsys)
-        assert code == 2 and f"{ref} has " in err and "doctor error" in err and "strataml doctor" in err, err
+        assert code == 2 and f"{ref} has doctor errors" in err and "strataml doctor" in err, err
+        assert {"model-card": "TFC0004-E001", "croissant": "TFC0002-E001"}[args[0]] in err, err  # (named)
         assert not out.exists()
     offered = documents(Graph(saved.make(ws)), ["model-card", "croissant"])
     assert "model:iris-classifier@1" not in offered and "dataset:iris@1" not in offered
     assert "model:breast-cancer-classifier@1" in offered and "dataset:breast-cancer@1" in offered
+    code, _o, err = invoke(ws, "dashboard", "--exports", "-o", str(tmp_path / "site.html"), capsys=capsys)
+    assert code == 0 and "--exports: none for 2 versions the doctor finds errors in" in err, err
 
 
 def test_croissant_usage_errors(example: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -325,7 +325,9 @@ def test_a_policy_naming_no_rule_is_told_where_and_a_known_one_is_not(ws: Path) 
     assert "TFC0006-W001" in found[0].hint.split("?")[0] and "did you mean" not in found[1].hint, found[0].hint
 
 
-def test_a_rules_pin_newer_than_the_checker_is_said_and_the_one_it_runs_is_not(ws: Path) -> None:
+def test_a_rules_pin_newer_than_the_checker_is_said_and_the_one_it_runs_is_not(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """doctor.rules past the running strataml passed in silence: a CI job on an older install
     enforced fewer rules than the team pinned."""
     from strataml import __version__
@@ -336,6 +338,15 @@ def test_a_rules_pin_newer_than_the_checker_is_said_and_the_one_it_runs_is_not(w
         assert [f.code for f in found] == expected, found
     edit_yaml(ws / "strataml.yaml", lambda d: d["doctor"].update(rules="9.0.0"))
     newer = next(f for f in engine.doctor(ws).findings if f.code == "TFC0001-W005")
+    # A pre-release comes before its release: 0.3.0rc1 does not enforce all of a 0.3.0 pin.
+    from strataml.doctor.rules import layout
+
+    assert layout._release("0.3.0rc1") == layout._release("0.3.0.dev1") == ((0, 3, 0), True)
+    assert layout._release("0.3.0+ours") == layout._release("0.3.0.post1") == ((0, 3, 0), False)
+    monkeypatch.setattr(layout, "_TOOL", ((9, 0, 0), True))
+    assert "TFC0001-W005" in [f.code for f in engine.doctor(ws).findings]
+    monkeypatch.setattr(layout, "_TOOL", ((9, 0, 0), False))
+    assert "TFC0001-W005" not in [f.code for f in engine.doctor(ws).findings]
     assert "9.0.0" in (ws / "strataml.yaml").read_text().splitlines()[newer.line - 1]
     assert f"(doctor: {{rules: {__version__}}})" in newer.hint and "newer than this strataml" in newer.message
 

@@ -65,6 +65,10 @@ def test_the_latest_version_does_not_hang_on_listing_order() -> None:
     # Dotted versions by their numbers, as the register hint suggests them (1.0.0): 2.9 was taken over 2.10.
     assert expand("model:m", ["model:m@2.9", "model:m@2.10", "model:m@1.0.0"]) == "model:m@2.10"
     assert expand("model:m", ["model:m@1.10.0", "model:m@1.9.9", "model:m@rc2"]) == "model:m@1.10.0"
+    # A pre-release comes before its release (as semver and PEP 440 have it), not after its prefix.
+    for release, pre in (("2", "2-rc1"), ("1.0.0", "1.0.0-rc1"), ("2.0", "2.0rc1"), ("1.0.0", "1.0.0.dev1")):
+        assert expand("model:m", [f"model:m@{pre}", f"model:m@{release}"]) == f"model:m@{release}"
+    assert expand("model:m", ["model:m@1.0.0", "model:m@1.0.1-rc1"]) == "model:m@1.0.1-rc1"
 
 
 def test_names_that_differ_only_in_case_are_each_offered() -> None:

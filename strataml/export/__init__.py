@@ -4,10 +4,13 @@ built on that ecosystem's own package (an extra, imported only when its export r
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strataml.errors import Refusal, StrataError
 from strataml.installed import extra_hint
+
+if TYPE_CHECKING:
+    from strataml.read.query import Graph
 
 
 def mapping(value: Any) -> dict[str, Any]:
@@ -31,17 +34,26 @@ def need(module: str, extra: str, command: str, package: str) -> Any:
         ) from None
 
 
-def refuse_unsound(node: dict[str, Any], command: str) -> None:
-    """Refuse (exit 2) to describe a record the doctor finds errors in: a card or a dataset
-    description of what fails its contracts (an emptied model.yaml gave a card with no metrics
-    and no gate) reads as evidence. As `sign` and `promote` refuse it."""
-    errors = errors_of(node)
-    if errors:
-        raise Refusal(
-            f"{node['id']} has {errors} doctor error{'s' if errors != 1 else ''}, so `strataml export {command}` "
-            "would describe what its contracts reject",
-            "fix them first (`strataml doctor` lists them)",
-        )
+def refuse_unsound(graph: Graph, node: dict[str, Any], command: str) -> None:
+    """Refuse (exit 2) to describe a record the doctor finds errors in, naming them: a card or a
+    dataset description of what fails its contracts (an emptied model.yaml gave a card with no
+    metrics and no gate) reads as evidence. As `sign` and `promote` refuse it."""
+    from strataml.doctor.engine import brief
+    from strataml.doctor.finding import Finding
+
+    if not errors_of(node):
+        return
+    found = [graph.index["findings"][i] for i in graph.findings_by_node.get(node["id"], ())]
+    bad = [
+        Finding(f["code"], f["path"], f["message"], f.get("hint") or "", f.get("line"), f["severity"])
+        for f in found
+        if f.get("severity") == "error"
+    ]
+    raise Refusal(
+        f"{node['id']} has doctor errors, so `strataml export {command}` would describe what its contracts "
+        f"reject: {brief(bad)}",
+        "fix them first (`strataml doctor` lists them)",
+    )
 
 
 def errors_of(node: dict[str, Any]) -> int:

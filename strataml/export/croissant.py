@@ -58,7 +58,7 @@ def croissant(graph: Graph, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
     node = graph.find(ref)
     if node["kind"] != "dataset":
         raise StrataError(f"{node['id']} is not a dataset version", "e.g. strataml export croissant dataset:NAME@1")
-    refuse_unsound(node, "croissant")
+    refuse_unsound(graph, node, "croissant")
     mlc = need()
     attrs = _map(node.get("attrs"))
     name, _, version = node["id"].split(":", 1)[1].partition("@")

@@ -50,7 +50,7 @@ def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict
     node = graph.find(ref)
     if node["kind"] != "model":
         raise StrataError(f"{node['id']} is not a model version", "e.g. strataml export model-card model:NAME@1")
-    refuse_unsound(node, "model-card")
+    refuse_unsound(graph, node, "model-card")
     hub = need()
     attrs = _map(node.get("attrs"))
     name = node["id"].split(":", 1)[1].partition("@")[0]

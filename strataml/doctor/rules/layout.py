@@ -36,7 +36,19 @@ _STRAY_CODES = {
     "unreadable": UNREADABLE_FOLDER,
 }
 
-_TOOL = version(".".join(__version__.split(".")[:3]))  # (None for a pre-release: nothing is said)
+
+def _release(text: str) -> tuple[tuple[int, ...], bool] | None:
+    """(X.Y.Z, whether it comes before that release) of a version as packages spell it: 0.3.0rc1
+    and 0.3.0.dev1 come before 0.3.0, a post-release or a local label (0.3.0+ours) do not; None
+    for other text."""
+    m = re.match(r"(\d+)\.(\d+)\.(\d+)(.*)", text)
+    if m is None:
+        return None
+    before = re.match(r"[._-]?(a|alpha|b|beta|c|rc|pre|preview|dev)[0-9]*", m.group(4)) is not None
+    return tuple(int(n) for n in m.groups()[:3]), before
+
+
+_TOOL = _release(__version__)
 _STAGING = re.compile(r"\..+\.[0-9a-f]{8}\.staging")  # atomic.staging_dir's folders
 _HINT_META = {
     "dataset.yaml": "create it with `strataml dataset add`, or remove the folder",
@@ -77,15 +89,15 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "pin a released version, e.g. doctor: {rules: 0.1.0}",
                 ws.config.line_of(("doctor", "rules")),
             )
-        elif pinned is not None and _TOOL is not None and pinned > _TOOL:
+        elif pinned is not None and _TOOL is not None and (pinned > _TOOL[0] or (_TOOL[1] and pinned == _TOOL[0])):
             said = ".".join(map(str, pinned))
             yield Finding(
                 NEWER_PIN,
                 CONFIG,
                 f"doctor.rules {said} is newer than this strataml ({__version__}): the rules added since are not "
                 "checked here",
-                f"upgrade strataml where this check runs to {said} or later, or pin the version it runs "
-                f"(doctor: {{rules: {__version__}}})",
+                f"upgrade strataml where this check runs to {said} or later"
+                + ("" if _TOOL[1] else f", or pin the version it runs (doctor: {{rules: {__version__}}})"),
                 ws.config.line_of(("doctor", "rules")),
             )
     for stray in ws.strays:
