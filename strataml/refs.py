@@ -17,6 +17,7 @@ RUN_ID_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9])?"
 # Matched whole with fullmatch: `^...$` with match() accepts a final newline ("iris\n").
 _NAME = re.compile(NAME_PATTERN)
 _VERSION = re.compile(VERSION_PATTERN)
+_POST = frozenset({"post", "rev", "r", "patch", "hotfix"})  # words that mark a release after the one they follow
 _PARTS = re.compile(r"[0-9]+|[^0-9._-]+")  # a version's numbers and words; . - _ between them only separate
 _RUN_ID = re.compile(RUN_ID_PATTERN)
 _REF = re.compile(r"(?P<kind>dataset|model|run|experiment):(?P<name>[^@\s]+)(?:@(?P<version>[^@\s]+))?")
@@ -192,7 +193,9 @@ def version_beside(root: Path, kind: str, name: str, version: str) -> str | None
     """The version folder of `kind`s/`name`/ (a record or not: its metadata may be unreadable)
     that is `version` spelled otherwise, or None."""
     try:
-        versions = os.listdir(root / f"{kind}s" / name)
+        with os.scandir(root / f"{kind}s" / name) as listed:
+            # Version folders only: not the ledger beside them, a staging folder or a stray file.
+            versions = [e.name for e in listed if valid_version(e.name) and e.is_dir(follow_symlinks=False)]
     except OSError:
         return None  # (no such name yet: nothing to be confused with)
     return spelled_alike(version, versions)
@@ -207,10 +210,14 @@ def spelled_alike(version: str, others: list[str]) -> str | None:
 
 def _version_order(ref: str) -> tuple[tuple[tuple[int, int, str], ...], str]:
     """What "the latest version" is: numbers compare as numbers (2.10 after 2.9, 10 after 9), a
-    version after its own prefix when a number follows (1.0.1 after 1.0) and before it when a
-    word does (1.0.0-rc1 before 1.0.0, as semver and PEP 440 order pre-releases), a number after
-    a word (2 after rc2); separators (. - _) only separate. (1 and 01 are one number: the
+    version after its own prefix when a number or a post-release word follows (1.0.1 and
+    1.0.post1 after 1.0) and before it when another word does (1.0.0-rc1 before 1.0.0, as semver
+    and PEP 440 order pre-releases), a number after a word (2 after rc2); separators (. - _) only
+    separate. (1 and 01 are one number: the
     spelling decides, so the answer never hangs on listing order.)"""
     version = ref.rsplit("@", 1)[-1]
-    parts = tuple((2, int(p), "") if p.isdigit() else (0, 0, p) for p in _PARTS.findall(version))
+    parts = tuple(
+        (2, int(p), "") if p.isascii() and p.isdigit() else (1, 1, p) if p.lower() in _POST else (0, 0, p)
+        for p in _PARTS.findall(version)
+    )
     return (*parts, (1, 0, "")), version

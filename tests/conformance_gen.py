@@ -123,6 +123,8 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
                                  lambda ws: edit_yaml(ws / SALES, lambda d: d.update(schema="strataml/dataset/v1.4", later={"a": 1}, rows="many"))),
     "TFC0001-E007-newer-major": ("a newer major version is an error",
                                  lambda ws: edit_yaml(ws / SALES, lambda d: d.update(schema="strataml/dataset/v2"))),
+    "TFC0001-E007-not-text": ("a schema that is not text names no schema: an error, not a record left unjudged",
+                              lambda ws: edit_yaml(ws / SALES, lambda d: d.update(schema=1))),
     "x-fields-accepted": ("an x- field at the top of a record is accepted, anywhere else it is not",
                           lambda ws: (edit_yaml(ws / SALES, lambda d: d.update({"x-team": {"owner": "forecasting"}})),
                                       edit_yaml(ws / SALES_SPEC, lambda d: d["model"].update({"x-note": "nested"})))),

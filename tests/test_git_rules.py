@@ -907,3 +907,21 @@ def test_a_model_version_spelled_like_an_existing_one_is_refused(repo: Path, cap
     said = capsys.readouterr().err
     assert "model:sales-model@01 would sit beside model:sales-model@1, the same version spelled otherwise" in said
     assert "omit it for the next one (2)" in said and not (repo / "models/sales-model/01").exists()
+    # Only version folders count: not the ledger beside them, nor a folder no version can be.
+    (repo / "models/sales-model/\u00b2").mkdir()
+    (repo / "models/sales-model/lifecycle.jsonl").write_text("")
+    assert run(["-C", str(repo), "model", "register", f"run:{NEW_RUN.split('/')[1]}", "--name", "sales-model",
+                "--version", "lifecycle-jsonl"]) == 0, capsys.readouterr().err
+
+
+def test_a_new_run_whose_schema_is_not_text_fails_the_gate(repo: Path) -> None:
+    """`schema: 1` switched off every check of the run, TFC0003-E011 included: a forged metric
+    passed `doctor --strict --since`."""
+    base = git(repo, "rev-parse", "HEAD")
+    forged_run(repo)
+    commit_all(repo)
+    assert codes(repo, since=base) == ["TFC0003-E011"]
+    edit_yaml(repo / NEW_RUN / "run.yaml", lambda d: d.update(schema=1))
+    commit_all(repo)
+    assert "TFC0001-E007" in codes(repo, since=base)
+    assert run(["-C", str(repo), "doctor", "--strict", "--since", base]) == 2

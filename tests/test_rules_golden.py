@@ -294,6 +294,18 @@ def test_a_run_of_a_later_minor_schema_is_not_broken_for_its_model_version(ws: P
         assert [f.code for f in engine.doctor(ws, use_cache=True).findings] == ["TFC0001-W002"]
 
 
+@pytest.mark.parametrize("kind", ["run", "model"])
+def test_a_schema_that_is_not_text_is_reported_not_skipped(ws: Path, kind: str) -> None:
+    """`schema: 1` was taken as a schema this strataml does not read: the records rule skipped the
+    document, no rule judged its fields, and nothing said so (a model with a forged gate passed
+    --strict)."""
+    meta = ws / (RUN + "/run.yaml" if kind == "run" else "models/sales-model/1/model.yaml")
+    edit_yaml(meta, lambda d: d.update(schema=1))
+    found = [f for f in engine.doctor(ws).findings if f.path == str(meta.relative_to(ws))]
+    assert [f.code for f in found] == ["TFC0001-E007"], found
+    assert found[0].message.startswith("schema is int, not text") and found[0].hint == f"set schema: strataml/{kind}/v1"
+
+
 def test_a_full_run_validates_each_document_once(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A model version's rules ask whether its run is valid before the records rule does: without
     the run's answer held, every run behind a model was validated twice (3,333 of ws-10k's)."""
@@ -303,6 +315,9 @@ def test_a_full_run_validates_each_document_once(ws: Path, monkeypatch: pytest.M
     validate = schemas.validate
     monkeypatch.setattr(schemas, "validate", lambda kind, data: (seen.append((kind, id(data))), validate(kind, data))[1])
     swap_model_file(ws)  # (the version's rule then asks of its run)
+    assert "TFC0004-E004" in codes(ws)
+    seen.clear()  # A run of a later minor: judged without the fields it adds, once all the same.
+    edit_yaml(ws / RUN / "run.yaml", lambda d: d.update(schema="strataml/run/v1.9", new_field=1))
     assert "TFC0004-E004" in codes(ws)
     records = [s for s in seen if s[0] != "workspace"]  # (the config: the policy reads it before the rules)
     assert records and len(records) == len(set(records)), sorted(records)

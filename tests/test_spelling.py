@@ -69,6 +69,10 @@ def test_the_latest_version_does_not_hang_on_listing_order() -> None:
     for release, pre in (("2", "2-rc1"), ("1.0.0", "1.0.0-rc1"), ("2.0", "2.0rc1"), ("1.0.0", "1.0.0.dev1")):
         assert expand("model:m", [f"model:m@{pre}", f"model:m@{release}"]) == f"model:m@{release}"
     assert expand("model:m", ["model:m@1.0.0", "model:m@1.0.1-rc1"]) == "model:m@1.0.1-rc1"
+    # A post-release after its release; a digit that is no ASCII digit is a word, not a crash.
+    assert expand("model:m", ["model:m@1.0.post1", "model:m@1.0"]) == "model:m@1.0.post1"
+    assert expand("model:m", ["model:m@1.0-hotfix", "model:m@1.0"]) == "model:m@1.0-hotfix"
+    assert expand("model:m", ["model:m@\u00b2", "model:m@1"]) == "model:m@1"
 
 
 def test_names_that_differ_only_in_case_are_each_offered() -> None:

@@ -264,14 +264,17 @@ class Context:
             self.stats["files_hashed"] += files
             self.stats["bytes_hashed"] += size
 
-    def schema_issues(self, kind: str, rel: str, data: object) -> list[SchemaIssue]:
+    def schema_issues(self, kind: str, rel: str, data: object, judged_from: object = None) -> list[SchemaIssue]:
         """Schema violations of the document `data` loaded from `rel`, cached while the file is unchanged
-        (and held for this run: a model version's rules ask of its run before the records rule does)."""
+        (and held for this run: a model version's rules ask of its run before the records rule does).
+        `judged_from`: the loaded document `data` was made from, when it is not that document
+        (the fields of a later minor left out): what is held for this run goes by it."""
+        source = data if judged_from is None else judged_from
         held = self._issues.get(rel)
-        if held is not None and held[0] == kind and held[1] is data:
+        if held is not None and held[0] == kind and held[1] is source:
             return held[2]
         issues = self._schema_issues(kind, rel, data)
-        self._issues[rel] = (kind, data, issues)
+        self._issues[rel] = (kind, source, issues)
         return issues
 
     def _schema_issues(self, kind: str, rel: str, data: object) -> list[SchemaIssue]:

@@ -227,6 +227,16 @@ def _identity(record: Record) -> Iterator[Finding]:
             "which runs now), to check every field",
             record.line("schema"),
         )
+    elif declared is not None and not isinstance(declared, str):
+        # (Not text names no schema: taken as one this strataml does not read, every rule that
+        # judges the record's fields skipped it, and nothing said so.)
+        yield Finding(
+            UNSUPPORTED_SCHEMA,
+            record.meta,
+            f"schema is {type(declared).__name__}, not text naming a schema (this strataml reads '{expected}')",
+            f"set schema: {expected}",
+            record.line("schema"),
+        )
     elif isinstance(declared, str) and minor is None:
         if declared.startswith(f"strataml/{record.kind}/"):
             msg = f"schema '{declared}' is not supported by this strataml (it reads '{expected}')"

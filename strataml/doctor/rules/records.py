@@ -50,7 +50,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         if record.loaded.data is None or not declared_schema_ok(record):
             continue
         refused = set()  # top-level fields the schema refused: no rule judges them further
-        for issue in ctx.schema_issues(record.kind, record.meta, _judged(record)):
+        for issue in ctx.schema_issues(record.kind, record.meta, _judged(record), record.loaded.data):
             refused.add(str(issue.path[0]) if issue.path else "")
             yield Finding(
                 SCHEMA_CODES[record.kind],
@@ -624,7 +624,8 @@ def broken(ctx: Context, record: Record) -> str | None:
         return "did not load"
     if not declared_schema_ok(record):
         return "is in a schema this strataml does not read"
-    return "breaks its schema" if ctx.schema_issues(record.kind, record.meta, _judged(record)) else None
+    issues = ctx.schema_issues(record.kind, record.meta, _judged(record), record.loaded.data)
+    return "breaks its schema" if issues else None
 
 
 def _unless_the_run_is_broken(ctx: Context, run: Record, problems: list[str]) -> list[str]:
