@@ -140,6 +140,10 @@ def _file_entries(items: Any, key: str) -> tuple[FileEntry, ...]:
             continue
         sha = item.get("sha256")
         size = item.get("size")
+        if isinstance(size, float) and size.is_integer():
+            # (The schema's integer takes 11000000.0, as JSON Schema does; read as None, it
+            # switched off every check of the size, the large-file-not-in-LFS one among them.)
+            size = int(size)
         out.append(
             FileEntry(
                 item["path"],

@@ -264,6 +264,17 @@ def test_a_plugins_metrics_file_may_hold_more_than_its_metrics(ws: Path) -> None
     assert codes(ws) == ["TFC0004-E005"]
 
 
+def refused_on_the_version(ws: Path, code: str, said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """sales-model@1 has exactly `code` (its message holding `said`), and promote refuses it."""
+    from strataml.cli.main import run
+
+    on_model = [f for f in engine.doctor(ws).findings if f.path == "models/sales-model/1/model.yaml"]
+    assert [f.code for f in on_model] == [code], on_model
+    assert said in on_model[0].message
+    assert run(["-C", str(ws), "promote", "model:sales-model@1", "--to", "candidate"]) == 2
+    assert code in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("broken", [b"bogus_field: 1\n", b"", b"{broken\n", b"- a list\n"], ids=["field", "empty", "yaml", "list"])
 def test_a_swapped_model_file_stays_an_error_on_the_version_when_its_run_is_broken(
     ws: Path, broken: bytes, capsys: pytest.CaptureFixture[str]
@@ -271,16 +282,11 @@ def test_a_swapped_model_file_stays_an_error_on_the_version_when_its_run_is_brok
     """Breaking the producing run's run.yaml switched TFC0004-E004 off: the version then had no
     finding, and promote and sign (which judge the version's own findings) let a swapped model
     through to production."""
-    from strataml.cli.main import run
 
     swap_model_file(ws)
     meta = ws / RUN / "run.yaml"
     meta.write_bytes(meta.read_bytes() + broken if broken.startswith(b"bogus") else broken)
-    on_model = [f for f in engine.doctor(ws).findings if f.path == "models/sales-model/1/model.yaml"]
-    assert [f.code for f in on_model] == ["TFC0004-E004"], on_model
-    assert "so nothing shows that this bundle's files are the run's" in on_model[0].message
-    assert run(["-C", str(ws), "promote", "model:sales-model@1", "--to", "candidate"]) == 2
-    assert "TFC0004-E004" in capsys.readouterr().err
+    refused_on_the_version(ws, "TFC0004-E004", "so nothing shows that this bundle's files are the run's", capsys)
 
 
 def test_a_run_of_a_later_minor_schema_is_not_broken_for_its_model_version(ws: Path) -> None:
@@ -304,6 +310,41 @@ def test_a_schema_that_is_not_text_is_reported_not_skipped(ws: Path, kind: str) 
     found = [f for f in engine.doctor(ws).findings if f.path == str(meta.relative_to(ws))]
     assert [f.code for f in found] == ["TFC0001-E007"], found
     assert found[0].message.startswith("schema is int, not text") and found[0].hint == f"set schema: strataml/{kind}/v1"
+
+
+@pytest.mark.parametrize("how", ["symlink", "padded", "a metric none holds"])
+def test_a_version_whose_run_states_metrics_no_file_vouches_for_is_an_error(
+    ws: Path, how: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run's metric file made a symlink (its content, so its pin, unchanged) or padded past the
+    loader's limit, or a metric its files do not hold: the check could not look, said nothing
+    on the version, and promote moved a version resting on hand-edited numbers."""
+    import hashlib
+
+
+    metrics = ws / RUN / "metrics/metrics.json"
+    if how == "symlink":
+        metrics.rename(metrics.with_name("real.json"))
+        metrics.symlink_to("real.json")
+    elif how == "padded":
+        data = metrics.read_bytes().rstrip() + b" " * (5 * 1024 * 1024) + b"\n"
+        metrics.write_bytes(data)
+
+        def pin(d: dict) -> None:
+            entry = next(a for a in d["artifacts"] if a["path"] == "metrics/metrics.json")
+            entry.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+        edit_yaml(ws / RUN / "run.yaml", pin)
+    else:
+        edit_yaml(ws / RUN / "run.yaml", lambda d: d["metrics"].update(test_brand_new=0.99))
+    refused_on_the_version(ws, "TFC0004-E005", "states metrics no file it wrote vouches for", capsys)
+
+
+def test_a_whole_number_float_size_is_a_size(ws: Path) -> None:
+    """`size: 11000000.0` passes the schema's integer (as JSON Schema has it), and was read as no
+    size: every check of it was skipped, the large-file-not-in-LFS one among them."""
+    edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d["files"][0].update(size=float(d["files"][0]["size"]) + 1))
+    assert codes(ws) == ["TFC0006-E003"]
 
 
 def test_a_full_run_validates_each_document_once(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:

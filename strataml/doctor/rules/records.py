@@ -42,7 +42,7 @@ _SCHEMA_HINT = {
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    judged: dict[str, str | None] = {}  # run.yaml -> how its metrics disagree with its files (_run_metrics)
+    judged: dict[str, MetricCheck] = {}  # run.yaml -> what its files say of its metrics (_run_metrics)
     for record in ctx.records():
         if record.loaded.data is None and not record.loaded.problems:
             yield Finding(SCHEMA_CODES[record.kind], record.meta, "file is empty", _SCHEMA_HINT[record.kind], 1)
@@ -302,7 +302,7 @@ METRIC_FILES = {"summary/run_summary.json": "metrics", "metrics/metrics.json": N
 SERIES_FILE = "summary/tracking.json"
 
 
-def _run_metrics(ctx: Context, model: Record, judged: dict[str, str | None]) -> Iterator[Finding]:
+def _run_metrics(ctx: Context, model: Record, judged: dict[str, MetricCheck]) -> Iterator[Finding]:
     """The run a model version was produced by states in run.yaml the metrics its own files
     hold: its `metrics` are what registration makes the receipt from and what every reader
     shows, and an edit of run.yaml alone (test_accuracy 0.913 -> 0.99) passed a failing gate,
@@ -314,15 +314,25 @@ def _run_metrics(ctx: Context, model: Record, judged: dict[str, str | None]) -> 
     if run is None or run.kind != "run" or run.folder is None or not isinstance(run.data, dict):
         return
     if run.meta not in judged:
-        judged[run.meta] = metrics_disagree(ctx, run)
-    said = judged[run.meta]
-    if said is not None:
+        judged[run.meta] = check_metrics(ctx, run)
+    check = judged[run.meta]
+    if check.disagree is not None:
         yield Finding(
             RUN_METRICS,
             model.meta,
-            f"{run.ref} (produced_by) {said}",
+            f"{run.ref} (produced_by) {check.disagree}",
             f"restore {run.meta} from Git: a run's metrics are what it wrote; to change a result, run the "
             "experiment again and register that run",
+            model.line("produced_by"),
+        )
+    elif check.suspect and check.unchecked is not None:
+        # (A metric file made a symlink, padded past the loader's limit, or a metric the files do
+        # not hold: the check could not look, and a version promoted on those numbers.)
+        yield Finding(
+            RUN_METRICS,
+            model.meta,
+            f"{run.ref} (produced_by) states metrics no file it wrote vouches for: {check.unchecked}",
+            f"restore {run.meta} and its files from Git: a run's metrics are what it wrote",
             model.line("produced_by"),
         )
 
@@ -333,11 +343,9 @@ class MetricCheck(NamedTuple):
     disagree: str | None = None  # how they differ from a file's (the first that differs)
     unchecked: str | None = None  # why no file could be compared (it states metrics, none was read)
     fix: str = ""  # what makes an unchecked run checkable
-
-
-def metrics_disagree(ctx: Context, run: Record) -> str | None:
-    """How `run`'s metrics disagree with a file it wrote them into, or None."""
-    return check_metrics(ctx, run).disagree
+    # Unchecked though the run pins its metric files, for a cause other than content not fetched
+    # (a link, a file past the limit or not JSON, a metric none holds): no version may rest on it.
+    suspect: bool = False
 
 
 def check_metrics(ctx: Context, run: Record) -> MetricCheck:
@@ -398,12 +406,14 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
     if unread and not held_names:
         why = "; ".join(f"its {name} {reason}" for name, reason in unread)
         pointers = all(r == _POINTER_ONLY for _n, r in unread)
-        return MetricCheck(unchecked=why, fix=_FETCH if pointers else _REWRITE)
+        return MetricCheck(unchecked=why, fix=_FETCH if pointers else _REWRITE, suspect=not pointers)
     listed = ", ".join(shown(str(m)) for m in missing[:3]) + (
         f" and {len(missing) - 3} more" if len(missing) > 3 else ""
     )
     return MetricCheck(
-        unchecked=f"{listed} {'is' if len(missing) == 1 else 'are'} in none of its {' and '.join(names)}", fix=_REWRITE
+        unchecked=f"{listed} {'is' if len(missing) == 1 else 'are'} in none of its {' and '.join(names)}",
+        fix=_REWRITE,
+        suspect=True,
     )
 
 
