@@ -340,6 +340,13 @@ def test_a_version_whose_run_states_metrics_no_file_vouches_for_is_an_error(
     refused_on_the_version(ws, "TFC0004-E005", "states metrics no file it wrote vouches for", capsys)
 
 
+def test_a_version_whose_evaluation_is_not_its_runs_is_an_error(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """evaluation.metrics are what the card, compare and diff show: a version copied by hand with
+    better numbers there, its receipt left as the run's, passed every check."""
+    edit_yaml(ws / "models/sales-model/1/model.yaml", lambda d: d["evaluation"]["metrics"].update(test_accuracy=0.99))
+    refused_on_the_version(ws, "TFC0004-E005", "evaluation.metrics are not what run:", capsys)
+
+
 def test_a_whole_number_float_size_is_a_size(ws: Path) -> None:
     """`size: 11000000.0` passes the schema's integer (as JSON Schema has it), and was read as no
     size: every check of it was skipped, the large-file-not-in-LFS one among them."""

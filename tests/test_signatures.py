@@ -95,7 +95,7 @@ def case_missing(ws, k):
 def case_bad(ws, k):
     pin(ws, k["Alice"], "models")
     sign(ws, k["Alice"])
-    edit_yaml(ws / MODEL, lambda d: d["evaluation"]["metrics"].update(test_accuracy=0.99))
+    edit_yaml(ws / MODEL, lambda d: d.update({"x-note": "edited after it was signed"}))  # (no other rule's finding)
 
 
 def case_unpinned(ws, k):
@@ -131,7 +131,7 @@ def case_mixed(ws, k):
     pin(ws, k["Alice"], "models")
     pin(ws, k["Sub"], "models")
     old = sign(ws, k["Alice"]).read_bytes()
-    edit_yaml(ws / MODEL, lambda d: d["evaluation"]["metrics"].update(test_accuracy=0.5))
+    edit_yaml(ws / MODEL, lambda d: d.update({"x-note": "edited between the two signatures"}))
     new = sign(ws, k["Sub"]).read_bytes()
     (ws / f"{MODEL}.asc").write_bytes(new + old)
 

@@ -335,6 +335,35 @@ def _run_metrics(ctx: Context, model: Record, judged: dict[str, MetricCheck]) ->
             f"restore {run.meta} and its files from Git: a run's metrics are what it wrote",
             model.line("produced_by"),
         )
+    else:
+        yield from _evaluation(ctx, model, run)
+
+
+def _evaluation(ctx: Context, model: Record, run: Record) -> Iterator[Finding]:
+    """A version's `evaluation.metrics` are its run's (registration copies its test_ metrics):
+    the numbers its card, compare and diff show. A version copied by hand with better numbers
+    there, its receipt left as the run's, passed every other check."""
+    evaluation = model.data.get("evaluation")
+    stated = evaluation.get("metrics") if isinstance(evaluation, dict) else None
+    recorded = run.data.get("metrics")
+    if not isinstance(stated, dict) or not isinstance(recorded, dict):
+        return
+    differ = [m for m in sorted(stated, key=str) if not _same_number(stated[m], recorded.get(m))]
+    if not _unless_the_run_is_broken(ctx, run, differ):
+        return
+    listed = _first([f"{shown(str(m))} {_said(stated[m])} (run: {_said(recorded.get(m))})" for m in differ])
+    yield Finding(
+        RUN_METRICS,
+        model.meta,
+        f"evaluation.metrics are not what {run.ref} (produced_by) recorded: {listed}",
+        f"restore {model.meta} from Git: a version's evaluation is its run's (`strataml model register` copies it)",
+        model.line("evaluation", "metrics"),
+    )
+
+
+def _first(said: list[str], n: int = 3) -> str:
+    """The first `n` of `said`, and how many more."""
+    return ", ".join(said[:n]) + (f" and {len(said) - n} more" if len(said) > n else "")
 
 
 class MetricCheck(NamedTuple):
@@ -395,11 +424,8 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
             ctx, run, [m for m in names_here if not _same_number(metrics.get(m), held.get(m))]
         )
         if differ:
-            listed = ", ".join(
-                f"{shown(str(m))} {_said(metrics.get(m))} (file: {_said(held.get(m))})" for m in differ[:3]
-            )
-            more = f" and {len(differ) - 3} more" if len(differ) > 3 else ""
-            return MetricCheck(disagree=f"states metrics its own {name} does not: {listed}{more}")
+            listed = _first([f"{shown(str(m))} {_said(metrics.get(m))} (file: {_said(held.get(m))})" for m in differ])
+            return MetricCheck(disagree=f"states metrics its own {name} does not: {listed}")
     missing = _unless_the_run_is_broken(ctx, run, sorted(m for m in metrics if m not in held_names))
     if not missing or (reported and not held_names and not unread):
         return MetricCheck()
@@ -407,9 +433,7 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
         why = "; ".join(f"its {name} {reason}" for name, reason in unread)
         pointers = all(r == _POINTER_ONLY for _n, r in unread)
         return MetricCheck(unchecked=why, fix=_FETCH if pointers else _REWRITE, suspect=not pointers)
-    listed = ", ".join(shown(str(m)) for m in missing[:3]) + (
-        f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-    )
+    listed = _first([shown(str(m)) for m in missing])
     return MetricCheck(
         unchecked=f"{listed} {'is' if len(missing) == 1 else 'are'} in none of its {' and '.join(names)}",
         fix=_REWRITE,
