@@ -213,8 +213,8 @@ def _version_order(ref: str) -> tuple[tuple[tuple[int, int, str], ...], str]:
     version after its own prefix when a number or a post-release word follows (1.0.1 and
     1.0.post1 after 1.0) and before it when another word does (1.0.0-rc1 before 1.0.0, as semver
     and PEP 440 order pre-releases), a number after a word (2 after rc2); separators (. - _) only
-    separate. (1 and 01 are one number: the
-    spelling decides, so the answer never hangs on listing order.)"""
+    separate. (1 and 01 are one number: the spelling decides, so the answer never hangs on
+    listing order.)"""
     version = ref.rsplit("@", 1)[-1]
     parts = tuple(
         (2, int(p), "") if p.isascii() and p.isdigit() else (1, 1, p) if p.lower() in _POST else (0, 0, p)

@@ -137,15 +137,13 @@ def dashboard(
         link = None if output == "-" or federate or root is None else page.repo_link(root, where)
         data = page.payload(graph, commit, utc_now() if timestamp else None, link)
         if formats:
-            from strataml.export import errors_of
-            from strataml.export.embedded import documents
+            from strataml.export.embedded import documents, unsound
 
             data["exports"] = documents(graph, formats)
-            described = {k for k, f in (("model", "model-card"), ("dataset", "croissant")) if f in formats}
-            unsound = sum(1 for n in graph.nodes.values() if n["kind"] in described and errors_of(n))
-            if unsound:
+            skipped = unsound(graph, formats)
+            if skipped:
                 click.echo(
-                    f"--exports: none for {counted(unsound, 'version')} the doctor finds errors in "
+                    f"--exports: none for {counted(len(skipped), 'version')} the doctor finds errors in "
                     "(`strataml doctor` lists them)",
                     err=True,
                 )

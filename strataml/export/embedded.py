@@ -34,20 +34,32 @@ def available() -> tuple[list[str], list[str]]:
     return have, missing
 
 
+# The formats that describe one record and refuse one the doctor finds errors in (export.refuse_unsound).
+_ONE_RECORD = ("model-card", "croissant")
+
+
+def unsound(graph: Graph, formats: list[str]) -> list[str]:
+    """The records a format of `formats` would describe that the doctor finds errors in: none of
+    their exports is made."""
+    kinds = {FORMATS[f][2] for f in formats if f in _ONE_RECORD}
+    return sorted(str(n["id"]) for n in graph.nodes.values() if n["kind"] in kinds and errors_of(n))
+
+
 def documents(graph: Graph, formats: list[str]) -> dict[str, list[dict[str, str]]]:
     """ref -> its exports: {format, file (a name to save it as), type (media type), text}."""
     out: dict[str, list[dict[str, str]]] = {}
-    nodes = sorted(graph.nodes.values(), key=lambda n: str(n["id"]))
+    skipped = set(unsound(graph, formats))
+    nodes = sorted((n for n in graph.nodes.values() if n["id"] not in skipped), key=lambda n: str(n["id"]))
     if "model-card" in formats:
         from strataml.export.modelcard import card
 
-        for node in (n for n in nodes if n["kind"] == "model" and not errors_of(n)):
+        for node in (n for n in nodes if n["kind"] == "model"):
             text, _summary = card(graph, node["id"])
             out.setdefault(node["id"], []).append(_doc("model-card", "README.md", "text/markdown", text))
     if "croissant" in formats:
         from strataml.export.croissant import croissant
 
-        for node in (n for n in nodes if n["kind"] == "dataset" and not errors_of(n)):
+        for node in (n for n in nodes if n["kind"] == "dataset"):
             doc, _summary = croissant(graph, node["id"])
             name = node["id"].split(":", 1)[1].replace("@", "-") + ".croissant.json"
             text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

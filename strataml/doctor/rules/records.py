@@ -311,8 +311,8 @@ def _run_metrics(ctx: Context, model: Record, judged: dict[str, MetricCheck]) ->
     `model register` (which checks the version it stages) refuses it too."""
     produced = model.data.get("produced_by")
     run = ctx.workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
-    if run is None or run.kind != "run" or run.folder is None or not isinstance(run.data, dict):
-        return
+    if run is None or run.kind != "run" or run.folder is None or broken(ctx, run) is not None:
+        return  # (a broken run is its own finding, and the version's TFC0004-E004)
     if run.meta not in judged:
         judged[run.meta] = check_metrics(ctx, run)
     check = judged[run.meta]
@@ -336,10 +336,10 @@ def _run_metrics(ctx: Context, model: Record, judged: dict[str, MetricCheck]) ->
             model.line("produced_by"),
         )
     else:
-        yield from _evaluation(ctx, model, run)
+        yield from _evaluation(model, run)
 
 
-def _evaluation(ctx: Context, model: Record, run: Record) -> Iterator[Finding]:
+def _evaluation(model: Record, run: Record) -> Iterator[Finding]:
     """A version's `evaluation.metrics` are its run's (registration copies its test_ metrics):
     the numbers its card, compare and diff show. A version copied by hand with better numbers
     there, its receipt left as the run's, passed every other check."""
@@ -349,7 +349,7 @@ def _evaluation(ctx: Context, model: Record, run: Record) -> Iterator[Finding]:
     if not isinstance(stated, dict) or not isinstance(recorded, dict):
         return
     differ = [m for m in sorted(stated, key=str) if not _same_number(stated[m], recorded.get(m))]
-    if not _unless_the_run_is_broken(ctx, run, differ):
+    if not differ:
         return
     listed = _first([f"{shown(str(m))} {_said(stated[m])} (run: {_said(recorded.get(m))})" for m in differ])
     yield Finding(
