@@ -204,8 +204,14 @@ def version_beside(root: Path, kind: str, name: str, version: str) -> str | None
 def spelled_alike(version: str, others: list[str]) -> str | None:
     """The one of `others` that is `version` spelled otherwise (01 beside 1, 1.01 beside 1.1):
     two folders that "the latest version" and people take for one."""
-    mine = _version_order(f"@{version}")[0]
-    return next((o for o in others if o != version and _version_order(f"@{o}")[0] == mine), None)
+    mine = version_number(version)
+    return next((o for o in others if o != version and version_number(o) == mine), None)
+
+
+def version_number(version: str) -> tuple[tuple[int, int, str], ...]:
+    """What a version is to "the latest version", its spelling aside: 01 and 1, 1.01 and 1.1,
+    1-0 and 1.0 are one."""
+    return _version_order(f"@{version}")[0]
 
 
 def _version_order(ref: str) -> tuple[tuple[tuple[int, int, str], ...], str]:

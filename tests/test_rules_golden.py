@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -133,6 +134,7 @@ CASES = {
     "TFC0008-E002": lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(produced_by="dataset:flowers@1")),
     "TFC0008-E003": lambda ws: edit_yaml(ws / FLOWERS_SPEC, lambda d: d["data"].update(dataset="flowers")),
     "TFC0008-E004": lambda ws: copy_dataset(ws, FLOWERS, "datasets/Flowers/1", "dataset:Flowers@1"),
+    "TFC0008-W001": lambda ws: copy_dataset(ws, FLOWERS, "datasets/flowers/01", "dataset:flowers@01"),
     "TFC0008-E005": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d["inputs"][0].update(digest="sha256:" + "cd" * 32)),
     "TFC0008-E006": lambda ws: set_windows(ws, train=("2024-01-01", "2024-01-11")),
     "TFC0005-E001": lambda ws: raw(ws, "models/sales-model/lifecycle.jsonl", b'{"seq": 1}\n'),
@@ -448,3 +450,35 @@ def test_an_unexpected_key_is_told_at_its_own_line(ws: Path) -> None:
         ("data", "datset_note"),
         ("document", "epochs"),
     ]
+
+
+def test_a_version_spelled_like_another_is_said_under_since_and_alike_spellings_only(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`datasets/flowers/01/` added beside the published `1/` passed the gate: `dataset add`
+    refused it, a hand-made folder did not (refs and "the latest version" take them for one)."""
+    from conftest import invoke
+    from test_git_rules import commit_all, git
+
+    (ws / ".gitignore").write_text(".strataml/\n")
+    git(ws, "init", "-q")
+    base = commit_all(ws, "workspace")
+    for version, alike in (("2", None), ("1.0", None), ("01", "1"), ("1-0", "1.0"), ("1.0.0", None), ("1.00", "1.0")):
+        copy_dataset(ws, FLOWERS, f"datasets/flowers/{version}", f"dataset:flowers@{version}")
+        commit_all(ws, f"flowers {version}")
+        code, out, _ = invoke(ws, "doctor", "--strict", "--since", base, "--format", "json", capsys=capsys)
+        said = [f for f in json.loads(out)["findings"] if f["code"] == "TFC0008-W001"]
+        assert (code, bool(said)) == ((2, True) if alike else (0, False)), out
+        if alike:
+            assert {f["path"] for f in said} == {f"datasets/flowers/{alike}", f"datasets/flowers/{version}"}
+            mine = next(f for f in said if f["path"] == f"datasets/flowers/{version}")
+            assert f"dataset:flowers@{alike} spelled" in mine["message"] and "number of its own" in mine["hint"], mine
+            shutil.rmtree(ws / f"datasets/flowers/{version}")
+            commit_all(ws, f"flowers {version} gone")
+    # Models too, and each kind and name on its own: model:m@01 is not dataset:m@1's.
+    ledgers.add_version(ws, 2)
+    twice = ws / "models/sales-model/02"
+    shutil.copytree(ws / "models/sales-model/2", twice)
+    edit_yaml(twice / "model.yaml", lambda d: d.update(ref="model:sales-model@02"))
+    found = [f for f in engine.doctor(ws).findings if f.code == "TFC0008-W001"]
+    assert sorted(f.path for f in found) == ["models/sales-model/02", "models/sales-model/2"], found

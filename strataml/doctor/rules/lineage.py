@@ -11,7 +11,7 @@ from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.hashing import dataset_digest
 from strataml.records import Record, Window, inputs_of
-from strataml.refs import Ref, RefError, fold, parse_ref
+from strataml.refs import Ref, RefError, fold, parse_ref, version_number
 from strataml.times import parse_time
 from strataml.workspace import SIGNATURE_SUFFIX, Workspace, place
 
@@ -24,6 +24,7 @@ LEAKAGE = "TFC0008-E006"
 OUTSIDE_RANGE = "TFC0008-E007"
 BAD_WINDOW = "TFC0008-E008"
 CYCLE = "TFC0008-E009"
+ALIKE = "TFC0008-W001"
 
 EVAL_WINDOWS = ("val", "test")
 
@@ -32,6 +33,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     ws = ctx.workspace
     parse = _Parsed()
     yield from _collisions(ws)
+    yield from _spelled_alike(ws)
     # A shard searches from every record, as a full run does (each loop then reads the same, and
     # is kept by one shard); --since searches from what changed (a new loop runs through it).
     yield from _cycles(ws, list(ws.records) if ctx.options.shard is not None else ctx.records(), parse)
@@ -229,6 +231,36 @@ def _collisions(ws: Workspace) -> Iterator[Finding]:
                 f"{member.ref} collides with another record ({names}) under case-folding or Unicode normalisation",
                 "rename one of them: on macOS and Windows checkouts they would be the same folder",
             )
+
+
+def _spelled_alike(ws: Workspace) -> Iterator[Finding]:
+    """Versions of one name that are one number spelled two ways (01 beside 1): distinct folders
+    and refs, which "the latest version", a reviewer and a reader of a ref take for one. (A
+    --since walk lists every version folder of a changed record's name.)"""
+    names: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for record in ws.records:
+        if record.ref.version is not None:
+            names[record.ref.kind, record.ref.name].append(record)
+    for members in names.values():
+        if len(members) < 2:
+            continue  # (the common case: a name's first version; no version is parsed for it)
+        numbers: dict[tuple[tuple[int, int, str], ...], list[Record]] = defaultdict(list)
+        for record in members:
+            numbers[version_number(str(record.ref.version))].append(record)
+        for same in numbers.values():
+            if len(same) < 2:
+                continue
+            for record in same:
+                others = ", ".join(str(o.ref) for o in same if o is not record)
+                yield Finding(
+                    ALIKE,
+                    record.folder or record.meta,
+                    f"{record.ref} is the version {others} spelled otherwise: refs, 'the latest version' "
+                    "and people take the two for one",
+                    "give the version that is new in this change a number of its own (rename its folder and "
+                    "its ref; dataset add and model register refuse such a version); two already published "
+                    "stay, and doctor.severity in strataml.yaml can set this code to info",
+                )
 
 
 def _duplicates_within(record: Record) -> Iterator[Finding]:
