@@ -52,3 +52,11 @@ def extra_hint(extra: str) -> str:
     if _origin() == "checkout":
         return f"pip install -e {shlex.quote(f'{_PACKAGE.parent}[{extra}]')}"
     return f"pip install 'strataml[{extra}]'"
+
+
+def dependency_hint(package: str) -> str:
+    """The command that puts back `package`, one of strataml's own dependencies: the checkout
+    installed (with every dependency it declares), or the one package beside an installed strataml."""
+    if _origin() == "checkout":
+        return f"pip install -e {shlex.quote(str(_PACKAGE.parent))}"
+    return f"pip install {shlex.quote(package)}"

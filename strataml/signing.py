@@ -90,9 +90,10 @@ def _gnupg() -> Any:
     try:
         import gnupg
     except ImportError:  # a core dependency, missing when run from a checkout (tools/) without installing
+        from strataml.installed import dependency_hint
+
         raise StrataError(
-            "the Python package python-gnupg is not installed (signatures need it)",
-            "pip install -e . in the checkout, or pip install python-gnupg",
+            "the Python package python-gnupg is not installed (signatures need it)", dependency_hint("python-gnupg")
         ) from None
     return gnupg
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,9 @@ def test_an_extra_missing_from_a_checkout_run_is_installed_from_that_checkout(tm
     from strataml.installed import extra_hint
 
     assert extra_hint("sklearn") == "pip install 'strataml[sklearn]'"
+    from strataml.installed import dependency_hint
+
+    assert dependency_hint("python-gnupg") == "pip install python-gnupg"
 
 
 def test_an_extra_hint_without_any_strataml_installed_names_the_checkout(monkeypatch) -> None:
@@ -75,6 +79,7 @@ def test_an_extra_hint_without_any_strataml_installed_names_the_checkout(monkeyp
     installed._origin.cache_clear()
     try:
         assert installed.extra_hint("serve") == f"pip install -e '{ROOT}[serve]'"
+        assert installed.dependency_hint("python-gnupg") == f"pip install -e {shlex.quote(str(ROOT))}"
     finally:
         installed._origin.cache_clear()
 
@@ -177,3 +182,15 @@ def test_status_says_a_placeholder_beside_the_runs_as_new_like_the_others() -> N
         ("models/.gitkeep", "new"),
         ("runs/R1", "1 untracked file"),
     ]
+
+
+def test_signing_without_python_gnupg_says_how_to_put_it_back(tmp_path: Path) -> None:
+    """A core dependency uninstalled beside strataml: the hint installs it (a checkout would name itself)."""
+    from conftest import copy_example, without
+
+    ws = copy_example(tmp_path / "example")
+    before = sorted(p.relative_to(ws) for p in ws.rglob("*"))
+    done = without(("gnupg",), "-C", str(ws), "sign", "model:iris-classifier@1")
+    assert done.returncode == 3 and "Traceback" not in done.stderr, done.stderr
+    assert "python-gnupg is not installed" in done.stderr and "hint: pip install python-gnupg" in done.stderr
+    assert sorted(p.relative_to(ws) for p in ws.rglob("*") if ".strataml" not in p.parts) == before
