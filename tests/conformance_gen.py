@@ -98,6 +98,8 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "TFC0008-E004-paths": ("two recorded paths that fold alike", lambda ws: _second_path(ws, "Flowers.csv")),
     "TFC0008-E004-name-versions": ("two versions of one dataset named in two cases: one folder on macOS and Windows",
                                    lambda ws: _other_case_version(ws)),
+    "TFC0004-E004-run-running": ("a version registered from a run still running",
+                                 lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: (d.update(status="running"), d.pop("ended_at")))),
     "TFC0004-E002-receipt-missing": ("a model whose gate receipt is gone", lambda ws: (ws / MODEL / "gate.json").unlink()),
     "TFC0004-E002-receipt-folder": ("a model whose gate receipt is a folder",
                                     lambda ws: ((ws / MODEL / "gate.json").unlink(), (ws / MODEL / "gate.json").mkdir(),

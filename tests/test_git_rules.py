@@ -497,12 +497,36 @@ def test_a_running_run_may_still_change(repo: Path) -> None:
     base = commit_all(repo)
     edit_yaml(run_yaml, lambda d: d["tags"].update(purpose="still going"))
     report = engine.doctor(repo, options=engine.Options(since=base))
-    assert report.stats["records_checked"] == 1  # --since saw the change, and let it be
+    # --since saw the change, and let it be; the model version registered from the run is checked with it
+    assert report.stats["records_checked"] == 2
     assert "TFC0003-E010" not in [f.code for f in report.findings]
     edit_yaml(run_yaml, lambda d: (d.update(status="succeeded", ended_at=d["started_at"])))
     commit_all(repo)
     edit_yaml(run_yaml, lambda d: d["tags"].update(purpose="after it ended"))
     assert "TFC0003-E010" in codes(repo, since=git(repo, "rev-parse", "HEAD"))  # the control: once finished, no more
+
+
+def test_a_running_run_that_finishes_with_other_numbers_fails_the_versions_made_from_it(repo: Path) -> None:
+    """Found by an attacker: a run still running at the base may change, and --since checked the
+    run alone. Finished with a better metric (its files re-pinned to match), it left the version
+    registered from it resting on a gate receipt and evaluation the run no longer records, and the
+    gate passed. The versions made by a committed run that changed are checked with it now."""
+    run_dir = repo / "runs/20260101T000000Z-sales-forecast-a1b2c3"
+    model = "models/sales-model/1/model.yaml"
+    edit_yaml(run_dir / "run.yaml", lambda d: (d.update(status="running"), d.pop("ended_at")))
+    base = commit_all(repo)
+    assert ("TFC0004-E004", model) in [(f.code, f.path) for f in engine.doctor(repo).findings]  # (its own error too)
+    edit_yaml(run_dir / "run.yaml", lambda d: d.update(status="succeeded", ended_at=d["started_at"]))
+    commit_all(repo)
+    report = engine.doctor(repo, options=engine.Options(since=base))
+    assert not report.findings and report.stats["records_checked"] == 2, report.findings  # the same numbers: clean
+    metrics = run_dir / "metrics/metrics.json"
+    metrics.write_text(metrics.read_text().replace("0.75", "0.95"))
+    _repin(run_dir, "metrics/metrics.json")
+    edit_yaml(run_dir / "run.yaml", lambda d: d["metrics"].update(test_accuracy=0.95))
+    commit_all(repo)
+    found = {(f.code, f.path) for f in engine.doctor(repo, options=engine.Options(since=base)).findings}
+    assert {("TFC0004-E003", model), ("TFC0004-E005", model)} <= found, found
 
 
 def test_outside_a_repository_git_rules_are_skipped(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,7 +122,34 @@ def scope_since(ctx: Context) -> frozenset[str] | None:
         return None
     owned = owners(ctx.since_changed)
     deep = deep_folders(ws.root, owned)
-    return frozenset(str(r.ref) for r in ws.records if (r.folder in deep if r.folder else r.meta in owned))
+    scope = {str(r.ref) for r in ws.records if (r.folder in deep if r.folder else r.meta in owned)}
+    runs = reopened(ws.root, ctx.since_commit or "", owned)
+    if runs:  # (the walk was a whole one then: see the engine's --since run)
+        scope.update(str(m.ref) for m in ws.of_kind("model") if _made_by(ctx, m) in runs)
+    return frozenset(scope)
+
+
+def reopened(root: Path, commit: str, owned: set[str]) -> frozenset[str]:
+    """The run folders among `owned` that `commit` holds: runs committed then that changed since,
+    which only a run still running then may do (TFC0003-E009). The versions registered from such a
+    run rest on its files and metrics and may lie anywhere: a --since run walks every record and
+    checks them too, as a run that finished with other numbers would otherwise pass under the
+    version's gate receipt. (One git call, made only when a run folder changed, asked once.)"""
+    runs = tuple(sorted(o for o in owned if o.startswith("runs/")))
+    return _reopened(str(root), commit, runs) if runs and commit else frozenset()
+
+
+@functools.lru_cache(maxsize=8)
+def _reopened(root: str, commit: str, runs: tuple[str, ...]) -> frozenset[str]:
+    before = gitfacts.files_at(Path(root), commit, list(runs))
+    return frozenset(r for r in runs if f"{r}/{META['run']}" in before)
+
+
+def _made_by(ctx: Context, model: Record) -> str | None:
+    """The folder of the run a model version names in produced_by, as the model rules find it."""
+    produced = model.data.get("produced_by")
+    run = ctx.workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
+    return run.folder if run is not None and run.kind == "run" else None
 
 
 def _restore(root: Path, since: str, folder: str) -> str:

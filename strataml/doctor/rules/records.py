@@ -280,6 +280,19 @@ def _from_run(ctx: Context, record: Record) -> Iterator[Finding]:
             record.line("produced_by"),
         )
         return
+    status = run.data.get("status")
+    if status != "succeeded":
+        # (model register refuses such a run; one written by hand passed, and a run still running
+        # may change its files and metrics under the version: --since lets a running run finish.)
+        yield Finding(
+            NOT_FROM_RUN,
+            record.meta,
+            f"{run.ref} (produced_by) has status {status!r}: a model version is the result of a run that succeeded",
+            f"register the version from a run that succeeded, once it has (`strataml model register run:ID "
+            f"--name {record.ref.name}`)",
+            record.line("produced_by"),
+        )
+        return
     made = {f.sha256 for f in run.files if f.sha256}
     foreign = [e for e in record.files if e.sha256 and e.sha256 not in made]
     for entry in foreign:
