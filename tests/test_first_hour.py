@@ -194,3 +194,24 @@ def test_signing_without_python_gnupg_says_how_to_put_it_back(tmp_path: Path) ->
     assert done.returncode == 3 and "Traceback" not in done.stderr, done.stderr
     assert "python-gnupg is not installed" in done.stderr and "hint: pip install python-gnupg" in done.stderr
     assert sorted(p.relative_to(ws) for p in ws.rglob("*") if ".strataml" not in p.parts) == before
+
+
+def test_the_start_here_steps_of_help_run_as_written(tmp_path: Path, strataml_exe: list[str]) -> None:
+    """`strataml --help`'s first steps, pasted into a shell beside iris.csv: they stopped at the
+    third (the dataset added without --target, so the experiment had no label, and without
+    --source, so doctor --strict failed)."""
+    from conftest import require_extra
+
+    require_extra("sklearn", "sklearn")
+    shown = subprocess.run([*strataml_exe, "--help"], capture_output=True, text=True, check=True).stdout
+    block = shown.split("Start here", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    # Each line's description (after two spaces or more) is prose, not shell.
+    steps = "\n".join(line.strip().split("   ")[0].rstrip() if not line.rstrip().endswith("\\") else line.strip()
+                      for line in block)
+    assert steps.count("strataml ") >= 8 and "--target species" in steps, steps
+    (tmp_path / "iris.csv").write_bytes((ROOT / "datasets/iris/1/iris.csv").read_bytes())
+    script = f"set -e\nstrataml() {{ {shlex.quote(strataml_exe[0])} \"$@\"; }}\n{steps}\n"
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (steps, done.stdout[-2000:], done.stderr[-2000:])
+    assert "OK: 0 errors, 0 warnings" in done.stdout + done.stderr
+    assert "Moved model:iris-classifier@1: registered -> candidate" in done.stdout + done.stderr

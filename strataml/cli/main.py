@@ -201,16 +201,18 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
     tfc/ say what each must contain and `strataml doctor` proves the repository honours them.
 
     \b
-    Start here:
-      strataml init my-workspace          create a workspace that passes the doctor
-      strataml dataset add iris iris.csv --version 1 --license CC-BY-4.0
-      strataml experiment new iris-logreg --dataset dataset:iris@1 --register iris-classifier
+    Start here (then commit each step with git; the README's tour shows how):
+      strataml init lab && cd lab         create a workspace that passes the doctor
+      strataml dataset add iris ../iris.csv --version 1 --license CC-BY-4.0 \\
+          --source https://archive.ics.uci.edu/dataset/53/iris --target species
+      strataml experiment new iris-logreg --dataset dataset:iris@1 --register iris-classifier \\
+          --gate 'test_accuracy >= 0.9'
       strataml run experiments/iris-logreg.yaml
       strataml doctor --strict            check everything; exit 0 ok, 2 errors or warnings
       strataml doctor --explain TFC0006-E002
       strataml list runs --sort test_accuracy --desc
-      strataml lineage model:NAME@1 --upstream
-      strataml promote model:NAME@1 --to candidate --reason "offline eval ok"
+      strataml lineage model:iris-classifier@1 --upstream
+      strataml promote model:iris-classifier@1 --to candidate --reason "offline eval ok"
 
     \b
     Exit codes, the same for every command:
