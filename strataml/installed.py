@@ -1,9 +1,11 @@
 """How this copy of strataml was installed, for hints that say how to add an extra.
 
-`pip install 'strataml[sklearn]'` adds an extra's packages to an installed strataml: pip finds
-strataml already there and reads the extras from its metadata. Run from a checkout that was
-never installed (python tools/doctor.py), the same command would fetch whatever package the
-index holds under that name: there the hint names the checkout instead.
+Installed from a local folder (`pip install -e .` in a clone, the usual way here), the hint names
+that folder: `pip install -e '/src/strataml[sklearn]'`. Installed from an index or a wheel, `pip
+install 'strataml[sklearn]'` adds the extra's packages: pip finds strataml already there and reads
+the extras from its metadata. Run from a checkout that was never installed (python tools/doctor.py),
+that command would fetch whatever package the index holds under the name: the hint names the
+checkout instead.
 """
 
 from __future__ import annotations
@@ -18,45 +20,53 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 @cache
-def _origin() -> str:
-    """Whether this copy is the installed distribution (from an index, a folder or a URL) or a
-    "checkout": none is installed, or another copy is, and this one runs from the folder holding it."""
+def _origin() -> tuple[str, Path | None, bool]:
+    """("installed" or "checkout", the local folder it was installed from if any, whether editable).
+    A "checkout": no strataml is installed, or another copy is, and this one runs from the folder
+    holding it. (Every distribution of the name is asked: an editable install's own metadata
+    folder in the checkout comes first on sys.path when Python starts there, and says nothing of
+    where it was installed from.)"""
     from importlib import metadata
 
-    try:
-        dist = metadata.distribution("strataml")
-    except metadata.PackageNotFoundError:
-        return "checkout"
-    source = _source_folder(dist.read_text("direct_url.json"))
-    if source is not None and (source / "strataml").resolve() == _PACKAGE:
-        return "installed"  # (editable, or from this very folder)
-    located = Path(str(dist.locate_file("strataml/__init__.py"))).resolve()
-    return "installed" if located.parent == _PACKAGE else "checkout"
+    found = list(metadata.distributions(name="strataml"))
+    for dist in found:
+        source, editable = _source_folder(dist.read_text("direct_url.json"))
+        if source is not None and (source / "strataml").resolve() == _PACKAGE:
+            return "installed", source, editable  # (editable, or from this very folder)
+    for dist in found:
+        if Path(str(dist.locate_file("strataml/__init__.py"))).resolve().parent == _PACKAGE:
+            return "installed", None, False
+    return "checkout", None, False
 
 
-def _source_folder(text: str | None) -> Path | None:
-    """The local folder a PEP 610 direct_url.json says the install came from, if any."""
+def _source_folder(text: str | None) -> tuple[Path | None, bool]:
+    """(the local folder a PEP 610 direct_url.json says the install came from, if any; whether editable)."""
     try:
         data = json.loads(text) if text else None
     except ValueError:
-        return None
-    url = data.get("url") if isinstance(data, dict) and isinstance(data.get("dir_info"), dict) else None
-    if not isinstance(url, str):
-        return None
+        return None, False
+    info = data.get("dir_info") if isinstance(data, dict) else None
+    url = data.get("url") if isinstance(data, dict) and isinstance(info, dict) else None
+    if not isinstance(url, str) or not isinstance(info, dict):
+        return None, False
     parts = urlsplit(url)
-    return Path(unquote(parts.path)) if parts.scheme == "file" else None
+    return (Path(unquote(parts.path)), info.get("editable") is True) if parts.scheme == "file" else (None, False)
 
 
 def extra_hint(extra: str) -> str:
-    """The command that installs `extra`'s packages for this copy of strataml."""
-    if _origin() == "checkout":
+    """The command that installs `extra`'s packages for this copy of strataml: from the folder it
+    was installed from (or runs from), else by its name (pip finds it installed and reads its extras)."""
+    origin, source, editable = _origin()
+    if origin == "checkout":
         return f"pip install -e {shlex.quote(f'{_PACKAGE.parent}[{extra}]')}"
+    if source is not None:
+        return f"pip install {'-e ' if editable else ''}{shlex.quote(f'{source}[{extra}]')}"
     return f"pip install 'strataml[{extra}]'"
 
 
 def dependency_hint(package: str) -> str:
     """The command that puts back `package`, one of strataml's own dependencies: the checkout
     installed (with every dependency it declares), or the one package beside an installed strataml."""
-    if _origin() == "checkout":
+    if _origin()[0] == "checkout":
         return f"pip install -e {shlex.quote(str(_PACKAGE.parent))}"
     return f"pip install {shlex.quote(package)}"

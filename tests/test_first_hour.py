@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -58,13 +60,48 @@ def test_an_extra_missing_from_a_checkout_run_is_installed_from_that_checkout(tm
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 3 and "Traceback" not in done.stderr, done.stderr
     assert f"hint: pip install -e '{checkout}[sklearn]'" in done.stderr, done.stderr
-    # The installed strataml's own hint names the extra (pip reads it from the installed metadata).
-    from strataml.installed import extra_hint
+    # The installed strataml's own hint names the folder it was installed from, if it was.
+    from strataml import installed
 
-    assert extra_hint("sklearn") == "pip install 'strataml[sklearn]'"
-    from strataml.installed import dependency_hint
+    origin, source, editable = installed._origin()
+    assert origin == "installed"
+    extra = f"{source}[sklearn]" if source is not None else "strataml[sklearn]"
+    assert installed.extra_hint("sklearn") == f"pip install {'-e ' if editable else ''}{shlex.quote(extra)}"
+    assert installed.dependency_hint("python-gnupg") == "pip install python-gnupg"
 
-    assert dependency_hint("python-gnupg") == "pip install python-gnupg"
+
+@pytest.mark.parametrize(
+    "direct_url,expected",
+    [
+        ('{"url": "file:///src/my%20strataml", "dir_info": {"editable": true}}', "pip install -e '/src/my strataml[serve]'"),
+        ('{"url": "file:///src/strataml", "dir_info": {}}', "pip install '/src/strataml[serve]'"),
+        ('{"url": "https://example.org/strataml-0.2.0-py3-none-any.whl", "archive_info": {}}', "pip install 'strataml[serve]'"),
+        ("not json", "pip install 'strataml[serve]'"),
+        (None, "pip install 'strataml[serve]'"),
+    ],
+)
+def test_an_extra_hint_names_the_folder_strataml_was_installed_from(monkeypatch, direct_url, expected) -> None:
+    """`pip install 'strataml[serve]'` read as "fetch strataml from PyPI", which the README says is
+    not this tool: installed from a folder, the hint names it (editable as it was installed)."""
+    from importlib import metadata
+
+    from strataml import installed
+
+    class Installed:
+        def read_text(self, name: str) -> str | None:
+            return direct_url if name == "direct_url.json" else None
+
+        def locate_file(self, rel: str) -> Path:
+            return ROOT / rel
+
+    monkeypatch.setattr(metadata, "distributions", lambda **kw: [Installed()])
+    monkeypatch.setattr(installed, "_PACKAGE", Path("/src/my strataml/strataml") if "my%20" in (direct_url or "") else
+                        Path("/src/strataml/strataml") if "file://" in (direct_url or "") else installed._PACKAGE)
+    installed._origin.cache_clear()
+    try:
+        assert installed.extra_hint("serve") == expected
+    finally:
+        installed._origin.cache_clear()
 
 
 def test_an_extra_hint_without_any_strataml_installed_names_the_checkout(monkeypatch) -> None:
@@ -72,10 +109,7 @@ def test_an_extra_hint_without_any_strataml_installed_names_the_checkout(monkeyp
 
     from strataml import installed
 
-    def nowhere(name: str) -> metadata.Distribution:
-        raise metadata.PackageNotFoundError(name)
-
-    monkeypatch.setattr(metadata, "distribution", nowhere)
+    monkeypatch.setattr(metadata, "distributions", lambda **kw: [])
     installed._origin.cache_clear()
     try:
         assert installed.extra_hint("serve") == f"pip install -e '{ROOT}[serve]'"

@@ -44,7 +44,7 @@ def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
     The files are FileObjects (path, sha256, size, encoding format); the recorded columns a
     RecordSet whose fields read them from the data files; licence, source, description,
     creation time and the version's digest come from dataset.yaml. Built with mlcroissant's
-    classes and checked by its own loader before it is written: pip install 'strataml[croissant]'.
+    classes and checked by its own loader before it is written. Needs the croissant extra.
 
     \b
     Example:
@@ -95,7 +95,7 @@ def openlineage(state: State, output: str | None, url: str | None, since: str | 
     the model versions it registered; the `strataml` run facet the ref, status, seed, params,
     metrics and code commit. Run ids are UUIDs derived from the run ids: exporting again sends
     the same events, so a catalogue updates what it has instead of doubling it. Built and sent
-    with openlineage-python's own classes and HTTP transport: pip install 'strataml[openlineage]'.
+    with openlineage-python's own classes and HTTP transport. Needs the openlineage extra.
 
     \b
     Examples:
@@ -173,7 +173,7 @@ def model_card(state: State, ref: str, output: str | None, license_: str | None,
     dataset it came from (its name, and its digest as the revision); the body: lineage
     (datasets, experiment, run with its code commit), the gate receipt, the lifecycle
     history and the signatures. huggingface_hub's own ModelCard reads the card back before
-    it is written. Needs the modelcard extra: pip install 'strataml[modelcard]'.
+    it is written. Needs the modelcard extra.
 
     \b
     Examples:

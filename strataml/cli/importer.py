@@ -88,7 +88,7 @@ def mlflow_command(
     dataset MLflow logged as an input becomes an input ref when its digest is a dataset
     version's digest here (sha256), and a warning when not. The MLflow run id is recorded
     (tracking.mlflow_run_id), so a run already here is never imported again: importing twice
-    changes nothing. Runs still RUNNING in MLflow are skipped. Needs: pip install 'strataml[mlflow]'.
+    changes nothing. Runs still RUNNING in MLflow are skipped. Needs the mlflow extra.
 
     \b
     Exit codes: 0 done, 1 done with warnings (skipped runs, unmatched inputs, left-out
