@@ -266,6 +266,33 @@ def test_a_kind_whose_folder_was_not_read_says_why_it_lists_nothing(
     assert cli(strataml_exe, example, "list", "datasets").stdout.endswith("(see `strataml doctor`)\n")
 
 
+def test_record_folders_whose_metadata_is_not_a_file_are_said_not_left_out(
+    example: Path, strataml_exe: list[str], tmp_path: Path
+) -> None:
+    """Found by a new user: every run.yaml made a folder or a symlink, `list runs` said "No runs in
+    this workspace." and `status` "none yet (`strataml run SPEC`)", as of a workspace never run."""
+    runs = sorted(p for p in (example / "runs").iterdir() if p.is_dir())
+    for i, run in enumerate(runs):
+        meta = run / "run.yaml"
+        meta.rename(tmp_path / f"run-{i}.yaml")
+        if i % 2:
+            meta.mkdir()
+        else:
+            meta.symlink_to(tmp_path / f"run-{i}.yaml")
+    said = cli(strataml_exe, example, "list", "runs")
+    assert said.returncode == 0, said.stderr
+    first = f"runs/{runs[0].name}"
+    assert said.stdout.startswith(f"No runs in this workspace: {len(runs)} folders under runs/ could not be read ({first}, ")
+    assert said.stdout.rstrip().endswith(f"and {len(runs) - 3} more; see `strataml doctor`).")
+    status = cli(strataml_exe, example, "status")
+    assert f"  not read     {len(runs)} folders under runs/ could not be read ({first}" in status.stdout, status.stdout
+    assert "none yet" not in status.stdout and "  latest runs  none read" in status.stdout
+    data = json.loads(cli(strataml_exe, example, "status", "--format", "json").stdout)
+    assert data["unread"] == {"datasets": [], "runs": [f"runs/{r.name}" for r in runs], "models": []}
+    healthy = cli(strataml_exe, copy_example(tmp_path / "healthy"), "status", "--format", "json")
+    assert json.loads(healthy.stdout)["unread"] == {"datasets": [], "runs": [], "models": []}
+
+
 def test_a_short_bare_run_prefix_says_why_it_is_not_taken(example: Path, strataml_exe: list[str]) -> None:
     said = cli(strataml_exe, example, "show", "2026")
     assert said.returncode == 3 and "Traceback" not in said.stderr

@@ -121,13 +121,24 @@ def list_command(
 def _unread(state: State, what: str, counts: dict[str, int]) -> str:
     """Why a kind's folder held nothing when the doctor says it was not read (a symlink, a file
     where the folder belongs): ": ..." naming its finding; else nothing."""
+    from strataml.read.query import unread
+
     if not counts.get("errors"):
         return ""
-    for finding in _graph(state).index.get("findings", []):
+    index = _graph(state).index
+    for finding in index.get("findings", []):
         if finding.get("path") == what:  # (the folder of a kind is named as the kind, in the plural)
             said = shown(str(finding.get("message", "")))
             return f": {said} ({finding.get('code')}; see `strataml doctor`)"
-    return ""
+    return not_read(unread(index, what), what, ": ")
+
+
+def not_read(folders: list[str], what: str, lead: str) -> str:
+    """`lead` and a word on the record folders of `what` that could not be read, if any."""
+    if not folders:
+        return ""
+    named = ", ".join(shown(f) for f in folders[:3]) + (f" and {len(folders) - 3} more" if len(folders) > 3 else "")
+    return f"{lead}{counted(len(folders), 'folder')} under {what}/ could not be read ({named}; see `strataml doctor`)"
 
 
 def _text(value: Any) -> str:

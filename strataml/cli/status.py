@@ -9,6 +9,7 @@ import click
 
 from strataml.cli.choice import Choice
 from strataml.cli.main import State
+from strataml.cli.readers import not_read
 from strataml.controls import shown
 from strataml.numbers import number
 
@@ -33,7 +34,7 @@ def status(state: State, fmt: str) -> int:
     """
     from strataml import gitfacts
     from strataml.read import saved
-    from strataml.read.query import Graph, gated_metrics, gates, overview, rows, select
+    from strataml.read.query import Graph, gated_metrics, gates, overview, rows, select, unread
 
     root = state.root()
     index, _rebuilt = saved.current(root)
@@ -56,6 +57,8 @@ def status(state: State, fmt: str) -> int:
             m["id"]: gated_metrics(m, by_experiment) for m in models if m.get("state") in ("production", "staging")
         },
         "latest_runs": select(rows(graph, "runs"), [], "created", True, LATEST),
+        # Record folders the index holds no node for, the doctor's findings being about them.
+        "unread": {what: unread(index, what) for what in ("datasets", "runs", "models")},
     }
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, sort_keys=True))
@@ -75,6 +78,7 @@ def _lines(r: dict[str, Any], in_git: bool) -> list[str]:
         f"  records      {counts}",
         "  health       " + (f"{', '.join(bad)}: see `strataml doctor`" if bad else "ok"),
     ]
+    out += [f"  not read     {not_read(folders, what, '')}" for what, folders in r["unread"].items() if folders]
     if in_git:
         changes = _by_record(r["uncommitted"])
         listed = [f"{path} ({said})" for path, said in changes[:LISTED]]
@@ -87,7 +91,8 @@ def _lines(r: dict[str, Any], in_git: bool) -> list[str]:
             name = next(iter(r["gated"].get(m["id"]) or sorted(metrics)), None)
             metric = (name, metrics[name]) if name is not None else None
             out.append(f"  {state:<12} {m['id']}" + (f"  {metric[0]} {number(metric[1])}" if metric else ""))
-    out.append("  latest runs" + ("" if r["latest_runs"] else "  none yet (`strataml run SPEC`)"))
+    none = "  none read (see `not read` above)" if r["unread"]["runs"] else "  none yet (`strataml run SPEC`)"
+    out.append("  latest runs" + ("" if r["latest_runs"] else none))
     for run in r["latest_runs"]:
         out.append(f"    {run['name']}  {run.get('status') or ''}  {run.get('created') or ''}")
     return out

@@ -526,6 +526,17 @@ def overview(graph: Graph) -> dict[str, Any]:
     }
 
 
+def unread(index: dict[str, Any], what: str) -> list[str]:
+    """The record folders under `what`/ (runs, datasets, models) that findings are about and no
+    node is: their metadata file missing, not a file, or not readable (the doctor says which). A
+    reader that left them out would say the workspace holds none of them."""
+    from strataml.workspace import record_folder
+
+    held = {n.get("path") for n in index.get("nodes", [])}
+    folders = {record_folder(str(f.get("path", ""))) for f in index.get("findings", [])}
+    return sorted(f for f in folders if f is not None and f.startswith(f"{what}/") and f not in held)
+
+
 def health_by_contract(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Errors, warnings and infos per contract (TFC-0006 for TFC0006-E002), in contract order."""
     out: dict[str, dict[str, Any]] = {}
