@@ -30,6 +30,7 @@ class Promotion:
     signed_by: str | None = None
     notes: list[str] = field(default_factory=list)
     unnamed: bool = False  # git had no identity: the actor is the login name
+    warnings: list[str] = field(default_factory=list)
 
 
 def promote(
@@ -76,6 +77,7 @@ def promote(
         current = ledger.state(ref)
         _refuse_illegal(ref, current, to)
         gate = _gate(record, to)
+        warnings = _unmeasured(ws, record, to)
         _refuse_unsigned(ws, record, to, policy)
         ledger_file = lifecycle.ledger_path(ws.root, name)
         if not sign and any(r.records == "ledger" for r in policy.requirements):
@@ -101,7 +103,7 @@ def promote(
                 seq, prev = seq + 1, entry["hash"]
         entries.append(lifecycle.make_entry(seq, prev, ref, to, at, actor, reason, gate, current))
         if dry_run:
-            return Promotion(ref, current, to, entries, False, notes=notes, unnamed=unnamed)
+            return Promotion(ref, current, to, entries, False, notes=notes, unnamed=unnamed, warnings=warnings)
         signed_by = None
         if sign:
             from strataml.sign import SignTarget, signature
@@ -122,7 +124,7 @@ def promote(
                 )
         else:
             lifecycle.append(ws.root, name, ledger.size, entries)
-    return Promotion(ref, current, to, entries, True, signed_by, notes, unnamed)
+    return Promotion(ref, current, to, entries, True, signed_by, notes, unnamed, warnings)
 
 
 def _refuse_broken(ws: Workspace, record: Record) -> None:
@@ -174,6 +176,22 @@ def _gate(record: Record, to: str) -> str | None:
             "run the experiment again until its gates pass, register that run, and promote the new version",
         )
     return _digest(receipt)
+
+
+def _unmeasured(ws: Workspace, record: Record, to: str) -> list[str]:
+    """A warning when a move that needs a PASS gets one that measured nothing: the receipt holds
+    no criteria (the experiment declares no gates), so its PASS is no verdict on the model."""
+    from strataml.read.build import gate_receipt
+
+    if to not in lifecycle.NEEDS_PASS:
+        return []
+    receipt = gate_receipt(ws.root, record) or {}
+    if receipt.get("criteria") != []:
+        return []
+    return [
+        f"{record.ref}'s gate receipt passes on no criteria (its experiment declares no gates): nothing measured "
+        f"it against a threshold before {to}; add `gates:` to the experiment, run it again and register that run"
+    ]
 
 
 def _gate_of(ws: Workspace, ref: str) -> str | None:

@@ -307,3 +307,27 @@ def test_a_line_that_is_not_json_says_where(ws: Path) -> None:
     (ws / LEDGER).write_text('{"bad json\n')
     [finding] = engine.doctor(ws).findings
     assert finding.message == "line 1 is not JSON: Unterminated string starting at column 2"
+
+
+def test_a_gate_that_measured_nothing_is_said_before_staging_and_in_show(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a new user: an experiment without gates gives a receipt that passes on no
+    criteria; `list`, `show` and `promote --to staging` read it as a plain PASS."""
+    from models_helpers import edit_gate
+
+    original = json.loads((ws / MODEL_DIR / "1/gate.json").read_text())
+    edit_gate(ws, 1, lambda g: g.update(criteria=[], status="PASS", reasons=["the experiment declares no gates"]))
+    assert engine.doctor(ws).findings == ()  # (a valid receipt: the run records no gates)
+    assert promote(ws, ref(), "candidate").warnings == []
+    done = promote(ws, ref(), "staging", dry_run=True)
+    assert len(done.warnings) == 1 and "passes on no criteria" in done.warnings[0], done.warnings
+    assert run(["-C", str(ws), "promote", ref(), "--to", "staging", "--dry-run"]) == 0
+    assert "warning: model:sales-model@1's gate receipt passes on no criteria" in capsys.readouterr().err
+    assert run(["-C", str(ws), "promote", ref(), "--to", "staging", "--dry-run", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == done.warnings
+    assert run(["-C", str(ws), "show", ref()]) == 0
+    assert "gate receipt: PASS (no criteria: the experiment declares no gates)" in capsys.readouterr().out
+    edit_gate(ws, 1, lambda g: g.update(original))  # (a receipt with criteria: no such word)
+    assert run(["-C", str(ws), "show", ref()]) == 0
+    assert "no criteria" not in capsys.readouterr().out

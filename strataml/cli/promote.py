@@ -81,6 +81,7 @@ def promote(
                     "written": done.written,
                     "signed_by": done.signed_by,
                     "entries": done.entries,
+                    "warnings": done.warnings,
                 },
                 indent=2,
             )
@@ -93,6 +94,8 @@ def promote(
     )
     for note in done.notes:
         click.echo(shown(f"  also {note}"))
+    for warning in done.warnings:
+        click.echo(shown(f"  warning: {warning}"), err=True)
     if done.unnamed:  # (the audit trail's who, from the login name: say so)
         click.echo(
             shown(

@@ -405,8 +405,10 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
 def receipt_lines(receipt: dict[str, Any]) -> list[str]:
     """A gate receipt as `show` and `run` print it: the verdict, then each criterion with what was
     observed and, for one that failed, why."""
-    out = [f"  gate receipt: {receipt.get('status', '?')}"]
     criteria = [c for c in receipt.get("criteria") or [] if isinstance(c, dict)]
+    # (PASS on no criteria passes nothing: said, as `promote` says it before staging or production)
+    vacuous = " (no criteria: the experiment declares no gates)" if not criteria and "criteria" in receipt else ""
+    out = [f"  gate receipt: {receipt.get('status', '?')}{vacuous}"]
     reasons = receipt.get("reasons") or []
     for i, c in enumerate(criteria):
         verdict = "PASS" if c.get("passed") else "FAIL"

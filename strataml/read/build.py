@@ -563,7 +563,7 @@ def _node(
             for e in ledger.entries
             if e.get("ref") == str(record.ref)
         ]
-        receipt = _gate_receipt(workspace.root, record)
+        receipt = gate_receipt(workspace.root, record)
         if receipt is not None:
             node["receipt"] = receipt
     if record.kind == "run":
@@ -648,7 +648,8 @@ def _side_json(root: Path, rel: str) -> Any:
     return None if loaded.problems else loaded.data
 
 
-def _gate_receipt(root: Path, record: Record) -> dict[str, Any] | None:
+def gate_receipt(root: Path, record: Record) -> dict[str, Any] | None:
+    """A model version's gate receipt as its `gate.file` holds it (None: none, or not readable JSON)."""
     gate = record.data.get("gate") if isinstance(record.data, dict) else None
     name = gate.get("file") if isinstance(gate, dict) else None
     if not isinstance(name, str) or not record.folder or "/" in name or name.startswith("."):
