@@ -96,8 +96,12 @@ def _dataset(record: Record) -> Iterator[Finding]:
         yield Finding(
             DATASET_PROVENANCE,
             record.meta,
+            # (the message as it was: a baseline matches a finding by its message's fingerprint)
             f"no {' or '.join(missing)}: nobody can tell where the data came from or how it may be used",
-            "add " + " and ".join(_PROVENANCE_HINT[k] for k in missing),
+            "add "
+            + " and ".join(_PROVENANCE_HINT[k] for k in missing)
+            + " while the version is new; once committed it never changes (TFC0002-E010): add the data again as a "
+            "new version with `strataml dataset add ... --source ... --license ...`",
             record.line(),
         )
     tr = record.time_range
