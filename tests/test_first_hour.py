@@ -218,6 +218,19 @@ def test_status_says_a_placeholder_beside_the_runs_as_new_like_the_others() -> N
     ]
 
 
+@pytest.mark.parametrize(
+    "status,said",
+    [("??", "new"), (" M", "changed"), ("M ", "staged"), ("MM", "changed"), ("A ", "added"), ("AM", "changed"),
+     (" D", "deleted"), ("D ", "deleted"), (" T", "type changed"), ("T ", "type changed"), ("R ", "renamed"),
+     ("UU", "conflict"), ("AA", "conflict"), ("DD", "conflict")],
+)
+def test_status_says_each_git_status_as_a_word(status: str, said: str) -> None:
+    """A model.yaml made a symlink was said "(T)", git's own letter."""
+    from strataml.cli.status import _said
+
+    assert _said(status) == said
+
+
 def test_signing_without_python_gnupg_says_how_to_put_it_back(tmp_path: Path) -> None:
     """A core dependency uninstalled beside strataml: the hint installs it (a checkout would name itself)."""
     from conftest import copy_example, without

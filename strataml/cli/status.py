@@ -123,7 +123,16 @@ def _by_record(changes: list[dict[str, str]]) -> list[tuple[str, str]]:
     ]
 
 
+_WORDS = {"M": "changed", "T": "type changed", "A": "added", "D": "deleted", "R": "renamed", "C": "copied"}
+
+
 def _said(status: str) -> str:
-    return {"??": "new", " M": "changed", "M ": "staged", "A ": "added", " D": "deleted", "D ": "deleted"}.get(
-        status, status.strip() or "changed"
-    )
+    """git's two status letters (index, work tree) as a word: the work tree's when it changed."""
+    if status == "??":
+        return "new"
+    if "U" in status or status in ("AA", "DD"):
+        return "conflict"
+    staged, worktree = (status + "  ")[:2]
+    if worktree != " ":
+        return _WORDS.get(worktree, "changed")
+    return "staged" if staged == "M" else _WORDS.get(staged, "changed")
