@@ -57,7 +57,9 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, fmt
     output (TFC-0008, `strataml schema index`). `list`, `show` and `lineage` rebuild the
     saved index themselves when the repository changed, so running this is never required.
     When nothing changed since the saved index was built it is reused ("Up to date"); after
-    a change only the records the change can reach are read and checked again.
+    a change only the records the change can reach are read and checked again. (A file changed
+    in the last two seconds could change again within the same timestamp, as git knows: until
+    it is older, each run checks again rather than trust the saved index.)
 
     \b
     With --federate, one view over many workspaces (`strataml schema federation`):
