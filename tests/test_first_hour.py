@@ -262,3 +262,17 @@ def test_the_start_here_steps_of_help_run_as_written(tmp_path: Path, strataml_ex
     assert done.returncode == 0, (steps, done.stdout[-2000:], done.stderr[-2000:])
     assert "OK: 0 errors, 0 warnings" in done.stdout + done.stderr
     assert "Moved model:iris-classifier@1: registered -> candidate" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "args,said",
+    [
+        (("model", "list"), "No such command 'list': models are read with `strataml list models`."),
+        (("dataset", "ls"), "No such command 'ls': datasets are read with `strataml list datasets`."),
+        (("experiment", "show"), "No such command 'show': experiments are read with `strataml show experiment:...`."),
+    ],
+)
+def test_a_reader_asked_of_a_kind_group_is_named(args: tuple[str, ...], said: str, strataml_exe: list[str]) -> None:
+    """`strataml model list` said only "No such command 'list'": listing is `strataml list models`."""
+    done = subprocess.run([*strataml_exe, *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and f"strataml: error: {said}" in done.stderr, done.stderr

@@ -9,15 +9,22 @@ import click
 
 from strataml.cli.choice import Choice
 from strataml.cli.given import Given
-from strataml.cli.main import State
+from strataml.cli.main import KindGroup, State
 from strataml.cli.output import progress_bar, say_next
 from strataml.controls import shown
 from strataml.datasets import SOURCE_KINDS, NewDataset, add, shape_notes
 
 
-@click.group()
+@click.group(cls=KindGroup)
 def dataset() -> None:
-    """Work with dataset versions (TFC-0002)."""
+    """Work with dataset versions (TFC-0002).
+
+    \b
+    Examples:
+      strataml dataset add iris iris.csv --version 1 --license CC-BY-4.0 --source URL --target species
+      strataml list datasets
+      strataml show dataset:iris@1
+    """
 
 
 CSV_MOMENT = 32 * 1024 * 1024

@@ -7,15 +7,22 @@ import json
 import click
 
 from strataml.cli.choice import Choice
-from strataml.cli.main import State
+from strataml.cli.main import KindGroup, State
 from strataml.cli.output import after_step, say_next
 from strataml.controls import shown
 from strataml.experiments import SKLEARN_MODELS, NewExperiment, create
 
 
-@click.group()
+@click.group(cls=KindGroup)
 def experiment() -> None:
-    """Work with experiment specs (TFC-0003)."""
+    """Work with experiment specs (TFC-0003).
+
+    \b
+    Examples:
+      strataml experiment new iris-logreg --dataset dataset:iris@1 --register iris-classifier
+      strataml list experiments
+      strataml report experiment iris-logreg
+    """
 
 
 @experiment.command("new", short_help="Write a commented spec, experiments/NAME.yaml.")

@@ -108,6 +108,20 @@ class LazyGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
+class KindGroup(click.Group):
+    """`strataml dataset|experiment|model`: the commands that write records of a kind. What reads
+    them is a command of its own, named when asked for here (`strataml model list`)."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name in ("list", "ls", "show", "lineage") and name not in self.commands and not ctx.resilient_parsing:
+            reader = f"strataml list {self.name}s" if name in ("list", "ls") else f"strataml {name} {self.name}:..."
+            ctx.fail(f"No such command {name!r}: {self.name}s are read with `{reader}`.")
+        return super().resolve_command(ctx, args)
+
+
 class _PipeClosed(Exception):
     """stdout's reader went away (`| head`)."""
 

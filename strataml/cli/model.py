@@ -8,15 +8,22 @@ from pathlib import Path
 import click
 
 from strataml.cli.choice import Choice
-from strataml.cli.main import State
+from strataml.cli.main import KindGroup, State
 from strataml.cli.output import complete_runs, from_here
 from strataml.controls import shown
 from strataml.models import register
 
 
-@click.group()
+@click.group(cls=KindGroup)
 def model() -> None:
-    """Work with model versions (TFC-0004)."""
+    """Work with model versions (TFC-0004).
+
+    \b
+    Examples:
+      strataml model register run:ID --name iris-classifier
+      strataml list models
+      strataml show model:iris-classifier@1
+    """
 
 
 @model.command("register")

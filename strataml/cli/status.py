@@ -132,7 +132,8 @@ def _said(status: str) -> str:
         return "new"
     if "U" in status or status in ("AA", "DD"):
         return "conflict"
-    staged, worktree = (status + "  ")[:2]
+    padded = status + "  "
+    staged, worktree = padded[0], padded[1]
     if worktree != " ":
         return _WORDS.get(worktree, "changed")
     return "staged" if staged == "M" else _WORDS.get(staged, "changed")
