@@ -41,11 +41,23 @@ _SCHEMA_HINT = {
 }
 
 
+# (An empty file has no field to fix: what was written is gone, or never was.)
+_EMPTY_HINT = {
+    kind: f"restore it from Git{also}; `strataml schema {kind}` prints what it holds"
+    for kind, also in (
+        ("dataset", ", or recreate the version with `strataml dataset add`"),
+        ("experiment", ", or write it anew with `strataml experiment new`"),
+        ("run", ": runs are written by `strataml run`"),
+        ("model", ", or register the version again with `strataml model register`"),
+    )
+}
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     judged: dict[str, MetricCheck] = {}  # run.yaml -> what its files say of its metrics (_run_metrics)
     for record in ctx.records():
         if record.loaded.data is None and not record.loaded.problems:
-            yield Finding(SCHEMA_CODES[record.kind], record.meta, "file is empty", _SCHEMA_HINT[record.kind], 1)
+            yield Finding(SCHEMA_CODES[record.kind], record.meta, "file is empty", _EMPTY_HINT[record.kind], 1)
             continue
         if record.loaded.data is None or not declared_schema_ok(record):
             continue
