@@ -482,3 +482,17 @@ def test_a_version_spelled_like_another_is_said_under_since_and_alike_spellings_
     edit_yaml(twice / "model.yaml", lambda d: d.update(ref="model:sales-model@02"))
     found = [f for f in engine.doctor(ws).findings if f.code == "TFC0008-W001"]
     assert sorted(f.path for f in found) == ["models/sales-model/02", "models/sales-model/2"], found
+
+
+def test_two_spellings_of_a_name_say_which_folders_are_one(ws: Path) -> None:
+    """dataset:Flowers@2 beside dataset:flowers@1 "collided" with no word of where: the name's
+    two folders are one on macOS and Windows."""
+    copy_dataset(ws, FLOWERS, "datasets/Flowers/2", "dataset:Flowers@2")
+    said = [f.message for f in engine.doctor(ws).findings if f.code == "TFC0008-E004"]
+    assert len(said) == 2 and all("datasets/Flowers/ and datasets/flowers/ are one folder under" in m for m in said), said
+    shutil.rmtree(ws / "datasets/Flowers")
+    other = RUN.replace("sales", "Sales")  # (two runs: one ref folded, said as before)
+    shutil.copytree(ws / RUN, ws / other)
+    edit_yaml(ws / other / "run.yaml", lambda d: d.update(ref="run:" + other.split("/")[1]))
+    said = [f.message for f in engine.doctor(ws).findings if f.code == "TFC0008-E004"]
+    assert said and all(m.endswith("-sales-forecast-a1b2c3) under case-folding or Unicode normalisation") for m in said), said

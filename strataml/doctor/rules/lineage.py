@@ -220,15 +220,18 @@ def _collisions(ws: Workspace) -> Iterator[Finding]:
     for record, key in zip(ws.records, folded):
         folder = key.partition("@")[0] if record.ref.version is not None else None
         groups[folder if folder in shared else key].append(record)
-    for members in groups.values():
+    for key, members in groups.items():
         if len(members) < 2:
             continue
         names = ", ".join(str(m.ref) for m in members)
+        # Versions of two spellings of a name: what is one folder is the name's (datasets/Iris/, datasets/iris/).
+        folders = sorted({m.folder.rsplit("/", 1)[0] + "/" for m in members if m.folder}) if key in shared else []
+        one = f": {' and '.join(folders)} are one folder" if len(folders) > 1 else ""
         for member in members:
             yield Finding(
                 DUPLICATE,
                 member.folder or member.meta,
-                f"{member.ref} collides with another record ({names}) under case-folding or Unicode normalisation",
+                f"{member.ref} collides with another record ({names}){one} under case-folding or Unicode normalisation",
                 "rename one of them: on macOS and Windows checkouts they would be the same folder",
             )
 
