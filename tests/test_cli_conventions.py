@@ -333,7 +333,10 @@ def test_ctrl_c_or_termination_in_a_run_names_the_cancelled_run(tmp_path: Path, 
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     (folder,) = [f for f in (lab / "runs").iterdir() if f.is_dir()]  # (no staging folder left: hidden ones too)
-    assert err.splitlines()[-1] == f"strataml: {said}; the run was recorded as cancelled in runs/{folder.name}"
+    assert err.splitlines()[-1] == (
+        f"strataml: {said}; the run was recorded as cancelled in runs/{folder.name}: commit it to keep the "
+        "attempt on record, or delete the folder (nothing refers to it yet)"
+    )
     assert "status: cancelled" in (folder / "run.yaml").read_text()
 
 

@@ -191,7 +191,10 @@ def execute(
         raise
     if interrupted is not None:
         where = rel if base == workspace_root else str(final)
-        raise Interrupted(f"the run was recorded as cancelled in {where}") from interrupted
+        raise Interrupted(
+            f"the run was recorded as cancelled in {where}: commit it to keep the attempt on record, or delete "
+            "the folder (nothing refers to it yet)"
+        ) from interrupted
     return Outcome(run_id, final, status, record)
 
 
