@@ -34,7 +34,12 @@ def _origin() -> tuple[str, Path | None, bool]:
         if source is not None and (source / "strataml").resolve() == _PACKAGE:
             return "installed", source, editable  # (editable, or from this very folder)
     for dist in found:
-        if Path(str(dist.locate_file("strataml/__init__.py"))).resolve().parent == _PACKAGE:
+        # (RECORD: what an installer writes; a checkout's own egg-info, left by a build or an
+        # old `setup.py develop`, has none and installed nothing)
+        if (
+            dist.read_text("RECORD") is not None
+            and Path(str(dist.locate_file("strataml/__init__.py"))).resolve().parent == _PACKAGE
+        ):
             return "installed", None, False
     return "checkout", None, False
 

@@ -89,7 +89,7 @@ def test_an_extra_hint_names_the_folder_strataml_was_installed_from(monkeypatch,
 
     class Installed:
         def read_text(self, name: str) -> str | None:
-            return direct_url if name == "direct_url.json" else None
+            return direct_url if name == "direct_url.json" else "" if name == "RECORD" else None
 
         def locate_file(self, rel: str) -> Path:
             return ROOT / rel
@@ -100,6 +100,28 @@ def test_an_extra_hint_names_the_folder_strataml_was_installed_from(monkeypatch,
     installed._origin.cache_clear()
     try:
         assert installed.extra_hint("serve") == expected
+    finally:
+        installed._origin.cache_clear()
+
+
+def test_a_checkouts_own_egg_info_is_no_install(monkeypatch) -> None:
+    """A clone's strataml.egg-info (a build left it, no installer wrote a RECORD) was taken for an
+    install from an index: the hint then named PyPI's strataml, which is not this tool."""
+    from importlib import metadata
+
+    from strataml import installed
+
+    class EggInfo:
+        def read_text(self, name: str) -> str | None:
+            return None
+
+        def locate_file(self, rel: str) -> Path:
+            return ROOT / rel
+
+    monkeypatch.setattr(metadata, "distributions", lambda **kw: [EggInfo()])
+    installed._origin.cache_clear()
+    try:
+        assert installed.extra_hint("serve") == f"pip install -e {shlex.quote(f'{ROOT}[serve]')}"
     finally:
         installed._origin.cache_clear()
 

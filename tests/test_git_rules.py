@@ -529,6 +529,25 @@ def test_a_running_run_that_finishes_with_other_numbers_fails_the_versions_made_
     assert {("TFC0004-E003", model), ("TFC0004-E005", model)} <= found, found
 
 
+def test_a_finished_or_only_signed_run_does_not_bring_its_versions_in(repo: Path) -> None:
+    """The versions of a run are checked with it only when it was running at the base: a finished
+    run's change is its own error, and a signature added to it changes nothing they rest on (a
+    whole walk then reported every old problem of the workspace on the pull request)."""
+    run_dir = repo / "runs/20260101T000000Z-sales-forecast-a1b2c3"
+    (repo / "datasets/flowers/notes.txt").write_text("an old stray the base holds\n")
+    base = commit_all(repo, "an old problem")
+    (run_dir / "run.yaml.asc").write_text("not a signature\n")
+    commit_all(repo, "only a signature")
+    report = engine.doctor(repo, options=engine.Options(since=base))
+    assert report.stats["records_checked"] == 1, report.stats
+    assert "TFC0001-E002" not in {f.code for f in report.findings}, report.findings
+    (run_dir / "run.yaml.asc").unlink()
+    edit_yaml(run_dir / "run.yaml", lambda d: d["tags"].update(purpose="edited after it ended"))
+    commit_all(repo, "a finished run changed")
+    report = engine.doctor(repo, options=engine.Options(since=base))
+    assert report.stats["records_checked"] == 1 and "TFC0003-E010" in {f.code for f in report.findings}
+
+
 def test_outside_a_repository_git_rules_are_skipped(tmp_path: Path) -> None:
     root = tmp_path / "plain"
     shutil.copytree(POSITIVE, root)

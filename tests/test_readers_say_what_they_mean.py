@@ -287,6 +287,10 @@ def test_record_folders_whose_metadata_is_not_a_file_are_said_not_left_out(
     status = cli(strataml_exe, example, "status")
     assert f"  not read     {len(runs)} folders under runs/ could not be read ({first}" in status.stdout, status.stdout
     assert "none yet" not in status.stdout and "  latest runs  none read" in status.stdout
+    # A stray file where a version folder would be, and a broken ledger, are no records left out.
+    (example / "datasets/iris/notes.txt").write_text("a note\n")
+    ledger = next((example / "models").glob("*/lifecycle.jsonl"))
+    ledger.write_text(ledger.read_text() + '{"broken\n')
     data = json.loads(cli(strataml_exe, example, "status", "--format", "json").stdout)
     assert data["unread"] == {"datasets": [], "runs": [f"runs/{r.name}" for r in runs], "models": []}
     healthy = cli(strataml_exe, copy_example(tmp_path / "healthy"), "status", "--format", "json")

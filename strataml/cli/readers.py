@@ -130,7 +130,7 @@ def _unread(state: State, what: str, counts: dict[str, int]) -> str:
         if finding.get("path") == what:  # (the folder of a kind is named as the kind, in the plural)
             said = shown(str(finding.get("message", "")))
             return f": {said} ({finding.get('code')}; see `strataml doctor`)"
-    return not_read(unread(index, what), what, ": ")
+    return not_read(unread(index, what, state.root()), what, ": ")
 
 
 def not_read(folders: list[str], what: str, lead: str) -> str:
@@ -407,7 +407,7 @@ def receipt_lines(receipt: dict[str, Any]) -> list[str]:
     observed and, for one that failed, why."""
     criteria = [c for c in receipt.get("criteria") or [] if isinstance(c, dict)]
     # (PASS on no criteria passes nothing: said, as `promote` says it before staging or production)
-    vacuous = " (no criteria: the experiment declares no gates)" if not criteria and "criteria" in receipt else ""
+    vacuous = " (no criteria: the experiment declares no gates)" if receipt.get("criteria") == [] else ""
     out = [f"  gate receipt: {receipt.get('status', '?')}{vacuous}"]
     reasons = receipt.get("reasons") or []
     for i, c in enumerate(criteria):

@@ -58,7 +58,7 @@ def status(state: State, fmt: str) -> int:
         },
         "latest_runs": select(rows(graph, "runs"), [], "created", True, LATEST),
         # Record folders the index holds no node for, the doctor's findings being about them.
-        "unread": {what: unread(index, what) for what in ("datasets", "runs", "models")},
+        "unread": {what: unread(index, what, root) for what in ("datasets", "runs", "models")},
     }
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, sort_keys=True))

@@ -602,19 +602,18 @@ def _since(
     """A --since run. git lists the changes in processes of its own (started by the CLI already,
     or here): the records its diff names are checked while git still walks the tree for
     untracked files, and checked again with them if it finds any (rare in CI)."""
-    from strataml.doctor.rules.history import deep_folders, everything, is_ledger, owners, reopened
+    from strataml.doctor.rules.history import deep_folders, everything, is_ledger, owners, resting
     from strataml.workspace import walk, walk_changed, walk_top
 
     listing = gitfacts.changes_since(root, options.since or "")
     top = walk_top(root)
 
     def run(changed: set[str]) -> tuple[list[Finding], dict[str, int], Context]:
-        owned = owners(changed)
-        # (a changed .gitattributes, a record or spec gone; a committed run that changed, whose
-        # model versions scope_since adds)
-        if everything(root, changed) or reopened(root, listing.commit, owned):
+        if everything(root, changed):  # (a changed .gitattributes, a record or spec gone)
             return _checked(root, walk(root), None, options, cache, progress, (listing.commit, changed, listing.tip))
-        deep = deep_folders(root, owned)
+        owned = owners(changed)
+        # (and the versions registered from a run running at the base that changed: see resting())
+        deep = deep_folders(root, owned) | resting(root, listing.commit, changed)
         names = {o.rsplit("/", 1)[0] for o in owned if is_ledger(o)}
         entries = walk_changed(root, deep, top, names)
         return _checked(root, entries, deep, options, cache, progress, (listing.commit, changed, listing.tip))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
+import stat
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from strataml.errors import NotARecord, StrataError
@@ -526,15 +529,25 @@ def overview(graph: Graph) -> dict[str, Any]:
     }
 
 
-def unread(index: dict[str, Any], what: str) -> list[str]:
+def unread(index: dict[str, Any], what: str, root: Path) -> list[str]:
     """The record folders under `what`/ (runs, datasets, models) that findings are about and no
     node is: their metadata file missing, not a file, or not readable (the doctor says which). A
-    reader that left them out would say the workspace holds none of them."""
+    reader that left them out would say the workspace holds none of them. Only what stands in
+    `root` as a folder (or a link where one belongs) is one: a stray file where a version folder
+    would be, or a model's ledger, is no record left out."""
     from strataml.workspace import record_folder
 
     held = {n.get("path") for n in index.get("nodes", [])}
     folders = {record_folder(str(f.get("path", ""))) for f in index.get("findings", [])}
-    return sorted(f for f in folders if f is not None and f.startswith(f"{what}/") and f not in held)
+    out = []
+    for folder in sorted(f for f in folders if f is not None and f.startswith(f"{what}/") and f not in held):
+        try:
+            mode = os.lstat(root / folder).st_mode
+        except (OSError, ValueError):
+            continue
+        if stat.S_ISDIR(mode) or stat.S_ISLNK(mode):
+            out.append(folder)
+    return out
 
 
 def health_by_contract(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:

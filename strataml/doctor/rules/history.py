@@ -11,8 +11,9 @@ from strataml import atomic, gitfacts, lifecycle
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.doctor.rules.records import check_metrics
-from strataml.loading import load_bytes
+from strataml.loading import MAX_BYTES, load_bytes
 from strataml.records import Record
+from strataml.refs import fold
 from strataml.workspace import CONFIG, FOLDER_NOTES, LEDGER, META, SIGNATURE_SUFFIX, record_folder
 
 DATASET_CHANGED = "TFC0002-E010"
@@ -121,35 +122,62 @@ def scope_since(ctx: Context) -> frozenset[str] | None:
     if everything(ws.root, ctx.since_changed):
         return None
     owned = owners(ctx.since_changed)
-    deep = deep_folders(ws.root, owned)
-    scope = {str(r.ref) for r in ws.records if (r.folder in deep if r.folder else r.meta in owned)}
-    runs = reopened(ws.root, ctx.since_commit or "", owned)
-    if runs:  # (the walk was a whole one then: see the engine's --since run)
-        scope.update(str(m.ref) for m in ws.of_kind("model") if _made_by(ctx, m) in runs)
-    return frozenset(scope)
+    deep = deep_folders(ws.root, owned) | resting(ws.root, ctx.since_commit or "", ctx.since_changed)
+    return frozenset(str(r.ref) for r in ws.records if (r.folder in deep if r.folder else r.meta in owned))
 
 
-def reopened(root: Path, commit: str, owned: set[str]) -> frozenset[str]:
-    """The run folders among `owned` that `commit` holds: runs committed then that changed since,
-    which only a run still running then may do (TFC0003-E009). The versions registered from such a
-    run rest on its files and metrics and may lie anywhere: a --since run walks every record and
-    checks them too, as a run that finished with other numbers would otherwise pass under the
-    version's gate receipt. (One git call, made only when a run folder changed, asked once.)"""
-    runs = tuple(sorted(o for o in owned if o.startswith("runs/")))
-    return _reopened(str(root), commit, runs) if runs and commit else frozenset()
+def resting(root: Path, commit: str, changed: set[str]) -> set[str]:
+    """The model version folders registered from a run that was still running at `commit` and
+    changed since (beyond its signature): such a run may finish (TFC0003-E010 lets it), and a
+    version resting on its files and metrics is checked with it, or a run finished with other
+    numbers would pass under the version's gate receipt. Asked of git only when a run folder
+    changed; the model.yaml files are read only when such a run is found (a new run is none)."""
+    runs = sorted(
+        {
+            folder
+            for path in changed
+            if (folder := record_folder(path)) is not None
+            and folder.startswith("runs/")
+            and path != f"{folder}/{META['run']}{SIGNATURE_SUFFIX}"
+        }
+    )
+    return set(_resting(str(root), commit, tuple(runs))) if runs and commit else set()
 
 
 @functools.lru_cache(maxsize=8)
-def _reopened(root: str, commit: str, runs: tuple[str, ...]) -> frozenset[str]:
-    before = gitfacts.files_at(Path(root), commit, list(runs))
-    return frozenset(r for r in runs if f"{r}/{META['run']}" in before)
+def _resting(root: str, commit: str, runs: tuple[str, ...]) -> frozenset[str]:
+    before = gitfacts.read_at(Path(root), commit, [f"{r}/{META['run']}" for r in runs])
+    running = {
+        fold(f"run:{r.split('/', 1)[1]}")
+        for r in runs
+        if (raw := before.get(f"{r}/{META['run']}")) is not None and not _terminal(raw)
+    }
+    return frozenset(_made_from(Path(root), running)) if running else frozenset()
 
 
-def _made_by(ctx: Context, model: Record) -> str | None:
-    """The folder of the run a model version names in produced_by, as the model rules find it."""
-    produced = model.data.get("produced_by")
-    run = ctx.workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
-    return run.folder if run is not None and run.kind == "run" else None
+def _made_from(root: Path, runs: set[str]) -> Iterator[str]:
+    """The model version folders whose model.yaml names one of `runs` (folded refs) in produced_by,
+    read with the loader from every version folder there is (a version may name its run in any
+    spelling YAML allows, and case-insensitive checkouts resolve any case)."""
+    try:
+        names = sorted(e.name for e in os.scandir(root / "models") if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return
+    for name in names:
+        try:
+            versions = sorted(e.name for e in os.scandir(root / "models" / name) if e.is_dir(follow_symlinks=False))
+        except OSError:
+            continue
+        for version in versions:
+            folder = f"models/{name}/{version}"
+            try:
+                raw = atomic.read_bytes(root, f"{folder}/{META['model']}", limit=MAX_BYTES)
+            except (OSError, atomic.Refused):
+                continue
+            data = load_bytes(raw, lines=False).data if raw is not None else None
+            produced = data.get("produced_by") if isinstance(data, dict) else None
+            if isinstance(produced, str) and fold(produced.strip()) in runs:
+                yield folder
 
 
 def _restore(root: Path, since: str, folder: str) -> str:

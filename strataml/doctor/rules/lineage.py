@@ -33,7 +33,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     ws = ctx.workspace
     parse = _Parsed()
     yield from _collisions(ws)
-    yield from _spelled_alike(ws)
+    yield from _spelled_alike(ws, ctx.scope)
     # A shard searches from every record, as a full run does (each loop then reads the same, and
     # is kept by one shard); --since searches from what changed (a new loop runs through it).
     yield from _cycles(ws, list(ws.records) if ctx.options.shard is not None else ctx.records(), parse)
@@ -226,20 +226,22 @@ def _collisions(ws: Workspace) -> Iterator[Finding]:
         names = ", ".join(str(m.ref) for m in members)
         # Versions of two spellings of a name: what is one folder is the name's (datasets/Iris/, datasets/iris/).
         folders = sorted({m.folder.rsplit("/", 1)[0] + "/" for m in members if m.folder}) if key in shared else []
-        one = f": {' and '.join(folders)} are one folder" if len(folders) > 1 else ""
+        same = f" ({' and '.join(folders)} are one)" if len(folders) > 1 else ""
         for member in members:
             yield Finding(
                 DUPLICATE,
                 member.folder or member.meta,
-                f"{member.ref} collides with another record ({names}){one} under case-folding or Unicode normalisation",
-                "rename one of them: on macOS and Windows checkouts they would be the same folder",
+                # (the message as it was: a baseline matches a finding by its message's fingerprint)
+                f"{member.ref} collides with another record ({names}) under case-folding or Unicode normalisation",
+                f"rename one of them: on macOS and Windows checkouts they would be the same folder{same}",
             )
 
 
-def _spelled_alike(ws: Workspace) -> Iterator[Finding]:
+def _spelled_alike(ws: Workspace, scope: frozenset[str] | None) -> Iterator[Finding]:
     """Versions of one name that are one number spelled two ways (01 beside 1): distinct folders
     and refs, which "the latest version", a reviewer and a reader of a ref take for one. (A
-    --since walk lists every version folder of a changed record's name.)"""
+    --since walk lists every version folder of a changed record's name; of a pair the change did
+    not touch it says nothing, as it says nothing else of what did not change.)"""
     names: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for record in ws.records:
         if record.ref.version is not None:
@@ -254,6 +256,8 @@ def _spelled_alike(ws: Workspace) -> Iterator[Finding]:
             if len(same) < 2:
                 continue
             for record in same:
+                if scope is not None and str(record.ref) not in scope:
+                    continue
                 others = ", ".join(str(o.ref) for o in same if o is not record)
                 yield Finding(
                     ALIKE,

@@ -274,14 +274,20 @@ def _listed(names: list[str], most: int = 12) -> str:
     return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
+def producing_run(ctx: Context, model: Record) -> Record | None:
+    """The run a model version names in produced_by, as every check of it finds it (None: none)."""
+    produced = model.data.get("produced_by")
+    run = ctx.workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
+    return run if run is not None and run.kind == "run" else None
+
+
 def _from_run(ctx: Context, record: Record) -> Iterator[Finding]:
     """A bundle holds its producing run's files: each artifact has the sha256 of a file the run
     records (registration copies them). Otherwise a version could carry any model beside a copy
     of a good run's receipt and metrics. (A produced_by that names no run is the lineage rule's
     finding; a file whose content is not what its record pins, the integrity rule's.)"""
-    produced = record.data.get("produced_by")
-    run = ctx.workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
-    if run is None or run.kind != "run":
+    run = producing_run(ctx, record)
+    if run is None:
         return
     state = broken(ctx, run)
     if state is not None:
@@ -338,9 +344,8 @@ def _run_metrics(ctx: Context, model: Record, judged: dict[str, MetricCheck]) ->
     registered and promoted. Judged for the runs behind model versions, each run once: reading
     every run's files would cost a full check a read per run. Reported on the version, so that
     `model register` (which checks the version it stages) refuses it too."""
-    produced = model.data.get("produced_by")
-    run = ctx.workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
-    if run is None or run.kind != "run" or run.folder is None or broken(ctx, run) is not None:
+    run = producing_run(ctx, model)
+    if run is None or run.folder is None or broken(ctx, run) is not None:
         return  # (a broken run is its own finding, and the version's TFC0004-E004)
     if run.meta not in judged:
         judged[run.meta] = check_metrics(ctx, run)
@@ -620,7 +625,7 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
         problems.append(f"the receipt is for '{run}', but the model was produced by '{produced_by}'")
     problems += _receipt_disagrees(receipt)
     if not problems:
-        problems += _receipt_is_not_the_runs(ctx, receipt, produced_by)
+        problems += _receipt_is_not_the_runs(ctx, receipt, record)
     for message in problems:
         yield Finding(
             GATE_MISMATCH,
@@ -631,16 +636,16 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
         )
 
 
-def _receipt_is_not_the_runs(ctx: Context, receipt: dict, produced_by: object) -> list[str]:
+def _receipt_is_not_the_runs(ctx: Context, receipt: dict, model: Record) -> list[str]:
     """Where the receipt is not what registration wrote from its run: its criteria the run's
     recorded gates (when the run records them: runs made before it did still hold receipts),
     each `observed` the run's recorded metric, none when the run recorded none (as registration
     reads an absent `metrics`). A receipt edited to a passing `observed`, consistent with
     itself, still contradicts the run. (A run that is missing, not a run, or ill-formed is
     another rule's finding.)"""
-    run = ctx.workspace.get(produced_by) if isinstance(produced_by, str) and produced_by.startswith("run:") else None
+    run = producing_run(ctx, model)
     criteria = receipt.get("criteria")
-    if run is None or run.kind != "run" or not isinstance(run.data, dict) or not isinstance(criteria, list):
+    if run is None or not isinstance(run.data, dict) or not isinstance(criteria, list):
         return []
     metrics, recorded = run.data.get("metrics") or {}, run.data.get("gates")
     if not isinstance(metrics, dict) or not all(isinstance(c, dict) for c in criteria):
