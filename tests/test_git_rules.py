@@ -81,6 +81,43 @@ def copy_object(repo: Path, clone: Path) -> tuple[str, Path]:
     return oid, obj
 
 
+def test_a_record_that_pins_pointer_text_on_a_routed_path_is_an_error(repo: Path, tmp_path: Path) -> None:
+    """Found by an attacker: a record pinning the text of an LFS pointer as the file's content, on
+    a path .gitattributes routes through LFS, passed the gate in a checkout without LFS content
+    (its hash is the pointer text's), while every checkout with Git LFS gets the object it names."""
+    need_lfs()
+    payload = b"what every checkout with Git LFS gets instead\n"
+    src = tmp_path / "weights.safetensors"
+    src.write_bytes(lfs.format_pointer(hashlib.sha256(payload).hexdigest(), len(payload)))
+    assert run(["-C", str(repo), "dataset", "add", "weights", str(src), "--version", "1", "--license", "MIT",
+                "--source", "t"]) == 0  # (not routed yet: the text is the file's content)
+    git(repo, "lfs", "install", "--local")
+    git(repo, "lfs", "track", "*.safetensors")
+    commit_all(repo, "weights, then routed through LFS")
+    rel = "datasets/weights/1/weights.safetensors"
+    for where in (repo, pointer_clone(repo, tmp_path)):
+        found = [f for f in engine.doctor(where).findings if f.path == rel]
+        assert [f.code for f in found] == ["TFC0006-E010"], found
+        assert "records this Git LFS pointer's own text" in found[0].message
+    # dataset add refuses to make such a record where the path is routed already.
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(src.read_bytes())
+    assert run(["-C", str(repo), "dataset", "add", "more", str(other), "--version", "1", "--license", "MIT",
+                "--source", "t"]) == 2
+
+
+def test_a_pointer_with_extensions_stands_for_no_recorded_content(repo: Path, tmp_path: Path) -> None:
+    """Found by an attacker: under a git-lfs extension the oid names the stored object, not the
+    checkout's content; such a pointer with the recorded oid passed, and broke every checkout."""
+    add_weights(repo)
+    clone = pointer_clone(repo, tmp_path)
+    oid = hashlib.sha256(BLOB).hexdigest()
+    text = lfs.format_pointer(oid, len(BLOB), [lfs.Extension(0, "foo", "ab" * 32)])
+    (clone / "datasets/weights/1/weights.safetensors").write_bytes(text)
+    found = [f for f in engine.doctor(clone).findings if f.code.startswith("TFC0006")]
+    assert [f.code for f in found] == ["TFC0006-E010"] and "extensions (ext-0-foo)" in found[0].message, found
+
+
 def codes(root: Path, **options: object) -> list[str]:
     return [f.code for f in engine.doctor(root, options=engine.Options(**options)).findings]  # type: ignore[arg-type]
 

@@ -116,7 +116,15 @@ def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str, small: boo
         sha, size = ctx.sha256(rel)
         same = (not entry.sha256 or sha == entry.sha256) and (entry.size is None or size == entry.size)
         if same:
-            return  # the recorded content: nothing for _compare to find (every file of a clean run)
+            # The recorded content, unless it is pointer text on a path git-lfs smudges: the record
+            # then pins the pointer, and every checkout with Git LFS gets the object it names.
+            if 0 < size <= lfs.MAX_POINTER and _routed(ctx, rel):
+                if not raw:
+                    with open(ctx.workspace.fspath(rel), "rb") as f:
+                        raw = f.read(lfs.MAX_POINTER)
+                if lfs.looks_like_pointer(raw):
+                    yield from _pointer(ctx, record, entry, rel, raw, size, pinned=True)
+            return  # (every file of a clean run)
         # An empty file is empty content to git-lfs too (its "empty pointer"): compared as content.
         if size > 0 and not small:
             with open(ctx.workspace.fspath(rel), "rb") as f:
@@ -135,7 +143,16 @@ def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str, small: boo
     yield from _pointer(ctx, record, entry, rel, raw, size)
 
 
-def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: bytes, length: int) -> Iterator[Finding]:
+def _routed(ctx: Context, rel: str) -> bool:
+    """Whether .gitattributes routes `rel` through Git LFS (False where no repository says so)."""
+    git = ctx.git()
+    return git is not None and rel in git.lfs
+
+
+def _pointer(
+    ctx: Context, record: Record, entry: FileEntry, rel: str, raw: bytes, length: int, *, pinned: bool = False
+) -> Iterator[Finding]:
+    """A pointer standing in for the recorded content; `pinned`: the record pins the pointer text itself."""
     ctx.volatile = True
     git = ctx.git()
     if git is not None and rel not in git.lfs:
@@ -147,6 +164,8 @@ def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: byte
     try:
         pointer = lfs.parse(raw, length)
     except lfs.MalformedPointer as exc:
+        if pinned:
+            return  # (no pointer to git-lfs either: it checks the text out as it is, the recorded content)
         yield Finding(
             LFS_MALFORMED,
             rel,
@@ -161,6 +180,30 @@ def _pointer(ctx: Context, record: Record, entry: FileEntry, rel: str, raw: byte
             f"Git LFS pointer is not canonical: {pointer.why_not}",
             "re-add the file with a current git-lfs so the pointer is written canonically",
         )
+    if pointer.extensions:
+        # Under an extension the oid names the object as stored, not what a checkout yields
+        # (which git-lfs makes by running the extension's program): it vouches for no content.
+        names = ", ".join(f"ext-{e.priority}-{e.name}" for e in pointer.extensions)
+        yield Finding(
+            LFS_MISMATCH,
+            rel,
+            f"the Git LFS pointer names extensions ({names}): its oid is the object as stored, not the content "
+            f"a checkout yields, so it cannot stand for what {record.meta} records",
+            "re-add the file without git-lfs extensions (`git lfs track` with no `lfs.extension.*` configured), "
+            "or record a new version",
+        )
+        return
+    if pinned:
+        yield Finding(
+            LFS_MISMATCH,
+            rel,
+            f"{record.meta} records this Git LFS pointer's own text, but .gitattributes routes the path through "
+            f"Git LFS: every checkout with Git LFS gets the object it names ({pointer.oid[:16]}, "
+            f"{pointer.size:,} bytes) instead",
+            "record the content the pointer stands for (`git lfs pull`, then add it as a new version), or "
+            "commit the file outside Git LFS",
+        )
+        return
     if pointer.oid != entry.sha256 or pointer.size != entry.size:
         yield Finding(
             LFS_MISMATCH,
