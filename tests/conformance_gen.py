@@ -95,6 +95,8 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
                                         lambda ws: pointer(ws, lambda oid, n: f"version https://git-lfs.github.com/spec/v1\nsize {n}\noid sha256:{oid}\n")),
     "TFC0006-E010-pointer-mismatch": ("a pointer to other content than recorded",
                                       lambda ws: pointer(ws, lambda oid, n: f"version https://git-lfs.github.com/spec/v1\noid sha256:{'0' * 64}\nsize {n}\n")),
+    "TFC0006-E010-pointer-extension": ("a pointer naming a git-lfs extension: its oid is the stored object's",
+                                       lambda ws: pointer(ws, lambda oid, n: f"version https://git-lfs.github.com/spec/v1\next-0-foo sha256:{'ab' * 32}\noid sha256:{oid}\nsize {n}\n")),
     "TFC0008-E004-paths": ("two recorded paths that fold alike", lambda ws: _second_path(ws, "Flowers.csv")),
     "TFC0008-E004-name-versions": ("two versions of one dataset named in two cases: one folder on macOS and Windows",
                                    lambda ws: _other_case_version(ws)),
