@@ -145,6 +145,31 @@ class GitFacts:
             storage = ""
         return (common / storage if storage else common / "lfs") / "objects"
 
+    def pointers_at_head(self, paths: set[str]) -> set[str]:
+        """Those of `paths` (files .gitattributes does not route through LFS) whose blob at HEAD is
+        Git LFS pointer text while the index holds something else: what `git lfs pull` leaves,
+        writing the content over pointers on unrouted paths and staging it, so the checkout shows
+        bytes a clone of the commit never gets. Asked only where git-lfs has stored objects (a
+        repository without them has no pull to blame), in two git processes when any such path
+        was staged: the index against HEAD, then the small blobs at HEAD."""
+        if not paths or not self.lfs_objects.is_dir():
+            return set()
+        from strataml.lfs import MAX_POINTER, looks_like_pointer
+
+        try:
+            staged = _git(
+                self.top, "diff", "--cached", "--name-only", "-z", "--no-renames", "HEAD", "--", self.prefix or "."
+            )
+        except GitError:  # (no HEAD yet: nothing committed to differ from)
+            return set()
+        cut = len(self.prefix)
+        names = {n.decode("utf-8", "surrogateescape")[cut:] for n in staged.split(b"\0") if n}
+        wanted = sorted(names & paths)
+        if not wanted:
+            return set()
+        heads = _read_batch(self.top, [f"HEAD:{self.prefix}{p}" for p in wanted], wanted)
+        return {p for p, raw in heads.items() if len(raw) <= MAX_POINTER and looks_like_pointer(raw)}
+
 
 class GitError(StrataError):
     """git failed, or cannot run: exit 3 like any StrataError.

@@ -118,6 +118,29 @@ def test_a_pointer_with_extensions_stands_for_no_recorded_content(repo: Path, tm
     assert [f.code for f in found] == ["TFC0006-E010"] and "extensions (ext-0-foo)" in found[0].message, found
 
 
+def test_pointer_text_committed_off_lfs_and_pulled_over_is_an_error(repo: Path, tmp_path: Path) -> None:
+    """Found by an attacker: a pointer committed on a path .gitattributes does not route through
+    LFS was E003 until `git lfs pull` wrote the content over it (and staged it); then the doctor,
+    reading the checkout, passed what a clone of the commit never gets."""
+    src = tmp_path / "rows.csv"
+    src.write_text("a,y\n1,0\n2,1\n")
+    assert run(["-C", str(repo), "dataset", "add", "rows", str(src), "--version", "1", "--license", "MIT",
+                "--source", "t"]) == 0
+    rel = "datasets/rows/1/rows.csv"
+    content = (repo / rel).read_bytes()
+    (repo / rel).write_bytes(lfs.format_pointer(hashlib.sha256(content).hexdigest(), len(content)))
+    commit_all(repo, "rows, its file committed as a pointer git-lfs never smudges here")
+    assert ("TFC0006-E003", rel) in [(f.code, f.path) for f in engine.doctor(repo).findings]
+    # What `git lfs pull` leaves: the content over the pointer, staged, and git-lfs's object store.
+    (repo / rel).write_bytes(content)
+    git(repo, "add", rel)
+    (repo / ".git/lfs/objects").mkdir(parents=True)
+    found = [(f.code, f.path) for f in engine.doctor(repo).findings]
+    assert found == [("TFC0006-E013", rel)], found
+    commit_all(repo, "the content committed itself")  # (the fix the hint names)
+    assert codes(repo) == []
+
+
 def codes(root: Path, **options: object) -> list[str]:
     return [f.code for f in engine.doctor(root, options=engine.Options(**options)).findings]  # type: ignore[arg-type]
 

@@ -38,6 +38,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "and a clone of the commit lacks it",
                 f"`git add {_top(git.prefix + path)}`, or fix the .gitignore pattern that hides it",
             )
+    unrouted: set[str] = set()  # recorded files git tracks off Git LFS: checked against HEAD below
     for record in ctx.records():
         committed = record.meta in git.tracked
         if not committed:
@@ -68,6 +69,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                     "(new and not added, or ignored): a clone of the commit lacks it",
                     f"`git add {quoted}` (`git add -f` past an ignore pattern; `git check-ignore -v {quoted}` names it)",
                 )
+            if rel in git.tracked and rel not in git.lfs:
+                unrouted.add(rel)
             if rel in git.lfs and rel in git.blobs:  # routed through LFS, and not the expected pointer
                 blob_size = git.blobs[rel][1]
                 # Only blobs under 1024 bytes are read: `git lfs fetch`, `pull` and `ls-files` never
@@ -103,6 +106,17 @@ def check(ctx: Context) -> Iterator[Finding]:
                     f"git add .gitattributes {quoted}` (this file only: a pattern such as "
                     f"'*{_suffix(entry.path)}' would also route the files of that kind committed before)",
                 )
+    for rel in sorted(git.pointers_at_head(unrouted)):
+        quoted = _top(git.prefix + rel)
+        yield Finding(
+            UNEXPECTED_GIT_OBJECT,
+            rel,
+            "git commits Git LFS pointer text for this file, but .gitattributes does not route it through Git "
+            "LFS: a clone checks out the pointer text, while this checkout holds other bytes (`git lfs pull` "
+            "writes the content over pointers on unrouted paths, and stages it)",
+            f"commit the content itself (`git add {quoted}` and commit), or route the path through Git LFS "
+            "(`git lfs track`) and commit it again",
+        )
 
 
 def _top(path: str) -> str:
