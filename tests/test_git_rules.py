@@ -137,6 +137,9 @@ def test_pointer_text_committed_off_lfs_and_pulled_over_is_an_error(repo: Path, 
     (repo / ".git/lfs/objects").mkdir(parents=True)
     found = [(f.code, f.path) for f in engine.doctor(repo).findings]
     assert found == [("TFC0006-E013", rel)], found
+    git(repo, "reset", "-q", "--", rel)  # (a git-lfs that leaves it unstaged: the same)
+    assert [(f.code, f.path) for f in engine.doctor(repo).findings] == [("TFC0006-E013", rel)]
+    git(repo, "add", rel)
     commit_all(repo, "the content committed itself")  # (the fix the hint names)
     assert codes(repo) == []
 
