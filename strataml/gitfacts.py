@@ -147,18 +147,22 @@ class GitFacts:
 
     def pointers_at_head(self, paths: set[str]) -> set[str]:
         """Those of `paths` (files .gitattributes does not route through LFS) whose blob at HEAD is
-        Git LFS pointer text while the checkout holds something else: what `git lfs pull` leaves,
-        writing the content over pointers on unrouted paths (and staging it, in the versions that
-        do), so the checkout shows bytes a clone of the commit never gets. Asked only where git-lfs
-        has stored objects (a repository without them has no pull to blame), in two git processes
-        when any such path differs: the checkout and index against HEAD, then the small blobs at HEAD."""
+        Git LFS pointer text while the index holds something else: what `git lfs pull` leaves,
+        writing the content over pointers on unrouted paths and staging it, so the checkout shows
+        bytes a clone of the commit never gets. Asked only where git-lfs has stored objects (a
+        repository without them has no pull to blame), in two git processes when any such path
+        was staged: the index against HEAD, then the small blobs at HEAD."""
         if not paths or not self.lfs_objects.is_dir():
             return set()
         from strataml.lfs import MAX_POINTER, looks_like_pointer
 
         try:
-            # (the work tree against HEAD: a staged change is one too, and an unstaged one is seen)
-            staged = _git(self.top, "diff", "--name-only", "-z", "--no-renames", "HEAD", "--", self.prefix or ".")
+            # The index against HEAD (what `git lfs pull` stages): no file of the work tree is read,
+            # so a big LFS file whose stat git no longer trusts is not cleaned and hashed again.
+            staged = b"".join(
+                _git(self.top, "diff", "--cached", "--name-only", "-z", "--no-renames", "HEAD", "--", *chunk)
+                for chunk in _paths([self.prefix or "."])
+            )
         except GitError:  # (no HEAD yet: nothing committed to differ from)
             return set()
         cut = len(self.prefix)

@@ -89,8 +89,11 @@ def test_a_record_that_pins_pointer_text_on_a_routed_path_is_an_error(repo: Path
     payload = b"what every checkout with Git LFS gets instead\n"
     src = tmp_path / "weights.safetensors"
     src.write_bytes(lfs.format_pointer(hashlib.sha256(payload).hexdigest(), len(payload)))
-    assert run(["-C", str(repo), "dataset", "add", "weights", str(src), "--version", "1", "--license", "MIT",
-                "--source", "t"]) == 0  # (not routed yet: the text is the file's content)
+    elsewhere = tmp_path / "plain"  # (no repository: the text is the file's content there)
+    shutil.copytree(POSITIVE, elsewhere)
+    assert run(["-C", str(elsewhere), "dataset", "add", "weights", str(src), "--version", "1", "--license", "MIT",
+                "--source", "t"]) == 0
+    shutil.copytree(elsewhere / "datasets/weights", repo / "datasets/weights")
     git(repo, "lfs", "install", "--local")
     git(repo, "lfs", "track", "*.safetensors")
     commit_all(repo, "weights, then routed through LFS")
@@ -99,10 +102,32 @@ def test_a_record_that_pins_pointer_text_on_a_routed_path_is_an_error(repo: Path
         found = [f for f in engine.doctor(where).findings if f.path == rel]
         assert [f.code for f in found] == ["TFC0006-E010"], found
         assert "records this Git LFS pointer's own text" in found[0].message
-    # dataset add refuses to make such a record where the path is routed already.
+    # dataset add refuses to make such a record in a repository.
     other = tmp_path / "other.safetensors"
     other.write_bytes(src.read_bytes())
     assert run(["-C", str(repo), "dataset", "add", "more", str(other), "--version", "1", "--license", "MIT",
+                "--source", "t"]) == 2
+
+
+def test_a_record_that_pins_pointer_text_anywhere_is_an_error_under_since(repo: Path, tmp_path: Path) -> None:
+    """Found by an attacker: off the paths LFS routes, pinned pointer text passed the gate, and
+    `git lfs pull` (which writes over pointer text wherever it stands) gave users the object."""
+    payload = b"what `git lfs pull` writes here\n"
+    src = tmp_path / "train.bin"
+    src.write_bytes(lfs.format_pointer(hashlib.sha256(payload).hexdigest(), len(payload)))
+    elsewhere = tmp_path / "plain"  # (no repository: the text is the file's content there)
+    shutil.copytree(POSITIVE, elsewhere)
+    assert run(["-C", str(elsewhere), "dataset", "add", "toy", str(src), "--version", "1", "--license", "MIT",
+                "--source", "t"]) == 0
+    base = git(repo, "rev-parse", "HEAD")
+    shutil.copytree(elsewhere / "datasets/toy", repo / "datasets/toy")
+    commit_all(repo, "a dataset pinning pointer text")
+    rel = "datasets/toy/1/train.bin"
+    found = [f for f in engine.doctor(repo, options=engine.Options(since=base)).findings if f.path == rel]
+    assert [f.code for f in found] == ["TFC0006-E010"] and "`git lfs pull` writes over" in found[0].message, found
+    assert ("TFC0006-E010", rel) in [(f.code, f.path) for f in engine.doctor(repo, use_cache=False).findings]
+    # dataset add refuses it inside a repository.
+    assert run(["-C", str(repo), "dataset", "add", "toy2", str(src), "--version", "1", "--license", "MIT",
                 "--source", "t"]) == 2
 
 
@@ -137,9 +162,6 @@ def test_pointer_text_committed_off_lfs_and_pulled_over_is_an_error(repo: Path, 
     (repo / ".git/lfs/objects").mkdir(parents=True)
     found = [(f.code, f.path) for f in engine.doctor(repo).findings]
     assert found == [("TFC0006-E013", rel)], found
-    git(repo, "reset", "-q", "--", rel)  # (a git-lfs that leaves it unstaged: the same)
-    assert [(f.code, f.path) for f in engine.doctor(repo).findings] == [("TFC0006-E013", rel)]
-    git(repo, "add", rel)
     commit_all(repo, "the content committed itself")  # (the fix the hint names)
     assert codes(repo) == []
 

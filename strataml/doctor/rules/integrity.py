@@ -116,9 +116,16 @@ def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str, small: boo
         sha, size = ctx.sha256(rel)
         same = (not entry.sha256 or sha == entry.sha256) and (entry.size is None or size == entry.size)
         if same:
-            # The recorded content, unless it is pointer text on a path git-lfs smudges: the record
-            # then pins the pointer, and every checkout with Git LFS gets the object it names.
-            if 0 < size <= lfs.MAX_POINTER and _routed(ctx, rel):
+            # The recorded content, unless it is pointer text in a repository: the record then pins
+            # the pointer, and a checkout with Git LFS gets the object it names (on a routed path),
+            # as does any `git lfs pull` (on any path). Read for that where the path is routed, the
+            # change is what is checked (--since), or it was read to be hashed: a warm full run
+            # does not open every small file again.
+            if (
+                0 < size <= lfs.MAX_POINTER
+                and ctx.git() is not None
+                and (raw or ctx.scope is not None or _routed(ctx, rel))
+            ):
                 if not raw:
                     with open(ctx.workspace.fspath(rel), "rb") as f:
                         raw = f.read(lfs.MAX_POINTER)
@@ -155,7 +162,7 @@ def _pointer(
     """A pointer standing in for the recorded content; `pinned`: the record pins the pointer text itself."""
     ctx.volatile = True
     git = ctx.git()
-    if git is not None and rel not in git.lfs:
+    if not pinned and git is not None and rel not in git.lfs:
         # git-lfs smudges only what .gitattributes routes to it: pointer text anywhere else is the
         # file's content for good, and it is not the recorded content. (Without git facts the
         # routing is unknown, so a matching pointer still stands in for the content.)
@@ -194,12 +201,17 @@ def _pointer(
         )
         return
     if pinned:
+        routed = git is not None and rel in git.lfs
         yield Finding(
             LFS_MISMATCH,
             rel,
-            f"{record.meta} records this Git LFS pointer's own text, but .gitattributes routes the path through "
-            f"Git LFS: every checkout with Git LFS gets the object it names ({pointer.oid[:16]}, "
-            f"{pointer.size:,} bytes) instead",
+            f"{record.meta} records this Git LFS pointer's own text, but "
+            + (
+                ".gitattributes routes the path through Git LFS: every checkout with Git LFS gets"
+                if routed
+                else "`git lfs pull` writes over pointer text wherever it stands: a checkout that runs it gets"
+            )
+            + f" the object it names ({pointer.oid[:16]}, {pointer.size:,} bytes) instead",
             "record the content the pointer stands for (`git lfs pull`, then add it as a new version), or "
             "commit the file outside Git LFS",
         )
