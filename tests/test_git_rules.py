@@ -81,19 +81,27 @@ def copy_object(repo: Path, clone: Path) -> tuple[str, Path]:
     return oid, obj
 
 
+def pinned_pointer(repo: Path, tmp_path: Path, name: str, file: str) -> Path:
+    """datasets/NAME/1/ in `repo` (not committed), pinning as FILE's content the text of an LFS
+    pointer to other bytes: made where no repository is (there the text is the file's content),
+    then copied in. Returns the pointer file it was made from."""
+    payload = f"what git-lfs gives instead of {file}\n".encode()
+    src = tmp_path / file
+    src.write_bytes(lfs.format_pointer(hashlib.sha256(payload).hexdigest(), len(payload)))
+    elsewhere = tmp_path / "plain"
+    shutil.copytree(POSITIVE, elsewhere)
+    assert run(["-C", str(elsewhere), "dataset", "add", name, str(src), "--version", "1", "--license", "MIT",
+                "--source", "t"]) == 0
+    shutil.copytree(elsewhere / "datasets" / name, repo / "datasets" / name)
+    return src
+
+
 def test_a_record_that_pins_pointer_text_on_a_routed_path_is_an_error(repo: Path, tmp_path: Path) -> None:
     """Found by an attacker: a record pinning the text of an LFS pointer as the file's content, on
     a path .gitattributes routes through LFS, passed the gate in a checkout without LFS content
     (its hash is the pointer text's), while every checkout with Git LFS gets the object it names."""
     need_lfs()
-    payload = b"what every checkout with Git LFS gets instead\n"
-    src = tmp_path / "weights.safetensors"
-    src.write_bytes(lfs.format_pointer(hashlib.sha256(payload).hexdigest(), len(payload)))
-    elsewhere = tmp_path / "plain"  # (no repository: the text is the file's content there)
-    shutil.copytree(POSITIVE, elsewhere)
-    assert run(["-C", str(elsewhere), "dataset", "add", "weights", str(src), "--version", "1", "--license", "MIT",
-                "--source", "t"]) == 0
-    shutil.copytree(elsewhere / "datasets/weights", repo / "datasets/weights")
+    src = pinned_pointer(repo, tmp_path, "weights", "weights.safetensors")
     git(repo, "lfs", "install", "--local")
     git(repo, "lfs", "track", "*.safetensors")
     commit_all(repo, "weights, then routed through LFS")
@@ -112,15 +120,8 @@ def test_a_record_that_pins_pointer_text_on_a_routed_path_is_an_error(repo: Path
 def test_a_record_that_pins_pointer_text_anywhere_is_an_error_under_since(repo: Path, tmp_path: Path) -> None:
     """Found by an attacker: off the paths LFS routes, pinned pointer text passed the gate, and
     `git lfs pull` (which writes over pointer text wherever it stands) gave users the object."""
-    payload = b"what `git lfs pull` writes here\n"
-    src = tmp_path / "train.bin"
-    src.write_bytes(lfs.format_pointer(hashlib.sha256(payload).hexdigest(), len(payload)))
-    elsewhere = tmp_path / "plain"  # (no repository: the text is the file's content there)
-    shutil.copytree(POSITIVE, elsewhere)
-    assert run(["-C", str(elsewhere), "dataset", "add", "toy", str(src), "--version", "1", "--license", "MIT",
-                "--source", "t"]) == 0
     base = git(repo, "rev-parse", "HEAD")
-    shutil.copytree(elsewhere / "datasets/toy", repo / "datasets/toy")
+    src = pinned_pointer(repo, tmp_path, "toy", "train.bin")
     commit_all(repo, "a dataset pinning pointer text")
     rel = "datasets/toy/1/train.bin"
     found = [f for f in engine.doctor(repo, options=engine.Options(since=base)).findings if f.path == rel]
