@@ -1008,7 +1008,9 @@ def test_serve_without_the_extra_fails_naming_it(strataml_exe: list[str], tmp_pa
         [*strataml_exe, "-C", str(ws), "serve", "--port", "0"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 3, (done.returncode, done.stdout, done.stderr)
-    assert "serve extra" in done.stderr and "strataml[serve]" in done.stderr, done.stderr
+    from strataml.installed import extra_hint
+
+    assert "serve extra" in done.stderr and f"hint: {extra_hint('serve')}\n" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
 
 
