@@ -159,10 +159,8 @@ class GitFacts:
         try:
             # The index against HEAD (what `git lfs pull` stages): no file of the work tree is read,
             # so a big LFS file whose stat git no longer trusts is not cleaned and hashed again.
-            staged = b"".join(
-                _git(self.top, "diff", "--cached", "--name-only", "-z", "--no-renames", "HEAD", "--", *chunk)
-                for chunk in _paths([self.prefix or "."])
-            )
+            [spec] = _paths([self.prefix or "."])
+            staged = _git(self.top, "diff", "--cached", "--name-only", "-z", "--no-renames", "HEAD", "--", *spec)
         except GitError:  # (no HEAD yet: nothing committed to differ from)
             return set()
         cut = len(self.prefix)

@@ -11,6 +11,7 @@ import yaml
 from strataml import atomic, modelsigning, signing, trust
 from strataml.errors import Refusal, StrataError
 from strataml.schemas import schema_id
+from strataml.words import listed
 
 HEADER = (
     "# Trusted signing keys (TFC-0007), managed by `strataml keys`: review every change.\n"
@@ -195,13 +196,8 @@ def _relying(root: Path, fingerprint: str, scopes: tuple[str, ...], *, every: bo
     return relying_on(Context(workspace), current, fingerprint, scopes, every=every)
 
 
-def _listed(paths: list[str]) -> str:
-    """The files a refusal names: the first ten, then how many more."""
-    return ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
-
-
 def _stop_counting(relying: list[str]) -> str:
-    return f"{len(relying)} signed file{'s' if len(relying) != 1 else ''} would stop counting: {_listed(relying)}"
+    return f"{len(relying)} signed file{'s' if len(relying) != 1 else ''} would stop counting: {listed(relying, 10)}"
 
 
 def _narrowing(
@@ -262,7 +258,7 @@ def remove(root: Path, fingerprint: str, *, force: bool = False) -> trust.Pin:
             raise Refusal(
                 f"key {pin.fingerprint} ({', '.join(pin.scopes)}) was not unpinned: {len(signed)} file"
                 f"{'s hold signatures' if len(signed) != 1 else ' holds a signature'} by it, which the doctor "
-                f"would then call signed by a key not pinned (TFC0007-E003): {_listed(signed)}",
+                f"would then call signed by a key not pinned (TFC0007-E003): {listed(signed, 10)}",
                 "to keep them signed, delete each .asc and sign it again with the keys that stay "
                 "(`strataml sign REF --key FPR`); to unpin it anyway (a key that leaked), repeat with --force",
             )

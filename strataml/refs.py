@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strataml.once import once
+from strataml.words import listed
 
 NAME_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?"
 VERSION_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,30}[A-Za-z0-9])?"
@@ -133,8 +134,7 @@ class AmbiguousRef(ValueError):
     """Loose text that names several records; `matches` lists them."""
 
     def __init__(self, text: str, matches: list[str]) -> None:
-        shown = ", ".join(matches[:10]) + (f" and {len(matches) - 10} more" if len(matches) > 10 else "")
-        super().__init__(f"{text!r} names {len(matches)} records: {shown}")
+        super().__init__(f"{text!r} names {len(matches)} records: {listed(matches, 10)}")
         self.matches = matches
 
 
@@ -193,9 +193,9 @@ def version_beside(root: Path, kind: str, name: str, version: str) -> str | None
     """The version folder of `kind`s/`name`/ (a record or not: its metadata may be unreadable)
     that is `version` spelled otherwise, or None."""
     try:
-        with os.scandir(root / f"{kind}s" / name) as listed:
+        with os.scandir(root / f"{kind}s" / name) as entries:
             # Version folders only: not the ledger beside them, a staging folder or a stray file.
-            versions = [e.name for e in listed if valid_version(e.name) and e.is_dir(follow_symlinks=False)]
+            versions = [e.name for e in entries if valid_version(e.name) and e.is_dir(follow_symlinks=False)]
     except OSError:
         return None  # (no such name yet: nothing to be confused with)
     return spelled_alike(version, versions)

@@ -6,3 +6,8 @@ from __future__ import annotations
 def counted(count: int, noun: str) -> str:
     """`count` and `noun`, plural unless it is one (nouns here take an -s: record, warning, run)."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def listed(items: list[str], most: int) -> str:
+    """The first `most` of `items`, comma-separated, then how many more: "a, b, c and 4 more"."""
+    return ", ".join(items[:most]) + (f" and {len(items) - most} more" if len(items) > most else "")

@@ -15,6 +15,7 @@ from strataml import atomic
 from strataml.controls import shown
 from strataml.paths import GIT_CONTROL, inside
 from strataml.rootdir import MANAGED  # the folders records live in
+from strataml.words import listed
 
 if TYPE_CHECKING:
     import click
@@ -170,9 +171,9 @@ def commit_step(root: Path, paths: list[Path], message: str) -> tuple[str, str |
     step = f"{go}{start}git add {force}{' '.join(names)} && git commit -qm {shlex.quote(message)}"
     if not hidden:
         return step, None
-    listed = ", ".join(shown(f) for f in hidden[:3]) + (f" and {len(hidden) - 3} more" if len(hidden) > 3 else "")
+    named = listed([shown(f) for f in hidden], 3)
     return step, (
-        f"note: git ignores {listed} (`git check-ignore -v` names the pattern); the add uses -f, as every "
+        f"note: git ignores {named} (`git check-ignore -v` names the pattern); the add uses -f, as every "
         "clone needs them (else TFC0006-W014)"
     )
 

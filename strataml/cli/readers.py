@@ -19,7 +19,7 @@ from strataml.nogc import keep
 from strataml.numbers import number
 from strataml.read.query import KIND_OF_LIST, Graph
 from strataml.reporters import FORMATS as REPORT_FORMATS
-from strataml.words import counted
+from strataml.words import counted, listed
 
 FORMATS = Choice(("text", "json"))
 
@@ -137,7 +137,7 @@ def not_read(folders: list[str], what: str, lead: str) -> str:
     """`lead` and a word on the record folders of `what` that could not be read, if any."""
     if not folders:
         return ""
-    named = ", ".join(shown(f) for f in folders[:3]) + (f" and {len(folders) - 3} more" if len(folders) > 3 else "")
+    named = listed([shown(f) for f in folders], 3)
     return f"{lead}{counted(len(folders), 'folder')} under {what}/ could not be read ({named}; see `strataml doctor`)"
 
 

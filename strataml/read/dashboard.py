@@ -24,6 +24,7 @@ from strataml.read.build import unsigned
 from strataml.read.compare import values
 from strataml.read.query import KIND_OF_LIST, Graph, detail, health_by_contract, rows, rules
 from strataml.read.report import experiment, runs_by_experiment
+from strataml.words import listed
 
 FORMAT = "strataml/dashboard/v1"
 ENCODING = "gzip+base64"
@@ -87,8 +88,7 @@ def payload(graph: Graph, commit: str | None, generated_at: str | None, repo_lin
 
 def federation_title(members: list[dict[str, Any]]) -> str:
     names = [m["name"] for m in members]
-    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-    return f"{len(names)} workspaces: {shown}"
+    return f"{len(names)} workspaces: {listed(names, 4)}"
 
 
 def data_block(data: dict[str, Any]) -> str:

@@ -201,7 +201,7 @@ def _pointer(
         )
         return
     if pinned:
-        routed = git is not None and rel in git.lfs
+        routed = _routed(ctx, rel)
         yield Finding(
             LFS_MISMATCH,
             rel,

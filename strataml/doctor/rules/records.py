@@ -18,6 +18,7 @@ from strataml.loading import MAX_BYTES, TOO_LARGE, load_bytes
 from strataml.paths import unsafe
 from strataml.records import Record
 from strataml.times import parse_time
+from strataml.words import listed
 
 SCHEMA_CODES = {"dataset": "TFC0002-E001", "run": "TFC0003-E001", "experiment": "TFC0003-E002", "model": "TFC0004-E001"}
 DATASET_DIGEST = "TFC0002-E002"
@@ -225,7 +226,7 @@ def _spec_data(ctx: Context, record: Record) -> Iterator[Finding]:
             SPEC_DATA,
             record.meta,
             f"data.file {chosen!r} is not a file of {dataset.ref}{_meant(chosen, recorded)}",
-            f"name one of the files {dataset.meta} records: {_listed(recorded)}",
+            f"name one of the files {dataset.meta} records: {listed(recorded, 12)}",
             record.line("data", "file"),
         )
     columns = dataset.data.get("columns")
@@ -258,7 +259,7 @@ def _spec_data(ctx: Context, record: Record) -> Iterator[Finding]:
             SPEC_DATA,
             record.meta,
             f"{field} {name!r} is not a column of {dataset.ref}{_meant(name, names)}",
-            f"name one of the columns {dataset.meta} records: {_listed(names)}",
+            f"name one of the columns {dataset.meta} records: {listed(names, 12)}",
             record.line("data", *path),
         )
 
@@ -268,10 +269,6 @@ def _meant(word: str, known: list[str]) -> str:
 
     close = nearest(word, known)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _listed(names: list[str], most: int = 12) -> str:
-    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def producing_run(ctx: Context, model: Record) -> Record | None:
@@ -385,19 +382,14 @@ def _evaluation(model: Record, run: Record) -> Iterator[Finding]:
     differ = [m for m in sorted(stated, key=str) if not _same_number(stated[m], recorded.get(m))]
     if not differ:
         return
-    listed = _first([f"{shown(str(m))} {_said(stated[m])} (run: {_said(recorded.get(m))})" for m in differ])
+    said = listed([f"{shown(str(m))} {_said(stated[m])} (run: {_said(recorded.get(m))})" for m in differ], 3)
     yield Finding(
         RUN_METRICS,
         model.meta,
-        f"evaluation.metrics are not what {run.ref} (produced_by) recorded: {listed}",
+        f"evaluation.metrics are not what {run.ref} (produced_by) recorded: {said}",
         f"restore {model.meta} from Git: a version's evaluation is its run's (`strataml model register` copies it)",
         model.line("evaluation", "metrics"),
     )
-
-
-def _first(said: list[str], n: int = 3) -> str:
-    """The first `n` of `said`, and how many more."""
-    return ", ".join(said[:n]) + (f" and {len(said) - n} more" if len(said) > n else "")
 
 
 class MetricCheck(NamedTuple):
@@ -427,8 +419,8 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
     if not names:
         if not metrics:
             return MetricCheck()  # (it states none, and pins nothing that would)
-        listed = ", ".join([*METRIC_FILES, SERIES_FILE])
-        return MetricCheck(unchecked=f"it pins none of the files its metrics are written into ({listed})", fix=_REWRITE)
+        files = ", ".join([*METRIC_FILES, SERIES_FILE])
+        return MetricCheck(unchecked=f"it pins none of the files its metrics are written into ({files})", fix=_REWRITE)
     unread: list[tuple[str, str]] = []  # (file, why it was not read)
     reported = False  # a file another rule reports (missing, or not what the run pins)
     held_names: set[str] = set()
@@ -458,8 +450,8 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
             ctx, run, [m for m in names_here if not _same_number(metrics.get(m), held.get(m))]
         )
         if differ:
-            listed = _first([f"{shown(str(m))} {_said(metrics.get(m))} (file: {_said(held.get(m))})" for m in differ])
-            return MetricCheck(disagree=f"states metrics its own {name} does not: {listed}")
+            said = listed([f"{shown(str(m))} {_said(metrics.get(m))} (file: {_said(held.get(m))})" for m in differ], 3)
+            return MetricCheck(disagree=f"states metrics its own {name} does not: {said}")
     missing = _unless_the_run_is_broken(ctx, run, sorted(m for m in metrics if m not in held_names))
     if not missing or (reported and not held_names and not unread):
         return MetricCheck()
@@ -467,9 +459,9 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
         why = "; ".join(f"its {name} {reason}" for name, reason in unread)
         pointers = all(r == _POINTER_ONLY for _n, r in unread)
         return MetricCheck(unchecked=why, fix=_FETCH if pointers else _REWRITE, suspect=not pointers)
-    listed = _first([shown(str(m)) for m in missing])
+    said = listed([shown(str(m)) for m in missing], 3)
     return MetricCheck(
-        unchecked=f"{listed} {'is' if len(missing) == 1 else 'are'} in none of its {' and '.join(names)}",
+        unchecked=f"{said} {'is' if len(missing) == 1 else 'are'} in none of its {' and '.join(names)}",
         fix=_REWRITE,
         suspect=True,
     )
