@@ -75,6 +75,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # (214 cases, a doctor process each: ~55 s alone, past the default 120 s on a busy 2-core CI)
 def test_strataml_doctor_agrees_with_every_case(strataml_exe: list[str]) -> None:
     require(gpgkeys.available(), "gpg is not installed (the doctor verifies the signature cases with it)")
     done = subprocess.run([*strataml_exe, "conformance", "--format", "json"], capture_output=True, text=True, timeout=600)
