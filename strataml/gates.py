@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,3 +122,46 @@ def directions(spec: dict[str, Any]) -> dict[str, str]:
         if gate.op in _BETTER:
             out[gate.metric] = _BETTER[gate.op]
     return out
+
+
+def held_to(specs: Mapping[str, Any], model: str, experiment: str | None) -> dict[str, list[Gate]]:
+    """The gates a version of `model` made by a run of `experiment` is held to, by spec name,
+    among `specs` (experiment name -> spec data): that experiment's, and every spec's that
+    registers `model`. A spec without gates, or not a mapping, adds none."""
+    out: dict[str, list[Gate]] = {}
+    for name, spec in specs.items():
+        if not isinstance(spec, dict):
+            continue
+        register = spec.get("register")
+        if name == experiment or (isinstance(register, dict) and register.get("model") == model):
+            held = of_spec(spec)
+            if held:
+                out[name] = held
+    return out
+
+
+def unmet(held: Mapping[str, list[Gate]], metrics: Any) -> list[tuple[str, Gate, float | None]]:
+    """The gates of `held` that a run's recorded `metrics` do not pass, each with its spec's name
+    and the value observed (None: not recorded, or not a number)."""
+    recorded = metrics if isinstance(metrics, dict) else {}
+    out = []
+    for name, gates in held.items():
+        for gate in gates:
+            value = recorded.get(gate.metric)
+            observed = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            if not passes(gate, observed):
+                out.append((name, gate, observed))
+    return out
+
+
+def run_of(data: Any) -> tuple[str | None, Any]:
+    """The experiment a run's metadata names (its name, None if none) and the metrics it recorded."""
+    if not isinstance(data, dict):
+        return None, None
+    experiment = data.get("experiment")
+    name = (
+        experiment.removeprefix("experiment:")
+        if isinstance(experiment, str) and experiment.startswith("experiment:")
+        else None
+    )
+    return name, data.get("metrics")

@@ -77,6 +77,7 @@ def promote(
         current = ledger.state(ref)
         _refuse_illegal(ref, current, to)
         gate = _gate(record, to)
+        _refuse_below_spec(ws, record, to)
         warnings = _unmeasured(ws, record, to)
         _refuse_unsigned(ws, record, to, policy)
         ledger_file = lifecycle.ledger_path(ws.root, name)
@@ -176,6 +177,33 @@ def _gate(record: Record, to: str) -> str | None:
             "run the experiment again until its gates pass, register that run, and promote the new version",
         )
     return _digest(receipt)
+
+
+def _refuse_below_spec(ws: Workspace, record: Record, to: str) -> None:
+    """The receipt is judged by the gates the run recorded, the spec's when it ran: a move that
+    needs a PASS also needs the version to pass its experiment's gates as they stand (the doctor
+    holds a change to the base's too, TFC0005-E010)."""
+    from strataml import gates
+
+    produced = record.data.get("produced_by")
+    run = ws.get(produced) if to in lifecycle.NEEDS_PASS and isinstance(produced, str) else None
+    if run is None or run.kind != "run":
+        return
+    experiment, metrics = gates.run_of(run.data)
+    spec = ws.get(f"experiment:{experiment}") if experiment else None
+    if experiment is None or spec is None or spec.kind != "experiment":
+        return
+    missed = gates.unmet(gates.held_to({experiment: spec.data}, record.ref.name, experiment), metrics)
+    if missed:
+        failing = "; ".join(
+            f"{gate.expression} (its run {'did not record it' if observed is None else f'recorded {observed:g}'})"
+            for _name, gate, observed in missed
+        )
+        raise Refused(
+            f"{record.ref} fails the gates of experiment {experiment} as they stand: {failing}; {to} needs a "
+            "version that passes them (its receipt holds the gates its run recorded when it ran)",
+            "run the experiment again until its gates pass, register that run, and promote the new version",
+        )
 
 
 def _unmeasured(ws: Workspace, record: Record, to: str) -> list[str]:

@@ -337,6 +337,9 @@ def git_specs() -> dict[str, Spec]:
     def candidate(ws: Path) -> None:
         models_helpers.reach(ws, "candidate")
 
+    def gate(expression: str) -> Callable[[Path], None]:
+        return lambda ws: edit_yaml(ws / "experiments/sales-forecast.yaml", lambda d: d.update(gates=[expression]))
+
     return {
         "TFC0002-E010-changed": history("a committed dataset version changes",
                                         lambda ws: edit_yaml(ws / DATASET / "dataset.yaml", lambda d: d.update(description="better words"))),
@@ -352,6 +355,9 @@ def git_specs() -> dict[str, Spec]:
         "TFC0005-E006-rewritten": history("the ledger rewritten into another valid chain: only the base can tell",
                                           candidate, rewritten_ledger, since=1),
         "TFC0005-E006-removed": history("the ledger disappears", candidate, lambda ws: (ws / models_helpers.LEDGER).unlink(), since=1),
+        "TFC0005-E010": history("a promotion fails a gate the base's spec holds, the gate lowered in the same change",
+                                lambda ws: (gate("test_accuracy >= 0.9")(ws), candidate(ws)),
+                                lambda ws: (gate("test_accuracy >= 0.5")(ws), models_helpers.reach(ws, "staging")), since=1),
         "TFC0001-W001": history("the doctor's policy changes in the same change",
                                 lambda ws: edit_yaml(ws / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))),
         "TFC0006-W013": history("a .gitattributes changes", lambda ws: (ws / ".gitattributes").write_text("*.bin binary\n")),

@@ -507,3 +507,13 @@ def test_the_task_is_what_the_model_was_evaluated_as(example: Path, capsys: pyte
     assert _task({"target": "kind"}, inputs, {"test_rmse": 1.0}) == "tabular-classification"
     assert _task({"target": "y"}, inputs, {"accuracy": 1, "mae": 2}) == "tabular-regression"  # both said: an integer
     assert _task({"target": "gone"}, inputs, {"test-f1": 0.7}) == "tabular-classification"
+
+
+def test_an_instant_outside_the_calendar_once_in_utc_is_no_event_time() -> None:
+    """Found by an attacker: year 1 at +05:00 is year 0 in UTC, which Python cannot hold; the
+    doctor accepts the text (it is a valid RFC 3339 time), and the export stopped with a traceback."""
+    from strataml.export.openlineage import _instant
+
+    assert _instant("0001-01-01T00:00:00+05:00") is None
+    assert _instant("9999-12-31T23:59:59-05:00") is None
+    assert _instant("2026-01-02T03:04:05+01:00") == "2026-01-02T02:04:05.000Z"

@@ -263,6 +263,7 @@ GIT_CASES = {
     "TFC0003-W001": history(unpinned_run),
     "TFC0004-E010": history(lambda r: edit_yaml(r / "models/sales-model/1/model.yaml", lambda d: d.update(description="v1 again"))),
     "TFC0005-E006": history(_ledger),
+    "TFC0005-E010": history(lambda r: (_gates(r, "sales-forecast", "test_accuracy >= 0.9"), models_helpers.reach(r, "staging"))),
     "TFC0001-W001": history(lambda r: edit_yaml(r / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))),
     "TFC0006-W013": history(lambda r: (r / ".gitattributes").write_text("*.bin binary\n")),
     "TFC0006-W015": history(lambda r: (r / ".lfsconfig").write_text('[lfs]\n\turl = https://lfs.example.net/x\n')),
@@ -632,6 +633,73 @@ def test_a_finished_or_only_signed_run_does_not_bring_its_versions_in(repo: Path
     commit_all(repo, "a finished run changed")
     report = engine.doctor(repo, options=engine.Options(since=base))
     assert report.stats["records_checked"] == 1 and "TFC0003-E010" in {f.code for f in report.findings}
+
+
+def _gates(repo: Path, name: str, *gates: str, registers: str | None = None) -> None:
+    """Experiment `name`'s gates (and the model it registers) as given."""
+    edit_yaml(repo / f"experiments/{name}.yaml", lambda d: (d.update(gates=list(gates)), registers and d.update(register={"model": registers})))
+
+
+def _promotion_findings(repo: Path, base: str) -> list[tuple[str, str, int | None, str]]:
+    return [(f.code, f.path, f.line, f.message) for f in engine.doctor(repo, options=engine.Options(since=base)).findings]
+
+
+def test_a_promotion_is_held_to_the_gates_its_base_holds(repo: Path) -> None:
+    """Found by an attacker: a receipt is judged by the gates its run recorded, the spec's when it
+    ran. A change that weakened the spec, ran it, put the spec back and promoted the version
+    passed the gate with no change to experiments/ in its diff; so did one that lowered the gate
+    beside the promotion. The version's run recorded test_accuracy 0.75."""
+    _gates(repo, "sales-forecast", "test_accuracy >= 0.9")
+    models_helpers.reach(repo, "candidate")
+    base = commit_all(repo, "the bar: 0.9")
+    _gates(repo, "sales-forecast", "test_accuracy >= 0.5")  # lowered beside the promotion
+    models_helpers.reach(repo, "staging")
+    commit_all(repo, "lowered and promoted")
+    [(code, path, line, message)] = _promotion_findings(repo, base)
+    assert (code, path, line) == ("TFC0005-E010", models_helpers.LEDGER, 2)
+    assert message == (
+        f"line 2 moves {models_helpers.ref(1)} to staging, but the version fails test_accuracy >= 0.9 "
+        f"(experiment sales-forecast at {base}; the run recorded 0.75)"
+    )
+    _gates(repo, "sales-forecast", "test_accuracy >= 0.9")  # put back: the diff names no spec
+    commit_all(repo, "put back")
+    assert git(repo, "diff", "--name-only", base, "--", "experiments") == ""
+    [(code, _p, _l, message)] = _promotion_findings(repo, base)
+    assert code == "TFC0005-E010" and f"(experiment sales-forecast at {base} and now; the run recorded 0.75)" in message
+    # The control: a bar the version meets, and a gate lowered without a promotion beside it.
+    _gates(repo, "sales-forecast", "test_accuracy >= 0.7")
+    assert _promotion_findings(repo, base) == [
+        (
+            "TFC0005-E010",
+            models_helpers.LEDGER,
+            2,
+            f"line 2 moves {models_helpers.ref(1)} to staging, but the version fails test_accuracy >= 0.9 "
+            f"(experiment sales-forecast at {base}; the run recorded 0.75)",
+        )
+    ]
+    git(repo, "checkout", "-q", base, "--", models_helpers.LEDGER)
+    assert _promotion_findings(repo, base) == []  # (no promotion in the change: the gate lowered alone passes)
+
+
+def test_a_promotion_is_held_to_every_gate_that_registered_its_model_at_the_base(repo: Path) -> None:
+    """A new or another experiment registering the model, with weaker gates, makes no lower bar."""
+    _gates(repo, "sales-forecast")  # no gates of its own: the receipt passes on none
+    _gates(repo, "flowers-logreg", "test_accuracy >= 0.8", "test_roc_auc >= 0.5", registers="sales-model")
+    models_helpers.reach(repo, "candidate")
+    base = commit_all(repo, "two experiments register sales-model")
+    models_helpers.reach(repo, "staging")
+    [(code, _p, line, message)] = _promotion_findings(repo, base)
+    assert (code, line) == ("TFC0005-E010", 2)
+    assert message.endswith(
+        f"fails test_accuracy >= 0.8 (experiment flowers-logreg at {base}; the run recorded 0.75); "
+        f"test_roc_auc >= 0.5 (experiment flowers-logreg at {base}; the run did not record it)"
+    )
+    models_helpers.reach(repo, "candidate")
+    _gates(repo, "flowers-logreg", "test_accuracy >= 0.8", registers="flowers-model")
+    commit_all(repo, "flowers-logreg registers another model")
+    base = git(repo, "rev-parse", "HEAD")
+    models_helpers.reach(repo, "staging")
+    assert _promotion_findings(repo, base) == []
 
 
 def test_outside_a_repository_git_rules_are_skipped(tmp_path: Path) -> None:

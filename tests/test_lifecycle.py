@@ -331,3 +331,24 @@ def test_a_gate_that_measured_nothing_is_said_before_staging_and_in_show(
     edit_gate(ws, 1, lambda g: g.update(original))  # (a receipt with criteria: no such word)
     assert run(["-C", str(ws), "show", ref()]) == 0
     assert "no criteria" not in capsys.readouterr().out
+
+
+def test_a_version_below_its_experiments_gates_as_they_stand_is_not_promoted(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The receipt holds the gates the run recorded when it ran: a spec raised since (or weakened
+    for the run and put back) is the bar staging and production are held to now."""
+    spec = ws / "experiments/sales-forecast.yaml"
+    spec.write_text(spec.read_text().replace("test_accuracy >= 0.5", "test_accuracy >= 0.9\n  - test_f1_macro >= 0.5"))
+    assert promote(ws, ref(), "candidate").written  # (needs no PASS)
+    with pytest.raises(Refused) as refused:
+        promote(ws, ref(), "staging", dry_run=True)
+    assert str(refused.value).startswith(
+        "model:sales-model@1 fails the gates of experiment sales-forecast as they stand: test_accuracy >= 0.9 "
+        "(its run recorded 0.75); test_f1_macro >= 0.5 (its run did not record it); staging needs a version that "
+        "passes them (its receipt holds the gates its run recorded when it ran)"
+    )
+    assert run(["-C", str(ws), "promote", ref(), "--to", "staging"]) == 2
+    assert "run the experiment again until its gates pass" in capsys.readouterr().err
+    spec.write_text(spec.read_text().replace("test_accuracy >= 0.9\n  - test_f1_macro >= 0.5", "test_accuracy >= 0.7"))
+    assert promote(ws, ref(), "staging").written

@@ -389,3 +389,31 @@ def test_a_key_that_is_not_a_regular_file_is_refused_unread(lab, capsys, tmp_pat
         code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", key, capsys=capsys)
         assert code == 3 and f"the private key {key} is not a regular file" in err, err
         assert "Traceback" not in err and not bundles(ws)
+
+
+def test_diff_reports_a_bundle_as_a_signature_of_the_model_version(lab, capsys) -> None:
+    """Found by a new user: the pull request's report listed `.asc` files only, so a model-signing
+    bundle (the scheme's own signature) was shown as a changed model, and no signer."""
+    ws, keys = lab
+    git(ws, "add", "-A")
+    git(ws, "commit", "-qm", "keys")
+    base = git(ws, "rev-parse", "HEAD").strip()
+    code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)
+    assert code == 0, err
+    code, out, err = invoke(ws, "diff", base, "--format", "json", capsys=capsys)
+    assert code == 0, err
+    [signature] = json.loads(out)["signatures"]
+    assert (signature["path"], signature["change"], signature["status"]) == (f"{MODEL}/model.yaml", "added", "signed")
+    assert [s["scheme"] for s in signature["signers"]] == ["model-signing"]
+    git(ws, "add", "-A")
+    git(ws, "commit", "-qm", "signed")
+    base = git(ws, "rev-parse", "HEAD").strip()
+    code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["bob"][0]), capsys=capsys)
+    assert code == 0, err
+    code, out, _e = invoke(ws, "diff", base, "--format", "json", capsys=capsys)
+    [signature] = json.loads(out)["signatures"]  # (a second signer's bundle: one entry, the file it signs)
+    assert signature["change"] == "changed" and len(signature["signers"]) == 2
+    for bundle in bundles(ws):
+        bundle.unlink()
+    code, out, _e = invoke(ws, "diff", base, "--format", "text", capsys=capsys)
+    assert f"Signature  removed {MODEL}/model.yaml: unsigned" in out

@@ -6,6 +6,7 @@ adds or fixes (matched by code, path and fingerprint, never by line).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,12 @@ from typing import Any
 from strataml import atomic, gitfacts, lifecycle, loading
 from strataml.doctor.finding import Finding, Report
 from strataml.gates import directions, of_spec
+from strataml.modelsigning import FOLDER as BUNDLES
+from strataml.modelsigning import is_bundle_path
 from strataml.numbers import as_float, finite
 from strataml.paths import unsafe
 from strataml.records import Record
-from strataml.workspace import LEDGER, META, Workspace
+from strataml.workspace import LEDGER, META, SIGNATURE_SUFFIX, Workspace
 
 FORMAT = "strataml/diff/v1"
 # The history rules that ask a reviewer to look (policy, keys, .gitattributes changed).
@@ -145,10 +148,11 @@ def _promotions(sides: Sides, owned: set[str]) -> list[dict[str, Any]]:
 
 
 def _signatures(sides: Sides, changed: set[str]) -> list[dict[str, Any]]:
+    """A signed file's signatures added, changed or removed: its `.asc` and, for a model
+    version, its model-signing bundles, one entry per signed file whichever changed."""
     out = []
-    for path in sorted(p for p in changed if p.endswith(".asc") and not p.startswith("tfc/keys/")):
-        signed = path[: -len(".asc")]
-        before, after = (sides.base_root / path).is_file(), (sides.head_root / path).is_file()
+    for signed in sorted({s for s in map(_signed_by, changed) if s is not None}):
+        before, after = _signature_files(sides.base_root, signed), _signature_files(sides.head_root, signed)
         if not before and not after:
             continue
         status: dict[str, Any] = dict(sides.head_report.signatures.get(signed, {})) if after else {}
@@ -161,6 +165,30 @@ def _signatures(sides: Sides, changed: set[str]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _signed_by(path: str) -> str | None:
+    """The file a changed signature file signs (None: it is no signature, or a key's own)."""
+    if path.startswith("tfc/keys/"):
+        return None
+    if path.endswith(SIGNATURE_SUFFIX):
+        return path[: -len(SIGNATURE_SUFFIX)]
+    if is_bundle_path(path):
+        return f"{path.rsplit('/', 2)[0]}/{META['model']}"
+    return None
+
+
+def _signature_files(root: Path, signed: str) -> list[str]:
+    """The signature files of `signed` in the tree at `root`: its .asc, a model version's bundles."""
+    found = [signed + SIGNATURE_SUFFIX] if (root / (signed + SIGNATURE_SUFFIX)).is_file() else []
+    if signed.startswith("models/") and signed.endswith(f"/{META['model']}"):
+        folder = f"{signed.rsplit('/', 1)[0]}/{BUNDLES}"
+        try:
+            with os.scandir(root / folder) as listing:
+                found += [f"{folder}/{e.name}" for e in listing if is_bundle_path(f"{folder}/{e.name}") and e.is_file()]
+        except OSError:
+            pass  # (no bundles there)
+    return found
 
 
 def _signer(signer: dict[str, Any]) -> dict[str, Any]:

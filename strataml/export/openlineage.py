@@ -195,12 +195,16 @@ def events(graph: Graph, only: set[str] | None = None) -> list[Any]:
 
 def _instant(value: Any) -> str | None:
     """A recorded time as the instant OpenLineage wants (date and time, UTC), or None when the
-    record's text is no such time (a date alone, a made-up offset: the doctor reports those)."""
+    record's text is no such time (a date alone, a made-up offset: the doctor reports those), or
+    its instant lies outside the years 1-9999 once in UTC (`0001-01-01T00:00:00+05:00`)."""
     text = _text(value)
     if text is None or len(text.strip()) <= 10:
         return None
     when = parse_time(text)
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if when else None
+    try:
+        return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if when else None
+    except OverflowError:
+        return None
 
 
 def lines(found: list[Any]) -> str:
