@@ -150,6 +150,7 @@ def test_markdown_fits_a_pull_request_and_text_reads_in_a_terminal(repo: Path, c
     code, text, _ = diff(repo, capsys, "main")
     assert "Promotion  model:sales-model@2: registered -> candidate" in text
     assert text.splitlines()[1] == "4 added, 2 changed, 0 removed; 1 promotion; findings: 1 new, 1 fixed, 0 unchanged"
+    assert text.splitlines()[2] == "the gate fails: 1 new error"
     assert "fixed error   TFC0001-E108  experiments/flowers-logreg.yaml" in text
 
 
@@ -171,6 +172,8 @@ def test_the_markdown_verdict_is_the_gate_s_a_new_warning_fails_it(repo: Path, c
     commit_all(repo, "and a committed version changed")
     code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
     assert markdown.splitlines()[2].startswith("❌ 1 new error, 1 new warning: "), markdown
+    _code, text, _ = diff(repo, capsys, "main")  # (the text says the verdict too, in words)
+    assert text.splitlines()[2] == "the gate fails: 1 new error, 1 new warning", text
 
 
 def test_findings_the_base_had_in_what_the_change_touches_are_said_the_gate_fails_on_them(
@@ -183,7 +186,7 @@ def test_findings_the_base_had_in_what_the_change_touches_are_said_the_gate_fail
     commit_all(repo, "the spec described, its problem left")
     code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
     lines = markdown.splitlines()
-    assert lines[2].startswith("❌ no new errors or warnings: "), markdown
+    assert lines[2].startswith("❌ none new, but 1 error the records it touches had at the base: "), markdown
     assert lines[4] == (
         "⚠️ `doctor --strict --since` also fails on 1 error that the records it checks had at the base already "
         "(a `--baseline` that holds them lets it pass)."
@@ -194,6 +197,7 @@ def test_findings_the_base_had_in_what_the_change_touches_are_said_the_gate_fail
     assert "<summary>1 already at the base, which the gate fails on</summary>" in markdown
     assert doc["summary"]["new_findings"] == 0
     _code, text, _ = diff(repo, capsys, "main")
+    assert text.splitlines()[2] == "the gate fails: none new, but 1 error the records it touches had at the base"
     assert "doctor --strict --since also fails on 1 error that the records it checks had at the base" in text
     assert "\nstill error   TFC0001-E108  experiments/flowers-logreg.yaml: " in text
     assert invoke(repo, "doctor", "--strict", "--since", "main", capsys=capsys)[0] == 2  # the gate agrees

@@ -61,10 +61,14 @@ def _failing_already(doc: dict[str, Any]) -> tuple[int, int]:
     return severities.count("error"), severities.count("warning")
 
 
+def _errors_and_warnings(errors: int, warnings: int) -> str:
+    return " and ".join(counted(n, noun) for n, noun in ((errors, "error"), (warnings, "warning")) if n)
+
+
 def _already(errors: int, warnings: int, code: str = "`") -> str:
     """What a report says of the findings the base had too, which the gate still fails on
     (`code`: how the format marks a command)."""
-    what = " and ".join(counted(n, noun) for n, noun in ((errors, "error"), (warnings, "warning")) if n)
+    what = _errors_and_warnings(errors, warnings)
     return (
         f"{code}doctor --strict --since{code} also fails on {what} that the records it checks had at the base "
         f"already (a {code}--baseline{code} that holds them lets it pass)"
@@ -72,9 +76,12 @@ def _already(errors: int, warnings: int, code: str = "`") -> str:
 
 
 def text(doc: dict[str, Any]) -> str:
+    mark, words = _verdict(doc, code="")
+    gate = {"fail": "fails", "warn": "fails with --strict", "pass": "passes"}[mark]
     lines = [
         f"strataml diff {shown(doc['base']['ref'])} ({doc['base']['commit'][:12]})..working tree",
         _headline(doc),
+        f"the gate {gate}: {words}",
         "",
     ]
     if doc["base"].get("merge_base") is False:  # (as the markdown says it)
@@ -157,19 +164,28 @@ def _no_merge_base(ref: str, fetch: str) -> str:
     )
 
 
-def markdown(doc: dict[str, Any]) -> str:
+def _verdict(doc: dict[str, Any], code: str = "`") -> tuple[str, str]:
+    """The gate's verdict on the change, as `doctor --strict --since` gives it: ("fail" | "warn" |
+    "pass", what it rests on); "warn" fails the strict gate only (`code`: how the format marks a command)."""
     s = doc["summary"]
     errors, warnings = s["new_errors"], s["new_warnings"]
     already = _failing_already(doc)
-    # As the gate judges the change (`doctor --strict`: a new warning fails it too).
     if errors:
-        verdict = f"❌ {counted(errors, 'new error')}" + (f", {counted(warnings, 'new warning')}" if warnings else "")
-    elif warnings:
-        verdict = f"⚠️ {counted(warnings, 'new warning')} (`doctor --strict` fails on warnings)"
-    elif any(already):  # (errors fail the gate with or without --strict)
-        verdict = ("❌" if already[0] else "⚠️") + " no new errors or warnings"
-    else:
-        verdict = "✅ no new errors or warnings"
+        return "fail", counted(errors, "new error") + (f", {counted(warnings, 'new warning')}" if warnings else "")
+    if warnings:
+        return "warn", f"{counted(warnings, 'new warning')} ({code}doctor --strict{code} fails on warnings)"
+    if any(already):  # (errors fail the gate with or without --strict)
+        what = _errors_and_warnings(*already)
+        return ("fail" if already[0] else "warn"), f"none new, but {what} the records it touches had at the base"
+    return "pass", "no new errors or warnings"
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    s = doc["summary"]
+    already = _failing_already(doc)
+    # As the gate judges the change (`doctor --strict`: a new warning fails it too).
+    mark, words = _verdict(doc)
+    verdict = {"fail": "❌", "warn": "⚠️", "pass": "✅"}[mark] + " " + words
     out = [f"## strataml diff against {_md(doc['base']['ref'])}", "", f"{verdict}: {_headline(doc)}", ""]
     if any(already):
         out += [f"⚠️ {_already(*already)}.", ""]
