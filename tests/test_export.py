@@ -517,3 +517,27 @@ def test_an_instant_outside_the_calendar_once_in_utc_is_no_event_time() -> None:
     assert _instant("0001-01-01T00:00:00+05:00") is None
     assert _instant("9999-12-31T23:59:59-05:00") is None
     assert _instant("2026-01-02T03:04:05+01:00") == "2026-01-02T02:04:05.000Z"
+
+
+@pytest.mark.parametrize(("given", "written"), [
+    ("MIT", ("mit", None)),
+    ("GPL-3.0-only", ("gpl-3.0", None)),
+    ("LGPL-2.1-only", ("lgpl-2.1", None)),
+    ("AGPL-3.0-only", ("agpl-3.0", None)),
+    ("GPL-3.0-or-later", ("other", "gpl-3.0-or-later")),
+    ("Public-Domain", ("other", "public-domain")),
+    ("MIT OR Apache-2.0", ("other", "mit-or-apache-2.0")),
+    ("  ", (None, None)),
+])
+def test_a_licence_is_the_hub_s_id_or_other_with_its_name(given: str, written: tuple[str | None, str | None]) -> None:
+    """Found by a new user: `GPL-3.0-only` was written `gpl-3.0-only`, an id the Hub does not list,
+    so pushing the card failed the Hub's metadata check."""
+    from strataml.export.modelcard import HUB_LICENCES, hub_licence
+
+    assert hub_licence(given) == written
+    assert written[0] is None or written[0] in HUB_LICENCES
+
+
+def test_an_empty_licence_is_a_usage_error(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _o, err = invoke(example, "export", "model-card", "model:iris-classifier@1", "--license", "", capsys=capsys)
+    assert code == 3 and "Invalid value for '--license': is empty" in err, err

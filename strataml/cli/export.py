@@ -186,6 +186,11 @@ def model_card(state: State, ref: str, output: str | None, license_: str | None,
 
     if fmt == "json" and output in (None, "-"):
         raise click.UsageError("--format json prints a summary: write the card itself with -o FILE")
+    if license_ is not None and not license_.strip():
+        raise click.BadParameter(
+            "is empty; name a licence (e.g. --license MIT), or leave it out for the model's own",
+            param_hint="'--license'",
+        )
     root = state.root()
     index, _rebuilt = saved.current(root)
     text, summary = card(Graph(index), ref, license_)

@@ -42,7 +42,101 @@ def need() -> Any:
     return _need("huggingface_hub", EXTRA, "model-card", "huggingface_hub")
 
 
-_LICENCE_ID = re.compile(r"[a-z0-9][a-z0-9.+-]{0,63}")
+# The licence ids the Hub lists (huggingface.co/docs/hub/repositories-licenses): lowercase and
+# SPDX-like, but not SPDX (`gpl-3.0`, where SPDX says `GPL-3.0-only`). The Hub rejects a card
+# naming any other id on push; a licence it does not list is `other`, named in `license_name`.
+HUB_LICENCES = frozenset(
+    [
+        "apache-2.0",
+        "mit",
+        "openrail",
+        "bigscience-openrail-m",
+        "creativeml-openrail-m",
+        "bigscience-bloom-rail-1.0",
+        "bigcode-openrail-m",
+        "afl-3.0",
+        "artistic-2.0",
+        "bsl-1.0",
+        "bsd",
+        "bsd-2-clause",
+        "bsd-3-clause",
+        "bsd-3-clause-clear",
+        "c-uda",
+        "cc",
+        "cc0-1.0",
+        "cc-by-2.0",
+        "cc-by-2.5",
+        "cc-by-3.0",
+        "cc-by-4.0",
+        "cc-by-sa-3.0",
+        "cc-by-sa-4.0",
+        "cc-by-nc-2.0",
+        "cc-by-nc-3.0",
+        "cc-by-nc-4.0",
+        "cc-by-nd-4.0",
+        "cc-by-nc-nd-3.0",
+        "cc-by-nc-nd-4.0",
+        "cc-by-nc-sa-2.0",
+        "cc-by-nc-sa-3.0",
+        "cc-by-nc-sa-4.0",
+        "cdla-sharing-1.0",
+        "cdla-permissive-1.0",
+        "cdla-permissive-2.0",
+        "wtfpl",
+        "ecl-2.0",
+        "epl-1.0",
+        "epl-2.0",
+        "etalab-2.0",
+        "eupl-1.1",
+        "eupl-1.2",
+        "agpl-3.0",
+        "gfdl",
+        "gpl",
+        "gpl-2.0",
+        "gpl-3.0",
+        "lgpl",
+        "lgpl-2.1",
+        "lgpl-3.0",
+        "isc",
+        "lppl-1.3c",
+        "ms-pl",
+        "mpl-2.0",
+        "odc-by",
+        "odbl",
+        "openrail++",
+        "osl-3.0",
+        "postgresql",
+        "ofl-1.1",
+        "ncsa",
+        "unlicense",
+        "zlib",
+        "pddl",
+        "lgpl-lr",
+        "deepfloyd-if-license",
+        "llama2",
+        "llama3",
+        "llama3.1",
+        "llama3.2",
+        "llama3.3",
+        "gemma",
+        "unknown",
+        "other",
+    ]
+)
+# SPDX's GNU ids: `-only` is the version the Hub names; `-or-later` it has no id for.
+_GNU_ONLY = re.compile(r"((?:a|l)?gpl-[0-9.]+|gfdl-[0-9.]+)-only")
+
+
+def hub_licence(text: str | None) -> tuple[str | None, str | None]:
+    """(license, license_name) as a card's metadata holds `text`: the Hub's id for an SPDX id it
+    lists (`MIT` -> mit, `GPL-3.0-only` -> gpl-3.0), else `other` with the licence as its name."""
+    lowered = text.strip().lower() if text else ""
+    if not lowered:
+        return None, None
+    spelled = _GNU_ONLY.sub(r"\1", lowered) if _GNU_ONLY.fullmatch(lowered) else lowered
+    if spelled in HUB_LICENCES:
+        return spelled, None
+    return "other", re.sub(r"[^a-z0-9.+-]+", "-", lowered).strip("-")[:64] or "unnamed"
 
 
 def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict[str, Any]]:
@@ -62,15 +156,7 @@ def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict
     metrics = {
         str(k): v for k, v in _map(_map(attrs.get("evaluation")).get("metrics")).items() if as_float(v) is not None
     }
-    licence = license_ or _text(_map(attrs.get("tags")).get("license"))
-    licence = (
-        licence.strip().lower() if licence else None
-    )  # the Hub spells licences as lowercase SPDX ids (mit, apache-2.0)
-    licence_name = None
-    if licence and not _LICENCE_ID.fullmatch(licence):
-        # Not one id (an expression, a sentence): the Hub's way is `other` with a name of its own.
-        licence_name = re.sub(r"[^a-z0-9.+-]+", "-", licence).strip("-")[:64] or "unnamed"
-        licence = "other"
+    licence, licence_name = hub_licence(license_ or _text(_map(attrs.get("tags")).get("license")))
     task = _task(attrs, inputs, metrics, _text(spec.get("plugin")) or _text(_map(run_attrs.get("plugin")).get("key")))
     results = [
         hub.EvalResult(
