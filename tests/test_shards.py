@@ -219,6 +219,11 @@ def test_merge_refuses_what_is_not_one_run(broken_repo: Path, capsys, tmp_path: 
     [l1, _l2, _l3] = shard_reports(broken_repo, capsys, 3, later)
     code, _o, err = invoke(broken_repo, "report", "merge", str(l1), str(files[1]), str(files[2]), capsys=capsys)
     assert code == 3 and "differ in commits" in err
+    head = json.loads(l1.read_text())["shard"]["commit"]
+    code, _o, err = invoke(broken_repo, "report", "merge", *map(str, files), "--commit", head, capsys=capsys)
+    assert code == 3 and "checked commit" in err and f"not {head}" in err
+    code, _o, err = invoke(broken_repo, "report", "merge", *map(str, files), "--commit", head[:7], capsys=capsys)
+    assert code == 3 and f"{head[:7]} is not a full commit id: give all 40 hex digits" in err, err
     (tmp_path / "junk.json").write_text("{}")
     code, _o, err = invoke(broken_repo, "report", "merge", str(tmp_path / "junk.json"), capsys=capsys)
     assert code == 3 and "is not a shard's report" in err and "Traceback" not in err
@@ -424,6 +429,9 @@ def test_a_signature_of_no_ledger_is_found_by_the_shards_and_by_since(ws: Path) 
     )
 
 
+_FOUND = {"code": "TFC0006-E003", "path": "datasets/x/1/x.csv", "message": "m", "hint": "h", "severity": "error"}
+
+
 @pytest.mark.parametrize(
     "change,said",
     [
@@ -444,6 +452,10 @@ def test_a_signature_of_no_ledger_is_found_by_the_shards_and_by_since(ws: Path) 
         (lambda d: d["findings"].append({"code": "X", "path": "p", "message": "m", "severity": "error"}), "no rule"),
         (lambda d: d["findings"].append({"code": "TFC0006-E003", "path": "p", "message": "m", "severity": "error",
                                          "hint": {"a": 1}}), "not one"),
+        # Found by a new user: an edited report merged into counts no run made.
+        (lambda d: d["findings"].append(_FOUND), "its summary counts"),
+        (lambda d: (d["findings"].extend([_FOUND, _FOUND]), d["summary"].update(errors=d["summary"]["errors"] + 2)),
+         "a finding given twice"),
     ],
 )
 def test_merge_refuses_reports_no_shard_wrote(broken_repo: Path, capsys, tmp_path: Path, change, said: str) -> None:

@@ -219,6 +219,22 @@ def _findings(path: Path, doc: dict[str, Any]) -> list[Finding]:
                 "merge the reports `strataml doctor --shard` wrote, with the StrataML that merges them",
             )
         out.append(Finding(f["code"], f["path"], f["message"], f.get("hint", ""), f.get("line"), f["severity"]))
+    # A report as the doctor writes it: each finding once, and its summary counts them. An edited
+    # one (a finding dropped, or copied) would merge into a count the run never made.
+    if len(set(out)) != len(out):
+        raise StrataError(
+            f"{shown(str(path))}: a finding given twice (the doctor reports each once)",
+            "merge what `doctor --shard` wrote, unedited",
+        )
+    summary = doc.get("summary")
+    for key, severity in (("errors", "error"), ("warnings", "warning"), ("infos", "info")):
+        found = sum(f.severity == severity for f in out)
+        said = summary.get(key) if isinstance(summary, dict) else None
+        if said != found:
+            raise StrataError(
+                f"{shown(str(path))}: its summary counts {shown(json.dumps(said))} {key}, its findings hold {found}",
+                "merge what `doctor --shard` wrote, unedited",
+            )
     return out
 
 
