@@ -541,3 +541,12 @@ def test_a_licence_is_the_hub_s_id_or_other_with_its_name(given: str, written: t
 def test_an_empty_licence_is_a_usage_error(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _o, err = invoke(example, "export", "model-card", "model:iris-classifier@1", "--license", "", capsys=capsys)
     assert code == 3 and "Invalid value for '--license': is empty" in err, err
+
+
+@pytest.mark.parametrize(("version", "semver"), [("1", "1.0.0"), ("2024.01", "2024.1.0"), ("1.2", "1.2.0"),
+                                                 ("1.2.3", "1.2.3"), ("2-rc1", "2-rc1")])
+def test_a_numeric_version_is_a_semantic_version_in_croissant(version: str, semver: str) -> None:
+    """Found by a new user: `2024.01` went out as it is, and mlcroissant warned on loading it."""
+    from strataml.export.croissant import _semver
+
+    assert _semver(version) == semver

@@ -170,8 +170,12 @@ def _web(value: Any) -> str | None:
 
 
 def _semver(version: str) -> str:
-    """Croissant versions are semantic versions: StrataML's `3` is 3.0.0; any other text is kept."""
-    return f"{version}.0.0" if version.isdigit() else version
+    """Croissant versions are semantic versions (MAJOR.MINOR.PATCH, no leading zeros): StrataML's
+    `3` is 3.0.0 and `2024.01` is 2024.1.0; any other text is kept as it is."""
+    parts = version.split(".")
+    if len(parts) > 3 or not all(p.isascii() and p.isdigit() for p in parts):
+        return version
+    return ".".join(str(int(p)) for p in [*parts, "0", "0"][:3])
 
 
 def _when(text: str | None) -> Any:
