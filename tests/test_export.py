@@ -55,7 +55,7 @@ def test_every_model_card_is_read_back_by_huggingface_hub(
         dataset = model["inputs"][0]
         assert {r.dataset_revision for r in results.values()} == {dataset["digest"]}
         assert {r.dataset_name for r in results.values()} == {dataset["ref"].split(":")[1].split("@")[0]}
-        assert card.data.datasets == [i["ref"].split(":")[1].split("@")[0] for i in model["inputs"]]
+        assert card.data.datasets is None  # (the Hub would read a name as a Hub dataset id and link it)
         assert summary["metrics"] == len(metrics) and summary["ref"] == ref
         for section in ("## Lineage", "## Evaluation", "## Gate receipt", "## Lifecycle", "## Signatures"):
             assert section in card.text

@@ -1,6 +1,8 @@
 """A model version as a Hugging Face model card: README.md with YAML metadata (license,
-datasets, `model-index` with every evaluation metric and the dataset it came from, pinned by
-digest) and a body with the lineage, the gate receipt, the lifecycle and the signatures.
+`model-index` with every evaluation metric and the dataset it came from, pinned by digest) and a
+body with the lineage, the gate receipt, the lifecycle and the signatures. The metadata's
+`datasets` is left out: the Hub reads each as a Hub dataset id and links it (`iris` to
+hf.co/datasets/iris), which a workspace's dataset is not; the body lists them with their digests.
 
 The metadata is made by huggingface_hub's own ModelCardData and read back by its ModelCard
 before anything is written (the `modelcard` extra), so a card that card tooling would reject is
@@ -175,7 +177,6 @@ def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict
         model_name=name,
         license=licence,
         license_name=licence_name,
-        datasets=[_short(d["id"]) for d in inputs] or None,
         eval_results=results or None,
         library_name=_text(spec.get("plugin")),
         tags=["strataml", *([t] if (t := _text(spec.get("plugin"))) else [])],
