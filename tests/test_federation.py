@@ -192,7 +192,9 @@ def test_missing_broken_and_stale_members_are_shown_never_dropped(
     assert status["garbage"][0] == "invalid" and "not JSON" in status["garbage"][1]
     assert status["other"][0] == "invalid" and "index schema" in status["other"][1]
     assert status["copy"][0] == "unverified"
-    assert status["old"][0] == "stale" and "strataml index" in status["old"][1]
+    assert status["old"][0] == "stale" and f"run `strataml -C {stale_ws} index`" in status["old"][1]
+    # (the hint named the folder alone, `d`: pasted, it rebuilt nothing; with -C and its path it works)
+    assert subprocess.run([*strataml_exe, "-C", str(stale_ws), "index"], capture_output=True).returncode == 0
     assert status["fresh"] == ("fresh", "")
     for name in ("gone", "plain", "garbage", "other"):
         assert f"{name}: " in done.stderr

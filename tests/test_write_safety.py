@@ -510,7 +510,7 @@ def test_a_read_only_workspace_is_named_whole_with_what_still_works(
         (ws / "datasets/sales/1/dataset.yaml").write_text((ws / "datasets/sales/1/dataset.yaml").read_text() + "\n")
     assert run(["-C", str(ws), *command]) == 3
     err = capsys.readouterr().err
-    assert f"cannot access {where}" in err, err
+    assert f"cannot write {where}" in err, err  # (EROFS: only a write meets it)
     if call == "mkdir":  # the folder that refuses is the one it would be made in: that one is named
         assert f"(making a folder in {where.rsplit('/', 1)[0]})" in err, err
     assert "hint: nothing can be written there: commands that only read" in err
@@ -557,7 +557,7 @@ def test_a_full_disk_names_the_file_being_written(
     monkeypatch.setattr(atomic.os, "write", full)
     assert run(["-C", str(ws), "index"]) == 3
     err = capsys.readouterr().err
-    assert "cannot access .strataml/index.json: No space left on device" in err, err
+    assert "cannot write .strataml/index.json: No space left on device" in err, err
     assert "hint: the disk is full" in err
     assert not [p for p in (ws / ".strataml").iterdir() if p.name.endswith(".tmp")]
     monkeypatch.undo()

@@ -432,7 +432,7 @@ def run(argv: list[str] | None = None) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         return _error(
             sys.argv[1:] if argv is None else argv,
-            f"cannot access{where}: {exc.strerror or exc}",
+            f"cannot {'write' if exc.errno in _WRITING else 'access'}{where}: {exc.strerror or exc}",
             _OS_HINTS.get(exc.errno or 0),
         )
     except Exception as exc:
@@ -484,6 +484,7 @@ _READ_ONLY = (
     "nothing can be written there: commands that only read (doctor, list, show, lineage, status) still "
     "work; `strataml index -o FILE` and `dashboard -o FILE` write elsewhere"
 )
+_WRITING = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})  # (errors only a write meets)
 _OS_HINTS = {
     errno.EROFS: _READ_ONLY,
     errno.EACCES: "check who owns that folder and may write there (`ls -ld`); " + _READ_ONLY.split(": ", 1)[1],

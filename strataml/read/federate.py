@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,6 +283,7 @@ def _index_file(name: str | None, source: str, path: Path, fallback: str, budget
         from strataml import gitfacts
         from strataml.read import saved
 
+        rebuild = shown(f"strataml -C {shlex.quote(str(top))} index")  # (pasted anywhere, it rebuilds that one)
         try:
             current = saved.judge(top, digest)
         except (OSError, StrataError):
@@ -290,9 +292,9 @@ def _index_file(name: str | None, source: str, path: Path, fallback: str, budget
             status, message = "fresh", None
         elif current is False:
             status = "stale"
-            message = f"built before the last change to its workspace; run `strataml index` in {shown(top.name)}"
+            message = f"built before the last change to its workspace; run `{rebuild}`"
         else:
-            message = f"its workspace cannot prove it current (a file changed a moment ago?); run `strataml index` in {shown(top.name)}"
+            message = f"its workspace cannot prove it current (a file changed a moment ago?); run `{rebuild}`"
         commit = gitfacts.head_commit(top)
     return Member(member_name, source, status, message, index, digest, commit)
 
