@@ -395,25 +395,27 @@ def test_diff_reports_a_bundle_as_a_signature_of_the_model_version(lab, capsys) 
     """Found by a new user: the pull request's report listed `.asc` files only, so a model-signing
     bundle (the scheme's own signature) was shown as a changed model, and no signer."""
     ws, keys = lab
-    git(ws, "add", "-A")
-    git(ws, "commit", "-qm", "keys")
-    base = git(ws, "rev-parse", "HEAD").strip()
-    code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)
-    assert code == 0, err
-    code, out, err = invoke(ws, "diff", base, "--format", "json", capsys=capsys)
-    assert code == 0, err
-    [signature] = json.loads(out)["signatures"]
+
+    def signed_by(signer: str) -> dict:
+        """The diff's one signature entry after committing what is there, then `signer` signing."""
+        git(ws, "add", "-A")
+        git(ws, "commit", "-qm", f"before {signer}")
+        base = git(ws, "rev-parse", "HEAD").strip()
+        code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys[signer][0]), capsys=capsys)
+        assert code == 0, err
+        code, out, err = invoke(ws, "diff", base, "--format", "json", capsys=capsys)
+        assert code == 0, err
+        [signature] = json.loads(out)["signatures"]
+        return signature
+
+    signature = signed_by("alice")
     assert (signature["path"], signature["change"], signature["status"]) == (f"{MODEL}/model.yaml", "added", "signed")
     assert [s["scheme"] for s in signature["signers"]] == ["model-signing"]
-    git(ws, "add", "-A")
-    git(ws, "commit", "-qm", "signed")
-    base = git(ws, "rev-parse", "HEAD").strip()
-    code, _o, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["bob"][0]), capsys=capsys)
-    assert code == 0, err
-    code, out, _e = invoke(ws, "diff", base, "--format", "json", capsys=capsys)
-    [signature] = json.loads(out)["signatures"]  # (a second signer's bundle: one entry, the file it signs)
+    signature = signed_by("bob")  # (a second signer's bundle: one entry, the file it signs)
     assert signature["change"] == "changed" and len(signature["signers"]) == 2
+    git(ws, "add", "-A")
+    git(ws, "commit", "-qm", "both")
     for bundle in bundles(ws):
         bundle.unlink()
-    code, out, _e = invoke(ws, "diff", base, "--format", "text", capsys=capsys)
+    code, out, _e = invoke(ws, "diff", "HEAD", "--format", "text", capsys=capsys)
     assert f"Signature  removed {MODEL}/model.yaml: unsigned" in out
