@@ -417,5 +417,5 @@ def test_diff_reports_a_bundle_as_a_signature_of_the_model_version(lab, capsys) 
     git(ws, "commit", "-qm", "both")
     for bundle in bundles(ws):
         bundle.unlink()
-    code, out, _e = invoke(ws, "diff", "HEAD", "--format", "text", capsys=capsys)
+    _code, out, _e = invoke(ws, "diff", "HEAD", "--format", "text", capsys=capsys)
     assert f"Signature  removed {MODEL}/model.yaml: unsigned" in out
