@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from strataml.numbers import exact
+
 # Digits bounded so that every threshold is a finite double (1e999 would be infinity: a gate that
 # can never pass, or always does).
 _EXPR = re.compile(
@@ -51,12 +53,20 @@ def evaluate(gates: list[str] | tuple[str, ...], metrics: dict[str, float]) -> d
             reasons.append(f"{gate.metric} was not recorded by the run: {gate.expression} cannot pass")
         else:
             reasons.append(
-                f"{gate.metric} = {observed:.4g} {'meets' if passed else 'fails'} {gate.op} {gate.threshold:g}"
+                f"{gate.metric} = {_short(observed)} {'meets' if passed else 'fails'} {gate.op} {gate.threshold:g}"
             )
     if not gates:
         reasons.append("the experiment declares no gates")
     status = "PASS" if all(c["passed"] for c in criteria) else "FAIL"
     return {"status": status, "criteria": criteria, "reasons": reasons}
+
+
+def _short(value: float) -> str:
+    """A receipt's reason's number: 4 significant digits (an integer past a float's range as its length)."""
+    try:
+        return f"{value:.4g}"
+    except OverflowError:
+        return exact(value)
 
 
 @dataclass(frozen=True)
@@ -124,33 +134,54 @@ def directions(spec: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def held_to(specs: Mapping[str, Any], model: str, experiment: str | None) -> dict[str, list[Gate]]:
-    """The gates a version of `model` made by a run of `experiment` is held to, by spec name,
-    among `specs` (experiment name -> spec data): that experiment's, and every spec's that
-    registers `model`. A spec without gates, or not a mapping, adds none."""
-    out: dict[str, list[Gate]] = {}
-    for name, spec in specs.items():
-        if not isinstance(spec, dict):
-            continue
-        register = spec.get("register")
-        if name == experiment or (isinstance(register, dict) and register.get("model") == model):
-            held = of_spec(spec)
-            if held:
-                out[name] = held
-    return out
+@dataclass(frozen=True)
+class Unmet:
+    """A gate of experiment `spec` that a run's recorded metrics do not pass."""
+
+    spec: str
+    gate: Gate
+    observed: float | None  # None: not recorded, or not a number
+
+    def said(self) -> str:
+        """What the run recorded, as a finding or refusal says it."""
+        return "did not record it" if self.observed is None else f"recorded {exact(self.observed)}"
 
 
-def unmet(held: Mapping[str, list[Gate]], metrics: Any) -> list[tuple[str, Gate, float | None]]:
-    """The gates of `held` that a run's recorded `metrics` do not pass, each with its spec's name
-    and the value observed (None: not recorded, or not a number)."""
+def bar(specs: Mapping[str, Any], model: str, experiment: str | None) -> list[tuple[str, list[Gate]]]:
+    """The gate sets a version of `model` made by a run of `experiment` is held to by `specs`
+    (experiment name -> spec data), any one of which it must pass in full: its experiment's own
+    where that registers `model` (`register: {model: NAME}`); else those of every experiment
+    that does (a version registered from elsewhere, or from an experiment made to register the
+    model, meets no lower bar than theirs); else its experiment's own; none where none is known."""
+    registering = sorted(
+        name
+        for name, spec in specs.items()
+        if isinstance(spec, dict) and isinstance(spec.get("register"), dict) and spec["register"].get("model") == model
+    )
+    if experiment is not None and experiment in registering:
+        chosen = [experiment]
+    elif registering:
+        chosen = registering
+    else:
+        chosen = [experiment] if experiment is not None and isinstance(specs.get(experiment), dict) else []
+    return [(name, of_spec(specs[name])) for name in chosen]
+
+
+def short_of(sets: list[tuple[str, list[Gate]]], metrics: Any) -> list[Unmet]:
+    """The gates a run's recorded `metrics` fail, when they pass none of `sets` in full (none:
+    some set passes, or there is none)."""
     recorded = metrics if isinstance(metrics, dict) else {}
-    out = []
-    for name, gates in held.items():
+    out: list[Unmet] = []
+    for name, gates in sets:
+        missed = []
         for gate in gates:
             value = recorded.get(gate.metric)
             observed = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
             if not passes(gate, observed):
-                out.append((name, gate, observed))
+                missed.append(Unmet(name, gate, observed))
+        if not missed:
+            return []
+        out += missed
     return out
 
 

@@ -39,3 +39,12 @@ def number(value: object) -> str:
             return str(value)
         return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.3g}"
     return str(value)
+
+
+def exact(value: float) -> str:
+    """A number as a finding quotes it beside a threshold: every digit a float holds (0.8999999
+    is not 0.9, as `:g` would print it), an integer too long to read by its length."""
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    return text if len(text) <= 30 else f"an integer of {len(text.lstrip('-'))} digits"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from strataml import atomic, lifecycle, trust
+from strataml import atomic, gates, lifecycle, trust
 from strataml.errors import Refusal, StrataError
 from strataml.records import Record
 from strataml.times import stamp
@@ -181,27 +181,22 @@ def _gate(record: Record, to: str) -> str | None:
 
 def _refuse_below_spec(ws: Workspace, record: Record, to: str) -> None:
     """The receipt is judged by the gates the run recorded, the spec's when it ran: a move that
-    needs a PASS also needs the version to pass its experiment's gates as they stand (the doctor
-    holds a change to the base's too, TFC0005-E010)."""
-    from strataml import gates
-
+    needs a PASS also needs the version to pass the gates the workspace's specs set for it now
+    (gates.bar; the doctor holds a change to its base's too, TFC0005-E010)."""
     produced = record.data.get("produced_by")
     run = ws.get(produced) if to in lifecycle.NEEDS_PASS and isinstance(produced, str) else None
     if run is None or run.kind != "run":
         return
     experiment, metrics = gates.run_of(run.data)
-    spec = ws.get(f"experiment:{experiment}") if experiment else None
-    if experiment is None or spec is None or spec.kind != "experiment":
-        return
-    missed = gates.unmet(gates.held_to({experiment: spec.data}, record.ref.name, experiment), metrics)
+    specs = {r.ref.name: r.data for r in ws.records if r.kind == "experiment"}
+    sets = gates.bar(specs, record.ref.name, experiment)
+    missed = gates.short_of(sets, metrics)
     if missed:
-        failing = "; ".join(
-            f"{gate.expression} (its run {'did not record it' if observed is None else f'recorded {observed:g}'})"
-            for _name, gate, observed in missed
-        )
+        failing = "; ".join(f"{u.gate.expression} (experiment {u.spec}; its run {u.said()})" for u in missed)
+        either = " (one experiment's gates in full would do)" if len(sets) > 1 else ""
         raise Refused(
-            f"{record.ref} fails the gates of experiment {experiment} as they stand: {failing}; {to} needs a "
-            "version that passes them (its receipt holds the gates its run recorded when it ran)",
+            f"{record.ref} fails the gates its experiments set now: {failing}{either}; {to} needs a version that "
+            "passes them (its receipt holds the gates its run recorded when it ran)",
             "run the experiment again until its gates pass, register that run, and promote the new version",
         )
 

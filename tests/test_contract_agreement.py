@@ -11,7 +11,7 @@ from conftest import edit_yaml
 from strataml import lfs
 from strataml.contracts import documents, registry
 from strataml.doctor import engine
-from strataml.doctor.rules import history
+from strataml.doctor.rules import history, promotions
 from strataml.times import parse_time
 
 FLOWERS = "datasets/flowers/1"
@@ -39,7 +39,8 @@ def test_rules_checked_only_with_since_are_the_history_rules_and_say_so() -> Non
     marked = {code for code, rule in registry().items() if rule.needs_since}
     emitted = {
         value
-        for name, value in vars(history).items()
+        for module in (history, promotions)
+        for name, value in vars(module).items()
         if isinstance(value, str) and re.fullmatch(r"TFC\d{4}-[EWI]\d{3}", value)
     }
     assert marked == emitted

@@ -550,3 +550,19 @@ def test_a_numeric_version_is_a_semantic_version_in_croissant(version: str, semv
     from strataml.export.croissant import _semver
 
     assert _semver(version) == semver
+
+
+def test_a_card_names_only_hub_datasets_in_its_metadata() -> None:
+    """The Hub links each `datasets` entry as a Hub dataset id: a workspace's own `iris` would link
+    to hf.co/datasets/iris. A dataset whose source is a Hub dataset is named by its id."""
+    from strataml.export.modelcard import _hub_dataset
+
+    def node(url: object) -> dict:
+        return {"attrs": {"source": {"kind": "download", "url": url}}}
+
+    assert _hub_dataset(node("https://huggingface.co/datasets/scikit-learn/iris")) == "scikit-learn/iris"
+    assert _hub_dataset(node("https://huggingface.co/datasets/mnist/")) == "mnist"
+    for other in ("https://archive.ics.uci.edu/dataset/53/iris", "https://huggingface.co/datasets/a/b/tree/main",
+                  "https://huggingface.co/models/a", None, 3):
+        assert _hub_dataset(node(other)) is None
+    assert _hub_dataset({"attrs": {"source": "x"}}) is None

@@ -681,25 +681,74 @@ def test_a_promotion_is_held_to_the_gates_its_base_holds(repo: Path) -> None:
     assert _promotion_findings(repo, base) == []  # (no promotion in the change: the gate lowered alone passes)
 
 
-def test_a_promotion_is_held_to_every_gate_that_registered_its_model_at_the_base(repo: Path) -> None:
-    """A new or another experiment registering the model, with weaker gates, makes no lower bar."""
-    _gates(repo, "sales-forecast")  # no gates of its own: the receipt passes on none
-    _gates(repo, "flowers-logreg", "test_accuracy >= 0.8", "test_roc_auc >= 0.5", registers="sales-model")
-    models_helpers.reach(repo, "candidate")
-    base = commit_all(repo, "two experiments register sales-model")
-    models_helpers.reach(repo, "staging")
-    [(code, _p, line, message)] = _promotion_findings(repo, base)
+def test_a_promotion_is_held_to_the_gates_of_the_experiments_that_register_its_model_at_the_base(repo: Path) -> None:
+    """A version of a model registered from another experiment, or from one made to register it
+    with weaker gates, meets the gates of one experiment that registers the model at the base;
+    the version of an experiment that registers it meets that experiment's own (another's gates,
+    on metrics its plugin never writes, would fail a legitimate promotion)."""
+
+    def promoted(*specs: tuple[str, tuple[str, ...], str | None]) -> list[tuple[str, str, int | None, str]]:
+        """The findings of a change that promotes version 1 to staging, the base holding `specs`
+        (experiment, its gates, the model it registers)."""
+        for name, gates, registers in specs:
+            if not (repo / f"experiments/{name}.yaml").exists():
+                shutil.copy(repo / "experiments/flowers-logreg.yaml", repo / f"experiments/{name}.yaml")
+                edit_yaml(repo / f"experiments/{name}.yaml", lambda d, n=name: d.update(name=n))
+            _gates(repo, name, *gates)
+            edit_yaml(repo / f"experiments/{name}.yaml",
+                      lambda d, r=registers: d.update(register={"model": r}) if r else d.pop("register", None))
+        models_helpers.reach(repo, "candidate")
+        base = commit_all(repo, "the base")
+        models_helpers.reach(repo, "staging")
+        found = [(c, p, line, m.replace(base, "BASE")) for c, p, line, m in _promotion_findings(repo, base)]
+        git(repo, "checkout", "-q", base, "--", models_helpers.LEDGER)
+        return found
+
+    # Its own experiment registers the model: its gates alone (another's, on test_roc_auc, are not its bar).
+    assert promoted(("sales-forecast", ("test_accuracy >= 0.5",), "sales-model"),
+                    ("flowers-logreg", ("test_accuracy >= 0.8", "test_roc_auc >= 0.5"), "sales-model")) == []
+    # Registered from an experiment that registers nothing: held to the one that does.
+    [(code, _p, line, message)] = promoted(("sales-forecast", (), None))
     assert (code, line) == ("TFC0005-E010", 2)
     assert message.endswith(
-        f"fails test_accuracy >= 0.8 (experiment flowers-logreg at {base}; the run recorded 0.75); "
-        f"test_roc_auc >= 0.5 (experiment flowers-logreg at {base}; the run did not record it)"
+        "fails test_accuracy >= 0.8 (experiment flowers-logreg at BASE; the run recorded 0.75); "
+        "test_roc_auc >= 0.5 (experiment flowers-logreg at BASE; the run did not record it)"
     )
+    # Two experiments register it: one's gates in full do, and when none passes, that is said.
+    assert promoted(("third", ("test_accuracy >= 0.7",), "sales-model")) == []
+    [(code, _p, _l, message)] = promoted(("third", ("test_accuracy >= 0.9",), "sales-model"))
+    assert code == "TFC0005-E010" and message.endswith("(at BASE, one experiment's gates in full would do)"), message
+
+
+def test_a_branch_forked_before_its_base_raised_a_gate_is_held_to_the_raised_one(repo: Path) -> None:
+    """Found by a reviewer: the base's specs were read where the change left it (the merge base),
+    so a branch forked before main raised a gate promoted below the raised one, and exit 0."""
     models_helpers.reach(repo, "candidate")
-    _gates(repo, "flowers-logreg", "test_accuracy >= 0.8", registers="flowers-model")
-    commit_all(repo, "flowers-logreg registers another model")
-    base = git(repo, "rev-parse", "HEAD")
+    fork = commit_all(repo, "fork point: the bar is 0.5")
+    git(repo, "branch", "-q", "main", fork)
+    git(repo, "checkout", "-q", "main")
+    _gates(repo, "sales-forecast", "test_accuracy >= 0.9")
+    commit_all(repo, "main raises the bar")
+    git(repo, "checkout", "-q", "-b", "late", fork)
     models_helpers.reach(repo, "staging")
-    assert _promotion_findings(repo, base) == []
+    commit_all(repo, "promoted under the old bar")
+    [(code, _p, line, message)] = _promotion_findings(repo, "main")
+    assert (code, line) == ("TFC0005-E010", 2)
+    assert "fails test_accuracy >= 0.9 (experiment sales-forecast at main; the run recorded 0.75)" in message
+
+
+def test_a_value_is_quoted_as_recorded(repo: Path) -> None:
+    """A metric a hair under its gate is not said as the gate's own number (0.8999999 read as 0.9),
+    and one too large for a float is reported, not a crash."""
+    _gates(repo, "sales-forecast", "test_accuracy >= 0.9")
+    models_helpers.reach(repo, "candidate")
+    base = commit_all(repo)
+    models_helpers.reach(repo, "staging")
+    run_yaml = repo / "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml"
+    for value, said in ((0.8999999, "recorded 0.8999999"), (10**400, "recorded an integer of 401 digits")):
+        edit_yaml(run_yaml, lambda d, v=value: d["metrics"].update(test_accuracy=-v if v > 1 else v))
+        found = [f for f in engine.doctor(repo, options=engine.Options(since=base)).findings if f.code == "TFC0005-E010"]
+        assert len(found) == 1 and f"the run {said})" in found[0].message, found
 
 
 def test_outside_a_repository_git_rules_are_skipped(tmp_path: Path) -> None:

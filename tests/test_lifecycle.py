@@ -344,9 +344,9 @@ def test_a_version_below_its_experiments_gates_as_they_stand_is_not_promoted(
     with pytest.raises(Refused) as refused:
         promote(ws, ref(), "staging", dry_run=True)
     assert str(refused.value).startswith(
-        "model:sales-model@1 fails the gates of experiment sales-forecast as they stand: test_accuracy >= 0.9 "
-        "(its run recorded 0.75); test_f1_macro >= 0.5 (its run did not record it); staging needs a version that "
-        "passes them (its receipt holds the gates its run recorded when it ran)"
+        "model:sales-model@1 fails the gates its experiments set now: test_accuracy >= 0.9 (experiment "
+        "sales-forecast; its run recorded 0.75); test_f1_macro >= 0.5 (experiment sales-forecast; its run did not "
+        "record it); staging needs a version that passes them (its receipt holds the gates its run recorded when it ran)"
     )
     assert run(["-C", str(ws), "promote", ref(), "--to", "staging"]) == 2
     assert "run the experiment again until its gates pass" in capsys.readouterr().err

@@ -223,7 +223,7 @@ def test_merge_refuses_what_is_not_one_run(broken_repo: Path, capsys, tmp_path: 
     code, _o, err = invoke(broken_repo, "report", "merge", *map(str, files), "--commit", head, capsys=capsys)
     assert code == 3 and "checked commit" in err and f"not {head}" in err
     code, _o, err = invoke(broken_repo, "report", "merge", *map(str, files), "--commit", head[:7], capsys=capsys)
-    assert code == 3 and f"{head[:7]} is not a full commit id: give all 40 hex digits" in err, err
+    assert code == 3 and f"{head[:7]} is not a full commit id: give all its hex digits, 40" in err, err
     (tmp_path / "junk.json").write_text("{}")
     code, _o, err = invoke(broken_repo, "report", "merge", str(tmp_path / "junk.json"), capsys=capsys)
     assert code == 3 and "is not a shard's report" in err and "Traceback" not in err

@@ -613,12 +613,15 @@ def report_merge(
     from strataml.doctor.merge import merge
     from strataml.reporters import RenderOptions, render
 
-    if commit is not None and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
-        # (A report names the full id it checked: a short or symbolic one could only ever differ.)
-        raise click.BadParameter(
-            f"{shown(commit)} is not a full commit id: give all 40 hex digits (`git rev-parse HEAD`, $GITHUB_SHA)",
-            param_hint="'--commit'",
-        )
+    if commit is not None:
+        commit = commit.lower()
+        if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+            # (A report names the full id it checked: a short or symbolic one could only ever differ.)
+            raise click.BadParameter(
+                f"{shown(commit)} is not a full commit id: give all its hex digits, 40 (64 in a SHA-256 "
+                "repository): `git rev-parse HEAD`, $GITHUB_SHA",
+                param_hint="'--commit'",
+            )
     merged, folder = merge(list(reports), strict, commit, shards)
     prefix = folder if fmt in ("sarif", "github") else ""  # (as doctor names files in those formats)
     emit(output, lambda stream, c: render(merged, fmt, stream, RenderOptions(color=c, repo_prefix=prefix)), None)

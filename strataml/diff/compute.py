@@ -180,14 +180,18 @@ def _signed_by(path: str) -> str | None:
 
 def _signature_files(root: Path, signed: str) -> list[str]:
     """The signature files of `signed` in the tree at `root`: its .asc, a model version's bundles."""
-    found = [signed + SIGNATURE_SUFFIX] if (root / (signed + SIGNATURE_SUFFIX)).is_file() else []
+    # (Regular files reached through real folders, as the doctor reads them: a symlink is none.)
+    found = [signed + SIGNATURE_SUFFIX] if atomic.is_file(root, signed + SIGNATURE_SUFFIX) else []
     if signed.startswith("models/") and signed.endswith(f"/{META['model']}"):
         folder = f"{signed.rsplit('/', 1)[0]}/{BUNDLES}"
         try:
             with os.scandir(root / folder) as listing:
-                found += [f"{folder}/{e.name}" for e in listing if is_bundle_path(f"{folder}/{e.name}") and e.is_file()]
+                names = [e.name for e in listing]
         except OSError:
-            pass  # (no bundles there)
+            names = []  # (no bundles there)
+        found += [
+            f"{folder}/{n}" for n in names if is_bundle_path(f"{folder}/{n}") and atomic.is_file(root, f"{folder}/{n}")
+        ]
     return found
 
 

@@ -219,8 +219,9 @@ def _findings(path: Path, doc: dict[str, Any]) -> list[Finding]:
                 "merge the reports `strataml doctor --shard` wrote, with the StrataML that merges them",
             )
         out.append(Finding(f["code"], f["path"], f["message"], f.get("hint", ""), f.get("line"), f["severity"]))
-    # A report as the doctor writes it: each finding once, and its summary counts them. An edited
-    # one (a finding dropped, or copied) would merge into a count the run never made.
+    # A report as the doctor writes it: each finding once, and its summary counts them. This
+    # catches a careless edit (a finding dropped or copied, its count left), not a careful one:
+    # the reports are the jobs' artifacts, and --commit and --shards say whose.
     if len(set(out)) != len(out):
         raise StrataError(
             f"{shown(str(path))}: a finding given twice (the doctor reports each once)",

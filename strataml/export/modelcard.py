@@ -1,8 +1,9 @@
 """A model version as a Hugging Face model card: README.md with YAML metadata (license,
 `model-index` with every evaluation metric and the dataset it came from, pinned by digest) and a
 body with the lineage, the gate receipt, the lifecycle and the signatures. The metadata's
-`datasets` is left out: the Hub reads each as a Hub dataset id and links it (`iris` to
-hf.co/datasets/iris), which a workspace's dataset is not; the body lists them with their digests.
+`datasets` names only the datasets whose source is the Hub (by its URL): the Hub reads each entry
+as a Hub dataset id and links it (`iris` to hf.co/datasets/iris), which a workspace's own dataset
+is not; the body lists every dataset with its digest.
 
 The metadata is made by huggingface_hub's own ModelCardData and read back by its ModelCard
 before anything is written (the `modelcard` extra), so a card that card tooling would reject is
@@ -44,9 +45,10 @@ def need() -> Any:
     return _need("huggingface_hub", EXTRA, "model-card", "huggingface_hub")
 
 
-# The licence ids the Hub lists (huggingface.co/docs/hub/repositories-licenses): lowercase and
-# SPDX-like, but not SPDX (`gpl-3.0`, where SPDX says `GPL-3.0-only`). The Hub rejects a card
-# naming any other id on push; a licence it does not list is `other`, named in `license_name`.
+# The licence ids the Hub lists (huggingface.co/docs/hub/repositories-licenses, copied 2026-12;
+# huggingface_hub holds no copy to read): lowercase and SPDX-like, but not SPDX (`gpl-3.0`,
+# where SPDX says `GPL-3.0-only`). The Hub rejects a card naming any other id on push; a licence
+# it does not list, or one it added since, is `other`, named in `license_name`, which it accepts.
 HUB_LICENCES = frozenset(
     [
         "apache-2.0",
@@ -175,6 +177,7 @@ def card(graph: Graph, ref: str, license_: str | None = None) -> tuple[str, dict
     ]
     data = hub.ModelCardData(
         model_name=name,
+        datasets=[i for d in inputs if (i := _hub_dataset(d))] or None,
         license=licence,
         license_name=licence_name,
         eval_results=results or None,
@@ -205,6 +208,17 @@ def _input_refs(attrs: dict[str, Any]) -> list[str]:
         if isinstance(items, list)
         else []
     )
+
+
+# A dataset the Hub holds, by the URL its source records: the id the card's `datasets` may name.
+_HUB_DATASET = re.compile(r"https://huggingface\.co/datasets/((?:[\w.-]+/)?[\w.-]+)/?")
+
+
+def _hub_dataset(node: dict[str, Any]) -> str | None:
+    """The Hub id of a dataset version whose source is a Hub dataset (None: it is not one)."""
+    url = _text(_map(_map(node.get("attrs")).get("source")).get("url"))
+    m = _HUB_DATASET.fullmatch(url) if url else None
+    return m.group(1) if m else None
 
 
 def _short(ref: str) -> str:

@@ -127,9 +127,9 @@ def events(graph: Graph, only: set[str] | None = None) -> list[Any]:
             source = _map(data.get("source"))
             where = _text(source.get("url")) or _text(source.get("uri"))
             if source:
-                # The source as recorded: what it says of itself (a note, the tool, a citation),
-                # its kind (export, download, ...) only where it says nothing more.
-                said = next((t for k in ("note", "tool", "citation", "kind") if (t := _text(source.get(k)))), None)
+                # The source as recorded, by what names it best: the tool, a citation, the note
+                # (free text), its kind (export, download, ...) only where it says nothing more.
+                said = next((t for k in ("tool", "citation", "note", "kind") if (t := _text(source.get(k)))), None)
                 facets["dataSource"] = datasource_dataset.DatasourceDatasetFacet(name=said or namespace, uri=where)
             inputs.append(ol.InputDataset(namespace=namespace, name=f"{kind}s/{name}", facets=facets))
         outputs = [

@@ -7,10 +7,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from strataml import atomic, gates, gitfacts, lifecycle
+from strataml import atomic, gitfacts, lifecycle
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
-from strataml.doctor.rules.records import check_metrics, producing_run
+from strataml.doctor.rules import promotions
+from strataml.doctor.rules.records import check_metrics
 from strataml.loading import MAX_BYTES, load_bytes
 from strataml.records import Record
 from strataml.refs import fold
@@ -22,7 +23,6 @@ NEW_RUN_METRICS = "TFC0003-E011"
 NEW_RUN_UNCHECKED = "TFC0003-W001"
 MODEL_CHANGED = "TFC0004-E010"
 LEDGER_REWRITTEN = "TFC0005-E006"
-PROMOTED_BELOW_GATES = "TFC0005-E010"
 TRUST_CHANGED = "TFC0007-W001"
 POLICY_CHANGED = "TFC0001-W001"
 ATTRIBUTES_CHANGED = "TFC0006-W013"
@@ -208,7 +208,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     metas = [f"{f}/run.yaml" for f in folders if f.startswith("runs/") and f"{f}/run.yaml" in before]
     ledgers = [k for k in by_owner if is_ledger(k)]
     old = gitfacts.read_at(ws.root, commit, [*metas, *ledgers])
-    specs = _Specs(ctx, commit)
+    specs = promotions.Specs(ctx)
     wanted = set(folders)
     # Co-signing adds to a committed record's .asc: signature files are the signature rules' to
     # judge (the record stays in scope, so a dropped required signature is theirs to report).
@@ -272,72 +272,10 @@ def check(ctx: Context) -> Iterator[Finding]:
                 f"restore it with `git checkout {ctx.options.since} -- {ledger}` and append",
             )
         else:
-            yield from _promotions(ctx, ledger, previous, current, specs)
+            yield from promotions.check(ctx, ledger, previous, current, specs)
     yield from _trust(ctx, changed)
     yield from _attributes(ctx, changed)
     yield from _lfs_config(ctx, changed)
-
-
-class _Specs:
-    """The experiment specs at the base, read once and only when a promotion asks for them."""
-
-    def __init__(self, ctx: Context, commit: str) -> None:
-        self._ctx, self._commit = ctx, commit
-        self._read: dict[str, object] | None = None
-
-    def at_base(self) -> dict[str, object]:
-        if self._read is None:
-            root = self._ctx.workspace.root
-            paths = [
-                p for p in gitfacts.files_at(root, self._commit, ["experiments"]) if is_spec(p) and p.endswith(".yaml")
-            ]
-            self._read = {
-                path[len("experiments/") : -len(".yaml")]: load_bytes(raw).data
-                for path, raw in gitfacts.read_at(root, self._commit, paths).items()
-                if len(raw) <= MAX_BYTES
-            }
-        return self._read
-
-
-def _promotions(ctx: Context, ledger: str, previous: bytes | None, current: bytes, specs: _Specs) -> Iterator[Finding]:
-    """Each move to staging or production the change appends is one its version passes by the
-    gates its run's experiment holds now and at the base, and those of every experiment that
-    registered the model at the base (TFC0005-E010). The receipt is judged by the gates the run
-    recorded: a run made from a spec weakened and then put back, a gate lowered in the same
-    change, or a new experiment registering the model made a PASS receipt for a version that
-    fails the base's bar, and the gate passed its promotion to production."""
-    ws = ctx.workspace
-    model = ledger.split("/")[1]
-    known = previous.count(b"\n") if previous is not None else 0
-    for number, entry in enumerate(lifecycle.parse(current, model).entries, start=1):
-        if number <= known or entry["to"] not in lifecycle.NEEDS_PASS:
-            continue
-        version = ws.get(entry["ref"])
-        run = producing_run(ctx, version) if version is not None and version.kind == "model" else None
-        if run is None:
-            continue  # (the ledger and lineage rules say what is missing)
-        experiment, metrics = gates.run_of(run.data)
-        spec = ws.get(f"experiment:{experiment}") if experiment else None
-        now = gates.held_to({experiment: spec.data} if experiment and spec is not None else {}, model, experiment)
-        base = gates.held_to(specs.at_base(), model, experiment)
-        missed: dict[tuple[str, str, str], list[str]] = {}
-        for where, held in ((f"at {ctx.options.since}", base), ("now", now)):
-            for name, gate, observed in gates.unmet(held, metrics):
-                said = "did not record it" if observed is None else f"recorded {observed:g}"
-                missed.setdefault((gate.expression, name, said), []).append(where)
-        if missed:
-            failing = "; ".join(
-                f"{expression} (experiment {name} {' and '.join(where)}; the run {said})"
-                for (expression, name, said), where in missed.items()
-            )
-            yield Finding(
-                PROMOTED_BELOW_GATES,
-                ledger,
-                f"line {number} moves {entry['ref']} to {entry['to']}, but the version fails {failing}",
-                "promote a version that passes them: a change is judged by the gates its base holds. To lower a "
-                "gate, change the experiment's spec in a change of its own and merge it first",
-                number,
-            )
 
 
 def _new_run_metrics(ctx: Context, run: Record | None) -> Iterator[Finding]:
