@@ -126,6 +126,8 @@ class GitFacts:
     # Workspace-relative paths of the submodules (gitlinks) the index holds among what was listed:
     # git keeps a link to another repository's commit there, and none of its files.
     gitlinks: frozenset[str] = frozenset()
+    # What the index holds at LOCAL (a checker's own state, never committed: TFC0001-W006).
+    local: frozenset[str] = frozenset()
 
     @cached_property
     def lfs_objects(self) -> Path:
@@ -320,6 +322,7 @@ _PREFETCHED: dict[tuple[str, str], Changes] = {}
 # What the doctor reads (the managed folders, the config, the trusted keys): a repository's other
 # folders (code, notebooks) need not be walked for untracked files.
 WATCHED = ("datasets", "experiments", "runs", "models", "strataml.yaml", "tfc/keys")
+LOCAL = ".strataml"  # the workspace's local state: the cache, the index, locks
 # .gitattributes anywhere in the repository: they decide what a checkout holds for committed
 # files (line endings, encodings, LFS routing), so a change to one changes files no diff names.
 ATTRIBUTES = ".gitattributes"
@@ -549,7 +552,7 @@ def facts(
             # As arguments (git ls-files has no --pathspec-from-file): a newline in a path cannot split them.
             _git(top, "ls-files", "-z", "--stage", "--", *chunk)
             # whole: the workspace's folder; else a few records: their paths only
-            for chunk in _paths([prefix or "."] if whole else [prefix + p for p in (*paths, *folders)])
+            for chunk in _paths([prefix or "."] if whole else [prefix + p for p in (*paths, *folders, LOCAL)])
         )
     )
     attrs, failed = b"", None
@@ -595,6 +598,7 @@ def facts(
     if prefix:
         names = [name[cut:] for name in names if name.startswith(prefix)]
     tracked = set(paths).intersection(names)
+    local = frozenset(n for n in names if n.startswith(LOCAL) and (n == LOCAL or n[len(LOCAL)] == "/"))
     del names
     index: dict[str, str] = {}
     if lfs:
@@ -618,7 +622,7 @@ def facts(
         want = [p for p in routed if blobs[p][1] < pointer_limit]
         if want:
             small = _read_batch(top, [blobs[p][0] for p in want], want)
-    return GitFacts(top, prefix, git_dir, frozenset(tracked), frozenset(lfs), blobs, small, frozenset(gitlinks))
+    return GitFacts(top, prefix, git_dir, frozenset(tracked), frozenset(lfs), blobs, small, frozenset(gitlinks), local)
 
 
 def pointer_blob_id(sha256: str, size: int) -> str:

@@ -361,6 +361,8 @@ def git_specs() -> dict[str, Spec]:
         "TFC0001-W001": history("the doctor's policy changes in the same change",
                                 lambda ws: edit_yaml(ws / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))),
         "TFC0006-W013": history("a .gitattributes changes", lambda ws: (ws / ".gitattributes").write_text("*.bin binary\n")),
+        "TFC0001-W006": history("a checker's local state committed",
+                                lambda ws: (ws / ".strataml").mkdir() or (ws / ".strataml/index.json").write_text("{}\n")),
         "TFC0006-W015": history("a .lfsconfig appears: the LFS server every clone would use",
                                 lambda ws: (ws / ".lfsconfig").write_text("[lfs]\n\turl = https://lfs.example.net/x\n")),
         "TFC0007-W001-policy": history("the signing policy changes",

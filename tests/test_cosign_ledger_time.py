@@ -22,6 +22,7 @@ def git(ws: Path, *args: str) -> str:
 def commit(ws: Path, message: str) -> str:
     if not (ws / ".git").exists():
         git(ws, "init", "-q", "-b", "main")
+        (ws / ".gitignore").write_text(".strataml/\n")  # (as `strataml init` writes it: signing takes locks there)
     git(ws, "add", "-A")
     git(ws, "commit", "-qm", message)
     return git(ws, "rev-parse", "HEAD")

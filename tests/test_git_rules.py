@@ -266,6 +266,8 @@ GIT_CASES = {
     "TFC0005-E010": history(lambda r: (_gates(r, "sales-forecast", "test_accuracy >= 0.9"), models_helpers.reach(r, "staging"))),
     "TFC0001-W001": history(lambda r: edit_yaml(r / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))),
     "TFC0006-W013": history(lambda r: (r / ".gitattributes").write_text("*.bin binary\n")),
+    "TFC0001-W006": history(lambda r: ((r / ".strataml").mkdir(exist_ok=True), (r / ".strataml/x").write_text("x\n"),
+                                       git(r, "add", "-f", ".strataml/x"))),
     "TFC0006-W015": history(lambda r: (r / ".lfsconfig").write_text('[lfs]\n\turl = https://lfs.example.net/x\n')),
     "TFC0007-W001": history(lambda r: edit_yaml(r / "strataml.yaml", lambda d: d.update(
         signing={"require": [{"records": "models", "state": "production", "scope": "production"}]}))),
@@ -749,6 +751,29 @@ def test_a_value_is_quoted_as_recorded(repo: Path) -> None:
         edit_yaml(run_yaml, lambda d, v=value: d["metrics"].update(test_accuracy=-v if v > 1 else v))
         found = [f for f in engine.doctor(repo, options=engine.Options(since=base)).findings if f.code == "TFC0005-E010"]
         assert len(found) == 1 and f"the run {said})" in found[0].message, found
+
+
+def test_a_committed_local_state_is_said_in_full_and_since_runs_and_its_hint_works(repo: Path) -> None:
+    """Found by an attacker: .strataml committed (a file, a symlink, or its files forced past
+    .gitignore) gave no finding; as a symlink or file it stops every reader after the merge."""
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / ".strataml").mkdir(exist_ok=True)
+    (repo / ".strataml/index.json").write_text("{}\n")
+    git(repo, "add", "-f", ".strataml/index.json")
+    commit_all(repo, "planted")
+    for options in ({}, {"since": base}):
+        found = [f for f in engine.doctor(repo, use_cache=False, options=engine.Options(**options)).findings]
+        assert [(f.code, f.path) for f in found] == [("TFC0001-W006", ".strataml")], found
+    assert "git tracks .strataml/index.json: " in found[0].message
+    hint = found[0].hint.split("`")[1]
+    subprocess.run(hint, shell=True, cwd=repo / "datasets", check=True, capture_output=True)  # (from a subfolder too)
+    commit_all(repo, "unplanted")
+    assert codes(repo) == []
+    shutil.rmtree(repo / ".strataml")
+    (repo / ".strataml").symlink_to("elsewhere")
+    git(repo, "add", "-f", ".strataml")
+    commit_all(repo, "a symlink")
+    assert [f.code for f in engine.doctor(repo, use_cache=False).findings] == ["TFC0001-W006"]
 
 
 def test_outside_a_repository_git_rules_are_skipped(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ def ec_key(where: Path, name: str, curve: str = "P-256") -> tuple[Path, Path]:
 def lab(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[tuple[Path, dict[str, tuple[Path, Path]]]]:
     require_extra("model_signing", "modelsigning")
     ws = copy_example(tmp_path / "ws")
+    (ws / ".gitignore").write_text(".strataml/\n")  # (as `strataml init` writes it: signing takes locks there)
     git(ws, "init", "-q")
     git(ws, "add", "-A")
     git(ws, "commit", "-qm", "example")

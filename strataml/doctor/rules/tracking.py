@@ -1,4 +1,4 @@
-"""TFC-0006 (Git side): what git stores for recorded files and metadata, from one git pass."""
+"""TFC-0006 (Git side) and TFC0001-W006: what git stores for recorded files, metadata and .strataml, from one git pass."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from strataml import lfs
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.doctor.rules.layout import NESTED_REPOSITORY
-from strataml.gitfacts import GitFacts
+from strataml.gitfacts import LOCAL, GitFacts
 from strataml.rootdir import MANAGED
+from strataml.words import listed
 from strataml.workspace import REPOSITORY, record_folder
 
 UNEXPECTED_GIT_OBJECT = "TFC0006-E013"
 LARGE_NOT_LFS = "TFC0006-W011"
 METADATA_UNTRACKED = "TFC0006-W012"
 RECORDED_UNTRACKED = "TFC0006-W014"
+LOCAL_STATE_COMMITTED = "TFC0001-W006"
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -24,6 +26,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if git is None:
         return
     yield from _submodules(ctx, git)
+    yield from _local_state(git)
     config = ctx.config_in_force()
     threshold = lfs.threshold(config)
     entries = ctx.workspace.entries
@@ -116,6 +119,23 @@ def check(ctx: Context) -> Iterator[Finding]:
             "writes the content over pointers on unrouted paths, and stages it)",
             f"commit the content itself (`git add {quoted}` and commit), or route the path through Git LFS "
             "(`git lfs track`) and commit it again",
+        )
+
+
+def _local_state(git: GitFacts) -> Iterator[Finding]:
+    """.strataml/ committed: every checkout of the commit writes its files over a reviewer's own
+    cache and index (which a checkout then rebuilds, never trusts), and committed as a file or a
+    symlink it stops every reader and every doctor that keeps a cache."""
+    if git.local:
+        tracked = sorted(git.local)
+        yield Finding(
+            LOCAL_STATE_COMMITTED,
+            LOCAL,
+            f"git tracks {listed(tracked, 3)}: {LOCAL} is where StrataML keeps this machine's cache and index; each "
+            "checkout of the commit writes them over a reviewer's own, and a .strataml that is a file or a symlink "
+            "stops every reader",
+            f"`git rm -r --cached {_top(git.prefix + LOCAL)}`, and add `{LOCAL}/` to .gitignore (`strataml init` "
+            "writes it there)",
         )
 
 
