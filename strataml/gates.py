@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,21 +147,29 @@ class Unmet:
         return "did not record it" if self.observed is None else f"recorded {exact(self.observed)}"
 
 
-def bar(specs: Mapping[str, Any], model: str, experiment: str | None) -> list[tuple[str, list[Gate]]]:
+def bar(
+    specs: Mapping[str, Any], model: str, experiment: str | None, served: Iterable[str] = ()
+) -> list[tuple[str, list[Gate]]]:
     """The gate sets a version of `model` made by a run of `experiment` is held to by `specs`
     (experiment name -> spec data), any one of which it must pass in full: its experiment's own
     where that registers `model` (`register: {model: NAME}`); else those of every experiment
     that does (a version registered from elsewhere, or from an experiment made to register the
-    model, meets no lower bar than theirs); else its experiment's own; none where none is known."""
+    model, meets no lower bar than theirs); else, for a model registered by hand, those of the
+    experiments whose runs made the versions it `served` (moved to staging or production: the
+    bar they met), its experiment's own where it is one of them; else its experiment's own;
+    none where none is known."""
     registering = sorted(
         name
         for name, spec in specs.items()
         if isinstance(spec, dict) and isinstance(spec.get("register"), dict) and spec["register"].get("model") == model
     )
+    before = sorted({name for name in served if isinstance(specs.get(name), dict)})
     if experiment is not None and experiment in registering:
         chosen = [experiment]
     elif registering:
         chosen = registering
+    elif before:
+        chosen = [experiment] if experiment in before else before
     else:
         chosen = [experiment] if experiment is not None and isinstance(specs.get(experiment), dict) else []
     return [(name, of_spec(specs[name])) for name in chosen]

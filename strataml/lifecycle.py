@@ -265,6 +265,12 @@ def _times(entries: list[dict[str, Any]], now: datetime) -> list[Problem]:
     return [p for p in (invalid, backwards, future) if p is not None]
 
 
+def served(entries: list[dict[str, Any]]) -> list[str]:
+    """The versions `entries` move to staging or production: what the model was served as (or
+    about to be), whose bar a later version meets (gates.bar)."""
+    return sorted({e["ref"] for e in entries if e.get("to") in NEEDS_PASS and isinstance(e.get("ref"), str)})
+
+
 def clock_behind(ledger: Ledger, now: datetime) -> str | None:
     """Why an entry dated `now` cannot be appended (the last entry is later), or None."""
     if not ledger.entries:

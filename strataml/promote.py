@@ -11,7 +11,7 @@ from typing import Any
 
 from strataml import atomic, gates, lifecycle, trust
 from strataml.errors import Refusal, StrataError
-from strataml.records import Record
+from strataml.records import Record, experiment_of, producing_run
 from strataml.times import stamp
 from strataml.workspace import SIGNATURE_SUFFIX, Workspace, load
 
@@ -77,7 +77,7 @@ def promote(
         current = ledger.state(ref)
         _refuse_illegal(ref, current, to)
         gate = _gate(record, to)
-        _refuse_below_spec(ws, record, to)
+        _refuse_below_spec(ws, record, to, ledger.entries)
         warnings = _unmeasured(ws, record, to)
         _refuse_unsigned(ws, record, to, policy)
         ledger_file = lifecycle.ledger_path(ws.root, name)
@@ -179,17 +179,17 @@ def _gate(record: Record, to: str) -> str | None:
     return _digest(receipt)
 
 
-def _refuse_below_spec(ws: Workspace, record: Record, to: str) -> None:
+def _refuse_below_spec(ws: Workspace, record: Record, to: str, entries: list[dict[str, Any]]) -> None:
     """The receipt is judged by the gates the run recorded, the spec's when it ran: a move that
     needs a PASS also needs the version to pass the gates the workspace's specs set for it now
     (gates.bar; the doctor holds a change to its base's too, TFC0005-E010)."""
-    produced = record.data.get("produced_by")
-    run = ws.get(produced) if to in lifecycle.NEEDS_PASS and isinstance(produced, str) else None
-    if run is None or run.kind != "run":
+    run = producing_run(ws, record) if to in lifecycle.NEEDS_PASS else None
+    if run is None:
         return
     experiment, metrics = gates.run_of(run.data)
     specs = {r.ref.name: r.data for r in ws.records if r.kind == "experiment"}
-    sets = gates.bar(specs, record.ref.name, experiment)
+    served = [e for ref in lifecycle.served(entries) if (e := experiment_of(ws, ref)) is not None]
+    sets = gates.bar(specs, record.ref.name, experiment, served)
     missed = gates.short_of(sets, metrics)
     if missed:
         failing = "; ".join(f"{u.gate.expression} (experiment {u.spec}; its run {u.said()})" for u in missed)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from strataml.gates import run_of
 from strataml.loading import Loaded
 from strataml.modelsigning import is_bundle_path
 from strataml.once import once
@@ -167,3 +168,18 @@ def inputs_of(data: dict[str, Any]) -> tuple[Input, ...]:
             digest = item.get("digest")
             out.append(Input(item["ref"], digest if isinstance(digest, str) else None, i))
     return tuple(out)
+
+
+def producing_run(workspace: Any, model: Record | None) -> Record | None:
+    """The run a model version names in produced_by, as every check of it finds it (None: none,
+    or not a run). `workspace`: what finds records by ref (workspace.Workspace)."""
+    produced = model.data.get("produced_by") if model is not None and isinstance(model.data, dict) else None
+    run = workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
+    return run if run is not None and run.kind == "run" else None
+
+
+def experiment_of(workspace: Any, ref: str) -> str | None:
+    """The name of the experiment whose run made the model version `ref` (None: not known)."""
+    version = workspace.get(ref)
+    run = producing_run(workspace, version) if version is not None and version.kind == "model" else None
+    return run_of(run.data)[0] if run is not None else None

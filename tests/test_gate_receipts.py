@@ -162,3 +162,30 @@ def test_a_nan_metric_is_the_nan_its_receipt_observed(ws: Path) -> None:
                                         g.update(status="FAIL")))
     edit_yaml(ws / ledgers.MODEL_DIR / "1" / "model.yaml", lambda d: d["gate"].update(status="FAIL"))
     assert [f for f in engine.doctor(ws).findings if f.code == "TFC0004-E003"] == []
+
+
+def test_the_bar_a_version_is_held_to() -> None:
+    """gates.bar: its experiment's own where it registers the model; else any one registering
+    experiment's in full; else any one of the experiments whose versions were served (its own
+    where it is one); else its own."""
+    from strataml.gates import bar, short_of
+
+    specs = {
+        "own": {"gates": ["acc >= 0.5"], "register": {"model": "m"}},
+        "other": {"gates": ["acc >= 0.8", "auc >= 0.5"], "register": {"model": "m"}},
+        "third": {"gates": ["acc >= 0.7"], "register": {"model": "m"}},
+        "loose": {"gates": []},
+        "served": {"gates": ["acc >= 0.9"]},
+    }
+    names = lambda sets: [n for n, _g in sets]  # noqa: E731
+    assert names(bar(specs, "m", "own")) == ["own"]
+    assert names(bar(specs, "m", "loose")) == ["other", "own", "third"]
+    assert short_of(bar(specs, "m", "loose"), {"acc": 0.6}) == []  # (own's gate in full)
+    assert [u.gate.expression for u in short_of(bar(specs, "m", "loose"), {"acc": 0.4})] == [
+        "acc >= 0.8", "auc >= 0.5", "acc >= 0.5", "acc >= 0.7"]
+    by_hand = {k: v for k, v in specs.items() if k in ("loose", "served")}
+    assert names(bar(by_hand, "m", "loose", served=["served"])) == ["served"]
+    assert names(bar(by_hand, "m", "served", served=["served", "gone"])) == ["served"]
+    assert names(bar(by_hand, "m", "loose")) == ["loose"]
+    assert bar(by_hand, "m", "nowhere") == [] and short_of([], {}) == []
+    assert [u.said() for u in short_of([("x", bar(specs, "m", "own")[0][1])], {"acc": "0.9"})] == ["did not record it"]

@@ -1196,3 +1196,35 @@ def test_a_new_run_whose_schema_is_not_text_fails_the_gate(repo: Path) -> None:
     commit_all(repo)
     assert "TFC0001-E007" in codes(repo, since=base)
     assert run(["-C", str(repo), "doctor", "--strict", "--since", base]) == 2
+
+
+def test_a_model_registered_by_hand_meets_the_bar_its_served_versions_met(repo: Path) -> None:
+    """Found by an attacker: a model no spec registers (registered with `model register --name`)
+    had no bar at the base, so a version of any other experiment, with no gates, replaced the
+    one in production. It meets the gates of the experiments whose versions the base served."""
+    edit_yaml(repo / "experiments/sales-forecast.yaml", lambda d: d.pop("register"))  # (registered by hand)
+    _gates(repo, "sales-forecast", "test_accuracy >= 0.7")
+    models_helpers.reach(repo, "staging")  # version 1 (test_accuracy 0.75) served
+    base = commit_all(repo, "sales-model@1 in staging, registered by hand")
+    # Version 2: the same numbers, from a run of flowers-logreg (no gates, registers nothing).
+    run = "runs/20260101T000000Z-sales-forecast-a1b2c3"
+    other = "runs/20260102T000000Z-flowers-logreg-0b0b0b"
+    shutil.copytree(repo / run, repo / other)
+    edit_yaml(repo / other / "run.yaml", lambda d: d.update(ref=f"run:{other[5:]}", experiment="experiment:flowers-logreg",
+                                                            created_at="2026-01-02T00:00:00Z", started_at="2026-01-02T00:00:01Z",
+                                                            ended_at="2026-01-02T00:00:09Z"))
+    models_helpers.add_version(repo, 2)
+    models_helpers.edit_gate(repo, 2, lambda g: g.update(run=f"run:{other[5:]}"))
+    edit_yaml(repo / "models/sales-model/2/model.yaml", lambda d: d.update(produced_by=f"run:{other[5:]}"))
+
+    def e010(metric: float) -> list[str]:
+        for path in (repo / other / "metrics/metrics.json", repo / other / "run.yaml"):
+            path.write_text(path.read_text().replace("0.75", str(metric)).replace("0.65", str(metric)))
+        models_helpers.write_ledger(repo, [(models_helpers.ref(1), "candidate"), (models_helpers.ref(1), "staging"),
+                                           (models_helpers.ref(2), "candidate"), (models_helpers.ref(2), "staging")])
+        commit_all(repo, f"version 2 at {metric} in staging")
+        return [f.message for f in engine.doctor(repo, options=engine.Options(since=base)).findings if f.code == "TFC0005-E010"]
+
+    assert e010(0.75) == []
+    [message] = e010(0.65)
+    assert message.endswith(f"fails test_accuracy >= 0.7 (experiment sales-forecast at {base}; the run recorded 0.65)"), message

@@ -17,6 +17,7 @@ from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.doctor.rules.records import producing_run
 from strataml.loading import MAX_BYTES, load_bytes
+from strataml.records import experiment_of
 
 PROMOTED_BELOW_GATES = "TFC0005-E010"
 SPECS = "experiments"
@@ -49,6 +50,11 @@ def check(ctx: Context, ledger: str, previous: bytes | None, current: bytes, spe
     model = ledger.split("/")[1]
     # Whole lines at REF: a torn last line there was no entry, and its completion is judged as new.
     known = previous.count(b"\n") if previous is not None else 0
+    # The experiments whose runs made the versions REF's ledger served: a model registered by
+    # hand (no spec registers it) meets the bar they met. (Registered versions and finished runs
+    # never change since REF: those rules say so if they did.)
+    old = lifecycle.parse(previous, model).entries if previous is not None else []
+    served = [e for ref in lifecycle.served(old) if (e := experiment_of(ws, ref)) is not None]
     for number, entry in enumerate(lifecycle.parse(current, model).entries, start=1):
         if number <= known or entry["to"] not in lifecycle.NEEDS_PASS:
             continue
@@ -59,7 +65,7 @@ def check(ctx: Context, ledger: str, previous: bytes | None, current: bytes, spe
         experiment, metrics = gates.run_of(run.data)
         spec = ws.get(f"experiment:{experiment}") if experiment else None
         now = {experiment: spec.data} if experiment and spec is not None and spec.kind == "experiment" else {}
-        base = gates.bar(specs.at_base(), model, experiment)
+        base = gates.bar(specs.at_base(), model, experiment, served)
         short = gates.short_of(base, metrics)
         missed: dict[tuple[str, str, str], list[str]] = {}
         for where, unmet in (

@@ -17,6 +17,7 @@ from strataml.hashing import dataset_digest
 from strataml.loading import MAX_BYTES, TOO_LARGE, load_bytes
 from strataml.paths import unsafe
 from strataml.records import Record
+from strataml.records import producing_run as _made_by
 from strataml.times import parse_time
 from strataml.words import listed
 
@@ -273,9 +274,7 @@ def _meant(word: str, known: list[str]) -> str:
 
 def producing_run(ctx: Context, model: Record) -> Record | None:
     """The run a model version names in produced_by, as every check of it finds it (None: none)."""
-    produced = model.data.get("produced_by")
-    run = ctx.workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
-    return run if run is not None and run.kind == "run" else None
+    return _made_by(ctx.workspace, model)
 
 
 def _from_run(ctx: Context, record: Record) -> Iterator[Finding]:
