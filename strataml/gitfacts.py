@@ -701,6 +701,7 @@ def resolve_commit(root: Path, ref: str) -> str:
             raise StrataError(
                 f"--since {ref}: names no single commit", "name a branch, tag or commit (e.g. HEAD, main)"
             )
+        _refuse_ambiguous(Path(root), ref)
         return commit
     except GitError:
         try:  # (HEAD^{tree}, a tag of a blob: git knows it, and it is not a commit)
@@ -723,6 +724,37 @@ def resolve_commit(root: Path, ref: str) -> str:
             else "check the name (a branch, tag or commit); `git fetch` it if it lives on a remote"
         )
         raise StrataError(f"--since {ref}: git does not know this revision", hint) from None
+
+
+def _refuse_ambiguous(root: Path, ref: str) -> None:
+    """A short name that two refs answer to with other commits (a tag `origin/main` beside the
+    branch: git takes the tag, and says so only in a warning) is refused: whoever can push a tag
+    would choose the base a change is judged against."""
+    name = re.split(r"[~^@:]", ref, maxsplit=1)[0]
+    if not name or name == "HEAD" or name.startswith("refs/") or re.fullmatch(r"[0-9a-f]{4,64}", name):
+        return  # (a full ref name, a commit id: one meaning)
+    # Where git looks for a short name, in its order (git-rev-parse(1), "Specifying revisions").
+    candidates = [
+        f"refs/{name}",
+        f"refs/tags/{name}",
+        f"refs/heads/{name}",
+        f"refs/remotes/{name}",
+        f"refs/remotes/{name}/HEAD",
+    ]
+    listed = _git(root, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", "--", *candidates)
+    found: dict[str, str] = {}
+    for line in listed.decode("utf-8", "surrogateescape").splitlines():
+        refname, objectname, peeled = (line.split("\0") + ["", ""])[:3]
+        if refname in candidates:
+            found[refname] = peeled or objectname
+    if len(set(found.values())) > 1:
+        ordered = sorted(found, key=candidates.index)
+        raise StrataError(
+            f"--since {ref}: the name is ambiguous: {' and '.join(ordered)} answer to it with other commits, "
+            f"and git takes {ordered[0]}",
+            f"name the base in full ({ordered[-1]}, if that is the one) or by its commit id (in CI: the "
+            "pull request's base SHA)",
+        )
 
 
 def _fetch_for(root: Path, ref: str) -> str:

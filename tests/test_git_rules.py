@@ -1228,3 +1228,23 @@ def test_a_model_registered_by_hand_meets_the_bar_its_served_versions_met(repo: 
     assert e010(0.75) == []
     [message] = e010(0.65)
     assert message.endswith(f"fails test_accuracy >= 0.7 (experiment sales-forecast at {base}; the run recorded 0.65)"), message
+
+
+def test_a_base_name_two_refs_answer_to_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by an attacker: a tag named `origin/main` is what git takes for `--since origin/main`
+    (its warning was never shown), so whoever could push a tag chose the base a change is judged
+    against, and the gate passed a change it failed against the real base."""
+    base = git(repo, "rev-parse", "HEAD")
+    git(repo, "update-ref", "refs/remotes/origin/main", base)
+    edit_yaml(repo / FLOWERS / "dataset.yaml", lambda d: d.update(description="rewritten"))
+    head = commit_all(repo, "a committed version changed")
+    assert "TFC0002-E010" in codes(repo, since="origin/main")
+    git(repo, "tag", "origin/main", head)
+    assert run(["-C", str(repo), "doctor", "--strict", "--since", "origin/main"]) == 3
+    err = capsys.readouterr().err
+    assert "the name is ambiguous: refs/tags/origin/main and refs/remotes/origin/main answer to it" in err, err
+    assert "name the base in full (refs/remotes/origin/main, if that is the one)" in err
+    assert "TFC0002-E010" in codes(repo, since="refs/remotes/origin/main")
+    git(repo, "tag", "-d", "origin/main")
+    git(repo, "tag", "origin/main", base)  # (the same commit: one meaning, nothing refused)
+    assert "TFC0002-E010" in codes(repo, since="origin/main")
