@@ -173,7 +173,8 @@ class Cache:
         except atomic.UnsafePath as exc:
             hint = (
                 f"{exc.hint}; StrataML keeps its cache and index in .strataml/ "
-                "(`strataml doctor --no-cache` checks without them; list, show and lineage need them)"
+                "(`strataml doctor --no-cache` checks without them; list, show and lineage need them); a "
+                "commit that tracks it is TFC0001-W006: `git rm -r --cached .strataml` takes it out"
             )
             raise atomic.UnsafePath(exc.message, hint, exc.where, exc.what) from None
 

@@ -598,7 +598,13 @@ def facts(
     if prefix:
         names = [name[cut:] for name in names if name.startswith(prefix)]
     tracked = set(paths).intersection(names)
-    local = frozenset(n for n in names if n.startswith(LOCAL) and (n == LOCAL or n[len(LOCAL)] == "/"))
+    # In any case: a checkout on a file system that folds case (macOS, Windows) writes .STRATAML/ into .strataml/.
+    cut_local = len(LOCAL)
+    local = frozenset(
+        n
+        for n in names
+        if n[:1] == "." and n[:cut_local].lower() == LOCAL and (len(n) == cut_local or n[cut_local] == "/")
+    )
     del names
     index: dict[str, str] = {}
     if lfs:

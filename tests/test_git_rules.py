@@ -774,6 +774,13 @@ def test_a_committed_local_state_is_said_in_full_and_since_runs_and_its_hint_wor
     git(repo, "add", "-f", ".strataml")
     commit_all(repo, "a symlink")
     assert [f.code for f in engine.doctor(repo, use_cache=False).findings] == ["TFC0001-W006"]
+    (repo / ".strataml").unlink()
+    git(repo, "rm", "-q", "--cached", ".strataml")
+    (repo / ".STRATAML").mkdir()
+    (repo / ".STRATAML/cache").write_text("x\n")  # (a checkout that folds case writes it into .strataml/)
+    git(repo, "add", "-f", ".STRATAML/cache")
+    commit_all(repo, "in capitals")
+    assert [(f.code, f.message[:30]) for f in engine.doctor(repo).findings] == [("TFC0001-W006", "git tracks .STRATAML/cache: .s")]
 
 
 def test_outside_a_repository_git_rules_are_skipped(tmp_path: Path) -> None:
