@@ -3,9 +3,10 @@
 A gate receipt (TFC-0004) is judged by the gates its run recorded: the spec's as it stood when
 the run was made. A change that weakened the spec, ran it, put the spec back and promoted the
 version showed a PASS receipt for a model that fails the base's gates, with no change to
-experiments/ in its diff; so did one that lowered a gate beside the promotion, or made another
-experiment register the model. The base is REF as it stands now, as for the policy (a branch
-forked before its base raised a gate is held to the raised one).
+experiments/ in its diff; so did one that lowered a gate beside the promotion, made another
+experiment register the model, or registered by hand a version of another experiment in place of
+the one in production. The base is REF as it stands now, as for the policy (a branch forked
+before its base raised a gate is held to the raised one).
 """
 
 from __future__ import annotations
@@ -50,14 +51,16 @@ def check(ctx: Context, ledger: str, previous: bytes | None, current: bytes, spe
     model = ledger.split("/")[1]
     # Whole lines at REF: a torn last line there was no entry, and its completion is judged as new.
     known = previous.count(b"\n") if previous is not None else 0
-    # The experiments whose runs made the versions REF's ledger served: a model registered by
-    # hand (no spec registers it) meets the bar they met. (Registered versions and finished runs
-    # never change since REF: those rules say so if they did.)
-    old = lifecycle.parse(previous, model).entries if previous is not None else []
-    served = [e for ref in lifecycle.served(old) if (e := experiment_of(ws, ref)) is not None]
+    served: list[str] | None = None
     for number, entry in enumerate(lifecycle.parse(current, model).entries, start=1):
         if number <= known or entry["to"] not in lifecycle.NEEDS_PASS:
             continue
+        if served is None:
+            # The experiments whose runs made the versions REF's ledger served: a model registered
+            # by hand (no spec registers it) meets the bar they met. (Registered versions and
+            # finished runs never change since REF: those rules say so if they did.)
+            old = lifecycle.parse(previous, model).entries if previous is not None else []
+            served = [e for ref in lifecycle.served(old) if (e := experiment_of(ws, ref)) is not None]
         version = ws.get(entry["ref"])
         run = producing_run(ctx, version) if version is not None and version.kind == "model" else None
         if run is None:
