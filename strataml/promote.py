@@ -192,12 +192,15 @@ def _refuse_below_spec(ws: Workspace, record: Record, to: str, entries: list[dic
     sets = gates.bar(specs, record.ref.name, experiment, served)
     missed = gates.short_of(sets, metrics)
     if missed:
-        failing = "; ".join(f"{u.gate.expression} (experiment {u.spec}; its run {u.said()})" for u in missed)
+        failing = "; ".join(
+            f"{u.gate.expression} (experiment {u.spec}'s; the version's run {u.said()})" for u in missed
+        )
         either = " (one experiment's gates in full would do)" if len(sets) > 1 else ""
         raise Refused(
             f"{record.ref} fails the gates its experiments set now: {failing}{either}; {to} needs a version that "
             "passes them (its receipt holds the gates its run recorded when it ran)",
-            "run the experiment again until its gates pass, register that run, and promote the new version",
+            "promote a version that passes them: run an experiment that holds those gates, register that run, and "
+            "promote the new version",
         )
 
 

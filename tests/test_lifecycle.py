@@ -345,10 +345,11 @@ def test_a_version_below_its_experiments_gates_as_they_stand_is_not_promoted(
         promote(ws, ref(), "staging", dry_run=True)
     assert str(refused.value).startswith(
         "model:sales-model@1 fails the gates its experiments set now: test_accuracy >= 0.9 (experiment "
-        "sales-forecast; its run recorded 0.75); test_f1_macro >= 0.5 (experiment sales-forecast; its run did not "
-        "record it); staging needs a version that passes them (its receipt holds the gates its run recorded when it ran)"
+        "sales-forecast's; the version's run recorded 0.75); test_f1_macro >= 0.5 (experiment sales-forecast's; the "
+        "version's run did not record it); staging needs a version that passes them (its receipt holds the gates its "
+        "run recorded when it ran)"
     )
     assert run(["-C", str(ws), "promote", ref(), "--to", "staging"]) == 2
-    assert "run the experiment again until its gates pass" in capsys.readouterr().err
+    assert "promote a version that passes them: run an experiment that holds those gates" in capsys.readouterr().err
     spec.write_text(spec.read_text().replace("test_accuracy >= 0.9\n  - test_f1_macro >= 0.5", "test_accuracy >= 0.7"))
     assert promote(ws, ref(), "staging").written

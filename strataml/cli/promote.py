@@ -53,8 +53,12 @@ def promote(
       staging    -> production | rejected | candidate
       production -> archived
 
-    Refuses illegal moves, a FAIL gate receipt for staging or production, a signature the
-    signing policy requires but is missing, and a model with doctor errors. Promoting to
+    Refuses illegal moves, a FAIL gate receipt for staging or production, a version that fails
+    the gates the experiment specs set for it now (the receipt holds those its run recorded
+    when it ran), a signature the signing policy requires but is missing, and a model with
+    doctor errors. It warns when the base branch (origin/HEAD, else main or master) sets gates
+    the version fails: `doctor --strict --since` in CI holds a promotion to those too
+    (TFC0005-E010). Promoting to
     production archives the previous production version in the same append. The entry goes
     to models/NAME/lifecycle.jsonl, hash-chained, under a lock, written atomically.
 
@@ -63,7 +67,7 @@ def promote(
       strataml promote model:iris-classifier@1 --to candidate --reason "offline eval ok" --dry-run
 
     Exit codes: 0 moved (or, with --dry-run, would be), 2 refused by the lifecycle rules (an
-    illegal move, the state it is in already, a FAIL gate, a missing signature, doctor errors),
+    illegal move, the state it is in already, a FAIL gate, gates the version fails, a missing signature, doctor errors),
     3 it could not be done (no such model, a ledger that cannot be written).
     """
     from strataml.promote import promote as do_promote

@@ -90,7 +90,21 @@ def check(ctx: Context, ledger: str, previous: bytes | None, current: bytes, spe
             PROMOTED_BELOW_GATES,
             ledger,
             f"line {number} moves {entry['ref']} to {entry['to']}, but the version fails {failing}{either}",
-            f"promote a version that passes them: a change is held to the gates {ctx.options.since} sets. To lower a "
-            "gate, change the experiment's spec in a change of its own and merge it first",
+            _hint(ctx.options.since or "", at_base=bool(short)),
             number,
         )
+
+
+def _hint(since: str, at_base: bool) -> str:
+    """What to do: the gates REF sets are met, never lowered in the change that promotes (REF may
+    have raised them after the change began); those the change's own spec holds, met or left."""
+    if at_base:
+        return (
+            f"promote a version that passes them: a change is held to the gates {since} sets as it stands (if it "
+            "raised one after this branch began, the version no longer meets it). To lower a gate, change the "
+            "spec in a change of its own and merge that first"
+        )
+    return (
+        "promote a version that passes them, or keep the spec's gates as they were in this change and raise "
+        "them in one of their own: the spec as this change leaves it holds these gates"
+    )
