@@ -78,7 +78,7 @@ def promote(
         _refuse_illegal(ref, current, to)
         gate = _gate(record, to)
         _refuse_below_spec(ws, record, to, ledger.entries)
-        warnings = _unmeasured(ws, record, to)
+        warnings = _unmeasured(ws, record, to) + _below_base(ws, record, to)
         _refuse_unsigned(ws, record, to, policy)
         ledger_file = lifecycle.ledger_path(ws.root, name)
         if not sign and any(r.records == "ledger" for r in policy.requirements):
@@ -202,6 +202,38 @@ def _refuse_below_spec(ws: Workspace, record: Record, to: str, entries: list[dic
             "promote a version that passes them: run an experiment that holds those gates, register that run, and "
             "promote the new version",
         )
+
+
+def _below_base(ws: Workspace, record: Record, to: str) -> list[str]:
+    """A warning when the base branch (gitfacts.default_base) sets gates the version fails: the
+    CI gate, `doctor --strict --since BASE`, holds the promotion to them too (TFC0005-E010), so
+    a promotion made here would pass here and fail there."""
+    from strataml import gitfacts
+    from strataml.doctor.rules.promotions import served_by, specs_at
+
+    run = producing_run(ws, record) if to in lifecycle.NEEDS_PASS else None
+    if run is None:
+        return []
+    name = record.ref.name
+    try:
+        base = gitfacts.default_base(ws.root)
+        if base is None:
+            return []
+        commit = gitfacts.resolve_commit(ws.root, base)
+        specs = specs_at(ws.root, commit)
+        ledger = gitfacts.read_at(ws.root, commit, [lifecycle.ledger_rel(name)]).get(lifecycle.ledger_rel(name))
+    except StrataError:
+        return []  # (no usable base: the gate's own run says what is wrong with it)
+    experiment, metrics = gates.run_of(run.data)
+    missed = gates.short_of(gates.bar(specs, name, experiment, served_by(ws, ledger, name)), metrics)
+    if not missed:
+        return []
+    failing = "; ".join(f"{u.gate.expression} (experiment {u.spec}'s; the version's run {u.said()})" for u in missed)
+    return [
+        f"{record.ref} fails gates {base} sets for {name}: {failing}. `strataml doctor --strict --since {base}` (the "
+        f"CI gate) holds this move to {to} to them too (TFC0005-E010): promote a version that passes them, or merge "
+        "the spec's change first"
+    ]
 
 
 def _unmeasured(ws: Workspace, record: Record, to: str) -> list[str]:

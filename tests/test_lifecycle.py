@@ -353,3 +353,35 @@ def test_a_version_below_its_experiments_gates_as_they_stand_is_not_promoted(
     assert "promote a version that passes them: run an experiment that holds those gates" in capsys.readouterr().err
     spec.write_text(spec.read_text().replace("test_accuracy >= 0.9\n  - test_f1_macro >= 0.5", "test_accuracy >= 0.7"))
     assert promote(ws, ref(), "staging").written
+
+
+def test_promote_warns_of_the_gates_the_base_branch_sets(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a new user: promote judged the working tree's specs, the CI gate also the base
+    branch's (TFC0005-E010), so a gate lowered on a branch let promote pass what CI then failed."""
+    def sh(*args: str) -> None:
+        env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "T",
+               "GIT_COMMITTER_EMAIL": "t@example.org"}
+        subprocess.run(["git", *args], cwd=ws, check=True, capture_output=True, env=env)
+
+    spec = ws / "experiments/sales-forecast.yaml"
+    spec.write_text(spec.read_text().replace("test_accuracy >= 0.5", "test_accuracy >= 0.9"))
+    (ws / ".gitignore").write_text(".strataml/\n")
+    sh("init", "-q", "-b", "main")
+    sh("add", "-A")
+    sh("commit", "-qm", "the bar: 0.9")
+    sh("checkout", "-q", "-b", "lower")
+    spec.write_text(spec.read_text().replace("test_accuracy >= 0.9", "test_accuracy >= 0.5"))
+    promote(ws, ref(), "candidate")
+    done = promote(ws, ref(), "staging", dry_run=True)
+    assert done.warnings == [
+        "model:sales-model@1 fails gates main sets for sales-model: test_accuracy >= 0.9 (experiment sales-forecast's; "
+        "the version's run recorded 0.75). `strataml doctor --strict --since main` (the CI gate) holds this move to "
+        "staging to them too (TFC0005-E010): promote a version that passes them, or merge the spec's change first"
+    ]
+    assert run(["-C", str(ws), "promote", ref(), "--to", "staging"]) == 0
+    assert "warning: model:sales-model@1 fails gates main sets for sales-model" in capsys.readouterr().err
+    sh("add", "-A")
+    sh("commit", "-qm", "lowered and promoted")
+    assert [f.code for f in engine.doctor(ws, options=engine.Options(since="main")).findings] == ["TFC0005-E010"]
+    sh("checkout", "-q", "main")
+    assert promote(ws, ref(), "candidate").warnings == []  # (candidate needs no PASS: no bar to warn of)

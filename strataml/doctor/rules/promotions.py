@@ -12,6 +12,8 @@ before its base raised a gate is held to the raised one).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 from strataml import gates, gitfacts, lifecycle
 from strataml.doctor.engine import Context
@@ -33,14 +35,26 @@ class Specs:
 
     def at_base(self) -> dict[str, object]:
         if self._read is None:
-            root, commit = self._ctx.workspace.root, self._ctx.policy_commit()
-            paths = [p for p in gitfacts.files_at(root, commit, [SPECS]) if p.count("/") == 1 and p.endswith(".yaml")]
-            self._read = {
-                path[len(SPECS) + 1 : -len(".yaml")]: load_bytes(raw).data
-                for path, raw in gitfacts.read_at(root, commit, paths).items()
-                if len(raw) <= MAX_BYTES
-            }
+            self._read = specs_at(self._ctx.workspace.root, self._ctx.policy_commit())
         return self._read
+
+
+def specs_at(root: Path, commit: str) -> dict[str, object]:
+    """Experiment name -> its spec's data, as `commit` holds them (one git listing, one read)."""
+    paths = [p for p in gitfacts.files_at(root, commit, [SPECS]) if p.count("/") == 1 and p.endswith(".yaml")]
+    return {
+        path[len(SPECS) + 1 : -len(".yaml")]: load_bytes(raw).data
+        for path, raw in gitfacts.read_at(root, commit, paths).items()
+        if len(raw) <= MAX_BYTES
+    }
+
+
+def served_by(workspace: Any, ledger: bytes | None, model: str) -> list[str]:
+    """The experiments whose runs made the versions `ledger` (a model's, as some commit holds it)
+    moved to staging or production: a model registered by hand meets the bar they met.
+    (Registered versions and finished runs never change since: other rules say so if they did.)"""
+    entries = lifecycle.parse(ledger, model).entries if ledger is not None else []
+    return [e for ref in lifecycle.served(entries) if (e := experiment_of(workspace, ref)) is not None]
 
 
 def check(ctx: Context, ledger: str, previous: bytes | None, current: bytes, specs: Specs) -> Iterator[Finding]:
@@ -56,11 +70,7 @@ def check(ctx: Context, ledger: str, previous: bytes | None, current: bytes, spe
         if number <= known or entry["to"] not in lifecycle.NEEDS_PASS:
             continue
         if served is None:
-            # The experiments whose runs made the versions REF's ledger served: a model registered
-            # by hand (no spec registers it) meets the bar they met. (Registered versions and
-            # finished runs never change since REF: those rules say so if they did.)
-            old = lifecycle.parse(previous, model).entries if previous is not None else []
-            served = [e for ref in lifecycle.served(old) if (e := experiment_of(ws, ref)) is not None]
+            served = served_by(ws, previous, model)
         version = ws.get(entry["ref"])
         run = producing_run(ctx, version) if version is not None and version.kind == "model" else None
         if run is None:
