@@ -514,3 +514,22 @@ def test_the_change_that_adds_a_workspace_is_told_as_one(tmp_path: Path, capsys:
     commit_all(repo, "a placeholder with something in it")
     code, out, _ = invoke(repo, "doctor", "--since", "main", "--format", "json", capsys=capsys)
     assert ("TFC0007-W001", "tfc/keys/.gitkeep") in {(f["code"], f["path"]) for f in json.loads(out)["findings"]}
+
+
+def test_a_spec_whose_gates_or_registration_change_says_so(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a new user: a change that only lowered a gate read '✅ ... 1 changed', the spec
+    folded away among the records, with nothing of what its gates were or became."""
+    edit_yaml(repo / "experiments/sales-forecast.yaml", lambda d: (d.update(gates=["test_accuracy >= 0.3"]),
+                                                                   d.update(register={"model": "other-model"})))
+    commit_all(repo, "the bar lowered, another model registered")
+    code, raw, _ = diff(repo, capsys, "main", "--format", "json")
+    doc = json.loads(raw)
+    assert schemas.validate("diff", doc) == []
+    [record] = [r for r in doc["records"] if r["ref"] == "experiment:sales-forecast"]
+    assert record["gates"] == {"before": ["test_accuracy >= 0.5"], "after": ["test_accuracy >= 0.3"]}
+    assert record["registers"] == {"before": "sales-model", "after": "other-model"}
+    _code, text, _ = diff(repo, capsys, "main")
+    assert "experiment:sales-forecast gates: test_accuracy >= 0.5 -> test_accuracy >= 0.3" in text
+    assert "experiment:sales-forecast registers: sales-model -> other-model" in text
+    _code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
+    assert "### Gates and registrations changed" in markdown.split("<details>")[0]  # (not folded away)

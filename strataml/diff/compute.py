@@ -106,7 +106,27 @@ def _records(sides: Sides, changed: set[str], owned: set[str]) -> list[dict[str,
         change = "changed" if before and after else "added" if after else "removed"
         paths = sorted(p for p in changed if p.startswith(owner + "/")) if kind != "experiment" else []
         files = [{"path": p[len(owner) + 1 :], "change": _file_change(sides, p)} for p in paths]
-        out.append({"ref": ref, "kind": kind, "path": owner, "change": change, "files": files})
+        item: dict[str, Any] = {"ref": ref, "kind": kind, "path": owner, "change": change, "files": files}
+        if kind == "experiment" and change == "changed":
+            item.update(_bar_change(_data(sides.base, ref), _data(sides.head, ref)))
+        out.append(item)
+    return out
+
+
+def _bar_change(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What a changed spec's change does to the bar its model versions are held to: its gates, and
+    the model it registers, each as before and after where they differ (a reviewer weighs a
+    lowered gate; the report listed the spec as changed, folded away)."""
+    out: dict[str, Any] = {}
+    said = [[g.expression.strip() for g in of_spec(d)] for d in (before, after)]
+    if said[0] != said[1]:
+        out["gates"] = {"before": said[0], "after": said[1]}
+    registers = [
+        m if isinstance(r := d.get("register"), dict) and isinstance(m := r.get("model"), str) else None
+        for d in (before, after)
+    ]
+    if registers[0] != registers[1]:
+        out["registers"] = {"before": registers[0], "after": registers[1]}
     return out
 
 

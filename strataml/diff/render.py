@@ -61,6 +61,17 @@ def _failing_already(doc: dict[str, Any]) -> tuple[int, int]:
     return severities.count("error"), severities.count("warning")
 
 
+def _bar_changes(doc: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(experiment, what, before, after) for each changed spec whose gates or registered model changed."""
+    out = []
+    for r in doc["records"]:
+        if "gates" in r:
+            out.append((r["ref"], "gates", *(", ".join(r["gates"][k]) or "none" for k in ("before", "after"))))
+        if "registers" in r:
+            out.append((r["ref"], "registers", *(r["registers"][k] or "no model" for k in ("before", "after"))))
+    return out
+
+
 def _errors_and_warnings(errors: int, warnings: int) -> str:
     return " and ".join(counted(n, noun) for n, noun in ((errors, "error"), (warnings, "warning")) if n)
 
@@ -96,6 +107,8 @@ def text(doc: dict[str, Any]) -> str:
         lines.append("Records")
         for r in doc["records"]:
             lines.append(f"  {r['change']:<8} {shown(r['ref'])}")
+        for ref, what, before, after in _bar_changes(doc):
+            lines.append(f"  {'':<8} {shown(ref)} {what}: {shown(before)} -> {shown(after)}")
         lines.append("")
     for p in doc["promotions"]:
         why = f" ({p['reason']})" if p["reason"] else ""
@@ -218,6 +231,12 @@ def markdown(doc: dict[str, Any]) -> str:
             out += _table(header, [rows[n] for n in (gated or list(rows))])
             if gated and len(rows) > len(gated):
                 out += ["", *_details(f"all {len(rows)} metrics", _table(header, list(rows.values())))]
+        out.append("")
+    bars = _bar_changes(doc)
+    if bars:
+        # Not folded away with the records: a gate changed is the bar every later version meets.
+        out += ["### Gates and registrations changed", ""]
+        out += _table(["experiment", "what", "before", "after"], [[_md(c) for c in bar] for bar in bars])
         out.append("")
     if doc["models"]:
         out += ["### Model versions", ""]
