@@ -125,7 +125,9 @@ class Pages:
         context.set_default_timeout(TIMEOUT_MS)
         self.watch.attach(context)
         self.contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        WATCHES[id(page)] = self.watch  # (what view() says when a view never shows)
+        return page
 
     def close(self) -> None:
         for context in self.contexts:
@@ -144,10 +146,32 @@ def new_pages(browser: Any) -> Iterator[Pages]:
     assert made.watch.dialogs == [], made.watch.dialogs
 
 
+WATCHES: dict[int, Watch] = {}
+
+_SHOWING = """() => ({
+    hash: location.hash,
+    views: Array.from(document.querySelectorAll('[data-testid^="view-"]')).map(e => e.getAttribute('data-testid')),
+})"""
+
+
 def view(page: Any, name: str) -> Any:
-    """The main view container `data-testid="view-NAME"`, once it is visible."""
+    """The main view container `data-testid="view-NAME"`, once it is visible. When it never
+    shows, the failure says where the page is, what it shows, and what the page reported (a
+    fresh-clone CI run once timed out here with nothing more to go on)."""
     locator = page.locator(f'[data-testid="view-{name}"]')
-    locator.first.wait_for(state="visible")
+    try:
+        locator.first.wait_for(state="visible")
+    except Exception as exc:  # (playwright's TimeoutError)
+        try:
+            showing = page.evaluate(_SHOWING)
+        except Exception as why:  # (a page that cannot answer says so)
+            showing = {"hash": "?", "views": [f"no answer: {why}"]}
+        watch = WATCHES.get(id(page))
+        reported = watch.problems() if watch is not None else []
+        raise AssertionError(
+            f"view-{name} never showed: the page is at {showing['hash']!r} showing {showing['views']}; "
+            f"it reported {reported or 'nothing'}"
+        ) from exc
     return locator.first
 
 
