@@ -340,6 +340,23 @@ def git_specs() -> dict[str, Spec]:
     def gate(expression: str) -> Callable[[Path], None]:
         return lambda ws: edit_yaml(ws / "experiments/sales-forecast.yaml", lambda d: d.update(gates=[expression]))
 
+    def other_version(ws: Path) -> None:
+        """sales-model@2, registered by hand from a run of flowers-logreg with SPEC_RUN's numbers."""
+        other = SPEC_RUN.replace("20260101T000000Z-sales-forecast-a1b2c3", "20260102T000000Z-flowers-logreg-0b0b0b")
+        shutil.copytree(ws / SPEC_RUN, ws / other)
+        edit_yaml(ws / other / "run.yaml", lambda d: d.update(
+            ref=f"run:{other.split('/')[1]}", experiment="experiment:flowers-logreg", created_at="2026-01-02T00:00:00Z",
+            started_at="2026-01-02T00:00:01Z", ended_at="2026-01-02T00:00:09Z"))
+        models_helpers.add_version(ws, 2)
+        models_helpers.edit_gate(ws, 2, lambda g: g.update(run=f"run:{other.split('/')[1]}"))
+        edit_yaml(ws / "models/sales-model/2/model.yaml", lambda d: d.update(produced_by=f"run:{other.split('/')[1]}"))
+
+    def unregister(ws: Path, name: str) -> None:
+        edit_yaml(ws / f"experiments/{name}.yaml", lambda d: d.pop("register", None))
+
+    def register(ws: Path, name: str, expression: str) -> None:
+        edit_yaml(ws / f"experiments/{name}.yaml", lambda d: d.update(gates=[expression], register={"model": "sales-model"}))
+
     return {
         "TFC0002-E010-changed": history("a committed dataset version changes",
                                         lambda ws: edit_yaml(ws / DATASET / "dataset.yaml", lambda d: d.update(description="better words"))),
@@ -358,6 +375,22 @@ def git_specs() -> dict[str, Spec]:
         "TFC0005-E010": history("a promotion fails a gate the base's spec holds, the gate lowered in the same change",
                                 lambda ws: (gate("test_accuracy >= 0.9")(ws), candidate(ws)),
                                 lambda ws: (gate("test_accuracy >= 0.5")(ws), models_helpers.reach(ws, "staging")), since=1),
+        "TFC0005-E010-now": history("a promotion fails a gate the change itself raises in the spec",
+                                    candidate, lambda ws: (gate("test_accuracy >= 0.9")(ws), models_helpers.reach(ws, "staging")),
+                                    since=1),
+        "TFC0005-E010-registering": history(
+            "a promotion of a version whose experiment registers nothing, held to the experiment that registers the model",
+            lambda ws: (unregister(ws, "sales-forecast"), register(ws, "flowers-logreg", "test_accuracy >= 0.9"), candidate(ws)),
+            lambda ws: models_helpers.reach(ws, "staging"), since=1),
+        "TFC0005-E010-served": history(
+            "a model registered by hand: a version of another experiment, held to the gates of the one whose version "
+            "the base promoted",
+            lambda ws: (unregister(ws, "sales-forecast"), gate("test_accuracy >= 0.9")(ws), models_helpers.reach(ws, "staging")),
+            lambda ws: (other_version(ws), models_helpers.write_ledger(ws, [(models_helpers.ref(1), "candidate"),
+                                                                            (models_helpers.ref(1), "staging"),
+                                                                            (models_helpers.ref(2), "candidate"),
+                                                                            (models_helpers.ref(2), "staging")])),
+            since=1),
         "TFC0001-W001": history("the doctor's policy changes in the same change",
                                 lambda ws: edit_yaml(ws / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC0002-W001"]))),
         "TFC0006-W013": history("a .gitattributes changes", lambda ws: (ws / ".gitattributes").write_text("*.bin binary\n")),

@@ -551,7 +551,11 @@ def test_modest_helpers_held_back_hand_over_once_the_caller_waits(
     # The held-back ones were ended, not waited for; a helper at this process's priority in the
     # place of each did the work.
     assert time.monotonic() - began < 30
-    assert all(h._proc.poll() is not None for h in first)
+    # Killed, and not waited for by the pool: at the lowest priority on a busy machine a killed
+    # helper may take a moment to be gone (a fresh-clone CI run saw one still there), so the test
+    # waits a bounded while, and fails if one was never killed.
+    for h in first:
+        h._proc.wait(timeout=10)
     deadline = time.monotonic() + 10  # (their answers are closed as their talk threads end)
     while not all(h._proc.stdout.closed and h._proc.stdin.closed for h in first) and time.monotonic() < deadline:
         time.sleep(0.01)
