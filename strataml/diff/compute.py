@@ -399,12 +399,14 @@ def _model_gate(sides: Sides, ref: str) -> dict[str, Any]:
         for metric in sorted(evaluation):
             value = as_float(evaluation[metric])
             if value is not None:
+                # (As a run's metrics hold their comparisons: the version's value, production's
+                # beside it. Spread here, production's value overwrote the version's.)
                 versus.append(
                     {
                         "name": metric,
                         "value": value,
                         "better": better.get(metric),
-                        **(compared(metric, value, production, better.get(metric)) or {}),
+                        "production": compared(metric, value, production, better.get(metric)),
                     }
                 )
     return {
