@@ -146,6 +146,10 @@ class Unmet:
         """What the run recorded, as a finding or refusal says it."""
         return "did not record it" if self.observed is None else f"recorded {exact(self.observed)}"
 
+    def told(self) -> str:
+        """The gate, its experiment and what the version's run recorded, as promote says it."""
+        return f"{self.gate.expression} (experiment {self.spec}'s; the version's run {self.said()})"
+
 
 def bar(
     specs: Mapping[str, Any], model: str, experiment: str | None, served: Iterable[str] = ()

@@ -737,8 +737,8 @@ def _refuse_ambiguous(root: Path, ref: str) -> None:
     branch: git takes the tag, and says so only in a warning) is refused: whoever can push a tag
     would choose the base a change is judged against."""
     name = re.split(r"[~^@:]", ref, maxsplit=1)[0]
-    if not name or name == "HEAD" or name.startswith("refs/") or re.fullmatch(r"[0-9a-f]{4,64}", name):
-        return  # (a full ref name, a commit id: one meaning)
+    if not name or name == "HEAD" or name.startswith("refs/") or re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", name):
+        return  # (a full ref name, a full commit id: one meaning)
     # Where git looks for a short name, in its order (git-rev-parse(1), "Specifying revisions").
     candidates = [
         f"refs/{name}",
@@ -753,6 +753,18 @@ def _refuse_ambiguous(root: Path, ref: str) -> None:
         refname, objectname, peeled = (line.split("\0") + ["", ""])[:3]
         if refname in candidates:
             found[refname] = peeled or objectname
+    short = (
+        _git(root, "rev-parse", f"--disambiguate={name}").decode().split()
+        if found and re.fullmatch(r"[0-9a-f]{4,39}", name)
+        else []
+    )
+    if set(short) - set(found.values()):
+        # A ref named like a short id of another object (a commit): git takes the ref, whoever made it.
+        refname = next(iter(sorted(found, key=candidates.index)))
+        raise StrataError(
+            f"--since {ref}: the name is ambiguous: {refname} is named like the short commit id, and git takes the ref",
+            "name the base by its full commit id (in CI: the pull request's base SHA)",
+        )
     if len(set(found.values())) > 1:
         ordered = sorted(found, key=candidates.index)
         raise StrataError(

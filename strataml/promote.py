@@ -11,7 +11,7 @@ from typing import Any
 
 from strataml import atomic, gates, lifecycle, trust
 from strataml.errors import Refusal, StrataError
-from strataml.records import Record, experiment_of, producing_run
+from strataml.records import Record, producing_run, served_experiments
 from strataml.times import stamp
 from strataml.workspace import SIGNATURE_SUFFIX, Workspace, load
 
@@ -188,13 +188,10 @@ def _refuse_below_spec(ws: Workspace, record: Record, to: str, entries: list[dic
         return
     experiment, metrics = gates.run_of(run.data)
     specs = {r.ref.name: r.data for r in ws.records if r.kind == "experiment"}
-    served = [e for ref in lifecycle.served(entries) if (e := experiment_of(ws, ref)) is not None]
-    sets = gates.bar(specs, record.ref.name, experiment, served)
+    sets = gates.bar(specs, record.ref.name, experiment, served_experiments(ws, entries))
     missed = gates.short_of(sets, metrics)
     if missed:
-        failing = "; ".join(
-            f"{u.gate.expression} (experiment {u.spec}'s; the version's run {u.said()})" for u in missed
-        )
+        failing = "; ".join(u.told() for u in missed)
         either = " (one experiment's gates in full would do)" if len(sets) > 1 else ""
         raise Refused(
             f"{record.ref} fails the gates its experiments set now: {failing}{either}; {to} needs a version that "
@@ -228,7 +225,7 @@ def _below_base(ws: Workspace, record: Record, to: str) -> list[str]:
     missed = gates.short_of(gates.bar(specs, name, experiment, served_by(ws, ledger, name)), metrics)
     if not missed:
         return []
-    failing = "; ".join(f"{u.gate.expression} (experiment {u.spec}'s; the version's run {u.said()})" for u in missed)
+    failing = "; ".join(u.told() for u in missed)
     return [
         f"{record.ref} fails gates {base} sets for {name}: {failing}. `strataml doctor --strict --since {base}` (the "
         f"CI gate) holds this move to {to} to them too (TFC0005-E010): promote a version that passes them, or merge "

@@ -183,3 +183,11 @@ def experiment_of(workspace: Any, ref: str) -> str | None:
     version = workspace.get(ref)
     run = producing_run(workspace, version) if version is not None and version.kind == "model" else None
     return run_of(run.data)[0] if run is not None else None
+
+
+def served_experiments(workspace: Any, entries: list[dict[str, Any]]) -> list[str]:
+    """The experiments whose runs made the versions a model's ledger `entries` moved to staging
+    or production: a model registered by hand meets the bar they met (gates.bar)."""
+    from strataml.lifecycle import served  # (lifecycle imports workspace, which imports this module)
+
+    return [e for ref in served(entries) if (e := experiment_of(workspace, ref)) is not None]

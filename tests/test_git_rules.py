@@ -1255,3 +1255,9 @@ def test_a_base_name_two_refs_answer_to_is_refused(repo: Path, capsys: pytest.Ca
     git(repo, "tag", "-d", "origin/main")
     git(repo, "tag", "origin/main", base)  # (the same commit: one meaning, nothing refused)
     assert "TFC0002-E010" in codes(repo, since="origin/main")
+    # A tag named like the base's short commit id: git takes the tag, not the commit.
+    short = base[:10]
+    git(repo, "tag", short, head)
+    assert run(["-C", str(repo), "doctor", "--strict", "--since", short]) == 3
+    assert f"refs/tags/{short} is named like the short commit id, and git takes the ref" in capsys.readouterr().err
+    assert "TFC0002-E010" in codes(repo, since=base)  # (the full id: one meaning)

@@ -20,7 +20,7 @@ from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.doctor.rules.records import producing_run
 from strataml.loading import MAX_BYTES, load_bytes
-from strataml.records import experiment_of
+from strataml.records import served_experiments
 
 PROMOTED_BELOW_GATES = "TFC0005-E010"
 SPECS = "experiments"
@@ -53,8 +53,7 @@ def served_by(workspace: Any, ledger: bytes | None, model: str) -> list[str]:
     """The experiments whose runs made the versions `ledger` (a model's, as some commit holds it)
     moved to staging or production: a model registered by hand meets the bar they met.
     (Registered versions and finished runs never change since: other rules say so if they did.)"""
-    entries = lifecycle.parse(ledger, model).entries if ledger is not None else []
-    return [e for ref in lifecycle.served(entries) if (e := experiment_of(workspace, ref)) is not None]
+    return served_experiments(workspace, lifecycle.parse(ledger, model).entries if ledger is not None else [])
 
 
 def check(ctx: Context, ledger: str, previous: bytes | None, current: bytes, specs: Specs) -> Iterator[Finding]:
