@@ -407,9 +407,15 @@ def locked(root: Path, rel: str | PurePosixPath) -> Iterator[None]:
         os.close(lock)  # closing releases the lock
 
 
+# Staging folders this process builds in -> a descriptor of each, holding the lock that tells
+# the doctor a command is still building there (a folder left by a killed one holds none).
+_BUILDING: dict[Path, int] = {}
+
+
 def staging_dir(root: Path, rel: str | PurePosixPath) -> Path:
     """A fresh hidden sibling folder of `rel` (0o777, umask applied) to build a record in before
-    publish_dir() moves it into place; the folders on the way are confined as for any write."""
+    publish_dir() moves it into place; the folders on the way are confined as for any write.
+    It is locked (building() says so) until publish_dir() or discard_staging()."""
     parent, name = _split(rel)
     with folder(root, parent, shown=str(rel)) as fd:
         while True:
@@ -420,7 +426,61 @@ def staging_dir(root: Path, rel: str | PurePosixPath) -> Path:
                 continue
             except OSError as exc:
                 raise _named(exc, parent or ".") from None
-            return Path(root, parent, staging)
+            path = Path(root, parent, staging)
+            _hold(path, staging, fd)
+            return path
+
+
+def _hold(path: Path, name: str, parent: int) -> None:
+    """Lock the new staging folder `name` (in the folder `parent`) while this process builds in
+    it. Where the file system takes no lock, none is held: the doctor then reports the folder as
+    one left behind, as it reports every unlocked one."""
+    import fcntl
+
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return
+    _BUILDING[path] = fd
+
+
+def release_staging(staging: Path) -> None:
+    """The staging folder's lock let go (it was published or removed)."""
+    fd = _BUILDING.pop(staging, None)
+    if fd is not None:
+        os.close(fd)  # closing releases the lock
+
+
+def discard_staging(staging: Path) -> None:
+    """A staging folder given up: removed with what it holds, its lock let go."""
+    import shutil
+
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        release_staging(staging)
+
+
+def building(root: Path, rel: str) -> bool:
+    """Whether a command is building a record in the staging folder `rel` now: it holds the
+    folder's lock (a command killed, or a fresh clone, holds none). Only asked, never taken."""
+    import fcntl
+
+    try:
+        with folder(root, rel, create=False, action="read") as fd:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    except (OSError, StrataError):
+        pass
+    return False
 
 
 def publish_dir(root: Path, staging: Path, rel: str | PurePosixPath) -> None:
@@ -445,6 +505,7 @@ def publish_dir(root: Path, staging: Path, rel: str | PurePosixPath) -> None:
                 raise FileExistsError(errno.EEXIST, "already exists", str(rel)) from None
             raise
         _fsync(fd)
+    release_staging(staging)
 
 
 def _fsync_tree(top: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml import atomic
-from strataml.atomic import FULL, publish_dir, staging_dir, write_yaml
+from strataml.atomic import FULL, discard_staging, publish_dir, staging_dir, write_yaml
 from strataml.errors import RecordExists, StrataError
 from strataml.hashing import dataset_digest, sha256_stream
 from strataml.paths import git_reads
@@ -80,7 +79,7 @@ def add(root: Path, spec: NewDataset, progress: Progress | None = None) -> tuple
         )
         publish_dir(root, staging, rel)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        discard_staging(staging)
         if new_name:
             try:
                 final.parent.rmdir()  # only if still empty: another add may have used it meanwhile

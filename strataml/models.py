@@ -6,13 +6,12 @@ import hashlib
 import json
 import os
 import shlex
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from strataml import atomic, lfs
-from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
+from strataml.atomic import discard_staging, publish_dir, staging_dir, write_text, write_yaml
 from strataml.controls import refuse
 from strataml.errors import Refusal, StrataError
 from strataml.gates import evaluate
@@ -216,7 +215,7 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], r
         publish_dir(root, staging, rel)
         return str(receipt["status"])
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        discard_staging(staging)
         if new_name:
             try:
                 name_folder.rmdir()  # only if still empty: another register may have used it meanwhile

@@ -245,6 +245,54 @@ def test_a_staging_folder_left_by_a_killed_command_says_to_delete_it(ws: Path) -
     assert f"rm -rf {left.relative_to(ws).as_posix()}" in finding.hint and "dataset add" not in finding.hint
 
 
+def test_a_staging_folder_a_command_still_builds_in_is_no_finding_until_it_is_killed(ws: Path) -> None:
+    """While `strataml run` trained, every reader said its staging folder was left by a killed
+    command, with a hint to `rm -rf` it. The command holds the folder's lock while it builds; a
+    killed one holds none, and the same folder is then reported."""
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from strataml.atomic import staging_dir; "
+        f"print(staging_dir(Path(sys.argv[1]), {FLOWERS.rsplit('/', 1)[0] + '/2'!r}), flush=True); sys.stdin.read()"
+    )
+    builder = subprocess.Popen(
+        [sys.executable, "-c", code, str(ws)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert builder.stdout is not None
+        staging = Path(builder.stdout.readline().strip())
+        (staging / "flowers.csv").write_text("a,b\n1,2\n")
+        first = engine.doctor(ws)
+        assert not first.findings and first.volatile  # (the lock is no part of the files: never kept)
+        builder.send_signal(signal.SIGKILL)
+        builder.wait(timeout=30)
+        (finding,) = engine.doctor(ws).findings
+        assert finding.code == "TFC0001-E004" and finding.path == staging.relative_to(ws).as_posix()
+    finally:
+        builder.kill()
+        builder.wait(timeout=30)
+
+
+def test_a_staging_folder_is_let_go_once_published_or_discarded(tmp_path: Path) -> None:
+    from strataml import atomic
+
+    for end in ("publish", "discard"):
+        root = tmp_path / end
+        root.mkdir()
+        staging = atomic.staging_dir(root, "runs/r1")
+        rel = staging.relative_to(root).as_posix()
+        assert atomic.building(root, rel)
+        if end == "publish":
+            atomic.publish_dir(root, staging, "runs/r1")
+            assert not atomic.building(root, "runs/r1")  # (the lock went with the folder's descriptor)
+        else:
+            atomic.discard_staging(staging)
+            assert not staging.exists()
+        assert not atomic._BUILDING and not atomic.building(root, rel)
+
+
 def test_a_plugins_metrics_file_may_hold_more_than_its_metrics(ws: Path) -> None:
     """Counts and tables beside the metrics (a plugin's own metrics/metrics.json) are not a
     disagreement; a metric both name still must agree."""

@@ -13,7 +13,6 @@ import math
 import os
 import re
 import shlex
-import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from strataml import __version__, lfs
-from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
+from strataml.atomic import discard_staging, publish_dir, staging_dir, write_text, write_yaml
 from strataml.controls import cut, find, shown
 from strataml.errors import StrataError
 from strataml.installed import extra_hint
@@ -254,7 +253,7 @@ def write(
         write_yaml(staging, "run.yaml", record)
         publish_dir(base, staging, rel)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        discard_staging(staging)
         raise
 
 

@@ -12,7 +12,6 @@ import logging
 import os
 import platform
 import shlex
-import shutil
 import time
 import traceback
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml import __version__
-from strataml.atomic import publish_dir, staging_dir, write_text, write_yaml
+from strataml.atomic import discard_staging, publish_dir, staging_dir, write_text, write_yaml
 from strataml.doctor.finding import bounded
 from strataml.errors import Interrupted
 from strataml.gitfacts import head_state
@@ -187,7 +186,7 @@ def execute(
         write_yaml(staging, "run.yaml", record)
         publish_dir(base, staging, rel)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        discard_staging(staging)
         raise
     if interrupted is not None:
         where = rel if base == workspace_root else str(final)
