@@ -108,6 +108,7 @@ class Problem:
     message: str
     hint: str
     code: str = PINNED_KEY_INVALID
+    line: int | None = None
 
 
 @dataclass
@@ -253,8 +254,10 @@ def _refused(path: str, what: str, source: str) -> Problem:
 
 def _pins(loaded: Loaded, trust: Trust) -> tuple[Pin, ...]:
     if not loaded.ok:
+        # (`keys add` refuses a manifest it cannot read: it is no way out here.)
+        hint = f"fix the file at that line, or restore it from git (`git checkout -- {MANIFEST}`)"
         for p in loaded.problems:
-            trust.problems.append(Problem(MANIFEST, p.message, "fix the file, or rebuild it with `strataml keys add`"))
+            trust.problems.append(Problem(MANIFEST, p.message, hint, line=p.line))
         return ()
     issues = validate("keys", loaded.data)
     if issues:

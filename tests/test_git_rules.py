@@ -883,6 +883,32 @@ def test_a_promotion_or_signature_on_this_machine_only_is_said(repo: Path) -> No
     assert ("TFC0006-W012", "models/sales-model/1/model.yaml.asc") in found, found
 
 
+def test_trust_files_on_this_machine_only_are_said(repo: Path) -> None:
+    """A pinned key (or the manifest, or strataml.yaml) left untracked: `doctor --strict` passed
+    here, where a promotion needing two signers met its policy, and every clone failed it."""
+    from strataml.schemas import schema_id
+
+    fingerprint = "A" * 40
+    (repo / "tfc/keys").mkdir(parents=True, exist_ok=True)
+    (repo / f"tfc/keys/{fingerprint}.asc").write_text("-----BEGIN PGP PUBLIC KEY BLOCK-----\n")
+    manifest = {"schema": schema_id("keys"), "keys": [{"fingerprint": fingerprint, "file": f"{fingerprint}.asc", "scopes": ["models"]}]}
+    (repo / "tfc/keys/keys.yaml").write_text(json.dumps(manifest))
+
+    def untracked() -> list[str]:
+        return sorted(f.path for f in engine.doctor(repo).findings if f.code == "TFC0006-W012")
+
+    assert untracked() == ["tfc/keys/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.asc", "tfc/keys/keys.yaml"]
+    git(repo, "add", "tfc/keys/keys.yaml")
+    [finding] = [f for f in engine.doctor(repo).findings if f.code == "TFC0006-W012"]
+    assert "a pinned key is not tracked by git" in finding.message and finding.hint.startswith("`git add :/tfc/keys/")
+    git(repo, "add", "tfc")
+    git(repo, "rm", "-q", "--cached", "strataml.yaml")
+    [finding] = [f for f in engine.doctor(repo).findings if f.code == "TFC0006-W012"]
+    assert finding.path == "strataml.yaml" and "configuration" in finding.message
+    git(repo, "add", "strataml.yaml")
+    assert untracked() == []
+
+
 def test_an_untracked_records_hint_adds_its_folder(repo: Path) -> None:
     run = "runs/20260101T000000Z-sales-forecast-a1b2c3"
     shutil.copytree(repo / run, repo / "runs/20260102T000000Z-sales-forecast-b1b2c3")

@@ -28,6 +28,7 @@ from strataml.workspace import SIGNATURE_SUFFIX, Entry, Workspace, record_folder
 
 if TYPE_CHECKING:
     from strataml.preload import Stream
+    from strataml.trust import Trust
 
 SEVERITIES = ("error", "warning", "info")
 # Past this many paths, git ls-files lists the whole workspace folder and the doctor keeps the
@@ -64,6 +65,7 @@ class Context:
     _git_asked: Aside[GitFacts | None] | None = None  # git asked in a thread: see ask_git_ahead()
     _records: tuple[object, list[Record]] | None = None
     _since_config: Loaded | None = None  # see since_config()
+    _trust: Trust | None = None  # see trust()
     since_tip: str | None = None  # --since REF's tip, resolved with since_commit (policy_commit())
     early: Background | None = None  # hashing started before the rules asked (see doctor())
     since_commit: str | None = None  # --since, resolved
@@ -137,6 +139,23 @@ class Context:
         """config_in_force() as loaded, with its load problems (policy_for trusts only a clean one)."""
         return self._since_loaded() if self.options.since else self.workspace.config
 
+    def trust(self) -> Trust:
+        """The working tree's pinned keys and signing policy (trust.read), read once a run."""
+        if self._trust is None:
+            from strataml import trust
+
+            self._trust = trust.read(self.workspace.root, self.workspace.config.data)
+        return self._trust
+
+    def trust_files(self) -> list[str]:
+        """strataml.yaml, the key manifest and the key files it pins: what judges every signature
+        and promotion, committed with the records (one on this machine only judges here alone)."""
+        from strataml.rootdir import CONFIG, KEYS_DIR
+        from strataml.workspace import KEYS_MANIFEST
+
+        keys = (f"{KEYS_DIR}/{pin.file}" for pin in self.trust().pins)
+        return [CONFIG, KEYS_MANIFEST, *(k for k in keys if unsafe(k, portable=False) is None)]
+
     def side_files(self) -> list[str]:
         """The ledgers and signature files this run checks: they are committed with the records
         (a promotion or a signature that exists on one machine only is in no clone)."""
@@ -199,6 +218,7 @@ class Context:
         paths = [r.meta for r in self.records()] + list(expected)
         paths += [p for folder, f in files if (p := f"{folder}/{f.path}") not in expected]
         paths += self.side_files()
+        paths += self.trust_files()
         if self.scope is None or not self.options.since or len(paths) > WHOLE_LISTING:
             return paths, expected, True, []
         folders = sorted({r.folder for r in self.records() if r.folder})

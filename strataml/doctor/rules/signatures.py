@@ -42,7 +42,7 @@ class Target:
 def check(ctx: Context) -> Iterator[Finding]:
     ws = ctx.workspace
     targets, signatures, bundles = _targets(ctx)
-    current = trust.read(ws.root, ws.config.data)
+    current = ctx.trust()
     in_force = current
     if ctx.options.since and ctx.since_commit:
         in_force = trust.read(ws.root, ctx.since_config(), ctx.policy_commit())
@@ -53,11 +53,11 @@ def check(ctx: Context) -> Iterator[Finding]:
     ctx.volatile = True  # keys expire with the clock alone
     trust.checked_keys(current)  # the key files that will be in force once this change is merged
     for problem in current.problems:
-        yield Finding(problem.code, problem.path, problem.message, problem.hint)
+        yield Finding(problem.code, problem.path, problem.message, problem.hint, problem.line)
     if in_force is not current:  # the base's trust files are what judges this change: say when they were refused
         for problem in in_force.problems:
             if problem.code == trust.TRUST_PATH_SYMLINK:
-                yield Finding(problem.code, problem.path, problem.message, problem.hint)
+                yield Finding(problem.code, problem.path, problem.message, problem.hint, problem.line)
     verifier = trust.Verifier(in_force)
     with verifier:
         signed: set[str] = set()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import stat
 from collections.abc import Iterator
 
 from strataml import lfs
@@ -10,9 +12,9 @@ from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.doctor.rules.layout import NESTED_REPOSITORY
 from strataml.gitfacts import LOCAL, GitFacts
-from strataml.rootdir import MANAGED
+from strataml.rootdir import CONFIG, MANAGED
 from strataml.words import listed
-from strataml.workspace import REPOSITORY, record_folder
+from strataml.workspace import KEYS_MANIFEST, REPOSITORY, record_folder
 
 UNEXPECTED_GIT_OBJECT = "TFC0006-E013"
 LARGE_NOT_LFS = "TFC0006-W011"
@@ -41,6 +43,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "and a clone of the commit lacks it",
                 f"`git add {_top(git.prefix + path)}`, or fix the .gitignore pattern that hides it",
             )
+    yield from _trust_files(ctx, git)
     unrouted: set[str] = set()  # recorded files git tracks off Git LFS: checked against HEAD below
     for record in ctx.records():
         committed = record.meta in git.tracked
@@ -120,6 +123,35 @@ def check(ctx: Context) -> Iterator[Finding]:
             f"commit the content itself (`git add {quoted}` and commit), or route the path through Git LFS "
             "(`git lfs track`) and commit it again",
         )
+
+
+def _trust_files(ctx: Context, git: GitFacts) -> Iterator[Finding]:
+    """strataml.yaml, the key manifest and the pinned key files, there and untracked: signatures
+    and promotions pass here on keys and a policy that no clone of the commit holds (CI then
+    fails on what passed here, or judges by other rules)."""
+    root = ctx.workspace.root
+    for path in ctx.trust_files():
+        if path in git.tracked:
+            continue
+        try:
+            there = stat.S_ISREG(os.lstat(os.path.join(root, path)).st_mode)
+        except OSError:
+            there = False  # (a file that is not there is the signature rules' finding)
+        if there:
+            what = (
+                "the workspace's configuration (its rules and signing policy)"
+                if path == CONFIG
+                else "the key manifest"
+                if path == KEYS_MANIFEST
+                else "a pinned key"
+            )
+            yield Finding(
+                METADATA_UNTRACKED,
+                path,
+                f"{what} is not tracked by git (new and not added, or ignored): records, signatures and promotions "
+                "are judged by it on this machine only, and a clone of the commit lacks it",
+                f"`git add {_top(git.prefix + path)}`, or fix the .gitignore pattern that hides it",
+            )
 
 
 def _local_state(git: GitFacts) -> Iterator[Finding]:
