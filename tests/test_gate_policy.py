@@ -238,6 +238,41 @@ def test_attributes_above_a_workspace_in_a_subfolder_count_too(tmp_path: Path) -
     assert [p for c, p in found if c == "TFC0006-W013"] == ["../.gitattributes"]
 
 
+def test_the_workflows_push_step_judges_the_history_a_push_rewrote(repo: Path, tmp_path: Path) -> None:
+    """A push to main that cut a ledger passed CI: its only check read no history. The step the
+    template ships, run as a runner runs it, against a real repository."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    flow = yaml.safe_load((ROOT / "strataml/templates/github/strataml.yml").read_text())
+    step = next(s for s in flow["jobs"]["doctor"]["steps"] if '--since "$BEFORE"' in s.get("run", ""))
+    assert step["if"] == "${{ !cancelled() && github.event_name == 'push' }}"
+    assert step["env"]["BEFORE"] == "${{ github.event.before }}"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "strataml").write_text(f"#!/bin/sh\nexec {sys.executable} -m strataml \"$@\"\n")
+    (bin_dir / "strataml").chmod(0o755)
+
+    def push_step(before: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "BEFORE": before, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+        return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True)
+
+    models_helpers.reach(repo, "production")
+    commit_all(repo, "promoted")
+    before = git(repo, "rev-parse", "HEAD")
+    ledger = repo / "models/sales-model/lifecycle.jsonl"
+    ledger.write_text("".join(ledger.read_text().splitlines(keepends=True)[:1]))
+    commit_all(repo, "the ledger cut")
+    cut = push_step(before)
+    assert cut.returncode == 2 and "TFC0005-E006" in cut.stdout, cut.stdout + cut.stderr
+    assert push_step("0" * 40).returncode == 0  # a new branch: nothing to judge its history against
+    gone = push_step("f" * 40)  # a force push's old tip, not in the history (and no remote to fetch it from)
+    assert gone.returncode == 1 and "::error::" in gone.stdout and "force push" in gone.stdout
+
+
 def test_the_workflow_init_writes_gates_pull_requests_against_their_base(tmp_path: Path) -> None:
     import yaml
 
@@ -246,8 +281,8 @@ def test_the_workflow_init_writes_gates_pull_requests_against_their_base(tmp_pat
     steps = flow["jobs"]["doctor"]["steps"]
     checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0
-    gate = next(s for s in steps if s.get("if") == "github.event_name == 'pull_request'" and "doctor" in s["run"])
-    assert '--strict --since "$BASE"' in gate["run"]
+    gate = next(s for s in steps if "doctor --strict --since \"$BASE\"" in s.get("run", ""))
+    assert gate["if"] == "${{ !cancelled() && github.event_name == 'pull_request' }}"  # (the summary may fail)
     summary = next(s for s in steps if "strataml diff" in s.get("run", ""))
     assert summary["run"] == 'strataml diff "$BASE" --format markdown >> "$GITHUB_STEP_SUMMARY"'
     assert summary["env"]["BASE"] == "${{ github.event.pull_request.base.sha }}"
