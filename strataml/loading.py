@@ -256,8 +256,16 @@ def _load_json(text: str) -> Loaded:
     try:
         data = json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
+        # (json's own words end in "at" where they name the place: "Unterminated string starting at".)
+        where = f"line {exc.lineno}, column {exc.colno}"
+        said = f"{exc.msg} {where}" if exc.msg.endswith(" at") else f"{exc.msg} at {where}"
         raise _Abort(
-            LoadProblem(SYNTAX, f"invalid JSON: {exc.msg}", "fix the JSON syntax at that line", exc.lineno)
+            LoadProblem(
+                SYNTAX,
+                f"invalid JSON: {said}",
+                "fix the JSON syntax there, or restore the file from git if a tool wrote it (`git checkout -- FILE`)",
+                exc.lineno,
+            )
         ) from None
     except RecursionError:
         raise _Abort(_too_deep(None)) from None
