@@ -290,6 +290,51 @@ def test_an_output_through_a_dangling_symlink_names_where_it_leads(strataml_exe:
     assert done.stderr.startswith(f"strataml: error: cannot access {link} (a symlink to {tmp_path}/no-such-folder/target.json):")
 
 
+def test_ctrl_c_while_a_run_registers_its_model_says_how_to_register_it(tmp_path: Path) -> None:
+    """Interrupted after the run was recorded, while its model was being registered: it said
+    `strataml: interrupted` alone, and the run that succeeded had no model nor a word about it."""
+    pytest.importorskip("sklearn")
+    from strataml.cli.main import run
+
+    lab = tmp_path / "lab"
+    assert run(["init", str(lab)]) == 0
+    import shutil
+
+    shutil.copytree(ROOT / "datasets" / "iris", lab / "datasets" / "iris")
+    shutil.copy(ROOT / "experiments" / "iris-logreg.yaml", lab / "experiments")
+    ready = tmp_path / "ready"
+    # The registration stopped where its version is written, its staging folder made.
+    entry = (
+        "import time; import strataml.doctor.engine as e\n"
+        "def held(*args, **kwargs):\n"
+        f"    open({str(ready)!r}, 'w').close(); time.sleep(60)\n"
+        "e.refuse_staged = held\n"
+        "from strataml.cli.main import main; main()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", entry, "-C", str(lab), "run", "iris-logreg"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 120
+    while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ready.exists(), proc.communicate()[1]
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    (folder,) = [f for f in (lab / "runs").iterdir() if f.is_dir()]
+    assert err.splitlines()[-1] == (
+        f"strataml: interrupted; the run succeeded and is recorded in runs/{folder.name}, but its model was not "
+        f"registered: `strataml model register run:{folder.name} --name iris-classifier` registers it"
+    )
+    assert "status: succeeded" in (folder / "run.yaml").read_text()
+    assert not (lab / "models/iris-classifier").exists()  # (its staging folder removed, and the name's folder)
+    assert not [p for p in lab.rglob("*.staging")]
+
+
 @pytest.mark.parametrize(
     ("signum", "code", "said"),
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "stopped by signal 15"),

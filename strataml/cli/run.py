@@ -12,7 +12,7 @@ from strataml.cli.choice import Choice
 from strataml.cli.main import State
 from strataml.cli.output import here, say_next
 from strataml.controls import plain, shown
-from strataml.errors import StrataError
+from strataml.errors import Interrupted, StrataError
 from strataml.installed import extra_hint
 from strataml.numbers import number
 from strataml.runner import core
@@ -92,14 +92,20 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
     if outcome.status == "succeeded" and run_spec.register and not no_register and inside:
         from strataml.models import register
 
+        again = f"strataml model register run:{outcome.run_id} --name {run_spec.register}"
         try:
             registered = register(root, f"run:{outcome.run_id}", run_spec.register)
         except StrataError as exc:
             # The run itself is recorded: say where, and how to register it once the refusal is
             # fixed (running again would make a second run of the same spec).
-            again = f"strataml model register run:{outcome.run_id} --name {run_spec.register}"
             exc.hint = f"{exc.hint + '; ' if exc.hint else ''}the run is recorded in runs/{outcome.run_id}: once fixed, `{again}`"
             raise
+        except KeyboardInterrupt as exc:
+            # (Registering writes its version in a staging folder: interrupted, nothing of it is left.)
+            raise Interrupted(
+                f"the run succeeded and is recorded in runs/{outcome.run_id}, but its model was not registered: "
+                f"`{again}` registers it"
+            ) from exc
     skipped = None
     if outcome.status == "succeeded" and not registered:
         skipped = _not_registered(run_spec.register, no_register, inside, outcome.folder)
