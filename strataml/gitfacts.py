@@ -78,14 +78,22 @@ def head_state(root: Path, outputs: tuple[str, ...] = ("runs/", "models/")) -> t
         commit = _git(top, "rev-parse", "--verify", "-q", "HEAD^{commit}").decode().strip()
     except GitError:  # no commits yet
         return None, True
-    prefix = repo_prefix(root)
-    ignored = tuple(prefix + o for o in outputs)
     try:
-        entries = _porcelain(top)
+        return commit, bool(_dirt(top, repo_prefix(root), outputs))
     except GitError:
         return commit, True
-    dirty = any(e and not (e.startswith("?? ") and e[3:].startswith(ignored)) for e in entries)
-    return commit, dirty
+
+
+def dirt(root: Path, outputs: tuple[str, ...] = ("runs/", "models/")) -> list[str]:
+    """What makes the work tree dirty for head_state(): each changed or untracked path (from the
+    repository's top), but new records under `outputs`; [] outside a repository."""
+    repo = repository(root)
+    return [] if repo is None else _dirt(repo[0], repo_prefix(root), outputs)
+
+
+def _dirt(top: Path, prefix: str, outputs: tuple[str, ...]) -> list[str]:
+    ignored = tuple(prefix + o for o in outputs)
+    return [e[3:] for e in _porcelain(top) if not (e.startswith("?? ") and e[3:].startswith(ignored))]
 
 
 def _porcelain(top: Path) -> list[str]:

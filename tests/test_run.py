@@ -137,8 +137,12 @@ def test_a_run_from_a_dirty_tree_says_so(lab: Path, capsys: pytest.CaptureFixtur
     """run.yaml said `dirty: true`; only --dry-run's plan showed it."""
     (lab / "README.md").write_text("changed\n")
     git(lab, "add", "README.md")
+    (lab / "alice.asc").write_text("an exported key, never code\n")
     assert run(["-C", str(lab), "run", "iris-logreg", "--no-register"]) == 0
-    assert "note: the working tree had uncommitted changes" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # (Which files: an untracked one made every run dirty, and the note did not say which.)
+    assert "note: the working tree had uncommitted changes (README.md, alice.asc, from the repository's top)" in err
+    assert "untracked files count too" in err
     assert read_yaml(runs_of(lab)[0] / "run.yaml")["code"]["dirty"] is True
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from strataml import gitfacts
 from strataml.cli.choice import Choice
 from strataml.cli.main import State
 from strataml.cli.output import here, say_next
@@ -18,6 +19,7 @@ from strataml.numbers import number
 from strataml.runner import core
 from strataml.runner.plugin import discover, extra_installed, load
 from strataml.runner.spec import SpecError, find_experiment, resolve
+from strataml.words import listed
 from strataml.workspace import load as load_workspace
 
 
@@ -224,10 +226,16 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
         )
     elif isinstance(code, dict) and code.get("dirty"):
         # (The commit it names is not all of the code that ran: said now, not found in run.yaml later.)
+        try:
+            changed = gitfacts.dirt(root)
+        except gitfacts.GitError:
+            changed = []
+        which = f" ({listed(changed, 3)}, from the repository's top)" if changed else ""
         click.echo(
             shown(
-                f"  note: the working tree had uncommitted changes: the run records commit {str(code['commit'])[:12]} "
-                "as dirty, which does not say exactly which code made it; commit first to pin it"
+                f"  note: the working tree had uncommitted changes{which}: the run records commit "
+                f"{str(code['commit'])[:12]} as dirty, which does not say exactly which code made it; commit first "
+                "to pin it (untracked files count too: add those that are not code to .gitignore)"
             ),
             err=True,
         )
