@@ -52,7 +52,10 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     help="Only report codes starting with PREFIX (repeat or comma-separate), e.g. TFC0006.",
 )
 @click.option(
-    "--ignore", multiple=True, metavar="PREFIX", help="Never report codes starting with PREFIX, e.g. TFC0002-W001."
+    "--ignore",
+    multiple=True,
+    metavar="PREFIX",
+    help="Never report codes starting with PREFIX (repeat or comma-separate), e.g. TFC0002-W001.",
 )
 @click.option(
     "--since",
