@@ -93,8 +93,14 @@ def _lines(r: dict[str, Any], in_git: bool) -> list[str]:
             out.append(f"  {state:<12} {m['id']}" + (f"  {metric[0]} {number(metric[1])}" if metric else ""))
     none = "  none read (see `not read` above)" if r["unread"]["runs"] else "  none yet (`strataml run SPEC`)"
     out.append("  latest runs" + ("" if r["latest_runs"] else none))
-    for run in r["latest_runs"]:
-        out.append(f"    {run['name']}  {run.get('status') or ''}  {run.get('created') or ''}")
+    # (A field of the wrong type is the doctor's finding: shown here as text, never a crash.)
+    cells = [
+        (str(run["name"]), str(run.get("status") or ""), str(run.get("created") or "")) for run in r["latest_runs"]
+    ]
+    wide = max((len(name) for name, _s, _c in cells), default=0)
+    state = max((len(status) for _n, status, _c in cells), default=0)
+    for name, status, created in cells:
+        out.append(f"    {name:<{wide}}  {status:<{state}}  {created}".rstrip())
     return out
 
 
