@@ -357,7 +357,9 @@ def _bytes(content: dict[str, Any], limit: int = MAX_FILE_BYTES) -> bytes:
 
 
 def default_tool() -> list[str]:
-    return [sys.executable, "-m", "strataml", "doctor", "--format", "json", "--no-cache"]
+    # -P: the case folder it runs in is never on the import path (a suite may come from anyone,
+    # and a case that writes strataml/__main__.py would otherwise be the checker it runs).
+    return [sys.executable, "-P", "-m", "strataml", "doctor", "--format", "json", "--no-cache"]
 
 
 def run(

@@ -137,6 +137,27 @@ def test_a_case_cannot_write_outside_its_folder(tmp_path: Path) -> None:
     assert list(outside.iterdir()) == []
 
 
+def test_a_case_cannot_be_the_checker_it_runs(tmp_path: Path) -> None:
+    """The default checker ran `python -m strataml` in the case's folder, which put that folder
+    first on the import path: a case that wrote strataml/__main__.py ran its own code, and forged
+    an agreeing verdict."""
+    import json
+    import shutil
+
+    suite = tmp_path / "suite"
+    shutil.copytree(conformance.SUITE / "base", suite / "base")
+    (suite / "cases").mkdir()
+    pwned = tmp_path / "pwned"
+    main = f"open({str(pwned)!r}, 'w').close(); print('{{\"findings\": []}}')\n"
+    edits = [{"op": "write", "path": "strataml/__init__.py", "text": ""},
+             {"op": "write", "path": "strataml/__main__.py", "text": main}]
+    case = {"format": 1, "why": "a checker of its own", "expected": [], "edits": edits}
+    (suite / "cases/evil.json").write_text(json.dumps(case))
+    done = cli(str(suite))
+    assert not pwned.exists(), done.stdout + done.stderr
+    assert done.returncode == 0 and "agrees with 1 of 1" in done.stdout, done.stdout + done.stderr
+
+
 def test_a_case_cannot_reach_into_the_repository_git_runs_in(tmp_path: Path) -> None:
     # git runs what .git/config says (core.fsmonitor, hooks): no edit may write there, directly,
     # through a link, or through a folder it makes on the way.
