@@ -511,3 +511,23 @@ def test_an_imported_run_has_no_model_to_register(store: tuple[Path, dict[str, A
     code, _out, err = invoke(root, "model", "register", f"run:{run}", "--name", "churn", capsys=capsys)
     assert code == 2 and "has no model artifacts under models/" in err, err  # refused, as a failed run is
     assert not (root / "models/churn").exists()
+
+
+def test_a_run_id_from_the_store_reaches_the_terminal_escaped(
+    store: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The store is another team's (or a file anyone could write): a run id holding an escape
+    sequence set the terminal's title and cleared its screen when the import named the run."""
+    import sqlite3
+
+    root, made = store
+    hostile = "\x1b]0;PWNED\x07\x1b[2J"
+    db = sqlite3.connect(made["uri"].removeprefix("sqlite:///"))
+    try:
+        db.execute("UPDATE runs SET run_uuid = ? WHERE run_uuid = ?", (hostile, made["failed"]))
+        db.commit()
+    finally:
+        db.close()
+    _code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                             "--dry-run", capsys=capsys)
+    assert "\x1b" not in out + err and "\\x1b]0;PWNED" in out + err, out + err

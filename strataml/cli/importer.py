@@ -151,22 +151,27 @@ def mlflow_command(
         )
         return code
     verb = "would be imported" if dry_run else "imported"
+    # Ids, statuses and reasons come from the MLflow store (another team's server, a file anyone
+    # could write): shown with their control characters escaped, as every name from a repository.
     for item in planned:
         label = f"run:{item.run_id}" if item.run_id else "-"
         if item.action == "import":
             size = sum(s or 0 for _p, s in item.artifacts)
             click.echo(
-                f"{'would import' if dry_run else 'imported'} MLflow run {item.mlflow_id} as {label} ({item.status}, "
-                f"{len(item.record.get('metrics', {}))} metrics, {len(item.artifacts)} artifacts, {size:,} bytes)"
+                shown(
+                    f"{'would import' if dry_run else 'imported'} MLflow run {item.mlflow_id} as {label} "
+                    f"({item.status}, {len(item.record.get('metrics', {}))} metrics, {len(item.artifacts)} "
+                    f"artifacts, {size:,} bytes)"
+                )
             )
         elif item.action == "present":
-            click.echo(f"already here: MLflow run {item.mlflow_id} ({item.reason})")
+            click.echo(shown(f"already here: MLflow run {item.mlflow_id} ({item.reason})"))
         elif item.action == "skip":
-            click.echo(f"skipped MLflow run {item.mlflow_id}: {item.reason}")
+            click.echo(shown(f"skipped MLflow run {item.mlflow_id}: {item.reason}"))
         else:
-            click.echo(f"could not import MLflow run {item.mlflow_id}: {item.reason}", err=True)
+            click.echo(shown(f"could not import MLflow run {item.mlflow_id}: {item.reason}"), err=True)
         for warning in item.warnings:
-            click.echo(f"  warning: {warning}", err=True)
+            click.echo(shown(f"  warning: {warning}"), err=True)
     done = counts["import"]
     click.echo(
         f"{shown(experiment)}: {counted(done, 'run')} {verb}, {counts['present']} already here, "
