@@ -98,9 +98,9 @@ def _lines(r: dict[str, Any], in_git: bool) -> list[str]:
         (str(run["name"]), str(run.get("status") or ""), str(run.get("created") or "")) for run in r["latest_runs"]
     ]
     wide = max((len(name) for name, _s, _c in cells), default=0)
-    state = max((len(status) for _n, status, _c in cells), default=0)
+    states = max((len(status) for _n, status, _c in cells), default=0)
     for name, status, created in cells:
-        out.append(f"    {name:<{wide}}  {status:<{state}}  {created}".rstrip())
+        out.append(f"    {name:<{wide}}  {status:<{states}}  {created}".rstrip())
     return out
 
 
