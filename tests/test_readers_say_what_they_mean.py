@@ -307,6 +307,36 @@ def test_a_short_bare_run_prefix_says_why_it_is_not_taken(example: Path, stratam
     assert nothing.returncode == 3 and "bare run id prefix" not in nothing.stderr
 
 
+def test_a_receipt_an_input_or_columns_of_the_wrong_shape_fail_no_reader_nor_export(
+    example: Path, strataml_exe: list[str]
+) -> None:
+    """A gate receipt's criteria as a number crashed `show` and `diff` (the pull request's report),
+    a run's input ref without a kind crashed `export openlineage`, a dataset's columns as a
+    number crashed `export model-card`: each an internal error, where the doctor has a finding."""
+    subprocess.run(["git", "init", "-q"], cwd=example, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=example, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base"], cwd=example, check=True
+    )
+    edit_yaml(example / f"runs/{IRIS}/run.yaml", lambda d: d["inputs"][0].update(ref="iris"))
+    edit_yaml(example / "datasets/iris/1/dataset.yaml", lambda d: d.update(columns=7))
+    checks = [
+        ("export", "openlineage"),
+        ("export", "model-card", "model:iris-classifier@1"),  # (its input's columns: the model itself is sound)
+        ("export", "croissant", "dataset:iris@1"),
+        ("show", f"run:{IRIS}"),
+    ]
+    for step, args in enumerate([*checks, ("show", "model:iris-classifier@1"), ("diff", "HEAD"),
+                                 ("diff", "HEAD", "--format", "json")]):
+        if step == len(checks):
+            receipt = example / "models/iris-classifier/1/gate.json"
+            receipt.write_text(json.dumps({**json.loads(receipt.read_text()), "criteria": 7, "reasons": 3}))
+        done = cli(strataml_exe, example, *args)
+        # (An export refuses a record with errors (2), or names its missing extra (3).)
+        assert done.returncode in (0, 1, 2, 3) and "internal error" not in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr, (args, done.stderr)
+
+
 def test_a_field_of_the_wrong_type_fails_no_reader(example: Path, strataml_exe: list[str]) -> None:
     """One malformed field in one record (the doctor's finding) made `list`, `report`, `diff`
     and the dashboard fail with an internal error for the whole workspace: a spec's gates written

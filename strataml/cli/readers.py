@@ -20,6 +20,7 @@ from strataml.nogc import keep
 from strataml.numbers import number
 from strataml.read.query import KIND_OF_LIST, Graph
 from strataml.reporters import FORMATS as REPORT_FORMATS
+from strataml.shapes import sequence
 from strataml.words import counted, listed
 
 FORMATS = Choice(("text", "json"))
@@ -384,12 +385,12 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
         if isinstance(error, dict):
             first = str(error.get("message", "")).splitlines()[:3]
             out.append(f"  {d['attrs']['status']}: {error.get('type', '?')}: " + (" / ".join(first) or "(no message)"))
-        if any(f["path"] == "errors/exception.txt" for f in d.get("files") or ()):
+        if any(f["path"] == "errors/exception.txt" for f in sequence(d.get("files")) if isinstance(f, dict)):
             out.append(f"  traceback: {d['path']}/errors/exception.txt")
     if "curves" in d:
         out.append("  curves: " + ", ".join(f"{k} ({len(v)} steps)" for k, v in sorted(d["curves"].items())))
     if d["kind"] == "model":
-        history = d.get("history") or []
+        history = sequence(d.get("history"))
         out.append("  history:" + ("" if history else " (registered; never promoted)"))
         out += [
             f"    #{h['seq']} {h['at']}  {h['from']} -> {h['to']}  by {h['actor']}"
@@ -406,11 +407,11 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
 def receipt_lines(receipt: dict[str, Any]) -> list[str]:
     """A gate receipt as `show` and `run` print it: the verdict, then each criterion with what was
     observed and, for one that failed, why."""
-    criteria = [c for c in receipt.get("criteria") or [] if isinstance(c, dict)]
+    criteria = [c for c in sequence(receipt.get("criteria")) if isinstance(c, dict)]
     # (PASS on no criteria passes nothing: said, as `promote` says it before staging or production)
     vacuous = " (no criteria: the experiment declares no gates)" if receipt.get("criteria") == [] else ""
     out = [f"  gate receipt: {receipt.get('status', '?')}{vacuous}"]
-    reasons = receipt.get("reasons") or []
+    reasons = sequence(receipt.get("reasons"))
     for i, c in enumerate(criteria):
         verdict = "PASS" if c.get("passed") else "FAIL"
         observed = "not recorded" if c.get("observed") is None else number(c.get("observed"))

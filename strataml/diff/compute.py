@@ -19,6 +19,8 @@ from strataml.modelsigning import is_bundle_path
 from strataml.numbers import as_float, finite
 from strataml.paths import unsafe
 from strataml.records import Record
+from strataml.shapes import mapping as _map
+from strataml.shapes import sequence
 from strataml.workspace import LEDGER, META, SIGNATURE_SUFFIX, Workspace
 
 FORMAT = "strataml/diff/v1"
@@ -137,10 +139,6 @@ def _file_change(sides: Sides, path: str) -> str:
     return "changed" if before and after else "added" if after else "removed"
 
 
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _data(workspace: Workspace, ref: str) -> dict[str, Any]:
     record = workspace.get(ref)
     data = record.data if isinstance(record, Record) else None
@@ -181,7 +179,7 @@ def _signatures(sides: Sides, changed: set[str]) -> list[dict[str, Any]]:
                 "path": signed,
                 "change": "changed" if before and after else "added" if after else "removed",
                 "status": status.get("status", "unsigned" if not after else "unknown"),
-                "signers": [_signer(x) for x in status.get("signers") or [] if isinstance(x, dict)],
+                "signers": [_signer(x) for x in sequence(status.get("signers")) if isinstance(x, dict)],
             }
         )
     return out
@@ -220,7 +218,7 @@ def _signer(signer: dict[str, Any]) -> dict[str, Any]:
     out = {k: signer[k] for k in ("fingerprint", "uid", "scheme") if isinstance(signer.get(k), str)}
     out.setdefault("fingerprint", "")
     out.setdefault("uid", "")
-    out["scopes"] = [str(s) for s in signer.get("scopes") or [] if isinstance(s, str)]
+    out["scopes"] = [str(s) for s in sequence(signer.get("scopes")) if isinstance(s, str)]
     return out
 
 
@@ -235,7 +233,7 @@ def _pins(root: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for item in keys if isinstance(keys, list) else []:
         if isinstance(item, dict) and isinstance(item.get("fingerprint"), str):
-            out[item["fingerprint"]] = sorted(str(s) for s in item.get("scopes") or [] if isinstance(s, str))
+            out[item["fingerprint"]] = sorted(str(s) for s in sequence(item.get("scopes")) if isinstance(s, str))
     return out
 
 
@@ -386,7 +384,7 @@ def _model_gate(sides: Sides, ref: str) -> dict[str, Any]:
         problem = "receipt path leaves the version"
     failing = [
         {k: c.get(k) for k in ("expression", "metric", "observed")}
-        for c in receipt.get("criteria") or []
+        for c in sequence(receipt.get("criteria"))
         if isinstance(c, dict) and not c.get("passed")
     ]
     name = ref.split(":", 1)[1].rsplit("@", 1)[0]

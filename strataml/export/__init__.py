@@ -8,19 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from strataml.errors import Refusal, StrataError
 from strataml.installed import extra_hint
+from strataml.shapes import mapping, sequence, text
+
+__all__ = ["mapping", "need", "refuse_unsound", "sequence", "text"]
 
 if TYPE_CHECKING:
     from strataml.read.query import Graph
-
-
-def mapping(value: Any) -> dict[str, Any]:
-    """A record field that should be a mapping, or {} (a record may break its schema)."""
-    return value if isinstance(value, dict) else {}
-
-
-def text(value: Any) -> str | None:
-    """A record field that should be non-empty text, or None."""
-    return value if isinstance(value, str) and value else None
 
 
 def need(module: str, extra: str, command: str, package: str) -> Any:

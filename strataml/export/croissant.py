@@ -17,7 +17,7 @@ from urllib.parse import quote
 from strataml.errors import StrataError
 from strataml.export import mapping as _map
 from strataml.export import need as _need
-from strataml.export import refuse_unsound
+from strataml.export import refuse_unsound, sequence
 from strataml.export import text as _text
 from strataml.read.query import Graph
 
@@ -62,7 +62,7 @@ def croissant(graph: Graph, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
     mlc = need()
     attrs = _map(node.get("attrs"))
     name, _, version = node["id"].split(":", 1)[1].partition("@")
-    files = [f for f in node.get("files") or () if isinstance(f, dict) and isinstance(f.get("path"), str)]
+    files = [f for f in sequence(node.get("files")) if isinstance(f, dict) and isinstance(f.get("path"), str)]
     if not files:
         raise StrataError(
             f"{node['id']} records no files", "a Croissant dataset describes files: add them (dataset add)"
@@ -81,7 +81,7 @@ def croissant(graph: Graph, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
         for f in files
     ]
     tables = [f["path"] for f in files if encoding(f["path"]) in _TABLES]
-    columns = [c for c in attrs.get("columns") or () if isinstance(c, dict) and _text(c.get("name"))]
+    columns = [c for c in sequence(attrs.get("columns")) if isinstance(c, dict) and _text(c.get("name"))]
     record_sets = []
     if tables and columns:
         if len(tables) == 1:

@@ -18,7 +18,7 @@ from typing import Any
 from strataml.errors import StrataError
 from strataml.export import mapping as _map
 from strataml.export import need as _need
-from strataml.export import refuse_unsound
+from strataml.export import refuse_unsound, sequence
 from strataml.export import text as _text
 from strataml.numbers import as_float
 from strataml.read.query import Graph
@@ -236,7 +236,7 @@ def _task(
     kind = None
     target = attrs.get("target")
     for d in inputs:
-        for column in _map(d.get("attrs")).get("columns") or ():
+        for column in sequence(_map(d.get("attrs")).get("columns")):
             if isinstance(column, dict) and column.get("name") == target:
                 kind = column.get("type")
     if kind in _CLASSIFYING or plugin == "sklearn":
@@ -292,7 +292,7 @@ def _body(
         lines.append(
             f"Status **{md(str(receipt.get('status')))}**, emitted {md(str(receipt.get('emitted_at') or ''))}."
         )
-        criteria = [c for c in receipt.get("criteria") or () if isinstance(c, dict)]
+        criteria = [c for c in sequence(receipt.get("criteria")) if isinstance(c, dict)]
         if criteria:
             lines += ["", "| criterion | observed | passed |", "|---|---|---|"]
             lines += [
@@ -302,7 +302,7 @@ def _body(
     else:
         lines.append("No gate receipt.")
     lines += ["", "## Lifecycle", ""]
-    history = [h for h in node.get("history") or () if isinstance(h, dict)]
+    history = [h for h in sequence(node.get("history")) if isinstance(h, dict)]
     if history:
         lines += ["| # | when | from | to | who | why |", "|---|---|---|---|---|---|"]
         lines += [
@@ -314,7 +314,7 @@ def _body(
         lines.append("Registered; never promoted.")
     signature = _map(node.get("signature"))
     lines += ["", "## Signatures", ""]
-    signers = [s for s in signature.get("signers") or () if isinstance(s, dict)]
+    signers = [s for s in sequence(signature.get("signers")) if isinstance(s, dict)]
     lines.append(
         f"{md(str(signature.get('status') or 'unsigned'))}: {signature.get('valid_signers', 0)} valid signer(s) "
         f"of {signature.get('required_signers', 0)} required."

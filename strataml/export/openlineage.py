@@ -24,6 +24,7 @@ from strataml import __version__
 from strataml.errors import StrataError
 from strataml.export import mapping as _map
 from strataml.export import need as _need
+from strataml.export import sequence
 from strataml.export import text as _text
 from strataml.numbers import as_float
 from strataml.read.query import Graph
@@ -105,18 +106,20 @@ def events(graph: Graph, only: set[str] | None = None) -> list[Any]:
             job_facets["documentation"] = documentation_job.DocumentationJobFacet(description=description)
         job = ol.Job(namespace=namespace, name=job_name, facets=job_facets)
         inputs = []
-        for item in attrs.get("inputs") or ():
+        for item in sequence(attrs.get("inputs")):
             if not isinstance(item, dict) or not isinstance(item.get("ref"), str):
                 continue
+            kind, colon, named = item["ref"].partition(":")
+            if not colon:
+                continue  # (no ref at all: the doctor's finding, and no dataset to name)
             target = graph.nodes.get(item["ref"])
-            kind = item["ref"].split(":", 1)[0]
-            name = item["ref"].split(":", 1)[1].split("@", 1)[0]
+            name = named.split("@", 1)[0]
             data = _map(target.get("attrs")) if target else {}
             facets: dict[str, Any] = {}
             version = _text(item.get("digest")) or _text(data.get("digest"))
             if version:
                 facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=version)
-            columns = [c for c in data.get("columns") or () if isinstance(c, dict) and _text(c.get("name"))]
+            columns = [c for c in sequence(data.get("columns")) if isinstance(c, dict) and _text(c.get("name"))]
             if columns:
                 facets["schema"] = schema_dataset.SchemaDatasetFacet(
                     fields=[

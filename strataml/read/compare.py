@@ -15,14 +15,11 @@ from strataml.errors import StrataError
 from strataml.gates import directions
 from strataml.numbers import as_float, finite
 from strataml.read.query import Graph
+from strataml.shapes import mapping as _map
 from strataml.words import counted
 
 GROUPS = ("record", "metrics", "params", "inputs", "code", "environment")
 MAX_REFS = 20
-
-
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ from strataml.errors import StrataError
 from strataml.numbers import as_float
 from strataml.read.query import KIND_OF_LIST
 from strataml.refs import RefError, parse_ref
+from strataml.shapes import mapping as _map
 
 FORMAT = "strataml/federation/v1"
 DEFAULT = ".strataml/federation.json"
@@ -505,10 +506,6 @@ def _summary(m: Member) -> dict[str, Any]:
         if n["kind"] == "model" and n["attrs"].get("state") == "production"
     ]
     return out
-
-
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str | None:

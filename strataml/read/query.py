@@ -16,6 +16,7 @@ from strataml.errors import NotARecord, StrataError
 from strataml.numbers import number
 from strataml.once import once
 from strataml.refs import MIN_PREFIX, AmbiguousRef, closest, expand, folder_of
+from strataml.shapes import mapping as _map
 from strataml.times import parse_time
 
 _NOT_FIELDS = ("metrics", "tags", "signers", "workspaces")  # a row's maps and lists: not fields of their own
@@ -248,10 +249,6 @@ def _texts(value: Any) -> list[str]:
 def _kind_of(ref: str) -> str:
     """The kind a ref names, namespaced (team-a/run:ID) or not."""
     return ref.partition(":")[0].rpartition("/")[2]
-
-
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _cell(value: Any) -> Any:

@@ -14,11 +14,8 @@ from strataml.errors import StrataError
 from strataml.gates import directions, of_spec
 from strataml.numbers import as_float, finite
 from strataml.read.query import Graph
+from strataml.shapes import mapping as _map
 from strataml.words import counted
-
-
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _stats(values: list[float]) -> dict[str, Any]:
