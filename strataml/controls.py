@@ -16,8 +16,10 @@ print as nothing (HIDDEN: zero-width spaces, U+2028, tag characters) as `\\uNNNN
 name, joiners too: TFC0001-W004). A backslash is printed as it is: it cannot break a line or
 reach the terminal as a command. GitHub annotations go to a job log that renders terminal
 escapes: they are escaped the same way (after GitHub's own escapes for '%', CR and LF), but for
-the hidden characters in `file=`, which must name the file. JSON and SARIF carry the exact text (their own formats escape it); only
-bytes that are not UTF-8 are spelled `\\xNN` there too, because JSON has no way to carry them.
+the hidden characters in `file=`, which must name the file. JSON and SARIF carry the exact text,
+with every control and hidden character as JSON's own `\\uNNNN` escape (json_text: the same text
+to a parser); only bytes that are not UTF-8 are spelled `\\xNN` there, because JSON has no way to
+carry them.
 """
 
 from __future__ import annotations
@@ -143,6 +145,35 @@ def _escape(char: str) -> str:
     if code > 0xFFFF:
         return f"\\U{code:08x}"  # (a tag character: four digits would read as another character)
     return f"\\u{code:04x}"  # C1, bidi and other invisible characters
+
+
+# What JSON output spells as \u escapes beyond the C0 controls json escapes itself: DEL, C1
+# controls and the characters that print as nothing (bidi controls among them).
+_JSON_UNSHOWABLE = re.compile(f"[\x7f-\x9f{HIDDEN}]")
+
+
+def json_text(value: object, **options: object) -> str:
+    """`json.dumps(value, **options)` with non-ASCII text kept readable (`José`), but DEL, C1
+    controls and characters that print as nothing written as their `\\uNNNN` escapes: the same
+    document to every parser, and nothing in it that a terminal acts on (U+009B opens a command
+    as ESC [ does) or that reorders a line in a review (U+202E). json escapes C0 controls only."""
+    return json_safe(json.dumps(value, ensure_ascii=False, **options))  # type: ignore[arg-type]
+
+
+def json_safe(text: str) -> str:
+    """JSON text (written with ensure_ascii=False) as json_text() writes it: only where a control
+    or hidden character can be is in a string, so each is its escape there."""
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _JSON_UNSHOWABLE.sub(_json_escape, text)
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if code > 0xFFFF:  # (JSON spells a character past the BMP as its UTF-16 surrogate pair)
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def plain(value: object) -> str:

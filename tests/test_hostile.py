@@ -456,3 +456,18 @@ def test_a_shard_report_over_the_limit_is_refused_before_it_is_parsed(
     monkeypatch.setattr(merge, "MAX_REPORT", 1000)
     code, _out, err = invoke(ws, "report", "merge", str(big), str(big), capsys=capsys)
     assert code == 3 and f"the shard report {big} is larger than 1,000 bytes" in err, err
+
+
+@pytest.mark.timeout(240)
+def test_json_output_escapes_c1_and_bidi_controls(ws: Path, strataml_exe: list[str]) -> None:
+    """JSON escapes only U+0000-001F: a file named with U+009B (a terminal reads it as ESC [) and
+    U+202E reached the terminal raw from `doctor --format json`, `--format sarif` and `index -o -`.
+    Each is now its \\u escape: the same name to a parser, nothing a terminal acts on."""
+    name = "x\u009b31mRED\u202e.txt"
+    (ws / "datasets/flowers/1" / name).write_text("stray\n")
+    for args in (("doctor", "--format", "json"), ("doctor", "--format", "sarif"), ("index", "-o", "-")):
+        done = subprocess.run([*strataml_exe, "-C", str(ws), *args], capture_output=True)
+        out = done.stdout.decode("utf-8")
+        assert "\u009b" not in out and "\u202e" not in out, args
+        # (The exact name, once parsed; SARIF names it by URI, percent-encoded.)
+        assert "x%C2%9B31mRED%E2%80%AE.txt" in out if "sarif" in args else name in json.dumps(json.loads(out), ensure_ascii=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -11,7 +10,7 @@ from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import KindGroup, State
 from strataml.cli.output import progress_bar, say_next
-from strataml.controls import shown
+from strataml.controls import json_text, shown
 from strataml.datasets import SOURCE_KINDS, NewDataset, add, shape_notes
 
 
@@ -90,7 +89,7 @@ def add_command(
             "record": record,
             "notes": shape_notes(record) + _lfs_notes(root, folder, record) + _name_notes(record),
         }
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        click.echo(json_text(doc, indent=2))
         return 0
     rows = f", {record['rows']:,} rows" if "rows" in record else ""
     click.echo(

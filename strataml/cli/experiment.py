@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from strataml.cli.choice import Choice
 from strataml.cli.main import KindGroup, State
 from strataml.cli.output import after_step, say_next
-from strataml.controls import shown
+from strataml.controls import json_text, shown
 from strataml.experiments import SKLEARN_MODELS, NewExperiment, create
 
 
@@ -76,7 +74,7 @@ def new(
     ws = load(state.root())
     rel, spec, notes = create(ws, NewExperiment(name, dataset, plugin, target, model, register, gates, file))
     if fmt == "json":
-        click.echo(json.dumps({"path": rel, "spec": spec}, indent=2, ensure_ascii=False))
+        click.echo(json_text({"path": rel, "spec": spec}, indent=2))
         return 0
     # (The target is a column name from the dataset's data: it may hold anything.)
     said = f"Created experiment:{name} in {rel}: {spec['model']['type']} on {spec['data']['dataset']}, target {spec['data']['target']}"

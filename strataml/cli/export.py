@@ -11,7 +11,7 @@ import click
 from strataml.cli.given import from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, format_option, from_here, written
-from strataml.controls import shown
+from strataml.controls import json_text, shown
 from strataml.words import counted
 
 
@@ -59,7 +59,7 @@ def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
     root = state.root()
     index, _rebuilt = saved.current(root)
     doc, summary = document(Graph(index), ref)
-    text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    text = json_text(doc, indent=2, sort_keys=True) + "\n"
     delivered = _deliver(text, output, root, summary)
     if delivered is None:
         return 0

@@ -11,7 +11,7 @@ from strataml.cli.choice import Choice
 from strataml.cli.given import from_start_members, from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import write_output
-from strataml.controls import shown
+from strataml.controls import json_safe, shown
 from strataml.nogc import bulk
 from strataml.words import counted
 
@@ -90,7 +90,7 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, fmt
         # Nothing changed since the saved index was built (proven without a walk): it is the build.
         text, counts = fresh
         if output == "-":
-            click.echo(text, nl=False)
+            click.echo(json_safe(text), nl=False)  # (the saved bytes keep every character as it is)
             return 0
         target = root / saved.INDEX if output is None else Path(output)
         if output is not None:
@@ -105,7 +105,7 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, fmt
         keep(built, before)  # (a build of 10k runs freed one object at a time as it returns: ~17 ms)
         text = dumps(built, before)
         if output == "-":
-            click.echo(text, nl=False)
+            click.echo(json_safe(text), nl=False)
             return 0
         if output is None:
             saved.save(root, built, text, None if timestamp else walked, volatile=volatile, previous=before)
@@ -146,7 +146,7 @@ def _federate(state: State, members: list[str], output: str | None, fmt: str) ->
     joined = federate.federate(federate.read_members(members))
     text = dumps(joined)
     if output == "-":
-        click.echo(text, nl=False)
+        click.echo(json_safe(text), nl=False)
     else:
         target = root / federate.DEFAULT if output is None and root is not None else Path(str(output))
         write_output(target, text, root)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
-from strataml.controls import shown
+from strataml.controls import json_text, shown
 from strataml.words import counted
 
 FORMATS = ("text", "markdown", "json")
@@ -15,7 +14,7 @@ MAX_ROWS = 50  # rows of one table shown before the rest is counted
 
 def render(doc: dict[str, Any], fmt: str, stream: TextIO) -> None:
     if fmt == "json":
-        json.dump(doc, stream, indent=2, ensure_ascii=False, sort_keys=False)
+        stream.write(json_text(doc, indent=2))
         stream.write("\n")
     elif fmt == "markdown":
         stream.write(markdown(doc))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from strataml.controls import shown
+from strataml.controls import json_text, shown
 from strataml.doctor.finding import Finding, Report
 from strataml.errors import StrataError
 
@@ -99,7 +99,7 @@ def document(report: Report, old: set[Key] | None) -> tuple[bytes, Written]:
         dropped=len(old - set(now)) if old is not None else 0,
         not_added=len(set(now) - old) if old is not None else 0,
     )
-    return (json.dumps(body, indent=1, ensure_ascii=False) + "\n").encode("utf-8"), written
+    return (json_text(body, indent=1) + "\n").encode("utf-8"), written
 
 
 def read_file(path: Path) -> bytes | None:

@@ -7,9 +7,9 @@ whose extra is installed.
 from __future__ import annotations
 
 import importlib.util
-import json
 from typing import Any
 
+from strataml.controls import json_text
 from strataml.export import errors_of
 from strataml.read.query import Graph
 
@@ -62,7 +62,7 @@ def documents(graph: Graph, formats: list[str]) -> dict[str, list[dict[str, str]
         for node in (n for n in nodes if n["kind"] == "dataset"):
             doc, _summary = croissant(graph, node["id"])
             name = node["id"].split(":", 1)[1].replace("@", "-") + ".croissant.json"
-            text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            text = json_text(doc, indent=2, sort_keys=True) + "\n"
             out.setdefault(node["id"], []).append(_doc("croissant", name, "application/ld+json", text))
     if "openlineage" in formats:
         from openlineage.client.serde import Serde

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import TextIO
 
 from strataml import __version__
+from strataml.controls import json_text
 from strataml.doctor.finding import Report
 from strataml.reporters import RenderOptions
 
@@ -28,5 +28,5 @@ def as_document(report: Report) -> dict[str, object]:
 
 
 def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
-    json.dump(as_document(report), stream, indent=2, ensure_ascii=False)
+    stream.write(json_text(as_document(report), indent=2))
     stream.write("\n")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TextIO
 from urllib.parse import quote
 
 from strataml import __version__
 from strataml.contracts import registry
+from strataml.controls import json_text
 from strataml.doctor.finding import Report
 from strataml.reporters import RenderOptions, repo_path
 
@@ -82,5 +82,5 @@ def _sentence(text: str) -> str:
 
 
 def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
-    json.dump(as_document(report, options), stream, indent=2, ensure_ascii=False)
+    stream.write(json_text(as_document(report, options), indent=2))
     stream.write("\n")
