@@ -178,12 +178,14 @@ def describe_csv(
                         tick(rows_in.taken())
                 if tcol is not None:
                     value = row[tcol]
-                    when = parse_time(value)
+                    # Only the forms a record may hold (its time_range quotes the file's own text):
+                    # parse_time alone also reads ' 2024-01-31', 20240131 or 2024-W05-3.
+                    when = parse_time(value) if _DATE.fullmatch(value) or _DATETIME.fullmatch(value) else None
                     if when is None:
                         cut = value if len(value) <= 64 else value[:64] + "..."
                         raise StrataError(
                             f"{name}:{line_no}: {cut!r} in time column {time_column!r} is not a date or RFC 3339 time",
-                            "use ISO dates (2024-01-31) or times (2024-01-31T12:00:00Z)",
+                            "use ISO dates (2024-01-31) or times (2024-01-31T12:00:00Z), with no space around them",
                         )
                     if lo is None or when < lo[0]:
                         lo = (when, value)

@@ -122,6 +122,9 @@ def test_dataset_add_refuses_an_existing_version(fresh: Path, tmp_path: Path, ca
     (["d", "{csv}", "--version", "1."], "not a valid version"),
     (["d", "{csv}", "--version", "1", "--time-column", "nope"], "--time-column 'nope' is not a column"),
     (["d", "{bad}", "--version", "1", "--time-column", "when"], "is not a date or RFC 3339 time"),
+    # Times Python reads but no record may hold: they were an internal error naming no file or row.
+    (["d", "{spaced}", "--version", "1", "--time-column", "when"], "spaced.csv:3: '2024-02-01 ' in time column"),
+    (["d", "{week}", "--version", "1", "--time-column", "when"], "week.csv:2: '2024-W01-1' in time column"),
     (["d", "{ragged}", "--version", "1"], "row has 3 fields, the header has 2"),
     (["d", "{missing}", "--version", "1"], "cannot read"),
     (["d", "{folder}", "--version", "1"], "is not a regular file"),
@@ -134,6 +137,8 @@ def test_dataset_add_failures_leave_nothing_behind(fresh: Path, tmp_path: Path, 
     paths = {
         "csv": write_csv(tmp_path / "ok.csv", ["when,x", "2024-01-01,1"]),
         "bad": write_csv(tmp_path / "bad.csv", ["when,x", "2024-01-01,1", "yesterday,2"]),
+        "spaced": write_csv(tmp_path / "spaced.csv", ["when,x", "2024-01-01,1", "2024-02-01 ,2"]),
+        "week": write_csv(tmp_path / "week.csv", ["when,x", "2024-W01-1,1"]),
         "ragged": write_csv(tmp_path / "ragged.csv", ["a,b", "1,2,3"]),
         "missing": tmp_path / "missing.csv",
         "folder": tmp_path,
