@@ -218,16 +218,24 @@ def _one(block: list[tuple[str, list[str]]]) -> SigCheck | None:
     return SigCheck(status, primary if status != BAD else None, signer, uid, created)
 
 
+def _own(gnupghome: str | None) -> Any:
+    """The signer's own keyring (`gnupghome`, else GNUPGHOME or ~/.gnupg), its output read as
+    UTF-8 as gpg writes it (python-gnupg reads Latin-1: 'José' came out as 'JosÃ©')."""
+    gpg = _gnupg().GPG(gpgbinary=_gpg_binary(), gnupghome=gnupghome)
+    gpg.encoding = "utf-8"
+    return gpg
+
+
 def secret_keys(gnupghome: str | None) -> list[KeyInfo]:
     """Secret keys in the signer's own keyring (`gnupghome`, else GNUPGHOME or ~/.gnupg)."""
-    gpg = _gnupg().GPG(gpgbinary=_gpg_binary(), gnupghome=gnupghome)
+    gpg = _own(gnupghome)
     secret = {k["fingerprint"] for k in gpg.list_keys(True)}
     return [_key_info(k, True) for k in gpg.list_keys() if k["fingerprint"] in secret]
 
 
 def sign_detached(data: bytes, key: str, gnupghome: str | None) -> bytes:
     """An ASCII-armoured detached signature over `data` by `key` from the signer's own keyring."""
-    gpg = _gnupg().GPG(gpgbinary=_gpg_binary(), gnupghome=gnupghome)
+    gpg = _own(gnupghome)
     result = gpg.sign(data, keyid=key, detach=True, binary=False)
     out = result.data if isinstance(result.data, bytes) else str(result).encode()
     if not out.startswith(b"-----BEGIN PGP SIGNATURE-----"):

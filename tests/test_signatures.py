@@ -648,3 +648,16 @@ def test_keys_remove_counts_every_signature_and_says_force_when_it_cannot_check(
     code, out, err = cli(ws, "keys", "remove", bob.fingerprint, capsys=capsys)  # nothing signed: nothing asked
     assert code == 0 and "Unpinned" in out, err
     (ws / "strataml.yaml").write_text(config)
+
+
+def test_a_signers_name_beyond_ascii_is_read_as_gpg_writes_it(tmp_path: Path) -> None:
+    """`sign` said "Signed ... (JosÃ© ...)": the signer's own keyring was read as Latin-1."""
+    from strataml import signing
+
+    require(gpgkeys.available(), "gpg is not installed")
+    key = gpgkeys.make_key(tmp_path, "José")
+    try:
+        [mine] = signing.secret_keys(str(key.home))
+        assert mine.fingerprint == key.fingerprint and mine.uid.startswith("José <"), mine.uid
+    finally:
+        gpgkeys.stop_agents([key.home])
