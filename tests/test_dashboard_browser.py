@@ -417,6 +417,33 @@ def test_slash_focuses_search_and_typing_an_id_finds_the_record(example: Example
     pages.watch.assert_clean(example.site.page)
 
 
+def test_a_row_opened_as_the_typing_settles_stays_opened(example: Example, pages: Pages) -> None:
+    """The table writes its search into the URL once typing pauses (120 ms). A row clicked just
+    as that timer was due set the record's address, and the timer then replaced it with the
+    table's before the router drew the record: the click was lost, the table stayed (the flaky
+    test_hostile_run_is_reachable_through_the_ui, under a busy machine)."""
+    page = pages.new()
+    open_view(page, example.url, "#/runs", "table")
+    target = next(r["id"] for r in example.tables["runs"] if "co2" in r["id"])
+    # In one task: type (the settle timer is held here), click the row, then run the timer as a
+    # busy machine may: after the click set the record's address, before the router's hashchange.
+    page.evaluate(
+        """() => {
+          const held = [], real = window.setTimeout;
+          window.setTimeout = (fn, ms) => ms === 120 ? (held.push(fn), 0) : real(fn, ms);
+          const box = document.querySelector('[data-testid="table-search"]');
+          box.value = "co2";
+          box.dispatchEvent(new Event("input", { bubbles: true }));
+          window.setTimeout = real;
+          document.querySelector('[data-testid="row"] [role="cell"]:last-child').click();
+          held.forEach((fn) => fn());
+        }"""
+    )
+    record = view(page, "record")
+    expect(record).to_contain_text(target.split(":", 1)[1])
+    assert page.evaluate("location.hash").startswith("#/run/")
+
+
 def test_table_search_filters_rows_and_keeps_state_in_the_url(example: Example, pages: Pages) -> None:
     page = pages.new()
     runs = example.tables["runs"]

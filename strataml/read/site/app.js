@@ -867,7 +867,11 @@
       if (hasMetrics && metricsParam !== defaultMetrics(m).join(",")) o.metrics = st.metrics.length ? st.metrics : "";
       var hash = "#/" + kind + buildQuery(o);
       if (hasMetrics && !st.metrics.length && metricsParam !== defaultMetrics(m).join(",")) hash += (hash.indexOf("?") >= 0 ? "&" : "?") + "metrics=";
-      if (location.hash !== hash) history.replaceState(null, "", hash);
+      // Only while the address is still this table's: a row opened since the typing paused has
+      // set another, which the router draws on its hashchange, and replacing it would undo that.
+      var now = location.hash;
+      if (now !== "#/" + kind && now.indexOf("#/" + kind + "?") !== 0) return;
+      if (now !== hash) history.replaceState(null, "", hash);
     }
 
     function buildColumns() {
