@@ -249,7 +249,7 @@ def test_the_workflows_push_step_judges_the_history_a_push_rewrote(repo: Path, t
 
     flow = yaml.safe_load((ROOT / "strataml/templates/github/strataml.yml").read_text())
     step = next(s for s in flow["jobs"]["doctor"]["steps"] if '--since "$BEFORE"' in s.get("run", ""))
-    assert step["if"] == "${{ !cancelled() && github.event_name == 'push' }}"
+    assert step["if"] == "${{ !cancelled() && github.event_name == 'push' && startsWith(github.ref, 'refs/heads/') }}"
     assert step["env"]["BEFORE"] == "${{ github.event.before }}"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -260,6 +260,7 @@ def test_the_workflows_push_step_judges_the_history_a_push_rewrote(repo: Path, t
         env = {**os.environ, "BEFORE": before, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
         return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True)
 
+    start = git(repo, "rev-parse", "HEAD")
     models_helpers.reach(repo, "production")
     commit_all(repo, "promoted")
     before = git(repo, "rev-parse", "HEAD")
@@ -269,8 +270,16 @@ def test_the_workflows_push_step_judges_the_history_a_push_rewrote(repo: Path, t
     cut = push_step(before)
     assert cut.returncode == 2 and "TFC0005-E006" in cut.stdout, cut.stdout + cut.stderr
     assert push_step("0" * 40).returncode == 0  # a new branch: nothing to judge its history against
-    gone = push_step("f" * 40)  # a force push's old tip, not in the history (and no remote to fetch it from)
-    assert gone.returncode == 1 and "::error::" in gone.stdout and "force push" in gone.stdout
+    lost = push_step("f" * 40)  # an old tip neither here nor fetchable (no remote)
+    assert lost.returncode == 1 and "could not be read or fetched" in lost.stdout
+    # A force push whose old tip is still here (another ref holds it): judged from the common
+    # ancestor, the promotion it erased would never be seen. It fails instead.
+    git(repo, "tag", "old-tip", before)
+    git(repo, "reset", "-q", "--hard", start)
+    (repo / "notes.md").write_text("an unrelated change\n")
+    commit_all(repo, "rewritten")
+    forced = push_step(before)
+    assert forced.returncode == 1 and "not an ancestor of the new tip (a force push)" in forced.stdout, forced.stdout
 
 
 def test_the_workflow_init_writes_gates_pull_requests_against_their_base(tmp_path: Path) -> None:
