@@ -386,6 +386,13 @@ def run(
             yield _judge(case, [*command, *case.flags(ids)], where, timeout)
 
 
+def _anchored(path: str) -> str:
+    """PYTHONPATH with its entries meant for where strataml was started: an empty or relative
+    one would name the case's folder, the checker's working directory (a case that writes
+    strataml/__main__.py would be the checker), so it is made absolute here, or dropped."""
+    return os.pathsep.join(os.path.abspath(p) for p in path.split(os.pathsep) if p)
+
+
 def _judge(case: Case, command: list[str], where: Path, timeout: float) -> Outcome:
     # The tool's whole process group goes when it overruns, and it sees no repository above the
     # case (a case is a workspace on its own wherever the temporary folder is).
@@ -393,6 +400,8 @@ def _judge(case: Case, command: list[str], where: Path, timeout: float) -> Outco
     moved = {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"}
     env = {k: v for k, v in os.environ.items() if k not in moved}
     env["GIT_CEILING_DIRECTORIES"] = str(where.parent)
+    if "PYTHONPATH" in env:
+        env["PYTHONPATH"] = _anchored(env["PYTHONPATH"])
     with tempfile.TemporaryFile() as out:
         try:
             proc = subprocess.Popen(

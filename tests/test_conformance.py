@@ -68,8 +68,8 @@ def write_tool(tmp_path: Path, body: str) -> str:
     return f"{sys.executable} {script}"
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1"}
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**(os.environ if env is None else env), "NO_COLOR": "1"}
     return subprocess.run([sys.executable, "-m", "strataml", "conformance", *args], capture_output=True, text=True,
                           env=env, timeout=600)
 
@@ -156,6 +156,11 @@ def test_a_case_cannot_be_the_checker_it_runs(tmp_path: Path) -> None:
     done = cli(str(suite))
     assert not pwned.exists(), done.stdout + done.stderr
     assert done.returncode == 0 and "agrees with 1 of 1" in done.stdout, done.stdout + done.stderr
+    # An empty or relative PYTHONPATH entry (`export PYTHONPATH=$PYTHONPATH:/x` with it unset)
+    # names the checker's working directory, the case's folder, all the same.
+    for given in (f"{os.pathsep}{tmp_path / 'x'}", "."):
+        done = cli(str(suite), env={**os.environ, "PYTHONPATH": given})
+        assert not pwned.exists() and done.returncode == 0, (given, done.stdout + done.stderr)
 
 
 def test_a_case_cannot_reach_into_the_repository_git_runs_in(tmp_path: Path) -> None:
