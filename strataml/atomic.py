@@ -442,11 +442,29 @@ def _hold(path: Path, name: str, parent: int) -> None:
     except OSError:
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # Waited for: a reader asking building() holds a shared lock for an instant, and giving
+        # up then would leave the whole build unlocked.
+        fcntl.flock(fd, fcntl.LOCK_EX)
     except OSError:
         os.close(fd)
         return
     _BUILDING[path] = fd
+
+
+def _forget_in_child() -> None:
+    """In a forked child (a plugin's worker): its copies of the locks' descriptors closed. It
+    builds no record, and outliving a killed command, its copy would keep the lock held, the
+    folder read as still being built. (The parent's own descriptor keeps the lock.)"""
+    for fd in _BUILDING.values():
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _BUILDING.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def release_staging(staging: Path) -> None:

@@ -84,6 +84,17 @@ def head_state(root: Path, outputs: tuple[str, ...] = ("runs/", "models/")) -> t
         return commit, True
 
 
+def tracks(root: Path, rel: str) -> bool:
+    """Whether git's index holds anything at or under `rel` (False outside a repository)."""
+    repo = repository(root)
+    if repo is None:
+        return False
+    try:
+        return bool(_git(repo[0], "--literal-pathspecs", "ls-files", "-z", "--", repo_prefix(root) + rel))
+    except GitError:
+        return False
+
+
 def dirt(root: Path, outputs: tuple[str, ...] = ("runs/", "models/")) -> list[str]:
     """What makes the work tree dirty for head_state(): each changed or untracked path (from the
     repository's top), but new records under `outputs`; [] outside a repository."""

@@ -275,6 +275,28 @@ def test_a_staging_folder_a_command_still_builds_in_is_no_finding_until_it_is_ki
         builder.wait(timeout=30)
 
 
+def test_a_committed_staging_folder_is_reported_whatever_holds_its_lock(ws: Path) -> None:
+    """A folder a command builds in is never committed: a lock some process holds on a committed
+    one (on a runner that keeps its checkout between jobs) must not hide it from the gate."""
+    import fcntl
+    import subprocess
+
+    from test_git_rules import commit_all
+
+    left = ws / FLOWERS.rsplit("/", 1)[0] / ".2.0123abcd.staging"
+    left.mkdir()
+    (left / "flowers.csv").write_text("a,b\n1,2\n")
+    subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
+    commit_all(ws, "a staging folder committed")
+    fd = os.open(left, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        codes = [(f.code, f.path) for f in engine.doctor(ws).findings]
+        assert ("TFC0001-E004", left.relative_to(ws).as_posix()) in codes, codes
+    finally:
+        os.close(fd)
+
+
 def test_a_staging_folder_is_let_go_once_published_or_discarded(tmp_path: Path) -> None:
     from strataml import atomic
 

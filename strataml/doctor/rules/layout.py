@@ -6,7 +6,7 @@ import re
 import shlex
 from collections.abc import Iterator
 
-from strataml import __version__, atomic, schemas
+from strataml import __version__, atomic, gitfacts, schemas
 from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, odd
 from strataml.doctor.engine import FIRST_RULES, Context, version
 from strataml.doctor.finding import Finding, about_pinned
@@ -107,7 +107,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             # Whether a command holds the folder's lock is no part of the files: a verdict on
             # one is never kept as theirs (it changes when the command ends or is killed).
             ctx.volatile = True
-            if atomic.building(ws.root, folder):
+            # (A folder a command builds in is never committed: one git tracks is reported
+            # whatever holds its lock, so that no process can hide a committed one.)
+            if atomic.building(ws.root, folder) and not gitfacts.tracks(ws.root, folder):
                 continue  # a command builds a record there now: it is not there yet, and nothing is wrong
             # (What a command builds a record in: one stopped for good, killed or out of power, left it.)
             yield Finding(
