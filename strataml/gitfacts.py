@@ -104,13 +104,21 @@ def dirt(root: Path, outputs: tuple[str, ...] = ("runs/", "models/")) -> list[st
 
 def _dirt(top: Path, prefix: str, outputs: tuple[str, ...]) -> list[str]:
     ignored = tuple(prefix + o for o in outputs)
-    return [e[3:] for e in _porcelain(top) if not (e.startswith("?? ") and e[3:].startswith(ignored))]
+    return [path for status, path in _porcelain(top) if not (status == "??" and path.startswith(ignored))]
 
 
-def _porcelain(top: Path) -> list[str]:
-    """`git status --porcelain` entries ("XY PATH"; a rename's old path is its own entry)."""
+def _porcelain(top: Path) -> list[tuple[str, str]]:
+    """(status, path from the repository's top) of each `git status --porcelain` entry; a rename
+    or copy is its new path (the old one, its own NUL-separated field, is skipped)."""
     out = _git(top, "status", "--porcelain", "--untracked-files=all", "-z")
-    return [e for e in out.decode("utf-8", "surrogateescape").split("\0") if e]
+    entries = iter(e for e in out.decode("utf-8", "surrogateescape").split("\0") if e)
+    changes = []
+    for entry in entries:
+        status = entry[:2]
+        if status[0] in "RC":
+            next(entries, None)
+        changes.append((status, entry[3:]))
+    return changes
 
 
 def uncommitted(root: Path) -> list[tuple[str, str]] | None:
@@ -120,15 +128,7 @@ def uncommitted(root: Path) -> list[tuple[str, str]] | None:
     if repo is None:
         return None
     prefix = repo_prefix(root)
-    out = []
-    entries = iter(_porcelain(repo[0]))
-    for entry in entries:
-        status, path = entry[:2], entry[3:]
-        if status[0] in "RC":  # a rename or copy: its source path follows as an entry of its own
-            next(entries, None)
-        if path.startswith(prefix):
-            out.append((status, path[len(prefix) :]))
-    return out
+    return [(status, path[len(prefix) :]) for status, path in _porcelain(repo[0]) if path.startswith(prefix)]
 
 
 @dataclass(frozen=True)

@@ -110,8 +110,7 @@ class Keyring:
         # Short path: gpg-agent's socket path must fit in a sockaddr_un.
         self.home = tempfile.mkdtemp(prefix="strataml-gpg-")
         os.chmod(self.home, 0o700)
-        self._gpg = _gnupg().GPG(gpgbinary=exe, gnupghome=self.home, options=["--no-options", "--no-auto-key-locate"])
-        self._gpg.encoding = "utf-8"
+        self._gpg = _gpg(self.home, exe, ["--no-options", "--no-auto-key-locate"])
 
     def __enter__(self) -> Keyring:
         return self
@@ -218,24 +217,26 @@ def _one(block: list[tuple[str, list[str]]]) -> SigCheck | None:
     return SigCheck(status, primary if status != BAD else None, signer, uid, created)
 
 
-def _own(gnupghome: str | None) -> Any:
-    """The signer's own keyring (`gnupghome`, else GNUPGHOME or ~/.gnupg), its output read as
-    UTF-8 as gpg writes it (python-gnupg reads Latin-1: 'José' came out as 'JosÃ©')."""
-    gpg = _gnupg().GPG(gpgbinary=_gpg_binary(), gnupghome=gnupghome)
+def _gpg(gnupghome: str | None, exe: str | None = None, options: list[str] | None = None) -> Any:
+    """python-gnupg over `gnupghome` (None: GNUPGHOME or ~/.gnupg), its output read as UTF-8 as
+    gpg writes it (it reads Latin-1: 'José' came out as 'JosÃ©'), a user id that is not UTF-8
+    with replacement characters (never an error that stops the command)."""
+    gpg = _gnupg().GPG(gpgbinary=exe or _gpg_binary(), gnupghome=gnupghome, options=options)
     gpg.encoding = "utf-8"
+    gpg.decode_errors = "replace"
     return gpg
 
 
 def secret_keys(gnupghome: str | None) -> list[KeyInfo]:
     """Secret keys in the signer's own keyring (`gnupghome`, else GNUPGHOME or ~/.gnupg)."""
-    gpg = _own(gnupghome)
+    gpg = _gpg(gnupghome)
     secret = {k["fingerprint"] for k in gpg.list_keys(True)}
     return [_key_info(k, True) for k in gpg.list_keys() if k["fingerprint"] in secret]
 
 
 def sign_detached(data: bytes, key: str, gnupghome: str | None) -> bytes:
     """An ASCII-armoured detached signature over `data` by `key` from the signer's own keyring."""
-    gpg = _own(gnupghome)
+    gpg = _gpg(gnupghome)
     result = gpg.sign(data, keyid=key, detach=True, binary=False)
     out = result.data if isinstance(result.data, bytes) else str(result).encode()
     if not out.startswith(b"-----BEGIN PGP SIGNATURE-----"):

@@ -78,3 +78,18 @@ def test_facts_agree_with_git_asked_path_by_path(tmp_path: Path) -> None:
     assert found.lfs == routed
     assert found.tracked == tracked == set(paths) - {f"{folder}/later.bin"}
     assert found.blobs == blobs
+
+
+def test_dirt_names_a_renamed_file_by_its_new_path(tmp_path: Path) -> None:
+    """`-z` porcelain gives a rename's old path as a field of its own: read as an entry, it lost
+    its first three characters ('src/train.py' said as '/train.py')."""
+    from test_git_rules import commit_all, git
+
+    root = tmp_path / "repo"
+    (root / "src").mkdir(parents=True)
+    (root / "src/train.py").write_text("print('train')\n")
+    git(root, "init", "-q")
+    commit_all(root, "code")
+    git(root, "mv", "src/train.py", "src/fit.py")
+    assert gitfacts.dirt(root) == ["src/fit.py"]
+    assert gitfacts.uncommitted(root) == [("R ", "src/fit.py")]
