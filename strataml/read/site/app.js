@@ -869,9 +869,9 @@
       if (hasMetrics && !st.metrics.length && metricsParam !== defaultMetrics(m).join(",")) hash += (hash.indexOf("?") >= 0 ? "&" : "?") + "metrics=";
       // Only while the address is still this table's: a row opened since the typing paused has
       // set another, which the router draws on its hashchange, and replacing it would undo that.
-      var now = location.hash;
-      if (now !== "#/" + kind && now.indexOf("#/" + kind + "?") !== 0) return;
-      if (now !== hash) history.replaceState(null, "", hash);
+      var now = parseHash(location.hash);
+      if (now.head !== kind || now.rest) return;
+      if (location.hash !== hash) history.replaceState(null, "", hash);
     }
 
     function buildColumns() {
