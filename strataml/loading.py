@@ -263,7 +263,7 @@ def _load_json(text: str) -> Loaded:
             LoadProblem(
                 SYNTAX,
                 f"invalid JSON: {said}",
-                "fix the JSON syntax there, or restore the file from git if a tool wrote it (`git checkout -- FILE`)",
+                "fix the JSON syntax there, or restore the file from git if a tool wrote it",
                 exc.lineno,
             )
         ) from None

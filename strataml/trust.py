@@ -255,8 +255,9 @@ def _refused(path: str, what: str, source: str) -> Problem:
 def _pins(loaded: Loaded, trust: Trust) -> tuple[Pin, ...]:
     if not loaded.ok:
         # (`keys add` refuses a manifest it cannot read: it is no way out here.)
-        hint = f"fix the file at that line, or restore it from git (`git checkout -- {MANIFEST}`)"
         for p in loaded.problems:
+            where = "at that line" if p.line else ""
+            hint = f"fix the file{' ' + where if where else ''}, or restore it from git (`git checkout -- {MANIFEST}`, if committed)"
             trust.problems.append(Problem(MANIFEST, p.message, hint, line=p.line))
         return ()
     issues = validate("keys", loaded.data)

@@ -90,11 +90,11 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, fmt
         # Nothing changed since the saved index was built (proven without a walk): it is the build.
         text, counts = fresh
         if output == "-":
-            click.echo(json_safe(text), nl=False)  # (the saved bytes keep every character as it is)
+            click.echo(json_safe(text), nl=False)  # (only .strataml/index.json keeps every character as it is)
             return 0
         target = root / saved.INDEX if output is None else Path(output)
         if output is not None:
-            write_output(target, text, root)
+            write_output(target, json_safe(text), root)
         _said(target, counts["nodes"], counts["edges"], fmt, rebuilt=False, saved_only=output is None)
         return 0
     # As a reader does: only the folders that changed listed again, the rest kept from the last build.
@@ -112,7 +112,7 @@ def index(state: State, output: str | None, timestamp: bool, federate: bool, fmt
             target = root / saved.INDEX
         else:
             target = Path(output)
-            write_output(target, text, root)
+            write_output(target, json_safe(text), root)
         _said(target, len(built["nodes"]), len(built["edges"]), fmt, rebuilt=True, saved_only=False)
         return 0
 
@@ -149,7 +149,7 @@ def _federate(state: State, members: list[str], output: str | None, fmt: str) ->
         click.echo(json_safe(text), nl=False)
     else:
         target = root / federate.DEFAULT if output is None and root is not None else Path(str(output))
-        write_output(target, text, root)
+        write_output(target, json_safe(text), root)
         count, cross = len(joined["workspaces"]), sum(1 for e in joined["edges"] if e.get("cross"))
         if fmt == "json":
             import json

@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from strataml.errors import Refusal, StrataError
 from strataml.installed import extra_hint
-from strataml.shapes import mapping, sequence, text
-
-__all__ = ["mapping", "need", "refuse_unsound", "sequence", "text"]
+from strataml.shapes import mapping
 
 if TYPE_CHECKING:
     from strataml.read.query import Graph

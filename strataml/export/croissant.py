@@ -15,11 +15,12 @@ from typing import Any
 from urllib.parse import quote
 
 from strataml.errors import StrataError
-from strataml.export import mapping as _map
 from strataml.export import need as _need
-from strataml.export import refuse_unsound, sequence
-from strataml.export import text as _text
+from strataml.export import refuse_unsound
 from strataml.read.query import Graph
+from strataml.shapes import mapping as _map
+from strataml.shapes import sequence
+from strataml.shapes import text as _text
 
 EXTRA = "croissant"
 # StrataML column type -> the mlcroissant DataType attribute that means it.

@@ -16,13 +16,14 @@ import re
 from typing import Any
 
 from strataml.errors import StrataError
-from strataml.export import mapping as _map
 from strataml.export import need as _need
-from strataml.export import refuse_unsound, sequence
-from strataml.export import text as _text
+from strataml.export import refuse_unsound
 from strataml.numbers import as_float
 from strataml.read.query import Graph
 from strataml.reporters.github import markdown_text as md
+from strataml.shapes import mapping as _map
+from strataml.shapes import sequence
+from strataml.shapes import text as _text
 
 EXTRA = "modelcard"
 _CLASSIFYING = ("category", "boolean", "string")

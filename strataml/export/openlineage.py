@@ -22,12 +22,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from strataml import __version__
 from strataml.errors import StrataError
-from strataml.export import mapping as _map
 from strataml.export import need as _need
-from strataml.export import sequence
-from strataml.export import text as _text
 from strataml.numbers import as_float
 from strataml.read.query import Graph
+from strataml.shapes import mapping as _map
+from strataml.shapes import sequence
+from strataml.shapes import text as _text
 from strataml.times import parse_time
 
 EXTRA = "openlineage"

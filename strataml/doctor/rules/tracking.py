@@ -125,6 +125,12 @@ def check(ctx: Context) -> Iterator[Finding]:
         )
 
 
+_TRUST_FILE = {
+    CONFIG: "the workspace's configuration (its rules and signing policy)",
+    KEYS_MANIFEST: "the key manifest",
+}
+
+
 def _trust_files(ctx: Context, git: GitFacts) -> Iterator[Finding]:
     """strataml.yaml, the key manifest and the pinned key files, there and untracked: signatures
     and promotions pass here on keys and a policy that no clone of the commit holds (CI then
@@ -138,13 +144,7 @@ def _trust_files(ctx: Context, git: GitFacts) -> Iterator[Finding]:
         except OSError:
             there = False  # (a file that is not there is the signature rules' finding)
         if there:
-            what = (
-                "the workspace's configuration (its rules and signing policy)"
-                if path == CONFIG
-                else "the key manifest"
-                if path == KEYS_MANIFEST
-                else "a pinned key"
-            )
+            what = _TRUST_FILE.get(path, "a pinned key")
             yield Finding(
                 METADATA_UNTRACKED,
                 path,
