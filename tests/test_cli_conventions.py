@@ -290,18 +290,46 @@ def test_an_output_through_a_dangling_symlink_names_where_it_leads(strataml_exe:
     assert done.stderr.startswith(f"strataml: error: cannot access {link} (a symlink to {tmp_path}/no-such-folder/target.json):")
 
 
-def test_ctrl_c_while_a_run_registers_its_model_says_how_to_register_it(tmp_path: Path) -> None:
-    """Interrupted after the run was recorded, while its model was being registered: it said
-    `strataml: interrupted` alone, and the run that succeeded had no model nor a word about it."""
-    pytest.importorskip("sklearn")
+def _lab_with_iris(tmp_path: Path) -> Path:
+    """A workspace from `strataml init` with the example's iris dataset and iris-logreg spec."""
+    import shutil
+
     from strataml.cli.main import run
 
     lab = tmp_path / "lab"
     assert run(["init", str(lab)]) == 0
-    import shutil
-
     shutil.copytree(ROOT / "datasets" / "iris", lab / "datasets" / "iris")
     shutil.copy(ROOT / "experiments" / "iris-logreg.yaml", lab / "experiments")
+    return lab
+
+
+def _run_stopped(lab: Path, entry: str, ready: Path, signum: int, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """`strataml run iris-logreg` in `lab` through `entry` (the real entry point, patched), sent
+    `signum` once it has written `ready`: (its exit code, its stderr)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", entry, "-C", str(lab), "run", "iris-logreg"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # A suite started as a background job of a shell without job control inherits SIGINT
+        # ignored, and Python then leaves it ignored: the child gets Ctrl-C as a terminal gives it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 120
+    while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ready.exists(), proc.communicate()[1]
+    proc.send_signal(signum)
+    _out, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+def test_ctrl_c_while_a_run_registers_its_model_says_how_to_register_it(tmp_path: Path) -> None:
+    """Interrupted after the run was recorded, while its model was being registered: it said
+    `strataml: interrupted` alone, and the run that succeeded had no model nor a word about it."""
+    pytest.importorskip("sklearn")
+    lab = _lab_with_iris(tmp_path)
     ready = tmp_path / "ready"
     # The registration stopped where its version is written, its staging folder made.
     entry = (
@@ -311,20 +339,8 @@ def test_ctrl_c_while_a_run_registers_its_model_says_how_to_register_it(tmp_path
         "e.refuse_staged = held\n"
         "from strataml.cli.main import main; main()"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", entry, "-C", str(lab), "run", "iris-logreg"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    deadline = time.monotonic() + 120
-    while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert ready.exists(), proc.communicate()[1]
-    proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    code, err = _run_stopped(lab, entry, ready, signal.SIGINT)
+    assert code == 130, err
     (folder,) = [f for f in (lab / "runs").iterdir() if f.is_dir()]
     assert err.splitlines()[-1] == (
         f"strataml: interrupted; the run succeeded and is recorded in runs/{folder.name}, but its model was not "
@@ -345,14 +361,7 @@ def test_ctrl_c_or_termination_in_a_run_names_the_cancelled_run(tmp_path: Path, 
     """SIGTERM (a CI job cancelled, `timeout`, `docker stop`) and SIGHUP stop a command as Ctrl-C
     does: by their default they killed it, its staging folder left behind, and the doctor then
     reported a record without metadata until someone deleted it."""
-    from strataml.cli.main import run
-
-    lab = tmp_path / "lab"
-    assert run(["init", str(lab)]) == 0
-    import shutil
-
-    shutil.copytree(ROOT / "datasets" / "iris", lab / "datasets" / "iris")
-    shutil.copy(ROOT / "experiments" / "iris-logreg.yaml", lab / "experiments")
+    lab = _lab_with_iris(tmp_path)
     edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: d.update(plugin="sleepy"))
     ready = tmp_path / "ready"
     # The real entry point, with the test plugin known to it (as an installed plugin would be).
@@ -360,23 +369,8 @@ def test_ctrl_c_or_termination_in_a_run_names_the_cancelled_run(tmp_path: Path, 
         f"import sys; sys.path.insert(0, {str(TESTS)!r}); from strataml.runner import plugin; "
         "plugin.BUILTIN['sleepy'] = 'plugins.sleepy:SleepyPlugin'; from strataml.cli.main import main; main()"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", entry, "-C", str(lab), "run", "iris-logreg"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "SLEEPY_READY": str(ready)},
-        # A suite started as a background job of a shell without job control inherits SIGINT
-        # ignored, and Python then leaves it ignored: the child gets Ctrl-C as a terminal gives it.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    deadline = time.monotonic() + 60
-    while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert ready.exists(), proc.communicate()[1]
-    proc.send_signal(signum)
-    _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == code, err
+    returned, err = _run_stopped(lab, entry, ready, signum, {**os.environ, "SLEEPY_READY": str(ready)})
+    assert returned == code, err
     (folder,) = [f for f in (lab / "runs").iterdir() if f.is_dir()]  # (no staging folder left: hidden ones too)
     assert err.splitlines()[-1] == (
         f"strataml: {said}; the run was recorded as cancelled in runs/{folder.name}: commit it to keep the "
