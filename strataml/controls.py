@@ -107,8 +107,15 @@ def refuse(value: str, what: str) -> None:
 
 
 def undecodable(text: str) -> str:
-    """`text` with the bytes that are not UTF-8 (surrogates, from file names) spelled `\\xNN`."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """`text` with the bytes that are not UTF-8 (surrogates, from file names) spelled `\\xNN`,
+    and a surrogate that stands for no byte (JSON may spell a lone `\\ud800`) as `\\uNNNN`."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return undecodable(_LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # (not U+DC80-DCFF: those stand for bytes)
 
 
 def safe_to_show(text: str) -> bool:

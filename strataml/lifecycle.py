@@ -290,8 +290,8 @@ def before_registration(data: object, now: datetime) -> str | None:
     (it was registered later than that, past the clock skew allowed: TFC0005-E008), or None."""
     said = data.get("created_at") if isinstance(data, dict) else None
     created = parse_time(said) if isinstance(said, str) else None
-    if created is None or now >= created - CLOCK_SKEW:
-        return None
+    if created is None or created - datetime.min.replace(tzinfo=UTC) < CLOCK_SKEW or now >= created - CLOCK_SKEW:
+        return None  # (registered in the first minutes of year 1: no entry can be dated before)
     return (
         f"this machine's clock says {stamp(now)}, but the version was registered at {said}: "
         "an entry dated before it would be refused (TFC0005-E008)"

@@ -37,7 +37,13 @@ def parse_time(text: str, *, end: bool = False) -> datetime | None:
         value = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not value.tzinfo:
+        return value.replace(tzinfo=UTC)
+    try:
+        value.astimezone(UTC)  # (0001-01-01T00:00+01:00 is in year 0 in UTC: no instant Python holds)
+    except OverflowError:
+        return None
+    return value
 
 
 def utc_now() -> str:

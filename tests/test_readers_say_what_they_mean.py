@@ -371,3 +371,53 @@ def test_a_field_of_the_wrong_type_fails_no_reader(example: Path, strataml_exe: 
         [*strataml_exe, "-C", str(example), "list", "runs"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}
     ).stdout
     assert re.search(rf"^{IRIS} +42 +7 ", table, re.M), table  # shown as `show` shows it
+
+
+def test_times_at_the_calendars_edge_a_list_as_a_column_name_and_a_lone_surrogate_fail_no_command(
+    example: Path, strataml_exe: list[str]
+) -> None:
+    """Each crashed nearly every command with an internal error (a fuzzer's finds): a version
+    registered at 0001-01-01T00:00:00Z (its ledger rule subtracted the clock skew from it), a
+    ledger entry whose UTC instant is in year 0, a column named by a list in a dataset with a
+    time range, a gate receipt quoting a lone UTF-16 surrogate."""
+    import hashlib
+
+    from strataml.canonical import jcs
+
+    edit_yaml(example / "models/iris-classifier/1/model.yaml", lambda d: d.update(created_at="0001-01-01T00:00:00Z"))
+    ledger = example / "models/breast-cancer-classifier/lifecycle.jsonl"
+    lines = ledger.read_text().splitlines()
+    entry = json.loads(lines[0])
+    entry["at"] = "0001-01-01T00:00:00+01:00"
+    entry.pop("hash")
+    entry["hash"] = "sha256:" + hashlib.sha256(jcs(entry)).hexdigest()
+    ledger.write_text("\n".join([json.dumps(entry, sort_keys=True, separators=(",", ":")), *lines[1:]]) + "\n")
+    edit_yaml(example / "datasets/co2-weekly/1/dataset.yaml",
+              lambda d: next(c for c in d["columns"] if c["name"] == "week_of_year").update(name=["week_of_year"]))
+    receipt = example / "models/co2-rise-classifier/1/gate.json"
+    receipt.write_text(receipt.read_text().replace('"model": "model:co2-rise-classifier@1"', '"model": "\\ud800"'))
+    for args in (("doctor", "--format", "json"), ("list", "models", "--format", "json"), ("show", "dataset:co2-weekly@1"),
+                 ("promote", "model:iris-classifier@1", "--to", "candidate", "--dry-run", "--format", "json")):
+        done = cli(strataml_exe, example, *args)
+        assert "internal error" not in done.stderr and done.returncode in (0, 1, 2), (args, done.stderr)
+        if "json" in args:
+            json.loads(done.stdout)  # (a report, or the error as JSON: never an empty stdout)
+    found = {(f["code"], f["path"]) for f in json.loads(cli(strataml_exe, example, "doctor", "--format", "json").stdout)["findings"]}
+    assert ("TFC0002-E001", "datasets/co2-weekly/1/dataset.yaml") in found, found  # (its schema)
+    assert any(path == "models/breast-cancer-classifier/lifecycle.jsonl" for _c, path in found), found
+
+
+def test_an_internal_error_under_format_json_is_json_on_stdout(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdout was empty: a script reading it got no JSON at all, where every other error is one."""
+    from strataml.cli import main as entry
+    from strataml.doctor import engine
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(engine, "doctor", broken)
+    assert entry.run(["doctor", "--format", "json"]) == 3
+    out = capsys.readouterr()
+    said = json.loads(out.out)["error"]
+    assert said["message"] == "internal error: RuntimeError: a bug" and said["exit_code"] == 3
+    assert "internal error: RuntimeError: a bug" in out.err

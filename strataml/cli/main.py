@@ -441,6 +441,14 @@ def run(argv: list[str] | None = None) -> int:
             shown(f"strataml: internal error: {type(exc).__name__}: {exc} (set STRATAML_DEBUG=1 for the traceback)"),
             err=True,
         )
+        args = sys.argv[1:] if argv is None else argv
+        if _asks_json(args):  # (a script reading stdout gets JSON whether the command worked or not)
+            _json_error(
+                f"internal error: {type(exc).__name__}: {exc}",
+                "set STRATAML_DEBUG=1 for the traceback",
+                [],
+                EXIT_TOOL_FAILURE,
+            )
         return EXIT_TOOL_FAILURE
 
 
@@ -460,14 +468,18 @@ def _error(
     if hint:
         click.echo(f"  hint: {shown(hint)}", err=True)
     if _asks_json(args):
-        import json
-
-        said = {"message": message, "hint": hint, "details": details or [], "exit_code": code}
-        try:
-            click.echo(json.dumps({"error": said}, ensure_ascii=True))
-        except OSError:
-            pass  # (stdout gone: the error is on stderr)
+        _json_error(message, hint, details or [], code)
     return code
+
+
+def _json_error(message: str, hint: str | None, details: list[str], code: int) -> None:
+    import json
+
+    said = {"message": message, "hint": hint, "details": details, "exit_code": code}
+    try:
+        click.echo(json.dumps({"error": said}, ensure_ascii=True))
+    except OSError:
+        pass  # (stdout gone: the error is on stderr)
 
 
 def _asks_json(args: list[str]) -> bool:

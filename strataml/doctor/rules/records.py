@@ -123,7 +123,11 @@ def _dataset(record: Record) -> Iterator[Finding]:
         column, window = tr
         start, end = parse_time(window.start), parse_time(window.end, end=True)
         columns = data.get("columns")
-        names = {c.get("name") for c in columns if isinstance(c, dict)} if isinstance(columns, list) else None
+        names = (
+            {c["name"] for c in columns if isinstance(c, dict) and isinstance(c.get("name"), str)}
+            if isinstance(columns, list)
+            else None
+        )
         if start and end and start > end:
             yield Finding(
                 TIME_RANGE,
