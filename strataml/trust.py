@@ -128,6 +128,11 @@ class Trust:
     def configured(self) -> bool:
         return bool(self.pins or self.requirements or self.problems)
 
+    @property
+    def key_files(self) -> list[str]:
+        """The pinned keys' files, from the workspace's top (the manifest names them)."""
+        return [f"{KEYS_DIR}/{pin.file}" for pin in self.pins]
+
     def pin(self, fingerprint: str | None) -> Pin | None:
         return next((p for p in self.pins if p.fingerprint == fingerprint), None) if fingerprint else None
 
@@ -178,7 +183,7 @@ def read(root: Path, config: Any, commit: str | None = None) -> Trust:
     if raw is None:
         return trust
     trust.pins = _pins(load_bytes(raw), trust)
-    wanted = [f"{KEYS_DIR}/{pin.file}" for pin in trust.pins]
+    wanted = trust.key_files
     found = get(wanted) if wanted else {}
     for pin, rel in zip(trust.pins, wanted, strict=True):
         data = found.get(rel)

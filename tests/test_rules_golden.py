@@ -266,6 +266,9 @@ def test_a_staging_folder_a_command_still_builds_in_is_no_finding_until_it_is_ki
         (staging / "flowers.csv").write_text("a,b\n1,2\n")
         first = engine.doctor(ws)
         assert not first.findings and first.volatile  # (the lock is no part of the files: never kept)
+        # Without git, whether git tracks the folder is not known: it is reported as any other.
+        blind = engine.doctor(ws, options=engine.Options(use_git=False))
+        assert [f.code for f in blind.findings] == ["TFC0001-E004"]
         builder.send_signal(signal.SIGKILL)
         builder.wait(timeout=30)
         (finding,) = engine.doctor(ws).findings

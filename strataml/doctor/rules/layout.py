@@ -108,8 +108,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             # one is never kept as theirs (it changes when the command ends or is killed).
             ctx.volatile = True
             # (A folder a command builds in is never committed: one git tracks is reported
-            # whatever holds its lock, so that no process can hide a committed one.)
-            if atomic.building(ws.root, folder) and not gitfacts.tracks(ws.root, folder):
+            # whatever holds its lock, so that no process can hide a committed one. Without git
+            # (--no-git) that is not known, and a locked folder is reported as any other.)
+            if ctx.options.use_git and atomic.building(ws.root, folder) and not gitfacts.tracks(ws.root, folder):
                 continue  # a command builds a record there now: it is not there yet, and nothing is wrong
             # (What a command builds a record in: one stopped for good, killed or out of power, left it.)
             yield Finding(
