@@ -131,7 +131,9 @@ def text(doc: dict[str, Any]) -> str:
             )
     for model in doc["models"]:
         lines.append("")
-        lines.append(shown(f"Model {model['ref']}: gate {model['gate'] or '-'}"))
+        # The receipt's own word: the gate (`doctor --strict --since`) may still fail the version
+        # (TFC0005-E010: the base's gates), and the verdict above says so.
+        lines.append(shown(f"Model {model['ref']}: gate receipt {model['gate'] or '-'}"))
         for c in model["failing"]:
             lines.append(f"  failing: {shown(str(c['expression']))} (observed {_num(c['observed'])})")
     lines.append("")
@@ -240,7 +242,7 @@ def markdown(doc: dict[str, Any]) -> str:
     if doc["models"]:
         out += ["### Model versions", ""]
         out += _table(
-            ["version", "gate", "failing", "production"],
+            ["version", "gate receipt", "failing", "production"],
             [
                 [
                     _md(m["ref"]),
