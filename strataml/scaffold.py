@@ -118,9 +118,9 @@ def plan(name: str, ci_shards: int | None = None, folder: str | None = None) -> 
 
 def _from_root(workflow: str, folder: str) -> str:
     """The workflow as it runs from the repository's root on the workspace in `folder`: each job
-    that checks the repository out runs its commands there, and finds its SARIF file there; a
-    job with no checkout (the matrix's merge, on the shards' reports) has no such folder and
-    keeps its own. Its code scanning category names the folder: two workspaces of one
+    that checks the repository out runs its commands there (its SARIF file is written outside
+    the checkout); a job with no checkout (the matrix's merge, on the shards' reports) has no
+    such folder and keeps its own. Its code scanning category names the folder: two workspaces of one
     repository must not replace each other's results."""
     lines = workflow.splitlines(keepends=True)
     heads = [i for i, line in enumerate(lines) if _JOB.fullmatch(line)]
@@ -133,8 +133,7 @@ def _from_root(workflow: str, folder: str) -> str:
                 f"    runs-on: ubuntu-latest\n    defaults:\n      run:\n        working-directory: {folder}\n",
                 1,
             )
-            text = text.replace("hashFiles('strataml.sarif')", f"hashFiles('{folder}/strataml.sarif')")
-            job = [text.replace("sarif_file: strataml.sarif", f"sarif_file: {folder}/strataml.sarif")]
+            job = [text]
         out += job
     text = "".join(out).replace("\nname: strataml\n", f"\nname: strataml {folder}\n", 1)
     return text.replace("category: strataml\n", f"category: strataml-{folder.replace('/', '-')}\n")

@@ -282,6 +282,51 @@ def test_the_workflows_push_step_judges_the_history_a_push_rewrote(repo: Path, t
     assert forced.returncode == 1 and "not an ancestor of the new tip (a force push)" in forced.stdout, forced.stdout
 
 
+def test_the_workflows_sarif_step_cannot_be_stopped_by_a_committed_file(repo: Path, tmp_path: Path) -> None:
+    """A pull request that committed `strataml.sarif` as a symlink stopped the code scanning
+    upload without a word: the report was refused (nothing is written through a link), the
+    step's `|| true` hid it, and the upload found no file. The report is now written outside
+    the checkout, and a step that makes none fails. Run as a runner runs it."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    flow = yaml.safe_load((ROOT / "strataml/templates/github/strataml.yml").read_text())
+    steps = flow["jobs"]["doctor"]["steps"]
+    step = next(s for s in steps if s.get("id") == "sarif")
+    upload = next(s for s in steps if "upload-sarif" in s.get("uses", ""))
+    assert upload["with"]["sarif_file"] == "${{ runner.temp }}/strataml.sarif"
+    assert upload["if"] == "${{ !cancelled() && steps.sarif.outcome == 'success' }}"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "strataml").write_text(f"#!/bin/sh\nexec {sys.executable} -m strataml \"$@\"\n")
+    (bin_dir / "strataml").chmod(0o755)
+    outside = tmp_path / "outside"
+    outside.write_text("untouched\n")
+    (repo / "strataml.sarif").symlink_to(outside)
+    commit_all(repo, "a stand-in for the report")
+
+    def sarif_step(runner: Path) -> subprocess.CompletedProcess[str]:
+        runner.mkdir()
+        env = {**os.environ, "RUNNER_TEMP": str(runner), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+        return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True)
+
+    done = sarif_step(tmp_path / "runner")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "runner/strataml.sarif").read_text())
+    assert report["runs"][0]["tool"]["driver"]["name"] == "strataml"
+    assert outside.read_text() == "untouched\n"
+    # A doctor that cannot run (exit 3: here, .strataml/ a symlink) makes no report: the step fails.
+    shutil.rmtree(repo / ".strataml", ignore_errors=True)  # (the cache the first run wrote)
+    (repo / ".strataml").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "elsewhere").mkdir()
+    failed = sarif_step(tmp_path / "runner2")
+    assert failed.returncode != 0 and not (tmp_path / "runner2/strataml.sarif").exists(), failed.stderr
+    assert not any((tmp_path / "elsewhere").iterdir())
+
+
 def test_the_workflow_init_writes_gates_pull_requests_against_their_base(tmp_path: Path) -> None:
     import yaml
 

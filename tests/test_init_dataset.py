@@ -422,7 +422,7 @@ def _jobs_run_in(workflow: dict, folder: str) -> None:
         assert job.get("defaults", {}).get("run", {}).get("working-directory") == (folder if checks_out else None), name
         for step in job["steps"]:
             if "upload-sarif" in str(step.get("uses")):
-                assert step["with"]["sarif_file"] == (f"{folder}/strataml.sarif" if checks_out else "strataml.sarif")
+                assert step["with"]["sarif_file"] == "${{ runner.temp }}/strataml.sarif"  # (outside any checkout)
                 assert step["with"]["category"] == f"strataml-{folder.replace('/', '-')}"
 
 
@@ -452,7 +452,8 @@ def test_init_in_a_folder_of_a_repository_writes_its_ci_files_for_the_root_and_s
     workflow = read_yaml(top / ".github/workflows/strataml.yml")
     _jobs_run_in(workflow, "ml")
     upload = next(s for s in workflow["jobs"]["doctor"]["steps"] if "upload-sarif" in str(s.get("uses")))
-    assert upload["with"]["sarif_file"] == "ml/strataml.sarif" and "'ml/strataml.sarif'" in upload["if"]
+    assert upload["with"]["sarif_file"] == "${{ runner.temp }}/strataml.sarif"
+    assert upload["if"] == "${{ !cancelled() && steps.sarif.outcome == 'success' }}"
     hook = read_yaml(top / ".pre-commit-config.yaml")["repos"][0]["hooks"][0]
     assert hook["entry"] == "strataml -C ml doctor --strict"
     assert not (top / "ml/.github/workflows").exists() and not (top / "ml/.pre-commit-config.yaml").exists()
