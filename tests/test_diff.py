@@ -437,6 +437,26 @@ def test_git_only_findings_on_files_the_change_did_not_touch_are_not_new(repo: P
     assert "TFC0006-W011" not in {f["code"] for f in json.loads(out)["findings"]["new"]}
 
 
+def test_git_only_findings_stay_unchanged_when_the_change_removes_a_record(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A change that removes a record checks every record, at the base too; the findings only a
+    working tree has (LFS routing, tracking) were then all "new", and the report said the change
+    brought warnings it never touched. Only a .gitattributes changed makes them so."""
+    git(repo, "checkout", "-q", "main")
+    edit_yaml(repo / "strataml.yaml", lambda d: d["lfs"].update(threshold_bytes=100))  # old large files, not in LFS
+    commit_all(repo, "a strict threshold")
+    git(repo, "checkout", "-q", "feature")
+    git(repo, "merge", "-q", "main")
+    spec = next(p for p in sorted((repo / "experiments").glob("*.yaml")))
+    git(repo, "rm", "-q", str(spec.relative_to(repo)))
+    commit_all(repo, "a spec removed")
+    code, out, err = diff(repo, capsys, "main", "--format", "json")
+    findings = json.loads(out)["findings"]
+    assert "TFC0006-W011" not in {f["code"] for f in findings["new"]}, err
+    assert "TFC0006-W011" in {f["code"] for f in findings["unchanged_failing"]}
+
+
 def test_lfs_content_in_the_checkout_is_not_a_fixed_finding(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The base is read from git objects, where an LFS file is its pointer (TFC0006-I010); the
     working tree holds the content. Nothing was fixed by the change."""

@@ -41,13 +41,11 @@ class Sides:
     head_report: Report
 
 
-def document(
-    sides: Sides, base_ref: str, commit: str, changed: set[str], owned: set[str], everything: bool = False
-) -> dict[str, Any]:
+def document(sides: Sides, base_ref: str, commit: str, changed: set[str], owned: set[str]) -> dict[str, Any]:
     records = _records(sides, changed, owned)
     added_runs = [r["ref"] for r in records if r["change"] == "added" and r["kind"] == "run"]
     added_models = [r["ref"] for r in records if r["change"] == "added" and r["kind"] == "model"]
-    findings = _findings(sides, changed, everything)
+    findings = _findings(sides, changed)
     doc: dict[str, Any] = {
         "schema": FORMAT,
         "base": {"ref": base_ref, "commit": commit},
@@ -422,7 +420,8 @@ def _model_gate(sides: Sides, ref: str) -> dict[str, Any]:
 
 # Rules that ask git about the working tree (tracking, LFS routing): the base is not a working
 # tree, so they are judged at head only, and a finding of theirs on a file the change did not
-# touch was there before (a changed .gitattributes makes every file count as touched).
+# touch was there before (a changed .gitattributes makes every file count as touched; a record
+# removed, which checks every record, touches no other file).
 GIT_ONLY = ("TFC0006-W011", "TFC0006-W012", "TFC0006-W014", "TFC0006-E013")
 # What the checkout holds, not what the repository says: the base is read from git objects, where
 # every LFS file is its pointer ("verified by its pointer"), while the working tree may hold the
@@ -430,7 +429,9 @@ GIT_ONLY = ("TFC0006-W011", "TFC0006-W012", "TFC0006-W014", "TFC0006-E013")
 CHECKOUT_ONLY = ("TFC0006-I010",)
 
 
-def _findings(sides: Sides, changed: set[str], everything: bool) -> dict[str, Any]:
+def _findings(sides: Sides, changed: set[str]) -> dict[str, Any]:
+    from strataml.doctor.rules.history import attributes
+
     def keyed(report: Report) -> dict[tuple[str, str, str], Finding]:
         return {(f.code, f.path, fp): f for f, fp in zip(report.findings, report.fingerprints(), strict=True)}
 
@@ -438,7 +439,8 @@ def _findings(sides: Sides, changed: set[str], everything: bool) -> dict[str, An
     before = {k: f for k, f in before.items() if k[0] not in CHECKOUT_ONLY}
     for key in [k for k in after if k[0] in CHECKOUT_ONLY and k[1] not in changed]:
         before[key] = after[key]
-    for key in [k for k in after if k[0] in GIT_ONLY and not everything and k[1] not in changed]:
+    rerouted = bool(attributes(changed))
+    for key in [k for k in after if k[0] in GIT_ONLY and not rerouted and k[1] not in changed]:
         before[key] = after[key]  # as the base would have had it
 
     def listed(found: dict[tuple[str, str, str], Finding], keys: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
@@ -505,7 +507,7 @@ def make(root: Path, ref: str | None, progress: Any = None) -> dict[str, Any]:
     whole = everything(root, changed)
     with base.at(root, listing.commit, owned, whole, head.entries) as at_base:
         sides = Sides(at_base.root, at_base.workspace, at_base.report, root, head, head_report)
-        doc = document(sides, ref, listing.commit, changed, owned, whole)
+        doc = document(sides, ref, listing.commit, changed, owned)
     # No merge base known (a shallow clone fetched REF alone): REF's tip is the base, and what
     # REF gained since the change began shows as removed. Said, never hidden.
     doc["base"]["merge_base"] = merged
