@@ -277,3 +277,14 @@ def test_a_dataset_with_nothing_to_train_on_is_refused_before_a_spec_or_a_run(
     dry = cli(strataml_exe, lab, "run", "words-exp", "--dry-run")
     assert dry.returncode == 2 and "data.features: dataset:words@1 has no column" in dry.stderr, dry.stderr
     assert [p.name for p in (lab / "runs").iterdir()] == [".gitkeep"]  # (init's; no run folder)
+
+
+def test_a_dataset_whose_metadata_does_not_load_is_named_as_such(lab: Path, strataml_exe: list[str]) -> None:
+    """A broken dataset.yaml read as recording no CSV file: the hint was to add the data again."""
+    meta = lab / "datasets/iris/1/dataset.yaml"
+    meta.write_text(meta.read_text() + "columns: [\n", "utf-8")
+    done = cli(strataml_exe, lab, "experiment", "new", "x", "--dataset", "dataset:iris@1")
+    assert done.returncode == 3, done.stderr
+    assert "dataset:iris@1's metadata does not load: datasets/iris/1/dataset.yaml:" in done.stderr, done.stderr
+    assert "records no CSV file" not in done.stderr and "strataml doctor" in done.stderr
+    assert not list((lab / "experiments").glob("*.yaml"))
