@@ -167,6 +167,16 @@ def json_text(value: object, **options: object) -> str:
     return json_safe(json.dumps(value, ensure_ascii=False, **options))  # type: ignore[arg-type]
 
 
+def json_utf8(text: str) -> bytes:
+    """JSON text as UTF-8 bytes. A file name that is not UTF-8 on disk is read as surrogate
+    escapes, which UTF-8 cannot hold: each is written as the JSON escape of its code point
+    (`\\udcff`), read back as the same string (only a string can hold one)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace")
+
+
 def json_safe(text: str) -> str:
     """JSON text (written with ensure_ascii=False) as json_text() writes it: only where a control
     or hidden character can be is in a string, so each is its escape there."""

@@ -615,6 +615,25 @@ def test_raw_non_utf8_bytes_are_refused_with_a_4xx(server: Server, request_line:
     assert b"Traceback" not in raw
 
 
+def test_a_file_name_that_is_not_utf8_is_answered_escaped_not_a_500(
+    serve_extra: None, strataml_exe: list[str], tmp_path: Path
+) -> None:
+    """A spec file named with a byte that is not UTF-8 (read as a surrogate escape) made the page
+    and every answer naming it a 500: Starlette encodes JSON as strict UTF-8."""
+    import os
+
+    ws = copy_positive(tmp_path / "odd")
+    spec = next(p for p in sorted((ws / "experiments").iterdir()) if p.suffix == ".yaml")
+    with open(os.fsencode(ws / "experiments") + b"/x\xff.yaml", "wb") as f:
+        f.write(spec.read_bytes())
+    with running(strataml_exe, ws, tmp_path / "logs") as srv:
+        page = srv.get("/")
+        assert page.status == 200, page.body[:300]
+        listed = srv.ok_json("/api/v1/experiments")
+        assert "experiment:x\udcff" in json.dumps(listed, ensure_ascii=False)
+        assert b"x\\udcff" in srv.get("/api/v1/index").body
+
+
 def test_a_host_header_of_another_name_is_refused(server: Server, example: Path) -> None:
     port = server.port
     for host in (

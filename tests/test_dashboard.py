@@ -328,3 +328,16 @@ def test_open_says_once_whether_a_browser_opened_it(
         assert out.splitlines()[-1] == f"Opened {asked[0]}" and "No web browser" not in err
     else:  # (not "Opening ..." and then that it could not)
         assert "Open" not in out and f"No web browser to open it here; open {asked[0]} in one." in err
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_escaped_not_a_crash(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An experiment file named with a byte that is not UTF-8 (read as a surrogate escape) made
+    the dashboard an internal error: its payload was encoded as strict UTF-8."""
+    spec = next(p for p in sorted((ws / "experiments").iterdir()) if p.suffix == ".yaml")
+    odd = os.fsencode(ws / "experiments") + b"/x\xff.yaml"
+    with open(odd, "wb") as f:
+        f.write(spec.read_bytes())
+    data = data_of(build(ws, capsys))
+    assert "experiments/x\udcff.yaml" in json.dumps(data, ensure_ascii=False)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml import __version__
+from strataml.controls import json_utf8, undecodable
 from strataml.read.build import unsigned
 from strataml.read.compare import values
 from strataml.read.query import KIND_OF_LIST, Graph, detail, health_by_contract, rows, rules
@@ -104,7 +105,7 @@ def data_block(data: dict[str, Any]) -> str:
     # orders, and the page must not depend on which one it was made from.
     text = json.dumps(compact(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     # Level 1: a quarter of level 6's time for ~12% more bytes.
-    packed = base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=1, mtime=0)).decode("ascii")
+    packed = base64.b64encode(gzip.compress(json_utf8(text), compresslevel=1, mtime=0)).decode("ascii")
     wrapper = json.dumps({"encoding": ENCODING, "data": packed}, separators=(",", ":"))
     for char, escape in _ESCAPES:
         wrapper = wrapper.replace(char, escape)
@@ -183,7 +184,7 @@ def render(data: dict[str, Any]) -> str:
     # are the page's own code and data_block's base64, which holds no markup character.
     fill = {
         "csp": html.escape(csp, quote=True),
-        "title": html.escape(f"{data['workspace']['name']} · StrataML", quote=True),
+        "title": html.escape(undecodable(f"{data['workspace']['name']} · StrataML"), quote=True),
         "style": style,
         "script": script,
         "data": data_block(data),

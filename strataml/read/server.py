@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strataml import __version__, contracts
+from strataml.controls import json_utf8
 from strataml.errors import StrataError
 from strataml.read import api
 from strataml.read.api import API, DEFAULT_LIMIT, JSON_CSP, MAX_LIMIT, FederatedLive, Live, Problem
@@ -23,6 +24,18 @@ from strataml.read.query import rules as every_rule
 from strataml.words import counted
 
 GET = ["GET", "HEAD"]
+
+
+class _JSON(JSONResponse):
+    """JSONResponse, but a file name that is not UTF-8 on disk (surrogate escapes) is its JSON
+    escape, as the saved index writes it: Starlette's strict UTF-8 made every answer naming one a 500."""
+
+    def render(self, content: Any) -> bytes:
+        import json
+
+        return json_utf8(json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+
+
 DIRECTIONS = ("up", "down", "both")
 
 
@@ -139,7 +152,7 @@ def create_app(
         if isinstance(body, Response):
             body.headers.update(headers)
             return body
-        return JSONResponse(body, headers=headers)
+        return _JSON(body, headers=headers)
 
     @app.api_route("/", methods=GET, response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request) -> Response:
@@ -532,7 +545,7 @@ def _ref(text: str) -> str:
 
 
 def _problem(problem: Problem, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse(
+    return _JSON(
         problem.body(),
         status_code=problem.status,
         media_type="application/problem+json",
