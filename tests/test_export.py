@@ -450,6 +450,32 @@ def test_o_never_replaces_the_ci_workflows_or_git_files_of_the_repository_a_work
     assert code == 0 and (top / "reports/index.json").is_file(), err
 
 
+def test_o_is_never_written_through_a_symlink_in_the_repository_a_workspace_is_a_folder_of(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A monorepo's ml/: a symlink committed elsewhere in the repository (docs/notes.txt ->
+    ~/.bashrc) had its target replaced by `-o ../docs/notes.txt`, with text the repository's
+    folder names chose. The repository is written as the workspace is: never through a link."""
+    top = tmp_path / "mono"
+    (top / ".git").mkdir(parents=True)
+    (top / "docs").mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine\n", "utf-8")
+    (top / "docs/notes.txt").symlink_to(victim)
+    (top / "docs/dangling.txt").symlink_to(tmp_path / "nowhere.txt")
+    (top / "linked").symlink_to(tmp_path / "away", target_is_directory=True)
+    (tmp_path / "away").mkdir()
+    root = copy_example(top / "ml")
+    for target in ("../docs/notes.txt", "../docs/dangling.txt", "../linked/report.txt"):
+        for args in (["doctor", "-o", target], ["index", "-o", target], ["dashboard", "-o", target]):
+            code, _o, err = invoke(root, *args, capsys=capsys)
+            assert code == 3 and "symlink" in err, (args, err)
+    assert victim.read_text("utf-8") == "mine\n"
+    assert not (tmp_path / "nowhere.txt").exists() and not any((tmp_path / "away").iterdir())
+    code, _o, err = invoke(root, "doctor", "-o", str(tmp_path / "outside.txt"), capsys=capsys)
+    assert code == 0 and (tmp_path / "outside.txt").is_file(), err  # outside the repository: the user's choice
+
+
 def test_o_dash_is_stdout_for_every_command_and_a_baseline_needs_a_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -234,8 +234,9 @@ def emit(output: Path | None, write: Callable[[TextIO, bool], None], root: Path 
 def write_output(output: Path, text: str, root: Path | None) -> None:
     """Write `text` to the file a user named with -o.
 
-    Inside the workspace `root` the file is written like every other file there (no symlink on
-    the way, refused otherwise; missing folders made). Elsewhere the path is the user's explicit
+    Inside the workspace `root`, or the git repository it is a folder of, the file is written
+    like every other file there (no symlink on the way, refused otherwise; missing folders made):
+    what a repository holds is what a pull request wrote. Elsewhere the path is the user's explicit
     choice: its missing folders are made too (`-o "$RUNNER_TEMP/site/index.html"`); a character
     device or FIFO, or a symlink to one (`/dev/stdout`), is written through, never replaced by a
     regular file; anything else is replaced atomically (a symlink's target, not the link).
@@ -255,6 +256,15 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     rel = inside(path, root) if root is not None else None
     if rel is not None:
         atomic.write_bytes(root, rel, data)  # type: ignore[arg-type]
+        return
+    # The repository a workspace is a folder of (a monorepo's ml/) is as much what a pull request
+    # writes: a symlink committed there (docs/notes.txt -> ~/.bashrc) is never written through.
+    from strataml.rootdir import repo_top
+
+    repo = repo_top(root) if root is not None else None
+    rel = inside(path, repo) if repo is not None else None
+    if repo is not None and rel is not None:
+        atomic.write_bytes(repo, rel, data)
         return
     try:
         mode = os.stat(path).st_mode
