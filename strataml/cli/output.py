@@ -104,11 +104,9 @@ def format_option(help_: str) -> Callable[[Callable[..., Any]], Callable[..., An
 
 
 def written(output: str, text: str, root: Path) -> Path:
-    """Write `text` to the -o FILE a user named (write_output's rules; a folder outside the
-    workspace that does not exist yet is made, e.g. card/), and return the path."""
+    """Write `text` to the -o FILE a user named (write_output's rules: a folder that does not
+    exist yet is made, e.g. card/), and return the path."""
     target = Path(output)
-    if inside(os.path.abspath(target), root) is None:
-        target.parent.mkdir(parents=True, exist_ok=True)
     write_output(target, text, root)
     return target
 
