@@ -634,6 +634,53 @@ def test_a_file_name_that_is_not_utf8_is_answered_escaped_not_a_500(
         assert b"x\\udcff" in srv.get("/api/v1/index").body
 
 
+@pytest.mark.slow
+def test_connections_that_never_finish_a_request_head_are_closed(
+    serve_extra: None, strataml_exe: list[str], tmp_path: Path
+) -> None:
+    """MAX_CONNECTIONS connections that sent nothing, or a request head a byte at a time, held
+    every other client at 503 for as long as they stayed open: uvicorn times a connection out
+    only after a response. Each now has HEAD_SECONDS to send a request's head."""
+    from strataml.cli.serve import HEAD_SECONDS, MAX_CONNECTIONS
+
+    ws = copy_positive(tmp_path / "ws")
+    with running(strataml_exe, ws, tmp_path / "logs") as srv:
+        host = f"Host: 127.0.0.1:{srv.port}\r\n".encode()
+        held = [socket.create_connection(("127.0.0.1", srv.port), timeout=30) for _ in range(MAX_CONNECTIONS)]
+        try:
+            held[0].sendall(b"GET / HTTP/1.1\r\n")  # a head begun, never ended
+            # One request answered first on a kept-alive connection, then the next head dripped.
+            held[1].sendall(b"GET /api/v1/workspace HTTP/1.1\r\n" + host + b"\r\n")
+            assert held[1].recv(65536).startswith(b"HTTP/1.1 200")
+            assert srv.get("/api/v1/workspace").status == 503  # (every place taken)
+            start = time.monotonic()
+            for byte in b"GET / HTTP/1.1\r\nX-Slow: " + b"a" * 40:
+                if time.monotonic() - start > HEAD_SECONDS + 5:
+                    break
+                try:
+                    held[1].sendall(bytes([byte]))
+                except OSError:
+                    break
+                time.sleep(0.5)
+            deadline = time.monotonic() + HEAD_SECONDS + 10
+            while srv.get("/api/v1/workspace").status != 200:
+                assert time.monotonic() < deadline, "the silent connections were never closed"
+                time.sleep(0.5)
+            for sock in (held[0], held[2]):
+                sock.settimeout(5)
+                try:
+                    tail = sock.recv(65536)
+                except ConnectionResetError:
+                    tail = b""
+                assert tail == b"" or tail.startswith(b"HTTP/1.1 4"), tail[:200]  # closed (or refused), never answered
+            held[1].settimeout(5)
+            while held[1].recv(65536):  # (the rest of its first answer, then its end)
+                pass
+        finally:
+            for sock in held:
+                sock.close()
+
+
 def test_a_host_header_of_another_name_is_refused(server: Server, example: Path) -> None:
     port = server.port
     for host in (

@@ -15,6 +15,9 @@ from strataml.installed import extra_hint
 from strataml.words import counted
 
 MAX_CONNECTIONS = 256
+# How long a connection may take to send a request's head once it is waiting for one: idle or
+# dripping, past it the connection is closed (256 silent connections held every other client at 503).
+HEAD_SECONDS = 10.0
 
 
 @click.command(short_help="Serve the dashboard and a read-only API, live.")
@@ -168,6 +171,7 @@ def serve(
         limit_concurrency=MAX_CONNECTIONS,
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=64 * 1024,
+        http=_bounded_h11(),  # (named: with httptools installed, "auto" would pick it, unbounded)
     )
     server = uvicorn.Server(config)
     # uvicorn shuts down on SIGINT and SIGTERM; SIGHUP it leaves alone, and raised inside its
@@ -248,3 +252,50 @@ def _origin(value: str) -> str:
         if int(port) == {"https": 443, "http": 80}[scheme]:
             return f"{scheme}://{host}"  # (browsers send a default port as no port)
     return value.lower()
+
+
+def _bounded_h11() -> type:
+    """uvicorn's h11 protocol with a deadline for each request's head: uvicorn times out a
+    kept-alive connection only after a response, so a connection that never sends a request,
+    or sends it a byte at a time, held one of the MAX_CONNECTIONS places for as long as it liked."""
+    import asyncio
+
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class Bounded(H11Protocol):
+        _head_by: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self._waiting():
+                self._arm()  # (from its first byte, never pushed back by the next one)
+            super().data_received(data)
+            if not self._waiting():
+                self._disarm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _waiting(self) -> bool:
+            cycle = getattr(self, "cycle", None)
+            return cycle is None or bool(cycle.response_complete)
+
+        def _arm(self) -> None:
+            if self._head_by is None:
+                self._head_by = self.loop.call_later(HEAD_SECONDS, self._late)
+
+        def _disarm(self) -> None:
+            if self._head_by is not None:
+                self._head_by.cancel()
+                self._head_by = None
+
+        def _late(self) -> None:
+            self._head_by = None
+            if self._waiting() and not self.transport.is_closing():
+                self.transport.close()
+
+    return Bounded
