@@ -1186,3 +1186,27 @@ def test_lineage_edges_are_the_ones_strataml_lineage_prints(example: Example, pa
     record = open_view(page, example.url, "#/model/iris-classifier", "record")
     expect(record).to_have_attribute("data-ref", "model:iris-classifier@1")
     pages.watch.assert_clean(example.site.page)
+
+
+def test_a_missing_file_is_not_linked_and_only_true_passes_a_criterion(
+    pages: Pages, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A file the doctor reports missing (deleted, or a symlink out of its folder) was still a
+    link, which a browser followed to wherever the link pointed; a receipt's criterion with
+    `passed: "yes"` (not a boolean) showed as PASS."""
+    root = copy_example(tmp_path_factory.mktemp("odd") / "example")
+    version = root / "models/iris-classifier/1"
+    gate = json.loads((version / "gate.json").read_text())
+    gate["criteria"][0]["passed"] = "yes"
+    (version / "gate.json").write_text(json.dumps(gate))
+    linked = next(p for p in sorted((version / "metrics").iterdir()) if p.suffix == ".json")
+    linked.unlink()
+    linked.symlink_to("/etc/hostname")  # (a kind of file the page links: a JSON file)
+    site = build(root)
+    page = pages.new()
+    record = open_view(page, site.url, "#/model/iris-classifier@1", "record")
+    row = record.get_by_test_id("files").locator("tr", has_text=f"metrics/{linked.name}")
+    expect(row).to_contain_text("missing")
+    expect(row.locator("a")).to_have_count(0)
+    criterion = record.get_by_test_id("receipt").locator("tr", has_text=gate["criteria"][0]["expression"])
+    expect(criterion).to_contain_text("FAIL")

@@ -504,3 +504,37 @@ def test_a_single_workspace_page_shows_nothing_of_federation(
     expect(record).to_have_attribute("data-ref", "dataset:iris@1")
     expect(record.get_by_test_id("record-workspace")).to_have_count(0)
     pages.watch.assert_clean(site.page)
+
+
+def test_a_record_of_an_index_file_says_nothing_of_it_was_checked(
+    pages: Pages, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """An index file is whatever its writer put in it: its record pages showed "production" and
+    "signed" as a checked workspace's do. They now say the member is unverified; a fresh one's
+    pages say nothing more."""
+    top = tmp_path_factory.mktemp("unverified")
+    make_member(top / "a", "team-a")
+    made = make_member(top / "b", "team-b")
+    subprocess.run([sys.executable, "-m", "strataml", "-C", str(made), "index"], check=True, capture_output=True)
+    shutil.copy(made / ".strataml/index.json", top / "handed.json")
+    shutil.rmtree(made)
+    page_file = top / "site.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "strataml", "dashboard", "--federate", "team-a=a", "team-b=handed.json",
+         "-o", str(page_file)],
+        cwd=top, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = read_payload(page_file.read_text("utf-8"))
+    assert {m["name"]: m["status"] for m in data["workspaces"]} == {"team-a": "fresh", "team-b": "unverified"}
+    url = page_file.resolve().as_uri()
+    page = pages.new()
+    model_b = next(r["id"] for r in data["tables"]["models"] if r.get("workspace") == "team-b")
+    shown = open_view(page, url, record_hash(model_b), "record")
+    expect(shown.get_by_test_id("member-note")).to_contain_text("team-b is unverified")
+    expect(shown.get_by_test_id("member-note")).to_contain_text("not checked here")
+    model_a = next(r["id"] for r in data["tables"]["models"] if r.get("workspace") == "team-a")
+    shown = go(page, record_hash(model_a), "record")
+    expect(shown).to_have_attribute("data-ref", model_a)
+    expect(shown.get_by_test_id("member-note")).to_have_count(0)
+    pages.watch.assert_clean(page_file)

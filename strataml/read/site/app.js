@@ -505,7 +505,7 @@
     grid.appendChild(section("Production and staging", "deployed", [stateLine, models.length ? table(["Model", "State", "Gate", "Gated metrics"], models.slice(0, 50).map(function (m) {
       var rc = (REC[m.id] || {}).receipt;
       var crit = rc && Array.isArray(rc.criteria) ? rc.criteria.map(function (c) {
-        return h("span", { cls: "crit " + (c.passed ? "pass" : "fail") }, (c.passed ? "✓ " : "✕ ") + c.expression + " (" + fmtNum(c.observed) + ")");
+        return h("span", { cls: "crit " + (c.passed === true ? "pass" : "fail") }, (c.passed === true ? "✓ " : "✕ ") + c.expression + " (" + fmtNum(c.observed) + ")");
       }) : "—";
       return h("tr", null, h("td", null, refLink(m.id, refShort(m.id)), FED ? [" ", wsTag(m.id)] : null), h("td", null, badge(m.state, "st-" + m.state)),
         h("td", null, gateBadge(m.gate)), h("td", null, crit));
@@ -540,7 +540,7 @@
   /* ---------- federation: the workspaces at a glance ---------- */
   var WS_ICON = { fresh: "✓ ", stale: "! ", unverified: "? ", missing: "✕ ", invalid: "✕ " };
   function wsStatus(s) {
-    s = String(s || "unknown");
+    s = typeof s === "string" && s ? s : "unknown";
     return h("span", { cls: "badge wsstatus ws-" + s.replace(/[^a-z]/gi, ""), tid: "ws-status" }, (own(WS_ICON, s) || "") + s);
   }
   function workspacesSection() {
@@ -1161,6 +1161,16 @@
     for (var a in ALIASES) consider(a);
     return best ? canon(best) : ref;
   }
+  // What a record page says of a workspace whose index is not the workspace as it is now: an
+  // index file is whatever its writer put in it (states, signatures, findings: nothing checked).
+  function memberNote(name) {
+    var m = MEMBERS.filter(function (x) { return String(x.name) === name; })[0];
+    var st = m && typeof m.status === "string" ? m.status : "unknown";
+    if (st === "fresh") return null;
+    var why = st === "stale" ? "its saved index is older than the workspace: this record may have changed since."
+      : "its index is a file with no workspace beside it: what it says of this record (state, signatures, gate, findings) was not checked here.";
+    return h("p", { cls: "note", tid: "member-note" }, "Workspace " + name + " is " + st + ": " + why);
+  }
   function recordView(ref) {
     var asked = ref;
     ref = resolve(ref);
@@ -1186,6 +1196,8 @@
       v.appendChild(h("p", { cls: "note", tid: "alias-note" }, h("span", { cls: "mono" }, asked),
         " is another name of this record: the same data (same digest) recorded in " + refWs(asked) + "."));
     }
+    var member = FED && recWs(ref) ? memberNote(recWs(ref)) : null;
+    if (member) v.appendChild(member);
     if (typeof a.description === "string" && a.description) v.appendChild(h("p", { cls: "desc" }, longText(a.description, 2000)));
 
     var cols = h("div", { cls: "recgrid" });
@@ -1205,7 +1217,7 @@
         Array.isArray(rc.criteria) && rc.criteria.length ? table(["Criterion", "Metric", "Observed", "Result"], rc.criteria.map(function (c) {
           return h("tr", null, h("td", { cls: "mono" }, c.expression), h("td", { cls: "mono" }, c.metric),
             h("td", { cls: "num" }, fmtNum(c.observed)),
-            h("td", null, h("span", { cls: "crit " + (c.passed ? "pass" : "fail") }, c.passed ? "✓ PASS" : "✕ FAIL")));
+            h("td", null, h("span", { cls: "crit " + (c.passed === true ? "pass" : "fail") }, c.passed === true ? "✓ PASS" : "✕ FAIL")));
         })) : empty("No criteria."),
         Array.isArray(rc.reasons) && rc.reasons.length ? h("ul", { cls: "reasons" }, rc.reasons.map(function (r) { return h("li", null, fmtVal(r)); })) : null,
         extraKeys(rc, ["status", "emitted_at", "run", "criteria", "reasons"])
@@ -1378,8 +1390,8 @@
     var files = rec.files || [];
     if (!files.length) return empty("No files.");
     var rows = files.slice(0, 2000).map(function (x) {
-      var href = fileHref(rec, x.path);
       var pres = x.present;
+      var href = pres === "missing" ? null : fileHref(rec, x.path);  // (nothing there, or what the doctor will not follow)
       return h("tr", null, h("td", { cls: "mono wrap" }, href ? h("a", { href: href, rel: "noopener" }, fmtVal(x.path)) : fmtVal(x.path)),
         h("td", { cls: "num nowrap" }, fmtSize(x.size)),
         h("td", { cls: "mono", title: x.sha256 || "" }, x.sha256 ? String(x.sha256).slice(0, 12) : "—"),
