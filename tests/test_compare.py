@@ -190,3 +190,18 @@ def test_params_across_seeds_are_spelt_as_the_spec_spells_them(ws: Path, capsys)
     text = markdown(report)
     assert "| metric |" not in text  # (no metric: no empty table)
     assert "split.stratify=true" in text.replace("\\", "") and "True" not in text and "None" not in text, text
+
+
+def test_a_run_whose_metadata_does_not_load_is_said_not_left_out(two, capsys) -> None:
+    """`report experiment` counted 0 runs and `compare` showed a column of dashes, neither saying
+    the run's run.yaml does not load (`list runs` did)."""
+    ws, run, model = two
+    meta = ws / "runs" / run.split(":", 1)[1] / "run.yaml"
+    meta.write_text(meta.read_text() + "oops: [\n")
+    assert run in cli_json(ws, capsys, run, model)["with_errors"]  # (its model version too: its run is broken)
+    code, out, err = invoke(ws, "compare", run, model, capsys=capsys)
+    assert code == 0 and run in out.splitlines()[-1] and "doctor errors" in out and "strataml doctor" in out, err
+    code, out, err = invoke(ws, "report", "experiment:sales-forecast", "--format", "json", capsys=capsys)
+    assert code == 0 and json.loads(out)["unattributed"] == [run], err
+    code, out, err = invoke(ws, "report", "experiment:sales-forecast", "--format", "text", capsys=capsys)
+    assert code == 0 and "Not counted: 1 run of the workspace whose metadata does not load" in out, err

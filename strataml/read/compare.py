@@ -122,7 +122,24 @@ def compare(graph: Graph, refs: list[str], diff_only: bool = False) -> dict[str,
                 best = [i for i, n in enumerate(numbers) if n == top]
             rows.append({"key": key, "values": cells, "same": same, "best": best})
         groups.append({"name": group, "rows": rows})
-    return finite({"refs": [n["id"] for n in nodes], "better": better, "diff_only": diff_only, "groups": groups})
+    # A record the doctor finds errors in may hold nothing it could read (its metadata broken):
+    # its dashes are then no values, and the comparison says so rather than show blanks.
+    broken = [n["id"] for n in nodes if _errors(n)]
+    return finite(
+        {
+            "refs": [n["id"] for n in nodes],
+            "better": better,
+            "diff_only": diff_only,
+            "groups": groups,
+            "with_errors": broken,
+        }
+    )
+
+
+def _errors(node: dict[str, Any]) -> int:
+    found = node.get("findings")
+    count = found.get("errors") if isinstance(found, dict) else 0
+    return count if isinstance(count, int) else 0
 
 
 def _cell(value: Any) -> str:
@@ -169,6 +186,7 @@ def text(result: dict[str, Any], markdown: bool = False, cap: int | None = None)
         ]
         out.append("")
         out.append("\\* the best value (the direction from the experiment's gates, else its plugin)")
+        out += [esc(line) for line in _broken_note(result)]
         return "\n".join(out) + "\n"
     from strataml.controls import cut
 
@@ -180,4 +198,13 @@ def text(result: dict[str, Any], markdown: bool = False, cap: int | None = None)
     if not lines:
         out.append("no differences" if result["diff_only"] else "nothing to compare")
     out.append("* the best value (the direction from the experiment's gates, else its plugin)")
+    out += [shown(line) for line in _broken_note(result)]
     return "\n".join(out) + "\n"
+
+
+def _broken_note(result: dict[str, Any]) -> list[str]:
+    broken = result.get("with_errors") or []
+    if not broken:
+        return []
+    verb = "has" if len(broken) == 1 else "have"
+    return [f"{', '.join(broken)} {verb} doctor errors: a '-' may be a value not read (see `strataml doctor`)"]

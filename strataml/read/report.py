@@ -91,8 +91,19 @@ def experiment(graph: Graph, text: str, runs_of: dict[str, list[dict[str, Any]]]
             else None,
             "metrics": metrics,
             "configurations": _configurations(succeeded, names),
+            # Runs whose metadata does not load name no experiment: not counted here, and said.
+            "unattributed": sorted(
+                n["id"]
+                for n in graph.nodes.values()
+                if n.get("kind") == "run" and not _map(n.get("attrs")).get("experiment") and _erred(n)
+            ),
         }
     )
+
+
+def _erred(node: dict[str, Any]) -> bool:
+    count = _map(node.get("findings")).get("errors")
+    return isinstance(count, int) and count > 0
 
 
 def _seeds(seeds: Iterable[Any]) -> list[Any]:
@@ -149,6 +160,13 @@ def markdown(report: dict[str, Any], for_terminal: bool = False) -> str:
     lines = [f"## {esc(report['experiment'])}", ""]
     runs = report["runs"]
     lines.append(f"{counted(runs, 'run')}: {report['succeeded']} succeeded, {report['failed']} failed.")
+    unknown = report.get("unattributed") or []
+    if unknown:
+        them = "it belongs" if len(unknown) == 1 else "they belong"
+        lines.append(
+            f"Not counted: {counted(len(unknown), 'run')} of the workspace whose metadata does not load, so which "
+            f"experiment {them} to is unknown ({esc(', '.join(unknown))}; see `strataml doctor`)."
+        )
     best = report["best_run"]
     if best:
         lines.append(f"Best run: **{esc(best['run'])}** ({esc(best['metric'])} = {_f(best['value'])}).")

@@ -459,9 +459,10 @@ _ANSWERS: dict[str, dict[str, Any]] = {
     "rule": _RULE,
     "compare": {
         "type": "object",
-        "required": ["refs", "better", "diff_only", "groups"],
+        "required": ["refs", "better", "diff_only", "groups", "with_errors"],
         "properties": {
             "refs": {"type": "array", "items": {"type": "string"}},
+            "with_errors": {"type": "array", "items": {"type": "string"}},
             "better": {"type": "object", "additionalProperties": {"enum": ["higher", "lower"]}},
             "diff_only": {"type": "boolean"},
             "groups": {
