@@ -553,3 +553,9 @@ def test_a_spec_whose_gates_or_registration_change_says_so(repo: Path, capsys: p
     assert "experiment:sales-forecast registers: sales-model -> other-model" in text
     _code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
     assert "### Gates and registrations changed" in markdown.split("<details>")[0]  # (not folded away)
+
+
+def test_a_range_is_refused_with_what_to_do(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`diff main..feature` read as one revision named "main..feature": git does not know it."""
+    code, _out, err = diff(repo, capsys, "main..feature")
+    assert code == 3 and "names a range" in err and "git switch feature" in err and "strataml diff main" in err, err

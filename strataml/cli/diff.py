@@ -39,7 +39,8 @@ def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
 
     \b
     REF defaults to the default branch (origin/HEAD, else origin/main, main, master); the change
-    is judged from where it left REF (the merge base), as `doctor --since REF` judges it.
+    is judged from where it left REF (the merge base), as `doctor --since REF` judges it. The
+    change is the working tree as it is: to report on another branch, check it out first.
 
     \b
     Exit codes: 0 the report was made (whatever it says; `doctor --strict` is the gate),
@@ -58,6 +59,15 @@ def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
     if ref is not None and not ref.strip():
         # CI's `strataml diff "$BASE"` with BASE unset must not quietly become a diff against another base.
         raise click.BadParameter("is empty (is the variable that holds the base revision set?)", param_hint="REF")
+    if ref is not None and ".." in ref and not ref.startswith("-"):
+        # (git's A..B names a range; diff compares the working tree with one revision)
+        base, _, head = ref.partition("...") if "..." in ref else ref.partition("..")
+        raise click.BadParameter(
+            f"names a range; diff compares the working tree with one revision. To see what {head or 'HEAD'} changes "
+            f"since {base or 'HEAD'}: git switch {head or 'HEAD'} (or check it out in a worktree), then "
+            f"strataml diff {base or 'HEAD'}",
+            param_hint="REF",
+        )
     ref = ref or default_base(root)
     if ref is not None:
         prefetch_changes(root, ref)  # git lists the changes while the rest of the report's code loads
