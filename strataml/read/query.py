@@ -347,6 +347,11 @@ def select(
                 f"{filter_} {item!r} is not KEY=VALUE",
                 f"e.g. {example}status=succeeded or {example}tags.team=vision",
             )
+        if key[-1] in "<>!":  # (test_accuracy>=0.9 read as the key 'test_accuracy>': no such field)
+            raise StrataError(
+                f"{filter_} {item!r}: a filter matches a value exactly (KEY=VALUE); it does not compare (<, >, !=)",
+                f"to rank rows by a metric, sort by it: {'--sort METRIC --desc --limit 5' if filter_.startswith('-') else 'sort=METRIC&desc=true'}",
+            )
         if found and not _known(found, key):
             raise _unknown_key(filter_, key, found, also[0])
         found = [r for r in found if _matches(value(r, key), wanted, key)]
