@@ -91,11 +91,12 @@ def test_internal_failure_is_one_line_unless_debugging(ws: Path, monkeypatch: py
     assert "Traceback" in capsys.readouterr().err
 
 
-def test_unwritable_output_is_exit_3_in_one_line(ws: Path, strataml_exe: list[str]) -> None:
+def test_unwritable_output_is_exit_3_in_an_error_and_a_hint(ws: Path, strataml_exe: list[str]) -> None:
     target = "/proc/strataml-report.txt"  # no file can be created there, not even by root
     quiet = cli(strataml_exe, "-C", str(ws), "doctor", "--output", target)
     assert quiet.returncode == 3
-    assert quiet.stderr.startswith("strataml: error: cannot access") and len(quiet.stderr.strip().splitlines()) == 1
+    error, hint = quiet.stderr.strip().splitlines()
+    assert error.startswith("strataml: error: cannot access") and hint.startswith("  hint: check the path")
     loud = cli(strataml_exe, "-C", str(ws), "doctor", "--output", target, env={"STRATAML_DEBUG": "1"})
     assert loud.returncode == 3 and "Traceback" in loud.stderr
 

@@ -135,6 +135,9 @@ def test_list_filter_sort_limit_json(example: Path, capsys) -> None:
     code, _, err = cli(example, "list", "runs", "--sort", "nope", capsys=capsys)
     assert code == 3 and "test_accuracy" in err
     assert err.rstrip().endswith("more)")  # a list cut at 20 names says so (29 keys here)
+    # A folder of records named as one: "no record runs".
+    code, _, err = cli(example, "show", "runs/", capsys=capsys)
+    assert code == 3 and "runs/ is the folder of every run" in err and "strataml list runs" in err, err
     # A comparison read as the key 'test_accuracy>': "no field named" sent the user looking for one.
     code, _, err = cli(example, "list", "runs", "--filter", "test_accuracy>=0.9", capsys=capsys)
     assert code == 3 and "does not compare" in err and "--sort METRIC --desc --limit 5" in err, err

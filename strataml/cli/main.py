@@ -503,6 +503,8 @@ _OS_HINTS = {
     errno.EPERM: "check who owns that folder and may write there (`ls -ld`); " + _READ_ONLY.split(": ", 1)[1],
     errno.ENOSPC: "the disk is full: free some space and run again",
     errno.EDQUOT: "the disk quota is used up: free some space and run again",
+    errno.ENOENT: "check the path: a folder on its way is not there, or cannot hold files (/proc, /sys)",
+    errno.ENOTDIR: "check the path: a part of it that should be a folder is a file",
 }
 
 EXIT_PIPE_CLOSED = 141

@@ -477,7 +477,11 @@ def make(root: Path, ref: str | None, progress: Any = None) -> dict[str, Any]:
 
     root = Path(root).resolve()
     if gitfacts.repository(root) is None:
-        raise StrataError(f"{root} is not inside a git repository", "strataml diff compares a change with git history")
+        raise StrataError(
+            f"{root} is not inside a git repository",
+            "strataml diff compares the working tree with a commit: run it in a clone of the repository (a new "
+            "workspace: git init, git add -A, git commit, then make the change)",
+        )
     if ref is not None and not ref.strip():
         raise StrataError(
             "REF is empty (is the variable that holds the base revision set?)",

@@ -89,6 +89,12 @@ class Graph:
         text = text.strip()
         if not text:
             raise StrataError("the ref is empty", "name a record, e.g. dataset:iris@1 (`strataml list` shows them)")
+        top = text.removeprefix("./").strip("/")
+        if top in ("datasets", "runs", "models", "experiments"):  # (`show runs/` said "no record runs")
+            raise StrataError(
+                f"{top}/ is the folder of every {top[:-1]}, not one record",
+                f"`strataml list {top}` lists them; name one (its ref, or its folder)",
+            )
         if "/" in text and ":" not in text and ".." in text.split("/"):
             # A path with `..` names where it leads (as `show` takes it), never the record its text
             # begins with: datasets/iris/1/../../x is x. One that leads out names no record.
