@@ -288,3 +288,39 @@ def test_a_dataset_whose_metadata_does_not_load_is_named_as_such(lab: Path, stra
     assert "dataset:iris@1's metadata does not load: datasets/iris/1/dataset.yaml:" in done.stderr, done.stderr
     assert "records no CSV file" not in done.stderr and "strataml doctor" in done.stderr
     assert not list((lab / "experiments").glob("*.yaml"))
+
+
+def test_a_dataset_with_a_time_column_gets_windows_over_its_range_ready_to_use(
+    lab: Path, strataml_exe: list[str]
+) -> None:
+    """The spec said only `kind: time, column, windows: train/val/test`: the shape of a window
+    was left to the schema. It now holds the split over the dataset's range, commented out, and
+    that split, used as it is, passes the doctor (windows within the range, none overlapping)."""
+    co2 = ROOT / "datasets/co2-weekly/1/co2_weekly.csv"
+    added = cli(strataml_exe, lab, "dataset", "add", "co2", str(co2), "--version", "1", "--license", "CC0-1.0",
+                "--time-column", "date", "--target", "rise_next_week")
+    assert added.returncode == 0, added.stderr
+    done = cli(strataml_exe, lab, "experiment", "new", "co2-split", "--dataset", "dataset:co2@1")
+    assert done.returncode == 0, done.stderr
+    path = lab / "experiments/co2-split.yaml"
+    text = path.read_text()
+    lines = text.splitlines()
+    at = lines.index("# split:")
+    block = [lines[at][2:]]
+    for line in lines[at + 1 :]:
+        if not line.startswith("#   "):
+            break
+        block.append(line[2:])
+    suggested = yaml.safe_load("\n".join(block))["split"]
+    assert suggested["kind"] == "time" and suggested["column"] == "date"
+    windows = suggested["windows"]
+    recorded = yaml.safe_load((lab / "datasets/co2/1/dataset.yaml").read_text())["time_range"]
+    assert windows["train"]["start"] == recorded["start"] and windows["test"]["end"] == recorded["end"]
+    assert windows["train"]["end"] < windows["val"]["start"] <= windows["val"]["end"] < windows["test"]["start"]
+    spec = yaml.safe_load(text)
+    spec["split"] = suggested
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    checked = cli(strataml_exe, lab, "doctor", "--strict", "--format", "json")
+    assert not [f for f in json.loads(checked.stdout)["findings"] if f["path"] == "experiments/co2-split.yaml"], checked.stdout
+    dry = cli(strataml_exe, lab, "run", "experiments/co2-split.yaml", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
