@@ -600,7 +600,9 @@ def report_merge(
 ) -> int:
     """Merge the JSON reports of `strataml doctor --shard K/N` (one per CI job) into one report
     and one exit code, as one full run would give: refused unless they are shards 1 to N of one
-    commit, run with the same options, each once.
+    commit, run with the same options, each once. A report names the commit it checked, not the
+    working tree: shards of checkouts with uncommitted changes (not CI's clean checkouts) are
+    not told apart, so merge only the shards of one clean checkout of that commit.
 
     Exit codes, as one full doctor run's: 0 clean, 1 warnings only, 2 errors (or warnings with
     --strict); 3 the reports are not the shards of one run, or one cannot be read.
