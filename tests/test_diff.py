@@ -559,3 +559,20 @@ def test_a_range_is_refused_with_what_to_do(repo: Path, capsys: pytest.CaptureFi
     """`diff main..feature` read as one revision named "main..feature": git does not know it."""
     code, _out, err = diff(repo, capsys, "main..feature")
     assert code == 3 and "names a range" in err and "git switch feature" in err and "strataml diff main" in err, err
+
+
+def test_a_run_with_no_model_in_production_says_so_once(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With nothing in production, every metric line ended "vs production -"; and ▲/▼ were never
+    said to mean better and worse (not up and down: a lower loss is ▲)."""
+    (ws / ".gitignore").write_text(".strataml/\n")
+    git(ws, "init", "-q", "-b", "main")
+    commit_all(ws, "main")
+    git(ws, "checkout", "-q", "-b", "feature")
+    new_run(ws, "d0d0d0", 0.9)
+    commit_all(ws, "a run")
+    code, out, err = diff(ws, capsys, "main")
+    assert code == 0, err
+    assert "; no model in production" in out and "vs production" not in out, out
+    assert "▲ better, ▼ worse" in out
+    code, out, err = diff(ws, capsys, "main", "--format", "markdown")
+    assert code == 0 and "no model in production" in out, err

@@ -85,6 +85,11 @@ def _already(errors: int, warnings: int, code: str = "`") -> str:
     )
 
 
+def _against(run: dict[str, Any]) -> str:
+    """What a run's metrics are held against besides the last run: production, if any."""
+    return f" and production {run['production']}" if run["production"] else "; no model in production"
+
+
 def text(doc: dict[str, Any]) -> str:
     mark, words = _verdict(doc, code="")
     gate = "passes" if mark == "pass" else "fails"  # (the gate is `doctor --strict`: the words say why)
@@ -121,14 +126,14 @@ def text(doc: dict[str, Any]) -> str:
         lines.append(f"Review     {r['code']} {shown(r['path'])}: {shown(r['message'])}")
     for run in doc["runs"]:
         lines.append("")
-        lines.append(
-            shown(f"Run {run['ref']} vs last run {run['previous'] or '-'} and production {run['production'] or '-'}")
-        )
+        lines.append(shown(f"Run {run['ref']} vs last run {run['previous'] or '-'}{_against(run)}"))
         for m in run["metrics"]:
+            versus = f"vs production {shown(_delta(m['production']))}" if run["production"] else ""
             lines.append(
-                f"  {shown(m['name']):<24} {_value(m):>10}  vs last {shown(_delta(m['previous'])):<22} "
-                f"vs production {shown(_delta(m['production']))}"
+                f"  {shown(m['name']):<24} {_value(m):>10}  vs last {shown(_delta(m['previous'])):<22} {versus}".rstrip()
             )
+    if any(run["metrics"] for run in doc["runs"]):
+        lines.append("  (▲ better, ▼ worse: the way the experiment's gates, else its plugin, say is better)")
     for model in doc["models"]:
         lines.append("")
         # The receipt's own word: the gate (`doctor --strict --since`) may still fail the version
@@ -214,7 +219,7 @@ def markdown(doc: dict[str, Any]) -> str:
         for run in doc["runs"]:
             out += [
                 "",
-                f"**{_md(run['ref'])}** vs last run {_md(run['previous'] or '-')} and production {_md(run['production'] or '-')}",
+                f"**{_md(run['ref'])}** vs last run {_md(run['previous'] or '-')}{_md(_against(run))}",
                 "",
             ]
             rows = {
