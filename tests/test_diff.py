@@ -549,8 +549,12 @@ def test_a_spec_whose_gates_or_registration_change_says_so(repo: Path, capsys: p
     assert record["gates"] == {"before": ["test_accuracy >= 0.5"], "after": ["test_accuracy >= 0.3"]}
     assert record["registers"] == {"before": "sales-model", "after": "other-model"}
     _code, text, _ = diff(repo, capsys, "main")
-    assert "experiment:sales-forecast gates: test_accuracy >= 0.5 -> test_accuracy >= 0.3" in text
-    assert "experiment:sales-forecast registers: sales-model -> other-model" in text
+    lines = text.splitlines()
+    at = lines.index("  changed  experiment:sales-forecast")  # (each under its own spec's line)
+    assert lines[at + 1 : at + 3] == [
+        "             gates: test_accuracy >= 0.5 -> test_accuracy >= 0.3",
+        "             registers: sales-model -> other-model",
+    ], text
     _code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
     assert "### Gates and registrations changed" in markdown.split("<details>")[0]  # (not folded away)
 

@@ -109,10 +109,13 @@ def text(doc: dict[str, Any]) -> str:
         lines += [_already(*already, code=""), ""]
     if doc["records"]:
         lines.append("Records")
+        bars: dict[str, list[tuple[str, str, str]]] = {}
+        for ref, what, before, after in _bar_changes(doc):
+            bars.setdefault(ref, []).append((what, before, after))
         for r in doc["records"]:
             lines.append(f"  {r['change']:<8} {shown(r['ref'])}")
-        for ref, what, before, after in _bar_changes(doc):
-            lines.append(f"  {'':<8} {shown(ref)} {what}: {shown(before)} -> {shown(after)}")
+            for what, before, after in bars.get(r["ref"], ()):  # (under its own spec, not the last record)
+                lines.append(f"  {'':<8}   {what}: {shown(before)} -> {shown(after)}")
         lines.append("")
     for p in doc["promotions"]:
         why = f" ({p['reason']})" if p["reason"] else ""
