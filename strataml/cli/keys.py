@@ -71,7 +71,8 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
                     "file": f"tfc/keys/{pin.file}",
                     "scheme": pin.scheme,
                     "previous_scopes": list(before) if before is not None else None,
-                }
+                },
+                indent=2,
             )
         )
         return 0
@@ -162,7 +163,7 @@ def remove_command(state: State, fingerprint: str, force: bool, fmt: str) -> int
     root = state.root()
     pin = remove(root, fingerprint, force=force)
     if fmt == "json":
-        click.echo(json.dumps({"removed": pin.fingerprint, "scopes": list(pin.scopes)}))
+        click.echo(json.dumps({"removed": pin.fingerprint, "scopes": list(pin.scopes)}, indent=2))
         return 0
     click.echo(shown(f"Unpinned {pin.fingerprint} (was: {', '.join(pin.scopes)})"))
     _commit_next(root, pin, f"unpin key {pin.fingerprint[:16]}")
@@ -269,7 +270,8 @@ def sign_command(state: State, target: str, key: str | None, scheme: str, gnupgh
                     "valid_signers": done.signers,
                     "required_signers": done.required,
                     "missing": done.missing,
-                }
+                },
+                indent=2,
             )
         )
         return 0
