@@ -174,12 +174,13 @@ def _q(value: str, plain: bool = True) -> str:
 
 
 def _time_windows(time_range: dict[str, Any]) -> dict[str, tuple[str, str]] | None:
-    """Train, val and test windows over the dataset's recorded time range (70/15/15), one after
-    another with no instant in two of them; written as the range is (dates, or times to the
-    second). None when the range does not allow three (unreadable, or too short)."""
+    """Train, val and test windows over the dataset's recorded time range, about 70/15/15 of its
+    days: the first starts as the range does and the last ends as it does (their recorded text),
+    the bounds between them are whole UTC days (an end date holds its whole day), so every row is
+    in exactly one window. None when the range is unreadable or covers fewer than three days."""
     from datetime import UTC, timedelta
 
-    from strataml.times import parse_time, stamp
+    from strataml.times import parse_time
 
     start, end = time_range.get("start"), time_range.get("end")
     if not isinstance(start, str) or not isinstance(end, str):
@@ -187,32 +188,20 @@ def _time_windows(time_range: dict[str, Any]) -> dict[str, tuple[str, str]] | No
     first, last = parse_time(start), parse_time(end, end=True)
     if first is None or last is None or last <= first:
         return None
-    first, last = first.astimezone(UTC), last.astimezone(UTC)  # (days are UTC days, as stamp() writes times)
-    dated = len(start.strip()) == 10 and len(end.strip()) == 10
-    step = timedelta(days=1) if dated or last - first > timedelta(days=30) else timedelta(seconds=1)
-    span = last - first
-    cuts = [first + span * 0.7, first + span * 0.85]
-    if dated or step.days:  # whole days: each window ends on a day, the next begins the day after
-        days = [first.date(), cuts[0].date(), cuts[1].date(), last.date()]
-        if not days[0] <= days[1] < days[2] < days[3]:
-            return None
-        bounds = [(days[0], days[1]), (days[1] + step, days[2]), (days[2] + step, days[3])]
-        if dated:
-            texts = [(a.isoformat(), b.isoformat()) for a, b in bounds]
-        else:
-            texts = [(f"{a.isoformat()}T00:00:00Z", f"{b.isoformat()}T23:59:59Z") for a, b in bounds]
-            texts[0] = (stamp(first), texts[0][1])
-            texts[2] = (texts[2][0], stamp(last))
-    else:
-        ends = [cuts[0].replace(microsecond=0), cuts[1].replace(microsecond=0)]
-        if not first < ends[0] < ends[1] < last:
-            return None
-        texts = [
-            (stamp(first), stamp(ends[0])),
-            (stamp(ends[0] + step), stamp(ends[1])),
-            (stamp(ends[1] + step), stamp(last)),
-        ]
-    return dict(zip(("train", "val", "test"), texts))
+    first_day, last_day = first.astimezone(UTC).date(), last.astimezone(UTC).date()
+    days = (last_day - first_day).days + 1
+    if days < 3:
+        return None
+    val = max(1, round(days * 0.15))
+    train = max(1, min(round(days * 0.7), days - val - 1))
+    day = timedelta(days=1)
+    train_end = first_day + (train - 1) * day
+    val_end = train_end + val * day
+    return {
+        "train": (start.strip(), train_end.isoformat()),
+        "val": ((train_end + day).isoformat(), val_end.isoformat()),
+        "test": ((val_end + day).isoformat(), end.strip()),
+    }
 
 
 def render(new: NewExperiment, dataset: str, target: str, model: str, time_range: Any) -> str:
@@ -240,7 +229,11 @@ def render(new: NewExperiment, dataset: str, target: str, model: str, time_range
             time_note += (
                 "# Its recorded range cut 70/15/15, to use instead of the split below:\n"
                 f"# split:\n#   kind: time\n#   column: {column}\n#   windows:\n"
-                + "".join(f'#     {name}: {{start: "{a}", end: "{b}"}}\n' for name, (a, b) in windows.items())
+                # (JSON's quoting is YAML's: the recorded texts come from the record, whatever they hold)
+                + "".join(
+                    f"#     {name}: {{start: {json.dumps(a)}, end: {json.dumps(b)}}}\n"
+                    for name, (a, b) in windows.items()
+                )
             )
     return (
         f"# Experiment spec (TFC-0003). Check it with `strataml run {f'experiments/{new.name}.yaml'} --dry-run`.\n"

@@ -290,19 +290,39 @@ def test_a_dataset_whose_metadata_does_not_load_is_named_as_such(lab: Path, stra
     assert not list((lab / "experiments").glob("*.yaml"))
 
 
+def _hourly(path: Path) -> Path:
+    """Ten days of hourly rows, timed to the millisecond and not in UTC: what dates alone miss."""
+    from datetime import datetime, timedelta, timezone
+
+    zone = timezone(timedelta(hours=-5))
+    first = datetime(2024, 2, 27, 22, 0, 0, 250000, tzinfo=zone)  # (across a leap day)
+    rows = ["ts,x,y"]
+    for hour in range(240):
+        when = (first + timedelta(hours=hour)).isoformat(timespec="milliseconds")
+        rows.append(f"{when},{hour % 7},{hour % 2}")
+    path.write_text("\n".join(rows) + "\n", "utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["dates", "times"])
 def test_a_dataset_with_a_time_column_gets_windows_over_its_range_ready_to_use(
-    lab: Path, strataml_exe: list[str]
+    lab: Path, strataml_exe: list[str], kind: str
 ) -> None:
     """The spec said only `kind: time, column, windows: train/val/test`: the shape of a window
     was left to the schema. It now holds the split over the dataset's range, commented out, and
-    that split, used as it is, passes the doctor (windows within the range, none overlapping)."""
-    co2 = ROOT / "datasets/co2-weekly/1/co2_weekly.csv"
-    added = cli(strataml_exe, lab, "dataset", "add", "co2", str(co2), "--version", "1", "--license", "CC0-1.0",
-                "--time-column", "date", "--target", "rise_next_week")
+    that split, used as it is, passes the doctor (windows within the range, none overlapping)
+    and the run's own check; with times to the millisecond too (a window cut to the second
+    began before the range)."""
+    if kind == "dates":
+        source, column, target = ROOT / "datasets/co2-weekly/1/co2_weekly.csv", "date", "rise_next_week"
+    else:
+        source, column, target = _hourly(lab.parent / "hourly.csv"), "ts", "y"
+    added = cli(strataml_exe, lab, "dataset", "add", "series", str(source), "--version", "1", "--license", "CC0-1.0",
+                "--time-column", column, "--target", target)
     assert added.returncode == 0, added.stderr
-    done = cli(strataml_exe, lab, "experiment", "new", "co2-split", "--dataset", "dataset:co2@1")
+    done = cli(strataml_exe, lab, "experiment", "new", "split", "--dataset", "dataset:series@1")
     assert done.returncode == 0, done.stderr
-    path = lab / "experiments/co2-split.yaml"
+    path = lab / "experiments/split.yaml"
     text = path.read_text()
     lines = text.splitlines()
     at = lines.index("# split:")
@@ -312,15 +332,14 @@ def test_a_dataset_with_a_time_column_gets_windows_over_its_range_ready_to_use(
             break
         block.append(line[2:])
     suggested = yaml.safe_load("\n".join(block))["split"]
-    assert suggested["kind"] == "time" and suggested["column"] == "date"
+    assert suggested["kind"] == "time" and suggested["column"] == column
     windows = suggested["windows"]
-    recorded = yaml.safe_load((lab / "datasets/co2/1/dataset.yaml").read_text())["time_range"]
+    recorded = yaml.safe_load((lab / "datasets/series/1/dataset.yaml").read_text())["time_range"]
     assert windows["train"]["start"] == recorded["start"] and windows["test"]["end"] == recorded["end"]
-    assert windows["train"]["end"] < windows["val"]["start"] <= windows["val"]["end"] < windows["test"]["start"]
     spec = yaml.safe_load(text)
     spec["split"] = suggested
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     checked = cli(strataml_exe, lab, "doctor", "--strict", "--format", "json")
-    assert not [f for f in json.loads(checked.stdout)["findings"] if f["path"] == "experiments/co2-split.yaml"], checked.stdout
-    dry = cli(strataml_exe, lab, "run", "experiments/co2-split.yaml", "--dry-run")
+    assert not [f for f in json.loads(checked.stdout)["findings"] if f["path"] == "experiments/split.yaml"], checked.stdout
+    dry = cli(strataml_exe, lab, "run", "experiments/split.yaml", "--dry-run")
     assert dry.returncode == 0, dry.stdout + dry.stderr
