@@ -473,6 +473,11 @@ def test_o_is_never_written_through_a_symlink_in_the_repository_a_workspace_is_a
     code, _o, err = invoke(root, "export", "model-card", "model:iris-classifier@1", "-o", "../linked/sub/card.md",
                            capsys=capsys)
     assert code == 3 and "symlink" in err, err  # (its folder was made through the link before the refusal)
+    # With no workspace to start from (a federation named from the repository's top), the
+    # repository the path lies in is looked up from the path itself.
+    code, _o, err = invoke(top, "dashboard", "--federate", f"team={root}", "-o", str(top / "docs/notes.txt"),
+                           capsys=capsys)
+    assert code == 3 and "symlink" in err, err
     assert victim.read_text("utf-8") == "mine\n"
     assert not (tmp_path / "nowhere.txt").exists() and not any((tmp_path / "away").iterdir())
     code, _o, err = invoke(root, "doctor", "-o", str(tmp_path / "outside.txt"), capsys=capsys)

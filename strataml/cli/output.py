@@ -255,15 +255,16 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     if rel is not None:
         atomic.write_bytes(root, rel, data)  # type: ignore[arg-type]
         return
-    # The repository a workspace is a folder of (a monorepo's ml/) is as much what a pull request
-    # writes: a symlink committed there (docs/notes.txt -> ~/.bashrc) is never written through.
+    # A git repository (the one a workspace is a folder of, a monorepo's ml/, or any other the
+    # path lies in) holds what a pull request wrote: a symlink committed there (docs/notes.txt ->
+    # ~/.bashrc) is never written through.
     from strataml.rootdir import repo_top
 
-    repo = repo_top(root) if root is not None else None
-    rel = inside(path, repo) if repo is not None else None
-    if repo is not None and rel is not None:
-        atomic.write_bytes(repo, rel, data)
-        return
+    for repo in (_repository_of(path), repo_top(root) if root is not None else None):
+        rel = inside(path, repo) if repo is not None else None
+        if repo is not None and rel is not None:
+            atomic.write_bytes(repo, rel, data)
+            return
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -290,6 +291,19 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     except OSError as exc:  # named as the user gave it, and where a symlink led
         named = f"{output} (a symlink to {real})" if os.path.islink(path) else str(output)
         raise OSError(exc.errno, exc.strerror, named) from None
+
+
+def _repository_of(path: str) -> Path | None:
+    """The nearest folder above `path`, by its name (no symlink followed: a linked folder there is
+    what a repository may hold), that holds `.git`; None when there is none."""
+    current = os.path.dirname(os.path.abspath(path))
+    while True:
+        if not os.path.islink(current) and os.path.lexists(os.path.join(current, ".git")):
+            return Path(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
 
 
 # What -o must never replace: the records, keys and policy the doctor judges, and git's own
