@@ -563,6 +563,10 @@ def test_a_range_is_refused_with_what_to_do(repo: Path, capsys: pytest.CaptureFi
     """`diff main..feature` read as one revision named "main..feature": git does not know it."""
     code, _out, err = diff(repo, capsys, "main..feature")
     assert code == 3 and "names a range" in err and "git switch feature" in err and "strataml diff main" in err, err
+    code, _out, err = diff(repo, capsys, "main..")  # (what the checkout changes: the working tree is it)
+    assert code == 3 and "run `strataml diff main` here" in err and "switch" not in err, err
+    code, _out, err = diff(repo, capsys, "..feature")
+    assert code == 3 and "SHA being what `git rev-parse HEAD` says before you switch" in err, err
 
 
 def test_a_run_with_no_model_in_production_says_so_once(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,15 +59,8 @@ def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
     if ref is not None and not ref.strip():
         # CI's `strataml diff "$BASE"` with BASE unset must not quietly become a diff against another base.
         raise click.BadParameter("is empty (is the variable that holds the base revision set?)", param_hint="REF")
-    if ref is not None and ".." in ref and not ref.startswith("-"):
-        # (git's A..B names a range; diff compares the working tree with one revision)
-        base, _, head = ref.partition("...") if "..." in ref else ref.partition("..")
-        raise click.BadParameter(
-            f"names a range; diff compares the working tree with one revision. To see what {head or 'HEAD'} changes "
-            f"since {base or 'HEAD'}: git switch {head or 'HEAD'} (or check it out in a worktree), then "
-            f"strataml diff {base or 'HEAD'}",
-            param_hint="REF",
-        )
+    if ref is not None and ".." in ref:
+        raise click.BadParameter(_range_said(ref), param_hint="REF")
     ref = ref or default_base(root)
     if ref is not None:
         prefetch_changes(root, ref)  # git lists the changes while the rest of the report's code loads
@@ -78,3 +71,20 @@ def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
         doc = make(root, ref, progress=bar)
     emit(output, lambda stream, _color: render(doc, fmt, stream), root)
     return 0
+
+
+def _range_said(ref: str) -> str:
+    """What to do instead of a range (git's A..B): diff compares the working tree with one revision."""
+    base, _, tip = ref.partition("...") if "..." in ref else ref.partition("..")
+    said = "names a range; diff compares the working tree (the change) with one revision"
+    if not tip or tip == "HEAD":  # (A.. is what the checkout changes since A: the working tree is it)
+        return f"{said}: run `strataml diff {base or 'HEAD'}` here"
+    then = (
+        f"`strataml diff {base}` there"
+        if base
+        else "`strataml diff SHA` there, SHA being what `git rev-parse HEAD` says before you switch"
+    )
+    return (
+        f"{said}: to report what {tip} changes, check it out first (`git switch {tip}` for a branch, "
+        f"`git switch --detach {tip}` for a commit, or `git worktree add DIR {tip}`), then run {then}"
+    )
