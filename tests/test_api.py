@@ -684,6 +684,56 @@ def test_connections_that_never_finish_a_request_head_are_closed(
                 sock.close()
 
 
+def test_the_served_protocol_drops_an_answer_nobody_reads(serve_extra: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that asked for a page and read none of it held its place for as long as it liked
+    (the answer waited for room in the socket): MAX_CONNECTIONS of them held every other client
+    at 503. Once the socket is full, the answer waits WRITE_SECONDS for a read, then the
+    connection is dropped; a read in time (the socket drains) keeps it. (The protocol on a
+    transport that records what is done to it: a real socket needs megabytes unread to fill.)"""
+    import asyncio
+
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from strataml.cli import serve
+
+    monkeypatch.setattr(serve, "WRITE_SECONDS", 0.05)
+
+    class Transport(asyncio.Transport):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dropped = self.closed = False
+
+        def get_extra_info(self, name: str, default: Any = None) -> Any:
+            return default
+
+        def is_closing(self) -> bool:
+            return self.dropped or self.closed
+
+        def abort(self) -> None:
+            self.dropped = True
+
+        def close(self) -> None:
+            self.closed = True
+
+    async def scenario() -> tuple[bool, bool]:
+        config = uvicorn.Config(app=lambda scope, receive, send: None, lifespan="off")
+        config.load()
+        made = serve._bounded_h11()
+        stalled, drained = Transport(), Transport()
+        for transport in (stalled, drained):
+            protocol = made(config=config, server_state=ServerState(), app_state={})
+            protocol.connection_made(transport)
+            protocol.pause_writing()  # (the socket is full: the client reads nothing)
+            if transport is drained:
+                await asyncio.sleep(0.01)
+                protocol.resume_writing()  # (it read in time)
+        await asyncio.sleep(0.2)
+        return stalled.dropped, drained.dropped
+
+    assert asyncio.run(scenario()) == (True, False)
+
+
 def test_a_host_header_of_another_name_is_refused(server: Server, example: Path) -> None:
     port = server.port
     for host in (

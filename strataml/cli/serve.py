@@ -18,6 +18,9 @@ MAX_CONNECTIONS = 256
 # How long a connection may take to send a request's head once it is waiting for one: idle or
 # dripping, past it the connection is closed (256 silent connections held every other client at 503).
 HEAD_SECONDS = 10.0
+# How long an answer may wait for a client that reads none of it (the socket's buffers full)
+# before the connection is dropped: a reading client, however slow, resets it with every read.
+WRITE_SECONDS = 20.0
 
 
 @click.command(short_help="Serve the dashboard and a read-only API, live.")
@@ -255,15 +258,17 @@ def _origin(value: str) -> str:
 
 
 def _bounded_h11() -> type:
-    """uvicorn's h11 protocol with a deadline for each request's head: uvicorn times out a
-    kept-alive connection only after a response, so a connection that never sends a request,
-    or sends it a byte at a time, held one of the MAX_CONNECTIONS places for as long as it liked."""
+    """uvicorn's h11 protocol with a deadline for each request's head, and one for an answer the
+    client does not read: uvicorn times out a kept-alive connection only after a response, so a
+    connection that never sent a request, sent it a byte at a time, or asked for a page and read
+    none of it, held one of the MAX_CONNECTIONS places for as long as it liked."""
     import asyncio
 
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class Bounded(H11Protocol):
         _head_by: asyncio.TimerHandle | None = None
+        _write_by: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -278,11 +283,27 @@ def _bounded_h11() -> type:
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            self._unstall()
             super().connection_lost(exc)
+
+        def pause_writing(self) -> None:
+            super().pause_writing()
+            if self._write_by is None:
+                self._write_by = self.loop.call_later(WRITE_SECONDS, self.transport.abort)
+
+        def resume_writing(self) -> None:
+            super().resume_writing()
+            self._unstall()
+
+        def _unstall(self) -> None:
+            if self._write_by is not None:
+                self._write_by.cancel()
+                self._write_by = None
 
         def _waiting(self) -> bool:
             cycle = getattr(self, "cycle", None)
-            return cycle is None or bool(cycle.response_complete)
+            # (uvicorn's own state: were it ever named otherwise, no deadline would cut a request short)
+            return cycle is None or getattr(cycle, "response_complete", False) is True
 
         def _arm(self) -> None:
             if self._head_by is None:
