@@ -565,8 +565,8 @@ def test_hostile_input_is_a_4xx_problem_never_a_5xx(server: Server, example: Pat
     [
         ("runs?filter=status", "filter 'status' is not KEY=VALUE", "e.g. filter=status=succeeded"),
         ("runs?filter=test_accuracy%3E%3D0.9",
-         "filter 'test_accuracy>=0.9': a filter matches a value exactly (KEY=VALUE); it does not compare (<, >, !=)",
-         "to rank rows by a metric, sort by it: sort=METRIC&desc=true"),
+         "filter 'test_accuracy>=0.9': a filter keeps the rows whose KEY is VALUE exactly; it does not compare "
+         "(<, >, !=, ==)", "e.g. filter=status=succeeded; to rank rows by a metric, sort by it: sort=METRIC&desc=true"),
         ("runs?sort=nope", "sort: no field, metric or tag named 'nope'", "known: "),
         ("runs?filter=no--such%3D1", "filter: no field, metric or tag named 'no--such'", "known: "),
     ],

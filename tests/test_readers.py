@@ -139,8 +139,9 @@ def test_list_filter_sort_limit_json(example: Path, capsys) -> None:
     code, _, err = cli(example, "show", "runs/", capsys=capsys)
     assert code == 3 and "runs/ is the folder of every run" in err and "strataml list runs" in err, err
     # A comparison read as the key 'test_accuracy>': "no field named" sent the user looking for one.
-    code, _, err = cli(example, "list", "runs", "--filter", "test_accuracy>=0.9", capsys=capsys)
-    assert code == 3 and "does not compare" in err and "--sort METRIC --desc --limit 5" in err, err
+    for comparison in ("test_accuracy>=0.9", "test_accuracy>0.9", "status==succeeded", "status!=failed"):
+        code, _, err = cli(example, "list", "runs", "--filter", comparison, capsys=capsys)
+        assert code == 3 and "does not compare" in err and "--sort METRIC --desc --limit 5" in err, err
 
 
 def test_a_metric_filter_matches_the_value_the_table_shows(example: Path, capsys) -> None:

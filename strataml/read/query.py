@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import stat
 from collections import deque
 from collections.abc import Iterable
@@ -348,15 +349,20 @@ def select(
     filter_, sort_, example = words
     for item in filters:
         key, sep, wanted = item.partition("=")
+        # (test_accuracy>=0.9 read as the key 'test_accuracy>', and x==1 as the value '=1': no row has them)
+        if re.search(r"[<>]|!=|==", item) and not (
+            sep and key and re.fullmatch(r"[^<>!=]+", key) and wanted[:1] != "="
+        ):
+            raise StrataError(
+                f"{filter_} {item!r}: a filter keeps the rows whose KEY is VALUE exactly; it does not compare "
+                "(<, >, !=, ==)",
+                f"e.g. {example}status=succeeded; to rank rows by a metric, sort by it: "
+                + ("--sort METRIC --desc --limit 5" if filter_.startswith("-") else "sort=METRIC&desc=true"),
+            )
         if not sep or not key:
             raise StrataError(
                 f"{filter_} {item!r} is not KEY=VALUE",
                 f"e.g. {example}status=succeeded or {example}tags.team=vision",
-            )
-        if key[-1] in "<>!":  # (test_accuracy>=0.9 read as the key 'test_accuracy>': no such field)
-            raise StrataError(
-                f"{filter_} {item!r}: a filter matches a value exactly (KEY=VALUE); it does not compare (<, >, !=)",
-                f"to rank rows by a metric, sort by it: {'--sort METRIC --desc --limit 5' if filter_.startswith('-') else 'sort=METRIC&desc=true'}",
             )
         if found and not _known(found, key):
             raise _unknown_key(filter_, key, found, also[0])
