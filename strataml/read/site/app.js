@@ -1167,9 +1167,10 @@
     var m = MEMBERS.filter(function (x) { return String(x.name) === name; })[0];
     var st = m && typeof m.status === "string" ? m.status : "unknown";
     if (st === "fresh") return null;
-    var why = st === "stale" ? "its saved index is older than the workspace: this record may have changed since."
-      : "its index is a file with no workspace beside it: what it says of this record (state, signatures, gate, findings) was not checked here.";
-    return h("p", { cls: "note", tid: "member-note" }, "Workspace " + name + " is " + st + ": " + why);
+    var why = st === "stale" ? "its saved index is older than the workspace, so this record may have changed since"
+      : "its index could not be checked against a workspace, so what it says of this record (state, signatures, gate, findings) was not checked here";
+    var said = m && typeof m.message === "string" && m.message ? " (" + m.message + ")" : "";
+    return h("p", { cls: "note", tid: "member-note" }, "Workspace " + name + " is " + st + ": " + why + said + ".");
   }
   function recordView(ref) {
     var asked = ref;
