@@ -68,11 +68,11 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
             f"edit {twin.meta}, or choose a name that differs in more than case",
         )
     dataset = workspace.require(new.dataset, "dataset", "name a dataset version, e.g. dataset:iris@1")
-    if dataset.loaded.problems:  # (what it records is unknown: "records no CSV file" would mislead)
+    if dataset.loaded.problems:  # (what it records is not known for sure: "records no CSV file" would mislead)
         problem = dataset.loaded.problems[0]
         at = f"{dataset.meta}:{problem.line}" if problem.line else dataset.meta
         raise StrataError(
-            f"{dataset.ref}'s metadata does not load: {at}: {problem.message} [{problem.code}]",
+            f"{dataset.ref}'s metadata cannot be read as written: {at}: {problem.message} [{problem.code}]",
             f"{problem.hint}; `strataml doctor` says what else is wrong" if problem.hint else "see `strataml doctor`",
         )
     # What `strataml run` reads: one CSV file of the version (data.file picks it among several).

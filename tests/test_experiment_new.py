@@ -285,7 +285,7 @@ def test_a_dataset_whose_metadata_does_not_load_is_named_as_such(lab: Path, stra
     meta.write_text(meta.read_text() + "columns: [\n", "utf-8")
     done = cli(strataml_exe, lab, "experiment", "new", "x", "--dataset", "dataset:iris@1")
     assert done.returncode == 3, done.stderr
-    assert "dataset:iris@1's metadata does not load: datasets/iris/1/dataset.yaml:" in done.stderr, done.stderr
+    assert "dataset:iris@1's metadata cannot be read as written: datasets/iris/1/dataset.yaml:" in done.stderr, done.stderr
     assert "records no CSV file" not in done.stderr and "strataml doctor" in done.stderr
     assert not list((lab / "experiments").glob("*.yaml"))
 

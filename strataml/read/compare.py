@@ -14,7 +14,7 @@ from typing import Any
 from strataml.errors import StrataError
 from strataml.gates import directions
 from strataml.numbers import as_float, finite
-from strataml.read.query import Graph
+from strataml.read.query import Graph, errors_of
 from strataml.shapes import mapping as _map
 from strataml.words import counted
 
@@ -124,7 +124,7 @@ def compare(graph: Graph, refs: list[str], diff_only: bool = False) -> dict[str,
         groups.append({"name": group, "rows": rows})
     # A record the doctor finds errors in may hold nothing it could read (its metadata broken):
     # its dashes are then no values, and the comparison says so rather than show blanks.
-    broken = [n["id"] for n in nodes if _errors(n)]
+    broken = [n["id"] for n in nodes if errors_of(n)]
     return finite(
         {
             "refs": [n["id"] for n in nodes],
@@ -134,12 +134,6 @@ def compare(graph: Graph, refs: list[str], diff_only: bool = False) -> dict[str,
             "with_errors": broken,
         }
     )
-
-
-def _errors(node: dict[str, Any]) -> int:
-    found = node.get("findings")
-    count = found.get("errors") if isinstance(found, dict) else 0
-    return count if isinstance(count, int) else 0
 
 
 def _cell(value: Any) -> str:
@@ -186,7 +180,7 @@ def text(result: dict[str, Any], markdown: bool = False, cap: int | None = None)
         ]
         out.append("")
         out.append("\\* the best value (the direction from the experiment's gates, else its plugin)")
-        out += [esc(line) for line in _broken_note(result)]
+        out += _broken_note(result, esc)
         return "\n".join(out) + "\n"
     from strataml.controls import cut
 
@@ -198,13 +192,16 @@ def text(result: dict[str, Any], markdown: bool = False, cap: int | None = None)
     if not lines:
         out.append("no differences" if result["diff_only"] else "nothing to compare")
     out.append("* the best value (the direction from the experiment's gates, else its plugin)")
-    out += [shown(line) for line in _broken_note(result)]
+    out += _broken_note(result, shown)
     return "\n".join(out) + "\n"
 
 
-def _broken_note(result: dict[str, Any]) -> list[str]:
+def _broken_note(result: dict[str, Any], esc: Any) -> list[str]:
+    """The line saying which records have doctor errors (their refs through `esc`, the format's)."""
     broken = result.get("with_errors") or []
     if not broken:
         return []
     verb = "has" if len(broken) == 1 else "have"
-    return [f"{', '.join(broken)} {verb} doctor errors: a '-' may be a value not read (see `strataml doctor`)"]
+    return [
+        f"{', '.join(esc(r) for r in broken)} {verb} doctor errors: a '-' may be a value not read (see `strataml doctor`)"
+    ]

@@ -53,6 +53,7 @@ def payload(graph: Graph, commit: str | None, generated_at: str | None, repo_lin
             found = experiment(graph, node["id"], runs_of)
             found["metrics"] = [{k: v for k, v in m.items() if k != "series"} for m in found["metrics"]]
             found["configurations"] = [{**c, "runs": len(c["runs"])} for c in found["configurations"]]
+            del found["unattributed"]  # (the same list for every experiment; the page lists findings)
             d["report"] = found
         records[node["id"]] = d
     totals = {s: sum(1 for f in findings if f.get("severity") == s) for s in ("error", "warning", "info")}

@@ -45,6 +45,13 @@ class UnknownRecord(StrataError):
         self.closest = close
 
 
+def errors_of(node: dict[str, Any]) -> int:
+    """The doctor's errors counted on a node (0 when its counts are not what a build writes)."""
+    found = node.get("findings")
+    count = found.get("errors") if isinstance(found, dict) else 0
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
 class Graph:
     def __init__(self, index: dict[str, Any]) -> None:
         self.index = index

@@ -13,7 +13,7 @@ from strataml.controls import plain
 from strataml.errors import StrataError
 from strataml.gates import directions, of_spec
 from strataml.numbers import as_float, finite
-from strataml.read.query import Graph
+from strataml.read.query import Graph, errors_of
 from strataml.shapes import mapping as _map
 from strataml.words import counted
 
@@ -48,7 +48,8 @@ def experiment(graph: Graph, text: str, runs_of: dict[str, list[dict[str, Any]]]
     spec = _map(node.get("attrs"))
     better = directions(spec)
     gated = [gate.metric for gate in of_spec(spec)]
-    mine = (runs_of if runs_of is not None else runs_by_experiment(graph)).get(node["id"], [])
+    by_experiment = runs_of if runs_of is not None else runs_by_experiment(graph)
+    mine = by_experiment.get(node["id"], [])
     runs = sorted(mine, key=lambda n: (str(_map(n["attrs"]).get("created_at") or ""), n["id"]))
     succeeded = [r for r in runs if _map(r["attrs"]).get("status") == "succeeded"]
     names = sorted({k for r in succeeded for k in _map(r["attrs"].get("metrics"))})
@@ -92,18 +93,9 @@ def experiment(graph: Graph, text: str, runs_of: dict[str, list[dict[str, Any]]]
             "metrics": metrics,
             "configurations": _configurations(succeeded, names),
             # Runs whose metadata does not load name no experiment: not counted here, and said.
-            "unattributed": sorted(
-                n["id"]
-                for n in graph.nodes.values()
-                if n.get("kind") == "run" and not _map(n.get("attrs")).get("experiment") and _erred(n)
-            ),
+            "unattributed": sorted(n["id"] for n in by_experiment.get(str(None), ()) if errors_of(n)),
         }
     )
-
-
-def _erred(node: dict[str, Any]) -> bool:
-    count = _map(node.get("findings")).get("errors")
-    return isinstance(count, int) and count > 0
 
 
 def _seeds(seeds: Iterable[Any]) -> list[Any]:
