@@ -583,4 +583,4 @@ def test_a_run_with_no_model_in_production_says_so_once(ws: Path, capsys: pytest
     assert "; no model in production" in out and "vs production" not in out, out
     assert "▲ better, ▼ worse" in out
     code, out, err = diff(ws, capsys, "main", "--format", "markdown")
-    assert code == 0 and "no model in production" in out, err
+    assert code == 0 and "no model in production" in out and "vs production" not in out, err

@@ -218,8 +218,9 @@ def markdown(doc: dict[str, Any]) -> str:
         ]
     if doc["runs"]:
         out.append("### Metrics")
-        header = ["metric", "value", "better", "vs last run", "vs production"]
         for run in doc["runs"]:
+            versus = bool(run["production"])  # (nothing in production: no column of dashes)
+            header = ["metric", "value", "better", "vs last run"] + (["vs production"] if versus else [])
             out += [
                 "",
                 f"**{_md(run['ref'])}** vs last run {_md(run['previous'] or '-')}{_md(_against(run))}",
@@ -231,7 +232,7 @@ def markdown(doc: dict[str, Any]) -> str:
                     _md(_value(m)),
                     _md(m["better"] or "?"),
                     _md(_delta(m["previous"])),
-                    _md(_delta(m["production"])),
+                    *([_md(_delta(m["production"]))] if versus else []),
                 ]
                 for m in run["metrics"]
             }
