@@ -135,7 +135,7 @@ def _refuse_dir(shown: str, upto: list[str], st: os.stat_result | None, action: 
     what = "a symlink" if st is not None and stat.S_ISLNK(st.st_mode) else "not a folder"
     return UnsafePath(
         f"refusing to {action} {shown}: {where} is {what}",
-        f"a repository can carry symlinks; make {where} a real folder inside the workspace (or remove it) and run again"
+        f"a repository can carry symlinks; make {where} a real folder (or remove it) and run again"
         if what == "a symlink"
         else f"a file, FIFO or device stands where the folder {where} belongs; move it away and run again",
         where,

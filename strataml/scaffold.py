@@ -27,7 +27,7 @@ class Planned:
 
 # The files GitHub and pre-commit read only at a repository's root (see in_repository).
 AT_ROOT = (".github/workflows/strataml.yml", ".pre-commit-config.yaml")
-# A folder a workflow names as it is (in YAML, in hashFiles('...'), in a shell word): nothing to quote.
+# A folder a workflow names as it is (in YAML, in a shell word): nothing to quote.
 _PLAIN_FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
 
 

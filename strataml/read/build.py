@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from strataml import atomic, lfs, lifecycle, loading, schemas
+from strataml.controls import json_utf8
 from strataml.doctor.finding import Finding, Report
 from strataml.doctor.incremental import Earlier
 from strataml.doctor.rules.lineage import ref_fields, refs_in
@@ -523,7 +524,7 @@ def dumps(index: dict[str, Any], previous: Previous | None = None) -> str:
     if not text.isascii():  # (a flag on the string: no pass over it)
         # A file name that is not UTF-8 on disk is read as surrogate escapes, which UTF-8 cannot
         # hold: each is written as the JSON escape of its code point (\udcff), read back the same.
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+        text = json_utf8(text).decode("utf-8")
     return text
 
 
