@@ -236,3 +236,21 @@ def test_an_error_line_is_bounded_like_a_finding(tmp_path: Path, strataml_exe: l
     )
     assert proc.returncode == 3 and "Traceback" not in proc.stderr
     assert len(proc.stderr) < 4096 and "more characters" in proc.stderr
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+def test_an_output_encoding_that_cannot_hold_a_character_writes_its_escape(
+    ws: Path, strataml_exe: list[str], encoding: str
+) -> None:
+    """stdout in an encoding without é or an emoji (PYTHONIOENCODING, a C locale, cp1252 where
+    Windows redirects output) made a finding that names such a file an internal error, and the
+    findings were lost. They are written as \\uNNNN escapes: still JSON, still readable."""
+    (ws / "datasets/flowers/1/émoji😀.csv").write_text("a\n1\n")
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONIOENCODING": encoding}
+    args = [*strataml_exe, "-C", str(ws), "doctor"]
+    done = subprocess.run([*args, "--format", "json"], capture_output=True, env=env, timeout=100)
+    assert done.returncode == 1, done.stderr
+    found = json.loads(done.stdout.decode(encoding))
+    assert "datasets/flowers/1/émoji😀.csv" in [f["path"] for f in found["findings"]]
+    done = subprocess.run(args, capture_output=True, env=env, timeout=100)
+    assert done.returncode == 1 and b"\\ud83d\\ude00" in done.stdout and b"internal error" not in done.stderr

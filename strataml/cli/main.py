@@ -242,9 +242,10 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets a traceback reach the user unless asked."""
-    from strataml.cli.streams import mend_closed
+    from strataml.cli.streams import escape_unencodable, mend_closed
     from strataml.nogc import end, one_shot
 
+    escape_unencodable()
     if mend_closed():
         click.echo("strataml: error: standard output is closed or not open for writing; nothing was done", err=True)
         click.echo("  hint: redirect it instead: to a file, or to /dev/null to discard it", err=True)

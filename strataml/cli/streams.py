@@ -14,6 +14,7 @@ to go are dropped and the exit code still tells the result.
 
 from __future__ import annotations
 
+import codecs
 import io
 import locale
 import os
@@ -90,3 +91,35 @@ def stdout_fails(error: OSError) -> bool:
     except ValueError:
         return True
     return False
+
+
+ESCAPE = "strataml-escape"
+
+
+def _escape(error: UnicodeError) -> tuple[str, int]:
+    """Each character the stream's encoding cannot hold, as its `\\uNNNN` escape (a pair past
+    the BMP): JSON reads it back as that character, and a person sees which one it was."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = []
+    for char in error.object[error.start : error.end]:
+        code = ord(char)
+        if code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out), error.end
+
+
+def escape_unencodable() -> None:
+    """stdout in an encoding that cannot hold every character (PYTHONIOENCODING=ascii, a C locale
+    without UTF-8 mode, cp1252 where output is redirected on Windows): a record's é or a file
+    name's emoji was an internal error, the findings lost. They are written as escapes instead."""
+    codecs.register_error(ESCAPE, _escape)
+    stream = sys.stdout
+    if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+        try:
+            stream.reconfigure(errors=ESCAPE)
+        except (ValueError, OSError):  # (a stream already used in a way that forbids it)
+            pass
