@@ -115,6 +115,11 @@ def _check_files(files: tuple[Path, ...]) -> list[Path]:
                 f"{path} is not a regular file",
                 "add regular files only (folders, pipes and devices cannot be recorded)",
             )
+        if not path.name.isascii() and any("\udc80" <= c <= "\udcff" for c in path.name):
+            raise StrataError(
+                f"{path}: its name is not UTF-8 text, which a record (and every clone's checkout) cannot hold",
+                "copy or rename the file to a name in UTF-8, then add that",
+            )
         if git_reads(path.name):
             raise StrataError(
                 f"{path} is named {path.name}, which git reads as its own instructions in the record's folder",

@@ -471,3 +471,18 @@ def test_json_output_escapes_c1_and_bidi_controls(ws: Path, strataml_exe: list[s
         assert "\u009b" not in out and "\u202e" not in out, args
         # (The exact name, once parsed; SARIF names it by URI, percent-encoded.)
         assert "x%C2%9B31mRED%E2%80%AE.txt" in out if "sarif" in args else name in json.dumps(json.loads(out), ensure_ascii=False)
+
+
+def test_dataset_add_of_a_file_whose_name_is_not_utf8_is_refused_by_name(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A source file named with a byte that is not UTF-8 was an internal error (its name could
+    not be hashed into the version's digest); it is now refused before anything is written."""
+    from conftest import invoke
+
+    odd = os.fsencode(tmp_path) + b"/data\xff.csv"
+    with open(odd, "wb") as f:
+        f.write(b"a,b\n1,2\n")
+    code, _out, err = invoke(ws, "dataset", "add", "odd", os.fsdecode(odd), "--version", "1", capsys=capsys)
+    assert code == 3 and "its name is not UTF-8 text" in err and "data\\xff.csv" in err, err
+    assert not (ws / "datasets/odd").exists()
