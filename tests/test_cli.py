@@ -254,3 +254,26 @@ def test_an_output_encoding_that_cannot_hold_a_character_writes_its_escape(
     assert "datasets/flowers/1/émoji😀.csv" in [f["path"] for f in found["findings"]]
     done = subprocess.run(args, capture_output=True, env=env, timeout=100)
     assert done.returncode == 1 and b"\\ud83d\\ude00" in done.stdout and b"internal error" not in done.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the umask as Linux reports it")
+def test_a_machine_that_cannot_hold_files_is_said_not_blamed_on_the_workspace(ws: Path, strataml_exe: list[str]) -> None:
+    """Under umask 0777 gpg could not read its own keyring (good signatures read as "not an
+    OpenPGP signature"); with 12 files open at most, records read as "cannot be read: Too many
+    open files" with the hint to fix their permissions. Both now stop with what is wrong."""
+    import resource
+
+    def run_with(setup: object) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "NO_COLOR": "1"}
+        return subprocess.run([*strataml_exe, "-C", str(ws), "doctor", "--format", "json"], capture_output=True,
+                              text=True, env=env, timeout=100, preexec_fn=setup)
+
+    masked = run_with(lambda: os.umask(0o777))
+    assert masked.returncode == 3 and "the umask is 0777" in masked.stderr and "umask 022" in masked.stderr
+    assert json.loads(masked.stdout)["error"]["exit_code"] == 3
+    assert run_with(lambda: os.umask(0o077)).returncode == 0
+    few = run_with(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (12, 12)))
+    assert few.returncode == 3 and "only 12 files may be open at once" in few.stderr, few.stderr
+    # A low soft limit under a higher hard one is raised, as far as the hard one allows.
+    soft = run_with(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (12, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
+    assert soft.returncode == 0, soft.stderr

@@ -260,8 +260,14 @@ def main(argv: list[str] | None = None) -> None:
 
 def _run_to_end(argv: list[str] | None) -> int:
     """run(), its output flushed, and a reader that went away meanwhile told (see _flushed)."""
+    from strataml.cli import machine
+
     _watch_stdout_pipe()
     _stop_on_termination()
+    try:
+        machine.check()
+    except StrataError as exc:
+        return _flushed(_error(sys.argv[1:] if argv is None else argv, exc.message, exc.hint))
     return _flushed(run(argv))
 
 
