@@ -109,8 +109,12 @@ class Keyring:
         exe = _gpg_binary()
         # Short path: gpg-agent's socket path must fit in a sockaddr_un.
         self.home = tempfile.mkdtemp(prefix="strataml-gpg-")
-        os.chmod(self.home, 0o700)
-        self._gpg = _gpg(self.home, exe, ["--no-options", "--no-auto-key-locate"])
+        try:
+            os.chmod(self.home, 0o700)
+            self._gpg = _gpg(self.home, exe, ["--no-options", "--no-auto-key-locate"])
+        except BaseException:
+            shutil.rmtree(self.home, ignore_errors=True)
+            raise
 
     def __enter__(self) -> Keyring:
         return self
@@ -221,7 +225,14 @@ def _gpg(gnupghome: str | None, exe: str | None = None, options: list[str] | Non
     """python-gnupg over `gnupghome` (None: GNUPGHOME or ~/.gnupg), its output read as UTF-8 as
     gpg writes it (it reads Latin-1: 'José' came out as 'JosÃ©'), a user id that is not UTF-8
     with replacement characters (never an error that stops the command)."""
-    gpg = _gnupg().GPG(gpgbinary=exe or _gpg_binary(), gnupghome=gnupghome, options=options)
+    exe = exe or _gpg_binary()
+    try:
+        gpg = _gnupg().GPG(gpgbinary=exe, gnupghome=gnupghome, options=options)
+    except (ValueError, OSError) as exc:  # (python-gnupg runs `gpg --version` first: it failed)
+        said = " ".join(str(exc).split())[:300]
+        raise GpgMissing(
+            f"gpg ({exe}) does not run: {said}", "check that `gpg --version` works here; reinstall GnuPG if it does not"
+        ) from None
     gpg.encoding = "utf-8"
     gpg.decode_errors = "replace"
     return gpg

@@ -661,3 +661,21 @@ def test_a_signers_name_beyond_ascii_is_read_as_gpg_writes_it(tmp_path: Path) ->
         assert mine.fingerprint == key.fingerprint and mine.uid.startswith("José <"), mine.uid
     finally:
         gpgkeys.stop_agents([key.home])
+
+
+def test_a_gpg_that_does_not_run_is_said_with_its_own_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gpg on PATH that fails (a broken install: `libgcrypt is too old`) made every command of
+    a signed workspace an internal error (python-gnupg's ValueError)."""
+    from strataml import signing
+
+    broken = tmp_path / "bin" / "gpg"
+    broken.parent.mkdir()
+    broken.write_text("#!/bin/sh\necho 'gpg: fatal: libgcrypt is too old' >&2\nexit 2\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{broken.parent}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(signing.GpgMissing) as raised:
+        signing.Keyring()
+    assert f"gpg ({broken}) does not run" in raised.value.message and "libgcrypt is too old" in raised.value.message
+    assert "gpg --version" in (raised.value.hint or "")
