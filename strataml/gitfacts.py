@@ -238,7 +238,17 @@ def _env() -> dict[str, str]:
     few of them, such as "unknown switch"), and its output buffered: into a pipe, check-attr
     --stdin otherwise writes (and wakes us) once per path, 0.11 s against 0.05 s for 20,000
     paths. Every git command here is read to its end, none answers one request at a time."""
-    return {**os.environ, "LC_ALL": "C", "GIT_FLUSH": "0"}
+    env = {**os.environ, "LC_ALL": "C", "GIT_FLUSH": "0"}
+    # git reads these from its own folder, and it runs in the workspace (-C), not where strataml
+    # was started: a hook's GIT_INDEX_FILE=.git/index, run on a monorepo's ml/, named ml/.git/index.
+    for name in _GIT_PATHS:
+        value = env.get(name)
+        if value and not os.path.isabs(value):
+            env[name] = os.path.abspath(value)
+    return env
+
+
+_GIT_PATHS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR")
 
 
 def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
@@ -475,7 +485,25 @@ def repository(root: Path) -> tuple[Path, Path] | None:
     try:
         out = _git(Path(root), "rev-parse", "--show-toplevel", "--absolute-git-dir").decode().splitlines()
     except GitError:
-        return None
+        out = []
+    told = [name for name in ("GIT_DIR", "GIT_WORK_TREE") if name in os.environ]
+    if not told:
+        return (Path(out[0]), Path(out[1])) if out else None  # (a .git that is no repository: none)
+    expected = _git_dir(top / ".git")  # (None: not plain to see; git's answer is then taken)
+    if (
+        not out
+        or Path(out[0]).resolve() != top.resolve()
+        or (expected is not None and Path(out[1]).resolve() != expected.resolve())
+    ):
+        # A stray GIT_DIR or GIT_WORK_TREE (git sets them right in a hook) made git read another
+        # repository, or none: git's checks would be skipped, or run on another tree, in silence.
+        said = ", ".join(f"{name}={os.environ[name]}" for name in told)
+        where = f"the repository {out[1]} with its top level at {out[0]}" if out else "no repository"
+        raise GitError(
+            f"the workspace is in the git repository at {top}, but git, told by {said}, reads {where}",
+            "unset them (`env -u GIT_DIR -u GIT_WORK_TREE strataml ...`), or name this repository in both "
+            f"(GIT_DIR={expected or top / '.git'} GIT_WORK_TREE={top})",
+        )
     return Path(out[0]), Path(out[1])
 
 

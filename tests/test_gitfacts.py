@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import require
 from test_git_rules import commit_all, git
 
@@ -93,3 +94,50 @@ def test_dirt_names_a_renamed_file_by_its_new_path(tmp_path: Path) -> None:
     git(root, "mv", "src/train.py", "src/fit.py")
     assert gitfacts.dirt(root) == ["src/fit.py"]
     assert gitfacts.uncommitted(root) == [("R ", "src/fit.py")]
+
+
+def test_git_told_by_its_environment_to_read_another_repository_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stray GIT_DIR (one that names nothing, or another repository) made git find no
+    repository, and `doctor --strict` passed with git's checks skipped; or read another
+    repository's index (untracked-file warnings about tracked files). As git sets them in a
+    hook (the same repository), they are fine."""
+    from strataml import gitfacts
+
+    repo, other = tmp_path / "repo", tmp_path / "other"
+    for folder in (repo, other):
+        folder.mkdir()
+        subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    (repo / "strataml.yaml").write_text("schema: strataml/workspace/v1\nname: x\n")
+    monkeypatch.chdir(repo)
+    for value, said in ((str(tmp_path / "nowhere"), "reads no repository"), (str(other / ".git"), str(other / ".git"))):
+        monkeypatch.setenv("GIT_DIR", value)
+        with pytest.raises(gitfacts.GitError) as raised:
+            gitfacts.repository(repo)
+        assert f"GIT_DIR={value}" in raised.value.message and said in raised.value.message
+    monkeypatch.setenv("GIT_DIR", ".git")  # (a hook's)
+    assert gitfacts.repository(repo) == (repo, repo / ".git")
+    monkeypatch.delenv("GIT_DIR")
+    monkeypatch.setenv("GIT_WORK_TREE", str(tmp_path))
+    with pytest.raises(gitfacts.GitError):
+        gitfacts.repository(repo)
+
+
+def test_relative_git_paths_are_read_from_where_strataml_was_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git runs in the workspace (-C), not where strataml was started: a hook's relative
+    GIT_INDEX_FILE=.git/index (git sets it so for pre-commit), on a monorepo's ml/, named
+    ml/.git/index, a file that is not there (git then reads an empty index)."""
+    from strataml import gitfacts
+
+    repo = tmp_path / "mono"
+    (repo / "ml").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "ml/tracked.txt").write_text("x\n")
+    subprocess.run(["git", "-C", str(repo), "add", "ml/tracked.txt"], check=True)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("GIT_INDEX_FILE", ".git/index")
+    listed = gitfacts._git(repo / "ml", "ls-files").decode().split()
+    assert listed == ["tracked.txt"]
