@@ -127,9 +127,9 @@ def test_git_told_by_its_environment_to_read_another_repository_is_an_error(
 def test_relative_git_paths_are_read_from_where_strataml_was_started(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """git runs in the workspace (-C), not where strataml was started: a hook's relative
-    GIT_INDEX_FILE=.git/index (git sets it so for pre-commit), on a monorepo's ml/, named
-    ml/.git/index, a file that is not there (git then reads an empty index)."""
+    """git runs in the workspace (-C), not where strataml was started: GIT_DIR=.git and
+    GIT_WORK_TREE=. exported at a monorepo's top named ml/.git and ml/ for a workspace in ml/
+    (no repository there: git's checks were skipped as if there were none)."""
     from strataml import gitfacts
 
     repo = tmp_path / "mono"
@@ -138,6 +138,7 @@ def test_relative_git_paths_are_read_from_where_strataml_was_started(
     (repo / "ml/tracked.txt").write_text("x\n")
     subprocess.run(["git", "-C", str(repo), "add", "ml/tracked.txt"], check=True)
     monkeypatch.chdir(repo)
-    monkeypatch.setenv("GIT_INDEX_FILE", ".git/index")
-    listed = gitfacts._git(repo / "ml", "ls-files").decode().split()
-    assert listed == ["tracked.txt"]
+    monkeypatch.setenv("GIT_DIR", ".git")
+    monkeypatch.setenv("GIT_WORK_TREE", ".")
+    assert gitfacts.repository(repo / "ml") == (repo, repo / ".git")
+    assert gitfacts._git(repo / "ml", "ls-files").decode().split() == ["tracked.txt"]
