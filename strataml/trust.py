@@ -339,7 +339,10 @@ def checked_keys(trust: Trust) -> dict[str, tuple[signing.KeyInfo, bytes]]:
         if pin.scheme == modelsigning.SCHEME:
             _check_model_signing_key(trust, pin, data, out)
             continue
-        held = signing.inspect_keys(data)
+        try:
+            held = signing.inspect_keys(data)
+        except signing.GpgMissing as exc:
+            raise _why_gpg(exc) from None
         where = f"{KEYS_DIR}/{pin.file}"
         if any(k.secret for k in held):
             trust.problems.append(
@@ -401,6 +404,22 @@ def needs_for(trust: Trust, kind: str, state: str | None = None) -> tuple[tuple[
     return DEFAULT_NEEDS.get(kind, ()), ()
 
 
+def _why_gpg(exc: signing.GpgMissing) -> signing.GpgMissing:
+    """gpg missing (or not running), said with why a command that only reads needs it."""
+    return signing.GpgMissing(
+        f"{exc.message}: this workspace pins signing keys ({KEYS_MANIFEST}), and every command that reads "
+        "records checks their signatures with gpg",
+        exc.hint,
+    )
+
+
+def _keyring() -> signing.Keyring:
+    try:
+        return signing.Keyring()
+    except signing.GpgMissing as exc:
+        raise _why_gpg(exc) from None
+
+
 class Verifier:
     """A keyring holding exactly the pinned OpenPGP keys that check out, and the pinned
     model-signing keys that do; judges signature files of either scheme."""
@@ -409,7 +428,7 @@ class Verifier:
         self.trust = trust
         keys = checked_keys(trust)
         schemes = {p.fingerprint: p.scheme for p in trust.pins}
-        self.ring = signing.Keyring()
+        self.ring = _keyring()
         self.bundles = modelsigning.Checker(
             {fpr: data for fpr, (_i, data) in keys.items() if schemes.get(fpr) == modelsigning.SCHEME}
         )

@@ -679,3 +679,17 @@ def test_a_gpg_that_does_not_run_is_said_with_its_own_words(
         signing.Keyring()
     assert f"gpg ({broken}) does not run" in raised.value.message and "libgcrypt is too old" in raised.value.message
     assert "gpg --version" in (raised.value.hint or "")
+
+
+def test_without_gpg_a_reader_says_why_it_needs_it(
+    ws: Path, keys: dict[str, gpgkeys.Key], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without gpg, `list runs` of a workspace with pinned keys said only "gpg is not installed":
+    nothing said why listing runs needs it."""
+    pin(ws, keys["Alice"], "models")
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    code, _out, err = cli(ws, "list", "runs", capsys=capsys)
+    assert code == 3 and "gpg is not installed" in err and "this workspace pins signing keys" in err, err
