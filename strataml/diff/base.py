@@ -56,13 +56,16 @@ def at(
 
 
 def _scratch(root: Path) -> Path:
-    with atomic.folder(root, SCRATCH) as fd:
-        for old in os.listdir(fd):
-            # A scratch folder a killed run left behind: scratch never outlives its run.
-            if old.endswith(".base") and not _alive(old):
-                shutil.rmtree(Path(root, SCRATCH, old), ignore_errors=True)
-        name = f"{os.getpid()}-{os.urandom(4).hex()}.base"
-        os.mkdir(name, 0o700, dir_fd=fd)
+    try:
+        with atomic.folder(root, SCRATCH) as fd:
+            for old in os.listdir(fd):
+                # A scratch folder a killed run left behind: scratch never outlives its run.
+                if old.endswith(".base") and not _alive(old):
+                    shutil.rmtree(Path(root, SCRATCH, old), ignore_errors=True)
+            name = f"{os.getpid()}-{os.urandom(4).hex()}.base"
+            os.mkdir(name, 0o700, dir_fd=fd)
+    except OSError as exc:  # (named as the folder it is: the bare scratch name said nothing)
+        raise OSError(exc.errno, exc.strerror, str(Path(root, SCRATCH))) from None
     return Path(root, SCRATCH, name)
 
 
