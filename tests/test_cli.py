@@ -277,3 +277,23 @@ def test_a_machine_that_cannot_hold_files_is_said_not_blamed_on_the_workspace(ws
     # A low soft limit under a higher hard one is raised, as far as the hard one allows.
     soft = run_with(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (12, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
     assert soft.returncode == 0, soft.stderr
+
+
+def test_a_dumb_terminal_gets_no_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TERM=dumb (Emacs' shell, some CI logs) says escapes show as text: none was held back."""
+    import io
+
+    from strataml.cli.output import wants_color
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for name in ("NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert wants_color(Terminal())
+    monkeypatch.setenv("TERM", "dumb")
+    assert not wants_color(Terminal())
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert wants_color(Terminal())

@@ -215,6 +215,8 @@ def wants_color(stream: TextIO) -> bool:
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
+    if os.environ.get("TERM") == "dumb":  # (a terminal that says it shows no escapes: Emacs' shell, some CI logs)
+        return False
     return hasattr(stream, "isatty") and stream.isatty()
 
 
