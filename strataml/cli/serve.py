@@ -88,7 +88,8 @@ def serve(
         /api/v1/compare?refs=A,B, /api/v1/index, /api/v1/openapi.json
     A change to the repository shows within seconds (a watcher looks every second, or every
     five times as long as a look takes).
-    Only GET and HEAD; Ctrl-C stops it.
+    Only GET and HEAD; Ctrl-C stops it, the way a server is meant to end (exit 0; SIGTERM 143,
+    SIGHUP 129).
 
     \b
     Many workspaces as one (see `strataml index --help` for what a federation is):
