@@ -147,6 +147,7 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
             "model": {"type": family, "params": {"lr": 0.01, "depth": 4 + k % 5}}, "seed": k,
             "tags": {"team": team}, "gates": ["test_accuracy >= 0.5", "test_log_loss <= 1.0"]})
     run_ids, run_files = [], []
+    succeeded: list[int] = []
     for i in range(n_runs):
         run_id = f"20260101T000000Z-bench-{i:06d}"
         run_ids.append(run_id)
@@ -171,10 +172,14 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
                                    val_accuracy=round(extra.random(), 6))
             meta["tags"] = {"team": TEAMS[k % len(TEAMS)], "purpose": extra.choice(("sweep", "baseline", "ablation", "prod"))}
         dump(folder / "run.yaml", meta)
+        if meta["status"] == "succeeded":
+            succeeded.append(i)
     for i in range(n_models):
         folder = out / "models" / f"m{i:05d}" / "1"
-        files = copy_files(*run_files[i % n_runs], folder)
-        meta = {"schema": "strataml/model/v1", "ref": f"model:m{i:05d}@1", "produced_by": f"run:{run_ids[i % n_runs]}",
+        # (a version is made from a run that succeeded: TFC0004-E004)
+        r = succeeded[i % len(succeeded)] if succeeded else i % n_runs
+        files = copy_files(*run_files[r], folder)
+        meta = {"schema": "strataml/model/v1", "ref": f"model:m{i:05d}@1", "produced_by": f"run:{run_ids[r]}",
                 "created_at": RUN_TIME, "inputs": [], "artifacts": files}
         if experiments:
             meta["description"] = f"{FAMILIES[i % len(FAMILIES)]} model {i}"

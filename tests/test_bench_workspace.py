@@ -29,7 +29,8 @@ def _generator():
     "options",
     [
         {"records": 30, "files_per_record": 2, "lfs": "none"},
-        {"records": 40, "files_per_record": 1, "lfs": "none", "runs": 20, "fanout": 5, "experiments": 3},
+        # (enough runs that some fail or are cancelled: no model version may come from one)
+        {"records": 150, "files_per_record": 1, "lfs": "none", "runs": 100, "fanout": 5, "experiments": 3},
         {"records": 12, "files_per_record": 1, "lfs": "content"},
     ],
     ids=["plain", "dashboard-shape", "lfs"],
