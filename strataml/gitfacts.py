@@ -233,29 +233,44 @@ def _argv(top: Path, args: Sequence[str]) -> list[str]:
     return ["git", "-c", "core.fsmonitor=false", "-C", str(top), *args]
 
 
-def _env() -> dict[str, str]:
-    """The environment git runs in: ours, with git's messages in one language (callers match a
-    few of them, such as "unknown switch"), and its output buffered: into a pipe, check-attr
-    --stdin otherwise writes (and wakes us) once per path, 0.11 s against 0.05 s for 20,000
-    paths. Every git command here is read to its end, none answers one request at a time."""
+def _env(top: Path) -> dict[str, str]:
+    """The environment git runs in (from `top`): ours, with git's messages in one language
+    (callers match a few of them, such as "unknown switch"), and its output buffered: into a
+    pipe, check-attr --stdin otherwise writes (and wakes us) once per path, 0.11 s against
+    0.05 s for 20,000 paths. Every git command here is read to its end, none answers one
+    request at a time."""
     env = {**os.environ, "LC_ALL": "C", "GIT_FLUSH": "0"}
-    # git reads these from its own folder, and it runs in the workspace (-C), not where strataml
-    # was started: a hook's GIT_INDEX_FILE=.git/index, run on a monorepo's ml/, named ml/.git/index.
-    for name in _GIT_PATHS:
+    # git reads these from the folder it runs in, and it runs in the workspace (-C), not where
+    # strataml was started (GIT_DIR=.git exported at a monorepo's top named ml/.git). (A relative
+    # GIT_INDEX_FILE git reads from the work tree's top: left as it is.)
+    for name in ("GIT_DIR", "GIT_WORK_TREE"):
         value = env.get(name)
         if value and not os.path.isabs(value):
             env[name] = os.path.abspath(value)
+    if "GIT_DIR" in env and "GIT_WORK_TREE" not in env and _own_git_dir(str(top)) == _resolved(env["GIT_DIR"]):
+        # The repository git finds from the workspace anyway, as git names it to a hook of a linked
+        # worktree or a --separate-git-dir checkout: kept, git would take the folder it runs in
+        # (a workspace in ml/) for the top of the work tree.
+        del env["GIT_DIR"]
     return env
 
 
-_GIT_PATHS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR")
+def _own_git_dir(top: str) -> str | None:
+    """The git dir of the repository holding `top`, as its `.git` names it (resolved); None if unclear."""
+    found = repo_top(Path(top))
+    git_dir = _git_dir(found / ".git") if found is not None else None
+    return _resolved(str(git_dir)) if git_dir is not None else None
+
+
+def _resolved(path: str) -> str:
+    return os.path.realpath(os.path.abspath(path))
 
 
 def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
     """The one way StrataML runs git to completion: its output, or a GitError."""
-    answer = _through_memory(_argv(top, args), stdin) if hasattr(os, "memfd_create") else None
+    answer = _through_memory(_argv(top, args), stdin, _env(top)) if hasattr(os, "memfd_create") else None
     if answer is None:
-        proc = subprocess.run(_argv(top, args), input=stdin, capture_output=True, check=False, env=_env())
+        proc = subprocess.run(_argv(top, args), input=stdin, capture_output=True, check=False, env=_env(top))
         answer = proc.returncode, proc.stdout, proc.stderr
     returncode, out, err = answer
     if returncode != 0:
@@ -263,7 +278,7 @@ def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
     return out
 
 
-def _through_memory(argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes] | None:
+def _through_memory(argv: list[str], stdin: bytes | None, env: dict[str, str]) -> tuple[int, bytes, bytes] | None:
     """(exit code, stdout, stderr) of `argv`, its input and outputs in anonymous memory files
     (Linux), not pipes: through pipes, each 4 KiB written and 32 KiB read is a turn of Python's
     loop, which waits for the GIL while the doctor's rules hold it. git's facts for 20,000 paths,
@@ -284,7 +299,7 @@ def _through_memory(argv: list[str], stdin: bytes | None) -> tuple[int, bytes, b
         if inp is not None and stdin is not None:
             atomic.write_all(inp, stdin)
             os.lseek(inp, 0, os.SEEK_SET)
-        returncode = subprocess.run(argv, stdin=inp, stdout=out, stderr=err, check=False, env=_env()).returncode
+        returncode = subprocess.run(argv, stdin=inp, stdout=out, stderr=err, check=False, env=env).returncode
         return returncode, _read_all(out), _read_all(err)
     finally:
         for fd in fds:
@@ -330,7 +345,7 @@ Started = list[tuple[subprocess.Popen, list[str]]]
 def _start(top: Path, *commands: list[str]) -> Started:
     """Several git commands (without input) started side by side."""
     return [
-        (subprocess.Popen(_argv(top, args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()), args)
+        (subprocess.Popen(_argv(top, args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(top)), args)
         for args in commands
     ]
 
@@ -487,6 +502,8 @@ def repository(root: Path) -> tuple[Path, Path] | None:
     except GitError:
         out = []
     told = [name for name in ("GIT_DIR", "GIT_WORK_TREE") if name in os.environ]
+    if told == ["GIT_DIR"] and _own_git_dir(str(root)) == _resolved(os.environ["GIT_DIR"]):
+        told = []  # (this very repository, as git names it to a hook: _env() lets git find it itself)
     if not told:
         return (Path(out[0]), Path(out[1])) if out else None  # (a .git that is no repository: none)
     expected = _git_dir(top / ".git")  # (None: not plain to see; git's answer is then taken)

@@ -142,3 +142,49 @@ def test_relative_git_paths_are_read_from_where_strataml_was_started(
     monkeypatch.setenv("GIT_WORK_TREE", ".")
     assert gitfacts.repository(repo / "ml") == (repo, repo / ".git")
     assert gitfacts._git(repo / "ml", "ls-files").decode().split() == ["tracked.txt"]
+
+
+GIT_ID = ["-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"]
+
+
+@pytest.mark.parametrize("layout", ["plain", "linked-worktree", "separate-git-dir"])
+def test_a_pre_commit_hook_checks_a_workspace_in_a_folder_as_git_sets_it_up(
+    tmp_path: Path, strataml_exe: list[str], layout: str
+) -> None:
+    """git names the repository to a hook itself: GIT_INDEX_FILE (relative, read from the work
+    tree's top) always, GIT_DIR (absolute, without GIT_WORK_TREE) where `.git` is a file (a linked
+    worktree, --separate-git-dir). A hook on a workspace in ml/, run from the top (`-C ml`) or
+    from ml/, must check it as from a shell: no error, no record "not tracked"."""
+    import shlex
+
+    from strataml.cli.main import run
+
+    top = tmp_path / "mono"
+    if layout == "separate-git-dir":
+        subprocess.run(["git", "init", "-q", f"--separate-git-dir={tmp_path / 'sep.git'}", str(top)], check=True)
+    else:
+        subprocess.run(["git", "init", "-q", str(top)], check=True)
+    assert run(["init", str(top / "ml")]) == 0
+    shutil.copytree(Path(__file__).resolve().parent.parent / "datasets/iris", top / "ml/datasets/iris")
+    subprocess.run(["git", "-C", str(top), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(top), *GIT_ID, "commit", "-qm", "start", "--no-verify"], check=True)
+    hooks = Path(subprocess.run(["git", "-C", str(top), "rev-parse", "--git-common-dir"], capture_output=True,
+                                text=True, check=True).stdout.strip())
+    hooks = (hooks if hooks.is_absolute() else top / hooks) / "hooks"
+    hooks.mkdir(exist_ok=True)
+    exe, log = shlex.join(strataml_exe), tmp_path / "hook.log"
+    (hooks / "pre-commit").write_text(
+        "#!/bin/sh\n"
+        f"{exe} -C ml doctor --strict >> {log} 2>&1; echo \"rc=$?\" >> {log}\n"
+        f"(cd ml && {exe} doctor --strict --no-cache) >> {log} 2>&1; echo \"rc=$?\" >> {log}\n"
+    )
+    (hooks / "pre-commit").chmod(0o755)
+    where = top
+    if layout == "linked-worktree":
+        where = tmp_path / "wt"
+        subprocess.run(["git", "-C", str(top), "worktree", "add", "-q", str(where), "-b", "wt"], check=True)
+    (where / "note.txt").write_text("x\n")
+    subprocess.run(["git", "-C", str(where), "add", "note.txt"], check=True)
+    subprocess.run(["git", "-C", str(where), *GIT_ID, "commit", "-qm", "a note"], check=True)
+    said = log.read_text()
+    assert said.count("rc=0") == 2 and "strataml: error" not in said and "W012" not in said, said
