@@ -341,5 +341,8 @@ def test_a_dataset_with_a_time_column_gets_windows_over_its_range_ready_to_use(
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     checked = cli(strataml_exe, lab, "doctor", "--strict", "--format", "json")
     assert not [f for f in json.loads(checked.stdout)["findings"] if f["path"] == "experiments/split.yaml"], checked.stdout
-    dry = cli(strataml_exe, lab, "run", "experiments/split.yaml", "--dry-run")
-    assert dry.returncode == 0, dry.stdout + dry.stderr
+    import importlib.util
+
+    if importlib.util.find_spec("sklearn") is not None:  # (the core-only job has no plugin to run it)
+        dry = cli(strataml_exe, lab, "run", "experiments/split.yaml", "--dry-run")
+        assert dry.returncode == 0, dry.stdout + dry.stderr

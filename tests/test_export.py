@@ -470,9 +470,6 @@ def test_o_is_never_written_through_a_symlink_in_the_repository_a_workspace_is_a
         for args in (["doctor", "-o", target], ["index", "-o", target], ["dashboard", "-o", target]):
             code, _o, err = invoke(root, *args, capsys=capsys)
             assert code == 3 and "symlink" in err, (args, err)
-    code, _o, err = invoke(root, "export", "model-card", "model:iris-classifier@1", "-o", "../linked/sub/card.md",
-                           capsys=capsys)
-    assert code == 3 and "symlink" in err, err  # (its folder was made through the link before the refusal)
     # With no workspace to start from (a federation named from the repository's top), the
     # repository the path lies in is looked up from the path itself.
     code, _o, err = invoke(top, "dashboard", "--federate", f"team={root}", "-o", str(top / "docs/notes.txt"),
@@ -482,6 +479,23 @@ def test_o_is_never_written_through_a_symlink_in_the_repository_a_workspace_is_a
     assert not (tmp_path / "nowhere.txt").exists() and not any((tmp_path / "away").iterdir())
     code, _o, err = invoke(root, "doctor", "-o", str(tmp_path / "outside.txt"), capsys=capsys)
     assert code == 0 and (tmp_path / "outside.txt").is_file(), err  # outside the repository: the user's choice
+
+
+def test_export_makes_no_folder_through_a_symlink_the_repository_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """export made the missing folders of -o itself, before any check: `-o ../linked/sub/card.md`
+    made sub/ wherever the committed symlink `linked` pointed, then was refused."""
+    require_extra("huggingface_hub", "modelcard")
+    top = tmp_path / "mono"
+    (top / ".git").mkdir(parents=True)
+    (tmp_path / "away").mkdir()
+    (top / "linked").symlink_to(tmp_path / "away", target_is_directory=True)
+    root = copy_example(top / "ml")
+    code, _o, err = invoke(root, "export", "model-card", "model:iris-classifier@1", "-o", "../linked/sub/card.md",
+                           capsys=capsys)
+    assert code == 3 and "symlink" in err, err
+    assert not any((tmp_path / "away").iterdir())
 
 
 def test_o_dash_is_stdout_for_every_command_and_a_baseline_needs_a_file(
