@@ -177,7 +177,9 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
     for i in range(n_models):
         folder = out / "models" / f"m{i:05d}" / "1"
         # (a version is made from a run that succeeded: TFC0004-E004)
-        r = succeeded[i % len(succeeded)] if succeeded else i % n_runs
+        if not succeeded:
+            raise SystemExit("no run succeeded, so no model version can be made: use more --runs")
+        r = succeeded[i % len(succeeded)]
         files = copy_files(*run_files[r], folder)
         meta = {"schema": "strataml/model/v1", "ref": f"model:m{i:05d}@1", "produced_by": f"run:{run_ids[r]}",
                 "created_at": RUN_TIME, "inputs": [], "artifacts": files}

@@ -19,11 +19,11 @@ def check() -> None:
     """Raise StrataError when the umask or the open-file limit would make commands fail as if the
     workspace were broken; raise the soft open-file limit where it is low and the hard one allows."""
     mask = _umask()
-    if mask is not None and mask & 0o500:
+    if mask is not None and mask & 0o700:
         raise StrataError(
-            f"the umask is {mask:04o}: every file and folder created now denies its owner reading or entering "
-            "it, so gpg's keyrings, the cache and new records would be unreadable (good signatures would read "
-            "as broken)",
+            f"the umask is {mask:04o}: every file and folder created now denies its owner reading, writing or "
+            "entering it, so gpg's keyrings, the cache and new records would be out of reach (good signatures "
+            "would read as broken)",
             "set a usual umask first, e.g. `umask 022` (or 077 to keep files private)",
         )
     try:
@@ -41,10 +41,10 @@ def check() -> None:
                 pass
     if soft != resource.RLIM_INFINITY and soft < MIN_OPEN_FILES:
         raise StrataError(
-            f"only {soft} files may be open at once (`ulimit -n`): checking a workspace needs at least "
-            f"{MIN_OPEN_FILES}, or files would read as unreadable",
-            "raise the limit first, e.g. `ulimit -n 1024`"
-            + (f" (the hard limit here is {hard})" if hard != resource.RLIM_INFINITY else ""),
+            f"only {soft} files may be open at once (`ulimit -n`, its hard limit here): checking a workspace "
+            f"needs at least {MIN_OPEN_FILES}, or files would read as unreadable",
+            "only an administrator can raise a hard limit: LimitNOFILE in a systemd unit, nofile in "
+            "/etc/security/limits.conf, `docker run --ulimit nofile=1024:1024`",
         )
 
 
