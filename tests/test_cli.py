@@ -297,3 +297,14 @@ def test_a_dumb_terminal_gets_no_colour(monkeypatch: pytest.MonkeyPatch) -> None
     assert not wants_color(Terminal())
     monkeypatch.setenv("FORCE_COLOR", "1")
     assert wants_color(Terminal())
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full: a device every write to fails")
+def test_a_stderr_that_cannot_be_written_does_not_change_the_exit_code(ws: Path, strataml_exe: list[str]) -> None:
+    """`strataml index 2>/dev/full` did its work, then failed to say so and exited 1, which reads
+    as "warnings" where the doctor's codes apply: diagnostics with nowhere to go are dropped."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([*strataml_exe, "-C", str(ws), "index"], stderr=full, stdout=subprocess.PIPE, timeout=100)
+        assert done.returncode == 0 and (ws / ".strataml/index.json").is_file()
+        refused = subprocess.run([*strataml_exe, "-C", str(ws), "show", "nope"], stderr=full, timeout=100)
+        assert refused.returncode == 3

@@ -242,7 +242,7 @@ def cli(ctx: click.Context, directory: Path | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: never lets a traceback reach the user unless asked."""
-    from strataml.cli.streams import escape_unencodable, mend_closed
+    from strataml.cli.streams import escape_unencodable, forgive_stderr, mend_closed
     from strataml.nogc import end, one_shot
 
     escape_unencodable()
@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("strataml: error: standard output is closed or not open for writing; nothing was done", err=True)
         click.echo("  hint: redirect it instead: to a file, or to /dev/null to discard it", err=True)
         end(EXIT_TOOL_FAILURE)
+    forgive_stderr()
     one_shot()
     code = _run_to_end(argv)
     # Frozen, what is left (the walk, caches) is not traversed by a last collection when the

@@ -123,3 +123,47 @@ def escape_unencodable() -> None:
             stream.reconfigure(errors=ESCAPE)
         except (ValueError, OSError):  # (a stream already used in a way that forbids it)
             pass
+
+
+class _Dropping(io.RawIOBase):
+    """stderr's descriptor, whose writes never fail: what cannot be written is dropped."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        try:
+            return os.write(self._fd, data)
+        except OSError:
+            return len(data)
+
+
+def forgive_stderr() -> None:
+    """Diagnostics with nowhere to go are dropped, as for a closed stderr (mend_closed): a full
+    disk or a pipe gone under stderr (`2>/dev/full`) made a command that had done its work an
+    exception and exit 1, which reads as "warnings" in the doctor's exit codes."""
+    stream = sys.stderr
+    if not isinstance(stream, io.TextIOWrapper):
+        return
+    try:
+        if stream.fileno() != 2:
+            return
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+    sys.stderr = io.TextIOWrapper(
+        io.BufferedWriter(_Dropping(2)),
+        encoding=stream.encoding,
+        errors="backslashreplace",
+        line_buffering=True,
+    )
