@@ -481,6 +481,31 @@ def test_o_is_never_written_through_a_symlink_in_the_repository_a_workspace_is_a
     assert code == 0 and (tmp_path / "outside.txt").is_file(), err  # outside the repository: the user's choice
 
 
+def test_o_is_never_written_through_a_repository_reached_through_a_link(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repository was looked up by the path's names, skipping linked folders: reached through
+    the user's own link (~/proj -> ~/code/proj, /proc/self/cwd), it was "no repository", and the
+    symlinks it holds were written through. Every link on the way is now judged where it lies."""
+    repo = tmp_path / "R"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "docs").mkdir()
+    victim, away = tmp_path / "victim.txt", tmp_path / "away"
+    victim.write_text("mine\n", "utf-8")
+    away.mkdir()
+    (repo / "docs/notes.txt").symlink_to(victim)
+    (repo / "linked").symlink_to(away, target_is_directory=True)
+    (tmp_path / "Rlink").symlink_to(repo, target_is_directory=True)  # the user's own link
+    root = copy_example(tmp_path / "ws")
+    monkeypatch.chdir(repo)
+    for target in (tmp_path / "Rlink/docs/notes.txt", tmp_path / "Rlink/linked/new.txt", Path("/proc/self/cwd/docs/notes.txt")):
+        code, _o, err = invoke(root, "doctor", "-o", str(target), capsys=capsys)
+        assert code == 3 and "is a symlink the git repository" in err, (target, err)
+    assert victim.read_text("utf-8") == "mine\n" and not any(away.iterdir())
+    code, _o, err = invoke(root, "doctor", "-o", str(tmp_path / "Rlink/docs/real.txt"), capsys=capsys)
+    assert code == 0 and (repo / "docs/real.txt").is_file(), err  # (the user's link itself is followed)
+
+
 def test_export_makes_no_folder_through_a_symlink_the_repository_holds(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

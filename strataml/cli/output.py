@@ -262,6 +262,15 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     # ~/.bashrc) is never written through.
     from strataml.rootdir import repo_top
 
+    link = _link_in_repository(path)
+    if link is not None:
+        from strataml.errors import StrataError
+
+        raise StrataError(
+            f"refusing to write {path}: {link[0]} on its way is a symlink the git repository at {link[1]} holds, "
+            "which a pull request may have written",
+            f"write to a path with no such link on it (where it leads: {os.path.realpath(path)}, if you trust it)",
+        )
     for repo in (_repository_of(path), repo_top(root) if root is not None else None):
         rel = inside(path, repo) if repo is not None else None
         if repo is not None and rel is not None:
@@ -293,6 +302,34 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     except OSError as exc:  # named as the user gave it, and where a symlink led
         named = f"{output} (a symlink to {real})" if os.path.islink(path) else str(output)
         raise OSError(exc.errno, exc.strerror, named) from None
+
+
+def _link_in_repository(path: str) -> tuple[str, str] | None:
+    """(the first symlink on `path`, its last part too, that lies in a git repository's folders;
+    that repository's top), or None. A link outside every repository is the user's own (~/proj
+    -> ~/code/proj, /proc/self/cwd) and is followed, its target checked the same way."""
+    current = Path(os.path.abspath(path)).anchor
+    for part in Path(os.path.abspath(path)).parts[1:]:
+        step = os.path.join(current, part)
+        if os.path.islink(step):
+            holder = _holding_repository(os.path.realpath(current))
+            if holder is not None:
+                return step, holder
+            step = os.path.realpath(step)
+        current = step
+    return None
+
+
+def _holding_repository(folder: str) -> str | None:
+    """The nearest folder at or above the real folder `folder` holding `.git` (no ceiling: a
+    repository is what it is, whatever git is told to look for)."""
+    while True:
+        if os.path.lexists(os.path.join(folder, ".git")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def _repository_of(path: str) -> Path | None:
