@@ -86,6 +86,22 @@ def columns_of(entries: dict[str, Entry]) -> Columns | None:
     return columns
 
 
+# git's environment that changes which repository, index, objects or config it reads.
+GIT_ENVIRONMENT = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "GIT_NAMESPACE",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+)
+
+
 def context_key(root: Path, options: Any) -> str | None:
     """The part of the key outside the walk: the tool, the options, the trusted keys, the config,
     git's index and HEAD, .gitattributes. Cheap (a dozen lstat calls): a reader that proves the
@@ -101,6 +117,28 @@ def context_key(root: Path, options: Any) -> str | None:
     h.update(keys.encode("utf-8", "surrogateescape"))
     extra = [root / CONFIG, root / ".gitattributes"]
     top = repo_top(root)
+    # What git is told by its environment (another index, work tree, repository: a hook's or a
+    # stray one) is part of what it answers: a verdict made under one is not reused under another.
+    told = []
+    for name in GIT_ENVIRONMENT:
+        value = os.environ.get(name)
+        if value is None:
+            continue
+        if name in ("GIT_DIR", "GIT_WORK_TREE"):
+            from strataml.gitfacts import repository
+
+            repository(root)  # (a stray one is an error, cached verdict or not)
+        if name == "GIT_INDEX_FILE" and top is not None:
+            index = Path(top, value)  # (git reads a relative one from the work tree's top)
+            if os.path.realpath(index) == os.path.realpath(top / ".git" / "index"):
+                continue  # (a hook's own: the index keyed below)
+            extra.append(index)
+        told.append(f"{name}={value}")
+    if "GIT_CONFIG_COUNT" in os.environ:  # (the settings themselves)
+        told += sorted(
+            f"{k}={v}" for k, v in os.environ.items() if k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
+        )
+    h.update(repr(told).encode("utf-8", "surrogateescape"))
     if top is not None:
         git = top / ".git"
         if not git.is_dir():

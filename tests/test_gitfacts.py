@@ -188,3 +188,31 @@ def test_a_pre_commit_hook_checks_a_workspace_in_a_folder_as_git_sets_it_up(
     subprocess.run(["git", "-C", str(where), *GIT_ID, "commit", "-qm", "a note"], check=True)
     said = log.read_text()
     assert said.count("rc=0") == 2 and "strataml: error" not in said and "W012" not in said, said
+
+
+def test_a_verdict_made_under_another_index_is_not_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The doctor reused its last report when the files and git's own index had not changed,
+    whatever git had been told by its environment: a run under GIT_INDEX_FILE of an index that
+    tracks an untracked record passed, and the next plain run reused that pass."""
+    from conftest import age, invoke
+
+    from strataml.cli.main import run
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    assert run(["init", str(repo / "ml")]) == 0
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), *GIT_ID, "commit", "-qm", "start", "--no-verify"], check=True)
+    shutil.copytree(Path(__file__).resolve().parent.parent / "datasets/iris", repo / "ml/datasets/iris")
+    other = tmp_path / "other.index"
+    shutil.copy(repo / ".git/index", other)
+    subprocess.run(["git", "-C", str(repo), "add", "ml/datasets"], check=True, env={**os.environ, "GIT_INDEX_FILE": str(other)})
+    age(repo)
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other))
+    code, _out, err = invoke(repo / "ml", "doctor", "--strict", capsys=capsys)
+    assert code == 0, err
+    monkeypatch.delenv("GIT_INDEX_FILE")
+    code, out, _err = invoke(repo / "ml", "doctor", "--strict", capsys=capsys)
+    assert code == 2 and "TFC0006-W012" in out, out
