@@ -688,7 +688,8 @@ def test_the_served_protocol_drops_an_answer_nobody_reads(serve_extra: None, mon
     """A client that asked for a page and read none of it held its place for as long as it liked
     (the answer waited for room in the socket): MAX_CONNECTIONS of them held every other client
     at 503. Once the socket is full, the answer waits WRITE_SECONDS for a read, then the
-    connection is dropped; a read in time (the socket drains) keeps it. (The protocol on a
+    connection is dropped; a read in time (the socket drains), or any read at all (less waits
+    each time), keeps it. (The protocol on a
     transport that records what is done to it: a real socket needs megabytes unread to fill.)"""
     import asyncio
 
@@ -700,12 +701,18 @@ def test_the_served_protocol_drops_an_answer_nobody_reads(serve_extra: None, mon
     monkeypatch.setattr(serve, "WRITE_SECONDS", 0.05)
 
     class Transport(asyncio.Transport):
-        def __init__(self) -> None:
+        def __init__(self, reads: bool = False) -> None:
             super().__init__()
             self.dropped = self.closed = False
+            self.left, self.reads = 1 << 20, reads
 
         def get_extra_info(self, name: str, default: Any = None) -> Any:
             return default
+
+        def get_write_buffer_size(self) -> int:
+            if self.reads:  # (a slow reader: a little less waits each time it is asked)
+                self.left -= 1
+            return self.left
 
         def is_closing(self) -> bool:
             return self.dropped or self.closed
@@ -716,22 +723,23 @@ def test_the_served_protocol_drops_an_answer_nobody_reads(serve_extra: None, mon
         def close(self) -> None:
             self.closed = True
 
-    async def scenario() -> tuple[bool, bool]:
+    async def scenario() -> tuple[bool, bool, bool]:
         config = uvicorn.Config(app=lambda scope, receive, send: None, lifespan="off")
         config.load()
         made = serve._bounded_h11()
-        stalled, drained = Transport(), Transport()
-        for transport in (stalled, drained):
+        stalled, drained, slow = Transport(), Transport(), Transport(reads=True)
+        for transport in (stalled, drained, slow):
             protocol = made(config=config, server_state=ServerState(), app_state={})
             protocol.connection_made(transport)
             protocol.pause_writing()  # (the socket is full: the client reads nothing)
             if transport is drained:
                 await asyncio.sleep(0.01)
                 protocol.resume_writing()  # (it read in time)
-        await asyncio.sleep(0.2)
-        return stalled.dropped, drained.dropped
+        await asyncio.sleep(0.3)
+        return stalled.dropped, drained.dropped, slow.dropped
 
-    assert asyncio.run(scenario()) == (True, False)
+    # Read nothing: dropped. Read in time: kept. Read slowly, never enough to drain: kept.
+    assert asyncio.run(scenario()) == (True, False, False)
 
 
 def test_a_host_header_of_another_name_is_refused(server: Server, example: Path) -> None:

@@ -19,7 +19,7 @@ MAX_CONNECTIONS = 256
 # dripping, past it the connection is closed (256 silent connections held every other client at 503).
 HEAD_SECONDS = 10.0
 # How long an answer may wait for a client that reads none of it (the socket's buffers full)
-# before the connection is dropped: a reading client, however slow, resets it with every read.
+# before the connection is dropped: a client that read some of it meanwhile gets as long again.
 WRITE_SECONDS = 20.0
 
 
@@ -264,12 +264,15 @@ def _bounded_h11() -> type:
     connection that never sent a request, sent it a byte at a time, or asked for a page and read
     none of it, held one of the MAX_CONNECTIONS places for as long as it liked."""
     import asyncio
+    import socket
+    import struct
 
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class Bounded(H11Protocol):
         _head_by: asyncio.TimerHandle | None = None
         _write_by: asyncio.TimerHandle | None = None
+        _left = 0  # bytes waiting for the client when its deadline was set
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -290,7 +293,32 @@ def _bounded_h11() -> type:
         def pause_writing(self) -> None:
             super().pause_writing()
             if self._write_by is None:
-                self._write_by = self.loop.call_later(WRITE_SECONDS, self.transport.abort)
+                self._left = self._buffered()
+                self._write_by = self.loop.call_later(WRITE_SECONDS, self._stalled)
+
+        def _stalled(self) -> None:
+            """WRITE_SECONDS after the socket filled: a client that read some of it since (less
+            is waiting) gets as long again; one that read nothing is dropped, its queued bytes
+            with it (no linger: an abort otherwise leaves the kernel holding them for it)."""
+            self._write_by = None
+            left = self._buffered()
+            if left < self._left:
+                self._left = left
+                self._write_by = self.loop.call_later(WRITE_SECONDS, self._stalled)
+                return
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+            self.transport.abort()
+
+        def _buffered(self) -> int:
+            try:
+                return int(self.transport.get_write_buffer_size())
+            except (AttributeError, NotImplementedError):
+                return 0
 
         def resume_writing(self) -> None:
             super().resume_writing()
