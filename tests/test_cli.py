@@ -272,6 +272,9 @@ def test_a_machine_that_cannot_hold_files_is_said_not_blamed_on_the_workspace(ws
     assert masked.returncode == 3 and "the umask is 0777" in masked.stderr and "umask 022" in masked.stderr
     assert json.loads(masked.stdout)["error"]["exit_code"] == 3
     assert run_with(lambda: os.umask(0o077)).returncode == 0
+    version = subprocess.run([*strataml_exe, "--version"], capture_output=True, text=True, timeout=100,
+                             preexec_fn=lambda: os.umask(0o777))
+    assert version.returncode == 0 and "strataml" in version.stdout  # (asking what it is needs nothing)
     few = run_with(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (12, 12)))
     assert few.returncode == 3 and "only 12 files may be open at once" in few.stderr, few.stderr
     # A low soft limit under a higher hard one is raised, as far as the hard one allows.

@@ -567,6 +567,9 @@ def test_a_range_is_refused_with_what_to_do(repo: Path, capsys: pytest.CaptureFi
     assert code == 3 and "run `strataml diff main` here" in err and "switch" not in err, err
     code, _out, err = diff(repo, capsys, "..feature")
     assert code == 3 and "SHA being what `git rev-parse HEAD` says before you switch" in err, err
+    for suffix in ("HEAD^!", "HEAD^-", "HEAD^-1"):  # (git's ranges of a commit against its parent)
+        code, _out, err = diff(repo, capsys, suffix)
+        assert code == 3 and "names a range" in err and "strataml diff HEAD^" in err, (suffix, err)
 
 
 def test_a_run_with_no_model_in_production_says_so_once(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:

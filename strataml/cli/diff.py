@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -59,7 +60,7 @@ def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
     if ref is not None and not ref.strip():
         # CI's `strataml diff "$BASE"` with BASE unset must not quietly become a diff against another base.
         raise click.BadParameter("is empty (is the variable that holds the base revision set?)", param_hint="REF")
-    if ref is not None and ".." in ref:
+    if ref is not None and (".." in ref or _SUFFIX_RANGE.search(ref)):
         raise click.BadParameter(_range_said(ref), param_hint="REF")
     ref = ref or default_base(root)
     if ref is not None:
@@ -73,8 +74,16 @@ def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
     return 0
 
 
+# git's ranges of one commit's parents: X^! (X against its parents), X^@ (its parents), X^-N
+_SUFFIX_RANGE = re.compile(r"\^(!|@|-[0-9]*)$")
+
+
 def _range_said(ref: str) -> str:
     """What to do instead of a range (git's A..B): diff compares the working tree with one revision."""
+    suffix = _SUFFIX_RANGE.search(ref)
+    if suffix is not None:  # (X^! and X^-: what X changes since its first parent)
+        tip = ref[: suffix.start()] or "HEAD"
+        ref = f"{tip}^..{tip}"
     base, _, tip = ref.partition("...") if "..." in ref else ref.partition("..")
     said = "names a range; diff compares the working tree (the change) with one revision"
     if not tip or tip == "HEAD":  # (A.. is what the checkout changes since A: the working tree is it)

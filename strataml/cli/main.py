@@ -265,10 +265,12 @@ def _run_to_end(argv: list[str] | None) -> int:
 
     _watch_stdout_pipe()
     _stop_on_termination()
+    args = sys.argv[1:] if argv is None else argv
     try:
-        machine.check()
+        if not {"--help", "-h", "--version"} & set(args):  # (asking what strataml is needs nothing of the machine)
+            machine.check()
     except StrataError as exc:
-        return _flushed(_error(sys.argv[1:] if argv is None else argv, exc.message, exc.hint))
+        return _flushed(_error(args, exc.message, exc.hint))
     return _flushed(run(argv))
 
 
