@@ -323,22 +323,27 @@ def _link_in_repository(path: str) -> tuple[str, str] | None:
 def _holding_repository(folder: str) -> str | None:
     """The nearest folder at or above the real folder `folder` holding `.git` (no ceiling: a
     repository is what it is, whatever git is told to look for)."""
-    while True:
-        if os.path.lexists(os.path.join(folder, ".git")):
-            return folder
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            return None
-        folder = parent
+    return _upward(folder, _has_git)
 
 
 def _repository_of(path: str) -> Path | None:
     """The nearest folder above `path`, by its name (no symlink followed: a linked folder there is
     what a repository may hold), that holds `.git`; None when there is none."""
-    current = os.path.dirname(os.path.abspath(path))
+    found = _upward(os.path.dirname(os.path.abspath(path)), _has_git, past_links=False)
+    return Path(found) if found is not None else None
+
+
+def _has_git(folder: str) -> bool:
+    return os.path.lexists(os.path.join(folder, ".git"))
+
+
+def _upward(folder: str, holds: Callable[[str], bool], past_links: bool = True) -> str | None:
+    """The nearest folder at or above `folder` (by name) for which `holds` is true; with not
+    `past_links`, a folder that is a symlink is never the one."""
+    current = folder
     while True:
-        if not os.path.islink(current) and os.path.lexists(os.path.join(current, ".git")):
-            return Path(current)
+        if (past_links or not os.path.islink(current)) and holds(current):
+            return current
         parent = os.path.dirname(current)
         if parent == current:
             return None
@@ -422,14 +427,7 @@ def _refuse_managed(path: str, root: Path | None) -> None:
 
 def _workspace_of(folder: str) -> str | None:
     """The nearest folder at or above `folder` holding strataml.yaml, if any."""
-    current = os.path.abspath(folder)
-    while True:
-        if os.path.isfile(os.path.join(current, "strataml.yaml")):
-            return current
-        parent = os.path.dirname(current)
-        if parent == current:
-            return None
-        current = parent
+    return _upward(os.path.abspath(folder), lambda f: os.path.isfile(os.path.join(f, "strataml.yaml")))
 
 
 @contextmanager
