@@ -158,6 +158,9 @@ def forgive_stderr() -> None:
     try:
         if stream.fileno() != 2:
             return
+    except (OSError, ValueError):  # (no descriptor of its own: a capture, a test's stream)
+        return
+    try:
         stream.flush()
     except (OSError, ValueError):
         pass
