@@ -186,8 +186,13 @@ def json_safe(text: str) -> str:
 
 
 def _json_escape(m: re.Match[str]) -> str:
-    code = ord(m.group())
-    if code > 0xFFFF:  # (JSON spells a character past the BMP as its UTF-16 surrogate pair)
+    return json_escape(m.group())
+
+
+def json_escape(char: str) -> str:
+    """One character as JSON's `\\uNNNN` escape (a UTF-16 surrogate pair past the BMP)."""
+    code = ord(char)
+    if code > 0xFFFF:
         code -= 0x10000
         return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
     return f"\\u{code:04x}"

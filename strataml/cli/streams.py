@@ -99,17 +99,11 @@ ESCAPE = "strataml-escape"
 def _escape(error: UnicodeError) -> tuple[str, int]:
     """Each character the stream's encoding cannot hold, as its `\\uNNNN` escape (a pair past
     the BMP): JSON reads it back as that character, and a person sees which one it was."""
+    from strataml.controls import json_escape
+
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    out = []
-    for char in error.object[error.start : error.end]:
-        code = ord(char)
-        if code > 0xFFFF:
-            code -= 0x10000
-            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
-        else:
-            out.append(f"\\u{code:04x}")
-    return "".join(out), error.end
+    return "".join(map(json_escape, error.object[error.start : error.end])), error.end
 
 
 def escape_unencodable() -> None:
