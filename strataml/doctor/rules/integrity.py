@@ -137,17 +137,21 @@ def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str, small: boo
             with open(ctx.workspace.fspath(rel), "rb") as f:
                 raw = f.read(lfs.MAX_POINTER)
     except OSError as exc:
-        yield Finding(
-            MISSING,
-            rel,
-            f"recorded in {record.meta} but cannot be read: {exc.strerror}",
-            "fix the file's permissions so the doctor can verify it",
-        )
+        yield _unreadable(record, rel, exc)
         return
     if size == 0 or not lfs.looks_like_pointer(raw):
         yield from _compare(ctx, record, entry, rel)
         return
     yield from _pointer(ctx, record, entry, rel, raw, size)
+
+
+def _unreadable(record: Record, rel: str, exc: OSError) -> Finding:
+    return Finding(
+        MISSING,
+        rel,
+        f"recorded in {record.meta} but cannot be read: {exc.strerror}",
+        "fix the file's permissions so the doctor can verify it",
+    )
 
 
 def _routed(ctx: Context, rel: str) -> bool:
@@ -262,12 +266,7 @@ def _compare(ctx: Context, record: Record, entry: FileEntry, rel: str, *, unrout
     try:
         sha, size = ctx.sha256(rel)
     except OSError as exc:
-        yield Finding(
-            MISSING,
-            rel,
-            f"recorded in {record.meta} but cannot be read: {exc.strerror}",
-            "fix the file's permissions so the doctor can verify it",
-        )
+        yield _unreadable(record, rel, exc)
         return
     fix = "restore the recorded content, or record a new version (recorded versions are immutable)"
     if entry.size is not None and size != entry.size:
