@@ -147,6 +147,35 @@ def test_a_ledger_only_move_to_production_is_judged_by_the_signing_policy(repo: 
     assert not any(code == "TFC0005-E006" for code, _ in found)  # it is a legal append
 
 
+@pytest.mark.parametrize(
+    ("rule_state", "through"),
+    [("production", "archived"),  # through production and on: the policy's state is left at once
+     ("staging", "production")],  # a policy on staging only, and a change that goes on to production
+)
+def test_a_move_the_change_makes_through_a_signed_state_needs_the_signature(
+    repo: Path, capsys: pytest.CaptureFixture[str], rule_state: str, through: str
+) -> None:
+    """TFC-0005: moving to staging or production needs any signature the policy requires. Only
+    the version's state at the end was judged, so a change that moved an unsigned version
+    through the policy's state, and on, passed the gate."""
+    from conftest import require
+    import gpgkeys
+
+    require(gpgkeys.available(), "gpg is not installed")
+    edit_yaml(repo / "strataml.yaml", lambda d: d.update(
+        signing={"require": [{"records": "models", "state": rule_state, "scope": "production"}]}))
+    models_helpers.reach(repo, "candidate")
+    base = commit_all(repo, "policy, and a model that is a candidate")
+    models_helpers.reach(repo, through)
+    commit_all(repo, f"to {through}, unsigned")
+    code, findings = doctor_json(repo, capsys, "--strict", "--since", base)
+    missing = [f for f in findings if f["code"] == "TFC0007-E001"]
+    assert code == 2 and [f["path"] for f in missing] == ["models/sales-model/1/model.yaml"], findings
+    assert f"this change moves it to {rule_state}" in missing[0]["message"]
+    # A full run judges the state the version is in (the policy may have come after its moves).
+    assert not any(f["code"] == "TFC0007-E001" for f in doctor_json(repo, capsys, "--strict")[1])
+
+
 def test_a_data_file_named_like_the_signature_does_not_count_as_one(repo: Path, tmp_path: Path) -> None:
     from conftest import require
     import gpgkeys

@@ -6,10 +6,10 @@ With --since REF the keys and policy come from REF, so a change cannot authorise
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from strataml import lifecycle, trust
+from strataml import gitfacts, lifecycle, trust
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.modelsigning import FOLDER, is_bundle_path
@@ -26,6 +26,7 @@ class Target:
     name: str  # what `strataml sign` takes: the record's ref, or ledger:NAME
     needs: tuple[trust.Need, ...]  # each to be met
     required_by: tuple[trust.Requirement, ...] = ()
+    through: tuple[str, ...] = ()  # states the change moved a model version to that it has left
 
     def __init__(
         self,
@@ -34,9 +35,11 @@ class Target:
         name: str,
         needs: tuple[trust.Need, ...],
         required_by: tuple[trust.Requirement, ...] = (),
+        through: tuple[str, ...] = (),
     ) -> None:
         d = self.__dict__
         d["data"], d["kind"], d["name"], d["needs"], d["required_by"] = data, kind, name, needs, required_by
+        d["through"] = through
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -73,10 +76,11 @@ def check(ctx: Context) -> Iterator[Finding]:
             if data not in signed and f"{data}{SIGNATURE_SUFFIX}" not in listed:
                 ctx.signatures[data] = _summary("unsigned", [], target)
                 rules = "; ".join(f"{r.describe()} needs {r.need.describe()}" for r in target.required_by)
+                moved = f" (this change moves it to {' and '.join(target.through)})" if target.through else ""
                 yield Finding(
                     trust.SIGNATURE_MISSING,
                     data,
-                    f"unsigned, but the signing policy ({in_force.source}) says: {rules}",
+                    f"unsigned, but the signing policy ({in_force.source}) says: {rules}{moved}",
                     f"sign it with `strataml sign {target.name}` using a key that holds the scope",
                 )
 
@@ -310,18 +314,54 @@ def _targets(ctx: Context) -> tuple[dict[str, Target], list[str], dict[str, list
 
 
 def _require(ctx: Context, targets: dict[str, Target], in_force: trust.Trust) -> None:
-    """Attach the policy's requirements to the targets they cover (their needs replace the kind's)."""
+    """Attach the policy's requirements to the targets they cover (their needs replace the kind's).
+
+    A model requirement with a state covers a version in that state now and, with --since, one
+    that a line the change appends moves there: a change that moved an unsigned version through
+    production (and on, to archived) had promoted it without the signature the policy asks."""
     if not in_force.requirements:
         return
     by_meta = {r.meta: r for r in ctx.records()}
-    states: dict[str, dict[str, str]] = {}
+    by_state = any(r.state for r in in_force.requirements)
+    ledgers: dict[str, lifecycle.Ledger] = {}
+
+    def ledger(name: str) -> lifecycle.Ledger:
+        if name not in ledgers:
+            ledgers[name] = lifecycle.read(ctx.workspace.root, name)
+        return ledgers[name]
+
+    moved = _moved_since(ctx, ledger) if by_state else {}
     for data, target in list(targets.items()):
         record = by_meta.get(data)
-        state = None
-        if record is not None and record.kind == "model" and any(r.state for r in in_force.requirements):
-            name = record.ref.name
-            if name not in states:
-                states[name] = lifecycle.states_of(ctx.workspace.root, name)
-            state = states[name].get(str(record.ref), lifecycle.REGISTERED)
-        needs, covering = trust.needs_for(in_force, target.kind, state)
-        targets[data] = Target(data, target.kind, target.name, needs, covering)
+        if record is not None and record.kind == "model" and by_state:
+            state = ledger(record.ref.name).state(str(record.ref))
+            through = tuple(s for s in moved.get(str(record.ref), ()) if s != state)
+            covering = tuple(
+                dict.fromkeys(r for s in (state, *through) for r in trust.needs_for(in_force, target.kind, s)[1])
+            )
+            needs = tuple(r.need for r in covering) if covering else trust.DEFAULT_NEEDS.get(target.kind, ())
+            through = tuple(s for s in through if any(r.state == s for r in covering))
+        else:
+            needs, covering = trust.needs_for(in_force, target.kind)
+            through = ()
+        targets[data] = Target(data, target.kind, target.name, needs, covering, through)
+
+
+def _moved_since(ctx: Context, ledger: Callable[[str], lifecycle.Ledger]) -> dict[str, list[str]]:
+    """Version ref -> the states that lines the change appends to its model's ledger move it to
+    (with --since; a ledger that is not its base's plus lines is the history rule's finding)."""
+    if not (ctx.options.since and ctx.since_commit):
+        return {}
+    ledgers = sorted(
+        p for p in ctx.since_changed if p.startswith("models/") and p.count("/") == 2 and p.endswith(f"/{LEDGER}")
+    )
+    if not ledgers:
+        return {}
+    before = gitfacts.read_at(ctx.workspace.root, ctx.since_commit, ledgers)
+    out: dict[str, list[str]] = {}
+    for path in ledgers:
+        known = before.get(path, b"").count(b"\n")  # (whole lines: a torn last one is judged as new)
+        for entry in ledger(path.split("/")[1]).entries[known:]:
+            if isinstance(entry.get("ref"), str) and isinstance(entry.get("to"), str):
+                out.setdefault(entry["ref"], []).append(entry["to"])
+    return out
