@@ -8,7 +8,9 @@ signature by signature.
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +28,11 @@ KEY_EXPIRED = "key-expired"
 KEY_REVOKED = "key-revoked"
 SIG_EXPIRED = "signature-expired"
 ERROR = "error"  # gpg could not check it (unsupported algorithm, ...)
+
+
+# A signature file holds signatures only, each a few hundred bytes; a bigger one is never read whole.
+MAX_SIGNATURE_FILE = 4 * 1024 * 1024
+_ARMOR = re.compile(rb"-----BEGIN PGP ([A-Z0-9 ,/]{1,40})-----.*?-----END PGP \1-----", re.S)
 
 
 class GpgMissing(StrataError):
@@ -74,6 +81,7 @@ class Verification:
 
     signatures: tuple[SigCheck, ...]
     detail: str = ""  # why nothing was found, in gpg's words
+    extra: str = ""  # what the file holds besides its signatures ("" for nothing)
 
 
 def _gpg_binary() -> str:
@@ -143,8 +151,29 @@ class Keyring:
     def verify(self, signature: Path, data: Path) -> Verification:
         """Check every signature in the detached `signature` file over `data`."""
         with open(signature, "rb") as fh:
-            result = self._gpg.verify_file(fh, str(data))
-        return parse_status(result.stderr or "")
+            raw = fh.read(MAX_SIGNATURE_FILE + 1)
+        if len(raw) > MAX_SIGNATURE_FILE:
+            return Verification(
+                (), f"it is larger than {MAX_SIGNATURE_FILE // 1024**2} MiB, which no signature file is"
+            )
+        found = parse_status(self._gpg.verify_file(io.BytesIO(raw), str(data)).stderr or "")
+        if found.signatures and not found.extra and (extra := beside_signatures(raw)):
+            return Verification(found.signatures, found.detail, extra)
+        return found
+
+
+def beside_signatures(raw: bytes) -> str:
+    """What an ASCII-armoured signature file holds besides its signature blocks, which gpg passes
+    over in silence (text after a block's end, a key's block after it is gpg's UNEXPECTED)."""
+    if not raw.lstrip().startswith(b"-----BEGIN PGP "):
+        return ""  # (binary: gpg itself says NODATA for what follows its packets)
+    kinds = [m.group(1).decode("ascii", "replace") for m in _ARMOR.finditer(raw)]
+    other = sorted({k for k in kinds if k != "SIGNATURE"})
+    if other:
+        return f"an armoured {other[0]} block"
+    if _ARMOR.sub(b"", raw).strip():
+        return "text outside its signature blocks"
+    return ""
 
 
 def inspect_keys(data: bytes) -> list[KeyInfo]:
@@ -194,7 +223,9 @@ def parse_status(text: str) -> Verification:
                 "no OpenPGP signature in it" if key == "NODATA" else "it holds OpenPGP data that is not a signature"
             )
     sigs = tuple(s for s in (_one(b) for b in blocks) if s is not None)
-    return Verification(sigs, "" if sigs else (failure or "gpg found no signature in it"))
+    if sigs:
+        return Verification(sigs, "", "OpenPGP data that is not a signature" if failure else "")
+    return Verification(sigs, failure or "gpg found no signature in it")
 
 
 _OUTCOMES = {"GOODSIG": GOOD, "BADSIG": BAD, "EXPKEYSIG": KEY_EXPIRED, "REVKEYSIG": KEY_REVOKED, "EXPSIG": SIG_EXPIRED}

@@ -528,6 +528,17 @@ def judge(result: signing.Verification, trust: Trust, needs: Sequence[Need]) -> 
             )
         )
         return out
+    if result.extra:
+        # (gpg passes over what follows a signature block, so it could carry anything into a
+        # committed record's folder, where history exempts signature files.)
+        out.problems.append(
+            (
+                NOT_A_SIGNATURE,
+                f"holds {result.extra} besides its signatures",
+                "sign the file again with `strataml sign` (it keeps the signatures that still verify and "
+                "drops the rest); a signature file holds ASCII-armoured signatures and nothing else",
+            )
+        )
     failing = [s for s in sigs if s.status in (signing.BAD, signing.ERROR)]
     if failing:
         if len(sigs) > 1:

@@ -259,6 +259,29 @@ def test_junk_and_empty_signature_files(ws: Path, keys) -> None:
     assert codes(ws) == {"TFC0007-E006"}
 
 
+@pytest.mark.parametrize("tail", ["key", "text", "binary"])
+def test_a_signature_file_holds_signatures_and_nothing_else(ws: Path, keys, capsys, tail: str) -> None:
+    """gpg passes over what follows a valid signature (text after its armour, a key's block after
+    it, other packets), and the doctor believed the file: a change could carry any bytes into a
+    committed record's folder, where history lets signature files change. Re-signing cleans it."""
+    alice = keys["Alice"]
+    pin(ws, alice, "models")
+    asc = sign(ws, alice)
+    good = asc.read_bytes()
+    if tail == "binary":
+        dearmored = subprocess.run(["gpg", "--dearmor"], input=good, capture_output=True, check=True).stdout
+        asc.write_bytes(dearmored + b"hello, anything at all\n")
+    else:
+        asc.write_bytes(good + (alice.public.read_bytes() if tail == "key" else b"\nsmuggled: 1\n"))
+    report = engine.doctor(ws)
+    assert [(f.code, f.path) for f in report.findings] == [("TFC0007-E006", f"{MODEL}.asc")], report.findings
+    assert "besides its signatures" in report.findings[0].message
+    code, _out, err = cli(ws, "sign", MODEL, "--gnupghome", str(alice.home), capsys=capsys)
+    assert code == 0, err
+    assert asc.read_bytes().count(b"BEGIN PGP SIGNATURE") == 1 and b"smuggled" not in asc.read_bytes()
+    assert engine.doctor(ws, strict=True).exit_code == 0
+
+
 def test_production_policy_follows_the_ledger(ws: Path, keys) -> None:
     pin(ws, keys["Alice"], "models", "production")
     policy(ws, {"records": "models", "state": "production", "scope": "production"})
