@@ -9,12 +9,13 @@ of it is read. What is kept per column is bounded too (see _Column).
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from strataml.controls import shown
 from strataml.errors import StrataError
@@ -234,6 +235,11 @@ def open_csv(path: Path) -> TextIO:
     """A CSV file as text for `csv`: UTF-8, without the byte-order mark spreadsheet programs
     write first (it would stay in the first column's name), line endings left to `csv`."""
     return open(path, newline="", encoding="utf-8-sig")
+
+
+def csv_text(fh: BinaryIO) -> TextIO:
+    """An open binary file as open_csv reads one."""
+    return io.TextIOWrapper(fh, newline="", encoding="utf-8-sig")
 
 
 class _Rows(Iterator[str]):

@@ -202,6 +202,39 @@ def test_a_changed_input_dataset_is_refused(lab: Path, capsys: pytest.CaptureFix
     assert runs_of(lab) == []
 
 
+@pytest.mark.parametrize("how", ["symlink", "changed"])
+def test_a_policy_that_relaxes_the_doctor_cannot_make_a_run_read_other_data(
+    lab: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    """A pull request's strataml.yaml turned the input's findings into warnings, so `run` (which
+    refused only errors) trained on a file linked out of the repository, or on content its
+    version does not record, and recorded it as the pinned input. Both are refused whatever
+    the policy says, before anything is written (the dry run too)."""
+    csv = lab / "datasets/iris/1/iris.csv"
+    relaxed = {"TFC0006-E002": "warning", "TFC0006-E003": "warning", "TFC0006-E005": "warning"}
+    edit_yaml(lab / "strataml.yaml", lambda d: d["doctor"].update(severity=relaxed))
+    if how == "symlink":
+        secret = tmp_path / "secret.csv"
+        secret.write_text(csv.read_text().replace("setosa", "customer-1"))
+        csv.unlink()
+        csv.symlink_to(secret)
+    else:
+        csv.write_text(csv.read_text().replace("setosa", "Setosa", 1))
+    for dry in ([], ["--dry-run"]):
+        assert run(["-C", str(lab), "run", "iris-logreg", *dry]) == 2
+        err = capsys.readouterr().err
+        said = "symlink that leads out" if how == "symlink" else "does not hold what the version records"
+        assert "datasets/iris/1/iris.csv" in err and said in err, err
+        assert "Traceback" not in err
+    assert not (lab / "runs").exists() or runs_of(lab) == []
+    if how == "symlink":  # a link that stays in its record folder is one TFC-0006 allows: it is read
+        csv.unlink()
+        (csv.parent / "raw").mkdir()
+        shutil.copy(ROOT / "datasets/iris/1/iris.csv", csv.parent / "raw/iris.csv")
+        csv.symlink_to("raw/iris.csv")
+        assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run"]) == 0, capsys.readouterr().err
+
+
 def test_a_plugin_that_raises_leaves_a_valid_failed_run(lab: Path, monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setitem(plugin_module.BUILTIN, "boom", "plugins.boom:BoomPlugin")

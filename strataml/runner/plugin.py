@@ -6,9 +6,10 @@ import contextlib
 import importlib.util
 import logging
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from strataml.controls import shown
 from strataml.errors import StrataError
@@ -52,9 +53,23 @@ class DatasetInput:
     ref: str
     digest: str
     folder: Path
-    file: Path
+    file: Path  # the chosen CSV (its name; read it with open())
     columns: tuple[dict[str, Any], ...]
     time_range: dict[str, str] | None
+    root: Path  # the workspace
+    rel: str  # `file`, workspace-relative
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[TextIO]:
+        """The chosen CSV as text for `csv`, read as every command reads a repository file: never
+        through a symlink, never a FIFO or device. (A record whose file is a link out of the
+        repository, its findings relaxed by the policy a pull request brings, made a run read the
+        user's own files into what it records.)"""
+        from strataml import atomic
+        from strataml.tabular import csv_text
+
+        with atomic.open_file(self.root, self.rel) as fh:
+            yield csv_text(fh)
 
 
 @dataclass(frozen=True)

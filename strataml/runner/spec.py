@@ -14,11 +14,13 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from strataml import atomic
 from strataml.canonical import NotCanonical, jcs
 from strataml.controls import refuse
 from strataml.datasets import csv_to_read
 from strataml.doctor import engine
 from strataml.errors import Refusal, StrataError
+from strataml.hashing import sha256_stream
 from strataml.paths import inside
 from strataml.records import Record
 from strataml.refs import RefError, parse_ref
@@ -203,7 +205,11 @@ def _dataset_input(workspace: Workspace, record: Record, data: dict[str, Any]) -
             record.meta,
             [f"line {record.line('data', 'file')}: {named!r} is not a CSV file of {ds.ref} ({', '.join(csvs)})"],
         )
-    _refuse_pointer(workspace, f"{ds.folder}/{chosen}", next((f.size for f in ds.files if f.path == chosen), None))
+    pinned = next(f for f in ds.files if f.path == chosen)
+    rel = f"{ds.folder}/{chosen}"
+    _refuse_pointer(workspace, rel, pinned.size)
+    rel = _within(workspace, rel, ds.folder, record.meta)
+    _refuse_unpinned(workspace, rel, pinned.sha256, record.meta)
     columns: list[Any] = ds.data["columns"] if isinstance(ds.data.get("columns"), list) else []
     tr = ds.data.get("time_range") if isinstance(ds.data.get("time_range"), dict) else None
     return DatasetInput(
@@ -213,4 +219,46 @@ def _dataset_input(workspace: Workspace, record: Record, data: dict[str, Any]) -
         workspace.root / ds.folder / chosen,
         tuple(columns),
         tr,
+        workspace.root,
+        rel,
     )
+
+
+def _within(workspace: Workspace, rel: str, folder: str, spec: str) -> str:
+    """`rel`, or for a symlink the file it leads to inside its record folder (TFC-0006 allows a
+    link that stays there): what is read, by a path with no link on it."""
+    path = workspace.root / rel
+    if not path.is_symlink():
+        return rel
+    real, home = os.path.realpath(path), os.path.realpath(workspace.root / folder)
+    if os.path.commonpath([real, home]) != home or real == home:
+        raise SpecError(
+            spec,
+            [
+                f"{rel}: a symlink that leads out of its record folder, which a run never reads [TFC0006-E005] "
+                "(hint: replace the link with the file itself; large files belong in Git LFS)"
+            ],
+        )
+    return f"{folder}/{Path(os.path.relpath(real, home)).as_posix()}"
+
+
+def _refuse_unpinned(workspace: Workspace, rel: str, sha256: str | None, spec: str) -> None:
+    """The run's data is the content its dataset version records, whatever the policy says of
+    the doctor's findings (a pull request's strataml.yaml can relax them; the run would then
+    train on, and record as pinned, whatever the file holds). Read as the plugin reads it."""
+    try:
+        with atomic.open_file(workspace.root, rel) as fh:
+            found, _size = sha256_stream(fh)
+    except atomic.Refused as exc:
+        raise SpecError(spec, [f"{rel}: {exc.message} (hint: {exc.hint})"]) from None
+    except OSError as exc:
+        raise SpecError(spec, [f"{rel}: cannot be read: {exc.strerror or exc}"]) from None
+    if found != sha256:
+        raise SpecError(
+            spec,
+            [
+                f"{rel}: does not hold what the version records (sha256 {found[:12]}..., recorded "
+                f"{(sha256 or 'none')[:12]}...) [TFC0006-E002] (hint: restore the recorded content with "
+                f"`git checkout -- {shlex.quote(rel)}`, or record the data as a new version with `strataml dataset add`)"
+            ],
+        )

@@ -8,7 +8,6 @@ from typing import Any
 
 from strataml.plugins.sklearn.config import Config
 from strataml.runner.plugin import RunSpec
-from strataml.tabular import open_csv
 from strataml.times import parse_time
 
 
@@ -43,7 +42,7 @@ def _csv(spec: RunSpec, cfg: Config) -> Data:
     assert spec.dataset is not None
     types = {c["name"]: c.get("type") for c in spec.dataset.columns}
     time_column = spec.split.get("column") if spec.split["kind"] == "time" else None
-    with open_csv(spec.dataset.file) as fh:
+    with spec.dataset.open() as fh:
         rows = list(csv.DictReader(fh))
     X = np.empty((len(rows), len(cfg.features)), dtype=object)
     categorical = [i for i, name in enumerate(cfg.features) if types.get(name) == "category"]
