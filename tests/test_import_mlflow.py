@@ -317,6 +317,54 @@ def test_an_artifact_root_that_is_no_run_s_folder_is_refused(
                                             for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
 
 
+def test_a_remote_artifact_root_a_store_names_gets_no_credentials(
+    store: tuple[Path, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MLflow sends MLFLOW_TRACKING_TOKEN (or ~/.mlflow/credentials) to any http(s) artifact root,
+    listing included: a store someone hands over collected them, even in a dry run, and what its
+    host served was copied into runs/. Such a root is refused unless the user names its host."""
+    import http.server
+    import sqlite3
+    import threading
+
+    heard: list[str | None] = []
+
+    class Host(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            heard.append(self.headers.get("Authorization"))
+            body = b'{"files": []}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Host)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host = f"127.0.0.1:{server.server_address[1]}"
+        root, made = store
+        run_id = made["done"]
+        db = sqlite3.connect(made["uri"].removeprefix("sqlite:///"))
+        db.execute("update runs set artifact_uri=? where run_uuid=?", (f"http://{host}/mlflow-artifacts/artifacts/x", run_id))
+        db.commit()
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "s3cr3t-team-token")
+        for dry in (["--dry-run"], []):
+            code, _out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                                     "--runs", run_id, *dry, capsys=capsys)
+            assert code == 2 and f"its artifact root is on {host}" in err and f"--allow-artifact-host {host}" in err, err
+        assert heard == [] and imported(root) == {}
+        # Named by the user, it is theirs: read as MLflow reads it (the token is MLflow's to send).
+        code, _out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                                 "--runs", run_id, "--allow-artifact-host", host, capsys=capsys)
+        assert code in (0, 1) and heard == ["Bearer s3cr3t-team-token"] and list(imported(root)) == [run_id], err
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_symlinked_runs_folder_stops_the_import_once_with_exit_3(
     store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

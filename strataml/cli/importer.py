@@ -73,11 +73,26 @@ def import_group() -> None:
     metavar="ID[,ID...]",
     help="Only these MLflow run ids (repeat the option or separate ids by commas). Default: every run.",
 )
+@click.option(
+    "--allow-artifact-host",
+    "hosts",
+    multiple=True,
+    metavar="HOST",
+    help="Also copy artifacts from HOST (host[:port], or an object store's bucket), which MLflow reaches with "
+    "your credentials. Without it, artifacts come only from local folders and, with a tracking server, from "
+    "that server and its object store.",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be imported; write nothing.")
 @format_option("json: one summary object with a row per MLflow run.")
 @click.pass_obj
 def mlflow_command(
-    state: State, tracking_uri: str, experiment: str, wanted: tuple[str, ...], dry_run: bool, fmt: str
+    state: State,
+    tracking_uri: str,
+    experiment: str,
+    wanted: tuple[str, ...],
+    hosts: tuple[str, ...],
+    dry_run: bool,
+    fmt: str,
 ) -> int:
     """Import an MLflow experiment's runs as run records under runs/.
 
@@ -112,7 +127,9 @@ def mlflow_command(
     workspace = load(root)
     mlflow = client(tracking_uri)
     with _bar() as bar:
-        _exp_id, planned = plan(workspace, mlflow, experiment, ids, bar("reading MLflow runs"))
+        _exp_id, planned = plan(
+            workspace, mlflow, experiment, ids, bar("reading MLflow runs"), store=tracking_uri, hosts=hosts
+        )
         todo = [p for p in planned if p.action == "import"] if not dry_run else []
         if todo:
             # A symlinked or misplaced runs/ refuses every run alike: one error (exit 3), not one per run.

@@ -172,9 +172,14 @@ def plan(
     experiment: str,
     wanted: Iterable[str] = (),
     tick: Callable[[int, int], None] | None = None,
+    *,
+    store: str = "",
+    hosts: Iterable[str] = (),
 ) -> tuple[str, list[Planned]]:
     """The experiment's id and, for each of its runs (or of `wanted`), what an import does;
-    `tick(done, total)` after each run is read."""
+    `tick(done, total)` after each run is read. `store` is the tracking URI; `hosts` are the
+    hosts (or buckets) the user allows artifacts to be copied from besides its own."""
+    remote = Remote(store, frozenset(h.lower() for h in hosts))
     found = _call(f"reading experiment {experiment!r}", mlflow.get_experiment_by_name, experiment)
     if found is None:
         names = [e.name for e in _call("listing experiments", mlflow.search_experiments, max_results=20)]
@@ -191,7 +196,7 @@ def plan(
     threshold = lfs.threshold(workspace.config.data)
     for n, run in enumerate(runs, 1):
         try:
-            planned = _plan_one(mlflow, run, experiment, present, digests)
+            planned = _plan_one(mlflow, run, experiment, present, digests, remote)
         except StrataError as exc:  # one run MLflow cannot hand over whole: the others still come
             planned = Planned(str(run.info.run_id), "refuse", reason=exc.message)
         if planned.action == "import":
@@ -309,7 +314,9 @@ def _present(workspace: Workspace) -> dict[str, str]:
     return out
 
 
-def _plan_one(mlflow: Any, run: Any, experiment: str, present: dict[str, str], digests: dict[str, str]) -> Planned:
+def _plan_one(
+    mlflow: Any, run: Any, experiment: str, present: dict[str, str], digests: dict[str, str], remote: Remote
+) -> Planned:
     info, data = run.info, run.data
     mid = str(info.run_id)
     if mid in present:
@@ -329,7 +336,7 @@ def _plan_one(mlflow: Any, run: Any, experiment: str, present: dict[str, str], d
     if info.end_time < info.start_time:
         return Planned(mid, "refuse", reason="MLflow says it ended before it started")
     planned = Planned(mid, "import", run_id=_run_id(start, experiment, mid), status=status)
-    refused = _foreign_root(info) or _artifacts(mlflow, mid, planned)
+    refused = _foreign_root(info, remote) or _artifacts(mlflow, mid, planned)
     if refused:
         planned.action, planned.reason = "refuse", refused
         return planned
@@ -398,24 +405,68 @@ def _check_size(planned: Planned, threshold: int | None) -> None:
         )
 
 
-def _foreign_root(info: Any) -> str:
+@dataclass(frozen=True)
+class Remote:
+    """Where artifacts may come from besides local folders: the tracking server's own host, and
+    the hosts (or buckets) the user named."""
+
+    store: str  # the tracking URI
+    hosts: frozenset[str] = frozenset()
+
+    def refuses(self, uri: str, scheme: str) -> str:
+        """Why a remote artifact root is not one to read, or ''. MLflow reaches it with the user's
+        credentials (MLFLOW_TRACKING_TOKEN or ~/.mlflow/credentials on any http(s) host, the
+        cloud's keys on a bucket), listing included: a store handed over, or a run someone logged
+        on a shared server, can name a host of its own that collects them."""
+        host = _host(uri)
+        if host and host in self.hosts:
+            return ""
+        tracking = urlsplit(self.store)
+        local = tracking.scheme in ("", "file") or tracking.scheme.startswith("sqlite") or len(tracking.scheme) == 1
+        if not local:
+            if scheme == "mlflow-artifacts" and not host:
+                return ""  # proxied by the tracking server itself
+            if scheme in ("http", "https", "mlflow-artifacts"):
+                if host == _host(self.store):
+                    return ""
+            elif scheme not in ("ftp", "sftp"):
+                return ""  # the object store a server deployment keeps artifacts in
+        where = host or f"{scheme}:"
+        return (
+            f"its artifact root is on {shown(where)}, which MLflow would reach with your credentials "
+            f"({'a store read from a file' if local else 'not the tracking server'} can name any host): "
+            f"if {shown(where)} is yours, import again with --allow-artifact-host {shlex.quote(host or scheme)}"
+        )
+
+
+def _host(uri: str) -> str:
+    """The host (with its port) or bucket a URI names, lower case, without user information."""
+    try:
+        return urlsplit(uri).netloc.rpartition("@")[2].lower()
+    except ValueError:
+        return ""
+
+
+def _foreign_root(info: Any, remote: Remote) -> str:
     """Why a run's artifact root is not one to copy from, or ''. A store someone hands over can
     name any folder (file:///home/me/.aws), or link to one: its files would be copied into the
     workspace, to be committed. A local root must be, once every link on its way is followed, a
     folder RUN_ID/artifacts (where MLflow keeps a run's files) holding no link; it is read as
     MLflow reads it (a file: URI's path, or the text, percent-decoded). runs:/ and models:/
-    name another run's root. A remote root (a tracking server, an object store) is read through
-    MLflow as it is."""
+    name another run's root. A remote root is read through MLflow where `remote` allows it."""
     from urllib.parse import urlparse
     from urllib.request import url2pathname
 
     uri = str(getattr(info, "artifact_uri", "") or "")
     said = f"its artifact root '{shown(cut(uri, 200))}'"
-    scheme = urlparse(uri).scheme.lower()
+    try:
+        scheme = urlparse(uri).scheme.lower()
+    except ValueError:
+        return f"{said} is not a URI"
     if scheme in ("runs", "models"):
         return f"{said} is another run's or model's: import that run instead"
     if scheme not in ("", "file") and len(scheme) > 1:  # (C:/... is a local path)
-        return ""
+        return remote.refuses(uri, scheme)
     real = os.path.realpath(url2pathname(urlparse(uri).path if scheme == "file" else uri))
     if os.path.basename(real) != "artifacts" or os.path.basename(os.path.dirname(real)) != str(info.run_id):
         return (
