@@ -580,3 +580,11 @@ def test_two_spellings_of_a_name_say_which_folders_are_one(ws: Path) -> None:
     edit_yaml(ws / other / "run.yaml", lambda d: d.update(ref="run:" + other.split("/")[1]))
     said = [f.hint for f in engine.doctor(ws).findings if f.code == "TFC0008-E004"]
     assert said and all(h.endswith("they would be the same folder") for h in said), said
+
+
+def test_a_run_that_read_the_model_version_it_produced_is_a_lineage_loop(ws: Path) -> None:
+    """Only models and datasets were followed, but a run names the models it read: a run whose
+    inputs hold the version it produced (produced_by that run) closed a loop nobody reported."""
+    edit_yaml(ws / RUN / "run.yaml", lambda d: d["inputs"].append({"ref": "model:sales-model@1", "digest": "sha256:" + "0" * 64}))
+    loops = [f for f in engine.doctor(ws).findings if f.code == "TFC0008-E009"]
+    assert len(loops) == 1 and "model:sales-model@1" in loops[0].message and "run:" in loops[0].message, loops

@@ -36,7 +36,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from _spelled_alike(ws, ctx.scope)
     # A shard searches from every record, as a full run does (each loop then reads the same, and
     # is kept by one shard); --since searches from what changed (a new loop runs through it).
-    yield from _cycles(ws, list(ws.records) if ctx.options.shard is not None else ctx.records(), parse)
+    every = ctx.scope is None or ctx.options.shard is not None
+    yield from _cycles(ws, list(ws.records) if every else ctx.records(), parse, every)
     for record in ctx.records():
         if record.loaded.data is None:
             continue
@@ -67,15 +68,18 @@ class _Parsed:
         return found
 
 
-_LOOPING = ("model", "dataset")  # the kinds that name records of their own kind
+# The kinds a loop can run through: a model names its run, a run the models it read (a run that
+# read the version it produced), a dataset the dataset or run it came from. (An experiment names
+# only a dataset, and nothing names one but a run: it closes no loop.)
+_LOOPING = ("model", "dataset", "run")
 
 
-def _cycles(ws: Workspace, starts: list[Record], parse: Callable[[str], Ref]) -> Iterator[Finding]:
+def _cycles(ws: Workspace, starts: list[Record], parse: Callable[[str], Ref], every: bool) -> Iterator[Finding]:
     """Lineage must be acyclic: a record cannot come (transitively) from itself.
 
-    Only models and datasets name records of their own kind, so only they can close a loop.
     The search starts from the records in scope and reads others only as it reaches them: a
-    loop new since --since REF runs through a changed record.
+    loop new since --since REF runs through a changed record. From `every` record, it need not
+    start from runs: a run names only datasets and models, so every loop holds one of those.
     """
     upstream: dict[str, list[str]] = {}
 
@@ -89,13 +93,14 @@ def _cycles(ws: Workspace, starts: list[Record], parse: Callable[[str], Ref]) ->
                         parent = parse(text)
                     except RefError:
                         continue
-                    if parent.kind in _LOOPING:  # (a run or an experiment names no parent here: a dead end)
+                    if parent.kind in _LOOPING:  # (an experiment names no parent here: a dead end)
                         names.append(str(parent))
             upstream[ref] = names
         return upstream[ref]
 
     done: set[str] = set()
-    for start in sorted(str(r.ref) for r in starts if r.kind in _LOOPING):
+    first = ("model", "dataset") if every else _LOOPING
+    for start in sorted(str(r.ref) for r in starts if r.kind in first):
         if start in done:
             continue
         # Iterative depth-first search; `trail` is the current path, `on_trail` its members.
