@@ -588,3 +588,12 @@ def test_a_run_that_read_the_model_version_it_produced_is_a_lineage_loop(ws: Pat
     edit_yaml(ws / RUN / "run.yaml", lambda d: d["inputs"].append({"ref": "model:sales-model@1", "digest": "sha256:" + "0" * 64}))
     loops = [f for f in engine.doctor(ws).findings if f.code == "TFC0008-E009"]
     assert len(loops) == 1 and "model:sales-model@1" in loops[0].message and "run:" in loops[0].message, loops
+
+
+@pytest.mark.parametrize("drop", ["windows", "column"])
+def test_a_run_s_time_split_records_its_windows_and_column(ws: Path, drop: str) -> None:
+    """TFC-0003 §2: a time split MUST carry the windows actually used, so the leakage rules can
+    check them; a run without them passed, and none of TFC0008-E006..E008 ran on it."""
+    edit_yaml(ws / RUN / "run.yaml", lambda d: d["split"].pop(drop))
+    found = [f for f in engine.doctor(ws).findings if f.path == f"{RUN}/run.yaml"]
+    assert [f.code for f in found] == ["TFC0003-E001"] and repr(drop) in found[0].message, found
