@@ -14,7 +14,7 @@ from strataml.atomic import FULL, discard_staging, publish_dir, staging_dir, wri
 from strataml.errors import RecordExists, StrataError
 from strataml.hashing import dataset_digest, sha256_stream
 from strataml.paths import git_reads
-from strataml.refs import NAME_RULE, fold, valid_name, valid_version, version_beside
+from strataml.refs import NAME_RULE, VERSION_RULE, fold, valid_name, valid_version, version_beside
 from strataml.schemas import schema_id, validate
 from strataml.tabular import describe_csv, other_separator
 from strataml.times import utc_now
@@ -96,7 +96,7 @@ def _check_names(spec: NewDataset) -> None:
             NAME_RULE,
         )
     if not valid_version(spec.version):
-        raise StrataError(f"{spec.version!r} is not a valid version", "use e.g. 1, 2, 2024-06 or 1.0.0")
+        raise StrataError(f"{spec.version!r} is not a valid version", f"{VERSION_RULE}, e.g. 1, 2, 2024-06 or 1.0.0")
     if spec.source_kind is not None and spec.source_kind not in SOURCE_KINDS:
         raise StrataError(f"unknown source kind {spec.source_kind!r}", f"use one of {', '.join(SOURCE_KINDS)}")
 

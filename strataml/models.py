@@ -17,7 +17,7 @@ from strataml.errors import Refusal, StrataError
 from strataml.gates import evaluate
 from strataml.hashing import sha256_stream
 from strataml.records import Record
-from strataml.refs import NAME_RULE, valid_name, valid_version, version_beside
+from strataml.refs import NAME_RULE, VERSION_RULE, valid_name, valid_version, version_beside
 from strataml.schemas import schema_id, validate
 from strataml.times import utc_now
 from strataml.workspace import Workspace, load
@@ -56,7 +56,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
             "a run's model is registered once, under one name: use that version",
         )
     if version is not None and not valid_version(version):
-        raise StrataError(f"{version!r} is not a valid version", "use e.g. 1, 2 or 1.0.0")
+        raise StrataError(f"{version!r} is not a valid version", f"{VERSION_RULE}, e.g. 1, 2 or 1.0.0")
     if version is not None:
         same = version_beside(root, "model", name, version)
         if same is not None:

@@ -65,8 +65,11 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
-# What a valid name is, as every refusal of one says it.
-NAME_RULE = "use at most 64 ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
+# What a valid name, version and run id are, as every refusal of one says it.
+_RULE = "use at most {} ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
+NAME_RULE = _RULE.format(64)
+VERSION_RULE = _RULE.format(32)
+RUN_ID_RULE = _RULE.format(128)
 
 
 def valid_name(name: str) -> bool:

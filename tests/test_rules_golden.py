@@ -597,3 +597,14 @@ def test_a_run_s_time_split_records_its_windows_and_column(ws: Path, drop: str) 
     edit_yaml(ws / RUN / "run.yaml", lambda d: d["split"].pop(drop))
     found = [f for f in engine.doctor(ws).findings if f.path == f"{RUN}/run.yaml"]
     assert [f.code for f in found] == ["TFC0003-E001"] and repr(drop) in found[0].message, found
+
+
+@pytest.mark.parametrize(("version", "said"), [("v" * 33, "at most 32"), ("x" * 65, "at most 64")])
+def test_a_name_that_is_too_long_is_told_its_own_limit(ws: Path, version: str, said: str) -> None:
+    """A 33-character version was refused saying names may have 64 characters."""
+    if said == "at most 32":
+        copy_dataset(ws, FLOWERS, f"datasets/flowers/{version}", f"dataset:flowers@{version}")
+    else:
+        copy_dataset(ws, FLOWERS, f"datasets/{version}/1", f"dataset:{version}@1")
+    bad = [f for f in engine.doctor(ws).findings if f.code == "TFC0001-E003"]
+    assert len(bad) == 1 and said in bad[0].message, bad

@@ -12,7 +12,7 @@ from strataml.doctor.engine import FIRST_RULES, Context, version
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.loading import Loaded
 from strataml.records import Record
-from strataml.refs import NAME_RULE, valid_name, valid_run_id, valid_version
+from strataml.refs import NAME_RULE, RUN_ID_RULE, VERSION_RULE, valid_name, valid_run_id, valid_version
 from strataml.workspace import CONFIG
 
 CONFIG_SCHEMA = "TFC0001-E001"
@@ -179,16 +179,16 @@ def _unknown_codes(config: Loaded, doctor: dict[str, object]) -> Iterator[Findin
 def _name(record: Record) -> Iterator[Finding]:
     ref = record.ref
     if ref.kind == "run":
-        bad = [] if valid_run_id(ref.name) else [("run id", ref.name)]
+        bad = [] if valid_run_id(ref.name) else [("run id", ref.name, RUN_ID_RULE)]
     else:
-        bad = [] if valid_name(ref.name) else [(f"{ref.kind} name", ref.name)]
+        bad = [] if valid_name(ref.name) else [(f"{ref.kind} name", ref.name, NAME_RULE)]
         if ref.version is not None and not valid_version(ref.version):
-            bad.append(("version", ref.version))
-    for what, value in bad:
+            bad.append(("version", ref.version, VERSION_RULE))
+    for what, value, rule in bad:
         yield Finding(
             BAD_NAME,
             record.folder or record.meta,
-            f"{what} '{value}' is not valid: {NAME_RULE}",
+            f"{what} '{value}' is not valid: {rule}",
             "rename the folder (or file) to a valid name",
         )
 
