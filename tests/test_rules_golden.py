@@ -608,3 +608,14 @@ def test_a_name_that_is_too_long_is_told_its_own_limit(ws: Path, version: str, s
         copy_dataset(ws, FLOWERS, f"datasets/{version}/1", f"dataset:{version}@1")
     bad = [f for f in engine.doctor(ws).findings if f.code == "TFC0001-E003"]
     assert len(bad) == 1 and said in bad[0].message, bad
+
+
+@pytest.mark.parametrize("columns", [True, False])
+def test_the_target_among_the_features_is_found_whether_or_not_columns_are_recorded(ws: Path, columns: bool) -> None:
+    """The check returned before it when the dataset version records no columns (a compressed
+    file, say): the spec passed and trained on its own label."""
+    if not columns:
+        edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d.pop("columns"))
+    edit_yaml(ws / "experiments/flowers-logreg.yaml", lambda d: d["data"].update(features=["species"]))
+    found = [f for f in engine.doctor(ws).findings if f.code == "TFC0003-E005"]
+    assert len(found) == 1 and "is the target" in found[0].message, found

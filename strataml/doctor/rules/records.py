@@ -216,8 +216,8 @@ def _gate_metrics(ctx: Context, record: Record) -> Iterator[Finding]:
 def _spec_data(ctx: Context, record: Record) -> Iterator[Finding]:
     """The columns and the file a spec names are ones its dataset version records: a typo here
     passes every other rule and is found only when the spec runs. (A dataset that is not there
-    is TFC0008-E001; one that records no columns cannot be judged here; a time split's column is
-    TFC0008-E008's.)"""
+    is TFC0008-E001; one that records no columns is judged only for its target among the
+    features; a time split's column is TFC0008-E008's.)"""
     data = record.data.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("dataset"), str):
         return
@@ -240,8 +240,6 @@ def _spec_data(ctx: Context, record: Record) -> Iterator[Finding]:
         if isinstance(columns, list)
         else []
     )
-    if not names:
-        return
     named: list[tuple[tuple[str | int, ...], str]] = []
     if isinstance(data.get("target"), str):
         named.append((("target",), data["target"]))
@@ -249,15 +247,17 @@ def _spec_data(ctx: Context, record: Record) -> Iterator[Finding]:
     if isinstance(features, list):
         named += [(("features", i), name) for i, name in enumerate(features) if isinstance(name, str)]
     for path, name in named:
-        if name in names:
-            if path != ("target",) and name == data.get("target"):
-                yield Finding(
-                    SPEC_DATA,
-                    record.meta,
-                    f"data.features[{path[1]}] {name!r} is the target: a model cannot take its label as an input",
-                    "remove it from data.features",
-                    record.line("data", *path),
-                )
+        # (Whether or not the version records its columns: the label as an input is wrong either way.)
+        if path != ("target",) and name == data.get("target"):
+            yield Finding(
+                SPEC_DATA,
+                record.meta,
+                f"data.features[{path[1]}] {name!r} is the target: a model cannot take its label as an input",
+                "remove it from data.features",
+                record.line("data", *path),
+            )
+            continue
+        if not names or name in names:
             continue
         field = "data.target" if path == ("target",) else f"data.features[{path[1]}]"
         yield Finding(
