@@ -254,7 +254,18 @@ def _load_json(text: str) -> Loaded:
         return out
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs)
+        data = json.loads(text, object_pairs_hook=pairs, parse_constant=_not_json)
+    except _NotJson as exc:
+        # Python's json reads NaN and Infinity, which are not JSON: another checker refuses them.
+        found = re.search(rf"(?<![\w\"]){re.escape(str(exc))}(?![\w\"])", text)
+        raise _Abort(
+            LoadProblem(
+                SYNTAX,
+                f"invalid JSON: {exc} is not a JSON value",
+                "write a number (or null where the field allows it); restore the file from git if a tool wrote it",
+                text.count("\n", 0, found.start()) + 1 if found else None,
+            )
+        ) from None
     except json.JSONDecodeError as exc:
         # (json's own words end in "at" where they name the place: "Unterminated string starting at".)
         where = f"line {exc.lineno}, column {exc.colno}"
@@ -274,6 +285,14 @@ def _load_json(text: str) -> Loaded:
     if duplicates > MAX_DUPLICATES:
         problems.append(_more_duplicates(duplicates - MAX_DUPLICATES))
     return Loaded(data, tuple(problems))
+
+
+class _NotJson(ValueError):
+    """NaN, Infinity or -Infinity where a JSON value belongs."""
+
+
+def _not_json(name: str) -> Any:
+    raise _NotJson(name)
 
 
 # JSON tokens that open a node: 1 a string, 2 a list or mapping, 3 its end, 4 any other scalar.

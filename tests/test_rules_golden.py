@@ -619,3 +619,12 @@ def test_the_target_among_the_features_is_found_whether_or_not_columns_are_recor
     edit_yaml(ws / "experiments/flowers-logreg.yaml", lambda d: d["data"].update(features=["species"]))
     found = [f for f in engine.doctor(ws).findings if f.code == "TFC0003-E005"]
     assert len(found) == 1 and "is the target" in found[0].message, found
+
+
+@pytest.mark.parametrize("constant", [float("nan"), float("inf")])
+def test_nan_or_infinity_in_a_json_file_is_a_syntax_error(ws: Path, constant: float) -> None:
+    """Python's json reads NaN and Infinity, which are not JSON: a gate receipt holding one passed,
+    where another checker (and the JSON spec) refuses the file."""
+    ledgers.edit_gate(ws, 1, lambda g: g["criteria"][0].update(value=constant))
+    found = [f for f in engine.doctor(ws).findings if f.code == "TFC0001-E105"]
+    assert [f.path for f in found] == [f"{MODEL}/gate.json"] and "is not a JSON value" in found[0].message, found

@@ -8,6 +8,7 @@ experiment (default: the spec's name).
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ class LocalTracker:
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
         series = self.metrics.setdefault(key, [])
-        series.append({"step": step if step is not None else len(series), "value": float(value)})
+        if math.isfinite(value):  # (NaN and infinities are not JSON: the point is left out)
+            series.append({"step": step if step is not None else len(series), "value": float(value)})
 
     def set_tags(self, tags: dict[str, str]) -> None:
         self.tags.update(tags)
