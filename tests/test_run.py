@@ -90,6 +90,28 @@ def test_end_to_end_init_add_run_register_doctor(lab: Path, capsys: pytest.Captu
     assert sorted(p.name for p in (lab / "models/iris-classifier").iterdir()) == before
 
 
+def test_promoting_an_uncommitted_version_says_to_commit_the_version_and_its_run_too(
+    lab: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`promote` of a version not yet committed said to commit the ledger alone: a clone of that
+    commit held a ledger about a version it does not have (TFC0005-E009)."""
+    assert run(["-C", str(lab), "run", "iris-logreg"]) == 0
+    capsys.readouterr()
+    monkeypatch.chdir(lab)
+    assert run(["promote", "model:iris-classifier@1", "--to", "candidate"]) == 0
+    step = capsys.readouterr().out.split("Next: `", 1)[1].split("`", 1)[0]
+    assert "models/iris-classifier/1" in step and "runs/" in step, step
+    subprocess.run(["bash", "-c", step], cwd=lab, check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org",
+                        "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.org"})
+    git(tmp_path, "clone", "-q", str(lab), "clone")
+    assert engine.doctor(tmp_path / "clone", strict=True).exit_code == 0
+    # Once committed, the next promotion names the ledger alone again.
+    assert run(["promote", "model:iris-classifier@1", "--to", "staging"]) == 0
+    step = capsys.readouterr().out.split("Next: `", 1)[1].split("`", 1)[0]
+    assert step.startswith("git add models/iris-classifier/lifecycle.jsonl && "), step
+
+
 def test_same_spec_and_seed_give_identical_metrics(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for _ in range(2):
         assert run(["-C", str(lab), "run", "synthetic-logreg", "--format", "json"]) == 0

@@ -10,7 +10,7 @@ import click
 from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.cli.main import State
-from strataml.cli.output import complete_refs, say_next
+from strataml.cli.output import complete_refs, say_next, uncommitted_records
 from strataml.controls import shown
 from strataml.trust import SCOPES, Pin
 from strataml.words import counted
@@ -286,5 +286,6 @@ def sign_command(state: State, target: str, key: str | None, scheme: str, gnupgh
     if done.missing:
         click.echo(shown(f"  still needs {', '.join(done.missing)}: co-sign with `strataml sign {target} --key FPR`"))
     root = state.root()
-    say_next(root, [root / done.path], f"sign {done.target}", "Next: `{step}`, then `strataml doctor --strict`.")
+    paths = [root / done.path, *uncommitted_records(root, done.target)]
+    say_next(root, paths, f"sign {done.target}", "Next: `{step}`, then `strataml doctor --strict`.")
     return 0

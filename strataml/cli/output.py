@@ -188,6 +188,34 @@ def say_next(root: Path, paths: list[Path], message: str, line: str, *, err: boo
         click.echo(note, err=True)
 
 
+def uncommitted_records(root: Path, rel: str) -> list[Path]:
+    """The record folder `rel` lies in, when git tracks nothing of it yet, and for a model version
+    the run that produced it, when git tracks nothing of that either: what a commit of a ledger
+    or a signature must carry too (a clone of that commit alone has no such version)."""
+    from strataml import atomic, gitfacts, loading
+    from strataml.refs import RefError, parse_ref
+    from strataml.workspace import record_folder
+
+    folder = record_folder(rel)
+    if folder is None or gitfacts.repository(root) is None or gitfacts.tracks(root, folder):
+        return []
+    out = [root / folder]
+    if folder.startswith("models/"):
+        try:
+            raw = atomic.read_bytes(root, f"{folder}/model.yaml")
+        except (OSError, atomic.Refused):
+            raw = None
+        data = loading.load_bytes(raw).data if raw is not None else None
+        run = data.get("produced_by") if isinstance(data, dict) else None
+        try:
+            ref = parse_ref(run) if isinstance(run, str) else None
+        except RefError:
+            ref = None
+        if ref is not None and ref.kind == "run" and not gitfacts.tracks(root, f"runs/{ref.name}"):
+            out.append(root / "runs" / ref.name)
+    return out
+
+
 def _stays(top: Path, start: str) -> bool:
     """Whether commit_step's commands run where the user stands (else they `cd` to `top` first)."""
     cwd = Path.cwd().resolve()

@@ -114,13 +114,15 @@ def promote(
     if done.signed_by:
         click.echo(shown(f"  ledger signed by {done.signed_by}"))  # a key's user id: anyone's text
     if done.written:
-        from strataml.cli.output import say_next
+        from strataml.cli.output import say_next, uncommitted_records
         from strataml.records import SIGNATURE_SUFFIX
         from strataml.refs import parse_ref
         from strataml.workspace import LEDGER
 
         root = state.root()
-        ledger = root / "models" / parse_ref(done.ref).name / LEDGER
+        ref = parse_ref(done.ref)
+        ledger = root / "models" / ref.name / LEDGER
         paths = [ledger, *([ledger.with_name(LEDGER + SIGNATURE_SUFFIX)] if done.signed_by else [])]
+        paths += uncommitted_records(root, f"models/{ref.name}/{ref.version}")
         say_next(root, paths, f"{done.ref}: {done.before} -> {done.to}", "Next: `{step}`")
     return 0
