@@ -315,6 +315,8 @@ def test_keys_add_list_remove(ws: Path, keys, capsys) -> None:
     alice = keys["Alice"]
     code, out, _ = cli(ws, "keys", "add", str(alice.public), "--scope", "models", "--scope", "production", capsys=capsys)
     assert code == 0 and alice.fingerprint in out
+    # The commit the Next line suggests names the key as `keys remove` takes it (its long id).
+    assert f"pin key {alice.fingerprint[-16:]}" in out
     assert (ws / f"tfc/keys/{alice.fingerprint}.asc").read_text().startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
     code, out, _ = cli(ws, "keys", "list", "--format", "json", capsys=capsys)
     listed = json.loads(out)

@@ -92,7 +92,7 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
                 "pinned for them (`strataml doctor` lists them)",
                 err=True,
             )
-    _commit_next(root, pin, f"pin key {pin.fingerprint[:16]}")
+    _commit_next(root, pin, f"pin key {pin.fingerprint[-16:]}")
     return 0
 
 
@@ -156,7 +156,7 @@ def remove_command(state: State, fingerprint: str, force: bool, fmt: str) -> int
 
     \b
     Example:
-      strataml keys remove 4A1F2B3C5D6E7F80      (the last 16 digits `keys list` shows)
+      strataml keys remove 4A1F2B3C5D6E7F80      (the last 16 digits of the fingerprint `keys list` shows)
     """
     from strataml.keys import remove
 
@@ -166,7 +166,7 @@ def remove_command(state: State, fingerprint: str, force: bool, fmt: str) -> int
         click.echo(json.dumps({"removed": pin.fingerprint, "scopes": list(pin.scopes)}, indent=2))
         return 0
     click.echo(shown(f"Unpinned {pin.fingerprint} (was: {', '.join(pin.scopes)})"))
-    _commit_next(root, pin, f"unpin key {pin.fingerprint[:16]}")
+    _commit_next(root, pin, f"unpin key {pin.fingerprint[-16:]}")
     return 0
 
 
