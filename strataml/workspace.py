@@ -26,7 +26,7 @@ from strataml.lfs import MAX_POINTER
 from strataml.loading import MAX_BYTES, SYNTAX, TOO_LARGE, Loaded, LoadProblem, load_bytes, load_file
 from strataml.once import once
 from strataml.records import SIGNATURE_SUFFIX, Record
-from strataml.refs import AmbiguousRef, Ref, RefError, closest, expand, fold, folder_of, parse_ref
+from strataml.refs import VERSIONED_KINDS, AmbiguousRef, Ref, RefError, closest, expand, fold, folder_of, parse_ref
 from strataml.rootdir import CONFIG, MANAGED
 
 if TYPE_CHECKING:
@@ -158,6 +158,14 @@ class Workspace:
         try:
             ref = parse_ref(text)
         except RefError as exc:
+            kind_of, _, name = text.partition(":")
+            if loose is None and kind_of in VERSIONED_KINDS and name and "@" not in name:
+                # `model:NAME` stands for its latest version: here no version has that name.
+                close = self.closest(text, kind_of)
+                raise StrataError(
+                    f"no {kind_of} named {name} in this workspace",
+                    f"did you mean {', '.join(close)}?" if close else f"see `strataml list {kind_of}s`",
+                ) from None
             raise StrataError(
                 str(exc), usage or "a ref looks like dataset:NAME@VERSION, model:NAME@VERSION, run:ID"
             ) from None

@@ -88,3 +88,17 @@ def test_dumps_writes_one_item_a_line_whatever_the_items_hold(edges: list[object
     expected += '  "nodes": [\n    ' + _ENCODER.encode(index["nodes"][0]) + "\n  ]\n}\n"
     assert dumps(index) == expected
     json.loads(dumps(index))
+
+
+@pytest.mark.parametrize("command", [["promote", "model:sales-modle", "--to", "candidate"], ["sign", "model:sales-modle"],
+                                     ["show", "dataset:flowerz"]])
+def test_a_misspelt_name_without_a_version_is_told_what_is_close(
+    ws: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """`model:NAME` stands for its latest version; a misspelt NAME was told it "needs a version",
+    where `show` said what was close."""
+    from strataml.cli.main import run
+
+    assert run(["-C", str(ws), *command]) == 3
+    err = capsys.readouterr().err
+    assert "needs a version" not in err and "did you mean" in err, err
