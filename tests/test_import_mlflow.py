@@ -365,6 +365,31 @@ def test_a_remote_artifact_root_a_store_names_gets_no_credentials(
         server.server_close()
 
 
+def test_a_run_id_that_names_no_folder_is_refused_and_nothing_is_written(
+    store: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store edited so a run's id holds a '/': the import wrote a nested runs/A/B/run.yaml (or,
+    refused later, left runs/A behind), and said it had imported the run."""
+    import sqlite3
+
+    root, made = store
+    run_id = made["done"]
+    hostile = "aaaaa/bbbbbbbbcc"
+    db = sqlite3.connect(made["uri"].removeprefix("sqlite:///"))
+    tables = [name for (name,) in db.execute("select name from sqlite_master where type='table'")
+              if any(col[1] == "run_uuid" for col in db.execute(f"pragma table_info({name})"))]
+    for table in tables:
+        db.execute(f"update {table} set run_uuid=? where run_uuid=?", (hostile, run_id))
+    db.commit()
+    before = tree(root)
+    code, _out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                             capsys=capsys)
+    assert code == 2 and "is not one MLflow makes" in err, err
+    assert not any("aaaaa" in p.name for p in (root / "runs").iterdir()) if (root / "runs").exists() else True
+    assert {k: v for k, v in tree(root).items() if not k.startswith("runs/")} == {
+        k: v for k, v in before.items() if not k.startswith("runs/")}
+
+
 def test_a_symlinked_runs_folder_stops_the_import_once_with_exit_3(
     store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

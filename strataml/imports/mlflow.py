@@ -335,7 +335,14 @@ def _plan_one(
         return Planned(mid, "refuse", reason=f"its times ({info.start_time}, {info.end_time} ms) are not dates")
     if info.end_time < info.start_time:
         return Planned(mid, "refuse", reason="MLflow says it ended before it started")
-    planned = Planned(mid, "import", run_id=_run_id(start, experiment, mid), status=status)
+    run_id = _run_id(start, experiment, mid)
+    if not valid_run_id(run_id):
+        return Planned(
+            mid,
+            "refuse",
+            reason="its MLflow run id is not one MLflow makes (letters and digits): a store edited by hand",
+        )
+    planned = Planned(mid, "import", run_id=run_id, status=status)
     refused = _foreign_root(info, remote) or _artifacts(mlflow, mid, planned)
     if refused:
         planned.action, planned.reason = "refuse", refused
@@ -538,6 +545,7 @@ def _inputs(run: Any, digests: dict[str, str], planned: Planned) -> list[dict[st
 def _run_id(start: datetime, experiment: str, mid: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", experiment).strip("-._")[:40].strip("-._")
     run_id = f"{start:%Y%m%dT%H%M%SZ}-{slug}-{mid[:6]}" if slug else f"{start:%Y%m%dT%H%M%SZ}-{mid[:6]}"
+    # (MLflow's ids are hex: one that is not, a '/' in it, names no folder; the caller checks.)
     return run_id if valid_run_id(run_id) else f"{start:%Y%m%dT%H%M%SZ}-{mid[:12]}"
 
 
