@@ -471,6 +471,39 @@ def test_a_csv_with_a_byte_order_mark_runs(lab: Path, tmp_path: Path) -> None:
     assert record["status"] == "succeeded" and "test_accuracy" in record["metrics"]
 
 
+def test_labels_with_dollars_and_fields_past_csv_s_own_limit_run(lab: Path, tmp_path: Path) -> None:
+    """Class labels between two '$' were drawn as mathtext and failed the run after training; a
+    field past csv's default 128 Ki characters, which `dataset add` takes, failed it too."""
+    csv = tmp_path / "pay.csv"
+    rows = ["x,note,y"] + [f"{i},{'n' * 200_000 if i == 0 else 'short'},{'pay $x_1_2$ more' if i % 2 else 'b'}"
+                           for i in range(40)]
+    csv.write_text("\n".join(rows) + "\n")
+    assert run(["-C", str(lab), "dataset", "add", "pay", str(csv), "--version", "1", "--target", "y"]) == 0
+    (lab / "experiments/pay.yaml").write_text(
+        "schema: strataml/experiment/v1\nname: pay\nplugin: sklearn\n"
+        "data: {dataset: 'dataset:pay@1', target: y, features: [x]}\n"
+        "model: {type: logistic_regression}\nseed: 1\n")
+    assert run(["-C", str(lab), "run", "pay", "--format", "json"]) == 0
+    (record,) = [read_yaml(r / "run.yaml") for r in runs_of(lab)]
+    assert record["status"] == "succeeded", record.get("error")
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    (lambda d: d.update(tags={"mlflow.user": "ceo@example.org"}), "tags.mlflow.user: the mlflow. tags are MLflow's own"),
+    (lambda d: d.update(tags={"strataml.run_id": "x"}), "tags.strataml.run_id: the strataml. tags are StrataML's own"),
+    (lambda d: d.update(seed=2**40), "the largest seed scikit-learn takes"),
+])
+def test_a_spec_the_run_would_fail_on_late_is_refused_before_it(
+    lab: Path, capsys: pytest.CaptureFixture[str], change, said: str
+) -> None:
+    """A seed scikit-learn cannot take failed the run once started; spec tags named like MLflow's
+    own (mlflow.user, mlflow.source.git.commit) or StrataML's overwrote them in MLflow."""
+    edit_yaml(lab / "experiments/iris-logreg.yaml", change)
+    assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run"]) == 2
+    assert said in capsys.readouterr().err
+    assert not (lab / "runs").exists() or runs_of(lab) == []
+
+
 def test_gates_are_checked_against_what_an_installed_plugin_declares(lab: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = lab / "experiments/iris-logreg.yaml"
     edit_yaml(spec, lambda d: d.update(plugin="boom", gates=["train_loss <= 1"]))

@@ -27,6 +27,7 @@ from strataml.refs import RefError, parse_ref
 from strataml.runner.plugin import DatasetInput, Plugin, RunSpec, load, require_extra
 from strataml.workspace import Workspace
 
+RESERVED_TAGS = ("mlflow.", "strataml.")  # tag namespaces a spec may not write
 DEFAULT_SPLIT = {"kind": "ratio", "train": 0.7, "val": 0.15, "test": 0.15, "stratify": True}
 
 
@@ -110,6 +111,18 @@ def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
     elif dataset is None:
         raise SpecError(
             record.meta, [f"line {record.line('split')}: a time split needs a workspace dataset with a time column"]
+        )
+    reserved = [k for k in (doc.get("tags") or {}) if str(k).startswith(RESERVED_TAGS)]
+    if reserved:
+        # (Sent to MLflow, mlflow.user or mlflow.source.git.commit would claim another author or
+        # commit, strataml.run_id another run.)
+        raise SpecError(
+            record.meta,
+            [
+                f"line {record.line('tags', k)}: tags.{k}: the {k.split('.')[0]}. tags are "
+                f"{'MLflow' if k.startswith('mlflow.') else 'StrataML'}'s own; name it otherwise"
+                for k in reserved
+            ],
         )
     spec = RunSpec(
         name=record.ref.name,

@@ -77,7 +77,7 @@ class MlflowTracker:
         self.experiment_name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or experiment
         found = self.client.get_experiment_by_name(self.experiment_name)
         exp_id = found.experiment_id if found else self.client.create_experiment(self.experiment_name)
-        run = self.client.create_run(exp_id, run_name=run_id, tags={"strataml.run_id": run_id, **tags})
+        run = self.client.create_run(exp_id, run_name=run_id, tags={**tags, "strataml.run_id": run_id})
         self.run_id = run.info.run_id
 
     @property

@@ -15,6 +15,7 @@ MODELS = {
     "gradient_boosting": "sklearn.ensemble:GradientBoostingClassifier",
 }
 USABLE_TYPES = ("integer", "float", "boolean", "category")
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ def problems(spec: RunSpec) -> list[str]:
             cls(**{key: value for key, value in params.items() if key in accepted})._validate_params()
         except (TypeError, ValueError) as exc:  # (InvalidParameterError is both)
             out.append(f"model.params: {exc}")
+    if spec.seed > MAX_SEED:  # (numpy's random state, which scikit-learn seeds from it, holds 32 bits)
+        out.append(f"seed {spec.seed} is past {MAX_SEED}, the largest seed scikit-learn takes")
     if spec.dataset is None:
         synthetic = spec.data.get("synthetic") or {}
         n_features = synthetic.get("n_features", 20)

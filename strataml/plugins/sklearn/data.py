@@ -8,6 +8,7 @@ from typing import Any
 
 from strataml.plugins.sklearn.config import Config
 from strataml.runner.plugin import RunSpec
+from strataml.tabular import MAX_ROW_CHARS
 from strataml.times import parse_time
 
 
@@ -42,6 +43,8 @@ def _csv(spec: RunSpec, cfg: Config) -> Data:
     assert spec.dataset is not None
     types = {c["name"]: c.get("type") for c in spec.dataset.columns}
     time_column = spec.split.get("column") if spec.split["kind"] == "time" else None
+    # Rows as long as `dataset add` describes (csv's own limit is 128 Ki characters a field).
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_ROW_CHARS))
     with spec.dataset.open() as fh:
         rows = list(csv.DictReader(fh))
     X = np.empty((len(rows), len(cfg.features)), dtype=object)

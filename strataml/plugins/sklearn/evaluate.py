@@ -39,6 +39,12 @@ def metrics(model: Any, X: Any, y: Any, prefix: str) -> dict[str, float]:
     return {f"{prefix}_{k}": round(float(v), 6) for k, v in sorted(out.items())}
 
 
+def _plain(label: Any) -> str:
+    """A class label as text matplotlib draws as it is: between two '$' it would read mathtext,
+    and a label such as `pay $x_1_2$` failed the run after training."""
+    return str(label).replace("$", r"\$")
+
+
 def expected_calibration_error(proba: Any, correct: Any) -> float:
     """Top-label ECE over equal-width confidence bins."""
     import numpy as np
@@ -69,7 +75,9 @@ def plots(model: Any, X: Any, y: Any, folder: Path) -> list[Path]:
     written = []
 
     fig, ax = plt.subplots(figsize=(5, 4))
-    ConfusionMatrixDisplay.from_predictions(y, pred, labels=classes, ax=ax, colorbar=False)
+    ConfusionMatrixDisplay.from_predictions(
+        y, pred, labels=classes, display_labels=[_plain(c) for c in classes], ax=ax, colorbar=False
+    )
     ax.set_title("Confusion matrix (test)")
     written.append(_save(fig, folder / "confusion_matrix.png"))
 
@@ -80,7 +88,7 @@ def plots(model: Any, X: Any, y: Any, folder: Path) -> list[Path]:
         positives = y == label
         if positives.any() and (~positives).any():
             fpr, tpr, _ = roc_curve(positives, proba[:, column])
-            ax.plot(fpr, tpr, label=str(label))
+            ax.plot(fpr, tpr, label=_plain(label))
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test, one-vs-rest)")
     ax.legend(loc="lower right", fontsize="small")
