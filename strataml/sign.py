@@ -369,7 +369,9 @@ def sign_bundle(root: Path, target: str, key: Path, password: str | None, cwd: P
     ]
     required = max((r.min_signers for r in covering), default=0)
     info = signing.KeyInfo(fpr, (), None, False, False, ())
-    return Signed(rel, what.rel, info, len(valid), [], len(judgement.signers), required, missing)
+    # (Other signatures counted by signer, not by file: one .asc can hold several.)
+    kept = len({s.who for j in valid for s in j.signers} - {s.who for s in new.signers})
+    return Signed(rel, what.rel, info, kept, [], len(judgement.signers), required, missing)
 
 
 def _keep_existing(verifier: trust.Verifier, raw: bytes, data: Path, signer: str) -> tuple[list[bytes], list[str]]:

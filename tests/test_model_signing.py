@@ -206,13 +206,22 @@ def test_min_signers_counts_both_schemes_and_promote_reads_them(lab, capsys) -> 
     base = ws.parent / "gpg"
     base.mkdir()
     carol = gpgkeys.make_key(base, "Carol")
+    homes = [carol.home]
     try:
         assert invoke(ws, "keys", "add", str(carol.public), "--scope", "models", capsys=capsys)[0] == 0
         code, out, err = invoke(ws, "sign", REF, "--gnupghome", str(carol.home), "--format", "json", capsys=capsys)
         assert code == 0, err
         assert json.loads(out)["valid_signers"] == 2 and json.loads(out)["missing"] == []
+        # Alice's bundle signed again keeps the others, counted by signer: two in one .asc.
+        dave = gpgkeys.make_key(base, "Dave")
+        homes.append(dave.home)
+        assert invoke(ws, "keys", "add", str(dave.public), "--scope", "models", capsys=capsys)[0] == 0
+        assert invoke(ws, "sign", REF, "--gnupghome", str(dave.home), capsys=capsys)[0] == 0
+        code, out, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]),
+                                "--format", "json", capsys=capsys)
+        assert code == 0 and json.loads(out)["kept"] == 2 and json.loads(out)["valid_signers"] == 3, out + err
     finally:
-        gpgkeys.stop_agents([carol.home])
+        gpgkeys.stop_agents(homes)
     code, report = doctor(ws, capsys)
     assert not [f for f in report["findings"] if f["path"].startswith(MODEL)], report["findings"]
 
