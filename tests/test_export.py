@@ -639,3 +639,16 @@ def test_a_card_names_only_hub_datasets_in_its_metadata() -> None:
                   "https://huggingface.co/models/a", None, 3):
         assert _hub_dataset(node(other)) is None
     assert _hub_dataset({"attrs": {"source": "x"}}) is None
+
+
+def test_a_run_whose_record_does_not_load_is_said_to_be_left_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run whose run.yaml does not load had no events, and the export said it wrote "18 events
+    of 9 runs" with exit 0 in a workspace of 10 runs."""
+    require_extra("openlineage.client", "openlineage")
+    ws = copy_example(tmp_path / "example")
+    broken = sorted(ws.glob("runs/*/run.yaml"))[0]
+    broken.write_text("schema: [\n")
+    code, out, err = invoke(ws, "export", "openlineage", "-o", str(tmp_path / "events.jsonl"), "--format", "json",
+                            capsys=capsys)
+    assert code == 1 and json.loads(out)["left_out"] == [f"run:{broken.parent.name}"], out
+    assert f"left out 1 run whose run.yaml does not load or records no time: run:{broken.parent.name}" in err

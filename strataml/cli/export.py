@@ -12,7 +12,7 @@ from strataml.cli.given import from_start_option
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, format_option, from_here, written
 from strataml.controls import json_text, shown
-from strataml.words import counted
+from strataml.words import counted, listed
 
 
 @click.group()
@@ -95,7 +95,9 @@ def openlineage(state: State, output: str | None, url: str | None, since: str | 
     the model versions it registered; the `strataml` run facet the ref, status, seed, params,
     metrics and code commit. Run ids are UUIDs derived from the run ids: exporting again sends
     the same events, so a catalogue updates what it has instead of doubling it. Built and sent
-    with openlineage-python's own classes and HTTP transport. Needs the openlineage extra.
+    with openlineage-python's own classes and HTTP transport. Needs the openlineage extra. A run
+    whose run.yaml does not load (nothing places its events in time) is left out and named on
+    stderr, and the exit code is then 1.
 
     \b
     Examples:
@@ -122,22 +124,31 @@ def openlineage(state: State, output: str | None, url: str | None, since: str | 
     index, _rebuilt = saved.current(root)
     graph = Graph(index)
     only = _changed_runs(root, graph, since) if since is not None else None
-    found = ol.events(graph, only)
+    left_out: list[str] = []
+    found = ol.events(graph, only, left_out)
     runs = len({e.run.runId for e in found})
-    summary: dict[str, object] = {"events": len(found), "runs": runs}
+    summary: dict[str, object] = {"events": len(found), "runs": runs, "left_out": left_out}
+    if left_out:
+        click.echo(
+            shown(
+                f"strataml: warning: left out {counted(len(left_out), 'run')} whose run.yaml does not load or "
+                f"records no time: {listed(left_out, 5)} (`strataml doctor` says what is wrong)"
+            ),
+            err=True,
+        )
     if url is not None:
         summary.update(sent=ol.post(found, url), url=ol.redacted(url))
         said = f"Sent {len(found)} events ({counted(runs, 'run')}) to {ol.redacted(url)}."
     elif output in (None, "-"):
         click.echo(ol.lines(found), nl=False)
-        return 0
+        return 1 if left_out else 0
     else:
         text = ol.lines(found)
         target = written(str(output), text, root)
         summary.update(path=str(target), bytes=len(text.encode("utf-8")))
         said = f"Wrote {shown(str(target))}: {counted(len(found), 'event')} of {counted(runs, 'run')}."
     click.echo(json.dumps(summary, indent=2) if fmt == "json" else said)
-    return 0
+    return 1 if left_out else 0
 
 
 def _changed_runs(root: Path, graph: object, since: str) -> set[str]:

@@ -69,9 +69,10 @@ def _strataml_facet() -> type:
     return StrataMLRunFacet
 
 
-def events(graph: Graph, only: set[str] | None = None) -> list[Any]:
+def events(graph: Graph, only: set[str] | None = None, left_out: list[str] | None = None) -> list[Any]:
     """RunEvents for every run (or the runs whose ids are in `only`), oldest first, START before
-    its end."""
+    its end; a run with no readable time (its run.yaml does not load, or holds no time) has
+    none, and its id goes to `left_out`."""
     ol = need()
     from openlineage.client.generated import base as generated
     from openlineage.client.generated import (
@@ -161,8 +162,10 @@ def events(graph: Graph, only: set[str] | None = None) -> list[Any]:
         run_facets: dict[str, Any] = {"strataml": own}
         run = ol.Run(runId=run_uuid(workspace, node["id"]), facets=run_facets)
         started = _instant(attrs.get("started_at")) or _instant(attrs.get("created_at"))
-        if started is None:
-            continue  # no readable time: the doctor's finding; nothing a catalogue could place
+        if started is None:  # no readable time: the doctor's finding; nothing a catalogue could place
+            if left_out is not None:
+                left_out.append(node["id"])
+            continue
         out.append(
             ol.RunEvent(
                 eventType=ol.RunState.START,
