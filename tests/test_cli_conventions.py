@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -303,11 +304,13 @@ def _lab_with_iris(tmp_path: Path) -> Path:
     return lab
 
 
-def _run_stopped(lab: Path, entry: str, ready: Path, signum: int, env: dict[str, str] | None = None) -> tuple[int, str]:
+def _run_stopped(lab: Path, entry: str, ready: Path, signum: int, env: dict[str, str] | None = None,
+                 extra: tuple[str, ...] = ()) -> tuple[int, str]:
     """`strataml run iris-logreg` in `lab` through `entry` (the real entry point, patched), sent
-    `signum` once it has written `ready`: (its exit code, its stderr)."""
+    `signum` once it has written `ready`: (its exit code, its stderr; with `extra` options, its
+    stdout after it)."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", entry, "-C", str(lab), "run", "iris-logreg"],
+        [sys.executable, "-c", entry, "-C", str(lab), "run", "iris-logreg", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -321,8 +324,8 @@ def _run_stopped(lab: Path, entry: str, ready: Path, signum: int, env: dict[str,
         time.sleep(0.05)
     assert ready.exists(), proc.communicate()[1]
     proc.send_signal(signum)
-    _out, err = proc.communicate(timeout=60)
-    return proc.returncode, err
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, err + (f"\n{out}" if extra else "")
 
 
 def test_ctrl_c_while_a_run_registers_its_model_says_how_to_register_it(tmp_path: Path) -> None:
@@ -377,6 +380,13 @@ def test_ctrl_c_or_termination_in_a_run_names_the_cancelled_run(tmp_path: Path, 
         "attempt on record, or delete the folder (nothing refers to it yet)"
     )
     assert "status: cancelled" in (folder / "run.yaml").read_text()
+    if signum == signal.SIGINT:  # with --format json, stdout says so too: a script reads JSON however it ended
+        shutil.rmtree(folder)
+        ready.unlink()
+        returned, both = _run_stopped(lab, entry, ready, signum, {**os.environ, "SLEEPY_READY": str(ready)},
+                                      ("--format", "json"))
+        error = json.loads(both.splitlines()[-1])["error"]
+        assert returned == 130 and error["exit_code"] == 130 and error["message"].startswith("interrupted; the run"), both
 
 
 def test_a_bare_group_prints_its_help(strataml_exe: list[str]) -> None:

@@ -398,11 +398,11 @@ def run(argv: list[str] | None = None) -> int:
         return _error(sys.argv[1:] if argv is None else argv, exc.format_message())
     except click.exceptions.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C while click parsed or prompted
-            return _interrupted(None, _interrupt_code(exc.__context__))
+            return _interrupted(None, _interrupt_code(exc.__context__), sys.argv[1:] if argv is None else argv)
         click.echo("strataml: aborted", err=True)
         return EXIT_TOOL_FAILURE
     except _Stopped as exc:
-        return _interrupted(exc.note, exc.code)
+        return _interrupted(exc.note, exc.code, sys.argv[1:] if argv is None else argv)
     except _PipeClosed:
         # Output piped into `head`, which stopped reading: not a verdict on the workspace.
         # 141 is what a shell reports for a writer a closed pipe stopped (128 + SIGPIPE);
@@ -423,7 +423,7 @@ def run(argv: list[str] | None = None) -> int:
             exc.exit_code,
         )
     except KeyboardInterrupt as exc:
-        return _interrupted(getattr(exc, "note", None), _interrupt_code(exc))
+        return _interrupted(getattr(exc, "note", None), _interrupt_code(exc), sys.argv[1:] if argv is None else argv)
     except SystemExit:
         # click's own answer to a closed pipe outside a command (`strataml --help | true`): exit 1.
         if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # _PacifyFlushWrapper in click 8.2+
@@ -544,9 +544,12 @@ def _interrupt_code(exc: BaseException | None) -> int:
     return EXIT_INTERRUPTED
 
 
-def _interrupted(note: str | None, code: int = EXIT_INTERRUPTED) -> int:
+def _interrupted(note: str | None, code: int, args: list[str]) -> int:
     what = "interrupted" if code == EXIT_INTERRUPTED else f"stopped by signal {code - 128}"
-    click.echo(shown(f"strataml: {what}; {note}" if note else f"strataml: {what}"), err=True)
+    said = f"{what}; {note}" if note else what
+    click.echo(shown(f"strataml: {said}"), err=True)
+    if _asks_json(args):  # (a script reading stdout gets JSON however the command ended)
+        _json_error(said, None, [], code)
     return code
 
 
