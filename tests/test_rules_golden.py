@@ -628,3 +628,12 @@ def test_nan_or_infinity_in_a_json_file_is_a_syntax_error(ws: Path, constant: fl
     ledgers.edit_gate(ws, 1, lambda g: g["criteria"][0].update(value=constant))
     found = [f for f in engine.doctor(ws).findings if f.code == "TFC0001-E105"]
     assert [f.path for f in found] == [f"{MODEL}/gate.json"] and "is not a JSON value" in found[0].message, found
+
+
+@pytest.mark.parametrize("inputs", [[], [{"ref": "dataset:flowers@1", "digest": "sha256:" + "0" * 64}]])
+def test_a_version_s_inputs_are_what_its_run_read(ws: Path, inputs: list) -> None:
+    """TFC-0004 §2: a version's inputs pin what its run read. A version that named another dataset
+    (or none) passed, and lineage then showed it trained on what it was not."""
+    edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(inputs=inputs))
+    found = [f for f in engine.doctor(ws).findings if f.code == "TFC0004-E004"]
+    assert len(found) == 1 and "are not what run:" in found[0].message and "dataset:sales@1" in found[0].message, found

@@ -16,7 +16,7 @@ from strataml.errors import StrataError
 from strataml.hashing import dataset_digest
 from strataml.loading import MAX_BYTES, TOO_LARGE, load_bytes
 from strataml.paths import unsafe
-from strataml.records import Record
+from strataml.records import Record, inputs_of
 from strataml.records import producing_run as _made_by
 from strataml.times import parse_time
 from strataml.words import listed
@@ -326,6 +326,21 @@ def _from_run(ctx: Context, record: Record) -> Iterator[Finding]:
             f"register the model again from the run that made it (`strataml model register run:ID --name "
             f"{record.ref.name}`), or name that run in produced_by",
             record.line("artifacts", entry.index, "sha256"),
+        )
+    # What the version says it was trained on is what its run read (TFC-0004 §2): lineage and
+    # leakage are read from the version's inputs, which registration copies from the run. (Each
+    # digest against its record is TFC0008-E005's, on either side.)
+    said = sorted({i.ref for i in inputs_of(record.data)})
+    read = sorted({i.ref for i in inputs_of(run.data)})
+    if said != read:
+        yield Finding(
+            NOT_FROM_RUN,
+            record.meta,
+            f"inputs ({listed(said, 3) or 'none'}) are not what {run.ref} (produced_by) read "
+            f"({listed(read, 3) or 'none'})",
+            "write the run's inputs, each ref with its digest, in the version's inputs (`strataml model register` "
+            "copies them)",
+            record.line("inputs"),
         )
 
 
