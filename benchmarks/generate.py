@@ -148,6 +148,7 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
             "tags": {"team": team}, "gates": ["test_accuracy >= 0.5", "test_log_loss <= 1.0"]})
     run_ids, run_files = [], []
     succeeded: list[int] = []
+    run_inputs: list[list[dict[str, str]]] = []
     for i in range(n_runs):
         run_id = f"20260101T000000Z-bench-{i:06d}"
         run_ids.append(run_id)
@@ -172,6 +173,7 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
                                    val_accuracy=round(extra.random(), 6))
             meta["tags"] = {"team": TEAMS[k % len(TEAMS)], "purpose": extra.choice(("sweep", "baseline", "ablation", "prod"))}
         dump(folder / "run.yaml", meta)
+        run_inputs.append(meta["inputs"])
         if meta["status"] == "succeeded":
             succeeded.append(i)
     for i in range(n_models):
@@ -182,7 +184,7 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
         r = succeeded[i % len(succeeded)]
         files = copy_files(*run_files[r], folder)
         meta = {"schema": "strataml/model/v1", "ref": f"model:m{i:05d}@1", "produced_by": f"run:{run_ids[r]}",
-                "created_at": RUN_TIME, "inputs": [], "artifacts": files}
+                "created_at": RUN_TIME, "inputs": run_inputs[r], "artifacts": files}  # (what its run read: TFC0004-E004)
         if experiments:
             meta["description"] = f"{FAMILIES[i % len(FAMILIES)]} model {i}"
             meta["tags"] = {"team": TEAMS[i % len(TEAMS)]}

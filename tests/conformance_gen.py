@@ -106,8 +106,16 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "TFC0004-E002-receipt-folder": ("a model whose gate receipt is a folder",
                                     lambda ws: ((ws / MODEL / "gate.json").unlink(), (ws / MODEL / "gate.json").mkdir(),
                                                 (ws / MODEL / "gate.json/x").write_text("x"))),
-    "TFC0008-E008-no-time-range": ("a time split over a dataset without a time range",
-                                   lambda ws: edit_yaml(ws / SALES, lambda d: d.pop("time_range"))),
+    "TFC0008-E008-no-time-range": ("a time split over a dataset without a time range (nor a time column)",
+                                   lambda ws: edit_yaml(ws / SALES, lambda d: (d.pop("time_range"), [
+                                       c.pop("role") for c in d["columns"] if c.get("role") == "time"]))),
+    "TFC0002-E003-time-column-without-range": ("a time column (role: time) and no time range",
+                                               lambda ws: edit_yaml(ws / SALES, lambda d: d.update(time_range=None))),
+    "TFC0004-E004-inputs": ("a model version whose inputs are not what its run read",
+                            lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(inputs=[]))),
+    "TFC0008-E009-through-a-run": ("a run that read the model version it produced",
+                                   lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d["inputs"].append(
+                                       {"ref": "model:sales-model@1", "digest": "sha256:" + "0" * 64}))),
     "TFC0006-W001-symlink-inside": ("an unrecorded symlink inside its record folder is an unrecorded file",
                                     lambda ws: (ws / FLOWERS / "alias.csv").symlink_to("flowers.csv")),
     "TFC0006-E006-symlink-to-folder": ("a symlink to a folder inside a record folder is not a regular file",

@@ -637,3 +637,11 @@ def test_a_version_s_inputs_are_what_its_run_read(ws: Path, inputs: list) -> Non
     edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(inputs=inputs))
     found = [f for f in engine.doctor(ws).findings if f.code == "TFC0004-E004"]
     assert len(found) == 1 and "are not what run:" in found[0].message and "dataset:sales@1" in found[0].message, found
+
+
+def test_time_stamped_data_records_its_time_range(ws: Path) -> None:
+    """TFC-0002 §2: time_range MUST be present for time-stamped data. A version with a time column
+    and `time_range: null` passed, and the leakage rules had nothing to check windows against."""
+    edit_yaml(ws / "datasets/sales/1/dataset.yaml", lambda d: d.update(time_range=None))
+    found = [f for f in engine.doctor(ws).findings if f.code == "TFC0002-E003"]
+    assert len(found) == 1 and "holds time (role: time)" in found[0].message, found

@@ -119,6 +119,24 @@ def _dataset(record: Record) -> Iterator[Finding]:
             record.line(),
         )
     tr = record.time_range
+    if not tr:
+        # Time-stamped data is data with a time column: its range is what the leakage rules check
+        # a run's windows against (without it, none of TFC0008-E006..E008 can run).
+        columns = data.get("columns")
+        timed = [
+            c["name"]
+            for c in (columns if isinstance(columns, list) else ())
+            if isinstance(c, dict) and c.get("role") == "time" and isinstance(c.get("name"), str)
+        ]
+        if timed:
+            yield Finding(
+                TIME_RANGE,
+                record.meta,
+                f"column '{timed[0]}' holds time (role: time), but the version records no time_range",
+                f"record the range it holds: time_range: {{column: {timed[0]}, start: ..., end: ...}} while the "
+                "version is new (`strataml dataset add --time-column` computes it)",
+                record.line("columns"),
+            )
     if tr:
         column, window = tr
         start, end = parse_time(window.start), parse_time(window.end, end=True)
