@@ -113,6 +113,7 @@ def parse(raw: bytes, model: str, now: datetime | None = None) -> Ledger:
     prev: str | None = None
     broken = False
     fix = _restore_hint(model)  # (once a ledger, not once a line: most lines need none)
+    two: tuple[int, list[str]] | None = None  # the first line after which two versions were in production
     for number, line in enumerate(lines, start=1):
         problem = _check(line, number, prev, model, out, fix)
         if problem is not None:
@@ -121,6 +122,8 @@ def parse(raw: bytes, model: str, now: datetime | None = None) -> Ledger:
             break
         out.size += len(line) + 1
         prev = out.entries[-1]["hash"]
+        if two is None and out.entries[-1].get("to") == "production" and len(out.production()) > 1:
+            two = (number, out.production())
     if torn:
         # A whole entry that only lacks its newline (an editor dropped it) is not a cut-short
         # write: deleting it, as that hint says, would throw away a real promotion.
@@ -144,6 +147,18 @@ def parse(raw: bytes, model: str, now: datetime | None = None) -> Ledger:
                 None,
                 f"{len(out.production())} versions are in production: {', '.join(out.production())}",
                 "archive all but one with `strataml promote MODEL_REF --to archived`",
+            )
+        )
+    elif two is not None:
+        # (At most one at any time, not only at the end: `promote` archives the one it replaces
+        # first, in the same append.)
+        out.problems.append(
+            Problem(
+                TWO_IN_PRODUCTION,
+                two[0],
+                f"after line {two[0]}, {len(two[1])} versions were in production at once: {', '.join(two[1])}",
+                "a ledger's lines never change once committed: restore it from git and promote with `strataml "
+                "promote`, which archives the version it replaces first",
             )
         )
     return out

@@ -21,6 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import models_helpers  # noqa: E402
 from conformance_clauses import Spec, layout_specs  # noqa: E402
 from conformance_clauses import signature_specs as clause_signature_specs  # noqa: E402
 from conftest import POSITIVE, edit_yaml  # noqa: E402
@@ -109,6 +110,11 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "TFC0008-E008-no-time-range": ("a time split over a dataset without a time range (nor a time column)",
                                    lambda ws: edit_yaml(ws / SALES, lambda d: (d.pop("time_range"), [
                                        c.pop("role") for c in d["columns"] if c.get("role") == "time"]))),
+    "TFC0005-E004-at-once": ("a second version in production before the first is archived, a line later",
+                             lambda ws: (models_helpers.add_version(ws, 2), models_helpers.write_ledger(ws, [
+                                 *[(models_helpers.ref(1), s) for s in ("candidate", "staging", "production")],
+                                 *[(models_helpers.ref(2), s) for s in ("candidate", "staging", "production")],
+                                 (models_helpers.ref(1), "archived")]))),
     "TFC0002-E003-time-column-without-range": ("a time column (role: time) and no time range",
                                                lambda ws: edit_yaml(ws / SALES, lambda d: d.update(time_range=None))),
     "TFC0004-E004-inputs": ("a model version whose inputs are not what its run read",

@@ -645,3 +645,14 @@ def test_time_stamped_data_records_its_time_range(ws: Path) -> None:
     edit_yaml(ws / "datasets/sales/1/dataset.yaml", lambda d: d.update(time_range=None))
     found = [f for f in engine.doctor(ws).findings if f.code == "TFC0002-E003"]
     assert len(found) == 1 and "holds time (role: time)" in found[0].message, found
+
+
+def test_two_versions_in_production_at_once_are_found_though_one_left_later(ws: Path) -> None:
+    """TFC-0005: at most one version is in production. Only the end of the replay was judged, so a
+    ledger that put a second version in production and archived the first a line later passed."""
+    ledgers.add_version(ws, 2)
+    ledgers.write_ledger(ws, [*[(ledgers.ref(1), s) for s in ("candidate", "staging", "production")],
+                              *[(ledgers.ref(2), s) for s in ("candidate", "staging", "production")],
+                              (ledgers.ref(1), "archived")])
+    found = [f for f in engine.doctor(ws).findings if f.code == "TFC0005-E004"]
+    assert len(found) == 1 and found[0].line == 6 and "at once" in found[0].message, found
