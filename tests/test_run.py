@@ -188,7 +188,7 @@ def test_time_windows_reach_the_run_record(lab: Path, capsys: pytest.CaptureFixt
 
 
 @pytest.mark.parametrize("change,message", [
-    (lambda d: d.update(plugin="nope"), "unknown plugin 'nope'"),
+    (lambda d: d.update(plugin="nope"), "experiments/iris-logreg.yaml:5: unknown plugin 'nope'"),
     (lambda d: d.update(seed="x"), "seed: 'x' is not of type 'integer'"),
     (lambda d: d["data"].update(dataset="dataset:iris@2"), "refers to dataset:iris@2, which does not exist"),
     (lambda d: d["data"].update(target="colour"), "data.target 'colour' is not a column"),

@@ -139,7 +139,11 @@ def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
         dataset=dataset,
         document=doc,
     )
-    plugin = load(spec.plugin)
+    try:
+        plugin = load(spec.plugin)
+    except StrataError as exc:  # (named with the spec and its line, as every problem of a spec is)
+        line = record.line("plugin")
+        raise StrataError(f"{record.meta}{f':{line}' if line else ''}: {exc.message}", exc.hint) from None
     require_extra(plugin.info)
     plugin_problems = plugin.validate(spec)
     if plugin_problems:
