@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -32,7 +31,6 @@ ERROR = "error"  # gpg could not check it (unsupported algorithm, ...)
 
 # A signature file holds signatures only, each a few hundred bytes; a bigger one is never read whole.
 MAX_SIGNATURE_FILE = 4 * 1024 * 1024
-_ARMOR = re.compile(rb"-----BEGIN PGP ([A-Z0-9 ,/]{1,40})-----.*?-----END PGP \1-----", re.S)
 
 
 class GpgMissing(StrataError):
@@ -163,17 +161,10 @@ class Keyring:
 
 
 def beside_signatures(raw: bytes) -> str:
-    """What an ASCII-armoured signature file holds besides its signature blocks, which gpg passes
-    over in silence (text after a block's end, a key's block after it is gpg's UNEXPECTED)."""
-    if not raw.lstrip().startswith(b"-----BEGIN PGP "):
-        return ""  # (binary: gpg itself says NODATA for what follows its packets)
-    kinds = [m.group(1).decode("ascii", "replace") for m in _ARMOR.finditer(raw)]
-    other = sorted({k for k in kinds if k != "SIGNATURE"})
-    if other:
-        return f"an armoured {other[0]} block"
-    if _ARMOR.sub(b"", raw).strip():
-        return "text outside its signature blocks"
-    return ""
+    """What a signature file holds besides its signatures, which gpg passes over in silence."""
+    from strataml import sigfile
+
+    return sigfile.extra(raw)
 
 
 def inspect_keys(data: bytes) -> list[KeyInfo]:

@@ -534,9 +534,9 @@ def judge(result: signing.Verification, trust: Trust, needs: Sequence[Need]) -> 
         out.problems.append(
             (
                 NOT_A_SIGNATURE,
-                f"holds {result.extra} besides its signatures",
+                f"holds more than its signatures: {result.extra}",
                 "sign the file again with `strataml sign` (it keeps the signatures that still verify and "
-                "drops the rest); a signature file holds ASCII-armoured signatures and nothing else",
+                "drops the rest); a signature file holds OpenPGP signatures and nothing else",
             )
         )
     failing = [s for s in sigs if s.status in (signing.BAD, signing.ERROR)]

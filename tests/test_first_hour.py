@@ -150,7 +150,7 @@ def test_init_ignores_only_what_strataml_writes(tmp_path: Path, strataml_exe: li
     done = subprocess.run([*strataml_exe, "init", str(tmp_path / "lab")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     rules = [ln for ln in (tmp_path / "lab/.gitignore").read_text().splitlines() if ln and not ln.startswith("#")]
-    assert rules == [".strataml/"]
+    assert rules == [".strataml/", "/mlruns/", "/mlflow.db"]  # (and the local MLflow store tracking to it leaves here)
 
 
 def test_status_shows_the_workspace_on_one_screen(tmp_path: Path, strataml_exe: list[str]) -> None:

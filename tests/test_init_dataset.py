@@ -38,7 +38,7 @@ def test_init_creates_a_workspace_that_passes_strict(fresh: Path) -> None:
                 "datasets/.gitkeep", "runs/.gitkeep", "models/.gitkeep", "experiments/.gitkeep", "tfc/keys/.gitkeep"):
         assert (fresh / rel).is_file(), rel
     assert sorted(p.name for p in (fresh / "tfc").glob("TFC-*.md")) == sorted(documents())
-    assert {".strataml/", "mlruns/", "mlflow.db"} <= set((fresh / ".gitignore").read_text().splitlines())
+    assert {".strataml/", "/mlruns/", "/mlflow.db"} <= set((fresh / ".gitignore").read_text().splitlines())
     assert read_yaml(fresh / "strataml.yaml")["name"] == "lab"
     assert engine.doctor(fresh, strict=True).exit_code == 0
 

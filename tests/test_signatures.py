@@ -259,23 +259,45 @@ def test_junk_and_empty_signature_files(ws: Path, keys) -> None:
     assert codes(ws) == {"TFC0007-E006"}
 
 
-@pytest.mark.parametrize("tail", ["key", "text", "binary"])
+def _with_unhashed_note(sig: bytes) -> bytes:
+    """A binary v4 signature packet (gpg's old-format header, one length octet) with a notation in
+    its unhashed area, which the signature does not cover: gpg still calls it good."""
+    assert sig[0] == 0x88, "a signature packet with a one-octet length"
+    body = bytearray(sig[2 : 2 + sig[1]])
+    at = 4 + 2 + int.from_bytes(body[4:6], "big")
+    size = int.from_bytes(body[at : at + 2], "big")
+    note = b"\x14" + b"\x80\x00\x00\x00" + b"\x00\x04\x00\x05" + b"k@x.yhello"  # notation "k@x.y" = "hello"
+    body[at : at + 2] = (size + 1 + len(note)).to_bytes(2, "big")
+    body[at + 2 + size : at + 2 + size] = bytes([len(note)]) + note
+    return bytes([0x88, len(body)]) + bytes(body) + sig[2 + sig[1] :]
+
+
+@pytest.mark.parametrize("tail", ["key", "text", "prefix", "header", "binary", "packet", "unhashed"])
 def test_a_signature_file_holds_signatures_and_nothing_else(ws: Path, keys, capsys, tail: str) -> None:
-    """gpg passes over what follows a valid signature (text after its armour, a key's block after
-    it, other packets), and the doctor believed the file: a change could carry any bytes into a
-    committed record's folder, where history lets signature files change. Re-signing cleans it."""
+    """gpg passes over what comes with a valid signature (text before or after its armour, long
+    armour headers, a key's block, packets of other kinds, notes in a signature's unsigned part),
+    and the doctor believed the file: a change could carry any bytes into a committed record's
+    folder, where history lets signature files change. Re-signing cleans it."""
     alice = keys["Alice"]
     pin(ws, alice, "models")
     asc = sign(ws, alice)
     good = asc.read_bytes()
-    if tail == "binary":
-        dearmored = subprocess.run(["gpg", "--dearmor"], input=good, capture_output=True, check=True).stdout
-        asc.write_bytes(dearmored + b"hello, anything at all\n")
-    else:
-        asc.write_bytes(good + (alice.public.read_bytes() if tail == "key" else b"\nsmuggled: 1\n"))
+    dearmored = subprocess.run(["gpg", "--dearmor"], input=good, capture_output=True, check=True).stdout
+    changed = {
+        "key": lambda: good + alice.public.read_bytes(),
+        "text": lambda: good + b"\nsmuggled: 1\n",
+        "prefix": lambda: b"#!/bin/sh\necho smuggled\n" + good,
+        "header": lambda: good.replace(b"-----\n", b"-----\nComment: " + b"smuggled " * 60 + b"\n", 1),
+        "binary": lambda: dearmored + b"smuggled, anything at all\n",
+        "packet": lambda: dearmored + bytes([0xFC, 9]) + b"smuggled!",  # a private packet (tag 60)
+        "unhashed": lambda: _with_unhashed_note(dearmored),
+    }[tail]()
+    asc.write_bytes(changed)
+    judged = gpgkeys.gpg(alice.home, "--status-fd", "1", "--verify", str(asc), str(ws / MODEL), check=False)
+    assert b"GOODSIG" in judged.stdout, judged  # (what gpg alone would accept)
     report = engine.doctor(ws)
     assert [(f.code, f.path) for f in report.findings] == [("TFC0007-E006", f"{MODEL}.asc")], report.findings
-    assert "besides its signatures" in report.findings[0].message
+    assert "holds more than its signatures" in report.findings[0].message
     code, _out, err = cli(ws, "sign", MODEL, "--gnupghome", str(alice.home), capsys=capsys)
     assert code == 0, err
     assert asc.read_bytes().count(b"BEGIN PGP SIGNATURE") == 1 and b"smuggled" not in asc.read_bytes()

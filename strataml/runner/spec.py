@@ -14,7 +14,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from strataml import atomic
+from strataml import atomic, gitfacts
 from strataml.canonical import NotCanonical, jcs
 from strataml.controls import refuse
 from strataml.datasets import csv_to_read
@@ -248,7 +248,11 @@ def _within(workspace: Workspace, rel: str, folder: str, spec: str) -> str:
     if not path.is_symlink():
         return rel
     real, home = os.path.realpath(path), os.path.realpath(workspace.root / folder)
-    if os.path.commonpath([real, home]) != home or real == home:
+    try:
+        outside = os.path.commonpath([real, home]) != home or real == home
+    except ValueError:  # (another drive, on Windows)
+        outside = True
+    if outside:
         raise SpecError(
             spec,
             [
@@ -276,6 +280,6 @@ def _refuse_unpinned(workspace: Workspace, rel: str, sha256: str | None, spec: s
             [
                 f"{rel}: does not hold what the version records (sha256 {found[:12]}..., recorded "
                 f"{(sha256 or 'none')[:12]}...) [TFC0006-E002] (hint: restore the recorded content with "
-                f"`git checkout -- {shlex.quote(rel)}`, or record the data as a new version with `strataml dataset add`)"
+                f"`git checkout -- {shlex.quote(':(top)' + gitfacts.repo_prefix(workspace.root) + rel)}`, or record the data as a new version with `strataml dataset add`)"
             ],
         )
