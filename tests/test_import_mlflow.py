@@ -604,3 +604,33 @@ def test_a_run_id_from_the_store_reaches_the_terminal_escaped(
     _code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
                              "--dry-run", capsys=capsys)
     assert "\x1b" not in out + err and "\\x1b]0;PWNED" in out + err, out + err
+
+
+@pytest.mark.parametrize(("store", "root", "allowed"), [
+    ("http://mlflow.internal:5000", "http://mlflow.internal:5000/api/2.0/mlflow-artifacts/artifacts/x", True),
+    ("http://mlflow.internal:5000", "HTTP://MLFLOW.internal:5000/x", True),
+    ("http://mlflow.internal:5000", "mlflow-artifacts:/x", True),
+    ("http://mlflow.internal:5000", "s3://team-bucket/x", True),
+    ("http://mlflow.internal:5000", "wasbs://c@acct.blob.core.windows.net/x", True),
+    ("databricks", "dbfs:/databricks/mlflow-tracking/1/x", True),
+    # A backslash or user information: parsers disagree on the host (urllib3 went to 127.0.0.1:9911).
+    ("http://mlflow.internal:5000", "http://127.0.0.1:9911\\@mlflow.internal:5000/x", False),
+    ("http://mlflow.internal:5000", "http://user@mlflow.internal:5000/x", False),
+    # An object store whose endpoint the URI names, another host, another Azure account host.
+    ("http://mlflow.internal:5000", "r2://bucket@evil.example.com/x", False),
+    ("http://mlflow.internal:5000", "hdfs://evil:8020/x", False),
+    ("http://mlflow.internal:5000", "http://evil/x", False),
+    ("http://mlflow.internal:5000", "wasbs://c@evil.example.com/x", False),
+    # A store read from a file names any host it likes.
+    ("sqlite:///mlflow.db", "s3://bucket/x", False),
+    ("sqlite:///mlflow.db", "dbfs:/x", False),
+])
+def test_which_remote_artifact_roots_are_read(store: str, root: str, allowed: bool) -> None:
+    from strataml.imports.mlflow import Remote
+
+    said = Remote(store).refuses(root, root.split(":")[0].lower())
+    assert (said == "") is allowed, said
+    if not allowed and "with no host named" not in said and "not a plain host" not in said:
+        assert "--allow-artifact-host" in said  # (and naming it lets it through)
+        host = said.split("--allow-artifact-host ")[1]
+        assert Remote(store, frozenset({host})).refuses(root, root.split(":")[0].lower()) == ""

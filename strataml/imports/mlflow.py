@@ -425,33 +425,62 @@ class Remote:
         credentials (MLFLOW_TRACKING_TOKEN or ~/.mlflow/credentials on any http(s) host, the
         cloud's keys on a bucket), listing included: a store handed over, or a run someone logged
         on a shared server, can name a host of its own that collects them."""
-        host = _host(uri)
-        if host and host in self.hosts:
+        netloc = _netloc(uri)
+        if netloc is None:
+            return (
+                "its artifact root's host part is not a plain host (user information, escapes): the host "
+                "MLflow reaches need not be the one it seems to name"
+            )
+        if netloc and netloc in self.hosts:
             return ""
         tracking = urlsplit(self.store)
-        local = tracking.scheme in ("", "file") or tracking.scheme.startswith("sqlite") or len(tracking.scheme) == 1
+        local = not self.store.startswith("databricks") and (
+            tracking.scheme in ("", "file") or tracking.scheme.startswith("sqlite") or len(tracking.scheme) == 1
+        )
         if not local:
-            if scheme == "mlflow-artifacts" and not host:
+            if scheme == "mlflow-artifacts" and not netloc:
                 return ""  # proxied by the tracking server itself
-            if scheme in ("http", "https", "mlflow-artifacts"):
-                if host == _host(self.store):
-                    return ""
-            elif scheme not in ("ftp", "sftp"):
-                return ""  # the object store a server deployment keeps artifacts in
-        where = host or f"{scheme}:"
+            if scheme in ("http", "https", "mlflow-artifacts") and netloc and netloc == _netloc(self.store):
+                return ""
+            if scheme in OBJECT_STORES and (netloc or scheme == "dbfs"):
+                return ""  # the object store a server deployment keeps artifacts in, by bucket
+        why = "a store read from a file can name any host" if local else "it is not the tracking server's"
+        if not netloc:
+            return (
+                f"its artifact root is on {scheme}: with no host named, which MLflow would reach with your "
+                f"credentials ({why}): import from the tracking server that serves it (--tracking-uri http://...)"
+            )
         return (
-            f"its artifact root is on {shown(where)}, which MLflow would reach with your credentials "
-            f"({'a store read from a file' if local else 'not the tracking server'} can name any host): "
-            f"if {shown(where)} is yours, import again with --allow-artifact-host {shlex.quote(host or scheme)}"
+            f"its artifact root is on {shown(netloc)}, which MLflow would reach with your credentials ({why}): "
+            f"if {shown(netloc)} is yours, import again with --allow-artifact-host {shlex.quote(netloc)}"
         )
 
 
-def _host(uri: str) -> str:
-    """The host (with its port) or bucket a URI names, lower case, without user information."""
+# Object stores a tracking server keeps artifacts in, named by bucket (the endpoint is the
+# deployment's own); an Azure root names its account's host, which must be Azure's.
+_AZURE_SCHEMES = ("wasbs", "wasb", "abfss")
+OBJECT_STORES = ("s3", "gs", "dbfs", *_AZURE_SCHEMES)
+_AZURE = (".blob.core.windows.net", ".dfs.core.windows.net")
+# A host or bucket as it is: letters, digits, dots, dashes, underscores, a port (or an IPv6 address).
+_PLAIN = re.compile(r"(?:[a-z0-9._-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def _netloc(uri: str) -> str | None:
+    """The host (with its port) or bucket a URI names, lower case ('' for none; for an Azure
+    root, container@account, its account Azure's own); None when it is not plain (user
+    information, a backslash, escapes: URL parsers disagree on which host such a URI names)."""
     try:
-        return urlsplit(uri).netloc.rpartition("@")[2].lower()
+        parts = urlsplit(uri)
+        netloc = parts.netloc.lower()
     except ValueError:
+        return None
+    if not netloc:
         return ""
+    if parts.scheme.lower() in _AZURE_SCHEMES:
+        container, at, account = netloc.partition("@")
+        plain = at and _PLAIN.fullmatch(container) and _PLAIN.fullmatch(account) and account.endswith(_AZURE)
+        return netloc if plain else None
+    return netloc if _PLAIN.fullmatch(netloc) else None
 
 
 def _foreign_root(info: Any, remote: Remote) -> str:
