@@ -173,14 +173,16 @@ def load_file(path: Path | str, *, lines: bool = True, regular: bool = False) ->
     return loaded if lines else Loaded(loaded.data, loaded.problems, {}, path)
 
 
-def load_bytes(raw: bytes, *, json_syntax: bool = False, lines: bool = True) -> Loaded:
-    """Load YAML (default) or JSON from bytes; never raises for bad content."""
+def load_bytes(raw: bytes, *, json_syntax: bool = False, lines: bool = True, constants: bool = False) -> Loaded:
+    """Load YAML (default) or JSON from bytes; never raises for bad content. `constants`: JSON's
+    NaN and Infinity, which are not JSON, read as floats (files a plugin wrote, such as its
+    metrics, not records: an older run's summary held a NaN its metrics had)."""
     if len(raw) > MAX_BYTES:
         return Loaded(None, (_too_large(len(raw)),))
     try:
         text = _decode(raw)
         if json_syntax:
-            return _load_json(text)
+            return _load_json(text, constants)
         if not lines:
             try:
                 return _load_yaml(text, keep_lines=False)
@@ -231,7 +233,7 @@ def _decode(raw: bytes) -> str:
         ) from None
 
 
-def _load_json(text: str) -> Loaded:
+def _load_json(text: str, constants: bool = False) -> Loaded:
     problems: list[LoadProblem] = []
     _json_limits(text)
     duplicates = 0
@@ -254,10 +256,10 @@ def _load_json(text: str) -> Loaded:
         return out
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs, parse_constant=_not_json)
+        data = json.loads(text, object_pairs_hook=pairs, parse_constant=None if constants else _not_json)
     except _NotJson as exc:
         # Python's json reads NaN and Infinity, which are not JSON: another checker refuses them.
-        found = re.search(rf"(?<![\w\"]){re.escape(str(exc))}(?![\w\"])", text)
+        found = next((m for m in _JSON_TOKEN.finditer(text) if m.group(4) == str(exc)), None)
         raise _Abort(
             LoadProblem(
                 SYNTAX,

@@ -656,3 +656,19 @@ def test_two_versions_in_production_at_once_are_found_though_one_left_later(ws: 
                               (ledgers.ref(1), "archived")])
     found = [f for f in engine.doctor(ws).findings if f.code == "TFC0005-E004"]
     assert len(found) == 1 and found[0].line == 6 and "at once" in found[0].message, found
+
+
+def test_a_plugin_s_metrics_file_holding_nan_is_read_as_before(ws: Path) -> None:
+    """Records are JSON; a plugin's metrics file is the plugin's: an older run's summary with a NaN
+    its metrics had is read as it was, not an error on a run that cannot change."""
+    metrics = ws / RUN / "metrics/metrics.json"
+    data = json.loads(metrics.read_text())
+    data["test_ece"] = float("nan")  # (a measure its run.yaml does not state: no disagreement)
+    metrics.write_text(json.dumps(data))
+    from strataml.hashing import sha256_file
+
+    sha, size = sha256_file(metrics)
+    edit_yaml(ws / RUN / "run.yaml", lambda d: [a.update(sha256=sha, size=size) for a in d["artifacts"]
+                                                 if a["path"] == "metrics/metrics.json"])
+    assert "NaN" in metrics.read_text()
+    assert [(f.code, f.path) for f in engine.doctor(ws).findings] == []

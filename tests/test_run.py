@@ -695,3 +695,26 @@ def test_a_plugin_s_problems_name_the_spec_s_line(lab: Path, capsys: pytest.Capt
     line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if "bogus" in text)
     assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run"]) == 2
     assert f"experiments/iris-logreg.yaml:{line}: model.params.bogus is not a parameter" in capsys.readouterr().err
+
+
+def test_a_metric_that_is_nan_is_left_out_and_the_model_still_registers(
+    lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plugin's NaN metric reached run_summary.json, which is no JSON; the stricter reading made
+    the registration fail on a file StrataML wrote itself."""
+    from strataml.plugins.sklearn import plugin as sk
+
+    real = sk.SklearnPlugin.run
+
+    def with_nan(self, spec, context):  # type: ignore[no-untyped-def]
+        result = real(self, spec, context=context)
+        result.metrics["test_ece"] = float("nan")
+        return result
+
+    monkeypatch.setattr(sk.SklearnPlugin, "run", with_nan)
+    assert run(["-C", str(lab), "run", "iris-logreg"]) == 0
+    assert "metric test_ece is nan, which a run record cannot hold: left out" in capsys.readouterr().err
+    (record,) = [read_yaml(r / "run.yaml") for r in runs_of(lab)]
+    assert "test_ece" not in record["metrics"] and (lab / "models/iris-classifier/1/model.yaml").exists()
+    assert "NaN" not in (runs_of(lab)[0] / "summary/run_summary.json").read_text()
+    assert strict_findings(lab) == ()

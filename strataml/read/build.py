@@ -645,7 +645,8 @@ def _side_json(root: Path, rel: str) -> Any:
         return None
     if raw is None:
         return None
-    loaded = loading.load_bytes(raw, json_syntax=True)
+    # (NaN read as a float, as an older run's series may hold one: a viewer keeps what is finite.)
+    loaded = loading.load_bytes(raw, json_syntax=True, constants=True)
     return None if loaded.problems else loaded.data
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import platform
 import shlex
@@ -156,6 +157,7 @@ def execute(
         started = _now()
         try:
             result = plugin.run(spec, context=context)
+            result.metrics = _finite(result.metrics, log)
             status = "succeeded"
         except KeyboardInterrupt as exc:
             status, interrupted = "cancelled", exc
@@ -195,6 +197,18 @@ def execute(
             "the folder (nothing refers to it yet)"
         ) from interrupted
     return Outcome(run_id, final, status, record)
+
+
+def _finite(metrics: dict[str, float], log: logging.Logger) -> dict[str, float]:
+    """The metrics a run record can hold: NaN and infinities are no JSON number (a metric a split
+    cannot define is left out, as plugins leave it)."""
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            log.warning("metric %s is %s, which a run record cannot hold: left out", key, value)
+            continue
+        out[key] = value
+    return out
 
 
 def _record(

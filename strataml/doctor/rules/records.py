@@ -468,7 +468,7 @@ def check_metrics(ctx: Context, run: Record) -> MetricCheck:
         if read.content is None:
             reported = True
             continue
-        loaded = load_bytes(read.content, json_syntax=True)
+        loaded = load_bytes(read.content, json_syntax=True, constants=True)  # (a plugin's file, not a record)
         held = None if loaded.problems else _held(loaded.data, name)
         if held is None:
             unread.append((name, "does not hold its metrics as a JSON mapping"))
