@@ -1,14 +1,15 @@
 """What a signature file may hold: OpenPGP signature packets, ASCII-armoured or binary, and
 nothing else (TFC0007-E006).
 
-gpg verifies the signatures it finds and passes over the rest in silence: text before or after
-the armour, armour headers, and packets of other kinds (a key, private or padding packets) beside
-a good signature. History lets a signature file change inside a committed record's folder
-(co-signing adds to it), so whatever rides along would enter the repository unreviewed. A
-signature's unhashed subpackets are not covered by it either: they may only name the issuer.
+gpg verifies the signatures it finds and passes over the rest in silence: text around the
+armour, lines it skips inside it, packets of other kinds, bytes after a signature's values
+inside its packet, signatures of another class it does not check at all. History lets a
+signature file change inside a committed record's folder (co-signing adds to it), so whatever
+rode along would enter the repository unreviewed. So every byte is accounted for: the armour as
+gpg writes it, each packet parsed to its last value, in a signature's unhashed subpackets (which
+it does not cover) only who made it, and as many signatures as gpg checked.
 
-Read in one pass over the bytes (no backtracking: a file of many unmatched armour lines costs
-what its length does).
+Read in one pass over the bytes (no backtracking: a file of many odd lines costs its length).
 """
 
 from __future__ import annotations
@@ -17,16 +18,19 @@ import base64
 import binascii
 
 SIGNATURE_TAG = 2
-# Unhashed subpackets a signer's tool writes: who made it (issuer key id, issuer fingerprint).
-ISSUER_SUBPACKETS = frozenset({16, 33})
-# Armour headers a signing tool writes (RFC 4880 §6.2), a few short lines at most.
-HEADERS = frozenset({"version", "comment", "hash", "charset", "messageid"})
-MAX_HEADERS, MAX_HEADER_LINE = 4, 200
 BEGIN, END = b"-----BEGIN PGP SIGNATURE-----", b"-----END PGP SIGNATURE-----"
+# Armour headers a signing tool writes (RFC 4880 §6.2): a few short printable lines.
+HEADERS = frozenset({"version", "comment", "hash", "charset", "messageid"})
+MAX_HEADERS, MAX_HEADER_LINE = 4, 80
+# Unhashed subpackets: who made the signature, and nothing more (the sizes their data has).
+ISSUER = {16: (8,), 33: (21, 33)}  # issuer key id; issuer fingerprint (version 4 or 6 key)
+# Signature algorithms: how many MPIs, or (negative) how many octets of native values (version 6).
+VALUES: dict[int, int] = {1: 1, 3: 1, 17: 2, 19: 2, 22: 2, 27: -64, 28: -114}
 
 
-def extra(raw: bytes) -> str:
-    """What `raw` (a signature file's bytes) holds besides OpenPGP signatures, or ''."""
+def extra(raw: bytes, signatures: int | None = None) -> str:
+    """What `raw` (a signature file's bytes) holds besides OpenPGP signatures, or ''. With
+    `signatures` (how many gpg checked), the file holds exactly that many."""
     if raw.lstrip().startswith(b"-----"):
         packets, why = _dearmour(raw)
         if why:
@@ -35,53 +39,71 @@ def extra(raw: bytes) -> str:
         packets = [raw]
     else:
         return "text outside its signature blocks"  # (text first: gpg finds the armour after it)
+    seen: list[bytes] = []
     for data in packets:
-        why = _only_signatures(data)
+        why = _only_signatures(data, seen)
         if why:
             return why
+    if signatures is not None and len(seen) != signatures:
+        return f"{len(seen)} signature packets where gpg checked {signatures} (one of another class is never checked)"
     return ""
 
 
 def _dearmour(raw: bytes) -> tuple[list[bytes], str]:
-    """The binary content of each armoured block, or why the text is more than signature blocks."""
+    """The binary content of each armoured block, or why the text is more than signature blocks
+    as a signing tool writes them (lines as they are, a blank line between blocks at most)."""
     blocks: list[bytes] = []
-    lines = raw.split(b"\n")
-    i = 0
+    lines = [line[:-1] if line.endswith(b"\r") else line for line in raw.split(b"\n")]
+    if any(line != line.strip(b" \t") for line in lines):
+        return blocks, "spaces or tabs around its lines"
+    i, blank = 0, 0
     while i < len(lines):
-        line = lines[i].rstrip(b"\r").strip(b" \t")
+        line = lines[i]
         i += 1
         if not line:
+            blank += 1
+            if blank > 1 and i < len(lines):
+                return blocks, "blank lines between its signature blocks"
             continue
+        blank = 0
         if line.startswith(b"-----BEGIN PGP ") and line != BEGIN:
             kind = line[len(b"-----BEGIN PGP ") :].rstrip(b"-").decode("ascii", "replace")[:40]
             return blocks, f"an armoured {kind} (not a signature)"
         if line != BEGIN:
             return blocks, "text outside its signature blocks"
         headers = 0
-        while i < len(lines) and lines[i].rstrip(b"\r").strip(b" \t"):
-            header = lines[i].rstrip(b"\r")
-            key, colon, _value = header.partition(b": ")
+        while i < len(lines) and lines[i]:
+            key, colon, _value = lines[i].partition(b": ")
             if not colon:
-                break  # (no blank line after the headers: the body starts here)
+                break  # (no headers and no blank line: the body starts here)
             headers += 1
             if (
                 headers > MAX_HEADERS
-                or len(header) > MAX_HEADER_LINE
-                or key.decode("ascii", "replace").lower() not in HEADERS
+                or len(lines[i]) > MAX_HEADER_LINE
+                or not lines[i].isascii()
+                or not all(32 <= c < 127 for c in lines[i])
+                or key.decode("ascii").lower() not in HEADERS
             ):
                 return blocks, "armour headers that are not a signing tool's"
             i += 1
+        if i < len(lines) and not lines[i]:
+            i += 1  # the blank line that ends the headers
         body: list[bytes] = []
-        while i < len(lines):
-            line = lines[i].rstrip(b"\r").strip(b" \t")
+        checksum = False
+        while i < len(lines) and lines[i] != END:
+            line = lines[i]
             i += 1
-            if line == END:
-                break
-            if line.startswith(b"=") and len(line) == 5:
-                continue  # the armour's checksum
+            if checksum or not line:
+                return blocks, "lines gpg skips inside a signature block"
+            if line.startswith(b"="):
+                checksum = True  # (the armour's checksum: one line, the last before END)
+                if len(line) != 5:
+                    return blocks, "lines gpg skips inside a signature block"
+                continue
             body.append(line)
-        else:
+        if i >= len(lines):
             return blocks, "a signature block with no end"
+        i += 1
         try:
             blocks.append(base64.b64decode(b"".join(body), validate=True))
         except (binascii.Error, ValueError):
@@ -89,8 +111,9 @@ def _dearmour(raw: bytes) -> tuple[list[bytes], str]:
     return blocks, "" if blocks else "no signature block"
 
 
-def _only_signatures(data: bytes) -> str:
-    """Why `data` (OpenPGP packets) holds more than signature packets, or ''."""
+def _only_signatures(data: bytes, seen: list[bytes]) -> str:
+    """Why `data` (OpenPGP packets) holds more than signature packets, or ''; each packet's
+    bytes go to `seen`, where one seen before is one too many."""
     at = 0
     while at < len(data):
         found = _packet(data, at)
@@ -99,9 +122,13 @@ def _only_signatures(data: bytes) -> str:
         tag, start, end = found
         if tag != SIGNATURE_TAG:
             return f"an OpenPGP packet of another kind (tag {tag})"
-        why = _unhashed(data[start:end])
+        body = data[start:end]
+        why = _signature(body)
         if why:
             return why
+        if body in seen:
+            return "the same signature twice"
+        seen.append(body)
         at = end
     return ""
 
@@ -136,19 +163,51 @@ def _packet(data: bytes, at: int) -> tuple[int, int, int] | None:
     return (tag, start, end) if end <= len(data) and start <= end else None
 
 
-def _unhashed(body: bytes) -> str:
-    """Why a signature packet's unhashed subpackets hold more than who signed it, or ''."""
-    if not body or body[0] not in (4, 6):
-        return ""  # (version 3 has no subpackets; others are gpg's to judge)
-    hashed_size = 2 if body[0] == 4 else 4  # (RFC 9580: a version 6 signature counts them in 4 octets)
-    at = 4
-    hashed = int.from_bytes(body[at : at + hashed_size], "big")
-    at += hashed_size + hashed
-    size = int.from_bytes(body[at : at + hashed_size], "big")
-    at += hashed_size
-    area, end = body[at : at + size], at + size
-    if end > len(body):
-        return "a signature packet cut short"
+def _signature(body: bytes) -> str:
+    """Why a signature packet's body holds more than a signature, or '': read to its last value."""
+    cut = "a signature packet that does not end where its signature does"
+    if not body:
+        return cut
+    version = body[0]
+    if version == 3:
+        if len(body) < 19 or body[1] != 5:
+            return cut
+        algorithm, at = body[15], 19  # (5 hashed octets, key id, algorithms, 2 octets of the hash)
+    elif version in (4, 6):
+        count = 2 if version == 4 else 4  # (RFC 9580: a version 6 signature counts in 4 octets)
+        if len(body) < 4 + count:
+            return cut
+        algorithm = body[2]
+        at = 4 + count + int.from_bytes(body[4 : 4 + count], "big")
+        size = int.from_bytes(body[at : at + count], "big")
+        at += count
+        if at + size > len(body):
+            return cut
+        why = _unhashed(body[at : at + size])
+        if why:
+            return why
+        at += size + 2  # (and 2 octets of the hash)
+        if version == 6:
+            at += 1 + (body[at] if at < len(body) else 0)  # the salt
+    elif version == 5:
+        return ""  # (LibrePGP's, from gpg 2.4's version 5 keys: gpg judges it; counted as checked)
+    else:
+        return f"a signature packet of version {version}, which no signing tool writes"
+    values = VALUES.get(algorithm)
+    if values is None:
+        return f"a signature by public-key algorithm {algorithm}, which StrataML does not read"
+    if values < 0:
+        at -= values
+    else:
+        for _ in range(values):  # MPIs: a 2-octet length in bits, then the octets
+            if at + 2 > len(body):
+                return cut
+            at += 2 + (int.from_bytes(body[at : at + 2], "big") + 7) // 8
+    return "" if at == len(body) else cut
+
+
+def _unhashed(area: bytes) -> str:
+    """Why a signature's unhashed subpackets hold more than who signed it, or ''."""
     i = 0
     while i < len(area):
         o1 = area[i]
@@ -161,7 +220,7 @@ def _unhashed(body: bytes) -> str:
         if length < 1 or start + length > len(area):
             return "a signature packet's subpackets cut short"
         kind = area[start] & 0x7F
-        if kind not in ISSUER_SUBPACKETS:
+        if kind not in ISSUER or length - 1 not in ISSUER[kind]:
             return f"data in a signature's unsigned part (subpacket {kind}), which the signature does not cover"
         i = start + length
     return ""

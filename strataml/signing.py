@@ -155,16 +155,17 @@ class Keyring:
                 (), f"it is larger than {MAX_SIGNATURE_FILE // 1024**2} MiB, which no signature file is"
             )
         found = parse_status(self._gpg.verify_file(io.BytesIO(raw), str(data)).stderr or "")
-        if found.signatures and not found.extra and (extra := beside_signatures(raw)):
+        if found.signatures and not found.extra and (extra := beside_signatures(raw, len(found.signatures))):
             return Verification(found.signatures, found.detail, extra)
         return found
 
 
-def beside_signatures(raw: bytes) -> str:
-    """What a signature file holds besides its signatures, which gpg passes over in silence."""
+def beside_signatures(raw: bytes, checked: int) -> str:
+    """What a signature file holds besides the `checked` signatures gpg found in it, which gpg
+    passes over in silence."""
     from strataml import sigfile
 
-    return sigfile.extra(raw)
+    return sigfile.extra(raw, checked)
 
 
 def inspect_keys(data: bytes) -> list[KeyInfo]:

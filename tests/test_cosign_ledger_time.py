@@ -206,6 +206,7 @@ def _show(ws: Path, capsys, *fmt: str) -> str:
 
 def test_min_signers_needs_that_many_distinct_pinned_keys(ws: Path, keys, capsys) -> None:
     import json
+    import time
 
     from strataml.doctor import engine
     from test_signatures import sign as gpg_sign
@@ -228,9 +229,14 @@ def test_min_signers_needs_that_many_distinct_pinned_keys(ws: Path, keys, capsys
     assert (shown["status"], shown["valid_signers"], shown["required_signers"]) == ("invalid", 1, 2)
     assert "(1 valid signer of 2 required)" in _show(ws, capsys)
 
-    # The same key twice is one signer (and co-signing keeps one of them).
+    # The same key twice is one signer (and co-signing keeps one of them); the same signature
+    # twice is no signer's doing, and the file holds more than its signatures.
     asc = gpg_sign(ws, keys["Alice"])
     asc.write_bytes(asc.read_bytes() * 2)
+    assert found(ws) == [("TFC0007-E006", f"{MODEL}.asc"), ("TFC0007-E011", f"{MODEL}.asc")]
+    first = gpg_sign(ws, keys["Alice"]).read_bytes()
+    time.sleep(1.1)  # (a signature's time is in seconds: the next one differs)
+    asc.write_bytes(first + gpg_sign(ws, keys["Alice"]).read_bytes())
     assert found(ws) == [("TFC0007-E011", f"{MODEL}.asc")]
 
     done = cosign(ws, keys["Bob"])

@@ -272,7 +272,24 @@ def _with_unhashed_note(sig: bytes) -> bytes:
     return bytes([0x88, len(body)]) + bytes(body) + sig[2 + sig[1] :]
 
 
-@pytest.mark.parametrize("tail", ["key", "text", "prefix", "header", "binary", "packet", "unhashed"])
+def _grown(sig: bytes, extra: bytes, *, issuer: bool = False) -> bytes:
+    """A one-octet-length signature packet with `extra` after its values (inside the packet), or
+    with `extra` in an issuer subpacket of its unhashed area."""
+    assert sig[0] == 0x88, "a signature packet with a one-octet length"
+    body = bytearray(sig[2 : 2 + sig[1]])
+    if issuer:
+        at = 4 + 2 + int.from_bytes(body[4:6], "big")
+        size = int.from_bytes(body[at : at + 2], "big")
+        sub = bytes([1 + 8 + len(extra), 16]) + b"\x00" * 8 + extra
+        body[at : at + 2] = (size + len(sub)).to_bytes(2, "big")
+        body[at + 2 + size : at + 2 + size] = sub
+    else:
+        body += extra
+    return bytes([0x88, len(body)]) + bytes(body) + sig[2 + sig[1] :]
+
+
+@pytest.mark.parametrize("tail", ["key", "text", "prefix", "header", "binary", "packet", "unhashed", "in-packet",
+                                  "issuer", "checksum", "spaces"])
 def test_a_signature_file_holds_signatures_and_nothing_else(ws: Path, keys, capsys, tail: str) -> None:
     """gpg passes over what comes with a valid signature (text before or after its armour, long
     armour headers, a key's block, packets of other kinds, notes in a signature's unsigned part),
@@ -291,6 +308,10 @@ def test_a_signature_file_holds_signatures_and_nothing_else(ws: Path, keys, caps
         "binary": lambda: dearmored + b"smuggled, anything at all\n",
         "packet": lambda: dearmored + bytes([0xFC, 9]) + b"smuggled!",  # a private packet (tag 60)
         "unhashed": lambda: _with_unhashed_note(dearmored),
+        "in-packet": lambda: _grown(dearmored, b"smuggled"),  # after the signature's values
+        "issuer": lambda: _grown(dearmored, b"smuggled", issuer=True),  # an issuer subpacket too long
+        "checksum": lambda: good.replace(b"-----END", b"=smug\n=gled\n-----END"),  # lines gpg skips
+        "spaces": lambda: good.replace(b"\n", b" \t \t \n", 2),
     }[tail]()
     asc.write_bytes(changed)
     judged = gpgkeys.gpg(alice.home, "--status-fd", "1", "--verify", str(asc), str(ws / MODEL), check=False)
