@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Iterable, Mapping
@@ -47,6 +48,8 @@ def evaluate(gates: list[str] | tuple[str, ...], metrics: dict[str, float]) -> d
     for text in gates:
         gate = parse_gate(text)
         observed = metrics.get(gate.metric)
+        if isinstance(observed, float) and not math.isfinite(observed):
+            observed = None  # (a NaN an older run recorded is no JSON number: a receipt says "not recorded")
         passed = passes(gate, observed)
         criteria.append({"expression": gate.expression, "metric": gate.metric, "observed": observed, "passed": passed})
         if observed is None:

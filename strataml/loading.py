@@ -18,6 +18,7 @@ is refused before the rest of it is built. JSON is counted the same way, on its 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -256,14 +257,24 @@ def _load_json(text: str, constants: bool = False) -> Loaded:
         return out
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs, parse_constant=None if constants else _not_json)
+        data = json.loads(
+            text,
+            object_pairs_hook=pairs,
+            parse_constant=None if constants else _not_json,
+            parse_float=None if constants else _json_float,
+        )
     except _NotJson as exc:
         # Python's json reads NaN and Infinity, which are not JSON: another checker refuses them.
         found = next((m for m in _JSON_TOKEN.finditer(text) if m.group(4) == str(exc)), None)
         raise _Abort(
             LoadProblem(
                 SYNTAX,
-                f"invalid JSON: {exc} is not a JSON value",
+                f"invalid JSON: {exc} "
+                + (
+                    "is not a JSON value"
+                    if str(exc) in ("NaN", "Infinity", "-Infinity")
+                    else "is past what a double holds"
+                ),
                 "write a number (or null where the field allows it); restore the file from git if a tool wrote it",
                 text.count("\n", 0, found.start()) + 1 if found else None,
             )
@@ -295,6 +306,13 @@ class _NotJson(ValueError):
 
 def _not_json(name: str) -> Any:
     raise _NotJson(name)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # (1e999: a number no double holds, read as infinity)
+        raise _NotJson(text)
+    return value
 
 
 # JSON tokens that open a node: 1 a string, 2 a list or mapping, 3 its end, 4 any other scalar.

@@ -624,6 +624,8 @@ def test_a_run_id_from_the_store_reaches_the_terminal_escaped(
     # A store read from a file names any host it likes.
     ("sqlite:///mlflow.db", "s3://bucket/x", False),
     ("sqlite:///mlflow.db", "dbfs:/x", False),
+    # A database store holds whatever roots were written into it, as a file does.
+    ("postgresql://db.corp:5432/mlflow", "http://db.corp:5432/x", False),
 ])
 def test_which_remote_artifact_roots_are_read(store: str, root: str, allowed: bool) -> None:
     from strataml.imports.mlflow import Remote
@@ -634,3 +636,16 @@ def test_which_remote_artifact_roots_are_read(store: str, root: str, allowed: bo
         assert "--allow-artifact-host" in said  # (and naming it lets it through)
         host = said.split("--allow-artifact-host ")[1]
         assert Remote(store, frozenset({host})).refuses(root, root.split(":")[0].lower()) == ""
+
+
+@pytest.mark.parametrize("root", ["file://evil.example/share/RUN/artifacts", "//evil.example/share/RUN/artifacts",
+                                  "\\\\evil.example\\share\\RUN\\artifacts"])
+def test_an_artifact_root_on_another_machine_s_share_is_refused(root: str) -> None:
+    """On Windows, file://HOST/... and \\\\HOST\\share are a network share: reaching it hands the
+    host the user's login (NTLM)."""
+    from types import SimpleNamespace
+
+    from strataml.imports.mlflow import Remote, _foreign_root
+
+    said = _foreign_root(SimpleNamespace(artifact_uri=root, run_id="RUN"), Remote("sqlite:///mlflow.db"))
+    assert "another machine's share" in said, said

@@ -672,3 +672,19 @@ def test_a_plugin_s_metrics_file_holding_nan_is_read_as_before(ws: Path) -> None
                                                  if a["path"] == "metrics/metrics.json"])
     assert "NaN" in metrics.read_text()
     assert [(f.code, f.path) for f in engine.doctor(ws).findings] == []
+
+
+def test_a_number_past_what_a_double_holds_is_a_syntax_error(ws: Path) -> None:
+    """1e999 was read as infinity without a word."""
+    gate = ws / MODEL / "gate.json"
+    gate.write_text(gate.read_text().replace('"passed": true', '"passed": true, "x-big": 1e999', 1))
+    found = [f for f in engine.doctor(ws).findings if f.code == "TFC0001-E105"]
+    assert [f.path for f in found] == [f"{MODEL}/gate.json"] and "past what a double holds" in found[0].message
+
+
+def test_a_metric_an_older_run_recorded_as_nan_is_not_recorded_in_a_receipt() -> None:
+    from strataml.gates import evaluate
+
+    receipt = evaluate(["test_accuracy >= 0.5"], {"test_accuracy": float("nan")})
+    assert receipt["criteria"][0]["observed"] is None and receipt["status"] == "FAIL"
+    assert json.dumps(receipt, allow_nan=False)

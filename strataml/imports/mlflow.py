@@ -434,9 +434,8 @@ class Remote:
         if netloc and netloc in self.hosts:
             return ""
         tracking = urlsplit(self.store)
-        local = not self.store.startswith("databricks") and (
-            tracking.scheme in ("", "file") or tracking.scheme.startswith("sqlite") or len(tracking.scheme) == 1
-        )
+        # (A database store, like a file, holds whatever roots were written into it: no server serves them.)
+        local = not (tracking.scheme in ("http", "https") or self.store.startswith("databricks"))
         if not local:
             if scheme == "mlflow-artifacts" and not netloc:
                 return ""  # proxied by the tracking server itself
@@ -503,6 +502,10 @@ def _foreign_root(info: Any, remote: Remote) -> str:
         return f"{said} is another run's or model's: import that run instead"
     if scheme not in ("", "file") and len(scheme) > 1:  # (C:/... is a local path)
         return remote.refuses(uri, scheme)
+    host = urlparse(uri).netloc if scheme == "file" else ""
+    if host.lower() not in ("", "localhost") or uri.startswith(("\\\\", "//")):
+        # (file://HOST/... and \\HOST\share are a network share on Windows: its host gets the user's login.)
+        return f"{said} is on another machine's share, which would be reached with your login"
     real = os.path.realpath(url2pathname(urlparse(uri).path if scheme == "file" else uri))
     if os.path.basename(real) != "artifacts" or os.path.basename(os.path.dirname(real)) != str(info.run_id):
         return (
