@@ -26,6 +26,9 @@ MAX_HEADERS, MAX_HEADER_LINE = 4, 80
 ISSUER = {16: (8,), 33: (21, 33)}  # issuer key id; issuer fingerprint (version 4 or 6 key)
 # Signature algorithms: how many MPIs, or (negative) how many octets of native values (version 6).
 VALUES: dict[int, int] = {1: 1, 3: 1, 17: 2, 19: 2, 22: 2, 27: -64, 28: -114}
+# The longest signature value: an 8192-bit RSA key's. (A value past its key's modulus still
+# verifies with libgcrypt: up to this many octets of a shorter key's signature stay unjudged.)
+MAX_MPI = 1024
 
 
 def extra(raw: bytes, signatures: int | None = None) -> str:
@@ -105,15 +108,18 @@ def _dearmour(raw: bytes) -> tuple[list[bytes], str]:
             return blocks, "a signature block with no end"
         i += 1
         try:
-            blocks.append(base64.b64decode(b"".join(body), validate=True))
+            decoded = base64.b64decode(b"".join(body), validate=True)
         except (binascii.Error, ValueError):
             return blocks, "a signature block that is not base64"
+        if not decoded:
+            return blocks, "an empty signature block"  # (gpg is silent about one with a checksum line)
+        blocks.append(decoded)
     return blocks, "" if blocks else "no signature block"
 
 
 def _only_signatures(data: bytes, seen: list[bytes]) -> str:
-    """Why `data` (OpenPGP packets) holds more than signature packets, or ''; each packet's
-    bytes go to `seen`, where one seen before is one too many."""
+    """Why `data` (OpenPGP packets) holds more than signature packets, or ''; each signature's
+    signed part goes to `seen`, where one seen before is one too many."""
     at = 0
     while at < len(data):
         found = _packet(data, at)
@@ -122,13 +128,12 @@ def _only_signatures(data: bytes, seen: list[bytes]) -> str:
         tag, start, end = found
         if tag != SIGNATURE_TAG:
             return f"an OpenPGP packet of another kind (tag {tag})"
-        body = data[start:end]
-        why = _signature(body)
+        signed, why = _signature(data[start:end])
         if why:
             return why
-        if body in seen:
+        if signed in seen:  # (copies that differ only where the signature does not reach)
             return "the same signature twice"
-        seen.append(body)
+        seen.append(signed)
         at = end
     return ""
 
@@ -163,64 +168,71 @@ def _packet(data: bytes, at: int) -> tuple[int, int, int] | None:
     return (tag, start, end) if end <= len(data) and start <= end else None
 
 
-def _signature(body: bytes) -> str:
-    """Why a signature packet's body holds more than a signature, or '': read to its last value."""
+def _signature(body: bytes) -> tuple[bytes, str]:
+    """(the part the signature covers, why the packet holds more than a signature or ''): read to
+    its last value, each value written as short as it is (RFC 4880 §3.2)."""
     cut = "a signature packet that does not end where its signature does"
     if not body:
-        return cut
+        return body, cut
     version = body[0]
     if version == 3:
         if len(body) < 19 or body[1] != 5:
-            return cut
-        algorithm, at = body[15], 19  # (5 hashed octets, key id, algorithms, 2 octets of the hash)
+            return body, cut
+        algorithm, at, signed = body[15], 19, body[:17]  # (5 hashed octets, key id, algorithms; 2 of the hash)
     elif version in (4, 6):
         count = 2 if version == 4 else 4  # (RFC 9580: a version 6 signature counts in 4 octets)
         if len(body) < 4 + count:
-            return cut
+            return body, cut
         algorithm = body[2]
         at = 4 + count + int.from_bytes(body[4 : 4 + count], "big")
+        signed = body[:at]
         size = int.from_bytes(body[at : at + count], "big")
         at += count
         if at + size > len(body):
-            return cut
+            return signed, cut
         why = _unhashed(body[at : at + size])
         if why:
-            return why
+            return signed, why
         at += size + 2  # (and 2 octets of the hash)
         if version == 6:
             at += 1 + (body[at] if at < len(body) else 0)  # the salt
     elif version == 5:
-        return ""  # (LibrePGP's, from gpg 2.4's version 5 keys: gpg judges it; counted as checked)
+        return body, ""  # (LibrePGP's, from gpg 2.4's version 5 keys: gpg judges it; counted as checked)
     else:
-        return f"a signature packet of version {version}, which no signing tool writes"
+        return body, f"a signature packet of version {version}, which no signing tool writes"
     values = VALUES.get(algorithm)
     if values is None:
-        return f"a signature by public-key algorithm {algorithm}, which StrataML does not read"
+        return signed, f"a signature by public-key algorithm {algorithm}, which StrataML does not read"
     if values < 0:
         at -= values
     else:
         for _ in range(values):  # MPIs: a 2-octet length in bits, then the octets
             if at + 2 > len(body):
-                return cut
-            at += 2 + (int.from_bytes(body[at : at + 2], "big") + 7) // 8
-    return "" if at == len(body) else cut
+                return signed, cut
+            bits = int.from_bytes(body[at : at + 2], "big")
+            octets = (bits + 7) // 8
+            value = body[at + 2 : at + 2 + octets]
+            if octets > MAX_MPI or int.from_bytes(value, "big").bit_length() != bits:
+                return signed, "a signature value written longer than it is"
+            at += 2 + octets
+    return signed, "" if at == len(body) else cut
 
 
 def _unhashed(area: bytes) -> str:
     """Why a signature's unhashed subpackets hold more than who signed it, or ''."""
-    i = 0
+    i, kinds = 0, set()
     while i < len(area):
-        o1 = area[i]
-        if o1 < 192:
-            start, length = i + 1, o1
-        elif o1 < 255:
-            start, length = i + 2, ((o1 - 192) << 8) + (area[i + 1] if i + 1 < len(area) else 0) + 192
-        else:
-            start, length = i + 5, int.from_bytes(area[i + 1 : i + 5], "big")
-        if length < 1 or start + length > len(area):
-            return "a signature packet's subpackets cut short"
-        kind = area[start] & 0x7F
-        if kind not in ISSUER or length - 1 not in ISSUER[kind]:
-            return f"data in a signature's unsigned part (subpacket {kind}), which the signature does not cover"
+        length, start = area[i], i + 1  # (an issuer's subpacket is short: one length octet)
+        kind = area[start] if start < len(area) else -1
+        if (
+            length >= 192
+            or length < 1
+            or start + length > len(area)
+            or kind not in ISSUER
+            or length - 1 not in ISSUER[kind]
+            or kind in kinds
+        ):
+            return "data in a signature's unsigned part, which the signature does not cover"
+        kinds.add(kind)
         i = start + length
     return ""

@@ -288,8 +288,20 @@ def _grown(sig: bytes, extra: bytes, *, issuer: bool = False) -> bytes:
     return bytes([0x88, len(body)]) + bytes(body) + sig[2 + sig[1] :]
 
 
+def _padded_value(sig: bytes) -> bytes:
+    """A one-octet-length v4 signature packet whose first value (MPI) is written one octet
+    longer than it is (a zero first, its bit count raised to match): gpg still calls it good."""
+    body = bytearray(sig[2 : 2 + sig[1]])
+    at = 4 + 2 + int.from_bytes(body[4:6], "big")
+    at += 2 + int.from_bytes(body[at : at + 2], "big") + 2
+    bits = int.from_bytes(body[at : at + 2], "big")
+    body[at : at + 2] = (8 * ((bits + 7) // 8) + 8).to_bytes(2, "big")
+    body[at + 2 : at + 2] = b"\x00"
+    return bytes([0x88, len(body)]) + bytes(body) + sig[2 + sig[1] :]
+
+
 @pytest.mark.parametrize("tail", ["key", "text", "prefix", "header", "binary", "packet", "unhashed", "in-packet",
-                                  "issuer", "checksum", "spaces"])
+                                  "issuer", "checksum", "spaces", "empty-block", "two-issuers", "copy", "value"])
 def test_a_signature_file_holds_signatures_and_nothing_else(ws: Path, keys, capsys, tail: str) -> None:
     """gpg passes over what comes with a valid signature (text before or after its armour, long
     armour headers, a key's block, packets of other kinds, notes in a signature's unsigned part),
@@ -312,6 +324,12 @@ def test_a_signature_file_holds_signatures_and_nothing_else(ws: Path, keys, caps
         "issuer": lambda: _grown(dearmored, b"smuggled", issuer=True),  # an issuer subpacket too long
         "checksum": lambda: good.replace(b"-----END", b"=smug\n=gled\n-----END"),  # lines gpg skips
         "spaces": lambda: good.replace(b"\n", b" \t \t \n", 2),
+        # An empty block with its checksum line (gpg says nothing of it), headers to carry text.
+        "empty-block": lambda: good + b"\n-----BEGIN PGP SIGNATURE-----\nComment: smuggled\n\n=twTO\n-----END PGP SIGNATURE-----\n",
+        "two-issuers": lambda: _grown(dearmored, b"", issuer=True),  # a second issuer id, of its size
+        # The same signature again, its unsigned part grown: two packets gpg checks, one signer.
+        "copy": lambda: dearmored + _grown(dearmored, b"", issuer=True),
+        "value": lambda: _padded_value(dearmored),
     }[tail]()
     asc.write_bytes(changed)
     judged = gpgkeys.gpg(alice.home, "--status-fd", "1", "--verify", str(asc), str(ws / MODEL), check=False)
