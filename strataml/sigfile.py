@@ -26,9 +26,11 @@ MAX_HEADERS, MAX_HEADER_LINE = 4, 80
 ISSUER = {16: (8,), 33: (21, 33)}  # issuer key id; issuer fingerprint (version 4 or 6 key)
 # Signature algorithms: how many MPIs, or (negative) how many octets of native values (version 6).
 VALUES: dict[int, int] = {1: 1, 3: 1, 17: 2, 19: 2, 22: 2, 27: -64, 28: -114}
-# The longest signature value: an 8192-bit RSA key's. (A value past its key's modulus still
-# verifies with libgcrypt: up to this many octets of a shorter key's signature stay unjudged.)
-MAX_MPI = 1024
+# The longest signature value: a 4096-bit RSA key's, the largest gpg makes. (A value past its
+# key's modulus still verifies with libgcrypt: a shorter key's signature leaves that much unjudged.)
+MAX_MPI = 512
+# Base64 lines: all of one width (gpg and others write 64), at most RFC 4880's 76, the last shorter.
+MAX_LINE = 76
 
 
 def extra(raw: bytes, signatures: int | None = None) -> str:
@@ -107,6 +109,13 @@ def _dearmour(raw: bytes) -> tuple[list[bytes], str]:
         if i >= len(lines):
             return blocks, "a signature block with no end"
         i += 1
+        widths = {len(line) for line in body[:-1]}
+        if (
+            len(widths) > 1
+            or any(w > MAX_LINE for w in widths)
+            or (body and len(body[-1]) > max(widths, default=MAX_LINE))
+        ):
+            return blocks, "base64 lines of changing widths"
         try:
             decoded = base64.b64decode(b"".join(body), validate=True)
         except (binascii.Error, ValueError):
