@@ -718,3 +718,34 @@ def test_a_metric_that_is_nan_is_left_out_and_the_model_still_registers(
     assert "test_ece" not in record["metrics"] and (lab / "models/iris-classifier/1/model.yaml").exists()
     assert "NaN" not in (runs_of(lab)[0] / "summary/run_summary.json").read_text()
     assert strict_findings(lab) == ()
+
+
+def test_a_model_that_trains_in_stages_says_how_far_it_is(lab: Path) -> None:
+    """A boosting run of 400 stages on 140k rows trained for ten minutes saying one line."""
+    import numpy as np
+
+    from strataml.plugins.sklearn import train
+    from strataml.plugins.sklearn.config import Config
+    from strataml.plugins.sklearn.data import Data
+
+    said: list[str] = []
+
+    class Log:
+        def info(self, message: str, *args: object) -> None:
+            said.append(message % args)
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2)).astype(object)
+    y = np.asarray(["a", "b"] * 30)
+    data = Data(X, y, [{"name": "x1", "type": "float"}, {"name": "x2", "type": "float"}], [], None, {})
+    cfg = Config("gradient_boosting", {"n_estimators": 20}, "y", ("x1", "x2"))
+
+    class Tracking:
+        def log_metric(self, *args: object, **kwargs: object) -> None:
+            pass
+
+    train.fit(train.build(cfg, data), data, {"train": np.arange(60)}, Tracking(), Log(), every=0)
+    assert said == [f"stage {n} of 20 ({5 * n}%)" for n in range(2, 20, 2)], said
+    said.clear()
+    train.fit(train.build(cfg, data), data, {"train": np.arange(60)}, Tracking(), Log())  # quick: nothing said
+    assert said == []

@@ -32,7 +32,7 @@ class SklearnPlugin:
             if name != "val" and len(rows) == 0:
                 raise ValueError(f"the {name} split is empty: check the split windows against the data")
         context.logger.info("training %s on %d rows", cfg.model_type, len(idx["train"]))
-        model = train.fit(train.build(cfg, ds), ds, idx, context.tracking)
+        model = train.fit(train.build(cfg, ds), ds, idx, context.tracking, context.logger)
 
         metrics: dict[str, float] = {}
         for name, rows in idx.items():

@@ -22,11 +22,36 @@ def build(cfg: Config, data: Data) -> Any:
     return Pipeline([("prep", prep), ("model", estimator_class(cfg.model_type)(**cfg.params))])
 
 
-def fit(pipeline: Any, data: Data, idx: dict[str, Any], tracking: Any) -> Any:
+def fit(pipeline: Any, data: Data, idx: dict[str, Any], tracking: Any, log: Any = None, every: float = 5.0) -> Any:
+    """Fit on the training rows; a model that trains in stages (boosting) says how far it is to
+    `log`, each tenth of its stages, at most every `every` seconds (a run of 400 stages on 140k
+    rows trained for ten minutes with one line said)."""
     train = idx["train"]
-    pipeline.fit(data.X[train], data.y[train])
+    model = pipeline.named_steps["model"]
+    stages = getattr(model, "n_estimators", None)
+    if log is not None and hasattr(model, "staged_predict_proba") and isinstance(stages, int) and stages > 1:
+        pipeline.fit(data.X[train], data.y[train], model__monitor=_progress(stages, log, every))
+    else:
+        pipeline.fit(data.X[train], data.y[train])
     _log_steps(pipeline, data, idx, tracking)
     return pipeline
+
+
+def _progress(stages: int, log: Any, every: float) -> Any:
+    """A monitor for a boosting model's fit: a line each tenth of the stages, `every` seconds apart."""
+    import time
+
+    last = [time.monotonic(), 0]
+
+    def monitor(i: int, _model: Any, _locals: Any) -> bool:
+        tenth = (i + 1) * 10 // stages
+        now = time.monotonic()
+        if tenth > last[1] and now - last[0] >= every and i + 1 < stages:
+            log.info("stage %d of %d (%d%%)", i + 1, stages, (i + 1) * 100 // stages)
+            last[0], last[1] = now, tenth
+        return False  # (never stops the training early)
+
+    return monitor
 
 
 def _log_steps(pipeline: Any, data: Data, idx: dict[str, Any], tracking: Any) -> None:
