@@ -33,9 +33,10 @@ MAX_MPI = 512
 MAX_LINE = 76
 
 
-def extra(raw: bytes, signatures: int | None = None) -> str:
+def extra(raw: bytes, signatures: int | None = None, signers: list[str | None] | None = None) -> str:
     """What `raw` (a signature file's bytes) holds besides OpenPGP signatures, or ''. With
-    `signatures` (how many gpg checked), the file holds exactly that many."""
+    `signatures` (how many gpg checked), the file holds exactly that many; with `signers` (the
+    key each was made by, as gpg said, in order), their issuer subpackets name those keys."""
     if raw.lstrip().startswith(b"-----"):
         packets, why = _dearmour(raw)
         if why:
@@ -46,7 +47,7 @@ def extra(raw: bytes, signatures: int | None = None) -> str:
         return "text outside its signature blocks"  # (text first: gpg finds the armour after it)
     seen: list[bytes] = []
     for data in packets:
-        why = _only_signatures(data, seen)
+        why = _only_signatures(data, seen, signers or [])
         if why:
             return why
     if signatures is not None and len(seen) != signatures:
@@ -126,7 +127,7 @@ def _dearmour(raw: bytes) -> tuple[list[bytes], str]:
     return blocks, "" if blocks else "no signature block"
 
 
-def _only_signatures(data: bytes, seen: list[bytes]) -> str:
+def _only_signatures(data: bytes, seen: list[bytes], signers: list[str | None]) -> str:
     """Why `data` (OpenPGP packets) holds more than signature packets, or ''; each signature's
     signed part goes to `seen`, where one seen before is one too many."""
     at = 0
@@ -137,7 +138,8 @@ def _only_signatures(data: bytes, seen: list[bytes]) -> str:
         tag, start, end = found
         if tag != SIGNATURE_TAG:
             return f"an OpenPGP packet of another kind (tag {tag})"
-        signed, why = _signature(data[start:end])
+        signer = signers[len(seen)] if len(seen) < len(signers) else None
+        signed, why = _signature(data[start:end], signer)
         if why:
             return why
         if signed in seen:  # (copies that differ only where the signature does not reach)
@@ -177,7 +179,7 @@ def _packet(data: bytes, at: int) -> tuple[int, int, int] | None:
     return (tag, start, end) if end <= len(data) and start <= end else None
 
 
-def _signature(body: bytes) -> tuple[bytes, str]:
+def _signature(body: bytes, signer: str | None = None) -> tuple[bytes, str]:
     """(the part the signature covers, why the packet holds more than a signature or ''): read to
     its last value, each value written as short as it is (RFC 4880 §3.2)."""
     cut = "a signature packet that does not end where its signature does"
@@ -199,7 +201,7 @@ def _signature(body: bytes) -> tuple[bytes, str]:
         at += count
         if at + size > len(body):
             return signed, cut
-        why = _unhashed(body[at : at + size])
+        why = _unhashed(body[at : at + size], signer)
         if why:
             return signed, why
         at += size + 2  # (and 2 octets of the hash)
@@ -227,8 +229,9 @@ def _signature(body: bytes) -> tuple[bytes, str]:
     return signed, "" if at == len(body) else cut
 
 
-def _unhashed(area: bytes) -> str:
-    """Why a signature's unhashed subpackets hold more than who signed it, or ''."""
+def _unhashed(area: bytes, signer: str | None = None) -> str:
+    """Why a signature's unhashed subpackets hold more than who signed it (`signer`: the key's
+    fingerprint or key id, as gpg said, when known), or ''."""
     i, kinds = 0, set()
     while i < len(area):
         length, start = area[i], i + 1  # (an issuer's subpacket is short: one length octet)
@@ -243,5 +246,14 @@ def _unhashed(area: bytes) -> str:
         ):
             return "data in a signature's unsigned part, which the signature does not cover"
         kinds.add(kind)
+        value = area[start + 1 : start + length].hex().upper()
+        if signer and not _names(value if kind == 16 else value[2:], signer.upper()):
+            return "an issuer in a signature's unsigned part that is not the key that made it"
         i = start + length
     return ""
+
+
+def _names(issuer: str, signer: str) -> bool:
+    """Whether an issuer id (key id or fingerprint, hex) and gpg's signer (the same, or longer)
+    name one key: gpg itself passes over a wrong one, so it could carry any bytes."""
+    return signer.endswith(issuer) if len(issuer) <= len(signer) else issuer.endswith(signer)

@@ -155,17 +155,17 @@ class Keyring:
                 (), f"it is larger than {MAX_SIGNATURE_FILE // 1024**2} MiB, which no signature file is"
             )
         found = parse_status(self._gpg.verify_file(io.BytesIO(raw), str(data)).stderr or "")
-        if found.signatures and not found.extra and (extra := beside_signatures(raw, len(found.signatures))):
+        if found.signatures and not found.extra and (extra := beside_signatures(raw, found.signatures)):
             return Verification(found.signatures, found.detail, extra)
         return found
 
 
-def beside_signatures(raw: bytes, checked: int) -> str:
+def beside_signatures(raw: bytes, checked: tuple[SigCheck, ...]) -> str:
     """What a signature file holds besides the `checked` signatures gpg found in it, which gpg
     passes over in silence."""
     from strataml import sigfile
 
-    return sigfile.extra(raw, checked)
+    return sigfile.extra(raw, len(checked), [s.signer for s in checked])
 
 
 def inspect_keys(data: bytes) -> list[KeyInfo]:

@@ -288,6 +288,16 @@ def _grown(sig: bytes, extra: bytes, *, issuer: bool = False) -> bytes:
     return bytes([0x88, len(body)]) + bytes(body) + sig[2 + sig[1] :]
 
 
+def _wrong_issuer(sig: bytes) -> bytes:
+    """A one-octet-length v4 signature packet whose unhashed issuer key id names no key (eight
+    chosen bytes): gpg finds the key by the hashed fingerprint and still calls it good."""
+    body = bytearray(sig[2 : 2 + sig[1]])
+    at = 4 + 2 + int.from_bytes(body[4:6], "big")
+    assert body[at + 2 : at + 4] == b"\x09\x10", "the unsigned part starts with an issuer key id"
+    body[at + 4 : at + 12] = b"smuggled"
+    return bytes([0x88, len(body)]) + bytes(body) + sig[2 + sig[1] :]
+
+
 def _padded_value(sig: bytes) -> bytes:
     """A one-octet-length v4 signature packet whose first value (MPI) is written one octet
     longer than it is (a zero first, its bit count raised to match): gpg still calls it good."""
@@ -301,7 +311,8 @@ def _padded_value(sig: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("tail", ["key", "text", "prefix", "header", "binary", "packet", "unhashed", "in-packet",
-                                  "issuer", "checksum", "spaces", "empty-block", "two-issuers", "copy", "value"])
+                                  "issuer", "checksum", "spaces", "empty-block", "two-issuers", "copy", "value",
+                                  "wrong-issuer"])
 def test_a_signature_file_holds_signatures_and_nothing_else(ws: Path, keys, capsys, tail: str) -> None:
     """gpg passes over what comes with a valid signature (text before or after its armour, long
     armour headers, a key's block, packets of other kinds, notes in a signature's unsigned part),
@@ -330,6 +341,7 @@ def test_a_signature_file_holds_signatures_and_nothing_else(ws: Path, keys, caps
         # The same signature again, its unsigned part grown: two packets gpg checks, one signer.
         "copy": lambda: dearmored + _grown(dearmored, b"", issuer=True),
         "value": lambda: _padded_value(dearmored),
+        "wrong-issuer": lambda: _wrong_issuer(dearmored),
     }[tail]()
     asc.write_bytes(changed)
     judged = gpgkeys.gpg(alice.home, "--status-fd", "1", "--verify", str(asc), str(ws / MODEL), check=False)
