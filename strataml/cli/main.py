@@ -377,6 +377,7 @@ def _dashed_file(exc: click.UsageError, args: list[str]) -> str | None:
 
 
 def run(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv  # (what an error reads: whether --format json was asked)
     try:
         result = cli.main(args=argv, prog_name="strataml", standalone_mode=False)
         return result if isinstance(result, int) else 0
@@ -386,7 +387,6 @@ def run(argv: list[str] | None = None) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group (`strataml keys`): its help, as older click
             click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
             return 0
-        args = sys.argv[1:] if argv is None else argv
         where = exc.ctx.command_path if exc.ctx is not None else _command_of(args)
         file = _dashed_file(exc, args)
         if file is not None:  # (a file named -x.csv, read as the options -x -. ...)
@@ -395,14 +395,14 @@ def run(argv: list[str] | None = None) -> int:
             hint = f"see `{where} --help`"
         return _error(args, _one_line(exc.format_message()), hint)
     except click.ClickException as exc:
-        return _error(sys.argv[1:] if argv is None else argv, exc.format_message())
+        return _error(args, exc.format_message())
     except click.exceptions.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C while click parsed or prompted
-            return _interrupted(None, _interrupt_code(exc.__context__), sys.argv[1:] if argv is None else argv)
+            return _interrupted(None, _interrupt_code(exc.__context__), args)
         click.echo("strataml: aborted", err=True)
         return EXIT_TOOL_FAILURE
     except _Stopped as exc:
-        return _interrupted(exc.note, exc.code, sys.argv[1:] if argv is None else argv)
+        return _interrupted(exc.note, exc.code, args)
     except _PipeClosed:
         # Output piped into `head`, which stopped reading: not a verdict on the workspace.
         # 141 is what a shell reports for a writer a closed pipe stopped (128 + SIGPIPE);
@@ -416,14 +416,14 @@ def run(argv: list[str] | None = None) -> int:
         from strataml.doctor.finding import bounded
 
         return _error(
-            sys.argv[1:] if argv is None else argv,
+            args,
             bounded(exc.message),
             bounded(exc.hint) if exc.hint else None,
             [bounded(d) for d in exc.details],
             exc.exit_code,
         )
     except KeyboardInterrupt as exc:
-        return _interrupted(getattr(exc, "note", None), _interrupt_code(exc), sys.argv[1:] if argv is None else argv)
+        return _interrupted(getattr(exc, "note", None), _interrupt_code(exc), args)
     except SystemExit:
         # click's own answer to a closed pipe outside a command (`strataml --help | true`): exit 1.
         if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # _PacifyFlushWrapper in click 8.2+
@@ -441,7 +441,7 @@ def run(argv: list[str] | None = None) -> int:
             return _stdout_lost(exc)
         where = f" {exc.filename}" if exc.filename else ""
         return _error(
-            sys.argv[1:] if argv is None else argv,
+            args,
             f"cannot {'write' if exc.errno in _WRITING else 'access'}{where}: {exc.strerror or exc}",
             _OS_HINTS.get(exc.errno or 0),
         )
@@ -451,7 +451,6 @@ def run(argv: list[str] | None = None) -> int:
             shown(f"strataml: internal error: {type(exc).__name__}: {exc} (set STRATAML_DEBUG=1 for the traceback)"),
             err=True,
         )
-        args = sys.argv[1:] if argv is None else argv
         if _asks_json(args):  # (a script reading stdout gets JSON whether the command worked or not)
             _json_error(
                 f"internal error: {type(exc).__name__}: {exc}",

@@ -194,13 +194,13 @@ def uncommitted_records(root: Path, rel: str) -> list[Path]:
     or a signature must carry too (a clone of that commit alone has no such version)."""
     from strataml import atomic, gitfacts, loading
     from strataml.refs import RefError, parse_ref
-    from strataml.workspace import record_folder
+    from strataml.workspace import LEDGER, record_folder
 
     folder = record_folder(rel)
     if folder is None or gitfacts.repository(root) is None or gitfacts.tracks(root, folder):
         return []
-    out = [root / folder]
-    if folder.startswith("models/"):
+    out = [root / folder]  # (a ledger is its own "folder" here: a new one goes with its signature)
+    if folder.startswith("models/") and not folder.endswith(f"/{LEDGER}"):
         try:
             raw = atomic.read_bytes(root, f"{folder}/model.yaml")
         except (OSError, atomic.Refused):
