@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, copy_example, edit_yaml, read_yaml, require_extra
+
 from strataml.cli.main import run
 from strataml.doctor import engine
+from strataml.installed import extra_hint
 from strataml.plugins.sklearn import names as SklearnNames
 from strataml.runner import plugin as plugin_module
-from strataml.installed import extra_hint
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -749,3 +749,41 @@ def test_a_model_that_trains_in_stages_says_how_far_it_is(lab: Path) -> None:
     said.clear()
     train.fit(train.build(cfg, data), data, {"train": np.arange(60)}, Tracking(), Log())  # quick: nothing said
     assert said == []
+
+
+def test_a_model_that_does_not_train_in_stages_says_it_is_still_training() -> None:
+    """A long fit of a random forest or a logistic regression said nothing until it ended: it now
+    says how long it has been training (it cannot say how far it is), and nothing once it ended."""
+    import threading
+    import time
+
+    require_extra("sklearn", "sklearn")
+    import numpy as np
+
+    from strataml.plugins.sklearn import train
+
+    said: list[str] = []
+    spoke = threading.Event()
+
+    class Log:
+        def info(self, message: str, *args: object) -> None:
+            said.append(message % args)
+            spoke.set()
+
+    class Model:  # no staged_predict_proba: trains in one go
+        pass
+
+    class Pipeline:
+        def __init__(self) -> None:
+            self.named_steps = {"model": Model()}
+
+        def fit(self, X: object, y: object) -> None:
+            assert spoke.wait(30), "the fit went by with nothing said"
+
+    data = type("D", (), {"X": np.zeros((4, 1)), "y": np.zeros(4)})()
+    train.fit(Pipeline(), data, {"train": np.arange(4)}, None, Log(), every=0)
+    assert said and said[0] == "still training (0 s so far)", said
+    count = len(said)
+    time.sleep(1.2)
+    assert len(said) == count  # (the ticker stopped with the fit)
+    assert [train._spent(s) for s in (5, 61, 3725)] == ["5 s", "1 min 1 s", "1 h 2 min"]

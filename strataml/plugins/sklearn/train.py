@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from strataml.plugins.sklearn.config import Config, estimator_class
@@ -25,12 +29,17 @@ def build(cfg: Config, data: Data) -> Any:
 def fit(pipeline: Any, data: Data, idx: dict[str, Any], tracking: Any, log: Any = None, every: float = 5.0) -> Any:
     """Fit on the training rows; a model that trains in stages (boosting) says how far it is to
     `log`, each tenth of its stages, at most every `every` seconds (a run of 400 stages on 140k
-    rows trained for ten minutes with one line said)."""
+    rows trained for ten minutes with one line said). Any other model says how long it has been
+    training, `every` seconds in and then less and less often: it cannot say how far it is, only
+    that it is still at work."""
     train = idx["train"]
     model = pipeline.named_steps["model"]
     stages = getattr(model, "n_estimators", None)
     if log is not None and hasattr(model, "staged_predict_proba") and isinstance(stages, int) and stages > 1:
         pipeline.fit(data.X[train], data.y[train], model__monitor=_progress(stages, log, every))
+    elif log is not None:
+        with _heartbeat(log, every):
+            pipeline.fit(data.X[train], data.y[train])
     else:
         pipeline.fit(data.X[train], data.y[train])
     _log_steps(pipeline, data, idx, tracking)
@@ -39,8 +48,6 @@ def fit(pipeline: Any, data: Data, idx: dict[str, Any], tracking: Any, log: Any 
 
 def _progress(stages: int, log: Any, every: float) -> Any:
     """A monitor for a boosting model's fit: a line each tenth of the stages, `every` seconds apart."""
-    import time
-
     last = [time.monotonic(), 0]
 
     def monitor(i: int, _model: Any, _locals: Any) -> bool:
@@ -52,6 +59,37 @@ def _progress(stages: int, log: Any, every: float) -> Any:
         return False  # (never stops the training early)
 
     return monitor
+
+
+@contextmanager
+def _heartbeat(log: Any, every: float) -> Iterator[None]:
+    """While the block runs, a line at `every` seconds, then at each doubling of the time spent
+    (up to one a minute apart, after that every minute)."""
+    done = threading.Event()
+    started = time.monotonic()
+
+    def beat() -> None:
+        due = every
+        while not done.wait(max(0.0, started + due - time.monotonic())):
+            log.info("still training (%s so far)", _spent(time.monotonic() - started))
+            due = min(due * 2, due + 60.0) if due > 0 else 1.0
+
+    ticker = threading.Thread(target=beat, name="strataml-fit-heartbeat", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+
+
+def _spent(seconds: float) -> str:
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
 
 
 def _log_steps(pipeline: Any, data: Data, idx: dict[str, Any], tracking: Any) -> None:
