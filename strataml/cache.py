@@ -195,7 +195,14 @@ class Cache:
             return
         try:
             db = self._connect()
-            if not _ours(db):
+            schema = db.execute(_SCHEMA).fetchall()
+            if not schema:
+                # Another doctor's first fill: it made the file when it connected, and makes the
+                # tables when it commits. Thrown away as foreign, the file it was writing was
+                # deleted under it (six doctors at once left no cache). A miss, not a foreign cache.
+                db.close()
+                return
+            if schema != _expected_schema():
                 db.close()
                 raise sqlite3.DatabaseError("its schema is not the one strataml makes (a trigger, view or table added)")
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
@@ -364,6 +371,10 @@ _expected: list[tuple[Any, ...]] = []
 
 def _ours(db: sqlite3.Connection) -> bool:
     """Whether the database's schema is exactly TABLES (and their primary keys' indexes)."""
+    return db.execute(_SCHEMA).fetchall() == _expected_schema()
+
+
+def _expected_schema() -> list[tuple[Any, ...]]:
     if not _expected:
         made = sqlite3.connect(":memory:")
         try:
@@ -372,7 +383,7 @@ def _ours(db: sqlite3.Connection) -> bool:
             _expected.extend(made.execute(_SCHEMA).fetchall())
         finally:
             made.close()
-    return db.execute(_SCHEMA).fetchall() == _expected
+    return _expected
 
 
 def _meta() -> dict[str, str]:

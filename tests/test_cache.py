@@ -725,3 +725,16 @@ def test_the_code_digest_covers_every_module_whose_change_changes_a_verdict(tmp_
         assert identity._rules() == before
     finally:
         os.utime(page, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_cache_another_doctor_is_filling_is_not_thrown_away(big: Path) -> None:
+    """A first fill makes the file when it connects and its tables when it commits; a doctor that
+    read it in between discarded it as foreign, deleting the file the other was writing (six
+    doctors at once left no cache). An empty database is a miss: it is filled, not replaced."""
+    db = big / ".strataml/cache/strataml.sqlite"
+    db.parent.mkdir(parents=True)
+    sqlite3.connect(db).close()  # what the other doctor's connect leaves, before its commit
+    inode = db.stat().st_ino
+    assert doctor(big).stats["bytes_hashed"] >= 3 * BIG
+    assert db.stat().st_ino == inode  # the same file, filled
+    assert doctor(big).stats["bytes_hashed"] < BIG
