@@ -37,6 +37,15 @@ def parse_gate(text: str) -> Gate:
     return Gate(text, m.group(1), m.group(2), float(m.group(3)))
 
 
+def recorded(value: Any) -> float | None:
+    """A metric's value as a gate weighs it: a finite number, or None ("not recorded"). An infinite
+    value passed every `>=` gate where it held a promotion to its gates (TFC0005-E010), and a NaN
+    an older run recorded is no JSON number: both are not recorded, and never pass."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if math.isfinite(value) else None
+
+
 def passes(gate: Gate, observed: float | None) -> bool:
     """Whether `observed` meets the gate: the one evaluation, for writing receipts and checking them."""
     return observed is not None and bool(_OPS[gate.op](observed, gate.threshold))
@@ -47,9 +56,7 @@ def evaluate(gates: list[str] | tuple[str, ...], metrics: dict[str, float]) -> d
     criteria, reasons = [], []
     for text in gates:
         gate = parse_gate(text)
-        observed = metrics.get(gate.metric)
-        if isinstance(observed, float) and not math.isfinite(observed):
-            observed = None  # (a NaN an older run recorded is no JSON number: a receipt says "not recorded")
+        observed = recorded(metrics.get(gate.metric))
         passed = passes(gate, observed)
         criteria.append({"expression": gate.expression, "metric": gate.metric, "observed": observed, "passed": passed})
         if observed is None:
@@ -143,10 +150,13 @@ class Unmet:
 
     spec: str
     gate: Gate
-    observed: float | None  # None: not recorded, or not a number
+    observed: float | None  # None: not recorded, or not a finite number
+    infinite: float | None = None  # what was recorded instead, when that was inf or nan
 
     def said(self) -> str:
         """What the run recorded, as a finding or refusal says it."""
+        if self.infinite is not None:
+            return f"recorded {self.infinite}, which is no finite number"
         return "did not record it" if self.observed is None else f"recorded {exact(self.observed)}"
 
     def told(self) -> str:
@@ -185,15 +195,15 @@ def bar(
 def short_of(sets: list[tuple[str, list[Gate]]], metrics: Any) -> list[Unmet]:
     """The gates a run's recorded `metrics` fail, when they pass none of `sets` in full (none:
     some set passes, or there is none)."""
-    recorded = metrics if isinstance(metrics, dict) else {}
+    found = metrics if isinstance(metrics, dict) else {}
     out: list[Unmet] = []
     for name, gates in sets:
         missed = []
         for gate in gates:
-            value = recorded.get(gate.metric)
-            observed = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            value = found.get(gate.metric)
+            observed = recorded(value)
             if not passes(gate, observed):
-                missed.append(Unmet(name, gate, observed))
+                missed.append(Unmet(name, gate, observed, value if type(value) is float and observed is None else None))
         if not missed:
             return []
         out += missed

@@ -3,6 +3,7 @@ receipt cannot claim PASS for criteria its own numbers fail, nor speak for anoth
 
 from __future__ import annotations
 
+import math
 import shutil
 import json
 from pathlib import Path
@@ -189,3 +190,18 @@ def test_the_bar_a_version_is_held_to() -> None:
     assert names(bar(by_hand, "m", "loose")) == ["loose"]
     assert bar(by_hand, "m", "nowhere") == [] and short_of([], {}) == []
     assert [u.said() for u in short_of([("x", bar(specs, "m", "own")[0][1])], {"acc": "0.9"})] == ["did not record it"]
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_a_metric_that_is_no_finite_number_passes_no_gate(value: float) -> None:
+    """Found by an attacker: a run that recorded `test_accuracy: .inf` passed every `>=` gate where
+    promote and TFC0005-E010 hold a version to its experiments' gates as they stand (gates.short_of,
+    the one check both use), where its receipt already said such a value was not recorded."""
+    from strataml.gates import evaluate, parse_gate, short_of
+
+    gate = parse_gate("acc <= 0.5" if value < 0 else "acc >= 0.5")
+    (unmet,) = short_of([("own", [gate])], {"acc": value})
+    assert unmet.observed is None
+    assert unmet.told() == f"{gate.expression} (experiment own's; the version's run recorded {value}, which is no finite number)"
+    assert evaluate([gate.expression], {"acc": value})["status"] == "FAIL"
+    assert short_of([("own", [gate])], {"acc": 0.4 if value < 0 else 0.6}) == []
