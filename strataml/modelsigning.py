@@ -17,7 +17,9 @@ against the content or its LFS pointer). A checkout holding LFS pointers is chec
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ MAX_BUNDLE = 1024 * 1024  # a bundle of a model of 10,000 files is ~1 MB
 MAX_KEY = 1024 * 1024  # a PEM private key is a few hundred bytes
 _CURVES = ("secp256r1", "secp384r1", "secp521r1")
 _MAKE_KEY = "make one with `openssl ecparam -name prime256v1 -genkey -noout -out key.pem`"
+_HINT = re.compile(r"[0-9a-f]{64}")  # a key's fingerprint as the package writes it into a bundle
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,126}\.sig")
 
 
@@ -269,8 +272,63 @@ class Checker:
                 f"signs {method.get('method')}/{method.get('hash_type')} digests; only sha256 per file can be "
                 "compared with the record (sign with `strataml sign --scheme model-signing`)",
             )
+        try:
+            padded = beside_bundle(bundle.read_bytes())
+        except OSError as exc:
+            raise Unverified(trust.NOT_A_SIGNATURE, f"cannot be read: {exc.strerror}") from None
+        if padded:
+            raise Unverified(trust.NOT_A_SIGNATURE, f"holds more than its bundle: {padded}")
         files = {str(rd.identifier): rd.digest.digest_hex for rd in manifest.resource_descriptors()}
         return Verified(hint, files)
+
+
+def beside_bundle(raw: bytes) -> str:
+    """What a bundle file holds besides a key-based bundle as model-signing writes it ('' when
+    nothing). The signature covers the statement alone: whitespace, escapes, a key id, a second
+    signature entry, log entries, the key's raw bytes (which the package's reader drops) or a
+    hint's letter case would carry bytes nobody signed into a committed record's folder, where
+    history lets signature files change. The order of the fields is left free (another version
+    of the package may write another): a few bits."""
+    try:
+        text = raw.decode("ascii")
+        document = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        return "text that is not the ASCII JSON model-signing writes"
+    if json.dumps(document, separators=(",", ":")) != text:
+        return "whitespace, escapes or a field twice, which model-signing does not write (compact JSON, no newline at the end)"
+    material = document.get("verificationMaterial") if isinstance(document, dict) else None
+    envelope = document.get("dsseEnvelope") if isinstance(document, dict) else None
+    if (
+        set(document) != {"mediaType", "verificationMaterial", "dsseEnvelope"}
+        or not isinstance(material, dict)
+        or not isinstance(envelope, dict)
+    ):
+        return "other fields than a key-based bundle's (mediaType, verificationMaterial, dsseEnvelope)"
+    if set(material) - {"tlogEntries"} != {"publicKey"} or material.get("tlogEntries", []) != []:
+        return "other verification material than the key's hint (a key-based bundle has no log entries)"
+    hint = material["publicKey"]
+    if not isinstance(hint, dict) or set(hint) != {"hint"} or not _HINT.fullmatch(str(hint["hint"])):
+        return "a public key given otherwise than by its hint, 64 lower-case hex digits"
+    signatures = envelope.get("signatures")
+    if set(envelope) != {"payload", "payloadType", "signatures"} or not isinstance(signatures, list):
+        return "other envelope fields than payload, payloadType and signatures"
+    if len(signatures) != 1 or not isinstance(signatures[0], dict):
+        return f"{len(signatures)} signature entries; the package writes one and checks one"
+    entry = signatures[0]
+    if set(entry) - {"keyid"} != {"sig"} or entry.get("keyid", "") != "":
+        return "a key id beside the signature (the package writes an empty one, and the signature does not cover it)"
+    if not _canonical_base64(entry["sig"]) or not _canonical_base64(envelope["payload"]):
+        return "base64 written otherwise than as it encodes (padding, line breaks or spare bits)"
+    return ""
+
+
+def _canonical_base64(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return base64.b64encode(base64.b64decode(value, validate=True)).decode("ascii") == value
+    except ValueError:
+        return False
 
 
 def compare(signed: dict[str, str], expected: dict[str, str]) -> str:

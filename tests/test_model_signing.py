@@ -429,3 +429,51 @@ def test_diff_reports_a_bundle_as_a_signature_of_the_model_version(lab, capsys) 
         bundle.unlink()
     _code, out, _e = invoke(ws, "diff", "HEAD", "--format", "text", capsys=capsys)
     assert f"Signature  removed {MODEL}/model.yaml: unsigned" in out
+
+
+def test_a_bundle_holds_the_bundle_and_nothing_else_once_per_key(lab, capsys) -> None:
+    """Found by an attacker: history lets signature files change, and the doctor accepted a valid
+    bundle padded with a megabyte of whitespace, with a key id or a second signature entry
+    (which the signature does not cover), and copies of it under any name: bytes nobody signed,
+    riding into a committed record's folder. Each is TFC0007-E006; signing again cleans it."""
+    ws, keys = lab
+    assert invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)[0] == 0
+    [bundle] = bundles(ws)
+    written = bundle.read_bytes()
+    doc = json.loads(written)
+    entry = doc["dsseEnvelope"]["signatures"][0]
+    hint = doc["verificationMaterial"]["publicKey"]["hint"]
+
+    def edited(change) -> bytes:
+        copy = json.loads(written)
+        change(copy)
+        return json.dumps(copy, separators=(",", ":")).encode()
+
+    cases = {
+        written + b"\n" + b" " * 4096: "whitespace, escapes or a field twice",
+        json.dumps(doc, indent=1).encode(): "whitespace, escapes or a field twice",
+        written.replace(b'"keyid":""', b'"keyid":"\\u0041"'): "whitespace, escapes or a field twice",
+        edited(lambda d: d["dsseEnvelope"]["signatures"][0].update(keyid="hidden words")): "a key id beside the signature",
+        edited(lambda d: d["dsseEnvelope"]["signatures"].append(dict(entry))): "2 signature entries",
+        edited(lambda d: d["verificationMaterial"]["publicKey"].update(rawBytes="AAAA")): "by its hint",
+        edited(lambda d: d["dsseEnvelope"]["signatures"][0].update(sig=entry["sig"][:8] + "\n" + entry["sig"][8:])): "base64",
+    }
+    for content, said in cases.items():
+        bundle.write_bytes(content)
+        code, report = doctor(ws, capsys)
+        found = [(f["code"], f["path"], f["message"]) for f in report["findings"]]
+        assert code == 2 and len(found) == 1 and found[0][:2] == ("TFC0007-E006", f"{MODEL}/model-signing/{bundle.name}"), found
+        assert "holds more than its bundle" in found[0][2] and said in found[0][2], found
+
+    bundle.write_bytes(written)
+    assert doctor(ws, capsys)[0] == 0
+    copy = bundle.parent / "zz-copy.sig"
+    copy.write_bytes(written)
+    code, report = doctor(ws, capsys)
+    found = [(f["code"], f["path"], f["message"]) for f in report["findings"]]
+    assert code == 2 and [f[:2] for f in found] == [("TFC0007-E006", f"{MODEL}/model-signing/zz-copy.sig")], found
+    assert f"which signed {MODEL}/model-signing/{bundle.name}: a key signs one bundle" in found[0][2]
+    copy.unlink()
+    bundle.write_bytes(written + b" ")
+    assert invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)[0] == 0
+    assert doctor(ws, capsys)[0] == 0

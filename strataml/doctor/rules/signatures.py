@@ -157,6 +157,7 @@ def judge_files(
     if openpgp and entry is not None and entry.kind == "file":
         out.append((asc, verifier.judge(ws.abspath(asc), ws.abspath(meta), ())))
     expected = expected_files(ws, meta, record)
+    first: dict[str, str] = {}  # a signer's fingerprint -> its first bundle here
     for path in bundles:
         entry = ws.entries.get(path)
         if entry is None or entry.kind != "file":
@@ -167,7 +168,20 @@ def judge_files(
             )
             out.append((path, trust.Judgement(problems=[problem])))
             continue
-        out.append((path, verifier.judge_bundle(ws.abspath(path), expected)))
+        judged = verifier.judge_bundle(ws.abspath(path), expected)
+        for signer in judged.signers:
+            # Copies of a valid bundle under other names counted once, but each was a file of
+            # a committed record's folder that anyone could add: a key signs one bundle here.
+            again = first.setdefault(signer.fingerprint, path)
+            if again != path:
+                problem = (
+                    trust.NOT_A_SIGNATURE,
+                    f"is a second bundle by model-signing key {signer.fingerprint}, which signed {again}: a key "
+                    "signs one bundle of a model version",
+                    f"delete {path} (re-signing with a key replaces its bundle)",
+                )
+                judged = trust.Judgement(problems=[problem])
+        out.append((path, judged))
     return out
 
 
