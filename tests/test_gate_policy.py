@@ -267,17 +267,21 @@ def test_attributes_above_a_workspace_in_a_subfolder_count_too(tmp_path: Path) -
     assert [p for c, p in found if c == "TFC0006-W013"] == ["../.gitattributes"]
 
 
-def test_the_workflows_push_step_judges_the_history_a_push_rewrote(repo: Path, tmp_path: Path) -> None:
-    """A push to main that cut a ledger passed CI: its only check read no history. The step the
-    template ships, run as a runner runs it, against a real repository."""
+@pytest.mark.parametrize("template", ["strataml.yml", "strataml-shards.yml"])
+def test_the_workflows_push_step_judges_the_history_a_push_rewrote(repo: Path, tmp_path: Path, template: str) -> None:
+    """A push to main that cut a ledger passed CI: its only check read no history (the shards
+    template had no such step at all). The step each template ships, run as a runner runs it,
+    against a real repository."""
     import os
     import subprocess
     import sys
 
     import yaml
 
-    flow = yaml.safe_load((ROOT / "strataml/templates/github/strataml.yml").read_text())
-    step = next(s for s in flow["jobs"]["doctor"]["steps"] if '--since "$BEFORE"' in s.get("run", ""))
+    flow = yaml.safe_load((ROOT / "strataml/templates/github" / template).read_text())
+    (step,) = [s for job in flow["jobs"].values() for s in job["steps"] if '--since "$BEFORE"' in s.get("run", "")]
+    (job,) = [j for j in flow["jobs"].values() if step in j["steps"]]
+    assert "if" not in job  # (a job for pull requests only never saw a push)
     assert step["if"] == (
         "${{ !cancelled() && steps.install.outcome == 'success' && github.event_name == 'push' && startsWith(github.ref, 'refs/heads/') }}"
     )
@@ -376,6 +380,51 @@ def test_the_workflow_init_writes_gates_pull_requests_against_their_base(tmp_pat
     template = (ROOT / "strataml/templates/github/strataml.yml").read_text()
     assert own.split("jobs:", 1)[1] == template.split("jobs:", 1)[1]
     assert gate["env"]["BASE"] == "${{ github.event.pull_request.base.sha }}"
+
+
+@pytest.mark.parametrize("template", ["strataml.yml", "strataml-shards.yml"])
+def test_a_workflow_installing_the_checkout_installs_the_base_commits_strataml(
+    repo: Path, tmp_path: Path, template: str
+) -> None:
+    """With STRATAML_INSTALL "." a change must be judged by the strataml of its base: the shards
+    template installed the change's own copy in every job (its shards and merge made the
+    verdict), and the plain one did so whenever the base could not be read. Each gate job's
+    install step, run as a runner runs it, with a pip that says what it was given."""
+    import os
+    import subprocess
+
+    import yaml
+
+    flow = yaml.safe_load((ROOT / "strataml/templates/github" / template).read_text())
+    gates = {name: job for name, job in flow["jobs"].items() if name != "dashboard"}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pip").write_text('#!/bin/sh\necho "$@" > "$RUNNER_TEMP/pip-args"\n')
+    (bin_dir / "pip").chmod(0o755)
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / "notes.md").write_text("the change\n")
+    commit_all(repo, "the change")
+    for name, job in gates.items():
+        (step,) = [s for s in job["steps"] if s.get("id") == "install"]
+        assert step["env"]["BASE"] == "${{ github.event.pull_request.base.sha || github.event.before }}", name
+        for given, said in ((base, "base"), ("0" * 40, "."), ("f" * 40, None)):
+            runner = tmp_path / f"runner-{name}-{said}"
+            runner.mkdir()
+            env = {**os.environ, "BASE": given, "RUNNER_TEMP": str(runner), "STRATAML_INSTALL": ".",
+                   "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+            done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True)
+            if said is None:  # a base neither here nor fetchable: fails, never installs the change's copy
+                assert done.returncode == 1 and "could not be read or fetched" in done.stdout, (name, done.stdout)
+                assert not (runner / "pip-args").exists()
+                continue
+            assert done.returncode == 0, (name, done.stdout + done.stderr)
+            installed = (runner / "pip-args").read_text().split()
+            if said == ".":  # a new branch: no earlier tip, its pusher's own
+                assert installed == ["install", "."], name
+            else:
+                assert installed == ["install", str(runner / "strataml-base")], name
+                assert not (runner / "strataml-base/notes.md").exists()  # the base's tree, not the change's
+                git(repo, "worktree", "remove", "--force", str(runner / "strataml-base"))
 
 
 @pytest.mark.parametrize(

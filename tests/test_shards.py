@@ -304,10 +304,12 @@ def test_init_ci_shards_writes_a_matrix_whose_commands_work(tmp_path: Path, caps
         assert done.returncode == 3 and "commit" in done.stderr, done.stderr
     assert f"not {sha}" in done.stderr  # all three forged alike: what they checked is not this checkout
     assert re.search(r"--require-content", text)
-    # A pull request is judged against its base too: history, which no shard checks.
+    # A pull request is judged against its base too, a push against the tip it replaced:
+    # history, which no shard checks.
     changes = flow["jobs"]["changes"]
-    assert changes["if"] == "github.event_name == 'pull_request'"
+    assert "if" not in changes
     assert any('--strict --since "$BASE"' in str(step.get("run", "")) for step in changes["steps"])
+    assert any('--strict --since "$BEFORE"' in str(step.get("run", "")) for step in changes["steps"])
 
 
 def test_the_workflows_init_writes_pass_the_github_workflow_schema(tmp_path: Path) -> None:
