@@ -205,3 +205,38 @@ def test_a_run_whose_metadata_does_not_load_is_said_not_left_out(two, capsys) ->
     assert code == 0 and json.loads(out)["unattributed"] == [run], err
     code, out, err = invoke(ws, "report", "experiment:sales-forecast", "--format", "text", capsys=capsys)
     assert code == 0 and "Not counted: 1 run of the workspace whose metadata does not load" in out, err
+
+
+def test_a_report_reads_each_runs_metrics_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by an attacker: the report went over every run for each metric name (and each
+    configuration's runs for every name), runs x names; a thousand runs with a hundred names of
+    their own each took the dashboard a minute. Counted, not timed: each value is read twice
+    (the metric's series and its configuration's), whatever the number of runs."""
+    from strataml.read import report
+    from strataml.read.query import Graph
+
+    runs, names = 60, 5
+    nodes = [{"id": "experiment:e", "kind": "experiment", "attrs": {"gates": ["m0_0 >= 0.1"]}}]
+    for i in range(runs):
+        metrics = {f"m{i}_{j}": j / 10 for j in range(names)}
+        attrs = {"experiment": "experiment:e", "status": "succeeded", "created_at": f"2026-01-01T00:00:{i:02d}Z",
+                 "metrics": metrics, "params": {"p": i % 30, "seed": i}, "seed": i}
+        nodes.append({"id": f"run:r{i:02d}", "kind": "run", "attrs": attrs})
+    graph = Graph({"nodes": nodes, "edges": [], "findings": []})
+    calls = 0
+    real = report.as_float
+
+    def counted(value: object) -> float | None:
+        nonlocal calls
+        calls += 1
+        return real(value)
+
+    monkeypatch.setattr(report, "as_float", counted)
+    done = report.experiment(graph, "experiment:e")
+    assert calls == 2 * runs * names, calls
+    assert len(done["metrics"]) == runs * names and done["best_run"]["metric"] == "m0_0"
+    assert [m["n"] for m in done["metrics"]] == [1] * runs * names
+    (first, *_rest) = done["configurations"]
+    assert first["runs"] == ["run:r00", "run:r30"] and sorted(first["metrics"]) == sorted(
+        [f"m0_{j}" for j in range(names)] + [f"m30_{j}" for j in range(names)]
+    )
