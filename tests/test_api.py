@@ -637,6 +637,29 @@ def test_a_file_name_that_is_not_utf8_is_answered_escaped_not_a_500(
         assert b"x\\udcff" in srv.get("/api/v1/index").body
 
 
+def test_controls_in_a_record_are_answered_escaped_as_the_cli_writes_them(
+    serve_extra: None, strataml_exe: list[str], tmp_path: Path
+) -> None:
+    """Found by an attacker: a record's U+009B (which a terminal reads as ESC [) and U+202E reached
+    a `curl` of the API raw, where `--format json` writes their escapes."""
+    import subprocess
+
+    ws = copy_positive(tmp_path / "odd")
+    name = "sales-forecast"
+    spec = ws / f"experiments/{name}.yaml"
+    lines = spec.read_text().splitlines(keepends=True)
+    (at,) = [i for i, line in enumerate(lines) if line.startswith("description:")]
+    lines[at] = 'description: "ok\\x9b2J\\u202eevil"\n'
+    spec.write_text("".join(lines))
+    cli = subprocess.run([*strataml_exe, "-C", str(ws), "show", f"experiment:{name}", "--format", "json"],
+                         capture_output=True)
+    assert b"\\u009b2J\\u202eevil" in cli.stdout, cli.stdout[:400] + cli.stderr[:400]
+    with running(strataml_exe, ws, tmp_path / "logs") as srv:
+        body = srv.get(f"/api/v1/records/experiment:{name}").body
+        assert "\u009b".encode() not in body and "\u202e".encode() not in body
+        assert b"ok\\u009b2J\\u202eevil" in body, body[:400]
+
+
 @pytest.mark.slow
 def test_connections_that_never_finish_a_request_head_are_closed(
     serve_extra: None, strataml_exe: list[str], tmp_path: Path

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strataml import __version__, contracts
-from strataml.controls import json_utf8
+from strataml.controls import json_text, json_utf8
 from strataml.errors import StrataError
 from strataml.read import api
 from strataml.read.api import API, DEFAULT_LIMIT, JSON_CSP, MAX_LIMIT, FederatedLive, Live, Problem
@@ -27,13 +27,14 @@ GET = ["GET", "HEAD"]
 
 
 class _JSON(JSONResponse):
-    """JSONResponse, but a file name that is not UTF-8 on disk (surrogate escapes) is its JSON
-    escape, as the saved index writes it: Starlette's strict UTF-8 made every answer naming one a 500."""
+    """JSONResponse, but written as the CLI's `--format json` writes it (controls.json_text): a
+    file name that is not UTF-8 on disk (surrogate escapes) is its JSON escape, as the saved index
+    writes it (Starlette's strict UTF-8 made every answer naming one a 500), and DEL, C1 controls
+    and characters that print as nothing are escapes too (a record's U+009B reached a `curl` raw,
+    where a terminal acts on it)."""
 
     def render(self, content: Any) -> bytes:
-        import json
-
-        return json_utf8(json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+        return json_utf8(json_text(content, allow_nan=False, separators=(",", ":")))
 
 
 DIRECTIONS = ("up", "down", "both")
