@@ -484,11 +484,19 @@ def test_since_in_a_shallow_clone(repo: Path, tmp_path: Path, capsys: pytest.Cap
 
 def test_without_a_merge_base_the_doctor_and_diff_say_so(repo: Path, tmp_path: Path, capsys) -> None:
     """A shallow clone that fetched the base's tip alone: what main gained since the change began
-    is judged as the change's (TFC0002-E010), and the run said nothing about why."""
+    was judged as the change's (TFC0002-E010, exit 2), with a note on stderr alone. Findings of
+    history found so are no verdict (exit 3: fetch the history); a run without them stands."""
     git(repo, "branch", "-M", "main")
     git(repo, "checkout", "-q", "-b", "feature")
     (repo / "README.md").write_text("the change\n")
     commit_all(repo, "the change")
+    (repo / "README.md").write_text("the change, again\n")
+    commit_all(repo, "the change, again")  # (HEAD's parent is no longer main's tip)
+    early = tmp_path / "early"
+    git(tmp_path, "clone", "-q", "--depth=1", "-b", "feature", f"file://{repo}", str(early))
+    git(early, "fetch", "-q", "--depth=1", "origin", "main:refs/remotes/origin/main")
+    assert run(["-C", str(early), "doctor", "--strict", "--since", "origin/main"]) == 0
+    assert "compared with its tip, which found no change to history" in capsys.readouterr().err
     git(repo, "checkout", "-q", "main")
     shutil.copytree(repo / FLOWERS, repo / "datasets/flowers/2")
     edit_yaml(repo / "datasets/flowers/2/dataset.yaml", lambda d: d.update(ref="dataset:flowers@2"))
@@ -497,8 +505,12 @@ def test_without_a_merge_base_the_doctor_and_diff_say_so(repo: Path, tmp_path: P
     shallow = tmp_path / "shallow"
     git(tmp_path, "clone", "-q", "--depth=1", "-b", "feature", f"file://{repo}", str(shallow))
     git(shallow, "fetch", "-q", "--depth=1", "origin", "main:refs/remotes/origin/main")
-    run(["-C", str(shallow), "doctor", "--since", "origin/main"])
-    assert "no merge base with origin/main is known" in capsys.readouterr().err
+    assert run(["-C", str(shallow), "doctor", "--since", "origin/main"]) == 3
+    err = capsys.readouterr().err
+    assert "no merge base with origin/main is known (a shallow clone)" in err, err
+    assert "TFC0002-E010 may be what origin/main gained since this change began" in err and "git fetch --unshallow" in err
+    assert run(["-C", str(shallow), "doctor", "--since", "origin/main", "--format", "json"]) == 3
+    assert json.loads(capsys.readouterr().out)["error"]["message"].startswith("no merge base with origin/main")
     run(["-C", str(shallow), "diff", "origin/main"])
     assert "No merge base with origin/main is known" in capsys.readouterr().out
     assert run(["-C", str(repo), "doctor", "--since", "main"]) == 0  # (with the history: nothing said)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -21,6 +21,8 @@ from strataml.reporters import FORMATS, RenderOptions, render
 from strataml.words import counted
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from strataml.doctor.finding import Report
 
 
@@ -225,7 +227,7 @@ def doctor(
             progress=bar,
         )
     if since and report.since_base is not None and report.since_base == report.policy_commit:
-        _note_no_merge_base(root, since, report.since_base)
+        _no_merge_base(root, since, report.since_base, report.findings)
     if part is not None:
         from dataclasses import replace
 
@@ -263,25 +265,39 @@ def doctor(
     return report.exit_code
 
 
-def _note_no_merge_base(root: Path, since: str, tip: str) -> None:
-    """Say so when no merge base with `since` is known (a shallow clone that fetched its tip
-    alone): the run compared with the tip, so what the base gained since the change began was
-    judged as this change's (a false TFC0002-E010, with nothing else to tell why)."""
+def _no_merge_base(root: Path, since: str, tip: str, findings: Sequence[Any]) -> None:
+    """Say so when no merge base with `since` is known: the run compared with the tip. In a
+    shallow clone that fetched the tip alone, what the base gained since the change began (a
+    ledger entry, a version) reads as this change's edit of history: such findings are refused
+    as a verdict (exit 3, fetch the history) where they were a false TFC0005-E006 or E010 with a
+    note on stderr alone; a run without them stands, with the note."""
+    from strataml.doctor.rules.history import HISTORY_CODES
     from strataml.gitfacts import head_parents, is_ancestor, is_shallow
 
     # (A merge commit checked out shallow, GitHub's refs/pull/N/merge: its parent is the tip, so
     # comparing with the tip is exact, though no merge base is known.)
     if is_ancestor(root, tip) or tip in head_parents(root):
         return
-    said = f"strataml: note: no merge base with {shown(since)} is known"
-    if is_shallow(root):
-        said += (
-            f" (a shallow clone): compared with its tip, so what {shown(since)} gained since this change began "
-            "counts as changed here; fetch its history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)"
+    if not is_shallow(root):
+        click.echo(
+            f"strataml: note: no merge base with {shown(since)} is known: it and HEAD share no history, and the "
+            "change was compared with its tip",
+            err=True,
         )
-    else:
-        said += ": it and HEAD share no history, and the change was compared with its tip"
-    click.echo(said, err=True)
+        return
+    fetch = "fetch its history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout) and run again"
+    doubtful = sorted({f.code for f in findings if f.code in HISTORY_CODES})
+    if doubtful:
+        raise StrataError(
+            f"no merge base with {shown(since)} is known (a shallow clone), so the change was compared with its tip: "
+            f"{', '.join(doubtful)} may be what {shown(since)} gained since this change began, not this change",
+            fetch,
+        )
+    click.echo(
+        f"strataml: note: no merge base with {shown(since)} is known (a shallow clone): compared with its tip, "
+        f"which found no change to history; {fetch} for a judgement from where this change began",
+        err=True,
+    )
 
 
 def _list_shard_files(root: Path, index: int, total: int, fmt: str, stream: TextIO) -> None:
