@@ -587,3 +587,20 @@ def test_a_run_with_no_model_in_production_says_so_once(ws: Path, capsys: pytest
     assert "▲ better, ▼ worse" in out
     code, out, err = diff(ws, capsys, "main", "--format", "markdown")
     assert code == 0 and "no model in production" in out and "vs production" not in out, err
+
+
+def test_markdown_that_ends_in_a_folded_block_leaves_what_follows_it_markdown(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a platform engineer: the diff's markdown ended `</details>` with no blank line
+    after it, so the doctor's summary appended to the same step summary rendered as text inside
+    the HTML block (CommonMark ends one only at a blank line)."""
+    from markdown_it import MarkdownIt  # (rich's own dependency)
+
+    spec = repo / "experiments/flowers-logreg.yaml"
+    spec.write_text(spec.read_text().replace("tags: {a: x}\ntags: {b: y}\n", ""))  # a fixed finding, folded
+    commit_all(repo, "the spec fixed")
+    code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
+    assert code == 0 and markdown.rstrip().endswith("</details>"), markdown[-300:]
+    html = MarkdownIt("commonmark").render(markdown + "## strataml doctor\n")
+    assert html.rstrip().endswith("<h2>strataml doctor</h2>"), html[-300:]

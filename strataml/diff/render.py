@@ -297,6 +297,10 @@ def markdown(doc: dict[str, Any]) -> str:
     if extra:
         out += ["### Promotions, signatures, trust", "", *extra, ""]
     text_out = "\n".join(out).rstrip() + "\n"
+    if text_out.endswith("</details>\n"):
+        # A blank line ends the HTML block: without it, markdown appended after this (the
+        # doctor's summary in the same step summary) rendered as text inside the block.
+        text_out += "\n"
     if len(text_out.encode("utf-8")) > MAX_MARKDOWN:
         cut = text_out.encode("utf-8")[: MAX_MARKDOWN - 200].decode("utf-8", "ignore").rsplit("\n", 1)[0]
         unclosed = cut.count("<details>") - cut.count("</details>")
