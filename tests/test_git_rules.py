@@ -524,6 +524,8 @@ def test_without_a_merge_base_the_doctor_and_diff_say_so(repo: Path, tmp_path: P
     git(merged, "fetch", "-q", "--depth=1", "origin", "main:refs/remotes/origin/main")
     assert run(["-C", str(merged), "doctor", "--since", "origin/main"]) == 0
     assert "merge base" not in capsys.readouterr().err
+    assert run(["-C", str(merged), "diff", "origin/main", "--format", "json"]) == 0  # (diff said "a shallow clone?")
+    assert json.loads(capsys.readouterr().out)["base"]["merge_base"] is True
 
 
 def test_the_hint_of_a_changed_dataset_version_restores_it(repo: Path, capsys) -> None:

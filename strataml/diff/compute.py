@@ -499,7 +499,9 @@ def make(root: Path, ref: str | None, progress: Any = None) -> dict[str, Any]:
         changed = listing.tracked() | listing.untracked()
     except StrataError as exc:  # said for doctor --since; the revision is diff's REF here
         raise StrataError(exc.message.replace("--since ", "REF "), exc.hint) from None
-    merged = gitfacts.is_ancestor(root, listing.commit)
+    # (A merge commit checked out shallow, GitHub's refs/pull/N/merge: REF's tip is its parent,
+    # so comparing with the tip is exact, though no merge base is known; as the doctor says it.)
+    merged = gitfacts.is_ancestor(root, listing.commit) or listing.commit in gitfacts.head_parents(root)
     owned = owners(changed)
     gitfacts.share_changes(root, ref, listing)  # the doctor's --since run judges the same listing
     head_report = engine.doctor(root, options=engine.Options(since=ref), use_cache=True, progress=progress)

@@ -181,8 +181,9 @@ def _details(summary: str, body: list[str]) -> list[str]:
 def _no_merge_base(ref: str, fetch: str) -> str:
     """What a report says when no merge base with REF (`ref`, escaped for its format) is known."""
     return (
-        f"No merge base with {ref} is known (a shallow clone?): compared with its tip, so what it gained "
-        f"since this change began shows as removed. Fetch its history ({fetch})."
+        f"No merge base with {ref} is known: compared with its tip, so what it gained since this change began "
+        f"shows as removed. In a shallow clone, fetch its history ({fetch}); otherwise it and this change share no "
+        "history."
     )
 
 
