@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import operator
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from strataml.numbers import exact
+from strataml.numbers import as_float, exact
 
 # Digits bounded so that every threshold is a finite double (1e999 would be infinity: a gate that
 # can never pass, or always does).
@@ -39,11 +38,10 @@ def parse_gate(text: str) -> Gate:
 
 def recorded(value: Any) -> float | None:
     """A metric's value as a gate weighs it: a finite number, or None ("not recorded"). An infinite
-    value passed every `>=` gate where it held a promotion to its gates (TFC0005-E010), and a NaN
-    an older run recorded is no JSON number: both are not recorded, and never pass."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return value if math.isfinite(value) else None
+    value passed every `>=` gate where it held a promotion to its gates (TFC0005-E010), a NaN an
+    older run recorded is no JSON number, and an integer too large for a float (the loader
+    allows one) has no comparison a gate can trust: none is recorded, and none passes."""
+    return as_float(value)
 
 
 def passes(gate: Gate, observed: float | None) -> bool:
@@ -151,12 +149,14 @@ class Unmet:
     spec: str
     gate: Gate
     observed: float | None  # None: not recorded, or not a finite number
-    infinite: float | None = None  # what was recorded instead, when that was inf or nan
+    unusable: float | int | None = None  # what was recorded instead: inf, nan, an int beyond floats
 
     def said(self) -> str:
         """What the run recorded, as a finding or refusal says it."""
-        if self.infinite is not None:
-            return f"recorded {self.infinite}, which is no finite number"
+        if isinstance(self.unusable, int):
+            return f"recorded an integer of {len(str(abs(self.unusable)))} digits, beyond what a gate compares"
+        if self.unusable is not None:
+            return f"recorded {self.unusable}, which is no finite number"
         return "did not record it" if self.observed is None else f"recorded {exact(self.observed)}"
 
     def told(self) -> str:
@@ -203,7 +203,8 @@ def short_of(sets: list[tuple[str, list[Gate]]], metrics: Any) -> list[Unmet]:
             value = found.get(gate.metric)
             observed = recorded(value)
             if not passes(gate, observed):
-                missed.append(Unmet(name, gate, observed, value if type(value) is float and observed is None else None))
+                number = type(value) is float or type(value) is int
+                missed.append(Unmet(name, gate, observed, value if number and observed is None else None))
         if not missed:
             return []
         out += missed

@@ -205,3 +205,15 @@ def test_a_metric_that_is_no_finite_number_passes_no_gate(value: float) -> None:
     assert unmet.told() == f"{gate.expression} (experiment own's; the version's run recorded {value}, which is no finite number)"
     assert evaluate([gate.expression], {"acc": value})["status"] == "FAIL"
     assert short_of([("own", [gate])], {"acc": 0.4 if value < 0 else 0.6}) == []
+
+
+def test_an_integer_beyond_floats_passes_no_gate_and_stops_nothing() -> None:
+    """The loader takes an integer of 400 digits; math.isfinite raised OverflowError on it, an
+    internal error in promote and in a --since doctor, the whole report lost."""
+    from strataml.gates import evaluate, parse_gate, short_of
+
+    gate = parse_gate("ece <= 0.5")
+    (unmet,) = short_of([("own", [gate])], {"ece": 10**400})
+    assert unmet.said() == "recorded an integer of 401 digits, beyond what a gate compares"
+    assert evaluate([gate.expression], {"ece": 10**400})["status"] == "FAIL"
+    assert short_of([("own", [parse_gate("n >= 3")])], {"n": 3}) == []  # (an integer that is one)

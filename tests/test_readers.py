@@ -401,3 +401,16 @@ def test_a_record_folder_without_a_readable_metadata_file_is_said_so(example: Pa
                  ("lineage", "model:iris-classifier@1"), ("promote", "model:iris-classifier@1", "--to", "staging")):
         code, _out, err = cli(example, *args, capsys=capsys)
         assert code == 3 and all(s in err for s in said) and "did you mean" not in err, (args, err)
+
+
+def test_a_metric_that_is_no_number_ranks_after_the_numbers_either_way() -> None:
+    """Found by a review: the index holds a NaN or infinite metric as text, and text sorted after
+    numbers ascending, so `--sort METRIC --desc` ("best first") put a diverged run on top."""
+    from strataml.read.query import select
+
+    rows = [{"id": name, "metrics": {"acc": acc}} for name, acc in
+            (("a", 0.5), ("b", "Infinity"), ("c", 0.9), ("d", None), ("e", "NaN"), ("f", 10**400))]
+    rows.append({"id": "g", "metrics": {}})
+    assert [r["id"] for r in select(rows, [], "acc", True, None)] == ["f", "c", "a", "e", "b", "d", "g"]
+    assert [r["id"] for r in select(rows, [], "acc", False, None)] == ["a", "c", "f", "b", "e", "d", "g"]
+    assert [r["id"] for r in select(rows, [], "acc", True, 2)] == ["f", "c"]

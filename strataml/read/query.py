@@ -380,8 +380,13 @@ def select(
         # Each row's value looked up once (10,000 rows: the lookups were most of a sort's cost).
         keyed = [(value(r, sort), r) for r in found]
         present = [(_sortable(v), r) for v, r in keyed if v is not None]
-        present.sort(key=_first, reverse=desc)
-        found = [r for _, r in present] + [r for v, r in keyed if v is None]
+        # Numbers first either way, then text: a metric's NaN or infinity, which the index holds
+        # as text, topped a --desc ranking ("best first") that it is not in.
+        numbers = [p for p in present if p[0][0] == 0]
+        texts = [p for p in present if p[0][0] == 1]
+        numbers.sort(key=_first, reverse=desc)
+        texts.sort(key=_first, reverse=desc)
+        found = [r for _, r in numbers] + [r for _, r in texts] + [r for v, r in keyed if v is None]
     return found[:limit] if limit is not None else found
 
 
