@@ -182,10 +182,14 @@ class Cache:
         global _connected
         _connected = True
         db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
-        db.execute("PRAGMA trusted_schema=OFF")  # (no function of this process runs from the file's schema)
-        if wal:
-            db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            db.execute("PRAGMA trusted_schema=OFF")  # (no function of this process runs from the file's schema)
+            if wal:
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            db.close()
+            raise
         return db
 
     def _read(self) -> None:
@@ -215,6 +219,11 @@ class Cache:
             self._report = (row[0], row[1]) if row else None
             self._db = db
         except (sqlite3.Error, ValueError, TypeError) as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                # Another doctor's first fill holds it (turning it WAL waits for that): a miss
+                # for this run. Discarded, the file it was writing was deleted under it.
+                self.close()
+                return
             self._discard(str(exc))
 
     def _row(self, table: str, columns: str, rel: str) -> tuple[Any, ...] | None:

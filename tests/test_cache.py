@@ -738,3 +738,28 @@ def test_a_cache_another_doctor_is_filling_is_not_thrown_away(big: Path) -> None
     assert doctor(big).stats["bytes_hashed"] >= 3 * BIG
     assert db.stat().st_ino == inode  # the same file, filled
     assert doctor(big).stats["bytes_hashed"] < BIG
+
+
+def test_a_cache_another_doctor_holds_while_it_fills_is_not_thrown_away(big: Path) -> None:
+    """The same race, later: while a first fill holds its transaction, turning the file WAL (as
+    a reader connects) fails at once as "locked", and that was discarded too, deleting the file
+    the other doctor then failed to commit. A locked cache is a miss for this run."""
+    from strataml import cache
+
+    db = big / ".strataml/cache/strataml.sqlite"
+    db.parent.mkdir(parents=True)
+    filling = sqlite3.connect(db, timeout=5, isolation_level=None)  # as save() makes a first fill
+    try:
+        filling.execute("BEGIN IMMEDIATE")
+        for statement in cache.TABLES:
+            filling.execute(statement)
+        filling.executemany("INSERT INTO meta VALUES (?, ?)", sorted(cache._meta().items()))
+        reader = cache.Cache(big)
+        assert reader.discarded is None and db.exists()
+        reader.close()
+        filling.execute("COMMIT")
+        filling.execute("PRAGMA journal_mode=WAL")
+    finally:
+        filling.close()
+    assert doctor(big).stats["bytes_hashed"] >= 3 * BIG  # (fills the file the other made)
+    assert doctor(big).stats["bytes_hashed"] < BIG
