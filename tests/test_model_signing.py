@@ -434,8 +434,9 @@ def test_diff_reports_a_bundle_as_a_signature_of_the_model_version(lab, capsys) 
 def test_a_bundle_holds_the_bundle_and_nothing_else_once_per_key(lab, capsys) -> None:
     """Found by an attacker: history lets signature files change, and the doctor accepted a valid
     bundle padded with a megabyte of whitespace, with a key id or a second signature entry
-    (which the signature does not cover), and copies of it under any name: bytes nobody signed,
-    riding into a committed record's folder. Each is TFC0007-E006; signing again cleans it."""
+    (which the signature does not cover), and copies of it under any name, or under a name chosen
+    freely: bytes nobody signed, riding into a committed record's folder. Each is TFC0007-E006;
+    signing again cleans it."""
     ws, keys = lab
     assert invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)[0] == 0
     [bundle] = bundles(ws)
@@ -467,13 +468,20 @@ def test_a_bundle_holds_the_bundle_and_nothing_else_once_per_key(lab, capsys) ->
 
     bundle.write_bytes(written)
     assert doctor(ws, capsys)[0] == 0
-    copy = bundle.parent / "zz-copy.sig"
-    copy.write_bytes(written)
-    code, report = doctor(ws, capsys)
-    found = [(f["code"], f["path"], f["message"]) for f in report["findings"]]
-    assert code == 2 and [f[:2] for f in found] == [("TFC0007-E006", f"{MODEL}/model-signing/zz-copy.sig")], found
-    assert f"which signed {MODEL}/model-signing/{bundle.name}: a key signs one bundle" in found[0][2]
-    copy.unlink()
+    # A copy, or the bundle renamed: 127 characters of a name chosen freely. A bundle is named
+    # for its key, so a key signs one bundle of a model version.
+    for name in ("zz-copy.sig", "Attacker-chosen_text.1234567890.sig"):
+        copy = bundle.parent / name
+        copy.write_bytes(written)
+        code, report = doctor(ws, capsys)
+        found = [(f["code"], f["path"], f["message"], f["hint"]) for f in report["findings"]]
+        assert code == 2 and [f[:2] for f in found] == [("TFC0007-E006", f"{MODEL}/model-signing/{name}")], found
+        assert found[0][2].endswith(f"whose bundle is named {MODEL}/model-signing/{bundle.name}"), found
+        assert found[0][3].startswith(f"`git mv {MODEL}/model-signing/{name} {MODEL}/model-signing/{bundle.name}`")
+        copy.unlink()
+    bundle.rename(bundle.parent / "model.sig")  # (the package's own CLI's default name)
+    assert doctor(ws, capsys)[0] == 2
+    (bundle.parent / "model.sig").rename(bundle)
     bundle.write_bytes(written + b" ")
     assert invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(keys["alice"][0]), capsys=capsys)[0] == 0
     assert doctor(ws, capsys)[0] == 0

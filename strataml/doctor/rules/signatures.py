@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from strataml import gitfacts, lifecycle, trust
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
-from strataml.modelsigning import FOLDER, is_bundle_path
+from strataml.modelsigning import FOLDER, bundle_name, is_bundle_path
 from strataml.records import Record
 from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace, record_folder
 
@@ -157,7 +157,6 @@ def judge_files(
     if openpgp and entry is not None and entry.kind == "file":
         out.append((asc, verifier.judge(ws.abspath(asc), ws.abspath(meta), ())))
     expected = expected_files(ws, meta, record)
-    first: dict[str, str] = {}  # a signer's fingerprint -> its first bundle here
     for path in bundles:
         entry = ws.entries.get(path)
         if entry is None or entry.kind != "file":
@@ -170,15 +169,16 @@ def judge_files(
             continue
         judged = verifier.judge_bundle(ws.abspath(path), expected)
         for signer in judged.signers:
-            # Copies of a valid bundle under other names counted once, but each was a file of
-            # a committed record's folder that anyone could add: a key signs one bundle here.
-            again = first.setdefault(signer.fingerprint, path)
-            if again != path:
+            # A bundle is named for its key, so a key signs one bundle here: copies of a valid
+            # bundle under other names, and the 127 characters of a name chosen freely, were
+            # files and bytes of a committed record's folder that anyone could add.
+            named = f"{meta.rsplit('/', 1)[0]}/{bundle_name(signer.fingerprint)}"
+            if path != named:
                 problem = (
                     trust.NOT_A_SIGNATURE,
-                    f"is a second bundle by model-signing key {signer.fingerprint}, which signed {again}: a key "
-                    "signs one bundle of a model version",
-                    f"delete {path} (re-signing with a key replaces its bundle)",
+                    f"is a bundle by model-signing key {signer.fingerprint}, whose bundle is named {named}",
+                    f"`git mv {path} {named}`, or delete it if that bundle is there already (re-signing with "
+                    "the key writes it there)",
                 )
                 judged = trust.Judgement(problems=[problem])
         out.append((path, judged))
