@@ -761,7 +761,7 @@ def test_a_value_is_quoted_as_recorded(repo: Path) -> None:
     base = commit_all(repo)
     models_helpers.reach(repo, "staging")
     run_yaml = repo / "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml"
-    for value, said in ((0.8999999, "recorded 0.8999999"), (10**400, "recorded an integer of 401 digits")):
+    for value, said in ((0.8999999, "recorded 0.8999999"), (10**400, "recorded an integer of 401 digits, beyond what a gate compares")):
         edit_yaml(run_yaml, lambda d, v=value: d["metrics"].update(test_accuracy=-v if v > 1 else v))
         found = [f for f in engine.doctor(repo, options=engine.Options(since=base)).findings if f.code == "TFC0005-E010"]
         assert len(found) == 1 and f"the run {said})" in found[0].message, found
