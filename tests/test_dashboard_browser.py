@@ -1210,3 +1210,30 @@ def test_a_missing_file_is_not_linked_and_only_true_passes_a_criterion(
     expect(row.locator("a")).to_have_count(0)
     criterion = record.get_by_test_id("receipt").locator("tr", has_text=gate["criteria"][0]["expression"])
     expect(criterion).to_contain_text("FAIL")
+
+
+def test_the_served_dashboard_survives_a_reload_and_a_second_tab(
+    pages: Pages, strataml_exe: list[str], tmp_path: Any
+) -> None:
+    """Found by a reviewer: `strataml serve` answered a reload's If-None-Match with a 304 that
+    carried the API's policy (default-src 'none'); the browser took it for the cached page, whose
+    script and style it then blocked: a reload, or a second tab, stayed at "Loading…"."""
+    from conftest import require_extra
+
+    require_extra("fastapi", "serve")
+    require_extra("uvicorn", "serve")
+    from test_api import running
+
+    ws = copy_example(tmp_path / "ws")
+    with running(strataml_exe, ws, tmp_path / "logs") as srv:
+        url = f"http://127.0.0.1:{srv.port}/"
+        page = pages.new()
+        page.goto(url + "#/")
+        view(page, "overview")
+        reloaded = page.reload()
+        assert reloaded is not None and reloaded.status in (200, 304)
+        view(page, "overview")
+        second = page.context.new_page()
+        second.goto(url + "#/")
+        view(second, "overview")
+    assert pages.watch.problems() == [], pages.watch.problems()

@@ -149,6 +149,11 @@ def create_app(
             headers["X-StrataML-Index"] = "stale"
         body = make(snap)  # first: what does not exist is a 404, whatever If-None-Match says
         if _matches(request.headers.get("if-none-match"), etag):
+            # A 304's headers update the cached answer's: without the page's own policy it took
+            # the API's (default-src 'none'), and a reload left the dashboard at "Loading…".
+            policy = body.headers.get("content-security-policy") if isinstance(body, Response) else None
+            if policy:
+                headers["Content-Security-Policy"] = policy
             return Response(status_code=304, headers=headers)
         if isinstance(body, Response):
             body.headers.update(headers)
