@@ -939,10 +939,12 @@ AXE_VIEWS = [
 ]
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_no_serious_accessibility_violations(example: Example, pages: Pages, scheme: str) -> None:
+@pytest.mark.parametrize(("width", "scheme"), [("wide", "light"), ("wide", "dark"), ("narrow", "light")])
+def test_no_serious_accessibility_violations(example: Example, pages: Pages, width: str, scheme: str) -> None:
+    """At a phone's width too: tables that scroll sideways with nothing to focus in them (a gate
+    receipt, a promotion history) could not be scrolled from the keyboard."""
     found = []
-    page = pages.new(WIDE, scheme)
+    page = pages.new(WIDE if width == "wide" else NARROW, scheme)
     for _, hash_ in tour(page, example, AXE_VIEWS):  # one document: axe is injected once
         found += [f"{hash_}: {v}" for v in axe_serious(page)]
     assert found == [], "\n".join(found)
@@ -1237,3 +1239,33 @@ def test_the_served_dashboard_survives_a_reload_and_a_second_tab(
         second.goto(url + "#/")
         view(second, "overview")
     assert pages.watch.problems() == [], pages.watch.problems()
+
+
+def test_the_overview_says_what_needs_attention_where_a_lead_looks(pages: Pages, tmp_path: Any) -> None:
+    """Found by a reviewer: a production model with errors showed as all green in "Production and
+    staging" (its health only in another list), and the error count opened the rule catalogue,
+    leaving the errors to be found rule by rule. The panel has a health column; each count opens
+    its findings."""
+    root = copy_example(tmp_path / "ws")
+    run_yaml = root / "runs/20261122T200038Z-iris-logreg-448b2a/run.yaml"
+    run_yaml.write_text(run_yaml.read_text().replace("  test_accuracy: 0.913043\n", "  test_accuracy: 0.99\n"))
+    site = build(root)
+    code, out = cli(root, "doctor", "--format", "json")
+    errors = [f for f in json.loads(out)["findings"] if f["severity"] == "error"]
+    assert code == 2 and errors
+    page = pages.new()
+    overview = open_view(page, site.url, "#/", "overview")
+    panel = overview.get_by_test_id("deployed")
+    row = panel.locator("tbody tr", has_text="iris-classifier@1")
+    expect(row).to_contain_text("production")
+    expect(row.locator(".health.h-errors")).to_have_count(1)
+    overview.locator('a.stat[href="#/rules?severity=error"]').click()
+    rules = view(page, "rules")
+    listed = rules.get_by_test_id("severity-findings").get_by_test_id("finding")
+    expect(listed).to_have_count(len(errors))
+    assert sorted(f.get_attribute("data-code") for f in listed.all()) == sorted(f["code"] for f in errors)
+    assert "model:iris-classifier@1" in rules.get_by_test_id("severity-findings").inner_text()
+    # Only the rules with such findings are listed below them.
+    codes = {r.inner_text() for r in rules.locator('table a[href^="#/rules/"].mono').all()}
+    assert codes == {f["code"] for f in errors}, codes
+    pages.watch.assert_clean(site.page)

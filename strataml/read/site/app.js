@@ -302,7 +302,8 @@
     main.replaceChildren(view);
     markNav(r.head);
     var h1 = view.querySelector("h1");
-    document.title = (h1 ? h1.textContent + " · " : "") + visible(String(WS.name || "StrataML"));
+    var name = visible(String(WS.name || "StrataML"));
+    document.title = (h1 && h1.textContent !== name ? h1.textContent + " · " : "") + name;
     if (navCount++ > 0) {
       window.scrollTo(0, 0);
       var focusEl = view.querySelector("[data-autofocus]") || h1;
@@ -312,7 +313,28 @@
       }
     }
     if (view._after) view._after();
+    reachable(main);
   }
+  // A table wider than the screen scrolls sideways: one with nothing to focus in it gets a tab
+  // stop of its own, named by its section, or a keyboard could not scroll it (a gate receipt's
+  // PASS/FAIL column on a phone). Others get none: each is one more Tab on the way to the rows.
+  function reachable(root) {
+    Array.prototype.forEach.call(root.querySelectorAll(".tscroll"), function (box) {
+      var wide = box.scrollWidth > box.clientWidth + 1;
+      if (wide && !box.querySelector("a[href], button, input, select, textarea, [tabindex]:not([tabindex=\"-1\"])")) {
+        var section = box.closest("section");
+        var heading = section ? section.querySelector("h2") : null;
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", (heading ? heading.textContent + ": " : "") + "table, scrolls sideways");
+      } else if (box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+  window.addEventListener("resize", function () { var main = document.getElementById("main"); if (main) reachable(main); });
   function dispatch(r) {
     var head = r.head;
     if (head === "" ) return overview();
@@ -480,8 +502,9 @@
       if (n === undefined) n = (TABLES[k] || []).length;
       cards.appendChild(h("a", { href: "#/" + k, cls: "stat" }, h("span", { cls: "num" }, String(n)), h("span", { cls: "lbl" }, k)));
     });
-    [["errors", "h-errors", "✕"], ["warnings", "h-warnings", "!"], ["infos", "h-infos", "i"]].forEach(function (x) {
-      cards.appendChild(h("a", { href: "#/rules", cls: "stat " + (hl[x[0]] ? x[1] : "") },
+    [["errors", "h-errors", "✕", "error"], ["warnings", "h-warnings", "!", "warning"], ["infos", "h-infos", "i", "info"]].forEach(function (x) {
+      // Each count opens its findings (the rule catalogue alone left them to be found rule by rule).
+      cards.appendChild(h("a", { href: "#/rules" + buildQuery({ severity: x[3] }), cls: "stat " + (hl[x[0]] ? x[1] : "") },
         h("span", { cls: "num" }, String(hl[x[0]] || 0)), h("span", { cls: "lbl" }, x[2] + " " + x[0])));
     });
     v.appendChild(h("section", { cls: "bare", "aria-label": "Counts" }, cards));
@@ -502,13 +525,14 @@
     var states = Object.create(null);
     (TABLES.models || []).forEach(function (m) { states[m.state] = (states[m.state] || 0) + 1; });
     var stateLine = h("p", { cls: "muted" }, Object.keys(states).sort().map(function (s) { return plural(states[s], "model") + " " + s; }).join(" · ") || "No models.");
-    grid.appendChild(section("Production and staging", "deployed", [stateLine, models.length ? table(["Model", "State", "Gate", "Gated metrics"], models.slice(0, 50).map(function (m) {
+    // With each model's health: a production model with errors showed as all green here.
+    grid.appendChild(section("Production and staging", "deployed", [stateLine, models.length ? table(["Model", "State", "Health", "Gate", "Gated metrics"], models.slice(0, 50).map(function (m) {
       var rc = (REC[m.id] || {}).receipt;
       var crit = rc && Array.isArray(rc.criteria) ? rc.criteria.map(function (c) {
         return h("span", { cls: "crit " + (c.passed === true ? "pass" : "fail") }, (c.passed === true ? "✓ " : "✕ ") + c.expression + " (" + fmtNum(c.observed) + ")");
       }) : "—";
       return h("tr", null, h("td", null, refLink(m.id, refShort(m.id)), FED ? [" ", wsTag(m.id)] : null), h("td", null, badge(m.state, "st-" + m.state)),
-        h("td", null, gateBadge(m.gate)), h("td", null, crit));
+        h("td", null, healthBadge(m.health)), h("td", null, gateBadge(m.gate)), h("td", null, crit));
     })) : empty("No model is in production or staging.")]));
 
     var runs = (TABLES.runs || []).slice().sort(function (a, b) { return a.created < b.created ? 1 : a.created > b.created ? -1 : 0; }).slice(0, 8);
@@ -600,19 +624,21 @@
   function statusBadge(s) { return s ? h("span", { cls: "badge st-" + String(s).replace(/[^a-z]/gi, "") }, s) : h("span", { cls: "muted" }, "—"); }
 
   /* ---------- findings ---------- */
-  function findingsTable(list) {
-    var rows = list.map(function (f) {
+  // `owners` (optional): the record each finding is about, shown first (null: the workspace's).
+  function findingsTable(list, owners) {
+    var rows = list.map(function (f, i) {
       var loc = f.path ? f.path + (f.line !== null && f.line !== undefined ? ":" + f.line : "") : "—";
       var href = f.path ? repoHref(f.path) : null;
       // Federated, a finding's path is its member's own: say which member.
       if (FED && f.workspace) loc = f.workspace + ": " + loc;
-      return h("tr", { tid: "finding", "data-code": f.code },
+      var owner = owners ? h("td", null, owners[i] ? refLink(owners[i]) : FED && f.workspace ? "workspace " + f.workspace : "workspace") : null;
+      return h("tr", { tid: "finding", "data-code": f.code }, owner,
         h("td", null, h("span", { cls: "sev sev-" + f.severity }, (f.severity === "error" ? "✕ " : f.severity === "warning" ? "! " : "i ") + f.severity)),
         h("td", { cls: "nowrap" }, h("a", { href: "#/rules/" + enc(f.code), cls: "mono" }, f.code)),
         h("td", { cls: "wrap" }, h("div", null, f.message || ""), f.hint ? h("div", { cls: "hint" }, "Fix: " + f.hint) : null),
         h("td", { cls: "mono wrap" }, href ? h("a", { href: href }, loc) : loc));
     });
-    return table(["Severity", "Rule", "Message", "Where"], rows, "findings");
+    return table((owners ? ["Record"] : []).concat(["Severity", "Rule", "Message", "Where"]), rows, "findings");
   }
   var findingOwner = null;
   function ownerOf(i) {
@@ -1927,16 +1953,21 @@
   /* ---------- rules ---------- */
   function rulesView(q) {
     var rules = D.rules || [];
-    var contract = qget(q, "contract");
+    var contract = qget(q, "contract"), severity = qget(q, "severity");
     var v = h("div", { tid: "view-rules", cls: "view" });
     v.appendChild(h("div", { cls: "titlebar" }, h("h1", null, "Rules"), h("p", { cls: "muted meta" }, rules.length + " rules from the contracts; the same text as `strataml doctor --explain CODE`.")));
-    var counts = {};
-    FINDINGS.forEach(function (f) { counts[f.code] = (counts[f.code] || 0) + 1; });
+    var counts = {}, found = [];
+    FINDINGS.forEach(function (f, i) {
+      counts[f.code] = (counts[f.code] || 0) + 1;
+      if (severity && f.severity === severity) found.push([f, ownerOf(i)]);
+    });
     var contracts = [];
     rules.forEach(function (r) { if (contracts.indexOf(r.contract) < 0) contracts.push(r.contract); });
-    v.appendChild(h("div", { cls: "toolbar chipsbar" }, h("a", { href: "#/rules", cls: "chip" + (contract ? "" : " on") }, "All"),
-      contracts.map(function (c) { return h("a", { href: "#/rules" + buildQuery({ contract: c }), cls: "chip" + (c === contract ? " on" : "") }, String(c)); })));
-    var list = rules.filter(function (r) { return !contract || r.contract === contract; });
+    v.appendChild(h("div", { cls: "toolbar chipsbar" }, h("a", { href: "#/rules", cls: "chip" + (contract || severity ? "" : " on") }, "All"),
+      contracts.map(function (c) { return h("a", { href: "#/rules" + buildQuery({ contract: c }), cls: "chip" + (c === contract ? " on" : "") }, String(c)); }),
+      ["error", "warning", "info"].map(function (s) { return h("a", { href: "#/rules" + buildQuery({ severity: s }), cls: "chip" + (s === severity ? " on" : "") }, s + "s"); })));
+    if (severity) v.appendChild(section(plural(found.length, severity) + " " + HERE, "severity-findings", found.length ? ownedFindings(found) : h("p", { cls: "ok-line" }, "✓ No " + severity + " " + HERE + ".")));
+    var list = rules.filter(function (r) { return (!contract || r.contract === contract) && (!severity || FINDINGS.some(function (f) { return f.code === r.code && f.severity === severity; })); });
     v.appendChild(table(["Code", "Severity", "Name", "Summary", FED ? "In these workspaces" : "In this workspace"], list.map(function (r) {
       return h("tr", null, h("td", { cls: "nowrap" }, h("a", { href: "#/rules/" + enc(r.code), cls: "mono" }, r.code)),
         h("td", null, h("span", { cls: "sev sev-" + r.severity }, fmtVal(r.severity))), h("td", { cls: "mono" }, fmtVal(r.name)),
@@ -1955,15 +1986,14 @@
     v.appendChild(h("div", { cls: "card md" }, markdown(String(r.body || ""))));
     var hits = [];
     FINDINGS.forEach(function (f, i) { if (f.code === code) hits.push([f, ownerOf(i)]); });
-    v.appendChild(section("Findings " + HERE, "rule-findings", hits.length ? table(["Record", "Severity", "Message", "Where"], hits.slice(0, 500).map(function (x) {
-      var f = x[0];
-      var where = f.path ? f.path + (f.line !== null && f.line !== undefined ? ":" + f.line : "") : "—";
-      if (FED && f.workspace) where = f.workspace + ": " + where;
-      return h("tr", { tid: "finding", "data-code": f.code }, h("td", null, x[1] ? refLink(x[1]) : FED && f.workspace ? "workspace " + f.workspace : "workspace"),
-        h("td", null, h("span", { cls: "sev sev-" + f.severity }, fmtVal(f.severity))), h("td", { cls: "wrap" }, fmtVal(f.message)),
-        h("td", { cls: "mono wrap" }, where));
-    })) : h("p", { cls: "ok-line" }, "✓ Nothing " + HERE + " breaks this rule.")));
+    v.appendChild(section("Findings " + HERE, "rule-findings", hits.length ? ownedFindings(hits) : h("p", { cls: "ok-line" }, "✓ Nothing " + HERE + " breaks this rule.")));
     return v;
+  }
+  // Findings with the record each is about: [finding, owner ref or null] pairs, 500 at most.
+  function ownedFindings(hits) {
+    var shown = hits.slice(0, 500);
+    return [findingsTable(shown.map(function (x) { return x[0]; }), shown.map(function (x) { return x[1]; })),
+      hits.length > 500 ? h("p", { cls: "muted" }, "and " + (hits.length - 500) + " more: `strataml doctor` lists them all.") : null];
   }
   // A deliberately tiny Markdown subset: paragraphs, "- " lists and `code`, all as DOM nodes.
   function markdown(src) {
