@@ -1269,3 +1269,25 @@ def test_the_overview_says_what_needs_attention_where_a_lead_looks(pages: Pages,
     codes = {r.inner_text() for r in rules.locator('table a[href^="#/rules/"].mono').all()}
     assert codes == {f["code"] for f in errors}, codes
     pages.watch.assert_clean(site.page)
+
+
+def test_an_experiment_with_more_runs_than_its_page_lists_links_to_them_all(pages: Pages, tmp_path: Any) -> None:
+    """Found by a reviewer: past 100 runs the experiment page said "and N more in the lineage
+    view", which draws the nearest 60: the rest were nowhere. It links the runs table, filtered."""
+    root = copy_example(tmp_path / "ws")
+    source = root / "runs/20261122T200055Z-synthetic-logreg-4dedd5"
+    text = (source / "run.yaml").read_text()
+    for i in range(130):
+        run_id = f"20261123T0{i // 60:01d}{i % 60:02d}00Z-synthetic-logreg-{i:06x}"
+        (root / "runs" / run_id).mkdir()
+        (root / "runs" / run_id / "run.yaml").write_text(text.replace("20261122T200055Z-synthetic-logreg-4dedd5", run_id))
+    site = build(root)
+    page = pages.new()
+    record = open_view(page, site.url, "#/experiment/synthetic-logreg", "record")
+    link = record.locator('a[href="#/runs?f.experiment=synthetic-logreg"]')
+    expect(link).to_have_text("all 131 runs of this experiment →")
+    link.click()
+    view(page, "table")
+    expect(page.get_by_test_id("row-count")).to_have_text(re.compile(r"^\s*131\s+of\s+134\s*$"))
+    assert page.evaluate("location.hash") == "#/runs?f.experiment=synthetic-logreg"
+    pages.watch.assert_clean(site.page)

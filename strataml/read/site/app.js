@@ -1446,7 +1446,12 @@
       return [h("ul", { cls: "nlist" }, shown.map(function (e) {
         return h("li", null, h("span", { cls: "kind k-" + refKind(e[0]) }, refKind(e[0])), " ", wsTag(e[0]), FED ? " " : null, refLink(e[0], refShort(e[0])), h("span", { cls: "muted" }, " " + e[1]),
           e[2] ? h("span", { cls: "xmark", tid: "cross-neighbour" }, " ⇄ across workspaces") : null);
-      })), items.length > 100 ? h("p", { cls: "muted" }, "and " + (items.length - 100) + " more in the lineage view.") : null];
+      })), items.length > 100 ? h("p", { cls: "muted" }, "and " + (items.length - 100) + " more", more(items)) : null];
+    }
+    // Where the rest are (the lineage view draws the nearest 60 only, so it is no place for them).
+    function more(items) {
+      if (FED || refKind(ref) !== "experiment" || !items.every(function (e) { return refKind(e[0]) === "run"; })) return ".";
+      return [": ", h("a", { href: "#/runs" + buildQuery({ "f.experiment": ref.slice(ref.indexOf(":") + 1) }) }, "all " + items.length + " runs of this experiment →")];
     }
     return [h("h3", null, "Upstream"), list(g.up[ref], "upstream records"), h("h3", null, "Downstream"), list(g.down[ref], "downstream records")];
   }
