@@ -1290,4 +1290,7 @@ def test_an_experiment_with_more_runs_than_its_page_lists_links_to_them_all(page
     view(page, "table")
     expect(page.get_by_test_id("row-count")).to_have_text(re.compile(r"^\s*131\s+of\s+134\s*$"))
     assert page.evaluate("location.hash") == "#/runs?f.experiment=synthetic-logreg"
+    # A run's id cut by its column is whole on hover (its suffix is what tells runs apart).
+    name = page.locator('[data-testid="row"] a.rname').first
+    assert name.get_attribute("title").split("\n")[0] == name.inner_text().strip() != ""
     pages.watch.assert_clean(site.page)

@@ -704,8 +704,9 @@
   // Only the name cell links (without a focus stop: the row is the keyboard target), so a click
   // anywhere else on a row opens that row, never a neighbour.
   function nameCell(r) {
-    var d = descOf(r.id);
-    return h("a", { href: refHash(r.id), tabindex: "-1", cls: "rname", title: d ? clip(d, 300) : null }, String(r.name || refShort(r.id)));
+    var d = descOf(r.id), name = String(r.name || refShort(r.id));
+    // The whole name on hover too: a column cuts a run's id before its distinguishing suffix.
+    return h("a", { href: refHash(r.id), tabindex: "-1", cls: "rname", title: name + (d ? "\n" + clip(d, 300) : "") }, name);
   }
   // The members a row belongs to: its own, and for a joined dataset every member that recorded it.
   function rowMembers(r) {
