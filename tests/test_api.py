@@ -1305,3 +1305,22 @@ def test_the_address_serve_prints_lists_the_routes(server: Server, openapi: dict
     listed = {r["path"] for r in body["routes"]}
     assert listed == {p for p in openapi["paths"] if p != f"{API}/"}
     assert f"{API}/workspace" in listed and all(r["summary"] for r in body["routes"])
+
+
+def test_answers_of_the_build_are_tagged_with_it(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a review: the page's ETag named the index and the commit only, so after an
+    upgrade a reload got a 304 with the new build's policy for the old cached page (its script
+    blocked: "Loading…"); the rules, which only the build makes, had the index's ETag."""
+    from strataml.read import dashboard, server as served
+
+    build = served._build()
+    page = server.get("/")
+    assert page.status == 200 and page.headers["etag"].endswith(f'.{build}"')
+    assert server.get(f"{API}/workspace").headers["etag"] == page.headers["etag"]
+    assert server.get(f"{API}/rules").headers["etag"] == f'"{build}"'
+    assert server.get(f"{API}/rules/TFC0006-E002").headers["etag"] == f'"{build}"'
+    again = server.get("/", {"If-None-Match": page.headers["etag"]})
+    assert again.status == 304 and again.headers["content-security-policy"] == page.headers["content-security-policy"]
+    real = dashboard._asset
+    monkeypatch.setattr(dashboard, "_asset", lambda name: real(name) + ("\n// a new build" if name == "app.js" else ""))
+    assert served._build() != build

@@ -55,6 +55,7 @@ def create_app(
     server bound to all interfaces is reached by any of them; an address, unlike a name, cannot
     be rebound to another machine, so a page that names one is served from it)."""
     live: Live = FederatedLive(members) if members else Live(Path(str(root)), writable)
+    build = _build()
     app = FastAPI(
         title="StrataML",
         version=__version__,
@@ -138,12 +139,17 @@ def create_app(
             )
         )
 
-    def answer(request: Request, make: Any, names_commit: bool = False) -> Response:
+    def answer(request: Request, make: Any, names_commit: bool = False, of_tool: bool = False) -> Response:
         """The answer `make` builds from the current index, with ETag and If-None-Match. The ETag is
         the index digest; answers that also name the commit (/workspace, the page) add it, since
-        an empty commit changes no record."""
+        an empty commit changes no record, and this strataml's build (the page's script and
+        style are its own); `of_tool`: an answer of the build alone (the rules). After an upgrade
+        the page's 304 sent the new script's policy for the old cached page: "Loading…"."""
         snap, stale = live.get()
-        etag = f'"{snap.digest}.{snap.commit}"' if names_commit else f'"{snap.digest}"'
+        if of_tool:
+            etag = f'"{build}"'
+        else:
+            etag = f'"{snap.digest}.{snap.commit}.{build}"' if names_commit else f'"{snap.digest}"'
         headers = {"ETag": etag}
         if stale:
             headers["X-StrataML-Index"] = "stale"
@@ -298,7 +304,7 @@ def create_app(
 
     @app.api_route(f"{API}/rules", methods=GET, summary="Every rule: `strataml doctor --list-rules`")
     def rules(request: Request) -> Response:
-        return answer(request, lambda _s: every_rule(body=False))
+        return answer(request, lambda _s: every_rule(body=False), of_tool=True)
 
     @app.api_route(f"{API}/rules/{{code}}", methods=GET, summary="One rule: `strataml doctor --explain CODE`")
     def rule(request: Request, code: str) -> Response:
@@ -306,7 +312,7 @@ def create_app(
         if found is None:
             close = contracts.closest_codes(code[:64])
             raise Problem(404, "unknown-rule", f"no rule {code[:64]}", "see /api/v1/rules", closest=close)
-        return answer(request, lambda _s: rule_of(found))
+        return answer(request, lambda _s: rule_of(found), of_tool=True)
 
     @app.api_route(f"{API}/compare", methods=GET, summary="2 to 20 runs or model versions side by side")
     def compare(
@@ -542,6 +548,19 @@ def _documented(schema: dict[str, Any]) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     return schema
+
+
+def _build() -> str:
+    """This strataml's build, as answers of it alone (the page's script and style, the rules)
+    are tagged: its code and contracts (identity) and the page's assets (their policy)."""
+    import hashlib
+    import json
+
+    from strataml.identity import identity
+    from strataml.read import dashboard
+
+    made = json.dumps(identity(), sort_keys=True) + dashboard.policy()
+    return hashlib.sha256(made.encode("utf-8")).hexdigest()[:16]
 
 
 def _ref(text: str) -> str:
