@@ -415,11 +415,13 @@ def _monorepo(tmp_path: Path) -> Path:
 
 
 def _jobs_run_in(workflow: dict, folder: str) -> None:
-    """Each job that checks the repository out runs in `folder`; one with no checkout (the
-    matrix's merge) has no such folder, and runs where its runner starts."""
+    """Each job that checks the repository out runs in `folder`; one with no checkout has no such
+    folder, and runs where its runner starts. A checkout that may be skipped (an `if:`) is none:
+    the folder would not be there, and every step would fail to start."""
     for name, job in workflow["jobs"].items():
-        checks_out = any(str(step.get("uses", "")).startswith("actions/checkout") for step in job["steps"])
-        assert job.get("defaults", {}).get("run", {}).get("working-directory") == (folder if checks_out else None), name
+        checkouts = [step for step in job["steps"] if str(step.get("uses", "")).startswith("actions/checkout")]
+        assert all("if" not in step for step in checkouts), name
+        assert job.get("defaults", {}).get("run", {}).get("working-directory") == (folder if checkouts else None), name
         for step in job["steps"]:
             if "upload-sarif" in str(step.get("uses")):
                 assert step["with"]["sarif_file"] == "${{ runner.temp }}/strataml.sarif"  # (outside any checkout)
