@@ -528,6 +528,39 @@ def test_without_a_merge_base_the_doctor_and_diff_say_so(repo: Path, tmp_path: P
     assert json.loads(capsys.readouterr().out)["base"]["merge_base"] is True
 
 
+def test_without_a_merge_base_what_the_base_changed_is_no_verdict_unless_it_counts(
+    repo: Path, tmp_path: Path, capsys
+) -> None:
+    """Found by a review: the base's policy changed after the change began read as the change's
+    (a false TFC0001-W001, exit 2 under --strict); and a code the policy made an info, which
+    changes no verdict, made the run exit 3."""
+    git(repo, "branch", "-M", "main")
+    git(repo, "checkout", "-q", "-b", "feature")
+    for text in ("the change\n", "the change, again\n"):
+        (repo / "README.md").write_text(text)
+        commit_all(repo, text)
+    git(repo, "checkout", "-q", "main")
+    edit_yaml(repo / "strataml.yaml", lambda d: d.setdefault("lfs", {}).update(threshold_bytes=12345))
+    commit_all(repo, "main changes its policy")
+
+    def shallow(name: str) -> Path:
+        made = tmp_path / name
+        git(tmp_path, "clone", "-q", "--depth=1", "-b", "feature", f"file://{repo}", str(made))
+        git(made, "fetch", "-q", "--depth=1", "origin", "main:refs/remotes/origin/main")
+        return made
+
+    one = shallow("one")
+    assert run(["-C", str(one), "doctor", "--strict", "--since", "origin/main"]) == 3
+    assert "TFC0001-W001 may be what origin/main gained" in capsys.readouterr().err
+    # The policy the base holds now makes W001 an info: no verdict rests on it, the run stands.
+    edit_yaml(repo / "strataml.yaml", lambda d: d.setdefault("doctor", {}).setdefault("severity", {}).update(
+        {"TFC0001-W001": "info"}))
+    commit_all(repo, "main quiets the policy warning")
+    two = shallow("two")
+    assert run(["-C", str(two), "doctor", "--strict", "--since", "origin/main"]) == 0
+    assert "which found no change to history" in capsys.readouterr().err
+
+
 def test_the_hint_of_a_changed_dataset_version_restores_it(repo: Path, capsys) -> None:
     """The hint was `git checkout REF -- PATH`, literally; filled in, it kept a file added to the
     version (and failed on one never committed at REF), so the same error came back."""

@@ -268,10 +268,10 @@ def doctor(
 def _no_merge_base(root: Path, since: str, tip: str, findings: Sequence[Any]) -> None:
     """Say so when no merge base with `since` is known: the run compared with the tip. In a
     shallow clone that fetched the tip alone, what the base gained since the change began (a
-    ledger entry, a version) reads as this change's edit of history: such findings are refused
-    as a verdict (exit 3, fetch the history) where they were a false TFC0005-E006 or E010 with a
-    note on stderr alone; a run without them stands, with the note."""
-    from strataml.doctor.rules.history import HISTORY_CODES
+    ledger entry, a version, a policy or key change) reads as this change's: such findings are
+    refused as a verdict (exit 3, fetch the history) where they were a false TFC0005-E006, E010
+    or TFC0001-W001 with a note on stderr alone; a run without them stands, with the note."""
+    from strataml.doctor.rules.history import BASE_CODES
     from strataml.gitfacts import head_parents, is_ancestor, is_shallow
 
     # (A merge commit checked out shallow, GitHub's refs/pull/N/merge: its parent is the tip, so
@@ -286,7 +286,8 @@ def _no_merge_base(root: Path, since: str, tip: str, findings: Sequence[Any]) ->
         )
         return
     fetch = "fetch its history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout) and run again"
-    doubtful = sorted({f.code for f in findings if f.code in HISTORY_CODES})
+    # (Only what counts toward the verdict: a code the policy made an info changes no exit code.)
+    doubtful = sorted({f.code for f in findings if f.code in BASE_CODES and f.severity != "info"})
     if doubtful:
         raise StrataError(
             f"no merge base with {shown(since)} is known (a shallow clone), so the change was compared with its tip: "

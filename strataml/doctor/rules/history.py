@@ -23,12 +23,24 @@ NEW_RUN_METRICS = "TFC0003-E011"
 NEW_RUN_UNCHECKED = "TFC0003-W001"
 MODEL_CHANGED = "TFC0004-E010"
 LEDGER_REWRITTEN = "TFC0005-E006"
-# What comparing with a base the change never left can find (cli.doctor: no merge base known).
-HISTORY_CODES = frozenset({DATASET_CHANGED, RUN_CHANGED, MODEL_CHANGED, LEDGER_REWRITTEN})
 TRUST_CHANGED = "TFC0007-W001"
 POLICY_CHANGED = "TFC0001-W001"
 ATTRIBUTES_CHANGED = "TFC0006-W013"
 LFS_CONFIG_CHANGED = "TFC0006-W015"
+# What comparing with a base the change never left can find where the change did nothing
+# (cli.doctor: no merge base known, the base's tip compared with instead).
+BASE_CODES = frozenset(
+    {
+        DATASET_CHANGED,
+        RUN_CHANGED,
+        MODEL_CHANGED,
+        LEDGER_REWRITTEN,
+        TRUST_CHANGED,
+        POLICY_CHANGED,
+        ATTRIBUTES_CHANGED,
+        LFS_CONFIG_CHANGED,
+    }
+)
 # strataml.yaml settings that change no verdict; `signing` has a review finding of its own.
 NOT_POLICY = ("name", "description", "signing")
 TERMINAL = ("succeeded", "failed", "cancelled")
