@@ -1268,6 +1268,10 @@ def test_the_overview_says_what_needs_attention_where_a_lead_looks(pages: Pages,
     # Only the rules with such findings are listed below them.
     codes = {r.inner_text() for r in rules.locator('table a[href^="#/rules/"].mono').all()}
     assert codes == {f["code"] for f in errors}, codes
+    # A severity no finding has is said, not shown as a clean workspace.
+    rules = open_view(page, site.url, "#/rules?severity=Error", "rules")
+    expect(rules.get_by_test_id("unknown-severity")).to_contain_text("No severity “Error”")
+    expect(rules.get_by_test_id("severity-findings")).to_have_count(0)
     pages.watch.assert_clean(site.page)
 
 

@@ -1960,6 +1960,9 @@
   function rulesView(q) {
     var rules = D.rules || [];
     var contract = qget(q, "contract"), severity = qget(q, "severity");
+    // (A value no finding can have listed none and read as a clean workspace: said, then ignored.)
+    var unknown = severity && ["error", "warning", "info"].indexOf(severity) < 0 ? severity : "";
+    if (unknown) severity = "";
     var v = h("div", { tid: "view-rules", cls: "view" });
     v.appendChild(h("div", { cls: "titlebar" }, h("h1", null, "Rules"), h("p", { cls: "muted meta" }, rules.length + " rules from the contracts; the same text as `strataml doctor --explain CODE`.")));
     var counts = {}, found = [];
@@ -1972,6 +1975,7 @@
     v.appendChild(h("div", { cls: "toolbar chipsbar" }, h("a", { href: "#/rules", cls: "chip" + (contract || severity ? "" : " on") }, "All"),
       contracts.map(function (c) { return h("a", { href: "#/rules" + buildQuery({ contract: c }), cls: "chip" + (c === contract ? " on" : "") }, String(c)); }),
       ["error", "warning", "info"].map(function (s) { return h("a", { href: "#/rules" + buildQuery({ severity: s }), cls: "chip" + (s === severity ? " on" : "") }, s + "s"); })));
+    if (unknown) v.appendChild(h("p", { cls: "muted", tid: "unknown-severity" }, "No severity “" + clip(unknown, 40) + "”: a finding is an error, a warning or an info."));
     if (severity) v.appendChild(section(plural(found.length, severity) + " " + HERE, "severity-findings", found.length ? ownedFindings(found) : h("p", { cls: "ok-line" }, "✓ No " + severity + " " + HERE + ".")));
     var list = rules.filter(function (r) { return (!contract || r.contract === contract) && (!severity || FINDINGS.some(function (f) { return f.code === r.code && f.severity === severity; })); });
     v.appendChild(table(["Code", "Severity", "Name", "Summary", FED ? "In these workspaces" : "In this workspace"], list.map(function (r) {
