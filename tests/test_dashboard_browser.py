@@ -1298,3 +1298,19 @@ def test_an_experiment_with_more_runs_than_its_page_lists_links_to_them_all(page
     name = page.locator('[data-testid="row"] a.rname').first
     assert name.get_attribute("title").split("\n")[0] == name.inner_text().strip() != ""
     pages.watch.assert_clean(site.page)
+
+
+def test_lineage_on_a_phone_opens_on_the_record_it_is_about(example: Example, pages: Pages) -> None:
+    """Found by a reviewer: on a phone the lineage of a model opened scrolled to the graph's start
+    (its datasets), the model itself off screen: the centring read each node's position before
+    the translate that places it (0,0 for all)."""
+    page = pages.new(NARROW)
+    model = example.model("production")["id"]
+    lineage = open_view(page, example.url, "#/lineage/" + quote(model, safe=""), "lineage")
+    wrap = lineage.locator(".graphwrap")
+    assert page.evaluate("(w) => w.scrollWidth > w.clientWidth", wrap.element_handle())  # (it does scroll)
+    focus = lineage.locator('[data-testid="lineage-node"][data-focus="1"]')
+    box, frame = focus.bounding_box(), wrap.bounding_box()
+    assert box is not None and frame is not None
+    assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"], (box, frame)
+    pages.watch.assert_clean(example.site.page)

@@ -1533,10 +1533,12 @@
       }
       var f2 = v.querySelector('[data-focus="1"]');
       var wrap = v.querySelector(".graphwrap");
-      if (f2 && wrap && f2.getBBox) {
-        var bb = f2.getBBox();
-        wrap.scrollLeft = Math.max(0, bb.x - wrap.clientWidth / 2 + bb.width / 2);
-        wrap.scrollTop = Math.max(0, bb.y - wrap.clientHeight / 2);
+      if (f2 && wrap) {
+        // Where the node is drawn (getBBox is in the node's own coordinates, before the
+        // translate that places it: 0,0 for every node, so a phone showed the graph's start).
+        var r = f2.getBoundingClientRect(), w = wrap.getBoundingClientRect();
+        wrap.scrollLeft = Math.max(0, wrap.scrollLeft + r.left - w.left - wrap.clientWidth / 2 + r.width / 2);
+        wrap.scrollTop = Math.max(0, wrap.scrollTop + r.top - w.top - wrap.clientHeight / 2 + r.height / 2);
       }
     };
     return v;
