@@ -1314,3 +1314,18 @@ def test_lineage_on_a_phone_opens_on_the_record_it_is_about(example: Example, pa
     assert box is not None and frame is not None
     assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"], (box, frame)
     pages.watch.assert_clean(example.site.page)
+
+
+def test_compare_on_a_phone_keeps_each_rows_name_in_view(example: Example, pages: Pages) -> None:
+    """Found by a reviewer: scrolled sideways on a phone, the compared values showed with no
+    metric or parameter names beside them. The names stay put."""
+    runs = [r["id"] for r in example.tables["runs"]][:3]
+    page = pages.new(NARROW)
+    compare = open_view(page, example.url, "#/compare?refs=" + ",".join(quote(r, safe="") for r in runs), "compare")
+    table = compare.get_by_test_id("compare-table")
+    scroller = table.locator("xpath=ancestor-or-self::*[contains(@class,'tscroll')][1]")
+    assert page.evaluate("(w) => { w.scrollLeft = w.scrollWidth; return w.scrollLeft > 0; }", scroller.element_handle())
+    name, frame = table.locator("th[scope=row]").first, scroller.bounding_box()
+    box = name.bounding_box()
+    assert box is not None and frame is not None and abs(box["x"] - frame["x"]) < 2, (box, frame)
+    pages.watch.assert_clean(example.site.page)
