@@ -1329,3 +1329,17 @@ def test_compare_on_a_phone_keeps_each_rows_name_in_view(example: Example, pages
     box = name.bounding_box()
     assert box is not None and frame is not None and abs(box["x"] - frame["x"]) < 2, (box, frame)
     pages.watch.assert_clean(example.site.page)
+
+
+def test_an_empty_workspace_says_what_to_do_first(pages: Pages, tmp_path: Any) -> None:
+    """Found by a reviewer: a workspace `strataml init` just made showed "No runs yet." and
+    nothing on how to make one."""
+    from strataml.cli.main import run
+
+    assert run(["init", str(tmp_path / "lab")]) == 0
+    site = build(tmp_path / "lab")
+    page = pages.new()
+    overview = open_view(page, site.url, "#/", "overview")
+    expect(overview.get_by_test_id("latest-runs")).to_contain_text("`strataml run EXPERIMENT` records one")
+    expect(overview.get_by_test_id("deployed")).to_contain_text("No models yet")
+    pages.watch.assert_clean(site.page)

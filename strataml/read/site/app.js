@@ -533,14 +533,15 @@
       }) : "—";
       return h("tr", null, h("td", null, refLink(m.id, refShort(m.id)), FED ? [" ", wsTag(m.id)] : null), h("td", null, badge(m.state, "st-" + m.state)),
         h("td", null, healthBadge(m.health)), h("td", null, gateBadge(m.gate)), h("td", null, crit));
-    })) : empty("No model is in production or staging.")]));
+    })) : empty(FED || (TABLES.models || []).length ? "No model is in production or staging." : "No models yet: a run whose experiment registers one makes it, and `strataml promote` moves it along.")]));
 
     var runs = (TABLES.runs || []).slice().sort(function (a, b) { return a.created < b.created ? 1 : a.created > b.created ? -1 : 0; }).slice(0, 8);
     grid.appendChild(section("Latest runs", "latest-runs", runs.length ? table(["Run"].concat(FED ? ["Workspace"] : [], ["Experiment", "Status", "Health", "Created"]), runs.map(function (r) {
       return h("tr", null, h("td", null, refLink(r.id, clip(refShort(r.id), 48))), FED ? h("td", { cls: "mono" }, fmtVal(r.workspace)) : null,
         h("td", null, r.experiment ? refLink(expRefOf(r), r.experiment) : "—"),
         h("td", null, statusBadge(r.status)), h("td", null, healthBadge(r.health)), h("td", { cls: "mono nowrap" }, fmtTime(r.created)));
-    })) : empty("No runs yet."), h("a", { href: "#/runs", cls: "more" }, "All runs →")));
+    })) : empty(FED ? "No runs yet." : "No runs yet: `strataml run EXPERIMENT` records one (`strataml experiment new NAME` writes a spec)."),
+      h("a", { href: "#/runs", cls: "more" }, "All runs →")));
 
     var attention = [];
     KINDS.forEach(function (k) {
