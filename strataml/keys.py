@@ -67,6 +67,11 @@ def _save(root: Path, pins: list[trust.Pin]) -> None:
     atomic.write_text(root, trust.MANIFEST, HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=None))
 
 
+# `keys add` and `keys remove` read the pins and write them back: run at once without it, one
+# undid the other (three of four adds lost; a key removed with --force pinned again).
+LOCK = ".strataml/locks/keys.lock"
+
+
 def add(
     root: Path, keyfile: Path, scopes: list[str], *, replace_scopes: bool = False
 ) -> tuple[trust.Pin, signing.KeyInfo, tuple[str, ...] | None]:
@@ -74,6 +79,13 @@ def add(
 
     A key already pinned keeps any scope not given only with `replace_scopes`: dropping a scope
     can make signatures stop counting, and the refusal names them."""
+    with atomic.locked(root, LOCK):
+        return _add(root, keyfile, scopes, replace_scopes=replace_scopes)
+
+
+def _add(
+    root: Path, keyfile: Path, scopes: list[str], *, replace_scopes: bool
+) -> tuple[trust.Pin, signing.KeyInfo, tuple[str, ...] | None]:
     data = atomic.read_given(
         Path(keyfile), "the key file", "pass an exported public key, e.g. `gpg --armor --export FPR > key.asc`"
     )
@@ -224,6 +236,11 @@ def remove(root: Path, fingerprint: str, *, force: bool = False) -> trust.Pin:
     A key whose signatures count towards what the policy needs is kept unless `force` (a key that
     leaked must stop counting at once): the refusal names the signed files, as narrowing its
     scopes does."""
+    with atomic.locked(root, LOCK):
+        return _remove(root, fingerprint, force=force)
+
+
+def _remove(root: Path, fingerprint: str, *, force: bool) -> trust.Pin:
     wanted = fingerprint.replace(" ", "").upper()
     current = _current(root)
     matches = [

@@ -791,3 +791,25 @@ def test_without_gpg_a_reader_says_why_it_needs_it(
     monkeypatch.setenv("PATH", str(empty))
     code, _out, err = cli(ws, "list", "runs", capsys=capsys)
     assert code == 3 and "gpg is not installed" in err and "this workspace pins signing keys" in err, err
+
+
+def test_keys_added_and_removed_at_once_are_all_applied(
+    ws: Path, keys: dict[str, gpgkeys.Key], strataml_exe: list[str]
+) -> None:
+    """Found by an attacker: `keys add` and `keys remove` read the pins and wrote them back with
+    no lock, so run at once one undid the other: three of four adds lost (their key files left
+    unpinned), and a key removed with --force (a leaked one) pinned again."""
+    names = ("Alice", "Bob", "Mallory", "Rev")
+    pin(ws, keys["Sub"], "models")
+    procs = [
+        subprocess.Popen([*strataml_exe, "-C", str(ws), "keys", "add", str(keys[n].public), "--scope", "models"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for n in names
+    ]
+    procs.append(subprocess.Popen([*strataml_exe, "-C", str(ws), "keys", "remove", keys["Sub"].fingerprint, "--force"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()  # type: ignore[union-attr]
+    pinned = {k["fingerprint"] for k in yaml.safe_load((ws / "tfc/keys/keys.yaml").read_text())["keys"]}
+    assert pinned == {keys[n].fingerprint for n in names}
+    assert sorted(p.name for p in (ws / "tfc/keys").glob("*.asc")) == sorted(f"{f}.asc" for f in pinned)
