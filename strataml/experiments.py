@@ -132,7 +132,19 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
             f"experiment:{new.name} was not created: {problems[0]}", "fix the value given on the command line"
         )
     _check_gate_metrics(new)
-    atomic.write_text(Path(workspace.root), rel, text)
+    root = Path(workspace.root)
+    # Checked again under a lock, on disk: two `experiment new` at once both passed the checks
+    # above (loaded before either wrote), and one spec replaced the other, or two names alike
+    # but for case were both made.
+    with atomic.locked(root, ".strataml/locks/experiments.lock"):
+        made = sorted(p.name for p in (root / "experiments").glob("*.yaml")) if (root / "experiments").is_dir() else []
+        same = next((name for name in made if fold(name[: -len(".yaml")]) == fold(new.name)), None)
+        if same is not None:
+            raise RecordExists(
+                f"experiment:{new.name} was not created: experiments/{same} was made meanwhile",
+                "edit that spec, or choose another name",
+            )
+        atomic.write_text(root, rel, text)
     notes = []
     if new.plugin == "sklearn" and next(c.get("type") for c in columns if c["name"] == target) == "float":
         notes.append(

@@ -346,3 +346,20 @@ def test_a_dataset_with_a_time_column_gets_windows_over_its_range_ready_to_use(
     if importlib.util.find_spec("sklearn") is not None:  # (the core-only job has no plugin to run it)
         dry = cli(strataml_exe, lab, "run", "experiments/split.yaml", "--dry-run")
         assert dry.returncode == 0, dry.stdout + dry.stderr
+
+
+@pytest.mark.parametrize("names", [("rc1", "rc1"), ("ec1", "EC1")])
+def test_two_at_once_make_one_spec(lab: Path, strataml_exe: list[str], names: tuple[str, str]) -> None:
+    """Found by an attacker: two `experiment new` of one name at once both said "Created" and one
+    spec replaced the other; of two names alike but for case, both were made (TFC0008-E004)."""
+    procs = [
+        subprocess.Popen([*strataml_exe, "-C", str(lab), "experiment", "new", name, "--dataset", "dataset:iris@1",
+                          "--model", model], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name, model in zip(names, ("random_forest", "gradient_boosting"), strict=True)
+    ]
+    done = [(p.wait(timeout=120), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
+    assert sorted(code for code, _err in done) == [0, 2], done
+    assert "was made meanwhile" in next(err for code, err in done if code == 2) or "already exists" in next(
+        err for code, err in done if code == 2
+    )
+    assert len(list((lab / "experiments").glob("*.yaml"))) == 1
