@@ -42,6 +42,13 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     refuse(name, "model name")
     if version is not None:
         refuse(version, "model version")
+    # The workspace is read under the lock: registrations at once each passed "not registered
+    # yet" (one run made three versions of one model, or versions of two models).
+    with atomic.locked(Path(root), ".strataml/locks/register.lock"):
+        return _register(root, run_ref, name, version)
+
+
+def _register(root: Path, run_ref: str, name: str, version: str | None) -> Registered:
     workspace = load(root)
     run = _run(workspace, run_ref)
     if not valid_name(name):

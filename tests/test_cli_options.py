@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -188,3 +189,27 @@ def test_a_file_named_like_an_option_is_told_to_go_after_double_dash(tmp_path: P
     assert "No such option" in err and "-dash.csv is a file: put it after --, every option before" in err, err
     # As the hint says, it is then read as a file.
     assert run(["-C", str(tmp_path / "ws"), "dataset", "add", "d", "--version", "1", "--", str(tmp_path / "-dash.csv")]) == 0
+
+
+def test_registrations_at_once_register_a_run_once(ws: Path, strataml_exe: list[str]) -> None:
+    """Found by an attacker: registrations at once each passed "not registered yet": one run made
+    three versions of one model, and versions of two models. Run one after another, the second
+    is a no-op (same name) or refused (another name); at once too."""
+    source = sorted(p for p in (ws / "runs").iterdir() if p.is_dir())[0]
+    copy = ws / "runs" / (source.name[:-6] + "d4e5f6")
+    shutil.copytree(source, copy)
+    (copy / "run.yaml").write_text((copy / "run.yaml").read_text().replace(source.name, copy.name))
+
+    def at_once(*names: str) -> list[tuple[int, str]]:
+        procs = [
+            subprocess.Popen([*strataml_exe, "-C", str(ws), "model", "register", f"run:{copy.name}", "--name", name],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for name in names
+        ]
+        return [(p.wait(timeout=120), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
+
+    assert [code for code, _err in at_once("m3", "m3", "m3")] == [0, 0, 0]
+    assert [p.name for p in (ws / "models/m3").iterdir() if p.is_dir()] == ["1"]
+    done = at_once("m4", "m5")
+    assert sorted(code for code, _err in done) == [2, 2], done  # (m3@1 holds the run already)
+    assert not (ws / "models/m4").exists() and not (ws / "models/m5").exists()
