@@ -176,6 +176,12 @@ def init(target: Path, name: str | None = None, ci_shards: int | None = None) ->
             f"{target} is inside the workspace {outer}: a workspace cannot hold another",
             f"create it outside {outer}, or add records to that workspace; nothing was changed",
         )
+    inner = _held(target) if target.is_dir() else None
+    if inner is not None:  # its records would be no one's: the outer doctor (and its CI gate) never reads them
+        raise StrataError(
+            f"{target} holds the workspace {inner}: a workspace cannot hold another",
+            f"create it elsewhere, or use {inner} itself; nothing was changed",
+        )
     name = name or target.name
     if not valid_name(name):
         raise StrataError(
@@ -212,6 +218,29 @@ def init(target: Path, name: str | None = None, ci_shards: int | None = None) ->
             atomic.write_text(target, item.path, item.text)
             done.append((item.path, "created"))
     return done
+
+
+# How many folders init looks through for a workspace below its target (a large checkout is
+# looked through this far, then taken as holding none).
+HELD_LOOK = 20_000
+
+
+def _held(target: Path) -> Path | None:
+    """A workspace (a strataml.yaml) in a folder below `target`, if any. Hidden folders (.git,
+    .venv), installed packages (a virtual environment, site-packages, node_modules: strataml's
+    own example workspace is installed with it) and links are not entered, and the look stops
+    after HELD_LOOK folders."""
+    from strataml.rootdir import CONFIG
+
+    for seen, (top, dirs, files) in enumerate(os.walk(target)):
+        if seen and CONFIG in files:
+            return Path(top)
+        if "pyvenv.cfg" in files:
+            dirs[:] = []
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("site-packages", "node_modules")]
+        if seen >= HELD_LOOK:
+            break
+    return None
 
 
 def _enclosing(target: Path) -> Path | None:

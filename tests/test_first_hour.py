@@ -146,6 +146,25 @@ def test_init_refuses_a_workspace_inside_another(ws: Path, strataml_exe: list[st
     assert not (ws / "datasets" / "inner").exists()
 
 
+def test_init_refuses_a_workspace_around_another(tmp_path: Path, strataml_exe: list[str]) -> None:
+    """Found by an attacker: init made a workspace around an existing one, whose records the outer
+    doctor (and the CI gate init writes) never reads: a corrupted record passed `--strict`."""
+    outer = tmp_path / "n1"
+    assert subprocess.run([*strataml_exe, "init", str(outer / "deep/inner")], capture_output=True).returncode == 0
+    before = sorted(p.relative_to(outer) for p in outer.rglob("*"))
+    done = subprocess.run([*strataml_exe, "init", str(outer)], capture_output=True, text=True)
+    assert done.returncode == 3 and f"{outer} holds the workspace {outer / 'deep/inner'}" in done.stderr, done.stderr
+    assert sorted(p.relative_to(outer) for p in outer.rglob("*")) == before  # nothing was changed
+    # strataml installed in a project's virtual environment carries its example workspace: not one.
+    project = tmp_path / "project"
+    for venv in (".venv", "venv"):
+        (project / venv / "lib/site-packages/strataml/base").mkdir(parents=True)
+        (project / venv / "lib/site-packages/strataml/base/strataml.yaml").write_text("name: x\n")
+    (project / "venv/pyvenv.cfg").write_text("home = /usr/bin\n")
+    done = subprocess.run([*strataml_exe, "init", str(project)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_init_ignores_only_what_strataml_writes(tmp_path: Path, strataml_exe: list[str]) -> None:
     done = subprocess.run([*strataml_exe, "init", str(tmp_path / "lab")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
