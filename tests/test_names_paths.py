@@ -670,3 +670,19 @@ def test_dataset_add_notes_a_file_name_that_reads_as_another(ws: Path, tmp_path:
     code, out, _err = invoke(ws, "dataset", "add", "twin", str(src), "--version", "2", "--format", "json",
                              capsys=capsys)
     assert any("TFC0001-W004" in note for note in json.loads(out)["notes"])
+
+
+def test_keys_list_of_a_symlinked_keys_folder_says_so(ws: Path, tmp_path: Path, capsys) -> None:
+    """Found by an attacker: with tfc/keys a symlink, `keys list` said "No keys pinned." and
+    exited 0, where the doctor reports TFC0007-E010."""
+    import shutil
+
+    from conftest import invoke
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(ws / "tfc/keys", ignore_errors=True)
+    (ws / "tfc").mkdir(exist_ok=True)
+    (ws / "tfc/keys").symlink_to(elsewhere)
+    code, out, err = invoke(ws, "keys", "list", capsys=capsys)
+    assert code == 3 and "tfc/keys: is a symlink" in err and "No keys pinned" not in out, (out, err)
