@@ -384,6 +384,7 @@ def _upward(folder: str, holds: Callable[[str], bool], past_links: bool = True) 
 # CI's own folders (GitHub, Gitea, Forgejo, CircleCI): a report written there is a workflow.
 CI_FOLDERS = (".github", ".gitea", ".forgejo", ".circleci")
 NEVER = ("tfc", *CI_FOLDERS)  # trusted keys and contracts; CI workflows: not even a new file
+STATE = ("locks", "cache")  # .strataml/'s folders that no output belongs in
 # Policy and git's control files, by name in any folder: a new one there changes what git
 # checks out or where a workspace begins.
 MANAGED_FILES = (GIT_CONTROL - {".git"}) | {
@@ -431,6 +432,9 @@ def _refuse_managed(path: str, root: Path | None) -> None:
                 top = rel.parts[0].casefold()
                 if top in NEVER or rel.name.casefold() in MANAGED_FILES or top in MANAGED:
                     why = f"it is {rel.as_posix()} in the workspace, where records, keys and policy live"
+                elif top == ".strataml" and len(rel.parts) > 2 and rel.parts[1].casefold() in STATE:
+                    # (A lock replaced while a promote holds the old one no longer keeps the next out.)
+                    why = f"it is {rel.as_posix()}, where strataml keeps its locks and cache"
         # The repository a workspace is a folder of (a monorepo's ml/): its CI workflows and git's
         # control files govern the workspace's checkouts as much as the workspace's own do.
         from strataml.rootdir import repo_top
