@@ -198,6 +198,13 @@ def edits(base: Path, case: Path) -> list[dict[str, object]]:
                 out[str(path.relative_to(root))] = path.lstat()
         return out
 
+    # The locks commands take (`keys add` holds one) are no edit of a case: gone, with a
+    # .strataml/ they alone made.
+    locks = case / ".strataml" / "locks"
+    if locks.is_dir() and not locks.is_symlink():
+        shutil.rmtree(locks)
+        if not any((case / ".strataml").iterdir()):
+            (case / ".strataml").rmdir()
     before, after = tree(base), tree(case)
     # A path that changed kind (a file now a folder) goes first, as if removed, then comes anew.
     retyped = {r for r in set(before) & set(after) if stat.S_IFMT(before[r].st_mode) != stat.S_IFMT(after[r].st_mode)}

@@ -491,6 +491,7 @@ def test_since_uses_the_keys_at_the_base_so_a_change_cannot_authorise_itself(ws:
         return subprocess.run(["git", *args], cwd=ws, check=True, capture_output=True, text=True).stdout.strip()
 
     git("init", "-q", "-b", "main")
+    (ws / ".gitignore").write_text(".strataml/\n")  # (as `strataml init` writes it: keys add takes a lock there)
     git("-c", "user.name=T", "-c", "user.email=t@example.org", "add", "-A")
     git("-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-qm", "base")
     base = git("rev-parse", "HEAD")
