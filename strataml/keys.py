@@ -304,6 +304,8 @@ def listing(root: Path) -> list[KeyRow]:
         rows.append(KeyRow(pin.fingerprint, key.uid, pin.scopes, expires, status, pin.file, pin.scheme))
     for problem in current.problems:
         # (The folder itself too: a symlinked tfc/keys listed "No keys pinned.", exit 0.)
-        if problem.path in (trust.MANIFEST, trust.KEYS_DIR) and not any(r.fingerprint in problem.message for r in rows):
+        if problem.path in (trust.MANIFEST, trust.KEYS_DIR, trust.TFC_DIR) and not any(
+            r.fingerprint in problem.message for r in rows
+        ):
             raise StrataError(f"{problem.path}: {problem.message}", problem.hint)
     return rows

@@ -166,9 +166,11 @@ def test_an_output_that_is_a_folder_is_named_with_the_fix(ws: Path, tmp_path: Pa
             assert f"-o {given or '.'} is a folder: it needs the name of a file to write" in err, err
             assert "hint: name a file, e.g. -o " in err, err
         assert "move it away" not in err and "Traceback" not in err
-    if command == ("index",):  # a record's folder: the file it suggests is not put there
-        code, _out, err = invoke(ws, "index", "-o", str(ws / "datasets"), capsys=capsys)
-        assert code == 3 and "name a file outside the record folders, e.g. -o report.json" in err, err
+    if command == ("index",):  # a record's folder, or strataml's locks: no file is offered inside it
+        for folder in ("datasets", ".strataml/locks"):
+            (ws / folder).mkdir(parents=True, exist_ok=True)
+            code, _out, err = invoke(ws, "index", "-o", str(ws / folder), capsys=capsys)
+            assert code == 3 and f"not writing {ws / folder}" in err and "e.g. -o report.json" in err, err
 
 
 def test_an_output_device_that_fails_is_named(ws: Path, capsys) -> None:

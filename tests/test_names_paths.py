@@ -686,3 +686,8 @@ def test_keys_list_of_a_symlinked_keys_folder_says_so(ws: Path, tmp_path: Path, 
     (ws / "tfc/keys").symlink_to(elsewhere)
     code, out, err = invoke(ws, "keys", "list", capsys=capsys)
     assert code == 3 and "tfc/keys: is a symlink" in err and "No keys pinned" not in out, (out, err)
+    (ws / "tfc/keys").unlink()
+    shutil.move(str(ws / "tfc"), str(tmp_path / "tfc-elsewhere"))
+    (ws / "tfc").symlink_to(tmp_path / "tfc-elsewhere")  # (the folder above it, the same)
+    code, out, err = invoke(ws, "keys", "list", capsys=capsys)
+    assert code == 3 and "tfc: is a symlink" in err and "No keys pinned" not in out, (out, err)

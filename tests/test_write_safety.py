@@ -597,10 +597,14 @@ def test_keys_add_leaves_no_unpinned_key_when_the_manifest_cannot_be_written(
     assert (sorted(p.name for p in keys_dir.iterdir()) if keys_dir.exists() else []) == before
 
 
-@pytest.mark.parametrize("rel", [".strataml/locks/sales-model.lock", ".strataml/cache/strataml.sqlite"])
+@pytest.mark.parametrize(
+    "rel", [".strataml/locks/sales-model.lock", ".strataml/cache/strataml.sqlite", ".strataml/locks", ".strataml/cache"]
+)
 def test_no_output_replaces_strataml_s_locks_or_cache(ws: Path, rel: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Found by an attacker: `index -o .strataml/locks/NAME.lock` replaced a lock file, and a
-    promote holding the old one no longer kept the next out."""
+    promote holding the old one no longer kept the next out; in a fresh clone, `-o .strataml/locks`
+    made a file there, and every command that locks failed."""
+    shutil.rmtree(ws / ".strataml", ignore_errors=True)
     code, _out, err = invoke(ws, "index", "-o", rel, capsys=capsys)
     assert code == 3 and "where strataml keeps its locks and cache" in err, err
     assert invoke(ws, "index", "-o", ".strataml/elsewhere.json", capsys=capsys)[0] == 0

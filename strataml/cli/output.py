@@ -271,16 +271,12 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     """
     data = text.encode("utf-8")
     path = os.path.abspath(output)
+    _refuse_managed(path, root)  # (first: a folder of them must not be offered a file name inside it)
     if os.path.isdir(path):  # (`-o ''` is the current folder too: click makes it '.')
         from strataml.errors import StrataError
 
-        rel = inside(path, root) if root is not None else None
-        if rel is not None and Path(rel).parts[:1] and Path(rel).parts[0].casefold() in MANAGED:
-            hint = "name a file outside the record folders, e.g. -o report.json (-o writes nothing into them)"
-        else:
-            hint = f"name a file, e.g. -o {os.path.join(str(output), 'report.json')}"
+        hint = f"name a file, e.g. -o {os.path.join(str(output), 'report.json')}"
         raise StrataError(f"-o {output} is a folder: it needs the name of a file to write", hint)
-    _refuse_managed(path, root)
     rel = inside(path, root) if root is not None else None
     if rel is not None:
         atomic.write_bytes(root, rel, data)  # type: ignore[arg-type]
@@ -432,7 +428,7 @@ def _refuse_managed(path: str, root: Path | None) -> None:
                 top = rel.parts[0].casefold()
                 if top in NEVER or rel.name.casefold() in MANAGED_FILES or top in MANAGED:
                     why = f"it is {rel.as_posix()} in the workspace, where records, keys and policy live"
-                elif top == ".strataml" and len(rel.parts) > 2 and rel.parts[1].casefold() in STATE:
+                elif top == ".strataml" and len(rel.parts) >= 2 and rel.parts[1].casefold() in STATE:
                     # (A lock replaced while a promote holds the old one no longer keeps the next out.)
                     why = f"it is {rel.as_posix()}, where strataml keeps its locks and cache"
         # The repository a workspace is a folder of (a monorepo's ml/): its CI workflows and git's
@@ -451,9 +447,9 @@ def _refuse_managed(path: str, root: Path | None) -> None:
     if why:
         raise StrataError(
             f"not writing {path}: {why}",
-            "write reports and exports to a new file outside datasets/, experiments/, runs/, models/, tfc/, .git/ and "
-            "CI's folders (.github/, ...), not named as git's, CI's or StrataML's own files (strataml.yaml, .gitignore, "
-            "CODEOWNERS, .gitlab-ci.yml, ...), e.g. under .strataml/ or elsewhere",
+            "write reports and exports to a new file outside datasets/, experiments/, runs/, models/, tfc/, .git/, "
+            ".strataml/locks/, .strataml/cache/ and CI's folders (.github/, ...), not named as git's, CI's or "
+            "StrataML's own files (strataml.yaml, .gitignore, CODEOWNERS, .gitlab-ci.yml, ...), e.g. -o report.json",
         )
 
 
