@@ -79,13 +79,7 @@ def add(
 
     A key already pinned keeps any scope not given only with `replace_scopes`: dropping a scope
     can make signatures stop counting, and the refusal names them."""
-    with atomic.locked(root, LOCK):
-        return _add(root, keyfile, scopes, replace_scopes=replace_scopes)
-
-
-def _add(
-    root: Path, keyfile: Path, scopes: list[str], *, replace_scopes: bool
-) -> tuple[trust.Pin, signing.KeyInfo, tuple[str, ...] | None]:
+    # (What the key file is refused for comes before the lock: a read-only checkout is told it.)
     data = atomic.read_given(
         Path(keyfile), "the key file", "pass an exported public key, e.g. `gpg --armor --export FPR > key.asc`"
     )
@@ -97,14 +91,16 @@ def _add(
         )
     if b"-----BEGIN" in data and b"-----BEGIN PGP" not in data:
         key, pin = _model_signing_key(keyfile, data, scopes)
-        current = _current(root)
-        before = current.pin(key.fingerprint)
-        dropped = [s for s in before.scopes if s not in pin.scopes] if before else []
-        if before is not None and dropped and not replace_scopes:
-            raise Refusal(
-                _narrowing(root, key, before.scopes, pin.scopes, dropped), _narrowing_hint(before.scopes, pin.scopes)
-            )
-        _pin(root, pin, modelsigning.canonical(data), [p for p in current.pins if p.fingerprint != key.fingerprint])
+        with atomic.locked(root, LOCK):
+            current = _current(root)
+            before = current.pin(key.fingerprint)
+            dropped = [s for s in before.scopes if s not in pin.scopes] if before else []
+            if before is not None and dropped and not replace_scopes:
+                raise Refusal(
+                    _narrowing(root, key, before.scopes, pin.scopes, dropped),
+                    _narrowing_hint(before.scopes, pin.scopes),
+                )
+            _pin(root, pin, modelsigning.canonical(data), [p for p in current.pins if p.fingerprint != key.fingerprint])
         return pin, key, before.scopes if before else None
     held = signing.inspect_keys(data)
     if any(k.secret for k in held):
@@ -123,32 +119,33 @@ def _add(
             f"key {key.fingerprint} ({key.uid}) is {'revoked' if key.revoked else 'expired'}; the doctor would reject everything it signs",
             "pin a valid key (extend an expired key's validity with `gpg --quick-set-expire` and export it again)",
         )
-    current = _current(root)
-    twin = next(
-        (
-            (fpr, info)
-            for fpr, (info, _data) in trust.checked_keys(current).items()
-            if fpr != key.fingerprint and set(info.grips) & set(key.grips)
-        ),
-        None,
-    )
-    if twin is not None:
-        raise Refusal(
-            f"key {key.fingerprint} ({key.uid}) holds the same key material as the pinned key {twin[0]} "
-            f"({twin[1].uid}): one secret key under two fingerprints would count as two signers",
-            "pin one of them; to sign as two people, each needs a key of their own (`gpg --quick-gen-key`)",
+    with atomic.locked(root, LOCK):
+        current = _current(root)
+        twin = next(
+            (
+                (fpr, info)
+                for fpr, (info, _data) in trust.checked_keys(current).items()
+                if fpr != key.fingerprint and set(info.grips) & set(key.grips)
+            ),
+            None,
         )
-    before = current.pin(key.fingerprint)
-    pin = trust.Pin(key.fingerprint, f"{key.fingerprint}.asc", tuple(s for s in trust.SCOPES if s in scopes))
-    dropped = [s for s in before.scopes if s not in pin.scopes] if before else []
-    if before is not None and dropped and not replace_scopes:
-        raise Refusal(
-            _narrowing(root, key, before.scopes, pin.scopes, dropped), _narrowing_hint(before.scopes, pin.scopes)
-        )
-    with signing.Keyring() as ring:  # stored as gpg exports it: armoured, public parts only
-        ring.import_keys(data)
-        exported = ring.export(key.fingerprint)
-    _pin(root, pin, exported, [p for p in current.pins if p.fingerprint != key.fingerprint])
+        if twin is not None:
+            raise Refusal(
+                f"key {key.fingerprint} ({key.uid}) holds the same key material as the pinned key {twin[0]} "
+                f"({twin[1].uid}): one secret key under two fingerprints would count as two signers",
+                "pin one of them; to sign as two people, each needs a key of their own (`gpg --quick-gen-key`)",
+            )
+        before = current.pin(key.fingerprint)
+        pin = trust.Pin(key.fingerprint, f"{key.fingerprint}.asc", tuple(s for s in trust.SCOPES if s in scopes))
+        dropped = [s for s in before.scopes if s not in pin.scopes] if before else []
+        if before is not None and dropped and not replace_scopes:
+            raise Refusal(
+                _narrowing(root, key, before.scopes, pin.scopes, dropped), _narrowing_hint(before.scopes, pin.scopes)
+            )
+        with signing.Keyring() as ring:  # stored as gpg exports it: armoured, public parts only
+            ring.import_keys(data)
+            exported = ring.export(key.fingerprint)
+        _pin(root, pin, exported, [p for p in current.pins if p.fingerprint != key.fingerprint])
     return pin, key, before.scopes if before else None
 
 
@@ -236,11 +233,17 @@ def remove(root: Path, fingerprint: str, *, force: bool = False) -> trust.Pin:
     A key whose signatures count towards what the policy needs is kept unless `force` (a key that
     leaked must stop counting at once): the refusal names the signed files, as narrowing its
     scopes does."""
+    pin = _removable(root, fingerprint, force=force)  # (refusals first: a read-only checkout is told them)
     with atomic.locked(root, LOCK):
-        return _remove(root, fingerprint, force=force)
+        current = _current(root)  # as it is now, under the lock: what another command pinned stays
+        _save(root, [p for p in current.pins if p.fingerprint != pin.fingerprint])
+        if not any(p.file == pin.file for p in current.pins if p.fingerprint != pin.fingerprint):
+            atomic.remove(root, f"{trust.KEYS_DIR}/{pin.file}")
+    return pin
 
 
-def _remove(root: Path, fingerprint: str, *, force: bool) -> trust.Pin:
+def _removable(root: Path, fingerprint: str, *, force: bool) -> trust.Pin:
+    """The pin `remove` takes away, or why not."""
     wanted = fingerprint.replace(" ", "").upper()
     current = _current(root)
     matches = [
@@ -279,9 +282,6 @@ def _remove(root: Path, fingerprint: str, *, force: bool) -> trust.Pin:
                 "to keep them signed, delete each .asc and sign it again with the keys that stay "
                 "(`strataml sign REF --key FPR`); to unpin it anyway (a key that leaked), repeat with --force",
             )
-    _save(root, [p for p in current.pins if p is not pin])
-    if not any(p.file == pin.file for p in current.pins if p is not pin):
-        atomic.remove(root, f"{trust.KEYS_DIR}/{pin.file}")
     return pin
 
 

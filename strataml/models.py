@@ -16,6 +16,7 @@ from strataml.controls import refuse
 from strataml.errors import Refusal, StrataError
 from strataml.gates import evaluate
 from strataml.hashing import sha256_stream
+from strataml.loading import load_bytes
 from strataml.records import Record
 from strataml.refs import NAME_RULE, VERSION_RULE, valid_name, valid_version, version_beside
 from strataml.schemas import schema_id, validate
@@ -42,13 +43,6 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     refuse(name, "model name")
     if version is not None:
         refuse(version, "model version")
-    # The workspace is read under the lock: registrations at once each passed "not registered
-    # yet" (one run made three versions of one model, or versions of two models).
-    with atomic.locked(Path(root), ".strataml/locks/register.lock"):
-        return _register(root, run_ref, name, version)
-
-
-def _register(root: Path, run_ref: str, name: str, version: str | None) -> Registered:
     workspace = load(root)
     run = _run(workspace, run_ref)
     if not valid_name(name):
@@ -76,6 +70,46 @@ def _register(root: Path, run_ref: str, name: str, version: str | None) -> Regis
         raise Refusal(
             f"{run.ref} has no model artifacts under models/", "only runs that saved a model can be registered"
         )
+    # Asked again under a lock, of the model versions on disk now: registrations at once each
+    # passed "not registered yet" above (one run made three versions of a model, or versions of
+    # two). The checks before it need no lock: a read-only checkout is told, not refused a lock.
+    with atomic.locked(root, ".strataml/locks/register.lock"):
+        now = _registered_now(root, run)
+        same = next((ref for ref in now if ref.startswith(f"model:{name}@")), None)
+        if same is not None:
+            gate = now[same] if isinstance(now[same], dict) else {}
+            return Registered(same, root / "models" / name / same.rsplit("@", 1)[1], False, str(gate.get("status", "")))
+        if now:
+            raise Refusal(
+                f"{run.ref} is already registered as {', '.join(sorted(now))}",
+                "a run's model is registered once, under one name: use that version",
+            )
+        return _publish(root, workspace, run, name, version, files)
+
+
+def _registered_now(root: Path, run: Record) -> dict[str, Any]:
+    """The model versions on disk now whose model.yaml names `run` (ref -> its gate)."""
+    out: dict[str, Any] = {}
+    top = root / "models"
+    for model in sorted(os.scandir(top), key=lambda e: e.name) if top.is_dir() and not top.is_symlink() else ():
+        if not model.is_dir(follow_symlinks=False):
+            continue
+        for folder in os.scandir(model.path):
+            if not folder.is_dir(follow_symlinks=False):
+                continue
+            try:
+                raw = atomic.read_bytes(root, f"models/{model.name}/{folder.name}/model.yaml")
+            except (OSError, atomic.Refused):
+                continue  # (what it is instead is the doctor's finding)
+            data = load_bytes(raw).data if raw is not None else None
+            if isinstance(data, dict) and data.get("produced_by") == str(run.ref):
+                out[f"model:{model.name}@{folder.name}"] = data.get("gate")
+    return out
+
+
+def _publish(
+    root: Path, workspace: Workspace, run: Record, name: str, version: str | None, files: list[Any]
+) -> Registered:
     for attempt in range(100):
         chosen = version or _next_version(workspace, name, attempt)
         rel = f"models/{name}/{chosen}"

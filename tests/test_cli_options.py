@@ -215,3 +215,26 @@ def test_registrations_at_once_register_a_run_once(ws: Path, strataml_exe: list[
     done = at_once("m4", "m5")
     assert sorted(code for code, _err in done) == [2, 2], done  # (m3@1 holds the run already)
     assert not (ws / "models/m4").exists() and not (ws / "models/m5").exists()
+
+
+def test_a_read_only_checkout_is_told_a_run_is_registered_already(
+    ws: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a review: registering took its lock before anything else, so a read-only checkout
+    asking about a run registered already got "cannot write .strataml/locks" (exit 3) where it
+    was told "nothing changed" (exit 0), and a refusal (exit 2) read as a lock error. (The lock
+    is made to fail as on a read-only file system: this runs as root in CI, which writes anyway.)"""
+    import errno
+
+    from conftest import invoke
+    from strataml import atomic
+
+    def read_only(root: Path, rel: str) -> None:
+        raise atomic.Refused(f"cannot write {rel}: {os.strerror(errno.EROFS)}", "a read-only checkout")
+
+    monkeypatch.setattr(atomic, "locked", read_only)
+    run = next(p.name for p in (ws / "runs").iterdir())
+    code, out, err = invoke(ws, "model", "register", f"run:{run}", "--name", "sales-model", capsys=capsys)
+    assert code == 0 and "nothing changed" in out + err, err
+    code, _out, err = invoke(ws, "model", "register", f"run:{run}", "--name", "other", capsys=capsys)
+    assert code == 2 and "already registered as model:sales-model@1" in err, err

@@ -814,3 +814,23 @@ def test_keys_added_and_removed_at_once_are_all_applied(
     pinned = {k["fingerprint"] for k in yaml.safe_load((ws / "tfc/keys/keys.yaml").read_text())["keys"]}
     assert pinned == {keys[n].fingerprint for n in names}
     assert sorted(p.name for p in (ws / "tfc/keys").glob("*.asc")) == sorted(f"{f}.asc" for f in pinned)
+
+
+def test_keys_refusals_come_before_the_lock(ws: Path, keys: dict[str, gpgkeys.Key], monkeypatch, capsys) -> None:
+    """Found by a review: with the lock taken first, a read-only checkout was told "cannot write
+    .strataml/locks" where it had been told why (an unknown key, a key with signatures)."""
+    from strataml import atomic
+
+    pin(ws, keys["Alice"], "models")
+    sign(ws, keys["Alice"])
+
+    def read_only(root: Path, rel: str) -> None:
+        raise atomic.Refused(f"cannot write {rel}: Read-only file system", "a read-only checkout")
+
+    monkeypatch.setattr(atomic, "locked", read_only)
+    code, _out, err = cli(ws, "keys", "remove", "0" * 40, capsys=capsys)
+    assert code == 3 and "no pinned key matches" in err, err
+    code, _out, err = cli(ws, "keys", "remove", keys["Alice"].fingerprint, capsys=capsys)
+    assert code == 2 and "was not unpinned" in err, err
+    code, _out, err = cli(ws, "keys", "add", str(keys["Old"].public), "--scope", "models", capsys=capsys)
+    assert code == 2 and "expired" in err, err
