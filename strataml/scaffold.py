@@ -226,21 +226,36 @@ HELD_LOOK = 20_000
 
 
 def _held(target: Path) -> Path | None:
-    """A workspace (a strataml.yaml) in a folder below `target`, if any. Hidden folders (.git,
-    .venv), installed packages (a virtual environment, site-packages, node_modules: strataml's
-    own example workspace is installed with it) and links are not entered, and the look stops
-    after HELD_LOOK folders."""
+    """A workspace (a strataml.yaml) in a folder below `target`, if any, looked for level by level
+    (one beside a deep tree is found). Not entered: hidden folders (.git, .venv), links, and
+    installed or vendored code (a Python package, a virtual environment, site-packages: strataml
+    itself carries an example workspace); the look stops after HELD_LOOK folders."""
+    from collections import deque
+
     from strataml.rootdir import CONFIG
 
-    for seen, (top, dirs, files) in enumerate(os.walk(target)):
-        if seen and CONFIG in files:
+    queue, seen = deque([str(target)]), 0
+    while queue and seen < HELD_LOOK:
+        top = queue.popleft()
+        seen += 1
+        try:
+            entries = list(os.scandir(top))
+        except OSError:
+            continue  # (a folder it may not read is not looked in)
+        names = {e.name for e in entries}
+        if top != str(target) and CONFIG in names:
             return Path(top)
-        if "pyvenv.cfg" in files:
-            dirs[:] = []
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("site-packages", "node_modules")]
-        if seen >= HELD_LOOK:
-            break
+        if names & {"__init__.py", "pyvenv.cfg"}:
+            continue
+        queue.extend(
+            e.path
+            for e in sorted(entries, key=lambda e: e.name)
+            if e.is_dir(follow_symlinks=False) and not e.name.startswith(".") and e.name not in _INSTALLED
+        )
     return None
+
+
+_INSTALLED = frozenset({"site-packages", "dist-packages", "__pypackages__", "node_modules"})
 
 
 def _enclosing(target: Path) -> Path | None:

@@ -161,8 +161,29 @@ def test_init_refuses_a_workspace_around_another(tmp_path: Path, strataml_exe: l
         (project / venv / "lib/site-packages/strataml/base").mkdir(parents=True)
         (project / venv / "lib/site-packages/strataml/base/strataml.yaml").write_text("name: x\n")
     (project / "venv/pyvenv.cfg").write_text("home = /usr/bin\n")
+    for vendored in ("vendor/strataml", "__pypackages__/3.11/lib/strataml", "x/dist-packages/strataml"):
+        (project / vendored / "base").mkdir(parents=True)
+        (project / vendored / "__init__.py").write_text("")
+        (project / vendored / "base/strataml.yaml").write_text("name: x\n")
     done = subprocess.run([*strataml_exe, "init", str(project)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_init_looks_for_a_workspace_below_level_by_level(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a review: looked for depth first, a workspace one level down was missed once a
+    folder beside it held more folders than the look's bound."""
+    from strataml import scaffold
+    from strataml.cli.main import run
+
+    monkeypatch.setattr(scaffold, "HELD_LOOK", 50)
+    top = tmp_path / "p5"
+    deep = top / "data"
+    for i in range(60):
+        deep = deep / f"d{i}"
+    deep.mkdir(parents=True)
+    (top / "ml").mkdir()
+    (top / "ml/strataml.yaml").write_text("schema: strataml/workspace/v1\nname: ml\n")
+    assert run(["init", str(top)]) == 3
 
 
 def test_init_ignores_only_what_strataml_writes(tmp_path: Path, strataml_exe: list[str]) -> None:
