@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -401,7 +402,13 @@ def locked(root: Path, rel: str | PurePosixPath) -> Iterator[None]:
         st = os.fstat(lock)
         if not stat.S_ISREG(st.st_mode):
             raise _refuse_file(str(rel), st)
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # (A wait said nothing: a command behind a long registration looked hung.)
+            sys.stderr.write(f"strataml: waiting for another strataml command to finish (it holds {rel})\n")
+            sys.stderr.flush()
+            fcntl.flock(lock, fcntl.LOCK_EX)
         yield
     finally:
         os.close(lock)  # closing releases the lock

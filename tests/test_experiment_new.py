@@ -362,3 +362,20 @@ def test_two_at_once_make_one_spec(lab: Path, strataml_exe: list[str], names: tu
     refused = next(err for code, err in done if code == 2)  # (caught under the lock, or before it if the other had ended)
     assert "was made meanwhile" in refused or "already exists" in refused or "collides with" in refused, refused
     assert len(list((lab / "experiments").glob("*.yaml"))) == 1
+
+
+def test_a_command_that_waits_for_a_lock_says_so(lab: Path, strataml_exe: list[str]) -> None:
+    """Found by a review: a command behind another's lock waited without a word (a registration
+    holds its lock while it copies a model), and looked hung."""
+    import fcntl
+
+    (lab / ".strataml/locks").mkdir(parents=True, exist_ok=True)
+    with open(lab / ".strataml/locks/experiments.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        proc = subprocess.Popen([*strataml_exe, "-C", str(lab), "experiment", "new", "w1", "--dataset", "dataset:iris@1"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        said = proc.stderr.readline()  # type: ignore[union-attr]
+        assert said == "strataml: waiting for another strataml command to finish (it holds .strataml/locks/experiments.lock)\n"
+        assert proc.poll() is None
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert proc.wait(timeout=60) == 0 and (lab / "experiments/w1.yaml").is_file()
