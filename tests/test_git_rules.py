@@ -1334,3 +1334,18 @@ def test_a_base_name_two_refs_answer_to_is_refused(repo: Path, capsys: pytest.Ca
     assert run(["-C", str(repo), "doctor", "--strict", "--since", short]) == 3
     assert f"refs/tags/{short} is named like the short commit id, and git takes the ref" in capsys.readouterr().err
     assert "TFC0002-E010" in codes(repo, since=base)  # (the full id: one meaning)
+
+
+def test_a_recorded_symlink_git_does_not_track_is_said_as_a_file_is(repo: Path) -> None:
+    """Found by an audit: a recorded file that is a symlink (it stands for the file it leads to,
+    TFC-0006 §1) and that git does not track had no TFC0006-W014, where a regular file has one:
+    the gate passed a commit every clone of which lacks the file (TFC0006-E001 there)."""
+    from test_rules_golden import redigest
+
+    (repo / FLOWERS / "link.csv").symlink_to("flowers.csv")
+    edit_yaml(repo / FLOWERS / "dataset.yaml", lambda d: d["files"].append({**d["files"][0], "path": "link.csv"}))
+    redigest(repo, FLOWERS)
+    git(repo, "add", f"{FLOWERS}/dataset.yaml")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "records a link, not added")
+    found = [(f.code, f.path) for f in engine.doctor(repo, strict=True).findings]
+    assert ("TFC0006-W014", f"{FLOWERS}/link.csv") in found, found

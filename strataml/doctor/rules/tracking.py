@@ -65,7 +65,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 committed
                 and rel not in git.tracked
                 and (found := entries.get(rel)) is not None
-                and found.kind == "file"
+                and found.kind in ("file", "symlink")  # (a recorded link stands for its file: TFC-0006 §1)
             ):
                 quoted = _top(git.prefix + rel)
                 yield Finding(
