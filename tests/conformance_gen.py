@@ -425,6 +425,8 @@ def git_specs() -> dict[str, Spec]:
         "TFC0007-W001-keys": history("the trusted keys change", pin_alice),
         "TFC0006-E013": Spec("a file .gitattributes routes through Git LFS, committed as its content", lambda ws: None,
                              (lambda ws: (ws / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n"),)),
+        "TFC0006-E013-own": Spec("StrataML's own file (record metadata) routed through Git LFS", lambda ws: None,
+                                 (lambda ws: (ws / ".gitattributes").write_text("dataset.yaml filter=lfs diff=lfs merge=lfs -text\n"),)),
         "TFC0006-W011": Spec("a recorded file above the threshold, not routed through Git LFS", lambda ws: None,
                              (lambda ws: edit_yaml(ws / "strataml.yaml", lambda d: d["lfs"].update(threshold_bytes=100)),)),
         "TFC0006-W012-new": Spec("record metadata git does not track: new and not added", _restore(DATASET),

@@ -43,7 +43,7 @@ def test_every_rule_has_a_case_and_every_clause_its_own() -> None:
     assert set(GIT_CASES) | set(SIGNATURE_CASES) <= covered
     # A rule of several clauses has a case per clause (named CODE-clause).
     clauses = {"TFC0002-E010": 2, "TFC0003-E010": 2, "TFC0004-E010": 2, "TFC0005-E006": 2, "TFC0006-W012": 2,
-               "TFC0007-W001": 2, "TFC0007-E005": 2, "TFC0007-E010": 2, "TFC0006-E004": 4, "TFC0006-E006": 2,
+               "TFC0007-W001": 2, "TFC0007-E005": 2, "TFC0007-E010": 2, "TFC0006-E004": 4, "TFC0006-E006": 2, "TFC0006-E013": 2,
                "TFC0004-E002": 4, "TFC0008-E006": 2, "TFC0002-E003": 3, "TFC0001-E001": 4, "TFC0001-E002": 8,
                "TFC0001-E105": 6, "TFC0001-E108": 4, "TFC0005-E001": 7, "TFC0004-E003": 6, "TFC0007-E009": 6,
                "TFC0007-E001": 4, "TFC0005-E008": 3, "TFC0008-E004": 5, "TFC0006-E002": 2}

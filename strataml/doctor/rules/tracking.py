@@ -112,6 +112,21 @@ def check(ctx: Context) -> Iterator[Finding]:
                     f"git add .gitattributes {quoted}` (this file only: a pattern such as "
                     f"'*{_suffix(entry.path)}' would also route the files of that kind committed before)",
                 )
+    # StrataML's own files (metadata, signatures, ledgers, policy, keys) are read as text by every
+    # checker: routed through LFS, a clone that skips LFS content (CI's GIT_LFS_SKIP_SMUDGE)
+    # reads pointer text, and content on a routed path is the clause above broken anyway.
+    own = {r.meta for r in ctx.records()} | set(ctx.side_files()) | set(ctx.trust_files())
+    for rel in sorted(own & git.lfs & git.tracked):
+        yield Finding(
+            UNEXPECTED_GIT_OBJECT,
+            rel,
+            ".gitattributes routes this file through Git LFS, but it is StrataML's own (metadata, a signature, a "
+            "ledger, the policy or a key), read as text by every checker: a clone that skips LFS content reads "
+            "pointer text instead",
+            "narrow the .gitattributes pattern that matches it, so that only recorded data files go through Git "
+            f"LFS (from the repository's top, `git check-attr filter -- {shlex.quote(git.prefix + rel)}` says "
+            "whether it still does)",
+        )
     for rel in sorted(git.pointers_at_head(unrouted)):
         quoted = _top(git.prefix + rel)
         yield Finding(
