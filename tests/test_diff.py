@@ -604,3 +604,34 @@ def test_markdown_that_ends_in_a_folded_block_leaves_what_follows_it_markdown(
     assert code == 0 and markdown.rstrip().endswith("</details>"), markdown[-300:]
     html = MarkdownIt("commonmark").render(markdown + "## strataml doctor\n")
     assert html.rstrip().endswith("<h2>strataml doctor</h2>"), html[-300:]
+
+
+def test_with_the_gates_baseline_the_report_counts_what_the_gate_counts(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a platform engineer: with `--baseline` adopted in the gate, the job summary still
+    said "the gate fails" over a finding the baseline held, while the gate passed. diff takes the
+    gate's baseline, read as REF holds it."""
+    git(repo, "checkout", "-q", "main")
+    code, _out, err = invoke(repo, "doctor", "--write-baseline", ".strataml-baseline.json", capsys=capsys)
+    assert code == 0, err
+    commit_all(repo, "adopt the gate with a baseline")
+    git(repo, "checkout", "-q", "feature")
+    git(repo, "merge", "-q", "main")
+    spec = repo / "experiments/flowers-logreg.yaml"
+    spec.write_text(spec.read_text().replace("tags: {a: x}", "tags: {a: z}"))  # touched, its problem kept
+    commit_all(repo, "touch the spec")
+    gate = ["doctor", "--strict", "--since", "main", "--baseline", ".strataml-baseline.json"]
+    assert invoke(repo, *gate, capsys=capsys)[0] == 0
+    code, text, _ = diff(repo, capsys, "main")
+    assert code == 0 and text.splitlines()[2].startswith("the gate fails"), text
+    code, text, _ = diff(repo, capsys, "main", "--baseline", ".strataml-baseline.json")
+    assert code == 0 and text.splitlines()[2] == "the gate passes: no new errors or warnings", text
+    assert "1 finding the baseline .strataml-baseline.json (as main holds it) holds is not counted" in text
+    code, out, _ = diff(repo, capsys, "main", "--baseline", ".strataml-baseline.json", "--format", "json")
+    doc = json.loads(out)
+    assert doc["findings"]["baseline"] == {"file": ".strataml-baseline.json (as main holds it)", "hidden": 1}
+    assert doc["findings"]["unchanged_failing"] == [] and doc["findings"]["fixed"] == []
+    assert schemas.validate("diff", doc) == []
+    code, out, _ = diff(repo, capsys, "main", "--baseline", ".strataml-baseline.json", "--format", "markdown")
+    assert out.splitlines()[2].startswith("✅")

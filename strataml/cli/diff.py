@@ -30,8 +30,15 @@ from strataml.diff.render import FORMATS
     type=Given(dir_okay=False, path_type=Path),
     help='Write to FILE (atomically) instead of stdout, e.g. "$GITHUB_STEP_SUMMARY".',
 )
+@click.option(
+    "--baseline",
+    metavar="FILE",
+    type=Given(dir_okay=False, path_type=Path),
+    help="Count no finding FILE holds, as `doctor --strict --since REF --baseline FILE` (the gate that "
+    "adopted it) counts none; a FILE in the repository is read as REF holds it.",
+)
 @click.pass_obj
-def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
+def diff(state: State, ref: str | None, fmt: str, output: Path | None, baseline: Path | None) -> int:
     """What the working tree changes since REF, in one report: records added, changed and
     removed; promotions (who, why); signatures and trusted keys; each new run's metrics beside
     the experiment's last run and the production model, with the direction that counts as
@@ -52,6 +59,7 @@ def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
       strataml diff
       strataml diff origin/main --format markdown -o "$GITHUB_STEP_SUMMARY"
       strataml diff HEAD~3 --format json
+      strataml diff origin/main --baseline .strataml-baseline.json   # a gate that adopted a baseline
     """
     from strataml.gitfacts import SINCE_HINT, default_base, need_git, prefetch_changes
 
@@ -62,6 +70,8 @@ def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
         raise click.BadParameter("is empty (is the variable that holds the base revision set?)", param_hint="REF")
     if ref is not None and (".." in ref or _SUFFIX_RANGE.search(ref)):
         raise click.BadParameter(_range_said(ref), param_hint="REF")
+    if baseline is not None and str(baseline) == "-":
+        raise click.UsageError("--baseline needs a file, not -: the baseline is a file committed beside the workspace")
     ref = ref or default_base(root)
     if ref is not None:
         prefetch_changes(root, ref)  # git lists the changes while the rest of the report's code loads
@@ -69,7 +79,7 @@ def diff(state: State, ref: str | None, fmt: str, output: Path | None) -> int:
     from strataml.diff.render import render
 
     with progress_bar(enabled=fmt == "text" and output is None) as bar:
-        doc = make(root, ref, progress=bar)
+        doc = make(root, ref, progress=bar, baseline=baseline)
     emit(output, lambda stream, _color: render(doc, fmt, stream), root)
     return 0
 

@@ -330,30 +330,9 @@ def _list_shard_files(root: Path, index: int, total: int, fmt: str, stream: Text
 
 def _apply_baseline(root: Path, report: Report, path: Path, since: str | None) -> Report:
     from strataml.doctor import baseline
-    from strataml.gitfacts import read_in_repository, repository, resolve_commit
-    from strataml.paths import inside
 
-    rel = inside(os.path.abspath(path), root)
-    top = repository(root)
-    in_repo = inside(os.path.abspath(path), top[0]) if since and top is not None else None
-    if since and in_repo is not None:
-        # A pull request must not hide its own findings by adding them to the baseline: the
-        # baseline that counts is the one its base holds, as for the policy (anywhere in the
-        # repository, not only in the workspace's folder), as the base stands now.
-        data = read_in_repository(root, report.policy_commit or resolve_commit(root, since), in_repo)
-        source = f"{rel or in_repo} (as {since} holds it)"
-        rel = rel or in_repo
-        if data is None:
-            click.echo(f"strataml: note: {shown(since)} holds no {shown(rel)}: no finding hidden", err=True)
-            data = b'{"schema": "%s", "findings": []}' % baseline.FORMAT.encode()
-    else:
-        data = baseline.read_file(path)
-        source = rel if rel is not None else str(path)
-        if data is None:
-            raise StrataError(
-                f"no baseline {shown(str(path))}", "write one first: `strataml doctor --write-baseline FILE`"
-            )
-    return baseline.apply(report, baseline.parse(data, source), source)
+    known, source = baseline.in_force(root, path, since, report.policy_commit, lambda note: click.echo(note, err=True))
+    return baseline.apply(report, known, source)
 
 
 def _write_baseline(root: Path, report: Report, path: Path) -> Report:

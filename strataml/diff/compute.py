@@ -467,7 +467,13 @@ def _findings(sides: Sides, changed: set[str]) -> dict[str, Any]:
     }
 
 
-def make(root: Path, ref: str | None, progress: Any = None) -> dict[str, Any]:
+def _note(text: str) -> None:
+    import sys
+
+    print(text, file=sys.stderr)
+
+
+def make(root: Path, ref: str | None, progress: Any = None, baseline: Path | None = None) -> dict[str, Any]:
     """The diff document of the working tree at `root` against `ref` (default: the default
     branch), judged where the change left it: the merge base, as `doctor --since` judges."""
     from strataml.diff import base
@@ -512,8 +518,19 @@ def make(root: Path, ref: str | None, progress: Any = None) -> dict[str, Any]:
         head = load(root)
     whole = everything(root, changed)
     with base.at(root, listing.commit, owned, whole, head.entries) as at_base:
-        sides = Sides(at_base.root, at_base.workspace, at_base.report, root, head, head_report)
+        base_report = at_base.report
+        if baseline is not None:
+            # As the gate reads it (`doctor --strict --since REF --baseline FILE`), applied to both
+            # sides: a finding it holds is then neither new, fixed nor failing, as the gate counts it.
+            from strataml.doctor import baseline as baselines
+
+            known, source = baselines.in_force(root, baseline, ref, head_report.policy_commit, _note)
+            head_report = baselines.apply(head_report, known, source)
+            base_report = baselines.apply(base_report, known, source)
+        sides = Sides(at_base.root, at_base.workspace, base_report, root, head, head_report)
         doc = document(sides, ref, listing.commit, changed, owned)
+        if baseline is not None:
+            doc["findings"]["baseline"] = {"file": source, "hidden": head_report.baseline_hidden}
     # No merge base known (a shallow clone fetched REF alone): REF's tip is the base, and what
     # REF gained since the change began shows as removed. Said, never hidden.
     doc["base"]["merge_base"] = merged

@@ -75,6 +75,15 @@ def _errors_and_warnings(errors: int, warnings: int) -> str:
     return " and ".join(counted(n, noun) for n, noun in ((errors, "error"), (warnings, "warning")) if n)
 
 
+def _baselined(baseline: dict[str, Any], escaped: Any) -> str:
+    """What a report with --baseline says of the findings the baseline holds."""
+    hidden = baseline["hidden"]
+    return (
+        f"{counted(hidden, 'finding')} the baseline {escaped(baseline['file'])} holds "
+        f"{'are' if hidden != 1 else 'is'} not counted, as the gate counts none of them."
+    )
+
+
 def _already(errors: int, warnings: int, code: str = "`") -> str:
     """What a report says of the findings the base had too, which the gate still fails on
     (`code`: how the format marks a command)."""
@@ -107,6 +116,8 @@ def text(doc: dict[str, Any]) -> str:
     already = _failing_already(doc)
     if any(already):
         lines += [_already(*already, code=""), ""]
+    if doc["findings"].get("baseline"):
+        lines += [_baselined(doc["findings"]["baseline"], shown), ""]
     if doc["records"]:
         lines.append("Records")
         bars: dict[str, list[tuple[str, str, str]]] = {}
@@ -212,6 +223,8 @@ def markdown(doc: dict[str, Any]) -> str:
     out = [f"## strataml diff against {_md(doc['base']['ref'])}", "", f"{verdict}: {_headline(doc)}", ""]
     if any(already):
         out += [f"⚠️ {_already(*already)}.", ""]
+    if doc["findings"].get("baseline"):
+        out += [_baselined(doc["findings"]["baseline"], _md), ""]
     if doc["base"].get("merge_base") is False:
         out += [
             "⚠️ " + _no_merge_base(_md(doc["base"]["ref"]), "`fetch-depth: 0`"),

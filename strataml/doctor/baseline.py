@@ -8,6 +8,7 @@ times and free-standing numbers masked), never by line, so edits elsewhere do no
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,35 @@ def document(report: Report, old: set[Key] | None) -> tuple[bytes, Written]:
         not_added=len(set(now) - old) if old is not None else 0,
     )
     return (json_text(body, indent=1) + "\n").encode("utf-8"), written
+
+
+def in_force(
+    root: Path, path: Path, since: str | None, policy_commit: str | None, note: Callable[[str], None]
+) -> tuple[set[Key], str]:
+    """The findings the baseline `path` holds, as the gate reads it, and how to name it: with
+    `since`, a baseline in the repository is read as the base holds it (a pull request must not
+    hide its own findings by adding them to it), from `policy_commit` (the base the run judges
+    by) or `since` itself; else the file as it is. `note` is told when the base holds none."""
+    import os
+
+    from strataml.gitfacts import read_in_repository, repository, resolve_commit
+    from strataml.paths import inside
+
+    rel = inside(os.path.abspath(path), root)
+    top = repository(root)
+    in_repo = inside(os.path.abspath(path), top[0]) if since and top is not None else None
+    if since and in_repo is not None:
+        data = read_in_repository(root, policy_commit or resolve_commit(root, since), in_repo)
+        source = f"{rel or in_repo} (as {since} holds it)"
+        if data is None:
+            note(f"strataml: note: {shown(since)} holds no {shown(rel or in_repo)}: no finding hidden")
+            return set(), source
+        return parse(data, source), source
+    data = read_file(path)
+    source = rel if rel is not None else str(path)
+    if data is None:
+        raise StrataError(f"no baseline {shown(str(path))}", "write one first: `strataml doctor --write-baseline FILE`")
+    return parse(data, source), source
 
 
 def read_file(path: Path) -> bytes | None:
