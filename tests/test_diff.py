@@ -595,7 +595,10 @@ def test_markdown_that_ends_in_a_folded_block_leaves_what_follows_it_markdown(
     """Found by a platform engineer: the diff's markdown ended `</details>` with no blank line
     after it, so the doctor's summary appended to the same step summary rendered as text inside
     the HTML block (CommonMark ends one only at a blank line)."""
-    from markdown_it import MarkdownIt  # (rich's own dependency)
+    from conftest import require_extra
+
+    require_extra("markdown_it", "dev")  # (a CommonMark renderer, as GitHub's)
+    from markdown_it import MarkdownIt
 
     spec = repo / "experiments/flowers-logreg.yaml"
     spec.write_text(spec.read_text().replace("tags: {a: x}\ntags: {b: y}\n", ""))  # a fixed finding, folded
