@@ -121,6 +121,16 @@ def _publish(
                     "model versions are immutable: pick another --version or omit it",
                 )
             continue
+        # Asked of the disk under the lock (the workspace was read before it): another register
+        # may have made `1` while this one was given `01` (TFC0008-W001, two spellings of one version).
+        same = version_beside(root, "model", name, chosen)
+        if same is not None:
+            if version:
+                raise Refusal(
+                    f"model:{name}@{version} would sit beside model:{name}@{same}, the same version spelled otherwise",
+                    "pick another --version, or omit it for the next one",
+                )
+            continue
         try:
             status = _write(root, run, name, chosen, files, rel)
         except FileExistsError:

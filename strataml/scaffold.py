@@ -228,8 +228,8 @@ HELD_LOOK = 20_000
 def _held(target: Path) -> Path | None:
     """A workspace (a strataml.yaml) in a folder below `target`, if any, looked for level by level
     (one beside a deep tree is found). Not entered: hidden folders (.git, .venv), links, and
-    installed or vendored code (a Python package, a virtual environment, site-packages: strataml
-    itself carries an example workspace); the look stops after HELD_LOOK folders."""
+    installed or vendored code (a virtual environment, site-packages, strataml's own package:
+    it carries an example workspace); the look stops after HELD_LOOK folders."""
     from collections import deque
 
     from strataml.rootdir import CONFIG
@@ -245,8 +245,8 @@ def _held(target: Path) -> Path | None:
         names = {e.name for e in entries}
         if top != str(target) and CONFIG in names:
             return Path(top)
-        if names & {"__init__.py", "pyvenv.cfg"}:
-            continue
+        if "pyvenv.cfg" in names or (os.path.basename(top) == "strataml" and "__init__.py" in names):
+            continue  # (a virtual environment; strataml's own package, vendored: not another Python package)
         queue.extend(
             e.path
             for e in sorted(entries, key=lambda e: e.name)

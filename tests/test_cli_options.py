@@ -238,3 +238,32 @@ def test_a_read_only_checkout_is_told_a_run_is_registered_already(
     assert code == 0 and "nothing changed" in out + err, err
     code, _out, err = invoke(ws, "model", "register", f"run:{run}", "--name", "other", capsys=capsys)
     assert code == 2 and "already registered as model:sales-model@1" in err, err
+
+
+def test_registrations_at_once_never_spell_one_version_twice(ws: Path, strataml_exe: list[str]) -> None:
+    """Found by a review: the check that `01` would sit beside `1` ran before the lock only, so
+    two registrations waiting on it made both (TFC0008-W001)."""
+    import fcntl
+
+    source = sorted(p for p in (ws / "runs").iterdir() if p.is_dir())[0]
+    runs = []
+    for tail in ("aaaaa1", "aaaaa2"):
+        copy = ws / "runs" / (source.name[:-6] + tail)
+        shutil.copytree(source, copy)
+        (copy / "run.yaml").write_text((copy / "run.yaml").read_text().replace(source.name, copy.name))
+        runs.append(copy.name)
+    (ws / ".strataml/locks").mkdir(parents=True, exist_ok=True)
+    with open(ws / ".strataml/locks/register.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        procs = [
+            subprocess.Popen([*strataml_exe, "-C", str(ws), "model", "register", f"run:{run}", "--name", "zz",
+                              "--version", version], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for run, version in zip(runs, ("01", "1"), strict=True)
+        ]
+        for proc in procs:  # both past their checks, waiting on the lock
+            assert proc.stderr.readline().startswith("strataml: waiting for another strataml command")  # type: ignore[union-attr]
+        fcntl.flock(held, fcntl.LOCK_UN)
+    done = sorted((p.wait(timeout=120), p.stderr.read()) for p in procs)  # type: ignore[union-attr]
+    assert [code for code, _err in done] == [0, 2], done
+    assert "the same version spelled otherwise" in done[1][1]
+    assert len([p for p in (ws / "models/zz").iterdir() if p.is_dir()]) == 1

@@ -169,6 +169,16 @@ def test_init_refuses_a_workspace_around_another(tmp_path: Path, strataml_exe: l
     assert done.returncode == 0, done.stderr
 
 
+def test_init_finds_a_workspace_below_inside_a_python_package(tmp_path: Path, strataml_exe: list[str]) -> None:
+    """Found by a review: every Python package was passed over (to skip strataml's own, vendored),
+    so a workspace kept in an application's package was missed."""
+    (tmp_path / "p1/app").mkdir(parents=True)
+    (tmp_path / "p1/app/__init__.py").write_text("")
+    assert subprocess.run([*strataml_exe, "init", str(tmp_path / "p1/app/mlws")], capture_output=True).returncode == 0
+    done = subprocess.run([*strataml_exe, "init", str(tmp_path / "p1")], capture_output=True, text=True)
+    assert done.returncode == 3 and "holds the workspace" in done.stderr, done.stderr
+
+
 def test_init_looks_for_a_workspace_below_level_by_level(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by a review: looked for depth first, a workspace one level down was missed once a
     folder beside it held more folders than the look's bound."""

@@ -1349,3 +1349,19 @@ def test_a_recorded_symlink_git_does_not_track_is_said_as_a_file_is(repo: Path) 
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "records a link, not added")
     found = [(f.code, f.path) for f in engine.doctor(repo, strict=True).findings]
     assert ("TFC0006-W014", f"{FLOWERS}/link.csv") in found, found
+
+
+def test_lfs_routing_of_strataml_s_own_files_is_judged_by_what_they_are(repo: Path) -> None:
+    """Found by a review of the E013 clause for StrataML's own files: a gate receipt (read as
+    JSON like the metadata) routed through LFS had no finding; a data file a record pins that
+    merely ends in .sig was called a signature."""
+    from test_rules_golden import redigest
+
+    (repo / FLOWERS / "image.sig").write_bytes(os.urandom(300))
+    edit_yaml(repo / FLOWERS / "dataset.yaml", lambda d: d["files"].append({**d["files"][0], "path": "image.sig"}))
+    redigest(repo, FLOWERS)
+    (repo / ".gitattributes").write_text("gate.json filter=lfs diff=lfs merge=lfs -text\n*.sig filter=lfs diff=lfs merge=lfs -text\n")
+    commit_all(repo, "routes receipts and .sig files")
+    found = {(f.code, f.path): f.message for f in engine.doctor(repo).findings if f.code == "TFC0006-E013"}
+    assert "StrataML's own" in found[("TFC0006-E013", "models/sales-model/1/gate.json")]
+    assert "StrataML's own" not in found.get(("TFC0006-E013", f"{FLOWERS}/image.sig"), "")  # (data)

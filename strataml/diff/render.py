@@ -78,6 +78,8 @@ def _errors_and_warnings(errors: int, warnings: int) -> str:
 def _baselined(baseline: dict[str, Any], escaped: Any) -> str:
     """What a report with --baseline says of the findings the baseline holds."""
     hidden = baseline["hidden"]
+    if not hidden:  # (none held, or no baseline there at all: stderr, which a job summary lacks, said which)
+        return f"The baseline {escaped(baseline['file'])} holds none of these findings: nothing was left uncounted."
     return (
         f"{counted(hidden, 'finding')} the baseline {escaped(baseline['file'])} holds "
         f"{'are' if hidden != 1 else 'is'} not counted, as the gate counts none of them."

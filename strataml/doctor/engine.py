@@ -168,6 +168,17 @@ class Context:
         ]
         return [*ledgers, *signatures]
 
+    def receipts(self) -> list[str]:
+        """The gate receipts of the model versions this run checks (read as JSON, as metadata is)."""
+        out = []
+        for record in self.records():
+            gate = record.data.get("gate") if record.kind == "model" and isinstance(record.data, dict) else None
+            if record.folder and isinstance(gate, dict) and isinstance(gate.get("file"), str):
+                rel = f"{record.folder}/{gate['file']}"
+                if unsafe(rel) is None:
+                    out.append(rel)
+        return out
+
     def git(self) -> GitFacts | None:
         """Git's view of the in-scope records' files (None outside a repository), asked once."""
         if self._git is None:
@@ -219,6 +230,7 @@ class Context:
         paths += [p for folder, f in files if (p := f"{folder}/{f.path}") not in expected]
         paths += self.side_files()
         paths += self.trust_files()
+        paths += self.receipts()
         if self.scope is None or not self.options.since or len(paths) > WHOLE_LISTING:
             return paths, expected, True, []
         folders = sorted({r.folder for r in self.records() if r.folder})

@@ -115,7 +115,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     # StrataML's own files (metadata, signatures, ledgers, policy, keys) are read as text by every
     # checker: routed through LFS, a clone that skips LFS content (CI's GIT_LFS_SKIP_SMUDGE)
     # reads pointer text, and content on a routed path is the clause above broken anyway.
-    own = {r.meta for r in ctx.records()} | set(ctx.side_files()) | set(ctx.trust_files())
+    own = {r.meta for r in ctx.records()} | set(ctx.side_files()) | set(ctx.trust_files()) | set(ctx.receipts())
+    # (A data file a record pins is data, whatever its name: `image.sig` is no signature.)
+    own -= {f"{r.folder}/{e.path}" for r in ctx.records() if r.folder for e in r.files}
     for rel in sorted(own & git.lfs & git.tracked):
         yield Finding(
             UNEXPECTED_GIT_OBJECT,
@@ -125,7 +127,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             "pointer text instead",
             "narrow the .gitattributes pattern that matches it, so that only recorded data files go through Git "
             f"LFS (from the repository's top, `git check-attr filter -- {shlex.quote(git.prefix + rel)}` says "
-            "whether it still does)",
+            f"whether it still does), then `git add --renormalize -- {_top(git.prefix + rel)}` and commit: a "
+            "commit made while it was routed may hold its pointer text",
         )
     for rel in sorted(git.pointers_at_head(unrouted)):
         quoted = _top(git.prefix + rel)
