@@ -81,16 +81,21 @@ def promote(
         warnings = _unmeasured(ws, record, to) + _below_base(ws, record, to)
         _refuse_unsigned(ws, record, to, policy)
         ledger_file = lifecycle.ledger_path(ws.root, name)
+        unsigned = None
         if not sign and any(r.records == "ledger" for r in policy.requirements):
-            raise Refused(
+            unsigned = Refused(
                 "the signing policy requires the ledger to be signed",
                 "pass --sign (and --key FPR if several pinned keys could sign)",
             )
-        if not sign and ledger_file.with_name(ledger_file.name + SIGNATURE_SUFFIX).exists():
-            raise Refused(
+        elif not sign and ledger_file.with_name(ledger_file.name + SIGNATURE_SUFFIX).exists():
+            unsigned = Refused(
                 f"{ledger_file.relative_to(ws.root)} is signed: an unsigned append would break its signature",
                 "pass --sign to sign the new ledger",
             )
+        if unsigned is not None and not dry_run:
+            raise unsigned
+        if unsigned is not None:  # (a preview asks nothing of gpg: it says what the move itself needs)
+            warnings.append(f"{unsigned.message}: the move itself needs --sign")
         at, (actor, unnamed) = stamp(now), _actor(ws.root)
         entries, notes = [], []
         seq, prev = len(ledger.entries) + 1, ledger.head

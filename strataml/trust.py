@@ -644,7 +644,7 @@ def _count(out: Judgement, needs: Sequence[Need]) -> None:
             (
                 SIGNER_OUT_OF_SCOPE,
                 f"needs {need.describe()}: {held}",
-                "have a key that holds the scope sign it (`strataml sign --key FPR`), or extend the key's scopes after review",
+                "have a key that holds the scope sign it (`strataml sign REF --key FPR`), or extend the key's scopes after review",
             )
         )
     if short:
