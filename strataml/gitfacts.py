@@ -788,12 +788,31 @@ def resolve_commit(root: Path, ref: str) -> str:
                 "commit the workspace first (git add -A && git commit -m 'Start'); changes after that commit are compared with it",
             ) from None
         shallow = is_shallow(Path(root))
+        close = _close_refs(Path(root), ref)
         hint = (
             f"this is a shallow clone: fetch the base first, then run again: {_fetch_for(Path(root), ref)}"
             if shallow
+            else f"did you mean {close}? (`git branch -a` lists them)"
+            if close
             else "check the name (a branch, tag or commit); `git fetch` it if it lives on a remote"
         )
         raise StrataError(f"--since {ref}: git does not know this revision", hint) from None
+
+
+def _close_refs(root: Path, ref: str) -> str:
+    """The branch or tag names spelled most like `ref` ('' when none is close): `main` in a
+    repository whose first branch is `master`, `mian` for `main`."""
+    from strataml.spelling import nearest
+
+    try:
+        listed = _git(root, "for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/remotes", "refs/tags")
+    except GitError:
+        return ""
+    names = sorted({n for n in listed.decode("utf-8", "replace").splitlines() if n and not n.endswith("/HEAD")})
+    close = nearest(ref, names, 2) or (
+        [n for n in ("main", "master", "origin/main", "origin/master") if n in names and ref in ("main", "master")]
+    )
+    return " or ".join(close)
 
 
 def _refuse_ambiguous(root: Path, ref: str) -> None:

@@ -469,6 +469,17 @@ def test_since_unknown_revision_is_a_clear_error(repo: Path, capsys: pytest.Capt
     assert "--since no-such-branch: git does not know this revision" in err and "Traceback" not in err
 
 
+def test_an_unknown_revision_spelled_like_a_branch_is_named(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a new user: `git init` made `master`, the README's example says `main`, and the
+    error said only "git does not know this revision"; a typo got no "did you mean" either."""
+    git(repo, "branch", "-M", "master")
+    assert run(["-C", str(repo), "doctor", "--since", "main"]) == 3
+    assert "did you mean master?" in capsys.readouterr().err
+    git(repo, "branch", "-M", "main")
+    assert run(["-C", str(repo), "diff", "mian"]) == 3
+    assert "did you mean main?" in capsys.readouterr().err
+
+
 def test_since_in_a_shallow_clone(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = git(repo, "rev-parse", "HEAD")
     edit_yaml(repo / FLOWERS / "dataset.yaml", lambda d: d.update(description="edited"))
