@@ -792,7 +792,7 @@ def resolve_commit(root: Path, ref: str) -> str:
         hint = (
             f"this is a shallow clone: fetch the base first, then run again: {_fetch_for(Path(root), ref)}"
             if shallow
-            else f"did you mean {close}? (`git branch -a` lists them)"
+            else f"did you mean {close}? (`git branch -a` and `git tag` list them)"
             if close
             else "check the name (a branch, tag or commit); `git fetch` it if it lives on a remote"
         )
@@ -804,11 +804,17 @@ def _close_refs(root: Path, ref: str) -> str:
     repository whose first branch is `master`, `mian` for `main`."""
     from strataml.spelling import nearest
 
-    try:
-        listed = _git(root, "for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/remotes", "refs/tags")
+    try:  # (%(refname), cut here: git's :short form took 4 s over 225k refs, this 0.2)
+        listed = _git(root, "for-each-ref", "--format=%(refname)", "refs/heads", "refs/remotes", "refs/tags")
     except GitError:
         return ""
-    names = sorted({n for n in listed.decode("utf-8", "replace").splitlines() if n and not n.endswith("/HEAD")})
+    found: set[str] = set()
+    for line in listed.decode("utf-8", "surrogateescape").split("\n"):  # (git's separator, not U+2028's)
+        for prefix in ("refs/heads/", "refs/remotes/", "refs/tags/"):
+            if line.startswith(prefix) and not line.endswith("/HEAD"):
+                found.add(line[len(prefix) :])
+    # (A name that is not UTF-8 could not be typed back as it would be shown.)
+    names = sorted(n for n in found if not any("\udc80" <= c <= "\udcff" for c in n))
     close = nearest(ref, names, 2) or (
         [n for n in ("main", "master", "origin/main", "origin/master") if n in names and ref in ("main", "master")]
     )

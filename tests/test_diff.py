@@ -633,8 +633,12 @@ def test_with_the_gates_baseline_the_report_counts_what_the_gate_counts(
     assert "1 finding the baseline .strataml-baseline.json (as main holds it) holds is not counted" in text
     code, out, _ = diff(repo, capsys, "main", "--baseline", ".strataml-baseline.json", "--format", "json")
     doc = json.loads(out)
-    assert doc["findings"]["baseline"] == {"file": ".strataml-baseline.json (as main holds it)", "hidden": 1}
+    assert doc["findings"]["baseline"] == {"file": ".strataml-baseline.json (as main holds it)", "found": True, "hidden": 1}
     assert doc["findings"]["unchanged_failing"] == [] and doc["findings"]["fixed"] == []
     assert schemas.validate("diff", doc) == []
     code, out, _ = diff(repo, capsys, "main", "--baseline", ".strataml-baseline.json", "--format", "markdown")
     assert out.splitlines()[2].startswith("✅")
+    # A path REF does not hold (a typo in CI) is said in the report itself, not read as reassurance.
+    code, out, _ = diff(repo, capsys, "main", "--baseline", "nope.json", "--format", "markdown")
+    assert "No baseline nope\\.json \\(as main holds it\\): it is not there, so every finding counts" in out, out
+    assert out.splitlines()[2].startswith("❌")

@@ -331,7 +331,9 @@ def _list_shard_files(root: Path, index: int, total: int, fmt: str, stream: Text
 def _apply_baseline(root: Path, report: Report, path: Path, since: str | None) -> Report:
     from strataml.doctor import baseline
 
-    known, source = baseline.in_force(root, path, since, report.policy_commit, lambda note: click.echo(note, err=True))
+    known, source, _held = baseline.in_force(
+        root, path, since, report.policy_commit, lambda note: click.echo(note, err=True)
+    )
     return baseline.apply(report, known, source)
 
 

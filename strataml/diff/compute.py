@@ -524,13 +524,13 @@ def make(root: Path, ref: str | None, progress: Any = None, baseline: Path | Non
             # sides: a finding it holds is then neither new, fixed nor failing, as the gate counts it.
             from strataml.doctor import baseline as baselines
 
-            known, source = baselines.in_force(root, baseline, ref, head_report.policy_commit, _note)
+            known, source, held = baselines.in_force(root, baseline, ref, head_report.policy_commit, _note)
             head_report = baselines.apply(head_report, known, source)
             base_report = baselines.apply(base_report, known, source)
         sides = Sides(at_base.root, at_base.workspace, base_report, root, head, head_report)
         doc = document(sides, ref, listing.commit, changed, owned)
         if baseline is not None:
-            doc["findings"]["baseline"] = {"file": source, "hidden": head_report.baseline_hidden}
+            doc["findings"]["baseline"] = {"file": source, "found": held, "hidden": head_report.baseline_hidden}
     # No merge base known (a shallow clone fetched REF alone): REF's tip is the base, and what
     # REF gained since the change began shows as removed. Said, never hidden.
     doc["base"]["merge_base"] = merged

@@ -78,7 +78,9 @@ def _errors_and_warnings(errors: int, warnings: int) -> str:
 def _baselined(baseline: dict[str, Any], escaped: Any) -> str:
     """What a report with --baseline says of the findings the baseline holds."""
     hidden = baseline["hidden"]
-    if not hidden:  # (none held, or no baseline there at all: stderr, which a job summary lacks, said which)
+    if not baseline.get("found", True):  # (a mistyped path in CI must not read as reassurance)
+        return f"No baseline {escaped(baseline['file'])}: it is not there, so every finding counts (check the path)."
+    if not hidden:
         return f"The baseline {escaped(baseline['file'])} holds none of these findings: nothing was left uncounted."
     return (
         f"{counted(hidden, 'finding')} the baseline {escaped(baseline['file'])} holds "

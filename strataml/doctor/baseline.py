@@ -105,11 +105,12 @@ def document(report: Report, old: set[Key] | None) -> tuple[bytes, Written]:
 
 def in_force(
     root: Path, path: Path, since: str | None, policy_commit: str | None, note: Callable[[str], None]
-) -> tuple[set[Key], str]:
+) -> tuple[set[Key], str, bool]:
     """The findings the baseline `path` holds, as the gate reads it, and how to name it: with
     `since`, a baseline in the repository is read as the base holds it (a pull request must not
     hide its own findings by adding them to it), from `policy_commit` (the base the run judges
-    by) or `since` itself; else the file as it is. `note` is told when the base holds none."""
+    by) or `since` itself; else the file as it is. `note` is told when the base holds none, and
+    the last value says whether it held one."""
     import os
 
     from strataml.gitfacts import read_in_repository, repository, resolve_commit
@@ -123,13 +124,13 @@ def in_force(
         source = f"{rel or in_repo} (as {since} holds it)"
         if data is None:
             note(f"strataml: note: {shown(since)} holds no {shown(rel or in_repo)}: no finding hidden")
-            return set(), source
-        return parse(data, source), source
+            return set(), source, False
+        return parse(data, source), source, True
     data = read_file(path)
     source = rel if rel is not None else str(path)
     if data is None:
         raise StrataError(f"no baseline {shown(str(path))}", "write one first: `strataml doctor --write-baseline FILE`")
-    return parse(data, source), source
+    return parse(data, source), source, True
 
 
 def read_file(path: Path) -> bytes | None:

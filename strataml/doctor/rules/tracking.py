@@ -122,9 +122,9 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield Finding(
             UNEXPECTED_GIT_OBJECT,
             rel,
-            ".gitattributes routes this file through Git LFS, but it is StrataML's own (metadata, a signature, a "
-            "ledger, the policy or a key), read as text by every checker: a clone that skips LFS content reads "
-            "pointer text instead",
+            ".gitattributes routes this file through Git LFS, but it is StrataML's own (metadata, a gate receipt, a "
+            "signature, a ledger, the policy or a key), read as text by every checker: a clone that skips LFS "
+            "content reads pointer text instead",
             "narrow the .gitattributes pattern that matches it, so that only recorded data files go through Git "
             f"LFS (from the repository's top, `git check-attr filter -- {shlex.quote(git.prefix + rel)}` says "
             f"whether it still does), then `git add --renormalize -- {_top(git.prefix + rel)}` and commit: a "
