@@ -257,6 +257,28 @@ def test_a_dataset_its_member_could_not_verify_is_not_joined(members: Path, tmp_
     assert joined["aliases"]["team-a/dataset:breast-cancer@1"] == "bad/dataset:breast-cancer@1"
 
 
+def test_a_member_that_holds_only_pointers_joins_nothing(members: Path, tmp_path: Path) -> None:
+    """Found by an attacker: a member with no data bytes, only LFS pointers written from the
+    sha256 another team publishes, was joined as a verified copy; named to sort first, its
+    description and licence headed the joined dataset and every other team's runs hung off it."""
+    import hashlib
+
+    from strataml.read import federate
+
+    evil = tmp_path / "evil"
+    shutil.copytree(members / "b", evil, symlinks=True)
+    shutil.rmtree(evil / ".strataml", ignore_errors=True)
+    csv = evil / "datasets/iris/1/iris.csv"
+    data = csv.read_bytes()
+    csv.write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{hashlib.sha256(data).hexdigest()}\nsize {len(data)}\n")
+    (evil / ".gitattributes").write_text("datasets/**/*.csv filter=lfs diff=lfs merge=lfs -text\n")
+    age(evil)
+    commit(evil, "pointers where the data was")
+    joined = federate.federate(federate.read_members([str(members / "a"), f"0evil={evil}"]))
+    assert "team-a/dataset:iris@1" not in joined["aliases"] and "0evil/dataset:iris@1" not in joined["aliases"]
+    assert joined["aliases"]["team-a/dataset:breast-cancer@1"] == "0evil/dataset:breast-cancer@1"  # (its content: joined)
+
+
 def test_a_hostile_index_file_is_data(members: Path, tmp_path: Path) -> None:
     from strataml.read import federate
 

@@ -407,7 +407,8 @@ def _all_nodes(members: list[Member]) -> list[tuple[str, str, dict[str, Any]]]:
 def _joined(members: list[Member]) -> dict[str, str]:
     """Namespaced dataset id -> the canonical id it is joined to (the smallest of its digest's
     copies), for digests of two or more members' dataset versions this run verified: a member
-    that may join (Member.joins), no error finding, the digest its files' sha256 give."""
+    that may join (Member.joins), no error finding, the digest its files' sha256 give, its files
+    there as content (_held)."""
     by_digest: dict[str, list[tuple[str, str]]] = {}
     for ref, ws, node in _all_nodes([m for m in members if m.joins]):
         digest = node["attrs"].get("digest") if node["kind"] == "dataset" else None
@@ -416,6 +417,7 @@ def _joined(members: list[Member]) -> dict[str, str]:
             and _DIGEST.match(digest)
             and not node["findings"].get("errors")
             and _files_digest(node) == digest
+            and _held(node)
         ):
             by_digest.setdefault(digest, []).append((ref, ws))
     aliases = {}
@@ -425,6 +427,14 @@ def _joined(members: list[Member]) -> dict[str, str]:
         canonical = min(ref for ref, _ws in copies)
         aliases.update({ref: canonical for ref, _ws in copies if ref != canonical})
     return aliases
+
+
+def _held(node: dict[str, Any]) -> bool:
+    """Whether every file the node pins is there as content, which the doctor hashed: an LFS
+    pointer proves nothing here, since anyone can write one from a published sha256 (a member
+    with no data took over another team's dataset, its metadata heading the joined node)."""
+    files = node.get("files")
+    return isinstance(files, list) and all(isinstance(f, dict) and f.get("present") == "content" for f in files)
 
 
 def _files_digest(node: dict[str, Any]) -> str | None:
