@@ -523,3 +523,36 @@ def test_a_number_that_overflows_is_no_number_either(members: Path, tmp_path: Pa
     (tmp_path / "odd.json").write_text(text, "utf-8")
     [member] = federate.read_members([f"odd={tmp_path / 'odd.json'}"])
     assert member.status == "invalid" and "holds 1e999, a number past what a double holds" in (member.message or "")
+
+
+def test_a_member_whose_change_the_federation_cannot_join_leaves_it_stale_and_says_why(
+    members: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an attacker: a member renamed to another member's name made every later look
+    fail, silently: the served view froze for every member, still said to be fresh. The answers
+    go on from the last join, marked stale, and the server's log says why, once."""
+    from strataml.read.api import FederatedLive
+
+    d = tmp_path / "d"
+    shutil.copytree(members / "c", d, symlinks=True)
+    edit_yaml(d / "strataml.yaml", lambda doc: doc.update(name="team-d"))
+    age(d)
+    live = FederatedLive([str(members / "a"), str(d)])
+    try:
+        first, stale = live.get()
+        assert not stale
+        edit_yaml(d / "strataml.yaml", lambda doc: doc.update(name="team-a"))  # another member's name
+        age(d)
+        live.look()
+        live.look()
+        snap, stale = live.get()
+        assert stale and snap is first
+        err = capsys.readouterr().err
+        assert err.count("strataml serve: the index could not be rebuilt:") == 1 and "team-a" in err, err
+        edit_yaml(d / "strataml.yaml", lambda doc: doc.update(name="team-d"))
+        age(d)
+        live.look()
+        assert live.get()[1] is False
+        assert "the index is rebuilt again" in capsys.readouterr().err
+    finally:
+        live.close()

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -97,6 +98,7 @@ class Live:
         self._rebuilding = False
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._failing: str | None = None  # why the last look could not rebuild (answers stay stale)
 
     def get(self) -> tuple[Snapshot, bool]:
         """(the snapshot to answer from, whether it is stale because a rebuild is under way)."""
@@ -107,7 +109,7 @@ class Live:
                     self._snapshot = self._fresh(None)
                 current = self._snapshot
             self._watch()
-        return current, self._rebuilding
+        return current, self._rebuilding or self._failing is not None
 
     def check(self) -> None:
         """Look once: rebuild when the repository changed (the watcher's step; tests call it)."""
@@ -127,11 +129,30 @@ class Live:
         wait = CHECK_SECONDS
         while not self._stop.wait(wait):
             started = time.monotonic()
-            try:
-                self.check()
-            except Exception:
-                pass  # a failed look (a file vanishing mid-walk) is retried at the next; answers go on
+            self.look()
             wait = max(CHECK_SECONDS, 5 * (time.monotonic() - started))
+
+    def look(self) -> None:
+        """The watcher's step: check(), and a look that fails (a file vanishing mid-walk, a
+        federation member renamed to another's name) is retried at the next while answers go on
+        from the last snapshot, marked stale, the reason in the server's log once. Swallowed
+        silently, a member's lasting error froze the whole view, still said to be fresh."""
+        try:
+            self.check()
+        except Exception as exc:
+            why = exc.message if isinstance(exc, StrataError) else f"{type(exc).__name__}: {exc}"
+            if why != self._failing:
+                print(
+                    f"strataml serve: the index could not be rebuilt: {why}; answers come from the last one, "
+                    "marked stale",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            self._failing = why
+        else:
+            if self._failing is not None:
+                print("strataml serve: the index is rebuilt again", file=sys.stderr, flush=True)
+            self._failing = None
 
     def _fresh(self, previous: Snapshot | None) -> Snapshot:
         from strataml import atomic, gitfacts
