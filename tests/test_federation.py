@@ -556,3 +556,23 @@ def test_a_member_whose_change_the_federation_cannot_join_leaves_it_stale_and_sa
         assert "the index is rebuilt again" in capsys.readouterr().err
     finally:
         live.close()
+
+
+def test_an_index_file_too_big_is_refused_unread(members: Path, tmp_path: Path) -> None:
+    """Found by an attacker: a 3 GiB (sparse) file given as a member was read up to the limit,
+    512 MiB, before it was refused; `serve` did so again at every look."""
+    import tracemalloc
+
+    from strataml.read import federate
+
+    huge = tmp_path / "huge.json"
+    with open(huge, "wb") as fh:
+        fh.truncate(3 << 30)
+    tracemalloc.start()
+    try:
+        (member,) = [m for m in federate.read_members([str(members / "a"), f"huge={huge}"]) if m.name == "huge"]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert member.status == "invalid" and "is over 512 MiB" in (member.message or ""), member
+    assert peak < 64 << 20, peak

@@ -253,12 +253,16 @@ def _index_file(name: str | None, source: str, path: Path, fallback: str, budget
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO swapped in never blocks
         with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            st = os.fstat(handle.fileno())
+            if not stat.S_ISREG(st.st_mode):
                 return bad(f"{shown(source)} is not a regular file")
             limit = min(MAX_INDEX_BYTES, budget[0])
-            raw = handle.read(limit + 1)
+            too_big = f"{shown(source)} is over {limit >> 20} MiB (for one member, or what is left of 1 GiB for all)"
+            if st.st_size > limit:  # (said from its size: a 3 GiB file was read to the limit, 512 MiB, first)
+                return bad(too_big)
+            raw = handle.read(limit + 1)  # (and read no further: it may grow meanwhile)
         if len(raw) > limit:
-            return bad(f"{shown(source)} is over {limit >> 20} MiB (for one member, or what is left of 1 GiB for all)")
+            return bad(too_big)
         budget[0] -= len(raw)
         index = canonical.loads(raw.decode("utf-8"))
     except OSError as exc:
