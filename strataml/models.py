@@ -47,15 +47,12 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     run = _run(workspace, run_ref)
     if not valid_name(name):
         raise StrataError(f"{name!r} is not a valid model name", NAME_RULE)
-    existing = _existing(workspace, name, run)
+    known = {
+        str(m.ref): m.data.get("gate") for m in workspace.of_kind("model") if m.data.get("produced_by") == str(run.ref)
+    }
+    existing = _already(root, run, name, known)
     if existing is not None:
         return existing
-    elsewhere = _registered_as(workspace, run)
-    if elsewhere:
-        raise Refusal(
-            f"{run.ref} is already registered as {', '.join(elsewhere)}",
-            "a run's model is registered once, under one name: use that version",
-        )
     if version is not None and not valid_version(version):
         raise StrataError(f"{version!r} is not a valid version", f"{VERSION_RULE}, e.g. 1, 2 or 1.0.0")
     if version is not None:
@@ -74,17 +71,25 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     # passed "not registered yet" above (one run made three versions of a model, or versions of
     # two). The checks before it need no lock: a read-only checkout is told, not refused a lock.
     with atomic.locked(root, ".strataml/locks/register.lock"):
-        now = _registered_now(root, run)
-        same = next((ref for ref in now if ref.startswith(f"model:{name}@")), None)
-        if same is not None:
-            gate = now[same] if isinstance(now[same], dict) else {}
-            return Registered(same, root / "models" / name / same.rsplit("@", 1)[1], False, str(gate.get("status", "")))
-        if now:
-            raise Refusal(
-                f"{run.ref} is already registered as {', '.join(sorted(now))}",
-                "a run's model is registered once, under one name: use that version",
-            )
+        existing = _already(root, run, name, _registered_now(root, run))
+        if existing is not None:
+            return existing
         return _publish(root, workspace, run, name, version, files)
+
+
+def _already(root: Path, run: Record, name: str, registered: dict[str, Any]) -> Registered | None:
+    """`run`'s version of model `name` when `registered` (ref -> gate of the versions made from
+    `run`) holds one: registering again changes nothing; refused when it holds another's."""
+    same = next((ref for ref in sorted(registered) if ref.startswith(f"model:{name}@")), None)
+    if same is not None:
+        gate = registered[same] if isinstance(registered[same], dict) else {}
+        return Registered(same, root / "models" / name / same.rsplit("@", 1)[1], False, str(gate.get("status", "")))
+    if registered:
+        raise Refusal(
+            f"{run.ref} is already registered as {', '.join(sorted(registered))}",
+            "a run's model is registered once, under one name: use that version",
+        )
+    return None
 
 
 def _registered_now(root: Path, run: Record) -> dict[str, Any]:
@@ -170,19 +175,6 @@ def _unchecked(workspace: Workspace, run: Record) -> str | None:
     from strataml.doctor.rules.records import check_metrics
 
     return check_metrics(Context(workspace), run).unchecked
-
-
-def _existing(workspace: Workspace, name: str, run: Record) -> Registered | None:
-    for model in workspace.of_kind("model"):
-        if model.ref.name == name and model.data.get("produced_by") == str(run.ref):
-            gate: dict[str, Any] = model.data["gate"] if isinstance(model.data.get("gate"), dict) else {}
-            return Registered(str(model.ref), workspace.root / (model.folder or ""), False, str(gate.get("status", "")))
-    return None
-
-
-def _registered_as(workspace: Workspace, run: Record) -> list[str]:
-    """The model versions (under any name) already registered from `run`."""
-    return sorted(str(m.ref) for m in workspace.of_kind("model") if m.data.get("produced_by") == str(run.ref))
 
 
 def _next_version(workspace: Workspace, name: str, bump: int) -> str:

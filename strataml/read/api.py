@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from strataml.controls import shown
 from strataml.errors import StrataError
 from strataml.read.query import KIND_OF_LIST, Graph, UnknownRecord
 
@@ -140,7 +141,8 @@ class Live:
         try:
             self.check()
         except Exception as exc:
-            why = exc.message if isinstance(exc, StrataError) else f"{type(exc).__name__}: {exc}"
+            # (Shown as a log line may hold it: a member's file name can carry control characters.)
+            why = shown(exc.message if isinstance(exc, StrataError) else f"{type(exc).__name__}: {exc}")
             if why != self._failing:
                 print(
                     f"strataml serve: the index could not be rebuilt: {why}; answers come from the last one, "

@@ -52,18 +52,10 @@ def experiment(graph: Graph, text: str, runs_of: dict[str, list[dict[str, Any]]]
     mine = by_experiment.get(node["id"], [])
     runs = sorted(mine, key=lambda n: (str(_map(n["attrs"]).get("created_at") or ""), n["id"]))
     succeeded = [r for r in runs if _map(r["attrs"]).get("status") == "succeeded"]
-    # One pass over each run's metrics: a pass over every run for each name was runs x names
-    # (a thousand runs with a hundred names each of their own: a minute for the dashboard).
-    by_name: dict[str, list[dict[str, Any]]] = {}
-    for r in succeeded:
-        for name, value in _map(r["attrs"].get("metrics")).items():
-            if (v := as_float(value)) is not None:
-                by_name.setdefault(str(name), []).append(
-                    {"run": r["id"], "at": r["attrs"].get("created_at"), "value": v}
-                )
+    by_name = _by_name(succeeded)
     metrics = []
     for name in sorted(by_name):
-        series = by_name[name]
+        series = [{"run": r["id"], "at": r["attrs"].get("created_at"), "value": v} for r, v in by_name[name]]
         values = [p["value"] for p in series]
         way = better.get(name)
         best = None
@@ -100,6 +92,18 @@ def experiment(graph: Graph, text: str, runs_of: dict[str, list[dict[str, Any]]]
     )
 
 
+def _by_name(runs: list[dict[str, Any]]) -> dict[str, list[tuple[dict[str, Any], float]]]:
+    """Metric name -> (run, value) for each of `runs` (in their order) that recorded it as a number,
+    in one pass over each run's metrics: a pass over every run for each name was runs x names (a
+    thousand runs with a hundred names each of their own: a minute for the dashboard)."""
+    out: dict[str, list[tuple[dict[str, Any], float]]] = {}
+    for run in runs:
+        for name, value in _map(run["attrs"].get("metrics")).items():
+            if (v := as_float(value)) is not None:
+                out.setdefault(str(name), []).append((run, v))
+    return out
+
+
 def _seeds(seeds: Iterable[Any]) -> list[Any]:
     """Each seed once, as the runs recorded it (an integer, by TFC-0003), in numeric order; a
     value a hand-edited record holds otherwise comes after the numbers, ordered by its JSON."""
@@ -121,12 +125,8 @@ def _configurations(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         groups.setdefault(json.dumps(config, sort_keys=True, default=str), []).append(run)
     out = []
     for params, members in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        found: dict[str, list[float]] = {}
-        for r in members:
-            for name, value in _map(r["attrs"].get("metrics")).items():
-                if (v := as_float(value)) is not None:
-                    found.setdefault(str(name), []).append(v)
-        stats = {name: _stats(found[name]) for name in sorted(found)}
+        found = _by_name(members)
+        stats = {name: _stats([v for _r, v in found[name]]) for name in sorted(found)}
         out.append(
             {
                 "params": json.loads(params),

@@ -115,10 +115,17 @@ def check(ctx: Context) -> Iterator[Finding]:
     # StrataML's own files (metadata, signatures, ledgers, policy, keys) are read as text by every
     # checker: routed through LFS, a clone that skips LFS content (CI's GIT_LFS_SKIP_SMUDGE)
     # reads pointer text, and content on a routed path is the clause above broken anyway.
-    own = {r.meta for r in ctx.records()} | set(ctx.side_files()) | set(ctx.trust_files()) | set(ctx.receipts())
-    # (A data file a record pins is data, whatever its name: `image.sig` is no signature.)
-    own -= {f"{r.folder}/{e.path}" for r in ctx.records() if r.folder for e in r.files}
-    for rel in sorted(own & git.lfs & git.tracked):
+    # (Sets only where LFS routes anything: a full run of 10k records would build them for nothing.)
+    routed = git.lfs & git.tracked
+    own = (
+        ({r.meta for r in ctx.records()} | set(ctx.side_files()) | set(ctx.trust_files()) | set(ctx.receipts()))
+        & routed
+        if routed
+        else set()
+    )
+    if own:  # (a data file a record pins is data, whatever its name: `image.sig` is no signature)
+        own -= {f"{r.folder}/{e.path}" for r in ctx.records() if r.folder for e in r.files}
+    for rel in sorted(own):
         yield Finding(
             UNEXPECTED_GIT_OBJECT,
             rel,

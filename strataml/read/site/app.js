@@ -1980,7 +1980,9 @@
       ["error", "warning", "info"].map(function (s) { return h("a", { href: "#/rules" + buildQuery({ severity: s }), cls: "chip" + (s === severity ? " on" : "") }, s + "s"); })));
     if (unknown) v.appendChild(h("p", { cls: "muted", tid: "unknown-severity" }, "No severity “" + clip(unknown, 40) + "”: a finding is an error, a warning or an info."));
     if (severity) v.appendChild(section(plural(found.length, severity) + " " + HERE, "severity-findings", found.length ? ownedFindings(found) : h("p", { cls: "ok-line" }, "✓ No " + severity + " " + HERE + ".")));
-    var list = rules.filter(function (r) { return (!contract || r.contract === contract) && (!severity || FINDINGS.some(function (f) { return f.code === r.code && f.severity === severity; })); });
+    var broken = Object.create(null);  // the codes of the findings listed (a scan of every finding per rule was rules x findings)
+    found.forEach(function (x) { broken[x[0].code] = true; });
+    var list = rules.filter(function (r) { return (!contract || r.contract === contract) && (!severity || broken[r.code]); });
     v.appendChild(table(["Code", "Severity", "Name", "Summary", FED ? "In these workspaces" : "In this workspace"], list.map(function (r) {
       return h("tr", null, h("td", { cls: "nowrap" }, h("a", { href: "#/rules/" + enc(r.code), cls: "mono" }, r.code)),
         h("td", null, h("span", { cls: "sev sev-" + r.severity }, fmtVal(r.severity))), h("td", { cls: "mono" }, fmtVal(r.name)),
