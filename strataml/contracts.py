@@ -61,7 +61,7 @@ def registry() -> dict[str, Rule]:
     for doc, text in documents().items():
         tfc = doc[:8]
         for code, name, body in _sections(text):
-            fields: dict[str, str] = {m.group(1): m.group(2) for m in map(_FIELD.match, body.splitlines()) if m}
+            fields = _fields(body)
             if code in rules:
                 raise ValueError(f"{doc}: rule {code} is defined twice")
             severity = fields.get("Severity", "").strip()
@@ -80,6 +80,24 @@ def registry() -> dict[str, Rule]:
                 tuple(CODE.findall(fields.get("Replaces", ""))),
             )
     return dict(sorted(rules.items()))
+
+
+def _fields(body: str) -> dict[str, str]:
+    """A section's `- Name: value` fields, each value whole: a long rule wraps onto lines indented
+    under it, which belong to it (read line by line, SARIF and `--list-rules` cut the rule off
+    mid-sentence)."""
+    fields: dict[str, str] = {}
+    last: str | None = None
+    for line in body.splitlines():
+        m = _FIELD.match(line)
+        if m:
+            last = m.group(1)
+            fields[last] = m.group(2).strip()
+        elif last is not None and line.startswith("  ") and line.strip():
+            fields[last] += " " + line.strip()
+        else:
+            last = None
+    return fields
 
 
 def _sections(text: str) -> list[tuple[str, str, str]]:

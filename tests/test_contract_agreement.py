@@ -225,3 +225,11 @@ def test_a_pin_never_weakens_below_what_that_version_enforced(ws: Path) -> None:
 def test_a_gate_threshold_is_a_finite_number(ws: Path, threshold: str) -> None:
     edit_yaml(ws / SALES_SPEC, lambda d: d.update(gates=[f"test_accuracy >= {threshold}"]))
     assert found(ws) == [("TFC0003-E002", SALES_SPEC)]
+
+
+def test_each_rule_is_read_whole_where_it_wraps_onto_more_lines() -> None:
+    # SARIF's rule descriptions, `--list-rules --format json` and the API's rules carry the
+    # summary: a rule cut at its first line ended mid-sentence ("... a version with").
+    for code, rule in registry().items():
+        assert rule.summary.endswith("."), (code, rule.summary)
+    assert registry()["TFC0002-E003"].summary.endswith("MUST have one.")
