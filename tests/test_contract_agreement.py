@@ -233,3 +233,16 @@ def test_each_rule_is_read_whole_where_it_wraps_onto_more_lines() -> None:
     for code, rule in registry().items():
         assert rule.summary.endswith("."), (code, rule.summary)
     assert registry()["TFC0002-E003"].summary.endswith("MUST have one.")
+
+
+SALES_RUN = "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml"
+
+
+def test_a_run_whose_params_split_by_time_repeats_its_split(ws: Path) -> None:
+    # TFC-0003 §2: the leakage rules read only `split`; a run that dropped it (or called it a
+    # ratio split) while its params say time switched them off.
+    edit_yaml(ws / SALES_RUN, lambda d: d.pop("split"))
+    [issue] = [f for f in engine.doctor(ws).findings if f.path == SALES_RUN]
+    assert issue.code == "TFC0003-E001" and "params say `split.kind: time`" in issue.message
+    edit_yaml(ws / SALES_RUN, lambda d: d.update(split={"kind": "ratio", "train": 0.8, "val": 0.1, "test": 0.1}))
+    assert ("TFC0003-E001", SALES_RUN) in found(ws)

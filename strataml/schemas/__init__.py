@@ -181,7 +181,11 @@ def _leaves(err: Any) -> list[SchemaIssue]:
         extra = _unexpected(err.schema, err.instance)
         if extra:
             path += (extra[0],)
-    return [SchemaIssue(path, _describe(err))]
+    said = _describe(err)
+    why = err.schema.get("$comment") if isinstance(err.schema, dict) else None
+    # (A rule that holds only given another field, if/then, says which: "'split' is a required
+    # property" alone puzzles where the schema lists split as optional.)
+    return [SchemaIssue(path, f"{said} ({why})" if isinstance(why, str) else said)]
 
 
 def _unexpected(schema: Any, instance: dict[Any, Any]) -> list[Any]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 Check = Callable[[Any], bool]
-_IGNORED = {"$schema", "$id", "title", "description", "$defs", "default", "examples"}
+_IGNORED = {"$schema", "$id", "$comment", "title", "description", "$defs", "default", "examples"}
 
 
 def _exists(text: str) -> bool:
