@@ -315,6 +315,11 @@ def test_a_measurement_as_the_target_fails_saying_so(lab: Path, capsys: pytest.C
     ([".git/config"], "a name git reads as its own"),
     (["models\\weights.bin"], "uses a backslash"),
     (["notes.txt", "Notes.txt"], "one file where case does not count"),
+    # Recorded, a control character is TFC0001-E008; a name that is not UTF-8 made a run.yaml
+    # that did not load (its surrogate written as an escape no YAML reads).
+    (["plots/class\tA.png"], "holds a control character (\\t)"),
+    (["models/a\nb"], "holds a control character (\\n)"),
+    ([os.fsdecode(b"models/\xff.bin")], "is not UTF-8"),
 ])
 def test_a_plugin_that_writes_a_name_no_record_holds_records_no_run(
     lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], names: list[str], said: str

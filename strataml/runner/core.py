@@ -310,7 +310,7 @@ def hash_tree(folder: Path, made_by: str) -> list[dict[str, Any]]:
     the doctor then rejects (TFC0006-E005), published by a run that said it succeeded."""
     import stat
 
-    from strataml.controls import shown
+    from strataml.controls import find, shown, undecodable
     from strataml.errors import StrataError
     from strataml.paths import git_reads, unsafe
     from strataml.refs import fold
@@ -334,6 +334,13 @@ def hash_tree(folder: Path, made_by: str) -> list[dict[str, Any]]:
                 "write it under another name: git would apply it to the run's files in every clone (TFC0006-E004)",
             )
         why = unsafe(rel)  # (a backslash: one name here, a folder on Windows)
+        bad = find(rel)
+        if bad is not None:
+            why = f"holds a control character ({bad}), which no record may name (TFC0001-E008)"
+        elif undecodable(rel) != rel:
+            # (Bytes that are not UTF-8 come in as surrogates, which no YAML can write: the run.yaml
+            # made of them did not load.)
+            why = "is not UTF-8, which a record's YAML cannot hold"
         if why is not None:
             raise StrataError(
                 f"{made_by} wrote '{shown(rel)}' among the run's files, whose name {why}; nothing was recorded",
