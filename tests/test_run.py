@@ -792,3 +792,104 @@ def test_a_model_that_does_not_train_in_stages_says_it_is_still_training() -> No
     time.sleep(1.2)
     assert len(said) == count  # (the ticker stopped with the fit)
     assert [train._spent(s) for s in (5, 61, 3725)] == ["5 s", "1 min 1 s", "1 h 2 min"]
+
+
+def _plugin_runs(monkeypatch: pytest.MonkeyPatch, lab: Path, body) -> None:
+    monkeypatch.setitem(plugin_module.BUILTIN, "boom", "plugins.boom:BoomPlugin")
+    monkeypatch.setattr("plugins.boom.BoomPlugin.run", lambda self, spec, *, context: body(context))
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: (d.update(plugin="boom"), d.pop("gates")))
+
+
+def test_a_plugin_that_exits_records_a_failed_run(lab: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """sys.exit(4) in a plugin's run ended the command with code 4, no message, nothing recorded."""
+    def body(context):
+        raise SystemExit(4)
+
+    _plugin_runs(monkeypatch, lab, body)
+    assert run(["-C", str(lab), "run", "iris-logreg"]) == 2
+    [folder] = runs_of(lab)
+    record = read_yaml(folder / "run.yaml")
+    assert record["status"] == "failed" and record["error"] == {"type": "SystemExit", "message": "the plugin exited (code 4)"}
+    assert "the plugin exited (code 4)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value,recorded", [("numpy32", 0.75), ("numpy64int", 3), ("text", None), ("bool", None)])
+def test_a_plugin_metric_is_a_number_or_the_plugin_failed(lab: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str], value: str,
+                                                          recorded: float | None) -> None:
+    """numpy scalars were an internal error (not JSON), text or a boolean one too (the record broke
+    its schema): exit 3, the trained run thrown away, StrataML blamed."""
+    import numpy as np
+
+    given = {"numpy32": np.float32(0.75), "numpy64int": np.int64(3), "text": "0.9", "bool": True}[value]
+
+    def body(context):
+        return plugin_module.RunResult(metrics={"test_accuracy": given})
+
+    _plugin_runs(monkeypatch, lab, body)
+    code = run(["-C", str(lab), "run", "iris-logreg", "--no-register"])
+    err = capsys.readouterr().err
+    assert "internal error" not in err, err
+    [folder] = runs_of(lab)
+    record = read_yaml(folder / "run.yaml")
+    if recorded is None:
+        assert code == 2 and record["status"] == "failed", err
+        assert "the plugin returned metric test_accuracy as" in record["error"]["message"] and "not a number" in err
+    else:
+        assert code == 0 and record["metrics"] == {"test_accuracy": recorded}
+        assert type(record["metrics"]["test_accuracy"]) is type(recorded)
+
+
+def test_an_mlflow_server_nothing_answers_at_stops_the_run_at_once(lab: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """MLflow's client retried a refused connection for four minutes in silence, then the run
+    ended as an internal error."""
+    import socket
+    import time
+
+    require_extra("mlflow", "mlflow")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # (closed: nothing listens there)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    start = time.monotonic()
+    assert run(["-C", str(lab), "run", "synthetic-logreg"]) == 3
+    assert time.monotonic() - start < 60  # (a bound far above a refusal's milliseconds, not a speed goal)
+    err = capsys.readouterr().err
+    assert f"MLFLOW_TRACKING_URI=http://127.0.0.1:{port}: no tracking server answers there" in err, err
+    assert "unset it to record the run in runs/ alone" in err and "internal error" not in err
+    assert not (lab / "runs").exists() or runs_of(lab) == []
+    assert leftovers(lab) == []
+
+
+@pytest.mark.slow
+def test_mlflow_failing_during_a_run_leaves_the_run_recorded(lab: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A tracking call that failed mid-run failed the plugin, and MLflow's error on ending the run
+    then discarded the trained run (an internal error, exit 3)."""
+    require_extra("mlflow", "mlflow")
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+
+    def body(context):
+        context.tracking.log_metric("train_loss", 0.5, step=1)
+        context.tracking.log_metric("bad name!?", 0.1, step=1)  # MLflow refuses the name; the local record keeps it
+        context.tracking.log_metric("train_loss", 0.25, step=2)
+        return plugin_module.RunResult(metrics={"test_accuracy": 0.9})
+
+    _plugin_runs(monkeypatch, lab, body)
+    assert run(["-C", str(lab), "run", "iris-logreg", "--no-register"]) == 0
+    err = capsys.readouterr().err
+    assert "MLflow tracking failed" in err and "recorded in its folder" in err and "internal error" not in err
+    [folder] = runs_of(lab)
+    record = read_yaml(folder / "run.yaml")
+    assert record["status"] == "succeeded" and record["metrics"] == {"test_accuracy": 0.9}
+    local = json.loads((folder / "summary/tracking.json").read_text())
+    assert [p["value"] for p in local["metrics"]["train_loss"]] == [0.5, 0.25]
+    history = MlflowClient(uri).get_metric_history(record["tracking"]["mlflow_run_id"], "train_loss")
+    assert [m.value for m in history] == [0.5]  # (MLflow's copy stops where it failed)

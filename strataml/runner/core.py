@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import math
+import numbers
 import os
 import platform
 import shlex
@@ -23,6 +24,7 @@ from typing import Any
 
 from strataml import __version__
 from strataml.atomic import discard_staging, publish_dir, staging_dir, write_text, write_yaml
+from strataml.controls import shown
 from strataml.doctor.finding import bounded
 from strataml.errors import Interrupted
 from strataml.gitfacts import head_state
@@ -144,10 +146,10 @@ def execute(
     if base != workspace_root:
         base.mkdir(exist_ok=True)  # a folder the user named in the environment (its parent exists)
     staging = staging_dir(base, rel)
-    tracking.bind(staging)
     for sub in ARTIFACT_PATHS:
         (staging / sub).mkdir()
     log = logger or logging.getLogger(f"strataml.run.{run_id}")
+    tracking.bind(staging, log)
     context = RunContext(run_id, spec, tracking, staging, log)
     record: dict[str, Any] = {}
     status, error, result, interrupted = "failed", None, None, None
@@ -156,16 +158,19 @@ def execute(
         tracking.log_params(params_of(spec))
         started = _now()
         try:
-            result = plugin.run(spec, context=context)
-            result.metrics = _finite(result.metrics, log)
-            status = "succeeded"
+            returned = plugin.run(spec, context=context)
+            returned.metrics = _finite(returned.metrics, log)
+            result, status = returned, "succeeded"  # (what a plugin failed to return well is not recorded)
         except KeyboardInterrupt as exc:
             status, interrupted = "cancelled", exc
             error = {"type": "KeyboardInterrupt", "message": "interrupted"}
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             # A plugin's message may quote its whole input (every distinct value of a column):
-            # cut as a finding's is; errors/exception.txt holds it whole, with the traceback.
-            error = {"type": type(exc).__name__, "message": bounded(str(exc) or type(exc).__name__)}
+            # cut as a finding's is; errors/exception.txt holds it whole, with the traceback. (A
+            # plugin that calls sys.exit failed too: it ended the command with its own code, and
+            # nothing was recorded.)
+            said = f"the plugin exited (code {exc.code})" if isinstance(exc, SystemExit) else str(exc)
+            error = {"type": type(exc).__name__, "message": bounded(said or type(exc).__name__)}
             write_text(staging, "errors/exception.txt", traceback.format_exc())
             # (The CLI says so in its outcome line: REPORTED keeps its progress echo from saying it twice.)
             log.error("plugin %s failed: %s", plugin.info.key, error["message"], extra={REPORTED: True})
@@ -178,7 +183,7 @@ def execute(
         if error:
             summary["error"] = error
         write_text(staging, "summary/run_summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        _log_best_effort(tracking, staging, log)
+        _log_summary(tracking, staging)
         tracking.end(status)
         _prune_empty(staging)
         record["artifacts"] = hash_tree(staging, f"the plugin {plugin.info.key!r}")
@@ -200,14 +205,26 @@ def execute(
 
 
 def _finite(metrics: dict[str, float], log: logging.Logger) -> dict[str, float]:
-    """The metrics a run record can hold: NaN and infinities are no JSON number (a metric a split
-    cannot define is left out, as plugins leave it)."""
-    out = {}
+    """The metrics a run record can hold: numbers, as Python's (a plugin's numpy float32 is one),
+    finite (NaN and infinities are no JSON number: a metric a split cannot define is left out,
+    as plugins leave it). Anything else is the plugin's failure (ValueError), recorded as such:
+    it was an internal error, and the trained run was thrown away."""
+    if not isinstance(metrics, dict):
+        raise ValueError(f"the plugin returned metrics as {type(metrics).__name__}, not a mapping of names to numbers")
+    out: dict[str, float] = {}
     for key, value in metrics.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            log.warning("metric %s is %s, which a run record cannot hold: left out", key, value)
+        if not isinstance(key, str):
+            raise ValueError(f"the plugin returned a metric named {key!r} ({type(key).__name__}), not text")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(
+                f"the plugin returned metric {shown(key)} as {type(value).__name__} ({shown(repr(value)[:80])}), "
+                "not a number"
+            )
+        number = int(value) if isinstance(value, numbers.Integral) else float(value)
+        if isinstance(number, float) and not math.isfinite(number):
+            log.warning("metric %s is %s, which a run record cannot hold: left out", shown(key), number)
             continue
-        out[key] = value
+        out[key] = number
     return out
 
 
@@ -285,14 +302,11 @@ def _versions(names: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _log_best_effort(tracking: Tracking, staging: Path, log: logging.Logger) -> None:
+def _log_summary(tracking: Tracking, staging: Path) -> None:
     for rel, artifact_path in (("summary/run_summary.json", "summary"), ("errors/exception.txt", "errors")):
         path = staging / rel
         if path.exists():
-            try:
-                tracking.log_artifact(path, artifact_path)
-            except Exception as exc:
-                log.warning("could not log %s to tracking: %s", rel, exc)
+            tracking.log_artifact(path, artifact_path)  # (a tracker that fails is told of and left out)
 
 
 def _prune_empty(folder: Path) -> None:
@@ -310,7 +324,7 @@ def hash_tree(folder: Path, made_by: str) -> list[dict[str, Any]]:
     the doctor then rejects (TFC0006-E005), published by a run that said it succeeded."""
     import stat
 
-    from strataml.controls import find, shown, undecodable
+    from strataml.controls import find, undecodable
     from strataml.errors import StrataError
     from strataml.paths import git_reads, unsafe
     from strataml.refs import fold

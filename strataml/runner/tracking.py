@@ -3,17 +3,27 @@
 Core starts and ends tracking runs; plugins only log. Environment variables are the runtime
 configuration: MLFLOW_TRACKING_URI turns MLflow on, MLFLOW_EXPERIMENT_NAME names the MLflow
 experiment (default: the spec's name).
+
+The run folder is the record; MLflow holds a copy. A tracking server that cannot be reached when
+the run starts stops it before anything trains (with what to do); one that fails later is told
+once and left out for the rest of the run, which is recorded as it went: a server going away
+during training failed the plugin, and its error on ending the run then discarded the run.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from strataml.atomic import write_text
+from strataml.controls import shown
 from strataml.errors import StrataError
 from strataml.installed import extra_hint
 
@@ -73,6 +83,22 @@ class MlflowTracker:
         self.run_id: str | None = None
         self.experiment_name = ""
 
+    def reachable(self) -> None:
+        """A StrataError when the URI names a server nothing answers at: MLflow's client retries a
+        refused connection for minutes, in silence, before its first call fails."""
+        parts = urlsplit(self.uri)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return  # (a file or database store: MLflow's own first call says what is wrong)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            socket.create_connection((parts.hostname, port), timeout=REACH_SECONDS).close()
+        except (OSError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+            raise StrataError(
+                f"MLFLOW_TRACKING_URI={shown(self.uri)}: no tracking server answers there ({shown(why)}); nothing ran",
+                "start the MLflow server, fix MLFLOW_TRACKING_URI, or unset it to record the run in runs/ alone",
+            ) from None
+
     def start(self, run_id: str, experiment: str, tags: dict[str, str]) -> None:
         self.experiment_name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or experiment
         found = self.client.get_experiment_by_name(self.experiment_name)
@@ -108,6 +134,9 @@ class MlflowTracker:
         )
 
 
+REACH_SECONDS = 10.0  # how long the first connection to a tracking server may take
+
+
 class Tracking:
     """What `context.tracking` is: fans every call out to the configured trackers."""
 
@@ -117,42 +146,70 @@ class Tracking:
         self.mlflow = MlflowTracker(env["MLFLOW_TRACKING_URI"]) if env.get("MLFLOW_TRACKING_URI") else None
         self.local: LocalTracker | None = None
         self._all: list[Any] = []
+        self._log = logging.getLogger("strataml.run")
+        self.lost: str | None = None  # why MLflow was left out during the run
 
-    def bind(self, folder: Path) -> None:
+    def bind(self, folder: Path, log: logging.Logger | None = None) -> None:
         """Record locally into `folder` (the run folder) from now on."""
         self.local = LocalTracker(folder)
         self._all = [self.local] + ([self.mlflow] if self.mlflow else [])
+        if log is not None:
+            self._log = log
 
     @property
     def mlflow_run_id(self) -> str | None:
         return self.mlflow.run_id if self.mlflow else None
 
     def start(self, run_id: str, experiment: str, tags: dict[str, str]) -> None:
+        """Begin the run in every tracker: a server that cannot be reached, or refuses, stops the
+        run here (StrataError), before anything trains."""
+        if self.mlflow is not None:
+            self.mlflow.reachable()
+            try:
+                self.mlflow.start(run_id, experiment, tags)
+            except Exception as exc:
+                raise StrataError(
+                    f"MLflow at MLFLOW_TRACKING_URI={shown(self.mlflow.uri)} refused to start the run: "
+                    f"{shown(_said(exc))}; nothing ran",
+                    "fix the tracking server or MLFLOW_TRACKING_URI, or unset it to record the run in runs/ alone",
+                ) from None
+        if self.local is not None:
+            self.local.start(run_id, experiment, tags)
+
+    def _each(self, call: Callable[[Any], None]) -> None:
         for t in self._all:
-            t.start(run_id, experiment, tags)
+            if t is not self.mlflow:
+                call(t)
+            elif self.lost is None:
+                try:
+                    call(t)
+                except Exception as exc:
+                    # (The local record goes on: the run is what it wrote, MLflow a copy of it.)
+                    self.lost = _said(exc)
+                    self._log.warning(
+                        "MLflow tracking failed (%s): the run goes on and is recorded in its folder; MLflow's copy "
+                        "of it stops here",
+                        shown(self.lost),
+                    )
 
     def log_params(self, params: dict[str, Any]) -> None:
-        for t in self._all:
-            t.log_params(params)
+        self._each(lambda t: t.log_params(params))
 
     def log_param(self, key: str, value: Any) -> None:
         self.log_params({key: value})
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
-        for t in self._all:
-            t.log_metric(key, value, step)
+        self._each(lambda t: t.log_metric(key, value, step))
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         for key, value in metrics.items():
             self.log_metric(key, value, step)
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        for t in self._all:
-            t.set_tags(tags)
+        self._each(lambda t: t.set_tags(tags))
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
-        for t in self._all:
-            t.log_artifact(path, artifact_path)
+        self._each(lambda t: t.log_artifact(path, artifact_path))
 
     def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
         for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
@@ -163,5 +220,11 @@ class Tracking:
             self.log_artifact(path, sub)
 
     def end(self, status: str) -> None:
-        for t in self._all:
-            t.end(status)
+        self._each(lambda t: t.end(status))
+
+
+def _said(exc: BaseException) -> str:
+    """An exception's first line, bounded: MLflow's carry whole HTTP bodies and tracebacks."""
+    text = (str(exc) or type(exc).__name__).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    return first if len(first) <= 300 else first[:297] + "..."
