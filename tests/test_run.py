@@ -893,3 +893,32 @@ def test_mlflow_failing_during_a_run_leaves_the_run_recorded(lab: Path, tmp_path
     assert [p["value"] for p in local["metrics"]["train_loss"]] == [0.5, 0.25]
     history = MlflowClient(uri).get_metric_history(record["tracking"]["mlflow_run_id"], "train_loss")
     assert [m.value for m in history] == [0.5]  # (MLflow's copy stops where it failed)
+
+
+def test_what_a_plugin_prints_while_training_goes_to_stderr(lab: Path, strataml_exe: list[str]) -> None:
+    """scikit-learn's verbose training table (print, and a native library's writes to the
+    descriptor alike) came before the JSON on stdout, which then did not parse."""
+    shutil.copytree(ROOT / "datasets" / "co2-weekly", lab / "datasets" / "co2-weekly")
+    shutil.copy(ROOT / "experiments" / "co2-rise-gbm.yaml", lab / "experiments")
+    edit_yaml(lab / "experiments/co2-rise-gbm.yaml", lambda d: d["model"]["params"].update(n_estimators=3, verbose=1))
+    for args in (["--dry-run"], ["--no-register"]):
+        proc = subprocess.run([*strataml_exe, "-C", str(lab), "run", "co2-rise-gbm", "--format", "json", *args],
+                              capture_output=True, text=True, timeout=240)
+        assert proc.returncode == 0, proc.stderr
+        json.loads(proc.stdout)  # one JSON document, nothing before it
+    assert "Iter" in proc.stderr and "Train Loss" in proc.stderr
+
+
+def test_a_plugin_that_prints_on_import_leaves_plugins_json_whole(tmp_path: Path) -> None:
+    plugins_dir = Path(__file__).parent / "plugins"
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from strataml.runner import plugin as p; "
+        "p.BUILTIN['noisy'] = 'plugins.noisy:NoisyPlugin'; p.BUILTIN['exits'] = 'plugins.exits:Plugin'; "
+        "from strataml.cli.main import run; raise SystemExit(run(['plugins', '--format', 'json']))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(plugins_dir.parent)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["key"]: r for r in json.loads(proc.stdout)}
+    assert rows["noisy"]["version"] == "1" and "noisy plugin says hello" in proc.stderr
+    assert rows["exits"]["installed"] is False and rows["exits"]["description"].startswith("cannot load")

@@ -17,7 +17,7 @@ from strataml.errors import Interrupted, StrataError
 from strataml.installed import extra_hint
 from strataml.numbers import number
 from strataml.runner import core
-from strataml.runner.plugin import discover, extra_installed, load
+from strataml.runner.plugin import discover, extra_installed, load, output_to_stderr
 from strataml.runner.spec import SpecError, find_experiment, resolve
 from strataml.words import listed
 from strataml.workspace import load as load_workspace
@@ -68,13 +68,15 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
     workspace = load_workspace(root)
     record = find_experiment(workspace, spec, state.start())
     try:
-        run_spec, plugin = resolve(workspace, record)
+        with output_to_stderr():
+            run_spec, plugin = resolve(workspace, record)
     except SpecError as exc:
         if dry_run:  # (its hint said to use --dry-run)
             exc.hint = "fix what each line names (the spec, or a record it reads), then check it again"
         raise
     if dry_run:
-        plan = core.plan(run_spec, plugin, root)
+        with output_to_stderr():
+            plan = core.plan(run_spec, plugin, root)
         runs = core.runs_root(root)
         skipped = _not_registered(run_spec.register, no_register, runs.resolve() == (root / "runs").resolve(), runs)
         if skipped:  # the plan says what the run will do: no registration, and why
@@ -88,7 +90,8 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
     if not any(isinstance(h, _Echo) for h in logger.handlers):
         logger.addHandler(_Echo())
         logger.setLevel(logging.INFO)
-    outcome = core.execute(run_spec, plugin, root, logger=logger)
+    with output_to_stderr():
+        outcome = core.execute(run_spec, plugin, root, logger=logger)
     registered = None
     inside = outcome.folder.parent.resolve() == (root / "runs").resolve()
     if outcome.status == "succeeded" and run_spec.register and not no_register and inside:
@@ -276,7 +279,8 @@ def plugins(fmt: str) -> int:
     rows = []
     for key, target in discover().items():
         try:
-            info = load(key).info
+            with output_to_stderr():
+                info = load(key).info
             rows.append(
                 {
                     "key": key,
@@ -287,7 +291,7 @@ def plugins(fmt: str) -> int:
                     "entry_point": target,
                 }
             )
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # (a plugin that exits on import is listed as broken)
             rows.append(
                 {
                     "key": key,

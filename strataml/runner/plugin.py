@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -194,6 +195,31 @@ class Declared:
     builtin: bool = True  # False: the answer came from what is installed, and changes with it
 
 
+@contextlib.contextmanager
+def output_to_stderr() -> Iterator[None]:
+    """Run a plugin's code (its import, validation, training) with what it prints sent to stderr,
+    by Python's print and through the descriptor (a native library writes there): stdout carries
+    only the command's own output, `--format json` one JSON document (scikit-learn's verbose
+    training table came first, and the JSON did not parse)."""
+    try:
+        sys.stdout.flush()
+        out, err = sys.stdout.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # (streams without a descriptor: Python's print alone)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    saved = os.dup(out)
+    try:
+        os.dup2(err, out)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(saved, out)
+        os.close(saved)
+
+
 def declared_metrics(key: str) -> Declared:
     if key in BUILTIN_METRICS:
         module_name, _, attr = BUILTIN_METRICS[key].partition(":")
@@ -205,7 +231,7 @@ def declared_metrics(key: str) -> Declared:
     try:
         # A plugin's import is third-party code running inside the doctor: what it prints must not
         # reach a report on stdout, and however it fails (SystemExit included), the doctor goes on.
-        with contextlib.redirect_stdout(sys.stderr):
+        with output_to_stderr():
             info = _instance(target).info
         names = getattr(info, "metrics", None)
     except (Exception, SystemExit) as exc:
