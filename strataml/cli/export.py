@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from strataml.cli.given import from_start_option
+from strataml.cli.given import from_start_file
 from strataml.cli.main import State
 from strataml.cli.output import complete_refs, format_option, from_here, written
 from strataml.controls import json_text, shown
@@ -32,7 +32,7 @@ def export() -> None:
     "-o",
     "--output",
     metavar="FILE",
-    callback=from_start_option,
+    callback=from_start_file,
     help="Where to write the JSON-LD ('-' or nothing: stdout).",
 )
 @format_option("json: a summary of what was written (needs -o FILE).")
@@ -79,7 +79,7 @@ def croissant(state: State, ref: str, output: str | None, fmt: str) -> int:
     "-o",
     "--output",
     metavar="FILE",
-    callback=from_start_option,
+    callback=from_start_file,
     help="Write the events as JSON lines ('-' or nothing: stdout).",
 )
 @click.option("--url", metavar="URL", help="Post them to a catalogue instead (URL/api/v1/lineage, e.g. Marquez's).")
@@ -170,7 +170,7 @@ def _changed_runs(root: Path, graph: object, since: str) -> set[str]:
     "-o",
     "--output",
     metavar="FILE",
-    callback=from_start_option,
+    callback=from_start_file,
     help="Where to write README.md ('-' or nothing: stdout).",
 )
 @click.option("--license", "license_", metavar="SPDX", help="The model's licence (default: its `license` tag).")

@@ -27,6 +27,31 @@ def from_start_option(ctx: click.Context, _param: click.Parameter, value: str | 
     return from_start(ctx, value) if value is not None else None
 
 
+def from_start_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """from_start_option() for an option that names a file to write ('-': stdout)."""
+    if value is not None:
+        file_named(value, param, ctx)
+    return from_start_option(ctx, param, value)
+
+
+def file_named(value: str, param: click.Parameter | None, ctx: click.Context | None) -> None:
+    """A usage error for a file's name that ends with '/': it names a folder, and the path made
+    of it lost the slash (`-o reports/` wrote a file named `reports`)."""
+    if value != "-" and value.endswith(("/", os.sep)) and value.strip("/" + os.sep):
+        raise click.BadParameter(
+            f"{value!r} ends with '/', so it names a folder: name the file to write in it "
+            f"(e.g. {value.rstrip('/' + os.sep)}/{_example()})",
+            ctx=ctx,
+            param=param,
+        )
+
+
+def _example() -> str:
+    command = click.get_current_context(silent=True)
+    name = command.info_name if command is not None else None
+    return {"index": "index.json", "doctor": "report.json", "diff": "diff.md"}.get(name or "", "out.json")
+
+
 def from_start_members(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     """A federation's MEMBER arguments (PATH or NAME=PATH), each relative path from the -C folder.
     Made absolute (joined to the current folder, `..` left for the system to follow): what a
@@ -50,6 +75,8 @@ class Given(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str):
+            if not self.dir_okay and param is not None and param.name == "output":
+                file_named(value, param, ctx)
             value = from_start(ctx, value)
             if value != "-" and os.path.normpath(value) == "-":
                 # A file named `-` asked for as `./-`: a Path would shorten it to `-`, stdout.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from strataml.cli.choice import Choice
-from strataml.cli.given import from_start_members, from_start_option
+from strataml.cli.given import from_start_file, from_start_members
 from strataml.cli.main import State
 from strataml.cli.output import write_output
 from strataml.controls import json_safe, shown
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     "-o",
     "--output",
     metavar="FILE",
-    callback=from_start_option,
+    callback=from_start_file,
     help="Where to write the index ('-' for stdout). Default: .strataml/index.json in the workspace.",
 )
 @click.option(
