@@ -267,3 +267,15 @@ def test_registrations_at_once_never_spell_one_version_twice(ws: Path, strataml_
     assert [code for code, _err in done] == [0, 2], done
     assert "the same version spelled otherwise" in done[1][1]
     assert len([p for p in (ws / "models/zz").iterdir() if p.is_dir()]) == 1
+
+
+def test_promote_key_without_sign_is_refused_never_ignored(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`promote ... --key FPR` moved the version and wrote no signature: its author believed the
+    ledger signed until the signing policy failed the pull request."""
+    ledger = next(ws.glob("models/*/lifecycle.jsonl"), None)
+    before = ledger.read_bytes() if ledger else None
+    model = next(p for p in (ws / "models").iterdir() if p.is_dir()).name
+    for extra in (["--key", "B" * 40], ["--gnupghome", str(ws)]):
+        code, _out, err = invoke(ws, "promote", f"model:{model}@1", "--to", "rejected", *extra, capsys=capsys)
+        assert code == 3 and "only go with --sign" in err, err
+    assert (ledger.read_bytes() if ledger else None) == before

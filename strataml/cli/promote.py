@@ -72,6 +72,11 @@ def promote(
     """
     from strataml.promote import promote as do_promote
 
+    if not sign and (key is not None or gnupghome is not None):
+        # (Ignored, the ledger stayed unsigned while its author believed it signed, until the
+        # signing policy failed the pull request.)
+        given = " and ".join(o for o, v in (("--key", key), ("--gnupghome", gnupghome)) if v is not None)
+        raise click.UsageError(f"{given} only go with --sign: add --sign to sign the ledger, or leave {given} out")
     done = do_promote(
         state.root(), model_ref, to, reason=reason, dry_run=dry_run, sign=sign, key=key, gnupghome=gnupghome
     )
