@@ -279,3 +279,16 @@ def test_promote_key_without_sign_is_refused_never_ignored(ws: Path, capsys: pyt
         code, _out, err = invoke(ws, "promote", f"model:{model}@1", "--to", "rejected", *extra, capsys=capsys)
         assert code == 3 and "only go with --sign" in err, err
     assert (ledger.read_bytes() if ledger else None) == before
+
+
+@pytest.mark.parametrize("args", [
+    ("--list-rules", "--format", "sarif"), ("--explain", "TFC0006-W001", "--format", "github"),
+    ("--shard", "1/2", "--list-files", "--format", "markdown"), ("--shard", "1/2", "--lfs-include", "--format", "json"),
+])
+def test_what_doctor_lists_is_text_or_json_never_a_format_ignored(
+    ws: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> None:
+    """A SARIF upload step got the text table (exit 0); --lfs-include --format json printed the
+    comma-joined globs on stdout."""
+    code, out, err = invoke(ws, "doctor", *args, capsys=capsys)
+    assert code == 3 and "not --format" in err and out.strip()[:1] in ("", "{"), (out, err)

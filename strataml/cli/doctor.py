@@ -162,6 +162,23 @@ def doctor(
             "needs a git revision, got an empty string (is the variable that holds the base revision set?)",
             param_hint="'--since'",
         )
+    # (What lists or explains prints as text or JSON: a SARIF upload step got a text table.)
+    listing_option = (
+        "--list-rules"
+        if list_rules
+        else f"--explain {shown(explain)}"
+        if explain
+        else "--list-files"
+        if list_files
+        else None
+    )
+    if listing_option is not None and fmt not in ("text", "json"):
+        raise click.UsageError(f"{listing_option} prints text or json, not --format {fmt}")
+    if lfs_include and fmt != "text":
+        raise click.UsageError(
+            f"--lfs-include prints the value of `git lfs pull --include`, not --format {fmt} "
+            "(--list-files --format json lists the shard's files)"
+        )
     if list_rules:
         emit(output, lambda s, c: _list_rules(s, c, fmt), state.root_if_any())
         return 0
