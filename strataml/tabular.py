@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from strataml.controls import shown
 from strataml.errors import StrataError
@@ -126,13 +126,18 @@ def describe_csv(
     Errors name it as `named` (the path the user gave), else by its file name. `tick`: called
     with the characters read since its last call, as the rows are judged (a progress bar's)."""
     name = shown(named or path.name)
+    reader: Any = None
+    ended = 0
     limit = csv.field_size_limit()
     csv.field_size_limit(MAX_ROW_CHARS)  # a field is never longer than its row, which is bounded below
     try:
         with open_csv(path) as fh:
             rows_in = _Rows(fh, name)
-            reader = csv.reader(rows_in)
+            # strict: a quote left open swallowed the rest of the file into one field, silently
+            # (five rows became one, or a header of one column whose name held every line).
+            reader = csv.reader(rows_in, strict=True)
             header = next(reader, None)
+            ended = reader.line_num  # the last line of the last whole row read
             if not header:
                 raise StrataError(f"{name}: CSV file has no header row", "the first line must name the columns")
             if len(header) > MAX_COLUMNS:
@@ -163,6 +168,7 @@ def describe_csv(
             per, judged = max(1, BATCH_CELLS // len(header)), 0
             for line_no, row in enumerate(reader, start=2):
                 rows_in.used = 0  # the next row starts here
+                ended = reader.line_num
                 if not row:
                     continue
                 if len(row) != len(header):
@@ -200,7 +206,15 @@ def describe_csv(
             f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})", "re-export the CSV as UTF-8"
         ) from None
     except csv.Error as exc:
-        raise StrataError(f"{name}: unreadable CSV: {exc}", "check quoting and line endings") from None
+        if "unexpected end of data" in str(exc):  # (the row that opened the quote, not the file's end)
+            where, said = f"{name}:{ended + 1}", "a quoted field opened in this row is never closed"
+        else:
+            where, said = f"{name}:{reader.line_num}", str(exc)
+        raise StrataError(
+            f"{where}: unreadable CSV: {said}",
+            "check the quoting (a field with a comma, quote or line break is written in double quotes, a quote "
+            'inside it doubled: "") and the line endings',
+        ) from None
     finally:
         csv.field_size_limit(limit)
     columns = []
