@@ -77,7 +77,15 @@ def add(root: Path, spec: NewDataset, progress: Progress | None = None) -> tuple
             "added",
             "nothing was written to datasets/; rename or leave out the files named, or pick another name or version",
         )
-        publish_dir(root, staging, rel)
+        try:
+            publish_dir(root, staging, rel)
+        except FileExistsError:
+            # (Another `dataset add` of the same version published first: the same refusal as
+            # when it had before this one began, not "cannot access", exit 3.)
+            raise RecordExists(
+                f"dataset:{spec.name}@{spec.version} already exists ({rel}): another command added it meanwhile",
+                "dataset versions are immutable: add the new data as a new --version",
+            ) from None
     except BaseException:
         discard_staging(staging)
         if new_name:

@@ -682,3 +682,27 @@ def test_columns_are_typed_alike_in_batches_of_any_size(tmp_path: Path, monkeypa
     types = {c["name"]: (c["type"], c.get("nullable", False)) for c in whole.columns}
     assert types == {"n": ("integer", False), "x": ("float", False), "label": ("string", False),
                      "note": ("string", False), "when": ("date", True)}
+
+
+def test_dataset_add_that_loses_a_race_for_its_version_is_refused_as_existing(
+    fresh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two adds of one version at once: the one that published second said "cannot access
+    datasets/d/1: already exists", exit 3, where a version that exists is exit 2."""
+    from strataml import datasets
+
+    csv = write_csv(tmp_path / "ok.csv", ["a,b", "1,2"])
+    build = datasets._build
+
+    def racing(staging, spec, sources, progress):
+        made = build(staging, spec, sources, progress)
+        (fresh / "datasets/d/1").mkdir(parents=True)  # (the other command's, published meanwhile)
+        (fresh / "datasets/d/1/dataset.yaml").write_text("theirs\n")
+        return made
+
+    monkeypatch.setattr(datasets, "_build", racing)
+    assert run(["-C", str(fresh), "dataset", "add", "d", str(csv), "--version", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "dataset:d@1 already exists (datasets/d/1): another command added it meanwhile" in err, err
+    assert sorted(p.name for p in (fresh / "datasets/d").iterdir()) == ["1"]
+    assert (fresh / "datasets/d/1/dataset.yaml").read_text() == "theirs\n"
