@@ -996,6 +996,19 @@ def test_cors_only_for_the_origin_given(findings_server: Server) -> None:
         "OPTIONS", f"{API}/runs", {"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"}
     )
     assert preflight.headers.get("access-control-allow-origin") in (None,), preflight.headers
+    # The origin given revalidates: its preflight for If-None-Match was refused (405), so the
+    # browser blocked every request that sent one; and it may read the ETag and the stale mark.
+    asked = {"Origin": "http://ui.example", "Access-Control-Request-Method": "GET",
+             "Access-Control-Request-Headers": "if-none-match"}
+    preflight = findings_server.request("OPTIONS", f"{API}/runs", asked)
+    assert preflight.status == 200 and preflight.headers.get("access-control-allow-origin") == "http://ui.example"
+    assert "if-none-match" in preflight.headers.get("access-control-allow-headers", "").lower()
+    exposed = ok.headers.get("access-control-expose-headers", "").lower()
+    assert "etag" in exposed and "x-strataml-index" in exposed, ok.headers
+    posting = findings_server.request("OPTIONS", f"{API}/runs", asked | {"Access-Control-Request-Method": "POST"})
+    assert posting.status == 400 and "POST" not in posting.headers.get("access-control-allow-methods", "")
+    bare = findings_server.request("OPTIONS", f"{API}/runs", {"Origin": "http://ui.example"})  # (no preflight)
+    assert bare.status == 405 and "access-control-allow-origin" not in bare.headers
 
 
 def test_the_dashboard_is_the_page_the_command_writes(server: Server, example: Path) -> None:

@@ -71,8 +71,16 @@ def create_app(
         from starlette.middleware.cors import CORSMiddleware
 
         # Added before the guard, so the guard (added last) runs first: a preflight is checked
-        # for its Host and its method like any request.
-        app.add_middleware(CORSMiddleware, allow_origins=list(cors), allow_methods=GET, allow_headers=["If-None-Match"])
+        # for its Host like any request, and only an allowed origin's reaches this. The page may
+        # read what it revalidates with (ETag) and whether the answer is stale.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors),
+            allow_methods=GET,
+            allow_headers=["If-None-Match"],
+            expose_headers=["ETag", "X-StrataML-Index"],
+        )
+    origins = frozenset(cors)
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
@@ -91,7 +99,14 @@ def create_app(
                     "use the address `strataml serve` printed, or start it with --allowed-host NAME",
                 )
             )
-        if request.method not in GET:
+        preflight = (
+            request.method == "OPTIONS"
+            and request.headers.get("origin") in origins
+            and "access-control-request-method" in request.headers
+        )
+        if request.method not in GET and not preflight:
+            # (An allowed origin's preflight was refused here too, so its page could never send
+            # If-None-Match: the browser blocks the request whose preflight fails.)
             allow = "GET, HEAD"
             return _problem(
                 Problem(405, "read-only", f"{request.method} is not served: this API only reads", "use GET"),
