@@ -421,3 +421,16 @@ def test_an_internal_error_under_format_json_is_json_on_stdout(capsys: pytest.Ca
     said = json.loads(out.out)["error"]
     assert said["message"] == "internal error: RuntimeError: a bug" and said["exit_code"] == 3
     assert "internal error: RuntimeError: a bug" in out.err
+
+
+def test_a_key_is_known_from_every_row_whatever_the_filters_before_it(example: Path, strataml_exe: list[str]) -> None:
+    """A misspelt key after a filter that left no row was answered [] (exit 0); before it, or
+    alone, the same key was refused (exit 3): the order of the filters decided."""
+    for args in (("--filter", "status=failed", "--filter", "stauts=x"), ("--filter", "status=failed", "--sort", "zzz")):
+        said = cli(strataml_exe, example, "list", "runs", *args, "--format", "json")
+        assert said.returncode == 3 and "no field, metric or tag named" in said.stderr, args
+    # A tag asked for as one is a question rows may answer "no" to, tagged or not yet.
+    tagged = cli(strataml_exe, example, "list", "runs", "--filter", "tags.team=vision", "--format", "json")
+    assert tagged.returncode == 0 and json.loads(tagged.stdout) == []
+    said = cli(strataml_exe, example, "list", "runs", "--filter", "tags.team=vision")
+    assert said.returncode == 0 and "none has tags.team=vision" in said.stdout

@@ -354,6 +354,8 @@ def select(
     caller itself takes beside the rows' (a table's headers), to filter and to sort by, offered
     for a misspelt key."""
     filter_, sort_, example = words
+    every = found  # (keys are known from every row, not from what an earlier filter left: the same
+    # query was refused or answered [] by the order of its filters)
     for item in filters:
         key, sep, wanted = item.partition("=")
         # (test_accuracy>=0.9 read as the key 'test_accuracy>', and x==1 as the value '=1': no row has them)
@@ -371,12 +373,14 @@ def select(
                 f"{filter_} {item!r} is not KEY=VALUE",
                 f"e.g. {example}status=succeeded or {example}tags.team=vision",
             )
-        if found and not _known(found, key):
-            raise _unknown_key(filter_, key, found, also[0])
+        # A tag named as one (tags.team) is a question any row may answer "no" to: none has it
+        # yet is no error (a script asking for tags.team=vision broke until some row had it).
+        if every and not key.startswith("tags.") and not _known(every, key):
+            raise _unknown_key(filter_, key, every, also[0])
         found = [r for r in found if _matches(value(r, key), wanted, key)]
     if sort:
-        if found and not _known(found, sort):
-            raise _unknown_key(sort_, sort, found, also[1])
+        if every and not sort.startswith("tags.") and not _known(every, sort):
+            raise _unknown_key(sort_, sort, every, also[1])
         # Each row's value looked up once (10,000 rows: the lookups were most of a sort's cost).
         keyed = [(value(r, sort), r) for r in found]
         present = [(_sortable(v), r) for v, r in keyed if v is not None]
