@@ -499,6 +499,40 @@ def test_facets_give_exactly_the_matching_rows(example: Example, pages: Pages) -
     pages.watch.assert_clean(example.site.page)
 
 
+def test_a_link_to_a_value_no_row_has_lists_none_and_says_so(example: Example, pages: Pages) -> None:
+    """`#/models?f.state=production` where none was in production listed every model ("4 of 4"),
+    as if each matched; a word in another case (status=Failed) matched nothing either."""
+    runs = example.tables["runs"]
+    page = pages.new()
+    open_view(page, example.url, "#/runs?f.status=failed", "table")
+    expect(page.get_by_test_id("row-count")).to_have_text(re.compile(rf"^\s*0\s+of\s+{len(runs)}\s*$"))
+    expect(page.get_by_test_id("unknown-filter")).to_contain_text("No run has status “failed”.")
+    assert_url_keeps(page, "f.status", "failed")
+    open_view(page, example.url, "#/runs?f.status=Succeeded", "table")
+    expect(page.get_by_test_id("row")).to_have_count(len(runs))
+    expect(page.get_by_test_id("unknown-filter")).to_have_count(0)
+    open_view(page, example.url, "#/runs?f.bogus=1&metrics=test_accuracy,test_accuracy", "table")
+    expect(page.get_by_test_id("unknown-filter")).to_contain_text("“bogus” is not a filter of runs.")
+    expect(page.get_by_test_id("sort-test_accuracy")).to_have_count(1)  # (a metric named twice: one column)
+    pages.watch.assert_clean(example.site.page)
+
+
+def test_compare_reads_refs_as_the_record_view_does_and_each_once(example: Example, pages: Pages) -> None:
+    production, other = example.model("production"), None
+    other = next(r for r in example.tables["models"] if r["name"] != production["name"])
+    newest = max((r for r in example.tables["models"] if r["name"] == other["name"]), key=lambda r: int(r["version"]))
+    page = pages.new()
+    run = example.run_of("iris-logreg")["id"]
+    open_view(page, example.url, f"#/compare?refs={production['id']},model:{other['name']},{run},{run}", "compare")
+    table = view(page, "compare").get_by_test_id("compare-table")
+    heads = table.locator("thead th a")
+    expect(heads).to_have_count(3)
+    hrefs = [heads.nth(i).get_attribute("href") for i in range(3)]
+    assert "#/" + newest["id"].replace(":", "/", 1) in [unquote(h or "") for h in hrefs], hrefs
+    expect(view(page, "compare").locator(".warnline")).to_have_count(0)
+    pages.watch.assert_clean(example.site.page)
+
+
 def test_sort_by_a_metric_orders_the_runs(example: Example, pages: Pages) -> None:
     runs = example.tables["runs"]
     ascending = [r["id"] for r in sorted(runs, key=lambda r: r["metrics"]["test_accuracy"])]

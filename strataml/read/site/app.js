@@ -795,8 +795,8 @@
       if (c !== "metrics") { out.push(c); return; }
       metrics.forEach(function (name) {
         out.push(col(name, name, Math.max(96, Math.min(170, name.length * 8 + 24)), function (r) {
-          var v = r.metrics && r.metrics[name]; return typeof v === "number" ? v : null;
-        }, function (r) { return fmtNum(r.metrics ? r.metrics[name] : null); }, true));
+          var v = own(r.metrics, name); return typeof v === "number" ? v : null;
+        }, function (r) { var v = own(r.metrics, name); return fmtNum(v === undefined ? null : v); }, true));
       });
     });
     return out;
@@ -847,16 +847,28 @@
       sort: qget(q, "sort") || DEFAULT_SORT[kind][0],
       desc: q.sort ? qget(q, "desc") === "1" : DEFAULT_SORT[kind][1],
       // A pasted URL may name any number of metrics: a table shows at most MAX_METRIC_COLS.
-      metrics: q.metrics !== undefined ? qlist(q, "metrics").filter(function (n) { return m.metricSet.has(n); }).slice(0, MAX_METRIC_COLS) : defaultMetrics(m),
-      sel: {}
+      metrics: q.metrics !== undefined ? qlist(q, "metrics").filter(function (n, i, all) { return m.metricSet.has(n) && all.indexOf(n) === i; }).slice(0, MAX_METRIC_COLS) : defaultMetrics(m),
+      sel: {},
+      missing: {} // a pasted link's values no row has, per facet: kept in the address, said above the table
     };
     if (st.sort && m.metricSet.has(st.sort) && st.metrics.indexOf(st.sort) < 0 && !COLS[kind]().some(function (c) { return c.key === st.sort; })) st.metrics.push(st.sort);
     facets.forEach(function (f) {
       var want = qlist(q, "f." + f.key);
-      var allow = new Uint8Array(f.vals.length), any = false;
-      want.forEach(function (v) { var c = f.index.get(v); if (c !== undefined) { allow[c] = 1; any = true; } });
-      st.sel[f.key] = any ? allow : null;
+      if (!want.length) { st.sel[f.key] = null; return; }
+      var allow = new Uint8Array(f.vals.length), missing = [];
+      want.forEach(function (v) {
+        var c = f.index.get(v);
+        // A word typed in another case (status=Failed) is the value, as the API and list read it.
+        for (var i = 0; c === undefined && i < f.vals.length; i++) if (String(f.vals[i]).toLowerCase() === v.toLowerCase()) c = i;
+        if (c !== undefined) allow[c] = 1; else missing.push(v);
+      });
+      // Values no row has select no row: a link to `f.state=production` where none is in
+      // production listed every model, as if each matched.
+      st.sel[f.key] = allow;
+      if (missing.length) st.missing[f.key] = missing;
     });
+    var facetKeys = facets.map(function (f) { return "f." + f.key; });
+    var notFacets = Object.keys(q).filter(function (k) { return k.indexOf("f.") === 0 && facetKeys.indexOf(k) < 0; });
     var hasMetrics = kind === "runs" || kind === "models";
     var cols, template, totalW;
     var v = h("div", { tid: "view-table", "data-kind": kind, cls: "view tableview" });
@@ -867,6 +879,13 @@
     var clearPicks = hasMetrics ? h("button", { type: "button", cls: "btn", hidden: true }, "Clear selection") : null;
     v.appendChild(h("div", { cls: "titlebar" }, h("h1", null, kind.charAt(0).toUpperCase() + kind.slice(1)), count));
     v.appendChild(h("div", { cls: "toolbar" }, search, compareBtn, clearPicks));
+    var unknownNote = h("p", { cls: "muted", tid: "unknown-filter" });
+    Object.keys(st.missing).forEach(function (key) {
+      unknownNote.appendChild(document.createTextNode("No " + kind.replace(/s$/, "") + " has " + key.replace(/^tags\./, "tag ") + " " +
+        st.missing[key].map(function (x) { return "“" + clip(x, 40) + "”"; }).join(" or ") + ". "));
+    });
+    notFacets.forEach(function (k) { unknownNote.appendChild(document.createTextNode("“" + clip(k.slice(2), 40) + "” is not a filter of " + kind + ". ")); });
+    if (unknownNote.childNodes.length) v.appendChild(unknownNote);
 
     var side = h("div", { cls: "facets" });
     var facetPanel = h("details", { cls: "facetpanel" }, h("summary", null, "Filters"), side);
@@ -889,7 +908,7 @@
       if (st.sort !== DEFAULT_SORT[kind][0] || st.desc !== DEFAULT_SORT[kind][1]) { o.sort = st.sort; if (st.desc) o.desc = "1"; }
       facets.forEach(function (f) {
         var a = st.sel[f.key];
-        if (a) o["f." + f.key] = f.vals.filter(function (x, i) { return a[i]; });
+        if (a) o["f." + f.key] = f.vals.filter(function (x, i) { return a[i]; }).concat(st.missing[f.key] || []);
       });
       var metricsParam = st.metrics.join(",");
       if (hasMetrics && metricsParam !== defaultMetrics(m).join(",")) o.metrics = st.metrics.length ? st.metrics : "";
@@ -981,6 +1000,8 @@
           cb.addEventListener("change", function () {
             var a = st.sel[f.key] || new Uint8Array(f.vals.length);
             a[i] = cb.checked ? 1 : 0;
+            delete st.missing[f.key]; // (a choice made here replaces what the link asked for)
+            if (unknownNote.parentNode) unknownNote.parentNode.removeChild(unknownNote);
             st.sel[f.key] = a.some(function (x) { return x; }) ? a : null;
             refresh(); syncUrl();
           });
@@ -1241,7 +1262,7 @@
     if (kind === "model") {
       var rc = rec.receipt;
       mainCol.appendChild(section("Gate receipt", "receipt", rc ? [
-        h("p", null, gateBadge(rc.status), rc.emitted_at ? h("span", { cls: "muted" }, " emitted " + fmtTime(rc.emitted_at)) : null,
+        h("p", { cls: "wrap" }, gateBadge(rc.status), rc.emitted_at ? h("span", { cls: "muted" }, " emitted " + fmtTime(rc.emitted_at)) : null,
           rc.run ? [" from ", refLink(rc.run)] : null),
         Array.isArray(rc.criteria) && rc.criteria.length ? table(["Criterion", "Metric", "Observed", "Result"], rc.criteria.map(function (c) {
           return h("tr", null, h("td", { cls: "mono" }, c.expression), h("td", { cls: "mono" }, c.metric),
@@ -1349,7 +1370,7 @@
   function reportView(r) {
     var f = function (x) { return typeof x === "number" ? fmtNum(x) : "—"; };
     var best = r.best_run;
-    var head = h("p", { tid: "report-summary" }, r.runs + (r.runs === 1 ? " run: " : " runs: ") + r.succeeded + " succeeded, " + r.failed + " failed.",
+    var head = h("p", { tid: "report-summary", cls: "wrap" }, r.runs + (r.runs === 1 ? " run: " : " runs: ") + r.succeeded + " succeeded, " + r.failed + " failed.",
       best ? [" Best run: ", refLink(best.run), " (" + best.metric + " = " + f(best.value) + ")."] : null);
     var rows = (r.metrics || []).map(function (m) {
       var moved = m.last === m.first || !m.better ? "" : ((m.last > m.first) === (m.better === "higher") ? " ▲" : " ▼");
@@ -1822,8 +1843,14 @@
   function compareView(q) {
     var refs = qlist(q, "refs");
     var v = h("div", { tid: "view-compare", cls: "view compare" });
-    var known = refs.filter(function (r) { return REC[r] && (refKind(r) === "run" || refKind(r) === "model"); }).slice(0, 20);
-    var unknown = refs.filter(function (r) { return known.indexOf(r) < 0; });
+    // Each ref as the record view reads it (model:NAME is its newest version), once: the API
+    // compares the same, and refuses a record given twice.
+    var known = [], unknown = [];
+    refs.forEach(function (r) {
+      var found = resolve(r);
+      if (REC[found] && (refKind(found) === "run" || refKind(found) === "model") && known.indexOf(found) < 0 && known.length < 20) known.push(found);
+      else if (!(REC[found] && known.indexOf(found) >= 0)) unknown.push(r);
+    });
     v.appendChild(h("div", { cls: "titlebar" }, h("h1", null, known.length ? "Compare " + known.length + " " + (known.every(function (r) { return refKind(r) === "model"; }) ? "models" : "records") : "Compare"),
       h("p", { cls: "muted meta" }, "Best value per metric is marked ★ (which way is better: the experiment's gates, else its plugin; as strataml compare marks it).")));
     if (unknown.length) v.appendChild(h("p", { cls: "warnline" }, "Ignored (not a run or model " + HERE + ", or over 20): " + unknown.map(function (r) { return clip(r, 80); }).join(", ")));
