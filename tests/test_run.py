@@ -599,17 +599,25 @@ def test_the_plan_says_when_no_model_will_be_registered(lab: Path, monkeypatch: 
         ("scratch", "is not an absolute path"),  # (from the folder one stands in: experiments/scratch/runs)
         ("{lab}/scratch", "is inside the workspace (scratch)"),
         ("{tmp}/no/such/folder", "does not exist"),  # (a typo never makes a tree of folders)
+        # A link into the workspace (models/runs/ID written), and another workspace (its runs/runs/ID).
+        ("{tmp}/link-to-models", "is inside the workspace (models)"),
+        ("{tmp}/other/runs", "is inside another workspace"),
+        ("{tmp}/other/scratch/new", "is inside another workspace"),
     ],
 )
 def test_an_artifact_root_that_would_misplace_runs_is_refused_before_anything_runs(
     lab: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], root: str, said: str
 ) -> None:
+    (tmp_path / "link-to-models").symlink_to(lab / "models")
+    assert run(["init", str(tmp_path / "other")]) == 0
+    (tmp_path / "other/scratch").mkdir()
     monkeypatch.setenv("STRATAML_ARTIFACT_ROOT", root.format(lab=lab, tmp=tmp_path))
     monkeypatch.chdir(lab / "experiments")
     before = sorted(p.relative_to(lab) for p in lab.rglob("*"))
     assert run(["run", "iris-logreg"]) == 3
     assert said in capsys.readouterr().err
     assert sorted(p.relative_to(lab) for p in lab.rglob("*")) == before and not (tmp_path / "no").exists()
+    assert not (tmp_path / "other/runs/runs").exists() and not (tmp_path / "other/scratch/new").exists()
 
 
 def test_a_plugin_that_fails_to_load_is_named_not_an_internal_error(lab: Path, monkeypatch: pytest.MonkeyPatch,

@@ -72,11 +72,20 @@ def artifact_root(workspace_root: Path, env: dict[str, str] | None = None) -> Pa
         )
     if os.path.realpath(where) == os.path.realpath(workspace_root):
         return workspace_root
-    rel = inside(where, workspace_root)
+    # By its name and by where it leads (a symlink to the workspace's models/ wrote models/runs/):
+    rel = inside(where, workspace_root) or inside(os.path.realpath(where), workspace_root)
     if rel is not None:
         raise StrataError(
             f"{named} is inside the workspace ({shown(rel)}): runs written there are not records the doctor accepts",
             "unset it to record runs in runs/, or name a folder outside the workspace for scratch runs",
+        )
+    other = _workspace_holding(Path(os.path.realpath(where)))
+    if other is not None:
+        # (Another workspace's runs/runs/ID is a folder its doctor rejects: TFC0001-E004.)
+        raise StrataError(
+            f"{named} is inside another workspace ({shown(str(other))}): runs written there break it",
+            "name a folder outside every workspace for scratch runs, or run the spec in that workspace "
+            f"(`strataml -C {shown(shlex.quote(str(other)))} run ...`)",
         )
     if not where.is_dir() and not where.parent.is_dir():
         raise StrataError(
@@ -84,6 +93,14 @@ def artifact_root(workspace_root: Path, env: dict[str, str] | None = None) -> Pa
             f"make the folder first (`mkdir -p {shown(shlex.quote(override))}`), or fix the name",
         )
     return where
+
+
+def _workspace_holding(folder: Path) -> Path | None:
+    """The workspace `folder` (real, absolute) is in or is, if any."""
+    from strataml.rootdir import CONFIG
+
+    # (As find_root looks: the nearest folder holding strataml.yaml, whatever that entry is.)
+    return next((p for p in (folder, *folder.parents) if os.path.lexists(p / CONFIG)), None)
 
 
 def new_run_id(spec: RunSpec, commit: str | None, when: datetime) -> str:
