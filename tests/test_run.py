@@ -930,3 +930,19 @@ def test_a_plugin_that_prints_on_import_leaves_plugins_json_whole(tmp_path: Path
     rows = {r["key"]: r for r in json.loads(proc.stdout)}
     assert rows["noisy"]["version"] == "1" and "noisy plugin says hello" in proc.stderr
     assert rows["exits"]["installed"] is False and rows["exits"]["description"].startswith("cannot load")
+
+
+@pytest.mark.parametrize("uri", ["sqlite:///mlflow.db", "mlruns"])
+def test_a_local_mlflow_store_named_from_a_subfolder_of_the_workspace_is_refused(
+    lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], uri: str
+) -> None:
+    """.env.example's sqlite:///mlflow.db, run from experiments/, wrote experiments/mlflow.db and
+    experiments/mlruns/: two stray entries the doctor rejects (TFC0001-E002)."""
+    require_extra("mlflow", "mlflow")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(lab / "experiments")
+    before = sorted(p.relative_to(lab) for p in lab.rglob("*"))
+    assert run(["run", "synthetic-logreg", "--no-register"]) == 3
+    err = capsys.readouterr().err
+    assert "names a store from the folder you stand in (experiments/)" in err and "nothing ran" in err, err
+    assert sorted(p.relative_to(lab) for p in lab.rglob("*")) == before

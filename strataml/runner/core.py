@@ -155,7 +155,7 @@ def execute(
     logger: logging.Logger | None = None,
 ) -> Outcome:
     commit, dirty = head_state(workspace_root)  # before the run folder exists, so it does not count as dirt
-    tracking = Tracking(env)
+    tracking = Tracking(env, workspace_root)
     created = datetime.now(UTC)
     run_id = new_run_id(spec, commit, created)
     base, rel = artifact_root(workspace_root, env), f"runs/{run_id}"

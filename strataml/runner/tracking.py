@@ -140,10 +140,13 @@ REACH_SECONDS = 10.0  # how long the first connection to a tracking server may t
 class Tracking:
     """What `context.tracking` is: fans every call out to the configured trackers."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, workspace: Path | None = None) -> None:
         # MLflow is set up first so a missing extra fails before any run folder exists.
         env = dict(os.environ if env is None else env)
-        self.mlflow = MlflowTracker(env["MLFLOW_TRACKING_URI"]) if env.get("MLFLOW_TRACKING_URI") else None
+        uri = env.get("MLFLOW_TRACKING_URI")
+        if uri and workspace is not None:
+            _placed(uri, workspace)
+        self.mlflow = MlflowTracker(uri) if uri else None
         self.local: LocalTracker | None = None
         self._all: list[Any] = []
         self._log = logging.getLogger("strataml.run")
@@ -221,6 +224,27 @@ class Tracking:
 
     def end(self, status: str) -> None:
         self._each(lambda t: t.end(status))
+
+
+def _placed(uri: str, workspace: Path) -> None:
+    """A StrataError for a local store named from the current folder where that folder is inside
+    the workspace but not its top: `sqlite:///mlflow.db` (as .env.example has it) run from
+    experiments/ wrote experiments/mlflow.db and experiments/mlruns/, stray entries the doctor
+    rejects (TFC0001-E002), which the workspace's .gitignore ignores only at its top."""
+    parts = urlsplit(uri)
+    sqlite = parts.scheme == "sqlite" and uri.startswith("sqlite:///") and not uri.startswith("sqlite:////")
+    folder = parts.scheme in ("", "file") and not os.path.isabs(parts.path or uri)
+    if not (sqlite or folder):
+        return  # (a server, or a store named from /)
+    here, top = os.path.realpath(os.getcwd()), os.path.realpath(workspace)
+    if here != top and here.startswith(top.rstrip(os.sep) + os.sep):
+        where = os.path.relpath(here, top)
+        raise StrataError(
+            f"MLFLOW_TRACKING_URI={shown(uri)} names a store from the folder you stand in ({shown(where)}/): MLflow "
+            "would write its database and mlruns/ there, inside the workspace; nothing ran",
+            f"run from the workspace's top folder ({shown(top)}), or name the store from / "
+            "(e.g. sqlite:////ABSOLUTE/PATH/mlflow.db)",
+        )
 
 
 def _said(exc: BaseException) -> str:
