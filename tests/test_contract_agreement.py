@@ -246,3 +246,13 @@ def test_a_run_whose_params_split_by_time_repeats_its_split(ws: Path) -> None:
     assert issue.code == "TFC0003-E001" and "params say `split.kind: time`" in issue.message
     edit_yaml(ws / SALES_RUN, lambda d: d.update(split={"kind": "ratio", "train": 0.8, "val": 0.1, "test": 0.1}))
     assert ("TFC0003-E001", SALES_RUN) in found(ws)
+
+
+def test_a_spec_registering_a_model_under_a_name_no_ref_holds_is_an_error(ws: Path) -> None:
+    """`register: {model: my model}` passed the doctor and `run --dry-run`; the run trained, then
+    stopped at registration."""
+    spec = "experiments/flowers-logreg.yaml"
+    edit_yaml(ws / spec, lambda d: d.update(register={"model": "my model"}))
+    assert found(ws) == [("TFC0001-E003", spec)]
+    edit_yaml(ws / spec, lambda d: d.update(register={"model": "my-model"}))
+    assert found(ws) == []

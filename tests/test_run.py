@@ -946,3 +946,26 @@ def test_a_local_mlflow_store_named_from_a_subfolder_of_the_workspace_is_refused
     err = capsys.readouterr().err
     assert "names a store from the folder you stand in (experiments/)" in err and "nothing ran" in err, err
     assert sorted(p.relative_to(lab) for p in lab.rglob("*")) == before
+
+
+def test_a_seed_written_as_a_whole_float_runs_as_that_integer(lab: Path) -> None:
+    """`seed: 1234.0` is an integer to the schema (and to the config hash); the run then failed
+    with numpy's "Cannot cast scalar from dtype('float64') to dtype('int64')"."""
+    edit_yaml(lab / "experiments/synthetic-logreg.yaml", lambda d: d.update(seed=1234.0))
+    assert run(["-C", str(lab), "run", "synthetic-logreg", "--no-register"]) == 0
+    record = read_yaml(runs_of(lab)[0] / "run.yaml")
+    assert record["status"] == "succeeded" and record["seed"] == 1234 and type(record["seed"]) is int
+
+
+@pytest.mark.parametrize("change,said", [
+    ({"n_classes": 5, "n_informative": 2}, "n_classes(5) * n_clusters_per_class(2) must be smaller or equal"),
+    ({"weights": [0.2, 0.3, 0.5, 0.1]}, "Weights specified but incompatible with number of classes"),
+])
+def test_synthetic_settings_make_classification_refuses_are_found_before_the_run(
+    lab: Path, capsys: pytest.CaptureFixture[str], change: dict, said: str
+) -> None:
+    """Each passed --dry-run and recorded a failed run with scikit-learn's error."""
+    edit_yaml(lab / "experiments/synthetic-logreg.yaml", lambda d: d["data"]["synthetic"].update(change))
+    assert run(["-C", str(lab), "run", "synthetic-logreg", "--dry-run"]) == 2
+    assert said in capsys.readouterr().err
+    assert not (lab / "runs").exists() or runs_of(lab) == []

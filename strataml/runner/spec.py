@@ -131,7 +131,7 @@ def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
         data=data,
         model=doc["model"],
         split=split,
-        seed=doc["seed"],
+        seed=int(doc["seed"]),  # (1234.0 is an integer to the schema, and a float numpy cannot seed with)
         tags=dict(doc.get("tags") or {}),
         gates=tuple(doc.get("gates") or ()),
         register=(doc.get("register") or {}).get("model"),

@@ -11,13 +11,14 @@ from strataml.atomic import Refused, TooLarge
 from strataml.controls import shown
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
-from strataml.doctor.rules.layout import declared_schema_ok, load_problems
+from strataml.doctor.rules.layout import BAD_NAME, declared_schema_ok, load_problems
 from strataml.errors import StrataError
 from strataml.hashing import dataset_digest
 from strataml.loading import MAX_BYTES, TOO_LARGE, load_bytes
 from strataml.paths import unsafe
 from strataml.records import Record, inputs_of
 from strataml.records import producing_run as _made_by
+from strataml.refs import NAME_RULE, valid_name
 from strataml.times import parse_time
 from strataml.words import listed
 
@@ -80,6 +81,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         elif record.kind == "run":
             yield from _run_times(record)
         elif record.kind == "experiment":
+            if "register" not in refused:
+                yield from _register_name(record)
             if not refused & {"plugin", "gates"}:
                 yield from _gate_metrics(ctx, record)
             if "data" not in refused:
@@ -228,6 +231,22 @@ def _gate_metrics(ctx: Context, record: Record) -> Iterator[Finding]:
             gate.message(key),
             f"a gate on an unwritten metric cannot pass; {key} writes: {', '.join(sorted(declared.metrics))}",
             record.line("gates", gate.index),
+        )
+
+
+def _register_name(record: Record) -> Iterator[Finding]:
+    """The model a spec registers is named by the model-name grammar (TFC0001-E003): `run
+    --dry-run` and the doctor passed `register: {model: my model}`, and the real run trained,
+    then stopped at registration."""
+    register = record.data.get("register")
+    name = register.get("model") if isinstance(register, dict) else None
+    if isinstance(name, str) and not valid_name(name):
+        yield Finding(
+            BAD_NAME,
+            record.meta,
+            f"register.model '{shown(name)}' is not a valid model name: {NAME_RULE}",
+            "rename it in the spec's register.model (the run registers the model under that name)",
+            record.line("register", "model"),
         )
 
 

@@ -58,10 +58,7 @@ def problems(spec: RunSpec) -> list[str]:
     if spec.seed > MAX_SEED:  # (numpy's random state, which scikit-learn seeds from it, holds 32 bits)
         out.append(f"seed {spec.seed} is past {MAX_SEED}, the largest seed scikit-learn takes")
     if spec.dataset is None:
-        synthetic = spec.data.get("synthetic") or {}
-        n_features = synthetic.get("n_features", 20)
-        if synthetic.get("n_informative", 2) > n_features:
-            out.append("data.synthetic.n_informative cannot exceed n_features")
+        out.extend(_synthetic_problems(spec))
         return out
     columns = {c.get("name"): c for c in spec.dataset.columns if isinstance(c, dict)}
     if not columns:
@@ -139,3 +136,24 @@ def read(spec: RunSpec) -> Config:
     target = spec.data["target"]
     chosen = spec.data.get("features") or _default_features(spec, target)
     return Config(spec.model["type"], params, target, tuple(chosen))
+
+
+def _synthetic_problems(spec: RunSpec) -> list[str]:
+    """What make_classification refuses of the spec's settings, asked before anything runs: a
+    few rows made with the same settings (n_features below what the other counts add up to,
+    more classes than the informative features can tell apart, weights of another length each
+    recorded a failed run)."""
+    from sklearn.datasets import make_classification
+
+    synthetic = spec.data.get("synthetic") or {}
+    params = {k: v for k, v in synthetic.items() if k != "generator"}
+    if isinstance(params.get("n_informative", 2), int) and params.get("n_informative", 2) > params.get(
+        "n_features", 20
+    ):
+        return ["data.synthetic.n_informative cannot exceed n_features"]
+    few = params.get("n_samples", 100)
+    try:
+        make_classification(**{**params, "n_samples": min(few, 100) if isinstance(few, int) else few}, random_state=0)
+    except (TypeError, ValueError) as exc:
+        return [f"data.synthetic: {exc}"]
+    return []
