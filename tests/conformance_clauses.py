@@ -231,6 +231,8 @@ def layout_specs() -> dict[str, Spec]:
         "TFC0005-E008-no-such-time": ("an entry dated at a time that does not exist",
                                       ledger(("registered", "candidate", "2026-02-30T10:00:00Z", "pinned"))),
         "TFC0005-E008-future": ("an entry dated in the future", ledger(("registered", "candidate", "2099-01-01T00:00:00Z", "pinned"))),
+        "TFC0005-E008-date-only": ("an entry dated by a day, not an instant", ledger(("registered", "candidate", "2026-11-23", "pinned"))),
+        "TFC0005-E008-no-offset": ("an entry's time without its offset", ledger(("registered", "candidate", "2026-11-23T10:00:00", "pinned"))),
         "TFC0005-E008-before-registration": ("an entry dated before its version was registered (created_at)",
                                              ledger(("registered", "candidate", "2001-01-01T00:00:00Z", "pinned"))),
         "TFC0005-E009-other-model": ("a ledger line about another model",

@@ -120,7 +120,11 @@ def test_ledger_times_going_backwards_or_into_the_future_are_errors(ws: Path) ->
     assert "in the future" in report.findings[0].message
 
 
-@pytest.mark.parametrize("impossible", ["2099-02-30T00:00:00Z", "2025-13-01T00:00:00Z", "2025-06-01T24:00:00Z"])
+@pytest.mark.parametrize("impossible", [
+    "2099-02-30T00:00:00Z", "2025-13-01T00:00:00Z", "2025-06-01T24:00:00Z",
+    # A day, or a time without its offset: an instant only by a convention (they passed).
+    "2025-06-01", "2025-06-01T10:00:00", "2025-06-01 10:00:00Z", "2025-06-01T10:00Z",
+])
 def test_a_ledger_time_no_clock_shows_is_an_error(ws: Path, impossible: str) -> None:
     """The schema's pattern admits it; the chain (made by make_entry) is valid; it is still no time."""
     from models_helpers import LEDGER, ref, write_ledger
@@ -130,7 +134,7 @@ def test_a_ledger_time_no_clock_shows_is_an_error(ws: Path, impossible: str) -> 
     write_ledger(ws, [(ref(1), "candidate"), (ref(1), "staging")], [_ago(hours=1), impossible])
     report = engine.doctor(ws)
     assert [(f.code, f.line) for f in report.findings] == [("TFC0005-E008", 2)]
-    assert "not a valid time" in report.findings[0].message
+    assert "not an RFC 3339 time that exists" in report.findings[0].message
     before = (ws / LEDGER).read_bytes()
     with pytest.raises(Refused, match="TFC0005-E008"):
         promote(ws, ref(1), "production")
