@@ -356,7 +356,11 @@ def unreadable(exc: atomic.Refused) -> Problem:
     which the doctor's walk reports as an unexpected entry (TFC0001-E002): one code for both."""
     if exc.what == "too large":
         return Problem(
-            SCHEMA, None, exc.message, "restore the ledger file from git; StrataML writes one line a promotion"
+            SCHEMA,
+            None,
+            f"{exc.message}: a ledger holds at most {MAX_LEDGER_BYTES // (1024 * 1024)} MiB (TFC-0005 section 2)",
+            "if lines were added by hand (or a reason pasted whole), restore the ledger from git; one promotion "
+            "writes one line, and a reason says why in a sentence",
         )
     return Problem(UNEXPECTED_ENTRY, None, exc.message, restore_ledger(exc.where))
 
