@@ -51,7 +51,7 @@ def _current(root: Path) -> trust.Trust:
     current = trust.read(root, {})
     manifest_problems = [p for p in current.problems if p.path == trust.MANIFEST and "does not exist" not in p.message]
     if manifest_problems:
-        raise Refusal(f"{trust.MANIFEST}: {manifest_problems[0].message}", manifest_problems[0].hint)
+        raise Refusal(_where(manifest_problems[0]) + manifest_problems[0].message, manifest_problems[0].hint)
     return current
 
 
@@ -256,6 +256,14 @@ def _removable(root: Path, fingerprint: str, *, force: bool) -> trust.Pin:
             "short key ids collide, so they never name a pinned key; copy it from `strataml keys list`",
         )
     if not matches:
+        starts = [p.fingerprint for p in current.pins if p.fingerprint.startswith(wanted)]
+        if starts:
+            # (The start of a fingerprint, as a list shows it first, is no key id: the end is.)
+            raise StrataError(
+                f"no pinned key matches {fingerprint}: a key is named by its whole fingerprint or its end (its last "
+                "16 or more hex digits), and these are the start of one",
+                f"give the whole fingerprint: strataml keys remove {starts[0]}",
+            )
         raise StrataError(
             f"no pinned key matches {fingerprint}", "see `strataml keys list` for the pinned fingerprints"
         )
@@ -307,5 +315,10 @@ def listing(root: Path) -> list[KeyRow]:
         if problem.path in (trust.MANIFEST, trust.KEYS_DIR, trust.TFC_DIR) and not any(
             r.fingerprint in problem.message for r in rows
         ):
-            raise StrataError(f"{problem.path}: {problem.message}", problem.hint)
+            raise StrataError(_where(problem) + problem.message, problem.hint)
     return rows
+
+
+def _where(problem: trust.Problem) -> str:
+    """`path:line: ` as an error names a place (the hint says "fix the file at that line")."""
+    return f"{problem.path}:{problem.line}: " if problem.line else f"{problem.path}: "

@@ -401,12 +401,24 @@ def test_keys_add_list_remove(ws: Path, keys, capsys) -> None:
     code, _, err = cli(ws, "keys", "remove", alice.fingerprint[-8:], capsys=capsys)
     assert code == 3 and "is 8 hex digits; a key is named by at least its last 16" in err
     assert (ws / f"tfc/keys/{alice.fingerprint}.asc").exists()
+    # The start, as a list shows a fingerprint first, is no key id: the message says what is.
+    code, _, err = cli(ws, "keys", "remove", alice.fingerprint[:16], capsys=capsys)
+    assert code == 3 and "these are the start of one" in err and f"strataml keys remove {alice.fingerprint}" in err
     code, out, _ = cli(ws, "keys", "remove", alice.fingerprint[-16:], capsys=capsys)
     assert code == 0 and "Unpinned" in out
     assert not (ws / f"tfc/keys/{alice.fingerprint}.asc").exists()
     assert json.loads(cli(ws, "keys", "list", "--format", "json", capsys=capsys)[1]) == []
     code, _, err = cli(ws, "keys", "remove", "DEADBEEFDEADBEEF", capsys=capsys)
     assert code == 3 and "no pinned key" in err
+
+
+def test_a_broken_keys_manifest_is_named_at_its_line(ws: Path, capsys) -> None:
+    """"fix the file at that line" named no line."""
+    (ws / "tfc/keys").mkdir(parents=True, exist_ok=True)
+    (ws / "tfc/keys/keys.yaml").write_text("schema: strataml/keys/v1\nkeys:\n  - fingerprint: [\n")
+    for args in (("keys", "list"), ("keys", "remove", "ABCDEF0123456789")):
+        code, _, err = cli(ws, *args, capsys=capsys)
+        assert code in (2, 3) and "error: tfc/keys/keys.yaml:4: invalid YAML" in err and "at that line" in err, err
 
 
 def test_keys_add_refuses_secret_keys_several_keys_and_bad_scopes(ws: Path, keys, tmp_path: Path, capsys) -> None:
