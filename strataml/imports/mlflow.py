@@ -279,7 +279,21 @@ def _runs(mlflow: Any, exp_id: str, experiment: str, wanted: list[str]) -> list[
     if wanted:
         runs = []
         for run_id in dict.fromkeys(wanted):
-            run = _call(f"reading run {run_id!r}", mlflow.get_run, run_id)
+            try:
+                run = mlflow.get_run(run_id)
+            except Exception as exc:
+                if "RESOURCE_DOES_NOT_EXIST" not in str(getattr(exc, "error_code", "")):
+                    run = _call(f"reading run {run_id!r}", mlflow.get_run, run_id)  # (MLflow's own words)
+                else:
+                    # (Said as "check --tracking-uri and that the store is readable": the store was fine.)
+                    some = _call(f"listing the runs of {experiment!r}", mlflow.search_runs, [exp_id], max_results=10)
+                    ids = ", ".join(r.info.run_id for r in some)
+                    raise StrataError(
+                        f"MLflow has no run {shown(run_id)} (the store at --tracking-uri was read)",
+                        f"the runs of '{shown(experiment)}' include: {ids}"
+                        if ids
+                        else f"'{shown(experiment)}' has no runs",
+                    ) from None
             if str(run.info.experiment_id) != exp_id:
                 raise StrataError(
                     f"MLflow run {shown(run_id)} is not in experiment '{shown(experiment)}'",
