@@ -104,10 +104,14 @@ def test_a_checker_that_reports_too_much_disagrees(tmp_path: Path) -> None:
 
 def test_a_checker_that_cannot_run_or_prints_no_report(tmp_path: Path) -> None:
     done = cli("--tool", str(tmp_path / "no-such-tool"), "--case", "base")
-    assert done.returncode == 3 and "could not judge" in done.stdout
+    assert done.returncode == 3 and "could not be judged on any case" in done.stderr and "could not run" in done.stderr
     crash = write_tool(tmp_path, "raise SystemExit('boom')\n")
     done = cli("--tool", crash, "--case", "base")
-    assert done.returncode == 3 and "no JSON report (boom)" in done.stdout
+    assert done.returncode == 3 and "no JSON report (boom)" in done.stderr
+    # Asked for JSON, a tool that could not run is the error object every command prints (it was
+    # a report of cases, each "disagreeing").
+    done = cli("--tool", crash, "--case", "base", "--format", "json")
+    assert done.returncode == 3 and json.loads(done.stdout)["error"]["exit_code"] == 3
 
 
 def test_an_unknown_case_or_suite_is_a_usage_error(tmp_path: Path) -> None:
@@ -282,7 +286,7 @@ def test_a_checker_that_hangs_is_stopped_with_what_it_started(tmp_path: Path) ->
     grandchild = f"import time; time.sleep(3); open({str(marker)!r}, 'w').close()"
     tool = write_tool(tmp_path, f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {grandchild!r}])\ntime.sleep(60)\n")
     done = cli("--tool", tool, "--case", "base", "--timeout", "1")
-    assert done.returncode == 3 and "no report within 1 s (stopped)" in done.stdout
+    assert done.returncode == 3 and "no report within 1 s (stopped)" in done.stderr
     import time
 
     time.sleep(4)

@@ -82,8 +82,17 @@ def conformance(suite: Path | None, tool: str | None, names: tuple[str, ...], ti
     ):
         outcomes.append(outcome)
         if fmt == "text":
-            click.echo(" agrees" if outcome.agrees else " DISAGREES", err=True)
+            said = " agrees" if outcome.agrees else " could not judge" if outcome.error is not None else " DISAGREES"
+            click.echo(said, err=True)
     errors = [o for o in outcomes if o.error is not None]
+    if outcomes and len(errors) == len(outcomes):
+        # The tool never produced a report: it could not be run, which is no disagreement (and,
+        # asked for JSON, an error object like any command's that could not run).
+        raise StrataError(
+            f"--tool {shown(tool or 'strataml doctor')} could not be judged on any case: {shown(str(errors[0].error))}",
+            "give a command that prints the doctor's JSON report for the folder it runs in, "
+            "e.g. --tool 'strataml doctor --format json'",
+        )
     disagree = [o for o in outcomes if not o.agrees]
     if fmt == "json":
         click.echo(
@@ -112,6 +121,4 @@ def conformance(suite: Path | None, tool: str | None, names: tuple[str, ...], ti
             if not disagree
             else f"DISAGREES on {len(disagree)} of {len(outcomes)} cases"
         )
-    if outcomes and len(errors) == len(outcomes):
-        return 3  # the tool never produced a report: it could not be run
     return 2 if disagree else 0
