@@ -170,3 +170,26 @@ def test_fixing_one_of_two_alike_entries_leaves_the_others_fingerprint_alone(ws:
     edit_yaml(dataset, lambda d: d["files"][1].update(size=1))
     [left] = fingerprinted(ws)[("TFC0002-E001", "datasets/flowers/1/dataset.yaml")]
     assert left == both[1]
+
+
+def test_github_step_summary_is_never_appended_into_the_repository_or_through_a_link(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GITHUB_STEP_SUMMARY=strataml.yaml appended the summary's Markdown to the workspace's
+    configuration, past every guard -o has."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(ws)], check=True)
+    monkeypatch.chdir(ws)
+    before = (ws / "strataml.yaml").read_bytes()
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(ws / "strataml.yaml"))
+    rendered(broken(ws), "github")
+    assert (ws / "strataml.yaml").read_bytes() == before
+    assert "inside the repository being checked: no job summary written" in capsys.readouterr().err
+    target = tmp_path / "elsewhere.md"
+    target.write_text("kept\n")
+    (tmp_path / "link.md").symlink_to(target)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "link.md"))
+    rendered(broken(ws), "github")
+    assert target.read_text() == "kept\n"
+    assert "no job summary written to" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import string
+from pathlib import Path
 from typing import TextIO
 
 from strataml.controls import shown
@@ -43,8 +44,33 @@ def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
     stream.write(plain(summary_line(report)) + "\n")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
-        with open(summary_file, "a", encoding="utf-8") as fh:
-            fh.write(step_summary(report, options))
+        _append_summary(summary_file, step_summary(report, options))
+
+
+def _append_summary(path: str, text: str) -> None:
+    """Append the job summary to the runner's file, never into the repository being checked nor
+    through a symlink at its name: the variable set to strataml.yaml appended Markdown to it,
+    past every guard `-o` has."""
+    import sys
+
+    from strataml.rootdir import repo_top
+
+    top = repo_top(Path.cwd())
+    real = os.path.realpath(path)
+    if top is not None and (real + os.sep).startswith(os.path.realpath(top) + os.sep):
+        print(
+            f"strataml: note: GITHUB_STEP_SUMMARY names {shown(path)}, inside the repository being checked: "
+            "no job summary written",
+            file=sys.stderr,
+        )
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:  # (the annotations and the verdict stand without it)
+        why = "it is a symbolic link" if os.path.islink(path) else exc.strerror or str(exc)
+        print(f"strataml: note: no job summary written to {shown(path)}: {shown(why)}", file=sys.stderr)
 
 
 def markdown_text(value: str) -> str:
