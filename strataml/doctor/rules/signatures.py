@@ -14,7 +14,7 @@ from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.modelsigning import FOLDER, bundle_name, is_bundle_path
 from strataml.records import Record
-from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace, record_folder
+from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace, record_folder, standing
 
 
 @dataclass(frozen=True, init=False)  # (init=False: see refs.Ref)
@@ -95,7 +95,7 @@ def _one(
         yield Finding(
             trust.NOT_A_SIGNATURE,
             asc,
-            f"signature file is a {entry.kind if entry else 'missing file'}, not a regular file",
+            f"signature file is {standing(entry.kind) if entry else 'missing'}, not a regular file",
             "replace it with the signature itself (`strataml sign`)",
         )
         return
@@ -162,7 +162,7 @@ def judge_files(
         if entry is None or entry.kind != "file":
             problem = (
                 trust.NOT_A_SIGNATURE,
-                f"model-signing bundle is a {entry.kind if entry else 'missing file'}, not a regular file",
+                f"model-signing bundle is {standing(entry.kind) if entry else 'missing'}, not a regular file",
                 "replace it with the bundle itself (`strataml sign --scheme model-signing`)",
             )
             out.append((path, trust.Judgement(problems=[problem])))
