@@ -63,6 +63,18 @@ def symlinked_config(ws: Path) -> None:
     (ws / "strataml.yaml").symlink_to("elsewhere.yaml")
 
 
+def unreadable_metrics(ws: Path) -> None:
+    """The model's run's metrics/metrics.json replaced by text that is no JSON, pinned anew: no
+    file vouches for the metrics the version rests on (TFC0004-E005)."""
+    import hashlib
+
+    data = b"test_accuracy = 0.75\n"
+    (ws / RUN / "metrics/metrics.json").write_bytes(data)
+    edit_yaml(ws / RUN / "run.yaml", lambda d: [
+        a.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data)) for a in d["artifacts"]
+        if a["path"] == "metrics/metrics.json"])
+
+
 def renamed(ws: Path, old: str, new: str) -> None:
     (ws / old).rename(ws / new)
 
@@ -121,6 +133,11 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
                                  (models_helpers.ref(1), "archived")]))),
     "TFC0002-E003-time-column-without-range": ("a time column (role: time) and no time range",
                                                lambda ws: edit_yaml(ws / SALES, lambda d: d.update(time_range=None))),
+    "TFC0004-E004-run-broken": ("a version whose producing run's run.yaml does not load",
+                                (lambda ws: (ws / RUN / "run.yaml").write_text("schema: [\n"))),
+    "TFC0004-E005-metric-file-unreadable": ("a version whose run's pinned metrics file holds no JSON", unreadable_metrics),
+    "TFC0004-E005-evaluation": ("a version whose evaluation.metrics are not its run's",
+                                lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d["evaluation"]["metrics"].update(test_accuracy=0.99))),
     "TFC0004-E004-inputs": ("a model version whose inputs are not what its run read",
                             lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(inputs=[]))),
     "TFC0008-E009-through-a-run": ("a run that read the model version it produced",
