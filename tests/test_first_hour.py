@@ -31,6 +31,19 @@ def test_a_tools_script_without_the_dependencies_says_which_and_exits_3(ws: Path
                           capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 3 and "Traceback" not in done.stderr
     assert done.stderr.startswith("strataml: error: doctor.py needs click") and "pip install" in done.stderr
+    # Asked for JSON, the error is JSON on stdout too, as strataml's own (stdout was empty).
+    done = subprocess.run([sys.executable, "-S", str(ROOT / "tools/doctor.py"), "-C", str(ws), "--format", "json"],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 3 and json.loads(done.stdout)["error"]["exit_code"] == 3
+
+
+def test_a_tools_script_with_stdout_closed_does_nothing_as_strataml(ws: Path) -> None:
+    """It ran the whole doctor, then said "internal error: AttributeError: 'NoneType' object has
+    no attribute 'write'"."""
+    done = subprocess.run([sys.executable, str(ROOT / "tools/doctor.py"), "-C", str(ws)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, timeout=120, close_fds=True,
+                          preexec_fn=lambda: os.close(1))
+    assert done.returncode == 3 and "standard output is closed" in done.stderr and "internal error" not in done.stderr
 
 
 # A copy of the checkout that is not the installed strataml (the one this venv installed is

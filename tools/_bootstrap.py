@@ -16,8 +16,14 @@ if str(ROOT) not in sys.path:
 _NEEDED = {"click": "click", "rich": "rich", "yaml": "pyyaml", "jsonschema": "jsonschema", "gnupg": "python-gnupg"}
 _missing = [package for module, package in _NEEDED.items() if importlib.util.find_spec(module) is None]
 if _missing:
-    sys.stderr.write(
-        f"strataml: error: {Path(sys.argv[0]).name} needs {', '.join(_missing)}, not installed for {sys.executable}\n"
-        f"  hint: pip install {' '.join(_NEEDED.values())} (or `pip install -e .` in the checkout)\n"
-    )
+    _message = f"{Path(sys.argv[0]).name} needs {', '.join(_missing)}, not installed for {sys.executable}"
+    _hint = f"pip install {' '.join(_NEEDED.values())} (or `pip install -e .` in the checkout)"
+    sys.stderr.write(f"strataml: error: {_message}\n  hint: {_hint}\n")
+    _args = sys.argv[1:]
+    _args = _args[: _args.index("--")] if "--" in _args else _args
+    if "--format=json" in _args or any(a == "--format" and b == "json" for a, b in zip(_args, _args[1:])):
+        import json  # (as strataml answers --format json when it cannot run: one JSON object on stdout)
+
+        _error = {"message": _message, "hint": _hint, "details": [], "exit_code": 3}
+        sys.stdout.write(json.dumps({"error": _error}, ensure_ascii=True) + "\n")
     sys.exit(3)

@@ -8,4 +8,4 @@ import _bootstrap  # noqa: F401  (puts the checkout on sys.path)
 from strataml.cli.main import run_subcommand
 
 if __name__ == "__main__":
-    sys.exit(run_subcommand("index", sys.argv[1:]))
+    run_subcommand("index", sys.argv[1:])

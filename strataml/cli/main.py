@@ -7,7 +7,7 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import ClassVar, NoReturn, cast
 
 import click
 
@@ -568,12 +568,15 @@ def _debug_traceback() -> None:
         traceback.print_exc()
 
 
-def run_subcommand(name: str, argv: list[str]) -> int:
-    """`strataml NAME ARGV` for the scripts in tools/, which also accept the global -C DIR."""
+def run_subcommand(name: str, argv: list[str]) -> NoReturn:
+    """`strataml NAME ARGV` for the scripts in tools/, which also accept the global -C DIR: the
+    console script's entry, so they behave as it does (a closed stdout refused before anything
+    runs; it was an internal error after the whole run)."""
     front: list[str] = []
     rest = list(argv)
     while "-C" in rest:
         i = rest.index("-C")
         front += rest[i : i + 2]
         del rest[i : i + 2]
-    return _run_to_end([*front, name, *rest])
+    main([*front, name, *rest])
+    raise AssertionError("main() returned")  # (it ends the process)
