@@ -50,11 +50,11 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     known = {
         str(m.ref): m.data.get("gate") for m in workspace.of_kind("model") if m.data.get("produced_by") == str(run.ref)
     }
+    if version is not None and not valid_version(version):  # (before "registered already": a typo is said)
+        raise StrataError(f"{version!r} is not a valid version", f"{VERSION_RULE}, e.g. 1, 2 or 1.0.0")
     existing = _already(root, run, name, known)
     if existing is not None:
         return existing
-    if version is not None and not valid_version(version):
-        raise StrataError(f"{version!r} is not a valid version", f"{VERSION_RULE}, e.g. 1, 2 or 1.0.0")
     if version is not None:
         same = version_beside(root, "model", name, version)
         if same is not None:

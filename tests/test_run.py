@@ -377,6 +377,9 @@ def test_register_explicit_version_and_refusals(lab: Path, capsys: pytest.Captur
     ref = json.loads(capsys.readouterr().out)["run"]
     assert run(["-C", str(lab), "model", "register", ref, "--name", "flowers", "--version", "7"]) == 0
     assert (lab / "models/flowers/7/model.yaml").is_file()
+    # Registered already, a version no ref can hold is still said (it answered "registered", exit 0).
+    assert run(["-C", str(lab), "model", "register", ref, "--name", "flowers", "--version", "../x"]) == 3
+    assert "'../x' is not a valid version" in capsys.readouterr().err
     assert run(["-C", str(lab), "model", "register", "run:nope", "--name", "flowers"]) == 3
     assert "no run run:nope" in capsys.readouterr().err
     assert run(["-C", str(lab), "run", "iris-logreg", "--no-register", "--format", "json"]) == 0
