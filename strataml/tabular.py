@@ -133,11 +133,14 @@ def describe_csv(
     try:
         with open_csv(path) as fh:
             rows_in = _Rows(fh, name)
-            # strict: a quote left open swallowed the rest of the file into one field, silently
+            # Read as pandas and the plugin read it (not strict: `"Smith" ,1` is a value), but
+            # for a quote never closed, which swallowed the rest of the file into one field
             # (five rows became one, or a header of one column whose name held every line).
-            reader = csv.reader(rows_in, strict=True)
+            reader = csv.reader(rows_in)
             header = next(reader, None)
-            ended = reader.line_num  # the last line of the last whole row read
+            ended = reader.line_num  # the last line of the last row read
+            if header and _swallowed(header, rows_in.quotes):
+                raise _open_quote(name, 1)
             if not header:
                 raise StrataError(f"{name}: CSV file has no header row", "the first line must name the columns")
             if len(header) > MAX_COLUMNS:
@@ -158,7 +161,7 @@ def describe_csv(
                     f"{name}: CSV header repeats the column name '{shown(twice[0])}'",
                     "give every column a unique name",
                 )
-            rows_in.used = 0  # the next row starts here
+            rows_in.used = rows_in.quotes = 0  # the next row starts here
             cols = [_Column(name) for name in header]
             tcol = _index(header, time_column, name, "--time-column")
             _index(header, target, name, "--target")
@@ -166,9 +169,11 @@ def describe_csv(
             lo = hi = None
             batch: list[list[str]] = []
             per, judged = max(1, BATCH_CELLS // len(header)), 0
+            last: list[str] = []
+            quotes = began = 0
             for line_no, row in enumerate(reader, start=2):
-                rows_in.used = 0  # the next row starts here
-                ended = reader.line_num
+                quotes, last, began, ended = rows_in.quotes, row, ended + 1, reader.line_num
+                rows_in.used = rows_in.quotes = 0  # the next row starts here
                 if not row:
                     continue
                 if len(row) != len(header):
@@ -198,6 +203,8 @@ def describe_csv(
                         lo = (when, value)
                     if hi is None or when > hi[0]:
                         hi = (when, value)
+            if _swallowed(last, quotes):  # (only the last row can be: an open quote reads to the end)
+                raise _open_quote(name, began)
             _see(cols, batch)
             if tick is not None:
                 tick(rows_in.taken())
@@ -206,15 +213,8 @@ def describe_csv(
             f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})", "re-export the CSV as UTF-8"
         ) from None
     except csv.Error as exc:
-        if "unexpected end of data" in str(exc):  # (the row that opened the quote, not the file's end)
-            where, said = f"{name}:{ended + 1}", "a quoted field opened in this row is never closed"
-        else:
-            where, said = f"{name}:{reader.line_num}", str(exc)
-        raise StrataError(
-            f"{where}: unreadable CSV: {said}",
-            "check the quoting (a field with a comma, quote or line break is written in double quotes, a quote "
-            'inside it doubled: "") and the line endings',
-        ) from None
+        where = f"{name}:{reader.line_num}" if reader is not None and reader.line_num else name
+        raise StrataError(f"{where}: unreadable CSV: {exc}", _QUOTING) from None
     finally:
         csv.field_size_limit(limit)
     columns = []
@@ -256,6 +256,27 @@ def csv_text(fh: BinaryIO) -> TextIO:
     return io.TextIOWrapper(fh, newline="", encoding="utf-8-sig")
 
 
+_QUOTING = (
+    "check the quoting (a field with a comma, quote or line break is written in double quotes, a quote inside it "
+    'doubled: "") and the line endings'
+)
+
+
+def _swallowed(row: list[str], quotes: int) -> bool:
+    """Whether `row` ran to the end of the file inside a quote never closed: a field holding a
+    line break, and an odd number of quotes in the row's text (a field's own quotes come doubled,
+    a quoted field's in pairs; one quote in an unquoted value, `5'11"`, breaks no line)."""
+    return quotes % 2 == 1 and any("\n" in field or "\r" in field for field in row)
+
+
+def _open_quote(name: str, line: int) -> StrataError:
+    return StrataError(
+        f"{name}:{line}: unreadable CSV: a quoted field opened in this row is never closed (it ran to the end "
+        "of the file)",
+        _QUOTING,
+    )
+
+
 class _Rows(Iterator[str]):
     """The file's lines for csv.reader, at most MAX_ROW_CHARS characters per row (not counting
     its line ending): a row past that is refused when its first excess character is read,
@@ -264,6 +285,7 @@ class _Rows(Iterator[str]):
     def __init__(self, fh: TextIO, name: str) -> None:
         self.fh, self.name = fh, name
         self.used = 0  # characters of the current row read so far; the caller resets it per row
+        self.quotes = 0  # its quote characters, as read (the caller resets it with `used`)
         self.lines = 0
         self.read = 0  # characters read in all
         self._told = 0
@@ -284,6 +306,7 @@ class _Rows(Iterator[str]):
             raise StopIteration
         self.lines += 1
         self.used += len(line)
+        self.quotes += line.count('"')
         self.read += len(line)
         if self.used - (len(line) - len(line.rstrip("\r\n"))) > MAX_ROW_CHARS:
             raise StrataError(
