@@ -650,3 +650,23 @@ def test_an_artifact_root_on_another_machine_s_share_is_refused(root: str) -> No
 
     said = _foreign_root(SimpleNamespace(artifact_uri=root, run_id="RUN"), Remote("sqlite:///mlflow.db"))
     assert "another machine's share" in said, said
+
+
+def test_a_run_whose_mlflow_params_say_a_time_split_imports_and_passes(
+    store: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`strataml run` logs split.kind to MLflow: such a run, imported (MLflow holds no split of
+    it), broke the rule that a run whose params say a time split repeats it."""
+    from strataml.doctor import engine
+
+    root, made = store
+    client = made["client"]
+    timed = client.create_run(made["exp"], run_name="timed", start_time=1_790_000_700_000)
+    client.log_param(timed.info.run_id, "split.kind", "time")
+    client.log_metric(timed.info.run_id, "test_accuracy", 0.8)
+    client.set_terminated(timed.info.run_id, "FINISHED", end_time=1_790_000_701_000)
+    code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                            "--runs", timed.info.run_id, capsys=capsys)
+    assert code == 0, out + err
+    assert timed.info.run_id in imported(root)
+    assert not [f for f in engine.doctor(root).findings if f.code == "TFC0003-E001"]

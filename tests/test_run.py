@@ -972,3 +972,20 @@ def test_synthetic_settings_make_classification_refuses_are_found_before_the_run
     assert run(["-C", str(lab), "run", "synthetic-logreg", "--dry-run"]) == 2
     assert said in capsys.readouterr().err
     assert not (lab / "runs").exists() or runs_of(lab) == []
+
+
+def test_a_plugin_that_returns_another_kind_of_split_failed(lab: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A ratio split returned for a time-split spec broke the record's schema: an internal error,
+    the trained run thrown away."""
+    shutil.copytree(ROOT / "datasets" / "co2-weekly", lab / "datasets" / "co2-weekly")
+    shutil.copy(ROOT / "experiments" / "co2-rise-gbm.yaml", lab / "experiments")
+    monkeypatch.setitem(plugin_module.BUILTIN, "boom", "plugins.boom:BoomPlugin")
+    monkeypatch.setattr("plugins.boom.BoomPlugin.run", lambda self, spec, *, context: plugin_module.RunResult(
+        metrics={"test_accuracy": 0.5}, split={"kind": "ratio", "ratios": {"train": 0.8, "val": 0.1, "test": 0.1}}))
+    edit_yaml(lab / "experiments/co2-rise-gbm.yaml", lambda d: (d.update(plugin="boom"), d.pop("gates"), d.pop("register")))
+    assert run(["-C", str(lab), "run", "co2-rise-gbm"]) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "returned a split of kind 'ratio' for a spec that splits by time" in err, err
+    [folder] = runs_of(lab)
+    assert read_yaml(folder / "run.yaml")["status"] == "failed"

@@ -177,6 +177,7 @@ def execute(
         try:
             returned = plugin.run(spec, context=context)
             returned.metrics = _finite(returned.metrics, log)
+            _same_split(returned.split, spec)
             result, status = returned, "succeeded"  # (what a plugin failed to return well is not recorded)
         except KeyboardInterrupt as exc:
             status, interrupted = "cancelled", exc
@@ -243,6 +244,21 @@ def _finite(metrics: dict[str, float], log: logging.Logger) -> dict[str, float]:
             continue
         out[key] = number
     return out
+
+
+def _same_split(split: Any, spec: RunSpec) -> None:
+    """A split a plugin returns (the one it used, where it differs from the spec's: windows moved
+    to the data) is of the spec's kind: a ratio split recorded for a time-split spec left the
+    leakage rules nothing to read, and the record broke its schema (an internal error, the run
+    thrown away). The plugin's failure (ValueError), recorded as such."""
+    if not split:
+        return
+    kind = split.get("kind") if isinstance(split, dict) else None
+    if kind != spec.split.get("kind"):
+        raise ValueError(
+            f"the plugin returned a split of kind {shown(repr(kind)[:40])} for a spec that splits by "
+            f"{spec.split.get('kind')}"
+        )
 
 
 def _record(
