@@ -989,3 +989,22 @@ def test_a_plugin_that_returns_another_kind_of_split_failed(lab: Path, monkeypat
     assert "internal error" not in err and "returned a split of kind 'ratio' for a spec that splits by time" in err, err
     [folder] = runs_of(lab)
     assert read_yaml(folder / "run.yaml")["status"] == "failed"
+
+
+def test_a_tracking_server_behind_a_proxy_is_not_probed_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With HTTP_PROXY set, a name only the proxy resolves was refused ("no tracking server
+    answers there"), where MLflow reaches it through the proxy."""
+    require_extra("mlflow", "mlflow")
+    from strataml.errors import StrataError
+    from strataml.runner.tracking import MlflowTracker
+
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    tracker = MlflowTracker("http://mlflow.corp.invalid:5000")
+    with pytest.raises(StrataError, match="no tracking server answers there"):
+        tracker.reachable()
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    tracker.reachable()  # (left to MLflow, through the proxy)
+    monkeypatch.setenv("NO_PROXY", "mlflow.corp.invalid")
+    with pytest.raises(StrataError):
+        tracker.reachable()

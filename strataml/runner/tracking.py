@@ -86,9 +86,13 @@ class MlflowTracker:
     def reachable(self) -> None:
         """A StrataError when the URI names a server nothing answers at: MLflow's client retries a
         refused connection for minutes, in silence, before its first call fails."""
+        from urllib.request import getproxies, proxy_bypass
+
         parts = urlsplit(self.uri)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return  # (a file or database store: MLflow's own first call says what is wrong)
+        if parts.scheme in getproxies() and not proxy_bypass(parts.hostname):
+            return  # (reached through a proxy, which alone may resolve the name: MLflow's calls say)
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
             socket.create_connection((parts.hostname, port), timeout=REACH_SECONDS).close()
