@@ -187,7 +187,7 @@ def execute(
             # cut as a finding's is; errors/exception.txt holds it whole, with the traceback. (A
             # plugin that calls sys.exit failed too: it ended the command with its own code, and
             # nothing was recorded.)
-            said = f"the plugin exited (code {exc.code})" if isinstance(exc, SystemExit) else str(exc)
+            said = _exited(exc) if isinstance(exc, SystemExit) else str(exc)
             error = {"type": type(exc).__name__, "message": bounded(said or type(exc).__name__)}
             write_text(staging, "errors/exception.txt", traceback.format_exc())
             # (The CLI says so in its outcome line: REPORTED keeps its progress echo from saying it twice.)
@@ -238,12 +238,28 @@ def _finite(metrics: dict[str, float], log: logging.Logger) -> dict[str, float]:
                 f"the plugin returned metric {shown(key)} as {type(value).__name__} ({shown(repr(value)[:80])}), "
                 "not a number"
             )
-        number = int(value) if isinstance(value, numbers.Integral) else float(value)
+        if isinstance(value, numbers.Integral):
+            number: float = int(value)
+        elif not isinstance(value, float) and getattr(getattr(value, "dtype", None), "itemsize", 8) < 8:
+            # numpy's float32 0.9 is 0.8999999761581421 as a double: its shortest text is the value
+            # the plugin meant (a gate `>= 0.9` failed on it).
+            number = float(str(value))
+        else:
+            number = float(value)
         if isinstance(number, float) and not math.isfinite(number):
             log.warning("metric %s is %s, which a run record cannot hold: left out", shown(key), number)
             continue
         out[key] = number
     return out
+
+
+def _exited(exc: SystemExit) -> str:
+    """A plugin's sys.exit as said: with its code, or its message (sys.exit("bad config"))."""
+    if exc.code is None:
+        return "the plugin exited"
+    if isinstance(exc.code, int):
+        return f"the plugin exited (code {exc.code})"
+    return f"the plugin exited: {exc.code}"
 
 
 def _same_split(split: Any, spec: RunSpec) -> None:
