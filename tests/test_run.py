@@ -883,11 +883,13 @@ def test_an_mlflow_server_nothing_answers_at_stops_the_run_at_once(lab: Path, mo
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("failure", ["refused", "gone"])
 def test_mlflow_failing_during_a_run_leaves_the_run_recorded(lab: Path, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+                                                             capsys: pytest.CaptureFixture[str], failure: str) -> None:
     """A tracking call that failed mid-run failed the plugin, and MLflow's error on ending the run
-    then discarded the trained run (an internal error, exit 3)."""
+    then discarded the trained run (an internal error, exit 3). A value MLflow refuses (a metric
+    name it does not take) is that value lost from its copy; a server gone is the rest of it."""
     require_extra("mlflow", "mlflow")
     from mlflow.tracking import MlflowClient
 
@@ -897,21 +899,31 @@ def test_mlflow_failing_during_a_run_leaves_the_run_recorded(lab: Path, tmp_path
 
     def body(context):
         context.tracking.log_metric("train_loss", 0.5, step=1)
-        context.tracking.log_metric("bad name!?", 0.1, step=1)  # MLflow refuses the name; the local record keeps it
+        if failure == "refused":
+            context.tracking.log_metric("bad name!?", 0.1, step=1)  # MLflow refuses the name
+        else:  # (the server went away: what the client raises then carries no MLflow error code)
+            monkeypatch.setattr(context.tracking.mlflow.client, "log_metric",
+                                lambda *a, **k: (_ for _ in ()).throw(ConnectionError("Max retries exceeded")))
         context.tracking.log_metric("train_loss", 0.25, step=2)
         return plugin_module.RunResult(metrics={"test_accuracy": 0.9})
 
     _plugin_runs(monkeypatch, lab, body)
     assert run(["-C", str(lab), "run", "iris-logreg", "--no-register"]) == 0
     err = capsys.readouterr().err
-    assert "MLflow tracking failed" in err and "recorded in its folder" in err and "internal error" not in err
+    assert "internal error" not in err
     [folder] = runs_of(lab)
     record = read_yaml(folder / "run.yaml")
     assert record["status"] == "succeeded" and record["metrics"] == {"test_accuracy": 0.9}
     local = json.loads((folder / "summary/tracking.json").read_text())
     assert [p["value"] for p in local["metrics"]["train_loss"]] == [0.5, 0.25]
-    history = MlflowClient(uri).get_metric_history(record["tracking"]["mlflow_run_id"], "train_loss")
-    assert [m.value for m in history] == [0.5]  # (MLflow's copy stops where it failed)
+    client = MlflowClient(uri)
+    mlrun = client.get_run(record["tracking"]["mlflow_run_id"])
+    history = [m.value for m in client.get_metric_history(mlrun.info.run_id, "train_loss")]
+    if failure == "refused":
+        assert "MLflow refused a value" in err and history == [0.5, 0.25] and mlrun.info.status == "FINISHED"
+    else:
+        assert "MLflow tracking failed (Max retries exceeded)" in err and "recorded in its folder" in err
+        assert history == [0.5]  # (MLflow's copy stops where it failed)
 
 
 def test_what_a_plugin_prints_while_training_goes_to_stderr(lab: Path, strataml_exe: list[str]) -> None:

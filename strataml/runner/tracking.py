@@ -139,6 +139,8 @@ class MlflowTracker:
 
 
 REACH_SECONDS = 10.0  # how long the first connection to a tracking server may take
+# MLflow's codes for a call it refused for what it was given, the server fine: only that value is lost.
+_REFUSED_CALL = frozenset({"INVALID_PARAMETER_VALUE", "BAD_REQUEST", "RESOURCE_ALREADY_EXISTS", "INVALID_STATE"})
 
 
 class Tracking:
@@ -155,6 +157,7 @@ class Tracking:
         self._all: list[Any] = []
         self._log = logging.getLogger("strataml.run")
         self.lost: str | None = None  # why MLflow was left out during the run
+        self._refused = False  # whether MLflow refused a value (said once)
 
     def bind(self, folder: Path, log: logging.Logger | None = None) -> None:
         """Record locally into `folder` (the run folder) from now on."""
@@ -192,6 +195,16 @@ class Tracking:
                     call(t)
                 except Exception as exc:
                     # (The local record goes on: the run is what it wrote, MLflow a copy of it.)
+                    if str(getattr(exc, "error_code", "")) in _REFUSED_CALL:
+                        # One value MLflow refuses (a metric name it does not take): the copy
+                        # lacks it, and goes on.
+                        if not self._refused:
+                            self._log.warning(
+                                "MLflow refused a value (%s): the run's folder keeps it, MLflow's copy lacks it",
+                                shown(_said(exc)),
+                            )
+                        self._refused = True
+                        continue
                     self.lost = _said(exc)
                     self._log.warning(
                         "MLflow tracking failed (%s): the run goes on and is recorded in its folder; MLflow's copy "
