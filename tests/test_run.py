@@ -955,20 +955,38 @@ def test_a_plugin_that_prints_on_import_leaves_plugins_json_whole(tmp_path: Path
     assert rows["exits"]["installed"] is False and rows["exits"]["description"].startswith("cannot load")
 
 
-@pytest.mark.parametrize("uri", ["sqlite:///mlflow.db", "mlruns"])
-def test_a_local_mlflow_store_named_from_a_subfolder_of_the_workspace_is_refused(
-    lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], uri: str
+@pytest.mark.parametrize("uri,where,said", [
+    ("sqlite:///mlflow.db", "experiments", "experiments/mlflow.db"),
+    ("mlruns", "experiments", "experiments/mlruns"),
+    # A database named from / or at the top: MLflow still keeps artifacts in ./mlruns.
+    ("sqlite:////{tmp}/abs.db", "experiments", "experiments/mlruns"),
+    ("sqlite:///../mlflow.db", "experiments", "experiments/mlruns"),
+    ("sqlite:///experiments/mlflow.db", "", "experiments/mlflow.db"),
+])
+def test_a_local_mlflow_store_that_would_write_inside_the_workspace_is_refused(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    uri: str, where: str, said: str
 ) -> None:
     """.env.example's sqlite:///mlflow.db, run from experiments/, wrote experiments/mlflow.db and
-    experiments/mlruns/: two stray entries the doctor rejects (TFC0001-E002)."""
+    experiments/mlruns/: two stray entries the doctor rejects (TFC0001-E002). The plan says so too."""
     require_extra("mlflow", "mlflow")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri.format(tmp=str(tmp_path).lstrip("/")))
+    monkeypatch.chdir(lab / where)
+    before = sorted(p.relative_to(lab) for p in lab.rglob("*"))
+    for extra in (["--dry-run"], []):
+        assert run(["run", "synthetic-logreg", "--no-register", *extra]) == 3
+        err = capsys.readouterr().err
+        assert f"MLflow would write {said} inside the workspace" in err and "nothing ran" in err, err
+    assert sorted(p.relative_to(lab) for p in lab.rglob("*")) == before
+
+
+@pytest.mark.parametrize("uri", ["databricks", "http://127.0.0.1:9"])
+def test_a_tracking_uri_that_writes_nothing_here_is_planned_from_any_folder(
+    lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], uri: str
+) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(lab / "experiments")
-    before = sorted(p.relative_to(lab) for p in lab.rglob("*"))
-    assert run(["run", "synthetic-logreg", "--no-register"]) == 3
-    err = capsys.readouterr().err
-    assert "names a store from the folder you stand in (experiments/)" in err and "nothing ran" in err, err
-    assert sorted(p.relative_to(lab) for p in lab.rglob("*")) == before
+    assert run(["run", "synthetic-logreg", "--dry-run"]) == 0, capsys.readouterr().err
 
 
 def test_a_seed_written_as_a_whole_float_runs_as_that_integer(lab: Path) -> None:

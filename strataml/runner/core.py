@@ -31,7 +31,7 @@ from strataml.gitfacts import head_state
 from strataml.hashing import sha256_file
 from strataml.refs import valid_run_id
 from strataml.runner.plugin import Plugin, RunContext, RunResult, RunSpec
-from strataml.runner.tracking import ARTIFACT_PATHS, Tracking
+from strataml.runner.tracking import ARTIFACT_PATHS, Tracking, check_placement
 from strataml.schemas import schema_id, validate
 
 ARTIFACT_ROOT_ENV = "STRATAML_ARTIFACT_ROOT"
@@ -132,6 +132,9 @@ def plan(spec: RunSpec, plugin: Plugin, workspace_root: Path) -> dict[str, Any]:
     """What `strataml run --dry-run` prints: everything a run would record before it starts."""
     commit, dirty = head_state(workspace_root)
     run_id = new_run_id(spec, commit, datetime.now(UTC))
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:  # (what the run would refuse, the plan says: it passed, then the run refused)
+        check_placement(uri, workspace_root)
     return {
         "run_id": run_id,
         "folder": (runs_root(workspace_root) / run_id).as_posix(),

@@ -151,7 +151,7 @@ class Tracking:
         env = dict(os.environ if env is None else env)
         uri = env.get("MLFLOW_TRACKING_URI")
         if uri and workspace is not None:
-            _placed(uri, workspace)
+            check_placement(uri, workspace)
         self.mlflow = MlflowTracker(uri) if uri else None
         self.local: LocalTracker | None = None
         self._all: list[Any] = []
@@ -243,25 +243,37 @@ class Tracking:
         self._each(lambda t: t.end(status))
 
 
-def _placed(uri: str, workspace: Path) -> None:
-    """A StrataError for a local store named from the current folder where that folder is inside
-    the workspace but not its top: `sqlite:///mlflow.db` (as .env.example has it) run from
-    experiments/ wrote experiments/mlflow.db and experiments/mlruns/, stray entries the doctor
-    rejects (TFC0001-E002), which the workspace's .gitignore ignores only at its top."""
+def check_placement(uri: str, workspace: Path) -> None:
+    """A StrataError when a local MLflow store would write inside the workspace where its
+    .gitignore does not ignore it (only /mlflow.db and /mlruns/ at the top): the database or
+    store folder MLFLOW_TRACKING_URI names (a relative one from the current folder), and, for a
+    database, the artifacts MLflow keeps in ./mlruns of the current folder. `sqlite:///mlflow.db`
+    (as .env.example has it) run from experiments/ wrote experiments/mlflow.db and
+    experiments/mlruns/, stray entries the doctor rejects (TFC0001-E002)."""
     parts = urlsplit(uri)
-    sqlite = parts.scheme == "sqlite" and uri.startswith("sqlite:///") and not uri.startswith("sqlite:////")
-    folder = parts.scheme in ("", "file") and not os.path.isabs(parts.path or uri)
-    if not (sqlite or folder):
-        return  # (a server, or a store named from /)
-    here, top = os.path.realpath(os.getcwd()), os.path.realpath(workspace)
-    if here != top and here.startswith(top.rstrip(os.sep) + os.sep):
-        where = os.path.relpath(here, top)
-        raise StrataError(
-            f"MLFLOW_TRACKING_URI={shown(uri)} names a store from the folder you stand in ({shown(where)}/): MLflow "
-            "would write its database and mlruns/ there, inside the workspace; nothing ran",
-            f"run from the workspace's top folder ({shown(top)}), or name the store from / "
-            "(e.g. sqlite:////ABSOLUTE/PATH/mlflow.db)",
-        )
+    if parts.scheme == "sqlite":
+        name = uri[len("sqlite:///") :].split("?", 1)[0] if uri.startswith("sqlite:///") else ""
+        written = [name, "mlruns"] if name and name != ":memory:" else ["mlruns"]
+    elif parts.scheme == "file" or (parts.scheme == "" and not uri.startswith("databricks")):
+        written = [parts.path if parts.scheme == "file" else uri]  # (a folder store: its artifacts inside)
+    else:
+        return  # (a server, or Databricks: nothing written here)
+    top = os.path.realpath(workspace)
+    ignored = {os.path.join(top, "mlflow.db"), os.path.join(top, "mlruns")}
+    for path in written:
+        full = os.path.abspath(path)
+        real = os.path.join(os.path.realpath(os.path.dirname(full)), os.path.basename(full))
+        if (
+            real.startswith(top + os.sep)
+            and real not in ignored
+            and not real.startswith(os.path.join(top, "mlruns") + os.sep)
+        ):
+            raise StrataError(
+                f"MLFLOW_TRACKING_URI={shown(uri)}: MLflow would write {shown(os.path.relpath(real, top))} inside the "
+                "workspace, where no record may sit; nothing ran",
+                f"run from the workspace's top folder ({shown(top)}), where its .gitignore ignores mlflow.db and "
+                "mlruns/, with the store named there (sqlite:///mlflow.db) or outside the workspace",
+            )
 
 
 def _said(exc: BaseException) -> str:
