@@ -193,3 +193,18 @@ def test_github_step_summary_is_never_appended_into_the_repository_or_through_a_
     rendered(broken(ws), "github")
     assert target.read_text() == "kept\n"
     assert "no job summary written to" in capsys.readouterr().err
+
+
+def test_github_step_summary_is_never_appended_into_the_workspace_checked_from_elsewhere(
+    ws: Path, tmp_path: Path, strataml_exe: list[str]
+) -> None:
+    """The guard looked at the current folder's repository: `strataml -C WS doctor` from /tmp
+    (or a workspace in no repository) still appended to WS/strataml.yaml."""
+    import subprocess
+
+    before = (ws / "strataml.yaml").read_bytes()
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(ws / "strataml.yaml")}
+    done = subprocess.run([*strataml_exe, "-C", str(ws), "doctor", "--format", "github"], cwd=tmp_path,
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode in (0, 1, 2) and "no job summary written" in done.stderr, done.stderr
+    assert (ws / "strataml.yaml").read_bytes() == before

@@ -275,7 +275,7 @@ def doctor(
     elif baseline is not None:
         report = _apply_baseline(root, report, baseline, since)
     prefix = repo_prefix(root) if fmt in ("sarif", "github") else ""
-    emit(output, lambda s, c: render(report, fmt, s, RenderOptions(color=c, repo_prefix=prefix)), root)
+    emit(output, lambda s, c: render(report, fmt, s, RenderOptions(color=c, repo_prefix=prefix, root=str(root))), root)
     # The report holds the whole workspace: freed here, object by object, it cost ~22 ms of a
     # cold run on 10k records, for memory the process's end gives back at once.
     keep(report)

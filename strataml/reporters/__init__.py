@@ -17,6 +17,9 @@ class RenderOptions:
     # Where the workspace sits inside its Git repository ("" at the top): SARIF and GitHub
     # annotations need repository-relative paths.
     repo_prefix: str = ""
+    # The workspace the report is of, when one is ("" for a merge of shards' reports): what the
+    # job summary is never appended into.
+    root: str = ""
 
 
 def repo_path(path: str, options: RenderOptions) -> str:

@@ -44,20 +44,21 @@ def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
     stream.write(plain(summary_line(report)) + "\n")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
-        _append_summary(summary_file, step_summary(report, options))
+        _append_summary(summary_file, step_summary(report, options), options.root)
 
 
-def _append_summary(path: str, text: str) -> None:
-    """Append the job summary to the runner's file, never into the repository being checked nor
-    through a symlink at its name: the variable set to strataml.yaml appended Markdown to it,
-    past every guard `-o` has."""
+def _append_summary(path: str, text: str, root: str) -> None:
+    """Append the job summary to the runner's file, never into the workspace or the repository
+    being checked (nor the one the command runs in) nor through a symlink at its name: the
+    variable set to strataml.yaml appended Markdown to it, past every guard `-o` has."""
     import sys
 
     from strataml.rootdir import repo_top
 
-    top = repo_top(Path.cwd())
+    starts = [Path(root)] if root else []
+    kept = {os.path.realpath(p) for p in [*starts, *(repo_top(s) for s in [*starts, Path.cwd()])] if p is not None}
     real = os.path.realpath(path)
-    if top is not None and (real + os.sep).startswith(os.path.realpath(top) + os.sep):
+    if any((real + os.sep).startswith(top.rstrip(os.sep) + os.sep) for top in kept):
         print(
             f"strataml: note: GITHUB_STEP_SUMMARY names {shown(path)}, inside the repository being checked: "
             "no job summary written",
