@@ -480,17 +480,18 @@ def test_the_read_only_examples_of_help_run_in_the_example_workspace(tmp_path: P
 @pytest.mark.parametrize("args", [
     ("index", "-o"), ("doctor", "--format", "json", "-o"), ("diff", "HEAD", "-o"),
     ("export", "croissant", "dataset:flowers@1", "-o"),
-    ("report", "experiment", "experiment:sales-forecast", "-o"),
+    ("report", "experiment", "experiment:sales-forecast", "-o"), ("doctor", "--write-baseline"),
 ])
 def test_an_output_named_with_a_trailing_slash_is_a_folder_never_a_file(
     strataml_exe: list[str], ws: Path, tmp_path: Path, args: tuple[str, ...]
 ) -> None:
     """`-o reports/` (a folder not made yet) wrote a file named `reports`: the path lost its slash."""
     target = tmp_path / "reports"
-    proc = cli(strataml_exe, "-C", str(ws), *args, f"{target}/")
-    assert proc.returncode == 3, proc.stderr
-    assert "ends with '/', so it names a folder" in proc.stderr
-    assert not target.exists()
+    for named in (f"{target}/", f"{target}/."):  # (`reports/.` too: the same folder)
+        proc = cli(strataml_exe, "-C", str(ws), *args, named)
+        assert proc.returncode == 3, proc.stderr
+        assert "names a folder, not a file" in proc.stderr
+        assert not target.exists()
     site = tmp_path / "site"
     assert cli(strataml_exe, "-C", str(ws), "dashboard", "-o", f"{site}/").returncode == 0  # (a folder it fills)
     assert (site / "index.html").is_file()

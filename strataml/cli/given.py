@@ -35,21 +35,38 @@ def from_start_file(ctx: click.Context, param: click.Parameter, value: str | Non
 
 
 def file_named(value: str, param: click.Parameter | None, ctx: click.Context | None) -> None:
-    """A usage error for a file's name that ends with '/': it names a folder, and the path made
-    of it lost the slash (`-o reports/` wrote a file named `reports`)."""
-    if value != "-" and value.endswith(("/", os.sep)) and value.strip("/" + os.sep):
-        raise click.BadParameter(
-            f"{value!r} ends with '/', so it names a folder: name the file to write in it "
-            f"(e.g. {value.rstrip('/' + os.sep)}/{_example()})",
-            ctx=ctx,
-            param=param,
-        )
+    """A usage error for a file's name that names a folder: ending with '/', or in `.` or `..`
+    (`-o reports/` and `-o reports/.` wrote a file named `reports`: the path lost its slash)."""
+    bare = value.rstrip("/" + os.sep)
+    last = os.path.basename(bare) if bare else ""
+    if value == "-" or not bare or (bare == value and last not in (".", "..")):
+        return
+    folder = os.path.normpath(bare)
+    raise click.BadParameter(
+        f"{value!r} names a folder, not a file: name a file in it (e.g. {os.path.join(folder, _example(param))})",
+        ctx=ctx,
+        param=param,
+    )
 
 
-def _example() -> str:
+# What each command writes, as an example of a file's name (`strataml export model-card` a README).
+_EXAMPLES = {
+    "index": "index.json",
+    "doctor": "report.json",
+    "diff": "diff.md",
+    "croissant": "croissant.json",
+    "model-card": "README.md",
+    "openlineage": "lineage.jsonl",
+    "experiment": "report.md",
+    "merge": "report.json",
+}
+
+
+def _example(param: click.Parameter | None) -> str:
+    if param is not None and param.name in ("write_baseline", "baseline"):
+        return ".strataml-baseline.json"
     command = click.get_current_context(silent=True)
-    name = command.info_name if command is not None else None
-    return {"index": "index.json", "doctor": "report.json", "diff": "diff.md"}.get(name or "", "out.json")
+    return _EXAMPLES.get(command.info_name or "" if command is not None else "", "out.json")
 
 
 def from_start_members(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -75,7 +92,7 @@ class Given(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str):
-            if not self.dir_okay and param is not None and param.name == "output":
+            if not self.dir_okay:  # (a file, read or written, is never named as a folder)
                 file_named(value, param, ctx)
             value = from_start(ctx, value)
             if value != "-" and os.path.normpath(value) == "-":
