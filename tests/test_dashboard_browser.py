@@ -511,6 +511,13 @@ def test_a_link_to_a_value_no_row_has_lists_none_and_says_so(example: Example, p
     open_view(page, example.url, "#/runs?f.status=Succeeded", "table")
     expect(page.get_by_test_id("row")).to_have_count(len(runs))
     expect(page.get_by_test_id("unknown-filter")).to_have_count(0)
+    # A tag no row has (no facet shows it) selects none, as the API's filter; names match exactly.
+    open_view(page, example.url, "#/runs?f.tags.owner=bob", "table")
+    expect(page.get_by_test_id("row-count")).to_have_text(re.compile(rf"^\s*0\s+of\s+{len(runs)}\s*$"))
+    expect(page.get_by_test_id("unknown-filter")).to_contain_text("No run has tag owner “bob”.")
+    assert_url_keeps(page, "f.tags.owner", "bob")
+    open_view(page, example.url, "#/runs?f.experiment=IRIS-LOGREG", "table")
+    expect(page.get_by_test_id("row-count")).to_have_text(re.compile(rf"^\s*0\s+of\s+{len(runs)}\s*$"))
     open_view(page, example.url, "#/runs?f.bogus=1&metrics=test_accuracy,test_accuracy", "table")
     expect(page.get_by_test_id("unknown-filter")).to_contain_text("“bogus” is not a filter of runs.")
     expect(page.get_by_test_id("sort-test_accuracy")).to_have_count(1)  # (a metric named twice: one column)

@@ -823,6 +823,7 @@
     });
     return (m.orders[id] = Int32Array.from(idx));
   }
+  var WORD_FACETS = ["status", "state", "gate", "signed", "health"]; // (the API's words: matched whatever their case)
   var DEFAULT_SORT = { datasets: ["name", false], runs: ["created", true], models: ["name", false], experiments: ["name", false] };
 
   function defaultMetrics(m) {
@@ -858,8 +859,9 @@
       var allow = new Uint8Array(f.vals.length), missing = [];
       want.forEach(function (v) {
         var c = f.index.get(v);
-        // A word typed in another case (status=Failed) is the value, as the API and list read it.
-        for (var i = 0; c === undefined && i < f.vals.length; i++) if (String(f.vals[i]).toLowerCase() === v.toLowerCase()) c = i;
+        // A word typed in another case (status=Failed) is the value, as the API and list read it
+        // (only these fields' values are words from a fixed set: tags and names match exactly).
+        for (var i = 0; c === undefined && WORD_FACETS.indexOf(f.key) >= 0 && i < f.vals.length; i++) if (String(f.vals[i]).toLowerCase() === v.toLowerCase()) c = i;
         if (c !== undefined) allow[c] = 1; else missing.push(v);
       });
       // Values no row has select no row: a link to `f.state=production` where none is in
@@ -868,7 +870,24 @@
       if (missing.length) st.missing[f.key] = missing;
     });
     var facetKeys = facets.map(function (f) { return "f." + f.key; });
-    var notFacets = Object.keys(q).filter(function (k) { return k.indexOf("f.") === 0 && facetKeys.indexOf(k) < 0; });
+    var asked = Object.keys(q).filter(function (k) { return k.indexOf("f.") === 0 && facetKeys.indexOf(k) < 0; });
+    // A tag no facet shows (none has it, or it is not among the most used): filtered all the same,
+    // as the API filters it; it was ignored, and every row listed.
+    var tagFilters = asked.filter(function (k) { return k.indexOf("f.tags.") === 0 && k.length > 7; }).map(function (k) {
+      return { tag: k.slice(7), values: qlist(q, k) };
+    }).filter(function (x) { return x.values.length; });
+    var notFacets = asked.filter(function (k) { return k.indexOf("f.tags.") !== 0; });
+    function tagsPass(r) {
+      for (var i = 0; i < tagFilters.length; i++) {
+        var v = own(r.tags, tagFilters[i].tag);
+        if (v === undefined || v === null || tagFilters[i].values.indexOf(fmtVal(v)) < 0) return false;
+      }
+      return true;
+    }
+    tagFilters.forEach(function (x) {
+      var has = m.rows.some(function (r) { var v = own(r.tags, x.tag); return v !== undefined && v !== null && x.values.indexOf(fmtVal(v)) >= 0; });
+      if (!has) st.missing["tags." + x.tag] = x.values;
+    });
     var hasMetrics = kind === "runs" || kind === "models";
     var cols, template, totalW;
     var v = h("div", { tid: "view-table", "data-kind": kind, cls: "view tableview" });
@@ -910,6 +929,7 @@
         var a = st.sel[f.key];
         if (a) o["f." + f.key] = f.vals.filter(function (x, i) { return a[i]; }).concat(st.missing[f.key] || []);
       });
+      tagFilters.forEach(function (x) { o["f.tags." + x.tag] = x.values; });
       var metricsParam = st.metrics.join(",");
       if (hasMetrics && metricsParam !== defaultMetrics(m).join(",")) o.metrics = st.metrics.length ? st.metrics : "";
       var hash = "#/" + kind + buildQuery(o);
@@ -950,8 +970,10 @@
       for (var f = 0; f < nf; f++) { facetCounts[f].fill(0); if (st.sel[facets[f].key]) active.push(f); }
       nres = 0;
       var nt = ts.length, na = active.length;
+      var nx = tagFilters.length;
       for (var i = 0, n = order.length; i < n; i++) {
         var r = order[i];
+        if (nx && !tagsPass(m.rows[r])) continue;
         if (nt) {
           var s = text[r], ok = true;
           for (var t = 0; t < nt; t++) if (s.indexOf(ts[t]) < 0) { ok = false; break; }
