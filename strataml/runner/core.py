@@ -399,18 +399,18 @@ def hash_tree(folder: Path, made_by: str) -> list[dict[str, Any]]:
                 f"{made_by} wrote '{shown(rel)}' among the run's files, a name git reads as its own; nothing was recorded",
                 "write it under another name: git would apply it to the run's files in every clone (TFC0006-E004)",
             )
-        why = unsafe(rel)  # (a backslash: one name here, a folder on Windows)
+        why, code = unsafe(rel), "TFC0006-E004"  # (a backslash: one name here, a folder on Windows)
         bad = find(rel)
         if bad is not None:
-            why = f"holds a control character ({bad}), which no record may name (TFC0001-E008)"
+            why, code = f"holds a control character ({bad}), which no record may name", "TFC0001-E008"
         elif undecodable(rel) != rel:
             # (Bytes that are not UTF-8 come in as surrogates, which no YAML can write: the run.yaml
             # made of them did not load.)
-            why = "is not UTF-8, which a record's YAML cannot hold"
+            why, code = "is not UTF-8, which a record's YAML cannot hold", "TFC0001-E008"
         if why is not None:
             raise StrataError(
                 f"{made_by} wrote '{shown(rel)}' among the run's files, whose name {why}; nothing was recorded",
-                "name files with letters, digits, '.', '_' and '-', folders with '/' (TFC0006-E004)",
+                f"name files with letters, digits, '.', '_' and '-', folders with '/' ({code})",
             )
         key = fold(rel)
         if key in folded:
