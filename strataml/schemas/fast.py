@@ -299,6 +299,9 @@ def compile_schema(schema: dict[str, Any], resolve: Callable[[str], dict[str, An
         if word == "anyOf":
             options = [build(s) for s in arg]
             return lambda v: any(o(v) for o in options)
+        if word == "not":
+            inner = build(arg)
+            return lambda v: not inner(v)
         if word == "allOf":
             parts = [build(s) for s in arg]
             return lambda v: all(p(v) for p in parts)
