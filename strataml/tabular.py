@@ -139,7 +139,7 @@ def describe_csv(
             reader = csv.reader(rows_in)
             header = next(reader, None)
             ended = reader.line_num  # the last line of the last row read
-            if header and _swallowed(header, rows_in.quotes):
+            if header and _ends_quoted(rows_in.record):
                 raise _open_quote(name, 1)
             if not header:
                 raise StrataError(f"{name}: CSV file has no header row", "the first line must name the columns")
@@ -161,7 +161,7 @@ def describe_csv(
                     f"{name}: CSV header repeats the column name '{shown(twice[0])}'",
                     "give every column a unique name",
                 )
-            rows_in.used = rows_in.quotes = 0  # the next row starts here
+            rows_in.used, rows_in.record = 0, []  # the next row starts here
             cols = [_Column(name) for name in header]
             tcol = _index(header, time_column, name, "--time-column")
             _index(header, target, name, "--target")
@@ -169,11 +169,11 @@ def describe_csv(
             lo = hi = None
             batch: list[list[str]] = []
             per, judged = max(1, BATCH_CELLS // len(header)), 0
-            last: list[str] = []
-            quotes = began = 0
+            text: list[str] = []
+            began = 0
             for line_no, row in enumerate(reader, start=2):
-                quotes, last, began, ended = rows_in.quotes, row, ended + 1, reader.line_num
-                rows_in.used = rows_in.quotes = 0  # the next row starts here
+                text, began, ended = rows_in.record, ended + 1, reader.line_num
+                rows_in.used, rows_in.record = 0, []  # the next row starts here
                 if not row:
                     continue
                 if len(row) != len(header):
@@ -203,7 +203,7 @@ def describe_csv(
                         lo = (when, value)
                     if hi is None or when > hi[0]:
                         hi = (when, value)
-            if _swallowed(last, quotes):  # (only the last row can be: an open quote reads to the end)
+            if _ends_quoted(text):  # (only the last row can: an open quote reads to the end)
                 raise _open_quote(name, began)
             _see(cols, batch)
             if tick is not None:
@@ -262,11 +262,27 @@ _QUOTING = (
 )
 
 
-def _swallowed(row: list[str], quotes: int) -> bool:
-    """Whether `row` ran to the end of the file inside a quote never closed: a field holding a
-    line break, and an odd number of quotes in the row's text (a field's own quotes come doubled,
-    a quoted field's in pairs; one quote in an unquoted value, `5'11"`, breaks no line)."""
-    return quotes % 2 == 1 and any("\n" in field or "\r" in field for field in row)
+def _ends_quoted(lines: list[str]) -> bool:
+    """Whether a row's text (its lines as read) ends inside a quoted field, as csv reads one: a
+    quote opens a field only at its start, `""` inside it is a quote, and one closes it (a quote
+    inside an unquoted value, `5'11"`, is the value's). Only the last row can: a quote never
+    closed reads to the end of the file."""
+    quoted, at_start = False, True
+    for line in lines:
+        i, n = 0, len(line)
+        while i < n:
+            c = line[i]
+            if quoted:
+                if c == '"':
+                    if i + 1 < n and line[i + 1] == '"':
+                        i += 1  # (a doubled quote: the field's own)
+                    else:
+                        quoted = False
+            elif c == '"' and at_start:
+                quoted = True
+            at_start = not quoted and c in ",\r\n"
+            i += 1
+    return quoted
 
 
 def _open_quote(name: str, line: int) -> StrataError:
@@ -285,7 +301,7 @@ class _Rows(Iterator[str]):
     def __init__(self, fh: TextIO, name: str) -> None:
         self.fh, self.name = fh, name
         self.used = 0  # characters of the current row read so far; the caller resets it per row
-        self.quotes = 0  # its quote characters, as read (the caller resets it with `used`)
+        self.record: list[str] = []  # its lines, as read (the caller resets it with `used`)
         self.lines = 0
         self.read = 0  # characters read in all
         self._told = 0
@@ -306,7 +322,7 @@ class _Rows(Iterator[str]):
             raise StopIteration
         self.lines += 1
         self.used += len(line)
-        self.quotes += line.count('"')
+        self.record.append(line)
         self.read += len(line)
         if self.used - (len(line) - len(line.rstrip("\r\n"))) > MAX_ROW_CHARS:
             raise StrataError(

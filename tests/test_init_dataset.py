@@ -709,6 +709,22 @@ def test_dataset_add_that_loses_a_race_for_its_version_is_refused_as_existing(
 def test_dataset_add_reads_quotes_as_pandas_does_but_for_one_never_closed(fresh: Path, tmp_path: Path) -> None:
     """Strict reading refused what pandas and the plugin read: a space after a closing quote, a
     quote inside a value (5'11")."""
-    csv = write_csv(tmp_path / "people.csv", ["name,height,note", '"Smith" ,5\'11",x', '"O"Brien,6,"two\nlines"'])
+    # (Last, a row with one unquoted value's quote and a quoted line break: an odd count of quotes.)
+    csv = write_csv(tmp_path / "people.csv", ["name,height,note", '"a ""q"" b",5,"x\ny"', '"Smith" ,5\'11",x',
+                                               '"O"Brien,6\'2","two\nlines"'])
     assert run(["-C", str(fresh), "dataset", "add", "people", str(csv), "--version", "1"]) == 0
-    assert read_yaml(fresh / "datasets/people/1/dataset.yaml")["files"][0]["rows"] == 2
+    assert read_yaml(fresh / "datasets/people/1/dataset.yaml")["files"][0]["rows"] == 3
+
+
+@pytest.mark.parametrize("data,line", [
+    (b"id,name\n1,a\n2,b\n3,\"c", 4),  # (the last line, no line break after it: `c` was recorded)
+    (b"id,name\r\n1,a\r\n3,\"c\r\n4,d\r\n", 3),
+    (b"id,h\n1,5'11\"\n2,\"x\n3,y\n", 3),  # (an unquoted value's quote does not count)
+])
+def test_dataset_add_refuses_a_quote_never_closed_wherever_it_is(
+    fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, line: int
+) -> None:
+    csv = tmp_path / "open.csv"
+    csv.write_bytes(data)
+    assert run(["-C", str(fresh), "dataset", "add", "d", str(csv), "--version", "1"]) == 3
+    assert f"open.csv:{line}: unreadable CSV: a quoted field opened in this row is never closed" in capsys.readouterr().err
