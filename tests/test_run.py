@@ -830,7 +830,7 @@ def test_a_plugin_that_exits_records_a_failed_run(lab: Path, monkeypatch: pytest
 
 
 @pytest.mark.parametrize("value,recorded", [
-    ("numpy32", 0.9), ("numpy64", 0.9), ("numpy64int", 3), ("text", None), ("bool", None),
+    ("numpy32", 0.9), ("numpy32long", 0.1234567), ("numpy64", 0.9), ("numpy64int", 3), ("text", None), ("bool", None),
 ])
 def test_a_plugin_metric_is_a_number_or_the_plugin_failed(lab: Path, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str], value: str,
@@ -840,14 +840,15 @@ def test_a_plugin_metric_is_a_number_or_the_plugin_failed(lab: Path, monkeypatch
     import numpy as np
 
     # (float32's 0.9 is 0.8999999761581421 as a double, and a gate `>= 0.9` failed on it.)
-    given = {"numpy32": np.float32(0.9), "numpy64": np.float64(0.9), "numpy64int": np.int64(3), "text": "0.9",
+    given = {"numpy32": np.float32(0.9), "numpy32long": np.float32(0.1234567), "numpy64": np.float64(0.9), "numpy64int": np.int64(3), "text": "0.9",
              "bool": True}[value]
 
     def body(context):
         return plugin_module.RunResult(metrics={"test_accuracy": given})
 
     _plugin_runs(monkeypatch, lab, body)
-    code = run(["-C", str(lab), "run", "iris-logreg", "--no-register"])
+    with np.printoptions(legacy="1.13", precision=3):  # (a plugin's print options change no value recorded)
+        code = run(["-C", str(lab), "run", "iris-logreg", "--no-register"])
     err = capsys.readouterr().err
     assert "internal error" not in err, err
     [folder] = runs_of(lab)
@@ -901,6 +902,8 @@ def test_mlflow_failing_during_a_run_leaves_the_run_recorded(lab: Path, tmp_path
         context.tracking.log_metric("train_loss", 0.5, step=1)
         if failure == "refused":
             context.tracking.log_metric("bad name!?", 0.1, step=1)  # MLflow refuses the name
+            context.tracking.log_params({"alpha": 1, "beta@x": 2, "gamma": 3})  # (gamma was lost with beta@x)
+            context.tracking.set_tags({"ok1": "a", "bad?tag": "b", "ok2": "c"})
         else:  # (the server went away: what the client raises then carries no MLflow error code)
             monkeypatch.setattr(context.tracking.mlflow.client, "log_metric",
                                 lambda *a, **k: (_ for _ in ()).throw(ConnectionError("Max retries exceeded")))
@@ -921,6 +924,7 @@ def test_mlflow_failing_during_a_run_leaves_the_run_recorded(lab: Path, tmp_path
     history = [m.value for m in client.get_metric_history(mlrun.info.run_id, "train_loss")]
     if failure == "refused":
         assert "MLflow refused a value" in err and history == [0.5, 0.25] and mlrun.info.status == "FINISHED"
+        assert {"alpha", "gamma"} <= set(mlrun.data.params) and {"ok1", "ok2"} <= set(mlrun.data.tags)
     else:
         assert "MLflow tracking failed (Max retries exceeded)" in err and "recorded in its folder" in err
         assert history == [0.5]  # (MLflow's copy stops where it failed)
@@ -962,6 +966,8 @@ def test_a_plugin_that_prints_on_import_leaves_plugins_json_whole(tmp_path: Path
     ("sqlite:////{tmp}/abs.db", "experiments", "experiments/mlruns"),
     ("sqlite:///../mlflow.db", "experiments", "experiments/mlruns"),
     ("sqlite:///experiments/mlflow.db", "", "experiments/mlflow.db"),
+    ("sqlite+pysqlite:///mlflow.db", "experiments", "experiments/mlflow.db"),  # (a driver named: the same store)
+    ("postgresql://db.invalid/mlflow", "experiments", "experiments/mlruns"),  # (artifacts in ./mlruns still)
 ])
 def test_a_local_mlflow_store_that_would_write_inside_the_workspace_is_refused(
     lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -1036,7 +1042,7 @@ def test_a_tracking_server_behind_a_proxy_is_not_probed_directly(monkeypatch: py
     from strataml.errors import StrataError
     from strataml.runner.tracking import MlflowTracker
 
-    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     tracker = MlflowTracker("http://mlflow.corp.invalid:5000")
     with pytest.raises(StrataError, match="no tracking server answers there"):
@@ -1046,3 +1052,28 @@ def test_a_tracking_server_behind_a_proxy_is_not_probed_directly(monkeypatch: py
     monkeypatch.setenv("NO_PROXY", "mlflow.corp.invalid")
     with pytest.raises(StrataError):
         tracker.reachable()
+    # As requests reads them (MLflow's calls): ALL_PROXY too, and NO_PROXY by network.
+    monkeypatch.delenv("HTTP_PROXY")
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
+    tracker.reachable()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.0/8")
+    with pytest.raises(StrataError):
+        MlflowTracker("http://127.0.0.1:9").reachable()  # (bypassed: probed, and nothing answers)
+
+
+@pytest.mark.parametrize("uri", ["SQLite:///{tmp}/x.db", "{tmp}/folder-store"])
+def test_a_tracking_uri_mlflow_cannot_use_is_said_before_anything_runs(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], uri: str
+) -> None:
+    """MLflow's refusal of the URI itself (a dialect it has no driver for; a folder store recent
+    MLflow keeps only behind MLFLOW_ALLOW_FILE_STORE) was an internal error."""
+    require_extra("mlflow", "mlflow")
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri.format(tmp=tmp_path))
+    code = run(["-C", str(lab), "run", "synthetic-logreg", "--no-register"])
+    err = capsys.readouterr().err
+    assert "internal error" not in err, err
+    if code == 3:
+        assert "MLflow cannot track there" in err or "refused to start the run" in err, err
+    assert code in (0, 3) and leftovers(lab) == []

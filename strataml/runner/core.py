@@ -245,8 +245,10 @@ def _finite(metrics: dict[str, float], log: logging.Logger) -> dict[str, float]:
             number: float = int(value)
         elif not isinstance(value, float) and getattr(getattr(value, "dtype", None), "itemsize", 8) < 8:
             # numpy's float32 0.9 is 0.8999999761581421 as a double: its shortest text is the value
-            # the plugin meant (a gate `>= 0.9` failed on it).
-            number = float(str(value))
+            # the plugin meant (a gate `>= 0.9` failed on it), whatever numpy's print options are.
+            import numpy
+
+            number = float(numpy.format_float_scientific(value, unique=True))
         else:
             number = float(value)
         if isinstance(number, float) and not math.isfinite(number):

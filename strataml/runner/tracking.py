@@ -78,7 +78,14 @@ class MlflowTracker:
                 "MLFLOW_TRACKING_URI is set but MLflow is not installed",
                 f"{extra_hint('mlflow')}, or unset MLFLOW_TRACKING_URI",
             ) from None
-        self.client = MlflowClient(tracking_uri=uri)
+        try:
+            self.client = MlflowClient(tracking_uri=uri)
+        except Exception as exc:  # (MLflow's words for a URI it cannot use were an internal error)
+            raise StrataError(
+                f"MLFLOW_TRACKING_URI={shown(uri)}: MLflow cannot track there ({shown(_said(exc))}); nothing ran",
+                "fix or unset MLFLOW_TRACKING_URI; a local store needs no server: sqlite:///mlflow.db from the "
+                "workspace's top (MLflow's folder stores need MLFLOW_ALLOW_FILE_STORE=true in recent versions)",
+            ) from None
         self.uri = uri
         self.run_id: str | None = None
         self.experiment_name = ""
@@ -86,13 +93,16 @@ class MlflowTracker:
     def reachable(self) -> None:
         """A StrataError when the URI names a server nothing answers at: MLflow's client retries a
         refused connection for minutes, in silence, before its first call fails."""
-        from urllib.request import getproxies, proxy_bypass
-
         parts = urlsplit(self.uri)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return  # (a file or database store: MLflow's own first call says what is wrong)
-        if parts.scheme in getproxies() and not proxy_bypass(parts.hostname):
-            return  # (reached through a proxy, which alone may resolve the name: MLflow's calls say)
+        try:  # (as requests, which makes MLflow's calls, reads HTTP_PROXY, ALL_PROXY and NO_PROXY)
+            from requests.utils import get_environ_proxies, select_proxy
+
+            if select_proxy(self.uri, get_environ_proxies(self.uri)):
+                return  # (reached through a proxy, which alone may resolve the name: MLflow's calls say)
+        except ImportError:
+            pass
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
             socket.create_connection((parts.hostname, port), timeout=REACH_SECONDS).close()
@@ -138,6 +148,7 @@ class MlflowTracker:
         )
 
 
+_DATABASES = frozenset({"postgresql", "mysql", "mssql", "oracle"})  # (MLflow's SQL stores, by engine)
 REACH_SECONDS = 10.0  # how long the first connection to a tracking server may take
 # MLflow's codes for a call it refused for what it was given, the server fine: only that value is lost.
 _REFUSED_CALL = frozenset({"INVALID_PARAMETER_VALUE", "BAD_REQUEST", "RESOURCE_ALREADY_EXISTS", "INVALID_STATE"})
@@ -213,7 +224,8 @@ class Tracking:
                     )
 
     def log_params(self, params: dict[str, Any]) -> None:
-        self._each(lambda t: t.log_params(params))
+        for key, value in params.items():  # (one at a time: a value MLflow refuses loses no other)
+            self._each(lambda t, one={key: value}: t.log_params(one))  # type: ignore[misc]
 
     def log_param(self, key: str, value: Any) -> None:
         self.log_params({key: value})
@@ -226,7 +238,8 @@ class Tracking:
             self.log_metric(key, value, step)
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        self._each(lambda t: t.set_tags(tags))
+        for key, value in tags.items():
+            self._each(lambda t, one={key: value}: t.set_tags(one))  # type: ignore[misc]
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self._each(lambda t: t.log_artifact(path, artifact_path))
@@ -251,13 +264,17 @@ def check_placement(uri: str, workspace: Path) -> None:
     (as .env.example has it) run from experiments/ wrote experiments/mlflow.db and
     experiments/mlruns/, stray entries the doctor rejects (TFC0001-E002)."""
     parts = urlsplit(uri)
-    if parts.scheme == "sqlite":
-        name = uri[len("sqlite:///") :].split("?", 1)[0] if uri.startswith("sqlite:///") else ""
+    engine = parts.scheme.split("+", 1)[0].lower()  # (sqlite+pysqlite: a driver named, the same store)
+    if engine == "sqlite":
+        rest = uri.split(":", 1)[1]
+        name = rest[3:].split("?", 1)[0] if rest.startswith("///") else ""
         written = [name, "mlruns"] if name and name != ":memory:" else ["mlruns"]
+    elif engine in _DATABASES:
+        written = ["mlruns"]  # (a database elsewhere; MLflow's artifacts still in ./mlruns here)
     elif parts.scheme == "file" or (parts.scheme == "" and not uri.startswith("databricks")):
         written = [parts.path if parts.scheme == "file" else uri]  # (a folder store: its artifacts inside)
     else:
-        return  # (a server, or Databricks: nothing written here)
+        return  # (a tracking server, or Databricks: nothing written here)
     top = os.path.realpath(workspace)
     ignored = {os.path.join(top, "mlflow.db"), os.path.join(top, "mlruns")}
     for path in written:
