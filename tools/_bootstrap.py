@@ -18,10 +18,12 @@ _missing = [package for module, package in _NEEDED.items() if importlib.util.fin
 if _missing:
     _message = f"{Path(sys.argv[0]).name} needs {', '.join(_missing)}, not installed for {sys.executable}"
     _hint = f"pip install {' '.join(_NEEDED.values())} (or `pip install -e .` in the checkout)"
-    sys.stderr.write(f"strataml: error: {_message}\n  hint: {_hint}\n")
+    if sys.stderr is not None:
+        sys.stderr.write(f"strataml: error: {_message}\n  hint: {_hint}\n")
     _args = sys.argv[1:]
     _args = _args[: _args.index("--")] if "--" in _args else _args
-    if "--format=json" in _args or any(a == "--format" and b == "json" for a, b in zip(_args, _args[1:])):
+    _json = "--format=json" in _args or any(a == "--format" and b == "json" for a, b in zip(_args, _args[1:]))
+    if _json and sys.stdout is not None:  # (a closed stdout: the error is on stderr, the exit code 3)
         import json  # (as strataml answers --format json when it cannot run: one JSON object on stdout)
 
         _error = {"message": _message, "hint": _hint, "details": [], "exit_code": 3}
