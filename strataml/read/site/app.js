@@ -876,17 +876,14 @@
     var tagFilters = asked.filter(function (k) { return k.indexOf("f.tags.") === 0 && k.length > 7; }).map(function (k) {
       return { tag: k.slice(7), values: qlist(q, k) };
     }).filter(function (x) { return x.values.length; });
-    var notFacets = asked.filter(function (k) { return k.indexOf("f.tags.") !== 0; });
+    var notFacets = asked.filter(function (k) { return !(k.indexOf("f.tags.") === 0 && k.length > 7); });
+    function tagOf(r, tag) { var v = own(r.tags, tag); return v === undefined || v === null ? "(none)" : fmtVal(v); }
     function tagsPass(r) {
-      for (var i = 0; i < tagFilters.length; i++) {
-        var v = own(r.tags, tagFilters[i].tag);
-        if (v === undefined || v === null || tagFilters[i].values.indexOf(fmtVal(v)) < 0) return false;
-      }
+      for (var i = 0; i < tagFilters.length; i++) if (tagFilters[i].values.indexOf(tagOf(r, tagFilters[i].tag)) < 0) return false;
       return true;
     }
     tagFilters.forEach(function (x) {
-      var has = m.rows.some(function (r) { var v = own(r.tags, x.tag); return v !== undefined && v !== null && x.values.indexOf(fmtVal(v)) >= 0; });
-      if (!has) st.missing["tags." + x.tag] = x.values;
+      if (!m.rows.some(function (r) { return x.values.indexOf(tagOf(r, x.tag)) >= 0; })) st.missing["tags." + x.tag] = x.values;
     });
     var hasMetrics = kind === "runs" || kind === "models";
     var cols, template, totalW;
@@ -905,6 +902,22 @@
     });
     notFacets.forEach(function (k) { unknownNote.appendChild(document.createTextNode("“" + clip(k.slice(2), 40) + "” is not a filter of " + kind + ". ")); });
     if (unknownNote.childNodes.length) v.appendChild(unknownNote);
+    // A tag filter no facet shows is said, and can be taken off (it filtered unseen).
+    if (tagFilters.length) {
+      var chips = h("div", { cls: "toolbar chipsbar", tid: "tag-filters" });
+      tagFilters.slice().forEach(function (x) {
+        var chip = h("button", { type: "button", cls: "chip on", title: "Remove this filter" }, "tag " + clip(x.tag, 40) + " = " + x.values.map(function (s) { return clip(s, 40); }).join(" or ") + " ✕");
+        chip.addEventListener("click", function () {
+          tagFilters.splice(tagFilters.indexOf(x), 1);
+          delete st.missing["tags." + x.tag];
+          chips.removeChild(chip);
+          if (unknownNote.parentNode) unknownNote.parentNode.removeChild(unknownNote);
+          refresh(); syncUrl();
+        });
+        chips.appendChild(chip);
+      });
+      v.appendChild(chips);
+    }
 
     var side = h("div", { cls: "facets" });
     var facetPanel = h("details", { cls: "facetpanel" }, h("summary", null, "Filters"), side);
@@ -1870,6 +1883,7 @@
     var known = [], unknown = [];
     refs.forEach(function (r) {
       var found = resolve(r);
+      if (!REC[found] && REC["run:" + r]) found = "run:" + r; // (a bare run id, as strataml compare takes one)
       if (REC[found] && (refKind(found) === "run" || refKind(found) === "model") && known.indexOf(found) < 0 && known.length < 20) known.push(found);
       else if (!(REC[found] && known.indexOf(found) >= 0)) unknown.push(r);
     });
