@@ -520,6 +520,11 @@ def test_a_link_to_a_value_no_row_has_lists_none_and_says_so(example: Example, p
     page.get_by_test_id("tag-filters").get_by_role("button").click()
     expect(page.get_by_test_id("row")).to_have_count(len(runs))
     page.wait_for_function("() => !decodeURIComponent(location.hash).includes('f.tags.owner')")
+    # Taken off, a filter takes its sentence with it; the others' stay while they apply.
+    open_view(page, example.url, "#/runs?f.tags.owner=bob&f.status=nope", "table")
+    page.get_by_test_id("tag-filters").get_by_role("button").click()
+    expect(page.get_by_test_id("unknown-filter")).to_have_text("No run has status “nope”. ")
+    expect(page.get_by_test_id("tag-filters")).to_have_count(0)
     open_view(page, example.url, "#/runs?f.tags.owner=(none)", "table")
     expect(page.get_by_test_id("row")).to_have_count(len(runs))
     open_view(page, example.url, "#/runs?f.experiment=IRIS-LOGREG", "table")

@@ -35,6 +35,11 @@ def test_a_tools_script_without_the_dependencies_says_which_and_exits_3(ws: Path
     done = subprocess.run([sys.executable, "-S", str(ROOT / "tools/doctor.py"), "-C", str(ws), "--format", "json"],
                           capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 3 and json.loads(done.stdout)["error"]["exit_code"] == 3
+    if Path("/dev/full").exists():  # (a full disk: said on stderr, exit 3; it was a traceback)
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([sys.executable, "-S", str(ROOT / "tools/doctor.py"), "--format", "json"],
+                                  stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, env=env)
+        assert done.returncode == 3 and "Traceback" not in done.stderr
 
 
 def test_a_tools_script_with_stdout_closed_does_nothing_as_strataml(ws: Path) -> None:

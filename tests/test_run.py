@@ -968,6 +968,7 @@ def test_a_plugin_that_prints_on_import_leaves_plugins_json_whole(tmp_path: Path
     ("sqlite:///experiments/mlflow.db", "", "experiments/mlflow.db"),
     ("sqlite+pysqlite:///mlflow.db", "experiments", "experiments/mlflow.db"),  # (a driver named: the same store)
     ("postgresql://db.invalid/mlflow", "experiments", "experiments/mlruns"),  # (artifacts in ./mlruns still)
+    ("sqlite:///{lab}/experiments/m%20b.db", "", "experiments/m b.db"),  # (%20 is a space to SQLAlchemy)
 ])
 def test_a_local_mlflow_store_that_would_write_inside_the_workspace_is_refused(
     lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -976,7 +977,7 @@ def test_a_local_mlflow_store_that_would_write_inside_the_workspace_is_refused(
     """.env.example's sqlite:///mlflow.db, run from experiments/, wrote experiments/mlflow.db and
     experiments/mlruns/: two stray entries the doctor rejects (TFC0001-E002). The plan says so too."""
     require_extra("mlflow", "mlflow")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri.format(tmp=str(tmp_path).lstrip("/")))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri.format(tmp=str(tmp_path).lstrip("/"), lab=str(lab)))
     monkeypatch.chdir(lab / where)
     before = sorted(p.relative_to(lab) for p in lab.rglob("*"))
     for extra in (["--dry-run"], []):

@@ -27,5 +27,16 @@ if _missing:
         import json  # (as strataml answers --format json when it cannot run: one JSON object on stdout)
 
         _error = {"message": _message, "hint": _hint, "details": [], "exit_code": 3}
-        sys.stdout.write(json.dumps({"error": _error}, ensure_ascii=True) + "\n")
+        try:
+            sys.stdout.write(json.dumps({"error": _error}, ensure_ascii=True) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:  # (the reader left: 141, as strataml, and nothing more written)
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
+        except OSError:  # (a full disk: the error is on stderr already)
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(3)

@@ -20,7 +20,8 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
 
 from strataml.atomic import write_text
 from strataml.controls import shown
@@ -267,12 +268,12 @@ def check_placement(uri: str, workspace: Path) -> None:
     engine = parts.scheme.split("+", 1)[0].lower()  # (sqlite+pysqlite: a driver named, the same store)
     if engine == "sqlite":
         rest = uri.split(":", 1)[1]
-        name = rest[3:].split("?", 1)[0] if rest.startswith("///") else ""
+        name = unquote(rest[3:].split("?", 1)[0]) if rest.startswith("///") else ""  # (as SQLAlchemy reads %20)
         written = [name, "mlruns"] if name and name != ":memory:" else ["mlruns"]
     elif engine in _DATABASES:
         written = ["mlruns"]  # (a database elsewhere; MLflow's artifacts still in ./mlruns here)
     elif parts.scheme == "file" or (parts.scheme == "" and not uri.startswith("databricks")):
-        written = [parts.path if parts.scheme == "file" else uri]  # (a folder store: its artifacts inside)
+        written = [url2pathname(parts.path) if parts.scheme == "file" else uri]  # (its artifacts inside it)
     else:
         return  # (a tracking server, or Databricks: nothing written here)
     top = os.path.realpath(workspace)

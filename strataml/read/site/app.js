@@ -894,14 +894,22 @@
     var compareBtn = hasMetrics ? h("button", { type: "button", tid: "compare", cls: "btn primary", disabled: true }, "Compare") : null;
     var clearPicks = hasMetrics ? h("button", { type: "button", cls: "btn", hidden: true }, "Clear selection") : null;
     v.appendChild(h("div", { cls: "titlebar" }, h("h1", null, kind.charAt(0).toUpperCase() + kind.slice(1)), count));
-    v.appendChild(h("div", { cls: "toolbar" }, search, compareBtn, clearPicks));
+    var toolbar = h("div", { cls: "toolbar" }, search, compareBtn, clearPicks);
+    v.appendChild(toolbar);
     var unknownNote = h("p", { cls: "muted", tid: "unknown-filter" });
-    Object.keys(st.missing).forEach(function (key) {
-      unknownNote.appendChild(document.createTextNode("No " + kind.replace(/s$/, "") + " has " + key.replace(/^tags\./, "tag ") + " " +
-        st.missing[key].map(function (x) { return "“" + clip(x, 40) + "”"; }).join(" or ") + ". "));
-    });
-    notFacets.forEach(function (k) { unknownNote.appendChild(document.createTextNode("“" + clip(k.slice(2), 40) + "” is not a filter of " + kind + ". ")); });
-    if (unknownNote.childNodes.length) v.appendChild(unknownNote);
+    // What the address asks that no row has, or that is no filter: said while it applies (a
+    // filter taken off takes its sentence with it, the others stay).
+    function renderNote() {
+      unknownNote.replaceChildren();
+      Object.keys(st.missing).forEach(function (key) {
+        unknownNote.appendChild(document.createTextNode("No " + kind.replace(/s$/, "") + " has " + key.replace(/^tags\./, "tag ") + " " +
+          st.missing[key].map(function (x) { return "“" + clip(x, 40) + "”"; }).join(" or ") + ". "));
+      });
+      notFacets.forEach(function (k) { unknownNote.appendChild(document.createTextNode("“" + clip(k.slice(2), 40) + "” is not a filter of " + kind + ". ")); });
+      if (!unknownNote.childNodes.length) { if (unknownNote.parentNode) unknownNote.parentNode.removeChild(unknownNote); }
+      else if (!unknownNote.parentNode) toolbar.after(unknownNote);
+    }
+    renderNote();
     // A tag filter no facet shows is said, and can be taken off (it filtered unseen).
     if (tagFilters.length) {
       var chips = h("div", { cls: "toolbar chipsbar", tid: "tag-filters" });
@@ -911,8 +919,8 @@
           tagFilters.splice(tagFilters.indexOf(x), 1);
           delete st.missing["tags." + x.tag];
           chips.removeChild(chip);
-          if (unknownNote.parentNode) unknownNote.parentNode.removeChild(unknownNote);
-          refresh(); syncUrl();
+          if (!chips.childNodes.length && chips.parentNode) chips.parentNode.removeChild(chips);
+          renderNote(); refresh(); syncUrl();
         });
         chips.appendChild(chip);
       });
@@ -1036,7 +1044,7 @@
             var a = st.sel[f.key] || new Uint8Array(f.vals.length);
             a[i] = cb.checked ? 1 : 0;
             delete st.missing[f.key]; // (a choice made here replaces what the link asked for)
-            if (unknownNote.parentNode) unknownNote.parentNode.removeChild(unknownNote);
+            renderNote();
             st.sel[f.key] = a.some(function (x) { return x; }) ? a : null;
             refresh(); syncUrl();
           });
