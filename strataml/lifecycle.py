@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from strataml import atomic
 from strataml.canonical import NotCanonical, jcs
 from strataml.errors import StrataError
 from strataml.schemas import schema_id, validate
-from strataml.times import parse_time, stamp
+from strataml.times import parse_instant, parse_time, stamp
 from strataml.workspace import LEDGER, restore_ledger
 
 REGISTERED = "registered"
@@ -248,16 +247,6 @@ def _check(line: bytes, number: int, prev: str | None, model: str, out: Ledger, 
     return None
 
 
-_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})")
-
-
-def instant(text: str) -> datetime | None:
-    """An entry's `at` as an instant, spelled as RFC 3339 spells one (a date, a time of day with
-    seconds, and its offset), or None: a date alone, or a time without its offset, reads as an
-    instant only by a convention, and orders ambiguously."""
-    return parse_time(text) if _INSTANT.fullmatch(text) else None
-
-
 def _times(entries: list[dict[str, Any]], now: datetime) -> list[Problem]:
     """The first entry whose time is no real time, the first dated before the one above it, and
     the first dated in the future."""
@@ -265,7 +254,7 @@ def _times(entries: list[dict[str, Any]], now: datetime) -> list[Problem]:
     invalid = backwards = future = None
     last: datetime | None = None
     for number, entry in enumerate(entries, start=1):
-        at = instant(entry["at"])
+        at = parse_instant(entry["at"])
         if at is None:
             # The schema's pattern admits 2099-02-30: a time no clock shows would skip both checks below.
             if invalid is None:
@@ -308,7 +297,7 @@ def clock_behind(ledger: Ledger, now: datetime) -> str | None:
     if not ledger.entries:
         return None
     last = ledger.entries[-1]
-    at = instant(last["at"])
+    at = parse_instant(last["at"])
     if at is None or at <= now:
         return None
     return (
@@ -403,7 +392,7 @@ def append(root: Path, model: str, expected_size: int, entries: list[dict[str, A
     behind the lock (by hand) is never overwritten.
     """
     for entry in entries:
-        if instant(entry["at"]) is None:  # the doctor would call the ledger broken (TFC0005-E008)
+        if parse_instant(entry["at"]) is None:  # the doctor would call the ledger broken (TFC0005-E008)
             raise StrataError(
                 f"ledger entry {entry['seq']} is dated {entry['at']!r}, which is not a valid time",
                 "nothing was written; check this machine's clock and promote again",

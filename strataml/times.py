@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 _OFFSET = re.compile(r"[+-]([0-9]{2}):?([0-9]{2})$")
 _WRITTEN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})")
 # The last instant of a day datetime can hold: an inclusive end given as a date means the whole day.
 _LAST_INSTANT = timedelta(days=1, microseconds=-1)
 
@@ -44,6 +45,13 @@ def parse_time(text: str, *, end: bool = False) -> datetime | None:
     except OverflowError:
         return None
     return value
+
+
+def parse_instant(text: str) -> datetime | None:
+    """`text` as an instant, spelled as RFC 3339 spells one (a date, a time of day with seconds,
+    and its offset), or None: a date alone, or a time without its offset, reads as an instant
+    only by a convention, and orders ambiguously (a ledger entry's `at`, TFC-0005)."""
+    return parse_time(text) if isinstance(text, str) and _INSTANT.fullmatch(text) else None
 
 
 def utc_now() -> str:

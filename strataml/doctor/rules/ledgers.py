@@ -13,6 +13,7 @@ from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.doctor.rules.records import broken
 from strataml.refs import RefError, parse_ref
+from strataml.times import parse_instant
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -45,7 +46,7 @@ def check(ctx: Context) -> Iterator[Finding]:
 def _before_registration(path: str, number: int, entry: dict, data: Any) -> Iterator[Finding]:
     """An entry dated before its version was registered (its created_at, less the clock skew
     allowed): a timeline an audit would read as the model in staging before it was trained."""
-    at = lifecycle.instant(entry["at"])
+    at = parse_instant(entry["at"])
     if at is None or lifecycle.before_registration(data, at) is None:
         return
     yield Finding(
