@@ -127,7 +127,6 @@ def describe_csv(
     with the characters read since its last call, as the rows are judged (a progress bar's)."""
     name = shown(named or path.name)
     reader: Any = None
-    ended = 0
     limit = csv.field_size_limit()
     csv.field_size_limit(MAX_ROW_CHARS)  # a field is never longer than its row, which is bounded below
     try:
@@ -138,9 +137,6 @@ def describe_csv(
             # (five rows became one, or a header of one column whose name held every line).
             reader = csv.reader(rows_in)
             header = next(reader, None)
-            ended = reader.line_num  # the last line of the last row read
-            if header and _ends_quoted(rows_in.record):
-                raise _open_quote(name, 1)
             if not header:
                 raise StrataError(f"{name}: CSV file has no header row", "the first line must name the columns")
             if len(header) > MAX_COLUMNS:
@@ -161,7 +157,8 @@ def describe_csv(
                     f"{name}: CSV header repeats the column name '{shown(twice[0])}'",
                     "give every column a unique name",
                 )
-            rows_in.used, rows_in.record = 0, []  # the next row starts here
+            last = rows_in.used  # characters of the last row read: its text ends the file when a quote stays open
+            rows_in.used = 0  # the next row starts here
             cols = [_Column(name) for name in header]
             tcol = _index(header, time_column, name, "--time-column")
             _index(header, target, name, "--target")
@@ -169,11 +166,8 @@ def describe_csv(
             lo = hi = None
             batch: list[list[str]] = []
             per, judged = max(1, BATCH_CELLS // len(header)), 0
-            text: list[str] = []
-            began = 0
             for line_no, row in enumerate(reader, start=2):
-                text, began, ended = rows_in.record, ended + 1, reader.line_num
-                rows_in.used, rows_in.record = 0, []  # the next row starts here
+                last, rows_in.used = rows_in.used, 0  # (the next row starts here)
                 if not row:
                     continue
                 if len(row) != len(header):
@@ -203,8 +197,7 @@ def describe_csv(
                         lo = (when, value)
                     if hi is None or when > hi[0]:
                         hi = (when, value)
-            if _ends_quoted(text):  # (only the last row can: an open quote reads to the end)
-                raise _open_quote(name, began)
+            _refuse_open_quote(fh, name, last, reader.line_num)  # (only the last row can hold one)
             _see(cols, batch)
             if tick is not None:
                 tick(rows_in.taken())
@@ -262,35 +255,48 @@ _QUOTING = (
 )
 
 
-def _ends_quoted(lines: list[str]) -> bool:
-    """Whether a row's text (its lines as read) ends inside a quoted field, as csv reads one: a
-    quote opens a field only at its start, `""` inside it is a quote, and one closes it (a quote
-    inside an unquoted value, `5'11"`, is the value's). Only the last row can: a quote never
-    closed reads to the end of the file."""
-    quoted, at_start = False, True
-    for line in lines:
-        i, n = 0, len(line)
-        while i < n:
-            c = line[i]
-            if quoted:
-                if c == '"':
-                    if i + 1 < n and line[i + 1] == '"':
-                        i += 1  # (a doubled quote: the field's own)
-                    else:
-                        quoted = False
-            elif c == '"' and at_start:
-                quoted = True
-            at_start = not quoted and c in ",\r\n"
-            i += 1
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _refuse_open_quote(fh: TextIO, name: str, chars: int, lines: int) -> None:
+    """Refuse the file `fh` reads when its last row, the last `chars` characters read, ends inside
+    a quoted field: a quote never closed read the rest of the file into one field. The row is
+    read again from the file's end, through the same file (rows are not kept as they are read);
+    `lines`: the reader's line count there, so the row that opened the quote is named."""
+    raw = getattr(fh, "buffer", None)
+    if chars <= 0 or raw is None or not raw.seekable():
+        return
+    size = raw.seek(0, 2)
+    raw.seek(max(0, size - 4 * chars - 4))  # (UTF-8: at most 4 bytes a character)
+    text = raw.read().decode("utf-8", "ignore").lstrip("\ufeff")[-chars:]
+    if _ends_quoted(text):
+        breaks = len(_BREAK.findall(text))
+        began = lines - breaks + (1 if text.endswith(("\n", "\r")) else 0)
+        raise StrataError(
+            f"{name}:{began}: unreadable CSV: a quoted field opened in this row is never closed (it ran to the end "
+            "of the file)",
+            _QUOTING,
+        )
+
+
+def _ends_quoted(text: str) -> bool:
+    """Whether a row's text ends inside a quoted field, as csv reads one: a quote opens a field
+    only at its start, `""` inside it is a quote, and one closes it (a quote inside an unquoted
+    value, `5'11"`, is the value's)."""
+    quoted, at_start, i, n = False, True, 0, len(text)
+    while i < n:
+        c = text[i]
+        if quoted:
+            if c == '"':
+                if i + 1 < n and text[i + 1] == '"':
+                    i += 1  # (a doubled quote: the field's own)
+                else:
+                    quoted = False
+        elif c == '"' and at_start:
+            quoted = True
+        at_start = not quoted and c in ",\r\n"
+        i += 1
     return quoted
-
-
-def _open_quote(name: str, line: int) -> StrataError:
-    return StrataError(
-        f"{name}:{line}: unreadable CSV: a quoted field opened in this row is never closed (it ran to the end "
-        "of the file)",
-        _QUOTING,
-    )
 
 
 class _Rows(Iterator[str]):
@@ -301,7 +307,6 @@ class _Rows(Iterator[str]):
     def __init__(self, fh: TextIO, name: str) -> None:
         self.fh, self.name = fh, name
         self.used = 0  # characters of the current row read so far; the caller resets it per row
-        self.record: list[str] = []  # its lines, as read (the caller resets it with `used`)
         self.lines = 0
         self.read = 0  # characters read in all
         self._told = 0
@@ -322,7 +327,6 @@ class _Rows(Iterator[str]):
             raise StopIteration
         self.lines += 1
         self.used += len(line)
-        self.record.append(line)
         self.read += len(line)
         if self.used - (len(line) - len(line.rstrip("\r\n"))) > MAX_ROW_CHARS:
             raise StrataError(

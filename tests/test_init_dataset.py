@@ -720,6 +720,8 @@ def test_dataset_add_reads_quotes_as_pandas_does_but_for_one_never_closed(fresh:
     (b"id,name\n1,a\n2,b\n3,\"c", 4),  # (the last line, no line break after it: `c` was recorded)
     (b"id,name\r\n1,a\r\n3,\"c\r\n4,d\r\n", 3),
     (b"id,h\n1,5'11\"\n2,\"x\n3,y\n", 3),  # (an unquoted value's quote does not count)
+    ("\ufeffid,name\n1,\u00e9\n2,\"\u00e9t\u00e9 \U0001f600\n3,x".encode(), 3),  # (the row read again from the end)
+    (b'"a,b\n1,2\n', 1),  # (the header)
 ])
 def test_dataset_add_refuses_a_quote_never_closed_wherever_it_is(
     fresh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, line: int
