@@ -269,10 +269,15 @@ def _call(what: str, action: Callable[..., Any], *args: Any, **kwargs: Any) -> A
     except StrataError:
         raise
     except Exception as exc:  # MLflow raises its own and its stores' exceptions; none is ours
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StrataError(
-            f"MLflow failed {what}: {cut(shown(message), 300)}", "check --tracking-uri and that the store is readable"
-        ) from None
+        raise _failed(what, exc) from None
+
+
+def _failed(what: str, exc: Exception) -> StrataError:
+    """MLflow's exception as a one-line error."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StrataError(
+        f"MLflow failed {what}: {cut(shown(message), 300)}", "check --tracking-uri and that the store is readable"
+    )
 
 
 def _runs(mlflow: Any, exp_id: str, experiment: str, wanted: list[str]) -> list[Any]:
@@ -281,19 +286,18 @@ def _runs(mlflow: Any, exp_id: str, experiment: str, wanted: list[str]) -> list[
         for run_id in dict.fromkeys(wanted):
             try:
                 run = mlflow.get_run(run_id)
-            except Exception as exc:
+            except Exception as exc:  # (asked once: a second ask waited out MLflow's retries again)
                 if "RESOURCE_DOES_NOT_EXIST" not in str(getattr(exc, "error_code", "")):
-                    run = _call(f"reading run {run_id!r}", mlflow.get_run, run_id)  # (MLflow's own words)
-                else:
-                    # (Said as "check --tracking-uri and that the store is readable": the store was fine.)
-                    some = _call(f"listing the runs of {experiment!r}", mlflow.search_runs, [exp_id], max_results=10)
-                    ids = ", ".join(r.info.run_id for r in some)
-                    raise StrataError(
-                        f"MLflow has no run {shown(run_id)} (the store at --tracking-uri was read)",
-                        f"the runs of '{shown(experiment)}' include: {ids}"
-                        if ids
-                        else f"'{shown(experiment)}' has no runs",
-                    ) from None
+                    raise _failed(f"reading run {run_id!r}", exc) from None
+                # (Said as "check --tracking-uri and that the store is readable": the store was fine.)
+                some = _call(f"listing the runs of {experiment!r}", mlflow.search_runs, [exp_id], max_results=10)
+                ids = ", ".join(r.info.run_id for r in some)
+                raise StrataError(
+                    f"MLflow has no run {shown(run_id)} (the store at --tracking-uri was read)",
+                    f"the runs of '{shown(experiment)}' include: {ids}"
+                    if ids
+                    else f"'{shown(experiment)}' has no runs",
+                ) from None
             if str(run.info.experiment_id) != exp_id:
                 raise StrataError(
                     f"MLflow run {shown(run_id)} is not in experiment '{shown(experiment)}'",
