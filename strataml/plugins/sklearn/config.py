@@ -146,14 +146,11 @@ def _synthetic_problems(spec: RunSpec) -> list[str]:
     from sklearn.datasets import make_classification
 
     synthetic = spec.data.get("synthetic") or {}
-    params = {k: v for k, v in synthetic.items() if k != "generator"}
-    if isinstance(params.get("n_informative", 2), int) and params.get("n_informative", 2) > params.get(
-        "n_features", 20
-    ):
+    params = {k: v for k, v in synthetic.items() if k != "generator"}  # (integers, the schema says)
+    if params.get("n_informative", 2) > params.get("n_features", 20):
         return ["data.synthetic.n_informative cannot exceed n_features"]
-    few = params.get("n_samples", 100)
     try:
-        make_classification(**{**params, "n_samples": min(few, 100) if isinstance(few, int) else few}, random_state=0)
+        make_classification(**{**params, "n_samples": min(params.get("n_samples", 100), 100)}, random_state=0)
     except (TypeError, ValueError) as exc:
         return [f"data.synthetic: {exc}"]
     return []
