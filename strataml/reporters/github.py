@@ -55,10 +55,11 @@ def _append_summary(path: str, text: str, root: str) -> None:
 
     from strataml.rootdir import repo_top
 
-    starts = [Path(root)] if root else []
-    kept = {os.path.realpath(p) for p in [*starts, *(repo_top(s) for s in [*starts, Path.cwd()])] if p is not None}
-    real = os.path.realpath(path)
-    if any((real + os.sep).startswith(top.rstrip(os.sep) + os.sep) for top in kept):
+    kept = [repo_top(Path.cwd())]
+    if root:
+        kept += [Path(root), repo_top(Path(root))]
+    real = os.path.realpath(path) + os.sep
+    if any(real.startswith(os.path.realpath(top).rstrip(os.sep) + os.sep) for top in kept if top is not None):
         print(
             f"strataml: note: GITHUB_STEP_SUMMARY names {shown(path)}, inside the repository being checked: "
             "no job summary written",

@@ -6,8 +6,9 @@ experiment (default: the spec's name).
 
 The run folder is the record; MLflow holds a copy. A tracking server that cannot be reached when
 the run starts stops it before anything trains (with what to do); one that fails later is told
-once and left out for the rest of the run, which is recorded as it went: a server going away
-during training failed the plugin, and its error on ending the run then discarded the run.
+once and left out for the rest of the run, which is recorded as it went (a server going away
+during training failed the plugin, and its error on ending the run then discarded the run); a
+value MLflow refuses (a metric name it does not take) is left out of its copy alone.
 """
 
 from __future__ import annotations
