@@ -341,3 +341,13 @@ def test_a_file_name_that_is_not_utf8_is_shown_escaped_not_a_crash(
         f.write(spec.read_bytes())
     data = data_of(build(ws, capsys))
     assert "experiments/x\udcff.yaml" in json.dumps(data, ensure_ascii=False)
+
+
+def test_the_dashboard_matches_in_any_case_the_words_the_query_layer_does() -> None:
+    """Facets match values whatever their case only for the fields list and the API match so:
+    the two lists are one rule, written in two languages."""
+    from strataml.read import query
+
+    app = (Path(query.__file__).parent / "site" / "app.js").read_text("utf-8")
+    [listed] = re.findall(r"var WORD_FACETS = \[([^\]]*)\]", app)
+    assert set(re.findall(r'"([a-z]+)"', listed)) == query._WORDS
