@@ -38,6 +38,8 @@ from browser import (
 )
 from conftest import ROOT, copy_example, edit_yaml, read_yaml, write_yaml
 
+from strataml.read.query import select
+
 pytestmark = pytest.mark.slow
 
 
@@ -532,6 +534,28 @@ def test_a_link_to_a_value_no_row_has_lists_none_and_says_so(example: Example, p
     open_view(page, example.url, "#/runs?f.bogus=1&metrics=test_accuracy,test_accuracy", "table")
     expect(page.get_by_test_id("unknown-filter")).to_contain_text("“bogus” is not a filter of runs.")
     expect(page.get_by_test_id("sort-test_accuracy")).to_have_count(1)  # (a metric named twice: one column)
+    pages.watch.assert_clean(example.site.page)
+
+
+@pytest.mark.parametrize(
+    ("kind", "facet", "value"),
+    [
+        ("models", "signed", "NO"),
+        ("runs", "signed", "false"),
+        ("runs", "experiment", "experiment:iris-logreg"),
+        ("models", "experiment", "experiment:iris-logreg"),
+    ],
+)
+def test_a_facet_link_selects_the_rows_list_selects(example: Example, pages: Pages, kind: str, facet: str, value: str) -> None:
+    """`f.signed=false` and `f.experiment=experiment:NAME` are filters list and the API take
+    (valid signatures or not; a ref or its name): the dashboard said no row had them."""
+    rows = example.tables[kind]
+    wanted = select(rows, [f"{facet}={value}"], None, False, None)
+    assert wanted, (facet, value)  # (the dashboard listed none of them, and said so)
+    page = pages.new()
+    open_view(page, example.url, f"#/{kind}?f.{facet}={value}", "table")
+    expect(page.get_by_test_id("row-count")).to_have_text(re.compile(rf"^\s*{len(wanted)}\s+of\s+{len(rows)}\s*$"))
+    expect(page.get_by_test_id("unknown-filter")).to_have_count(0)
     pages.watch.assert_clean(example.site.page)
 
 

@@ -760,7 +760,7 @@
     // A joined dataset is every naming member's: its row counts under each of them.
     if (FED) defs.push(["workspace", str("workspace"), rowMembers]);
     if (kind === "runs") defs.push(["status", str("status")], ["experiment", str("experiment")]);
-    if (kind === "models") defs.push(["state", str("state")], ["gate", str("gate")]);
+    if (kind === "models") defs.push(["state", str("state")], ["gate", str("gate")], ["experiment", str("experiment")]);
     if (kind === "experiments") defs.push(["plugin", str("plugin")]);
     defs.push(["health", function (r) { return healthBucket(r.health); }]);
     if (kind !== "experiments") defs.push(["signed", str("signed")]);
@@ -824,6 +824,28 @@
     return (m.orders[id] = Int32Array.from(idx));
   }
   var WORD_FACETS = ["status", "state", "gate", "signed", "health"]; // (the API's words: matched whatever their case)
+  var YES = ["true", "yes"], NO = ["false", "no"];
+  var REF_FACETS = ["experiment"]; // (a row holds the ref's name alone)
+  // The values of facet `f` a link's `v` selects, read as list and the API read a filter: a word
+  // in any case (status=Failed), signed=true|false (valid signatures, or not), and a ref field by
+  // its ref or its name (experiment=experiment:NAME); tags and names match exactly.
+  function facetCodes(f, v) {
+    var c = f.index.get(v), low = String(v).toLowerCase(), out = [], i;
+    if (c !== undefined) return [c];
+    if (f.key === "signed" && (YES.indexOf(low) >= 0 || NO.indexOf(low) >= 0)) {
+      for (i = 0; i < f.vals.length; i++) if ((f.vals[i] === "signed") === (YES.indexOf(low) >= 0)) out.push(i);
+      return out;
+    }
+    if (WORD_FACETS.indexOf(f.key) >= 0) {
+      for (i = 0; i < f.vals.length; i++) if (String(f.vals[i]).toLowerCase() === low) return [i];
+      return out;
+    }
+    if (REF_FACETS.indexOf(f.key) >= 0 && v.indexOf(":") > 0) {
+      c = f.index.get(v.slice(v.indexOf(":") + 1));
+      if (c !== undefined) return [c];
+    }
+    return out;
+  }
   var DEFAULT_SORT = { datasets: ["name", false], runs: ["created", true], models: ["name", false], experiments: ["name", false] };
 
   function defaultMetrics(m) {
@@ -858,11 +880,9 @@
       if (!want.length) { st.sel[f.key] = null; return; }
       var allow = new Uint8Array(f.vals.length), missing = [];
       want.forEach(function (v) {
-        var c = f.index.get(v);
-        // A word typed in another case (status=Failed) is the value, as the API and list read it
-        // (only these fields' values are words from a fixed set: tags and names match exactly).
-        for (var i = 0; c === undefined && WORD_FACETS.indexOf(f.key) >= 0 && i < f.vals.length; i++) if (String(f.vals[i]).toLowerCase() === v.toLowerCase()) c = i;
-        if (c !== undefined) allow[c] = 1; else missing.push(v);
+        var codes = facetCodes(f, v);
+        codes.forEach(function (c) { allow[c] = 1; });
+        if (!codes.length) missing.push(v);
       });
       // Values no row has select no row: a link to `f.state=production` where none is in
       // production listed every model, as if each matched.
