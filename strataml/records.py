@@ -18,6 +18,7 @@ from strataml.once import once
 from strataml.refs import Ref
 
 SIGNATURE_SUFFIX = ".asc"  # a detached, armoured signature beside the file it signs
+IMPORTED = "mlflow-import"  # a run's plugin key when `strataml import mlflow` made it, not a training plugin
 
 
 class FileEntry(NamedTuple):
@@ -98,6 +99,13 @@ class Record:
     @once
     def inputs(self) -> tuple[Input, ...]:
         return inputs_of(self.data)
+
+    @property
+    def plugin_key(self) -> str | None:
+        """The key of what made a run (its plugin's, or IMPORTED); None when it names none."""
+        plugin = self.data.get("plugin")
+        key = plugin.get("key") if isinstance(plugin, dict) else None
+        return key if isinstance(key, str) else None
 
     @property
     def digest(self) -> str | None:

@@ -117,6 +117,14 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "TFC0008-E004-paths": ("two recorded paths that fold alike", lambda ws: _second_path(ws, "Flowers.csv")),
     "TFC0008-E004-name-versions": ("two versions of one dataset named in two cases: one folder on macOS and Windows",
                                    lambda ws: _other_case_version(ws)),
+    "TFC0008-E008-no-dataset": ("a run with a time split that pins no dataset (nor names one in its params): its windows held to nothing",
+                                lambda ws: (edit_yaml(ws / RUN / "run.yaml", lambda d: (
+                                    d.update(inputs=[]), d["split"]["windows"]["test"].update(end="2031-12-31"))),
+                                    edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(inputs=[])))),
+    "TFC0008-E010-mlflow-import": ("a run `strataml import mlflow` wrote is not held to the dataset its params name",
+                                   lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: (
+                                       d["params"].update({"data.dataset": "dataset:flowers@1"}),
+                                       d.update(plugin={"key": "mlflow-import", "version": "0.1.0"})))),
     "TFC0004-E004-run-running": ("a version registered from a run still running",
                                  lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: (d.update(status="running"), d.pop("ended_at")))),
     "TFC0004-E002-receipt-missing": ("a model whose gate receipt is gone", lambda ws: (ws / MODEL / "gate.json").unlink()),

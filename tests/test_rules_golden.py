@@ -135,6 +135,10 @@ CASES = {
     "TFC0008-E003": lambda ws: edit_yaml(ws / FLOWERS_SPEC, lambda d: d["data"].update(dataset="flowers")),
     "TFC0008-E004": lambda ws: copy_dataset(ws, FLOWERS, "datasets/Flowers/1", "dataset:Flowers@1"),
     "TFC0008-W001": lambda ws: copy_dataset(ws, FLOWERS, "datasets/flowers/01", "dataset:flowers@01"),
+    "TFC0008-E010": lambda ws: (
+        edit_yaml(ws / RUN / "run.yaml", lambda d: (d["params"].update({"data.dataset": "dataset:sales@1"}), d.update(inputs=[]))),
+        edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(inputs=[])),
+    ),
     "TFC0008-E005": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d["inputs"][0].update(digest="sha256:" + "cd" * 32)),
     "TFC0008-E006": lambda ws: set_windows(ws, train=("2024-01-01", "2024-01-11")),
     "TFC0005-E001": lambda ws: raw(ws, "models/sales-model/lifecycle.jsonl", b'{"seq": 1}\n'),

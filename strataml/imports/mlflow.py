@@ -27,6 +27,7 @@ from strataml.errors import StrataError
 from strataml.installed import extra_hint
 from strataml.loading import MAX_BYTES
 from strataml.paths import git_reads, unsafe
+from strataml.records import IMPORTED
 from strataml.refs import fold, valid_run_id
 from strataml.runner.core import hash_tree, runs_root
 from strataml.runner.spec import config_hash
@@ -34,7 +35,7 @@ from strataml.runner.tracking import LOCAL_FILE
 from strataml.schemas import schema_id, validate
 from strataml.workspace import Workspace
 
-PLUGIN_KEY = "mlflow-import"  # what made the record: the importer, not a training plugin
+PLUGIN_KEY = IMPORTED  # what made the record: the importer, not a training plugin
 ARTIFACTS = "mlflow"  # MLflow's artifact tree is kept whole under this folder of the run
 # MLflow's statuses for a run that has ended; RUNNING and SCHEDULED runs may still change.
 STATUS = {"FINISHED": "succeeded", "FAILED": "failed", "KILLED": "cancelled"}

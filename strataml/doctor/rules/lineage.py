@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+from strataml.controls import shown
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.hashing import dataset_digest
-from strataml.records import Record, Window, inputs_of
+from strataml.records import IMPORTED, Record, Window, inputs_of
 from strataml.refs import Ref, RefError, fold, parse_ref, version_number
 from strataml.times import parse_time
 from strataml.workspace import SIGNATURE_SUFFIX, Workspace, place
@@ -24,6 +25,7 @@ LEAKAGE = "TFC0008-E006"
 OUTSIDE_RANGE = "TFC0008-E007"
 BAD_WINDOW = "TFC0008-E008"
 CYCLE = "TFC0008-E009"
+UNPINNED = "TFC0008-E010"
 ALIKE = "TFC0008-W001"
 
 EVAL_WINDOWS = ("val", "test")
@@ -45,6 +47,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield from _resolve(ws, record, path, text, kinds, parse)
         yield from _duplicates_within(record)
         yield from _inputs(ws, record, parse)
+        yield from _unpinned(record, parse)
         yield from _windows(ws, record)
 
 
@@ -359,6 +362,46 @@ def _inputs(ws: Workspace, record: Record, parse: Callable[[str], Ref]) -> Itera
             )
 
 
+def _read_dataset(record: Record) -> str | None:
+    """The dataset a run's params say it read (`strataml run` records its spec's data.dataset
+    there); None for a run `strataml import mlflow` wrote, whose params are MLflow's own."""
+    if record.kind != "run" or record.plugin_key == IMPORTED:
+        return None
+    params = record.data.get("params")
+    named = params.get("data.dataset") if isinstance(params, dict) else None
+    return named if isinstance(named, str) else None
+
+
+def _unpinned(record: Record, parse: Callable[[str], Ref]) -> Iterator[Finding]:
+    """A run must pin the dataset it read: without the input, its lineage ends at the run and
+    nothing holds its data to a digest or its time windows to the data's range. (Of the run
+    alone: a finding that read the dataset would have to be checked again when it changes,
+    and params are no reference the incremental doctor follows.)"""
+    named = _read_dataset(record)
+    if named is None:
+        return
+    try:
+        read = parse(named)
+    except RefError:
+        return  # (not a ref: nothing to pin; a spec's own data.dataset is checked as a ref)
+    if read.kind != "dataset":
+        return
+    for item in record.inputs:
+        try:
+            if parse(item.ref) == read:
+                return
+        except RefError:
+            continue
+    yield Finding(
+        UNPINNED,
+        record.meta,
+        f"params name {shown(named)} as data.dataset, but inputs do not pin it",
+        f"add {{ref: {read}, digest: DIGEST}} to inputs with the digest its dataset.yaml records, as "
+        "`strataml run` writes it; or correct params if the run read another dataset",
+        record.line("inputs") or record.line("params", "data.dataset"),
+    )
+
+
 def _windows(ws: Workspace, record: Record) -> Iterator[Finding]:
     windows = record.windows
     if not windows:
@@ -392,29 +435,51 @@ def _windows(ws: Workspace, record: Record) -> Iterator[Finding]:
     yield from _inside_datasets(ws, record, parsed)
 
 
-def _datasets_of(ws: Workspace, record: Record) -> list[Record]:
+def _datasets_of(ws: Workspace, record: Record) -> tuple[list[Record], bool]:
+    """The datasets a record's windows are checked against (its inputs, a spec's data.dataset),
+    and whether it names any dataset at all, resolved or not (a run's params count: a dataset
+    they name and inputs do not pin is TFC0008-E010's, its range checked once it is pinned)."""
     texts = [i.ref for i in record.inputs]
     if record.kind == "experiment":
         data = record.data.get("data")
         if isinstance(data, dict) and isinstance(data.get("dataset"), str):
             texts.append(data["dataset"])
+    read = _read_dataset(record)
     found = []
-    for text in texts:
+    named = False
+    for at, text in enumerate([*texts, *([read] if read is not None else [])]):
         try:
             ref = parse_ref(text)
         except RefError:
             continue
-        target = ws.get(ref) if ref.kind == "dataset" else None
+        if ref.kind != "dataset":
+            continue
+        named = True
+        target = ws.get(ref) if at < len(texts) else None
         if target is not None:
             found.append(target)
-    return found
+    return found, named
 
 
 def _inside_datasets(
     ws: Workspace, record: Record, parsed: dict[str, tuple[datetime, datetime, Window]]
 ) -> Iterator[Finding]:
     column = record.split_column
-    for dataset in _datasets_of(ws, record):
+    datasets, named = _datasets_of(ws, record)
+    if parsed and not named:
+        # No dataset to hold the windows to: "inside each input's range" held of none, and a run
+        # whose inputs were dropped passed with windows past its data's end.
+        yield Finding(
+            BAD_WINDOW,
+            record.meta,
+            f"split is by time, but {'the spec' if record.kind == 'experiment' else 'the run'} names no dataset, "
+            "so the windows cannot be checked against a time range",
+            "name the dataset the split reads ("
+            + ("data.dataset" if record.kind == "experiment" else "in inputs, with its digest")
+            + "), or split by ratio",
+            record.line("split", "windows"),
+        )
+    for dataset in datasets:
         if not isinstance(dataset.loaded.data, dict):
             # Still an error (the windows cannot be checked for leakage), but not "records no
             # time_range" of a version that may record one: what it records is not known.
