@@ -135,6 +135,8 @@ CASES = {
     "TFC0008-E003": lambda ws: edit_yaml(ws / FLOWERS_SPEC, lambda d: d["data"].update(dataset="flowers")),
     "TFC0008-E004": lambda ws: copy_dataset(ws, FLOWERS, "datasets/Flowers/1", "dataset:Flowers@1"),
     "TFC0008-W001": lambda ws: copy_dataset(ws, FLOWERS, "datasets/flowers/01", "dataset:flowers@01"),
+    "TFC0001-E011": lambda ws: ((ws / "Models/sales-model").mkdir(parents=True),
+                                (ws / "Models/sales-model/lifecycle.jsonl").write_text("{}\n")),
     "TFC0008-E010": lambda ws: (
         edit_yaml(ws / RUN / "run.yaml", lambda d: (d["params"].update({"data.dataset": "dataset:sales@1"}), d.update(inputs=[]))),
         edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(inputs=[])),
@@ -692,3 +694,39 @@ def test_a_metric_an_older_run_recorded_as_nan_is_not_recorded_in_a_receipt() ->
     receipt = evaluate(["test_accuracy >= 0.5"], {"test_accuracy": float("nan")})
     assert receipt["criteria"][0]["observed"] is None and receipt["status"] == "FAIL"
     assert json.dumps(receipt, allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    ("made", "said"),
+    [
+        ("STRATAML.yaml", "STRATAML.yaml"),
+        (".GitAttributes", ".GitAttributes"),
+        ("Experiments/evil.yaml", "Experiments"),
+        ("TFC/keys/keys.yaml", "TFC"),
+        ("tfc/Keys/keys.yaml", "tfc/Keys"),
+        ("tfc/keys/KEYS.yaml", "tfc/keys/KEYS.yaml"),
+    ],
+)
+def test_a_name_the_layout_fixes_spelled_in_another_case_is_an_error(ws: Path, made: str, said: str) -> None:
+    """Checked on a case-sensitive system, `Models/` beside `models/` was never read, while every
+    macOS or Windows checkout merges the two (a ledger, pinned keys, a spec no gate judged)."""
+    (ws / made).parent.mkdir(parents=True, exist_ok=True)
+    (ws / made).write_text("x: 1\n")
+    found = [(f.code, f.path) for f in engine.doctor(ws).findings]
+    assert ("TFC0001-E011", said) in found, found
+
+
+def test_the_fixed_names_folded_are_found_by_a_since_run(ws: Path) -> None:
+    import subprocess
+
+    git = ["git", "-C", str(ws), "-c", "user.name=a", "-c", "user.email=a@b"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    (ws / "Models/sales-model").mkdir(parents=True)
+    (ws / "Models/sales-model/lifecycle.jsonl").write_text("{}\n")
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "pr"], check=True)
+    report = engine.doctor(ws, strict=True, options=engine.Options(since="HEAD~1"))
+    assert [(f.code, f.path) for f in report.findings] == [("TFC0001-E011", "Models")]
+    assert report.exit_code == 2

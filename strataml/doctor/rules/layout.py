@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Iterator
@@ -13,7 +14,16 @@ from strataml.doctor.finding import Finding, about_pinned
 from strataml.loading import Loaded
 from strataml.records import Record
 from strataml.refs import NAME_RULE, RUN_ID_RULE, VERSION_RULE, valid_name, valid_run_id, valid_version
-from strataml.workspace import CONFIG
+from strataml.rootdir import KEYS_DIR, MANAGED, TFC_DIR
+from strataml.workspace import CONFIG, KEYS_MANIFEST
+
+# The names the layout fixes, by the folder they are in: a name spelled otherwise that folds onto
+# one is one entry on macOS and Windows, and none a check on a case-sensitive system reads.
+_FIXED = {
+    "": (CONFIG, gitfacts.ATTRIBUTES, gitfacts.LFSCONFIG, TFC_DIR, *MANAGED),
+    TFC_DIR: (KEYS_DIR.rsplit("/", 1)[1],),
+    KEYS_DIR: (KEYS_MANIFEST.rsplit("/", 1)[1],),
+}
 
 CONFIG_SCHEMA = "TFC0001-E001"
 STRAY = "TFC0001-E002"
@@ -28,6 +38,7 @@ NEWER_PIN = "TFC0001-W005"
 CONTROL_CHARACTER = "TFC0001-E008"
 NESTED_REPOSITORY = "TFC0001-E009"
 UNREADABLE_FOLDER = "TFC0001-E010"
+NAME_CASE = "TFC0001-E011"
 _STRAY_CODES = {
     "stray": STRAY,
     "control": CONTROL_CHARACTER,
@@ -100,6 +111,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 + ("" if _TOOL[1] else f", or pin the version it runs (doctor: {{rules: {__version__}}})"),
                 ws.config.line_of(("doctor", "rules")),
             )
+    yield from _fixed_names_folded(ws.root)
     for stray in ws.strays:
         yield Finding(_STRAY_CODES[stray.what], stray.path, stray.reason, stray.hint)
     for folder, meta in ws.missing_meta:
@@ -129,6 +141,31 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield from _recorded_controls(record)
         if record.loaded.data is not None:
             yield from _identity(record)
+
+
+def _fixed_names_folded(root: os.PathLike[str] | str) -> Iterator[Finding]:
+    """Entries spelled like a name the layout fixes in their folder (`Models/`, `STRATAML.yaml`,
+    `tfc/Keys/`) under case-folding, but not as it: listed apart from the walk, which opens the
+    fixed names alone (a pull request adding `Models/...` changed nothing it reads)."""
+    for folder, names in _FIXED.items():
+        try:
+            with os.scandir(os.path.join(root, folder) if folder else root) as entries:
+                listed = [entry.name for entry in entries]
+        except OSError:
+            continue  # (no such folder, or not one: nothing in it to fold; an unreadable one is its own finding)
+        folded = {name.casefold(): name for name in names}
+        for name in sorted(listed):
+            fixed = folded.get(name.casefold())
+            if fixed is None or name == fixed:
+                continue
+            at, meant = (f"{folder}/{name}", f"{folder}/{fixed}") if folder else (name, fixed)
+            yield Finding(
+                NAME_CASE,
+                at,
+                f"{at} is spelled like {meant} under case-folding: a checkout on macOS or Windows makes the "
+                f"two one, and a check on a case-sensitive system reads only {meant}",
+                f"move what it holds into {meant} (checked there) or remove it: `git mv` or `git rm -r`",
+            )
 
 
 def load_problems(path: str, loaded: Loaded) -> Iterator[Finding]:
