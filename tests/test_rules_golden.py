@@ -730,3 +730,19 @@ def test_the_fixed_names_folded_are_found_by_a_since_run(ws: Path) -> None:
     report = engine.doctor(ws, strict=True, options=engine.Options(since="HEAD~1"))
     assert [(f.code, f.path) for f in report.findings] == [("TFC0001-E011", "Models")]
     assert report.exit_code == 2
+
+
+def test_windows_on_a_dataset_whose_time_range_does_not_read_are_not_passed_unchecked(ws: Path) -> None:
+    """A time range with a day that does not exist (an error of the dataset alone, which a
+    baseline may hold) let every window past it: the bound that reads still holds them."""
+    edit_yaml(ws / "datasets/sales/1/dataset.yaml", lambda d: d["time_range"].update(start="2024-02-30"))
+    set_windows(ws, test=("2024-01-11", "2030-12-31"))
+    found = {(f.code, f.path) for f in engine.doctor(ws).findings}
+    assert ("TFC0008-E008", SALES_SPEC) in found and ("TFC0008-E007", SALES_SPEC) in found, found
+
+
+def test_a_run_split_on_an_empty_column_is_refused(ws: Path) -> None:
+    """`column: ""` read as no column: the dataset's time range was never held to the split's column."""
+    edit_yaml(ws / RUN / "run.yaml", lambda d: d["split"].update(column=""))
+    found = {(f.code, f.path) for f in engine.doctor(ws).findings}
+    assert ("TFC0003-E001", f"{RUN}/run.yaml") in found and ("TFC0008-E008", f"{RUN}/run.yaml") in found, found

@@ -493,7 +493,7 @@ def _inside_datasets(
             )
             continue
         tr = dataset.time_range
-        if tr is None or (column and tr[0] != column):
+        if tr is None or (column is not None and tr[0] != column):
             on = f" on '{column}'" if column else ""
             yield Finding(
                 BAD_WINDOW,
@@ -505,9 +505,17 @@ def _inside_datasets(
             continue
         lo, hi = parse_time(tr[1].start), parse_time(tr[1].end, end=True)
         if lo is None or hi is None:
-            continue
+            # (The dataset's own error says which; the windows are still held to the bound that reads.)
+            yield Finding(
+                BAD_WINDOW,
+                record.meta,
+                f"split is by time, but {dataset.ref}'s time_range [{tr[1].start} .. {tr[1].end}] is not a valid "
+                "time interval, so the windows cannot be checked against it",
+                f"fix {dataset.meta} (its own error says how)",
+                record.line("split", "windows"),
+            )
         for name, (start, end, w) in sorted(parsed.items()):
-            if start < lo or end > hi:
+            if (lo is not None and start < lo) or (hi is not None and end > hi):
                 yield Finding(
                     OUTSIDE_RANGE,
                     record.meta,
