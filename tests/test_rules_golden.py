@@ -746,3 +746,17 @@ def test_a_run_split_on_an_empty_column_is_refused(ws: Path) -> None:
     edit_yaml(ws / RUN / "run.yaml", lambda d: d["split"].update(column=""))
     found = {(f.code, f.path) for f in engine.doctor(ws).findings}
     assert ("TFC0003-E001", f"{RUN}/run.yaml") in found and ("TFC0008-E008", f"{RUN}/run.yaml") in found, found
+
+
+def test_windows_under_a_ratio_split_are_a_schema_error_not_leakage(ws: Path) -> None:
+    """A ratio split's windows were judged as a time split's (TFC0008-E006 of windows no run used);
+    the spec's schema now says they do not belong there."""
+    def ratio(d: dict) -> None:
+        d["split"].update(kind="ratio", train=0.7, test=0.3)
+        d["split"].pop("column")
+        d["split"]["windows"]["val"] = {"start": "2024-01-05", "end": "2024-01-10"}
+
+    edit_yaml(ws / SALES_SPEC, ratio)
+    found = {(f.code, f.path) for f in engine.doctor(ws).findings}
+    assert ("TFC0003-E002", SALES_SPEC) in found, found
+    assert not any(code.startswith("TFC0008-E00") for code, _ in found), found
