@@ -448,7 +448,7 @@ _FOUND = {"code": "TFC0006-E003", "path": "datasets/x/1/x.csv", "message": "m", 
         (lambda d: d["stats"].update(records_checked=-1), "stats are not counts"),
         (lambda d: d["findings"].append({"code": "X", "path": "p", "message": "m", "severity": "ERROR"}), "not one"),
         (lambda d: d["stats"].update(records_checked=0), "the shards checked"),
-        (lambda d: d["tool"].update(version="0.0.1"), "StrataML versions"),
+        (lambda d: d["tool"].update(version="0.0.1"), "holds a report of StrataML 0.0.1, not of this StrataML"),
         # Each was an internal error (AttributeError; KeyError in SARIF) or a dict printed as a hint.
         (lambda d: d["shard"].update(options=[]), "options are not a mapping"),
         (lambda d: d["findings"].append({"code": "X", "path": "p", "message": "m", "severity": "error"}), "no rule"),

@@ -271,7 +271,7 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
     """
     data = text.encode("utf-8")
     path = os.path.abspath(output)
-    _refuse_managed(path, root)  # (first: a folder of them must not be offered a file name inside it)
+    refuse_managed(path, root)  # (first: a folder of them must not be offered a file name inside it)
     if os.path.isdir(path):  # (`-o ''` is the current folder too: click makes it '.')
         from strataml.errors import StrataError
 
@@ -396,7 +396,7 @@ MANAGED_FILES = (GIT_CONTROL - {".git"}) | {
 }
 
 
-def _refuse_managed(path: str, root: Path | None) -> None:
+def refuse_managed(path: str, root: Path | None) -> None:
     """An error (exit 3: the report was not written, as for any output that cannot be; 2 would
     read as "errors found" to the CI script that runs the doctor) for an output path that is, or whose real target is, anything in the
     folders records live in (datasets/, experiments/, runs/, models/), a file named as policy or

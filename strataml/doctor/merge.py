@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from strataml import atomic, canonical
+from strataml import __version__, atomic, canonical
 from strataml.controls import shown
 from strataml.doctor.finding import Finding, Report
 from strataml.errors import StrataError
@@ -22,6 +22,9 @@ _FOLDER = re.compile(r"(?:[^/\x00-\x1f\x7f]{1,255}/){0,64}")
 # make a link or an image of (the report files, not the command line, say it here).
 _BASELINE_FILE = re.compile(r"[^\x00-\x1f\x7f\[\]()<>!`]{1,4096}")
 _SUMMED = ("records_checked", "files_hashed", "bytes_hashed", "files_cached", "bytes_planned")
+# Who wrote a report, as reporters/json_report.py says it: a shard's rules, fingerprints and SARIF
+# rule metadata are this StrataML's only when this StrataML wrote it.
+_TOOL = "strataml"
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -41,11 +44,35 @@ def _read(path: Path) -> dict[str, Any]:
     if isinstance(doc, dict) and str(doc.get("$schema", "")).startswith("https://json.schemastore.org/sarif"):
         raise bad("a SARIF file: merge takes the shards' --format json reports, and writes SARIF itself")
     shard = doc.get("shard") if isinstance(doc, dict) else None
+    # Another tool's or version's report is named as that (first: its shape may be another's),
+    # a report that names no tool as one this StrataML did not write.
+    if isinstance(doc, dict) and (isinstance(doc.get("tool"), dict) or isinstance(shard, dict)):
+        _check_tool(path, doc.get("tool"))
     if not isinstance(shard, dict) or doc.get("version") != 1:
         raise bad("no shard in it: was it written with --shard K/N --format json?")
     if not isinstance(doc.get("findings"), list):
         raise bad("its findings are not a list: merge what `doctor --shard` wrote, unedited")
     return doc
+
+
+def _check_tool(path: Path, tool: Any) -> None:
+    """Refuse a report that this StrataML (its name and version, as `--format json` writes
+    them) did not write: the shards and the merge must all run one StrataML version."""
+    name = tool.get("name") if isinstance(tool, dict) else None
+    version = tool.get("version") if isinstance(tool, dict) else None
+    if name == _TOOL and version == __version__:
+        return
+    if not (isinstance(name, str) and isinstance(version, str)):
+        what = f"names no tool and version that wrote it (its tool: {shown(json.dumps(tool, default=str))})"
+    elif name != _TOOL:
+        what = f"holds a report of {shown(name)} {shown(version)}, another tool, not of StrataML {__version__}"
+    else:
+        what = f"holds a report of StrataML {shown(version)}, not of this StrataML ({__version__})"
+    raise StrataError(
+        f"{shown(str(path))} {what}",
+        f"run every shard and the merge with the same StrataML version (this one is {__version__}): "
+        "versions differ in rules, fingerprints and SARIF rule metadata",
+    )
 
 
 def _difference(mine: Any, theirs: Any) -> str:
@@ -95,13 +122,13 @@ def merge(
                     f"({_difference(shard.get(key), first.get(key))})",
                     "merge the reports of one run: the same commit, options and N",
                 )
-        for key, what in (("tool", "StrataML versions"), ("stats.records", "record counts")):
-            mine, theirs = _at(doc, key), _at(docs[0][1], key)
-            if mine != theirs:
-                raise StrataError(
-                    f"{shown(str(path))} and {shown(str(docs[0][0]))} differ in {what} ({_difference(mine, theirs)})",
-                    "merge the reports of one run: every shard checks the same workspace with the same StrataML",
-                )
+        # (Their StrataML versions agree: _read refused any but this one.)
+        mine, theirs = _at(doc, "stats.records"), _at(docs[0][1], "stats.records")
+        if mine != theirs:
+            raise StrataError(
+                f"{shown(str(path))} and {shown(str(docs[0][0]))} differ in record counts ({_difference(mine, theirs)})",
+                "merge the reports of one run: every shard checks the same workspace with the same StrataML",
+            )
         index = shard["index"]
         if index in seen:
             raise StrataError(
@@ -206,11 +233,12 @@ def _findings(path: Path, doc: dict[str, Any]) -> list[Finding]:
             or not all(isinstance(f.get(k), str) for k in ("code", "path", "message"))
             or not isinstance(f.get("hint", ""), str)
             or f.get("severity") not in ("error", "warning", "info")
-            or not (f.get("line") is None or type(f.get("line")) is int)
+            # (a line numbers from 1, as SARIF's startLine and a GitHub annotation's line= do; bool is no line)
+            or not (f.get("line") is None or (type(f.get("line")) is int and f["line"] >= 1))
         ):
             raise StrataError(
                 f"{shown(str(path))}: a finding that is not one (code, path, message and hint texts; severity "
-                "error, warning or info)",
+                "error, warning or info; a line, if any, a whole number from 1)",
                 "merge what `doctor --shard` wrote, unedited",
             )
         if f["code"] not in rules:  # (SARIF describes every finding's rule: one of no rule has none)

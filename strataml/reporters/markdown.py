@@ -10,4 +10,8 @@ from strataml.reporters.github import step_summary
 
 
 def render(report: Report, stream: TextIO, options: RenderOptions) -> None:
+    # Bounded as the job summary is (step_summary's MAX_SUMMARY): what this format is for, a job
+    # summary (`report merge ... --format markdown >> "$GITHUB_STEP_SUMMARY"`) or a comment, GitHub
+    # drops or refuses above its limits; the rows left out are counted, and json, sarif and text
+    # list every finding.
     stream.write(step_summary(report, options))
