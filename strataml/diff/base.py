@@ -22,6 +22,7 @@ from pathlib import Path
 from strataml import atomic, gitfacts
 from strataml.doctor.finding import Report
 from strataml.paths import unsafe
+from strataml.rootdir import MANAGED
 from strataml.workspace import LEDGER, Entry, Workspace, record_folder
 
 SCRATCH = ".strataml/diff"
@@ -40,12 +41,33 @@ class Base:
     scope: frozenset[str] | None
 
 
+def owner(path: str) -> str | None:
+    """What a changed `path` belongs to for the base: its record folder, spec or ledger
+    (doctor.rules.history.owner), else the entry it is, or lies in, at the first level of a
+    managed folder (`datasets/notes.txt`, `models/notes.txt`, `experiments/sub` for
+    `experiments/sub/x.yaml`; a managed folder that is not one, itself). The walk lists those
+    entries and the layout rule judges them; owned by nobody, the working tree's were taken for
+    the base's, and a stray the change added was a finding the base "had"."""
+    from strataml.doctor.rules.history import owner as history_owner
+
+    mine = history_owner(path)
+    if mine is not None:
+        return mine
+    parts = path.split("/")
+    return "/".join(parts[:2]) if parts[0] in MANAGED else None
+
+
+def owners(changed: set[str]) -> set[str]:
+    """What the `changed` paths belong to (owner()): what the base is rebuilt from git around."""
+    return {o for o in map(owner, changed) if o}
+
+
 @contextmanager
 def at(
     root: Path, commit: str, owned: set[str], everything: bool, head_entries: dict[str, Entry] | None = None
 ) -> Iterator[Base]:
-    """The base `commit` of the workspace at `root`; `owned`: the record folders, specs and
-    ledgers the change touched (doctor.rules.history.owners), `everything`: check every record;
+    """The base `commit` of the workspace at `root`; `owned`: the record folders, specs, ledgers
+    and other walked entries the change touched (owners()), `everything`: check every record;
     `head_entries`: the working tree's walk around the change (a --since doctor's), if made."""
     scratch = _scratch(root)
     try:
@@ -140,7 +162,6 @@ def _entries(
     """The walk of the base: the working tree's first level and the name folders of the touched
     records (what the change did not touch is the same at the base), less what the change
     touched, plus the touched records as the base holds them."""
-    from strataml.doctor.rules.history import owner
     from strataml.workspace import walk_changed, walk_top
 
     touched = tuple(o + "/" for o in owned) + tuple(d + "/" for d in deep)
@@ -166,7 +187,6 @@ def _checked(
     head_entries: dict[str, Entry] | None = None,
 ) -> Base:
     from strataml.doctor.engine import Options, apply, check, policy_for
-    from strataml.doctor.rules.history import owner
     from strataml.workspace import load, walk
 
     if everything:

@@ -88,19 +88,24 @@ def ref_of(owner: str) -> tuple[str, str] | None:
     return None
 
 
-def _meta(owner: str, kind: str) -> str:
-    return owner if kind == "experiment" else f"{owner}/{META[kind]}"
+def _standing(workspace: Workspace) -> set[str]:
+    """The record folders and specs the workspace's walk found records in (strataml.workspace:
+    the doctor's walk and loader). A record stands as the doctor sees it, never through a
+    symlinked folder (`experiments -> elsewhere`: the walk reads nothing there) nor with a
+    metadata file that is not a regular file. Every record folder the change touched is walked
+    in full on both sides (a --since walk), and every spec is listed."""
+    return {r.folder or r.meta for r in workspace.records}
 
 
 def _records(sides: Sides, changed: set[str], owned: set[str]) -> list[dict[str, Any]]:
     out = []
+    at_base, at_head = _standing(sides.base), _standing(sides.head)
     for owner in sorted(owned):
         known = ref_of(owner)
         if known is None:
             continue
         kind, ref = known
-        meta = _meta(owner, kind)
-        before, after = (sides.base_root / meta).is_file(), (sides.head_root / meta).is_file()
+        before, after = owner in at_base, owner in at_head
         if not before and not after:
             continue
         change = "changed" if before and after else "added" if after else "removed"
@@ -315,11 +320,24 @@ def _production(sides: Sides, model: str) -> dict[str, Any] | None:
     return {"ref": ref, "metrics": _map(_map(data.get("evaluation")).get("metrics"))}
 
 
+def better_by(sides: Sides, experiment: str | None) -> dict[str, str]:
+    """Which way each metric of `experiment` is better (strataml.gates.directions), as the base's
+    spec says when the base holds the experiment: the base holds the policy, as the gate judges a
+    change by the base's gates (TFC0005-E010), and a change that turns `>=` into `<=` must not
+    turn its own worse numbers into better ones (the report says it flips them: render). A new
+    experiment's, as its spec in the working tree says."""
+    if not experiment:
+        return {}
+    if isinstance(sides.base.get(experiment), Record):
+        return directions(_data(sides.base, experiment))
+    return directions(_data(sides.head, experiment))
+
+
 def _run_metrics(sides: Sides, ref: str) -> dict[str, Any]:
     data = _data(sides.head, ref)
     experiment = data.get("experiment") if isinstance(data.get("experiment"), str) else None
     spec = _data(sides.head, experiment) if experiment else {}
-    better = directions(spec)
+    better = better_by(sides, experiment)
     gated = _gated(spec)
     register = _map(spec.get("register"))
     model = register.get("model") if isinstance(register.get("model"), str) else None
@@ -390,8 +408,8 @@ def _model_gate(sides: Sides, ref: str) -> dict[str, Any]:
     evaluation = _map(data.get("evaluation")).get("metrics")
     versus = []
     if production is not None and isinstance(evaluation, dict):
-        spec = _data(sides.head, str(_data(sides.head, str(data.get("produced_by"))).get("experiment")))
-        better = directions(spec)
+        experiment = _data(sides.head, str(data.get("produced_by"))).get("experiment")
+        better = better_by(sides, experiment if isinstance(experiment, str) else None)
         for metric in sorted(evaluation):
             value = as_float(evaluation[metric])
             if value is not None:
@@ -478,7 +496,7 @@ def make(root: Path, ref: str | None, progress: Any = None, baseline: Path | Non
     branch), judged where the change left it: the merge base, as `doctor --since` judges."""
     from strataml.diff import base
     from strataml.doctor import engine
-    from strataml.doctor.rules.history import everything, owners
+    from strataml.doctor.rules.history import everything
     from strataml.errors import StrataError
 
     root = Path(root).resolve()
@@ -508,7 +526,7 @@ def make(root: Path, ref: str | None, progress: Any = None, baseline: Path | Non
     # (A merge commit checked out shallow, GitHub's refs/pull/N/merge: REF's tip is its parent,
     # so comparing with the tip is exact, though no merge base is known; as the doctor says it.)
     merged = gitfacts.is_ancestor(root, listing.commit) or listing.commit in gitfacts.head_parents(root)
-    owned = owners(changed)
+    owned = base.owners(changed)
     gitfacts.share_changes(root, ref, listing)  # the doctor's --since run judges the same listing
     head_report = engine.doctor(root, options=engine.Options(since=ref), use_cache=True, progress=progress)
     head = head_report.workspace

@@ -98,6 +98,36 @@ def _already(errors: int, warnings: int, code: str = "`") -> str:
     )
 
 
+def _flips(doc: dict[str, Any]) -> dict[str, dict[str, tuple[str, str]]]:
+    """For each new run, its metrics whose direction the change flips: {run ref: {metric: (as
+    compared, the way the experiment's gates now say)}}. A run's metrics are compared the way the
+    base's spec says is better (compute.better_by); a changed spec whose gates now say the other
+    way is the change choosing the direction of its own comparison, which a reviewer is told."""
+    from strataml.gates import directions
+
+    now = {r["ref"]: directions({"gates": r["gates"]["after"]}) for r in doc["records"] if "gates" in r}
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for run in doc["runs"]:
+        says = now.get(run["experiment"] or "", {})
+        flipped = {
+            m["name"]: (m["better"], says[m["name"]])
+            for m in run["metrics"]
+            if m["better"] and says.get(m["name"], m["better"]) != m["better"]
+        }
+        if flipped:
+            out[run["ref"]] = flipped
+    return out
+
+
+def _flipped(experiment: str, flipped: dict[str, tuple[str, str]]) -> str:
+    """What a report says of the metrics whose direction a change flips (names escaped for its format)."""
+    said = ", ".join(f"{name} (was {was}, now {now})" for name, (was, now) in sorted(flipped.items()))
+    return (
+        f"this change flips which way is better for {said} in {experiment}'s gates: compared here the way "
+        "the base's spec says, as the base holds the policy until the change is merged"
+    )
+
+
 def _against(run: dict[str, Any]) -> str:
     """What a run's metrics are held against besides the last run: production, if any."""
     return f" and production {run['production']}" if run["production"] else "; no model in production"
@@ -142,16 +172,24 @@ def text(doc: dict[str, Any]) -> str:
         lines.append(shown(f"Key        {k['change']} {k['fingerprint']} scopes {', '.join(k['scopes']) or '-'}"))
     for r in doc["trust"]["review"]:
         lines.append(f"Review     {r['code']} {shown(r['path'])}: {shown(r['message'])}")
+    flips = _flips(doc)
     for run in doc["runs"]:
         lines.append("")
         lines.append(shown(f"Run {run['ref']} vs last run {run['previous'] or '-'}{_against(run)}"))
+        flipped = flips.get(run["ref"], {})
+        if flipped:
+            lines.append(shown(f"  ! {_flipped(str(run['experiment']), flipped)}"))
         for m in run["metrics"]:
             versus = f"vs production {shown(_delta(m['production']))}" if run["production"] else ""
             lines.append(
                 f"  {shown(m['name']):<24} {_value(m):>10}  vs last {shown(_delta(m['previous'])):<22} {versus}".rstrip()
+                + (" (direction flipped by the change)" if m["name"] in flipped else "")
             )
     if any(run["metrics"] for run in doc["runs"]):
-        lines.append("  (▲ better, ▼ worse: the way the experiment's gates, else its plugin, say is better)")
+        lines.append(
+            "  (▲ better, ▼ worse: the way the experiment's gates, else its plugin, say is better; "
+            "at the base, for an experiment it holds)"
+        )
     for model in doc["models"]:
         lines.append("")
         # The receipt's own word: the gate (`doctor --strict --since`) may still fail the version
@@ -234,6 +272,10 @@ def markdown(doc: dict[str, Any]) -> str:
             "⚠️ " + _no_merge_base(_md(doc["base"]["ref"]), "`fetch-depth: 0`"),
             "",
         ]
+    flips = _flips(doc)
+    for ref, flipped in flips.items():  # (above the tables: a reviewer reads it before the arrows)
+        experiment = next(str(run["experiment"]) for run in doc["runs"] if run["ref"] == ref)
+        out += [f"⚠️ {_md(ref)}: {_flipped(_md(experiment), {_md(k): v for k, v in flipped.items()})}.", ""]
     if doc["runs"]:
         out.append("### Metrics")
         for run in doc["runs"]:
@@ -244,11 +286,13 @@ def markdown(doc: dict[str, Any]) -> str:
                 f"**{_md(run['ref'])}** vs last run {_md(run['previous'] or '-')}{_md(_against(run))}",
                 "",
             ]
+            flipped = flips.get(run["ref"], {})
             rows = {
                 m["name"]: [
                     _md(m["name"]),
                     _md(_value(m)),
-                    _md(m["better"] or "?"),
+                    _md(m["better"] or "?")
+                    + (f" ⚠️ {_md('flipped to ' + flipped[m['name']][1])}" if m["name"] in flipped else ""),
                     _md(_delta(m["previous"])),
                     *([_md(_delta(m["production"]))] if versus else []),
                 ]
