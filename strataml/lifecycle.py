@@ -378,10 +378,15 @@ def make_entry(
     return entry
 
 
+def lock_rel(model: str) -> str:
+    """The file locked() locks for one model's ledger, relative to the workspace."""
+    return f".strataml/locks/{model}.lock"
+
+
 @contextmanager
 def locked(root: Path, model: str) -> Iterator[None]:
     """An exclusive lock on one model's ledger, across processes (released on exit or crash)."""
-    with atomic.locked(Path(root), f".strataml/locks/{model}.lock"):
+    with atomic.locked(Path(root), lock_rel(model)):
         yield
 
 

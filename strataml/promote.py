@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import getpass
+import os
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from strataml import atomic, gates, lifecycle, trust
@@ -60,8 +61,12 @@ def promote(
     name, ref = record.ref.name, str(record.ref)
     _refuse_broken(ws, record)
     policy = trust.read(ws.root, ws.config.data)
-    # A dry run writes nothing, not even the lock (a read-only checkout can ask what would happen);
-    # the ledger it reads is replaced whole by a promotion, never seen half-written.
+    # A dry run is this promotion stopped before its first write: every check below runs in both
+    # (the signing policy's, the keys' and gpg's with --sign, whether the files can be written), so
+    # a dry run refuses what the move would. It writes nothing, not even the lock (a read-only
+    # checkout is told why the move would fail there); the ledger it reads is replaced whole by a
+    # promotion, never seen half-written.
+    _refuse_unwritable(ws.root, lifecycle.lock_rel(name), in_place=True)
     with nullcontext() if dry_run else lifecycle.locked(ws.root, name):
         now = datetime.now(UTC).replace(microsecond=0)
         ledger = lifecycle.read(ws.root, name)
@@ -80,22 +85,18 @@ def promote(
         _refuse_below_spec(ws, record, to, ledger.entries)
         warnings = _unmeasured(ws, record, to) + _below_base(ws, record, to)
         _refuse_unsigned(ws, record, to, policy)
-        ledger_file = lifecycle.ledger_path(ws.root, name)
-        unsigned = None
+        rel = lifecycle.ledger_rel(name)
         if not sign and any(r.records == "ledger" for r in policy.requirements):
-            unsigned = Refused(
+            raise Refused(
                 "the signing policy requires the ledger to be signed",
                 "pass --sign (and --key FPR if several pinned keys could sign)",
             )
-        elif not sign and ledger_file.with_name(ledger_file.name + SIGNATURE_SUFFIX).exists():
-            unsigned = Refused(
-                f"{ledger_file.relative_to(ws.root)} is signed: an unsigned append would break its signature",
-                "pass --sign to sign the new ledger",
+        if not sign and (ws.root / (rel + SIGNATURE_SUFFIX)).exists():
+            raise Refused(
+                f"{rel} is signed: an unsigned append would break its signature", "pass --sign to sign the new ledger"
             )
-        if unsigned is not None and not dry_run:
-            raise unsigned
-        if unsigned is not None:  # (a preview asks nothing of gpg: it says what the move itself needs)
-            warnings.append(f"{unsigned.message}: the move itself needs --sign")
+        for written in (rel, rel + SIGNATURE_SUFFIX) if sign else (rel,):  # refused before gpg signs anything
+            _refuse_unwritable(ws.root, written)
         at, (actor, unnamed) = stamp(now), _actor(ws.root)
         entries, notes = [], []
         seq, prev = len(ledger.entries) + 1, ledger.head
@@ -108,29 +109,59 @@ def promote(
                 notes.append(f"{other}: production -> archived (superseded)")
                 seq, prev = seq + 1, entry["hash"]
         entries.append(lifecycle.make_entry(seq, prev, ref, to, at, actor, reason, gate, current))
-        if dry_run:
-            return Promotion(ref, current, to, entries, False, notes=notes, unnamed=unnamed, warnings=warnings)
-        signed_by = None
+        signed_by, draft = None, None
         if sign:
             from strataml.sign import SignTarget, signature
 
-            rel = lifecycle.ledger_rel(name)
-            for written in (rel, rel + SIGNATURE_SUFFIX):  # refused before gpg signs anything
-                atomic.check(ws.root, written)
+            # gpg signs the new ledger in a dry run too (the signature is then dropped): the key's
+            # pin, scope and validity, the keyring (--gnupghome), --key and gpg itself are checked
+            # by signing, and the result is judged as the doctor will judge it.
             old = atomic.read_bytes(ws.root, rel) or b""
             new = old + b"".join(lifecycle.canonical(e) + b"\n" for e in entries)
             draft = signature(ws, SignTarget(rel, "ledger", f"ledger:{name}"), new, key, gnupghome)
-            lifecycle.append(ws.root, name, ledger.size, entries)
-            # A crash here leaves a new ledger with the old signature: the doctor says so (TFC0007-E002).
-            atomic.write_bytes(ws.root, rel + SIGNATURE_SUFFIX, draft.content)
             signed_by = f"{draft.signer.fingerprint} ({draft.signer.uid})"
             if draft.missing:
                 notes.append(
                     f"the ledger signature still needs {', '.join(draft.missing)}: `strataml sign ledger:{name}`"
                 )
-        else:
-            lifecycle.append(ws.root, name, ledger.size, entries)
+        if dry_run:  # (the first write is next)
+            return Promotion(ref, current, to, entries, False, signed_by, notes, unnamed, warnings)
+        lifecycle.append(ws.root, name, ledger.size, entries)
+        if draft is not None:
+            # A crash here leaves a new ledger with the old signature: the doctor says so (TFC0007-E002).
+            atomic.write_bytes(ws.root, rel + SIGNATURE_SUFFIX, draft.content)
     return Promotion(ref, current, to, entries, True, signed_by, notes, unnamed, warnings)
+
+
+def _refuse_unwritable(root: Path, rel: str, *, in_place: bool = False) -> None:
+    """Refuse now, writing nothing, what writing `rel` would fail on: what atomic.check refuses (a
+    symlink or a non-folder on the way, a file that is not a regular one), and a folder this user
+    cannot write in (a read-only checkout): the one the file is replaced in, or, where that is
+    still to be made, the nearest one there is. `in_place`: a file there is opened for writing
+    where it is (the lock), so it is that file which must be writable."""
+    atomic.check(root, rel)
+    target = root / rel
+    if in_place and target.is_file():
+        where, ok = PurePosixPath(rel), os.access(target, os.R_OK | os.W_OK)
+    else:
+        where = PurePosixPath(rel).parent
+        while where != PurePosixPath(".") and not (root / where).is_dir():  # (atomic.check: no symlink on the way)
+            where = where.parent
+        ok = os.access(root / where, os.W_OK | os.X_OK)
+    if ok:
+        return
+    try:
+        read_only = bool(os.statvfs(root / where).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    shown = "the workspace's top folder" if where == PurePosixPath(".") else str(where)
+    if read_only:
+        why = f"{'it' if where == PurePosixPath(rel) else shown} is on a read-only file system"
+        hint = "nothing can be written there: promote from a checkout you can write to"
+    else:
+        why = "this user may not write it" if where == PurePosixPath(rel) else f"this user may not write in {shown}"
+        hint = f"check who owns {shown} and may write there (`ls -ld`), or promote from a checkout you can write to"
+    raise StrataError(f"cannot write {rel}: {why}", f"{hint}; nothing was written")
 
 
 def _refuse_broken(ws: Workspace, record: Record) -> None:

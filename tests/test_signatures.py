@@ -576,13 +576,18 @@ def test_promote_sign_signs_the_new_ledger(ws: Path, keys, capsys) -> None:
     policy(ws)  # no policy now, but the ledger is signed: an unsigned append would break that
     with pytest.raises(Refused, match="is signed"):
         promote(ws, "model:sales-model@1", "production")
-    # A preview asks nothing of gpg: it shows the move and says what the move itself needs
-    # (found by a new user: a dry run of a signed ledger's model was refused, exit 2).
-    preview = promote(ws, "model:sales-model@1", "production", dry_run=True)
-    assert not preview.written and preview.warnings[-1].endswith("is signed: an unsigned append would break its "
-                                                                 "signature: the move itself needs --sign")
+    # A dry run refuses what the move refuses (found by a new user: it said "Would move", exit 0,
+    # where the move was refused, exit 2); with --sign it signs as the move would, and writes nothing.
+    with pytest.raises(Refused, match="is signed: an unsigned append would break its signature"):
+        promote(ws, "model:sales-model@1", "production", dry_run=True)
     code = run(["-C", str(ws), "promote", "model:sales-model@1", "--to", "production", "--dry-run"])
-    assert code == 0 and "the move itself needs --sign" in capsys.readouterr().err
+    assert code == 2 and "dry run: the move would be refused: models/sales-model/lifecycle.jsonl is signed" in (
+        capsys.readouterr().err)
+    ledger = (ws / "models/sales-model/lifecycle.jsonl").read_bytes()
+    preview = promote(ws, "model:sales-model@1", "production", dry_run=True, sign=True,
+                      gnupghome=str(keys["Alice"].home))
+    assert not preview.written and preview.signed_by == done.signed_by
+    assert (ws / "models/sales-model/lifecycle.jsonl").read_bytes() == ledger
 
 
 def test_since_keeps_the_base_policy_when_a_change_drops_it(ws: Path, keys) -> None:

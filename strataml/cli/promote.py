@@ -11,6 +11,7 @@ from strataml.cli.given import Given
 from strataml.cli.main import State
 from strataml.cli.output import complete_models, from_here
 from strataml.controls import shown
+from strataml.errors import StrataError
 from strataml.lifecycle import STATES
 
 
@@ -25,7 +26,12 @@ from strataml.lifecycle import STATES
     help="The state to move to.",
 )
 @click.option("--reason", default="", help="Why: recorded in the ledger entry.")
-@click.option("--dry-run", is_flag=True, help="Check everything and print the entries, but write nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check everything the move checks and print the entries, but write nothing: refused when the move would "
+    "be (with --sign, gpg signs the new ledger, and the signature is dropped).",
+)
 @click.option(
     "--sign", "sign", is_flag=True, help="Sign the ledger after the append (required when the policy says so)."
 )
@@ -66,6 +72,10 @@ def promote(
     Example:
       strataml promote model:iris-classifier@1 --to candidate --reason "offline eval ok" --dry-run
 
+    --dry-run is the move stopped before its first write: it refuses, with the same exit code and
+    message ("would be refused"), whatever the move would refuse, the signing policy's --sign
+    included; with --sign, gpg signs the new ledger as the move would (the signature is dropped).
+
     Exit codes: 0 moved (or, with --dry-run, would be), 2 refused by the lifecycle rules (an
     illegal move, the state it is in already, a FAIL gate, gates the version fails, a missing signature, doctor errors),
     3 it could not be done (no such model, a ledger that cannot be written).
@@ -77,9 +87,14 @@ def promote(
         # signing policy failed the pull request.)
         given = " and ".join(o for o, v in (("--key", key), ("--gnupghome", gnupghome)) if v is not None)
         raise click.UsageError(f"{given} only go with --sign: add --sign to sign the ledger, or leave {given} out")
-    done = do_promote(
-        state.root(), model_ref, to, reason=reason, dry_run=dry_run, sign=sign, key=key, gnupghome=gnupghome
-    )
+    try:
+        done = do_promote(
+            state.root(), model_ref, to, reason=reason, dry_run=dry_run, sign=sign, key=key, gnupghome=gnupghome
+        )
+    except StrataError as exc:
+        if not dry_run:
+            raise
+        raise _WouldBe(exc) from exc
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -116,8 +131,8 @@ def promote(
     if not done.written:  # the dry run's point: what would be appended, line by line
         for entry in done.entries:
             click.echo(shown("  " + json.dumps(entry, sort_keys=True, ensure_ascii=False)))
-    if done.signed_by:
-        click.echo(shown(f"  ledger signed by {done.signed_by}"))  # a key's user id: anyone's text
+    if done.signed_by:  # (a key's user id: anyone's text)
+        click.echo(shown(f"  ledger {'signed' if done.written else 'would be signed'} by {done.signed_by}"))
     if done.written:
         from strataml.cli.output import say_next, uncommitted_records
         from strataml.records import SIGNATURE_SUFFIX
@@ -131,3 +146,12 @@ def promote(
         paths += uncommitted_records(root, f"models/{ref.name}/{ref.version}")
         say_next(root, paths, f"{done.ref}: {done.before} -> {done.to}", "Next: `{step}`")
     return 0
+
+
+class _WouldBe(StrataError):
+    """What the move would be refused (or fail) with, said of a dry run: the same message, hint,
+    details and exit code."""
+
+    def __init__(self, exc: StrataError) -> None:
+        super().__init__(f"dry run: the move would be refused: {exc.message}", exc.hint, exc.details)
+        self.exit_code = exc.exit_code
