@@ -1114,6 +1114,91 @@ def refs_of_without_writing(ws: Path) -> tuple[list[str], str]:
         shutil.rmtree(scratch)
 
 
+def _sorted_objects(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads' object_pairs_hook: every object's keys in the order `--format json` writes them."""
+    keys = [k for k, _v in pairs]
+    assert keys == sorted(keys), keys
+    return dict(pairs)
+
+
+def test_one_etag_is_one_body_whether_the_index_was_built_or_read_from_disk(
+    serve_extra: None, strataml_exe: list[str], tmp_path: Path
+) -> None:
+    """Found by a new user: `serve --read-only` (the index built in the server) and `serve` over a
+    fresh saved index (read from disk) sent the same strong ETag with two bodies, the findings'
+    and records' keys in the build's order in one and sorted in the other. A cache holding one
+    and revalidating against the other kept bytes the server never sent. The ETag is the index's
+    digest, so every answer made from the index must be the same bytes however the index came
+    about: in the server (read-only, or saved by it) or parsed from .strataml/index.json."""
+    ws = copy_example(tmp_path / "ws")
+    (ws / "datasets/iris/1/notes.txt").write_text("x\n", "utf-8")  # a finding (TFC0006-W001)
+    run = next(p for p in sorted((ws / "runs").glob("*/run.yaml")) if "\ntags:\n  purpose: " in p.read_text("utf-8"))
+    text = run.read_text("utf-8")  # tags out of alphabetical order: a list's rows hold them as a map
+    run.write_text(text.replace("\ntags:\n  purpose: ", "\ntags:\n  team: vision\n  purpose: "), "utf-8")
+    age(ws)
+    built_here = tmp_path / "built"  # the same files, no saved index: the server builds and saves it
+    shutil.copytree(ws, built_here, symlinks=True)
+    age(built_here)
+
+    refs, index_text = refs_of_without_writing(ws)
+    runs = [r for r in refs if r.startswith("run:")]
+    models = [r for r in refs if r.startswith("model:")]
+    assert len(runs) >= 2 and models, refs
+    targets = ["/", f"{API}/workspace", f"{API}/index", f"{API}/rules", f"{API}/rules/TFC0006-W001"]
+    targets += [f"{API}/findings", f"{API}/findings?severity=warning", f"{API}/findings?path=datasets"]
+    for what in KINDS:
+        targets += [f"{API}/{what}", f"{API}/{what}?sort=name&desc=true", f"{API}/{what}?limit=1"]
+    targets += [f"{API}/records/{q(r)}" for r in refs]
+    targets += [f"{API}/lineage/{q(r)}" for r in refs]
+    targets += [f"{API}/lineage/{q(r)}?direction=up&depth=1" for r in refs]
+    targets += [
+        f"{API}/compare?{urlencode({'refs': ','.join(runs)})}",
+        f"{API}/compare?{urlencode({'refs': ','.join([runs[0], models[0]]), 'diff_only': 'true'})}",
+    ]
+
+    def served(name: str, root: Path, *args: str) -> dict[str, Answer]:
+        with running(strataml_exe, root, tmp_path / "logs" / name, *args) as srv:
+            return {target: srv.get(target) for target in targets}
+
+    answers = {
+        "read-only (built in memory)": served("read-only", ws, "--read-only"),  # (.strataml/ not read)
+        "default (built and saved by the server)": served("built", built_here),
+    }
+    saved = ws / ".strataml/index.json"
+    for attempt in range(3):
+        # Saved by the console script, then read by the server. The saved index is this strataml's
+        # build's own (the key holds it): edited while the test runs (an editable install), the
+        # server rebuilds it, and the index is saved and read again.
+        subprocess.run([*strataml_exe, "-C", str(ws), "index"], capture_output=True, check=True)
+        written = saved.stat().st_mtime_ns
+        answers["default (read from .strataml/index.json)"] = served(f"disk{attempt}", ws)
+        if saved.stat().st_mtime_ns == written:
+            break
+    assert saved.stat().st_mtime_ns == written  # the server read the saved index: it did not rebuild it
+    assert saved.read_text("utf-8") == index_text
+
+    (first, got), *others = answers.items()
+    assert got[f"{API}/findings"].json(), "the workspace has the finding the test needs"
+    digest = hashlib.sha256(index_text.encode("utf-8")).hexdigest()
+    # Tagged with this strataml's build too (the page, /workspace, the rules): an edit of its code
+    # while the test runs (an editable install) tags them anew, and then says nothing here.
+    of_build = {"/", f"{API}/workspace", f"{API}/rules", f"{API}/rules/TFC0006-W001"}
+    for target in targets:
+        answer = got[target]
+        assert answer.status == 200, (target, answer.status, answer.body[:300])
+        if target not in of_build:
+            assert answer.headers["etag"] == f'"{digest}"', target  # the index's digest, whoever built it
+        for name, theirs in others:
+            other = theirs[target]
+            assert other.headers["etag"] == answer.headers["etag"] or target in of_build, (target, first, name)
+            if other.headers["etag"] == answer.headers["etag"]:
+                # An ETag names the bytes: the same tag, the same body.
+                assert other.body == answer.body, (target, first, name, answer.body[:300], other.body[:300])
+    for target in targets:  # (the one order: the saved index's, and what `--format json` prints)
+        if got[target].type == "application/json" and not target.endswith("/index"):
+            json.loads(got[target].body, object_pairs_hook=_sorted_objects)
+
+
 # ---------------------------------------------------------------------------------------------
 # Ctrl-C, and the core-only job
 

@@ -31,10 +31,17 @@ class _JSON(JSONResponse):
     file name that is not UTF-8 on disk (surrogate escapes) is its JSON escape, as the saved index
     writes it (Starlette's strict UTF-8 made every answer naming one a 500), and DEL, C1 controls
     and characters that print as nothing are escapes too (a record's U+009B reached a `curl` raw,
-    where a terminal acts on it)."""
+    where a terminal acts on it).
+
+    Keys sorted, as `--format json` and the saved index write them: an answer's ETag is the index
+    digest, so its bytes must be the same however the index came about. Built in this process
+    (`--read-only`, or a rebuild), a node's attributes are in its metadata's order and a finding's
+    keys in the doctor's; parsed from .strataml/index.json, both are sorted. Written as they came,
+    two servers sent two bodies under one strong ETag, and a cache revalidating with one kept the
+    other's bytes."""
 
     def render(self, content: Any) -> bytes:
-        return json_utf8(json_text(content, allow_nan=False, separators=(",", ":")))
+        return json_utf8(json_text(content, allow_nan=False, separators=(",", ":"), sort_keys=True))
 
 
 DIRECTIONS = ("up", "down", "both")
