@@ -760,3 +760,16 @@ def test_windows_under_a_ratio_split_are_a_schema_error_not_leakage(ws: Path) ->
     found = {(f.code, f.path) for f in engine.doctor(ws).findings}
     assert ("TFC0003-E002", SALES_SPEC) in found, found
     assert not any(code.startswith("TFC0008-E00") for code, _ in found), found
+
+
+def test_a_ledger_alone_in_a_name_folder_is_held_to_names_and_collisions(ws: Path) -> None:
+    """models/SALES-model/lifecycle.jsonl (empty) is the real ledger's file on macOS and Windows,
+    and `models/bad name/lifecycle.jsonl` a name no ref can hold: neither was judged (no version
+    stood beside them)."""
+    for name in ("SALES-model", "bad name"):
+        (ws / "models" / name).mkdir()
+        (ws / "models" / name / "lifecycle.jsonl").write_text("")
+    found = {(f.code, f.path) for f in engine.doctor(ws).findings}
+    assert ("TFC0008-E004", "models/SALES-model/lifecycle.jsonl") in found, found
+    assert ("TFC0001-E003", "models/bad name") in found, found
+    assert not any(path.startswith("models/sales-model") for _code, path in found), found

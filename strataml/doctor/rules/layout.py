@@ -15,7 +15,7 @@ from strataml.loading import Loaded
 from strataml.records import Record
 from strataml.refs import NAME_RULE, RUN_ID_RULE, VERSION_RULE, valid_name, valid_run_id, valid_version
 from strataml.rootdir import KEYS_DIR, MANAGED, TFC_DIR
-from strataml.workspace import CONFIG, KEYS_MANIFEST
+from strataml.workspace import CONFIG, KEYS_MANIFEST, Workspace
 
 # The names the layout fixes, by the folder they are in: a name spelled otherwise that folds onto
 # one is one entry on macOS and Windows, and none a check on a case-sensitive system reads.
@@ -135,6 +135,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             )
             continue
         yield Finding(MISSING_META, folder, f"record folder has no {meta}", _HINT_META[meta])
+    yield from _ledger_names(ws)
     for record in ctx.records():
         yield from load_problems(record.meta, record.loaded)
         yield from _name(record)
@@ -228,6 +229,21 @@ def _name(record: Record) -> Iterator[Finding]:
             f"{what} '{value}' is not valid: {rule}",
             "rename the folder (or file) to a valid name",
         )
+
+
+def _ledger_names(ws: Workspace) -> Iterator[Finding]:
+    """A model name folder that holds a ledger and no version: its name is judged as a version's
+    would be (a name refs cannot hold named a ledger no record checked)."""
+    named = {record.ref.name for record in ws.records if record.kind == "model"}
+    for ledger in ws.ledgers:
+        name = ledger.split("/")[1]
+        if name not in named and not valid_name(name):
+            yield Finding(
+                BAD_NAME,
+                f"models/{name}",
+                f"model name '{name}' is not valid: {NAME_RULE}",
+                "rename the folder to a valid name, or remove it if no version of it was ever made",
+            )
 
 
 def _recorded_controls(record: Record) -> Iterator[Finding]:

@@ -14,7 +14,7 @@ from strataml.hashing import dataset_digest
 from strataml.records import IMPORTED, Record, Window, inputs_of
 from strataml.refs import Ref, RefError, fold, parse_ref, version_number
 from strataml.times import parse_time
-from strataml.workspace import SIGNATURE_SUFFIX, Workspace, place
+from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace, place
 
 DANGLING = "TFC0008-E001"
 WRONG_KIND = "TFC0008-E002"
@@ -221,7 +221,24 @@ def _collisions(ws: Workspace) -> Iterator[Finding]:
     for record, key in zip(ws.records, folded):
         if record.ref.version is not None:
             spellings.setdefault(key.partition("@")[0], set()).add(record.ref.name)
+    # A ledger's folder is a model name's too, with or without a version beside it: an empty
+    # models/IRIS-classifier/lifecycle.jsonl is the real ledger's file on macOS and Windows.
+    named = {record.ref.name for record in ws.records if record.kind == "model"}
+    alone = sorted({ledger.split("/")[1] for ledger in ws.ledgers} - named)
+    for name in alone:
+        spellings.setdefault(fold(f"model:{name}"), set()).add(name)
     shared = {key for key, names in spellings.items() if len(names) > 1}
+    for name in alone:
+        others = spellings[fold(f"model:{name}")] - {name}
+        if others:
+            yield Finding(
+                DUPLICATE,
+                f"models/{name}/{LEDGER}",
+                f"models/{name}/ holds only a ledger, and is models/{sorted(others)[0]}/ under case-folding or "
+                "Unicode normalisation",
+                "remove it (or move its entries into the ledger of the name spelled as the model's): on macOS "
+                "and Windows checkouts the two are one folder, and one ledger silently wins",
+            )
     if not shared and len(set(folded)) == len(folded):
         return  # the common case, answered by one set (every run folds every ref)
     groups: dict[str, list[Record]] = defaultdict(list)
