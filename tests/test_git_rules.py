@@ -941,6 +941,19 @@ def test_a_promotion_or_signature_on_this_machine_only_is_said(repo: Path) -> No
     assert ("TFC0006-W012", "models/sales-model/1/model.yaml.asc") in found, found
 
 
+def test_a_gate_receipt_on_this_machine_only_is_said(repo: Path) -> None:
+    """model.yaml committed and its gate.json ignored: `--strict` passed here, and every clone
+    failed the version for a missing receipt (TFC0004-E002)."""
+    receipt = "models/sales-model/1/gate.json"
+    git(repo, "rm", "-q", "--cached", receipt)
+    (repo / ".gitignore").write_text(".strataml/\n" + receipt + "\n")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-qm", "ignored")
+    report = engine.doctor(repo, strict=True)
+    assert [(f.code, f.path) for f in report.findings] == [("TFC0006-W012", receipt)] and report.exit_code == 2
+    assert "gate receipt is not tracked by git" in report.findings[0].message
+
+
 def test_trust_files_on_this_machine_only_are_said(repo: Path) -> None:
     """A pinned key (or the manifest, or strataml.yaml) left untracked: `doctor --strict` passed
     here, where a promotion needing two signers met its policy, and every clone failed it."""

@@ -43,6 +43,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "and a clone of the commit lacks it",
                 f"`git add {_top(git.prefix + path)}`, or fix the .gitignore pattern that hides it",
             )
+    yield from _receipts(ctx, git)
     yield from _trust_files(ctx, git)
     unrouted: set[str] = set()  # recorded files git tracks off Git LFS: checked against HEAD below
     for record in ctx.records():
@@ -193,6 +194,26 @@ def _local_state(git: GitFacts) -> Iterator[Finding]:
             "stops every reader",
             f"`git rm -r --cached {_top(git.prefix + LOCAL)}`, and add `{LOCAL}/` to .gitignore (`strataml init` "
             "writes it there)",
+        )
+
+
+def _receipts(ctx: Context, git: GitFacts) -> Iterator[Finding]:
+    """A gate receipt git does not track beside a model.yaml it does: the version passes here and
+    every clone lacks its receipt (TFC0004-E002). (An untracked model.yaml is W012's already, its
+    folder's `git add` hint taking the receipt with it.)"""
+    entries = ctx.workspace.entries
+    for path in ctx.receipts():
+        found = entries.get(path)
+        if path in git.tracked or found is None or found.kind != "file":
+            continue
+        if f"{record_folder(path)}/model.yaml" not in git.tracked:
+            continue
+        yield Finding(
+            METADATA_UNTRACKED,
+            path,
+            "gate receipt is not tracked by git (new and not added, or ignored): a clone of the commit lacks it, "
+            "and the model version there has no receipt",
+            f"`git add {_top(git.prefix + path)}`, or fix the .gitignore pattern that hides it",
         )
 
 
