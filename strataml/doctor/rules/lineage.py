@@ -431,7 +431,7 @@ def _windows(ws: Workspace, record: Record) -> Iterator[Finding]:
                 BAD_WINDOW,
                 record.meta,
                 f"split window {name} [{w.start} .. {w.end}] is not a valid time interval",
-                "give RFC 3339 start and end with start <= end",
+                "give times as TFC-0001 section 3 writes them (2024-01-09, or 2024-01-09T10:00:00Z) with start <= end",
                 record.line("split", "windows", name),
             )
             continue
@@ -516,7 +516,8 @@ def _inside_datasets(
                 BAD_WINDOW,
                 record.meta,
                 f"split is by time{on} but {dataset.ref} records no time_range{' for that column' if column else ''}",
-                f"recreate {dataset.ref} with `strataml dataset add --time-column COL`, or split by ratio",
+                f"add a new version of {dataset.ref.name} with `strataml dataset add --time-column COL` and split "
+                "on it, or split by ratio",
                 record.line("split", "windows"),
             )
             continue
