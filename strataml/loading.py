@@ -369,13 +369,14 @@ def _more_duplicates(count: int) -> LoadProblem:
 
 
 class _Frame:
-    __slots__ = ("key", "key_line", "obj", "path")
+    __slots__ = ("flow", "key", "key_line", "obj", "path")
 
-    def __init__(self, obj: Any, path: JsonPath) -> None:
+    def __init__(self, obj: Any, path: JsonPath, flow: Any = None) -> None:
         self.obj = obj
         self.path = path
         self.key: str | None = None
         self.key_line = 0
+        self.flow = flow  # where a flow collection (`[`, `{`) opened, for a syntax error in it
 
 
 def _yaml() -> Any:
@@ -418,6 +419,7 @@ def _load_pyyaml(text: str, keep_lines: bool = True) -> Loaded:
     duplicates = [0]  # beyond MAX_DUPLICATES: counted, not listed
     documents = nodes = 0
     get_event = loader.get_event
+    ev: Any = None  # the last event read: a syntax error's message may need it
     scalar_event, mapping_end, sequence_end = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
     try:
         while True:
@@ -475,7 +477,7 @@ def _load_pyyaml(text: str, keep_lines: bool = True) -> Loaded:
                     raise _Abort(_too_many_nodes(line))
                 obj = {} if cls is yaml.MappingStartEvent else []
                 path = _attach(stack, root, obj, line, lines if keep_lines else None, problems, duplicates)
-                stack.append(_Frame(obj, path))
+                stack.append(_Frame(obj, path, ev.start_mark if ev.flow_style else None))
                 continue
             if cls is yaml.DocumentStartEvent:
                 documents += 1
@@ -503,7 +505,7 @@ def _load_pyyaml(text: str, keep_lines: bool = True) -> Loaded:
             )
         ) from None
     except yaml.MarkedYAMLError as exc:
-        raise _Abort(_syntax(text, exc)) from None
+        raise _Abort(_syntax(text, exc, ev, stack[-1].flow if stack else None)) from None
     except yaml.YAMLError as exc:
         raise _Abort(LoadProblem(SYNTAX, f"invalid YAML: {exc}", "fix the YAML syntax")) from None
     finally:
@@ -637,7 +639,9 @@ def _bad_tag(tag: str | None, line: int | None) -> LoadProblem:
     )
 
 
-def _syntax(text: str, exc: yaml.MarkedYAMLError) -> LoadProblem:
+def _syntax(text: str, exc: yaml.MarkedYAMLError, last: Any = None, flow: Any = None) -> LoadProblem:
+    """`exc` in words, at the line where it is best fixed. `last`: the last event read before it;
+    `flow`: where the innermost flow collection open at that point started (None: none is)."""
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else None
     problem = exc.problem or str(exc)
@@ -645,11 +649,91 @@ def _syntax(text: str, exc: yaml.MarkedYAMLError) -> LoadProblem:
         # libyaml 0.2.6 (in PyYAML 6.0.4's wheels) stops at 1,000 levels while its scanner looks
         # ahead through a flow collection, before the parser has handed us those levels.
         return _too_deep(line)
+    unclosed = _unclosed(text, exc, last, flow)
+    if unclosed is not None:
+        return unclosed
     if (line and "\t" in _leading_ws(text, line)) or "'\\t'" in problem:
         return LoadProblem(
             TAB_INDENT, "tab character used for indentation", "indent YAML with spaces, never tabs", line
         )
     return LoadProblem(SYNTAX, f"invalid YAML: {problem}", "fix the YAML syntax at that line", line)
+
+
+# Errors whose context mark is where a `[`, `{` or quote opened (the same words in libyaml and
+# in PyYAML's own parser).
+_OPENED_AT = ("while parsing a flow sequence", "while parsing a flow mapping", "while scanning a quoted scalar")
+_OPENER = {"[": ("list", "]"), "{": ("mapping", "}"), '"': ("text", '"'), "'": ("text", "'")}
+# A line that starts a key or a list item: quoted text that runs over one has swallowed it.
+_KEY_LINE = re.compile(r"\s*(?:- |[^\s#'\"-][^:#]*:(?: |$))")
+
+
+def _unclosed(text: str, exc: yaml.MarkedYAMLError, last: Any, flow: Any) -> LoadProblem | None:
+    """A `[`, `{` or quote left open, told at the line where it opened: the parser stops where
+    the text stopped making sense, often lines later, and names that line alone. libyaml and
+    PyYAML's own parser word these errors differently; the message here is the same for both."""
+    at = exc.problem_mark
+    if at is None:
+        return None
+    after = _after(text, at)
+    ended = not after.strip()  # nothing but blanks follows: the parser met the end of the file
+    if (
+        type(last) is yaml.ScalarEvent
+        and last.style in ('"', "'")
+        and last.end_mark.line == at.line
+        and last.start_mark.line < at.line
+        and any(
+            _KEY_LINE.match(row) for row in text[_offset(text, last.start_mark) : _offset(text, at)].split("\n")[1:]
+        )
+    ):
+        # A quote closed only by the next quote further down (`a: "x` then `b: "y"`): the
+        # quoted text swallowed the lines between, and the YAML breaks right after it.
+        return LoadProblem(
+            SYNTAX,
+            f"invalid YAML: the text quoted with {last.style!r} on line {last.start_mark.line + 1} is not "
+            f"closed on that line (a quote on line {at.line + 1} closes it)",
+            "add the closing quote on that line",
+            last.start_mark.line + 1,
+        )
+    if exc.context in _OPENED_AT and exc.context_mark is not None:
+        opened = exc.context_mark
+        if exc.context.endswith("quoted scalar") and not ended:
+            return None  # (a bad escape in a quoted text, say: told where it is)
+    elif flow is not None and ended:
+        opened = flow  # the file ended inside a flow collection (`key: [` as its last line)
+    else:
+        return None
+    opener = _after(text, opened)[:1]
+    if opener not in _OPENER:
+        return None
+    noun, closer = _OPENER[opener]
+    if ended:
+        found = "found the end of the file"
+    else:
+        token = after.split(None, 1)[0]
+        token = token if len(token) <= 20 else token[:20] + "..."
+        found = f"found {token!r}" + ("" if at.line == opened.line else f" on line {at.line + 1}")
+    how = f"opened with {opener!r}" if noun != "text" else f"quoted with {opener!r}"
+    return LoadProblem(
+        SYNTAX,
+        f"invalid YAML: the {noun} {how} on line {opened.line + 1} is not closed ({found})",
+        f"add the missing {closer!r} where the {noun} ends",
+        opened.line + 1,
+    )
+
+
+def _after(text: str, mark: Any) -> str:
+    """The text from `mark` to the end ("" past the end)."""
+    return text[_offset(text, mark) :]
+
+
+def _offset(text: str, mark: Any) -> int:
+    """Where `mark` is in `text`: its index (both parsers count characters), checked against its
+    line; else found from its line and column."""
+    index = mark.index
+    if 0 <= index <= len(text) and (text.isascii() or text.count("\n", 0, index) == mark.line):
+        return int(index)
+    rows = text.split("\n", mark.line)
+    return len(text) if len(rows) <= mark.line else len(text) - len(rows[-1]) + mark.column
 
 
 def _leading_ws(text: str, line: int) -> str:

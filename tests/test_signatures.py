@@ -418,7 +418,7 @@ def test_a_broken_keys_manifest_is_named_at_its_line(ws: Path, capsys) -> None:
     (ws / "tfc/keys/keys.yaml").write_text("schema: strataml/keys/v1\nkeys:\n  - fingerprint: [\n")
     for args in (("keys", "list"), ("keys", "remove", "ABCDEF0123456789")):
         code, _, err = cli(ws, *args, capsys=capsys)
-        assert code in (2, 3) and "error: tfc/keys/keys.yaml:4: invalid YAML" in err and "at that line" in err, err
+        assert code in (2, 3) and "error: tfc/keys/keys.yaml:3: invalid YAML" in err and "at that line" in err, err
 
 
 def test_keys_add_refuses_secret_keys_several_keys_and_bad_scopes(ws: Path, keys, tmp_path: Path, capsys) -> None:

@@ -196,20 +196,58 @@ def _unexpected(schema: Any, instance: dict[Any, Any]) -> list[Any]:
     return [k for k in instance if k not in known and not (isinstance(k, str) and any(p.search(k) for p in patterns))]
 
 
+# Unexpected keys named one by one in a message; "did you mean" is asked for these only.
+_SHOWN = 20
+# The fields a mapping takes are listed when no name is close to an unexpected key, up to this many.
+_LISTED = 12
+
+
+def _meant(extra: list[Any], known: list[str], extensions: bool) -> list[str]:
+    """What to add to the message for the unexpected keys `extra` of a mapping that takes the
+    fields `known` (`extensions`: and x- fields): the field spelled most like each key, else the
+    fields it takes when they are few. A key that starts with x- is an extension field (TFC-0001
+    section 0), meant as it is: no field is offered for it."""
+    from strataml.spelling import nearest
+
+    guesses = []
+    unmatched = False
+    for key in extra:
+        if isinstance(key, str) and key.startswith("x-"):
+            continue
+        close = nearest(key, known) if isinstance(key, str) and len(key) <= 256 else []
+        if close:
+            guesses.append((key, close[0]))
+        else:
+            unmatched = True
+    notes = []
+    if unmatched and known and len(known) <= _LISTED:
+        notes.append(f"allowed here: {', '.join(known)}")
+    if extensions and (unmatched or not guesses):
+        notes.append("a field of your own starts with x-")
+    if len(extra) == 1 and guesses:
+        notes.append(f"did you mean {guesses[0][1]!r}?")
+    elif guesses:
+        notes.append("did you mean " + ", ".join(f"{name!r} for {key!r}" for key, name in guesses) + "?")
+    return notes
+
+
 def _describe(err: Any) -> str:
     where = "/".join(str(p) for p in err.absolute_path) or "document"
     if err.validator == "required":
         return f"{where}: {err.message}"
-    if err.validator == "additionalProperties":
-        if isinstance(err.schema, dict) and err.schema.get("patternProperties") and isinstance(err.instance, dict):
-            # jsonschema says "'k' does not match any of the regexes: '^x-'": say it in words.
-            extra = _unexpected(err.schema, err.instance)
-            shown = ", ".join(repr(k) for k in extra[:20]) + (
-                f" and {len(extra) - 20:,} more" if len(extra) > 20 else ""
+    if err.validator == "additionalProperties" and isinstance(err.schema, dict) and isinstance(err.instance, dict):
+        extra = _unexpected(err.schema, err.instance)
+        if extra:
+            # (jsonschema says "'k' does not match any of the regexes: '^x-'" where extension
+            # fields are taken, and names no field that was meant: said in words here.)
+            shown = ", ".join(repr(k) for k in extra[:_SHOWN]) + (
+                f" and {len(extra) - _SHOWN:,} more" if len(extra) > _SHOWN else ""
             )
+            known = list(err.schema.get("properties", {}))
+            notes = _meant(extra[:_SHOWN], known, bool(err.schema.get("patternProperties")))
             return (
                 f"{where}: Additional properties are not allowed ({shown} "
-                f"{'was' if len(extra) == 1 else 'were'} unexpected; a field of your own starts with x-)"
+                f"{'was' if len(extra) == 1 else 'were'} unexpected{''.join('; ' + n for n in notes)})"
             )
         return f"{where}: {err.message}"
     if isinstance(err.instance, bool) and err.validator in ("enum", "type", "pattern") and _wants_text(err.schema):
