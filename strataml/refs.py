@@ -109,25 +109,41 @@ def parse_ref(text: str) -> Ref:
 def closest(text: str, candidates: list[str], n: int = 3) -> list[str]:
     """The refs among `candidates` closest to `text`, for "did you mean" hints. Judged by the
     name, not the whole ref: every ref of a kind shares its `dataset:` and `@1`, which made an
-    unrelated name look close (dataset:nosuch@1 -> dataset:odd@1). The same name (another
-    version or kind) comes first, then names spelled like it; a run id is its name."""
+    unrelated name look close (dataset:nosuch@1 -> dataset:odd@1). Refs of the kind asked for
+    come first, and only they when one is close (model:iris@1 -> model:iris-classifier@1, not
+    dataset:iris@1); then the same name (another version) first, then names spelled like it; a
+    run id is its name."""
     from strataml.spelling import nearest
 
     def name_of(ref: str) -> str:
         return ref.split(":", 1)[-1].split("@", 1)[0]
 
-    name = name_of(text)
+    name = _ascii(name_of(text))
     if not name:
         return []
-    by_name: dict[str, list[str]] = {}
-    for ref in candidates:
-        by_name.setdefault(name_of(ref), []).append(ref)
     kind = text.split(":", 1)[0] if ":" in text else ""
-    out: list[str] = []
-    for close in nearest(name, sorted(by_name), n=n):
-        # Of one name, the refs of the kind asked for first, then in the candidates' order.
-        out += sorted(by_name[close], key=lambda ref: not ref.startswith(f"{kind}:"))
-    return out[:n]
+    # Refs of the kind asked for when one is spelled close (model:iris@1 meant a model, not the
+    # dataset iris@1); those of other kinds only when none is.
+    mine = [ref for ref in candidates if ref.startswith(f"{kind}:")] if kind else []
+    for pool in (mine, candidates):
+        by_name: dict[str, list[str]] = {}
+        for ref in pool:
+            by_name.setdefault(name_of(ref), []).append(ref)
+        out: list[str] = []
+        for close in nearest(name, sorted(by_name), n=n):
+            # Of one name, the refs of the kind asked for first, then in the candidates' order.
+            out += sorted(by_name[close], key=lambda ref: not ref.startswith(f"{kind}:"))
+        if out:
+            return out[:n]
+    return []
+
+
+def _ascii(name: str) -> str:
+    """`name` with its accents dropped (ïris -> iris): a valid name is ASCII, so an accented
+    letter is a slip for the plain one."""
+    if name.isascii():
+        return name
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
 
 
 MIN_PREFIX = 8  # a bare run id prefix shorter than a date (20261201) is too easy to mistype into another
@@ -159,7 +175,7 @@ def expand(text: str, known: list[str]) -> str | None:
         if versions:
             return max(versions, key=_version_order)
     prefix = text if ":" in text else f"run:{text}" if len(text) >= MIN_PREFIX else None
-    if prefix is None or prefix.endswith(":"):
+    if prefix is None or prefix.endswith((":", "@")):  # (dataset:iris@ names no version: not a prefix of one)
         return None
     found = sorted(k for k in known if k.startswith(prefix))
     if len(found) > 1:

@@ -268,7 +268,7 @@ def test_piped_tables_are_never_cut_and_headers_are_the_names_sort_takes(example
     code, _o, err = cli(example, "list", "runs", "--sort", "agee", capsys=capsys)
     assert code == 3 and "did you mean age?" in err, err
     code, _o, err = cli(example, "list", "runs", "--filter", "rnu=x", capsys=capsys)
-    assert code == 3 and "did you mean run?" in err and "known: created," in err, err  # (age is no filter)
+    assert code == 3 and "did you mean run?" in err and "known: age, created," in err, err  # (age filters too)
     code, out, _e = cli(example, "list", "runs", "--filter", f"run={runs[0][:-1]}", capsys=capsys)
     assert code == 0 and out.startswith(f"No runs match: none has run={runs[0][:-1]}; did you mean run={runs[0]}? (run: ")
     # A header that is also a tag of the rows means the tag: one key, one meaning.

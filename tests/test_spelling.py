@@ -51,7 +51,7 @@ def test_refs_are_judged_by_their_name_not_their_shared_kind_and_version() -> No
     refs = ["dataset:odd@1", "dataset:odd2@1", "dataset:iris@1", "model:iris-classifier@1"]
     # (Every ref shares `dataset:` and `@1`: judged whole, these looked 75% alike.)
     assert closest("dataset:nosuch@1", refs) == []
-    assert closest("dataset:iris@2", refs) == ["dataset:iris@1", "model:iris-classifier@1"]
+    assert closest("dataset:iris@2", refs) == ["dataset:iris@1"]  # (another kind only when none of its own is close)
     assert closest("model:iris-classifer@1", refs) == ["model:iris-classifier@1"]
     assert closest("dataset:", refs) == []
 

@@ -11,6 +11,7 @@ import click
 from strataml.cli.choice import Choice
 from strataml.cli.given import Given
 from strataml.controls import shown
+from strataml.words import counted
 
 
 @click.command(short_help="Hold a checker to the contracts' conformance suite.")
@@ -67,7 +68,7 @@ def conformance(suite: Path | None, tool: str | None, names: tuple[str, ...], ti
         raise StrataError(
             f"no case {', '.join(shown(m) for m in missing)} in the suite ({where})",
             (f"did you mean {', '.join(close)}? " if close else "")
-            + f"a case is named as its file in {where}/cases/ is, without .json ({len(known)} cases)",
+            + f"a case is named as its file in {where}/cases/ is, without .json ({counted(len(known), 'case')})",
         )
     progress = None
     if fmt == "text":

@@ -138,7 +138,7 @@ def openlineage(state: State, output: str | None, url: str | None, since: str | 
         )
     if url is not None:
         summary.update(sent=ol.post(found, url), url=ol.redacted(url))
-        said = f"Sent {len(found)} events ({counted(runs, 'run')}) to {ol.redacted(url)}."
+        said = f"Sent {counted(len(found), 'event')} ({counted(runs, 'run')}) to {ol.redacted(url)}."
     elif output in (None, "-"):
         click.echo(ol.lines(found), nl=False)
         return 1 if left_out else 0
@@ -212,7 +212,8 @@ def model_card(state: State, ref: str, output: str | None, license_: str | None,
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
     else:
-        click.echo(f"Wrote {shown(str(target))}: the model card of {summary['ref']} ({summary['metrics']} metrics).")
+        said = f"the model card of {summary['ref']} ({counted(summary['metrics'], 'metric')})"
+        click.echo(f"Wrote {shown(str(target))}: {said}.")
         if not summary["license"]:
             click.echo("  note: no licence recorded; pass --license SPDX (or tag the model license=...)", err=True)
     return 0

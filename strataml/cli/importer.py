@@ -177,8 +177,8 @@ def mlflow_command(
             click.echo(
                 shown(
                     f"{'would import' if dry_run else 'imported'} MLflow run {item.mlflow_id} as {label} "
-                    f"({item.status}, {len(item.record.get('metrics', {}))} metrics, {len(item.artifacts)} "
-                    f"artifacts, {size:,} bytes)"
+                    f"({item.status}, {counted(len(item.record.get('metrics', {})), 'metric')}, "
+                    f"{counted(len(item.artifacts), 'artifact')}, {size:,} byte{'' if size == 1 else 's'})"
                 )
             )
         elif item.action == "present":

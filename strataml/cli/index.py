@@ -129,13 +129,19 @@ def _said(target: Path, nodes: int, edges: int, fmt: str, *, rebuilt: bool, save
         click.echo(json.dumps(summary, indent=2))
         return
     verb = "Up to date:" if saved_only else "Wrote"
-    click.echo(f"{verb} {shown(str(target))} ({nodes} nodes, {edges} edges).", err=True)
+    click.echo(f"{verb} {shown(str(target))} ({counted(nodes, 'node')}, {counted(edges, 'edge')}).", err=True)
 
 
 def _federate(state: State, members: list[str], output: str | None, fmt: str) -> int:
     from strataml.read import federate
     from strataml.read.build import dumps
 
+    if not members:  # (first: outside a workspace, "say where it goes with -o" was said before this)
+        from strataml.errors import StrataError
+
+        raise StrataError(
+            "--federate needs the workspaces to join", "e.g. strataml index --federate ../team-a ../team-b"
+        )
     if output is not None and not output.strip():
         raise click.BadParameter("is empty; name a file or '-' for stdout", param_hint="'-o'")
     root = state.root_if_any()
@@ -166,7 +172,7 @@ def _federate(state: State, members: list[str], output: str | None, fmt: str) ->
             click.echo(json.dumps(summary, indent=2))
         else:
             click.echo(
-                f"Wrote {shown(str(target))} ({counted(count, 'workspace')}, {len(joined['nodes'])} nodes, "
+                f"Wrote {shown(str(target))} ({counted(count, 'workspace')}, {counted(len(joined['nodes']), 'node')}, "
                 f"{counted(cross, 'edge')} across workspaces).",
                 err=True,
             )

@@ -13,6 +13,7 @@ from strataml.cli.main import State
 from strataml.controls import shown
 from strataml.scaffold import AT_ROOT, in_repository, install_source, plain
 from strataml.scaffold import init as scaffold
+from strataml.words import counted
 
 
 @click.command(short_help="Create a workspace that passes the doctor.")
@@ -69,7 +70,7 @@ def init(state: State, directory: str | None, name: str | None, ci_shards: int |
     for path, action in done:
         if action != "created":
             click.echo(f"  {action}: {path}")
-    click.echo(f"Created a StrataML workspace in {shown(str(target))} ({len(created)} files).")
+    click.echo(f"Created a StrataML workspace in {shown(str(target))} ({counted(len(created), 'file')}).")
     if note:
         click.echo(f"Note: {note}")
     click.echo(f"Next: `{_next_step(target, found, moves)}`, then add data with `strataml dataset add`.")

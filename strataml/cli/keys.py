@@ -278,7 +278,7 @@ def sign_command(state: State, target: str, key: str | None, scheme: str, gnupgh
     who = f"({done.signer.uid})" if done.signer.uid else "(model-signing)"
     click.echo(shown(f"Signed {done.target} with {done.signer.fingerprint} {who}: {done.path}"))
     if done.kept:
-        click.echo(f"  kept {done.kept} other valid signature(s)")
+        click.echo(f"  kept {counted(done.kept, 'other valid signature')}")
     for who in done.dropped:
         click.echo(shown(f"  replaced: {who}"))
     tally = counted(done.signers, "valid signer")

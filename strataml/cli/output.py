@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -15,7 +16,7 @@ from strataml import atomic
 from strataml.controls import shown
 from strataml.paths import GIT_CONTROL, inside
 from strataml.rootdir import MANAGED  # the folders records live in
-from strataml.words import listed
+from strataml.words import counted, listed
 
 if TYPE_CHECKING:
     import click
@@ -325,7 +326,21 @@ def write_output(output: Path, text: str, root: Path | None) -> None:
         atomic.write_bytes(Path(os.path.dirname(real)), os.path.basename(real), data)
     except OSError as exc:  # named as the user gave it, and where a symlink led
         named = f"{output} (a symlink to {real})" if os.path.islink(path) else str(output)
+        if exc.errno == errno.ENOENT and os.path.lexists(real) and os.path.isdir(os.path.dirname(real)):
+            raise _not_replaced(named, os.path.dirname(real)) from None
         raise OSError(exc.errno, exc.strerror, named) from None
+
+
+def _not_replaced(named: str, folder: str) -> Exception:
+    """-o FILE that is there, in a folder that takes no new file (/proc, /sys), where the file is
+    written first: the system's "No such file or directory" was said of /proc/version."""
+    from strataml.errors import StrataError
+
+    return StrataError(
+        f"cannot write {named}: the file is there, but {folder} takes no new file beside it, so it cannot "
+        f"be replaced (the system says: {os.strerror(errno.ENOENT)})",
+        "write to a folder that holds ordinary files: /proc and /sys hold only what the kernel puts there",
+    )
 
 
 def _link_in_repository(path: str) -> tuple[str, str] | None:
@@ -475,7 +490,7 @@ def progress_bar(
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
     bar = Progress(
-        TextColumn(label.replace("{files}", "{task.fields[files]}")),
+        TextColumn("{task.description}"),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
@@ -489,7 +504,9 @@ def progress_bar(
             return None
         if not bar.live.is_started:
             bar.start()
-        task = bar.add_task("hash", total=total, files=files)
+        # ("hashing {files} files" said "hashing 1 files")
+        said = label.replace("{files} files", counted(files, "file")).replace("{files}", str(files))
+        task = bar.add_task(said, total=total, files=files)
         return lambda n: bar.advance(task, n)
 
     try:

@@ -65,7 +65,7 @@ def _graph(state: State) -> Graph:
     multiple=True,
     help="Keep rows whose field, metric or tag equals VALUE (status, state, experiment, gate, signed, tags.X...); repeatable, all must hold.",
 )
-@click.option("--limit", type=click.IntRange(min=1), help="Show at most N rows.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Show at most N rows.")
 @click.option(
     "--metric",
     "metrics",
@@ -103,9 +103,18 @@ def list_command(
     every = found_tables[what]
     check_metrics(every, list(metrics))
     typed = list(filters)
-    sort, desc, filters = _headers_as_fields(what, sort, desc, filters, every)
+    sort, desc, filters, aged = _headers_as_fields(what, sort, desc, filters, every)
     headers = _headers(what)
-    found = select(every, list(filters), sort, desc, limit, also=(headers[:1], headers))
+    if aged:  # (--filter age=3d: the rows whose age cell reads 3d, as the table shows it)
+        from datetime import UTC, datetime
+
+        from strataml.read.query import age
+
+        now = datetime.now(UTC)
+        every = [{**r, "age": age(r.get("created"), now)} for r in every]
+    found = select(every, list(filters), sort, desc, limit, also=(headers, headers))
+    if aged:  # (a cell of the table, not a field of the record: --format json lists no age)
+        found = [{k: v for k, v in r.items() if k != "age"} for r in found]
     if fmt == "json":
         click.echo(json.dumps(found, indent=2, sort_keys=True))
         return 0
@@ -273,16 +282,17 @@ def _headers(what: str) -> tuple[str, ...]:
 
 def _headers_as_fields(
     what: str, sort: str | None, desc: bool, filters: tuple[str, ...], rows: list[dict[str, Any]]
-) -> tuple[str | None, bool, tuple[str, ...]]:
+) -> tuple[str | None, bool, tuple[str, ...], bool]:
     """--sort and --filter as the table's headers name them (`--sort run`, `--sort age`): the
-    fields the rows hold (name; created, in the other direction: the youngest is the least age).
+    fields the rows hold (name; created, in the other direction: the youngest is the least age),
+    and whether a filter asks for the age column's cells (`--filter age=3d`: the rows need them).
     A header that is also a field, metric or tag of the rows (a tag `age`) means that, as ever."""
     from strataml.read.query import known_keys
 
     headers = set(_headers(what))
     asked = {sort, *(item.partition("=")[0] for item in filters)}
     if not headers & asked:
-        return sort, desc, filters
+        return sort, desc, filters, False
     known = set(known_keys(rows))
     own = {h for h in headers if h and h not in known and f"tags.{h}" not in known}
     if sort in own:
@@ -291,7 +301,8 @@ def _headers_as_fields(
     for item in filters:
         key, sep, wanted = item.partition("=")
         out.append(f"name={wanted}" if sep and key in own and key != "age" else item)
-    return sort, desc, tuple(out)
+    aged = "age" in own and any(item.startswith("age=") for item in filters)
+    return sort, desc, tuple(out), aged
 
 
 def _sorted_first(shown: list[str], found: list[dict[str, Any]], sort: str | None) -> list[str]:
@@ -374,7 +385,7 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
     if d.get("files"):
         out.append("  files:")
         out += [
-            f"    {f['path']}  {number(f['size'])} bytes  sha256:{(f['sha256'] or '?')[:16]}"
+            f"    {f['path']}  {number(f['size'])} byte{'' if f['size'] == 1 else 's'}  sha256:{(f['sha256'] or '?')[:16]}"
             + ("" if f["present"] == "content" else f"  ({f['present']})")
             for f in d["files"]
         ]
@@ -388,7 +399,7 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
         if any(f["path"] == "errors/exception.txt" for f in sequence(d.get("files")) if isinstance(f, dict)):
             out.append(f"  traceback: {d['path']}/errors/exception.txt")
     if "curves" in d:
-        out.append("  curves: " + ", ".join(f"{k} ({len(v)} steps)" for k, v in sorted(d["curves"].items())))
+        out.append("  curves: " + ", ".join(f"{k} ({counted(len(v), 'step')})" for k, v in sorted(d["curves"].items())))
     if d["kind"] == "model":
         history = sequence(d.get("history"))
         out.append("  history:" + ("" if history else " (registered; never promoted)"))

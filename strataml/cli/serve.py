@@ -31,7 +31,14 @@ WRITE_SECONDS = 20.0
     callback=lambda _ctx, _param, value: _host(value),
     help="The address to bind (loopback unless you say).",
 )
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="0 picks a free port.",
+)
 @click.option("--open", "open_", is_flag=True, help="Open the dashboard in the default web browser.")
 @click.option(
     "--read-only",

@@ -16,7 +16,7 @@ from typing import Any
 from strataml.errors import NotARecord, StrataError
 from strataml.numbers import number
 from strataml.once import once
-from strataml.refs import MIN_PREFIX, AmbiguousRef, closest, expand, folder_of
+from strataml.refs import MIN_PREFIX, VERSIONED_KINDS, AmbiguousRef, closest, expand, folder_of
 from strataml.shapes import mapping as _map
 from strataml.times import parse_time
 
@@ -110,6 +110,8 @@ class Graph:
             if normal == ".." or normal.startswith(("../", "/")):
                 raise UnknownRecord(text, [])
             text = normal
+        if text.endswith("@") and ":" in text:  # (read as a prefix, it named the latest version)
+            raise self._no_version(text)
         if text in self.nodes:
             return self.nodes[text]
         if text in self.aliases:
@@ -147,6 +149,22 @@ class Graph:
         ):
             raise NotARecord(text, *named)  # (the doctor reports the folder, or its metadata file)
         raise UnknownRecord(text, closest(text, list(self.nodes)))
+
+    def _no_version(self, text: str) -> StrataError:
+        """`dataset:iris@`: a ref whose @ nothing follows, refused with the ref it may have meant."""
+        bare = text.rstrip("@")
+        kind, _, name = bare.partition(":")
+        kind = kind.rpartition("/")[2]
+        if kind not in VERSIONED_KINDS:
+            return StrataError(f"{text}: {kind} refs have no @version", f"drop the @: {bare}")
+        try:
+            latest = expand(bare, list(self.nodes)) if name else None
+        except AmbiguousRef:
+            latest = None
+        said = f"{text} names no version: nothing follows its @"
+        if latest is None or "@" not in latest:  # (no such record either: the form, and where to look)
+            return StrataError(said, f"a {kind} ref is {kind}:NAME@VERSION (`strataml list {kind}s` lists them)")
+        return StrataError(said, f"name one, e.g. {latest}, or {bare} for the latest")
 
     def lineage(self, start: str, direction: str, depth: int | None = None) -> list[Step]:
         """Every node reachable upstream (`up`) or downstream (`down`) within `depth` steps (all
@@ -373,11 +391,25 @@ def select(
                 f"{filter_} {item!r} is not KEY=VALUE",
                 f"e.g. {example}status=succeeded or {example}tags.team=vision",
             )
+        if key == "tags.":  # (no tag has an empty name: it matched no row, as if none had the tag)
+            raise StrataError(
+                f"{filter_} {item!r} names no tag: a tag's filter is tags.NAME=VALUE",
+                f"e.g. {example}tags.team=vision",
+            )
         # A tag named as one (tags.team) is a question any row may answer "no" to: none has it
         # yet is no error (a script asking for tags.team=vision broke until some row had it).
         if every and not key.startswith("tags.") and not _known(every, key):
             raise _unknown_key(filter_, key, every, also[0])
         found = [r for r in found if _matches(value(r, key), wanted, key)]
+    if sort in ("", "tags."):  # (an empty key sorted nothing, and said nothing)
+        known = sorted({*known_keys(every), *also[1]})
+        said = sort_ + (" " if sort_.startswith("-") else "=")
+        if sort:
+            raise StrataError(f"{sort_} {sort!r} names no tag to sort by", f"e.g. {said}tags.team")
+        raise StrataError(
+            f"{sort_} is empty: it takes a field, metric or tag",
+            f"e.g. {said}created" + (f"; known: {_some(known)}" if known else ""),
+        )
     if sort:
         if every and not sort.startswith("tags.") and not _known(every, sort):
             raise _unknown_key(sort_, sort, every, also[1])

@@ -522,9 +522,20 @@
     // Production and staging models with the metrics their gates checked.
     var models = (TABLES.models || []).filter(function (m) { return m.state === "production" || m.state === "staging"; });
     models.sort(function (a, b) { return a.state === b.state ? (a.id < b.id ? -1 : 1) : a.state === "production" ? -1 : 1; });
-    var states = Object.create(null);
-    (TABLES.models || []).forEach(function (m) { states[m.state] = (states[m.state] || 0) + 1; });
-    var stateLine = h("p", { cls: "muted" }, Object.keys(states).sort().map(function (s) { return plural(states[s], "model") + " " + s; }).join(" · ") || "No models.");
+    // Every model version by its state, in lifecycle order: "3 models: 1 in production · 1 candidate · 1 archived"
+    // (it read "1 model archived · 1 model production").
+    var states = Object.create(null), allModels = TABLES.models || [];
+    allModels.forEach(function (m) { var s = typeof m.state === "string" ? m.state : ""; states[s] = (states[s] || 0) + 1; });
+    var ORDER = ["production", "staging", "candidate", "registered", "rejected", "archived"];
+    var rank = function (s) { var i = ORDER.indexOf(s); return i < 0 ? ORDER.length : i; };
+    var stateWords = function (s, n) {
+      if (s === "production" || s === "staging") return n + " in " + s;
+      if (s === "candidate") return plural(n, "candidate");
+      return n + " " + (s || "with no state");
+    };
+    var stateLine = h("p", { cls: "muted" }, allModels.length ? plural(allModels.length, "model") + ": " + Object.keys(states).sort(function (a, b) {
+      return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
+    }).map(function (s) { return stateWords(s, states[s]); }).join(" · ") : "No models.");
     // With each model's health: a production model with errors showed as all green here.
     grid.appendChild(section("Production and staging", "deployed", [stateLine, models.length ? table(["Model", "State", "Health", "Gate", "Gated metrics"], models.slice(0, 50).map(function (m) {
       var rc = (REC[m.id] || {}).receipt;
