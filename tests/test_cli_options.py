@@ -275,9 +275,13 @@ def test_promote_key_without_sign_is_refused_never_ignored(ws: Path, capsys: pyt
     ledger = next(ws.glob("models/*/lifecycle.jsonl"), None)
     before = ledger.read_bytes() if ledger else None
     model = next(p for p in (ws / "models").iterdir() if p.is_dir()).name
-    for extra in (["--key", "B" * 40], ["--gnupghome", str(ws)]):
+    for extra, said in (
+        (["--key", "B" * 40], "--key only goes with --sign"),
+        (["--gnupghome", str(ws)], "--gnupghome only goes with --sign"),
+        (["--key", "B" * 40, "--gnupghome", str(ws)], "--key and --gnupghome only go with --sign"),
+    ):
         code, _out, err = invoke(ws, "promote", f"model:{model}@1", "--to", "rejected", *extra, capsys=capsys)
-        assert code == 3 and "only go with --sign" in err, err
+        assert code == 3 and said in err, err
     assert (ledger.read_bytes() if ledger else None) == before
 
 

@@ -86,7 +86,8 @@ def promote(
         # (Ignored, the ledger stayed unsigned while its author believed it signed, until the
         # signing policy failed the pull request.)
         given = " and ".join(o for o, v in (("--key", key), ("--gnupghome", gnupghome)) if v is not None)
-        raise click.UsageError(f"{given} only go with --sign: add --sign to sign the ledger, or leave {given} out")
+        go = "go" if " and " in given else "goes"
+        raise click.UsageError(f"{given} only {go} with --sign: add --sign to sign the ledger, or leave {given} out")
     try:
         done = do_promote(
             state.root(), model_ref, to, reason=reason, dry_run=dry_run, sign=sign, key=key, gnupghome=gnupghome
