@@ -224,3 +224,22 @@ def test_the_deployed_card_counts_models_by_state_in_words(browser: Any, tmp_pat
         line = overview.get_by_test_id("deployed").locator("p.muted").first.inner_text()
         assert line == "3 models: 1 in production · 1 candidate · 1 registered", line
         pages.watch.assert_clean(site.page)
+
+
+@pytest.mark.parametrize("args", [["doctor", "-o", "{long}/x"], ["list", "{long}"], ["doctor", "--since", "{long}"]])
+def test_an_error_never_echoes_a_huge_argument_whole(tmp_path: Path, args: list[str]) -> None:
+    """A 130,000-character argument came back whole in a usage error or an OS error's file name
+    (a finding's text and a StrataError's were bounded; these two paths were not)."""
+    import subprocess
+    import sys
+
+    long = "a" * 130_000
+    ws = copy_example(tmp_path / "ws")
+    done = subprocess.run(
+        [sys.executable, "-m", "strataml", "-C", str(ws), *[a.format(long=long) for a in args], "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 3, done.stderr[:300]
+    assert 0 < len(done.stderr) < 4_000 and 0 < len(done.stdout) < 4_000, (len(done.stderr), len(done.stdout))
+    assert "more characters" in done.stderr

@@ -411,17 +411,7 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_PIPE_CLOSED
     except StrataError as exc:
         _debug_traceback()
-        # Messages quote names and paths from the repository: escaped, they stay one line each.
-        # ...and bounded like a finding's text: a 100,000-character ref is not echoed whole.
-        from strataml.doctor.finding import bounded
-
-        return _error(
-            args,
-            bounded(exc.message),
-            bounded(exc.hint) if exc.hint else None,
-            [bounded(d) for d in exc.details],
-            exc.exit_code,
-        )
+        return _error(args, exc.message, exc.hint, list(exc.details), exc.exit_code)
     except KeyboardInterrupt as exc:
         return _interrupted(getattr(exc, "note", None), _interrupt_code(exc), args)
     except SystemExit:
@@ -447,13 +437,17 @@ def run(argv: list[str] | None = None) -> int:
         )
     except Exception as exc:
         _debug_traceback()
+        from strataml.doctor.finding import bounded
+
         click.echo(
-            shown(f"strataml: internal error: {type(exc).__name__}: {exc} (set STRATAML_DEBUG=1 for the traceback)"),
+            shown(
+                f"strataml: internal error: {type(exc).__name__}: {bounded(str(exc))} (set STRATAML_DEBUG=1 for the traceback)"
+            ),
             err=True,
         )
         if _asks_json(args):  # (a script reading stdout gets JSON whether the command worked or not)
             _json_error(
-                f"internal error: {type(exc).__name__}: {exc}",
+                f"internal error: {type(exc).__name__}: {bounded(str(exc))}",
                 "set STRATAML_DEBUG=1 for the traceback",
                 [],
                 EXIT_TOOL_FAILURE,
@@ -470,7 +464,13 @@ def _error(
 ) -> int:
     """An error said on stderr (escaped: messages quote names from the repository); and, when the
     command was asked for `--format json`, as one JSON object on stdout too, so that a script
-    reading stdout gets JSON whether the command worked or not."""
+    reading stdout gets JSON whether the command worked or not. Messages quote names, paths and
+    arguments: escaped, each stays one line, and bounded like a finding's text (a 130,000-character
+    argument in a usage error or an OS error's file name is not echoed whole)."""
+    from strataml.doctor.finding import bounded
+
+    message, hint = bounded(message), bounded(hint) if hint else hint
+    details = [bounded(d) for d in details or ()]
     click.echo(f"strataml: error: {shown(message)}", err=True)
     for detail in details or ():
         click.echo(f"  - {shown(detail)}", err=True)
