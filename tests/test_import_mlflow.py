@@ -514,7 +514,7 @@ def test_files_past_the_lfs_threshold_are_said_before_they_are_copied(
     code, out, _e = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
                            "--runs", made["done"], "--dry-run", "--format", "json", capsys=capsys)
     [row] = json.loads(out)["runs"]
-    assert code == 1 and any("1 artifact(s) exceed lfs.threshold_bytes (1,000)" in w for w in row["warnings"]), row
+    assert code == 1 and any("1 artifact exceeds lfs.threshold_bytes (1,000)" in w for w in row["warnings"]), row
 
 
 def test_a_database_file_given_as_a_path_is_told_how_to_name_it(

@@ -24,6 +24,7 @@ from strataml.reporters.github import markdown_text as md
 from strataml.shapes import mapping as _map
 from strataml.shapes import sequence
 from strataml.shapes import text as _text
+from strataml.words import counted
 
 EXTRA = "modelcard"
 _CLASSIFYING = ("category", "boolean", "string")
@@ -317,7 +318,7 @@ def _body(
     lines += ["", "## Signatures", ""]
     signers = [s for s in sequence(signature.get("signers")) if isinstance(s, dict)]
     lines.append(
-        f"{md(str(signature.get('status') or 'unsigned'))}: {signature.get('valid_signers', 0)} valid signer(s) "
+        f"{md(str(signature.get('status') or 'unsigned'))}: {counted(int(signature.get('valid_signers') or 0), 'valid signer')} "
         f"of {signature.get('required_signers', 0)} required."
     )
     lines += [

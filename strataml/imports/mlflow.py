@@ -33,6 +33,7 @@ from strataml.runner.core import hash_tree, runs_root
 from strataml.runner.spec import config_hash
 from strataml.runner.tracking import LOCAL_FILE
 from strataml.schemas import schema_id, validate
+from strataml.words import counted
 from strataml.workspace import Workspace
 
 PLUGIN_KEY = IMPORTED  # what made the record: the importer, not a training plugin
@@ -424,9 +425,12 @@ def _check_size(planned: Planned, threshold: int | None) -> None:
     points = sum(len(v) for v in planned.history.values())
     big = [p for p, n in planned.artifacts if n is not None and n > threshold]
     if big or points * 40 > threshold:  # summary/tracking.json takes ~40 bytes a step
-        what = f"{len(big)} artifact(s)" + (" and its step-wise metrics" if points * 40 > threshold else "")
+        parts = ([counted(len(big), "artifact")] if big else []) + (
+            ["its step-wise metrics"] if points * 40 > threshold else []
+        )
+        verb = "exceeds" if parts == ["1 artifact"] else "exceed"
         planned.warnings.append(
-            f"{what} exceed lfs.threshold_bytes ({threshold:,}): route them through Git LFS "
+            f"{' and '.join(parts)} {verb} lfs.threshold_bytes ({threshold:,}): route them through Git LFS "
             "(.gitattributes) before committing, or the doctor reports them"
         )
 
