@@ -86,6 +86,9 @@ class Workspace:
     # get(), through the same reader (see walk_changed()).
     partial: bool = False
     reader: Any = field(default=None, compare=False, repr=False)
+    # Every ref of the workspace when `records` is a view of a few (a run checks its spec and its
+    # input alone): what a "did you mean" offers, which the view's records alone did not.
+    known: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -185,6 +188,8 @@ class Workspace:
 
     def closest(self, text: str, kind: str | None = None, n: int = 3) -> list[str]:
         """Existing refs (of `kind`) closest to `text`, for "did you mean" hints."""
+        if self.known is not None:
+            return closest(text, [r for r in self.known if kind is None or r.startswith(f"{kind}:")], n)
         return closest(text, [str(r.ref) for r in self.records if kind is None or r.kind == kind], n)
 
     def read_bytes(self, rel: str, *, limit: int = atomic.MAX_READ) -> bytes | None:

@@ -243,3 +243,13 @@ def test_an_error_never_echoes_a_huge_argument_whole(tmp_path: Path, args: list[
     assert done.returncode == 3, done.stderr[:300]
     assert 0 < len(done.stderr) < 4_000 and 0 < len(done.stdout) < 4_000, (len(done.stderr), len(done.stdout))
     assert "more characters" in done.stderr
+
+
+def test_run_offers_the_dataset_meant_as_the_doctor_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A misspelt dataset in a spec: the doctor said "did you mean dataset:iris@1?", `run` (which
+    checks the spec and its input alone) only "fix the ref, or restore datasets/irsi/1/"."""
+    ws = copy_example(tmp_path / "ws")
+    spec = ws / "experiments/iris-logreg.yaml"
+    spec.write_text(spec.read_text().replace("dataset:iris@1", "dataset:irsi@1"))
+    code, _out, err = invoke(ws, "run", "iris-logreg", "--dry-run", capsys=capsys)
+    assert code == 2 and "did you mean dataset:iris@1?" in err, err

@@ -183,7 +183,14 @@ def _doctor_problems(workspace: Workspace, record: Record) -> list[str]:
         if target is not None:
             inputs.append(target)
     # The doctor's rules over just the spec and its input: the same checks, the same words.
-    view = dataclasses.replace(workspace, records=tuple(inputs), strays=(), missing_meta=(), ledgers=())
+    view = dataclasses.replace(
+        workspace,
+        records=tuple(inputs),
+        strays=(),
+        missing_meta=(),
+        ledgers=(),
+        known=tuple(str(r.ref) for r in workspace.records),
+    )
     report = engine.run(view)
     return [
         f"{f.path}{f':{f.line}' if f.line else ''}: {f.message} [{f.code}] (hint: {f.hint})"
