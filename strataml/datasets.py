@@ -39,10 +39,14 @@ class NewDataset:
     target: str | None = None
 
 
-def add(root: Path, spec: NewDataset, progress: Progress | None = None) -> tuple[Path, dict[str, Any]]:
+def add(
+    root: Path, spec: NewDataset, progress: Progress | None = None, *, notes: list[str] | None = None
+) -> tuple[Path, dict[str, Any]]:
     """Copy the files into datasets/NAME/VERSION/ and write dataset.yaml; all or nothing.
     `progress`: called with (CSV files, their bytes) before they are read, it returns what to
-    tell of the characters read (a bar on a terminal), or None.
+    tell of the characters read (a bar on a terminal), or None. `notes`: extended with what
+    reading the CSV files noticed that the record does not say (a column of numbers read as
+    text because of a few values that are not numbers), said to the user beside shape_notes.
 
     Returns the new folder and the record as written.
     """
@@ -65,7 +69,7 @@ def add(root: Path, spec: NewDataset, progress: Progress | None = None) -> tuple
     new_name = not final.parent.exists()
     staging = staging_dir(root, rel)
     try:
-        record = _build(staging, spec, sources, progress)
+        record = _build(staging, spec, sources, progress, notes)
         write_yaml(staging, "dataset.yaml", record)
         from strataml.doctor.engine import refuse_staged
 
@@ -199,7 +203,13 @@ def csv_to_read(paths: Iterable[str], chosen: str | None) -> tuple[str | None, l
     return (csvs[0] if len(csvs) == 1 else None), csvs
 
 
-def _build(staging: Path, spec: NewDataset, sources: list[Path], progress: Progress | None = None) -> dict[str, Any]:
+def _build(
+    staging: Path,
+    spec: NewDataset,
+    sources: list[Path],
+    progress: Progress | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, Any]:
     entries: list[dict[str, Any]] = []
     tables = []
     csvs = [src for src in sources if src.suffix.lower() == ".csv"]
@@ -221,6 +231,8 @@ def _build(staging: Path, spec: NewDataset, sources: list[Path], progress: Progr
             table = describe_csv(dest, time_column=spec.time_column, target=spec.target, named=str(src), tick=tick)
             entry["rows"] = table.rows
             tables.append(table)
+            if notes is not None:
+                notes.extend(table.notes)
         entries.append(entry)
     if (spec.time_column or spec.target) and not tables:
         raise StrataError("--time-column and --target need at least one CSV file", "add the CSV, or drop the option")

@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import filterfalse, islice
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -40,6 +41,13 @@ MAX_ROW_CHARS = 4 * 1024 * 1024
 # be a category, up to ~8 KB: 4,096 columns stay within ~35 MB.
 MAX_COLUMNS = 4096
 _AS_IS = "compress it (FILE.csv.gz is recorded as it is, without columns)"
+# A column of numbers but for a few values that are not ('abc' where 5.1 was meant) is text by
+# the types above, and recorded so; describe_csv notes it. Up to ODD_MAX distinct values that are
+# not numbers are kept per column: past that, the column is text by its nature, not by a typo.
+ODD_MAX = 10
+# "A few": at most ODD_FEW values, or at most one in ODD_SHARE of the rows.
+ODD_FEW = 5
+ODD_SHARE = 100
 
 
 @dataclass
@@ -51,11 +59,18 @@ class _Column:
     lo: str | None = None
     hi: str | None = None
     seen: bool = False  # whether any value (not empty) was seen
+    # Values (not empty) that are not numbers, while there are few of them (None: more than
+    # ODD_MAX distinct ones); how many cells hold them; the first one, with its line (values cut
+    # to 64 characters).
+    odd: set[str] | None = field(default_factory=set)
+    odd_cells: int = 0
+    first_odd: tuple[int, str] | None = None
 
-    def see(self, values: tuple[str, ...]) -> None:
+    def see(self, values: tuple[str, ...], line_at: Callable[[int], int] | None = None) -> None:
         """A batch of this column's values: what a column becomes does not depend on their
         order, so each distinct value of the batch is judged once, by C-level loops (2.5M rows of
-        5 columns: ~2x quicker than a Python call per value)."""
+        5 columns: ~2x quicker than a Python call per value). `line_at`: the line of the value at
+        an index of `values` (for the first value that is not a number)."""
         unique = set(values)
         if "" in unique:
             self.nulls += values.count("")
@@ -73,6 +88,53 @@ class _Column:
         for kind in list(self.fits):
             if kind != "string" and not all(map(_CHECKS[kind], unique)):
                 self.fits.discard(kind)
+        if self.odd is not None and "float" not in self.fits:
+            self._see_odd(values, unique, line_at)
+
+    def _see_odd(self, values: tuple[str, ...], unique: set[str], line_at: Callable[[int], int] | None) -> None:
+        """Count the batch's values that are not numbers, while they are few (every batch
+        before the first that holds one was all numbers: "float" still fit)."""
+        here = list(islice(filterfalse(_FLOAT.fullmatch, unique), ODD_MAX + 1))
+        if not here:
+            return
+        assert self.odd is not None
+        self.odd.update(map(_cut, here))  # (kept cut, as a category's values are short: bounded memory)
+        if len(self.odd) > ODD_MAX:
+            self.odd = None  # text by its nature: no longer counted
+            return
+        if len(here) == 1:
+            self.odd_cells += values.count(here[0])
+        else:
+            self.odd_cells += sum(map(set(here).__contains__, values))
+        if self.first_odd is None:
+            at = min(map(values.index, here))
+            self.first_odd = (line_at(at) if line_at is not None else at, _cut(values[at]))
+
+    def odd_note(self, rows: int, name: str) -> str | None:
+        """What to say of a column read as text for a few values that are not numbers, all its
+        others being numbers (a typo made a column of measurements a category): None if not so."""
+        kind = self.type(rows)
+        if kind not in ("category", "string") or not self.odd or self.first_odd is None:
+            return None
+        numbers = rows - self.nulls - self.odd_cells
+        few = self.odd_cells <= ODD_FEW or self.odd_cells * ODD_SHARE <= rows
+        if not few or numbers <= self.odd_cells:
+            return None
+        line, value = self.first_odd
+        one, others = self.odd_cells == 1, sorted(self.odd - {value})
+        also = ""
+        if others:
+            more = self.odd_cells - 1
+            listed = ", ".join(repr(_cut(v, 20)) for v in others[:3]) + (", ..." if len(others) > 3 else "")
+            also = f" and {more:,} more {'values that are not numbers' if more > 1 else 'value that is not a number'} ({listed})"
+        elif not one:
+            also = f" ({self.odd_cells:,} times)"
+        return (
+            f"{name}:{line}: column {self.name} is read as text ({kind}) because of {value!r}{also}; its other "
+            f"{numbers:,} values are numbers: if "
+            + ("it is a typo, fix it" if one else "they are typos, fix them")
+            + " and add the file again (as a new version)"
+        )
 
     def type(self, rows: int) -> str:
         if not self.seen:
@@ -82,6 +144,10 @@ class _Column:
         if kind == "string" and self.distinct is not None and len(self.distinct) < rows:
             return "category"
         return kind
+
+
+def _cut(value: str, limit: int = 64) -> str:
+    return value if len(value) <= limit else value[:limit] + "..."
 
 
 def _date(value: str) -> bool:
@@ -112,6 +178,9 @@ class Table:
     rows: int
     columns: tuple[dict[str, object], ...]
     time_range: dict[str, str] | None
+    # What the description noticed and the record cannot say: a column read as text for a few
+    # values that are not numbers (its other values all are).
+    notes: tuple[str, ...] = ()
 
 
 def describe_csv(
@@ -165,10 +234,14 @@ def describe_csv(
             rows = 0
             lo = hi = None
             batch: list[list[str]] = []
-            per, judged = max(1, BATCH_CELLS // len(header)), 0
+            # Rows skipped as empty, by where they came in the batch (its length then): the
+            # lines of the batch's rows are told from them and the line of its last row.
+            gaps: dict[int, int] = {}
+            per, judged, line_no = max(1, BATCH_CELLS // len(header)), 0, 1
             for line_no, row in enumerate(reader, start=2):
                 last, rows_in.used = rows_in.used, 0  # (the next row starts here)
                 if not row:
+                    gaps[len(batch)] = gaps.get(len(batch), 0) + 1
                     continue
                 if len(row) != len(header):
                     raise StrataError(
@@ -178,8 +251,8 @@ def describe_csv(
                 rows += 1
                 batch.append(row)
                 if len(batch) == per or rows_in.read - judged > BATCH_CHARS:
-                    _see(cols, batch)
-                    batch, judged = [], rows_in.read
+                    _see(cols, batch, line_no, gaps)
+                    batch, judged, gaps = [], rows_in.read, {}
                     if tick is not None:
                         tick(rows_in.taken())
                 if tcol is not None:
@@ -198,7 +271,7 @@ def describe_csv(
                     if hi is None or when > hi[0]:
                         hi = (when, value)
             _refuse_open_quote(fh, name, last, reader.line_num)  # (only the last row can hold one)
-            _see(cols, batch)
+            _see(cols, batch, line_no, gaps)
             if tick is not None:
                 tick(rows_in.taken())
     except UnicodeDecodeError as exc:
@@ -228,14 +301,22 @@ def describe_csv(
                 "a time-stamped dataset needs at least one row",
             )
         time_range = {"column": time_column, "start": lo[1], "end": hi[1]}
-    return Table(tuple(header), rows, tuple(columns), time_range)
+    notes = tuple(note for note in (col.odd_note(rows, name) for col in cols) if note is not None)
+    return Table(tuple(header), rows, tuple(columns), time_range, notes)
 
 
-def _see(cols: list[_Column], batch: list[list[str]]) -> None:
-    """Each column's values in `batch` (rows of equal length) seen, column by column."""
+def _see(cols: list[_Column], batch: list[list[str]], last: int, gaps: dict[int, int]) -> None:
+    """Each column's values in `batch` (rows of equal length) seen, column by column. `last`:
+    the line of the batch's last row, or of an empty row after it; `gaps`: how many empty rows
+    came where in the batch (its length when they were skipped)."""
+
+    def line_at(i: int) -> int:
+        # (Lines after row i: the batch's rows after it, and the empty rows skipped after it.)
+        return last - (len(batch) - 1 - i) - sum(n for g, n in gaps.items() if g > i)
+
     if batch:
         for col, values in zip(cols, zip(*batch)):
-            col.see(values)
+            col.see(values, line_at)
 
 
 def open_csv(path: Path) -> TextIO:

@@ -111,7 +111,8 @@ def _add_odd_datasets(lab: Path, exe: list[str]) -> None:
     """A version without a CSV file, one in two CSV parts, one of two CSV files with two headers."""
     (lab.parent / "notes.txt").write_text("no table here\n", "utf-8")
     for part in ("p1", "p2"):
-        (lab.parent / f"{part}.csv").write_text("a,y\n1,0\n2,1\n", "utf-8")
+        # (8 rows each: a run splits them 0.7/0.15/0.15 with a row of each class in every split)
+        (lab.parent / f"{part}.csv").write_text("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(8)), "utf-8")
     (lab.parent / "m1.csv").write_text("a,y\n1,0\n", "utf-8")
     (lab.parent / "m2.csv").write_text("b,z\n1,0\n", "utf-8")  # another header: no columns recorded
     for name, files in (("notes", ["notes.txt"]), ("parts", ["p1.csv", "p2.csv"]), ("mixed", ["m1.csv", "m2.csv"])):

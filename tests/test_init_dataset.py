@@ -692,8 +692,8 @@ def test_dataset_add_that_loses_a_race_for_its_version_is_refused_as_existing(
     csv = write_csv(tmp_path / "ok.csv", ["a,b", "1,2"])
     build = datasets._build
 
-    def racing(staging, spec, sources, progress):
-        made = build(staging, spec, sources, progress)
+    def racing(staging, spec, sources, progress, notes=None):
+        made = build(staging, spec, sources, progress, notes)
         (fresh / "datasets/d/1").mkdir(parents=True)  # (the other command's, published meanwhile)
         (fresh / "datasets/d/1/dataset.yaml").write_text("theirs\n")
         return made

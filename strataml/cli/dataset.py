@@ -79,15 +79,19 @@ def add_command(
     """
     root = state.root()
     # Describing a CSV reads ~10 MB a second: a bar past a few seconds of it.
+    noticed: list[str] = []  # (a column read as text for a typo: what the record itself cannot say)
     with progress_bar(enabled=fmt == "text", label="reading {files} CSV file(s)", moment=CSV_MOMENT) as bar:
         folder, record = add(
-            root, NewDataset(name, version, files, description, license_, source, source_kind, time_column, target), bar
+            root,
+            NewDataset(name, version, files, description, license_, source, source_kind, time_column, target),
+            bar,
+            notes=noticed,
         )
     if fmt == "json":
         doc = {
             "path": folder.relative_to(root).as_posix(),
             "record": record,
-            "notes": shape_notes(record) + _lfs_notes(root, folder, record) + _name_notes(record),
+            "notes": noticed + shape_notes(record) + _lfs_notes(root, folder, record) + _name_notes(record),
         }
         click.echo(json_text(doc, indent=2))
         return 0
@@ -99,7 +103,7 @@ def add_command(
     if record.get("time_range"):
         tr = record["time_range"]
         click.echo(f"  time range {tr['start']} .. {tr['end']} ({tr['column']})")
-    for note in shape_notes(record) + _lfs_notes(root, folder, record) + _name_notes(record):
+    for note in noticed + shape_notes(record) + _lfs_notes(root, folder, record) + _name_notes(record):
         click.echo(shown(f"  note: {note}"))
     if not license_ or not source:
         absent = " or ".join(o for o, v in (("--license", license_), ("--source", source)) if not v)

@@ -58,7 +58,11 @@ def problems(spec: RunSpec) -> list[str]:
     if spec.seed > MAX_SEED:  # (numpy's random state, which scikit-learn seeds from it, holds 32 bits)
         out.append(f"seed {spec.seed} is past {MAX_SEED}, the largest seed scikit-learn takes")
     if spec.dataset is None:
-        out.extend(_synthetic_problems(spec))
+        synthetic = _synthetic_problems(spec)
+        out.extend(synthetic)
+        if not synthetic:
+            params = spec.data.get("synthetic") or {}
+            out.extend(_split_problems(spec, "y", params.get("n_samples", 100), params.get("n_classes", 2)))
         return out
     columns = {c.get("name"): c for c in spec.dataset.columns if isinstance(c, dict)}
     if not columns:
@@ -94,7 +98,23 @@ def problems(spec: RunSpec) -> list[str]:
             + NO_FEATURES.format(dataset=spec.dataset.ref)
             + "; add such a column in a new version of the dataset, or name another column as data.target"
         )
+    if isinstance(target, str) and target in columns:
+        from strataml.plugins.sklearn.sizes import recorded_rows
+
+        out.extend(_split_problems(spec, target, recorded_rows(spec)))
     return out
+
+
+def _split_problems(spec: RunSpec, target: str, rows: int | None, classes: int | None = None) -> list[str]:
+    """A ratio split that leaves a split too few rows for the target's classes, said by the dry run
+    from the rows the dataset version records (its classes are not recorded: two at least), as the
+    run says it from the data (sizes.problem, the one check of both)."""
+    from strataml.plugins.sklearn.sizes import problem
+
+    if spec.split["kind"] != "ratio" or not isinstance(rows, int):
+        return []
+    said = problem(rows, spec.split, target, classes)
+    return [said] if said is not None else []
 
 
 def _default_features(spec: RunSpec, target: str) -> list[str]:

@@ -6,6 +6,7 @@ import csv
 from dataclasses import dataclass
 from typing import Any
 
+from strataml.plugins.sklearn import sizes
 from strataml.plugins.sklearn.config import Config
 from strataml.runner.plugin import RunSpec
 from strataml.tabular import MAX_ROW_CHARS
@@ -116,10 +117,20 @@ def split(spec: RunSpec, data: Data) -> dict[str, Any]:
     from sklearn.model_selection import train_test_split
 
     s = spec.split
+    # (What the dry run checked from the recorded rows, checked again with the classes the data
+    # holds: scikit-learn's refusal named neither the spec's fractions nor what to change.)
+    target = str(spec.data.get("target") or "y")
+    said = sizes.problem(len(data.y), s, target, counts=balance(data.y))
+    if said is not None:
+        raise ValueError(said)
     strat = data.y if s.get("stratify") else None
     rest, test = train_test_split(index, test_size=s["test"], stratify=strat, random_state=spec.seed)
     if not s["val"]:
         return {"train": rest, "test": test}
+    if s.get("stratify"):
+        said = sizes.rest_problem(balance(data.y[rest]), target)
+        if said is not None:
+            raise ValueError(said)
     strat_rest = data.y[rest] if s.get("stratify") else None
     train, val = train_test_split(
         rest, test_size=s["val"] / (s["train"] + s["val"]), stratify=strat_rest, random_state=spec.seed
