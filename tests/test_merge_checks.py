@@ -59,24 +59,22 @@ def test_merge_still_takes_this_versions_shards(broken_repo: Path, capsys, tmp_p
     assert code == 2, err
 
 
+def _with_a_finding_on(files: list[Path], line: object) -> list[Path]:
+    """The shard reports `files`, the first with one more error finding on `line` (its summary counted)."""
+    doc = json.loads(files[0].read_text())
+    doc["findings"].append(
+        {"code": "TFC0006-E003", "path": "datasets/x/1/x.csv", "message": "m", "hint": "h", "severity": "error", "line": line}
+    )
+    doc["summary"]["errors"] += 1
+    files[0].write_text(json.dumps(doc))
+    return files
+
+
 @pytest.mark.parametrize("line", [-3, 0, True, False, 1.0, "3"])  # (the last four: refused before too)
 def test_merge_refuses_a_finding_on_no_line(broken_repo: Path, capsys, tmp_path: Path, line: object) -> None:  # noqa: F811
     """ "line": -3 (its summary counted) became SARIF's "startLine": -3 (SARIF requires 1 or more)
     and `::error file=x,line=-3`: the one field of a finding merge did not check for what it is."""
-    files = shard_reports(broken_repo, capsys, 2, tmp_path)
-    doc = json.loads(files[0].read_text())
-    doc["findings"].append(
-        {
-            "code": "TFC0006-E003",
-            "path": "datasets/x/1/x.csv",
-            "message": "m",
-            "hint": "h",
-            "severity": "error",
-            "line": line,
-        }
-    )
-    doc["summary"]["errors"] += 1
-    files[0].write_text(json.dumps(doc))
+    files = _with_a_finding_on(shard_reports(broken_repo, capsys, 2, tmp_path), line)
     for fmt in ("sarif", "github"):
         code, out, err = invoke(broken_repo, "report", "merge", *map(str, files), "--format", fmt, capsys=capsys)
         assert code == 3 and "a finding that is not one" in err, err
@@ -86,20 +84,7 @@ def test_merge_refuses_a_finding_on_no_line(broken_repo: Path, capsys, tmp_path:
 
 
 def test_merge_keeps_a_finding_on_line_one(broken_repo: Path, capsys, tmp_path: Path) -> None:  # noqa: F811
-    files = shard_reports(broken_repo, capsys, 2, tmp_path)
-    doc = json.loads(files[0].read_text())
-    doc["findings"].append(
-        {
-            "code": "TFC0006-E003",
-            "path": "datasets/x/1/x.csv",
-            "message": "m",
-            "hint": "h",
-            "severity": "error",
-            "line": 1,
-        }
-    )
-    doc["summary"]["errors"] += 1
-    files[0].write_text(json.dumps(doc))
+    files = _with_a_finding_on(shard_reports(broken_repo, capsys, 2, tmp_path), 1)
     code, out, err = invoke(broken_repo, "report", "merge", *map(str, files), "--format", "sarif", capsys=capsys)
     assert code == 2, err
     assert '"startLine": 1' in out
