@@ -115,6 +115,11 @@ def context_key(root: Path, options: Any) -> str | None:
     if keys is None:
         return None
     h.update(keys.encode("utf-8", "surrogateescape"))
+    # Names folded onto the layout's (TFC0001-E011) are outside the walk: `Models/` appearing
+    # must not reuse the verdict made without it.
+    from strataml.layoutnames import folded_onto_layout
+
+    h.update(repr(folded_onto_layout(root)).encode("utf-8", "surrogateescape"))
     extra = [root / CONFIG, root / ".gitattributes"]
     top = repo_top(root)
     # What git is told by its environment (another index, work tree, repository: a hook's or a

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from conftest import edit_yaml
 from strataml.contracts import registry
 from strataml.doctor import engine
 from strataml.hashing import dataset_digest
+from strataml.refs import parse_ref
 
 RUN = "runs/20260101T000000Z-sales-forecast-a1b2c3"
 MODEL = "models/sales-model/1"
@@ -773,3 +775,35 @@ def test_a_ledger_alone_in_a_name_folder_is_held_to_names_and_collisions(ws: Pat
     assert ("TFC0008-E004", "models/SALES-model/lifecycle.jsonl") in found, found
     assert ("TFC0001-E003", "models/bad name") in found, found
     assert not any(path.startswith("models/sales-model") for _code, path in found), found
+
+
+def test_a_name_folded_onto_the_layout_changes_the_key_a_cached_verdict_is_reused_by(ws: Path) -> None:
+    """`Models/` is outside the walk: after a clean run, adding it was "OK ... unchanged since last
+    run" (the cached verdict reused, and the saved index kept), where a run without the cache failed."""
+    from strataml.snapshot import context_key
+
+    past = time.time() - 60
+
+    def aged() -> None:  # (one time for every run: the key reads files' times)
+        for path in [ws, *ws.rglob("*")]:
+            os.utime(path, (past, past))
+
+    aged()
+    before = context_key(ws, "doctor")
+    assert before is not None and context_key(ws, "doctor") == before
+    (ws / "Models").mkdir()
+    for path in (ws, ws / "Models"):  # (only what the mkdir touched: the others' times stay as keyed)
+        os.utime(path, (past, past))
+    assert context_key(ws, "doctor") not in (None, before)
+
+
+def test_a_name_folded_onto_the_layout_does_not_stop_a_run_of_an_unrelated_spec(ws: Path) -> None:
+    """The workspace's, as its strays are: `run` checks its spec and its input alone."""
+    from strataml.runner import spec
+    from strataml.workspace import load
+
+    (ws / "Models").mkdir()
+    workspace = load(ws)
+    record = workspace.get(parse_ref("experiment:flowers-logreg"))
+    assert record is not None
+    assert spec._doctor_problems(workspace, record) == []

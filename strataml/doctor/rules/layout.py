@@ -11,19 +11,11 @@ from strataml import __version__, atomic, gitfacts, schemas
 from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, odd
 from strataml.doctor.engine import FIRST_RULES, Context, version
 from strataml.doctor.finding import Finding, about_pinned
+from strataml.layoutnames import folded_onto_layout
 from strataml.loading import Loaded
 from strataml.records import Record
 from strataml.refs import NAME_RULE, RUN_ID_RULE, VERSION_RULE, valid_name, valid_run_id, valid_version
-from strataml.rootdir import KEYS_DIR, MANAGED, TFC_DIR
-from strataml.workspace import CONFIG, KEYS_MANIFEST, Workspace
-
-# The names the layout fixes, by the folder they are in: a name spelled otherwise that folds onto
-# one is one entry on macOS and Windows, and none a check on a case-sensitive system reads.
-_FIXED = {
-    "": (CONFIG, gitfacts.ATTRIBUTES, gitfacts.LFSCONFIG, TFC_DIR, *MANAGED),
-    TFC_DIR: (KEYS_DIR.rsplit("/", 1)[1],),
-    KEYS_DIR: (KEYS_MANIFEST.rsplit("/", 1)[1],),
-}
+from strataml.workspace import CONFIG, Workspace
 
 CONFIG_SCHEMA = "TFC0001-E001"
 STRAY = "TFC0001-E002"
@@ -145,28 +137,14 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 
 def _fixed_names_folded(root: os.PathLike[str] | str) -> Iterator[Finding]:
-    """Entries spelled like a name the layout fixes in their folder (`Models/`, `STRATAML.yaml`,
-    `tfc/Keys/`) under case-folding, but not as it: listed apart from the walk, which opens the
-    fixed names alone (a pull request adding `Models/...` changed nothing it reads)."""
-    for folder, names in _FIXED.items():
-        try:
-            with os.scandir(os.path.join(root, folder) if folder else root) as entries:
-                listed = [entry.name for entry in entries]
-        except OSError:
-            continue  # (no such folder, or not one: nothing in it to fold; an unreadable one is its own finding)
-        folded = {name.casefold(): name for name in names}
-        for name in sorted(listed):
-            fixed = folded.get(name.casefold())
-            if fixed is None or name == fixed:
-                continue
-            at, meant = (f"{folder}/{name}", f"{folder}/{fixed}") if folder else (name, fixed)
-            yield Finding(
-                NAME_CASE,
-                at,
-                f"{at} is spelled like {meant} under case-folding: a checkout on macOS or Windows makes the "
-                f"two one, and a check on a case-sensitive system reads only {meant}",
-                f"move what it holds into {meant} (checked there) or remove it: `git mv` or `git rm -r`",
-            )
+    for at, meant in folded_onto_layout(root):
+        yield Finding(
+            NAME_CASE,
+            at,
+            f"{at} is spelled like {meant} under case-folding: a checkout on macOS or Windows makes the "
+            f"two one, and a check on a case-sensitive system reads only {meant}",
+            f"move what it holds into {meant} (checked there) or remove it: `git mv` or `git rm -r`",
+        )
 
 
 def load_problems(path: str, loaded: Loaded) -> Iterator[Finding]:
