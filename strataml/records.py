@@ -123,9 +123,10 @@ class Record:
     @once
     def windows(self) -> dict[str, Window]:
         """Split windows by name (train/val/test) for runs and experiments with a time split
-        (a ratio split's windows are its schema's error, not a period for the leakage rules)."""
+        (a ratio split's windows are its schema's error, not a period for the leakage rules; a
+        kind no schema knows is an error too, its windows still judged)."""
         split = self.data.get("split")
-        raw = split.get("windows") if isinstance(split, dict) and split.get("kind") == "time" else None
+        raw = split.get("windows") if isinstance(split, dict) and split.get("kind") != "ratio" else None
         if not isinstance(raw, dict):
             return {}
         return {

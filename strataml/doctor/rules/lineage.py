@@ -223,13 +223,15 @@ def _collisions(ws: Workspace) -> Iterator[Finding]:
             spellings.setdefault(key.partition("@")[0], set()).add(record.ref.name)
     # A ledger's folder is a model name's too, with or without a version beside it: an empty
     # models/IRIS-classifier/lifecycle.jsonl is the real ledger's file on macOS and Windows.
+    # (Judged apart: added to the records' spellings, they made every version of the real name
+    # one group, and each "collided" with the others.)
     named = {record.ref.name for record in ws.records if record.kind == "model"}
     alone = sorted({ledger.split("/")[1] for ledger in ws.ledgers} - named)
+    folders: dict[str, set[str]] = {}
+    for name in [*named, *alone]:
+        folders.setdefault(fold(f"model:{name}"), set()).add(name)
     for name in alone:
-        spellings.setdefault(fold(f"model:{name}"), set()).add(name)
-    shared = {key for key, names in spellings.items() if len(names) > 1}
-    for name in alone:
-        others = spellings[fold(f"model:{name}")] - {name}
+        others = folders[fold(f"model:{name}")] - {name}
         if others:
             yield Finding(
                 DUPLICATE,
@@ -239,6 +241,7 @@ def _collisions(ws: Workspace) -> Iterator[Finding]:
                 "remove it (or move its entries into the ledger of the name spelled as the model's): on macOS "
                 "and Windows checkouts the two are one folder, and one ledger silently wins",
             )
+    shared = {key for key, names in spellings.items() if len(names) > 1}
     if not shared and len(set(folded)) == len(folded):
         return  # the common case, answered by one set (every run folds every ref)
     groups: dict[str, list[Record]] = defaultdict(list)
@@ -482,6 +485,8 @@ def _inside_datasets(
     ws: Workspace, record: Record, parsed: dict[str, tuple[datetime, datetime, Window]]
 ) -> Iterator[Finding]:
     column = record.split_column
+    if column == "":
+        return  # (an empty column is the schema rule's error: no time range is "on" it)
     datasets, named = _datasets_of(ws, record)
     if parsed and not named:
         # No dataset to hold the windows to: "inside each input's range" held of none, and a run
