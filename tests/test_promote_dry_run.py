@@ -28,6 +28,12 @@ LEDGER = "models/sales-model/lifecycle.jsonl"
 PREFIX = "dry run: the move would be refused: "
 
 
+def prefix(code: int) -> str:
+    """What a dry run says before the move's own error: refused (2), or failing (3: no model, a
+    ledger that cannot be written)."""
+    return PREFIX if code == 2 else "dry run: the move would fail: "
+
+
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, gpgkeys.Key]]:
     require(gpgkeys.available(), "gpg is not installed")
@@ -87,7 +93,7 @@ def test_promote_dry_run_is_refused_when_the_policy_requires_a_signed_ledger(
     assert code == 2 and "strataml: error: the signing policy requires the ledger to be signed" in err, err
     assert dry_code == 2, dry_err
     assert "Would move" not in dry_err and "warning" not in dry_err
-    assert dry_err == err.replace("strataml: error: ", "strataml: error: " + PREFIX, 1)
+    assert dry_err == err.replace("strataml: error: ", "strataml: error: " + prefix(dry_code), 1)
     assert not (ws / LEDGER).exists()
     # The library says the same, as the same refusal.
     with pytest.raises(Refused, match="the signing policy requires the ledger to be signed"):
@@ -146,7 +152,7 @@ def test_promote_dry_run_with_sign_refuses_what_the_signed_move_refuses(
         gpgkeys.stop_agents([empty])
     assert code == exit_code and said in err, err
     assert dry_code == exit_code, dry_err
-    assert dry_err == err.replace("strataml: error: ", "strataml: error: " + PREFIX, 1)
+    assert dry_err == err.replace("strataml: error: ", "strataml: error: " + prefix(dry_code), 1)
     assert not (ws / LEDGER).exists()
 
 
@@ -162,7 +168,7 @@ def test_promote_dry_run_of_a_signed_ledger_needs_sign_as_the_move_does(
     dry_code, _out, dry_err = invoke(ws, "promote", REF, "--to", "staging", "--dry-run", capsys=capsys)
     code, _out, err = invoke(ws, "promote", REF, "--to", "staging", capsys=capsys)
     assert code == 2 and f"{LEDGER} is signed: an unsigned append would break its signature" in err, err
-    assert dry_code == 2 and dry_err == err.replace("strataml: error: ", "strataml: error: " + PREFIX, 1), dry_err
+    assert dry_code == 2 and dry_err == err.replace("strataml: error: ", "strataml: error: " + prefix(dry_code), 1), dry_err
     assert (ws / LEDGER).read_bytes() == ledger
 
 
@@ -172,7 +178,7 @@ def test_promote_dry_run_refuses_a_lock_the_move_cannot_take(ws: Path, capsys: p
     (ws / ".strataml").write_text("not a folder\n")
     (dry_code, dry_err), (code, err) = both(ws, capsys, "--to", "candidate")
     assert code == 3 and "refusing to write .strataml/locks/sales-model.lock: .strataml is not a folder" in err, err
-    assert dry_code == 3 and dry_err == err.replace("strataml: error: ", "strataml: error: " + PREFIX, 1), dry_err
+    assert dry_code == 3 and dry_err == err.replace("strataml: error: ", "strataml: error: " + prefix(dry_code), 1), dry_err
     assert not (ws / LEDGER).exists()
 
 
@@ -186,7 +192,7 @@ def test_promote_dry_run_refuses_a_ledger_folder_it_cannot_write(ws: Path, capsy
     finally:
         folder.chmod(0o755)
     assert code == 3 and "cannot write models/sales-model/lifecycle.jsonl" in err, err
-    assert dry_code == 3 and dry_err == err.replace("strataml: error: ", "strataml: error: " + PREFIX, 1), dry_err
+    assert dry_code == 3 and dry_err == err.replace("strataml: error: ", "strataml: error: " + prefix(dry_code), 1), dry_err
     assert not (ws / LEDGER).exists()
 
 
@@ -206,3 +212,15 @@ def test_promote_library_dry_run_raises_what_the_move_raises(signed_ws: Path, ke
                {"sign": True, "gnupghome": str(keys["Alice"].home), "key": "0123456789ABCDEF"}):
         assert outcome(dry_run=True, **kw) == outcome(**kw)
     assert not (ws / LEDGER).exists()
+
+
+def test_a_dry_run_that_cannot_run_is_not_said_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No workspace, no such model: the tool could not do it (exit 3), not a verdict on the move."""
+    code, _out, err = invoke(tmp_path, "promote", "model:nosuch@1", "--to", "candidate", "--dry-run", capsys=capsys)
+    assert code == 3 and "would be refused" not in err and "would fail" not in err, err
+    ws = tmp_path / "ws"
+    from conftest import copy_example
+
+    copy_example(ws)
+    code, _out, err = invoke(ws, "promote", "model:nosuch@1", "--to", "candidate", "--dry-run", capsys=capsys)
+    assert code == 3 and "dry run: the move would fail: " in err and "would be refused" not in err, err

@@ -88,10 +88,9 @@ def promote(
         given = " and ".join(o for o, v in (("--key", key), ("--gnupghome", gnupghome)) if v is not None)
         go = "go" if " and " in given else "goes"
         raise click.UsageError(f"{given} only {go} with --sign: add --sign to sign the ledger, or leave {given} out")
+    root = state.root()  # (no workspace is no dry run's verdict on the move)
     try:
-        done = do_promote(
-            state.root(), model_ref, to, reason=reason, dry_run=dry_run, sign=sign, key=key, gnupghome=gnupghome
-        )
+        done = do_promote(root, model_ref, to, reason=reason, dry_run=dry_run, sign=sign, key=key, gnupghome=gnupghome)
     except StrataError as exc:
         if not dry_run:
             raise
@@ -140,7 +139,6 @@ def promote(
         from strataml.refs import parse_ref
         from strataml.workspace import LEDGER
 
-        root = state.root()
         ref = parse_ref(done.ref)
         ledger = root / "models" / ref.name / LEDGER
         paths = [ledger, *([ledger.with_name(LEDGER + SIGNATURE_SUFFIX)] if done.signed_by else [])]
@@ -154,5 +152,8 @@ class _WouldBe(StrataError):
     details and exit code."""
 
     def __init__(self, exc: StrataError) -> None:
-        super().__init__(f"dry run: the move would be refused: {exc.message}", exc.hint, exc.details)
+        # A refusal (exit 2) is the move's verdict; anything else (no such model, a ledger that
+        # cannot be written: exit 3) is the move failing.
+        said = "would be refused" if exc.exit_code == 2 else "would fail"
+        super().__init__(f"dry run: the move {said}: {exc.message}", exc.hint, exc.details)
         self.exit_code = exc.exit_code
