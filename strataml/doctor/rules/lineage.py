@@ -227,11 +227,11 @@ def _collisions(ws: Workspace) -> Iterator[Finding]:
     # one group, and each "collided" with the others.)
     named = {record.ref.name for record in ws.records if record.kind == "model"}
     alone = sorted({ledger.split("/")[1] for ledger in ws.ledgers} - named)
-    folders: dict[str, set[str]] = {}
+    name_folders: dict[str, set[str]] = {}
     for name in [*named, *alone]:
-        folders.setdefault(fold(f"model:{name}"), set()).add(name)
+        name_folders.setdefault(fold(f"model:{name}"), set()).add(name)
     for name in alone:
-        others = folders[fold(f"model:{name}")] - {name}
+        others = name_folders[fold(f"model:{name}")] - {name}
         if others:
             yield Finding(
                 DUPLICATE,
