@@ -43,7 +43,7 @@ BULK_AFTER = 256
 # length makes it allocate gigabytes before it fails), so a damaged value is never decoded.
 RECORDS = f"marshal {marshal.version} crc32, python {sys.version_info[0]}.{sys.version_info[1]}"
 Key = tuple[int, int, int, int]
-Issue = tuple[tuple[Any, ...], str]  # a schema violation: where in the document, and what
+Issue = tuple[tuple[Any, ...], str, str]  # a schema violation: where in the document, what, and advice on it
 # A process where a Cache ever opened an SQLite connection may not let a forked copy of itself
 # open one: SQLite keeps per-process state about the files it has open (their locks) that a fork
 # copies. (The MLflow importer opens its own database, never in a process that indexes.)
@@ -136,7 +136,8 @@ class Cache:
             return []
         issues = _unmarshal(hit[2])
         if type(issues) is not tuple or not all(
-            type(i) is tuple and len(i) == 2 and type(i[0]) is tuple and type(i[1]) is str for i in issues
+            type(i) is tuple and len(i) == 3 and type(i[0]) is tuple and type(i[1]) is str and type(i[2]) is str
+            for i in issues
         ):
             return None
         return list(issues)

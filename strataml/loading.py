@@ -670,10 +670,12 @@ _KEY_LINE = re.compile(r"\s*(?:- |[^\s#'\"-][^:#]*:(?: |$))")
 def _unclosed(text: str, exc: yaml.MarkedYAMLError, last: Any, flow: Any) -> LoadProblem | None:
     """A `[`, `{` or quote left open, told at the line where it opened: the parser stops where
     the text stopped making sense, often lines later, and names that line alone. libyaml and
-    PyYAML's own parser word these errors differently; the message here is the same for both."""
+    PyYAML's own parser word these errors differently: the hint here is the same for both. (The
+    message stays the parser's, as before: a baseline's fingerprint holds its words.)"""
     at = exc.problem_mark
     if at is None:
         return None
+    said = f"invalid YAML: {exc.problem or exc}"
     after = _after(text, at)
     ended = not after.strip()  # nothing but blanks follows: the parser met the end of the file
     if (
@@ -689,9 +691,9 @@ def _unclosed(text: str, exc: yaml.MarkedYAMLError, last: Any, flow: Any) -> Loa
         # quoted text swallowed the lines between, and the YAML breaks right after it.
         return LoadProblem(
             SYNTAX,
-            f"invalid YAML: the text quoted with {last.style!r} on line {last.start_mark.line + 1} is not "
-            f"closed on that line (a quote on line {at.line + 1} closes it)",
-            "add the closing quote on that line",
+            said,
+            f"the text quoted with {last.style!r} on line {last.start_mark.line + 1} is not closed on that line "
+            f"(a quote on line {at.line + 1} closes it): add the closing quote on that line",
             last.start_mark.line + 1,
         )
     if exc.context in _OPENED_AT and exc.context_mark is not None:
@@ -715,8 +717,9 @@ def _unclosed(text: str, exc: yaml.MarkedYAMLError, last: Any, flow: Any) -> Loa
     how = f"opened with {opener!r}" if noun != "text" else f"quoted with {opener!r}"
     return LoadProblem(
         SYNTAX,
-        f"invalid YAML: the {noun} {how} on line {opened.line + 1} is not closed ({found})",
-        f"add the missing {closer!r} where the {noun} ends",
+        said,
+        f"the {noun} {how} on line {opened.line + 1} is not closed ({found}): add the missing {closer!r} where "
+        f"the {noun} ends",
         opened.line + 1,
     )
 

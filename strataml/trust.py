@@ -17,7 +17,7 @@ from typing import Any
 from strataml import atomic, modelsigning, signing
 from strataml.loading import Loaded, load_bytes
 from strataml.rootdir import KEYS_DIR, TFC_DIR
-from strataml.schemas import schema_id, validate
+from strataml.schemas import advised, schema_id, validate
 from strataml.workspace import KEYS_MANIFEST
 
 MANIFEST = KEYS_MANIFEST
@@ -269,7 +269,11 @@ def _pins(loaded: Loaded, trust: Trust) -> tuple[Pin, ...]:
     if issues:
         for issue in issues[:5]:
             trust.problems.append(
-                Problem(MANIFEST, issue.message, f"see `strataml schema keys`; expected `schema: {schema_id('keys')}`")
+                Problem(
+                    MANIFEST,
+                    issue.message,
+                    advised(issue, f"see `strataml schema keys`; expected `schema: {schema_id('keys')}`"),
+                )
             )
         return ()
     pins, seen = [], set()

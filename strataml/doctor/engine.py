@@ -320,13 +320,13 @@ class Context:
         if key is not None:
             cached = self.cache.schema_issues(rel, key)  # type: ignore[union-attr]
             if cached is not None:
-                return [SchemaIssue(path, message) for path, message in cached]
+                return [SchemaIssue(path, message, advice) for path, message, advice in cached]
         reader = self.workspace.reader
         judged = reader.valid.pop(rel, None) if reader is not None and reader.valid else None
         # (The very document strataml.preload found valid, not just an equal one.)
         issues = [] if judged is not None and judged[0] == kind and judged[1] is data else schemas.validate(kind, data)
         if key is not None:
-            self.cache.put_schema_issues(rel, key, [(tuple(i.path), i.message) for i in issues])  # type: ignore[union-attr]
+            self.cache.put_schema_issues(rel, key, [(tuple(i.path), i.message, i.advice) for i in issues])  # type: ignore[union-attr]
         return issues
 
 

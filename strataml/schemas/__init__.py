@@ -37,6 +37,14 @@ class SchemaIssue:
 
     path: tuple[str | int, ...]
     message: str
+    # What to do, beside the caller's hint ("did you mean 'split'?"): never in the message, whose
+    # words a baseline's fingerprint holds, and which must not change as the advice gets better.
+    advice: str = ""
+
+
+def advised(issue: SchemaIssue, hint: str) -> str:
+    """A finding's hint for `issue`: its advice first ("did you mean 'split'?"), then `hint`."""
+    return f"{issue.advice}; {hint}" if issue.advice else hint
 
 
 def schema_id(kind: str) -> str:
@@ -181,11 +189,11 @@ def _leaves(err: Any) -> list[SchemaIssue]:
         extra = _unexpected(err.schema, err.instance)
         if extra:
             path += (extra[0],)
-    said = _describe(err)
+    said, advice = _describe(err)
     why = err.schema.get("$comment") if isinstance(err.schema, dict) else None
     # (A rule that holds only given another field, if/then, says which: "'split' is a required
     # property" alone puzzles where the schema lists split as optional.)
-    return [SchemaIssue(path, f"{said} ({why})" if isinstance(why, str) else said)]
+    return [SchemaIssue(path, f"{said} ({why})" if isinstance(why, str) else said, advice)]
 
 
 def _unexpected(schema: Any, instance: dict[Any, Any]) -> list[Any]:
@@ -202,11 +210,10 @@ _SHOWN = 20
 _LISTED = 12
 
 
-def _meant(extra: list[Any], known: list[str], extensions: bool) -> list[str]:
-    """What to add to the message for the unexpected keys `extra` of a mapping that takes the
-    fields `known` (`extensions`: and x- fields): the field spelled most like each key, else the
-    fields it takes when they are few. A key that starts with x- is an extension field (TFC-0001
-    section 0), meant as it is: no field is offered for it."""
+def _meant(extra: list[Any], known: list[str]) -> list[str]:
+    """Advice on the unexpected keys `extra` of a mapping that takes the fields `known`: the field
+    spelled most like each key, else the fields it takes when they are few. A key that starts
+    with x- is an extension field (TFC-0001 section 0), meant as it is: no field is offered for it."""
     from strataml.spelling import nearest
 
     guesses = []
@@ -222,8 +229,6 @@ def _meant(extra: list[Any], known: list[str], extensions: bool) -> list[str]:
     notes = []
     if unmatched and known and len(known) <= _LISTED:
         notes.append(f"allowed here: {', '.join(known)}")
-    if extensions and (unmatched or not guesses):
-        notes.append("a field of your own starts with x-")
     if len(extra) == 1 and guesses:
         notes.append(f"did you mean {guesses[0][1]!r}?")
     elif guesses:
@@ -231,24 +236,29 @@ def _meant(extra: list[Any], known: list[str], extensions: bool) -> list[str]:
     return notes
 
 
-def _describe(err: Any) -> str:
+def _describe(err: Any) -> tuple[str, str]:
+    """The issue's message, and advice on it for the hint ("" for none)."""
     where = "/".join(str(p) for p in err.absolute_path) or "document"
-    if err.validator == "required":
-        return f"{where}: {err.message}"
     if err.validator == "additionalProperties" and isinstance(err.schema, dict) and isinstance(err.instance, dict):
         extra = _unexpected(err.schema, err.instance)
         if extra:
+            advice = "; ".join(_meant(extra[:_SHOWN], list(err.schema.get("properties", {}))))
+            if not err.schema.get("patternProperties"):
+                return f"{where}: {err.message}", advice
             # (jsonschema says "'k' does not match any of the regexes: '^x-'" where extension
             # fields are taken, and names no field that was meant: said in words here.)
             shown = ", ".join(repr(k) for k in extra[:_SHOWN]) + (
                 f" and {len(extra) - _SHOWN:,} more" if len(extra) > _SHOWN else ""
             )
-            known = list(err.schema.get("properties", {}))
-            notes = _meant(extra[:_SHOWN], known, bool(err.schema.get("patternProperties")))
             return (
                 f"{where}: Additional properties are not allowed ({shown} "
-                f"{'was' if len(extra) == 1 else 'were'} unexpected{''.join('; ' + n for n in notes)})"
-            )
+                f"{'was' if len(extra) == 1 else 'were'} unexpected; a field of your own starts with x-)"
+            ), advice
+    return _said(err, where), ""
+
+
+def _said(err: Any, where: str) -> str:
+    if err.validator in ("required", "additionalProperties"):
         return f"{where}: {err.message}"
     if isinstance(err.instance, bool) and err.validator in ("enum", "type", "pattern") and _wants_text(err.schema):
         # YAML 1.1 reads an unquoted off/no/on/yes as a boolean: "False is not one of" would puzzle.

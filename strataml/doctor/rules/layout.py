@@ -77,7 +77,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 CONFIG_SCHEMA,
                 CONFIG,
                 issue.message,
-                "fix strataml.yaml; `strataml schema workspace` prints the schema",
+                schemas.advised(issue, "fix strataml.yaml; `strataml schema workspace` prints the schema"),
                 ws.config.line_of(issue.path),
             )
         doctor = ws.config.data.get("doctor") if isinstance(ws.config.data, dict) else None

@@ -71,7 +71,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 SCHEMA_CODES[record.kind],
                 record.meta,
                 issue.message,
-                _SCHEMA_HINT[record.kind],
+                schemas.advised(issue, _SCHEMA_HINT[record.kind]),
                 record.line(*issue.path),
             )
         if not isinstance(record.loaded.data, dict):
@@ -655,7 +655,9 @@ def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
             GATE_SCHEMA,
             rel,
             issue.message,
-            "gate receipts are written when a model is registered; regenerate it rather than editing it",
+            schemas.advised(
+                issue, "gate receipts are written when a model is registered; regenerate it rather than editing it"
+            ),
         )
     receipt = loaded.data if isinstance(loaded.data, dict) else {}
     sha = hashlib.sha256(raw).hexdigest()
