@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from strataml.controls import json_text, shown
+from strataml.reporters.github import MAX_SUMMARY
 from strataml.words import counted
 
 FORMATS = ("text", "markdown", "json")
-MAX_MARKDOWN = 60_000  # GitHub keeps a comment or step summary under 64 KiB
+MAX_MARKDOWN = MAX_SUMMARY  # GitHub keeps a comment or step summary under 64 KiB (one bound for both reports)
 MAX_ROWS = 50  # rows of one table shown before the rest is counted
 
 

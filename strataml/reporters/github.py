@@ -19,7 +19,7 @@ _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 _PUNCTUATION = frozenset(string.punctuation) - {"/"}
 # GitHub drops a step's summary above 1 MiB (15,000 stray files made 1.7 MB of rows) and refuses a
 # pull-request comment above 65,536 characters: the summary stays under this, as `strataml diff
-# --format markdown` does (diff/render.py's MAX_MARKDOWN), the rows past it counted.
+# --format markdown` does (diff/render.py takes this bound), the rows past it counted.
 MAX_SUMMARY = 60_000
 _ROOM_FOR_THE_REST = 300  # bytes kept for the line that says how many more findings there are
 
