@@ -113,7 +113,7 @@ def list_command(
         now = datetime.now(UTC)
         every = [{**r, "age": age(r.get("created"), now)} for r in every]
     found = select(every, list(filters), sort, desc, limit, also=(headers, headers))
-    if aged:  # (a cell of the table, not a field of the record: --format json lists no age)
+    if aged and fmt == "json":  # (a cell of the table, not a field of the record: --format json lists no age)
         found = [{k: v for k, v in r.items() if k != "age"} for r in found]
     if fmt == "json":
         click.echo(json.dumps(found, indent=2, sort_keys=True))
@@ -180,7 +180,7 @@ def _table(
                 _text(r["name"]),
                 _text(r.get("experiment")),
                 _text(r.get("status")),
-                age(r.get("created")),
+                r["age"] if "age" in r else age(r.get("created")),  # (as a filter read it: one clock)
                 *[number(r["metrics"].get(m)) for m in shown],
                 r["health"],
             ]
