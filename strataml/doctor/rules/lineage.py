@@ -485,8 +485,16 @@ def _inside_datasets(
     ws: Workspace, record: Record, parsed: dict[str, tuple[datetime, datetime, Window]]
 ) -> Iterator[Finding]:
     column = record.split_column
-    if column == "":
-        return  # (an empty column is the schema rule's error: no time range is "on" it)
+    if column == "" and parsed:
+        # (Read as no column, it held the windows to any time range: no dataset records one on "".)
+        yield Finding(
+            BAD_WINDOW,
+            record.meta,
+            "split is by time on an empty column: no dataset records a time range on it",
+            "set split.column to the dataset's time column (its time_range.column)",
+            record.line("split", "column"),
+        )
+        return
     datasets, named = _datasets_of(ws, record)
     if parsed and not named:
         # No dataset to hold the windows to: "inside each input's range" held of none, and a run
