@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterator
@@ -417,6 +418,14 @@ def locked(root: Path, rel: str | PurePosixPath) -> Iterator[None]:
 # Staging folders this process builds in -> a descriptor of each, holding the lock that tells
 # the doctor a command is still building there (a folder left by a killed one holds none).
 _BUILDING: dict[Path, int] = {}
+
+
+def is_staging(name: str) -> bool:
+    """Whether a folder's `name` is one staging_dir() makes (`.NAME.<8 hex>.staging`)."""
+    return name.startswith(".") and name.endswith(".staging") and _STAGING.fullmatch(name) is not None
+
+
+_STAGING = re.compile(r"\..+\.[0-9a-f]{8}\.staging")
 
 
 def staging_dir(root: Path, rel: str | PurePosixPath) -> Path:

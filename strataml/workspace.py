@@ -923,6 +923,11 @@ def _folder_record(
         )
         return
     meta = f"{rel}/{META[kind]}"
+    if atomic.is_staging(rel.rsplit("/", 1)[-1]):
+        # A command's hidden staging folder is no record, metadata or not (one writes it before it
+        # publishes): the layout rule says whether one is building in it or it was left behind.
+        missing.append((rel, META[kind]))
+        return
     if root.deep is not None and rel not in root.deep:
         records.append(Record(kind, ref, rel, meta, partial(root, meta)))  # not entered: see load()
         return

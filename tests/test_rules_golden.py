@@ -253,10 +253,13 @@ def test_a_staging_folder_left_by_a_killed_command_says_to_delete_it(ws: Path) -
     assert f"rm -rf {left.relative_to(ws).as_posix()}" in finding.hint and "dataset add" not in finding.hint
 
 
-def test_a_staging_folder_a_command_still_builds_in_is_no_finding_until_it_is_killed(ws: Path) -> None:
+@pytest.mark.parametrize("staged", [False, True], ids=["files", "with-its-metadata"])
+def test_a_staging_folder_a_command_still_builds_in_is_no_finding_until_it_is_killed(ws: Path, staged: bool) -> None:
     """While `strataml run` trained, every reader said its staging folder was left by a killed
     command, with a hint to `rm -rf` it. The command holds the folder's lock while it builds; a
-    killed one holds none, and the same folder is then reported."""
+    killed one holds none, and the same folder is then reported. `dataset add` writes the
+    metadata there before it publishes: the folder was then read as a record (an invalid version,
+    a ref that is not its place, untracked metadata) while the command still built it."""
     import signal
     import subprocess
     import sys
@@ -272,6 +275,8 @@ def test_a_staging_folder_a_command_still_builds_in_is_no_finding_until_it_is_ki
         assert builder.stdout is not None
         staging = Path(builder.stdout.readline().strip())
         (staging / "flowers.csv").write_text("a,b\n1,2\n")
+        if staged:
+            shutil.copy(ws / FLOWERS / "dataset.yaml", staging / "dataset.yaml")
         first = engine.doctor(ws)
         assert not first.findings and first.volatile  # (the lock is no part of the files: never kept)
         # Without git, whether git tracks the folder is not known: it is reported as any other.
@@ -281,6 +286,7 @@ def test_a_staging_folder_a_command_still_builds_in_is_no_finding_until_it_is_ki
         builder.wait(timeout=30)
         (finding,) = engine.doctor(ws).findings
         assert finding.code == "TFC0001-E004" and finding.path == staging.relative_to(ws).as_posix()
+        assert ("was never published" in finding.message) == staged, finding.message
     finally:
         builder.kill()
         builder.wait(timeout=30)

@@ -52,7 +52,6 @@ def _release(text: str) -> tuple[tuple[int, ...], bool] | None:
 
 
 _TOOL = _release(__version__)
-_STAGING = re.compile(r"\..+\.[0-9a-f]{8}\.staging")  # atomic.staging_dir's folders
 _HINT_META = {
     "dataset.yaml": "create it with `strataml dataset add`, or remove the folder",
     "run.yaml": "runs are written by `strataml run`; remove the folder if the run never finished writing",
@@ -107,7 +106,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     for stray in ws.strays:
         yield Finding(_STRAY_CODES[stray.what], stray.path, stray.reason, stray.hint)
     for folder, meta in ws.missing_meta:
-        if _STAGING.fullmatch(folder.rsplit("/", 1)[-1]):
+        if atomic.is_staging(folder.rsplit("/", 1)[-1]):
             # Whether a command holds the folder's lock is no part of the files: a verdict on
             # one is never kept as theirs (it changes when the command ends or is killed).
             ctx.volatile = True
@@ -117,11 +116,13 @@ def check(ctx: Context) -> Iterator[Finding]:
             if ctx.options.use_git and atomic.building(ws.root, folder) and not gitfacts.tracks(ws.root, folder):
                 continue  # a command builds a record there now: it is not there yet, and nothing is wrong
             # (What a command builds a record in: one stopped for good, killed or out of power, left it.)
+            has = f"{folder}/{meta}" in ws.entries  # (written before it publishes: a staged record)
             yield Finding(
                 MISSING_META,
                 folder,
-                f"record folder has no {meta}: it is the hidden folder a command builds a record in, left "
-                "behind by one that was killed before it finished",
+                (f"record folder's {meta} was never published" if has else f"record folder has no {meta}")
+                + ": it is the hidden folder a command builds a record in, left behind by one that was killed "
+                "before it finished",
                 f"nothing in it was ever a record: delete it (`rm -rf {shlex.quote(folder)}`), and run the "
                 "command again if its record is missing",
             )
