@@ -649,13 +649,15 @@ def _syntax(text: str, exc: yaml.MarkedYAMLError, last: Any = None, flow: Any = 
         # libyaml 0.2.6 (in PyYAML 6.0.4's wheels) stops at 1,000 levels while its scanner looks
         # ahead through a flow collection, before the parser has handed us those levels.
         return _too_deep(line)
-    unclosed = _unclosed(text, exc, last, flow)
-    if unclosed is not None:
-        return unclosed
     if (line and "\t" in _leading_ws(text, line)) or "'\\t'" in problem:
+        # (First, as before the unclosed-bracket hint: a finding's code and message are what a
+        # baseline holds.)
         return LoadProblem(
             TAB_INDENT, "tab character used for indentation", "indent YAML with spaces, never tabs", line
         )
+    unclosed = _unclosed(text, exc, last, flow)
+    if unclosed is not None:
+        return unclosed
     return LoadProblem(SYNTAX, f"invalid YAML: {problem}", "fix the YAML syntax at that line", line)
 
 

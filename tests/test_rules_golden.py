@@ -822,3 +822,21 @@ def test_windows_of_a_split_kind_no_schema_knows_are_still_judged(ws: Path) -> N
     edit_yaml(ws / SALES_SPEC, lambda d: (d["split"].update(kind="rolling"), d["split"]["windows"]["test"].update(end="2030-12-31")))
     found = {(f.code, f.path) for f in engine.doctor(ws).findings}
     assert ("TFC0008-E007", SALES_SPEC) in found, found
+
+
+def test_an_empty_split_column_is_one_finding(ws: Path) -> None:
+    """A spec's schema refuses it (TFC0003-E002): no E008 beside; a run's invalid windows alone,
+    not "records no time_range" of a dataset that records one."""
+    edit_yaml(ws / SALES_SPEC, lambda d: d["split"].update(column=""))
+    assert [(f.code, f.path) for f in engine.doctor(ws).findings] == [("TFC0003-E002", SALES_SPEC)]
+
+
+def test_a_ledger_alias_is_said_to_be_the_model_it_folds_onto(ws: Path) -> None:
+    for name in ("SALES-model", "Sales-Model"):
+        (ws / "models" / name).mkdir()
+        (ws / "models" / name / "lifecycle.jsonl").write_text("")
+    said = sorted(f.message for f in engine.doctor(ws).findings if f.code == "TFC0008-E004")
+    assert said == [
+        f"models/{name}/ holds only a ledger, and is models/sales-model/ under case-folding or Unicode normalisation"
+        for name in ("SALES-model", "Sales-Model")
+    ], said

@@ -222,3 +222,56 @@ def test_the_messages_a_baseline_holds_are_the_ones_it_was_written_with(ws: Path
             "starts with x-)") in said, said
     assert any(path == CONFIG and message.startswith("invalid YAML: ") and "not closed" not in message
                for path, message in said), said
+
+
+# (code, message) as 2961fb4 wrote them, each parser: what a baseline written then holds.
+AS_WRITTEN = {
+    'a: "x\n\tb: "y"\n': {
+        'CSafeLoader': [('TFC0001-E104', 'tab character used for indentation')],
+        'SafeLoader': [('TFC0001-E104', 'tab character used for indentation')],
+    },
+    'a: "x\n\ty': {
+        'CSafeLoader': [('TFC0001-E104', 'tab character used for indentation')],
+        'SafeLoader': [('TFC0001-E104', 'tab character used for indentation')],
+    },
+    "a: 'x\n\tb: 'y'\n": {
+        'CSafeLoader': [('TFC0001-E104', 'tab character used for indentation')],
+        'SafeLoader': [('TFC0001-E104', 'tab character used for indentation')],
+    },
+    'a: [1, 2,\n\t': {
+        'CSafeLoader': [('TFC0001-E105', 'invalid YAML: did not find expected node content')],
+        'SafeLoader': [('TFC0001-E104', 'tab character used for indentation')],
+    },
+    'a: [1, 2\nb: 3\n': {
+        'CSafeLoader': [('TFC0001-E105', "invalid YAML: did not find expected ',' or ']'")],
+        'SafeLoader': [('TFC0001-E105', "invalid YAML: expected ',' or ']', but got ':'")],
+    },
+    'a: "abc\nb: "x"\nc: 1\n': {
+        'CSafeLoader': [('TFC0001-E105', 'invalid YAML: did not find expected key')],
+        'SafeLoader': [('TFC0001-E105', "invalid YAML: expected <block end>, but found '<scalar>'")],
+    },
+    'a: {b: 1\n': {
+        'CSafeLoader': [('TFC0001-E105', "invalid YAML: did not find expected ',' or '}'")],
+        'SafeLoader': [('TFC0001-E105', "invalid YAML: expected ',' or '}', but got '<stream end>'")],
+    },
+    'k:\n  - [1, 2\n  - 3\n': {
+        'CSafeLoader': [('TFC0001-E105', "invalid YAML: did not find expected ',' or ']'")],
+        'SafeLoader': [('TFC0001-E105', "invalid YAML: expected ',' or ']', but got '<stream end>'")],
+    },
+    'a: 1\nb: [1, 2': {
+        'CSafeLoader': [('TFC0001-E105', "invalid YAML: did not find expected ',' or ']'")],
+        'SafeLoader': [('TFC0001-E105', "invalid YAML: expected ',' or ']', but got '<stream end>'")],
+    },
+    'a:\n\tb: 1\n': {
+        'CSafeLoader': [('TFC0001-E104', 'tab character used for indentation')],
+        'SafeLoader': [('TFC0001-E104', 'tab character used for indentation')],
+    },
+}
+
+
+@pytest.mark.parametrize("text", sorted(AS_WRITTEN))
+def test_syntax_findings_keep_the_code_and_message_a_baseline_holds(parser: str, text: str) -> None:
+    """The hint got better (an unclosed bracket's opening line); the code and message did not
+    change: a tab-indented line after an open quote was E104 and had become E105."""
+    problems = load_bytes(text.encode()).problems
+    assert [(p.code, p.message) for p in problems] == AS_WRITTEN[text][parser]
