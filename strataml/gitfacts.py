@@ -15,7 +15,7 @@ from pathlib import Path
 from strataml import atomic
 from strataml.aside import Aside
 from strataml.errors import StrataError
-from strataml.rootdir import repo_top
+from strataml.rootdir import ATTRIBUTES, LFSCONFIG, repo_top
 
 
 def identity(root: Path) -> str:
@@ -369,10 +369,8 @@ WATCHED = ("datasets", "experiments", "runs", "models", "strataml.yaml", "tfc/ke
 LOCAL = ".strataml"  # the workspace's local state: the cache, the index, locks
 # .gitattributes anywhere in the repository: they decide what a checkout holds for committed
 # files (line endings, encodings, LFS routing), so a change to one changes files no diff names.
-ATTRIBUTES = ".gitattributes"
 _ATTRIBUTES_SPEC = f":(top,glob)**/{ATTRIBUTES}"
 # Where every clone fetches and pushes Git LFS content: git-lfs reads it at the repository's top.
-LFSCONFIG = ".lfsconfig"
 _LFSCONFIG_SPEC = f":(top){LFSCONFIG}"
 
 

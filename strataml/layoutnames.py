@@ -8,32 +8,34 @@ from __future__ import annotations
 
 import os
 
-from strataml.rootdir import CONFIG, KEYS_DIR, MANAGED, TFC_DIR
+from strataml.rootdir import ATTRIBUTES, CONFIG, KEYS_DIR, KEYS_MANIFEST, LFSCONFIG, MANAGED, TFC_DIR
 
-
-def _fixed() -> dict[str, tuple[str, ...]]:
-    from strataml.gitfacts import ATTRIBUTES, LFSCONFIG
-    from strataml.workspace import KEYS_MANIFEST
-
-    return {
-        "": (CONFIG, ATTRIBUTES, LFSCONFIG, TFC_DIR, *MANAGED),
-        TFC_DIR: (KEYS_DIR.rsplit("/", 1)[1],),
-        KEYS_DIR: (KEYS_MANIFEST.rsplit("/", 1)[1],),
-    }
+# The names the layout fixes, by the folder they are in, folded: {folded name: the name}.
+_FIXED = {
+    folder: {name.casefold(): name for name in names}
+    for folder, names in (
+        ("", (CONFIG, ATTRIBUTES, LFSCONFIG, TFC_DIR, *MANAGED)),
+        (TFC_DIR, (KEYS_DIR.rsplit("/", 1)[1],)),
+        (KEYS_DIR, (KEYS_MANIFEST.rsplit("/", 1)[1],)),
+    )
+}
 
 
 def folded_onto_layout(root: os.PathLike[str] | str) -> list[tuple[str, str]]:
-    """(the entry, the name the layout fixes that it folds onto), both workspace paths, in order."""
+    """(the entry, the name the layout fixes that it folds onto), both workspace paths, in order.
+    Three folder listings, each entry's name folded once (a name of another length is none)."""
     out = []
-    for folder, names in _fixed().items():
+    for folder, folded in _FIXED.items():
+        lengths = {len(name) for name in folded}
         try:
             with os.scandir(os.path.join(root, folder) if folder else root) as entries:
-                listed = [entry.name for entry in entries]
+                # (casefold keeps the length of ASCII; a name folding to another length is
+                # rare and still compared: only lengths no fold can reach are skipped)
+                listed = [e.name for e in entries if not e.name.isascii() or len(e.name) in lengths]
         except OSError:
             continue  # (no such folder, or not one: nothing in it folds onto a name)
-        folded = {name.casefold(): name for name in names}
-        for name in sorted(listed):
-            fixed = folded.get(name.casefold())
-            if fixed is not None and name != fixed:
+        for name in sorted(n for n in listed if n.casefold() in folded):
+            fixed = folded[name.casefold()]
+            if name != fixed:
                 out.append((f"{folder}/{name}", f"{folder}/{fixed}") if folder else (name, fixed))
     return out

@@ -15,6 +15,11 @@ CONFIG = "strataml.yaml"
 MANAGED = ("datasets", "experiments", "runs", "models")  # the folders records live in
 TFC_DIR = "tfc"  # the contracts and the trust files (TFC-0007)
 KEYS_DIR = f"{TFC_DIR}/keys"
+KEYS_MANIFEST = f"{KEYS_DIR}/keys.yaml"  # the pinned signing keys (TFC-0007)
+# .gitattributes anywhere in the repository decide what a checkout holds for committed files;
+# git-lfs reads .lfsconfig at the repository's top.
+ATTRIBUTES = ".gitattributes"
+LFSCONFIG = ".lfsconfig"
 
 
 def find_root(start: Path | None = None) -> Path:

@@ -104,7 +104,8 @@ GIT_ENVIRONMENT = (
 
 def context_key(root: Path, options: Any) -> str | None:
     """The part of the key outside the walk: the tool, the options, the trusted keys, the config,
-    git's index and HEAD, .gitattributes. Cheap (a dozen lstat calls): a reader that proves the
+    git's index and HEAD, .gitattributes, names folded onto the layout's. Cheap (a dozen lstat
+    calls, three small folder listings): a reader that proves the
     walked tree unchanged another way still checks this whole."""
     newest_ok = time.time_ns() - RACY_NS
     h = hashlib.sha256()

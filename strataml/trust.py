@@ -16,9 +16,8 @@ from typing import Any
 
 from strataml import atomic, modelsigning, signing
 from strataml.loading import Loaded, load_bytes
-from strataml.rootdir import KEYS_DIR, TFC_DIR
+from strataml.rootdir import KEYS_DIR, KEYS_MANIFEST, TFC_DIR
 from strataml.schemas import advised, schema_id, validate
-from strataml.workspace import KEYS_MANIFEST
 
 MANIFEST = KEYS_MANIFEST
 SCOPES = ("datasets", "models", "production", "ledger")

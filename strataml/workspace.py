@@ -38,7 +38,6 @@ _METAS = frozenset(META.values())
 # Files a managed folder may hold at its top without being a record.
 FOLDER_NOTES = {".gitkeep", "README.md"}
 LEDGER = "lifecycle.jsonl"
-KEYS_MANIFEST = "tfc/keys/keys.yaml"  # the pinned signing keys (TFC-0007)
 CONFIG_INVALID = "TFC0001-E001"  # workspace-config-invalid: the doctor's layout rule reports it
 # Entries the walk did not enter or read: a nested repository's `.git` (folder or gitlink file),
 # and a folder (or file) it could not open. The layout rules report them; no other rule reads them.

@@ -150,8 +150,7 @@ class Context:
     def trust_files(self) -> list[str]:
         """strataml.yaml, the key manifest and the key files it pins: what judges every signature
         and promotion, committed with the records (one on this machine only judges here alone)."""
-        from strataml.rootdir import CONFIG
-        from strataml.workspace import KEYS_MANIFEST
+        from strataml.rootdir import CONFIG, KEYS_MANIFEST
 
         keys = self.trust().key_files
         return [CONFIG, KEYS_MANIFEST, *(k for k in keys if unsafe(k, portable=False) is None)]

@@ -4,8 +4,9 @@ It lists every path the last walk saw with its lstat facts, folders included (ea
 the folder was listed, so an entry added or removed since changes its mtime), the managed
 folders' own facts, the context key, and the sha256 of the index and rows saved with it.
 lstat'ing those paths again, and the dozen files of the context key, proves the tree unchanged
-at a fraction of a walk's cost (no folder is opened); when it is not, what was seen tells the
-rewalk which folders to list again.
+at a fraction of a walk's cost (no managed folder is opened: the context key lists the workspace
+folder, tfc/ and tfc/keys/ for names folded onto the layout's); when it is not, what was seen
+tells the rewalk which folders to list again.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.doctor.rules.layout import NESTED_REPOSITORY
 from strataml.gitfacts import LOCAL, GitFacts
-from strataml.rootdir import CONFIG, MANAGED
+from strataml.rootdir import CONFIG, KEYS_MANIFEST, MANAGED
 from strataml.words import listed
-from strataml.workspace import KEYS_MANIFEST, REPOSITORY, record_folder
+from strataml.workspace import REPOSITORY, record_folder
 
 UNEXPECTED_GIT_OBJECT = "TFC0006-E013"
 LARGE_NOT_LFS = "TFC0006-W011"
