@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -66,6 +67,7 @@ class _Column:
     odd_cells: int = 0
     first_odd: tuple[int, str] | None = None
     cells: int = 0  # values seen, empty ones included
+    most_rows: int | None = None  # the most rows the file can hold (its size over the header's columns)
 
     def see(self, values: tuple[str, ...], line_at: Callable[[int], int] | None = None) -> None:
         """A batch of this column's values: what a column becomes does not depend on their
@@ -108,9 +110,10 @@ class _Column:
             self.odd_cells += values.count(here[0])
         else:
             self.odd_cells += sum(map(set(here).__contains__, values))
-        if self.odd_cells > ODD_FEW and self.odd_cells >= self.cells - self.nulls - self.odd_cells:
-            # As many words as numbers so far: a column of labels (yes/no, a species), text by its
-            # nature; counting its cells in every batch cost a file of such columns ~11%.
+        if self.odd_cells > ODD_FEW and self.most_rows is not None and self.odd_cells * ODD_SHARE > self.most_rows:
+            # Never "a few" of the rows the file can hold, wherever the words come: a column of
+            # labels (yes/no, a species), text by its nature; counting its cells in every batch
+            # to the end cost a file of such columns ~11%.
             self.odd = None
             return
         if self.first_odd is None:
@@ -235,7 +238,9 @@ def describe_csv(
                 )
             last = rows_in.used  # characters of the last row read: its text ends the file when a quote stays open
             rows_in.used = 0  # the next row starts here
-            cols = [_Column(name) for name in header]
+            # (Each row is at least its commas and a newline: at most this many rows follow.)
+            most = os.fstat(fh.fileno()).st_size // len(header)
+            cols = [_Column(name, most_rows=most) for name in header]
             tcol = _index(header, time_column, name, "--time-column")
             _index(header, target, name, "--target")
             rows = 0
