@@ -151,20 +151,22 @@ def require_config(config: Loaded) -> None:
     misspelt requirement would be dropped, not enforced) is refused."""
     from strataml.controls import shown
 
-    why = None
+    why, advice = None, ""
     if config.problems:
-        why = config.problems[0].message
+        problem = config.problems[0]
+        why = problem.message + (f" (line {problem.line})" if problem.line else "")
+        advice = problem.hint
     elif not isinstance(config.data, dict):
         why = "it is empty" if config.data is None else "it is not a mapping of settings"
     else:
         issues = validate("workspace", config.data)
-        why = issues[0].message if issues else None
+        why, advice = (issues[0].message, issues[0].advice) if issues else (None, "")
     if why is not None:
         from strataml.errors import Refusal
 
         raise Refusal(
             f"strataml.yaml has errors, so its signing policy cannot be read (run `strataml doctor`): {shown(why)}",
-            "fix strataml.yaml first; nothing was written",
+            (f"{advice}; " if advice else "") + "fix strataml.yaml first; nothing was written",
         )
 
 

@@ -253,3 +253,17 @@ def test_run_offers_the_dataset_meant_as_the_doctor_does(tmp_path: Path, capsys:
     spec.write_text(spec.read_text().replace("dataset:iris@1", "dataset:irsi@1"))
     code, _out, err = invoke(ws, "run", "iris-logreg", "--dry-run", capsys=capsys)
     assert code == 2 and "did you mean dataset:iris@1?" in err, err
+
+
+def test_a_refusal_over_a_broken_config_carries_the_advice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The advice a finding's hint has (did you mean, where a bracket opened) was dropped where
+    a command refused over the same problem."""
+    ws = copy_example(tmp_path / "ws")
+    config = ws / "strataml.yaml"
+    text = config.read_text()
+    config.write_text(text + "signin:\n  require: []\n")
+    code, _out, err = invoke(ws, "promote", "model:iris-classifier@1", "--to", "staging", "--dry-run", capsys=capsys)
+    assert code == 2 and "did you mean 'signing'?" in err, err
+    config.write_text(text + "x: {a: 1\n")
+    code, _out, err = invoke(ws, "promote", "model:iris-classifier@1", "--to", "staging", "--dry-run", capsys=capsys)
+    assert code == 2 and "is not closed" in err and "(line " in err, err

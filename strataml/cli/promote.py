@@ -74,7 +74,9 @@ def promote(
 
     --dry-run is the move stopped before its first write: it refuses, with the same exit code and
     message ("would be refused"), whatever the move would refuse, the signing policy's --sign
-    included; with --sign, gpg signs the new ledger as the move would (the signature is dropped).
+    included, and says "would fail" of what the move could not do (exit 3: no such model, a
+    ledger that cannot be written); with --sign, gpg signs the new ledger as the move would (the
+    signature is dropped).
 
     Exit codes: 0 moved (or, with --dry-run, would be), 2 refused by the lifecycle rules (an
     illegal move, the state it is in already, a FAIL gate, gates the version fails, a missing signature, doctor errors),
