@@ -171,13 +171,13 @@ def test_a_cached_load_is_the_load_itself(tmp_path: Path) -> None:
     key = (10, 1_000_000_000, 7, 1_000_000_000)  # old enough to be stored
     cache = Cache(tmp_path)
     cache.put_loaded("runs/r/run.yaml", key, Loaded(data, problems))
-    cache.put_schema_issues("runs/r/run.yaml", key, [(("a", 0), "not a string"), ((), "top")])
+    cache.put_schema_issues("runs/r/run.yaml", key, [(("a", 0), "not a string", ""), ((), "top", "did you mean 'x'?")])
     cache.save()
     again = Cache(tmp_path)
     back = again.loaded("runs/r/run.yaml", key, tmp_path / "runs/r/run.yaml")
     assert back is not None and back.problems == problems
     assert repr(back.data) == repr(data) and math.isnan(back.data["b"]["nan"])
-    assert again.schema_issues("runs/r/run.yaml", key) == [(("a", 0), "not a string"), ((), "top")]
+    assert again.schema_issues("runs/r/run.yaml", key) == [(("a", 0), "not a string", ""), ((), "top", "did you mean 'x'?")]
     assert again.loaded("runs/r/run.yaml", (11, *key[1:]), "x") is None  # another stat key: a miss
 
 
