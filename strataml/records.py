@@ -123,8 +123,8 @@ class Record:
     @once
     def windows(self) -> dict[str, Window]:
         """Split windows by name (train/val/test) for runs and experiments with a time split
-        (a ratio split's windows are its schema's error, not a period for the leakage rules; a
-        kind no schema knows is an error too, its windows still judged)."""
+        (a ratio split's windows mean nothing, and are no period for the leakage rules; a kind
+        no schema knows is the schema's error, its windows still judged)."""
         split = self.data.get("split")
         raw = split.get("windows") if isinstance(split, dict) and split.get("kind") != "ratio" else None
         if not isinstance(raw, dict):

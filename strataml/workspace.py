@@ -110,6 +110,17 @@ class Workspace:
         return list(filter(methodcaller("endswith", (SIGNATURE_SUFFIX, BUNDLE_SUFFIX)), self.entries))
 
     @once
+    def model_names(self) -> frozenset[str]:
+        """The names of the model versions walked."""
+        return frozenset(r.ref.name for r in self._by_kind.get("model", ()))
+
+    @once
+    def lone_ledgers(self) -> tuple[str, ...]:
+        """The model names whose folder holds a ledger and no version walked (sorted): judged as a
+        name and for collisions by themselves, as no record brings them."""
+        return tuple(sorted({ledger.split("/")[1] for ledger in self.ledgers} - self.model_names))
+
+    @once
     def _by_ref(self) -> dict[str, Record]:
         return {str(r.ref): r for r in self.records}
 

@@ -213,10 +213,8 @@ def _name(record: Record) -> Iterator[Finding]:
 def _ledger_names(ws: Workspace) -> Iterator[Finding]:
     """A model name folder that holds a ledger and no version: its name is judged as a version's
     would be (a name refs cannot hold named a ledger no record checked)."""
-    named = {record.ref.name for record in ws.records if record.kind == "model"}
-    for ledger in ws.ledgers:
-        name = ledger.split("/")[1]
-        if name not in named and not valid_name(name):
+    for name in ws.lone_ledgers:
+        if not valid_name(name):
             yield Finding(
                 BAD_NAME,
                 f"models/{name}",

@@ -225,8 +225,7 @@ def _collisions(ws: Workspace) -> Iterator[Finding]:
     # models/IRIS-classifier/lifecycle.jsonl is the real ledger's file on macOS and Windows.
     # (Judged apart: added to the records' spellings, they made every version of the real name
     # one group, and each "collided" with the others.)
-    named = {record.ref.name for record in ws.records if record.kind == "model"}
-    alone = sorted({ledger.split("/")[1] for ledger in ws.ledgers} - named)
+    named, alone = ws.model_names, ws.lone_ledgers
     name_folders: dict[str, set[str]] = {}
     for name in [*named, *alone]:
         name_folders.setdefault(fold(f"model:{name}"), set()).add(name)
@@ -467,21 +466,18 @@ def _datasets_of(ws: Workspace, record: Record) -> tuple[list[Record], bool]:
         data = record.data.get("data")
         if isinstance(data, dict) and isinstance(data.get("dataset"), str):
             texts.append(data["dataset"])
+    refs = [ref for ref in map(_dataset_ref, texts) if ref is not None]
+    found = [target for target in map(ws.get, refs) if target is not None]
     read = _read_dataset(record)
-    found = []
-    named = False
-    for at, text in enumerate([*texts, *([read] if read is not None else [])]):
-        try:
-            ref = parse_ref(text)
-        except RefError:
-            continue
-        if ref.kind != "dataset":
-            continue
-        named = True
-        target = ws.get(ref) if at < len(texts) else None
-        if target is not None:
-            found.append(target)
-    return found, named
+    return found, bool(refs) or (read is not None and _dataset_ref(read) is not None)
+
+
+def _dataset_ref(text: str) -> Ref | None:
+    try:
+        ref = parse_ref(text)
+    except RefError:
+        return None
+    return ref if ref.kind == "dataset" else None
 
 
 def _inside_datasets(
