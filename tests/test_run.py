@@ -1078,3 +1078,20 @@ def test_a_tracking_uri_mlflow_cannot_use_is_said_before_anything_runs(
     if code == 3:
         assert "MLflow cannot track there" in err or "refused to start the run" in err, err
     assert code in (0, 3) and leftovers(lab) == []
+
+
+@pytest.mark.parametrize("name,target", [("mlruns", "datasets"), ("mlruns", "{outside}"), ("mlflow.db", "models/x.db")])
+def test_a_store_at_the_top_that_is_a_link_is_refused(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, target: str
+) -> None:
+    """A committed `mlruns -> datasets` (or a link out of the repository): .gitignore's /mlruns/
+    ignores a folder, not a link, and MLflow wrote through it."""
+    require_extra("mlflow", "mlflow")
+    (tmp_path / "outside").mkdir()
+    (lab / name).symlink_to(target.format(outside=tmp_path / "outside"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    monkeypatch.chdir(lab)
+    assert run(["run", "synthetic-logreg", "--no-register", "--dry-run"]) == 3
+    err = capsys.readouterr().err
+    assert f"{name} at the workspace's top is a symbolic link" in err and "nothing ran" in err, err
+    assert not any((tmp_path / "outside").iterdir())

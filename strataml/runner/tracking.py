@@ -258,6 +258,10 @@ class Tracking:
         self._each(lambda t: t.end(status))
 
 
+# What the workspace's .gitignore ignores at its top: where a local MLflow store may write.
+_IGNORED = ("mlflow.db", "mlruns")
+
+
 def check_placement(uri: str, workspace: Path) -> None:
     """A StrataError when a local MLflow store would write inside the workspace where its
     .gitignore does not ignore it (only /mlflow.db and /mlruns/ at the top): the database or
@@ -277,21 +281,28 @@ def check_placement(uri: str, workspace: Path) -> None:
         written = [url2pathname(parts.path) if parts.scheme == "file" else uri]  # (its artifacts inside it)
     else:
         return  # (a tracking server, or Databricks: nothing written here)
+    from strataml.paths import inside
+
     top = os.path.realpath(workspace)
-    ignored = {os.path.join(top, "mlflow.db"), os.path.join(top, "mlruns")}
     for path in written:
-        full = os.path.abspath(path)
-        real = os.path.join(os.path.realpath(os.path.dirname(full)), os.path.basename(full))
-        if (
-            real.startswith(top + os.sep)
-            and real not in ignored
-            and not real.startswith(os.path.join(top, "mlruns") + os.sep)
-        ):
+        rel = inside(path, workspace)
+        if rel is None:
+            continue  # (outside the workspace: where the user keeps it)
+        first = rel.split(os.sep, 1)[0]
+        if first not in _IGNORED or (first == "mlflow.db" and rel != first):
             raise StrataError(
-                f"MLFLOW_TRACKING_URI={shown(uri)}: MLflow would write {shown(os.path.relpath(real, top))} inside the "
+                f"MLFLOW_TRACKING_URI={shown(uri)}: MLflow would write {shown(rel)} inside the "
                 "workspace, where no record may sit; nothing ran",
                 f"run from the workspace's top folder ({shown(top)}), where its .gitignore ignores mlflow.db and "
                 "mlruns/, with the store named there (sqlite:///mlflow.db) or outside the workspace",
+            )
+        if os.path.islink(os.path.join(top, first)):
+            # (.gitignore's /mlruns/ ignores a folder, not a link a commit can hold; MLflow follows
+            # it, into a record folder or anywhere outside the repository.)
+            raise StrataError(
+                f"MLFLOW_TRACKING_URI={shown(uri)}: {first} at the workspace's top is a symbolic link, which MLflow "
+                "would write through; nothing ran",
+                f"remove the link (`git rm {first}` if a commit brought it); MLflow makes {first} itself",
             )
 
 
