@@ -267,3 +267,10 @@ def test_a_refusal_over_a_broken_config_carries_the_advice(tmp_path: Path, capsy
     config.write_text(text + "x: {a: 1\n")
     code, _out, err = invoke(ws, "promote", "model:iris-classifier@1", "--to", "staging", "--dry-run", capsys=capsys)
     assert code == 2 and "is not closed" in err and "(line " in err, err
+
+
+def test_a_key_file_named_as_a_folder_is_offered_a_key_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`keys add keys/` was offered "e.g. keys/out.json" (what a command writes) for a key it reads."""
+    ws = copy_example(tmp_path / "ws")
+    code, _out, err = invoke(ws, "keys", "add", "keys/", "--scope", "models", capsys=capsys)
+    assert code == 3 and "keys/key.asc" in err and "out.json" not in err, err

@@ -63,6 +63,9 @@ _EXAMPLES = {
 
 
 def _example(param: click.Parameter | None) -> str:
+    declared = getattr(param.type, "example", None) if param is not None else None
+    if declared:  # (a file the command reads, named where it is declared: `keys add` a key)
+        return str(declared)
     if param is not None and param.name in ("write_baseline", "baseline"):
         return ".strataml-baseline.json"
     command = click.get_current_context(silent=True)
@@ -88,7 +91,12 @@ def from_start_members(ctx: click.Context, _param: click.Parameter, value: tuple
 
 
 class Given(click.Path):
-    """click.Path, relative to the -C folder (see the module's text)."""
+    """click.Path, relative to the -C folder (see the module's text). `example`: a file's name
+    that a usage error offers for one named as a folder (else what the command writes)."""
+
+    def __init__(self, *args: Any, example: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.example = example
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str):

@@ -30,7 +30,7 @@ def keys() -> None:
 
 
 @keys.command("add", short_help="Pin the public key in KEYFILE for some scopes.")
-@click.argument("keyfile", type=Given(dir_okay=False, path_type=Path))
+@click.argument("keyfile", type=Given(dir_okay=False, path_type=Path, example="key.asc"))
 @click.option("--scope", "scopes", multiple=True, required=True, type=Choice(SCOPES), help=SCOPE_HELP)
 @click.option(
     "--replace-scopes",
