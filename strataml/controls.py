@@ -141,6 +141,13 @@ def cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + ELLIPSIS
 
 
+def said(exc: BaseException, width: int = 300) -> str:
+    """An exception's first line, safe to show and within `width`: a library's (MLflow's, a
+    signing library's) can carry whole HTTP bodies, tracebacks or the bytes it choked on."""
+    lines = str(exc).strip().splitlines()
+    return cut(shown(lines[0]), width) if lines else type(exc).__name__
+
+
 def _escape(char: str) -> str:
     code = ord(char)
     if char in _NAMED:

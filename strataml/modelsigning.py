@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strataml import atomic
+from strataml.controls import said
 from strataml.errors import StrataError
 from strataml.installed import extra_hint
 
@@ -263,7 +264,7 @@ class Checker:
             manifest = self._verifier(hint).verify(signature)
         except Exception as exc:  # InvalidSignature, ValueError, KeyError: the envelope does not verify
             raise Unverified(
-                trust.SIGNATURE_BAD, f"the signature by model-signing key {hint} does not verify ({_why(exc)})"
+                trust.SIGNATURE_BAD, f"the signature by model-signing key {hint} does not verify ({said(exc, 200)})"
             ) from None
         method = manifest.serialization_type
         if method.get("method") != "files" or method.get("hash_type") != "sha256":
@@ -344,8 +345,3 @@ def compare(signed: dict[str, str], expected: dict[str, str]) -> str:
     if extra:
         diffs.append(f"signed but not in the record: {', '.join(extra[:3])}" + (" ..." if len(extra) > 3 else ""))
     return "; ".join(diffs)
-
-
-def _why(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return text[:200] if text else type(exc).__name__

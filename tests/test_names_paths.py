@@ -691,3 +691,14 @@ def test_keys_list_of_a_symlinked_keys_folder_says_so(ws: Path, tmp_path: Path, 
     (ws / "tfc").symlink_to(tmp_path / "tfc-elsewhere")  # (the folder above it, the same)
     code, out, err = invoke(ws, "keys", "list", capsys=capsys)
     assert code == 3 and "tfc: is a symlink" in err and "No keys pinned" not in out, (out, err)
+
+
+def test_a_librarys_exception_is_said_in_one_safe_bounded_line() -> None:
+    """MLflow's, a signing library's or an HTTP client's exception, in a message: its first line,
+    control characters escaped, cut where it is long (whole HTTP bodies came back)."""
+    from strataml.controls import ELLIPSIS, said
+
+    assert said(ValueError("\n  no store here\x1b[31m\ntraceback ...")) == "no store here\\x1b[31m"
+    assert said(RuntimeError("   ")) == "RuntimeError"
+    long = said(OSError("x" * 1000), 200)
+    assert len(long) == 200 and long.endswith(ELLIPSIS)

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from strataml import __version__
+from strataml.controls import said
 from strataml.errors import StrataError
 from strataml.export import need as _need
 from strataml.numbers import as_float
@@ -271,7 +272,7 @@ def post(found: list[Any], url: str, timeout: float = 10.0) -> int:
         except Exception as exc:  # requests' errors and the transport's own: all mean "not accepted"
             raise StrataError(
                 f"{redacted(url)} did not accept event {sent + 1} of {len(found)} ({event.eventType.value} of run "
-                f"{event.run.runId}): {str(exc)[:300]}",
+                f"{event.run.runId}): {said(exc)}",
                 "check the URL (the catalogue's base; events go to URL/api/v1/lineage) and that it is running",
             ) from None
         sent += 1

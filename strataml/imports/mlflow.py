@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from strataml import __version__, lfs
 from strataml.atomic import discard_staging, publish_dir, staging_dir, write_text, write_yaml
-from strataml.controls import cut, find, shown
+from strataml.controls import cut, find, said, shown
 from strataml.errors import StrataError
 from strataml.installed import extra_hint
 from strataml.loading import MAX_BYTES
@@ -276,10 +276,7 @@ def _call(what: str, action: Callable[..., Any], *args: Any, **kwargs: Any) -> A
 
 def _failed(what: str, exc: Exception) -> StrataError:
     """MLflow's exception as a one-line error."""
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return StrataError(
-        f"MLflow failed {what}: {cut(shown(message), 300)}", "check --tracking-uri and that the store is readable"
-    )
+    return StrataError(f"MLflow failed {what}: {said(exc)}", "check --tracking-uri and that the store is readable")
 
 
 def _runs(mlflow: Any, exp_id: str, experiment: str, wanted: list[str]) -> list[Any]:

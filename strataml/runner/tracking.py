@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from strataml.atomic import write_text
-from strataml.controls import shown
+from strataml.controls import said, shown
 from strataml.errors import StrataError
 from strataml.installed import extra_hint
 
@@ -84,7 +84,7 @@ class MlflowTracker:
             self.client = MlflowClient(tracking_uri=uri)
         except Exception as exc:  # (MLflow's words for a URI it cannot use were an internal error)
             raise StrataError(
-                f"MLFLOW_TRACKING_URI={shown(uri)}: MLflow cannot track there ({shown(_said(exc))}); nothing ran",
+                f"MLFLOW_TRACKING_URI={shown(uri)}: MLflow cannot track there ({said(exc)}); nothing ran",
                 "fix or unset MLFLOW_TRACKING_URI; a local store needs no server: sqlite:///mlflow.db from the "
                 "workspace's top (MLflow's folder stores need MLFLOW_ALLOW_FILE_STORE=true in recent versions)",
             ) from None
@@ -193,7 +193,7 @@ class Tracking:
             except Exception as exc:
                 raise StrataError(
                     f"MLflow at MLFLOW_TRACKING_URI={shown(self.mlflow.uri)} refused to start the run: "
-                    f"{shown(_said(exc))}; nothing ran",
+                    f"{said(exc)}; nothing ran",
                     "fix the tracking server or MLFLOW_TRACKING_URI, or unset it to record the run in runs/ alone",
                 ) from None
         if self.local is not None:
@@ -214,15 +214,15 @@ class Tracking:
                         if not self._refused:
                             self._log.warning(
                                 "MLflow refused a value (%s): the run's folder keeps it, MLflow's copy lacks it",
-                                shown(_said(exc)),
+                                said(exc),
                             )
                         self._refused = True
                         continue
-                    self.lost = _said(exc)
+                    self.lost = said(exc)
                     self._log.warning(
                         "MLflow tracking failed (%s): the run goes on and is recorded in its folder; MLflow's copy "
                         "of it stops here",
-                        shown(self.lost),
+                        self.lost,
                     )
 
     def log_params(self, params: dict[str, Any]) -> None:
@@ -304,10 +304,3 @@ def check_placement(uri: str, workspace: Path) -> None:
                 "would write through; nothing ran",
                 f"remove the link (`git rm {first}` if a commit brought it); MLflow makes {first} itself",
             )
-
-
-def _said(exc: BaseException) -> str:
-    """An exception's first line, bounded: MLflow's carry whole HTTP bodies and tracebacks."""
-    text = (str(exc) or type(exc).__name__).strip().splitlines()
-    first = text[0] if text else type(exc).__name__
-    return first if len(first) <= 300 else first[:297] + "..."
