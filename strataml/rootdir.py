@@ -29,12 +29,9 @@ def find_root(start: Path | None = None) -> Path:
     still marks its workspace, whose doctor then reports it (TFC0001-E001) without reading it.
     """
     here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        try:
-            os.lstat(folder / CONFIG)
-        except OSError:
-            continue
-        return folder
+    found = holding(here)
+    if found is not None:
+        return found
     below = _workspaces_below(here)
     if below:
         import shlex
@@ -45,6 +42,12 @@ def find_root(start: Path | None = None) -> Path:
     else:
         hint = "run inside a StrataML workspace, pass -C DIR, or create one with `strataml init`"
     raise WorkspaceNotFound(f"no {CONFIG} in {here} or any parent folder", hint)
+
+
+def holding(start: Path) -> Path | None:
+    """The workspace `start` is in or is (as find_root looks), or None: no error, no hint."""
+    here = Path(start).resolve()
+    return next((folder for folder in (here, *here.parents) if os.path.lexists(folder / CONFIG)), None)
 
 
 def _workspaces_below(here: Path, most: int = 3, looked: int = 1000) -> list[str]:

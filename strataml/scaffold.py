@@ -13,6 +13,7 @@ from strataml.contracts import documents
 from strataml.controls import shown
 from strataml.errors import StrataError
 from strataml.refs import valid_name
+from strataml.rootdir import holding
 from strataml.workspace import CONFIG, MANAGED
 
 # Lines these files must hold; existing files are extended, never replaced.
@@ -170,7 +171,7 @@ def init(target: Path, name: str | None = None, ci_shards: int | None = None) ->
         )
     if target.exists() and not target.is_dir():
         raise StrataError(f"{target} exists and is not a folder", "choose another DIR")
-    outer = _enclosing(target)
+    outer = holding(target.parent)  # (a strataml.yaml in a folder above)
     if outer is not None:  # its records would be strays of the outer one, and the outer's readers would never see them
         raise StrataError(
             f"{target} is inside the workspace {outer}: a workspace cannot hold another",
@@ -256,14 +257,3 @@ def _held(target: Path) -> Path | None:
 
 
 _INSTALLED = frozenset({"site-packages", "dist-packages", "__pypackages__", "node_modules"})
-
-
-def _enclosing(target: Path) -> Path | None:
-    """The workspace `target` would sit inside (a strataml.yaml in a folder above), if any."""
-    from strataml.errors import WorkspaceNotFound
-    from strataml.rootdir import find_root
-
-    try:
-        return find_root(target.parent)
-    except WorkspaceNotFound:
-        return None

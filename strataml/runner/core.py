@@ -59,6 +59,7 @@ def artifact_root(workspace_root: Path, env: dict[str, str] | None = None) -> Pa
     from strataml.controls import shown
     from strataml.errors import StrataError
     from strataml.paths import inside
+    from strataml.rootdir import holding
 
     override = (os.environ if env is None else env).get(ARTIFACT_ROOT_ENV)
     if not override:
@@ -79,7 +80,7 @@ def artifact_root(workspace_root: Path, env: dict[str, str] | None = None) -> Pa
             f"{named} is inside the workspace ({shown(rel)}): runs written there are not records the doctor accepts",
             "unset it to record runs in runs/, or name a folder outside the workspace for scratch runs",
         )
-    other = _workspace_holding(Path(os.path.realpath(where)))
+    other = holding(where)
     if other is not None:
         # (Another workspace's runs/runs/ID is a folder its doctor rejects: TFC0001-E004.)
         raise StrataError(
@@ -93,14 +94,6 @@ def artifact_root(workspace_root: Path, env: dict[str, str] | None = None) -> Pa
             f"make the folder first (`mkdir -p {shown(shlex.quote(override))}`), or fix the name",
         )
     return where
-
-
-def _workspace_holding(folder: Path) -> Path | None:
-    """The workspace `folder` (real, absolute) is in or is, if any."""
-    from strataml.rootdir import CONFIG
-
-    # (As find_root looks: the nearest folder holding strataml.yaml, whatever that entry is.)
-    return next((p for p in (folder, *folder.parents) if os.path.lexists(p / CONFIG)), None)
 
 
 def new_run_id(spec: RunSpec, commit: str | None, when: datetime) -> str:
