@@ -1002,6 +1002,21 @@ def tree_at(root: Path, commit: str, watched: Sequence[str] = WATCHED) -> dict[s
     return out
 
 
+def top_at(root: Path, commit: str) -> dict[str, str]:
+    """Git's mode of every entry at the workspace's first level at `commit`, folders included."""
+    top, _ = repository(root) or (None, None)
+    assert top is not None
+    prefix = repo_prefix(root)
+    spec = [f":(literal){prefix}"] if prefix else []  # (a folder named with its '/': what it holds)
+    out = {}
+    for line in _git(top, "ls-tree", "-z", "--full-tree", commit, "--", *spec).split(b"\0"):
+        head, _tab, path = line.partition(b"\t")
+        name = path.decode("utf-8", "surrogateescape")
+        if name.startswith(prefix) and len(name) > len(prefix):
+            out[name[len(prefix) :]] = head.split(b" ", 1)[0].decode()
+    return out
+
+
 def default_base(root: Path) -> str | None:
     """The branch a change is usually judged against: the remote's default branch as the clone
     knows it (origin/HEAD), else origin/main, main, origin/master or master, whichever exists."""

@@ -34,8 +34,15 @@ def folded_onto_layout(root: os.PathLike[str] | str) -> list[tuple[str, str]]:
                 listed = [e.name for e in entries if not e.name.isascii() or len(e.name) in lengths]
         except OSError:
             continue  # (no such folder, or not one: nothing in it folds onto a name)
-        for name in sorted(n for n in listed if n.casefold() in folded):
-            fixed = folded[name.casefold()]
-            if name != fixed:
+        for name in sorted(listed):
+            fixed = folds_onto(folder, name)
+            if fixed is not None:
                 out.append((f"{folder}/{name}", f"{folder}/{fixed}") if folder else (name, fixed))
     return out
+
+
+def folds_onto(folder: str, name: str) -> str | None:
+    """The name the layout fixes in `folder` ('' for the workspace's top) that `name` folds onto
+    without being it, else None."""
+    fixed = _FIXED.get(folder, {}).get(name.casefold())
+    return fixed if fixed is not None and fixed != name else None

@@ -70,6 +70,33 @@ def test_a_stray_the_base_had_stays_unchanged_when_the_change_touches_it(
     }, findings
 
 
+@pytest.mark.parametrize("entry", ["Models/notes.txt", "STRATAML.yaml"])
+def test_a_name_folding_onto_the_layout_that_the_base_had_is_not_new(
+    repo: Path, capsys: pytest.CaptureFixture[str], entry: str
+) -> None:
+    """TFC0001-E011 is found by listing the workspace's top, which the base's scratch copy held
+    none of: a `Models/` on main was "new" in every later change, and one a change removed was
+    never "fixed"."""
+    git(repo, "checkout", "-q", "main")
+    (repo / entry).parent.mkdir(parents=True, exist_ok=True)
+    (repo / entry).write_text("old\n")
+    commit_all(repo, "a name that folds onto the layout's, on main")
+    git(repo, "checkout", "-q", "feature")
+    git(repo, "merge", "-q", "main")
+    name = entry.split("/")[0]
+    code, raw, err = diff(repo, capsys, "main", "--format", "json")
+    assert code == 0, err
+    findings = json.loads(raw)["findings"]
+    assert findings["new"] == [], findings
+    assert [(f["code"], f["path"]) for f in findings["unchanged_failing"]] == [("TFC0001-E011", name)], findings
+    git(repo, "rm", "-rq", name)
+    commit_all(repo, "gone")
+    _code, raw, _ = diff(repo, capsys, "main", "--format", "json")
+    findings = json.loads(raw)["findings"]
+    assert [(f["code"], f["path"]) for f in findings["fixed"]] == [("TFC0001-E011", name)], findings
+    assert findings["new"] == [], findings
+
+
 def test_a_change_that_flips_its_gates_does_not_choose_which_way_its_metrics_are_better(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

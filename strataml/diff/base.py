@@ -148,7 +148,29 @@ def _materialize(root: Path, commit: str, scratch: Path, owned: set[str], everyt
                 view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
+    _folded_names(root, commit, scratch)
     return deep if not everything else {f for f in (record_folder(p) for p in contents) if f}
+
+
+def _folded_names(root: Path, commit: str, scratch: Path) -> None:
+    """The base's top-level entries spelled like a name the layout fixes (`Models/`), as empty
+    stand-ins: the layout rule lists the top for them (TFC0001-E011), and the base's were taken
+    for none, so one the base already had was reported as new. Nothing reads them. (tfc/ is
+    written out whole: its own are there.)"""
+    from strataml.layoutnames import folds_onto
+
+    for name, mode in gitfacts.top_at(root, commit).items():
+        if folds_onto("", name) is None or unsafe(name, portable=False):
+            continue
+        try:
+            if mode == "040000":
+                os.mkdir(scratch / name, 0o700)
+            else:
+                os.close(
+                    os.open(scratch / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+                )
+        except FileExistsError:
+            pass  # (a case-folding file system: the one entry is the real name's, as in the working tree)
 
 
 def _is_ledger(rel: str) -> bool:
