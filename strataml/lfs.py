@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from strataml.numbers import whole
+
 MAX_POINTER = 1024  # git-lfs's blobSizeCutoff: it never decodes more, its scanner skips bigger blobs
 SPEC_V1 = "https://git-lfs.github.com/spec/v1"
 V1_ALIASES = ("http://git-media.io/v/2", "https://hawser.github.com/spec/v1", SPEC_V1)
@@ -68,8 +70,8 @@ def threshold(config: object) -> int | None:
     in Git LFS; None when it is not set (or not a size, a negative number included: the schema's
     finding, not a threshold that would flag every file)."""
     section = config.get("lfs") if isinstance(config, dict) else None
-    value = section.get("threshold_bytes") if isinstance(section, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    value = whole(section.get("threshold_bytes")) if isinstance(section, dict) else None
+    return value if value is not None and value >= 0 else None
 
 
 def looks_like_pointer(head: bytes) -> bool:

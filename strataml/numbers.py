@@ -18,6 +18,20 @@ def as_float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def whole(value: Any) -> int | None:
+    """The integer a value the schemas call "integer" stands for: 2, and 2.0 too (JSON Schema's
+    integer is any number without a fraction, so `min_signers: 2.0` passes it), else None. A
+    reader that took only Python's int read 2.0 as not set, and a policy asking for two signers
+    asked for one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def finite(value: Any) -> Any:
     """`value` with every float that is not finite (an overflowed sum or delta) made None, at any
     depth: what strict JSON parsers accept."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from strataml import atomic, modelsigning, signing
 from strataml.loading import Loaded, load_bytes
+from strataml.numbers import whole
 from strataml.rootdir import KEYS_DIR, KEYS_MANIFEST, TFC_DIR
 from strataml.schemas import advised, schema_id, validate
 
@@ -301,13 +302,13 @@ def _requirements(config: Any) -> tuple[Requirement, ...]:
             and item.get("records") in ("datasets", "models", "ledger")
             and item.get("scope") in SCOPES
         ):
-            count = item.get("min_signers", 1)
+            count = whole(item.get("min_signers", 1))
             out.append(
                 Requirement(
                     item["records"],
                     item["scope"],
                     item.get("state") if item["records"] == "models" else None,
-                    count if isinstance(count, int) and not isinstance(count, bool) and count >= 1 else 1,
+                    count if count is not None and count >= 1 else 1,
                 )
             )
     return tuple(out)  # a malformed policy is the workspace schema's finding (TFC0001)

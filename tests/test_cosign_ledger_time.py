@@ -315,6 +315,25 @@ def test_a_ledger_policy_with_two_signers_is_met_by_promote_sign_and_a_cosigner(
     assert found(ws) == []
 
 
+def test_min_signers_written_as_a_whole_float_asks_for_that_many(ws: Path, keys) -> None:
+    """`min_signers: 2.0` is an integer to the schema (no finding) and was read as not set: one
+    signer passed, and a pull request that wrote 2 as 2.0 turned the policy's two into one
+    without a word (the policy "did not change": 2.0 == 2)."""
+    from strataml import lfs
+    from strataml.doctor import engine
+
+    assert lfs.threshold({"lfs": {"threshold_bytes": 100000.0}}) == 100000  # (TFC0006-W011 went silent)
+    assert lfs.threshold({"lfs": {"threshold_bytes": 1.5}}) is None  # (the schema's finding)
+    pin(ws, keys["Alice"], "models", "production")
+    pin(ws, keys["Bob"], "production")
+    promote_to(ws, "production")
+    policy(ws, {**PRODUCTION_BY_TWO, "min_signers": 2.0})
+    cosign(ws, keys["Alice"])
+    report = engine.doctor(ws)
+    assert [(f.code, f.path) for f in report.findings] == [("TFC0007-E011", f"{MODEL}.asc")]
+    assert "1 valid signer of the 2 needed" in report.findings[0].message
+
+
 def test_min_signers_must_be_a_positive_integer(ws: Path) -> None:
     policy(ws, {"records": "models", "scope": "models", "min_signers": 0})
     assert ("TFC0001-E001", "strataml.yaml") in found(ws)

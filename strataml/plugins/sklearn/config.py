@@ -7,6 +7,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
+from strataml.numbers import whole
 from strataml.runner.plugin import RunSpec
 
 MODELS = {
@@ -111,7 +112,8 @@ def _split_problems(spec: RunSpec, target: str, rows: int | None, classes: int |
     run says it from the data (sizes.problem, the one check of both)."""
     from strataml.plugins.sklearn.sizes import problem
 
-    if spec.split["kind"] != "ratio" or not isinstance(rows, int):
+    rows = whole(rows)
+    if spec.split["kind"] != "ratio" or rows is None:
         return []
     said = problem(rows, spec.split, target, classes)
     return [said] if said is not None else []
