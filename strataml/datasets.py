@@ -46,7 +46,8 @@ def add(
     `progress`: called with (CSV files, their bytes) before they are read, it returns what to
     tell of the characters read (a bar on a terminal), or None. `notes`: extended with what
     reading the CSV files noticed that the record does not say (a column of numbers read as
-    text because of a few values that are not numbers), said to the user beside shape_notes.
+    text because of a few values that are not numbers) and a signature the signing policy asks
+    for, said to the user beside shape_notes.
 
     Returns the new folder and the record as written.
     """
@@ -73,7 +74,7 @@ def add(
         write_yaml(staging, "dataset.yaml", record)
         from strataml.doctor.engine import refuse_staged
 
-        refuse_staged(
+        unsigned = refuse_staged(
             root,
             rel,
             staging,
@@ -81,6 +82,8 @@ def add(
             "added",
             "nothing was written to datasets/; rename or leave out the files named, or pick another name or version",
         )
+        if unsigned is not None and notes is not None:
+            notes.append(unsigned)
         try:
             publish_dir(root, staging, rel)
         except FileExistsError:

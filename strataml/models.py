@@ -37,6 +37,8 @@ class Registered:
     # Why the run's metrics, which the receipt is made from, were not checked against a file the
     # run wrote (None: they were, or the version existed already).
     unchecked: str | None = None
+    # The signature the signing policy asks for, which only a registered version can get.
+    unsigned: str | None = None
 
 
 def register(root: Path, run_ref: str, name: str, version: str | None = None) -> Registered:
@@ -137,12 +139,12 @@ def _publish(
                 )
             continue
         try:
-            status = _write(root, run, name, chosen, files, rel)
+            status, unsigned = _write(root, run, name, chosen, files, rel)
         except FileExistsError:
             if version:
                 raise
             continue  # another process took this version meanwhile
-        return Registered(f"model:{name}@{chosen}", final, True, status, _unchecked(workspace, run))
+        return Registered(f"model:{name}@{chosen}", final, True, status, _unchecked(workspace, run), unsigned)
     raise StrataError(f"could not find a free version for model {name!r}")
 
 
@@ -186,7 +188,8 @@ def _next_version(workspace: Workspace, name: str, bump: int) -> str:
     return str(max(numbers, default=0) + 1 + bump)
 
 
-def _write(root: Path, run: Record, name: str, version: str, files: list[Any], rel: str) -> str:
+def _write(root: Path, run: Record, name: str, version: str, files: list[Any], rel: str) -> tuple[str, str | None]:
+    """The version written: its gate's status, and the signature the signing policy asks of it."""
     name_folder = root / rel.rsplit("/", 1)[0]
     new_name = not os.path.lexists(name_folder)
     staging = staging_dir(root, rel)
@@ -246,7 +249,7 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], r
         write_yaml(staging, "model.yaml", record)
         from strataml.doctor.engine import refuse_staged
 
-        refuse_staged(
+        unsigned = refuse_staged(
             root,
             rel,
             staging,
@@ -256,7 +259,7 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], r
             "or version; the run's record: restore it from Git)",
         )
         publish_dir(root, staging, rel)
-        return str(receipt["status"])
+        return str(receipt["status"]), unsigned
     except BaseException:
         discard_staging(staging)
         if new_name:

@@ -168,7 +168,7 @@ def _refuse_broken(ws: Workspace, record: Record) -> None:
     from strataml.doctor.engine import brief, record_errors
 
     # A missing required signature gets its own refusal, with its own fix.
-    bad = record_errors(ws, record, allow=("TFC0007-E001",))
+    bad = record_errors(ws, record, allow=(trust.SIGNATURE_MISSING,))
     if bad:
         raise Refused(
             f"{record.ref} has doctor errors, so it cannot be promoted: {brief(bad)}",

@@ -429,3 +429,40 @@ def test_since_a_key_unpinned_on_main_after_the_branch_forked_no_longer_counts(w
     cosign(ws, keys["Alice"])
     commit(ws, "signed by Alice instead")
     assert found(ws, since="main") == []
+
+
+@pytest.mark.parametrize("records", ["datasets", "models"])
+def test_a_policy_over_every_record_still_lets_one_be_made_and_says_it_needs_signing(
+    ws: Path, records: str, capsys
+) -> None:
+    """Only a record that is there can be signed: `dataset add` and `model register` refused
+    every new record under such a policy (TFC0007-E001, with a hint to rename files), so the
+    workspace could take no new one. They make it, and say it needs a signature first; a record
+    that breaks another rule is still refused."""
+    import json
+
+    from conftest import invoke
+    from test_diff import new_run
+
+    policy(ws, {"records": records, "scope": records})
+    (ws / "new.csv").write_text("a,b\n1,2\n3,4\n")
+
+    def make(version: str, *fmt: str) -> tuple[int, str, str]:
+        if records == "datasets":
+            return invoke(ws, "dataset", "add", "fresh", str(ws / "new.csv"), "--version", version, *fmt, capsys=capsys)
+        run = new_run(ws, f"00000{version}", 0.8)
+        return invoke(ws, "model", "register", run, "--name", "fresh", "--version", version, *fmt, capsys=capsys)
+
+    code, out, err = make("1")
+    assert code == 0, err
+    ref = f"{records[:-1]}:fresh@1"
+    said = f"{ref} is unsigned, but the signing policy (the working tree) says"
+    assert said in out and f"sign it (`strataml sign {ref}`) before committing it" in out, out
+    code, out, err = make("2", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    told = doc["unsigned"] if records == "models" else " ".join(doc["notes"])
+    assert f"{records[:-1]}:fresh@2 is unsigned, but the signing policy" in told, doc
+    if records == "datasets":  # another rule still refuses (a name that collides under case-folding)
+        code, _out, err = invoke(ws, "dataset", "add", "Fresh", str(ws / "new.csv"), "--version", "3", capsys=capsys)
+        assert code == 2 and "collides" in err and "TFC0007-E001" not in err, err

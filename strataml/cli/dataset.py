@@ -76,6 +76,8 @@ def add_command(
 
     Exit codes: 0 created, 2 refused (the version exists, or the doctor's record rules would
     reject it), 3 a file could not be read or described (nothing is written in either case).
+    A signature the signing policy asks for is no refusal (only a version that is there can be
+    signed): the output says to sign it before committing it.
     """
     root = state.root()
     # Describing a CSV reads ~10 MB a second: a bar past a few seconds of it.

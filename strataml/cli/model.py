@@ -46,7 +46,9 @@ def register_command(state: State, run_ref: str, name: str, version: str | None,
 
     Exit codes: 0 registered (or registered already), 2 refused by a rule (a failed run or one
     that saved no model, doctor errors, a version the doctor would reject), 3 it could not be
-    done (no such run, a file that cannot be read or written).
+    done (no such run, a file that cannot be read or written). A signature the signing policy
+    asks for is no refusal (only a version that is there can be signed): the output says to
+    sign it before committing it.
     """
     result = register(state.root(), run_ref, name, version)
     if fmt == "json":
@@ -58,6 +60,7 @@ def register_command(state: State, run_ref: str, name: str, version: str | None,
                     "created": result.created,
                     "gate": result.gate_status,
                     "metrics_unchecked": result.unchecked,
+                    "unsigned": result.unsigned,
                 }
             )
         )
@@ -65,6 +68,8 @@ def register_command(state: State, run_ref: str, name: str, version: str | None,
         from strataml.cli.output import here, say_next
 
         click.echo(shown(f"Registered {result.ref} in {here(result.folder)}: gate {result.gate_status}"))
+        if result.unsigned:
+            click.echo(shown(f"  note: {result.unsigned}"))
         if result.unchecked:
             click.echo(
                 shown(

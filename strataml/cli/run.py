@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,9 @@ from strataml.runner.plugin import discover, extra_installed, load, output_to_st
 from strataml.runner.spec import SpecError, find_experiment, resolve
 from strataml.words import listed
 from strataml.workspace import load as load_workspace
+
+if TYPE_CHECKING:
+    from strataml.models import Registered
 
 
 @click.command("run", short_help="Run an experiment spec through its plugin.")
@@ -126,6 +130,7 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
                     "error": outcome.record.get("error"),
                     "model": registered.ref if registered else None,
                     "gate": registered.gate_status if registered else None,
+                    "unsigned": registered.unsigned if registered else None,
                     "not_registered": skipped,
                 },
                 indent=2,
@@ -197,7 +202,7 @@ def _print_plan(plan: dict) -> None:
         click.echo(shown(line))
 
 
-def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> None:
+def _print_outcome(outcome: core.Outcome, registered: Registered | None, root: Path) -> None:
     rel = here(outcome.folder)
     if outcome.status != "succeeded":
         err = outcome.record.get("error", {})
@@ -244,11 +249,13 @@ def _print_outcome(outcome: core.Outcome, registered: object, root: Path) -> Non
         )
     paths = [outcome.folder, *_spec_of(root, outcome)]
     if registered is not None:
-        verb = "registered" if registered.created else "already registered as"  # type: ignore[attr-defined]
-        click.echo(shown(f"Model {verb} {registered.ref}: gate {registered.gate_status}"))  # type: ignore[attr-defined]
-        if registered.gate_status != "PASS":  # type: ignore[attr-defined]
-            _print_failing(registered.folder)  # type: ignore[attr-defined]
-        paths.append(registered.folder)  # type: ignore[attr-defined]
+        verb = "registered" if registered.created else "already registered as"
+        click.echo(shown(f"Model {verb} {registered.ref}: gate {registered.gate_status}"))
+        if registered.gate_status != "PASS":
+            _print_failing(registered.folder)
+        if registered.unsigned:
+            click.echo(shown(f"  note: {registered.unsigned}"))
+        paths.append(registered.folder)
     if outcome.folder.resolve().is_relative_to(root.resolve()):  # not when the artifacts live elsewhere
         say_next(root, paths, f"run:{outcome.run_id}", "Next: `{step}`, then `strataml doctor --strict`.")
 

@@ -489,20 +489,28 @@ def record_errors(workspace: Workspace, record: Record, allow: tuple[str, ...] =
 MAX_LISTED = 10  # findings a refusal lists before "... and N more"
 
 
-def refuse_staged(root: Path, rel: str, staging: Path, ref: str, action: str, hint: str) -> None:
+def refuse_staged(root: Path, rel: str, staging: Path, ref: str, action: str, hint: str) -> str | None:
     """Refuse (a Refusal, exit 2) a record a command built in `staging` for the record folder `rel` when the
     doctor would reject it once published: the record rules run on the staged folder as if it
-    were already `rel` (its names, its files, collisions with what is there). Nothing is written."""
+    were already `rel` (its names, its files, collisions with what is there). Nothing is written.
+
+    A signature the signing policy asks for is no reason: only a record that is there can be
+    signed (a policy over every dataset made `dataset add` impossible). What the policy asks is
+    returned instead, for the command to say next; None when it asks nothing."""
+    from strataml.trust import SIGNATURE_MISSING
     from strataml.workspace import load_staged
 
     ws = load_staged(root, rel, staging)
     record = ws.get(ref)
     if record is None:  # the staged folder is not where such a record can be: a bug here
         raise StrataError(f"internal: the staged record {rel} is not {ref}")
-    bad = record_errors(ws, record)
+    errors = record_errors(ws, record)
+    bad = [f for f in errors if f.code != SIGNATURE_MISSING]
     if bad:
         more = f"; ... and {len(bad) - MAX_LISTED:,} more" if len(bad) > MAX_LISTED else ""
         raise Refusal(f"{ref} was not {action}: the doctor would reject it: {brief(bad, MAX_LISTED)}{more}", hint)
+    unsigned = [f for f in errors if f.code == SIGNATURE_MISSING]
+    return f"{ref} is {unsigned[0].message}: sign it (`strataml sign {ref}`) before committing it" if unsigned else None
 
 
 def brief(findings: Sequence[Finding], n: int = 3) -> str:
