@@ -54,9 +54,9 @@ def add_command(state: State, keyfile: Path, scopes: tuple[str, ...], replace_sc
 
     \b
     Examples:
-      gpg --armor --export alice@example.org > alice.asc
-      strataml keys add alice.asc --scope models --scope ledger
-      strataml keys add signer.pub.pem --scope models      (OpenSSF model signing)
+      gpg --armor --export alice@example.org > ~/alice.asc    # outside the workspace
+      strataml keys add ~/alice.asc --scope models --scope ledger
+      strataml keys add ~/signer.pub.pem --scope models    (OpenSSF model signing)
     """
     from strataml.keys import add
 
@@ -235,10 +235,10 @@ def sign_command(state: State, target: str, key: str | None, scheme: str, gnupgh
 
     \b
     OpenSSF model signing (a model version only; no network, no transparency log):
-      strataml sign model:iris-classifier@1 --scheme model-signing --key signer.pem
+      strataml sign model:iris-classifier@1 --scheme model-signing --key ~/signer.pem
     writes models/iris-classifier/1/model-signing/FPR16.sig, a Sigstore bundle signing every file
     of the folder by sha256, made by the model-signing package with a pinned elliptic-curve key
-    (`strataml keys add signer.pub.pem --scope models`). Signers of both schemes count together
+    (`strataml keys add ~/signer.pub.pem --scope models`). Signers of both schemes count together
     towards min_signers; each key counts once.
     """
     import os
