@@ -15,7 +15,7 @@ from pathlib import Path
 from strataml import atomic, lifecycle, modelsigning, signing, trust
 from strataml.errors import Refusal, StrataError
 from strataml.paths import inside
-from strataml.refs import valid_name
+from strataml.refs import NAME_RULE, valid_name
 from strataml.workspace import LEDGER, META, SIGNATURE_SUFFIX, Workspace, load
 
 _BLOCK = re.compile(rb"-----BEGIN PGP SIGNATURE-----.*?-----END PGP SIGNATURE-----\r?\n?", re.S)
@@ -125,7 +125,9 @@ def _resolve(ws: Workspace, target: str, cwd: Path) -> SignTarget:
     if target.startswith("ledger:"):
         name = target[len("ledger:") :]
         rel = f"models/{name}/{LEDGER}"
-        if not valid_name(name) or not ws.abspath(rel).is_file():
+        if not valid_name(name):
+            raise StrataError(f"{target}: {name!r} is not a valid model name", NAME_RULE)
+        if not ws.abspath(rel).is_file():
             raise StrataError(
                 f"{target}: no ledger at {rel}", "a model's ledger exists once it was promoted (`strataml promote`)"
             )
@@ -139,6 +141,10 @@ def _resolve(ws: Workspace, target: str, cwd: Path) -> SignTarget:
     placed = inside(path, ws.root)
     if placed is None:
         raise StrataError(f"{target} is outside the workspace {ws.root}", "sign files of this workspace only")
+    if not os.path.lexists(path):
+        raise StrataError(
+            f"{target}: no such file", "name a record's metadata file (runs/ID/run.yaml) or its ref (run:ID)"
+        )
     rel = Path(placed).as_posix()
     if rel.endswith(f"/{LEDGER}") and rel.count("/") == 2 and os.path.isfile(path):
         return SignTarget(rel, "ledger", f"ledger:{rel.split('/')[1]}")

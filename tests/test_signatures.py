@@ -470,6 +470,23 @@ def test_sign_takes_a_path_from_where_the_user_stands(ws: Path, keys, capsys, mo
     assert engine.doctor(ws, strict=True).exit_code == 0
 
 
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [
+        ("runs/nope/run.yaml", "runs/nope/run.yaml: no such file"),
+        ("ledger:../../outside", "ledger:../../outside: '../../outside' is not a valid model name"),
+        ("ledger:nope", "ledger:nope: no ledger at models/nope/lifecycle.jsonl"),
+    ],
+)
+def test_sign_says_what_is_wrong_with_a_target_that_is_not_there(ws: Path, capsys, target: str, said: str) -> None:
+    """A missing file was "not the metadata of a dataset, run or model version", and a ledger
+    named with a path "no ledger at models/../../outside/lifecycle.jsonl" (looked for there)."""
+    from conftest import invoke
+
+    code, _out, err = invoke(ws, "sign", target, capsys=capsys)
+    assert code == 3 and said in err and "Traceback" not in err, err
+
+
 def test_sign_refuses_what_the_doctor_would_reject(ws: Path, keys, capsys) -> None:
     pin(ws, keys["Alice"], "models")
     pin(ws, keys["Bob"], "datasets")
