@@ -238,6 +238,8 @@ def test_url_posts_every_event_to_a_catalogue(example: Path, capsys: pytest.Capt
     try:
         code, _o, err = invoke(example, "export", "openlineage", "--url", refusing.url, capsys=capsys)
         assert code == 3 and "did not accept event 1" in err and "Traceback" not in err
+        # (named by the run's ref, which the user knows, beside the derived runId)
+        assert re.search(r"\(START of run:[^,]+, runId [0-9a-f-]{36}\)", err), err
     finally:
         refusing.close()
 

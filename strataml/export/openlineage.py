@@ -270,9 +270,11 @@ def post(found: list[Any], url: str, timeout: float = 10.0) -> int:
         try:
             transport.emit(event)
         except Exception as exc:  # requests' errors and the transport's own: all mean "not accepted"
+            # (The runId is derived: the user knows the run by its ref, which the event's facet holds.)
+            ref = getattr((event.run.facets or {}).get("strataml"), "ref", None)
             raise StrataError(
-                f"{redacted(url)} did not accept event {sent + 1} of {len(found)} ({event.eventType.value} of run "
-                f"{event.run.runId}): {said(exc)}",
+                f"{redacted(url)} did not accept event {sent + 1} of {len(found)} ({event.eventType.value} of "
+                f"{ref + ', runId ' if ref else 'run '}{event.run.runId}): {said(exc)}",
                 "check the URL (the catalogue's base; events go to URL/api/v1/lineage) and that it is running",
             ) from None
         sent += 1
