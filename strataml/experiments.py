@@ -127,8 +127,8 @@ def create(workspace: Workspace, new: NewExperiment) -> tuple[str, dict[str, Any
     text = render(new, str(dataset.ref), target, model, dataset.data.get("time_range"))
     loaded = load_bytes(text.encode("utf-8"))
     problems = [p.message for p in loaded.problems] + [i.message for i in validate("experiment", loaded.data)]
-    if problems:  # a gate or tag the schema refuses: say which, write nothing
-        raise Refusal(
+    if problems:  # a gate the schema refuses (`x >= high`): a value given wrong, as a bad --model is
+        raise StrataError(
             f"experiment:{new.name} was not created: {problems[0]}", "fix the value given on the command line"
         )
     _check_gate_metrics(new)

@@ -83,7 +83,7 @@ def test_json_output_and_defaults(lab: Path, strataml_exe: list[str]) -> None:
         (("x", "--dataset", "dataset:iris@1", "--model", "svm"), 3, "use one of logistic_regression"),
         (("x", "--dataset", "model:iris@1"), 3, "a dataset is needed here"),
         (("bad/name", "--dataset", "dataset:iris@1"), 3, "is not a valid experiment name"),
-        (("x", "--dataset", "dataset:iris@1", "--gate", "accuracy is high"), 2, "expected METRIC OP NUMBER, e.g."),
+        (("x", "--dataset", "dataset:iris@1", "--gate", "accuracy is high"), 3, "expected METRIC OP NUMBER, e.g."),
         (("x", "--dataset", "dataset:iris@1", "--gate", "test_f1 >= 0.9"), 2,
          "gate 'test_f1 >= 0.9' names test_f1, which plugin sklearn never writes (did you mean test_f1_macro?) [TFC0003-E004]"),
         (("x", "--dataset", "dataset:iris@1", "--plugin", "other", "--model", "x"), 3,
@@ -169,7 +169,7 @@ def test_text_from_the_command_line_cannot_add_keys(lab: Path, strataml_exe: lis
     # NEL is a line break to YAML: written raw, it would end the gate and start a key.
     gate = cli(strataml_exe, lab, "experiment", "new", "x", "--dataset", "dataset:iris@1",
                "--gate", "test_accuracy >= 0.9\u0085tags: {a: b}")
-    assert gate.returncode == 2 and "was not created" in gate.stderr
+    assert gate.returncode == 3 and "was not created" in gate.stderr
     assert not (lab / "experiments/x.yaml").exists()
 
 

@@ -61,8 +61,8 @@ def new(
 
     Exit codes: 0 written; 2 refused by a rule (a target the dataset does not record, a gate on
     a metric the plugin never writes, a name that collides with a spec's, no column to train on
-    besides the target); 3 a usage error (no
-    such dataset, model type or plugin, no CSV to read, an invalid name).
+    besides the target); 3 a usage error (no such dataset, model type or plugin, no CSV to
+    read, an invalid name, a gate that is not METRIC OP NUMBER).
 
     \b
     Example:
