@@ -10,11 +10,11 @@ from typing import Any
 
 from strataml.numbers import as_float, exact
 
-# Digits bounded so that every threshold is a finite double (1e999 would be infinity: a gate that
-# can never pass, or always does).
-_EXPR = re.compile(
-    r"\s*([A-Za-z0-9_.]+)\s*(>=|<=|>|<|==)\s*(-?[0-9]{1,30}(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,2})?)\s*"
-)
+# The parts of an expression the schema's grammar (common.schema.json's gate_expression: digits
+# bounded so that every threshold is a finite double) has accepted. The grammar is the schema's
+# alone: a copy here took whitespace the schema refuses, so readers showed gates the doctor rejects.
+_PARTS = re.compile(r"([A-Za-z0-9_.]+) *(>=|<=|>|<|==) *(\S+)")
+_GRAMMAR: re.Pattern[str] | None = None
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 
 
@@ -30,7 +30,12 @@ _BETTER = {">": "higher", ">=": "higher", "<": "lower", "<=": "lower"}
 
 
 def parse_gate(text: str) -> Gate:
-    m = _EXPR.fullmatch(text)
+    global _GRAMMAR
+    if _GRAMMAR is None:
+        from strataml.schemas import raw_schema
+
+        _GRAMMAR = re.compile(raw_schema("common")["$defs"]["gate_expression"]["pattern"])
+    m = _PARTS.fullmatch(text) if _GRAMMAR.search(text) else None
     if not m:
         raise ValueError(f"{text!r} is not a gate; write METRIC OP NUMBER, e.g. test_f1_macro >= 0.90")
     return Gate(text, m.group(1), m.group(2), float(m.group(3)))

@@ -217,3 +217,17 @@ def test_an_integer_beyond_floats_passes_no_gate_and_stops_nothing() -> None:
     assert unmet.said() == "recorded an integer of 401 digits, beyond what a gate compares"
     assert evaluate([gate.expression], {"ece": 10**400})["status"] == "FAIL"
     assert short_of([("own", [parse_gate("n >= 3")])], {"n": 3}) == []  # (an integer that is one)
+
+
+@pytest.mark.parametrize("text", [" acc >= 0.9", "acc\t>= 0.9", "acc >= 0.9 ", "acc >= 0.9\n", "acc >= 1e999", "acc => 1"])
+def test_a_gate_the_schema_refuses_is_no_gate_to_its_readers(text: str) -> None:
+    """The grammar is the schema's: a copy in gates took the whitespace the schema refuses, so
+    `list`, `show` and the reports showed gates the doctor rejects (TFC0001-E001 on the spec)."""
+    from strataml import schemas
+    from strataml.gates import of_spec, parse_gate
+
+    with pytest.raises(ValueError):
+        parse_gate(text)
+    assert of_spec({"gates": [text, "acc >= 0.9"]}) == [parse_gate("acc >= 0.9")]
+    said = [i.message for i in schemas.validate("experiment", {"gates": [text]}) if i.message.startswith("gates/0:")]
+    assert said and "expected METRIC OP NUMBER" in said[0], said
