@@ -625,6 +625,15 @@ def place(ref: Ref) -> tuple[str | None, str]:
     return folder, f"{folder}/{META[ref.kind]}"
 
 
+def ledger_of(path: str) -> str | None:
+    """The ledger `path` is, or signs (models/NAME/lifecycle.jsonl and its .asc), else None: by
+    name exactly (a `lifecycle.jsonl.bak` beside it is a stray, not the ledger)."""
+    parts = path.split("/")
+    if len(parts) == 3 and parts[0] == "models" and parts[2] in (LEDGER, LEDGER + SIGNATURE_SUFFIX):
+        return f"models/{parts[1]}/{LEDGER}"
+    return None
+
+
 def record_folder(path: str) -> str | None:
     """The record folder a path is, or lies in, by layout alone (None for other paths)."""
     parts = path.split("/")

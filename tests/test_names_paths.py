@@ -702,3 +702,16 @@ def test_a_librarys_exception_is_said_in_one_safe_bounded_line() -> None:
     assert said(RuntimeError("   ")) == "RuntimeError"
     long = said(OSError("x" * 1000), 200)
     assert len(long) == 200 and long.endswith(ELLIPSIS)
+
+
+def test_a_ledger_and_its_signature_are_told_by_name_exactly() -> None:
+    """One predicate where five copies differed: two took any name starting `lifecycle.jsonl`."""
+    from strataml.doctor.rules.history import is_ledger, owner
+    from strataml.workspace import ledger_of
+
+    assert ledger_of("models/m/lifecycle.jsonl") == ledger_of("models/m/lifecycle.jsonl.asc") == "models/m/lifecycle.jsonl"
+    for other in ("models/m/lifecycle.jsonl.bak", "models/m/1/lifecycle.jsonl", "runs/m/lifecycle.jsonl", "models/m"):
+        assert ledger_of(other) is None, other
+    assert owner("models/m/lifecycle.jsonl.asc") == "models/m/lifecycle.jsonl" and is_ledger("models/m/lifecycle.jsonl")
+    assert owner("models/m/lifecycle.jsonl.bak") == "models/m/lifecycle.jsonl.bak"  # a stray is its own
+    assert not is_ledger("models/m/lifecycle.jsonl.asc")

@@ -23,7 +23,7 @@ from strataml import atomic, gitfacts
 from strataml.doctor.finding import Report
 from strataml.paths import unsafe
 from strataml.rootdir import MANAGED
-from strataml.workspace import LEDGER, Entry, Workspace, record_folder
+from strataml.workspace import LEDGER, Entry, Workspace, ledger_of, record_folder
 
 SCRATCH = ".strataml/diff"
 _FILE_MODES = ("100644", "100755")
@@ -130,7 +130,7 @@ def _materialize(root: Path, commit: str, scratch: Path, owned: set[str], everyt
             everything
             or folder in deep
             or rel.startswith(_ALWAYS_TOP)
-            or _is_ledger(rel)
+            or ledger_of(rel) is not None
             or (folder is None and rel in owned)
         ):
             wanted.append(rel)
@@ -171,11 +171,6 @@ def _folded_names(root: Path, commit: str, scratch: Path) -> None:
                 )
         except FileExistsError:
             pass  # (a case-folding file system: the one entry is the real name's, as in the working tree)
-
-
-def _is_ledger(rel: str) -> bool:
-    parts = rel.split("/")
-    return len(parts) == 3 and parts[0] == "models" and parts[2] in (LEDGER, LEDGER + ".asc")
 
 
 def _entries(

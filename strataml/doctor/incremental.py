@@ -31,7 +31,7 @@ from strataml.doctor.rules.lineage import DANGLING, ref_fields
 from strataml.modelsigning import is_bundle_path
 from strataml.once import once
 from strataml.refs import RefError, fold, parse_ref
-from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace
+from strataml.workspace import SIGNATURE_SUFFIX, Workspace, ledger_of
 
 # Past this share of changed records a full run is as cheap, and simpler to trust.
 MOST = 0.2
@@ -100,7 +100,7 @@ def recheck(
 
     def from_new(path: str) -> bool:
         found = workspace.owners.of(path)  # (made at the first finding: none, no map)
-        return not found or _is_ledger(path) or any(o in affected for o in found)
+        return not found or ledger_of(path) is not None or any(o in affected for o in found)
 
     kept = [f for f in earlier.findings if not from_new(f.path)]
     findings = _dedupe([*kept, *(f for f in fresh if from_new(f.path))])
@@ -156,8 +156,3 @@ def _folded(ref: str) -> str:
         return parse_ref(ref).folded
     except RefError:
         return fold(ref)
-
-
-def _is_ledger(path: str) -> bool:
-    parts = path.split("/")
-    return len(parts) == 3 and parts[0] == "models" and parts[2].startswith(LEDGER)

@@ -7,7 +7,7 @@ from typing import Any
 
 from strataml.controls import undecodable
 from strataml.records import Record
-from strataml.workspace import LEDGER
+from strataml.workspace import LEDGER, ledger_of
 
 
 def _as_found(path: str) -> str:
@@ -41,9 +41,9 @@ class Owners:
     def of(self, path: str) -> list[str]:
         path = _as_found(path)
         found: list[str] = []
-        parts = path.split("/", 2)
-        if len(parts) == 3 and parts[0] == "models" and parts[2].startswith(LEDGER):  # the ledger, its .asc
-            found += self.by_model.get(f"models/{parts[1]}/{LEDGER}", ())
+        ledger = ledger_of(path)
+        if ledger is not None:
+            found += self.by_model.get(ledger, ())
         prefix = path
         while prefix:
             found += self.by_path.get(prefix, ())

@@ -15,7 +15,7 @@ from strataml.doctor.rules.records import check_metrics
 from strataml.loading import MAX_BYTES, load_bytes
 from strataml.records import Record
 from strataml.refs import fold
-from strataml.workspace import CONFIG, FOLDER_NOTES, LEDGER, META, SIGNATURE_SUFFIX, record_folder
+from strataml.workspace import CONFIG, FOLDER_NOTES, META, SIGNATURE_SUFFIX, ledger_of, record_folder
 
 DATASET_CHANGED = "TFC0002-E010"
 RUN_CHANGED = "TFC0003-E010"
@@ -52,17 +52,16 @@ def owner(path: str) -> str | None:
     A ledger's signature belongs to its ledger. A file where a record folder belongs (a stray)
     is its own owner, so the walk sees it. Names are never read as kinds: a version may be
     called `2.yaml`."""
-    parts = path.split("/")
-    if parts[0] == "models" and len(parts) == 3 and parts[2] in (LEDGER, LEDGER + SIGNATURE_SUFFIX):
-        return f"models/{parts[1]}/{LEDGER}"
-    if parts[0] == "experiments" and len(parts) == 2:
+    ledger = ledger_of(path)
+    if ledger is not None:
+        return ledger
+    if is_spec(path):
         return path
     return record_folder(path)
 
 
 def is_ledger(path: str) -> bool:
-    parts = path.split("/")
-    return parts[0] == "models" and len(parts) == 3 and parts[2] == LEDGER
+    return ledger_of(path) == path
 
 
 def is_spec(path: str) -> bool:
