@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from strataml.errors import Refusal, StrataError
 from strataml.installed import extra_hint
-from strataml.shapes import mapping
 
 if TYPE_CHECKING:
     from strataml.read.query import Graph
@@ -31,6 +30,7 @@ def refuse_unsound(graph: Graph, node: dict[str, Any], command: str) -> None:
     metrics and no gate) reads as evidence. As `sign` and `promote` refuse it."""
     from strataml.doctor.engine import brief
     from strataml.doctor.finding import Finding
+    from strataml.read.query import errors_of
 
     if not errors_of(node):
         return
@@ -45,9 +45,3 @@ def refuse_unsound(graph: Graph, node: dict[str, Any], command: str) -> None:
         f"reject: {brief(bad)}",
         "fix them first (`strataml doctor` lists them)",
     )
-
-
-def errors_of(node: dict[str, Any]) -> int:
-    """The doctor errors counted on an index node: an export describes only a node without any."""
-    count = mapping(node.get("findings")).get("errors")
-    return count if isinstance(count, int) else 0

@@ -10,8 +10,7 @@ import importlib.util
 from typing import Any
 
 from strataml.controls import json_text
-from strataml.export import errors_of
-from strataml.read.query import Graph
+from strataml.read.query import Graph, errors_of
 
 # format -> (the module its extra brings, the extra, the kind of record it describes)
 FORMATS = {
