@@ -157,7 +157,7 @@ class Cache:
         from strataml.doctor.finding import Finding
 
         doc = json.loads(self._report[1])
-        return [Finding(**f) for f in doc["findings"]], doc["stats"]
+        return [Finding.from_dict(f) for f in doc["findings"]], doc["stats"]
 
     def put_report(self, key: str, findings: list[Any], stats: dict[str, int]) -> None:
         if self.enabled:

@@ -59,6 +59,12 @@ class Finding:
     def sort_key(self) -> tuple[str, int, str, str]:
         return (self.path, self.line or 0, self.code, self.message)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
+        """The finding as_dict() wrote (a report, a shard, the saved index, the cache); a missing
+        or empty hint or line is none."""
+        return cls(d["code"], d["path"], d["message"], d.get("hint") or "", d.get("line"), d["severity"])
+
     def as_dict(self) -> dict[str, object]:
         return {
             "code": self.code,

@@ -246,7 +246,7 @@ def _findings(path: Path, doc: dict[str, Any]) -> list[Finding]:
                 f"{shown(str(path))}: a finding of no rule this StrataML has ({shown(f['code'])})",
                 "merge the reports `strataml doctor --shard` wrote, with the StrataML that merges them",
             )
-        out.append(Finding(f["code"], f["path"], f["message"], f.get("hint", ""), f.get("line"), f["severity"]))
+        out.append(Finding.from_dict(f))
     # A report as the doctor writes it: each finding once, and its summary counts them. This
     # catches a careless edit (a finding dropped or copied, its count left), not a careful one:
     # the reports are the jobs' artifacts, and --commit and --shards say whose.

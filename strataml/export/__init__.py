@@ -35,11 +35,7 @@ def refuse_unsound(graph: Graph, node: dict[str, Any], command: str) -> None:
     if not errors_of(node):
         return
     found = [graph.index["findings"][i] for i in graph.findings_by_node.get(node["id"], ())]
-    bad = [
-        Finding(f["code"], f["path"], f["message"], f.get("hint") or "", f.get("line"), f["severity"])
-        for f in found
-        if f.get("severity") == "error"
-    ]
+    bad = [Finding.from_dict(f) for f in found if f.get("severity") == "error"]
     raise Refusal(
         f"{node['id']} has doctor errors, so `strataml export {command}` would describe what its contracts "
         f"reject: {brief(bad)}",

@@ -234,9 +234,7 @@ class Previous:
 
     def earlier(self) -> Earlier:
         """The previous findings and references, for doctor.incremental."""
-        findings = [
-            Finding(f["code"], f["path"], f["message"], f["hint"], f.get("line"), f["severity"]) for f in self.findings
-        ]
+        findings = [Finding.from_dict(f) for f in self.findings]
         links = [(e["to"], e["from"]) for e in self.edges]
 
         def names() -> dict[str, list[str]]:
