@@ -587,7 +587,7 @@ def _kept(old: dict[str, Any], record: Record, report: Report, counts: dict[str,
     return node
 
 
-def finite(value: Any) -> Any:
+def _nonfinite_as_text(value: Any) -> Any:
     """`value` with every NaN or infinity as the text that names it: YAML can say `.nan` and
     `.inf`, JSON cannot, and one such number would make the whole index (and the dashboard's
     data) unreadable to every JSON parser but Python's."""
@@ -596,20 +596,20 @@ def finite(value: Any) -> Any:
             value if value - value == 0 else ("NaN" if value != value else ("Infinity" if value > 0 else "-Infinity"))
         )
     if isinstance(value, dict):
-        return {k: v if type(v) in _PLAIN else finite(v) for k, v in value.items()}
+        return {k: v if type(v) in _PLAIN else _nonfinite_as_text(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [v if type(v) in _PLAIN else finite(v) for v in value]
+        return [v if type(v) in _PLAIN else _nonfinite_as_text(v) for v in value]
     return value
 
 
-_PLAIN = frozenset({str, int, bool, type(None)})  # what finite() returns as it is: no call for most values
+_PLAIN = frozenset({str, int, bool, type(None)})  # what _nonfinite_as_text() returns as it is: no call for most values
 
 
 def _attrs(record: Record) -> dict[str, Any]:
     """Every attribute of the record's metadata but the file lists (`files` holds those)."""
     data = record.data
     attrs = (
-        {k: v if type(v) in _PLAIN else finite(v) for k, v in data.items() if k not in _NOT_ATTRS}
+        {k: v if type(v) in _PLAIN else _nonfinite_as_text(v) for k, v in data.items() if k not in _NOT_ATTRS}
         if isinstance(data, dict)
         else {}
     )
@@ -655,7 +655,7 @@ def gate_receipt(root: Path, record: Record) -> dict[str, Any] | None:
     if not isinstance(name, str) or not record.folder or "/" in name or name.startswith("."):
         return None
     data = _side_json(root, f"{record.folder}/{name}")
-    return finite(data) if isinstance(data, dict) else None
+    return _nonfinite_as_text(data) if isinstance(data, dict) else None
 
 
 def _curves(root: Path, record: Record) -> dict[str, list[list[float]]]:
