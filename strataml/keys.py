@@ -93,6 +93,7 @@ def add(
         key, pin = _model_signing_key(keyfile, data, scopes)
         with atomic.locked(root, LOCK):
             current = _current(root)
+            _refuse_twin(current, key)
             before = current.pin(key.fingerprint)
             dropped = [s for s in before.scopes if s not in pin.scopes] if before else []
             if before is not None and dropped and not replace_scopes:
@@ -121,20 +122,7 @@ def add(
         )
     with atomic.locked(root, LOCK):
         current = _current(root)
-        twin = next(
-            (
-                (fpr, info)
-                for fpr, (info, _data) in trust.checked_keys(current).items()
-                if fpr != key.fingerprint and set(info.grips) & set(key.grips)
-            ),
-            None,
-        )
-        if twin is not None:
-            raise Refusal(
-                f"key {key.fingerprint} ({key.uid}) holds the same key material as the pinned key {twin[0]} "
-                f"({twin[1].uid}): one secret key under two fingerprints would count as two signers",
-                "pin one of them; to sign as two people, each needs a key of their own (`gpg --quick-gen-key`)",
-            )
+        _refuse_twin(current, key)
         before = current.pin(key.fingerprint)
         pin = trust.Pin(key.fingerprint, f"{key.fingerprint}.asc", tuple(s for s in trust.SCOPES if s in scopes))
         dropped = [s for s in before.scopes if s not in pin.scopes] if before else []
@@ -168,6 +156,32 @@ def _pin(root: Path, pin: trust.Pin, data: bytes, others: list[trust.Pin]) -> No
         raise
 
 
+def _refuse_twin(current: trust.Trust, key: signing.KeyInfo) -> None:
+    """Refuse a key whose material a pinned key of another fingerprint holds, in either scheme
+    (an OpenPGP key and a PEM model-signing key of one EC point share their keygrip)."""
+    try:
+        pinned = trust.checked_keys(current)
+    except signing.GpgMissing:
+        # (A PEM key pinned where gpg cannot read the OpenPGP pins: where the doctor counts
+        # signers, gpg reads them, and one key material counts once there.)
+        return
+    twin = next(
+        (
+            (fpr, info)
+            for fpr, (info, _data) in pinned.items()
+            if fpr != key.fingerprint and set(info.grips) & set(key.grips)
+        ),
+        None,
+    )
+    if twin is not None:
+        raise Refusal(
+            f"key {key.fingerprint} ({key.uid or 'a model-signing key'}) holds the same key material as the pinned "
+            f"key {twin[0]} ({twin[1].uid or 'a model-signing key'}): one secret key under two fingerprints would "
+            "count as two signers",
+            "pin one of them; to sign as two people, each needs a key of their own (`gpg --quick-gen-key`)",
+        )
+
+
 def _model_signing_key(keyfile: Path, data: bytes, scopes: list[str]) -> tuple[signing.KeyInfo, trust.Pin]:
     """A PEM public key for OpenSSF model signing: pinned by the sha256 of its PEM form."""
     found = modelsigning.inspect_key(data)
@@ -184,7 +198,7 @@ def _model_signing_key(keyfile: Path, data: bytes, scopes: list[str]) -> tuple[s
             "pin an OpenPGP key (`gpg --armor --export FPR`) or an EC public key (`openssl ec -in key.pem -pubout`)",
         )
     fpr = found.fingerprint
-    key = signing.KeyInfo(fpr, (), None, False, False, ())
+    key = signing.KeyInfo(fpr, (), None, False, False, (), grips=(found.grip,) if found.grip else ())
     pin = trust.Pin(fpr, f"{fpr}.pem", tuple(s for s in trust.SCOPES if s in scopes), modelsigning.SCHEME)
     return key, pin
 

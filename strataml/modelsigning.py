@@ -99,6 +99,7 @@ class Inspected:
     fingerprint: str | None
     problem: str = ""  # NO_LIBRARY, PRIVATE or NOT_A_KEY; "" when it is a usable key
     why: str = ""
+    grip: str = ""  # the keygrip gpg would give the same key (keygrip.ec_keygrip): one signer, either scheme
 
 
 def inspect_key(data: bytes) -> Inspected:
@@ -122,7 +123,10 @@ def inspect_key(data: bytes) -> Inspected:
         return Inspected(
             None, NOT_A_KEY, "is not an elliptic-curve public key on P-256, P-384 or P-521 (what model signing uses)"
         )
-    return Inspected(fingerprint(key))
+    from strataml.keygrip import ec_keygrip
+
+    numbers = key.public_numbers()
+    return Inspected(fingerprint(key), grip=ec_keygrip(key.curve.name, numbers.x, numbers.y) or "")
 
 
 def canonical(data: bytes) -> bytes:

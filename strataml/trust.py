@@ -316,7 +316,8 @@ def _requirements(config: Any) -> tuple[Requirement, ...]:
 
 def shared_material(keys: dict[str, tuple[signing.KeyInfo, bytes]]) -> dict[str, str]:
     """Each key's fingerprint -> the first fingerprint of the keys it shares a keygrip with,
-    through any chain of shared keygrips (a key with no keygrips, a model-signing key, is its own)."""
+    through any chain of shared keygrips, across schemes (a model-signing key has the keygrip
+    gpg gives its point); a key with no keygrip is its own."""
     group = {fpr: fpr for fpr in keys}
 
     def top(fpr: str) -> str:
@@ -396,7 +397,8 @@ def _check_model_signing_key(
             )
         )
     else:
-        out[pin.fingerprint] = (signing.KeyInfo(found.fingerprint, (), None, False, False, ()), data)
+        grips = (found.grip,) if found.grip else ()
+        out[pin.fingerprint] = (signing.KeyInfo(found.fingerprint, (), None, False, False, (), grips=grips), data)
 
 
 def needs_for(trust: Trust, kind: str, state: str | None = None) -> tuple[tuple[Need, ...], tuple[Requirement, ...]]:
@@ -489,7 +491,11 @@ class Verifier:
             return out
         pin = self.trust.pin(verified.fingerprint)
         if pin is not None:
-            out.signers.append(Signer(pin.fingerprint, "", pin.scopes, modelsigning.SCHEME))
+            try:
+                material = self.trust.material(pin.fingerprint)
+            except signing.GpgMissing:  # (no OpenPGP signer counts without gpg: none to count twice)
+                material = pin.fingerprint
+            out.signers.append(Signer(pin.fingerprint, "", pin.scopes, modelsigning.SCHEME, material))
         return out
 
 

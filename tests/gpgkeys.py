@@ -170,3 +170,44 @@ def stored_key(base: Path, name: str, *, revoked: bool = False) -> Key:
     public = base / f"{home.name}.pub.asc"
     public.write_bytes(gpg(home, "--armor", "--export", fingerprint).stdout)
     return Key(name, home, fingerprint, public, subkeys)
+
+
+def ec_twin(base: Path, name: str) -> tuple[Key, Path, Path]:
+    """One P-256 key twice: an OpenPGP key in a GnuPG home of its own, and the same key as PEM
+    files for OpenSSF model signing: (the OpenPGP key, private PEM, public PEM). The secret key is
+    handed to gpg-agent's store as libgcrypt writes one, and gpg makes its OpenPGP key from it
+    (`Key-Grip:`), as twin_key does."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from strataml.keygrip import ec_keygrip
+
+    secret = ec.generate_private_key(ec.SECP256R1())
+    point = secret.public_key().public_numbers()
+    grip = ec_keygrip("secp256r1", point.x, point.y)
+    assert grip is not None
+    home = Path(tempfile.mkdtemp(prefix=f"gk-{name[:6]}-", suffix="-home", dir=base))
+    os.chmod(home, 0o700)
+    (home / "private-keys-v1.d").mkdir(mode=0o700)
+
+    def atom(raw: bytes) -> bytes:
+        return str(len(raw)).encode() + b":" + raw
+
+    q = b"\x04" + point.x.to_bytes(32, "big") + point.y.to_bytes(32, "big")
+    d = secret.private_numbers().private_value.to_bytes(32, "big")
+    (home / "private-keys-v1.d" / f"{grip}.key").write_bytes(
+        b"(" + atom(b"private-key") + b"(" + atom(b"ecc") + b"(" + atom(b"curve") + atom(b"NIST P-256") + b")("
+        + atom(b"q") + atom(q) + b")(" + atom(b"d") + atom(d) + b")))"
+    )
+    params = ["%no-protection", "Key-Type: ECDSA", f"Key-Grip: {grip}", "Key-Usage: sign", f"Name-Real: {name}",
+              f"Name-Email: {name.lower()}@example.org", "Expire-Date: 0", "%commit", ""]
+    gpg(home, "--gen-key", stdin="\n".join(params).encode())
+    fingerprint, subkeys = _fingerprints(home)
+    public = home.parent / f"{name}.pub.asc"
+    public.write_bytes(gpg(home, "--armor", "--export", fingerprint).stdout)
+    private_pem, public_pem = home.parent / f"{name}.pem", home.parent / f"{name}.pub.pem"
+    private_pem.write_bytes(secret.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption()))
+    public_pem.write_bytes(secret.public_key().public_bytes(serialization.Encoding.PEM,
+                                                            serialization.PublicFormat.SubjectPublicKeyInfo))
+    return Key(name, home, fingerprint, public, subkeys), private_pem, public_pem

@@ -241,6 +241,54 @@ def test_min_signers_counts_both_schemes_and_promote_reads_them(lab, capsys) -> 
     assert code == 0, err
 
 
+def test_one_ec_key_pinned_in_both_schemes_is_one_signer(lab, capsys) -> None:
+    """One P-256 key as an OpenPGP key and as a PEM model-signing key: `keys add` took both pins
+    (keygrips were compared between OpenPGP keys only) and its two signatures met
+    `min_signers: 2`, one person counted as two approvers. The PEM key has the keygrip gpg gives
+    the same point: the second pin is refused, and pinned by hand (a pull request can write
+    keys.yaml) the two count once."""
+    require(gpgkeys.available(), "gpg is not installed")
+    from strataml import modelsigning
+
+    ws, _keys = lab
+    base = ws.parent / "gpg"
+    base.mkdir()
+    eve, private, public = gpgkeys.ec_twin(base, "Eve")
+    try:
+        assert invoke(ws, "keys", "add", str(eve.public), "--scope", "models", capsys=capsys)[0] == 0
+        code, _o, err = invoke(ws, "keys", "add", str(public), "--scope", "models", capsys=capsys)
+        assert code == 2 and f"holds the same key material as the pinned key {eve.fingerprint}" in err, err
+        # The other way round is refused too.
+        manifest = read_yaml(ws / "tfc/keys/keys.yaml")
+        pinned_pgp = manifest["keys"]
+        manifest["keys"] = [k for k in pinned_pgp if k["fingerprint"] != eve.fingerprint]
+        write_yaml(ws / "tfc/keys/keys.yaml", manifest)
+        assert invoke(ws, "keys", "add", str(public), "--scope", "models", capsys=capsys)[0] == 0
+        code, _o, err = invoke(ws, "keys", "add", str(eve.public), "--scope", "models", capsys=capsys)
+        assert code == 2 and "holds the same key material as the pinned key" in err, err
+        # Both pinned by hand: one signer, whichever scheme signed.
+        manifest = read_yaml(ws / "tfc/keys/keys.yaml")
+        manifest["keys"] += [k for k in pinned_pgp if k["fingerprint"] == eve.fingerprint]
+        write_yaml(ws / "tfc/keys/keys.yaml", manifest)
+        config = read_yaml(ws / "strataml.yaml")
+        config["signing"] = {"require": [{"records": "models", "scope": "models", "min_signers": 2}]}
+        write_yaml(ws / "strataml.yaml", config)
+        code, _o, err = invoke(ws, "sign", REF, "--gnupghome", str(eve.home), capsys=capsys)
+        assert code == 0, err
+        code, out, err = invoke(ws, "sign", REF, "--scheme", "model-signing", "--key", str(private),
+                                "--format", "json", capsys=capsys)
+        assert json.loads(out)["valid_signers"] == 1, out + err
+        code, report = doctor(ws, capsys)
+        assert code == 2 and "TFC0007-E011" in codes(report), report["findings"]
+        assert modelsigning.inspect_key(public.read_bytes()).grip == next(
+            line.split(":")[9]
+            for line in gpgkeys.gpg(eve.home, "--with-colons", "--with-keygrip", "-k").stdout.decode().splitlines()
+            if line.startswith("grp:")
+        )
+    finally:
+        gpgkeys.stop_agents([eve.home])
+
+
 def test_sign_refuses_what_the_doctor_would_reject(lab, capsys, tmp_path: Path) -> None:
     ws, keys = lab
     code, _o, err = invoke(ws, "sign", "dataset:iris@1", "--scheme", "model-signing", "--key",
