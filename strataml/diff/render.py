@@ -9,7 +9,7 @@ from strataml.reporters.github import MAX_SUMMARY
 from strataml.words import counted
 
 FORMATS = ("text", "markdown", "json")
-MAX_MARKDOWN = MAX_SUMMARY  # GitHub keeps a comment or step summary under 64 KiB (one bound for both reports)
+MAX_MARKDOWN = MAX_SUMMARY  # within what a pull-request comment takes (65,536 characters): one bound for both reports
 MAX_ROWS = 50  # rows of one table shown before the rest is counted
 
 
