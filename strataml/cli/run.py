@@ -152,9 +152,11 @@ def _print_failing(folder: Path) -> None:
     """The criteria of a receipt that did not pass, as `show` prints them."""
     from strataml import atomic
     from strataml.cli.readers import receipt_lines
+    from strataml.models import GATE_FILE
+    from strataml.read.build import MAX_SIDE_FILE
 
     try:
-        raw = atomic.read_bytes(folder, "gate.json", limit=1024 * 1024)
+        raw = atomic.read_bytes(folder, GATE_FILE, limit=MAX_SIDE_FILE)
         receipt = json.loads(raw) if raw else {}
     except (atomic.Refused, OSError, ValueError):
         return  # the doctor reports an unreadable receipt
