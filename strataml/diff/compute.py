@@ -226,18 +226,11 @@ def _signer(signer: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pins(root: Path) -> dict[str, list[str]]:
-    # Read as the doctor reads it: never through a symlink (the doctor reports one, TFC0007-E010).
-    try:
-        raw = atomic.read_bytes(root, "tfc/keys/keys.yaml", limit=4 * 1024 * 1024)
-    except (atomic.Refused, OSError):
-        raw = None
-    data = loading.load_bytes(raw, lines=False).data if raw is not None else None
-    keys = data.get("keys") if isinstance(data, dict) else None
-    out: dict[str, list[str]] = {}
-    for item in keys if isinstance(keys, list) else []:
-        if isinstance(item, dict) and isinstance(item.get("fingerprint"), str):
-            out[item["fingerprint"]] = sorted(str(s) for s in sequence(item.get("scopes")) if isinstance(s, str))
-    return out
+    """The pinned keys and their scopes, read as the doctor reads them (trust.read: never through
+    a symlink, nothing from a manifest that breaks its schema)."""
+    from strataml import trust
+
+    return {pin.fingerprint: sorted(pin.scopes) for pin in trust.read(root, None).pins}
 
 
 def _trust(sides: Sides) -> dict[str, Any]:
