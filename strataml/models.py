@@ -16,8 +16,7 @@ from strataml.controls import refuse
 from strataml.errors import Refusal, StrataError
 from strataml.gates import evaluate
 from strataml.hashing import sha256_stream
-from strataml.loading import load_bytes
-from strataml.records import Record
+from strataml.records import Record, made_by
 from strataml.refs import NAME_RULE, VERSION_RULE, valid_name, valid_version, version_beside
 from strataml.schemas import schema_id, validate
 from strataml.times import utc_now
@@ -73,7 +72,11 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     # passed "not registered yet" above (one run made three versions of a model, or versions of
     # two). The checks before it need no lock: a read-only checkout is told, not refused a lock.
     with atomic.locked(root, ".strataml/locks/register.lock"):
-        existing = _already(root, run, name, _registered_now(root, run))
+        made = {
+            "model:{1}@{2}".format(*folder.split("/")): data.get("gate")
+            for folder, data in made_by(root, {run.ref.folded})
+        }
+        existing = _already(root, run, name, made)
         if existing is not None:
             return existing
         return _publish(root, workspace, run, name, version, files)
@@ -92,26 +95,6 @@ def _already(root: Path, run: Record, name: str, registered: dict[str, Any]) -> 
             "a run's model is registered once, under one name: use that version",
         )
     return None
-
-
-def _registered_now(root: Path, run: Record) -> dict[str, Any]:
-    """The model versions on disk now whose model.yaml names `run` (ref -> its gate)."""
-    out: dict[str, Any] = {}
-    top = root / "models"
-    for model in sorted(os.scandir(top), key=lambda e: e.name) if top.is_dir() and not top.is_symlink() else ():
-        if not model.is_dir(follow_symlinks=False):
-            continue
-        for folder in os.scandir(model.path):
-            if not folder.is_dir(follow_symlinks=False):
-                continue
-            try:
-                raw = atomic.read_bytes(root, f"models/{model.name}/{folder.name}/model.yaml")
-            except (OSError, atomic.Refused):
-                continue  # (what it is instead is the doctor's finding)
-            data = load_bytes(raw).data if raw is not None else None
-            if isinstance(data, dict) and data.get("produced_by") == str(run.ref):
-                out[f"model:{model.name}@{folder.name}"] = data.get("gate")
-    return out
 
 
 def _publish(

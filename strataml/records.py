@@ -7,8 +7,10 @@ schema and still be worth checking in every other way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from strataml.gates import run_of
@@ -186,6 +188,40 @@ def producing_run(workspace: Any, model: Record | None) -> Record | None:
     produced = model.data.get("produced_by") if model is not None and isinstance(model.data, dict) else None
     run = workspace.get(produced) if isinstance(produced, str) and produced.startswith("run:") else None
     return run if run is not None and run.kind == "run" else None
+
+
+def made_by(root: Path, runs: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(folder, model.yaml's data) of each model version on disk now whose produced_by names one
+    of `runs` (folded refs), in any spelling YAML allows and case-folded (a checkout on macOS or
+    Windows resolves any case): read from every version folder there is, not from a walk made
+    earlier, so a version another command made meanwhile is seen."""
+    from strataml import atomic
+    from strataml.loading import MAX_BYTES, load_bytes
+    from strataml.refs import fold
+
+    try:
+        names = sorted(e.name for e in os.scandir(os.path.join(root, "models")) if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return
+    for name in names:
+        try:
+            versions = sorted(
+                e.name for e in os.scandir(os.path.join(root, "models", name)) if e.is_dir(follow_symlinks=False)
+            )
+        except OSError:
+            continue
+        for version in versions:
+            folder = f"models/{name}/{version}"
+            try:
+                raw = atomic.read_bytes(root, f"{folder}/model.yaml", limit=MAX_BYTES)
+            except (OSError, atomic.Refused):
+                continue  # (what it is instead is the doctor's finding)
+            data = load_bytes(raw, lines=False).data if raw is not None else None
+            if not isinstance(data, dict):
+                continue
+            produced = data.get("produced_by")
+            if isinstance(produced, str) and fold(produced.strip()) in runs:
+                yield folder, data
 
 
 def experiment_of(workspace: Any, ref: str) -> str | None:

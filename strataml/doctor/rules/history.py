@@ -12,8 +12,8 @@ from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
 from strataml.doctor.rules import promotions
 from strataml.doctor.rules.records import check_metrics
-from strataml.loading import MAX_BYTES, load_bytes
-from strataml.records import Record
+from strataml.loading import load_bytes
+from strataml.records import Record, made_by
 from strataml.refs import fold
 from strataml.workspace import CONFIG, FOLDER_NOTES, META, SIGNATURE_SUFFIX, ledger_of, record_folder
 
@@ -166,32 +166,7 @@ def _resting(root: str, commit: str, runs: tuple[str, ...]) -> frozenset[str]:
         for r in runs
         if (raw := before.get(f"{r}/{META['run']}")) is not None and not _terminal(raw)
     }
-    return frozenset(_made_from(Path(root), running)) if running else frozenset()
-
-
-def _made_from(root: Path, runs: set[str]) -> Iterator[str]:
-    """The model version folders whose model.yaml names one of `runs` (folded refs) in produced_by,
-    read with the loader from every version folder there is (a version may name its run in any
-    spelling YAML allows, and case-insensitive checkouts resolve any case)."""
-    try:
-        names = sorted(e.name for e in os.scandir(root / "models") if e.is_dir(follow_symlinks=False))
-    except OSError:
-        return
-    for name in names:
-        try:
-            versions = sorted(e.name for e in os.scandir(root / "models" / name) if e.is_dir(follow_symlinks=False))
-        except OSError:
-            continue
-        for version in versions:
-            folder = f"models/{name}/{version}"
-            try:
-                raw = atomic.read_bytes(root, f"{folder}/{META['model']}", limit=MAX_BYTES)
-            except (OSError, atomic.Refused):
-                continue
-            data = load_bytes(raw, lines=False).data if raw is not None else None
-            produced = data.get("produced_by") if isinstance(data, dict) else None
-            if isinstance(produced, str) and fold(produced.strip()) in runs:
-                yield folder
+    return frozenset(folder for folder, _data in made_by(Path(root), running)) if running else frozenset()
 
 
 def _restore(root: Path, since: str, folder: str) -> str:
