@@ -240,6 +240,19 @@ def test_a_read_only_checkout_is_told_a_run_is_registered_already(
     assert code == 2 and "already registered as model:sales-model@1" in err, err
 
 
+def test_a_run_registered_under_another_spelling_of_its_ref_is_not_registered_again(ws: Path, capsys) -> None:
+    """The history rule finds the versions made from a run in any case (a checkout on macOS or
+    Windows resolves any); register matched produced_by exactly, and made a second model of a
+    run whose version spelt its ref in lower case."""
+    from conftest import edit_yaml, invoke
+
+    run = next(p.name for p in (ws / "runs").iterdir())
+    edit_yaml(ws / "models/sales-model/1/model.yaml", lambda d: d.update(produced_by=f"run:{run}".lower()))
+    code, _out, err = invoke(ws, "model", "register", f"run:{run}", "--name", "other", capsys=capsys)
+    assert code == 2 and "already registered as model:sales-model@1" in err, err
+    assert not (ws / "models/other").exists()
+
+
 def test_registrations_at_once_never_spell_one_version_twice(ws: Path, strataml_exe: list[str]) -> None:
     """Found by a review: the check that `01` would sit beside `1` ran before the lock only, so
     two registrations waiting on it made both (TFC0008-W001)."""
