@@ -1002,11 +1002,12 @@ def tree_at(root: Path, commit: str, watched: Sequence[str] = WATCHED) -> dict[s
     return out
 
 
-def top_at(root: Path, commit: str) -> dict[str, str]:
-    """Git's mode of every entry at the workspace's first level at `commit`, folders included."""
+def listed_at(root: Path, commit: str, folder: str = "") -> dict[str, str]:
+    """Git's mode of every entry in the workspace's `folder` ('' for its top) at `commit`,
+    folders and links included."""
     top, _ = repository(root) or (None, None)
     assert top is not None
-    prefix = repo_prefix(root)
+    prefix = repo_prefix(root) + (folder + "/" if folder else "")
     spec = [f":(literal){prefix}"] if prefix else []  # (a folder named with its '/': what it holds)
     out = {}
     for line in _git(top, "ls-tree", "-z", "--full-tree", commit, "--", *spec).split(b"\0"):

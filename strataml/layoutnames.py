@@ -21,6 +21,9 @@ _FIXED = {
 }
 
 
+FOLDERS = tuple(_FIXED)  # the folders holding names the layout fixes, '' for the workspace's top
+
+
 def folded_onto_layout(root: os.PathLike[str] | str) -> list[tuple[str, str]]:
     """(the entry, the name the layout fixes that it folds onto), both workspace paths, in order.
     Three folder listings, each entry's name folded once (a name of another length is none)."""

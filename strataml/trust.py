@@ -491,10 +491,7 @@ class Verifier:
             return out
         pin = self.trust.pin(verified.fingerprint)
         if pin is not None:
-            try:
-                material = self.trust.material(pin.fingerprint)
-            except signing.GpgMissing:  # (no OpenPGP signer counts without gpg: none to count twice)
-                material = pin.fingerprint
+            material = self.trust.material(pin.fingerprint)  # (a Verifier has gpg: the keys are read)
             out.signers.append(Signer(pin.fingerprint, "", pin.scopes, modelsigning.SCHEME, material))
         return out
 

@@ -70,20 +70,25 @@ def test_a_stray_the_base_had_stays_unchanged_when_the_change_touches_it(
     }, findings
 
 
-@pytest.mark.parametrize("entry", ["Models/notes.txt", "STRATAML.yaml"])
+@pytest.mark.parametrize("entry", ["Models/notes.txt", "STRATAML.yaml", "tfc/Keys"])
 def test_a_name_folding_onto_the_layout_that_the_base_had_is_not_new(
     repo: Path, capsys: pytest.CaptureFixture[str], entry: str
 ) -> None:
-    """TFC0001-E011 is found by listing the workspace's top, which the base's scratch copy held
-    none of: a `Models/` on main was "new" in every later change, and one a change removed was
-    never "fixed"."""
+    """TFC0001-E011 is found by listing the workspace's top (and tfc/, tfc/keys/), which the
+    base's scratch copy held none of (or none of its links): a `Models/` on main was "new" in
+    every later change, and one a change removed was never "fixed"."""
     git(repo, "checkout", "-q", "main")
-    (repo / entry).parent.mkdir(parents=True, exist_ok=True)
-    (repo / entry).write_text("old\n")
+    if entry == "tfc/Keys":
+        (repo / "tfc").mkdir(exist_ok=True)
+        (repo / entry).symlink_to("keys")  # (links are not written out with the base's tfc/)
+        name = entry
+    else:
+        (repo / entry).parent.mkdir(parents=True, exist_ok=True)
+        (repo / entry).write_text("old\n")
+        name = entry.split("/")[0]
     commit_all(repo, "a name that folds onto the layout's, on main")
     git(repo, "checkout", "-q", "feature")
     git(repo, "merge", "-q", "main")
-    name = entry.split("/")[0]
     code, raw, err = diff(repo, capsys, "main", "--format", "json")
     assert code == 0, err
     findings = json.loads(raw)["findings"]

@@ -63,6 +63,19 @@ def test_five_rows_of_two_classes_are_refused_by_the_dry_run_and_the_run(
     assert run(["-C", str(lab), "run", "tiny-exp", "--dry-run"]) == 0, capsys.readouterr().err
 
 
+def test_rows_recorded_as_a_whole_float_are_counted(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`rows: 5.0` is an integer to the schema; the dry run read it as not recorded and said
+    nothing of a split too small to train."""
+    add(lab, "tiny", labelled(5, "ab"), capsys)
+
+    def as_float(d: dict) -> None:
+        d["files"][0]["rows"] = 5.0
+
+    edit_yaml(lab / "datasets/tiny/1/dataset.yaml", as_float)
+    assert run(["-C", str(lab), "run", "tiny-exp", "--dry-run"]) == 2
+    assert "5 rows split 0.7/0.15/0.15 leave 3 rows to train" in capsys.readouterr().err
+
+
 def test_eight_rows_of_two_classes_are_enough(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The fewest the message says: the run succeeds on them."""
     add(lab, "eight", labelled(8, "ab"), capsys)

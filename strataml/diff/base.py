@@ -153,24 +153,26 @@ def _materialize(root: Path, commit: str, scratch: Path, owned: set[str], everyt
 
 
 def _folded_names(root: Path, commit: str, scratch: Path) -> None:
-    """The base's top-level entries spelled like a name the layout fixes (`Models/`), as empty
-    stand-ins: the layout rule lists the top for them (TFC0001-E011), and the base's were taken
-    for none, so one the base already had was reported as new. Nothing reads them. (tfc/ is
-    written out whole: its own are there.)"""
-    from strataml.layoutnames import folds_onto
+    """The base's entries spelled like a name the layout fixes in their folder (`Models/`,
+    `tfc/Keys`), as empty stand-ins where nothing of theirs was written out (a folder elsewhere
+    than tfc/, a link): the layout rule lists those folders for them (TFC0001-E011), and one the
+    base already had was reported as new. Nothing reads them."""
+    from strataml.layoutnames import FOLDERS, folds_onto
 
-    for name, mode in gitfacts.top_at(root, commit).items():
-        if folds_onto("", name) is None or unsafe(name, portable=False):
-            continue
-        try:
-            if mode == "040000":
-                os.mkdir(scratch / name, 0o700)
-            else:
-                os.close(
-                    os.open(scratch / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-                )
-        except FileExistsError:
-            pass  # (a case-folding file system: the one entry is the real name's, as in the working tree)
+    for folder in FOLDERS:
+        for name, mode in gitfacts.listed_at(root, commit, folder).items():
+            rel = f"{folder}/{name}" if folder else name
+            if folds_onto(folder, name) is None or unsafe(rel, portable=False):
+                continue
+            try:
+                os.makedirs(scratch / folder, exist_ok=True)  # (a tfc/ that holds only links was not written)
+                if mode == "040000":
+                    os.mkdir(scratch / rel, 0o700)
+                else:
+                    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+                    os.close(os.open(scratch / rel, flags, 0o600))
+            except FileExistsError:
+                pass  # (written out already, or a case-folding file system: the real name's entry)
 
 
 def _entries(

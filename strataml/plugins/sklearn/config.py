@@ -115,7 +115,7 @@ def _split_problems(spec: RunSpec, target: str, rows: int | None, classes: int |
     rows = whole(rows)
     if spec.split["kind"] != "ratio" or rows is None:
         return []
-    said = problem(rows, spec.split, target, classes)
+    said = problem(rows, spec.split, target, whole(classes))
     return [said] if said is not None else []
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from strataml import atomic
 from strataml.loading import MAX_BYTES, load_bytes
+from strataml.numbers import whole
 
 # The fewest classes a classifier learns: what a split is checked against when the target's
 # classes are not known (a dataset record does not list a column's values).
@@ -131,6 +132,6 @@ def recorded_rows(spec: Any) -> int | None:
     files = data.get("files") if isinstance(data, dict) else None
     for entry in files if isinstance(files, list) else ():
         if isinstance(entry, dict) and entry.get("path") == name:
-            rows = entry.get("rows")
-            return rows if isinstance(rows, int) and not isinstance(rows, bool) and rows >= 0 else None
+            rows = whole(entry.get("rows"))  # (150.0 is an integer to the schema)
+            return rows if rows is not None and rows >= 0 else None
     return None
