@@ -181,6 +181,26 @@ def test_identical_runs_have_their_value_as_mean_and_no_spread() -> None:
     assert _stats([0.100363] * 3) == {"n": 3, "mean": 0.100363, "std": 0.0, "min": 0.100363, "max": 0.100363}
 
 
+def test_finite_values_whose_sum_is_not_stop_no_report() -> None:
+    """Two runs at 1.7e308: each value finite, their sum not; math.fsum raised OverflowError, an
+    internal error in `report` and the dashboard."""
+    from strataml.read.report import _stats
+
+    assert _stats([1.7e308, 1.7e308]) == {"n": 2, "mean": 1.7e308, "std": 0.0, "min": 1.7e308, "max": 1.7e308}
+    spread = _stats([1.7e308, -1.7e308, 1.0])
+    assert spread["mean"] == pytest.approx(1 / 3) and spread["std"] in (None, float("inf"))
+
+
+def test_a_columns_of_digits_int_refuses_is_no_width(two, capsys, monkeypatch) -> None:
+    """`COLUMNS=²` passed str.isdigit and int() refused it: an internal error in every table."""
+    ws, run, _model = two
+    monkeypatch.setenv("COLUMNS", "²")
+    code, out, err = invoke(ws, "compare", RUN, run, capsys=capsys)
+    assert code == 0 and "internal error" not in err, err
+    code, out, err = invoke(ws, "list", "runs", capsys=capsys)
+    assert code == 0 and "internal error" not in err, err
+
+
 def test_params_across_seeds_are_spelt_as_the_spec_spells_them(ws: Path, capsys) -> None:
     from strataml.read.report import markdown
 

@@ -19,7 +19,7 @@ NO_LIMIT = 10**9
 
 def width_for(stream_is_tty: bool) -> int:
     """The terminal's width; no limit for a pipe or file (a script reads whole values), unless COLUMNS says."""
-    if os.environ.get("COLUMNS", "").isdigit():
+    if os.environ.get("COLUMNS", "").isdecimal():  # (isdigit takes "²", which int() refuses)
         return int(os.environ["COLUMNS"])
     return shutil.get_terminal_size((80, 24)).columns if stream_is_tty else NO_LIMIT
 

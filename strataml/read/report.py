@@ -22,9 +22,16 @@ def _stats(values: list[float]) -> dict[str, Any]:
     n = len(values)
     # Correctly rounded (fsum): three runs of 0.100363 have the mean 0.100363 and a spread of 0,
     # not 0.10036300000000001 and 1.55e-17.
-    mean = math.fsum(values) / n
-    # The sample spread (n - 1): runs are draws from what the configuration can do.
-    std = math.sqrt(math.fsum((v - mean) * (v - mean) for v in values) / (n - 1)) if n > 1 else None
+    try:
+        mean = math.fsum(values) / n
+    except OverflowError:  # (finite values near the float limit whose sum is not: fsum raises)
+        mean = math.fsum(v / n for v in values)
+    # The sample spread (n - 1): runs are draws from what the configuration can do; past the
+    # float range it is none (finite() makes an infinity None too).
+    try:
+        std = math.sqrt(math.fsum((v - mean) * (v - mean) for v in values) / (n - 1)) if n > 1 else None
+    except OverflowError:
+        std = None
     return {"n": n, "mean": mean, "std": std, "min": min(values), "max": max(values)}
 
 

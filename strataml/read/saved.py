@@ -714,4 +714,4 @@ def _fresh(said: dict[str, str], key: str) -> bool:
     if said.get("key") != key:
         return False
     until = said.get("until")
-    return until is None or (until.isdigit() and time.time() < int(until))
+    return until is None or (until.isdecimal() and time.time() < int(until))
