@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import yaml
 from conftest import ROOT, edit_yaml, read_yaml, require_extra
 
 from strataml.cli.main import run
@@ -122,6 +123,18 @@ def test_synthetic_data_is_checked_by_its_settings(lab: Path, capsys: pytest.Cap
     assert run(["-C", str(lab), "run", "synthetic-logreg", "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "split: 12 rows split 0.7/0.15/0.15 leave" in err and "'y' has 3 classes: add rows (15 at least" in err, err
+
+
+def test_synthetic_counts_written_as_whole_floats_run(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`n_samples: 200.0` is an integer to the schema and passed every check, then scikit-learn
+    refused it and the run was recorded as failed."""
+    spec = lab / "experiments/synthetic-logreg.yaml"
+    spec.write_bytes((ROOT / "experiments/synthetic-logreg.yaml").read_bytes())
+    edit_yaml(spec, lambda d: d["data"]["synthetic"].update(n_samples=200.0, n_features=6.0, n_informative=3.0))
+    assert run(["-C", str(lab), "run", "synthetic-logreg", "--dry-run"]) == 0, capsys.readouterr().err
+    assert run(["-C", str(lab), "run", "synthetic-logreg", "--no-register"]) == 0, capsys.readouterr().err
+    [folder] = [p for p in (lab / "runs").iterdir() if p.is_dir()]
+    assert yaml.safe_load((folder / "run.yaml").read_text())["status"] == "succeeded"
 
 
 @pytest.mark.parametrize("fractions", [(0.7, 0.15, 0.15), (0.8, 0.0, 0.2), (0.6, 0.2, 0.2), (0.5, 0.25, 0.25)])

@@ -59,10 +59,10 @@ def problems(spec: RunSpec) -> list[str]:
     if spec.seed > MAX_SEED:  # (numpy's random state, which scikit-learn seeds from it, holds 32 bits)
         out.append(f"seed {spec.seed} is past {MAX_SEED}, the largest seed scikit-learn takes")
     if spec.dataset is None:
-        synthetic = _synthetic_problems(spec)
-        out.extend(synthetic)
-        if not synthetic:
-            params = spec.data.get("synthetic") or {}
+        refused = _synthetic_problems(spec)
+        out.extend(refused)
+        if not refused:
+            params = synthetic(spec)
             out.extend(_split_problems(spec, "y", params.get("n_samples", 100), params.get("n_classes", 2)))
         return out
     columns = {c.get("name"): c for c in spec.dataset.columns if isinstance(c, dict)}
@@ -153,11 +153,22 @@ def read(spec: RunSpec) -> Config:
     if "random_state" in inspect.signature(cls).parameters:
         params.setdefault("random_state", spec.seed)
     if spec.dataset is None:
-        n = (spec.data.get("synthetic") or {}).get("n_features", 20)
+        n = synthetic(spec).get("n_features", 20)
         return Config(spec.model["type"], params, "y", tuple(f"x{i}" for i in range(n)))
     target = spec.data["target"]
     chosen = spec.data.get("features") or _default_features(spec, target)
     return Config(spec.model["type"], params, target, tuple(chosen))
+
+
+# make_classification's counts: a whole float given for one is its integer (`n_samples: 2000.0`
+# is an integer to the schema, and one scikit-learn refuses after the checks passed).
+_COUNTS = ("n_samples", "n_features", "n_informative", "n_redundant", "n_repeated", "n_classes", "n_clusters_per_class")
+
+
+def synthetic(spec: RunSpec) -> dict[str, Any]:
+    """make_classification's settings as the spec gives them, its counts as integers."""
+    given = spec.data.get("synthetic") or {}
+    return {k: w if k in _COUNTS and (w := whole(v)) is not None else v for k, v in given.items() if k != "generator"}
 
 
 def _synthetic_problems(spec: RunSpec) -> list[str]:
@@ -167,8 +178,7 @@ def _synthetic_problems(spec: RunSpec) -> list[str]:
     recorded a failed run)."""
     from sklearn.datasets import make_classification
 
-    synthetic = spec.data.get("synthetic") or {}
-    params = {k: v for k, v in synthetic.items() if k != "generator"}  # (integers, the schema says)
+    params = synthetic(spec)
     if params.get("n_informative", 2) > params.get("n_features", 20):
         return ["data.synthetic.n_informative cannot exceed n_features"]
     try:

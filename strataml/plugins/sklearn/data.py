@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strataml.plugins.sklearn import sizes
-from strataml.plugins.sklearn.config import Config
+from strataml.plugins.sklearn.config import Config, synthetic
 from strataml.runner.plugin import RunSpec
 from strataml.tabular import MAX_ROW_CHARS
 from strataml.times import parse_time
@@ -31,7 +31,7 @@ def _synthetic(spec: RunSpec, cfg: Config) -> Data:
     import numpy as np
     from sklearn.datasets import make_classification
 
-    params = {k: v for k, v in (spec.data.get("synthetic") or {}).items() if k != "generator"}
+    params = synthetic(spec)
     X, y = make_classification(random_state=spec.seed, **params)
     features = [{"name": name, "type": "float"} for name in cfg.features]
     summary = {"source": "synthetic", "generator": "make_classification", "params": params, "shape": list(X.shape)}
