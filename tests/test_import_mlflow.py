@@ -391,6 +391,32 @@ def test_a_run_id_that_names_no_folder_is_refused_and_nothing_is_written(
         k: v for k, v in before.items() if not k.startswith("runs/")}
 
 
+def test_a_run_id_of_the_store_s_choosing_cannot_aim_the_artifact_root_at_a_private_folder(
+    store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The artifact root must be a folder RUN_ID/artifacts: a store that chose its run's id
+    (`proj`) named ../private/proj/artifacts, and a credentials file was copied into runs/ for
+    the next commit to publish. MLflow's ids are 32 hex digits; another is refused first."""
+    import sqlite3
+
+    root, made = store
+    private = tmp_path / "private/proj/artifacts"
+    private.mkdir(parents=True)
+    (private / "credentials").write_text("aws_secret_access_key=XYZ\n")
+    db = sqlite3.connect(made["uri"].removeprefix("sqlite:///"))
+    tables = [name for (name,) in db.execute("select name from sqlite_master where type='table'")
+              if any(col[1] == "run_uuid" for col in db.execute(f"pragma table_info({name})"))]
+    for table in tables:
+        db.execute(f"update {table} set run_uuid='proj' where run_uuid=?", (made["done"],))
+    db.execute("update runs set artifact_uri=? where run_uuid='proj'", (str(private),))
+    db.commit()
+    db.close()
+    code, _out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                             capsys=capsys)
+    assert code == 2 and "proj" in err and "is not one MLflow makes (32 hexadecimal digits)" in err, err
+    assert not [p for p in root.rglob("credentials")]
+
+
 def test_a_symlinked_runs_folder_stops_the_import_once_with_exit_3(
     store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -504,6 +530,30 @@ def test_a_file_that_is_no_mlflow_store_is_left_alone(
     assert code == 3 and "no MLflow store at" in err, err
     assert not (tmp_path / "new.db").exists() and (tmp_path / "empty.db").read_bytes() == b""
     assert (tmp_path / "foreign.db").read_bytes() == foreign
+
+
+def test_a_store_without_an_experiment_is_not_written_even_by_a_dry_run(
+    store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every table there but no experiment row: MLflow wrote its Default experiment (an artifact
+    folder under where the command ran) into the store `--tracking-uri` reads, --dry-run too."""
+    import shutil
+    import sqlite3
+
+    root, made = store
+    path = tmp_path / "bare.db"
+    shutil.copy(made["uri"].removeprefix("sqlite:///"), path)
+    db = sqlite3.connect(path)
+    db.execute("pragma foreign_keys=off")
+    for table in ("experiment_tags", "tags", "params", "metrics", "latest_metrics", "runs", "experiments"):
+        db.execute(f"delete from {table}")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    code, _o, err = invoke(root, "import", "mlflow", "--tracking-uri", f"sqlite:///{path}", "--experiment", "x",
+                           "--dry-run", capsys=capsys)
+    assert code == 3 and "no MLflow store at" in err and "an experiment" in err, err
+    assert path.read_bytes() == before
 
 
 def test_files_past_the_lfs_threshold_are_said_before_they_are_copied(

@@ -40,6 +40,7 @@ PLUGIN_KEY = IMPORTED  # what made the record: the importer, not a training plug
 ARTIFACTS = "mlflow"  # MLflow's artifact tree is kept whole under this folder of the run
 # MLflow's statuses for a run that has ended; RUNNING and SCHEDULED runs may still change.
 STATUS = {"FINISHED": "succeeded", "FAILED": "failed", "KILLED": "cancelled"}
+_MLFLOW_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as MLflow makes every run's id
 SEED_PARAMS = ("seed", "random_state", "random_seed")
 _INT = re.compile(r"-?(0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
@@ -104,10 +105,11 @@ _PATIENCE = {
 
 
 def _mlflow_database(path: str) -> bool:
-    """Whether `path` is an SQLite file holding every table this MLflow defines, read-only: where
-    one is missing, MLflow would create it and migrate the file (a new, empty or foreign file, or
-    an older MLflow's store, which its own server may no longer read); with all of them it only
-    reads, and says so when the schema is older than it reads."""
+    """Whether `path` is an SQLite file holding every table this MLflow defines and an
+    experiment, read-only: where a table is missing, MLflow would create it and migrate the file
+    (a new, empty or foreign file, or an older MLflow's store, which its own server may no longer
+    read), where no experiment is, write its Default one; otherwise it only reads, and says so
+    when the schema is older than it reads."""
     import sqlite3
 
     from mlflow.store.db.utils import Base
@@ -118,11 +120,15 @@ def _mlflow_database(path: str) -> bool:
         db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
         try:
             tables = {row[0] for row in db.execute("select name from sqlite_master where type='table'")}
+            if not ("alembic_version" in tables and set(Base.metadata.tables) <= tables):
+                return False
+            # (No experiment at all: MLflow writes its Default one, with an artifact folder
+            # under the folder the command runs in, as it opens the store.)
+            return db.execute("select 1 from experiments limit 1").fetchone() is not None
         finally:
             db.close()
     except sqlite3.Error:
         return False
-    return "alembic_version" in tables and set(Base.metadata.tables) <= tables
 
 
 def _exists(uri: str) -> None:
@@ -140,8 +146,8 @@ def _exists(uri: str) -> None:
         # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's reading)
         path = unquote(parsed.path[1:])
         ok = _mlflow_database(path)
-        kind = "file" if not os.path.isfile(path) else "database with every table this MLflow reads"
-        kind += "; MLflow would write its tables into it"
+        kind = "file" if not os.path.isfile(path) else "database with every table this MLflow reads and an experiment"
+        kind += "; MLflow would write into it"
     elif parsed.scheme in ("", "file"):
         path, kind = unquote(parsed.path) if parsed.scheme else uri, "folder"
         ok = os.path.isdir(path)
@@ -338,6 +344,14 @@ def _plan_one(
     mid = str(info.run_id)
     if mid in present:
         return Planned(mid, "present", run_id=present[mid].removeprefix("run:"), reason=f"recorded by {present[mid]}")
+    if not _MLFLOW_ID.fullmatch(mid):
+        # (The artifact root is checked to be a folder RUN_ID/artifacts: with an id of its choice,
+        # an edited store named any such folder on this machine, ../private/proj/artifacts.)
+        return Planned(
+            mid,
+            "refuse",
+            reason="its MLflow run id is not one MLflow makes (32 hexadecimal digits): a store edited by hand",
+        )
     if str(getattr(info, "lifecycle_stage", "active")) == "deleted":
         return Planned(mid, "skip", reason="deleted in MLflow: restore it there to import it")
     status = STATUS.get(str(info.status))
@@ -353,12 +367,6 @@ def _plan_one(
     if info.end_time < info.start_time:
         return Planned(mid, "refuse", reason="MLflow says it ended before it started")
     run_id = _run_id(start, experiment, mid)
-    if not valid_run_id(run_id):
-        return Planned(
-            mid,
-            "refuse",
-            reason="its MLflow run id is not one MLflow makes (letters and digits): a store edited by hand",
-        )
     planned = Planned(mid, "import", run_id=run_id, status=status)
     refused = _foreign_root(info, remote) or _artifacts(mlflow, mid, planned)
     if refused:
@@ -595,9 +603,10 @@ def _inputs(run: Any, digests: dict[str, str], planned: Planned) -> list[dict[st
 
 
 def _run_id(start: datetime, experiment: str, mid: str) -> str:
+    """The run's id here from MLflow's (32 hex digits, checked first): a slug of a name that
+    makes no valid id is left out."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", experiment).strip("-._")[:40].strip("-._")
     run_id = f"{start:%Y%m%dT%H%M%SZ}-{slug}-{mid[:6]}" if slug else f"{start:%Y%m%dT%H%M%SZ}-{mid[:6]}"
-    # (MLflow's ids are hex: one that is not, a '/' in it, names no folder; the caller checks.)
     return run_id if valid_run_id(run_id) else f"{start:%Y%m%dT%H%M%SZ}-{mid[:12]}"
 
 
