@@ -54,8 +54,7 @@ from strataml import atomic
 from strataml.hashing import cores
 
 if TYPE_CHECKING:
-    from strataml.cache import Cache, Key
-    from strataml.loading import Loaded
+    from strataml.cache import Cache
     from strataml.read.build import Previous
     from strataml.workspace import Workspace
 
@@ -84,7 +83,7 @@ class Lend:
         # The cache: what this process learned goes to the copy in `_unsaved`, a byte on `_go`
         # then says so (closed without one: nothing to write); the copy writes it.
         self._cache: Cache | None = None
-        self._held: dict[str, tuple[Key, Loaded]] = {}
+        self._held: dict[str, tuple[Any, ...]] = {}
         self._unsaved: int | None = None
         self._go: int | None = None
         self._handed = False
