@@ -16,7 +16,7 @@ from strataml.controls import refuse
 from strataml.errors import Refusal, StrataError
 from strataml.gates import evaluate
 from strataml.hashing import sha256_stream
-from strataml.records import Record, made_by
+from strataml.records import Record, made_by, produced_by_one_of
 from strataml.refs import NAME_RULE, VERSION_RULE, valid_name, valid_version, version_beside
 from strataml.schemas import schema_id, validate
 from strataml.times import utc_now
@@ -48,9 +48,8 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     run = _run(workspace, run_ref)
     if not valid_name(name):
         raise StrataError(f"{name!r} is not a valid model name", NAME_RULE)
-    known = {
-        str(m.ref): m.data.get("gate") for m in workspace.of_kind("model") if m.data.get("produced_by") == str(run.ref)
-    }
+    from_run = {run.ref.folded}
+    known = {str(m.ref): m.data.get("gate") for m in workspace.of_kind("model") if produced_by_one_of(m.data, from_run)}
     if version is not None and not valid_version(version):  # (before "registered already": a typo is said)
         raise StrataError(f"{version!r} is not a valid version", f"{VERSION_RULE}, e.g. 1, 2 or 1.0.0")
     existing = _already(root, run, name, known)

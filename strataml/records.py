@@ -197,7 +197,6 @@ def made_by(root: Path, runs: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     earlier, so a version another command made meanwhile is seen."""
     from strataml import atomic
     from strataml.loading import MAX_BYTES, load_bytes
-    from strataml.refs import fold
 
     try:
         names = sorted(e.name for e in os.scandir(os.path.join(root, "models")) if e.is_dir(follow_symlinks=False))
@@ -217,11 +216,17 @@ def made_by(root: Path, runs: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
             except (OSError, atomic.Refused):
                 continue  # (what it is instead is the doctor's finding)
             data = load_bytes(raw, lines=False).data if raw is not None else None
-            if not isinstance(data, dict):
-                continue
-            produced = data.get("produced_by")
-            if isinstance(produced, str) and fold(produced.strip()) in runs:
+            if isinstance(data, dict) and produced_by_one_of(data, runs):
                 yield folder, data
+
+
+def produced_by_one_of(data: Any, runs: set[str]) -> bool:
+    """Whether model.yaml's `data` names one of `runs` (folded refs) in produced_by, in any
+    spelling YAML allows and case-folded."""
+    from strataml.refs import fold
+
+    produced = data.get("produced_by") if isinstance(data, dict) else None
+    return isinstance(produced, str) and fold(produced.strip()) in runs
 
 
 def experiment_of(workspace: Any, ref: str) -> str | None:

@@ -240,17 +240,32 @@ def test_a_read_only_checkout_is_told_a_run_is_registered_already(
     assert code == 2 and "already registered as model:sales-model@1" in err, err
 
 
-def test_a_run_registered_under_another_spelling_of_its_ref_is_not_registered_again(ws: Path, capsys) -> None:
+@pytest.mark.parametrize("lock", ["writable", "read-only"])
+def test_a_run_registered_under_another_spelling_of_its_ref_is_not_registered_again(
+    ws: Path, capsys, monkeypatch, lock: str
+) -> None:
     """The history rule finds the versions made from a run in any case (a checkout on macOS or
     Windows resolves any); register matched produced_by exactly, and made a second model of a
-    run whose version spelt its ref in lower case."""
-    from conftest import edit_yaml, invoke
+    run whose version spelt its ref in lower case. The check before the lock reads it the same
+    way (a read-only checkout is told, not refused a lock)."""
+    import errno
 
+    from conftest import edit_yaml, invoke
+    from strataml import atomic
+
+    if lock == "read-only":
+
+        def read_only(root: Path, rel: str) -> None:
+            raise atomic.Refused(f"cannot write {rel}: {os.strerror(errno.EROFS)}", "a read-only checkout")
+
+        monkeypatch.setattr(atomic, "locked", read_only)
     run = next(p.name for p in (ws / "runs").iterdir())
     edit_yaml(ws / "models/sales-model/1/model.yaml", lambda d: d.update(produced_by=f"run:{run}".lower()))
     code, _out, err = invoke(ws, "model", "register", f"run:{run}", "--name", "other", capsys=capsys)
     assert code == 2 and "already registered as model:sales-model@1" in err, err
     assert not (ws / "models/other").exists()
+    code, out, err = invoke(ws, "model", "register", f"run:{run}", "--name", "sales-model", capsys=capsys)
+    assert code == 0 and "nothing changed" in out + err, err
 
 
 def test_registrations_at_once_never_spell_one_version_twice(ws: Path, strataml_exe: list[str]) -> None:
