@@ -552,8 +552,26 @@ def test_a_store_without_an_experiment_is_not_written_even_by_a_dry_run(
     before = path.read_bytes()
     code, _o, err = invoke(root, "import", "mlflow", "--tracking-uri", f"sqlite:///{path}", "--experiment", "x",
                            "--dry-run", capsys=capsys)
-    assert code == 3 and "no MLflow store at" in err and "an experiment" in err, err
+    assert code == 3 and "no MLflow store at" in err and "the Default experiment" in err, err
     assert path.read_bytes() == before
+    # Other experiments there, but not MLflow's Default (0): it wrote that one all the same.
+    shutil.copy(made["uri"].removeprefix("sqlite:///"), path)
+    db = sqlite3.connect(path)
+    db.execute("pragma foreign_keys=off")
+    db.execute("delete from experiments where experiment_id = 0")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    code, _o, err = invoke(root, "import", "mlflow", "--tracking-uri", f"sqlite:///{path}", "--experiment", "churn",
+                           "--dry-run", capsys=capsys)
+    assert code == 3 and "the Default experiment" in err, err
+    assert path.read_bytes() == before
+    # A folder that is no folder store: MLflow made its .trash in it.
+    (tmp_path / "emptydir").mkdir()
+    code, _o, err = invoke(root, "import", "mlflow", "--tracking-uri", str(tmp_path / "emptydir"), "--experiment",
+                           "x", "--dry-run", capsys=capsys)
+    assert code == 3 and "no MLflow store at" in err and ".trash" in err, err
+    assert list((tmp_path / "emptydir").iterdir()) == []
 
 
 def test_files_past_the_lfs_threshold_are_said_before_they_are_copied(

@@ -108,8 +108,8 @@ def _mlflow_database(path: str) -> bool:
     """Whether `path` is an SQLite file holding every table this MLflow defines and an
     experiment, read-only: where a table is missing, MLflow would create it and migrate the file
     (a new, empty or foreign file, or an older MLflow's store, which its own server may no longer
-    read), where no experiment is, write its Default one; otherwise it only reads, and says so
-    when the schema is older than it reads."""
+    read), where its Default experiment (0) is not, write it; otherwise it only reads, and says
+    so when the schema is older than it reads."""
     import sqlite3
 
     from mlflow.store.db.utils import Base
@@ -122,9 +122,9 @@ def _mlflow_database(path: str) -> bool:
             tables = {row[0] for row in db.execute("select name from sqlite_master where type='table'")}
             if not ("alembic_version" in tables and set(Base.metadata.tables) <= tables):
                 return False
-            # (No experiment at all: MLflow writes its Default one, with an artifact folder
-            # under the folder the command runs in, as it opens the store.)
-            return db.execute("select 1 from experiments limit 1").fetchone() is not None
+            # (No experiment 0: MLflow writes its Default one, with an artifact folder under
+            # the folder the command runs in, as it opens the store.)
+            return db.execute("select 1 from experiments where experiment_id = 0").fetchone() is not None
         finally:
             db.close()
     except sqlite3.Error:
@@ -146,11 +146,14 @@ def _exists(uri: str) -> None:
         # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's reading)
         path = unquote(parsed.path[1:])
         ok = _mlflow_database(path)
-        kind = "file" if not os.path.isfile(path) else "database with every table this MLflow reads and an experiment"
+        kind = "file" if not os.path.isfile(path) else "database with every table and the Default experiment"
         kind += "; MLflow would write into it"
     elif parsed.scheme in ("", "file"):
         path, kind = unquote(parsed.path) if parsed.scheme else uri, "folder"
-        ok = os.path.isdir(path)
+        # (MLflow makes a folder store's .trash as it opens one without it: a store it made has one.)
+        ok = os.path.isdir(path) and os.path.isdir(os.path.join(path, ".trash"))
+        if os.path.isdir(path) and not ok:
+            kind = "folder holding MLflow's .trash; MLflow would write into it"
     else:
         return  # a tracking server: MLflow says what is wrong with it
     if not ok:
