@@ -460,6 +460,14 @@ def test_a_copy_takes_only_the_loads_it_holds(tmp_path: Path) -> None:
     copy = Cache(tmp_path)
     assert not copy.adopt(blob, {"runs/a/run.yaml": ((1, 2, 3, 4), one)})  # it does not hold runs/b
     assert not copy.adopt(blob, {**held, "runs/b/run.yaml": ((5, 6, 7, 9), two)})  # held at another key
+    # Only loads are named: a verdict kept without its document (bytes) is handed over as it is,
+    # and a name held as bytes is no load to take.
+    import marshal
+
+    parent.put_schema_issues("runs/d/run.yaml", (3, 3, 3, 3), [])
+    records = marshal.loads(parent.unsaved(parent.held()))[0]
+    assert [value for rel, _key, value, _verdict in records if rel == "runs/d/run.yaml"] == [b""]
+    assert not copy.adopt(blob, {**held, "runs/b/run.yaml": ((5, 6, 7, 8), b"not a load")})
     assert copy.adopt(blob, held)
     assert copy.loaded("runs/b/run.yaml", (5, 6, 7, 8), "x").data == {"b": 2}  # type: ignore[union-attr]
     assert copy.loaded("runs/c/run.yaml", (1, 1, 1, 1), "x").data == {"c": 3}  # type: ignore[union-attr]
