@@ -137,6 +137,21 @@ def test_synthetic_counts_written_as_whole_floats_run(lab: Path, capsys: pytest.
     assert yaml.safe_load((folder / "run.yaml").read_text())["status"] == "succeeded"
 
 
+def test_synthetic_data_past_what_a_run_makes_is_refused_before_it_runs(
+    lab: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The settings are tried on 100 rows: n_samples: 1e12 passed the dry run, and the run set
+    out to fill terabytes of memory."""
+    spec = lab / "experiments/synthetic-logreg.yaml"
+    spec.write_bytes((ROOT / "experiments/synthetic-logreg.yaml").read_bytes())
+    edit_yaml(spec, lambda d: d["data"]["synthetic"].update(n_samples=1e12))
+    assert run(["-C", str(lab), "run", "synthetic-logreg", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "n_samples x n_features is" in err and "lower n_samples or n_features" in err, err
+    assert run(["-C", str(lab), "run", "synthetic-logreg"]) == 2
+    assert not [p for p in (lab / "runs").iterdir() if p.is_dir()]
+
+
 @pytest.mark.parametrize("fractions", [(0.7, 0.15, 0.15), (0.8, 0.0, 0.2), (0.6, 0.2, 0.2), (0.5, 0.25, 0.25)])
 def test_the_sizes_are_those_scikit_learn_makes(fractions: tuple[float, float, float]) -> None:
     """Counted as the plugin's split has scikit-learn count them: rounded up, in floating point (of

@@ -165,6 +165,9 @@ def read(spec: RunSpec) -> Config:
 _COUNTS = ("n_samples", "n_features", "n_informative", "n_redundant", "n_repeated", "n_classes", "n_clusters_per_class")
 
 
+MAX_SYNTHETIC_VALUES = 250_000_000  # 2 GB of float64: past what a laptop's run should set out to make
+
+
 def synthetic(spec: RunSpec) -> dict[str, Any]:
     """make_classification's settings as the spec gives them, its counts as integers."""
     given = spec.data.get("synthetic") or {}
@@ -181,6 +184,13 @@ def _synthetic_problems(spec: RunSpec) -> list[str]:
     params = synthetic(spec)
     if params.get("n_informative", 2) > params.get("n_features", 20):
         return ["data.synthetic.n_informative cannot exceed n_features"]
+    rows, columns = params.get("n_samples", 100), params.get("n_features", 20)
+    if isinstance(rows, int) and isinstance(columns, int) and rows * columns > MAX_SYNTHETIC_VALUES:
+        # (Checked on 100 rows, 1e12 passed, and the run set out to fill terabytes of memory.)
+        return [
+            f"data.synthetic: n_samples x n_features is {rows * columns:,} values ({rows * columns * 8 / 1e9:,.1f} GB "
+            f"as floats), past the {MAX_SYNTHETIC_VALUES:,} a run makes: lower n_samples or n_features"
+        ]
     try:
         make_classification(**{**params, "n_samples": min(params.get("n_samples", 100), 100)}, random_state=0)
     except (TypeError, ValueError) as exc:
