@@ -17,7 +17,7 @@ from strataml.errors import Refusal, StrataError
 from strataml.gates import evaluate
 from strataml.hashing import sha256_stream
 from strataml.records import Record, made_by, produced_by_one_of
-from strataml.refs import NAME_RULE, VERSION_RULE, valid_name, valid_version, version_beside
+from strataml.refs import NAME_RULE, VERSION_RULE, name_beside, valid_name, valid_version, version_beside
 from strataml.schemas import schema_id, validate
 from strataml.times import utc_now
 from strataml.workspace import Workspace, load
@@ -48,6 +48,13 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     run = _run(workspace, run_ref)
     if not valid_name(name):
         raise StrataError(f"{name!r} is not a valid model name", NAME_RULE)
+    twin = name_beside(root, "model", name)
+    if twin is not None:
+        raise Refusal(
+            f"model {name!r} was not registered: models/{twin} is the same name under case-folding (one folder on "
+            "macOS and Windows)",
+            f"register it as a version of {twin} (`--name {twin}`), or pick another name",
+        )
     from_run = {run.ref.folded}
     known = {str(m.ref): m.data.get("gate") for m in workspace.of_kind("model") if produced_by_one_of(m.data, from_run)}
     if version is not None and not valid_version(version):  # (before "registered already": a typo is said)

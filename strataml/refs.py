@@ -220,6 +220,17 @@ def version_beside(root: Path, kind: str, name: str, version: str) -> str | None
     return spelled_alike(version, versions)
 
 
+def name_beside(root: Path, kind: str, name: str) -> str | None:
+    """The name folder of `kind`s/ that is `name` spelled otherwise under case-folding or Unicode
+    normalisation (`Iris` beside `iris`: one folder on macOS and Windows), or None."""
+    mine = fold(name)
+    try:
+        with os.scandir(root / f"{kind}s") as entries:
+            return next((e.name for e in entries if e.name != name and fold(e.name) == mine), None)
+    except OSError:
+        return None
+
+
 def spelled_alike(version: str, others: list[str]) -> str | None:
     """The one of `others` that is `version` spelled otherwise (01 beside 1, 1.01 beside 1.1):
     two folders that "the latest version" and people take for one."""

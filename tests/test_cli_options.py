@@ -324,3 +324,25 @@ def test_what_doctor_lists_is_text_or_json_never_a_format_ignored(
     comma-joined globs on stdout."""
     code, out, err = invoke(ws, "doctor", *args, capsys=capsys)
     assert code == 3 and "not --format" in err and out.strip()[:1] in ("", "{"), (out, err)
+
+
+@pytest.mark.parametrize("kind", ["dataset", "model"])
+def test_a_name_spelled_like_an_existing_one_is_refused_naming_it(ws: Path, capsys, kind: str) -> None:
+    """`dataset add Flowers` beside datasets/flowers was refused as "dataset:Flowers@1 collides
+    with another record (dataset:Flowers@1, dataset:flowers@1)" with a hint to rename files: the
+    name is the problem, and the one to use is named."""
+    from conftest import invoke
+
+    if kind == "dataset":
+        (ws / "new.csv").write_text("a,b\n1,2\n")
+        args = ["dataset", "add", "Flowers", str(ws / "new.csv"), "--version", "9"]
+        twin = "datasets/flowers"
+    else:
+        run = next(p.name for p in (ws / "runs").iterdir())
+        args = ["model", "register", f"run:{run}", "--name", "Sales-Model"]
+        twin = "models/sales-model"
+    before = sorted(p.name for p in (ws / f"{kind}s").iterdir())
+    code, _out, err = invoke(ws, *args, capsys=capsys)
+    assert code == 2 and f"{twin} is the same name under case-folding" in err, err
+    assert twin.split("/")[1] in err.split("hint:")[1]
+    assert sorted(p.name for p in (ws / f"{kind}s").iterdir()) == before  # nothing written

@@ -463,6 +463,8 @@ def test_a_policy_over_every_record_still_lets_one_be_made_and_says_it_needs_sig
     doc = json.loads(out)
     told = doc["unsigned"] if records == "models" else " ".join(doc["notes"])
     assert f"{records[:-1]}:fresh@2 is unsigned, but the signing policy" in told, doc
-    if records == "datasets":  # another rule still refuses (a name that collides under case-folding)
-        code, _out, err = invoke(ws, "dataset", "add", "Fresh", str(ws / "new.csv"), "--version", "3", capsys=capsys)
-        assert code == 2 and "collides" in err and "TFC0007-E001" not in err, err
+    if records == "datasets":  # another rule still refuses (a file name with a backslash, TFC0006-E004)
+        odd = ws / "a\\b.csv"
+        odd.write_text("a,b\n1,2\n")
+        code, _out, err = invoke(ws, "dataset", "add", "odd", str(odd), "--version", "1", capsys=capsys)
+        assert code == 2 and "TFC0006-E004" in err and "TFC0007-E001" not in err, err
