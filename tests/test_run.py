@@ -389,7 +389,7 @@ def test_register_explicit_version_and_refusals(lab: Path, capsys: pytest.Captur
     # A name that folds onto an existing one is refused before anything is published.
     assert run(["-C", str(lab), "model", "register", other, "--name", "Flowers", "--version", "7"]) == 2
     err = capsys.readouterr().err
-    assert "was not registered" in err and "TFC0008-E004" in err
+    assert "was not registered" in err and "models/flowers is the same name under case-folding" in err
     assert not (lab / "models/Flowers").exists()
     assert run(["-C", str(lab), "model", "register", other, "--name", "flowers"]) == 0
     assert (lab / "models/flowers/8/model.yaml").is_file()
