@@ -393,6 +393,16 @@ def test_register_explicit_version_and_refusals(lab: Path, capsys: pytest.Captur
     assert not (lab / "models/Flowers").exists()
     assert run(["-C", str(lab), "model", "register", other, "--name", "flowers"]) == 0
     assert (lab / "models/flowers/8/model.yaml").is_file()
+    # A spec that registers the name spelled otherwise: said before it trains (registering
+    # after the run was refused, the run recorded and its model not).
+    edit_yaml(lab / "experiments/iris-logreg.yaml", lambda d: d.update(register={"model": "Flowers"}))
+    runs = sorted(p.name for p in (lab / "runs").iterdir())
+    for dry in (["--dry-run"], []):
+        assert run(["-C", str(lab), "run", "iris-logreg", *dry]) == 2
+        err = capsys.readouterr().err
+        assert "registers model 'Flowers', and models/flowers is the same name under case-folding" in err, err
+    assert sorted(p.name for p in (lab / "runs").iterdir()) == runs
+    assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run", "--no-register"]) == 0
 
 
 BLOCKER = """

@@ -78,10 +78,23 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
         if dry_run:  # (its hint said to use --dry-run)
             exc.hint = "fix what each line names (the spec, or a record it reads), then check it again"
         raise
+    runs = core.runs_root(root)
+    if run_spec.register and not _not_registered(
+        run_spec.register, no_register, runs.resolve() == (root / "runs").resolve(), runs
+    ):
+        from strataml.errors import Refusal
+        from strataml.refs import name_beside
+
+        twin = name_beside(root, "model", run_spec.register)
+        if twin is not None:  # (said before it trains: registering after it would be refused)
+            raise Refusal(
+                f"{record.meta} registers model {run_spec.register!r}, and models/{twin} is the same name under "
+                "case-folding (one folder on macOS and Windows): the run's model could not be registered; nothing ran",
+                f"register it as {twin} (`register: {{model: {twin}}}` in the spec), or run with --no-register",
+            )
     if dry_run:
         with output_to_stderr():
             plan = core.plan(run_spec, plugin, root)
-        runs = core.runs_root(root)
         skipped = _not_registered(run_spec.register, no_register, runs.resolve() == (root / "runs").resolve(), runs)
         if skipped:  # the plan says what the run will do: no registration, and why
             plan = {**plan, "register": None, "not_registered": skipped}
