@@ -231,3 +231,25 @@ def test_a_gate_the_schema_refuses_is_no_gate_to_its_readers(text: str) -> None:
     assert of_spec({"gates": [text, "acc >= 0.9"]}) == [parse_gate("acc >= 0.9")]
     said = [i.message for i in schemas.validate("experiment", {"gates": [text]}) if i.message.startswith("gates/0:")]
     assert said and "expected METRIC OP NUMBER" in said[0], said
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_a_run_whose_metric_is_no_finite_number_can_be_registered(ws, capsys, value: float) -> None:
+    """Registration writes such a metric as null (no gate passes on it), and TFC0004-E003
+    compared the receipt with the raw value: the version was refused ("says observed None, but
+    the run recorded inf"), and no receipt could pass."""
+    from conftest import invoke
+    from test_diff import new_run
+
+    from strataml.doctor import engine
+
+    from conftest import edit_yaml
+
+    run = new_run(ws, "0c0c0c", value)
+    edit_yaml(ws / "runs" / run.removeprefix("run:") / "run.yaml", lambda d: d.update(gates=["test_accuracy >= 0.5"]))
+    code, _out, err = invoke(ws, "model", "register", run, "--name", "diverged", capsys=capsys)
+    assert code == 0, err
+    receipt = json.loads((ws / "models/diverged/1/gate.json").read_text())
+    assert receipt["status"] == "FAIL" and receipt["criteria"][0]["observed"] is None, receipt
+    found = [(f.code, f.path) for f in engine.doctor(ws).findings if f.path.startswith("models/diverged")]
+    assert found == [], found

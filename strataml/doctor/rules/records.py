@@ -715,7 +715,9 @@ def _receipt_is_not_the_runs(ctx: Context, receipt: dict, model: Record) -> list
         if not isinstance(metric, str):
             continue
         truth = metrics.get(metric)
-        if not _same_number(observed, truth):
+        # (Registration writes what a gate weighs, gates.recorded: NaN, an infinity or an integer
+        # past a float's range as null. Compared with the raw value, no receipt could pass.)
+        if not (_same_number(observed, truth) or (observed is None and gates.recorded(truth) is None)):
             problems.append(
                 f"criteria[{number}] ({criterion.get('expression')}) says observed {observed}, but {run.ref} "
                 f"recorded {metric} = {'nothing' if truth is None else truth}"
@@ -753,8 +755,8 @@ def _unless_the_run_is_broken(ctx: Context, run: Record, problems: list[str]) ->
 
 
 def _same_number(a: object, b: object) -> bool:
-    """Equal as registration copies a metric into a receipt: NaN is NaN (a diverged run's
-    metric, written into gate.json as NaN), and a boolean is no number."""
+    """Equal as a metric and its copy in a receipt: NaN is NaN (older registrations wrote a
+    diverged run's metric as NaN), and a boolean is no number."""
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
     if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
