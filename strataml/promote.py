@@ -81,7 +81,7 @@ def promote(
             )
         current = ledger.state(ref)
         _refuse_illegal(ref, current, to)
-        gate = _gate(record, to)
+        gate = _gate(ws, record, to)
         _refuse_below_spec(ws, record, to, ledger.entries)
         warnings = _unmeasured(ws, record, to) + _below_base(ws, record, to)
         _refuse_unsigned(ws, record, to, policy)
@@ -205,13 +205,26 @@ def _path_to(start: str, goal: str) -> list[str]:
     return routes.get(goal, [])
 
 
-def _gate(record: Record, to: str) -> str | None:
+def _gate(ws: Workspace, record: Record, to: str) -> str | None:
     receipt = _receipt(record)
     if to in lifecycle.NEEDS_PASS and receipt.get("status") != "PASS":
         raise Refused(
             f"{record.ref} has gate status {receipt.get('status') or 'none'}; {to} needs a PASS gate receipt",
             "run the experiment again until its gates pass, register that run, and promote the new version",
         )
+    if to in lifecycle.NEEDS_PASS:
+        from strataml.doctor.engine import Context
+        from strataml.doctor.rules.records import receipt_findings
+
+        # (As TFC0005-E007 holds the move: a receipt that does not hold shows no pass, whatever the
+        # policy makes of its own codes.)
+        held = receipt_findings(Context(ws), record)
+        if held:
+            raise Refused(
+                f"{record.ref}'s gate receipt does not hold ({held[0].code}: {held[0].message}); {to} needs a PASS "
+                "gate receipt",
+                "restore the version's receipt from Git, or promote a version whose receipt holds",
+            )
     return _digest(receipt)
 
 

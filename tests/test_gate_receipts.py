@@ -253,3 +253,26 @@ def test_a_run_whose_metric_is_no_finite_number_can_be_registered(ws, capsys, va
     assert receipt["status"] == "FAIL" and receipt["criteria"][0]["observed"] is None, receipt
     found = [(f.code, f.path) for f in engine.doctor(ws).findings if f.path.startswith("models/diverged")]
     assert found == [], found
+
+
+def test_a_move_on_a_receipt_that_says_fail_is_the_ledger_s_finding_too(ws: Path, capsys) -> None:
+    """model.yaml said PASS, its (re-pinned) receipt FAIL: only TFC0004-E003 on the version was
+    reported, so a policy that ignores E003 let a promotion to staging on a failing receipt pass."""
+    from conftest import edit_yaml
+
+    from strataml.doctor import engine
+
+    ledgers.edit_gate(ws, 1, lambda g: g.update(status="FAIL"))
+    ledgers.reach(ws, "staging")
+    codes = {(f.code, f.path) for f in engine.doctor(ws).findings}
+    assert ("TFC0004-E003", f"{ledgers.MODEL_DIR}/1/model.yaml") in codes, codes
+    assert ("TFC0005-E007", ledgers.LEDGER) in codes, codes
+    edit_yaml(ws / "strataml.yaml", lambda d: d.setdefault("doctor", {}).update(ignore=["TFC0004-E003"]))
+    report = engine.doctor(ws, strict=True)
+    [moved] = [f for f in report.findings if f.code == "TFC0005-E007"]
+    assert "its gate receipt does not hold (TFC0004-E003: gate.status is 'PASS' but the receipt says 'FAIL')" in moved.message
+    assert report.exit_code == 2
+    # promote refuses such a move under that policy too (it made it, and the doctor then failed).
+    ledgers.reach(ws, "candidate")
+    code, _out, err = invoke(ws, "promote", "model:sales-model@1", "--to", "staging", "--reason", "x", capsys=capsys)
+    assert code == 2 and "gate receipt does not hold (TFC0004-E003" in err, err

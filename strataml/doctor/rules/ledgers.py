@@ -11,7 +11,7 @@ from typing import Any
 from strataml import atomic, lifecycle
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding
-from strataml.doctor.rules.records import broken
+from strataml.doctor.rules.records import broken, receipt_findings
 from strataml.refs import RefError, parse_ref
 from strataml.times import parse_instant
 
@@ -90,6 +90,10 @@ def _entry(ctx: Context, path: str, number: int, entry: dict) -> Iterator[Findin
         message = f"{move}, but the version's gate receipt says {gate.get('status') or 'nothing'}"
     elif entry["gate"] != gate.get("digest"):
         message = f"{move} naming gate receipt {entry['gate']}, not the version's ({gate.get('digest')})"
+    elif held := receipt_findings(ctx, record):
+        # (model.yaml says PASS, but its receipt says otherwise or does not read: E002/E003 on
+        # the version say what; a policy that turns those off must not let the move pass.)
+        message = f"{move}, but its gate receipt does not hold ({held[0].code}: {held[0].message})"
     else:
         return
     yield Finding(
