@@ -21,7 +21,7 @@ from strataml import atomic
 from strataml.canonical import NotCanonical, jcs
 from strataml.errors import StrataError
 from strataml.schemas import schema_id, validate
-from strataml.times import parse_instant, parse_time, stamp
+from strataml.times import below_microseconds, parse_instant, parse_time, stamp
 from strataml.workspace import LEDGER, restore_ledger
 
 REGISTERED = "registered"
@@ -252,7 +252,7 @@ def _times(entries: list[dict[str, Any]], now: datetime) -> list[Problem]:
     the first dated in the future."""
     fix = "restore the ledger from Git; promote on a machine whose clock is right (NTP)"
     invalid = backwards = future = None
-    last: datetime | None = None
+    last: tuple[datetime, int] | None = None
     for number, entry in enumerate(entries, start=1):
         at = parse_instant(entry["at"])
         if at is None:
@@ -266,7 +266,10 @@ def _times(entries: list[dict[str, Any]], now: datetime) -> list[Problem]:
                     fix,
                 )
             continue
-        if backwards is None and last is not None and at < last:
+        # (Ordered to the nanosecond RFC 3339 allows: datetime holds microseconds, so .0000009
+        # then .0000001 read as one time and went backwards unseen.)
+        when = (at, below_microseconds(entry["at"]))
+        if backwards is None and last is not None and when < last:
             backwards = Problem(
                 TIME,
                 number,
@@ -282,7 +285,7 @@ def _times(entries: list[dict[str, Any]], now: datetime) -> list[Problem]:
                 f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes of clock skew are allowed)",
                 fix,
             )
-        last = at
+        last = when
     return [p for p in (invalid, backwards, future) if p is not None]
 
 

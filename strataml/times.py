@@ -54,6 +54,14 @@ def parse_instant(text: str) -> datetime | None:
     return parse_time(text) if isinstance(text, str) and _INSTANT.fullmatch(text) else None
 
 
+def below_microseconds(text: str) -> int:
+    """The nanoseconds past the microsecond an instant's text spells (its 7th to 9th fraction
+    digits; 0 for none), which parse_instant's datetime cannot hold."""
+    m = _INSTANT.fullmatch(text)
+    digits = (m.group(1) or ".")[1:] if m else ""
+    return int(digits[6:9].ljust(3, "0")) if len(digits) > 6 else 0
+
+
 def utc_now() -> str:
     return stamp(datetime.now(UTC))
 

@@ -120,6 +120,19 @@ def test_ledger_times_going_backwards_or_into_the_future_are_errors(ws: Path) ->
     assert "in the future" in report.findings[0].message
 
 
+def test_ledger_times_going_backwards_below_the_microsecond_are_errors(ws: Path) -> None:
+    """RFC 3339 allows nine digits of a second; datetime holds six: .0000009 then .0000001 read
+    as one time and passed."""
+    from models_helpers import ref, write_ledger
+
+    moves = [(ref(1), "candidate"), (ref(1), "staging")]
+    at = _ago(hours=1).removesuffix("Z")
+    write_ledger(ws, moves, [f"{at}.0000009Z", f"{at}.0000001Z"])
+    assert _ledger_codes(ws) == [("TFC0005-E008", 2)]
+    write_ledger(ws, moves, [f"{at}.0000001Z", f"{at}.00000010Z"])  # the same time, spelt longer
+    assert _ledger_codes(ws) == []
+
+
 @pytest.mark.parametrize("impossible", [
     "2099-02-30T00:00:00Z", "2025-13-01T00:00:00Z", "2025-06-01T24:00:00Z",
     # A day, or a time without its offset: an instant only by a convention (they passed).
