@@ -145,7 +145,9 @@ def expand(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_payload(html: str) -> dict[str, Any]:
-    """The payload of a page this module wrote (for tests, benchmarks and tools)."""
+    """The payload of a page this module wrote, defaults restored as site/app.js's expand()
+    restores them: the writer's inverse, kept beside it so the two cannot drift (the tests read
+    every page they check through it)."""
     start = html.index(">", html.index(f'id="{BLOCK_ID}"')) + 1
     wrapper = json.loads(html[start : html.index("</script>", start)])
     if wrapper.get("encoding") != ENCODING:
