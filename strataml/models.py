@@ -149,14 +149,9 @@ def _run(workspace: Workspace, run_ref: str) -> Record:
 def _refuse_broken(workspace: Workspace, run: Record) -> None:
     """A run the doctor rejects is not registered: its recorded paths (TFC0006-E004) and hashes
     are what the copy trusts, as sign and promote refuse a record with errors."""
-    from strataml.doctor.engine import brief, record_errors
+    from strataml.doctor.engine import refuse_errors
 
-    bad = record_errors(workspace, run)
-    if bad:
-        raise Refusal(
-            f"{run.ref} has doctor errors, so it cannot be registered: {brief(bad)}",
-            "fix them (`strataml doctor`) first",
-        )
+    refuse_errors(workspace, run, "it cannot be registered", "fix them (`strataml doctor`) first")
 
 
 def _unchecked(workspace: Workspace, run: Record) -> str | None:

@@ -165,15 +165,12 @@ def _refuse_unwritable(root: Path, rel: str, *, in_place: bool = False) -> None:
 
 
 def _refuse_broken(ws: Workspace, record: Record) -> None:
-    from strataml.doctor.engine import brief, record_errors
+    from strataml.doctor.engine import refuse_errors
 
     # A missing required signature gets its own refusal, with its own fix.
-    bad = record_errors(ws, record, allow=(trust.SIGNATURE_MISSING,))
-    if bad:
-        raise Refused(
-            f"{record.ref} has doctor errors, so it cannot be promoted: {brief(bad)}",
-            "fix them (`strataml doctor`) first",
-        )
+    refuse_errors(
+        ws, record, "it cannot be promoted", "fix them (`strataml doctor`) first", (trust.SIGNATURE_MISSING,), Refused
+    )
 
 
 def _refuse_illegal(ref: str, current: str, to: str) -> None:

@@ -169,16 +169,11 @@ def _refuse_broken(ws: Workspace, what: SignTarget) -> None:
     """A signature vouches for the files the metadata pins: never sign a record the doctor rejects."""
     if what.kind == "ledger":
         return
-    from strataml.doctor.engine import brief, record_errors
+    from strataml.doctor.engine import refuse_errors
 
     record = ws.get(what.ref)
-    # Signature findings are what signing is about to change.
-    bad = record_errors(ws, record, allow=("TFC0007",)) if record is not None else []
-    if bad:
-        raise Refusal(
-            f"{what.ref} has doctor errors, so it was not signed: {brief(bad)}",
-            "fix them (`strataml doctor`) and sign again",
-        )
+    if record is not None:  # (signature findings are what signing is about to change)
+        refuse_errors(ws, record, "it was not signed", "fix them (`strataml doctor`) and sign again", ("TFC0007",))
 
 
 def _choose(

@@ -487,6 +487,21 @@ def record_errors(workspace: Workspace, record: Record, allow: tuple[str, ...] =
     ]
 
 
+def refuse_errors(
+    workspace: Workspace,
+    record: Record,
+    so: str,
+    hint: str,
+    allow: tuple[str, ...] = (),
+    refusal: type[Refusal] = Refusal,
+) -> None:
+    """Refuse (exit 2) to act on a record the doctor finds errors in, naming them: "REF has doctor
+    errors, so `so`" (what sign, promote and register each would not do)."""
+    bad = record_errors(workspace, record, allow)
+    if bad:
+        raise refusal(f"{record.ref} has doctor errors, so {so}: {brief(bad)}", hint)
+
+
 MAX_LISTED = 10  # findings a refusal lists before "... and N more"
 
 
