@@ -574,6 +574,21 @@ def test_a_store_without_an_experiment_is_not_written_even_by_a_dry_run(
     assert list((tmp_path / "emptydir").iterdir()) == []
 
 
+def test_the_store_checked_is_the_file_mlflow_opens(
+    store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sqlite:///store.db#x`: split as a URL the check found store.db, while SQLAlchemy opened
+    (and MLflow created, tables and Default experiment) `store.db#x`, --dry-run too."""
+    import shutil
+
+    root, made = store
+    shutil.copy(made["uri"].removeprefix("sqlite:///"), tmp_path / "store.db")
+    code, _o, err = invoke(root, "import", "mlflow", "--tracking-uri", f"sqlite:///{tmp_path}/store.db#x",
+                           "--experiment", "churn", "--dry-run", capsys=capsys)
+    assert code == 3 and "no MLflow store at" in err and "store.db#x" in err, err
+    assert not (tmp_path / "store.db#x").exists()
+
+
 def test_files_past_the_lfs_threshold_are_said_before_they_are_copied(
     store: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:

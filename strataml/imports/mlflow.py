@@ -131,6 +131,9 @@ def _mlflow_database(path: str) -> bool:
         return False
 
 
+_URI_EXAMPLE = "e.g. --tracking-uri sqlite:///mlflow.db, http://localhost:5000 or a folder store's path"
+
+
 def _exists(uri: str) -> None:
     """A local store must be there already: MLflow would create an empty one where a path is
     mistyped, which is a write outside the workspace and an import of nothing."""
@@ -138,13 +141,18 @@ def _exists(uri: str) -> None:
         parsed = urlsplit(uri)
         parsed.port  # noqa: B018 (raises for a port past 65535, as MLflow would later)
     except ValueError as exc:  # (http://[::1: an unclosed IPv6 address)
-        raise StrataError(
-            f"--tracking-uri {shown(uri)!s} is not a URI ({exc})",
-            "e.g. --tracking-uri sqlite:///mlflow.db, http://localhost:5000 or a folder store's path",
-        ) from None
+        raise StrataError(f"--tracking-uri {shown(uri)!s} is not a URI ({exc})", _URI_EXAMPLE) from None
     if parsed.scheme == "sqlite" or parsed.scheme.startswith("sqlite+"):
-        # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's reading)
-        path = unquote(parsed.path[1:])
+        # The file SQLAlchemy opens (sqlite:///rel.db relative, sqlite:////abs.db absolute), read
+        # as it reads the URI: split as a URL, `sqlite:///a.db#x` was checked as a.db while
+        # MLflow created `a.db#x`.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            path = make_url(uri).database or ""
+        except (ArgumentError, ValueError) as exc:
+            raise StrataError(f"--tracking-uri {shown(uri)!s} is not a database URI ({exc})", _URI_EXAMPLE) from None
         ok = _mlflow_database(path)
         kind = "file" if not os.path.isfile(path) else "database with every table and the Default experiment"
         kind += "; MLflow would write into it"
