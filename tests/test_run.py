@@ -1090,6 +1090,26 @@ def test_a_tracking_uri_mlflow_cannot_use_is_said_before_anything_runs(
     assert code in (0, 3) and leftovers(lab) == []
 
 
+def test_a_store_folder_a_commit_brought_is_refused(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A committed `mlruns/0 -> {outside}`: only the top was checked for a link, and MLflow writes
+    experiment 0's artifacts through mlruns/0 (.gitignore keeps out what is untracked, not what a
+    commit brought)."""
+    require_extra("mlflow", "mlflow")
+    (tmp_path / "outside").mkdir()
+    (lab / "mlruns").mkdir()
+    (lab / "mlruns/0").symlink_to(tmp_path / "outside")
+    git(lab, "add", "-f", "mlruns")
+    git(lab, "commit", "-qm", "a store folder")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    monkeypatch.chdir(lab)
+    assert run(["run", "synthetic-logreg", "--no-register", "--dry-run"]) == 3
+    err = capsys.readouterr().err
+    assert "mlruns at the workspace's top holds what a commit brought" in err and "nothing ran" in err, err
+    assert not any((tmp_path / "outside").iterdir())
+
+
 @pytest.mark.parametrize("name,target", [("mlruns", "datasets"), ("mlruns", "{outside}"), ("mlflow.db", "models/x.db")])
 def test_a_store_at_the_top_that_is_a_link_is_refused(
     lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, target: str

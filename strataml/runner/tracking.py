@@ -304,3 +304,14 @@ def check_placement(uri: str, workspace: Path) -> None:
                 "would write through; nothing ran",
                 f"remove the link (`git rm {first}` if a commit brought it); MLflow makes {first} itself",
             )
+        from strataml import gitfacts
+
+        if gitfacts.tracks(Path(top), first):
+            # (What .gitignore keeps out, a commit can still hold: `mlruns/0 -> ../runs/ID` or a link
+            # out of the repository, which MLflow writes its artifacts through.)
+            raise StrataError(
+                f"MLFLOW_TRACKING_URI={shown(uri)}: {first} at the workspace's top holds what a commit brought "
+                "(git tracks it), which MLflow would write into and through its links; nothing ran",
+                f"remove it from the repository (`git rm -r --cached {first}`, then delete what it holds); MLflow "
+                f"makes {first} itself and .gitignore keeps it out",
+            )
