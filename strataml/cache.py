@@ -279,7 +279,7 @@ class Cache:
     def held(self) -> dict[str, tuple[Any, ...]]:
         """The records put and not yet written, (key, load, ...) each: what a copy forked now
         holds. A shallow copy: made right after a fork, a new tuple per record touched (and so
-        copied) pages of the loads themselves, ~30 ms on 10k runs where this takes ~1."""
+        copied) pages of the loads themselves: 14-15 ms on 10k runs, this 1.5-1.7."""
         return dict(self._new_records)
 
     def unsaved(self, held: dict[str, tuple[Any, ...]]) -> bytes:

@@ -204,24 +204,25 @@ def _path_to(start: str, goal: str) -> list[str]:
 
 def _gate(ws: Workspace, record: Record, to: str) -> str | None:
     receipt = _receipt(record)
-    if to in lifecycle.NEEDS_PASS and receipt.get("status") != "PASS":
+    if to not in lifecycle.NEEDS_PASS:
+        return _digest(receipt)
+    if receipt.get("status") != "PASS":
         raise Refused(
             f"{record.ref} has gate status {receipt.get('status') or 'none'}; {to} needs a PASS gate receipt",
             "run the experiment again until its gates pass, register that run, and promote the new version",
         )
-    if to in lifecycle.NEEDS_PASS:
-        from strataml.doctor.engine import Context
-        from strataml.doctor.rules.records import receipt_findings
+    from strataml.doctor.engine import Context
+    from strataml.doctor.rules.records import receipt_findings
 
-        # (As TFC0005-E007 holds the move: a receipt that does not hold shows no pass, whatever the
-        # policy makes of its own codes.)
-        held = receipt_findings(Context(ws), record)
-        if held:
-            raise Refused(
-                f"{record.ref}'s gate receipt does not hold ({held[0].code}: {held[0].message}); {to} needs a PASS "
-                "gate receipt",
-                "restore the version's receipt from Git, or promote a version whose receipt holds",
-            )
+    # (As TFC0005-E007 holds the move: a receipt that does not hold shows no pass, whatever the
+    # policy makes of its own codes.)
+    held = receipt_findings(Context(ws), record)
+    if held:
+        raise Refused(
+            f"{record.ref}'s gate receipt does not hold ({held[0].code}: {held[0].message}); {to} needs a PASS "
+            "gate receipt",
+            "restore the version's receipt from Git, or promote a version whose receipt holds",
+        )
     return _digest(receipt)
 
 

@@ -77,7 +77,7 @@ class Context:
     ledger_scope: frozenset[str] | None = None  # the ledgers to check whatever the scope (incremental runs)
     plugin_metrics: dict[str, Any] = field(default_factory=dict)  # plugin key -> runner.plugin.Declared, once per run
     _issues: dict[str, tuple[str, object, list[SchemaIssue]]] = field(default_factory=dict)  # see schema_issues()
-    memo: dict[str, object] = field(default_factory=dict)  # what one rule works out for another, once a run
+    receipt_verdicts: dict[str, list[Finding]] = field(default_factory=dict)  # see rules.records.receipt_findings()
 
     def records(self) -> list[Record]:
         """The records this run checks (all, or those changed since --since)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
 from strataml import atomic, gates, lfs, schemas
 from strataml.atomic import Refused, TooLarge
@@ -617,10 +617,10 @@ def receipt_findings(ctx: Context, record: Record) -> list[Finding]:
     load and size findings), worked out once a run: the records rule reports them, and the
     ledger rule (TFC0005-E007) holds a move to staging or production to them, so a move on a
     receipt that does not hold is told whatever the policy makes of the receipt's own codes."""
-    key = f"receipt:{record.meta}"
-    if key not in ctx.memo:
-        ctx.memo[key] = list(_gate(ctx, record))
-    return cast(list[Finding], ctx.memo[key])
+    found = ctx.receipt_verdicts.get(record.meta)
+    if found is None:
+        found = ctx.receipt_verdicts[record.meta] = list(_gate(ctx, record))
+    return found
 
 
 def _gate(ctx: Context, record: Record) -> Iterator[Finding]:
