@@ -14,7 +14,16 @@ from strataml.atomic import FULL, discard_staging, publish_dir, staging_dir, wri
 from strataml.errors import RecordExists, Refusal, StrataError
 from strataml.hashing import dataset_digest, sha256_stream
 from strataml.paths import git_reads
-from strataml.refs import NAME_RULE, VERSION_RULE, fold, name_beside, valid_name, valid_version, version_beside
+from strataml.refs import (
+    NAME_RULE,
+    SAME_NAME,
+    VERSION_RULE,
+    fold,
+    name_beside,
+    valid_name,
+    valid_version,
+    version_beside,
+)
 from strataml.schemas import schema_id, validate
 from strataml.tabular import describe_csv, other_separator
 from strataml.times import utc_now
@@ -61,8 +70,7 @@ def add(
     twin = name_beside(root, "dataset", spec.name)
     if twin is not None:
         raise Refusal(
-            f"dataset:{spec.name}@{spec.version} was not added: datasets/{twin} is the same name under "
-            "case-folding (one folder on macOS and Windows)",
+            f"dataset:{spec.name}@{spec.version} was not added: datasets/{twin} {SAME_NAME}",
             f"add it as a version of {twin} (`strataml dataset add {twin} ...`), or pick another name",
         )
     same = version_beside(root, "dataset", spec.name, spec.version)

@@ -17,7 +17,7 @@ from strataml.errors import Refusal, StrataError
 from strataml.gates import evaluate
 from strataml.hashing import sha256_stream
 from strataml.records import Record, made_by, produced_by_one_of
-from strataml.refs import NAME_RULE, VERSION_RULE, name_beside, valid_name, valid_version, version_beside
+from strataml.refs import NAME_RULE, SAME_NAME, VERSION_RULE, name_beside, valid_name, valid_version, version_beside
 from strataml.schemas import schema_id, validate
 from strataml.times import utc_now
 from strataml.workspace import Workspace, load
@@ -51,8 +51,7 @@ def register(root: Path, run_ref: str, name: str, version: str | None = None) ->
     twin = name_beside(root, "model", name)
     if twin is not None:
         raise Refusal(
-            f"model {name!r} was not registered: models/{twin} is the same name under case-folding (one folder on "
-            "macOS and Windows)",
+            f"model {name!r} was not registered: models/{twin} {SAME_NAME}",
             f"register it as a version of {twin} (`--name {twin}`), or pick another name",
         )
     from_run = {run.ref.folded}

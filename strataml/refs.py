@@ -220,6 +220,9 @@ def version_beside(root: Path, kind: str, name: str, version: str) -> str | None
     return spelled_alike(version, versions)
 
 
+SAME_NAME = "is the same name under case-folding (one folder on macOS and Windows)"  # of name_beside's answer
+
+
 def name_beside(root: Path, kind: str, name: str) -> str | None:
     """The name folder of `kind`s/ that is `name` spelled otherwise under case-folding or Unicode
     normalisation (`Iris` beside `iris`: one folder on macOS and Windows), or None."""

@@ -217,6 +217,18 @@ def test_registrations_at_once_register_a_run_once(ws: Path, strataml_exe: list[
     assert not (ws / "models/m4").exists() and not (ws / "models/m5").exists()
 
 
+def _locks_read_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every lock fails as on a read-only file system (CI runs as root, which writes anyway)."""
+    import errno
+
+    from strataml import atomic
+
+    def read_only(root: Path, rel: str) -> None:
+        raise atomic.Refused(f"cannot write {rel}: {os.strerror(errno.EROFS)}", "a read-only checkout")
+
+    monkeypatch.setattr(atomic, "locked", read_only)
+
+
 def test_a_read_only_checkout_is_told_a_run_is_registered_already(
     ws: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -224,15 +236,9 @@ def test_a_read_only_checkout_is_told_a_run_is_registered_already(
     asking about a run registered already got "cannot write .strataml/locks" (exit 3) where it
     was told "nothing changed" (exit 0), and a refusal (exit 2) read as a lock error. (The lock
     is made to fail as on a read-only file system: this runs as root in CI, which writes anyway.)"""
-    import errno
-
     from conftest import invoke
-    from strataml import atomic
 
-    def read_only(root: Path, rel: str) -> None:
-        raise atomic.Refused(f"cannot write {rel}: {os.strerror(errno.EROFS)}", "a read-only checkout")
-
-    monkeypatch.setattr(atomic, "locked", read_only)
+    _locks_read_only(monkeypatch)
     run = next(p.name for p in (ws / "runs").iterdir())
     code, out, err = invoke(ws, "model", "register", f"run:{run}", "--name", "sales-model", capsys=capsys)
     assert code == 0 and "nothing changed" in out + err, err
@@ -248,17 +254,10 @@ def test_a_run_registered_under_another_spelling_of_its_ref_is_not_registered_ag
     Windows resolves any); register matched produced_by exactly, and made a second model of a
     run whose version spelt its ref in lower case. The check before the lock reads it the same
     way (a read-only checkout is told, not refused a lock)."""
-    import errno
-
     from conftest import edit_yaml, invoke
-    from strataml import atomic
 
     if lock == "read-only":
-
-        def read_only(root: Path, rel: str) -> None:
-            raise atomic.Refused(f"cannot write {rel}: {os.strerror(errno.EROFS)}", "a read-only checkout")
-
-        monkeypatch.setattr(atomic, "locked", read_only)
+        _locks_read_only(monkeypatch)
     run = next(p.name for p in (ws / "runs").iterdir())
     edit_yaml(ws / "models/sales-model/1/model.yaml", lambda d: d.update(produced_by=f"run:{run}".lower()))
     code, _out, err = invoke(ws, "model", "register", f"run:{run}", "--name", "other", capsys=capsys)

@@ -83,13 +83,13 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
         run_spec.register, no_register, runs.resolve() == (root / "runs").resolve(), runs
     ):
         from strataml.errors import Refusal
-        from strataml.refs import name_beside
+        from strataml.refs import SAME_NAME, name_beside
 
         twin = name_beside(root, "model", run_spec.register)
         if twin is not None:  # (said before it trains: registering after it would be refused)
             raise Refusal(
-                f"{record.meta} registers model {run_spec.register!r}, and models/{twin} is the same name under "
-                "case-folding (one folder on macOS and Windows): the run's model could not be registered; nothing ran",
+                f"{record.meta} registers model {run_spec.register!r}, and models/{twin} {SAME_NAME}: the run's "
+                "model could not be registered; nothing ran",
                 f"register it as {twin} (`register: {{model: {twin}}}` in the spec), or run with --no-register",
             )
     if dry_run:
