@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from strataml.gates import run_of
 from strataml.loading import Loaded
 from strataml.modelsigning import is_bundle_path
+from strataml.numbers import whole
 from strataml.once import once
 from strataml.refs import Ref
 
@@ -152,16 +153,14 @@ def _file_entries(items: Any, key: str) -> tuple[FileEntry, ...]:
         if not isinstance(item, dict) or not isinstance(item.get("path"), str):
             continue
         sha = item.get("sha256")
-        size = item.get("size")
-        if isinstance(size, float) and size.is_integer():
-            # (The schema's integer takes 11000000.0, as JSON Schema does; read as None, it
-            # switched off every check of the size, the large-file-not-in-LFS one among them.)
-            size = int(size)
+        # (The schema's integer takes 11000000.0, as JSON Schema does; read as None, it switched
+        # off every check of the size, the large-file-not-in-LFS one among them.)
+        size = whole(item.get("size"))
         out.append(
             FileEntry(
                 item["path"],
                 sha if isinstance(sha, str) else None,
-                size if isinstance(size, int) and not isinstance(size, bool) else None,
+                size,
                 key,
                 i,
             )

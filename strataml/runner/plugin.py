@@ -59,6 +59,7 @@ class DatasetInput:
     time_range: dict[str, str] | None
     root: Path  # the workspace
     rel: str  # `file`, workspace-relative
+    rows: int | None = None  # the rows the version records of `file` (`dataset add` counts them)
 
     @contextlib.contextmanager
     def open(self) -> Iterator[TextIO]:

@@ -22,6 +22,7 @@ from strataml.doctor import engine
 from strataml.doctor.rules.layout import NAME_CASE
 from strataml.errors import Refusal, StrataError
 from strataml.hashing import sha256_stream
+from strataml.numbers import whole
 from strataml.paths import inside
 from strataml.records import Record
 from strataml.refs import RefError, parse_ref
@@ -238,6 +239,8 @@ def _dataset_input(workspace: Workspace, record: Record, data: dict[str, Any]) -
     _refuse_unpinned(workspace, rel, pinned.sha256, record.meta)
     columns: list[Any] = ds.data["columns"] if isinstance(ds.data.get("columns"), list) else []
     tr = ds.data.get("time_range") if isinstance(ds.data.get("time_range"), dict) else None
+    entry = ds.data["files"][pinned.index]  # (pinned from this list: a mapping with its path)
+    rows = whole(entry.get("rows"))  # (150.0 is an integer to the schema)
     return DatasetInput(
         str(ds.ref),
         ds.digest or "",
@@ -247,6 +250,7 @@ def _dataset_input(workspace: Workspace, record: Record, data: dict[str, Any]) -
         tr,
         workspace.root,
         rel,
+        rows if rows is not None and rows >= 0 else None,
     )
 
 

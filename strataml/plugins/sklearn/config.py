@@ -100,9 +100,7 @@ def problems(spec: RunSpec) -> list[str]:
             + "; add such a column in a new version of the dataset, or name another column as data.target"
         )
     if isinstance(target, str) and target in columns:
-        from strataml.plugins.sklearn.sizes import recorded_rows
-
-        out.extend(_split_problems(spec, target, recorded_rows(spec)))
+        out.extend(_split_problems(spec, target, spec.dataset.rows))
     return out
 
 

@@ -13,10 +13,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from strataml import atomic
-from strataml.loading import MAX_BYTES, load_bytes
-from strataml.numbers import whole
-
 # The fewest classes a classifier learns: what a split is checked against when the target's
 # classes are not known (a dataset record does not list a column's values).
 FEWEST_CLASSES = 2
@@ -112,26 +108,4 @@ def _enough(rows: int, split: Mapping[str, Any], need: int, stratified: bool) ->
         got = sizes(n, split)
         if min(got.values()) >= need and (stratified or got["train"] >= 2):
             return n
-    return None
-
-
-def recorded_rows(spec: Any) -> int | None:
-    """The rows the spec's dataset version records of the CSV file a run reads (`dataset add`
-    counts them), or None when it records none. Read as every command reads a record: never
-    through a symlink, within the size a record may have."""
-    ds = spec.dataset
-    if ds is None:
-        return None
-    try:
-        folder = ds.folder.relative_to(ds.root).as_posix()
-        name = ds.file.relative_to(ds.folder).as_posix()
-        raw = atomic.read_bytes(ds.root, f"{folder}/dataset.yaml", limit=MAX_BYTES)
-    except (OSError, ValueError, atomic.Refused):
-        return None
-    data = load_bytes(raw, lines=False).data if raw is not None else None
-    files = data.get("files") if isinstance(data, dict) else None
-    for entry in files if isinstance(files, list) else ():
-        if isinstance(entry, dict) and entry.get("path") == name:
-            rows = whole(entry.get("rows"))  # (150.0 is an integer to the schema)
-            return rows if rows is not None and rows >= 0 else None
     return None
