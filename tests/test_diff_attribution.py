@@ -118,6 +118,8 @@ def test_a_change_that_flips_its_gates_does_not_choose_which_way_its_metrics_are
     [run] = doc["runs"]
     accuracy = next(m for m in run["metrics"] if m["name"] == "test_accuracy")
     assert accuracy["better"] == "higher", accuracy  # main's gate: test_accuracy >= 0.5
+    assert accuracy["flipped_to"] == "lower", accuracy  # what a JSON reader is told, as the reports are
+    assert all(m["flipped_to"] is None for m in run["metrics"] if m["name"] != "test_accuracy"), run
     assert accuracy["production"]["verdict"] == "worse" and accuracy["previous"]["verdict"] == "worse", accuracy
     _code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
     from strataml.reporters.github import markdown_text as m
@@ -148,7 +150,7 @@ def test_a_new_experiment_s_metrics_go_the_way_its_own_spec_says(
     [run] = json.loads(raw)["runs"]
     assert run["experiment"] == "experiment:sales-lower"
     accuracy = next(m for m in run["metrics"] if m["name"] == "test_accuracy")
-    assert accuracy["better"] == "lower", accuracy
+    assert accuracy["better"] == "lower" and accuracy["flipped_to"] is None, accuracy
     _code, markdown, _ = diff(repo, capsys, "main", "--format", "markdown")
     assert "flips" not in markdown and "flipped" not in markdown, markdown
 

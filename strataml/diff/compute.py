@@ -326,11 +326,18 @@ def better_by(sides: Sides, experiment: str | None) -> dict[str, str]:
     return directions(_data(sides.head, experiment))
 
 
+def _flipped_to(compared_by: str | None, now: str | None) -> str | None:
+    """The way the change's spec says a metric is better, where the change turns it from the way
+    it is compared (better_by: the base's); None where it does not."""
+    return now if compared_by and now and now != compared_by else None
+
+
 def _run_metrics(sides: Sides, ref: str) -> dict[str, Any]:
     data = _data(sides.head, ref)
     experiment = data.get("experiment") if isinstance(data.get("experiment"), str) else None
     spec = _data(sides.head, experiment) if experiment else {}
     better = better_by(sides, experiment)
+    now = directions(spec)  # the way the change's own spec says: a reviewer is told where it differs
     gated = _gated(spec)
     register = _map(spec.get("register"))
     model = register.get("model") if isinstance(register.get("model"), str) else None
@@ -347,6 +354,7 @@ def _run_metrics(sides: Sides, ref: str) -> dict[str, Any]:
                     "value": None,
                     "recorded": str(metrics[name])[:40],
                     "better": better.get(name),
+                    "flipped_to": _flipped_to(better.get(name), now.get(name)),
                     "gated": name in gated,
                     "previous": None,
                     "production": None,
@@ -358,6 +366,7 @@ def _run_metrics(sides: Sides, ref: str) -> dict[str, Any]:
                 "name": name,
                 "value": value,
                 "better": better.get(name),
+                "flipped_to": _flipped_to(better.get(name), now.get(name)),
                 "gated": name in gated,
                 "previous": compared(name, value, previous, better.get(name)),
                 "production": compared(name, value, production, better.get(name)),

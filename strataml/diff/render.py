@@ -101,20 +101,11 @@ def _already(errors: int, warnings: int, code: str = "`") -> str:
 
 def _flips(doc: dict[str, Any]) -> dict[str, dict[str, tuple[str, str]]]:
     """For each new run, its metrics whose direction the change flips: {run ref: {metric: (as
-    compared, the way the experiment's gates now say)}}. A run's metrics are compared the way the
-    base's spec says is better (compute.better_by); a changed spec whose gates now say the other
-    way is the change choosing the direction of its own comparison, which a reviewer is told."""
-    from strataml.gates import directions
-
-    now = {r["ref"]: directions({"gates": r["gates"]["after"]}) for r in doc["records"] if "gates" in r}
+    compared, the way the experiment's spec now says)}} (compute.better_by says why a run is
+    compared the way the base's spec says)."""
     out: dict[str, dict[str, tuple[str, str]]] = {}
     for run in doc["runs"]:
-        says = now.get(run["experiment"] or "", {})
-        flipped = {
-            m["name"]: (m["better"], says[m["name"]])
-            for m in run["metrics"]
-            if m["better"] and says.get(m["name"], m["better"]) != m["better"]
-        }
+        flipped = {m["name"]: (m["better"], m["flipped_to"]) for m in run["metrics"] if m["flipped_to"]}
         if flipped:
             out[run["ref"]] = flipped
     return out
