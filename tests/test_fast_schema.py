@@ -30,7 +30,7 @@ def documents() -> list[tuple[str, object]]:
 
 
 JUNK = [None, True, 0, -1, 1.5, "", "x", "sha256:" + "a" * 64, "a" * 64, [], [1], {}, {"a": 1}, "2024-01-01", 10**12,
-        "2023-02-29", "2024-01-01T23:59:60Z", "2024-02-29T10:00+0100"]
+        "2023-02-29", "2024-01-01T23:59:60Z", "2024-02-29T10:00+0100", float("nan"), float("inf")]
 
 
 def mutations(doc: object, rng: random.Random, n: int) -> list[object]:
@@ -89,6 +89,17 @@ def test_agrees_with_jsonschema_on_real_and_mutated_documents() -> None:
             invalid += not expected
     assert checked > 1000 and disagreements == 0
     assert invalid > checked // 4  # the mutations really do break documents
+
+
+def test_nan_meets_no_bound_and_validate_says_where() -> None:
+    """YAML's .nan in a bounded field: jsonschema compared `nan < 0` (False) and found nothing, so
+    validate() returned no issue for a spec the compiled check knew was invalid (the doctor passed
+    `split.train: .nan`, which `strataml run` refuses)."""
+    doc = read_yaml(ROOT / "experiments/iris-logreg.yaml")
+    doc["split"]["train"] = float("nan")  # (two bounds, exclusive 0 and 1: said once)
+    assert schemas._fast("experiment")(doc) is False and not jsonschema_valid("experiment", doc)
+    [issue] = schemas.validate("experiment", doc)
+    assert issue.path == ("split", "train") and "nan (YAML's .nan) is not a number" in issue.message, issue
 
 
 @pytest.mark.parametrize("kind", ["workspace", "dataset", "experiment", "run", "model", "keys"])

@@ -106,14 +106,40 @@ def _registry() -> Any:
 @cache
 def validator(kind: str) -> Any:
     # jsonschema is imported on first use: a warm doctor takes its verdicts from the cache.
-    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema import FormatChecker
 
     from strataml.schemas.fast import FORMATS
 
     checker = FormatChecker(formats=())
     for name, check in FORMATS.items():
         checker.checks(name)(check)
-    return Draft202012Validator(raw_schema(kind), registry=_registry(), format_checker=checker)
+    return _bounded()(raw_schema(kind), registry=_registry(), format_checker=checker)
+
+
+@cache
+def _bounded() -> Any:
+    """Draft 2020-12 where NaN meets no bound. jsonschema compares `nan < 0` (False) and finds
+    nothing wrong with `split.train: .nan`; the compiled check (fast) refuses it, and validate()
+    returned no issue for a document it knew was invalid."""
+    from jsonschema import Draft202012Validator, ValidationError
+    from jsonschema.validators import extend
+
+    def bound(word: str) -> Any:
+        keep = Draft202012Validator.VALIDATORS[word]
+
+        def check(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+            if isinstance(instance, float) and instance != instance:
+                # (one wording for every bound: a field with two says it once, validate() dedupes)
+                yield ValidationError("nan (YAML's .nan) is not a number; write one within the schema's bounds")
+                return
+            yield from keep(validator, value, instance, schema)
+
+        return check
+
+    return extend(Draft202012Validator, {word: bound(word) for word in _BOUNDS})
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
 
 @cache
