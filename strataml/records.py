@@ -111,6 +111,13 @@ class Record:
         return key if isinstance(key, str) else None
 
     @property
+    def imported(self) -> bool:
+        """Whether `strataml import mlflow` made this run: its key, and no experiment (MLflow
+        holds no spec). A run naming an experiment is judged as that experiment's, whatever its
+        key says (the run schema's split rule reads it the same way)."""
+        return self.plugin_key == IMPORTED and "experiment" not in self.data
+
+    @property
     def digest(self) -> str | None:
         value = self.data.get("digest")
         return value if isinstance(value, str) else None

@@ -92,6 +92,14 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
                                        lambda ws: (ws / SALES_SPEC).write_bytes((ws / SALES_SPEC).read_bytes() + b"tags: {a: \"x\x07y\"}\n")),
     "TFC0003-E001-time-split-dropped": ("a run whose params say split.kind: time without its split",
                                          lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d.pop("split"))),
+    "TFC0003-E001-time-split-window-left-out": (
+        "a run whose params list a test window its split leaves out (the leakage rules read split)",
+        lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: (
+            d["params"].update({"split.windows.test.start": "2024-01-11", "split.windows.test.end": "2024-01-12"}),
+            d["split"]["windows"].pop("test")))),
+    "TFC0003-E001-imported-naming-an-experiment": (
+        "a run keyed mlflow-import that names an experiment is that experiment's: its time split is required",
+        lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: (d.pop("split"), d["plugin"].update(key="mlflow-import")))),
     "TFC0003-E003-no-end": ("a finished run without ended_at", lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d.pop("ended_at"))),
     "TFC0004-E003-other-model": ("a gate receipt naming another model",
                                  lambda ws: _edit_gate(ws, lambda g: g.update(model="model:other@1"))),
@@ -125,6 +133,7 @@ CLAUSES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "TFC0008-E010-mlflow-import": ("a run `strataml import mlflow` wrote is not held to the dataset its params name",
                                    lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: (
                                        d["params"].update({"data.dataset": "dataset:flowers@1"}),
+                                       d.pop("experiment"),  # (the importer writes none: a run naming one is its)
                                        d.update(plugin={"key": "mlflow-import", "version": "0.1.0"})))),
     "TFC0004-E004-run-running": ("a version registered from a run still running",
                                  lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: (d.update(status="running"), d.pop("ended_at")))),

@@ -11,7 +11,7 @@ from strataml.controls import shown
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.hashing import dataset_digest
-from strataml.records import IMPORTED, Record, Window, inputs_of
+from strataml.records import Record, Window, inputs_of
 from strataml.refs import Ref, RefError, fold, parse_ref, version_number
 from strataml.times import parse_time
 from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace, place
@@ -387,7 +387,7 @@ def _inputs(ws: Workspace, record: Record, parse: Callable[[str], Ref]) -> Itera
 def _read_dataset(record: Record) -> str | None:
     """The dataset a run's params say it read (`strataml run` records its spec's data.dataset
     there); None for a run `strataml import mlflow` wrote, whose params are MLflow's own."""
-    if record.kind != "run" or record.plugin_key == IMPORTED:
+    if record.kind != "run" or record.imported:
         return None
     params = record.data.get("params")
     named = params.get("data.dataset") if isinstance(params, dict) else None

@@ -19,6 +19,7 @@ from strataml.paths import unsafe
 from strataml.records import Record, inputs_of
 from strataml.records import producing_run as _made_by
 from strataml.refs import NAME_RULE, valid_name
+from strataml.shapes import mapping
 from strataml.times import parse_time
 from strataml.words import listed
 
@@ -80,6 +81,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield from _dataset(record)
         elif record.kind == "run":
             yield from _run_times(record)
+            if not refused & {"params", "split"}:
+                yield from _run_split(record)
         elif record.kind == "experiment":
             if "register" not in refused:
                 yield from _register_name(record)
@@ -200,6 +203,56 @@ def _run_times(record: Record) -> Iterator[Finding]:
             "a finished run records when it ended; add ended_at",
             record.line("status"),
         )
+
+
+def _run_split(record: Record) -> Iterator[Finding]:
+    """A time split is recorded twice, flattened in `params` and whole in `split` (TFC-0003): the
+    leakage rules read `split`, so a window the params list and `split` leaves out or moves was
+    never checked (a run trained into its test window passed with `split` holding train alone).
+    A record says what it says: one that lists its windows nowhere is not caught here."""
+    params, split = record.data.get("params"), record.data.get("split")
+    if record.imported or not isinstance(params, dict) or params.get("split.kind") != "time":
+        return
+    if not isinstance(split, dict) or split.get("kind") != "time":
+        return  # (the schema says a time split's run carries one: TFC0003-E001 already)
+    windows = mapping(split.get("windows"))
+    parts: list[tuple[str, object, object, tuple[str, ...]]] = [
+        ("split.column", params.get("split.column"), split.get("column"), ("split", "column"))
+    ]
+    for name in ("train", "val", "test"):
+        window = mapping(windows.get(name))
+        said = tuple(params.get(f"split.windows.{name}.{end}") for end in ("start", "end"))
+        parts.append(
+            (f"split.windows.{name}", said, (window.get("start"), window.get("end")), ("split", "windows", name))
+        )
+    for key, in_params, held, where in parts:
+        if in_params is None or in_params == (None, None) or _same_split(in_params, held):
+            continue  # (what the params do not list they do not contradict: a plugin may flatten less)
+        yield Finding(
+            SCHEMA_CODES["run"],
+            record.meta,
+            f"{key} is {_split_said(in_params)} in params but {_split_said(held)} in split: a run records "
+            "the split it used in both, and the leakage rules (TFC-0008) read split",
+            "runs are written by `strataml run`; restore the record as it wrote it (a hand edit made the two disagree)",
+            record.line(*where),
+        )
+
+
+def _same_split(a: object, b: object) -> bool:
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return all(_same_split(x, y) for x, y in zip(a, b, strict=True))
+    if a == b:
+        return True
+    # (a time spelt two ways, 2001-12-22 and 2001-12-22T00:00:00Z, is one time)
+    return isinstance(a, str) and isinstance(b, str) and parse_time(a) is not None and parse_time(a) == parse_time(b)
+
+
+def _split_said(value: object) -> str:
+    if isinstance(value, tuple):
+        if all(v is None for v in value):
+            return "missing"
+        return "..".join("(none)" if v is None else _split_said(v) for v in value)
+    return "missing" if value is None else shown(value if isinstance(value, str) else repr(value))
 
 
 def _gate_metrics(ctx: Context, record: Record) -> Iterator[Finding]:
