@@ -292,3 +292,35 @@ def test_a_run_naming_an_experiment_is_judged_as_its_run_whatever_its_plugin_key
     assert issue.code == "TFC0003-E001" and "params say `split.kind: time`" in issue.message, issue
     edit_yaml(ws / SALES_RUN, lambda d: d.pop("experiment"))
     assert [f for f in engine.doctor(ws).findings if f.path == SALES_RUN and f.code == "TFC0003-E001"] == []
+
+
+def test_a_time_range_names_the_dataset_s_time_column(ws: Path) -> None:
+    """TFC-0002 §2: a time range is "the column holding time" and the range found in it. One
+    naming an integer feature beside a column of role `time` passed, and the leakage rules held
+    runs' windows to the range of that feature."""
+    edit_yaml(ws / SALES, lambda d: d["time_range"].update(column="units"))
+    said = [f for f in engine.doctor(ws).findings if f.path == SALES]
+    assert [f.code for f in said] == ["TFC0002-E003"], said
+    assert "time_range names column 'units', but the dataset's time column (role: time) is 'date'" in said[0].message
+    assert "--time-column date" in said[0].hint, said[0]
+
+
+@pytest.mark.parametrize(("file", "inside"), [("data", "DATA/part.csv"), ("data", "data/part.csv"), ("\u00e1b", "a\u0301b/x/y.csv")])
+def test_a_file_named_as_the_folder_of_another_is_a_duplicate(ws: Path, file: str, inside: str) -> None:
+    """TFC-0001 §3 / TFC0008-E004: names are compared case- and accent-folded; `data` and
+    `DATA/part.csv` in one version passed, and no checkout on a case-insensitive disk holds both."""
+    import hashlib
+
+    folder = ws / "datasets/sales/1"
+    entries = []
+    for rel in (file, inside):
+        if (folder / rel).parent.exists() and not (folder / rel).parent.is_dir():
+            continue  # (a case-sensitive disk cannot hold `data` and `data/part.csv` either: pinned, not written)
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(rel.encode())
+    for rel in (file, inside):
+        entries.append({"path": rel, "sha256": hashlib.sha256(rel.encode()).hexdigest(), "size": len(rel.encode())})
+    edit_yaml(ws / SALES, lambda d: d["files"].extend(entries))
+    said = [f for f in engine.doctor(ws).findings if f.code == "TFC0008-E004"]
+    assert [(f.path, f.message.split(" is a file")[0]) for f in said] == [(SALES, f"files[1].path '{file}'")], said
+    assert f"'{inside}' needs a folder of that name" in said[0].message, said

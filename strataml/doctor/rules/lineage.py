@@ -343,6 +343,7 @@ def _duplicates_within(record: Record) -> Iterator[Finding]:
             )
         else:
             seen[key] = entry.path
+    yield from _file_under_file(record, seen)
     refs: set[str] = set()
     for item in record.inputs:
         key = fold(item.ref)
@@ -355,6 +356,30 @@ def _duplicates_within(record: Record) -> Iterator[Finding]:
                 record.line("inputs", item.index),
             )
         refs.add(key)
+
+
+def _file_under_file(record: Record, seen: dict[str, str]) -> Iterator[Finding]:
+    """A pinned file named as a folder another pinned file sits in, once case and accents are
+    folded (`iris` and `IRIS/part.csv`): no checkout on a case-insensitive disk holds both."""
+    if not any("/" in key for key in seen):
+        return
+    folders: dict[str, str] = {}
+    for key, path in seen.items():
+        parts = key.split("/")
+        for depth in range(1, len(parts)):
+            folders.setdefault("/".join(parts[:depth]), path)
+    for entry in record.files:
+        inside = folders.get(fold(entry.path))
+        if inside is not None and seen.get(fold(entry.path)) == entry.path:
+            folded = "" if inside.startswith(entry.path + "/") else " under case-folding or Unicode normalisation"
+            yield about_pinned(
+                DUPLICATE,
+                record,
+                entry,
+                f"is a file, and '{inside}' needs a folder of that name{folded}",
+                "rename the file or the folder: a checkout on a case-insensitive disk cannot hold both",
+                at_path=False,
+            )
 
 
 def pinned_digest(record: Record) -> str | None:

@@ -125,28 +125,26 @@ def _dataset(record: Record) -> Iterator[Finding]:
             record.line(),
         )
     tr = record.time_range
-    if not tr:
+    columns = data.get("columns")
+    timed = [
+        c["name"]
+        for c in (columns if isinstance(columns, list) else ())
+        if isinstance(c, dict) and c.get("role") == "time" and isinstance(c.get("name"), str)
+    ]
+    if not tr and timed:
         # Time-stamped data is data with a time column: its range is what the leakage rules check
         # a run's windows against (without it, none of TFC0008-E006..E008 can run).
-        columns = data.get("columns")
-        timed = [
-            c["name"]
-            for c in (columns if isinstance(columns, list) else ())
-            if isinstance(c, dict) and c.get("role") == "time" and isinstance(c.get("name"), str)
-        ]
-        if timed:
-            yield Finding(
-                TIME_RANGE,
-                record.meta,
-                f"column '{timed[0]}' holds time (role: time), but the version records no time_range",
-                f"record the range it holds: time_range: {{column: {timed[0]}, start: ..., end: ...}} while the "
-                "version is new (`strataml dataset add --time-column` computes it)",
-                record.line("columns"),
-            )
+        yield Finding(
+            TIME_RANGE,
+            record.meta,
+            f"column '{timed[0]}' holds time (role: time), but the version records no time_range",
+            f"record the range it holds: time_range: {{column: {timed[0]}, start: ..., end: ...}} while the "
+            "version is new (`strataml dataset add --time-column` computes it)",
+            record.line("columns"),
+        )
     if tr:
         column, window = tr
         start, end = parse_time(window.start), parse_time(window.end, end=True)
-        columns = data.get("columns")
         names = (
             {c["name"] for c in columns if isinstance(c, dict) and isinstance(c.get("name"), str)}
             if isinstance(columns, list)
@@ -166,6 +164,18 @@ def _dataset(record: Record) -> Iterator[Finding]:
                 record.meta,
                 f"time_range column '{column}' is not among the dataset's columns",
                 "name an existing column, or add the column to columns:",
+                record.line("time_range", "column"),
+            )
+        elif timed and column not in timed:
+            # (the range of an integer feature says nothing of when rows happened: the leakage
+            # rules would hold a run's windows to it)
+            yield Finding(
+                TIME_RANGE,
+                record.meta,
+                f"time_range names column '{column}', but the dataset's time column (role: time) is "
+                + " or ".join(f"'{t}'" for t in timed[:3]),
+                f"while the version is new, name {timed[0]} in time_range with the range found in it (`strataml dataset add "
+                f"--time-column {timed[0]}` computes it), or correct the columns' roles",
                 record.line("time_range", "column"),
             )
         elif "columns" not in data:
