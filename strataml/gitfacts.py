@@ -190,7 +190,8 @@ class GitFacts:
         if not wanted:
             return set()
         heads = _read_batch(self.top, [f"HEAD:{self.prefix}{p}" for p in wanted], wanted)
-        return {p for p, raw in heads.items() if len(raw) <= MAX_POINTER and looks_like_pointer(raw)}
+        # (under git-lfs's cutoff: `git lfs pull` leaves a blob of 1024 bytes or more alone)
+        return {p for p, raw in heads.items() if len(raw) < MAX_POINTER and looks_like_pointer(raw)}
 
 
 class GitError(StrataError):

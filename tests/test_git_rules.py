@@ -81,13 +81,13 @@ def copy_object(repo: Path, clone: Path) -> tuple[str, Path]:
     return oid, obj
 
 
-def pinned_pointer(repo: Path, tmp_path: Path, name: str, file: str) -> Path:
+def pinned_pointer(repo: Path, tmp_path: Path, name: str, file: str, text: bytes | None = None) -> Path:
     """datasets/NAME/1/ in `repo` (not committed), pinning as FILE's content the text of an LFS
-    pointer to other bytes: made where no repository is (there the text is the file's content),
-    then copied in. Returns the pointer file it was made from."""
+    pointer to other bytes (or `text`): made where no repository is (there the text is the file's
+    content), then copied in. Returns the pointer file it was made from."""
     payload = f"what git-lfs gives instead of {file}\n".encode()
     src = tmp_path / file
-    src.write_bytes(lfs.format_pointer(hashlib.sha256(payload).hexdigest(), len(payload)))
+    src.write_bytes(text or lfs.format_pointer(hashlib.sha256(payload).hexdigest(), len(payload)))
     elsewhere = tmp_path / "plain"
     shutil.copytree(POSITIVE, elsewhere)
     assert run(["-C", str(elsewhere), "dataset", "add", name, str(src), "--version", "1", "--license", "MIT",
@@ -130,6 +130,50 @@ def test_a_record_that_pins_pointer_text_anywhere_is_an_error_under_since(repo: 
     # dataset add refuses it inside a repository.
     assert run(["-C", str(repo), "dataset", "add", "toy2", str(src), "--version", "1", "--license", "MIT",
                 "--source", "t"]) == 2
+
+
+def test_pointer_text_git_lfs_rejects_pinned_on_a_routed_path_is_an_error(repo: Path, tmp_path: Path) -> None:
+    """Found in a contract audit: text git-lfs rejects as a pointer (an uppercase oid), pinned as
+    the file's content and committed past the LFS filter on a routed path, passed the gate
+    (full, --since, a fresh clone); `git lfs fsck` calls it an unexpected git object, and a
+    routed path MUST hold a pointer (TFC0006-E011/E013)."""
+    need_lfs()
+    base = git(repo, "rev-parse", "HEAD")
+    text = lfs.format_pointer("a" * 64, 10).replace(b"a" * 64, b"A" * 64)
+    pinned_pointer(repo, tmp_path, "blob", "m.bin", text)
+    commit_all(repo, "text git-lfs rejects, committed raw")
+    # Then routed, the blob left as it is (as a hand-made commit can: `git add` through git-lfs
+    # would store a pointer to an object holding the text).
+    (repo / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    git(repo, "add", ".gitattributes")
+    git(repo, "commit", "-qm", "routed through LFS")
+    rel = "datasets/blob/1/m.bin"
+    assert git(repo, "cat-file", "-p", f"HEAD:{rel}").encode() + b"\n" == text
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    for where, options in ((repo, {}), (repo, {"since": base}), (clone, {})):
+        found = [f for f in engine.doctor(where, options=engine.Options(**options)).findings if f.path == rel]
+        assert [f.code for f in found] == ["TFC0006-E011"], (where, options, found)
+        assert "routes the path through Git LFS, and git-lfs rejects it as a pointer" in found[0].message, found
+
+
+@pytest.mark.parametrize("size", [1023, 1024])
+def test_pinned_pointer_text_of_1024_bytes_or_more_is_content_for_full_and_since_runs_alike(
+    repo: Path, tmp_path: Path, size: int
+) -> None:
+    """Found in a contract audit: a pinned pointer padded to 1024 bytes on an unrouted path was
+    content to a full run and E010 ("`git lfs pull` writes over it") to --since; `git lfs pull`
+    takes only blobs under 1024 bytes for pointers."""
+    base = git(repo, "rev-parse", "HEAD")
+    pointer = lfs.format_pointer(hashlib.sha256(b"x").hexdigest(), 1)
+    pinned_pointer(repo, tmp_path, "pad", "p.txt", pointer + b"\n" * (size - len(pointer)))
+    commit_all(repo, "pointer text, padded")
+    rel = "datasets/pad/1/p.txt"
+    verdicts = [
+        [f.code for f in engine.doctor(repo, options=engine.Options(**o), use_cache=False).findings if f.path == rel]
+        for o in ({}, {"since": base})
+    ]
+    assert verdicts == ([["TFC0006-E010", "TFC0006-W010"]] * 2 if size < 1024 else [[], []]), verdicts
 
 
 def test_a_pointer_with_extensions_stands_for_no_recorded_content(repo: Path, tmp_path: Path) -> None:

@@ -122,7 +122,7 @@ def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str, small: boo
             # change is what is checked (--since), or it was read to be hashed: a warm full run
             # does not open every small file again.
             if (
-                0 < size <= lfs.MAX_POINTER
+                0 < size < lfs.MAX_POINTER  # (git-lfs's cutoff: `git lfs pull` leaves 1024 bytes or more alone)
                 and ctx.git() is not None
                 and (raw or ctx.scope is not None or _routed(ctx, rel))
             ):
@@ -175,8 +175,20 @@ def _pointer(
     try:
         pointer = lfs.parse(raw, length)
     except lfs.MalformedPointer as exc:
-        if pinned:
+        if pinned and not _routed(ctx, rel):
             return  # (no pointer to git-lfs either: it checks the text out as it is, the recorded content)
+        if pinned:
+            # Recorded as content, but on a routed path, where a pointer MUST stand (TFC0006-E013):
+            # `git lfs fsck` calls the blob an unexpected git object, and it is this rule's case.
+            yield Finding(
+                LFS_MALFORMED,
+                rel,
+                f"{record.meta} records this text as the file's content, but .gitattributes routes the path "
+                f"through Git LFS, and git-lfs rejects it as a pointer: {exc}",
+                "commit the real content through Git LFS (`git lfs track` and `git add`), or, if the text is "
+                "the content, route the path out of Git LFS in .gitattributes",
+            )
+            return
         yield Finding(
             LFS_MALFORMED,
             rel,
