@@ -414,3 +414,28 @@ def test_a_metric_that_is_no_number_ranks_after_the_numbers_either_way() -> None
     assert [r["id"] for r in select(rows, [], "acc", True, None)] == ["f", "c", "a", "e", "b", "d", "g"]
     assert [r["id"] for r in select(rows, [], "acc", False, None)] == ["a", "c", "f", "b", "e", "d", "g"]
     assert [r["id"] for r in select(rows, [], "acc", True, 2)] == ["f", "c"]
+
+
+def test_lineage_text_shows_a_loop_the_tree_would_hide(ws: Path, capsys) -> None:
+    """Found in a contract audit: `lineage` prints each node once, so a dataset derived from itself
+    (or two versions derived from each other: the doctor's TFC0008-E009) showed `upstream: (none)`."""
+    edit_yaml(ws / "datasets/sales/1/dataset.yaml", lambda d: d["source"].update(kind="derived", **{"from": ["dataset:sales@1"]}))
+    code, out, _ = cli(ws, "lineage", "dataset:sales@1", "--upstream", capsys=capsys)
+    assert code == 0 and "(none)" not in out, out
+    assert "    <- dataset:sales@1  (derived, a loop: back to dataset:sales@1)" in out.splitlines(), out
+
+
+def test_a_recorded_link_within_its_folder_is_shown_present(ws: Path, capsys) -> None:
+    """Found in a contract audit: a link within its record folder stands for its file (TFC-0006
+    §1) and the doctor passes it, but the index said `missing` (and a federation never joined
+    such a dataset)."""
+    import hashlib
+
+    folder = ws / "datasets/sales/1"
+    (folder / "same.csv").symlink_to("sales.csv")
+    content = (folder / "sales.csv").read_bytes()
+    entry = {"path": "same.csv", "sha256": hashlib.sha256(content).hexdigest(), "size": len(content)}
+    edit_yaml(folder / "dataset.yaml", lambda d: d["files"].append(entry))
+    code, out, _ = cli(ws, "show", "dataset:sales@1", "--format", "json", capsys=capsys)
+    files = {f["path"]: f["present"] for f in json.loads(out)["files"]}
+    assert code == 0 and files == {"sales.csv": "content", "same.csv": "content"}, files

@@ -12,6 +12,7 @@ The findings are listed once, at the top, and counted on the records they are ab
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -626,6 +627,12 @@ def _files(record: Record, root: Path, entries: dict[str, Entry]) -> list[dict[s
     for f in record.files:
         at = f"{record.folder}/{f.path}"
         entry = entries.get(at)
+        if entry is not None and entry.kind == "symlink" and not entry.escapes:
+            # A link within its record folder stands for its file (TFC-0006 §1): what is there is
+            # what the file it leads to holds (the doctor hashes through it).
+            led_to = _led_to(root, at)
+            entry = entries.get(led_to) if led_to else None
+            at = led_to or at
         if entry is None or entry.kind != "file":
             present = "missing"
         elif f.size is not None and entry.size != f.size and entry.size <= lfs.MAX_POINTER:
@@ -634,6 +641,15 @@ def _files(record: Record, root: Path, entries: dict[str, Entry]) -> list[dict[s
             present = "content"
         out.append({"path": f.path, "size": f.size, "sha256": f.sha256, "present": present})
     return out
+
+
+def _led_to(root: Path, rel: str) -> str | None:
+    """The workspace path of the file the link `rel` leads to (the walk found it within its
+    record folder), or None where it leads nowhere now."""
+    try:
+        return Path(os.path.realpath(root / rel)).relative_to(os.path.realpath(root)).as_posix()
+    except (OSError, ValueError):
+        return None
 
 
 def _side_json(root: Path, rel: str) -> Any:

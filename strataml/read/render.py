@@ -73,7 +73,7 @@ def render(graph: Graph, start: str, steps: dict[str, list[Step]], fmt: str, mis
             lines.append(f"  {_q(m.node)} -> {_q(m.via or start)} [label={_q(m.kind or '')}, style=dashed];")
         lines.append("}")
         return "\n".join(lines) + "\n"
-    return _text(start, steps, missing)
+    return _text(graph, start, steps, missing)
 
 
 def _label(text: str) -> str:
@@ -85,23 +85,45 @@ def _q(text: str) -> str:
     return '"' + shown(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _text(start: str, steps: dict[str, list[Step]], missing: list[Step]) -> str:
+def _text(graph: Graph, start: str, steps: dict[str, list[Step]], missing: list[Step]) -> str:
     out = [start]
     for direction, found in steps.items():
         arrow, title = (
             ("<-", "upstream (what it came from)") if direction == "up" else ("->", "downstream (what came from it)")
         )
         gone = missing if direction == "up" else []
-        out.append(f"  {title}:" + ("" if found or gone else " (none)"))
+        loops = _loops(graph.up if direction == "up" else graph.down, start, found)
+        out.append(f"  {title}:" + ("" if found or gone or loops.get(start) else " (none)"))
         children: dict[str, list[Step]] = {}
         for s in [*found, *gone]:
             children.setdefault(s.via or start, []).append(s)
         absent = {id(s) for s in gone}
+        out += [f"    {arrow} {other}  ({kind}, a loop: back to {other})" for other, kind in loops.get(start, ())]
         stack = [(s, 2) for s in reversed(children.get(start, []))]
         while stack:  # each node once, under the node it was first reached from
             s, level = stack.pop()
             said = f"{s.kind}, missing: no such record" if id(s) in absent else s.kind
             out.append(f"{'  ' * level}{arrow} {s.node}  ({said})")
             if id(s) not in absent:
+                out += [
+                    f"{'  ' * (level + 1)}{arrow} {other}  ({kind}, a loop: back to {other})"
+                    for other, kind in loops.get(s.node, ())
+                ]
                 stack += [(c, level + 1) for c in reversed(children.get(s.node, []))]
     return "\n".join(map(shown, out)) + "\n"
+
+
+def _loops(links: dict[str, Any], start: str, found: list[Step]) -> dict[str, list[tuple[str, str]]]:
+    """For each node of the tree, its links back to itself or to a node on its path from `start`:
+    the tree shows each node once, so a loop (the doctor's TFC0008-E009) would show as nothing."""
+    via = {s.node: s.via or start for s in found}
+    out: dict[str, list[tuple[str, str]]] = {}
+    for node in [start, *via]:
+        path, at = {node}, node
+        while at != start:
+            at = via[at]
+            path.add(at)
+        back = sorted((other, kind) for other, kind in links.get(node, ()) if other in path)
+        if back:
+            out[node] = back
+    return out
