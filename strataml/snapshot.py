@@ -99,7 +99,7 @@ GIT_ENVIRONMENT = (
     "GIT_NAMESPACE",
     "GIT_CONFIG_PARAMETERS",
     "GIT_CONFIG_COUNT",
-)
+)  # (GIT_CONFIG_GLOBAL, _SYSTEM, _NOSYSTEM, HOME, XDG_CONFIG_HOME: the files they name are keyed)
 
 
 def context_key(root: Path, options: Any) -> str | None:
@@ -145,11 +145,20 @@ def context_key(root: Path, options: Any) -> str | None:
             f"{k}={v}" for k, v in os.environ.items() if k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
         )
     h.update(repr(told).encode("utf-8", "surrogateescape"))
+    followed: list[Path] = []
     if top is not None:
         git = top / ".git"
         if not git.is_dir():
             return None  # a worktree or submodule: its index lives elsewhere; do not guess
-        extra += [git / "index", git / "HEAD", top / ".gitattributes", git / "info" / "attributes"]
+        extra += [git / "index", git / "HEAD", top / ".gitattributes", git / "info" / "attributes", git / "config"]
+        # Attributes in the folders between the top and the workspace route its files too
+        # (TFC0006-W013, E013), as do git's config and the attributes file it names.
+        try:
+            between = root.relative_to(top).parts
+        except ValueError:
+            between = ()
+        extra += [top.joinpath(*between[:depth], ".gitattributes") for depth in range(1, len(between))]
+        followed = _git_config_files(git / "config")
         head = git / "HEAD"
         if head.is_file():
             text = head.read_text("utf-8", "replace").strip()
@@ -166,7 +175,40 @@ def context_key(root: Path, options: Any) -> str | None:
         if st.st_mtime_ns > newest_ok or stat.S_ISLNK(st.st_mode):
             return None
         h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode())
+    for path in followed:  # (outside the repository: a dotfile manager's links are followed)
+        try:
+            st = os.stat(path)
+        except OSError:
+            h.update(f"{path}\0-\n".encode())
+            continue
+        if st.st_mtime_ns > newest_ok:
+            return None
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode())
     return h.hexdigest()
+
+
+def _git_config_files(local: Path) -> list[Path]:
+    """The user's and the system's git config files, and every attributes file a config names
+    (core.attributesFile) or git reads by default: what git answers about routing follows them."""
+    env = os.environ
+    home = Path(env.get("HOME") or os.path.expanduser("~"))
+    xdg = Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "git"
+    configs = (
+        [Path(env["GIT_CONFIG_GLOBAL"])] if env.get("GIT_CONFIG_GLOBAL") else [home / ".gitconfig", xdg / "config"]
+    )
+    if not env.get("GIT_CONFIG_NOSYSTEM"):
+        configs.append(Path(env.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig"))
+    named = [xdg / "attributes"]
+    for config in [local, *configs]:
+        try:
+            text = config.read_text("utf-8", "replace") if config.stat().st_size < 1 << 20 else ""
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, eq, value = line.strip().partition("=")
+            if eq and key.strip().lower() == "attributesfile":
+                named.append(Path(os.path.expanduser(value.strip().strip('"'))))
+    return [*configs, *named]
 
 
 def _keys_rows(root: Path, newest_ok: int) -> str | None:

@@ -763,3 +763,42 @@ def test_a_cache_another_doctor_holds_while_it_fills_is_not_thrown_away(big: Pat
         filling.close()
     assert doctor(big).stats["bytes_hashed"] >= 3 * BIG  # (fills the file the other made)
     assert doctor(big).stats["bytes_hashed"] < BIG
+
+
+@pytest.mark.parametrize("where", ["a folder above the workspace", "core.attributesFile"])
+def test_attributes_outside_the_workspace_are_part_of_the_cache_key(
+    tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found in a contract audit: `*.csv filter=lfs` in a .gitattributes between the repository's
+    top and the workspace (TFC0006-W013 counts those), or in the file core.attributesFile names,
+    left a warm doctor saying OK on the cached verdict, where --no-cache found TFC0006-E013."""
+    from conftest import copy_example, invoke
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # (the user's git config: keyed, and not ours to touch)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    top = tmp_path / "repo"
+    ws = copy_example(top / "team" / "ws")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q", str(top)], check=True)
+    subprocess.run([*git, "add", "-A"], cwd=top, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=top, check=True)
+    age(top)
+    for _ in range(2):  # (filled, then warm)
+        code, out, _err = invoke(ws, "doctor", "--strict", capsys=capsys)
+        assert code == 0 and out.startswith("OK"), out
+    assert "48 unchanged since last run" in out, out
+    routing = "*.csv filter=lfs diff=lfs merge=lfs -text\n"
+    if where == "core.attributesFile":
+        changed = [tmp_path / "attrs", top / ".git/config"]
+        changed[0].write_text(routing)
+        subprocess.run(["git", "config", "core.attributesFile", str(changed[0])], cwd=top, check=True)
+    else:
+        changed = [top / "team" / ".gitattributes"]
+        changed[0].write_text(routing)
+    past = time.time() - 60
+    for path in changed:  # (aged alone: ageing every file would change each one's ctime, and the cache's keys)
+        os.utime(path, (past, past))
+    code, cold, _err = invoke(ws, "doctor", "--strict", "--no-cache", capsys=capsys)
+    assert code == 2 and cold.count("TFC0006-E013") == 3, cold
+    code, warm, _err = invoke(ws, "doctor", "--strict", capsys=capsys)
+    assert code == 2 and warm.count("TFC0006-E013") == 3, warm
