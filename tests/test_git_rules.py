@@ -377,6 +377,21 @@ def test_pointer_with_local_object_is_verified_by_content(repo: Path, tmp_path: 
     assert "local Git LFS object" in found[0].message
 
 
+def test_a_local_object_the_pointer_gives_another_size_is_a_size_error(repo: Path, tmp_path: Path) -> None:
+    """Found in a contract audit: the pointer and the record both said a size the content with
+    that sha256 does not have; the object in the local store was called corrupt, hashing to its
+    own oid, and the hint said to delete and pull it again."""
+    add_weights(repo)
+    clone = pointer_clone(repo, tmp_path)
+    oid, _obj = copy_object(repo, clone)
+    rel = "datasets/weights/1/weights.safetensors"
+    (clone / rel).write_bytes(lfs.format_pointer(oid, len(BLOB) + 5))
+    edit_yaml(clone / "datasets/weights/1/dataset.yaml", lambda d: d["files"][0].update(size=len(BLOB) + 5))
+    found = [f for f in engine.doctor(clone).findings if f.path == rel]
+    assert [f.code for f in found] == ["TFC0006-E003"], found
+    assert f"in {len(BLOB):,} bytes, but the pointer and" in found[0].message and "corrupt" not in found[0].message
+
+
 @pytest.mark.parametrize("variant,raw", [
     ("CRLF line endings", lambda oid, n: f"version {lfs.SPEC_V1}\r\noid sha256:{oid}\r\nsize {n}\r\n"),
     ("no final newline", lambda oid, n: f"version {lfs.SPEC_V1}\noid sha256:{oid}\nsize {n}"),

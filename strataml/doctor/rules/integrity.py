@@ -245,7 +245,17 @@ def _pointer(
     obj = lfs.object_path(git.lfs_objects, pointer.oid) if git else None
     if obj is not None and obj.is_file():
         sha, size = sha256_file(obj)
-        if sha != pointer.oid or size != pointer.size:
+        if sha == pointer.oid and size != pointer.size:
+            # (the object is what its name says: the size the pointer and the record give is wrong)
+            yield Finding(
+                SIZE,
+                rel,
+                f"the local Git LFS object holds the recorded content (sha256 {sha[:16]}) in {size:,} bytes, "
+                f"but the pointer and {record.meta} say {pointer.size:,}",
+                "record a new version with the file's real size (`strataml dataset add` measures it); the "
+                "pointer was written by hand or by a broken tool: re-add the file with `git add`",
+            )
+        elif sha != pointer.oid:
             yield Finding(
                 CHECKSUM,
                 rel,
@@ -269,7 +279,10 @@ def _pointer(
         )
 
 
-UNROUTED = "it holds Git LFS pointer text, but .gitattributes does not route this path through Git LFS, so git-lfs never replaces it"
+UNROUTED = (
+    "it holds Git LFS pointer text, but .gitattributes does not route this path through Git LFS, so a "
+    "checkout never replaces it (`git lfs pull` writes the object over it, which is not the recorded content)"
+)
 UNROUTED_HINT = "route the path through Git LFS (`git lfs track PATTERN`, then `git add --renormalize` it) or commit the real content"
 
 
