@@ -420,6 +420,45 @@ def _index_of(members: Path, name: str) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
+def test_a_member_s_own_saved_index_cannot_join_a_dataset_its_files_do_not_hold(members: Path, tmp_path: Path) -> None:
+    """Found by an attacker: a member's saved index is read when its freshness proof holds, but
+    the member's owner writes both (.strataml/index.json and the sha256 index.walk keeps). One
+    copying team A's iris node (sha256s, digest, no findings) over its own other bytes headed the
+    joined dataset with its own licence. A dataset that would join is hashed again first."""
+    import hashlib
+
+    from strataml.read import federate
+
+    forged = tmp_path / "forged"
+    shutil.copytree(members / "b", forged, symlinks=True)
+    shutil.rmtree(forged / ".strataml", ignore_errors=True)
+    (forged / "datasets/iris/1/iris.csv").write_bytes(b"not,the,data\n")
+    commit(forged, "other bytes")
+    age(forged)  # (a proof of freshness is written only for what is out of the racy window)
+    saved = subprocess.run([sys.executable, "-m", "strataml", "-C", str(forged), "index"], capture_output=True, text=True)
+    assert saved.returncode == 0, saved.stderr  # (its own index, saved where its readers read it)
+    theirs = next(n for n in _index_of(members, "a")["nodes"] if n["id"] == "dataset:iris@1")
+    index_file, walk_file = forged / ".strataml/index.json", forged / ".strataml/index.walk"
+    index = json.loads(index_file.read_text("utf-8"))
+    for node in index["nodes"]:
+        if node["id"] == "dataset:iris@1":
+            node.update(files=theirs["files"], findings={"errors": 0, "warnings": 0, "infos": 0})
+            node["attrs"].update(digest=theirs["attrs"]["digest"], license="LicenseRef-Ours")
+    index["findings"] = [f for f in index["findings"] if not f["path"].startswith("datasets/iris/")]
+    raw = json.dumps(index, sort_keys=True, indent=1).encode()
+    index_file.write_bytes(raw)
+    walk = walk_file.read_bytes()
+    cut = walk.index(b"\n")
+    head = json.loads(walk[:cut]) | {"index_sha256": hashlib.sha256(raw).hexdigest()}
+    walk_file.write_bytes(json.dumps(head, separators=(",", ":")).encode() + walk[cut:])
+    read = federate.read_members([str(members / "a"), f"0b={forged}"])
+    assert [m.status for m in read] == ["fresh", "fresh"]
+    assert next(m for m in read if m.name == "0b").index == index  # (its saved index was read)
+    joined = federate.federate(read)
+    assert "team-a/dataset:iris@1" not in joined["aliases"] and "0b/dataset:iris@1" not in joined["aliases"]
+    assert joined["aliases"]["team-a/dataset:breast-cancer@1"] == "0b/dataset:breast-cancer@1"  # (its bytes: joined)
+
+
 def test_an_index_file_cannot_join_a_dataset_by_claiming_its_digest(members: Path, tmp_path: Path) -> None:
     """Anyone can write an index file: its datasets are shown, never joined to a verified one,
     whatever digest, files and finding counts it claims."""

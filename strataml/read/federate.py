@@ -58,6 +58,9 @@ class Member:
     digest: str | None = None  # sha256 of the index text read or built
     commit: str | None = None
     joins: bool = False  # whether its datasets may be joined (verified here, by strict rules)
+    # Where a dataset's files must be hashed again before it joins: the member's own saved index
+    # was read (its owner can write that, and the cache it was made from), not built here.
+    rehash: Path | None = None
 
 
 def split_member(text: str) -> tuple[str | None, str]:
@@ -165,8 +168,9 @@ def _config_name(path: Path) -> str | None:
 
 def _workspace(name: str, source: str, path: Path) -> Member:
     """A workspace folder: its index as a reader there gets it, without writing in it: the saved
-    index when it is provably fresh, else built in memory (files hashed afresh: a member's cache
-    is not this run's to trust or fill)."""
+    index when it is provably fresh (its datasets that would join are hashed again: _holds),
+    else built in memory (files hashed afresh: a member's cache is not this run's to trust or
+    fill)."""
     from strataml import atomic, gitfacts
     from strataml.read import proof, saved
     from strataml.read.build import dumps
@@ -178,6 +182,7 @@ def _workspace(name: str, source: str, path: Path) -> Member:
     root = path.resolve()
     try:
         index = _saved_fresh(root)
+        rehash = root if index is not None else None
         if index is None:
             index = saved.resolve(root, proof.freshness(root), writable=False).index
         relaxed = _relaxes_integrity(root)
@@ -199,6 +204,7 @@ def _workspace(name: str, source: str, path: Path) -> Member:
         hashlib.sha256(text.encode("utf-8")).hexdigest(),
         gitfacts.head_commit(root),
         joins=not relaxed,
+        rehash=rehash,
     )
 
 
@@ -413,7 +419,7 @@ def _joined(members: list[Member]) -> dict[str, str]:
     copies), for digests of two or more members' dataset versions this run verified: a member
     that may join (Member.joins), no error finding, the digest its files' sha256 give, its files
     there as content (_held)."""
-    by_digest: dict[str, list[tuple[str, str]]] = {}
+    by_digest: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
     for ref, ws, node in _all_nodes([m for m in members if m.joins]):
         digest = node["attrs"].get("digest") if node["kind"] == "dataset" else None
         if (
@@ -423,11 +429,16 @@ def _joined(members: list[Member]) -> dict[str, str]:
             and _files_digest(node) == digest
             and _held(node)
         ):
-            by_digest.setdefault(digest, []).append((ref, ws))
+            by_digest.setdefault(digest, []).append((ref, ws, node))
+    rehash = {m.name: m.rehash for m in members if m.rehash is not None}
     aliases = {}
-    for copies in by_digest.values():
-        if len({ws for _ref, ws in copies}) < 2:
+    for found in by_digest.values():
+        if len({ws for _ref, ws, _node in found}) < 2:
             continue  # copies inside one workspace are that workspace's own business
+        # Only now, for a dataset that would join: read from a saved index, its files are hashed.
+        copies = [(ref, ws) for ref, ws, node in found if ws not in rehash or _holds(rehash[ws], node)]
+        if len({ws for _ref, ws in copies}) < 2:
+            continue
         canonical = min(ref for ref, _ws in copies)
         aliases.update({ref: canonical for ref, _ws in copies if ref != canonical})
     return aliases
@@ -439,6 +450,24 @@ def _held(node: dict[str, Any]) -> bool:
     with no data took over another team's dataset, its metadata heading the joined node)."""
     files = node.get("files")
     return isinstance(files, list) and all(isinstance(f, dict) and f.get("present") == "content" for f in files)
+
+
+def _holds(root: Path, node: dict[str, Any]) -> bool:
+    """Whether the files under `root` hash now to what the node says they hold. A member's saved
+    index and the cache it was made from are its owner's to write: a forged one claimed another
+    team's dataset (its sha256 copied, its own files other bytes) and headed the joined node."""
+    from strataml import atomic
+    from strataml.hashing import sha256_stream
+
+    for f in node["files"]:
+        try:
+            with atomic.open_file(root, f"{node['path']}/{f['path']}") as src:
+                sha, size = sha256_stream(src)
+        except (OSError, atomic.Refused, StrataError, TypeError):
+            return False
+        if sha != f.get("sha256") or size != f.get("size"):
+            return False
+    return True
 
 
 def _files_digest(node: dict[str, Any]) -> str | None:
