@@ -1422,3 +1422,22 @@ def test_answers_of_the_build_are_tagged_with_it(server: Server, monkeypatch: py
     real = dashboard._asset
     monkeypatch.setattr(dashboard, "_asset", lambda name: real(name) + ("\n// a new build" if name == "app.js" else ""))
     assert served._build() != build
+
+
+def test_a_ref_no_record_has_is_looked_up_once_per_snapshot(serve_extra: None, example: Path, monkeypatch) -> None:
+    """Found by an attacker: each 404 compared the ref with every record's name for its "did you
+    mean" (0.6 s of CPU on 10k runs), however often a client asked the same stale link."""
+    from strataml.read import api, saved, server
+    from strataml.read.query import Graph
+
+    index = saved.make(example)
+    snap = api.Snapshot(index, json.dumps(index), None)
+    looked: list[str] = []
+    find = Graph.find
+    monkeypatch.setattr(Graph, "find", lambda graph, text: looked.append(text) or find(graph, text))
+    for _ in range(3):
+        with pytest.raises(api.Problem) as caught:
+            server._node(snap, "run:nope")
+        assert caught.value.status == 404 and caught.value.message == "no record run:nope in this workspace"
+    assert server._node(snap, "dataset:iris@1")["id"] == "dataset:iris@1"
+    assert looked == ["run:nope", "dataset:iris@1"], looked
