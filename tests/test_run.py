@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, copy_example, edit_yaml, read_yaml, require_extra
@@ -1044,6 +1045,45 @@ def test_a_plugin_that_returns_another_kind_of_split_failed(lab: Path, monkeypat
     assert "internal error" not in err and "returned a split of kind 'ratio' for a spec that splits by time" in err, err
     [folder] = runs_of(lab)
     assert read_yaml(folder / "run.yaml")["status"] == "failed"
+
+
+@pytest.mark.parametrize("change,said", [
+    (lambda w: w["val"].update(end="1995-12-30"), None),  # moved to the data: what the plugin used, recorded
+    (lambda w: w.pop("test"), "returned a time split without the spec's test window"),
+    ("week", "returned a time split on column 'week', not the spec's 'date'"),
+])
+def test_a_plugin_s_time_split_keeps_the_spec_s_column_and_every_window(
+    lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], change: Any, said: str | None
+) -> None:
+    """A plugin returns the split it used where it differs from the spec's (a window moved to
+    the data): recorded, and the doctor passes it. One that drops a window or splits on another
+    column left the leakage rules less to check (TFC0003-E001): the plugin's failure."""
+    import copy
+
+    from strataml.doctor import engine
+
+    shutil.copytree(ROOT / "datasets" / "co2-weekly", lab / "datasets" / "co2-weekly")
+    shutil.copy(ROOT / "experiments" / "co2-rise-gbm.yaml", lab / "experiments")
+    spec = read_yaml(lab / "experiments/co2-rise-gbm.yaml")
+    split = {"kind": "time", "column": spec["split"]["column"], "windows": copy.deepcopy(spec["split"]["windows"])}
+    if isinstance(change, str):
+        split["column"] = change
+    else:
+        change(split["windows"])
+    monkeypatch.setitem(plugin_module.BUILTIN, "boom", "plugins.boom:BoomPlugin")
+    monkeypatch.setattr("plugins.boom.BoomPlugin.run", lambda self, spec, *, context: plugin_module.RunResult(
+        metrics={"test_accuracy": 0.5}, split=split))
+    edit_yaml(lab / "experiments/co2-rise-gbm.yaml", lambda d: (d.update(plugin="boom"), d.pop("gates"), d.pop("register")))
+    assert run(["-C", str(lab), "run", "co2-rise-gbm"]) == (0 if said is None else 2)
+    err = capsys.readouterr().err
+    [folder] = runs_of(lab)
+    record = read_yaml(folder / "run.yaml")
+    if said is None:
+        assert record["status"] == "succeeded" and record["split"]["windows"]["val"]["end"] == "1995-12-30", record
+        rel = f"runs/{folder.name}/run.yaml"
+        assert [f for f in engine.doctor(lab).findings if f.path == rel and f.code == "TFC0003-E001"] == []
+    else:
+        assert record["status"] == "failed" and said in err, err
 
 
 def test_a_tracking_server_behind_a_proxy_is_not_probed_directly(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -264,7 +264,9 @@ def _same_split(split: Any, spec: RunSpec) -> None:
     """A split a plugin returns (the one it used, where it differs from the spec's: windows moved
     to the data) is of the spec's kind: a ratio split recorded for a time-split spec left the
     leakage rules nothing to read, and the record broke its schema (an internal error, the run
-    thrown away). The plugin's failure (ValueError), recorded as such."""
+    thrown away); a time split keeps the spec's column and every window it sets (TFC0003-E001:
+    the leakage rules check only the windows recorded). The plugin's failure (ValueError),
+    recorded as such."""
     if not split:
         return
     kind = split.get("kind") if isinstance(split, dict) else None
@@ -273,6 +275,17 @@ def _same_split(split: Any, spec: RunSpec) -> None:
             f"the plugin returned a split of kind {shown(repr(kind)[:40])} for a spec that splits by "
             f"{spec.split.get('kind')}"
         )
+    if kind != "time":
+        return
+    if split.get("column") != spec.split.get("column"):
+        raise ValueError(
+            f"the plugin returned a time split on column {shown(repr(split.get('column'))[:80])}, not the "
+            f"spec's {shown(repr(spec.split.get('column')))}"
+        )
+    windows = split.get("windows") if isinstance(split.get("windows"), dict) else {}
+    dropped = [w for w in spec.split.get("windows") or {} if not isinstance(windows.get(w), dict)]
+    if dropped:
+        raise ValueError(f"the plugin returned a time split without the spec's {' and '.join(dropped)} window")
 
 
 def _record(

@@ -216,53 +216,48 @@ def _run_times(record: Record) -> Iterator[Finding]:
 
 
 def _run_split(record: Record) -> Iterator[Finding]:
-    """A time split is recorded twice, flattened in `params` and whole in `split` (TFC-0003): the
-    leakage rules read `split`, so a window the params list and `split` leaves out or moves was
-    never checked (a run trained into its test window passed with `split` holding train alone).
+    """A time split is recorded twice: as the spec set it, flattened in `params`, and as the run
+    used it, in `split` (TFC-0003), which the leakage rules read. A plugin may move a window to
+    the data; a window the params list and `split` leaves out was never checked (a run trained
+    into its test window passed with `split` holding train alone), nor was one on another column.
     A record says what it says: one that lists its windows nowhere is not caught here."""
     params, split = record.data.get("params"), record.data.get("split")
     if record.imported or not isinstance(params, dict) or params.get("split.kind") != "time":
         return
     if not isinstance(split, dict) or split.get("kind") != "time":
         return  # (the schema says a time split's run carries one: TFC0003-E001 already)
-    windows = mapping(split.get("windows"))
-    parts: list[tuple[str, object, object, tuple[str, ...]]] = [
-        ("split.column", params.get("split.column"), split.get("column"), ("split", "column"))
-    ]
-    for name in ("train", "val", "test"):
-        window = mapping(windows.get(name))
-        said = tuple(params.get(f"split.windows.{name}.{end}") for end in ("start", "end"))
-        parts.append(
-            (f"split.windows.{name}", said, (window.get("start"), window.get("end")), ("split", "windows", name))
-        )
-    for key, in_params, held, where in parts:
-        if in_params is None or in_params == (None, None) or _same_split(in_params, held):
-            continue  # (what the params do not list they do not contradict: a plugin may flatten less)
+    column = params.get("split.column")
+    if column is not None and column != split.get("column"):
         yield Finding(
             SCHEMA_CODES["run"],
             record.meta,
-            f"{key} is {_split_said(in_params)} in params but {_split_said(held)} in split: a run records "
-            "the split it used in both, and the leakage rules (TFC-0008) read split",
-            "runs are written by `strataml run`; restore the record as it wrote it (a hand edit made the two disagree)",
-            record.line(*where),
+            f"split.column is {_split_said(column)} in params but {_split_said(split.get('column'))} in split: "
+            "the leakage rules (TFC-0008) read split, and a run splits on the column its spec names",
+            _SPLIT_HINT,
+            record.line("split", "column"),
         )
+    windows = mapping(split.get("windows"))
+    for name in ("train", "val", "test"):
+        listed = [params.get(f"split.windows.{name}.{end}") for end in ("start", "end")]
+        if listed != [None, None] and not isinstance(windows.get(name), dict):
+            yield Finding(
+                SCHEMA_CODES["run"],
+                record.meta,
+                f"the {name} window is {'..'.join('?' if v is None else _split_said(v) for v in listed)} in "
+                "params but missing in split: the leakage rules (TFC-0008) read split, so it was never checked",
+                _SPLIT_HINT,
+                record.line("split", "windows"),
+            )
 
 
-def _same_split(a: object, b: object) -> bool:
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        return all(_same_split(x, y) for x, y in zip(a, b, strict=True))
-    if a == b:
-        return True
-    # (a time spelt two ways, 2001-12-22 and 2001-12-22T00:00:00Z, is one time)
-    return isinstance(a, str) and isinstance(b, str) and parse_time(a) is not None and parse_time(a) == parse_time(b)
+_SPLIT_HINT = (
+    "runs are written by `strataml run`, which records every window its spec sets (a plugin may move one to the "
+    "data, never drop it); restore the record as it wrote it"
+)
 
 
 def _split_said(value: object) -> str:
-    if isinstance(value, tuple):
-        if all(v is None for v in value):
-            return "missing"
-        return "..".join("(none)" if v is None else _split_said(v) for v in value)
-    return "missing" if value is None else shown(value if isinstance(value, str) else repr(value))
+    return shown(value if isinstance(value, str) else repr(value))
 
 
 def _gate_metrics(ctx: Context, record: Record) -> Iterator[Finding]:
