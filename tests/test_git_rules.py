@@ -157,6 +157,24 @@ def test_pointer_text_git_lfs_rejects_pinned_on_a_routed_path_is_an_error(repo: 
         assert "routes the path through Git LFS, and git-lfs rejects it as a pointer" in found[0].message, found
 
 
+def test_text_git_lfs_rejects_as_a_pointer_added_through_git_lfs_is_content(repo: Path, tmp_path: Path) -> None:
+    """The same text, added through git-lfs on a routed path, is stored behind a pointer like any
+    content (`git lfs fsck` is clean): the first fix called it TFC0006-E011 from the checked-out
+    file alone, and `dataset add` refused it (found by a review)."""
+    need_lfs()
+    git(repo, "lfs", "install", "--local")
+    (repo / ".gitattributes").write_text("*.txt filter=lfs diff=lfs merge=lfs -text\n")
+    commit_all(repo, "route *.txt")
+    src = tmp_path / "fixture.txt"
+    src.write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 3\n")
+    assert run(["-C", str(repo), "dataset", "add", "fixtures", str(src), "--version", "1", "--license", "MIT",
+                "--source", "t"]) == 0
+    commit_all(repo, "a fixture that looks like a broken pointer")
+    rel = "datasets/fixtures/1/fixture.txt"
+    assert lfs.parse(git(repo, "cat-file", "-p", f"HEAD:{rel}").encode() + b"\n").size == src.stat().st_size
+    assert [f for f in engine.doctor(repo).findings if f.path == rel] == []
+
+
 @pytest.mark.parametrize("size", [1023, 1024])
 def test_pinned_pointer_text_of_1024_bytes_or_more_is_content_for_full_and_since_runs_alike(
     repo: Path, tmp_path: Path, size: int

@@ -7,6 +7,7 @@ import os
 import stat
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from strataml import lfs
 from strataml.doctor.engine import Context
@@ -15,6 +16,9 @@ from strataml.hashing import sha256_file
 from strataml.paths import git_reads, unsafe
 from strataml.records import FileEntry, Record
 from strataml.workspace import OPAQUE, Entry
+
+if TYPE_CHECKING:
+    from strataml.gitfacts import GitFacts
 
 MISSING = "TFC0006-E001"
 CHECKSUM = "TFC0006-E002"
@@ -160,6 +164,19 @@ def _routed(ctx: Context, rel: str) -> bool:
     return git is not None and rel in git.lfs
 
 
+def _committed_as_text(git: GitFacts | None, rel: str) -> bool:
+    """Whether git stages `rel` (a routed path) as text git-lfs rejects as a pointer, not behind
+    the pointer the record's content gives (GitFacts reads the blobs of routed paths that differ)."""
+    raw = git.small_blobs.get(rel) if git is not None else None
+    if raw is None:
+        return False
+    try:
+        lfs.parse(raw)
+    except lfs.MalformedPointer:
+        return True
+    return False
+
+
 def _pointer(
     ctx: Context, record: Record, entry: FileEntry, rel: str, raw: bytes, length: int, *, pinned: bool = False
 ) -> Iterator[Finding]:
@@ -175,11 +192,13 @@ def _pointer(
     try:
         pointer = lfs.parse(raw, length)
     except lfs.MalformedPointer as exc:
-        if pinned and not _routed(ctx, rel):
-            return  # (no pointer to git-lfs either: it checks the text out as it is, the recorded content)
+        if pinned and not (_routed(ctx, rel) and _committed_as_text(git, rel)):
+            # (no pointer to git-lfs either: it checks the text out as it is, the recorded content;
+            # on a routed path `git add` stores it behind a pointer, as content like any other)
+            return
         if pinned:
-            # Recorded as content, but on a routed path, where a pointer MUST stand (TFC0006-E013):
-            # `git lfs fsck` calls the blob an unexpected git object, and it is this rule's case.
+            # Recorded as content, but committed as it is on a routed path, where a pointer MUST
+            # stand (TFC0006-E013): `git lfs fsck` calls the blob an unexpected git object.
             yield Finding(
                 LFS_MALFORMED,
                 rel,
