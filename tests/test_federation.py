@@ -420,11 +420,15 @@ def _index_of(members: Path, name: str) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-def test_a_member_s_own_saved_index_cannot_join_a_dataset_its_files_do_not_hold(members: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("decoy", [None, "path", "file"])
+def test_a_member_s_own_saved_index_cannot_join_a_dataset_its_files_do_not_hold(
+    members: Path, tmp_path: Path, decoy: str | None
+) -> None:
     """Found by an attacker: a member's saved index is read when its freshness proof holds, but
     the member's owner writes both (.strataml/index.json and the sha256 index.walk keeps). One
     copying team A's iris node (sha256s, digest, no findings) over its own other bytes headed the
-    joined dataset with its own licence. A dataset that would join is hashed again first."""
+    joined dataset with its own licence. A dataset that would join is hashed again first, where
+    the layout puts its files (a review found the node's own `path` aimed at a decoy copy)."""
     import hashlib
 
     from strataml.read import federate
@@ -440,10 +444,16 @@ def test_a_member_s_own_saved_index_cannot_join_a_dataset_its_files_do_not_hold(
     theirs = next(n for n in _index_of(members, "a")["nodes"] if n["id"] == "dataset:iris@1")
     index_file, walk_file = forged / ".strataml/index.json", forged / ".strataml/index.walk"
     index = json.loads(index_file.read_text("utf-8"))
+    decoys = forged / "decoy"  # (a copy of team A's bytes elsewhere in the member)
+    shutil.copytree(members / "a/datasets/iris/1", decoys)
     for node in index["nodes"]:
         if node["id"] == "dataset:iris@1":
             node.update(files=theirs["files"], findings={"errors": 0, "warnings": 0, "infos": 0})
             node["attrs"].update(digest=theirs["attrs"]["digest"], license="LicenseRef-Ours")
+            if decoy == "path":
+                node["path"] = "decoy"
+            elif decoy == "file":
+                node["files"] = [{**f, "path": f"../../../decoy/{f['path']}"} for f in theirs["files"]]
     index["findings"] = [f for f in index["findings"] if not f["path"].startswith("datasets/iris/")]
     raw = json.dumps(index, sort_keys=True, indent=1).encode()
     index_file.write_bytes(raw)

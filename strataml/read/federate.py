@@ -458,10 +458,18 @@ def _holds(root: Path, node: dict[str, Any]) -> bool:
     team's dataset (its sha256 copied, its own files other bytes) and headed the joined node."""
     from strataml import atomic
     from strataml.hashing import sha256_stream
+    from strataml.refs import RefError, parse_ref
 
+    try:
+        ref = parse_ref(node["id"])
+    except RefError:
+        return False
+    folder = f"datasets/{ref.name}/{ref.version}"  # (the layout's, never the path the index gives)
+    if node.get("path") != folder:
+        return False
     for f in node["files"]:
         try:
-            with atomic.open_file(root, f"{node['path']}/{f['path']}") as src:
+            with atomic.open_file(root, f"{folder}/{f['path']}") as src:
                 sha, size = sha256_stream(src)
         except (OSError, atomic.Refused, StrataError, TypeError):
             return False
