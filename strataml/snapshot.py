@@ -150,7 +150,7 @@ def context_key(root: Path, options: Any) -> str | None:
         git = top / ".git"
         if not git.is_dir():
             return None  # a worktree or submodule: its index lives elsewhere; do not guess
-        extra += [git / "index", git / "HEAD", top / ".gitattributes", git / "info" / "attributes", git / "config"]
+        extra += [git / "index", git / "HEAD", top / ".gitattributes", git / "info" / "attributes"]
         # Attributes in the folders between the top and the workspace route its files too
         # (TFC0006-W013, E013), as do git's config and the attributes file it names.
         try:
@@ -175,40 +175,93 @@ def context_key(root: Path, options: Any) -> str | None:
         if st.st_mtime_ns > newest_ok or stat.S_ISLNK(st.st_mode):
             return None
         h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode())
-    for path in followed:  # (outside the repository: a dotfile manager's links are followed)
+    now = time.time_ns()
+    for path in followed:  # (config: a dotfile manager's links are followed)
         try:
             st = os.stat(path)
         except OSError:
             h.update(f"{path}\0-\n".encode())
             continue
-        if st.st_mtime_ns > newest_ok:
+        if newest_ok < st.st_mtime_ns <= now:  # (one stamped in the future: any edit changes it)
             return None
         h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode())
     return h.hexdigest()
 
 
 def _git_config_files(local: Path) -> list[Path]:
-    """The user's and the system's git config files, and every attributes file a config names
-    (core.attributesFile) or git reads by default: what git answers about routing follows them."""
+    """The repository's, the user's and the system's git config files, those they include, and
+    every attributes file a config names (core.attributesFile) or git reads by default: what git
+    answers about routing follows them. Read loosely, erring towards more files (an includeIf
+    is followed whatever its condition): a file keyed for nothing only costs a cache miss."""
     env = os.environ
     home = Path(env.get("HOME") or os.path.expanduser("~"))
     xdg = Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "git"
-    configs = (
+    configs = [local]
+    configs += (
         [Path(env["GIT_CONFIG_GLOBAL"])] if env.get("GIT_CONFIG_GLOBAL") else [home / ".gitconfig", xdg / "config"]
     )
     if not env.get("GIT_CONFIG_NOSYSTEM"):
         configs.append(Path(env.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig"))
     named = [xdg / "attributes"]
-    for config in [local, *configs]:
-        try:
-            text = config.read_text("utf-8", "replace") if config.stat().st_size < 1 << 20 else ""
-        except OSError:
+    seen: set[Path] = set()
+    todo = list(configs)
+    while todo and len(seen) < 64:
+        config = todo.pop(0)
+        if config in seen:
             continue
-        for line in text.splitlines():
-            key, eq, value = line.strip().partition("=")
-            if eq and key.strip().lower() == "attributesfile":
-                named.append(Path(os.path.expanduser(value.strip().strip('"'))))
-    return [*configs, *named]
+        seen.add(config)
+        for section, key, value in _config_entries(config):
+            where = Path(os.path.expanduser(value))
+            where = where if where.is_absolute() else config.parent / where
+            if section == "core" and key == "attributesfile":
+                named.append(where)
+            elif (section == "include" or section.startswith("includeif")) and key == "path":
+                todo.append(where)
+    return [*sorted(seen, key=str), *named]
+
+
+def _config_entries(config: Path) -> list[tuple[str, str, str]]:
+    """(section, key, value) of a git config file, names lowercased (a subsection dropped); []
+    for one that is not a regular file under 1 MiB (a FIFO is never opened)."""
+    try:
+        st = os.stat(config)
+        if not stat.S_ISREG(st.st_mode) or st.st_size >= 1 << 20:
+            return []
+        text = config.read_text("utf-8", "replace")
+    except OSError:
+        return []
+    out = []
+    section = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            head, _, line = line[1:].partition("]")
+            section = head.split('"', 1)[0].strip().lower().replace(" ", "")
+            line = line.strip()
+        key, eq, value = line.partition("=")
+        if not eq:
+            continue
+        out.append((section, key.strip().lower(), _config_value(value)))
+    return out
+
+
+def _config_value(text: str) -> str:
+    """A config value as git reads it: quotes and escapes undone, a comment (# or ;) cut."""
+    out, quoted, i = [], False, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            out.append({"n": "\n", "t": "\t"}.get(text[i + 1], text[i + 1]))
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif ch in "#;" and not quoted:
+            break
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out).strip()
 
 
 def _keys_rows(root: Path, newest_ok: int) -> str | None:

@@ -765,7 +765,7 @@ def test_a_cache_another_doctor_holds_while_it_fills_is_not_thrown_away(big: Pat
     assert doctor(big).stats["bytes_hashed"] < BIG
 
 
-@pytest.mark.parametrize("where", ["a folder above the workspace", "core.attributesFile"])
+@pytest.mark.parametrize("where", ["a folder above the workspace", "core.attributesFile", "an included config"])
 def test_attributes_outside_the_workspace_are_part_of_the_cache_key(
     tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -782,6 +782,14 @@ def test_attributes_outside_the_workspace_are_part_of_the_cache_key(
     subprocess.run(["git", "init", "-q", str(top)], check=True)
     subprocess.run([*git, "add", "-A"], cwd=top, check=True)
     subprocess.run([*git, "commit", "-qm", "base"], cwd=top, check=True)
+    attrs = tmp_path / "attrs"
+    if where == "an included config":  # (named on the section's own line, a comment after it: a review's)
+        (tmp_path / "home").mkdir()
+        (tmp_path / "home/team.cfg").write_text(f'[core] attributesFile = "{attrs}" ; the team\'s routing\n')
+        (tmp_path / "home/.gitconfig").write_text("[include]\n\tpath = team.cfg\n")
+        attrs.write_text("*.md -text\n")
+        age(tmp_path / "home")
+        os.utime(attrs, (time.time() - 60, time.time() - 60))
     age(top)
     for _ in range(2):  # (filled, then warm)
         code, out, _err = invoke(ws, "doctor", "--strict", capsys=capsys)
@@ -792,6 +800,9 @@ def test_attributes_outside_the_workspace_are_part_of_the_cache_key(
         changed = [tmp_path / "attrs", top / ".git/config"]
         changed[0].write_text(routing)
         subprocess.run(["git", "config", "core.attributesFile", str(changed[0])], cwd=top, check=True)
+    elif where == "an included config":  # (only the attributes file the included config names changes)
+        changed = [attrs]
+        attrs.write_text(routing)
     else:
         changed = [top / "team" / ".gitattributes"]
         changed[0].write_text(routing)
@@ -802,3 +813,30 @@ def test_attributes_outside_the_workspace_are_part_of_the_cache_key(
     assert code == 2 and cold.count("TFC0006-E013") == 3, cold
     code, warm, _err = invoke(ws, "doctor", "--strict", capsys=capsys)
     assert code == 2 and warm.count("TFC0006-E013") == 3, warm
+
+
+def test_a_linked_or_future_stamped_git_config_still_lets_runs_be_warm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a review: keyed by lstat, a symlinked .git/config (as dotfile managers make) gave
+    no key, and a config stamped in the future was "just changed" forever: no run was warm again."""
+    from conftest import copy_example, invoke
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    (tmp_path / "home").mkdir()
+    ws = copy_example(tmp_path / "ws")
+    subprocess.run(["git", "init", "-q", str(ws)], check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "add", "-A"], cwd=ws, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "b"], cwd=ws, check=True)
+    (ws / ".git/config").rename(tmp_path / "config")
+    (ws / ".git/config").symlink_to(tmp_path / "config")
+    (tmp_path / "home/.gitconfig").write_text("[user]\n\tname = t\n")
+    age(ws)
+    past, future = time.time() - 60, time.time() + 86400
+    os.utime(tmp_path / "config", (past, past))
+    os.utime(tmp_path / "home/.gitconfig", (future, future))
+    for _ in range(2):
+        code, out, _err = invoke(ws, "doctor", "--strict", capsys=capsys)
+        assert code == 0, out
+    assert "48 unchanged since last run" in out, out
