@@ -238,12 +238,12 @@ def _run_split(record: Record) -> Iterator[Finding]:
         )
     windows = mapping(split.get("windows"))
     for name in ("train", "val", "test"):
-        listed = [params.get(f"split.windows.{name}.{end}") for end in ("start", "end")]
-        if listed != [None, None] and not isinstance(windows.get(name), dict):
+        in_params = [params.get(f"split.windows.{name}.{end}") for end in ("start", "end")]
+        if in_params != [None, None] and not isinstance(windows.get(name), dict):
             yield Finding(
                 SCHEMA_CODES["run"],
                 record.meta,
-                f"the {name} window is {'..'.join('?' if v is None else _split_said(v) for v in listed)} in "
+                f"the {name} window is {'..'.join('?' if v is None else _split_said(v) for v in in_params)} in "
                 "params but missing in split: the leakage rules (TFC-0008) read split, so it was never checked",
                 _SPLIT_HINT,
                 record.line("split", "windows"),
