@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 _HEADING = re.compile(r"^### (TFC\d{4}-[EWI]\d{3}) `([a-z0-9-]+)`\s*$")
-_FIELD = re.compile(r"^- (Severity|Enforced|Checked|Replaces|Rule): (.+)$")
+_FIELD = re.compile(r"^- (Severity|Enforced|Checked|Replaces|Pinned|Rule): (.+)$")
 CODE = re.compile(r"TFC[0-9]{4}-[EWI][0-9]{3}")  # matched whole: CODE.fullmatch(text)
 
 
@@ -38,6 +38,9 @@ class Rule:
     checked: str = "always"
     # Codes whose findings this rule took over (a pin to an older version keeps enforcing it).
     replaces: tuple[str, ...] = ()
+    # Kept at its severity under any pin: it guards the gate itself (the policy's review, content
+    # left unread), so a pin to a version without it would make the checker weaker than that one.
+    kept: bool = False
 
     @property
     def needs_since(self) -> bool:
@@ -78,6 +81,7 @@ def registry() -> dict[str, Rule]:
                 body.strip(),
                 fields.get("Checked", "always").strip(),
                 tuple(CODE.findall(fields.get("Replaces", ""))),
+                fields.get("Pinned", "").strip().startswith("kept"),
             )
     return dict(sorted(rules.items()))
 

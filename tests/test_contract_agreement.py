@@ -222,6 +222,25 @@ def test_a_pin_never_weakens_below_what_that_version_enforced(ws: Path) -> None:
     assert {(f.code, f.severity) for f in report.findings} == {("TFC0005-E009", "error"), ("TFC0001-E001", "error")}
 
 
+def test_a_pin_keeps_the_rules_that_guard_the_gate(ws: Path) -> None:
+    """Found in a contract audit: pinned at 0.1.0, a metadata file past the node limit (E110:
+    not read further) and a newer minor schema (W002: fields it does not know, unread) were
+    infos, and passed --strict where 0.1.0 read and refused them; a policy change (W001) passed
+    unreviewed."""
+    from strataml.doctor.engine import policy_for
+    from strataml.workspace import load_config
+
+    edit_yaml(ws / "strataml.yaml", lambda d: d.update(doctor={"rules": "0.1.0"}))
+    kept = policy_for(load_config(ws)).severity
+    assert all(code not in kept for code in ("TFC0001-W001", "TFC0001-E110", "TFC0001-E010", "TFC0001-W002")), kept
+    assert kept.get("TFC0003-E004") == "info"  # (a rule merely newer than the pin: still seen, not enforced)
+    edit_yaml(ws / SALES, lambda d: d.update(schema="strataml/dataset/v1.1"))
+    text = (ws / SALES).read_text("utf-8") + "".join(f"x-k{i}: {i}\n" for i in range(130_000))
+    (ws / "datasets/sales/1/dataset.yaml").write_text(text, "utf-8")
+    report = engine.doctor(ws, strict=True)
+    assert ("TFC0001-E110", "error") in [(f.code, f.severity) for f in report.findings] and report.exit_code == 2
+
+
 @pytest.mark.parametrize("threshold", ["1e999", "9" * 400, "1e-999"])
 def test_a_gate_threshold_is_a_finite_number(ws: Path, threshold: str) -> None:
     edit_yaml(ws / SALES_SPEC, lambda d: d.update(gates=[f"test_accuracy >= {threshold}"]))

@@ -1002,6 +1002,18 @@ def test_an_x_field_in_strataml_yaml_is_not_a_policy_change(repo: Path) -> None:
     assert codes == ["TFC0001-W001"]  # the rules pin is policy: reviewed, and judged by the base's until merged
 
 
+def test_a_policy_change_under_a_rules_pin_is_reviewed_too(repo: Path) -> None:
+    """Found in a contract audit: with the base pinned at 0.1.0, TFC0001-W001 (since 0.2.0) was an
+    info, so a pull request adding `ignore: [TFC]` passed --strict --since and, merged, switched
+    off every later gate."""
+    edit_yaml(repo / "strataml.yaml", lambda d: d.setdefault("doctor", {}).update(rules="0.1.0"))
+    base = commit_all(repo, "pinned")
+    edit_yaml(repo / "strataml.yaml", lambda d: d["doctor"].update(ignore=["TFC"]))
+    commit_all(repo, "ignore everything")
+    report = engine.doctor(repo, strict=True, options=engine.Options(since=base))
+    assert [(f.code, f.severity) for f in report.findings] == [("TFC0001-W001", "warning")] and report.exit_code != 0
+
+
 def test_a_promotion_or_signature_on_this_machine_only_is_said(repo: Path) -> None:
     """The ledger a promote appended, or a signature, left untracked: the commit lacks it, and
     every clone judges another lifecycle (TFC0006-W012, as for record metadata)."""

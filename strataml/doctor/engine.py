@@ -370,7 +370,7 @@ def policy_for(config: Workspace | Loaded, select: Sequence[str] = (), ignore: S
         # (a change to strataml.yaml, which --since judges by the base's and reports for review).
         for code, rule in known.items():
             since = version(rule.enforced_note.removeprefix("since ").strip())
-            if since is not None and since > pinned and code not in severity and not rule.replaces:
+            if since is not None and since > pinned and code not in severity and not (rule.replaces or rule.kept):
                 severity[code] = "info"
     return Policy(
         select=tuple(p.upper() for p in select),
