@@ -614,8 +614,13 @@ def facts(
         lambda: b"".join(
             # As arguments (git ls-files has no --pathspec-from-file): a newline in a path cannot split them.
             _git(top, "ls-files", "-z", "--stage", "--", *chunk)
-            # whole: the workspace's folder; else a few records: their paths only
-            for chunk in _paths([prefix or "."] if whole else [prefix + p for p in (*paths, *folders, LOCAL)])
+            # whole: the workspace's folder; else a few records: their paths only, and .strataml in
+            # any case (a checkout that folds case writes .Strataml there: TFC0001-W006)
+            for chunk in (
+                _paths([prefix or "."])
+                if whole
+                else [*_paths([prefix + p for p in (*paths, *folders)]), [f":(literal,icase){prefix}{LOCAL}"]]
+            )
         )
     )
     attrs, failed = b"", None

@@ -914,8 +914,21 @@ def test_a_committed_local_state_is_said_in_full_and_since_runs_and_its_hint_wor
     (repo / ".STRATAML").mkdir()
     (repo / ".STRATAML/cache").write_text("x\n")  # (a checkout that folds case writes it into .strataml/)
     git(repo, "add", "-f", ".STRATAML/cache")
-    commit_all(repo, "in capitals")
+    base = commit_all(repo, "in capitals")
     assert [(f.code, f.message[:30]) for f in engine.doctor(repo).findings] == [("TFC0001-W006", "git tracks .STRATAML/cache: .s")]
+    # --since saw only `.strataml` as spelt (found in a contract audit), and the hint named a path
+    # git does not track: `git rm :/.strataml` matched nothing.
+    git(repo, "rm", "-rq", ".STRATAML")
+    base = commit_all(repo, "out again")
+    (repo / ".Strataml").write_text("junk\n")
+    git(repo, "add", "-f", ".Strataml")
+    commit_all(repo, "a file, in another case")
+    found = [f for f in engine.doctor(repo, use_cache=False, options=engine.Options(since=base)).findings]
+    assert [(f.code, f.path) for f in found] == [("TFC0001-W006", ".strataml")], found
+    subprocess.run(found[0].hint.split("`")[1], shell=True, cwd=repo, check=True, capture_output=True)
+    (repo / ".Strataml").unlink()  # (.gitignore's .strataml/ does not hide it on a case-sensitive disk)
+    commit_all(repo, "out")
+    assert codes(repo) == []
 
 
 def test_outside_a_repository_git_rules_are_skipped(tmp_path: Path) -> None:

@@ -186,14 +186,15 @@ def _local_state(git: GitFacts) -> Iterator[Finding]:
     symlink it stops every reader and every doctor that keeps a cache."""
     if git.local:
         tracked = sorted(git.local)
+        # (the spelling git tracks: on a case-sensitive disk `git rm :/.strataml` finds no .Strataml)
+        spelt = " ".join(_top(git.prefix + name) for name in sorted({path.split("/", 1)[0] for path in tracked}))
         yield Finding(
             LOCAL_STATE_COMMITTED,
             LOCAL,
             f"git tracks {listed(tracked, 3)}: {LOCAL} is where StrataML keeps this machine's cache and index; each "
             "checkout of the commit writes them over a reviewer's own, and a .strataml that is a file or a symlink "
             "stops every reader",
-            f"`git rm -r --cached {_top(git.prefix + LOCAL)}`, and add `{LOCAL}/` to .gitignore (`strataml init` "
-            "writes it there)",
+            f"`git rm -r --cached {spelt}`, and add `{LOCAL}/` to .gitignore (`strataml init` writes it there)",
         )
 
 
