@@ -458,14 +458,11 @@ def _holds(root: Path, node: dict[str, Any]) -> bool:
     team's dataset (its sha256 copied, its own files other bytes) and headed the joined node."""
     from strataml import atomic
     from strataml.hashing import sha256_stream
-    from strataml.refs import RefError, parse_ref
+    from strataml.refs import folder_of
 
-    try:
-        ref = parse_ref(node["id"])
-    except RefError:
-        return False
-    folder = f"datasets/{ref.name}/{ref.version}"  # (the layout's, never the path the index gives)
-    if node.get("path") != folder:
+    placed = folder_of(node["id"])  # (the layout's folder, never the path the index gives)
+    folder = placed[0] if placed else None
+    if folder is None or node.get("path") != folder:
         return False
     for f in node["files"]:
         try:
