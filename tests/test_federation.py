@@ -420,23 +420,31 @@ def _index_of(members: Path, name: str) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-@pytest.mark.parametrize("decoy", [None, "path", "file"])
+@pytest.mark.parametrize("decoy", [None, "path", "partial"])
 def test_a_member_s_own_saved_index_cannot_join_a_dataset_its_files_do_not_hold(
     members: Path, tmp_path: Path, decoy: str | None
 ) -> None:
     """Found by an attacker: a member's saved index is read when its freshness proof holds, but
     the member's owner writes both (.strataml/index.json and the sha256 index.walk keeps). One
     copying team A's iris node (sha256s, digest, no findings) over its own other bytes headed the
-    joined dataset with its own licence. A dataset that would join is hashed again first, where
-    the layout puts its files (a review found the node's own `path` aimed at a decoy copy)."""
+    joined dataset with its own licence. A member whose saved index would join a dataset is built
+    again here (reviews found a node's own `path` aimed at a decoy copy, and a node listing one
+    of its record's two files, rehashed, joined)."""
     import hashlib
 
+    from strataml.hashing import dataset_digest
     from strataml.read import federate
 
     forged = tmp_path / "forged"
     shutil.copytree(members / "b", forged, symlinks=True)
     shutil.rmtree(forged / ".strataml", ignore_errors=True)
-    (forged / "datasets/iris/1/iris.csv").write_bytes(b"not,the,data\n")
+    if decoy == "partial":  # (iris.csv is team A's bytes; the record holds one more file)
+        (forged / "datasets/iris/1/poison.csv").write_bytes(b"not,the,data\n")
+        edit_yaml(forged / "datasets/iris/1/dataset.yaml", lambda d: (
+            d["files"].append({"path": "poison.csv", "sha256": hashlib.sha256(b"not,the,data\n").hexdigest(), "size": 13}),
+            d.update(digest=dataset_digest([(f["path"], f["sha256"]) for f in d["files"]]))))
+    else:
+        (forged / "datasets/iris/1/iris.csv").write_bytes(b"not,the,data\n")
     commit(forged, "other bytes")
     age(forged)  # (a proof of freshness is written only for what is out of the racy window)
     saved = subprocess.run([sys.executable, "-m", "strataml", "-C", str(forged), "index"], capture_output=True, text=True)
@@ -452,8 +460,6 @@ def test_a_member_s_own_saved_index_cannot_join_a_dataset_its_files_do_not_hold(
             node["attrs"].update(digest=theirs["attrs"]["digest"], license="LicenseRef-Ours")
             if decoy == "path":
                 node["path"] = "decoy"
-            elif decoy == "file":
-                node["files"] = [{**f, "path": f"../../../decoy/{f['path']}"} for f in theirs["files"]]
     index["findings"] = [f for f in index["findings"] if not f["path"].startswith("datasets/iris/")]
     raw = json.dumps(index, sort_keys=True, indent=1).encode()
     index_file.write_bytes(raw)

@@ -58,8 +58,8 @@ class Member:
     digest: str | None = None  # sha256 of the index text read or built
     commit: str | None = None
     joins: bool = False  # whether its datasets may be joined (verified here, by strict rules)
-    # Where a dataset's files must be hashed again before it joins: the member's own saved index
-    # was read (its owner can write that, and the cache it was made from), not built here.
+    # The member's folder when its own saved index was read (its owner can write that, and the
+    # cache it was made from), not built here: built again before any dataset of it joins.
     rehash: Path | None = None
 
 
@@ -168,7 +168,7 @@ def _config_name(path: Path) -> str | None:
 
 def _workspace(name: str, source: str, path: Path) -> Member:
     """A workspace folder: its index as a reader there gets it, without writing in it: the saved
-    index when it is provably fresh (its datasets that would join are hashed again: _holds),
+    index when it is provably fresh (built again if a dataset of it would join: _trusted),
     else built in memory (files hashed afresh: a member's cache is not this run's to trust or
     fill)."""
     from strataml import atomic, gitfacts
@@ -353,6 +353,7 @@ def _too_deep(value: Any) -> bool:
 
 def federate(members: list[Member]) -> dict[str, Any]:
     """The federated index (strataml/federation/v1) of `members` (read_members' order)."""
+    members = _trusted(members)
     aliases = _joined(members)
     names = _groups(aliases)
     every = {ref: (ws, n) for ref, ws, n in _all_nodes(members)} if names else {}
@@ -418,7 +419,19 @@ def _joined(members: list[Member]) -> dict[str, str]:
     """Namespaced dataset id -> the canonical id it is joined to (the smallest of its digest's
     copies), for digests of two or more members' dataset versions this run verified: a member
     that may join (Member.joins), no error finding, the digest its files' sha256 give, its files
-    there as content (_held)."""
+    there as content (_held), its index built here (_trusted)."""
+    aliases = {}
+    for found in _candidates(members).values():
+        copies = [(ref, ws) for ref, ws, _node in found]
+        if len({ws for _ref, ws in copies}) < 2:
+            continue  # copies inside one workspace are that workspace's own business
+        canonical = min(ref for ref, _ws in copies)
+        aliases.update({ref: canonical for ref, _ws in copies if ref != canonical})
+    return aliases
+
+
+def _candidates(members: list[Member]) -> dict[str, list[tuple[str, str, dict[str, Any]]]]:
+    """Digest -> the dataset nodes that may join under it: (namespaced ref, member, node)."""
     by_digest: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
     for ref, ws, node in _all_nodes([m for m in members if m.joins]):
         digest = node["attrs"].get("digest") if node["kind"] == "dataset" else None
@@ -430,18 +443,36 @@ def _joined(members: list[Member]) -> dict[str, str]:
             and _held(node)
         ):
             by_digest.setdefault(digest, []).append((ref, ws, node))
-    rehash = {m.name: m.rehash for m in members if m.rehash is not None}
-    aliases = {}
-    for found in by_digest.values():
-        if len({ws for _ref, ws, _node in found}) < 2:
-            continue  # copies inside one workspace are that workspace's own business
-        # Only now, for a dataset that would join: read from a saved index, its files are hashed.
-        copies = [(ref, ws) for ref, ws, node in found if ws not in rehash or _holds(rehash[ws], node)]
-        if len({ws for _ref, ws in copies}) < 2:
+    return by_digest
+
+
+def _trusted(members: list[Member]) -> list[Member]:
+    """`members`, each whose saved index would join a dataset built here instead. A member's
+    saved index, and the cache it was made from, are its owner's to write: a forged one claimed
+    another team's dataset (sha256 and digest copied, other bytes, a file left out, its own
+    licence) and headed the joined node. Built read-only, nothing of .strataml/ is read."""
+    from dataclasses import replace
+
+    from strataml import atomic
+    from strataml.read import proof, saved
+    from strataml.read.build import dumps
+
+    sharing = {
+        ws for found in _candidates(members).values() if len({w for _r, w, _n in found}) > 1 for _r, ws, _n in found
+    }
+    out = []
+    for m in members:
+        if m.rehash is None or m.name not in sharing:
+            out.append(m)
             continue
-        canonical = min(ref for ref, _ws in copies)
-        aliases.update({ref: canonical for ref, _ws in copies if ref != canonical})
-    return aliases
+        try:
+            index = saved.resolve(m.rehash, proof.freshness(m.rehash), writable=False).index
+        except (StrataError, OSError, atomic.Refused):
+            out.append(replace(m, joins=False, rehash=None))  # (its saved index shown, nothing of it joined)
+            continue
+        text = dumps(index)
+        out.append(replace(m, index=index, digest=hashlib.sha256(text.encode("utf-8")).hexdigest(), rehash=None))
+    return out
 
 
 def _held(node: dict[str, Any]) -> bool:
@@ -450,29 +481,6 @@ def _held(node: dict[str, Any]) -> bool:
     with no data took over another team's dataset, its metadata heading the joined node)."""
     files = node.get("files")
     return isinstance(files, list) and all(isinstance(f, dict) and f.get("present") == "content" for f in files)
-
-
-def _holds(root: Path, node: dict[str, Any]) -> bool:
-    """Whether the files under `root` hash now to what the node says they hold. A member's saved
-    index and the cache it was made from are its owner's to write: a forged one claimed another
-    team's dataset (its sha256 copied, its own files other bytes) and headed the joined node."""
-    from strataml import atomic
-    from strataml.hashing import sha256_stream
-    from strataml.refs import folder_of
-
-    placed = folder_of(node["id"])  # (the layout's folder, never the path the index gives)
-    folder = placed[0] if placed else None
-    if folder is None or node.get("path") != folder:
-        return False
-    for f in node["files"]:
-        try:
-            with atomic.open_file(root, f"{folder}/{f['path']}") as src:
-                sha, size = sha256_stream(src)
-        except (OSError, atomic.Refused, StrataError, TypeError):
-            return False
-        if sha != f.get("sha256") or size != f.get("size"):
-            return False
-    return True
 
 
 def _files_digest(node: dict[str, Any]) -> str | None:
