@@ -241,6 +241,10 @@ def _env(top: Path) -> dict[str, str]:
     0.05 s for 20,000 paths. Every git command here is read to its end, none answers one
     request at a time."""
     env = {**os.environ, "LC_ALL": "C", "GIT_FLUSH": "0"}
+    # Pathspecs are written here with their magic (`:(literal)`, `:(literal,icase)`, `:/`): under
+    # GIT_LITERAL_PATHSPECS=1 git matched none of them, and .strataml or strataml.yaml went unseen.
+    for name in ("GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS"):
+        env.pop(name, None)
     # git reads these from the folder it runs in, and it runs in the workspace (-C), not where
     # strataml was started (GIT_DIR=.git exported at a monorepo's top named ml/.git). (A relative
     # GIT_INDEX_FILE git reads from the work tree's top: left as it is.)

@@ -765,7 +765,9 @@ def test_a_cache_another_doctor_holds_while_it_fills_is_not_thrown_away(big: Pat
     assert doctor(big).stats["bytes_hashed"] < BIG
 
 
-@pytest.mark.parametrize("where", ["a folder above the workspace", "core.attributesFile", "an included config"])
+@pytest.mark.parametrize(
+    "where", ["a folder above the workspace", "core.attributesFile", "an included config", "a relative attributesFile"]
+)
 def test_attributes_outside_the_workspace_are_part_of_the_cache_key(
     tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -782,7 +784,11 @@ def test_attributes_outside_the_workspace_are_part_of_the_cache_key(
     subprocess.run(["git", "init", "-q", str(top)], check=True)
     subprocess.run([*git, "add", "-A"], cwd=top, check=True)
     subprocess.run([*git, "commit", "-qm", "base"], cwd=top, check=True)
-    attrs = tmp_path / "attrs"
+    attrs = top / "myattrs" if where == "a relative attributesFile" else tmp_path / "attrs"
+    if where == "a relative attributesFile":  # (git reads it from the work tree's top: a review's)
+        attrs.write_text("*.md -text\n")
+        subprocess.run(["git", "config", "core.attributesFile", "myattrs"], cwd=top, check=True)
+        os.utime(attrs, (time.time() - 60, time.time() - 60))
     if where == "an included config":  # (named on the section's own line, a comment after it: a review's)
         (tmp_path / "home").mkdir()
         (tmp_path / "home/team.cfg").write_text(f'[core] attributesFile = "{attrs}" ; the team\'s routing\n')
@@ -800,7 +806,7 @@ def test_attributes_outside_the_workspace_are_part_of_the_cache_key(
         changed = [tmp_path / "attrs", top / ".git/config"]
         changed[0].write_text(routing)
         subprocess.run(["git", "config", "core.attributesFile", str(changed[0])], cwd=top, check=True)
-    elif where == "an included config":  # (only the attributes file the included config names changes)
+    elif where in ("an included config", "a relative attributesFile"):  # (only the attributes file changes)
         changed = [attrs]
         attrs.write_text(routing)
     else:

@@ -931,6 +931,23 @@ def test_a_committed_local_state_is_said_in_full_and_since_runs_and_its_hint_wor
     assert codes(repo) == []
 
 
+def test_git_s_pathspec_settings_in_the_environment_change_nothing(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: under GIT_LITERAL_PATHSPECS=1 git took `:(literal,icase).strataml` as a
+    file of that name, and a committed .strataml passed --since."""
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / ".strataml").mkdir(exist_ok=True)
+    (repo / ".strataml/index.json").write_text("{}\n")
+    git(repo, "add", "-f", ".strataml/index.json")
+    commit_all(repo, "planted")
+    for name in ("GIT_LITERAL_PATHSPECS", "GIT_ICASE_PATHSPECS", "GIT_NOGLOB_PATHSPECS"):
+        monkeypatch.setenv(name, "1")
+        found = engine.doctor(repo, use_cache=False, options=engine.Options(since=base)).findings
+        assert [(f.code, f.path) for f in found] == [("TFC0001-W006", ".strataml")], (name, found)
+        monkeypatch.delenv(name)
+
+
 def test_outside_a_repository_git_rules_are_skipped(tmp_path: Path) -> None:
     root = tmp_path / "plain"
     shutil.copytree(POSITIVE, root)
