@@ -146,6 +146,20 @@ class Record:
         }
 
     @property
+    def params_windows(self) -> dict[str, Window]:
+        """A run's time split as its params list it (the spec's, as `strataml run` flattens it;
+        `windows` is the split it used); {} for a run `strataml import mlflow` made."""
+        params = self.data.get("params")
+        if self.kind != "run" or self.imported or not isinstance(params, dict) or params.get("split.kind") != "time":
+            return {}
+        out = {}
+        for name in ("train", "val", "test"):
+            start, end = (params.get(f"split.windows.{name}.{side}") for side in ("start", "end"))
+            if isinstance(start, str) and isinstance(end, str):
+                out[name] = Window(start, end)
+        return out
+
+    @property
     def split_column(self) -> str | None:
         split = self.data.get("split")
         col = split.get("column") if isinstance(split, dict) else None

@@ -304,6 +304,22 @@ def test_a_run_s_split_holds_what_its_params_list(ws: Path, edit: Any, said: lis
     assert all("the leakage rules (TFC-0008) read split" in f.message for f in findings), findings
 
 
+def test_a_run_whose_params_train_into_its_test_period_leaks_whatever_its_split_says(ws: Path) -> None:
+    """Found by a review: split may narrow a window (a plugin moves it to the data), so a hand
+    edit could leave the spec's leaking windows in params and a clean split for the leakage
+    rules to read. The windows params list are held to the same order (TFC0008-E006)."""
+    windows = {"train": ("2024-01-01", "2024-01-11"), "val": ("2024-01-09", "2024-01-10"), "test": ("2024-01-11", "2024-01-12")}
+    flat = {f"split.windows.{w}.{end}": v for w, pair in windows.items() for end, v in zip(("start", "end"), pair)}
+    edit_yaml(ws / SALES_RUN, lambda d: d["params"].update(flat, **{"split.column": "date"}))
+    said = [f.message for f in engine.doctor(ws).findings if f.path == SALES_RUN and f.code == "TFC0008-E006"]
+    assert said == [
+        "train window as the run's params list it ends 2024-01-11, not before the val window starts 2024-01-09: "
+        "the model can see the period it is evaluated on",
+        "train window as the run's params list it ends 2024-01-11, not before the test window starts 2024-01-11: "
+        "the model can see the period it is evaluated on",
+    ], said
+
+
 def test_a_run_naming_an_experiment_is_judged_as_its_run_whatever_its_plugin_key(ws: Path) -> None:
     """A run relabelled `plugin: {key: mlflow-import}` (the importer's key: its params are MLflow's
     and say nothing of a split) left its split out and passed; the importer writes no experiment,

@@ -450,6 +450,14 @@ def _unpinned(record: Record, parse: Callable[[str], Ref]) -> Iterator[Finding]:
 
 
 def _windows(ws: Workspace, record: Record) -> Iterator[Finding]:
+    # A run's params hold the split as its spec set it: one that trains into its test period
+    # there, whatever `split` says it used, is the same leak (a hand edit narrowed split alone).
+    spec: dict[str, tuple[datetime, datetime, Window]] = {}
+    for name, w in record.params_windows.items():
+        start, end = parse_time(w.start), parse_time(w.end, end=True)
+        if start is not None and end is not None:
+            spec[name] = (start, end, w)
+    yield from _overlaps(record, spec, " as the run's params list it")
     windows = record.windows
     if not windows:
         return
@@ -466,20 +474,26 @@ def _windows(ws: Workspace, record: Record) -> Iterator[Finding]:
             )
             continue
         parsed[name] = (start, end, w)
-    train = parsed.get("train")
-    if train:
-        for name in EVAL_WINDOWS:
-            other = parsed.get(name)
-            if other and not train[1] < other[0]:
-                yield Finding(
-                    LEAKAGE,
-                    record.meta,
-                    f"train window ends {train[2].end}, not before the {name} window starts {other[2].start}: "
-                    f"the model can see the period it is evaluated on",
-                    f"end train before {other[2].start}, or start {name} later",
-                    record.line("split", "windows", name),
-                )
+    yield from _overlaps(record, parsed, "")
     yield from _inside_datasets(ws, record, parsed)
+
+
+def _overlaps(record: Record, parsed: dict[str, tuple[datetime, datetime, Window]], said: str) -> Iterator[Finding]:
+    train = parsed.get("train")
+    if not train:
+        return
+    for name in EVAL_WINDOWS:
+        other = parsed.get(name)
+        if other and not train[1] < other[0]:
+            where = ("params", f"split.windows.{name}.start") if said else ("split", "windows", name)
+            yield Finding(
+                LEAKAGE,
+                record.meta,
+                f"train window{said} ends {train[2].end}, not before the {name} window starts {other[2].start}: "
+                f"the model can see the period it is evaluated on",
+                f"end train before {other[2].start}, or start {name} later",
+                record.line(*where),
+            )
 
 
 def _datasets_of(ws: Workspace, record: Record) -> tuple[list[Record], bool]:
