@@ -323,3 +323,27 @@ def test_a_symlink_within_its_record_folder_is_followed(repo: Path) -> None:
     folder = repo / "datasets/flowers/1"
     (folder / "alias.csv").symlink_to("flowers.csv")
     assert not any(f.code == "TFC0006-E005" for f in engine.doctor(repo).findings)
+
+
+def test_since_reads_no_record_through_a_committed_link_to_elsewhere(repo: Path, tmp_path: Path) -> None:
+    """Found by an attacker: `datasets/evil -> /elsewhere` committed with a spec naming
+    dataset:evil@1: a full run found no such record (TFC0008-E001); --since read the dataset.yaml
+    outside the repository, its columns in a hint."""
+    import shutil
+
+    from conftest import edit_yaml
+    from strataml.doctor import engine
+
+    outside = tmp_path / "outside"
+    shutil.copytree(repo / "datasets/sales", outside)
+    edit_yaml(outside / "1/dataset.yaml", lambda d: (d.update(ref="dataset:evil@1"), d["columns"].append({"name": "SECRET", "type": "string"})))
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / "datasets/evil").symlink_to(outside)
+    spec = "experiments/sales-forecast.yaml"
+    edit_yaml(repo / spec, lambda d: d["data"].update(dataset="dataset:evil@1", features=["nope"]))
+    commit_all(repo, "a link out, and a spec reading it")
+    full = engine.doctor(repo, use_cache=False).findings
+    since = engine.doctor(repo, use_cache=False, options=engine.Options(since=base)).findings
+    assert ("TFC0008-E001", spec) in [(f.code, f.path) for f in since], since
+    assert not any("SECRET" in f.message + f.hint for f in (*full, *since)), since
+    assert {(f.code, f.path) for f in since if f.path == spec} == {(f.code, f.path) for f in full if f.path == spec}
