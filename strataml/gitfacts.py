@@ -374,9 +374,10 @@ WATCHED = ("datasets", "experiments", "runs", "models", "strataml.yaml", "tfc/ke
 LOCAL = ".strataml"  # the workspace's local state: the cache, the index, locks
 # .gitattributes anywhere in the repository: they decide what a checkout holds for committed
 # files (line endings, encodings, LFS routing), so a change to one changes files no diff names.
-_ATTRIBUTES_SPEC = f":(top,glob)**/{ATTRIBUTES}"
+# In any case: a checkout that folds case (macOS, Windows) reads .GITATTRIBUTES as .gitattributes.
+_ATTRIBUTES_SPEC = f":(top,glob,icase)**/{ATTRIBUTES}"
 # Where every clone fetches and pushes Git LFS content: git-lfs reads it at the repository's top.
-_LFSCONFIG_SPEC = f":(top){LFSCONFIG}"
+_LFSCONFIG_SPEC = f":(top,icase){LFSCONFIG}"
 
 
 class Changes:
@@ -430,7 +431,7 @@ class Changes:
             for p in out.decode("utf-8", "surrogateescape").split("\0"):
                 if p.startswith(self.prefix) and p != self.prefix:
                     listed.add(p[len(self.prefix) :])
-                elif (base := p.rsplit("/", 1)[-1]) in (ATTRIBUTES, LFSCONFIG) and self.prefix.startswith(
+                elif (base := p.rsplit("/", 1)[-1]).lower() in (ATTRIBUTES, LFSCONFIG) and self.prefix.startswith(
                     folder := p[: -len(base)]
                 ):
                     # An attributes file (or the LFS config) above the workspace applies to it too:

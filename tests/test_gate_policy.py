@@ -267,6 +267,32 @@ def test_attributes_above_a_workspace_in_a_subfolder_count_too(tmp_path: Path) -
     assert [p for c, p in found if c == "TFC0006-W013"] == ["../.gitattributes"]
 
 
+def test_attributes_and_lfs_config_in_another_case_are_reviewed_too(tmp_path: Path) -> None:
+    """Found by an attacker: `tfc/.GITATTRIBUTES` (or a .LFSCONFIG at a monorepo's top) passed the
+    gate; git lists changes case by case, and a checkout that folds case reads them as the
+    lower-case files. Pinned at 0.1.0, the layout-name error (TFC0001-E011) is kept too."""
+    import shutil
+
+    from conftest import POSITIVE
+    from strataml.doctor import engine
+
+    top = tmp_path / "mono"
+    shutil.copytree(POSITIVE, top / "ml" / "ws", symlinks=True)
+    git(top, "init", "-q")
+    base = commit_all(top, "a monorepo")
+    (top / "ml/ws/tfc").mkdir(exist_ok=True)
+    (top / "ml/ws/tfc/.GITATTRIBUTES").write_text("*.csv text eol=crlf\n")
+    (top / ".LFSCONFIG").write_text("[lfs]\n\turl = https://lfs.example.net/x\n")
+    commit_all(top, "attributes and an LFS server, in capitals")
+    found = codes_since(top / "ml" / "ws", base)
+    assert ("TFC0006-W013", "tfc/.GITATTRIBUTES") in found and ("TFC0006-W015", "../../.LFSCONFIG") in found, found
+    ws = top / "ml/ws"
+    (ws / "STRATAML.yaml").write_text((ws / "strataml.yaml").read_text())
+    edit_yaml(ws / "strataml.yaml", lambda d: d.setdefault("doctor", {}).update(rules="0.1.0"))
+    report = engine.doctor(ws, strict=True)
+    assert ("TFC0001-E011", "error") in [(f.code, f.severity) for f in report.findings] and report.exit_code == 2
+
+
 @pytest.mark.parametrize("template", ["strataml.yml", "strataml-shards.yml"])
 def test_the_workflows_push_step_judges_the_history_a_push_rewrote(repo: Path, tmp_path: Path, template: str) -> None:
     """A push to main that cut a ledger passed CI: its only check read no history (the shards
