@@ -13,6 +13,7 @@ from strataml.doctor.finding import Finding, about_pinned
 from strataml.hashing import dataset_digest
 from strataml.records import Record, Window, inputs_of
 from strataml.refs import Ref, RefError, fold, parse_ref, version_number
+from strataml.spelling import SUGGESTED_PER_RECORD
 from strataml.times import parse_time
 from strataml.workspace import LEDGER, SIGNATURE_SUFFIX, Workspace, place
 
@@ -43,8 +44,9 @@ def check(ctx: Context) -> Iterator[Finding]:
     for record in ctx.records():
         if record.loaded.data is None:
             continue
+        suggest = [SUGGESTED_PER_RECORD]
         for path, text, kinds in ref_fields(record):
-            yield from _resolve(ws, record, path, text, kinds, parse)
+            yield from _resolve(ws, record, path, text, kinds, parse, suggest)
         yield from _duplicates_within(record)
         yield from _inputs(ws, record, parse)
         yield from _unpinned(record, parse)
@@ -172,7 +174,9 @@ def _resolve(
     text: str,
     kinds: tuple[str, ...],
     parse: Callable[[str], Ref],
+    suggest: list[int],
 ) -> Iterator[Finding]:
+    """`suggest`: how many more of the record's missing refs get a "did you mean" (counted down)."""
     try:
         ref = parse(text)
     except RefError as exc:
@@ -194,7 +198,8 @@ def _resolve(
         )
         return
     if ws.get(ref) is None:
-        close = ws.closest(text, ref.kind)
+        close = ws.closest(text, ref.kind) if suggest[0] > 0 else []
+        suggest[0] -= 1
         # A record others name may have been deleted rather than mistyped: say both.
         folder, meta = place(ref)
         gone = f"if {ref} was deleted, restore {f'{folder}/' if folder else meta} from git (a record that others name stays)"

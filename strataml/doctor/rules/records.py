@@ -20,6 +20,7 @@ from strataml.records import Record, inputs_of
 from strataml.records import producing_run as _made_by
 from strataml.refs import NAME_RULE, valid_name
 from strataml.shapes import mapping
+from strataml.spelling import SUGGESTED_PER_RECORD
 from strataml.times import parse_time
 from strataml.words import listed
 
@@ -341,6 +342,7 @@ def _spec_data(ctx: Context, record: Record) -> Iterator[Finding]:
     features = data.get("features")
     if isinstance(features, list):
         named += [(("features", i), name) for i, name in enumerate(features) if isinstance(name, str)]
+    suggest = SUGGESTED_PER_RECORD - 1  # (data.file above had one)
     for path, name in named:
         # (Whether or not the version records its columns: the label as an input is wrong either way.)
         if path != ("target",) and name == data.get("target"):
@@ -355,10 +357,11 @@ def _spec_data(ctx: Context, record: Record) -> Iterator[Finding]:
         if not names or name in names:
             continue
         field = "data.target" if path == ("target",) else f"data.features[{path[1]}]"
+        suggest -= 1
         yield Finding(
             SPEC_DATA,
             record.meta,
-            f"{field} {name!r} is not a column of {dataset.ref}{_meant(name, names)}",
+            f"{field} {name!r} is not a column of {dataset.ref}{_meant(name, names) if suggest >= 0 else ''}",
             f"name one of the columns {dataset.meta} records: {listed(names, 12)}",
             record.line("data", *path),
         )
