@@ -152,10 +152,20 @@ class Workspace:
         except RefError:
             return None
         folder, meta = place(ref)
-        # Through real folders only, as the walk goes: a committed `datasets/x -> /elsewhere` was
-        # read by --since (its columns in a hint) where a full run found no such record.
-        if not atomic.is_file(self.root, meta):
-            return None
+        reader = self.reader
+        if reader is None or (reader.moved is None and reader.fallback is None):
+            # Through real folders only, as the walk goes: a committed `datasets/x -> /elsewhere`
+            # was read by --since (its columns in a hint) where a full run found no such record.
+            if not atomic.is_file(self.root, meta):
+                return None
+        else:
+            # (a staged record's folder, or diff's copy of the base that reads the unchanged files
+            # where they are: paths strataml laid out itself)
+            try:
+                if not stat.S_ISREG(os.lstat(self.fspath(meta)).st_mode):
+                    return None
+            except OSError:
+                return None
         return Record(ref.kind, ref, folder, meta, partial(self.reader, meta))
 
     def require(self, text: str, kind: str | None = None, usage: str = "") -> Record:
