@@ -23,7 +23,7 @@ from strataml import atomic
 from strataml.identity import RACY_NS, identity
 
 # The tree and its repository's place, from the light modules: a fresh reader keys nothing else.
-from strataml.rootdir import CONFIG, KEYS_DIR, repo_top
+from strataml.rootdir import ATTRIBUTES, CONFIG, KEYS_DIR, repo_top
 
 if TYPE_CHECKING:
     from strataml.workspace import Entry
@@ -150,14 +150,14 @@ def context_key(root: Path, options: Any) -> str | None:
         git = top / ".git"
         if not git.is_dir():
             return None  # a worktree or submodule: its index lives elsewhere; do not guess
-        extra += [git / "index", git / "HEAD", top / ".gitattributes", git / "info" / "attributes"]
+        extra += [git / "index", git / "HEAD", top / ATTRIBUTES, git / "info" / "attributes"]
         # Attributes in the folders between the top and the workspace route its files too
         # (TFC0006-W013, E013), as do git's config and the attributes file it names.
         try:
             between = root.relative_to(top).parts
         except ValueError:
             between = ()
-        extra += [top.joinpath(*between[:depth], ".gitattributes") for depth in range(1, len(between))]
+        extra += [top.joinpath(*between[:depth], ATTRIBUTES) for depth in range(1, len(between))]
         followed = _git_config_files(git / "config", top)
         head = git / "HEAD"
         if head.is_file():
@@ -166,25 +166,23 @@ def context_key(root: Path, options: Any) -> str | None:
             if text.startswith("ref: "):
                 extra.append(git / text[5:])
                 h.update((git / "packed-refs").read_bytes() if (git / "packed-refs").is_file() else b"")
-    for path in extra:
-        try:
-            st = os.lstat(path)
-        except OSError:
-            h.update(f"{path}\0-\n".encode())
-            continue
-        if st.st_mtime_ns > newest_ok or stat.S_ISLNK(st.st_mode):
-            return None
-        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode())
     now = time.time_ns()
-    for path in followed:  # (config: a dotfile manager's links are followed)
-        try:
-            st = os.stat(path)
-        except OSError:
-            h.update(f"{path}\0-\n".encode())
-            continue
-        if newest_ok < st.st_mtime_ns <= now:  # (one stamped in the future: any edit changes it)
-            return None
-        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode())
+    # The repository's own files by lstat (a link there gives no key); git's config files followed
+    # (a dotfile manager's links), and one stamped in the future keyed as it is: any edit changes it.
+    for paths, look, follow in ((extra, os.lstat, False), (followed, os.stat, True)):
+        for path in paths:
+            try:
+                st = look(path)
+            except OSError:
+                h.update(f"{path}\0-\n".encode())
+                continue
+            if (
+                (newest_ok < st.st_mtime_ns <= now)
+                if follow
+                else (st.st_mtime_ns > newest_ok or stat.S_ISLNK(st.st_mode))
+            ):
+                return None
+            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n".encode())
     return h.hexdigest()
 
 

@@ -60,7 +60,7 @@ class Member:
     joins: bool = False  # whether its datasets may be joined (verified here, by strict rules)
     # The member's folder when its own saved index was read (its owner can write that, and the
     # cache it was made from), not built here: built again before any dataset of it joins.
-    rehash: Path | None = None
+    saved_from: Path | None = None
 
 
 def split_member(text: str) -> tuple[str | None, str]:
@@ -173,7 +173,6 @@ def _workspace(name: str, source: str, path: Path) -> Member:
     fill)."""
     from strataml import atomic, gitfacts
     from strataml.read import proof, saved
-    from strataml.read.build import dumps
     from strataml.rootdir import CONFIG
 
     if not os.path.lexists(path / CONFIG):
@@ -182,14 +181,13 @@ def _workspace(name: str, source: str, path: Path) -> Member:
     root = path.resolve()
     try:
         index = _saved_fresh(root)
-        rehash = root if index is not None else None
+        saved_from = root if index is not None else None
         if index is None:
             index = saved.resolve(root, proof.freshness(root), writable=False).index
         relaxed = _relaxes_integrity(root)
     except (StrataError, OSError, atomic.Refused) as exc:
         message = getattr(exc, "message", None) or str(exc)
         return Member(name, source, "invalid", f"{shown(source)}: {shown(message)}")
-    text = dumps(index)
     note = (
         f"its datasets are not joined: its {CONFIG} relaxes {', '.join(relaxed)} (doctor.severity or doctor.ignore)"
         if relaxed
@@ -201,10 +199,10 @@ def _workspace(name: str, source: str, path: Path) -> Member:
         "fresh",
         note,
         index,
-        hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        _digest(index),
         gitfacts.head_commit(root),
         joins=not relaxed,
-        rehash=rehash,
+        saved_from=saved_from,
     )
 
 
@@ -455,24 +453,29 @@ def _trusted(members: list[Member]) -> list[Member]:
 
     from strataml import atomic
     from strataml.read import proof, saved
-    from strataml.read.build import dumps
 
     sharing = {
         ws for found in _candidates(members).values() if len({w for _r, w, _n in found}) > 1 for _r, ws, _n in found
     }
     out = []
     for m in members:
-        if m.rehash is None or m.name not in sharing:
+        if m.saved_from is None or m.name not in sharing:
             out.append(m)
             continue
         try:
-            index = saved.resolve(m.rehash, proof.freshness(m.rehash), writable=False).index
+            index = saved.resolve(m.saved_from, proof.freshness(m.saved_from), writable=False).index
         except (StrataError, OSError, atomic.Refused):
-            out.append(replace(m, joins=False, rehash=None))  # (its saved index shown, nothing of it joined)
+            out.append(replace(m, joins=False, saved_from=None))  # (its saved index shown, nothing of it joined)
             continue
-        text = dumps(index)
-        out.append(replace(m, index=index, digest=hashlib.sha256(text.encode("utf-8")).hexdigest(), rehash=None))
+        out.append(replace(m, index=index, digest=_digest(index), saved_from=None))
     return out
+
+
+def _digest(index: dict[str, Any]) -> str:
+    """sha256 of an index's text as a reader writes it (Member.digest)."""
+    from strataml.read.build import dumps
+
+    return hashlib.sha256(dumps(index).encode("utf-8")).hexdigest()
 
 
 def _held(node: dict[str, Any]) -> bool:
