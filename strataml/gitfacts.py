@@ -175,7 +175,7 @@ class GitFacts:
         was staged: the index against HEAD, then the small blobs at HEAD."""
         if not paths or not self.lfs_objects.is_dir():
             return set()
-        from strataml.lfs import MAX_POINTER, looks_like_pointer
+        from strataml.lfs import looks_like_pointer, pointer_sized
 
         try:
             # The index against HEAD (what `git lfs pull` stages): no file of the work tree is read,
@@ -191,7 +191,7 @@ class GitFacts:
             return set()
         heads = _read_batch(self.top, [f"HEAD:{self.prefix}{p}" for p in wanted], wanted)
         # (under git-lfs's cutoff: `git lfs pull` leaves a blob of 1024 bytes or more alone)
-        return {p for p, raw in heads.items() if len(raw) < MAX_POINTER and looks_like_pointer(raw)}
+        return {p for p, raw in heads.items() if pointer_sized(len(raw)) and looks_like_pointer(raw)}
 
 
 class GitError(StrataError):

@@ -74,6 +74,12 @@ def threshold(config: object) -> int | None:
     return value if value is not None and value >= 0 else None
 
 
+def pointer_sized(size: int) -> bool:
+    """Whether a file of `size` bytes can be a pointer that git-lfs replaces: its scanner takes
+    blobs under MAX_POINTER bytes only, so a bigger file is content whatever its text says."""
+    return size < MAX_POINTER
+
+
 def looks_like_pointer(head: bytes) -> bool:
     """Whether a file's first bytes are a pointer to git-lfs, or a broken attempt at one.
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from strataml import atomic
 from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, odd
 from strataml.errors import NotARecord, StrataError
-from strataml.lfs import MAX_POINTER
+from strataml.lfs import pointer_sized
 from strataml.loading import MAX_BYTES, SYNTAX, TOO_LARGE, Loaded, LoadProblem, load_bytes, load_file
 from strataml.once import once
 from strataml.records import SIGNATURE_SUFFIX, Record
@@ -620,7 +620,7 @@ def hashed_ahead(path: str, kind: str, size: int) -> bool:
     smaller ones may be pointers, and the integrity rule reads those itself."""
     return (
         kind == "file"
-        and size >= MAX_POINTER
+        and not pointer_sized(size)
         and path.rsplit("/", 1)[-1] not in _METAS
         and record_folder(path) is not None
     )

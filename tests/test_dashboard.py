@@ -155,6 +155,24 @@ def test_files_say_whether_content_or_an_lfs_pointer_is_on_disk(ws: Path, capsys
     assert [(f["path"], f["present"]) for f in files] == [("sales.csv", "missing")]
 
 
+@pytest.mark.parametrize("size", [1023, 1024])
+def test_pointer_text_of_1024_bytes_is_content_on_disk_as_the_doctor_has_it(
+    ws: Path, capsys: pytest.CaptureFixture[str], size: int
+) -> None:
+    """The index called a 1024-byte file of pointer text an LFS pointer ("`git lfs pull` fetches
+    it"), where the doctor and git-lfs, whose scanner takes blobs under 1024 bytes only, have it
+    as content."""
+    from strataml import lfs
+
+    csv = ws / "datasets/sales/1/sales.csv"
+    content = csv.read_bytes()
+    assert len(content) not in (1023, 1024)
+    pointer = lfs.format_pointer(hashlib.sha256(content).hexdigest(), len(content))
+    csv.write_bytes(pointer + b"\n" * (size - len(pointer)))
+    files = data_of(build(ws, capsys))["records"]["dataset:sales@1"]["files"]
+    assert [(f["path"], f["present"]) for f in files] == [("sales.csv", "lfs-pointer" if size < 1024 else "content")]
+
+
 def test_json_output_says_what_was_written(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = invoke(ws, "dashboard", "--format", "json", capsys=capsys)
     assert code == 0

@@ -635,7 +635,7 @@ def _files(record: Record, root: Path, entries: dict[str, Entry]) -> list[dict[s
             at = led_to or at
         if entry is None or entry.kind != "file":
             present = "missing"
-        elif f.size is not None and entry.size != f.size and entry.size <= lfs.MAX_POINTER:
+        elif f.size is not None and entry.size != f.size and lfs.pointer_sized(entry.size):
             present = "lfs-pointer" if lfs.pointer_at(root, at) else "content"
         else:
             present = "content"

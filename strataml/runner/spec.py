@@ -209,7 +209,7 @@ def _refuse_pointer(workspace: Workspace, rel: str, size: int | None) -> None:
     from strataml import lfs
 
     entry = workspace.entries.get(rel)
-    if entry is None or size is None or entry.size == size or entry.size > lfs.MAX_POINTER:
+    if entry is None or size is None or entry.size == size or not lfs.pointer_sized(entry.size):
         return
     if lfs.pointer_at(workspace.root, rel):
         raise StrataError(

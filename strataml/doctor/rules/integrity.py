@@ -81,7 +81,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         recorded.update(_also_known(record))
         yield from _unrecorded(ctx, record, recorded)
     # Content checks last, so every file that needs hashing is hashed in one parallel batch.
-    small = {rel for _r, _e, rel in pending if ctx.workspace.entries[rel].size < lfs.MAX_POINTER}
+    small = {rel for _r, _e, rel in pending if lfs.pointer_sized(ctx.workspace.entries[rel].size)}
     ctx.prefetch([rel for _r, _e, rel in pending if rel not in small])
     for record, entry, rel in pending:
         yield from _verify(ctx, record, entry, rel, rel in small)
