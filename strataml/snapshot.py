@@ -221,10 +221,13 @@ def _config_entries(config: Path) -> list[tuple[str, str, str]]:
     """(section, key, value) of a git config file, names lowercased (a subsection dropped); []
     for one that is not a regular file under 1 MiB (a FIFO is never opened)."""
     try:
-        st = os.stat(config)
-        if not stat.S_ISREG(st.st_mode) or st.st_size >= 1 << 20:
-            return []
-        text = config.read_text("utf-8", "replace")
+        # Judged on what was opened (O_NONBLOCK: a FIFO swapped in after a stat never blocks the open).
+        fd = os.open(config, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with open(fd, "rb") as f:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size >= 1 << 20:
+                return []
+            text = f.read(1 << 20).decode("utf-8", "replace")
     except OSError:
         return []
     out = []

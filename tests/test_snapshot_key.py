@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from strataml import snapshot
 from strataml.read import proof
 from strataml.workspace import Entry
@@ -47,3 +51,29 @@ def test_an_inode_past_int64_is_keyed_but_not_listed() -> None:
     assert body is not None
     decoded = proof.decode_listing(proof.encode_listing(body))
     assert decoded is not None and decoded["paths"] == ["runs"] and decoded["stats"].tolist() == [1, OLD, 2**62, OLD]
+
+
+def test_a_git_config_swapped_for_a_fifo_after_it_was_looked_at_never_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config file judged by a stat, then opened by name, blocked the run when a FIFO took its
+    place in between (the user's own config or an include it names): it is judged as opened."""
+    import os
+    import threading
+
+    fifo, regular = tmp_path / "included.cfg", tmp_path / "plain.cfg"
+    os.mkfifo(fifo)
+    regular.write_text("[core]\n\tattributesFile = x\n")
+    real, looks_regular = os.stat, os.stat(regular)
+    # (the swap, as it would land between a stat and an open)
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: looks_regular if str(p) == str(fifo) else real(p, *a, **k))
+    read: list[object] = []
+    reader = threading.Thread(target=lambda: read.append(snapshot._config_entries(fifo)), daemon=True)
+    reader.start()
+    reader.join(5)
+    blocked = reader.is_alive()
+    if blocked:  # (let the reader go: a writer opens and closes its end)
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(5)
+    assert not blocked and read == [[]]
+    assert snapshot._config_entries(regular) == [("core", "attributesfile", "x")]
