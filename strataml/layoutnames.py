@@ -1,8 +1,9 @@
 """Entries spelled like a name the layout fixes in their folder (`Models/`, `STRATAML.yaml`,
-`tfc/Keys/`) under case-folding, but not as it: one entry with the real one on macOS and Windows,
-and none a check on a case-sensitive system reads (TFC0001-E011). Listed apart from the walk,
-which opens the fixed names alone; the doctor reports them and the snapshot key holds them, so a
-cached verdict is not reused once one appears."""
+`tfc/Keys/`) as macOS and Windows compare names (case, and what they ignore, folded), but not as
+it: one entry with the real one on macOS and Windows, and none a check on a case-sensitive
+system reads (TFC0001-E011). Listed apart from the walk, which opens the fixed names alone; the
+doctor reports them and the snapshot key holds them, so a cached verdict is not reused once one
+appears."""
 
 from __future__ import annotations
 
@@ -10,9 +11,22 @@ import os
 
 from strataml.rootdir import ATTRIBUTES, CONFIG, KEYS_DIR, KEYS_MANIFEST, LFSCONFIG, MANAGED, TFC_DIR
 
+# Beyond Unicode's case-folding: the code points HFS+ leaves out of a name when it compares two
+# (Apple's TN1150; git's own check for `.git` skips the same), and the dotless i that NTFS's
+# upcase table makes an I. (Folding more than a system does only adds a finding.)
+_IGNORED = dict.fromkeys([*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF])
+
+
+def folded(name: str) -> str:
+    """`name` as macOS or Windows compares it, case and what they ignore folded away."""
+    if name.isascii():
+        return name.casefold()
+    return name.translate(_IGNORED).casefold().replace("\u0131", "i")
+
+
 # The names the layout fixes, by the folder they are in, folded: {folded name: the name}.
 _FIXED = {
-    folder: {name.casefold(): name for name in names}
+    folder: {folded(name): name for name in names}
     for folder, names in (
         ("", (CONFIG, ATTRIBUTES, LFSCONFIG, TFC_DIR, *MANAGED)),
         (TFC_DIR, (KEYS_DIR.rsplit("/", 1)[1],)),
@@ -32,7 +46,7 @@ def folded_onto_layout(root: os.PathLike[str] | str) -> list[tuple[str, str]]:
         lengths = {len(name) for name in folded}
         try:
             with os.scandir(os.path.join(root, folder) if folder else root) as entries:
-                # (casefold keeps the length of ASCII; a name folding to another length is
+                # (folding keeps the length of ASCII; a name folding to another length is
                 # rare and still compared: only lengths no fold can reach are skipped)
                 listed = [e.name for e in entries if not e.name.isascii() or len(e.name) in lengths]
         except OSError:
@@ -47,5 +61,5 @@ def folded_onto_layout(root: os.PathLike[str] | str) -> list[tuple[str, str]]:
 def folds_onto(folder: str, name: str) -> str | None:
     """The name the layout fixes in `folder` ('' for the workspace's top) that `name` folds onto
     without being it, else None."""
-    fixed = _FIXED.get(folder, {}).get(name.casefold())
+    fixed = _FIXED.get(folder, {}).get(folded(name))
     return fixed if fixed is not None and fixed != name else None

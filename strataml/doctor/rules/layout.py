@@ -8,7 +8,7 @@ import shlex
 from collections.abc import Iterator
 
 from strataml import __version__, atomic, gitfacts, schemas
-from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, odd
+from strataml.controls import INVISIBLE_HINT, INVISIBLE_SAID, INVISIBLE_WHY, invisible, odd
 from strataml.doctor.engine import FIRST_RULES, Context, version
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.layoutnames import folded_onto_layout
@@ -139,10 +139,12 @@ def check(ctx: Context) -> Iterator[Finding]:
 
 def _fixed_names_folded(root: os.PathLike[str] | str) -> Iterator[Finding]:
     for at, meant in folded_onto_layout(root):
+        hidden = invisible(at)  # (else the message shows two names that read alike)
+        holds = f" (it holds {hidden}, {INVISIBLE_SAID}, which macOS leaves out of a name)" if hidden else ""
         yield Finding(
             NAME_CASE,
             at,
-            f"{at} is spelled like {meant} under case-folding: a checkout on macOS or Windows makes the "
+            f"{at} is spelled like {meant} under case-folding{holds}: a checkout on macOS or Windows makes the "
             f"two one, and a check on a case-sensitive system reads only {meant}",
             f"move what it holds into {meant} (checked there) or remove it: `git mv` or `git rm -r`",
         )
