@@ -9,24 +9,12 @@ from __future__ import annotations
 
 import os
 
+from strataml.refs import fold
 from strataml.rootdir import ATTRIBUTES, CONFIG, KEYS_DIR, KEYS_MANIFEST, LFSCONFIG, MANAGED, TFC_DIR
-
-# Beyond Unicode's case-folding: the code points HFS+ leaves out of a name when it compares two
-# (Apple's TN1150; git's own check for `.git` skips the same), and the dotless i that NTFS's
-# upcase table makes an I. (Folding more than a system does only adds a finding.)
-_IGNORED = dict.fromkeys([*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF])
-
-
-def folded(name: str) -> str:
-    """`name` as macOS or Windows compares it, case and what they ignore folded away."""
-    if name.isascii():
-        return name.casefold()
-    return name.translate(_IGNORED).casefold().replace("\u0131", "i")
-
 
 # The names the layout fixes, by the folder they are in, folded: {folded name: the name}.
 _FIXED = {
-    folder: {folded(name): name for name in names}
+    folder: {fold(name): name for name in names}
     for folder, names in (
         ("", (CONFIG, ATTRIBUTES, LFSCONFIG, TFC_DIR, *MANAGED)),
         (TFC_DIR, (KEYS_DIR.rsplit("/", 1)[1],)),
@@ -61,5 +49,5 @@ def folded_onto_layout(root: os.PathLike[str] | str) -> list[tuple[str, str]]:
 def folds_onto(folder: str, name: str) -> str | None:
     """The name the layout fixes in `folder` ('' for the workspace's top) that `name` folds onto
     without being it, else None."""
-    fixed = _FIXED.get(folder, {}).get(folded(name))
+    fixed = _FIXED.get(folder, {}).get(fold(name))
     return fixed if fixed is not None and fixed != name else None

@@ -59,10 +59,19 @@ class RefError(ValueError):
     """A string that is not a valid reference; the message says why."""
 
 
+# Beyond Unicode's folding, what makes two names one on macOS or Windows: the code points HFS+
+# leaves out of a name when it compares two (Apple's TN1150; git's own check for `.git` skips
+# the same), and the dotless i that NTFS's upcase table makes an I. (Folding more than a system
+# does only finds more names alike.)
+_IGNORED = dict.fromkeys([*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF])
+
+
 def fold(text: str) -> str:
+    """`text` as names are compared where they collide (refs, and file names on macOS and Windows)."""
     if text.isascii():
         return text.lower()  # the same result for ASCII, without two normalisation passes
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text.translate(_IGNORED)).casefold())
+    return folded.replace("\u0131", "i")
 
 
 # What a valid name, version and run id are, as every refusal of one says it.

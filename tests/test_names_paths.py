@@ -141,6 +141,18 @@ def test_a_recorded_file_named_with_a_control_character_is_an_error(ws: Path, ch
     assert found == {("TFC0001-E008", f"{FLOWERS}/{name}"), ("TFC0001-E008", f"{FLOWERS}/dataset.yaml")}
 
 
+@pytest.mark.parametrize("twin", ["\u0131nfo.csv", "inf\u200co.csv", "INFO.csv"])
+def test_two_recorded_files_that_are_one_on_macos_or_windows_are_an_error(ws: Path, twin: str) -> None:
+    """Windows' upcase makes the dotless i an I and HFS+ leaves U+200C out of a name: pinned
+    beside info.csv, such a twin was another file to the doctor and the same file to a checkout there."""
+    from strataml.refs import fold
+
+    assert fold(twin) == fold("info.csv")
+    _record_file(ws, FLOWERS, "info.csv", b"sepal,petal\n1,2\n")
+    _record_file(ws, FLOWERS, twin, b"sepal,petal\n3,4\n")
+    assert ("TFC0008-E004", f"{FLOWERS}/dataset.yaml") in _found(ws)
+
+
 def test_the_record_rules_on_one_record_folder_refuse_a_control_character(ws: Path) -> None:
     """What `sign`, `promote` and `dataset add` ask: the errors in one record's folder."""
     from strataml.doctor import engine
