@@ -80,6 +80,13 @@ def pointer_sized(size: int) -> bool:
     return size < MAX_POINTER
 
 
+def stands_in(root: Path, rel: str, size: int, recorded: int | None) -> bool:
+    """Whether the file `rel` of the workspace `root`, `size` bytes on disk, is a Git LFS pointer
+    in place of the `recorded` bytes (a checkout without `git lfs pull`): the sizes differ, git-lfs
+    would replace a file of its size, and its text decodes as a pointer."""
+    return recorded is not None and size != recorded and pointer_sized(size) and pointer_at(root, rel)
+
+
 def looks_like_pointer(head: bytes) -> bool:
     """Whether a file's first bytes are a pointer to git-lfs, or a broken attempt at one.
 

@@ -185,7 +185,7 @@ def _write(root: Path, run: Record, name: str, version: str, files: list[Any], r
                 sha, size = sha256_stream(src, out.write)
             if sha != entry.sha256 or size != entry.size:
                 rel_file = f"{run.folder}/{entry.path}"
-                if lfs.pointer_sized(size) and entry.size != size and lfs.pointer_at(root, rel_file):
+                if lfs.stands_in(root, rel_file, size, entry.size):
                     raise StrataError(
                         f"{rel_file} is a Git LFS pointer: the model it stands for is not in this checkout",
                         f"fetch it with `git lfs pull --include {shlex.quote(rel_file)}`, then register again",

@@ -635,10 +635,8 @@ def _files(record: Record, root: Path, entries: dict[str, Entry]) -> list[dict[s
             at = led_to or at
         if entry is None or entry.kind != "file":
             present = "missing"
-        elif f.size is not None and entry.size != f.size and lfs.pointer_sized(entry.size):
-            present = "lfs-pointer" if lfs.pointer_at(root, at) else "content"
         else:
-            present = "content"
+            present = "lfs-pointer" if lfs.stands_in(root, at, entry.size, f.size) else "content"
         out.append({"path": f.path, "size": f.size, "sha256": f.sha256, "present": present})
     return out
 

@@ -209,9 +209,7 @@ def _refuse_pointer(workspace: Workspace, rel: str, size: int | None) -> None:
     from strataml import lfs
 
     entry = workspace.entries.get(rel)
-    if entry is None or size is None or entry.size == size or not lfs.pointer_sized(entry.size):
-        return
-    if lfs.pointer_at(workspace.root, rel):
+    if entry is not None and lfs.stands_in(workspace.root, rel, entry.size, size):
         raise StrataError(
             f"{rel} is a Git LFS pointer: the data it stands for is not in this checkout",
             f"fetch it with `git lfs pull --include {shlex.quote(rel)}`, then run again",
