@@ -12,11 +12,11 @@ from strataml import atomic
 from strataml.datasets import csv_to_read
 from strataml.errors import RecordExists, Refusal, StrataError
 from strataml.loading import load_bytes
+from strataml.plugins.sklearn.names import MODEL_TYPES as SKLEARN_MODELS
 from strataml.refs import NAME_RULE, fold, valid_name
 from strataml.schemas import validate
 from strataml.workspace import Workspace
 
-SKLEARN_MODELS = ("logistic_regression", "random_forest", "gradient_boosting")
 # Each type's parameters, as the spec's comment shows them (scikit-learn's names).
 PARAMS_EXAMPLE = {
     "logistic_regression": "{C: 1.0, max_iter: 500}",
@@ -158,18 +158,18 @@ def _check_gate_metrics(new: NewExperiment) -> None:
     """The doctor's TFC0003-E004 before the spec exists: a gate on a metric the plugin never
     writes is refused here, not found at the first run."""
     from strataml.gates import unwritten
-    from strataml.runner.plugin import declared_metrics
+    from strataml.runner.plugin import declared
 
     if not new.gates:
         return
-    declared = declared_metrics(new.plugin)
-    if declared.metrics is None:
+    said = declared(new.plugin)
+    if said.metrics is None:
         return  # the doctor says it could not check (TFC0003-I001); creating the spec is still right
-    wrong = unwritten(list(new.gates), declared.metrics)
+    wrong = unwritten(list(new.gates), said.metrics)
     if wrong:
         raise Refusal(
             f"experiment:{new.name} was not created: {wrong[0].message(new.plugin)} [TFC0003-E004]",
-            f"a gate on an unwritten metric cannot pass; {new.plugin} writes: {', '.join(sorted(declared.metrics))}",
+            f"a gate on an unwritten metric cannot pass; {new.plugin} writes: {', '.join(sorted(said.metrics))}",
         )
 
 

@@ -28,7 +28,7 @@ AT = "2026-01-02T00:00:00Z"
 # A small experiment spec of our own, so a case can append what it breaks after it.
 SMALL_SPEC = (
     "schema: strataml/experiment/v1\nname: flowers-logreg\nplugin: sklearn\n"
-    "data: {dataset: 'dataset:flowers@1'}\nmodel: {type: lr}\n"
+    "data: {dataset: 'dataset:flowers@1'}\nmodel: {type: logistic_regression}\n"
 )
 
 

@@ -19,7 +19,7 @@ from strataml.loading import MAX_BYTES, MAX_DUPLICATES, MAX_NODES, load_bytes
 MiB = 1024 * 1024
 
 SPEC = "experiments/flowers-logreg.yaml"
-HEAD = b"schema: strataml/experiment/v1\nname: flowers-logreg\nplugin: sklearn\ndata: {dataset: 'dataset:flowers@1'}\nmodel: {type: lr}\nseed: 1\n"
+HEAD = b"schema: strataml/experiment/v1\nname: flowers-logreg\nplugin: sklearn\ndata: {dataset: 'dataset:flowers@1'}\nmodel: {type: logistic_regression}\nseed: 1\n"
 
 ALIAS_BOMB = b"""a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
 b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]

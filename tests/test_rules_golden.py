@@ -79,7 +79,7 @@ def too_long(folder: Path) -> None:
         os.close(fd)
 
 
-SPEC = b"schema: strataml/experiment/v1\nname: flowers-logreg\nplugin: sklearn\ndata: {dataset: 'dataset:flowers@1'}\nmodel: {type: lr}\n"
+SPEC = b"schema: strataml/experiment/v1\nname: flowers-logreg\nplugin: sklearn\ndata: {dataset: 'dataset:flowers@1'}\nmodel: {type: logistic_regression}\n"
 
 CASES = {
     "TFC0001-E001": lambda ws: edit_yaml(ws / "strataml.yaml", lambda d: d.update(colour="blue")),
@@ -118,6 +118,7 @@ CASES = {
     "TFC0003-E003": lambda ws: edit_yaml(ws / RUN / "run.yaml", lambda d: d.update(ended_at="2025-12-31T00:00:00Z")),
     "TFC0003-E004": lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d.update(gates=["test_f1 >= 0.5"])),
     "TFC0003-E005": lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d["data"].update(target="Units")),
+    "TFC0003-E006": lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d["model"].update(type="random_forrest")),
     "TFC0003-I001": lambda ws: edit_yaml(ws / SALES_SPEC, lambda d: d.update(plugin="not-installed-here")),
     "TFC0004-E001": lambda ws: edit_yaml(ws / MODEL / "model.yaml", lambda d: d.pop("produced_by")),
     "TFC0004-E002": lambda ws: ledgers.edit_gate(ws, 1, lambda g: g.pop("criteria")),

@@ -193,7 +193,7 @@ def test_time_windows_reach_the_run_record(lab: Path, capsys: pytest.CaptureFixt
     (lambda d: d.update(seed="x"), "seed: 'x' is not of type 'integer'"),
     (lambda d: d["data"].update(dataset="dataset:iris@2"), "refers to dataset:iris@2, which does not exist"),
     (lambda d: d["data"].update(target="colour"), "data.target 'colour' is not a column"),
-    (lambda d: d["model"].update(type="svm"), "model.type 'svm' is not supported"),
+    (lambda d: d["model"].update(type="svm"), "model.type 'svm' is not a model type plugin 'sklearn' trains"),
     (lambda d: d["model"]["params"].update(bogus=1), "model.params.bogus is not a parameter of LogisticRegression"),
     (lambda d: d["model"]["params"].update(max_iters=9), "model.params.max_iters is not a parameter of LogisticRegression (did you mean max_iter?)"),
     # A value scikit-learn refuses is found by its own check, without training (the run failed, and was recorded).
@@ -544,6 +544,32 @@ def test_gates_are_checked_against_what_an_installed_plugin_declares(lab: Path, 
     assert engine.doctor(lab).volatile
 
 
+def test_a_model_type_the_plugin_does_not_train_fails_the_gate_as_run_refuses_it(
+    lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a new user: `doctor --strict` passed `model.type: logistic_regresion`, which
+    `strataml run` refused; the pull request merged a spec that never runs."""
+    spec = lab / "experiments/iris-logreg.yaml"
+    edit_yaml(spec, lambda d: d["model"].update(type="logistic_regresion"))
+
+    def found() -> list[tuple[str, str]]:
+        return [(f.code, f.message) for f in engine.doctor(lab).findings if f.path == "experiments/iris-logreg.yaml"]
+
+    said = "model.type 'logistic_regresion' is not a model type plugin 'sklearn' trains (did you mean 'logistic_regression'?)"
+    assert found() == [("TFC0003-E006", said)]
+    assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run"]) == 2
+    assert "[TFC0003-E006]" in capsys.readouterr().err
+    # Another plugin's types are what its PluginInfo declares; undeclared or unusable, not judged.
+    monkeypatch.setitem(plugin_module.BUILTIN, "boom", "plugins.boom:BoomPlugin")
+    edit_yaml(spec, lambda d: d.update(plugin="boom"))
+    for models, codes in ((None, []), ("tree", []), ((), []), (("tree", 3), []), (("tree", "forest"), ["TFC0003-E006"])):
+        info = plugin_module.PluginInfo(key="boom", version="1", description="", metrics=("x",), models=models)  # type: ignore[arg-type]
+        monkeypatch.setattr("plugins.boom.BoomPlugin.info", info)
+        assert [code for code, _ in found() if code == "TFC0003-E006"] == codes, models
+    edit_yaml(spec, lambda d: d["model"].update(type="forest"))
+    assert [code for code, _ in found() if code == "TFC0003-E006"] == []
+
+
 @pytest.mark.parametrize("metrics,why", [
     (5, "declares its metric names unusably (int)"),
     ("train_loss", "declares its metric names unusably (str)"),
@@ -717,7 +743,7 @@ def test_a_plugin_s_problems_name_the_spec_s_line(lab: Path, capsys: pytest.Capt
     line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if "random_forrest" in text)
     assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run"]) == 2
     err = capsys.readouterr().err
-    assert f"- experiments/iris-logreg.yaml:{line}: model.type 'random_forrest' is not supported" in err, err
+    assert f"- experiments/iris-logreg.yaml:{line}: model.type 'random_forrest' is not a model type" in err, err
     edit_yaml(spec, lambda d: (d["model"].update(type="logistic_regression"), d["model"]["params"].update(bogus=1)))
     line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if "bogus" in text)
     assert run(["-C", str(lab), "run", "iris-logreg", "--dry-run"]) == 2

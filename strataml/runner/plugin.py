@@ -20,9 +20,9 @@ GROUP = "strataml.plugins"
 # Plugins that ship with strataml, for checkouts run without install (tools/run.py), where
 # the entry points of the package metadata do not exist. Installed, they come from the group.
 BUILTIN = {"sklearn": "strataml.plugins.sklearn:SklearnPlugin"}
-# What the built-ins declare, readable without importing them or scanning package metadata,
-# which would cost every doctor run ~50 ms whether or not a spec has gates.
-BUILTIN_METRICS = {"sklearn": "strataml.plugins.sklearn.names:METRICS"}
+# What the built-ins declare (METRICS, MODEL_TYPES), readable without importing them or scanning
+# package metadata, which would cost every doctor run ~50 ms whether or not a spec has gates.
+BUILTIN_NAMES = {"sklearn": "strataml.plugins.sklearn.names"}
 # Which way a built-in plugin's metrics are better ("higher" or "lower"), for reports that compare.
 BUILTIN_BETTER = {"sklearn": "strataml.plugins.sklearn.names:BETTER"}
 
@@ -47,6 +47,9 @@ class PluginInfo:
     # Every metric name a run can write; gates naming others are refused before a run (TFC0003-E004).
     # None: undeclared, and the doctor says it could not check (TFC0003-I001).
     metrics: tuple[str, ...] | None = None
+    # Every model.type the plugin trains; a spec naming another is refused before a run
+    # (TFC0003-E006). None: any (a plugin without types, or one that does not say).
+    models: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -188,12 +191,14 @@ def require_extra(info: PluginInfo) -> None:
 
 @dataclass(frozen=True)
 class Declared:
-    """The metric names plugin `key` says its runs can write, or why they are not known here."""
+    """The metric names plugin `key` says its runs can write, or why they are not known here, and
+    the model types it says it trains (None: not said)."""
 
     key: str
     metrics: frozenset[str] | None
     why_unknown: str = ""
     builtin: bool = True  # False: the answer came from what is installed, and changes with it
+    models: frozenset[str] | None = None
 
 
 @contextlib.contextmanager
@@ -221,10 +226,12 @@ def output_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def declared_metrics(key: str) -> Declared:
-    if key in BUILTIN_METRICS:
-        module_name, _, attr = BUILTIN_METRICS[key].partition(":")
-        return Declared(key, frozenset(getattr(importlib.import_module(module_name), attr)))
+def declared(key: str) -> Declared:
+    """What plugin `key` declares of its runs: the built-ins' from their names module, another's
+    from its PluginInfo (importing it: the answer follows what is installed)."""
+    if key in BUILTIN_NAMES:
+        module = importlib.import_module(BUILTIN_NAMES[key])
+        return Declared(key, frozenset(module.METRICS), models=frozenset(module.MODEL_TYPES))
     unknown = f"plugin '{shown(key[:100])}'"
     target = discover().get(key)
     if target is None:
@@ -235,14 +242,29 @@ def declared_metrics(key: str) -> Declared:
         with output_to_stderr():
             info = _instance(target).info
         names = getattr(info, "metrics", None)
+        types = getattr(info, "models", None)
     except (Exception, SystemExit) as exc:
         return Declared(key, None, f"{unknown} cannot be loaded here ({type(exc).__name__}: {exc})", builtin=False)
+    models = _texts(types)
     if names is None:
-        return Declared(key, None, f"{unknown} declares no metric names", builtin=False)
+        return Declared(key, None, f"{unknown} declares no metric names", builtin=False, models=models)
     if isinstance(names, str) or not isinstance(names, (list, tuple, set, frozenset)) or not names:
         return Declared(
-            key, None, f"{unknown} declares its metric names unusably ({type(names).__name__})", builtin=False
+            key,
+            None,
+            f"{unknown} declares its metric names unusably ({type(names).__name__})",
+            builtin=False,
+            models=models,
         )
     if not all(isinstance(n, str) and n for n in names):
-        return Declared(key, None, f"{unknown} declares metric names that are not all text", builtin=False)
-    return Declared(key, frozenset(names), builtin=False)
+        return Declared(
+            key, None, f"{unknown} declares metric names that are not all text", builtin=False, models=models
+        )
+    return Declared(key, frozenset(names), builtin=False, models=models)
+
+
+def _texts(value: object) -> frozenset[str] | None:
+    """Names a plugin declares, when they are a non-empty collection of text (else not declared)."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)) or not value:
+        return None
+    return frozenset(value) if all(isinstance(n, str) and n for n in value) else None

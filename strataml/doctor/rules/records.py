@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from strataml import atomic, gates, lfs, schemas
 from strataml.atomic import Refused, TooLarge
@@ -20,9 +20,12 @@ from strataml.records import Record, inputs_of
 from strataml.records import producing_run as _made_by
 from strataml.refs import NAME_RULE, valid_name
 from strataml.shapes import mapping
-from strataml.spelling import SUGGESTED_PER_RECORD
+from strataml.spelling import SUGGESTED_PER_RECORD, nearest
 from strataml.times import parse_time
 from strataml.words import listed
+
+if TYPE_CHECKING:
+    from strataml.runner.plugin import Declared
 
 SCHEMA_CODES = {"dataset": "TFC0002-E001", "run": "TFC0003-E001", "experiment": "TFC0003-E002", "model": "TFC0004-E001"}
 DATASET_DIGEST = "TFC0002-E002"
@@ -32,6 +35,7 @@ RUN_TIMES = "TFC0003-E003"
 GATE_METRIC = "TFC0003-E004"
 GATE_METRICS_UNCHECKED = "TFC0003-I001"
 SPEC_DATA = "TFC0003-E005"
+MODEL_TYPE = "TFC0003-E006"
 GATE_SCHEMA = "TFC0004-E002"
 GATE_MISMATCH = "TFC0004-E003"
 NOT_FROM_RUN = "TFC0004-E004"
@@ -89,6 +93,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 yield from _register_name(record)
             if not refused & {"plugin", "gates"}:
                 yield from _gate_metrics(ctx, record)
+            if not refused & {"plugin", "model"}:
+                yield from _model_type(ctx, record)
             if "data" not in refused:
                 yield from _spec_data(ctx, record)
         elif record.kind == "model":
@@ -261,19 +267,46 @@ def _split_said(value: object) -> str:
     return shown(value if isinstance(value, str) else repr(value))
 
 
+def _declared(ctx: Context, key: str) -> Declared:
+    """What plugin `key` declares: one scan and one import per plugin, however many specs name it."""
+    from strataml.runner.plugin import declared
+
+    said = ctx.plugin_metrics.get(key)
+    if said is None:
+        said = ctx.plugin_metrics[key] = declared(key)
+    if not said.builtin:
+        ctx.volatile = True  # the verdict follows what is installed, not only the files
+    return said
+
+
+def _model_type(ctx: Context, record: Record) -> Iterator[Finding]:
+    """The spec's model.type is one its plugin declares it trains: `strataml run` refuses another
+    before anything runs, so a spec with a misspelt type passed the gate and never ran."""
+    model, key = record.data.get("model"), record.data.get("plugin")
+    wanted = model.get("type") if isinstance(model, dict) else None
+    if not isinstance(wanted, str) or not isinstance(key, str):
+        return
+    taken = _declared(ctx, key).models
+    if taken is None or wanted in taken:
+        return
+    close = nearest(wanted, sorted(taken))
+    meant = f" (did you mean '{close[0]}'?)" if close else ""
+    yield Finding(
+        MODEL_TYPE,
+        record.meta,
+        f"model.type '{shown(wanted[:100])}' is not a model type plugin '{shown(key[:100])}' trains{meant}",
+        f"use one of: {', '.join(sorted(taken))}",
+        record.line("model", "type"),
+    )
+
+
 def _gate_metrics(ctx: Context, record: Record) -> Iterator[Finding]:
     """Each gate names a metric the spec's plugin declares it can write: a gate on a metric no
     run writes cannot pass, and would be found only after the run."""
-    from strataml.runner.plugin import declared_metrics
-
     expressions, key = record.data.get("gates"), record.data.get("plugin")
     if not expressions or not isinstance(expressions, list) or not isinstance(key, str):
         return
-    declared = ctx.plugin_metrics.get(key)
-    if declared is None:  # one scan and one import per plugin, however many specs name it
-        declared = ctx.plugin_metrics[key] = declared_metrics(key)
-    if not declared.builtin:
-        ctx.volatile = True  # the verdict follows what is installed, not only the files
+    declared = _declared(ctx, key)
     if declared.metrics is None:
         yield Finding(
             GATE_METRICS_UNCHECKED,

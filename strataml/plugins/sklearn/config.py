@@ -8,13 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from strataml.numbers import whole
+from strataml.plugins.sklearn.names import MODELS
 from strataml.runner.plugin import RunSpec
 
-MODELS = {
-    "logistic_regression": "sklearn.linear_model:LogisticRegression",
-    "random_forest": "sklearn.ensemble:RandomForestClassifier",
-    "gradient_boosting": "sklearn.ensemble:GradientBoostingClassifier",
-}
 USABLE_TYPES = ("integer", "float", "boolean", "category")
 MAX_SEED = 2**32 - 1
 

@@ -1,7 +1,16 @@
-"""The metric names the plugin can write, declared without importing scikit-learn, so the doctor
-can check a spec's gates against them wherever it runs (TFC0003-E004)."""
+"""The metric names the plugin can write and the model types it trains, declared without
+importing scikit-learn, so the doctor can check a spec's gates (TFC0003-E004) and its model.type
+(TFC0003-E006) wherever it runs."""
 
 from __future__ import annotations
+
+# Each model.type the plugin trains, and the estimator it builds (imported only when a run starts).
+MODELS = {
+    "logistic_regression": "sklearn.linear_model:LogisticRegression",
+    "random_forest": "sklearn.ensemble:RandomForestClassifier",
+    "gradient_boosting": "sklearn.ensemble:GradientBoostingClassifier",
+}
+MODEL_TYPES = tuple(MODELS)
 
 SPLITS = ("train", "val", "test")
 # A split's AUCs are left out when the split lacks a class; the declaration is what can appear.

@@ -16,6 +16,7 @@ class SklearnPlugin:
         modules=("sklearn", "numpy", "joblib", "matplotlib"),
         packages=("scikit-learn", "numpy", "joblib", "matplotlib"),
         metrics=names.METRICS,
+        models=names.MODEL_TYPES,
     )
 
     def validate(self, spec: RunSpec) -> list[str]:
