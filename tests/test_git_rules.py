@@ -715,6 +715,23 @@ def test_ledger_append_is_fine_but_truncation_is_not(repo_with_ledger: Path) -> 
     assert codes(repo_with_ledger, since=base) == ["TFC0005-E006"]
 
 
+def test_an_incomplete_last_line_committed_at_ref_may_be_removed_but_no_whole_line(repo_with_ledger: Path) -> None:
+    """Found in a contract audit: a torn last line that reached the base (a direct push) froze the
+    model: removing it, the repair TFC0005-E005 names, was TFC0005-E006 "rewritten", and no
+    append can complete it."""
+    ledger = repo_with_ledger / "models/sales-model/lifecycle.jsonl"
+    models_helpers.reach(repo_with_ledger, "staging")
+    whole = ledger.read_text()
+    ledger.write_text(whole + '{"seq": 4, "prev": "sha25')
+    base = commit_all(repo_with_ledger, "a torn line pushed")
+    assert "TFC0005-E005" in codes(repo_with_ledger)
+    ledger.write_text(whole)
+    commit_all(repo_with_ledger, "the torn line removed")
+    assert codes(repo_with_ledger, since=base) == []
+    ledger.write_text(whole.split("\n", 1)[1])  # (a whole line removed: still a rewrite)
+    assert codes(repo_with_ledger, since=base)[:1] == ["TFC0005-E006"]
+
+
 def test_a_running_run_may_still_change(repo: Path) -> None:
     run_yaml = repo / "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml"
     edit_yaml(run_yaml, lambda d: (d.update(status="running"), d.pop("ended_at")))
