@@ -32,6 +32,8 @@ class Promotion:
     notes: list[str] = field(default_factory=list)
     unnamed: bool = False  # git had no identity: the actor is the login name
     warnings: list[str] = field(default_factory=list)
+    # Signers the policy still needs on the ledger (min_signers): they co-sign before it is committed.
+    cosigners: list[str] = field(default_factory=list)
 
 
 def promote(
@@ -109,7 +111,7 @@ def promote(
                 notes.append(f"{other}: production -> archived (superseded)")
                 seq, prev = seq + 1, entry["hash"]
         entries.append(lifecycle.make_entry(seq, prev, ref, to, at, actor, reason, gate, current))
-        signed_by, draft = None, None
+        signed_by, draft, cosigners = None, None, []
         if sign:
             from strataml.sign import SignTarget, signature
 
@@ -120,17 +122,14 @@ def promote(
             new = old + b"".join(lifecycle.canonical(e) + b"\n" for e in entries)
             draft = signature(ws, SignTarget(rel, "ledger", f"ledger:{name}"), new, key, gnupghome)
             signed_by = f"{draft.signer.fingerprint} ({draft.signer.uid})"
-            if draft.missing:
-                notes.append(
-                    f"the ledger signature still needs {', '.join(draft.missing)}: `strataml sign ledger:{name}`"
-                )
+            cosigners = list(draft.missing)
         if dry_run:  # (the first write is next)
-            return Promotion(ref, current, to, entries, False, signed_by, notes, unnamed, warnings)
+            return Promotion(ref, current, to, entries, False, signed_by, notes, unnamed, warnings, cosigners)
         lifecycle.append(ws.root, name, ledger.size, entries)
         if draft is not None:
             # A crash here leaves a new ledger with the old signature: the doctor says so (TFC0007-E002).
             atomic.write_bytes(ws.root, rel + SIGNATURE_SUFFIX, draft.content)
-    return Promotion(ref, current, to, entries, True, signed_by, notes, unnamed, warnings)
+    return Promotion(ref, current, to, entries, True, signed_by, notes, unnamed, warnings, cosigners)
 
 
 def _refuse_unwritable(root: Path, rel: str, *, in_place: bool = False) -> None:

@@ -314,14 +314,21 @@ def test_promote_needs_the_policy_s_number_of_signers(ws: Path, keys) -> None:
     assert found(ws) == []
 
 
-def test_a_ledger_policy_with_two_signers_is_met_by_promote_sign_and_a_cosigner(ws: Path, keys) -> None:
-    from strataml.promote import promote
+def test_a_ledger_policy_with_two_signers_is_met_by_promote_sign_and_a_cosigner(
+    ws: Path, keys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The co-signer comes before the commit: `Next:` said to commit a ledger the doctor fails
+    (TFC0007-E011), a contract audit found."""
+    from strataml.cli.main import run
 
     pin(ws, keys["Alice"], "ledger")
     pin(ws, keys["Bob"], "ledger")
     policy(ws, {"records": "ledger", "scope": "ledger", "min_signers": 2})
-    done = promote(ws, "model:sales-model@1", "candidate", sign=True, gnupghome=str(keys["Alice"].home))
-    assert any("still needs 1 more signer with scope ledger" in n for n in done.notes)
+    capsys.readouterr()
+    argv = ["-C", str(ws), "promote", "model:sales-model@1", "--to", "candidate", "--sign", "--gnupghome", str(keys["Alice"].home)]
+    assert run(argv) == 0
+    out = capsys.readouterr().out
+    assert "Next: co-sign it (`strataml sign ledger:sales-model` by 1 more signer with scope ledger), then `" in out, out
     assert found(ws) == [("TFC0007-E011", "models/sales-model/lifecycle.jsonl.asc")]
     signed = cosign(ws, keys["Bob"], "ledger:sales-model")
     assert (signed.kept, signed.signers, signed.missing) == (1, 2, [])

@@ -108,6 +108,7 @@ def promote(
                     "signed_by": done.signed_by,
                     "entries": done.entries,
                     "warnings": done.warnings,
+                    "cosigners_needed": done.cosigners,
                 },
                 indent=2,
             )
@@ -145,7 +146,13 @@ def promote(
         ledger = root / "models" / ref.name / LEDGER
         paths = [ledger, *([ledger.with_name(LEDGER + SIGNATURE_SUFFIX)] if done.signed_by else [])]
         paths += uncommitted_records(root, f"models/{ref.name}/{ref.version}")
-        say_next(root, paths, f"{done.ref}: {done.before} -> {done.to}", "Next: `{step}`")
+        # (The doctor fails a ledger its policy's signers have not all signed: TFC0007-E011.)
+        first = (
+            f"co-sign it (`strataml sign ledger:{ref.name}` by {', '.join(done.cosigners)}), then "
+            if done.cosigners
+            else ""
+        )
+        say_next(root, paths, f"{done.ref}: {done.before} -> {done.to}", f"Next: {first}`{{step}}`")
     return 0
 
 
