@@ -8,6 +8,7 @@ schema and still be worth checking in every other way.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,16 @@ class FileEntry(NamedTuple):
     size: int | None
     field: str
     index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the position in the list
+
+    @property
+    def checkable(self) -> bool:
+        """Whether the recorded sha256 is one (64 lowercase hex digits): content is compared with
+        it only then, since another value is the schema's finding (`nothex` was also called
+        changed content, and the version's digest a mismatch, for one typo)."""
+        return self.sha256 is not None and _SHA256.fullmatch(self.sha256) is not None
+
+
+_SHA256 = re.compile("[0-9a-f]{64}")
 
 
 class Input(NamedTuple):

@@ -28,6 +28,7 @@ from strataml.once import once
 from strataml.records import SIGNATURE_SUFFIX, Record
 from strataml.refs import VERSIONED_KINDS, AmbiguousRef, Ref, RefError, closest, expand, fold, folder_of, parse_ref
 from strataml.rootdir import CONFIG, MANAGED
+from strataml.words import a
 
 if TYPE_CHECKING:
     from strataml.cache import Cache
@@ -192,7 +193,7 @@ class Workspace:
                 str(exc), usage or "a ref looks like dataset:NAME@VERSION, model:NAME@VERSION, run:ID"
             ) from None
         if kind is not None and ref.kind != kind:
-            raise StrataError(f"{text} is a {ref.kind} ref; a {kind} is needed here", usage or f"name a {kind}")
+            raise StrataError(f"{text} is {a(ref.kind)} ref; {a(kind)} is needed here", usage or f"name {a(kind)}")
         record = self.get(ref)
         if record is None:
             named = folder_of(text)

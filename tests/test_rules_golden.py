@@ -734,6 +734,24 @@ def test_a_name_the_layout_fixes_spelled_in_another_case_is_an_error(ws: Path, m
         assert any("prints as nothing" in m and "\\u" in m for c, _, m in found if c == "TFC0001-E011"), found
 
 
+@pytest.mark.parametrize("recorded", ["nothex", "B" * 64, "ab" * 31])
+def test_a_recorded_sha256_that_is_none_is_the_schema_s_finding_alone(ws: Path, recorded: str) -> None:
+    """Found by a new user: `sha256: nothex` was also "content changed" (TFC0006-E002, at the
+    list item's line) and a digest mismatch (TFC0002-E002), three errors for one typo."""
+    edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d["files"][0].update(sha256=recorded))
+    found = [(f.code, f.path) for f in engine.doctor(ws).findings]
+    assert found == [("TFC0002-E001", f"{FLOWERS}/dataset.yaml")], found
+
+
+def test_changed_content_names_the_line_of_the_recorded_sha256(ws: Path) -> None:
+    csv = ws / FLOWERS / "flowers.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"1.4", b"1.5", 1))
+    [finding] = [f for f in engine.doctor(ws).findings if f.code == "TFC0006-E002"]
+    lines = (ws / FLOWERS / "dataset.yaml").read_text().splitlines()
+    said = int(finding.message.split("(line ")[1].split(")")[0])
+    assert lines[said - 1].strip().startswith("sha256:"), (said, lines)
+
+
 def test_the_fixed_names_folded_are_found_by_a_since_run(ws: Path) -> None:
     import subprocess
 

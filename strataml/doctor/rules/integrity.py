@@ -73,6 +73,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 continue
             rel = sys.intern(f"{record.folder}/{entry.path}")
             recorded.add(rel)
+            if entry.sha256 is not None and not entry.checkable:
+                entry = entry._replace(sha256=None)  # (its size is still judged)
             absent = _absent(ctx, record, rel, entries.get(rel))
             if absent is not None:
                 yield absent
@@ -324,7 +326,7 @@ def _compare(ctx: Context, record: Record, entry: FileEntry, rel: str, *, unrout
         )
         return
     if entry.sha256 and sha != entry.sha256:
-        line = record.line(entry.field, entry.index)
+        line = record.line(entry.field, entry.index, "sha256")
         # Both whole: two values that differ after their first 16 characters must not read alike.
         yield Finding(
             CHECKSUM,

@@ -15,6 +15,7 @@ from strataml.layoutnames import folded_onto_layout
 from strataml.loading import Loaded
 from strataml.records import Record
 from strataml.refs import NAME_RULE, RUN_ID_RULE, VERSION_RULE, valid_name, valid_run_id, valid_version
+from strataml.words import a
 from strataml.workspace import CONFIG, Workspace
 
 CONFIG_SCHEMA = "TFC0001-E001"
@@ -282,7 +283,7 @@ def _identity(record: Record) -> Iterator[Finding]:
             msg = f"schema '{declared}' is not supported by this strataml (it reads '{expected}')"
             hint = "upgrade strataml, or write the record in the supported version"
         else:
-            msg = f"file declares schema '{declared}' but sits where a {record.kind} record ('{expected}') belongs"
+            msg = f"file declares schema '{declared}' but sits where {a(record.kind)} record ('{expected}') belongs"
             hint = f"move the file to where '{declared}' records live, or fix its schema field"
         yield Finding(UNSUPPORTED_SCHEMA, record.meta, msg, hint, record.line("schema"))
     if record.kind == "experiment":

@@ -108,7 +108,7 @@ def check(ctx: Context) -> Iterator[Finding]:
 def _dataset(record: Record) -> Iterator[Finding]:
     data = record.data
     files = record.files
-    if record.digest and files and all(f.sha256 for f in files):
+    if record.digest and files and all(f.checkable for f in files):
         expected = dataset_digest((f.path, f.sha256 or "") for f in files)
         if expected != record.digest:
             yield Finding(
