@@ -135,4 +135,6 @@ def step_summary(report: Report, options: RenderOptions, limit: int = MAX_SUMMAR
 
 def _row(f: Finding, options: RenderOptions) -> str:
     cells = [f.severity, f"`{f.code}`", markdown_text(repo_path(f.path, options)), str(f.line or "")]
-    return "| " + " | ".join([*cells, markdown_text(f.message)]) + " |"
+    # The fix with the finding, as every other format has it: a comment is where it is read.
+    said = markdown_text(f.message) + (f"<br>hint: {markdown_text(f.hint)}" if f.hint else "")
+    return "| " + " | ".join([*cells, said]) + " |"
