@@ -443,7 +443,10 @@ def _attr_lines(key: str, val: Any, indent: str, within: str = "") -> list[str]:
         return [f"{indent}{key}: {plain(val)}"]  # exactly as the spec gave it: a list stays [..]
     if isinstance(val, list) and any(isinstance(v, dict) for v in val):
         return [f"{indent}{key}:"] + [
-            f"{indent}  - " + (", ".join(f"{k}: {plain(x)}" for k, x in v.items()) if isinstance(v, dict) else plain(v))
+            # (Sorted, as a mapping's keys are above: a fresh build kept the record's order, one read back from
+            # the saved index, sorted keys, so `show` printed the same record two ways.)
+            f"{indent}  - "
+            + (", ".join(f"{k}: {plain(x)}" for k, x in sorted(v.items())) if isinstance(v, dict) else plain(v))
             for v in val
         ]
     if isinstance(val, list):
