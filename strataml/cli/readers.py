@@ -356,7 +356,12 @@ def _show_lines(d: dict[str, Any]) -> list[str]:
     health = (
         "ok"
         if not any(counts.values())
-        else ", ".join(f"{v} {k if v != 1 else k.removesuffix('s')}" for k, v in counts.items() if v)
+        # (In this order whichever way the index was read: built here, or its saved keys sorted.)
+        else ", ".join(
+            f"{v} {k if v != 1 else k.removesuffix('s')}"
+            for k in ("errors", "warnings", "infos")
+            if (v := counts.get(k))
+        )
     )
     out.append(f"  health: {health}")
     out += [
