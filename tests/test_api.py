@@ -244,6 +244,13 @@ def test_lineage_is_what_lineage_prints_in_every_direction_and_depth(server: Ser
     assert server.ok_json(f"{API}/lineage/{q(ref)}") == cli_json(example, "lineage", ref)
 
 
+def cli_age(example: Path, row: dict[str, Any]) -> str:
+    """The age cell `list runs` shows for `row` now."""
+    from strataml.read.query import age
+
+    return age(row.get("created"))
+
+
 def _list_queries(example: Path) -> list[tuple[str, list[tuple[str, str]], list[str]]]:
     """(kind, query parameters, the same as `list` options), with filter values and sort keys taken
     from what `list` itself prints."""
@@ -267,6 +274,12 @@ def _list_queries(example: Path) -> list[tuple[str, list[tuple[str, str]], list[
             ["--filter", f"status={runs[0]['status']}", "--sort", metric, "--desc"],
         ),
         ("runs", [("filter", "status=no-such-status")], ["--filter", "status=no-such-status"]),
+        # The table's headers, as `list` takes them (a new user found sort=age and sort=run refused).
+        ("runs", [("sort", "age")], ["--sort", "age"]),
+        ("runs", [("sort", "run"), ("desc", "true")], ["--sort", "run", "--desc"]),
+        ("runs", [("filter", f"run={runs[0]['name']}")], ["--filter", f"run={runs[0]['name']}"]),
+        ("runs", [("filter", f"age={cli_age(example, runs[0])}")], ["--filter", f"age={cli_age(example, runs[0])}"]),
+        ("models", [("sort", "model")], ["--sort", "model"]),
     ]
     models = cli_json(example, "list", "models")
     for key in ("state", "gate"):

@@ -94,7 +94,7 @@ def list_command(
       strataml list runs --filter experiment=iris-logreg --format json
     """
     from strataml.read import saved
-    from strataml.read.query import check_metrics, select, why_none
+    from strataml.read.query import by_headers, check_metrics, headers, select, why_none, with_age
 
     root = state.root()
     # A provably fresh index has its rows saved beside it: no walk, no parsing of the index.
@@ -103,16 +103,11 @@ def list_command(
     every = found_tables[what]
     check_metrics(every, list(metrics))
     typed = list(filters)
-    sort, desc, filters, aged = _headers_as_fields(what, sort, desc, filters, every)
-    headers = _headers(what)
+    sort, desc, filters, aged = by_headers(what, sort, desc, filters, every)
+    named = headers(what)
     if aged:  # (--filter age=3d: the rows whose age cell reads 3d, as the table shows it)
-        from datetime import UTC, datetime
-
-        from strataml.read.query import age
-
-        now = datetime.now(UTC)
-        every = [{**r, "age": age(r.get("created"), now)} for r in every]
-    found = select(every, list(filters), sort, desc, limit, also=(headers, headers))
+        every = with_age(every)
+    found = select(every, list(filters), sort, desc, limit, also=(named, named))
     if aged and fmt == "json":  # (a cell of the table, not a field of the record: --format json lists no age)
         found = [{k: v for k, v in r.items() if k != "age"} for r in found]
     if fmt == "json":
@@ -269,40 +264,6 @@ def _severities(counts: dict[str, int]) -> str:
         f"{counts[key]} {key[:-1] if counts[key] == 1 else key}" for key in ("errors", "warnings") if counts.get(key)
     ]
     return " and ".join(said)
-
-
-# The table's first column is each row's name, headed by the kind it lists.
-_NAME_HEADER = {"runs": "run", "models": "model", "datasets": "dataset", "experiments": "experiment"}
-
-
-def _headers(what: str) -> tuple[str, ...]:
-    """The table's headers that --sort and --filter take beside the rows' own names."""
-    return (_NAME_HEADER[what], *(("age",) if what == "runs" else ())) if what in _NAME_HEADER else ()
-
-
-def _headers_as_fields(
-    what: str, sort: str | None, desc: bool, filters: tuple[str, ...], rows: list[dict[str, Any]]
-) -> tuple[str | None, bool, tuple[str, ...], bool]:
-    """--sort and --filter as the table's headers name them (`--sort run`, `--sort age`): the
-    fields the rows hold (name; created, in the other direction: the youngest is the least age),
-    and whether a filter asks for the age column's cells (`--filter age=3d`: the rows need them).
-    A header that is also a field, metric or tag of the rows (a tag `age`) means that, as ever."""
-    from strataml.read.query import known_keys
-
-    headers = set(_headers(what))
-    asked = {sort, *(item.partition("=")[0] for item in filters)}
-    if not headers & asked:
-        return sort, desc, filters, False
-    known = set(known_keys(rows))
-    own = {h for h in headers if h and h not in known and f"tags.{h}" not in known}
-    if sort in own:
-        sort, desc = ("created", not desc) if sort == "age" else ("name", desc)
-    out = []
-    for item in filters:
-        key, sep, wanted = item.partition("=")
-        out.append(f"name={wanted}" if sep and key in own and key != "age" else item)
-    aged = "age" in own and any(item.startswith("age=") for item in filters)
-    return sort, desc, tuple(out), aged
 
 
 def _sorted_first(shown: list[str], found: list[dict[str, Any]], sort: str | None) -> list[str]:

@@ -526,6 +526,45 @@ def _sortable(v: Any) -> tuple[int, Any]:
     return (0, v) if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, str(v))
 
 
+# The table's first column is each row's name, headed by the kind it lists.
+_NAME_HEADER = {"runs": "run", "models": "model", "datasets": "dataset", "experiments": "experiment"}
+
+
+def headers(what: str) -> tuple[str, ...]:
+    """The headers of `strataml list`'s table that --sort and --filter (the API's sort= and
+    filter=) take beside the rows' own names."""
+    return (_NAME_HEADER[what], *(("age",) if what == "runs" else ())) if what in _NAME_HEADER else ()
+
+
+def by_headers(
+    what: str, sort: str | None, desc: bool, filters: tuple[str, ...], rows: list[dict[str, Any]]
+) -> tuple[str | None, bool, tuple[str, ...], bool]:
+    """A sort and filters as the table's headers name them (`--sort run`, `--sort age`): the
+    fields the rows hold (name; created, in the other direction: the youngest is the least age),
+    and whether a filter asks for the age column's cells (`--filter age=3d`: the rows need them).
+    A header that is also a field, metric or tag of the rows (a tag `age`) means that, as ever."""
+    named = set(headers(what))
+    asked = {sort, *(item.partition("=")[0] for item in filters)}
+    if not named & asked:
+        return sort, desc, filters, False
+    known = set(known_keys(rows))
+    own = {h for h in named if h and h not in known and f"tags.{h}" not in known}
+    if sort in own:
+        sort, desc = ("created", not desc) if sort == "age" else ("name", desc)
+    out = []
+    for item in filters:
+        key, sep, wanted = item.partition("=")
+        out.append(f"name={wanted}" if sep and key in own and key != "age" else item)
+    aged = "age" in own and any(item.startswith("age=") for item in filters)
+    return sort, desc, tuple(out), aged
+
+
+def with_age(rows: list[dict[str, Any]], now: datetime | None = None) -> list[dict[str, Any]]:
+    """`rows`, each with its age cell as the table shows it (`age=3d` filters on it): one clock for all."""
+    now = now or datetime.now(UTC)
+    return [{**r, "age": age(r.get("created"), now)} for r in rows]
+
+
 def age(timestamp: Any, now: datetime | None = None) -> str:
     """'3d', '5h', '12m' since `timestamp`: short enough for an 80-column table."""
     when = parse_time(timestamp) if isinstance(timestamp, str) else None

@@ -19,7 +19,18 @@ from strataml.controls import json_text, json_utf8
 from strataml.errors import StrataError
 from strataml.read import api
 from strataml.read.api import API, DEFAULT_LIMIT, JSON_CSP, MAX_LIMIT, FederatedLive, Live, Problem
-from strataml.read.query import API_WORDS, detail, lineage_of, overview, rows, rule_of, select
+from strataml.read.query import (
+    API_WORDS,
+    by_headers,
+    detail,
+    headers,
+    lineage_of,
+    overview,
+    rows,
+    rule_of,
+    select,
+    with_age,
+)
 from strataml.read.query import rules as every_rule
 from strataml.words import counted
 
@@ -251,10 +262,19 @@ def create_app(
 
             def make(s: api.Snapshot) -> dict[str, Any]:
                 every = s.cached(("rows", what), lambda: rows(s.graph, what))
-                found = s.cached(
-                    ("select", what, tuple(filter), sort, desc),
-                    lambda: select(every, list(filter), sort, desc, None, API_WORDS),
-                )
+                # The table's headers as `strataml list` takes them (sort=age, filter=run=ID).
+                by, down, kept, aged = by_headers(what, sort, desc, tuple(filter), every)
+                named = headers(what)
+                if aged:  # (filter=age=3d: judged by the clock now, so never kept with the snapshot)
+                    found = [
+                        {k: v for k, v in r.items() if k != "age"}
+                        for r in select(with_age(every), list(kept), by, down, None, API_WORDS, (named, named))
+                    ]
+                else:
+                    found = s.cached(
+                        ("select", what, kept, by, down),
+                        lambda: select(every, list(kept), by, down, None, API_WORDS, (named, named)),
+                    )
                 signature = hashlib.sha256(repr((what, filter, sort, desc)).encode()).hexdigest()[:16]
                 return api.page_of(found, limit, cursor, signature)
 
