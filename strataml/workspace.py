@@ -926,7 +926,8 @@ def _versioned(
         return
     if entry.kind != "dir":
         strays.append(
-            Stray(
+            _misplaced(rel, top, name, kind, version)
+            or Stray(
                 rel,
                 f"{top}/{name}/ holds one folder per version" + (" and lifecycle.jsonl" if kind == "model" else ""),
                 f"move it into {top}/{name}/VERSION/ and record it, or remove it",
@@ -934,6 +935,25 @@ def _versioned(
         )
         return
     _folder_record(root, rel, entry, kind, Ref(kind, name, version), records, strays, missing)
+
+
+# Where a record of each kind lives, for a metadata file found one folder too high.
+_HOME = {"dataset": "datasets/NAME/VERSION/", "run": "runs/ID/", "model": "models/NAME/VERSION/"}
+
+
+def _misplaced(rel: str, top: str, name: str, kind: str, file: str) -> Stray | None:
+    """A record's metadata file right in `top`/`name`/: that folder is a record folder put one
+    level too high (a run folder copied into models/), said as such; None for any other file."""
+    held = next((k for k, meta in META.items() if meta == file), None)
+    if held is None:
+        return None
+    if held == kind:
+        fix = f"move what {top}/{name}/ holds into a version folder, {top}/{name}/VERSION/"
+    else:
+        fix = f"{held} records live in {_HOME[held]}: move the folder there (`git mv`), or remove it"
+    return Stray(
+        rel, f"{top}/{name}/ holds {a(held)}'s metadata ({file}) where {top}/{name}/VERSION/ folders belong", fix
+    )
 
 
 def _folder_record(

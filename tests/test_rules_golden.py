@@ -752,6 +752,27 @@ def test_changed_content_names_the_line_of_the_recorded_sha256(ws: Path) -> None
     assert lines[said - 1].strip().startswith("sha256:"), (said, lines)
 
 
+@pytest.mark.parametrize(
+    ("copied", "into", "said"),
+    [
+        (RUN, "models/a-run", "run records live in runs/ID/: move the folder there"),
+        (FLOWERS, "models/flowers", "dataset records live in datasets/NAME/VERSION/: move the folder there"),
+        (MODEL, "models/other", "move what models/other/ holds into a version folder, models/other/VERSION/"),
+        (MODEL, "datasets/weights", "model records live in models/NAME/VERSION/: move the folder there"),
+    ],
+)
+def test_a_record_folder_one_level_too_high_is_said_as_such(ws: Path, copied: str, into: str, said: str) -> None:
+    """Found by a new user: a run folder copied into models/ was told to "move it into
+    models/RUN-ID/VERSION/ and record it", a run record made into a model version."""
+    import shutil
+
+    shutil.copytree(ws / copied, ws / into)
+    meta = next(p.name for p in (ws / into).iterdir() if p.name in ("run.yaml", "dataset.yaml", "model.yaml"))
+    [finding] = [f for f in engine.doctor(ws).findings if f.path == f"{into}/{meta}"]
+    assert finding.code == "TFC0001-E002" and f"({meta}) where {into}/VERSION/ folders belong" in finding.message
+    assert finding.hint.startswith(said), finding.hint
+
+
 def test_the_fixed_names_folded_are_found_by_a_since_run(ws: Path) -> None:
     import subprocess
 
