@@ -95,6 +95,25 @@ def tracks(root: Path, rel: str) -> bool:
         return False
 
 
+def tracked_among(root: Path, rels: Sequence[str]) -> set[str]:
+    """Those of the files `rels` (workspace-relative) that git's index holds (none outside a
+    repository, or when git cannot say): one git call per few hundred paths."""
+    repo = repository(root)
+    if repo is None or not rels:
+        return set()
+    prefix = repo_prefix(root)
+    out: set[str] = set()
+    for at in range(0, len(rels), 500):  # (as arguments: ls-files reads no pathspec file)
+        try:
+            listed = _git(
+                repo[0], "--literal-pathspecs", "ls-files", "-z", "--", *(prefix + r for r in rels[at : at + 500])
+            )
+        except GitError:
+            return set()
+        out.update(n.decode("utf-8", "surrogateescape")[len(prefix) :] for n in listed.split(b"\0") if n)
+    return out & set(rels)
+
+
 def dirt(root: Path, outputs: tuple[str, ...] = ("runs/", "models/")) -> list[str]:
     """What makes the work tree dirty for head_state(): each changed or untracked path (from the
     repository's top), but new records under `outputs`; [] outside a repository."""

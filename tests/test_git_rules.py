@@ -732,6 +732,21 @@ def test_an_incomplete_last_line_committed_at_ref_may_be_removed_but_no_whole_li
     assert codes(repo_with_ledger, since=base)[:1] == ["TFC0005-E006"]
 
 
+def test_an_unrecorded_file_git_does_not_track_gets_the_short_fix(repo: Path) -> None:
+    """Found by a new user: a file just dropped into a version's folder got ~400 characters on
+    committed files, --since and baselines; only "move it out" applies to it."""
+    stray = repo / "datasets/sales/1/notes.txt"
+    stray.write_text("x\n")
+
+    def hint() -> str:
+        [found] = [f for f in engine.doctor(repo).findings if f.code == "TFC0006-W001"]
+        return found.hint
+
+    assert hint() == "move it out of the folder (a record folder holds exactly what its record pins); git does not track it"
+    commit_all(repo, "the stray committed")
+    assert "TFC0002-E010 with --since" in hint()
+
+
 def test_a_running_run_may_still_change(repo: Path) -> None:
     run_yaml = repo / "runs/20260101T000000Z-sales-forecast-a1b2c3/run.yaml"
     edit_yaml(run_yaml, lambda d: (d.update(status="running"), d.pop("ended_at")))
@@ -1165,6 +1180,7 @@ def test_a_stray_file_committed_with_a_record_is_not_told_to_go(repo: Path) -> N
     commit_all(repo)
     assert codes(repo, since=base) == ["TFC0002-E010"]  # (the removal the old hint offered)
     (repo / "runs/20260101T000000Z-sales-forecast-a1b2c3/notes.txt").write_text("a run's stray\n")
+    commit_all(repo)
     (run_stray,) = [f for f in engine.doctor(repo).findings if f.code == "TFC0006-W001" and f.path.startswith("runs/")]
     assert "TFC0003-E010" in run_stray.hint
 

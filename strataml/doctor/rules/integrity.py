@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from strataml import lfs
+from strataml import gitfacts, lfs
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.hashing import sha256_file
@@ -40,6 +40,7 @@ LFS_CONTENT_REQUIRED = "TFC0006-E012"
 
 def check(ctx: Context) -> Iterator[Finding]:
     pending: list[tuple[Record, FileEntry, str]] = []
+    loose: list[tuple[Record, str]] = []  # files in a record folder that its record does not pin
     entries = ctx.workspace.entries
     for record in ctx.records():
         if record.folder is None:
@@ -81,7 +82,8 @@ def check(ctx: Context) -> Iterator[Finding]:
             else:
                 pending.append((record, entry, rel))
         recorded.update(_also_known(record))
-        yield from _unrecorded(ctx, record, recorded)
+        yield from _unrecorded(ctx, record, recorded, loose)
+    yield from _loose(ctx, loose)
     # Content checks last, so every file that needs hashing is hashed in one parallel batch.
     small = {rel for _r, _e, rel in pending if lfs.pointer_sized(ctx.workspace.entries[rel].size)}
     ctx.prefetch([rel for _r, _e, rel in pending if rel not in small])
@@ -393,7 +395,9 @@ def _also_known(record: Record) -> set[str]:
     return known
 
 
-def _unrecorded(ctx: Context, record: Record, recorded: set[str]) -> Iterator[Finding]:
+def _unrecorded(ctx: Context, record: Record, recorded: set[str], loose: list[tuple[Record, str]]) -> Iterator[Finding]:
+    """What is wrong with the files in `record`'s folder it does not pin; those that are only
+    that are added to `loose` (_loose() says how to fix each, by whether git tracks it)."""
     ws = ctx.workspace
     for entry in ws.under(record.folder or ""):
         # Folders hold nothing to record; the layout rules report what the walk did not enter.
@@ -413,11 +417,27 @@ def _unrecorded(ctx: Context, record: Record, recorded: set[str]) -> Iterator[Fi
                 f"fix {record.meta} first (its own error says how); then this file is recorded or reported",
             )
             continue
+        loose.append((record, entry.path))
+
+
+def _loose(ctx: Context, loose: list[tuple[Record, str]]) -> Iterator[Finding]:
+    """A file its record folder holds and its record does not pin: moved out, unless committed
+    with the record (then it stays, and the gate is passed otherwise). Whether git tracks each is
+    asked once for all (they are few)."""
+    if not loose:
+        return
+    git = ctx.git() is not None
+    tracked = gitfacts.tracked_among(ctx.workspace.root, [rel for _r, rel in loose]) if git else set()
+    for record, rel in loose:
         yield Finding(
             UNRECORDED,
-            entry.path,
+            rel,
             f"file is in {record.folder}/ but {record.meta} does not record it",
-            _unrecorded_fix(record.kind),
+            _unrecorded_fix(record.kind)
+            if rel in tracked
+            # (Never committed: none of what removing a committed file sets off applies.)
+            else "move it out of the folder (a record folder holds exactly what its record pins)"
+            + ("; git does not track it" if git else ""),
         )
 
 
