@@ -1024,6 +1024,34 @@ def test_a_local_mlflow_store_that_would_write_inside_the_workspace_is_refused(
     assert sorted(p.relative_to(lab) for p in lab.rglob("*")) == before
 
 
+@pytest.mark.parametrize("through", ["a folder", "a committed link"])
+def test_an_mlflow_experiment_keeping_its_artifacts_inside_the_workspace_is_refused(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], through: str
+) -> None:
+    """Found by an attacker: an experiment made once from experiments/ (a notebook there) keeps
+    its artifacts in experiments/mlruns/, and MLflow wrote the run's there from the workspace's
+    top; through a link a commit put there, outside the repository."""
+    require_extra("mlflow", "mlflow")
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    if through == "a committed link":
+        (lab / "experiments/mlruns").symlink_to(outside)
+    MlflowClient(uri).create_experiment("kept-here", artifact_location=str(lab / "experiments/mlruns"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "kept-here")
+    monkeypatch.chdir(lab)
+    before = sorted(p.relative_to(lab) for p in lab.rglob("*"))
+    assert run(["run", "synthetic-logreg", "--no-register"]) == 3
+    err = capsys.readouterr().err
+    assert "MLflow experiment 'kept-here' keeps its artifacts in" in err and "nothing ran" in err, err
+    assert sorted(p.relative_to(lab) for p in lab.rglob("*")) == before and list(outside.iterdir()) == []
+    [killed] = MlflowClient(uri).search_runs([MlflowClient(uri).get_experiment_by_name("kept-here").experiment_id])
+    assert killed.info.status == "KILLED"
+
+
 @pytest.mark.parametrize("uri", ["databricks", "http://127.0.0.1:9"])
 def test_a_tracking_uri_that_writes_nothing_here_is_planned_from_any_folder(
     lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], uri: str

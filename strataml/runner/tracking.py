@@ -13,6 +13,7 @@ value MLflow refuses (a metric name it does not take) is left out of its copy al
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -122,6 +123,33 @@ class MlflowTracker:
         run = self.client.create_run(exp_id, run_name=run_id, tags={**tags, "strataml.run_id": run_id})
         self.run_id = run.info.run_id
 
+    def check_artifacts(self, workspace: Path) -> None:
+        """A StrataError, the MLflow run ended, when its artifacts would be written inside the
+        workspace (see _placed): an existing experiment's artifact location is its own, set where
+        it was made (from experiments/, it was experiments/mlruns/, and through a committed link
+        there, anywhere)."""
+        try:
+            location = self.client.get_run(self._id).info.artifact_uri or ""
+            parts = urlsplit(location)
+        except Exception:  # (MLflow's first write says what is wrong with its own store)
+            return
+        if parts.scheme not in ("", "file"):
+            return  # (a remote artifact store, or the tracking server's proxy: nothing written here)
+        path = url2pathname(parts.path) if parts.scheme == "file" else location
+        try:
+            _placed(
+                f"MLflow experiment '{shown(self.experiment_name)}' keeps its artifacts in {shown(path)}",
+                path,
+                workspace,
+                "name an MLflow experiment whose artifact location is outside the workspace "
+                "(MLFLOW_EXPERIMENT_NAME, or `mlflow experiments create --artifact-location`), or one made from the "
+                "workspace's top, where .gitignore ignores mlruns/",
+            )
+        except StrataError:
+            with contextlib.suppress(Exception):
+                self.client.set_terminated(self._id, "KILLED")
+            raise
+
     @property
     def _id(self) -> str:
         if self.run_id is None:
@@ -165,6 +193,7 @@ class Tracking:
         uri = env.get("MLFLOW_TRACKING_URI")
         if uri and workspace is not None:
             check_placement(uri, workspace)
+        self.workspace = workspace
         self.mlflow = MlflowTracker(uri) if uri else None
         self.local: LocalTracker | None = None
         self._all: list[Any] = []
@@ -196,6 +225,8 @@ class Tracking:
                     f"{said(exc)}; nothing ran",
                     "fix the tracking server or MLFLOW_TRACKING_URI, or unset it to record the run in runs/ alone",
                 ) from None
+            if self.workspace is not None:
+                self.mlflow.check_artifacts(self.workspace)
         if self.local is not None:
             self.local.start(run_id, experiment, tags)
 
@@ -281,37 +312,43 @@ def check_placement(uri: str, workspace: Path) -> None:
         written = [url2pathname(parts.path) if parts.scheme == "file" else uri]  # (its artifacts inside it)
     else:
         return  # (a tracking server, or Databricks: nothing written here)
+    for path in written:
+        _placed(f"MLFLOW_TRACKING_URI={shown(uri)}", path, workspace)
+
+
+def _placed(where: str, path: str, workspace: Path, fix: str = "") -> None:
+    """A StrataError (said of `where`) when MLflow would write `path` inside the workspace but
+    in the top's mlflow.db or mlruns/ that its .gitignore ignores, or through a link or a tracked
+    entry there; nothing when `path` lies outside the workspace (where the user keeps it)."""
     from strataml.paths import inside
 
     top = os.path.realpath(workspace)
-    for path in written:
-        rel = inside(path, workspace)
-        if rel is None:
-            continue  # (outside the workspace: where the user keeps it)
-        first = rel.split(os.sep, 1)[0]
-        if first not in _IGNORED or (first == "mlflow.db" and rel != first):
-            raise StrataError(
-                f"MLFLOW_TRACKING_URI={shown(uri)}: MLflow would write {shown(rel)} inside the "
-                "workspace, where no record may sit; nothing ran",
-                f"run from the workspace's top folder ({shown(top)}), where its .gitignore ignores mlflow.db and "
-                "mlruns/, with the store named there (sqlite:///mlflow.db) or outside the workspace",
-            )
-        if os.path.islink(os.path.join(top, first)):
-            # (.gitignore's /mlruns/ ignores a folder, not a link a commit can hold; MLflow follows
-            # it, into a record folder or anywhere outside the repository.)
-            raise StrataError(
-                f"MLFLOW_TRACKING_URI={shown(uri)}: {first} at the workspace's top is a symbolic link, which MLflow "
-                "would write through; nothing ran",
-                f"remove the link (`git rm {first}` if a commit brought it); MLflow makes {first} itself",
-            )
-        from strataml import gitfacts
+    rel = inside(path, workspace)
+    if rel is None:
+        return
+    first = rel.split(os.sep, 1)[0]
+    if first not in _IGNORED or (first == "mlflow.db" and rel != first):
+        raise StrataError(
+            f"{where}: MLflow would write {shown(rel)} inside the workspace, where no record may sit; nothing ran",
+            fix
+            or f"run from the workspace's top folder ({shown(top)}), where its .gitignore ignores mlflow.db and "
+            "mlruns/, with the store named there (sqlite:///mlflow.db) or outside the workspace",
+        )
+    if os.path.islink(os.path.join(top, first)):
+        # (.gitignore's /mlruns/ ignores a folder, not a link a commit can hold; MLflow follows
+        # it, into a record folder or anywhere outside the repository.)
+        raise StrataError(
+            f"{where}: {first} at the workspace's top is a symbolic link, which MLflow would write through; nothing ran",
+            f"remove the link (`git rm {first}` if a commit brought it); MLflow makes {first} itself",
+        )
+    from strataml import gitfacts
 
-        if gitfacts.tracks(Path(top), first):
-            # (What .gitignore keeps out, a commit can still hold: `mlruns/0 -> ../runs/ID` or a link
-            # out of the repository, which MLflow writes its artifacts through.)
-            raise StrataError(
-                f"MLFLOW_TRACKING_URI={shown(uri)}: {first} at the workspace's top holds what a commit brought "
-                "(git tracks it), which MLflow would write into and through its links; nothing ran",
-                f"remove it from the repository (`git rm -r --cached {first}`, then delete what it holds); MLflow "
-                f"makes {first} itself and .gitignore keeps it out",
-            )
+    if gitfacts.tracks(Path(top), first):
+        # (What .gitignore keeps out, a commit can still hold: `mlruns/0 -> ../runs/ID` or a link
+        # out of the repository, which MLflow writes its artifacts through.)
+        raise StrataError(
+            f"{where}: {first} at the workspace's top holds what a commit brought (git tracks it), which MLflow "
+            "would write into and through its links; nothing ran",
+            f"remove it from the repository (`git rm -r --cached {first}`, then delete what it holds); MLflow "
+            f"makes {first} itself and .gitignore keeps it out",
+        )
