@@ -96,14 +96,14 @@ INVISIBLE_HINT = (
 )
 
 
+CONTROL_FIX = "names are letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
+
+
 def refuse(value: str, what: str) -> None:
     """A StrataError (exit 3) when a name given to a command holds a control character."""
     bad = find(value)
     if bad is not None:
-        raise StrataError(
-            f"{what} '{shown(value)}' holds a control character ({bad})",
-            "names are letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
-        )
+        raise StrataError(f"{what} '{shown(value)}' holds a control character ({bad})", CONTROL_FIX)
 
 
 def undecodable(text: str) -> str:

@@ -40,6 +40,17 @@ MAX_DEPTH = 64
 # pairs): the cap leaves room for tens of thousands of files, and it bounds what one hostile file
 # costs to parse and hold, since 4 MiB of `k: 0` lines would be 800,000 nodes.
 MAX_NODES = 250_000
+
+
+def data_nodes(value: object) -> int:
+    """The nodes `value`, written as YAML, makes for MAX_NODES: each mapping, list and scalar, keys too."""
+    if isinstance(value, dict):
+        return 1 + sum(1 + data_nodes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return 1 + sum(data_nodes(v) for v in value)
+    return 1
+
+
 # Duplicate keys listed one by one per file; past this, one problem says how many more there are.
 MAX_DUPLICATES = 20
 # Characters in one integer's text. Python refuses to convert more than 4,300 digits (less if

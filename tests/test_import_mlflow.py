@@ -250,6 +250,28 @@ def test_an_artifact_name_the_workspace_cannot_hold_refuses_that_run_only(
     assert not list(root.glob("runs/.*.staging"))
 
 
+def test_a_run_whose_record_would_pass_the_node_cap_is_refused(
+    store: tuple[Path, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an attacker: 126,000 params made a 1.5 MB run.yaml, under the byte cap, that the
+    doctor then failed for its nodes (TFC0001-E110). (The cap lowered here: the same check.)"""
+    from mlflow.entities import Param
+
+    from strataml.imports import mlflow as importer
+
+    root, made = store
+    client = made["client"]
+    wide = client.create_run(made["exp"], run_name="wide", start_time=1_790_000_500_000)
+    for at in range(0, 300, 100):
+        client.log_batch(wide.info.run_id, params=[Param(f"p{i}", "1") for i in range(at, at + 100)])
+    client.set_terminated(wide.info.run_id, "FINISHED", end_time=1_790_000_501_000)
+    monkeypatch.setattr(importer, "MAX_NODES", 600)
+    code, out, err = invoke(root, "import", "mlflow", "--tracking-uri", made["uri"], "--experiment", "churn",
+                            "--runs", wide.info.run_id, capsys=capsys)
+    assert code == 2 and f"could not import MLflow run {wide.info.run_id}: its run.yaml would be" in err, out + err
+    assert "YAML nodes" in err and not imported(root)
+
+
 def test_an_artifact_named_as_git_s_own_files_refuses_that_run(
     store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -283,6 +283,16 @@ def _refused(code: int, err: str) -> None:
     assert "\x1b" not in err and "Traceback" not in err
 
 
+def _spec_refused(code: int, err: str) -> None:
+    """A spec's problem (exit 2, as every problem of a spec is: an attacker found exit 3, "could
+    not run"), on a line naming the spec's file and line."""
+    assert code == 2, err
+    lines = err.splitlines()
+    assert lines[0].startswith("strataml: error: experiments/") and lines[0].endswith("cannot run:"), err
+    assert re.match(r"  - experiments/\S+\.yaml:\d+: .* holds a control character", lines[1]), err
+    assert "\x1b" not in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("name", ["flowers-lr\n", "flowers\x1b[2Klr", "flowers\x85lr"])
 def test_run_refuses_a_spec_named_with_a_control_character(ws: Path, name: str, capsys) -> None:
     from conftest import edit_yaml, invoke
@@ -292,9 +302,9 @@ def test_run_refuses_a_spec_named_with_a_control_character(ws: Path, name: str, 
     edit_yaml(spec, lambda d: d.update(name=name))
     before = sorted(p.name for p in (ws / "runs").iterdir())
     code, _out, err = invoke(ws, "run", str(spec), capsys=capsys)
-    _refused(code, err)
+    _spec_refused(code, err)
     code, _out, err = invoke(ws, "run", str(spec), "--dry-run", capsys=capsys)
-    _refused(code, err)
+    _spec_refused(code, err)
     assert sorted(p.name for p in (ws / "runs").iterdir()) == before
 
 
@@ -304,7 +314,7 @@ def test_run_refuses_a_spec_registering_a_model_name_with_a_control_character(ws
     spec = ws / "experiments" / "flowers-logreg.yaml"
     edit_yaml(spec, lambda d: d.update(register={"model": "flowers\n"}))
     code, _out, err = invoke(ws, "run", str(spec), "--dry-run", capsys=capsys)
-    _refused(code, err)
+    _spec_refused(code, err)
 
 
 @pytest.mark.parametrize(("flag", "value"), [("--name", "clf\n"), ("--name", "c\tlf"), ("--version", "2\n")])

@@ -1024,6 +1024,23 @@ def test_a_local_mlflow_store_that_would_write_inside_the_workspace_is_refused(
     assert sorted(p.relative_to(lab) for p in lab.rglob("*")) == before
 
 
+def test_a_spec_whose_run_record_would_pass_the_metadata_caps_is_refused_before_it_runs(
+    lab: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an attacker: a 2.2 MB tag of quotes passed the doctor and the dry run; the run
+    trained and wrote a 4.4 MB run.yaml (YAML doubles each quote) the doctor failed (TFC0001-E101),
+    a finished run no one may edit."""
+    spec = lab / "experiments/iris-logreg.yaml"
+    edit_yaml(spec, lambda d: d.pop("tags", None))
+    spec.write_text(spec.read_text() + 'tags:\n  note: "' + "'" * 2_200_000 + '"\n')  # (2.2 MB as written)
+    before = sorted(p.name for p in (lab / "runs").iterdir())
+    for extra in (["--dry-run"], []):
+        assert run(["-C", str(lab), "run", "iris-logreg", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "its params, tags and gates make 4,400," in err and "past what a metadata file may hold" in err, err
+    assert sorted(p.name for p in (lab / "runs").iterdir()) == before
+
+
 @pytest.mark.parametrize("through", ["a folder", "a committed link"])
 def test_an_mlflow_experiment_keeping_its_artifacts_inside_the_workspace_is_refused(
     lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], through: str

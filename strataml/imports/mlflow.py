@@ -25,7 +25,7 @@ from strataml.atomic import discard_staging, publish_dir, staging_dir, write_tex
 from strataml.controls import cut, find, said, shown
 from strataml.errors import StrataError
 from strataml.installed import extra_hint
-from strataml.loading import MAX_BYTES
+from strataml.loading import MAX_BYTES, MAX_NODES, data_nodes
 from strataml.paths import git_reads, unsafe
 from strataml.records import IMPORTED
 from strataml.refs import fold, valid_run_id
@@ -428,12 +428,13 @@ def _check_size(planned: Planned, threshold: int | None) -> None:
 
     listed = [{"path": f"{ARTIFACTS}/{p}", "sha256": "0" * 64, "size": n or 0} for p, n in planned.artifacts]
     listed.append({"path": LOCAL_FILE, "sha256": "0" * 64, "size": 0})
-    size = len(dump_yaml({**planned.record, "artifacts": listed}).encode("utf-8"))
-    if size > MAX_BYTES * 0.98:  # what run.yaml will hold, artifacts listed
+    record = {**planned.record, "artifacts": listed}
+    size, nodes = len(dump_yaml(record).encode("utf-8")), data_nodes(record)
+    if size > MAX_BYTES * 0.98 or nodes > MAX_NODES * 0.98:  # what run.yaml will hold, artifacts listed
         planned.action = "refuse"
         planned.reason = (
-            f"its run.yaml would be {size:,} bytes, near or past the {MAX_BYTES:,} a metadata file may hold: "
-            "too many or too long params or tags, or too many artifacts"
+            f"its run.yaml would be {size:,} bytes and {nodes:,} YAML nodes, near or past what a metadata file may "
+            f"hold ({MAX_BYTES:,} bytes, {MAX_NODES:,} nodes): too many or too long params or tags, or too many artifacts"
         )
         return
     if threshold is None:

@@ -121,8 +121,37 @@ def params_of(spec: RunSpec) -> dict[str, Any]:
     return out
 
 
+# What a run record holds beside what its spec gives it (times, environment, metrics, its
+# artifacts' entries), at most: the spec's part must leave this much of the metadata caps.
+RECORD_ROOM_BYTES = 256 * 1024
+RECORD_ROOM_NODES = 10_000
+
+
+def recordable(spec: RunSpec) -> None:
+    """A SpecError when the run record would pass the caps on a metadata file (TFC0001-E101,
+    E110) with what the spec writes into it alone: its params, tags and gates, as YAML spells
+    them (a quote doubled). The doctor then failed the finished run, a record no one may edit."""
+    from strataml.atomic import dump_yaml
+    from strataml.loading import MAX_BYTES, MAX_NODES, data_nodes
+    from strataml.runner.spec import SpecError
+
+    part = {"params": params_of(spec), "tags": spec.tags, "gates": list(spec.gates)}
+    size, nodes = len(dump_yaml(part).encode("utf-8")), data_nodes(part)
+    if size + RECORD_ROOM_BYTES > MAX_BYTES or nodes + RECORD_ROOM_NODES > MAX_NODES:
+        raise SpecError(
+            spec.path,
+            [
+                f"{spec.path}: its params, tags and gates make {size:,} bytes and {nodes:,} YAML nodes of the run "
+                f"record, past what a metadata file may hold with the rest of a run (at most "
+                f"{MAX_BYTES - RECORD_ROOM_BYTES:,} bytes and {MAX_NODES - RECORD_ROOM_NODES:,} nodes): keep bulk "
+                "text in a file of the dataset or the repository, and name it in a tag"
+            ],
+        )
+
+
 def plan(spec: RunSpec, plugin: Plugin, workspace_root: Path) -> dict[str, Any]:
     """What `strataml run --dry-run` prints: everything a run would record before it starts."""
+    recordable(spec)
     commit, dirty = head_state(workspace_root)
     run_id = new_run_id(spec, commit, datetime.now(UTC))
     uri = os.environ.get("MLFLOW_TRACKING_URI")
@@ -150,6 +179,7 @@ def execute(
     env: dict[str, str] | None = None,
     logger: logging.Logger | None = None,
 ) -> Outcome:
+    recordable(spec)
     commit, dirty = head_state(workspace_root)  # before the run folder exists, so it does not count as dirt
     tracking = Tracking(env, workspace_root)
     created = datetime.now(UTC)

@@ -16,7 +16,7 @@ from typing import Any
 
 from strataml import atomic, gitfacts
 from strataml.canonical import NotCanonical, jcs
-from strataml.controls import refuse
+from strataml.controls import CONTROL_FIX, find, shown
 from strataml.datasets import csv_to_read
 from strataml.doctor import engine
 from strataml.doctor.rules.layout import NAME_CASE
@@ -91,11 +91,19 @@ def config_hash(document: dict[str, Any]) -> str:
 def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
     """Validate everything a run needs; raise SpecError with every problem found."""
     # A control character in the spec's name would reach the run id, run.yaml and every listing:
-    # refused on one line before anything else (the doctor's findings would say it less plainly).
-    refuse(record.ref.name, "experiment name")
+    # refused before anything else, as a problem of the spec (the doctor's findings would say it
+    # less plainly).
     register = record.data.get("register")
+    named = [("experiment name", record.ref.name, "name")]
     if isinstance(register, dict) and isinstance(register.get("model"), str):
-        refuse(register["model"], "model name (register: model:)")
+        named.append(("model name (register: model:)", register["model"], "register"))
+    controls = [
+        _placed_at(record, field, f"{what} '{shown(value)}' holds a control character ({bad}): {CONTROL_FIX}")
+        for what, value, field in named
+        if (bad := find(value)) is not None
+    ]
+    if controls:
+        raise SpecError(record.meta, controls)
     problems = _doctor_problems(workspace, record)
     if problems:
         raise SpecError(record.meta, problems)
@@ -155,6 +163,11 @@ def resolve(workspace: Workspace, record: Record) -> tuple[RunSpec, Plugin]:
 
 # A plugin's problem that starts with the field it is about (`model.params.C ...`, `data.features: ...`).
 _FIELD = re.compile(r"(?:data|model|split|seed|tags|gates|register)(?:\.[A-Za-z0-9_]+)*")
+
+
+def _placed_at(record: Record, field: str, problem: str) -> str:
+    line = record.line(field)
+    return f"{record.meta}{f':{line}' if line else ''}: {problem}"
 
 
 def _placed(record: Record, problem: str) -> str:
