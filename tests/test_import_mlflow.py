@@ -221,7 +221,8 @@ def test_what_cannot_be_read_is_said_with_exit_3(
     assert not list(root.glob("runs/*/run.yaml")) and not list(root.glob("runs/.*.staging"))
 
 
-@pytest.mark.parametrize("uri", ["sqlite:///{d}/typo.db", "{d}/mlruns-typo", "file://{d}/mlruns-typo"])
+# (file://.../x%00y: a NUL in the path, an internal error an attacker found)
+@pytest.mark.parametrize("uri", ["sqlite:///{d}/typo.db", "{d}/mlruns-typo", "file://{d}/mlruns-typo", "file://{d}/x%00y"])
 def test_a_store_that_is_not_there_is_not_created(
     store: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str], uri: str
 ) -> None:

@@ -1184,6 +1184,19 @@ def test_a_tracking_server_behind_a_proxy_is_not_probed_directly(monkeypatch: py
         MlflowTracker("http://127.0.0.1:9").reachable()  # (bypassed: probed, and nothing answers)
 
 
+@pytest.mark.parametrize("uri", ["http://[::1", "http://localhost:99999"])
+def test_a_tracking_uri_that_is_no_uri_is_said_before_anything_runs(
+    lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], uri: str
+) -> None:
+    """Found by an attacker: `http://[::1` was an internal error (ValueError: Invalid IPv6 URL)."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    for extra in (["--dry-run"], []):
+        assert run(["-C", str(lab), "run", "synthetic-logreg", "--no-register", *extra]) == 3
+        err = capsys.readouterr().err
+        assert f"MLFLOW_TRACKING_URI={uri} is not a URI" in err and "internal error" not in err, err
+    assert leftovers(lab) == []
+
+
 @pytest.mark.parametrize("uri", ["SQLite:///{tmp}/x.db", "{tmp}/folder-store"])
 def test_a_tracking_uri_mlflow_cannot_use_is_said_before_anything_runs(
     lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], uri: str

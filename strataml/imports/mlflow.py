@@ -181,7 +181,7 @@ def _is_sqlite(path: str) -> bool:
     try:
         with open(path, "rb") as fh:
             return fh.read(16) == b"SQLite format 3\x00"
-    except OSError:
+    except (OSError, ValueError):  # (ValueError: a NUL in the path, as file:///x%00y gives)
         return False
 
 

@@ -300,7 +300,15 @@ def check_placement(uri: str, workspace: Path) -> None:
     database, the artifacts MLflow keeps in ./mlruns of the current folder. `sqlite:///mlflow.db`
     (as .env.example has it) run from experiments/ wrote experiments/mlflow.db and
     experiments/mlruns/, stray entries the doctor rejects (TFC0001-E002)."""
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (raises for a port past 65535, as MLflow would later)
+    except ValueError as exc:  # (http://[::1: an unclosed IPv6 address)
+        raise StrataError(
+            f"MLFLOW_TRACKING_URI={shown(uri)} is not a URI ({exc}); nothing ran",
+            "fix or unset MLFLOW_TRACKING_URI, e.g. sqlite:///mlflow.db from the workspace's top or "
+            "http://localhost:5000",
+        ) from None
     engine = parts.scheme.split("+", 1)[0].lower()  # (sqlite+pysqlite: a driver named, the same store)
     if engine == "sqlite":
         rest = uri.split(":", 1)[1]
