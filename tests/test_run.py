@@ -685,6 +685,24 @@ def test_a_refused_registration_names_the_recorded_run_and_how_to_register_it(
     assert list((tmp_path / "elsewhere").iterdir()) == []
 
 
+def test_registration_failing_for_the_file_system_still_names_the_recorded_run(
+    lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an attacker: an unwritable models/ after a successful run said only "cannot
+    access models/NAME", not that the run is recorded, nor how to register it once fixed."""
+    import strataml.models
+
+    def unwritable(*_a: object, **_k: object) -> None:
+        raise PermissionError(13, "Permission denied", "models/iris-classifier")
+
+    monkeypatch.setattr(strataml.models, "register", unwritable)
+    assert run(["-C", str(lab), "run", "iris-logreg"]) == 3
+    err = capsys.readouterr().err
+    [recorded] = runs_of(lab)
+    assert f"the run succeeded and is recorded in runs/{recorded.name}, but its model was not registered" in err, err
+    assert "cannot write models/iris-classifier: Permission denied" in err and "strataml model register run:" in err
+
+
 def test_an_input_that_is_a_git_lfs_pointer_is_refused_before_it_is_read_as_the_table(lab: Path) -> None:
     """A clone without `git lfs pull`: the doctor verifies the recorded sha256 by the pointer
     (TFC0006-I010), but the plugin would read its three lines as the table."""

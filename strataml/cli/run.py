@@ -122,6 +122,13 @@ def run_command(state: State, spec: str, dry_run: bool, no_register: bool, fmt: 
             # fixed (running again would make a second run of the same spec).
             exc.hint = f"{exc.hint + '; ' if exc.hint else ''}the run is recorded in runs/{outcome.run_id}: once fixed, `{again}`"
             raise
+        except OSError as exc:  # (an unwritable or full models/: the run is recorded all the same)
+            where = f" {exc.filename}" if exc.filename else ""
+            raise StrataError(
+                f"the run succeeded and is recorded in runs/{outcome.run_id}, but its model was not registered: "
+                f"cannot write{where}: {exc.strerror or exc}",
+                f"fix that (the folder's permissions, or the free space), then `{again}`",
+            ) from exc
         except KeyboardInterrupt as exc:
             # (Registering writes its version in a staging folder: interrupted, nothing of it is left.)
             raise Interrupted(
