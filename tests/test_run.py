@@ -441,10 +441,12 @@ def test_core_only_install_lists_plugins_and_names_the_extra(tmp_path: Path) -> 
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
 
 
-def test_mlflow_uri_without_the_extra_is_a_clear_error(lab: Path) -> None:
+@pytest.mark.parametrize("dry", [[], ["--dry-run"]])
+def test_mlflow_uri_without_the_extra_is_a_clear_error(lab: Path, dry: list[str]) -> None:
+    """The dry run says so too (an attacker found it planned a run that then stopped on it)."""
     code = BLOCKER.format(blocked=["mlflow"])
-    proc = subprocess.run([sys.executable, "-c", code, "-C", str(lab), "run", "iris-logreg"], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{lab}/mlflow.db"})
+    proc = subprocess.run([sys.executable, "-c", code, "-C", str(lab), "run", "iris-logreg", *dry], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{lab}/mlflow.db"})
     assert proc.returncode == 3 and extra_hint("mlflow") in proc.stderr and "Traceback" not in proc.stderr
     assert runs_of(lab) == [] and leftovers(lab) == []
 

@@ -31,7 +31,7 @@ from strataml.gitfacts import head_state
 from strataml.hashing import sha256_file
 from strataml.refs import valid_run_id
 from strataml.runner.plugin import Plugin, RunContext, RunResult, RunSpec
-from strataml.runner.tracking import ARTIFACT_PATHS, Tracking, check_placement
+from strataml.runner.tracking import ARTIFACT_PATHS, Tracking, check_placement, require_mlflow
 from strataml.schemas import schema_id, validate
 
 ARTIFACT_ROOT_ENV = "STRATAML_ARTIFACT_ROOT"
@@ -157,6 +157,7 @@ def plan(spec: RunSpec, plugin: Plugin, workspace_root: Path) -> dict[str, Any]:
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:  # (what the run would refuse, the plan says: it passed, then the run refused)
         check_placement(uri, workspace_root)
+        require_mlflow()
     return {
         "run_id": run_id,
         "folder": (runs_root(workspace_root) / run_id).as_posix(),

@@ -70,6 +70,26 @@ class LocalTracker:
         write_text(self.folder, LOCAL_FILE, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
+def _not_installed() -> StrataError:
+    return StrataError(
+        "MLFLOW_TRACKING_URI is set but MLflow is not installed",
+        f"{extra_hint('mlflow')}, or unset MLFLOW_TRACKING_URI",
+    )
+
+
+def require_mlflow() -> None:
+    """What a run with MLFLOW_TRACKING_URI set needs, asked without importing MLflow (a dry run's
+    check: making its client would already create a local store)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("mlflow") is not None
+    except (ImportError, ValueError, AttributeError):  # (a module entry of None, or a finder that refuses it)
+        found = False
+    if not found:
+        raise _not_installed()
+
+
 class MlflowTracker:
     """The same calls against an MLflow tracking server or store (client API, no global state)."""
 
@@ -77,10 +97,7 @@ class MlflowTracker:
         try:
             from mlflow.tracking import MlflowClient
         except ImportError:
-            raise StrataError(
-                "MLFLOW_TRACKING_URI is set but MLflow is not installed",
-                f"{extra_hint('mlflow')}, or unset MLFLOW_TRACKING_URI",
-            ) from None
+            raise _not_installed() from None
         try:
             self.client = MlflowClient(tracking_uri=uri)
         except Exception as exc:  # (MLflow's words for a URI it cannot use were an internal error)
