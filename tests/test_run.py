@@ -687,6 +687,40 @@ def test_a_refused_registration_names_the_recorded_run_and_how_to_register_it(
     assert list((tmp_path / "elsewhere").iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda lines: lines[:5] + ["5.0,3.6"] + lines[6:], "iris.csv:6: row has 2 fields, the header has 5"),
+        (lambda lines: [lines[0].replace("species", "kind"), *lines[1:]], "iris.csv: its header has no column 'species'"),
+        (lambda lines: [lines[0], "abc," + lines[1].split(",", 1)[1], *lines[2:]], "iris.csv:2: column 'sepal_length_cm' holds 'abc', not a number"),
+        (lambda lines: ["\udcff" + lines[0], *lines[1:]], "iris.csv is not UTF-8 text (byte 0 is not)"),
+    ],
+)
+def test_a_dataset_file_that_is_not_what_its_version_records_fails_the_run_naming_file_and_line(
+    lab: Path, capsys: pytest.CaptureFixture[str], change, said: str
+) -> None:
+    """Found by an attacker: a CSV re-pinned by hand after an edit `dataset add` would refuse
+    passes the doctor (it checks the bytes pinned), and the run failed with Python's words
+    (`TypeError: float() argument must be ... not 'NoneType'`, `KeyError: 'y'`)."""
+    import hashlib
+
+    from strataml.hashing import dataset_digest
+
+    folder = lab / "datasets/iris/1"
+    text = (folder / "iris.csv").read_text()
+    data = "\n".join(change(text.split("\n"))).encode("utf-8", "surrogateescape")
+    (folder / "iris.csv").write_bytes(data)
+
+    def repin(d: dict) -> None:
+        d["files"][0].update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+        d["digest"] = dataset_digest([(f["path"], f["sha256"]) for f in d["files"]])
+
+    edit_yaml(folder / "dataset.yaml", repin)
+    assert run(["-C", str(lab), "run", "iris-logreg", "--no-register"]) == 2
+    err = capsys.readouterr().err
+    assert f"failed: ValueError: datasets/iris/1/{said}" in err and "Traceback" not in err, err
+
+
 def test_registration_failing_for_the_file_system_still_names_the_recorded_run(
     lab: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -44,19 +44,28 @@ def _csv(spec: RunSpec, cfg: Config) -> Data:
     assert spec.dataset is not None
     types = {c["name"]: c.get("type") for c in spec.dataset.columns}
     time_column = spec.split.get("column") if spec.split["kind"] == "time" else None
-    # Rows as long as `dataset add` describes (csv's own limit is 128 Ki characters a field).
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_ROW_CHARS))
-    with spec.dataset.open() as fh:
-        rows = list(csv.DictReader(fh))
+    rel = spec.dataset.rel
+    wanted = [*cfg.features, cfg.target, *([time_column] if time_column else [])]
+    lines, rows = _rows(spec, wanted)
     X = np.empty((len(rows), len(cfg.features)), dtype=object)
     categorical = [i for i, name in enumerate(cfg.features) if types.get(name) == "category"]
     for j, name in enumerate(cfg.features):
         kind = types.get(name)
         for i, row in enumerate(rows):
-            X[i, j] = _value(row[name], kind)
+            try:
+                X[i, j] = _value(row[name], kind)
+            except ValueError:
+                raise ValueError(
+                    _unread(rel, lines[i], name, row[name], f"a number (the version records a {kind} column)")
+                ) from None
     y = np.asarray([row[cfg.target] for row in rows])
     _classes(y, cfg.target, types.get(cfg.target))
-    times = np.asarray([parse_time(row[time_column]) for row in rows]) if time_column else None
+    times = None
+    if time_column:
+        times = np.asarray([parse_time(row[time_column]) for row in rows])
+        for i, when in enumerate(times):
+            if when is None:
+                raise ValueError(_unread(rel, lines[i], time_column, rows[i][time_column], "a date or time"))
     features = [{"name": name, "type": types.get(name) or "float"} for name in cfg.features]
     summary = {
         "source": "dataset",
@@ -67,6 +76,43 @@ def _csv(spec: RunSpec, cfg: Config) -> Data:
         "target": cfg.target,
     }
     return Data(X, y, features, categorical, times, summary)
+
+
+def _rows(spec: RunSpec, wanted: list[str]) -> tuple[list[int], list[dict[str, str]]]:
+    """(each row's line, the row by column) of the dataset's CSV; a ValueError naming the file
+    and line for what `dataset add` would have refused: a row of another width, a header without
+    a column the spec uses, text that is not UTF-8. (A record written by hand can pin such a file,
+    and the doctor checks the bytes it pins, not what they say: the run failed with Python's words.)"""
+    assert spec.dataset is not None
+    rel = spec.dataset.rel
+    fix = "the file does not hold what its version records: recreate the version with `strataml dataset add`"
+    # Rows as long as `dataset add` describes (csv's own limit is 128 Ki characters a field).
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_ROW_CHARS))
+    lines: list[int] = []
+    rows: list[dict[str, str]] = []
+    try:
+        with spec.dataset.open() as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None) or []
+            missing = [name for name in dict.fromkeys(wanted) if name not in header]
+            if missing:
+                raise ValueError(f"{rel}: its header has no column {', '.join(map(repr, missing))}; {fix}")
+            for row in reader:
+                if not row:
+                    continue  # (a blank line, as csv.DictReader skips it)
+                if len(row) != len(header):
+                    raise ValueError(
+                        f"{rel}:{reader.line_num}: row has {len(row)} fields, the header has {len(header)}; {fix}"
+                    )
+                lines.append(reader.line_num)
+                rows.append(dict(zip(header, row)))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{rel} is not UTF-8 text (byte {exc.start:,} is not); {fix}") from None
+    return lines, rows
+
+
+def _unread(rel: str, line: int, column: str, text: str, wanted: str) -> str:
+    return f"{rel}:{line}: column {column!r} holds {text[:80]!r}, not {wanted}; fix the file in a new version of the dataset"
 
 
 def _classes(y: Any, target: str, kind: str | None) -> None:
