@@ -409,7 +409,8 @@ def git_specs() -> dict[str, Spec]:
             started_at="2026-01-02T00:00:01Z", ended_at="2026-01-02T00:00:09Z"))
         models_helpers.add_version(ws, 2)
         models_helpers.edit_gate(ws, 2, lambda g: g.update(run=f"run:{other.split('/')[1]}"))
-        edit_yaml(ws / "models/sales-model/2/model.yaml", lambda d: d.update(produced_by=f"run:{other.split('/')[1]}"))
+        edit_yaml(ws / "models/sales-model/2/model.yaml", lambda d: d.update(
+            produced_by=f"run:{other.split('/')[1]}", created_at="2026-01-02T00:00:10Z"))  # (after its run ended)
 
     def unregister(ws: Path, name: str) -> None:
         edit_yaml(ws / f"experiments/{name}.yaml", lambda d: d.pop("register", None))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import models_helpers as ledgers
-from conftest import edit_yaml
+from conftest import edit_yaml, read_yaml
 from strataml.contracts import registry
 from strataml.doctor import engine
 from strataml.hashing import dataset_digest
@@ -771,6 +771,19 @@ def test_a_record_folder_one_level_too_high_is_said_as_such(ws: Path, copied: st
     [finding] = [f for f in engine.doctor(ws).findings if f.path == f"{into}/{meta}"]
     assert finding.code == "TFC0001-E002" and f"({meta}) where {into}/VERSION/ folders belong" in finding.message
     assert finding.hint.startswith(said), finding.hint
+
+
+@pytest.mark.parametrize(("created", "found"), [("2001-01-01T00:00:00Z", True), (None, False)])
+def test_a_version_dated_before_its_run_ended_is_not_from_that_run(ws: Path, created: str | None, found: bool) -> None:
+    """Found in a contract audit: created_at years before the producing run let a hand-written
+    ledger date promotions before the model existed, past TFC0005-E008 (after "registration")."""
+    ended = read_yaml(ws / RUN / "run.yaml")["ended_at"]
+    from datetime import datetime, timedelta
+
+    within = (datetime.fromisoformat(ended.replace("Z", "+00:00")) - timedelta(minutes=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    edit_yaml(ws / MODEL / "model.yaml", lambda d: d.update(created_at=created or within))  # (None: within the skew)
+    said = [f.message for f in engine.doctor(ws).findings if f.code == "TFC0004-E004"]
+    assert bool(said) == found and all("is before run:" in m and "ended" in m for m in said), said
 
 
 def test_the_fixed_names_folded_are_found_by_a_since_run(ws: Path) -> None:

@@ -412,6 +412,27 @@ def producing_run(ctx: Context, model: Record) -> Record | None:
     return _made_by(ctx.workspace, model)
 
 
+def _registered_after(record: Record, run: Record) -> Iterator[Finding]:
+    """A version is registered once its run has ended (less the clock skew ledgers are allowed):
+    a created_at years before its run bypassed TFC0005-E008 (promotions dated before the model
+    existed read as after its registration)."""
+    from strataml.lifecycle import CLOCK_SKEW
+
+    created, ended = (
+        parse_time(v) if isinstance(v, str) else None for v in (record.data.get("created_at"), run.data.get("ended_at"))
+    )
+    if created is None or ended is None or created >= ended - CLOCK_SKEW:
+        return
+    yield Finding(
+        NOT_FROM_RUN,
+        record.meta,
+        f"created_at ({record.data['created_at']}) is before {run.ref} (produced_by) ended ({run.data['ended_at']}): "
+        "a version is registered from a run that has ended",
+        f"restore {record.meta} as `strataml model register` wrote it (registration dates it)",
+        record.line("created_at"),
+    )
+
+
 def _from_run(ctx: Context, record: Record) -> Iterator[Finding]:
     """A bundle holds its producing run's files: each artifact has the sha256 of a file the run
     records (registration copies them). Otherwise a version could carry any model beside a copy
@@ -446,6 +467,7 @@ def _from_run(ctx: Context, record: Record) -> Iterator[Finding]:
             record.line("produced_by"),
         )
         return
+    yield from _registered_after(record, run)
     made = {f.sha256 for f in run.files if f.sha256}
     foreign = [e for e in record.files if e.sha256 and e.sha256 not in made]
     for entry in foreign:
