@@ -57,7 +57,9 @@ def new_version(ws: Path, version: int, run: str, accuracy: float, passed: bool)
                                 expression="test_accuracy >= 0.5" if passed else "test_accuracy >= 0.9")
 
     models_helpers.edit_gate(ws, version, receipt)
-    edit_yaml(folder / "model.yaml", lambda d: (d.update(produced_by=run), d["evaluation"]["metrics"].update(test_accuracy=accuracy),
+    registered = f"{run[4:8]}-{run[8:10]}-{run[10:12]}T00:00:10Z"  # (after its run ended, as registration dates it)
+    edit_yaml(folder / "model.yaml", lambda d: (d.update(produced_by=run, created_at=registered),
+                                                d["evaluation"]["metrics"].update(test_accuracy=accuracy),
                                                 d["gate"].update(status="PASS" if passed else "FAIL")))
     return ref
 
