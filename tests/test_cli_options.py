@@ -345,3 +345,16 @@ def test_a_name_spelled_like_an_existing_one_is_refused_naming_it(ws: Path, caps
     assert code == 2 and f"{twin} is the same name under case-folding" in err, err
     assert twin.split("/")[1] in err.split("hint:")[1]
     assert sorted(p.name for p in (ws / f"{kind}s").iterdir()) == before  # nothing written
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_a_report_written_with_o_is_said_with_its_verdict(ws: Path, tmp_path: Path, capsys, fmt: str) -> None:
+    """Found by a new user: `doctor -o FILE` printed nothing at all (index and dashboard say what
+    they wrote), so a person saw neither the file nor the verdict, only an exit code."""
+    (ws / "datasets/flowers/1/notes.txt").write_text("x\n")
+    target = tmp_path / f"report.{fmt}"
+    code, out, err = invoke(ws, "doctor", "--format", fmt, "-o", str(target), capsys=capsys)
+    assert code == 1 and out == "" and target.stat().st_size > 0  # (1: warnings only)
+    assert err.startswith(f"Wrote {target}. WARNINGS: 0 errors, 1 warning, 0 infos;"), err
+    code, out, err = invoke(ws, "doctor", "--format", fmt, "-o", "-", capsys=capsys)
+    assert code == 1 and out and "Wrote" not in err  # (stdout: the report itself, as without -o)

@@ -275,7 +275,15 @@ def doctor(
     elif baseline is not None:
         report = _apply_baseline(root, report, baseline, since)
     prefix = repo_prefix(root) if fmt in ("sarif", "github") else ""
-    emit(output, lambda s, c: render(report, fmt, s, RenderOptions(color=c, repo_prefix=prefix, root=str(root))), root)
+    from strataml.reporters.text import plain, summary_line
+
+    verdict = plain(summary_line(report))  # (with -o FILE, the verdict still reaches the terminal)
+    emit(
+        output,
+        lambda s, c: render(report, fmt, s, RenderOptions(color=c, repo_prefix=prefix, root=str(root))),
+        root,
+        verdict,
+    )
     # The report holds the whole workspace: freed here, object by object, it cost ~22 ms of a
     # cold run on 10k records, for memory the process's end gives back at once.
     keep(report)

@@ -249,8 +249,12 @@ def wants_color(stream: TextIO) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def emit(output: Path | None, write: Callable[[TextIO, bool], None], root: Path | None = None) -> None:
-    """Run `write(stream, color)` into stdout or into `output` (see write_output; `root`: the workspace)."""
+def emit(
+    output: Path | None, write: Callable[[TextIO, bool], None], root: Path | None = None, summary: str = ""
+) -> None:
+    """Run `write(stream, color)` into stdout or into `output` (see write_output; `root`: the
+    workspace); a file written is said on stderr, with `summary` (what a terminal would have shown
+    last, such as the doctor's verdict), as index and dashboard say theirs."""
     if output is None or os.fspath(output) == "-":  # (`-o -`: stdout, as every -o takes it)
         write(sys.stdout, wants_color(sys.stdout))
         sys.stdout.flush()
@@ -258,6 +262,9 @@ def emit(output: Path | None, write: Callable[[TextIO, bool], None], root: Path 
     buffer = io.StringIO()
     write(buffer, False)
     write_output(Path(output), buffer.getvalue(), root)
+    import click
+
+    click.echo(shown(f"Wrote {output}." + (f" {summary}" if summary else "")), err=True)
 
 
 def write_output(output: Path, text: str, root: Path | None) -> None:
