@@ -1051,6 +1051,31 @@ def test_no_horizontal_scroll_at_360px(example: Example, pages: Pages) -> None:
     pages.watch.assert_clean(example.site.page)
 
 
+def test_a_short_table_shows_its_last_row_whole_beside_real_scrollbars(example: Example, browser: Any) -> None:
+    """Found by a new user (Debian's Chromium through its driver, scrollbars drawn): a short, wide
+    table's box was sized to its rows without its horizontal scrollbar, which covered most of the
+    last row. (Headless Chromium hides scrollbars unless told not to.)"""
+    from browser import LAUNCH_ARGS, chromium_path
+
+    drawn = browser.browser_type.launch(
+        executable_path=chromium_path(), headless=True, args=LAUNCH_ARGS, ignore_default_args=["--hide-scrollbars"]
+    )
+    try:
+        page = drawn.new_page(viewport={"width": 1400, "height": 1000})
+        cut = []
+        for kind in ("datasets", "runs", "models", "experiments"):
+            page.goto(f"{example.url}#/{kind}")
+            page.wait_for_selector("div.vscroll .vrow")
+            client, scroll, outer = page.evaluate(
+                "(() => { const s = document.querySelector('div.vscroll'); return [s.clientHeight, s.scrollHeight, s.offsetHeight]; })()"
+            )
+            if scroll > client:
+                cut.append(f"{kind}: {scroll - client}px of rows hidden (box {outer}px)")
+        assert cut == [], cut
+    finally:
+        drawn.close()
+
+
 # ---- 9. virtualisation ----------------------------------------------------------------------------
 
 MANY = 3000

@@ -1164,8 +1164,10 @@
       filter();
       scroller.setAttribute("aria-rowcount", String(nres + 1));
       body.style.height = nres * ROW_H + "px";
-      // Short tables shrink to their rows instead of leaving a tall empty box.
-      var maxH = Math.max(nres, 3) * ROW_H + 40;
+      // Short tables shrink to their rows instead of leaving a tall empty box. The box's borders
+      // and a wide table's horizontal scrollbar count too: left out, they hid the last row.
+      var frame = scroller.offsetHeight ? scroller.offsetHeight - scroller.clientHeight : 2;
+      var maxH = Math.max(nres, 3) * ROW_H + 40 + frame;
       scroller.style.maxHeight = maxH + "px";
       scroller.style.minHeight = Math.min(288, maxH) + "px";
       count.textContent = nres + " of " + m.rows.length;
