@@ -208,6 +208,8 @@ def mutable_server(serve_extra: None, strataml_exe: list[str], mutable_ws: Path,
 
 def test_the_server_prints_its_loopback_url(server: Server, example: Path) -> None:
     assert server.stdout().startswith(f"Serving {example} at http://127.0.0.1:{server.port}/")
+    # ("read-only" was said with or without --read-only, which means writing nothing: a new user's finding)
+    assert "GET only; keeps its index and cache in .strataml/)" in server.stdout()
     assert server.proc is not None and server.proc.poll() is None
 
 
@@ -1090,7 +1092,7 @@ def test_read_only_writes_nothing_at_all(serve_extra: None, strataml_exe: list[s
     assert not (ws / ".strataml").exists()
     server = Server(strataml_exe, ws, tmp_path / "logs", ("--read-only",)).start()
     try:
-        assert "read-only" in server.stdout() and ".strataml" not in server.stdout()
+        assert "GET only; writes nothing)" in server.stdout() and ".strataml" not in server.stdout()
         targets = ["/", f"{API}/workspace", f"{API}/index", f"{API}/findings", f"{API}/rules", f"{API}/openapi.json"]
         targets += [f"{API}/{what}?limit=1" for what in KINDS]
         targets += [f"{API}/records/{q(r)}" for r in refs]

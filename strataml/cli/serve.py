@@ -158,10 +158,18 @@ def serve(
             else "--host takes an address of this machine: 127.0.0.1 (the default), ::1, or one of its interfaces",
         ) from None
     bound = sock.getsockname()[1]
-    writes = "" if read_only or federate else ", index in .strataml/"  # members are never written to
+    # (The API only reads; what the server itself writes is said apart: --read-only is that, and
+    # the banner said "read-only" with or without it.)
+    writes = (
+        "writes nothing"
+        if read_only
+        else "writes nothing in the members"  # (they are never written to)
+        if federate
+        else "keeps its index and cache in .strataml/"
+    )
     address = f"[{host}]" if ":" in host else host
     url = f"http://{address}:{bound}/"
-    click.echo(f"Serving {shown_root} at {url} (API: {url}api/v1/, read-only{writes})")
+    click.echo(f"Serving {shown_root} at {url} (API: {url}api/v1/, GET only; {writes})")
     if every_interface(host):
         names = ", ".join(shown(h) for h in hosts_for(host, allowed_hosts) if h != host)
         click.echo(f"Listening on every interface: requests naming {names} or an address are answered;", err=True)
