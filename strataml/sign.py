@@ -122,6 +122,10 @@ def signature(ws: Workspace, what: SignTarget, data: bytes, key: str | None, gnu
 
 
 def _resolve(ws: Workspace, target: str, cwd: Path) -> SignTarget:
+    if not target.strip():  # (read as the current folder, it was "outside the workspace")
+        raise StrataError(
+            "the target is empty", "name a ref (model:NAME@V, dataset:NAME@V, run:ID), ledger:NAME, or a metadata file"
+        )
     if target.startswith("ledger:"):
         name = target[len("ledger:") :]
         rel = f"models/{name}/{LEDGER}"

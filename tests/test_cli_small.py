@@ -274,3 +274,10 @@ def test_a_key_file_named_as_a_folder_is_offered_a_key_file(tmp_path: Path, caps
     ws = copy_example(tmp_path / "ws")
     code, _out, err = invoke(ws, "keys", "add", "keys/", "--scope", "models", capsys=capsys)
     assert code == 3 and "keys/key.asc" in err and "out.json" not in err, err
+
+
+@pytest.mark.parametrize("target", ["", "  "])
+def test_sign_with_an_empty_target_says_it_is_empty(example: Path, capsys: pytest.CaptureFixture[str], target: str) -> None:
+    """Found in a contract audit: `strataml sign ''` said "error:  is outside the workspace"."""
+    code, _out, err = invoke(example, "sign", target, capsys=capsys)
+    assert code == 3 and err.startswith("strataml: error: the target is empty\n  hint: name a ref"), err
