@@ -170,7 +170,8 @@ def _restore_hint(model: str) -> str:
     rel = shlex.quote(ledger_rel(model))
     return (
         f"restore the ledger from Git (in the workspace's folder: `git checkout HEAD -- {rel}`; if the damage is committed, "
-        f"from the commit before it: `git log -p -- {rel}` shows which); never edit it by hand"
+        f"from the commit before it: `git log -p -- {rel}` shows which; one never committed: remove it and promote "
+        "again); never edit it by hand"
     )
 
 
