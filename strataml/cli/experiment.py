@@ -19,7 +19,7 @@ def experiment() -> None:
     Examples:
       strataml experiment new iris-logreg --dataset dataset:iris@1 --register iris-classifier
       strataml list experiments
-      strataml report experiment iris-logreg
+      strataml report experiment:iris-logreg
     """
 
 

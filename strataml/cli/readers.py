@@ -541,8 +541,8 @@ def report_experiment(state: State, ref: str, fmt: str | None, output: Path | No
 
     \b
     Examples:
-      strataml report experiment:iris-logreg     (or: strataml report iris-logreg)
-      strataml report iris-logreg -o report.md
+      strataml report experiment:iris-logreg
+      strataml report experiment:iris-logreg --format markdown -o report.md
     """
     from strataml.cli.output import emit
     from strataml.read.report import experiment, markdown
