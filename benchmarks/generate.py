@@ -149,6 +149,7 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
     run_ids, run_files = [], []
     succeeded: list[int] = []
     run_inputs: list[list[dict[str, str]]] = []
+    run_ends: list[str] = []
     for i in range(n_runs):
         run_id = f"20260101T000000Z-bench-{i:06d}"
         run_ids.append(run_id)
@@ -174,6 +175,7 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
             meta["tags"] = {"team": TEAMS[k % len(TEAMS)], "purpose": extra.choice(("sweep", "baseline", "ablation", "prod"))}
         dump(folder / "run.yaml", meta)
         run_inputs.append(meta["inputs"])
+        run_ends.append(meta["ended_at"])
         if meta["status"] == "succeeded":
             succeeded.append(i)
     for i in range(n_models):
@@ -184,7 +186,7 @@ def generate(out: Path, records: int, files_per_record: int, total: int, mix: li
         r = succeeded[i % len(succeeded)]
         files = copy_files(*run_files[r], folder)
         meta = {"schema": "strataml/model/v1", "ref": f"model:m{i:05d}@1", "produced_by": f"run:{run_ids[r]}",
-                "created_at": RUN_TIME, "inputs": run_inputs[r], "artifacts": files}  # (what its run read: TFC0004-E004)
+                "created_at": run_ends[r], "inputs": run_inputs[r], "artifacts": files}  # (as its run read and ended: TFC0004-E004)
         if experiments:
             meta["description"] = f"{FAMILIES[i % len(FAMILIES)]} model {i}"
             meta["tags"] = {"team": TEAMS[i % len(TEAMS)]}
