@@ -87,6 +87,7 @@ class Ledger:
     states: dict[str, str] = field(default_factory=dict)  # ref -> state
     problems: list[Problem] = field(default_factory=list)
     size: int = 0  # bytes of the complete lines read
+    cut: bool = False  # the last line lacks its newline and is no whole entry (a write cut short)
 
     @property
     def head(self) -> str | None:
@@ -129,6 +130,7 @@ def parse(raw: bytes, model: str, now: datetime | None = None) -> Ledger:
         # write: deleting it, as that hint says, would throw away a real promotion.
         scratch = Ledger(entries=list(out.entries), states=dict(out.states))  # (judged, not replayed)
         whole = not broken and _check(torn, len(lines) + 1, prev, model, scratch, fix) is None
+        out.cut = not whole
         out.problems[0] = Problem(
             TORN,
             len(lines) + 1,

@@ -730,6 +730,13 @@ def test_an_incomplete_last_line_committed_at_ref_may_be_removed_but_no_whole_li
     assert codes(repo_with_ledger, since=base) == []
     ledger.write_text(whole.split("\n", 1)[1])  # (a whole line removed: still a rewrite)
     assert codes(repo_with_ledger, since=base)[:1] == ["TFC0005-E006"]
+    # A whole entry that only lacks its newline at REF is an entry: removing it is a rewrite (a
+    # review found the first version of this allowance let a pull request delete a promotion).
+    ledger.write_text(whole.rstrip("\n"))
+    base = commit_all(repo_with_ledger, "the last entry's newline dropped")
+    ledger.write_text(whole.rsplit("\n", 2)[0] + "\n")
+    commit_all(repo_with_ledger, "the last entry removed")
+    assert codes(repo_with_ledger, since=base)[:1] == ["TFC0005-E006"]
 
 
 def test_an_unrecorded_file_git_does_not_track_gets_the_short_fix(repo: Path) -> None:

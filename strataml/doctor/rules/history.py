@@ -251,9 +251,13 @@ def check(ctx: Context) -> Iterator[Finding]:
         except atomic.Refused:
             current = b""  # a symlink, a device, too large: the walk and the ledger rule say which
 
-        # REF's whole lines: a torn last line there was no entry (promotions.check judges what
-        # takes its place as new), and the repair its finding names, deleting it, is no rewrite.
-        if previous is not None and not current.startswith(previous[: previous.rfind(b"\n") + 1]):
+        # A last line cut short at REF was no entry (promotions.check judges what takes its place
+        # as new), and the repair its finding names, deleting it, is no rewrite. A whole entry
+        # that only lacks its newline is an entry like any other: kept.
+        kept = previous
+        if previous is not None and lifecycle.parse(previous, ledger.split("/")[1]).cut:
+            kept = previous[: previous.rfind(b"\n") + 1]
+        if kept is not None and not current.startswith(kept):
             yield Finding(
                 LEDGER_REWRITTEN,
                 ledger,
