@@ -735,12 +735,17 @@ def test_a_name_the_layout_fixes_spelled_in_another_case_is_an_error(ws: Path, m
 
 
 @pytest.mark.parametrize("recorded", ["nothex", "B" * 64, "ab" * 31])
-def test_a_recorded_sha256_that_is_none_is_the_schema_s_finding_alone(ws: Path, recorded: str) -> None:
-    """Found by a new user: `sha256: nothex` was also "content changed" (TFC0006-E002, at the
-    list item's line) and a digest mismatch (TFC0002-E002), three errors for one typo."""
+def test_a_recorded_sha256_that_is_none_is_content_not_verified(ws: Path, recorded: str) -> None:
+    """Found by a new user: `sha256: nothex` was "content changed" (against a value that is no
+    hash, at the list item's line) and a digest mismatch too, three errors for one typo. The
+    content's own error stays (a review: with the schema's finding lowered by a policy, changed
+    content passed unverified)."""
     edit_yaml(ws / FLOWERS / "dataset.yaml", lambda d: d["files"][0].update(sha256=recorded))
-    found = [(f.code, f.path) for f in engine.doctor(ws).findings]
-    assert found == [("TFC0002-E001", f"{FLOWERS}/dataset.yaml")], found
+    found = {(f.code, f.path): f.message for f in engine.doctor(ws).findings}
+    assert set(found) == {("TFC0002-E001", f"{FLOWERS}/dataset.yaml"), ("TFC0006-E002", f"{FLOWERS}/flowers.csv")}, found
+    assert found[("TFC0006-E002", f"{FLOWERS}/flowers.csv")].startswith("content not verified: "), found
+    edit_yaml(ws / "strataml.yaml", lambda d: d.setdefault("doctor", {}).update(severity={"TFC0002-E001": "info"}))
+    assert [f.code for f in engine.doctor(ws).findings if f.severity == "error"] == ["TFC0006-E002"]
 
 
 def test_changed_content_names_the_line_of_the_recorded_sha256(ws: Path) -> None:

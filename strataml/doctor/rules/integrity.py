@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from strataml import gitfacts, lfs
+from strataml.controls import shown
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding, about_pinned
 from strataml.hashing import sha256_file
@@ -75,7 +76,17 @@ def check(ctx: Context) -> Iterator[Finding]:
             rel = sys.intern(f"{record.folder}/{entry.path}")
             recorded.add(rel)
             if entry.sha256 is not None and not entry.checkable:
-                entry = entry._replace(sha256=None)  # (its size is still judged)
+                # Not "content changed" against a value that is no hash; still an error of this
+                # contract's, so that lowering the schema's finding never lets content pass unverified.
+                yield Finding(
+                    CHECKSUM,
+                    rel,
+                    f"content not verified: {record.meta} (line {record.line(entry.field, entry.index, 'sha256')}) "
+                    f"records '{shown(entry.sha256[:80])}' as its sha256, which is none (64 lowercase hex digits)",
+                    f"write the file's sha256 in {record.meta}, or recreate the version (`strataml dataset add` writes it)",
+                    None,
+                )
+                continue
             absent = _absent(ctx, record, rel, entries.get(rel))
             if absent is not None:
                 yield absent
