@@ -1095,6 +1095,18 @@ def test_a_spec_whose_run_record_would_pass_the_metadata_caps_is_refused_before_
     assert sorted(p.name for p in (lab / "runs").iterdir()) == before
 
 
+def test_a_synthetic_spec_with_more_features_than_a_dataset_holds_is_refused_before_it_runs(
+    lab: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found in a review: n_features 60,000 ran, and its run.yaml listed each feature, past the
+    metadata cap on nodes (TFC0001-E110)."""
+    edit_yaml(lab / "experiments/synthetic-logreg.yaml",
+              lambda d: d["data"]["synthetic"].update(n_features=60_000, n_samples=10))
+    assert run(["-C", str(lab), "run", "synthetic-logreg", "--dry-run"]) == 2
+    assert "data.synthetic.n_features is 60,000, past the 4,096 columns a dataset holds" in capsys.readouterr().err
+    assert runs_of(lab) == []
+
+
 @pytest.mark.parametrize("through", ["a folder", "a committed link"])
 def test_an_mlflow_experiment_keeping_its_artifacts_inside_the_workspace_is_refused(
     lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], through: str

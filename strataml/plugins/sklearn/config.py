@@ -10,6 +10,7 @@ from typing import Any
 from strataml.numbers import whole
 from strataml.plugins.sklearn.names import MODELS
 from strataml.runner.plugin import RunSpec
+from strataml.tabular import MAX_COLUMNS
 
 USABLE_TYPES = ("integer", "float", "boolean", "category")
 MAX_SEED = 2**32 - 1
@@ -179,6 +180,10 @@ def _synthetic_problems(spec: RunSpec) -> list[str]:
     if params.get("n_informative", 2) > params.get("n_features", 20):
         return ["data.synthetic.n_informative cannot exceed n_features"]
     rows, columns = params.get("n_samples", 100), params.get("n_features", 20)
+    if isinstance(columns, int) and columns > MAX_COLUMNS:
+        # (The run records each feature: 60,000 passed, and the finished run.yaml was past the
+        # metadata cap on nodes, TFC0001-E110, a record no one may edit.)
+        return [f"data.synthetic.n_features is {columns:,}, past the {MAX_COLUMNS:,} columns a dataset holds: lower it"]
     if isinstance(rows, int) and isinstance(columns, int) and rows * columns > MAX_SYNTHETIC_VALUES:
         # (Checked on 100 rows, 1e12 passed, and the run set out to fill terabytes of memory.)
         return [
