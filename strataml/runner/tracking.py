@@ -319,7 +319,8 @@ def check_placement(uri: str, workspace: Path) -> None:
     experiments/mlruns/, stray entries the doctor rejects (TFC0001-E002)."""
     try:
         parts = urlsplit(uri)
-        parts.port  # noqa: B018 (raises for a port past 65535, as MLflow would later)
+        if parts.scheme in ("http", "https"):  # (databricks://SCOPE:PREFIX names no port)
+            parts.port  # noqa: B018 (raises for a port past 65535, as MLflow would later)
     except ValueError as exc:  # (http://[::1: an unclosed IPv6 address)
         raise StrataError(
             f"MLFLOW_TRACKING_URI={shown(uri)} is not a URI ({exc}); nothing ran",
