@@ -393,10 +393,24 @@ WATCHED = ("datasets", "experiments", "runs", "models", "strataml.yaml", "tfc/ke
 LOCAL = ".strataml"  # the workspace's local state: the cache, the index, locks
 # .gitattributes anywhere in the repository: they decide what a checkout holds for committed
 # files (line endings, encodings, LFS routing), so a change to one changes files no diff names.
-# In any case: a checkout that folds case (macOS, Windows) reads .GITATTRIBUTES as .gitattributes.
-_ATTRIBUTES_SPEC = f":(top,glob,icase)**/{ATTRIBUTES}"
-# Where every clone fetches and pushes Git LFS content: git-lfs reads it at the repository's top.
-_LFSCONFIG_SPEC = f":(top,icase){LFSCONFIG}"
+# Folded as macOS and Windows fold names (refs.fold): they read .GITATTRIBUTES, .gıtattributes or
+# one with an ignorable code point as .gitattributes, which git's icase matching does not: every
+# dot-file is listed, and those that fold onto it kept (_collect).
+# The LFS config is kept at the repository's top only: git-lfs reads it there, where it says
+# where every clone fetches and pushes Git LFS content.
+_DOT_FILES_SPEC = ":(top,glob)**/.*"
+
+
+def git_control(name: str) -> str | None:
+    """ATTRIBUTES or LFSCONFIG when the file name `name` is either, as a checkout that folds names reads it."""
+    from strataml.refs import fold
+
+    folded = fold(name)
+    return folded if folded in (ATTRIBUTES, LFSCONFIG) else None
+
+
+def _watched(rel: str) -> bool:
+    return any(rel == w or rel.startswith(w + "/") for w in WATCHED)
 
 
 class Changes:
@@ -412,7 +426,7 @@ class Changes:
         top = repo[0]  # type: ignore[index]
         self.prefix = repo_prefix(root)
         [spec] = _paths([self.prefix + p for p in WATCHED])
-        spec += [_ATTRIBUTES_SPEC, _LFSCONFIG_SPEC]
+        spec += [_DOT_FILES_SPEC]
         # The walk first: it needs no commit, and it is the long pole.
         [self._walk] = _start(top, ["ls-files", "-z", "--others", "--exclude-standard", "--", *spec])
         try:
@@ -448,11 +462,17 @@ class Changes:
             [out] = _finish([started])
             listed = set()
             for p in out.decode("utf-8", "surrogateescape").split("\0"):
+                if not p:
+                    continue
+                base = p.rsplit("/", 1)[-1]
+                control = git_control(base)
+                control = control if control == ATTRIBUTES or (control == LFSCONFIG and "/" not in p) else None
                 if p.startswith(self.prefix) and p != self.prefix:
-                    listed.add(p[len(self.prefix) :])
-                elif (base := p.rsplit("/", 1)[-1]).lower() in (ATTRIBUTES, LFSCONFIG) and self.prefix.startswith(
-                    folder := p[: -len(base)]
-                ):
+                    rel = p[len(self.prefix) :]
+                    # (the watched paths, and of the dot-files the spec lists, those git reads)
+                    if _watched(rel) or control is not None:
+                        listed.add(rel)
+                elif control is not None and self.prefix.startswith(folder := p[: -len(base)]):
                     # An attributes file (or the LFS config) above the workspace applies to it too:
                     # named from the workspace.
                     listed.add("../" * (self.prefix.count("/") - folder.count("/")) + base)

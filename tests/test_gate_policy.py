@@ -286,6 +286,17 @@ def test_attributes_and_lfs_config_in_another_case_are_reviewed_too(tmp_path: Pa
     commit_all(top, "attributes and an LFS server, in capitals")
     found = codes_since(top / "ml" / "ws", base)
     assert ("TFC0006-W013", "tfc/.GITATTRIBUTES") in found and ("TFC0006-W015", "../../.LFSCONFIG") in found, found
+    # Folded as macOS and Windows fold names (a review: the dotless i, an ignorable code point);
+    # an LFS config below the top, which git-lfs never reads, is nothing.
+    (top / ".g\u0131tattributes").write_text("*.csv -filter\n")
+    (top / "ml/.git\u200cattributes").write_text("*.csv -filter\n")
+    (top / "ml/ws/tfc/.lfsconfig").write_text("[lfs]\n\turl = https://lfs.example.net/y\n")
+    (top / "other").mkdir()
+    (top / "other/.g\u0131tattributes").write_text("*.csv -filter\n")  # (not above the workspace)
+    newer = commit_all(top, "attributes spelt as macOS and Windows read them")
+    found = codes_since(top / "ml" / "ws", newer + "~1")
+    assert sorted(p for c, p in found if c in ("TFC0006-W013", "TFC0006-W015")) == [
+        "../../.g\u0131tattributes", "../.git\u200cattributes"], found
     ws = top / "ml/ws"
     (ws / "STRATAML.yaml").write_text((ws / "strataml.yaml").read_text())
     edit_yaml(ws / "strataml.yaml", lambda d: d.setdefault("doctor", {}).update(rules="0.1.0"))

@@ -96,7 +96,7 @@ def owners(changed: set[str]) -> set[str]:
 
 def attributes(changed: set[str]) -> list[str]:
     """The .gitattributes among changed paths (in the workspace or above it)."""
-    return sorted(p for p in changed if p.rsplit("/", 1)[-1].lower() == gitfacts.ATTRIBUTES)  # (in any case)
+    return sorted(p for p in changed if gitfacts.git_control(p.rsplit("/", 1)[-1]) == gitfacts.ATTRIBUTES)
 
 
 def gone(root: Path, changed: set[str]) -> list[str]:
@@ -324,7 +324,7 @@ def _attributes(ctx: Context, changed: set[str]) -> Iterator[Finding]:
 
 
 def _lfs_config(ctx: Context, changed: set[str]) -> Iterator[Finding]:
-    for path in sorted(p for p in changed if p.rsplit("/", 1)[-1].lower() == gitfacts.LFSCONFIG):
+    for path in sorted(p for p in changed if gitfacts.git_control(p.rsplit("/", 1)[-1]) == gitfacts.LFSCONFIG):
         yield Finding(
             LFS_CONFIG_CHANGED,
             path,
