@@ -95,25 +95,6 @@ def tracks(root: Path, rel: str) -> bool:
         return False
 
 
-def tracked_among(root: Path, rels: Sequence[str]) -> set[str]:
-    """Those of the files `rels` (workspace-relative) that git's index holds (none outside a
-    repository, or when git cannot say): one git call per few hundred paths."""
-    repo = repository(root)
-    if repo is None or not rels:
-        return set()
-    prefix = repo_prefix(root)
-    out: set[str] = set()
-    for at in range(0, len(rels), 500):  # (as arguments: ls-files reads no pathspec file)
-        try:
-            listed = _git(
-                repo[0], "--literal-pathspecs", "ls-files", "-z", "--", *(prefix + r for r in rels[at : at + 500])
-            )
-        except GitError:
-            return set()
-        out.update(n.decode("utf-8", "surrogateescape")[len(prefix) :] for n in listed.split(b"\0") if n)
-    return out & set(rels)
-
-
 def dirt(root: Path, outputs: tuple[str, ...] = ("runs/", "models/")) -> list[str]:
     """What makes the work tree dirty for head_state(): each changed or untracked path (from the
     repository's top), but new records under `outputs`; [] outside a repository."""
@@ -166,6 +147,9 @@ class GitFacts:
     gitlinks: frozenset[str] = frozenset()
     # What the index holds at LOCAL (a checker's own state, never committed: TFC0001-W006).
     local: frozenset[str] = frozenset()
+    # Every workspace-relative path the listing held (the workspace, or the folders asked about):
+    # kept as listed, made a set only by who asks (a file the records do not pin: integrity).
+    indexed: tuple[str, ...] = ()
 
     @cached_property
     def lfs_objects(self) -> Path:
@@ -717,6 +701,7 @@ def facts(
         for n in names
         if n[:1] == "." and n[:cut_local].lower() == LOCAL and (len(n) == cut_local or n[cut_local] == "/")
     )
+    indexed = tuple(names)
     del names
     index: dict[str, str] = {}
     if lfs:
@@ -740,7 +725,9 @@ def facts(
         want = [p for p in routed if blobs[p][1] < pointer_limit]
         if want:
             small = _read_batch(top, [blobs[p][0] for p in want], want)
-    return GitFacts(top, prefix, git_dir, frozenset(tracked), frozenset(lfs), blobs, small, frozenset(gitlinks), local)
+    return GitFacts(
+        top, prefix, git_dir, frozenset(tracked), frozenset(lfs), blobs, small, frozenset(gitlinks), local, indexed
+    )
 
 
 def pointer_blob_id(sha256: str, size: int) -> str:

@@ -752,6 +752,9 @@ def test_an_unrecorded_file_git_does_not_track_gets_the_short_fix(repo: Path) ->
     assert hint() == "move it out of the folder (a record folder holds exactly what its record pins); git does not track it"
     commit_all(repo, "the stray committed")
     assert "TFC0002-E010 with --since" in hint()
+    # Without git's word (--no-git), the fix that holds either way (a review: it said "move it out")
+    [found] = [f for f in engine.doctor(repo, options=engine.Options(use_git=False)).findings if f.code == "TFC0006-W001"]
+    assert "TFC0002-E010 with --since" in found.hint
 
 
 def test_a_running_run_may_still_change(repo: Path) -> None:

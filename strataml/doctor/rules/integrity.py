@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from strataml import gitfacts, lfs
+from strataml import lfs
 from strataml.controls import shown
 from strataml.doctor.engine import Context
 from strataml.doctor.finding import Finding, about_pinned
@@ -434,21 +434,21 @@ def _unrecorded(ctx: Context, record: Record, recorded: set[str], loose: list[tu
 def _loose(ctx: Context, loose: list[tuple[Record, str]]) -> Iterator[Finding]:
     """A file its record folder holds and its record does not pin: moved out, unless committed
     with the record (then it stays, and the gate is passed otherwise). Whether git tracks each is
-    asked once for all (they are few)."""
+    read from the index listing git's facts hold; without them (no repository, --no-git), the
+    fix that holds either way."""
     if not loose:
         return
-    git = ctx.git() is not None
-    tracked = gitfacts.tracked_among(ctx.workspace.root, [rel for _r, rel in loose]) if git else set()
+    facts = ctx.git()
+    untracked = {rel for _r, rel in loose}.difference(facts.indexed) if facts is not None else set()
     for record, rel in loose:
         yield Finding(
             UNRECORDED,
             rel,
             f"file is in {record.folder}/ but {record.meta} does not record it",
-            _unrecorded_fix(record.kind)
-            if rel in tracked
             # (Never committed: none of what removing a committed file sets off applies.)
-            else "move it out of the folder (a record folder holds exactly what its record pins)"
-            + ("; git does not track it" if git else ""),
+            "move it out of the folder (a record folder holds exactly what its record pins); git does not track it"
+            if rel in untracked
+            else _unrecorded_fix(record.kind),
         )
 
 
