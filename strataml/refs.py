@@ -63,15 +63,18 @@ class RefError(ValueError):
 # leaves out of a name when it compares two (Apple's TN1150; git's own check for `.git` skips
 # the same), and the dotless i that NTFS's upcase table makes an I. (Folding more than a system
 # does only finds more names alike.)
-_IGNORED = dict.fromkeys([*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF])
+# (A search first: str.translate made every non-ASCII name's fold 6x slower, a review measured.)
+_IGNORED = re.compile("[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]")
 
 
 def fold(text: str) -> str:
     """`text` as names are compared where they collide (refs, and file names on macOS and Windows)."""
     if text.isascii():
         return text.lower()  # the same result for ASCII, without two normalisation passes
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text.translate(_IGNORED)).casefold())
-    return folded.replace("\u0131", "i")
+    if _IGNORED.search(text):
+        text = _IGNORED.sub("", text)
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return folded.replace("\u0131", "i") if "\u0131" in folded else folded
 
 
 # What a valid name, version and run id are, as every refusal of one says it.
