@@ -289,12 +289,11 @@ def _model_type(ctx: Context, record: Record) -> Iterator[Finding]:
     taken = _declared(ctx, key).models
     if taken is None or wanted in taken:
         return
-    close = nearest(wanted, sorted(taken))
-    meant = f" (did you mean '{close[0]}'?)" if close else ""
     yield Finding(
         MODEL_TYPE,
         record.meta,
-        f"model.type '{shown(wanted[:100])}' is not a model type plugin '{shown(key[:100])}' trains{meant}",
+        f"model.type '{shown(wanted[:100])}' is not a model type plugin '{shown(key[:100])}' trains"
+        + _meant(wanted, sorted(taken)),
         f"use one of: {', '.join(sorted(taken))}",
         record.line("model", "type"),
     )
@@ -401,8 +400,6 @@ def _spec_data(ctx: Context, record: Record) -> Iterator[Finding]:
 
 
 def _meant(word: str, known: list[str]) -> str:
-    from strataml.spelling import nearest
-
     close = nearest(word, known)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
