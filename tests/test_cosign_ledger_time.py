@@ -326,6 +326,9 @@ def test_a_ledger_policy_with_two_signers_is_met_by_promote_sign_and_a_cosigner(
     policy(ws, {"records": "ledger", "scope": "ledger", "min_signers": 2})
     capsys.readouterr()
     argv = ["-C", str(ws), "promote", "model:sales-model@1", "--to", "candidate", "--sign", "--gnupghome", str(keys["Alice"].home)]
+    assert run([*argv, "--dry-run"]) == 0  # (the dry run says so too: a review found it silent)
+    said = "also the ledger signature would still need 1 more signer with scope ledger: `strataml sign ledger:sales-model`"
+    assert said in capsys.readouterr().out
     assert run(argv) == 0
     out = capsys.readouterr().out
     assert "Next: co-sign it (`strataml sign ledger:sales-model` by 1 more signer with scope ledger), then `" in out, out

@@ -121,6 +121,13 @@ def promote(
     )
     for note in done.notes:
         click.echo(shown(f"  also {note}"))
+    if done.cosigners and not done.written:  # (written, the Next line says it)
+        name = done.ref.split(":", 1)[1].split("@", 1)[0]
+        click.echo(
+            shown(
+                f"  also the ledger signature would still need {', '.join(done.cosigners)}: `strataml sign ledger:{name}`"
+            )
+        )
     for warning in done.warnings:
         click.echo(shown(f"  warning: {warning}"), err=True)
     if done.unnamed:  # (the audit trail's who, from the login name: say so)
