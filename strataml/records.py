@@ -36,9 +36,9 @@ class FileEntry(NamedTuple):
 
     @property
     def checkable(self) -> bool:
-        """Whether the recorded sha256 is one (64 lowercase hex digits): content is compared with
-        it only then, since another value is the schema's finding (`nothex` was also called
-        changed content, and the version's digest a mismatch, for one typo)."""
+        """Whether the recorded sha256 is one (64 lowercase hex digits): content and the version's
+        digest are compared with it only then (`nothex` was called changed content, and the digest
+        a mismatch, beside the schema's finding: the integrity rule says the content is unverified)."""
         return self.sha256 is not None and _SHA256.fullmatch(self.sha256) is not None
 
 

@@ -94,7 +94,7 @@ def list_command(
       strataml list runs --filter experiment=iris-logreg --format json
     """
     from strataml.read import saved
-    from strataml.read.query import by_headers, check_metrics, headers, select, why_none, with_age
+    from strataml.read.query import check_metrics, listed, why_none
 
     root = state.root()
     # A provably fresh index has its rows saved beside it: no walk, no parsing of the index.
@@ -102,25 +102,19 @@ def list_command(
     keep(found_tables)
     every = found_tables[what]
     check_metrics(every, list(metrics))
-    typed = list(filters)
-    sort, desc, filters, aged = by_headers(what, sort, desc, filters, every)
-    named = headers(what)
-    if aged:  # (--filter age=3d: the rows whose age cell reads 3d, as the table shows it)
-        every = with_age(every)
-    found = select(every, list(filters), sort, desc, limit, also=(named, named))
-    if aged and fmt == "json":  # (a cell of the table, not a field of the record: --format json lists no age)
-        found = [{k: v for k, v in r.items() if k != "age"} for r in found]
+    kept = listed(what, every, filters, sort, desc, limit)
+    found = kept.rows  # (with --filter age=3d, each with the age cell it was judged by: the table shows that)
     if fmt == "json":
-        click.echo(json.dumps(found, indent=2, sort_keys=True))
+        click.echo(json.dumps(kept.records, indent=2, sort_keys=True))
         return 0
     if not found:
         if filters:
-            why = why_none(every, list(filters), typed)
+            why = why_none(kept.judged, list(kept.filters), list(filters))
             click.echo(f"No {what} match" + (f": {shown(why)}." if why else "."))
         else:
             click.echo(f"No {what} in this workspace{_unread(state, what, found_tables['findings'])}.")
         return 0
-    _table(found_tables["gates"], what, found, list(metrics), sort, len(every), found_tables["findings"])
+    _table(found_tables["gates"], what, found, list(metrics), kept.sort, len(every), found_tables["findings"])
     return 0
 
 

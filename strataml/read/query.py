@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from strataml.errors import NotARecord, StrataError
 from strataml.numbers import number
@@ -530,13 +530,46 @@ def _sortable(v: Any) -> tuple[int, Any]:
 _NAME_HEADER = {"runs": "run", "models": "model", "datasets": "dataset", "experiments": "experiment"}
 
 
+class Listed(NamedTuple):
+    """What listed() kept: `rows` in order, `judged` the rows the filters were judged on (with
+    their age cells when `aged`), and the sort and filters as the rows name them."""
+
+    rows: list[dict[str, Any]]
+    judged: list[dict[str, Any]]
+    sort: str | None
+    filters: tuple[str, ...]
+    aged: bool
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """`rows` as the records' own fields: an age cell is the table's, not the record's."""
+        return [{k: v for k, v in r.items() if k != "age"} for r in self.rows] if self.aged else self.rows
+
+
+def listed(
+    what: str,
+    every: list[dict[str, Any]],
+    filters: Iterable[str],
+    sort: str | None,
+    desc: bool,
+    limit: int | None = None,
+    words: tuple[str, str, str] = CLI_WORDS,
+) -> Listed:
+    """select() as `strataml list` and the API's lists take it: the table's headers are names too
+    (`sort=age`, `filter=run=ID`, `filter=age=3d`, the last judged by the clock now)."""
+    sort, desc, kept, aged = _by_headers(what, sort, desc, tuple(filters), every)
+    named = headers(what)
+    judged = _with_age(every) if aged else every
+    return Listed(select(judged, list(kept), sort, desc, limit, words, (named, named)), judged, sort, kept, aged)
+
+
 def headers(what: str) -> tuple[str, ...]:
     """The headers of `strataml list`'s table that --sort and --filter (the API's sort= and
     filter=) take beside the rows' own names."""
     return (_NAME_HEADER[what], *(("age",) if what == "runs" else ())) if what in _NAME_HEADER else ()
 
 
-def by_headers(
+def _by_headers(
     what: str, sort: str | None, desc: bool, filters: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> tuple[str | None, bool, tuple[str, ...], bool]:
     """A sort and filters as the table's headers name them (`--sort run`, `--sort age`): the
@@ -559,7 +592,7 @@ def by_headers(
     return sort, desc, tuple(out), aged
 
 
-def with_age(rows: list[dict[str, Any]], now: datetime | None = None) -> list[dict[str, Any]]:
+def _with_age(rows: list[dict[str, Any]], now: datetime | None = None) -> list[dict[str, Any]]:
     """`rows`, each with its age cell as the table shows it (`age=3d` filters on it): one clock for all."""
     now = now or datetime.now(UTC)
     return [{**r, "age": age(r.get("created"), now)} for r in rows]

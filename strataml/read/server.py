@@ -19,18 +19,7 @@ from strataml.controls import json_text, json_utf8
 from strataml.errors import StrataError
 from strataml.read import api
 from strataml.read.api import API, DEFAULT_LIMIT, JSON_CSP, MAX_LIMIT, FederatedLive, Live, Problem
-from strataml.read.query import (
-    API_WORDS,
-    by_headers,
-    detail,
-    headers,
-    lineage_of,
-    overview,
-    rows,
-    rule_of,
-    select,
-    with_age,
-)
+from strataml.read.query import API_WORDS, detail, lineage_of, listed, overview, rows, rule_of
 from strataml.read.query import rules as every_rule
 from strataml.words import counted
 
@@ -262,19 +251,13 @@ def create_app(
 
             def make(s: api.Snapshot) -> dict[str, Any]:
                 every = s.cached(("rows", what), lambda: rows(s.graph, what))
-                # The table's headers as `strataml list` takes them (sort=age, filter=run=ID).
-                by, down, kept, aged = by_headers(what, sort, desc, tuple(filter), every)
-                named = headers(what)
-                if aged:  # (filter=age=3d: judged by the clock now, so never kept with the snapshot)
-                    found = [
-                        {k: v for k, v in r.items() if k != "age"}
-                        for r in select(with_age(every), list(kept), by, down, None, API_WORDS, (named, named))
-                    ]
-                else:
-                    found = s.cached(
-                        ("select", what, kept, by, down),
-                        lambda: select(every, list(kept), by, down, None, API_WORDS, (named, named)),
-                    )
+
+                def query() -> list[dict[str, Any]]:
+                    return listed(what, every, filter, sort, desc, None, API_WORDS).records
+
+                # (filter=age=3d is judged by the clock now: never kept with the snapshot)
+                timed = any(f.partition("=")[0] == "age" for f in filter)
+                found = query() if timed else s.cached(("select", what, tuple(filter), sort, desc), query)
                 signature = hashlib.sha256(repr((what, filter, sort, desc)).encode()).hexdigest()[:16]
                 return api.page_of(found, limit, cursor, signature)
 

@@ -245,26 +245,23 @@ def declared(key: str) -> Declared:
         types = getattr(info, "models", None)
     except (Exception, SystemExit) as exc:
         return Declared(key, None, f"{unknown} cannot be loaded here ({type(exc).__name__}: {exc})", builtin=False)
-    models = _texts(types)
-    if names is None:
-        return Declared(key, None, f"{unknown} declares no metric names", builtin=False, models=models)
-    if isinstance(names, str) or not isinstance(names, (list, tuple, set, frozenset)) or not names:
-        return Declared(
-            key,
-            None,
-            f"{unknown} declares its metric names unusably ({type(names).__name__})",
-            builtin=False,
-            models=models,
-        )
-    if not all(isinstance(n, str) and n for n in names):
-        return Declared(
-            key, None, f"{unknown} declares metric names that are not all text", builtin=False, models=models
-        )
-    return Declared(key, frozenset(names), builtin=False, models=models)
+    models = _names(types, "model types")  # (unusable: not declared, so not judged)
+    metrics = _names(names, "metric names")
+    if isinstance(metrics, str):
+        return Declared(key, None, f"{unknown} declares {metrics}", builtin=False, models=_usable(models))
+    return Declared(key, metrics, builtin=False, models=_usable(models))
 
 
-def _texts(value: object) -> frozenset[str] | None:
-    """Names a plugin declares, when they are a non-empty collection of text (else not declared)."""
+def _names(value: object, what: str) -> frozenset[str] | str:
+    """The names (`what`) a plugin declares, or what is wrong with them (None: none declared)."""
+    if value is None:
+        return f"no {what}"
     if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)) or not value:
-        return None
-    return frozenset(value) if all(isinstance(n, str) and n for n in value) else None
+        return f"its {what} unusably ({type(value).__name__})"
+    if not all(isinstance(n, str) and n for n in value):
+        return f"{what} that are not all text"
+    return frozenset(value)
+
+
+def _usable(names: frozenset[str] | str) -> frozenset[str] | None:
+    return names if isinstance(names, frozenset) else None

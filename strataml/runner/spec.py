@@ -166,16 +166,16 @@ _FIELD = re.compile(r"(?:data|model|split|seed|tags|gates|register)(?:\.[A-Za-z0
 
 
 def _placed_at(record: Record, field: str, problem: str) -> str:
-    line = record.line(field)
+    """`problem` named as the doctor's are: the spec's path and the line of its `field` (a dotted
+    path: the line of its nearest ancestor there is), else the path alone."""
+    line = record.line(*field.split(".")) if field else None
     return f"{record.meta}{f':{line}' if line else ''}: {problem}"
 
 
 def _placed(record: Record, problem: str) -> str:
-    """A plugin's problem named as the doctor's are: the spec's path and the line of the field it
-    starts with (or of its nearest ancestor), else the path alone."""
+    """A plugin's problem, at the field it starts with."""
     field = _FIELD.match(problem)
-    line = record.line(*field.group().split(".")) if field else None
-    return f"{record.meta}{f':{line}' if line else ''}: {problem}"
+    return _placed_at(record, field.group() if field else "", problem)
 
 
 def _config_hash(record: Record, doc: dict[str, Any]) -> str:

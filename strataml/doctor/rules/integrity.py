@@ -141,7 +141,8 @@ def _verify(ctx: Context, record: Record, entry: FileEntry, rel: str, small: boo
             # change is what is checked (--since), or it was read to be hashed: a warm full run
             # does not open every small file again.
             if (
-                0 < size < lfs.MAX_POINTER  # (git-lfs's cutoff: `git lfs pull` leaves 1024 bytes or more alone)
+                size > 0
+                and lfs.pointer_sized(size)  # (`git lfs pull` leaves a bigger file alone)
                 and ctx.git() is not None
                 and (raw or ctx.scope is not None or _routed(ctx, rel))
             ):
